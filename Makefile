@@ -1,0 +1,42 @@
+# Two commands matter: `make run` and `make test`. Both build .venv themselves.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAMPLE ?= sample_exports/clean.zip
+
+.PHONY: run test lint typecheck pytest bench schemas samples clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/archivekit inspect $(SAMPLE)
+	$(BIN)/archivekit validate $(SAMPLE)
+
+test: $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check archivekit tests bench sample_exports
+	$(BIN)/ruff format --check archivekit tests bench sample_exports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+schemas: $(STAMP)
+	$(BIN)/archivekit schema export schemas
+
+samples: $(STAMP)
+	$(BIN)/python sample_exports/generate.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

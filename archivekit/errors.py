@@ -1,0 +1,39 @@
+"""Exceptions: only for an archive that cannot be used at all. Everything else is an Issue.
+
+Exit codes are tied to these classes so the CLI maps them in one place.
+"""
+
+from __future__ import annotations
+
+from archivekit.issues import Issue
+
+
+class ArchiveKitError(Exception):
+    """Root of archivekit's exceptions."""
+
+    exit_code = 3
+
+
+class ArchiveError(ArchiveKitError):
+    """The archive is unreadable: not a zip, truncated, no JSONL, unsupported compression.
+
+    Carries an `Issue` so the failure reaches reports the same way a bad line does.
+    """
+
+    exit_code = 3
+
+    def __init__(self, issue: Issue) -> None:
+        super().__init__(issue.message)
+        self.issue = issue
+
+
+class UsageError(ArchiveKitError):
+    """Bad options or configuration given by the user (exit 2)."""
+
+    exit_code = 2
+
+
+class OutputError(ArchiveKitError):
+    """An output could not be written (or would overwrite an input)."""
+
+    exit_code = 2

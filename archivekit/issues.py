@@ -1,0 +1,208 @@
+"""Problems are data: the `Issue` every layer reports, and the catalogue of issue codes.
+
+An `Issue` carries its own location (member, 1-based line, field path) and, where the
+Mattermost server has one, the server's own i18n error id. Codes are stable kebab-case
+strings; every code used anywhere must be listed in `CODES` (a test enforces it), so the
+catalogue doubles as documentation. This module imports nothing from the rest of the
+package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """How bad an issue is. `error`: the import fails or data will not arrive."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem found in an archive.
+
+    `field` is a path into the line's JSON, e.g. ``post.replies[0].attachments[1].path``.
+    `line` is 1-based within `member` (the JSONL), or None for archive-level problems.
+    """
+
+    code: str
+    severity: Severity
+    message: str
+    member: str | None = None
+    line: int | None = None
+    field: str | None = None
+    server_error_id: str | None = None
+    # What the server does about it: "fails-import" (the job stops), "drops-data" (the line or
+    # file is skipped and the import goes on), or None when not applicable (warnings, notes).
+    effect: str | None = None
+
+    def at(self, member: str | None, line: int | None) -> Issue:
+        """The same issue, placed at a member and line (rules report without location)."""
+        return Issue(
+            self.code,
+            self.severity,
+            self.message,
+            member,
+            line,
+            self.field,
+            self.server_error_id,
+            self.effect,
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "severity": self.severity.value,
+            "code": self.code,
+            "message": self.message,
+            "member": self.member,
+            "line": self.line,
+            "field": self.field,
+            "server_error_id": self.server_error_id,
+            "effect": self.effect,
+        }
+
+
+FAILS_IMPORT = "fails-import"
+DROPS_DATA = "drops-data"
+
+
+def error(
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    server_error_id: str | None = None,
+    effect: str | None = FAILS_IMPORT,
+) -> Issue:
+    """An error-severity issue without location (the pipeline places it)."""
+    return Issue(code, Severity.ERROR, message, None, None, field, server_error_id, effect)
+
+
+def warning(
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    server_error_id: str | None = None,
+    effect: str | None = None,
+) -> Issue:
+    """A warning-severity issue without location (the pipeline places it)."""
+    return Issue(code, Severity.WARNING, message, None, None, field, server_error_id, effect)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeInfo:
+    title: str
+    description: str
+
+
+# The catalogue. Keep it sorted by area; `tests/test_issue_catalog.py` checks that every code
+# emitted by the package is here.
+CODES: dict[str, CodeInfo] = {}
+
+
+def _code(code: str, title: str, description: str) -> None:
+    CODES[code] = CodeInfo(title, description)
+
+
+# --- archive / zip level -------------------------------------------------------------------
+_code("not-a-zip", "Not a zip archive", "The file is not a readable zip archive.")
+_code("zip-truncated", "Truncated archive", "The archive ends early (half-downloaded?).")
+_code("zip-corrupt", "Corrupt archive", "The zip structures or a member's data are damaged.")
+_code("zip-multidisk", "Multi-disk archive", "Spanned/multi-disk zips are not supported.")
+_code("jsonl-missing", "No JSONL at the root", "The server imports the first root-level .jsonl.")
+_code(
+    "jsonl-choice-differs",
+    "Older servers pick another JSONL",
+    "Before v11.5 the first .jsonl anywhere was imported; that is a different member here.",
+)
+_code("jsonl-extra", "Extra root JSONL ignored", "Only the first root .jsonl is imported.")
+_code("jsonl-path-traversal", "JSONL name contains '..'", "The server refuses such a name.")
+_code(
+    "jsonl-unsupported-compression",
+    "JSONL compressed with a method the server cannot read",
+    "The server's zip reader knows only stored and deflate.",
+)
+_code("member-encrypted", "Encrypted member", "The server cannot read encrypted members.")
+_code(
+    "member-unsupported-compression",
+    "Member compressed with a method the server cannot read",
+    "Attachments compressed with e.g. deflate64 are dropped by the server.",
+)
+_code("member-duplicate-name", "Duplicate member name", "The server keeps the last one.")
+_code("member-unsafe-name", "Unsafe member name", "Absolute path, '..', or a drive letter.")
+_code("member-backslash-name", "Backslash in member name", "The server never matches these.")
+_code("member-nfd-name", "Member name not NFC", "Matched after NFC normalisation (v11.7+).")
+_code("member-symlink", "Symlink member", "A symbolic link stored in the zip.")
+_code("member-crc-mismatch", "CRC mismatch", "A member's data does not match its checksum.")
+_code("member-too-large", "Member over the size limit", "Zip-bomb protection limit reached.")
+_code("member-ratio", "Member compression ratio too high", "Zip-bomb protection.")
+_code("archive-too-large", "Archive over the size limit", "Zip-bomb protection limit reached.")
+# --- framing / decoding --------------------------------------------------------------------
+_code("line-too-long", "Line over 16 MiB", "The server's scanner stops at this line.")
+_code("line-empty", "Empty line", "An empty or whitespace-only line fails to decode.")
+_code("json-decode", "Line is not valid JSON", "The import stops at this line.")
+_code("json-type", "Wrong JSON type", "Go's decoder refuses the whole line.")
+_code("bom", "Byte order mark", "A UTF-8 BOM at the start of the file fails to decode.")
+_code("invalid-utf8", "Invalid UTF-8", "Replaced by U+FFFD on import.")
+_code("nul-character", "NUL character", "PostgreSQL text columns reject NUL.")
+# --- envelope / version --------------------------------------------------------------------
+_code("version-missing", "First line is not a version line", "Line 1 must be the version.")
+_code("version-unsupported", "Unsupported version", "The version must be 1.")
+_code("version-not-first", "Version line after line 1", "An unknown line type there.")
+_code("unknown-line-type", "Unknown line type", "The server stops on unknown types.")
+_code("payload-missing", "Payload object missing", "A known type without its object.")
+_code("empty-archive", "Empty JSONL", "The server imports nothing.")
+# --- record rules: validator layer ---------------------------------------------------------
+_code("invalid-field", "Field fails the server's validator", "See the server error id.")
+_code("missing-field", "Required field missing", "See the server error id.")
+_code("direct-channel-skipped", "Direct channel skipped", "Too few or too many members.")
+_code("system-emoji-name", "Emoji named like a system emoji", "The server skips it.")
+# --- record rules: apply layer -------------------------------------------------------------
+_code("apply-invalid", "Fails when the server applies the line", "A model or store rule.")
+_code("reply-before-parent", "Reply older than its post", "Clamped to the post's create_at.")
+_code("too-many-files", "More than 10 files on a post", "The post fails to save.")
+# --- cross-line ----------------------------------------------------------------------------
+_code("unknown-team", "Reference to an unknown team", "Not defined earlier in the file.")
+_code("unknown-channel", "Reference to an unknown channel", "Not defined earlier in the file.")
+_code("unknown-user", "Reference to an unknown user", "Not defined earlier in the file.")
+_code("unknown-scheme", "Reference to an unknown scheme", "Not defined earlier in the file.")
+_code(
+    "reference-case",
+    "Reference differs only in case",
+    "The server looks this name up exactly; stored names are lowercase.",
+)
+_code(
+    "defined-later",
+    "Referenced before it is defined",
+    "The target is defined in a later block: the server has not created it yet.",
+)
+_code("duplicate-team", "Duplicate team", "The later line updates the earlier one.")
+_code("duplicate-channel", "Duplicate channel", "The later line updates the earlier one.")
+_code("duplicate-user", "Duplicate user", "The later line updates the earlier one.")
+_code("duplicate-emoji", "Duplicate emoji", "The later line overwrites the image.")
+_code("duplicate-scheme", "Duplicate scheme", "The later line updates the earlier one.")
+_code("duplicate-role", "Duplicate role", "The later line updates the earlier one.")
+_code("duplicate-post", "Duplicate post", "Same channel, create_at and message.")
+_code("duplicate-email", "Email used by two users", "The second user fails to save.")
+# --- attachments ---------------------------------------------------------------------------
+_code("attachment-missing", "Attachment missing", "The server drops the file; the post stays.")
+_code("attachment-invalid-path", "Attachment path escapes data/", "The server refuses it.")
+_code("attachment-data-prefix", "Path starts with data/", "Resolves to data/data/...; not found.")
+_code("attachment-unreferenced", "File not referenced", "No line refers to this member.")
+_code(
+    "attachment-outside-data",
+    "Files outside data/",
+    "Found under another folder (e.g. attachments/); the server looks only under data/.",
+)
+_code("profile-image-missing", "Profile image missing", "The server fails the import.")
+_code("emoji-image-missing", "Emoji image missing", "The server fails the import.")
+_code("emoji-image-too-large", "Emoji image over 512 KiB", "The server fails the import.")
+# --- target limits (issue 3) ---------------------------------------------------------------
+_code("limit-exceeded", "Target server limit", "A setting of the target server is too low.")
+_code("config-invalid", "Target configuration unusable", "The config file could not be used.")
+# --- reporting -----------------------------------------------------------------------------
+_code("issues-truncated", "Issue list truncated", "--max-issues reached; counts stay exact.")

@@ -1,0 +1,31 @@
+"""Settings the per-line rules depend on (target server facts), with the server defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# model.PostMessageMaxRunesV2: the MaxPostSize of a standard PostgreSQL schema.
+DEFAULT_MAX_POST_SIZE = 16383
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordPolicy:
+    """PasswordSettings.* (applied to plaintext `password` fields at apply time)."""
+
+    minimum_length: int = 8
+    lowercase: bool = False
+    uppercase: bool = False
+    number: bool = False
+    symbol: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    """What a rule needs to know about the target server.
+
+    `permissions` / `system_emojis` default to the lists vendored in ``archivekit/data``.
+    """
+
+    max_post_size: int = DEFAULT_MAX_POST_SIZE
+    password: PasswordPolicy = field(default_factory=PasswordPolicy)
+    default_locale: str = "en"
