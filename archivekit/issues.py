@@ -119,6 +119,11 @@ _code(
     "Older servers pick another JSONL",
     "Before v11.5 the first .jsonl anywhere was imported; that is a different member here.",
 )
+_code(
+    "jsonl-not-zipped",
+    "JSONL not zipped",
+    "A bare .jsonl: the server imports only zip archives; attachments cannot be checked.",
+)
 _code("jsonl-extra", "Extra root JSONL ignored", "Only the first root .jsonl is imported.")
 _code("jsonl-path-traversal", "JSONL name contains '..'", "The server refuses such a name.")
 _code(

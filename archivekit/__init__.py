@@ -1,0 +1,1 @@
+"""archivekit: preflight Mattermost bulk import archives."""

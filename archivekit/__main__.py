@@ -1,0 +1,5 @@
+"""`python -m archivekit` runs the CLI."""
+
+from archivekit.cli import main
+
+main()

@@ -1,0 +1,88 @@
+"""The one way archivekit writes a file: to a temporary file beside the destination, fsync,
+then rename over the final name. Readers never see a half-written output, an interrupted run
+(crash, kill, Ctrl-C) leaves nothing under the final name, and an input is never overwritten.
+
+Every writer (reports today; filter, split, redact later) goes through `atomic_output`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from archivekit.errors import OutputError
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def atomic_output(
+    destination: str | os.PathLike[str],
+    *,
+    protect: Iterable[str | os.PathLike[str]] = (),
+    overwrite: bool = True,
+) -> Iterator[BinaryIO]:
+    """Open a binary stream whose content appears at `destination` only if the block succeeds.
+
+    Args:
+        destination: the final path.
+        protect: inputs of the current run; writing over any of them is refused.
+        overwrite: when False, an existing destination is refused too.
+
+    Raises:
+        OutputError: the destination is an input, exists (overwrite=False), or its folder
+            does not exist / is not writable.
+    """
+    target = Path(destination)
+    resolved = target.resolve()
+    for source in protect:
+        source_path = Path(source)
+        if source_path.resolve() == resolved or _same_file(source_path, target):
+            raise OutputError(f"refusing to write {target}: it is an input of this run")
+    if not overwrite and target.exists():
+        raise OutputError(f"refusing to overwrite {target}: it already exists")
+    if target.is_dir():
+        raise OutputError(f"cannot write {target}: it is a directory")
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write into {folder}: {exc.strerror or exc}") from None
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    # Make the rename itself durable.
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def write_atomic(
+    destination: str | os.PathLike[str],
+    data: bytes,
+    *,
+    protect: Iterable[str | os.PathLike[str]] = (),
+) -> None:
+    """Write `data` to `destination` atomically (see `atomic_output`)."""
+    with atomic_output(destination, protect=protect) as stream:
+        stream.write(data)

@@ -1,0 +1,256 @@
+"""The `archivekit` command: a thin click layer over the library.
+
+Exit codes (documented in --help and README):
+  0  the archive is valid (warnings allowed)
+  1  the archive has errors: the import would fail or lose data
+  2  usage error: bad option, unreadable or invalid --target-config
+  3  the archive is unreadable: not a zip, truncated, no JSONL, unusable compression
+  4  internal error in archivekit (a bug: please report it with the message)
+Data goes to stdout; diagnostics and the progress bar (only on a terminal) to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from archivekit.errors import ArchiveKitError, UsageError
+from archivekit.inspect import inspect as inspect_archive
+from archivekit.limits import DEFAULT_BANDWIDTH_BPS, parse_bandwidth
+from archivekit.reader import ReadLimits
+from archivekit.render import (
+    inspection_json,
+    inspection_text,
+    report_json,
+    report_jsonl,
+    report_text,
+)
+from archivekit.report import DEFAULT_MAX_ISSUES
+from archivekit.target import SETTINGS, load_target
+from archivekit.validate import validate as validate_archive
+
+EXIT_VALID, EXIT_INVALID, EXIT_USAGE, EXIT_UNREADABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+
+
+class _Progress:
+    """A one-line progress indicator on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = int(done * 100 / total) if total else 100
+        if percent != self.last:
+            self.last = percent
+            click.echo(f"\rreading JSONL… {percent:3d}%", err=True, nl=False)
+
+    def close(self) -> None:
+        if self.last >= 0:
+            click.echo("\r" + " " * 24 + "\r", err=True, nl=False)
+
+
+def _run(action: Callable[[], int]) -> None:
+    """Run a command body; map library exceptions to exit codes, never a traceback."""
+    try:
+        code = action()
+    except UsageError as exc:
+        click.echo(f"archivekit: {exc}", err=True)
+        code = EXIT_USAGE
+    except ArchiveKitError as exc:
+        click.echo(f"archivekit: {exc}", err=True)
+        code = exc.exit_code
+    except (KeyboardInterrupt, BrokenPipeError):
+        code = 130
+    except Exception as exc:  # the last line of defence against tracebacks
+        click.echo(
+            f"archivekit: internal error ({type(exc).__name__}: {exc}); "
+            "please report this with the command you ran",
+            err=True,
+        )
+        code = EXIT_INTERNAL
+    sys.exit(code)
+
+
+def _bandwidth(text: str | None) -> float:
+    if text is None:
+        return DEFAULT_BANDWIDTH_BPS
+    return parse_bandwidth(text)
+
+
+def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for setting in reversed(SETTINGS):
+        many = setting.type is list
+        func = click.option(
+            setting.option,
+            setting.attribute,
+            type=str if many else setting.type,
+            multiple=many,
+            default=None,
+            help=f"{setting.help} (config {setting.config_path or '-'}; default "
+            f"{setting.default!r}){' — repeat for several' if many else ''}",
+        )(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="archivekit")
+def cli() -> None:
+    """Preflight Mattermost bulk export/import archives.
+
+    \b
+    Exit codes: 0 valid, 1 errors found, 2 usage error,
+                3 archive unreadable, 4 internal error.
+    """
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "jsonl"]),
+    default="text",
+    show_default=True,
+    help="text for people; json: one document; jsonl: one issue per line, then a summary",
+)
+@click.option(
+    "--max-issues",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_ISSUES,
+    show_default=True,
+    help="keep at most N issues in the list (counts by code stay exact); 0 = no limit",
+)
+@click.option(
+    "--target-config",
+    type=click.Path(exists=False, dir_okay=False, path_type=str),
+    help="the target server's config.json, or the output of `mmctl config show --json`",
+)
+@click.option(
+    "--bandwidth",
+    default=None,
+    help=f"upload bandwidth for the timeout estimate, e.g. 10Mbit, 5MB/s "
+    f"(default {DEFAULT_BANDWIDTH_BPS / 1e6:g} Mbit/s)",
+)
+@click.option(
+    "--max-member-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="zip-bomb guard: largest uncompressed member in bytes",
+)
+@click.option(
+    "--max-total-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="zip-bomb guard: most uncompressed bytes read in total",
+)
+@click.option(
+    "--max-ratio",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="zip-bomb guard: highest compression ratio of a member",
+)
+@click.option("--progress/--no-progress", default=None, help="progress on stderr (default: tty)")
+@_target_options
+def validate(
+    archive: str,
+    output_format: str,
+    max_issues: int,
+    target_config: str | None,
+    bandwidth: str | None,
+    max_member_size: int | None,
+    max_total_size: int | None,
+    max_ratio: float | None,
+    progress: bool | None,
+    **settings: Any,
+) -> None:
+    """Check ARCHIVE (zip, .jsonl or export folder) as the Mattermost server would.
+
+    \b
+    Example:
+      archivekit validate export.zip
+      archivekit validate export.zip --format json --target-config config.json
+    """
+
+    def body() -> int:
+        overrides = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
+        overrides = {k: v for k, v in overrides.items() if v is not None and v != []}
+        target, explicit = load_target(target_config, env=os.environ, overrides=overrides)
+        limits = ReadLimits()
+        limits = ReadLimits(
+            max_member_size=max_member_size or limits.max_member_size,
+            max_total_size=max_total_size or limits.max_total_size,
+            max_ratio=max_ratio or limits.max_ratio,
+        )
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = _Progress() if show else None
+        try:
+            report = validate_archive(
+                archive,
+                target=target,
+                explicit=explicit,
+                bandwidth_bps=_bandwidth(bandwidth),
+                max_issues=max_issues or None,
+                read_limits=limits,
+                progress=bar,
+            )
+        finally:
+            if bar:
+                bar.close()
+        render = {"json": report_json, "jsonl": report_jsonl, "text": report_text}
+        click.echo(render[output_format](report), nl=False)
+        return EXIT_VALID if report.valid else EXIT_INVALID
+
+    _run(body)
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def inspect(archive: str, output_format: str) -> None:
+    """Show what ARCHIVE holds: counts, teams, channels and dates (fast, no validation).
+
+    \b
+    Example:
+      archivekit inspect export.zip --format json
+    """
+
+    def body() -> int:
+        result = inspect_archive(archive)
+        render = inspection_json if output_format == "json" else inspection_text
+        click.echo(render(result), nl=False)
+        return EXIT_VALID
+
+    _run(body)
+
+
+@cli.group()
+def schema() -> None:
+    """JSON Schemas of the line types."""
+
+
+@schema.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=str))
+def schema_export(directory: str) -> None:
+    """Write one JSON Schema per line type into DIRECTORY."""
+    from archivekit.schema import export_schemas
+
+    def body() -> int:
+        for written in export_schemas(directory):
+            click.echo(str(written))
+        return EXIT_VALID
+
+    _run(body)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,229 @@
+"""`inspect`: what is inside an archive — counts and a per-team / per-channel breakdown.
+
+Fast by design: no rules, no reference checks, only what counting needs. Memory is bounded by
+the number of teams and channels.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from archivekit.decode import decode_line
+from archivekit.reader import LineTooLong, iter_line_batches, open_archive
+from archivekit.report import Counts
+
+
+@dataclass(slots=True)
+class ChannelSummary:
+    team: str
+    name: str
+    type: str | None = None
+    defined_on: int | None = None
+    posts: int = 0
+    replies: int = 0
+    attachments: int = 0
+    first_post_at: int | None = None
+    last_post_at: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "team": self.team,
+            "name": self.name,
+            "type": self.type,
+            "defined_on": self.defined_on,
+            "posts": self.posts,
+            "replies": self.replies,
+            "attachments": self.attachments,
+            "first_post_at": self.first_post_at,
+            "last_post_at": self.last_post_at,
+        }
+
+
+@dataclass(slots=True)
+class TeamSummary:
+    name: str
+    display_name: str | None = None
+    type: str | None = None
+    defined_on: int | None = None
+    members: int = 0
+    channels: int = 0
+    posts: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "type": self.type,
+            "defined_on": self.defined_on,
+            "members": self.members,
+            "channels": self.channels,
+            "posts": self.posts,
+        }
+
+
+@dataclass(slots=True)
+class Inspection:
+    archive: str
+    jsonl: str
+    kind: str
+    size: int
+    lines: int = 0
+    undecodable: int = 0
+    counts: Counts = field(default_factory=Counts)
+    teams: dict[str, TeamSummary] = field(default_factory=dict)
+    channels: dict[tuple[str, str], ChannelSummary] = field(default_factory=dict)
+    group_channels: int = 0
+    files: int = 0
+    file_bytes: int = 0
+    first_post_at: int | None = None
+    last_post_at: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "archive": self.archive,
+            "jsonl": self.jsonl,
+            "kind": self.kind,
+            "size": self.size,
+            "lines": self.lines,
+            "undecodable_lines": self.undecodable,
+            "counts": self.counts.to_dict(),
+            "files": {"count": self.files, "bytes": self.file_bytes},
+            "first_post_at": self.first_post_at,
+            "last_post_at": self.last_post_at,
+            "group_channels": self.group_channels,
+            "teams": [t.to_dict() for t in sorted(self.teams.values(), key=lambda t: t.name)],
+            "channels": [
+                c.to_dict() for c in sorted(self.channels.values(), key=lambda c: (c.team, c.name))
+            ],
+        }
+
+
+def _channel(result: Inspection, team: str, name: str) -> ChannelSummary:
+    key = (team.lower(), name.lower())
+    summary = result.channels.get(key)
+    if summary is None:
+        summary = result.channels[key] = ChannelSummary(key[0], key[1])
+    return summary
+
+
+def _team(result: Inspection, name: str) -> TeamSummary:
+    key = name.lower()
+    summary = result.teams.get(key)
+    if summary is None:
+        summary = result.teams[key] = TeamSummary(key)
+    return summary
+
+
+def _date(result: Inspection, create_at: Any) -> None:
+    if type(create_at) is not int:
+        return
+    if result.first_post_at is None or create_at < result.first_post_at:
+        result.first_post_at = create_at
+    if result.last_post_at is None or create_at > result.last_post_at:
+        result.last_post_at = create_at
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value, _ = decode_line(raw)
+    return value if isinstance(value, dict) else None
+
+
+def _count_post(result: Inspection, post: dict[str, Any], line: int) -> None:
+    counts = result.counts
+    replies = post.get("replies") or ()
+    attachments = len(post.get("attachments") or ())
+    counts.replies += len(replies)
+    counts.reactions += len(post.get("reactions") or ())
+    for reply in replies:
+        if isinstance(reply, dict):
+            attachments += len(reply.get("attachments") or ())
+            counts.reactions += len(reply.get("reactions") or ())
+    counts.attachments += attachments
+    create_at = post.get("create_at")
+    _date(result, create_at)
+    team, name = post.get("team"), post.get("channel")
+    if isinstance(team, str) and isinstance(name, str):
+        summary = _channel(result, team, name)
+        summary.posts += 1
+        summary.replies += len(replies)
+        summary.attachments += attachments
+        if type(create_at) is int:
+            if summary.first_post_at is None or create_at < summary.first_post_at:
+                summary.first_post_at = create_at
+            if summary.last_post_at is None or create_at > summary.last_post_at:
+                summary.last_post_at = create_at
+        _team(result, team).posts += 1
+
+
+def inspect(path: str | os.PathLike[str]) -> Inspection:
+    """Count what an archive holds, per type, team and channel (no validation).
+
+    Raises:
+        ArchiveError: the archive cannot be read.
+    """
+    with open_archive(path) as archive:
+        result = Inspection(str(path), archive.jsonl.name, archive.kind, archive.size)
+        for member in archive.members():
+            if not member.is_dir and member.key.startswith("data/"):
+                result.files += 1
+                result.file_bytes += member.size
+        counts = result.counts
+        line = 0
+        for batch in iter_line_batches(archive.iter_jsonl_blocks()):
+            for raw in batch:
+                line += 1
+                if isinstance(raw, LineTooLong):
+                    result.undecodable += 1
+                    continue
+                record = _parse(raw)
+                if record is None:
+                    result.undecodable += 1
+                    continue
+                kind = record.get("type")
+                payload = record.get(kind) if isinstance(kind, str) else None
+                if not isinstance(payload, dict):
+                    continue
+                if kind == "post":
+                    counts.posts += 1
+                    _count_post(result, payload, line)
+                elif kind == "direct_post":
+                    counts.direct_posts += 1
+                    _count_post(result, payload, line)
+                elif kind == "user":
+                    counts.users += 1
+                    for membership in payload.get("teams") or ():
+                        if isinstance(membership, dict) and isinstance(membership.get("name"), str):
+                            _team(result, membership["name"]).members += 1
+                elif kind == "channel":
+                    counts.channels += 1
+                    team, name = payload.get("team"), payload.get("name")
+                    if isinstance(team, str) and isinstance(name, str):
+                        summary = _channel(result, team, name)
+                        summary.type = payload.get("type")
+                        summary.defined_on = line
+                        _team(result, team).channels += 1
+                elif kind == "team":
+                    counts.teams += 1
+                    name = payload.get("name")
+                    if isinstance(name, str):
+                        team_summary = _team(result, name)
+                        team_summary.display_name = payload.get("display_name")
+                        team_summary.type = payload.get("type")
+                        team_summary.defined_on = line
+                elif kind == "direct_channel":
+                    counts.direct_channels += 1
+                    members = payload.get("participants") or payload.get("members") or ()
+                    if len(members) > 2:
+                        result.group_channels += 1
+                elif kind in ("bot", "role", "scheme", "emoji"):
+                    attr = {"bot": "bots", "role": "roles", "scheme": "schemes"}.get(kind, "emojis")
+                    setattr(counts, attr, getattr(counts, attr) + 1)
+        result.lines = line
+        return result

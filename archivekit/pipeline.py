@@ -1,0 +1,724 @@
+"""The record pipeline: one JSONL line in, issues and counts out, in the server's order.
+
+For each line: framing problems, then Go-exact decoding, then the envelope (version line,
+unknown types, missing payload), the attachment pre-processing, the server's validator layer
+(first error only), the apply-layer rules, and finally the cross-line checks (references,
+duplicates) and the target-limit accounting. Nothing here prints; issues go to the collector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from archivekit.attachments import READABLE_METHODS, AttachmentResolver, FileRef
+from archivekit.crossref import (
+    BATCH_NOTE,
+    CHANNEL_TEAM_NOT_FOUND,
+    POST_CHANNEL_NOT_FOUND,
+    REACTION_USER_NOT_FOUND,
+    TEAMS_NOT_FOUND,
+    USER_CHANNEL_NOT_FOUND,
+    USERS_NOT_FOUND,
+    References,
+)
+from archivekit.decode import decode_line
+from archivekit.dedupe import Deduper, post_identity
+from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity, error, warning
+from archivekit.paths import resolve
+from archivekit.reader import Archive, LineTooLong, MemberInfo
+from archivekit.report import Counts, IssueCollector
+from archivekit.rules import bot, channel, direct, emoji, post, role, scheme, team, user
+from archivekit.rules.context import RuleContext
+
+Payload = dict[str, Any]
+Validator = Callable[[Payload, RuleContext], Issue | None]
+Applier = Callable[[Payload, RuleContext], list[Issue]]
+
+RULES: dict[str, tuple[Validator, Applier]] = {
+    "role": (role.validate_role, role.apply_role),
+    "scheme": (scheme.validate_scheme, scheme.apply_scheme),
+    "team": (team.validate_team, team.apply_team),
+    "channel": (channel.validate_channel, channel.apply_channel),
+    "user": (user.validate_user, user.apply_user),
+    "bot": (bot.validate_bot, bot.apply_bot),
+    "emoji": (emoji.validate_emoji, emoji.apply_emoji),
+    "post": (post.validate_post, post.apply_post),
+    "direct_channel": (direct.validate_direct_channel, direct.apply_direct_channel),
+    "direct_post": (direct.validate_direct_post, direct.apply_direct_post),
+}
+KNOWN_TYPES = frozenset(RULES)
+
+INVALID_VERSION_ID = "app.import.process_import_data_file_version_line.invalid_version.error"
+UNSUPPORTED_VERSION_ID = "app.import.bulk_import.unsupported_version.error"
+UNKNOWN_TYPE_ID = "app.import.import_line.unknown_line_type.error"
+FILE_SCAN_ID = "app.import.bulk_import.file_scan.error"
+PROFILE_IMAGE_ID = "app.import.validate_user_import_data.profile_image.error"
+EMOJI_BAD_FILE_ID = "app.import.emoji.bad_file.error"
+EMOJI_MAX_BYTES = 1 << 19
+# Payloads the server dereferences before checking them (attachment pre-processing): a null
+# payload there crashes the import job instead of returning the null_<type> error.
+CRASHES_ON_NULL = frozenset({"post", "direct_post", "user", "emoji"})
+
+
+class Hooks:
+    """Receivers of per-line facts beyond issues (target limits, inspection). No-ops here."""
+
+    def team(self, line: int, name: str) -> None: ...
+    def channel(self, line: int, team: str, name: str, deleted_at: int | None) -> None: ...
+    def user_teams(self, line: int, username: str, active: bool, teams: list[str]) -> None: ...
+    def attachment(self, line: int, ref: FileRef) -> None: ...
+    def profile_image(self, line: int, ref: FileRef) -> None: ...
+    def post_message(self, line: int, field: str, runes: int) -> None: ...
+    def post_files(self, line: int, field: str, count: int) -> None: ...
+
+
+class LineProcessor:
+    """Validates a JSONL line by line; keeps only bounded cross-line state."""
+
+    def __init__(
+        self,
+        archive: Archive,
+        collector: IssueCollector,
+        *,
+        ctx: RuleContext | None = None,
+        hooks: Hooks | None = None,
+        default_channels: tuple[str, ...] | None = None,
+    ) -> None:
+        self.archive = archive
+        self.member = archive.jsonl.name
+        self.collector = collector
+        self.ctx = ctx or RuleContext()
+        self.hooks = hooks or Hooks()
+        self.refs = References(*(() if default_channels is None else (default_channels,)))
+        self.counts = Counts()
+        self.deduper = Deduper()
+        self.referenced: set[str] = set()
+        self.missing = 0
+        self.lines = 0
+        self.last_type: str | None = None
+        self._pending: dict[tuple[str, str], list[int]] = {}
+        self._basenames: dict[str, list[str]] | None = None
+        self.attachments = AttachmentResolver(self._lookup, self._hint)
+        self.check_files = archive.kind != "jsonl"
+        self._handlers: dict[str, Callable[[int, Payload], None]] = {
+            "role": self._role,
+            "scheme": self._scheme,
+            "team": self._team,
+            "channel": self._channel,
+            "user": self._user,
+            "bot": self._bot,
+            "emoji": self._emoji,
+            "post": self._post,
+            "direct_channel": self._direct_channel,
+            "direct_post": self._direct_post,
+        }
+
+    # --- issue plumbing --------------------------------------------------------------------
+    def _add(self, issue: Issue, line: int | None) -> None:
+        index = self.collector.add(issue.at(issue.member or self.member, line))
+        unresolved = self.refs.last_unresolved
+        if unresolved is not None:
+            self.refs.last_unresolved = None
+            if index is not None and len(self._pending) < 100_000:
+                self._pending.setdefault(unresolved, []).append(index)
+
+    def _add_all(self, issues: list[Issue] | tuple[Issue, ...], line: int) -> None:
+        for issue in issues:
+            self._add(issue, line)
+
+    def _defined(self, kind: str, key: str, line: int) -> None:
+        """A definition arrived: earlier "unknown" errors for it become "defined later"."""
+        indexes = self._pending.pop((kind, key), None)
+        if not indexes:
+            return
+        kept = self.collector.kept
+        for index in indexes:
+            old = kept[index]
+            kept[index] = Issue(
+                "defined-later",
+                old.severity,
+                f"{kind} {key!r} is only defined on line {line}, after this line; the server "
+                "imports blocks of lines in file order, so it does not exist yet here — "
+                "move the definition before its first use",
+                old.member,
+                old.line,
+                old.field,
+                old.server_error_id,
+                old.effect,
+            )
+            self.collector.by_code[old.code] -= 1
+            self.collector.by_code["defined-later"] += 1
+
+    # --- files -----------------------------------------------------------------------------
+    def _lookup(self, key: str) -> MemberInfo | None:
+        if not self.check_files:
+            return None
+        return self.archive.lookup(key)
+
+    def _hint(self, path: str) -> str:
+        """mmctl-style hint when the file sits outside data/ (e.g. an old attachments/ tree)."""
+        if self._basenames is None:
+            self._basenames = {}
+            for member in self.archive.members():
+                if not member.is_dir:
+                    base = member.key.rsplit("/", 1)[-1]
+                    self._basenames.setdefault(base, []).append(member.name)
+        candidates = [
+            name
+            for name in self._basenames.get(path.rsplit("/", 1)[-1], ())
+            if name.endswith(path.lstrip("/")) and not name.startswith("data/")
+        ]
+        if not candidates:
+            return ""
+        return (
+            f"; a file with this path exists outside data/: {candidates[0]!r} — move it under "
+            "data/ (the server only looks there)"
+        )
+
+    def _use_file(self, line: int, ref: FileRef, kind: str) -> bool:
+        """Count a resolved file; report a compression the server cannot read."""
+        member: MemberInfo = ref.member
+        self.referenced.add(member.key)
+        if member.method not in READABLE_METHODS or member.encrypted:
+            if kind == "attachment":
+                # Already reported once for the member by the reader (drops the file).
+                return False
+            what = "encrypted" if member.encrypted else f"compression method {member.method}"
+            effect = DROPS_DATA if kind == "attachment" else FAILS_IMPORT
+            consequence = (
+                "drops the file" if kind == "attachment" else "fails the import on this line"
+            )
+            self._add(
+                error(
+                    "member-unsupported-compression",
+                    f"{member.name!r} is stored with {what}; the server's zip reader only "
+                    f"knows stored and deflate and {consequence} — re-zip it with deflate",
+                    field=ref.field,
+                    effect=effect,
+                ),
+                line,
+            )
+            return False
+        return True
+
+    def _resolve_single(self, line: int, path: str | None, field: str) -> FileRef | None:
+        """A profile or emoji image path: the FileRef, or None (missing or blank)."""
+        if not path:
+            return None
+        key = resolve(path)
+        if key is None:
+            return None  # traversal: the validator reports it
+        member = self._lookup(key)
+        if member is None or member.is_dir:
+            return None
+        return FileRef(field, path, member)
+
+    # --- the line loop ---------------------------------------------------------------------
+    def process_batch(self, batch: list[bytes | LineTooLong]) -> None:
+        for raw in batch:
+            self.lines += 1
+            self.process(self.lines, raw)
+
+    def process(self, line: int, raw: bytes | LineTooLong) -> None:
+        if isinstance(raw, LineTooLong):
+            self._add(
+                error(
+                    "line-too-long",
+                    f"line is {raw.length:,} bytes; the server reads lines of at most "
+                    "16,777,215 bytes and stops the whole import here (reported with line 0, "
+                    "after importing every earlier line) — split the content (e.g. move large "
+                    "props or replies into separate lines)",
+                    server_error_id=FILE_SCAN_ID,
+                ),
+                line,
+            )
+            self.last_type = ""
+            return
+        envelope, decode_issues = decode_line(raw)
+        if decode_issues:
+            self._add_all(decode_issues, line)
+        if envelope is None:
+            self.last_type = ""
+            return
+        line_type: str = envelope.get("type") or ""
+        if line == 1:
+            self._version(envelope, line_type)
+            if line_type == "version":
+                self.last_type = line_type
+                return
+        elif line_type == "version":
+            self._add(
+                error(
+                    "version-not-first",
+                    "a version line is only allowed as line 1; elsewhere the server stops "
+                    "with an unknown line type — remove it",
+                    field="type",
+                    server_error_id=UNKNOWN_TYPE_ID,
+                ),
+                line,
+            )
+            self.last_type = line_type
+            return
+        self.last_type = line_type
+        handler = self._handlers.get(line_type)
+        if handler is None:
+            self._add(
+                error(
+                    "unknown-line-type",
+                    f"unknown line type {line_type!r}; the server stops the import here "
+                    f"(known types: version, {', '.join(sorted(KNOWN_TYPES))})",
+                    field="type",
+                    server_error_id=UNKNOWN_TYPE_ID,
+                ),
+                line,
+            )
+            return
+        payload = envelope.get(line_type)
+        if payload is None:
+            crash = (
+                " (current servers crash on such a line)" if line_type in CRASHES_ON_NULL else ""
+            )
+            self._add(
+                error(
+                    "payload-missing",
+                    f"a {line_type!r} line needs a {line_type!r} object{crash}",
+                    field=line_type,
+                    server_error_id=f"app.import.import_line.null_{line_type}.error",
+                ),
+                line,
+            )
+            return
+        handler(line, payload)
+
+    def _version(self, envelope: Payload, line_type: str) -> None:
+        version = envelope.get("version")
+        if line_type != "version" or version is None:
+            self._add(
+                error(
+                    "version-missing",
+                    'line 1 must be {"type": "version", "version": 1}; '
+                    f"found type {line_type!r} — the server refuses the file",
+                    field="type" if line_type != "version" else "version",
+                    server_error_id=INVALID_VERSION_ID,
+                ),
+                1,
+            )
+        elif version != 1:
+            self._add(
+                error(
+                    "version-unsupported",
+                    f"version {version} is not supported; the server only imports version 1",
+                    field="version",
+                    server_error_id=UNSUPPORTED_VERSION_ID,
+                ),
+                1,
+            )
+
+    def _rules(self, line_type: str, line: int, payload: Payload) -> bool:
+        """Validator then apply layer. Returns False when the validator failed."""
+        validate, apply = RULES[line_type]
+        first = validate(payload, self.ctx)
+        if first is not None:
+            self._add(first, line)
+            return False
+        applied = apply(payload, self.ctx)
+        if applied:
+            self._add_all(applied, line)
+        return True
+
+    # --- per type --------------------------------------------------------------------------
+    def _role(self, line: int, data: Payload) -> None:
+        self.counts.roles += 1
+        self._rules("role", line, data)
+        name = data.get("name")
+        if name:
+            dup = self.refs.define_named("roles", name, line)
+            if dup:
+                self._add(dup, line)
+
+    def _scheme(self, line: int, data: Payload) -> None:
+        self.counts.schemes += 1
+        self._rules("scheme", line, data)
+        name = data.get("name")
+        if name:
+            dup = self.refs.define_named("schemes", name, line, data.get("scope"))
+            if dup:
+                self._add(dup, line)
+            self._defined("scheme", name, line)
+
+    def _scheme_ref(self, line: int, data: Payload, kind: str) -> None:
+        name = data.get("scheme")
+        if name:
+            issue = self.refs.ref_scheme(
+                name,
+                kind,
+                f"{kind}.scheme",
+                f"app.import.import_{kind}.scheme_wrong_scope.error",
+            )
+            if issue:
+                self._add(issue, line)
+
+    def _team(self, line: int, data: Payload) -> None:
+        self.counts.teams += 1
+        self._rules("team", line, data)
+        self._scheme_ref(line, data, "team")
+        name = data.get("name")
+        if name:
+            dup = self.refs.define_team(name, line)
+            if dup:
+                self._add(dup, line)
+            self._defined("team", name.lower(), line)
+            self.hooks.team(line, name.lower())
+
+    def _channel(self, line: int, data: Payload) -> None:
+        self.counts.channels += 1
+        self._rules("channel", line, data)
+        team_name, name = data.get("team"), data.get("name")
+        if team_name:
+            # channel.team is looked up lowercased: any case works here.
+            issue = self.refs.ref_team(
+                team_name, "channel.team", exact=False, server_id=CHANNEL_TEAM_NOT_FOUND
+            )
+            if issue:
+                self._add(issue, line)
+        self._scheme_ref(line, data, "channel")
+        if team_name and name:
+            dup = self.refs.define_channel(team_name, name, line)
+            if dup:
+                self._add(dup, line)
+            self._defined("channel", f"{team_name.lower()}/{name.lower()}", line)
+            self.hooks.channel(line, team_name.lower(), name.lower(), data.get("deleted_at"))
+
+    def _image_first(self, line: int, data: Payload, kind: str) -> bool:
+        """The profile image check the server's validator runs first (it must exist)."""
+        path = data.get("profile_image")
+        if not path or resolve(path) is None or not self.check_files:
+            return True
+        ref = self._resolve_single(line, path, f"{kind}.profile_image")
+        if ref is None:
+            self._add(
+                error(
+                    "profile-image-missing",
+                    f"profile image {path!r} is not in the archive (looked for "
+                    f"{resolve(path)!r}); the server stops the import on this line",
+                    field=f"{kind}.profile_image",
+                    server_error_id=PROFILE_IMAGE_ID,
+                ),
+                line,
+            )
+            return False
+        if self._use_file(line, ref, "profile image"):
+            self.hooks.profile_image(line, ref)
+        return True
+
+    def _user(self, line: int, data: Payload) -> None:
+        self.counts.users += 1
+        if self._image_first(line, data, "user"):
+            self._rules("user", line, data)
+        username = data.get("username")
+        teams = data.get("teams") or []
+        for t_index, membership in enumerate(teams):
+            team_name = membership.get("name")
+            if not team_name:
+                continue
+            field = f"user.teams[{t_index}]"
+            issue = self.refs.ref_team(
+                team_name, f"{field}.name", exact=True, server_id=TEAMS_NOT_FOUND
+            )
+            if issue:
+                self._add(issue, line)
+                continue
+            for c_index, channel_membership in enumerate(membership.get("channels") or ()):
+                channel_name = channel_membership.get("name")
+                if channel_name:
+                    issue = self.refs.ref_channel(
+                        team_name,
+                        channel_name,
+                        f"{field}.channels[{c_index}].name",
+                        server_id=USER_CHANNEL_NOT_FOUND,
+                    )
+                    if issue:
+                        self._add(issue, line)
+        if username:
+            self._add_all(self.refs.define_user(username, data.get("email"), line, "user"), line)
+            self._defined("user", username.lower(), line)
+            names = [m["name"].lower() for m in teams if m.get("name")]
+            if names:
+                active = not data.get("delete_at")
+                self.hooks.user_teams(line, username.lower(), active, names)
+
+    def _bot(self, line: int, data: Payload) -> None:
+        self.counts.bots += 1
+        if self._image_first(line, data, "bot"):
+            self._rules("bot", line, data)
+        username = data.get("username")
+        if username:
+            self._add_all(self.refs.define_user(username, None, line, "bot"), line)
+            self._defined("user", username.lower(), line)
+
+    def _emoji(self, line: int, data: Payload) -> None:
+        self.counts.emojis += 1
+        ok = self._rules("emoji", line, data)
+        name = data.get("name")
+        if name:
+            dup = self.refs.define_named("emojis", name, line)
+            if dup:
+                self._add(dup, line)
+        path = data.get("image")
+        if not ok or not path or not self.check_files:
+            return
+        ref = self._resolve_single(line, path, "emoji.image")
+        if ref is None:
+            self._add(
+                error(
+                    "emoji-image-missing",
+                    f"emoji image {path!r} is not in the archive (looked for "
+                    f"{resolve(path)!r}); the server stops the import on this line",
+                    field="emoji.image",
+                    server_error_id=EMOJI_BAD_FILE_ID,
+                ),
+                line,
+            )
+            return
+        if self._use_file(line, ref, "emoji image") and ref.member.size > EMOJI_MAX_BYTES:
+            self._add(
+                error(
+                    "emoji-image-too-large",
+                    f"emoji image {ref.member.name!r} is {ref.member.size:,} bytes; the server "
+                    f"copies at most {EMOJI_MAX_BYTES:,} bytes and fails the import — shrink it",
+                    field="emoji.image",
+                ),
+                line,
+            )
+
+    def _post_like(self, line: int, data: Payload, kind: str) -> bool:
+        """Shared part of post and direct_post: files, rules, counts, replies' references."""
+        if self.check_files and (data.get("attachments") or data.get("replies")):
+            checked, file_issues, files = self.attachments.process(data, kind)
+        else:
+            checked, file_issues, files = data, [], []
+        if file_issues:
+            self.missing += sum(1 for i in file_issues if i.code != "attachment-invalid-path")
+            self._add_all(file_issues, line)
+        for ref in files:
+            if self._use_file(line, ref, "attachment"):
+                self.hooks.attachment(line, ref)
+        ok = self._rules(kind, line, checked)
+        replies = data.get("replies") or ()
+        counts = self.counts
+        counts.replies += len(replies)
+        reactions = data.get("reactions")
+        counts.reactions += len(reactions) if reactions else 0
+        attachments = data.get("attachments")
+        counts.attachments += sum(1 for a in attachments if a.get("path")) if attachments else 0
+        if attachments:
+            self.hooks.post_files(line, f"{kind}.attachments", len(attachments))
+        for r_index, reply in enumerate(replies):
+            r_reactions = reply.get("reactions")
+            if r_reactions:
+                counts.reactions += len(r_reactions)
+            r_attachments = reply.get("attachments")
+            if r_attachments:
+                counts.attachments += sum(1 for a in r_attachments if a.get("path"))
+                self.hooks.post_files(
+                    line, f"{kind}.replies[{r_index}].attachments", len(r_attachments)
+                )
+        message = data.get("message")
+        if message is not None:
+            self.hooks.post_message(line, f"{kind}.message", len(message))
+        return ok
+
+    def _user_refs(self, line: int, data: Payload, kind: str, note: str) -> None:
+        """Author, flaggers, replies, reactions and followers of a post-like payload."""
+        refs = self.refs
+        author = data.get("user")
+        if author:
+            issue = refs.ref_user(
+                author, f"{kind}.user", exact=True, server_id=USERS_NOT_FOUND, note=note
+            )
+            if issue:
+                self._add(issue, line)
+        for index, name in enumerate(data.get("flagged_by") or ()):
+            if name:
+                issue = refs.ref_user(
+                    name,
+                    f"{kind}.flagged_by[{index}]",
+                    exact=True,
+                    server_id=USERS_NOT_FOUND,
+                    note=note,
+                )
+                if issue:
+                    self._add(issue, line)
+        self._reaction_refs(line, data.get("reactions"), f"{kind}.reactions")
+        for index, follower in enumerate(data.get("thread_followers") or ()):
+            name = follower.get("user")
+            if name:
+                issue = refs.ref_user(
+                    name,
+                    f"{kind}.thread_followers[{index}].user",
+                    exact=False,
+                    server_id=USERS_NOT_FOUND,
+                )
+                if issue:
+                    self._add(issue, line)
+        for r_index, reply in enumerate(data.get("replies") or ()):
+            prefix = f"{kind}.replies[{r_index}]"
+            name = reply.get("user")
+            if name:
+                issue = refs.ref_user(name, f"{prefix}.user", exact=True, server_id=USERS_NOT_FOUND)
+                if issue:
+                    self._add(issue, line)
+            for f_index, flagger in enumerate(reply.get("flagged_by") or ()):
+                if flagger:
+                    issue = refs.ref_user(
+                        flagger,
+                        f"{prefix}.flagged_by[{f_index}]",
+                        exact=True,
+                        server_id=USERS_NOT_FOUND,
+                    )
+                    if issue:
+                        self._add(issue, line)
+            self._reaction_refs(line, reply.get("reactions"), f"{prefix}.reactions")
+
+    def _reaction_refs(self, line: int, reactions: list[Payload] | None, prefix: str) -> None:
+        if not reactions:
+            return
+        for index, reaction in enumerate(reactions):
+            name = reaction.get("user")
+            if name:
+                issue = self.refs.ref_user(
+                    name,
+                    f"{prefix}[{index}].user",
+                    exact=False,
+                    server_id=REACTION_USER_NOT_FOUND,
+                )
+                if issue:
+                    self._add(issue, line)
+
+    def _post(self, line: int, data: Payload) -> None:
+        self.counts.posts += 1
+        self._post_like(line, data, "post")
+        team_name, channel_name = data.get("team"), data.get("channel")
+        if team_name:
+            issue = self.refs.ref_team(
+                team_name, "post.team", exact=True, server_id=TEAMS_NOT_FOUND
+            )
+            if issue:
+                self._add(issue, line)
+            elif channel_name:
+                issue = self.refs.ref_channel(
+                    team_name,
+                    channel_name,
+                    "post.channel",
+                    server_id=POST_CHANNEL_NOT_FOUND,
+                    note=BATCH_NOTE,
+                )
+                if issue:
+                    self._add(issue, line)
+        self._user_refs(line, data, "post", BATCH_NOTE)
+        create_at, message = data.get("create_at"), data.get("message")
+        if team_name and channel_name and create_at is not None and message is not None:
+            self.deduper.add(
+                post_identity("post", team_name, channel_name, create_at, message), line
+            )
+
+    def _direct_channel(self, line: int, data: Payload) -> None:
+        self.counts.direct_channels += 1
+        self._rules("direct_channel", line, data)
+        participants = data.get("participants")
+        if participants is not None:
+            names = [(p or {}).get("username") for p in participants]
+            prefix = "direct_channel.participants"
+            suffix = ".username"
+        else:
+            names = list(data.get("members") or ())
+            prefix = "direct_channel.members"
+            suffix = ""
+        for index, name in enumerate(names):
+            if name:
+                issue = self.refs.ref_user(
+                    name, f"{prefix}[{index}]{suffix}", exact=True, server_id=USERS_NOT_FOUND
+                )
+                if issue:
+                    self._add(issue, line)
+
+    def _direct_post(self, line: int, data: Payload) -> None:
+        self.counts.direct_posts += 1
+        self._post_like(line, data, "direct_post")
+        members = data.get("channel_members") or ()
+        for index, name in enumerate(members):
+            if name:
+                issue = self.refs.ref_user(
+                    name,
+                    f"direct_post.channel_members[{index}]",
+                    exact=True,
+                    server_id=USERS_NOT_FOUND,
+                    note=BATCH_NOTE,
+                )
+                if issue:
+                    self._add(issue, line)
+        self._user_refs(line, data, "direct_post", BATCH_NOTE)
+        create_at, message = data.get("create_at"), data.get("message")
+        if members and create_at is not None and message is not None:
+            self.deduper.add(post_identity("direct", *sorted(members), create_at, message), line)
+
+    # --- end of stream ---------------------------------------------------------------------
+    def finish(self) -> None:
+        """Archive-wide checks that need the whole stream: duplicates, unreferenced files."""
+        if self.lines == 0:
+            self._add(
+                warning(
+                    "empty-archive",
+                    "the JSONL has no lines: the server reports success and imports nothing",
+                ),
+                None,
+            )
+        for dup_line, first in self.deduper.duplicates():
+            self._add(
+                warning(
+                    "duplicate-post",
+                    f"same channel, create_at and message as line {first}: the server "
+                    "overwrites the earlier post, or inserts both when they fall in the same "
+                    "batch of 1000 lines",
+                ),
+                dup_line,
+            )
+        if self.check_files:
+            self._unreferenced()
+
+    def _unreferenced(self) -> None:
+        jsonl_key = self.archive.jsonl.key
+        outside: list[MemberInfo] = []
+        for member in self.archive.members():
+            if member.is_dir or member.key == jsonl_key or member.key in self.referenced:
+                continue
+            if not member.key.startswith("data/"):
+                if member.key.endswith(".jsonl") or member.name == "warnings.txt":
+                    continue
+                outside.append(member)
+                continue
+            self._add(
+                Issue(
+                    "attachment-unreferenced",
+                    Severity.WARNING,
+                    f"{member.name!r} ({member.size:,} bytes) is not referenced by any line; "
+                    "the server ignores it",
+                    member.name,
+                    None,
+                ),
+                None,
+            )
+        if outside:
+            self._add(
+                Issue(
+                    "attachment-outside-data",
+                    Severity.WARNING,
+                    f"{len(outside)} file(s) outside data/ are never used by the server, e.g. "
+                    f"{outside[0].name!r}; attachments must sit under data/ with the JSONL path "
+                    "relative to it",
+                    outside[0].name,
+                    None,
+                ),
+                None,
+            )

@@ -1,0 +1,148 @@
+"""The validation report: counts, attachment statistics and issues. Pure data, no printing.
+
+`IssueCollector` keeps issues in the order they are found, up to a cap, while the counts by
+code and severity stay exact: a 50 GB archive full of errors must not fill memory with them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from archivekit.issues import Issue, Severity
+
+DEFAULT_MAX_ISSUES = 1000
+
+COUNT_KEYS = (
+    "teams",
+    "channels",
+    "users",
+    "bots",
+    "roles",
+    "schemes",
+    "emojis",
+    "posts",
+    "replies",
+    "reactions",
+    "direct_channels",
+    "direct_posts",
+    "attachments",
+)
+
+
+@dataclass(slots=True)
+class Counts:
+    """Lines of each type (valid or not); replies, reactions and attachments are the objects
+    inside post and direct_post lines (attachments: non-empty paths, replies included)."""
+
+    teams: int = 0
+    channels: int = 0
+    users: int = 0
+    bots: int = 0
+    roles: int = 0
+    schemes: int = 0
+    emojis: int = 0
+    posts: int = 0
+    replies: int = 0
+    reactions: int = 0
+    direct_channels: int = 0
+    direct_posts: int = 0
+    attachments: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in COUNT_KEYS}
+
+
+@dataclass(slots=True)
+class AttachmentStats:
+    """Files: `referenced` distinct members referenced and present, their `bytes`; `missing`
+    references that do not resolve to a member; `unreferenced` files under data/ nobody uses."""
+
+    referenced: int = 0
+    bytes: int = 0
+    missing: int = 0
+    unreferenced: int = 0
+    unreferenced_bytes: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "referenced": self.referenced,
+            "bytes": self.bytes,
+            "missing": self.missing,
+            "unreferenced": self.unreferenced,
+            "unreferenced_bytes": self.unreferenced_bytes,
+        }
+
+
+class IssueCollector:
+    """Keeps the first `max_issues` issues (None: all) and exact counts of every issue."""
+
+    def __init__(self, max_issues: int | None = DEFAULT_MAX_ISSUES) -> None:
+        self.max_issues = max_issues
+        self.kept: list[Issue] = []
+        self.by_code: Counter[str] = Counter()
+        self.errors = 0
+        self.warnings = 0
+
+    def add(self, issue: Issue) -> int | None:
+        """Record an issue; returns its index in `kept`, or None when over the cap."""
+        self.by_code[issue.code] += 1
+        if issue.severity is Severity.ERROR:
+            self.errors += 1
+        else:
+            self.warnings += 1
+        if self.max_issues is None or len(self.kept) < self.max_issues:
+            self.kept.append(issue)
+            return len(self.kept) - 1
+        return None
+
+    @property
+    def truncated(self) -> bool:
+        return self.errors + self.warnings > len(self.kept)
+
+
+@dataclass(slots=True)
+class Report:
+    """What `validate` found. `valid` is False iff there is an error-severity issue."""
+
+    archive: str
+    jsonl: str | None
+    lines: int
+    counts: Counts
+    attachments: AttachmentStats
+    issues: list[Issue]
+    issue_counts: dict[str, int]
+    errors: int
+    warnings: int
+    truncated: bool
+    limits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    what_to_change: list[str] = field(default_factory=list)
+    revert: list[str] = field(default_factory=list)
+    upload_seconds: float | None = None
+    target_explicit: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return self.errors == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document `archivekit validate --format json` prints (stable key order)."""
+        return {
+            "archive": self.archive,
+            "valid": self.valid,
+            "jsonl": self.jsonl,
+            "lines": self.lines,
+            "counts": self.counts.to_dict(),
+            "attachment_stats": self.attachments.to_dict(),
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "issue_counts": dict(sorted(self.issue_counts.items())),
+            "issues": [i.to_dict() for i in self.issues],
+            "truncated": self.truncated,
+            "limits": self.limits,
+            "what_to_change": self.what_to_change,
+            "revert": self.revert,
+            "upload_seconds": self.upload_seconds,
+            "target_explicit": self.target_explicit,
+        }

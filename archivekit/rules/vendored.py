@@ -1,0 +1,24 @@
+"""Version-specific name lists vendored from the Mattermost server (``archivekit/data``):
+permission ids and system emoji names. Loaded once, on first use."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+
+
+def _read_list(name: str) -> frozenset[str]:
+    text = files("archivekit").joinpath("data", name).read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+@cache
+def permissions() -> frozenset[str]:
+    """Every permission id the server knows (``AllPermissions`` + ``DeprecatedPermissions``)."""
+    return _read_list("permissions.txt")
+
+
+@cache
+def system_emojis() -> frozenset[str]:
+    """The keys of the server's ``SystemEmojis`` map."""
+    return _read_list("system_emoji.txt")

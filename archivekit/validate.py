@@ -1,0 +1,179 @@
+"""`validate`: stream an archive through every rule and return a `Report`.
+
+Order of the report's issues: problems of the archive itself (found when it is opened), then
+line issues by line number, then archive-wide findings (unreferenced files, target limits).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from archivekit.attachments import FileRef
+from archivekit.errors import ArchiveError
+from archivekit.images import HEAD_BYTES, image_dimensions
+from archivekit.issues import Issue
+from archivekit.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
+from archivekit.pipeline import Hooks, LineProcessor
+from archivekit.reader import Archive, ReadLimits, iter_line_batches, open_archive
+from archivekit.report import DEFAULT_MAX_ISSUES, AttachmentStats, IssueCollector, Report
+from archivekit.target import TargetConfig, rule_context
+
+Progress = Callable[[int, int], None]
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
+
+
+class LimitHooks(Hooks):
+    """Feeds what the target-limit checks need (sizes, image dimensions, memberships)."""
+
+    def __init__(self, archive: Archive, needs: Needs) -> None:
+        self.archive = archive
+        self.needs = needs
+        self._dims: dict[str, tuple[str, int, int] | None] = {}
+
+    def _dimensions(self, ref: FileRef) -> tuple[str, int, int] | None:
+        member = ref.member
+        if member.key in self._dims:
+            return self._dims[member.key]
+        dims = None
+        readable = member.method in (0, 8) and not member.encrypted
+        if readable and member.key.lower().endswith(IMAGE_SUFFIXES):
+            try:
+                dims = image_dimensions(self.archive.read_member_head(member, HEAD_BYTES))
+            except ArchiveError:
+                # A damaged attachment must not stop the validation of the whole archive;
+                # its data error surfaces when the member is read in full.
+                dims = None
+        if len(self._dims) < 1_000_000:
+            self._dims[member.key] = dims
+        return dims
+
+    def team(self, line: int, name: str) -> None:
+        self.needs.team(line, name)
+
+    def channel(self, line: int, team: str, name: str, deleted_at: int | None) -> None:
+        self.needs.channel(line, team, name, deleted_at)
+
+    def user_teams(self, line: int, username: str, active: bool, teams: list[str]) -> None:
+        self.needs.user_teams(line, username, active, teams)
+
+    def attachment(self, line: int, ref: FileRef) -> None:
+        self.needs.attachment(
+            line, ref.field, ref.member.name, ref.member.size, self._dimensions(ref)
+        )
+
+    def profile_image(self, line: int, ref: FileRef) -> None:
+        self.needs.profile_image(
+            line, ref.field, ref.member.name, ref.member.size, self._dimensions(ref)
+        )
+
+    def post_message(self, line: int, field: str, runes: int) -> None:
+        self.needs.post_message(line, field, runes)
+
+    def post_files(self, line: int, field: str, count: int) -> None:
+        self.needs.post_files(line, field, count)
+
+
+def _ordered(issues: list[Issue], opened: int) -> list[Issue]:
+    """Archive issues first, line issues by line (stable), archive-wide findings last."""
+    head = issues[:opened]
+    rest = issues[opened:]
+    located = sorted((i for i in rest if i.line is not None), key=lambda i: i.line or 0)
+    tail = [i for i in rest if i.line is None]
+    return head + located + tail
+
+
+def validate(
+    path: str | os.PathLike[str],
+    *,
+    target: TargetConfig | None = None,
+    explicit: bool = False,
+    bandwidth_bps: float = DEFAULT_BANDWIDTH_BPS,
+    max_issues: int | None = DEFAULT_MAX_ISSUES,
+    read_limits: ReadLimits | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Check every line of an archive as the server would, and the archive against a target.
+
+    Args:
+        path: a zip export, a bare ``.jsonl`` or an unzipped export directory.
+        target: the target server's settings (defaults: a stock server).
+        explicit: whether `target` was given by the user; limit hits are then errors.
+        bandwidth_bps: upload bandwidth in bits per second for the timeout estimate.
+        max_issues: keep at most this many issues (counts stay exact); None keeps all.
+        read_limits: zip-bomb limits.
+        progress: called with (uncompressed JSONL bytes read, total) now and then.
+
+    Raises:
+        ArchiveError: the archive cannot be used at all (exit code 3 in the CLI).
+    """
+    target = target or TargetConfig()
+    collector = IssueCollector(max_issues)
+    with open_archive(path, limits=read_limits) as archive:
+        for issue in archive.issues:
+            collector.add(issue)
+        opened = len(collector.kept)
+        needs = Needs(target, jsonl_member=archive.jsonl.name)
+        processor = LineProcessor(
+            archive,
+            collector,
+            ctx=rule_context(target),
+            hooks=LimitHooks(archive, needs),
+            default_channels=tuple(target.default_channels()),
+        )
+        total = archive.jsonl.size
+        blocks = archive.iter_jsonl_blocks()
+        for batch in iter_line_batches(_counting(blocks, progress, total)):
+            processor.process_batch(batch)
+        processor.finish()
+        needs.archive(archive.size, archive.jsonl.size)
+        limits = check_limits(needs, target, explicit=explicit, bandwidth_bps=bandwidth_bps)
+        for issue in limits.issues:
+            collector.add(issue if issue.member else issue.at(archive.jsonl.name, issue.line))
+        stats = _attachment_stats(archive, processor)
+        return Report(
+            archive=str(path),
+            jsonl=archive.jsonl.name,
+            lines=processor.lines,
+            counts=processor.counts,
+            attachments=stats,
+            issues=_ordered(collector.kept, opened),
+            issue_counts={code: n for code, n in collector.by_code.items() if n},
+            errors=collector.errors,
+            warnings=collector.warnings,
+            truncated=collector.truncated,
+            limits=limits.limits,
+            what_to_change=limits.what_to_change,
+            revert=limits.revert,
+            upload_seconds=limits.upload_seconds,
+            target_explicit=explicit,
+        )
+
+
+def _counting(blocks: Any, progress: Progress | None, total: int) -> Any:
+    if progress is None:
+        yield from blocks
+        return
+    done = 0
+    for block in blocks:
+        done += len(block)
+        progress(done, total)
+        yield block
+
+
+def _attachment_stats(archive: Archive, processor: LineProcessor) -> AttachmentStats:
+    stats = AttachmentStats(missing=processor.missing)
+    if archive.kind == "jsonl":
+        return stats
+    jsonl_key = archive.jsonl.key
+    for member in archive.members():
+        if member.is_dir or member.key == jsonl_key:
+            continue
+        if member.key in processor.referenced:
+            stats.referenced += 1
+            stats.bytes += member.size
+        elif member.key.startswith("data/"):
+            stats.unreferenced += 1
+            stats.unreferenced_bytes += member.size
+    return stats

@@ -1,0 +1,251 @@
+"""Time `archivekit validate` and `archivekit inspect` against the decompression floor.
+
+    python bench/run.py                      # 400 MB archive (built on first use)
+    python bench/run.py --sizes 400,2000     # several JSONL sizes, in MB
+    python bench/run.py --quick              # a 10 MB archive, one run each: a smoke test
+    python bench/run.py --memory-scaling     # peak RSS at 1x and 10x the posts (50k / 500k)
+
+For each archive, on the same machine in the same run: the floor
+``unzip -p ARCHIVE import.jsonl | wc -l`` (best of N), then each archivekit command as a
+subprocess (best of N wall time; peak RSS of that very child from ``os.wait4``). Prints MB/s
+of uncompressed JSONL, the ratio to the floor and peak RSS, and appends a dated section to
+bench/results.md. Archives live in bench/data/ (git-ignored) and are reused when present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+DATA = BENCH / "data"
+RESULTS = BENCH / "results.md"
+MB = 1_000_000
+COMMANDS = ("validate", "inspect")
+# validate exits 1 when it finds problems; both are a completed run for timing purposes.
+COMPLETED_EXIT_CODES = (0, 1)
+
+
+@dataclass(frozen=True)
+class Timing:
+    seconds: float
+    peak_rss_kib: int | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    archive: str
+    jsonl_mb: float
+    what: str
+    timing: Timing | None
+    note: str = ""
+
+
+def find_cli(explicit: str | None = None) -> tuple[list[str] | None, str]:
+    """The archivekit command, or None and why it is unusable."""
+    beside_python = Path(sys.executable).with_name("archivekit")
+    exe = explicit or (str(beside_python) if beside_python.exists() else None)
+    exe = exe or shutil.which("archivekit")
+    if exe is None:
+        return None, "no `archivekit` executable next to this Python or on PATH"
+    probe = subprocess.run([exe, "--help"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["(no output)"])[-1]
+        return None, f"`{exe} --help` failed ({probe.returncode}): {last}"
+    return [exe], ""
+
+
+def ensure_archive(path: Path, *, jsonl_mb: float | None = None, posts: int | None = None) -> None:
+    if path.exists():
+        return
+    args = ["--jsonl-mb", str(jsonl_mb)] if jsonl_mb is not None else ["--posts", str(posts)]
+    print(f"building {path} ...", file=sys.stderr)
+    subprocess.run(
+        [sys.executable, str(BENCH / "make_archive.py"), *args, "--out", str(path)], check=True
+    )
+
+
+def jsonl_size(path: Path) -> int:
+    with zipfile.ZipFile(path) as zf:
+        return zf.getinfo("import.jsonl").file_size
+
+
+def run_child(argv: list[str], stdout_path: Path) -> tuple[float, int, int, str]:
+    """Run one child; (wall seconds, exit code, its own peak RSS in KiB, stderr tail)."""
+    with stdout_path.open("wb") as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err)
+        # wait4 reaps this child alone and returns its rusage: RUSAGE_CHILDREN would instead
+        # report the maximum over every child so far, hiding a smaller later run.
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        tail = err.read().decode("utf-8", "replace").strip()[-500:]
+    return elapsed, proc.returncode, usage.ru_maxrss, tail  # ru_maxrss is KiB on Linux
+
+
+def time_floor(archive: Path, repeats: int) -> Timing | None:
+    if shutil.which("unzip") is None:
+        return None
+    script = f"set -o pipefail; unzip -p '{archive}' import.jsonl | wc -l"
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(["bash", "-c", script], check=True, stdout=subprocess.DEVNULL)
+        best = min(best, time.perf_counter() - started)
+    return Timing(best)
+
+
+def time_command(cli: list[str], command: str, archive: Path, repeats: int) -> Timing:
+    best, peak = float("inf"), 0
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.json"
+        for attempt in range(repeats):
+            argv = [*cli, command, str(archive), "--format", "json"]
+            seconds, code, rss, stderr = run_child(argv, out)
+            if code not in COMPLETED_EXIT_CODES:
+                raise RuntimeError(f"{' '.join(argv)} exited {code}: {stderr}")
+            if attempt == 0:
+                json.loads(out.read_bytes())  # the run did produce a complete report
+            best, peak = min(best, seconds), max(peak, rss)
+    return Timing(best, peak)
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {model}, " + (
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def revision() -> str:
+    probe = subprocess.run(
+        ["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return probe.stdout.strip() or "unknown"
+
+
+def format_rows(rows: list[Row]) -> list[str]:
+    floors = {r.archive: r.timing.seconds for r in rows if r.what == "floor" and r.timing}
+    lines = [
+        "| archive | JSONL MB | measured | best s | MB/s | × floor | peak RSS MB |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        if r.timing is None:
+            lines.append(f"| {r.archive} | {r.jsonl_mb:.0f} | {r.what} | – | – | – | – {r.note} |")
+            continue
+        floor = floors.get(r.archive)
+        ratio = f"{r.timing.seconds / floor:.1f}" if floor and r.what != "floor" else "–"
+        rss = f"{r.timing.peak_rss_kib / 1024:.0f}" if r.timing.peak_rss_kib else "–"
+        lines.append(
+            f"| {r.archive} | {r.jsonl_mb:.0f} | {r.what} | {r.timing.seconds:.2f} | "
+            f"{r.jsonl_mb / r.timing.seconds:.0f} | {ratio} | {rss} |"
+        )
+    return lines
+
+
+def measure(archive: Path, cli: list[str], repeats: int, with_floor: bool = True) -> list[Row]:
+    mb = jsonl_size(archive) / MB
+    rows = []
+    if with_floor:
+        floor = time_floor(archive, repeats)
+        rows.append(Row(archive.name, mb, "floor", floor, "" if floor else "(no unzip)"))
+    for command in COMMANDS:
+        rows.append(Row(archive.name, mb, command, time_command(cli, command, archive, repeats)))
+        print("\n".join(format_rows(rows)[-1:]), file=sys.stderr)
+    return rows
+
+
+def append_results(title: str, table: list[str], args: argparse.Namespace) -> None:
+    results: Path = args.results
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    header = "# Benchmark results\n\nAppended by `python bench/run.py`; newest last.\n"
+    text = results.read_text(encoding="utf-8") if results.exists() else header
+    section = [
+        f"\n## {stamp} — {title}\n",
+        f"- machine: {machine()}",
+        f"- revision: {revision()}; command: `python bench/run.py {' '.join(args.argv)}`",
+        "",
+        *table,
+        "",
+    ]
+    results.write_text(text + "\n".join(section), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="400", help="JSONL sizes in MB, comma separated")
+    parser.add_argument("--quick", action="store_true", help="10 MB archive, one run each")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (best of)")
+    parser.add_argument(
+        "--memory-scaling", action="store_true", help="peak RSS at 50k and 500k posts"
+    )
+    parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where to append")
+    parser.add_argument("--cli", help="archivekit executable (default: next to this Python)")
+    parser.add_argument("--data", type=Path, default=DATA, help="where archives are kept")
+    args = parser.parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else argv
+    repeats = 1 if args.quick else args.repeats
+
+    cli, why = find_cli(args.cli)
+    if cli is None:
+        print(
+            f"archivekit CLI unavailable: {why}.\n"
+            "Install the package (`make` builds .venv) and make sure `archivekit validate "
+            "ARCHIVE --format json` works, then rerun.",
+            file=sys.stderr,
+        )
+        return 2
+
+    sections: list[tuple[str, list[Row]]] = []
+    if args.memory_scaling:
+        counts = (5_000, 50_000) if args.quick else (50_000, 500_000)
+        rows = []
+        for posts in counts:
+            archive = args.data / f"mem-{posts}.zip"
+            ensure_archive(archive, posts=posts)
+            rows += measure(archive, cli, repeats, with_floor=False)
+        sections.append((f"memory scaling ({counts[0]} vs {counts[1]} posts)", rows))
+    else:
+        sizes = ["10"] if args.quick else [s.strip() for s in args.sizes.split(",") if s.strip()]
+        rows = []
+        for size in sizes:
+            archive = args.data / f"bench-{size}.zip"
+            ensure_archive(archive, jsonl_mb=float(size))
+            rows += measure(archive, cli, repeats)
+        sections.append((f"throughput ({', '.join(sizes)} MB JSONL)", rows))
+
+    for title, rows in sections:
+        table = format_rows(rows)
+        print(f"\n{title}\n" + "\n".join(table))
+        if not args.no_record:
+            append_results(title, table, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
