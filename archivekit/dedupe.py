@@ -9,6 +9,7 @@ is sorted on its own: equal hashes are duplicates. 12 bytes per post on disk, a 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import tempfile
 from array import array
 from collections.abc import Iterator
@@ -20,8 +21,18 @@ _BUCKET_BITS = 8
 _FLUSH_EVERY = 1 << 18
 
 
-def post_identity(*parts: object) -> int:
-    """64-bit hash of the identity parts (stable across processes, unlike hash())."""
+def post_identity(*parts: str | int) -> int:
+    """64-bit hash of a post's identity parts.
+
+    Python's own hash of the tuple: fast, and identical in the worker processes because they
+    are forked from the parent (same hash seed). Where workers are spawned instead, the
+    parallel runner uses `stable_identity`.
+    """
+    return hash(parts) & 0xFFFFFFFFFFFFFFFF
+
+
+def stable_identity(*parts: str | int) -> int:
+    """64-bit hash of the identity parts that is the same in every process."""
     text = "\x00".join(str(p) for p in parts).encode("utf-8", "surrogatepass")
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little")
 
@@ -79,24 +90,32 @@ class Deduper:
         for path in sorted(Path(self._dir.name).iterdir()):
             yield np.fromfile(path, dtype=np.uint64).reshape(-1, 2)
 
-    def duplicates(self) -> list[tuple[int, int]]:
-        """(line, first line with the same identity), sorted by line."""
+    def duplicates(self, limit: int = 100_000) -> tuple[list[tuple[int, int]], int]:
+        """((line, first line with the same identity) for the `limit` lowest lines, sorted;
+        the total number of duplicates). The cap keeps a file of identical posts bounded."""
         found: list[tuple[int, int]] = []
+        total = 0
         try:
             for pairs in self._buckets():
                 order = np.lexsort((pairs[:, 1], pairs[:, 0]))
                 hashes = pairs[order, 0]
                 lines = pairs[order, 1]
-                same = np.flatnonzero(hashes[1:] == hashes[:-1]) + 1
-                for index in same.tolist():
-                    first = index - 1
-                    while first > 0 and hashes[first - 1] == hashes[index]:
-                        first -= 1
-                    found.append((int(lines[index]), int(lines[first])))
+                repeat = np.zeros(len(hashes), dtype=bool)
+                repeat[1:] = hashes[1:] == hashes[:-1]
+                # Index of the first line of each run of equal hashes, carried forward.
+                starts = np.where(repeat, 0, np.arange(len(hashes)))
+                first = np.maximum.accumulate(starts)
+                repeats = np.flatnonzero(repeat)
+                total += len(repeats)
+                found.extend(
+                    zip(lines[repeats].tolist(), lines[first[repeats]].tolist(), strict=True)
+                )
+                if len(found) > limit:
+                    found = heapq.nsmallest(limit, found)
         finally:
             self.close()
         found.sort()
-        return found
+        return found, total
 
     def close(self) -> None:
         if self._dir is not None:

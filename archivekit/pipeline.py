@@ -93,6 +93,7 @@ class LineProcessor:
         self.refs = References(*(() if default_channels is None else (default_channels,)))
         self.counts = Counts()
         self.deduper = Deduper()
+        self.identity: Callable[..., int] = post_identity
         self.referenced: set[str] = set()
         self.missing = 0
         self.lines = 0
@@ -129,26 +130,27 @@ class LineProcessor:
 
     def _defined(self, kind: str, key: str, line: int) -> None:
         """A definition arrived: earlier "unknown" errors for it become "defined later"."""
-        indexes = self._pending.pop((kind, key), None)
-        if not indexes:
-            return
+        for index in self._pending.pop((kind, key), ()):
+            self.mark_defined_later(index, kind, key, line)
+
+    def mark_defined_later(self, index: int, kind: str, key: str, line: int) -> None:
+        """Turn the kept "unknown ..." issue at `index` into a "defined-later" one."""
         kept = self.collector.kept
-        for index in indexes:
-            old = kept[index]
-            kept[index] = Issue(
-                "defined-later",
-                old.severity,
-                f"{kind} {key!r} is only defined on line {line}, after this line; the server "
-                "imports blocks of lines in file order, so it does not exist yet here — "
-                "move the definition before its first use",
-                old.member,
-                old.line,
-                old.field,
-                old.server_error_id,
-                old.effect,
-            )
-            self.collector.by_code[old.code] -= 1
-            self.collector.by_code["defined-later"] += 1
+        old = kept[index]
+        kept[index] = Issue(
+            "defined-later",
+            old.severity,
+            f"{kind} {key!r} is only defined on line {line}, after this line; the server "
+            "imports blocks of lines in file order, so it does not exist yet here — "
+            "move the definition before its first use",
+            old.member,
+            old.line,
+            old.field,
+            old.server_error_id,
+            old.effect,
+        )
+        self.collector.by_code[old.code] -= 1
+        self.collector.by_code["defined-later"] += 1
 
     # --- files -----------------------------------------------------------------------------
     def _lookup(self, key: str) -> MemberInfo | None:
@@ -620,7 +622,7 @@ class LineProcessor:
         create_at, message = data.get("create_at"), data.get("message")
         if team_name and channel_name and create_at is not None and message is not None:
             self.deduper.add(
-                post_identity("post", team_name, channel_name, create_at, message), line
+                self.identity("post", team_name, channel_name, create_at, message), line
             )
 
     def _direct_channel(self, line: int, data: Payload) -> None:
@@ -661,7 +663,7 @@ class LineProcessor:
         self._user_refs(line, data, "direct_post", BATCH_NOTE)
         create_at, message = data.get("create_at"), data.get("message")
         if members and create_at is not None and message is not None:
-            self.deduper.add(post_identity("direct", *sorted(members), create_at, message), line)
+            self.deduper.add(self.identity("direct", *sorted(members), create_at, message), line)
 
     # --- end of stream ---------------------------------------------------------------------
     def finish(self) -> None:
@@ -674,7 +676,8 @@ class LineProcessor:
                 ),
                 None,
             )
-        for dup_line, first in self.deduper.duplicates():
+        duplicates, total = self.deduper.duplicates()
+        for dup_line, first in duplicates:
             self._add(
                 warning(
                     "duplicate-post",
@@ -683,6 +686,11 @@ class LineProcessor:
                     "batch of 1000 lines",
                 ),
                 dup_line,
+            )
+        for _ in range(total - len(duplicates)):
+            # Beyond the cap only the count is kept (the collector's list is capped anyway).
+            self.collector.add(
+                Issue("duplicate-post", Severity.WARNING, "duplicate post", self.member, None)
             )
         if self.check_files:
             self._unreferenced()

@@ -746,6 +746,7 @@ _CHANNEL_NAMES: Final = (
     "customer-feedback",
     "watercooler",
 )
+_BOT_NAMES: Final = ("build-bot", "standup-bot", "alerts", "survey-bot", "github", "jira")
 _EMOJI_NAMES: Final = ("thumbsup", "+1", "smile", "tada", "heart", "eyes", "white_check_mark")
 _ID_ALPHABET: Final = "abcdefghijkmnopqrstuwxyz13456789"  # Mattermost NewId's base32 alphabet
 _EPOCH_MS: Final = 1_704_067_200_000  # 2024-01-01T00:00:00Z
@@ -941,7 +942,10 @@ class _Generator:
             u.deactivated = users >= 8 and i == 6
             self.users.append(u)
         self.assign_memberships()
-        self.bots = [f"{_WORDS[(i * 7) % len(_WORDS)]}-bot{i}" for i in range(bots)]
+        self.bots = [
+            _BOT_NAMES[i] if i < len(_BOT_NAMES) else f"{_BOT_NAMES[i % len(_BOT_NAMES)]}{i}"
+            for i in range(bots)
+        ]
         self.custom_emojis = [f"custom-{_WORDS[(i * 11) % len(_WORDS)]}{i}" for i in range(emojis)]
 
     def assign_memberships(self) -> None:

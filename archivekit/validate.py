@@ -10,69 +10,16 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from archivekit.attachments import FileRef
-from archivekit.errors import ArchiveError
-from archivekit.images import HEAD_BYTES, image_dimensions
+from archivekit.hooks import Dimensions, NeedsHooks
 from archivekit.issues import Issue
 from archivekit.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
-from archivekit.pipeline import Hooks, LineProcessor
+from archivekit.parallel import default_workers, run_parallel
+from archivekit.pipeline import LineProcessor
 from archivekit.reader import Archive, ReadLimits, iter_line_batches, open_archive
 from archivekit.report import DEFAULT_MAX_ISSUES, AttachmentStats, IssueCollector, Report
 from archivekit.target import TargetConfig, rule_context
 
 Progress = Callable[[int, int], None]
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
-
-
-class LimitHooks(Hooks):
-    """Feeds what the target-limit checks need (sizes, image dimensions, memberships)."""
-
-    def __init__(self, archive: Archive, needs: Needs) -> None:
-        self.archive = archive
-        self.needs = needs
-        self._dims: dict[str, tuple[str, int, int] | None] = {}
-
-    def _dimensions(self, ref: FileRef) -> tuple[str, int, int] | None:
-        member = ref.member
-        if member.key in self._dims:
-            return self._dims[member.key]
-        dims = None
-        readable = member.method in (0, 8) and not member.encrypted
-        if readable and member.key.lower().endswith(IMAGE_SUFFIXES):
-            try:
-                dims = image_dimensions(self.archive.read_member_head(member, HEAD_BYTES))
-            except ArchiveError:
-                # A damaged attachment must not stop the validation of the whole archive;
-                # its data error surfaces when the member is read in full.
-                dims = None
-        if len(self._dims) < 1_000_000:
-            self._dims[member.key] = dims
-        return dims
-
-    def team(self, line: int, name: str) -> None:
-        self.needs.team(line, name)
-
-    def channel(self, line: int, team: str, name: str, deleted_at: int | None) -> None:
-        self.needs.channel(line, team, name, deleted_at)
-
-    def user_teams(self, line: int, username: str, active: bool, teams: list[str]) -> None:
-        self.needs.user_teams(line, username, active, teams)
-
-    def attachment(self, line: int, ref: FileRef) -> None:
-        self.needs.attachment(
-            line, ref.field, ref.member.name, ref.member.size, self._dimensions(ref)
-        )
-
-    def profile_image(self, line: int, ref: FileRef) -> None:
-        self.needs.profile_image(
-            line, ref.field, ref.member.name, ref.member.size, self._dimensions(ref)
-        )
-
-    def post_message(self, line: int, field: str, runes: int) -> None:
-        self.needs.post_message(line, field, runes)
-
-    def post_files(self, line: int, field: str, count: int) -> None:
-        self.needs.post_files(line, field, count)
 
 
 def _ordered(issues: list[Issue], opened: int) -> list[Issue]:
@@ -93,6 +40,8 @@ def validate(
     max_issues: int | None = DEFAULT_MAX_ISSUES,
     read_limits: ReadLimits | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
+    block_size: int = 1 << 20,
 ) -> Report:
     """Check every line of an archive as the server would, and the archive against a target.
 
@@ -104,6 +53,9 @@ def validate(
         max_issues: keep at most this many issues (counts stay exact); None keeps all.
         read_limits: zip-bomb limits.
         progress: called with (uncompressed JSONL bytes read, total) now and then.
+        workers: processes to use; None picks one per core for large archives. The report
+            is the same whatever the number.
+        block_size: bytes of JSONL inflated at a time (the unit of work of a worker).
 
     Raises:
         ArchiveError: the archive cannot be used at all (exit code 3 in the CLI).
@@ -115,17 +67,33 @@ def validate(
             collector.add(issue)
         opened = len(collector.kept)
         needs = Needs(target, jsonl_member=archive.jsonl.name)
-        processor = LineProcessor(
-            archive,
-            collector,
-            ctx=rule_context(target),
-            hooks=LimitHooks(archive, needs),
-            default_channels=tuple(target.default_channels()),
-        )
-        total = archive.jsonl.size
-        blocks = archive.iter_jsonl_blocks()
-        for batch in iter_line_batches(_counting(blocks, progress, total)):
-            processor.process_batch(batch)
+        if workers is None:
+            workers = default_workers(archive.jsonl.size)
+        if workers > 1 and archive.kind != "jsonl":
+            processor = run_parallel(
+                str(path),
+                archive,
+                collector,
+                needs,
+                target,
+                workers=workers,
+                read_limits=read_limits,
+                max_issues=max_issues,
+                progress=progress,
+                block_size=block_size,
+            )
+        else:
+            processor = LineProcessor(
+                archive,
+                collector,
+                ctx=rule_context(target),
+                hooks=NeedsHooks(needs, Dimensions(archive)),
+                default_channels=tuple(target.default_channels()),
+            )
+            total = archive.jsonl.size
+            blocks = archive.iter_jsonl_blocks(block_size)
+            for batch in iter_line_batches(_counting(blocks, progress, total)):
+                processor.process_batch(batch)
         processor.finish()
         needs.archive(archive.size, archive.jsonl.size)
         limits = check_limits(needs, target, explicit=explicit, bandwidth_bps=bandwidth_bps)

@@ -378,6 +378,8 @@ class ExportChecker:
     def bot(self, body: dict[str, Any]) -> None:
         assert USERNAME.fullmatch(body["username"])
         assert body["owner"] in self.users
+        if "profile_image" in body:
+            assert "data/" + body["profile_image"] in self.names
         self.users.add(body["username"])
 
     def post(self, body: dict[str, Any]) -> None:

@@ -1,0 +1,68 @@
+"""Pipeline facts for the target-limit checks: image dimensions and the `Needs` forwarding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archivekit.attachments import FileRef
+from archivekit.errors import ArchiveError
+from archivekit.images import HEAD_BYTES, image_dimensions
+from archivekit.pipeline import Hooks
+from archivekit.reader import Archive
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
+
+
+class Dimensions:
+    """Image dimensions of members, read from their first bytes once per member."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self._cache: dict[str, tuple[str, int, int] | None] = {}
+
+    def __call__(self, member: Any) -> tuple[str, int, int] | None:
+        key = member.key
+        if key in self._cache:
+            return self._cache[key]
+        dims = None
+        readable = member.method in (0, 8) and not member.encrypted
+        if readable and key.lower().endswith(IMAGE_SUFFIXES):
+            try:
+                dims = image_dimensions(self.archive.read_member_head(member, HEAD_BYTES))
+            except ArchiveError:
+                # A damaged attachment must not stop the whole validation.
+                dims = None
+        if len(self._cache) < 1_000_000:
+            self._cache[key] = dims
+        return dims
+
+
+class NeedsHooks(Hooks):
+    """Forwards pipeline facts to a `Needs`-shaped sink (the real one, or a recorder)."""
+
+    def __init__(self, needs: Any, dimensions: Dimensions) -> None:
+        self.needs = needs
+        self.dimensions = dimensions
+
+    def team(self, line: int, name: str) -> None:
+        self.needs.team(line, name)
+
+    def channel(self, line: int, team: str, name: str, deleted_at: int | None) -> None:
+        self.needs.channel(line, team, name, deleted_at)
+
+    def user_teams(self, line: int, username: str, active: bool, teams: list[str]) -> None:
+        self.needs.user_teams(line, username, active, teams)
+
+    def attachment(self, line: int, ref: FileRef) -> None:
+        member = ref.member
+        self.needs.attachment(line, ref.field, member.name, member.size, self.dimensions(member))
+
+    def profile_image(self, line: int, ref: FileRef) -> None:
+        member = ref.member
+        self.needs.profile_image(line, ref.field, member.name, member.size, self.dimensions(member))
+
+    def post_message(self, line: int, field: str, runes: int) -> None:
+        self.needs.post_message(line, field, runes)
+
+    def post_files(self, line: int, field: str, count: int) -> None:
+        self.needs.post_files(line, field, count)

@@ -1,0 +1,90 @@
+"""Shared fixtures: build an archive inside the test, validate it, and the ``--update-golden``
+option that rewrites ``tests/golden/`` from the current output.
+
+Every report made through `validate_lines` is checked against the issue catalogue on the spot,
+so a code missing from `archivekit.issues.CODES` fails the test that produced it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archivekit.issues import CODES
+from archivekit.report import Report
+from archivekit.synth import Line, make_archive
+from archivekit.validate import validate
+
+REPO = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+# make_archive's keyword arguments; every other keyword goes to validate().
+_ARCHIVE_OPTIONS = frozenset({"jsonl_name", "method", "attachment_method", "version_line"})
+
+Build = Callable[..., Path]
+ValidateLines = Callable[..., Report]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/* from the current output instead of comparing with it",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+def assert_catalogued(report: Report) -> None:
+    """Every code a report mentions (kept or only counted) is in the catalogue."""
+    codes = set(report.issue_counts) | {issue.code for issue in report.issues}
+    unknown = sorted(codes - set(CODES))
+    assert not unknown, f"codes missing from archivekit.issues.CODES: {unknown}"
+
+
+@pytest.fixture
+def build(tmp_path: Path) -> Build:
+    """``build(lines, files={}, name="export.zip", **make_archive_options) -> Path``.
+
+    Line 1 of the JSONL is the version line make_archive prepends, so the first line a test
+    passes is line 2.
+    """
+
+    def _build(
+        lines: Sequence[Line],
+        files: Mapping[str, bytes] | None = None,
+        *,
+        name: str = "export.zip",
+        **options: Any,
+    ) -> Path:
+        return make_archive(tmp_path / name, lines, files or {}, **options)
+
+    return _build
+
+
+@pytest.fixture
+def validate_lines(build: Build) -> ValidateLines:
+    """``validate_lines(lines, files={}, **options) -> Report``: build, then validate.
+
+    Keeps every issue unless ``max_issues`` is given; make_archive options (``method``,
+    ``attachment_method``, ``version_line``, ``jsonl_name``) go to the builder.
+    """
+
+    def _validate(
+        lines: Sequence[Line], files: Mapping[str, bytes] | None = None, **options: Any
+    ) -> Report:
+        archive_options = {k: v for k, v in options.items() if k in _ARCHIVE_OPTIONS}
+        validate_options = {k: v for k, v in options.items() if k not in _ARCHIVE_OPTIONS}
+        validate_options.setdefault("max_issues", None)
+        report = validate(build(lines, files, **archive_options), **validate_options)
+        assert_catalogued(report)
+        return report
+
+    return _validate

@@ -1,0 +1,387 @@
+"""validate() end to end: files referenced by lines — attachments, profile and emoji images —
+resolved as the server resolves them, with its quirks (reference §1.3, §1.4).
+
+Line 1 of every archive is the version line; WORLD fills lines 2-4, so the first post is line 5.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+
+from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Severity
+from archivekit.report import Report
+from archivekit.synth import bot, direct_post, emoji, png_bytes, post, reply, team, user
+
+INVALID_PATH = "app.import.validate_attachment_import_data.invalid_path.error"
+PROFILE_IMAGE = "app.import.validate_user_import_data.profile_image.error"
+EMOJI_BAD_FILE = "app.import.emoji.bad_file.error"
+
+Found = tuple[str, int | None, str | None]
+ValidateLines = Callable[..., Report]
+
+WORLD = [team("eng"), user("alice", ["eng"]), user("bob", ["eng"])]
+T = 1_700_000_000_000
+PNG = png_bytes(4, 4)
+FILES = {"data/a/one.png": PNG, "data/a/two.txt": b"two", "data/a/three.txt": b"three"}
+
+
+def found(report: Report) -> list[Found]:
+    """(code, line, field) of every issue, in report order."""
+    return [(i.code, i.line, i.field) for i in report.issues]
+
+
+def note(text: str, **kw: object) -> dict[str, object]:
+    """A post by alice in eng/town-square."""
+    return post("eng", "town-square", "alice", text, T, **kw)
+
+
+# --- attachments that resolve ------------------------------------------------------------------
+
+
+def test_attachments_relative_to_data_resolve(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [
+            *WORLD,
+            note(
+                "files",
+                attachments=["a/one.png", "/a/two.txt"],  # a leading slash is dropped
+                replies=[reply("bob", "and one more", T + 1, attachments=["a/three.txt"])],
+            ),
+        ],
+        FILES,
+    )
+    assert report.issues == []
+    assert report.counts.attachments == 3
+    assert report.attachments.to_dict() == {
+        "referenced": 3,
+        "bytes": len(PNG) + 3 + 5,
+        "missing": 0,
+        "unreferenced": 0,
+        "unreferenced_bytes": 0,
+    }
+
+
+def test_paths_are_cleaned_like_go_filepath_join(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [*WORLD, note("files", attachments=["x/../b.txt", "./c.txt", "e//f.txt"])],
+        {"data/b.txt": b"b", "data/c.txt": b"c", "data/e/f.txt": b"f"},
+    )
+    assert report.issues == []
+    assert report.attachments.referenced == 3
+
+
+# --- attachments that do not -------------------------------------------------------------------
+
+
+def test_a_missing_attachment_drops_the_file(validate_lines: ValidateLines) -> None:
+    report = validate_lines([*WORLD, note("files", attachments=["a/nope.png"])])
+    assert found(report) == [("attachment-missing", 5, "post.attachments[0].path")]
+    issue = report.issues[0]
+    assert (issue.severity, issue.effect) == (Severity.ERROR, DROPS_DATA)
+    assert "looked for 'data/a/nope.png'" in issue.message
+    assert report.attachments.missing == 1
+    assert not report.valid
+
+
+def test_member_names_are_case_sensitive(validate_lines: ValidateLines) -> None:
+    report = validate_lines([*WORLD, note("files", attachments=["A/one.png"])], FILES)
+    assert ("attachment-missing", 5, "post.attachments[0].path") in found(report)
+
+
+def test_a_data_prefixed_path_resolves_to_data_data(validate_lines: ValidateLines) -> None:
+    report = validate_lines([*WORLD, note("files", attachments=["data/a/one.png"])], FILES)
+    assert found(report)[0] == ("attachment-data-prefix", 5, "post.attachments[0].path")
+    assert "'data/data/a/one.png'" in report.issues[0].message
+    assert report.issues[0].effect == DROPS_DATA
+
+
+def test_a_path_escaping_data_is_blanked(validate_lines: ValidateLines) -> None:
+    report = validate_lines([*WORLD, note("files", attachments=["../x", "a/../../etc/passwd"])])
+    assert found(report) == [
+        ("attachment-invalid-path", 5, "post.attachments[0].path"),
+        ("attachment-invalid-path", 5, "post.attachments[1].path"),
+    ]
+    assert {i.server_error_id for i in report.issues} == {INVALID_PATH}
+    assert {i.effect for i in report.issues} == {DROPS_DATA}
+    # Not a lookup that failed: the path never reaches the zip.
+    assert report.attachments.missing == 0
+
+
+def test_one_missing_top_level_attachment_drops_the_reply_attachments(
+    validate_lines: ValidateLines,
+) -> None:
+    report = validate_lines(
+        [
+            *WORLD,
+            note(
+                "files",
+                attachments=["a/one.png", "a/nope.png"],
+                replies=[
+                    reply("bob", "r1", T + 1, attachments=["a/two.txt"]),
+                    reply("bob", "r2", T + 2),
+                    reply("bob", "r3", T + 3, attachments=["a/three.txt"]),
+                ],
+            ),
+        ],
+        FILES,
+    )
+    assert found(report) == [
+        ("attachment-missing", 5, "post.attachments[1].path"),
+        ("attachment-missing", 5, "post.replies[0].attachments[0].path"),
+        ("attachment-missing", 5, "post.replies[2].attachments[0].path"),
+        ("attachment-unreferenced", None, None),
+        ("attachment-unreferenced", None, None),
+    ]
+    assert "is dropped" in report.issues[1].message
+    assert [i.member for i in report.issues[3:]] == ["data/a/two.txt", "data/a/three.txt"]
+    assert report.attachments.to_dict() == {
+        "referenced": 1,
+        "bytes": len(PNG),
+        "missing": 3,
+        "unreferenced": 2,
+        "unreferenced_bytes": 8,
+    }
+
+
+def test_a_failing_reply_attachment_drops_the_later_replies_attachments(
+    validate_lines: ValidateLines,
+) -> None:
+    report = validate_lines(
+        [
+            *WORLD,
+            note(
+                "files",
+                attachments=["a/one.png"],
+                replies=[
+                    reply("bob", "r1", T + 1, attachments=["a/two.txt"]),
+                    reply("bob", "r2", T + 2, attachments=["a/gone.txt"]),
+                    reply("bob", "r3", T + 3, attachments=["a/three.txt"]),
+                ],
+            ),
+        ],
+        FILES,
+    )
+    assert found(report) == [
+        ("attachment-missing", 5, "post.replies[1].attachments[0].path"),
+        ("attachment-missing", 5, "post.replies[2].attachments[0].path"),
+        ("attachment-unreferenced", None, None),
+    ]
+    assert "'data/a/gone.txt'" in report.issues[0].message
+    assert "is dropped" in report.issues[1].message
+    assert report.issues[2].member == "data/a/three.txt"
+
+
+def test_an_unresolved_reply_path_escaping_data_fails_the_validator(
+    validate_lines: ValidateLines,
+) -> None:
+    # Unresolved reply paths reach the validator raw: traversal there is fatal, not blanked.
+    report = validate_lines(
+        [
+            *WORLD,
+            note(
+                "files",
+                attachments=["a/nope.png"],
+                replies=[reply("bob", "r1", T + 1, attachments=["../y"])],
+            ),
+        ]
+    )
+    assert found(report) == [
+        ("attachment-missing", 5, "post.attachments[0].path"),
+        ("invalid-field", 5, "post.replies[0].attachments[0].path"),
+    ]
+    assert report.issues[1].effect == FAILS_IMPORT
+
+
+def test_direct_post_attachments_follow_the_same_rules(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [
+            *WORLD,
+            direct_post(
+                ["alice", "bob"],
+                "alice",
+                "files",
+                T,
+                attachments=["a/two.txt", "a/nope.txt"],
+                replies=[reply("bob", "r1", T + 1, attachments=["a/three.txt"])],
+            ),
+        ],
+        FILES,
+    )
+    assert found(report) == [
+        ("attachment-missing", 5, "direct_post.attachments[1].path"),
+        ("attachment-missing", 5, "direct_post.replies[0].attachments[0].path"),
+        ("attachment-unreferenced", None, None),
+        ("attachment-unreferenced", None, None),
+    ]
+
+
+# --- member names ------------------------------------------------------------------------------
+
+
+def test_an_nfd_member_name_matches_an_nfc_path(validate_lines: ValidateLines) -> None:
+    nfd_name = unicodedata.normalize("NFD", "data/a/résumé.txt")
+    report = validate_lines([*WORLD, note("cv", attachments=["a/résumé.txt"])], {nfd_name: b"cv"})
+    # Found; the name itself only gets a warning for servers before v11.7.
+    assert found(report) == [("member-nfd-name", None, None)]
+    assert report.issues[0].member == nfd_name
+    assert report.attachments.referenced == 1
+
+
+def test_an_nfd_path_matches_an_nfc_member_name(validate_lines: ValidateLines) -> None:
+    nfd_path = unicodedata.normalize("NFD", "a/résumé.txt")
+    report = validate_lines(
+        [*WORLD, note("cv", attachments=[nfd_path])], {"data/a/résumé.txt": b"x"}
+    )
+    assert report.issues == []
+    assert report.attachments.referenced == 1
+
+
+# --- files nobody uses -------------------------------------------------------------------------
+
+
+def test_unreferenced_files_and_files_outside_data(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [*WORLD, note("files", attachments=["a/one.png"])],
+        {**FILES, "attachments/z.png": PNG, "other/q.txt": b"q"},
+    )
+    assert found(report) == [
+        ("attachment-unreferenced", None, None),
+        ("attachment-unreferenced", None, None),
+        ("attachment-outside-data", None, None),
+    ]
+    assert [i.member for i in report.issues] == [
+        "data/a/two.txt",
+        "data/a/three.txt",
+        "attachments/z.png",
+    ]
+    assert "2 file(s) outside data/" in report.issues[2].message
+    assert {i.severity for i in report.issues} == {Severity.WARNING}
+    assert report.valid
+    # Files outside data/ are not in the unreferenced statistics (the server never looks there).
+    assert (report.attachments.unreferenced, report.attachments.unreferenced_bytes) == (2, 8)
+
+
+def test_a_missing_attachment_found_outside_data_gets_a_hint(
+    validate_lines: ValidateLines,
+) -> None:
+    report = validate_lines(
+        [*WORLD, note("files", attachments=["attachments/z.png"])], {"attachments/z.png": PNG}
+    )
+    assert found(report) == [
+        ("attachment-missing", 5, "post.attachments[0].path"),
+        ("attachment-outside-data", None, None),
+    ]
+    assert "exists outside data/: 'attachments/z.png'" in report.issues[0].message
+
+
+# --- profile and emoji images ------------------------------------------------------------------
+
+
+def test_a_missing_profile_image_is_reported_before_other_validator_errors(
+    validate_lines: ValidateLines,
+) -> None:
+    lines = [team("eng"), user("alice!!", ["eng"], profile_image="u/a.png")]
+    missing = validate_lines(lines)
+    assert [(i.code, i.line, i.field, i.server_error_id) for i in missing.issues] == [
+        ("profile-image-missing", 3, "user.profile_image", PROFILE_IMAGE)
+    ]
+    assert missing.issues[0].effect == FAILS_IMPORT
+    present = validate_lines(lines, {"data/u/a.png": PNG})
+    assert found(present) == [("invalid-field", 3, "user.username")]
+
+
+def test_a_missing_bot_profile_image(validate_lines: ValidateLines) -> None:
+    report = validate_lines([*WORLD, bot("ci-bot", "alice", profile_image="u/bot.png")])
+    assert found(report) == [("profile-image-missing", 5, "bot.profile_image")]
+
+
+def test_a_profile_image_path_escaping_data_is_the_validators_error(
+    validate_lines: ValidateLines,
+) -> None:
+    report = validate_lines([team("eng"), user("alice", ["eng"], profile_image="../a.png")])
+    assert [(i.code, i.server_error_id) for i in report.issues] == [
+        ("invalid-field", "app.import.validate_user_import_data.invalid_image_path.error")
+    ]
+
+
+def test_a_present_profile_image_is_referenced(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [team("eng"), user("alice", ["eng"], profile_image="u/a.png")], {"data/u/a.png": PNG}
+    )
+    assert report.issues == []
+    assert report.attachments.referenced == 1
+
+
+def test_a_missing_emoji_image(validate_lines: ValidateLines) -> None:
+    report = validate_lines([emoji("party", "emoji/party.png")])
+    assert [(i.code, i.line, i.field, i.server_error_id) for i in report.issues] == [
+        ("emoji-image-missing", 2, "emoji.image", EMOJI_BAD_FILE)
+    ]
+
+
+def test_emoji_images_up_to_512_kib(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [emoji("at_limit", "e/at.png"), emoji("one_over", "e/over.png")],
+        {"data/e/at.png": b"\x00" * 524_288, "data/e/over.png": b"\x00" * 524_289},
+    )
+    assert found(report) == [("emoji-image-too-large", 3, "emoji.image")]
+    assert "524,289 bytes" in report.issues[0].message
+
+
+# --- compression -------------------------------------------------------------------------------
+
+
+def test_an_attachment_stored_with_deflate64_is_dropped(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [*WORLD, note("files", attachments=["a/one.png"])],
+        {"data/a/one.png": PNG},
+        attachment_method="deflate64",
+    )
+    # Reported once, for the member, when the zip is opened; the line itself is fine.
+    assert found(report) == [("member-unsupported-compression", None, None)]
+    issue = report.issues[0]
+    assert (issue.member, issue.severity, issue.effect) == (
+        "data/a/one.png",
+        Severity.ERROR,
+        DROPS_DATA,
+    )
+    assert "deflate64" in issue.message
+
+
+def test_a_profile_image_stored_with_deflate64_fails_the_line(
+    validate_lines: ValidateLines,
+) -> None:
+    report = validate_lines(
+        [team("eng"), user("alice", ["eng"], profile_image="u/a.png")],
+        {"data/u/a.png": PNG},
+        attachment_method="deflate64",
+    )
+    assert found(report) == [
+        ("member-unsupported-compression", None, None),
+        ("member-unsupported-compression", 3, "user.profile_image"),
+    ]
+    assert report.issues[1].effect == FAILS_IMPORT
+
+
+# --- statistics --------------------------------------------------------------------------------
+
+
+def test_attachment_stats_count_distinct_members(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [
+            *WORLD,
+            note("one", attachments=["a/one.png"]),
+            post("eng", "town-square", "bob", "same file again", T, attachments=["a/one.png"]),
+            post("eng", "town-square", "bob", "gone", T + 1, attachments=["a/x", "a/y"]),
+        ],
+        FILES,
+    )
+    assert report.counts.attachments == 4  # references, not files
+    assert report.attachments.to_dict() == {
+        "referenced": 1,
+        "bytes": len(PNG),
+        "missing": 2,
+        "unreferenced": 2,
+        "unreferenced_bytes": 8,
+    }

@@ -1,0 +1,190 @@
+"""validate() end to end: the same object defined twice (reference §6), and the bounded-memory
+duplicate-post detector behind it. Line 1 of every archive is the version line."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from archivekit.dedupe import Deduper, post_identity
+from archivekit.issues import Severity
+from archivekit.report import Report
+from archivekit.synth import (
+    bot,
+    channel,
+    direct_post,
+    emoji,
+    png_bytes,
+    post,
+    role,
+    scheme,
+    team,
+    user,
+)
+
+Found = tuple[str, int | None, str | None]
+ValidateLines = Callable[..., Report]
+
+WORLD = [team("eng"), channel("eng", "general"), user("alice", ["eng"]), user("bob", ["eng"])]
+T = 1_700_000_000_000
+
+
+def found(report: Report) -> list[Found]:
+    """(code, line, field) of every issue, in report order."""
+    return [(i.code, i.line, i.field) for i in report.issues]
+
+
+# --- definitions -------------------------------------------------------------------------------
+
+
+def test_a_team_defined_twice_in_any_case(validate_lines: ValidateLines) -> None:
+    report = validate_lines([team("eng"), team("ops"), team("eng", display_name="Again")])
+    assert found(report) == [("duplicate-team", 4, "team.name")]
+    assert "already defined on line 2" in report.issues[0].message
+    assert report.issues[0].severity is Severity.WARNING
+    assert report.valid
+
+
+def test_a_channel_defined_twice_in_the_same_team(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [
+            team("eng"),
+            team("ops"),
+            channel("eng", "general"),
+            channel("ops", "general"),  # another team: another channel
+            channel("eng", "general", purpose="again"),
+        ]
+    )
+    assert found(report) == [("duplicate-channel", 6, "channel.name")]
+    assert "already defined on line 4" in report.issues[0].message
+
+
+def test_a_username_defined_twice_in_any_case_or_as_a_bot(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [
+            team("eng"),
+            user("alice", ["eng"]),
+            user("Alice", ["eng"], email="alice2@example.com"),
+            user("bob", ["eng"]),
+            bot("bob", "alice"),
+        ]
+    )
+    assert found(report) == [
+        ("duplicate-user", 4, "user.username"),
+        ("duplicate-user", 6, "bot.username"),
+    ]
+    assert "already defined on line 3" in report.issues[0].message
+    assert "already defined on line 5" in report.issues[1].message
+
+
+def test_an_emoji_defined_twice(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [emoji("party", "e/p.png"), emoji("party", "e/p.png")], {"data/e/p.png": png_bytes(2, 2)}
+    )
+    assert found(report) == [("duplicate-emoji", 3, "emoji.name")]
+
+
+def test_schemes_and_roles_defined_twice(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [
+            scheme("team_scheme"),
+            scheme("team_scheme", description="again"),
+            role("custom_role"),
+            role("custom_role"),
+        ]
+    )
+    assert found(report) == [
+        ("duplicate-scheme", 3, "scheme.name"),
+        ("duplicate-role", 5, "role.name"),
+    ]
+    assert {i.severity for i in report.issues} == {Severity.WARNING}
+
+
+# --- posts -------------------------------------------------------------------------------------
+
+
+def test_duplicate_posts_name_the_first_line(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [
+            *WORLD,
+            post("eng", "general", "alice", "same", T),
+            post("eng", "general", "bob", "same", T),  # the author is not part of the identity
+            post("eng", "general", "alice", "same", T + 1),
+            post("eng", "general", "alice", "Same", T),
+            post("eng", "town-square", "alice", "same", T),
+            post("eng", "general", "alice", "same", T),
+        ]
+    )
+    assert found(report) == [("duplicate-post", 7, None), ("duplicate-post", 11, None)]
+    assert all("as line 6" in i.message for i in report.issues)
+    assert {i.severity for i in report.issues} == {Severity.WARNING}
+
+
+def test_direct_post_duplicates_are_found_by_member_set(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [
+            team("eng"),
+            user("alice", ["eng"]),
+            user("bob", ["eng"]),
+            user("carol", ["eng"]),
+            direct_post(["alice", "bob"], "alice", "hi", T),
+            direct_post(["bob", "alice"], "bob", "hi", T),
+            direct_post(["alice", "bob", "carol"], "alice", "hi", T),
+            direct_post(["alice", "bob"], "alice", "hi", T + 1),
+        ]
+    )
+    assert found(report) == [("duplicate-post", 7, None)]
+    assert "as line 6" in report.issues[0].message
+
+
+def test_a_post_and_a_direct_post_are_never_duplicates(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [*WORLD, post("eng", "general", "alice", "hi", T), direct_post(["alice"], "alice", "hi", T)]
+    )
+    assert "duplicate-post" not in report.issue_counts
+
+
+# --- the detector ------------------------------------------------------------------------------
+
+
+def _spread(i: int) -> int:
+    """A distinct 64-bit value per i, spread over every bucket (multiplicative hashing)."""
+    return (i * 0x9E3779B97F4A7C15) & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def test_deduper_in_memory_for_a_few_posts() -> None:
+    deduper = Deduper()
+    for line, text in enumerate(["a", "b", "a", "c", "a", "b"], start=1):
+        deduper.add(post_identity("post", "eng", "general", T, text), line)
+    assert deduper.duplicates() == ([(3, 1), (5, 1), (6, 2)], 3)
+
+
+def test_deduper_keeps_the_lowest_lines_up_to_its_limit_and_counts_all() -> None:
+    deduper = Deduper()
+    for line in range(1, 11):
+        deduper.add(post_identity("post", "eng", "general", T, "same"), line)
+    assert deduper.duplicates(limit=3) == ([(2, 1), (3, 1), (4, 1)], 9)
+
+
+def test_deduper_spills_300k_identities_to_disk_buckets_and_cleans_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    deduper = Deduper()
+    total = 320_000
+    # Lines are 1-based; a few copies are planted on both sides of the first spill to disk
+    # (after 2**18 = 262,144 identities) and within the in-memory tail.
+    copies = {100_000: 7, 262_144: 7, 262_145: 50, 300_000: 300_001, 319_999: 262_200}
+    for line in range(1, total + 1):
+        deduper.add(_spread(copies.get(line, line)), line)
+    spilled = list(tmp_path.iterdir())
+    assert [p.name.startswith("archivekit-dedupe-") for p in spilled] == [True]
+    assert len(list(spilled[0].iterdir())) == 256  # one file per bucket
+    assert deduper.duplicates() == (
+        [(100_000, 7), (262_144, 7), (262_145, 50), (300_001, 300_000), (319_999, 262_200)],
+        5,
+    )
+    assert list(tmp_path.iterdir()) == []  # the buckets are removed
