@@ -24,6 +24,15 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _mode_for(target: Path) -> int:
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_output(
     destination: str | os.PathLike[str],
@@ -59,6 +68,9 @@ def atomic_output(
         raise OutputError(f"cannot write into {folder}: {exc.strerror or exc}") from None
     temp = Path(temp_name)
     try:
+        # mkstemp creates 0600; give the output the mode any new file would get (or keep the
+        # mode of the file it replaces).
+        os.chmod(temp, _mode_for(target))
         with os.fdopen(handle, "wb") as stream:
             yield stream
             stream.flush()

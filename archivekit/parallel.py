@@ -81,6 +81,9 @@ class BatchCollector(IssueCollector):
         self.batch: list[tuple[Issue, tuple[str, str] | None]] = []
         self.sent = 0
         self.dropped: Counter[tuple[str, str]] = Counter()
+        # Unresolved references among the dropped issues, so that the parent can still
+        # turn their counts into "defined-later".
+        self.dropped_unresolved: Counter[tuple[str, str]] = Counter()
 
     def add(self, issue: Issue) -> int | None:
         if self.max_issues is None or self.sent + len(self.batch) < self.max_issues:
@@ -108,8 +111,12 @@ class WorkerProcessor(LineProcessor):
         unresolved = self.refs.last_unresolved
         if unresolved is not None:
             self.refs.last_unresolved = None
-            if index is not None and isinstance(self.collector, BatchCollector):
-                self.collector.batch[index] = (self.collector.batch[index][0], unresolved)
+            collector = self.collector
+            if isinstance(collector, BatchCollector):
+                if index is not None:
+                    collector.batch[index] = (collector.batch[index][0], unresolved)
+                elif len(collector.dropped_unresolved) < 100_000:
+                    collector.dropped_unresolved[unresolved] += 1
 
     def _defined(self, kind: str, key: str, line: int) -> None:
         # "Defined later" is decided by the parent, which sees every worker's issues.
@@ -134,6 +141,7 @@ class WorkerTotals:
     missing: int
     referenced: set[str]
     dropped: Counter[tuple[str, str]]
+    dropped_unresolved: Counter[tuple[str, str]]
     definitions: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
@@ -229,7 +237,7 @@ def _work(
         conn.send(("end", batch_index + 1))
         request = conn.recv()  # pending (kind, key) pairs the parent wants resolved
         definitions = {}
-        for kind, key in request:
+        for kind, key in {*request, *collector.dropped_unresolved}:
             defined = processor.refs.is_defined(kind, key)
             if defined is not None:
                 definitions[(kind, key)] = defined
@@ -243,6 +251,7 @@ def _work(
                     processor.missing,
                     processor.referenced,
                     collector.dropped,
+                    collector.dropped_unresolved,
                     definitions,
                 ),
             )
@@ -302,7 +311,7 @@ def run_parallel(
         ctx=rule_context(target),
         default_channels=tuple(target.default_channels()),
     )
-    pending: dict[tuple[str, str], list[int]] = {}
+    pending: dict[tuple[str, str], list[int | None]] = {}
     done_bytes = 0
     try:
         batch_index = 0
@@ -336,12 +345,18 @@ def run_parallel(
                 _raise_for(message)
                 if message[0] != "end":
                     _never(message)
-        # Worker 0 saw every definition: ask where the pending references were defined.
-        pipes[0].send(list(pending))
-        totals = _final(pipes[0])
+        # The others first: their dropped unresolved references join the question to worker 0.
         for other in range(1, workers):
             pipes[other].send([])
         others = [_final(pipes[other]) for other in range(1, workers)]
+        for part in others:
+            for marker, n in part.dropped_unresolved.items():
+                pending.setdefault(marker, []).extend([None] * n)
+        # Worker 0 saw every definition: ask where the pending references were defined.
+        pipes[0].send(list(pending))
+        totals = _final(pipes[0])
+        for marker, n in totals.dropped_unresolved.items():
+            pending.setdefault(marker, []).extend([None] * n)
     finally:
         for process in processes:
             process.join(timeout=5)

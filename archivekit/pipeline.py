@@ -58,7 +58,7 @@ EMOJI_BAD_FILE_ID = "app.import.emoji.bad_file.error"
 EMOJI_MAX_BYTES = 1 << 19
 # Payloads the server dereferences before checking them (attachment pre-processing): a null
 # payload there crashes the import job instead of returning the null_<type> error.
-CRASHES_ON_NULL = frozenset({"post", "direct_post", "user", "emoji"})
+CRASHES_ON_NULL = frozenset({"post", "direct_post", "user", "bot", "emoji"})
 
 
 class Hooks:
@@ -98,7 +98,7 @@ class LineProcessor:
         self.missing = 0
         self.lines = 0
         self.last_type: str | None = None
-        self._pending: dict[tuple[str, str], list[int]] = {}
+        self._pending: dict[tuple[str, str], list[int | None]] = {}
         self._basenames: dict[str, list[str]] | None = None
         self.attachments = AttachmentResolver(self._lookup, self._hint)
         self.check_files = archive.kind != "jsonl"
@@ -121,7 +121,9 @@ class LineProcessor:
         unresolved = self.refs.last_unresolved
         if unresolved is not None:
             self.refs.last_unresolved = None
-            if index is not None and len(self._pending) < 100_000:
+            # Dropped issues (over --max-issues) are remembered too (as None) so that the
+            # counts by code do not depend on the cap.
+            if len(self._pending) < 100_000 or unresolved in self._pending:
                 self._pending.setdefault(unresolved, []).append(index)
 
     def _add_all(self, issues: list[Issue] | tuple[Issue, ...], line: int) -> None:
@@ -133,8 +135,13 @@ class LineProcessor:
         for index in self._pending.pop((kind, key), ()):
             self.mark_defined_later(index, kind, key, line)
 
-    def mark_defined_later(self, index: int, kind: str, key: str, line: int) -> None:
-        """Turn the kept "unknown ..." issue at `index` into a "defined-later" one."""
+    def mark_defined_later(self, index: int | None, kind: str, key: str, line: int) -> None:
+        """Turn the "unknown ..." issue at `index` (None: dropped by the cap, counted only)
+        into a "defined-later" one."""
+        if index is None:
+            self.collector.by_code[f"unknown-{kind}"] -= 1
+            self.collector.by_code["defined-later"] += 1
+            return
         kept = self.collector.kept
         old = kept[index]
         kept[index] = Issue(
@@ -468,9 +475,13 @@ class LineProcessor:
             if dup:
                 self._add(dup, line)
         path = data.get("image")
-        if not ok or not path or not self.check_files:
+        if not path or not self.check_files:
             return
         ref = self._resolve_single(line, path, "emoji.image")
+        if not ok:
+            if ref is not None:
+                self.referenced.add(ref.member.key)  # referenced, even if the line fails
+            return
         if ref is None:
             self._add(
                 error(

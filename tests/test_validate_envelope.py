@@ -116,15 +116,7 @@ def test_line_types_are_case_sensitive(validate_lines: ValidateLines) -> None:
         ("direct_post", True),
         ("user", True),
         ("emoji", True),
-        pytest.param(
-            "bot",
-            True,
-            marks=pytest.mark.xfail(
-                reason="BUG: pipeline.py CRASHES_ON_NULL lacks 'bot'; §1.3/§3.1: the server "
-                "dereferences bot.profile_image before validation and panics on a null bot",
-                strict=True,
-            ),
-        ),
+        ("bot", True),
     ],
 )
 def test_a_known_type_without_its_payload(
@@ -293,12 +285,6 @@ def test_max_issues_at_the_number_of_issues_is_not_truncated(
     assert not report.truncated
 
 
-@pytest.mark.xfail(
-    reason="BUG: pipeline.py LineProcessor._add records a pending reference only when the issue "
-    "was kept (index is not None), so _defined cannot move the count of a dropped 'unknown-*' "
-    "issue to 'defined-later': issue_counts depend on --max-issues",
-    strict=True,
-)
 def test_max_issues_counts_stay_exact_for_references_defined_later(
     validate_lines: ValidateLines,
 ) -> None:
