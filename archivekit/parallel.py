@@ -27,7 +27,14 @@ from archivekit.hooks import Dimensions, NeedsHooks
 from archivekit.issues import Issue, Severity
 from archivekit.limits import Needs
 from archivekit.pipeline import Hooks, LineProcessor
-from archivekit.reader import Archive, LineTooLong, ReadLimits, iter_line_batches, open_archive
+from archivekit.reader import (
+    Archive,
+    LineTooLong,
+    ReadLimits,
+    iter_line_batches,
+    open_archive,
+    rechunk,
+)
 from archivekit.report import Counts, IssueCollector
 from archivekit.target import TargetConfig, rule_context
 
@@ -202,7 +209,7 @@ def _work(
         line = 0
         batch_index = -1
         for batch_index, batch in enumerate(
-            iter_line_batches(archive.iter_jsonl_blocks(block_size))
+            iter_line_batches(rechunk(archive.iter_jsonl_blocks(block_size), block_size))
         ):
             owner = batch_index % workers == me
             if owner:

@@ -94,6 +94,9 @@ class LineProcessor:
         self.counts = Counts()
         self.deduper = Deduper()
         self.identity: Callable[..., int] = post_identity
+        # Maxima already passed to the hooks (the hooks keep only maxima; skip the calls).
+        self._longest_message = -1
+        self._most_files = 0
         self.referenced: set[str] = set()
         self.missing = 0
         self.lines = 0
@@ -505,136 +508,148 @@ class LineProcessor:
                 line,
             )
 
-    def _post_like(self, line: int, data: Payload, kind: str) -> bool:
-        """Shared part of post and direct_post: files, rules, counts, replies' references."""
-        if self.check_files and (data.get("attachments") or data.get("replies")):
-            checked, file_issues, files = self.attachments.process(data, kind)
-        else:
-            checked, file_issues, files = data, [], []
-        if file_issues:
-            self.missing += sum(1 for i in file_issues if i.code != "attachment-invalid-path")
-            self._add_all(file_issues, line)
-        for ref in files:
-            if self._use_file(line, ref, "attachment"):
-                self.hooks.attachment(line, ref)
-        ok = self._rules(kind, line, checked)
-        replies = data.get("replies") or ()
-        counts = self.counts
-        counts.replies += len(replies)
-        reactions = data.get("reactions")
-        counts.reactions += len(reactions) if reactions else 0
+    def _post_checks(self, line: int, data: Payload, kind: str) -> None:
+        """Files (the server resolves them first) and the validator and apply rules."""
+        replies = data.get("replies")
         attachments = data.get("attachments")
-        counts.attachments += sum(1 for a in attachments if a.get("path")) if attachments else 0
+        reply_files = False
+        if replies:
+            for reply in replies:
+                if reply.get("attachments"):
+                    reply_files = True
+                    break
+        checked = data
+        if (attachments or reply_files) and self.check_files:
+            checked, file_issues, files = self.attachments.process(data, kind)
+            if file_issues:
+                self.missing += sum(1 for i in file_issues if i.code != "attachment-invalid-path")
+                self._add_all(file_issues, line)
+            for ref in files:
+                if self._use_file(line, ref, "attachment"):
+                    self.hooks.attachment(line, ref)
+        self._rules(kind, line, checked)
+
+    def _post_refs(self, line: int, data: Payload, kind: str, note: str) -> None:
+        """Counts and every user reference of a post-like line (author, flaggers, reactions,
+        followers, replies) in one pass.
+
+        This is the hot path of a whole export (most lines are posts): references that
+        resolve exactly — nearly all of them — cost one set lookup each; only misses go
+        through `References` to build their issue.
+        """
+        counts = self.counts
+        users = self.refs.users
+        replies = data.get("replies")
+        attachments = data.get("attachments")
+        author = data.get("user")
+        if author and author not in users:
+            self._ref_user(line, author, f"{kind}.user", True, USERS_NOT_FOUND, note)
+        flagged = data.get("flagged_by")
+        if flagged:
+            self._flaggers(line, flagged, f"{kind}.flagged_by", note)
+        reactions = data.get("reactions")
+        if reactions:
+            counts.reactions += len(reactions)
+            self._reactions(line, reactions, f"{kind}.reactions")
+        followers = data.get("thread_followers")
+        if followers:
+            for index, follower in enumerate(followers):
+                name = follower.get("user")
+                if name and name not in users and name.lower() not in users:
+                    self._ref_user(
+                        line,
+                        name,
+                        f"{kind}.thread_followers[{index}].user",
+                        False,
+                        USERS_NOT_FOUND,
+                        "",
+                    )
         if attachments:
-            self.hooks.post_files(line, f"{kind}.attachments", len(attachments))
+            counts.attachments += sum(1 for a in attachments if a.get("path"))
+            self._files_hook(line, f"{kind}.attachments", len(attachments))
+        message = data.get("message")
+        if message is not None and len(message) > self._longest_message:
+            self._longest_message = len(message)
+            self.hooks.post_message(line, f"{kind}.message", len(message))
+        if not replies:
+            return
+        counts.replies += len(replies)
         for r_index, reply in enumerate(replies):
+            name = reply.get("user")
+            if name and name not in users:
+                self._ref_user(
+                    line, name, f"{kind}.replies[{r_index}].user", True, USERS_NOT_FOUND, ""
+                )
+            flagged = reply.get("flagged_by")
+            if flagged:
+                self._flaggers(line, flagged, f"{kind}.replies[{r_index}].flagged_by", "")
             r_reactions = reply.get("reactions")
             if r_reactions:
                 counts.reactions += len(r_reactions)
+                self._reactions(line, r_reactions, f"{kind}.replies[{r_index}].reactions")
             r_attachments = reply.get("attachments")
             if r_attachments:
                 counts.attachments += sum(1 for a in r_attachments if a.get("path"))
-                self.hooks.post_files(
-                    line, f"{kind}.replies[{r_index}].attachments", len(r_attachments)
-                )
-        message = data.get("message")
-        if message is not None:
-            self.hooks.post_message(line, f"{kind}.message", len(message))
-        return ok
+                self._files_hook(line, f"{kind}.replies[{r_index}].attachments", len(r_attachments))
 
-    def _user_refs(self, line: int, data: Payload, kind: str, note: str) -> None:
-        """Author, flaggers, replies, reactions and followers of a post-like payload."""
-        refs = self.refs
-        author = data.get("user")
-        if author:
-            issue = refs.ref_user(
-                author, f"{kind}.user", exact=True, server_id=USERS_NOT_FOUND, note=note
-            )
-            if issue:
-                self._add(issue, line)
-        for index, name in enumerate(data.get("flagged_by") or ()):
-            if name:
-                issue = refs.ref_user(
-                    name,
-                    f"{kind}.flagged_by[{index}]",
-                    exact=True,
-                    server_id=USERS_NOT_FOUND,
-                    note=note,
-                )
-                if issue:
-                    self._add(issue, line)
-        self._reaction_refs(line, data.get("reactions"), f"{kind}.reactions")
-        for index, follower in enumerate(data.get("thread_followers") or ()):
-            name = follower.get("user")
-            if name:
-                issue = refs.ref_user(
-                    name,
-                    f"{kind}.thread_followers[{index}].user",
-                    exact=False,
-                    server_id=USERS_NOT_FOUND,
-                )
-                if issue:
-                    self._add(issue, line)
-        for r_index, reply in enumerate(data.get("replies") or ()):
-            prefix = f"{kind}.replies[{r_index}]"
-            name = reply.get("user")
-            if name:
-                issue = refs.ref_user(name, f"{prefix}.user", exact=True, server_id=USERS_NOT_FOUND)
-                if issue:
-                    self._add(issue, line)
-            for f_index, flagger in enumerate(reply.get("flagged_by") or ()):
-                if flagger:
-                    issue = refs.ref_user(
-                        flagger,
-                        f"{prefix}.flagged_by[{f_index}]",
-                        exact=True,
-                        server_id=USERS_NOT_FOUND,
-                    )
-                    if issue:
-                        self._add(issue, line)
-            self._reaction_refs(line, reply.get("reactions"), f"{prefix}.reactions")
+    def _files_hook(self, line: int, field: str, count: int) -> None:
+        if count > self._most_files:
+            self._most_files = count
+            self.hooks.post_files(line, field, count)
 
-    def _reaction_refs(self, line: int, reactions: list[Payload] | None, prefix: str) -> None:
-        if not reactions:
-            return
+    def _ref_user(
+        self, line: int, name: str, field: str, exact: bool, server_id: str, note: str
+    ) -> None:
+        issue = self.refs.ref_user(name, field, exact=exact, server_id=server_id, note=note)
+        if issue:
+            self._add(issue, line)
+
+    def _flaggers(self, line: int, names: list[str], prefix: str, note: str) -> None:
+        users = self.refs.users
+        for index, name in enumerate(names):
+            if name and name not in users:
+                self._ref_user(line, name, f"{prefix}[{index}]", True, USERS_NOT_FOUND, note)
+
+    def _reactions(self, line: int, reactions: list[Payload], prefix: str) -> None:
+        # Reactions look their user up case-insensitively.
+        users = self.refs.users
         for index, reaction in enumerate(reactions):
             name = reaction.get("user")
-            if name:
-                issue = self.refs.ref_user(
-                    name,
-                    f"{prefix}[{index}].user",
-                    exact=False,
-                    server_id=REACTION_USER_NOT_FOUND,
+            if name and name not in users and name.lower() not in users:
+                self._ref_user(
+                    line, name, f"{prefix}[{index}].user", False, REACTION_USER_NOT_FOUND, ""
                 )
-                if issue:
-                    self._add(issue, line)
 
     def _post(self, line: int, data: Payload) -> None:
         self.counts.posts += 1
-        self._post_like(line, data, "post")
+        self._post_checks(line, data, "post")
         team_name, channel_name = data.get("team"), data.get("channel")
-        if team_name:
-            issue = self.refs.ref_team(
-                team_name, "post.team", exact=True, server_id=TEAMS_NOT_FOUND
-            )
-            if issue:
-                self._add(issue, line)
-            elif channel_name:
-                issue = self.refs.ref_channel(
-                    team_name,
-                    channel_name,
-                    "post.channel",
-                    server_id=POST_CHANNEL_NOT_FOUND,
-                    note=BATCH_NOTE,
-                )
-                if issue:
-                    self._add(issue, line)
-        self._user_refs(line, data, "post", BATCH_NOTE)
+        refs = self.refs
+        if team_name and (
+            team_name not in refs.teams
+            or (channel_name and (team_name, channel_name) not in refs.channels)
+        ):
+            self._post_place(line, team_name, channel_name)
+        self._post_refs(line, data, "post", BATCH_NOTE)
         create_at, message = data.get("create_at"), data.get("message")
         if team_name and channel_name and create_at is not None and message is not None:
             self.deduper.add(
                 self.identity("post", team_name, channel_name, create_at, message), line
             )
+
+    def _post_place(self, line: int, team_name: str, channel_name: str | None) -> None:
+        """The slow path of a post's team and channel: build the issue."""
+        issue = self.refs.ref_team(team_name, "post.team", exact=True, server_id=TEAMS_NOT_FOUND)
+        if issue is None and channel_name:
+            issue = self.refs.ref_channel(
+                team_name,
+                channel_name,
+                "post.channel",
+                server_id=POST_CHANNEL_NOT_FOUND,
+                note=BATCH_NOTE,
+            )
+        if issue:
+            self._add(issue, line)
 
     def _direct_channel(self, line: int, data: Payload) -> None:
         self.counts.direct_channels += 1
@@ -648,30 +663,18 @@ class LineProcessor:
             names = list(data.get("members") or ())
             prefix = "direct_channel.members"
             suffix = ""
+        users = self.refs.users
         for index, name in enumerate(names):
-            if name:
-                issue = self.refs.ref_user(
-                    name, f"{prefix}[{index}]{suffix}", exact=True, server_id=USERS_NOT_FOUND
-                )
-                if issue:
-                    self._add(issue, line)
+            if name and name not in users:
+                self._ref_user(line, name, f"{prefix}[{index}]{suffix}", True, USERS_NOT_FOUND, "")
 
     def _direct_post(self, line: int, data: Payload) -> None:
         self.counts.direct_posts += 1
-        self._post_like(line, data, "direct_post")
+        self._post_checks(line, data, "direct_post")
         members = data.get("channel_members") or ()
-        for index, name in enumerate(members):
-            if name:
-                issue = self.refs.ref_user(
-                    name,
-                    f"direct_post.channel_members[{index}]",
-                    exact=True,
-                    server_id=USERS_NOT_FOUND,
-                    note=BATCH_NOTE,
-                )
-                if issue:
-                    self._add(issue, line)
-        self._user_refs(line, data, "direct_post", BATCH_NOTE)
+        if members:
+            self._flaggers(line, members, "direct_post.channel_members", BATCH_NOTE)
+        self._post_refs(line, data, "direct_post", BATCH_NOTE)
         create_at, message = data.get("create_at"), data.get("message")
         if members and create_at is not None and message is not None:
             self.deduper.add(self.identity("direct", *sorted(members), create_at, message), line)

@@ -15,7 +15,7 @@ from archivekit.issues import Issue
 from archivekit.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
 from archivekit.parallel import default_workers, run_parallel
 from archivekit.pipeline import LineProcessor
-from archivekit.reader import Archive, ReadLimits, iter_line_batches, open_archive
+from archivekit.reader import Archive, ReadLimits, iter_line_batches, open_archive, rechunk
 from archivekit.report import DEFAULT_MAX_ISSUES, AttachmentStats, IssueCollector, Report
 from archivekit.target import TargetConfig, rule_context
 
@@ -91,7 +91,7 @@ def validate(
                 default_channels=tuple(target.default_channels()),
             )
             total = archive.jsonl.size
-            blocks = archive.iter_jsonl_blocks(block_size)
+            blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
             for batch in iter_line_batches(_counting(blocks, progress, total)):
                 processor.process_batch(batch)
         processor.finish()

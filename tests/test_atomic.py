@@ -75,18 +75,21 @@ def test_write_atomic_into_a_relative_path(tmp_path: Path, monkeypatch: pytest.M
     assert listing(tmp_path) == ["plain.txt"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: outputs get mkstemp's mode 0600 instead of 0666 & ~umask like any other file "
-    "(archivekit/atomic.py:57); replacing a file also drops its mode",
-    strict=True,
-)
-def test_the_output_gets_the_usual_permissions(tmp_path: Path) -> None:
+def test_a_new_output_gets_the_usual_permissions(tmp_path: Path) -> None:
     umask = os.umask(0o022)
     try:
         write_atomic(tmp_path / "report.txt", b"x")
     finally:
         os.umask(umask)
-    assert stat.S_IMODE((tmp_path / "report.txt").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "report.txt").stat().st_mode) == 0o644  # not mkstemp's 0600
+
+
+def test_a_replaced_output_keeps_its_permissions(tmp_path: Path) -> None:
+    final = tmp_path / "report.txt"
+    final.write_bytes(b"old")
+    final.chmod(0o640)
+    write_atomic(final, b"new")
+    assert stat.S_IMODE(final.stat().st_mode) == 0o640
 
 
 # --- failure inside the block ----------------------------------------------------------------

@@ -5,7 +5,7 @@
 the JSONL's blocks into lines with Go scanner semantics. Imports nothing from pydantic or click.
 """
 
-from archivekit.reader.framing import MAX_LINE_BYTES, LineTooLong, iter_line_batches
+from archivekit.reader.framing import MAX_LINE_BYTES, LineTooLong, iter_line_batches, rechunk
 from archivekit.reader.inflate import ReadLimits
 from archivekit.reader.source import Archive, open_archive
 from archivekit.reader.zipdir import MemberInfo
@@ -18,4 +18,5 @@ __all__ = [
     "ReadLimits",
     "iter_line_batches",
     "open_archive",
+    "rechunk",
 ]

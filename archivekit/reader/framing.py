@@ -85,3 +85,24 @@ def _mark_long_lines(lines: list[bytes | LineTooLong], max_line: int) -> None:
         line = lines[i]
         if isinstance(line, bytes) and len(line) > max_line:
             lines[i] = LineTooLong(len(line))
+
+
+def rechunk(blocks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """Blocks of at least `size` bytes (the last may be shorter), joined from smaller pieces.
+
+    Inflaters return uneven pieces; parallel validation shares work out per block, so blocks
+    must be of even size for the shares to be even. Memory stays below ~2 x `size`.
+    """
+    pending: list[bytes] = []
+    held = 0
+    for block in blocks:
+        if not pending and len(block) >= size:
+            yield block
+            continue
+        pending.append(block)
+        held += len(block)
+        if held >= size:
+            yield b"".join(pending)
+            pending, held = [], 0
+    if pending:
+        yield b"".join(pending)
