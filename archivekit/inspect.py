@@ -6,6 +6,7 @@ the number of teams and channels.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,8 @@ from typing import Any
 import orjson
 
 from archivekit.decode import decode_line
-from archivekit.reader import LineTooLong, iter_line_batches, open_archive
+from archivekit.parallel import default_workers
+from archivekit.reader import LineTooLong, ReadLimits, iter_line_batches, open_archive, rechunk
 from archivekit.report import Counts
 
 
@@ -162,68 +164,156 @@ def _count_post(result: Inspection, post: dict[str, Any], line: int) -> None:
         _team(result, team).posts += 1
 
 
-def inspect(path: str | os.PathLike[str]) -> Inspection:
+def _count_line(result: Inspection, line: int, raw: bytes | LineTooLong) -> None:
+    counts = result.counts
+    if isinstance(raw, LineTooLong):
+        result.undecodable += 1
+        return
+    record = _parse(raw)
+    if record is None:
+        result.undecodable += 1
+        return
+    kind = record.get("type")
+    payload = record.get(kind) if isinstance(kind, str) else None
+    if not isinstance(payload, dict):
+        return
+    if kind == "post":
+        counts.posts += 1
+        _count_post(result, payload, line)
+    elif kind == "direct_post":
+        counts.direct_posts += 1
+        _count_post(result, payload, line)
+    elif kind == "user":
+        counts.users += 1
+        for membership in payload.get("teams") or ():
+            if isinstance(membership, dict) and isinstance(membership.get("name"), str):
+                _team(result, membership["name"]).members += 1
+    elif kind == "channel":
+        counts.channels += 1
+        team, name = payload.get("team"), payload.get("name")
+        if isinstance(team, str) and isinstance(name, str):
+            summary = _channel(result, team, name)
+            summary.type = payload.get("type")
+            summary.defined_on = line
+            _team(result, team).channels += 1
+    elif kind == "team":
+        counts.teams += 1
+        name = payload.get("name")
+        if isinstance(name, str):
+            team_summary = _team(result, name)
+            team_summary.display_name = payload.get("display_name")
+            team_summary.type = payload.get("type")
+            team_summary.defined_on = line
+    elif kind == "direct_channel":
+        counts.direct_channels += 1
+        members = payload.get("participants") or payload.get("members") or ()
+        if len(members) > 2:
+            result.group_channels += 1
+    elif kind in ("bot", "role", "scheme", "emoji"):
+        attr = {"bot": "bots", "role": "roles", "scheme": "schemes"}.get(kind, "emojis")
+        setattr(counts, attr, getattr(counts, attr) + 1)
+
+
+def _inspect_share(
+    path: str, me: int, workers: int, block_size: int, read_limits: ReadLimits | None
+) -> Inspection:
+    """Count the lines of every `workers`-th batch, starting at batch `me`."""
+    with open_archive(path, limits=read_limits) as archive:
+        result = Inspection(str(path), archive.jsonl.name, archive.kind, archive.size)
+        line = 0
+        blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
+        for index, batch in enumerate(iter_line_batches(blocks)):
+            if index % workers != me:
+                line += len(batch)
+                continue
+            for raw in batch:
+                line += 1
+                _count_line(result, line, raw)
+        result.lines = line
+        return result
+
+
+def _merge(into: Inspection, part: Inspection) -> None:
+    into.undecodable += part.undecodable
+    for name in into.counts.__slots__:
+        setattr(into.counts, name, getattr(into.counts, name) + getattr(part.counts, name))
+    into.group_channels += part.group_channels
+    for first, last in ((part.first_post_at, part.last_post_at),):
+        if first is not None and (into.first_post_at is None or first < into.first_post_at):
+            into.first_post_at = first
+        if last is not None and (into.last_post_at is None or last > into.last_post_at):
+            into.last_post_at = last
+    for key, team in part.teams.items():
+        mine = into.teams.setdefault(key, TeamSummary(key))
+        mine.members += team.members
+        mine.channels += team.channels
+        mine.posts += team.posts
+        if team.defined_on is not None and (
+            mine.defined_on is None or team.defined_on > mine.defined_on
+        ):
+            # The last definition wins, as in a single pass.
+            mine.defined_on, mine.display_name, mine.type = (
+                team.defined_on,
+                team.display_name,
+                team.type,
+            )
+    for place, channel in part.channels.items():
+        mine_c = into.channels.setdefault(place, ChannelSummary(*place))
+        mine_c.posts += channel.posts
+        mine_c.replies += channel.replies
+        mine_c.attachments += channel.attachments
+        if channel.defined_on is not None and (
+            mine_c.defined_on is None or channel.defined_on > mine_c.defined_on
+        ):
+            mine_c.defined_on, mine_c.type = channel.defined_on, channel.type
+        if channel.first_post_at is not None and (
+            mine_c.first_post_at is None or channel.first_post_at < mine_c.first_post_at
+        ):
+            mine_c.first_post_at = channel.first_post_at
+        if channel.last_post_at is not None and (
+            mine_c.last_post_at is None or channel.last_post_at > mine_c.last_post_at
+        ):
+            mine_c.last_post_at = channel.last_post_at
+
+
+def inspect(
+    path: str | os.PathLike[str],
+    *,
+    workers: int | None = None,
+    block_size: int = 1 << 20,
+    read_limits: ReadLimits | None = None,
+) -> Inspection:
     """Count what an archive holds, per type, team and channel (no validation).
+
+    Args:
+        path: a zip export, a bare ``.jsonl`` or an unzipped export directory.
+        workers: processes to use; None picks one per core for large archives.
+        block_size: bytes of JSONL per unit of work.
+        read_limits: zip-bomb limits.
 
     Raises:
         ArchiveError: the archive cannot be read.
     """
-    with open_archive(path) as archive:
+    with open_archive(path, limits=read_limits) as archive:
         result = Inspection(str(path), archive.jsonl.name, archive.kind, archive.size)
         for member in archive.members():
             if not member.is_dir and member.key.startswith("data/"):
                 result.files += 1
                 result.file_bytes += member.size
-        counts = result.counts
-        line = 0
-        for batch in iter_line_batches(archive.iter_jsonl_blocks()):
-            for raw in batch:
-                line += 1
-                if isinstance(raw, LineTooLong):
-                    result.undecodable += 1
-                    continue
-                record = _parse(raw)
-                if record is None:
-                    result.undecodable += 1
-                    continue
-                kind = record.get("type")
-                payload = record.get(kind) if isinstance(kind, str) else None
-                if not isinstance(payload, dict):
-                    continue
-                if kind == "post":
-                    counts.posts += 1
-                    _count_post(result, payload, line)
-                elif kind == "direct_post":
-                    counts.direct_posts += 1
-                    _count_post(result, payload, line)
-                elif kind == "user":
-                    counts.users += 1
-                    for membership in payload.get("teams") or ():
-                        if isinstance(membership, dict) and isinstance(membership.get("name"), str):
-                            _team(result, membership["name"]).members += 1
-                elif kind == "channel":
-                    counts.channels += 1
-                    team, name = payload.get("team"), payload.get("name")
-                    if isinstance(team, str) and isinstance(name, str):
-                        summary = _channel(result, team, name)
-                        summary.type = payload.get("type")
-                        summary.defined_on = line
-                        _team(result, team).channels += 1
-                elif kind == "team":
-                    counts.teams += 1
-                    name = payload.get("name")
-                    if isinstance(name, str):
-                        team_summary = _team(result, name)
-                        team_summary.display_name = payload.get("display_name")
-                        team_summary.type = payload.get("type")
-                        team_summary.defined_on = line
-                elif kind == "direct_channel":
-                    counts.direct_channels += 1
-                    members = payload.get("participants") or payload.get("members") or ()
-                    if len(members) > 2:
-                        result.group_channels += 1
-                elif kind in ("bot", "role", "scheme", "emoji"):
-                    attr = {"bot": "bots", "role": "roles", "scheme": "schemes"}.get(kind, "emojis")
-                    setattr(counts, attr, getattr(counts, attr) + 1)
-        result.lines = line
+        if workers is None:
+            workers = default_workers(archive.jsonl.size)
+    if workers <= 1:
+        part = _inspect_share(str(path), 0, 1, block_size, read_limits)
+        _merge(result, part)
+        result.lines = part.lines
         return result
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    with context.Pool(workers) as pool:
+        parts = pool.starmap(
+            _inspect_share,
+            [(str(path), me, workers, block_size, read_limits) for me in range(workers)],
+        )
+    for part in parts:
+        _merge(result, part)
+    result.lines = parts[0].lines
+    return result
