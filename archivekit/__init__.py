@@ -1,1 +1,40 @@
-"""archivekit: preflight Mattermost bulk import archives."""
+"""archivekit: preflight, inspect (and soon filter, split, reconcile) Mattermost bulk
+export/import archives.
+
+The public API::
+
+    from archivekit import validate, inspect, load_target
+    report = validate("export.zip")          # a Report; report.to_dict() is the CLI's JSON
+    summary = inspect("export.zip")           # an Inspection
+"""
+
+from archivekit.atomic import atomic_output, write_atomic
+from archivekit.errors import ArchiveError, ArchiveKitError, OutputError, UsageError
+from archivekit.inspect import Inspection
+from archivekit.inspect import inspect as inspect
+from archivekit.issues import CODES, Issue, Severity
+from archivekit.reader import Archive, ReadLimits, open_archive
+from archivekit.report import Report
+from archivekit.target import TargetConfig, load_target
+from archivekit.validate import validate as validate
+
+__all__ = [
+    "CODES",
+    "Archive",
+    "ArchiveError",
+    "ArchiveKitError",
+    "Inspection",
+    "Issue",
+    "OutputError",
+    "ReadLimits",
+    "Report",
+    "Severity",
+    "TargetConfig",
+    "UsageError",
+    "atomic_output",
+    "inspect",
+    "load_target",
+    "open_archive",
+    "validate",
+    "write_atomic",
+]

@@ -152,18 +152,22 @@ class WorkerTotals:
     definitions: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
-def _worker(
-    conn: Connection,
-    path: str,
-    read_limits: ReadLimits | None,
-    target: TargetConfig,
-    me: int,
-    workers: int,
-    max_issues: int | None,
-    block_size: int,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class WorkerJob:
+    """What a worker needs to replay the validation of its share."""
+
+    path: str
+    read_limits: ReadLimits | None
+    target: TargetConfig
+    me: int
+    workers: int
+    max_issues: int | None
+    block_size: int
+
+
+def _worker(conn: Connection, job: WorkerJob) -> None:
     try:
-        _work(conn, path, read_limits, target, me, workers, max_issues, block_size)
+        _work(conn, job)
     except ArchiveError as exc:
         conn.send(("archive-error", exc.issue))
     except BaseException as exc:  # reported to the parent, which decides
@@ -172,16 +176,9 @@ def _worker(
         conn.close()
 
 
-def _work(
-    conn: Connection,
-    path: str,
-    read_limits: ReadLimits | None,
-    target: TargetConfig,
-    me: int,
-    workers: int,
-    max_issues: int | None,
-    block_size: int,
-) -> None:
+def _work(conn: Connection, job: WorkerJob) -> None:
+    path, read_limits, target = job.path, job.read_limits, job.target
+    me, workers, max_issues, block_size = job.me, job.workers, job.max_issues, job.block_size
     with open_archive(path, limits=read_limits) as archive:
         collector = BatchCollector(max_issues)
         recorder = RecordingNeeds()
@@ -305,7 +302,10 @@ def run_parallel(
         parent_end, child_end = context.Pipe(duplex=True)
         process = context.Process(
             target=_worker,
-            args=(child_end, path, read_limits, target, me, workers, max_issues, block_size),
+            args=(
+                child_end,
+                WorkerJob(path, read_limits, target, me, workers, max_issues, block_size),
+            ),
             daemon=True,
         )
         process.start()
