@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from archivekit.attachments import READABLE_METHODS, AttachmentResolver, FileRef
 from archivekit.crossref import (
     BATCH_NOTE,
@@ -24,6 +26,13 @@ from archivekit.crossref import (
 )
 from archivekit.decode import decode_line
 from archivekit.dedupe import Deduper, post_identity
+from archivekit.fastpath import (
+    DIRECT_POST_PREFIX,
+    POST_PREFIX,
+    check_direct_post,
+    check_post,
+    no_repeated_keys,
+)
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity, error, warning
 from archivekit.paths import resolve
 from archivekit.reader import Archive, LineTooLong, MemberInfo
@@ -75,6 +84,10 @@ class Hooks:
 
 class LineProcessor:
     """Validates a JSONL line by line; keeps only bounded cross-line state."""
+
+    # The accept-only fast path for post lines (archivekit.fastpath); tests switch it off to
+    # hold it to the general path's verdicts.
+    fast: bool = True
 
     def __init__(
         self,
@@ -233,6 +246,17 @@ class LineProcessor:
             self.process(self.lines, raw)
 
     def process(self, line: int, raw: bytes | LineTooLong) -> None:
+        if (
+            self.fast
+            and type(raw) is bytes
+            and line > 1
+            and raw[:9] == b'{"type":"'
+            and (
+                (raw.startswith(POST_PREFIX) and self._fast_post(line, raw))
+                or (raw.startswith(DIRECT_POST_PREFIX) and self._fast_direct_post(line, raw))
+            )
+        ):
+            return
         if isinstance(raw, LineTooLong):
             self._add(
                 error(
@@ -302,6 +326,68 @@ class LineProcessor:
             )
             return
         handler(line, payload)
+
+    # --- the accept-only fast path (see archivekit.fastpath) -------------------------------
+    def _fast_post(self, line: int, raw: bytes) -> bool:
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return False
+        if type(doc) is not dict or len(doc) != 2 or doc.get("type") != "post":
+            return False
+        post = doc["post"]
+        refs = self.refs
+        keys = check_post(post, refs.users, refs.teams, refs.channels, self.ctx.max_post_size)
+        if keys < 0 or not no_repeated_keys(raw, keys + 2):
+            return False
+        self.counts.posts += 1
+        self._fast_counts(line, post, "post")
+        self.deduper.add(
+            self.identity(
+                "post", post["team"], post["channel"], post["create_at"], post["message"]
+            ),
+            line,
+        )
+        self.last_type = "post"
+        return True
+
+    def _fast_direct_post(self, line: int, raw: bytes) -> bool:
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return False
+        if type(doc) is not dict or len(doc) != 2 or doc.get("type") != "direct_post":
+            return False
+        post = doc["direct_post"]
+        keys = check_direct_post(post, self.refs.users, self.ctx.max_post_size)
+        if keys < 0 or not no_repeated_keys(raw, keys + 2):
+            return False
+        self.counts.direct_posts += 1
+        self._fast_counts(line, post, "direct_post")
+        members = post["channel_members"]
+        self.deduper.add(
+            self.identity("direct", *sorted(members), post["create_at"], post["message"]), line
+        )
+        self.last_type = "direct_post"
+        return True
+
+    def _fast_counts(self, line: int, post: Payload, kind: str) -> None:
+        """What the general path counts for a line it accepts without issues."""
+        counts = self.counts
+        reactions = post.get("reactions")
+        if reactions:
+            counts.reactions += len(reactions)
+        replies = post.get("replies")
+        if replies:
+            counts.replies += len(replies)
+            for reply in replies:
+                r_reactions = reply.get("reactions")
+                if r_reactions:
+                    counts.reactions += len(r_reactions)
+        message: str = post["message"]
+        if len(message) > self._longest_message:
+            self._longest_message = len(message)
+            self.hooks.post_message(line, f"{kind}.message", len(message))
 
     def _version(self, envelope: Payload, line_type: str) -> None:
         version = envelope.get("version")

@@ -1,0 +1,250 @@
+"""An accept-only fast path for post and direct_post lines — most lines of any export.
+
+The general path (Go-exact decoding, the server's validator and apply rules, the reference
+checks) walks a post line five times in small steps. Here one pass over the parsed line
+checks, at once, everything that could make the general path report something: JSON types
+and int64 ranges, unknown or non-canonical keys, repeated keys, NUL characters, every
+validator and apply rule of posts, replies, reactions and thread followers, and that every
+user, team and channel reference resolves exactly. It only ever *accepts*: on anything
+unusual (a file attachment, non-empty props, a reply older than its post, any doubt) it
+declines and the general path handles the line from scratch, so the issues reported are
+always the general path's. A property test holds the two paths to the same verdicts.
+
+`check_post` / `check_direct_post` return the number of object keys seen (for the
+repeated-key test against the raw line), or -1 to decline.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeGuard
+
+from archivekit.rules.post import EMOJI_NAME_MAX, is_valid_reaction_emoji_name
+from archivekit.rules.post_types import is_allowed_post_type
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+POST_PREFIX = b'{"type":"post","post":{'
+DIRECT_POST_PREFIX = b'{"type":"direct_post","direct_post":{'
+DECLINE = -1
+
+POST_KEYS = frozenset(
+    {
+        "team",
+        "channel",
+        "user",
+        "type",
+        "message",
+        "props",
+        "create_at",
+        "edit_at",
+        "flagged_by",
+        "reactions",
+        "replies",
+        "attachments",
+        "is_pinned",
+        "thread_followers",
+    }
+)
+DIRECT_POST_KEYS = (POST_KEYS - {"team", "channel"}) | {"channel_members"}
+REPLY_KEYS = frozenset(
+    {
+        "user",
+        "type",
+        "message",
+        "props",
+        "create_at",
+        "edit_at",
+        "flagged_by",
+        "reactions",
+        "attachments",
+        "is_pinned",
+    }
+)
+REACTION_KEYS = frozenset({"user", "emoji_name", "create_at"})
+FOLLOWER_KEYS = frozenset({"user", "last_viewed", "unread_mentions"})
+# A key written with white space before its colon escapes the repeated-key count. (A NUL
+# escape is tested apart: an alternation here would defeat the regex's literal scan.)
+_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
+
+Users = dict[str, Any]
+
+
+def _int(value: Any) -> TypeGuard[int]:
+    return type(value) is int and INT64_MIN <= value <= INT64_MAX
+
+
+def _optional_int(value: Any) -> bool:
+    return value is None or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
+
+
+def _flaggers(names: Any, users: Users) -> bool:
+    if names is None:
+        return True
+    if type(names) is not list:
+        return False
+    return all(type(name) is str and name in users for name in names)
+
+
+def _reactions(reactions: Any, parent_create_at: int, users: Users) -> int:
+    if reactions is None:
+        return 0
+    if type(reactions) is not list:
+        return DECLINE
+    keys = 0
+    for reaction in reactions:
+        if type(reaction) is not dict or not reaction.keys() <= REACTION_KEYS:
+            return DECLINE
+        user = reaction.get("user")
+        emoji_name = reaction.get("emoji_name")
+        create_at = reaction.get("create_at")
+        if (
+            type(user) is not str
+            or (user not in users and user.lower() not in users)
+            or type(emoji_name) is not str
+            or len(emoji_name) > EMOJI_NAME_MAX
+            or not is_valid_reaction_emoji_name(emoji_name)
+            or not _int(create_at)
+            or create_at == 0
+            or create_at < parent_create_at
+        ):
+            return DECLINE
+        keys += len(reaction)
+    return keys
+
+
+def _followers(followers: Any, users: Users) -> int:
+    if followers is None:
+        return 0
+    if type(followers) is not list:
+        return DECLINE
+    keys = 0
+    for follower in followers:
+        if type(follower) is not dict or not follower.keys() <= FOLLOWER_KEYS:
+            return DECLINE
+        user = follower.get("user")
+        if (
+            type(user) is not str
+            or not user
+            or (user not in users and user.lower() not in users)
+            or not _optional_int(follower.get("last_viewed"))
+            or not _optional_int(follower.get("unread_mentions"))
+        ):
+            return DECLINE
+        keys += len(follower)
+    return keys
+
+
+def _common(data: dict[str, Any], users: Users, max_post_size: int) -> int:
+    """Fields posts, direct posts and replies share; -1 to decline."""
+    message = data.get("message")
+    post_type = data.get("type")
+    attachments = data.get("attachments")
+    props = data.get("props")
+    if (
+        type(message) is not str
+        or len(message) > max_post_size
+        or not (post_type is None or (type(post_type) is str and is_allowed_post_type(post_type)))
+        # Files need the archive (the general path resolves them); props need measuring.
+        or not (attachments is None or attachments == [])
+        or not (props is None or props == {})
+        or not _optional_int(data.get("edit_at"))
+        or not (data.get("is_pinned") is None or type(data.get("is_pinned")) is bool)
+        or not _flaggers(data.get("flagged_by"), users)
+    ):
+        return DECLINE
+    return 0
+
+
+def _replies(replies: Any, parent_create_at: int, users: Users, max_post_size: int) -> int:
+    if replies is None:
+        return 0
+    if type(replies) is not list:
+        return DECLINE
+    keys = 0
+    for reply in replies:
+        if type(reply) is not dict or not reply.keys() <= REPLY_KEYS:
+            return DECLINE
+        user = reply.get("user")
+        create_at = reply.get("create_at")
+        if (
+            type(user) is not str
+            or user not in users
+            or not _int(create_at)
+            or create_at == 0
+            # Older than its post: the general path warns.
+            or create_at < parent_create_at
+            or _common(reply, users, max_post_size) == DECLINE
+        ):
+            return DECLINE
+        reactions = _reactions(reply.get("reactions"), create_at, users)
+        if reactions == DECLINE:
+            return DECLINE
+        keys += len(reply) + reactions
+    return keys
+
+
+def _shared(data: dict[str, Any], users: Users, max_post_size: int) -> int:
+    """Author, message fields, reactions, replies and followers of a post-like payload."""
+    author = data.get("user")
+    create_at = data.get("create_at")
+    if (
+        type(author) is not str
+        or author not in users
+        or not _int(create_at)
+        or create_at == 0
+        or _common(data, users, max_post_size) == DECLINE
+    ):
+        return DECLINE
+    reactions = _reactions(data.get("reactions"), create_at, users)
+    replies = _replies(data.get("replies"), create_at, users, max_post_size)
+    followers = _followers(data.get("thread_followers"), users)
+    if DECLINE in (reactions, replies, followers):
+        return DECLINE
+    return len(data) + reactions + replies + followers
+
+
+def check_post(
+    post: Any,
+    users: Users,
+    teams: dict[str, Any],
+    channels: dict[tuple[str, str], Any],
+    max_post_size: int,
+) -> int:
+    """Keys seen in an acceptable post payload, or -1."""
+    if type(post) is not dict or not post.keys() <= POST_KEYS:
+        return DECLINE
+    team = post.get("team")
+    channel = post.get("channel")
+    if (
+        type(team) is not str
+        or type(channel) is not str
+        or team not in teams
+        or (team, channel) not in channels
+    ):
+        return DECLINE
+    return _shared(post, users, max_post_size)
+
+
+def check_direct_post(post: Any, users: Users, max_post_size: int) -> int:
+    """Keys seen in an acceptable direct_post payload, or -1."""
+    if type(post) is not dict or not post.keys() <= DIRECT_POST_KEYS:
+        return DECLINE
+    members = post.get("channel_members")
+    if type(members) is not list or not 2 <= len(members) <= 8:
+        return DECLINE
+    for member in members:
+        if type(member) is not str or member not in users:
+            return DECLINE
+    flagged = post.get("flagged_by")
+    if flagged:
+        for name in flagged:
+            if name not in members:  # the validator's unknown_flagger
+                return DECLINE
+    return _shared(post, users, max_post_size)
+
+
+def no_repeated_keys(raw: bytes, keys: int) -> bool:
+    """Every `":` in the line is one of the `keys` keys seen (so none was repeated), no key
+    hides from the count behind white space before its colon, and no NUL is escaped."""
+    return raw.count(b'":') == keys and b"\\u0000" not in raw and _SPACED_COLON.search(raw) is None

@@ -1,0 +1,138 @@
+"""The accept-only fast path for post lines must never change a report.
+
+Every archive here is validated twice, with `LineProcessor.fast` on and off, and the two
+reports must be identical; the property test does the same for mutated post-heavy archives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from archivekit.fastpath import check_post, no_repeated_keys
+from archivekit.fuzz import apply_record_mutations, dump_json_line, load_fuzz_profile
+from archivekit.fuzz import record_mutations as record_mutation_lists
+from archivekit.pipeline import LineProcessor
+from archivekit.synth import (
+    channel,
+    direct_channel,
+    direct_post,
+    generate_export,
+    make_archive,
+    post,
+    reaction,
+    reply,
+    team,
+    user,
+)
+from archivekit.validate import validate
+
+load_fuzz_profile()
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = sorted((REPO / "sample_exports").glob("*.zip"))
+REAL = REPO / "tests" / "fixtures" / "mattermost-server-tests-import_test.zip"
+
+LINES: list[dict[str, Any]] = [
+    team("team1"),
+    channel("team1", "chan1"),
+    user("alice", teams={"team1": ["chan1"]}),
+    user("bob", teams={"team1": ["chan1"]}),
+    post(
+        "team1",
+        "chan1",
+        "alice",
+        "hello **world** ✓",
+        1_700_000_000_000,
+        replies=[
+            reply(
+                "bob",
+                "hi",
+                1_700_000_000_001,
+                reactions=[reaction("alice", "+1", 1_700_000_000_005)],
+            ),
+        ],
+        reactions=[reaction("bob", "smile", 1_700_000_000_002)],
+        flagged_by=["bob"],
+        thread_followers=[{"user": "bob", "last_viewed": 1_700_000_000_009}],
+        is_pinned=True,
+    ),
+    post("team1", "town-square", "bob", "second", 1_700_000_000_100, type="custom_x"),
+    direct_channel(["alice", "bob"]),
+    direct_post(["alice", "bob"], "bob", "psst", 1_700_000_000_003, flagged_by=["alice"]),
+]
+
+
+def both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, **options: Any) -> dict[str, Any]:
+    with monkeypatch.context() as patch:
+        patch.setattr(LineProcessor, "fast", False)
+        slow = validate(path, max_issues=None, **options).to_dict()
+    fast = validate(path, max_issues=None, **options).to_dict()
+    assert fast == slow
+    return fast
+
+
+@pytest.mark.parametrize("archive", [*SAMPLES, REAL], ids=lambda p: p.name)
+def test_samples_report_the_same_with_and_without_the_fast_path(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    both_ways(archive, monkeypatch)
+
+
+def test_a_generated_export_reports_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "gen.zip"
+    generate_export(path, seed=3, posts=600, direct_posts=120)
+    report = both_ways(path, monkeypatch, workers=1)
+    assert report["counts"]["posts"] == 600
+
+
+def test_the_clean_lines_are_accepted_by_the_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accepted: list[int] = []
+    original = LineProcessor._fast_post
+
+    def spy(self: LineProcessor, line: int, raw: bytes) -> bool:
+        ok = original(self, line, raw)
+        if ok:
+            accepted.append(line)
+        return ok
+
+    monkeypatch.setattr(LineProcessor, "_fast_post", spy)
+    report = both_ways(make_archive(tmp_path / "a.zip", LINES), monkeypatch)
+    assert report["valid"]
+    assert accepted == [6, 7]  # both post lines (line 1 is the version line)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # A repeated key: Go decodes the second into the first; the count catches it.
+        b'{"type":"post","post":{"team":"t","team":"t","channel":"c","user":"u","message":"m",'
+        b'"create_at":1}}',
+        # White space before a colon hides a key from the count.
+        b'{"type":"post","post":{"team" :"t","channel":"c","user":"u","message":"m",'
+        b'"create_at":1}}',
+    ],
+)
+def test_lines_the_count_cannot_vouch_for_are_declined(raw: bytes) -> None:
+    import orjson
+
+    doc = orjson.loads(raw)
+    keys = check_post(doc["post"], {"u": 1}, {"t": 1}, {("t", "c"): 1}, 16383)
+    assert keys >= 0  # the fields themselves are fine...
+    assert not no_repeated_keys(raw, keys + 2)  # ...but the line goes to the exact path
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(mutations=record_mutation_lists([dump_json_line(line) for line in LINES], max_mutations=4))
+def test_mutated_post_lines_report_the_same_either_way(
+    mutations: Any, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = apply_record_mutations([dump_json_line(line) for line in LINES], mutations)
+    path = make_archive(tmp_path_factory.mktemp("m") / "m.zip", lines)
+    both_ways(path, monkeypatch)
