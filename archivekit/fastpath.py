@@ -68,6 +68,10 @@ FOLLOWER_KEYS = frozenset({"user", "last_viewed", "unread_mentions"})
 _SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
 
 Users = dict[str, Any]
+# Values of props the fast path accepts (orjson never yields NaN or infinities).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+# Lines shorter than this cannot hold props over the 800,000-rune limit (see `_props`).
+FLAT_PROPS_MAX_LINE = 133_333
 
 
 def _int(value: Any) -> TypeGuard[int]:
@@ -135,28 +139,49 @@ def _followers(followers: Any, users: Users) -> int:
     return keys
 
 
-def _common(data: dict[str, Any], users: Users, max_post_size: int) -> int:
-    """Fields posts, direct posts and replies share; -1 to decline."""
+def _props(props: Any, flat_props: bool) -> int:
+    """Keys of acceptable props: absent, empty, or (`flat_props`) an object of scalars.
+
+    `flat_props` is only set for lines short enough that no props in them can reach the
+    800,000-rune limit: Go's encoding is at most 6 bytes per byte of the line (``<`` becomes
+    ``\u003c``), so a line under 133,333 bytes cannot hold props that large.
+    """
+    if props is None:
+        return 0
+    if type(props) is not dict:
+        return DECLINE
+    if not props:
+        return 0
+    if not flat_props:
+        return DECLINE
+    for value in props.values():
+        if type(value) not in _SCALARS:
+            return DECLINE
+    return len(props)
+
+
+def _common(data: dict[str, Any], users: Users, max_post_size: int, flat_props: bool) -> int:
+    """Fields posts, direct posts and replies share: the keys of their props, or -1."""
     message = data.get("message")
     post_type = data.get("type")
     attachments = data.get("attachments")
-    props = data.get("props")
     if (
         type(message) is not str
         or len(message) > max_post_size
         or not (post_type is None or (type(post_type) is str and is_allowed_post_type(post_type)))
-        # Files need the archive (the general path resolves them); props need measuring.
+        # Files need the archive: the general path resolves them.
         or not (attachments is None or attachments == [])
-        or not (props is None or props == {})
         or not _optional_int(data.get("edit_at"))
         or not (data.get("is_pinned") is None or type(data.get("is_pinned")) is bool)
         or not _flaggers(data.get("flagged_by"), users)
     ):
         return DECLINE
-    return 0
+    return _props(data.get("props"), flat_props)
 
 
-def _replies(replies: Any, parent_create_at: int, users: Users, max_post_size: int) -> int:
+def _replies(
+    replies: Any, parent_create_at: int, users: Users, max_post_size: int, flat_props: bool
+) -> int:
     if replies is None:
         return 0
     if type(replies) is not list:
@@ -174,34 +199,29 @@ def _replies(replies: Any, parent_create_at: int, users: Users, max_post_size: i
             or create_at == 0
             # Older than its post: the general path warns.
             or create_at < parent_create_at
-            or _common(reply, users, max_post_size) == DECLINE
         ):
             return DECLINE
+        props = _common(reply, users, max_post_size, flat_props)
         reactions = _reactions(reply.get("reactions"), create_at, users)
-        if reactions == DECLINE:
+        if props == DECLINE or reactions == DECLINE:
             return DECLINE
-        keys += len(reply) + reactions
+        keys += len(reply) + props + reactions
     return keys
 
 
-def _shared(data: dict[str, Any], users: Users, max_post_size: int) -> int:
+def _shared(data: dict[str, Any], users: Users, max_post_size: int, flat_props: bool) -> int:
     """Author, message fields, reactions, replies and followers of a post-like payload."""
     author = data.get("user")
     create_at = data.get("create_at")
-    if (
-        type(author) is not str
-        or author not in users
-        or not _int(create_at)
-        or create_at == 0
-        or _common(data, users, max_post_size) == DECLINE
-    ):
+    if type(author) is not str or author not in users or not _int(create_at) or create_at == 0:
         return DECLINE
+    props = _common(data, users, max_post_size, flat_props)
     reactions = _reactions(data.get("reactions"), create_at, users)
-    replies = _replies(data.get("replies"), create_at, users, max_post_size)
+    replies = _replies(data.get("replies"), create_at, users, max_post_size, flat_props)
     followers = _followers(data.get("thread_followers"), users)
-    if DECLINE in (reactions, replies, followers):
+    if DECLINE in (props, reactions, replies, followers):
         return DECLINE
-    return len(data) + reactions + replies + followers
+    return len(data) + props + reactions + replies + followers
 
 
 def check_post(
@@ -210,6 +230,7 @@ def check_post(
     teams: dict[str, Any],
     channels: dict[tuple[str, str], Any],
     max_post_size: int,
+    flat_props: bool = False,
 ) -> int:
     """Keys seen in an acceptable post payload, or -1."""
     if type(post) is not dict or not post.keys() <= POST_KEYS:
@@ -223,10 +244,10 @@ def check_post(
         or (team, channel) not in channels
     ):
         return DECLINE
-    return _shared(post, users, max_post_size)
+    return _shared(post, users, max_post_size, flat_props)
 
 
-def check_direct_post(post: Any, users: Users, max_post_size: int) -> int:
+def check_direct_post(post: Any, users: Users, max_post_size: int, flat_props: bool = False) -> int:
     """Keys seen in an acceptable direct_post payload, or -1."""
     if type(post) is not dict or not post.keys() <= DIRECT_POST_KEYS:
         return DECLINE
@@ -241,7 +262,7 @@ def check_direct_post(post: Any, users: Users, max_post_size: int) -> int:
         for name in flagged:
             if name not in members:  # the validator's unknown_flagger
                 return DECLINE
-    return _shared(post, users, max_post_size)
+    return _shared(post, users, max_post_size, flat_props)
 
 
 def no_repeated_keys(raw: bytes, keys: int) -> bool:

@@ -28,6 +28,7 @@ from archivekit.decode import decode_line
 from archivekit.dedupe import Deduper, post_identity
 from archivekit.fastpath import (
     DIRECT_POST_PREFIX,
+    FLAT_PROPS_MAX_LINE,
     POST_PREFIX,
     check_direct_post,
     check_post,
@@ -337,7 +338,14 @@ class LineProcessor:
             return False
         post = doc["post"]
         refs = self.refs
-        keys = check_post(post, refs.users, refs.teams, refs.channels, self.ctx.max_post_size)
+        keys = check_post(
+            post,
+            refs.users,
+            refs.teams,
+            refs.channels,
+            self.ctx.max_post_size,
+            len(raw) < FLAT_PROPS_MAX_LINE,
+        )
         if keys < 0 or not no_repeated_keys(raw, keys + 2):
             return False
         self.counts.posts += 1
@@ -359,7 +367,9 @@ class LineProcessor:
         if type(doc) is not dict or len(doc) != 2 or doc.get("type") != "direct_post":
             return False
         post = doc["direct_post"]
-        keys = check_direct_post(post, self.refs.users, self.ctx.max_post_size)
+        keys = check_direct_post(
+            post, self.refs.users, self.ctx.max_post_size, len(raw) < FLAT_PROPS_MAX_LINE
+        )
         if keys < 0 or not no_repeated_keys(raw, keys + 2):
             return False
         self.counts.direct_posts += 1

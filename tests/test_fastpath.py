@@ -59,7 +59,15 @@ LINES: list[dict[str, Any]] = [
         thread_followers=[{"user": "bob", "last_viewed": 1_700_000_000_009}],
         is_pinned=True,
     ),
-    post("team1", "town-square", "bob", "second", 1_700_000_000_100, type="custom_x"),
+    post(
+        "team1",
+        "town-square",
+        "bob",
+        "second",
+        1_700_000_000_100,
+        type="custom_x",
+        props={"from_bot": "true", "score": 1.5, "n": 3, "flag": False, "none": None},
+    ),
     direct_channel(["alice", "bob"]),
     direct_post(["alice", "bob"], "bob", "psst", 1_700_000_000_003, flagged_by=["alice"]),
 ]
@@ -136,3 +144,14 @@ def test_mutated_post_lines_report_the_same_either_way(
     lines = apply_record_mutations([dump_json_line(line) for line in LINES], mutations)
     path = make_archive(tmp_path_factory.mktemp("m") / "m.zip", lines)
     both_ways(path, monkeypatch)
+
+
+def test_props_near_the_limit_are_left_to_the_general_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = {"text": "<" * 133_400}  # Go writes each "<" as 6 bytes: 800,400 runes
+    lines = [*LINES[:4], post("team1", "chan1", "alice", "big", 1_700_000_000_200, props=big)]
+    report = both_ways(make_archive(tmp_path / "big.zip", lines), monkeypatch)
+    assert [i["server_error_id"] for i in report["issues"]] == [
+        "app.import.validate_post_import_data.props_too_large.error"
+    ]
