@@ -202,10 +202,15 @@ def _replies(
         ):
             return DECLINE
         props = _common(reply, users, max_post_size, flat_props)
-        reactions = _reactions(reply.get("reactions"), create_at, users)
-        if props == DECLINE or reactions == DECLINE:
+        if props == DECLINE:
             return DECLINE
-        keys += len(reply) + props + reactions
+        r_reactions = reply.get("reactions")
+        if r_reactions is not None:
+            found = _reactions(r_reactions, create_at, users)
+            if found == DECLINE:
+                return DECLINE
+            props += found
+        keys += len(reply) + props
     return keys
 
 
@@ -215,13 +220,29 @@ def _shared(data: dict[str, Any], users: Users, max_post_size: int, flat_props: 
     create_at = data.get("create_at")
     if type(author) is not str or author not in users or not _int(create_at) or create_at == 0:
         return DECLINE
-    props = _common(data, users, max_post_size, flat_props)
-    reactions = _reactions(data.get("reactions"), create_at, users)
-    replies = _replies(data.get("replies"), create_at, users, max_post_size, flat_props)
-    followers = _followers(data.get("thread_followers"), users)
-    if DECLINE in (props, reactions, replies, followers):
+    keys = _common(data, users, max_post_size, flat_props)
+    if keys == DECLINE:
         return DECLINE
-    return len(data) + props + reactions + replies + followers
+    # Most posts have no reactions, replies or followers: skip those calls.
+    reactions = data.get("reactions")
+    if reactions is not None:
+        found = _reactions(reactions, create_at, users)
+        if found == DECLINE:
+            return DECLINE
+        keys += found
+    followers = data.get("thread_followers")
+    if followers is not None:
+        found = _followers(followers, users)
+        if found == DECLINE:
+            return DECLINE
+        keys += found
+    replies = data.get("replies")
+    if replies is not None:
+        found = _replies(replies, create_at, users, max_post_size, flat_props)
+        if found == DECLINE:
+            return DECLINE
+        keys += found
+    return len(data) + keys
 
 
 def check_post(
