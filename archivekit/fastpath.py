@@ -68,6 +68,8 @@ FOLLOWER_KEYS = frozenset({"user", "last_viewed", "unread_mentions"})
 _SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
 
 Users = dict[str, Any]
+# Fields of posts and replies that most lines do not have.
+_RARE_FIELDS = frozenset({"type", "attachments", "edit_at", "is_pinned", "flagged_by", "props"})
 # Values of props the fast path accepts (orjson never yields NaN or infinities).
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 # Lines shorter than this cannot hold props over the 800,000-rune limit (see `_props`).
@@ -108,8 +110,8 @@ def _reactions(reactions: Any, parent_create_at: int, users: Users) -> int:
             or type(emoji_name) is not str
             or len(emoji_name) > EMOJI_NAME_MAX
             or not is_valid_reaction_emoji_name(emoji_name)
-            or not _int(create_at)
-            or create_at == 0
+            or type(create_at) is not int
+            or not 0 < create_at <= INT64_MAX
             or create_at < parent_create_at
         ):
             return DECLINE
@@ -163,12 +165,14 @@ def _props(props: Any, flat_props: bool) -> int:
 def _common(data: dict[str, Any], users: Users, max_post_size: int, flat_props: bool) -> int:
     """Fields posts, direct posts and replies share: the keys of their props, or -1."""
     message = data.get("message")
+    if type(message) is not str or len(message) > max_post_size:
+        return DECLINE
+    if data.keys().isdisjoint(_RARE_FIELDS):  # the common case: nothing else to check
+        return 0
     post_type = data.get("type")
     attachments = data.get("attachments")
     if (
-        type(message) is not str
-        or len(message) > max_post_size
-        or not (post_type is None or (type(post_type) is str and is_allowed_post_type(post_type)))
+        not (post_type is None or (type(post_type) is str and is_allowed_post_type(post_type)))
         # Files need the archive: the general path resolves them.
         or not (attachments is None or attachments == [])
         or not _optional_int(data.get("edit_at"))
