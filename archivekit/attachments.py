@@ -36,7 +36,8 @@ def _missing_issue(path: str, field: str, hint: str) -> Issue:
             "attachment-data-prefix",
             f"attachment {path!r} starts with 'data/': the server resolves it to "
             f"'data/{path}', which is not in the archive, and drops the file — "
-            "remove the 'data/' prefix from the JSONL path",
+            "remove the 'data/' prefix from the JSONL path (mmctl import validate accepts "
+            "this path; the import does not)",
             field=field,
             effect=DROPS_DATA,
         )

@@ -149,7 +149,8 @@ class References:
                 return error(
                     "reference-case",
                     f"team {name!r} is stored as {key!r}; the server looks this reference "
-                    "up exactly and will not find it — write it in lowercase",
+                    "up exactly and will not find it — write it in lowercase (mmctl import "
+                    "validate compares names as written and misses this)",
                     field=field,
                     server_error_id=server_id,
                 )
@@ -196,7 +197,8 @@ class References:
                 return error(
                     "reference-case",
                     f"user {name!r} is stored as {key!r}; the server looks this reference "
-                    "up exactly and will not find it — write it in lowercase" + note,
+                    "up exactly and will not find it — write it in lowercase (mmctl import "
+                    "validate compares names as written and misses this)" + note,
                     field=field,
                     server_error_id=server_id,
                 )
