@@ -210,9 +210,8 @@ def _work(conn: Connection, job: WorkerJob) -> None:
         ):
             owner = batch_index % workers == me
             if owner:
-                for raw in batch:
-                    line += 1
-                    processor.process(line, raw)
+                processor.process_lines(line + 1, batch)
+                line += len(batch)
                 conn.send(
                     BatchResult(
                         batch_index,

@@ -242,22 +242,31 @@ class LineProcessor:
 
     # --- the line loop ---------------------------------------------------------------------
     def process_batch(self, batch: list[bytes | LineTooLong]) -> None:
+        self.process_lines(self.lines + 1, batch)
+        self.lines += len(batch)
+
+    def process_lines(self, first: int, batch: list[bytes | LineTooLong]) -> None:
+        """Process consecutive lines, numbered from `first`."""
+        general = self._general
+        fast_post = self._fast_post
+        fast_direct_post = self._fast_direct_post
+        fast = self.fast
+        line = first - 1
         for raw in batch:
-            self.lines += 1
-            self.process(self.lines, raw)
+            line += 1
+            if fast and line > 1 and type(raw) is bytes:
+                if raw.startswith(POST_PREFIX):
+                    if fast_post(line, raw):
+                        continue
+                elif raw.startswith(DIRECT_POST_PREFIX) and fast_direct_post(line, raw):
+                    continue
+            general(line, raw)
 
     def process(self, line: int, raw: bytes | LineTooLong) -> None:
-        if (
-            self.fast
-            and type(raw) is bytes
-            and line > 1
-            and raw[:9] == b'{"type":"'
-            and (
-                (raw.startswith(POST_PREFIX) and self._fast_post(line, raw))
-                or (raw.startswith(DIRECT_POST_PREFIX) and self._fast_direct_post(line, raw))
-            )
-        ):
-            return
+        """Process one line (the fast path first, when it applies)."""
+        self.process_lines(line, [raw])
+
+    def _general(self, line: int, raw: bytes | LineTooLong) -> None:
         if isinstance(raw, LineTooLong):
             self._add(
                 error(
@@ -350,10 +359,9 @@ class LineProcessor:
             return False
         self.counts.posts += 1
         self._fast_counts(line, post, "post")
+        message: str = post["message"]
         self.deduper.add(
-            self.identity(
-                "post", post["team"], post["channel"], post["create_at"], post["message"]
-            ),
+            self.identity("post", post["team"], post["channel"], post["create_at"], message),
             line,
         )
         self.last_type = "post"

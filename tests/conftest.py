@@ -13,10 +13,15 @@ from typing import Any
 
 import pytest
 
+from archivekit.fuzz import load_fuzz_profile
 from archivekit.issues import CODES
 from archivekit.report import Report
 from archivekit.synth import Line, make_archive
 from archivekit.validate import validate
+
+# Every property test in the suite runs under the same profile: derandomized in CI, long and
+# random on request (docs/fuzzing.md).
+load_fuzz_profile()
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -641,12 +641,16 @@ def test_fast_and_exact_paths_agree(doc, spaced):
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(_envelopes(wrong=True))
 def test_the_derived_type_check_agrees_with_the_strict_models(doc):
+    # The check turns null array elements into Go's zero values ("" or {}) in place, as Go
+    # does; the strict models (and schemas) refuse nulls there, so they judge the result.
+    normalized = copy.deepcopy(doc)
+    accepted = check_canonical(normalized)
     try:
-        TypeAdapter(Envelope).validate_python(copy.deepcopy(doc), strict=True)
+        TypeAdapter(Envelope).validate_python(normalized, strict=True)
         valid = True
     except ValidationError:
         valid = False
-    assert check_canonical(copy.deepcopy(doc)) is valid
+    assert accepted is valid
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
