@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from archivekit.atomic import write_atomic
 from archivekit.errors import ArchiveKitError, UsageError
 from archivekit.inspect import inspect as inspect_archive
 from archivekit.limits import DEFAULT_BANDWIDTH_BPS, parse_bandwidth
@@ -73,6 +74,24 @@ def _run(action: Callable[[], int]) -> None:
         )
         code = EXIT_INTERNAL
     sys.exit(code)
+
+
+def _output_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, path_type=str),
+        default=None,
+        help="write the report to this file (atomically) instead of stdout",
+    )(func)
+
+
+def _emit(text: str, output: str | None, archive: str) -> None:
+    """The report on stdout, or atomically into `output` (never over the archive itself)."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_atomic(output, text.encode("utf-8"), protect=[archive])
 
 
 def _bandwidth(text: str | None) -> float:
@@ -154,6 +173,7 @@ def cli() -> None:
     help="zip-bomb guard: highest compression ratio of a member",
 )
 @click.option("--progress/--no-progress", default=None, help="progress on stderr (default: tty)")
+@_output_option
 @_target_options
 def validate(
     archive: str,
@@ -165,6 +185,7 @@ def validate(
     max_total_size: int | None,
     max_ratio: float | None,
     progress: bool | None,
+    output: str | None,
     **settings: Any,
 ) -> None:
     """Check ARCHIVE (zip, .jsonl or export folder) as the Mattermost server would.
@@ -201,7 +222,7 @@ def validate(
             if bar:
                 bar.close()
         render = {"json": report_json, "jsonl": report_jsonl, "text": report_text}
-        click.echo(render[output_format](report), nl=False)
+        _emit(render[output_format](report), output, archive)
         return EXIT_VALID if report.valid else EXIT_INVALID
 
     _run(body)
@@ -216,7 +237,8 @@ def validate(
     default="text",
     show_default=True,
 )
-def inspect(archive: str, output_format: str) -> None:
+@_output_option
+def inspect(archive: str, output_format: str, output: str | None) -> None:
     """Show what ARCHIVE holds: counts, teams, channels and dates (fast, no validation).
 
     \b
@@ -227,7 +249,7 @@ def inspect(archive: str, output_format: str) -> None:
     def body() -> int:
         result = inspect_archive(archive)
         render = inspection_json if output_format == "json" else inspection_text
-        click.echo(render(result), nl=False)
+        _emit(render(result), output, archive)
         return EXIT_VALID
 
     _run(body)
