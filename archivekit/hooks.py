@@ -7,10 +7,9 @@ from typing import Any
 from archivekit.attachments import FileRef
 from archivekit.errors import ArchiveError
 from archivekit.images import HEAD_BYTES, image_dimensions
+from archivekit.limits import is_image_name
 from archivekit.pipeline import Hooks
 from archivekit.reader import Archive
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
 
 
 class Dimensions:
@@ -20,13 +19,17 @@ class Dimensions:
         self.archive = archive
         self._cache: dict[str, tuple[str, int, int] | None] = {}
 
-    def __call__(self, member: Any) -> tuple[str, int, int] | None:
+    def __call__(self, member: Any, *, any_name: bool = False) -> tuple[str, int, int] | None:
+        """Dimensions of an image member: attachments only when the server would measure
+        them (by extension); profile images whatever their name (`any_name`)."""
+        if not any_name and not is_image_name(member.key):
+            return None
         key = member.key
         if key in self._cache:
             return self._cache[key]
         dims = None
         readable = member.method in (0, 8) and not member.encrypted
-        if readable and key.lower().endswith(IMAGE_SUFFIXES):
+        if readable:
             try:
                 dims = image_dimensions(self.archive.read_member_head(member, HEAD_BYTES))
             except ArchiveError:
@@ -59,7 +62,8 @@ class NeedsHooks(Hooks):
 
     def profile_image(self, line: int, ref: FileRef) -> None:
         member = ref.member
-        self.needs.profile_image(line, ref.field, member.name, member.size, self.dimensions(member))
+        dims = self.dimensions(member, any_name=True)
+        self.needs.profile_image(line, ref.field, member.name, member.size, dims)
 
     def post_message(self, line: int, field: str, runes: int) -> None:
         self.needs.post_message(line, field, runes)

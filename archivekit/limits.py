@@ -91,7 +91,7 @@ class _Maximum:
             self.value, self.line, self.field = value, line, field
 
 
-def _is_image_name(member_name: str) -> bool:
+def is_image_name(member_name: str) -> bool:
     dot = member_name.rfind(".")
     return dot > member_name.rfind("/") and member_name[dot:].lower() in _IMAGE_EXTENSIONS
 
@@ -229,7 +229,7 @@ class Needs:
         oversized = size > self.target.max_file_size
         if oversized:
             self.oversized_attachments.add(Offender(line, field, size, member_name))
-        if dims is not None and _is_image_name(member_name):
+        if dims is not None and is_image_name(member_name):
             pixels = dims[1] * dims[2]
             # Counted even when the file is too large, so that the needed resolution is
             # right once MaxFileSize is raised; reported only once (the size refuses it

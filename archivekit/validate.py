@@ -135,9 +135,11 @@ def _attachment_stats(archive: Archive, processor: LineProcessor) -> AttachmentS
     if archive.kind == "jsonl":
         return stats
     jsonl_key = archive.jsonl.key
+    seen: set[str] = set()
     for member in archive.members():
-        if member.is_dir or member.key == jsonl_key:
-            continue
+        if member.is_dir or member.key == jsonl_key or member.key in seen:
+            continue  # a repeated name counts once: the server keeps only one of them
+        seen.add(member.key)
         if member.key in processor.referenced:
             stats.referenced += 1
             stats.bytes += member.size
