@@ -172,6 +172,11 @@ def cli() -> None:
     default=None,
     help="zip-bomb guard: highest compression ratio of a member",
 )
+@click.option(
+    "--verify-files",
+    is_flag=True,
+    help="also read every referenced file in full and report damaged ones (slower: all I/O)",
+)
 @click.option("--progress/--no-progress", default=None, help="progress on stderr (default: tty)")
 @_output_option
 @_target_options
@@ -184,6 +189,7 @@ def validate(
     max_member_size: int | None,
     max_total_size: int | None,
     max_ratio: float | None,
+    verify_files: bool,
     progress: bool | None,
     output: str | None,
     **settings: Any,
@@ -217,6 +223,7 @@ def validate(
                 max_issues=max_issues or None,
                 read_limits=limits,
                 progress=bar,
+                verify_files=verify_files,
             )
         finally:
             if bar:

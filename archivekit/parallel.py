@@ -147,6 +147,7 @@ class WorkerTotals:
     counts: Counts
     missing: int
     referenced: set[str]
+    fatal_files: set[str]
     dropped: Counter[tuple[str, str]]
     dropped_unresolved: Counter[tuple[str, str]]
     definitions: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -253,6 +254,7 @@ def _work(conn: Connection, job: WorkerJob) -> None:
                     counts,
                     processor.missing,
                     processor.referenced,
+                    processor.fatal_files,
                     collector.dropped,
                     collector.dropped_unresolved,
                     definitions,
@@ -375,6 +377,7 @@ def run_parallel(
             setattr(merged.counts, name, getattr(merged.counts, name) + getattr(part.counts, name))
         merged.missing += part.missing
         merged.referenced |= part.referenced
+        merged.fatal_files |= part.fatal_files
         for (code, severity), n in part.dropped.items():
             collector.by_code[code] += n
             if severity == Severity.ERROR.value:

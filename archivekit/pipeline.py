@@ -112,6 +112,8 @@ class LineProcessor:
         self._longest_message = -1
         self._most_files = 0
         self.referenced: set[str] = set()
+        # Files whose damage stops the import (profile and emoji images), for --verify-files.
+        self.fatal_files: set[str] = set()
         self.missing = 0
         self.lines = 0
         self.last_type: str | None = None
@@ -206,6 +208,8 @@ class LineProcessor:
         """Count a resolved file; report a compression the server cannot read."""
         member: MemberInfo = ref.member
         self.referenced.add(member.key)
+        if kind != "attachment":
+            self.fatal_files.add(member.key)
         if member.method not in READABLE_METHODS or member.encrypted:
             if kind == "attachment":
                 # Already reported once for the member by the reader (drops the file).

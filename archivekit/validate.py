@@ -18,6 +18,7 @@ from archivekit.pipeline import LineProcessor
 from archivekit.reader import Archive, ReadLimits, iter_line_batches, open_archive, rechunk
 from archivekit.report import DEFAULT_MAX_ISSUES, AttachmentStats, IssueCollector, Report
 from archivekit.target import TargetConfig, rule_context
+from archivekit.verify import verify_files as check_files
 
 Progress = Callable[[int, int], None]
 
@@ -42,6 +43,7 @@ def validate(
     progress: Progress | None = None,
     workers: int | None = None,
     block_size: int = 1 << 20,
+    verify_files: bool = False,
 ) -> Report:
     """Check every line of an archive as the server would, and the archive against a target.
 
@@ -56,6 +58,8 @@ def validate(
         workers: processes to use; None picks one per core for large archives. The report
             is the same whatever the number.
         block_size: bytes of JSONL inflated at a time (the unit of work of a worker).
+        verify_files: also read every referenced file in full and report damaged data (costs
+            as much I/O as the files are large).
 
     Raises:
         ArchiveError: the archive cannot be used at all (exit code 3 in the CLI).
@@ -95,6 +99,9 @@ def validate(
             for batch in iter_line_batches(_counting(blocks, progress, total)):
                 processor.process_batch(batch)
         processor.finish()
+        if verify_files and archive.kind != "jsonl":
+            for issue in check_files(archive, processor.referenced, processor.fatal_files):
+                collector.add(issue)
         needs.archive(archive.size, archive.jsonl.size)
         limits = check_limits(needs, target, explicit=explicit, bandwidth_bps=bandwidth_bps)
         for issue in limits.issues:
