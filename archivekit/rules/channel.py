@@ -18,8 +18,8 @@ from archivekit.rules.names import (
     go_lower,
     invalid,
     is_valid_channel_identifier,
-    is_valid_scheme_name,
     missing,
+    scheme_reference_issue,
     shown,
     too_long,
     validator_id,
@@ -123,15 +123,7 @@ def validate_channel(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             too_long("Channel purpose", purpose, runes, "characters", CHANNEL_PURPOSE_MAX_RUNES),
         )
 
-    scheme = data.get("scheme")
-    if scheme is not None and not is_valid_scheme_name(scheme):
-        return invalid(
-            "channel.scheme",
-            validator_id("channel", "scheme_invalid"),
-            f"Scheme name {shown(scheme)} is not valid: 2-64 lowercase letters, digits or"
-            " underscores. Use the name of a scheme line.",
-        )
-    return None
+    return scheme_reference_issue("channel", data.get("scheme"))
 
 
 def apply_channel(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:

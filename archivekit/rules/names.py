@@ -220,3 +220,15 @@ def too_long(what: str, value: str, measured: int, unit: str, limit: int) -> str
         f"{what} {shown(value)} is {measured} {unit}; the server allows at most {limit} {unit}."
         f" Shorten it."
     )
+
+
+def scheme_reference_issue(record: str, scheme: str | None) -> Issue | None:
+    """The `scheme` field of a team or channel line: a valid scheme name, or None if absent."""
+    if scheme is None or is_valid_scheme_name(scheme):
+        return None
+    return invalid(
+        f"{record}.scheme",
+        validator_id(record, "scheme_invalid"),
+        f"Scheme name {shown(scheme)} is not valid: 2-64 lowercase letters, digits or"
+        " underscores. Use the name of a scheme line.",
+    )

@@ -16,9 +16,9 @@ from archivekit.rules.names import (
     go_lower,
     invalid,
     is_reserved_team_name,
-    is_valid_scheme_name,
     is_valid_team_name,
     missing,
+    scheme_reference_issue,
     shown,
     too_long,
     validator_id,
@@ -118,15 +118,7 @@ def validate_team(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             too_long("Team description", description, size, "bytes", TEAM_DESCRIPTION_MAX_BYTES),
         )
 
-    scheme = data.get("scheme")
-    if scheme is not None and not is_valid_scheme_name(scheme):
-        return invalid(
-            "team.scheme",
-            validator_id("team", "scheme_invalid"),
-            f"Scheme name {shown(scheme)} is not valid: 2-64 lowercase letters, digits or"
-            " underscores. Use the name of a scheme line.",
-        )
-    return None
+    return scheme_reference_issue("team", data.get("scheme"))
 
 
 def apply_team(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
