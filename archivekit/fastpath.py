@@ -27,6 +27,10 @@ INT64_MAX = (1 << 63) - 1
 POST_PREFIX = b'{"type":"post","post":{'
 DIRECT_POST_PREFIX = b'{"type":"direct_post","direct_post":{'
 DECLINE = -1
+# The tallies the checks return pack two counts in one int: object keys, plus string values
+# times STRING (for the repeated-key test against the raw line; see `no_repeated_keys`).
+STRING = 1 << 32
+KEYS_MASK = STRING - 1
 
 POST_KEYS = frozenset(
     {
@@ -84,12 +88,15 @@ def _optional_int(value: Any) -> bool:
     return value is None or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
 
 
-def _flaggers(names: Any, users: Users) -> bool:
+def _flaggers(names: Any, users: Users) -> int:
+    """String values of an acceptable list of usernames (all known exactly), or -1."""
     if names is None:
-        return True
+        return 0
     if type(names) is not list:
-        return False
-    return all(type(name) is str and name in users for name in names)
+        return DECLINE
+    if all(type(name) is str and name in users for name in names):
+        return len(names) * STRING
+    return DECLINE
 
 
 def _reactions(reactions: Any, parent_create_at: int, users: Users) -> int:
@@ -115,7 +122,7 @@ def _reactions(reactions: Any, parent_create_at: int, users: Users) -> int:
             or create_at < parent_create_at
         ):
             return DECLINE
-        keys += len(reaction)
+        keys += len(reaction) + 2 * STRING  # user and emoji_name
     return keys
 
 
@@ -137,7 +144,7 @@ def _followers(followers: Any, users: Users) -> int:
             or not _optional_int(follower.get("unread_mentions"))
         ):
             return DECLINE
-        keys += len(follower)
+        keys += len(follower) + STRING  # user
     return keys
 
 
@@ -156,19 +163,24 @@ def _props(props: Any, flat_props: bool) -> int:
         return 0
     if not flat_props:
         return DECLINE
+    strings = 0
     for value in props.values():
-        if type(value) not in _SCALARS:
+        kind = type(value)
+        if kind is str:
+            strings += 1
+        elif kind not in _SCALARS:
             return DECLINE
-    return len(props)
+    return len(props) + strings * STRING
 
 
 def _common(data: dict[str, Any], users: Users, max_post_size: int, flat_props: bool) -> int:
-    """Fields posts, direct posts and replies share: the keys of their props, or -1."""
+    """Fields posts, direct posts and replies share: the tally of the message, type, flaggers
+    and props (their own keys are counted by the caller), or -1."""
     message = data.get("message")
     if type(message) is not str or len(message) > max_post_size:
         return DECLINE
     if data.keys().isdisjoint(_RARE_FIELDS):  # the common case: nothing else to check
-        return 0
+        return STRING  # the message
     post_type = data.get("type")
     attachments = data.get("attachments")
     if (
@@ -177,10 +189,13 @@ def _common(data: dict[str, Any], users: Users, max_post_size: int, flat_props: 
         or not (attachments is None or attachments == [])
         or not _optional_int(data.get("edit_at"))
         or not (data.get("is_pinned") is None or type(data.get("is_pinned")) is bool)
-        or not _flaggers(data.get("flagged_by"), users)
     ):
         return DECLINE
-    return _props(data.get("props"), flat_props)
+    flaggers = _flaggers(data.get("flagged_by"), users)
+    props = _props(data.get("props"), flat_props)
+    if flaggers == DECLINE or props == DECLINE:
+        return DECLINE
+    return STRING * (1 + (post_type is not None)) + flaggers + props
 
 
 def _replies(
@@ -214,7 +229,7 @@ def _replies(
             if found == DECLINE:
                 return DECLINE
             props += found
-        keys += len(reply) + props
+        keys += len(reply) + props + STRING  # + the reply's user
     return keys
 
 
@@ -246,7 +261,7 @@ def _shared(data: dict[str, Any], users: Users, max_post_size: int, flat_props: 
         if found == DECLINE:
             return DECLINE
         keys += found
-    return len(data) + keys
+    return len(data) + keys + STRING  # + the author
 
 
 def check_post(
@@ -257,7 +272,7 @@ def check_post(
     max_post_size: int,
     flat_props: bool = False,
 ) -> int:
-    """Keys seen in an acceptable post payload, or -1."""
+    """The tally (keys, and string values times STRING) of an acceptable post payload, or -1."""
     if type(post) is not dict or not post.keys() <= POST_KEYS:
         return DECLINE
     team = post.get("team")
@@ -269,11 +284,12 @@ def check_post(
         or (team, channel) not in channels
     ):
         return DECLINE
-    return _shared(post, users, max_post_size, flat_props)
+    tally = _shared(post, users, max_post_size, flat_props)
+    return DECLINE if tally == DECLINE else tally + 2 * STRING  # + team and channel
 
 
 def check_direct_post(post: Any, users: Users, max_post_size: int, flat_props: bool = False) -> int:
-    """Keys seen in an acceptable direct_post payload, or -1."""
+    """The tally of an acceptable direct_post payload, or -1."""
     if type(post) is not dict or not post.keys() <= DIRECT_POST_KEYS:
         return DECLINE
     members = post.get("channel_members")
@@ -287,10 +303,20 @@ def check_direct_post(post: Any, users: Users, max_post_size: int, flat_props: b
         for name in flagged:
             if name not in members:  # the validator's unknown_flagger
                 return DECLINE
-    return _shared(post, users, max_post_size, flat_props)
+    tally = _shared(post, users, max_post_size, flat_props)
+    return DECLINE if tally == DECLINE else tally + len(members) * STRING
 
 
-def no_repeated_keys(raw: bytes, keys: int) -> bool:
-    """Every `":` in the line is one of the `keys` keys seen (so none was repeated), no key
-    hides from the count behind white space before its colon, and no NUL is escaped."""
+def no_repeated_keys(raw: bytes, tally: int) -> bool:
+    """Whether the line holds no key twice (orjson keeps the last; Go merges or type-checks
+    both) and no escaped NUL, given the `tally` of the parsed line.
+
+    Without any backslash every ``"`` delimits a string, so the line holds exactly
+    ``2 * (keys + string values)`` of them unless a key (with its value) is repeated — two
+    cheap byte counts. With backslashes: every `":` must be one of the keys seen, no key may
+    hide from that count behind white space before its colon, and no NUL may be escaped.
+    """
+    keys = tally & KEYS_MASK
+    if b"\\" not in raw:
+        return raw.count(b'"') == 2 * (keys + (tally >> 32))
     return raw.count(b'":') == keys and b"\\u0000" not in raw and _SPACED_COLON.search(raw) is None

@@ -30,6 +30,7 @@ from archivekit.fastpath import (
     DIRECT_POST_PREFIX,
     FLAT_PROPS_MAX_LINE,
     POST_PREFIX,
+    STRING,
     check_direct_post,
     check_post,
     no_repeated_keys,
@@ -359,7 +360,7 @@ class LineProcessor:
             self.ctx.max_post_size,
             len(raw) < FLAT_PROPS_MAX_LINE,
         )
-        if keys < 0 or not no_repeated_keys(raw, keys + 2):
+        if keys < 0 or not no_repeated_keys(raw, keys + 2 + STRING):
             return False
         self.counts.posts += 1
         self._fast_counts(line, post, "post")
@@ -382,7 +383,7 @@ class LineProcessor:
         keys = check_direct_post(
             post, self.refs.users, self.ctx.max_post_size, len(raw) < FLAT_PROPS_MAX_LINE
         )
-        if keys < 0 or not no_repeated_keys(raw, keys + 2):
+        if keys < 0 or not no_repeated_keys(raw, keys + 2 + STRING):
             return False
         self.counts.direct_posts += 1
         self._fast_counts(line, post, "direct_post")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from archivekit.fastpath import check_post, no_repeated_keys
+from archivekit.fastpath import STRING, check_post, no_repeated_keys
 from archivekit.fuzz import apply_record_mutations, dump_json_line, load_fuzz_profile
 from archivekit.fuzz import record_mutations as record_mutation_lists
 from archivekit.pipeline import LineProcessor
@@ -116,24 +116,38 @@ def test_the_clean_lines_are_accepted_by_the_fast_path(
     assert accepted == [6, 7]  # both post lines (line 1 is the version line)
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [
-        # A repeated key: Go decodes the second into the first; the count catches it.
-        b'{"type":"post","post":{"team":"t","team":"t","channel":"c","user":"u","message":"m",'
-        b'"create_at":1}}',
-        # White space before a colon hides a key from the count.
-        b'{"type":"post","post":{"team" :"t","channel":"c","user":"u","message":"m",'
-        b'"create_at":1}}',
-    ],
-)
-def test_lines_the_count_cannot_vouch_for_are_declined(raw: bytes) -> None:
+POST_FIELDS = b'"channel":"c","user":"u","message":"m","create_at":1}}'
+
+
+def fast_verdict(raw: bytes) -> bool:
     import orjson
 
     doc = orjson.loads(raw)
-    keys = check_post(doc["post"], {"u": 1}, {"t": 1}, {("t", "c"): 1}, 16383)
-    assert keys >= 0  # the fields themselves are fine...
-    assert not no_repeated_keys(raw, keys + 2)  # ...but the line goes to the exact path
+    tally = check_post(doc["post"], {"u": 1}, {"t": 1}, {("t", "c"): 1}, 16383)
+    return tally >= 0 and no_repeated_keys(raw, tally + 2 + STRING)
+
+
+def test_a_plain_line_is_vouched_for() -> None:
+    assert fast_verdict(b'{"type":"post","post":{"team":"t",' + POST_FIELDS)
+    assert fast_verdict(b'{"type":"post","post":{"team" : "t",' + POST_FIELDS)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # Repeated keys: Go decodes the second into the first (and type-checks both).
+        b'{"type":"post","post":{"team":"t","team":"t",' + POST_FIELDS,
+        b'{"type":"post","post":{"team":7,"team":"t",' + POST_FIELDS,
+        # The same with a backslash in the line (the other counting method)...
+        b'{"type":"post","post":{"team":"t","team":"t","type":"custom_\\u0041",' + POST_FIELDS,
+        # ...where white space before a colon would hide a repeated key from the count.
+        b'{"type":"post","post":{"team":"t","team" :"t","type":"custom_\\u0041",' + POST_FIELDS,
+        # An escaped NUL: PostgreSQL refuses it.
+        b'{"type":"post","post":{"team":"t","type":"custom_\\u0000",' + POST_FIELDS,
+    ],
+)
+def test_lines_the_counts_cannot_vouch_for_are_declined(raw: bytes) -> None:
+    assert not fast_verdict(raw)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
