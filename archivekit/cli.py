@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from archivekit.atomic import write_atomic
+from archivekit.crossref import Existing
 from archivekit.errors import ArchiveKitError, UsageError
 from archivekit.inspect import inspect as inspect_archive
 from archivekit.limits import DEFAULT_BANDWIDTH_BPS, parse_bandwidth
@@ -74,6 +75,23 @@ def _run(action: Callable[[], int]) -> None:
         )
         code = EXIT_INTERNAL
     sys.exit(code)
+
+
+def _existing(
+    teams: tuple[str, ...],
+    channels: tuple[str, ...],
+    users: tuple[str, ...],
+    schemes: tuple[str, ...],
+) -> Existing | None:
+    if not (teams or channels or users or schemes):
+        return None
+    places = []
+    for place in channels:
+        team, slash, channel = place.partition("/")
+        if not slash or not team or not channel:
+            raise UsageError(f"--existing-channel wants TEAM/CHANNEL, not {place!r}")
+        places.append((team, channel))
+    return Existing(frozenset(teams), frozenset(places), frozenset(users), frozenset(schemes))
 
 
 def _output_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -173,6 +191,30 @@ def cli() -> None:
     help="zip-bomb guard: highest compression ratio of a member",
 )
 @click.option(
+    "--existing-team",
+    multiple=True,
+    metavar="NAME",
+    help="a team the target server already has (repeatable): references to it resolve",
+)
+@click.option(
+    "--existing-channel",
+    multiple=True,
+    metavar="TEAM/CHANNEL",
+    help="a channel the target server already has (repeatable)",
+)
+@click.option(
+    "--existing-user",
+    multiple=True,
+    metavar="USERNAME",
+    help="a user the target server already has (repeatable)",
+)
+@click.option(
+    "--existing-scheme",
+    multiple=True,
+    metavar="NAME",
+    help="a scheme the target server already has (repeatable)",
+)
+@click.option(
     "--verify-files",
     is_flag=True,
     help="also read every referenced file in full and report damaged ones (slower: all I/O)",
@@ -189,6 +231,10 @@ def validate(
     max_member_size: int | None,
     max_total_size: int | None,
     max_ratio: float | None,
+    existing_team: tuple[str, ...],
+    existing_channel: tuple[str, ...],
+    existing_user: tuple[str, ...],
+    existing_scheme: tuple[str, ...],
     verify_files: bool,
     progress: bool | None,
     output: str | None,
@@ -224,6 +270,7 @@ def validate(
                 read_limits=limits,
                 progress=bar,
                 verify_files=verify_files,
+                existing=_existing(existing_team, existing_channel, existing_user, existing_scheme),
             )
         finally:
             if bar:

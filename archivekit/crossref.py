@@ -34,10 +34,30 @@ BATCH_NOTE = " (the server reports this with line number 0: posts are written in
 EXISTING_NOTE = ", unless it already exists on the target server"
 
 
+@dataclass(frozen=True, slots=True)
+class Existing:
+    """What the target server already has, as declared by the user (like mmctl's ``--team``):
+    references to these resolve without a defining line. Names as stored on the server."""
+
+    teams: frozenset[str] = frozenset()
+    channels: frozenset[tuple[str, str]] = frozenset()  # (team, channel)
+    users: frozenset[str] = frozenset()
+    schemes: frozenset[str] = frozenset()
+
+
+ON_TARGET = 0  # the "line" of what exists on the target before the import
+
+
 @dataclass(slots=True)
 class Definition:
     line: int
     extra: Any = None  # scheme scope, user email, ...
+
+
+def _where(previous: Definition) -> str:
+    if previous.line == ON_TARGET:
+        return "already exists on the target server (declared as existing)"
+    return f"was already defined on line {previous.line}"
 
 
 class References:
@@ -60,6 +80,22 @@ class References:
         self.direct_channels: set[tuple[str, ...]] = set()
         self.last_unresolved: tuple[str, str] | None = None
 
+    def seed(self, existing: Existing) -> None:
+        """Start from what the target already has (an existing team has its default
+        channels); a scheme's scope is unknown, so it is not checked."""
+        for team in existing.teams:
+            key = team.lower()
+            self.teams[key] = Definition(ON_TARGET, "existing")
+            for channel in self.default_channels:
+                self.channels.setdefault((key, channel), Definition(ON_TARGET, "existing"))
+        for team, channel in existing.channels:
+            self.teams.setdefault(team.lower(), Definition(ON_TARGET, "existing"))
+            self.channels[(team.lower(), channel.lower())] = Definition(ON_TARGET, "existing")
+        for user in existing.users:
+            self.users[user.lower()] = Definition(ON_TARGET, "existing")
+        for scheme in existing.schemes:
+            self.schemes[scheme] = Definition(ON_TARGET, None)
+
     # --- definitions ---------------------------------------------------------------------
     def define_team(self, name: str, line: int) -> Issue | None:
         key = name.lower()
@@ -70,7 +106,7 @@ class References:
         if previous is not None:
             return warning(
                 "duplicate-team",
-                f"team {name!r} was already defined on line {previous.line}; this line updates it",
+                f"team {name!r} {_where(previous)}; this line updates it",
                 field="team.name",
             )
         return None
@@ -82,8 +118,7 @@ class References:
         if previous is not None and previous.extra != "default":
             return warning(
                 "duplicate-channel",
-                f"channel {team}/{name} was already defined on line {previous.line}; "
-                "this line updates it",
+                f"channel {team}/{name} {_where(previous)}; this line updates it",
                 field="channel.name",
             )
         return None
@@ -97,8 +132,7 @@ class References:
             issues.append(
                 warning(
                     "duplicate-user",
-                    f"{kind} {username!r} was already defined on line {previous.line}; "
-                    "this line updates it",
+                    f"{kind} {username!r} {_where(previous)}; this line updates it",
                     field=f"{kind}.username",
                 )
             )
@@ -128,8 +162,7 @@ class References:
             singular = {"schemes": "scheme", "roles": "role", "emojis": "emoji"}[table]
             return warning(
                 f"duplicate-{singular}",
-                f"{singular} {name!r} was already defined on line {previous.line}; "
-                "this line updates it",
+                f"{singular} {name!r} {_where(previous)}; this line updates it",
                 field=f"{singular}.name",
             )
         return None

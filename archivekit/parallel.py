@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+from archivekit.crossref import Existing
 from archivekit.dedupe import stable_identity
 from archivekit.errors import ArchiveError
 from archivekit.hooks import Dimensions, NeedsHooks
@@ -164,6 +165,7 @@ class WorkerJob:
     workers: int
     max_issues: int | None
     block_size: int
+    existing: Existing | None = None
 
 
 def _worker(conn: Connection, job: WorkerJob) -> None:
@@ -190,6 +192,7 @@ def _work(conn: Connection, job: WorkerJob) -> None:
             ctx=rule_context(target),
             hooks=hooks,
             default_channels=tuple(target.default_channels()),
+            existing=job.existing,
         )
         if multiprocessing.get_start_method(allow_none=True) != "fork" and os.name != "posix":
             # Spawned workers do not share the parent's hash seed.
@@ -292,6 +295,7 @@ def run_parallel(
     max_issues: int | None,
     progress: Callable[[int, int], None] | None,
     block_size: int = 1 << 20,
+    existing: Existing | None = None,
 ) -> LineProcessor:
     """Validate the JSONL with `workers` processes; returns a LineProcessor holding the totals
     (its `finish` runs the archive-wide checks in the parent)."""
@@ -305,7 +309,7 @@ def run_parallel(
             target=_worker,
             args=(
                 child_end,
-                WorkerJob(path, read_limits, target, me, workers, max_issues, block_size),
+                WorkerJob(path, read_limits, target, me, workers, max_issues, block_size, existing),
             ),
             daemon=True,
         )

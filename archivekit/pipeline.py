@@ -22,6 +22,7 @@ from archivekit.crossref import (
     TEAMS_NOT_FOUND,
     USER_CHANNEL_NOT_FOUND,
     USERS_NOT_FOUND,
+    Existing,
     References,
 )
 from archivekit.decode import decode_line
@@ -99,6 +100,7 @@ class LineProcessor:
         ctx: RuleContext | None = None,
         hooks: Hooks | None = None,
         default_channels: tuple[str, ...] | None = None,
+        existing: Existing | None = None,
     ) -> None:
         self.archive = archive
         self.member = archive.jsonl.name
@@ -106,6 +108,8 @@ class LineProcessor:
         self.ctx = ctx or RuleContext()
         self.hooks = hooks or Hooks()
         self.refs = References(*(() if default_channels is None else (default_channels,)))
+        if existing is not None:
+            self.refs.seed(existing)
         self.counts = Counts()
         self.deduper = Deduper()
         self.identity: Callable[..., int] = post_identity

@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from archivekit.crossref import Existing
 from archivekit.hooks import Dimensions, NeedsHooks
 from archivekit.issues import Issue
 from archivekit.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
@@ -44,6 +45,7 @@ def validate(
     workers: int | None = None,
     block_size: int = 1 << 20,
     verify_files: bool = False,
+    existing: Existing | None = None,
 ) -> Report:
     """Check every line of an archive as the server would, and the archive against a target.
 
@@ -60,6 +62,8 @@ def validate(
         block_size: bytes of JSONL inflated at a time (the unit of work of a worker).
         verify_files: also read every referenced file in full and report damaged data (costs
             as much I/O as the files are large).
+        existing: teams, channels, users and schemes the target already has: references to
+            them resolve without a defining line (for imports into a populated server).
 
     Raises:
         ArchiveError: the archive cannot be used at all (exit code 3 in the CLI).
@@ -85,6 +89,7 @@ def validate(
                 max_issues=max_issues,
                 progress=progress,
                 block_size=block_size,
+                existing=existing,
             )
         else:
             processor = LineProcessor(
@@ -93,6 +98,7 @@ def validate(
                 ctx=rule_context(target),
                 hooks=NeedsHooks(needs, Dimensions(archive)),
                 default_channels=tuple(target.default_channels()),
+                existing=existing,
             )
             total = archive.jsonl.size
             blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
