@@ -1,0 +1,63 @@
+"""The README documents every command and the exit codes the CLI really uses."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from archivekit import cli as cli_module
+from archivekit.cli import cli
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def commands(group: click.Group, prefix: str = "") -> list[str]:
+    found = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += commands(command, f"{prefix}{name} ")
+        else:
+            found.append(f"{prefix}{name}")
+    return found
+
+
+@pytest.mark.parametrize("command", commands(cli))
+def test_each_command_has_help_and_is_in_the_readme(command: str) -> None:
+    result = CliRunner().invoke(cli, [*command.split(), "--help"])
+    assert result.exit_code == 0
+    assert len(result.stdout.strip().splitlines()) > 2
+    assert f"archivekit {command}" in README
+
+
+def test_the_readme_exit_codes_are_the_clis() -> None:
+    table = dict(re.findall(r"^\| (\d) \| (.+?) \|$", README, flags=re.MULTILINE))
+    assert set(table) == {"0", "1", "2", "3", "4"}
+    words = {"0": "valid", "1": "errors", "2": "usage", "3": "unreadable", "4": "internal"}
+    for code, word in words.items():
+        assert word in table[code]
+    assert (
+        cli_module.EXIT_VALID,
+        cli_module.EXIT_INVALID,
+        cli_module.EXIT_USAGE,
+        cli_module.EXIT_UNREADABLE,
+        cli_module.EXIT_INTERNAL,
+    ) == (0, 1, 2, 3, 4)
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "--format",
+        "--max-issues",
+        "--target-config",
+        "--verify-files",
+        "--existing-team",
+        "--output",
+    ],
+)
+def test_the_main_validate_options_are_documented(option: str) -> None:
+    assert option in README
