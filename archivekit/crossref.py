@@ -31,7 +31,10 @@ EMAIL_EXISTS = "app.user.save.email_exists.app_error"
 DEFAULT_CHANNELS = ("town-square", "off-topic")
 
 BATCH_NOTE = " (the server reports this with line number 0: posts are written in batches)"
-EXISTING_NOTE = ", unless it already exists on the target server"
+
+
+def _existing_note(kind: str) -> str:
+    return f", unless the target server already has it (then pass --existing-{kind})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +195,7 @@ class References:
             "unknown-team",
             "team",
             key,
-            f"team {name!r} is not defined on an earlier line{EXISTING_NOTE}",
+            f"team {name!r} is not defined on an earlier line{_existing_note('team')}",
             field,
             server_id,
         )
@@ -216,7 +219,8 @@ class References:
             "unknown-channel",
             "channel",
             f"{key[0]}/{key[1]}",
-            f"channel {team}/{name} is not defined on an earlier line{EXISTING_NOTE}{note}",
+            f"channel {team}/{name} is not defined on an earlier line"
+            f"{_existing_note('channel')}{note}",
             field,
             server_id,
         )
@@ -240,7 +244,7 @@ class References:
             "unknown-user",
             "user",
             key,
-            f"user {name!r} is not defined on an earlier line{EXISTING_NOTE}{note}",
+            f"user {name!r} is not defined on an earlier line{_existing_note('user')}{note}",
             field,
             server_id,
         )
@@ -252,7 +256,7 @@ class References:
                 "unknown-scheme",
                 "scheme",
                 name,
-                f"scheme {name!r} is not defined on an earlier line{EXISTING_NOTE}",
+                f"scheme {name!r} is not defined on an earlier line{_existing_note('scheme')}",
                 field,
                 SCHEME_NOT_FOUND,
             )
