@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archivekit.issues import Issue, error, warning
+from archivekit.rules.names import go_lower
 
 TEAMS_NOT_FOUND = "app.import.get_teams_by_names.some_teams_not_found.error"
 USERS_NOT_FOUND = "app.import.get_users_by_username.some_users_not_found.error"
@@ -87,21 +88,21 @@ class References:
         """Start from what the target already has (an existing team has its default
         channels); a scheme's scope is unknown, so it is not checked."""
         for team in existing.teams:
-            key = team.lower()
+            key = go_lower(team)
             self.teams[key] = Definition(ON_TARGET, "existing")
             for channel in self.default_channels:
                 self.channels.setdefault((key, channel), Definition(ON_TARGET, "existing"))
         for team, channel in existing.channels:
-            self.teams.setdefault(team.lower(), Definition(ON_TARGET, "existing"))
-            self.channels[(team.lower(), channel.lower())] = Definition(ON_TARGET, "existing")
+            self.teams.setdefault(go_lower(team), Definition(ON_TARGET, "existing"))
+            self.channels[(go_lower(team), go_lower(channel))] = Definition(ON_TARGET, "existing")
         for user in existing.users:
-            self.users[user.lower()] = Definition(ON_TARGET, "existing")
+            self.users[go_lower(user)] = Definition(ON_TARGET, "existing")
         for scheme in existing.schemes:
             self.schemes[scheme] = Definition(ON_TARGET, None)
 
     # --- definitions ---------------------------------------------------------------------
     def define_team(self, name: str, line: int) -> Issue | None:
-        key = name.lower()
+        key = go_lower(name)
         previous = self.teams.get(key)
         self.teams[key] = Definition(line)
         for channel in self.default_channels:
@@ -115,7 +116,7 @@ class References:
         return None
 
     def define_channel(self, team: str, name: str, line: int) -> Issue | None:
-        key = (team.lower(), name.lower())
+        key = (go_lower(team), go_lower(name))
         previous = self.channels.get(key)
         self.channels[key] = Definition(line)
         if previous is not None and previous.extra != "default":
@@ -128,7 +129,7 @@ class References:
 
     def define_user(self, username: str, email: str | None, line: int, kind: str) -> list[Issue]:
         issues: list[Issue] = []
-        key = username.lower()
+        key = go_lower(username)
         previous = self.users.get(key)
         self.users[key] = Definition(line, kind)
         if previous is not None:
@@ -140,7 +141,7 @@ class References:
                 )
             )
         if email:
-            lowered = email.lower()
+            lowered = go_lower(email)
             owner = self.emails.get(lowered)
             if owner is not None and owner != key:
                 issues.append(
@@ -177,19 +178,24 @@ class References:
         self.last_unresolved = (kind, key)
         return error(code, message, field=field, server_error_id=server_id)
 
+    @staticmethod
+    def _case(kind: str, written: str, stored: str, field: str, server_id: str, note: str) -> Issue:
+        """A mixed-case reference looked up exactly: never found, wherever it is defined."""
+        return error(
+            "reference-case",
+            f"{kind} {written!r} is stored as {stored!r}; the server looks this reference up "
+            "exactly and will not find it — write it in lowercase (mmctl import validate "
+            "compares names as written and misses this)" + note,
+            field=field,
+            server_error_id=server_id,
+        )
+
     def ref_team(self, name: str, field: str, *, exact: bool, server_id: str) -> Issue | None:
         """A team reference. `exact`: the server looks the raw value up (stored lowercase)."""
-        key = name.lower()
+        key = go_lower(name)
+        if exact and name != key:
+            return self._case("team", name, key, field, server_id, "")
         if key in self.teams:
-            if exact and name != key:
-                return error(
-                    "reference-case",
-                    f"team {name!r} is stored as {key!r}; the server looks this reference "
-                    "up exactly and will not find it — write it in lowercase (mmctl import "
-                    "validate compares names as written and misses this)",
-                    field=field,
-                    server_error_id=server_id,
-                )
             return None
         return self._unknown(
             "unknown-team",
@@ -204,16 +210,12 @@ class References:
         self, team: str, name: str, field: str, *, server_id: str, note: str = ""
     ) -> Issue | None:
         """A channel reference inside a team; both names are looked up exactly."""
-        key = (team.lower(), name.lower())
+        key = (go_lower(team), go_lower(name))
+        if team != key[0] or name != key[1]:
+            return self._case(
+                "channel", f"{team}/{name}", f"{key[0]}/{key[1]}", field, server_id, note
+            )
         if key in self.channels:
-            if team != key[0] or name != key[1]:
-                return error(
-                    "reference-case",
-                    f"channel {team}/{name} is stored as {key[0]}/{key[1]}; the server "
-                    "looks it up exactly and will not find it — write it in lowercase" + note,
-                    field=field,
-                    server_error_id=server_id,
-                )
             return None
         return self._unknown(
             "unknown-channel",
@@ -228,17 +230,10 @@ class References:
     def ref_user(
         self, name: str, field: str, *, exact: bool, server_id: str, note: str = ""
     ) -> Issue | None:
-        key = name.lower()
+        key = go_lower(name)
+        if exact and name != key:
+            return self._case("user", name, key, field, server_id, note)
         if key in self.users:
-            if exact and name != key:
-                return error(
-                    "reference-case",
-                    f"user {name!r} is stored as {key!r}; the server looks this reference "
-                    "up exactly and will not find it — write it in lowercase (mmctl import "
-                    "validate compares names as written and misses this)" + note,
-                    field=field,
-                    server_error_id=server_id,
-                )
             return None
         return self._unknown(
             "unknown-user",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any, TypeGuard
 
+from archivekit.rules.names import go_lower
 from archivekit.rules.post import EMOJI_NAME_MAX, is_valid_reaction_emoji_name
 from archivekit.rules.post_types import is_allowed_post_type
 
@@ -113,7 +114,7 @@ def _reactions(reactions: Any, parent_create_at: int, users: Users) -> int:
         create_at = reaction.get("create_at")
         if (
             type(user) is not str
-            or (user not in users and user.lower() not in users)
+            or (user not in users and go_lower(user) not in users)
             or type(emoji_name) is not str
             or len(emoji_name) > EMOJI_NAME_MAX
             or not is_valid_reaction_emoji_name(emoji_name)
@@ -139,7 +140,7 @@ def _followers(followers: Any, users: Users) -> int:
         if (
             type(user) is not str
             or not user
-            or (user not in users and user.lower() not in users)
+            or (user not in users and go_lower(user) not in users)
             or not _optional_int(follower.get("last_viewed"))
             or not _optional_int(follower.get("unread_mentions"))
         ):
@@ -299,7 +300,9 @@ def check_direct_post(post: Any, users: Users, max_post_size: int, flat_props: b
         if type(member) is not str or member not in users:
             return DECLINE
     flagged = post.get("flagged_by")
-    if flagged:
+    if flagged is not None:
+        if type(flagged) is not list:
+            return DECLINE
         for name in flagged:
             if name not in members:  # the validator's unknown_flagger
                 return DECLINE

@@ -42,6 +42,7 @@ from archivekit.reader import Archive, LineTooLong, MemberInfo
 from archivekit.report import Counts, IssueCollector
 from archivekit.rules import bot, channel, direct, emoji, post, role, scheme, team, user
 from archivekit.rules.context import RuleContext
+from archivekit.rules.names import go_lower
 
 Payload = dict[str, Any]
 Validator = Callable[[Payload, RuleContext], Issue | None]
@@ -493,14 +494,14 @@ class LineProcessor:
             dup = self.refs.define_team(name, line)
             if dup:
                 self._add(dup, line)
-            self._defined("team", name.lower(), line)
-            self.hooks.team(line, name.lower())
+            self._defined("team", go_lower(name), line)
+            self.hooks.team(line, go_lower(name))
 
     def _channel(self, line: int, data: Payload) -> None:
         self.counts.channels += 1
         self._rules("channel", line, data)
         team_name, name = data.get("team"), data.get("name")
-        if team_name:
+        if team_name is not None:
             # channel.team is looked up lowercased: any case works here.
             issue = self.refs.ref_team(
                 team_name, "channel.team", exact=False, server_id=CHANNEL_TEAM_NOT_FOUND
@@ -512,8 +513,8 @@ class LineProcessor:
             dup = self.refs.define_channel(team_name, name, line)
             if dup:
                 self._add(dup, line)
-            self._defined("channel", f"{team_name.lower()}/{name.lower()}", line)
-            self.hooks.channel(line, team_name.lower(), name.lower(), data.get("deleted_at"))
+            self._defined("channel", f"{go_lower(team_name)}/{go_lower(name)}", line)
+            self.hooks.channel(line, go_lower(team_name), go_lower(name), data.get("deleted_at"))
 
     def _image_first(self, line: int, data: Payload, kind: str) -> bool:
         """The profile image check the server's validator runs first (it must exist)."""
@@ -545,7 +546,7 @@ class LineProcessor:
         teams = data.get("teams") or []
         for t_index, membership in enumerate(teams):
             team_name = membership.get("name")
-            if not team_name:
+            if team_name is None:
                 continue
             field = f"user.teams[{t_index}]"
             issue = self.refs.ref_team(
@@ -556,7 +557,7 @@ class LineProcessor:
                 continue
             for c_index, channel_membership in enumerate(membership.get("channels") or ()):
                 channel_name = channel_membership.get("name")
-                if channel_name:
+                if channel_name is not None:
                     issue = self.refs.ref_channel(
                         team_name,
                         channel_name,
@@ -567,11 +568,11 @@ class LineProcessor:
                         self._add(issue, line)
         if username:
             self._add_all(self.refs.define_user(username, data.get("email"), line, "user"), line)
-            self._defined("user", username.lower(), line)
-            names = [m["name"].lower() for m in teams if m.get("name")]
+            self._defined("user", go_lower(username), line)
+            names = [go_lower(m["name"]) for m in teams if m.get("name")]
             if names:
                 active = not data.get("delete_at")
-                self.hooks.user_teams(line, username.lower(), active, names)
+                self.hooks.user_teams(line, go_lower(username), active, names)
 
     def _bot(self, line: int, data: Payload) -> None:
         self.counts.bots += 1
@@ -580,7 +581,7 @@ class LineProcessor:
         username = data.get("username")
         if username:
             self._add_all(self.refs.define_user(username, None, line, "bot"), line)
-            self._defined("user", username.lower(), line)
+            self._defined("user", go_lower(username), line)
 
     def _emoji(self, line: int, data: Payload) -> None:
         self.counts.emojis += 1
@@ -655,7 +656,7 @@ class LineProcessor:
         replies = data.get("replies")
         attachments = data.get("attachments")
         author = data.get("user")
-        if author and author not in users:
+        if author is not None and author not in users:
             self._ref_user(line, author, f"{kind}.user", True, USERS_NOT_FOUND, note)
         flagged = data.get("flagged_by")
         if flagged:
@@ -668,7 +669,7 @@ class LineProcessor:
         if followers:
             for index, follower in enumerate(followers):
                 name = follower.get("user")
-                if name and name not in users and name.lower() not in users:
+                if name and name not in users and go_lower(name) not in users:
                     self._ref_user(
                         line,
                         name,
@@ -689,7 +690,7 @@ class LineProcessor:
         counts.replies += len(replies)
         for r_index, reply in enumerate(replies):
             name = reply.get("user")
-            if name and name not in users:
+            if name is not None and name not in users:
                 self._ref_user(
                     line, name, f"{kind}.replies[{r_index}].user", True, USERS_NOT_FOUND, ""
                 )
@@ -720,7 +721,7 @@ class LineProcessor:
     def _flaggers(self, line: int, names: list[str], prefix: str, note: str) -> None:
         users = self.refs.users
         for index, name in enumerate(names):
-            if name and name not in users:
+            if name is not None and name not in users:
                 self._ref_user(line, name, f"{prefix}[{index}]", True, USERS_NOT_FOUND, note)
 
     def _reactions(self, line: int, reactions: list[Payload], prefix: str) -> None:
@@ -728,7 +729,7 @@ class LineProcessor:
         users = self.refs.users
         for index, reaction in enumerate(reactions):
             name = reaction.get("user")
-            if name and name not in users and name.lower() not in users:
+            if name is not None and name not in users and go_lower(name) not in users:
                 self._ref_user(
                     line, name, f"{prefix}[{index}].user", False, REACTION_USER_NOT_FOUND, ""
                 )
@@ -738,9 +739,9 @@ class LineProcessor:
         self._post_checks(line, data, "post")
         team_name, channel_name = data.get("team"), data.get("channel")
         refs = self.refs
-        if team_name and (
+        if team_name is not None and (
             team_name not in refs.teams
-            or (channel_name and (team_name, channel_name) not in refs.channels)
+            or (channel_name is not None and (team_name, channel_name) not in refs.channels)
         ):
             self._post_place(line, team_name, channel_name)
         self._post_refs(line, data, "post", BATCH_NOTE)
@@ -753,7 +754,7 @@ class LineProcessor:
     def _post_place(self, line: int, team_name: str, channel_name: str | None) -> None:
         """The slow path of a post's team and channel: build the issue."""
         issue = self.refs.ref_team(team_name, "post.team", exact=True, server_id=TEAMS_NOT_FOUND)
-        if issue is None and channel_name:
+        if issue is None and channel_name is not None:
             issue = self.refs.ref_channel(
                 team_name,
                 channel_name,
@@ -778,7 +779,7 @@ class LineProcessor:
             suffix = ""
         users = self.refs.users
         for index, name in enumerate(names):
-            if name and name not in users:
+            if name is not None and name not in users:
                 self._ref_user(line, name, f"{prefix}[{index}]{suffix}", True, USERS_NOT_FOUND, "")
 
     def _direct_post(self, line: int, data: Payload) -> None:
