@@ -337,7 +337,9 @@ def run_parallel(
                 break
             for issue, unresolved in message.issues:
                 index = collector.add(issue)
-                if unresolved is not None and index is not None:
+                if unresolved is not None:
+                    # Dropped by the cap here (index None): still counted when it turns
+                    # out to be defined later.
                     pending.setdefault(unresolved, []).append(index)
             for name, args in message.calls:
                 getattr(needs, name)(*args)
