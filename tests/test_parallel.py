@@ -50,3 +50,18 @@ def test_a_generated_export_with_duplicates_across_workers(tmp_path: Path) -> No
     generate_export(path, seed=7, posts=3000, direct_posts=500)
     one = validate(path, workers=1).to_dict()
     assert validate(path, workers=2, block_size=8192).to_dict() == one
+
+
+def test_a_damaged_jsonl_stops_every_worker_with_the_archive_error(tmp_path: Path) -> None:
+    from archivekit.errors import ArchiveError
+    from archivekit.synth import make_archive, team
+
+    lines = [team(f"team{i}", description="x" * 200) for i in range(200)]
+    path = make_archive(tmp_path / "a.zip", lines, method="stored")
+    data = bytearray(path.read_bytes())
+    data[data.index(b"team150") + 2] ^= 0x01  # the stored JSONL's bytes: CRC now wrong
+    path.write_bytes(bytes(data))
+    for workers in (1, 2):
+        with pytest.raises(ArchiveError) as caught:
+            validate(path, workers=workers, block_size=4096)
+        assert caught.value.issue.code == "member-crc-mismatch"
