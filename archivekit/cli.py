@@ -77,6 +77,22 @@ def _run(action: Callable[[], int]) -> None:
     sys.exit(code)
 
 
+_EXISTING = (
+    ("team", "NAME", "a team the target server already has: references to it resolve"),
+    ("channel", "TEAM/CHANNEL", "a channel the target server already has"),
+    ("user", "USERNAME", "a user the target server already has"),
+    ("scheme", "NAME", "a scheme the target server already has"),
+)
+
+
+def _existing_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for kind, metavar, text in reversed(_EXISTING):
+        func = click.option(
+            f"--existing-{kind}", multiple=True, metavar=metavar, help=f"{text} (repeatable)"
+        )(func)
+    return func
+
+
 def _existing(
     teams: tuple[str, ...],
     channels: tuple[str, ...],
@@ -190,30 +206,7 @@ def cli() -> None:
     default=None,
     help="zip-bomb guard: highest compression ratio of a member",
 )
-@click.option(
-    "--existing-team",
-    multiple=True,
-    metavar="NAME",
-    help="a team the target server already has (repeatable): references to it resolve",
-)
-@click.option(
-    "--existing-channel",
-    multiple=True,
-    metavar="TEAM/CHANNEL",
-    help="a channel the target server already has (repeatable)",
-)
-@click.option(
-    "--existing-user",
-    multiple=True,
-    metavar="USERNAME",
-    help="a user the target server already has (repeatable)",
-)
-@click.option(
-    "--existing-scheme",
-    multiple=True,
-    metavar="NAME",
-    help="a scheme the target server already has (repeatable)",
-)
+@_existing_options
 @click.option(
     "--verify-files",
     is_flag=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from archivekit.issues import Issue, warning
+from archivekit.issues import Issue
 from archivekit.rules.common import byte_len, rune_len
 from archivekit.rules.context import RuleContext
 from archivekit.rules.names import (
@@ -22,6 +22,7 @@ from archivekit.rules.names import (
     scheme_reference_issue,
     shown,
     too_long,
+    uppercase_name_warning,
     validator_id,
 )
 
@@ -130,19 +131,11 @@ def apply_channel(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
     """Channel.IsValid rules the validator does not cover (only called on a valid line)."""
     issues: list[Issue] = []
     name: str = data["name"]
-    if go_lower(name) != name:
-        # UNVERIFIED, as for teams: importChannel stores the raw name and Channel.IsValid runs
-        # the lowercase-only identifier regex on it. A warning until confirmed on a server.
-        issues.append(
-            warning(
-                "apply-invalid",
-                f"Channel name {shown(name)} contains uppercase letters. The validator accepts"
-                " them, but the server probably refuses the name when it saves the channel."
-                f" Use {shown(go_lower(name))} here and in every reference to this channel.",
-                field="channel.name",
-                server_error_id="model.channel.is_valid.1_or_more.app_error",
-            )
-        )
+    uppercase = uppercase_name_warning(
+        "channel", name, "model.channel.is_valid.1_or_more.app_error"
+    )
+    if uppercase is not None:
+        issues.append(uppercase)
     if looks_like_dm_or_gm_name(name):
         issues.append(
             apply_failure(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from archivekit.issues import FAILS_IMPORT, Issue, error
+from archivekit.issues import FAILS_IMPORT, Issue, error, warning
 from archivekit.rules.common import byte_len
 
 # --- limits (bytes unless the name says runes) ------------------------------------------------
@@ -231,4 +231,25 @@ def scheme_reference_issue(record: str, scheme: str | None) -> Issue | None:
         validator_id(record, "scheme_invalid"),
         f"Scheme name {shown(scheme)} is not valid: 2-64 lowercase letters, digits or"
         " underscores. Use the name of a scheme line.",
+    )
+
+
+def uppercase_name_warning(record: str, name: str, server_error_id: str) -> Issue | None:
+    """A team or channel name with uppercase letters.
+
+    UNVERIFIED: the validator lowercases before its regex, but importTeam/importChannel store
+    the raw name and the model's IsValid runs a lowercase-only regex on it; we found no
+    lowercasing in between (app/import_functions.go, store Save/Update). A warning until a real
+    server confirms it.
+    """
+    lowered = go_lower(name)
+    if lowered == name:
+        return None
+    return warning(
+        "apply-invalid",
+        f"{record.capitalize()} name {shown(name)} contains uppercase letters. The validator"
+        f" accepts them, but the server probably refuses the name when it saves the {record}."
+        f" Use {shown(lowered)} here and in every reference to this {record}.",
+        field=f"{record}.name",
+        server_error_id=server_error_id,
     )

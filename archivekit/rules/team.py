@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from archivekit.issues import Issue, warning
+from archivekit.issues import Issue
 from archivekit.rules.common import byte_len, rune_len
 from archivekit.rules.context import RuleContext
 from archivekit.rules.names import (
@@ -21,6 +21,7 @@ from archivekit.rules.names import (
     scheme_reference_issue,
     shown,
     too_long,
+    uppercase_name_warning,
     validator_id,
 )
 
@@ -125,21 +126,9 @@ def apply_team(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
     """Team.IsValid rules the validator does not cover (only called on a valid line)."""
     issues: list[Issue] = []
     name: str = data["name"]
-    if go_lower(name) != name:
-        # UNVERIFIED: the validator lowercases before its regex, but importTeam stores the raw
-        # name and Team.IsValid runs the lowercase-only regex on it; we found no lowercasing in
-        # between (app/import_functions.go, store Save/Update). Reported as a warning until a
-        # real server confirms it.
-        issues.append(
-            warning(
-                "apply-invalid",
-                f"Team name {shown(name)} contains uppercase letters. The validator accepts"
-                " them, but the server probably refuses the name when it saves the team. Use"
-                f" {shown(go_lower(name))} here and in every reference to this team.",
-                field="team.name",
-                server_error_id="model.team.is_valid.characters.app_error",
-            )
-        )
+    uppercase = uppercase_name_warning("team", name, "model.team.is_valid.characters.app_error")
+    if uppercase is not None:
+        issues.append(uppercase)
     display_name: str = data["display_name"]
     if not display_name.isascii() and sanitize_unicode(display_name) == "":
         issues.append(
