@@ -88,7 +88,7 @@ _EXISTING = (
 def _existing_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for kind, metavar, text in reversed(_EXISTING):
         func = click.option(
-            f"--existing-{kind}", multiple=True, metavar=metavar, help=f"{text} (repeatable)"
+            "--existing-" + kind, multiple=True, metavar=metavar, help=f"{text} (repeatable)"
         )(func)
     return func
 
