@@ -52,6 +52,13 @@ class Deduper:
         if len(self._hashes) >= _FLUSH_EVERY:
             self._flush()
 
+    def add_many(self, identities: bytes, lines: bytes) -> None:
+        """Pairs packed as native uint64 values (what the C fast path returns)."""
+        self._hashes.frombytes(identities)
+        self._lines.frombytes(lines)
+        if len(self._hashes) >= _FLUSH_EVERY:
+            self._flush()
+
     def _flush(self) -> None:
         if not self._hashes:
             return

@@ -10,14 +10,22 @@ unusual (a file attachment, non-empty props, a reply older than its post, any do
 declines and the general path handles the line from scratch, so the issues reported are
 always the general path's. A property test holds the two paths to the same verdicts.
 
-`check_post` / `check_direct_post` return the number of object keys seen (for the
-repeated-key test against the raw line), or -1 to decline.
+`scan` is the entry point: the C version (archivekit/_scan.c, built at install) when it is
+there, else `scan_python`, both with one contract — None to decline, or what the pipeline
+counts for an accepted line: ``(identity parts, message runes, replies, reactions)``. The C
+version walks the raw bytes once and builds no document (~5x faster); `scan_python` parses with
+orjson and checks the result with `check_post` / `check_direct_post`, which return the number
+of object keys seen (for the repeated-key test against the raw line), or -1 to decline.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable
 from typing import Any, TypeGuard
+
+import orjson
 
 from archivekit.rules.names import go_lower
 from archivekit.rules.post import EMOJI_NAME_MAX, is_valid_reaction_emoji_name
@@ -323,3 +331,88 @@ def no_repeated_keys(raw: bytes, tally: int) -> bool:
     if b"\\" not in raw:
         return raw.count(b'"') == 2 * (keys + (tally >> 32))
     return raw.count(b'":') == keys and b"\\u0000" not in raw and _SPACED_COLON.search(raw) is None
+
+
+# (identity parts, message runes, replies, reactions) of an accepted line.
+Accepted = tuple[tuple[str | int, ...], int, int, int]
+Scanner = Callable[
+    [bytes, bool, Users, dict[str, Any], dict[tuple[str, str], Any], Callable[[str], bool], int],
+    Accepted | None,
+]
+
+
+def scan_python(
+    raw: bytes,
+    direct: bool,
+    users: Users,
+    teams: dict[str, Any],
+    channels: dict[tuple[str, str], Any],
+    type_ok: Callable[[str], bool],
+    max_post_size: int,
+) -> Accepted | None:
+    """The fast path in Python: parse with orjson, check the document, count the raw quotes.
+
+    `type_ok` is accepted for the shared signature; `check_post` asks the post-type rule itself.
+    """
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    line_type = "direct_post" if direct else "post"
+    if type(doc) is not dict or len(doc) != 2 or doc.get("type") != line_type:
+        return None
+    post = doc[line_type]
+    flat = len(raw) < FLAT_PROPS_MAX_LINE
+    if direct:
+        tally = check_direct_post(post, users, max_post_size, flat)
+    else:
+        tally = check_post(post, users, teams, channels, max_post_size, flat)
+    if tally < 0 or not no_repeated_keys(raw, tally + 2 + STRING):
+        return None
+    message: str = post["message"]
+    parts: tuple[str | int, ...]
+    if direct:
+        parts = ("direct", *sorted(post["channel_members"]), post["create_at"], message)
+    else:
+        parts = ("post", post["team"], post["channel"], post["create_at"], message)
+    replies = post.get("replies") or ()
+    reactions = len(post.get("reactions") or ())
+    for reply in replies:
+        reactions += len(reply.get("reactions") or ())
+    return parts, len(message), len(replies), reactions
+
+
+# (stop, posts, direct_posts, replies, reactions, longest_runes, longest_line,
+#  longest_is_direct, identities, lines): see scan_batch in archivekit/_scan.c.
+BatchScan = tuple[int, int, int, int, int, int, int, bool, bytes, bytes]
+BatchScanner = Callable[
+    [
+        list[Any],
+        int,
+        int,
+        Users,
+        dict[str, Any],
+        dict[tuple[str, str], Any],
+        Callable[[str], bool],
+        int,
+        Callable[..., int] | None,
+    ],
+    BatchScan,
+]
+
+
+def _native() -> tuple[Scanner, BatchScanner] | tuple[None, None]:
+    if os.environ.get("ARCHIVEKIT_PURE_PYTHON"):
+        return None, None
+    try:
+        from archivekit._scan import scan as native
+        from archivekit._scan import scan_batch
+    except ImportError:  # built without a C compiler: the Python version does the same work
+        return None, None
+    return native, scan_batch
+
+
+# The C scanner (None when it was not built, or ARCHIVEKIT_PURE_PYTHON is set): `NATIVE` for
+# one line, `NATIVE_BATCH` to run through a batch until a line it does not accept.
+NATIVE, NATIVE_BATCH = _native()
+scan: Scanner = NATIVE or scan_python

@@ -206,7 +206,12 @@ def _work(conn: Connection, job: WorkerJob) -> None:
             identities.append(identity)
             identity_lines.append(line)
 
+        def record_many(identities_bytes: bytes, lines_bytes: bytes) -> None:
+            identities.frombytes(identities_bytes)
+            identity_lines.frombytes(lines_bytes)
+
         deduper.add = record  # type: ignore[method-assign]
+        deduper.add_many = record_many  # type: ignore[method-assign,assignment]
         line = 0
         batch_index = -1
         for batch_index, batch in enumerate(

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
+from archivekit import fastpath
 from archivekit.attachments import READABLE_METHODS, AttachmentResolver, FileRef
 from archivekit.crossref import (
     BATCH_NOTE,
@@ -27,15 +26,7 @@ from archivekit.crossref import (
 )
 from archivekit.decode import decode_line
 from archivekit.dedupe import Deduper, post_identity
-from archivekit.fastpath import (
-    DIRECT_POST_PREFIX,
-    FLAT_PROPS_MAX_LINE,
-    POST_PREFIX,
-    STRING,
-    check_direct_post,
-    check_post,
-    no_repeated_keys,
-)
+from archivekit.fastpath import DIRECT_POST_PREFIX, POST_PREFIX, BatchScanner, Scanner
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity, error, warning
 from archivekit.paths import resolve
 from archivekit.reader import Archive, LineTooLong, MemberInfo
@@ -43,6 +34,7 @@ from archivekit.report import Counts, IssueCollector
 from archivekit.rules import bot, channel, direct, emoji, post, role, scheme, team, user
 from archivekit.rules.context import RuleContext
 from archivekit.rules.names import go_lower
+from archivekit.rules.post_types import is_allowed_post_type
 
 Payload = dict[str, Any]
 Validator = Callable[[Payload, RuleContext], Issue | None]
@@ -92,6 +84,12 @@ class LineProcessor:
     # The accept-only fast path for post lines (archivekit.fastpath); tests switch it off to
     # hold it to the general path's verdicts.
     fast: bool = True
+    # The fast path's line scanner: C when built, else Python (tests run both); with C, whole
+    # runs of post lines are scanned in one call (`batch_scanner`).
+    scanner: Scanner = staticmethod(fastpath.scan)
+    batch_scanner: BatchScanner | None = (
+        None if fastpath.NATIVE_BATCH is None else staticmethod(fastpath.NATIVE_BATCH)
+    )
 
     def __init__(
         self,
@@ -122,7 +120,6 @@ class LineProcessor:
         self.fatal_files: set[str] = set()
         self.missing = 0
         self.lines = 0
-        self.last_type: str | None = None
         self._pending: dict[tuple[str, str], list[int | None]] = {}
         self._basenames: dict[str, list[str]] | None = None
         self.attachments = AttachmentResolver(self._lookup, self._hint)
@@ -257,6 +254,9 @@ class LineProcessor:
 
     def process_lines(self, first: int, batch: list[bytes | LineTooLong]) -> None:
         """Process consecutive lines, numbered from `first`."""
+        if self.fast and self.batch_scanner is not None:
+            self._process_scanned(first, batch)
+            return
         general = self._general
         fast_post = self._fast_post
         fast_direct_post = self._fast_direct_post
@@ -271,6 +271,35 @@ class LineProcessor:
                 elif raw.startswith(DIRECT_POST_PREFIX) and fast_direct_post(line, raw):
                     continue
             general(line, raw)
+
+    def _process_scanned(self, first: int, batch: list[bytes | LineTooLong]) -> None:
+        """`process_lines` with the C scanner: it takes runs of post lines it accepts, and
+        each line it stops at (definitions, anything declined) goes to the general path."""
+        scan_batch = self.batch_scanner
+        assert scan_batch is not None
+        refs, counts, ctx = self.refs, self.counts, self.ctx
+        # Python's hash of the identity parts is computed in C; any other identity is called.
+        identity = None if self.identity is post_identity else self.identity
+        start, end = 0, len(batch)
+        while start < end:
+            (stop, posts, direct_posts, replies, reactions, runes, runes_line, runes_direct,
+             identities, lines) = scan_batch(
+                batch, start, first, refs.users, refs.teams, refs.channels,
+                is_allowed_post_type, ctx.max_post_size, identity,
+            )  # fmt: skip
+            if stop > start:
+                counts.posts += posts
+                counts.direct_posts += direct_posts
+                counts.replies += replies
+                counts.reactions += reactions
+                if runes > self._longest_message:
+                    self._longest_message = runes
+                    kind = "direct_post" if runes_direct else "post"
+                    self.hooks.post_message(runes_line, f"{kind}.message", runes)
+                self.deduper.add_many(identities, lines)
+            if stop < end:
+                self._general(first + stop, batch[stop])
+            start = stop + 1
 
     def process(self, line: int, raw: bytes | LineTooLong) -> None:
         """Process one line (the fast path first, when it applies)."""
@@ -289,19 +318,16 @@ class LineProcessor:
                 ),
                 line,
             )
-            self.last_type = ""
             return
         envelope, decode_issues = decode_line(raw)
         if decode_issues:
             self._add_all(decode_issues, line)
         if envelope is None:
-            self.last_type = ""
             return
         line_type: str = envelope.get("type") or ""
         if line == 1:
             self._version(envelope, line_type)
             if line_type == "version":
-                self.last_type = line_type
                 return
         elif line_type == "version":
             self._add(
@@ -314,9 +340,7 @@ class LineProcessor:
                 ),
                 line,
             )
-            self.last_type = line_type
             return
-        self.last_type = line_type
         handler = self._handlers.get(line_type)
         if handler is None:
             self._add(
@@ -349,73 +373,39 @@ class LineProcessor:
 
     # --- the accept-only fast path (see archivekit.fastpath) -------------------------------
     def _fast_post(self, line: int, raw: bytes) -> bool:
-        try:
-            doc = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return False
-        if type(doc) is not dict or len(doc) != 2 or doc.get("type") != "post":
-            return False
-        post = doc["post"]
+        return self._fast(line, raw, False)
+
+    def _fast_direct_post(self, line: int, raw: bytes) -> bool:
+        return self._fast(line, raw, True)
+
+    def _fast(self, line: int, raw: bytes, direct: bool) -> bool:
         refs = self.refs
-        keys = check_post(
-            post,
+        found = self.scanner(
+            raw,
+            direct,
             refs.users,
             refs.teams,
             refs.channels,
+            is_allowed_post_type,
             self.ctx.max_post_size,
-            len(raw) < FLAT_PROPS_MAX_LINE,
         )
-        if keys < 0 or not no_repeated_keys(raw, keys + 2 + STRING):
+        if found is None:
             return False
-        self.counts.posts += 1
-        self._fast_counts(line, post, "post")
-        message: str = post["message"]
-        self.deduper.add(
-            self.identity("post", post["team"], post["channel"], post["create_at"], message),
-            line,
-        )
-        self.last_type = "post"
-        return True
-
-    def _fast_direct_post(self, line: int, raw: bytes) -> bool:
-        try:
-            doc = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return False
-        if type(doc) is not dict or len(doc) != 2 or doc.get("type") != "direct_post":
-            return False
-        post = doc["direct_post"]
-        keys = check_direct_post(
-            post, self.refs.users, self.ctx.max_post_size, len(raw) < FLAT_PROPS_MAX_LINE
-        )
-        if keys < 0 or not no_repeated_keys(raw, keys + 2 + STRING):
-            return False
-        self.counts.direct_posts += 1
-        self._fast_counts(line, post, "direct_post")
-        members = post["channel_members"]
-        self.deduper.add(
-            self.identity("direct", *sorted(members), post["create_at"], post["message"]), line
-        )
-        self.last_type = "direct_post"
-        return True
-
-    def _fast_counts(self, line: int, post: Payload, kind: str) -> None:
-        """What the general path counts for a line it accepts without issues."""
+        parts, runes, replies, reactions = found
         counts = self.counts
-        reactions = post.get("reactions")
-        if reactions:
-            counts.reactions += len(reactions)
-        replies = post.get("replies")
-        if replies:
-            counts.replies += len(replies)
-            for reply in replies:
-                r_reactions = reply.get("reactions")
-                if r_reactions:
-                    counts.reactions += len(r_reactions)
-        message: str = post["message"]
-        if len(message) > self._longest_message:
-            self._longest_message = len(message)
-            self.hooks.post_message(line, f"{kind}.message", len(message))
+        if direct:
+            counts.direct_posts += 1
+            kind = "direct_post"
+        else:
+            counts.posts += 1
+            kind = "post"
+        counts.replies += replies
+        counts.reactions += reactions
+        if runes > self._longest_message:
+            self._longest_message = runes
+            self.hooks.post_message(line, f"{kind}.message", runes)
+        self.deduper.add(self.identity(*parts), line)
+        return True
 
     def _version(self, envelope: Payload, line_type: str) -> None:
         version = envelope.get("version")

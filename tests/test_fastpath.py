@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from archivekit import fastpath
 from archivekit.fastpath import STRING, check_post, no_repeated_keys
 from archivekit.fuzz import apply_record_mutations, dump_json_line, load_fuzz_profile
 from archivekit.fuzz import record_mutations as record_mutation_lists
@@ -73,6 +74,20 @@ LINES: list[dict[str, Any]] = [
 ]
 
 
+@pytest.fixture(params=["c-batch", "c-line", "python"])
+def scanner(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each way of running the fast path: the C scanner over runs of lines (the default), the
+    C scanner line by line, and the Python scanner (installs without a compiler)."""
+    mode: str = request.param
+    if mode != "python" and fastpath.NATIVE is None:
+        pytest.skip("the C scanner is not built (test_native_scan.py fails for that)")
+    if mode != "c-batch":
+        monkeypatch.setattr(LineProcessor, "batch_scanner", None)
+    if mode == "python":
+        monkeypatch.setattr(LineProcessor, "scanner", staticmethod(fastpath.scan_python))
+    return mode
+
+
 def both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, **options: Any) -> dict[str, Any]:
     with monkeypatch.context() as patch:
         patch.setattr(LineProcessor, "fast", False)
@@ -84,13 +99,13 @@ def both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, **options: Any) -> di
 
 @pytest.mark.parametrize("archive", [*SAMPLES, REAL], ids=lambda p: p.name)
 def test_samples_report_the_same_with_and_without_the_fast_path(
-    archive: Path, monkeypatch: pytest.MonkeyPatch
+    archive: Path, monkeypatch: pytest.MonkeyPatch, scanner: str
 ) -> None:
     both_ways(archive, monkeypatch)
 
 
 def test_a_generated_export_reports_the_same(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scanner: str
 ) -> None:
     path = tmp_path / "gen.zip"
     generate_export(path, seed=3, posts=600, direct_posts=120)
@@ -99,21 +114,22 @@ def test_a_generated_export_reports_the_same(
 
 
 def test_the_clean_lines_are_accepted_by_the_fast_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scanner: str
 ) -> None:
-    accepted: list[int] = []
-    original = LineProcessor._fast_post
+    general: list[int] = []
+    original = LineProcessor._general
 
-    def spy(self: LineProcessor, line: int, raw: bytes) -> bool:
-        ok = original(self, line, raw)
-        if ok:
-            accepted.append(line)
-        return ok
+    def spy(self: LineProcessor, line: int, raw: Any) -> None:
+        general.append(line)
+        original(self, line, raw)
 
-    monkeypatch.setattr(LineProcessor, "_fast_post", spy)
-    report = both_ways(make_archive(tmp_path / "a.zip", LINES), monkeypatch)
+    path = make_archive(tmp_path / "a.zip", LINES)
+    report = validate(path, max_issues=None).to_dict()
+    monkeypatch.setattr(LineProcessor, "_general", spy)
+    assert validate(path, max_issues=None).to_dict() == report
     assert report["valid"]
-    assert accepted == [6, 7]  # both post lines (line 1 is the version line)
+    # Line 1 is the version line; 6, 7 and 9 (both posts and the direct post) go fast.
+    assert general == [1, 2, 3, 4, 5, 8]
 
 
 POST_FIELDS = b'"channel":"c","user":"u","message":"m","create_at":1}}'
@@ -153,7 +169,10 @@ def test_lines_the_counts_cannot_vouch_for_are_declined(raw: bytes) -> None:
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(mutations=record_mutation_lists([dump_json_line(line) for line in LINES], max_mutations=4))
 def test_mutated_post_lines_report_the_same_either_way(
-    mutations: Any, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    mutations: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    scanner: str,
 ) -> None:
     lines = apply_record_mutations([dump_json_line(line) for line in LINES], mutations)
     path = make_archive(tmp_path_factory.mktemp("m") / "m.zip", lines)
@@ -161,7 +180,7 @@ def test_mutated_post_lines_report_the_same_either_way(
 
 
 def test_props_near_the_limit_are_left_to_the_general_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scanner: str
 ) -> None:
     big = {"text": "<" * 133_400}  # Go writes each "<" as 6 bytes: 800,400 runes
     lines = [*LINES[:4], post("team1", "chan1", "alice", "big", 1_700_000_000_200, props=big)]

@@ -1,0 +1,25 @@
+from collections.abc import Callable
+from typing import Any
+
+def scan(
+    raw: bytes,
+    direct: bool,
+    users: dict[str, Any],
+    teams: dict[str, Any],
+    channels: dict[tuple[str, str], Any],
+    type_ok: Callable[[str], bool],
+    max_post_size: int,
+    /,
+) -> tuple[tuple[str | int, ...], int, int, int] | None: ...
+def scan_batch(
+    batch: list[Any],
+    start: int,
+    first_line: int,
+    users: dict[str, Any],
+    teams: dict[str, Any],
+    channels: dict[tuple[str, str], Any],
+    type_ok: Callable[[str], bool],
+    max_post_size: int,
+    identity: Callable[..., int] | None,
+    /,
+) -> tuple[int, int, int, int, int, int, int, bool, bytes, bytes]: ...
