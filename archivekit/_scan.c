@@ -291,7 +291,8 @@ static int scan_int64(Cur *c, long long *out) {
     return OK;
 }
 
-/* A number in props (Go: a float64): plain decimals only, short enough never to overflow. */
+/* A number in props (Go: a float64): plain decimals only, short enough that no reader
+ * overflows (18 characters: every such integer fits an int64, as orjson wants). */
 static int scan_plain_number(Cur *c) {
     const unsigned char *p = c->p, *end = c->end, *start = c->p;
     if (p < end && *p == '-') p++;
@@ -307,7 +308,7 @@ static int scan_plain_number(Cur *c) {
         while (p < end && *p >= '0' && *p <= '9') p++;
     }
     if (p < end && (*p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9'))) return DECLINE;
-    if (p - start > 20) return DECLINE;
+    if (p - start > 18) return DECLINE;
     c->p = p;
     return OK;
 }
@@ -957,11 +958,273 @@ done:
     return result;
 }
 
+/* --- inspect: counting without validating ---------------------------------------------- */
+
+#define SKIP_DEPTH_MAX 64
+
+/* Any JSON value, skipped. Numbers only in plain decimal (see scan_plain_number): orjson
+ * reads a line like that exactly as written, so counting it here agrees with inspect's
+ * Python path. */
+static int skip_value(Cur *c, int depth) {
+    Str ignored;
+    int first = 1, r;
+    if (c->p >= c->end || depth > SKIP_DEPTH_MAX) return DECLINE;
+    switch (*c->p) {
+        case '"':
+            return scan_string(c, &ignored);
+        case '{':
+            c->p++;
+            for (;;) {
+                skip_ws(c);
+                if (at(c, '}')) {
+                    c->p++;
+                    return OK;
+                }
+                if (!first) {
+                    if (!at(c, ',')) return DECLINE;
+                    c->p++;
+                    skip_ws(c);
+                }
+                first = 0;
+                if (scan_string(c, &ignored) != OK) return DECLINE;
+                skip_ws(c);
+                if (!at(c, ':')) return DECLINE;
+                c->p++;
+                skip_ws(c);
+                if (skip_value(c, depth + 1) != OK) return DECLINE;
+            }
+        case '[':
+            c->p++;
+            while ((r = next_element(c, &first)) == OK) {
+                if (skip_value(c, depth + 1) != OK) return DECLINE;
+            }
+            return r == END ? OK : DECLINE;
+        case 't':
+            return literal(c, "true", 4) ? OK : DECLINE;
+        case 'f':
+            return literal(c, "false", 5) ? OK : DECLINE;
+        case 'n':
+            return literal(c, "null", 4) ? OK : DECLINE;
+        default:
+            return scan_plain_number(c);
+    }
+}
+
+/* null (0) or an array, counted: what inspect's `len(x or ())` gives. */
+static int count_array(Cur *c, long long *count) {
+    int first = 1, r;
+    if (is_null(c)) return OK;
+    if (!open_container(c, '[')) return DECLINE;
+    while ((r = next_element(c, &first)) == OK) {
+        if (skip_value(c, 1) != OK) return DECLINE;
+        (*count)++;
+    }
+    return r == END ? OK : DECLINE;
+}
+
+/* An object's members: `wanted` keys (one bit each, from KNOWN_KEYS) go to `on_key`; the rest
+ * are skipped. A wanted key seen twice declines (orjson keeps the last: the Python path). */
+typedef struct {
+    long long replies, reactions, attachments, create_at;
+    int has_create_at;
+    Str team, channel;
+    int has_team, has_channel;
+} Skim;
+
+static int skim_object(Cur *c, unsigned wanted, Skim *skim, int depth);
+
+static int skim_member(Cur *c, unsigned bit, Skim *skim, int depth) {
+    int first = 1, r;
+    switch (bit) {
+        case K_TEAM:
+            skim->has_team = 1;
+            return scan_string(c, &skim->team);
+        case K_CHANNEL:
+            skim->has_channel = 1;
+            return scan_string(c, &skim->channel);
+        case K_CREATE_AT:
+            if (is_null(c)) return OK;
+            skim->has_create_at = 1;
+            return scan_int64(c, &skim->create_at);
+        case K_REACTIONS:
+            return count_array(c, &skim->reactions);
+        case K_ATTACHMENTS:
+            return count_array(c, &skim->attachments);
+        case K_REPLIES:
+            if (is_null(c)) return OK;
+            if (!open_container(c, '[')) return DECLINE;
+            while ((r = next_element(c, &first)) == OK) {
+                Skim reply = {0};
+                /* A reply's own files and reactions count with its post's. */
+                if (skim_object(c, K_REACTIONS | K_ATTACHMENTS, &reply, depth + 1) != OK) return DECLINE;
+                skim->reactions += reply.reactions;
+                skim->attachments += reply.attachments;
+                skim->replies++;
+            }
+            return r == END ? OK : DECLINE;
+        default:
+            return DECLINE;
+    }
+}
+
+static int skim_object(Cur *c, unsigned wanted, Skim *skim, int depth) {
+    unsigned seen = 0;
+    int first = 1;
+    Str key;
+    if (!open_container(c, '{')) return DECLINE;
+    for (;;) {
+        skip_ws(c);
+        if (at(c, '}')) {
+            c->p++;
+            return OK;
+        }
+        if (!first) {
+            if (!at(c, ',')) return DECLINE;
+            c->p++;
+            skip_ws(c);
+        }
+        first = 0;
+        if (scan_string(c, &key) != OK) return DECLINE;
+        skip_ws(c);
+        if (!at(c, ':')) return DECLINE;
+        c->p++;
+        skip_ws(c);
+        /* An escaped key could spell a wanted one: leave such lines to the Python path. */
+        if (key.escaped) return DECLINE;
+        unsigned bit = key_bit(&key);
+        if (bit & wanted) {
+            if (seen & bit) return DECLINE;
+            seen |= bit;
+            if (skim_member(c, bit, skim, depth) != OK) return DECLINE;
+        } else if (skip_value(c, depth + 1) != OK) {
+            return DECLINE;
+        }
+    }
+}
+
+/* Per (team, channel) of a batch: [posts, replies, attachments, first_post_at, last_post_at] */
+enum { P_POSTS, P_REPLIES, P_ATTACHMENTS, P_FIRST, P_LAST, P_SIZE };
+
+static int add_place(PyObject *places, const Skim *skim) {
+    PyObject *team = to_str(&skim->team), *channel = to_str(&skim->channel), *key = NULL;
+    long long row[P_SIZE];
+    int r = -1;
+    if (team == NULL || channel == NULL || (key = PyTuple_Pack(2, team, channel)) == NULL) goto done;
+    PyObject *entry = PyDict_GetItemWithError(places, key);
+    if (entry == NULL) {
+        if (PyErr_Occurred()) goto done;
+        row[P_POSTS] = row[P_REPLIES] = row[P_ATTACHMENTS] = 0;
+        row[P_FIRST] = INT64_MAX;
+        row[P_LAST] = INT64_MIN;
+    } else {
+        for (int i = 0; i < P_SIZE; i++) {
+            row[i] = PyLong_AsLongLong(PyList_GET_ITEM(entry, i));
+            if (row[i] == -1 && PyErr_Occurred()) goto done;
+        }
+    }
+    row[P_POSTS] += 1;
+    row[P_REPLIES] += skim->replies;
+    row[P_ATTACHMENTS] += skim->attachments;
+    if (skim->has_create_at) {
+        if (skim->create_at < row[P_FIRST]) row[P_FIRST] = skim->create_at;
+        if (skim->create_at > row[P_LAST]) row[P_LAST] = skim->create_at;
+    }
+    PyObject *updated = Py_BuildValue("[LLLLL]", row[0], row[1], row[2], row[3], row[4]);
+    if (updated == NULL) goto done;
+    r = PyDict_SetItem(places, key, updated);
+    Py_DECREF(updated);
+
+done:
+    Py_XDECREF(team);
+    Py_XDECREF(channel);
+    Py_XDECREF(key);
+    return r;
+}
+
+/* skim_batch(batch, start, places)
+ *
+ * inspect's counting for runs of post and direct_post lines, from batch[start] until a line
+ * this does not take (any other type, anything unusual): that line is the Python path's.
+ * Posts with a team and a channel are added up in `places`, a dict keyed (team, channel) as
+ * written, values [posts, replies, attachments, first_post_at, last_post_at] (first/last
+ * are INT64_MAX/INT64_MIN while unknown).
+ *
+ * Returns (stop, posts, direct_posts, replies, reactions, attachments, first_post_at,
+ * last_post_at), the dates None when no post had one. */
+static PyObject *skim_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 3 || !PyList_Check(args[0]) || !PyDict_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "skim_batch(batch: list, start: int, places: dict)");
+        return NULL;
+    }
+    PyObject *batch = args[0], *places = args[2];
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(batch), i;
+    if (start < 0 || start > n) {
+        PyErr_SetString(PyExc_IndexError, "skim_batch() start out of range");
+        return NULL;
+    }
+    long long counts[2] = {0, 0}, replies = 0, reactions = 0, attachments = 0;
+    long long first_at = INT64_MAX, last_at = INT64_MIN;
+    const Py_ssize_t post_n = (Py_ssize_t)sizeof POST_PREFIX - 1;
+    const Py_ssize_t direct_n = (Py_ssize_t)sizeof DIRECT_PREFIX - 1;
+
+    for (i = start; i < n; i++) {
+        PyObject *raw = PyList_GET_ITEM(batch, i);
+        if (!PyBytes_CheckExact(raw)) break;
+        const unsigned char *bytes = (const unsigned char *)PyBytes_AS_STRING(raw);
+        Py_ssize_t size = PyBytes_GET_SIZE(raw);
+        int direct;
+        Cur c = {bytes, bytes + size};
+        if (size > post_n && memcmp(bytes, POST_PREFIX, (size_t)post_n) == 0) {
+            direct = 0;
+            c.p += post_n;
+        } else if (size > direct_n && memcmp(bytes, DIRECT_PREFIX, (size_t)direct_n) == 0) {
+            direct = 1;
+            c.p += direct_n;
+        } else {
+            break;
+        }
+        Skim skim = {0};
+        unsigned wanted = K_CREATE_AT | K_REPLIES | K_REACTIONS | K_ATTACHMENTS | K_TEAM | K_CHANNEL;
+        skip_ws(&c);
+        if (skim_object(&c, wanted, &skim, 1) != OK) break;
+        skip_ws(&c);
+        if (!open_container(&c, '}')) break;
+        skip_ws(&c);
+        if (c.p != c.end) break;
+        if (skim.has_team && skim.has_channel) {
+            if (add_place(places, &skim) < 0) return NULL;
+        }
+        counts[direct]++;
+        replies += skim.replies;
+        reactions += skim.reactions;
+        attachments += skim.attachments;
+        if (skim.has_create_at) {
+            if (skim.create_at < first_at) first_at = skim.create_at;
+            if (skim.create_at > last_at) last_at = skim.create_at;
+        }
+    }
+    PyObject *first = first_at == INT64_MAX ? Py_NewRef(Py_None) : PyLong_FromLongLong(first_at);
+    PyObject *last = last_at == INT64_MIN ? Py_NewRef(Py_None) : PyLong_FromLongLong(last_at);
+    if (first == NULL || last == NULL) {
+        Py_XDECREF(first);
+        Py_XDECREF(last);
+        return NULL;
+    }
+    return Py_BuildValue("(nLLLLLNN)", i, counts[0], counts[1], replies, reactions, attachments,
+                         first, last);
+}
+
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "scan(raw, direct, users, teams, channels, type_ok, max_post_size): None to decline, or "
      "(identity parts, message runes, replies, reactions) for a line the general path would "
      "accept without a word."},
+    {"skim_batch", (PyCFunction)(void (*)(void))skim_batch, METH_FASTCALL,
+     "skim_batch(batch, start, places): inspect's counts for runs of post lines; see "
+     "archivekit/_scan.c."},
     {"scan_batch", (PyCFunction)(void (*)(void))scan_batch, METH_FASTCALL,
      "scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size, "
      "identity): scan lines from batch[start] until one the fast path does not accept; see "

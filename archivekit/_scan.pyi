@@ -23,3 +23,6 @@ def scan_batch(
     identity: Callable[..., int] | None,
     /,
 ) -> tuple[int, int, int, int, int, int, int, bool, bytes, bytes]: ...
+def skim_batch(
+    batch: list[Any], start: int, places: dict[tuple[str, str], list[int]], /
+) -> tuple[int, int, int, int, int, int, int | None, int | None]: ...

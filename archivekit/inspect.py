@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,16 +138,21 @@ def _parse(raw: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def _items(value: Any) -> list[Any]:
+    """A list field's elements; anything else (null, a wrong type) holds none."""
+    return value if type(value) is list else []
+
+
 def _count_post(result: Inspection, post: dict[str, Any], line: int) -> None:
     counts = result.counts
-    replies = post.get("replies") or ()
-    attachments = len(post.get("attachments") or ())
+    replies = _items(post.get("replies"))
+    attachments = len(_items(post.get("attachments")))
     counts.replies += len(replies)
-    counts.reactions += len(post.get("reactions") or ())
+    counts.reactions += len(_items(post.get("reactions")))
     for reply in replies:
         if isinstance(reply, dict):
-            attachments += len(reply.get("attachments") or ())
-            counts.reactions += len(reply.get("reactions") or ())
+            attachments += len(_items(reply.get("attachments")))
+            counts.reactions += len(_items(reply.get("reactions")))
     counts.attachments += attachments
     create_at = post.get("create_at")
     _date(result, create_at)
@@ -185,7 +191,7 @@ def _count_line(result: Inspection, line: int, raw: bytes | LineTooLong) -> None
         _count_post(result, payload, line)
     elif kind == "user":
         counts.users += 1
-        for membership in payload.get("teams") or ():
+        for membership in _items(payload.get("teams")):
             if isinstance(membership, dict) and isinstance(membership.get("name"), str):
                 _team(result, membership["name"]).members += 1
     elif kind == "channel":
@@ -206,12 +212,65 @@ def _count_line(result: Inspection, line: int, raw: bytes | LineTooLong) -> None
             team_summary.defined_on = line
     elif kind == "direct_channel":
         counts.direct_channels += 1
-        members = payload.get("participants") or payload.get("members") or ()
+        members = _items(payload.get("participants")) or _items(payload.get("members"))
         if len(members) > 2:
             result.group_channels += 1
     elif kind in ("bot", "role", "scheme", "emoji"):
         attr = {"bot": "bots", "role": "roles", "scheme": "schemes"}.get(kind, "emojis")
         setattr(counts, attr, getattr(counts, attr) + 1)
+
+
+def _skim() -> Callable[..., Any] | None:
+    if os.environ.get("ARCHIVEKIT_PURE_PYTHON"):
+        return None
+    try:
+        from archivekit._scan import skim_batch
+    except ImportError:  # built without a C compiler: every line takes the Python path
+        return None
+    return skim_batch
+
+
+# inspect's counting of post lines in C (archivekit/_scan.c), or None.
+SKIM_BATCH = _skim()
+
+
+def _count_lines(result: Inspection, first: int, batch: list[bytes | LineTooLong]) -> None:
+    """Count consecutive lines numbered from `first`: runs of post lines in C when it is
+    built, every other line (and any the C code does not take) in Python."""
+    skim = SKIM_BATCH
+    if skim is None:
+        for offset, raw in enumerate(batch):
+            _count_line(result, first + offset, raw)
+        return
+    counts = result.counts
+    start, end = 0, len(batch)
+    while start < end:
+        places: dict[tuple[str, str], list[int]] = {}
+        stop, posts, direct_posts, replies, reactions, attachments, first_at, last_at = skim(
+            batch, start, places
+        )
+        if stop > start:
+            counts.posts += posts
+            counts.direct_posts += direct_posts
+            counts.replies += replies
+            counts.reactions += reactions
+            counts.attachments += attachments
+            _date(result, first_at)
+            _date(result, last_at)
+            for (team, name), (p, r, a, first_post, last_post) in places.items():
+                summary = _channel(result, team, name)
+                summary.posts += p
+                summary.replies += r
+                summary.attachments += a
+                if first_post <= last_post:  # some post had a date
+                    if summary.first_post_at is None or first_post < summary.first_post_at:
+                        summary.first_post_at = first_post
+                    if summary.last_post_at is None or last_post > summary.last_post_at:
+                        summary.last_post_at = last_post
+                _team(result, team).posts += p
+        if stop < end:
+            _count_line(result, first + stop, batch[stop])
+        start = stop + 1
 
 
 def _inspect_share(
@@ -226,9 +285,8 @@ def _inspect_share(
             if index % workers != me:
                 line += len(batch)
                 continue
-            for raw in batch:
-                line += 1
-                _count_line(result, line, raw)
+            _count_lines(result, line + 1, batch)
+            line += len(batch)
         result.lines = line
         return result
 

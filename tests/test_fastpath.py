@@ -188,3 +188,23 @@ def test_props_near_the_limit_are_left_to_the_general_path(
     assert [i["server_error_id"] for i in report["issues"]] == [
         "app.import.validate_post_import_data.props_too_large.error"
     ]
+
+
+def test_a_duplicate_is_found_whichever_path_read_each_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scanner: str
+) -> None:
+    # The first copy goes fast; the second carries a file, so the general path reads it: both
+    # must compute the same identity.
+    plain = post("team1", "chan1", "alice", "same words", 1_700_000_000_500)
+    with_file = post(
+        "team1", "chan1", "alice", "same words", 1_700_000_000_500, attachments=[{"path": "f.txt"}]
+    )
+    dm = direct_post(["bob", "alice"], "bob", "again", 1_700_000_000_600)
+    dm_with_file = direct_post(
+        ["alice", "bob"], "bob", "again", 1_700_000_000_600, attachments=[{"path": "f.txt"}]
+    )
+    lines = [*LINES[:4], plain, with_file, direct_channel(["alice", "bob"]), dm, dm_with_file]
+    path = make_archive(tmp_path / "dup.zip", lines, {"data/f.txt": b"x"})
+    report = both_ways(path, monkeypatch)
+    duplicates = [(i["code"], i["line"]) for i in report["issues"] if "duplicate" in i["code"]]
+    assert duplicates == [("duplicate-post", 7), ("duplicate-post", 10)]
