@@ -361,7 +361,7 @@ def scan_python(
     line_type = "direct_post" if direct else "post"
     if type(doc) is not dict or len(doc) != 2 or doc.get("type") != line_type:
         return None
-    post = doc[line_type]
+    post: Any = doc.get(line_type)
     flat = len(raw) < FLAT_PROPS_MAX_LINE
     if direct:
         tally = check_direct_post(post, users, max_post_size, flat)

@@ -208,3 +208,14 @@ def test_a_duplicate_is_found_whichever_path_read_each_copy(
     report = both_ways(path, monkeypatch)
     duplicates = [(i["code"], i["line"]) for i in report["issues"] if "duplicate" in i["code"]]
     assert duplicates == [("duplicate-post", 7), ("duplicate-post", 10)]
+
+
+@pytest.mark.parametrize(
+    ("raw", "direct"),
+    [(b'{"type":"post","Post":{}}', False), (b'{"type":"direct_post","x":1}', True)],
+)
+def test_the_python_scanner_declines_an_envelope_without_its_payload(
+    raw: bytes, direct: bool
+) -> None:
+    # Found by the differential tests: these raised KeyError.
+    assert fastpath.scan_python(raw, direct, {}, {}, {}, lambda _: True, 16383) is None
