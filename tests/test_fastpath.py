@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from archivekit import fastpath
+from archivekit.dedupe import stable_identity
 from archivekit.fastpath import STRING, check_post, no_repeated_keys
 from archivekit.fuzz import apply_record_mutations, dump_json_line, load_fuzz_profile
 from archivekit.fuzz import record_mutations as record_mutation_lists
@@ -208,6 +209,15 @@ def test_a_duplicate_is_found_whichever_path_read_each_copy(
     report = both_ways(path, monkeypatch)
     duplicates = [(i["code"], i["line"]) for i in report["issues"] if "duplicate" in i["code"]]
     assert duplicates == [("duplicate-post", 7), ("duplicate-post", 10)]
+    # Spawned workers hash identities with `stable_identity` (the C scanner calls it back).
+    original_init = LineProcessor.__init__
+
+    def stable(self: LineProcessor, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.identity = stable_identity
+
+    monkeypatch.setattr(LineProcessor, "__init__", stable)
+    assert validate(path, max_issues=None, workers=1).to_dict() == report
 
 
 @pytest.mark.parametrize(
