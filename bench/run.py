@@ -147,6 +147,25 @@ def revision() -> str:
     return probe.stdout.strip() or "unknown"
 
 
+def fast_path(cli: list[str]) -> str:
+    """Which fast path the measured install runs: "C" (archivekit._scan built), "Python"
+    (no compiler at install, or ARCHIVEKIT_PURE_PYTHON set), or "unknown"."""
+    python = Path(cli[0]).with_name("python")
+    if not python.exists():
+        return "unknown"
+    probe = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import archivekit.fastpath as f; print('C' if f.NATIVE else 'Python')",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return probe.stdout.strip() or "unknown"
+
+
 def format_rows(rows: list[Row]) -> list[str]:
     floors = {r.archive: r.timing.seconds for r in rows if r.what == "floor" and r.timing}
     lines = [
@@ -179,7 +198,7 @@ def measure(archive: Path, cli: list[str], repeats: int, with_floor: bool = True
     return rows
 
 
-def append_results(title: str, table: list[str], args: argparse.Namespace) -> None:
+def append_results(title: str, table: list[str], args: argparse.Namespace, cli: list[str]) -> None:
     results: Path = args.results
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     header = "# Benchmark results\n\nAppended by `python bench/run.py`; newest last.\n"
@@ -187,7 +206,8 @@ def append_results(title: str, table: list[str], args: argparse.Namespace) -> No
     section = [
         f"\n## {stamp} — {title}\n",
         f"- machine: {machine()}",
-        f"- revision: {revision()}; command: `python bench/run.py {' '.join(args.argv)}`",
+        f"- revision: {revision()}; command: `python bench/run.py {' '.join(args.argv)}`; "
+        f"fast path: {fast_path(cli)}",
         "",
         *table,
         "",
@@ -243,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         table = format_rows(rows)
         print(f"\n{title}\n" + "\n".join(table))
         if not args.no_record:
-            append_results(title, table, args)
+            append_results(title, table, args, cli)
     return 0
 
 
