@@ -903,7 +903,9 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
     const Py_ssize_t post_n = (Py_ssize_t)sizeof POST_PREFIX - 1;
     const Py_ssize_t direct_n = (Py_ssize_t)sizeof DIRECT_PREFIX - 1;
 
-    for (i = start; i < n; i++) {
+    /* The callbacks (type_ok, identity) run Python code: hold the line, and re-read the
+     * list's size (never past the n slots allocated above), in case that code touched it. */
+    for (i = start; i < n && i < PyList_GET_SIZE(batch); i++) {
         PyObject *raw = PyList_GET_ITEM(batch, i);
         long long line = first_line + i;
         if (line <= 1 || !PyBytes_CheckExact(raw)) break;
@@ -913,8 +915,10 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
         if (size > post_n && memcmp(bytes, POST_PREFIX, (size_t)post_n) == 0) direct = 0;
         else if (size > direct_n && memcmp(bytes, DIRECT_PREFIX, (size_t)direct_n) == 0) direct = 1;
         else break;
+        Py_INCREF(raw);
         Accepted acc = {0};
         int r = scan_one(&ctx, raw, direct, &acc);
+        Py_DECREF(raw);
         if (r == FAIL) goto done;
         if (r == DECLINE) break;
         uint64_t hash;
@@ -1117,6 +1121,10 @@ static int add_place(PyObject *places, const Skim *skim) {
         row[P_FIRST] = INT64_MAX;
         row[P_LAST] = INT64_MIN;
     } else {
+        if (!PyList_CheckExact(entry) || PyList_GET_SIZE(entry) != P_SIZE) {
+            PyErr_SetString(PyExc_TypeError, "skim_batch() places must hold 5-item lists");
+            goto done;
+        }
         for (int i = 0; i < P_SIZE; i++) {
             row[i] = PyLong_AsLongLong(PyList_GET_ITEM(entry, i));
             if (row[i] == -1 && PyErr_Occurred()) goto done;

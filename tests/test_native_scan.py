@@ -1635,3 +1635,32 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
     # The sanitized -O1 build answers exactly like the installed one.
     expected = [run_native(raw, direct, w, size) for raw, direct, size in cases]
     assert results == expected, "the sanitized build of _scan.c answers otherwise (stale .so?)"
+
+
+# --- the batch entry points survive callers that misbehave ----------------------------------
+
+
+@needs_native
+def test_a_callback_that_empties_the_batch_stops_the_scan_safely() -> None:
+    from archivekit._scan import scan_batch
+
+    batch: list[Any] = [post_line(type=b'"custom_x"') for _ in range(50)]
+
+    def type_ok(_: str) -> bool:
+        batch.clear()  # the C loop must not read past the list's new end
+        return True
+
+    stop, posts, *_ = scan_batch(
+        batch, 0, 2, WORLD.users, WORLD.teams, WORLD.channels, type_ok, MAX_POST_SIZE, None
+    )
+    assert (stop, posts) == (1, 1)
+
+
+@needs_native
+def test_skim_batch_refuses_a_places_dict_it_did_not_fill() -> None:
+    from archivekit._scan import skim_batch
+
+    line = post_line()
+    team, channel = orjson.loads(line)["post"]["team"], orjson.loads(line)["post"]["channel"]
+    with pytest.raises(TypeError):
+        skim_batch([line], 0, {(team, channel): "not a row"})
