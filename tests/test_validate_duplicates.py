@@ -8,7 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from archivekit import dedupe
 from archivekit.dedupe import Deduper, post_identity
 from archivekit.issues import Severity
 from archivekit.report import Report
@@ -188,3 +191,23 @@ def test_deduper_spills_300k_identities_to_disk_buckets_and_cleans_up(
         5,
     )
     assert list(tmp_path.iterdir()) == []  # the buckets are removed
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    identities=st.lists(st.integers(0, 6), max_size=60),
+    limit=st.integers(1, 10),
+)
+def test_small_archives_find_the_same_duplicates_without_numpy(
+    identities: list[int], limit: int
+) -> None:
+    # Few identities are compared in plain Python (no numpy import); more go through numpy.
+    found = []
+    for small in (dedupe._SMALL, -1):
+        deduper = Deduper()
+        for line, identity in enumerate(identities, start=1):
+            deduper.add(_spread(identity), line)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(dedupe, "_SMALL", small)
+            found.append(deduper.duplicates(limit=limit))
+    assert found[0] == found[1]
