@@ -1256,5 +1256,14 @@ PyMODINIT_FUNC PyInit__scan(void) {
     str_post = PyUnicode_InternFromString("post");
     str_direct = PyUnicode_InternFromString("direct");
     if (str_post == NULL || str_direct == NULL) return NULL;
-    return PyModule_Create(&module_def);
+    PyObject *module = PyModule_Create(&module_def);
+#ifndef SOURCE_SHA256
+#define SOURCE_SHA256 "unknown"
+#endif
+    /* Which source this was built from: a test compares it with the file (stale builds). */
+    if (module != NULL && PyModule_AddStringConstant(module, "SOURCE_SHA256", SOURCE_SHA256) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

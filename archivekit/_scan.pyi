@@ -1,6 +1,8 @@
 from collections.abc import Callable
 from typing import Any
 
+SOURCE_SHA256: str
+
 def scan(
     raw: bytes,
     direct: bool,

@@ -250,6 +250,19 @@ def test_the_c_scanner_is_built() -> None:
     assert fastpath.scan is NATIVE
 
 
+@needs_native
+def test_the_c_scanner_was_built_from_the_current_source() -> None:
+    import hashlib
+
+    from archivekit import _scan
+
+    source = Path(fastpath.__file__).with_name("_scan.c").read_bytes()
+    assert hashlib.sha256(source).hexdigest() == _scan.SOURCE_SHA256, (
+        "archivekit/_scan.c changed since the extension was built: run `make test` (or "
+        "pip install -e '.[dev]') to rebuild it"
+    )
+
+
 # --- 2. exact agreement on realistic lines ------------------------------------------------------
 
 
