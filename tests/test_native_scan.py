@@ -1549,7 +1549,33 @@ def test_scanning_leaks_no_python_objects() -> None:
     assert sys.getallocatedblocks() - before < 100
 
 
-ASAN_SCRIPT = """
+# Drives the batch entry points the way the pipeline and inspect do (skip the line a run stops
+# at, go on): run both in the sanitized subprocess and against the installed module.
+BATCH_DRIVER = """
+def drive_batches(_scan, users, teams, channels, type_ok, cases):
+    results = []
+    lines = [raw for raw, _, _ in cases]
+    for first in range(0, len(lines), 40):
+        batch = lines[first : first + 40]
+        start = 0
+        while start < len(batch):
+            found = _scan.scan_batch(
+                batch, start, first + 2, users, teams, channels, type_ok, 16383, None
+            )
+            results.append(found[:8] + (len(found[8]), found[9]))
+            start = found[0] + 1
+        start = 0
+        while start < len(batch):
+            places = {}
+            found = _scan.skim_batch(batch, start, places)
+            results.append((found, sorted(places.items())))
+            start = found[0] + 1
+    return results
+"""
+
+ASAN_SCRIPT = (
+    BATCH_DRIVER
+    + """
 import pickle, sys
 
 sys.path.insert(0, sys.argv[1])
@@ -1569,10 +1595,12 @@ for raw, direct, size in cases:
     result = _scan.scan(raw, direct, users, teams, channels, type_ok, size)
     assert result is None or type(result) is tuple, result
     results.append(result)
+batches = drive_batches(_scan, users, teams, channels, type_ok, cases)
 with open(sys.argv[3], "wb") as f:
-    pickle.dump(results, f)
+    pickle.dump((results, batches), f)
 print("scanned", len(results))
 """
+)
 
 
 @needs_native
@@ -1617,6 +1645,11 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
         (post_line(message=b'"' + b"\\u00e9" * k + b'"'), False, MAX_POST_SIZE)
         for k in (85, 86, 100, 2000)
     ]
+    # Deep nesting where inspect's skim skips values (its depth limit is 64).
+    cases += [
+        (post_line(b'"x":' + b"[" * k + b"]" * k), False, MAX_POST_SIZE) for k in (63, 64, 65)
+    ]
+    cases += [(post_line(b'"x":' + b"[" * 5000), False, MAX_POST_SIZE)]
     cases += [(raw, not direct, size) for raw, direct, size in cases[::7]]
     data = tmp_path / "cases.pickle"
     out = tmp_path / "results.pickle"
@@ -1644,10 +1677,25 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
     assert "AddressSanitizer" not in run.stderr, report
     assert "runtime error" not in run.stderr, report
     with out.open("rb") as f:
-        results = pickle.load(f)
+        results, batches = pickle.load(f)
     # The sanitized -O1 build answers exactly like the installed one.
     expected = [run_native(raw, direct, w, size) for raw, direct, size in cases]
     assert results == expected, "the sanitized build of _scan.c answers otherwise (stale .so?)"
+    from archivekit import _scan
+
+    namespace: dict[str, Any] = {}
+    exec(BATCH_DRIVER, namespace)
+
+    def type_ok(name: str) -> bool:
+        return name in ALLOWED_POST_TYPES or name.startswith(CUSTOM_TYPE_PREFIX)
+
+    installed = namespace["drive_batches"](_scan, *plain, type_ok, cases)
+    assert batches == installed, "the sanitized build's batch scans answer otherwise"
+    scanned = sum(r[1] for r in batches if len(r) == 10)
+    skimmed = sum(r[0][1] for r in batches if len(r) == 2)
+    # The batch paths really ran over accepted lines.
+    assert scanned > 100
+    assert skimmed > 100
 
 
 # --- the batch entry points survive callers that misbehave ----------------------------------
