@@ -325,8 +325,8 @@ static inline int at(Cur *c, unsigned char ch) { return c->p < c->end && *c->p =
 static inline int is_null(Cur *c) { return at(c, 'n') && literal(c, "null", 4); }
 
 /* Members of an object: call after '{'. OK with the key scanned and the cursor on its value,
- * END after the closing brace. Escaped keys are declined (Go would unescape them; rare). */
-static int next_member(Cur *c, int *first, Str *key) {
+ * END after the closing brace. */
+static int member(Cur *c, int *first, Str *key) {
     skip_ws(c);
     if (c->p >= c->end) return DECLINE;
     if (*c->p == '}') {
@@ -340,12 +340,19 @@ static int next_member(Cur *c, int *first, Str *key) {
         c->p++;
         skip_ws(c);
     }
-    if (scan_string(c, key) != OK || key->escaped) return DECLINE;
+    if (scan_string(c, key) != OK) return DECLINE;
     skip_ws(c);
     if (!at(c, ':')) return DECLINE;
     c->p++;
     skip_ws(c);
     return OK;
+}
+
+/* `member` for objects whose keys matter: an escaped key is declined (Go would unescape it
+ * and might match a known key; rare). */
+static int next_member(Cur *c, int *first, Str *key) {
+    int r = member(c, first, key);
+    return r == OK && key->escaped ? DECLINE : r;
 }
 
 /* Elements of an array: call after '['. OK with the cursor on the element, END after ']'. */
@@ -736,15 +743,35 @@ static int replies(Ctx *ctx, Cur *c, long long *min_create_at) {
     return r == END ? OK : r;
 }
 
-/* The whole line: the envelope around the payload, nothing after it. */
-static int scan_line(Ctx *ctx, Cur *c, int direct, Post *post) {
-    const char *prefix = direct ? DIRECT_PREFIX : POST_PREFIX;
-    Py_ssize_t n = (Py_ssize_t)strlen(prefix);
-    if (c->end - c->p < n || memcmp(c->p, prefix, (size_t)n) != 0) return DECLINE;
-    c->p += n;
-    skip_ws(c);
-    int r = post_object(ctx, c, direct ? DIRECT_POST_KEYS : POST_KEYS, post);
-    if (r != OK) return r;
+/* The envelope's start: 0 for a post line, 1 for a direct_post line (the cursor then on the
+ * payload), -1 for any other line. Exports write the type first, exactly like this. */
+static int envelope_start(Cur *c) {
+    static const struct {
+        const char *text;
+        Py_ssize_t len;
+    } prefixes[2] = {
+        {POST_PREFIX, (Py_ssize_t)sizeof POST_PREFIX - 1},
+        {DIRECT_PREFIX, (Py_ssize_t)sizeof DIRECT_PREFIX - 1},
+    };
+    for (int kind = 0; kind < 2; kind++) {
+        if (c->end - c->p > prefixes[kind].len &&
+            memcmp(c->p, prefixes[kind].text, (size_t)prefixes[kind].len) == 0) {
+            c->p += prefixes[kind].len;
+            skip_ws(c);
+            return kind;
+        }
+    }
+    return -1;
+}
+
+static inline Cur line_cursor(PyObject *raw) {
+    const unsigned char *start = (const unsigned char *)PyBytes_AS_STRING(raw);
+    Cur c = {start, start + PyBytes_GET_SIZE(raw)};
+    return c;
+}
+
+/* After the payload: the envelope's closing brace and nothing else. */
+static int envelope_end(Cur *c) {
     skip_ws(c);
     if (!open_container(c, '}')) return DECLINE;
     skip_ws(c);
@@ -760,18 +787,17 @@ typedef struct {
     long long reactions;
 } Accepted;
 
-/* One line: OK with *acc filled (acc->parts a new reference), DECLINE, or FAIL. */
-static int scan_one(const Ctx *base, PyObject *raw, int direct, Accepted *acc) {
+/* One line of `line_size` bytes whose envelope `c` has passed (`direct` as envelope_start
+ * said): OK with *acc filled (acc->parts a new reference), DECLINE, or FAIL. */
+static int scan_one(const Ctx *base, Cur c, Py_ssize_t line_size, int direct, Accepted *acc) {
     Ctx ctx = *base;
-    Py_ssize_t size = PyBytes_GET_SIZE(raw);
-    ctx.flat_props = size < FLAT_PROPS_MAX_LINE;
+    ctx.flat_props = line_size < FLAT_PROPS_MAX_LINE;
     ctx.replies = ctx.reactions = 0;
-    const unsigned char *start = (const unsigned char *)PyBytes_AS_STRING(raw);
-    Cur c = {start, start + size};
     Post post = {0};
     PyObject *message = NULL, *create_at = NULL;
 
-    int r = scan_line(&ctx, &c, direct, &post);
+    int r = post_object(&ctx, &c, direct ? DIRECT_POST_KEYS : POST_KEYS, &post);
+    if (r == OK) r = envelope_end(&c);
     if (r == OK && !direct) {
         r = PyDict_Contains(ctx.teams, post.team);
         if (r == 1) {
@@ -850,7 +876,9 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     int direct = PyObject_IsTrue(args[1]);
     if (direct < 0 || !read_context(args + 2, &ctx)) return NULL;
-    int r = scan_one(&ctx, args[0], direct, &acc);
+    Cur c = line_cursor(args[0]);
+    int r = envelope_start(&c) == direct ? scan_one(&ctx, c, PyBytes_GET_SIZE(args[0]), direct, &acc)
+                                         : DECLINE;
     if (r == FAIL) return NULL;
     if (r == DECLINE) Py_RETURN_NONE;
     PyObject *result = Py_BuildValue("(OnLL)", acc.parts, acc.runes, acc.replies, acc.reactions);
@@ -900,8 +928,6 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
     long long counts[2] = {0, 0}, replies = 0, reactions = 0, longest_line = 0;
     Py_ssize_t longest = -1, accepted = 0, i;
     int longest_direct = 0;
-    const Py_ssize_t post_n = (Py_ssize_t)sizeof POST_PREFIX - 1;
-    const Py_ssize_t direct_n = (Py_ssize_t)sizeof DIRECT_PREFIX - 1;
 
     /* The callbacks (type_ok, identity) run Python code: hold the line, and re-read the
      * list's size (never past the n slots allocated above), in case that code touched it. */
@@ -909,15 +935,12 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
         PyObject *raw = PyList_GET_ITEM(batch, i);
         long long line = first_line + i;
         if (line <= 1 || !PyBytes_CheckExact(raw)) break;
-        const char *bytes = PyBytes_AS_STRING(raw);
-        Py_ssize_t size = PyBytes_GET_SIZE(raw);
-        int direct;
-        if (size > post_n && memcmp(bytes, POST_PREFIX, (size_t)post_n) == 0) direct = 0;
-        else if (size > direct_n && memcmp(bytes, DIRECT_PREFIX, (size_t)direct_n) == 0) direct = 1;
-        else break;
+        Cur c = line_cursor(raw);
+        int direct = envelope_start(&c);
+        if (direct < 0) break;
         Py_INCREF(raw);
         Accepted acc = {0};
-        int r = scan_one(&ctx, raw, direct, &acc);
+        int r = scan_one(&ctx, c, PyBytes_GET_SIZE(raw), direct, &acc);
         Py_DECREF(raw);
         if (r == FAIL) goto done;
         if (r == DECLINE) break;
@@ -978,25 +1001,10 @@ static int skip_value(Cur *c, int depth) {
             return scan_string(c, &ignored);
         case '{':
             c->p++;
-            for (;;) {
-                skip_ws(c);
-                if (at(c, '}')) {
-                    c->p++;
-                    return OK;
-                }
-                if (!first) {
-                    if (!at(c, ',')) return DECLINE;
-                    c->p++;
-                    skip_ws(c);
-                }
-                first = 0;
-                if (scan_string(c, &ignored) != OK) return DECLINE;
-                skip_ws(c);
-                if (!at(c, ':')) return DECLINE;
-                c->p++;
-                skip_ws(c);
+            while ((r = member(c, &first, &ignored)) == OK) {
                 if (skip_value(c, depth + 1) != OK) return DECLINE;
             }
+            return r == END ? OK : DECLINE;
         case '[':
             c->p++;
             while ((r = next_element(c, &first)) == OK) {
@@ -1073,28 +1081,11 @@ static int skim_member(Cur *c, unsigned bit, Skim *skim, int depth) {
 
 static int skim_object(Cur *c, unsigned wanted, Skim *skim, int depth) {
     unsigned seen = 0;
-    int first = 1;
+    int first = 1, r;
     Str key;
     if (!open_container(c, '{')) return DECLINE;
-    for (;;) {
-        skip_ws(c);
-        if (at(c, '}')) {
-            c->p++;
-            return OK;
-        }
-        if (!first) {
-            if (!at(c, ',')) return DECLINE;
-            c->p++;
-            skip_ws(c);
-        }
-        first = 0;
-        if (scan_string(c, &key) != OK) return DECLINE;
-        skip_ws(c);
-        if (!at(c, ':')) return DECLINE;
-        c->p++;
-        skip_ws(c);
-        /* An escaped key could spell a wanted one: leave such lines to the Python path. */
-        if (key.escaped) return DECLINE;
+    /* next_member declines escaped keys: one could spell a wanted key (the Python path's). */
+    while ((r = next_member(c, &first, &key)) == OK) {
         unsigned bit = key_bit(&key);
         if (bit & wanted) {
             if (seen & bit) return DECLINE;
@@ -1104,6 +1095,7 @@ static int skim_object(Cur *c, unsigned wanted, Skim *skim, int depth) {
             return DECLINE;
         }
     }
+    return r == END ? OK : DECLINE;
 }
 
 /* Per (team, channel) of a batch: [posts, replies, attachments, first_post_at, last_post_at] */
@@ -1175,33 +1167,16 @@ static PyObject *skim_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
     }
     long long counts[2] = {0, 0}, replies = 0, reactions = 0, attachments = 0;
     long long first_at = INT64_MAX, last_at = INT64_MIN;
-    const Py_ssize_t post_n = (Py_ssize_t)sizeof POST_PREFIX - 1;
-    const Py_ssize_t direct_n = (Py_ssize_t)sizeof DIRECT_PREFIX - 1;
 
     for (i = start; i < n; i++) {
         PyObject *raw = PyList_GET_ITEM(batch, i);
         if (!PyBytes_CheckExact(raw)) break;
-        const unsigned char *bytes = (const unsigned char *)PyBytes_AS_STRING(raw);
-        Py_ssize_t size = PyBytes_GET_SIZE(raw);
-        int direct;
-        Cur c = {bytes, bytes + size};
-        if (size > post_n && memcmp(bytes, POST_PREFIX, (size_t)post_n) == 0) {
-            direct = 0;
-            c.p += post_n;
-        } else if (size > direct_n && memcmp(bytes, DIRECT_PREFIX, (size_t)direct_n) == 0) {
-            direct = 1;
-            c.p += direct_n;
-        } else {
-            break;
-        }
+        Cur c = line_cursor(raw);
+        int direct = envelope_start(&c);
+        if (direct < 0) break;
         Skim skim = {0};
         unsigned wanted = K_CREATE_AT | K_REPLIES | K_REACTIONS | K_ATTACHMENTS | K_TEAM | K_CHANNEL;
-        skip_ws(&c);
-        if (skim_object(&c, wanted, &skim, 1) != OK) break;
-        skip_ws(&c);
-        if (!open_container(&c, '}')) break;
-        skip_ws(&c);
-        if (c.p != c.end) break;
+        if (skim_object(&c, wanted, &skim, 1) != OK || envelope_end(&c) != OK) break;
         if (skim.has_team && skim.has_channel) {
             if (add_place(places, &skim) < 0) return NULL;
         }

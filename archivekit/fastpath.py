@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, TypeGuard
 
 import orjson
@@ -401,18 +402,21 @@ BatchScanner = Callable[
 ]
 
 
-def _native() -> tuple[Scanner, BatchScanner] | tuple[None, None]:
+def _native_module() -> ModuleType | None:
     if os.environ.get("ARCHIVEKIT_PURE_PYTHON"):
-        return None, None
+        return None
     try:
-        from archivekit._scan import scan as native
-        from archivekit._scan import scan_batch
-    except ImportError:  # built without a C compiler: the Python version does the same work
-        return None, None
-    return native, scan_batch
+        from archivekit import _scan
+    except ImportError:  # built without a C compiler: the Python versions do the same work
+        return None
+    return _scan
 
 
-# The C scanner (None when it was not built, or ARCHIVEKIT_PURE_PYTHON is set): `NATIVE` for
-# one line, `NATIVE_BATCH` to run through a batch until a line it does not accept.
-NATIVE, NATIVE_BATCH = _native()
+# The C scanner (all None when it was not built, or ARCHIVEKIT_PURE_PYTHON is set): `NATIVE`
+# for one line, `NATIVE_BATCH` to run through a batch until a line it does not accept,
+# `NATIVE_SKIM` for inspect's counting.
+_SCAN = _native_module()
+NATIVE: Scanner | None = None if _SCAN is None else _SCAN.scan
+NATIVE_BATCH: BatchScanner | None = None if _SCAN is None else _SCAN.scan_batch
+NATIVE_SKIM: Callable[..., Any] | None = None if _SCAN is None else _SCAN.skim_batch
 scan: Scanner = NATIVE or scan_python

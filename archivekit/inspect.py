@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from archivekit.decode import decode_line
+from archivekit.fastpath import NATIVE_SKIM
 from archivekit.parallel import default_workers
 from archivekit.reader import LineTooLong, ReadLimits, iter_line_batches, open_archive, rechunk
 from archivekit.report import Counts
@@ -220,18 +220,8 @@ def _count_line(result: Inspection, line: int, raw: bytes | LineTooLong) -> None
         setattr(counts, attr, getattr(counts, attr) + 1)
 
 
-def _skim() -> Callable[..., Any] | None:
-    if os.environ.get("ARCHIVEKIT_PURE_PYTHON"):
-        return None
-    try:
-        from archivekit._scan import skim_batch
-    except ImportError:  # built without a C compiler: every line takes the Python path
-        return None
-    return skim_batch
-
-
 # inspect's counting of post lines in C (archivekit/_scan.c), or None.
-SKIM_BATCH = _skim()
+SKIM_BATCH = NATIVE_SKIM
 
 
 def _count_lines(result: Inspection, first: int, batch: list[bytes | LineTooLong]) -> None:

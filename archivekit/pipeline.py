@@ -257,18 +257,15 @@ class LineProcessor:
         if self.fast and self.batch_scanner is not None:
             self._process_scanned(first, batch)
             return
-        general = self._general
-        fast_post = self._fast_post
-        fast_direct_post = self._fast_direct_post
-        fast = self.fast
+        general, fast_line, fast = self._general, self._fast, self.fast
         line = first - 1
         for raw in batch:
             line += 1
             if fast and line > 1 and type(raw) is bytes:
                 if raw.startswith(POST_PREFIX):
-                    if fast_post(line, raw):
+                    if fast_line(line, raw, False):
                         continue
-                elif raw.startswith(DIRECT_POST_PREFIX) and fast_direct_post(line, raw):
+                elif raw.startswith(DIRECT_POST_PREFIX) and fast_line(line, raw, True):
                     continue
             general(line, raw)
 
@@ -372,12 +369,6 @@ class LineProcessor:
         handler(line, payload)
 
     # --- the accept-only fast path (see archivekit.fastpath) -------------------------------
-    def _fast_post(self, line: int, raw: bytes) -> bool:
-        return self._fast(line, raw, False)
-
-    def _fast_direct_post(self, line: int, raw: bytes) -> bool:
-        return self._fast(line, raw, True)
-
     def _fast(self, line: int, raw: bytes, direct: bool) -> bool:
         refs = self.refs
         found = self.scanner(
