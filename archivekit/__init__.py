@@ -8,15 +8,15 @@ The public API::
     summary = inspect("export.zip")           # an Inspection
 """
 
-from archivekit.atomic import atomic_output, write_atomic
+from archivekit.check.target import TargetConfig, load_target
 from archivekit.errors import ArchiveError, ArchiveKitError, OutputError, UsageError
 from archivekit.inspect import Inspection
 from archivekit.inspect import inspect as inspect
 from archivekit.issues import CODES, Issue, Severity
-from archivekit.reader import Archive, ReadLimits, open_archive
-from archivekit.report import Report
-from archivekit.target import TargetConfig, load_target
+from archivekit.read import Archive, ReadLimits, open_archive
+from archivekit.report.model import Report
 from archivekit.validate import validate as validate
+from archivekit.write.atomic import atomic_output, write_atomic
 
 __all__ = [
     "CODES",

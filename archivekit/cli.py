@@ -18,22 +18,22 @@ from typing import Any
 
 import click
 
-from archivekit.atomic import write_atomic
-from archivekit.crossref import Existing
+from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS, parse_bandwidth
+from archivekit.check.references import Existing
+from archivekit.check.target import SETTINGS, load_target
 from archivekit.errors import ArchiveKitError, UsageError
 from archivekit.inspect import inspect as inspect_archive
-from archivekit.limits import DEFAULT_BANDWIDTH_BPS, parse_bandwidth
-from archivekit.reader import ReadLimits
-from archivekit.render import (
+from archivekit.read import ReadLimits
+from archivekit.report.model import DEFAULT_MAX_ISSUES
+from archivekit.report.render import (
     inspection_json,
     inspection_text,
     report_json,
     report_jsonl,
     report_text,
 )
-from archivekit.report import DEFAULT_MAX_ISSUES
-from archivekit.target import SETTINGS, load_target
 from archivekit.validate import validate as validate_archive
+from archivekit.write.atomic import write_atomic
 
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE, EXIT_UNREADABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -311,7 +311,7 @@ def schema() -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=str))
 def schema_export(directory: str) -> None:
     """Write one JSON Schema per line type into DIRECTORY."""
-    from archivekit.schema import export_schemas
+    from archivekit.model.schema import export_schemas
 
     def body() -> int:
         for written in export_schemas(directory):

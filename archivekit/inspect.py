@@ -13,11 +13,11 @@ from typing import Any
 
 import orjson
 
-from archivekit.decode import decode_line
-from archivekit.fastpath import NATIVE_SKIM
-from archivekit.parallel import default_workers
-from archivekit.reader import LineTooLong, ReadLimits, iter_line_batches, open_archive, rechunk
-from archivekit.report import Counts
+from archivekit.check.fast.fastpath import NATIVE_SKIM
+from archivekit.check.parallel import default_workers
+from archivekit.gosem.decode import decode_line
+from archivekit.read import LineTooLong, ReadLimits, iter_line_batches, open_archive, rechunk
+from archivekit.report.model import Counts
 
 
 @dataclass(slots=True)
@@ -220,7 +220,7 @@ def _count_line(result: Inspection, line: int, raw: bytes | LineTooLong) -> None
         setattr(counts, attr, getattr(counts, attr) + 1)
 
 
-# inspect's counting of post lines in C (archivekit/_scan.c), or None.
+# inspect's counting of post lines in C (archivekit/check/fast/_scan.c), or None.
 SKIM_BATCH = NATIVE_SKIM
 
 

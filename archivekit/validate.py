@@ -10,16 +10,16 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from archivekit.crossref import Existing
-from archivekit.hooks import Dimensions, NeedsHooks
+from archivekit.check.engine import LineProcessor
+from archivekit.check.hooks import Dimensions, NeedsHooks
+from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
+from archivekit.check.parallel import default_workers, run_parallel
+from archivekit.check.references import Existing
+from archivekit.check.target import TargetConfig, rule_context
+from archivekit.check.verify import verify_files as check_files
 from archivekit.issues import Issue
-from archivekit.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
-from archivekit.parallel import default_workers, run_parallel
-from archivekit.pipeline import LineProcessor
-from archivekit.reader import Archive, ReadLimits, iter_line_batches, open_archive, rechunk
-from archivekit.report import DEFAULT_MAX_ISSUES, AttachmentStats, IssueCollector, Report
-from archivekit.target import TargetConfig, rule_context
-from archivekit.verify import verify_files as check_files
+from archivekit.read import Archive, ReadLimits, iter_line_batches, open_archive, rechunk
+from archivekit.report.model import DEFAULT_MAX_ISSUES, AttachmentStats, IssueCollector, Report
 
 Progress = Callable[[int, int], None]
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from archivekit.synth import GenerateStats, generate_export
+from archivekit.testing.synth import GenerateStats, generate_export
 
 MB = 1_000_000
 SHAPE: dict[str, Any] = {

@@ -148,7 +148,7 @@ def revision() -> str:
 
 
 def fast_path(cli: list[str]) -> str:
-    """Which fast path the measured install runs: "C" (archivekit._scan built), "Python"
+    """Which fast path the measured install runs: "C" (archivekit.check.fast._scan built), "Python"
     (no compiler at install, or ARCHIVEKIT_PURE_PYTHON set), or "unknown"."""
     python = Path(cli[0]).with_name("python")
     if not python.exists():
@@ -157,7 +157,7 @@ def fast_path(cli: list[str]) -> str:
         [
             str(python),
             "-c",
-            "import archivekit.fastpath as f; print('C' if f.NATIVE else 'Python')",
+            "import archivekit.check.fast.fastpath as f; print('C' if f.NATIVE else 'Python')",
         ],
         capture_output=True,
         text=True,

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from archivekit import synth
-from archivekit.synth import (
+from archivekit.testing import synth
+from archivekit.testing.synth import (
     Line,
     channel,
     direct_channel,

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from archivekit.fuzz import load_fuzz_profile
 from archivekit.issues import CODES
-from archivekit.report import Report
-from archivekit.synth import Line, make_archive
+from archivekit.report.model import Report
+from archivekit.testing.fuzz import load_fuzz_profile
+from archivekit.testing.synth import Line, make_archive
 from archivekit.validate import validate
 
 # Every property test in the suite runs under the same profile: derandomized in CI, long and

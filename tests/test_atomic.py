@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from archivekit.atomic import atomic_output, write_atomic
 from archivekit.errors import OutputError
+from archivekit.write.atomic import atomic_output, write_atomic
 
 
 def listing(folder: Path) -> list[str]:
@@ -207,7 +207,7 @@ def test_writing_next_to_the_input_is_fine(source: Path, tmp_path: Path) -> None
 SLOW_WRITER = textwrap.dedent(
     """
     import sys, time
-    from archivekit.atomic import atomic_output
+    from archivekit.write.atomic import atomic_output
 
     with atomic_output(sys.argv[1]) as stream:
         for i in range(600):

@@ -14,8 +14,8 @@ from click.testing import CliRunner, Result
 
 from archivekit.cli import cli
 from archivekit.inspect import inspect
-from archivekit.report import COUNT_KEYS
-from archivekit.synth import ZipMember, channel, post, team, user, write_zip
+from archivekit.report.model import COUNT_KEYS
+from archivekit.testing.synth import ZipMember, channel, post, team, user, write_zip
 from archivekit.validate import validate
 
 Build = Callable[..., Path]

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from archivekit.decode import (
+from archivekit.gosem.decode import (
     GO_MAX_DEPTH,
     JSON_DECODE_ERROR_ID,
     _fast,
@@ -22,8 +22,8 @@ from archivekit.decode import (
     parse_line,
 )
 from archivekit.issues import CODES, FAILS_IMPORT, Severity
-from archivekit.models import Envelope, PostImport
-from archivekit.models.spec import ENVELOPE, FieldSpec, Kind, StructSpec
+from archivekit.model import Envelope, PostImport
+from archivekit.model.spec import ENVELOPE, FieldSpec, Kind, StructSpec
 
 
 def ok(raw: bytes) -> dict[str, Any]:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from archivekit.check.references import Existing
 from archivekit.cli import cli
-from archivekit.crossref import Existing
-from archivekit.synth import channel, make_archive, post, user
+from archivekit.testing.synth import channel, make_archive, post, user
 from archivekit.validate import validate
 
 LINES = [
@@ -38,7 +38,7 @@ def test_declared_teams_and_users_resolve_with_their_default_channels(tmp_path: 
 
 
 def test_redefining_an_existing_team_says_it_updates_the_servers_team(tmp_path: Path) -> None:
-    from archivekit.synth import team
+    from archivekit.testing.synth import team
 
     path = make_archive(tmp_path / "a.zip", [team("sales")])
     report = validate(path, existing=Existing(teams=frozenset({"sales"})))

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from archivekit import fastpath
-from archivekit.dedupe import stable_identity
-from archivekit.fastpath import STRING, check_post, no_repeated_keys
-from archivekit.fuzz import apply_record_mutations, dump_json_line, load_fuzz_profile
-from archivekit.fuzz import record_mutations as record_mutation_lists
-from archivekit.pipeline import LineProcessor
-from archivekit.synth import (
+from archivekit.check.duplicates import stable_identity
+from archivekit.check.engine import LineProcessor
+from archivekit.check.fast import fastpath
+from archivekit.check.fast.fastpath import STRING, check_post, no_repeated_keys
+from archivekit.testing.fuzz import apply_record_mutations, dump_json_line, load_fuzz_profile
+from archivekit.testing.fuzz import record_mutations as record_mutation_lists
+from archivekit.testing.synth import (
     channel,
     direct_channel,
     direct_post,

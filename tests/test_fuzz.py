@@ -15,7 +15,8 @@ import pytest
 from hypothesis import example, given, settings
 
 from archivekit.errors import ArchiveError
-from archivekit.fuzz import (
+from archivekit.read import ReadLimits
+from archivekit.testing.fuzz import (
     ArchiveRecipe,
     ByteMutation,
     ContractViolation,
@@ -31,8 +32,7 @@ from archivekit.fuzz import (
     record_mutations,
     scaled_examples,
 )
-from archivekit.reader import ReadLimits
-from archivekit.synth import (
+from archivekit.testing.synth import (
     channel,
     direct_channel,
     direct_post,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from archivekit.inspect import inspect
-from archivekit.render import inspection_json, report_json, report_text
+from archivekit.report.render import inspection_json, report_json, report_text
 from archivekit.validate import validate
 
 REPO = Path(__file__).resolve().parent.parent

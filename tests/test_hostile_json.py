@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from archivekit.fuzz import check_validate_contract
-from archivekit.reader import MAX_LINE_BYTES
-from archivekit.synth import Method, channel, make_archive, post, team, user
+from archivekit.read import MAX_LINE_BYTES
+from archivekit.testing.fuzz import check_validate_contract
+from archivekit.testing.synth import Method, channel, make_archive, post, team, user
 
 BOMB_LINE = 6
 SECONDS = 10.0

@@ -18,8 +18,8 @@ import orjson
 import pytest
 from test_reader_zipmaker import Entry, build_zip
 
-from archivekit.fuzz import ContractResult, check_validate_contract
-from archivekit.synth import channel, post, team, user, version
+from archivekit.testing.fuzz import ContractResult, check_validate_contract
+from archivekit.testing.synth import channel, post, team, user, version
 
 VERSION = b'{"type":"version","version":1}\n'
 TEAM = b'{"type":"team","team":{"name":"team1","display_name":"Team 1","type":"O"}}\n'

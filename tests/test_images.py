@@ -8,7 +8,7 @@ import zlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archivekit.images import HEAD_BYTES, image_dimensions
+from archivekit.gosem.images import HEAD_BYTES, image_dimensions
 
 
 def png(width: int, height: int) -> bytes:

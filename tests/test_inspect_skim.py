@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from archivekit.fuzz import (
+from archivekit.inspect import inspect
+from archivekit.testing.fuzz import (
     apply_byte_mutations,
     apply_record_mutations,
     byte_mutations,
@@ -18,8 +19,7 @@ from archivekit.fuzz import (
     load_fuzz_profile,
     record_mutations,
 )
-from archivekit.inspect import inspect
-from archivekit.synth import (
+from archivekit.testing.synth import (
     channel,
     direct_post,
     generate_export,

@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 
-from archivekit.errors import UsageError
-from archivekit.issues import CODES, DROPS_DATA, FAILS_IMPORT, Issue, Severity
-from archivekit.limits import (
+from archivekit.check.limits import (
     DEFAULT_BANDWIDTH_BPS,
     MAX_OFFENDERS_PER_KIND,
     LimitsResult,
@@ -16,7 +14,9 @@ from archivekit.limits import (
     check_limits,
     parse_bandwidth,
 )
-from archivekit.target import TargetConfig, load_target
+from archivekit.check.target import TargetConfig, load_target
+from archivekit.errors import UsageError
+from archivekit.issues import CODES, DROPS_DATA, FAILS_IMPORT, Issue, Severity
 
 PNG = ("png", 0, 0)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from archivekit.models import (
+from archivekit.gosem.gotime import check_go_rfc3339
+from archivekit.model import (
     INT64_MAX,
     INT64_MIN,
     LINE_TYPES,
@@ -23,8 +24,7 @@ from archivekit.models import (
     UserChannelMembership,
     UserImport,
 )
-from archivekit.models.gotime import check_go_rfc3339
-from archivekit.models.spec import ENVELOPE, Kind, StructSpec
+from archivekit.model.spec import ENVELOPE, Kind, StructSpec
 
 # The JSON keys of the Go structs (import_types.go), so a renamed or dropped field shows up.
 GO_KEYS = {

@@ -1,6 +1,8 @@
-"""The C fast path (`archivekit._scan.scan`) held to its Python twin (`fastpath.scan_python`).
+"""The C fast path (`archivekit.check.fast._scan.scan`) held to its Python twin
+(`fastpath.scan_python`).
 
-The contract (archivekit/fastpath.py): both return None to decline a post or direct_post line,
+The contract (archivekit/check/fast/fastpath.py): both return None to decline a post or
+direct_post line,
 or ``(identity parts, message runes, replies, reactions)`` for a line the general path accepts
 without a word. The C version may decline more (escaped keys or emoji names, references that
 only match after lowercasing, props numbers with exponents or ~20 characters, props with over
@@ -50,9 +52,15 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from archivekit import fastpath
-from archivekit.crossref import References
-from archivekit.fuzz import (
+from archivekit.check.engine import LineProcessor
+from archivekit.check.fast import fastpath
+from archivekit.check.references import References
+from archivekit.check.rules.post_types import (
+    ALLOWED_POST_TYPES,
+    CUSTOM_TYPE_PREFIX,
+    is_allowed_post_type,
+)
+from archivekit.testing.fuzz import (
     apply_record_mutations,
     dump_json_line,
     json_values,
@@ -60,13 +68,7 @@ from archivekit.fuzz import (
     record_mutations,
     scaled_examples,
 )
-from archivekit.pipeline import LineProcessor
-from archivekit.rules.post_types import (
-    ALLOWED_POST_TYPES,
-    CUSTOM_TYPE_PREFIX,
-    is_allowed_post_type,
-)
-from archivekit.synth import (
+from archivekit.testing.synth import (
     channel,
     direct_channel,
     direct_post,
@@ -85,7 +87,7 @@ load_fuzz_profile()
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((REPO / "sample_exports").glob("*.zip"))
 REAL = REPO / "tests" / "fixtures" / "mattermost-server-tests-import_test.zip"
-SCAN_C = REPO / "archivekit" / "_scan.c"
+SCAN_C = REPO / "archivekit" / "check" / "fast" / "_scan.c"
 PURE_PYTHON = bool(os.environ.get("ARCHIVEKIT_PURE_PYTHON"))
 NATIVE = fastpath.NATIVE
 MAX_POST_SIZE = 16383
@@ -93,7 +95,8 @@ POST_START = b'{"type":"post","post":{'
 DIRECT_START = b'{"type":"direct_post","direct_post":{'
 
 needs_native = pytest.mark.skipif(
-    NATIVE is None, reason="archivekit._scan is not loaded (see test_the_c_scanner_is_built)"
+    NATIVE is None,
+    reason="archivekit.check.fast._scan is not loaded (see test_the_c_scanner_is_built)",
 )
 
 
@@ -244,7 +247,7 @@ def check(raw: bytes, direct: bool, w: World = WORLD, max_post_size: int = MAX_P
 @pytest.mark.skipif(PURE_PYTHON, reason="ARCHIVEKIT_PURE_PYTHON is set: the C scanner is off")
 def test_the_c_scanner_is_built() -> None:
     assert NATIVE is not None, (
-        "archivekit._scan did not import: the C fast path was not built "
+        "archivekit.check.fast._scan did not import: the C fast path was not built "
         "(pip install -e '.[dev]' with a C compiler)"
     )
     assert fastpath.scan is NATIVE
@@ -254,11 +257,11 @@ def test_the_c_scanner_is_built() -> None:
 def test_the_c_scanner_was_built_from_the_current_source() -> None:
     import hashlib
 
-    from archivekit import _scan
+    from archivekit.check.fast import _scan
 
     source = Path(fastpath.__file__).with_name("_scan.c").read_bytes()
     assert hashlib.sha256(source).hexdigest() == _scan.SOURCE_SHA256, (
-        "archivekit/_scan.c changed since the extension was built: run `make test` (or "
+        "archivekit/check/fast/_scan.c changed since the extension was built: run `make test` (or "
         "pip install -e '.[dev]') to rebuild it"
     )
 
@@ -1593,7 +1596,9 @@ print("scanned", len(results))
 def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: Path) -> None:
     gcc = shutil.which("gcc")
     if gcc is None:
-        pytest.skip("gcc is not installed: cannot build archivekit/_scan.c with sanitizers")
+        pytest.skip(
+            "gcc is not installed: cannot build archivekit/check/fast/_scan.c with sanitizers"
+        )
     libasan = subprocess.run(
         [gcc, "-print-file-name=libasan.so"], capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -1666,7 +1671,7 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
     # The sanitized -O1 build answers exactly like the installed one.
     expected = [run_native(raw, direct, w, size) for raw, direct, size in cases]
     assert results == expected, "the sanitized build of _scan.c answers otherwise (stale .so?)"
-    from archivekit import _scan
+    from archivekit.check.fast import _scan
 
     namespace: dict[str, Any] = {}
     exec(BATCH_DRIVER, namespace)
@@ -1688,7 +1693,7 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
 
 @needs_native
 def test_a_callback_that_empties_the_batch_stops_the_scan_safely() -> None:
-    from archivekit._scan import scan_batch
+    from archivekit.check.fast._scan import scan_batch
 
     batch: list[Any] = [post_line(type=b'"custom_x"') for _ in range(50)]
 
@@ -1704,7 +1709,7 @@ def test_a_callback_that_empties_the_batch_stops_the_scan_safely() -> None:
 
 @needs_native
 def test_skim_batch_refuses_a_places_dict_it_did_not_fill() -> None:
-    from archivekit._scan import skim_batch
+    from archivekit.check.fast._scan import skim_batch
 
     line = post_line()
     team, channel = orjson.loads(line)["post"]["team"], orjson.loads(line)["post"]["channel"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from archivekit.inspect import inspect
-from archivekit.synth import generate_export
+from archivekit.testing.synth import generate_export
 from archivekit.validate import validate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,7 +54,7 @@ def test_a_generated_export_with_duplicates_across_workers(tmp_path: Path) -> No
 
 def test_a_damaged_jsonl_stops_every_worker_with_the_archive_error(tmp_path: Path) -> None:
     from archivekit.errors import ArchiveError
-    from archivekit.synth import make_archive, team
+    from archivekit.testing.synth import make_archive, team
 
     lines = [team(f"team{i}", description="x" * 200) for i in range(200)]
     path = make_archive(tmp_path / "a.zip", lines, method="stored")

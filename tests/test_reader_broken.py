@@ -14,7 +14,7 @@ import pytest
 from test_reader_zipmaker import Entry, build_zip
 
 from archivekit.errors import ArchiveError
-from archivekit.reader import Archive, ReadLimits, open_archive
+from archivekit.read import Archive, ReadLimits, open_archive
 
 JSONL = b'{"type":"version","version":1}\n'
 PAYLOAD = b"".join(b"row %d\n" % i for i in range(20_000))

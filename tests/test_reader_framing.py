@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archivekit.reader import MAX_LINE_BYTES, LineTooLong, iter_line_batches
+from archivekit.read import MAX_LINE_BYTES, LineTooLong, iter_line_batches
 
 
 def chunked(data: bytes, size: int) -> list[bytes]:

@@ -11,7 +11,7 @@ from test_reader_zipmaker import Entry, build_zip
 
 from archivekit.errors import ArchiveError
 from archivekit.issues import CODES, FAILS_IMPORT, Issue, Severity
-from archivekit.reader import Archive, MemberInfo, ReadLimits, open_archive
+from archivekit.read import Archive, MemberInfo, ReadLimits, open_archive
 
 JSONL = b'{"type":"version","version":1}\n{"type":"team","team":{"name":"t"}}\n'
 # Compressible but not trivial: exercises several inflate calls per block.

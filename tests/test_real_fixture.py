@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from archivekit.issues import CODES, DROPS_DATA, Severity
-from archivekit.report import Report
+from archivekit.report.model import Report
 from archivekit.validate import validate
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "mattermost-server-tests-import_test.zip"

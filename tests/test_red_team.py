@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from archivekit.crossref import (
+from archivekit.check.engine import LineProcessor
+from archivekit.check.references import (
     CHANNEL_TEAM_NOT_FOUND,
     POST_CHANNEL_NOT_FOUND,
     REACTION_USER_NOT_FOUND,
     TEAMS_NOT_FOUND,
     USERS_NOT_FOUND,
 )
-from archivekit.pipeline import LineProcessor
-from archivekit.synth import (
+from archivekit.testing.synth import (
     channel,
     direct_channel,
     direct_post,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from archivekit.models import LINE_TYPES
-from archivekit.schema import export_schemas
+from archivekit.model import LINE_TYPES
+from archivekit.model.schema import export_schemas
 
 COMMITTED = Path(__file__).resolve().parent.parent / "schemas"
 

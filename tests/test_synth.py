@@ -1,5 +1,5 @@
-"""archivekit.synth: the zip writer, the test factory, image builders, the export generator, and
-the committed samples in sample_exports/."""
+"""archivekit.testing.synth: the zip writer, the test factory, image builders, the export
+generator, and the committed samples in sample_exports/."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import orjson
 import pytest
 import zipfile_deflate64  # noqa: F401 - registers Deflate64 (method 9) with zipfile
 
-from archivekit import synth
-from archivekit.synth import (
+from archivekit.testing import synth
+from archivekit.testing.synth import (
     OMIT,
     ZipMember,
     channel,

@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from archivekit.errors import UsageError
-from archivekit.rules.context import PasswordPolicy, RuleContext
-from archivekit.target import (
+from archivekit.check.rules.context import PasswordPolicy, RuleContext
+from archivekit.check.target import (
     SETTINGS,
     SETTINGS_BY_ATTRIBUTE,
     TargetConfig,
     load_target,
     rule_context,
 )
+from archivekit.errors import UsageError
 
 
 def write_config(tmp_path: Path, document: Any) -> Path:

@@ -10,8 +10,8 @@ import unicodedata
 from collections.abc import Callable
 
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Severity
-from archivekit.report import Report
-from archivekit.synth import bot, direct_post, emoji, png_bytes, post, reply, team, user
+from archivekit.report.model import Report
+from archivekit.testing.synth import bot, direct_post, emoji, png_bytes, post, reply, team, user
 
 INVALID_PATH = "app.import.validate_attachment_import_data.invalid_path.error"
 PROFILE_IMAGE = "app.import.validate_user_import_data.profile_image.error"

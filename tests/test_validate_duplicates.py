@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archivekit import dedupe
-from archivekit.dedupe import Deduper, post_identity
+from archivekit.check import duplicates as dedupe
+from archivekit.check.duplicates import Deduper, post_identity
 from archivekit.issues import Severity
-from archivekit.report import Report
-from archivekit.synth import (
+from archivekit.report.model import Report
+from archivekit.testing.synth import (
     bot,
     channel,
     direct_post,

@@ -11,9 +11,9 @@ import orjson
 import pytest
 
 from archivekit.issues import Severity
-from archivekit.reader import MAX_LINE_BYTES, iter_line_batches
-from archivekit.report import Report
-from archivekit.synth import channel, post, team, user, version
+from archivekit.read import MAX_LINE_BYTES, iter_line_batches
+from archivekit.report.model import Report
+from archivekit.testing.synth import channel, post, team, user, version
 
 INVALID_VERSION = "app.import.process_import_data_file_version_line.invalid_version.error"
 UNSUPPORTED_VERSION = "app.import.bulk_import.unsupported_version.error"

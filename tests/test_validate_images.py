@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archivekit.synth import channel, make_archive, png_bytes, post, team, user
+from archivekit.testing.synth import channel, make_archive, png_bytes, post, team, user
 from archivekit.validate import validate
 
 BIG = png_bytes(8000, 5000)  # 40,000,000 pixels > MaxImageResolution 33,177,600

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from archivekit.report import Report
-from archivekit.synth import (
+from archivekit.check.target import TargetConfig
+from archivekit.report.model import Report
+from archivekit.testing.synth import (
     bot,
     channel,
     direct_channel,
@@ -18,7 +19,6 @@ from archivekit.synth import (
     team,
     user,
 )
-from archivekit.target import TargetConfig
 
 TEAMS_NOT_FOUND = "app.import.get_teams_by_names.some_teams_not_found.error"
 USERS_NOT_FOUND = "app.import.get_users_by_username.some_users_not_found.error"

@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from archivekit.cli import cli
-from archivekit.synth import channel, make_archive, post, team, user
+from archivekit.testing.synth import channel, make_archive, post, team, user
 from archivekit.validate import validate
 
 GOOD = b"attachment data that is long enough to find in the zip " * 4

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from archivekit.issues import CODES, DROPS_DATA, FAILS_IMPORT, Issue, Severity
-from archivekit.rules.context import RuleContext
-from archivekit.rules.direct import (
+from archivekit.check.rules.context import RuleContext
+from archivekit.check.rules.direct import (
     apply_direct_channel,
     apply_direct_post,
     validate_direct_channel,
     validate_direct_post,
 )
+from archivekit.issues import CODES, DROPS_DATA, FAILS_IMPORT, Issue, Severity
 
 CTX = RuleContext()
 DC = "app.import.validate_direct_channel_import_data."

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from archivekit.check.rules.context import RuleContext
+from archivekit.check.rules.post import apply_post, validate_post
 from archivekit.issues import CODES, DROPS_DATA, FAILS_IMPORT, Issue, Severity
-from archivekit.rules.context import RuleContext
-from archivekit.rules.post import apply_post, validate_post
 
 CTX = RuleContext()
 P = "app.import.validate_post_import_data."

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archivekit.rules.props import (
+from archivekit.check.rules.props import (
     PROPS_MAX_RUNES,
     go_float_length,
     props_rune_length,

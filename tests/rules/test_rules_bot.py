@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from archivekit.rules.bot import apply_bot, validate_bot
-from archivekit.rules.context import RuleContext
+from archivekit.check.rules.bot import apply_bot, validate_bot
+from archivekit.check.rules.context import RuleContext
 
 CTX = RuleContext()
 USER = "app.import.validate_user_import_data."

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from archivekit.rules.channel import apply_channel, validate_channel
-from archivekit.rules.context import RuleContext
+from archivekit.check.rules.channel import apply_channel, validate_channel
+from archivekit.check.rules.context import RuleContext
 
 CTX = RuleContext()
 PREFIX = "app.import.validate_channel_import_data."

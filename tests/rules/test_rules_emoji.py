@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from archivekit.rules import vendored
-from archivekit.rules.context import RuleContext
-from archivekit.rules.emoji import apply_emoji, validate_emoji
+from archivekit.check.rules import vendored
+from archivekit.check.rules.context import RuleContext
+from archivekit.check.rules.emoji import apply_emoji, validate_emoji
 
 CTX = RuleContext()
 PREFIX = "app.import.validate_emoji_import_data."

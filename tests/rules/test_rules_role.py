@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from archivekit.rules import vendored
-from archivekit.rules.context import RuleContext
-from archivekit.rules.role import apply_role, validate_role
+from archivekit.check.rules import vendored
+from archivekit.check.rules.context import RuleContext
+from archivekit.check.rules.role import apply_role, validate_role
 
 CTX = RuleContext()
 

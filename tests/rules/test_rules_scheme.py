@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from archivekit.rules import vendored
-from archivekit.rules.context import RuleContext
-from archivekit.rules.scheme import apply_scheme, validate_scheme
+from archivekit.check.rules import vendored
+from archivekit.check.rules.context import RuleContext
+from archivekit.check.rules.scheme import apply_scheme, validate_scheme
 
 CTX = RuleContext()
 PREFIX = "app.import.validate_scheme_import_data."

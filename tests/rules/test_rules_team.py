@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from archivekit.rules.context import RuleContext
-from archivekit.rules.team import apply_team, validate_team
+from archivekit.check.rules.context import RuleContext
+from archivekit.check.rules.team import apply_team, validate_team
 
 CTX = RuleContext()
 PREFIX = "app.import.validate_team_import_data."

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from archivekit.rules.context import PasswordPolicy, RuleContext
-from archivekit.rules.user import apply_user, is_valid_email, is_valid_theme, validate_user
+from archivekit.check.rules.context import PasswordPolicy, RuleContext
+from archivekit.check.rules.user import apply_user, is_valid_email, is_valid_theme, validate_user
 
 CTX = RuleContext()
 USER = "app.import.validate_user_import_data."

@@ -7,7 +7,7 @@ from importlib.resources import files
 
 import pytest
 
-from archivekit.rules import vendored
+from archivekit.check.rules import vendored
 
 EMOJI_NAME = re.compile(r"[a-zA-Z0-9+_-]+")
 PERMISSION_ID = re.compile(r"[a-z0-9_]+")

@@ -1,0 +1,1244 @@
+/*
+ * archivekit.check.fast._scan: the accept-only fast path for post and direct_post lines, in C.
+ *
+ * The same contract as archivekit/check/fast/fastpath.py (read that first): one pass over the raw line
+ * decides whether the general path would report nothing at all for it. This version never
+ * builds the parsed document: it walks the bytes once, checks JSON syntax, types, int64
+ * ranges, escapes and UTF-8 as it goes, and creates Python objects only for the names it must
+ * look up and for the duplicate-post identity. It is at most as permissive as the Python
+ * version (tests hold the two to the same verdicts); anything unusual returns None and the
+ * general path handles the line from scratch. Escaped keys, a reference that only matches
+ * after Go's lowercasing, nested props: all declined.
+ *
+ * Input is hostile: every read is bounds-checked against the end of the line, nothing is
+ * written outside buffers sized from the input, and recursion is bounded by the fixed shape
+ * (post -> replies -> reactions), never by the data.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#define DECLINE 0
+#define OK 1
+#define FAIL (-1) /* a Python exception is set */
+#define END 2     /* closing brace or bracket reached */
+
+/* Lines shorter than this cannot hold props over the 800,000-rune limit (fastpath.py). */
+#define FLAT_PROPS_MAX_LINE 133333
+#define EMOJI_NAME_MAX 64
+#define MAX_PROPS_KEYS 32
+
+static const char POST_PREFIX[] = "{\"type\":\"post\",\"post\":";
+static const char DIRECT_PREFIX[] = "{\"type\":\"direct_post\",\"direct_post\":";
+
+/* Byte classes inside a JSON string: 0 plain ASCII, 1 quote, 2 backslash, 3 control, 4 non-ASCII */
+static unsigned char string_class[256];
+/* Characters of a reaction's emoji name: [a-zA-Z0-9+_-] */
+static unsigned char emoji_char[256];
+
+static PyObject *str_post;
+static PyObject *str_direct;
+
+typedef struct {
+    const unsigned char *p;
+    const unsigned char *end;
+} Cur;
+
+typedef struct {
+    const unsigned char *start; /* first byte after the opening quote */
+    Py_ssize_t len;             /* raw bytes between the quotes */
+    Py_ssize_t runes;           /* code points once unescaped */
+    int escaped;
+} Str;
+
+typedef struct {
+    PyObject *users;
+    PyObject *teams;
+    PyObject *channels;
+    PyObject *type_ok;
+    Py_ssize_t max_post_size;
+    int flat_props;
+    long long replies;
+    long long reactions;
+} Ctx;
+
+/* --- lexical helpers --------------------------------------------------------------------- */
+
+static inline void skip_ws(Cur *c) {
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+        c->p++;
+}
+
+static int hex4(const unsigned char *p, const unsigned char *end, uint32_t *out) {
+    uint32_t v = 0;
+    if (end - p < 4) return 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char h = p[i];
+        v <<= 4;
+        if (h >= '0' && h <= '9') v |= (uint32_t)(h - '0');
+        else if (h >= 'a' && h <= 'f') v |= (uint32_t)(h - 'a' + 10);
+        else if (h >= 'A' && h <= 'F') v |= (uint32_t)(h - 'A' + 10);
+        else return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* Length of one well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates,
+ * nothing above U+10FFFF), or 0. Go would replace bad bytes with U+FFFD: the general path's
+ * business. */
+static int utf8_sequence(const unsigned char *p, const unsigned char *end) {
+    unsigned char b0 = p[0];
+    Py_ssize_t avail = end - p;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        return (avail >= 2 && (p[1] & 0xC0) == 0x80) ? 2 : 0;
+    }
+    if (b0 >= 0xE0 && b0 <= 0xEF) {
+        if (avail < 3 || (p[2] & 0xC0) != 0x80) return 0;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (b0 == 0xE0) lo = 0xA0;
+        if (b0 == 0xED) hi = 0x9F;
+        return (p[1] >= lo && p[1] <= hi) ? 3 : 0;
+    }
+    if (b0 >= 0xF0 && b0 <= 0xF4) {
+        if (avail < 4 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80) return 0;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (b0 == 0xF0) lo = 0x90;
+        if (b0 == 0xF4) hi = 0x8F;
+        return (p[1] >= lo && p[1] <= hi) ? 4 : 0;
+    }
+    return 0;
+}
+
+/* A JSON string at c->p (which must be '"'). Declines control characters, bad escapes, an
+ * escaped NUL (the general path reports it), lone surrogates and invalid UTF-8. */
+static int scan_string(Cur *c, Str *s) {
+    const unsigned char *p = c->p, *end = c->end;
+    Py_ssize_t runes = 0;
+    int escaped = 0;
+    if (p >= end || *p != '"') return DECLINE;
+    p++;
+    s->start = p;
+    for (;;) {
+#if defined(__SSE2__)
+        /* Sixteen bytes at a time through plain ASCII: a signed compare below 0x20 finds
+         * control characters and non-ASCII bytes (negative as signed) in one go. */
+        while (end - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)p);
+            __m128i stop = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+            int mask = _mm_movemask_epi8(stop);
+            if (mask == 0) {
+                p += 16;
+                runes += 16;
+                continue;
+            }
+            int skip = __builtin_ctz((unsigned)mask);
+            p += skip;
+            runes += skip;
+            break;
+        }
+#endif
+        while (p < end && string_class[*p] == 0) {
+            p++;
+            runes++;
+        }
+        if (p >= end) return DECLINE;
+        switch (string_class[*p]) {
+            case 1:
+                s->len = p - s->start;
+                s->runes = runes;
+                s->escaped = escaped;
+                c->p = p + 1;
+                return OK;
+            case 2: {
+                escaped = 1;
+                if (end - p < 2) return DECLINE;
+                switch (p[1]) {
+                    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+                        p += 2;
+                        runes++;
+                        continue;
+                    case 'u': {
+                        uint32_t u, lo;
+                        if (!hex4(p + 2, end, &u) || u == 0) return DECLINE;
+                        if (u >= 0xD800 && u <= 0xDBFF) {
+                            if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || !hex4(p + 8, end, &lo) ||
+                                lo < 0xDC00 || lo > 0xDFFF)
+                                return DECLINE;
+                            p += 12;
+                        } else if (u >= 0xDC00 && u <= 0xDFFF) {
+                            return DECLINE;
+                        } else {
+                            p += 6;
+                        }
+                        runes++;
+                        continue;
+                    }
+                    default:
+                        return DECLINE;
+                }
+            }
+            case 3:
+                return DECLINE;
+            default: {
+                int n = utf8_sequence(p, end);
+                if (n == 0) return DECLINE;
+                p += n;
+                runes++;
+            }
+        }
+    }
+}
+
+static Py_ssize_t put_utf8(char *out, uint32_t u) {
+    if (u < 0x80) {
+        out[0] = (char)u;
+        return 1;
+    }
+    if (u < 0x800) {
+        out[0] = (char)(0xC0 | (u >> 6));
+        out[1] = (char)(0x80 | (u & 0x3F));
+        return 2;
+    }
+    if (u < 0x10000) {
+        out[0] = (char)(0xE0 | (u >> 12));
+        out[1] = (char)(0x80 | ((u >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (u & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (u >> 18));
+    out[1] = (char)(0x80 | ((u >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((u >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (u & 0x3F));
+    return 4;
+}
+
+/* The Python str of a string scan_string accepted. Unescaping never grows the text (\uXXXX is
+ * six bytes for at most three, a surrogate pair twelve for four), so a buffer of the raw
+ * length always suffices. */
+static PyObject *to_str(const Str *s) {
+    if (!s->escaped) return PyUnicode_DecodeUTF8((const char *)s->start, s->len, NULL);
+    char small[512];
+    char *buf = s->len <= (Py_ssize_t)sizeof small ? small : PyMem_Malloc((size_t)s->len);
+    if (buf == NULL) return PyErr_NoMemory();
+    const unsigned char *p = s->start, *end = s->start + s->len;
+    Py_ssize_t n = 0;
+    while (p < end) {
+        if (*p != '\\') {
+            buf[n++] = (char)*p++;
+            continue;
+        }
+        switch (p[1]) {
+            case 'b': buf[n++] = '\b'; p += 2; break;
+            case 'f': buf[n++] = '\f'; p += 2; break;
+            case 'n': buf[n++] = '\n'; p += 2; break;
+            case 'r': buf[n++] = '\r'; p += 2; break;
+            case 't': buf[n++] = '\t'; p += 2; break;
+            case 'u': {
+                uint32_t u = 0, lo = 0;
+                hex4(p + 2, end, &u);
+                if (u >= 0xD800 && u <= 0xDBFF) {
+                    hex4(p + 8, end, &lo);
+                    u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+                    p += 12;
+                } else {
+                    p += 6;
+                }
+                n += put_utf8(buf + n, u);
+                break;
+            }
+            default: /* " \ / */
+                buf[n++] = (char)p[1];
+                p += 2;
+        }
+    }
+    PyObject *result = PyUnicode_DecodeUTF8(buf, n, NULL);
+    if (buf != small) PyMem_Free(buf);
+    return result;
+}
+
+/* An integer as Go decodes it into an int64 field: no fraction, no exponent, in range. */
+static int scan_int64(Cur *c, long long *out) {
+    const unsigned char *p = c->p, *end = c->end;
+    int negative = 0;
+    unsigned long long v = 0;
+    if (p < end && *p == '-') {
+        negative = 1;
+        p++;
+    }
+    if (p >= end || *p < '0' || *p > '9') return DECLINE;
+    if (*p == '0') {
+        p++;
+        if (p < end && *p >= '0' && *p <= '9') return DECLINE;
+    } else {
+        while (p < end && *p >= '0' && *p <= '9') {
+            unsigned d = (unsigned)(*p - '0');
+            if (v > (UINT64_MAX - d) / 10) return DECLINE;
+            v = v * 10 + d;
+            p++;
+        }
+    }
+    if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) return DECLINE;
+    if (negative ? v > (1ULL << 63) : v > (unsigned long long)INT64_MAX) return DECLINE;
+    *out = negative ? (long long)(0ULL - v) : (long long)v;
+    c->p = p;
+    return OK;
+}
+
+/* A number in props (Go: a float64): plain decimals only, short enough that no reader
+ * overflows (18 characters: every such integer fits an int64, as orjson wants). */
+static int scan_plain_number(Cur *c) {
+    const unsigned char *p = c->p, *end = c->end, *start = c->p;
+    if (p < end && *p == '-') p++;
+    if (p >= end || *p < '0' || *p > '9') return DECLINE;
+    if (*p == '0') {
+        p++;
+    } else {
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || *p < '0' || *p > '9') return DECLINE;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9'))) return DECLINE;
+    if (p - start > 18) return DECLINE;
+    c->p = p;
+    return OK;
+}
+
+static int literal(Cur *c, const char *word, Py_ssize_t n) {
+    if (c->end - c->p < n || memcmp(c->p, word, (size_t)n) != 0) return 0;
+    c->p += n;
+    return 1;
+}
+
+static inline int at(Cur *c, unsigned char ch) { return c->p < c->end && *c->p == ch; }
+
+/* JSON null at the cursor (consumed). */
+static inline int is_null(Cur *c) { return at(c, 'n') && literal(c, "null", 4); }
+
+/* Members of an object: call after '{'. OK with the key scanned and the cursor on its value,
+ * END after the closing brace. */
+static int member(Cur *c, int *first, Str *key) {
+    skip_ws(c);
+    if (c->p >= c->end) return DECLINE;
+    if (*c->p == '}') {
+        c->p++;
+        return END;
+    }
+    if (*first) {
+        *first = 0;
+    } else {
+        if (*c->p != ',') return DECLINE;
+        c->p++;
+        skip_ws(c);
+    }
+    if (scan_string(c, key) != OK) return DECLINE;
+    skip_ws(c);
+    if (!at(c, ':')) return DECLINE;
+    c->p++;
+    skip_ws(c);
+    return OK;
+}
+
+/* `member` for objects whose keys matter: an escaped key is declined (Go would unescape it
+ * and might match a known key; rare). */
+static int next_member(Cur *c, int *first, Str *key) {
+    int r = member(c, first, key);
+    return r == OK && key->escaped ? DECLINE : r;
+}
+
+/* Elements of an array: call after '['. OK with the cursor on the element, END after ']'. */
+static int next_element(Cur *c, int *first) {
+    skip_ws(c);
+    if (c->p >= c->end) return DECLINE;
+    if (*c->p == ']') {
+        c->p++;
+        return END;
+    }
+    if (*first) {
+        *first = 0;
+    } else {
+        if (*c->p != ',') return DECLINE;
+        c->p++;
+        skip_ws(c);
+    }
+    return c->p < c->end ? OK : DECLINE;
+}
+
+static int open_container(Cur *c, unsigned char ch) {
+    if (!at(c, ch)) return 0;
+    c->p++;
+    return 1;
+}
+
+/* --- keys -------------------------------------------------------------------------------- */
+
+enum {
+    K_TEAM = 1 << 0,
+    K_CHANNEL = 1 << 1,
+    K_USER = 1 << 2,
+    K_TYPE = 1 << 3,
+    K_MESSAGE = 1 << 4,
+    K_PROPS = 1 << 5,
+    K_CREATE_AT = 1 << 6,
+    K_EDIT_AT = 1 << 7,
+    K_FLAGGED_BY = 1 << 8,
+    K_REACTIONS = 1 << 9,
+    K_REPLIES = 1 << 10,
+    K_ATTACHMENTS = 1 << 11,
+    K_IS_PINNED = 1 << 12,
+    K_THREAD_FOLLOWERS = 1 << 13,
+    K_CHANNEL_MEMBERS = 1 << 14,
+    K_EMOJI_NAME = 1 << 15,
+    K_LAST_VIEWED = 1 << 16,
+    K_UNREAD_MENTIONS = 1 << 17,
+};
+
+/* Every key the fast path knows, the most frequent first (a line's keys are looked up here). */
+static const struct {
+    const char *name;
+    Py_ssize_t len;
+    unsigned bit;
+} KNOWN_KEYS[] = {
+#define KEY(name, bit) {name, (Py_ssize_t)(sizeof(name) - 1), bit}
+    KEY("user", K_USER),
+    KEY("message", K_MESSAGE),
+    KEY("create_at", K_CREATE_AT),
+    KEY("emoji_name", K_EMOJI_NAME),
+    KEY("team", K_TEAM),
+    KEY("channel", K_CHANNEL),
+    KEY("replies", K_REPLIES),
+    KEY("reactions", K_REACTIONS),
+    KEY("last_viewed", K_LAST_VIEWED),
+    KEY("unread_mentions", K_UNREAD_MENTIONS),
+    KEY("thread_followers", K_THREAD_FOLLOWERS),
+    KEY("channel_members", K_CHANNEL_MEMBERS),
+    KEY("edit_at", K_EDIT_AT),
+    KEY("type", K_TYPE),
+    KEY("props", K_PROPS),
+    KEY("flagged_by", K_FLAGGED_BY),
+    KEY("attachments", K_ATTACHMENTS),
+    KEY("is_pinned", K_IS_PINNED),
+#undef KEY
+};
+
+/* The bit of a known key (exact bytes: Go's case-insensitive matches are declined), or 0. */
+static unsigned key_bit(const Str *key) {
+    for (size_t i = 0; i < sizeof KNOWN_KEYS / sizeof KNOWN_KEYS[0]; i++) {
+        if (KNOWN_KEYS[i].len == key->len && memcmp(KNOWN_KEYS[i].name, key->start, (size_t)key->len) == 0)
+            return KNOWN_KEYS[i].bit;
+    }
+    return 0;
+}
+
+#define POST_KEYS                                                                                  \
+    (K_TEAM | K_CHANNEL | K_USER | K_TYPE | K_MESSAGE | K_PROPS | K_CREATE_AT | K_EDIT_AT |        \
+     K_FLAGGED_BY | K_REACTIONS | K_REPLIES | K_ATTACHMENTS | K_IS_PINNED | K_THREAD_FOLLOWERS)
+#define DIRECT_POST_KEYS ((POST_KEYS & ~(K_TEAM | K_CHANNEL)) | K_CHANNEL_MEMBERS)
+#define REPLY_KEYS                                                                                 \
+    (K_USER | K_TYPE | K_MESSAGE | K_PROPS | K_CREATE_AT | K_EDIT_AT | K_FLAGGED_BY | K_REACTIONS | \
+     K_ATTACHMENTS | K_IS_PINNED)
+
+/* --- values ------------------------------------------------------------------------------ */
+
+/* A string value as a new Python str (DECLINE on anything else, including null). */
+static int string_value(Cur *c, Str *s, PyObject **out) {
+    if (scan_string(c, s) != OK) return DECLINE;
+    *out = to_str(s);
+    return *out == NULL ? FAIL : OK;
+}
+
+/* A username that must be a key of `users` exactly. */
+static int known_user(Ctx *ctx, Cur *c, int allow_empty) {
+    Str s;
+    PyObject *name;
+    int found = string_value(c, &s, &name);
+    if (found != OK) return found;
+    if (!allow_empty && s.len == 0) {
+        Py_DECREF(name);
+        return DECLINE;
+    }
+    found = PySequence_Contains(ctx->users, name);
+    Py_DECREF(name);
+    return found < 0 ? FAIL : (found ? OK : DECLINE);
+}
+
+static int optional_int64(Cur *c) {
+    long long ignored;
+    if (is_null(c)) return OK;
+    return scan_int64(c, &ignored);
+}
+
+/* flagged_by: null or usernames all known exactly; `collect` (direct posts) keeps them for
+ * the check against the channel members. */
+static int flaggers(Ctx *ctx, Cur *c, PyObject *collect) {
+    if (is_null(c)) return OK;
+    if (!open_container(c, '[')) return DECLINE;
+    int first = 1, r;
+    while ((r = next_element(c, &first)) == OK) {
+        Str s;
+        PyObject *name;
+        r = string_value(c, &s, &name);
+        if (r != OK) return r;
+        int found = PySequence_Contains(ctx->users, name);
+        if (found == 1 && collect != NULL && PyList_Append(collect, name) < 0) found = -1;
+        Py_DECREF(name);
+        if (found != 1) return found < 0 ? FAIL : DECLINE;
+    }
+    return r == END ? OK : r;
+}
+
+/* props: null, {}, or (short lines only) an object of scalars with distinct plain keys. */
+static int props(Ctx *ctx, Cur *c) {
+    if (is_null(c)) return OK;
+    if (!open_container(c, '{')) return DECLINE;
+    Str keys[MAX_PROPS_KEYS];
+    int count = 0, first = 1, r;
+    while ((r = next_member(c, &first, &keys[count < MAX_PROPS_KEYS ? count : 0])) == OK) {
+        if (!ctx->flat_props || count == MAX_PROPS_KEYS) return DECLINE;
+        for (int i = 0; i < count; i++) {
+            if (keys[i].len == keys[count].len &&
+                memcmp(keys[i].start, keys[count].start, (size_t)keys[i].len) == 0)
+                return DECLINE; /* a repeated key: Go keeps the last, the general path says so */
+        }
+        count++;
+        Str ignored;
+        if (at(c, '"')) {
+            if (scan_string(c, &ignored) != OK) return DECLINE;
+        } else if (at(c, 't')) {
+            if (!literal(c, "true", 4)) return DECLINE;
+        } else if (at(c, 'f')) {
+            if (!literal(c, "false", 5)) return DECLINE;
+        } else if (at(c, 'n')) {
+            if (!literal(c, "null", 4)) return DECLINE;
+        } else if (scan_plain_number(c) != OK) {
+            return DECLINE;
+        }
+    }
+    return r == END ? OK : r;
+}
+
+/* attachments: only null or an empty list here (files need the archive: general path). */
+static int no_attachments(Cur *c) {
+    if (is_null(c)) return OK;
+    if (!open_container(c, '[')) return DECLINE;
+    skip_ws(c);
+    return open_container(c, ']') ? OK : DECLINE;
+}
+
+static int is_pinned(Cur *c) {
+    if (is_null(c)) return OK;
+    if (at(c, 't')) return literal(c, "true", 4) ? OK : DECLINE;
+    return literal(c, "false", 5) ? OK : DECLINE;
+}
+
+/* reactions: each {user, emoji_name, create_at}, all present, the user known exactly, a
+ * valid emoji name, create_at > 0; *min_create_at tracks the earliest for the caller. */
+static int reactions(Ctx *ctx, Cur *c, long long *min_create_at) {
+    if (is_null(c)) return OK;
+    if (!open_container(c, '[')) return DECLINE;
+    int first = 1, r;
+    while ((r = next_element(c, &first)) == OK) {
+        if (!open_container(c, '{')) return DECLINE;
+        unsigned seen = 0;
+        int member_first = 1, m;
+        Str key;
+        while ((m = next_member(c, &member_first, &key)) == OK) {
+            unsigned bit = key_bit(&key);
+            if (!(bit & (K_USER | K_EMOJI_NAME | K_CREATE_AT)) || (seen & bit)) return DECLINE;
+            seen |= bit;
+            if (bit == K_USER) {
+                if ((m = known_user(ctx, c, 1)) != OK) return m;
+            } else if (bit == K_EMOJI_NAME) {
+                Str name;
+                if (scan_string(c, &name) != OK || name.escaped || name.len == 0 ||
+                    name.len > EMOJI_NAME_MAX)
+                    return DECLINE;
+                for (Py_ssize_t i = 0; i < name.len; i++)
+                    if (!emoji_char[name.start[i]]) return DECLINE;
+            } else {
+                long long created;
+                if (scan_int64(c, &created) != OK || created <= 0) return DECLINE;
+                if (created < *min_create_at) *min_create_at = created;
+            }
+        }
+        if (m != END) return m;
+        if (seen != (K_USER | K_EMOJI_NAME | K_CREATE_AT)) return DECLINE;
+        ctx->reactions++;
+    }
+    return r == END ? OK : r;
+}
+
+/* thread_followers: each {user, last_viewed?, unread_mentions?}, the user known exactly. */
+static int followers(Ctx *ctx, Cur *c) {
+    if (is_null(c)) return OK;
+    if (!open_container(c, '[')) return DECLINE;
+    int first = 1, r;
+    while ((r = next_element(c, &first)) == OK) {
+        if (!open_container(c, '{')) return DECLINE;
+        unsigned seen = 0;
+        int member_first = 1, m;
+        Str key;
+        while ((m = next_member(c, &member_first, &key)) == OK) {
+            unsigned bit = key_bit(&key);
+            if (!(bit & (K_USER | K_LAST_VIEWED | K_UNREAD_MENTIONS)) || (seen & bit)) return DECLINE;
+            seen |= bit;
+            m = bit == K_USER ? known_user(ctx, c, 0) : optional_int64(c);
+            if (m != OK) return m;
+        }
+        if (m != END) return m;
+        if (!(seen & K_USER)) return DECLINE;
+    }
+    return r == END ? OK : r;
+}
+
+/* What one post-like object (post, direct post or reply) leaves for its caller. */
+typedef struct {
+    long long create_at;
+    Str message;
+    PyObject *team;     /* posts */
+    PyObject *channel;  /* posts */
+    PyObject *members;  /* direct posts: a list of str */
+    PyObject *flagged;  /* direct posts: a list of str */
+} Post;
+
+static void post_clear(Post *post) {
+    Py_CLEAR(post->team);
+    Py_CLEAR(post->channel);
+    Py_CLEAR(post->members);
+    Py_CLEAR(post->flagged);
+}
+
+static int replies(Ctx *ctx, Cur *c, long long *min_create_at);
+
+static int channel_members(Ctx *ctx, Cur *c, Post *post) {
+    if (!open_container(c, '[')) return DECLINE;
+    post->members = PyList_New(0);
+    if (post->members == NULL) return FAIL;
+    int first = 1, r;
+    while ((r = next_element(c, &first)) == OK) {
+        Str s;
+        PyObject *name;
+        if (PyList_GET_SIZE(post->members) == 8) return DECLINE;
+        r = string_value(c, &s, &name);
+        if (r != OK) return r;
+        int found = PySequence_Contains(ctx->users, name);
+        if (found == 1 && PyList_Append(post->members, name) < 0) found = -1;
+        Py_DECREF(name);
+        if (found != 1) return found < 0 ? FAIL : DECLINE;
+    }
+    if (r != END) return r;
+    return PyList_GET_SIZE(post->members) >= 2 ? OK : DECLINE;
+}
+
+/* One post-like object at the cursor; `allowed` is its key set. The caller owns `post`'s
+ * references whatever the result. */
+static int post_object(Ctx *ctx, Cur *c, unsigned allowed, Post *post) {
+    if (!open_container(c, '{')) return DECLINE;
+    unsigned seen = 0;
+    long long min_child = INT64_MAX;
+    int first = 1, r;
+    Str key;
+    while ((r = next_member(c, &first, &key)) == OK) {
+        unsigned bit = key_bit(&key);
+        if (!(bit & allowed) || (seen & bit)) return DECLINE;
+        seen |= bit;
+        Str s;
+        switch (bit) {
+            case K_TEAM:
+                r = string_value(c, &s, &post->team);
+                break;
+            case K_CHANNEL:
+                r = string_value(c, &s, &post->channel);
+                break;
+            case K_USER:
+                r = known_user(ctx, c, 1);
+                break;
+            case K_TYPE:
+                if (is_null(c)) {
+                    r = OK;
+                } else {
+                    PyObject *type, *verdict;
+                    r = string_value(c, &s, &type);
+                    if (r != OK) break;
+                    verdict = PyObject_CallOneArg(ctx->type_ok, type);
+                    Py_DECREF(type);
+                    if (verdict == NULL) return FAIL;
+                    r = PyObject_IsTrue(verdict);
+                    Py_DECREF(verdict);
+                    r = r < 0 ? FAIL : (r ? OK : DECLINE);
+                }
+                break;
+            case K_MESSAGE:
+                r = scan_string(c, &post->message);
+                if (r == OK && post->message.runes > ctx->max_post_size) r = DECLINE;
+                break;
+            case K_PROPS:
+                r = props(ctx, c);
+                break;
+            case K_CREATE_AT:
+                r = scan_int64(c, &post->create_at);
+                if (r == OK && post->create_at == 0) r = DECLINE;
+                break;
+            case K_EDIT_AT:
+                r = optional_int64(c);
+                break;
+            case K_FLAGGED_BY:
+                if (allowed & K_CHANNEL_MEMBERS) {
+                    post->flagged = PyList_New(0);
+                    if (post->flagged == NULL) return FAIL;
+                }
+                r = flaggers(ctx, c, post->flagged);
+                break;
+            case K_REACTIONS:
+                r = reactions(ctx, c, &min_child);
+                break;
+            case K_REPLIES:
+                r = replies(ctx, c, &min_child);
+                break;
+            case K_ATTACHMENTS:
+                r = no_attachments(c);
+                break;
+            case K_IS_PINNED:
+                r = is_pinned(c);
+                break;
+            case K_THREAD_FOLLOWERS:
+                r = followers(ctx, c);
+                break;
+            case K_CHANNEL_MEMBERS:
+                r = channel_members(ctx, c, post);
+                break;
+            default:
+                r = DECLINE;
+        }
+        if (r != OK) return r;
+    }
+    if (r != END) return r;
+    unsigned required = K_USER | K_MESSAGE | K_CREATE_AT | (allowed & (K_TEAM | K_CHANNEL | K_CHANNEL_MEMBERS));
+    if ((seen & required) != required) return DECLINE;
+    /* Reactions and replies older than their post: the general path has something to say. */
+    return min_child >= post->create_at ? OK : DECLINE;
+}
+
+static int replies(Ctx *ctx, Cur *c, long long *min_create_at) {
+    if (is_null(c)) return OK;
+    if (!open_container(c, '[')) return DECLINE;
+    int first = 1, r;
+    while ((r = next_element(c, &first)) == OK) {
+        Post reply = {0};
+        r = post_object(ctx, c, REPLY_KEYS, &reply);
+        post_clear(&reply);
+        if (r != OK) return r;
+        if (reply.create_at < *min_create_at) *min_create_at = reply.create_at;
+        ctx->replies++;
+    }
+    return r == END ? OK : r;
+}
+
+/* The envelope's start: 0 for a post line, 1 for a direct_post line (the cursor then on the
+ * payload), -1 for any other line. Exports write the type first, exactly like this. */
+static int envelope_start(Cur *c) {
+    static const struct {
+        const char *text;
+        Py_ssize_t len;
+    } prefixes[2] = {
+        {POST_PREFIX, (Py_ssize_t)sizeof POST_PREFIX - 1},
+        {DIRECT_PREFIX, (Py_ssize_t)sizeof DIRECT_PREFIX - 1},
+    };
+    for (int kind = 0; kind < 2; kind++) {
+        if (c->end - c->p > prefixes[kind].len &&
+            memcmp(c->p, prefixes[kind].text, (size_t)prefixes[kind].len) == 0) {
+            c->p += prefixes[kind].len;
+            skip_ws(c);
+            return kind;
+        }
+    }
+    return -1;
+}
+
+static inline Cur line_cursor(PyObject *raw) {
+    const unsigned char *start = (const unsigned char *)PyBytes_AS_STRING(raw);
+    Cur c = {start, start + PyBytes_GET_SIZE(raw)};
+    return c;
+}
+
+/* After the payload: the envelope's closing brace and nothing else. */
+static int envelope_end(Cur *c) {
+    skip_ws(c);
+    if (!open_container(c, '}')) return DECLINE;
+    skip_ws(c);
+    return c->p == c->end ? OK : DECLINE;
+}
+
+/* What an accepted line leaves for the pipeline. */
+typedef struct {
+    PyObject *parts; /* the duplicate-post identity: ("post", team, channel, create_at, message)
+                        or ("direct", *sorted(members), create_at, message) */
+    Py_ssize_t runes;
+    long long replies;
+    long long reactions;
+} Accepted;
+
+/* One line of `line_size` bytes whose envelope `c` has passed (`direct` as envelope_start
+ * said): OK with *acc filled (acc->parts a new reference), DECLINE, or FAIL. */
+static int scan_one(const Ctx *base, Cur c, Py_ssize_t line_size, int direct, Accepted *acc) {
+    Ctx ctx = *base;
+    ctx.flat_props = line_size < FLAT_PROPS_MAX_LINE;
+    ctx.replies = ctx.reactions = 0;
+    Post post = {0};
+    PyObject *message = NULL, *create_at = NULL;
+
+    int r = post_object(&ctx, &c, direct ? DIRECT_POST_KEYS : POST_KEYS, &post);
+    if (r == OK) r = envelope_end(&c);
+    if (r == OK && !direct) {
+        r = PyDict_Contains(ctx.teams, post.team);
+        if (r == 1) {
+            PyObject *place = PyTuple_Pack(2, post.team, post.channel);
+            r = place == NULL ? -1 : PyDict_Contains(ctx.channels, place);
+            Py_XDECREF(place);
+        }
+        r = r < 0 ? FAIL : (r ? OK : DECLINE);
+    }
+    if (r == OK && direct && post.flagged != NULL) {
+        /* The validator's unknown_flagger: a flagger must be one of the channel members. */
+        for (Py_ssize_t i = 0; r == OK && i < PyList_GET_SIZE(post.flagged); i++) {
+            int found = PySequence_Contains(post.members, PyList_GET_ITEM(post.flagged, i));
+            r = found < 0 ? FAIL : (found ? OK : DECLINE);
+        }
+    }
+    if (r != OK) goto done;
+    r = FAIL;
+    message = to_str(&post.message);
+    create_at = PyLong_FromLongLong(post.create_at);
+    if (message == NULL || create_at == NULL) goto done;
+    if (direct) {
+        if (PyList_Sort(post.members) < 0) goto done;
+        Py_ssize_t m = PyList_GET_SIZE(post.members);
+        acc->parts = PyTuple_New(m + 3);
+        if (acc->parts == NULL) goto done;
+        PyTuple_SET_ITEM(acc->parts, 0, Py_NewRef(str_direct));
+        for (Py_ssize_t i = 0; i < m; i++)
+            PyTuple_SET_ITEM(acc->parts, i + 1, Py_NewRef(PyList_GET_ITEM(post.members, i)));
+        PyTuple_SET_ITEM(acc->parts, m + 1, Py_NewRef(create_at));
+        PyTuple_SET_ITEM(acc->parts, m + 2, Py_NewRef(message));
+    } else {
+        acc->parts = PyTuple_Pack(5, str_post, post.team, post.channel, create_at, message);
+        if (acc->parts == NULL) goto done;
+    }
+    acc->runes = post.message.runes;
+    acc->replies = ctx.replies;
+    acc->reactions = ctx.reactions;
+    r = OK;
+
+done:
+    Py_XDECREF(message);
+    Py_XDECREF(create_at);
+    post_clear(&post);
+    return r;
+}
+
+/* The arguments both entry points share, from args[first] on:
+ * users, teams, channels, type_ok, max_post_size. */
+static int read_context(PyObject *const *args, Ctx *ctx) {
+    ctx->users = args[0];
+    ctx->teams = args[1];
+    ctx->channels = args[2];
+    ctx->type_ok = args[3];
+    if (!PyDict_Check(ctx->teams) || !PyDict_Check(ctx->channels)) {
+        PyErr_SetString(PyExc_TypeError, "teams and channels must be dicts");
+        return 0;
+    }
+    ctx->max_post_size = PyLong_AsSsize_t(args[4]);
+    return !(ctx->max_post_size == -1 && PyErr_Occurred());
+}
+
+/* scan(raw, direct, users, teams, channels, type_ok, max_post_size)
+ *   -> None to decline, or (identity parts, message runes, replies, reactions). */
+static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    Ctx ctx = {0};
+    Accepted acc = {0};
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "scan() takes 7 arguments");
+        return NULL;
+    }
+    if (!PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "scan() needs the line as bytes");
+        return NULL;
+    }
+    int direct = PyObject_IsTrue(args[1]);
+    if (direct < 0 || !read_context(args + 2, &ctx)) return NULL;
+    Cur c = line_cursor(args[0]);
+    int r = envelope_start(&c) == direct ? scan_one(&ctx, c, PyBytes_GET_SIZE(args[0]), direct, &acc)
+                                         : DECLINE;
+    if (r == FAIL) return NULL;
+    if (r == DECLINE) Py_RETURN_NONE;
+    PyObject *result = Py_BuildValue("(OnLL)", acc.parts, acc.runes, acc.replies, acc.reactions);
+    Py_DECREF(acc.parts);
+    return result;
+}
+
+/* scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size, identity)
+ *
+ * Scans batch[start:] (line numbers from first_line for batch[0]) for as long as the lines
+ * are post or direct_post lines the fast path accepts, and stops at the first other one (a
+ * definition, a declined post, line 1, an over-long line) for the general path to handle.
+ * `identity` is None for Python's own hash of the identity parts (what
+ * archivekit.check.duplicates.post_identity computes), else a callable applied to them.
+ *
+ * Returns (stop, posts, direct_posts, replies, reactions, longest_runes, longest_line,
+ * longest_is_direct, identities, lines): identities and lines as packed native uint64, one
+ * pair per accepted line; the longest message is the first line to reach the maximum. */
+static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    Ctx ctx = {0};
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "scan_batch() takes 9 arguments");
+        return NULL;
+    }
+    PyObject *batch = args[0], *identity = args[8];
+    if (!PyList_Check(batch)) {
+        PyErr_SetString(PyExc_TypeError, "scan_batch() needs a list of lines");
+        return NULL;
+    }
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred()) return NULL;
+    long long first_line = PyLong_AsLongLong(args[2]);
+    if (first_line == -1 && PyErr_Occurred()) return NULL;
+    if (!read_context(args + 3, &ctx)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(batch);
+    if (start < 0 || start > n) {
+        PyErr_SetString(PyExc_IndexError, "scan_batch() start out of range");
+        return NULL;
+    }
+    PyObject *identities = PyBytes_FromStringAndSize(NULL, (n - start) * 8);
+    PyObject *lines = PyBytes_FromStringAndSize(NULL, (n - start) * 8);
+    PyObject *result = NULL;
+    if (identities == NULL || lines == NULL) goto done;
+    uint64_t *out_identity = (uint64_t *)PyBytes_AS_STRING(identities);
+    uint64_t *out_line = (uint64_t *)PyBytes_AS_STRING(lines);
+    long long counts[2] = {0, 0}, replies = 0, reactions = 0, longest_line = 0;
+    Py_ssize_t longest = -1, accepted = 0, i;
+    int longest_direct = 0;
+
+    /* The callbacks (type_ok, identity) run Python code: hold the line, and re-read the
+     * list's size (never past the n slots allocated above), in case that code touched it. */
+    for (i = start; i < n && i < PyList_GET_SIZE(batch); i++) {
+        PyObject *raw = PyList_GET_ITEM(batch, i);
+        long long line = first_line + i;
+        if (line <= 1 || !PyBytes_CheckExact(raw)) break;
+        Cur c = line_cursor(raw);
+        int direct = envelope_start(&c);
+        if (direct < 0) break;
+        Py_INCREF(raw);
+        Accepted acc = {0};
+        int r = scan_one(&ctx, c, PyBytes_GET_SIZE(raw), direct, &acc);
+        Py_DECREF(raw);
+        if (r == FAIL) goto done;
+        if (r == DECLINE) break;
+        uint64_t hash;
+        if (identity == Py_None) {
+            Py_hash_t h = PyObject_Hash(acc.parts);
+            if (h == -1) {
+                Py_DECREF(acc.parts);
+                goto done;
+            }
+            hash = (uint64_t)h;
+        } else {
+            PyObject *value = PyObject_Call(identity, acc.parts, NULL);
+            hash = value == NULL ? 0 : PyLong_AsUnsignedLongLong(value);
+            Py_XDECREF(value);
+            if (value == NULL || PyErr_Occurred()) {
+                Py_DECREF(acc.parts);
+                goto done;
+            }
+        }
+        Py_DECREF(acc.parts);
+        out_identity[accepted] = hash;
+        out_line[accepted] = (uint64_t)line;
+        accepted++;
+        counts[direct]++;
+        replies += acc.replies;
+        reactions += acc.reactions;
+        if (acc.runes > longest) {
+            longest = acc.runes;
+            longest_line = line;
+            longest_direct = direct;
+        }
+    }
+    if (_PyBytes_Resize(&identities, accepted * 8) < 0 || _PyBytes_Resize(&lines, accepted * 8) < 0)
+        goto done;
+    result = Py_BuildValue("(nLLLLnLNOO)", i, counts[0], counts[1], replies, reactions, longest,
+                           longest_line, PyBool_FromLong(longest_direct), identities, lines);
+
+done:
+    Py_XDECREF(identities);
+    Py_XDECREF(lines);
+    return result;
+}
+
+/* --- inspect: counting without validating ---------------------------------------------- */
+
+#define SKIP_DEPTH_MAX 64
+
+/* Any JSON value, skipped. Numbers only in plain decimal (see scan_plain_number): orjson
+ * reads a line like that exactly as written, so counting it here agrees with inspect's
+ * Python path. */
+static int skip_value(Cur *c, int depth) {
+    Str ignored;
+    int first = 1, r;
+    if (c->p >= c->end || depth > SKIP_DEPTH_MAX) return DECLINE;
+    switch (*c->p) {
+        case '"':
+            return scan_string(c, &ignored);
+        case '{':
+            c->p++;
+            while ((r = member(c, &first, &ignored)) == OK) {
+                if (skip_value(c, depth + 1) != OK) return DECLINE;
+            }
+            return r == END ? OK : DECLINE;
+        case '[':
+            c->p++;
+            while ((r = next_element(c, &first)) == OK) {
+                if (skip_value(c, depth + 1) != OK) return DECLINE;
+            }
+            return r == END ? OK : DECLINE;
+        case 't':
+            return literal(c, "true", 4) ? OK : DECLINE;
+        case 'f':
+            return literal(c, "false", 5) ? OK : DECLINE;
+        case 'n':
+            return literal(c, "null", 4) ? OK : DECLINE;
+        default:
+            return scan_plain_number(c);
+    }
+}
+
+/* null (0) or an array, counted: what inspect's `len(x or ())` gives. */
+static int count_array(Cur *c, long long *count) {
+    int first = 1, r;
+    if (is_null(c)) return OK;
+    if (!open_container(c, '[')) return DECLINE;
+    while ((r = next_element(c, &first)) == OK) {
+        if (skip_value(c, 1) != OK) return DECLINE;
+        (*count)++;
+    }
+    return r == END ? OK : DECLINE;
+}
+
+/* An object's members: `wanted` keys (one bit each, from KNOWN_KEYS) go to `on_key`; the rest
+ * are skipped. A wanted key seen twice declines (orjson keeps the last: the Python path). */
+typedef struct {
+    long long replies, reactions, attachments, create_at;
+    int has_create_at;
+    Str team, channel;
+    int has_team, has_channel;
+} Skim;
+
+static int skim_object(Cur *c, unsigned wanted, Skim *skim, int depth);
+
+static int skim_member(Cur *c, unsigned bit, Skim *skim, int depth) {
+    int first = 1, r;
+    switch (bit) {
+        case K_TEAM:
+            skim->has_team = 1;
+            return scan_string(c, &skim->team);
+        case K_CHANNEL:
+            skim->has_channel = 1;
+            return scan_string(c, &skim->channel);
+        case K_CREATE_AT:
+            if (is_null(c)) return OK;
+            skim->has_create_at = 1;
+            return scan_int64(c, &skim->create_at);
+        case K_REACTIONS:
+            return count_array(c, &skim->reactions);
+        case K_ATTACHMENTS:
+            return count_array(c, &skim->attachments);
+        case K_REPLIES:
+            if (is_null(c)) return OK;
+            if (!open_container(c, '[')) return DECLINE;
+            while ((r = next_element(c, &first)) == OK) {
+                Skim reply = {0};
+                /* A reply's own files and reactions count with its post's. */
+                if (skim_object(c, K_REACTIONS | K_ATTACHMENTS, &reply, depth + 1) != OK) return DECLINE;
+                skim->reactions += reply.reactions;
+                skim->attachments += reply.attachments;
+                skim->replies++;
+            }
+            return r == END ? OK : DECLINE;
+        default:
+            return DECLINE;
+    }
+}
+
+static int skim_object(Cur *c, unsigned wanted, Skim *skim, int depth) {
+    unsigned seen = 0;
+    int first = 1, r;
+    Str key;
+    if (!open_container(c, '{')) return DECLINE;
+    /* next_member declines escaped keys: one could spell a wanted key (the Python path's). */
+    while ((r = next_member(c, &first, &key)) == OK) {
+        unsigned bit = key_bit(&key);
+        if (bit & wanted) {
+            if (seen & bit) return DECLINE;
+            seen |= bit;
+            if (skim_member(c, bit, skim, depth) != OK) return DECLINE;
+        } else if (skip_value(c, depth + 1) != OK) {
+            return DECLINE;
+        }
+    }
+    return r == END ? OK : DECLINE;
+}
+
+/* Per (team, channel) of a batch: [posts, replies, attachments, first_post_at, last_post_at] */
+enum { P_POSTS, P_REPLIES, P_ATTACHMENTS, P_FIRST, P_LAST, P_SIZE };
+
+static int add_place(PyObject *places, const Skim *skim) {
+    PyObject *team = to_str(&skim->team), *channel = to_str(&skim->channel), *key = NULL;
+    long long row[P_SIZE];
+    int r = -1;
+    if (team == NULL || channel == NULL || (key = PyTuple_Pack(2, team, channel)) == NULL) goto done;
+    PyObject *entry = PyDict_GetItemWithError(places, key);
+    if (entry == NULL) {
+        if (PyErr_Occurred()) goto done;
+        row[P_POSTS] = row[P_REPLIES] = row[P_ATTACHMENTS] = 0;
+        row[P_FIRST] = INT64_MAX;
+        row[P_LAST] = INT64_MIN;
+    } else {
+        if (!PyList_CheckExact(entry) || PyList_GET_SIZE(entry) != P_SIZE) {
+            PyErr_SetString(PyExc_TypeError, "skim_batch() places must hold 5-item lists");
+            goto done;
+        }
+        for (int i = 0; i < P_SIZE; i++) {
+            row[i] = PyLong_AsLongLong(PyList_GET_ITEM(entry, i));
+            if (row[i] == -1 && PyErr_Occurred()) goto done;
+        }
+    }
+    row[P_POSTS] += 1;
+    row[P_REPLIES] += skim->replies;
+    row[P_ATTACHMENTS] += skim->attachments;
+    if (skim->has_create_at) {
+        if (skim->create_at < row[P_FIRST]) row[P_FIRST] = skim->create_at;
+        if (skim->create_at > row[P_LAST]) row[P_LAST] = skim->create_at;
+    }
+    PyObject *updated = Py_BuildValue("[LLLLL]", row[0], row[1], row[2], row[3], row[4]);
+    if (updated == NULL) goto done;
+    r = PyDict_SetItem(places, key, updated);
+    Py_DECREF(updated);
+
+done:
+    Py_XDECREF(team);
+    Py_XDECREF(channel);
+    Py_XDECREF(key);
+    return r;
+}
+
+/* skim_batch(batch, start, places)
+ *
+ * inspect's counting for runs of post and direct_post lines, from batch[start] until a line
+ * this does not take (any other type, anything unusual): that line is the Python path's.
+ * Posts with a team and a channel are added up in `places`, a dict keyed (team, channel) as
+ * written, values [posts, replies, attachments, first_post_at, last_post_at] (first/last
+ * are INT64_MAX/INT64_MIN while unknown).
+ *
+ * Returns (stop, posts, direct_posts, replies, reactions, attachments, first_post_at,
+ * last_post_at), the dates None when no post had one. */
+static PyObject *skim_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 3 || !PyList_Check(args[0]) || !PyDict_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "skim_batch(batch: list, start: int, places: dict)");
+        return NULL;
+    }
+    PyObject *batch = args[0], *places = args[2];
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(batch), i;
+    if (start < 0 || start > n) {
+        PyErr_SetString(PyExc_IndexError, "skim_batch() start out of range");
+        return NULL;
+    }
+    long long counts[2] = {0, 0}, replies = 0, reactions = 0, attachments = 0;
+    long long first_at = INT64_MAX, last_at = INT64_MIN;
+
+    for (i = start; i < n; i++) {
+        PyObject *raw = PyList_GET_ITEM(batch, i);
+        if (!PyBytes_CheckExact(raw)) break;
+        Cur c = line_cursor(raw);
+        int direct = envelope_start(&c);
+        if (direct < 0) break;
+        Skim skim = {0};
+        unsigned wanted = K_CREATE_AT | K_REPLIES | K_REACTIONS | K_ATTACHMENTS | K_TEAM | K_CHANNEL;
+        if (skim_object(&c, wanted, &skim, 1) != OK || envelope_end(&c) != OK) break;
+        if (skim.has_team && skim.has_channel) {
+            if (add_place(places, &skim) < 0) return NULL;
+        }
+        counts[direct]++;
+        replies += skim.replies;
+        reactions += skim.reactions;
+        attachments += skim.attachments;
+        if (skim.has_create_at) {
+            if (skim.create_at < first_at) first_at = skim.create_at;
+            if (skim.create_at > last_at) last_at = skim.create_at;
+        }
+    }
+    PyObject *first = first_at == INT64_MAX ? Py_NewRef(Py_None) : PyLong_FromLongLong(first_at);
+    PyObject *last = last_at == INT64_MIN ? Py_NewRef(Py_None) : PyLong_FromLongLong(last_at);
+    if (first == NULL || last == NULL) {
+        Py_XDECREF(first);
+        Py_XDECREF(last);
+        return NULL;
+    }
+    return Py_BuildValue("(nLLLLLNN)", i, counts[0], counts[1], replies, reactions, attachments,
+                         first, last);
+}
+
+static PyMethodDef methods[] = {
+    {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
+     "scan(raw, direct, users, teams, channels, type_ok, max_post_size): None to decline, or "
+     "(identity parts, message runes, replies, reactions) for a line the general path would "
+     "accept without a word."},
+    {"skim_batch", (PyCFunction)(void (*)(void))skim_batch, METH_FASTCALL,
+     "skim_batch(batch, start, places): inspect's counts for runs of post lines; see "
+     "archivekit/check/fast/_scan.c."},
+    {"scan_batch", (PyCFunction)(void (*)(void))scan_batch, METH_FASTCALL,
+     "scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size, "
+     "identity): scan lines from batch[start] until one the fast path does not accept; see "
+     "archivekit/check/fast/_scan.c."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "archivekit.check.fast._scan",
+    "The accept-only fast path for post lines, in C (see archivekit.check.fast.fastpath).", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__scan(void) {
+    for (int i = 0; i < 256; i++) {
+        string_class[i] = i < 0x20 ? 3 : (i >= 0x80 ? 4 : 0);
+        emoji_char[i] = (i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z') || (i >= '0' && i <= '9') ||
+                        i == '+' || i == '_' || i == '-';
+    }
+    string_class['"'] = 1;
+    string_class['\\'] = 2;
+    str_post = PyUnicode_InternFromString("post");
+    str_direct = PyUnicode_InternFromString("direct");
+    if (str_post == NULL || str_direct == NULL) return NULL;
+    PyObject *module = PyModule_Create(&module_def);
+#ifndef SOURCE_SHA256
+#define SOURCE_SHA256 "unknown"
+#endif
+    /* Which source this was built from: a test compares it with the file (stale builds). */
+    if (module != NULL && PyModule_AddStringConstant(module, "SOURCE_SHA256", SOURCE_SHA256) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

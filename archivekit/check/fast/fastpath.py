@@ -1,0 +1,422 @@
+"""An accept-only fast path for post and direct_post lines — most lines of any export.
+
+The general path (Go-exact decoding, the server's validator and apply rules, the reference
+checks) walks a post line five times in small steps. Here one pass over the parsed line
+checks, at once, everything that could make the general path report something: JSON types
+and int64 ranges, unknown or non-canonical keys, repeated keys, NUL characters, every
+validator and apply rule of posts, replies, reactions and thread followers, and that every
+user, team and channel reference resolves exactly. It only ever *accepts*: on anything
+unusual (a file attachment, non-empty props, a reply older than its post, any doubt) it
+declines and the general path handles the line from scratch, so the issues reported are
+always the general path's. A property test holds the two paths to the same verdicts.
+
+`scan` is the entry point: the C version (archivekit/check/fast/_scan.c, built at install) when
+it is there, else `scan_python`, both with one contract — None to decline, or what the pipeline
+counts for an accepted line: ``(identity parts, message runes, replies, reactions)``. The C
+version walks the raw bytes once and builds no document (~5x faster); `scan_python` parses with
+orjson and checks the result with `check_post` / `check_direct_post`, which return the number
+of object keys seen (for the repeated-key test against the raw line), or -1 to decline.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, TypeGuard
+
+import orjson
+
+from archivekit.check.rules.names import go_lower
+from archivekit.check.rules.post import EMOJI_NAME_MAX, is_valid_reaction_emoji_name
+from archivekit.check.rules.post_types import is_allowed_post_type
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+POST_PREFIX = b'{"type":"post","post":{'
+DIRECT_POST_PREFIX = b'{"type":"direct_post","direct_post":{'
+DECLINE = -1
+# The tallies the checks return pack two counts in one int: object keys, plus string values
+# times STRING (for the repeated-key test against the raw line; see `no_repeated_keys`).
+STRING = 1 << 32
+KEYS_MASK = STRING - 1
+
+POST_KEYS = frozenset(
+    {
+        "team",
+        "channel",
+        "user",
+        "type",
+        "message",
+        "props",
+        "create_at",
+        "edit_at",
+        "flagged_by",
+        "reactions",
+        "replies",
+        "attachments",
+        "is_pinned",
+        "thread_followers",
+    }
+)
+DIRECT_POST_KEYS = (POST_KEYS - {"team", "channel"}) | {"channel_members"}
+REPLY_KEYS = frozenset(
+    {
+        "user",
+        "type",
+        "message",
+        "props",
+        "create_at",
+        "edit_at",
+        "flagged_by",
+        "reactions",
+        "attachments",
+        "is_pinned",
+    }
+)
+REACTION_KEYS = frozenset({"user", "emoji_name", "create_at"})
+FOLLOWER_KEYS = frozenset({"user", "last_viewed", "unread_mentions"})
+# A key written with white space before its colon escapes the repeated-key count. (A NUL
+# escape is tested apart: an alternation here would defeat the regex's literal scan.)
+_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
+
+Users = dict[str, Any]
+# Fields of posts and replies that most lines do not have.
+_RARE_FIELDS = frozenset({"type", "attachments", "edit_at", "is_pinned", "flagged_by", "props"})
+# Values of props the fast path accepts (orjson never yields NaN or infinities).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+# Lines shorter than this cannot hold props over the 800,000-rune limit (see `_props`).
+FLAT_PROPS_MAX_LINE = 133_333
+
+
+def _int(value: Any) -> TypeGuard[int]:
+    return type(value) is int and INT64_MIN <= value <= INT64_MAX
+
+
+def _optional_int(value: Any) -> bool:
+    return value is None or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
+
+
+def _flaggers(names: Any, users: Users) -> int:
+    """String values of an acceptable list of usernames (all known exactly), or -1."""
+    if names is None:
+        return 0
+    if type(names) is not list:
+        return DECLINE
+    if all(type(name) is str and name in users for name in names):
+        return len(names) * STRING
+    return DECLINE
+
+
+def _reactions(reactions: Any, parent_create_at: int, users: Users) -> int:
+    if reactions is None:
+        return 0
+    if type(reactions) is not list:
+        return DECLINE
+    keys = 0
+    for reaction in reactions:
+        if type(reaction) is not dict or not reaction.keys() <= REACTION_KEYS:
+            return DECLINE
+        user = reaction.get("user")
+        emoji_name = reaction.get("emoji_name")
+        create_at = reaction.get("create_at")
+        if (
+            type(user) is not str
+            or (user not in users and go_lower(user) not in users)
+            or type(emoji_name) is not str
+            or len(emoji_name) > EMOJI_NAME_MAX
+            or not is_valid_reaction_emoji_name(emoji_name)
+            or type(create_at) is not int
+            or not 0 < create_at <= INT64_MAX
+            or create_at < parent_create_at
+        ):
+            return DECLINE
+        keys += len(reaction) + 2 * STRING  # user and emoji_name
+    return keys
+
+
+def _followers(followers: Any, users: Users) -> int:
+    if followers is None:
+        return 0
+    if type(followers) is not list:
+        return DECLINE
+    keys = 0
+    for follower in followers:
+        if type(follower) is not dict or not follower.keys() <= FOLLOWER_KEYS:
+            return DECLINE
+        user = follower.get("user")
+        if (
+            type(user) is not str
+            or not user
+            or (user not in users and go_lower(user) not in users)
+            or not _optional_int(follower.get("last_viewed"))
+            or not _optional_int(follower.get("unread_mentions"))
+        ):
+            return DECLINE
+        keys += len(follower) + STRING  # user
+    return keys
+
+
+def _props(props: Any, flat_props: bool) -> int:
+    """Keys of acceptable props: absent, empty, or (`flat_props`) an object of scalars.
+
+    `flat_props` is only set for lines short enough that no props in them can reach the
+    800,000-rune limit: Go's encoding is at most 6 bytes per byte of the line (``<`` becomes
+    ``\u003c``), so a line under 133,333 bytes cannot hold props that large.
+    """
+    if props is None:
+        return 0
+    if type(props) is not dict:
+        return DECLINE
+    if not props:
+        return 0
+    if not flat_props:
+        return DECLINE
+    strings = 0
+    for value in props.values():
+        kind = type(value)
+        if kind is str:
+            strings += 1
+        elif kind not in _SCALARS:
+            return DECLINE
+    return len(props) + strings * STRING
+
+
+def _common(data: dict[str, Any], users: Users, max_post_size: int, flat_props: bool) -> int:
+    """Fields posts, direct posts and replies share: the tally of the message, type, flaggers
+    and props (their own keys are counted by the caller), or -1."""
+    message = data.get("message")
+    if type(message) is not str or len(message) > max_post_size:
+        return DECLINE
+    if data.keys().isdisjoint(_RARE_FIELDS):  # the common case: nothing else to check
+        return STRING  # the message
+    post_type = data.get("type")
+    attachments = data.get("attachments")
+    if (
+        not (post_type is None or (type(post_type) is str and is_allowed_post_type(post_type)))
+        # Files need the archive: the general path resolves them.
+        or not (attachments is None or attachments == [])
+        or not _optional_int(data.get("edit_at"))
+        or not (data.get("is_pinned") is None or type(data.get("is_pinned")) is bool)
+    ):
+        return DECLINE
+    flaggers = _flaggers(data.get("flagged_by"), users)
+    props = _props(data.get("props"), flat_props)
+    if flaggers == DECLINE or props == DECLINE:
+        return DECLINE
+    return STRING * (1 + (post_type is not None)) + flaggers + props
+
+
+def _replies(
+    replies: Any, parent_create_at: int, users: Users, max_post_size: int, flat_props: bool
+) -> int:
+    if replies is None:
+        return 0
+    if type(replies) is not list:
+        return DECLINE
+    keys = 0
+    for reply in replies:
+        if type(reply) is not dict or not reply.keys() <= REPLY_KEYS:
+            return DECLINE
+        user = reply.get("user")
+        create_at = reply.get("create_at")
+        if (
+            type(user) is not str
+            or user not in users
+            or not _int(create_at)
+            or create_at == 0
+            # Older than its post: the general path warns.
+            or create_at < parent_create_at
+        ):
+            return DECLINE
+        props = _common(reply, users, max_post_size, flat_props)
+        if props == DECLINE:
+            return DECLINE
+        r_reactions = reply.get("reactions")
+        if r_reactions is not None:
+            found = _reactions(r_reactions, create_at, users)
+            if found == DECLINE:
+                return DECLINE
+            props += found
+        keys += len(reply) + props + STRING  # + the reply's user
+    return keys
+
+
+def _shared(data: dict[str, Any], users: Users, max_post_size: int, flat_props: bool) -> int:
+    """Author, message fields, reactions, replies and followers of a post-like payload."""
+    author = data.get("user")
+    create_at = data.get("create_at")
+    if type(author) is not str or author not in users or not _int(create_at) or create_at == 0:
+        return DECLINE
+    keys = _common(data, users, max_post_size, flat_props)
+    if keys == DECLINE:
+        return DECLINE
+    # Most posts have no reactions, replies or followers: skip those calls.
+    reactions = data.get("reactions")
+    if reactions is not None:
+        found = _reactions(reactions, create_at, users)
+        if found == DECLINE:
+            return DECLINE
+        keys += found
+    followers = data.get("thread_followers")
+    if followers is not None:
+        found = _followers(followers, users)
+        if found == DECLINE:
+            return DECLINE
+        keys += found
+    replies = data.get("replies")
+    if replies is not None:
+        found = _replies(replies, create_at, users, max_post_size, flat_props)
+        if found == DECLINE:
+            return DECLINE
+        keys += found
+    return len(data) + keys + STRING  # + the author
+
+
+def check_post(
+    post: Any,
+    users: Users,
+    teams: dict[str, Any],
+    channels: dict[tuple[str, str], Any],
+    max_post_size: int,
+    flat_props: bool = False,
+) -> int:
+    """The tally (keys, and string values times STRING) of an acceptable post payload, or -1."""
+    if type(post) is not dict or not post.keys() <= POST_KEYS:
+        return DECLINE
+    team = post.get("team")
+    channel = post.get("channel")
+    if (
+        type(team) is not str
+        or type(channel) is not str
+        or team not in teams
+        or (team, channel) not in channels
+    ):
+        return DECLINE
+    tally = _shared(post, users, max_post_size, flat_props)
+    return DECLINE if tally == DECLINE else tally + 2 * STRING  # + team and channel
+
+
+def check_direct_post(post: Any, users: Users, max_post_size: int, flat_props: bool = False) -> int:
+    """The tally of an acceptable direct_post payload, or -1."""
+    if type(post) is not dict or not post.keys() <= DIRECT_POST_KEYS:
+        return DECLINE
+    members = post.get("channel_members")
+    if type(members) is not list or not 2 <= len(members) <= 8:
+        return DECLINE
+    for member in members:
+        if type(member) is not str or member not in users:
+            return DECLINE
+    flagged = post.get("flagged_by")
+    if flagged is not None:
+        if type(flagged) is not list:
+            return DECLINE
+        for name in flagged:
+            if name not in members:  # the validator's unknown_flagger
+                return DECLINE
+    tally = _shared(post, users, max_post_size, flat_props)
+    return DECLINE if tally == DECLINE else tally + len(members) * STRING
+
+
+def no_repeated_keys(raw: bytes, tally: int) -> bool:
+    """Whether the line holds no key twice (orjson keeps the last; Go merges or type-checks
+    both) and no escaped NUL, given the `tally` of the parsed line.
+
+    Without any backslash every ``"`` delimits a string, so the line holds exactly
+    ``2 * (keys + string values)`` of them unless a key (with its value) is repeated — two
+    cheap byte counts. With backslashes: every `":` must be one of the keys seen, no key may
+    hide from that count behind white space before its colon, and no NUL may be escaped.
+    """
+    keys = tally & KEYS_MASK
+    if b"\\" not in raw:
+        return raw.count(b'"') == 2 * (keys + (tally >> 32))
+    return raw.count(b'":') == keys and b"\\u0000" not in raw and _SPACED_COLON.search(raw) is None
+
+
+# (identity parts, message runes, replies, reactions) of an accepted line.
+Accepted = tuple[tuple[str | int, ...], int, int, int]
+Scanner = Callable[
+    [bytes, bool, Users, dict[str, Any], dict[tuple[str, str], Any], Callable[[str], bool], int],
+    Accepted | None,
+]
+
+
+def scan_python(
+    raw: bytes,
+    direct: bool,
+    users: Users,
+    teams: dict[str, Any],
+    channels: dict[tuple[str, str], Any],
+    type_ok: Callable[[str], bool],
+    max_post_size: int,
+) -> Accepted | None:
+    """The fast path in Python: parse with orjson, check the document, count the raw quotes.
+
+    `type_ok` is accepted for the shared signature; `check_post` asks the post-type rule itself.
+    """
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    line_type = "direct_post" if direct else "post"
+    if type(doc) is not dict or len(doc) != 2 or doc.get("type") != line_type:
+        return None
+    post: Any = doc.get(line_type)
+    flat = len(raw) < FLAT_PROPS_MAX_LINE
+    if direct:
+        tally = check_direct_post(post, users, max_post_size, flat)
+    else:
+        tally = check_post(post, users, teams, channels, max_post_size, flat)
+    if tally < 0 or not no_repeated_keys(raw, tally + 2 + STRING):
+        return None
+    message: str = post["message"]
+    parts: tuple[str | int, ...]
+    if direct:
+        parts = ("direct", *sorted(post["channel_members"]), post["create_at"], message)
+    else:
+        parts = ("post", post["team"], post["channel"], post["create_at"], message)
+    replies = post.get("replies") or ()
+    reactions = len(post.get("reactions") or ())
+    for reply in replies:
+        reactions += len(reply.get("reactions") or ())
+    return parts, len(message), len(replies), reactions
+
+
+# (stop, posts, direct_posts, replies, reactions, longest_runes, longest_line,
+#  longest_is_direct, identities, lines): see scan_batch in archivekit/check/fast/_scan.c.
+BatchScan = tuple[int, int, int, int, int, int, int, bool, bytes, bytes]
+BatchScanner = Callable[
+    [
+        list[Any],
+        int,
+        int,
+        Users,
+        dict[str, Any],
+        dict[tuple[str, str], Any],
+        Callable[[str], bool],
+        int,
+        Callable[..., int] | None,
+    ],
+    BatchScan,
+]
+
+
+def _native_module() -> ModuleType | None:
+    if os.environ.get("ARCHIVEKIT_PURE_PYTHON"):
+        return None
+    try:
+        from archivekit.check.fast import _scan
+    except ImportError:  # built without a C compiler: the Python versions do the same work
+        return None
+    return _scan
+
+
+# The C scanner (all None when it was not built, or ARCHIVEKIT_PURE_PYTHON is set): `NATIVE`
+# for one line, `NATIVE_BATCH` to run through a batch until a line it does not accept,
+# `NATIVE_SKIM` for inspect's counting.
+_SCAN = _native_module()
+NATIVE: Scanner | None = None if _SCAN is None else _SCAN.scan
+NATIVE_BATCH: BatchScanner | None = None if _SCAN is None else _SCAN.scan_batch
+NATIVE_SKIM: Callable[..., Any] | None = None if _SCAN is None else _SCAN.skim_batch
+scan: Scanner = NATIVE or scan_python

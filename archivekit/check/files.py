@@ -1,0 +1,160 @@
+"""Files referenced by lines: how the server resolves them, and what it does when they fail.
+
+Emulates the server's attachment pre-processing (reference §1.3): every top-level attachment
+of a post is resolved; if any of them is invalid or missing, the reply attachments of that
+line are not resolved at all and are dropped too. Invalid top-level paths are blanked before
+validation (so the validator never sees them); unresolved reply paths reach the validator raw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from archivekit.gosem.paths import resolve
+from archivekit.issues import DROPS_DATA, Issue, error
+
+INVALID_PATH_ID = "app.import.validate_attachment_import_data.invalid_path.error"
+READABLE_METHODS = frozenset({0, 8})
+
+Lookup = Callable[[str], Any]
+
+
+@dataclass(slots=True)
+class FileRef:
+    """One resolved reference: the field path, the JSONL path and the member it names."""
+
+    field: str
+    path: str
+    member: Any  # reader.MemberInfo
+
+
+def _missing_issue(path: str, field: str, hint: str) -> Issue:
+    if path.startswith("data/"):
+        return error(
+            "attachment-data-prefix",
+            f"attachment {path!r} starts with 'data/': the server resolves it to "
+            f"'data/{path}', which is not in the archive, and drops the file — "
+            "remove the 'data/' prefix from the JSONL path (mmctl import validate accepts "
+            "this path; the import does not)",
+            field=field,
+            effect=DROPS_DATA,
+        )
+    return error(
+        "attachment-missing",
+        f"attachment {path!r} is not in the archive (looked for 'data/{path.lstrip('/')}'); "
+        f"the server imports the post without this file{hint}",
+        field=field,
+        effect=DROPS_DATA,
+    )
+
+
+class AttachmentResolver:
+    """Resolves attachment lists of post-like payloads against the archive's members."""
+
+    def __init__(self, lookup: Lookup, hint: Callable[[str], str]) -> None:
+        self._lookup = lookup
+        self._hint = hint
+
+    def _resolve_list(
+        self,
+        attachments: list[dict[str, Any]],
+        prefix: str,
+        issues: list[Issue],
+        found: list[FileRef],
+    ) -> tuple[bool, list[dict[str, Any]] | None]:
+        """Returns (all ok, a copy with invalid paths blanked — None when nothing changed)."""
+        ok = True
+        blanked: list[dict[str, Any]] | None = None
+        for index, attachment in enumerate(attachments):
+            path = attachment.get("path")
+            if path is None:
+                continue
+            field = f"{prefix}[{index}].path"
+            key = resolve(path)
+            if key is None:
+                ok = False
+                issues.append(
+                    error(
+                        "attachment-invalid-path",
+                        f"attachment path {path!r} escapes the data/ folder; the server "
+                        "blanks it and imports the post without the file",
+                        field=field,
+                        server_error_id=INVALID_PATH_ID,
+                        effect=DROPS_DATA,
+                    )
+                )
+                if blanked is None:
+                    blanked = [dict(a) for a in attachments]
+                blanked[index]["path"] = ""
+                continue
+            if path == "":
+                # Go: Join("data", "") == "data", never a file member: the server's lookup fails
+                # (nothing to drop here, but it stops the resolution of reply attachments).
+                ok = False
+                continue
+            member = self._lookup(key)
+            if member is None or member.is_dir:
+                ok = False
+                issues.append(_missing_issue(path, field, self._hint(path)))
+                continue
+            found.append(FileRef(field, path, member))
+        return ok, blanked
+
+    @staticmethod
+    def _unresolved(attachments: list[dict[str, Any]], prefix: str, issues: list[Issue]) -> None:
+        for index, attachment in enumerate(attachments):
+            path = attachment.get("path")
+            if path and resolve(path) is not None:
+                # Paths that escape data/ reach the validator raw and fail the import there.
+                issues.append(
+                    error(
+                        "attachment-missing",
+                        f"reply attachment {path!r} is dropped: once one attachment of a line "
+                        "fails, the server stops resolving the attachments of the replies "
+                        "that follow (server behaviour)",
+                        field=f"{prefix}[{index}].path",
+                        effect=DROPS_DATA,
+                    )
+                )
+
+    def process(
+        self, payload: dict[str, Any], kind: str
+    ) -> tuple[dict[str, Any], list[Issue], list[FileRef]]:
+        """Resolve a post or direct_post payload.
+
+        Returns the payload as the server's validator will see it (a shallow copy only when
+        paths were blanked), the issues, and the files that resolve to members.
+        """
+        issues: list[Issue] = []
+        found: list[FileRef] = []
+        attachments = payload.get("attachments")
+        top_ok = True
+        if attachments:
+            top_ok, blanked = self._resolve_list(attachments, f"{kind}.attachments", issues, found)
+            if blanked is not None:
+                payload = {**payload, "attachments": blanked}
+        replies = payload.get("replies")
+        if not replies:
+            return payload, issues, found
+        new_replies: list[dict[str, Any]] | None = None
+        resolving = top_ok
+        for r_index, reply in enumerate(replies):
+            reply_attachments = reply.get("attachments")
+            if not reply_attachments:
+                continue
+            prefix = f"{kind}.replies[{r_index}].attachments"
+            if not resolving:
+                self._unresolved(reply_attachments, prefix, issues)
+                continue
+            # The server stops at the first reply whose attachments fail: later replies'
+            # attachments stay unresolved.
+            resolving, blanked = self._resolve_list(reply_attachments, prefix, issues, found)
+            if blanked is not None:
+                if new_replies is None:
+                    new_replies = list(replies)
+                new_replies[r_index] = {**reply, "attachments": blanked}
+        if new_replies is not None:
+            payload = {**payload, "replies": new_replies}
+        return payload, issues, found

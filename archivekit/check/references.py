@@ -1,0 +1,282 @@
+"""Cross-line state: what earlier lines defined, and the checks of references against it.
+
+Memory is bounded by the number of teams, channels, users, schemes, roles and emoji — never by
+posts. Lookups follow the server's case rules (reference §5.1, §7): names are stored lowercase;
+`channel.team`, reactions and thread followers are looked up case-insensitively, everything
+else exactly, so a mixed-case reference that mmctl accepts fails on the server.
+
+A line can only use what an *earlier block* created (the server finishes each block of
+same-typed lines before the next). References never point to a line of the same type, so
+"defined on an earlier line" is the same as "defined in an earlier block".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from archivekit.check.rules.names import go_lower
+from archivekit.issues import Issue, error, warning
+
+TEAMS_NOT_FOUND = "app.import.get_teams_by_names.some_teams_not_found.error"
+USERS_NOT_FOUND = "app.import.get_users_by_username.some_users_not_found.error"
+CHANNEL_TEAM_NOT_FOUND = "app.import.import_channel.team_not_found.error"
+USER_CHANNEL_NOT_FOUND = "app.import.import_user_channels.channel_not_found.error"
+POST_CHANNEL_NOT_FOUND = "app.import.import_post.channel_not_found.error"
+REACTION_USER_NOT_FOUND = "app.import.import_post.user_not_found.error"
+SCHEME_NOT_FOUND = "app.scheme.get.app_error"
+EMAIL_EXISTS = "app.user.save.email_exists.app_error"
+
+# Channels every new team gets (the server's default channels); they count against
+# MaxChannelsPerTeam and can be referenced without a channel line.
+DEFAULT_CHANNELS = ("town-square", "off-topic")
+
+BATCH_NOTE = " (the server reports this with line number 0: posts are written in batches)"
+
+
+def _existing_note(kind: str) -> str:
+    return f", unless the target server already has it (then pass --existing-{kind})"
+
+
+@dataclass(frozen=True, slots=True)
+class Existing:
+    """What the target server already has, as declared by the user (like mmctl's ``--team``):
+    references to these resolve without a defining line. Names as stored on the server."""
+
+    teams: frozenset[str] = frozenset()
+    channels: frozenset[tuple[str, str]] = frozenset()  # (team, channel)
+    users: frozenset[str] = frozenset()
+    schemes: frozenset[str] = frozenset()
+
+
+ON_TARGET = 0  # the "line" of what exists on the target before the import
+
+
+@dataclass(slots=True)
+class Definition:
+    line: int
+    extra: Any = None  # scheme scope, user email, ...
+
+
+def _where(previous: Definition) -> str:
+    if previous.line == ON_TARGET:
+        return "already exists on the target server (declared as existing)"
+    return f"was already defined on line {previous.line}"
+
+
+class References:
+    """Definitions seen so far and the reference checks that use them.
+
+    Every ``ref_*`` method returns an Issue or None; ``kind``/``key`` pairs of unresolved
+    references are exposed through `last_unresolved` so the pipeline can turn an
+    "unknown" error into "defined later" when the definition shows up afterwards.
+    """
+
+    def __init__(self, default_channels: tuple[str, ...] = DEFAULT_CHANNELS) -> None:
+        self.default_channels = default_channels
+        self.teams: dict[str, Definition] = {}
+        self.channels: dict[tuple[str, str], Definition] = {}
+        self.users: dict[str, Definition] = {}
+        self.emails: dict[str, str] = {}
+        self.schemes: dict[str, Definition] = {}
+        self.roles: dict[str, Definition] = {}
+        self.emojis: dict[str, Definition] = {}
+        self.direct_channels: set[tuple[str, ...]] = set()
+        self.last_unresolved: tuple[str, str] | None = None
+
+    def seed(self, existing: Existing) -> None:
+        """Start from what the target already has (an existing team has its default
+        channels); a scheme's scope is unknown, so it is not checked."""
+        for team in existing.teams:
+            key = go_lower(team)
+            self.teams[key] = Definition(ON_TARGET, "existing")
+            for channel in self.default_channels:
+                self.channels.setdefault((key, channel), Definition(ON_TARGET, "existing"))
+        for team, channel in existing.channels:
+            self.teams.setdefault(go_lower(team), Definition(ON_TARGET, "existing"))
+            self.channels[(go_lower(team), go_lower(channel))] = Definition(ON_TARGET, "existing")
+        for user in existing.users:
+            self.users[go_lower(user)] = Definition(ON_TARGET, "existing")
+        for scheme in existing.schemes:
+            self.schemes[scheme] = Definition(ON_TARGET, None)
+
+    # --- definitions ---------------------------------------------------------------------
+    def define_team(self, name: str, line: int) -> Issue | None:
+        key = go_lower(name)
+        previous = self.teams.get(key)
+        self.teams[key] = Definition(line)
+        for channel in self.default_channels:
+            self.channels.setdefault((key, channel), Definition(line, "default"))
+        if previous is not None:
+            return warning(
+                "duplicate-team",
+                f"team {name!r} {_where(previous)}; this line updates it",
+                field="team.name",
+            )
+        return None
+
+    def define_channel(self, team: str, name: str, line: int) -> Issue | None:
+        key = (go_lower(team), go_lower(name))
+        previous = self.channels.get(key)
+        self.channels[key] = Definition(line)
+        if previous is not None and previous.extra != "default":
+            return warning(
+                "duplicate-channel",
+                f"channel {team}/{name} {_where(previous)}; this line updates it",
+                field="channel.name",
+            )
+        return None
+
+    def define_user(self, username: str, email: str | None, line: int, kind: str) -> list[Issue]:
+        issues: list[Issue] = []
+        key = go_lower(username)
+        previous = self.users.get(key)
+        self.users[key] = Definition(line, kind)
+        if previous is not None:
+            issues.append(
+                warning(
+                    "duplicate-user",
+                    f"{kind} {username!r} {_where(previous)}; this line updates it",
+                    field=f"{kind}.username",
+                )
+            )
+        if email:
+            lowered = go_lower(email)
+            owner = self.emails.get(lowered)
+            if owner is not None and owner != key:
+                issues.append(
+                    error(
+                        "duplicate-email",
+                        f"email {email!r} of user {username!r} is already used by user "
+                        f"{owner!r}; the server refuses to save the second user",
+                        field="user.email",
+                        server_error_id=EMAIL_EXISTS,
+                    )
+                )
+            else:
+                self.emails[lowered] = key
+        return issues
+
+    def define_named(self, table: str, name: str, line: int, extra: Any = None) -> Issue | None:
+        """Schemes, roles and emoji: exact names; a repeat updates (emoji: overwrites)."""
+        store: dict[str, Definition] = getattr(self, table)
+        previous = store.get(name)
+        store[name] = Definition(line, extra)
+        if previous is not None:
+            singular = {"schemes": "scheme", "roles": "role", "emojis": "emoji"}[table]
+            return warning(
+                f"duplicate-{singular}",
+                f"{singular} {name!r} {_where(previous)}; this line updates it",
+                field=f"{singular}.name",
+            )
+        return None
+
+    # --- references ----------------------------------------------------------------------
+    def _unknown(
+        self, code: str, kind: str, key: str, message: str, field: str, server_id: str
+    ) -> Issue:
+        self.last_unresolved = (kind, key)
+        return error(code, message, field=field, server_error_id=server_id)
+
+    @staticmethod
+    def _case(kind: str, written: str, stored: str, field: str, server_id: str, note: str) -> Issue:
+        """A mixed-case reference looked up exactly: never found, wherever it is defined."""
+        return error(
+            "reference-case",
+            f"{kind} {written!r} is stored as {stored!r}; the server looks this reference up "
+            "exactly and will not find it — write it in lowercase (mmctl import validate "
+            "compares names as written and misses this)" + note,
+            field=field,
+            server_error_id=server_id,
+        )
+
+    def ref_team(self, name: str, field: str, *, exact: bool, server_id: str) -> Issue | None:
+        """A team reference. `exact`: the server looks the raw value up (stored lowercase)."""
+        key = go_lower(name)
+        if exact and name != key:
+            return self._case("team", name, key, field, server_id, "")
+        if key in self.teams:
+            return None
+        return self._unknown(
+            "unknown-team",
+            "team",
+            key,
+            f"team {name!r} is not defined on an earlier line{_existing_note('team')}",
+            field,
+            server_id,
+        )
+
+    def ref_channel(
+        self, team: str, name: str, field: str, *, server_id: str, note: str = ""
+    ) -> Issue | None:
+        """A channel reference inside a team; both names are looked up exactly."""
+        key = (go_lower(team), go_lower(name))
+        if team != key[0] or name != key[1]:
+            return self._case(
+                "channel", f"{team}/{name}", f"{key[0]}/{key[1]}", field, server_id, note
+            )
+        if key in self.channels:
+            return None
+        return self._unknown(
+            "unknown-channel",
+            "channel",
+            f"{key[0]}/{key[1]}",
+            f"channel {team}/{name} is not defined on an earlier line"
+            f"{_existing_note('channel')}{note}",
+            field,
+            server_id,
+        )
+
+    def ref_user(
+        self, name: str, field: str, *, exact: bool, server_id: str, note: str = ""
+    ) -> Issue | None:
+        key = go_lower(name)
+        if exact and name != key:
+            return self._case("user", name, key, field, server_id, note)
+        if key in self.users:
+            return None
+        return self._unknown(
+            "unknown-user",
+            "user",
+            key,
+            f"user {name!r} is not defined on an earlier line{_existing_note('user')}{note}",
+            field,
+            server_id,
+        )
+
+    def ref_scheme(self, name: str, scope: str, field: str, wrong_scope_id: str) -> Issue | None:
+        found = self.schemes.get(name)
+        if found is None:
+            return self._unknown(
+                "unknown-scheme",
+                "scheme",
+                name,
+                f"scheme {name!r} is not defined on an earlier line{_existing_note('scheme')}",
+                field,
+                SCHEME_NOT_FOUND,
+            )
+        if found.extra is not None and found.extra != scope:
+            return error(
+                "apply-invalid",
+                f"scheme {name!r} (line {found.line}) has scope {found.extra!r}; "
+                f"a {scope} needs a {scope}-scoped scheme",
+                field=field,
+                server_error_id=wrong_scope_id,
+            )
+        return None
+
+    def is_defined(self, kind: str, key: str) -> int | None:
+        """Line where a (kind, key) reference target was defined, if it now is."""
+        definition: Definition | None
+        if kind == "team":
+            definition = self.teams.get(key)
+        elif kind == "user":
+            definition = self.users.get(key)
+        elif kind == "scheme":
+            definition = self.schemes.get(key)
+        elif kind == "channel":
+            team, _, name = key.partition("/")
+            definition = self.channels.get((team, name))
+        else:
+            definition = None
+        return None if definition is None else definition.line

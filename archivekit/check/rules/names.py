@@ -1,0 +1,255 @@
+"""Names, limits and enumerations the per-line rules share (reference §10), with the server's
+name predicates reproduced exactly, and the small helpers every rule module uses to build its
+issues.
+
+Go semantics that matter here and differ from Python's defaults:
+
+* ``strings.ToLower`` uses Unicode *simple* case mapping; Python's ``str.lower`` uses full
+  mapping, which turns U+0130 (İ) into two code points. `go_lower` bridges that one case.
+* ``strings.Fields`` splits on ``unicode.IsSpace``; Python's ``str.split()`` also splits on
+  U+001C..U+001F. `go_fields` bridges that.
+* Go's ``^...$`` anchors the whole string, so every regex here is used with ``fullmatch``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from archivekit.check.rules.common import byte_len
+from archivekit.issues import FAILS_IMPORT, Issue, error, warning
+
+# --- limits (bytes unless the name says runes) ------------------------------------------------
+TEAM_NAME_MAX_BYTES: Final = 64
+TEAM_DISPLAY_NAME_MAX_RUNES: Final = 64
+TEAM_DESCRIPTION_MAX_BYTES: Final = 255
+CHANNEL_NAME_MAX_BYTES: Final = 64
+CHANNEL_DISPLAY_NAME_MAX_RUNES: Final = 64
+CHANNEL_HEADER_MAX_RUNES: Final = 1024
+CHANNEL_PURPOSE_MAX_RUNES: Final = 250
+USERNAME_MAX_BYTES: Final = 64
+USER_EMAIL_MAX_BYTES: Final = 128
+USER_AUTH_DATA_MAX_BYTES: Final = 128
+USER_PASSWORD_MAX_BYTES: Final = 72
+USER_NICKNAME_MAX_RUNES: Final = 64
+USER_FIRST_NAME_MAX_RUNES: Final = 64
+USER_LAST_NAME_MAX_RUNES: Final = 64
+USER_POSITION_MAX_RUNES: Final = 128
+USER_ROLES_MAX_BYTES: Final = 256
+USER_LOCALE_MAX_BYTES: Final = 5
+ROLE_NAME_MAX_BYTES: Final = 64
+ROLE_DISPLAY_NAME_MAX_BYTES: Final = 128
+ROLE_DESCRIPTION_MAX_BYTES: Final = 1024
+SCHEME_DISPLAY_NAME_MAX_BYTES: Final = 128
+SCHEME_DESCRIPTION_MAX_BYTES: Final = 1024
+EMOJI_NAME_MAX_BYTES: Final = 64
+BOT_DISPLAY_NAME_MAX_RUNES: Final = 64
+BOT_DESCRIPTION_MAX_RUNES: Final = 1024
+# model.MaxPreferenceValueLength (20000 runes on current servers; 2000 on old ones).
+PREFERENCE_VALUE_MAX_RUNES: Final = 20000
+# model.PreferenceMaxLimitVisibleDmsGmsValue.
+LIMIT_VISIBLE_DMS_GMS_MAX: Final = 40
+
+# --- regexes (always fullmatch) ------------------------------------------------------------------
+TEAM_NAME_RE: Final = re.compile(r"[a-z0-9]+([a-z0-9-]+|(__)?)[a-z0-9]+")
+CHANNEL_NAME_RE: Final = re.compile(r"[a-z0-9]+([a-z0-9_-]+|(__)?)[a-z0-9]*")
+USERNAME_RE: Final = re.compile(r"[a-z0-9.\-_]+")
+SCHEME_NAME_RE: Final = re.compile(r"[a-z0-9_]{2,64}")
+ROLE_NAME_RE: Final = re.compile(r"[a-z0-9_]+")
+EMOJI_NAME_RE: Final = re.compile(r"[a-zA-Z0-9+_-]+")
+
+# --- reserved names ------------------------------------------------------------------------------
+# model.reservedName: a team name is reserved when its lowercased form *starts with* one of these.
+RESERVED_TEAM_NAME_PREFIXES: Final = (
+    "admin",
+    "api",
+    "channel",
+    "claim",
+    "error",
+    "files",
+    "help",
+    "landing",
+    "login",
+    "mfa",
+    "oauth",
+    "plug",
+    "plugins",
+    "post",
+    "signup",
+    "boards",
+    "playbooks",
+)
+RESERVED_USERNAMES: Final = frozenset({"all", "channel", "matterbot", "system"})
+
+# --- enumerations --------------------------------------------------------------------------------
+TEAM_TYPES: Final = frozenset({"O", "I"})
+CHANNEL_TYPES: Final = frozenset({"O", "P"})
+SCHEME_SCOPE_TEAM: Final = "team"
+SCHEME_SCOPE_CHANNEL: Final = "channel"
+AUTH_SERVICES: Final = frozenset(
+    {"", "email", "gitlab", "saml", "ldap", "google", "office365", "openid"}
+)
+USER_NOTIFY_LEVELS: Final = frozenset({"all", "mention", "none"})
+PUSH_STATUS_LEVELS: Final = frozenset({"online", "away", "offline"})
+COMMENTS_NOTIFY_LEVELS: Final = frozenset({"any", "root", "never"})
+CHANNEL_NOTIFY_LEVELS: Final = frozenset({"default", "all", "mention", "none"})
+CHANNEL_MARK_UNREAD_LEVELS: Final = frozenset({"all", "mention"})
+EMAIL_INTERVALS: Final = frozenset({"immediately", "fifteen", "hour"})
+TRUE_FALSE: Final = frozenset({"true", "false"})
+
+SYSTEM_GUEST_ROLE: Final = "system_guest"
+TEAM_GUEST_ROLE: Final = "team_guest"
+CHANNEL_GUEST_ROLE: Final = "channel_guest"
+SYSTEM_ADMIN_ROLE: Final = "system_admin"
+
+# --- Go string semantics -------------------------------------------------------------------------
+# unicode.IsSpace: ASCII \t \n \v \f \r and space, U+0085, U+00A0 and the White_Space set.
+_GO_SPACE_RE: Final = re.compile(
+    "[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
+)
+# Python's str.split() also splits here; Go does not.
+_PY_ONLY_SPACE: Final = frozenset("\x1c\x1d\x1e\x1f")
+
+
+def go_lower(s: str) -> str:
+    """Go ``strings.ToLower``: simple case mapping (U+0130 becomes plain ``i``)."""
+    if s.isascii():
+        return s.lower()
+    return s.replace("\u0130", "i").lower()
+
+
+def go_fields(s: str) -> list[str]:
+    """Go ``strings.Fields``: split on runs of Unicode white space, no empty fields."""
+    if s.isascii() and not any(c in _PY_ONLY_SPACE for c in s):
+        return s.split()
+    return [f for f in _GO_SPACE_RE.split(s) if f]
+
+
+# --- name predicates (server model functions) ----------------------------------------------------
+def is_reserved_team_name(name: str) -> bool:
+    """model.IsReservedTeamName: the lowercased name starts with a reserved word."""
+    return go_lower(name).startswith(RESERVED_TEAM_NAME_PREFIXES)
+
+
+def is_valid_team_name(lowered: str) -> bool:
+    """model.IsValidTeamName on an already lowercased name (regex implies ≥ 2 characters)."""
+    return TEAM_NAME_RE.fullmatch(lowered) is not None
+
+
+def is_valid_channel_identifier(lowered: str) -> bool:
+    """model.IsValidChannelIdentifier (regex implies ≥ 1 character)."""
+    return CHANNEL_NAME_RE.fullmatch(lowered) is not None
+
+
+def is_valid_username(name: str) -> bool:
+    """model.IsValidUsername: 1-64 bytes of ``[a-z0-9.-_]``, not a restricted name."""
+    return (
+        0 < byte_len(name) <= USERNAME_MAX_BYTES
+        and USERNAME_RE.fullmatch(name) is not None
+        and name not in RESERVED_USERNAMES
+    )
+
+
+def is_valid_role_name(name: str) -> bool:
+    """model.IsValidRoleName: 1-64 bytes of ``[a-z0-9_]``."""
+    return 0 < len(name) <= ROLE_NAME_MAX_BYTES and ROLE_NAME_RE.fullmatch(name) is not None
+
+
+def is_valid_user_roles(roles: str) -> bool:
+    """model.IsValidUserRoles: every whitespace-separated token a role name; and the single
+    token ``system_admin`` alone is refused (it must come with ``system_user``)."""
+    tokens = go_fields(roles)
+    if not all(is_valid_role_name(t) for t in tokens):
+        return False
+    return tokens != [SYSTEM_ADMIN_ROLE]
+
+
+def is_in_role(roles: str, role: str) -> bool:
+    """model.IsInRole: split on single spaces (not all white space), exact token match."""
+    return role in roles.split(" ")
+
+
+def is_valid_scheme_name(name: str) -> bool:
+    """model.IsValidSchemeName."""
+    return SCHEME_NAME_RE.fullmatch(name) is not None
+
+
+def is_valid_emoji_name(name: str) -> bool:
+    """The syntax half of model.IsValidEmojiName (the system-emoji half needs the list)."""
+    return 0 < len(name) <= EMOJI_NAME_MAX_BYTES and EMOJI_NAME_RE.fullmatch(name) is not None
+
+
+# --- issue helpers -------------------------------------------------------------------------------
+_SHOWN_MAX: Final = 80
+
+
+def shown(value: str) -> str:
+    """A value quoted for a message, truncated to about 80 characters."""
+    if len(value) > _SHOWN_MAX:
+        value = value[: _SHOWN_MAX - 1] + "…"
+    return repr(value)
+
+
+def validator_id(record: str, rule: str) -> str:
+    """Full server id of a validator error, e.g. ``validator_id("team", "name_length")``."""
+    return f"app.import.validate_{record}_import_data.{rule}.error"
+
+
+def missing(field: str, server_error_id: str, message: str) -> Issue:
+    """A required field is absent (or null): the import stops at this line."""
+    return error("missing-field", message, field=field, server_error_id=server_error_id)
+
+
+def invalid(field: str, server_error_id: str, message: str) -> Issue:
+    """A field fails the server's validator: the import stops at this line."""
+    return error("invalid-field", message, field=field, server_error_id=server_error_id)
+
+
+def apply_failure(
+    field: str, server_error_id: str, message: str, *, effect: str = FAILS_IMPORT
+) -> Issue:
+    """The line passes the validator but fails when the server writes it."""
+    return error(
+        "apply-invalid", message, field=field, server_error_id=server_error_id, effect=effect
+    )
+
+
+def too_long(what: str, value: str, measured: int, unit: str, limit: int) -> str:
+    """Message for a length limit: what, the value, its size, the limit and the fix."""
+    return (
+        f"{what} {shown(value)} is {measured} {unit}; the server allows at most {limit} {unit}."
+        f" Shorten it."
+    )
+
+
+def scheme_reference_issue(record: str, scheme: str | None) -> Issue | None:
+    """The `scheme` field of a team or channel line: a valid scheme name, or None if absent."""
+    if scheme is None or is_valid_scheme_name(scheme):
+        return None
+    return invalid(
+        f"{record}.scheme",
+        validator_id(record, "scheme_invalid"),
+        f"Scheme name {shown(scheme)} is not valid: 2-64 lowercase letters, digits or"
+        " underscores. Use the name of a scheme line.",
+    )
+
+
+def uppercase_name_warning(record: str, name: str, server_error_id: str) -> Issue | None:
+    """A team or channel name with uppercase letters.
+
+    UNVERIFIED: the validator lowercases before its regex, but importTeam/importChannel store
+    the raw name and the model's IsValid runs a lowercase-only regex on it; we found no
+    lowercasing in between (app/import_functions.go, store Save/Update). A warning until a real
+    server confirms it.
+    """
+    lowered = go_lower(name)
+    if lowered == name:
+        return None
+    return warning(
+        "apply-invalid",
+        f"{record.capitalize()} name {shown(name)} contains uppercase letters. The validator"
+        f" accepts them, but the server probably refuses the name when it saves the {record}."
+        f" Use {shown(lowered)} here and in every reference to this {record}.",
+        field=f"{record}.name",
+        server_error_id=server_error_id,
+    )

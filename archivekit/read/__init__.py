@@ -1,0 +1,22 @@
+"""The streaming reader: the only part of archivekit that knows about zip bytes.
+
+`open_archive` opens a zip, a bare ``.jsonl`` or an export directory and returns an `Archive`
+(members, lookups by the server's NFC key, member data in blocks); `iter_line_batches` frames
+the JSONL's blocks into lines with Go scanner semantics. Imports nothing from pydantic or click.
+"""
+
+from archivekit.read.framing import MAX_LINE_BYTES, LineTooLong, iter_line_batches, rechunk
+from archivekit.read.inflate import ReadLimits
+from archivekit.read.source import Archive, open_archive
+from archivekit.read.zipdir import MemberInfo
+
+__all__ = [
+    "MAX_LINE_BYTES",
+    "Archive",
+    "LineTooLong",
+    "MemberInfo",
+    "ReadLimits",
+    "iter_line_batches",
+    "open_archive",
+    "rechunk",
+]

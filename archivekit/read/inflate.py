@@ -1,0 +1,287 @@
+"""Member data streams: decompress stored / deflate / deflate64, check CRC, sizes and limits.
+
+Owns everything between "compressed bytes at a file offset" and "uncompressed blocks": the
+choice of decompressor (ISA-L inflate when importable, else zlib; zipfile-deflate64's
+decompressor for method 9), zip-bomb limits (`ReadLimits`), and the integrity checks done once a
+member has been read to its end (size and CRC-32 against the central directory). Decompressor
+exceptions never escape: they become `ArchiveError`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import BinaryIO
+
+from archivekit.errors import ArchiveError
+from archivekit.issues import error
+from archivekit.read.zipdir import MemberInfo
+
+STORED = 0
+DEFLATED = 8
+DEFLATE64 = 9
+READABLE_METHODS = frozenset({STORED, DEFLATED, DEFLATE64})
+SERVER_METHODS = frozenset({STORED, DEFLATED})  # all Go's archive/zip can decompress
+
+METHOD_NAMES = {
+    0: "stored",
+    1: "shrink",
+    6: "implode",
+    8: "deflate",
+    9: "deflate64",
+    12: "bzip2",
+    14: "LZMA",
+    93: "zstd",
+    95: "xz",
+    98: "PPMd",
+    99: "AES-encrypted",
+}
+
+_RATIO_GRACE = 1 << 20  # the ratio limit applies once this much has come out of a member
+_DEFLATE_INPUT = 256 << 10
+# zipfile-deflate64's decompressor has no output cap and deflate64 can expand ~29000:1, so it
+# is fed small slices: at most ~60 MB can come out of one call.
+_DEFLATE64_INPUT = 2 << 10
+
+
+def _fast_zlib() -> ModuleType:
+    try:
+        from isal import isal_zlib
+    except ImportError:  # pragma: no cover - isal is a dependency, zlib is the fallback
+        return zlib
+    return isal_zlib
+
+
+_zlib = _fast_zlib()
+_ZLIB_ERRORS: tuple[type[Exception], ...] = (zlib.error, _zlib.error, ValueError)
+crc32 = _zlib.crc32
+
+
+def method_name(method: int) -> str:
+    return METHOD_NAMES.get(method, f"method {method}")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    """Zip-bomb protection; every limit is configurable."""
+
+    max_member_size: int = 64 * 2**30  # uncompressed bytes per member
+    max_total_size: int = 1 * 2**40  # uncompressed bytes read in total
+    max_ratio: float = 1000.0  # uncompressed/compressed, checked once >1 MiB came out
+
+
+class ReadBudget:
+    """The running uncompressed total of one archive, checked against `ReadLimits`."""
+
+    __slots__ = ("limits", "total")
+
+    def __init__(self, limits: ReadLimits) -> None:
+        self.limits = limits
+        self.total = 0
+
+    def charge(self, member: MemberInfo, produced: int, consumed: int, added: int) -> None:
+        """Account ``added`` bytes; ``produced``/``consumed`` are the member's running totals."""
+        self.total += added
+        limits = self.limits
+        if produced > limits.max_member_size:
+            raise ArchiveError(
+                error(
+                    "member-too-large",
+                    f"Member {member.name!r} is larger than the limit of "
+                    f"{limits.max_member_size:,} uncompressed bytes; reading stopped "
+                    "(zip-bomb protection; raise the limit if the file is genuine).",
+                )
+            )
+        if self.total > limits.max_total_size:
+            raise ArchiveError(
+                error(
+                    "archive-too-large",
+                    f"More than {limits.max_total_size:,} uncompressed bytes read from the "
+                    "archive; reading stopped (zip-bomb protection).",
+                )
+            )
+        if produced > _RATIO_GRACE and produced > limits.max_ratio * max(consumed, 1):
+            raise ArchiveError(
+                error(
+                    "member-ratio",
+                    f"Member {member.name!r} expands more than {limits.max_ratio:g} times "
+                    "(zip-bomb protection); reading stopped.",
+                )
+            )
+
+
+def check_member_size(member: MemberInfo, limits: ReadLimits) -> None:
+    """Refuse up front a member whose declared size is already over the limit."""
+    if member.size > limits.max_member_size:
+        raise ArchiveError(
+            error(
+                "member-too-large",
+                f"Member {member.name!r} declares {member.size:,} uncompressed bytes, over the "
+                f"limit of {limits.max_member_size:,} (zip-bomb protection).",
+            )
+        )
+
+
+def iter_member_data(
+    fh: BinaryIO, data_offset: int, member: MemberInfo, block_size: int, budget: ReadBudget
+) -> Iterator[bytes]:
+    """Uncompressed blocks of a zip member; size and CRC are checked after the last block."""
+    if member.method == STORED:
+        blocks = _iter_stored(fh, data_offset, member, block_size, budget)
+    elif member.method == DEFLATED:
+        blocks = _iter_deflated(fh, data_offset, member, block_size, budget)
+    elif member.method == DEFLATE64:
+        blocks = _iter_deflate64(fh, data_offset, member, block_size, budget)
+    else:
+        raise ArchiveError(
+            error(
+                "member-unsupported-compression",
+                f"Member {member.name!r} uses {method_name(member.method)} compression, "
+                "which cannot be read.",
+            )
+        )
+    crc = 0
+    produced = 0
+    for block in blocks:
+        crc = crc32(block, crc)
+        produced += len(block)
+        if produced > member.size:
+            # Go fails the same way; stopping here also defeats headers that lie small.
+            raise ArchiveError(
+                error(
+                    "zip-corrupt",
+                    f"Member {member.name!r} holds more data than the {member.size:,} bytes "
+                    "its header declares.",
+                )
+            )
+        yield block
+    if produced != member.size:
+        raise ArchiveError(
+            error(
+                "zip-corrupt",
+                f"Member {member.name!r}: {produced:,} bytes decompressed, the central "
+                f"directory says {member.size:,}.",
+            )
+        )
+    if crc != member.crc:
+        raise ArchiveError(
+            error(
+                "member-crc-mismatch",
+                f"Member {member.name!r} is damaged: its CRC-32 is {crc:08x}, the archive "
+                f"records {member.crc:08x}.",
+            )
+        )
+
+
+def _iter_stored(
+    fh: BinaryIO, offset: int, member: MemberInfo, block_size: int, budget: ReadBudget
+) -> Iterator[bytes]:
+    remaining = member.compressed_size
+    produced = 0
+    while remaining:
+        fh.seek(offset)  # other iterators may share the handle: always seek first
+        block = fh.read(min(block_size, remaining))
+        if not block:
+            raise _ends_early(member)
+        offset += len(block)
+        remaining -= len(block)
+        produced += len(block)
+        budget.charge(member, produced, produced, len(block))
+        yield block
+
+
+def _iter_deflated(
+    fh: BinaryIO, offset: int, member: MemberInfo, block_size: int, budget: ReadBudget
+) -> Iterator[bytes]:
+    inflater = _zlib.decompressobj(-15)
+    remaining = member.compressed_size
+    produced = consumed = 0
+    while not inflater.eof:
+        chunk = inflater.unconsumed_tail
+        if not chunk and remaining:
+            fh.seek(offset)
+            chunk = fh.read(min(_DEFLATE_INPUT, remaining))
+            if not chunk:
+                raise _ends_early(member)
+            offset += len(chunk)
+            remaining -= len(chunk)
+        try:
+            # max_length keeps every block bounded, however much the data expands. With no
+            # input left, the call still drains output the inflater holds back.
+            block = inflater.decompress(chunk, block_size)
+        except _ZLIB_ERRORS as exc:
+            raise _bad_data(member, exc) from None
+        consumed += len(chunk) - len(inflater.unconsumed_tail)
+        if block:
+            produced += len(block)
+            budget.charge(member, produced, consumed, len(block))
+            yield block
+        elif not chunk:
+            raise _ends_early(member)
+
+
+def _iter_deflate64(
+    fh: BinaryIO, offset: int, member: MemberInfo, block_size: int, budget: ReadBudget
+) -> Iterator[bytes]:
+    from zipfile_deflate64.deflate64 import Deflate64  # patches zipfile on import; only here
+
+    inflater = Deflate64()
+    remaining = member.compressed_size
+    produced = consumed = 0
+    pending = bytearray()
+    while not inflater.eof:
+        if not remaining:
+            raise _ends_early(member)
+        fh.seek(offset)
+        data = fh.read(min(block_size, remaining))
+        if not data:
+            raise _ends_early(member)
+        offset += len(data)
+        remaining -= len(data)
+        view = memoryview(data)
+        # Stop at the end of the stream: this decompressor returns garbage if fed past it.
+        for start in range(0, len(data), _DEFLATE64_INPUT):
+            try:
+                out = inflater.decompress(view[start : start + _DEFLATE64_INPUT].tobytes())
+            except _ZLIB_ERRORS as exc:
+                raise _bad_data(member, exc) from None
+            consumed += min(_DEFLATE64_INPUT, len(data) - start)
+            if out:
+                produced += len(out)
+                budget.charge(member, produced, consumed, len(out))
+                pending += out
+                if len(pending) >= block_size:
+                    yield bytes(pending)
+                    pending.clear()
+            if inflater.eof:
+                break
+    if pending:
+        yield bytes(pending)
+
+
+def iter_file_blocks(
+    fh: BinaryIO, member: MemberInfo, block_size: int, budget: ReadBudget
+) -> Iterator[bytes]:
+    """Blocks of a plain file (bare JSONL or a file of an export directory)."""
+    produced = 0
+    while block := fh.read(block_size):
+        produced += len(block)
+        budget.charge(member, produced, produced, len(block))
+        yield block
+
+
+def _ends_early(member: MemberInfo) -> ArchiveError:
+    return ArchiveError(
+        error(
+            "zip-truncated",
+            f"Member {member.name!r}: the compressed data ends early (truncated archive?).",
+        )
+    )
+
+
+def _bad_data(member: MemberInfo, exc: Exception) -> ArchiveError:
+    return ArchiveError(
+        error("zip-corrupt", f"Member {member.name!r}: the compressed data is damaged ({exc}).")
+    )

@@ -1,0 +1,319 @@
+"""The zip central directory: find it, parse it into `MemberInfo`, locate member data.
+
+Owns the on-disk zip structures (EOCD, zip64 locator and record, central directory headers,
+zip64 extra fields, local headers). It follows Go's ``archive/zip`` reader, which is what the
+Mattermost server uses, wherever the two readers differ: the EOCD is the last signature in the
+tail whose comment fits, a prefix before the archive is allowed (base offset), the directory is
+read until a record does not parse, and the entry count only has to match modulo 65536.
+Every failure is an `ArchiveError` with an issue code; no struct/zipfile exception escapes.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import struct
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from archivekit.errors import ArchiveError
+from archivekit.gosem.paths import member_key
+from archivekit.issues import error
+
+LOCAL_HEADER_SIG = b"PK\x03\x04"
+CENTRAL_HEADER_SIG = b"PK\x01\x02"
+EOCD_SIG = b"PK\x05\x06"
+ZIP64_LOCATOR_SIG = b"PK\x06\x07"
+ZIP64_EOCD_SIG = b"PK\x06\x06"
+SPANNED_MARKER = b"PK\x07\x08"
+
+_EOCD = struct.Struct("<4sHHHHIIH")  # 22 bytes
+_ZIP64_LOCATOR = struct.Struct("<4sIQI")  # 20 bytes
+_ZIP64_EOCD = struct.Struct("<4sQHHIIQQQQ")  # 56 bytes
+_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")  # 46 bytes
+_LOCAL = struct.Struct("<4sHHHHHIIIHH")  # 30 bytes
+_U16 = struct.Struct("<H")
+_U64 = struct.Struct("<Q")
+
+_MAX_COMMENT = 0xFFFF
+_U32_MAX = 0xFFFFFFFF
+_ZIP64_EXTRA_ID = 0x0001
+_FLAG_ENCRYPTED = 0x0001
+_FLAG_UTF8 = 0x0800
+_S_IFMT = 0o170000
+_S_IFLNK = 0o120000
+_READ_CHUNK = 4 << 20  # central directory is parsed through a window of this size
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    """One central-directory entry (or one file of a bare JSONL / export directory)."""
+
+    name: str  # as stored; see `decode_name`
+    key: str  # paths.member_key(name): NFC, the server's lookup key
+    index: int  # central-directory order
+    method: int  # 0 stored, 8 deflate, 9 deflate64, ...
+    flags: int
+    compressed_size: int
+    size: int
+    crc: int
+    header_offset: int
+    is_dir: bool
+    is_symlink: bool  # unix mode S_IFLNK in the external attributes
+    encrypted: bool
+
+
+def _corrupt(message: str) -> ArchiveError:
+    return ArchiveError(error("zip-corrupt", message))
+
+
+def _truncated(message: str) -> ArchiveError:
+    return ArchiveError(error("zip-truncated", message))
+
+
+def _multidisk() -> ArchiveError:
+    return ArchiveError(
+        error(
+            "zip-multidisk",
+            "This is one part of a split (multi-disk) zip; the server cannot read split "
+            "archives. Join the parts into one zip first (e.g. `zip -s 0 split.zip --out "
+            "whole.zip`).",
+        )
+    )
+
+
+def _read_at(fh: BinaryIO, offset: int, n: int) -> bytes:
+    fh.seek(offset)
+    return fh.read(n)
+
+
+def decode_name(raw: bytes, flags: int) -> str:
+    """A member name as the server sees it.
+
+    Go keeps the raw bytes as the name whatever the UTF-8 flag says, and JSONL paths are UTF-8,
+    so a name that *is* valid UTF-8 matches the server's lookups only when decoded as UTF-8 —
+    even without flag bit 11 (Python's zipfile would turn it into cp437 mojibake). Names that are
+    not UTF-8 can never match a JSONL path on the server; they are decoded as cp437 (the zip
+    default) only so they can be shown.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        if flags & _FLAG_UTF8:
+            return raw.decode("utf-8", "replace")
+        return raw.decode("cp437")
+
+
+def _find_eocd(fh: BinaryIO, file_size: int) -> tuple[int, bytes] | None:
+    """Offset and bytes of the end-of-central-directory record, or None.
+
+    Like Go: the *last* signature with room for the 22-byte record in the final 64 KiB +
+    22 bytes; if its comment would run past the end of the file there is no valid EOCD.
+    """
+    if file_size < _EOCD.size:
+        return None
+    tail_len = min(file_size, _MAX_COMMENT + _EOCD.size)
+    tail = _read_at(fh, file_size - tail_len, tail_len)
+    i = tail.rfind(EOCD_SIG, 0, len(tail) - _EOCD.size + 4)
+    if i < 0:
+        return None
+    record = tail[i : i + _EOCD.size]
+    comment_len = _U16.unpack_from(record, 20)[0]
+    if i + _EOCD.size + comment_len > len(tail):
+        return None
+    return file_size - tail_len + i, record
+
+
+def looks_like_zip(fh: BinaryIO, file_size: int) -> bool:
+    """Zip by content: a zip signature at the start, or an end record in the tail."""
+    head = _read_at(fh, 0, 4)
+    if head in (LOCAL_HEADER_SIG, EOCD_SIG, SPANNED_MARKER):
+        return True
+    return _find_eocd(fh, file_size) is not None
+
+
+@dataclass(slots=True)
+class _DirectoryEnd:
+    entries: int
+    size: int
+    offset: int
+    end_offset: int  # where the (zip64) end record starts: the directory ends before it
+
+
+def _read_directory_end(fh: BinaryIO, file_size: int) -> _DirectoryEnd:
+    found = _find_eocd(fh, file_size)
+    if found is None:
+        head = _read_at(fh, 0, 4)
+        if head == SPANNED_MARKER:
+            raise _multidisk()
+        if head == LOCAL_HEADER_SIG:
+            raise _truncated(
+                "The archive ends early: its end-of-central-directory record is missing "
+                "(incomplete download or copy?). Fetch the file again."
+            )
+        raise ArchiveError(error("not-a-zip", "The file is not a zip archive."))
+    eocd_offset, record = found
+    _, disk, cd_disk, entries_here, entries, cd_size, cd_offset, _ = _EOCD.unpack(record)
+    end = _DirectoryEnd(entries, cd_size, cd_offset, eocd_offset)
+    multidisk = disk != 0 or cd_disk != 0 or entries_here != entries
+    if entries == 0xFFFF or cd_size == _U32_MAX or cd_offset == _U32_MAX:
+        multidisk |= _read_zip64_end(fh, eocd_offset, end)
+    if multidisk:
+        raise _multidisk()
+    return end
+
+
+def _read_zip64_end(fh: BinaryIO, eocd_offset: int, end: _DirectoryEnd) -> bool:
+    """Apply the zip64 end record to ``end``; True when it describes a multi-disk archive."""
+    locator_offset = eocd_offset - _ZIP64_LOCATOR.size
+    if locator_offset < 0:
+        return False
+    locator = _read_at(fh, locator_offset, _ZIP64_LOCATOR.size)
+    sig, _, record_offset, total_disks = _ZIP64_LOCATOR.unpack(locator)
+    if sig != ZIP64_LOCATOR_SIG:
+        return False  # Go: not a zip64 file, use the 32-bit values as they are
+    if total_disks != 1:
+        return True
+    record = _read_at(fh, record_offset, _ZIP64_EOCD.size)
+    if len(record) < _ZIP64_EOCD.size or record[:4] != ZIP64_EOCD_SIG:
+        raise _corrupt("The zip64 end-of-central-directory record is missing or damaged.")
+    (_, _, _, _, disk, cd_disk, entries_here, entries, cd_size, cd_offset) = _ZIP64_EOCD.unpack(
+        record
+    )
+    end.entries, end.size, end.offset, end.end_offset = entries, cd_size, cd_offset, record_offset
+    return bool(disk != 0 or cd_disk != 0 or entries_here != entries)
+
+
+def read_central_directory(fh: BinaryIO, file_size: int) -> list[MemberInfo]:
+    """All entries of the zip in central-directory order.
+
+    Raises `ArchiveError`: ``not-a-zip``, ``zip-truncated``, ``zip-corrupt``, ``zip-multidisk``.
+    """
+    end = _read_directory_end(fh, file_size)
+    base = end.end_offset - end.size - end.offset
+    start = base + end.offset
+    if start < 0 or start >= file_size:
+        raise _corrupt("The central directory offset points outside the file.")
+    # Go: some writers record a wrong prefix length; trust offset 0 if a header sits there.
+    if base > 0 and _read_at(fh, end.offset, 4) == CENTRAL_HEADER_SIG:
+        base = 0
+        start = end.offset
+    members = _parse_entries(fh, start, file_size, base)
+    if len(members) & 0xFFFF != end.entries & 0xFFFF:
+        raise _corrupt(
+            f"The central directory lists {end.entries} entries but only {len(members)} "
+            "could be read: the directory is damaged."
+        )
+    return members
+
+
+def _parse_entries(fh: BinaryIO, start: int, file_size: int, base: int) -> list[MemberInfo]:
+    members: list[MemberInfo] = []
+    fh.seek(start)
+    remaining = file_size - start
+    buf = b""
+    pos = 0
+    unpack = _CENTRAL.unpack_from
+    while True:
+        if len(buf) - pos < _CENTRAL.size and remaining:
+            buf, pos, remaining = _refill(fh, buf, pos, remaining)
+        if len(buf) - pos < _CENTRAL.size or buf[pos : pos + 4] != CENTRAL_HEADER_SIG:
+            return members
+        fields = unpack(buf, pos)
+        record_len = _CENTRAL.size + fields[10] + fields[11] + fields[12]
+        if len(buf) - pos < record_len and remaining:
+            buf, pos, remaining = _refill(fh, buf, pos, remaining)
+        if len(buf) - pos < record_len:
+            return members  # cut short: the entry count check reports it
+        members.append(_member_from_record(buf, pos, fields, len(members), base))
+        pos += record_len
+
+
+def _refill(fh: BinaryIO, buf: bytes, pos: int, remaining: int) -> tuple[bytes, int, int]:
+    more = fh.read(min(_READ_CHUNK, remaining))
+    if not more:
+        return buf[pos:], 0, 0
+    return buf[pos:] + more, 0, remaining - len(more)
+
+
+def _member_from_record(
+    buf: bytes, pos: int, fields: tuple[Any, ...], index: int, base: int
+) -> MemberInfo:
+    (_, _, _, flags, method, _, _, crc, csize, size, n_name, n_extra, _, _, _, attrs, offset) = (
+        fields
+    )
+    name_start = pos + _CENTRAL.size
+    name = decode_name(buf[name_start : name_start + n_name], flags)
+    if csize == _U32_MAX or size == _U32_MAX or offset == _U32_MAX:
+        extra = buf[name_start + n_name : name_start + n_name + n_extra]
+        size, csize, offset = _apply_zip64_extra(name, extra, size, csize, offset)
+    return MemberInfo(
+        name=name,
+        key=member_key(name),
+        index=index,
+        method=method,
+        flags=flags,
+        compressed_size=csize,
+        size=size,
+        crc=crc,
+        header_offset=offset + base,
+        is_dir=name.endswith("/"),
+        is_symlink=(attrs >> 16) & _S_IFMT == _S_IFLNK,
+        encrypted=bool(flags & _FLAG_ENCRYPTED),
+    )
+
+
+def _apply_zip64_extra(
+    name: str, extra: bytes, size: int, csize: int, offset: int
+) -> tuple[int, int, int]:
+    """Go's reading of the zip64 extra field: only the maxed-out values, in this order."""
+    need_size, need_csize, need_offset = size == _U32_MAX, csize == _U32_MAX, offset == _U32_MAX
+    i = 0
+    while len(extra) - i >= 4:
+        tag, field_len = struct.unpack_from("<HH", extra, i)
+        i += 4
+        if len(extra) - i < field_len:
+            break
+        field, i = extra[i : i + field_len], i + field_len
+        if tag != _ZIP64_EXTRA_ID:
+            continue
+        j = 0
+        if need_size:
+            size, j, need_size = _zip64_value(name, field, j), j + 8, False
+        if need_csize:
+            csize, j, need_csize = _zip64_value(name, field, j), j + 8, False
+        if need_offset:
+            offset, j, need_offset = _zip64_value(name, field, j), j + 8, False
+    # Go accepts an uncompressed size of exactly 4 GiB - 1 without a zip64 field (old zips
+    # that sharded at that size), but not a missing compressed size or header offset.
+    if need_csize or need_offset:
+        raise _corrupt(f"Member {name!r}: zip64 sizes are missing from the central directory.")
+    return size, csize, offset
+
+
+def _zip64_value(name: str, field: bytes, at: int) -> int:
+    if len(field) < at + 8:
+        raise _corrupt(f"Member {name!r}: its zip64 extra field is too short.")
+    value: int = _U64.unpack_from(field, at)[0]
+    return value
+
+
+def read_data_offset(fh: BinaryIO, member: MemberInfo, file_size: int) -> int:
+    """Where ``member``'s compressed data starts (after its local header)."""
+    if not 0 <= member.header_offset < file_size:
+        raise _corrupt(f"Member {member.name!r}: its local header offset is outside the file.")
+    header = _read_at(fh, member.header_offset, _LOCAL.size)
+    if len(header) < _LOCAL.size:
+        raise _truncated(f"Member {member.name!r}: its local header lies past the end of the file.")
+    if header[:4] != LOCAL_HEADER_SIG:
+        raise _corrupt(f"Member {member.name!r}: the local header is damaged.")
+    n_name, n_extra = _LOCAL.unpack(header)[9:]
+    data_offset: int = member.header_offset + _LOCAL.size + n_name + n_extra
+    if data_offset + member.compressed_size > file_size:
+        raise _truncated(f"Member {member.name!r}: its data runs past the end of the file.")
+    return data_offset
+
+
+def go_dir(name: str) -> str:
+    """Go's ``filepath.Dir`` on Linux: the cleaned part before the last ``/``."""
+    cut = name.rfind("/")
+    return posixpath.normpath(name[: cut + 1]) if cut >= 0 else "."

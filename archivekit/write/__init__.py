@@ -1,0 +1,1 @@
+"""Writing: atomic output files (and the archive writers built on them)."""
