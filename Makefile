@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLE ?= sample_exports/clean.zip
 
-.PHONY: run test lint typecheck pytest bench schemas samples clean
+.PHONY: run test tools lint typecheck pytest bench schemas samples clean
 
 # setup.py and the C source too: an edit to the fast path must rebuild the extension.
 $(STAMP): pyproject.toml setup.py archivekit/check/fast/_scan.c
@@ -18,7 +18,11 @@ run: $(STAMP)
 	$(BIN)/archivekit inspect $(SAMPLE)
 	$(BIN)/archivekit validate $(SAMPLE)
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) tools lint typecheck pytest
+
+# System tools some tests need (chromium, 7z), installed when missing (as root, with apt).
+tools:
+	@scripts/test-tools.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check archivekit tests bench sample_exports

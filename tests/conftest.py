@@ -7,6 +7,8 @@ so a code missing from `archivekit.issues.CODES` fails the test that produced it
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -93,3 +95,39 @@ def validate_lines(build: Build) -> ValidateLines:
         return report
 
     return _validate
+
+
+# --- external tools (installed by scripts/test-tools.sh, which `make test` runs) -------------
+
+# Every name a tool goes by, in order of preference (Debian's 7zip package installs `7zz`,
+# p7zip installs `7z`).
+TOOLS: dict[str, tuple[str, ...]] = {
+    "chromium": ("chromium", "chromium-browser", "google-chrome"),
+    "7z": ("7zz", "7z", "7za"),
+}
+
+
+def require_tool(tool: str) -> str:
+    """The path of `tool`. A missing tool skips the test on a developer's machine but FAILS it
+    under ``CI=true``: CI must never pass by silently not running a browser or a second zip
+    implementation."""
+    for name in TOOLS.get(tool, (tool,)):
+        path = shutil.which(name)
+        if path is not None:
+            return path
+    message = f"{tool} is not installed (scripts/test-tools.sh installs it as root)"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Path of a headless-capable Chromium."""
+    return require_tool("chromium")
+
+
+@pytest.fixture
+def seven_zip() -> str:
+    """Path of 7-Zip (`7zz` or `7z`), a second zip implementation to read our archives back."""
+    return require_tool("7z")
