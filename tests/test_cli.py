@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from archivekit.check.facts import COUNT_KEYS
 from archivekit.cli import cli
 from archivekit.inspect import inspect
-from archivekit.report.model import COUNT_KEYS
 from archivekit.testing.synth import ZipMember, channel, post, team, user, write_zip
 from archivekit.validate import validate
 

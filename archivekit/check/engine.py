@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from archivekit.check.duplicates import Deduper, post_identity
+from archivekit.check.facts import Counts
 from archivekit.check.fast import fastpath
 from archivekit.check.fast.fastpath import DIRECT_POST_PREFIX, POST_PREFIX, BatchScanner, Scanner
 from archivekit.check.files import READABLE_METHODS, AttachmentResolver, FileRef
@@ -34,7 +35,7 @@ from archivekit.gosem.decode import decode_line
 from archivekit.gosem.paths import resolve
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity, error, warning
 from archivekit.read import Archive, LineTooLong, MemberInfo
-from archivekit.report.model import Counts, IssueCollector
+from archivekit.report.model import IssueCollector
 
 Payload = dict[str, Any]
 Validator = Callable[[Payload, RuleContext], Issue | None]

@@ -23,6 +23,7 @@ from typing import Any
 
 from archivekit.check.duplicates import stable_identity
 from archivekit.check.engine import Hooks, LineProcessor
+from archivekit.check.facts import Counts
 from archivekit.check.hooks import Dimensions, NeedsHooks
 from archivekit.check.limits import Needs
 from archivekit.check.references import Existing
@@ -37,7 +38,7 @@ from archivekit.read import (
     open_archive,
     rechunk,
 )
-from archivekit.report.model import Counts, IssueCollector
+from archivekit.report.model import IssueCollector
 
 # Lines the non-owners may skip: exports write the type first, exactly like this.
 POST_PREFIXES = (b'{"type":"post"', b'{"type":"direct_post"')

@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
-from archivekit.inspect import Inspection
 from archivekit.issues import CODES, Issue, Severity
+from archivekit.report.inventory import Inspection
 from archivekit.report.model import Report
 
 ISSUES_PER_CODE = 20
