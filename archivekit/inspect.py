@@ -15,12 +15,13 @@ import orjson
 from archivekit.check.fast.fastpath import NATIVE_SKIM
 from archivekit.check.parallel import default_workers
 from archivekit.gosem.decode import decode_line
+from archivekit.gosem.strings import go_lower
 from archivekit.read import LineTooLong, ReadLimits, iter_line_batches, open_archive, rechunk
 from archivekit.report.inventory import ChannelSummary, Inspection, TeamSummary
 
 
 def _channel(result: Inspection, team: str, name: str) -> ChannelSummary:
-    key = (team.lower(), name.lower())
+    key = (go_lower(team), go_lower(name))
     summary = result.channels.get(key)
     if summary is None:
         summary = result.channels[key] = ChannelSummary(key[0], key[1])
@@ -28,7 +29,7 @@ def _channel(result: Inspection, team: str, name: str) -> ChannelSummary:
 
 
 def _team(result: Inspection, name: str) -> TeamSummary:
-    key = name.lower()
+    key = go_lower(name)
     summary = result.teams.get(key)
     if summary is None:
         summary = result.teams[key] = TeamSummary(key)

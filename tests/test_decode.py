@@ -13,17 +13,17 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from archivekit.gosem.decode import (
+    ENVELOPE,
     GO_MAX_DEPTH,
     JSON_DECODE_ERROR_ID,
     _fast,
     _slow,
     check_canonical,
     decode_line,
-    parse_line,
 )
+from archivekit.gosem.spec import FieldSpec, Kind, StructSpec
 from archivekit.issues import CODES, FAILS_IMPORT, Severity
-from archivekit.model import Envelope, PostImport
-from archivekit.model.spec import ENVELOPE, FieldSpec, Kind, StructSpec
+from archivekit.model import Envelope, PostImport, parse_line
 
 
 def ok(raw: bytes) -> dict[str, Any]:
@@ -605,11 +605,7 @@ def _envelopes(wrong: bool) -> st.SearchStrategy[dict[str, Any]]:
     return st.builds(
         lambda payload, line_type: {"type": line_type, **payload},
         _struct(
-            StructSpec(
-                ENVELOPE.model,
-                ENVELOPE.go_name,
-                {k: f for k, f in ENVELOPE.fields.items() if k != "type"},
-            ),
+            StructSpec(ENVELOPE.go_name, {k: f for k, f in ENVELOPE.fields.items() if k != "type"}),
             wrong,
         ),
         st.sampled_from(["post", "user", "version", "", "direct_channel"]),

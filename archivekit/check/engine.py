@@ -15,7 +15,7 @@ from archivekit.check.duplicates import Deduper, post_identity
 from archivekit.check.facts import Counts
 from archivekit.check.fast import fastpath
 from archivekit.check.fast.fastpath import DIRECT_POST_PREFIX, POST_PREFIX, BatchScanner, Scanner
-from archivekit.check.files import READABLE_METHODS, AttachmentResolver, FileRef
+from archivekit.check.files import AttachmentResolver, FileRef
 from archivekit.check.references import (
     BATCH_NOTE,
     CHANNEL_TEAM_NOT_FOUND,
@@ -29,10 +29,11 @@ from archivekit.check.references import (
 )
 from archivekit.check.rules import bot, channel, direct, emoji, post, role, scheme, team, user
 from archivekit.check.rules.context import RuleContext
-from archivekit.check.rules.names import go_lower
 from archivekit.check.rules.post_types import is_allowed_post_type
+from archivekit.gosem.archive import server_reads
 from archivekit.gosem.decode import decode_line
 from archivekit.gosem.paths import resolve
+from archivekit.gosem.strings import go_lower
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity, error, warning
 from archivekit.read import Archive, LineTooLong, MemberInfo
 from archivekit.report.model import IssueCollector
@@ -214,7 +215,7 @@ class LineProcessor:
         self.referenced.add(member.key)
         if kind != "attachment":
             self.fatal_files.add(member.key)
-        if member.method not in READABLE_METHODS or member.encrypted:
+        if not server_reads(member.method, member.encrypted):
             if kind == "attachment":
                 # Already reported once for the member by the reader (drops the file).
                 return False

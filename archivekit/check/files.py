@@ -16,7 +16,6 @@ from archivekit.gosem.paths import resolve
 from archivekit.issues import DROPS_DATA, Issue, error
 
 INVALID_PATH_ID = "app.import.validate_attachment_import_data.invalid_path.error"
-READABLE_METHODS = frozenset({0, 8})
 
 Lookup = Callable[[str], Any]
 

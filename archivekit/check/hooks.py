@@ -6,9 +6,9 @@ from typing import Any
 
 from archivekit.check.engine import Hooks
 from archivekit.check.files import FileRef
-from archivekit.check.limits import is_image_name
 from archivekit.errors import ArchiveError
-from archivekit.gosem.images import HEAD_BYTES, image_dimensions
+from archivekit.gosem.archive import server_reads
+from archivekit.gosem.images import HEAD_BYTES, image_dimensions, is_image_name
 from archivekit.read import Archive
 
 
@@ -28,7 +28,7 @@ class Dimensions:
         if key in self._cache:
             return self._cache[key]
         dims = None
-        readable = member.method in (0, 8) and not member.encrypted
+        readable = server_reads(member.method, member.encrypted)
         if readable:
             try:
                 dims = image_dimensions(self.archive.read_member_head(member, HEAD_BYTES))

@@ -21,6 +21,7 @@ from typing import Any
 
 from archivekit.check.target import SETTINGS_BY_ATTRIBUTE, TargetConfig
 from archivekit.errors import UsageError
+from archivekit.gosem.images import is_image_name
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity
 
 CODE = "limit-exceeded"
@@ -37,10 +38,6 @@ MAX_OFFENDERS_PER_KIND = 1000
 
 # model.PostFileIdsMaxRunes (300) fits 10 file ids: a constant, not a setting.
 MAX_FILES_PER_POST = 10
-
-# Go's mime.TypeByExtension: the extensions for which FileInfo.IsImage() is true, so the
-# server checks MaxImageResolution (other files are stored without looking at pixels).
-_IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".webp"})
 
 # Settings that are not config keys, as the limits table names them.
 _NOT_CONFIG_KEYS = {"max_post_size": "MaxPostSize (posts.message column size, not a config key)"}
@@ -89,11 +86,6 @@ class _Maximum:
     def see(self, value: int, line: int, field: str) -> None:
         if value > self.value:
             self.value, self.line, self.field = value, line, field
-
-
-def is_image_name(member_name: str) -> bool:
-    dot = member_name.rfind(".")
-    return dot > member_name.rfind("/") and member_name[dot:].lower() in _IMAGE_EXTENSIONS
 
 
 class Needs:

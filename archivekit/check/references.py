@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from archivekit.check.rules.names import go_lower
+from archivekit.gosem.strings import go_lower
 from archivekit.issues import Issue, error, warning
 
 TEAMS_NOT_FOUND = "app.import.get_teams_by_names.some_teams_not_found.error"

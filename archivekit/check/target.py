@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from archivekit.check.rules.context import DEFAULT_MAX_POST_SIZE, PasswordPolicy, RuleContext
 from archivekit.errors import UsageError
+from archivekit.gosem.spec import INT64_MAX, INT64_MIN
 
 Source = Literal["default", "file", "env", "option"]
 
@@ -254,7 +255,6 @@ def _values_from_document(document: Mapping[str, Any], origin: str) -> dict[str,
 _GO_INT = re.compile(r"[+-]?[0-9]+")
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _parse_env_value(setting: Setting, raw: str) -> tuple[bool, Any]:
@@ -264,7 +264,7 @@ def _parse_env_value(setting: Setting, raw: str) -> tuple[bool, Any]:
         if not _GO_INT.fullmatch(raw):
             return False, None
         number = int(raw)
-        return _INT64_MIN <= number <= _INT64_MAX, number
+        return INT64_MIN <= number <= INT64_MAX, number
     if setting.type is bool:
         if raw in _GO_TRUE:
             return True, True

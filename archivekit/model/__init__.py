@@ -12,7 +12,7 @@ from archivekit.model.bot import BotImport
 from archivekit.model.channel import ChannelImport
 from archivekit.model.direct import DirectChannelImport, DirectChannelMember, DirectPostImport
 from archivekit.model.emoji import EmojiImport
-from archivekit.model.envelope import LINE_TYPES, PAYLOAD_MODELS, Envelope
+from archivekit.model.envelope import LINE_TYPES, PAYLOAD_MODELS, Envelope, parse_line
 from archivekit.model.post import (
     AttachmentImport,
     PostImport,
@@ -64,4 +64,5 @@ __all__ = [
     "UserNotifyProps",
     "UserTeamMembership",
     "VersionInfo",
+    "parse_line",
 ]

@@ -15,12 +15,12 @@ from types import TracebackType
 from typing import BinaryIO, Literal
 
 from archivekit.errors import ArchiveError
+from archivekit.gosem.archive import SERVER_METHODS
 from archivekit.gosem.paths import member_key
 from archivekit.issues import DROPS_DATA, Issue, error, warning
 from archivekit.read.inflate import (
     DEFLATE64,
     READABLE_METHODS,
-    SERVER_METHODS,
     ReadBudget,
     ReadLimits,
     check_member_size,

@@ -21,19 +21,18 @@ of object keys seen (for the repeated-key test against the raw line), or -1 to d
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, TypeGuard
 
 import orjson
 
-from archivekit.check.rules.names import go_lower
 from archivekit.check.rules.post import EMOJI_NAME_MAX, is_valid_reaction_emoji_name
 from archivekit.check.rules.post_types import is_allowed_post_type
+from archivekit.gosem.decode import SPACED_COLON
+from archivekit.gosem.spec import INT64_MAX, INT64_MIN
+from archivekit.gosem.strings import go_lower
 
-INT64_MIN = -(1 << 63)
-INT64_MAX = (1 << 63) - 1
 POST_PREFIX = b'{"type":"post","post":{'
 DIRECT_POST_PREFIX = b'{"type":"direct_post","direct_post":{'
 DECLINE = -1
@@ -77,9 +76,6 @@ REPLY_KEYS = frozenset(
 )
 REACTION_KEYS = frozenset({"user", "emoji_name", "create_at"})
 FOLLOWER_KEYS = frozenset({"user", "last_viewed", "unread_mentions"})
-# A key written with white space before its colon escapes the repeated-key count. (A NUL
-# escape is tested apart: an alternation here would defeat the regex's literal scan.)
-_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
 
 Users = dict[str, Any]
 # Fields of posts and replies that most lines do not have.
@@ -331,7 +327,7 @@ def no_repeated_keys(raw: bytes, tally: int) -> bool:
     keys = tally & KEYS_MASK
     if b"\\" not in raw:
         return raw.count(b'"') == 2 * (keys + (tally >> 32))
-    return raw.count(b'":') == keys and b"\\u0000" not in raw and _SPACED_COLON.search(raw) is None
+    return raw.count(b'":') == keys and b"\\u0000" not in raw and SPACED_COLON.search(raw) is None
 
 
 # (identity parts, message runes, replies, reactions) of an accepted line.

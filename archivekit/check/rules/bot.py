@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from archivekit.check.rules.common import rune_len
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.names import (
     BOT_DESCRIPTION_MAX_RUNES,
@@ -17,6 +16,7 @@ from archivekit.check.rules.names import (
     validator_id,
 )
 from archivekit.check.rules.user import check_profile_image, check_username, username_message
+from archivekit.gosem.strings import rune_len
 from archivekit.issues import Issue
 
 

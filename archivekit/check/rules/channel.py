@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from archivekit.check.rules.common import byte_len, rune_len
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.names import (
     CHANNEL_DISPLAY_NAME_MAX_RUNES,
@@ -14,7 +13,6 @@ from archivekit.check.rules.names import (
     CHANNEL_PURPOSE_MAX_RUNES,
     CHANNEL_TYPES,
     apply_failure,
-    go_lower,
     invalid,
     is_valid_channel_identifier,
     missing,
@@ -24,6 +22,7 @@ from archivekit.check.rules.names import (
     uppercase_name_warning,
     validator_id,
 )
+from archivekit.gosem.strings import byte_len, go_lower, rune_len
 from archivekit.issues import Issue
 
 # Channel.IsValid refuses names shaped like group-message names (sha1 hex) ...

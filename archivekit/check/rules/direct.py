@@ -25,6 +25,7 @@ from archivekit.check.rules.post import (
     validate_replies,
     validate_thread_followers,
 )
+from archivekit.gosem.strings import go_lower
 from archivekit.issues import DROPS_DATA, Issue, error
 
 DIRECT_CHANNEL_ID = "app.import.validate_direct_channel_import_data."
@@ -88,9 +89,9 @@ def apply_direct_channel(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
     shown_by: list[str] | None = data.get("shown_by")
     if shown_by:
         # The server's user map is keyed by lowercased username.
-        known = {name.lower() for name in usernames}
+        known = {go_lower(name) for name in usernames}
         for index, username in enumerate(shown_by):
-            if username.lower() not in known:
+            if go_lower(username) not in known:
                 issues.append(
                     error(
                         "apply-invalid",

@@ -2,13 +2,8 @@
 name predicates reproduced exactly, and the small helpers every rule module uses to build its
 issues.
 
-Go semantics that matter here and differ from Python's defaults:
-
-* ``strings.ToLower`` uses Unicode *simple* case mapping; Python's ``str.lower`` uses full
-  mapping, which turns U+0130 (İ) into two code points. `go_lower` bridges that one case.
-* ``strings.Fields`` splits on ``unicode.IsSpace``; Python's ``str.split()`` also splits on
-  U+001C..U+001F. `go_fields` bridges that.
-* Go's ``^...$`` anchors the whole string, so every regex here is used with ``fullmatch``.
+Go's string semantics (lowercasing, splitting, lengths) come from `archivekit.gosem.strings`.
+Go's ``^...$`` anchors the whole string, so every regex here is used with ``fullmatch``.
 """
 
 from __future__ import annotations
@@ -16,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from archivekit.check.rules.common import byte_len
+from archivekit.gosem.strings import byte_len, go_fields, go_lower
 from archivekit.issues import FAILS_IMPORT, Issue, error, warning
 
 # --- limits (bytes unless the name says runes) ------------------------------------------------
@@ -101,28 +96,6 @@ SYSTEM_GUEST_ROLE: Final = "system_guest"
 TEAM_GUEST_ROLE: Final = "team_guest"
 CHANNEL_GUEST_ROLE: Final = "channel_guest"
 SYSTEM_ADMIN_ROLE: Final = "system_admin"
-
-# --- Go string semantics -------------------------------------------------------------------------
-# unicode.IsSpace: ASCII \t \n \v \f \r and space, U+0085, U+00A0 and the White_Space set.
-_GO_SPACE_RE: Final = re.compile(
-    "[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
-)
-# Python's str.split() also splits here; Go does not.
-_PY_ONLY_SPACE: Final = frozenset("\x1c\x1d\x1e\x1f")
-
-
-def go_lower(s: str) -> str:
-    """Go ``strings.ToLower``: simple case mapping (U+0130 becomes plain ``i``)."""
-    if s.isascii():
-        return s.lower()
-    return s.replace("\u0130", "i").lower()
-
-
-def go_fields(s: str) -> list[str]:
-    """Go ``strings.Fields``: split on runs of Unicode white space, no empty fields."""
-    if s.isascii() and not any(c in _PY_ONLY_SPACE for c in s):
-        return s.split()
-    return [f for f in _GO_SPACE_RE.split(s) if f]
 
 
 # --- name predicates (server model functions) ----------------------------------------------------

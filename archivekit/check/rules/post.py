@@ -16,7 +16,7 @@ from typing import Any
 
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.post_types import NEWER_SERVER_POST_TYPES, is_allowed_post_type
-from archivekit.check.rules.props import PROPS_MAX_RUNES, props_rune_length, props_too_large
+from archivekit.gosem.marshal import marshal_runes, marshal_runes_over
 from archivekit.gosem.paths import escapes_data
 from archivekit.issues import Issue, error, warning
 
@@ -25,6 +25,8 @@ REPLY_ID = "app.import.validate_reply_import_data."
 REACTION_ID = "app.import.validate_reaction_import_data."
 # The server reuses the post's id for oversized reply props.
 PROPS_TOO_LARGE_ID = POST_ID + "props_too_large.error"
+# model.PostPropsMaxRunes: the longest Go JSON encoding of a post's props, in runes.
+PROPS_MAX_RUNES = 800_000
 ATTACHMENT_INVALID_PATH_ID = "app.import.validate_attachment_import_data.invalid_path.error"
 FOLLOWER_USER_MISSING_ID = "app.import.validate_thread_follower_data.user_missing.error"
 
@@ -149,12 +151,12 @@ def check_create_at(create_at: int | None, field: str, id_prefix: str, what: str
 
 def check_props(props: dict[str, Any] | None, field: str, what: str) -> Issue | None:
     """Validator props limit: Go JSON encoding over 800,000 runes."""
-    if props is None or not props_too_large(props):
+    if props is None or not marshal_runes_over(props, PROPS_MAX_RUNES):
         return None
     return invalid(
         field,
         PROPS_TOO_LARGE_ID,
-        f"The {what}'s props encode to {props_rune_length(props):,} characters of JSON; the "
+        f"The {what}'s props encode to {marshal_runes(props):,} characters of JSON; the "
         f"server allows at most {PROPS_MAX_RUNES:,}. Remove or shrink the largest props.",
     )
 
@@ -369,11 +371,11 @@ def is_valid_reaction_emoji_name(name: str) -> bool:
 
 def check_apply_props(props: dict[str, Any] | None, field: str) -> Issue | None:
     """``Post.IsValid`` props limit (direct posts: their validator never measures props)."""
-    if props is None or not props_too_large(props):
+    if props is None or not marshal_runes_over(props, PROPS_MAX_RUNES):
         return None
     return error(
         "apply-invalid",
-        f"The props encode to {props_rune_length(props):,} characters of JSON; the server "
+        f"The props encode to {marshal_runes(props):,} characters of JSON; the server "
         f"allows at most {PROPS_MAX_RUNES:,} when it saves the post, so the import fails. "
         "Remove or shrink the largest props.",
         field=field,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from archivekit.check.rules import vendored
-from archivekit.check.rules.common import byte_len
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.names import (
     ROLE_DESCRIPTION_MAX_BYTES,
@@ -18,6 +17,7 @@ from archivekit.check.rules.names import (
     too_long,
     validator_id,
 )
+from archivekit.gosem.strings import byte_len
 from archivekit.issues import Issue
 
 

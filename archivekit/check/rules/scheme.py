@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from archivekit.check.rules.common import byte_len
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.names import (
     SCHEME_DESCRIPTION_MAX_BYTES,
@@ -19,6 +18,7 @@ from archivekit.check.rules.names import (
     validator_id,
 )
 from archivekit.check.rules.role import check_role_object
+from archivekit.gosem.strings import byte_len
 from archivekit.issues import Issue
 
 TEAM_ADMIN = "default_team_admin_role"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from archivekit.check.rules.common import byte_len, rune_len
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.names import (
     TEAM_DESCRIPTION_MAX_BYTES,
@@ -12,7 +11,6 @@ from archivekit.check.rules.names import (
     TEAM_NAME_MAX_BYTES,
     TEAM_TYPES,
     apply_failure,
-    go_lower,
     invalid,
     is_reserved_team_name,
     is_valid_team_name,
@@ -23,6 +21,7 @@ from archivekit.check.rules.names import (
     uppercase_name_warning,
     validator_id,
 )
+from archivekit.gosem.strings import byte_len, go_lower, rune_len
 from archivekit.issues import Issue
 
 # model.SanitizeUnicode drops these before Team.IsValid; all are non-ASCII.

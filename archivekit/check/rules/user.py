@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from archivekit.check.rules.common import byte_len, is_blank, rune_len
+from archivekit.check.rules.common import is_blank
 from archivekit.check.rules.context import PasswordPolicy, RuleContext
 from archivekit.check.rules.names import (
     AUTH_SERVICES,
@@ -35,7 +35,6 @@ from archivekit.check.rules.names import (
     USER_POSITION_MAX_RUNES,
     USER_ROLES_MAX_BYTES,
     apply_failure,
-    go_lower,
     invalid,
     is_in_role,
     is_valid_user_roles,
@@ -46,6 +45,7 @@ from archivekit.check.rules.names import (
     validator_id,
 )
 from archivekit.gosem.paths import escapes_data
+from archivekit.gosem.strings import byte_len, go_lower, rune_len
 from archivekit.issues import Issue
 
 _USER = "user"
