@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from archivekit.issues import Issue, warning
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -153,3 +155,12 @@ class Deduper:
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
+
+
+def duplicate_post_issue(first: int) -> Issue:
+    """The warning for a post with the identity of the post on line `first` (to be placed)."""
+    return warning(
+        "duplicate-post",
+        f"same channel, create_at and message as line {first}: the server overwrites the "
+        "earlier post, or inserts both when they fall in the same batch of 1000 lines",
+    )

@@ -1,11 +1,25 @@
-"""What the engine finds in a run of lines, as plain data.
+"""What the engine finds in a run of lines, as plain data: issues, facts, counts, identities.
 
-Counts of the lines of each type for now; the facts and issues of a batch follow.
+The engine (`archivekit.check.engine.LineProcessor`) never calls out while it works: it
+appends what it finds to a `Findings` and hands it over with ``take()``. Whoever runs it adds
+the findings up with the same code — `validate` in one process, or the parent of a parallel
+run with the findings its workers send back (`archivekit.report.tally.Tally`). Everything
+here is picklable and refers to nothing of the archive but names and numbers.
+
+Facts are what the consumers beyond the issue list need to know about a line: definitions
+(for "defined later" and the target limits' simulation of teams, channels and memberships),
+the files the line uses (size, image dimensions), the longest message and the most files on
+one post (as running maxima: a fact only when a line beats the maximum so far).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+
+from archivekit.issues import Issue, Severity
 
 COUNT_KEYS = (
     "teams",
@@ -45,3 +59,177 @@ class Counts:
 
     def to_dict(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in COUNT_KEYS}
+
+    def add(self, other: Counts) -> None:
+        for key in COUNT_KEYS:
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+
+
+class Unresolved(NamedTuple):
+    """A reference to a team, channel, user or scheme that is not defined (yet): its kind and
+    the key a later definition is stored under (lowercased; ``team/channel`` for channels)."""
+
+    kind: str
+    key: str
+
+
+# --- facts -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TeamDefined:
+    """A team line with a name (`name` lowercased, as the server stores it)."""
+
+    line: int
+    name: str
+
+    @property
+    def defines(self) -> Unresolved:
+        return Unresolved("team", self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelDefined:
+    """A channel line with a team and a name (lowercased); `archived`: deleted_at > 0."""
+
+    line: int
+    team: str
+    name: str
+    archived: bool
+
+    @property
+    def defines(self) -> Unresolved:
+        return Unresolved("channel", f"{self.team}/{self.name}")
+
+
+@dataclass(frozen=True, slots=True)
+class UserDefined:
+    """A user or bot line with a username (lowercased), the teams it joins (lowercased, in
+    line order; none for bots) and whether it is active (no delete_at)."""
+
+    line: int
+    name: str
+    active: bool = True
+    teams: tuple[str, ...] = ()
+
+    @property
+    def defines(self) -> Unresolved:
+        return Unresolved("user", self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeDefined:
+    """A scheme line with a name (exact: schemes are looked up as written)."""
+
+    line: int
+    name: str
+
+    @property
+    def defines(self) -> Unresolved:
+        return Unresolved("scheme", self.name)
+
+
+FileUse = Literal["attachment", "profile image", "emoji image"]
+
+
+@dataclass(frozen=True, slots=True)
+class FileUsed:
+    """A line uses a member of the archive (it resolved to it).
+
+    `readable`: the server can read it (else the line's issues say what happens); `dims`:
+    (format, width, height) when the server would measure it (images by name for
+    attachments, any profile image), None otherwise or when the header does not decode;
+    `imported`: False when the line fails before the server gets to the file (an emoji line
+    that fails validation: its image still counts as referenced).
+    """
+
+    line: int
+    field: str
+    use: FileUse
+    key: str  # the member's NFC key
+    name: str  # the member's name in the zip
+    size: int
+    readable: bool = True
+    dims: tuple[str, int, int] | None = None
+    imported: bool = True
+
+    @property
+    def fatal(self) -> bool:
+        """Whether damage to the file stops the import (profile and emoji images do)."""
+        return self.imported and self.use != "attachment"
+
+
+@dataclass(frozen=True, slots=True)
+class LongestMessage:
+    """A post or reply message longer (in runes) than every earlier one the engine saw."""
+
+    line: int
+    field: str
+    runes: int
+
+
+@dataclass(frozen=True, slots=True)
+class MostFiles:
+    """A post or reply listing more files than every earlier one the engine saw."""
+
+    line: int
+    field: str
+    count: int
+
+
+Definition = TeamDefined | ChannelDefined | UserDefined | SchemeDefined
+Fact = Definition | FileUsed | LongestMessage | MostFiles
+DEFINITIONS = (TeamDefined, ChannelDefined, UserDefined, SchemeDefined)
+
+
+# --- the engine's output ---------------------------------------------------------------------
+
+
+class PackedIdentities:
+    """Post identities and their lines, packed as native uint64 pairs (for the deduper)."""
+
+    __slots__ = ("identities", "lines")
+
+    def __init__(self) -> None:
+        self.identities = array("Q")
+        self.lines = array("Q")
+
+    def add(self, identity: int, line: int) -> None:
+        self.identities.append(identity)
+        self.lines.append(line)
+
+    def add_many(self, identities: bytes, lines: bytes) -> None:
+        """Pairs already packed (what the C fast path returns)."""
+        self.identities.frombytes(identities)
+        self.lines.frombytes(lines)
+
+
+@dataclass(slots=True)
+class Findings:
+    """Everything the engine found in a run of lines, in line order within each list.
+
+    `issues` pairs every issue (placed at its member and line) with the reference it could
+    not resolve, if any: a later definition turns it into "defined-later". A parallel
+    worker over its issue budget leaves issues out and sends only their counts
+    (`left_out`, `left_out_unresolved`), so that the totals stay exact.
+    """
+
+    lines: int = 0
+    counts: Counts = field(default_factory=Counts)
+    issues: list[tuple[Issue, Unresolved | None]] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
+    identities: bytes = b""
+    identity_lines: bytes = b""
+    missing: int = 0  # attachment references that resolve to no member
+    left_out: Counter[tuple[str, Severity]] = field(default_factory=Counter)
+    left_out_unresolved: Counter[Unresolved] = field(default_factory=Counter)
+
+    def keep_issues(self, budget: int) -> None:
+        """Keep the first `budget` issues; count the rest (a worker's cap, see above)."""
+        if len(self.issues) <= budget:
+            return
+        for issue, unresolved in self.issues[budget:]:
+            self.left_out[(issue.code, issue.severity)] += 1
+            if unresolved is not None:
+                self.left_out_unresolved[unresolved] += 1
+        del self.issues[budget:]

@@ -1,5 +1,8 @@
 """Files referenced by lines: how the server resolves them, and what it does when they fail.
 
+Also: image dimensions as the server measures them (`Dimensions`), and the files no line uses
+(`unreferenced_issues`).
+
 Emulates the server's attachment pre-processing (reference §1.3): every top-level attachment
 of a post is resolved; if any of them is invalid or missing, the reply attachments of that
 line are not resolved at all and are dropped too. Invalid top-level paths are blanked before
@@ -12,8 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from archivekit.errors import ArchiveError
+from archivekit.gosem.archive import server_reads
+from archivekit.gosem.images import HEAD_BYTES, image_dimensions, is_image_name
 from archivekit.gosem.paths import resolve
-from archivekit.issues import DROPS_DATA, Issue, error
+from archivekit.issues import DROPS_DATA, Issue, Severity, error
+from archivekit.read import Archive, MemberInfo
 
 INVALID_PATH_ID = "app.import.validate_attachment_import_data.invalid_path.error"
 
@@ -26,7 +33,7 @@ class FileRef:
 
     field: str
     path: str
-    member: Any  # reader.MemberInfo
+    member: MemberInfo
 
 
 def _missing_issue(path: str, field: str, hint: str) -> Issue:
@@ -157,3 +164,70 @@ class AttachmentResolver:
         if new_replies is not None:
             payload = {**payload, "replies": new_replies}
         return payload, issues, found
+
+
+class Dimensions:
+    """Image dimensions of members, read from their first bytes once per member."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self._cache: dict[str, tuple[str, int, int] | None] = {}
+
+    def __call__(
+        self, member: MemberInfo, *, any_name: bool = False
+    ) -> tuple[str, int, int] | None:
+        """Dimensions of an image member: attachments only when the server would measure
+        them (by extension); profile images whatever their name (`any_name`)."""
+        if not any_name and not is_image_name(member.key):
+            return None
+        key = member.key
+        if key in self._cache:
+            return self._cache[key]
+        dims = None
+        if server_reads(member.method, member.encrypted):
+            try:
+                dims = image_dimensions(self.archive.read_member_head(member, HEAD_BYTES))
+            except ArchiveError:
+                # A damaged attachment must not stop the whole validation.
+                dims = None
+        if len(self._cache) < 1_000_000:
+            self._cache[key] = dims
+        return dims
+
+
+def unreferenced_issues(archive: Archive, referenced: set[str]) -> list[Issue]:
+    """Files under data/ that no line uses, and files outside data/ (never used)."""
+    issues: list[Issue] = []
+    jsonl_key = archive.jsonl.key
+    outside: list[MemberInfo] = []
+    for member in archive.members():
+        if member.is_dir or member.key == jsonl_key or member.key in referenced:
+            continue
+        if not member.key.startswith("data/"):
+            if member.key.endswith(".jsonl") or member.name == "warnings.txt":
+                continue
+            outside.append(member)
+            continue
+        issues.append(
+            Issue(
+                "attachment-unreferenced",
+                Severity.WARNING,
+                f"{member.name!r} ({member.size:,} bytes) is not referenced by any line; "
+                "the server ignores it",
+                member.name,
+                None,
+            )
+        )
+    if outside:
+        issues.append(
+            Issue(
+                "attachment-outside-data",
+                Severity.WARNING,
+                f"{len(outside)} file(s) outside data/ are never used by the server, e.g. "
+                f"{outside[0].name!r}; attachments must sit under data/ with the JSONL path "
+                "relative to it",
+                outside[0].name,
+                None,
+            )
+        )
+    return issues

@@ -1,7 +1,8 @@
 """What an archive needs from the target server, and which settings would stop or trim it.
 
-`Needs` is fed while the archive streams by (one call per team, channel, user, attachment,
-profile image and message) and keeps memory bounded by teams, channels and memberships,
+`Needs` sees the engine's facts while the archive streams by (`Needs.see`: definitions of
+teams, channels and users, files used, message lengths, files per post) and keeps memory
+bounded by teams, channels and memberships,
 never by posts: per attachment it keeps only running maxima plus the first
 `MAX_OFFENDERS_PER_KIND` offending files. `check_limits` turns that into issues, the
 `limits` table (configured / needed / ok per setting) and the ``mmctl config set`` commands
@@ -16,12 +17,23 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from archivekit.check.facts import (
+    ChannelDefined,
+    Fact,
+    FileUsed,
+    LongestMessage,
+    MostFiles,
+    TeamDefined,
+    UserDefined,
+)
 from archivekit.check.target import SETTINGS_BY_ATTRIBUTE, TargetConfig
 from archivekit.errors import UsageError
 from archivekit.gosem.images import is_image_name
+from archivekit.gosem.strings import go_lower
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity
 
 CODE = "limit-exceeded"
@@ -100,7 +112,7 @@ class Needs:
     ) -> None:
         self.target = TargetConfig() if target is None else target
         self.jsonl_member = jsonl_member
-        self._default_channels = [n.lower() for n in self.target.default_channels()]
+        self._default_channels = [go_lower(n) for n in self.target.default_channels()]
         # Team size (reference §5.3): active members per team, memberships per user.
         self._active_members: dict[str, int] = {}
         self._user_teams: dict[str, set[str]] = {}
@@ -128,11 +140,30 @@ class Needs:
         self.archive_bytes: int | None = None
         self.jsonl_bytes: int | None = None
 
+    def see(self, fact: Fact) -> None:
+        """One fact of the engine's (`archivekit.check.facts`); names come lowercased."""
+        if isinstance(fact, FileUsed):
+            if fact.use == "attachment" and fact.readable:
+                self.attachment(fact.line, fact.field, fact.name, fact.size, fact.dims)
+            elif fact.use == "profile image" and fact.readable:
+                self.profile_image(fact.line, fact.field, fact.name, fact.size, fact.dims)
+        elif isinstance(fact, TeamDefined):
+            self.team(fact.line, fact.name)
+        elif isinstance(fact, ChannelDefined):
+            self.channel(fact.line, fact.team, fact.name, fact.archived)
+        elif isinstance(fact, UserDefined):
+            if fact.teams:
+                self.user_teams(fact.line, fact.name, fact.active, fact.teams)
+        elif isinstance(fact, LongestMessage):
+            self.post_message(fact.line, fact.field, fact.runes)
+        elif isinstance(fact, MostFiles):
+            self.post_files(fact.line, fact.field, fact.count)
+
     # --- teams and channels --------------------------------------------------------------
 
     def team(self, line: int, name: str) -> None:
         """A team line: a new team is created with its default channels."""
-        key = name.lower()
+        key = go_lower(name)
         if key not in self._channels:
             self._new_team(key, line, "team.name", check=True)
 
@@ -159,15 +190,15 @@ class Needs:
         if not archived:
             self._channel_count[team] = before + 1
 
-    def channel(self, line: int, team: str, name: str, deleted_at: int | None) -> None:
-        """A channel line: upserted by (lowercased team, lowercased name)."""
-        team_key = team.lower()
+    def channel(self, line: int, team: str, name: str, archived: bool) -> None:
+        """A channel line (`archived`: deleted_at > 0), upserted by (lowercased team, lowercased
+        name)."""
+        team_key = go_lower(team)
         if team_key not in self._channels:
             # Not defined in the archive (yet): if it exists on the server it was created
             # with its default channels. (A missing team is reported by the reference rules.)
             self._new_team(team_key, line, "channel.team", check=False)
-        key = name.lower()
-        archived = deleted_at is not None and deleted_at > 0
+        key = go_lower(name)
         channels = self._channels[team_key]
         existing = channels.get(key)
         if existing is None:
@@ -179,20 +210,20 @@ class Needs:
             channels[key] = False
             self._channel_count[team_key] -= 1
 
-    def user_teams(self, line: int, username: str, active: bool, teams: list[str]) -> None:
+    def user_teams(self, line: int, username: str, active: bool, teams: Sequence[str]) -> None:
         """A user line's team memberships, simulated as reference §5.3 prescribes.
 
         Each team the user is not yet a member of: fails if count + 1 > MaxUsersPerTeam,
         then counts only if the user is active (`delete_at` absent or 0). Starts from 0
         existing members (the server's own members are unknown here).
         """
-        user = username.lower()
+        user = go_lower(username)
         memberships = self._user_teams.get(user)
         if memberships is None:
             memberships = self._user_teams[user] = set()
         limit = self.target.max_users_per_team
         for index, team in enumerate(teams):
-            key = team.lower()
+            key = go_lower(team)
             if key in memberships:
                 continue
             memberships.add(key)

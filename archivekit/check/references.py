@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from archivekit.check.facts import Unresolved
+from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import Issue, error, warning
 
@@ -27,11 +29,11 @@ REACTION_USER_NOT_FOUND = "app.import.import_post.user_not_found.error"
 SCHEME_NOT_FOUND = "app.scheme.get.app_error"
 EMAIL_EXISTS = "app.user.save.email_exists.app_error"
 
-# Channels every new team gets (the server's default channels); they count against
-# MaxChannelsPerTeam and can be referenced without a channel line.
-DEFAULT_CHANNELS = ("town-square", "off-topic")
-
 BATCH_NOTE = " (the server reports this with line number 0: posts are written in batches)"
+
+# A reference's issue, with what it could not resolve (None: a case error, a wrong scope):
+# the engine keeps the pair so that a later definition can turn it into "defined-later".
+Reported = tuple[Issue, Unresolved | None]
 
 
 def _existing_note(kind: str) -> str:
@@ -67,9 +69,8 @@ def _where(previous: Definition) -> str:
 class References:
     """Definitions seen so far and the reference checks that use them.
 
-    Every ``ref_*`` method returns an Issue or None; ``kind``/``key`` pairs of unresolved
-    references are exposed through `last_unresolved` so the pipeline can turn an
-    "unknown" error into "defined later" when the definition shows up afterwards.
+    Every ``ref_*`` method returns None when the reference resolves, else its issue paired
+    with the `Unresolved` target (None when defining it later would not help).
     """
 
     def __init__(self, default_channels: tuple[str, ...] = DEFAULT_CHANNELS) -> None:
@@ -82,7 +83,6 @@ class References:
         self.roles: dict[str, Definition] = {}
         self.emojis: dict[str, Definition] = {}
         self.direct_channels: set[tuple[str, ...]] = set()
-        self.last_unresolved: tuple[str, str] | None = None
 
     def seed(self, existing: Existing) -> None:
         """Start from what the target already has (an existing team has its default
@@ -172,16 +172,18 @@ class References:
         return None
 
     # --- references ----------------------------------------------------------------------
+    @staticmethod
     def _unknown(
-        self, code: str, kind: str, key: str, message: str, field: str, server_id: str
-    ) -> Issue:
-        self.last_unresolved = (kind, key)
-        return error(code, message, field=field, server_error_id=server_id)
+        code: str, kind: str, key: str, message: str, field: str, server_id: str
+    ) -> Reported:
+        return error(code, message, field=field, server_error_id=server_id), Unresolved(kind, key)
 
     @staticmethod
-    def _case(kind: str, written: str, stored: str, field: str, server_id: str, note: str) -> Issue:
+    def _case(
+        kind: str, written: str, stored: str, field: str, server_id: str, note: str
+    ) -> Reported:
         """A mixed-case reference looked up exactly: never found, wherever it is defined."""
-        return error(
+        issue = error(
             "reference-case",
             f"{kind} {written!r} is stored as {stored!r}; the server looks this reference up "
             "exactly and will not find it — write it in lowercase (mmctl import validate "
@@ -189,8 +191,9 @@ class References:
             field=field,
             server_error_id=server_id,
         )
+        return issue, None
 
-    def ref_team(self, name: str, field: str, *, exact: bool, server_id: str) -> Issue | None:
+    def ref_team(self, name: str, field: str, *, exact: bool, server_id: str) -> Reported | None:
         """A team reference. `exact`: the server looks the raw value up (stored lowercase)."""
         key = go_lower(name)
         if exact and name != key:
@@ -208,7 +211,7 @@ class References:
 
     def ref_channel(
         self, team: str, name: str, field: str, *, server_id: str, note: str = ""
-    ) -> Issue | None:
+    ) -> Reported | None:
         """A channel reference inside a team; both names are looked up exactly."""
         key = (go_lower(team), go_lower(name))
         if team != key[0] or name != key[1]:
@@ -229,7 +232,7 @@ class References:
 
     def ref_user(
         self, name: str, field: str, *, exact: bool, server_id: str, note: str = ""
-    ) -> Issue | None:
+    ) -> Reported | None:
         key = go_lower(name)
         if exact and name != key:
             return self._case("user", name, key, field, server_id, note)
@@ -244,7 +247,7 @@ class References:
             server_id,
         )
 
-    def ref_scheme(self, name: str, scope: str, field: str, wrong_scope_id: str) -> Issue | None:
+    def ref_scheme(self, name: str, scope: str, field: str, wrong_scope_id: str) -> Reported | None:
         found = self.schemes.get(name)
         if found is None:
             return self._unknown(
@@ -256,27 +259,29 @@ class References:
                 SCHEME_NOT_FOUND,
             )
         if found.extra is not None and found.extra != scope:
-            return error(
+            issue = error(
                 "apply-invalid",
                 f"scheme {name!r} (line {found.line}) has scope {found.extra!r}; "
                 f"a {scope} needs a {scope}-scoped scheme",
                 field=field,
                 server_error_id=wrong_scope_id,
             )
+            return issue, None
         return None
 
-    def is_defined(self, kind: str, key: str) -> int | None:
-        """Line where a (kind, key) reference target was defined, if it now is."""
-        definition: Definition | None
-        if kind == "team":
-            definition = self.teams.get(key)
-        elif kind == "user":
-            definition = self.users.get(key)
-        elif kind == "scheme":
-            definition = self.schemes.get(key)
-        elif kind == "channel":
-            team, _, name = key.partition("/")
-            definition = self.channels.get((team, name))
-        else:
-            definition = None
-        return None if definition is None else definition.line
+
+def defined_later(unknown: Issue, target: Unresolved, line: int) -> Issue:
+    """The "unknown ..." issue of a reference whose target turns out to be defined on a
+    later `line`: the server imports blocks of lines in file order, so it still fails."""
+    return Issue(
+        "defined-later",
+        unknown.severity,
+        f"{target.kind} {target.key!r} is only defined on line {line}, after this line; the "
+        "server imports blocks of lines in file order, so it does not exist yet here — "
+        "move the definition before its first use",
+        unknown.member,
+        unknown.line,
+        unknown.field,
+        unknown.server_error_id,
+        unknown.effect,
+    )

@@ -28,7 +28,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from archivekit.check.rules.context import DEFAULT_MAX_POST_SIZE, PasswordPolicy, RuleContext
+from archivekit.check.rules.context import (
+    DEFAULT_CHANNELS,
+    DEFAULT_MAX_POST_SIZE,
+    TOWN_SQUARE,
+    PasswordPolicy,
+    RuleContext,
+)
 from archivekit.errors import UsageError
 from archivekit.gosem.spec import INT64_MAX, INT64_MIN
 
@@ -127,8 +133,8 @@ class TargetConfig(BaseModel):
         which case those replace off-topic (deduplicated, town-square not repeated).
         """
         if not self.experimental_default_channels:
-            return ["town-square", "off-topic"]
-        names = ["town-square"]
+            return list(DEFAULT_CHANNELS)
+        names = [TOWN_SQUARE]
         for name in self.experimental_default_channels:
             if name not in names:
                 names.append(name)
@@ -379,4 +385,5 @@ def rule_context(target: TargetConfig) -> RuleContext:
             symbol=target.password_symbol,
         ),
         default_locale=target.default_client_locale,
+        default_channels=tuple(target.default_channels()),
     )

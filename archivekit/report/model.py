@@ -59,6 +59,26 @@ class IssueCollector:
             return len(self.kept) - 1
         return None
 
+    def count(self, code: str, severity: Severity, n: int) -> None:
+        """Count `n` issues that are not kept (left out by a parallel worker's cap)."""
+        self.by_code[code] += n
+        if severity is Severity.ERROR:
+            self.errors += n
+        else:
+            self.warnings += n
+
+    def replace(self, index: int, issue: Issue) -> None:
+        """Put `issue` in place of the kept issue at `index` (same severity)."""
+        old = self.kept[index]
+        assert old.severity is issue.severity
+        self.kept[index] = issue
+        self.recount(old.code, issue.code, 1)
+
+    def recount(self, old_code: str, new_code: str, n: int) -> None:
+        """`n` issues counted under `old_code` belong under `new_code` (same severity)."""
+        self.by_code[old_code] -= n
+        self.by_code[new_code] += n
+
     @property
     def truncated(self) -> bool:
         return self.errors + self.warnings > len(self.kept)
