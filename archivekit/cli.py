@@ -18,11 +18,12 @@ from typing import Any
 
 import click
 
-from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS, parse_bandwidth
+from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS
 from archivekit.check.references import Existing
 from archivekit.check.target import SETTINGS, load_target
 from archivekit.errors import ArchiveKitError, UsageError
 from archivekit.inspect import inspect as inspect_archive
+from archivekit.options import parse_bandwidth
 from archivekit.read import ReadLimits
 from archivekit.report.model import DEFAULT_MAX_ISSUES
 from archivekit.report.render import (

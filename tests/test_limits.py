@@ -12,11 +12,11 @@ from archivekit.check.limits import (
     LimitsResult,
     Needs,
     check_limits,
-    parse_bandwidth,
 )
 from archivekit.check.target import TargetConfig, load_target
 from archivekit.errors import UsageError
 from archivekit.issues import CODES, DROPS_DATA, FAILS_IMPORT, Issue, Severity
+from archivekit.options import parse_bandwidth
 
 PNG = ("png", 0, 0)
 

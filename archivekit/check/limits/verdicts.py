@@ -1,12 +1,9 @@
-"""What an archive needs from the target server, and which settings would stop or trim it.
+"""The verdicts: which settings of the target server would stop or trim the import.
 
-`Needs` sees the engine's facts while the archive streams by (`Needs.see`: definitions of
-teams, channels and users, files used, message lengths, files per post) and keeps memory
-bounded by teams, channels and memberships,
-never by posts: per attachment it keeps only running maxima plus the first
-`MAX_OFFENDERS_PER_KIND` offending files. `check_limits` turns that into issues, the
-`limits` table (configured / needed / ok per setting) and the ``mmctl config set`` commands
-that would make the import pass, with the commands to revert them afterwards.
+`check_limits` compares what the archive needs (`Needs`, built while the archive streamed by)
+with the target configuration and turns that into issues, the `limits` table (configured /
+needed / ok per setting) and the ``mmctl config set`` commands that would make the import
+pass, with the commands to revert them afterwards (`archivekit.check.limits.commands`).
 
 Severity: without an explicit target configuration the server defaults are assumed and
 every limit hit is a warning; with one (file, environment or option) a limit that fails the
@@ -16,24 +13,14 @@ import or drops data is an error.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from archivekit.check.facts import (
-    ChannelDefined,
-    Fact,
-    FileUsed,
-    LongestMessage,
-    MostFiles,
-    TeamDefined,
-    UserDefined,
-)
+from archivekit.check.limits.commands import config_commands, config_value
+from archivekit.check.limits.needs import Needs, Offender
+from archivekit.check.rules.post import MAX_FILES_PER_POST
 from archivekit.check.target import SETTINGS_BY_ATTRIBUTE, TargetConfig
 from archivekit.errors import UsageError
-from archivekit.gosem.images import is_image_name
-from archivekit.gosem.strings import go_lower
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity
 
 CODE = "limit-exceeded"
@@ -43,13 +30,6 @@ CODE = "limit-exceeded"
 # that rate the default 300 s timeouts still let ~375 MB through, so a default-sized
 # (100 MiB) archive passes. Better to warn early than to watch an upload die at 5 minutes.
 DEFAULT_BANDWIDTH_BPS = 10_000_000.0
-
-# Per-file issues (data that gets dropped) are reported one by one so the user can find the
-# line; past this many per kind only the count grows (the report layer caps issues anyway).
-MAX_OFFENDERS_PER_KIND = 1000
-
-# model.PostFileIdsMaxRunes (300) fits 10 file ids: a constant, not a setting.
-MAX_FILES_PER_POST = 10
 
 # Settings that are not config keys, as the limits table names them.
 _NOT_CONFIG_KEYS = {"max_post_size": "MaxPostSize (posts.message column size, not a config key)"}
@@ -62,273 +42,6 @@ _PROFILE_IMAGE_ID = "api.user.upload_profile_user.check_image_limits.app_error"
 _UPLOAD_TOO_LARGE_ID = "api.upload.create.upload_too_large.app_error"
 _ATTACHMENTS_DISABLED_ID = "api.file.attachments.disabled.app_error"
 _NO_STORAGE_ID = "api.file.upload_file.storage.app_error"
-
-
-@dataclass(frozen=True, slots=True)
-class Offender:
-    """One line that hits a limit: where, which file (if any), and the value found."""
-
-    line: int
-    field: str
-    found: int
-    name: str = ""  # team name or zip member, for the message
-
-
-@dataclass(slots=True)
-class _Kind:
-    """Offenders of one kind: the first few kept, all counted."""
-
-    kept: list[Offender] = field(default_factory=list)
-    count: int = 0
-
-    def add(self, offender: Offender) -> None:
-        self.count += 1
-        if len(self.kept) < MAX_OFFENDERS_PER_KIND:
-            self.kept.append(offender)
-
-
-@dataclass(slots=True)
-class _Maximum:
-    """A running maximum and the first line that reached it."""
-
-    value: int = 0
-    line: int | None = None
-    field: str | None = None
-
-    def see(self, value: int, line: int, field: str) -> None:
-        if value > self.value:
-            self.value, self.line, self.field = value, line, field
-
-
-class Needs:
-    """Accumulates what the archive needs, streaming (see module doc).
-
-    `target` decides which line is the first to hit a limit (and which default channels a
-    new team gets); `check_limits` must be given the same configuration.
-    """
-
-    def __init__(
-        self, target: TargetConfig | None = None, *, jsonl_member: str | None = None
-    ) -> None:
-        self.target = TargetConfig() if target is None else target
-        self.jsonl_member = jsonl_member
-        self._default_channels = [go_lower(n) for n in self.target.default_channels()]
-        # Team size (reference §5.3): active members per team, memberships per user.
-        self._active_members: dict[str, int] = {}
-        self._user_teams: dict[str, set[str]] = {}
-        self._members_needed: dict[str, int] = {}
-        self._team_overflow: dict[str, Offender] = {}
-        # Channels per team: name -> active (not archived), and the non-archived count.
-        self._channels: dict[str, dict[str, bool]] = {}
-        self._channel_count: dict[str, int] = {}
-        self._channels_needed: dict[str, int] = {}
-        self._channel_overflow: dict[str, Offender] = {}
-        # Files.
-        self.attachments = 0
-        self.attachment_bytes = 0
-        self.profile_images = 0
-        self.largest_file = _Maximum()
-        self.largest_image = _Maximum()  # pixels, among files the server measures
-        self.oversized_attachments = _Kind()
-        self.overresolution_attachments = _Kind()
-        self.oversized_profile_images = _Kind()
-        self.overresolution_profile_images = _Kind()
-        # Posts.
-        self.longest_message = _Maximum()
-        self.most_files = _Maximum()
-        # Archive.
-        self.archive_bytes: int | None = None
-        self.jsonl_bytes: int | None = None
-
-    def see(self, fact: Fact) -> None:
-        """One fact of the engine's (`archivekit.check.facts`); names come lowercased."""
-        if isinstance(fact, FileUsed):
-            if fact.use == "attachment" and fact.readable:
-                self.attachment(fact.line, fact.field, fact.name, fact.size, fact.dims)
-            elif fact.use == "profile image" and fact.readable:
-                self.profile_image(fact.line, fact.field, fact.name, fact.size, fact.dims)
-        elif isinstance(fact, TeamDefined):
-            self.team(fact.line, fact.name)
-        elif isinstance(fact, ChannelDefined):
-            self.channel(fact.line, fact.team, fact.name, fact.archived)
-        elif isinstance(fact, UserDefined):
-            if fact.teams:
-                self.user_teams(fact.line, fact.name, fact.active, fact.teams)
-        elif isinstance(fact, LongestMessage):
-            self.post_message(fact.line, fact.field, fact.runes)
-        elif isinstance(fact, MostFiles):
-            self.post_files(fact.line, fact.field, fact.count)
-
-    # --- teams and channels --------------------------------------------------------------
-
-    def team(self, line: int, name: str) -> None:
-        """A team line: a new team is created with its default channels."""
-        key = go_lower(name)
-        if key not in self._channels:
-            self._new_team(key, line, "team.name", check=True)
-
-    def _new_team(self, key: str, line: int, field: str, *, check: bool) -> None:
-        self._channels[key] = {}
-        self._channel_count[key] = 0
-        for channel in self._default_channels:
-            self._create_channel(key, channel, line, field, archived=False, check=check)
-
-    def _create_channel(
-        self, team: str, name: str, line: int, field: str, *, archived: bool, check: bool
-    ) -> None:
-        # The store refuses a new channel when the team already has MaxChannelsPerTeam
-        # non-archived channels; an archived channel is created first, then archived.
-        before = self._channel_count[team]
-        self._channels[team][name] = not archived
-        if not check:  # the channel already exists on the server
-            self._channel_count[team] = before + 1
-            return
-        if before + 1 > self._channels_needed.get(team, 0):
-            self._channels_needed[team] = before + 1
-        if before + 1 > self.target.max_channels_per_team and team not in self._channel_overflow:
-            self._channel_overflow[team] = Offender(line, field, before + 1, team)
-        if not archived:
-            self._channel_count[team] = before + 1
-
-    def channel(self, line: int, team: str, name: str, archived: bool) -> None:
-        """A channel line (`archived`: deleted_at > 0), upserted by (lowercased team, lowercased
-        name)."""
-        team_key = go_lower(team)
-        if team_key not in self._channels:
-            # Not defined in the archive (yet): if it exists on the server it was created
-            # with its default channels. (A missing team is reported by the reference rules.)
-            self._new_team(team_key, line, "channel.team", check=False)
-        key = go_lower(name)
-        channels = self._channels[team_key]
-        existing = channels.get(key)
-        if existing is None:
-            self._create_channel(team_key, key, line, "channel.name", archived=archived, check=True)
-        elif existing and archived:
-            # Updating an active channel with deleted_at > 0 archives it. A later line without
-            # deleted_at leaves an archived channel archived (UNVERIFIED: the importer only
-            # ever archives); it keeps not counting.
-            channels[key] = False
-            self._channel_count[team_key] -= 1
-
-    def user_teams(self, line: int, username: str, active: bool, teams: Sequence[str]) -> None:
-        """A user line's team memberships, simulated as reference §5.3 prescribes.
-
-        Each team the user is not yet a member of: fails if count + 1 > MaxUsersPerTeam,
-        then counts only if the user is active (`delete_at` absent or 0). Starts from 0
-        existing members (the server's own members are unknown here).
-        """
-        user = go_lower(username)
-        memberships = self._user_teams.get(user)
-        if memberships is None:
-            memberships = self._user_teams[user] = set()
-        limit = self.target.max_users_per_team
-        for index, team in enumerate(teams):
-            key = go_lower(team)
-            if key in memberships:
-                continue
-            memberships.add(key)
-            needed = self._active_members.get(key, 0) + 1
-            if needed > self._members_needed.get(key, 0):
-                self._members_needed[key] = needed
-            if needed > limit and key not in self._team_overflow:
-                self._team_overflow[key] = Offender(line, f"user.teams[{index}].name", needed, key)
-            if active:
-                self._active_members[key] = needed
-
-    # --- files ---------------------------------------------------------------------------
-
-    def attachment(
-        self,
-        line: int,
-        field: str,
-        member_name: str,
-        size: int,
-        dims: tuple[str, int, int] | None,
-    ) -> None:
-        """One attachment reference (a post's or reply's file)."""
-        self.attachments += 1
-        self.attachment_bytes += size
-        self.largest_file.see(size, line, field)
-        oversized = size > self.target.max_file_size
-        if oversized:
-            self.oversized_attachments.add(Offender(line, field, size, member_name))
-        if dims is not None and is_image_name(member_name):
-            pixels = dims[1] * dims[2]
-            # Counted even when the file is too large, so that the needed resolution is
-            # right once MaxFileSize is raised; reported only once (the size refuses it
-            # before its pixels are looked at).
-            self.largest_image.see(pixels, line, field)
-            if pixels > self.target.max_image_resolution and not oversized:
-                self.overresolution_attachments.add(Offender(line, field, pixels, member_name))
-
-    def profile_image(
-        self,
-        line: int,
-        field: str,
-        member_name: str,
-        size: int,
-        dims: tuple[str, int, int] | None,
-    ) -> None:
-        """A user's or bot's profile image (checked whatever its file name)."""
-        self.profile_images += 1
-        self.largest_file.see(size, line, field)
-        if dims is not None:
-            pixels = dims[1] * dims[2]
-            self.largest_image.see(pixels, line, field)
-            if pixels > self.target.max_image_resolution:
-                self.overresolution_profile_images.add(Offender(line, field, pixels, member_name))
-        if size > self.target.max_file_size:
-            self.oversized_profile_images.add(Offender(line, field, size, member_name))
-
-    # --- posts and archive ---------------------------------------------------------------
-
-    def post_message(self, line: int, field: str, runes: int) -> None:
-        """A message's length in runes (only the maximum is kept)."""
-        if runes > self.longest_message.value:
-            self.longest_message.see(runes, line, field)
-
-    def post_files(self, line: int, field: str, count: int) -> None:
-        """How many files one post or reply lists (only the maximum is kept)."""
-        if count > self.most_files.value:
-            self.most_files.see(count, line, field)
-
-    def archive(self, size_bytes: int, jsonl_bytes: int) -> None:
-        """The zip's size (what `mmctl import upload` sends) and the JSONL's."""
-        self.archive_bytes = size_bytes
-        self.jsonl_bytes = jsonl_bytes
-
-    # --- read-outs for the checker -------------------------------------------------------
-
-    @property
-    def members_needed(self) -> int:
-        return max(self._members_needed.values(), default=0)
-
-    @property
-    def channels_needed(self) -> int:
-        return max(self._channels_needed.values(), default=0)
-
-    def team_overflows(self) -> list[Offender]:
-        return sorted(self._team_overflow.values(), key=lambda o: o.line)
-
-    def channel_overflows(self) -> list[Offender]:
-        return sorted(self._channel_overflow.values(), key=lambda o: o.line)
-
-    def members_needed_by(self, team: str) -> int:
-        return self._members_needed.get(team, 0)
-
-    def channels_needed_by(self, team: str) -> int:
-        return self._channels_needed.get(team, 0)
-
-    @property
-    def default_channels(self) -> list[str]:
-        return list(self._default_channels)
-
-    @property
-    def has_files(self) -> bool:
-        return self.attachments > 0 or self.profile_images > 0
-
-
-# --- the checker ---------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -362,14 +75,6 @@ def _size(n: int) -> str:
     return f"{n} bytes ({n / (1024 * 1024):.1f} MiB)"
 
 
-def _go_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return " ".join(value)
-    return str(value)
-
-
 class _Checker:
     """Builds the issues and the limits table, one check per setting group."""
 
@@ -387,7 +92,7 @@ class _Checker:
     def configured(self, attribute: str) -> str:
         """'TeamSettings.MaxUsersPerTeam is 50 (server default)' and the like."""
         setting = SETTINGS_BY_ATTRIBUTE[attribute]
-        value = _go_value(getattr(self.target, attribute))
+        value = config_value(getattr(self.target, attribute))
         origin = {
             "default": "server default",
             "file": "from the config file",
@@ -601,38 +306,6 @@ class _Checker:
         }
 
 
-def _commands(
-    target: TargetConfig, limits: dict[str, dict[str, Any]]
-) -> tuple[list[str], list[str]]:
-    """The `mmctl config set` commands that make every failing setting pass, and their undo.
-
-    A setting that comes from an MM_ variable cannot be changed with mmctl (the variable
-    wins over the stored config): for those the variable to set is printed instead.
-    """
-    change: list[str] = []
-    revert: list[str] = []
-    for attribute, row in limits.items():
-        setting = SETTINGS_BY_ATTRIBUTE.get(attribute)
-        if row["ok"] or setting is None or setting.config_path is None:
-            continue
-        needed = row["needed"]
-        if attribute == "driver_name":
-            needed = "local"
-        note = "  # restart the server to apply" if attribute.endswith("_timeout") else ""
-        if target.source(attribute) == "env":
-            assert setting.env is not None
-            change.append(
-                f"export {setting.env}={_go_value(needed)}  # in the server's environment"
-            )
-            revert.append(f"export {setting.env}={_go_value(row['configured'])}")
-            continue
-        change.append(f"mmctl config set {setting.config_path} {_go_value(needed)}{note}")
-        revert.append(
-            f"mmctl config set {setting.config_path} {_go_value(row['configured'])}{note}"
-        )
-    return change, revert
-
-
 def check_limits(
     needs: Needs,
     target: TargetConfig,
@@ -655,33 +328,6 @@ def check_limits(
     checker.files()
     seconds = checker.upload()
     checker.posts()
-    change, revert = _commands(target, checker.limits)
+    change, revert = config_commands(target, checker.limits)
     issues = checker.archive_issues + sorted(checker.line_issues, key=lambda i: i.line or 0)
     return LimitsResult(issues, checker.limits, change, revert, seconds, bandwidth_bps)
-
-
-_BANDWIDTH = re.compile(
-    r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([kKmMgGtT]i?)?(bit/s|bps|bit|b|B/s|B|Bps)?\s*"
-)
-_PREFIX = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
-
-
-def parse_bandwidth(text: str) -> float:
-    """A --bandwidth value in bits per second: '10Mbit', '10M', '2.5MB/s', '800kbps', '20'.
-
-    A bare number or a unit in bits ("b", "bit", "bps", "bit/s") means bits per second;
-    "B", "B/s", "Bps" mean bytes per second. Prefixes k/M/G/T are decimal, Ki/Mi/Gi/Ti binary.
-    """
-    match = _BANDWIDTH.fullmatch(text)
-    if match is None:
-        raise UsageError(f"--bandwidth: cannot read {text!r} (examples: 10Mbit, 2.5MB/s, 800k)")
-    number, prefix, unit = match.group(1), match.group(2) or "", match.group(3) or "bit"
-    multiplier = (
-        1024 ** " kmgt".index(prefix[0].lower())
-        if prefix.endswith("i")
-        else _PREFIX[prefix.lower()]
-    )
-    value = float(number) * multiplier * (8 if unit.startswith("B") else 1)
-    if value <= 0:
-        raise UsageError("--bandwidth must be positive")
-    return value
