@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from archivekit.check.archive import archive_issues
 from archivekit.check.engine import LineProcessor
 from archivekit.check.files import unreferenced_issues
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
@@ -73,7 +74,7 @@ def validate(
     ctx = rule_context(target)
     collector = IssueCollector(max_issues)
     with open_archive(path, limits=read_limits) as archive:
-        for issue in archive.issues:
+        for issue in archive_issues(archive):
             collector.add(issue)
         opened = len(collector.kept)
         needs = Needs(target, jsonl_member=archive.jsonl.name)
