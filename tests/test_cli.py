@@ -47,6 +47,7 @@ ISSUE_KEYS = [
     "field",
     "server_error_id",
     "effect",
+    "values",
 ]
 T = 1_700_000_000_000
 
@@ -172,6 +173,12 @@ def test_json_is_one_document_with_the_contract_keys(invalid_zip: Path) -> None:
         ("duplicate-team", 3, "team.name"),
         ("unknown-user", 5, "post.user"),
         ("unknown-team", 6, "channel.team"),
+    ]
+    # Values beside the text: what tables and root-cause grouping use, never the message.
+    assert [i["values"] for i in document["issues"]] == [
+        {"kind": "team", "name": "eng", "first_line": 2},
+        {"kind": "user", "name": "mallory", "key": "mallory"},
+        {"kind": "team", "name": "ghost", "key": "ghost"},
     ]
 
 

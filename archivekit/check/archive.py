@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from archivekit.gosem.archive import SERVER_METHODS
-from archivekit.issues import DROPS_DATA, Issue, Severity, error, warning
+from archivekit.issues import DROPS_DATA, Issue, Scalar, Severity, error, warning
 from archivekit.read import Archive, MemberInfo
 from archivekit.read.inflate import DEFLATE64, method_name
 from archivekit.read.source import OPEN_FILE_ERROR_ID, REZIP_HINT, is_root_jsonl
@@ -36,6 +36,7 @@ def jsonl_issues(archive: Archive) -> list[Issue]:
                 f"archives (it fails with {OPEN_FILE_ERROR_ID}), and attachments, profile and "
                 "emoji images cannot be checked. Zip it with its data folder: "
                 "`zip -r import.zip import.jsonl data`.",
+                values={"member": name},
             ).at(name, None)
         ]
     members = archive.members()
@@ -53,6 +54,7 @@ def jsonl_issues(archive: Archive) -> list[Issue]:
                 f"Servers before v11.5 and older mmctl import {legacy.name!r} (the first .jsonl "
                 f"anywhere in the zip), current servers import {chosen.name!r}. Remove or "
                 "rename one of them so every version imports the same file.",
+                values={"member": legacy.name},
             ).at(legacy.name, None)
         )
     issues.extend(_extra_jsonl_issues(roots))
@@ -64,6 +66,7 @@ def jsonl_issues(archive: Archive) -> list[Issue]:
                 '("jsonFilePath contains path traversal") and the import fails. Rename it, '
                 "e.g. to import.jsonl.",
                 server_error_id=OPEN_FILE_ERROR_ID,
+                values={"member": chosen.name},
             ).at(chosen.name, None)
         )
     if chosen.method == DEFLATE64 and not chosen.encrypted:
@@ -74,6 +77,7 @@ def jsonl_issues(archive: Archive) -> list[Issue]:
                 'does for large zips): the server cannot read it ("zip: unsupported '
                 f'compression algorithm") and the import fails. {REZIP_HINT}',
                 server_error_id=OPEN_FILE_ERROR_ID,
+                values={"member": chosen.name},
             ).at(chosen.name, None)
         )
     return issues
@@ -85,6 +89,7 @@ def _extra_jsonl_issues(roots: Sequence[MemberInfo]) -> list[Issue]:
             "jsonl-extra",
             f"{extra.name!r} is ignored: only the first root-level .jsonl "
             f"({roots[0].name!r}) is imported.",
+            values={"member": extra.name},
         ).at(extra.name, None)
         for extra in roots[1:]
     ]
@@ -110,6 +115,7 @@ def member_issues(members: Sequence[MemberInfo], jsonl: MemberInfo) -> list[Issu
                     "member-duplicate-name",
                     f"{counts[m.key]} entries are named {name!r}: the server keeps the last one "
                     "and ignores the others.",
+                    values={"member": name},
                 ).at(name, None)
             )
         if not name.isascii() and m.key != name:
@@ -118,6 +124,7 @@ def member_issues(members: Sequence[MemberInfo], jsonl: MemberInfo) -> list[Issu
                     "member-nfd-name",
                     f"{name!r} is not in Unicode NFC form (typical of zips made on macOS): "
                     "servers from v11.7 find it after normalising, older servers do not.",
+                    values={"member": name},
                 ).at(name, None)
             )
         reason = _unsafe_name_reason(name)
@@ -127,6 +134,7 @@ def member_issues(members: Sequence[MemberInfo], jsonl: MemberInfo) -> list[Issu
                     "member-unsafe-name",
                     f"{name!r} has {reason}: it is never extracted here, and the server never "
                     "matches it to a path in the JSONL.",
+                    values={"member": name},
                 ).at(name, None)
             )
         if "\\" in name:
@@ -136,6 +144,7 @@ def member_issues(members: Sequence[MemberInfo], jsonl: MemberInfo) -> list[Issu
                     f"{name!r} contains a backslash: the server treats it as an ordinary "
                     "character, so a JSONL path never matches it (zipped on Windows?). Re-zip "
                     "with '/' separators.",
+                    values={"member": name},
                 ).at(name, None)
             )
         if m.is_symlink:
@@ -144,6 +153,7 @@ def member_issues(members: Sequence[MemberInfo], jsonl: MemberInfo) -> list[Issu
                     "member-symlink",
                     f"{name!r} is a symbolic link: the server reads the link's target path as "
                     "the file's content.",
+                    values={"member": name},
                 ).at(name, None)
             )
     return issues
@@ -156,6 +166,7 @@ def _readability_issue(m: MemberInfo) -> Issue | None:
             f"{m.name!r} is encrypted: the server cannot read it and drops the file (a profile "
             "or emoji image fails the import). Re-create the zip without a password.",
             effect=DROPS_DATA,
+            values={"member": m.name},
         )
     if m.method in SERVER_METHODS:
         return None
@@ -164,10 +175,11 @@ def _readability_issue(m: MemberInfo) -> Issue | None:
         "and drops the file (a profile or emoji image fails the import). Re-zip with deflate "
         "(`zip -Z deflate`)."
     )
+    values: dict[str, Scalar] = {"member": m.name, "method": m.method}
     if m.name.startswith("data/"):
-        return error("member-unsupported-compression", message, effect=DROPS_DATA)
+        return error("member-unsupported-compression", message, effect=DROPS_DATA, values=values)
     # Outside data/ nothing the server imports can refer to it: only worth a warning.
-    return warning("member-unsupported-compression", message)
+    return warning("member-unsupported-compression", message, values=values)
 
 
 def _unsafe_name_reason(name: str) -> str | None:

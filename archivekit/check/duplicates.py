@@ -163,4 +163,5 @@ def duplicate_post_issue(first: int) -> Issue:
         "duplicate-post",
         f"same channel, create_at and message as line {first}: the server overwrites the "
         "earlier post, or inserts both when they fall in the same batch of 1000 lines",
+        values={"first_line": first},
     )

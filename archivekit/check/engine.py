@@ -54,7 +54,7 @@ from archivekit.gosem.decode import decode_line
 from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import FAILS_IMPORT, Issue, error
-from archivekit.read import Archive, LineTooLong, MemberInfo
+from archivekit.read import MAX_LINE_BYTES, Archive, LineTooLong, MemberInfo
 
 Payload = dict[str, Any]
 Validator = Callable[[Payload, RuleContext], Issue | None]
@@ -213,6 +213,7 @@ class LineProcessor:
                     "with deflate",
                     field=ref.field,
                     effect=FAILS_IMPORT,
+                    values={"member": member.name, "method": member.method},
                 ),
                 line,
             )
@@ -302,6 +303,7 @@ class LineProcessor:
                     "after importing every earlier line) — split the content (e.g. move large "
                     "props or replies into separate lines)",
                     server_error_id=FILE_SCAN_ID,
+                    values={"found": raw.length, "limit": MAX_LINE_BYTES, "unit": "bytes"},
                 ),
                 line,
             )
@@ -337,6 +339,7 @@ class LineProcessor:
                     f"(known types: version, {', '.join(sorted(KNOWN_TYPES))})",
                     field="type",
                     server_error_id=UNKNOWN_TYPE_ID,
+                    values={"found": line_type},
                 ),
                 line,
             )
@@ -407,6 +410,7 @@ class LineProcessor:
                     f"version {version} is not supported; the server only imports version 1",
                     field="version",
                     server_error_id=UNSUPPORTED_VERSION_ID,
+                    values={"found": version, "expected": 1},
                 ),
                 1,
             )
@@ -501,6 +505,7 @@ class LineProcessor:
                     f"{resolve(path)!r}); the server stops the import on this line",
                     field=f"{kind}.profile_image",
                     server_error_id=PROFILE_IMAGE_ID,
+                    values={"path": path, "member": resolve(path)},
                 ),
                 line,
             )
@@ -588,6 +593,7 @@ class LineProcessor:
                     f"{resolve(path)!r}); the server stops the import on this line",
                     field="emoji.image",
                     server_error_id=EMOJI_BAD_FILE_ID,
+                    values={"path": path, "member": resolve(path)},
                 ),
                 line,
             )
@@ -599,6 +605,12 @@ class LineProcessor:
                     f"emoji image {ref.member.name!r} is {ref.member.size:,} bytes; the server "
                     f"copies at most {EMOJI_MAX_BYTES:,} bytes and fails the import — shrink it",
                     field="emoji.image",
+                    values={
+                        "member": ref.member.name,
+                        "found": ref.member.size,
+                        "limit": EMOJI_MAX_BYTES,
+                        "unit": "bytes",
+                    },
                 ),
                 line,
             )

@@ -15,14 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from archivekit.check.rules.post import ATTACHMENT_INVALID_PATH_ID
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions, is_image_name
 from archivekit.gosem.paths import resolve
-from archivekit.issues import DROPS_DATA, Issue, Severity, error
+from archivekit.issues import DROPS_DATA, Issue, Severity, Values, error
 from archivekit.read import Archive, MemberInfo
-
-INVALID_PATH_ID = "app.import.validate_attachment_import_data.invalid_path.error"
 
 Lookup = Callable[[str], Any]
 
@@ -36,7 +35,8 @@ class FileRef:
     member: MemberInfo
 
 
-def _missing_issue(path: str, field: str, hint: str) -> Issue:
+def _missing_issue(path: str, key: str, field: str, hint: str) -> Issue:
+    values = {"path": path, "member": key}
     if path.startswith("data/"):
         return error(
             "attachment-data-prefix",
@@ -46,6 +46,7 @@ def _missing_issue(path: str, field: str, hint: str) -> Issue:
             "this path; the import does not)",
             field=field,
             effect=DROPS_DATA,
+            values=values,
         )
     return error(
         "attachment-missing",
@@ -53,6 +54,7 @@ def _missing_issue(path: str, field: str, hint: str) -> Issue:
         f"the server imports the post without this file{hint}",
         field=field,
         effect=DROPS_DATA,
+        values=values,
     )
 
 
@@ -87,8 +89,9 @@ class AttachmentResolver:
                         f"attachment path {path!r} escapes the data/ folder; the server "
                         "blanks it and imports the post without the file",
                         field=field,
-                        server_error_id=INVALID_PATH_ID,
+                        server_error_id=ATTACHMENT_INVALID_PATH_ID,
                         effect=DROPS_DATA,
+                        values={"path": path},
                     )
                 )
                 if blanked is None:
@@ -103,7 +106,7 @@ class AttachmentResolver:
             member = self._lookup(key)
             if member is None or member.is_dir:
                 ok = False
-                issues.append(_missing_issue(path, field, self._hint(path)))
+                issues.append(_missing_issue(path, key, field, self._hint(path)))
                 continue
             found.append(FileRef(field, path, member))
         return ok, blanked
@@ -122,6 +125,7 @@ class AttachmentResolver:
                         "that follow (server behaviour)",
                         field=f"{prefix}[{index}].path",
                         effect=DROPS_DATA,
+                        values={"path": path},
                     )
                 )
 
@@ -216,6 +220,7 @@ def unreferenced_issues(archive: Archive, referenced: set[str]) -> list[Issue]:
                 "the server ignores it",
                 member.name,
                 None,
+                values=Values({"member": member.name, "size": member.size}),
             )
         )
     if outside:
@@ -228,6 +233,7 @@ def unreferenced_issues(archive: Archive, referenced: set[str]) -> list[Issue]:
                 "relative to it",
                 outside[0].name,
                 None,
+                values=Values({"member": outside[0].name, "found": len(outside)}),
             )
         )
     return issues

@@ -18,7 +18,7 @@ from typing import Any
 from archivekit.check.facts import Unresolved
 from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.gosem.strings import go_lower
-from archivekit.issues import Issue, error, warning
+from archivekit.issues import Issue, Scalar, Values, error, warning
 
 TEAMS_NOT_FOUND = "app.import.get_teams_by_names.some_teams_not_found.error"
 USERS_NOT_FOUND = "app.import.get_users_by_username.some_users_not_found.error"
@@ -64,6 +64,12 @@ def _where(previous: Definition) -> str:
     if previous.line == ON_TARGET:
         return "already exists on the target server (declared as existing)"
     return f"was already defined on line {previous.line}"
+
+
+def _duplicate(kind: str, name: str, previous: Definition) -> dict[str, Scalar]:
+    """The values of a duplicate definition (`first_line` None: it exists on the target)."""
+    first = None if previous.line == ON_TARGET else previous.line
+    return {"kind": kind, "name": name, "first_line": first}
 
 
 class References:
@@ -112,6 +118,7 @@ class References:
                 "duplicate-team",
                 f"team {name!r} {_where(previous)}; this line updates it",
                 field="team.name",
+                values=_duplicate("team", name, previous),
             )
         return None
 
@@ -124,6 +131,7 @@ class References:
                 "duplicate-channel",
                 f"channel {team}/{name} {_where(previous)}; this line updates it",
                 field="channel.name",
+                values={**_duplicate("channel", name, previous), "team": team},
             )
         return None
 
@@ -138,6 +146,7 @@ class References:
                     "duplicate-user",
                     f"{kind} {username!r} {_where(previous)}; this line updates it",
                     field=f"{kind}.username",
+                    values=_duplicate(kind, username, previous),
                 )
             )
         if email:
@@ -151,6 +160,7 @@ class References:
                         f"{owner!r}; the server refuses to save the second user",
                         field="user.email",
                         server_error_id=EMAIL_EXISTS,
+                        values={"kind": "email", "name": email, "user": owner},
                     )
                 )
             else:
@@ -168,15 +178,20 @@ class References:
                 f"duplicate-{singular}",
                 f"{singular} {name!r} {_where(previous)}; this line updates it",
                 field=f"{singular}.name",
+                values=_duplicate(singular, name, previous),
             )
         return None
 
     # --- references ----------------------------------------------------------------------
     @staticmethod
     def _unknown(
-        code: str, kind: str, key: str, message: str, field: str, server_id: str
+        code: str, kind: str, written: str, key: str, message: str, field: str, server_id: str
     ) -> Reported:
-        return error(code, message, field=field, server_error_id=server_id), Unresolved(kind, key)
+        """A reference to nothing defined so far. Values: the `kind` of target, its `name` as
+        written and the `key` a definition is stored under (one root cause, many lines)."""
+        values: dict[str, Scalar] = {"kind": kind, "name": written, "key": key}
+        issue = error(code, message, field=field, server_error_id=server_id, values=values)
+        return issue, Unresolved(kind, key)
 
     @staticmethod
     def _case(
@@ -190,6 +205,7 @@ class References:
             "compares names as written and misses this)" + note,
             field=field,
             server_error_id=server_id,
+            values={"kind": kind, "name": written, "key": stored},
         )
         return issue, None
 
@@ -203,6 +219,7 @@ class References:
         return self._unknown(
             "unknown-team",
             "team",
+            name,
             key,
             f"team {name!r} is not defined on an earlier line{_existing_note('team')}",
             field,
@@ -223,6 +240,7 @@ class References:
         return self._unknown(
             "unknown-channel",
             "channel",
+            f"{team}/{name}",
             f"{key[0]}/{key[1]}",
             f"channel {team}/{name} is not defined on an earlier line"
             f"{_existing_note('channel')}{note}",
@@ -241,6 +259,7 @@ class References:
         return self._unknown(
             "unknown-user",
             "user",
+            name,
             key,
             f"user {name!r} is not defined on an earlier line{_existing_note('user')}{note}",
             field,
@@ -254,6 +273,7 @@ class References:
                 "unknown-scheme",
                 "scheme",
                 name,
+                name,
                 f"scheme {name!r} is not defined on an earlier line{_existing_note('scheme')}",
                 field,
                 SCHEME_NOT_FOUND,
@@ -265,6 +285,7 @@ class References:
                 f"a {scope} needs a {scope}-scoped scheme",
                 field=field,
                 server_error_id=wrong_scope_id,
+                values={"kind": "scheme", "name": name, "found": found.extra, "expected": scope},
             )
             return issue, None
         return None
@@ -284,4 +305,5 @@ def defined_later(unknown: Issue, target: Unresolved, line: int) -> Issue:
         unknown.field,
         unknown.server_error_id,
         unknown.effect,
+        Values({**unknown.values, "defined_line": line}),
     )

@@ -21,7 +21,7 @@ from archivekit.check.limits.needs import Needs, Offender
 from archivekit.check.rules.post import MAX_FILES_PER_POST
 from archivekit.check.target import SETTINGS_BY_ATTRIBUTE, TargetConfig
 from archivekit.errors import UsageError
-from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity
+from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Scalar, Severity, Values
 
 CODE = "limit-exceeded"
 
@@ -107,10 +107,36 @@ class _Checker:
         effect: str,
         server_error_id: str | None,
         offender: Offender | None = None,
+        *,
+        attribute: str,
+        found: Scalar,
+        unit: str | None = None,
     ) -> None:
+        """One limit hit; its values: the `setting`, the value `found`, the `limit` (the
+        configured value), the `unit` of both, the `name` of the team or file."""
+        setting = SETTINGS_BY_ATTRIBUTE[attribute]
+        values: dict[str, Scalar] = {
+            "setting": setting.config_path or _NOT_CONFIG_KEYS[attribute],
+            "found": found,
+            "limit": getattr(self.target, attribute),
+        }
+        if unit is not None:
+            values["unit"] = unit
+        if offender is not None and offender.name:
+            values["name"] = offender.name
         if offender is None:
             self.archive_issues.append(
-                Issue(CODE, self.severity, message, None, None, None, server_error_id, effect)
+                Issue(
+                    CODE,
+                    self.severity,
+                    message,
+                    None,
+                    None,
+                    None,
+                    server_error_id,
+                    effect,
+                    Values(values),
+                )
             )
             return
         self.line_issues.append(
@@ -123,6 +149,7 @@ class _Checker:
                 offender.field,
                 server_error_id,
                 effect,
+                Values(values),
             )
         )
 
@@ -150,6 +177,9 @@ class _Checker:
                 FAILS_IMPORT,
                 _TEAM_LIMIT_ID,
                 o,
+                attribute="max_users_per_team",
+                found=o.found,
+                unit="members",
             )
         needed = self.needs.members_needed
         ok = needed <= self.target.max_users_per_team
@@ -167,6 +197,9 @@ class _Checker:
                 FAILS_IMPORT,
                 _CHANNEL_LIMIT_ID,
                 o,
+                attribute="max_channels_per_team",
+                found=o.found,
+                unit="channels",
             )
         needed = self.needs.channels_needed
         ok = needed <= self.target.max_channels_per_team
@@ -182,6 +215,9 @@ class _Checker:
                 DROPS_DATA,
                 _FILE_TOO_LARGE_ID,
                 o,
+                attribute="max_file_size",
+                found=o.found,
+                unit="bytes",
             )
         for o in needs.oversized_profile_images.kept:
             # UNVERIFIED: the image is read only up to MaxFileSize (reference §9); the
@@ -192,6 +228,9 @@ class _Checker:
                 DROPS_DATA,
                 None,
                 o,
+                attribute="max_file_size",
+                found=o.found,
+                unit="bytes",
             )
         resolution_text = self.configured("max_image_resolution")
         for o in needs.overresolution_attachments.kept:
@@ -201,6 +240,9 @@ class _Checker:
                 DROPS_DATA,
                 _IMAGE_TOO_LARGE_ID,
                 o,
+                attribute="max_image_resolution",
+                found=o.found,
+                unit="pixels",
             )
         for o in needs.overresolution_profile_images.kept:
             self.issue(
@@ -209,6 +251,9 @@ class _Checker:
                 FAILS_IMPORT,
                 _PROFILE_IMAGE_ID,
                 o,
+                attribute="max_image_resolution",
+                found=o.found,
+                unit="pixels",
             )
         file_count = needs.oversized_attachments.count + needs.oversized_profile_images.count
         archive_over = (
@@ -230,6 +275,8 @@ class _Checker:
                 "attachment and profile image of the archive is dropped.",
                 DROPS_DATA,
                 _NO_STORAGE_ID,
+                attribute="driver_name",
+                found=None,
             )
         self.row("driver_name", "non-empty" if needs.has_files else None, storage_ok)
 
@@ -259,6 +306,9 @@ class _Checker:
                 f"'mmctl import upload' is refused (HTTP 413). Raise the setting, {bypass}.",
                 FAILS_IMPORT,
                 _UPLOAD_TOO_LARGE_ID,
+                attribute="max_file_size",
+                found=size,
+                unit="bytes",
             )
         self.row_attachments_enabled(bypass)
         seconds = size * 8 / self.bandwidth
@@ -275,6 +325,9 @@ class _Checker:
                     f"--upload ID ARCHIVE' (each attempt sends the rest), {bypass}.",
                     FAILS_IMPORT,
                     None,
+                    attribute=attribute,
+                    found=needed,
+                    unit="seconds",
                 )
             self.row(attribute, needed, ok, 0 if ok else 1)
         return seconds
@@ -287,6 +340,8 @@ class _Checker:
                 f"refused. Enable it for the upload, {bypass}.",
                 FAILS_IMPORT,
                 _ATTACHMENTS_DISABLED_ID,
+                attribute="enable_file_attachments",
+                found=True,
             )
         self.row("enable_file_attachments", True, ok, 0 if ok else 1)
 

@@ -11,6 +11,7 @@ from archivekit.check.rules.names import (
     apply_failure,
     invalid,
     is_valid_username,
+    length,
     missing,
     too_long,
     validator_id,
@@ -35,6 +36,7 @@ def validate_bot(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             too_long(
                 "Bot display name", display_name, runes, "characters", BOT_DISPLAY_NAME_MAX_RUNES
             ),
+            values=length(runes, BOT_DISPLAY_NAME_MAX_RUNES, "characters"),
         )
 
     owner = data.get("owner")
@@ -63,6 +65,7 @@ def apply_bot(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
                 too_long(
                     "Bot description", description, runes, "characters", BOT_DESCRIPTION_MAX_RUNES
                 ),
+                values=length(runes, BOT_DESCRIPTION_MAX_RUNES, "characters"),
             )
         ]
     return []

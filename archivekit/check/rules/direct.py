@@ -12,14 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from archivekit.check.rules.context import RuleContext
+from archivekit.check.rules.names import invalid, length, missing, shown
 from archivekit.check.rules.post import (
     apply_post_shape,
     check_apply_props,
     check_create_at,
     check_message,
-    invalid,
-    missing,
-    show,
     validate_attachments,
     validate_reactions,
     validate_replies,
@@ -67,6 +65,7 @@ def validate_direct_channel(data: dict[str, Any], ctx: RuleContext) -> Issue | N
             DIRECT_CHANNEL_ID + "header_length.error",
             f"The header is {len(header):,} characters long; at most {HEADER_MAX_RUNES:,} are "
             "allowed. Shorten it.",
+            values=length(len(header), HEADER_MAX_RUNES, "characters"),
         )
     favorited_by: list[str] | None = data.get("favorited_by")
     if favorited_by:
@@ -95,7 +94,7 @@ def apply_direct_channel(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
                 issues.append(
                     error(
                         "apply-invalid",
-                        f"shown_by user {show(username)} is not a member of this channel; the "
+                        f"shown_by user {shown(username)} is not a member of this channel; the "
                         "server finds no such member and crashes (nil pointer) while importing "
                         "the line. Only list the channel's own members in shown_by.",
                         field=f"direct_channel.shown_by[{index}]",
@@ -147,7 +146,7 @@ def validate_direct_post(data: dict[str, Any], ctx: RuleContext) -> Issue | None
                 return invalid(
                     f"direct_post.flagged_by[{index}]",
                     DIRECT_POST_ID + "unknown_flagger.error",
-                    f"flagged_by user {show(flagger)} is not one of channel_members (compared "
+                    f"flagged_by user {shown(flagger)} is not one of channel_members (compared "
                     "exactly, case included). Only the conversation's members can flag its "
                     "posts; fix the spelling or remove the entry.",
                 )
@@ -229,7 +228,7 @@ def _check_favoriters(
             return invalid(
                 f"direct_channel.favorited_by[{index}]",
                 DIRECT_CHANNEL_ID + "unknown_favoriter.error",
-                f"favorited_by user {show(favoriter)} is not a member of the channel (compared "
+                f"favorited_by user {shown(favoriter)} is not a member of the channel (compared "
                 "exactly, case included, with members and participants' usernames). Fix the "
                 "spelling or remove the entry.",
             )

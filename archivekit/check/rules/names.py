@@ -9,10 +9,11 @@ Go's ``^...$`` anchors the whole string, so every regex here is used with ``full
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Final
 
 from archivekit.gosem.strings import byte_len, go_fields, go_lower
-from archivekit.issues import FAILS_IMPORT, Issue, error, warning
+from archivekit.issues import FAILS_IMPORT, Issue, Scalar, error, warning
 
 # --- limits (bytes unless the name says runes) ------------------------------------------------
 TEAM_NAME_MAX_BYTES: Final = 64
@@ -157,9 +158,9 @@ _SHOWN_MAX: Final = 80
 
 
 def shown(value: str) -> str:
-    """A value quoted for a message, truncated to about 80 characters."""
+    """A value quoted for a message, cut short so one bad line cannot flood the report."""
     if len(value) > _SHOWN_MAX:
-        value = value[: _SHOWN_MAX - 1] + "…"
+        return repr(value[:_SHOWN_MAX]) + f"… ({len(value):,} characters)"
     return repr(value)
 
 
@@ -173,18 +174,41 @@ def missing(field: str, server_error_id: str, message: str) -> Issue:
     return error("missing-field", message, field=field, server_error_id=server_error_id)
 
 
-def invalid(field: str, server_error_id: str, message: str) -> Issue:
+def invalid(
+    field: str,
+    server_error_id: str | None,
+    message: str,
+    *,
+    values: Mapping[str, Scalar] | None = None,
+) -> Issue:
     """A field fails the server's validator: the import stops at this line."""
-    return error("invalid-field", message, field=field, server_error_id=server_error_id)
+    return error(
+        "invalid-field", message, field=field, server_error_id=server_error_id, values=values
+    )
 
 
 def apply_failure(
-    field: str, server_error_id: str, message: str, *, effect: str = FAILS_IMPORT
+    field: str,
+    server_error_id: str,
+    message: str,
+    *,
+    effect: str = FAILS_IMPORT,
+    values: Mapping[str, Scalar] | None = None,
 ) -> Issue:
     """The line passes the validator but fails when the server writes it."""
     return error(
-        "apply-invalid", message, field=field, server_error_id=server_error_id, effect=effect
+        "apply-invalid",
+        message,
+        field=field,
+        server_error_id=server_error_id,
+        effect=effect,
+        values=values,
     )
+
+
+def length(found: int, limit: int, unit: str) -> dict[str, Scalar]:
+    """The values of a length-limit issue: the length found, the limit and their unit."""
+    return {"found": found, "limit": limit, "unit": unit}
 
 
 def too_long(what: str, value: str, measured: int, unit: str, limit: int) -> str:
@@ -192,6 +216,18 @@ def too_long(what: str, value: str, measured: int, unit: str, limit: int) -> str
     return (
         f"{what} {shown(value)} is {measured} {unit}; the server allows at most {limit} {unit}."
         f" Shorten it."
+    )
+
+
+def too_long_issue(
+    field: str, server_error_id: str, what: str, value: str, measured: int, unit: str, limit: int
+) -> Issue:
+    """A field over a length limit (`too_long`'s message, `length`'s values)."""
+    return invalid(
+        field,
+        server_error_id,
+        too_long(what, value, measured, unit, limit),
+        values=length(measured, limit, unit),
     )
 
 

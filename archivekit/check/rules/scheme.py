@@ -12,6 +12,7 @@ from archivekit.check.rules.names import (
     SCHEME_SCOPE_TEAM,
     invalid,
     is_valid_scheme_name,
+    length,
     missing,
     shown,
     too_long,
@@ -102,6 +103,7 @@ def validate_scheme(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             too_long(
                 "Scheme display name", display_name, size, "bytes", SCHEME_DISPLAY_NAME_MAX_BYTES
             ),
+            values=length(size, SCHEME_DISPLAY_NAME_MAX_BYTES, "bytes"),
         )
 
     description = data.get("description")
@@ -112,6 +114,7 @@ def validate_scheme(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             too_long(
                 "Scheme description", description, size, "bytes", SCHEME_DESCRIPTION_MAX_BYTES
             ),
+            values=length(size, SCHEME_DESCRIPTION_MAX_BYTES, "bytes"),
         )
 
     for key in ROLE_KEYS:
