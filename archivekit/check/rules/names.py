@@ -219,18 +219,6 @@ def too_long(what: str, value: str, measured: int, unit: str, limit: int) -> str
     )
 
 
-def too_long_issue(
-    field: str, server_error_id: str, what: str, value: str, measured: int, unit: str, limit: int
-) -> Issue:
-    """A field over a length limit (`too_long`'s message, `length`'s values)."""
-    return invalid(
-        field,
-        server_error_id,
-        too_long(what, value, measured, unit, limit),
-        values=length(measured, limit, unit),
-    )
-
-
 def scheme_reference_issue(record: str, scheme: str | None) -> Issue | None:
     """The `scheme` field of a team or channel line: a valid scheme name, or None if absent."""
     if scheme is None or is_valid_scheme_name(scheme):
