@@ -16,7 +16,14 @@ from archivekit.check.fast.fastpath import NATIVE_SKIM
 from archivekit.check.parallel import default_workers
 from archivekit.gosem.decode import decode_line
 from archivekit.gosem.strings import go_lower
-from archivekit.read import LineTooLong, ReadLimits, iter_line_batches, open_archive, rechunk
+from archivekit.read import (
+    BLOCK_SIZE,
+    LineTooLong,
+    ReadLimits,
+    iter_line_batches,
+    open_archive,
+    rechunk,
+)
 from archivekit.report.inventory import ChannelSummary, Inspection, TeamSummary
 
 
@@ -243,7 +250,7 @@ def inspect(
     path: str | os.PathLike[str],
     *,
     workers: int | None = None,
-    block_size: int = 1 << 20,
+    block_size: int = BLOCK_SIZE,
     read_limits: ReadLimits | None = None,
 ) -> Inspection:
     """Count what an archive holds, per type, team and channel (no validation).

@@ -19,7 +19,14 @@ from archivekit.check.references import Existing
 from archivekit.check.target import TargetConfig, rule_context
 from archivekit.check.verify import verify_files as check_files
 from archivekit.issues import Issue
-from archivekit.read import Archive, ReadLimits, iter_line_batches, open_archive, rechunk
+from archivekit.read import (
+    BLOCK_SIZE,
+    Archive,
+    ReadLimits,
+    iter_line_batches,
+    open_archive,
+    rechunk,
+)
 from archivekit.report.model import DEFAULT_MAX_ISSUES, AttachmentStats, IssueCollector, Report
 from archivekit.report.tally import Tally
 
@@ -45,7 +52,7 @@ def validate(
     read_limits: ReadLimits | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
-    block_size: int = 1 << 20,
+    block_size: int = BLOCK_SIZE,
     verify_files: bool = False,
     existing: Existing | None = None,
 ) -> Report:

@@ -27,7 +27,14 @@ from archivekit.check.facts import Findings
 from archivekit.check.references import Existing
 from archivekit.check.rules.context import RuleContext
 from archivekit.errors import ArchiveError
-from archivekit.read import LineTooLong, ReadLimits, iter_line_batches, open_archive, rechunk
+from archivekit.read import (
+    BLOCK_SIZE,
+    LineTooLong,
+    ReadLimits,
+    iter_line_batches,
+    open_archive,
+    rechunk,
+)
 
 # Lines the non-owners may skip: exports write the type first, exactly like this.
 POST_PREFIXES = (b'{"type":"post"', b'{"type":"direct_post"')
@@ -121,7 +128,7 @@ class ParallelRun:
         ctx: RuleContext,
         read_limits: ReadLimits | None,
         max_issues: int | None,
-        block_size: int = 1 << 20,
+        block_size: int = BLOCK_SIZE,
         existing: Existing | None = None,
         progress: Callable[[int, int], None] | None = None,
         total: int = 0,

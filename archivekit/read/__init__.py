@@ -9,10 +9,11 @@ server would think of the archive is checked in `archivekit.check.archive`. Impo
 
 from archivekit.read.framing import MAX_LINE_BYTES, LineTooLong, iter_line_batches, rechunk
 from archivekit.read.inflate import ReadLimits
-from archivekit.read.source import Archive, open_archive
+from archivekit.read.source import BLOCK_SIZE, Archive, open_archive
 from archivekit.read.zipdir import MemberInfo
 
 __all__ = [
+    "BLOCK_SIZE",
     "MAX_LINE_BYTES",
     "Archive",
     "LineTooLong",

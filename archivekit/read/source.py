@@ -38,6 +38,10 @@ from archivekit.read.zipdir import (
 
 Kind = Literal["zip", "jsonl", "dir"]
 
+# Uncompressed bytes read at a time by default: the unit of streaming, and of work in a
+# parallel run.
+BLOCK_SIZE = 1 << 20
+
 OPEN_FILE_ERROR_ID = "import_process.worker.do_job.open_file"
 MISSING_JSONL_ERROR_ID = "import_process.worker.do_job.missing_jsonl"
 REZIP_HINT = "Re-zip with deflate, e.g. `zip -r -Z deflate new.zip import.jsonl data`."
@@ -97,7 +101,9 @@ class Archive:
         """The entry the server finds for an NFC key; the last of duplicates wins."""
         return self._by_key.get(key)
 
-    def iter_member_blocks(self, member: MemberInfo, block_size: int = 1 << 20) -> Iterator[bytes]:
+    def iter_member_blocks(
+        self, member: MemberInfo, block_size: int = BLOCK_SIZE
+    ) -> Iterator[bytes]:
         """Uncompressed data of ``member`` in blocks of at most about ``block_size`` bytes.
 
         Raises `ArchiveError` (now or while iterating) for unreadable, damaged or oversized
@@ -115,7 +121,7 @@ class Archive:
             return b""
         parts: list[bytes] = []
         got = 0
-        blocks = self._stream(member, min(n, 1 << 20))
+        blocks = self._stream(member, min(n, BLOCK_SIZE))
         for block in blocks:
             parts.append(block)
             got += len(block)
@@ -123,7 +129,7 @@ class Archive:
                 break
         return b"".join(parts)[:n]
 
-    def iter_jsonl_blocks(self, block_size: int = 1 << 20) -> Iterator[bytes]:
+    def iter_jsonl_blocks(self, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
         return self.iter_member_blocks(self.jsonl, block_size)
 
     def _open_handle(self) -> BinaryIO:
