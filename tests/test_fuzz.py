@@ -43,6 +43,7 @@ from archivekit.testing.synth import (
     team,
     user,
 )
+from archivekit.validate import validate
 
 PROFILE = load_fuzz_profile()
 SUBPROCESS_EXAMPLES = scaled_examples(0.1)
@@ -82,7 +83,7 @@ def base_zip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 def check_in_process(path: Path) -> None:
     started = time.perf_counter()
-    check_validate_in_process(path, read_limits=SMALL_LIMITS)
+    check_validate_in_process(path, validate=validate, read_limits=SMALL_LIMITS)
     assert time.perf_counter() - started < IN_PROCESS_SECONDS
 
 
@@ -164,7 +165,7 @@ def test_record_mutations_give_a_report_never_an_unreadable_archive(
 ) -> None:
     mutated = MutatedArchive(RECIPE, records=mutations)
     path = mutated.write(tmp_path_factory.mktemp("r") / "export.zip")
-    outcome = check_validate_in_process(path, read_limits=SMALL_LIMITS)
+    outcome = check_validate_in_process(path, validate=validate, read_limits=SMALL_LIMITS)
     # The zip itself is intact: whatever the lines say, validate reports on them.
     assert not isinstance(outcome, ArchiveError), outcome
     assert outcome.lines == len(mutated.lines())

@@ -16,8 +16,9 @@ redact, reports) reuse, so each new writer gets the same hostile inputs and the 
 
 Byte mutations are independent of the data they are applied to (offsets are taken modulo its
 length, header targets modulo the signatures found), so one drawn mutation applies to the zip
-that record mutations produced, whatever its size. hypothesis is a dev dependency: only tests
-import this module.
+that record mutations produced, whatever its size. Needs hypothesis: install
+``archivekit[testing]`` (`archivekit.testing.synth` does not). Being below the entry points,
+it runs the CLI in a subprocess and takes the library's `validate` as an argument.
 """
 
 from __future__ import annotations
@@ -35,15 +36,20 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+
+try:
+    from hypothesis import HealthCheck, settings
+    from hypothesis import strategies as st
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ImportError(
+        "archivekit.testing.fuzz needs hypothesis: pip install 'archivekit[testing]'"
+    ) from exc
 
 from archivekit.errors import ArchiveError
 from archivekit.issues import CODES
 from archivekit.read import ReadLimits
 from archivekit.report.model import Report
 from archivekit.testing.synth import Method, make_archive
-from archivekit.validate import validate
 
 __all__ = [
     "EXIT_CODES",
@@ -639,9 +645,13 @@ def _check_report_document(report: Any, exit_code: int, where: str) -> None:
 
 
 def check_validate_in_process(
-    path: str | os.PathLike[str], *, read_limits: ReadLimits | None = None
+    path: str | os.PathLike[str],
+    *,
+    validate: Callable[..., Report],
+    read_limits: ReadLimits | None = None,
 ) -> Report | ArchiveError:
-    """Call `validate` and check its contract without a subprocess (fast, for many examples).
+    """Call `validate` (`archivekit.validate`) and check its contract without a subprocess
+    (fast, for many examples).
 
     Returns the report, or the `ArchiveError` of an unusable archive (exit 3). Any other
     exception propagates (that is the bug the property finds); a report whose ``valid``
