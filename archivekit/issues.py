@@ -126,7 +126,7 @@ def error(
     effect: str | None = FAILS_IMPORT,
     values: Mapping[str, Scalar] | None = None,
 ) -> Issue:
-    """An error-severity issue without location (the pipeline places it)."""
+    """An error-severity issue without location (the engine places it)."""
     return Issue(
         code, Severity.ERROR, message, None, None, field, server_error_id, effect, _values(values)
     )
@@ -141,7 +141,7 @@ def warning(
     effect: str | None = None,
     values: Mapping[str, Scalar] | None = None,
 ) -> Issue:
-    """A warning-severity issue without location (the pipeline places it)."""
+    """A warning-severity issue without location (the engine places it)."""
     return Issue(
         code, Severity.WARNING, message, None, None, field, server_error_id, effect, _values(values)
     )

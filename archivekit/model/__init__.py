@@ -2,7 +2,8 @@
 
 They describe structure and JSON types only (the single source of truth for
 `archivekit.gosem.decode`'s type checks and for the published JSON Schemas); the server's ordered
-validation rules live in `archivekit.check.rules`.
+validation rules live in `archivekit.check.rules`. Imports pydantic, gosem and the foundation,
+nothing above (decoding itself never needs this package: `archivekit.gosem.decode_spec`).
 """
 
 from __future__ import annotations

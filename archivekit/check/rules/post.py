@@ -319,7 +319,7 @@ def _apply_saved_post(data: dict[str, Any], field: str, issues: list[Issue]) -> 
         )
     attachments = data.get("attachments")
     if attachments and len(attachments) > MAX_FILES_PER_POST:
-        # Only entries with a path can upload; the pipeline refines this count with the files
+        # Only entries with a path can upload; the engine refines this count with the files
         # that actually exist in the archive.
         with_path = sum(1 for attachment in attachments if attachment.get("path"))
         if with_path > MAX_FILES_PER_POST:

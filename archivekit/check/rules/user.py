@@ -56,7 +56,7 @@ _CHANNELS = "user_channels"
 
 # --- pieces shared with bot lines ----------------------------------------------------------------
 def check_profile_image(data: dict[str, Any], record: str) -> Issue | None:
-    """The path half of the profile-image check (the zip lookup belongs to the pipeline)."""
+    """The path half of the profile-image check (the zip lookup belongs to the engine)."""
     path = data.get("profile_image")
     if path is not None and escapes_data(path):
         return invalid(
