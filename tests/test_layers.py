@@ -19,7 +19,7 @@ FOUNDATION = {"archivekit.issues", "archivekit.errors"}
 # Third-party packages only some modules may import (prefixes of module names).
 ONLY_IN = {
     "click": ("archivekit.cli",),
-    "pydantic": ("archivekit.model", "archivekit.check.target"),
+    "pydantic": ("archivekit.model",),
     "hypothesis": ("archivekit.testing.fuzz",),
 }
 

@@ -10,6 +10,9 @@ Facts are what the consumers beyond the issue list need to know about a line: de
 (for "defined later" and the target limits' simulation of teams, channels and memberships),
 the files the line uses (size, image dimensions), the longest message and the most files on
 one post (as running maxima: a fact only when a line beats the maximum so far).
+
+Facts are named tuples: cheap to make, to send between processes and to import. Being tuples,
+two facts of different kinds with the same fields compare equal: tell them apart by type.
 """
 
 from __future__ import annotations
@@ -76,8 +79,7 @@ class Unresolved(NamedTuple):
 # --- facts -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TeamDefined:
+class TeamDefined(NamedTuple):
     """A team line with a name (`name` lowercased, as the server stores it)."""
 
     line: int
@@ -88,8 +90,7 @@ class TeamDefined:
         return Unresolved("team", self.name)
 
 
-@dataclass(frozen=True, slots=True)
-class ChannelDefined:
+class ChannelDefined(NamedTuple):
     """A channel line with a team and a name (lowercased); `archived`: deleted_at > 0."""
 
     line: int
@@ -102,8 +103,7 @@ class ChannelDefined:
         return Unresolved("channel", f"{self.team}/{self.name}")
 
 
-@dataclass(frozen=True, slots=True)
-class UserDefined:
+class UserDefined(NamedTuple):
     """A user or bot line with a username (lowercased), the teams it joins (lowercased, in
     line order; none for bots) and whether it is active (no delete_at)."""
 
@@ -117,8 +117,7 @@ class UserDefined:
         return Unresolved("user", self.name)
 
 
-@dataclass(frozen=True, slots=True)
-class SchemeDefined:
+class SchemeDefined(NamedTuple):
     """A scheme line with a name (exact: schemes are looked up as written)."""
 
     line: int
@@ -132,8 +131,7 @@ class SchemeDefined:
 FileUse = Literal["attachment", "profile image", "emoji image"]
 
 
-@dataclass(frozen=True, slots=True)
-class FileUsed:
+class FileUsed(NamedTuple):
     """A line uses a member of the archive (it resolved to it).
 
     `readable`: the server can read it (else the line's issues say what happens); `dims`:
@@ -159,8 +157,7 @@ class FileUsed:
         return self.imported and self.use != "attachment"
 
 
-@dataclass(frozen=True, slots=True)
-class LongestMessage:
+class LongestMessage(NamedTuple):
     """A post or reply message longer (in runes) than every earlier one the engine saw."""
 
     line: int
@@ -168,13 +165,12 @@ class LongestMessage:
     runes: int
 
 
-@dataclass(frozen=True, slots=True)
-class MostFiles:
+class MostFiles(NamedTuple):
     """A post or reply listing more files than every earlier one the engine saw."""
 
     line: int
     field: str
-    count: int
+    files: int
 
 
 Definition = TeamDefined | ChannelDefined | UserDefined | SchemeDefined

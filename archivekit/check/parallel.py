@@ -13,13 +13,11 @@ up a one-process run's (`archivekit.report.tally`), so the report is the same.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archivekit.check.duplicates import post_identity, stable_identity
 from archivekit.check.engine import LineProcessor
@@ -35,6 +33,9 @@ from archivekit.read import (
     open_archive,
     rechunk,
 )
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 # Lines the non-owners may skip: exports write the type first, exactly like this.
 POST_PREFIXES = (b'{"type":"post"', b'{"type":"direct_post"')
@@ -77,7 +78,7 @@ def _worker(conn: Connection, job: WorkerJob) -> None:
 def _work(conn: Connection, job: WorkerJob) -> None:
     with open_archive(job.path, limits=job.read_limits) as archive:
         identity: Callable[..., int] = post_identity
-        if multiprocessing.get_start_method(allow_none=True) != "fork" and os.name != "posix":
+        if _start_method() != "fork" and os.name != "posix":
             # Spawned workers do not share the parent's hash seed.
             identity = stable_identity
         processor = LineProcessor(archive, ctx=job.ctx, existing=job.existing, identity=identity)
@@ -104,6 +105,12 @@ def _work(conn: Connection, job: WorkerJob) -> None:
                 processor.take()
             line += len(batch)
         conn.send(("end", batch_index + 1))
+
+
+def _start_method() -> str | None:
+    import multiprocessing
+
+    return multiprocessing.get_start_method(allow_none=True)
 
 
 def default_workers(jsonl_size: int) -> int:
@@ -144,6 +151,9 @@ class ParallelRun:
         self._processes: list[Any] = []
 
     def __enter__(self) -> ParallelRun:
+        # Imported here: a one-process run never pays for multiprocessing.
+        import multiprocessing
+
         # fork: the children start at once with the modules already imported.
         context: Any = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         for job in self.jobs:

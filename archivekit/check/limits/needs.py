@@ -122,7 +122,7 @@ class Needs:
         elif isinstance(fact, LongestMessage):
             self.post_message(fact.line, fact.field, fact.runes)
         elif isinstance(fact, MostFiles):
-            self.post_files(fact.line, fact.field, fact.count)
+            self.post_files(fact.line, fact.field, fact.files)
 
     # --- teams and channels --------------------------------------------------------------
 
