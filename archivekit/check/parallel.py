@@ -5,7 +5,9 @@ frames it into the same batches. The owner of batch ``b`` (``b % workers``) proc
 the batch's lines and sends back what the engine found (`Findings`); the other workers still
 process the batch's *definition* lines (teams, channels, users...) and drop what they find, so
 that every worker holds the same cross-line state, but skip its post lines — the bulk of any
-export — on a cheap prefix test. Nothing but findings crosses process boundaries: no line data.
+export — on a cheap test that decides a line's type exactly as the decoder does
+(`type_is_settled`: Go keeps the last of repeated, case-folded ``type`` keys). Nothing but
+findings crosses process boundaries: no line data.
 
 `ParallelRun` yields the findings in batch order: the caller adds them up exactly as it adds
 up a one-process run's (`archivekit.report.tally`), so the report is the same.
@@ -22,9 +24,11 @@ from typing import TYPE_CHECKING, Any
 from archivekit.check.duplicates import post_identity, stable_identity
 from archivekit.check.engine import LineProcessor
 from archivekit.check.facts import Findings
+from archivekit.check.fast.fastpath import NATIVE_SETTLED
 from archivekit.check.references import Existing
 from archivekit.check.rules.context import RuleContext
 from archivekit.errors import ArchiveError
+from archivekit.gosem.decode import type_is_settled
 from archivekit.read import (
     BLOCK_SIZE,
     LineTooLong,
@@ -37,8 +41,36 @@ from archivekit.read import (
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-# Lines the non-owners may skip: exports write the type first, exactly like this.
-POST_PREFIXES = (b'{"type":"post"', b'{"type":"direct_post"')
+# Runs of post lines whose type is settled (`type_is_settled`), found in C without a call
+# per line; None without the extension (every line then meets `defines_nothing`).
+SETTLED_POSTS = NATIVE_SETTLED
+
+# How exports begin post and direct post lines: the lines non-owners may skip, once
+# `type_is_settled` has made sure a later key does not change the type.
+POST_PREFIX = b'{"type":"post"'
+DIRECT_POST_PREFIX = b'{"type":"direct_post"'
+
+
+def definition_lines(batch: list[bytes | LineTooLong]) -> Iterator[int]:
+    """Indexes of the lines of `batch` that may define something: every line but posts and
+    direct posts as Go decodes them (runs of those are passed over in C when it is built)."""
+    index, end = 0, len(batch)
+    while index < end:
+        if SETTLED_POSTS is not None:
+            index = SETTLED_POSTS(batch, index)
+            if index == end:
+                return
+        if not defines_nothing(batch[index]):
+            yield index
+        index += 1
+
+
+def defines_nothing(raw: bytes | LineTooLong) -> bool:
+    """Whether a line can change no worker's cross-line state: too long (the server stops
+    there), or a post or direct post as Go decodes it (or not decodable at all)."""
+    if isinstance(raw, LineTooLong):
+        return True
+    return type_is_settled(raw, POST_PREFIX) or type_is_settled(raw, DIRECT_POST_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +131,8 @@ def _work(conn: Connection, job: WorkerJob) -> None:
                 conn.send(BatchResult(batch_index, nbytes, found))
             else:
                 # Not ours: keep the cross-line state in step; the owner reports this batch.
-                for number, raw in enumerate(batch, line + 1):
-                    if not isinstance(raw, LineTooLong) and not raw.startswith(POST_PREFIXES):
-                        processor.process(number, raw)
+                for index in definition_lines(batch):
+                    processor.process(line + 1 + index, batch[index])
                 processor.take()
             line += len(batch)
         conn.send(("end", batch_index + 1))

@@ -58,6 +58,7 @@ __all__ = [
     "SPACED_COLON",
     "check_canonical",
     "decode_line",
+    "type_is_settled",
 ]
 
 # The Go struct of a line (`LineImportData`) and everything below it; line types that have a
@@ -720,6 +721,36 @@ def _nul_issue(path: str) -> Issue:
         field=path,
         effect=FAILS_IMPORT,
     )
+
+
+# --- deciding a line's type without decoding it ---------------------------------------------
+
+# Every case of the last four letters of a key Go matches to "type" (it folds case; no other
+# character folds onto t, y, p or e), written plainly.
+_TYPE_KEY_TAILS = tuple(
+    y + p + e + b'"' for y in (b"y", b"Y") for p in (b"p", b"P") for e in (b"e", b"E")
+)
+# A \u escape of an ASCII letter (or of @, `, [ ... ): a key could spell "type" with one.
+_LETTER_ESCAPE = re.compile(rb"\\u00[4-7][0-9a-fA-F]")
+
+
+def type_is_settled(raw: bytes, prefix: bytes) -> bool:
+    """Whether Go decodes `raw` as a line of the type that `prefix` (``{"type":"post"``) names,
+    or cannot decode it at all — decided without decoding.
+
+    Go keeps the *last* value of a repeated key and matches keys case-insensitively, so
+    ``{"type":"post","post":{...},"type":"team","team":{...}}`` is a team line. The answer is
+    yes only when `raw` starts with `prefix` and no later key could be matched to ``type``: no
+    ``ype"`` in any case (a superset of every such key written plainly) and no \\u escape
+    of a letter. Conservative: a post with a ``type`` of its own gets "no" (decode it).
+    """
+    if not raw.startswith(prefix):
+        return False
+    start = len(prefix)
+    for tail in _TYPE_KEY_TAILS:
+        if raw.find(tail, start) != -1:
+            return False
+    return b"\\u" not in raw or _LETTER_ESCAPE.search(raw) is None
 
 
 # --- public API ----------------------------------------------------------------------------

@@ -1200,6 +1200,63 @@ static PyObject *skim_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
                          first, last);
 }
 
+/* settled_posts(batch, start)
+ *
+ * The index of the first line from batch[start] that is not a post or direct_post line whose
+ * type is settled: it begins {"type":"post" (or "direct_post") and no later key could be
+ * matched to "type" — Go keeps the last of repeated keys and folds their case. Mirrors
+ * archivekit.gosem.decode.type_is_settled: no ype" in any case after the prefix, and no \u
+ * escape of a letter (\u0040-\u007f) anywhere. Parallel workers pass over these lines in
+ * batches they do not own: they define nothing. No allocation, no Python call per line. */
+static const char SETTLED_PREFIXES[2][22] = {"{\"type\":\"post\"", "{\"type\":\"direct_post\""};
+
+static int type_settled(const unsigned char *p, const unsigned char *end) {
+    const unsigned char *from = NULL;
+    for (int kind = 0; kind < 2; kind++) {
+        size_t len = strlen(SETTLED_PREFIXES[kind]);
+        if ((size_t)(end - p) >= len && memcmp(p, SETTLED_PREFIXES[kind], len) == 0) {
+            from = p + len;
+            break;
+        }
+    }
+    if (from == NULL) return 0;
+    for (const unsigned char *q = from; (q = memchr(q, '"', (size_t)(end - q))) != NULL; q++) {
+        if (q - from >= 3 && (q[-3] | 0x20) == 'y' && (q[-2] | 0x20) == 'p' &&
+            (q[-1] | 0x20) == 'e')
+            return 0;
+    }
+    for (const unsigned char *q = p; (q = memchr(q, '\\', (size_t)(end - q))) != NULL; q++) {
+        if (end - q >= 6 && q[1] == 'u' && q[2] == '0' && q[3] == '0' && q[4] >= '4' &&
+            q[4] <= '7' &&
+            ((q[5] >= '0' && q[5] <= '9') || ((q[5] | 0x20) >= 'a' && (q[5] | 0x20) <= 'f')))
+            return 0;
+    }
+    return 1;
+}
+
+static PyObject *settled_posts(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 2 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "settled_posts(batch: list, start: int)");
+        return NULL;
+    }
+    PyObject *batch = args[0];
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(batch), i;
+    if (start < 0 || start > n) {
+        PyErr_SetString(PyExc_IndexError, "settled_posts() start out of range");
+        return NULL;
+    }
+    for (i = start; i < n; i++) {
+        PyObject *raw = PyList_GET_ITEM(batch, i);
+        if (!PyBytes_CheckExact(raw)) break;
+        const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(raw);
+        if (!type_settled(p, p + PyBytes_GET_SIZE(raw))) break;
+    }
+    return PyLong_FromSsize_t(i);
+}
+
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "scan(raw, direct, users, teams, channels, type_ok, max_post_size): None to decline, or "
@@ -1212,6 +1269,9 @@ static PyMethodDef methods[] = {
      "scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size, "
      "identity): scan lines from batch[start] until one the fast path does not accept; see "
      "archivekit/check/fast/_scan.c."},
+    {"settled_posts", (PyCFunction)(void (*)(void))settled_posts, METH_FASTCALL,
+     "settled_posts(batch, start): the index of the first line from batch[start] that is not "
+     "a post line whose type no later key can change; see archivekit/check/fast/_scan.c."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -410,9 +410,13 @@ def _native_module() -> ModuleType | None:
 
 # The C scanner (all None when it was not built, or ARCHIVEKIT_PURE_PYTHON is set): `NATIVE`
 # for one line, `NATIVE_BATCH` to run through a batch until a line it does not accept,
-# `NATIVE_SKIM` for inspect's counting.
+# `NATIVE_SKIM` for inspect's counting, `NATIVE_SETTLED` for the runs of post lines parallel
+# workers pass over (archivekit.check.parallel).
 _SCAN = _native_module()
 NATIVE: Scanner | None = None if _SCAN is None else _SCAN.scan
 NATIVE_BATCH: BatchScanner | None = None if _SCAN is None else _SCAN.scan_batch
 NATIVE_SKIM: Callable[..., Any] | None = None if _SCAN is None else _SCAN.skim_batch
+NATIVE_SETTLED: Callable[[list[Any], int], int] | None = (
+    None if _SCAN is None else _SCAN.settled_posts
+)
 scan: Scanner = NATIVE or scan_python
