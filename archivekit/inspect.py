@@ -6,7 +6,6 @@ the number of teams and channels.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from typing import Any
 
@@ -25,6 +24,7 @@ from archivekit.read import (
     rechunk,
 )
 from archivekit.report.inventory import ChannelSummary, Inspection, TeamSummary
+from archivekit.runtime import guard_worker
 
 
 def _channel(result: Inspection, team: str, name: str) -> ChannelSummary:
@@ -277,8 +277,11 @@ def inspect(
         _merge(result, part)
         result.lines = part.lines
         return result
+    import multiprocessing  # only a parallel run pays for it
+
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with context.Pool(workers) as pool:
+    # Workers end with this process, however it ends (archivekit.runtime.guard_worker).
+    with context.Pool(workers, initializer=guard_worker, initargs=(os.getpid(),)) as pool:
         parts = pool.starmap(
             _inspect_share,
             [(str(path), me, workers, block_size, read_limits) for me in range(workers)],

@@ -1,15 +1,17 @@
 """Duplicate post detection with memory that does not grow with the number of posts.
 
 Each post's identity (reference §6: channel, exact create_at, exact message) is hashed to 64
-bits and appended, with its line number, to one of 256 bucket files in a private temporary
-directory (hashes only — no content is written). At the end each bucket, 1/256 of the data,
-is sorted on its own: equal hashes are duplicates. 12 bytes per post on disk, a few MB of RAM.
+bits and appended, with its line number, to one of 256 bucket files in the run's temporary
+directory (`archivekit.runtime.RunDirectory`; hashes only — no content is written). At the
+end each bucket, 1/256 of the data, is sorted on its own: equal hashes are duplicates. 12 bytes
+per post on disk, a few MB of RAM.
 """
 
 from __future__ import annotations
 
 import hashlib
 import heapq
+import shutil
 import tempfile
 from array import array
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from archivekit.issues import Issue, warning
+from archivekit.runtime import RunDirectory
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,10 +50,14 @@ def stable_identity(*parts: str | int) -> int:
 class Deduper:
     """Collects (identity hash, line) pairs; `duplicates()` yields (line, first_line)."""
 
-    def __init__(self) -> None:
+    def __init__(self, run: RunDirectory | None = None) -> None:
+        """`run`: the run whose temporary directory holds the buckets (default: one of the
+        deduper's own, removed by `close`)."""
         self._hashes = array("Q")
         self._lines = array("Q")
-        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._run = run
+        self._own_run: RunDirectory | None = None
+        self._dir: Path | None = None
         self._count = 0
 
     def add(self, identity: int, line: int) -> None:
@@ -72,14 +79,17 @@ class Deduper:
         if not self._hashes:
             return
         if self._dir is None:
-            self._dir = tempfile.TemporaryDirectory(prefix="archivekit-dedupe-")
+            run = self._run
+            if run is None:
+                run = self._own_run = RunDirectory()
+            self._dir = Path(tempfile.mkdtemp(prefix="dedupe-", dir=run.path))
         hashes = np.frombuffer(self._hashes, dtype=np.uint64)
         lines = np.frombuffer(self._lines, dtype=np.uint64)
         buckets = (hashes >> np.uint64(64 - _BUCKET_BITS)).astype(np.int64)
         order = np.argsort(buckets, kind="stable")
         hashes, lines, buckets = hashes[order], lines[order], buckets[order]
         bounds = np.searchsorted(buckets, np.arange((1 << _BUCKET_BITS) + 1))
-        root = Path(self._dir.name)
+        root = self._dir
         for bucket in range(1 << _BUCKET_BITS):
             lo, hi = int(bounds[bucket]), int(bounds[bucket + 1])
             if lo == hi:
@@ -105,7 +115,7 @@ class Deduper:
                 yield pairs
             return
         self._flush()
-        for path in sorted(Path(self._dir.name).iterdir()):
+        for path in sorted(self._dir.iterdir()):
             yield np.fromfile(path, dtype=np.uint64).reshape(-1, 2)
 
     def duplicates(self, limit: int = 100_000) -> tuple[list[tuple[int, int]], int]:
@@ -153,8 +163,11 @@ class Deduper:
 
     def close(self) -> None:
         if self._dir is not None:
-            self._dir.cleanup()
+            shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+        if self._own_run is not None:
+            self._own_run.cleanup()
+            self._own_run = None
 
 
 def duplicate_post_issue(first: int) -> Issue:

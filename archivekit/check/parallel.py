@@ -37,6 +37,7 @@ from archivekit.read import (
     open_archive,
     rechunk,
 )
+from archivekit.runtime import guard_worker
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -85,6 +86,7 @@ class WorkerJob:
     max_issues: int | None
     block_size: int
     existing: Existing | None = None
+    parent: int = 0  # the parent's pid: a worker ends when its parent is gone
 
 
 @dataclass(slots=True)
@@ -97,6 +99,7 @@ class BatchResult:
 
 
 def _worker(conn: Connection, job: WorkerJob) -> None:
+    guard_worker(job.parent)
     try:
         _work(conn, job)
     except ArchiveError as exc:
@@ -172,8 +175,9 @@ class ParallelRun:
         total: int = 0,
     ) -> None:
         self.workers = workers
+        parent = os.getpid()
         self.jobs = [
-            WorkerJob(path, read_limits, ctx, me, workers, max_issues, block_size, existing)
+            WorkerJob(path, read_limits, ctx, me, workers, max_issues, block_size, existing, parent)
             for me in range(workers)
         ]
         self.progress = progress
@@ -202,18 +206,26 @@ class ParallelRun:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # Stopped early (an error, Ctrl-C, SIGTERM): end the workers now, they may be blocked
+        # sending batches nobody will read. Otherwise they are ending on their own.
+        if exc_type is not None:
+            for process in self._processes:
+                process.kill()
         for process in self._processes:
             process.join(timeout=5)
             if process.is_alive():
                 process.kill()
+                process.join()
+        for pipe in self._pipes:
+            pipe.close()
 
     def __iter__(self) -> Iterator[Findings]:
-        pipes, workers = self._pipes, self.workers
+        workers = self.workers
         done_bytes = 0
         batch_index = 0
         while True:
             last = batch_index % workers
-            message = pipes[last].recv()
+            message = self._receive(last)
             if not isinstance(message, BatchResult):
                 _raise_for(message)
                 break
@@ -225,7 +237,20 @@ class ParallelRun:
         # Every other worker has sent all its batches: its next message is its end too.
         for other in range(workers):
             if other != last:
-                _raise_for(pipes[other].recv())
+                _raise_for(self._receive(other))
+
+    def _receive(self, worker: int) -> Any:
+        """The next message of `worker`; a worker that died (OOM killer, kill -9) ends the
+        run with an error rather than leaving the parent waiting."""
+        try:
+            return self._pipes[worker].recv()
+        except EOFError:
+            process = self._processes[worker]
+            process.join(timeout=1)
+            raise RuntimeError(
+                f"validation worker {worker} ended without its results (exit code "
+                f"{process.exitcode}); was it killed, e.g. for lack of memory?"
+            ) from None
 
 
 def _raise_for(message: Any) -> None:
