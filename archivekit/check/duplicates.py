@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import shutil
-import tempfile
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,6 +77,8 @@ class Deduper:
         if not self._hashes:
             return
         if self._dir is None:
+            import tempfile  # (and shutil in close): only runs that spill to disk need them
+
             run = self._run
             if run is None:
                 run = self._own_run = RunDirectory()
@@ -163,6 +163,8 @@ class Deduper:
 
     def close(self) -> None:
         if self._dir is not None:
+            import shutil
+
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
         if self._own_run is not None:

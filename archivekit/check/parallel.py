@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archivekit.check.duplicates import post_identity, stable_identity
 from archivekit.check.engine import LineProcessor
@@ -74,8 +73,7 @@ def defines_nothing(raw: bytes | LineTooLong) -> bool:
     return type_is_settled(raw, POST_PREFIX) or type_is_settled(raw, DIRECT_POST_PREFIX)
 
 
-@dataclass(frozen=True, slots=True)
-class WorkerJob:
+class WorkerJob(NamedTuple):
     """What a worker needs to replay the validation of its share."""
 
     path: str
@@ -89,11 +87,10 @@ class WorkerJob:
     parent: int = 0  # the parent's pid: a worker ends when its parent is gone
 
 
-@dataclass(slots=True)
-class BatchResult:
+class BatchResult(NamedTuple):
     """The findings of one batch, and its size in JSONL bytes (for the progress)."""
 
-    index: int
+    batch: int  # its index in the JSONL
     nbytes: int
     findings: Findings
 
