@@ -26,6 +26,11 @@ class ArchiveError(ArchiveKitError):
         super().__init__(issue.message)
         self.issue = issue
 
+    def __reduce__(self) -> tuple[type[ArchiveError], tuple[Issue]]:
+        # Pickled with its issue (not the message), so a worker process can raise it: else
+        # unpickling fails in the pool's result thread and the parent waits forever.
+        return (type(self), (self.issue,))
+
 
 class UsageError(ArchiveKitError):
     """Bad options or configuration given by the user (exit 2)."""
