@@ -6,6 +6,8 @@ The public API::
     from archivekit import validate, inspect, load_target
     report = validate("export.zip")          # a Report; report.to_dict() is the CLI's JSON
     summary = inspect("export.zip")           # an Inspection
+    t = tables("export.zip")                  # t.channels, t.users, t.months... DataFrames
+    r = reconcile("import.zip", "export.zip")  # r.ok, r.missing, r.frame("channels")
 
 Every name is imported on first use (PEP 562), so that ``import archivekit`` — and the CLI's
 start-up — costs only what a command really needs.
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from archivekit.read import Archive, ReadLimits, open_archive
     from archivekit.report.inventory import Inspection
     from archivekit.report.model import Report
+    from archivekit.report.reconcile import Reconciliation, reconcile
+    from archivekit.report.tables import ArchiveTables, tables
     from archivekit.validate import validate
     from archivekit.write.atomic import atomic_output, write_atomic
 
@@ -35,10 +39,12 @@ _EXPORTS = {
     "Archive": "archivekit.read",
     "ArchiveError": "archivekit.errors",
     "ArchiveKitError": "archivekit.errors",
+    "ArchiveTables": "archivekit.report.tables",
     "Inspection": "archivekit.report.inventory",
     "Issue": "archivekit.issues",
     "OutputError": "archivekit.errors",
     "ReadLimits": "archivekit.read",
+    "Reconciliation": "archivekit.report.reconcile",
     "Report": "archivekit.report.model",
     "Severity": "archivekit.issues",
     "TargetConfig": "archivekit.check.target",
@@ -47,6 +53,8 @@ _EXPORTS = {
     "inspect": "archivekit.inspect",
     "load_target": "archivekit.check.target",
     "open_archive": "archivekit.read",
+    "reconcile": "archivekit.report.reconcile",
+    "tables": "archivekit.report.tables",
     "validate": "archivekit.validate",
     "write_atomic": "archivekit.write.atomic",
 }
@@ -56,10 +64,12 @@ __all__ = [
     "Archive",
     "ArchiveError",
     "ArchiveKitError",
+    "ArchiveTables",
     "Inspection",
     "Issue",
     "OutputError",
     "ReadLimits",
+    "Reconciliation",
     "Report",
     "Severity",
     "TargetConfig",
@@ -68,6 +78,8 @@ __all__ = [
     "inspect",
     "load_target",
     "open_archive",
+    "reconcile",
+    "tables",
     "validate",
     "write_atomic",
 ]

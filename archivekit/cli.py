@@ -26,6 +26,8 @@ from archivekit.check.target import SETTINGS, load_target
 from archivekit.errors import ArchiveKitError, UsageError
 from archivekit.options import parse_bandwidth
 from archivekit.read import ReadLimits
+from archivekit.report.choices import BY as TABLES_BY
+from archivekit.report.choices import DEFAULT_MAX_ITEMS
 from archivekit.report.model import DEFAULT_MAX_ISSUES
 from archivekit.runtime import Terminated, stop_on_sigterm
 
@@ -301,23 +303,39 @@ def validate(
 @cli.command()
 @click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
 @click.option(
+    "--by",
+    type=click.Choice(list(TABLES_BY)),
+    default=None,
+    help="one table instead of the summary: a row per team, channel, user, DM/GM (direct), "
+    "month, day, line type or file type",
+)
+@click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "csv", "parquet"]),
     default="text",
     show_default=True,
+    help="csv and parquet need --by (parquet: pip install 'archivekit[parquet]')",
 )
 @_workers_option
 @_output_option
-def inspect(archive: str, output_format: str, workers: int | None, output: str | None) -> None:
+def inspect(
+    archive: str, by: str | None, output_format: str, workers: int | None, output: str | None
+) -> None:
     """Show what ARCHIVE holds: counts, teams, channels and dates (fast, no validation).
 
     \b
     Example:
       archivekit inspect export.zip --format json
+      archivekit inspect export.zip --by channel --format csv -o channels.csv
+      archivekit inspect export.zip --by month --format parquet -o months.parquet
     """
 
     def body() -> int:
+        if by is not None:
+            return _inspect_table(archive, by, output_format, workers, output)
+        if output_format not in ("text", "json"):
+            raise UsageError(f"--format {output_format} needs --by (a table)")
         from archivekit.inspect import inspect as inspect_archive
         from archivekit.report.render import inspection_json, inspection_text
 
@@ -325,6 +343,126 @@ def inspect(archive: str, output_format: str, workers: int | None, output: str |
         render = inspection_json if output_format == "json" else inspection_text
         _emit(render(result), output, archive)
         return EXIT_VALID
+
+    _run(body)
+
+
+# --- inspect --by: tables (issue 12) ----------------------------------------------------------
+
+
+def _inspect_table(
+    archive: str, by: str, output_format: str, workers: int | None, output: str | None
+) -> int:
+    from archivekit.report import table_output
+    from archivekit.report.tables import tables as archive_tables
+
+    if output_format == "parquet" and not table_output.parquet_available():
+        raise UsageError(f"--format parquet needs pyarrow: {table_output.PARQUET_INSTALL}")
+    if output_format == "parquet" and output is None and sys.stdout.isatty():
+        raise UsageError("--format parquet is binary: give -o FILE (or redirect stdout)")
+    result = archive_tables(archive, workers=workers)
+    table = result.table(TABLES_BY[by])
+    data = {
+        "csv": table_output.table_csv,
+        "text": table_output.table_text,
+        "parquet": table_output.table_parquet,
+    }.get(output_format)
+    payload = data(table) if data else table_output.table_json(table, result.summary())
+    _emit_bytes(payload, output, archive)
+    return EXIT_VALID
+
+
+def _emit_bytes(payload: bytes, output: str | None, *inputs: str) -> None:
+    """Bytes on stdout, or atomically into `output` (never over an input)."""
+    if output is None:
+        sys.stdout.buffer.write(payload)
+        sys.stdout.buffer.flush()
+        return
+    from archivekit.write.atomic import write_atomic
+
+    write_atomic(output, payload, protect=list(inputs))
+
+
+# --- reconcile (issue 12) ---------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("source", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("target", type=click.Path(dir_okay=True, path_type=str))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="csv: one file per table into the folder given with -o",
+)
+@click.option(
+    "--max-items",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_ITEMS,
+    show_default=True,
+    help="list at most N missing items (counts stay exact); 0 = no limit",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="1 reads the two archives one after the other (default: side by side, 2 processes)",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=str),
+    default=None,
+    help="write to this file (csv: this folder, one file per table), atomically",
+)
+def reconcile(
+    source: str,
+    target: str,
+    output_format: str,
+    max_items: int,
+    workers: int | None,
+    output: str | None,
+) -> None:
+    """Check that everything in SOURCE (the archive imported) is in TARGET (an export of the
+    destination taken afterwards: mmctl export create + download).
+
+    What only TARGET has is the destination's own data (extra, information); what SOURCE has
+    and TARGET lacks is missing. What exports legitimately change (lowercased names, clamped
+    reply times, archived channels left out...) is not missing. Exit codes: 0 nothing
+    missing, 1 something missing, 2 usage error, 3 an archive unreadable.
+
+    \b
+    Example:
+      archivekit reconcile import.zip after-export.zip
+      archivekit reconcile import.zip after-export.zip --format csv -o reconcile/
+    """
+
+    def body() -> int:
+        from archivekit.report import reconcile_output
+        from archivekit.report.reconcile import reconcile as reconcile_archives
+        from archivekit.write.atomic import write_atomic
+
+        if output_format == "csv" and output is None:
+            raise UsageError("--format csv writes one file per table: give -o FOLDER")
+        result = reconcile_archives(source, target, max_items=max_items, workers=workers)
+        if output_format == "csv":
+            assert output is not None
+            try:
+                os.makedirs(output, exist_ok=True)
+            except OSError as exc:
+                raise UsageError(f"cannot create {output}: {exc.strerror or exc}") from None
+            for name, data in reconcile_output.reconcile_csv(result).items():
+                write_atomic(os.path.join(output, name), data, protect=[source, target])
+        else:
+            render = (
+                reconcile_output.reconcile_json
+                if output_format == "json"
+                else reconcile_output.reconcile_text
+            )
+            _emit_bytes(render(result), output, source, target)
+        return EXIT_VALID if result.ok else EXIT_INVALID
 
     _run(body)
 

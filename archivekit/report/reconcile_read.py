@@ -1,0 +1,402 @@
+"""One side of a reconciliation: a streaming pass over one archive (the imported SOURCE or the
+TARGET exported afterwards) that keeps what can be compared in bounded memory.
+
+Kept in memory, bounded by teams, channels, DMs/GMs and users: their definitions (line, the
+fields reconcile compares). Spooled to disk (`archivekit.report.spool`, 24 bytes each, never
+the message): one identity record per post, reply, reaction, attachment and membership —
+with where it is and who wrote, reacted or is the member (a file: its size), from which the
+counts per channel, team, DM/GM and user are made — keyed on what the importer itself uses
+for identity (reference §6):
+
+- post: (team, channel, ``create_at``, ``message``); direct post: (member set, ``create_at``,
+  ``message``) — names lowercased as the server stores them;
+- reply: (its post's identity, ``create_at``, ``message``), with ``create_at`` clamped to the
+  post's as the importer clamps a reply older than its post (the export then holds the
+  clamped value);
+- reaction: (the post's or reply's identity, user, emoji name);
+- attachment: (the post's or reply's identity, file name) plus a fingerprint of its size
+  (paths change on export: the name is the last path element, which the server keeps);
+- team membership: (team, user); channel membership: (team, channel, user).
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from archivekit.check.duplicates import post_identity
+from archivekit.gosem.paths import resolve
+from archivekit.gosem.strings import go_fields, go_lower
+from archivekit.read import (
+    BLOCK_SIZE,
+    LineTooLong,
+    ReadLimits,
+    iter_line_batches,
+    open_archive,
+    rechunk,
+)
+from archivekit.report.spool import Discard, Sink, Spool
+from archivekit.report.tables import decode_record
+
+Role = Literal["source", "target"]
+# Identity: parts -> 64-bit int; the same function for both sides of one run (they are hashed
+# in this process or in forked children, see `archivekit.report.reconcile`).
+Identity = Callable[..., int]
+
+POST, DIRECT_POST, REPLY, REACTION, FILE, TEAM_MEMBER, CHANNEL_MEMBER = range(1, 8)
+KIND_NAMES = {
+    POST: "post",
+    DIRECT_POST: "direct_post",
+    REPLY: "reply",
+    REACTION: "reaction",
+    FILE: "attachment",
+    TEAM_MEMBER: "team_membership",
+    CHANNEL_MEMBER: "channel_membership",
+}
+UNKNOWN_SIZE = 0xFFFFFFFF  # a target attachment whose file is not in the export
+NO_USER = 0xFFFFFFFF  # a post or reply without a username
+
+
+@dataclass(slots=True)
+class UserInfo:
+    line: int
+    kind: str  # "user" or "bot"
+    email: str | None
+    roles: frozenset[str] | None
+    deactivated: bool
+
+
+@dataclass(slots=True)
+class ChannelInfo:
+    line: int
+    archived: bool
+    type: str | None
+
+
+@dataclass(slots=True)
+class Side:
+    """What one pass over one archive keeps (see the module docstring)."""
+
+    path: str
+    role: Role
+    lines: int = 0
+    has_files: bool = False  # any member under data/ (an export made with attachments)
+    teams: dict[str, int] = field(default_factory=dict)  # name -> defining line
+    channels: dict[tuple[str, str], ChannelInfo] = field(default_factory=dict)
+    directs: dict[str, int] = field(default_factory=dict)  # members "a,b" -> first line
+    users: dict[str, UserInfo] = field(default_factory=dict)
+    # Ids used in spooled records: place id -> (team, channel) or ("", members) or
+    # (team, "") for a team's memberships; user id -> name.
+    places: list[tuple[str, str]] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)
+    not_importable: int = 0  # post lines without the fields the importer needs
+    files_absent: int = 0  # source attachments whose file is not in the archive
+    records: int = 0
+    memory: Any = None  # the identity records when they never spilled to disk (numpy array)
+
+
+class SideReader:
+    """Turns the decoded lines of one archive into a `Side` and spooled identity records."""
+
+    def __init__(
+        self,
+        side: Side,
+        spool: Sink,
+        size_of: Callable[[str], int | None],
+        identity: Identity = post_identity,
+    ) -> None:
+        self.side = side
+        self.spool = spool
+        self.size_of = size_of
+        self.identity = identity
+        self._place_ids: dict[tuple[str, str], int] = {}
+        self._user_ids: dict[str, int] = {}
+        self._lowered: dict[str, str] = {}
+        self._members: dict[tuple[Any, ...], str] = {}
+        # Describing (a second pass over a few lines): identity -> what it is, in words.
+        self.notes: dict[int, str] | None = None
+
+    def place(self, key: tuple[str, str]) -> int:
+        found = self._place_ids.get(key)
+        if found is None:
+            found = self._place_ids[key] = len(self.side.places)
+            self.side.places.append(key)
+        return found
+
+    def user(self, name: str) -> int:
+        found = self._user_ids.get(name)
+        if found is None:
+            found = self._user_ids[name] = len(self.side.people)
+            self.side.people.append(name)
+        return found
+
+    def low(self, name: str) -> str:
+        """`go_lower`, remembered (the same few names come back on every line)."""
+        found = self._lowered.get(name)
+        if found is None:
+            found = self._lowered[name] = go_lower(name)
+        return found
+
+    def members(self, names: Any) -> str | None:
+        """`members_key`, remembered by the list as written."""
+        if type(names) is not list:
+            return None
+        written = tuple(names)
+        found = self._members.get(written)
+        if found is None:
+            found = members_key(names)
+            if found is not None:
+                self._members[written] = found
+        return found
+
+    def author(self, name: Any) -> int:
+        return self.user(self.low(name)) if type(name) is str else NO_USER
+
+    def line(self, number: int, record: dict[str, Any]) -> None:
+        kind = record.get("type")
+        body = record.get(kind) if isinstance(kind, str) else None
+        if type(body) is not dict:
+            return
+        if kind == "post":
+            self._post(number, body)
+        elif kind == "direct_post":
+            self._direct_post(number, body)
+        elif kind == "user" or kind == "bot":
+            self._user(number, kind, body)
+        elif kind == "channel":
+            team, name = body.get("team"), body.get("name")
+            if type(team) is str and type(name) is str:
+                key = (go_lower(team), go_lower(name))
+                deleted = body.get("deleted_at")
+                kind_of = body.get("type")
+                self.side.channels[key] = ChannelInfo(
+                    number,
+                    type(deleted) is int and deleted > 0,
+                    kind_of if type(kind_of) is str else None,
+                )
+                self.place(key)
+        elif kind == "team":
+            name = body.get("name")
+            if type(name) is str:
+                self.side.teams[go_lower(name)] = number
+        elif kind == "direct_channel":
+            participants = body.get("participants")
+            listed: Any
+            if type(participants) is list:
+                listed = [p.get("username") if type(p) is dict else None for p in participants]
+            else:
+                listed = body.get("members")
+            members = members_key(listed)
+            if members is not None:
+                self.side.directs.setdefault(members, number)
+                self.place(("", members))
+
+    def _post(self, number: int, post: dict[str, Any]) -> None:
+        team, channel = post.get("team"), post.get("channel")
+        at, message = post.get("create_at"), post.get("message")
+        if not (type(team) is str and type(channel) is str and type(at) is int) or (
+            type(message) is not str
+        ):
+            self.side.not_importable += 1
+            return
+        team, channel = self.low(team), self.low(channel)
+        place = self.place((team, channel))
+        digest = self.identity("post", team, channel, at, message)
+        self.spool.add(digest, POST, number, place, self.author(post.get("user")))
+        if self.notes is not None:
+            self.notes[digest] = f"post in {team}/{channel} at {at}: {excerpt(message)}"
+        self._children(number, post, digest, at, place)
+
+    def _direct_post(self, number: int, post: dict[str, Any]) -> None:
+        key = self.members(post.get("channel_members"))
+        at, message = post.get("create_at"), post.get("message")
+        if key is None or type(at) is not int or type(message) is not str:
+            self.side.not_importable += 1
+            return
+        self.side.directs.setdefault(key, number)
+        place = self.place(("", key))
+        digest = self.identity("direct_post", key, at, message)
+        self.spool.add(digest, DIRECT_POST, number, place, self.author(post.get("user")))
+        if self.notes is not None:
+            self.notes[digest] = f"direct post of {key} at {at}: {excerpt(message)}"
+        self._children(number, post, digest, at, place)
+
+    def _children(
+        self, number: int, post: dict[str, Any], digest: int, at: int, place: int
+    ) -> None:
+        if "reactions" in post:
+            self._reactions(number, post["reactions"], digest, place)
+        if "attachments" in post:
+            self._files(number, post["attachments"], digest, place)
+        replies = post.get("replies")
+        if not replies or type(replies) is not list:
+            return
+        identity, add = self.identity, self.spool.add
+        for reply in replies:
+            if type(reply) is not dict:
+                continue
+            reply_at, message = reply.get("create_at"), reply.get("message")
+            if type(reply_at) is not int or type(message) is not str:
+                continue
+            # The importer stores a reply older than its post at the post's time.
+            reply_digest = identity("reply", digest, max(reply_at, at), message)
+            add(reply_digest, REPLY, number, place, self.author(reply.get("user")))
+            if self.notes is not None:
+                self.notes[reply_digest] = f"reply at {reply_at}: {excerpt(message)}"
+            if "reactions" in reply:
+                self._reactions(number, reply["reactions"], reply_digest, place)
+            if "attachments" in reply:
+                self._files(number, reply["attachments"], reply_digest, place)
+
+    def _reactions(self, number: int, reactions: Any, parent: int, place: int) -> None:
+        if type(reactions) is not list:
+            return
+        for reaction in reactions:
+            if type(reaction) is not dict:
+                continue
+            user, emoji = reaction.get("user"), reaction.get("emoji_name")
+            if type(user) is str and type(emoji) is str:
+                name = self.low(user)
+                digest = self.identity("reaction", parent, name, emoji)
+                self.spool.add(digest, REACTION, number, place, self.user(name))
+                if self.notes is not None:
+                    self.notes[digest] = f"reaction :{emoji}: by {name}"
+
+    def _files(self, number: int, attachments: Any, parent: int, place: int) -> None:
+        if type(attachments) is not list:
+            return
+        for attachment in attachments:
+            path = attachment.get("path") if type(attachment) is dict else None
+            if type(path) is not str or not path:
+                continue
+            key = resolve(path)
+            size = self.size_of(key) if key is not None else None
+            if size is None:
+                if self.side.role == "source":  # never imported: nothing to look for
+                    self.side.files_absent += 1
+                    continue
+                fingerprint = UNKNOWN_SIZE
+            else:
+                fingerprint = size & 0xFFFFFFFF
+            name = unicodedata.normalize("NFC", path.rpartition("/")[2])
+            digest = self.identity("attachment", parent, name)
+            self.spool.add(digest, FILE, number, place, fingerprint)
+            if self.notes is not None:
+                self.notes[digest] = f"file {name!r} ({size} bytes)"
+
+    def _user(self, number: int, kind: str, body: dict[str, Any]) -> None:
+        username = body.get("username")
+        if type(username) is not str:
+            return
+        name = go_lower(username)
+        email, roles, delete_at = body.get("email"), body.get("roles"), body.get("delete_at")
+        self.side.users[name] = UserInfo(
+            number,
+            kind,
+            go_lower(email) if type(email) is str else None,
+            frozenset(go_fields(roles)) if type(roles) is str else None,
+            type(delete_at) is int and delete_at > 0,
+        )
+        self.user(name)
+        for team in body.get("teams") or ():
+            if type(team) is not dict or type(team.get("name")) is not str:
+                continue
+            team_name = go_lower(team["name"])
+            digest = self.identity("team_member", team_name, name)
+            user_id = self.user(name)
+            self.spool.add(digest, TEAM_MEMBER, number, self.place((team_name, "")), user_id)
+            if self.notes is not None:
+                self.notes[digest] = f"{name} in team {team_name}"
+            for entry in team.get("channels") or ():
+                if type(entry) is dict and type(entry.get("name")) is str:
+                    channel = go_lower(entry["name"])
+                    digest = self.identity("channel_member", team_name, channel, name)
+                    place = self.place((team_name, channel))
+                    self.spool.add(digest, CHANNEL_MEMBER, number, place, user_id)
+                    if self.notes is not None:
+                        self.notes[digest] = f"{name} in channel {team_name}/{channel}"
+
+
+def excerpt(message: str, width: int = 60) -> str:
+    flat = " ".join(message.split())
+    return repr(flat if len(flat) <= width else flat[: width - 1] + "…")
+
+
+def members_key(names: Any) -> str | None:
+    """A DM/GM's key: its distinct members, lowercased, sorted, joined by ","."""
+    if type(names) is not list or not names or not all(type(n) is str for n in names):
+        return None
+    return ",".join(sorted({go_lower(n) for n in names}))
+
+
+def read_side(
+    path: str,
+    role: Role,
+    spool_dir: str,
+    *,
+    block_size: int = BLOCK_SIZE,
+    read_limits: ReadLimits | None = None,
+    identity: Identity = post_identity,
+) -> Side:
+    """Stream one archive: its `Side`, and its identity records spooled under `spool_dir`."""
+    side = Side(path, role)
+    spool = Spool(spool_dir)
+    with open_archive(path, limits=read_limits) as archive:
+        side.has_files = any(not m.is_dir and m.key.startswith("data/") for m in archive.members())
+
+        def size_of(key: str) -> int | None:
+            member = archive.lookup(key)
+            return None if member is None or member.is_dir else member.size
+
+        reader = SideReader(side, spool, size_of, identity)
+        number = 0
+        blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
+        for batch in iter_line_batches(blocks):
+            for raw in batch:
+                number += 1
+                if isinstance(raw, LineTooLong):
+                    continue
+                record = decode_record(raw)
+                if type(record) is dict:
+                    reader.line(number, record)
+    side.memory = spool.close()
+    side.lines, side.records = number, spool.records
+    return side
+
+
+def spool_path(root: str, role: Role) -> str:
+    return os.path.join(root, role)
+
+
+def describe(
+    path: str,
+    lines: set[int],
+    *,
+    block_size: int = BLOCK_SIZE,
+    read_limits: ReadLimits | None = None,
+    identity: Identity = post_identity,
+) -> dict[int, str]:
+    """Identity -> words, for every item on the given lines of a source archive (a second
+    pass that decodes only those lines: what reconcile lists as missing)."""
+    with open_archive(path, limits=read_limits) as archive:
+
+        def size_of(key: str) -> int | None:
+            member = archive.lookup(key)
+            return None if member is None or member.is_dir else member.size
+
+        reader = SideReader(Side(path, "source"), Discard(), size_of, identity)
+        notes: dict[int, str] = {}
+        reader.notes = notes
+        number = 0
+        blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
+        for batch in iter_line_batches(blocks):
+            for raw in batch:
+                number += 1
+                if number in lines and not isinstance(raw, LineTooLong):
+                    record = decode_record(raw)
+                    if type(record) is dict:
+                        reader.line(number, record)
+    return notes

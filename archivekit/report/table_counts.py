@@ -1,0 +1,562 @@
+"""Counters per team, channel, DM/GM, user, day, line type and file type, from one pass.
+
+`TableCounts` takes decoded lines one at a time and keeps one small counter object per key — never
+a post: memory grows with the number of teams, channels, DMs/GMs, users, days with posts and
+file extensions, never with the number of posts. Tallies of disjoint sets of lines `merge`
+into the tally of their union, so workers can each count a share of the JSONL.
+
+What is counted (the meaning every table shares; tests hold an independent counter to it):
+
+- Names are keys after Go's lowercasing (the server stores teams, channels and usernames
+  lowercased): ``Town-Square`` and ``town-square`` are one channel.
+- posts: post and direct_post lines (roots); replies: objects in their ``replies`` lists;
+  reactions: objects in the ``reactions`` lists of posts and replies; files: attachment objects
+  with a non-empty ``path``, replies included; file bytes: the size of the member each path
+  resolves to (as the server resolves it), 0 when it is not in the archive (``files_missing``).
+- A post is in its channel (``team``/``channel``) or in the DM/GM of its ``channel_members``
+  (matched by member set: DM for one or two distinct members, GM for more).
+- Dates are ``create_at`` in ms (UTC). Posts and replies fall on the day of their own
+  ``create_at``, files on the day of the post or reply that carries them (reactions are not
+  counted per day). First and last
+  post dates of channels and DMs/GMs are those of their root posts; a user's activity spans
+  their posts, replies and reactions.
+- authors: distinct users who wrote a post or a reply in the channel.
+- members: membership entries of user lines (teams, channels), members of direct_channel lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from archivekit.gosem.paths import resolve
+from archivekit.gosem.strings import go_lower
+
+DAY_MS = 86_400_000
+CHANNEL, DM, GM = "channel", "DM", "GM"
+# Day buckets are keyed by one int: the day index shifted left, or'ed with the id of the
+# (team, kind) group; Python ints keep this exact for negative days too.
+_GROUP_BITS = 24
+
+SizeOf = Callable[[str], int | None]
+
+
+def _newer(a: int | None, b: int | None) -> bool:
+    return b is not None and (a is None or b > a)
+
+
+def _min(a: int | None, b: int | None) -> int | None:
+    return b if a is None or (b is not None and b < a) else a
+
+
+def _max(a: int | None, b: int | None) -> int | None:
+    return b if a is None or (b is not None and b > a) else a
+
+
+def _add(into: Any, other: Any, names: tuple[str, ...]) -> None:
+    """Add the counters `names` of `other` to those of `into` (merging is not the hot path)."""
+    for name in names:
+        setattr(into, name, getattr(into, name) + getattr(other, name))
+
+
+def _span(into: Any, other: Any) -> None:
+    into.first_at = _min(into.first_at, other.first_at)
+    into.last_at = _max(into.last_at, other.last_at)
+
+
+@dataclass(slots=True)
+class Team:
+    name: str
+    display_name: str | None = None
+    type: str | None = None
+    defined_on: int | None = None
+    members: int = 0
+    channels: int = 0
+
+    def merge(self, other: Team) -> None:
+        _add(self, other, ("members", "channels"))
+        if _newer(self.defined_on, other.defined_on):  # the last definition wins
+            self.defined_on = other.defined_on
+            self.display_name, self.type = other.display_name, other.type
+
+
+@dataclass(slots=True)
+class Place:
+    """A channel, or a DM/GM (`team` is "" and `name` its sorted members joined by ",")."""
+
+    team: str
+    name: str
+    kind: str
+    group: int
+    type: str | None = None
+    display_name: str | None = None
+    archived: bool = False
+    defined_on: int | None = None
+    members: int = 0
+    posts: int = 0
+    replies: int = 0
+    reactions: int = 0
+    files: int = 0
+    file_bytes: int = 0
+    first_at: int | None = None
+    last_at: int | None = None
+    authors: set[str] = field(default_factory=set)
+    member_names: tuple[str, ...] = ()  # a DM/GM's distinct members, sorted
+
+    def merge(self, other: Place) -> None:
+        _add(self, other, ("members", "posts", "replies", "reactions", "files", "file_bytes"))
+        _span(self, other)
+        self.authors |= other.authors
+        if _newer(self.defined_on, other.defined_on):
+            self.defined_on = other.defined_on
+            self.type, self.display_name = other.type, other.display_name
+            self.archived = other.archived
+
+
+_PERSON_COUNTS = (
+    "teams", "channels", "direct_channels", "posts", "direct_posts", "replies", "reactions",
+    "files",
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class Person:
+    name: str
+    kind: str | None = None  # "user" or "bot" once a line defines it
+    deactivated: bool = False
+    defined_on: int | None = None
+    teams: int = 0
+    channels: int = 0
+    direct_channels: int = 0
+    posts: int = 0
+    direct_posts: int = 0
+    replies: int = 0
+    reactions: int = 0
+    files: int = 0
+    first_at: int | None = None
+    last_at: int | None = None
+
+    def merge(self, other: Person) -> None:
+        _add(self, other, _PERSON_COUNTS)
+        _span(self, other)
+        if _newer(self.defined_on, other.defined_on):
+            self.defined_on, self.kind = other.defined_on, other.kind
+            self.deactivated = other.deactivated
+
+
+@dataclass(slots=True)
+class Bucket:
+    """What happened on one day in one (team, kind) group."""
+
+    posts: int = 0
+    replies: int = 0
+    files: int = 0
+    file_bytes: int = 0
+
+    def merge(self, other: Bucket) -> None:
+        _add(self, other, ("posts", "replies", "files", "file_bytes"))
+
+
+@dataclass(slots=True)
+class LineType:
+    lines: int = 0
+    bytes: int = 0
+    replies: int = 0
+    reactions: int = 0
+    files: int = 0
+
+    def merge(self, other: LineType) -> None:
+        _add(self, other, ("lines", "bytes", "replies", "reactions", "files"))
+
+
+@dataclass(slots=True)
+class FileType:
+    files: int = 0
+    bytes: int = 0
+    missing: int = 0
+    largest: int = 0
+
+    def merge(self, other: FileType) -> None:
+        _add(self, other, ("files", "bytes", "missing"))
+        self.largest = max(self.largest, other.largest)
+
+
+def extension(path: str) -> str:
+    """A file's type as its lowercased extension ("" when it has none)."""
+    name = path.rpartition("/")[2]
+    stem, dot, ext = name.rpartition(".")
+    return go_lower(ext) if dot and stem else ""
+
+
+def direct_kind(members: tuple[str, ...] | frozenset[str]) -> str:
+    return DM if len(members) <= 2 else GM
+
+
+def _items(value: Any) -> list[Any]:
+    """A list field's elements; anything else (null, a wrong type) holds none."""
+    return value if type(value) is list else []
+
+
+def _int(value: Any) -> int | None:
+    return value if type(value) is int else None
+
+
+class TableCounts:
+    """Counters of one share of an archive's lines (see the module docstring)."""
+
+    def __init__(self, size_of: SizeOf) -> None:
+        self._size_of: SizeOf | None = size_of
+        self.lines = 0
+        self.undecodable = 0
+        self.teams: dict[str, Team] = {}
+        self.places: dict[tuple[str, str], Place] = {}
+        self.people: dict[str, Person] = {}
+        # group id -> (team, kind); day key -> bucket (see _GROUP_BITS).
+        self.groups: dict[tuple[str, str], int] = {}
+        self.days: dict[int, Bucket] = {}
+        self.line_types: dict[str, LineType] = {}
+        self.file_types: dict[str, FileType] = {}
+        # Raw spellings seen in lines -> their counters (saves lowercasing every post).
+        self._channel_cache: dict[tuple[str, str], Place] = {}
+        self._direct_cache: dict[tuple[Any, ...], Place] = {}
+        self._person_cache: dict[str, Person] = {}
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def team(self, name: str) -> Team:
+        key = go_lower(name)
+        found = self.teams.get(key)
+        if found is None:
+            found = self.teams[key] = Team(key)
+        return found
+
+    def _group(self, team: str, kind: str) -> int:
+        group = self.groups.get((team, kind))
+        if group is None:
+            group = self.groups[(team, kind)] = len(self.groups)
+        return group
+
+    def channel(self, team: str, name: str) -> Place:
+        cached = self._channel_cache.get((team, name))
+        if cached is not None:
+            return cached
+        key = (go_lower(team), go_lower(name))
+        place = self.places.get(key)
+        if place is None:
+            place = self.places[key] = Place(key[0], key[1], CHANNEL, self._group(key[0], CHANNEL))
+        self._channel_cache[(team, name)] = place
+        return place
+
+    def direct(self, members: list[Any]) -> Place | None:
+        names = tuple(members)
+        cached = self._direct_cache.get(names)
+        if cached is not None:
+            return cached
+        if not names or not all(type(m) is str for m in names):
+            return None
+        distinct = tuple(sorted({go_lower(m) for m in names}))
+        key = ("", ",".join(distinct))
+        place = self.places.get(key)
+        if place is None:
+            kind = direct_kind(distinct)
+            place = self.places[key] = Place("", key[1], kind, self._group("", kind))
+            place.member_names = distinct
+        self._direct_cache[names] = place
+        return place
+
+    def person(self, name: str) -> Person:
+        cached = self._person_cache.get(name)
+        if cached is not None:
+            return cached
+        key = go_lower(name)
+        person = self.people.get(key)
+        if person is None:
+            person = self.people[key] = Person(key)
+        self._person_cache[name] = person
+        return person
+
+    def line_type(self, name: str) -> LineType:
+        found = self.line_types.get(name)
+        if found is None:
+            found = self.line_types[name] = LineType()
+        return found
+
+    # -- lines ----------------------------------------------------------------------------
+
+    def add(self, line: int, raw_size: int, record: Any) -> None:
+        """Count one decoded line (`record` None: it could not be decoded)."""
+        if type(record) is not dict:
+            self.undecodable += 1
+            stats = self.line_type("(undecodable)")
+            stats.lines += 1
+            stats.bytes += raw_size
+            return
+        kind = record.get("type")
+        if kind == "post":  # nearly every line: straight through
+            stats = self.line_types.get(kind) or self.line_type(kind)
+            stats.lines += 1
+            stats.bytes += raw_size
+            post = record.get(kind)
+            if type(post) is dict:
+                team, channel = post.get("team"), post.get("channel")
+                if type(team) is str and type(channel) is str:
+                    place = self._channel_cache.get((team, channel)) or self.channel(team, channel)
+                    self._post(post, place, stats)
+            return
+        name = kind if isinstance(kind, str) else "(no type)"
+        stats = self.line_types.get(name) or self.line_type(name)
+        stats.lines += 1
+        stats.bytes += raw_size
+        payload = record.get(kind) if isinstance(kind, str) else None
+        if type(payload) is not dict:
+            return
+        if kind == "direct_post":
+            direct = self.direct(_items(payload.get("channel_members")))
+            if direct is not None:
+                self._post(payload, direct, stats)
+        elif kind == "user" or kind == "bot":
+            self._user(line, kind, payload)
+        elif kind == "channel":
+            self._channel(line, payload)
+        elif kind == "team":
+            team_name = payload.get("name")
+            if type(team_name) is str:
+                team = self.team(team_name)
+                team.defined_on = line
+                team.display_name = _str(payload.get("display_name"))
+                team.type = _str(payload.get("type"))
+        elif kind == "direct_channel":
+            self._direct_channel(line, payload)
+
+    def _channel(self, line: int, payload: dict[str, Any]) -> None:
+        team, name = payload.get("team"), payload.get("name")
+        if type(team) is not str or type(name) is not str:
+            return
+        place = self.channel(team, name)
+        place.defined_on = line
+        place.type = _str(payload.get("type"))
+        place.display_name = _str(payload.get("display_name"))
+        deleted_at = payload.get("deleted_at")
+        place.archived = type(deleted_at) is int and deleted_at > 0
+        self.team(team).channels += 1
+
+    def _user(self, line: int, kind: str, payload: dict[str, Any]) -> None:
+        username = payload.get("username")
+        if type(username) is not str:
+            return
+        person = self.person(username)
+        person.defined_on = line
+        person.kind = kind
+        delete_at = payload.get("delete_at")
+        person.deactivated = type(delete_at) is int and delete_at > 0
+        for membership in _items(payload.get("teams")):
+            if type(membership) is not dict or type(membership.get("name")) is not str:
+                continue
+            team_name = membership["name"]
+            self.team(team_name).members += 1
+            person.teams += 1
+            for entry in _items(membership.get("channels")):
+                if type(entry) is dict and type(entry.get("name")) is str:
+                    self.channel(team_name, entry["name"]).members += 1
+                    person.channels += 1
+
+    def _direct_channel(self, line: int, payload: dict[str, Any]) -> None:
+        # `participants` wins over `members` when present (reference §4.9).
+        participants = payload.get("participants")
+        if type(participants) is list:
+            names = [p.get("username") if type(p) is dict else None for p in participants]
+        else:
+            names = _items(payload.get("members"))
+        place = self.direct(names)
+        if place is None:
+            return
+        place.defined_on = line
+        for member in place.member_names:
+            self.person(member).direct_channels += 1
+
+    def _post(self, post: dict[str, Any], place: Place, stats: LineType) -> None:
+        # The hot path of every table (one call per post line).
+        at = post.get("create_at")
+        place.posts += 1
+        bucket = None
+        if type(at) is int:
+            if place.first_at is None or at < place.first_at:
+                place.first_at = at
+            if place.last_at is None or at > place.last_at:
+                place.last_at = at
+            bucket = self._day(at, place.group)
+            bucket.posts += 1
+        else:
+            at = None
+        author = self._wrote(post.get("user"), place, at)
+        if author is not None:
+            author.posts += 1
+            if place.kind != CHANNEL:
+                author.direct_posts += 1
+        self._carried(post, place, author, bucket, stats)
+        replies = post.get("replies")
+        if not replies or type(replies) is not list:
+            return
+        for reply in replies:
+            if type(reply) is not dict:
+                continue
+            place.replies += 1
+            stats.replies += 1
+            at = reply.get("create_at")
+            bucket = None
+            if type(at) is int:
+                bucket = self._day(at, place.group)
+                bucket.replies += 1
+            else:
+                at = None
+            author = self._wrote(reply.get("user"), place, at)
+            if author is not None:
+                author.replies += 1
+            self._carried(reply, place, author, bucket, stats)
+
+    def _day(self, at: int, group: int) -> Bucket:
+        key = ((at // DAY_MS) << _GROUP_BITS) | group
+        bucket = self.days.get(key)
+        if bucket is None:
+            bucket = self.days[key] = Bucket()
+        return bucket
+
+    def _wrote(self, user: Any, place: Place, at: int | None) -> Person | None:
+        """The author of a post or reply (None: no username), with their activity span."""
+        if type(user) is not str:
+            return None
+        author = self._person_cache.get(user) or self.person(user)
+        place.authors.add(author.name)
+        if at is not None:
+            if author.first_at is None or at < author.first_at:
+                author.first_at = at
+            if author.last_at is None or at > author.last_at:
+                author.last_at = at
+        return author
+
+    def _carried(
+        self,
+        post: dict[str, Any],
+        place: Place,
+        author: Person | None,
+        bucket: Bucket | None,
+        stats: LineType,
+    ) -> None:
+        """The files and reactions of a post or reply."""
+        attachments = post.get("attachments")
+        if attachments:
+            self._files(attachments, place, author, bucket, stats)
+        reactions = post.get("reactions")
+        if reactions:
+            self._reactions(reactions, place, stats)
+
+    def _reactions(self, reactions: Any, place: Place, stats: LineType) -> None:
+        if type(reactions) is not list:
+            return
+        people = self._person_cache
+        for reaction in reactions:
+            if type(reaction) is not dict:
+                continue
+            place.reactions += 1
+            stats.reactions += 1
+            user = reaction.get("user")
+            if type(user) is str:
+                person = people.get(user) or self.person(user)
+                person.reactions += 1
+                at = reaction.get("create_at")
+                if type(at) is int:
+                    if person.first_at is None or at < person.first_at:
+                        person.first_at = at
+                    if person.last_at is None or at > person.last_at:
+                        person.last_at = at
+
+    def _files(
+        self,
+        attachments: Any,
+        place: Place,
+        author: Person | None,
+        bucket: Bucket | None,
+        stats: LineType,
+    ) -> None:
+        if type(attachments) is not list:
+            return
+        for attachment in attachments:
+            if type(attachment) is not dict:
+                continue
+            path = attachment.get("path")
+            if type(path) is not str or not path:
+                continue
+            key = resolve(path)
+            size = self._size_of(key) if key is not None and self._size_of else None
+            file_type = self.file_types.get(extension(path))
+            if file_type is None:
+                file_type = self.file_types[extension(path)] = FileType()
+            file_type.files += 1
+            if size is None:
+                file_type.missing += 1
+                size = 0
+            file_type.bytes += size
+            file_type.largest = max(file_type.largest, size)
+            place.files += 1
+            place.file_bytes += size
+            stats.files += 1
+            if author is not None:
+                author.files += 1
+            if bucket is not None:
+                bucket.files += 1
+                bucket.file_bytes += size
+
+    def detach(self) -> None:
+        """Drop what only counting needs (the archive, caches): the tally can now be pickled."""
+        self._size_of = None
+        self._channel_cache.clear()
+        self._direct_cache.clear()
+        self._person_cache.clear()
+
+    # -- merging --------------------------------------------------------------------------
+
+    def merge(self, other: TableCounts) -> None:
+        """Add the counts of `other` (a tally of other lines of the same archive)."""
+        self.lines = max(self.lines, other.lines)
+        self.undecodable += other.undecodable
+        _merge_into(self.teams, other.teams, lambda k, v: Team(k))
+        _merge_into(self.people, other.people, lambda k, v: Person(k))
+        for key, place in other.places.items():
+            mine = self.places.get(key)
+            if mine is None:
+                mine = self.places[key] = Place(
+                    place.team, place.name, place.kind, self._group(place.team, place.kind)
+                )
+                mine.member_names = place.member_names
+            mine.merge(place)
+        their_groups = {group: key for key, group in other.groups.items()}
+        for day_key, bucket in other.days.items():
+            group = self._group(*their_groups[day_key & ((1 << _GROUP_BITS) - 1)])
+            day = day_key >> _GROUP_BITS
+            mine_b = self.days.setdefault((day << _GROUP_BITS) | group, Bucket())
+            mine_b.merge(bucket)
+        _merge_into(self.line_types, other.line_types, lambda k, v: LineType())
+        _merge_into(self.file_types, other.file_types, lambda k, v: FileType())
+
+    def group_keys(self) -> dict[int, tuple[str, str]]:
+        return {group: key for key, group in self.groups.items()}
+
+    @staticmethod
+    def split_day_key(day_key: int) -> tuple[int, int]:
+        """(day index since 1970-01-01, group id) of a `days` key."""
+        return day_key >> _GROUP_BITS, day_key & ((1 << _GROUP_BITS) - 1)
+
+
+def _merge_into(
+    mine: dict[str, Any], theirs: dict[str, Any], new: Callable[[str, Any], Any]
+) -> None:
+    for key, value in theirs.items():
+        found = mine.get(key)
+        if found is None:
+            found = mine[key] = new(key, value)
+        found.merge(value)
+
+
+def _str(value: Any) -> str | None:
+    return value if type(value) is str else None

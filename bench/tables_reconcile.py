@@ -1,0 +1,221 @@
+"""Time `inspect --by channel` against plain `inspect`, and `reconcile` against the floor of
+reading both archives (issue 12).
+
+    python bench/tables_reconcile.py             # the 400 MB archive (built on first use)
+    python bench/tables_reconcile.py --quick     # 10 MB, one run each: a smoke test
+
+For the archive and its re-export (`archivekit.testing.reexport`: what a destination would
+export after importing it, built on first use next to it), in the same run: the floor
+``unzip -p ARCHIVE import.jsonl | wc -l`` of each, then each command as a child process (best
+of N wall time). The commands run round-robin (each repeat runs every command once), so a
+change of load on the shared machine hits them alike, and each one's CPU time (user + system,
+forked workers included, from ``os.wait4``) is given beside the wall time: CPU time hardly
+moves with load, so its ratios are the steadier ones (for commands that use several workers
+the wall-time ratio is the goal's). Peak RSS is given two ways: the largest single process
+(``os.wait4``: the command or one of its forked workers) and the whole process tree, sampled
+from /proc every 20 ms. Appends a dated section to bench/results.md with `uptime` before and
+after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from run import (
+    DATA,
+    MB,
+    RESULTS,
+    ensure_archive,
+    fast_path,
+    find_cli,
+    jsonl_size,
+    machine,
+    revision,
+    time_floor,
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    cpu_seconds: float
+    process_rss_mib: float
+    tree_rss_mib: float
+
+
+def _tree_rss_kib(root: int) -> int:
+    """Resident KiB of a process and all its descendants (0 once gone)."""
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            total += next(
+                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
+            )
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                children = (task / "children").read_text().split()
+                todo.extend(int(c) for c in children)
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+def run_once(argv: list[str], allowed: tuple[int, ...]) -> Run:
+    peak_tree = 0
+    done = threading.Event()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err)
+
+        def sample() -> None:
+            nonlocal peak_tree
+            while not done.is_set():
+                peak_tree = max(peak_tree, _tree_rss_kib(proc.pid))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        code = os.waitstatus_to_exitcode(status)
+        if code not in allowed:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(argv)} exited {code}: {err.read()[-500:]!r}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(elapsed, cpu, usage.ru_maxrss / 1024, peak_tree / 1024)
+
+
+def best(runs: list[Run]) -> Run:
+    return Run(
+        min(r.seconds for r in runs),
+        min(r.cpu_seconds for r in runs),
+        max(r.process_rss_mib for r in runs),
+        max(r.tree_rss_mib for r in runs),
+    )
+
+
+def floor_run(archive: Path) -> Run:
+    script = f"set -o pipefail; unzip -p '{archive}' import.jsonl | wc -l"
+    return run_once(["bash", "-c", script], (0,))
+
+
+def ensure_reexport(archive: Path, target: Path) -> None:
+    if target.exists():
+        return
+    print(f"building {target} ...", file=sys.stderr)
+    script = (
+        "import sys; from archivekit.testing.reexport import reexport; "
+        "reexport(sys.argv[1], sys.argv[2])"
+    )
+    subprocess.run([sys.executable, "-c", script, str(archive), str(target)], check=True)
+
+
+def uptime() -> str:
+    probe = subprocess.run(["uptime"], capture_output=True, text=True, check=False)
+    return probe.stdout.strip() or "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="400", help="JSONL size in MB")
+    parser.add_argument("--quick", action="store_true", help="10 MB archive, one run each")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (best of)")
+    parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--data", type=Path, default=DATA)
+    args = parser.parse_args(argv)
+    size = "10" if args.quick else args.size
+    repeats = 1 if args.quick else args.repeats
+    cli, why = find_cli(None)
+    if cli is None:
+        print(f"archivekit CLI unavailable: {why}", file=sys.stderr)
+        return 2
+    archive = args.data / f"bench-{size}.zip"
+    again = args.data / f"bench-{size}-reexport.zip"
+    ensure_archive(archive, jsonl_mb=float(size))
+    ensure_reexport(archive, again)
+    load_before = uptime()
+    mb, mb_again = jsonl_size(archive) / MB, jsonl_size(again) / MB
+    if time_floor(archive, 1) is None:
+        print("unzip is needed for the floor", file=sys.stderr)
+        return 2
+    commands = {
+        "floor": lambda: floor_run(archive),
+        "floor_again": lambda: floor_run(again),
+        "inspect": lambda: run_once([*cli, "inspect", str(archive), "--format", "json"], (0,)),
+        "by_channel": lambda: run_once(
+            [*cli, "inspect", str(archive), "--by", "channel", "--format", "json"], (0,)
+        ),
+        "reconcile": lambda: run_once(
+            [*cli, "reconcile", str(archive), str(again), "--format", "json"], (0,)
+        ),
+    }
+    runs: dict[str, list[Run]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, command in commands.items():
+            runs[name].append(command())
+    load_after = uptime()
+    floor, floor_again, plain, by_channel, reconcile = (best(runs[n]) for n in commands)
+    both = floor.seconds + floor_again.seconds
+    both_cpu = floor.cpu_seconds + floor_again.cpu_seconds
+
+    def row(what: str, size: float, run: Run, ratio: str) -> str:
+        return (
+            f"| {what} | {size:.0f} | {run.seconds:.2f} | {run.cpu_seconds:.2f} | {ratio} | "
+            f"{run.process_rss_mib:.0f} / {run.tree_rss_mib:.0f} |"
+        )
+
+    table = [
+        "| measured | JSONL MB | best wall s | best CPU s | ratio: wall (CPU) | "
+        "peak RSS MB (one process / all) |",
+        "|---|---:|---:|---:|---|---:|",
+        row(f"floor: `unzip -p` {archive.name}", mb, floor, "–"),
+        row(f"floor: `unzip -p` {again.name}", mb_again, floor_again, "–"),
+        row("`inspect`", mb, plain, f"{plain.seconds / floor.seconds:.2f}× floor"),
+        row(
+            "`inspect --by channel`",
+            mb,
+            by_channel,
+            f"**{by_channel.seconds / plain.seconds:.2f}× inspect** "
+            f"({by_channel.cpu_seconds / plain.cpu_seconds:.2f}×); goal ≤ 1.2×",
+        ),
+        row(
+            "`reconcile` archive vs re-export",
+            mb + mb_again,
+            reconcile,
+            f"**{reconcile.seconds / both:.2f}× both floors** "
+            f"({reconcile.cpu_seconds / both_cpu:.2f}×); goal ≤ 3×, RSS < 300",
+        ),
+    ]
+    print("\n".join(table))
+    if not args.no_record:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        section = [
+            f"\n## {stamp} — tables and reconcile ({size} MB JSONL)\n",
+            f"- machine: {machine()}",
+            f"- revision: {revision()}; command: `python bench/tables_reconcile.py "
+            f"{' '.join(sys.argv[1:] if argv is None else argv)}`; fast path: {fast_path(cli)}",
+            f"- load before: `{load_before}`; after: `{load_after}`",
+            "",
+            *table,
+            "",
+        ]
+        text = args.results.read_text(encoding="utf-8")
+        args.results.write_text(text + "\n".join(section), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
