@@ -3,7 +3,7 @@
 
 The contract (archivekit/check/fast/fastpath.py): both return None to decline a post or
 direct_post line,
-or ``(identity parts, message runes, replies, reactions)`` for a line the general path accepts
+or ``(identity, message runes, replies, reactions)`` for a line the general path accepts
 without a word. The C version may decline more (escaped keys or emoji names, references that
 only match after lowercasing, props numbers with exponents or ~20 characters, props with over
 32 keys, anything but the exact envelope prefix), never accept more, and must agree exactly on
@@ -1548,7 +1548,7 @@ def drive_batches(_scan, users, teams, channels, type_ok, cases):
         start = 0
         while start < len(batch):
             found = _scan.scan_batch(
-                batch, start, first + 2, users, teams, channels, type_ok, 16383, None
+                batch, start, first + 2, users, teams, channels, type_ok, 16383
             )
             results.append(found[:8] + (len(found[8]), found[9]))
             start = found[0] + 1
@@ -1702,7 +1702,7 @@ def test_a_callback_that_empties_the_batch_stops_the_scan_safely() -> None:
         return True
 
     stop, posts, *_ = scan_batch(
-        batch, 0, 2, WORLD.users, WORLD.teams, WORLD.channels, type_ok, MAX_POST_SIZE, None
+        batch, 0, 2, WORLD.users, WORLD.teams, WORLD.channels, type_ok, MAX_POST_SIZE
     )
     assert (stop, posts) == (1, 1)
 

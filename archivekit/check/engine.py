@@ -111,7 +111,6 @@ class LineProcessor:
             self.refs.seed(existing)
         self.counts = Counts()
         self.deduper = Deduper()
-        self.identity: Callable[..., int] = post_identity
         # Maxima already passed to the hooks (the hooks keep only maxima; skip the calls).
         self._longest_message = -1
         self._most_files = 0
@@ -275,14 +274,12 @@ class LineProcessor:
         scan_batch = self.batch_scanner
         assert scan_batch is not None
         refs, counts, ctx = self.refs, self.counts, self.ctx
-        # Python's hash of the identity parts is computed in C; any other identity is called.
-        identity = None if self.identity is post_identity else self.identity
         start, end = 0, len(batch)
         while start < end:
             (stop, posts, direct_posts, replies, reactions, runes, runes_line, runes_direct,
              identities, lines) = scan_batch(
                 batch, start, first, refs.users, refs.teams, refs.channels,
-                is_allowed_post_type, ctx.max_post_size, identity,
+                is_allowed_post_type, ctx.max_post_size,
             )  # fmt: skip
             if stop > start:
                 counts.posts += posts
@@ -382,7 +379,7 @@ class LineProcessor:
         )
         if found is None:
             return False
-        parts, runes, replies, reactions = found
+        identity, runes, replies, reactions = found
         counts = self.counts
         if direct:
             counts.direct_posts += 1
@@ -395,7 +392,7 @@ class LineProcessor:
         if runes > self._longest_message:
             self._longest_message = runes
             self.hooks.post_message(line, f"{kind}.message", runes)
-        self.deduper.add(self.identity(*parts), line)
+        self.deduper.add(identity, line)
         return True
 
     def _version(self, envelope: Payload, line_type: str) -> None:
@@ -729,7 +726,7 @@ class LineProcessor:
         create_at, message = data.get("create_at"), data.get("message")
         if team_name and channel_name and create_at is not None and message is not None:
             self.deduper.add(
-                self.identity("post", team_name, channel_name, create_at, message), line
+                post_identity("post", team_name, channel_name, create_at, message), line
             )
 
     def _post_place(self, line: int, team_name: str, channel_name: str | None) -> None:
@@ -772,7 +769,7 @@ class LineProcessor:
         self._post_refs(line, data, "direct_post", BATCH_NOTE)
         create_at, message = data.get("create_at"), data.get("message")
         if members and create_at is not None and message is not None:
-            self.deduper.add(self.identity("direct", *sorted(members), create_at, message), line)
+            self.deduper.add(post_identity("direct", *sorted(members), create_at, message), line)
 
     # --- end of stream ---------------------------------------------------------------------
     def finish(self) -> None:

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from archivekit.check.duplicates import stable_identity
 from archivekit.check.engine import Hooks, LineProcessor
 from archivekit.check.hooks import Dimensions, NeedsHooks
 from archivekit.check.limits import Needs
@@ -194,9 +193,6 @@ def _work(conn: Connection, job: WorkerJob) -> None:
             default_channels=tuple(target.default_channels()),
             existing=job.existing,
         )
-        if multiprocessing.get_start_method(allow_none=True) != "fork" and os.name != "posix":
-            # Spawned workers do not share the parent's hash seed.
-            processor.identity = stable_identity
         counts, silent_counts = processor.counts, Counts()
         deduper, null_collector, null_hooks = processor.deduper, _NullCollector(None), Hooks()
         identities = array("Q")

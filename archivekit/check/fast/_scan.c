@@ -5,7 +5,7 @@
  * decides whether the general path would report nothing at all for it. This version never
  * builds the parsed document: it walks the bytes once, checks JSON syntax, types, int64
  * ranges, escapes and UTF-8 as it goes, and creates Python objects only for the names it must
- * look up and for the duplicate-post identity. It is at most as permissive as the Python
+ * look up (the duplicate-post identity is digested from the bytes, see post_digest). It is at most as permissive as the Python
  * version (tests hold the two to the same verdicts); anything unusual returns None and the
  * general path handles the line from scratch. Escaped keys, a reference that only matches
  * after Go's lowercasing, nested props: all declined.
@@ -40,8 +40,6 @@ static unsigned char string_class[256];
 /* Characters of a reaction's emoji name: [a-zA-Z0-9+_-] */
 static unsigned char emoji_char[256];
 
-static PyObject *str_post;
-static PyObject *str_direct;
 
 typedef struct {
     const unsigned char *p;
@@ -219,14 +217,10 @@ static Py_ssize_t put_utf8(char *out, uint32_t u) {
     return 4;
 }
 
-/* The Python str of a string scan_string accepted. Unescaping never grows the text (\uXXXX is
- * six bytes for at most three, a surrogate pair twelve for four), so a buffer of the raw
- * length always suffices. */
-static PyObject *to_str(const Str *s) {
-    if (!s->escaped) return PyUnicode_DecodeUTF8((const char *)s->start, s->len, NULL);
-    char small[512];
-    char *buf = s->len <= (Py_ssize_t)sizeof small ? small : PyMem_Malloc((size_t)s->len);
-    if (buf == NULL) return PyErr_NoMemory();
+/* The UTF-8 bytes of a string scan_string accepted, unescaped into `buf`; returns their
+ * length. Unescaping never grows the text (\uXXXX is six bytes for at most three, a
+ * surrogate pair twelve for four), so a buffer of the raw length always suffices. */
+static Py_ssize_t unescape(const Str *s, char *buf) {
     const unsigned char *p = s->start, *end = s->start + s->len;
     Py_ssize_t n = 0;
     while (p < end) {
@@ -258,9 +252,180 @@ static PyObject *to_str(const Str *s) {
                 p += 2;
         }
     }
-    PyObject *result = PyUnicode_DecodeUTF8(buf, n, NULL);
+    return n;
+}
+
+/* The Python str of a string scan_string accepted. */
+static PyObject *to_str(const Str *s) {
+    if (!s->escaped) return PyUnicode_DecodeUTF8((const char *)s->start, s->len, NULL);
+    char small[512];
+    char *buf = s->len <= (Py_ssize_t)sizeof small ? small : PyMem_Malloc((size_t)s->len);
+    if (buf == NULL) return PyErr_NoMemory();
+    PyObject *result = PyUnicode_DecodeUTF8(buf, unescape(s, buf), NULL);
     if (buf != small) PyMem_Free(buf);
     return result;
+}
+
+/* --- the duplicate-post identity: BLAKE2b-64 of a canonical encoding ---------------------
+ *
+ * archivekit/check/duplicates.py documents the encoding and the digest; `post_identity` there
+ * computes the same value with hashlib.blake2b(digest_size=8). BLAKE2b as in RFC 7693
+ * (unkeyed, 8-byte digest); tests hold it to hashlib bit for bit. */
+
+static const uint64_t BLAKE2B_IV[8] = {
+    0x6A09E667F3BCC908ULL, 0xBB67AE8584CAA73BULL, 0x3C6EF372FE94F82BULL, 0xA54FF53A5F1D36F1ULL,
+    0x510E527FADE682D1ULL, 0x9B05688C2B3E6C1FULL, 0x1F83D9ABFB41BD6BULL, 0x5BE0CD19137E2179ULL,
+};
+
+/* The message schedule of rounds 0-9; rounds 10 and 11 reuse rows 0 and 1. */
+static const uint8_t BLAKE2B_SIGMA[10][16] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+    {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+    {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
+    {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
+    {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13},
+    {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
+    {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11},
+    {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
+    {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},
+    {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
+};
+
+typedef struct {
+    uint64_t h[8];
+    uint64_t t; /* bytes hashed so far (identities are far below 2^64 bytes) */
+    size_t c;   /* bytes in b */
+    uint8_t b[128];
+} Blake2b;
+
+static inline uint64_t rotr64(uint64_t x, unsigned n) { return (x >> n) | (x << (64 - n)); }
+
+static inline uint64_t load64le(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+#define B2_G(a, b, c, d, x, y)                  \
+    do {                                        \
+        v[a] = v[a] + v[b] + (x);               \
+        v[d] = rotr64(v[d] ^ v[a], 32);         \
+        v[c] = v[c] + v[d];                     \
+        v[b] = rotr64(v[b] ^ v[c], 24);         \
+        v[a] = v[a] + v[b] + (y);               \
+        v[d] = rotr64(v[d] ^ v[a], 16);         \
+        v[c] = v[c] + v[d];                     \
+        v[b] = rotr64(v[b] ^ v[c], 63);         \
+    } while (0)
+
+static void blake2b_compress(Blake2b *s, int last) {
+    uint64_t v[16], m[16];
+    for (int i = 0; i < 8; i++) {
+        v[i] = s->h[i];
+        v[i + 8] = BLAKE2B_IV[i];
+    }
+    v[12] ^= s->t; /* the high word of the counter stays 0 */
+    if (last) v[14] = ~v[14];
+    for (int i = 0; i < 16; i++) m[i] = load64le(s->b + 8 * i);
+    for (int r = 0; r < 12; r++) {
+        const uint8_t *g = BLAKE2B_SIGMA[r % 10];
+        B2_G(0, 4, 8, 12, m[g[0]], m[g[1]]);
+        B2_G(1, 5, 9, 13, m[g[2]], m[g[3]]);
+        B2_G(2, 6, 10, 14, m[g[4]], m[g[5]]);
+        B2_G(3, 7, 11, 15, m[g[6]], m[g[7]]);
+        B2_G(0, 5, 10, 15, m[g[8]], m[g[9]]);
+        B2_G(1, 6, 11, 12, m[g[10]], m[g[11]]);
+        B2_G(2, 7, 8, 13, m[g[12]], m[g[13]]);
+        B2_G(3, 4, 9, 14, m[g[14]], m[g[15]]);
+    }
+    for (int i = 0; i < 8; i++) s->h[i] ^= v[i] ^ v[i + 8];
+}
+
+static void blake2b_init8(Blake2b *s) {
+    for (int i = 0; i < 8; i++) s->h[i] = BLAKE2B_IV[i];
+    s->h[0] ^= 0x01010000ULL ^ 8; /* fanout 1, depth 1, no key, 8-byte digest */
+    s->t = 0;
+    s->c = 0;
+}
+
+static void blake2b_update(Blake2b *s, const void *data, size_t n) {
+    const uint8_t *p = data;
+    while (n > 0) {
+        if (s->c == sizeof s->b) { /* a full block, and more follows: not the last one */
+            s->t += s->c;
+            blake2b_compress(s, 0);
+            s->c = 0;
+        }
+        size_t take = sizeof s->b - s->c;
+        if (take > n) take = n;
+        memcpy(s->b + s->c, p, take);
+        s->c += take;
+        p += take;
+        n -= take;
+    }
+}
+
+static uint64_t blake2b_final8(Blake2b *s) {
+    s->t += s->c;
+    memset(s->b + s->c, 0, sizeof s->b - s->c);
+    blake2b_compress(s, 1);
+    return s->h[0]; /* the digest's 8 bytes read little-endian */
+}
+
+/* One part of the canonical encoding: a kind byte, then an 8-byte little-endian value (an
+ * int64) or length (a string, followed by its UTF-8). */
+static void identity_int(Blake2b *s, long long value) {
+    uint8_t out[9];
+    uint64_t v = (uint64_t)value;
+    out[0] = 'i';
+    for (int i = 0; i < 8; i++) out[1 + i] = (uint8_t)(v >> (8 * i));
+    blake2b_update(s, out, sizeof out);
+}
+
+static void identity_bytes(Blake2b *s, const char *text, Py_ssize_t n) {
+    uint8_t out[9];
+    out[0] = 's';
+    for (int i = 0; i < 8; i++) out[1 + i] = (uint8_t)((uint64_t)n >> (8 * i));
+    blake2b_update(s, out, sizeof out);
+    blake2b_update(s, text, (size_t)n);
+}
+
+/* A str part (a name the scanner already holds as a Python str). */
+static int identity_str(Blake2b *s, PyObject *text) {
+    Py_ssize_t n;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(text, &n);
+    if (utf8 == NULL) return FAIL;
+    identity_bytes(s, utf8, n);
+    return OK;
+}
+
+/* A str part straight from the line (unescaped first when it has escapes). */
+static int identity_raw(Blake2b *s, const Str *text) {
+    if (!text->escaped) {
+        identity_bytes(s, (const char *)text->start, text->len);
+        return OK;
+    }
+    char small[512];
+    char *buf = text->len <= (Py_ssize_t)sizeof small ? small : PyMem_Malloc((size_t)text->len);
+    if (buf == NULL) {
+        PyErr_NoMemory();
+        return FAIL;
+    }
+    identity_bytes(s, buf, unescape(text, buf));
+    if (buf != small) PyMem_Free(buf);
+    return OK;
+}
+
+/* identity(data: bytes) -> int: BLAKE2b-64 of `data` (for tests: C against hashlib). */
+static PyObject *identity_digest(PyObject *module, PyObject *arg) {
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    Blake2b s;
+    blake2b_init8(&s);
+    blake2b_update(&s, view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    return PyLong_FromUnsignedLongLong(blake2b_final8(&s));
 }
 
 /* An integer as Go decodes it into an int64 field: no fraction, no exponent, in range. */
@@ -780,21 +945,40 @@ static int envelope_end(Cur *c) {
 
 /* What an accepted line leaves for the pipeline. */
 typedef struct {
-    PyObject *parts; /* the duplicate-post identity: ("post", team, channel, create_at, message)
-                        or ("direct", *sorted(members), create_at, message) */
+    uint64_t identity; /* post_identity("post", team, channel, create_at, message) or
+                          post_identity("direct", *sorted(members), create_at, message) */
     Py_ssize_t runes;
     long long replies;
     long long reactions;
 } Accepted;
 
+/* The duplicate-post identity of an accepted post (see archivekit/check/duplicates.py). */
+static int post_digest(const Post *post, int direct, uint64_t *out) {
+    Blake2b s;
+    blake2b_init8(&s);
+    if (direct) {
+        identity_bytes(&s, "direct", 6);
+        if (PyList_Sort(post->members) < 0) return FAIL;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(post->members); i++) {
+            if (identity_str(&s, PyList_GET_ITEM(post->members, i)) != OK) return FAIL;
+        }
+    } else {
+        identity_bytes(&s, "post", 4);
+        if (identity_str(&s, post->team) != OK || identity_str(&s, post->channel) != OK) return FAIL;
+    }
+    identity_int(&s, post->create_at);
+    if (identity_raw(&s, &post->message) != OK) return FAIL;
+    *out = blake2b_final8(&s);
+    return OK;
+}
+
 /* One line of `line_size` bytes whose envelope `c` has passed (`direct` as envelope_start
- * said): OK with *acc filled (acc->parts a new reference), DECLINE, or FAIL. */
+ * said): OK with *acc filled, DECLINE, or FAIL. */
 static int scan_one(const Ctx *base, Cur c, Py_ssize_t line_size, int direct, Accepted *acc) {
     Ctx ctx = *base;
     ctx.flat_props = line_size < FLAT_PROPS_MAX_LINE;
     ctx.replies = ctx.reactions = 0;
     Post post = {0};
-    PyObject *message = NULL, *create_at = NULL;
 
     int r = post_object(&ctx, &c, direct ? DIRECT_POST_KEYS : POST_KEYS, &post);
     if (r == OK) r = envelope_end(&c);
@@ -814,33 +998,12 @@ static int scan_one(const Ctx *base, Cur c, Py_ssize_t line_size, int direct, Ac
             r = found < 0 ? FAIL : (found ? OK : DECLINE);
         }
     }
-    if (r != OK) goto done;
-    r = FAIL;
-    message = to_str(&post.message);
-    create_at = PyLong_FromLongLong(post.create_at);
-    if (message == NULL || create_at == NULL) goto done;
-    if (direct) {
-        if (PyList_Sort(post.members) < 0) goto done;
-        Py_ssize_t m = PyList_GET_SIZE(post.members);
-        acc->parts = PyTuple_New(m + 3);
-        if (acc->parts == NULL) goto done;
-        PyTuple_SET_ITEM(acc->parts, 0, Py_NewRef(str_direct));
-        for (Py_ssize_t i = 0; i < m; i++)
-            PyTuple_SET_ITEM(acc->parts, i + 1, Py_NewRef(PyList_GET_ITEM(post.members, i)));
-        PyTuple_SET_ITEM(acc->parts, m + 1, Py_NewRef(create_at));
-        PyTuple_SET_ITEM(acc->parts, m + 2, Py_NewRef(message));
-    } else {
-        acc->parts = PyTuple_Pack(5, str_post, post.team, post.channel, create_at, message);
-        if (acc->parts == NULL) goto done;
+    if (r == OK) r = post_digest(&post, direct, &acc->identity);
+    if (r == OK) {
+        acc->runes = post.message.runes;
+        acc->replies = ctx.replies;
+        acc->reactions = ctx.reactions;
     }
-    acc->runes = post.message.runes;
-    acc->replies = ctx.replies;
-    acc->reactions = ctx.reactions;
-    r = OK;
-
-done:
-    Py_XDECREF(message);
-    Py_XDECREF(create_at);
     post_clear(&post);
     return r;
 }
@@ -861,7 +1024,7 @@ static int read_context(PyObject *const *args, Ctx *ctx) {
 }
 
 /* scan(raw, direct, users, teams, channels, type_ok, max_post_size)
- *   -> None to decline, or (identity parts, message runes, replies, reactions). */
+ *   -> None to decline, or (identity, message runes, replies, reactions). */
 static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
     Ctx ctx = {0};
@@ -881,18 +1044,15 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                                          : DECLINE;
     if (r == FAIL) return NULL;
     if (r == DECLINE) Py_RETURN_NONE;
-    PyObject *result = Py_BuildValue("(OnLL)", acc.parts, acc.runes, acc.replies, acc.reactions);
-    Py_DECREF(acc.parts);
-    return result;
+    return Py_BuildValue("(KnLL)", (unsigned long long)acc.identity, acc.runes, acc.replies,
+                         acc.reactions);
 }
 
-/* scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size, identity)
+/* scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size)
  *
  * Scans batch[start:] (line numbers from first_line for batch[0]) for as long as the lines
  * are post or direct_post lines the fast path accepts, and stops at the first other one (a
  * definition, a declined post, line 1, an over-long line) for the general path to handle.
- * `identity` is None for Python's own hash of the identity parts (what
- * archivekit.check.duplicates.post_identity computes), else a callable applied to them.
  *
  * Returns (stop, posts, direct_posts, replies, reactions, longest_runes, longest_line,
  * longest_is_direct, identities, lines): identities and lines as packed native uint64, one
@@ -900,11 +1060,11 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
     Ctx ctx = {0};
-    if (nargs != 9) {
-        PyErr_SetString(PyExc_TypeError, "scan_batch() takes 9 arguments");
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "scan_batch() takes 8 arguments");
         return NULL;
     }
-    PyObject *batch = args[0], *identity = args[8];
+    PyObject *batch = args[0];
     if (!PyList_Check(batch)) {
         PyErr_SetString(PyExc_TypeError, "scan_batch() needs a list of lines");
         return NULL;
@@ -929,7 +1089,7 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
     Py_ssize_t longest = -1, accepted = 0, i;
     int longest_direct = 0;
 
-    /* The callbacks (type_ok, identity) run Python code: hold the line, and re-read the
+    /* The callback (type_ok) runs Python code: hold the line, and re-read the
      * list's size (never past the n slots allocated above), in case that code touched it. */
     for (i = start; i < n && i < PyList_GET_SIZE(batch); i++) {
         PyObject *raw = PyList_GET_ITEM(batch, i);
@@ -944,25 +1104,7 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
         Py_DECREF(raw);
         if (r == FAIL) goto done;
         if (r == DECLINE) break;
-        uint64_t hash;
-        if (identity == Py_None) {
-            Py_hash_t h = PyObject_Hash(acc.parts);
-            if (h == -1) {
-                Py_DECREF(acc.parts);
-                goto done;
-            }
-            hash = (uint64_t)h;
-        } else {
-            PyObject *value = PyObject_Call(identity, acc.parts, NULL);
-            hash = value == NULL ? 0 : PyLong_AsUnsignedLongLong(value);
-            Py_XDECREF(value);
-            if (value == NULL || PyErr_Occurred()) {
-                Py_DECREF(acc.parts);
-                goto done;
-            }
-        }
-        Py_DECREF(acc.parts);
-        out_identity[accepted] = hash;
+        out_identity[accepted] = acc.identity;
         out_line[accepted] = (uint64_t)line;
         accepted++;
         counts[direct]++;
@@ -1201,16 +1343,18 @@ static PyObject *skim_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
 }
 
 static PyMethodDef methods[] = {
+    {"identity_digest", identity_digest, METH_O,
+     "identity_digest(data) -> int: BLAKE2b with an 8-byte digest, read little-endian (tests)."},
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "scan(raw, direct, users, teams, channels, type_ok, max_post_size): None to decline, or "
-     "(identity parts, message runes, replies, reactions) for a line the general path would "
+     "(identity, message runes, replies, reactions) for a line the general path would "
      "accept without a word."},
     {"skim_batch", (PyCFunction)(void (*)(void))skim_batch, METH_FASTCALL,
      "skim_batch(batch, start, places): inspect's counts for runs of post lines; see "
      "archivekit/check/fast/_scan.c."},
     {"scan_batch", (PyCFunction)(void (*)(void))scan_batch, METH_FASTCALL,
-     "scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size, "
-     "identity): scan lines from batch[start] until one the fast path does not accept; see "
+     "scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size): "
+     "scan lines from batch[start] until one the fast path does not accept; see "
      "archivekit/check/fast/_scan.c."},
     {NULL, NULL, 0, NULL},
 };
@@ -1228,9 +1372,6 @@ PyMODINIT_FUNC PyInit__scan(void) {
     }
     string_class['"'] = 1;
     string_class['\\'] = 2;
-    str_post = PyUnicode_InternFromString("post");
-    str_direct = PyUnicode_InternFromString("direct");
-    if (str_post == NULL || str_direct == NULL) return NULL;
     PyObject *module = PyModule_Create(&module_def);
 #ifndef SOURCE_SHA256
 #define SOURCE_SHA256 "unknown"

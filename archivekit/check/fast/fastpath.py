@@ -12,7 +12,8 @@ always the general path's. A property test holds the two paths to the same verdi
 
 `scan` is the entry point: the C version (archivekit/check/fast/_scan.c, built at install) when
 it is there, else `scan_python`, both with one contract — None to decline, or what the pipeline
-counts for an accepted line: ``(identity parts, message runes, replies, reactions)``. The C
+counts for an accepted line: ``(identity, message runes, replies, reactions)``, the identity
+being `archivekit.check.duplicates.post_identity` of the post. The C
 version walks the raw bytes once and builds no document (~5x faster); `scan_python` parses with
 orjson and checks the result with `check_post` / `check_direct_post`, which return the number
 of object keys seen (for the repeated-key test against the raw line), or -1 to decline.
@@ -28,6 +29,7 @@ from typing import Any, TypeGuard
 
 import orjson
 
+from archivekit.check.duplicates import post_identity
 from archivekit.check.rules.names import go_lower
 from archivekit.check.rules.post import EMOJI_NAME_MAX, is_valid_reaction_emoji_name
 from archivekit.check.rules.post_types import is_allowed_post_type
@@ -334,8 +336,8 @@ def no_repeated_keys(raw: bytes, tally: int) -> bool:
     return raw.count(b'":') == keys and b"\\u0000" not in raw and _SPACED_COLON.search(raw) is None
 
 
-# (identity parts, message runes, replies, reactions) of an accepted line.
-Accepted = tuple[tuple[str | int, ...], int, int, int]
+# (identity, message runes, replies, reactions) of an accepted line.
+Accepted = tuple[int, int, int, int]
 Scanner = Callable[
     [bytes, bool, Users, dict[str, Any], dict[tuple[str, str], Any], Callable[[str], bool], int],
     Accepted | None,
@@ -380,7 +382,7 @@ def scan_python(
     reactions = len(post.get("reactions") or ())
     for reply in replies:
         reactions += len(reply.get("reactions") or ())
-    return parts, len(message), len(replies), reactions
+    return post_identity(*parts), len(message), len(replies), reactions
 
 
 # (stop, posts, direct_posts, replies, reactions, longest_runes, longest_line,
@@ -396,7 +398,6 @@ BatchScanner = Callable[
         dict[tuple[str, str], Any],
         Callable[[str], bool],
         int,
-        Callable[..., int] | None,
     ],
     BatchScan,
 ]
