@@ -16,7 +16,14 @@ import orjson
 from archivekit.check.fast.fastpath import NATIVE_SKIM
 from archivekit.check.parallel import default_workers
 from archivekit.gosem.decode import decode_line
-from archivekit.read import LineTooLong, ReadLimits, iter_line_batches, open_archive, rechunk
+from archivekit.read import (
+    Archive,
+    LineTooLong,
+    ReadLimits,
+    iter_line_batches,
+    open_archive,
+    rechunk,
+)
 from archivekit.report.model import Counts
 
 
@@ -266,19 +273,23 @@ def _count_lines(result: Inspection, first: int, batch: list[bytes | LineTooLong
 def _inspect_share(
     path: str, me: int, workers: int, block_size: int, read_limits: ReadLimits | None
 ) -> Inspection:
-    """Count the lines of every `workers`-th batch, starting at batch `me`."""
+    """Count the lines of every `workers`-th batch, starting at batch `me` (a worker)."""
     with open_archive(path, limits=read_limits) as archive:
-        result = Inspection(str(path), archive.jsonl.name, archive.kind, archive.size)
-        line = 0
-        blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
-        for index, batch in enumerate(iter_line_batches(blocks)):
-            if index % workers != me:
-                line += len(batch)
-                continue
-            _count_lines(result, line + 1, batch)
+        return _count_share(archive, me, workers, block_size)
+
+
+def _count_share(archive: Archive, me: int, workers: int, block_size: int) -> Inspection:
+    result = Inspection(archive.path, archive.jsonl.name, archive.kind, archive.size)
+    line = 0
+    blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
+    for index, batch in enumerate(iter_line_batches(blocks)):
+        if index % workers != me:
             line += len(batch)
-        result.lines = line
-        return result
+            continue
+        _count_lines(result, line + 1, batch)
+        line += len(batch)
+    result.lines = line
+    return result
 
 
 def _merge(into: Inspection, part: Inspection) -> None:
@@ -344,17 +355,15 @@ def inspect(
     """
     with open_archive(path, limits=read_limits) as archive:
         result = Inspection(str(path), archive.jsonl.name, archive.kind, archive.size)
-        for member in archive.members():
-            if not member.is_dir and member.key.startswith("data/"):
-                result.files += 1
-                result.file_bytes += member.size
+        # From the member index: no object per entry.
+        result.files, result.file_bytes = archive.index.file_totals()
         if workers is None:
             workers = default_workers(archive.jsonl.size)
-    if workers <= 1:
-        part = _inspect_share(str(path), 0, 1, block_size, read_limits)
-        _merge(result, part)
-        result.lines = part.lines
-        return result
+        if workers <= 1:
+            part = _count_share(archive, 0, 1, block_size)
+            _merge(result, part)
+            result.lines = part.lines
+            return result
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     with context.Pool(workers) as pool:
         parts = pool.starmap(

@@ -106,7 +106,8 @@ def validate(
                 processor.process_batch(batch)
         processor.finish()
         if verify_files and archive.kind != "jsonl":
-            for issue in check_files(archive, processor.referenced, processor.fatal_files):
+            referenced = (archive.index[i].key for i in processor.referenced.indexes())
+            for issue in check_files(archive, referenced, processor.fatal_files):
                 collector.add(issue)
         needs.archive(archive.size, archive.jsonl.size)
         limits = check_limits(needs, target, explicit=explicit, bandwidth_bps=bandwidth_bps)
@@ -147,16 +148,9 @@ def _attachment_stats(archive: Archive, processor: LineProcessor) -> AttachmentS
     stats = AttachmentStats(missing=processor.missing)
     if archive.kind == "jsonl":
         return stats
-    jsonl_key = archive.jsonl.key
-    seen: set[str] = set()
-    for member in archive.members():
-        if member.is_dir or member.key == jsonl_key or member.key in seen:
-            continue  # a repeated name counts once: the server keeps only one of them
-        seen.add(member.key)
-        if member.key in processor.referenced:
-            stats.referenced += 1
-            stats.bytes += member.size
-        elif member.key.startswith("data/"):
-            stats.unreferenced += 1
-            stats.unreferenced_bytes += member.size
+    index = archive.index
+    # A repeated name counts once (the server keeps only one of them); the JSONL not at all.
+    stats.referenced, stats.bytes, stats.unreferenced, stats.unreferenced_bytes = index.stats(
+        processor.referenced.bits, index.find(archive.jsonl.key)
+    )
     return stats

@@ -14,7 +14,7 @@ from typing import Any
 from archivekit.check.duplicates import Deduper, post_identity
 from archivekit.check.fast import fastpath
 from archivekit.check.fast.fastpath import DIRECT_POST_PREFIX, POST_PREFIX, BatchScanner, Scanner
-from archivekit.check.files import READABLE_METHODS, AttachmentResolver, FileRef
+from archivekit.check.files import READABLE_METHODS, AttachmentResolver, FileRef, ReferencedFiles
 from archivekit.check.references import (
     BATCH_NOTE,
     CHANNEL_TEAM_NOT_FOUND,
@@ -114,7 +114,7 @@ class LineProcessor:
         # Maxima already passed to the hooks (the hooks keep only maxima; skip the calls).
         self._longest_message = -1
         self._most_files = 0
-        self.referenced: set[str] = set()
+        self.referenced = ReferencedFiles(len(archive.index))
         # Files whose damage stops the import (profile and emoji images), for --verify-files.
         self.fatal_files: set[str] = set()
         self.missing = 0
@@ -209,7 +209,7 @@ class LineProcessor:
     def _use_file(self, line: int, ref: FileRef, kind: str) -> bool:
         """Count a resolved file; report a compression the server cannot read."""
         member: MemberInfo = ref.member
-        self.referenced.add(member.key)
+        self.referenced.add(member)
         if kind != "attachment":
             self.fatal_files.add(member.key)
         if member.method not in READABLE_METHODS or member.encrypted:
@@ -575,7 +575,7 @@ class LineProcessor:
         ref = self._resolve_single(line, path, "emoji.image")
         if not ok:
             if ref is not None:
-                self.referenced.add(ref.member.key)  # referenced, even if the line fails
+                self.referenced.add(ref.member)  # referenced, even if the line fails
             return
         if ref is None:
             self._add(
@@ -802,11 +802,11 @@ class LineProcessor:
             self._unreferenced()
 
     def _unreferenced(self) -> None:
-        jsonl_key = self.archive.jsonl.key
+        index = self.archive.index
         outside: list[MemberInfo] = []
-        for member in self.archive.members():
-            if member.is_dir or member.key == jsonl_key or member.key in self.referenced:
-                continue
+        jsonl = index.find(self.archive.jsonl.key)
+        for i in index.unreferenced(self.referenced.bits, jsonl):
+            member = index[i]
             if not member.key.startswith("data/"):
                 if member.key.endswith(".jsonl") or member.name == "warnings.txt":
                     continue

@@ -8,7 +8,7 @@ validation (so the validator never sees them); unresolved reply paths reach the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,44 @@ class FileRef:
     field: str
     path: str
     member: Any  # reader.MemberInfo
+
+
+class ReferencedFiles:
+    """The entries lines refer to: one bit per entry of the archive's member index (the entry
+    the server finds for each reference), n/8 bytes for n entries instead of a set of keys.
+
+    The C fast path sets bits in `bits` directly; the counts over it come from the index
+    (`archivekit.read.members.MemberIndex.stats` / `unreferenced`).
+    """
+
+    __slots__ = ("bits",)
+
+    def __init__(self, entries: int) -> None:
+        self.bits = bytearray((entries + 7) // 8)
+
+    def add(self, member: Any) -> None:
+        """Mark a resolved `MemberInfo` (its `index` in the archive's member index)."""
+        i: int = member.index
+        self.bits[i >> 3] |= 1 << (i & 7)
+
+    def __contains__(self, i: int) -> bool:
+        return bool(self.bits[i >> 3] >> (i & 7) & 1)
+
+    def indexes(self) -> Iterator[int]:
+        """The marked entry indexes, in order."""
+        for byte_index, byte in enumerate(self.bits):
+            while byte:
+                low = byte & -byte
+                yield byte_index * 8 + low.bit_length() - 1
+                byte ^= low
+
+    def __len__(self) -> int:
+        return int.from_bytes(self.bits, "little").bit_count()
+
+    def __ior__(self, other: ReferencedFiles) -> ReferencedFiles:
+        merged = int.from_bytes(self.bits, "little") | int.from_bytes(other.bits, "little")
+        self.bits = bytearray(merged.to_bytes(len(self.bits), "little"))
+        return self
 
 
 def _missing_issue(path: str, field: str, hint: str) -> Issue:

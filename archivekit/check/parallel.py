@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from archivekit.check.engine import Hooks, LineProcessor
+from archivekit.check.files import ReferencedFiles
 from archivekit.check.hooks import Dimensions, NeedsHooks
 from archivekit.check.limits import Needs
 from archivekit.check.references import Existing
@@ -146,7 +147,7 @@ class WorkerTotals:
     lines: int
     counts: Counts
     missing: int
-    referenced: set[str]
+    referenced: ReferencedFiles
     fatal_files: set[str]
     dropped: Counter[tuple[str, str]]
     dropped_unresolved: Counter[tuple[str, str]]
@@ -272,7 +273,7 @@ class ParallelOutcome:
     lines: int
     counts: Counts
     missing: int
-    referenced: set[str]
+    referenced: ReferencedFiles
     deduper_pairs: list[tuple[bytes, bytes]]
 
 

@@ -28,13 +28,8 @@ from archivekit.read.inflate import (
     iter_member_data,
     method_name,
 )
-from archivekit.read.zipdir import (
-    MemberInfo,
-    go_dir,
-    looks_like_zip,
-    read_central_directory,
-    read_data_offset,
-)
+from archivekit.read.members import ListIndex, MemberIndex, read_member_index
+from archivekit.read.zipdir import MemberInfo, go_dir, looks_like_zip, read_data_offset
 
 Kind = Literal["zip", "jsonl", "dir"]
 
@@ -57,7 +52,7 @@ class Archive:
         path: str,
         kind: Kind,
         size: int,
-        members: Sequence[MemberInfo],
+        members: MemberIndex | Sequence[MemberInfo],
         jsonl: MemberInfo,
         *,
         limits: ReadLimits,
@@ -68,9 +63,8 @@ class Archive:
         self.size = size
         self.jsonl = jsonl
         self.issues = []
-        self._members = tuple(members)
-        # The server's map: NFC name -> entry, a later duplicate replacing an earlier one.
-        self._by_key = {m.key: m for m in self._members}
+        # The entries and the server's map from NFC key to entry (archivekit.read.members).
+        self.index = members if isinstance(members, MemberIndex) else ListIndex(members)
         self._limits = limits
         self._budget = ReadBudget(limits)
         self._fh = fh
@@ -92,12 +86,15 @@ class Archive:
             self._fh = None
 
     def members(self) -> Sequence[MemberInfo]:
-        """All entries in central-directory order (sorted names for a directory)."""
-        return self._members
+        """All entries in central-directory order (sorted names for a directory).
+
+        Each `MemberInfo` is built when it is read: fine for a few, slow for every entry of a
+        large zip — whole-archive counts have cheap paths on `index` (`MemberIndex`)."""
+        return self.index
 
     def lookup(self, key: str) -> MemberInfo | None:
         """The entry the server finds for an NFC key; the last of duplicates wins."""
-        return self._by_key.get(key)
+        return self.index.lookup(key)
 
     def iter_member_blocks(self, member: MemberInfo, block_size: int = 1 << 20) -> Iterator[bytes]:
         """Uncompressed data of ``member`` in blocks of at most about ``block_size`` bytes.
@@ -178,13 +175,14 @@ def open_archive(path: str | os.PathLike[str], *, limits: ReadLimits | None = No
 
 
 def _open_zip(path: str, fh: BinaryIO, size: int, limits: ReadLimits) -> Archive:
-    members = read_central_directory(fh, size)
-    jsonl, jsonl_issues = choose_jsonl(members)
+    index = read_member_index(fh, size)
+    # Only the few entries these checks can concern become MemberInfo objects.
+    jsonl, jsonl_issues = choose_jsonl([index[i] for i in index.ending_with(".jsonl")])
     _require_readable_jsonl(jsonl)
     read_data_offset(fh, jsonl, size)  # fail now, not mid-run, if its header is damaged
-    archive = Archive(path, "zip", size, members, jsonl, limits=limits, fh=fh)
+    archive = Archive(path, "zip", size, index, jsonl, limits=limits, fh=fh)
     archive.issues.extend(jsonl_issues)
-    archive.issues.extend(member_issues(members, jsonl))
+    archive.issues.extend(member_issues([index[i] for i in index.suspects()], jsonl))
     return archive
 
 
@@ -249,7 +247,8 @@ def _is_root_jsonl(name: str) -> bool:
 
 
 def choose_jsonl(members: Sequence[MemberInfo]) -> tuple[MemberInfo, list[Issue]]:
-    """The member the server imports, and the issues about that choice.
+    """The member the server imports, and the issues about that choice (`members`: every
+    entry, or at least every one whose name ends with ``.jsonl``).
 
     Raises `ArchiveError` (``jsonl-missing``) when there is no root-level ``.jsonl``.
     """
@@ -260,7 +259,7 @@ def choose_jsonl(members: Sequence[MemberInfo]) -> tuple[MemberInfo, list[Issue]
     issues: list[Issue] = []
     # Before v11.5 (and in older mmctl) the first `.jsonl` anywhere was taken.
     legacy = next(m for m in members if m.name.endswith(".jsonl"))
-    if legacy is not chosen:
+    if legacy.index != chosen.index:
         issues.append(
             warning(
                 "jsonl-choice-differs",
@@ -343,7 +342,9 @@ def _require_readable_jsonl(jsonl: MemberInfo) -> None:
 
 
 def member_issues(members: Sequence[MemberInfo], jsonl: MemberInfo) -> list[Issue]:
-    """Issues about individual entries: readability for the server and name hygiene."""
+    """Issues about individual entries: readability for the server and name hygiene
+    (`members`: every entry, or the index's `suspects`, which include every entry of a
+    repeated name)."""
     issues: list[Issue] = []
     counts: dict[str, int] = {}
     for m in members:
@@ -351,7 +352,7 @@ def member_issues(members: Sequence[MemberInfo], jsonl: MemberInfo) -> list[Issu
     reported_duplicates: set[str] = set()
     for m in members:
         name = m.name
-        if not m.is_dir and m is not jsonl:
+        if not m.is_dir and m.index != jsonl.index:
             issue = _readability_issue(m)
             if issue is not None:
                 issues.append(issue.at(name, None))

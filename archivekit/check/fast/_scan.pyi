@@ -12,7 +12,7 @@ def scan(
     type_ok: Callable[[str], bool],
     max_post_size: int,
     /,
-) -> tuple[tuple[str | int, ...], int, int, int] | None: ...
+) -> tuple[int, int, int, int] | None: ...
 def scan_batch(
     batch: list[Any],
     start: int,
@@ -22,9 +22,9 @@ def scan_batch(
     channels: dict[tuple[str, str], Any],
     type_ok: Callable[[str], bool],
     max_post_size: int,
-    identity: Callable[..., int] | None,
     /,
 ) -> tuple[int, int, int, int, int, int, int, bool, bytes, bytes]: ...
+def identity_digest(data: bytes, /) -> int: ...
 def skim_batch(
     batch: list[Any], start: int, places: dict[tuple[str, str], list[int]], /
 ) -> tuple[int, int, int, int, int, int, int | None, int | None]: ...

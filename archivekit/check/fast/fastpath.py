@@ -21,10 +21,8 @@ of object keys seen (for the repeated-key test against the raw line), or -1 to d
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any, TypeGuard
 
 import orjson
@@ -33,6 +31,7 @@ from archivekit.check.duplicates import post_identity
 from archivekit.check.rules.names import go_lower
 from archivekit.check.rules.post import EMOJI_NAME_MAX, is_valid_reaction_emoji_name
 from archivekit.check.rules.post_types import is_allowed_post_type
+from archivekit.native import native_module
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
@@ -403,20 +402,10 @@ BatchScanner = Callable[
 ]
 
 
-def _native_module() -> ModuleType | None:
-    if os.environ.get("ARCHIVEKIT_PURE_PYTHON"):
-        return None
-    try:
-        from archivekit.check.fast import _scan
-    except ImportError:  # built without a C compiler: the Python versions do the same work
-        return None
-    return _scan
-
-
 # The C scanner (all None when it was not built, or ARCHIVEKIT_PURE_PYTHON is set): `NATIVE`
 # for one line, `NATIVE_BATCH` to run through a batch until a line it does not accept,
 # `NATIVE_SKIM` for inspect's counting.
-_SCAN = _native_module()
+_SCAN = native_module("archivekit.check.fast._scan")
 NATIVE: Scanner | None = None if _SCAN is None else _SCAN.scan
 NATIVE_BATCH: BatchScanner | None = None if _SCAN is None else _SCAN.scan_batch
 NATIVE_SKIM: Callable[..., Any] | None = None if _SCAN is None else _SCAN.skim_batch

@@ -1,0 +1,115 @@
+/*
+ * The compact member index of a zip: its layout and its lookup, shared by the module that
+ * builds it (archivekit/read/_zipindex.c) and the C fast path that resolves attachments in it
+ * (archivekit/check/fast/_scan.c, which gets a `MemberTable *` from the index's capsule).
+ *
+ * One fixed-size record per central-directory entry (48 bytes), every name in one buffer,
+ * and an open-addressing hash table of 32-bit slots (load at most 1/2) from the server's key
+ * to the entry it finds: the last of several entries with one key wins, as in the server's map.
+ * Keys are the names' bytes for ASCII names; a non-ASCII name's key (its NFC form) is computed
+ * in Python, and only when that key is ASCII does it enter this table, as an alias.
+ */
+#ifndef ARCHIVEKIT_MEMBERINDEX_H
+#define ARCHIVEKIT_MEMBERINDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MEMBER_TABLE_CAPSULE "archivekit.read._zipindex.MemberTable"
+
+/* MemberRecord.bits */
+enum {
+    MB_DIR = 1,        /* the name ends with '/' */
+    MB_SYMLINK = 2,    /* unix mode S_IFLNK in the external attributes */
+    MB_ENCRYPTED = 4,  /* general purpose flag bit 0 */
+    MB_NON_ASCII = 8,  /* a byte >= 0x80 in the name: its key is Python's business */
+    MB_SHADOWED = 16,  /* a later entry has the same key: the server never finds this one */
+    MB_DUPLICATE = 32, /* its key is shared with another entry */
+};
+
+typedef struct {
+    uint64_t name_offset; /* into MemberTable.names */
+    uint64_t compressed_size;
+    uint64_t size;
+    uint64_t header_offset; /* absolute: the prefix before the archive already added */
+    uint32_t crc;
+    uint16_t name_len;
+    uint16_t method;
+    uint16_t flags;
+    uint8_t bits;
+    uint8_t reserved;
+} MemberRecord;
+
+typedef struct {
+    uint64_t key_offset; /* into MemberTable.alias_keys */
+    uint32_t key_len;
+    uint32_t member;
+} MemberAlias;
+
+/* A slot holds 0 (empty) or 1 + a member index, or 1 + (ALIAS_SLOT | an alias index). */
+#define ALIAS_SLOT 0x80000000u
+
+typedef struct {
+    MemberRecord *records;
+    size_t count;
+    char *names;
+    size_t names_len;
+    uint32_t *slots;
+    size_t mask; /* slots - 1 (a power of two minus one) */
+    MemberAlias *aliases;
+    size_t alias_count;
+    char *alias_keys;
+    size_t alias_keys_len;
+} MemberTable;
+
+/* FNV-1a, 64 bits: keys are short paths, and a lookup is rare next to parsing a line. */
+static inline uint64_t member_key_hash(const char *key, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)key[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* The key and member of a non-empty slot. */
+static inline uint32_t member_slot_key(const MemberTable *t, uint32_t slot, const char **key,
+                                       size_t *n) {
+    uint32_t v = slot - 1;
+    if (v & ALIAS_SLOT) {
+        const MemberAlias *a = &t->aliases[v & ~ALIAS_SLOT];
+        *key = t->alias_keys + a->key_offset;
+        *n = a->key_len;
+        return a->member;
+    }
+    *key = t->names + t->records[v].name_offset;
+    *n = t->records[v].name_len;
+    return v;
+}
+
+/* Where `key` sits in the slot table, or the empty slot where it would go. */
+static inline size_t member_table_probe(const MemberTable *t, const char *key, size_t n) {
+    size_t i = (size_t)member_key_hash(key, n) & t->mask;
+    for (;;) {
+        uint32_t slot = t->slots[i];
+        if (slot == 0) return i;
+        const char *other;
+        size_t other_n;
+        member_slot_key(t, slot, &other, &other_n);
+        if (other_n == n && memcmp(other, key, n) == 0) return i;
+        i = (i + 1) & t->mask;
+    }
+}
+
+/* The index of the entry the server finds for an ASCII key, or -1. */
+static inline int64_t member_table_find(const MemberTable *t, const char *key, size_t n) {
+    if (t->slots == NULL) return -1;
+    uint32_t slot = t->slots[member_table_probe(t, key, n)];
+    if (slot == 0) return -1;
+    const char *ignored;
+    size_t ignored_n;
+    return member_slot_key(t, slot, &ignored, &ignored_n);
+}
+
+#endif
