@@ -174,14 +174,17 @@ WORLD = world_of(WORLD_LINES)
 # --- running both scanners --------------------------------------------------------------------
 
 
-def run_native(raw: bytes, direct: bool, w: World, max_post_size: int) -> Any:
+def run_native(raw: bytes, direct: bool, w: World, max_post_size: int, files: Any = None) -> Any:
     assert NATIVE is not None
-    return NATIVE(raw, direct, w.users, w.teams, w.channels, is_allowed_post_type, max_post_size)
+    table = None if files is None else (files[0].table, *files[1:])
+    return NATIVE(
+        raw, direct, w.users, w.teams, w.channels, is_allowed_post_type, max_post_size, table
+    )
 
 
-def run_python(raw: bytes, direct: bool, w: World, max_post_size: int) -> Any:
+def run_python(raw: bytes, direct: bool, w: World, max_post_size: int, files: Any = None) -> Any:
     return fastpath.scan_python(
-        raw, direct, w.users, w.teams, w.channels, is_allowed_post_type, max_post_size
+        raw, direct, w.users, w.teams, w.channels, is_allowed_post_type, max_post_size, files
     )
 
 
@@ -217,21 +220,28 @@ def _exact_no_repeated_keys(raw: bytes, tally: int) -> bool:
     return not any("\x00" in text for text in _strings(doc))
 
 
-def python_exact(raw: bytes, direct: bool, w: World, max_post_size: int) -> Any:
+def python_exact(raw: bytes, direct: bool, w: World, max_post_size: int, files: Any = None) -> Any:
     """`scan_python` with its raw-byte repeated-key test replaced by an exact one."""
     with mock.patch.object(fastpath, "no_repeated_keys", _exact_no_repeated_keys):
-        return run_python(raw, direct, w, max_post_size)
+        return run_python(raw, direct, w, max_post_size, files)
 
 
-def check(raw: bytes, direct: bool, w: World = WORLD, max_post_size: int = MAX_POST_SIZE) -> str:
-    """Assert C declines or agrees with Python; "declined", "agreed" or "gap" (see module doc)."""
-    native = run_native(raw, direct, w, max_post_size)
+def check(
+    raw: bytes,
+    direct: bool,
+    w: World = WORLD,
+    max_post_size: int = MAX_POST_SIZE,
+    files: Any = None,
+) -> str:
+    """Assert C declines or agrees with Python; "declined", "agreed" or "gap" (see module doc).
+    `files`: (member index, bitmap, MaxFileSize, image extensions) to resolve attachments."""
+    native = run_native(raw, direct, w, max_post_size, files)
     if native is None:
         return "declined"
-    python = run_python(raw, direct, w, max_post_size)
+    python = run_python(raw, direct, w, max_post_size, files)
     if native == python:
         return "agreed"
-    if python is None and native == python_exact(raw, direct, w, max_post_size):
+    if python is None and native == python_exact(raw, direct, w, max_post_size, files):
         if currently_in_test_context():
             event("known gap: only Python's raw-byte key count declines")
         return "gap"
@@ -1549,7 +1559,7 @@ def drive_batches(_scan, users, teams, channels, type_ok, cases):
         start = 0
         while start < len(batch):
             found = _scan.scan_batch(
-                batch, start, first + 2, users, teams, channels, type_ok, 16383
+                batch, start, first + 2, users, teams, channels, type_ok, 16383, None
             )
             results.append(found[:8] + (len(found[8]), found[9]))
             start = found[0] + 1
@@ -1581,7 +1591,7 @@ def type_ok(name):
 
 results = []
 for raw, direct, size in cases:
-    result = _scan.scan(raw, direct, users, teams, channels, type_ok, size)
+    result = _scan.scan(raw, direct, users, teams, channels, type_ok, size, None)
     assert result is None or type(result) is tuple, result
     results.append(result)
 batches = drive_batches(_scan, users, teams, channels, type_ok, cases)
@@ -1619,6 +1629,7 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
             "-shared",
             "-fPIC",
             "-I" + sysconfig.get_paths()["include"],
+            "-I" + str(INDEX_HEADER.parent),
             str(SCAN_C),
             "-o",
             str(module),
@@ -1703,7 +1714,7 @@ def test_a_callback_that_empties_the_batch_stops_the_scan_safely() -> None:
         return True
 
     stop, posts, *_ = scan_batch(
-        batch, 0, 2, WORLD.users, WORLD.teams, WORLD.channels, type_ok, MAX_POST_SIZE
+        batch, 0, 2, WORLD.users, WORLD.teams, WORLD.channels, type_ok, MAX_POST_SIZE, None
     )
     assert (stop, posts) == (1, 1)
 
@@ -1716,3 +1727,54 @@ def test_skim_batch_refuses_a_places_dict_it_did_not_fill() -> None:
     team, channel = orjson.loads(line)["post"]["team"], orjson.loads(line)["post"]["channel"]
     with pytest.raises(TypeError):
         skim_batch([line], 0, {(team, channel): "not a row"})
+
+
+# --- attachments: resolved in the member index ----------------------------------------------
+
+FILE_NAMES = ["data/a.txt", "data/b/c.log", "data/d.pdf", "data/e.PNG", "data/f/", "data/K.txt"]
+FILE_SEEDS: list[tuple[bytes, bool]] = [
+    (dump_json_line(record), record["type"] == "direct_post")
+    for record in [
+        post("team1", "chan1", "alice", "files", T0, attachments=["a.txt", "b/c.log"]),
+        post(
+            "team1", "chan1", "alice", "reply files", T0, attachments=["d.pdf"],
+            replies=[reply("bob", "r", T0 + 1, attachments=["a.txt", "d.pdf", "b/c.log"])],
+        ),
+        direct_post(["alice", "bob"], "bob", "dm", T0, attachments=["K.txt"]),
+        post("team1", "chan1", "alice", "image", T0, attachments=["e.PNG"]),
+        post("team1", "chan1", "alice", "dir", T0, attachments=["f"]),
+    ]
+]  # fmt: skip
+
+
+@needs_native
+def test_attachment_lines_agree_and_their_mutations_are_never_accepted_by_c_alone(
+    tmp_path: Path,
+) -> None:
+    from archivekit.read import open_archive
+
+    files = {name: b"x" * (i * 7) for i, name in enumerate(FILE_NAMES)}
+    path = make_archive(tmp_path / "files.zip", [], files)
+    with open_archive(path) as archive:
+        index = archive.index
+        bits = bytearray((len(index) + 7) // 8)
+        args = (index, bits, 1000, fastpath.IMAGE_EXTENSION_BYTES)
+        verdicts = [check(raw, direct, files=args) for raw, direct in FILE_SEEDS]
+        assert verdicts == ["agreed", "agreed", "agreed", "declined", "declined"]
+        accepted = run_native(*FILE_SEEDS[1], WORLD, MAX_POST_SIZE, args)
+        # Three files of the reply after the post's own: the largest is d.pdf (first: the
+        # post's), the longest list the reply's.
+        members, total, largest, most = accepted[4]
+        assert [index[m].name for m in members] == [
+            "data/d.pdf", "data/a.txt", "data/d.pdf", "data/b/c.log",
+        ]  # fmt: skip
+        assert (total, largest, most) == (14 + 0 + 14 + 7, (14, -1, 0), (3, 0))
+        # Smaller than MaxFileSize only: a limit of 10 bytes declines d.pdf (14 bytes).
+        assert check(*FILE_SEEDS[1], files=(index, bits, 10, args[3])) == "declined"
+        assert bits == bytearray(len(bits))  # scan never marks: the caller does
+        rng = random.Random(19)
+        outcomes = {"declined": 0, "agreed": 0, "gap": 0}
+        for _ in range(scaled_examples(1500)):
+            raw, direct = rng.choice(FILE_SEEDS)
+            outcomes[check(mutate(raw, rng), direct, files=args)] += 1
+        assert outcomes["agreed"] > 50

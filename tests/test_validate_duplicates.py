@@ -303,13 +303,15 @@ def test_the_c_scanner_digests_the_identity_like_python(message: str, create_at:
     text = orjson.loads(raw)["post"]["message"]
     native = fastpath.NATIVE
     assert native is not None
-    found = native(raw, False, users, {"eng": 1}, {("eng", "general"): 1}, lambda _: True, 16383)
+    found = native(
+        raw, False, users, {"eng": 1}, {("eng", "general"): 1}, lambda _: True, 16383, None
+    )
     assert found is not None
     assert found[0] == post_identity("post", "eng", "general", create_at, text)
     dm = (
         '{"type":"direct_post","direct_post":{"channel_members":["bob","alice"],"user":"bob",'
         f'"message":"{message}","create_at":{create_at}}}}}'
     ).encode()
-    found = native(dm, True, users, {}, {}, lambda _: True, 16383)
+    found = native(dm, True, users, {}, {}, lambda _: True, 16383, None)
     assert found is not None
     assert found[0] == post_identity("direct", "alice", "bob", create_at, text)

@@ -13,7 +13,14 @@ from typing import Any
 
 from archivekit.check.duplicates import Deduper, post_identity
 from archivekit.check.fast import fastpath
-from archivekit.check.fast.fastpath import DIRECT_POST_PREFIX, POST_PREFIX, BatchScanner, Scanner
+from archivekit.check.fast.fastpath import (
+    DIRECT_POST_PREFIX,
+    IMAGE_EXTENSION_BYTES,
+    POST_PREFIX,
+    BatchScanner,
+    FilesArg,
+    Scanner,
+)
 from archivekit.check.files import READABLE_METHODS, AttachmentResolver, FileRef, ReferencedFiles
 from archivekit.check.references import (
     BATCH_NOTE,
@@ -73,6 +80,9 @@ class Hooks:
     def channel(self, line: int, team: str, name: str, deleted_at: int | None) -> None: ...
     def user_teams(self, line: int, username: str, active: bool, teams: list[str]) -> None: ...
     def attachment(self, line: int, ref: FileRef) -> None: ...
+    def attachment_totals(
+        self, count: int, total_bytes: int, largest: int, line: int, field: str
+    ) -> None: ...
     def profile_image(self, line: int, ref: FileRef) -> None: ...
     def post_message(self, line: int, field: str, runes: int) -> None: ...
     def post_files(self, line: int, field: str, count: int) -> None: ...
@@ -274,12 +284,13 @@ class LineProcessor:
         scan_batch = self.batch_scanner
         assert scan_batch is not None
         refs, counts, ctx = self.refs, self.counts, self.ctx
+        files = self._files_arg(native=True)
         start, end = 0, len(batch)
         while start < end:
             (stop, posts, direct_posts, replies, reactions, runes, runes_line, runes_direct,
-             identities, lines) = scan_batch(
+             identities, lines, found) = scan_batch(
                 batch, start, first, refs.users, refs.teams, refs.channels,
-                is_allowed_post_type, ctx.max_post_size,
+                is_allowed_post_type, ctx.max_post_size, files,
             )  # fmt: skip
             if stop > start:
                 counts.posts += posts
@@ -291,6 +302,8 @@ class LineProcessor:
                     kind = "direct_post" if runes_direct else "post"
                     self.hooks.post_message(runes_line, f"{kind}.message", runes)
                 self.deduper.add_many(identities, lines)
+                if found is not None:
+                    self._fast_files(*found)
             if stop < end:
                 self._general(first + stop, batch[stop])
             start = stop + 1
@@ -366,9 +379,47 @@ class LineProcessor:
         handler(line, payload)
 
     # --- the accept-only fast path (see archivekit.check.fast.fastpath) ----------------------
+    def _files_arg(self, native: bool) -> FilesArg | None:
+        """What the fast path resolves attachments with (None: it declines lines with files):
+        the member index (its C table for the C scanner), the referenced bitmap, MaxFileSize
+        and the image extensions."""
+        max_size = self.ctx.max_file_size
+        if not self.check_files or max_size is None:
+            return None
+        index = self.archive.index
+        table = index.table if native else index
+        if table is None:
+            return None
+        return table, self.referenced.bits, max_size, IMAGE_EXTENSION_BYTES
+
+    def _fast_files(
+        self,
+        count: int,
+        total_bytes: int,
+        largest: tuple[int, int, bool, int, int],
+        most: tuple[int, int, bool, int],
+    ) -> None:
+        """The files of accepted lines (marked referenced already): counts and target facts.
+        `largest` is (size, line, direct, reply, position) of the first largest file, `most`
+        (count, line, direct, reply) of the first longest list; reply -1 is the post's own."""
+        self.counts.attachments += count
+        size, line, direct, reply, position = largest
+        field = f"{self._files_field(direct, reply)}[{position}].path"
+        self.hooks.attachment_totals(count, total_bytes, size, line, field)
+        files, line, direct, reply = most
+        if files > self._most_files:
+            self._most_files = files
+            self.hooks.post_files(line, self._files_field(direct, reply), files)
+
+    @staticmethod
+    def _files_field(direct: bool, reply: int) -> str:
+        kind = "direct_post" if direct else "post"
+        return f"{kind}.attachments" if reply < 0 else f"{kind}.replies[{reply}].attachments"
+
     def _fast(self, line: int, raw: bytes, direct: bool) -> bool:
         refs = self.refs
-        found = self.scanner(
+        scanner = self.scanner
+        found = scanner(
             raw,
             direct,
             refs.users,
@@ -376,10 +427,18 @@ class LineProcessor:
             refs.channels,
             is_allowed_post_type,
             self.ctx.max_post_size,
+            self._files_arg(native=scanner is not fastpath.scan_python),
         )
         if found is None:
             return False
-        identity, runes, replies, reactions = found
+        identity, runes, replies, reactions, (members, total_bytes, largest, most) = found
+        if members:
+            for member in members:
+                self.referenced.bits[member >> 3] |= 1 << (member & 7)
+            self._fast_files(
+                len(members), total_bytes, (largest[0], line, direct, *largest[1:]),
+                (most[0], line, direct, most[1]),
+            )  # fmt: skip
         counts = self.counts
         if direct:
             counts.direct_posts += 1

@@ -60,6 +60,11 @@ class NeedsHooks(Hooks):
         member = ref.member
         self.needs.attachment(line, ref.field, member.name, member.size, self.dimensions(member))
 
+    def attachment_totals(
+        self, count: int, total_bytes: int, largest: int, line: int, field: str
+    ) -> None:
+        self.needs.attachment_totals(count, total_bytes, largest, line, field)
+
     def profile_image(self, line: int, ref: FileRef) -> None:
         member = ref.member
         dims = self.dimensions(member, any_name=True)

@@ -40,7 +40,7 @@ MAX_FILES_PER_POST = 10
 
 # Go's mime.TypeByExtension: the extensions for which FileInfo.IsImage() is true, so the
 # server checks MaxImageResolution (other files are stored without looking at pixels).
-_IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".webp"})
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".webp"})
 
 # Settings that are not config keys, as the limits table names them.
 _NOT_CONFIG_KEYS = {"max_post_size": "MaxPostSize (posts.message column size, not a config key)"}
@@ -93,7 +93,7 @@ class _Maximum:
 
 def is_image_name(member_name: str) -> bool:
     dot = member_name.rfind(".")
-    return dot > member_name.rfind("/") and member_name[dot:].lower() in _IMAGE_EXTENSIONS
+    return dot > member_name.rfind("/") and member_name[dot:].lower() in IMAGE_EXTENSIONS
 
 
 class Needs:
@@ -237,6 +237,15 @@ class Needs:
             self.largest_image.see(pixels, line, field)
             if pixels > self.target.max_image_resolution and not oversized:
                 self.overresolution_attachments.add(Offender(line, field, pixels, member_name))
+
+    def attachment_totals(
+        self, count: int, total_bytes: int, largest: int, line: int, field: str
+    ) -> None:
+        """`count` attachment references at once (the fast path's): none over MaxFileSize and
+        none an image, `largest` the first of the largest files, at `line` and `field`."""
+        self.attachments += count
+        self.attachment_bytes += total_bytes
+        self.largest_file.see(largest, line, field)
 
     def profile_image(
         self,

@@ -63,6 +63,9 @@ class RecordingNeeds:
     def attachment(self, *args: Any) -> None:
         self.calls.append(("attachment", args))
 
+    def attachment_totals(self, *args: Any) -> None:
+        self.calls.append(("attachment_totals", args))
+
     def profile_image(self, *args: Any) -> None:
         self.calls.append(("profile_image", args))
 

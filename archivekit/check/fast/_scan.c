@@ -18,6 +18,8 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "_memberindex.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -31,6 +33,13 @@
 #define FLAT_PROPS_MAX_LINE 133333
 #define EMOJI_NAME_MAX 64
 #define MAX_PROPS_KEYS 32
+/* The server saves at most this many files per post or reply (model.PostFileIdsMaxRunes):
+ * a longer list is the general path's (too-many-files). */
+#define MAX_FILES_PER_LIST 10
+/* Files one line may resolve here; a line with more goes to the general path. */
+#define MAX_FILES_PER_LINE 64
+/* Attachment paths longer than this go to the general path. */
+#define MAX_PATH_BYTES 4096
 
 static const char POST_PREFIX[] = "{\"type\":\"post\",\"post\":";
 static const char DIRECT_PREFIX[] = "{\"type\":\"direct_post\",\"direct_post\":";
@@ -53,6 +62,32 @@ typedef struct {
     int escaped;
 } Str;
 
+/* The largest file and the longest file list of a line or a batch: where, and how big. The
+ * general path meets a line's lists in the order post, then replies; ties keep the first. */
+typedef struct {
+    unsigned long long value; /* 0: none yet */
+    long long line;
+    int direct;
+    int reply; /* -1: the post's own list */
+    int index; /* the file's position in its list (largest file only) */
+} Where;
+
+/* Attachment resolution (scan_batch's `files`; none: lines with files are declined). */
+typedef struct {
+    const MemberTable *table;
+    unsigned char *referenced; /* one bit per member */
+    unsigned long long max_file_size;
+    PyObject *image_extensions; /* a tuple of lowercase bytes, e.g. b".png" */
+} Files;
+
+/* The files of one line, resolved (marked referenced only once the line is accepted). */
+typedef struct {
+    int found;
+    uint32_t members[MAX_FILES_PER_LINE];
+    unsigned long long bytes;
+    Where largest, most;
+} LineFiles;
+
 typedef struct {
     PyObject *users;
     PyObject *teams;
@@ -62,7 +97,20 @@ typedef struct {
     int flat_props;
     long long replies;
     long long reactions;
+    const Files *files;
+    int reply; /* the reply being read, -1 for the post itself */
+    LineFiles lf;
 } Ctx;
+
+/* Whether `a` (met later in the line) replaces `b`: larger, or as large and earlier in the
+ * general path's order (the post's own list first, then the replies', then by position); a
+ * zero never, as in limits.Needs. */
+static inline int takes_over(const Where *a, const Where *b) {
+    if (a->value == 0) return 0; /* an empty file or list is never a maximum */
+    if (a->value != b->value) return a->value > b->value;
+    if (a->reply != b->reply) return a->reply < b->reply;
+    return a->index < b->index;
+}
 
 /* --- lexical helpers --------------------------------------------------------------------- */
 
@@ -691,12 +739,95 @@ static int props(Ctx *ctx, Cur *c) {
     return r == END ? OK : r;
 }
 
-/* attachments: only null or an empty list here (files need the archive: general path). */
-static int no_attachments(Cur *c) {
+/* Whether a member key names an image by its extension (the server then checks its pixels:
+ * archivekit.check.limits.is_image_name; such files go to the general path). */
+static int image_name(const Files *files, const char *key, size_t n) {
+    size_t dot = n;
+    while (dot > 0 && key[dot - 1] != '.' && key[dot - 1] != '/') dot--;
+    if (dot == 0 || key[dot - 1] != '.') return 0;
+    dot--;
+    size_t len = n - dot;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(files->image_extensions); i++) {
+        PyObject *ext = PyTuple_GET_ITEM(files->image_extensions, i);
+        if (!PyBytes_Check(ext) || (size_t)PyBytes_GET_SIZE(ext) != len) continue;
+        const char *e = PyBytes_AS_STRING(ext);
+        size_t j = 0;
+        while (j < len) {
+            char k = key[dot + j];
+            if (k >= 'A' && k <= 'Z') k = (char)(k + 32);
+            if (k != e[j]) break;
+            j++;
+        }
+        if (j == len) return 1;
+    }
+    return 0;
+}
+
+/* A path the server joins to data/ without changing it: ASCII, no empty, "." or ".."
+ * segment, no leading or trailing slash. (Any other path is the general path's.) */
+static int plain_path(const Str *s) {
+    if (s->escaped || s->len == 0 || s->len > MAX_PATH_BYTES) return 0;
+    const unsigned char *p = s->start, *end = s->start + s->len;
+    const unsigned char *segment = p;
+    for (; p <= end; p++) {
+        if (p < end && *p >= 0x80) return 0;
+        if (p == end || *p == '/') {
+            Py_ssize_t n = p - segment;
+            if (n == 0 || (n == 1 && segment[0] == '.') ||
+                (n == 2 && segment[0] == '.' && segment[1] == '.'))
+                return 0;
+            segment = p + 1;
+        }
+    }
+    return 1;
+}
+
+/* One attachment {"path": ...} at position `index` of the current list: its file must
+ * resolve, as the server resolves it, to a member the server can read that is no image and
+ * not over MaxFileSize; anything else declines the line. */
+static int attachment(Ctx *ctx, Cur *c, int index) {
+    const Files *files = ctx->files;
+    if (!open_container(c, '{')) return DECLINE;
+    int member_first = 1, m, seen = 0;
+    Str key, path;
+    while ((m = next_member(c, &member_first, &key)) == OK) {
+        if (seen || key.len != 4 || memcmp(key.start, "path", 4) != 0) return DECLINE;
+        seen = 1;
+        if (scan_string(c, &path) != OK || !plain_path(&path)) return DECLINE;
+    }
+    if (m != END || !seen) return DECLINE;
+    char buf[5 + MAX_PATH_BYTES];
+    memcpy(buf, "data/", 5);
+    memcpy(buf + 5, path.start, (size_t)path.len);
+    size_t n = 5 + (size_t)path.len;
+    int64_t found = member_table_find(files->table, buf, n);
+    if (found < 0 || ctx->lf.found == MAX_FILES_PER_LINE) return DECLINE;
+    const MemberRecord *r = &files->table->records[found];
+    if ((r->bits & (MB_DIR | MB_ENCRYPTED)) || (r->method != 0 && r->method != 8) ||
+        r->size > files->max_file_size || image_name(files, buf, n))
+        return DECLINE;
+    ctx->lf.members[ctx->lf.found++] = (uint32_t)found;
+    ctx->lf.bytes += r->size;
+    Where here = {r->size, 0, 0, ctx->reply, index};
+    if (takes_over(&here, &ctx->lf.largest)) ctx->lf.largest = here;
+    return OK;
+}
+
+/* attachments: null, [], or (with `files`) up to ten files that all resolve. */
+static int attachments(Ctx *ctx, Cur *c) {
     if (is_null(c)) return OK;
     if (!open_container(c, '[')) return DECLINE;
-    skip_ws(c);
-    return open_container(c, ']') ? OK : DECLINE;
+    int first = 1, r, count = 0;
+    while ((r = next_element(c, &first)) == OK) {
+        if (ctx->files == NULL || count == MAX_FILES_PER_LIST) return DECLINE;
+        r = attachment(ctx, c, count);
+        if (r != OK) return r;
+        count++;
+    }
+    if (r != END) return r;
+    Where here = {(unsigned long long)count, 0, 0, ctx->reply, 0};
+    if (count > 0 && takes_over(&here, &ctx->lf.most)) ctx->lf.most = here;
+    return OK;
 }
 
 static int is_pinned(Cur *c) {
@@ -870,7 +1001,7 @@ static int post_object(Ctx *ctx, Cur *c, unsigned allowed, Post *post) {
                 r = replies(ctx, c, &min_child);
                 break;
             case K_ATTACHMENTS:
-                r = no_attachments(c);
+                r = attachments(ctx, c);
                 break;
             case K_IS_PINNED:
                 r = is_pinned(c);
@@ -899,7 +1030,9 @@ static int replies(Ctx *ctx, Cur *c, long long *min_create_at) {
     int first = 1, r;
     while ((r = next_element(c, &first)) == OK) {
         Post reply = {0};
+        ctx->reply = (int)ctx->replies;
         r = post_object(ctx, c, REPLY_KEYS, &reply);
+        ctx->reply = -1;
         post_clear(&reply);
         if (r != OK) return r;
         if (reply.create_at < *min_create_at) *min_create_at = reply.create_at;
@@ -950,6 +1083,7 @@ typedef struct {
     Py_ssize_t runes;
     long long replies;
     long long reactions;
+    LineFiles lf;
 } Accepted;
 
 /* The duplicate-post identity of an accepted post (see archivekit/check/duplicates.py). */
@@ -978,6 +1112,8 @@ static int scan_one(const Ctx *base, Cur c, Py_ssize_t line_size, int direct, Ac
     Ctx ctx = *base;
     ctx.flat_props = line_size < FLAT_PROPS_MAX_LINE;
     ctx.replies = ctx.reactions = 0;
+    ctx.reply = -1;
+    memset(&ctx.lf, 0, sizeof ctx.lf);
     Post post = {0};
 
     int r = post_object(&ctx, &c, direct ? DIRECT_POST_KEYS : POST_KEYS, &post);
@@ -1003,6 +1139,7 @@ static int scan_one(const Ctx *base, Cur c, Py_ssize_t line_size, int direct, Ac
         acc->runes = post.message.runes;
         acc->replies = ctx.replies;
         acc->reactions = ctx.reactions;
+        acc->lf = ctx.lf;
     }
     post_clear(&post);
     return r;
@@ -1023,14 +1160,61 @@ static int read_context(PyObject *const *args, Ctx *ctx) {
     return !(ctx->max_post_size == -1 && PyErr_Occurred());
 }
 
-/* scan(raw, direct, users, teams, channels, type_ok, max_post_size)
- *   -> None to decline, or (identity, message runes, replies, reactions). */
+/* `files` of scan and scan_batch: None (lines with files are declined), or
+ * (MemberTable capsule, referenced bitmap, max_file_size, image extensions): see
+ * archivekit/check/fast/fastpath.py. On success the caller releases *view. */
+static int read_files(PyObject *arg, Files *files, Py_buffer *view, const Files **out) {
+    *out = NULL;
+    if (arg == Py_None) return 1;
+    if (!PyTuple_Check(arg) || PyTuple_GET_SIZE(arg) != 4 || !PyTuple_Check(PyTuple_GET_ITEM(arg, 3))) {
+        PyErr_SetString(PyExc_TypeError, "files must be None or (table, bitmap, max_size, extensions)");
+        return 0;
+    }
+    files->table = PyCapsule_GetPointer(PyTuple_GET_ITEM(arg, 0), MEMBER_TABLE_CAPSULE);
+    if (files->table == NULL) return 0;
+    files->max_file_size = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(arg, 2));
+    if (files->max_file_size == (unsigned long long)-1 && PyErr_Occurred()) return 0;
+    files->image_extensions = PyTuple_GET_ITEM(arg, 3);
+    if (PyObject_GetBuffer(PyTuple_GET_ITEM(arg, 1), view, PyBUF_WRITABLE) < 0) return 0;
+    if ((size_t)view->len < (files->table->count + 7) / 8) {
+        PyBuffer_Release(view);
+        PyErr_SetString(PyExc_ValueError, "the referenced bitmap is shorter than the index");
+        return 0;
+    }
+    files->referenced = view->buf;
+    *out = files;
+    return 1;
+}
+
+/* A line's files as scan returns them: ((member, ...), bytes, (size, reply, index),
+ * (count, reply)) — the largest file and the longest list, first in the general path's
+ * order (sizes 0 when none). */
+static PyObject *line_files(const LineFiles *lf) {
+    PyObject *members = PyTuple_New(lf->found);
+    if (members == NULL) return NULL;
+    for (int i = 0; i < lf->found; i++) {
+        PyObject *v = PyLong_FromUnsignedLong(lf->members[i]);
+        if (v == NULL) {
+            Py_DECREF(members);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(members, i, v);
+    }
+    return Py_BuildValue("(NK(Kii)(Ki))", members, lf->bytes, lf->largest.value, lf->largest.reply,
+                         lf->largest.index, lf->most.value, lf->most.reply);
+}
+
+/* scan(raw, direct, users, teams, channels, type_ok, max_post_size, files)
+ *   -> None to decline, or (identity, message runes, replies, reactions, files) with files as
+ *   line_files gives them (the bitmap is left alone). */
 static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
     Ctx ctx = {0};
     Accepted acc = {0};
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "scan() takes 7 arguments");
+    Files files;
+    Py_buffer view = {0};
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "scan() takes 8 arguments");
         return NULL;
     }
     if (!PyBytes_Check(args[0])) {
@@ -1038,30 +1222,37 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     int direct = PyObject_IsTrue(args[1]);
-    if (direct < 0 || !read_context(args + 2, &ctx)) return NULL;
+    if (direct < 0 || !read_context(args + 2, &ctx) || !read_files(args[7], &files, &view, &ctx.files))
+        return NULL;
     Cur c = line_cursor(args[0]);
     int r = envelope_start(&c) == direct ? scan_one(&ctx, c, PyBytes_GET_SIZE(args[0]), direct, &acc)
                                          : DECLINE;
+    if (ctx.files != NULL) PyBuffer_Release(&view);
     if (r == FAIL) return NULL;
     if (r == DECLINE) Py_RETURN_NONE;
-    return Py_BuildValue("(KnLL)", (unsigned long long)acc.identity, acc.runes, acc.replies,
-                         acc.reactions);
+    return Py_BuildValue("(KnLLN)", (unsigned long long)acc.identity, acc.runes, acc.replies,
+                         acc.reactions, line_files(&acc.lf));
 }
 
-/* scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size)
+/* scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size, files)
  *
  * Scans batch[start:] (line numbers from first_line for batch[0]) for as long as the lines
  * are post or direct_post lines the fast path accepts, and stops at the first other one (a
  * definition, a declined post, line 1, an over-long line) for the general path to handle.
  *
  * Returns (stop, posts, direct_posts, replies, reactions, longest_runes, longest_line,
- * longest_is_direct, identities, lines): identities and lines as packed native uint64, one
- * pair per accepted line; the longest message is the first line to reach the maximum. */
+ * longest_is_direct, identities, lines, files): identities and lines as packed native uint64,
+ * one pair per accepted line; the longest message is the first line to reach the maximum.
+ * The accepted lines' files are marked in the bitmap; `files` is None when they had none,
+ * else (count, bytes, (size, line, direct, reply, index), (count, line, direct, reply)): the
+ * largest file and the longest list, each the first to reach its maximum. */
 static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
     Ctx ctx = {0};
-    if (nargs != 8) {
-        PyErr_SetString(PyExc_TypeError, "scan_batch() takes 8 arguments");
+    Files files;
+    Py_buffer view = {0};
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "scan_batch() takes 9 arguments");
         return NULL;
     }
     PyObject *batch = args[0];
@@ -1079,6 +1270,9 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
         PyErr_SetString(PyExc_IndexError, "scan_batch() start out of range");
         return NULL;
     }
+    if (!read_files(args[8], &files, &view, &ctx.files)) return NULL;
+    unsigned long long file_count = 0, file_bytes = 0;
+    Where largest = {0}, most = {0};
     PyObject *identities = PyBytes_FromStringAndSize(NULL, (n - start) * 8);
     PyObject *lines = PyBytes_FromStringAndSize(NULL, (n - start) * 8);
     PyObject *result = NULL;
@@ -1115,13 +1309,36 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
             longest_line = line;
             longest_direct = direct;
         }
+        const LineFiles *lf = &acc.lf;
+        for (int f = 0; f < lf->found; f++)
+            files.referenced[lf->members[f] >> 3] |= (unsigned char)(1u << (lf->members[f] & 7));
+        file_count += (unsigned long long)lf->found;
+        file_bytes += lf->bytes;
+        /* Across lines only a larger value takes over: the earlier line keeps a tie. */
+        if (lf->largest.value > largest.value) {
+            largest = lf->largest;
+            largest.line = line;
+            largest.direct = direct;
+        }
+        if (lf->most.value > most.value) {
+            most = lf->most;
+            most.line = line;
+            most.direct = direct;
+        }
     }
     if (_PyBytes_Resize(&identities, accepted * 8) < 0 || _PyBytes_Resize(&lines, accepted * 8) < 0)
         goto done;
-    result = Py_BuildValue("(nLLLLnLNOO)", i, counts[0], counts[1], replies, reactions, longest,
-                           longest_line, PyBool_FromLong(longest_direct), identities, lines);
+    PyObject *summary = file_count == 0
+                            ? Py_NewRef(Py_None)
+                            : Py_BuildValue("(KK(KLiii)(KLii))", file_count, file_bytes, largest.value,
+                                            largest.line, largest.direct, largest.reply, largest.index,
+                                            most.value, most.line, most.direct, most.reply);
+    if (summary == NULL) goto done;
+    result = Py_BuildValue("(nLLLLnLNOON)", i, counts[0], counts[1], replies, reactions, longest,
+                           longest_line, PyBool_FromLong(longest_direct), identities, lines, summary);
 
 done:
+    if (ctx.files != NULL) PyBuffer_Release(&view);
     Py_XDECREF(identities);
     Py_XDECREF(lines);
     return result;
@@ -1346,14 +1563,15 @@ static PyMethodDef methods[] = {
     {"identity_digest", identity_digest, METH_O,
      "identity_digest(data) -> int: BLAKE2b with an 8-byte digest, read little-endian (tests)."},
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
-     "scan(raw, direct, users, teams, channels, type_ok, max_post_size): None to decline, or "
-     "(identity, message runes, replies, reactions) for a line the general path would "
+     "scan(raw, direct, users, teams, channels, type_ok, max_post_size, files): None to decline, "
+     "or (identity, message runes, replies, reactions, files) for a line the general path would "
      "accept without a word."},
     {"skim_batch", (PyCFunction)(void (*)(void))skim_batch, METH_FASTCALL,
      "skim_batch(batch, start, places): inspect's counts for runs of post lines; see "
      "archivekit/check/fast/_scan.c."},
     {"scan_batch", (PyCFunction)(void (*)(void))scan_batch, METH_FASTCALL,
-     "scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size): "
+     "scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size, "
+     "files): "
      "scan lines from batch[start] until one the fast path does not accept; see "
      "archivekit/check/fast/_scan.c."},
     {NULL, NULL, 0, NULL},

@@ -11,8 +11,9 @@ def scan(
     channels: dict[tuple[str, str], Any],
     type_ok: Callable[[str], bool],
     max_post_size: int,
+    files: tuple[Any, bytearray, int, tuple[bytes, ...]] | None,
     /,
-) -> tuple[int, int, int, int] | None: ...
+) -> tuple[int, int, int, int, Any] | None: ...
 def scan_batch(
     batch: list[Any],
     start: int,
@@ -22,8 +23,9 @@ def scan_batch(
     channels: dict[tuple[str, str], Any],
     type_ok: Callable[[str], bool],
     max_post_size: int,
+    files: tuple[Any, bytearray, int, tuple[bytes, ...]] | None,
     /,
-) -> tuple[int, int, int, int, int, int, int, bool, bytes, bytes]: ...
+) -> tuple[int, int, int, int, int, int, int, bool, bytes, bytes, Any]: ...
 def identity_digest(data: bytes, /) -> int: ...
 def skim_batch(
     batch: list[Any], start: int, places: dict[tuple[str, str], list[int]], /
