@@ -364,6 +364,8 @@ def inspect(
             _merge(result, part)
             result.lines = part.lines
             return result
+    # The workers only read the JSONL: free this index before they fork.
+    del archive
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     with context.Pool(workers) as pool:
         parts = pool.starmap(

@@ -183,3 +183,17 @@ def test_an_index_entry_fits_in_250_bytes_with_an_export_shaped_name(tmp_path: P
     if isinstance(index, NativeIndex):
         assert per_entry <= 250, f"{per_entry:.0f} bytes per entry ({name_bytes:.0f} of name)"
         assert index.find(names[-1]) == count
+
+
+def test_a_spawned_process_reads_the_directory_itself(tmp_path: Path) -> None:
+    import pickle
+
+    path = tmp_path / "mixed.zip"
+    path.write_bytes(build_zip(_entries()))
+    with open_archive(path) as archive:
+        # Forked workers share the parent's index; pickled for a spawned one it is None, and
+        # open_archive(index=None) reads the central directory again.
+        assert pickle.loads(pickle.dumps(archive.index)) is None
+        with open_archive(path, index=archive.index) as again:
+            assert again.index is archive.index
+            assert again.issues == archive.issues

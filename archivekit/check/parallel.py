@@ -32,6 +32,7 @@ from archivekit.issues import Issue, Severity
 from archivekit.read import (
     Archive,
     LineTooLong,
+    MemberIndex,
     ReadLimits,
     iter_line_batches,
     open_archive,
@@ -169,6 +170,9 @@ class WorkerJob:
     max_issues: int | None
     block_size: int
     existing: Existing | None = None
+    # The parent's member index: shared by a forked worker (pickled for a spawned one it
+    # becomes None, and the worker reads the directory itself).
+    index: MemberIndex | None = None
 
 
 def _worker(conn: Connection, job: WorkerJob) -> None:
@@ -185,7 +189,7 @@ def _worker(conn: Connection, job: WorkerJob) -> None:
 def _work(conn: Connection, job: WorkerJob) -> None:
     path, read_limits, target = job.path, job.read_limits, job.target
     me, workers, max_issues, block_size = job.me, job.workers, job.max_issues, job.block_size
-    with open_archive(path, limits=read_limits) as archive:
+    with open_archive(path, limits=read_limits, index=job.index) as archive:
         collector = BatchCollector(max_issues)
         recorder = RecordingNeeds()
         hooks = NeedsHooks(recorder, Dimensions(archive))
@@ -314,7 +318,17 @@ def run_parallel(
             target=_worker,
             args=(
                 child_end,
-                WorkerJob(path, read_limits, target, me, workers, max_issues, block_size, existing),
+                WorkerJob(
+                    path,
+                    read_limits,
+                    target,
+                    me,
+                    workers,
+                    max_issues,
+                    block_size,
+                    existing,
+                    archive.index if archive.kind == "zip" else None,
+                ),
             ),
             daemon=True,
         )

@@ -7,6 +7,7 @@ the JSONL's blocks into lines with Go scanner semantics. Imports nothing from py
 
 from archivekit.read.framing import MAX_LINE_BYTES, LineTooLong, iter_line_batches, rechunk
 from archivekit.read.inflate import ReadLimits
+from archivekit.read.members import MemberIndex
 from archivekit.read.source import Archive, open_archive
 from archivekit.read.zipdir import MemberInfo
 
@@ -14,6 +15,7 @@ __all__ = [
     "MAX_LINE_BYTES",
     "Archive",
     "LineTooLong",
+    "MemberIndex",
     "MemberInfo",
     "ReadLimits",
     "iter_line_batches",

@@ -3,8 +3,9 @@
  * builds it (archivekit/read/_zipindex.c) and the C fast path that resolves attachments in it
  * (archivekit/check/fast/_scan.c, which gets a `MemberTable *` from the index's capsule).
  *
- * One fixed-size record per central-directory entry (48 bytes), every name in one buffer,
- * and an open-addressing hash table of 32-bit slots (load at most 1/2) from the server's key
+ * One fixed-size record per central-directory entry (40 bytes), every name in one buffer (at
+ * most 4 GiB of names), and an open-addressing hash table of 32-bit slots (load at most 3/4:
+ * 4-8 bytes per entry) from the server's key
  * to the entry it finds: the last of several entries with one key wins, as in the server's map.
  * Keys are the names' bytes for ASCII names; a non-ASCII name's key (its NFC form) is computed
  * in Python, and only when that key is ASCII does it enter this table, as an alias.
@@ -29,10 +30,10 @@ enum {
 };
 
 typedef struct {
-    uint64_t name_offset; /* into MemberTable.names */
     uint64_t compressed_size;
     uint64_t size;
     uint64_t header_offset; /* absolute: the prefix before the archive already added */
+    uint32_t name_offset;   /* into MemberTable.names */
     uint32_t crc;
     uint16_t name_len;
     uint16_t method;

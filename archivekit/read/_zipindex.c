@@ -5,7 +5,7 @@
  * archivekit/read/zipdir.py does (the reference, and the fallback without a C compiler; a test
  * holds the two to the same members on every archive the suite has): records are read until
  * one does not parse, zip64 sizes come from the zip64 extra field as Go reads them. Instead
- * of one Python object per entry it keeps the layout of archivekit/read/_memberindex.h: 48
+ * of one Python object per entry it keeps the layout of archivekit/read/_memberindex.h: 40
  * bytes per entry, the names in one buffer, a hash table of 32-bit slots. No Python object is
  * made per member; the GIL is released while the directory is read and parsed.
  *
@@ -102,13 +102,14 @@ static int add_record(IndexObject *self, const unsigned char *p, uint64_t base) 
     int status = READ_OK;
     if (csize == U32_MAX || size == U32_MAX || offset == U32_MAX)
         status = apply_zip64(name + n_name, n_extra, &size, &csize, &offset);
-    if (t->count >= ALIAS_SLOT - 1) return READ_TOO_MANY;
+    /* Indexes fit 31 bits (ALIAS_SLOT), name offsets 32: beyond, the Python parser. */
+    if (t->count >= ALIAS_SLOT - 1 || t->names_len + n_name > UINT32_MAX) return READ_TOO_MANY;
     if (!grow((void **)&t->records, &self->records_cap, t->count + 1, sizeof(MemberRecord)) ||
         !grow((void **)&t->names, &self->names_cap, t->names_len + n_name, 1))
         return READ_NOMEM;
     MemberRecord *r = &t->records[t->count++];
     memset(r, 0, sizeof *r);
-    r->name_offset = t->names_len;
+    r->name_offset = (uint32_t)t->names_len;
     r->name_len = n_name;
     memcpy(t->names + t->names_len, name, n_name);
     t->names_len += n_name;
@@ -179,8 +180,9 @@ out:
 
 static int build_table(IndexObject *self) {
     MemberTable *t = &self->t;
+    /* Load at most 3/4 even if every entry gets a key (aliases replace skipped names). */
     size_t cap = 8;
-    while (cap < 2 * t->count) cap *= 2;
+    while (cap / 4 * 3 < t->count + 1) cap *= 2;
     t->slots = calloc(cap, sizeof(uint32_t));
     if (t->slots == NULL) return 0;
     t->mask = cap - 1;

@@ -1,8 +1,8 @@
 """The member index of an archive: lookups by the server's key and whole-archive counts.
 
 `read_member_index` reads a zip's central directory into a `NativeIndex` — the compact C
-index of archivekit/read/_zipindex.c: 48 bytes per entry plus its name, a hash table of 4-byte
-slots, no Python object per entry — or, without the C extension (or
+index of archivekit/read/_zipindex.c: 40 bytes per entry plus its name, a hash table of 4-byte
+slots (4-8 bytes per entry), no Python object per entry — or, without the C extension (or
 ``ARCHIVEKIT_PURE_PYTHON``), a `ListIndex` of `MemberInfo` objects from the reference parser in
 zipdir.py. Bare JSONL files and export directories use a `ListIndex` too. Both are sequences of
 `MemberInfo` (``index[i]``, iteration) with one API:
@@ -48,7 +48,14 @@ NATIVE = native_module("archivekit.read._zipindex")
 
 
 class MemberIndex(Sequence[MemberInfo]):
-    """The entries of an archive in central-directory order (see the module docstring)."""
+    """The entries of an archive in central-directory order (see the module docstring).
+
+    A forked process inherits it as it is; pickled (a spawned process) it becomes None, and
+    the other process reads the directory itself (`open_archive(..., index=None)`).
+    """
+
+    def __reduce__(self) -> tuple[type[None], tuple[()]]:
+        return type(None), ()
 
     # A capsule of the C table for the C fast path; None for a ListIndex.
     table: Any = None
@@ -245,7 +252,8 @@ def read_member_index(fh: BinaryIO, file_size: int) -> MemberIndex:
         try:
             index = NativeIndex(NATIVE.read_index(fh.fileno(), start, file_size, base))
         except ValueError:
-            # A damaged zip64 field: the reference parser raises the exact ArchiveError.
+            # A damaged zip64 field (the reference parser raises the exact ArchiveError), or
+            # a directory beyond the C index's bounds (2**31 entries, 4 GiB of names).
             index = ListIndex(parse_entries(fh, start, file_size, base))
     check_entry_count(len(index), entries)
     return index

@@ -147,8 +147,16 @@ class Archive:
             yield from iter_file_blocks(fh, member, block_size, self._budget)
 
 
-def open_archive(path: str | os.PathLike[str], *, limits: ReadLimits | None = None) -> Archive:
+def open_archive(
+    path: str | os.PathLike[str],
+    *,
+    limits: ReadLimits | None = None,
+    index: MemberIndex | None = None,
+) -> Archive:
     """Open a zip, a bare ``.jsonl`` or an export directory for reading.
+
+    `index`: the member index of this same zip, read before (a forked worker reuses its
+    parent's instead of reading the central directory again); None reads it.
 
     Raises `ArchiveError` when it cannot be used: ``not-a-zip``, ``zip-truncated``,
     ``zip-corrupt``, ``zip-multidisk``, ``jsonl-missing``, ``jsonl-unsupported-compression``.
@@ -168,14 +176,17 @@ def open_archive(path: str | os.PathLike[str], *, limits: ReadLimits | None = No
         if not looks_like_zip(fh, size) and path.lower().endswith(".jsonl"):
             fh.close()
             return _open_bare_jsonl(path, size, limits)
-        return _open_zip(path, fh, size, limits)
+        return _open_zip(path, fh, size, limits, index)
     except BaseException:
         fh.close()
         raise
 
 
-def _open_zip(path: str, fh: BinaryIO, size: int, limits: ReadLimits) -> Archive:
-    index = read_member_index(fh, size)
+def _open_zip(
+    path: str, fh: BinaryIO, size: int, limits: ReadLimits, index: MemberIndex | None
+) -> Archive:
+    if index is None:
+        index = read_member_index(fh, size)
     # Only the few entries these checks can concern become MemberInfo objects.
     jsonl, jsonl_issues = choose_jsonl([index[i] for i in index.ending_with(".jsonl")])
     _require_readable_jsonl(jsonl)
