@@ -19,11 +19,13 @@ from archivekit.gosem.decode import decode_line
 from archivekit.read import (
     Archive,
     LineTooLong,
+    MemberInfo,
     ReadLimits,
     iter_line_batches,
     open_archive,
     rechunk,
 )
+from archivekit.read.source import reopen_jsonl
 from archivekit.report.model import Counts
 
 
@@ -271,10 +273,19 @@ def _count_lines(result: Inspection, first: int, batch: list[bytes | LineTooLong
 
 
 def _inspect_share(
-    path: str, me: int, workers: int, block_size: int, read_limits: ReadLimits | None
+    path: str,
+    jsonl: MemberInfo | None,
+    me: int,
+    workers: int,
+    block_size: int,
+    read_limits: ReadLimits | None,
 ) -> Inspection:
-    """Count the lines of every `workers`-th batch, starting at batch `me` (a worker)."""
-    with open_archive(path, limits=read_limits) as archive:
+    """Count the lines of every `workers`-th batch, starting at batch `me` (a worker); `jsonl`
+    is the zip's JSONL member as the parent chose it (None: not a zip, open it again)."""
+    if jsonl is None:
+        with open_archive(path, limits=read_limits) as archive:
+            return _count_share(archive, me, workers, block_size)
+    with reopen_jsonl(path, jsonl, limits=read_limits) as archive:
         return _count_share(archive, me, workers, block_size)
 
 
@@ -364,13 +375,15 @@ def inspect(
             _merge(result, part)
             result.lines = part.lines
             return result
-    # The workers only read the JSONL: free this index before they fork.
+        jsonl = archive.jsonl if archive.kind == "zip" else None
+    # The workers only read the JSONL (not the directory again): free this index before they
+    # fork.
     del archive
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     with context.Pool(workers) as pool:
         parts = pool.starmap(
             _inspect_share,
-            [(str(path), me, workers, block_size, read_limits) for me in range(workers)],
+            [(str(path), jsonl, me, workers, block_size, read_limits) for me in range(workers)],
         )
     for part in parts:
         _merge(result, part)

@@ -122,12 +122,14 @@ static int add_record(IndexObject *self, const unsigned char *p, uint64_t base) 
     if (n_name > 0 && name[n_name - 1] == '/') r->bits |= MB_DIR;
     if (((attrs >> 16) & S_IFMT_BITS) == S_IFLNK_BITS) r->bits |= MB_SYMLINK;
     if (flags & 1) r->bits |= MB_ENCRYPTED;
-    for (uint16_t i = 0; i < n_name; i++) {
-        if (name[i] & 0x80) {
-            r->bits |= MB_NON_ASCII;
-            break;
-        }
+    uint64_t high = 0, w;
+    uint16_t i = 0;
+    for (; i + 8 <= n_name; i += 8) {
+        memcpy(&w, name + i, 8);
+        high |= w;
     }
+    for (; i < n_name; i++) high |= name[i];
+    if (high & 0x8080808080808080ULL) r->bits |= MB_NON_ASCII;
     /* A bad zip64 field stops the reading: the entry is kept for its name in the error. */
     return status;
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import BinaryIO, Literal
 
@@ -177,6 +178,20 @@ def open_archive(
             fh.close()
             return _open_bare_jsonl(path, size, limits)
         return _open_zip(path, fh, size, limits, index)
+    except BaseException:
+        fh.close()
+        raise
+
+
+def reopen_jsonl(path: str, jsonl: MemberInfo, *, limits: ReadLimits | None = None) -> Archive:
+    """A zip opened before, again, for a process that only streams its JSONL (`jsonl`, as the
+    first `open_archive` chose it): the central directory is not read again, the archive's
+    `index` holds that one member and `issues` is empty."""
+    fh: BinaryIO = open(path, "rb", buffering=0)  # noqa: SIM115 - owned by the Archive
+    try:
+        size = os.fstat(fh.fileno()).st_size
+        only = ListIndex([replace(jsonl, index=0)])
+        return Archive(path, "zip", size, only, only[0], limits=limits or ReadLimits(), fh=fh)
     except BaseException:
         fh.close()
         raise
