@@ -3,12 +3,14 @@
  * builds it (archivekit/read/_zipindex.c) and the C fast path that resolves attachments in it
  * (archivekit/check/fast/_scan.c, which gets a `MemberTable *` from the index's capsule).
  *
- * One fixed-size record per central-directory entry (40 bytes), every name in one buffer (at
- * most 4 GiB of names), and an open-addressing hash table of 32-bit slots (load at most 3/4:
- * 4-8 bytes per entry) from the server's key
- * to the entry it finds: the last of several entries with one key wins, as in the server's map.
- * Keys are the names' bytes for ASCII names; a non-ASCII name's key (its NFC form) is computed
- * in Python, and only when that key is ASCII does it enter this table, as an alias.
+ * One fixed-size record per central-directory entry (40 bytes), every name in one buffer,
+ * front-coded (an entry stores only what follows the prefix it shares with the previous
+ * entry's name, up to 255 bytes; every 16th entry stores its whole name): export paths share
+ * long prefixes, and this halves the names. An open-addressing hash table of 32-bit slots
+ * (load at most 3/4: 4-8 bytes per entry) maps the server's key to the entry it finds: the
+ * last of several entries with one key wins, as in the server's map. Keys are the names'
+ * bytes for ASCII names; a non-ASCII name's key (its NFC form) is computed in Python, and only
+ * when that key is ASCII does it enter this table, as an alias.
  */
 #ifndef ARCHIVEKIT_MEMBERINDEX_H
 #define ARCHIVEKIT_MEMBERINDEX_H
@@ -27,19 +29,24 @@ enum {
     MB_NON_ASCII = 8,  /* a byte >= 0x80 in the name: its key is Python's business */
     MB_SHADOWED = 16,  /* a later entry has the same key: the server never finds this one */
     MB_DUPLICATE = 32, /* its key is shared with another entry */
+    MB_ODD_NAME = 64,  /* absolute, drive letter, backslash or ".." (the hygiene checks') */
+    MB_DATA = 128,     /* the name starts with "data/" */
 };
+
+/* Every MEMBER_RESTART-th entry stores its whole name. */
+#define MEMBER_RESTART 16
 
 typedef struct {
     uint64_t compressed_size;
     uint64_t size;
     uint64_t header_offset; /* absolute: the prefix before the archive already added */
-    uint32_t name_offset;   /* into MemberTable.names */
+    uint32_t name_offset;   /* of the stored part of the name, in MemberTable.names */
     uint32_t crc;
-    uint16_t name_len;
+    uint16_t name_len; /* the whole name */
     uint16_t method;
     uint16_t flags;
+    uint8_t shared; /* leading bytes shared with the previous entry's name, not stored */
     uint8_t bits;
-    uint8_t reserved;
 } MemberRecord;
 
 typedef struct {
@@ -79,18 +86,43 @@ static inline uint64_t member_key_hash(const char *key, size_t n) {
     return h ^ (h >> 32);
 }
 
-/* The key and member of a non-empty slot. */
-static inline uint32_t member_slot_key(const MemberTable *t, uint32_t slot, const char **key,
-                                       size_t *n) {
+/* Whether entry i's (front-coded) name is `key`: each stored part is compared once, walking
+ * back through the entries whose names share the prefix still to check. */
+static inline int member_name_equals(const MemberTable *t, size_t i, const char *key, size_t n) {
+    if (t->records[i].name_len != n) return 0;
+    size_t upto = n;
+    for (size_t k = i; upto > 0; k--) {
+        const MemberRecord *r = &t->records[k];
+        if (upto > r->shared) {
+            if (memcmp(key + r->shared, t->names + r->name_offset, upto - r->shared) != 0) return 0;
+            upto = r->shared;
+        }
+    }
+    return 1;
+}
+
+/* Entry i's whole name into `buf` (name_len bytes). */
+static inline void member_name(const MemberTable *t, size_t i, char *buf) {
+    size_t upto = t->records[i].name_len;
+    for (size_t k = i; upto > 0; k--) {
+        const MemberRecord *r = &t->records[k];
+        if (upto > r->shared) {
+            memcpy(buf + r->shared, t->names + r->name_offset, upto - r->shared);
+            upto = r->shared;
+        }
+    }
+}
+
+/* The member of a non-empty slot, and whether its key is `key`. */
+static inline uint32_t member_slot(const MemberTable *t, uint32_t slot, const char *key, size_t n,
+                                   int *equal) {
     uint32_t v = slot - 1;
     if (v & ALIAS_SLOT) {
         const MemberAlias *a = &t->aliases[v & ~ALIAS_SLOT];
-        *key = t->alias_keys + a->key_offset;
-        *n = a->key_len;
+        *equal = a->key_len == n && memcmp(t->alias_keys + a->key_offset, key, n) == 0;
         return a->member;
     }
-    *key = t->names + t->records[v].name_offset;
-    *n = t->records[v].name_len;
+    *equal = member_name_equals(t, v, key, n);
     return v;
 }
 
@@ -99,11 +131,10 @@ static inline size_t member_table_probe(const MemberTable *t, const char *key, s
     size_t i = (size_t)member_key_hash(key, n) & t->mask;
     for (;;) {
         uint32_t slot = t->slots[i];
+        int equal;
         if (slot == 0) return i;
-        const char *other;
-        size_t other_n;
-        member_slot_key(t, slot, &other, &other_n);
-        if (other_n == n && memcmp(other, key, n) == 0) return i;
+        member_slot(t, slot, key, n, &equal);
+        if (equal) return i;
         i = (i + 1) & t->mask;
     }
 }
@@ -112,10 +143,9 @@ static inline size_t member_table_probe(const MemberTable *t, const char *key, s
 static inline int64_t member_table_find(const MemberTable *t, const char *key, size_t n) {
     if (t->slots == NULL) return -1;
     uint32_t slot = t->slots[member_table_probe(t, key, n)];
+    int equal;
     if (slot == 0) return -1;
-    const char *ignored;
-    size_t ignored_n;
-    return member_slot_key(t, slot, &ignored, &ignored_n);
+    return (int64_t)member_slot(t, slot, key, n, &equal);
 }
 
 #endif

@@ -6,7 +6,7 @@
  * holds the two to the same members on every archive the suite has): records are read until
  * one does not parse, zip64 sizes come from the zip64 extra field as Go reads them. Instead
  * of one Python object per entry it keeps the layout of archivekit/read/_memberindex.h: 40
- * bytes per entry, the names in one buffer, a hash table of 32-bit slots. No Python object is
+ * bytes per entry, the names front-coded in one buffer, a hash table of 32-bit slots. No Python object is
  * made per member; the GIL is released while the directory is read and parsed.
  *
  * Input is hostile: every field is bounds-checked against the window it was read into.
@@ -36,6 +36,11 @@ typedef struct {
     PyObject_HEAD
     MemberTable t;
     size_t records_cap, names_cap, aliases_cap, alias_keys_cap;
+    /* While the directory is read: each entry's key hash, and the previous whole name. */
+    uint64_t *hashes;
+    size_t hashes_cap;
+    char previous[65536];
+    size_t previous_len;
 } IndexObject;
 
 static inline uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
@@ -105,14 +110,25 @@ static int add_record(IndexObject *self, const unsigned char *p, uint64_t base) 
     /* Indexes fit 31 bits (ALIAS_SLOT), name offsets 32: beyond, the Python parser. */
     if (t->count >= ALIAS_SLOT - 1 || t->names_len + n_name > UINT32_MAX) return READ_TOO_MANY;
     if (!grow((void **)&t->records, &self->records_cap, t->count + 1, sizeof(MemberRecord)) ||
+        !grow((void **)&self->hashes, &self->hashes_cap, t->count + 1, sizeof(uint64_t)) ||
         !grow((void **)&t->names, &self->names_cap, t->names_len + n_name, 1))
         return READ_NOMEM;
+    size_t shared = 0;
+    if (t->count % MEMBER_RESTART != 0) {
+        size_t most = n_name < self->previous_len ? n_name : self->previous_len;
+        if (most > 255) most = 255;
+        while (shared < most && self->previous[shared] == (char)name[shared]) shared++;
+    }
+    self->hashes[t->count] = member_key_hash((const char *)name, n_name);
     MemberRecord *r = &t->records[t->count++];
     memset(r, 0, sizeof *r);
     r->name_offset = (uint32_t)t->names_len;
     r->name_len = n_name;
-    memcpy(t->names + t->names_len, name, n_name);
-    t->names_len += n_name;
+    r->shared = (uint8_t)shared;
+    memcpy(t->names + t->names_len, name + shared, n_name - shared);
+    t->names_len += n_name - shared;
+    memcpy(self->previous, name, n_name);
+    self->previous_len = n_name;
     r->method = method;
     r->flags = flags;
     r->crc = le32(p + 16);
@@ -130,6 +146,15 @@ static int add_record(IndexObject *self, const unsigned char *p, uint64_t base) 
     }
     for (; i < n_name; i++) high |= name[i];
     if (high & 0x8080808080808080ULL) r->bits |= MB_NON_ASCII;
+    if (n_name >= 5 && memcmp(name, "data/", 5) == 0) r->bits |= MB_DATA;
+    /* What the name hygiene checks look for (archivekit/read/source.py member_issues):
+     * absolute, a drive letter, a backslash, "..". A superset: Python decides. */
+    const char *text = (const char *)name;
+    if ((n_name > 0 && (name[0] == '/' || name[0] == '\\')) || (n_name >= 2 && name[1] == ':') ||
+        memchr(text, '\\', n_name) != NULL)
+        r->bits |= MB_ODD_NAME;
+    for (uint16_t j = 0; j + 1 < n_name && !(r->bits & MB_ODD_NAME); j++)
+        if (name[j] == '.' && name[j + 1] == '.') r->bits |= MB_ODD_NAME;
     /* A bad zip64 field stops the reading: the entry is kept for its name in the error. */
     return status;
 }
@@ -188,17 +213,30 @@ static int build_table(IndexObject *self) {
     t->slots = calloc(cap, sizeof(uint32_t));
     if (t->slots == NULL) return 0;
     t->mask = cap - 1;
+    char name[65536];
     for (size_t i = 0; i < t->count; i++) {
         MemberRecord *r = &t->records[i];
         if (r->bits & MB_NON_ASCII) continue; /* keyed by Python (NFC) */
-        size_t at = member_table_probe(t, t->names + r->name_offset, r->name_len);
-        if (t->slots[at] != 0) {
-            MemberRecord *earlier = &t->records[t->slots[at] - 1];
-            earlier->bits |= MB_SHADOWED | MB_DUPLICATE;
-            r->bits |= MB_DUPLICATE;
+        /* Probe with the hashes kept while reading: names are compared (and decoded) only
+         * when the hashes match. No aliases exist yet: every slot is an entry's. */
+        uint64_t h = self->hashes[i];
+        size_t at = (size_t)h & t->mask;
+        for (;; at = (at + 1) & t->mask) {
+            uint32_t slot = t->slots[at];
+            if (slot == 0) break;
+            if (self->hashes[slot - 1] != h) continue;
+            member_name(t, i, name);
+            if (member_name_equals(t, slot - 1, name, r->name_len)) {
+                t->records[slot - 1].bits |= MB_SHADOWED | MB_DUPLICATE;
+                r->bits |= MB_DUPLICATE;
+                break;
+            }
         }
         t->slots[at] = (uint32_t)i + 1;
     }
+    free(self->hashes);
+    self->hashes = NULL;
+    self->hashes_cap = 0;
     return 1;
 }
 
@@ -208,6 +246,7 @@ static void index_dealloc(IndexObject *self) {
     free(self->t.slots);
     free(self->t.aliases);
     free(self->t.alias_keys);
+    free(self->hashes);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -231,8 +270,9 @@ static PyObject *index_record(IndexObject *self, PyObject *arg) {
     size_t i;
     if (!member_arg(self, arg, &i)) return NULL;
     const MemberRecord *r = &self->t.records[i];
-    return Py_BuildValue("(y#HHKKkKB)", self->t.names + r->name_offset, (Py_ssize_t)r->name_len,
-                         r->method, r->flags, (unsigned long long)r->compressed_size,
+    char name[65536];
+    member_name(&self->t, i, name);
+    return Py_BuildValue("(y#HHKKkKB)", name, (Py_ssize_t)r->name_len, r->method, r->flags, (unsigned long long)r->compressed_size,
                          (unsigned long long)r->size, (unsigned long)r->crc,
                          (unsigned long long)r->header_offset, r->bits);
 }
@@ -260,9 +300,8 @@ static PyObject *index_alias(IndexObject *self, PyObject *args) {
     MemberTable *t = &self->t;
     size_t at = member_table_probe(t, key, (size_t)n);
     if (t->slots[at] != 0) {
-        const char *ignored;
-        size_t ignored_n;
-        uint32_t other = member_slot_key(t, t->slots[at], &ignored, &ignored_n);
+        int equal;
+        uint32_t other = member_slot(t, t->slots[at], key, (size_t)n, &equal);
         if (other == i) Py_RETURN_NONE;
         if (other > i) {
             mark_pair(t, (uint32_t)i, other);
@@ -302,23 +341,12 @@ static int append_index(PyObject *list, size_t i) {
     return r;
 }
 
-static int has_bytes(const char *name, size_t n, const char *what, size_t k) {
-    for (size_t i = 0; i + k <= n; i++)
-        if (memcmp(name + i, what, k) == 0) return 1;
-    return 0;
-}
-
 /* Entries that may have something to report (zipdir/source member_issues): unreadable,
  * duplicate, non-ASCII, unsafe or backslashed names, symlinks. A superset: Python decides. */
-static int suspect(const MemberTable *t, const MemberRecord *r) {
-    const char *name = t->names + r->name_offset;
-    size_t n = r->name_len;
+static int suspect(const MemberRecord *r) {
     if (!(r->bits & MB_DIR) && ((r->method != 0 && r->method != 8) || (r->bits & MB_ENCRYPTED)))
         return 1;
-    if (r->bits & (MB_DUPLICATE | MB_NON_ASCII | MB_SYMLINK)) return 1;
-    if (n > 0 && (name[0] == '/' || name[0] == '\\')) return 1;
-    if (n >= 2 && name[1] == ':') return 1;
-    return memchr(name, '\\', n) != NULL || has_bytes(name, n, "..", 2);
+    return (r->bits & (MB_DUPLICATE | MB_NON_ASCII | MB_SYMLINK | MB_ODD_NAME)) != 0;
 }
 
 /* select(what) -> indexes, in order: "non_ascii", "suspects", or entries whose name ends
@@ -343,15 +371,17 @@ static PyObject *index_select(IndexObject *self, PyObject *arg) {
         PyErr_SetString(PyExc_ValueError, "select('non_ascii' | 'suspects' | suffix bytes)");
         return NULL;
     }
+    char name[65536]; /* the current entry's whole name, decoded in order */
     for (size_t i = 0; i < t->count; i++) {
         const MemberRecord *r = &t->records[i];
         int take;
         if (kind == 0) {
             take = (r->bits & MB_NON_ASCII) != 0;
         } else if (kind == 1) {
-            take = suspect(t, r);
+            take = suspect(r);
         } else {
-            take = r->name_len >= k && memcmp(t->names + r->name_offset + r->name_len - k, suffix, (size_t)k) == 0;
+            memcpy(name + r->shared, t->names + r->name_offset, (size_t)(r->name_len - r->shared));
+            take = r->name_len >= k && memcmp(name + r->name_len - k, suffix, (size_t)k) == 0;
         }
         if (take && append_index(out, i) < 0) {
             Py_DECREF(out);
@@ -361,10 +391,6 @@ static PyObject *index_select(IndexObject *self, PyObject *arg) {
     return out;
 }
 
-static int starts_with_data(const MemberTable *t, const MemberRecord *r) {
-    return r->name_len >= 5 && memcmp(t->names + r->name_offset, "data/", 5) == 0;
-}
-
 /* files() -> (count, bytes) of the file entries under data/ (every entry, duplicates too). */
 static PyObject *index_files(IndexObject *self, PyObject *unused) {
     (void)unused;
@@ -372,7 +398,7 @@ static PyObject *index_files(IndexObject *self, PyObject *unused) {
     unsigned long long count = 0, bytes = 0;
     for (size_t i = 0; i < t->count; i++) {
         const MemberRecord *r = &t->records[i];
-        if (!(r->bits & MB_DIR) && starts_with_data(t, r)) {
+        if ((r->bits & (MB_DIR | MB_DATA)) == MB_DATA) {
             count++;
             bytes += r->size;
         }
@@ -410,7 +436,7 @@ static PyObject *index_stats(IndexObject *self, PyObject *args) {
         if (bit(&view, i)) {
             used++;
             used_bytes += r->size;
-        } else if (starts_with_data(t, r)) {
+        } else if (r->bits & MB_DATA) {
             unused++;
             unused_bytes += r->size;
         }
@@ -432,7 +458,13 @@ static PyObject *index_unreferenced(IndexObject *self, PyObject *args) {
         const MemberRecord *r = &t->records[i];
         if (r->bits & MB_DIR) continue;
         if (!(r->bits & MB_NON_ASCII)) {
-            int64_t winner = member_table_find(t, t->names + r->name_offset, r->name_len);
+            /* The server finds this entry itself unless a later one shadows it. */
+            int64_t winner = (int64_t)i;
+            if (r->bits & MB_SHADOWED) {
+                char name[65536];
+                member_name(t, i, name);
+                winner = member_table_find(t, name, r->name_len);
+            }
             if (winner < 0 || winner == skip || bit(&view, (size_t)winner)) continue;
         }
         if (append_index(out, i) < 0) Py_CLEAR(out);
@@ -503,6 +535,8 @@ static PyObject *read_index(PyObject *module, PyObject *args) {
     if (self == NULL) return NULL;
     memset(&self->t, 0, sizeof self->t);
     self->records_cap = self->names_cap = self->aliases_cap = self->alias_keys_cap = 0;
+    self->hashes = NULL;
+    self->hashes_cap = self->previous_len = 0;
     int status, built = 1;
     Py_BEGIN_ALLOW_THREADS
     status = read_records(self, fd, start, file_size, base);
@@ -522,8 +556,7 @@ static PyObject *read_index(PyObject *module, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     if (status == READ_ZIP64_MISSING || status == READ_ZIP64_SHORT) {
-        const MemberRecord *r = &self->t.records[self->t.count - 1];
-        PyObject *name = PyBytes_FromStringAndSize(self->t.names + r->name_offset, r->name_len);
+        PyObject *name = PyBytes_FromStringAndSize(self->previous, (Py_ssize_t)self->previous_len);
         PyObject *detail = name == NULL ? NULL
                                          : Py_BuildValue("(sN)",
                                                          status == READ_ZIP64_MISSING ? "zip64-missing"

@@ -1,8 +1,9 @@
 """The member index of an archive: lookups by the server's key and whole-archive counts.
 
 `read_member_index` reads a zip's central directory into a `NativeIndex` — the compact C
-index of archivekit/read/_zipindex.c: 40 bytes per entry plus its name, a hash table of 4-byte
-slots (4-8 bytes per entry), no Python object per entry — or, without the C extension (or
+index of archivekit/read/_zipindex.c: 40 bytes per entry plus its name (front-coded: about half
+of an export path), a hash table of 4-byte slots (4-8 bytes per entry), no Python object per
+entry — or, without the C extension (or
 ``ARCHIVEKIT_PURE_PYTHON``), a `ListIndex` of `MemberInfo` objects from the reference parser in
 zipdir.py. Bare JSONL files and export directories use a `ListIndex` too. Both are sequences of
 `MemberInfo` (``index[i]``, iteration) with one API:
@@ -41,6 +42,8 @@ MB_ENCRYPTED = 4
 MB_NON_ASCII = 8
 MB_SHADOWED = 16
 MB_DUPLICATE = 32
+MB_ODD_NAME = 64
+MB_DATA = 128
 _DATA = "data/"
 
 
