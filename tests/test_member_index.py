@@ -197,3 +197,113 @@ def test_a_spawned_process_reads_the_directory_itself(tmp_path: Path) -> None:
         with open_archive(path, index=archive.index) as again:
             assert again.index is archive.index
             assert again.issues == archive.issues
+
+
+ASAN_SCRIPT = """
+import os, pickle, sys
+
+sys.path.insert(0, sys.argv[1])
+import _zipindex
+
+assert _zipindex.__file__.startswith(sys.argv[1]), _zipindex.__file__
+with open(sys.argv[2], "rb") as f:
+    cases = pickle.load(f)
+results = []
+for path, start, base in cases:
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        try:
+            index = _zipindex.read_index(fh.fileno(), start, size, base)
+        except (ValueError, OSError) as exc:
+            results.append(("error", type(exc).__name__))
+            continue
+    bits = bytearray(b"\\x55" * ((len(index) + 7) // 8))
+    results.append((
+        [index.record(i) for i in range(len(index))],
+        [index.find(index.record(i)[0]) for i in range(len(index))],
+        index.select("suspects"), index.select(b".jsonl"), index.files(),
+        index.stats(bits, 0), index.unreferenced(bits, 0),
+    ))
+with open(sys.argv[3], "wb") as f:
+    pickle.dump(results, f)
+"""
+
+
+@needs_native
+@pytest.mark.slow
+def test_the_index_under_address_and_undefined_behaviour_sanitizers(tmp_path: Path) -> None:
+    import pickle
+    import shutil
+    import subprocess
+    import sys
+    import sysconfig
+
+    from archivekit.read.zipdir import directory_start
+
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip(
+            "gcc is not installed: cannot build archivekit/read/_zipindex.c with sanitizers"
+        )
+    libasan = subprocess.run(
+        [gcc, "-print-file-name=libasan.so"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    if not os.path.isabs(libasan) or not os.path.exists(libasan):
+        pytest.skip("gcc has no libasan.so: cannot run the AddressSanitizer build")
+    module_dir = tmp_path / "asan"
+    module_dir.mkdir()
+    source = REPO / "archivekit" / "read" / "_zipindex.c"
+    build = subprocess.run(
+        [
+            gcc, "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+            "-fno-omit-frame-pointer", "-shared", "-fPIC",
+            "-I" + sysconfig.get_paths()["include"], "-I" + str(source.parent), str(source),
+            "-o", str(module_dir / ("_zipindex" + sysconfig.get_config_var("EXT_SUFFIX"))),
+        ],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr
+    # Every archive of the corpus, cut at many places and with bytes flipped in its directory.
+    cases = []
+    rng = random.Random(3)
+    for number, path in enumerate(corpus(tmp_path)):
+        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            start, base, _ = directory_start(fh, len(data))
+        variants = [data, data[: start + (len(data) - start) // 2]]
+        for _ in range(20):
+            broken = bytearray(data)
+            for _ in range(rng.randint(1, 8)):
+                broken[rng.randrange(start, len(data))] = rng.randrange(256)
+            variants.append(bytes(broken))
+        for k, variant in enumerate(variants):
+            case = tmp_path / f"case-{number}-{k}.zip"
+            case.write_bytes(variant)
+            cases.append((str(case), start, base))
+    data_file, out = tmp_path / "cases.pickle", tmp_path / "results.pickle"
+    data_file.write_bytes(pickle.dumps(cases))
+    env = {
+        **os.environ,
+        "LD_PRELOAD": libasan,
+        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:halt_on_error=1",
+        "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
+        "PYTHONMALLOC": "malloc",
+    }
+    argv = [sys.executable, "-c", ASAN_SCRIPT, str(module_dir), str(data_file), str(out)]
+    run = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    starts = [i for i in (run.stderr.find("ERROR: "), run.stderr.find("runtime error")) if i >= 0]
+    report = run.stderr[max(min(starts, default=0) - 200, 0) :][:6000]
+    assert run.returncode == 0, report
+    assert "AddressSanitizer" not in run.stderr, report
+    assert "runtime error" not in run.stderr, report
+    # The installed build answers the same.
+    installed = subprocess.run(
+        [sys.executable, "-c", ASAN_SCRIPT, str(Path(members_module.NATIVE.__file__).parent),
+         str(data_file), str(tmp_path / "installed.pickle")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    assert pickle.loads(out.read_bytes()) == pickle.loads(
+        (tmp_path / "installed.pickle").read_bytes()
+    )
