@@ -314,166 +314,173 @@ static PyObject *to_str(const Str *s) {
     return result;
 }
 
-/* --- the duplicate-post identity: BLAKE2b-64 of a canonical encoding ---------------------
+/* --- the duplicate-post identity: XXH64 of a canonical encoding ---------------------------
  *
  * archivekit/check/duplicates.py documents the encoding and the digest; `post_identity` there
- * computes the same value with hashlib.blake2b(digest_size=8). BLAKE2b as in RFC 7693
- * (unkeyed, 8-byte digest); tests hold it to hashlib bit for bit. */
+ * computes the same value with the xxhash package (xxh64, seed 0). XXH64 as specified by
+ * xxHash (https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md); tests hold this code
+ * to the package bit for bit. The encoding is built in a buffer, then digested in one pass. */
 
-static const uint64_t BLAKE2B_IV[8] = {
-    0x6A09E667F3BCC908ULL, 0xBB67AE8584CAA73BULL, 0x3C6EF372FE94F82BULL, 0xA54FF53A5F1D36F1ULL,
-    0x510E527FADE682D1ULL, 0x9B05688C2B3E6C1FULL, 0x1F83D9ABFB41BD6BULL, 0x5BE0CD19137E2179ULL,
-};
+#define XXH_P1 0x9E3779B185EBCA87ULL
+#define XXH_P2 0xC2B2AE3D27D4EB4FULL
+#define XXH_P3 0x165667B19E3779F9ULL
+#define XXH_P4 0x85EBCA77C2B2AE63ULL
+#define XXH_P5 0x27D4EB2F165667C5ULL
 
-/* The message schedule of rounds 0-9; rounds 10 and 11 reuse rows 0 and 1. */
-static const uint8_t BLAKE2B_SIGMA[10][16] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
-    {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
-    {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
-    {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
-    {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13},
-    {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
-    {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11},
-    {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
-    {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},
-    {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
-};
-
-typedef struct {
-    uint64_t h[8];
-    uint64_t t; /* bytes hashed so far (identities are far below 2^64 bytes) */
-    size_t c;   /* bytes in b */
-    uint8_t b[128];
-} Blake2b;
-
-static inline uint64_t rotr64(uint64_t x, unsigned n) { return (x >> n) | (x << (64 - n)); }
+static inline uint64_t rotl64(uint64_t x, unsigned n) { return (x << n) | (x >> (64 - n)); }
 
 static inline uint64_t load64le(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
     return v;
 }
 
-#define B2_G(a, b, c, d, x, y)                  \
-    do {                                        \
-        v[a] = v[a] + v[b] + (x);               \
-        v[d] = rotr64(v[d] ^ v[a], 32);         \
-        v[c] = v[c] + v[d];                     \
-        v[b] = rotr64(v[b] ^ v[c], 24);         \
-        v[a] = v[a] + v[b] + (y);               \
-        v[d] = rotr64(v[d] ^ v[a], 16);         \
-        v[c] = v[c] + v[d];                     \
-        v[b] = rotr64(v[b] ^ v[c], 63);         \
-    } while (0)
+static inline uint32_t load32le(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
+}
 
-static void blake2b_compress(Blake2b *s, int last) {
-    uint64_t v[16], m[16];
-    for (int i = 0; i < 8; i++) {
-        v[i] = s->h[i];
-        v[i + 8] = BLAKE2B_IV[i];
+static inline uint64_t xxh_round(uint64_t acc, uint64_t input) {
+    acc += input * XXH_P2;
+    return rotl64(acc, 31) * XXH_P1;
+}
+
+static inline uint64_t xxh_merge(uint64_t acc, uint64_t v) {
+    acc ^= xxh_round(0, v);
+    return acc * XXH_P1 + XXH_P4;
+}
+
+/* XXH64 of `n` bytes with seed 0. */
+static uint64_t xxh64(const uint8_t *p, size_t n) {
+    const uint8_t *end = p + n;
+    uint64_t h;
+    if (n >= 32) {
+        uint64_t v1 = XXH_P1 + XXH_P2, v2 = XXH_P2, v3 = 0, v4 = 0 - XXH_P1;
+        do {
+            v1 = xxh_round(v1, load64le(p));
+            v2 = xxh_round(v2, load64le(p + 8));
+            v3 = xxh_round(v3, load64le(p + 16));
+            v4 = xxh_round(v4, load64le(p + 24));
+            p += 32;
+        } while (end - p >= 32);
+        h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) + rotl64(v4, 18);
+        h = xxh_merge(h, v1);
+        h = xxh_merge(h, v2);
+        h = xxh_merge(h, v3);
+        h = xxh_merge(h, v4);
+    } else {
+        h = XXH_P5;
     }
-    v[12] ^= s->t; /* the high word of the counter stays 0 */
-    if (last) v[14] = ~v[14];
-    for (int i = 0; i < 16; i++) m[i] = load64le(s->b + 8 * i);
-    for (int r = 0; r < 12; r++) {
-        const uint8_t *g = BLAKE2B_SIGMA[r % 10];
-        B2_G(0, 4, 8, 12, m[g[0]], m[g[1]]);
-        B2_G(1, 5, 9, 13, m[g[2]], m[g[3]]);
-        B2_G(2, 6, 10, 14, m[g[4]], m[g[5]]);
-        B2_G(3, 7, 11, 15, m[g[6]], m[g[7]]);
-        B2_G(0, 5, 10, 15, m[g[8]], m[g[9]]);
-        B2_G(1, 6, 11, 12, m[g[10]], m[g[11]]);
-        B2_G(2, 7, 8, 13, m[g[12]], m[g[13]]);
-        B2_G(3, 4, 9, 14, m[g[14]], m[g[15]]);
+    h += (uint64_t)n;
+    for (; end - p >= 8; p += 8) {
+        h ^= xxh_round(0, load64le(p));
+        h = rotl64(h, 27) * XXH_P1 + XXH_P4;
     }
-    for (int i = 0; i < 8; i++) s->h[i] ^= v[i] ^ v[i + 8];
-}
-
-static void blake2b_init8(Blake2b *s) {
-    for (int i = 0; i < 8; i++) s->h[i] = BLAKE2B_IV[i];
-    s->h[0] ^= 0x01010000ULL ^ 8; /* fanout 1, depth 1, no key, 8-byte digest */
-    s->t = 0;
-    s->c = 0;
-}
-
-static void blake2b_update(Blake2b *s, const void *data, size_t n) {
-    const uint8_t *p = data;
-    while (n > 0) {
-        if (s->c == sizeof s->b) { /* a full block, and more follows: not the last one */
-            s->t += s->c;
-            blake2b_compress(s, 0);
-            s->c = 0;
-        }
-        size_t take = sizeof s->b - s->c;
-        if (take > n) take = n;
-        memcpy(s->b + s->c, p, take);
-        s->c += take;
-        p += take;
-        n -= take;
+    if (end - p >= 4) {
+        h ^= (uint64_t)load32le(p) * XXH_P1;
+        h = rotl64(h, 23) * XXH_P2 + XXH_P3;
+        p += 4;
     }
-}
-
-static uint64_t blake2b_final8(Blake2b *s) {
-    s->t += s->c;
-    memset(s->b + s->c, 0, sizeof s->b - s->c);
-    blake2b_compress(s, 1);
-    return s->h[0]; /* the digest's 8 bytes read little-endian */
-}
-
-/* One part of the canonical encoding: a kind byte, then an 8-byte little-endian value (an
- * int64) or length (a string, followed by its UTF-8). */
-static void identity_int(Blake2b *s, long long value) {
-    uint8_t out[9];
-    uint64_t v = (uint64_t)value;
-    out[0] = 'i';
-    for (int i = 0; i < 8; i++) out[1 + i] = (uint8_t)(v >> (8 * i));
-    blake2b_update(s, out, sizeof out);
-}
-
-static void identity_bytes(Blake2b *s, const char *text, Py_ssize_t n) {
-    uint8_t out[9];
-    out[0] = 's';
-    for (int i = 0; i < 8; i++) out[1 + i] = (uint8_t)((uint64_t)n >> (8 * i));
-    blake2b_update(s, out, sizeof out);
-    blake2b_update(s, text, (size_t)n);
-}
-
-/* A str part (a name the scanner already holds as a Python str). */
-static int identity_str(Blake2b *s, PyObject *text) {
-    Py_ssize_t n;
-    const char *utf8 = PyUnicode_AsUTF8AndSize(text, &n);
-    if (utf8 == NULL) return FAIL;
-    identity_bytes(s, utf8, n);
-    return OK;
-}
-
-/* A str part straight from the line (unescaped first when it has escapes). */
-static int identity_raw(Blake2b *s, const Str *text) {
-    if (!text->escaped) {
-        identity_bytes(s, (const char *)text->start, text->len);
-        return OK;
+    for (; p < end; p++) {
+        h ^= (*p) * XXH_P5;
+        h = rotl64(h, 11) * XXH_P1;
     }
-    char small[512];
-    char *buf = text->len <= (Py_ssize_t)sizeof small ? small : PyMem_Malloc((size_t)text->len);
-    if (buf == NULL) {
+    h ^= h >> 33;
+    h *= XXH_P2;
+    h ^= h >> 29;
+    h *= XXH_P3;
+    h ^= h >> 32;
+    return h;
+}
+
+/* The canonical encoding being built: a stack buffer, or the heap past it. */
+typedef struct {
+    uint8_t *data;
+    size_t len, cap;
+    uint8_t small[1024];
+} Encoding;
+
+static void encoding_init(Encoding *e) {
+    e->data = e->small;
+    e->len = 0;
+    e->cap = sizeof e->small;
+}
+
+static void encoding_free(Encoding *e) {
+    if (e->data != e->small) PyMem_Free(e->data);
+}
+
+/* Room for `n` more bytes (FAIL with MemoryError set when there is none). */
+static int encoding_room(Encoding *e, size_t n) {
+    if (e->len + n <= e->cap) return OK;
+    size_t cap = e->cap * 2 > e->len + n ? e->cap * 2 : e->len + n;
+    uint8_t *data = PyMem_Malloc(cap);
+    if (data == NULL) {
         PyErr_NoMemory();
         return FAIL;
     }
-    identity_bytes(s, buf, unescape(text, buf));
-    if (buf != small) PyMem_Free(buf);
+    memcpy(data, e->data, e->len);
+    encoding_free(e);
+    e->data = data;
+    e->cap = cap;
     return OK;
 }
 
-/* identity(data: bytes) -> int: BLAKE2b-64 of `data` (for tests: C against hashlib). */
+/* A part's kind byte and an 8-byte little-endian value (an int64) or length (a str). */
+static void put_kind(Encoding *e, uint8_t kind, uint64_t v) {
+    e->data[e->len++] = kind;
+    for (int i = 0; i < 8; i++) e->data[e->len++] = (uint8_t)(v >> (8 * i));
+}
+
+static int identity_int(Encoding *e, long long value) {
+    if (encoding_room(e, 9) != OK) return FAIL;
+    put_kind(e, 'i', (uint64_t)value);
+    return OK;
+}
+
+static int identity_bytes(Encoding *e, const char *text, Py_ssize_t n) {
+    if (encoding_room(e, 9 + (size_t)n) != OK) return FAIL;
+    put_kind(e, 's', (uint64_t)n);
+    memcpy(e->data + e->len, text, (size_t)n);
+    e->len += (size_t)n;
+    return OK;
+}
+
+/* A str part (a name the scanner already holds as a Python str). */
+static int identity_str(Encoding *e, PyObject *text) {
+    Py_ssize_t n;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(text, &n);
+    if (utf8 == NULL) return FAIL;
+    return identity_bytes(e, utf8, n);
+}
+
+/* A str part straight from the line (unescaped in place when it has escapes: unescaping
+ * never grows the text). */
+static int identity_raw(Encoding *e, const Str *text) {
+    if (!text->escaped) return identity_bytes(e, (const char *)text->start, text->len);
+    if (encoding_room(e, 9 + (size_t)text->len) != OK) return FAIL;
+    size_t at = e->len;
+    Py_ssize_t n = unescape(text, (char *)e->data + at + 9);
+    put_kind(e, 's', (uint64_t)n);
+    e->len = at + 9 + (size_t)n;
+    return OK;
+}
+
+/* identity_digest(data: bytes) -> int: XXH64 of `data` (for tests: C against xxhash). */
 static PyObject *identity_digest(PyObject *module, PyObject *arg) {
     (void)module;
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
-    Blake2b s;
-    blake2b_init8(&s);
-    blake2b_update(&s, view.buf, (size_t)view.len);
+    uint64_t h = xxh64(view.buf, (size_t)view.len);
     PyBuffer_Release(&view);
-    return PyLong_FromUnsignedLongLong(blake2b_final8(&s));
+    return PyLong_FromUnsignedLongLong(h);
 }
 
 /* An integer as Go decodes it into an int64 field: no fraction, no exponent, in range. */
@@ -1088,22 +1095,24 @@ typedef struct {
 
 /* The duplicate-post identity of an accepted post (see archivekit/check/duplicates.py). */
 static int post_digest(const Post *post, int direct, uint64_t *out) {
-    Blake2b s;
-    blake2b_init8(&s);
+    Encoding e;
+    encoding_init(&e);
+    int r = OK;
     if (direct) {
-        identity_bytes(&s, "direct", 6);
-        if (PyList_Sort(post->members) < 0) return FAIL;
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(post->members); i++) {
-            if (identity_str(&s, PyList_GET_ITEM(post->members, i)) != OK) return FAIL;
-        }
+        r = identity_bytes(&e, "direct", 6);
+        if (r == OK && PyList_Sort(post->members) < 0) r = FAIL;
+        for (Py_ssize_t i = 0; r == OK && i < PyList_GET_SIZE(post->members); i++)
+            r = identity_str(&e, PyList_GET_ITEM(post->members, i));
     } else {
-        identity_bytes(&s, "post", 4);
-        if (identity_str(&s, post->team) != OK || identity_str(&s, post->channel) != OK) return FAIL;
+        r = identity_bytes(&e, "post", 4);
+        if (r == OK) r = identity_str(&e, post->team);
+        if (r == OK) r = identity_str(&e, post->channel);
     }
-    identity_int(&s, post->create_at);
-    if (identity_raw(&s, &post->message) != OK) return FAIL;
-    *out = blake2b_final8(&s);
-    return OK;
+    if (r == OK) r = identity_int(&e, post->create_at);
+    if (r == OK) r = identity_raw(&e, &post->message);
+    if (r == OK) *out = xxh64(e.data, e.len);
+    encoding_free(&e);
+    return r;
 }
 
 /* One line of `line_size` bytes whose envelope `c` has passed (`direct` as envelope_start
@@ -1561,7 +1570,7 @@ static PyObject *skim_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
 
 static PyMethodDef methods[] = {
     {"identity_digest", identity_digest, METH_O,
-     "identity_digest(data) -> int: BLAKE2b with an 8-byte digest, read little-endian (tests)."},
+     "identity_digest(data) -> int: XXH64 (seed 0) of data (tests)."},
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "scan(raw, direct, users, teams, channels, type_ok, max_post_size, files): None to decline, "
      "or (identity, message runes, replies, reactions, files) for a line the general path would "
