@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -42,6 +43,15 @@ COMPLETED_EXIT_CODES = (0, 1)
 class Timing:
     seconds: float
     peak_rss_kib: int | None = None
+    # CPU seconds (user + system, the child and its children), summarised like `seconds`:
+    # steadier than wall time when other work shares the machine.
+    cpu_seconds: float | None = None
+
+
+def children_cpu() -> float:
+    """User + system seconds of every child reaped so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass(frozen=True)
@@ -120,30 +130,33 @@ def time_floor(
     inflate = f"unzip -p '{archive}' import.jsonl | wc -l"
     listed = f"unzip -Z1 '{archive}' > /dev/null && " if listing else ""
     script = f"set -o pipefail; {listed}{inflate}"
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), children_cpu()
         subprocess.run(["bash", "-c", script], check=True, stdout=subprocess.DEVNULL)
         times.append(time.perf_counter() - started)
-    return Timing(STAT[stat](times))
+        cpu.append(children_cpu() - cpu_before)
+    return Timing(STAT[stat](times), None, STAT[stat](cpu))
 
 
 def time_command(
     cli: list[str], command: str, archive: Path, repeats: int, stat: str = "best"
 ) -> Timing:
-    times, peak = [], 0
+    times, cpu, peak = [], [], 0
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
         for attempt in range(repeats):
             argv = [*cli, command, str(archive), "--format", "json"]
+            cpu_before = children_cpu()
             seconds, code, rss, stderr = run_child(argv, out)
+            cpu.append(children_cpu() - cpu_before)
             if code not in COMPLETED_EXIT_CODES:
                 raise RuntimeError(f"{' '.join(argv)} exited {code}: {stderr}")
             if attempt == 0:
                 json.loads(out.read_bytes())  # the run did produce a complete report
             times.append(seconds)
             peak = max(peak, rss)
-    return Timing(STAT[stat](times), peak)
+    return Timing(STAT[stat](times), peak, STAT[stat](cpu))
 
 
 def machine() -> str:
@@ -192,21 +205,37 @@ def fast_path(cli: list[str]) -> str:
 def format_rows(rows: list[Row], stat: str = "best") -> list[str]:
     floors = {r.archive: r.timing.seconds for r in rows if r.what.startswith("floor") and r.timing}
     lines = [
-        f"| archive | JSONL MB | measured | {stat} s | MB/s | × floor | peak RSS MB |",
-        "|---|---:|---|---:|---:|---:|---:|",
+        f"| archive | JSONL MB | measured | {stat} s | MB/s | × floor | peak RSS MB "
+        "| CPU s | CPU × floor |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
+    floor_cpu = {
+        r.archive: r.timing.cpu_seconds
+        for r in rows
+        if r.what.startswith("floor") and r.timing and r.timing.cpu_seconds
+    }
     for r in rows:
         if r.timing is None:
-            lines.append(f"| {r.archive} | {r.jsonl_mb:.0f} | {r.what} | – | – | – | – {r.note} |")
+            lines.append(
+                f"| {r.archive} | {r.jsonl_mb:.0f} | {r.what} | – | – | – | – {r.note} | – | – |"
+            )
             continue
         floor = floors.get(r.archive)
         ratio = (
             f"{r.timing.seconds / floor:.2f}" if floor and not r.what.startswith("floor") else "–"
         )
         rss = f"{r.timing.peak_rss_kib / 1024:.0f}" if r.timing.peak_rss_kib else "–"
+        cpu = r.timing.cpu_seconds
+        cpu_floor = floor_cpu.get(r.archive)
+        cpu_text = "–" if cpu is None else f"{cpu:.2f}"
+        cpu_ratio = (
+            f"{cpu / cpu_floor:.2f}"
+            if cpu is not None and cpu_floor and not r.what.startswith("floor")
+            else "–"
+        )
         lines.append(
             f"| {r.archive} | {r.jsonl_mb:.0f} | {r.what} | {r.timing.seconds:.2f} | "
-            f"{r.jsonl_mb / r.timing.seconds:.0f} | {ratio} | {rss} |"
+            f"{r.jsonl_mb / r.timing.seconds:.0f} | {ratio} | {rss} | {cpu_text} | {cpu_ratio} |"
         )
     return lines
 
