@@ -307,3 +307,10 @@ def test_the_index_under_address_and_undefined_behaviour_sanitizers(tmp_path: Pa
     assert pickle.loads(out.read_bytes()) == pickle.loads(
         (tmp_path / "installed.pickle").read_bytes()
     )
+
+
+@needs_native
+def test_files_outside_data_are_listed_like_the_reference(tmp_path: Path) -> None:
+    for path in corpus(tmp_path):
+        expected = ListIndex(reference(path))
+        assert native(path).outside_data() == expected.outside_data(), path.name

@@ -200,10 +200,11 @@ class LineProcessor:
         """mmctl-style hint when the file sits outside data/ (e.g. an old attachments/ tree)."""
         if self._basenames is None:
             self._basenames = {}
-            for member in self.archive.members():
-                if not member.is_dir:
-                    base = member.key.rsplit("/", 1)[-1]
-                    self._basenames.setdefault(base, []).append(member.name)
+            index = self.archive.index
+            for i in index.outside_data():  # only files outside data/ can be suggested
+                member = index[i]
+                base = member.key.rsplit("/", 1)[-1]
+                self._basenames.setdefault(base, []).append(member.name)
         candidates = [
             name
             for name in self._basenames.get(path.rsplit("/", 1)[-1], ())

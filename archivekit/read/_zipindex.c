@@ -349,8 +349,8 @@ static int suspect(const MemberRecord *r) {
     return (r->bits & (MB_DUPLICATE | MB_NON_ASCII | MB_SYMLINK | MB_ODD_NAME)) != 0;
 }
 
-/* select(what) -> indexes, in order: "non_ascii", "suspects", or entries whose name ends
- * with the bytes given ("jsonl" candidates: b".jsonl"). */
+/* select(what) -> indexes, in order: "non_ascii", "suspects", "outside_data" (files not
+ * under data/), or entries whose name ends with the bytes given (b".jsonl"). */
 static PyObject *index_select(IndexObject *self, PyObject *arg) {
     const MemberTable *t = &self->t;
     PyObject *out = PyList_New(0);
@@ -362,13 +362,16 @@ static PyObject *index_select(IndexObject *self, PyObject *arg) {
         kind = 0;
     } else if (PyUnicode_Check(arg) && PyUnicode_CompareWithASCIIString(arg, "suspects") == 0) {
         kind = 1;
+    } else if (PyUnicode_Check(arg) && PyUnicode_CompareWithASCIIString(arg, "outside_data") == 0) {
+        kind = 3;
     } else if (PyBytes_Check(arg)) {
         kind = 2;
         suffix = PyBytes_AS_STRING(arg);
         k = PyBytes_GET_SIZE(arg);
     } else {
         Py_DECREF(out);
-        PyErr_SetString(PyExc_ValueError, "select('non_ascii' | 'suspects' | suffix bytes)");
+        PyErr_SetString(PyExc_ValueError,
+                        "select('non_ascii' | 'suspects' | 'outside_data' | suffix bytes)");
         return NULL;
     }
     char name[65536]; /* the current entry's whole name, decoded in order */
@@ -379,6 +382,8 @@ static PyObject *index_select(IndexObject *self, PyObject *arg) {
             take = (r->bits & MB_NON_ASCII) != 0;
         } else if (kind == 1) {
             take = suspect(r);
+        } else if (kind == 3) {
+            take = !(r->bits & (MB_DIR | MB_DATA));
         } else {
             memcpy(name + r->shared, t->names + r->name_offset, (size_t)(r->name_len - r->shared));
             take = r->name_len >= k && memcmp(name + r->name_len - k, suffix, (size_t)k) == 0;

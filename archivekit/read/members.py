@@ -99,6 +99,11 @@ class MemberIndex(Sequence[MemberInfo]):
         """Indexes of the entries whose name ends with an ASCII `suffix`."""
         return [i for i, m in enumerate(self) if m.name.endswith(suffix)]
 
+    def outside_data(self) -> list[int]:
+        """Indexes of the file entries whose name is not under data/ (the server never reads
+        them: candidates for the hint about files that should have been there)."""
+        return [i for i, m in enumerate(self) if not m.is_dir and not m.name.startswith(_DATA)]
+
     def suspects(self) -> list[int]:
         """Indexes of the entries the archive-level checks must look at (a superset of those
         with an issue: unreadable, duplicate, non-ASCII, unsafe or backslashed names,
@@ -217,6 +222,10 @@ class NativeIndex(MemberIndex):
 
     def suspects(self) -> list[int]:
         found: list[int] = self._c.select("suspects")
+        return found
+
+    def outside_data(self) -> list[int]:
+        found: list[int] = self._c.select("outside_data")
         return found
 
     def file_totals(self) -> tuple[int, int]:
