@@ -26,8 +26,8 @@ tools:
 	@scripts/test-tools.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check archivekit tests bench sample_exports
-	$(BIN)/ruff format --check archivekit tests bench sample_exports
+	$(BIN)/ruff check archivekit tests bench sample_exports scripts
+	$(BIN)/ruff format --check archivekit tests bench sample_exports scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -40,6 +40,7 @@ bench: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/archivekit schema export schemas
+	$(BIN)/python scripts/decode_spec.py
 
 samples: $(STAMP)
 	$(BIN)/python sample_exports/generate.py

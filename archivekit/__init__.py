@@ -6,17 +6,50 @@ The public API::
     from archivekit import validate, inspect, load_target
     report = validate("export.zip")          # a Report; report.to_dict() is the CLI's JSON
     summary = inspect("export.zip")           # an Inspection
+
+Every name is imported on first use (PEP 562), so that ``import archivekit`` — and the CLI's
+start-up — costs only what a command really needs.
 """
 
-from archivekit.check.target import TargetConfig, load_target
-from archivekit.errors import ArchiveError, ArchiveKitError, OutputError, UsageError
-from archivekit.inspect import Inspection
-from archivekit.inspect import inspect as inspect
-from archivekit.issues import CODES, Issue, Severity
-from archivekit.read import Archive, ReadLimits, open_archive
-from archivekit.report.model import Report
-from archivekit.validate import validate as validate
-from archivekit.write.atomic import atomic_output, write_atomic
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from archivekit.check.target import TargetConfig, load_target
+    from archivekit.errors import ArchiveError, ArchiveKitError, OutputError, UsageError
+    from archivekit.inspect import inspect
+    from archivekit.issues import CODES, Issue, Severity
+    from archivekit.read import Archive, ReadLimits, open_archive
+    from archivekit.report.inventory import Inspection
+    from archivekit.report.model import Report
+    from archivekit.validate import validate
+    from archivekit.write.atomic import atomic_output, write_atomic
+
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "CODES": "archivekit.issues",
+    "Archive": "archivekit.read",
+    "ArchiveError": "archivekit.errors",
+    "ArchiveKitError": "archivekit.errors",
+    "Inspection": "archivekit.report.inventory",
+    "Issue": "archivekit.issues",
+    "OutputError": "archivekit.errors",
+    "ReadLimits": "archivekit.read",
+    "Report": "archivekit.report.model",
+    "Severity": "archivekit.issues",
+    "TargetConfig": "archivekit.check.target",
+    "UsageError": "archivekit.errors",
+    "atomic_output": "archivekit.write.atomic",
+    "inspect": "archivekit.inspect",
+    "load_target": "archivekit.check.target",
+    "open_archive": "archivekit.read",
+    "validate": "archivekit.validate",
+    "write_atomic": "archivekit.write.atomic",
+}
 
 __all__ = [
     "CODES",
@@ -38,3 +71,30 @@ __all__ = [
     "validate",
     "write_atomic",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'archivekit' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+class _Package(ModuleType):
+    """`archivekit.validate` and `archivekit.inspect` name both a function (the API) and its
+    module. Importing the module makes Python set the package attribute to the module; this
+    keeps the attribute for the function, as the eager imports this package once had did."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, ModuleType) and name in _EXPORTS:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -18,22 +18,16 @@ from typing import Any
 
 import click
 
-from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS, parse_bandwidth
+from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS
 from archivekit.check.references import Existing
 from archivekit.check.target import SETTINGS, load_target
 from archivekit.errors import ArchiveKitError, UsageError
-from archivekit.inspect import inspect as inspect_archive
+from archivekit.options import parse_bandwidth
 from archivekit.read import ReadLimits
 from archivekit.report.model import DEFAULT_MAX_ISSUES
-from archivekit.report.render import (
-    inspection_json,
-    inspection_text,
-    report_json,
-    report_jsonl,
-    report_text,
-)
-from archivekit.validate import validate as validate_archive
-from archivekit.write.atomic import write_atomic
+
+# Each command imports what only it needs when it runs (validate never loads inspect's code,
+# nor inspect validate's): start-up is most of a run on a small archive.
 
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE, EXIT_UNREADABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -125,6 +119,8 @@ def _emit(text: str, output: str | None, archive: str) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
+    from archivekit.write.atomic import write_atomic
+
     write_atomic(output, text.encode("utf-8"), protect=[archive])
 
 
@@ -242,6 +238,9 @@ def validate(
     """
 
     def body() -> int:
+        from archivekit.report.render import report_json, report_jsonl, report_text
+        from archivekit.validate import validate as validate_archive
+
         overrides = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
         overrides = {k: v for k, v in overrides.items() if v is not None and v != []}
         target, explicit = load_target(target_config, env=os.environ, overrides=overrides)
@@ -294,6 +293,9 @@ def inspect(archive: str, output_format: str, output: str | None) -> None:
     """
 
     def body() -> int:
+        from archivekit.inspect import inspect as inspect_archive
+        from archivekit.report.render import inspection_json, inspection_text
+
         result = inspect_archive(archive)
         render = inspection_json if output_format == "json" else inspection_text
         _emit(render(result), output, archive)

@@ -1,16 +1,22 @@
 """Problems are data: the `Issue` every layer reports, and the catalogue of issue codes.
 
-An `Issue` carries its own location (member, 1-based line, field path) and, where the
-Mattermost server has one, the server's own i18n error id. Codes are stable kebab-case
-strings; every code used anywhere must be listed in `CODES` (a test enforces it), so the
-catalogue doubles as documentation. This module imports nothing from the rest of the
-package.
+An `Issue` carries its own location (member, 1-based line, field path), where the Mattermost
+server has one the server's own i18n error id, and the values its message speaks of as data
+(`values`: found, limit, name...), so that tables and reports never parse messages. Codes are
+stable kebab-case strings; every code used anywhere must be listed in `CODES` (a test enforces
+it), so the catalogue doubles as documentation. This module imports nothing from the rest of
+the package.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
+
+# A structured value of an issue: what JSON can carry as a scalar.
+Scalar = str | int | float | bool | None
 
 
 class Severity(StrEnum):
@@ -20,12 +26,51 @@ class Severity(StrEnum):
     WARNING = "warning"
 
 
+class Values(Mapping[str, Scalar]):
+    """The values an issue's message speaks of, by name (``found``, ``limit``, ``name``...).
+
+    Immutable (issues are), hashable, and picklable (parallel workers send issues).
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Scalar] | None = None) -> None:
+        self._data: dict[str, Scalar] = dict(data or {})
+
+    def __getitem__(self, key: str) -> Scalar:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._data.items()))
+
+    def __repr__(self) -> str:
+        return f"Values({self._data!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Values, (self._data,))
+
+    def to_dict(self) -> dict[str, Scalar]:
+        return dict(self._data)
+
+
+NO_VALUES = Values()
+
+
 @dataclass(frozen=True, slots=True)
 class Issue:
     """One problem found in an archive.
 
     `field` is a path into the line's JSON, e.g. ``post.replies[0].attachments[1].path``.
     `line` is 1-based within `member` (the JSONL), or None for archive-level problems.
+    `values` holds what the message says as data (the conventional names: ``found``,
+    ``limit``, ``unit`` for sizes; ``kind``, ``name``, ``key`` for references; ``path``,
+    ``member`` for files; ``first_line`` for duplicates; ``setting`` for target limits).
     """
 
     code: str
@@ -38,6 +83,7 @@ class Issue:
     # What the server does about it: "fails-import" (the job stops), "drops-data" (the line or
     # file is skipped and the import goes on), or None when not applicable (warnings, notes).
     effect: str | None = None
+    values: Values = NO_VALUES
 
     def at(self, member: str | None, line: int | None) -> Issue:
         """The same issue, placed at a member and line (rules report without location)."""
@@ -50,6 +96,7 @@ class Issue:
             self.field,
             self.server_error_id,
             self.effect,
+            self.values,
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -62,6 +109,7 @@ class Issue:
             "field": self.field,
             "server_error_id": self.server_error_id,
             "effect": self.effect,
+            "values": self.values.to_dict(),
         }
 
 
@@ -76,9 +124,12 @@ def error(
     field: str | None = None,
     server_error_id: str | None = None,
     effect: str | None = FAILS_IMPORT,
+    values: Mapping[str, Scalar] | None = None,
 ) -> Issue:
-    """An error-severity issue without location (the pipeline places it)."""
-    return Issue(code, Severity.ERROR, message, None, None, field, server_error_id, effect)
+    """An error-severity issue without location (the engine places it)."""
+    return Issue(
+        code, Severity.ERROR, message, None, None, field, server_error_id, effect, _values(values)
+    )
 
 
 def warning(
@@ -88,9 +139,16 @@ def warning(
     field: str | None = None,
     server_error_id: str | None = None,
     effect: str | None = None,
+    values: Mapping[str, Scalar] | None = None,
 ) -> Issue:
-    """A warning-severity issue without location (the pipeline places it)."""
-    return Issue(code, Severity.WARNING, message, None, None, field, server_error_id, effect)
+    """A warning-severity issue without location (the engine places it)."""
+    return Issue(
+        code, Severity.WARNING, message, None, None, field, server_error_id, effect, _values(values)
+    )
+
+
+def _values(values: Mapping[str, Scalar] | None) -> Values:
+    return NO_VALUES if not values else Values(values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,16 +10,25 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from archivekit.check.archive import archive_issues
 from archivekit.check.engine import LineProcessor
-from archivekit.check.hooks import Dimensions, NeedsHooks
+from archivekit.check.files import unreferenced_issues
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
-from archivekit.check.parallel import default_workers, run_parallel
+from archivekit.check.parallel import ParallelRun, default_workers
 from archivekit.check.references import Existing
 from archivekit.check.target import TargetConfig, rule_context
 from archivekit.check.verify import verify_files as check_files
 from archivekit.issues import Issue
-from archivekit.read import Archive, ReadLimits, iter_line_batches, open_archive, rechunk
+from archivekit.read import (
+    BLOCK_SIZE,
+    Archive,
+    ReadLimits,
+    iter_line_batches,
+    open_archive,
+    rechunk,
+)
 from archivekit.report.model import DEFAULT_MAX_ISSUES, AttachmentStats, IssueCollector, Report
+from archivekit.report.tally import Tally
 
 Progress = Callable[[int, int], None]
 
@@ -43,7 +52,7 @@ def validate(
     read_limits: ReadLimits | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
-    block_size: int = 1 << 20,
+    block_size: int = BLOCK_SIZE,
     verify_files: bool = False,
     existing: Existing | None = None,
 ) -> Report:
@@ -69,56 +78,57 @@ def validate(
         ArchiveError: the archive cannot be used at all (exit code 3 in the CLI).
     """
     target = target or TargetConfig()
+    ctx = rule_context(target)
     collector = IssueCollector(max_issues)
     with open_archive(path, limits=read_limits) as archive:
-        for issue in archive.issues:
+        for issue in archive_issues(archive):
             collector.add(issue)
         opened = len(collector.kept)
         needs = Needs(target, jsonl_member=archive.jsonl.name)
+        # One process or several, the engine's findings are added up by the same Tally.
+        tally = Tally(collector, needs, len(archive.index))
         if workers is None:
             workers = default_workers(archive.jsonl.size)
         if workers > 1 and archive.kind != "jsonl":
-            processor = run_parallel(
+            with ParallelRun(
                 str(path),
-                archive,
-                collector,
-                needs,
-                target,
                 workers=workers,
+                ctx=ctx,
                 read_limits=read_limits,
                 max_issues=max_issues,
-                progress=progress,
                 block_size=block_size,
                 existing=existing,
-            )
+                progress=progress,
+                total=archive.jsonl.size,
+                index=archive.index,
+            ) as run:
+                for found in run:
+                    tally.add(found)
         else:
-            processor = LineProcessor(
-                archive,
-                collector,
-                ctx=rule_context(target),
-                hooks=NeedsHooks(needs, Dimensions(archive)),
-                default_channels=tuple(target.default_channels()),
-                existing=existing,
-            )
+            processor = LineProcessor(archive, ctx=ctx, existing=existing)
             total = archive.jsonl.size
             blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
             for batch in iter_line_batches(_counting(blocks, progress, total)):
                 processor.process_batch(batch)
-        processor.finish()
+                tally.add(processor.take())
+        tally.end_of_stream(archive.jsonl.name)
+        if archive.kind != "jsonl":
+            for issue in unreferenced_issues(archive, tally.referenced):
+                collector.add(issue)
         if verify_files and archive.kind != "jsonl":
-            referenced = (archive.index[i].key for i in processor.referenced.indexes())
-            for issue in check_files(archive, referenced, processor.fatal_files):
+            referenced = (archive.index[i].key for i in tally.referenced.indexes())
+            for issue in check_files(archive, referenced, tally.fatal_files):
                 collector.add(issue)
         needs.archive(archive.size, archive.jsonl.size)
         limits = check_limits(needs, target, explicit=explicit, bandwidth_bps=bandwidth_bps)
         for issue in limits.issues:
             collector.add(issue if issue.member else issue.at(archive.jsonl.name, issue.line))
-        stats = _attachment_stats(archive, processor)
+        stats = _attachment_stats(archive, tally)
         return Report(
             archive=str(path),
             jsonl=archive.jsonl.name,
-            lines=processor.lines,
-            counts=processor.counts,
+            lines=tally.lines,
+            counts=tally.counts,
             attachments=stats,
             issues=_ordered(collector.kept, opened),
             issue_counts={code: n for code, n in collector.by_code.items() if n},
@@ -144,13 +154,13 @@ def _counting(blocks: Any, progress: Progress | None, total: int) -> Any:
         yield block
 
 
-def _attachment_stats(archive: Archive, processor: LineProcessor) -> AttachmentStats:
-    stats = AttachmentStats(missing=processor.missing)
+def _attachment_stats(archive: Archive, tally: Tally) -> AttachmentStats:
+    stats = AttachmentStats(missing=tally.missing)
     if archive.kind == "jsonl":
         return stats
     index = archive.index
     # A repeated name counts once (the server keeps only one of them); the JSONL not at all.
     stats.referenced, stats.bytes, stats.unreferenced, stats.unreferenced_bytes = index.stats(
-        processor.referenced.bits, index.find(archive.jsonl.key)
+        tally.referenced.bits, index.find(archive.jsonl.key)
     )
     return stats

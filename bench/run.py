@@ -270,7 +270,8 @@ def append_results(title: str, table: list[str], args: argparse.Namespace, cli: 
     section = [
         f"\n## {stamp} — {title}\n",
         f"- machine: {machine()}; load average (1, 5, 15 min) at the end: {load}",
-        f"- revision: {revision()}; command: `python bench/run.py {' '.join(args.argv)}`; "
+        f"- revision: {revision()}; command: "
+        f"`python {getattr(args, 'script', 'bench/run.py')} {' '.join(args.argv)}`; "
         f"fast path: {fast_path(cli)}",
         "",
         *table,

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from archivekit.check.facts import COUNT_KEYS
 from archivekit.cli import cli
 from archivekit.inspect import inspect
-from archivekit.report.model import COUNT_KEYS
 from archivekit.testing.synth import ZipMember, channel, post, team, user, write_zip
 from archivekit.validate import validate
 
@@ -47,6 +47,7 @@ ISSUE_KEYS = [
     "field",
     "server_error_id",
     "effect",
+    "values",
 ]
 T = 1_700_000_000_000
 
@@ -172,6 +173,12 @@ def test_json_is_one_document_with_the_contract_keys(invalid_zip: Path) -> None:
         ("duplicate-team", 3, "team.name"),
         ("unknown-user", 5, "post.user"),
         ("unknown-team", 6, "channel.team"),
+    ]
+    # Values beside the text: what tables and root-cause grouping use, never the message.
+    assert [i["values"] for i in document["issues"]] == [
+        {"kind": "team", "name": "eng", "first_line": 2},
+        {"kind": "user", "name": "mallory", "key": "mallory"},
+        {"kind": "team", "name": "ghost", "key": "ghost"},
     ]
 
 

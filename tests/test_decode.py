@@ -13,17 +13,19 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from archivekit.gosem.decode import (
+    ENVELOPE,
     GO_MAX_DEPTH,
     JSON_DECODE_ERROR_ID,
     _fast,
     _slow,
     check_canonical,
     decode_line,
-    parse_line,
+    type_is_settled,
 )
+from archivekit.gosem.spec import FieldSpec, Kind, StructSpec
 from archivekit.issues import CODES, FAILS_IMPORT, Severity
-from archivekit.model import Envelope, PostImport
-from archivekit.model.spec import ENVELOPE, FieldSpec, Kind, StructSpec
+from archivekit.model import Envelope, PostImport, parse_line
+from archivekit.testing.fuzz import apply_record_mutations, record_mutations
 
 
 def ok(raw: bytes) -> dict[str, Any]:
@@ -605,11 +607,7 @@ def _envelopes(wrong: bool) -> st.SearchStrategy[dict[str, Any]]:
     return st.builds(
         lambda payload, line_type: {"type": line_type, **payload},
         _struct(
-            StructSpec(
-                ENVELOPE.model,
-                ENVELOPE.go_name,
-                {k: f for k, f in ENVELOPE.fields.items() if k != "type"},
-            ),
+            StructSpec(ENVELOPE.go_name, {k: f for k, f in ENVELOPE.fields.items() if k != "type"}),
             wrong,
         ),
         st.sampled_from(["post", "user", "version", "", "direct_channel"]),
@@ -665,3 +663,55 @@ def test_well_typed_lines_take_the_fast_path_unless_a_time_needs_the_raw_bytes(d
         assert expected is None or (b"\\" in raw and b"expires_at" in raw)
     else:
         assert fast == expected
+
+
+# --- type_is_settled --------------------------------------------------------------------------
+
+_POST_PREFIX = b'{"type":"post"'
+_TYPED_LINES = [
+    b'{"type":"post","post":{"message":"hi","type":"","replies":[{"type":"x"}]}}',
+    b'{"type":"post","post":{"message":"a \\u003c b"}}',
+    b'{"type":"post","post":{"message":"hi"}}',
+    b'{"type":"team","team":{"name":"t"}}',
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "settled"),
+    [
+        (b'{"type":"post","post":{"message":"hi"}}', True),
+        (b'{"type":"post","post":{"message":"a \\u003c b"}}', True),
+        (b'{"type":"post","post":{},"type":"team","team":{}}', False),
+        (b'{"type":"post","post":{},"TyPe":"team"}', False),
+        (b'{"type":"post","post":{},"\\u0074\\u0079\\u0070\\u0065":"team"}', False),
+        (b'{"type":"post","post":{"type":"system_join_channel"}}', False),  # unsure: decode it
+        (b'{"type":"posts","post":{}}', False),
+        (b'{"post":{},"type":"post"}', False),
+    ],
+)
+def test_a_line_type_is_settled_only_when_no_later_key_can_be_type(
+    raw: bytes, settled: bool
+) -> None:
+    assert type_is_settled(raw, _POST_PREFIX) is settled
+
+
+@given(record_mutations(_TYPED_LINES, max_mutations=4))
+def test_a_settled_line_decodes_as_its_prefix_says_or_not_at_all(mutations: Any) -> None:
+    for raw in apply_record_mutations(_TYPED_LINES, mutations):
+        if type_is_settled(raw, _POST_PREFIX):
+            doc, _ = decode_line(raw)
+            assert doc is None or doc["type"] == "post", raw
+
+
+@given(record_mutations(_TYPED_LINES, max_mutations=4), st.sampled_from([b"", b"\\u0059", b"Y"]))
+def test_the_c_scanner_settles_the_same_lines(mutations: Any, extra: bytes) -> None:
+    from archivekit.check.fast.fastpath import NATIVE_SETTLED
+    from archivekit.check.parallel import DIRECT_POST_PREFIX, POST_PREFIX
+
+    if NATIVE_SETTLED is None:
+        pytest.skip("the C extension is not built (test_native_scan fails under CI then)")
+    lines = [raw + extra for raw in apply_record_mutations(_TYPED_LINES, mutations)]
+    for raw in lines:
+        python = type_is_settled(raw, POST_PREFIX) or type_is_settled(raw, DIRECT_POST_PREFIX)
+        assert NATIVE_SETTLED([raw], 0) == int(python), raw
+    assert NATIVE_SETTLED([*lines, b"{}"], 0) <= len(lines)

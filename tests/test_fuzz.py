@@ -43,6 +43,7 @@ from archivekit.testing.synth import (
     team,
     user,
 )
+from archivekit.validate import validate
 
 PROFILE = load_fuzz_profile()
 SUBPROCESS_EXAMPLES = scaled_examples(0.1)
@@ -82,7 +83,7 @@ def base_zip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 def check_in_process(path: Path) -> None:
     started = time.perf_counter()
-    check_validate_in_process(path, read_limits=SMALL_LIMITS)
+    check_validate_in_process(path, validate=validate, read_limits=SMALL_LIMITS)
     assert time.perf_counter() - started < IN_PROCESS_SECONDS
 
 
@@ -132,6 +133,16 @@ def test_record_mutations_move_duplicate_drop_and_insert_lines() -> None:
     assert RecordMutation("garbage", target=1, raw=b"{").apply(lines) == [b"a", b"{", b"b", b"c"]
 
 
+def test_record_mutations_repeat_keys_and_graft_lines() -> None:
+    lines = [b'{"type":"post","post":{"message":"x"}}', b'{"type":"team","team":{"name":"t"}}']
+    repeated = RecordMutation("repeat", line=0, path=("type",), value="team", key=True)
+    assert apply_record_mutations(lines, [repeated])[0] == (
+        b'{"type":"post","post":{"message":"x"},"TYPE":"team"}'
+    )
+    grafted = apply_record_mutations(lines, [RecordMutation("graft", line=0, target=1)])
+    assert grafted == [b'{"type":"post","post":{"message":"x"},"type":"team","team":{"name":"t"}}']
+
+
 def test_values_orjson_refuses_are_still_written() -> None:
     lines = [b'{"type":"version","version":1}']
     big = RecordMutation("set", path=("version",), value=-(2**63) - 1)
@@ -164,7 +175,7 @@ def test_record_mutations_give_a_report_never_an_unreadable_archive(
 ) -> None:
     mutated = MutatedArchive(RECIPE, records=mutations)
     path = mutated.write(tmp_path_factory.mktemp("r") / "export.zip")
-    outcome = check_validate_in_process(path, read_limits=SMALL_LIMITS)
+    outcome = check_validate_in_process(path, validate=validate, read_limits=SMALL_LIMITS)
     # The zip itself is intact: whatever the lines say, validate reports on them.
     assert not isinstance(outcome, ArchiveError), outcome
     assert outcome.lines == len(mutated.lines())
@@ -205,3 +216,48 @@ def test_mutated_lines_in_a_bare_jsonl_keep_the_cli_contract(
     assert result.exit_code in (0, 1)  # a bare JSONL is always readable
     assert result.report is not None
     assert result.report["lines"] == len(lines)
+
+
+# Posts before and after the definitions they use, so that a mutation moving, grafting or
+# retyping lines leaves references to things a worker must have learnt from a batch it does
+# not own.
+PARALLEL_RECIPE = ArchiveRecipe.of(
+    [
+        team("team1"),
+        channel("team1", "chan1"),
+        user("alice", teams={"team1": ["chan1"]}),
+        post("team1", "chan1", "alice", "early", 1_700_000_000_000),
+        team("team2"),
+        channel("team2", "chan2"),
+        user("bob", teams={"team1": ["chan1"], "team2": ["chan2"]}),
+        post(
+            "team2",
+            "chan2",
+            "bob",
+            "hi",
+            1_700_000_000_001,
+            reactions=[reaction("alice", "smile", 1_700_000_000_002)],
+        ),
+        post("team1", "chan1", "bob", "hi", 1_700_000_000_003),
+        direct_channel(["alice", "bob"]),
+        direct_post(["alice", "bob"], "bob", "psst", 1_700_000_000_004),
+        post("team2", "chan2", "alice", "late", 1_700_000_000_005),
+    ]
+)
+
+
+@pytest.mark.slow  # ~0.1 s an example: three runs, two of them start worker processes
+@given(mutations=record_mutations(PARALLEL_RECIPE.lines, max_mutations=4))
+# A post line that is the team's only definition (Go: the last "type" wins), used later.
+@example(mutations=(RecordMutation("graft", line=4, target=5),))
+@example(mutations=(RecordMutation("repeat", line=8, path=("type",), value="team", key=True),))
+def test_several_workers_give_the_one_process_report(
+    mutations: tuple[RecordMutation, ...], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = MutatedArchive(PARALLEL_RECIPE, records=mutations).write(
+        tmp_path_factory.mktemp("p") / "export.zip"
+    )
+    one = validate(path, workers=1, max_issues=None).to_dict()
+    for workers in (2, 3):
+        many = validate(path, workers=workers, block_size=64, max_issues=None)
+        assert many.to_dict() == one, workers

@@ -12,11 +12,11 @@ from archivekit.check.limits import (
     LimitsResult,
     Needs,
     check_limits,
-    parse_bandwidth,
 )
 from archivekit.check.target import TargetConfig, load_target
 from archivekit.errors import UsageError
 from archivekit.issues import CODES, DROPS_DATA, FAILS_IMPORT, Issue, Severity
+from archivekit.options import parse_bandwidth
 
 PNG = ("png", 0, 0)
 
@@ -114,10 +114,10 @@ def test_each_team_reports_its_own_first_overflowing_line() -> None:
 def test_new_team_default_channels_count_towards_max_channels_per_team() -> None:
     needs = Needs(target(max_channels_per_team=3))
     needs.team(1, "eng")
-    needs.channel(2, "eng", "dev", None)  # town-square, off-topic, dev = 3
+    needs.channel(2, "eng", "dev", False)  # town-square, off-topic, dev = 3
     assert check(needs).issues == []
     assert check(needs).limits["max_channels_per_team"]["needed"] == 3
-    needs.channel(3, "ENG", "ops", 0)
+    needs.channel(3, "ENG", "ops", False)
     issue = only(check(needs).issues)
     assert (issue.line, issue.field, issue.effect) == (3, "channel.name", FAILS_IMPORT)
     assert issue.server_error_id == "store.sql_channel.save_channel.limit.app_error"
@@ -127,27 +127,27 @@ def test_new_team_default_channels_count_towards_max_channels_per_team() -> None
 def test_archived_channels_do_not_count() -> None:
     needs = Needs(target(max_channels_per_team=3))
     needs.team(1, "eng")
-    needs.channel(2, "eng", "old", 1_600_000_000_000)  # created at 3, then archived
-    needs.channel(3, "eng", "dev", None)  # 3 again
+    needs.channel(2, "eng", "old", True)  # created at 3, then archived
+    needs.channel(3, "eng", "dev", False)  # 3 again
     assert check(needs).issues == []
-    needs.channel(4, "eng", "ops", None)
+    needs.channel(4, "eng", "ops", False)
     assert only(check(needs).issues).line == 4
 
 
 def test_archiving_an_existing_channel_frees_its_place() -> None:
     needs = Needs(target(max_channels_per_team=3))
     needs.team(1, "eng")
-    needs.channel(2, "eng", "dev", None)
-    needs.channel(3, "eng", "dev", 1_600_000_000_000)
-    needs.channel(4, "eng", "ops", None)
+    needs.channel(2, "eng", "dev", False)
+    needs.channel(3, "eng", "dev", True)
+    needs.channel(4, "eng", "ops", False)
     assert check(needs).issues == []
 
 
 def test_channel_lines_for_existing_channels_add_nothing() -> None:
     needs = Needs(target(max_channels_per_team=2))
     needs.team(1, "eng")
-    needs.channel(2, "eng", "Town-Square", None)
-    needs.channel(3, "eng", "off-topic", None)
+    needs.channel(2, "eng", "Town-Square", False)
+    needs.channel(3, "eng", "off-topic", False)
     needs.team(4, "ENG")  # the same team again: no new default channels
     result = check(needs)
     assert result.issues == []
@@ -157,7 +157,7 @@ def test_channel_lines_for_existing_channels_add_nothing() -> None:
 def test_experimental_default_channels_replace_off_topic() -> None:
     needs = Needs(target(max_channels_per_team=3, experimental_default_channels=["a", "b"]))
     needs.team(1, "eng")  # town-square, a, b
-    needs.channel(2, "eng", "off-topic", None)
+    needs.channel(2, "eng", "off-topic", False)
     issue = only(check(needs).issues)
     assert issue.line == 2
     assert "town-square, a, b" in issue.message
@@ -172,9 +172,9 @@ def test_default_channels_alone_can_exceed_a_tiny_limit_at_the_team_line() -> No
 
 def test_channels_of_a_team_not_in_the_archive_start_from_its_default_channels() -> None:
     needs = Needs(target(max_channels_per_team=3))
-    needs.channel(1, "existing", "dev", None)
+    needs.channel(1, "existing", "dev", False)
     assert check(needs).issues == []
-    needs.channel(2, "existing", "ops", None)
+    needs.channel(2, "existing", "ops", False)
     assert only(check(needs).issues).line == 2
 
 
@@ -356,7 +356,7 @@ def test_limits_hit_are_warnings_without_an_explicit_target_and_errors_with_one(
 def test_a_clean_archive_has_no_issues_and_every_limit_ok() -> None:
     needs = Needs()
     needs.team(1, "eng")
-    needs.channel(2, "eng", "dev", None)
+    needs.channel(2, "eng", "dev", False)
     add_users(needs, "eng", 50)
     needs.attachment(60, "post.attachments[0].path", "data/a.png", 5, ("png", 7680, 4320))
     needs.archive(1_000_000, 10_000)
@@ -370,7 +370,7 @@ def test_a_clean_archive_has_no_issues_and_every_limit_ok() -> None:
 def test_what_to_change_and_revert_commands() -> None:
     needs = Needs(target(max_users_per_team=2, max_channels_per_team=2, max_file_size=50))
     needs.team(1, "eng")
-    needs.channel(2, "eng", "dev", None)
+    needs.channel(2, "eng", "dev", False)
     add_users(needs, "eng", 3)
     needs.archive(60, 1)
     result = check(needs)

@@ -1757,8 +1757,7 @@ def test_attachment_lines_agree_and_their_mutations_are_never_accepted_by_c_alon
     path = make_archive(tmp_path / "files.zip", [], files)
     with open_archive(path) as archive:
         index = archive.index
-        bits = bytearray((len(index) + 7) // 8)
-        args = (index, bits, 1000, fastpath.IMAGE_EXTENSION_BYTES)
+        args = (index, 1000, fastpath.IMAGE_EXTENSION_BYTES)
         verdicts = [check(raw, direct, files=args) for raw, direct in FILE_SEEDS]
         assert verdicts == ["agreed", "agreed", "agreed", "declined", "declined"]
         accepted = run_native(*FILE_SEEDS[1], WORLD, MAX_POST_SIZE, args)
@@ -1770,8 +1769,7 @@ def test_attachment_lines_agree_and_their_mutations_are_never_accepted_by_c_alon
         ]  # fmt: skip
         assert (total, largest, most) == (14 + 0 + 14 + 7, (14, -1, 0), (3, 0))
         # Smaller than MaxFileSize only: a limit of 10 bytes declines d.pdf (14 bytes).
-        assert check(*FILE_SEEDS[1], files=(index, bits, 10, args[3])) == "declined"
-        assert bits == bytearray(len(bits))  # scan never marks: the caller does
+        assert check(*FILE_SEEDS[1], files=(index, 10, args[2])) == "declined"
         rng = random.Random(19)
         outcomes = {"declined": 0, "agreed": 0, "gap": 0}
         for _ in range(scaled_examples(1500)):

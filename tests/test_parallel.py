@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from archivekit.inspect import inspect
-from archivekit.testing.synth import generate_export
+from archivekit.testing.synth import generate_export, post, team
 from archivekit.validate import validate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -65,3 +65,33 @@ def test_a_damaged_jsonl_stops_every_worker_with_the_archive_error(tmp_path: Pat
         with pytest.raises(ArchiveError) as caught:
             validate(path, workers=workers, block_size=4096)
         assert caught.value.issue.code == "member-crc-mismatch"
+
+
+def test_a_post_line_that_repeats_its_type_key_is_what_go_decodes_it_as(tmp_path: Path) -> None:
+    # Go keeps the last of repeated (and case-folded) keys: these lines are a team, a channel
+    # and a user line although they begin like post lines. Workers that skipped them as posts
+    # never learnt the definitions and reported every later reference as unknown.
+    from archivekit.testing.synth import make_archive, user
+
+    filler = [team(f"filler{i}", description="x" * 300) for i in range(12)]
+    lines: list[bytes | dict[str, object]] = [
+        team("eng"),
+        b'{"type":"post","post":{"message":"x"},"type":"team","team":{"name":"late",'
+        b'"display_name":"Late","type":"O"}}',
+        *filler,
+        b'{"type":"post","post":{},"TYPE":"channel","channel":{"team":"late","name":"dev",'
+        b'"display_name":"Dev","type":"O"}}',
+        *filler,
+        b'{"type":"direct_post","direct_post":{},"\\u0074ype":"user","user":{"username":'
+        b'"carol","email":"carol@example.com","teams":[{"name":"late","channels":[{"name":'
+        b'"dev"}]}]}}',
+        *filler,
+        user("dave", teams={"late": ["dev"]}),
+        post("late", "dev", "carol", "hello", 1_700_000_000_000),
+    ]
+    path = make_archive(tmp_path / "repeat.zip", lines)
+    one = validate(path, workers=1, max_issues=None).to_dict()
+    assert not {i["code"] for i in one["issues"]} & {"unknown-team", "unknown-channel"}
+    assert not [i for i in one["issues"] if i["code"] == "unknown-user"]
+    for workers in (2, 3):
+        assert validate(path, workers=workers, block_size=256, max_issues=None).to_dict() == one

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from test_reader_zipmaker import Entry, build_zip
 
+from archivekit.check.archive import archive_issues
 from archivekit.errors import ArchiveError
 from archivekit.issues import CODES, FAILS_IMPORT, Issue, Severity
 from archivekit.read import Archive, MemberInfo, ReadLimits, open_archive
@@ -29,11 +30,11 @@ def read_all(archive: Archive, member: MemberInfo, block_size: int = 1 << 20) ->
 
 
 def codes(archive: Archive) -> list[str]:
-    return [issue.code for issue in archive.issues]
+    return [issue.code for issue in archive_issues(archive)]
 
 
 def issue(archive: Archive, code: str) -> Issue:
-    (found,) = [i for i in archive.issues if i.code == code]
+    (found,) = [i for i in archive_issues(archive) if i.code == code]
     return found
 
 
@@ -189,7 +190,7 @@ def test_first_root_jsonl_in_directory_order_is_chosen(tmp_path: Path) -> None:
 def test_dot_slash_prefix_counts_as_root(tmp_path: Path) -> None:
     with zip_with(tmp_path, Entry("./import.jsonl", JSONL)) as archive:
         assert archive.jsonl.name == "./import.jsonl"
-        assert archive.issues == []
+        assert archive_issues(archive) == []
 
 
 def test_jsonl_in_a_folder_only_is_missing(tmp_path: Path) -> None:
@@ -216,7 +217,7 @@ def test_older_servers_would_pick_a_nested_jsonl(tmp_path: Path) -> None:
 
 def test_nested_jsonl_after_the_root_one_changes_nothing(tmp_path: Path) -> None:
     with zip_with(tmp_path, Entry("import.jsonl", JSONL), Entry("old/export.jsonl", b"")) as a:
-        assert a.issues == []
+        assert archive_issues(a) == []
 
 
 @pytest.mark.parametrize("name", ["a..b.jsonl", "x/../import.jsonl"])
@@ -261,7 +262,7 @@ def test_clean_archive_has_no_issues(tmp_path: Path) -> None:
     with zip_with(
         tmp_path, Entry("import.jsonl", JSONL), Entry("data/"), Entry("data/a.png", b"x", 0)
     ) as archive:
-        assert archive.issues == []
+        assert archive_issues(archive) == []
 
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
@@ -287,7 +288,7 @@ SYMLINK_MODE = 0o120777 << 16
 def test_member_hygiene_issue(tmp_path: Path, entry: Entry, code: str, severity: str) -> None:
     with zip_with(tmp_path, Entry("import.jsonl", JSONL), entry) as archive:
         assert codes(archive) == [code]
-        found = archive.issues[0]
+        found = archive_issues(archive)[0]
     assert (found.member, found.line, found.severity) == (entry.name, None, severity)
 
 
@@ -295,7 +296,7 @@ def test_harmless_names_are_not_unsafe(tmp_path: Path) -> None:
     with zip_with(
         tmp_path, Entry("import.jsonl", JSONL), Entry("data/a..b.png", b"x"), Entry("data/..x")
     ) as archive:
-        assert archive.issues == []
+        assert archive_issues(archive) == []
 
 
 def test_nfd_name_is_found_by_its_nfc_key(tmp_path: Path) -> None:
@@ -321,7 +322,9 @@ def test_duplicate_names_lookup_returns_the_last(tmp_path: Path) -> None:
         nfc = archive.lookup("data/caf\u00e9.png")
         assert nfc is not None
         assert read_all(archive, nfc) == b"nfc"
-        duplicates = [i.member for i in archive.issues if i.code == "member-duplicate-name"]
+        duplicates = [
+            i.member for i in archive_issues(archive) if i.code == "member-duplicate-name"
+        ]
     assert duplicates == ["data/a.png", "data/cafe\u0301.png"]
 
 
@@ -370,7 +373,7 @@ def test_bare_jsonl(tmp_path: Path) -> None:
         assert [m.name for m in archive.members()] == ["import.jsonl"]
         assert b"".join(archive.iter_jsonl_blocks(5)) == JSONL
         assert codes(archive) == ["jsonl-not-zipped"]
-        assert archive.issues[0].severity == Severity.WARNING
+        assert archive_issues(archive)[0].severity == Severity.WARNING
 
 
 def test_empty_bare_jsonl_is_still_a_jsonl(tmp_path: Path) -> None:

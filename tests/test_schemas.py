@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from archivekit.gosem import decode_spec
+from archivekit.gosem.decode import ENVELOPE as GENERATED
+from archivekit.gosem.spec import to_data
 from archivekit.model import LINE_TYPES
 from archivekit.model.schema import export_schemas
+from archivekit.model.spec import DECODE_SPEC_MODULE, ENVELOPE, decode_spec_source
 
 COMMITTED = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -21,6 +25,25 @@ def test_committed_schemas_match_the_models(tmp_path):
         assert path.read_text(encoding="utf-8") == (COMMITTED / path.name).read_text(
             encoding="utf-8"
         ), f"schemas/{path.name} is out of date: run `make schemas`"
+
+
+def test_the_committed_decode_spec_matches_the_models():
+    assert DECODE_SPEC_MODULE.read_text(encoding="utf-8") == decode_spec_source(), (
+        "archivekit/gosem/decode_spec.py is out of date: run `make schemas`"
+    )
+    assert decode_spec.__file__ is not None
+    assert DECODE_SPEC_MODULE.samefile(decode_spec.__file__)
+
+
+def test_the_decoder_links_the_same_spec_the_models_give():
+    assert to_data(GENERATED) == to_data(ENVELOPE)
+    assert GENERATED.fields["post"].struct is not None
+    post = GENERATED.fields["post"].struct
+    reply = post.fields["replies"].elem
+    assert reply is not None
+    assert reply.struct is not None
+    # A struct used in two places is one object, as in the derived spec.
+    assert reply.struct.fields["reactions"].elem.struct is post.fields["reactions"].elem.struct  # type: ignore[union-attr]
 
 
 def test_there_is_a_schema_per_line_type_and_one_for_the_envelope(tmp_path):

@@ -1,7 +1,12 @@
 """Checking: every rule the server applies to an archive, in the server's order.
 
-The engine takes the reader's lines, dispatches them to the per-type rules (``rules/``), keeps
-the cross-line state (references, duplicates, files) and turns what it sees into issues and
-facts; ``limits`` compares the facts with the target server's configuration. Nothing here
-prints or writes files.
+``archive`` judges the archive as a whole (which JSONL, which members the server can read,
+member names); the ``engine`` takes the reader's lines, dispatches them to the per-type rules
+(``rules/``), keeps the cross-line state (``references``) and hands over what it finds as plain
+data (``facts.Findings``: issues, facts, counts, post identities); ``parallel`` runs engines in
+worker processes and yields their findings in order; ``limits`` simulates what the archive
+needs from the target server (from the facts) and judges it against ``target``; ``files``,
+``duplicates`` and ``verify`` check attachments and posts across the archive. Nothing here
+prints or writes files. Imports the foundation, gosem, model and read — never report/, write/,
+testing/ or the entry points.
 """

@@ -39,6 +39,9 @@ from typing import TYPE_CHECKING
 
 import xxhash
 
+from archivekit.gosem.spec import INT64_MAX, INT64_MIN
+from archivekit.issues import Issue, warning
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -47,10 +50,6 @@ _FLUSH_EVERY = 1 << 18
 # Up to this many identities (none spilled to disk) duplicates are found in plain Python:
 # cheaper than importing numpy (0.1-0.2 s of start-up) for the small archives most runs see.
 _SMALL = 20_000
-
-
-INT64_MIN = -(1 << 63)
-INT64_MAX = (1 << 63) - 1
 _STR = struct.Struct("<cQ")
 _INT = struct.Struct("<cq")
 
@@ -188,3 +187,13 @@ class Deduper:
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
+
+
+def duplicate_post_issue(first: int) -> Issue:
+    """The warning for a post with the identity of the post on line `first` (to be placed)."""
+    return warning(
+        "duplicate-post",
+        f"same channel, create_at and message as line {first}: the server overwrites the "
+        "earlier post, or inserts both when they fall in the same batch of 1000 lines",
+        values={"first_line": first},
+    )

@@ -1,17 +1,38 @@
-"""The record pipeline: one JSONL line in, issues and counts out, in the server's order.
+"""The engine: JSONL lines in, `Findings` out (issues, facts, counts), in the server's order.
 
 For each line: framing problems, then Go-exact decoding, then the envelope (version line,
 unknown types, missing payload), the attachment pre-processing, the server's validator layer
-(first error only), the apply-layer rules, and finally the cross-line checks (references,
-duplicates) and the target-limit accounting. Nothing here prints; issues go to the collector.
+(first error only), the apply-layer rules, and finally the cross-line checks (references) and
+the facts the consumers need (definitions, files used, message lengths, post identities).
+
+The engine owns only the cross-line state that decides what a later line means (what is
+defined, `References`); it calls nothing outside itself. What it finds accumulates in a
+`Findings` that ``take()`` hands over, batch by batch: `validate` adds them up in one process,
+the parallel runner's parent with the same code (`archivekit.report.tally`). Nothing here
+prints. Must not import report/, write/ or the entry points.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 from typing import Any
 
-from archivekit.check.duplicates import Deduper, post_identity
+from archivekit.check.duplicates import post_identity
+from archivekit.check.facts import (
+    ChannelDefined,
+    FilesUsed,
+    FileUse,
+    FileUsed,
+    Findings,
+    LongestMessage,
+    MostFiles,
+    PackedIdentities,
+    SchemeDefined,
+    TeamDefined,
+    Unresolved,
+    UserDefined,
+)
 from archivekit.check.fast import fastpath
 from archivekit.check.fast.fastpath import (
     DIRECT_POST_PREFIX,
@@ -21,7 +42,7 @@ from archivekit.check.fast.fastpath import (
     FilesArg,
     Scanner,
 )
-from archivekit.check.files import READABLE_METHODS, AttachmentResolver, FileRef, ReferencedFiles
+from archivekit.check.files import AttachmentResolver, Dimensions, FileRef
 from archivekit.check.references import (
     BATCH_NOTE,
     CHANNEL_TEAM_NOT_FOUND,
@@ -32,16 +53,17 @@ from archivekit.check.references import (
     USERS_NOT_FOUND,
     Existing,
     References,
+    Reported,
 )
 from archivekit.check.rules import bot, channel, direct, emoji, post, role, scheme, team, user
 from archivekit.check.rules.context import RuleContext
-from archivekit.check.rules.names import go_lower
 from archivekit.check.rules.post_types import is_allowed_post_type
+from archivekit.gosem.archive import server_reads
 from archivekit.gosem.decode import decode_line
 from archivekit.gosem.paths import resolve
-from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity, error, warning
-from archivekit.read import Archive, LineTooLong, MemberInfo
-from archivekit.report.model import Counts, IssueCollector
+from archivekit.gosem.strings import go_lower
+from archivekit.issues import FAILS_IMPORT, Issue, error
+from archivekit.read import MAX_LINE_BYTES, Archive, LineTooLong, MemberInfo
 
 Payload = dict[str, Any]
 Validator = Callable[[Payload, RuleContext], Issue | None]
@@ -73,21 +95,6 @@ EMOJI_MAX_BYTES = 1 << 19
 CRASHES_ON_NULL = frozenset({"post", "direct_post", "user", "bot", "emoji"})
 
 
-class Hooks:
-    """Receivers of per-line facts beyond issues (target limits, inspection). No-ops here."""
-
-    def team(self, line: int, name: str) -> None: ...
-    def channel(self, line: int, team: str, name: str, deleted_at: int | None) -> None: ...
-    def user_teams(self, line: int, username: str, active: bool, teams: list[str]) -> None: ...
-    def attachment(self, line: int, ref: FileRef) -> None: ...
-    def attachment_totals(
-        self, count: int, total_bytes: int, largest: int, line: int, field: str
-    ) -> None: ...
-    def profile_image(self, line: int, ref: FileRef) -> None: ...
-    def post_message(self, line: int, field: str, runes: int) -> None: ...
-    def post_files(self, line: int, field: str, count: int) -> None: ...
-
-
 class LineProcessor:
     """Validates a JSONL line by line; keeps only bounded cross-line state."""
 
@@ -104,32 +111,24 @@ class LineProcessor:
     def __init__(
         self,
         archive: Archive,
-        collector: IssueCollector,
         *,
         ctx: RuleContext | None = None,
-        hooks: Hooks | None = None,
-        default_channels: tuple[str, ...] | None = None,
         existing: Existing | None = None,
     ) -> None:
         self.archive = archive
         self.member = archive.jsonl.name
-        self.collector = collector
         self.ctx = ctx or RuleContext()
-        self.hooks = hooks or Hooks()
-        self.refs = References(*(() if default_channels is None else (default_channels,)))
+        self.refs = References(self.ctx.default_channels)
         if existing is not None:
             self.refs.seed(existing)
-        self.counts = Counts()
-        self.deduper = Deduper()
-        # Maxima already passed to the hooks (the hooks keep only maxima; skip the calls).
+        self.found = Findings()
+        self.counts = self.found.counts
+        self.identities = PackedIdentities()
+        # Maxima already reported as facts (only a line that beats them is a fact).
         self._longest_message = -1
         self._most_files = 0
-        self.referenced = ReferencedFiles(len(archive.index))
-        # Files whose damage stops the import (profile and emoji images), for --verify-files.
-        self.fatal_files: set[str] = set()
-        self.missing = 0
         self.lines = 0
-        self._pending: dict[tuple[str, str], list[int | None]] = {}
+        self.dimensions = Dimensions(archive)
         self._basenames: dict[str, list[str]] | None = None
         self.attachments = AttachmentResolver(self._lookup, self._hint)
         self.check_files = archive.kind != "jsonl"
@@ -146,49 +145,28 @@ class LineProcessor:
             "direct_post": self._direct_post,
         }
 
-    # --- issue plumbing --------------------------------------------------------------------
-    def _add(self, issue: Issue, line: int | None) -> None:
-        index = self.collector.add(issue.at(issue.member or self.member, line))
-        unresolved = self.refs.last_unresolved
-        if unresolved is not None:
-            self.refs.last_unresolved = None
-            # Dropped issues (over --max-issues) are remembered too (as None) so that the
-            # counts by code do not depend on the cap.
-            if len(self._pending) < 100_000 or unresolved in self._pending:
-                self._pending.setdefault(unresolved, []).append(index)
+    # --- output ----------------------------------------------------------------------------
+    def take(self) -> Findings:
+        """What the lines processed since the last call found; starts a new `Findings`."""
+        found = self.found
+        identities = self.identities
+        found.identities = identities.identities.tobytes()
+        found.identity_lines = identities.lines.tobytes()
+        self.found = Findings()
+        self.counts = self.found.counts
+        self.identities = PackedIdentities()
+        return found
+
+    def _add(self, issue: Issue, line: int | None, unresolved: Unresolved | None = None) -> None:
+        self.found.issues.append((issue.at(issue.member or self.member, line), unresolved))
 
     def _add_all(self, issues: list[Issue] | tuple[Issue, ...], line: int) -> None:
         for issue in issues:
             self._add(issue, line)
 
-    def _defined(self, kind: str, key: str, line: int) -> None:
-        """A definition arrived: earlier "unknown" errors for it become "defined later"."""
-        for index in self._pending.pop((kind, key), ()):
-            self.mark_defined_later(index, kind, key, line)
-
-    def mark_defined_later(self, index: int | None, kind: str, key: str, line: int) -> None:
-        """Turn the "unknown ..." issue at `index` (None: dropped by the cap, counted only)
-        into a "defined-later" one."""
-        if index is None:
-            self.collector.by_code[f"unknown-{kind}"] -= 1
-            self.collector.by_code["defined-later"] += 1
-            return
-        kept = self.collector.kept
-        old = kept[index]
-        kept[index] = Issue(
-            "defined-later",
-            old.severity,
-            f"{kind} {key!r} is only defined on line {line}, after this line; the server "
-            "imports blocks of lines in file order, so it does not exist yet here — "
-            "move the definition before its first use",
-            old.member,
-            old.line,
-            old.field,
-            old.server_error_id,
-            old.effect,
-        )
-        self.collector.by_code[old.code] -= 1
-        self.collector.by_code["defined-later"] += 1
+    def _add_reported(self, reported: Reported, line: int) -> None:
+        issue, unresolved = reported
+        self._add(issue, line, unresolved)
 
     # --- files -----------------------------------------------------------------------------
     def _lookup(self, key: str) -> MemberInfo | None:
@@ -217,28 +195,42 @@ class LineProcessor:
             "data/ (the server only looks there)"
         )
 
-    def _use_file(self, line: int, ref: FileRef, kind: str) -> bool:
-        """Count a resolved file; report a compression the server cannot read."""
+    def _use_file(self, line: int, ref: FileRef, kind: FileUse) -> bool:
+        """A resolved file: the fact (with the dimensions the server would measure); an
+        issue for a compression the server cannot read. Returns whether it can be read."""
         member: MemberInfo = ref.member
-        self.referenced.add(member)
-        if kind != "attachment":
-            self.fatal_files.add(member.key)
-        if member.method not in READABLE_METHODS or member.encrypted:
-            if kind == "attachment":
-                # Already reported once for the member by the reader (drops the file).
-                return False
-            what = "encrypted" if member.encrypted else f"compression method {member.method}"
-            effect = DROPS_DATA if kind == "attachment" else FAILS_IMPORT
-            consequence = (
-                "drops the file" if kind == "attachment" else "fails the import on this line"
+        readable = server_reads(member.method, member.encrypted)
+        dims = None
+        if readable and kind != "emoji image":
+            dims = self.dimensions(member, any_name=kind == "profile image")
+        self.found.facts.append(
+            FileUsed(
+                line,
+                ref.field,
+                kind,
+                member.key,
+                member.name,
+                member.size,
+                readable,
+                dims,
+                entry=member.index,
             )
+        )
+        if not readable:
+            if kind == "attachment":
+                # Already reported once for the member, as an archive issue (drops the file).
+                return False
+            # A profile or emoji image the server cannot read stops the import.
+            what = "encrypted" if member.encrypted else f"compression method {member.method}"
             self._add(
                 error(
                     "member-unsupported-compression",
                     f"{member.name!r} is stored with {what}; the server's zip reader only "
-                    f"knows stored and deflate and {consequence} — re-zip it with deflate",
+                    "knows stored and deflate and fails the import on this line — re-zip it "
+                    "with deflate",
                     field=ref.field,
-                    effect=effect,
+                    effect=FAILS_IMPORT,
+                    values={"member": member.name, "method": member.method},
                 ),
                 line,
             )
@@ -259,11 +251,13 @@ class LineProcessor:
 
     # --- the line loop ---------------------------------------------------------------------
     def process_batch(self, batch: list[bytes | LineTooLong]) -> None:
+        """Process the next lines of the JSONL (numbered on from the lines before)."""
         self.process_lines(self.lines + 1, batch)
         self.lines += len(batch)
 
     def process_lines(self, first: int, batch: list[bytes | LineTooLong]) -> None:
         """Process consecutive lines, numbered from `first`."""
+        self.found.lines += len(batch)
         if self.fast and self.batch_scanner is not None:
             self._process_scanned(first, batch)
             return
@@ -289,7 +283,7 @@ class LineProcessor:
         start, end = 0, len(batch)
         while start < end:
             (stop, posts, direct_posts, replies, reactions, runes, runes_line, runes_direct,
-             identities, lines, found) = scan_batch(
+             identities, lines, used) = scan_batch(
                 batch, start, first, refs.users, refs.teams, refs.channels,
                 is_allowed_post_type, ctx.max_post_size, files,
             )  # fmt: skip
@@ -299,12 +293,11 @@ class LineProcessor:
                 counts.replies += replies
                 counts.reactions += reactions
                 if runes > self._longest_message:
-                    self._longest_message = runes
                     kind = "direct_post" if runes_direct else "post"
-                    self.hooks.post_message(runes_line, f"{kind}.message", runes)
-                self.deduper.add_many(identities, lines)
-                if found is not None:
-                    self._fast_files(*found)
+                    self._message_length(runes_line, f"{kind}.message", runes)
+                self.identities.add_many(identities, lines)
+                if used is not None:
+                    self._fast_files(*used)
             if stop < end:
                 self._general(first + stop, batch[stop])
             start = stop + 1
@@ -312,6 +305,11 @@ class LineProcessor:
     def process(self, line: int, raw: bytes | LineTooLong) -> None:
         """Process one line (the fast path first, when it applies)."""
         self.process_lines(line, [raw])
+
+    def _message_length(self, line: int, field: str, runes: int) -> None:
+        """A message longer than all before it (the caller checked): a fact."""
+        self._longest_message = runes
+        self.found.facts.append(LongestMessage(line, field, runes))
 
     def _general(self, line: int, raw: bytes | LineTooLong) -> None:
         if isinstance(raw, LineTooLong):
@@ -323,6 +321,7 @@ class LineProcessor:
                     "after importing every earlier line) — split the content (e.g. move large "
                     "props or replies into separate lines)",
                     server_error_id=FILE_SCAN_ID,
+                    values={"found": raw.length, "limit": MAX_LINE_BYTES, "unit": "bytes"},
                 ),
                 line,
             )
@@ -358,6 +357,7 @@ class LineProcessor:
                     f"(known types: version, {', '.join(sorted(KNOWN_TYPES))})",
                     field="type",
                     server_error_id=UNKNOWN_TYPE_ID,
+                    values={"found": line_type},
                 ),
                 line,
             )
@@ -382,8 +382,7 @@ class LineProcessor:
     # --- the accept-only fast path (see archivekit.check.fast.fastpath) ----------------------
     def _files_arg(self, native: bool) -> FilesArg | None:
         """What the fast path resolves attachments with (None: it declines lines with files):
-        the member index (its C table for the C scanner), the referenced bitmap, MaxFileSize
-        and the image extensions."""
+        the member index (its C table for the C scanner), MaxFileSize, the image extensions."""
         max_size = self.ctx.max_file_size
         if not self.check_files or max_size is None:
             return None
@@ -391,7 +390,7 @@ class LineProcessor:
         table = index.table if native else index
         if table is None:
             return None
-        return table, self.referenced.bits, max_size, IMAGE_EXTENSION_BYTES
+        return table, max_size, IMAGE_EXTENSION_BYTES
 
     def _fast_files(
         self,
@@ -399,18 +398,20 @@ class LineProcessor:
         total_bytes: int,
         largest: tuple[int, int, bool, int, int],
         most: tuple[int, int, bool, int],
+        members: bytes,
     ) -> None:
-        """The files of accepted lines (marked referenced already): counts and target facts.
-        `largest` is (size, line, direct, reply, position) of the first largest file, `most`
-        (count, line, direct, reply) of the first longest list; reply -1 is the post's own."""
+        """The files of accepted lines: counts and facts. `largest` is (size, line, direct,
+        reply, position) of the first largest file, `most` (count, line, direct, reply) of the
+        first longest list; reply -1 is the post's own list; `members` the entries used
+        (packed uint32)."""
         self.counts.attachments += count
         size, line, direct, reply, position = largest
         field = f"{self._files_field(direct, reply)}[{position}].path"
-        self.hooks.attachment_totals(count, total_bytes, size, line, field)
+        self.found.facts.append(FilesUsed(count, total_bytes, line, field, size, members))
         files, line, direct, reply = most
         if files > self._most_files:
             self._most_files = files
-            self.hooks.post_files(line, self._files_field(direct, reply), files)
+            self.found.facts.append(MostFiles(line, self._files_field(direct, reply), files))
 
     @staticmethod
     def _files_field(direct: bool, reply: int) -> str:
@@ -434,11 +435,9 @@ class LineProcessor:
             return False
         identity, runes, replies, reactions, (members, total_bytes, largest, most) = found
         if members:
-            for member in members:
-                self.referenced.bits[member >> 3] |= 1 << (member & 7)
             self._fast_files(
                 len(members), total_bytes, (largest[0], line, direct, *largest[1:]),
-                (most[0], line, direct, most[1]),
+                (most[0], line, direct, most[1]), array("I", members).tobytes(),
             )  # fmt: skip
         counts = self.counts
         if direct:
@@ -450,9 +449,8 @@ class LineProcessor:
         counts.replies += replies
         counts.reactions += reactions
         if runes > self._longest_message:
-            self._longest_message = runes
-            self.hooks.post_message(line, f"{kind}.message", runes)
-        self.deduper.add(identity, line)
+            self._message_length(line, f"{kind}.message", runes)
+        self.identities.add(identity, line)
         return True
 
     def _version(self, envelope: Payload, line_type: str) -> None:
@@ -475,6 +473,7 @@ class LineProcessor:
                     f"version {version} is not supported; the server only imports version 1",
                     field="version",
                     server_error_id=UNSUPPORTED_VERSION_ID,
+                    values={"found": version, "expected": 1},
                 ),
                 1,
             )
@@ -509,19 +508,19 @@ class LineProcessor:
             dup = self.refs.define_named("schemes", name, line, data.get("scope"))
             if dup:
                 self._add(dup, line)
-            self._defined("scheme", name, line)
+            self.found.facts.append(SchemeDefined(line, name))
 
     def _scheme_ref(self, line: int, data: Payload, kind: str) -> None:
         name = data.get("scheme")
         if name:
-            issue = self.refs.ref_scheme(
+            reported = self.refs.ref_scheme(
                 name,
                 kind,
                 f"{kind}.scheme",
                 f"app.import.import_{kind}.scheme_wrong_scope.error",
             )
-            if issue:
-                self._add(issue, line)
+            if reported:
+                self._add_reported(reported, line)
 
     def _team(self, line: int, data: Payload) -> None:
         self.counts.teams += 1
@@ -532,8 +531,7 @@ class LineProcessor:
             dup = self.refs.define_team(name, line)
             if dup:
                 self._add(dup, line)
-            self._defined("team", go_lower(name), line)
-            self.hooks.team(line, go_lower(name))
+            self.found.facts.append(TeamDefined(line, go_lower(name)))
 
     def _channel(self, line: int, data: Payload) -> None:
         self.counts.channels += 1
@@ -541,18 +539,20 @@ class LineProcessor:
         team_name, name = data.get("team"), data.get("name")
         if team_name is not None:
             # channel.team is looked up lowercased: any case works here.
-            issue = self.refs.ref_team(
+            reported = self.refs.ref_team(
                 team_name, "channel.team", exact=False, server_id=CHANNEL_TEAM_NOT_FOUND
             )
-            if issue:
-                self._add(issue, line)
+            if reported:
+                self._add_reported(reported, line)
         self._scheme_ref(line, data, "channel")
         if team_name and name:
             dup = self.refs.define_channel(team_name, name, line)
             if dup:
                 self._add(dup, line)
-            self._defined("channel", f"{go_lower(team_name)}/{go_lower(name)}", line)
-            self.hooks.channel(line, go_lower(team_name), go_lower(name), data.get("deleted_at"))
+            deleted_at = data.get("deleted_at")
+            archived = deleted_at is not None and deleted_at > 0
+            fact = ChannelDefined(line, go_lower(team_name), go_lower(name), archived)
+            self.found.facts.append(fact)
 
     def _image_first(self, line: int, data: Payload, kind: str) -> bool:
         """The profile image check the server's validator runs first (it must exist)."""
@@ -568,12 +568,12 @@ class LineProcessor:
                     f"{resolve(path)!r}); the server stops the import on this line",
                     field=f"{kind}.profile_image",
                     server_error_id=PROFILE_IMAGE_ID,
+                    values={"path": path, "member": resolve(path)},
                 ),
                 line,
             )
             return False
-        if self._use_file(line, ref, "profile image"):
-            self.hooks.profile_image(line, ref)
+        self._use_file(line, ref, "profile image")
         return True
 
     def _user(self, line: int, data: Payload) -> None:
@@ -587,30 +587,28 @@ class LineProcessor:
             if team_name is None:
                 continue
             field = f"user.teams[{t_index}]"
-            issue = self.refs.ref_team(
+            reported = self.refs.ref_team(
                 team_name, f"{field}.name", exact=True, server_id=TEAMS_NOT_FOUND
             )
-            if issue:
-                self._add(issue, line)
+            if reported:
+                self._add_reported(reported, line)
                 continue
             for c_index, channel_membership in enumerate(membership.get("channels") or ()):
                 channel_name = channel_membership.get("name")
                 if channel_name is not None:
-                    issue = self.refs.ref_channel(
+                    reported = self.refs.ref_channel(
                         team_name,
                         channel_name,
                         f"{field}.channels[{c_index}].name",
                         server_id=USER_CHANNEL_NOT_FOUND,
                     )
-                    if issue:
-                        self._add(issue, line)
+                    if reported:
+                        self._add_reported(reported, line)
         if username:
             self._add_all(self.refs.define_user(username, data.get("email"), line, "user"), line)
-            self._defined("user", go_lower(username), line)
-            names = [go_lower(m["name"]) for m in teams if m.get("name")]
-            if names:
-                active = not data.get("delete_at")
-                self.hooks.user_teams(line, go_lower(username), active, names)
+            names = tuple(go_lower(m["name"]) for m in teams if m.get("name"))
+            active = not data.get("delete_at")
+            self.found.facts.append(UserDefined(line, go_lower(username), active, names))
 
     def _bot(self, line: int, data: Payload) -> None:
         self.counts.bots += 1
@@ -619,7 +617,7 @@ class LineProcessor:
         username = data.get("username")
         if username:
             self._add_all(self.refs.define_user(username, None, line, "bot"), line)
-            self._defined("user", go_lower(username), line)
+            self.found.facts.append(UserDefined(line, go_lower(username)))
 
     def _emoji(self, line: int, data: Payload) -> None:
         self.counts.emojis += 1
@@ -635,7 +633,21 @@ class LineProcessor:
         ref = self._resolve_single(line, path, "emoji.image")
         if not ok:
             if ref is not None:
-                self.referenced.add(ref.member)  # referenced, even if the line fails
+                # Referenced even though the line fails (not reported as unreferenced).
+                member = ref.member
+                self.found.facts.append(
+                    FileUsed(
+                        line,
+                        ref.field,
+                        "emoji image",
+                        member.key,
+                        member.name,
+                        member.size,
+                        server_reads(member.method, member.encrypted),
+                        imported=False,
+                        entry=member.index,
+                    )
+                )
             return
         if ref is None:
             self._add(
@@ -645,6 +657,7 @@ class LineProcessor:
                     f"{resolve(path)!r}); the server stops the import on this line",
                     field="emoji.image",
                     server_error_id=EMOJI_BAD_FILE_ID,
+                    values={"path": path, "member": resolve(path)},
                 ),
                 line,
             )
@@ -656,6 +669,12 @@ class LineProcessor:
                     f"emoji image {ref.member.name!r} is {ref.member.size:,} bytes; the server "
                     f"copies at most {EMOJI_MAX_BYTES:,} bytes and fails the import — shrink it",
                     field="emoji.image",
+                    values={
+                        "member": ref.member.name,
+                        "found": ref.member.size,
+                        "limit": EMOJI_MAX_BYTES,
+                        "unit": "bytes",
+                    },
                 ),
                 line,
             )
@@ -674,11 +693,11 @@ class LineProcessor:
         if (attachments or reply_files) and self.check_files:
             checked, file_issues, files = self.attachments.process(data, kind)
             if file_issues:
-                self.missing += sum(1 for i in file_issues if i.code != "attachment-invalid-path")
+                missing = sum(1 for i in file_issues if i.code != "attachment-invalid-path")
+                self.found.missing += missing
                 self._add_all(file_issues, line)
             for ref in files:
-                if self._use_file(line, ref, "attachment"):
-                    self.hooks.attachment(line, ref)
+                self._use_file(line, ref, "attachment")
         self._rules(kind, line, checked)
 
     def _post_refs(self, line: int, data: Payload, kind: str, note: str) -> None:
@@ -718,11 +737,10 @@ class LineProcessor:
                     )
         if attachments:
             counts.attachments += sum(1 for a in attachments if a.get("path"))
-            self._files_hook(line, f"{kind}.attachments", len(attachments))
+            self._files_count(line, f"{kind}.attachments", len(attachments))
         message = data.get("message")
         if message is not None and len(message) > self._longest_message:
-            self._longest_message = len(message)
-            self.hooks.post_message(line, f"{kind}.message", len(message))
+            self._message_length(line, f"{kind}.message", len(message))
         if not replies:
             return
         counts.replies += len(replies)
@@ -742,19 +760,21 @@ class LineProcessor:
             r_attachments = reply.get("attachments")
             if r_attachments:
                 counts.attachments += sum(1 for a in r_attachments if a.get("path"))
-                self._files_hook(line, f"{kind}.replies[{r_index}].attachments", len(r_attachments))
+                self._files_count(
+                    line, f"{kind}.replies[{r_index}].attachments", len(r_attachments)
+                )
 
-    def _files_hook(self, line: int, field: str, count: int) -> None:
+    def _files_count(self, line: int, field: str, count: int) -> None:
         if count > self._most_files:
             self._most_files = count
-            self.hooks.post_files(line, field, count)
+            self.found.facts.append(MostFiles(line, field, count))
 
     def _ref_user(
         self, line: int, name: str, field: str, exact: bool, server_id: str, note: str
     ) -> None:
-        issue = self.refs.ref_user(name, field, exact=exact, server_id=server_id, note=note)
-        if issue:
-            self._add(issue, line)
+        reported = self.refs.ref_user(name, field, exact=exact, server_id=server_id, note=note)
+        if reported:
+            self._add_reported(reported, line)
 
     def _flaggers(self, line: int, names: list[str], prefix: str, note: str) -> None:
         users = self.refs.users
@@ -785,23 +805,24 @@ class LineProcessor:
         self._post_refs(line, data, "post", BATCH_NOTE)
         create_at, message = data.get("create_at"), data.get("message")
         if team_name and channel_name and create_at is not None and message is not None:
-            self.deduper.add(
+            self.identities.add(
                 post_identity("post", team_name, channel_name, create_at, message), line
             )
 
     def _post_place(self, line: int, team_name: str, channel_name: str | None) -> None:
         """The slow path of a post's team and channel: build the issue."""
-        issue = self.refs.ref_team(team_name, "post.team", exact=True, server_id=TEAMS_NOT_FOUND)
-        if issue is None and channel_name is not None:
-            issue = self.refs.ref_channel(
+        refs = self.refs
+        reported = refs.ref_team(team_name, "post.team", exact=True, server_id=TEAMS_NOT_FOUND)
+        if reported is None and channel_name is not None:
+            reported = refs.ref_channel(
                 team_name,
                 channel_name,
                 "post.channel",
                 server_id=POST_CHANNEL_NOT_FOUND,
                 note=BATCH_NOTE,
             )
-        if issue:
-            self._add(issue, line)
+        if reported:
+            self._add_reported(reported, line)
 
     def _direct_channel(self, line: int, data: Payload) -> None:
         self.counts.direct_channels += 1
@@ -829,70 +850,4 @@ class LineProcessor:
         self._post_refs(line, data, "direct_post", BATCH_NOTE)
         create_at, message = data.get("create_at"), data.get("message")
         if members and create_at is not None and message is not None:
-            self.deduper.add(post_identity("direct", *sorted(members), create_at, message), line)
-
-    # --- end of stream ---------------------------------------------------------------------
-    def finish(self) -> None:
-        """Archive-wide checks that need the whole stream: duplicates, unreferenced files."""
-        if self.lines == 0:
-            self._add(
-                warning(
-                    "empty-archive",
-                    "the JSONL has no lines: the server reports success and imports nothing",
-                ),
-                None,
-            )
-        duplicates, total = self.deduper.duplicates()
-        for dup_line, first in duplicates:
-            self._add(
-                warning(
-                    "duplicate-post",
-                    f"same channel, create_at and message as line {first}: the server "
-                    "overwrites the earlier post, or inserts both when they fall in the same "
-                    "batch of 1000 lines",
-                ),
-                dup_line,
-            )
-        for _ in range(total - len(duplicates)):
-            # Beyond the cap only the count is kept (the collector's list is capped anyway).
-            self.collector.add(
-                Issue("duplicate-post", Severity.WARNING, "duplicate post", self.member, None)
-            )
-        if self.check_files:
-            self._unreferenced()
-
-    def _unreferenced(self) -> None:
-        index = self.archive.index
-        outside: list[MemberInfo] = []
-        jsonl = index.find(self.archive.jsonl.key)
-        for i in index.unreferenced(self.referenced.bits, jsonl):
-            member = index[i]
-            if not member.key.startswith("data/"):
-                if member.key.endswith(".jsonl") or member.name == "warnings.txt":
-                    continue
-                outside.append(member)
-                continue
-            self._add(
-                Issue(
-                    "attachment-unreferenced",
-                    Severity.WARNING,
-                    f"{member.name!r} ({member.size:,} bytes) is not referenced by any line; "
-                    "the server ignores it",
-                    member.name,
-                    None,
-                ),
-                None,
-            )
-        if outside:
-            self._add(
-                Issue(
-                    "attachment-outside-data",
-                    Severity.WARNING,
-                    f"{len(outside)} file(s) outside data/ are never used by the server, e.g. "
-                    f"{outside[0].name!r}; attachments must sit under data/ with the JSONL path "
-                    "relative to it",
-                    outside[0].name,
-                    None,
-                ),
-                None,
-            )
+            self.identities.add(post_identity("direct", *sorted(members), create_at, message), line)

@@ -1,5 +1,9 @@
 """Files referenced by lines: how the server resolves them, and what it does when they fail.
 
+Also: image dimensions as the server measures them (`Dimensions`), the files lines use as a
+bitmap over the archive's member index (`ReferencedFiles`), and the files no line uses
+(`unreferenced_issues`, from the index: no object per member).
+
 Emulates the server's attachment pre-processing (reference §1.3): every top-level attachment
 of a post is resolved; if any of them is invalid or missing, the reply attachments of that
 line are not resolved at all and are dropped too. Invalid top-level paths are blanked before
@@ -8,15 +12,18 @@ validation (so the validator never sees them); unresolved reply paths reach the 
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from archivekit.check.rules.post import ATTACHMENT_INVALID_PATH_ID
+from archivekit.errors import ArchiveError
+from archivekit.gosem.archive import server_reads
+from archivekit.gosem.images import HEAD_BYTES, image_dimensions, is_image_name
 from archivekit.gosem.paths import resolve
-from archivekit.issues import DROPS_DATA, Issue, error
-
-INVALID_PATH_ID = "app.import.validate_attachment_import_data.invalid_path.error"
-READABLE_METHODS = frozenset({0, 8})
+from archivekit.issues import DROPS_DATA, Issue, Severity, Values, error
+from archivekit.read import Archive, MemberInfo
 
 Lookup = Callable[[str], Any]
 
@@ -27,48 +34,11 @@ class FileRef:
 
     field: str
     path: str
-    member: Any  # reader.MemberInfo
+    member: MemberInfo
 
 
-class ReferencedFiles:
-    """The entries lines refer to: one bit per entry of the archive's member index (the entry
-    the server finds for each reference), n/8 bytes for n entries instead of a set of keys.
-
-    The C fast path sets bits in `bits` directly; the counts over it come from the index
-    (`archivekit.read.members.MemberIndex.stats` / `unreferenced`).
-    """
-
-    __slots__ = ("bits",)
-
-    def __init__(self, entries: int) -> None:
-        self.bits = bytearray((entries + 7) // 8)
-
-    def add(self, member: Any) -> None:
-        """Mark a resolved `MemberInfo` (its `index` in the archive's member index)."""
-        i: int = member.index
-        self.bits[i >> 3] |= 1 << (i & 7)
-
-    def __contains__(self, i: int) -> bool:
-        return bool(self.bits[i >> 3] >> (i & 7) & 1)
-
-    def indexes(self) -> Iterator[int]:
-        """The marked entry indexes, in order."""
-        for byte_index, byte in enumerate(self.bits):
-            while byte:
-                low = byte & -byte
-                yield byte_index * 8 + low.bit_length() - 1
-                byte ^= low
-
-    def __len__(self) -> int:
-        return int.from_bytes(self.bits, "little").bit_count()
-
-    def __ior__(self, other: ReferencedFiles) -> ReferencedFiles:
-        merged = int.from_bytes(self.bits, "little") | int.from_bytes(other.bits, "little")
-        self.bits = bytearray(merged.to_bytes(len(self.bits), "little"))
-        return self
-
-
-def _missing_issue(path: str, field: str, hint: str) -> Issue:
+def _missing_issue(path: str, key: str, field: str, hint: str) -> Issue:
+    values = {"path": path, "member": key}
     if path.startswith("data/"):
         return error(
             "attachment-data-prefix",
@@ -78,6 +48,7 @@ def _missing_issue(path: str, field: str, hint: str) -> Issue:
             "this path; the import does not)",
             field=field,
             effect=DROPS_DATA,
+            values=values,
         )
     return error(
         "attachment-missing",
@@ -85,6 +56,7 @@ def _missing_issue(path: str, field: str, hint: str) -> Issue:
         f"the server imports the post without this file{hint}",
         field=field,
         effect=DROPS_DATA,
+        values=values,
     )
 
 
@@ -119,8 +91,9 @@ class AttachmentResolver:
                         f"attachment path {path!r} escapes the data/ folder; the server "
                         "blanks it and imports the post without the file",
                         field=field,
-                        server_error_id=INVALID_PATH_ID,
+                        server_error_id=ATTACHMENT_INVALID_PATH_ID,
                         effect=DROPS_DATA,
+                        values={"path": path},
                     )
                 )
                 if blanked is None:
@@ -135,7 +108,7 @@ class AttachmentResolver:
             member = self._lookup(key)
             if member is None or member.is_dir:
                 ok = False
-                issues.append(_missing_issue(path, field, self._hint(path)))
+                issues.append(_missing_issue(path, key, field, self._hint(path)))
                 continue
             found.append(FileRef(field, path, member))
         return ok, blanked
@@ -154,6 +127,7 @@ class AttachmentResolver:
                         "that follow (server behaviour)",
                         field=f"{prefix}[{index}].path",
                         effect=DROPS_DATA,
+                        values={"path": path},
                     )
                 )
 
@@ -196,3 +170,106 @@ class AttachmentResolver:
         if new_replies is not None:
             payload = {**payload, "replies": new_replies}
         return payload, issues, found
+
+
+class Dimensions:
+    """Image dimensions of members, read from their first bytes once per member."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self._cache: dict[str, tuple[str, int, int] | None] = {}
+
+    def __call__(
+        self, member: MemberInfo, *, any_name: bool = False
+    ) -> tuple[str, int, int] | None:
+        """Dimensions of an image member: attachments only when the server would measure
+        them (by extension); profile images whatever their name (`any_name`)."""
+        if not any_name and not is_image_name(member.key):
+            return None
+        key = member.key
+        if key in self._cache:
+            return self._cache[key]
+        dims = None
+        if server_reads(member.method, member.encrypted):
+            try:
+                dims = image_dimensions(self.archive.read_member_head(member, HEAD_BYTES))
+            except ArchiveError:
+                # A damaged attachment must not stop the whole validation.
+                dims = None
+        if len(self._cache) < 1_000_000:
+            self._cache[key] = dims
+        return dims
+
+
+class ReferencedFiles:
+    """The entries lines use: one bit per entry of the archive's member index (the entry the
+    server finds for each reference), n/8 bytes for n entries instead of a set of keys."""
+
+    __slots__ = ("bits",)
+
+    def __init__(self, entries: int) -> None:
+        self.bits = bytearray((entries + 7) // 8)
+
+    def add(self, index: int) -> None:
+        """Mark entry `index` (a `MemberInfo.index`)."""
+        if index >= 0:
+            self.bits[index >> 3] |= 1 << (index & 7)
+
+    def add_packed(self, indexes: bytes) -> None:
+        """Mark the entries packed as native uint32 (the C fast path's `FilesUsed`)."""
+        bits = self.bits
+        for index in array("I", indexes):
+            bits[index >> 3] |= 1 << (index & 7)
+
+    def __contains__(self, index: int) -> bool:
+        return bool(self.bits[index >> 3] >> (index & 7) & 1)
+
+    def indexes(self) -> Iterator[int]:
+        """The marked entry indexes, in order."""
+        for byte_index, byte in enumerate(self.bits):
+            while byte:
+                low = byte & -byte
+                yield byte_index * 8 + low.bit_length() - 1
+                byte ^= low
+
+    def __len__(self) -> int:
+        return int.from_bytes(self.bits, "little").bit_count()
+
+
+def unreferenced_issues(archive: Archive, referenced: ReferencedFiles) -> list[Issue]:
+    """Files under data/ that no line uses, and files outside data/ (never used)."""
+    issues: list[Issue] = []
+    index = archive.index
+    outside: list[MemberInfo] = []
+    for i in index.unreferenced(referenced.bits, index.find(archive.jsonl.key)):
+        member = index[i]
+        if not member.key.startswith("data/"):
+            if member.key.endswith(".jsonl") or member.name == "warnings.txt":
+                continue
+            outside.append(member)
+            continue
+        issues.append(
+            Issue(
+                "attachment-unreferenced",
+                Severity.WARNING,
+                f"{member.name!r} ({member.size:,} bytes) is not referenced by any line; "
+                "the server ignores it",
+                member.name,
+                None,
+                values=Values({"member": member.name, "size": member.size}),
+            )
+        )
+    if outside:
+        issues.append(
+            Issue(
+                "attachment-outside-data",
+                Severity.WARNING,
+                f"{len(outside)} file(s) outside data/ are never used by the server, e.g. "
+                f"{outside[0].name!r}; attachments must sit under data/ with the JSONL path "
+                "relative to it",
+                outside[0].name,
+                None,
+                values=Values({"member": outside[0].name, "found": len(outside)}),
+            )
+        )
+    return issues

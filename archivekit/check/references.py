@@ -15,8 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from archivekit.check.rules.names import go_lower
-from archivekit.issues import Issue, error, warning
+from archivekit.check.facts import Unresolved
+from archivekit.check.rules.context import DEFAULT_CHANNELS
+from archivekit.gosem.strings import go_lower
+from archivekit.issues import Issue, Scalar, Values, error, warning
 
 TEAMS_NOT_FOUND = "app.import.get_teams_by_names.some_teams_not_found.error"
 USERS_NOT_FOUND = "app.import.get_users_by_username.some_users_not_found.error"
@@ -27,11 +29,11 @@ REACTION_USER_NOT_FOUND = "app.import.import_post.user_not_found.error"
 SCHEME_NOT_FOUND = "app.scheme.get.app_error"
 EMAIL_EXISTS = "app.user.save.email_exists.app_error"
 
-# Channels every new team gets (the server's default channels); they count against
-# MaxChannelsPerTeam and can be referenced without a channel line.
-DEFAULT_CHANNELS = ("town-square", "off-topic")
-
 BATCH_NOTE = " (the server reports this with line number 0: posts are written in batches)"
+
+# A reference's issue, with what it could not resolve (None: a case error, a wrong scope):
+# the engine keeps the pair so that a later definition can turn it into "defined-later".
+Reported = tuple[Issue, Unresolved | None]
 
 
 def _existing_note(kind: str) -> str:
@@ -64,12 +66,17 @@ def _where(previous: Definition) -> str:
     return f"was already defined on line {previous.line}"
 
 
+def _duplicate(kind: str, name: str, previous: Definition) -> dict[str, Scalar]:
+    """The values of a duplicate definition (`first_line` None: it exists on the target)."""
+    first = None if previous.line == ON_TARGET else previous.line
+    return {"kind": kind, "name": name, "first_line": first}
+
+
 class References:
     """Definitions seen so far and the reference checks that use them.
 
-    Every ``ref_*`` method returns an Issue or None; ``kind``/``key`` pairs of unresolved
-    references are exposed through `last_unresolved` so the pipeline can turn an
-    "unknown" error into "defined later" when the definition shows up afterwards.
+    Every ``ref_*`` method returns None when the reference resolves, else its issue paired
+    with the `Unresolved` target (None when defining it later would not help).
     """
 
     def __init__(self, default_channels: tuple[str, ...] = DEFAULT_CHANNELS) -> None:
@@ -82,7 +89,6 @@ class References:
         self.roles: dict[str, Definition] = {}
         self.emojis: dict[str, Definition] = {}
         self.direct_channels: set[tuple[str, ...]] = set()
-        self.last_unresolved: tuple[str, str] | None = None
 
     def seed(self, existing: Existing) -> None:
         """Start from what the target already has (an existing team has its default
@@ -112,6 +118,7 @@ class References:
                 "duplicate-team",
                 f"team {name!r} {_where(previous)}; this line updates it",
                 field="team.name",
+                values=_duplicate("team", name, previous),
             )
         return None
 
@@ -124,6 +131,7 @@ class References:
                 "duplicate-channel",
                 f"channel {team}/{name} {_where(previous)}; this line updates it",
                 field="channel.name",
+                values={**_duplicate("channel", name, previous), "team": team},
             )
         return None
 
@@ -138,6 +146,7 @@ class References:
                     "duplicate-user",
                     f"{kind} {username!r} {_where(previous)}; this line updates it",
                     field=f"{kind}.username",
+                    values=_duplicate(kind, username, previous),
                 )
             )
         if email:
@@ -151,6 +160,7 @@ class References:
                         f"{owner!r}; the server refuses to save the second user",
                         field="user.email",
                         server_error_id=EMAIL_EXISTS,
+                        values={"kind": "email", "name": email, "user": owner},
                     )
                 )
             else:
@@ -168,29 +178,38 @@ class References:
                 f"duplicate-{singular}",
                 f"{singular} {name!r} {_where(previous)}; this line updates it",
                 field=f"{singular}.name",
+                values=_duplicate(singular, name, previous),
             )
         return None
 
     # --- references ----------------------------------------------------------------------
+    @staticmethod
     def _unknown(
-        self, code: str, kind: str, key: str, message: str, field: str, server_id: str
-    ) -> Issue:
-        self.last_unresolved = (kind, key)
-        return error(code, message, field=field, server_error_id=server_id)
+        code: str, kind: str, written: str, key: str, message: str, field: str, server_id: str
+    ) -> Reported:
+        """A reference to nothing defined so far. Values: the `kind` of target, its `name` as
+        written and the `key` a definition is stored under (one root cause, many lines)."""
+        values: dict[str, Scalar] = {"kind": kind, "name": written, "key": key}
+        issue = error(code, message, field=field, server_error_id=server_id, values=values)
+        return issue, Unresolved(kind, key)
 
     @staticmethod
-    def _case(kind: str, written: str, stored: str, field: str, server_id: str, note: str) -> Issue:
+    def _case(
+        kind: str, written: str, stored: str, field: str, server_id: str, note: str
+    ) -> Reported:
         """A mixed-case reference looked up exactly: never found, wherever it is defined."""
-        return error(
+        issue = error(
             "reference-case",
             f"{kind} {written!r} is stored as {stored!r}; the server looks this reference up "
             "exactly and will not find it — write it in lowercase (mmctl import validate "
             "compares names as written and misses this)" + note,
             field=field,
             server_error_id=server_id,
+            values={"kind": kind, "name": written, "key": stored},
         )
+        return issue, None
 
-    def ref_team(self, name: str, field: str, *, exact: bool, server_id: str) -> Issue | None:
+    def ref_team(self, name: str, field: str, *, exact: bool, server_id: str) -> Reported | None:
         """A team reference. `exact`: the server looks the raw value up (stored lowercase)."""
         key = go_lower(name)
         if exact and name != key:
@@ -200,6 +219,7 @@ class References:
         return self._unknown(
             "unknown-team",
             "team",
+            name,
             key,
             f"team {name!r} is not defined on an earlier line{_existing_note('team')}",
             field,
@@ -208,7 +228,7 @@ class References:
 
     def ref_channel(
         self, team: str, name: str, field: str, *, server_id: str, note: str = ""
-    ) -> Issue | None:
+    ) -> Reported | None:
         """A channel reference inside a team; both names are looked up exactly."""
         key = (go_lower(team), go_lower(name))
         if team != key[0] or name != key[1]:
@@ -220,6 +240,7 @@ class References:
         return self._unknown(
             "unknown-channel",
             "channel",
+            f"{team}/{name}",
             f"{key[0]}/{key[1]}",
             f"channel {team}/{name} is not defined on an earlier line"
             f"{_existing_note('channel')}{note}",
@@ -229,7 +250,7 @@ class References:
 
     def ref_user(
         self, name: str, field: str, *, exact: bool, server_id: str, note: str = ""
-    ) -> Issue | None:
+    ) -> Reported | None:
         key = go_lower(name)
         if exact and name != key:
             return self._case("user", name, key, field, server_id, note)
@@ -238,45 +259,51 @@ class References:
         return self._unknown(
             "unknown-user",
             "user",
+            name,
             key,
             f"user {name!r} is not defined on an earlier line{_existing_note('user')}{note}",
             field,
             server_id,
         )
 
-    def ref_scheme(self, name: str, scope: str, field: str, wrong_scope_id: str) -> Issue | None:
+    def ref_scheme(self, name: str, scope: str, field: str, wrong_scope_id: str) -> Reported | None:
         found = self.schemes.get(name)
         if found is None:
             return self._unknown(
                 "unknown-scheme",
                 "scheme",
                 name,
+                name,
                 f"scheme {name!r} is not defined on an earlier line{_existing_note('scheme')}",
                 field,
                 SCHEME_NOT_FOUND,
             )
         if found.extra is not None and found.extra != scope:
-            return error(
+            issue = error(
                 "apply-invalid",
                 f"scheme {name!r} (line {found.line}) has scope {found.extra!r}; "
                 f"a {scope} needs a {scope}-scoped scheme",
                 field=field,
                 server_error_id=wrong_scope_id,
+                values={"kind": "scheme", "name": name, "found": found.extra, "expected": scope},
             )
+            return issue, None
         return None
 
-    def is_defined(self, kind: str, key: str) -> int | None:
-        """Line where a (kind, key) reference target was defined, if it now is."""
-        definition: Definition | None
-        if kind == "team":
-            definition = self.teams.get(key)
-        elif kind == "user":
-            definition = self.users.get(key)
-        elif kind == "scheme":
-            definition = self.schemes.get(key)
-        elif kind == "channel":
-            team, _, name = key.partition("/")
-            definition = self.channels.get((team, name))
-        else:
-            definition = None
-        return None if definition is None else definition.line
+
+def defined_later(unknown: Issue, target: Unresolved, line: int) -> Issue:
+    """The "unknown ..." issue of a reference whose target turns out to be defined on a
+    later `line`: the server imports blocks of lines in file order, so it still fails."""
+    return Issue(
+        "defined-later",
+        unknown.severity,
+        f"{target.kind} {target.key!r} is only defined on line {line}, after this line; the "
+        "server imports blocks of lines in file order, so it does not exist yet here — "
+        "move the definition before its first use",
+        unknown.member,
+        unknown.line,
+        unknown.field,
+        unknown.server_error_id,
+        unknown.effect,
+        Values({**unknown.values, "defined_line": line}),
+    )

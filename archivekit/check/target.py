@@ -14,35 +14,50 @@ Sources, lowest to highest precedence (reference §9):
 
 `SETTINGS` describes every setting once (attribute, config path, env name, CLI option,
 type, help) so the CLI can generate its options from it.
+
+`TargetConfig` is a plain frozen dataclass, not a pydantic model: the loader checks every
+value as Go's decoder and the server's environment parser would, and importing pydantic
+(and building a model) would cost a short ``archivekit validate`` most of its start-up.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
-
-from archivekit.check.rules.context import DEFAULT_MAX_POST_SIZE, PasswordPolicy, RuleContext
+from archivekit.check.rules.context import (
+    DEFAULT_CHANNELS,
+    DEFAULT_MAX_POST_SIZE,
+    TOWN_SQUARE,
+    PasswordPolicy,
+    RuleContext,
+)
 from archivekit.errors import UsageError
+from archivekit.gosem.spec import INT64_MAX, INT64_MIN
 
 Source = Literal["default", "file", "env", "option"]
 
 
-def _setting(default: Any, path: str | None, help: str, **constraints: Any) -> Any:
-    """A model field that knows its config.json path (None: not a server config key)."""
-    return Field(default, description=help, json_schema_extra={"config_path": path}, **constraints)
+def _setting(default: Any, path: str | None, help: str, *, ge: int | None = None) -> Any:
+    """A field that knows its config.json path (None: not a server config key), its help
+    text and its lower bound."""
+    metadata = {"config_path": path, "help": help, "ge": ge}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
-class TargetConfig(BaseModel):
-    """The settings of the target server that decide whether an import goes through."""
+@dataclass(frozen=True)
+class TargetConfig:
+    """The settings of the target server that decide whether an import goes through.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    Values are checked as they are set: a wrong type or a value below its bound raises
+    ValueError (`load_target` words the same checks for the user).
+    """
 
     max_users_per_team: int = _setting(
         50, "TeamSettings.MaxUsersPerTeam", "Most active members a team may have.", ge=0
@@ -113,7 +128,16 @@ class TargetConfig(BaseModel):
         ge=0,
     )
 
-    _sources: dict[str, Source] = PrivateAttr(default_factory=dict)
+    # Where each explicitly given value came from (see `source`); set by `load_target`.
+    _sources: dict[str, Source] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for setting in SETTINGS:
+            value = getattr(self, setting.attribute)
+            if not _check_type(setting, value):
+                raise ValueError(f"{setting.attribute} must be {_TYPE_NAMES[setting.type]}")
+            if setting.minimum is not None and value < setting.minimum:
+                raise ValueError(f"{setting.attribute} must be at least {setting.minimum}")
 
     def source(self, attribute: str) -> Source:
         """Where the value of `attribute` came from: default, file, env or option."""
@@ -126,8 +150,8 @@ class TargetConfig(BaseModel):
         which case those replace off-topic (deduplicated, town-square not repeated).
         """
         if not self.experimental_default_channels:
-            return ["town-square", "off-topic"]
-        names = ["town-square"]
+            return list(DEFAULT_CHANNELS)
+        names = [TOWN_SQUARE]
         for name in self.experimental_default_channels:
             if name not in names:
                 names.append(name)
@@ -145,26 +169,30 @@ class Setting:
     type: type
     default: Any
     help: str
+    minimum: int | None = None
+
+
+# The annotations of TargetConfig's fields (strings: postponed evaluation) as Python types.
+_ANNOTATION_TYPES: dict[str, type] = {"int": int, "bool": bool, "str": str, "list[str]": list}
 
 
 def _build_settings() -> list[Setting]:
     settings = []
-    for name, info in TargetConfig.model_fields.items():
-        extra = info.json_schema_extra
-        path = extra.get("config_path") if isinstance(extra, dict) else None
-        assert path is None or isinstance(path, str)
-        annotation = info.annotation
-        py_type = list if annotation == list[str] else annotation
-        assert isinstance(py_type, type)
+    for info in fields(TargetConfig):
+        if not info.init:
+            continue
+        path = info.metadata["config_path"]
+        default = info.default_factory() if callable(info.default_factory) else info.default
         settings.append(
             Setting(
-                attribute=name,
+                attribute=info.name,
                 config_path=path,
                 env=f"MM_{path.replace('.', '_').upper()}" if path else None,
-                option="--" + name.replace("_", "-"),
-                type=py_type,
-                default=info.get_default(call_default_factory=True),
-                help=info.description or "",
+                option="--" + info.name.replace("_", "-"),
+                type=_ANNOTATION_TYPES[str(info.type)],
+                default=default,
+                help=info.metadata["help"],
+                minimum=info.metadata["ge"],
             )
         )
     return settings
@@ -200,6 +228,8 @@ def _check_type(setting: Setting, value: Any) -> bool:
 
 
 def _read_config_file(config_path: str | Path) -> dict[str, Any]:
+    import json  # only a run with a config file pays for it
+
     path = Path(config_path)
     try:
         text = path.read_bytes()
@@ -243,10 +273,16 @@ def _values_from_document(document: Mapping[str, Any], origin: str) -> dict[str,
         if not _check_type(setting, value):
             raise UsageError(
                 f"{origin}: {setting.config_path} must be {_TYPE_NAMES[setting.type]}, "
-                f"not {json.dumps(value)[:60]}"
+                f"not {_json_text(value)[:60]}"
             )
         values[setting.attribute] = value
     return values
+
+
+def _json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
 
 
 # --- environment -----------------------------------------------------------------------------
@@ -254,7 +290,6 @@ def _values_from_document(document: Mapping[str, Any], origin: str) -> dict[str,
 _GO_INT = re.compile(r"[+-]?[0-9]+")
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _parse_env_value(setting: Setting, raw: str) -> tuple[bool, Any]:
@@ -264,7 +299,7 @@ def _parse_env_value(setting: Setting, raw: str) -> tuple[bool, Any]:
         if not _GO_INT.fullmatch(raw):
             return False, None
         number = int(raw)
-        return _INT64_MIN <= number <= _INT64_MAX, number
+        return INT64_MIN <= number <= INT64_MAX, number
     if setting.type is bool:
         if raw in _GO_TRUE:
             return True, True
@@ -362,7 +397,7 @@ def load_target(
             f"{setting.config_path or setting.option} must not be negative "
             f"(from {sources[setting.attribute]})"
         )
-    config = TargetConfig.model_validate(values)
+    config = TargetConfig(**values)
     config._sources.update(sources)
     return config, explicit
 
@@ -380,4 +415,5 @@ def rule_context(target: TargetConfig) -> RuleContext:
             symbol=target.password_symbol,
         ),
         default_locale=target.default_client_locale,
+        default_channels=tuple(target.default_channels()),
     )

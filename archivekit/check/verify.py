@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from archivekit.errors import ArchiveError
+from archivekit.gosem.archive import server_reads
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, error
 from archivekit.read import Archive
 
@@ -25,7 +26,7 @@ def verify_files(archive: Archive, keys: Iterable[str], fatal: Iterable[str] = (
     issues: list[Issue] = []
     for key in sorted(keys):
         member = archive.lookup(key)
-        if member is None or member.is_dir or member.encrypted or member.method not in (0, 8):
+        if member is None or member.is_dir or not server_reads(member.method, member.encrypted):
             continue  # missing or unreadable members are reported elsewhere
         try:
             for _ in archive.iter_member_blocks(member):
@@ -43,6 +44,7 @@ def verify_files(archive: Archive, keys: Iterable[str], fatal: Iterable[str] = (
                     f"{member.name!r} cannot be read intact ({found.message}); {consequence} — "
                     "export or zip the archive again",
                     effect=FAILS_IMPORT if key in stops else DROPS_DATA,
+                    values={"member": member.name},
                 ).at(member.name, None)
             )
     return issues

@@ -16,7 +16,7 @@ parsed from the raw string bytes; invalid UTF-8 bytes and lone surrogate escapes
 U+FFFD (one per invalid byte, like Go's ``utf8.DecodeRune``).
 
 Two paths. The fast path (~all lines) is ``orjson.loads`` plus a walk of the decode spec
-derived from the models (`archivekit.model.spec`); it only *accepts* a line or gives up.
+generated from the models (`archivekit.gosem.decode_spec`); it only *accepts* a line or gives up.
 Whatever it gives up on (orjson errors, keys not spelled canonically, repeated keys, type
 mismatches, escaped time strings) goes to the exact slow path: an iterative parser that keeps
 key order, repeats and number literals, then a replay of Go's decoding onto that tree, which
@@ -44,16 +44,31 @@ from typing import Any
 
 import orjson
 
+from archivekit.gosem import decode_spec
 from archivekit.gosem.gotime import check_go_rfc3339
+from archivekit.gosem.spec import INT64_MAX, INT64_MIN, FieldSpec, Kind, StructSpec, from_data
+from archivekit.gosem.strings import fold_json_key
 from archivekit.issues import FAILS_IMPORT, Issue, error, warning
-from archivekit.model import Envelope
-from archivekit.model.base import INT64_MAX, INT64_MIN
-from archivekit.model.envelope import PAYLOAD_MODELS
-from archivekit.model.spec import ENVELOPE, FieldSpec, Kind, StructSpec
 
-_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
+__all__ = [
+    "ENVELOPE",
+    "GO_MAX_DEPTH",
+    "JSON_DECODE_ERROR_ID",
+    "PAYLOAD_TYPES",
+    "SPACED_COLON",
+    "check_canonical",
+    "decode_line",
+    "type_is_settled",
+]
 
-__all__ = ["GO_MAX_DEPTH", "JSON_DECODE_ERROR_ID", "check_canonical", "decode_line", "parse_line"]
+# The Go struct of a line (`LineImportData`) and everything below it; line types that have a
+# payload key (all but "version").
+ENVELOPE: StructSpec = from_data(decode_spec.STRUCTS, decode_spec.ROOT)
+PAYLOAD_TYPES: frozenset[str] = frozenset(decode_spec.PAYLOAD_TYPES)
+
+# A key written with white space before its colon: it escapes the repeated-key count below
+# (the fast paths of decoding and of post lines send such lines to the exact path).
+SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
 
 JSON_DECODE_ERROR_ID = "app.import.bulk_import.json_decode.error"
 # encoding/json's scanner refuses deeper nesting (maxNestingDepth).
@@ -108,16 +123,6 @@ class _GiveUp(Exception):
 _GIVE_UP = _GiveUp()
 
 
-def _fold(key: str) -> str | None:
-    """The lowercase key Go's case folding maps `key` to, or None when no known key can match
-    (outside ASCII only the Kelvin sign and long s fold onto ASCII letters)."""
-    if not key.isascii():
-        key = key.replace("\u212a", "k").replace("\u017f", "s")
-        if not key.isascii():
-            return None
-    return key.lower()
-
-
 def _count_keys(value: Any) -> int:
     """Object keys anywhere inside an arbitrary JSON value (iterative: depth is unbounded)."""
     total = 0
@@ -139,7 +144,7 @@ def _drop_unknown(d: dict[str, Any], unknown: list[str], known: frozenset[str]) 
     removed values, for the repeated-key count."""
     nested = 0
     for key in unknown:
-        if _fold(key) in known:
+        if fold_json_key(key) in known:
             raise _GIVE_UP
         value = d.pop(key)
         if (type(value) is dict or type(value) is list) and value:
@@ -243,7 +248,7 @@ def _fast(raw: bytes) -> dict[str, Any] | None:
             colons -= raw.count(not_a_key)
         if colons != keys:
             return None
-    if _SPACED_COLON.search(raw) is not None:
+    if SPACED_COLON.search(raw) is not None:
         # A key written with white space before its colon escapes the count above: only the
         # exact path can tell whether it repeats another.
         return None
@@ -502,7 +507,7 @@ class _GoDecoder:
         for key, value in pairs:
             f = fields.get(key)
             if f is None:
-                folded = _fold(key)
+                folded = fold_json_key(key)
                 f = fields.get(folded) if folded is not None else None
                 if f is None:
                     continue  # unknown keys are skipped
@@ -688,7 +693,7 @@ def _nul_issues(doc: dict[str, Any]) -> list[Issue]:
     payload named by `type` is written; other payload keys and `info` are not checked.
     """
     line_type = doc.get("type")
-    if line_type not in PAYLOAD_MODELS or doc.get(line_type) is None:
+    if line_type not in PAYLOAD_TYPES or doc.get(line_type) is None:
         return []
     issues: list[Issue] = []
     stack: list[tuple[Any, str]] = [(doc[line_type], line_type)]
@@ -718,6 +723,36 @@ def _nul_issue(path: str) -> Issue:
     )
 
 
+# --- deciding a line's type without decoding it ---------------------------------------------
+
+# Every case of the last four letters of a key Go matches to "type" (it folds case; no other
+# character folds onto t, y, p or e), written plainly.
+_TYPE_KEY_TAILS = tuple(
+    y + p + e + b'"' for y in (b"y", b"Y") for p in (b"p", b"P") for e in (b"e", b"E")
+)
+# A \u escape of an ASCII letter (or of @, `, [ ... ): a key could spell "type" with one.
+_LETTER_ESCAPE = re.compile(rb"\\u00[4-7][0-9a-fA-F]")
+
+
+def type_is_settled(raw: bytes, prefix: bytes) -> bool:
+    """Whether Go decodes `raw` as a line of the type that `prefix` (``{"type":"post"``) names,
+    or cannot decode it at all — decided without decoding.
+
+    Go keeps the *last* value of a repeated key and matches keys case-insensitively, so
+    ``{"type":"post","post":{...},"type":"team","team":{...}}`` is a team line. The answer is
+    yes only when `raw` starts with `prefix` and no later key could be matched to ``type``: no
+    ``ype"`` in any case (a superset of every such key written plainly) and no \\u escape
+    of a letter. Conservative: a post with a ``type`` of its own gets "no" (decode it).
+    """
+    if not raw.startswith(prefix):
+        return False
+    start = len(prefix)
+    for tail in _TYPE_KEY_TAILS:
+        if raw.find(tail, start) != -1:
+            return False
+    return b"\\u" not in raw or _LETTER_ESCAPE.search(raw) is None
+
+
 # --- public API ----------------------------------------------------------------------------
 
 
@@ -740,12 +775,3 @@ def decode_line(raw: bytes) -> tuple[dict[str, Any] | None, tuple[Issue, ...]]:
     if b"\\u0000" in raw:
         issues += tuple(_nul_issues(doc))
     return doc, issues
-
-
-def parse_line(raw: bytes) -> Envelope | None:
-    """The line as a typed `Envelope` model (None when Go cannot decode it). For library
-    users; the validator itself works on `decode_line`'s dicts."""
-    doc, _ = decode_line(raw)
-    if doc is None:
-        return None
-    return Envelope.model_validate(doc)

@@ -11,11 +11,17 @@ dimensions either, so no resolution check happens for an attachment. Parsing nev
 
 from __future__ import annotations
 
+from archivekit.gosem.strings import go_lower
+
 # A JPEG's SOF marker comes after every APPn segment (EXIF with its thumbnail, ICC profile,
 # XMP, Photoshop IRB). Each segment is at most 64 KiB; 256 KiB holds the frame header even
 # behind three full-size segments plus the usual small ones, which covers what cameras and
 # editors write, and is still a small read next to a photo. Other formats need < 32 bytes.
 HEAD_BYTES = 256 * 1024
+
+# Go's mime.TypeByExtension: the extensions for which the server's FileInfo.IsImage() is
+# true, so that it checks MaxImageResolution (other files are stored without a look).
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".webp"})
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _GO_MAX_INT32 = 2**31 - 1
@@ -27,6 +33,12 @@ _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8), 0xD8, 0xD9})
 _SUPPORTED_SOF = frozenset({0xC0, 0xC1, 0xC2})
 _OTHER_SOF = frozenset({0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 _SOS = 0xDA
+
+
+def is_image_name(name: str) -> bool:
+    """Whether the server treats a file of this name as an image (by its extension)."""
+    dot = name.rfind(".")
+    return dot > name.rfind("/") and go_lower(name[dot:]) in IMAGE_EXTENSIONS
 
 
 def image_dimensions(head: bytes) -> tuple[str, int, int] | None:

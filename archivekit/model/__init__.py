@@ -2,7 +2,8 @@
 
 They describe structure and JSON types only (the single source of truth for
 `archivekit.gosem.decode`'s type checks and for the published JSON Schemas); the server's ordered
-validation rules live in `archivekit.check.rules`.
+validation rules live in `archivekit.check.rules`. Imports pydantic, gosem and the foundation,
+nothing above (decoding itself never needs this package: `archivekit.gosem.decode_spec`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from archivekit.model.bot import BotImport
 from archivekit.model.channel import ChannelImport
 from archivekit.model.direct import DirectChannelImport, DirectChannelMember, DirectPostImport
 from archivekit.model.emoji import EmojiImport
-from archivekit.model.envelope import LINE_TYPES, PAYLOAD_MODELS, Envelope
+from archivekit.model.envelope import LINE_TYPES, PAYLOAD_MODELS, Envelope, parse_line
 from archivekit.model.post import (
     AttachmentImport,
     PostImport,
@@ -64,4 +65,5 @@ __all__ = [
     "UserNotifyProps",
     "UserTeamMembership",
     "VersionInfo",
+    "parse_line",
 ]

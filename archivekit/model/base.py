@@ -15,9 +15,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from archivekit.gosem.gotime import check_go_rfc3339
-
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
+from archivekit.gosem.spec import INT64_MAX, INT64_MIN
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,3 +68,16 @@ PAYLOAD_MODELS: dict[str, type[ImportModel]] = {
     "emoji": EmojiImport,
 }
 LINE_TYPES: tuple[str, ...] = ("version", *PAYLOAD_MODELS)
+
+
+def parse_line(raw: bytes) -> Envelope | None:
+    """The line as a typed `Envelope` model (None when Go cannot decode it). For library
+    users; the validator itself works on `decode_line`'s dicts."""
+    # Imported here: the decoder loads the decode spec generated from these models, which
+    # must stay importable (by `make schemas`) while that generated module is rewritten.
+    from archivekit.gosem.decode import decode_line
+
+    doc, _ = decode_line(raw)
+    if doc is None:
+        return None
+    return Envelope.model_validate(doc)

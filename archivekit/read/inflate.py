@@ -23,7 +23,6 @@ STORED = 0
 DEFLATED = 8
 DEFLATE64 = 9
 READABLE_METHODS = frozenset({STORED, DEFLATED, DEFLATE64})
-SERVER_METHODS = frozenset({STORED, DEFLATED})  # all Go's archive/zip can decompress
 
 METHOD_NAMES = {
     0: "stored",

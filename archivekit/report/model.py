@@ -10,48 +10,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from archivekit.check.facts import Counts
 from archivekit.issues import Issue, Severity
 
 DEFAULT_MAX_ISSUES = 1000
-
-COUNT_KEYS = (
-    "teams",
-    "channels",
-    "users",
-    "bots",
-    "roles",
-    "schemes",
-    "emojis",
-    "posts",
-    "replies",
-    "reactions",
-    "direct_channels",
-    "direct_posts",
-    "attachments",
-)
-
-
-@dataclass(slots=True)
-class Counts:
-    """Lines of each type (valid or not); replies, reactions and attachments are the objects
-    inside post and direct_post lines (attachments: non-empty paths, replies included)."""
-
-    teams: int = 0
-    channels: int = 0
-    users: int = 0
-    bots: int = 0
-    roles: int = 0
-    schemes: int = 0
-    emojis: int = 0
-    posts: int = 0
-    replies: int = 0
-    reactions: int = 0
-    direct_channels: int = 0
-    direct_posts: int = 0
-    attachments: int = 0
-
-    def to_dict(self) -> dict[str, int]:
-        return {k: getattr(self, k) for k in COUNT_KEYS}
 
 
 @dataclass(slots=True)
@@ -96,6 +58,26 @@ class IssueCollector:
             self.kept.append(issue)
             return len(self.kept) - 1
         return None
+
+    def count(self, code: str, severity: Severity, n: int) -> None:
+        """Count `n` issues that are not kept (left out by a parallel worker's cap)."""
+        self.by_code[code] += n
+        if severity is Severity.ERROR:
+            self.errors += n
+        else:
+            self.warnings += n
+
+    def replace(self, index: int, issue: Issue) -> None:
+        """Put `issue` in place of the kept issue at `index` (same severity)."""
+        old = self.kept[index]
+        assert old.severity is issue.severity
+        self.kept[index] = issue
+        self.recount(old.code, issue.code, 1)
+
+    def recount(self, old_code: str, new_code: str, n: int) -> None:
+        """`n` issues counted under `old_code` belong under `new_code` (same severity)."""
+        self.by_code[old_code] -= n
+        self.by_code[new_code] += n
 
     @property
     def truncated(self) -> bool:

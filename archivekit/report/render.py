@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from archivekit.inspect import Inspection
 from archivekit.issues import CODES, Issue, Severity
 from archivekit.report.model import Report
+
+if TYPE_CHECKING:
+    from archivekit.report.inventory import Inspection
 
 ISSUES_PER_CODE = 20
 

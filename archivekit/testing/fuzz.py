@@ -6,8 +6,9 @@ redact, reports) reuse, so each new writer gets the same hostile inputs and the 
 * mutations as small frozen dataclasses with a readable ``repr`` (hypothesis prints them when a
   property fails): byte-level (`ByteMutation`: flip, truncate, overwrite, insert, delete, and
   overwrites aimed at zip header fields) and record-level (`RecordMutation`: set / delete /
-  retype a field, change the case of a name or key, duplicate / move / drop a line, insert a
-  garbage line);
+  retype a field, change the case of a name or key, repeat a key later in its object (Go
+  keeps the last value), graft one line's members onto another, duplicate / move / drop a
+  line, insert a garbage line);
 * hypothesis strategies producing them (`byte_mutations`, `record_mutations`,
   `archive_mutations`) and `MutatedArchive`, which writes the mutated zip;
 * `check_validate_contract` (the CLI in a subprocess under a time and address-space limit) and
@@ -16,8 +17,9 @@ redact, reports) reuse, so each new writer gets the same hostile inputs and the 
 
 Byte mutations are independent of the data they are applied to (offsets are taken modulo its
 length, header targets modulo the signatures found), so one drawn mutation applies to the zip
-that record mutations produced, whatever its size. hypothesis is a dev dependency: only tests
-import this module.
+that record mutations produced, whatever its size. Needs hypothesis: install
+``archivekit[testing]`` (`archivekit.testing.synth` does not). Being below the entry points,
+it runs the CLI in a subprocess and takes the library's `validate` as an argument.
 """
 
 from __future__ import annotations
@@ -35,15 +37,20 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+
+try:
+    from hypothesis import HealthCheck, settings
+    from hypothesis import strategies as st
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ImportError(
+        "archivekit.testing.fuzz needs hypothesis: pip install 'archivekit[testing]'"
+    ) from exc
 
 from archivekit.errors import ArchiveError
 from archivekit.issues import CODES
 from archivekit.read import ReadLimits
 from archivekit.report.model import Report
 from archivekit.testing.synth import Method, make_archive
-from archivekit.validate import validate
 
 __all__ = [
     "EXIT_CODES",
@@ -312,6 +319,10 @@ class RecordMutation:
 
     kind: ``set`` / ``retype`` (``value`` at ``path``), ``delete`` (the key at ``path``),
     ``case`` (swap the case of the string at ``path``, or of its key when ``key`` is set),
+    ``repeat`` (write the key at ``path`` once more at the end of its object, with ``value``;
+    its case swapped when ``key`` is set), ``graft`` (move every top-level member of line
+    ``target`` to the end of line ``line``, dropping line ``target``:
+    ``{"type":"post",...,"type":"team","team":{...}}``),
     ``duplicate`` (copy ``line`` to position ``target``), ``move``, ``drop``, ``garbage``
     (insert ``raw`` before ``target``).
     """
@@ -338,13 +349,53 @@ class RecordMutation:
             rest = lines if self.kind == "duplicate" else lines[:i] + lines[i + 1 :]
             at = self.target % (len(rest) + 1)
             return [*rest[:at], moved, *rest[at:]]
+        if self.kind == "graft":
+            donor = self.target % len(lines)
+            grafted = _graft(lines[i], lines[donor])
+            if donor == i or grafted is None:
+                return lines
+            joined = [*lines[:i], grafted, *lines[i + 1 :]]
+            return joined[:donor] + joined[donor + 1 :]
         try:
             record = orjson.loads(lines[i])
         except orjson.JSONDecodeError:
             return lines  # an earlier mutation made it garbage: nothing to address any more
+        if self.kind == "repeat":
+            return [*lines[:i], _repeat(record, self) or lines[i], *lines[i + 1 :]]
         if not _edit(record, self):
             return lines
         return [*lines[:i], dump_json_line(record), *lines[i + 1 :]]
+
+
+# A key no line has, replaced in the dumped text by the repeated key (JSON objects cannot
+# hold a key twice, their text can).
+_PLACEHOLDER = "\x00archivekit-repeat\x00"
+
+
+def _repeat(record: Any, mutation: RecordMutation) -> bytes | None:
+    """The line with the key at the mutation's path written once more, last in its object."""
+    if not mutation.path or not isinstance(mutation.path[-1], str):
+        return None
+    parent = _child_at(record, mutation.path[:-1])
+    name = mutation.path[-1]
+    if not isinstance(parent, dict) or name not in parent:
+        return None
+    parent[_PLACEHOLDER] = mutation.value
+    text = dump_json_line(record)
+    key = name.swapcase() if mutation.key else name
+    return text.replace(dump_json_line(_PLACEHOLDER), dump_json_line(key), 1)
+
+
+def _graft(line: bytes, donor: bytes) -> bytes | None:
+    """`line` with every top-level member of `donor` appended, or None unless both are
+    non-empty JSON objects."""
+    try:
+        record, extra = orjson.loads(line), orjson.loads(donor)
+    except orjson.JSONDecodeError:
+        return None
+    if not (isinstance(record, dict) and isinstance(extra, dict) and record and extra):
+        return None
+    return line.rstrip()[:-1] + b"," + donor.lstrip()[1:]
 
 
 def _edit(record: Any, mutation: RecordMutation) -> bool:
@@ -426,13 +477,18 @@ def record_mutation(draw: st.DrawFn, lines: Sequence[bytes]) -> RecordMutation:
     """One record-level mutation addressed to the given (original) lines."""
     n = max(len(lines), 1)
     kind = draw(
-        st.sampled_from(["set", "retype", "delete", "case", "duplicate", "move", "drop", "garbage"])
+        st.sampled_from(
+            [
+                *("set", "retype", "delete", "case", "repeat", "graft"),
+                *("duplicate", "move", "drop", "garbage"),
+            ]
+        )
     )
     line = draw(st.integers(0, n - 1))
     target = draw(st.integers(0, n))
     if kind == "garbage":
         return RecordMutation("garbage", target=target, raw=draw(garbage_lines()))
-    if kind in ("duplicate", "move", "drop"):
+    if kind in ("duplicate", "move", "drop", "graft"):
         return RecordMutation(kind, line=line, target=target)
     try:
         record = orjson.loads(lines[line]) if lines else None
@@ -449,7 +505,22 @@ def record_mutation(draw: st.DrawFn, lines: Sequence[bytes]) -> RecordMutation:
         return RecordMutation("retype", line=line, path=path, value=draw(_other_type(current)))
     if kind == "case":
         return RecordMutation("case", line=line, path=path, key=draw(st.booleans()))
+    if kind == "repeat":
+        # Often the value another line has at the same place: a "type" repeated with another
+        # line's type turns the line into that type.
+        elsewhere = [v for v in (_value_at(other, path) for other in lines) if v is not None]
+        values = json_values() if not elsewhere else st.sampled_from(elsewhere) | json_values()
+        return RecordMutation(
+            "repeat", line=line, path=path, value=draw(values), key=draw(st.booleans())
+        )
     return RecordMutation("delete", line=line, path=path)
+
+
+def _value_at(line: bytes, path: FieldPath) -> Any:
+    try:
+        return _child_at(orjson.loads(line), path)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _child_at(record: Any, path: FieldPath) -> Any:
@@ -639,9 +710,13 @@ def _check_report_document(report: Any, exit_code: int, where: str) -> None:
 
 
 def check_validate_in_process(
-    path: str | os.PathLike[str], *, read_limits: ReadLimits | None = None
+    path: str | os.PathLike[str],
+    *,
+    validate: Callable[..., Report],
+    read_limits: ReadLimits | None = None,
 ) -> Report | ArchiveError:
-    """Call `validate` and check its contract without a subprocess (fast, for many examples).
+    """Call `validate` (`archivekit.validate`) and check its contract without a subprocess
+    (fast, for many examples).
 
     Returns the report, or the `ArchiveError` of an unusable archive (exit 3). Any other
     exception propagates (that is the bug the property finds); a report whose ``valid``

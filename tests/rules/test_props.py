@@ -11,12 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archivekit.check.rules.props import (
-    PROPS_MAX_RUNES,
-    go_float_length,
-    props_rune_length,
-    props_too_large,
-)
+from archivekit.check.rules.post import PROPS_MAX_RUNES
+from archivekit.gosem.marshal import go_float_length, marshal_runes, marshal_runes_over
 
 
 def go_float_text(number: float) -> str:
@@ -66,7 +62,7 @@ def go_marshal_without_floats(value: Any) -> str:
 def test_floats_are_measured_in_gos_format(number: float, go_text: str) -> None:
     assert go_float_text(number) == go_text  # the oracle itself agrees with Go
     assert go_float_length(number) == len(go_text)
-    assert props_rune_length({"n": number}) == len('{"n":' + go_text + "}")
+    assert marshal_runes({"n": number}) == len('{"n":' + go_text + "}")
 
 
 @pytest.mark.parametrize(
@@ -84,7 +80,7 @@ def test_floats_are_measured_in_gos_format(number: float, go_text: str) -> None:
     ],
 )
 def test_integers_were_float64_to_go(number: int, go_text: str) -> None:
-    assert props_rune_length({"n": number}) == len('{"n":' + go_text + "}")
+    assert marshal_runes({"n": number}) == len('{"n":' + go_text + "}")
 
 
 @pytest.mark.parametrize(
@@ -101,17 +97,17 @@ def test_integers_were_float64_to_go(number: int, go_text: str) -> None:
     ],
 )
 def test_strings_use_gos_html_safe_escapes(text: str, go_json: str) -> None:
-    assert props_rune_length({text: text}) == 2 + 2 * len(go_json) + 1
+    assert marshal_runes({text: text}) == 2 + 2 * len(go_json) + 1
 
 
 def test_structure_nested_maps_and_lists() -> None:
     props = {"b": [1, {"c": None, "d": [True, False]}, []], "a": {}, "e": "x"}
     go = '{"a":{},"b":[1,{"c":null,"d":[true,false]},[]],"e":"x"}'
-    assert props_rune_length(props) == len(go)
+    assert marshal_runes(props) == len(go)
 
 
 def test_empty_props_are_two_runes() -> None:
-    assert props_rune_length({}) == 2
+    assert marshal_runes({}) == 2
 
 
 def test_deep_nesting_does_not_hit_the_recursion_limit() -> None:
@@ -120,7 +116,7 @@ def test_deep_nesting_does_not_hit_the_recursion_limit() -> None:
     for _ in range(5000):
         inner["k"] = {}
         inner = inner["k"]
-    assert props_rune_length(props) == 5000 * len('{"k":}') + 2
+    assert marshal_runes(props) == 5000 * len('{"k":}') + 2
 
 
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=20))
@@ -135,7 +131,7 @@ json_value = st.recursive(
 
 @given(st.dictionaries(st.text(max_size=8), json_value, max_size=6))
 def test_parity_with_the_go_text_oracle(props: dict[str, Any]) -> None:
-    assert props_rune_length(props) == len(go_marshal_without_floats(props))
+    assert marshal_runes(props) == len(go_marshal_without_floats(props))
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))
@@ -150,38 +146,40 @@ def props_of_length(runes: int, char: str = "é") -> dict[str, Any]:
 
 def test_limit_exactly_800000_runes_is_accepted() -> None:
     props = props_of_length(PROPS_MAX_RUNES)
-    assert props_rune_length(props) == PROPS_MAX_RUNES
-    assert not props_too_large(props)
+    assert marshal_runes(props) == PROPS_MAX_RUNES
+    assert not marshal_runes_over(props, PROPS_MAX_RUNES)
 
 
 def test_limit_800001_runes_is_refused() -> None:
     props = props_of_length(PROPS_MAX_RUNES + 1)
-    assert props_too_large(props)
+    assert marshal_runes_over(props, PROPS_MAX_RUNES)
 
 
 def test_escapes_push_a_short_props_over_the_limit() -> None:
     # 160,000 "<" are 160,000 bytes for orjson but 960,000 runes for Go.
     props = {"k": "<" * 160_000}
-    assert props_rune_length(props) == 960_008
-    assert props_too_large(props)
+    assert marshal_runes(props) == 960_008
+    assert marshal_runes_over(props, PROPS_MAX_RUNES)
 
 
 def test_small_props_take_the_fast_path_and_are_accepted() -> None:
-    assert not props_too_large({"from_webhook": "true", "attachments": [{"text": "hi"}]})
+    assert not marshal_runes_over(
+        {"from_webhook": "true", "attachments": [{"text": "hi"}]}, PROPS_MAX_RUNES
+    )
 
 
 def test_int_beyond_64_bits_falls_back_to_the_exact_walk() -> None:
     props = {"n": 10**30, "k": "x" * (PROPS_MAX_RUNES - 20)}
     # {"k":"x…","n":1e+30}: the value's length + 8, a comma, "n":, and 5 runes of number
-    assert props_rune_length(props) == (PROPS_MAX_RUNES - 20) + 8 + 1 + 4 + 5
-    assert not props_too_large(props)
+    assert marshal_runes(props) == (PROPS_MAX_RUNES - 20) + 8 + 1 + 4 + 5
+    assert not marshal_runes_over(props, PROPS_MAX_RUNES)
 
 
 def test_a_custom_limit_is_honoured() -> None:
-    assert props_too_large({"k": "abc"}, limit=10)
-    assert not props_too_large({"k": "ab"}, limit=10)
+    assert marshal_runes_over({"k": "abc"}, limit=10)
+    assert not marshal_runes_over({"k": "ab"}, limit=10)
 
 
 def test_non_json_values_are_a_caller_bug() -> None:
     with pytest.raises(TypeError):
-        props_rune_length({"k": object()})
+        marshal_runes({"k": object()})

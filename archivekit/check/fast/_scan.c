@@ -75,7 +75,6 @@ typedef struct {
 /* Attachment resolution (scan_batch's `files`; none: lines with files are declined). */
 typedef struct {
     const MemberTable *table;
-    unsigned char *referenced; /* one bit per member */
     unsigned long long max_file_size;
     PyObject *image_extensions; /* a tuple of lowercase bytes, e.g. b".png" */
 } Files;
@@ -1170,27 +1169,20 @@ static int read_context(PyObject *const *args, Ctx *ctx) {
 }
 
 /* `files` of scan and scan_batch: None (lines with files are declined), or
- * (MemberTable capsule, referenced bitmap, max_file_size, image extensions): see
- * archivekit/check/fast/fastpath.py. On success the caller releases *view. */
-static int read_files(PyObject *arg, Files *files, Py_buffer *view, const Files **out) {
+ * (MemberTable capsule, max_file_size, image extensions): see
+ * archivekit/check/fast/fastpath.py. */
+static int read_files(PyObject *arg, Files *files, const Files **out) {
     *out = NULL;
     if (arg == Py_None) return 1;
-    if (!PyTuple_Check(arg) || PyTuple_GET_SIZE(arg) != 4 || !PyTuple_Check(PyTuple_GET_ITEM(arg, 3))) {
-        PyErr_SetString(PyExc_TypeError, "files must be None or (table, bitmap, max_size, extensions)");
+    if (!PyTuple_Check(arg) || PyTuple_GET_SIZE(arg) != 3 || !PyTuple_Check(PyTuple_GET_ITEM(arg, 2))) {
+        PyErr_SetString(PyExc_TypeError, "files must be None or (table, max_size, extensions)");
         return 0;
     }
     files->table = PyCapsule_GetPointer(PyTuple_GET_ITEM(arg, 0), MEMBER_TABLE_CAPSULE);
     if (files->table == NULL) return 0;
-    files->max_file_size = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(arg, 2));
+    files->max_file_size = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(arg, 1));
     if (files->max_file_size == (unsigned long long)-1 && PyErr_Occurred()) return 0;
-    files->image_extensions = PyTuple_GET_ITEM(arg, 3);
-    if (PyObject_GetBuffer(PyTuple_GET_ITEM(arg, 1), view, PyBUF_WRITABLE) < 0) return 0;
-    if ((size_t)view->len < (files->table->count + 7) / 8) {
-        PyBuffer_Release(view);
-        PyErr_SetString(PyExc_ValueError, "the referenced bitmap is shorter than the index");
-        return 0;
-    }
-    files->referenced = view->buf;
+    files->image_extensions = PyTuple_GET_ITEM(arg, 2);
     *out = files;
     return 1;
 }
@@ -1215,13 +1207,12 @@ static PyObject *line_files(const LineFiles *lf) {
 
 /* scan(raw, direct, users, teams, channels, type_ok, max_post_size, files)
  *   -> None to decline, or (identity, message runes, replies, reactions, files) with files as
- *   line_files gives them (the bitmap is left alone). */
+ *   line_files gives them. */
 static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
     Ctx ctx = {0};
     Accepted acc = {0};
     Files files;
-    Py_buffer view = {0};
     if (nargs != 8) {
         PyErr_SetString(PyExc_TypeError, "scan() takes 8 arguments");
         return NULL;
@@ -1231,12 +1222,11 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     int direct = PyObject_IsTrue(args[1]);
-    if (direct < 0 || !read_context(args + 2, &ctx) || !read_files(args[7], &files, &view, &ctx.files))
+    if (direct < 0 || !read_context(args + 2, &ctx) || !read_files(args[7], &files, &ctx.files))
         return NULL;
     Cur c = line_cursor(args[0]);
     int r = envelope_start(&c) == direct ? scan_one(&ctx, c, PyBytes_GET_SIZE(args[0]), direct, &acc)
                                          : DECLINE;
-    if (ctx.files != NULL) PyBuffer_Release(&view);
     if (r == FAIL) return NULL;
     if (r == DECLINE) Py_RETURN_NONE;
     return Py_BuildValue("(KnLLN)", (unsigned long long)acc.identity, acc.runes, acc.replies,
@@ -1252,14 +1242,14 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
  * Returns (stop, posts, direct_posts, replies, reactions, longest_runes, longest_line,
  * longest_is_direct, identities, lines, files): identities and lines as packed native uint64,
  * one pair per accepted line; the longest message is the first line to reach the maximum.
- * The accepted lines' files are marked in the bitmap; `files` is None when they had none,
- * else (count, bytes, (size, line, direct, reply, index), (count, line, direct, reply)): the
- * largest file and the longest list, each the first to reach its maximum. */
+ * `files` is None when the accepted lines had none, else (count, bytes, (size, line, direct,
+ * reply, index), (count, line, direct, reply), members): the largest file and the longest
+ * list, each the first to reach its maximum, and the entries used, packed as native uint32
+ * (in line order, repeats included). */
 static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
     Ctx ctx = {0};
     Files files;
-    Py_buffer view = {0};
     if (nargs != 9) {
         PyErr_SetString(PyExc_TypeError, "scan_batch() takes 9 arguments");
         return NULL;
@@ -1279,8 +1269,10 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
         PyErr_SetString(PyExc_IndexError, "scan_batch() start out of range");
         return NULL;
     }
-    if (!read_files(args[8], &files, &view, &ctx.files)) return NULL;
+    if (!read_files(args[8], &files, &ctx.files)) return NULL;
     unsigned long long file_count = 0, file_bytes = 0;
+    uint32_t *used = NULL; /* the entries the accepted lines use */
+    size_t used_cap = 0;
     Where largest = {0}, most = {0};
     PyObject *identities = PyBytes_FromStringAndSize(NULL, (n - start) * 8);
     PyObject *lines = PyBytes_FromStringAndSize(NULL, (n - start) * 8);
@@ -1319,8 +1311,18 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
             longest_direct = direct;
         }
         const LineFiles *lf = &acc.lf;
-        for (int f = 0; f < lf->found; f++)
-            files.referenced[lf->members[f] >> 3] |= (unsigned char)(1u << (lf->members[f] & 7));
+        if (lf->found > 0 && file_count + (size_t)lf->found > used_cap) {
+            size_t cap = used_cap ? used_cap * 2 : 1024;
+            while (cap < file_count + (size_t)lf->found) cap *= 2;
+            uint32_t *grown = PyMem_Realloc(used, cap * sizeof *used);
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            used = grown;
+            used_cap = cap;
+        }
+        if (lf->found > 0) memcpy(used + file_count, lf->members, (size_t)lf->found * sizeof *used);
         file_count += (unsigned long long)lf->found;
         file_bytes += lf->bytes;
         /* Across lines only a larger value takes over: the earlier line keeps a tie. */
@@ -1339,15 +1341,17 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
         goto done;
     PyObject *summary = file_count == 0
                             ? Py_NewRef(Py_None)
-                            : Py_BuildValue("(KK(KLiii)(KLii))", file_count, file_bytes, largest.value,
+                            : Py_BuildValue("(KK(KLiii)(KLii)y#)", file_count, file_bytes, largest.value,
                                             largest.line, largest.direct, largest.reply, largest.index,
-                                            most.value, most.line, most.direct, most.reply);
+                                            most.value, most.line, most.direct, most.reply,
+                                            (const char *)used,
+                                            (Py_ssize_t)(file_count * sizeof *used));
     if (summary == NULL) goto done;
     result = Py_BuildValue("(nLLLLnLNOON)", i, counts[0], counts[1], replies, reactions, longest,
                            longest_line, PyBool_FromLong(longest_direct), identities, lines, summary);
 
 done:
-    if (ctx.files != NULL) PyBuffer_Release(&view);
+    PyMem_Free(used);
     Py_XDECREF(identities);
     Py_XDECREF(lines);
     return result;
@@ -1568,6 +1572,63 @@ static PyObject *skim_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
                          first, last);
 }
 
+/* settled_posts(batch, start)
+ *
+ * The index of the first line from batch[start] that is not a post or direct_post line whose
+ * type is settled: it begins {"type":"post" (or "direct_post") and no later key could be
+ * matched to "type" — Go keeps the last of repeated keys and folds their case. Mirrors
+ * archivekit.gosem.decode.type_is_settled: no ype" in any case after the prefix, and no \u
+ * escape of a letter (\u0040-\u007f) anywhere. Parallel workers pass over these lines in
+ * batches they do not own: they define nothing. No allocation, no Python call per line. */
+static const char SETTLED_PREFIXES[2][22] = {"{\"type\":\"post\"", "{\"type\":\"direct_post\""};
+
+static int type_settled(const unsigned char *p, const unsigned char *end) {
+    const unsigned char *from = NULL;
+    for (int kind = 0; kind < 2; kind++) {
+        size_t len = strlen(SETTLED_PREFIXES[kind]);
+        if ((size_t)(end - p) >= len && memcmp(p, SETTLED_PREFIXES[kind], len) == 0) {
+            from = p + len;
+            break;
+        }
+    }
+    if (from == NULL) return 0;
+    for (const unsigned char *q = from; (q = memchr(q, '"', (size_t)(end - q))) != NULL; q++) {
+        if (q - from >= 3 && (q[-3] | 0x20) == 'y' && (q[-2] | 0x20) == 'p' &&
+            (q[-1] | 0x20) == 'e')
+            return 0;
+    }
+    for (const unsigned char *q = p; (q = memchr(q, '\\', (size_t)(end - q))) != NULL; q++) {
+        if (end - q >= 6 && q[1] == 'u' && q[2] == '0' && q[3] == '0' && q[4] >= '4' &&
+            q[4] <= '7' &&
+            ((q[5] >= '0' && q[5] <= '9') || ((q[5] | 0x20) >= 'a' && (q[5] | 0x20) <= 'f')))
+            return 0;
+    }
+    return 1;
+}
+
+static PyObject *settled_posts(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 2 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "settled_posts(batch: list, start: int)");
+        return NULL;
+    }
+    PyObject *batch = args[0];
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(batch), i;
+    if (start < 0 || start > n) {
+        PyErr_SetString(PyExc_IndexError, "settled_posts() start out of range");
+        return NULL;
+    }
+    for (i = start; i < n; i++) {
+        PyObject *raw = PyList_GET_ITEM(batch, i);
+        if (!PyBytes_CheckExact(raw)) break;
+        const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(raw);
+        if (!type_settled(p, p + PyBytes_GET_SIZE(raw))) break;
+    }
+    return PyLong_FromSsize_t(i);
+}
+
 static PyMethodDef methods[] = {
     {"identity_digest", identity_digest, METH_O,
      "identity_digest(data) -> int: XXH64 (seed 0) of data (tests)."},
@@ -1583,6 +1644,9 @@ static PyMethodDef methods[] = {
      "files): "
      "scan lines from batch[start] until one the fast path does not accept; see "
      "archivekit/check/fast/_scan.c."},
+    {"settled_posts", (PyCFunction)(void (*)(void))settled_posts, METH_FASTCALL,
+     "settled_posts(batch, start): the index of the first line from batch[start] that is not "
+     "a post line whose type no later key can change; see archivekit/check/fast/_scan.c."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -11,7 +11,7 @@ def scan(
     channels: dict[tuple[str, str], Any],
     type_ok: Callable[[str], bool],
     max_post_size: int,
-    files: tuple[Any, bytearray, int, tuple[bytes, ...]] | None,
+    files: tuple[Any, int, tuple[bytes, ...]] | None,
     /,
 ) -> tuple[int, int, int, int, Any] | None: ...
 def scan_batch(
@@ -23,10 +23,11 @@ def scan_batch(
     channels: dict[tuple[str, str], Any],
     type_ok: Callable[[str], bool],
     max_post_size: int,
-    files: tuple[Any, bytearray, int, tuple[bytes, ...]] | None,
+    files: tuple[Any, int, tuple[bytes, ...]] | None,
     /,
 ) -> tuple[int, int, int, int, int, int, int, bool, bytes, bytes, Any]: ...
 def identity_digest(data: bytes, /) -> int: ...
+def settled_posts(batch: list[Any], start: int, /) -> int: ...
 def skim_batch(
     batch: list[Any], start: int, places: dict[tuple[str, str], list[int]], /
 ) -> tuple[int, int, int, int, int, int, int | None, int | None]: ...

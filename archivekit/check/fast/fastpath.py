@@ -10,20 +10,20 @@ unusual (non-empty props, a reply older than its post, any doubt) it declines an
 general path handles the line from scratch, so the issues reported are always the general
 path's. A property test holds the two paths to the same verdicts.
 
-Attachments (``files``: the archive's member index, the referenced-files bitmap, MaxFileSize
-and the image extensions) are resolved here too, exactly as the server resolves them, but only
-in the plain case: at most ten per list, each ``{"path": p}`` with an ASCII `p` that Go's path
-cleaning leaves as it is, naming ``data/`` + `p` — an entry the server finds, can read (stored
-or deflated, not encrypted), no larger than MaxFileSize and no image (images have their pixels
-measured: the general path's). Any other attachment (missing, escaping data/, ``data/``
-prefixed, non-ASCII, a directory...) declines the line, so the server's quirks with failed
-files (reply attachments dropped once one file fails) stay the general path's business.
+Attachments (``files``: the archive's member index, MaxFileSize and the image extensions)
+are resolved here too, exactly as the server resolves them, but only in the plain case: at
+most ten per list, each ``{"path": p}`` with an ASCII `p` that Go's path cleaning leaves as it
+is, naming ``data/`` + `p` — an entry the server finds, can read (stored or deflated, not
+encrypted), no larger than MaxFileSize and no image (images have their pixels measured: the
+general path's). Any other attachment (missing, escaping data/, ``data/`` prefixed,
+non-ASCII, a directory...) declines the line, so the server's quirks with failed files
+(reply attachments dropped once one file fails) stay the general path's business.
 
 `scan` is the entry point: the C version (archivekit/check/fast/_scan.c, built at install) when
 it is there, else `scan_python`, both with one contract — None to decline, or what the pipeline
 counts for an accepted line: ``(identity, message runes, replies, reactions, files)``, the
 identity being `archivekit.check.duplicates.post_identity` of the post and `files` what
-`LineFiles.result` gives (the bitmap is the caller's to mark). The C
+`LineFiles.result` gives. The C
 version walks the raw bytes once and builds no document (~5x faster); `scan_python` parses with
 orjson and checks the result with `check_post` / `check_direct_post`, which return the number
 of object keys seen (for the repeated-key test against the raw line), or -1 to decline.
@@ -31,21 +31,20 @@ of object keys seen (for the repeated-key test against the raw line), or -1 to d
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any, TypeGuard
 
 import orjson
 
 from archivekit.check.duplicates import post_identity
-from archivekit.check.limits import IMAGE_EXTENSIONS, is_image_name
-from archivekit.check.rules.names import go_lower
 from archivekit.check.rules.post import EMOJI_NAME_MAX, is_valid_reaction_emoji_name
 from archivekit.check.rules.post_types import is_allowed_post_type
+from archivekit.gosem.decode import SPACED_COLON
+from archivekit.gosem.images import IMAGE_EXTENSIONS, is_image_name
+from archivekit.gosem.spec import INT64_MAX, INT64_MIN
+from archivekit.gosem.strings import go_lower
 from archivekit.native import native_module
 
-INT64_MIN = -(1 << 63)
-INT64_MAX = (1 << 63) - 1
 POST_PREFIX = b'{"type":"post","post":{'
 DIRECT_POST_PREFIX = b'{"type":"direct_post","direct_post":{'
 DECLINE = -1
@@ -89,9 +88,6 @@ REPLY_KEYS = frozenset(
 )
 REACTION_KEYS = frozenset({"user", "emoji_name", "create_at"})
 FOLLOWER_KEYS = frozenset({"user", "last_viewed", "unread_mentions"})
-# A key written with white space before its colon escapes the repeated-key count. (A NUL
-# escape is tested apart: an alternation here would defeat the regex's literal scan.)
-_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
 
 Users = dict[str, Any]
 # The server saves at most this many files per post or reply; one line resolves at most
@@ -102,8 +98,8 @@ MAX_PATH_BYTES = 4096
 READABLE_METHODS = (0, 8)
 # What _scan.c compares extensions with.
 IMAGE_EXTENSION_BYTES = tuple(sorted(ext.encode() for ext in IMAGE_EXTENSIONS))
-# (member index or table capsule, referenced bitmap, MaxFileSize, image extensions)
-FilesArg = tuple[Any, bytearray, int, tuple[bytes, ...]]
+# (member index or its C table's capsule, MaxFileSize, image extensions)
+FilesArg = tuple[Any, int, tuple[bytes, ...]]
 
 
 class LineFiles:
@@ -112,7 +108,7 @@ class LineFiles:
     __slots__ = ("bytes", "index", "largest", "max_size", "members", "most", "reply")
 
     def __init__(self, files: FilesArg) -> None:
-        self.index, _, self.max_size, _ = files
+        self.index, self.max_size, _ = files
         self.members: list[int] = []
         self.bytes = 0
         # (size, reply, position) of the largest file, (count, reply) of the longest list:
@@ -458,7 +454,7 @@ def no_repeated_keys(raw: bytes, tally: int) -> bool:
     keys = tally & KEYS_MASK
     if b"\\" not in raw:
         return raw.count(b'"') == 2 * (keys + (tally >> 32))
-    return raw.count(b'":') == keys and b"\\u0000" not in raw and _SPACED_COLON.search(raw) is None
+    return raw.count(b'":') == keys and b"\\u0000" not in raw and SPACED_COLON.search(raw) is None
 
 
 # (identity, message runes, replies, reactions, files) of an accepted line.
@@ -546,9 +542,13 @@ BatchScanner = Callable[
 
 # The C scanner (all None when it was not built, or ARCHIVEKIT_PURE_PYTHON is set): `NATIVE`
 # for one line, `NATIVE_BATCH` to run through a batch until a line it does not accept,
-# `NATIVE_SKIM` for inspect's counting.
+# `NATIVE_SKIM` for inspect's counting, `NATIVE_SETTLED` for the runs of post lines parallel
+# workers pass over (archivekit.check.parallel).
 _SCAN = native_module("archivekit.check.fast._scan")
 NATIVE: Scanner | None = None if _SCAN is None else _SCAN.scan
 NATIVE_BATCH: BatchScanner | None = None if _SCAN is None else _SCAN.scan_batch
 NATIVE_SKIM: Callable[..., Any] | None = None if _SCAN is None else _SCAN.skim_batch
+NATIVE_SETTLED: Callable[[list[Any], int], int] | None = (
+    None if _SCAN is None else _SCAN.settled_posts
+)
 scan: Scanner = NATIVE or scan_python

@@ -4,7 +4,7 @@ and the apply layer (what fails or is dropped when the server writes the line).
 Contract: each function takes the canonical payload dict produced by
 `archivekit.gosem.decode.decode_line` (keys lowercase and canonical, JSON types already checked,
 absent == None, null elements of object arrays turned into {}), never prints, never raises
-on data, and returns `Issue`s without member/line (the pipeline places them). Field paths
+on data, and returns `Issue`s without member/line (the engine places them). Field paths
 start with the payload key, e.g. ``post.replies[0].message``.
 """
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from archivekit.check.rules.common import rune_len
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.names import (
     BOT_DESCRIPTION_MAX_RUNES,
@@ -12,11 +11,13 @@ from archivekit.check.rules.names import (
     apply_failure,
     invalid,
     is_valid_username,
+    length,
     missing,
     too_long,
     validator_id,
 )
 from archivekit.check.rules.user import check_profile_image, check_username, username_message
+from archivekit.gosem.strings import rune_len
 from archivekit.issues import Issue
 
 
@@ -35,6 +36,7 @@ def validate_bot(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             too_long(
                 "Bot display name", display_name, runes, "characters", BOT_DISPLAY_NAME_MAX_RUNES
             ),
+            values=length(runes, BOT_DISPLAY_NAME_MAX_RUNES, "characters"),
         )
 
     owner = data.get("owner")
@@ -63,6 +65,7 @@ def apply_bot(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
                 too_long(
                     "Bot description", description, runes, "characters", BOT_DESCRIPTION_MAX_RUNES
                 ),
+                values=length(runes, BOT_DESCRIPTION_MAX_RUNES, "characters"),
             )
         ]
     return []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from archivekit.check.rules.common import byte_len, rune_len
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.names import (
     CHANNEL_DISPLAY_NAME_MAX_RUNES,
@@ -14,9 +13,9 @@ from archivekit.check.rules.names import (
     CHANNEL_PURPOSE_MAX_RUNES,
     CHANNEL_TYPES,
     apply_failure,
-    go_lower,
     invalid,
     is_valid_channel_identifier,
+    length,
     missing,
     scheme_reference_issue,
     shown,
@@ -24,6 +23,7 @@ from archivekit.check.rules.names import (
     uppercase_name_warning,
     validator_id,
 )
+from archivekit.gosem.strings import byte_len, go_lower, rune_len
 from archivekit.issues import Issue
 
 # Channel.IsValid refuses names shaped like group-message names (sha1 hex) ...
@@ -56,6 +56,7 @@ def _check_name(name: str | None) -> Issue | None:
             "channel.name",
             validator_id("channel", "name_length"),
             too_long("Channel name", name, size, "bytes", CHANNEL_NAME_MAX_BYTES),
+            values=length(size, CHANNEL_NAME_MAX_BYTES, "bytes"),
         )
     if not is_valid_channel_identifier(go_lower(name)):
         return invalid(
@@ -91,6 +92,7 @@ def validate_channel(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
                 "characters",
                 CHANNEL_DISPLAY_NAME_MAX_RUNES,
             ),
+            values=length(runes, CHANNEL_DISPLAY_NAME_MAX_RUNES, "characters"),
         )
 
     channel_type = data.get("type")
@@ -114,6 +116,7 @@ def validate_channel(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             "channel.header",
             validator_id("channel", "header_length"),
             too_long("Channel header", header, runes, "characters", CHANNEL_HEADER_MAX_RUNES),
+            values=length(runes, CHANNEL_HEADER_MAX_RUNES, "characters"),
         )
 
     purpose = data.get("purpose")
@@ -122,6 +125,7 @@ def validate_channel(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             "channel.purpose",
             validator_id("channel", "purpose_length"),
             too_long("Channel purpose", purpose, runes, "characters", CHANNEL_PURPOSE_MAX_RUNES),
+            values=length(runes, CHANNEL_PURPOSE_MAX_RUNES, "characters"),
         )
 
     return scheme_reference_issue("channel", data.get("scheme"))

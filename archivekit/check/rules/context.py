@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 
 # model.PostMessageMaxRunesV2: the MaxPostSize of a standard PostgreSQL schema.
 DEFAULT_MAX_POST_SIZE = 16383
+# The channels every new team gets (App.DefaultChannelNames without
+# ExperimentalDefaultChannels): they count against MaxChannelsPerTeam and can be referenced
+# without a channel line.
+TOWN_SQUARE = "town-square"
+DEFAULT_CHANNELS = (TOWN_SQUARE, "off-topic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +36,4 @@ class RuleContext:
     max_file_size: int | None = None
     password: PasswordPolicy = field(default_factory=PasswordPolicy)
     default_locale: str = "en"
+    default_channels: tuple[str, ...] = DEFAULT_CHANNELS

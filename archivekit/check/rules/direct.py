@@ -12,19 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from archivekit.check.rules.context import RuleContext
+from archivekit.check.rules.names import invalid, length, missing, shown
 from archivekit.check.rules.post import (
     apply_post_shape,
     check_apply_props,
     check_create_at,
     check_message,
-    invalid,
-    missing,
-    show,
     validate_attachments,
     validate_reactions,
     validate_replies,
     validate_thread_followers,
 )
+from archivekit.gosem.strings import go_lower
 from archivekit.issues import DROPS_DATA, Issue, error
 
 DIRECT_CHANNEL_ID = "app.import.validate_direct_channel_import_data."
@@ -66,6 +65,7 @@ def validate_direct_channel(data: dict[str, Any], ctx: RuleContext) -> Issue | N
             DIRECT_CHANNEL_ID + "header_length.error",
             f"The header is {len(header):,} characters long; at most {HEADER_MAX_RUNES:,} are "
             "allowed. Shorten it.",
+            values=length(len(header), HEADER_MAX_RUNES, "characters"),
         )
     favorited_by: list[str] | None = data.get("favorited_by")
     if favorited_by:
@@ -88,13 +88,13 @@ def apply_direct_channel(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
     shown_by: list[str] | None = data.get("shown_by")
     if shown_by:
         # The server's user map is keyed by lowercased username.
-        known = {name.lower() for name in usernames}
+        known = {go_lower(name) for name in usernames}
         for index, username in enumerate(shown_by):
-            if username.lower() not in known:
+            if go_lower(username) not in known:
                 issues.append(
                     error(
                         "apply-invalid",
-                        f"shown_by user {show(username)} is not a member of this channel; the "
+                        f"shown_by user {shown(username)} is not a member of this channel; the "
                         "server finds no such member and crashes (nil pointer) while importing "
                         "the line. Only list the channel's own members in shown_by.",
                         field=f"direct_channel.shown_by[{index}]",
@@ -146,7 +146,7 @@ def validate_direct_post(data: dict[str, Any], ctx: RuleContext) -> Issue | None
                 return invalid(
                     f"direct_post.flagged_by[{index}]",
                     DIRECT_POST_ID + "unknown_flagger.error",
-                    f"flagged_by user {show(flagger)} is not one of channel_members (compared "
+                    f"flagged_by user {shown(flagger)} is not one of channel_members (compared "
                     "exactly, case included). Only the conversation's members can flag its "
                     "posts; fix the spelling or remove the entry.",
                 )
@@ -228,7 +228,7 @@ def _check_favoriters(
             return invalid(
                 f"direct_channel.favorited_by[{index}]",
                 DIRECT_CHANNEL_ID + "unknown_favoriter.error",
-                f"favorited_by user {show(favoriter)} is not a member of the channel (compared "
+                f"favorited_by user {shown(favoriter)} is not a member of the channel (compared "
                 "exactly, case included, with members and participants' usernames). Fix the "
                 "spelling or remove the entry.",
             )

@@ -1,4 +1,4 @@
-"""Rules for `emoji` lines (reference §4.7). The image size needs the zip: the pipeline."""
+"""Rules for `emoji` lines (reference §4.7). The image size needs the zip: the engine."""
 
 from __future__ import annotations
 

@@ -2,22 +2,18 @@
 name predicates reproduced exactly, and the small helpers every rule module uses to build its
 issues.
 
-Go semantics that matter here and differ from Python's defaults:
-
-* ``strings.ToLower`` uses Unicode *simple* case mapping; Python's ``str.lower`` uses full
-  mapping, which turns U+0130 (İ) into two code points. `go_lower` bridges that one case.
-* ``strings.Fields`` splits on ``unicode.IsSpace``; Python's ``str.split()`` also splits on
-  U+001C..U+001F. `go_fields` bridges that.
-* Go's ``^...$`` anchors the whole string, so every regex here is used with ``fullmatch``.
+Go's string semantics (lowercasing, splitting, lengths) come from `archivekit.gosem.strings`.
+Go's ``^...$`` anchors the whole string, so every regex here is used with ``fullmatch``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Final
 
-from archivekit.check.rules.common import byte_len
-from archivekit.issues import FAILS_IMPORT, Issue, error, warning
+from archivekit.gosem.strings import byte_len, go_fields, go_lower
+from archivekit.issues import FAILS_IMPORT, Issue, Scalar, error, warning
 
 # --- limits (bytes unless the name says runes) ------------------------------------------------
 TEAM_NAME_MAX_BYTES: Final = 64
@@ -102,28 +98,6 @@ TEAM_GUEST_ROLE: Final = "team_guest"
 CHANNEL_GUEST_ROLE: Final = "channel_guest"
 SYSTEM_ADMIN_ROLE: Final = "system_admin"
 
-# --- Go string semantics -------------------------------------------------------------------------
-# unicode.IsSpace: ASCII \t \n \v \f \r and space, U+0085, U+00A0 and the White_Space set.
-_GO_SPACE_RE: Final = re.compile(
-    "[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
-)
-# Python's str.split() also splits here; Go does not.
-_PY_ONLY_SPACE: Final = frozenset("\x1c\x1d\x1e\x1f")
-
-
-def go_lower(s: str) -> str:
-    """Go ``strings.ToLower``: simple case mapping (U+0130 becomes plain ``i``)."""
-    if s.isascii():
-        return s.lower()
-    return s.replace("\u0130", "i").lower()
-
-
-def go_fields(s: str) -> list[str]:
-    """Go ``strings.Fields``: split on runs of Unicode white space, no empty fields."""
-    if s.isascii() and not any(c in _PY_ONLY_SPACE for c in s):
-        return s.split()
-    return [f for f in _GO_SPACE_RE.split(s) if f]
-
 
 # --- name predicates (server model functions) ----------------------------------------------------
 def is_reserved_team_name(name: str) -> bool:
@@ -184,9 +158,9 @@ _SHOWN_MAX: Final = 80
 
 
 def shown(value: str) -> str:
-    """A value quoted for a message, truncated to about 80 characters."""
+    """A value quoted for a message, cut short so one bad line cannot flood the report."""
     if len(value) > _SHOWN_MAX:
-        value = value[: _SHOWN_MAX - 1] + "…"
+        return repr(value[:_SHOWN_MAX]) + f"… ({len(value):,} characters)"
     return repr(value)
 
 
@@ -200,18 +174,41 @@ def missing(field: str, server_error_id: str, message: str) -> Issue:
     return error("missing-field", message, field=field, server_error_id=server_error_id)
 
 
-def invalid(field: str, server_error_id: str, message: str) -> Issue:
+def invalid(
+    field: str,
+    server_error_id: str | None,
+    message: str,
+    *,
+    values: Mapping[str, Scalar] | None = None,
+) -> Issue:
     """A field fails the server's validator: the import stops at this line."""
-    return error("invalid-field", message, field=field, server_error_id=server_error_id)
+    return error(
+        "invalid-field", message, field=field, server_error_id=server_error_id, values=values
+    )
 
 
 def apply_failure(
-    field: str, server_error_id: str, message: str, *, effect: str = FAILS_IMPORT
+    field: str,
+    server_error_id: str,
+    message: str,
+    *,
+    effect: str = FAILS_IMPORT,
+    values: Mapping[str, Scalar] | None = None,
 ) -> Issue:
     """The line passes the validator but fails when the server writes it."""
     return error(
-        "apply-invalid", message, field=field, server_error_id=server_error_id, effect=effect
+        "apply-invalid",
+        message,
+        field=field,
+        server_error_id=server_error_id,
+        effect=effect,
+        values=values,
     )
+
+
+def length(found: int, limit: int, unit: str) -> dict[str, Scalar]:
+    """The values of a length-limit issue: the length found, the limit and their unit."""
+    return {"found": found, "limit": limit, "unit": unit}
 
 
 def too_long(what: str, value: str, measured: int, unit: str, limit: int) -> str:

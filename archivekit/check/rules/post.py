@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from archivekit.check.rules.context import RuleContext
+from archivekit.check.rules.names import invalid, length, missing, shown, validator_id
 from archivekit.check.rules.post_types import NEWER_SERVER_POST_TYPES, is_allowed_post_type
-from archivekit.check.rules.props import PROPS_MAX_RUNES, props_rune_length, props_too_large
+from archivekit.gosem.marshal import marshal_runes, marshal_runes_over
 from archivekit.gosem.paths import escapes_data
 from archivekit.issues import Issue, error, warning
 
@@ -25,7 +26,9 @@ REPLY_ID = "app.import.validate_reply_import_data."
 REACTION_ID = "app.import.validate_reaction_import_data."
 # The server reuses the post's id for oversized reply props.
 PROPS_TOO_LARGE_ID = POST_ID + "props_too_large.error"
-ATTACHMENT_INVALID_PATH_ID = "app.import.validate_attachment_import_data.invalid_path.error"
+# model.PostPropsMaxRunes: the longest Go JSON encoding of a post's props, in runes.
+PROPS_MAX_RUNES = 800_000
+ATTACHMENT_INVALID_PATH_ID = validator_id("attachment", "invalid_path")
 FOLLOWER_USER_MISSING_ID = "app.import.validate_thread_follower_data.user_missing.error"
 
 POST_TYPE_INVALID_ID = "model.post.is_valid.type.app_error"
@@ -38,7 +41,6 @@ EMOJI_NAME_MAX = 64
 # Post.FileIds is stored as a JSON array of 26-char ids limited to 300 runes: 29*n + 1 <= 300.
 MAX_FILES_PER_POST = 10
 _EMOJI_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+_-"
-_SHOWN_VALUE_MAX = 80
 
 
 def validate_post(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
@@ -96,21 +98,6 @@ def apply_post(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
 # --- building blocks shared with direct_post ------------------------------------------------
 
 
-def missing(field: str, server_error_id: str, message: str) -> Issue:
-    return error("missing-field", message, field=field, server_error_id=server_error_id)
-
-
-def invalid(field: str, server_error_id: str | None, message: str) -> Issue:
-    return error("invalid-field", message, field=field, server_error_id=server_error_id)
-
-
-def show(value: str) -> str:
-    """A value quoted for a message, cut short so one bad line cannot flood the report."""
-    if len(value) > _SHOWN_VALUE_MAX:
-        return repr(value[:_SHOWN_VALUE_MAX]) + f"… ({len(value):,} characters)"
-    return repr(value)
-
-
 def check_message(message: str | None, field: str, id_prefix: str, max_size: int) -> Issue | None:
     """Required `message` of at most MaxPostSize runes (Go counts runes = Python code points)."""
     if message is None:
@@ -125,6 +112,7 @@ def check_message(message: str | None, field: str, id_prefix: str, max_size: int
             id_prefix + "message_length.error",
             f"The message is {len(message):,} characters long; the target server allows at most "
             f"{max_size:,} (MaxPostSize). Shorten it or split it into several posts.",
+            values=length(len(message), max_size, "characters"),
         )
     return None
 
@@ -149,13 +137,15 @@ def check_create_at(create_at: int | None, field: str, id_prefix: str, what: str
 
 def check_props(props: dict[str, Any] | None, field: str, what: str) -> Issue | None:
     """Validator props limit: Go JSON encoding over 800,000 runes."""
-    if props is None or not props_too_large(props):
+    if props is None or not marshal_runes_over(props, PROPS_MAX_RUNES):
         return None
+    runes = marshal_runes(props)
     return invalid(
         field,
         PROPS_TOO_LARGE_ID,
-        f"The {what}'s props encode to {props_rune_length(props):,} characters of JSON; the "
+        f"The {what}'s props encode to {runes:,} characters of JSON; the "
         f"server allows at most {PROPS_MAX_RUNES:,}. Remove or shrink the largest props.",
+        values=length(runes, PROPS_MAX_RUNES, "characters"),
     )
 
 
@@ -183,6 +173,7 @@ def validate_reactions(
                 REACTION_ID + "emoji_name_length.error",
                 f"The reaction's emoji_name is {len(emoji_name)} characters long; at most "
                 f"{EMOJI_NAME_MAX} are allowed. Use the emoji's short name.",
+                values=length(len(emoji_name), EMOJI_NAME_MAX, "characters"),
             )
         create_at = reaction.get("create_at")
         if create_at is None or create_at == 0:
@@ -249,7 +240,7 @@ def validate_attachments(
             return invalid(
                 f"{field}[{index}].path",
                 wrapper_id,
-                f"Attachment path {show(path)} points outside the data/ folder "
+                f"Attachment path {shown(path)} points outside the data/ folder "
                 f"({ATTACHMENT_INVALID_PATH_ID}), so the server refuses the whole line. Use a "
                 "path relative to data/ without '..'.",
             )
@@ -319,7 +310,7 @@ def _apply_saved_post(data: dict[str, Any], field: str, issues: list[Issue]) -> 
         issues.append(
             error(
                 "apply-invalid",
-                f"Post type {show(post_type)} is not one the server accepts, so saving the post "
+                f"Post type {shown(post_type)} is not one the server accepts, so saving the post "
                 'fails. Use "" for an ordinary message, a known system type, or a type '
                 f'starting with "custom_".{hint}',
                 field=f"{field}.type",
@@ -328,7 +319,7 @@ def _apply_saved_post(data: dict[str, Any], field: str, issues: list[Issue]) -> 
         )
     attachments = data.get("attachments")
     if attachments and len(attachments) > MAX_FILES_PER_POST:
-        # Only entries with a path can upload; the pipeline refines this count with the files
+        # Only entries with a path can upload; the engine refines this count with the files
         # that actually exist in the archive.
         with_path = sum(1 for attachment in attachments if attachment.get("path"))
         if with_path > MAX_FILES_PER_POST:
@@ -341,6 +332,7 @@ def _apply_saved_post(data: dict[str, Any], field: str, issues: list[Issue]) -> 
                     "the files over several posts or replies.",
                     field=f"{field}.attachments",
                     server_error_id=POST_FILE_IDS_INVALID_ID,
+                    values=length(with_path, MAX_FILES_PER_POST, "files"),
                 )
             )
     reactions = data.get("reactions")
@@ -351,7 +343,7 @@ def _apply_saved_post(data: dict[str, Any], field: str, issues: list[Issue]) -> 
                 issues.append(
                     error(
                         "apply-invalid",
-                        f"Reaction emoji_name {show(emoji_name)} is not a valid emoji name, so "
+                        f"Reaction emoji_name {shown(emoji_name)} is not a valid emoji name, so "
                         "saving the reaction fails. Use 1-64 characters of a-z, A-Z, 0-9, '+', "
                         "'_' or '-': the emoji's short name (e.g. \"thumbsup\"), not the emoji "
                         "character itself.",
@@ -369,13 +361,15 @@ def is_valid_reaction_emoji_name(name: str) -> bool:
 
 def check_apply_props(props: dict[str, Any] | None, field: str) -> Issue | None:
     """``Post.IsValid`` props limit (direct posts: their validator never measures props)."""
-    if props is None or not props_too_large(props):
+    if props is None or not marshal_runes_over(props, PROPS_MAX_RUNES):
         return None
+    runes = marshal_runes(props)
     return error(
         "apply-invalid",
-        f"The props encode to {props_rune_length(props):,} characters of JSON; the server "
+        f"The props encode to {runes:,} characters of JSON; the server "
         f"allows at most {PROPS_MAX_RUNES:,} when it saves the post, so the import fails. "
         "Remove or shrink the largest props.",
         field=field,
         server_error_id=POST_PROPS_INVALID_ID,
+        values=length(runes, PROPS_MAX_RUNES, "characters"),
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from archivekit.check.rules import vendored
-from archivekit.check.rules.common import byte_len
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.names import (
     ROLE_DESCRIPTION_MAX_BYTES,
@@ -13,11 +12,13 @@ from archivekit.check.rules.names import (
     ROLE_NAME_MAX_BYTES,
     invalid,
     is_valid_role_name,
+    length,
     missing,
     shown,
     too_long,
     validator_id,
 )
+from archivekit.gosem.strings import byte_len
 from archivekit.issues import Issue
 
 
@@ -48,6 +49,7 @@ def check_role_object(data: dict[str, Any], path: str) -> Issue | None:
             f"{path}.display_name",
             display_id,
             too_long("Role display name", display_name, size, "bytes", ROLE_DISPLAY_NAME_MAX_BYTES),
+            values=length(size, ROLE_DISPLAY_NAME_MAX_BYTES, "bytes"),
         )
 
     description = data.get("description")
@@ -56,6 +58,7 @@ def check_role_object(data: dict[str, Any], path: str) -> Issue | None:
             f"{path}.description",
             validator_id("role", "description_invalid"),
             too_long("Role description", description, size, "bytes", ROLE_DESCRIPTION_MAX_BYTES),
+            values=length(size, ROLE_DESCRIPTION_MAX_BYTES, "bytes"),
         )
 
     permissions = data.get("permissions")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from archivekit.check.rules.common import byte_len
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.names import (
     SCHEME_DESCRIPTION_MAX_BYTES,
@@ -13,12 +12,14 @@ from archivekit.check.rules.names import (
     SCHEME_SCOPE_TEAM,
     invalid,
     is_valid_scheme_name,
+    length,
     missing,
     shown,
     too_long,
     validator_id,
 )
 from archivekit.check.rules.role import check_role_object
+from archivekit.gosem.strings import byte_len
 from archivekit.issues import Issue
 
 TEAM_ADMIN = "default_team_admin_role"
@@ -102,6 +103,7 @@ def validate_scheme(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             too_long(
                 "Scheme display name", display_name, size, "bytes", SCHEME_DISPLAY_NAME_MAX_BYTES
             ),
+            values=length(size, SCHEME_DISPLAY_NAME_MAX_BYTES, "bytes"),
         )
 
     description = data.get("description")
@@ -112,6 +114,7 @@ def validate_scheme(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             too_long(
                 "Scheme description", description, size, "bytes", SCHEME_DESCRIPTION_MAX_BYTES
             ),
+            values=length(size, SCHEME_DESCRIPTION_MAX_BYTES, "bytes"),
         )
 
     for key in ROLE_KEYS:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from archivekit.check.rules.common import byte_len, rune_len
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.names import (
     TEAM_DESCRIPTION_MAX_BYTES,
@@ -12,10 +11,10 @@ from archivekit.check.rules.names import (
     TEAM_NAME_MAX_BYTES,
     TEAM_TYPES,
     apply_failure,
-    go_lower,
     invalid,
     is_reserved_team_name,
     is_valid_team_name,
+    length,
     missing,
     scheme_reference_issue,
     shown,
@@ -23,6 +22,7 @@ from archivekit.check.rules.names import (
     uppercase_name_warning,
     validator_id,
 )
+from archivekit.gosem.strings import byte_len, go_lower, rune_len
 from archivekit.issues import Issue
 
 # model.SanitizeUnicode drops these before Team.IsValid; all are non-ASCII.
@@ -55,6 +55,7 @@ def _check_name(name: str | None) -> Issue | None:
             "team.name",
             validator_id("team", "name_length"),
             too_long("Team name", name, size, "bytes", TEAM_NAME_MAX_BYTES),
+            values=length(size, TEAM_NAME_MAX_BYTES, "bytes"),
         )
     if is_reserved_team_name(name):
         return invalid(
@@ -95,7 +96,12 @@ def validate_team(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
                 "Team display name", display_name, runes, "characters", TEAM_DISPLAY_NAME_MAX_RUNES
             )
         )
-        return invalid("team.display_name", validator_id("team", "display_name_length"), message)
+        return invalid(
+            "team.display_name",
+            validator_id("team", "display_name_length"),
+            message,
+            values=length(runes, TEAM_DISPLAY_NAME_MAX_RUNES, "characters"),
+        )
 
     team_type = data.get("type")
     if team_type is None:
@@ -117,6 +123,7 @@ def validate_team(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             "team.description",
             validator_id("team", "description_length"),
             too_long("Team description", description, size, "bytes", TEAM_DESCRIPTION_MAX_BYTES),
+            values=length(size, TEAM_DESCRIPTION_MAX_BYTES, "bytes"),
         )
 
     return scheme_reference_issue("team", data.get("scheme"))

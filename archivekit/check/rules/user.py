@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from archivekit.check.rules.common import byte_len, is_blank, rune_len
+from archivekit.check.rules.common import is_blank
 from archivekit.check.rules.context import PasswordPolicy, RuleContext
 from archivekit.check.rules.names import (
     AUTH_SERVICES,
@@ -35,17 +35,18 @@ from archivekit.check.rules.names import (
     USER_POSITION_MAX_RUNES,
     USER_ROLES_MAX_BYTES,
     apply_failure,
-    go_lower,
     invalid,
     is_in_role,
     is_valid_user_roles,
     is_valid_username,
+    length,
     missing,
     shown,
     too_long,
     validator_id,
 )
 from archivekit.gosem.paths import escapes_data
+from archivekit.gosem.strings import byte_len, go_lower, rune_len
 from archivekit.issues import Issue
 
 _USER = "user"
@@ -55,7 +56,7 @@ _CHANNELS = "user_channels"
 
 # --- pieces shared with bot lines ----------------------------------------------------------------
 def check_profile_image(data: dict[str, Any], record: str) -> Issue | None:
-    """The path half of the profile-image check (the zip lookup belongs to the pipeline)."""
+    """The path half of the profile-image check (the zip lookup belongs to the engine)."""
     path = data.get("profile_image")
     if path is not None and escapes_data(path):
         return invalid(
@@ -106,7 +107,12 @@ def _check_email(email: str | None) -> Issue | None:
             if size == 0
             else too_long("Email", email, size, "bytes", USER_EMAIL_MAX_BYTES)
         )
-        return invalid("user.email", validator_id(_USER, "email_length"), message)
+        return invalid(
+            "user.email",
+            validator_id(_USER, "email_length"),
+            message,
+            values=length(size, USER_EMAIL_MAX_BYTES, "bytes"),
+        )
     return None
 
 
@@ -127,6 +133,7 @@ def _check_auth(data: dict[str, Any]) -> Issue | None:
             "user.auth_data",
             validator_id(_USER, "auth_data_length"),
             too_long("auth_data", auth_data, size, "bytes", USER_AUTH_DATA_MAX_BYTES),
+            values=length(size, USER_AUTH_DATA_MAX_BYTES, "bytes"),
         )
     if is_blank(auth_service) != is_blank(auth_data):
         return invalid(
@@ -153,7 +160,12 @@ def _check_auth(data: dict[str, Any]) -> Issue | None:
                 else f"The password is {size} bytes; the server allows at most"
                 f" {USER_PASSWORD_MAX_BYTES} bytes. Shorten it."
             )
-            return invalid("user.password", validator_id(_USER, "password_length"), message)
+            return invalid(
+                "user.password",
+                validator_id(_USER, "password_length"),
+                message,
+                values=length(size, USER_PASSWORD_MAX_BYTES, "bytes"),
+            )
     return None
 
 
@@ -173,6 +185,7 @@ def _check_profile_lengths(data: dict[str, Any]) -> Issue | None:
                 f"user.{key}",
                 validator_id(_USER, f"{key}_length"),
                 too_long(label, value, runes, "characters", limit),
+                values=length(runes, limit, "characters"),
             )
     return None
 
@@ -625,6 +638,7 @@ def _preference_issues(data: dict[str, Any]) -> list[Issue]:
                         "characters",
                         PREFERENCE_VALUE_MAX_RUNES,
                     ),
+                    values=length(runes, PREFERENCE_VALUE_MAX_RUNES, "characters"),
                 )
             )
         elif key == "theme" and not is_valid_theme(value):
@@ -657,6 +671,7 @@ def _preference_issues(data: dict[str, Any]) -> list[Issue]:
                     f"user.teams[{index}].theme",
                     _SAVE_TEAM_PREFERENCES,
                     too_long("Team theme", theme, runes, "characters", PREFERENCE_VALUE_MAX_RUNES),
+                    values=length(runes, PREFERENCE_VALUE_MAX_RUNES, "characters"),
                 )
             )
     return issues
@@ -693,6 +708,7 @@ def apply_user(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
                 "user.roles",
                 "model.user.is_valid.roles_limit.app_error",
                 too_long("Roles string", roles, size, "bytes", USER_ROLES_MAX_BYTES),
+                values=length(size, USER_ROLES_MAX_BYTES, "bytes"),
             )
         )
     password = data.get("password")

@@ -1,8 +1,8 @@
-"""The length the server measures a post's `props` by: runes of Go's ``json.Marshal`` output.
+"""The length of Go's ``json.Marshal`` output, in runes, for a decoded JSON value.
 
-The server decodes `props` into ``map[string]any`` (every number becomes a float64) and checks
-``utf8.RuneCountInString(json.Marshal(props)) > 800000`` (validator: posts and replies; apply:
-every post, so also direct posts). We compute that length without building the Go text:
+The server measures a post's `props` this way: it decodes them into ``map[string]any`` (every
+number becomes a float64) and checks ``utf8.RuneCountInString(json.Marshal(props))`` against
+a limit (`archivekit.check.rules.post`). We compute that length without building the Go text:
 
 * maps: keys sorted (order does not change the length), no spaces;
 * strings: non-ASCII kept, ``"`` ``\\`` and ``\\n \\r \\t \\b \\f`` as two-character escapes
@@ -18,9 +18,6 @@ import math
 from typing import Any
 
 import orjson
-
-# model.PostPropsMaxRunes
-PROPS_MAX_RUNES = 800_000
 
 # No Go token is more than 6 times longer than orjson's encoding of the same value: the worst
 # case is "<" (1 byte) -> "\u003c" (6 runes); 1e20 (orjson "1e+20") -> 21 digits is 4.2x. And
@@ -49,50 +46,50 @@ _GO_STRING_ESCAPES.update(
 _EXACT_FLOAT_INT = 2**53
 
 
-def props_too_large(props: dict[str, Any], limit: int = PROPS_MAX_RUNES) -> bool:
-    """True when the Go encoding of `props` is over `limit` runes (cheap for the common case)."""
+def marshal_runes_over(value: dict[str, Any], limit: int) -> bool:
+    """True when Go's encoding of `value` is over `limit` runes (cheap for the common case)."""
     try:
-        encoded_bytes = len(orjson.dumps(props))
+        encoded_bytes = len(orjson.dumps(value))
     except TypeError:  # orjson.JSONEncodeError: e.g. an int beyond 64 bits; measure exactly
-        return props_rune_length(props) > limit
+        return marshal_runes(value) > limit
     if encoded_bytes * _MAX_GO_EXPANSION <= limit:
         return False
-    return props_rune_length(props) > limit
+    return marshal_runes(value) > limit
 
 
-def props_rune_length(props: dict[str, Any]) -> int:
-    """Runes in Go's ``json.Marshal(props)`` (``model.StringInterfaceToJSON``).
+def marshal_runes(value: dict[str, Any]) -> int:
+    """Runes in Go's ``json.Marshal(value)`` (``model.StringInterfaceToJSON`` for props).
 
     Walks the value iteratively (deeply nested props must not hit Python's recursion limit).
     Values must be JSON types (dict, list, str, int, float, bool, None); anything else is a
     caller bug and raises TypeError.
     """
     total = 0
-    pending: list[Any] = [props]
+    pending: list[Any] = [value]
     while pending:
-        value = pending.pop()
-        if isinstance(value, str):
-            total += go_string_length(value)
-        elif isinstance(value, dict):
-            count = len(value)
+        node = pending.pop()
+        if isinstance(node, str):
+            total += go_string_length(node)
+        elif isinstance(node, dict):
+            count = len(node)
             # braces + one colon per entry + commas between entries
             total += 2 + count + max(count - 1, 0)
-            for key, item in value.items():
+            for key, item in node.items():
                 total += go_string_length(key)
                 pending.append(item)
-        elif isinstance(value, list):
-            total += 2 + max(len(value) - 1, 0)
-            pending.extend(value)
-        elif value is None or value is True:
+        elif isinstance(node, list):
+            total += 2 + max(len(node) - 1, 0)
+            pending.extend(node)
+        elif node is None or node is True:
             total += 4  # null / true
-        elif value is False:
+        elif node is False:
             total += 5
-        elif isinstance(value, int):
-            total += go_number_length(value)
-        elif isinstance(value, float):
-            total += go_float_length(value)
+        elif isinstance(node, int):
+            total += go_number_length(node)
+        elif isinstance(node, float):
+            total += go_float_length(node)
         else:
-            raise TypeError(f"props hold a non-JSON value of type {type(value).__name__}")
+            raise TypeError(f"not a JSON value: {type(node).__name__}")
     return total
 
 

@@ -1,0 +1,208 @@
+"""Checks of the archive as a whole, as the server sees it (not of its lines).
+
+Which JSONL the server imports and what older servers would import instead (reference §1.2),
+members the server cannot read (compression methods, encryption) and member-name hygiene
+(duplicates, NFD, unsafe names, backslashes, symlinks: §1.4 and §12 item 1), an empty JSONL.
+The reader (`archivekit.read`) only opens and reads; it raises for what it cannot read at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from archivekit.gosem.archive import SERVER_METHODS
+from archivekit.issues import DROPS_DATA, Issue, Scalar, Severity, error, warning
+from archivekit.read import Archive, MemberInfo
+from archivekit.read.inflate import DEFLATE64, method_name
+from archivekit.read.source import OPEN_FILE_ERROR_ID, REZIP_HINT, is_root_jsonl
+
+
+def archive_issues(archive: Archive) -> list[Issue]:
+    """Everything the server would say about the archive before its first line."""
+    issues = jsonl_issues(archive)
+    if archive.kind != "jsonl":
+        # Only the entries the index flags as possibly concerned become MemberInfo objects
+        # (every entry of a repeated name among them: the duplicate count stays right).
+        index = archive.index
+        issues.extend(member_issues([index[i] for i in index.suspects()], archive.jsonl))
+    return issues
+
+
+def jsonl_issues(archive: Archive) -> list[Issue]:
+    """The server's view of the JSONL the reader chose (the first root-level ``.jsonl``)."""
+    if archive.kind == "jsonl":
+        name = archive.jsonl.name
+        return [
+            warning(
+                "jsonl-not-zipped",
+                "This is a bare JSONL file, not a zip: the server's import job only opens zip "
+                f"archives (it fails with {OPEN_FILE_ERROR_ID}), and attachments, profile and "
+                "emoji images cannot be checked. Zip it with its data folder: "
+                "`zip -r import.zip import.jsonl data`.",
+                values={"member": name},
+            ).at(name, None)
+        ]
+    index = archive.index
+    members = [index[i] for i in index.ending_with(".jsonl")]  # all these checks look at
+    chosen = archive.jsonl
+    roots = [m for m in members if is_root_jsonl(m.name)]
+    if archive.kind == "dir":
+        return _extra_jsonl_issues(roots)
+    issues: list[Issue] = []
+    # Before v11.5 (and in older mmctl) the first `.jsonl` anywhere was taken.
+    legacy = next(m for m in members if m.name.endswith(".jsonl"))
+    if legacy.index != chosen.index:
+        issues.append(
+            warning(
+                "jsonl-choice-differs",
+                f"Servers before v11.5 and older mmctl import {legacy.name!r} (the first .jsonl "
+                f"anywhere in the zip), current servers import {chosen.name!r}. Remove or "
+                "rename one of them so every version imports the same file.",
+                values={"member": legacy.name},
+            ).at(legacy.name, None)
+        )
+    issues.extend(_extra_jsonl_issues(roots))
+    if ".." in chosen.name:
+        issues.append(
+            error(
+                "jsonl-path-traversal",
+                f"The JSONL name {chosen.name!r} contains '..': the server refuses to open it "
+                '("jsonFilePath contains path traversal") and the import fails. Rename it, '
+                "e.g. to import.jsonl.",
+                server_error_id=OPEN_FILE_ERROR_ID,
+                values={"member": chosen.name},
+            ).at(chosen.name, None)
+        )
+    if chosen.method == DEFLATE64 and not chosen.encrypted:
+        issues.append(
+            error(
+                "jsonl-unsupported-compression",
+                f"The JSONL {chosen.name!r} is compressed with deflate64 (as Windows Explorer "
+                'does for large zips): the server cannot read it ("zip: unsupported '
+                f'compression algorithm") and the import fails. {REZIP_HINT}',
+                server_error_id=OPEN_FILE_ERROR_ID,
+                values={"member": chosen.name},
+            ).at(chosen.name, None)
+        )
+    return issues
+
+
+def _extra_jsonl_issues(roots: Sequence[MemberInfo]) -> list[Issue]:
+    return [
+        warning(
+            "jsonl-extra",
+            f"{extra.name!r} is ignored: only the first root-level .jsonl "
+            f"({roots[0].name!r}) is imported.",
+            values={"member": extra.name},
+        ).at(extra.name, None)
+        for extra in roots[1:]
+    ]
+
+
+def member_issues(members: Sequence[MemberInfo], jsonl: MemberInfo) -> list[Issue]:
+    """Issues about individual entries: readability for the server and name hygiene
+    (`members`: every entry, or the index's `suspects`)."""
+    issues: list[Issue] = []
+    counts: dict[str, int] = {}
+    for m in members:
+        counts[m.key] = counts.get(m.key, 0) + 1
+    reported_duplicates: set[str] = set()
+    for m in members:
+        name = m.name
+        if not m.is_dir and m.index != jsonl.index:
+            issue = _readability_issue(m)
+            if issue is not None:
+                issues.append(issue.at(name, None))
+        if counts[m.key] > 1 and m.key not in reported_duplicates:
+            reported_duplicates.add(m.key)
+            issues.append(
+                warning(
+                    "member-duplicate-name",
+                    f"{counts[m.key]} entries are named {name!r}: the server keeps the last one "
+                    "and ignores the others.",
+                    values={"member": name},
+                ).at(name, None)
+            )
+        if not name.isascii() and m.key != name:
+            issues.append(
+                warning(
+                    "member-nfd-name",
+                    f"{name!r} is not in Unicode NFC form (typical of zips made on macOS): "
+                    "servers from v11.7 find it after normalising, older servers do not.",
+                    values={"member": name},
+                ).at(name, None)
+            )
+        reason = _unsafe_name_reason(name)
+        if reason is not None:
+            issues.append(
+                warning(
+                    "member-unsafe-name",
+                    f"{name!r} has {reason}: it is never extracted here, and the server never "
+                    "matches it to a path in the JSONL.",
+                    values={"member": name},
+                ).at(name, None)
+            )
+        if "\\" in name:
+            issues.append(
+                warning(
+                    "member-backslash-name",
+                    f"{name!r} contains a backslash: the server treats it as an ordinary "
+                    "character, so a JSONL path never matches it (zipped on Windows?). Re-zip "
+                    "with '/' separators.",
+                    values={"member": name},
+                ).at(name, None)
+            )
+        if m.is_symlink:
+            issues.append(
+                warning(
+                    "member-symlink",
+                    f"{name!r} is a symbolic link: the server reads the link's target path as "
+                    "the file's content.",
+                    values={"member": name},
+                ).at(name, None)
+            )
+    return issues
+
+
+def _readability_issue(m: MemberInfo) -> Issue | None:
+    if m.encrypted:
+        return error(
+            "member-encrypted",
+            f"{m.name!r} is encrypted: the server cannot read it and drops the file (a profile "
+            "or emoji image fails the import). Re-create the zip without a password.",
+            effect=DROPS_DATA,
+            values={"member": m.name},
+        )
+    if m.method in SERVER_METHODS:
+        return None
+    message = (
+        f"{m.name!r} is compressed with {method_name(m.method)}: the server cannot read it "
+        "and drops the file (a profile or emoji image fails the import). Re-zip with deflate "
+        "(`zip -Z deflate`)."
+    )
+    values: dict[str, Scalar] = {"member": m.name, "method": m.method}
+    if m.name.startswith("data/"):
+        return error("member-unsupported-compression", message, effect=DROPS_DATA, values=values)
+    # Outside data/ nothing the server imports can refer to it: only worth a warning.
+    return warning("member-unsupported-compression", message, values=values)
+
+
+def _unsafe_name_reason(name: str) -> str | None:
+    if name.startswith(("/", "\\")):
+        return "an absolute path"
+    if len(name) >= 2 and name[1] == ":" and name[0].isascii() and name[0].isalpha():
+        return "a drive letter"
+    if ".." in name and ".." in name.replace("\\", "/").split("/"):
+        return "a '..' segment"
+    return None
+
+
+def empty_jsonl_issue(member: str) -> Issue:
+    """A JSONL without a single line."""
+    return Issue(
+        "empty-archive",
+        Severity.WARNING,
+        "the JSONL has no lines: the server reports success and imports nothing",
+        member,
+        None,
+    )

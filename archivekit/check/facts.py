@@ -1,0 +1,247 @@
+"""What the engine finds in a run of lines, as plain data: issues, facts, counts, identities.
+
+The engine (`archivekit.check.engine.LineProcessor`) never calls out while it works: it
+appends what it finds to a `Findings` and hands it over with ``take()``. Whoever runs it adds
+the findings up with the same code — `validate` in one process, or the parent of a parallel
+run with the findings its workers send back (`archivekit.report.tally.Tally`). Everything
+here is picklable and refers to nothing of the archive but names and numbers.
+
+Facts are what the consumers beyond the issue list need to know about a line: definitions
+(for "defined later" and the target limits' simulation of teams, channels and memberships),
+the files the line uses (size, image dimensions), the longest message and the most files on
+one post (as running maxima: a fact only when a line beats the maximum so far).
+
+Facts are named tuples: cheap to make, to send between processes and to import. Being tuples,
+two facts of different kinds with the same fields compare equal: tell them apart by type.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+
+from archivekit.issues import Issue, Severity
+
+COUNT_KEYS = (
+    "teams",
+    "channels",
+    "users",
+    "bots",
+    "roles",
+    "schemes",
+    "emojis",
+    "posts",
+    "replies",
+    "reactions",
+    "direct_channels",
+    "direct_posts",
+    "attachments",
+)
+
+
+@dataclass(slots=True)
+class Counts:
+    """Lines of each type (valid or not); replies, reactions and attachments are the objects
+    inside post and direct_post lines (attachments: non-empty paths, replies included)."""
+
+    teams: int = 0
+    channels: int = 0
+    users: int = 0
+    bots: int = 0
+    roles: int = 0
+    schemes: int = 0
+    emojis: int = 0
+    posts: int = 0
+    replies: int = 0
+    reactions: int = 0
+    direct_channels: int = 0
+    direct_posts: int = 0
+    attachments: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in COUNT_KEYS}
+
+    def add(self, other: Counts) -> None:
+        for key in COUNT_KEYS:
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+
+
+class Unresolved(NamedTuple):
+    """A reference to a team, channel, user or scheme that is not defined (yet): its kind and
+    the key a later definition is stored under (lowercased; ``team/channel`` for channels)."""
+
+    kind: str
+    key: str
+
+
+# --- facts -----------------------------------------------------------------------------------
+
+
+class TeamDefined(NamedTuple):
+    """A team line with a name (`name` lowercased, as the server stores it)."""
+
+    line: int
+    name: str
+
+    @property
+    def defines(self) -> Unresolved:
+        return Unresolved("team", self.name)
+
+
+class ChannelDefined(NamedTuple):
+    """A channel line with a team and a name (lowercased); `archived`: deleted_at > 0."""
+
+    line: int
+    team: str
+    name: str
+    archived: bool
+
+    @property
+    def defines(self) -> Unresolved:
+        return Unresolved("channel", f"{self.team}/{self.name}")
+
+
+class UserDefined(NamedTuple):
+    """A user or bot line with a username (lowercased), the teams it joins (lowercased, in
+    line order; none for bots) and whether it is active (no delete_at)."""
+
+    line: int
+    name: str
+    active: bool = True
+    teams: tuple[str, ...] = ()
+
+    @property
+    def defines(self) -> Unresolved:
+        return Unresolved("user", self.name)
+
+
+class SchemeDefined(NamedTuple):
+    """A scheme line with a name (exact: schemes are looked up as written)."""
+
+    line: int
+    name: str
+
+    @property
+    def defines(self) -> Unresolved:
+        return Unresolved("scheme", self.name)
+
+
+FileUse = Literal["attachment", "profile image", "emoji image"]
+
+
+class FileUsed(NamedTuple):
+    """A line uses a member of the archive (it resolved to it).
+
+    `readable`: the server can read it (else the line's issues say what happens); `dims`:
+    (format, width, height) when the server would measure it (images by name for
+    attachments, any profile image), None otherwise or when the header does not decode;
+    `imported`: False when the line fails before the server gets to the file (an emoji line
+    that fails validation: its image still counts as referenced); `entry`: the member's
+    position in the archive's member index (for the referenced-files bitmap).
+    """
+
+    line: int
+    field: str
+    use: FileUse
+    key: str  # the member's NFC key
+    name: str  # the member's name in the zip
+    size: int
+    readable: bool = True
+    dims: tuple[str, int, int] | None = None
+    imported: bool = True
+    entry: int = -1
+
+    @property
+    def fatal(self) -> bool:
+        """Whether damage to the file stops the import (profile and emoji images do)."""
+        return self.imported and self.use != "attachment"
+
+
+class FilesUsed(NamedTuple):
+    """The attachments of a run of post lines the fast path accepted, all at once: `files`
+    references, each to a readable entry that is no image and within MaxFileSize, `size`
+    bytes in all, the first largest file (`largest` bytes, at `line` and `field`), and
+    `members`: the entry indexes used, packed as native uint32 (repeats included)."""
+
+    files: int
+    size: int
+    line: int
+    field: str
+    largest: int
+    members: bytes
+
+
+class LongestMessage(NamedTuple):
+    """A post or reply message longer (in runes) than every earlier one the engine saw."""
+
+    line: int
+    field: str
+    runes: int
+
+
+class MostFiles(NamedTuple):
+    """A post or reply listing more files than every earlier one the engine saw."""
+
+    line: int
+    field: str
+    files: int
+
+
+Definition = TeamDefined | ChannelDefined | UserDefined | SchemeDefined
+Fact = Definition | FileUsed | FilesUsed | LongestMessage | MostFiles
+DEFINITIONS = (TeamDefined, ChannelDefined, UserDefined, SchemeDefined)
+
+
+# --- the engine's output ---------------------------------------------------------------------
+
+
+class PackedIdentities:
+    """Post identities and their lines, packed as native uint64 pairs (for the deduper)."""
+
+    __slots__ = ("identities", "lines")
+
+    def __init__(self) -> None:
+        self.identities = array("Q")
+        self.lines = array("Q")
+
+    def add(self, identity: int, line: int) -> None:
+        self.identities.append(identity)
+        self.lines.append(line)
+
+    def add_many(self, identities: bytes, lines: bytes) -> None:
+        """Pairs already packed (what the C fast path returns)."""
+        self.identities.frombytes(identities)
+        self.lines.frombytes(lines)
+
+
+@dataclass(slots=True)
+class Findings:
+    """Everything the engine found in a run of lines, in line order within each list.
+
+    `issues` pairs every issue (placed at its member and line) with the reference it could
+    not resolve, if any: a later definition turns it into "defined-later". A parallel
+    worker over its issue budget leaves issues out and sends only their counts
+    (`left_out`, `left_out_unresolved`), so that the totals stay exact.
+    """
+
+    lines: int = 0
+    counts: Counts = field(default_factory=Counts)
+    issues: list[tuple[Issue, Unresolved | None]] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
+    identities: bytes = b""
+    identity_lines: bytes = b""
+    missing: int = 0  # attachment references that resolve to no member
+    left_out: Counter[tuple[str, Severity]] = field(default_factory=Counter)
+    left_out_unresolved: Counter[Unresolved] = field(default_factory=Counter)
+
+    def keep_issues(self, budget: int) -> None:
+        """Keep the first `budget` issues; count the rest (a worker's cap, see above)."""
+        if len(self.issues) <= budget:
+            return
+        for issue, unresolved in self.issues[budget:]:
+            self.left_out[(issue.code, issue.severity)] += 1
+            if unresolved is not None:
+                self.left_out_unresolved[unresolved] += 1
+        del self.issues[budget:]

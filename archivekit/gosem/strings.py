@@ -1,0 +1,58 @@
+"""Go's string semantics where they differ from Python's: lowercasing, splitting, lengths.
+
+Two ways of ignoring case, because Go has two and the server uses both:
+
+* `go_lower` is ``strings.ToLower``: what the server stores and looks names up by (team,
+  channel and user names, emails). Python's ``str.lower`` uses *full* case mapping, which
+  turns U+0130 (İ) into two code points; Go's simple mapping gives plain ``i``.
+* `fold_json_key` is how ``encoding/json`` matches a JSON key to a struct field it does not
+  spell exactly: Unicode simple *folding*, under which the Kelvin sign (U+212A) matches ``k``
+  and the long s (U+017F) matches ``s`` — two characters ``ToLower`` leaves alone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+# unicode.IsSpace: ASCII \t \n \v \f \r and space, U+0085, U+00A0 and the White_Space set.
+_GO_SPACE_RE: Final = re.compile(
+    "[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
+)
+# Python's str.split() also splits here; Go does not.
+_PY_ONLY_SPACE: Final = frozenset("\x1c\x1d\x1e\x1f")
+
+
+def go_lower(s: str) -> str:
+    """Go ``strings.ToLower``: simple case mapping (U+0130 becomes plain ``i``)."""
+    if s.isascii():
+        return s.lower()
+    return s.replace("\u0130", "i").lower()
+
+
+def fold_json_key(key: str) -> str | None:
+    """The lowercase key Go's JSON key matching folds `key` onto, or None when no struct field
+    (all ASCII) can match it: outside ASCII only the Kelvin sign and the long s fold onto ASCII
+    letters."""
+    if not key.isascii():
+        key = key.replace("\u212a", "k").replace("\u017f", "s")
+        if not key.isascii():
+            return None
+    return key.lower()
+
+
+def go_fields(s: str) -> list[str]:
+    """Go ``strings.Fields``: split on runs of Unicode white space, no empty fields."""
+    if s.isascii() and not any(c in _PY_ONLY_SPACE for c in s):
+        return s.split()
+    return [f for f in _GO_SPACE_RE.split(s) if f]
+
+
+def byte_len(s: str) -> int:
+    """Go ``len(s)``: UTF-8 bytes. ASCII strings skip the encode (the common case)."""
+    return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+
+
+def rune_len(s: str) -> int:
+    """Go ``utf8.RuneCountInString``: code points (decode already replaced lone surrogates)."""
+    return len(s)

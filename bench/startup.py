@@ -1,0 +1,124 @@
+"""Start-up: `archivekit validate` on a tiny archive, against `python -c pass`.
+
+    python bench/startup.py                 # median of 10 runs each, appended to results.md
+    python bench/startup.py --profile       # plus the costliest imports (python -X importtime)
+
+On an archive as small as sample_exports/clean.zip (267 lines) a run is nearly all start-up:
+the interpreter, then the imports. Both commands run as subprocesses of the same interpreter
+as a user would start them, with the bytecode cache allowed and warmed by one unrecorded run
+first (PYTHONDONTWRITEBYTECODE is removed from their environment: with it every import
+compiles its module from source, which no installed package does). The budget (issue 9) is
+0.15 s of wall time for validate, median of 10; the exit status says whether it was met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from run import RESULTS, append_results, find_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_exports" / "clean.zip"
+BUDGET_SECONDS = 0.15
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def wall_times(argv: list[str], runs: int) -> list[float]:
+    """Wall seconds of `runs` runs of `argv` (after one unrecorded warm-up run)."""
+    env = child_env()
+    times = []
+    for attempt in range(runs + 1):
+        started = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, env=env, check=False)
+        elapsed = time.perf_counter() - started
+        if done.returncode not in (0, 1):
+            raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr!r}")
+        if attempt:
+            times.append(elapsed)
+    return times
+
+
+def importtime(python: str, code: str, runs: int = 5) -> list[tuple[float, float, str]]:
+    """(self ms, cumulative ms, module) for every module `code` imports, the minimum over
+    `runs` runs of ``python -X importtime`` (the least disturbed by other load)."""
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(runs):
+        done = subprocess.run(
+            [python, "-X", "importtime", "-c", code],
+            capture_output=True,
+            text=True,
+            env=child_env(),
+            check=True,
+        )
+        for line in done.stderr.splitlines():
+            if not line.startswith("import time:") or "self [us]" in line:
+                continue
+            own, cumulative, name = line[len("import time:") :].split("|")
+            key = name.strip()
+            previous = best.get(key, (float("inf"), float("inf")))
+            best[key] = (
+                min(previous[0], int(own) / 1000),
+                min(previous[1], int(cumulative) / 1000),
+            )
+    return sorted(((s, c, name) for name, (s, c) in best.items()), reverse=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="runs of each command (median)")
+    parser.add_argument("--archive", type=Path, default=SAMPLE)
+    parser.add_argument("--profile", action="store_true", help="print the costliest imports")
+    parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where to append")
+    parser.add_argument("--cli", help="archivekit executable (default: next to this Python)")
+    args = parser.parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else argv
+    args.script = "bench/startup.py"
+    cli, why = find_cli(args.cli)
+    if cli is None:
+        print(f"archivekit CLI unavailable: {why}", file=sys.stderr)
+        return 2
+    python = str(Path(cli[0]).with_name("python"))
+    if not Path(python).exists():
+        python = sys.executable
+
+    floor = wall_times([python, "-c", "pass"], args.runs)
+    validate = wall_times([*cli, "validate", str(args.archive)], args.runs)
+    median_floor, median_validate = statistics.median(floor), statistics.median(validate)
+    table = [
+        "| measured | median s | min s | max s |",
+        "|---|---:|---:|---:|",
+        f"| `python -c pass` | {median_floor:.3f} | {min(floor):.3f} | {max(floor):.3f} |",
+        f"| `archivekit validate {args.archive.name}` | {median_validate:.3f} | "
+        f"{min(validate):.3f} | {max(validate):.3f} |",
+        "",
+        f"validate − interpreter start: {median_validate - median_floor:.3f} s (median); "
+        f"budget {BUDGET_SECONDS:.2f} s for validate: "
+        f"{'met' if median_validate <= BUDGET_SECONDS else 'NOT met'}.",
+    ]
+    print("\n".join(table))
+    if args.profile:
+        code = "import archivekit.cli, archivekit.validate, archivekit.report.render"
+        rows = importtime(python, code)
+        total = sum(own for own, _, _ in rows)
+        print(f"\nimports of a validate run: {len(rows)} modules, {total:.1f} ms (importtime)")
+        for own, cumulative, name in rows[:25]:
+            print(f"{own:7.2f} ms self {cumulative:8.2f} ms with its imports  {name}")
+    if not args.no_record:
+        append_results(f"start-up ({args.runs} runs each)", table, args, cli)
+    return 0 if median_validate <= BUDGET_SECONDS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

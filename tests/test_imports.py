@@ -1,0 +1,65 @@
+"""What importing costs: a plain install never needs hypothesis, the reader never loads
+pydantic, and `import archivekit` loads nothing but the package itself."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter (sys.modules as a plain start leaves it)."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+# A meta path finder that refuses hypothesis, as on an install without the testing extra.
+HIDE_HYPOTHESIS = """
+import sys
+class Hide:
+    def find_spec(self, name, path=None, target=None):
+        if name == "hypothesis" or name.startswith("hypothesis."):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return None
+sys.meta_path.insert(0, Hide())
+"""
+
+
+def test_synth_imports_without_hypothesis() -> None:
+    done = run_python(
+        HIDE_HYPOTHESIS
+        + """
+import archivekit, archivekit.testing.synth
+from archivekit.testing.synth import make_archive, team
+assert "hypothesis" not in sys.modules
+"""
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_fuzz_without_hypothesis_says_which_extra_to_install() -> None:
+    done = run_python(HIDE_HYPOTHESIS + "import archivekit.testing.fuzz\n")
+    assert done.returncode != 0
+    assert "pip install 'archivekit[testing]'" in done.stderr
+
+
+def test_the_reader_and_the_package_do_not_load_pydantic() -> None:
+    done = run_python(
+        """
+import sys
+import archivekit
+assert [m for m in sys.modules if m.startswith("archivekit")] == ["archivekit"], sys.modules
+import archivekit.read
+from archivekit.gosem.decode import decode_line
+assert decode_line(b'{"type":"version","version":1}')[0] is not None
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "click", "numpy"))
+assert not loaded, loaded
+"""
+    )
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,82 @@
+"""Issues keep the values their messages speak of as data, beside the text."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archivekit.check.target import TargetConfig
+from archivekit.issues import Values, error
+from archivekit.testing.synth import channel, make_archive, post, team, user
+from archivekit.validate import validate
+
+T = 1_700_000_000_000
+
+
+def values_of(report: Any, code: str) -> list[dict[str, Any]]:
+    return [dict(i.values) for i in report.issues if i.code == code]
+
+
+def test_values_are_an_immutable_picklable_mapping() -> None:
+    issue = error("limit-exceeded", "too big", values={"found": 3, "limit": 2})
+    assert issue.values["found"] == 3
+    assert issue.to_dict()["values"] == {"found": 3, "limit": 2}
+    with pytest.raises(TypeError):
+        issue.values["found"] = 4  # type: ignore[index]
+    assert pickle.loads(pickle.dumps(issue)) == issue
+    assert hash(issue) == hash(error("limit-exceeded", "too big", values={"limit": 2, "found": 3}))
+    assert issue.at("import.jsonl", 7).values == Values({"found": 3, "limit": 2})
+    assert error("json-decode", "bad").to_dict()["values"] == {}
+
+
+def test_references_name_their_kind_and_target(tmp_path: Path) -> None:
+    path = make_archive(
+        tmp_path / "a.zip",
+        [
+            team("eng"),
+            user("alice", ["eng"]),
+            post("eng", "dev", "ghost", "hi", T),
+            post("Eng", "dev", "alice", "hi", T),
+            channel("eng", "dev"),
+        ],
+    )
+    report = validate(path)
+    assert values_of(report, "defined-later") == [
+        {"kind": "channel", "name": "eng/dev", "key": "eng/dev", "defined_line": 6}
+    ]
+    assert values_of(report, "unknown-user") == [{"kind": "user", "name": "ghost", "key": "ghost"}]
+    assert values_of(report, "reference-case") == [{"kind": "team", "name": "Eng", "key": "eng"}]
+
+
+def test_lengths_limits_files_and_duplicates_carry_their_numbers(tmp_path: Path) -> None:
+    path = make_archive(
+        tmp_path / "a.zip",
+        [
+            team("eng", display_name="x" * 70),
+            team("eng"),
+            user("alice", ["eng"]),
+            user("bob", ["eng"]),
+            channel("eng", "dev"),
+            post("eng", "dev", "alice", "hi", T, attachments=["nope.png"]),
+            post("eng", "dev", "alice", "hi", T),
+        ],
+    )
+    report = validate(path, target=TargetConfig(max_users_per_team=1), explicit=True)
+    assert values_of(report, "invalid-field") == [{"found": 70, "limit": 64, "unit": "characters"}]
+    assert values_of(report, "duplicate-team") == [{"kind": "team", "name": "eng", "first_line": 2}]
+    assert values_of(report, "attachment-missing") == [
+        {"path": "nope.png", "member": "data/nope.png"}
+    ]
+    assert values_of(report, "duplicate-post") == [{"first_line": 7}]
+    assert values_of(report, "limit-exceeded") == [
+        {
+            "setting": "TeamSettings.MaxUsersPerTeam",
+            "found": 2,
+            "limit": 1,
+            "unit": "members",
+            "name": "eng",
+        }
+    ]
