@@ -1551,7 +1551,7 @@ def test_scanning_leaks_no_python_objects() -> None:
 # Drives the batch entry points the way the pipeline and inspect do (skip the line a run stops
 # at, go on): run both in the sanitized subprocess and against the installed module.
 BATCH_DRIVER = """
-def drive_batches(_scan, users, teams, channels, type_ok, cases):
+def drive_batches(_scan, users, teams, channels, type_ok, cases, files):
     results = []
     lines = [raw for raw, _, _ in cases]
     for first in range(0, len(lines), 40):
@@ -1559,9 +1559,9 @@ def drive_batches(_scan, users, teams, channels, type_ok, cases):
         start = 0
         while start < len(batch):
             found = _scan.scan_batch(
-                batch, start, first + 2, users, teams, channels, type_ok, 16383, None
+                batch, start, first + 2, users, teams, channels, type_ok, 16383, files
             )
-            results.append(found[:8] + (len(found[8]), found[9]))
+            results.append(found[:8] + (len(found[8]), found[9], found[10]))
             start = found[0] + 1
         start = 0
         while start < len(batch):
@@ -1582,7 +1582,14 @@ import _scan
 
 assert _scan.__file__.startswith(sys.argv[1]), _scan.__file__
 with open(sys.argv[2], "rb") as f:
-    users, teams, channels, allowed, prefix, cases = pickle.load(f)
+    users, teams, channels, allowed, prefix, cases, zip_path, extensions = pickle.load(f)
+
+# Attachments resolve in the member index of the installed reader (the sanitized scanner
+# reads its table through the capsule).
+from archivekit.read import open_archive
+
+archive = open_archive(zip_path)
+files = (archive.index.table, 1000, extensions)
 
 
 def type_ok(name):
@@ -1591,10 +1598,10 @@ def type_ok(name):
 
 results = []
 for raw, direct, size in cases:
-    result = _scan.scan(raw, direct, users, teams, channels, type_ok, size, None)
+    result = _scan.scan(raw, direct, users, teams, channels, type_ok, size, files)
     assert result is None or type(result) is tuple, result
     results.append(result)
-batches = drive_batches(_scan, users, teams, channels, type_ok, cases)
+batches = drive_batches(_scan, users, teams, channels, type_ok, cases, files)
 with open(sys.argv[3], "wb") as f:
     pickle.dump((results, batches), f)
 print("scanned", len(results))
@@ -1652,12 +1659,27 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
         (post_line(b'"x":' + b"[" * k + b"]" * k), False, MAX_POST_SIZE) for k in (63, 64, 65)
     ]
     cases += [(post_line(b'"x":' + b"[" * 5000), False, MAX_POST_SIZE)]
+    # Lines with attachments, whole and mutated, resolved in a real member index.
+    rng = random.Random(23)
+    cases += [(raw, direct, MAX_POST_SIZE) for raw, direct in FILE_SEEDS]
+    cases += [
+        (mutate(raw, rng), direct, MAX_POST_SIZE) for raw, direct in FILE_SEEDS for _ in range(60)
+    ]
     cases += [(raw, not direct, size) for raw, direct, size in cases[::7]]
+    zip_path = make_archive(
+        tmp_path / "files.zip", [], {name: b"x" * (i * 7) for i, name in enumerate(FILE_NAMES)}
+    )
     data = tmp_path / "cases.pickle"
     out = tmp_path / "results.pickle"
     with data.open("wb") as f:
         plain = (dict.fromkeys(w.users), dict.fromkeys(w.teams), dict.fromkeys(w.channels))
-        pickle.dump((*plain, set(ALLOWED_POST_TYPES), CUSTOM_TYPE_PREFIX, cases), f)
+        pickle.dump(
+            (
+                *plain, set(ALLOWED_POST_TYPES), CUSTOM_TYPE_PREFIX, cases, str(zip_path),
+                fastpath.IMAGE_EXTENSION_BYTES,
+            ),
+            f,
+        )  # fmt: skip
     env = {
         **os.environ,
         "LD_PRELOAD": libasan,
@@ -1681,7 +1703,11 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
     with out.open("rb") as f:
         results, batches = pickle.load(f)
     # The sanitized -O1 build answers exactly like the installed one.
-    expected = [run_native(raw, direct, w, size) for raw, direct, size in cases]
+    from archivekit.read import open_archive
+
+    archive = open_archive(zip_path)
+    files = (archive.index, 1000, fastpath.IMAGE_EXTENSION_BYTES)
+    expected = [run_native(raw, direct, w, size, files) for raw, direct, size in cases]
     assert results == expected, "the sanitized build of _scan.c answers otherwise (stale .so?)"
     from archivekit.check.fast import _scan
 
@@ -1691,9 +1717,13 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
     def type_ok(name: str) -> bool:
         return name in ALLOWED_POST_TYPES or name.startswith(CUSTOM_TYPE_PREFIX)
 
-    installed = namespace["drive_batches"](_scan, *plain, type_ok, cases)
+    table = (archive.index.table, *files[1:])
+    installed = namespace["drive_batches"](_scan, *plain, type_ok, cases, table)
+    archive.close()
     assert batches == installed, "the sanitized build's batch scans answer otherwise"
-    scanned = sum(r[1] for r in batches if len(r) == 10)
+    scanned = sum(r[1] for r in batches if len(r) == 11)
+    # Files were resolved in the batch path too.
+    assert sum(r[10][0] for r in batches if len(r) == 11 and r[10] is not None) > 10
     skimmed = sum(r[0][1] for r in batches if len(r) == 2)
     # The batch paths really ran over accepted lines.
     assert scanned > 100
