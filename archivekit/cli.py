@@ -6,6 +6,8 @@ Exit codes (documented in --help and README):
   2  usage error: bad option, unreadable or invalid --target-config
   3  the archive is unreadable: not a zip, truncated, no JSONL, unusable compression
   4  internal error in archivekit (a bug: please report it with the message)
+  130  interrupted (Ctrl-C, SIGINT); 143  stopped by SIGTERM — both after ending the
+       workers and removing temporary files and partial outputs
 Data goes to stdout; diagnostics and the progress bar (only on a terminal) to stderr.
 """
 
@@ -25,11 +27,13 @@ from archivekit.errors import ArchiveKitError, UsageError
 from archivekit.options import parse_bandwidth
 from archivekit.read import ReadLimits
 from archivekit.report.model import DEFAULT_MAX_ISSUES
+from archivekit.runtime import Terminated, stop_on_sigterm
 
 # Each command imports what only it needs when it runs (validate never loads inspect's code,
 # nor inspect validate's): start-up is most of a run on a small archive.
 
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE, EXIT_UNREADABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, Terminated.exit_code
 
 
 class _Progress:
@@ -50,7 +54,12 @@ class _Progress:
 
 
 def _run(action: Callable[[], int]) -> None:
-    """Run a command body; map library exceptions to exit codes, never a traceback."""
+    """Run a command body; map library exceptions to exit codes, never a traceback.
+
+    SIGTERM stops the body as Ctrl-C does (`archivekit.runtime.Terminated`): the context
+    managers on the way out end worker processes and remove temporary files.
+    """
+    stop_on_sigterm()
     try:
         code = action()
     except UsageError as exc:
@@ -60,7 +69,9 @@ def _run(action: Callable[[], int]) -> None:
         click.echo(f"archivekit: {exc}", err=True)
         code = exc.exit_code
     except (KeyboardInterrupt, BrokenPipeError):
-        code = 130
+        code = EXIT_INTERRUPTED
+    except Terminated:
+        code = EXIT_TERMINATED
     except Exception as exc:  # the last line of defence against tracebacks
         click.echo(
             f"archivekit: internal error ({type(exc).__name__}: {exc}); "
@@ -102,6 +113,15 @@ def _existing(
             raise UsageError(f"--existing-channel wants TEAM/CHANNEL, not {place!r}")
         places.append((team, channel))
     return Existing(frozenset(teams), frozenset(places), frozenset(users), frozenset(schemes))
+
+
+def _workers_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help="processes to use (default: one per core, up to 8, for a JSONL over 32 MB)",
+    )(func)
 
 
 def _output_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -152,7 +172,8 @@ def cli() -> None:
 
     \b
     Exit codes: 0 valid, 1 errors found, 2 usage error,
-                3 archive unreadable, 4 internal error.
+                3 archive unreadable, 4 internal error,
+                130 interrupted (Ctrl-C), 143 stopped by SIGTERM.
     """
 
 
@@ -203,6 +224,7 @@ def cli() -> None:
     help="zip-bomb guard: highest compression ratio of a member",
 )
 @_existing_options
+@_workers_option
 @click.option(
     "--verify-files",
     is_flag=True,
@@ -224,6 +246,7 @@ def validate(
     existing_channel: tuple[str, ...],
     existing_user: tuple[str, ...],
     existing_scheme: tuple[str, ...],
+    workers: int | None,
     verify_files: bool,
     progress: bool | None,
     output: str | None,
@@ -262,6 +285,7 @@ def validate(
                 read_limits=limits,
                 progress=bar,
                 verify_files=verify_files,
+                workers=workers,
                 existing=_existing(existing_team, existing_channel, existing_user, existing_scheme),
             )
         finally:
@@ -283,8 +307,9 @@ def validate(
     default="text",
     show_default=True,
 )
+@_workers_option
 @_output_option
-def inspect(archive: str, output_format: str, output: str | None) -> None:
+def inspect(archive: str, output_format: str, workers: int | None, output: str | None) -> None:
     """Show what ARCHIVE holds: counts, teams, channels and dates (fast, no validation).
 
     \b
@@ -296,7 +321,7 @@ def inspect(archive: str, output_format: str, output: str | None) -> None:
         from archivekit.inspect import inspect as inspect_archive
         from archivekit.report.render import inspection_json, inspection_text
 
-        result = inspect_archive(archive)
+        result = inspect_archive(archive, workers=workers)
         render = inspection_json if output_format == "json" else inspection_text
         _emit(render(result), output, archive)
         return EXIT_VALID

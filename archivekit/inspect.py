@@ -6,7 +6,6 @@ the number of teams and channels.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from typing import Any
 
@@ -28,6 +27,7 @@ from archivekit.read import (
 )
 from archivekit.read.source import reopen_jsonl
 from archivekit.report.inventory import ChannelSummary, Inspection, TeamSummary
+from archivekit.runtime import guard_worker
 
 
 def _channel(result: Inspection, team: str, name: str) -> ChannelSummary:
@@ -295,8 +295,11 @@ def inspect(
     # The workers only read the JSONL (not the directory again): free this index before they
     # fork.
     del archive
+    import multiprocessing  # only a parallel run pays for it
+
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with context.Pool(workers) as pool:
+    # Workers end with this process, however it ends (archivekit.runtime.guard_worker).
+    with context.Pool(workers, initializer=guard_worker, initargs=(os.getpid(),)) as pool:
         parts = pool.starmap(
             _inspect_share,
             [(str(path), jsonl, me, workers, block_size, read_limits) for me in range(workers)],

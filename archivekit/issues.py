@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 # A structured value of an issue: what JSON can carry as a scalar.
 Scalar = str | int | float | bool | None
@@ -151,8 +151,7 @@ def _values(values: Mapping[str, Scalar] | None) -> Values:
     return NO_VALUES if not values else Values(values)
 
 
-@dataclass(frozen=True, slots=True)
-class CodeInfo:
+class CodeInfo(NamedTuple):
     title: str
     description: str
 

@@ -29,6 +29,7 @@ from archivekit.read import (
 )
 from archivekit.report.model import DEFAULT_MAX_ISSUES, AttachmentStats, IssueCollector, Report
 from archivekit.report.tally import Tally
+from archivekit.runtime import RunDirectory
 
 Progress = Callable[[int, int], None]
 
@@ -80,16 +81,18 @@ def validate(
     target = target or TargetConfig()
     ctx = rule_context(target)
     collector = IssueCollector(max_issues)
-    with open_archive(path, limits=read_limits) as archive:
+    # Temporary files of the run live in one directory, removed however the run ends.
+    with RunDirectory() as run, open_archive(path, limits=read_limits) as archive:
         for issue in archive_issues(archive):
             collector.add(issue)
         opened = len(collector.kept)
         needs = Needs(target, jsonl_member=archive.jsonl.name)
         # One process or several, the engine's findings are added up by the same Tally.
-        tally = Tally(collector, needs, len(archive.index))
+        tally = Tally(collector, needs, run, len(archive.index))
         if workers is None:
             workers = default_workers(archive.jsonl.size)
         if workers > 1 and archive.kind != "jsonl":
+            run.remove_abandoned()
             with ParallelRun(
                 str(path),
                 workers=workers,
@@ -101,8 +104,8 @@ def validate(
                 progress=progress,
                 total=archive.jsonl.size,
                 index=archive.index,
-            ) as run:
-                for found in run:
+            ) as parallel:
+                for found in parallel:
                     tally.add(found)
         else:
             processor = LineProcessor(archive, ctx=ctx, existing=existing)

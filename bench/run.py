@@ -101,11 +101,20 @@ def jsonl_size(path: Path) -> int:
     return int(found.stdout)
 
 
+def child_env() -> dict[str, str]:
+    """The environment of measured commands: as a user's, with the bytecode cache allowed
+    (PYTHONDONTWRITEBYTECODE makes every run compile every module from source, which no
+    installed package does; some sandboxes set it)."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def run_child(argv: list[str], stdout_path: Path) -> tuple[float, int, int, str]:
     """Run one child; (wall seconds, exit code, its own peak RSS in KiB, stderr tail)."""
     with stdout_path.open("wb") as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err)
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=child_env())
         # wait4 reaps this child alone and returns its rusage: RUSAGE_CHILDREN would instead
         # report the maximum over every child so far, hiding a smaller later run.
         _, status, usage = os.wait4(proc.pid, 0)

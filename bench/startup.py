@@ -14,24 +14,17 @@ compiles its module from source, which no installed package does). The budget (i
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from run import RESULTS, append_results, find_cli
+from run import RESULTS, append_results, child_env, find_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_exports" / "clean.zip"
 BUDGET_SECONDS = 0.15
-
-
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
 
 
 def wall_times(argv: list[str], runs: int) -> list[float]:

@@ -2,8 +2,8 @@
 complete, fsynced write; failures and kills leave nothing there; inputs are never overwritten.
 
 What a kill leaves behind: SIGKILL gives no chance to clean up, so the temporary file stays — a
-hidden ``.<name>.<random>.part`` in the destination folder, never the final name. Cleaning those
-up is the user's (or a later run's) business; the tests pin down where and how they are named.
+hidden ``.<name>.archivekit-<pid>-<start>-<random>.part`` in the destination folder, never the
+final name; the next output to that name removes it (its process is gone). SIGTERM cleans up.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from archivekit.errors import OutputError
+from archivekit.runtime import partial_name_owner
 from archivekit.write.atomic import atomic_output, write_atomic
 
 
@@ -204,40 +205,47 @@ def test_writing_next_to_the_input_is_fine(source: Path, tmp_path: Path) -> None
 
 # --- killed in the middle of writing -----------------------------------------------------------
 
+# Writes slowly; SIGTERM stops it as the CLI stops (exit 143), SIGKILL cannot be handled.
 SLOW_WRITER = textwrap.dedent(
     """
     import sys, time
+    from archivekit.runtime import Terminated, stop_on_sigterm
     from archivekit.write.atomic import atomic_output
 
-    with atomic_output(sys.argv[1]) as stream:
-        for i in range(600):
-            stream.write(b"x" * 65536)
-            stream.flush()
-            if i == 3:
-                print("writing", flush=True)
-            time.sleep(0.05)
+    stop_on_sigterm()
+    try:
+        with atomic_output(sys.argv[1]) as stream:
+            for i in range(600):
+                stream.write(b"x" * 65536)
+                stream.flush()
+                if i == 3:
+                    print("writing", flush=True)
+                time.sleep(0.05)
+    except Terminated:
+        sys.exit(143)
     """
 )
 
 
-def kill_while_writing(final: Path) -> None:
+def kill_while_writing(final: Path, sig: signal.Signals = signal.SIGKILL) -> int:
+    """Start the slow writer, send it `sig` once it is writing; its exit status."""
     child = subprocess.Popen(
         [sys.executable, "-c", SLOW_WRITER, str(final)], stdout=subprocess.PIPE, text=True
     )
     try:
         assert child.stdout is not None
         assert child.stdout.readline() == "writing\n"
-        child.send_signal(signal.SIGKILL)
+        child.send_signal(sig)
     finally:
         child.wait(timeout=30)
         if child.stdout is not None:
             child.stdout.close()
-    assert child.returncode == -signal.SIGKILL
+    return child.returncode
 
 
 def test_a_killed_writer_leaves_nothing_under_the_final_name(tmp_path: Path) -> None:
     final = tmp_path / "out.zip"
-    kill_while_writing(final)
+    assert kill_while_writing(final) == -signal.SIGKILL
     assert not final.exists()
     leftovers = part_files(tmp_path, "out.zip")
     assert listing(tmp_path) == leftovers  # the temporary file only, hidden and beside it
@@ -251,3 +259,21 @@ def test_a_killed_writer_leaves_the_previous_output_intact(tmp_path: Path) -> No
     kill_while_writing(final)
     assert final.read_bytes() == b"yesterday's complete output"
     assert len(part_files(tmp_path, "out.zip")) == 1
+
+
+def test_the_next_output_to_the_name_removes_what_a_killed_writer_left(tmp_path: Path) -> None:
+    final = tmp_path / "out.zip"
+    kill_while_writing(final)
+    (leftover,) = part_files(tmp_path, "out.zip")
+    assert leftover.startswith(".out.zip.archivekit-")
+    # A run still going (this one) keeps its temporary file.
+    alive = f".out.zip.archivekit-{partial_name_owner()}busy.part"
+    (tmp_path / alive).write_bytes(b"")
+    write_atomic(final, b"complete")
+    assert final.read_bytes() == b"complete"
+    assert part_files(tmp_path, "out.zip") == [alive]
+
+
+def test_sigterm_while_writing_leaves_no_file_at_all(tmp_path: Path) -> None:
+    assert kill_while_writing(tmp_path / "out.zip", signal.SIGTERM) == 143
+    assert listing(tmp_path) == []

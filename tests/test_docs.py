@@ -34,9 +34,17 @@ def test_each_command_has_help_and_is_in_the_readme(command: str) -> None:
 
 
 def test_the_readme_exit_codes_are_the_clis() -> None:
-    table = dict(re.findall(r"^\| (\d) \| (.+?) \|$", README, flags=re.MULTILINE))
-    assert set(table) == {"0", "1", "2", "3", "4"}
-    words = {"0": "valid", "1": "errors", "2": "usage", "3": "unreadable", "4": "internal"}
+    table = dict(re.findall(r"^\| (\d+) \| (.+?) \|$", README, flags=re.MULTILINE))
+    assert set(table) == {"0", "1", "2", "3", "4", "130", "143"}
+    words = {
+        "0": "valid",
+        "1": "errors",
+        "2": "usage",
+        "3": "unreadable",
+        "4": "internal",
+        "130": "interrupted",
+        "143": "SIGTERM",
+    }
     for code, word in words.items():
         assert word in table[code]
     assert (
@@ -45,7 +53,9 @@ def test_the_readme_exit_codes_are_the_clis() -> None:
         cli_module.EXIT_USAGE,
         cli_module.EXIT_UNREADABLE,
         cli_module.EXIT_INTERNAL,
-    ) == (0, 1, 2, 3, 4)
+        cli_module.EXIT_INTERRUPTED,
+        cli_module.EXIT_TERMINATED,
+    ) == (0, 1, 2, 3, 4, 130, 143)
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,10 @@
 """Duplicate post detection with memory that does not grow with the number of posts.
 
 Each post's identity (reference §6: channel, exact create_at, exact message) is reduced to a
-64-bit digest and appended, with its line number, to one of 256 bucket files in a private
-temporary directory (digests only — no content is written). At the end each bucket, 1/256 of
-the data, is sorted on its own: equal digests are duplicates. 12 bytes per post on disk, a few
-MB of RAM.
+64-bit digest and appended, with its line number, to one of 256 bucket files in the run's
+temporary directory (`archivekit.runtime.RunDirectory`; digests only — no content is
+written). At the end each bucket, 1/256 of the data, is sorted on its own: equal digests are
+duplicates. 12 bytes per post on disk, a few MB of RAM.
 
 The digest (`post_identity`) is XXH64 (xxHash's 64-bit hash, seed 0, from the `xxhash`
 package) of a canonical, length-prefixed encoding of the identity parts, so it is the same in
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import heapq
 import struct
-import tempfile
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +40,7 @@ import xxhash
 
 from archivekit.gosem.spec import INT64_MAX, INT64_MIN
 from archivekit.issues import Issue, warning
+from archivekit.runtime import RunDirectory
 
 if TYPE_CHECKING:
     import numpy as np
@@ -79,10 +79,14 @@ def post_identity(*parts: str | int) -> int:
 class Deduper:
     """Collects (identity hash, line) pairs; `duplicates()` yields (line, first_line)."""
 
-    def __init__(self) -> None:
+    def __init__(self, run: RunDirectory | None = None) -> None:
+        """`run`: the run whose temporary directory holds the buckets (default: one of the
+        deduper's own, removed by `close`)."""
         self._hashes = array("Q")
         self._lines = array("Q")
-        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._run = run
+        self._own_run: RunDirectory | None = None
+        self._dir: Path | None = None
         self._count = 0
 
     def add(self, identity: int, line: int) -> None:
@@ -104,14 +108,19 @@ class Deduper:
         if not self._hashes:
             return
         if self._dir is None:
-            self._dir = tempfile.TemporaryDirectory(prefix="archivekit-dedupe-")
+            import tempfile  # (and shutil in close): only runs that spill to disk need them
+
+            run = self._run
+            if run is None:
+                run = self._own_run = RunDirectory()
+            self._dir = Path(tempfile.mkdtemp(prefix="dedupe-", dir=run.path))
         hashes = np.frombuffer(self._hashes, dtype=np.uint64)
         lines = np.frombuffer(self._lines, dtype=np.uint64)
         buckets = (hashes >> np.uint64(64 - _BUCKET_BITS)).astype(np.int64)
         order = np.argsort(buckets, kind="stable")
         hashes, lines, buckets = hashes[order], lines[order], buckets[order]
         bounds = np.searchsorted(buckets, np.arange((1 << _BUCKET_BITS) + 1))
-        root = Path(self._dir.name)
+        root = self._dir
         for bucket in range(1 << _BUCKET_BITS):
             lo, hi = int(bounds[bucket]), int(bounds[bucket + 1])
             if lo == hi:
@@ -137,7 +146,7 @@ class Deduper:
                 yield pairs
             return
         self._flush()
-        for path in sorted(Path(self._dir.name).iterdir()):
+        for path in sorted(self._dir.iterdir()):
             yield np.fromfile(path, dtype=np.uint64).reshape(-1, 2)
 
     def duplicates(self, limit: int = 100_000) -> tuple[list[tuple[int, int]], int]:
@@ -185,8 +194,13 @@ class Deduper:
 
     def close(self) -> None:
         if self._dir is not None:
-            self._dir.cleanup()
+            import shutil
+
+            shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+        if self._own_run is not None:
+            self._own_run.cleanup()
+            self._own_run = None
 
 
 def duplicate_post_issue(first: int) -> Issue:

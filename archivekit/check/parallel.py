@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archivekit.check.engine import LineProcessor
 from archivekit.check.facts import Findings
@@ -37,6 +36,7 @@ from archivekit.read import (
     open_archive,
     rechunk,
 )
+from archivekit.runtime import guard_worker
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -73,8 +73,7 @@ def defines_nothing(raw: bytes | LineTooLong) -> bool:
     return type_is_settled(raw, POST_PREFIX) or type_is_settled(raw, DIRECT_POST_PREFIX)
 
 
-@dataclass(frozen=True, slots=True)
-class WorkerJob:
+class WorkerJob(NamedTuple):
     """What a worker needs to replay the validation of its share."""
 
     path: str
@@ -85,21 +84,22 @@ class WorkerJob:
     max_issues: int | None
     block_size: int
     existing: Existing | None = None
+    parent: int = 0  # the parent's pid: a worker ends when its parent is gone
     # The parent's member index: shared by a forked worker (pickled for a spawned one it
     # becomes None, and the worker reads the central directory itself).
-    index: MemberIndex | None = None
+    member_index: MemberIndex | None = None
 
 
-@dataclass(slots=True)
-class BatchResult:
+class BatchResult(NamedTuple):
     """The findings of one batch, and its size in JSONL bytes (for the progress)."""
 
-    index: int
+    batch: int  # its index in the JSONL
     nbytes: int
     findings: Findings
 
 
 def _worker(conn: Connection, job: WorkerJob) -> None:
+    guard_worker(job.parent)
     try:
         _work(conn, job)
     except ArchiveError as exc:
@@ -111,7 +111,7 @@ def _worker(conn: Connection, job: WorkerJob) -> None:
 
 
 def _work(conn: Connection, job: WorkerJob) -> None:
-    with open_archive(job.path, limits=job.read_limits, index=job.index) as archive:
+    with open_archive(job.path, limits=job.read_limits, index=job.member_index) as archive:
         processor = LineProcessor(archive, ctx=job.ctx, existing=job.existing)
         # The parent keeps at most max_issues issues, the first ones in line order: those are
         # among this worker's first max_issues. Beyond them only counts travel.
@@ -173,8 +173,20 @@ class ParallelRun:
     ) -> None:
         """`index`: the archive's member index, already read (forked workers share it)."""
         self.workers = workers
+        parent = os.getpid()
         self.jobs = [
-            WorkerJob(path, read_limits, ctx, me, workers, max_issues, block_size, existing, index)
+            WorkerJob(
+                path,
+                read_limits,
+                ctx,
+                me,
+                workers,
+                max_issues,
+                block_size,
+                existing,
+                parent,
+                index,
+            )
             for me in range(workers)
         ]
         self.progress = progress
@@ -203,18 +215,26 @@ class ParallelRun:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # Stopped early (an error, Ctrl-C, SIGTERM): end the workers now, they may be blocked
+        # sending batches nobody will read. Otherwise they are ending on their own.
+        if exc_type is not None:
+            for process in self._processes:
+                process.kill()
         for process in self._processes:
             process.join(timeout=5)
             if process.is_alive():
                 process.kill()
+                process.join()
+        for pipe in self._pipes:
+            pipe.close()
 
     def __iter__(self) -> Iterator[Findings]:
-        pipes, workers = self._pipes, self.workers
+        workers = self.workers
         done_bytes = 0
         batch_index = 0
         while True:
             last = batch_index % workers
-            message = pipes[last].recv()
+            message = self._receive(last)
             if not isinstance(message, BatchResult):
                 _raise_for(message)
                 break
@@ -226,7 +246,20 @@ class ParallelRun:
         # Every other worker has sent all its batches: its next message is its end too.
         for other in range(workers):
             if other != last:
-                _raise_for(pipes[other].recv())
+                _raise_for(self._receive(other))
+
+    def _receive(self, worker: int) -> Any:
+        """The next message of `worker`; a worker that died (OOM killer, kill -9) ends the
+        run with an error rather than leaving the parent waiting."""
+        try:
+            return self._pipes[worker].recv()
+        except EOFError:
+            process = self._processes[worker]
+            process.join(timeout=1)
+            raise RuntimeError(
+                f"validation worker {worker} ended without its results (exit code "
+                f"{process.exitcode}); was it killed, e.g. for lack of memory?"
+            ) from None
 
 
 def _raise_for(message: Any) -> None:

@@ -19,6 +19,7 @@ from archivekit.check.limits import Needs
 from archivekit.check.references import defined_later
 from archivekit.issues import Severity
 from archivekit.report.model import IssueCollector
+from archivekit.runtime import RunDirectory
 
 # Unresolved references remembered for "defined later" (distinct targets; beyond this, an
 # archive that references a million undefined users keeps its "unknown" errors as they are).
@@ -37,10 +38,16 @@ class _Pending:
 class Tally:
     """Everything the engine's findings add up to (see the module doc)."""
 
-    def __init__(self, collector: IssueCollector, needs: Needs, entries: int = 0) -> None:
+    def __init__(
+        self,
+        collector: IssueCollector,
+        needs: Needs,
+        run: RunDirectory | None = None,
+        entries: int = 0,
+    ) -> None:
         self.collector = collector
         self.needs = needs
-        self.deduper = Deduper()
+        self.deduper = Deduper(run)
         self.counts = Counts()
         self.lines = 0
         self.missing = 0

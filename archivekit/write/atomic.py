@@ -1,6 +1,9 @@
 """The one way archivekit writes a file: to a temporary file beside the destination, fsync,
 then rename over the final name. Readers never see a half-written output, an interrupted run
-(crash, kill, Ctrl-C) leaves nothing under the final name, and an input is never overwritten.
+(crash, kill, Ctrl-C, SIGTERM) leaves nothing under the final name, and an input is never
+overwritten. The temporary file is removed when the run stops; a run killed outright leaves
+it, named after its process (`archivekit.runtime.partial_name_prefix`), and the next output to
+the same name removes it.
 
 Every writer (reports today; filter, split, redact later) goes through `atomic_output`.
 """
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from archivekit.errors import OutputError
+from archivekit.runtime import partial_name_owner, partial_name_prefix, remove_abandoned
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -62,8 +66,12 @@ def atomic_output(
     if target.is_dir():
         raise OutputError(f"cannot write {target}: it is a directory")
     folder = target.parent if str(target.parent) else Path(".")
+    prefix = partial_name_prefix(target.name)
+    remove_abandoned(folder, prefix)
     try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+        handle, temp_name = tempfile.mkstemp(
+            prefix=prefix + partial_name_owner(), suffix=".part", dir=folder
+        )
     except OSError as exc:
         raise OutputError(f"cannot write into {folder}: {exc.strerror or exc}") from None
     temp = Path(temp_name)

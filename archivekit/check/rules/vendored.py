@@ -4,10 +4,13 @@ permission ids and system emoji names. Loaded once, on first use."""
 from __future__ import annotations
 
 from functools import cache
-from importlib.resources import files
 
 
 def _read_list(name: str) -> frozenset[str]:
+    # Imported here: importlib.resources pulls in tempfile and shutil, a few ms of every
+    # start-up, and only archives with emoji or role lines need these lists.
+    from importlib.resources import files
+
     text = files("archivekit").joinpath("data", name).read_text(encoding="utf-8")
     return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
 

@@ -1,0 +1,209 @@
+"""The life of a run: its temporary directory, SIGTERM, and the worker processes it starts.
+
+* `RunDirectory`: one temporary directory per run, ``archivekit-run-<pid>-<start>-<random>`` in
+  the system's temporary folder, created on first use (most runs never need one) and removed
+  when the run ends — normally, on an error, on Ctrl-C or SIGTERM. A run killed outright
+  (SIGKILL, the OOM killer) cannot remove it: the next run that needs one recognises it as
+  abandoned (no live process has that pid and start time) and removes it.
+* `stop_on_sigterm`: SIGTERM raises `Terminated` in the main thread, so a run stops the way
+  Ctrl-C stops it: the context managers on the way out end the workers and remove temporary
+  files and partial outputs (the CLI then exits 143).
+* `guard_worker`: the first call in every worker process. A worker dies with its parent:
+  Linux's parent-death signal, and everywhere a watchdog thread that checks the parent twice a
+  second, so that no blocked send or receive can outlive a parent killed without a chance to
+  clean up. Ctrl-C and SIGTERM are the parent's to handle.
+
+Part of the foundation: imports nothing else of archivekit. The CLI imports it at start-up,
+so what only some runs need (tempfile, shutil, threading, ctypes) is imported when needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType, TracebackType
+
+RUN_PREFIX = "archivekit-run-"
+# How often a worker checks that its parent is still there (where no parent-death signal).
+PARENT_CHECK_SECONDS = 0.5
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: stop as on Ctrl-C (a BaseException, so no `except Exception` eats it)."""
+
+    exit_code = EXIT_TERMINATED
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # A second SIGTERM must not interrupt the cleanup the first one started.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated
+
+
+def stop_on_sigterm() -> None:
+    """From now on SIGTERM raises `Terminated` in the main thread (call from it)."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+# --- the run directory -----------------------------------------------------------------------
+
+
+def _start_time(pid: int) -> str | None:
+    """When process `pid` started, in clock ticks since boot (Linux), "0" where unknown, None
+    when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        stat = ""
+    if stat:
+        # The command name (field 2) may hold spaces and parentheses: split after its end.
+        return stat.rpartition(")")[2].split()[19]
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return "0"
+
+
+def _owner_tag() -> str:
+    return f"{os.getpid()}-{_start_time(os.getpid()) or '0'}"
+
+
+def _is_abandoned(name: str, prefix: str) -> bool:
+    """Whether a file or directory named `prefix<pid>-<start>-...` outlived its process."""
+    try:
+        pid_text, start, _ = name[len(prefix) :].split("-", 2)
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    alive = _start_time(pid)
+    return alive is None or (alive != start and "0" not in (alive, start))
+
+
+def remove_abandoned(folder: str | os.PathLike[str], prefix: str = RUN_PREFIX) -> list[Path]:
+    """Remove what runs that were killed outright left in `folder` (entries named `prefix`
+    plus a pid and start time whose process is gone, owned by this user). Returns them."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(prefix) or not _is_abandoned(entry.name, prefix):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                import shutil
+
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+class RunDirectory:
+    """The run's temporary directory (see the module doc); a context manager."""
+
+    def __init__(self, parent: str | os.PathLike[str] | None = None) -> None:
+        self._parent = Path(parent) if parent is not None else None
+        self._path: Path | None = None
+
+    @property
+    def path(self) -> Path:
+        """The directory, created (and abandoned ones removed) on first use."""
+        if self._path is None:
+            import tempfile
+
+            parent = self.remove_abandoned()
+            self._path = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{_owner_tag()}-", dir=parent))
+        return self._path
+
+    def remove_abandoned(self) -> Path:
+        """Remove the directories of runs killed outright; returns the folder they were in.
+        Long runs (those that start workers) call it even when they need no directory."""
+        import tempfile
+
+        parent = self._parent or Path(tempfile.gettempdir())
+        remove_abandoned(parent)
+        return parent
+
+    def cleanup(self) -> None:
+        if self._path is not None:
+            import shutil
+
+            shutil.rmtree(self._path, ignore_errors=True)
+            self._path = None
+
+    def __enter__(self) -> RunDirectory:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.cleanup()
+
+
+def partial_name_prefix(target_name: str) -> str:
+    """How the temporary twin of an output named `target_name` begins (beside it, so that
+    renaming it is atomic): ``.<name>.archivekit-<pid>-<start>-`` — recognisable once its run
+    is gone (`remove_abandoned`)."""
+    return f".{target_name}.archivekit-"
+
+
+def partial_name_owner() -> str:
+    """This run's pid and start time, for the names `partial_name_prefix` begins."""
+    return f"{_owner_tag()}-"
+
+
+# --- worker processes ------------------------------------------------------------------------
+
+_PR_SET_PDEATHSIG = 1
+
+
+def guard_worker(parent: int) -> None:
+    """Make this worker process end with `parent` (see the module doc). Call it first."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        _die_with_parent()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    import threading
+
+    watchdog = threading.Thread(
+        target=_watch_parent, args=(parent,), name="parent watch", daemon=True
+    )
+    watchdog.start()
+
+
+def _die_with_parent() -> None:
+    """prctl(PR_SET_PDEATHSIG, SIGKILL): the kernel kills this process when its parent dies."""
+    import ctypes  # only workers pay for it
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(PARENT_CHECK_SECONDS)
+        if os.getppid() != parent:
+            os._exit(1)
