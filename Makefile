@@ -8,7 +8,8 @@ SAMPLE ?= sample_exports/clean.zip
 .PHONY: run test tools lint typecheck pytest bench schemas samples clean
 
 # setup.py and the C source too: an edit to the fast path must rebuild the extension.
-$(STAMP): pyproject.toml setup.py archivekit/check/fast/_scan.c
+$(STAMP): pyproject.toml setup.py archivekit/check/fast/_scan.c archivekit/read/_zipindex.c \
+		archivekit/read/_memberindex.h
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

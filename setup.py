@@ -1,9 +1,11 @@
-"""Build hook for the one C extension; everything else is declared in pyproject.toml.
+"""Build hook for the C extensions; everything else is declared in pyproject.toml.
 
-archivekit.check.fast._scan is the accept-only fast path for post lines (see archivekit/check/fast/fastpath.py).
-It is optional: without a C compiler the install still succeeds and the pure-Python fast
-path runs instead (same reports, slower). CI checks that the extension was built, and that
-it was built from the current source (its SOURCE_SHA256; `make` rebuilds on a change).
+archivekit.check.fast._scan is the accept-only fast path for post lines (see
+archivekit/check/fast/fastpath.py); archivekit.read._zipindex reads the zip central directory into
+the compact member index (see archivekit/read/members.py). Both are optional: without a C
+compiler the install still succeeds and their Python twins run instead (same reports, slower).
+CI checks that they were built, and built from the current sources (each records the SHA-256
+of its sources; `make` rebuilds on a change).
 """
 
 import hashlib
@@ -11,17 +13,32 @@ from pathlib import Path
 
 from setuptools import Extension, setup
 
-SOURCE = "archivekit/check/fast/_scan.c"
-SOURCE_SHA256 = hashlib.sha256((Path(__file__).parent / SOURCE).read_bytes()).hexdigest()
+HERE = Path(__file__).parent
+FLAGS = ["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
+# The header both extensions include (the member index's layout and lookup).
+INDEX_HEADER = "archivekit/read/_memberindex.h"
+
+
+def extension(name: str, source: str) -> Extension:
+    """`name` built from `source`; it records the SHA-256 of the source and the shared
+    header (tests compare it with the files: a stale build fails them)."""
+    digest = hashlib.sha256()
+    for part in (source, INDEX_HEADER):
+        digest.update((HERE / part).read_bytes())
+    return Extension(
+        name,
+        sources=[source],
+        depends=[INDEX_HEADER],
+        include_dirs=["archivekit/read"],
+        optional=True,
+        define_macros=[("SOURCE_SHA256", f'"{digest.hexdigest()}"')],
+        extra_compile_args=FLAGS,
+    )
+
 
 setup(
     ext_modules=[
-        Extension(
-            "archivekit.check.fast._scan",
-            sources=[SOURCE],
-            optional=True,
-            define_macros=[("SOURCE_SHA256", f'"{SOURCE_SHA256}"')],
-            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
-        )
+        extension("archivekit.check.fast._scan", "archivekit/check/fast/_scan.c"),
+        extension("archivekit.read._zipindex", "archivekit/read/_zipindex.c"),
     ]
 )

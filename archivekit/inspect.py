@@ -17,12 +17,15 @@ from archivekit.gosem.decode import decode_line
 from archivekit.gosem.strings import go_lower
 from archivekit.read import (
     BLOCK_SIZE,
+    Archive,
     LineTooLong,
+    MemberInfo,
     ReadLimits,
     iter_line_batches,
     open_archive,
     rechunk,
 )
+from archivekit.read.source import reopen_jsonl
 from archivekit.report.inventory import ChannelSummary, Inspection, TeamSummary
 from archivekit.runtime import guard_worker
 
@@ -186,21 +189,34 @@ def _count_lines(result: Inspection, first: int, batch: list[bytes | LineTooLong
 
 
 def _inspect_share(
-    path: str, me: int, workers: int, block_size: int, read_limits: ReadLimits | None
+    path: str,
+    jsonl: MemberInfo | None,
+    me: int,
+    workers: int,
+    block_size: int,
+    read_limits: ReadLimits | None,
 ) -> Inspection:
-    """Count the lines of every `workers`-th batch, starting at batch `me`."""
-    with open_archive(path, limits=read_limits) as archive:
-        result = Inspection(str(path), archive.jsonl.name, archive.kind, archive.size)
-        line = 0
-        blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
-        for index, batch in enumerate(iter_line_batches(blocks)):
-            if index % workers != me:
-                line += len(batch)
-                continue
-            _count_lines(result, line + 1, batch)
+    """Count the lines of every `workers`-th batch, starting at batch `me` (a worker); `jsonl`
+    is the zip's JSONL member as the parent chose it (None: not a zip, open it again)."""
+    if jsonl is None:
+        with open_archive(path, limits=read_limits) as archive:
+            return _count_share(archive, me, workers, block_size)
+    with reopen_jsonl(path, jsonl, limits=read_limits) as archive:
+        return _count_share(archive, me, workers, block_size)
+
+
+def _count_share(archive: Archive, me: int, workers: int, block_size: int) -> Inspection:
+    result = Inspection(archive.path, archive.jsonl.name, archive.kind, archive.size)
+    line = 0
+    blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
+    for index, batch in enumerate(iter_line_batches(blocks)):
+        if index % workers != me:
             line += len(batch)
-        result.lines = line
-        return result
+            continue
+        _count_lines(result, line + 1, batch)
+        line += len(batch)
+    result.lines = line
+    return result
 
 
 def _merge(into: Inspection, part: Inspection) -> None:
@@ -266,17 +282,19 @@ def inspect(
     """
     with open_archive(path, limits=read_limits) as archive:
         result = Inspection(str(path), archive.jsonl.name, archive.kind, archive.size)
-        for member in archive.members():
-            if not member.is_dir and member.key.startswith("data/"):
-                result.files += 1
-                result.file_bytes += member.size
+        # From the member index: no object per entry.
+        result.files, result.file_bytes = archive.index.file_totals()
         if workers is None:
             workers = default_workers(archive.jsonl.size)
-    if workers <= 1:
-        part = _inspect_share(str(path), 0, 1, block_size, read_limits)
-        _merge(result, part)
-        result.lines = part.lines
-        return result
+        if workers <= 1:
+            part = _count_share(archive, 0, 1, block_size)
+            _merge(result, part)
+            result.lines = part.lines
+            return result
+        jsonl = archive.jsonl if archive.kind == "zip" else None
+    # The workers only read the JSONL (not the directory again): free this index before they
+    # fork.
+    del archive
     import multiprocessing  # only a parallel run pays for it
 
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
@@ -284,7 +302,7 @@ def inspect(
     with context.Pool(workers, initializer=guard_worker, initargs=(os.getpid(),)) as pool:
         parts = pool.starmap(
             _inspect_share,
-            [(str(path), me, workers, block_size, read_limits) for me in range(workers)],
+            [(str(path), jsonl, me, workers, block_size, read_limits) for me in range(workers)],
         )
     for part in parts:
         _merge(result, part)

@@ -88,7 +88,7 @@ def validate(
         opened = len(collector.kept)
         needs = Needs(target, jsonl_member=archive.jsonl.name)
         # One process or several, the engine's findings are added up by the same Tally.
-        tally = Tally(collector, needs, run)
+        tally = Tally(collector, needs, run, len(archive.index))
         if workers is None:
             workers = default_workers(archive.jsonl.size)
         if workers > 1 and archive.kind != "jsonl":
@@ -103,6 +103,7 @@ def validate(
                 existing=existing,
                 progress=progress,
                 total=archive.jsonl.size,
+                index=archive.index,
             ) as parallel:
                 for found in parallel:
                     tally.add(found)
@@ -118,7 +119,8 @@ def validate(
             for issue in unreferenced_issues(archive, tally.referenced):
                 collector.add(issue)
         if verify_files and archive.kind != "jsonl":
-            for issue in check_files(archive, tally.referenced, tally.fatal_files):
+            referenced = (archive.index[i].key for i in tally.referenced.indexes())
+            for issue in check_files(archive, referenced, tally.fatal_files):
                 collector.add(issue)
         needs.archive(archive.size, archive.jsonl.size)
         limits = check_limits(needs, target, explicit=explicit, bandwidth_bps=bandwidth_bps)
@@ -159,16 +161,9 @@ def _attachment_stats(archive: Archive, tally: Tally) -> AttachmentStats:
     stats = AttachmentStats(missing=tally.missing)
     if archive.kind == "jsonl":
         return stats
-    jsonl_key = archive.jsonl.key
-    seen: set[str] = set()
-    for member in archive.members():
-        if member.is_dir or member.key == jsonl_key or member.key in seen:
-            continue  # a repeated name counts once: the server keeps only one of them
-        seen.add(member.key)
-        if member.key in tally.referenced:
-            stats.referenced += 1
-            stats.bytes += member.size
-        elif member.key.startswith("data/"):
-            stats.unreferenced += 1
-            stats.unreferenced_bytes += member.size
+    index = archive.index
+    # A repeated name counts once (the server keeps only one of them); the JSONL not at all.
+    stats.referenced, stats.bytes, stats.unreferenced, stats.unreferenced_bytes = index.stats(
+        tally.referenced.bits, index.find(archive.jsonl.key)
+    )
     return stats

@@ -2,22 +2,46 @@
 
     python bench/make_archive.py --jsonl-mb 400 --out bench/data/bench-400.zip
     python bench/make_archive.py --posts 50000 --out bench/data/mem-50000.zip
+    python bench/make_archive.py --file-posts 150000 --out bench/data/files-300000.zip
 
 The shape (teams, users, DMs, attachments...) is fixed; only the number of posts (and direct
 posts, one per six posts) grows. For --jsonl-mb the post count is derived from two small
 calibration runs (bytes per post and fixed overhead), so the result lands within a few percent.
+
+--file-posts builds the attachment-heavy shape of issue 19 instead: that many posts (one in
+eight a direct post, one in ten with a reply), each with one to three files (two on average,
+so about twice as many members) at the paths `mmctl export` writes,
+``data/<day>/teams/<id>/channels/<id>/users/<id>/<id>/<name>``, stored, 50-500 bytes each.
+The files are documents, logs and archives, no images: image attachments have their pixels
+measured (the target's MaxImageResolution), which reads each image's header whatever the path.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from archivekit.testing.synth import GenerateStats, generate_export
+import orjson
+
+from archivekit.testing.synth import (
+    GenerateStats,
+    ZipMember,
+    channel,
+    direct_channel,
+    direct_post,
+    generate_export,
+    post,
+    reply,
+    team,
+    user,
+    version,
+    write_zip,
+)
 
 MB = 1_000_000
 SHAPE: dict[str, Any] = {
@@ -47,18 +71,83 @@ def posts_for_jsonl_size(target_bytes: int, seed: int = 0) -> int:
     return max(1, round((target_bytes - overhead) / per_post))
 
 
+_ID = "abcdefghijkmnopqrstuwxyz13456789"
+_EXTENSIONS = ("pdf", "txt", "log", "docx", "zip", "csv", "xlsx", "md")
+_WORDS = ("the", "build", "is", "green", "after", "a", "fix", "for", "flaky", "upload", "tests")
+
+
+def _ident(rng: random.Random) -> str:
+    return "".join(rng.choices(_ID, k=26))
+
+
+def generate_files(out: Path, posts: int, seed: int = 0) -> tuple[int, int]:
+    """The attachment-heavy archive (see the module docstring): (members, JSONL bytes)."""
+    rng = random.Random(seed)
+    team_id = _ident(rng)
+    channels = [f"channel-{i}" for i in range(10)]
+    channel_ids = {name: _ident(rng) for name in channels}
+    users = [f"user{i}" for i in range(48)]  # under MaxUsersPerTeam (50)
+    user_ids = {name: _ident(rng) for name in users}
+    records: list[dict[str, Any]] = [
+        version(),
+        team("eng"),
+        *(channel("eng", name) for name in channels),
+        *(user(name, teams={"eng": channels}) for name in users),
+        *(direct_channel([users[i], users[i + 1]]) for i in range(0, 40, 2)),
+    ]
+    lines = [orjson.dumps(record) for record in records]
+    files: list[ZipMember] = []
+    t0 = 1_700_000_000_000
+    for n in range(posts):
+        author = rng.choice(users)
+        where = rng.choice(channels)
+        day = 20240101 + n * 300 // posts
+        paths = []
+        for _ in range(rng.randint(1, 3)):
+            name = f"{rng.choice(_WORDS)}-{n}.{rng.choice(_EXTENSIONS)}"
+            path = (
+                f"{day}/teams/{team_id}/channels/{channel_ids[where]}/users/"
+                f"{user_ids[author]}/{_ident(rng)}/{name}"
+            )
+            paths.append(path)
+            files.append(ZipMember("data/" + path, rng.randbytes(rng.randint(50, 500))))
+        message = " ".join(rng.choices(_WORDS, k=rng.randint(3, 30)))
+        replies = [reply(rng.choice(users), "thanks", t0 + 10 * n + 5)] if n % 10 == 0 else []
+        if n % 8 == 7:
+            pair = rng.randrange(0, 40, 2)
+            members = [users[pair], users[pair + 1]]
+            record = direct_post(members, members[0], message, t0 + 10 * n, attachments=paths)
+        else:
+            record = post("eng", where, author, message, t0 + 10 * n, attachments=paths)
+        if replies:
+            record[record["type"]]["replies"] = replies
+        lines.append(orjson.dumps(record))
+    jsonl = b"\n".join(lines) + b"\n"
+    write_zip(out, [ZipMember("import.jsonl", jsonl, "deflate"), *files])
+    return len(files) + 1, len(jsonl)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group(required=True)
     size.add_argument("--jsonl-mb", type=float, help="target uncompressed JSONL size (10^6 B)")
     size.add_argument("--posts", type=int, help="exact number of post lines")
+    size.add_argument("--file-posts", type=int, help="posts of the attachment-heavy shape")
     parser.add_argument("--out", type=Path, required=True, help="archive to write")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    posts = args.posts or posts_for_jsonl_size(int(args.jsonl_mb * MB), args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    if args.file_posts:
+        members, jsonl_bytes = generate_files(args.out, args.file_posts, args.seed)
+        print(
+            f"{args.out}: {args.file_posts} posts, {members} members, JSONL "
+            f"{jsonl_bytes / MB:.1f} MB, built in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
+        return 0
+    posts = args.posts or posts_for_jsonl_size(int(args.jsonl_mb * MB), args.seed)
     stats = generate(args.out, posts, args.seed)
     elapsed = time.perf_counter() - started
     print(

@@ -4,6 +4,7 @@
     python bench/run.py --sizes 400,2000     # several JSONL sizes, in MB
     python bench/run.py --quick              # a 10 MB archive, one run each: a smoke test
     python bench/run.py --memory-scaling     # peak RSS at 1x and 10x the posts (50k / 500k)
+    python bench/run.py --files 300000,1500000 --stat median   # attachment-heavy (issue 19)
 
 For each archive, on the same machine in the same run: the floor
 ``unzip -p ARCHIVE import.jsonl | wc -l`` (best of N), then each archivekit command as a
@@ -19,12 +20,13 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,15 @@ COMPLETED_EXIT_CODES = (0, 1)
 class Timing:
     seconds: float
     peak_rss_kib: int | None = None
+    # CPU seconds (user + system, the child and its children), summarised like `seconds`:
+    # steadier than wall time when other work shares the machine.
+    cpu_seconds: float | None = None
+
+
+def children_cpu() -> float:
+    """User + system seconds of every child reaped so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass(frozen=True)
@@ -77,8 +88,17 @@ def ensure_archive(path: Path, *, jsonl_mb: float | None = None, posts: int | No
 
 
 def jsonl_size(path: Path) -> int:
-    with zipfile.ZipFile(path) as zf:
-        return zf.getinfo("import.jsonl").file_size
+    """In a child process: zipfile holds an object per member (1.2 GB for 1.5 million), and
+    every later child would start from this process's resident memory — which `ru_maxrss`
+    would then report as that child's peak (the kernel keeps the high-water mark of the
+    process image an `exec` replaces)."""
+    script = (
+        "import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).getinfo('import.jsonl').file_size)"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    )
+    return int(found.stdout)
 
 
 def child_env() -> dict[str, str]:
@@ -105,31 +125,47 @@ def run_child(argv: list[str], stdout_path: Path) -> tuple[float, int, int, str]
     return elapsed, proc.returncode, usage.ru_maxrss, tail  # ru_maxrss is KiB on Linux
 
 
-def time_floor(archive: Path, repeats: int) -> Timing | None:
+# How the runs of one measurement are summarised: "best" (the minimum) or "median".
+STAT = {"best": min, "median": statistics.median}
+
+
+def time_floor(
+    archive: Path, repeats: int, stat: str = "best", listing: bool = False
+) -> Timing | None:
+    """`unzip -p ARCHIVE import.jsonl | wc -l`; with `listing`, after `unzip -Z1 ARCHIVE` (the
+    names of every member: what reading the central directory costs unzip)."""
     if shutil.which("unzip") is None:
         return None
-    script = f"set -o pipefail; unzip -p '{archive}' import.jsonl | wc -l"
-    best = float("inf")
+    inflate = f"unzip -p '{archive}' import.jsonl | wc -l"
+    listed = f"unzip -Z1 '{archive}' > /dev/null && " if listing else ""
+    script = f"set -o pipefail; {listed}{inflate}"
+    times, cpu = [], []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), children_cpu()
         subprocess.run(["bash", "-c", script], check=True, stdout=subprocess.DEVNULL)
-        best = min(best, time.perf_counter() - started)
-    return Timing(best)
+        times.append(time.perf_counter() - started)
+        cpu.append(children_cpu() - cpu_before)
+    return Timing(STAT[stat](times), None, STAT[stat](cpu))
 
 
-def time_command(cli: list[str], command: str, archive: Path, repeats: int) -> Timing:
-    best, peak = float("inf"), 0
+def time_command(
+    cli: list[str], command: str, archive: Path, repeats: int, stat: str = "best"
+) -> Timing:
+    times, cpu, peak = [], [], 0
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
         for attempt in range(repeats):
             argv = [*cli, command, str(archive), "--format", "json"]
+            cpu_before = children_cpu()
             seconds, code, rss, stderr = run_child(argv, out)
+            cpu.append(children_cpu() - cpu_before)
             if code not in COMPLETED_EXIT_CODES:
                 raise RuntimeError(f"{' '.join(argv)} exited {code}: {stderr}")
             if attempt == 0:
                 json.loads(out.read_bytes())  # the run did produce a complete report
-            best, peak = min(best, seconds), max(peak, rss)
-    return Timing(best, peak)
+            times.append(seconds)
+            peak = max(peak, rss)
+    return Timing(STAT[stat](times), peak, STAT[stat](cpu))
 
 
 def machine() -> str:
@@ -175,35 +211,62 @@ def fast_path(cli: list[str]) -> str:
     return probe.stdout.strip() or "unknown"
 
 
-def format_rows(rows: list[Row]) -> list[str]:
-    floors = {r.archive: r.timing.seconds for r in rows if r.what == "floor" and r.timing}
+def format_rows(rows: list[Row], stat: str = "best") -> list[str]:
+    floors = {r.archive: r.timing.seconds for r in rows if r.what.startswith("floor") and r.timing}
     lines = [
-        "| archive | JSONL MB | measured | best s | MB/s | × floor | peak RSS MB |",
-        "|---|---:|---|---:|---:|---:|---:|",
+        f"| archive | JSONL MB | measured | {stat} s | MB/s | × floor | peak RSS MB "
+        "| CPU s | CPU × floor |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
+    floor_cpu = {
+        r.archive: r.timing.cpu_seconds
+        for r in rows
+        if r.what.startswith("floor") and r.timing and r.timing.cpu_seconds
+    }
     for r in rows:
         if r.timing is None:
-            lines.append(f"| {r.archive} | {r.jsonl_mb:.0f} | {r.what} | – | – | – | – {r.note} |")
+            lines.append(
+                f"| {r.archive} | {r.jsonl_mb:.0f} | {r.what} | – | – | – | – {r.note} | – | – |"
+            )
             continue
         floor = floors.get(r.archive)
-        ratio = f"{r.timing.seconds / floor:.1f}" if floor and r.what != "floor" else "–"
+        ratio = (
+            f"{r.timing.seconds / floor:.2f}" if floor and not r.what.startswith("floor") else "–"
+        )
         rss = f"{r.timing.peak_rss_kib / 1024:.0f}" if r.timing.peak_rss_kib else "–"
+        cpu = r.timing.cpu_seconds
+        cpu_floor = floor_cpu.get(r.archive)
+        cpu_text = "–" if cpu is None else f"{cpu:.2f}"
+        cpu_ratio = (
+            f"{cpu / cpu_floor:.2f}"
+            if cpu is not None and cpu_floor and not r.what.startswith("floor")
+            else "–"
+        )
         lines.append(
             f"| {r.archive} | {r.jsonl_mb:.0f} | {r.what} | {r.timing.seconds:.2f} | "
-            f"{r.jsonl_mb / r.timing.seconds:.0f} | {ratio} | {rss} |"
+            f"{r.jsonl_mb / r.timing.seconds:.0f} | {ratio} | {rss} | {cpu_text} | {cpu_ratio} |"
         )
     return lines
 
 
-def measure(archive: Path, cli: list[str], repeats: int, with_floor: bool = True) -> list[Row]:
+def measure(
+    archive: Path,
+    cli: list[str],
+    repeats: int,
+    with_floor: bool = True,
+    stat: str = "best",
+    listing: bool = False,
+) -> list[Row]:
     mb = jsonl_size(archive) / MB
     rows = []
     if with_floor:
-        floor = time_floor(archive, repeats)
-        rows.append(Row(archive.name, mb, "floor", floor, "" if floor else "(no unzip)"))
+        floor = time_floor(archive, repeats, stat, listing)
+        what = "floor (list + inflate)" if listing else "floor"
+        rows.append(Row(archive.name, mb, what, floor, "" if floor else "(no unzip)"))
     for command in COMMANDS:
-        rows.append(Row(archive.name, mb, command, time_command(cli, command, archive, repeats)))
-        print("\n".join(format_rows(rows)[-1:]), file=sys.stderr)
+        timing = time_command(cli, command, archive, repeats, stat)
+        rows.append(Row(archive.name, mb, command, timing))
+        print("\n".join(format_rows(rows, stat)[-1:]), file=sys.stderr)
     return rows
 
 
@@ -212,9 +275,10 @@ def append_results(title: str, table: list[str], args: argparse.Namespace, cli: 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     header = "# Benchmark results\n\nAppended by `python bench/run.py`; newest last.\n"
     text = results.read_text(encoding="utf-8") if results.exists() else header
+    load = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     section = [
         f"\n## {stamp} — {title}\n",
-        f"- machine: {machine()}",
+        f"- machine: {machine()}; load average (1, 5, 15 min) at the end: {load}",
         f"- revision: {revision()}; command: "
         f"`python {getattr(args, 'script', 'bench/run.py')} {' '.join(args.argv)}`; "
         f"fast path: {fast_path(cli)}",
@@ -233,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--memory-scaling", action="store_true", help="peak RSS at 50k and 500k posts"
     )
+    parser.add_argument(
+        "--files",
+        help="attachment-heavy archives (issue 19) of about these member counts, comma separated",
+    )
+    parser.add_argument("--stat", choices=sorted(STAT), default="best", help="best or median run")
     parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to append")
     parser.add_argument("--cli", help="archivekit executable (default: next to this Python)")
@@ -252,7 +321,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     sections: list[tuple[str, list[Row]]] = []
-    if args.memory_scaling:
+    if args.files:
+        rows = []
+        counts = [int(c) for c in args.files.split(",") if c.strip()]
+        for members in counts:
+            archive = args.data / f"files-{members}.zip"
+            if not archive.exists():
+                print(f"building {archive} ...", file=sys.stderr)
+                subprocess.run(
+                    [sys.executable, str(BENCH / "make_archive.py"), "--file-posts",
+                     str(members // 2), "--out", str(archive)],
+                    check=True,
+                )  # fmt: skip
+            rows += measure(archive, cli, repeats, stat=args.stat, listing=True)
+        sections.append((f"attachment-heavy ({', '.join(map(str, counts))} members)", rows))
+    elif args.memory_scaling:
         counts = (5_000, 50_000) if args.quick else (50_000, 500_000)
         rows = []
         for posts in counts:
@@ -270,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         sections.append((f"throughput ({', '.join(sizes)} MB JSONL)", rows))
 
     for title, rows in sections:
-        table = format_rows(rows)
+        table = format_rows(rows, args.stat)
         print(f"\n{title}\n" + "\n".join(table))
         if not args.no_record:
             append_results(title, table, args, cli)

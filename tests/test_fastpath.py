@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from archivekit.check.duplicates import stable_identity
 from archivekit.check.engine import LineProcessor
 from archivekit.check.fast import fastpath
 from archivekit.check.fast.fastpath import STRING, check_post, no_repeated_keys
+from archivekit.check.target import TargetConfig
 from archivekit.testing.fuzz import apply_record_mutations, dump_json_line, load_fuzz_profile
 from archivekit.testing.fuzz import record_mutations as record_mutation_lists
 from archivekit.testing.synth import (
@@ -114,9 +114,8 @@ def test_a_generated_export_reports_the_same(
     assert report["counts"]["posts"] == 600
 
 
-def test_the_clean_lines_are_accepted_by_the_fast_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scanner: str
-) -> None:
+def general_lines(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, the numbers of the lines the general path handles."""
     general: list[int] = []
     original = LineProcessor._general
 
@@ -124,9 +123,16 @@ def test_the_clean_lines_are_accepted_by_the_fast_path(
         general.append(line)
         original(self, line, raw)
 
+    monkeypatch.setattr(LineProcessor, "_general", spy)
+    return general
+
+
+def test_the_clean_lines_are_accepted_by_the_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scanner: str
+) -> None:
     path = make_archive(tmp_path / "a.zip", LINES)
     report = validate(path, max_issues=None).to_dict()
-    monkeypatch.setattr(LineProcessor, "_general", spy)
+    general = general_lines(monkeypatch)
     assert validate(path, max_issues=None).to_dict() == report
     assert report["valid"]
     # Line 1 is the version line; 6, 7 and 9 (both posts and the direct post) go fast.
@@ -209,15 +215,6 @@ def test_a_duplicate_is_found_whichever_path_read_each_copy(
     report = both_ways(path, monkeypatch)
     duplicates = [(i["code"], i["line"]) for i in report["issues"] if "duplicate" in i["code"]]
     assert duplicates == [("duplicate-post", 7), ("duplicate-post", 10)]
-    # Spawned workers hash identities with `stable_identity` (the C scanner calls it back).
-    original_init = LineProcessor.__init__
-
-    def stable(self: LineProcessor, *args: Any, **kwargs: Any) -> None:
-        original_init(self, *args, **kwargs)
-        self.identity = stable_identity
-
-    monkeypatch.setattr(LineProcessor, "__init__", stable)
-    assert validate(path, max_issues=None, workers=1).to_dict() == report
 
 
 @pytest.mark.parametrize(
@@ -229,3 +226,139 @@ def test_the_python_scanner_declines_an_envelope_without_its_payload(
 ) -> None:
     # Found by the differential tests: these raised KeyError.
     assert fastpath.scan_python(raw, direct, {}, {}, {}, lambda _: True, 16383) is None
+
+
+# --- attachments: resolved on the fast path exactly as the general path resolves them --------
+
+T = 1_700_000_000_000
+NFC_NAME = "data/caf\u00e9.txt"
+FILES: dict[str, bytes] = {
+    "data/a.txt": b"a" * 10,
+    "data/b.log": b"b" * 30,
+    "data/c.pdf": b"c" * 30,
+    "data/d/e.bin": b"",
+    "data/Upper.TXT": b"u",
+    NFC_NAME: b"nfc",
+    "data/caf\u0065\u0301d.txt": b"nfd",  # an NFD name
+    "data/\u212a.txt": b"kelvin",  # KELVIN SIGN: its key is data/K.txt
+    "data/shot.PNG": b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,  # an image: pixels are measured
+    "data/dir/": b"",
+    "data/unused.txt": b"never referenced",
+    "outside.txt": b"outside data/",
+    **{f"data/many/{i}.txt": bytes(i) for i in range(12)},
+}
+MANY = [f"many/{i}.txt" for i in range(11)]
+ATTACHMENT_LINES: list[Any] = [
+    *LINES[:4],
+    direct_channel(["alice", "bob"]),
+    post("team1", "chan1", "alice", "one", T, attachments=["a.txt"]),
+    post("team1", "chan1", "alice", "three", T + 1, attachments=["a.txt", "b.log", "c.pdf"]),
+    post("team1", "chan1", "alice", "empty file", T + 2, attachments=["d/e.bin"]),
+    post("team1", "chan1", "alice", "missing", T + 3, attachments=["nope.txt"]),
+    post("team1", "chan1", "alice", "data prefix", T + 4, attachments=["data/a.txt"]),
+    post("team1", "chan1", "alice", "case", T + 5, attachments=["upper.txt", "Upper.TXT"]),
+    post("team1", "chan1", "alice", "nfc", T + 6, attachments=["caf\u00e9.txt"]),
+    post("team1", "chan1", "alice", "nfd", T + 7, attachments=["caf\u0065\u0301.txt"]),
+    post("team1", "chan1", "alice", "nfd member", T + 8, attachments=["cafe\u0301d.txt"]),
+    post("team1", "chan1", "alice", "kelvin", T + 9, attachments=["K.txt"]),
+    post("team1", "chan1", "alice", "traversal", T + 10, attachments=["../a.txt"]),
+    post("team1", "chan1", "alice", "cleaned", T + 11, attachments=["/a.txt", "./b.log"]),
+    post("team1", "chan1", "alice", "doubled", T + 12, attachments=["d//e.bin", "a.txt/"]),
+    post("team1", "chan1", "alice", "dot", T + 13, attachments=[".", ""]),
+    post("team1", "chan1", "alice", "dir", T + 14, attachments=["dir", "dir/"]),
+    post("team1", "chan1", "alice", "image", T + 15, attachments=["shot.PNG"]),
+    post("team1", "chan1", "alice", "odd", T + 16, attachments=[{}, {"path": None}]),
+    post("team1", "chan1", "alice", "extra", T + 17, attachments=[{"path": "a.txt", "x": 1}]),
+    post("team1", "chan1", "alice", "ten", T + 18, attachments=MANY[:10]),
+    post("team1", "chan1", "alice", "eleven", T + 19, attachments=MANY),
+    post(
+        "team1", "chan1", "alice", "replies", T + 20, attachments=["c.pdf"],
+        replies=[
+            reply("bob", "r0", T + 21, attachments=["b.log"]),
+            reply("bob", "r1", T + 22),
+            reply("alice", "r2", T + 23, attachments=["a.txt", "c.pdf"]),
+        ],
+    ),
+    post(
+        "team1", "chan1", "alice", "quirk", T + 24, attachments=["a.txt", "gone.txt"],
+        replies=[reply("bob", "dropped", T + 25, attachments=["b.log"])],
+    ),
+    post(
+        "team1", "chan1", "alice", "reply fails", T + 26,
+        replies=[
+            reply("bob", "ok", T + 27, attachments=["b.log"]),
+            reply("bob", "fails", T + 28, attachments=["gone.txt"]),
+            reply("bob", "dropped", T + 29, attachments=["c.pdf"]),
+        ],
+    ),
+    direct_post(["alice", "bob"], "bob", "dm file", T + 30, attachments=["c.pdf", "a.txt"]),
+    direct_post(
+        ["bob", "alice"], "alice", "dm reply file", T + 31,
+        replies=[reply("bob", "r", T + 32, attachments=["many/11.txt"])],
+    ),
+    post("team1", "chan1", "alice", "one", T, attachments=["b.log"]),  # a duplicate post
+]  # fmt: skip
+
+
+def test_attachment_lines_report_the_same_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scanner: str
+) -> None:
+    path = make_archive(tmp_path / "files.zip", ATTACHMENT_LINES, FILES)
+    report = both_ways(path, monkeypatch)
+    assert report["attachment_stats"]["referenced"] > 10
+    assert report["attachment_stats"]["unreferenced"] >= 1
+    codes = {i["code"] for i in report["issues"]}
+    assert {"attachment-missing", "attachment-data-prefix", "too-many-files"} <= codes
+    # A small MaxFileSize sends the larger files to the general path; the same report.
+    small = TargetConfig(max_file_size=20)
+    assert both_ways(path, monkeypatch, target=small, explicit=True)["errors"] > report["errors"]
+
+
+def test_files_the_server_cannot_read_report_the_same_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scanner: str
+) -> None:
+    path = make_archive(
+        tmp_path / "d64.zip", ATTACHMENT_LINES, FILES, attachment_method="deflate64"
+    )
+    both_ways(path, monkeypatch)
+
+
+REPLY_WITH_FILE = reply("bob", "x", T + 2, attachments=["c.pdf"])
+
+
+def test_plain_attachment_lines_take_the_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scanner: str
+) -> None:
+    lines = [
+        *LINES[:4],
+        direct_channel(["alice", "bob"]),
+        post("team1", "chan1", "alice", "one", T, attachments=["a.txt", "b.log"]),
+        post("team1", "chan1", "alice", "r", T + 1, replies=[REPLY_WITH_FILE]),
+        direct_post(["alice", "bob"], "bob", "dm", T + 3, attachments=["d/e.bin"]),
+        post("team1", "chan1", "alice", "ten", T + 4, attachments=MANY[:10]),
+    ]  # fmt: skip
+    path = make_archive(tmp_path / "plain.zip", lines, FILES)
+    general = general_lines(monkeypatch)
+    report = validate(path, max_issues=None).to_dict()
+    assert general == [1, 2, 3, 4, 5, 6]  # every post line went fast
+    assert report["counts"]["attachments"] == 14
+    assert report["attachment_stats"]["referenced"] == 14
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    mutations=record_mutation_lists(
+        [dump_json_line(line) for line in ATTACHMENT_LINES[:9]], max_mutations=4
+    )
+)
+def test_mutated_attachment_lines_report_the_same_either_way(
+    mutations: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    scanner: str,
+) -> None:
+    lines = apply_record_mutations(
+        [dump_json_line(line) for line in ATTACHMENT_LINES[:9]], mutations
+    )
+    path = make_archive(tmp_path_factory.mktemp("m") / "m.zip", lines, FILES)
+    both_ways(path, monkeypatch)

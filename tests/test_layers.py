@@ -1,8 +1,9 @@
 """The package's layers: a module imports only from its own layer or lower ones.
 
-foundation (issues, errors, runtime) < gosem < model < read < check < report < write < testing
-< entry points (validate, inspect, cli, options, the package itself). Every import counts,
-including those inside functions; only the ``if TYPE_CHECKING:`` block is exempt (never run).
+foundation (issues, errors, runtime, native) < gosem < model < read < check < report < write <
+testing < entry points (validate, inspect, cli, options, the package itself). Every import
+counts, including those inside functions; only the ``if TYPE_CHECKING:`` block is exempt (never
+run).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "archivekit"
 
 LAYERS = ("foundation", "gosem", "model", "read", "check", "report", "write", "testing", "entry")
-FOUNDATION = {"archivekit.issues", "archivekit.errors", "archivekit.runtime"}
+FOUNDATION = {"archivekit.issues", "archivekit.errors", "archivekit.runtime", "archivekit.native"}
 # Third-party packages only some modules may import (prefixes of module names).
 ONLY_IN = {
     "click": ("archivekit.cli",),

@@ -3,7 +3,7 @@
 
 The contract (archivekit/check/fast/fastpath.py): both return None to decline a post or
 direct_post line,
-or ``(identity parts, message runes, replies, reactions)`` for a line the general path accepts
+or ``(identity, message runes, replies, reactions)`` for a line the general path accepts
 without a word. The C version may decline more (escaped keys or emoji names, references that
 only match after lowercasing, props numbers with exponents or ~20 characters, props with over
 32 keys, anything but the exact envelope prefix), never accept more, and must agree exactly on
@@ -88,6 +88,7 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((REPO / "sample_exports").glob("*.zip"))
 REAL = REPO / "tests" / "fixtures" / "mattermost-server-tests-import_test.zip"
 SCAN_C = REPO / "archivekit" / "check" / "fast" / "_scan.c"
+INDEX_HEADER = REPO / "archivekit" / "read" / "_memberindex.h"
 PURE_PYTHON = bool(os.environ.get("ARCHIVEKIT_PURE_PYTHON"))
 NATIVE = fastpath.NATIVE
 MAX_POST_SIZE = 16383
@@ -173,14 +174,17 @@ WORLD = world_of(WORLD_LINES)
 # --- running both scanners --------------------------------------------------------------------
 
 
-def run_native(raw: bytes, direct: bool, w: World, max_post_size: int) -> Any:
+def run_native(raw: bytes, direct: bool, w: World, max_post_size: int, files: Any = None) -> Any:
     assert NATIVE is not None
-    return NATIVE(raw, direct, w.users, w.teams, w.channels, is_allowed_post_type, max_post_size)
+    table = None if files is None else (files[0].table, *files[1:])
+    return NATIVE(
+        raw, direct, w.users, w.teams, w.channels, is_allowed_post_type, max_post_size, table
+    )
 
 
-def run_python(raw: bytes, direct: bool, w: World, max_post_size: int) -> Any:
+def run_python(raw: bytes, direct: bool, w: World, max_post_size: int, files: Any = None) -> Any:
     return fastpath.scan_python(
-        raw, direct, w.users, w.teams, w.channels, is_allowed_post_type, max_post_size
+        raw, direct, w.users, w.teams, w.channels, is_allowed_post_type, max_post_size, files
     )
 
 
@@ -216,21 +220,28 @@ def _exact_no_repeated_keys(raw: bytes, tally: int) -> bool:
     return not any("\x00" in text for text in _strings(doc))
 
 
-def python_exact(raw: bytes, direct: bool, w: World, max_post_size: int) -> Any:
+def python_exact(raw: bytes, direct: bool, w: World, max_post_size: int, files: Any = None) -> Any:
     """`scan_python` with its raw-byte repeated-key test replaced by an exact one."""
     with mock.patch.object(fastpath, "no_repeated_keys", _exact_no_repeated_keys):
-        return run_python(raw, direct, w, max_post_size)
+        return run_python(raw, direct, w, max_post_size, files)
 
 
-def check(raw: bytes, direct: bool, w: World = WORLD, max_post_size: int = MAX_POST_SIZE) -> str:
-    """Assert C declines or agrees with Python; "declined", "agreed" or "gap" (see module doc)."""
-    native = run_native(raw, direct, w, max_post_size)
+def check(
+    raw: bytes,
+    direct: bool,
+    w: World = WORLD,
+    max_post_size: int = MAX_POST_SIZE,
+    files: Any = None,
+) -> str:
+    """Assert C declines or agrees with Python; "declined", "agreed" or "gap" (see module doc).
+    `files`: (member index, bitmap, MaxFileSize, image extensions) to resolve attachments."""
+    native = run_native(raw, direct, w, max_post_size, files)
     if native is None:
         return "declined"
-    python = run_python(raw, direct, w, max_post_size)
+    python = run_python(raw, direct, w, max_post_size, files)
     if native == python:
         return "agreed"
-    if python is None and native == python_exact(raw, direct, w, max_post_size):
+    if python is None and native == python_exact(raw, direct, w, max_post_size, files):
         if currently_in_test_context():
             event("known gap: only Python's raw-byte key count declines")
         return "gap"
@@ -259,7 +270,7 @@ def test_the_c_scanner_was_built_from_the_current_source() -> None:
 
     from archivekit.check.fast import _scan
 
-    source = Path(fastpath.__file__).with_name("_scan.c").read_bytes()
+    source = SCAN_C.read_bytes() + INDEX_HEADER.read_bytes()
     assert hashlib.sha256(source).hexdigest() == _scan.SOURCE_SHA256, (
         "archivekit/check/fast/_scan.c changed since the extension was built: run `make test` (or "
         "pip install -e '.[dev]') to rebuild it"
@@ -1540,7 +1551,7 @@ def test_scanning_leaks_no_python_objects() -> None:
 # Drives the batch entry points the way the pipeline and inspect do (skip the line a run stops
 # at, go on): run both in the sanitized subprocess and against the installed module.
 BATCH_DRIVER = """
-def drive_batches(_scan, users, teams, channels, type_ok, cases):
+def drive_batches(_scan, users, teams, channels, type_ok, cases, files):
     results = []
     lines = [raw for raw, _, _ in cases]
     for first in range(0, len(lines), 40):
@@ -1548,9 +1559,9 @@ def drive_batches(_scan, users, teams, channels, type_ok, cases):
         start = 0
         while start < len(batch):
             found = _scan.scan_batch(
-                batch, start, first + 2, users, teams, channels, type_ok, 16383, None
+                batch, start, first + 2, users, teams, channels, type_ok, 16383, files
             )
-            results.append(found[:8] + (len(found[8]), found[9]))
+            results.append(found[:8] + (len(found[8]), found[9], found[10]))
             start = found[0] + 1
         start = 0
         while start < len(batch):
@@ -1571,7 +1582,14 @@ import _scan
 
 assert _scan.__file__.startswith(sys.argv[1]), _scan.__file__
 with open(sys.argv[2], "rb") as f:
-    users, teams, channels, allowed, prefix, cases = pickle.load(f)
+    users, teams, channels, allowed, prefix, cases, zip_path, extensions = pickle.load(f)
+
+# Attachments resolve in the member index of the installed reader (the sanitized scanner
+# reads its table through the capsule).
+from archivekit.read import open_archive
+
+archive = open_archive(zip_path)
+files = (archive.index.table, 1000, extensions)
 
 
 def type_ok(name):
@@ -1580,10 +1598,10 @@ def type_ok(name):
 
 results = []
 for raw, direct, size in cases:
-    result = _scan.scan(raw, direct, users, teams, channels, type_ok, size)
+    result = _scan.scan(raw, direct, users, teams, channels, type_ok, size, files)
     assert result is None or type(result) is tuple, result
     results.append(result)
-batches = drive_batches(_scan, users, teams, channels, type_ok, cases)
+batches = drive_batches(_scan, users, teams, channels, type_ok, cases, files)
 with open(sys.argv[3], "wb") as f:
     pickle.dump((results, batches), f)
 print("scanned", len(results))
@@ -1618,6 +1636,7 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
             "-shared",
             "-fPIC",
             "-I" + sysconfig.get_paths()["include"],
+            "-I" + str(INDEX_HEADER.parent),
             str(SCAN_C),
             "-o",
             str(module),
@@ -1640,12 +1659,27 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
         (post_line(b'"x":' + b"[" * k + b"]" * k), False, MAX_POST_SIZE) for k in (63, 64, 65)
     ]
     cases += [(post_line(b'"x":' + b"[" * 5000), False, MAX_POST_SIZE)]
+    # Lines with attachments, whole and mutated, resolved in a real member index.
+    rng = random.Random(23)
+    cases += [(raw, direct, MAX_POST_SIZE) for raw, direct in FILE_SEEDS]
+    cases += [
+        (mutate(raw, rng), direct, MAX_POST_SIZE) for raw, direct in FILE_SEEDS for _ in range(60)
+    ]
     cases += [(raw, not direct, size) for raw, direct, size in cases[::7]]
+    zip_path = make_archive(
+        tmp_path / "files.zip", [], {name: b"x" * (i * 7) for i, name in enumerate(FILE_NAMES)}
+    )
     data = tmp_path / "cases.pickle"
     out = tmp_path / "results.pickle"
     with data.open("wb") as f:
         plain = (dict.fromkeys(w.users), dict.fromkeys(w.teams), dict.fromkeys(w.channels))
-        pickle.dump((*plain, set(ALLOWED_POST_TYPES), CUSTOM_TYPE_PREFIX, cases), f)
+        pickle.dump(
+            (
+                *plain, set(ALLOWED_POST_TYPES), CUSTOM_TYPE_PREFIX, cases, str(zip_path),
+                fastpath.IMAGE_EXTENSION_BYTES,
+            ),
+            f,
+        )  # fmt: skip
     env = {
         **os.environ,
         "LD_PRELOAD": libasan,
@@ -1669,7 +1703,11 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
     with out.open("rb") as f:
         results, batches = pickle.load(f)
     # The sanitized -O1 build answers exactly like the installed one.
-    expected = [run_native(raw, direct, w, size) for raw, direct, size in cases]
+    from archivekit.read import open_archive
+
+    archive = open_archive(zip_path)
+    files = (archive.index, 1000, fastpath.IMAGE_EXTENSION_BYTES)
+    expected = [run_native(raw, direct, w, size, files) for raw, direct, size in cases]
     assert results == expected, "the sanitized build of _scan.c answers otherwise (stale .so?)"
     from archivekit.check.fast import _scan
 
@@ -1679,9 +1717,13 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
     def type_ok(name: str) -> bool:
         return name in ALLOWED_POST_TYPES or name.startswith(CUSTOM_TYPE_PREFIX)
 
-    installed = namespace["drive_batches"](_scan, *plain, type_ok, cases)
+    table = (archive.index.table, *files[1:])
+    installed = namespace["drive_batches"](_scan, *plain, type_ok, cases, table)
+    archive.close()
     assert batches == installed, "the sanitized build's batch scans answer otherwise"
-    scanned = sum(r[1] for r in batches if len(r) == 10)
+    scanned = sum(r[1] for r in batches if len(r) == 11)
+    # Files were resolved in the batch path too.
+    assert sum(r[10][0] for r in batches if len(r) == 11 and r[10] is not None) > 10
     skimmed = sum(r[0][1] for r in batches if len(r) == 2)
     # The batch paths really ran over accepted lines.
     assert scanned > 100
@@ -1715,3 +1757,52 @@ def test_skim_batch_refuses_a_places_dict_it_did_not_fill() -> None:
     team, channel = orjson.loads(line)["post"]["team"], orjson.loads(line)["post"]["channel"]
     with pytest.raises(TypeError):
         skim_batch([line], 0, {(team, channel): "not a row"})
+
+
+# --- attachments: resolved in the member index ----------------------------------------------
+
+FILE_NAMES = ["data/a.txt", "data/b/c.log", "data/d.pdf", "data/e.PNG", "data/f/", "data/K.txt"]
+FILE_SEEDS: list[tuple[bytes, bool]] = [
+    (dump_json_line(record), record["type"] == "direct_post")
+    for record in [
+        post("team1", "chan1", "alice", "files", T0, attachments=["a.txt", "b/c.log"]),
+        post(
+            "team1", "chan1", "alice", "reply files", T0, attachments=["d.pdf"],
+            replies=[reply("bob", "r", T0 + 1, attachments=["a.txt", "d.pdf", "b/c.log"])],
+        ),
+        direct_post(["alice", "bob"], "bob", "dm", T0, attachments=["K.txt"]),
+        post("team1", "chan1", "alice", "image", T0, attachments=["e.PNG"]),
+        post("team1", "chan1", "alice", "dir", T0, attachments=["f"]),
+    ]
+]  # fmt: skip
+
+
+@needs_native
+def test_attachment_lines_agree_and_their_mutations_are_never_accepted_by_c_alone(
+    tmp_path: Path,
+) -> None:
+    from archivekit.read import open_archive
+
+    files = {name: b"x" * (i * 7) for i, name in enumerate(FILE_NAMES)}
+    path = make_archive(tmp_path / "files.zip", [], files)
+    with open_archive(path) as archive:
+        index = archive.index
+        args = (index, 1000, fastpath.IMAGE_EXTENSION_BYTES)
+        verdicts = [check(raw, direct, files=args) for raw, direct in FILE_SEEDS]
+        assert verdicts == ["agreed", "agreed", "agreed", "declined", "declined"]
+        accepted = run_native(*FILE_SEEDS[1], WORLD, MAX_POST_SIZE, args)
+        # Three files of the reply after the post's own: the largest is d.pdf (first: the
+        # post's), the longest list the reply's.
+        members, total, largest, most = accepted[4]
+        assert [index[m].name for m in members] == [
+            "data/d.pdf", "data/a.txt", "data/d.pdf", "data/b/c.log",
+        ]  # fmt: skip
+        assert (total, largest, most) == (14 + 0 + 14 + 7, (14, -1, 0), (3, 0))
+        # Smaller than MaxFileSize only: a limit of 10 bytes declines d.pdf (14 bytes).
+        assert check(*FILE_SEEDS[1], files=(index, 10, args[2])) == "declined"
+        rng = random.Random(19)
+        outcomes = {"declined": 0, "agreed": 0, "gap": 0}
+        for _ in range(scaled_examples(1500)):
+            raw, direct = rng.choice(FILE_SEEDS)
+            outcomes[check(mutate(raw, rng), direct, files=args)] += 1
+        assert outcomes["agreed"] > 50

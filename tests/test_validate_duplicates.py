@@ -3,16 +3,21 @@ duplicate-post detector behind it. Line 1 of every archive is the version line."
 
 from __future__ import annotations
 
+import random
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import pytest
+import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archivekit.check import duplicates as dedupe
-from archivekit.check.duplicates import Deduper, post_identity
+from archivekit.check.duplicates import Deduper, encode_identity, post_identity
+from archivekit.check.engine import LineProcessor
+from archivekit.check.fast import fastpath
 from archivekit.issues import Severity
 from archivekit.report.model import Report
 from archivekit.testing.synth import (
@@ -212,3 +217,100 @@ def test_small_archives_find_the_same_duplicates_without_numpy(
             patch.setattr(dedupe, "_SMALL", small)
             found.append(deduper.duplicates(limit=limit))
     assert found[0] == found[1]
+
+
+# --- the identity digest: one value in every process, in C and in Python ----------------------
+
+
+def test_posts_differing_only_by_create_at_minus_one_and_minus_two_are_not_duplicates(
+    validate_lines: ValidateLines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CPython's hash(-1) == hash(-2): the tuple hash made these two posts "duplicates".
+    lines = [
+        *WORLD,
+        post("eng", "general", "alice", "hi", -1),
+        post("eng", "general", "bob", "hi", -2),
+    ]
+    assert "duplicate-post" not in validate_lines(lines).issue_counts
+    monkeypatch.setattr(LineProcessor, "fast", False)  # the general path computes it too
+    assert "duplicate-post" not in validate_lines(lines).issue_counts
+    assert post_identity("post", "eng", "general", -1, "hi") != post_identity(
+        "post", "eng", "general", -2, "hi"
+    )
+
+
+def test_the_identity_encoding_is_pinned() -> None:
+    # A change of encoding or digest changes every value: it must be deliberate.
+    assert encode_identity("post", -1) == b"s" + (4).to_bytes(8, "little") + b"post" + b"i" + (
+        b"\xff" * 8
+    )
+    assert post_identity("post", "eng", "general", 1_700_000_000_000, "hi") == (
+        xxhash.xxh64_intdigest(encode_identity("post", "eng", "general", 1_700_000_000_000, "hi"))
+    )
+    # XXH64's own test vector (seed 0, empty input), from xxHash's specification.
+    assert xxhash.xxh64_intdigest(b"") == 0xEF46DB3751D8E999
+    # Parts are length-prefixed: moving text from one part to the next changes the identity.
+    assert post_identity("post", "ab", "c", 1, "m") != post_identity("post", "a", "bc", 1, "m")
+    assert post_identity("direct", "a", "b", 1, "m") != post_identity("direct", "a", 1, "m")
+
+
+IDENTITY_CASES: list[tuple[str | int, ...]] = [
+    ("post", "eng", "general", T, "hi"),
+    ("post", "eng", "general", -1, ""),
+    ("post", "eng", "general", -(2**63), "é😀 " * 100),
+    ("direct", "alice", "bob", 2**63 - 1, "x" * 1000),
+]
+
+
+def _identities(cases: list[tuple[str | int, ...]]) -> list[int]:
+    return [post_identity(*parts) for parts in cases]
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_the_identity_is_the_same_in_forked_and_spawned_processes(method: str) -> None:
+    import multiprocessing
+
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} start method on this platform")
+    with multiprocessing.get_context(method).Pool(1) as pool:
+        assert pool.apply(_identities, (IDENTITY_CASES,)) == _identities(IDENTITY_CASES)
+
+
+@pytest.mark.skipif(fastpath.NATIVE is None, reason="the C scanner is not built")
+def test_the_c_digest_is_xxh64_bit_for_bit() -> None:
+    from archivekit.check.fast import _scan
+
+    rng = random.Random(7)
+    # Every length around the 32-byte stripes and the 8/4/1-byte tails, then random ones.
+    lengths = [*range(0, 300), 1023, 1024, 1025, *rng.sample(range(5000), 30)]
+    for n in lengths:
+        data = rng.randbytes(n)
+        assert _scan.identity_digest(data) == xxhash.xxh64_intdigest(data), n
+
+
+@pytest.mark.skipif(fastpath.NATIVE is None, reason="the C scanner is not built")
+@pytest.mark.parametrize(
+    "message", ["hi", "", 'caf\\u00e9 \\ud83d\\ude00 \\"q\\" \\n', "x" * 700, "\\u00e9" * 200]
+)
+@pytest.mark.parametrize("create_at", [-2, -1, 1, 2**63 - 1])
+def test_the_c_scanner_digests_the_identity_like_python(message: str, create_at: int) -> None:
+    users = {"alice": 1, "bob": 2}
+    raw = (
+        '{"type":"post","post":{"team":"eng","channel":"general","user":"alice",'
+        f'"message":"{message}","create_at":{create_at}}}}}'
+    ).encode()
+    text = orjson.loads(raw)["post"]["message"]
+    native = fastpath.NATIVE
+    assert native is not None
+    found = native(
+        raw, False, users, {"eng": 1}, {("eng", "general"): 1}, lambda _: True, 16383, None
+    )
+    assert found is not None
+    assert found[0] == post_identity("post", "eng", "general", create_at, text)
+    dm = (
+        '{"type":"direct_post","direct_post":{"channel_members":["bob","alice"],"user":"bob",'
+        f'"message":"{message}","create_at":{create_at}}}}}'
+    ).encode()
+    found = native(dm, True, users, {}, {}, lambda _: True, 16383, None)
+    assert found is not None
+    assert found[0] == post_identity("direct", "alice", "bob", create_at, text)

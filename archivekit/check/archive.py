@@ -21,7 +21,10 @@ def archive_issues(archive: Archive) -> list[Issue]:
     """Everything the server would say about the archive before its first line."""
     issues = jsonl_issues(archive)
     if archive.kind != "jsonl":
-        issues.extend(member_issues(archive.members(), archive.jsonl))
+        # Only the entries the index flags as possibly concerned become MemberInfo objects
+        # (every entry of a repeated name among them: the duplicate count stays right).
+        index = archive.index
+        issues.extend(member_issues([index[i] for i in index.suspects()], archive.jsonl))
     return issues
 
 
@@ -39,7 +42,8 @@ def jsonl_issues(archive: Archive) -> list[Issue]:
                 values={"member": name},
             ).at(name, None)
         ]
-    members = archive.members()
+    index = archive.index
+    members = [index[i] for i in index.ending_with(".jsonl")]  # all these checks look at
     chosen = archive.jsonl
     roots = [m for m in members if is_root_jsonl(m.name)]
     if archive.kind == "dir":
@@ -47,7 +51,7 @@ def jsonl_issues(archive: Archive) -> list[Issue]:
     issues: list[Issue] = []
     # Before v11.5 (and in older mmctl) the first `.jsonl` anywhere was taken.
     legacy = next(m for m in members if m.name.endswith(".jsonl"))
-    if legacy is not chosen:
+    if legacy.index != chosen.index:
         issues.append(
             warning(
                 "jsonl-choice-differs",
@@ -96,7 +100,8 @@ def _extra_jsonl_issues(roots: Sequence[MemberInfo]) -> list[Issue]:
 
 
 def member_issues(members: Sequence[MemberInfo], jsonl: MemberInfo) -> list[Issue]:
-    """Issues about individual entries: readability for the server and name hygiene."""
+    """Issues about individual entries: readability for the server and name hygiene
+    (`members`: every entry, or the index's `suspects`)."""
     issues: list[Issue] = []
     counts: dict[str, int] = {}
     for m in members:
@@ -104,7 +109,7 @@ def member_issues(members: Sequence[MemberInfo], jsonl: MemberInfo) -> list[Issu
     reported_duplicates: set[str] = set()
     for m in members:
         name = m.name
-        if not m.is_dir and m is not jsonl:
+        if not m.is_dir and m.index != jsonl.index:
             issue = _readability_issue(m)
             if issue is not None:
                 issues.append(issue.at(name, None))

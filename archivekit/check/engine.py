@@ -14,12 +14,14 @@ prints. Must not import report/, write/ or the entry points.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 from typing import Any
 
 from archivekit.check.duplicates import post_identity
 from archivekit.check.facts import (
     ChannelDefined,
+    FilesUsed,
     FileUse,
     FileUsed,
     Findings,
@@ -32,7 +34,14 @@ from archivekit.check.facts import (
     UserDefined,
 )
 from archivekit.check.fast import fastpath
-from archivekit.check.fast.fastpath import DIRECT_POST_PREFIX, POST_PREFIX, BatchScanner, Scanner
+from archivekit.check.fast.fastpath import (
+    DIRECT_POST_PREFIX,
+    IMAGE_EXTENSION_BYTES,
+    POST_PREFIX,
+    BatchScanner,
+    FilesArg,
+    Scanner,
+)
 from archivekit.check.files import AttachmentResolver, Dimensions, FileRef
 from archivekit.check.references import (
     BATCH_NOTE,
@@ -105,7 +114,6 @@ class LineProcessor:
         *,
         ctx: RuleContext | None = None,
         existing: Existing | None = None,
-        identity: Callable[..., int] = post_identity,
     ) -> None:
         self.archive = archive
         self.member = archive.jsonl.name
@@ -113,8 +121,6 @@ class LineProcessor:
         self.refs = References(self.ctx.default_channels)
         if existing is not None:
             self.refs.seed(existing)
-        # How a post's identity parts become the 64-bit value the deduper compares.
-        self.identity = identity
         self.found = Findings()
         self.counts = self.found.counts
         self.identities = PackedIdentities()
@@ -172,10 +178,11 @@ class LineProcessor:
         """mmctl-style hint when the file sits outside data/ (e.g. an old attachments/ tree)."""
         if self._basenames is None:
             self._basenames = {}
-            for member in self.archive.members():
-                if not member.is_dir:
-                    base = member.key.rsplit("/", 1)[-1]
-                    self._basenames.setdefault(base, []).append(member.name)
+            index = self.archive.index
+            for i in index.outside_data():  # only files outside data/ can be suggested
+                member = index[i]
+                base = member.key.rsplit("/", 1)[-1]
+                self._basenames.setdefault(base, []).append(member.name)
         candidates = [
             name
             for name in self._basenames.get(path.rsplit("/", 1)[-1], ())
@@ -197,7 +204,17 @@ class LineProcessor:
         if readable and kind != "emoji image":
             dims = self.dimensions(member, any_name=kind == "profile image")
         self.found.facts.append(
-            FileUsed(line, ref.field, kind, member.key, member.name, member.size, readable, dims)
+            FileUsed(
+                line,
+                ref.field,
+                kind,
+                member.key,
+                member.name,
+                member.size,
+                readable,
+                dims,
+                entry=member.index,
+            )
         )
         if not readable:
             if kind == "attachment":
@@ -262,14 +279,13 @@ class LineProcessor:
         scan_batch = self.batch_scanner
         assert scan_batch is not None
         refs, counts, ctx = self.refs, self.counts, self.ctx
-        # Python's hash of the identity parts is computed in C; any other identity is called.
-        identity = None if self.identity is post_identity else self.identity
+        files = self._files_arg(native=True)
         start, end = 0, len(batch)
         while start < end:
             (stop, posts, direct_posts, replies, reactions, runes, runes_line, runes_direct,
-             identities, lines) = scan_batch(
+             identities, lines, used) = scan_batch(
                 batch, start, first, refs.users, refs.teams, refs.channels,
-                is_allowed_post_type, ctx.max_post_size, identity,
+                is_allowed_post_type, ctx.max_post_size, files,
             )  # fmt: skip
             if stop > start:
                 counts.posts += posts
@@ -280,6 +296,8 @@ class LineProcessor:
                     kind = "direct_post" if runes_direct else "post"
                     self._message_length(runes_line, f"{kind}.message", runes)
                 self.identities.add_many(identities, lines)
+                if used is not None:
+                    self._fast_files(*used)
             if stop < end:
                 self._general(first + stop, batch[stop])
             start = stop + 1
@@ -362,9 +380,48 @@ class LineProcessor:
         handler(line, payload)
 
     # --- the accept-only fast path (see archivekit.check.fast.fastpath) ----------------------
+    def _files_arg(self, native: bool) -> FilesArg | None:
+        """What the fast path resolves attachments with (None: it declines lines with files):
+        the member index (its C table for the C scanner), MaxFileSize, the image extensions."""
+        max_size = self.ctx.max_file_size
+        if not self.check_files or max_size is None:
+            return None
+        index = self.archive.index
+        table = index.table if native else index
+        if table is None:
+            return None
+        return table, max_size, IMAGE_EXTENSION_BYTES
+
+    def _fast_files(
+        self,
+        count: int,
+        total_bytes: int,
+        largest: tuple[int, int, bool, int, int],
+        most: tuple[int, int, bool, int],
+        members: bytes,
+    ) -> None:
+        """The files of accepted lines: counts and facts. `largest` is (size, line, direct,
+        reply, position) of the first largest file, `most` (count, line, direct, reply) of the
+        first longest list; reply -1 is the post's own list; `members` the entries used
+        (packed uint32)."""
+        self.counts.attachments += count
+        size, line, direct, reply, position = largest
+        field = f"{self._files_field(direct, reply)}[{position}].path"
+        self.found.facts.append(FilesUsed(count, total_bytes, line, field, size, members))
+        files, line, direct, reply = most
+        if files > self._most_files:
+            self._most_files = files
+            self.found.facts.append(MostFiles(line, self._files_field(direct, reply), files))
+
+    @staticmethod
+    def _files_field(direct: bool, reply: int) -> str:
+        kind = "direct_post" if direct else "post"
+        return f"{kind}.attachments" if reply < 0 else f"{kind}.replies[{reply}].attachments"
+
     def _fast(self, line: int, raw: bytes, direct: bool) -> bool:
         refs = self.refs
-        found = self.scanner(
+        scanner = self.scanner
+        found = scanner(
             raw,
             direct,
             refs.users,
@@ -372,10 +429,16 @@ class LineProcessor:
             refs.channels,
             is_allowed_post_type,
             self.ctx.max_post_size,
+            self._files_arg(native=scanner is not fastpath.scan_python),
         )
         if found is None:
             return False
-        parts, runes, replies, reactions = found
+        identity, runes, replies, reactions, (members, total_bytes, largest, most) = found
+        if members:
+            self._fast_files(
+                len(members), total_bytes, (largest[0], line, direct, *largest[1:]),
+                (most[0], line, direct, most[1]), array("I", members).tobytes(),
+            )  # fmt: skip
         counts = self.counts
         if direct:
             counts.direct_posts += 1
@@ -387,7 +450,7 @@ class LineProcessor:
         counts.reactions += reactions
         if runes > self._longest_message:
             self._message_length(line, f"{kind}.message", runes)
-        self.identities.add(self.identity(*parts), line)
+        self.identities.add(identity, line)
         return True
 
     def _version(self, envelope: Payload, line_type: str) -> None:
@@ -582,6 +645,7 @@ class LineProcessor:
                         member.size,
                         server_reads(member.method, member.encrypted),
                         imported=False,
+                        entry=member.index,
                     )
                 )
             return
@@ -742,7 +806,7 @@ class LineProcessor:
         create_at, message = data.get("create_at"), data.get("message")
         if team_name and channel_name and create_at is not None and message is not None:
             self.identities.add(
-                self.identity("post", team_name, channel_name, create_at, message), line
+                post_identity("post", team_name, channel_name, create_at, message), line
             )
 
     def _post_place(self, line: int, team_name: str, channel_name: str | None) -> None:
@@ -786,4 +850,4 @@ class LineProcessor:
         self._post_refs(line, data, "direct_post", BATCH_NOTE)
         create_at, message = data.get("create_at"), data.get("message")
         if members and create_at is not None and message is not None:
-            self.identities.add(self.identity("direct", *sorted(members), create_at, message), line)
+            self.identities.add(post_identity("direct", *sorted(members), create_at, message), line)

@@ -138,7 +138,8 @@ class FileUsed(NamedTuple):
     (format, width, height) when the server would measure it (images by name for
     attachments, any profile image), None otherwise or when the header does not decode;
     `imported`: False when the line fails before the server gets to the file (an emoji line
-    that fails validation: its image still counts as referenced).
+    that fails validation: its image still counts as referenced); `entry`: the member's
+    position in the archive's member index (for the referenced-files bitmap).
     """
 
     line: int
@@ -150,11 +151,26 @@ class FileUsed(NamedTuple):
     readable: bool = True
     dims: tuple[str, int, int] | None = None
     imported: bool = True
+    entry: int = -1
 
     @property
     def fatal(self) -> bool:
         """Whether damage to the file stops the import (profile and emoji images do)."""
         return self.imported and self.use != "attachment"
+
+
+class FilesUsed(NamedTuple):
+    """The attachments of a run of post lines the fast path accepted, all at once: `files`
+    references, each to a readable entry that is no image and within MaxFileSize, `size`
+    bytes in all, the first largest file (`largest` bytes, at `line` and `field`), and
+    `members`: the entry indexes used, packed as native uint32 (repeats included)."""
+
+    files: int
+    size: int
+    line: int
+    field: str
+    largest: int
+    members: bytes
 
 
 class LongestMessage(NamedTuple):
@@ -174,7 +190,7 @@ class MostFiles(NamedTuple):
 
 
 Definition = TeamDefined | ChannelDefined | UserDefined | SchemeDefined
-Fact = Definition | FileUsed | LongestMessage | MostFiles
+Fact = Definition | FileUsed | FilesUsed | LongestMessage | MostFiles
 DEFINITIONS = (TeamDefined, ChannelDefined, UserDefined, SchemeDefined)
 
 

@@ -1,7 +1,8 @@
 """Files referenced by lines: how the server resolves them, and what it does when they fail.
 
-Also: image dimensions as the server measures them (`Dimensions`), and the files no line uses
-(`unreferenced_issues`).
+Also: image dimensions as the server measures them (`Dimensions`), the files lines use as a
+bitmap over the archive's member index (`ReferencedFiles`), and the files no line uses
+(`unreferenced_issues`, from the index: no object per member).
 
 Emulates the server's attachment pre-processing (reference §1.3): every top-level attachment
 of a post is resolved; if any of them is invalid or missing, the reply attachments of that
@@ -11,7 +12,8 @@ validation (so the validator never sees them); unresolved reply paths reach the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,14 +201,48 @@ class Dimensions:
         return dims
 
 
-def unreferenced_issues(archive: Archive, referenced: set[str]) -> list[Issue]:
+class ReferencedFiles:
+    """The entries lines use: one bit per entry of the archive's member index (the entry the
+    server finds for each reference), n/8 bytes for n entries instead of a set of keys."""
+
+    __slots__ = ("bits",)
+
+    def __init__(self, entries: int) -> None:
+        self.bits = bytearray((entries + 7) // 8)
+
+    def add(self, index: int) -> None:
+        """Mark entry `index` (a `MemberInfo.index`)."""
+        if index >= 0:
+            self.bits[index >> 3] |= 1 << (index & 7)
+
+    def add_packed(self, indexes: bytes) -> None:
+        """Mark the entries packed as native uint32 (the C fast path's `FilesUsed`)."""
+        bits = self.bits
+        for index in array("I", indexes):
+            bits[index >> 3] |= 1 << (index & 7)
+
+    def __contains__(self, index: int) -> bool:
+        return bool(self.bits[index >> 3] >> (index & 7) & 1)
+
+    def indexes(self) -> Iterator[int]:
+        """The marked entry indexes, in order."""
+        for byte_index, byte in enumerate(self.bits):
+            while byte:
+                low = byte & -byte
+                yield byte_index * 8 + low.bit_length() - 1
+                byte ^= low
+
+    def __len__(self) -> int:
+        return int.from_bytes(self.bits, "little").bit_count()
+
+
+def unreferenced_issues(archive: Archive, referenced: ReferencedFiles) -> list[Issue]:
     """Files under data/ that no line uses, and files outside data/ (never used)."""
     issues: list[Issue] = []
-    jsonl_key = archive.jsonl.key
+    index = archive.index
     outside: list[MemberInfo] = []
-    for member in archive.members():
-        if member.is_dir or member.key == jsonl_key or member.key in referenced:
-            continue
+    for i in index.unreferenced(referenced.bits, index.find(archive.jsonl.key)):
+        member = index[i]
         if not member.key.startswith("data/"):
             if member.key.endswith(".jsonl") or member.name == "warnings.txt":
                 continue

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from archivekit.check.duplicates import post_identity, stable_identity
 from archivekit.check.engine import LineProcessor
 from archivekit.check.facts import Findings
 from archivekit.check.fast.fastpath import NATIVE_SETTLED
@@ -31,6 +30,7 @@ from archivekit.gosem.decode import type_is_settled
 from archivekit.read import (
     BLOCK_SIZE,
     LineTooLong,
+    MemberIndex,
     ReadLimits,
     iter_line_batches,
     open_archive,
@@ -85,6 +85,9 @@ class WorkerJob(NamedTuple):
     block_size: int
     existing: Existing | None = None
     parent: int = 0  # the parent's pid: a worker ends when its parent is gone
+    # The parent's member index: shared by a forked worker (pickled for a spawned one it
+    # becomes None, and the worker reads the central directory itself).
+    member_index: MemberIndex | None = None
 
 
 class BatchResult(NamedTuple):
@@ -108,12 +111,8 @@ def _worker(conn: Connection, job: WorkerJob) -> None:
 
 
 def _work(conn: Connection, job: WorkerJob) -> None:
-    with open_archive(job.path, limits=job.read_limits) as archive:
-        identity: Callable[..., int] = post_identity
-        if _start_method() != "fork" and os.name != "posix":
-            # Spawned workers do not share the parent's hash seed.
-            identity = stable_identity
-        processor = LineProcessor(archive, ctx=job.ctx, existing=job.existing, identity=identity)
+    with open_archive(job.path, limits=job.read_limits, index=job.member_index) as archive:
+        processor = LineProcessor(archive, ctx=job.ctx, existing=job.existing)
         # The parent keeps at most max_issues issues, the first ones in line order: those are
         # among this worker's first max_issues. Beyond them only counts travel.
         budget = job.max_issues
@@ -170,11 +169,24 @@ class ParallelRun:
         existing: Existing | None = None,
         progress: Callable[[int, int], None] | None = None,
         total: int = 0,
+        index: MemberIndex | None = None,
     ) -> None:
+        """`index`: the archive's member index, already read (forked workers share it)."""
         self.workers = workers
         parent = os.getpid()
         self.jobs = [
-            WorkerJob(path, read_limits, ctx, me, workers, max_issues, block_size, existing, parent)
+            WorkerJob(
+                path,
+                read_limits,
+                ctx,
+                me,
+                workers,
+                max_issues,
+                block_size,
+                existing,
+                parent,
+                index,
+            )
             for me in range(workers)
         ]
         self.progress = progress

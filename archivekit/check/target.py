@@ -406,6 +406,7 @@ def rule_context(target: TargetConfig) -> RuleContext:
     """What the per-line rules need from the target: post size, password policy, locale."""
     return RuleContext(
         max_post_size=target.max_post_size,
+        max_file_size=target.max_file_size,
         password=PasswordPolicy(
             minimum_length=target.password_minimum_length,
             lowercase=target.password_lowercase,

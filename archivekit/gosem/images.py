@@ -21,7 +21,7 @@ HEAD_BYTES = 256 * 1024
 
 # Go's mime.TypeByExtension: the extensions for which the server's FileInfo.IsImage() is
 # true, so that it checks MaxImageResolution (other files are stored without a look).
-_IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".webp"})
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".webp"})
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _GO_MAX_INT32 = 2**31 - 1
@@ -38,7 +38,7 @@ _SOS = 0xDA
 def is_image_name(name: str) -> bool:
     """Whether the server treats a file of this name as an image (by its extension)."""
     dot = name.rfind(".")
-    return dot > name.rfind("/") and go_lower(name[dot:]) in _IMAGE_EXTENSIONS
+    return dot > name.rfind("/") and go_lower(name[dot:]) in IMAGE_EXTENSIONS
 
 
 def image_dimensions(head: bytes) -> tuple[str, int, int] | None:

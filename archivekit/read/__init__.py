@@ -9,6 +9,7 @@ server would think of the archive is checked in `archivekit.check.archive`. Impo
 
 from archivekit.read.framing import MAX_LINE_BYTES, LineTooLong, iter_line_batches, rechunk
 from archivekit.read.inflate import ReadLimits
+from archivekit.read.members import MemberIndex
 from archivekit.read.source import BLOCK_SIZE, Archive, open_archive
 from archivekit.read.zipdir import MemberInfo
 
@@ -17,6 +18,7 @@ __all__ = [
     "MAX_LINE_BYTES",
     "Archive",
     "LineTooLong",
+    "MemberIndex",
     "MemberInfo",
     "ReadLimits",
     "iter_line_batches",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import BinaryIO, Literal
 
@@ -28,13 +29,8 @@ from archivekit.read.inflate import (
     iter_member_data,
     method_name,
 )
-from archivekit.read.zipdir import (
-    MemberInfo,
-    go_dir,
-    looks_like_zip,
-    read_central_directory,
-    read_data_offset,
-)
+from archivekit.read.members import ListIndex, MemberIndex, read_member_index
+from archivekit.read.zipdir import MemberInfo, go_dir, looks_like_zip, read_data_offset
 
 Kind = Literal["zip", "jsonl", "dir"]
 
@@ -60,7 +56,7 @@ class Archive:
         path: str,
         kind: Kind,
         size: int,
-        members: Sequence[MemberInfo],
+        members: MemberIndex | Sequence[MemberInfo],
         jsonl: MemberInfo,
         *,
         limits: ReadLimits,
@@ -70,9 +66,8 @@ class Archive:
         self.kind = kind
         self.size = size
         self.jsonl = jsonl
-        self._members = tuple(members)
-        # The server's map: NFC name -> entry, a later duplicate replacing an earlier one.
-        self._by_key = {m.key: m for m in self._members}
+        # The entries and the server's map from NFC key to entry (archivekit.read.members).
+        self.index = members if isinstance(members, MemberIndex) else ListIndex(members)
         self._limits = limits
         self._budget = ReadBudget(limits)
         self._fh = fh
@@ -94,12 +89,16 @@ class Archive:
             self._fh = None
 
     def members(self) -> Sequence[MemberInfo]:
-        """All entries in central-directory order (sorted names for a directory)."""
-        return self._members
+        """All entries in central-directory order (sorted names for a directory).
+
+        Each `MemberInfo` is built when it is read (compare entries by `index`, not with
+        ``is``): fine for a few, slow for every entry of a large zip — whole-archive counts
+        have cheap paths on `index` (`MemberIndex`)."""
+        return self.index
 
     def lookup(self, key: str) -> MemberInfo | None:
         """The entry the server finds for an NFC key; the last of duplicates wins."""
-        return self._by_key.get(key)
+        return self.index.lookup(key)
 
     def iter_member_blocks(
         self, member: MemberInfo, block_size: int = BLOCK_SIZE
@@ -154,8 +153,16 @@ class Archive:
             yield from iter_file_blocks(fh, member, block_size, self._budget)
 
 
-def open_archive(path: str | os.PathLike[str], *, limits: ReadLimits | None = None) -> Archive:
+def open_archive(
+    path: str | os.PathLike[str],
+    *,
+    limits: ReadLimits | None = None,
+    index: MemberIndex | None = None,
+) -> Archive:
     """Open a zip, a bare ``.jsonl`` or an export directory for reading.
+
+    `index`: the member index of this same zip, read before (a forked worker reuses its
+    parent's instead of reading the central directory again); None reads it.
 
     Raises `ArchiveError` when it cannot be used: ``not-a-zip``, ``zip-truncated``,
     ``zip-corrupt``, ``zip-multidisk``, ``jsonl-missing``, ``jsonl-unsupported-compression``.
@@ -175,18 +182,36 @@ def open_archive(path: str | os.PathLike[str], *, limits: ReadLimits | None = No
         if not looks_like_zip(fh, size) and path.lower().endswith(".jsonl"):
             fh.close()
             return _open_bare_jsonl(path, size, limits)
-        return _open_zip(path, fh, size, limits)
+        return _open_zip(path, fh, size, limits, index)
     except BaseException:
         fh.close()
         raise
 
 
-def _open_zip(path: str, fh: BinaryIO, size: int, limits: ReadLimits) -> Archive:
-    members = read_central_directory(fh, size)
-    jsonl = choose_jsonl(members, "archive")
+def _open_zip(
+    path: str, fh: BinaryIO, size: int, limits: ReadLimits, index: MemberIndex | None
+) -> Archive:
+    if index is None:
+        index = read_member_index(fh, size)
+    # Only the entries whose name ends with .jsonl become MemberInfo objects here.
+    jsonl = choose_jsonl([index[i] for i in index.ending_with(".jsonl")], "archive")
     _require_readable_jsonl(jsonl)
     read_data_offset(fh, jsonl, size)  # fail now, not mid-run, if its header is damaged
-    return Archive(path, "zip", size, members, jsonl, limits=limits, fh=fh)
+    return Archive(path, "zip", size, index, jsonl, limits=limits, fh=fh)
+
+
+def reopen_jsonl(path: str, jsonl: MemberInfo, *, limits: ReadLimits | None = None) -> Archive:
+    """A zip opened before, again, for a process that only streams its JSONL (`jsonl`, as the
+    first `open_archive` chose it): the central directory is not read again, and the
+    archive's `index` holds that one member."""
+    fh: BinaryIO = open(path, "rb", buffering=0)  # noqa: SIM115 - owned by the Archive
+    try:
+        size = os.fstat(fh.fileno()).st_size
+        only = ListIndex([replace(jsonl, index=0)])
+        return Archive(path, "zip", size, only, only[0], limits=limits or ReadLimits(), fh=fh)
+    except BaseException:
+        fh.close()
+        raise
 
 
 def _open_bare_jsonl(path: str, size: int, limits: ReadLimits) -> Archive:
@@ -235,7 +260,8 @@ def is_root_jsonl(name: str) -> bool:
 
 
 def choose_jsonl(members: Sequence[MemberInfo], where: str) -> MemberInfo:
-    """The member the server imports: the first root-level ``.jsonl``.
+    """The member the server imports: the first root-level ``.jsonl`` (`members`: every
+    entry, or at least every one whose name ends with ``.jsonl``).
 
     Raises `ArchiveError` (``jsonl-missing``) when there is none.
     """

@@ -184,10 +184,20 @@ def _read_zip64_end(fh: BinaryIO, eocd_offset: int, end: _DirectoryEnd) -> bool:
 
 
 def read_central_directory(fh: BinaryIO, file_size: int) -> list[MemberInfo]:
-    """All entries of the zip in central-directory order.
+    """All entries of the zip in central-directory order, one `MemberInfo` each (the
+    reference parser; `archivekit.read.members.read_member_index` is the compact one).
 
     Raises `ArchiveError`: ``not-a-zip``, ``zip-truncated``, ``zip-corrupt``, ``zip-multidisk``.
     """
+    start, base, entries = directory_start(fh, file_size)
+    members = parse_entries(fh, start, file_size, base)
+    check_entry_count(len(members), entries)
+    return members
+
+
+def directory_start(fh: BinaryIO, file_size: int) -> tuple[int, int, int]:
+    """(offset of the first central-directory record, prefix length before the archive,
+    entry count the end record states)."""
     end = _read_directory_end(fh, file_size)
     base = end.end_offset - end.size - end.offset
     start = base + end.offset
@@ -197,16 +207,20 @@ def read_central_directory(fh: BinaryIO, file_size: int) -> list[MemberInfo]:
     if base > 0 and _read_at(fh, end.offset, 4) == CENTRAL_HEADER_SIG:
         base = 0
         start = end.offset
-    members = _parse_entries(fh, start, file_size, base)
-    if len(members) & 0xFFFF != end.entries & 0xFFFF:
+    return start, base, end.entries
+
+
+def check_entry_count(found: int, entries: int) -> None:
+    """Go only requires the count read to match the stated one modulo 65536."""
+    if found & 0xFFFF != entries & 0xFFFF:
         raise _corrupt(
-            f"The central directory lists {end.entries} entries but only {len(members)} "
+            f"The central directory lists {entries} entries but only {found} "
             "could be read: the directory is damaged."
         )
-    return members
 
 
-def _parse_entries(fh: BinaryIO, start: int, file_size: int, base: int) -> list[MemberInfo]:
+def parse_entries(fh: BinaryIO, start: int, file_size: int, base: int) -> list[MemberInfo]:
+    """Entries from `start` until a record does not parse (Go reads the directory so)."""
     members: list[MemberInfo] = []
     fh.seek(start)
     remaining = file_size - start

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from archivekit.check.archive import empty_jsonl_issue
 from archivekit.check.duplicates import Deduper, duplicate_post_issue
-from archivekit.check.facts import DEFINITIONS, Counts, FileUsed, Findings, Unresolved
+from archivekit.check.facts import DEFINITIONS, Counts, FilesUsed, FileUsed, Findings, Unresolved
+from archivekit.check.files import ReferencedFiles
 from archivekit.check.limits import Needs
 from archivekit.check.references import defined_later
 from archivekit.issues import Severity
@@ -38,7 +39,11 @@ class Tally:
     """Everything the engine's findings add up to (see the module doc)."""
 
     def __init__(
-        self, collector: IssueCollector, needs: Needs, run: RunDirectory | None = None
+        self,
+        collector: IssueCollector,
+        needs: Needs,
+        run: RunDirectory | None = None,
+        entries: int = 0,
     ) -> None:
         self.collector = collector
         self.needs = needs
@@ -46,9 +51,10 @@ class Tally:
         self.counts = Counts()
         self.lines = 0
         self.missing = 0
-        # Members the lines use (present in the archive), and those whose damage stops the
-        # import (profile and emoji images), for --verify-files.
-        self.referenced: set[str] = set()
+        # Members the lines use (present in the archive: a bit per entry of its member
+        # index, `entries` of them), and those whose damage stops the import (profile and
+        # emoji images), for --verify-files.
+        self.referenced = ReferencedFiles(entries)
         self.fatal_files: set[str] = set()
         self._pending: dict[Unresolved, _Pending] = {}
 
@@ -76,8 +82,10 @@ class Tally:
         for fact in found.facts:
             if isinstance(fact, DEFINITIONS):
                 self._defined(fact.defines, fact.line)
+            elif isinstance(fact, FilesUsed):
+                self.referenced.add_packed(fact.members)
             elif isinstance(fact, FileUsed):
-                self.referenced.add(fact.key)
+                self.referenced.add(fact.entry)
                 if fact.fatal:
                     self.fatal_files.add(fact.key)
             self.needs.see(fact)

@@ -5,7 +5,7 @@
  * decides whether the general path would report nothing at all for it. This version never
  * builds the parsed document: it walks the bytes once, checks JSON syntax, types, int64
  * ranges, escapes and UTF-8 as it goes, and creates Python objects only for the names it must
- * look up and for the duplicate-post identity. It is at most as permissive as the Python
+ * look up (the duplicate-post identity is digested from the bytes, see post_digest). It is at most as permissive as the Python
  * version (tests hold the two to the same verdicts); anything unusual returns None and the
  * general path handles the line from scratch. Escaped keys, a reference that only matches
  * after Go's lowercasing, nested props: all declined.
@@ -18,6 +18,8 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "_memberindex.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -31,6 +33,13 @@
 #define FLAT_PROPS_MAX_LINE 133333
 #define EMOJI_NAME_MAX 64
 #define MAX_PROPS_KEYS 32
+/* The server saves at most this many files per post or reply (model.PostFileIdsMaxRunes):
+ * a longer list is the general path's (too-many-files). */
+#define MAX_FILES_PER_LIST 10
+/* Files one line may resolve here; a line with more goes to the general path. */
+#define MAX_FILES_PER_LINE 64
+/* Attachment paths longer than this go to the general path. */
+#define MAX_PATH_BYTES 4096
 
 static const char POST_PREFIX[] = "{\"type\":\"post\",\"post\":";
 static const char DIRECT_PREFIX[] = "{\"type\":\"direct_post\",\"direct_post\":";
@@ -40,8 +49,6 @@ static unsigned char string_class[256];
 /* Characters of a reaction's emoji name: [a-zA-Z0-9+_-] */
 static unsigned char emoji_char[256];
 
-static PyObject *str_post;
-static PyObject *str_direct;
 
 typedef struct {
     const unsigned char *p;
@@ -55,6 +62,31 @@ typedef struct {
     int escaped;
 } Str;
 
+/* The largest file and the longest file list of a line or a batch: where, and how big. The
+ * general path meets a line's lists in the order post, then replies; ties keep the first. */
+typedef struct {
+    unsigned long long value; /* 0: none yet */
+    long long line;
+    int direct;
+    int reply; /* -1: the post's own list */
+    int index; /* the file's position in its list (largest file only) */
+} Where;
+
+/* Attachment resolution (scan_batch's `files`; none: lines with files are declined). */
+typedef struct {
+    const MemberTable *table;
+    unsigned long long max_file_size;
+    PyObject *image_extensions; /* a tuple of lowercase bytes, e.g. b".png" */
+} Files;
+
+/* The files of one line, resolved (marked referenced only once the line is accepted). */
+typedef struct {
+    int found;
+    uint32_t members[MAX_FILES_PER_LINE];
+    unsigned long long bytes;
+    Where largest, most;
+} LineFiles;
+
 typedef struct {
     PyObject *users;
     PyObject *teams;
@@ -64,7 +96,20 @@ typedef struct {
     int flat_props;
     long long replies;
     long long reactions;
+    const Files *files;
+    int reply; /* the reply being read, -1 for the post itself */
+    LineFiles lf;
 } Ctx;
+
+/* Whether `a` (met later in the line) replaces `b`: larger, or as large and earlier in the
+ * general path's order (the post's own list first, then the replies', then by position); a
+ * zero never, as in limits.Needs. */
+static inline int takes_over(const Where *a, const Where *b) {
+    if (a->value == 0) return 0; /* an empty file or list is never a maximum */
+    if (a->value != b->value) return a->value > b->value;
+    if (a->reply != b->reply) return a->reply < b->reply;
+    return a->index < b->index;
+}
 
 /* --- lexical helpers --------------------------------------------------------------------- */
 
@@ -219,14 +264,10 @@ static Py_ssize_t put_utf8(char *out, uint32_t u) {
     return 4;
 }
 
-/* The Python str of a string scan_string accepted. Unescaping never grows the text (\uXXXX is
- * six bytes for at most three, a surrogate pair twelve for four), so a buffer of the raw
- * length always suffices. */
-static PyObject *to_str(const Str *s) {
-    if (!s->escaped) return PyUnicode_DecodeUTF8((const char *)s->start, s->len, NULL);
-    char small[512];
-    char *buf = s->len <= (Py_ssize_t)sizeof small ? small : PyMem_Malloc((size_t)s->len);
-    if (buf == NULL) return PyErr_NoMemory();
+/* The UTF-8 bytes of a string scan_string accepted, unescaped into `buf`; returns their
+ * length. Unescaping never grows the text (\uXXXX is six bytes for at most three, a
+ * surrogate pair twelve for four), so a buffer of the raw length always suffices. */
+static Py_ssize_t unescape(const Str *s, char *buf) {
     const unsigned char *p = s->start, *end = s->start + s->len;
     Py_ssize_t n = 0;
     while (p < end) {
@@ -258,9 +299,187 @@ static PyObject *to_str(const Str *s) {
                 p += 2;
         }
     }
-    PyObject *result = PyUnicode_DecodeUTF8(buf, n, NULL);
+    return n;
+}
+
+/* The Python str of a string scan_string accepted. */
+static PyObject *to_str(const Str *s) {
+    if (!s->escaped) return PyUnicode_DecodeUTF8((const char *)s->start, s->len, NULL);
+    char small[512];
+    char *buf = s->len <= (Py_ssize_t)sizeof small ? small : PyMem_Malloc((size_t)s->len);
+    if (buf == NULL) return PyErr_NoMemory();
+    PyObject *result = PyUnicode_DecodeUTF8(buf, unescape(s, buf), NULL);
     if (buf != small) PyMem_Free(buf);
     return result;
+}
+
+/* --- the duplicate-post identity: XXH64 of a canonical encoding ---------------------------
+ *
+ * archivekit/check/duplicates.py documents the encoding and the digest; `post_identity` there
+ * computes the same value with the xxhash package (xxh64, seed 0). XXH64 as specified by
+ * xxHash (https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md); tests hold this code
+ * to the package bit for bit. The encoding is built in a buffer, then digested in one pass. */
+
+#define XXH_P1 0x9E3779B185EBCA87ULL
+#define XXH_P2 0xC2B2AE3D27D4EB4FULL
+#define XXH_P3 0x165667B19E3779F9ULL
+#define XXH_P4 0x85EBCA77C2B2AE63ULL
+#define XXH_P5 0x27D4EB2F165667C5ULL
+
+static inline uint64_t rotl64(uint64_t x, unsigned n) { return (x << n) | (x >> (64 - n)); }
+
+static inline uint64_t load64le(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+static inline uint32_t load32le(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
+}
+
+static inline uint64_t xxh_round(uint64_t acc, uint64_t input) {
+    acc += input * XXH_P2;
+    return rotl64(acc, 31) * XXH_P1;
+}
+
+static inline uint64_t xxh_merge(uint64_t acc, uint64_t v) {
+    acc ^= xxh_round(0, v);
+    return acc * XXH_P1 + XXH_P4;
+}
+
+/* XXH64 of `n` bytes with seed 0. */
+static uint64_t xxh64(const uint8_t *p, size_t n) {
+    const uint8_t *end = p + n;
+    uint64_t h;
+    if (n >= 32) {
+        uint64_t v1 = XXH_P1 + XXH_P2, v2 = XXH_P2, v3 = 0, v4 = 0 - XXH_P1;
+        do {
+            v1 = xxh_round(v1, load64le(p));
+            v2 = xxh_round(v2, load64le(p + 8));
+            v3 = xxh_round(v3, load64le(p + 16));
+            v4 = xxh_round(v4, load64le(p + 24));
+            p += 32;
+        } while (end - p >= 32);
+        h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) + rotl64(v4, 18);
+        h = xxh_merge(h, v1);
+        h = xxh_merge(h, v2);
+        h = xxh_merge(h, v3);
+        h = xxh_merge(h, v4);
+    } else {
+        h = XXH_P5;
+    }
+    h += (uint64_t)n;
+    for (; end - p >= 8; p += 8) {
+        h ^= xxh_round(0, load64le(p));
+        h = rotl64(h, 27) * XXH_P1 + XXH_P4;
+    }
+    if (end - p >= 4) {
+        h ^= (uint64_t)load32le(p) * XXH_P1;
+        h = rotl64(h, 23) * XXH_P2 + XXH_P3;
+        p += 4;
+    }
+    for (; p < end; p++) {
+        h ^= (*p) * XXH_P5;
+        h = rotl64(h, 11) * XXH_P1;
+    }
+    h ^= h >> 33;
+    h *= XXH_P2;
+    h ^= h >> 29;
+    h *= XXH_P3;
+    h ^= h >> 32;
+    return h;
+}
+
+/* The canonical encoding being built: a stack buffer, or the heap past it. */
+typedef struct {
+    uint8_t *data;
+    size_t len, cap;
+    uint8_t small[1024];
+} Encoding;
+
+static void encoding_init(Encoding *e) {
+    e->data = e->small;
+    e->len = 0;
+    e->cap = sizeof e->small;
+}
+
+static void encoding_free(Encoding *e) {
+    if (e->data != e->small) PyMem_Free(e->data);
+}
+
+/* Room for `n` more bytes (FAIL with MemoryError set when there is none). */
+static int encoding_room(Encoding *e, size_t n) {
+    if (e->len + n <= e->cap) return OK;
+    size_t cap = e->cap * 2 > e->len + n ? e->cap * 2 : e->len + n;
+    uint8_t *data = PyMem_Malloc(cap);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return FAIL;
+    }
+    memcpy(data, e->data, e->len);
+    encoding_free(e);
+    e->data = data;
+    e->cap = cap;
+    return OK;
+}
+
+/* A part's kind byte and an 8-byte little-endian value (an int64) or length (a str). */
+static void put_kind(Encoding *e, uint8_t kind, uint64_t v) {
+    e->data[e->len++] = kind;
+    for (int i = 0; i < 8; i++) e->data[e->len++] = (uint8_t)(v >> (8 * i));
+}
+
+static int identity_int(Encoding *e, long long value) {
+    if (encoding_room(e, 9) != OK) return FAIL;
+    put_kind(e, 'i', (uint64_t)value);
+    return OK;
+}
+
+static int identity_bytes(Encoding *e, const char *text, Py_ssize_t n) {
+    if (encoding_room(e, 9 + (size_t)n) != OK) return FAIL;
+    put_kind(e, 's', (uint64_t)n);
+    memcpy(e->data + e->len, text, (size_t)n);
+    e->len += (size_t)n;
+    return OK;
+}
+
+/* A str part (a name the scanner already holds as a Python str). */
+static int identity_str(Encoding *e, PyObject *text) {
+    Py_ssize_t n;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(text, &n);
+    if (utf8 == NULL) return FAIL;
+    return identity_bytes(e, utf8, n);
+}
+
+/* A str part straight from the line (unescaped in place when it has escapes: unescaping
+ * never grows the text). */
+static int identity_raw(Encoding *e, const Str *text) {
+    if (!text->escaped) return identity_bytes(e, (const char *)text->start, text->len);
+    if (encoding_room(e, 9 + (size_t)text->len) != OK) return FAIL;
+    size_t at = e->len;
+    Py_ssize_t n = unescape(text, (char *)e->data + at + 9);
+    put_kind(e, 's', (uint64_t)n);
+    e->len = at + 9 + (size_t)n;
+    return OK;
+}
+
+/* identity_digest(data: bytes) -> int: XXH64 of `data` (for tests: C against xxhash). */
+static PyObject *identity_digest(PyObject *module, PyObject *arg) {
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    uint64_t h = xxh64(view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    return PyLong_FromUnsignedLongLong(h);
 }
 
 /* An integer as Go decodes it into an int64 field: no fraction, no exponent, in range. */
@@ -526,12 +745,95 @@ static int props(Ctx *ctx, Cur *c) {
     return r == END ? OK : r;
 }
 
-/* attachments: only null or an empty list here (files need the archive: general path). */
-static int no_attachments(Cur *c) {
+/* Whether a member key names an image by its extension (the server then checks its pixels:
+ * archivekit.check.limits.is_image_name; such files go to the general path). */
+static int image_name(const Files *files, const char *key, size_t n) {
+    size_t dot = n;
+    while (dot > 0 && key[dot - 1] != '.' && key[dot - 1] != '/') dot--;
+    if (dot == 0 || key[dot - 1] != '.') return 0;
+    dot--;
+    size_t len = n - dot;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(files->image_extensions); i++) {
+        PyObject *ext = PyTuple_GET_ITEM(files->image_extensions, i);
+        if (!PyBytes_Check(ext) || (size_t)PyBytes_GET_SIZE(ext) != len) continue;
+        const char *e = PyBytes_AS_STRING(ext);
+        size_t j = 0;
+        while (j < len) {
+            char k = key[dot + j];
+            if (k >= 'A' && k <= 'Z') k = (char)(k + 32);
+            if (k != e[j]) break;
+            j++;
+        }
+        if (j == len) return 1;
+    }
+    return 0;
+}
+
+/* A path the server joins to data/ without changing it: ASCII, no empty, "." or ".."
+ * segment, no leading or trailing slash. (Any other path is the general path's.) */
+static int plain_path(const Str *s) {
+    if (s->escaped || s->len == 0 || s->len > MAX_PATH_BYTES) return 0;
+    const unsigned char *p = s->start, *end = s->start + s->len;
+    const unsigned char *segment = p;
+    for (; p <= end; p++) {
+        if (p < end && *p >= 0x80) return 0;
+        if (p == end || *p == '/') {
+            Py_ssize_t n = p - segment;
+            if (n == 0 || (n == 1 && segment[0] == '.') ||
+                (n == 2 && segment[0] == '.' && segment[1] == '.'))
+                return 0;
+            segment = p + 1;
+        }
+    }
+    return 1;
+}
+
+/* One attachment {"path": ...} at position `index` of the current list: its file must
+ * resolve, as the server resolves it, to a member the server can read that is no image and
+ * not over MaxFileSize; anything else declines the line. */
+static int attachment(Ctx *ctx, Cur *c, int index) {
+    const Files *files = ctx->files;
+    if (!open_container(c, '{')) return DECLINE;
+    int member_first = 1, m, seen = 0;
+    Str key, path;
+    while ((m = next_member(c, &member_first, &key)) == OK) {
+        if (seen || key.len != 4 || memcmp(key.start, "path", 4) != 0) return DECLINE;
+        seen = 1;
+        if (scan_string(c, &path) != OK || !plain_path(&path)) return DECLINE;
+    }
+    if (m != END || !seen) return DECLINE;
+    char buf[5 + MAX_PATH_BYTES];
+    memcpy(buf, "data/", 5);
+    memcpy(buf + 5, path.start, (size_t)path.len);
+    size_t n = 5 + (size_t)path.len;
+    int64_t found = member_table_find(files->table, buf, n);
+    if (found < 0 || ctx->lf.found == MAX_FILES_PER_LINE) return DECLINE;
+    const MemberRecord *r = &files->table->records[found];
+    if ((r->bits & (MB_DIR | MB_ENCRYPTED)) || (r->method != 0 && r->method != 8) ||
+        r->size > files->max_file_size || image_name(files, buf, n))
+        return DECLINE;
+    ctx->lf.members[ctx->lf.found++] = (uint32_t)found;
+    ctx->lf.bytes += r->size;
+    Where here = {r->size, 0, 0, ctx->reply, index};
+    if (takes_over(&here, &ctx->lf.largest)) ctx->lf.largest = here;
+    return OK;
+}
+
+/* attachments: null, [], or (with `files`) up to ten files that all resolve. */
+static int attachments(Ctx *ctx, Cur *c) {
     if (is_null(c)) return OK;
     if (!open_container(c, '[')) return DECLINE;
-    skip_ws(c);
-    return open_container(c, ']') ? OK : DECLINE;
+    int first = 1, r, count = 0;
+    while ((r = next_element(c, &first)) == OK) {
+        if (ctx->files == NULL || count == MAX_FILES_PER_LIST) return DECLINE;
+        r = attachment(ctx, c, count);
+        if (r != OK) return r;
+        count++;
+    }
+    if (r != END) return r;
+    Where here = {(unsigned long long)count, 0, 0, ctx->reply, 0};
+    if (count > 0 && takes_over(&here, &ctx->lf.most)) ctx->lf.most = here;
+    return OK;
 }
 
 static int is_pinned(Cur *c) {
@@ -705,7 +1007,7 @@ static int post_object(Ctx *ctx, Cur *c, unsigned allowed, Post *post) {
                 r = replies(ctx, c, &min_child);
                 break;
             case K_ATTACHMENTS:
-                r = no_attachments(c);
+                r = attachments(ctx, c);
                 break;
             case K_IS_PINNED:
                 r = is_pinned(c);
@@ -734,7 +1036,9 @@ static int replies(Ctx *ctx, Cur *c, long long *min_create_at) {
     int first = 1, r;
     while ((r = next_element(c, &first)) == OK) {
         Post reply = {0};
+        ctx->reply = (int)ctx->replies;
         r = post_object(ctx, c, REPLY_KEYS, &reply);
+        ctx->reply = -1;
         post_clear(&reply);
         if (r != OK) return r;
         if (reply.create_at < *min_create_at) *min_create_at = reply.create_at;
@@ -780,21 +1084,45 @@ static int envelope_end(Cur *c) {
 
 /* What an accepted line leaves for the pipeline. */
 typedef struct {
-    PyObject *parts; /* the duplicate-post identity: ("post", team, channel, create_at, message)
-                        or ("direct", *sorted(members), create_at, message) */
+    uint64_t identity; /* post_identity("post", team, channel, create_at, message) or
+                          post_identity("direct", *sorted(members), create_at, message) */
     Py_ssize_t runes;
     long long replies;
     long long reactions;
+    LineFiles lf;
 } Accepted;
 
+/* The duplicate-post identity of an accepted post (see archivekit/check/duplicates.py). */
+static int post_digest(const Post *post, int direct, uint64_t *out) {
+    Encoding e;
+    encoding_init(&e);
+    int r = OK;
+    if (direct) {
+        r = identity_bytes(&e, "direct", 6);
+        if (r == OK && PyList_Sort(post->members) < 0) r = FAIL;
+        for (Py_ssize_t i = 0; r == OK && i < PyList_GET_SIZE(post->members); i++)
+            r = identity_str(&e, PyList_GET_ITEM(post->members, i));
+    } else {
+        r = identity_bytes(&e, "post", 4);
+        if (r == OK) r = identity_str(&e, post->team);
+        if (r == OK) r = identity_str(&e, post->channel);
+    }
+    if (r == OK) r = identity_int(&e, post->create_at);
+    if (r == OK) r = identity_raw(&e, &post->message);
+    if (r == OK) *out = xxh64(e.data, e.len);
+    encoding_free(&e);
+    return r;
+}
+
 /* One line of `line_size` bytes whose envelope `c` has passed (`direct` as envelope_start
- * said): OK with *acc filled (acc->parts a new reference), DECLINE, or FAIL. */
+ * said): OK with *acc filled, DECLINE, or FAIL. */
 static int scan_one(const Ctx *base, Cur c, Py_ssize_t line_size, int direct, Accepted *acc) {
     Ctx ctx = *base;
     ctx.flat_props = line_size < FLAT_PROPS_MAX_LINE;
     ctx.replies = ctx.reactions = 0;
+    ctx.reply = -1;
+    memset(&ctx.lf, 0, sizeof ctx.lf);
     Post post = {0};
-    PyObject *message = NULL, *create_at = NULL;
 
     int r = post_object(&ctx, &c, direct ? DIRECT_POST_KEYS : POST_KEYS, &post);
     if (r == OK) r = envelope_end(&c);
@@ -814,33 +1142,13 @@ static int scan_one(const Ctx *base, Cur c, Py_ssize_t line_size, int direct, Ac
             r = found < 0 ? FAIL : (found ? OK : DECLINE);
         }
     }
-    if (r != OK) goto done;
-    r = FAIL;
-    message = to_str(&post.message);
-    create_at = PyLong_FromLongLong(post.create_at);
-    if (message == NULL || create_at == NULL) goto done;
-    if (direct) {
-        if (PyList_Sort(post.members) < 0) goto done;
-        Py_ssize_t m = PyList_GET_SIZE(post.members);
-        acc->parts = PyTuple_New(m + 3);
-        if (acc->parts == NULL) goto done;
-        PyTuple_SET_ITEM(acc->parts, 0, Py_NewRef(str_direct));
-        for (Py_ssize_t i = 0; i < m; i++)
-            PyTuple_SET_ITEM(acc->parts, i + 1, Py_NewRef(PyList_GET_ITEM(post.members, i)));
-        PyTuple_SET_ITEM(acc->parts, m + 1, Py_NewRef(create_at));
-        PyTuple_SET_ITEM(acc->parts, m + 2, Py_NewRef(message));
-    } else {
-        acc->parts = PyTuple_Pack(5, str_post, post.team, post.channel, create_at, message);
-        if (acc->parts == NULL) goto done;
+    if (r == OK) r = post_digest(&post, direct, &acc->identity);
+    if (r == OK) {
+        acc->runes = post.message.runes;
+        acc->replies = ctx.replies;
+        acc->reactions = ctx.reactions;
+        acc->lf = ctx.lf;
     }
-    acc->runes = post.message.runes;
-    acc->replies = ctx.replies;
-    acc->reactions = ctx.reactions;
-    r = OK;
-
-done:
-    Py_XDECREF(message);
-    Py_XDECREF(create_at);
     post_clear(&post);
     return r;
 }
@@ -860,14 +1168,53 @@ static int read_context(PyObject *const *args, Ctx *ctx) {
     return !(ctx->max_post_size == -1 && PyErr_Occurred());
 }
 
-/* scan(raw, direct, users, teams, channels, type_ok, max_post_size)
- *   -> None to decline, or (identity parts, message runes, replies, reactions). */
+/* `files` of scan and scan_batch: None (lines with files are declined), or
+ * (MemberTable capsule, max_file_size, image extensions): see
+ * archivekit/check/fast/fastpath.py. */
+static int read_files(PyObject *arg, Files *files, const Files **out) {
+    *out = NULL;
+    if (arg == Py_None) return 1;
+    if (!PyTuple_Check(arg) || PyTuple_GET_SIZE(arg) != 3 || !PyTuple_Check(PyTuple_GET_ITEM(arg, 2))) {
+        PyErr_SetString(PyExc_TypeError, "files must be None or (table, max_size, extensions)");
+        return 0;
+    }
+    files->table = PyCapsule_GetPointer(PyTuple_GET_ITEM(arg, 0), MEMBER_TABLE_CAPSULE);
+    if (files->table == NULL) return 0;
+    files->max_file_size = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(arg, 1));
+    if (files->max_file_size == (unsigned long long)-1 && PyErr_Occurred()) return 0;
+    files->image_extensions = PyTuple_GET_ITEM(arg, 2);
+    *out = files;
+    return 1;
+}
+
+/* A line's files as scan returns them: ((member, ...), bytes, (size, reply, index),
+ * (count, reply)) — the largest file and the longest list, first in the general path's
+ * order (sizes 0 when none). */
+static PyObject *line_files(const LineFiles *lf) {
+    PyObject *members = PyTuple_New(lf->found);
+    if (members == NULL) return NULL;
+    for (int i = 0; i < lf->found; i++) {
+        PyObject *v = PyLong_FromUnsignedLong(lf->members[i]);
+        if (v == NULL) {
+            Py_DECREF(members);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(members, i, v);
+    }
+    return Py_BuildValue("(NK(Kii)(Ki))", members, lf->bytes, lf->largest.value, lf->largest.reply,
+                         lf->largest.index, lf->most.value, lf->most.reply);
+}
+
+/* scan(raw, direct, users, teams, channels, type_ok, max_post_size, files)
+ *   -> None to decline, or (identity, message runes, replies, reactions, files) with files as
+ *   line_files gives them. */
 static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
     Ctx ctx = {0};
     Accepted acc = {0};
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "scan() takes 7 arguments");
+    Files files;
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "scan() takes 8 arguments");
         return NULL;
     }
     if (!PyBytes_Check(args[0])) {
@@ -875,36 +1222,39 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     int direct = PyObject_IsTrue(args[1]);
-    if (direct < 0 || !read_context(args + 2, &ctx)) return NULL;
+    if (direct < 0 || !read_context(args + 2, &ctx) || !read_files(args[7], &files, &ctx.files))
+        return NULL;
     Cur c = line_cursor(args[0]);
     int r = envelope_start(&c) == direct ? scan_one(&ctx, c, PyBytes_GET_SIZE(args[0]), direct, &acc)
                                          : DECLINE;
     if (r == FAIL) return NULL;
     if (r == DECLINE) Py_RETURN_NONE;
-    PyObject *result = Py_BuildValue("(OnLL)", acc.parts, acc.runes, acc.replies, acc.reactions);
-    Py_DECREF(acc.parts);
-    return result;
+    return Py_BuildValue("(KnLLN)", (unsigned long long)acc.identity, acc.runes, acc.replies,
+                         acc.reactions, line_files(&acc.lf));
 }
 
-/* scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size, identity)
+/* scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size, files)
  *
  * Scans batch[start:] (line numbers from first_line for batch[0]) for as long as the lines
  * are post or direct_post lines the fast path accepts, and stops at the first other one (a
  * definition, a declined post, line 1, an over-long line) for the general path to handle.
- * `identity` is None for Python's own hash of the identity parts (what
- * archivekit.check.duplicates.post_identity computes), else a callable applied to them.
  *
  * Returns (stop, posts, direct_posts, replies, reactions, longest_runes, longest_line,
- * longest_is_direct, identities, lines): identities and lines as packed native uint64, one
- * pair per accepted line; the longest message is the first line to reach the maximum. */
+ * longest_is_direct, identities, lines, files): identities and lines as packed native uint64,
+ * one pair per accepted line; the longest message is the first line to reach the maximum.
+ * `files` is None when the accepted lines had none, else (count, bytes, (size, line, direct,
+ * reply, index), (count, line, direct, reply), members): the largest file and the longest
+ * list, each the first to reach its maximum, and the entries used, packed as native uint32
+ * (in line order, repeats included). */
 static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
     Ctx ctx = {0};
+    Files files;
     if (nargs != 9) {
         PyErr_SetString(PyExc_TypeError, "scan_batch() takes 9 arguments");
         return NULL;
     }
-    PyObject *batch = args[0], *identity = args[8];
+    PyObject *batch = args[0];
     if (!PyList_Check(batch)) {
         PyErr_SetString(PyExc_TypeError, "scan_batch() needs a list of lines");
         return NULL;
@@ -919,6 +1269,11 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
         PyErr_SetString(PyExc_IndexError, "scan_batch() start out of range");
         return NULL;
     }
+    if (!read_files(args[8], &files, &ctx.files)) return NULL;
+    unsigned long long file_count = 0, file_bytes = 0;
+    uint32_t *used = NULL; /* the entries the accepted lines use */
+    size_t used_cap = 0;
+    Where largest = {0}, most = {0};
     PyObject *identities = PyBytes_FromStringAndSize(NULL, (n - start) * 8);
     PyObject *lines = PyBytes_FromStringAndSize(NULL, (n - start) * 8);
     PyObject *result = NULL;
@@ -929,7 +1284,7 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
     Py_ssize_t longest = -1, accepted = 0, i;
     int longest_direct = 0;
 
-    /* The callbacks (type_ok, identity) run Python code: hold the line, and re-read the
+    /* The callback (type_ok) runs Python code: hold the line, and re-read the
      * list's size (never past the n slots allocated above), in case that code touched it. */
     for (i = start; i < n && i < PyList_GET_SIZE(batch); i++) {
         PyObject *raw = PyList_GET_ITEM(batch, i);
@@ -944,25 +1299,7 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
         Py_DECREF(raw);
         if (r == FAIL) goto done;
         if (r == DECLINE) break;
-        uint64_t hash;
-        if (identity == Py_None) {
-            Py_hash_t h = PyObject_Hash(acc.parts);
-            if (h == -1) {
-                Py_DECREF(acc.parts);
-                goto done;
-            }
-            hash = (uint64_t)h;
-        } else {
-            PyObject *value = PyObject_Call(identity, acc.parts, NULL);
-            hash = value == NULL ? 0 : PyLong_AsUnsignedLongLong(value);
-            Py_XDECREF(value);
-            if (value == NULL || PyErr_Occurred()) {
-                Py_DECREF(acc.parts);
-                goto done;
-            }
-        }
-        Py_DECREF(acc.parts);
-        out_identity[accepted] = hash;
+        out_identity[accepted] = acc.identity;
         out_line[accepted] = (uint64_t)line;
         accepted++;
         counts[direct]++;
@@ -973,13 +1310,48 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
             longest_line = line;
             longest_direct = direct;
         }
+        const LineFiles *lf = &acc.lf;
+        if (lf->found > 0 && file_count + (size_t)lf->found > used_cap) {
+            size_t cap = used_cap ? used_cap * 2 : 1024;
+            while (cap < file_count + (size_t)lf->found) cap *= 2;
+            uint32_t *grown = PyMem_Realloc(used, cap * sizeof *used);
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            used = grown;
+            used_cap = cap;
+        }
+        if (lf->found > 0) memcpy(used + file_count, lf->members, (size_t)lf->found * sizeof *used);
+        file_count += (unsigned long long)lf->found;
+        file_bytes += lf->bytes;
+        /* Across lines only a larger value takes over: the earlier line keeps a tie. */
+        if (lf->largest.value > largest.value) {
+            largest = lf->largest;
+            largest.line = line;
+            largest.direct = direct;
+        }
+        if (lf->most.value > most.value) {
+            most = lf->most;
+            most.line = line;
+            most.direct = direct;
+        }
     }
     if (_PyBytes_Resize(&identities, accepted * 8) < 0 || _PyBytes_Resize(&lines, accepted * 8) < 0)
         goto done;
-    result = Py_BuildValue("(nLLLLnLNOO)", i, counts[0], counts[1], replies, reactions, longest,
-                           longest_line, PyBool_FromLong(longest_direct), identities, lines);
+    PyObject *summary = file_count == 0
+                            ? Py_NewRef(Py_None)
+                            : Py_BuildValue("(KK(KLiii)(KLii)y#)", file_count, file_bytes, largest.value,
+                                            largest.line, largest.direct, largest.reply, largest.index,
+                                            most.value, most.line, most.direct, most.reply,
+                                            (const char *)used,
+                                            (Py_ssize_t)(file_count * sizeof *used));
+    if (summary == NULL) goto done;
+    result = Py_BuildValue("(nLLLLnLNOON)", i, counts[0], counts[1], replies, reactions, longest,
+                           longest_line, PyBool_FromLong(longest_direct), identities, lines, summary);
 
 done:
+    PyMem_Free(used);
     Py_XDECREF(identities);
     Py_XDECREF(lines);
     return result;
@@ -1258,16 +1630,19 @@ static PyObject *settled_posts(PyObject *module, PyObject *const *args, Py_ssize
 }
 
 static PyMethodDef methods[] = {
+    {"identity_digest", identity_digest, METH_O,
+     "identity_digest(data) -> int: XXH64 (seed 0) of data (tests)."},
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
-     "scan(raw, direct, users, teams, channels, type_ok, max_post_size): None to decline, or "
-     "(identity parts, message runes, replies, reactions) for a line the general path would "
+     "scan(raw, direct, users, teams, channels, type_ok, max_post_size, files): None to decline, "
+     "or (identity, message runes, replies, reactions, files) for a line the general path would "
      "accept without a word."},
     {"skim_batch", (PyCFunction)(void (*)(void))skim_batch, METH_FASTCALL,
      "skim_batch(batch, start, places): inspect's counts for runs of post lines; see "
      "archivekit/check/fast/_scan.c."},
     {"scan_batch", (PyCFunction)(void (*)(void))scan_batch, METH_FASTCALL,
      "scan_batch(batch, start, first_line, users, teams, channels, type_ok, max_post_size, "
-     "identity): scan lines from batch[start] until one the fast path does not accept; see "
+     "files): "
+     "scan lines from batch[start] until one the fast path does not accept; see "
      "archivekit/check/fast/_scan.c."},
     {"settled_posts", (PyCFunction)(void (*)(void))settled_posts, METH_FASTCALL,
      "settled_posts(batch, start): the index of the first line from batch[start] that is not "
@@ -1288,9 +1663,6 @@ PyMODINIT_FUNC PyInit__scan(void) {
     }
     string_class['"'] = 1;
     string_class['\\'] = 2;
-    str_post = PyUnicode_InternFromString("post");
-    str_direct = PyUnicode_InternFromString("direct");
-    if (str_post == NULL || str_direct == NULL) return NULL;
     PyObject *module = PyModule_Create(&module_def);
 #ifndef SOURCE_SHA256
 #define SOURCE_SHA256 "unknown"

@@ -11,8 +11,9 @@ def scan(
     channels: dict[tuple[str, str], Any],
     type_ok: Callable[[str], bool],
     max_post_size: int,
+    files: tuple[Any, int, tuple[bytes, ...]] | None,
     /,
-) -> tuple[tuple[str | int, ...], int, int, int] | None: ...
+) -> tuple[int, int, int, int, Any] | None: ...
 def scan_batch(
     batch: list[Any],
     start: int,
@@ -22,9 +23,10 @@ def scan_batch(
     channels: dict[tuple[str, str], Any],
     type_ok: Callable[[str], bool],
     max_post_size: int,
-    identity: Callable[..., int] | None,
+    files: tuple[Any, int, tuple[bytes, ...]] | None,
     /,
-) -> tuple[int, int, int, int, int, int, int, bool, bytes, bytes]: ...
+) -> tuple[int, int, int, int, int, int, int, bool, bytes, bytes, Any]: ...
+def identity_digest(data: bytes, /) -> int: ...
 def settled_posts(batch: list[Any], start: int, /) -> int: ...
 def skim_batch(
     batch: list[Any], start: int, places: dict[tuple[str, str], list[int]], /

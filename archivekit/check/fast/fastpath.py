@@ -6,13 +6,24 @@ checks, at once, everything that could make the general path report something: J
 and int64 ranges, unknown or non-canonical keys, repeated keys, NUL characters, every
 validator and apply rule of posts, replies, reactions and thread followers, and that every
 user, team and channel reference resolves exactly. It only ever *accepts*: on anything
-unusual (a file attachment, non-empty props, a reply older than its post, any doubt) it
-declines and the general path handles the line from scratch, so the issues reported are
-always the general path's. A property test holds the two paths to the same verdicts.
+unusual (non-empty props, a reply older than its post, any doubt) it declines and the
+general path handles the line from scratch, so the issues reported are always the general
+path's. A property test holds the two paths to the same verdicts.
+
+Attachments (``files``: the archive's member index, MaxFileSize and the image extensions)
+are resolved here too, exactly as the server resolves them, but only in the plain case: at
+most ten per list, each ``{"path": p}`` with an ASCII `p` that Go's path cleaning leaves as it
+is, naming ``data/`` + `p` — an entry the server finds, can read (stored or deflated, not
+encrypted), no larger than MaxFileSize and no image (images have their pixels measured: the
+general path's). Any other attachment (missing, escaping data/, ``data/`` prefixed,
+non-ASCII, a directory...) declines the line, so the server's quirks with failed files
+(reply attachments dropped once one file fails) stay the general path's business.
 
 `scan` is the entry point: the C version (archivekit/check/fast/_scan.c, built at install) when
 it is there, else `scan_python`, both with one contract — None to decline, or what the pipeline
-counts for an accepted line: ``(identity parts, message runes, replies, reactions)``. The C
+counts for an accepted line: ``(identity, message runes, replies, reactions, files)``, the
+identity being `archivekit.check.duplicates.post_identity` of the post and `files` what
+`LineFiles.result` gives. The C
 version walks the raw bytes once and builds no document (~5x faster); `scan_python` parses with
 orjson and checks the result with `check_post` / `check_direct_post`, which return the number
 of object keys seen (for the repeated-key test against the raw line), or -1 to decline.
@@ -20,18 +31,19 @@ of object keys seen (for the repeated-key test against the raw line), or -1 to d
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any, TypeGuard
 
 import orjson
 
+from archivekit.check.duplicates import post_identity
 from archivekit.check.rules.post import EMOJI_NAME_MAX, is_valid_reaction_emoji_name
 from archivekit.check.rules.post_types import is_allowed_post_type
 from archivekit.gosem.decode import SPACED_COLON
+from archivekit.gosem.images import IMAGE_EXTENSIONS, is_image_name
 from archivekit.gosem.spec import INT64_MAX, INT64_MIN
 from archivekit.gosem.strings import go_lower
+from archivekit.native import native_module
 
 POST_PREFIX = b'{"type":"post","post":{'
 DIRECT_POST_PREFIX = b'{"type":"direct_post","direct_post":{'
@@ -78,6 +90,94 @@ REACTION_KEYS = frozenset({"user", "emoji_name", "create_at"})
 FOLLOWER_KEYS = frozenset({"user", "last_viewed", "unread_mentions"})
 
 Users = dict[str, Any]
+# The server saves at most this many files per post or reply; one line resolves at most
+# MAX_FILES_PER_LINE here, paths of at most MAX_PATH_BYTES (as _scan.c).
+MAX_FILES_PER_LIST = 10
+MAX_FILES_PER_LINE = 64
+MAX_PATH_BYTES = 4096
+READABLE_METHODS = (0, 8)
+# What _scan.c compares extensions with.
+IMAGE_EXTENSION_BYTES = tuple(sorted(ext.encode() for ext in IMAGE_EXTENSIONS))
+# (member index or its C table's capsule, MaxFileSize, image extensions)
+FilesArg = tuple[Any, int, tuple[bytes, ...]]
+
+
+class LineFiles:
+    """The files of one line as the fast path resolves them (see the module docstring)."""
+
+    __slots__ = ("bytes", "index", "largest", "max_size", "members", "most", "reply")
+
+    def __init__(self, files: FilesArg) -> None:
+        self.index, self.max_size, _ = files
+        self.members: list[int] = []
+        self.bytes = 0
+        # (size, reply, position) of the largest file, (count, reply) of the longest list:
+        # the first in the general path's order (the post's own list, then each reply's).
+        self.largest = (0, 0, 0)
+        self.most = (0, 0)
+        self.reply = -1
+
+    def attachments(self, attachments: Any) -> int:
+        """The tally of an acceptable attachment list (keys and strings), or -1."""
+        if attachments is None:
+            return 0
+        if type(attachments) is not list or len(attachments) > MAX_FILES_PER_LIST:
+            return DECLINE
+        for position, attachment in enumerate(attachments):
+            if type(attachment) is not dict or attachment.keys() != {"path"}:
+                return DECLINE
+            size = self._resolve(attachment["path"])
+            if size < 0:
+                return DECLINE
+            if _takes_over((size, self.reply, position), self.largest):
+                self.largest = (size, self.reply, position)
+        if _takes_over((len(attachments), self.reply, 0), (*self.most, 0)):
+            self.most = (len(attachments), self.reply)
+        return len(attachments) * (1 + STRING)
+
+    def _resolve(self, path: Any) -> int:
+        """The size of the member a plain path names, or -1."""
+        if (
+            type(path) is not str
+            or not path
+            or len(path) > MAX_PATH_BYTES
+            or not path.isascii()
+            or any(part in ("", ".", "..") for part in path.split("/"))
+            or len(self.members) == MAX_FILES_PER_LINE
+        ):
+            return DECLINE
+        key = "data/" + path
+        found = self.index.find(key)
+        if found < 0:
+            return DECLINE
+        member = self.index[found]
+        if (
+            member.is_dir
+            or member.encrypted
+            or member.method not in READABLE_METHODS
+            or member.size > self.max_size
+            or is_image_name(key)
+        ):
+            return DECLINE
+        self.members.append(found)
+        self.bytes += member.size
+        size: int = member.size
+        return size
+
+    def result(self) -> tuple[tuple[int, ...], int, tuple[int, int, int], tuple[int, int]]:
+        """What scan returns for the line's files (as _scan.c's line_files)."""
+        return tuple(self.members), self.bytes, self.largest, self.most
+
+
+def _takes_over(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
+    """Whether (value, reply, position) `a` replaces `b` as the first maximum."""
+    if a[0] == 0:
+        return False
+    if a[0] != b[0]:
+        return a[0] > b[0]
+    return a[1:] < b[1:]
+
+
 # Fields of posts and replies that most lines do not have.
 _RARE_FIELDS = frozenset({"type", "attachments", "edit_at", "is_pinned", "flagged_by", "props"})
 # Values of props the fast path accepts (orjson never yields NaN or infinities).
@@ -179,7 +279,13 @@ def _props(props: Any, flat_props: bool) -> int:
     return len(props) + strings * STRING
 
 
-def _common(data: dict[str, Any], users: Users, max_post_size: int, flat_props: bool) -> int:
+def _common(
+    data: dict[str, Any],
+    users: Users,
+    max_post_size: int,
+    flat_props: bool,
+    files: LineFiles | None = None,
+) -> int:
     """Fields posts, direct posts and replies share: the tally of the message, type, flaggers
     and props (their own keys are counted by the caller), or -1."""
     message = data.get("message")
@@ -191,28 +297,34 @@ def _common(data: dict[str, Any], users: Users, max_post_size: int, flat_props: 
     attachments = data.get("attachments")
     if (
         not (post_type is None or (type(post_type) is str and is_allowed_post_type(post_type)))
-        # Files need the archive: the general path resolves them.
-        or not (attachments is None or attachments == [])
+        # Files need the archive (`files`): without it only none will do.
+        or not (attachments is None or attachments == [] or files is not None)
         or not _optional_int(data.get("edit_at"))
         or not (data.get("is_pinned") is None or type(data.get("is_pinned")) is bool)
     ):
         return DECLINE
     flaggers = _flaggers(data.get("flagged_by"), users)
     props = _props(data.get("props"), flat_props)
-    if flaggers == DECLINE or props == DECLINE:
+    found = 0 if files is None else files.attachments(attachments)
+    if flaggers == DECLINE or props == DECLINE or found == DECLINE:
         return DECLINE
-    return STRING * (1 + (post_type is not None)) + flaggers + props
+    return STRING * (1 + (post_type is not None)) + flaggers + props + found
 
 
 def _replies(
-    replies: Any, parent_create_at: int, users: Users, max_post_size: int, flat_props: bool
+    replies: Any,
+    parent_create_at: int,
+    users: Users,
+    max_post_size: int,
+    flat_props: bool,
+    files: LineFiles | None = None,
 ) -> int:
     if replies is None:
         return 0
     if type(replies) is not list:
         return DECLINE
     keys = 0
-    for reply in replies:
+    for r_index, reply in enumerate(replies):
         if type(reply) is not dict or not reply.keys() <= REPLY_KEYS:
             return DECLINE
         user = reply.get("user")
@@ -226,7 +338,9 @@ def _replies(
             or create_at < parent_create_at
         ):
             return DECLINE
-        props = _common(reply, users, max_post_size, flat_props)
+        if files is not None:
+            files.reply = r_index
+        props = _common(reply, users, max_post_size, flat_props, files)
         if props == DECLINE:
             return DECLINE
         r_reactions = reply.get("reactions")
@@ -239,13 +353,19 @@ def _replies(
     return keys
 
 
-def _shared(data: dict[str, Any], users: Users, max_post_size: int, flat_props: bool) -> int:
+def _shared(
+    data: dict[str, Any],
+    users: Users,
+    max_post_size: int,
+    flat_props: bool,
+    files: LineFiles | None = None,
+) -> int:
     """Author, message fields, reactions, replies and followers of a post-like payload."""
     author = data.get("user")
     create_at = data.get("create_at")
     if type(author) is not str or author not in users or not _int(create_at) or create_at == 0:
         return DECLINE
-    keys = _common(data, users, max_post_size, flat_props)
+    keys = _common(data, users, max_post_size, flat_props, files)
     if keys == DECLINE:
         return DECLINE
     # Most posts have no reactions, replies or followers: skip those calls.
@@ -263,7 +383,7 @@ def _shared(data: dict[str, Any], users: Users, max_post_size: int, flat_props: 
         keys += found
     replies = data.get("replies")
     if replies is not None:
-        found = _replies(replies, create_at, users, max_post_size, flat_props)
+        found = _replies(replies, create_at, users, max_post_size, flat_props, files)
         if found == DECLINE:
             return DECLINE
         keys += found
@@ -277,6 +397,7 @@ def check_post(
     channels: dict[tuple[str, str], Any],
     max_post_size: int,
     flat_props: bool = False,
+    files: LineFiles | None = None,
 ) -> int:
     """The tally (keys, and string values times STRING) of an acceptable post payload, or -1."""
     if type(post) is not dict or not post.keys() <= POST_KEYS:
@@ -290,11 +411,17 @@ def check_post(
         or (team, channel) not in channels
     ):
         return DECLINE
-    tally = _shared(post, users, max_post_size, flat_props)
+    tally = _shared(post, users, max_post_size, flat_props, files)
     return DECLINE if tally == DECLINE else tally + 2 * STRING  # + team and channel
 
 
-def check_direct_post(post: Any, users: Users, max_post_size: int, flat_props: bool = False) -> int:
+def check_direct_post(
+    post: Any,
+    users: Users,
+    max_post_size: int,
+    flat_props: bool = False,
+    files: LineFiles | None = None,
+) -> int:
     """The tally of an acceptable direct_post payload, or -1."""
     if type(post) is not dict or not post.keys() <= DIRECT_POST_KEYS:
         return DECLINE
@@ -311,7 +438,7 @@ def check_direct_post(post: Any, users: Users, max_post_size: int, flat_props: b
         for name in flagged:
             if name not in members:  # the validator's unknown_flagger
                 return DECLINE
-    tally = _shared(post, users, max_post_size, flat_props)
+    tally = _shared(post, users, max_post_size, flat_props, files)
     return DECLINE if tally == DECLINE else tally + len(members) * STRING
 
 
@@ -330,10 +457,21 @@ def no_repeated_keys(raw: bytes, tally: int) -> bool:
     return raw.count(b'":') == keys and b"\\u0000" not in raw and SPACED_COLON.search(raw) is None
 
 
-# (identity parts, message runes, replies, reactions) of an accepted line.
-Accepted = tuple[tuple[str | int, ...], int, int, int]
+# (identity, message runes, replies, reactions, files) of an accepted line.
+Accepted = tuple[
+    int, int, int, int, tuple[tuple[int, ...], int, tuple[int, int, int], tuple[int, int]]
+]
 Scanner = Callable[
-    [bytes, bool, Users, dict[str, Any], dict[tuple[str, str], Any], Callable[[str], bool], int],
+    [
+        bytes,
+        bool,
+        Users,
+        dict[str, Any],
+        dict[tuple[str, str], Any],
+        Callable[[str], bool],
+        int,
+        FilesArg | None,
+    ],
     Accepted | None,
 ]
 
@@ -346,10 +484,12 @@ def scan_python(
     channels: dict[tuple[str, str], Any],
     type_ok: Callable[[str], bool],
     max_post_size: int,
+    files: FilesArg | None = None,
 ) -> Accepted | None:
     """The fast path in Python: parse with orjson, check the document, count the raw quotes.
 
     `type_ok` is accepted for the shared signature; `check_post` asks the post-type rule itself.
+    `files` holds the member index itself here (a `MemberIndex`), the C table in C.
     """
     try:
         doc = orjson.loads(raw)
@@ -360,10 +500,11 @@ def scan_python(
         return None
     post: Any = doc.get(line_type)
     flat = len(raw) < FLAT_PROPS_MAX_LINE
+    line_files = None if files is None else LineFiles(files)
     if direct:
-        tally = check_direct_post(post, users, max_post_size, flat)
+        tally = check_direct_post(post, users, max_post_size, flat, line_files)
     else:
-        tally = check_post(post, users, teams, channels, max_post_size, flat)
+        tally = check_post(post, users, teams, channels, max_post_size, flat, line_files)
     if tally < 0 or not no_repeated_keys(raw, tally + 2 + STRING):
         return None
     message: str = post["message"]
@@ -376,12 +517,13 @@ def scan_python(
     reactions = len(post.get("reactions") or ())
     for reply in replies:
         reactions += len(reply.get("reactions") or ())
-    return parts, len(message), len(replies), reactions
+    found = ((), 0, (0, 0, 0), (0, 0)) if line_files is None else line_files.result()
+    return post_identity(*parts), len(message), len(replies), reactions, found
 
 
 # (stop, posts, direct_posts, replies, reactions, longest_runes, longest_line,
-#  longest_is_direct, identities, lines): see scan_batch in archivekit/check/fast/_scan.c.
-BatchScan = tuple[int, int, int, int, int, int, int, bool, bytes, bytes]
+#  longest_is_direct, identities, lines, files): see scan_batch in archivekit/check/fast/_scan.c.
+BatchScan = tuple[int, int, int, int, int, int, int, bool, bytes, bytes, Any]
 BatchScanner = Callable[
     [
         list[Any],
@@ -392,27 +534,17 @@ BatchScanner = Callable[
         dict[tuple[str, str], Any],
         Callable[[str], bool],
         int,
-        Callable[..., int] | None,
+        FilesArg | None,
     ],
     BatchScan,
 ]
-
-
-def _native_module() -> ModuleType | None:
-    if os.environ.get("ARCHIVEKIT_PURE_PYTHON"):
-        return None
-    try:
-        from archivekit.check.fast import _scan
-    except ImportError:  # built without a C compiler: the Python versions do the same work
-        return None
-    return _scan
 
 
 # The C scanner (all None when it was not built, or ARCHIVEKIT_PURE_PYTHON is set): `NATIVE`
 # for one line, `NATIVE_BATCH` to run through a batch until a line it does not accept,
 # `NATIVE_SKIM` for inspect's counting, `NATIVE_SETTLED` for the runs of post lines parallel
 # workers pass over (archivekit.check.parallel).
-_SCAN = _native_module()
+_SCAN = native_module("archivekit.check.fast._scan")
 NATIVE: Scanner | None = None if _SCAN is None else _SCAN.scan
 NATIVE_BATCH: BatchScanner | None = None if _SCAN is None else _SCAN.scan_batch
 NATIVE_SKIM: Callable[..., Any] | None = None if _SCAN is None else _SCAN.skim_batch

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from archivekit.check.facts import (
     ChannelDefined,
     Fact,
+    FilesUsed,
     FileUsed,
     LongestMessage,
     MostFiles,
@@ -112,6 +113,8 @@ class Needs:
                 self.attachment(fact.line, fact.field, fact.name, fact.size, fact.dims)
             elif fact.use == "profile image" and fact.readable:
                 self.profile_image(fact.line, fact.field, fact.name, fact.size, fact.dims)
+        elif isinstance(fact, FilesUsed):
+            self.attachment_totals(fact.files, fact.size, fact.largest, fact.line, fact.field)
         elif isinstance(fact, TeamDefined):
             self.team(fact.line, fact.name)
         elif isinstance(fact, ChannelDefined):
@@ -225,6 +228,15 @@ class Needs:
             self.largest_image.see(pixels, line, field)
             if pixels > self.target.max_image_resolution and not oversized:
                 self.overresolution_attachments.add(Offender(line, field, pixels, member_name))
+
+    def attachment_totals(
+        self, count: int, total_bytes: int, largest: int, line: int, field: str
+    ) -> None:
+        """`count` attachment references at once (the fast path's): none over MaxFileSize and
+        none an image, `largest` the first of the largest files, at `line` and `field`."""
+        self.attachments += count
+        self.attachment_bytes += total_bytes
+        self.largest_file.see(largest, line, field)
 
     def profile_image(
         self,

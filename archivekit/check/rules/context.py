@@ -32,6 +32,8 @@ class RuleContext:
     """
 
     max_post_size: int = DEFAULT_MAX_POST_SIZE
+    # FileSettings.MaxFileSize; None (unknown) keeps lines with files off the fast path.
+    max_file_size: int | None = None
     password: PasswordPolicy = field(default_factory=PasswordPolicy)
     default_locale: str = "en"
     default_channels: tuple[str, ...] = DEFAULT_CHANNELS

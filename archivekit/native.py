@@ -1,0 +1,18 @@
+"""Loading the optional C extensions (each has a Python twin that does the same work)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+
+def native_module(name: str) -> ModuleType | None:
+    """The C extension `name`, or None when it was not built (no C compiler at install) or
+    ``ARCHIVEKIT_PURE_PYTHON`` is set (tests and users can force the Python twins)."""
+    if os.environ.get("ARCHIVEKIT_PURE_PYTHON"):
+        return None
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None

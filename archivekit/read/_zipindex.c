@@ -1,0 +1,611 @@
+/*
+ * archivekit.read._zipindex: the zip central directory read into a compact member index.
+ *
+ * `read_index(fd, start, file_size, base)` parses the central directory from `start` the way
+ * archivekit/read/zipdir.py does (the reference, and the fallback without a C compiler; a test
+ * holds the two to the same members on every archive the suite has): records are read until
+ * one does not parse, zip64 sizes come from the zip64 extra field as Go reads them. Instead
+ * of one Python object per entry it keeps the layout of archivekit/read/_memberindex.h: 40
+ * bytes per entry, the names front-coded in one buffer, a hash table of 32-bit slots. No Python object is
+ * made per member; the GIL is released while the directory is read and parsed.
+ *
+ * Input is hostile: every field is bounds-checked against the window it was read into.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "_memberindex.h"
+
+#define CENTRAL_SIZE 46
+#define WINDOW (4u << 20)
+#define U32_MAX 0xFFFFFFFFu
+#define ZIP64_EXTRA_ID 0x0001
+#define S_IFMT_BITS 0170000
+#define S_IFLNK_BITS 0120000
+
+/* Why reading stopped early (besides the end of the records). */
+enum { READ_OK = 0, READ_ZIP64_MISSING = 1, READ_ZIP64_SHORT = 2, READ_IO = 3, READ_NOMEM = 4,
+       READ_TOO_MANY = 5 };
+
+typedef struct {
+    PyObject_HEAD
+    MemberTable t;
+    size_t records_cap, names_cap, aliases_cap, alias_keys_cap;
+    /* While the directory is read: each entry's key hash, and the previous whole name. */
+    uint64_t *hashes;
+    size_t hashes_cap;
+    char previous[65536];
+    size_t previous_len;
+} IndexObject;
+
+static inline uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t le32(const unsigned char *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t le64(const unsigned char *p) { return le32(p) | ((uint64_t)le32(p + 4) << 32); }
+
+static int grow(void **buf, size_t *cap, size_t need, size_t item) {
+    if (need <= *cap) return 1;
+    size_t cap2 = *cap ? *cap : 1024;
+    while (cap2 < need) cap2 *= 2;
+    void *p = realloc(*buf, cap2 * item);
+    if (p == NULL) return 0;
+    *buf = p;
+    *cap = cap2;
+    return 1;
+}
+
+/* Go's reading of the zip64 extra field (zipdir._apply_zip64_extra): only the maxed-out
+ * values, in the order size, compressed size, offset. */
+static int apply_zip64(const unsigned char *extra, size_t n, uint64_t *size, uint64_t *csize,
+                       uint64_t *offset) {
+    int need_size = *size == U32_MAX, need_csize = *csize == U32_MAX, need_offset = *offset == U32_MAX;
+    size_t i = 0;
+    while (n - i >= 4) {
+        uint16_t tag = le16(extra + i), len = le16(extra + i + 2);
+        i += 4;
+        if (n - i < len) break;
+        const unsigned char *field = extra + i;
+        i += len;
+        if (tag != ZIP64_EXTRA_ID) continue;
+        size_t j = 0;
+        if (need_size) {
+            if (len < j + 8) return READ_ZIP64_SHORT;
+            *size = le64(field + j);
+            j += 8;
+            need_size = 0;
+        }
+        if (need_csize) {
+            if (len < j + 8) return READ_ZIP64_SHORT;
+            *csize = le64(field + j);
+            j += 8;
+            need_csize = 0;
+        }
+        if (need_offset) {
+            if (len < j + 8) return READ_ZIP64_SHORT;
+            *offset = le64(field + j);
+            need_offset = 0;
+        }
+    }
+    /* Go accepts an uncompressed size of exactly 4 GiB - 1 without a zip64 field. */
+    return (need_csize || need_offset) ? READ_ZIP64_MISSING : READ_OK;
+}
+
+/* One central-directory record at p (record_len bytes, already in the window). */
+static int add_record(IndexObject *self, const unsigned char *p, uint64_t base) {
+    MemberTable *t = &self->t;
+    uint16_t flags = le16(p + 8), method = le16(p + 10);
+    uint16_t n_name = le16(p + 28), n_extra = le16(p + 30);
+    uint64_t csize = le32(p + 20), size = le32(p + 24), offset = le32(p + 42);
+    uint32_t attrs = le32(p + 38);
+    const unsigned char *name = p + CENTRAL_SIZE;
+    int status = READ_OK;
+    if (csize == U32_MAX || size == U32_MAX || offset == U32_MAX)
+        status = apply_zip64(name + n_name, n_extra, &size, &csize, &offset);
+    /* Indexes fit 31 bits (ALIAS_SLOT), name offsets 32: beyond, the Python parser. */
+    if (t->count >= ALIAS_SLOT - 1 || t->names_len + n_name > UINT32_MAX) return READ_TOO_MANY;
+    if (!grow((void **)&t->records, &self->records_cap, t->count + 1, sizeof(MemberRecord)) ||
+        !grow((void **)&self->hashes, &self->hashes_cap, t->count + 1, sizeof(uint64_t)) ||
+        !grow((void **)&t->names, &self->names_cap, t->names_len + n_name, 1))
+        return READ_NOMEM;
+    size_t shared = 0;
+    if (t->count % MEMBER_RESTART != 0) {
+        size_t most = n_name < self->previous_len ? n_name : self->previous_len;
+        if (most > 255) most = 255;
+        while (shared < most && self->previous[shared] == (char)name[shared]) shared++;
+    }
+    self->hashes[t->count] = member_key_hash((const char *)name, n_name);
+    MemberRecord *r = &t->records[t->count++];
+    memset(r, 0, sizeof *r);
+    r->name_offset = (uint32_t)t->names_len;
+    r->name_len = n_name;
+    r->shared = (uint8_t)shared;
+    memcpy(t->names + t->names_len, name + shared, n_name - shared);
+    t->names_len += n_name - shared;
+    memcpy(self->previous, name, n_name);
+    self->previous_len = n_name;
+    r->method = method;
+    r->flags = flags;
+    r->crc = le32(p + 16);
+    r->compressed_size = csize;
+    r->size = size;
+    r->header_offset = offset + base;
+    if (n_name > 0 && name[n_name - 1] == '/') r->bits |= MB_DIR;
+    if (((attrs >> 16) & S_IFMT_BITS) == S_IFLNK_BITS) r->bits |= MB_SYMLINK;
+    if (flags & 1) r->bits |= MB_ENCRYPTED;
+    uint64_t high = 0, w;
+    uint16_t i = 0;
+    for (; i + 8 <= n_name; i += 8) {
+        memcpy(&w, name + i, 8);
+        high |= w;
+    }
+    for (; i < n_name; i++) high |= name[i];
+    if (high & 0x8080808080808080ULL) r->bits |= MB_NON_ASCII;
+    if (n_name >= 5 && memcmp(name, "data/", 5) == 0) r->bits |= MB_DATA;
+    /* What the name hygiene checks look for (archivekit/read/source.py member_issues):
+     * absolute, a drive letter, a backslash, "..". A superset: Python decides. */
+    const char *text = (const char *)name;
+    if ((n_name > 0 && (name[0] == '/' || name[0] == '\\')) || (n_name >= 2 && name[1] == ':') ||
+        memchr(text, '\\', n_name) != NULL)
+        r->bits |= MB_ODD_NAME;
+    for (uint16_t j = 0; j + 1 < n_name && !(r->bits & MB_ODD_NAME); j++)
+        if (name[j] == '.' && name[j + 1] == '.') r->bits |= MB_ODD_NAME;
+    /* A bad zip64 field stops the reading: the entry is kept for its name in the error. */
+    return status;
+}
+
+/* Reads records from `start` until one does not parse. */
+static int read_records(IndexObject *self, int fd, uint64_t start, uint64_t file_size, uint64_t base) {
+    unsigned char *buf = malloc(WINDOW);
+    if (buf == NULL) return READ_NOMEM;
+    size_t have = 0, pos = 0;
+    uint64_t next = start; /* file offset of buf[have] */
+    int status = READ_OK;
+    for (;;) {
+        if (have - pos < CENTRAL_SIZE || have - pos < CENTRAL_SIZE + 3 * 65535u) {
+            /* Refill: keep the unread tail, read as much as fits. */
+            if (next < file_size) {
+                memmove(buf, buf + pos, have - pos);
+                have -= pos;
+                pos = 0;
+                size_t want = WINDOW - have;
+                if ((uint64_t)want > file_size - next) want = (size_t)(file_size - next);
+                while (want > 0) {
+                    ssize_t got = pread(fd, buf + have, want, (off_t)next);
+                    if (got < 0 && errno == EINTR) continue;
+                    if (got < 0) {
+                        status = READ_IO;
+                        goto out;
+                    }
+                    if (got == 0) {
+                        file_size = next; /* the file shrank: read no further */
+                        break;
+                    }
+                    have += (size_t)got;
+                    next += (uint64_t)got;
+                    want -= (size_t)got;
+                }
+            }
+        }
+        if (have - pos < CENTRAL_SIZE || memcmp(buf + pos, "PK\x01\x02", 4) != 0) break;
+        const unsigned char *p = buf + pos;
+        size_t record_len = CENTRAL_SIZE + (size_t)le16(p + 28) + le16(p + 30) + le16(p + 32);
+        if (have - pos < record_len) break; /* cut short: the entry count check reports it */
+        status = add_record(self, p, base);
+        if (status != READ_OK) break;
+        pos += record_len;
+    }
+out:
+    free(buf);
+    return status;
+}
+
+static int build_table(IndexObject *self) {
+    MemberTable *t = &self->t;
+    /* Load at most 3/4 even if every entry gets a key (aliases replace skipped names). */
+    size_t cap = 8;
+    while (cap / 4 * 3 < t->count + 1) cap *= 2;
+    t->slots = calloc(cap, sizeof(uint32_t));
+    if (t->slots == NULL) return 0;
+    t->mask = cap - 1;
+    char name[65536];
+    for (size_t i = 0; i < t->count; i++) {
+        MemberRecord *r = &t->records[i];
+        if (r->bits & MB_NON_ASCII) continue; /* keyed by Python (NFC) */
+        /* Probe with the hashes kept while reading: names are compared (and decoded) only
+         * when the hashes match. No aliases exist yet: every slot is an entry's. */
+        uint64_t h = self->hashes[i];
+        size_t at = (size_t)h & t->mask;
+        for (;; at = (at + 1) & t->mask) {
+            uint32_t slot = t->slots[at];
+            if (slot == 0) break;
+            if (self->hashes[slot - 1] != h) continue;
+            member_name(t, i, name);
+            if (member_name_equals(t, slot - 1, name, r->name_len)) {
+                t->records[slot - 1].bits |= MB_SHADOWED | MB_DUPLICATE;
+                r->bits |= MB_DUPLICATE;
+                break;
+            }
+        }
+        t->slots[at] = (uint32_t)i + 1;
+    }
+    free(self->hashes);
+    self->hashes = NULL;
+    self->hashes_cap = 0;
+    return 1;
+}
+
+static void index_dealloc(IndexObject *self) {
+    free(self->t.records);
+    free(self->t.names);
+    free(self->t.slots);
+    free(self->t.aliases);
+    free(self->t.alias_keys);
+    free(self->hashes);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject IndexType;
+
+static Py_ssize_t index_len(IndexObject *self) { return (Py_ssize_t)self->t.count; }
+
+static int member_arg(IndexObject *self, PyObject *arg, size_t *out) {
+    Py_ssize_t i = PyLong_AsSsize_t(arg);
+    if (i == -1 && PyErr_Occurred()) return 0;
+    if (i < 0 || (size_t)i >= self->t.count) {
+        PyErr_SetString(PyExc_IndexError, "member index out of range");
+        return 0;
+    }
+    *out = (size_t)i;
+    return 1;
+}
+
+/* record(i) -> (raw name, method, flags, compressed_size, size, crc, header_offset, bits) */
+static PyObject *index_record(IndexObject *self, PyObject *arg) {
+    size_t i;
+    if (!member_arg(self, arg, &i)) return NULL;
+    const MemberRecord *r = &self->t.records[i];
+    char name[65536];
+    member_name(&self->t, i, name);
+    return Py_BuildValue("(y#HHKKkKB)", name, (Py_ssize_t)r->name_len, r->method, r->flags, (unsigned long long)r->compressed_size,
+                         (unsigned long long)r->size, (unsigned long)r->crc,
+                         (unsigned long long)r->header_offset, r->bits);
+}
+
+/* find(key: bytes) -> the index of the entry the server finds for an ASCII key, or -1 */
+static PyObject *index_find(IndexObject *self, PyObject *arg) {
+    char *key;
+    Py_ssize_t n;
+    if (PyBytes_AsStringAndSize(arg, &key, &n) < 0) return NULL;
+    return PyLong_FromLongLong(member_table_find(&self->t, key, (size_t)n));
+}
+
+static void mark_pair(MemberTable *t, uint32_t earlier, uint32_t later) {
+    t->records[earlier].bits |= MB_SHADOWED | MB_DUPLICATE;
+    t->records[later].bits |= MB_DUPLICATE;
+}
+
+/* alias(key: bytes, i): entry i (a non-ASCII name) has this ASCII key; the last entry wins. */
+static PyObject *index_alias(IndexObject *self, PyObject *args) {
+    const char *key;
+    Py_ssize_t n;
+    PyObject *which;
+    size_t i;
+    if (!PyArg_ParseTuple(args, "y#O", &key, &n, &which) || !member_arg(self, which, &i)) return NULL;
+    MemberTable *t = &self->t;
+    size_t at = member_table_probe(t, key, (size_t)n);
+    if (t->slots[at] != 0) {
+        int equal;
+        uint32_t other = member_slot(t, t->slots[at], key, (size_t)n, &equal);
+        if (other == i) Py_RETURN_NONE;
+        if (other > i) {
+            mark_pair(t, (uint32_t)i, other);
+            Py_RETURN_NONE;
+        }
+        mark_pair(t, other, (uint32_t)i);
+    }
+    if (!grow((void **)&t->aliases, &self->aliases_cap, t->alias_count + 1, sizeof(MemberAlias)) ||
+        !grow((void **)&t->alias_keys, &self->alias_keys_cap, t->alias_keys_len + (size_t)n, 1))
+        return PyErr_NoMemory();
+    MemberAlias *a = &t->aliases[t->alias_count];
+    a->key_offset = t->alias_keys_len;
+    a->key_len = (uint32_t)n;
+    a->member = (uint32_t)i;
+    memcpy(t->alias_keys + t->alias_keys_len, key, (size_t)n);
+    t->alias_keys_len += (size_t)n;
+    t->slots[at] = (uint32_t)(ALIAS_SLOT | t->alias_count) + 1;
+    t->alias_count++;
+    Py_RETURN_NONE;
+}
+
+/* mark(i, bits): flags Python decides for non-ASCII keys (shadowed, duplicate). */
+static PyObject *index_mark(IndexObject *self, PyObject *args) {
+    PyObject *which;
+    unsigned char bits;
+    size_t i;
+    if (!PyArg_ParseTuple(args, "Ob", &which, &bits) || !member_arg(self, which, &i)) return NULL;
+    self->t.records[i].bits |= bits & (MB_SHADOWED | MB_DUPLICATE);
+    Py_RETURN_NONE;
+}
+
+static int append_index(PyObject *list, size_t i) {
+    PyObject *v = PyLong_FromSize_t(i);
+    if (v == NULL) return -1;
+    int r = PyList_Append(list, v);
+    Py_DECREF(v);
+    return r;
+}
+
+/* Entries that may have something to report (zipdir/source member_issues): unreadable,
+ * duplicate, non-ASCII, unsafe or backslashed names, symlinks. A superset: Python decides. */
+static int suspect(const MemberRecord *r) {
+    if (!(r->bits & MB_DIR) && ((r->method != 0 && r->method != 8) || (r->bits & MB_ENCRYPTED)))
+        return 1;
+    return (r->bits & (MB_DUPLICATE | MB_NON_ASCII | MB_SYMLINK | MB_ODD_NAME)) != 0;
+}
+
+/* select(what) -> indexes, in order: "non_ascii", "suspects", "outside_data" (files not
+ * under data/), or entries whose name ends with the bytes given (b".jsonl"). */
+static PyObject *index_select(IndexObject *self, PyObject *arg) {
+    const MemberTable *t = &self->t;
+    PyObject *out = PyList_New(0);
+    if (out == NULL) return NULL;
+    int kind;
+    const char *suffix = NULL;
+    Py_ssize_t k = 0;
+    if (PyUnicode_Check(arg) && PyUnicode_CompareWithASCIIString(arg, "non_ascii") == 0) {
+        kind = 0;
+    } else if (PyUnicode_Check(arg) && PyUnicode_CompareWithASCIIString(arg, "suspects") == 0) {
+        kind = 1;
+    } else if (PyUnicode_Check(arg) && PyUnicode_CompareWithASCIIString(arg, "outside_data") == 0) {
+        kind = 3;
+    } else if (PyBytes_Check(arg)) {
+        kind = 2;
+        suffix = PyBytes_AS_STRING(arg);
+        k = PyBytes_GET_SIZE(arg);
+    } else {
+        Py_DECREF(out);
+        PyErr_SetString(PyExc_ValueError,
+                        "select('non_ascii' | 'suspects' | 'outside_data' | suffix bytes)");
+        return NULL;
+    }
+    char name[65536]; /* the current entry's whole name, decoded in order */
+    for (size_t i = 0; i < t->count; i++) {
+        const MemberRecord *r = &t->records[i];
+        int take;
+        if (kind == 0) {
+            take = (r->bits & MB_NON_ASCII) != 0;
+        } else if (kind == 1) {
+            take = suspect(r);
+        } else if (kind == 3) {
+            take = !(r->bits & (MB_DIR | MB_DATA));
+        } else {
+            memcpy(name + r->shared, t->names + r->name_offset, (size_t)(r->name_len - r->shared));
+            take = r->name_len >= k && memcmp(name + r->name_len - k, suffix, (size_t)k) == 0;
+        }
+        if (take && append_index(out, i) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+/* files() -> (count, bytes) of the file entries under data/ (every entry, duplicates too). */
+static PyObject *index_files(IndexObject *self, PyObject *unused) {
+    (void)unused;
+    const MemberTable *t = &self->t;
+    unsigned long long count = 0, bytes = 0;
+    for (size_t i = 0; i < t->count; i++) {
+        const MemberRecord *r = &t->records[i];
+        if ((r->bits & (MB_DIR | MB_DATA)) == MB_DATA) {
+            count++;
+            bytes += r->size;
+        }
+    }
+    return Py_BuildValue("(KK)", count, bytes);
+}
+
+static int read_bitmap(PyObject *arg, Py_buffer *view, const MemberTable *t) {
+    if (PyObject_GetBuffer(arg, view, PyBUF_SIMPLE) < 0) return 0;
+    if ((size_t)view->len < (t->count + 7) / 8) {
+        PyBuffer_Release(view);
+        PyErr_SetString(PyExc_ValueError, "the referenced bitmap is shorter than the index");
+        return 0;
+    }
+    return 1;
+}
+
+static inline int bit(const Py_buffer *view, size_t i) {
+    return (((const unsigned char *)view->buf)[i >> 3] >> (i & 7)) & 1;
+}
+
+/* stats(referenced, skip) -> (referenced, bytes, unreferenced, unreferenced_bytes) over the
+ * entries the server can find (shadowed duplicates count once), except entry `skip` (the
+ * JSONL's); unreferenced ones only under data/. */
+static PyObject *index_stats(IndexObject *self, PyObject *args) {
+    PyObject *bitmap;
+    Py_ssize_t skip;
+    Py_buffer view;
+    const MemberTable *t = &self->t;
+    if (!PyArg_ParseTuple(args, "On", &bitmap, &skip) || !read_bitmap(bitmap, &view, t)) return NULL;
+    unsigned long long used = 0, used_bytes = 0, unused = 0, unused_bytes = 0;
+    for (size_t i = 0; i < t->count; i++) {
+        const MemberRecord *r = &t->records[i];
+        if ((r->bits & (MB_DIR | MB_SHADOWED)) || (Py_ssize_t)i == skip) continue;
+        if (bit(&view, i)) {
+            used++;
+            used_bytes += r->size;
+        } else if (r->bits & MB_DATA) {
+            unused++;
+            unused_bytes += r->size;
+        }
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(KKKK)", used, used_bytes, unused, unused_bytes);
+}
+
+/* unreferenced(referenced, skip) -> indexes of the file entries whose key's winner is neither
+ * referenced nor entry `skip`; non-ASCII names are all listed (their key is Python's). */
+static PyObject *index_unreferenced(IndexObject *self, PyObject *args) {
+    PyObject *bitmap;
+    Py_ssize_t skip;
+    Py_buffer view;
+    const MemberTable *t = &self->t;
+    if (!PyArg_ParseTuple(args, "On", &bitmap, &skip) || !read_bitmap(bitmap, &view, t)) return NULL;
+    PyObject *out = PyList_New(0);
+    for (size_t i = 0; out != NULL && i < t->count; i++) {
+        const MemberRecord *r = &t->records[i];
+        if (r->bits & MB_DIR) continue;
+        if (!(r->bits & MB_NON_ASCII)) {
+            /* The server finds this entry itself unless a later one shadows it. */
+            int64_t winner = (int64_t)i;
+            if (r->bits & MB_SHADOWED) {
+                char name[65536];
+                member_name(t, i, name);
+                winner = member_table_find(t, name, r->name_len);
+            }
+            if (winner < 0 || winner == skip || bit(&view, (size_t)winner)) continue;
+        }
+        if (append_index(out, i) < 0) Py_CLEAR(out);
+    }
+    PyBuffer_Release(&view);
+    return out;
+}
+
+static PyObject *index_nbytes(IndexObject *self, void *closure) {
+    (void)closure;
+    size_t n = sizeof *self + self->records_cap * sizeof(MemberRecord) + self->names_cap +
+               (self->t.mask + 1) * sizeof(uint32_t) + self->aliases_cap * sizeof(MemberAlias) +
+               self->alias_keys_cap;
+    return PyLong_FromSize_t(n);
+}
+
+static PyObject *index_table(IndexObject *self, void *closure) {
+    (void)closure;
+    /* Valid while the index lives: users hold the index, not only the capsule. */
+    return PyCapsule_New(&self->t, MEMBER_TABLE_CAPSULE, NULL);
+}
+
+static PyMethodDef index_methods[] = {
+    {"record", (PyCFunction)index_record, METH_O,
+     "record(i) -> (raw name, method, flags, compressed_size, size, crc, header_offset, bits)"},
+    {"find", (PyCFunction)index_find, METH_O, "find(key: bytes) -> entry index or -1 (ASCII keys)"},
+    {"alias", (PyCFunction)index_alias, METH_VARARGS, "alias(key: bytes, i): entry i's ASCII key"},
+    {"mark", (PyCFunction)index_mark, METH_VARARGS, "mark(i, bits): shadowed / duplicate bits"},
+    {"select", (PyCFunction)index_select, METH_O,
+     "select('non_ascii' | 'suspects' | suffix: bytes) -> entry indexes"},
+    {"files", (PyCFunction)index_files, METH_NOARGS, "files() -> (count, bytes) under data/"},
+    {"stats", (PyCFunction)index_stats, METH_VARARGS,
+     "stats(referenced, skip) -> (referenced, bytes, unreferenced, unreferenced_bytes)"},
+    {"unreferenced", (PyCFunction)index_unreferenced, METH_VARARGS,
+     "unreferenced(referenced, skip) -> candidate entry indexes"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef index_getset[] = {
+    {"nbytes", (getter)index_nbytes, NULL, "bytes allocated for the index", NULL},
+    {"table", (getter)index_table, NULL, "a capsule of the MemberTable (for the C fast path)", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PySequenceMethods index_as_sequence = {.sq_length = (lenfunc)index_len};
+
+static PyTypeObject IndexType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "archivekit.read._zipindex.MemberIndex",
+    .tp_basicsize = sizeof(IndexObject),
+    .tp_dealloc = (destructor)index_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The compact member index of a zip (see archivekit/read/_memberindex.h).",
+    .tp_methods = index_methods,
+    .tp_getset = index_getset,
+    .tp_as_sequence = &index_as_sequence,
+};
+
+/* read_index(fd, start, file_size, base) -> MemberIndex
+ *
+ * Raises ValueError(code, raw name) for a damaged zip64 field ("zip64-missing",
+ * "zip64-short"), OSError for a read error. */
+static PyObject *read_index(PyObject *module, PyObject *args) {
+    (void)module;
+    int fd;
+    unsigned long long start, file_size, base;
+    if (!PyArg_ParseTuple(args, "iKKK", &fd, &start, &file_size, &base)) return NULL;
+    IndexObject *self = PyObject_New(IndexObject, &IndexType);
+    if (self == NULL) return NULL;
+    memset(&self->t, 0, sizeof self->t);
+    self->records_cap = self->names_cap = self->aliases_cap = self->alias_keys_cap = 0;
+    self->hashes = NULL;
+    self->hashes_cap = self->previous_len = 0;
+    int status, built = 1;
+    Py_BEGIN_ALLOW_THREADS
+    status = read_records(self, fd, start, file_size, base);
+    if (status == READ_OK) {
+        /* Give back what the doubling over-allocated. */
+        MemberTable *t = &self->t;
+        void *p;
+        if (t->count > 0 && (p = realloc(t->records, t->count * sizeof(MemberRecord))) != NULL) {
+            t->records = p;
+            self->records_cap = t->count;
+        }
+        if (t->names_len > 0 && (p = realloc(t->names, t->names_len)) != NULL) {
+            t->names = p;
+            self->names_cap = t->names_len;
+        }
+        built = build_table(self);
+    }
+    Py_END_ALLOW_THREADS
+    if (status == READ_ZIP64_MISSING || status == READ_ZIP64_SHORT) {
+        PyObject *name = PyBytes_FromStringAndSize(self->previous, (Py_ssize_t)self->previous_len);
+        PyObject *detail = name == NULL ? NULL
+                                         : Py_BuildValue("(sN)",
+                                                         status == READ_ZIP64_MISSING ? "zip64-missing"
+                                                                                      : "zip64-short",
+                                                         name);
+        if (detail != NULL) {
+            PyErr_SetObject(PyExc_ValueError, detail);
+            Py_DECREF(detail);
+        }
+    } else if (status == READ_IO) {
+        PyErr_SetFromErrno(PyExc_OSError);
+    } else if (status == READ_NOMEM || !built) {
+        PyErr_NoMemory();
+    } else if (status == READ_TOO_MANY) {
+        PyErr_SetString(PyExc_ValueError, "too many entries for the member index");
+    }
+    if (PyErr_Occurred()) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static PyMethodDef methods[] = {
+    {"read_index", read_index, METH_VARARGS,
+     "read_index(fd, start, file_size, base) -> MemberIndex: the central directory from start."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "archivekit.read._zipindex",
+    "The zip central directory as a compact member index (see archivekit.read.members).", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__zipindex(void) {
+    if (PyType_Ready(&IndexType) < 0) return NULL;
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL) return NULL;
+#ifndef SOURCE_SHA256
+#define SOURCE_SHA256 "unknown"
+#endif
+    if (PyModule_AddStringConstant(module, "SOURCE_SHA256", SOURCE_SHA256) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

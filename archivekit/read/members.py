@@ -1,0 +1,271 @@
+"""The member index of an archive: lookups by the server's key and whole-archive counts.
+
+`read_member_index` reads a zip's central directory into a `NativeIndex` — the compact C
+index of archivekit/read/_zipindex.c: 40 bytes per entry plus its name (front-coded: about half
+of an export path), a hash table of 4-byte slots (4-8 bytes per entry), no Python object per
+entry — or, without the C extension (or
+``ARCHIVEKIT_PURE_PYTHON``), a `ListIndex` of `MemberInfo` objects from the reference parser in
+zipdir.py. Bare JSONL files and export directories use a `ListIndex` too. Both are sequences of
+`MemberInfo` (``index[i]``, iteration) with one API:
+
+* cheap, no per-member objects: `find` / `lookup` (the entry the server finds for a key: the
+  last of duplicates), `file_totals`, `stats` and `unreferenced` (driven by a bitmap of
+  referenced entry indexes, see `archivekit.check.files.ReferencedFiles`), `suspects` and
+  `ending_with` (the few entries the archive-level checks must look at);
+* per member, slower: ``index[i]`` and iteration build each `MemberInfo` on demand (a new,
+  equal object each time: compare entries by `MemberInfo.index`, not with ``is``).
+
+Keys: an ASCII name is its own key. A non-ASCII name's key is its NFC form, computed here once
+per such entry at open (the server's `member_key`); an NFC key that is ASCII (KELVIN SIGN
+becomes K) joins the C table as an alias, other non-ASCII keys live in a dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, BinaryIO, overload
+
+from archivekit.gosem.paths import member_key
+from archivekit.native import native_module
+from archivekit.read.zipdir import (
+    MemberInfo,
+    check_entry_count,
+    decode_name,
+    directory_start,
+    parse_entries,
+)
+
+# MemberRecord.bits (archivekit/read/_memberindex.h)
+MB_DIR = 1
+MB_SYMLINK = 2
+MB_ENCRYPTED = 4
+MB_NON_ASCII = 8
+MB_SHADOWED = 16
+MB_DUPLICATE = 32
+MB_ODD_NAME = 64
+MB_DATA = 128
+_DATA = "data/"
+
+
+NATIVE = native_module("archivekit.read._zipindex")
+
+
+class MemberIndex(Sequence[MemberInfo]):
+    """The entries of an archive in central-directory order (see the module docstring).
+
+    A forked process inherits it as it is; pickled (a spawned process) it becomes None, and
+    the other process reads the directory itself (`open_archive(..., index=None)`).
+    """
+
+    def __reduce__(self) -> tuple[type[None], tuple[()]]:
+        return type(None), ()
+
+    # A capsule of the C table for the C fast path; None for a ListIndex.
+    table: Any = None
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def member(self, i: int) -> MemberInfo:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> MemberInfo: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[MemberInfo]: ...
+    def __getitem__(self, i: int | slice) -> MemberInfo | Sequence[MemberInfo]:
+        if isinstance(i, slice):
+            return [self.member(j) for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("member index out of range")
+        return self.member(i)
+
+    def __iter__(self) -> Iterator[MemberInfo]:
+        for i in range(len(self)):
+            yield self.member(i)
+
+    def find(self, key: str) -> int:
+        """The index of the entry the server finds for an NFC key (the last of duplicates),
+        or -1."""
+        raise NotImplementedError
+
+    def lookup(self, key: str) -> MemberInfo | None:
+        i = self.find(key)
+        return None if i < 0 else self.member(i)
+
+    def ending_with(self, suffix: str) -> list[int]:
+        """Indexes of the entries whose name ends with an ASCII `suffix`."""
+        return [i for i, m in enumerate(self) if m.name.endswith(suffix)]
+
+    def outside_data(self) -> list[int]:
+        """Indexes of the file entries whose name is not under data/ (the server never reads
+        them: candidates for the hint about files that should have been there)."""
+        return [i for i, m in enumerate(self) if not m.is_dir and not m.name.startswith(_DATA)]
+
+    def suspects(self) -> list[int]:
+        """Indexes of the entries the archive-level checks must look at (a superset of those
+        with an issue: unreadable, duplicate, non-ASCII, unsafe or backslashed names,
+        symlinks), in order."""
+        return list(range(len(self)))
+
+    def file_totals(self) -> tuple[int, int]:
+        """(count, bytes) of the file entries under data/, duplicates included."""
+        files = [m for m in self if not m.is_dir and m.key.startswith(_DATA)]
+        return len(files), sum(m.size for m in files)
+
+    def stats(self, referenced: bytearray, skip: int) -> tuple[int, int, int, int]:
+        """(referenced, their bytes, unreferenced under data/, their bytes) over the entries
+        the server can find (a repeated name counts once), entry `skip` (the JSONL) aside."""
+        used = used_bytes = unused = unused_bytes = 0
+        for i, m in enumerate(self):
+            if m.is_dir or i == skip or self.find(m.key) != i:
+                continue
+            if referenced[i >> 3] >> (i & 7) & 1:
+                used += 1
+                used_bytes += m.size
+            elif m.key.startswith(_DATA):
+                unused += 1
+                unused_bytes += m.size
+        return used, used_bytes, unused, unused_bytes
+
+    def unreferenced(self, referenced: bytearray, skip: int) -> list[int]:
+        """Indexes of the file entries whose key finds neither a referenced entry nor entry
+        `skip`, in order (every entry of a repeated name)."""
+        return [i for i, m in enumerate(self) if not m.is_dir and self._unused(m, referenced, skip)]
+
+    def _unused(self, member: MemberInfo, referenced: bytearray, skip: int) -> bool:
+        """Whether the entry `member`'s key finds is neither referenced nor entry `skip`."""
+        winner = self.find(member.key)
+        return winner != skip and not referenced[winner >> 3] >> (winner & 7) & 1
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the index holds (an estimate for a ListIndex)."""
+        raise NotImplementedError
+
+
+class ListIndex(MemberIndex):
+    """Entries held as `MemberInfo` objects (directories, bare JSONL, no C extension)."""
+
+    def __init__(self, members: Sequence[MemberInfo]) -> None:
+        self._members = tuple(members)
+        # The server's map: NFC key -> entry, a later duplicate replacing an earlier one.
+        self._by_key = {m.key: m.index for m in self._members}
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def member(self, i: int) -> MemberInfo:
+        return self._members[i]
+
+    def __iter__(self) -> Iterator[MemberInfo]:
+        return iter(self._members)
+
+    def find(self, key: str) -> int:
+        return self._by_key.get(key, -1)
+
+    @property
+    def nbytes(self) -> int:
+        return len(self._members) * 1000  # measured: about 1 KB per MemberInfo with its dict
+
+
+class NativeIndex(MemberIndex):
+    """The C member index (archivekit/read/_zipindex.c) with the NFC keys of non-ASCII names."""
+
+    def __init__(self, native: Any) -> None:
+        self._c = native
+        self.table = native.table
+        self._non_ascii: dict[str, int] = {}
+        for i in native.select("non_ascii"):
+            key = self.member(i).key
+            if key.isascii():
+                native.alias(key.encode(), i)
+                continue
+            earlier = self._non_ascii.get(key)
+            if earlier is not None:
+                native.mark(earlier, MB_SHADOWED | MB_DUPLICATE)
+                native.mark(i, MB_DUPLICATE)
+            self._non_ascii[key] = i
+
+    def __len__(self) -> int:
+        return len(self._c)
+
+    def member(self, i: int) -> MemberInfo:
+        raw, method, flags, csize, size, crc, offset, bits = self._c.record(i)
+        name = decode_name(raw, flags) if bits & MB_NON_ASCII else raw.decode("ascii")
+        return MemberInfo(
+            name=name,
+            key=member_key(name),
+            index=i,
+            method=method,
+            flags=flags,
+            compressed_size=csize,
+            size=size,
+            crc=crc,
+            header_offset=offset,
+            is_dir=bool(bits & MB_DIR),
+            is_symlink=bool(bits & MB_SYMLINK),
+            encrypted=bool(bits & MB_ENCRYPTED),
+        )
+
+    def find(self, key: str) -> int:
+        if key.isascii():
+            found: int = self._c.find(key.encode())
+            return found
+        return self._non_ascii.get(key, -1)
+
+    def ending_with(self, suffix: str) -> list[int]:
+        found: list[int] = self._c.select(suffix.encode())
+        return found
+
+    def suspects(self) -> list[int]:
+        found: list[int] = self._c.select("suspects")
+        return found
+
+    def outside_data(self) -> list[int]:
+        found: list[int] = self._c.select("outside_data")
+        return found
+
+    def file_totals(self) -> tuple[int, int]:
+        totals: tuple[int, int] = self._c.files()
+        return totals
+
+    def stats(self, referenced: bytearray, skip: int) -> tuple[int, int, int, int]:
+        totals: tuple[int, int, int, int] = self._c.stats(referenced, skip)
+        return totals
+
+    def unreferenced(self, referenced: bytearray, skip: int) -> list[int]:
+        found = []
+        for i in self._c.unreferenced(referenced, skip):
+            m = self.member(i)
+            # A non-ASCII name: C left the decision here (its key is NFC).
+            if m.name.isascii() or self._unused(m, referenced, skip):
+                found.append(i)
+        return found
+
+    @property
+    def nbytes(self) -> int:
+        extra = sum(len(k) + 100 for k in self._non_ascii)  # str and dict entry, roughly
+        return int(self._c.nbytes) + extra
+
+
+def read_member_index(fh: BinaryIO, file_size: int) -> MemberIndex:
+    """The zip's entries (see the module docstring).
+
+    Raises `ArchiveError`: ``not-a-zip``, ``zip-truncated``, ``zip-corrupt``, ``zip-multidisk``.
+    """
+    start, base, entries = directory_start(fh, file_size)
+    index: MemberIndex
+    if NATIVE is None:
+        index = ListIndex(parse_entries(fh, start, file_size, base))
+    else:
+        try:
+            index = NativeIndex(NATIVE.read_index(fh.fileno(), start, file_size, base))
+        except ValueError:
+            # A damaged zip64 field (the reference parser raises the exact ArchiveError), or
+            # a directory beyond the C index's bounds (2**31 entries, 4 GiB of names).
+            index = ListIndex(parse_entries(fh, start, file_size, base))
+    check_entry_count(len(index), entries)
+    return index

@@ -1,0 +1,316 @@
+"""The compact member index (archivekit/read/_zipindex.c, archivekit/read/members.py) held to
+the reference parser (`zipdir.read_central_directory`, one `MemberInfo` per entry).
+
+For every archive here both readers must give the same entries, the same entry for every key
+the server could look up (the last of duplicates, NFC keys, aliases such as KELVIN SIGN -> K),
+the same counts over a referenced bitmap, and the same archive-level issues. And the index
+must stay within 250 bytes per entry, its name included, for export-shaped names.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import unicodedata
+import zipfile
+from pathlib import Path
+
+import pytest
+from test_reader_zipmaker import Entry, build_zip
+
+from archivekit.check.archive import archive_issues, member_issues
+from archivekit.read import members as members_module
+from archivekit.read import open_archive
+from archivekit.read.members import ListIndex, MemberIndex, NativeIndex, read_member_index
+from archivekit.read.zipdir import read_central_directory
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = sorted((REPO / "sample_exports").glob("*.zip"))
+REAL = REPO / "tests" / "fixtures" / "mattermost-server-tests-import_test.zip"
+JSONL = b'{"type":"version","version":1}\n'
+S_IFLNK = 0o120000
+PURE_PYTHON = bool(os.environ.get("ARCHIVEKIT_PURE_PYTHON"))
+
+needs_native = pytest.mark.skipif(
+    members_module.NATIVE is None, reason="archivekit.read._zipindex is not loaded"
+)
+
+
+@pytest.mark.skipif(PURE_PYTHON, reason="ARCHIVEKIT_PURE_PYTHON is set: the C index is off")
+def test_the_c_index_is_built_from_the_current_source() -> None:
+    import hashlib
+
+    assert members_module.NATIVE is not None, "archivekit.read._zipindex was not built"
+    source = (REPO / "archivekit" / "read" / "_zipindex.c").read_bytes()
+    header = (REPO / "archivekit" / "read" / "_memberindex.h").read_bytes()
+    assert hashlib.sha256(source + header).hexdigest() == members_module.NATIVE.SOURCE_SHA256, (
+        "archivekit/read/_zipindex.c changed since the extension was built: run `make test`"
+    )
+
+
+def _entries() -> list[Entry]:
+    nfd = unicodedata.normalize("NFD", "data/café.txt")
+    return [
+        Entry("import.jsonl", JSONL),
+        Entry("data/", b"", method=0),
+        Entry("data/a.txt", b"a"),
+        Entry("data/a.txt", b"second a", method=0),  # a duplicate: the last wins
+        Entry("data/b.bin", b"b" * 100, method=12),  # bzip2: unreadable for the server
+        Entry("data/enc.txt", b"e", flags=1),
+        Entry(nfd, b"nfd"),
+        Entry("data/café.txt", b"nfc"),  # the same key as the NFD name
+        Entry("data/\u212a.txt", b"kelvin"),  # NFC: data/K.txt
+        Entry("data/K.txt", b"K"),  # shadows the Kelvin sign's alias
+        Entry("data/\u212b.txt", b"angstrom"),  # NFC: data/Å.txt (non-ASCII key)
+        Entry("data/link", b"/etc/passwd", method=0, external_attr=(S_IFLNK | 0o777) << 16),
+        Entry("C:\\x", b"x"),
+        Entry("/abs", b"x"),
+        Entry("data/../up", b"x"),
+        Entry("data/zip64.txt", b"z" * 10, zip64=True),
+        Entry("outside/notes.txt", b"o"),
+        Entry("warnings.txt", b"w"),
+        Entry("nested/old.jsonl", JSONL),
+        Entry("data/日本語.png", b"jp"),
+    ]
+
+
+def corpus(tmp_path: Path) -> list[Path]:
+    paths = [*SAMPLES, REAL]
+    entries = _entries()
+    for name, data in [
+        ("mixed.zip", build_zip(entries)),
+        ("reversed.zip", build_zip([entries[0], *reversed(entries[1:])])),
+        ("prefixed.zip", b"#!/bin/sh\nexit 0\n" + build_zip(entries)),
+        ("comment.zip", build_zip(entries, comment=b"a comment")),
+        ("zip64end.zip", build_zip(entries, zip64_end=True)),
+    ]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        paths.append(path)
+    # A name that is not UTF-8 (cp437 for display, never found by a JSONL path).
+    raw = build_zip([Entry("import.jsonl", JSONL), Entry("data/XX.txt", b"x")])
+    path = tmp_path / "cp437.zip"
+    path.write_bytes(raw.replace(b"data/XX.txt", b"data/\xff\xfe.txt"))
+    paths.append(path)
+    return paths
+
+
+def reference(path: Path) -> list[object]:
+    with open(path, "rb", buffering=0) as fh:
+        return list(read_central_directory(fh, os.fstat(fh.fileno()).st_size))
+
+
+def native(path: Path) -> MemberIndex:
+    with open(path, "rb", buffering=0) as fh:
+        return read_member_index(fh, os.fstat(fh.fileno()).st_size)
+
+
+def keys_to_try(index: MemberIndex) -> set[str]:
+    keys = {m.key for m in index} | {m.name for m in index}
+    return keys | {"", "data", "data/", "data/K.txt", "data/missing", "DATA/a.txt", "data/a.tx"}
+
+
+@needs_native
+def test_the_c_index_reads_what_the_reference_parser_reads(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    for path in corpus(tmp_path):
+        expected = ListIndex(reference(path))
+        index = native(path)
+        assert isinstance(index, NativeIndex)
+        assert list(index) == list(expected), path.name
+        for key in keys_to_try(expected):
+            assert index.find(key) == expected.find(key), (path.name, key)
+            assert index.lookup(key) == expected.lookup(key)
+        assert index.file_totals() == expected.file_totals()
+        assert index.ending_with(".jsonl") == expected.ending_with(".jsonl")
+        jsonl = expected[expected.ending_with(".jsonl")[0]]
+        # The archive-level issues need only the suspects.
+        assert member_issues([index[i] for i in index.suspects()], jsonl) == member_issues(
+            list(expected), jsonl
+        )
+        for _ in range(20):
+            bits = bytearray(rng.randbytes((len(index) + 7) // 8))
+            skip = rng.choice([-1, expected.find(jsonl.key)])
+            assert index.stats(bits, skip) == expected.stats(bits, skip), path.name
+            assert index.unreferenced(bits, skip) == expected.unreferenced(bits, skip)
+
+
+@needs_native
+def test_duplicates_aliases_and_nfc_keys_find_the_server_s_entry(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.zip"
+    path.write_bytes(build_zip(_entries()))
+    with open_archive(path) as archive:
+        names = [m.name for m in archive.members()]
+        assert archive.lookup("data/a.txt") == archive.members()[3]  # the last one
+        # The NFD and the NFC name share a key: the later (NFC) entry wins.
+        cafe = archive.lookup("data/café.txt")
+        assert cafe is not None
+        assert cafe.name == "data/café.txt"
+        # KELVIN SIGN normalises to K; the plain K that follows it wins.
+        k = archive.lookup("data/K.txt")
+        assert k is not None
+        assert k.index == names.index("data/K.txt")
+        assert archive.lookup("data/\u212a.txt") is None  # keys are NFC: never found so
+        angstrom = archive.lookup("data/Å.txt")
+        assert angstrom is not None
+        assert angstrom.name == "data/\u212b.txt"
+
+
+def test_an_index_entry_fits_in_250_bytes_with_an_export_shaped_name(tmp_path: Path) -> None:
+    # data/<day>/teams/<id>/channels/<id>/users/<id>/<id>/<name>, as `mmctl export` writes.
+    rng = random.Random(1)
+    count = 20_000
+
+    def ident() -> str:
+        return "".join(rng.choice("abcdefghijkmnopqrstuvwxyz0123456789") for _ in range(26))
+
+    path = tmp_path / "export.zip"
+    names = []
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("import.jsonl", JSONL, zipfile.ZIP_DEFLATED)
+        team, channel = ident(), ident()
+        for i in range(count):
+            name = (
+                f"data/2024{1 + i % 12:02d}{1 + i % 28:02d}/teams/{team}/channels/{channel}/"
+                f"users/{ident()}/{ident()}/screenshot-{i}.log"
+            )
+            names.append(name)
+            zf.writestr(name, b"")
+    index = native(path)
+    per_entry = index.nbytes / len(index)
+    name_bytes = sum(len(n) for n in names) / count
+    assert name_bytes > 150  # the long names of a real export
+    if isinstance(index, NativeIndex):
+        assert per_entry <= 250, f"{per_entry:.0f} bytes per entry ({name_bytes:.0f} of name)"
+        assert index.find(names[-1]) == count
+
+
+def test_a_spawned_process_reads_the_directory_itself(tmp_path: Path) -> None:
+    import pickle
+
+    path = tmp_path / "mixed.zip"
+    path.write_bytes(build_zip(_entries()))
+    with open_archive(path) as archive:
+        # Forked workers share the parent's index; pickled for a spawned one it is None, and
+        # open_archive(index=None) reads the central directory again.
+        assert pickle.loads(pickle.dumps(archive.index)) is None
+        with open_archive(path, index=archive.index) as again:
+            assert again.index is archive.index
+            assert archive_issues(again) == archive_issues(archive)
+
+
+ASAN_SCRIPT = """
+import os, pickle, sys
+
+sys.path.insert(0, sys.argv[1])
+import _zipindex
+
+assert _zipindex.__file__.startswith(sys.argv[1]), _zipindex.__file__
+with open(sys.argv[2], "rb") as f:
+    cases = pickle.load(f)
+results = []
+for path, start, base in cases:
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        try:
+            index = _zipindex.read_index(fh.fileno(), start, size, base)
+        except (ValueError, OSError) as exc:
+            results.append(("error", type(exc).__name__))
+            continue
+    bits = bytearray(b"\\x55" * ((len(index) + 7) // 8))
+    results.append((
+        [index.record(i) for i in range(len(index))],
+        [index.find(index.record(i)[0]) for i in range(len(index))],
+        index.select("suspects"), index.select(b".jsonl"), index.files(),
+        index.stats(bits, 0), index.unreferenced(bits, 0),
+    ))
+with open(sys.argv[3], "wb") as f:
+    pickle.dump(results, f)
+"""
+
+
+@needs_native
+@pytest.mark.slow
+def test_the_index_under_address_and_undefined_behaviour_sanitizers(tmp_path: Path) -> None:
+    import pickle
+    import shutil
+    import subprocess
+    import sys
+    import sysconfig
+
+    from archivekit.read.zipdir import directory_start
+
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip(
+            "gcc is not installed: cannot build archivekit/read/_zipindex.c with sanitizers"
+        )
+    libasan = subprocess.run(
+        [gcc, "-print-file-name=libasan.so"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    if not os.path.isabs(libasan) or not os.path.exists(libasan):
+        pytest.skip("gcc has no libasan.so: cannot run the AddressSanitizer build")
+    module_dir = tmp_path / "asan"
+    module_dir.mkdir()
+    source = REPO / "archivekit" / "read" / "_zipindex.c"
+    build = subprocess.run(
+        [
+            gcc, "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+            "-fno-omit-frame-pointer", "-shared", "-fPIC",
+            "-I" + sysconfig.get_paths()["include"], "-I" + str(source.parent), str(source),
+            "-o", str(module_dir / ("_zipindex" + sysconfig.get_config_var("EXT_SUFFIX"))),
+        ],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr
+    # Every archive of the corpus, cut at many places and with bytes flipped in its directory.
+    cases = []
+    rng = random.Random(3)
+    for number, path in enumerate(corpus(tmp_path)):
+        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            start, base, _ = directory_start(fh, len(data))
+        variants = [data, data[: start + (len(data) - start) // 2]]
+        for _ in range(20):
+            broken = bytearray(data)
+            for _ in range(rng.randint(1, 8)):
+                broken[rng.randrange(start, len(data))] = rng.randrange(256)
+            variants.append(bytes(broken))
+        for k, variant in enumerate(variants):
+            case = tmp_path / f"case-{number}-{k}.zip"
+            case.write_bytes(variant)
+            cases.append((str(case), start, base))
+    data_file, out = tmp_path / "cases.pickle", tmp_path / "results.pickle"
+    data_file.write_bytes(pickle.dumps(cases))
+    env = {
+        **os.environ,
+        "LD_PRELOAD": libasan,
+        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:halt_on_error=1",
+        "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
+        "PYTHONMALLOC": "malloc",
+    }
+    argv = [sys.executable, "-c", ASAN_SCRIPT, str(module_dir), str(data_file), str(out)]
+    run = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    starts = [i for i in (run.stderr.find("ERROR: "), run.stderr.find("runtime error")) if i >= 0]
+    report = run.stderr[max(min(starts, default=0) - 200, 0) :][:6000]
+    assert run.returncode == 0, report
+    assert "AddressSanitizer" not in run.stderr, report
+    assert "runtime error" not in run.stderr, report
+    # The installed build answers the same.
+    installed = subprocess.run(
+        [sys.executable, "-c", ASAN_SCRIPT, str(Path(members_module.NATIVE.__file__).parent),
+         str(data_file), str(tmp_path / "installed.pickle")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    assert pickle.loads(out.read_bytes()) == pickle.loads(
+        (tmp_path / "installed.pickle").read_bytes()
+    )
+
+
+@needs_native
+def test_files_outside_data_are_listed_like_the_reference(tmp_path: Path) -> None:
+    for path in corpus(tmp_path):
+        expected = ListIndex(reference(path))
+        assert native(path).outside_data() == expected.outside_data(), path.name
