@@ -3,11 +3,14 @@
 Two ways of ignoring case, because Go has two and the server uses both:
 
 * `go_lower` is ``strings.ToLower``: what the server stores and looks names up by (team,
-  channel and user names, emails). Python's ``str.lower`` uses *full* case mapping, which
-  turns U+0130 (İ) into two code points; Go's simple mapping gives plain ``i``.
+  channel and user names, emails). Go maps rune by rune with the *simple* case mapping.
+  Python's ``str.lower`` differs twice: full case mapping turns U+0130 (İ) into two code
+  points (Go: plain ``i``), and the final-sigma rule lowers a word-final Σ to ς (Go: always
+  σ, so ``ΑΣ`` is ``ασ``). Apart from these, Python and Go map every code point alike.
 * `fold_json_key` is how ``encoding/json`` matches a JSON key to a struct field it does not
   spell exactly: Unicode simple *folding*, under which the Kelvin sign (U+212A) matches ``k``
-  and the long s (U+017F) matches ``s`` — two characters ``ToLower`` leaves alone.
+  (``ToLower`` maps it to ``k`` too) and the long s (U+017F) matches ``s`` (which ``ToLower``
+  leaves alone).
 """
 
 from __future__ import annotations
@@ -19,15 +22,21 @@ from typing import Final
 _GO_SPACE_RE: Final = re.compile(
     "[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
 )
+_CAPITAL_SIGMA: Final = "\u03a3"
 # Python's str.split() also splits here; Go does not.
 _PY_ONLY_SPACE: Final = frozenset("\x1c\x1d\x1e\x1f")
 
 
 def go_lower(s: str) -> str:
-    """Go ``strings.ToLower``: simple case mapping (U+0130 becomes plain ``i``)."""
+    """Go ``strings.ToLower``: simple case mapping, rune by rune (U+0130 becomes plain ``i``,
+    Σ always σ)."""
     if s.isascii():
         return s.lower()
-    return s.replace("\u0130", "i").lower()
+    s = s.replace("\u0130", "i")
+    if _CAPITAL_SIGMA in s:
+        # str.lower of a lone character has no context, so no final-sigma rule.
+        return "".join([c.lower() for c in s])
+    return s.lower()
 
 
 def fold_json_key(key: str) -> str | None:
