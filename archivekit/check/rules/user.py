@@ -4,7 +4,6 @@ preference values)."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from typing import Any
@@ -45,6 +44,7 @@ from archivekit.check.rules.names import (
     too_long,
     validator_id,
 )
+from archivekit.gosem.mail import AddressError, parse_address
 from archivekit.gosem.paths import escapes_data
 from archivekit.gosem.strings import byte_len, go_lower, rune_len
 from archivekit.issues import Issue
@@ -395,162 +395,40 @@ def validate_user(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
     return _check_teams(teams) if teams is not None else None
 
 
-# --- email syntax (Go net/mail.ParseAddress as used by model.IsValidEmail) ----------------------
-# Simplification (UNVERIFIED edge): Go also accepts an RFC 5322 group holding one address
-# (`g:a@b.c;`, name empty); we refuse it. Everything else follows Go's parser.
-_ATOM_SPECIALS = frozenset('"(),:;<>@[\\]')
-
-
-def _is_vchar(c: str) -> bool:
-    return "!" <= c <= "~" or ord(c) >= 0x80
-
-
-def _is_atext(c: str) -> bool:
-    return c == "." or (c not in _ATOM_SPECIALS and _is_vchar(c))
-
-
-class _AddressParser:
-    """Just enough of Go's addrParser to tell whether an address parses without a name."""
-
-    def __init__(self, s: str) -> None:
-        self.s = s
-        self.i = 0
-
-    def empty(self) -> bool:
-        return self.i >= len(self.s)
-
-    def peek(self) -> str:
-        return self.s[self.i]
-
-    def consume(self, c: str) -> bool:
-        if not self.empty() and self.s[self.i] == c:
-            self.i += 1
-            return True
-        return False
-
-    def skip_space(self) -> None:
-        while not self.empty() and self.s[self.i] in " \t":
-            self.i += 1
-
-    def atom(self) -> bool:
-        """dot-atom, not permissive: no leading, trailing or doubled dot."""
-        start = self.i
-        while not self.empty() and _is_atext(self.s[self.i]):
-            self.i += 1
-        word = self.s[start : self.i]
-        return (
-            bool(word) and not word.startswith(".") and not word.endswith(".") and ".." not in word
-        )
-
-    def quoted_string(self) -> bool:
-        """A non-empty quoted-string (the opening quote is at the cursor)."""
-        self.i += 1
-        content = 0
-        escaped = False
-        while not self.empty():
-            c = self.s[self.i]
-            if escaped:
-                if not (_is_vchar(c) or c in " \t"):
-                    return False
-                escaped = False
-                content += 1
-            elif c == '"':
-                self.i += 1
-                return content > 0
-            elif c == "\\":
-                escaped = True
-            elif c in " \t" or _is_vchar(c):
-                content += 1
-            else:
-                return False
-            self.i += 1
-        return False
-
-    def domain_literal(self) -> bool:
-        self.i += 1
-        start = self.i
-        while not self.empty() and self.peek() != "]":
-            c = self.peek()
-            if c in "[]\\" or not _is_vchar(c):
-                return False
-            self.i += 1
-        literal = self.s[start : self.i]
-        if not self.consume("]"):
-            return False
-        try:
-            ipaddress.ip_address(literal)
-        except ValueError:
-            return False
-        return "%" not in literal
-
-    def addr_spec(self) -> bool:
-        start = self.i
-        ok = self._addr_spec()
-        if not ok:
-            self.i = start
-        return ok
-
-    def _addr_spec(self) -> bool:
-        self.skip_space()
-        if self.empty():
-            return False
-        if not (self.quoted_string() if self.peek() == '"' else self.atom()):
-            return False
-        if not self.consume("@"):
-            return False
-        self.skip_space()
-        if self.empty():
-            return False
-        return self.domain_literal() if self.peek() == "[" else self.atom()
-
-    def comment(self) -> str | None:
-        """The text of a parenthesised comment (opening paren already consumed)."""
-        depth = 1
-        text = []
-        while not self.empty() and depth:
-            c = self.peek()
-            if c == "\\" and self.i + 1 < len(self.s):
-                self.i += 1
-                c = self.peek()
-            elif c == "(":
-                depth += 1
-            elif c == ")":
-                depth -= 1
-            if depth:
-                text.append(c)
-            self.i += 1
-        return "".join(text) if depth == 0 else None
-
-    def skip_cfws(self) -> bool:
-        self.skip_space()
-        while self.consume("("):
-            if self.comment() is None:
-                return False
-            self.skip_space()
-        return True
+# --- email syntax: model.IsValidEmail -------------------------------------------------------------
+_GO_SPACE = " \t"
 
 
 def is_valid_email(email: str) -> bool:
-    """model.IsValidEmail on a lowercase address: parses as exactly one address, without a
-    display name, with at most one ``@``."""
+    """model.IsValidEmail (current servers): already lowercase as Go lowers it, at most one
+    ``@``, and Go's net/mail parses it as one address whose bare ``Address`` is the whole
+    input (so no display name, angle brackets, comments, quotes or surrounding white space)."""
+    return email_problem(email) is None
+
+
+def email_problem(email: str) -> str | None:
+    """Why model.IsValidEmail refuses `email` (a phrase for a message), or None."""
+    if go_lower(email) != email:
+        return "it has uppercase letters"
+    if "@" not in email:
+        return "it has no `@`"
     if email.count("@") > 1:
-        return False
-    p = _AddressParser(email)
-    p.skip_space()
-    if p.empty():
-        return False
-    if p.addr_spec():
-        p.skip_space()
-        if not p.empty() and p.consume("("):
-            # A trailing comment becomes the display name unless it is blank.
-            comment = p.comment()
-            if comment is None or comment.strip(" \t"):
-                return False
-    else:
-        # name-addr without a name: "<addr-spec>"
-        if not p.consume("<") or not p.addr_spec() or not p.consume(">"):
-            return False
-    return p.skip_cfws() and p.empty()
+        return "it has more than one `@`"
+    try:
+        parsed = parse_address(email)
+    except AddressError as exc:
+        return f"Go's net/mail cannot parse it ({exc})"
+    if parsed.address == email:
+        return None
+    if email != email.strip(_GO_SPACE):
+        return "it has white space around it (the importer does not trim it)"
+    if parsed.name:
+        return f"it has a display name or comment ({parsed.name!r})"
+    if "<" in email:
+        return "the address is in angle brackets"
+    if email.lstrip(_GO_SPACE).startswith('"'):
+        return "its local part is quoted (Go drops the quotes, so the parsed address differs)"
+    return f"Go's net/mail reads it as {parsed.address!r}, which differs from the text"
 
 
 # --- apply layer ---------------------------------------------------------------------------------
@@ -681,14 +559,18 @@ def apply_user(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
     """User.IsValid, the password policy and Preference.IsValid (only on a valid line)."""
     issues: list[Issue] = []
     email: str = data["email"]
-    # The importer lowercases the email before saving, so only the lowercased form must parse.
-    if not is_valid_email(go_lower(email)):
+    # The importer lowercases the email (strings.ToLower, no trimming) before User.IsValid.
+    if (problem := email_problem(go_lower(email))) is not None:
         issues.append(
             apply_failure(
                 "user.email",
                 "model.user.is_valid.email.app_error",
-                f"Email {shown(email)} is not a valid address (one `@`, no display name, RFC"
-                " 5322 syntax). Fix it.",
+                f"Email {shown(email)} is not valid: {problem}. The server lowercases it, then"
+                " needs Go's net/mail to read exactly the text written as one bare address,"
+                " like `name@example.com`. Fix it. (Servers before mattermost/mattermost#29661,"
+                " 2025, only refused display names; mmctl import validate checks the length"
+                " only.)",
+                values={"found": email},
             )
         )
     locale = data.get("locale")

@@ -1,22 +1,16 @@
-"""Candidate pure-Python port of the server's email syntax check (not part of the package).
+"""Go's ``net/mail.ParseAddress``, step by step (Go 1.23 and later).
 
-``is_valid_email`` restates Mattermost's ``model.IsValidEmail`` (server/public/model/utils.go,
-after mattermost/mattermost#29661): the string must already be lowercase in Go's sense, must
-parse with Go's ``net/mail.ParseAddress`` as one address whose bare ``Address`` equals the
-whole input, and must contain at most one ``@``. The bulk importer lowercases the email with
-``strings.ToLower`` (and does not trim it) before that check, so the importer's verdict is
-``is_valid_email(go_lower(email))``.
+The server's email check (``model.IsValidEmail``) rests on this parser: an address is valid
+when it parses and its bare ``Address`` equals the whole input. `parse_address` returns the
+same display name and address as Go, or raises `AddressError` where Go fails: dot-atoms,
+quoted strings, nested comments with escapes, angle addresses, phrases with RFC 2047 encoded
+words (utf-8, iso-8859-1 and us-ascii; any other charset is an error, as in Go), groups, and
+domain literals checked like ``net.ParseIP``. Go 1.22 and older refuse every domain literal;
+Mattermost builds with Go 1.23 or newer since 2025, and later ``net/mail`` changes up to Go
+1.26 were performance fixes only.
 
-``parse_address`` follows Go 1.23's ``net/mail`` address parser step by step (dot-atoms,
-quoted strings, comments, angle addresses, phrases with RFC 2047 encoded words, groups,
-domain literals checked with ``net.ParseIP``), so that it returns the same display name and
-address as Go, or fails where Go fails. It is checked against Go on every row of
-tests/data/go_mail_verdicts.jsonl (see tools/oracles/README.md).
-
-Python and Go agree on case mapping character by character except for U+0130, whose Go
-simple lowercase is a plain ``i``; Python's str.lower() on a whole string also applies the
-final-sigma rule, which Go does not, so lowering is done per character here. (Both use the
-same case pairs as of Python 3.11 / Unicode 14 and Go 1.23 / Unicode 15.)
+Held to Go itself on every row of tests/data/go_mail_verdicts.jsonl (made by
+tools/oracles/mail with Go 1.23.5; see tools/oracles/README.md).
 """
 
 from __future__ import annotations
@@ -27,39 +21,14 @@ from typing import NamedTuple
 
 
 class AddressError(ValueError):
-    """net/mail refused the input."""
+    """net/mail refused the input (the message is Go's reason, roughly)."""
 
 
 class Address(NamedTuple):
+    """A parsed address: the display name (may be empty) and the bare address."""
+
     name: str
     address: str
-
-
-def _go_lower_char(c: str) -> str:
-    return "i" if c == "\u0130" else c.lower()
-
-
-def go_lower(s: str) -> str:
-    """Go ``strings.ToLower``: simple per-rune lowercase mapping, no final-sigma context."""
-    if s.isascii():
-        return s.lower()
-    return "".join(_go_lower_char(c) for c in s)
-
-
-def is_valid_email(s: str) -> bool:
-    """model.IsValidEmail (current server): lowercase, a bare address equal to the input,
-    at most one ``@``."""
-    if go_lower(s) != s or s.count("@") > 1:
-        return False
-    try:
-        return parse_address(s).address == s
-    except AddressError:
-        return False
-
-
-def is_valid_import_email(s: str) -> bool:
-    """What the bulk importer enforces: the check on the lowercased (not trimmed) email."""
-    return is_valid_email(go_lower(s))
 
 
 # --- character classes (RFC 5322 as net/mail reads them; any non-ASCII rune is visible) -----
