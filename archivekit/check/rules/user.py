@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+from archivekit.check.rules import vendored
 from archivekit.check.rules.common import is_blank
 from archivekit.check.rules.context import PasswordPolicy, RuleContext
 from archivekit.check.rules.names import (
@@ -431,12 +432,65 @@ def email_problem(email: str) -> str | None:
     return f"Go's net/mail reads it as {parsed.address!r}, which differs from the text"
 
 
+# --- locale: model.IsValidLocale -----------------------------------------------------------------
+# language.Parse of golang.org/x/text without any error, within 5 bytes: a finite set, derived
+# from x/text v0.16.0 by tools/oracles/locale and vendored in data/locales.txt (its tables are
+# unchanged through v0.40.0, which current servers use).
+X_TEXT_VERSION = "golang.org/x/text v0.16.0 (tables unchanged through v0.40.0)"
+_PRIVATE_USE_RE = re.compile(r"x(-[a-z0-9]{1,8})+")
+# Country codes written where a language code belongs (and that are no language code
+# themselves: `se` is Northern Sami, `br` Breton): the language they usually mean.
+_COUNTRY_NOT_LANGUAGE = {
+    "jp": "ja",
+    "cz": "cs",
+    "dk": "da",
+    "gr": "el",
+    "ua": "uk",
+    "cn": "zh",
+    "vn": "vi",
+    "il": "he",
+    "gb": "en",
+    "us": "en",
+    "at": "de",
+    "ir": "fa",
+}
+
+
+def is_valid_locale(locale: str) -> bool:
+    """model.IsValidLocale: "" or at most 5 bytes that language.Parse accepts, read as the header
+    of data/locales.txt says (Parse ignores case and takes ``_`` for ``-`` within 5 bytes)."""
+    if locale == "":
+        return True
+    # isascii first: Python lowers some non-ASCII letters to ASCII ones (the Kelvin sign to k);
+    # Parse refuses every non-ASCII byte. "*" only marks the region lines of the file.
+    if not locale.isascii() or len(locale) > USER_LOCALE_MAX_BYTES or "*" in locale:
+        return False
+    s = locale.lower().replace("_", "-")
+    entries = vendored.locales()
+    return (
+        s in entries
+        or (len(s) == 5 and s[2] == "-" and s[:2] in entries and "*" + s[2:] in entries)
+        or _PRIVATE_USE_RE.fullmatch(s) is not None
+    )
+
+
+def _locale_message(locale: str) -> str:
+    size = byte_len(locale)
+    if size > USER_LOCALE_MAX_BYTES:
+        why = f"it is {size} bytes; the server allows at most {USER_LOCALE_MAX_BYTES}"
+    else:
+        why = "it is not a language tag Go's language.Parse accepts"
+        suggestion = _COUNTRY_NOT_LANGUAGE.get(locale.lower())
+        if suggestion is not None:
+            why += f" ({shown(locale)} is a country code; the language is probably `{suggestion}`)"
+    return (
+        f"Locale {shown(locale)} is not valid: {why}. Use a language code, optionally with a"
+        f" region, such as `en`, `de`, `pt_BR`, `zh-TW` (rule of {X_TEXT_VERSION}), or leave"
+        " `locale` out for the server's default."
+    )
+
+
 # --- apply layer ---------------------------------------------------------------------------------
-# language.Parse accepts far more than this, but within 5 bytes only a language (2-3 letters)
-# with an optional region (2 letters or 3 digits) fits; `_` is accepted as a separator.
-# UNVERIFIED: x/text also rejects well-formed tags whose subtags are not in the IANA registry
-# (e.g. "qq"); we only check the shape.
-_LOCALE_RE = re.compile(r"[A-Za-z]{2,3}(?:[-_](?:[A-Za-z]{2}|[0-9]{3}))?")
 _PASSWORD_SYMBOLS = frozenset(" !\"\\#$%&'()*+,-./:;<=>?@[]^_`|~")
 _GO_ATOI_RE = re.compile(r"[+-]?[0-9]+")
 
@@ -574,13 +628,13 @@ def apply_user(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
             )
         )
     locale = data.get("locale")
-    if locale and (byte_len(locale) > USER_LOCALE_MAX_BYTES or not _LOCALE_RE.fullmatch(locale)):
+    if locale is not None and not is_valid_locale(locale):
         issues.append(
             apply_failure(
                 "user.locale",
                 "model.user.is_valid.locale.app_error",
-                f"Locale {shown(locale)} is not valid: use a language tag of at most 5 bytes,"
-                " e.g. `en`, `de`, `pt_BR`, `zh-TW`.",
+                _locale_message(locale),
+                values={"found": locale},
             )
         )
     roles = data.get("roles")

@@ -1,5 +1,6 @@
 """Version-specific name lists vendored from the Mattermost server (``archivekit/data``):
-permission ids and system emoji names. Loaded once, on first use."""
+permission ids, system emoji names and the locales the server accepts. Loaded once, on first
+use."""
 
 from __future__ import annotations
 
@@ -25,3 +26,10 @@ def permissions() -> frozenset[str]:
 def system_emojis() -> frozenset[str]:
     """The keys of the server's ``SystemEmojis`` map."""
     return _read_list("system_emoji.txt")
+
+
+@cache
+def locales() -> frozenset[str]:
+    """The entries of ``locales.txt``: accepted locales (lowercase, ``-``) and ``*-rr`` region
+    lines; the file's header states how to read them (`archivekit.check.rules.user`)."""
+    return _read_list("locales.txt")
