@@ -85,6 +85,20 @@ def test_names_that_look_like_dm_or_gm_fail_at_apply(name: str) -> None:
     assert [i.server_error_id for i in issues] == ["model.channel.is_valid.name.app_error"]
 
 
+@pytest.mark.parametrize(
+    "name", ["ABCDEF0123456789ABCDEF0123456789ABCDEF01", "A" * 26 + "__" + "B" * 26]
+)
+def test_dm_or_gm_names_are_checked_after_the_importers_lowercasing(name: str) -> None:
+    # The importer lowercases the name before Channel.IsValid: 40 uppercase hex digits become
+    # a group-message name the server refuses (not only an uppercase warning).
+    issues = apply_channel(channel(name=name), CTX)
+    assert [(i.severity.value, i.server_error_id) for i in issues][-1] == (
+        "error",
+        "model.channel.is_valid.name.app_error",
+    )
+    assert dict(issues[-1].values) == {"found": name}
+
+
 def test_almost_dm_names_pass_apply() -> None:
     assert apply_channel(channel(name="a" * 39), CTX) == []
     assert apply_channel(channel(name="a" * 26 + "__" + "b" * 25), CTX) == []

@@ -132,7 +132,8 @@ def validate_channel(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
 
 
 def apply_channel(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
-    """Channel.IsValid rules the validator does not cover (only called on a valid line)."""
+    """Channel.IsValid rules the validator does not cover (only called on a valid line), on the
+    name the importer saves: lowercased (``strings.ToLower``) since mattermost/mattermost#28906."""
     issues: list[Issue] = []
     name: str = data["name"]
     uppercase = uppercase_name_warning(
@@ -140,14 +141,17 @@ def apply_channel(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
     )
     if uppercase is not None:
         issues.append(uppercase)
-    if looks_like_dm_or_gm_name(name):
+    stored = go_lower(name)
+    if looks_like_dm_or_gm_name(stored):
+        held = "" if stored == name else f" (the server saves it lowercased, as {shown(stored)})"
         issues.append(
             apply_failure(
                 "channel.name",
                 "model.channel.is_valid.name.app_error",
-                f"Channel name {shown(name)} looks like a direct or group message name (40 hex"
-                " characters, or two 26-character ids joined by `__`); the server refuses it"
-                " for team channels. Rename the channel.",
+                f"Channel name {shown(name)}{held} looks like a direct or group message name"
+                " (40 hex characters, or two 26-character ids joined by `__`); the server"
+                " refuses it for team channels. Rename the channel.",
+                values={"found": name},
             )
         )
     return issues
