@@ -196,7 +196,11 @@ _code(
 )
 _code("member-duplicate-name", "Duplicate member name", "The server keeps the last one.")
 _code("member-unsafe-name", "Unsafe member name", "Absolute path, '..', or a drive letter.")
-_code("member-backslash-name", "Backslash in member name", "The server never matches these.")
+_code(
+    "member-backslash-name",
+    "Backslash in member name",
+    "An ordinary character on the server: only a JSONL path with the same backslash matches.",
+)
 _code("member-nfd-name", "Member name not NFC", "Matched after NFC normalisation (v11.7+).")
 _code("member-symlink", "Symlink member", "A symbolic link stored in the zip.")
 _code("member-crc-mismatch", "CRC mismatch", "A member's data does not match its checksum.")
@@ -210,7 +214,11 @@ _code("json-decode", "Line is not valid JSON", "The import stops at this line.")
 _code("json-type", "Wrong JSON type", "Go's decoder refuses the whole line.")
 _code("bom", "Byte order mark", "A UTF-8 BOM at the start of the file fails to decode.")
 _code("invalid-utf8", "Invalid UTF-8", "Replaced by U+FFFD on import.")
-_code("nul-character", "NUL character", "PostgreSQL text columns reject NUL.")
+_code(
+    "nul-character",
+    "NUL character",
+    "PostgreSQL text columns reject NUL (a password is only hashed: a warning).",
+)
 # --- envelope / version --------------------------------------------------------------------
 _code("version-missing", "First line is not a version line", "Line 1 must be the version.")
 _code("version-unsupported", "Unsupported version", "The version must be 1.")

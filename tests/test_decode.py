@@ -523,6 +523,19 @@ def test_a_nul_in_the_imported_payload_is_an_error_at_its_field():
     ]
 
 
+def test_a_nul_in_a_password_is_only_a_warning():
+    # The password is bcrypt-hashed before the user is saved: no text column sees the NUL.
+    doc, issues = decode_line(
+        b'{"type":"user","user":{"username":"a","password":"p\\u0000w","nickname":"n\\u0000"}}'
+    )
+    assert doc is not None
+    assert [(i.code, i.field, i.severity.value, i.effect) for i in issues] == [
+        ("nul-character", "user.nickname", "error", FAILS_IMPORT),
+        ("nul-character", "user.password", "warning", None),
+    ]
+    assert "PostgreSQL" not in issues[1].message
+
+
 def test_a_nul_outside_the_imported_payload_is_not_reported():
     assert ok(b'{"type":"post","post":{},"user":{"username":"\\u0000"},"x":"\\u0000"}')
 

@@ -240,6 +240,32 @@ def test_an_nfd_path_matches_an_nfc_member_name(validate_lines: ValidateLines) -
 # --- files nobody uses -------------------------------------------------------------------------
 
 
+def test_a_backslash_in_a_member_name_is_an_ordinary_character(
+    validate_lines: ValidateLines,
+) -> None:
+    # On the (Linux) server a JSONL path with the same backslash finds data/a\\b.png; a
+    # Windows-style name data\\c\\d.png is not under data/ at all: nothing finds it.
+    report = validate_lines(
+        [*WORLD, note("files", attachments=["a\\b.png", "c/d.png"])],
+        {"data/a\\b.png": PNG, "data\\c\\d.png": PNG},
+    )
+    assert found(report) == [
+        ("member-backslash-name", None, None),
+        ("member-backslash-name", None, None),
+        ("attachment-missing", 5, "post.attachments[1].path"),
+        ("attachment-outside-data", None, None),
+    ]
+    matched, windows = report.issues[0], report.issues[1]
+    assert matched.member == "data/a\\b.png"
+    assert "the JSONL path 'a\\\\b.png' (with the same backslash) finds this file" in (
+        matched.message
+    )
+    assert "never" not in matched.message
+    assert windows.member == "data\\c\\d.png"
+    assert "no JSONL path ever finds it" in windows.message
+    assert report.attachments.referenced == 1
+
+
 def test_unreferenced_files_and_files_outside_data(validate_lines: ValidateLines) -> None:
     report = validate_lines(
         [*WORLD, note("files", attachments=["a/one.png"])],

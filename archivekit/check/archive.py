@@ -146,9 +146,7 @@ def member_issues(members: Sequence[MemberInfo], jsonl: MemberInfo) -> list[Issu
             issues.append(
                 warning(
                     "member-backslash-name",
-                    f"{name!r} contains a backslash: the server treats it as an ordinary "
-                    "character, so a JSONL path never matches it (zipped on Windows?). Re-zip "
-                    "with '/' separators.",
+                    _backslash_message(name),
                     values={"member": name},
                 ).at(name, None)
             )
@@ -185,6 +183,28 @@ def _readability_issue(m: MemberInfo) -> Issue | None:
         return error("member-unsupported-compression", message, effect=DROPS_DATA, values=values)
     # Outside data/ nothing the server imports can refer to it: only worth a warning.
     return warning("member-unsupported-compression", message, values=values)
+
+
+def _backslash_message(name: str) -> str:
+    """What a backslash in a member name means on the (Linux) server: an ordinary character.
+
+    The server keys members by their raw names and joins JSONL paths with '/' under data/, so
+    a member under data/ is found by a JSONL path with the very same backslashes, and a
+    Windows-style name (data\\a\\b.png: no '/' after data) by none at all.
+    """
+    if name.startswith("data/"):
+        written = name[len("data/") :]
+        return (
+            f"{name!r} contains a backslash. On the server (Linux) it is an ordinary character "
+            f"of the name: the JSONL path {written!r} (with the same backslash) finds this file, "
+            f"{written.replace(chr(92), '/')!r} does not. Zipped on Windows? Re-zip with '/' "
+            "separators and write the paths with '/'."
+        )
+    return (
+        f"{name!r} contains a backslash. On the server (Linux) it is an ordinary character of "
+        "the name, so this file is not under the data/ folder and no JSONL path ever finds it "
+        "(a Windows-style name, as zipped on Windows?). Re-zip with '/' separators."
+    )
 
 
 def _unsafe_name_reason(name: str) -> str | None:

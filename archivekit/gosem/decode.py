@@ -708,9 +708,14 @@ def _nul_issues(doc: dict[str, Any]) -> list[Issue]:
         elif type(value) is list:
             stack.extend((child, f"{path}[{i}]") for i, child in enumerate(value))
         elif type(value) is str and "\x00" in value:
-            issues.append(_nul_issue(path))
+            issues.append(_hashed_nul_issue(path) if path in HASHED_ONLY else _nul_issue(path))
     issues.sort(key=lambda issue: issue.field or "")
     return issues
+
+
+# Fields the server never writes as text: User.PreSave replaces the password with its bcrypt
+# hash (Go's bcrypt uses every byte, NUL included), so a NUL there reaches no database column.
+HASHED_ONLY = frozenset({"user.password"})
 
 
 def _nul_issue(path: str) -> Issue:
@@ -720,6 +725,17 @@ def _nul_issue(path: str) -> Issue:
         "the line. Remove it.",
         field=path,
         effect=FAILS_IMPORT,
+    )
+
+
+def _hashed_nul_issue(path: str) -> Issue:
+    return warning(
+        "nul-character",
+        "The password contains a NUL character (\\u0000). The server stores only its bcrypt "
+        "hash, so the import works and the password is valid through the API, but no login "
+        "form can type it: the user will need a password reset. Remove the NUL if the "
+        "password is meant to be used.",
+        field=path,
     )
 
 

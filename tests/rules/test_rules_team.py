@@ -98,6 +98,10 @@ def test_uppercase_name_passes_the_validator_but_warns_at_apply() -> None:
     issues = apply_team(team(name="Sales"), CTX)
     assert [(i.code, i.severity.value) for i in issues] == [("apply-invalid", "warning")]
     assert "'sales'" in issues[0].message
+    # Current servers lowercase the name; only older ones refuse it (the message says which).
+    assert "current servers save it lowercased" in issues[0].message
+    assert "probably" not in issues[0].message
+    assert dict(issues[0].values) == {"name": "Sales", "key": "sales"}
 
 
 def test_display_name_of_only_stripped_characters_fails_at_apply() -> None:

@@ -232,21 +232,23 @@ def scheme_reference_issue(record: str, scheme: str | None) -> Issue | None:
 
 
 def uppercase_name_warning(record: str, name: str, server_error_id: str) -> Issue | None:
-    """A team or channel name with uppercase letters.
-
-    UNVERIFIED: the validator lowercases before its regex, but importTeam/importChannel store
-    the raw name and the model's IsValid runs a lowercase-only regex on it; we found no
-    lowercasing in between (app/import_functions.go, store Save/Update). A warning until a real
-    server confirms it.
+    """A team or channel name with uppercase letters: a warning, because it depends on the
+    target's version. Current servers lowercase the name before saving it (importTeam and
+    importChannel call strings.ToLower since mattermost/mattermost#28906, late 2024, about
+    v10.3/v10.4: the exact release is UNVERIFIED); older ones saved it as written and refused
+    it in Team.IsValid / Channel.IsValid with `server_error_id`.
     """
     lowered = go_lower(name)
     if lowered == name:
         return None
     return warning(
         "apply-invalid",
-        f"{record.capitalize()} name {shown(name)} contains uppercase letters. The validator"
-        f" accepts them, but the server probably refuses the name when it saves the {record}."
-        f" Use {shown(lowered)} here and in every reference to this {record}.",
+        f"{record.capitalize()} name {shown(name)} has uppercase letters: current servers save"
+        f" it lowercased, as {shown(lowered)} (since mattermost/mattermost#28906, late 2024);"
+        f" older servers refuse it and stop the import ({server_error_id}). Write"
+        f" {shown(lowered)} here and in every reference to this {record} to import the same"
+        " on every version.",
         field=f"{record}.name",
         server_error_id=server_error_id,
+        values={"name": name, "key": lowered},
     )
