@@ -45,6 +45,7 @@ def test_redefining_an_existing_team_says_it_updates_the_servers_team(tmp_path: 
     (issue,) = report.issues
     assert issue.code == "duplicate-team"
     assert "already exists on the target server" in issue.message
+    assert "duplicate entry, server already has a team named" in issue.message
 
 
 def test_the_cli_options(tmp_path: Path) -> None:

@@ -54,6 +54,11 @@ def test_a_team_defined_twice_in_any_case(validate_lines: ValidateLines) -> None
     assert "already defined on line 2" in report.issues[0].message
     assert report.issues[0].severity is Severity.WARNING
     assert report.valid
+    # The importer updates; mmctl import validate calls it an error, and the message says so.
+    assert (
+        'mmctl import validate reports a repeat written the same way as an error ("duplicate '
+        'entry, previous was in line: 2")'
+    ) in report.issues[0].message
 
 
 def test_a_channel_defined_twice_in_the_same_team(validate_lines: ValidateLines) -> None:
@@ -86,6 +91,10 @@ def test_a_username_defined_twice_in_any_case_or_as_a_bot(validate_lines: Valida
     ]
     assert "already defined on line 3" in report.issues[0].message
     assert "already defined on line 5" in report.issues[1].message
+    assert "new random password" in report.issues[0].message
+    assert "previous was in line: 3" in report.issues[0].message
+    # mmctl knows no bot lines: nothing to say about it there.
+    assert "mmctl" not in report.issues[1].message
 
 
 def test_an_emoji_defined_twice(validate_lines: ValidateLines) -> None:
@@ -109,6 +118,8 @@ def test_schemes_and_roles_defined_twice(validate_lines: ValidateLines) -> None:
         ("duplicate-role", 5, "role.name"),
     ]
     assert {i.severity for i in report.issues} == {Severity.WARNING}
+    assert "previous was in line: 2" in report.issues[0].message
+    assert "mmctl" not in report.issues[1].message
 
 
 # --- posts -------------------------------------------------------------------------------------

@@ -66,6 +66,38 @@ def _where(previous: Definition) -> str:
     return f"was already defined on line {previous.line}"
 
 
+# The line types `mmctl import validate` checks for repeated names (compared as written); it
+# reports them as errors where the importer updates. It knows no role or bot lines at all.
+_MMCTL_DUPLICATES = frozenset({"team", "channel", "user", "emoji", "scheme"})
+# What mmctl says of a name the target server already has (its default server check).
+_MMCTL_ON_SERVER = {"team": "a team named", "channel": "a channel", "user": "a user"}
+
+
+# importUser on an existing user: without password or auth_data it sets a new random password.
+_USER_UPDATE_NOTE = {
+    "user": " (without `password` or `auth_data` it sets a new random password, and without"
+    " `locale` it resets the locale to the default)"
+}
+
+
+def _mmctl_note(kind: str, previous: Definition) -> str:
+    """Where mmctl import validate differs: it reports a repeat as an error."""
+    if kind not in _MMCTL_DUPLICATES:
+        return ""
+    if previous.line != ON_TARGET:
+        return (
+            "; mmctl import validate reports a repeat written the same way as an error "
+            f'("duplicate entry, previous was in line: {previous.line}")'
+        )
+    what = _MMCTL_ON_SERVER.get(kind)
+    if what is None:
+        return ""
+    return (
+        "; mmctl import validate reports it as an error "
+        f'("duplicate entry, server already has {what} …")'
+    )
+
+
 def _duplicate(kind: str, name: str, previous: Definition) -> dict[str, Scalar]:
     """The values of a duplicate definition (`first_line` None: it exists on the target)."""
     first = None if previous.line == ON_TARGET else previous.line
@@ -116,7 +148,8 @@ class References:
         if previous is not None:
             return warning(
                 "duplicate-team",
-                f"team {name!r} {_where(previous)}; this line updates it",
+                f"team {name!r} {_where(previous)}; this line updates it"
+                + _mmctl_note("team", previous),
                 field="team.name",
                 values=_duplicate("team", name, previous),
             )
@@ -129,7 +162,8 @@ class References:
         if previous is not None and previous.extra != "default":
             return warning(
                 "duplicate-channel",
-                f"channel {team}/{name} {_where(previous)}; this line updates it",
+                f"channel {team}/{name} {_where(previous)}; this line updates it"
+                + _mmctl_note("channel", previous),
                 field="channel.name",
                 values={**_duplicate("channel", name, previous), "team": team},
             )
@@ -144,7 +178,9 @@ class References:
             issues.append(
                 warning(
                     "duplicate-user",
-                    f"{kind} {username!r} {_where(previous)}; this line updates it",
+                    f"{kind} {username!r} {_where(previous)}; this line updates it"
+                    + _USER_UPDATE_NOTE.get(kind, "")
+                    + _mmctl_note(kind, previous),
                     field=f"{kind}.username",
                     values=_duplicate(kind, username, previous),
                 )
@@ -176,7 +212,8 @@ class References:
             singular = {"schemes": "scheme", "roles": "role", "emojis": "emoji"}[table]
             return warning(
                 f"duplicate-{singular}",
-                f"{singular} {name!r} {_where(previous)}; this line updates it",
+                f"{singular} {name!r} {_where(previous)}; this line updates it"
+                + _mmctl_note(singular, previous),
                 field=f"{singular}.name",
                 values=_duplicate(singular, name, previous),
             )
