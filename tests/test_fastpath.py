@@ -139,6 +139,23 @@ def test_the_clean_lines_are_accepted_by_the_fast_path(
     assert general == [1, 2, 3, 4, 5, 8]
 
 
+def test_a_group_direct_post_listing_a_user_twice_goes_to_the_general_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scanner: str
+) -> None:
+    # The server refuses the group (createGroupChannel's bad_user); only the general path
+    # says so, so no scanner may vouch for the line. Two entries of one user are a self-DM.
+    lines = [
+        *LINES[:4],
+        user("carol", teams={"team1": []}),
+        direct_post(["alice", "bob", "alice"], "bob", "psst", 1_700_000_000_003),
+        direct_post(["carol", "carol"], "carol", "note to self", 1_700_000_000_004),
+    ]
+    report = both_ways(make_archive(tmp_path / "a.zip", lines), monkeypatch)
+    assert [(i["code"], i["line"], i["field"]) for i in report["issues"]] == [
+        ("apply-invalid", 7, "direct_post.channel_members[2]")
+    ]
+
+
 POST_FIELDS = b'"channel":"c","user":"u","message":"m","create_at":1}}'
 
 

@@ -348,3 +348,49 @@ def test_direct_post_shares_the_post_save_rules() -> None:
         ("reply-before-parent", "direct_post.replies[0].create_at"),
     }
     assert all(issue.code in CODES for issue in issues)
+
+
+# --- a group that lists a user twice ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"members": ["alice", "bob", "alice"]}, "direct_channel.members[2]"),
+        ({"members": ["alice", "bob", "carol", "ALICE"]}, "direct_channel.members[3]"),
+        (
+            {"participants": participants("alice", "bob", "Bob")},
+            "direct_channel.participants[2].username",
+        ),
+    ],
+)
+def test_a_group_channel_listing_a_user_twice_fails_the_import(
+    data: dict[str, Any], field: str
+) -> None:
+    # importDirectChannel builds the ids through its lowercased user map, duplicates kept;
+    # createGroupChannel finds fewer users than ids and refuses the group.
+    assert validate_direct_channel(data, CTX) is None
+    [issue] = apply_direct_channel(data, CTX)
+    assert (issue.code, issue.field, issue.effect) == ("apply-invalid", field, FAILS_IMPORT)
+    assert issue.server_error_id == "app.import.import_direct_channel.create_group_channel.error"
+    assert "api.channel.create_group.bad_user.app_error" in issue.message
+    assert issue.values["first_index"] in (0, 1)
+
+
+def test_a_group_reduced_to_two_users_says_it_is_a_direct_message() -> None:
+    [issue] = apply_direct_channel({"members": ["alice", "bob", "alice"]}, CTX)
+    assert "write it as a direct message" in issue.message
+
+
+def test_a_self_dm_and_distinct_members_are_fine() -> None:
+    assert apply_direct_channel({"members": ["alice", "alice"]}, CTX) == []
+    assert apply_direct_channel({"members": ["alice", "bob", "carol"]}, CTX) == []
+
+
+def test_a_direct_post_listing_a_user_twice_fails_the_import() -> None:
+    data = direct_post(channel_members=["alice", "bob", "alice"])
+    assert validate_direct_post(data, CTX) is None
+    [issue] = apply_direct_post(data, CTX)
+    assert issue.field == "direct_post.channel_members[2]"
+    assert issue.server_error_id == "app.import.import_direct_post.create_group_channel.error"
+    assert apply_direct_post(direct_post(channel_members=["alice", "alice"]), CTX) == []

@@ -938,7 +938,18 @@ static int channel_members(Ctx *ctx, Cur *c, Post *post) {
         if (found != 1) return found < 0 ? FAIL : DECLINE;
     }
     if (r != END) return r;
-    return PyList_GET_SIZE(post->members) >= 2 ? OK : DECLINE;
+    Py_ssize_t n = PyList_GET_SIZE(post->members);
+    if (n < 2) return DECLINE;
+    /* A group (3 or more) that lists a user twice fails on the server (createGroupChannel's
+     * bad_user): the general path reports it. Twice the same user of two is a self-DM. */
+    for (Py_ssize_t i = 1; n > 2 && i < n; i++)
+        for (Py_ssize_t j = 0; j < i; j++) {
+            int same = PyUnicode_Compare(PyList_GET_ITEM(post->members, i),
+                                         PyList_GET_ITEM(post->members, j));
+            if (same == 0) return DECLINE;
+            if (same == -1 && PyErr_Occurred()) return FAIL;
+        }
+    return OK;
 }
 
 /* One post-like object at the cursor; `allowed` is its key set. The caller owns `post`'s

@@ -431,6 +431,8 @@ def check_direct_post(
     for member in members:
         if type(member) is not str or member not in users:
             return DECLINE
+    if len(members) > 2 and len(set(members)) < len(members):
+        return DECLINE  # a group listing a user twice: the server refuses it (bad_user)
     flagged = post.get("flagged_by")
     if flagged is not None:
         if type(flagged) is not list:

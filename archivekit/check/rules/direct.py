@@ -83,8 +83,11 @@ def apply_direct_channel(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
             if participant is None or participant.get("username") is None:
                 issues.append(_crash_issue(index, participant, "apply-invalid"))
         usernames = [p["username"] for p in participants if p and p.get("username") is not None]
+        if len(usernames) == len(participants):  # else the import crashes first
+            _repeated_member(usernames, "direct_channel.participants", ".username", issues)
     else:
         usernames = list(data.get("members") or ())
+        _repeated_member(usernames, "direct_channel.members", "", issues)
     shown_by: list[str] | None = data.get("shown_by")
     if shown_by:
         # The server's user map is keyed by lowercased username.
@@ -179,11 +182,57 @@ def apply_direct_post(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
     """Save-time rules of a direct post: those of posts, plus the props limit that the direct
     post validator skips (``Post.IsValid`` still applies it)."""
     issues: list[Issue] = []
+    _repeated_member(data["channel_members"], "direct_post.channel_members", "", issues)
     props_issue = check_apply_props(data.get("props"), "direct_post.props")
     if props_issue is not None:
         issues.append(props_issue)
     apply_post_shape(data, "direct_post", issues)
     return issues
+
+
+# The id the import line fails with; the group channel's own error is wrapped inside it.
+_CREATE_GROUP_IDS = {
+    "direct_channel": "app.import.import_direct_channel.create_group_channel.error",
+    "direct_post": "app.import.import_direct_post.create_group_channel.error",
+}
+BAD_USER_ID = "api.channel.create_group.bad_user.app_error"
+
+
+def _repeated_member(usernames: list[str], prefix: str, suffix: str, issues: list[Issue]) -> None:
+    """A group (3 or more entries) that lists a user twice, as the importer compares them:
+    through its lowercased username map. createGroupChannel counts the ids it was given
+    (duplicates included) and finds fewer users, so it refuses the group (bad_user); even
+    with the user's profile cached, saving the second membership fails. Two entries of one
+    user are a legal self-DM."""
+    if len(usernames) < GROUP_MIN_MEMBERS:
+        return
+    first: dict[str, int] = {}
+    for index, name in enumerate(usernames):
+        key = go_lower(name)
+        if key not in first:
+            first[key] = index
+            continue
+        distinct = len({go_lower(n) for n in usernames})
+        fix = (
+            f"; only {distinct} distinct users remain: write it as a direct message between them"
+            if distinct == 2
+            else ""
+        )
+        record = prefix.split(".", 1)[0]
+        issues.append(
+            error(
+                "apply-invalid",
+                f"User {shown(name)} is listed twice (also at [{first[key]}]; the server looks"
+                " members up by lowercased username). The server counts"
+                f" {len(usernames)} members, finds {distinct} users and refuses to create the"
+                f" group message ({BAD_USER_ID}), which stops the import. List each member"
+                f" once{fix}.",
+                field=f"{prefix}[{index}]{suffix}",
+                server_error_id=_CREATE_GROUP_IDS[record],
+                values={"name": name, "key": key, "first_index": first[key]},
+            )
+        )
+        return
 
 
 def _skipped_for_size(count: int, field: str) -> Issue | None:
