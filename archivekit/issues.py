@@ -261,6 +261,11 @@ _code("duplicate-email", "Email used by two users", "The second user fails to sa
 # --- attachments ---------------------------------------------------------------------------
 _code("attachment-missing", "Attachment missing", "The server drops the file; the post stays.")
 _code("attachment-invalid-path", "Attachment path escapes data/", "The server refuses it.")
+_code(
+    "attachment-path-empty",
+    "Attachment path names no file",
+    'A path like "" or "." resolves to the data folder itself: the post comes without it.',
+)
 _code("attachment-data-prefix", "Path starts with data/", "Resolves to data/data/...; not found.")
 _code("attachment-unreferenced", "File not referenced", "No line refers to this member.")
 _code(

@@ -275,8 +275,10 @@ def test_a_null_attachment_does_not_stop_reply_files_but_an_empty_path_does(
     null_first = post_with(attachments=[None], replies=replies)
     empty_first = post("team1", "chan1", "alice", "n", T0, attachments=[""], replies=replies)
     report = both(tmp_path, monkeypatch, [null_first, empty_first], {"data/x.txt": b"x"})
+    # The empty path names no file (a warning of its own) and still stops the reply files.
     assert [i for i in found(report) if i[1] is not None] == [
-        ("attachment-missing", LINE + 1, "post.replies[0].attachments[0].path")
+        ("attachment-path-empty", LINE + 1, "post.attachments[0].path"),
+        ("attachment-missing", LINE + 1, "post.replies[0].attachments[0].path"),
     ]
 
 

@@ -96,6 +96,37 @@ def test_a_data_prefixed_path_resolves_to_data_data(validate_lines: ValidateLine
     assert report.issues[0].effect == DROPS_DATA
 
 
+def test_a_path_naming_no_file_is_a_warning_and_drops_the_reply_attachments(
+    validate_lines: ValidateLines,
+) -> None:
+    # "" and "." (and "a/..") resolve to the data folder itself: the server finds no file
+    # and imports the post without it (nothing lost, the reference is wrong); as a failed
+    # attachment it still stops the resolution of the line's reply attachments.
+    for path in ("", ".", "a/.."):
+        report = validate_lines(
+            [
+                *WORLD,
+                note(
+                    "files",
+                    attachments=[path, "a/one.png"],
+                    replies=[reply("bob", "re", T + 1, attachments=["a/two.txt", "."])],
+                ),
+            ],
+            FILES,
+        )
+        assert [(i.code, i.severity.value, i.field) for i in report.issues] == [
+            ("attachment-path-empty", "warning", "post.attachments[0].path"),
+            ("attachment-missing", "error", "post.replies[0].attachments[0].path"),
+            ("attachment-path-empty", "warning", "post.replies[0].attachments[1].path"),
+            ("attachment-unreferenced", "warning", None),
+            ("attachment-unreferenced", "warning", None),
+        ], path
+        assert dict(report.issues[0].values) == {"path": path}
+        assert 'missing attachment file "data"' in report.issues[0].message
+        assert "reply attachments" in report.issues[0].message
+        assert report.attachments.missing == 1  # the dropped reply file, not the empty path
+
+
 def test_a_path_escaping_data_is_blanked(validate_lines: ValidateLines) -> None:
     report = validate_lines([*WORLD, note("files", attachments=["../x", "a/../../etc/passwd"])])
     assert found(report) == [

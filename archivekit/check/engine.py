@@ -42,7 +42,7 @@ from archivekit.check.fast.fastpath import (
     FilesArg,
     Scanner,
 )
-from archivekit.check.files import AttachmentResolver, Dimensions, FileRef
+from archivekit.check.files import MISSING_FILE_CODES, AttachmentResolver, Dimensions, FileRef
 from archivekit.check.references import (
     BATCH_NOTE,
     CHANNEL_TEAM_NOT_FOUND,
@@ -693,7 +693,7 @@ class LineProcessor:
         if (attachments or reply_files) and self.check_files:
             checked, file_issues, files = self.attachments.process(data, kind)
             if file_issues:
-                missing = sum(1 for i in file_issues if i.code != "attachment-invalid-path")
+                missing = sum(1 for i in file_issues if i.code in MISSING_FILE_CODES)
                 self.found.missing += missing
                 self._add_all(file_issues, line)
             for ref in files:

@@ -21,8 +21,8 @@ from archivekit.check.rules.post import ATTACHMENT_INVALID_PATH_ID
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions, is_image_name
-from archivekit.gosem.paths import resolve
-from archivekit.issues import DROPS_DATA, Issue, Severity, Values, error
+from archivekit.gosem.paths import DATA_DIR, resolve
+from archivekit.issues import DROPS_DATA, Issue, Severity, Values, error, warning
 from archivekit.read import Archive, MemberInfo
 
 Lookup = Callable[[str], Any]
@@ -57,6 +57,29 @@ def _missing_issue(path: str, key: str, field: str, hint: str) -> Issue:
         field=field,
         effect=DROPS_DATA,
         values=values,
+    )
+
+
+# The codes of attachments the server looks for and does not find (AttachmentStats.missing).
+MISSING_FILE_CODES = frozenset({"attachment-missing", "attachment-data-prefix"})
+
+
+def _empty_path_issue(path: str, field: str, *, first: bool) -> Issue:
+    """A path that names no file ("", ".", "a/.."): it resolves to the data folder itself."""
+    quirk = (
+        "; as a failed attachment it also stops the server from resolving any reply"
+        " attachments that follow on this line, which are then dropped (reported with them)"
+        if first
+        else ""
+    )
+    return warning(
+        "attachment-path-empty",
+        f"attachment path {path!r} names no file: the server resolves it to the data folder"
+        f" itself, finds no file and imports the post without this attachment{quirk}. Remove"
+        " the entry or give the file's path (mmctl import validate reports it as"
+        ' `missing attachment file "data"`).',
+        field=field,
+        values={"path": path},
     )
 
 
@@ -100,10 +123,11 @@ class AttachmentResolver:
                     blanked = [dict(a) for a in attachments]
                 blanked[index]["path"] = ""
                 continue
-            if path == "":
-                # Go: Join("data", "") == "data", never a file member: the server's lookup fails
-                # (nothing to drop here, but it stops the resolution of reply attachments).
+            if key == DATA_DIR:
+                # "", ".", "a/..": Go's Join gives "data", the folder itself, never a file member:
+                # the lookup fails (nothing to drop, but it stops resolving reply attachments).
                 ok = False
+                issues.append(_empty_path_issue(path, field, first=True))
                 continue
             member = self._lookup(key)
             if member is None or member.is_dir:
@@ -117,7 +141,9 @@ class AttachmentResolver:
     def _unresolved(attachments: list[dict[str, Any]], prefix: str, issues: list[Issue]) -> None:
         for index, attachment in enumerate(attachments):
             path = attachment.get("path")
-            if path and resolve(path) is not None:
+            if path is not None and resolve(path) == DATA_DIR:
+                issues.append(_empty_path_issue(path, f"{prefix}[{index}].path", first=False))
+            elif path and resolve(path) is not None:
                 # Paths that escape data/ reach the validator raw and fail the import there.
                 issues.append(
                     error(
