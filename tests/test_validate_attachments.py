@@ -8,10 +8,26 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+from test_reader_zipmaker import Entry, build_zip
 
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Severity
 from archivekit.report.model import Report
-from archivekit.testing.synth import bot, direct_post, emoji, png_bytes, post, reply, team, user
+from archivekit.testing.synth import (
+    bot,
+    direct_post,
+    emoji,
+    png_bytes,
+    post,
+    reply,
+    team,
+    user,
+    version,
+)
+from archivekit.validate import validate
 
 INVALID_PATH = "app.import.validate_attachment_import_data.invalid_path.error"
 PROFILE_IMAGE = "app.import.validate_user_import_data.profile_image.error"
@@ -391,19 +407,57 @@ def test_emoji_images_up_to_512_kib(validate_lines: ValidateLines) -> None:
 
 def test_an_attachment_stored_with_deflate64_is_dropped(validate_lines: ValidateLines) -> None:
     report = validate_lines(
-        [*WORLD, note("files", attachments=["a/one.png"])],
+        [
+            *WORLD,
+            note("files", attachments=["a/one.png"]),
+            note("again", replies=[reply("bob", "re", T + 1, attachments=["a/one.png"])]),
+        ],
         {"data/a/one.png": PNG},
         attachment_method="deflate64",
     )
-    # Reported once, for the member, when the zip is opened; the line itself is fine.
-    assert found(report) == [("member-unsupported-compression", None, None)]
-    issue = report.issues[0]
-    assert (issue.member, issue.severity, issue.effect) == (
+    # Once for the member, when the zip is opened; and on each line that loses the file,
+    # naming the member.
+    assert found(report) == [
+        ("member-unsupported-compression", None, None),
+        ("member-unsupported-compression", 5, "post.attachments[0].path"),
+        ("member-unsupported-compression", 6, "post.replies[0].attachments[0].path"),
+    ]
+    summary, first, second = report.issues
+    assert (summary.member, summary.severity, summary.effect) == (
         "data/a/one.png",
         Severity.ERROR,
         DROPS_DATA,
     )
-    assert "deflate64" in issue.message
+    assert "deflate64" in summary.message
+    for issue in (first, second):
+        assert (issue.severity, issue.effect) == (Severity.ERROR, DROPS_DATA)
+        assert "'data/a/one.png'" in issue.message
+        assert "deflate64" in issue.message
+        assert dict(issue.values) == {"path": "a/one.png", "member": "data/a/one.png", "method": 9}
+
+
+@pytest.mark.parametrize(
+    ("entry", "code", "what"),
+    [
+        (Entry("data/a.bin", b"x", method=12), "member-unsupported-compression", "bzip2"),
+        (Entry("data/a.bin", b"x", method=14), "member-unsupported-compression", "LZMA"),
+        (Entry("data/a.bin", b"x", flags=0x1), "member-encrypted", "encrypted"),
+    ],
+)
+def test_a_referenced_member_the_server_cannot_read_is_reported_on_its_line(
+    tmp_path: Path, entry: Entry, code: str, what: str
+) -> None:
+    lines = [version(), *WORLD, note("file", attachments=["a.bin"])]
+    jsonl = b"".join(orjson.dumps(line) + b"\n" for line in lines)
+    path = tmp_path / "a.zip"
+    path.write_bytes(build_zip([Entry("import.jsonl", jsonl), entry]))
+    report = validate(path, max_issues=None)
+    assert found(report) == [(code, None, None), (code, 5, "post.attachments[0].path")]
+    line_issue = report.issues[1]
+    assert line_issue.effect == DROPS_DATA
+    assert "'data/a.bin'" in line_issue.message
+    assert what in line_issue.message
+    assert line_issue.values["member"] == "data/a.bin"
 
 
 def test_a_profile_image_stored_with_deflate64_fails_the_line(

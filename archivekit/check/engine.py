@@ -62,8 +62,9 @@ from archivekit.gosem.archive import server_reads
 from archivekit.gosem.decode import decode_line
 from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_lower
-from archivekit.issues import FAILS_IMPORT, Issue, error
+from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Scalar, error
 from archivekit.read import MAX_LINE_BYTES, Archive, LineTooLong, MemberInfo
+from archivekit.read.inflate import method_name
 
 Payload = dict[str, Any]
 Validator = Callable[[Payload, RuleContext], Issue | None]
@@ -93,6 +94,39 @@ EMOJI_MAX_BYTES = 1 << 19
 # Payloads the server dereferences before checking them (attachment pre-processing): a null
 # payload there crashes the import job instead of returning the null_<type> error.
 CRASHES_ON_NULL = frozenset({"post", "direct_post", "user", "bot", "emoji"})
+
+
+def _unreadable_issue(ref: FileRef, kind: FileUse) -> Issue:
+    """A referenced member the server's zip reader cannot open (encrypted, or compressed with
+    anything but stored and deflate: deflate64, bzip2, LZMA...), on the line that loses it.
+    The archive-level issue names the member once; each line says what it loses there."""
+    member: MemberInfo = ref.member
+    code, what = (
+        ("member-encrypted", "encrypted")
+        if member.encrypted
+        else ("member-unsupported-compression", f"compressed with {method_name(member.method)}")
+    )
+    values: dict[str, Scalar] = {"path": ref.path, "member": member.name, "method": member.method}
+    fix = "re-zip it with deflate (`zip -Z deflate`), without a password"
+    if kind == "attachment":
+        return error(
+            code,
+            f"attachment {ref.path!r} is {member.name!r}, which is {what}: the server's zip"
+            f" reader only knows stored and deflate, so it imports the post without this file"
+            f" — {fix}",
+            field=ref.field,
+            effect=DROPS_DATA,
+            values=values,
+        )
+    # A profile or emoji image the server cannot read stops the import.
+    return error(
+        code,
+        f"{kind} {member.name!r} is {what}: the server's zip reader only knows stored and"
+        f" deflate and fails the import on this line — {fix}",
+        field=ref.field,
+        effect=FAILS_IMPORT,
+        values=values,
+    )
 
 
 class LineProcessor:
@@ -217,23 +251,7 @@ class LineProcessor:
             )
         )
         if not readable:
-            if kind == "attachment":
-                # Already reported once for the member, as an archive issue (drops the file).
-                return False
-            # A profile or emoji image the server cannot read stops the import.
-            what = "encrypted" if member.encrypted else f"compression method {member.method}"
-            self._add(
-                error(
-                    "member-unsupported-compression",
-                    f"{member.name!r} is stored with {what}; the server's zip reader only "
-                    "knows stored and deflate and fails the import on this line — re-zip it "
-                    "with deflate",
-                    field=ref.field,
-                    effect=FAILS_IMPORT,
-                    values={"member": member.name, "method": member.method},
-                ),
-                line,
-            )
+            self._add(_unreadable_issue(ref, kind), line)
             return False
         return True
 
