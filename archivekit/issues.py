@@ -276,6 +276,11 @@ _code(
 _code("profile-image-missing", "Profile image missing", "The server fails the import.")
 _code("emoji-image-missing", "Emoji image missing", "The server fails the import.")
 _code("emoji-image-too-large", "Emoji image over 512 KiB", "The server fails the import.")
+_code(
+    "emoji-image-not-image",
+    "Emoji image the server cannot serve",
+    "Not GIF, JPEG, PNG or WebP: imported, shown broken; mmctl may refuse it.",
+)
 # --- target limits (issue 3) ---------------------------------------------------------------
 _code("limit-exceeded", "Target server limit", "A setting of the target server is too low.")
 _code("config-invalid", "Target configuration unusable", "The config file could not be used.")

@@ -20,12 +20,15 @@ from archivekit.testing.synth import (
     bot,
     direct_post,
     emoji,
+    gif_bytes,
+    jpeg_header_bytes,
     png_bytes,
     post,
     reply,
     team,
     user,
     version,
+    webp_bytes,
 )
 from archivekit.validate import validate
 
@@ -40,6 +43,11 @@ WORLD = [team("eng"), user("alice", ["eng"]), user("bob", ["eng"])]
 T = 1_700_000_000_000
 PNG = png_bytes(4, 4)
 FILES = {"data/a/one.png": PNG, "data/a/two.txt": b"two", "data/a/three.txt": b"three"}
+
+
+def padded(image: bytes, size: int) -> bytes:
+    """An image file of exactly `size` bytes (trailing bytes after the image data)."""
+    return image + b"\x00" * (size - len(image))
 
 
 def found(report: Report) -> list[Found]:
@@ -396,10 +404,66 @@ def test_a_missing_emoji_image(validate_lines: ValidateLines) -> None:
 def test_emoji_images_up_to_512_kib(validate_lines: ValidateLines) -> None:
     report = validate_lines(
         [emoji("at_limit", "e/at.png"), emoji("one_over", "e/over.png")],
-        {"data/e/at.png": b"\x00" * 524_288, "data/e/over.png": b"\x00" * 524_289},
+        {"data/e/at.png": padded(PNG, 524_288), "data/e/over.png": padded(PNG, 524_289)},
     )
     assert found(report) == [("emoji-image-too-large", 3, "emoji.image")]
     assert "524,289 bytes" in report.issues[0].message
+
+
+# --- emoji image content -----------------------------------------------------------------------
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle r="7"/></svg>'
+
+
+def test_emoji_images_the_server_can_serve_are_fine(validate_lines: ValidateLines) -> None:
+    images = {
+        "data/e/a.png": PNG,
+        "data/e/b.gif": gif_bytes(4, 4),
+        "data/e/c.jpg": jpeg_header_bytes(4, 4),
+        "data/e/d.webp": webp_bytes(4, 4),
+        "data/e/e.gif": PNG,  # the format is sniffed, not taken from the name
+    }
+    lines = [emoji(f"e{i}", name.removeprefix("data/")) for i, name in enumerate(images)]
+    assert validate_lines(lines, images).issues == []
+
+
+def test_an_emoji_image_that_is_not_an_image(validate_lines: ValidateLines) -> None:
+    # The importer writes any bytes (the import goes on); the server cannot serve them and
+    # mmctl import validate refuses them: a warning naming both.
+    report = validate_lines([emoji("party", "e/party.png")], {"data/e/party.png": b"not a png"})
+    assert found(report) == [("emoji-image-not-image", 2, "emoji.image")]
+    issue = report.issues[0]
+    assert (issue.severity, issue.effect) == (Severity.WARNING, None)
+    assert "shows as a broken image" in issue.message
+    assert "error decoding emoji image: image: unknown format" in issue.message
+    assert dict(issue.values) == {"path": "e/party.png", "member": "data/e/party.png"}
+    assert report.valid
+
+
+def test_svg_emoji_images_are_read_as_xml_like_mmctl(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [
+            emoji("good_svg", "e/good.svg"),
+            emoji("bad_svg", "e/bad.SVG"),
+            emoji("png_as_svg", "e/png.svg"),
+        ],
+        {"data/e/good.svg": SVG, "data/e/bad.SVG": b"<svg><g></svg>", "data/e/png.svg": PNG},
+    )
+    assert found(report) == [
+        ("emoji-image-not-image", 2, "emoji.image"),
+        ("emoji-image-not-image", 3, "emoji.image"),
+        ("emoji-image-not-image", 4, "emoji.image"),
+    ]
+    good, bad, png = (i.message for i in report.issues)
+    assert "mmctl import validate accepts it" in good
+    assert "shows as a broken image" in good
+    assert (
+        "error decoding emoji SVG file: XML syntax error on line 1: element <g> closed by "
+        "</svg>" in bad
+    )
+    assert "the server serves it" in png
+    assert "error decoding emoji SVG file: XML syntax error on line" in png
+    assert "invalid UTF-8" in png
 
 
 # --- compression -------------------------------------------------------------------------------

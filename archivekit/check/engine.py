@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from archivekit.check.duplicates import post_identity
+from archivekit.check.emoji_image import emoji_image_issue, head_size
 from archivekit.check.facts import (
     ChannelDefined,
     FilesUsed,
@@ -58,6 +59,7 @@ from archivekit.check.references import (
 from archivekit.check.rules import bot, channel, direct, emoji, post, role, scheme, team, user
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.post_types import is_allowed_post_type
+from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
 from archivekit.gosem.decode import decode_line
 from archivekit.gosem.paths import resolve
@@ -680,7 +682,9 @@ class LineProcessor:
                 line,
             )
             return
-        if self._use_file(line, ref, "emoji image") and ref.member.size > EMOJI_MAX_BYTES:
+        if not self._use_file(line, ref, "emoji image"):
+            return
+        if ref.member.size > EMOJI_MAX_BYTES:
             self._add(
                 error(
                     "emoji-image-too-large",
@@ -696,6 +700,19 @@ class LineProcessor:
                 ),
                 line,
             )
+            return
+        self._emoji_content(line, ref)
+
+    def _emoji_content(self, line: int, ref: FileRef) -> None:
+        """Whether the server can serve the emoji image, and what mmctl says of it."""
+        member = ref.member
+        try:
+            head = self.archive.read_member_head(member, head_size(member.name, member.size))
+        except ArchiveError:
+            return  # damaged data: --verify-files reports it
+        issue = emoji_image_issue(ref.path, member.name, head, ref.field)
+        if issue is not None:
+            self._add(issue, line)
 
     def _post_checks(self, line: int, data: Payload, kind: str) -> None:
         """Files (the server resolves them first) and the validator and apply rules."""

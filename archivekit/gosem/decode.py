@@ -36,7 +36,6 @@ elements left beyond a shorter middle array's length (slice capacity reuse, gola
 
 from __future__ import annotations
 
-import codecs
 import re
 from _json import scanstring  # the C string scanner behind json.decoder
 from json import JSONDecodeError
@@ -47,7 +46,7 @@ import orjson
 from archivekit.gosem import decode_spec
 from archivekit.gosem.gotime import check_go_rfc3339
 from archivekit.gosem.spec import INT64_MAX, INT64_MIN, FieldSpec, Kind, StructSpec, from_data
-from archivekit.gosem.strings import fold_json_key
+from archivekit.gosem.strings import fold_json_key, go_text
 from archivekit.issues import FAILS_IMPORT, Issue, error, warning
 
 __all__ = [
@@ -87,17 +86,6 @@ _NOT_KEY_ENDS = (b'\\":', b':":', b',":', b'[":', b'{":', b' ":')
 # Enum member lookups cost ~100 ns each in CPython 3.11; the hot path compares module globals.
 _STRING, _INT, _BOOL, _TIME = Kind.STRING, Kind.INT, Kind.BOOL, Kind.TIME
 _STRUCT, _LIST, _MAP, _ANY = Kind.STRUCT, Kind.LIST, Kind.MAP, Kind.ANY
-
-
-def _go_replace(exc: UnicodeError) -> tuple[str, int]:
-    """Codec error handler: one U+FFFD per invalid byte, as Go's ``utf8.DecodeRune`` gives."""
-    if not isinstance(exc, UnicodeDecodeError):
-        raise exc
-    return "\ufffd" * (exc.end - exc.start), exc.end
-
-
-_GO_REPLACE = "archivekit.go-replace"
-codecs.register_error(_GO_REPLACE, _go_replace)
 
 
 # --- issues --------------------------------------------------------------------------------
@@ -648,7 +636,7 @@ def _slow(raw: bytes) -> tuple[dict[str, Any] | None, tuple[Issue, ...]]:
     try:
         text = raw.decode()
     except UnicodeDecodeError as exc:
-        text = raw.decode("utf-8", _GO_REPLACE)
+        text = go_text(raw)
         replaced = text.count("\ufffd") - raw.count(_REPLACEMENT_BYTES)
         notes.append(
             warning(

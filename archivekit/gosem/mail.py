@@ -19,6 +19,8 @@ import binascii
 import ipaddress
 from typing import NamedTuple
 
+from archivekit.gosem.strings import go_text
+
 
 class AddressError(ValueError):
     """net/mail refused the input (the message is Go's reason, roughly)."""
@@ -60,24 +62,6 @@ def _is_dtext(c: str) -> bool:
 # --- RFC 2047 encoded words, as net/mail decodes them -------------------------------------
 class _CharsetError(AddressError):
     """An encoded word names a charset net/mail cannot convert: the whole parse fails."""
-
-
-def _go_utf8(raw: bytes) -> str:
-    """Bytes as Go text: invalid UTF-8 bytes each become U+FFFD (as Go prints them)."""
-    out: list[str] = []
-    i = 0
-    while i < len(raw):
-        for size in (1, 2, 3, 4):
-            try:
-                out.append(raw[i : i + size].decode("utf-8"))
-            except UnicodeDecodeError:
-                continue
-            i += size
-            break
-        else:
-            out.append("\ufffd")
-            i += 1
-    return "".join(out)
 
 
 def _from_hex(c: str) -> int:
@@ -145,7 +129,7 @@ def _decode_word(word: str) -> tuple[str, bool]:
         return word, False
     folded = _fold_charset(charset)
     if folded == "utf-8":
-        return _go_utf8(content), True
+        return go_text(content), True
     if folded == "iso-8859-1":
         return content.decode("latin-1"), True
     if folded == "us-ascii":

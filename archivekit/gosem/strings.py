@@ -15,6 +15,7 @@ Two ways of ignoring case, because Go has two and the server uses both:
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Final
 
@@ -65,3 +66,20 @@ def byte_len(s: str) -> int:
 def rune_len(s: str) -> int:
     """Go ``utf8.RuneCountInString``: code points (decode already replaced lone surrogates)."""
     return len(s)
+
+
+def _go_replace(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: one U+FFFD per invalid byte, as Go's ``utf8.DecodeRune`` gives."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "\ufffd" * (exc.end - exc.start), exc.end
+
+
+_GO_REPLACE: Final = "archivekit.go-replace"
+codecs.register_error(_GO_REPLACE, _go_replace)
+
+
+def go_text(raw: bytes) -> str:
+    """Bytes as Go text: each byte of invalid UTF-8 becomes one U+FFFD (``string`` ranged
+    over, or printed)."""
+    return raw.decode("utf-8", _GO_REPLACE)
