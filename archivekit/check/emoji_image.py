@@ -35,10 +35,20 @@ def is_svg_name(name: str) -> bool:
     return dot > name.rfind("/") and go_lower(name[dot:]) == ".svg"
 
 
-def head_size(name: str, size: int) -> int:
-    """How many bytes of the image to read: the whole SVG (XML needs its first element), the
-    header of anything else."""
-    return size if is_svg_name(name) else min(size, HEAD_BYTES)
+# Enough for the PNG, GIF and WebP headers (and to see that a file is a JPEG).
+_SMALL_HEAD = 64
+
+
+def head_size(name: str, size: int, head: bytes | None = None) -> int:
+    """How many bytes of the image to read: the whole SVG (XML needs its first element), a
+    small header of anything else; asked again with that `head`, more only for a JPEG (its
+    frame header follows the EXIF and other segments). 0: `head` is enough."""
+    if is_svg_name(name):
+        return size if head is None else 0
+    if head is None:
+        return min(size, _SMALL_HEAD)
+    wanted = min(size, HEAD_BYTES)
+    return wanted if head.startswith(b"\xff\xd8") and len(head) < wanted else 0
 
 
 def emoji_image_issue(path: str, name: str, head: bytes, field: str) -> Issue | None:

@@ -708,6 +708,8 @@ class LineProcessor:
         member = ref.member
         try:
             head = self.archive.read_member_head(member, head_size(member.name, member.size))
+            if more := head_size(member.name, member.size, head):
+                head = self.archive.read_member_head(member, more)
         except ArchiveError:
             return  # damaged data: --verify-files reports it
         issue = emoji_image_issue(ref.path, member.name, head, ref.field)
