@@ -233,6 +233,14 @@ def cli() -> None:
     help="also read every referenced file in full and report damaged ones (slower: all I/O)",
 )
 @click.option("--progress/--no-progress", default=None, help="progress on stderr (default: tty)")
+# --- root causes (issue 16) ---
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="text format: under each problem, list every line (kept by --max-issues), not 3",
+)
+# --- end root causes ---
 @_output_option
 @_target_options
 def validate(
@@ -251,10 +259,15 @@ def validate(
     workers: int | None,
     verify_files: bool,
     progress: bool | None,
+    verbose: bool,
     output: str | None,
     **settings: Any,
 ) -> None:
     """Check ARCHIVE (zip, .jsonl or export folder) as the Mattermost server would.
+
+    \b
+    The text report names each distinct problem (root cause) once, with its lines and its
+    fix, in the order to fix them; --verbose lists every line of each.
 
     \b
     Example:
@@ -293,8 +306,11 @@ def validate(
         finally:
             if bar:
                 bar.close()
-        render = {"json": report_json, "jsonl": report_jsonl, "text": report_text}
-        _emit(render[output_format](report), output, archive)
+        if output_format == "text":
+            text = report_text(report, verbose=verbose)
+        else:
+            text = {"json": report_json, "jsonl": report_jsonl}[output_format](report)
+        _emit(text, output, archive)
         return EXIT_VALID if report.valid else EXIT_INVALID
 
     _run(body)

@@ -27,7 +27,9 @@ from archivekit.read import (
     open_archive,
     rechunk,
 )
+from archivekit.report.causes import root_causes
 from archivekit.report.model import DEFAULT_MAX_ISSUES, AttachmentStats, IssueCollector, Report
+from archivekit.report.shapes import archive_shapes
 from archivekit.report.tally import Tally
 from archivekit.runtime import RunDirectory
 
@@ -127,6 +129,15 @@ def validate(
         for issue in limits.issues:
             collector.add(issue if issue.member else issue.at(archive.jsonl.name, issue.line))
         stats = _attachment_stats(archive, tally)
+        causes = root_causes(collector.causes, limits.limits)
+        shapes = archive_shapes(
+            tally.counts,
+            causes,
+            users_in_teams=tally.users_in_teams,
+            files_missing=stats.missing,
+            files_present=stats.referenced + stats.unreferenced,
+            zipped=archive.kind != "jsonl",
+        )
         return Report(
             archive=str(path),
             jsonl=archive.jsonl.name,
@@ -143,6 +154,8 @@ def validate(
             revert=limits.revert,
             upload_seconds=limits.upload_seconds,
             target_explicit=explicit,
+            causes=causes,
+            shapes=shapes,
         )
 
 

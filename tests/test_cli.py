@@ -30,6 +30,8 @@ REPORT_KEYS = [
     "errors",
     "warnings",
     "issue_counts",
+    "shapes",
+    "causes",
     "issues",
     "truncated",
     "limits",
@@ -101,7 +103,8 @@ def test_an_archive_with_errors_exits_1(invalid_zip: Path) -> None:
 def test_warnings_alone_exit_0(build: Build) -> None:
     result = run("validate", str(build([team("eng"), team("eng")])))
     assert result.exit_code == 0
-    assert "duplicate-team (1)" in result.stdout
+    assert "summary: VALID — 1 problem (0 error(s), 1 warning(s)); nothing stops" in result.stdout
+    assert "  1. [warning] Duplicate team" in result.stdout
 
 
 def test_an_unknown_option_exits_2(valid_zip: Path) -> None:
@@ -180,6 +183,15 @@ def test_json_is_one_document_with_the_contract_keys(invalid_zip: Path) -> None:
         {"kind": "user", "name": "mallory", "key": "mallory"},
         {"kind": "team", "name": "ghost", "key": "ghost"},
     ]
+    # The same issues grouped by root cause, in the order to fix them.
+    assert [(c["code"], c["count"], c["lines"], c["values"]) for c in document["causes"]] == [
+        ("unknown-user", 1, {"post": [[5, 5]]}, {"kind": "user", "key": "mallory"}),
+        ("unknown-team", 1, {"channel": [[6, 6]]}, {"kind": "team", "key": "ghost"}),
+        ("duplicate-team", 1, {"team": [[3, 3]]}, {"kind": "team"}),
+    ]
+    assert document["causes"][0]["fix"].endswith(
+        "pass --existing-user mallory; otherwise add a user line for it before line 5"
+    )
 
 
 def test_json_equals_the_library_report(invalid_zip: Path) -> None:
@@ -193,20 +205,26 @@ def test_jsonl_is_one_issue_per_line_then_a_summary(invalid_zip: Path) -> None:
     assert result.stdout.endswith("\n")
     records = [json.loads(line) for line in result.stdout.splitlines()]
     library = validate(invalid_zip).to_dict()
-    assert [r["type"] for r in records] == ["issue"] * 3 + ["summary"]
-    assert [{k: v for k, v in r.items() if k != "type"} for r in records[:-1]] == library["issues"]
+    assert [r["type"] for r in records] == ["issue"] * 3 + ["cause"] * 3 + ["summary"]
+    assert [{k: v for k, v in r.items() if k != "type"} for r in records[:3]] == library["issues"]
+    assert [{k: v for k, v in r.items() if k != "type"} for r in records[3:-1]] == library["causes"]
     summary = records[-1]
-    assert list(summary) == ["type"] + [k for k in REPORT_KEYS if k != "issues"]
+    assert list(summary) == ["type"] + [k for k in REPORT_KEYS if k not in ("issues", "causes")]
     assert summary["valid"] is False
     assert summary["issue_counts"] == library["issue_counts"]
 
 
-def test_text_has_the_issues_and_the_summary(invalid_zip: Path) -> None:
+def test_text_has_the_causes_the_issues_and_the_summary(invalid_zip: Path) -> None:
     text = run("validate", str(invalid_zip)).stdout
-    assert text.startswith(f"archive: {invalid_zip}\njsonl:   import.jsonl (6 lines)\n")
-    assert "ERRORS (2)" in text
-    assert "WARNINGS (1)" in text
-    assert "  unknown-user (1) — Reference to an unknown user" in text
+    assert text.startswith(
+        f"archive: {invalid_zip}\njsonl:   import.jsonl (6 lines)\n"
+        "summary: INVALID — 3 problems (2 error(s), 1 warning(s)); fix 1 first: it stops the "
+        "import\n\n"
+        "  1. [stops the import] user 'mallory' is referenced by 1 line (post 5) and defined by "
+        "none — fix: if the target server already has it, pass --existing-user mallory; "
+        "otherwise add a user line for it before line 5.\n"
+    )
+    assert "  1. unknown-user — Reference to an unknown user (1 error)" in text
     assert "    line 5  post.user: user 'mallory' is not defined" in text
     assert "counts:  teams 2, channels 1, users 1, bots 0," in text
     assert "files:   0 referenced (0 B), 0 missing, 0 unreferenced (0 B)" in text
@@ -337,3 +355,13 @@ def test_a_bare_jsonl_is_validated_without_files(build: Build, tmp_path: Path) -
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert [i["code"] for i in document["issues"]] == ["jsonl-not-zipped"]
+
+
+def test_verbose_lists_every_line_of_a_problem(build: Build) -> None:
+    path = build([post("eng", "town-square", "mallory", f"m{i}", T + i) for i in range(5)])
+    text = run("validate", str(path)).stdout
+    assert text.count("post.team: team 'eng' is not defined") == 3
+    assert "    … and 2 more (--verbose lists them)" in text
+    verbose = run("validate", "--verbose", str(path)).stdout
+    assert verbose.count("post.team: team 'eng' is not defined") == 5
+    assert "more (" not in verbose

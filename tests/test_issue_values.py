@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from archivekit.check.references import Existing
 from archivekit.check.target import TargetConfig
 from archivekit.issues import Values, error
-from archivekit.testing.synth import channel, make_archive, post, team, user
+from archivekit.testing.synth import OMIT, channel, make_archive, post, team, user
 from archivekit.validate import validate
 
 T = 1_700_000_000_000
@@ -65,7 +66,9 @@ def test_lengths_limits_files_and_duplicates_carry_their_numbers(tmp_path: Path)
         ],
     )
     report = validate(path, target=TargetConfig(max_users_per_team=1), explicit=True)
-    assert values_of(report, "invalid-field") == [{"found": 70, "limit": 64, "unit": "characters"}]
+    assert values_of(report, "invalid-field") == [
+        {"found": 70, "limit": 64, "unit": "characters", "subject": "eng"}
+    ]
     assert values_of(report, "duplicate-team") == [{"kind": "team", "name": "eng", "first_line": 2}]
     assert values_of(report, "attachment-missing") == [
         {"path": "nope.png", "member": "data/nope.png"}
@@ -80,3 +83,54 @@ def test_lengths_limits_files_and_duplicates_carry_their_numbers(tmp_path: Path)
             "name": "eng",
         }
     ]
+
+
+def test_line_rules_name_what_the_line_defines(tmp_path: Path) -> None:
+    path = make_archive(
+        tmp_path / "a.zip",
+        [
+            team("eng"),
+            channel("eng", "dev", display_name="x" * 70),
+            user("jdoe", ["eng"], email=OMIT),
+            channel("eng", "ops"),
+            post("eng", "ops", "jdoe", "x" * 16_384, T),
+        ],
+    )
+    report = validate(path)
+    assert [(i.code, i.values.get("subject")) for i in report.issues] == [
+        ("invalid-field", "eng/dev"),
+        ("missing-field", "jdoe"),
+        ("invalid-field", None),  # a post defines nothing with a name
+    ]
+    assert report.issues[1].message.startswith("User 'jdoe' has no email")
+    assert "--default-email-domain" in report.issues[1].message
+    # MaxPostSize is no config setting: the message says what decides it.
+    message = report.issues[2]
+    assert message.values["setting"] == "MaxPostSize"
+    assert "not a config setting" in message.message
+    assert "posts.message column" in message.message
+
+
+def test_an_undefined_mixed_case_team_is_unknown_on_every_line(tmp_path: Path) -> None:
+    # Defined nowhere, it is stored nowhere: never "stored as 'acme-corp'", whether the
+    # server looks the reference up lowercased (channel.team) or exactly (user, post).
+    path = make_archive(
+        tmp_path / "a.zip",
+        [
+            channel("Acme-Corp", "dev"),
+            user("alice", ["Acme-Corp"]),
+            post("Acme-Corp", "dev", "alice", "hi", T),
+        ],
+    )
+    report = validate(path)
+    assert {i.code for i in report.issues} == {"unknown-team"}
+    assert "stored as" not in " ".join(i.message for i in report.issues)
+    assert [i.values.get("miscased", False) for i in report.issues] == [False, True, True]
+    assert all(i.values["key"] == "acme-corp" for i in report.issues)
+    # Once the server has it (stored lowercase), the exact lookups are case errors.
+    report = validate(path, existing=Existing(teams=frozenset({"Acme-Corp"})))
+    assert [(i.code, i.field) for i in report.issues] == [
+        ("reference-case", "user.teams[0].name"),
+        ("reference-case", "post.team"),
+    ]
+    assert "stored as 'acme-corp'" in report.issues[0].message

@@ -388,8 +388,9 @@ def test_a_repeated_array_key_merges_even_next_to_spaced_keys(
     assert found(both(tmp_path, monkeypatch, [raw])) == []
 
 
-def test_a_mixed_case_reference_is_a_case_error_even_when_defined_later(tmp_path: Path) -> None:
-    # Moving the definition would not help: the server never finds "Dave" (stored "dave").
+def test_a_mixed_case_reference_defined_later_says_both_fixes(tmp_path: Path) -> None:
+    # Moving the definition alone would not help: the server never finds "Dave" (stored
+    # "dave"). One issue per reference, as for an undefined one, that names both fixes.
     lines = [
         team("t1"),
         channel("t1", "c1"),
@@ -398,4 +399,8 @@ def test_a_mixed_case_reference_is_a_case_error_even_when_defined_later(tmp_path
         user("dave", teams={"t1": ["c1"]}),
     ]
     report = validate(make_archive(tmp_path / "a.zip", lines), max_issues=None)
-    assert [(i.code, i.field) for i in report.issues] == [("reference-case", "post.user")]
+    assert [(i.code, i.field) for i in report.issues] == [("defined-later", "post.user")]
+    (issue,) = report.issues
+    assert issue.values["miscased"] is True
+    assert "move the definition" in issue.message
+    assert "must say 'dave'" in issue.message

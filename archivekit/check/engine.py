@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from archivekit.check.duplicates import post_identity
@@ -64,7 +65,7 @@ from archivekit.gosem.archive import server_reads
 from archivekit.gosem.decode import decode_line
 from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_lower
-from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Scalar, error
+from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Scalar, Values, error
 from archivekit.read import MAX_LINE_BYTES, Archive, LineTooLong, MemberInfo
 from archivekit.read.inflate import method_name
 
@@ -129,6 +130,27 @@ def _unreadable_issue(ref: FileRef, kind: FileUse) -> Issue:
         effect=FAILS_IMPORT,
         values=values,
     )
+
+
+def _subject(line_type: str, payload: Payload) -> str | None:
+    """The name of what a line defines, as written (None for posts and conversations)."""
+    if line_type in ("user", "bot"):
+        name = payload.get("username")
+    elif line_type == "channel":
+        team_name, name = payload.get("team"), payload.get("name")
+        if isinstance(team_name, str) and isinstance(name, str):
+            name = f"{team_name}/{name}"
+    elif line_type in ("team", "emoji", "role", "scheme"):
+        name = payload.get("name")
+    else:
+        return None
+    return name if isinstance(name, str) and name else None
+
+
+def _named(issue: Issue, subject: str | None) -> Issue:
+    if subject is None or "subject" in issue.values:
+        return issue
+    return replace(issue, values=Values({**issue.values, "subject": subject}))
 
 
 class LineProcessor:
@@ -499,15 +521,19 @@ class LineProcessor:
             )
 
     def _rules(self, line_type: str, line: int, payload: Payload) -> bool:
-        """Validator then apply layer. Returns False when the validator failed."""
+        """Validator then apply layer. Returns False when the validator failed.
+
+        Their issues name what the line defines (`subject`: the username, team, channel...),
+        so that a report can say "user 'jdoe' (line 22)" rather than only the line."""
         validate, apply = RULES[line_type]
         first = validate(payload, self.ctx)
+        subject = _subject(line_type, payload)
         if first is not None:
-            self._add(first, line)
+            self._add(_named(first, subject), line)
             return False
         applied = apply(payload, self.ctx)
-        if applied:
-            self._add_all(applied, line)
+        for issue in applied:
+            self._add(_named(issue, subject), line)
         return True
 
     # --- per type --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+from archivekit.check.causes import CauseTally
 from archivekit.issues import Issue, Severity
 
 COUNT_KEYS = (
@@ -223,7 +224,8 @@ class Findings:
     `issues` pairs every issue (placed at its member and line) with the reference it could
     not resolve, if any: a later definition turns it into "defined-later". A parallel
     worker over its issue budget leaves issues out and sends only their counts
-    (`left_out`, `left_out_unresolved`), so that the totals stay exact.
+    (`left_out`, `left_out_unresolved`) and their causes (`left_out_causes`, a tally of this
+    batch only), so that the totals and the root causes stay exact.
     """
 
     lines: int = 0
@@ -235,13 +237,16 @@ class Findings:
     missing: int = 0  # attachment references that resolve to no member
     left_out: Counter[tuple[str, Severity]] = field(default_factory=Counter)
     left_out_unresolved: Counter[Unresolved] = field(default_factory=Counter)
+    left_out_causes: CauseTally | None = None
 
     def keep_issues(self, budget: int) -> None:
         """Keep the first `budget` issues; count the rest (a worker's cap, see above)."""
         if len(self.issues) <= budget:
             return
+        causes = self.left_out_causes = CauseTally(max_causes=None)
         for issue, unresolved in self.issues[budget:]:
             self.left_out[(issue.code, issue.severity)] += 1
             if unresolved is not None:
                 self.left_out_unresolved[unresolved] += 1
+            causes.add(issue)
         del self.issues[budget:]

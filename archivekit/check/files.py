@@ -27,6 +27,10 @@ from archivekit.read import Archive, MemberInfo
 
 Lookup = Callable[[str], Any]
 
+# The rule of reply attachments the server drops because an earlier attachment of the same
+# line failed (an issue value: they share one cause, the failed attachment).
+REPLY_AFTER_FAILURE = "reply-attachments-after-failure"
+
 
 @dataclass(slots=True)
 class FileRef:
@@ -153,7 +157,7 @@ class AttachmentResolver:
                         "that follow (server behaviour)",
                         field=f"{prefix}[{index}].path",
                         effect=DROPS_DATA,
-                        values={"path": path},
+                        values={"path": path, "rule": REPLY_AFTER_FAILURE},
                     )
                 )
 

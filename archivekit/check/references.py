@@ -36,8 +36,20 @@ BATCH_NOTE = " (the server reports this with line number 0: posts are written in
 Reported = tuple[Issue, Unresolved | None]
 
 
+# The repair that lowercases mixed-case references (named so that the fix and a future
+# `archivekit fix` speak of the same thing).
+LOWERCASE_REPAIR = "lowercase-references"
+
+
 def _existing_note(kind: str) -> str:
     return f", unless the target server already has it (then pass --existing-{kind})"
+
+
+def _miscased_note(key: str) -> str:
+    return (
+        f"and once it exists the reference must say {key!r}: the server stores names in "
+        "lowercase and looks this one up exactly as written"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,11 +234,24 @@ class References:
     # --- references ----------------------------------------------------------------------
     @staticmethod
     def _unknown(
-        code: str, kind: str, written: str, key: str, message: str, field: str, server_id: str
+        code: str,
+        kind: str,
+        written: str,
+        key: str,
+        message: str,
+        field: str,
+        server_id: str,
+        *,
+        miscased: bool = False,
     ) -> Reported:
         """A reference to nothing defined so far. Values: the `kind` of target, its `name` as
-        written and the `key` a definition is stored under (one root cause, many lines)."""
+        written and the `key` a definition is stored under (one root cause, many lines);
+        `miscased` when the server looks the name up exactly and it is not in lowercase (it
+        would not be found even once defined)."""
         values: dict[str, Scalar] = {"kind": kind, "name": written, "key": key}
+        if miscased:
+            values["miscased"] = True
+            message += f"; {_miscased_note(key)}"
         issue = error(code, message, field=field, server_error_id=server_id, values=values)
         return issue, Unresolved(kind, key)
 
@@ -234,12 +259,14 @@ class References:
     def _case(
         kind: str, written: str, stored: str, field: str, server_id: str, note: str
     ) -> Reported:
-        """A mixed-case reference looked up exactly: never found, wherever it is defined."""
+        """A mixed-case reference to a defined target, looked up exactly: never found."""
         issue = error(
             "reference-case",
             f"{kind} {written!r} is stored as {stored!r}; the server looks this reference up "
-            "exactly and will not find it — write it in lowercase (mmctl import validate "
-            "compares names as written and misses this)" + note,
+            f"exactly as written and will not find it. It must say {stored!r}: lowercase it "
+            f"where the archive is made (the source export or the converter), the repair "
+            f"'{LOWERCASE_REPAIR}' (mmctl import validate compares names as written and "
+            "misses this)" + note,
             field=field,
             server_error_id=server_id,
             values={"kind": kind, "name": written, "key": stored},
@@ -247,12 +274,14 @@ class References:
         return issue, None
 
     def ref_team(self, name: str, field: str, *, exact: bool, server_id: str) -> Reported | None:
-        """A team reference. `exact`: the server looks the raw value up (stored lowercase)."""
+        """A team reference. `exact`: the server looks the raw value up (stored lowercase).
+
+        A mixed-case name is a case error only when the team is defined (it is stored under
+        its lowercase name); otherwise the team is unknown, whatever the case."""
         key = go_lower(name)
-        if exact and name != key:
-            return self._case("team", name, key, field, server_id, "")
+        miscased = exact and name != key
         if key in self.teams:
-            return None
+            return self._case("team", name, key, field, server_id, "") if miscased else None
         return self._unknown(
             "unknown-team",
             "team",
@@ -261,6 +290,7 @@ class References:
             f"team {name!r} is not defined on an earlier line{_existing_note('team')}",
             field,
             server_id,
+            miscased=miscased,
         )
 
     def ref_channel(
@@ -268,31 +298,30 @@ class References:
     ) -> Reported | None:
         """A channel reference inside a team; both names are looked up exactly."""
         key = (go_lower(team), go_lower(name))
-        if team != key[0] or name != key[1]:
-            return self._case(
-                "channel", f"{team}/{name}", f"{key[0]}/{key[1]}", field, server_id, note
-            )
+        written, stored = f"{team}/{name}", f"{key[0]}/{key[1]}"
+        miscased = written != stored
         if key in self.channels:
+            if miscased:
+                return self._case("channel", written, stored, field, server_id, note)
             return None
         return self._unknown(
             "unknown-channel",
             "channel",
-            f"{team}/{name}",
-            f"{key[0]}/{key[1]}",
-            f"channel {team}/{name} is not defined on an earlier line"
-            f"{_existing_note('channel')}{note}",
+            written,
+            stored,
+            f"channel {written} is not defined on an earlier line{_existing_note('channel')}{note}",
             field,
             server_id,
+            miscased=miscased,
         )
 
     def ref_user(
         self, name: str, field: str, *, exact: bool, server_id: str, note: str = ""
     ) -> Reported | None:
         key = go_lower(name)
-        if exact and name != key:
-            return self._case("user", name, key, field, server_id, note)
+        miscased = exact and name != key
         if key in self.users:
-            return None
+            return self._case("user", name, key, field, server_id, note) if miscased else None
         return self._unknown(
             "unknown-user",
             "user",
@@ -301,6 +330,7 @@ class References:
             f"user {name!r} is not defined on an earlier line{_existing_note('user')}{note}",
             field,
             server_id,
+            miscased=miscased,
         )
 
     def ref_scheme(self, name: str, scope: str, field: str, wrong_scope_id: str) -> Reported | None:
@@ -336,7 +366,8 @@ def defined_later(unknown: Issue, target: Unresolved, line: int) -> Issue:
         unknown.severity,
         f"{target.kind} {target.key!r} is only defined on line {line}, after this line; the "
         "server imports blocks of lines in file order, so it does not exist yet here — "
-        "move the definition before its first use",
+        "move the definition before its first use"
+        + (f"; {_miscased_note(target.key)}" if unknown.values.get("miscased") else ""),
         unknown.member,
         unknown.line,
         unknown.field,

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from archivekit.check.causes import CauseTally
 from archivekit.check.facts import Counts
 from archivekit.issues import Issue, Severity
+
+if TYPE_CHECKING:
+    from archivekit.report.causes import RootCause
+    from archivekit.report.shapes import Shape
 
 DEFAULT_MAX_ISSUES = 1000
 
@@ -38,7 +43,8 @@ class AttachmentStats:
 
 
 class IssueCollector:
-    """Keeps the first `max_issues` issues (None: all) and exact counts of every issue."""
+    """Keeps the first `max_issues` issues (None: all), exact counts of every issue, and every
+    issue's root cause (`causes`: added up from all issues, kept or not)."""
 
     def __init__(self, max_issues: int | None = DEFAULT_MAX_ISSUES) -> None:
         self.max_issues = max_issues
@@ -46,9 +52,11 @@ class IssueCollector:
         self.by_code: Counter[str] = Counter()
         self.errors = 0
         self.warnings = 0
+        self.causes = CauseTally()
 
     def add(self, issue: Issue) -> int | None:
         """Record an issue; returns its index in `kept`, or None when over the cap."""
+        self.causes.add(issue)
         self.by_code[issue.code] += 1
         if issue.severity is Severity.ERROR:
             self.errors += 1
@@ -103,6 +111,10 @@ class Report:
     revert: list[str] = field(default_factory=list)
     upload_seconds: float | None = None
     target_explicit: bool = False
+    # The issues grouped by root cause (all of them, kept or not), in the order to fix them,
+    # and what the archive's shape says (`archivekit.report.causes`, `.shapes`).
+    causes: list[RootCause] = field(default_factory=list)
+    shapes: list[Shape] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -120,6 +132,8 @@ class Report:
             "errors": self.errors,
             "warnings": self.warnings,
             "issue_counts": dict(sorted(self.issue_counts.items())),
+            "shapes": [s.to_dict() for s in self.shapes],
+            "causes": [c.to_dict() for c in self.causes],
             "issues": [i.to_dict() for i in self.issues],
             "truncated": self.truncated,
             "limits": self.limits,

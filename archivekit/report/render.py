@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from archivekit.issues import CODES, Issue, Severity
+from archivekit.check.causes import cause_key
+from archivekit.check.limits import FIXED_LIMITS
+from archivekit.issues import CODES, DROPS_DATA, FAILS_IMPORT, Issue, Severity
+from archivekit.report.causes import RootCause, plural
 from archivekit.report.model import Report
 
 if TYPE_CHECKING:
     from archivekit.report.inventory import Inspection
-
-ISSUES_PER_CODE = 20
 
 
 def _json(document: Any) -> str:
@@ -26,9 +26,11 @@ def report_json(report: Report) -> str:
 
 
 def report_jsonl(report: Report) -> str:
-    """One issue per line (``"type": "issue"``), then one ``"type": "summary"`` line."""
+    """One issue per line (``"type": "issue"``), then one ``"type": "cause"`` line per root
+    cause, then one ``"type": "summary"`` line (the JSON document without the two lists)."""
     out = [orjson.dumps({"type": "issue", **i.to_dict()}).decode() for i in report.issues]
-    summary = {k: v for k, v in report.to_dict().items() if k != "issues"}
+    out += [orjson.dumps({"type": "cause", **c.to_dict()}).decode() for c in report.causes]
+    summary = {k: v for k, v in report.to_dict().items() if k not in ("issues", "causes")}
     out.append(orjson.dumps({"type": "summary", **summary}).decode())
     return "\n".join(out) + "\n"
 
@@ -41,10 +43,45 @@ def human_bytes(n: float) -> str:
     return f"{n:,.1f} TiB"  # pragma: no cover
 
 
+# --- the text report: root causes first, then their lines ---------------------------------------
+
+# Problems named in the summary at the top (the first screen); the rest follow below it.
+CAUSES_AT_TOP = 10
+# Lines shown per problem without --verbose.
+ISSUES_PER_CAUSE = 3
+
+_EFFECT_WORDS = {FAILS_IMPORT: "stops the import", DROPS_DATA: "loses data"}
+
+
+def _tag(cause: RootCause) -> str:
+    if cause.severity is Severity.ERROR:
+        return _EFFECT_WORDS.get(cause.effect or "", "error")
+    return "warning"
+
+
+def _sentence(text: str) -> str:
+    """The text as a sentence: a full stop unless it ends with one."""
+    return text if text.endswith((".", "…")) else text + "."
+
+
+def _summary(report: Report) -> str:
+    verdict = "VALID" if report.valid else "INVALID"
+    if not report.causes:
+        return f"summary: {verdict} — no problems found"
+    counts = f"{report.errors:,} error(s), {report.warnings:,} warning(s)"
+    first = report.causes[0]
+    if first.severity is Severity.ERROR:
+        advice = f"fix 1 first: it {_EFFECT_WORDS.get(first.effect or '', 'is an error')}"
+    else:
+        advice = "nothing stops the import"
+    return f"summary: {verdict} — {plural(len(report.causes), 'problem')} ({counts}); {advice}"
+
+
 def _where(issue: Issue) -> str:
     parts = []
     if issue.line is not None:
-        parts.append(f"line {issue.line}")
+        subject = issue.values.get("subject")
+        parts.append(f"line {issue.line}" + (f" ({subject})" if subject else ""))
     elif issue.member:
         parts.append(issue.member)
     if issue.field:
@@ -52,33 +89,62 @@ def _where(issue: Issue) -> str:
     return "  ".join(parts) or "archive"
 
 
-def _issue_lines(issues: list[Issue], counts: dict[str, int]) -> list[str]:
-    by_code: dict[str, list[Issue]] = defaultdict(list)
-    for issue in issues:
-        by_code[issue.code].append(issue)
-    lines: list[str] = []
-    for code, group in by_code.items():
-        info = CODES.get(code)
+def _issue_line(issue: Issue) -> str:
+    server = f" [{issue.server_error_id}]" if issue.server_error_id else ""
+    return f"    {_where(issue)}: {issue.message}{server}"
+
+
+def _by_cause(report: Report) -> list[list[Issue]]:
+    """The kept issues of each root cause, in report order."""
+    index = {cause.key: n for n, cause in enumerate(report.causes) if cause.key is not None}
+    others = {cause.code: n for n, cause in enumerate(report.causes) if cause.key is None}
+    groups: list[list[Issue]] = [[] for _ in report.causes]
+    for issue in report.issues:
+        n = index.get(cause_key(issue), others.get(issue.code))
+        if n is not None:
+            groups[n].append(issue)
+    return groups
+
+
+def _details(report: Report, verbose: bool) -> list[str]:
+    shown = "every kept line" if verbose else f"the first {ISSUES_PER_CAUSE} lines"
+    out = [f"the problems in detail ({shown} of each; --format json has all kept issues):"]
+    for n, (cause, issues) in enumerate(zip(report.causes, _by_cause(report), strict=True), 1):
+        info = CODES.get(cause.code)
         title = f" — {info.title}" if info else ""
-        lines.append(f"  {code} ({counts.get(code, len(group)):,}){title}")
-        for issue in group[:ISSUES_PER_CODE]:
-            server = f" [{issue.server_error_id}]" if issue.server_error_id else ""
-            lines.append(f"    {_where(issue)}: {issue.message}{server}")
-        hidden = counts.get(code, len(group)) - min(len(group), ISSUES_PER_CODE)
+        severity = "error" if cause.severity is Severity.ERROR else "warning"
+        out.append(f"  {n}. {cause.code}{title} ({plural(cause.count, severity)})")
+        if cause.note:
+            out.append(f"    note: {_sentence(cause.note)}")
+        listed = issues if verbose else issues[:ISSUES_PER_CAUSE]
+        out.extend(_issue_line(issue) for issue in listed)
+        hidden = cause.count - len(listed)
         if hidden > 0:
-            lines.append(f"    … and {hidden:,} more (use --format json for all)")
-    return lines
+            why = "not kept: --max-issues" if verbose else "--verbose lists them"
+            out.append(f"    … and {hidden:,} more ({why})")
+    return out
 
 
-def report_text(report: Report) -> str:
-    out = [f"archive: {report.archive}", f"jsonl:   {report.jsonl} ({report.lines:,} lines)", ""]
-    for severity, label in ((Severity.ERROR, "ERRORS"), (Severity.WARNING, "WARNINGS")):
-        issues = [i for i in report.issues if i.severity is severity]
-        total = report.errors if severity is Severity.ERROR else report.warnings
-        if total:
-            out.append(f"{label} ({total:,})")
-            out.extend(_issue_lines(issues, report.issue_counts))
-            out.append("")
+def report_text(report: Report, *, verbose: bool = False) -> str:
+    """The report for people: a summary naming every problem (root cause) with its fix, in
+    the order to fix them, then each problem's lines, counts, files and limits."""
+    out = [
+        f"archive: {report.archive}",
+        f"jsonl:   {report.jsonl} ({report.lines:,} lines)",
+        _summary(report),
+    ]
+    for n, shape in enumerate(report.shapes):
+        out.append(("shape:   " if n == 0 else "         ") + shape.message)
+    if report.causes:
+        out.append("")
+        for n, cause in enumerate(report.causes[:CAUSES_AT_TOP], 1):
+            out.append(f"  {n}. [{_tag(cause)}] {cause.cause} — fix: {_sentence(cause.fix)}")
+        if len(report.causes) > CAUSES_AT_TOP:
+            more = len(report.causes) - CAUSES_AT_TOP
+            out.append(f"  … and {plural(more, 'more problem')} (below)")
+        out.append("")
+        out.extend(_details(report, verbose))
+    out.append("")
     counts = report.counts.to_dict()
     out.append("counts:  " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in counts.items()))
     stats = report.attachments
@@ -94,8 +160,10 @@ def report_text(report: Report) -> str:
         out.append(f"limits:  {state} ({source})")
         for name in failing:
             limit = report.limits[name]
+            # A limit no setting changes is not "configured": it allows so much.
+            word = "allows" if name in FIXED_LIMITS else "configured"
             out.append(
-                f"  {limit.get('setting', name)}: configured {limit.get('configured')}, "
+                f"  {limit.get('setting', name)}: {word} {limit.get('configured')}, "
                 f"needed {limit.get('needed')}"
             )
     if report.upload_seconds is not None:

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 
 from archivekit.check.archive import empty_jsonl_issue
 from archivekit.check.duplicates import Deduper, duplicate_post_issue
-from archivekit.check.facts import DEFINITIONS, Counts, FilesUsed, FileUsed, Findings, Unresolved
+from archivekit.check.facts import (
+    DEFINITIONS,
+    Counts,
+    FilesUsed,
+    FileUsed,
+    Findings,
+    Unresolved,
+    UserDefined,
+)
 from archivekit.check.files import ReferencedFiles
 from archivekit.check.limits import Needs
 from archivekit.check.references import defined_later
@@ -56,6 +64,8 @@ class Tally:
         # emoji images), for --verify-files.
         self.referenced = ReferencedFiles(entries)
         self.fatal_files: set[str] = set()
+        # User lines that join a team (the archive's shape: users in no team at all).
+        self.users_in_teams = 0
         self._pending: dict[Unresolved, _Pending] = {}
 
     def add(self, found: Findings) -> None:
@@ -75,6 +85,8 @@ class Tally:
                         pending.kept.append(index)
         for (code, severity), n in found.left_out.items():
             self.collector.count(code, severity, n)
+        if found.left_out_causes is not None:
+            self.collector.causes.merge(found.left_out_causes)
         for unresolved, n in found.left_out_unresolved.items():
             pending = self._pending_for(unresolved)
             if pending is not None:
@@ -82,6 +94,8 @@ class Tally:
         for fact in found.facts:
             if isinstance(fact, DEFINITIONS):
                 self._defined(fact.defines, fact.line)
+                if isinstance(fact, UserDefined) and fact.teams:
+                    self.users_in_teams += 1
             elif isinstance(fact, FilesUsed):
                 self.referenced.add_packed(fact.members)
             elif isinstance(fact, FileUsed):
@@ -107,6 +121,9 @@ class Tally:
             self.collector.replace(index, defined_later(self.collector.kept[index], target, line))
         if pending.left_out:
             self.collector.recount(f"unknown-{target.kind}", "defined-later", pending.left_out)
+        self.collector.causes.redefine(
+            target.kind, target.key, len(pending.kept) + pending.left_out, line
+        )
 
     def end_of_stream(self, member: str) -> None:
         """Archive-wide issues of the JSONL `member`, once every line is in."""
@@ -116,4 +133,6 @@ class Tally:
         for dup_line, first in duplicates:
             self.collector.add(duplicate_post_issue(first).at(member, dup_line))
         # Beyond the deduper's cap only the count is kept.
-        self.collector.count("duplicate-post", Severity.WARNING, total - len(duplicates))
+        beyond = total - len(duplicates)
+        self.collector.count("duplicate-post", Severity.WARNING, beyond)
+        self.collector.causes.add_count(duplicate_post_issue(0), beyond)

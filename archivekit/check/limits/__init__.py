@@ -7,10 +7,16 @@ that with the target configuration (issues and the limits table); ``commands`` w
 """
 
 from archivekit.check.limits.needs import MAX_OFFENDERS_PER_KIND, Needs, Offender
-from archivekit.check.limits.verdicts import DEFAULT_BANDWIDTH_BPS, LimitsResult, check_limits
+from archivekit.check.limits.verdicts import (
+    DEFAULT_BANDWIDTH_BPS,
+    FIXED_LIMITS,
+    LimitsResult,
+    check_limits,
+)
 
 __all__ = [
     "DEFAULT_BANDWIDTH_BPS",
+    "FIXED_LIMITS",
     "MAX_OFFENDERS_PER_KIND",
     "LimitsResult",
     "Needs",

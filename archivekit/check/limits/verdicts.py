@@ -18,6 +18,7 @@ from typing import Any
 
 from archivekit.check.limits.commands import config_commands, config_value
 from archivekit.check.limits.needs import Needs, Offender
+from archivekit.check.rules.context import MAX_POST_SIZE
 from archivekit.check.rules.post import MAX_FILES_PER_POST
 from archivekit.check.target import SETTINGS_BY_ATTRIBUTE, TargetConfig
 from archivekit.errors import UsageError
@@ -31,8 +32,13 @@ CODE = "limit-exceeded"
 # (100 MiB) archive passes. Better to warn early than to watch an upload die at 5 minutes.
 DEFAULT_BANDWIDTH_BPS = 10_000_000.0
 
-# Settings that are not config keys, as the limits table names them.
-_NOT_CONFIG_KEYS = {"max_post_size": "MaxPostSize (posts.message column size, not a config key)"}
+# Settings that are not config keys, as the limits table names them (it says what decides
+# them rather than a configured value).
+_NOT_CONFIG_KEYS = {
+    "max_post_size": f"{MAX_POST_SIZE} (not a config setting: from the posts.message column)"
+}
+# Rows of the limits table that no config setting changes: they are not "configured".
+FIXED_LIMITS = frozenset({*_NOT_CONFIG_KEYS, "files_per_post"})
 
 _TEAM_LIMIT_ID = "app.import.import_user_teams.save_members.max_accounts.app_error"
 _CHANNEL_LIMIT_ID = "store.sql_channel.save_channel.limit.app_error"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from archivekit.check.rules.context import RuleContext
+from archivekit.check.rules.context import MAX_POST_SIZE, MAX_POST_SIZE_SOURCE, RuleContext
 from archivekit.check.rules.names import invalid, length, missing, shown, validator_id
 from archivekit.check.rules.post_types import NEWER_SERVER_POST_TYPES, is_allowed_post_type
 from archivekit.gosem.marshal import marshal_runes, marshal_runes_over
@@ -110,9 +110,10 @@ def check_message(message: str | None, field: str, id_prefix: str, max_size: int
         return invalid(
             f"{field}.message",
             id_prefix + "message_length.error",
-            f"The message is {len(message):,} characters long; the target server allows at most "
-            f"{max_size:,} (MaxPostSize). Shorten it or split it into several posts.",
-            values=length(len(message), max_size, "characters"),
+            f"The message is {len(message):,} characters long; the server accepts at most "
+            f"{max_size:,} ({MAX_POST_SIZE}, not a config setting: {MAX_POST_SIZE_SOURCE}). "
+            "Split it into several posts or shorten it.",
+            values={**length(len(message), max_size, "characters"), "setting": MAX_POST_SIZE},
         )
     return None
 

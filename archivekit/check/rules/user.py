@@ -96,10 +96,21 @@ def username_message(username: str) -> str:
 
 
 # --- validator: scalar fields --------------------------------------------------------------------
-def _check_email(email: str | None) -> Issue | None:
+# Where users without an email usually come from, and the converter option that fills them.
+MISSING_EMAIL_NOTE = (
+    "Slack exports omit the emails of bots and deleted users; mmetl's --default-email-domain "
+    "fills them in"
+)
+
+
+def _check_email(email: str | None, username: object) -> Issue | None:
     if email is None:
+        who = f"User {shown(username)}" if isinstance(username, str) else "The user"
         return missing(
-            "user.email", validator_id(_USER, "email_missing"), "The user has no email. Add one."
+            "user.email",
+            validator_id(_USER, "email_missing"),
+            f"{who} has no email; the server refuses a user without one. Add one "
+            f"({MISSING_EMAIL_NOTE}).",
         )
     size = byte_len(email)
     if size == 0 or size > USER_EMAIL_MAX_BYTES:
@@ -374,7 +385,7 @@ def validate_user(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
     issue = (
         check_profile_image(data, "user")
         or check_username(data, "user")
-        or _check_email(data.get("email"))
+        or _check_email(data.get("email"), data.get("username"))
         or _check_auth(data)
         or _check_profile_lengths(data)
     )

@@ -1,0 +1,340 @@
+"""Root causes: the issues that share one cause, added up as they stream, in bounded memory.
+
+Most issues of a broken archive are copies of a few problems: forty-eight lines naming a team
+the archive never defines, twelve users without an email, every message over the same limit.
+`cause_key` says which cause an issue belongs to, from its code and its structured values —
+never from its message:
+
+- a reference (unknown-*, defined-later, reference-case): the kind of target and its
+  lowercased key — one cause per team, channel, user or scheme;
+- an issue with a `rule` value: that rule (e.g. reply attachments dropped after a failed one);
+- an issue with a `setting` value (a target limit, MaxPostSize): the setting and the effect;
+- an issue about files (a `path` or `member` value): its code alone, whichever field names them;
+- otherwise the server's error id, else the field path without its indices.
+
+`CauseTally` adds issues up per cause: the count, the distinct lines, the lines as compact runs
+per line type, the first names (of the users, teams, files...), the common folder of the files
+named, the largest value found, and the first issue (for its values). Its memory is bounded
+whatever the archive: at most `MAX_CAUSES` causes in detail (issues of further causes are only
+counted, per code), `MAX_RUNS` runs per line type and cause (the runs then stop at a line:
+`Runs.cut`), `MAX_NAMES` names per cause — a few hundred bytes per cause, well under 2 MB in
+all. Counts are exact whatever is left out.
+
+A tally of later lines merges into an earlier one exactly as if its issues had been added one
+by one (`merge`): a parallel worker folds the issues past its budget into a tally per batch and
+sends that, so the causes of a run do not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import insort
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from archivekit.gosem.decode_spec import PAYLOAD_TYPES
+from archivekit.issues import Issue, Severity
+
+MAX_CAUSES = 1_000
+MAX_RUNS = 8
+MAX_NAMES = 5
+
+REFERENCE_CODES = frozenset(
+    {
+        "unknown-team",
+        "unknown-channel",
+        "unknown-user",
+        "unknown-scheme",
+        "defined-later",
+        "reference-case",
+    }
+)
+_INDEX = re.compile(r"\[\d+\]")
+
+
+class CauseKey(NamedTuple):
+    """One cause: the issue code and what the issues share beyond it."""
+
+    code: str
+    group: str
+
+
+def cause_key(issue: Issue) -> CauseKey:
+    """The cause an issue belongs to (see the module doc)."""
+    values = issue.values
+    if issue.code in REFERENCE_CODES and "key" in values:
+        return CauseKey(issue.code, f"{values.get('kind')}:{values['key']}")
+    if "rule" in values:
+        return CauseKey(issue.code, f"rule:{values['rule']}")
+    if "setting" in values:
+        return CauseKey(issue.code, f"setting:{values['setting']}:{issue.effect or ''}")
+    if "path" in values or "member" in values:
+        return CauseKey(issue.code, "files")  # whichever field names them
+    if issue.server_error_id:
+        return CauseKey(issue.code, issue.server_error_id)
+    return CauseKey(issue.code, field_pattern(issue.field))
+
+
+def field_pattern(field: str | None) -> str:
+    """A field path without its indices: ``post.replies[].attachments[].path``."""
+    return _INDEX.sub("[]", field or "")
+
+
+def line_type(issue: Issue) -> str:
+    """The type of the line an issue is on, from its field path ('' when it does not say)."""
+    head = (issue.field or "").split(".", 1)[0].split("[", 1)[0]
+    return head if head in PAYLOAD_TYPES else ""
+
+
+def _name(issue: Issue) -> str | None:
+    """What the issue is about, by name: the line's subject, the target, the file."""
+    values = issue.values
+    for key in ("subject", "name", "path", "member"):
+        value = values.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return issue.member if issue.line is None else None
+
+
+def _folder(path: str) -> str:
+    """The folder a path is in, ending with '/' ('' at the root)."""
+    return path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+
+
+def _common_folder(a: str | None, b: str) -> str:
+    """The longest folder that contains both folders `a` (None: none yet) and `b`."""
+    if a is None or a == b:
+        return b
+    common: list[str] = []
+    for x, y in zip(a.split("/")[:-1], b.split("/")[:-1], strict=False):
+        if x != y:
+            break
+        common.append(x)
+    return "".join(part + "/" for part in common)
+
+
+@dataclass(slots=True)
+class Runs:
+    """Line numbers as sorted, disjoint runs ``[start, end]``, at most `MAX_RUNS` of them.
+
+    When a run would be one too many, the last run is dropped and `cut` set just before it:
+    the runs are then exactly the lines recorded up to `cut`, and later lines are not recorded.
+    """
+
+    runs: list[list[int]] = field(default_factory=list)
+    cut: int | None = None
+
+    def add(self, start: int, end: int) -> None:
+        if self.cut is not None:
+            if start > self.cut:
+                return
+            end = min(end, self.cut)
+        runs = self.runs
+        if runs and runs[-1][0] <= start <= runs[-1][1] + 1:
+            runs[-1][1] = max(runs[-1][1], end)  # the usual case: lines come in order
+            return
+        if not runs or start > runs[-1][1] + 1:
+            runs.append([start, end])
+        else:
+            insort(runs, [start, end])
+            merged = [runs[0]]
+            for run in runs[1:]:
+                if run[0] <= merged[-1][1] + 1:
+                    merged[-1][1] = max(merged[-1][1], run[1])
+                else:
+                    merged.append(run)
+            runs[:] = merged
+        if len(runs) > MAX_RUNS:
+            self.cut = runs.pop()[0] - 1
+
+    def merge(self, later: Runs) -> None:
+        """Add the runs of a tally of later lines (as if line by line)."""
+        for start, end in later.runs:
+            self.add(start, end)
+        if later.cut is not None and (self.cut is None or later.cut < self.cut):
+            self.cut = later.cut
+
+    @property
+    def first(self) -> int | None:
+        return self.runs[0][0] if self.runs else None
+
+
+@dataclass(slots=True)
+class Cause:
+    """The issues of one cause, added up (see the module doc)."""
+
+    key: CauseKey
+    first: Issue
+    count: int = 0
+    lines: int = 0  # distinct lines (issues of one line arrive together)
+    last_line: int | None = None
+    runs: dict[str, Runs] = field(default_factory=dict)  # by line type, in order of appearance
+    names: list[tuple[str, int | None]] = field(default_factory=list)
+    folder: str | None = None  # the folder every file named is in
+    largest: int | float | None = None  # the largest `found` value
+    defined_line: int | None = None  # defined-later: where the target is defined
+    miscased: int = 0  # references looked up exactly but not in lowercase (values.miscased)
+
+    @property
+    def severity(self) -> Severity:
+        return self.first.severity
+
+    @property
+    def effect(self) -> str | None:
+        return self.first.effect
+
+    @property
+    def first_line(self) -> int | None:
+        starts = [runs.first for runs in self.runs.values() if runs.first is not None]
+        return min(starts) if starts else None
+
+    def add(self, issue: Issue) -> None:
+        self.count += 1
+        line = issue.line
+        if line is not None:
+            if line != self.last_line:
+                self.lines += 1
+                self.last_line = line
+            kind = line_type(issue)
+            runs = self.runs.get(kind)
+            if runs is None:
+                runs = self.runs[kind] = Runs()
+            runs.add(line, line)
+        name = _name(issue)
+        if name is not None:
+            self._name(name, line)
+        path = issue.values.get("member") or issue.values.get("path")
+        if isinstance(path, str):
+            self.folder = _common_folder(self.folder, _folder(path))
+        if issue.values.get("miscased"):
+            self.miscased += 1
+        found = issue.values.get("found")
+        if isinstance(found, int | float) and not isinstance(found, bool):
+            self.largest = found if self.largest is None else max(self.largest, found)
+
+    def _name(self, name: str, line: int | None) -> None:
+        if len(self.names) < MAX_NAMES and all(name != known for known, _ in self.names):
+            self.names.append((name, line))
+
+    def merge(self, later: Cause) -> None:
+        """Add a cause of the same key found on later lines."""
+        self.count += later.count
+        self.lines += later.lines
+        first_line = later.first.line
+        if first_line is not None and first_line == self.last_line:
+            self.lines -= 1  # the same line, split between two tallies
+        if later.last_line is not None:
+            self.last_line = later.last_line
+        for kind, runs in later.runs.items():
+            mine = self.runs.get(kind)
+            if mine is None:
+                mine = self.runs[kind] = Runs()
+            mine.merge(runs)
+        for name, line in later.names:
+            self._name(name, line)
+        if later.folder is not None:
+            self.folder = _common_folder(self.folder, later.folder)
+        self.miscased += later.miscased
+        if later.defined_line is not None:
+            self.defined_line = later.defined_line
+        if later.largest is not None:
+            self.largest = (
+                later.largest if self.largest is None else max(self.largest, later.largest)
+            )
+
+
+class Other(NamedTuple):
+    """Issues of causes beyond `MAX_CAUSES`, counted per code."""
+
+    code: str
+    severity: Severity
+    effect: str | None
+
+
+class CauseTally:
+    """Issues added up per cause, in bounded memory (see the module doc).
+
+    `max_causes` None: no cap (a worker's tally of one batch, bounded by the batch; the
+    parent applies the cap when it merges, as it would have issue by issue).
+    """
+
+    def __init__(self, max_causes: int | None = MAX_CAUSES) -> None:
+        self.max_causes = max_causes
+        self.causes: dict[CauseKey, Cause] = {}
+        self.others: dict[Other, int] = {}
+
+    def __iter__(self) -> Iterator[Cause]:
+        return iter(self.causes.values())
+
+    @property
+    def total(self) -> int:
+        return sum(c.count for c in self.causes.values()) + sum(self.others.values())
+
+    def _cause(self, key: CauseKey, first: Issue) -> Cause | None:
+        cause = self.causes.get(key)
+        if cause is None and (self.max_causes is None or len(self.causes) < self.max_causes):
+            cause = self.causes[key] = Cause(key, first)
+        return cause
+
+    def _other(self, code: str, issue: Issue, n: int) -> None:
+        other = Other(code, issue.severity, issue.effect)
+        self.others[other] = self.others.get(other, 0) + n
+
+    def add(self, issue: Issue) -> None:
+        cause = self._cause(cause_key(issue), issue)
+        if cause is None:
+            self._other(issue.code, issue, 1)
+        else:
+            cause.add(issue)
+
+    def add_count(self, issue: Issue, n: int, key: CauseKey | None = None) -> Cause | None:
+        """`n` more issues like `issue` (of cause `key`, by default its own) that were only
+        counted: no lines, no names. Returns their cause (None: beyond the cap)."""
+        if n <= 0:
+            return None
+        key = key or cause_key(issue)
+        cause = self._cause(key, issue)
+        if cause is None:
+            self._other(key.code, issue, n)
+        else:
+            cause.count += n
+        return cause
+
+    def merge(self, later: CauseTally) -> None:
+        """Add a tally of issues that came after every issue added so far."""
+        for key, cause in later.causes.items():
+            mine = self._cause(key, cause.first)
+            if mine is None:
+                self._other(key.code, cause.first, cause.count)
+            else:
+                mine.merge(cause)
+        for other, n in later.others.items():
+            self.others[other] = self.others.get(other, 0) + n
+
+    def redefine(self, kind: str, key: str, n: int, line: int) -> None:
+        """`n` issues of references to the `kind` target `key` turn out "defined later",
+        on `line`: their cause becomes a defined-later one."""
+        old_key = CauseKey(f"unknown-{kind}", f"{kind}:{key}")
+        new_key = CauseKey("defined-later", old_key.group)
+        cause = self.causes.get(old_key)
+        if cause is None:
+            for other in list(self.others):
+                if other.code == old_key.code:
+                    self.others[other] -= n
+                    moved = other._replace(code=new_key.code)
+                    self.others[moved] = self.others.get(moved, 0) + n
+                    break
+            return
+        if n >= cause.count:
+            # The usual case: every issue of the cause moves, with its lines and names.
+            del self.causes[old_key]
+            cause.key, cause.defined_line = new_key, line
+            self.causes[new_key] = cause
+            return
+        # Only some were pending (an archive with very many unknown targets): those move,
+        # counted without their lines; the others stay "unknown", as in the issue list.
+        cause.count -= n
+        moved_cause = self.add_count(cause.first, n, new_key)
+        if moved_cause is not None:
+            moved_cause.defined_line = line
