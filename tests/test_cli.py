@@ -217,7 +217,7 @@ def test_jsonl_is_one_issue_per_line_then_a_summary(invalid_zip: Path) -> None:
 def test_text_has_the_causes_the_issues_and_the_summary(invalid_zip: Path) -> None:
     text = run("validate", str(invalid_zip)).stdout
     assert text.startswith(
-        f"archive: {invalid_zip}\njsonl:   import.jsonl (6 lines)\n"
+        f"archive: {invalid_zip} (import.jsonl, 6 lines)\n"
         "summary: INVALID — 3 problems (2 error(s), 1 warning(s)); fix 1 first: it stops the "
         "import\n\n"
         "  1. [stops the import] user 'mallory' is referenced by 1 line (post 5) and defined by "

@@ -48,6 +48,19 @@ def test_redefining_an_existing_team_says_it_updates_the_servers_team(tmp_path: 
     assert "duplicate entry, server already has a team named" in issue.message
 
 
+def test_a_channel_line_for_a_default_channel_of_an_existing_team_is_no_duplicate(
+    tmp_path: Path,
+) -> None:
+    # Converters (mmetl) write town-square and off-topic lines for a team made beforehand.
+    from archivekit.testing.synth import channel
+
+    lines = [channel("sales", "town-square"), channel("sales", "off-topic"), channel("sales", "x")]
+    path = make_archive(tmp_path / "a.zip", lines)
+    assert codes(path, Existing(teams=frozenset({"sales"}))) == []
+    declared = Existing(channels=frozenset({("sales", "x")}))
+    assert codes(path, declared) == ["duplicate-channel"]  # declared, then defined: says so
+
+
 def test_the_cli_options(tmp_path: Path) -> None:
     path = make_archive(tmp_path / "a.zip", LINES)
     runner = CliRunner()

@@ -55,6 +55,7 @@ def test_there_is_a_sample_for_every_golden_file() -> None:
     orphans = [
         p.name
         for p in sorted(GOLDEN.iterdir())
+        if p.is_file()
         if not any(p.name == f"{stem}{suffix}" for stem in stems for suffix in SUFFIXES)
     ]
     assert orphans == [], "golden files without a sample (remove them)"

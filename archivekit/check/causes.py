@@ -9,7 +9,8 @@ never from its message:
   lowercased key — one cause per team, channel, user or scheme;
 - an issue with a `rule` value: that rule (e.g. reply attachments dropped after a failed one);
 - an issue with a `setting` value (a target limit, MaxPostSize): the setting and the effect;
-- an issue about files (a `path` or `member` value): its code alone, whichever field names them;
+- an issue about files (a `path` or `member` value): its code and effect, whichever field names
+  them;
 - otherwise the server's error id, else the field path without its indices.
 
 `CauseTally` adds issues up per cause: the count, the distinct lines, the lines as compact runs
@@ -70,7 +71,7 @@ def cause_key(issue: Issue) -> CauseKey:
     if "setting" in values:
         return CauseKey(issue.code, f"setting:{values['setting']}:{issue.effect or ''}")
     if "path" in values or "member" in values:
-        return CauseKey(issue.code, "files")  # whichever field names them
+        return CauseKey(issue.code, f"files:{issue.effect or ''}")  # whichever field names them
     if issue.server_error_id:
         return CauseKey(issue.code, issue.server_error_id)
     return CauseKey(issue.code, field_pattern(issue.field))

@@ -140,8 +140,10 @@ class References:
         for team in existing.teams:
             key = go_lower(team)
             self.teams[key] = Definition(ON_TARGET, "existing")
+            # Its default channels, as for a team line: a channel line for one of them (a
+            # converter writes town-square) updates it without a duplicate warning.
             for channel in self.default_channels:
-                self.channels.setdefault((key, channel), Definition(ON_TARGET, "existing"))
+                self.channels.setdefault((key, channel), Definition(ON_TARGET, "default"))
         for team, channel in existing.channels:
             self.teams.setdefault(go_lower(team), Definition(ON_TARGET, "existing"))
             self.channels[(go_lower(team), go_lower(channel))] = Definition(ON_TARGET, "existing")

@@ -257,9 +257,8 @@ def _missing_files(cause: Cause, where: str) -> _Words:
     if cause.first.values.get("rule") == REPLY_AFTER_FAILURE:
         return _Words(
             f"{plural(n, 'reply attachment')} {_is(n)} dropped because an earlier attachment "
-            f"of the same line failed: {where}",
-            "fix the failed attachments of these lines (listed above): the server then "
-            "resolves these too",
+            f"of the same line is missing or invalid: {where}",
+            "fix that attachment (it is listed at the same line) and the server imports these too",
         )
     folder = cause.folder
     under = f", all under {folder}" if folder and folder != "data/" else ""
@@ -267,6 +266,16 @@ def _missing_files(cause: Cause, where: str) -> _Words:
         f"{plural(n, 'attachment')} {_is(n)} not in the archive{under}: {where}",
         "put each file in the zip at data/ followed by its JSONL path (the JSONL names it "
         "relative to data/), or remove the reference",
+    )
+
+
+def _unreferenced(cause: Cause, where: str) -> _Words:
+    n = cause.count
+    return _Words(
+        f"{plural(n, 'file')} under data/ {_is(n)} never read by the server: {where}",
+        "nothing stops the import (the server ignores them); remove them to make the archive "
+        "smaller, or check the lines that should use them (a misspelt path, or a reply "
+        "attachment dropped after a failed one)",
     )
 
 
@@ -285,7 +294,7 @@ def _group_size(cause: Cause, where: str) -> _Words:
         )
     return _Words(
         f"{plural(n, 'direct post')} {_is(n)} in a conversation of more than "
-        f"{GROUP_MAX_MEMBERS} users, and the server stops the import on them: {where}",
+        f"{GROUP_MAX_MEMBERS} users, where the server stops the import: {where}",
         "import the conversation as a private channel and move these posts there, or leave "
         "members out of it (in its direct_channel line and in these posts' channel_members)",
     )
@@ -323,6 +332,8 @@ def _explainer(cause: Cause) -> Explain:
         return _limit
     if code == "attachment-missing":
         return _missing_files
+    if code == "attachment-unreferenced":
+        return _unreferenced
     if server_id.endswith("members_too_many.error"):
         return _group_size
     return _generic

@@ -129,8 +129,7 @@ def report_text(report: Report, *, verbose: bool = False) -> str:
     """The report for people: a summary naming every problem (root cause) with its fix, in
     the order to fix them, then each problem's lines, counts, files and limits."""
     out = [
-        f"archive: {report.archive}",
-        f"jsonl:   {report.jsonl} ({report.lines:,} lines)",
+        f"archive: {report.archive} ({report.jsonl}, {plural(report.lines, 'line')})",
         _summary(report),
     ]
     for n, shape in enumerate(report.shapes):

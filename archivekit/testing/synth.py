@@ -38,6 +38,7 @@ __all__ = [
     "ZipMember",
     "bot",
     "channel",
+    "converter_export",
     "direct_channel",
     "direct_post",
     "emoji",
@@ -1394,3 +1395,149 @@ def iter_lines(path: str | Path, jsonl_name: str = "import.jsonl") -> Iterator[R
     with zipfile.ZipFile(path) as zf, zf.open(jsonl_name) as fh:
         for raw in fh:
             yield orjson.loads(raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# converter_export: a generated export reshaped like a converter's (mmetl's) output
+# ---------------------------------------------------------------------------------------------
+
+# The length of the over-long message that made issue 16 (MaxPostSize is 16,383).
+LONG_MESSAGE_RUNES: Final = 20_725
+
+
+def _rename_strings(value: Any, names: Mapping[str, str]) -> Any:
+    """`value` with every string equal to a key of `names` replaced (usernames anywhere)."""
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, list):
+        return [_rename_strings(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: _rename_strings(v, names) for k, v in value.items()}
+    return value
+
+
+def _mixed_case(username: str) -> str:
+    """'alice.smith' -> 'Alice.Smith' (as a converter keeping the source's case writes it)."""
+    return ".".join(part.capitalize() for part in username.split("."))
+
+
+def converter_export(
+    path: str | Path,
+    *,
+    seed: int = 0,
+    team: str = "myteam",
+    users: int = 15,
+    posts: int = 40,
+    direct_posts: int = 10,
+    attachments: int = 6,
+    missing_emails: int = 0,
+    long_messages: int = 0,
+    group_of: int = 0,
+    uppercase_users: int = 0,
+    missing_files: int = 0,
+    reply_attachments: int = 0,
+) -> Path:
+    """An archive shaped like a converter's output, built from `generate_export`'s (one team).
+
+    Like mmetl's Slack conversion: no team line (the team, renamed `team`, is made in
+    Mattermost first), ``mmetl`` as the version's generator, attachments at
+    ``bulk-export-attachments/<file id>_<name>``. Then the problems such archives have:
+
+    * `missing_emails`: the first users have no ``email`` (Slack omits those of bots and
+      deleted users);
+    * `long_messages`: the first post lines get a message of `LONG_MESSAGE_RUNES` characters;
+    * `group_of`: one more group conversation of that many users (Slack allows 9), with a post;
+    * `uppercase_users`: the last users' names in mixed case everywhere (user line and every
+      reference), as a converter that keeps the source's case writes them;
+    * `missing_files`: the first attachments of post lines are left out of the zip;
+    * `reply_attachments`: that many posts with a missing attachment get a reply with its own
+      attachment (in the zip): the server drops it, having failed on the post's.
+
+    Holds the whole archive in memory: for tests and small samples.
+    """
+    import tempfile
+    import zipfile
+
+    path = Path(path)
+    with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
+        source = Path(scratch) / "generated.zip"
+        generate_export(
+            source, seed=seed, teams=1, users=users, posts=posts, dm_channels=3,
+            gm_channels=1, direct_posts=direct_posts, attachments=attachments,
+        )  # fmt: skip
+        with zipfile.ZipFile(source) as zf:
+            contents = {
+                i.filename: zf.read(i) for i in zf.infolist() if i.filename != "import.jsonl"
+            }
+        lines = list(iter_lines(source))
+    usernames = [line["user"]["username"] for line in lines if line["type"] == "user"]
+    renamed = {u: _mixed_case(u) for u in usernames[len(usernames) - uppercase_users :]}
+    no_email = set(usernames[:missing_emails])
+    files: dict[str, bytes] = {}
+    missing_left, long_left, replies_left = missing_files, long_messages, reply_attachments
+    group = [renamed.get(u, u) for u in usernames[:group_of]]
+    grouped = False
+    out: list[Record] = []
+
+    def move(attachment: Record) -> tuple[Record, bytes]:
+        old = attachment["path"]
+        folder, name = old.rsplit("/", 1)
+        new = f"bulk-export-attachments/{folder.rsplit('/', 1)[-1]}_{name}"
+        return {**attachment, "path": new}, contents.get("data/" + old, b"")
+
+    for line in lines:
+        kind = line["type"]
+        if kind == "version":
+            line = version(generator="mmetl", version="0.0.0", created="2024-01-01T00:00:00Z")
+        elif kind == "team":
+            continue
+        elif kind == "channel":
+            line["channel"]["team"] = team
+        elif kind == "user":
+            for membership in line["user"].get("teams") or ():
+                membership["name"] = team
+            if line["user"]["username"] in no_email:
+                del line["user"]["email"]
+        elif kind in ("post", "direct_post"):
+            body = line[kind]
+            if kind == "post":
+                body["team"] = team
+                if long_left:
+                    long_left -= 1
+                    body["message"] = (body["message"] + " ") * LONG_MESSAGE_RUNES
+                    body["message"] = body["message"][:LONG_MESSAGE_RUNES]
+            missing_here = False
+            if body.get("attachments"):
+                moved = [move(a) for a in body["attachments"]]
+                body["attachments"] = [a for a, _ in moved]
+                for attachment, data in moved:
+                    if kind == "post" and missing_left:
+                        missing_left -= 1
+                        missing_here = True
+                    else:
+                        files["data/" + attachment["path"]] = data
+            for r in body.get("replies") or ():
+                if r.get("attachments"):
+                    moved = [move(a) for a in r["attachments"]]
+                    r["attachments"] = [a for a, _ in moved]
+                    files.update(("data/" + a["path"], data) for a, data in moved)
+            if missing_here and replies_left:
+                replies_left -= 1
+                path_in_zip = f"bulk-export-attachments/reply{replies_left}_notes.txt"
+                files["data/" + path_in_zip] = b"a file on a reply\n"
+                body.setdefault("replies", []).append(
+                    reply(body["user"], "see attached", body["create_at"] + 1,
+                          attachments=[path_in_zip])
+                )  # fmt: skip
+        if kind == "direct_post" and group and not grouped:
+            out.append(direct_channel(group))  # with the other direct_channel lines
+            grouped = True
+        out.append(_rename_strings(line, renamed) if renamed else line)
+    if group:
+        if not grouped:
+            out.append(direct_channel(group))
+        out.append(direct_post(group, group[0], "hello all", _EPOCH_MS + 10**10))
+    for name, content in contents.items():
+        if not name.startswith("data/") or "/teams/" not in name:
+            files.setdefault(name, content)  # emoji and profile images keep their place
+    return make_archive(path, out, files, version_line=False)

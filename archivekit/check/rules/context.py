@@ -10,8 +10,8 @@ DEFAULT_MAX_POST_SIZE = 16383
 # max(character_maximum_length of posts.message / 4, 16383)).
 MAX_POST_SIZE = "MaxPostSize"
 MAX_POST_SIZE_SOURCE = (
-    "the server derives it from the size of its database's posts.message column "
-    f"({DEFAULT_MAX_POST_SIZE:,} characters on a standard schema)"
+    "the server derives it from the size of its database's posts.message column, "
+    f"{DEFAULT_MAX_POST_SIZE:,} characters on a standard schema"
 )
 # The channels every new team gets (App.DefaultChannelNames without
 # ExperimentalDefaultChannels): they count against MaxChannelsPerTeam and can be referenced

@@ -111,8 +111,8 @@ def check_message(message: str | None, field: str, id_prefix: str, max_size: int
             f"{field}.message",
             id_prefix + "message_length.error",
             f"The message is {len(message):,} characters long; the server accepts at most "
-            f"{max_size:,} ({MAX_POST_SIZE}, not a config setting: {MAX_POST_SIZE_SOURCE}). "
-            "Split it into several posts or shorten it.",
+            f"{max_size:,} ({MAX_POST_SIZE}). Split it into several posts or shorten it. "
+            f"{MAX_POST_SIZE} is not a config setting: {MAX_POST_SIZE_SOURCE}.",
             values={**length(len(message), max_size, "characters"), "setting": MAX_POST_SIZE},
         )
     return None
