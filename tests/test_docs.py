@@ -67,6 +67,7 @@ def test_the_readme_exit_codes_are_the_clis() -> None:
         "--verify-files",
         "--existing-team",
         "--output",
+        "--verbose",
     ],
 )
 def test_the_main_validate_options_are_documented(option: str) -> None:
