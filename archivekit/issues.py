@@ -46,6 +46,19 @@ class Values(Mapping[str, Scalar]):
     def __len__(self) -> int:
         return len(self._data)
 
+    # The dict's own lookups (Mapping's would raise and catch KeyError for every missing key:
+    # root causes look values up for every issue of a run).
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    @property
+    def mapping(self) -> Mapping[str, Scalar]:
+        """The values as a read-only view for hot loops (no copy; do not modify)."""
+        return self._data
+
     def __hash__(self) -> int:
         return hash(frozenset(self._data.items()))
 

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import re
 from bisect import insort
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from archivekit.gosem.decode_spec import PAYLOAD_TYPES
-from archivekit.issues import Issue, Severity
+from archivekit.issues import Issue, Scalar, Severity
 
 MAX_CAUSES = 1_000
 MAX_RUNS = 8
@@ -63,7 +63,7 @@ class CauseKey(NamedTuple):
 
 def cause_key(issue: Issue) -> CauseKey:
     """The cause an issue belongs to (see the module doc)."""
-    values = issue.values
+    values = issue.values.mapping
     if issue.code in REFERENCE_CODES and "key" in values:
         return CauseKey(issue.code, f"{values.get('kind')}:{values['key']}")
     if "rule" in values:
@@ -84,13 +84,21 @@ def field_pattern(field: str | None) -> str:
 
 def line_type(issue: Issue) -> str:
     """The type of the line an issue is on, from its field path ('' when it does not say)."""
-    head = (issue.field or "").split(".", 1)[0].split("[", 1)[0]
-    return head if head in PAYLOAD_TYPES else ""
+    field = issue.field or ""
+    kind = _LINE_TYPES.get(field)
+    if kind is None:
+        head = field.split(".", 1)[0].split("[", 1)[0]
+        kind = head if head in PAYLOAD_TYPES else ""
+        if len(_LINE_TYPES) < 10_000:
+            _LINE_TYPES[field] = kind
+    return kind
 
 
-def _name(issue: Issue) -> str | None:
+_LINE_TYPES: dict[str, str] = {}  # field path -> line type (a cache: few distinct fields)
+
+
+def _name(issue: Issue, values: Mapping[str, Scalar]) -> str | None:
     """What the issue is about, by name: the line's subject, the target, the file."""
-    values = issue.values
     for key in ("subject", "name", "path", "member"):
         value = values.get(key)
         if isinstance(value, str) and value:
@@ -191,32 +199,41 @@ class Cause:
         return min(starts) if starts else None
 
     def add(self, issue: Issue) -> None:
+        # Runs for every issue of a run: kept lean (a few dict lookups, no generators).
         self.count += 1
         line = issue.line
         if line is not None:
             if line != self.last_line:
                 self.lines += 1
                 self.last_line = line
-            kind = line_type(issue)
+            kind = _LINE_TYPES.get(issue.field or "")
+            if kind is None:
+                kind = line_type(issue)
             runs = self.runs.get(kind)
             if runs is None:
                 runs = self.runs[kind] = Runs()
             runs.add(line, line)
-        name = _name(issue)
-        if name is not None:
-            self._name(name, line)
-        path = issue.values.get("member") or issue.values.get("path")
-        if isinstance(path, str):
+        values = issue.values.mapping
+        if len(self.names) < MAX_NAMES:
+            name = _name(issue, values)
+            if name is not None:
+                self._name(name, line)
+        if not values:
+            return
+        path = values.get("member") or values.get("path")
+        if path.__class__ is str:
             self.folder = _common_folder(self.folder, _folder(path))
-        if issue.values.get("miscased"):
+        if values.get("miscased"):
             self.miscased += 1
-        found = issue.values.get("found")
-        if isinstance(found, int | float) and not isinstance(found, bool):
+        found = values.get("found")
+        if found.__class__ is int or found.__class__ is float:
             self.largest = found if self.largest is None else max(self.largest, found)
 
     def _name(self, name: str, line: int | None) -> None:
-        if len(self.names) < MAX_NAMES and all(name != known for known, _ in self.names):
-            self.names.append((name, line))
+        for known, _ in self.names:
+            if known == name:
+                return
+        self.names.append((name, line))
 
     def merge(self, later: Cause) -> None:
         """Add a cause of the same key found on later lines."""
