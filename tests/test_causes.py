@@ -414,3 +414,19 @@ def test_the_severity_order_puts_what_stops_the_import_first() -> None:
         ("attachment-missing", Severity.ERROR),
         ("duplicate-user", Severity.WARNING),
     ]
+
+
+def test_causes_beyond_the_cap_are_counted_per_code() -> None:
+    from archivekit.report.causes import root_causes
+
+    tally = CauseTally(max_causes=1)
+    for n, name in enumerate(["a", "b", "c", "b"], 2):
+        values = {"kind": "user", "name": name, "key": name}
+        tally.add(error("unknown-user", "m", field="post.user", values=values).at("j", n))
+    other, first = root_causes(tally)  # the most issues first
+    assert (first.code, first.count, first.key) == ("unknown-user", 1, ("unknown-user", "user:a"))
+    assert (other.code, other.count, other.key) == ("unknown-user", 3, None)
+    assert other.cause == (
+        "3 more unknown-user issues (not grouped: the archive has more than 1,000 distinct "
+        "problems)"
+    )
