@@ -227,6 +227,14 @@ def test_shape_attachments_not_zipped_at_all(tmp_path: Path) -> None:
     assert "zip -r export.zip import.jsonl data" in report.shapes[0].message
 
 
+def test_shape_many_names_in_mixed_case(tmp_path: Path) -> None:
+    report = validate(converter_export(tmp_path / "a.zip", uppercase_users=3), existing=_team())
+    assert [s.shape for s in report.shapes] == ["mixed-case-references"]
+    assert report.shapes[0].message.startswith(
+        "3 names are referenced in mixed case ('Olivia.Brown', 'Rupert.Miller', 'Peggy.Garcia')"
+    )
+
+
 def test_a_valid_archive_has_no_shape_and_no_cause(tmp_path: Path) -> None:
     report = validate(converter_export(tmp_path / "a.zip"), existing=_team())
     assert (report.shapes, report.causes) == ([], [])

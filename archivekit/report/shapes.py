@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archivekit.check.facts import Counts
+from archivekit.check.references import LOWERCASE_REPAIR
 from archivekit.report.causes import RootCause, plural
 
 # The shapes, by their stable ids (the JSON report's ``shapes[].shape``).
@@ -19,6 +20,7 @@ NO_LINES = {"team": "no-team-lines", "channel": "no-channel-lines", "user": "no-
 USERS_IN_NO_TEAM = "users-in-no-team"
 FILES_OUTSIDE_DATA = "files-outside-data"
 FILES_NOT_INCLUDED = "files-not-included"
+MIXED_CASE = "mixed-case-references"
 SHAPES = {
     NO_LINES["team"]: "no team line, but team references: a converter's output (mmetl)",
     NO_LINES["channel"]: "no channel line, but channel references",
@@ -26,7 +28,10 @@ SHAPES = {
     USERS_IN_NO_TEAM: "teams defined, but no user joins one",
     FILES_OUTSIDE_DATA: "attachments missing from data/ while files sit outside it",
     FILES_NOT_INCLUDED: "attachments referenced, but no file under data/ at all",
+    MIXED_CASE: "several names referenced in mixed case: the writer kept the source's case",
 }
+# From this many names written in the wrong case, it is the tool that wrote the archive.
+MIXED_CASE_NAMES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,19 @@ def archive_shapes(
         shape = _undefined(kind, several, count, causes)
         if shape is not None:
             shapes.append(shape)
+    miscased = [c for c in causes if c.code == "reference-case"]
+    if len(miscased) >= MIXED_CASE_NAMES:
+        written = [c.names[0][0] for c in miscased if c.names]
+        shapes.append(
+            Shape(
+                MIXED_CASE,
+                f"{plural(len(miscased), 'name')} {'is' if len(miscased) == 1 else 'are'} "
+                f"referenced in mixed case ({_listed(written)}) where the server looks them up "
+                "exactly: the tool that wrote the archive kept the source's case. Every "
+                f"reference must be in lowercase (the repair '{LOWERCASE_REPAIR}'), best done "
+                "where the archive is made.",
+            )
+        )
     if counts.teams and counts.users and not users_in_teams:
         shapes.append(
             Shape(
