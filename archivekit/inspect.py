@@ -27,7 +27,7 @@ from archivekit.read import (
 )
 from archivekit.read.source import reopen_jsonl
 from archivekit.report.inventory import ChannelSummary, Inspection, TeamSummary
-from archivekit.runtime import guard_worker
+from archivekit.runtime import worker_pool
 
 
 def _channel(result: Inspection, team: str, name: str) -> ChannelSummary:
@@ -298,8 +298,8 @@ def inspect(
     import multiprocessing  # only a parallel run pays for it
 
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    # Workers end with this process, however it ends (archivekit.runtime.guard_worker).
-    with context.Pool(workers, initializer=guard_worker, initargs=(os.getpid(),)) as pool:
+    # Workers end with this process, however it ends (archivekit.runtime.worker_pool).
+    with worker_pool(context, workers) as pool:
         parts = pool.starmap(
             _inspect_share,
             [(str(path), jsonl, me, workers, block_size, read_limits) for me in range(workers)],

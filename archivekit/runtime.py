@@ -24,8 +24,10 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import Any
 
 RUN_PREFIX = "archivekit-run-"
 # How often a worker checks that its parent is still there (where no parent-death signal).
@@ -177,10 +179,44 @@ def partial_name_owner() -> str:
 _PR_SET_PDEATHSIG = 1
 
 
+# Signals a new worker must not see before `guard_worker` has set its own handlers: forked, it
+# inherits the parent's SIGTERM handler (which raises `Terminated`), and a SIGTERM arriving in
+# that window — `Pool.terminate` sends one to a worker that has not started yet — raised
+# inside the pool's bootstrap and could leave its queue lock held: the parent then waited for
+# ever to join the workers. Blocked while workers are forked, delivered after the handlers.
+_WORKER_START_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+@contextlib.contextmanager
+def forking_workers() -> Iterator[None]:
+    """Start worker processes inside this block: SIGINT and SIGTERM stay pending (blocked) in
+    the parent and in the new workers until `guard_worker` runs; the parent gets a pending one
+    when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _WORKER_START_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def worker_pool(context: Any, workers: int) -> Any:
+    """A `multiprocessing` pool of `workers` guarded processes (`guard_worker`), started safely
+    (`forking_workers`); use it as a context manager, which terminates it on the way out.
+    `context` is a multiprocessing context (fork where the platform has it)."""
+    with forking_workers():
+        return context.Pool(workers, initializer=guard_worker, initargs=(os.getpid(),))
+
+
 def guard_worker(parent: int) -> None:
     """Make this worker process end with `parent` (see the module doc). Call it first."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        # Started inside `forking_workers`: a SIGTERM that is pending now ends the worker.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _WORKER_START_SIGNALS)
     if sys.platform.startswith("linux"):
         _die_with_parent()
     if os.getppid() != parent:  # the parent died before the signal was armed

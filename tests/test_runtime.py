@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from archivekit.runtime import RUN_PREFIX, RunDirectory, partial_name_owner, remove_abandoned
 
 
@@ -46,3 +48,31 @@ def test_a_new_run_directory_removes_abandoned_ones(tmp_path: Path) -> None:
     with RunDirectory(tmp_path) as run:
         assert run.path.exists()
         assert not gone.exists()
+
+
+_POOL_RACE = """
+import multiprocessing, sys
+from archivekit.runtime import stop_on_sigterm, worker_pool
+stop_on_sigterm()
+context = multiprocessing.get_context("fork")
+for _ in range(int(sys.argv[1])):
+    # Terminated at once, often before a worker has run guard_worker: the SIGTERM that
+    # Pool.terminate sends must wait for the worker's own handlers.
+    with worker_pool(context, 2) as pool:
+        pass
+print("done")
+"""
+
+
+@pytest.mark.slow
+def test_a_pool_terminated_while_its_workers_start_neither_hangs_nor_raises() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _POOL_RACE, "150"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "done"
+    assert "Terminated" not in result.stderr, result.stderr

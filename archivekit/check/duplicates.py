@@ -4,7 +4,7 @@ Each post's identity (reference §6: channel, exact create_at, exact message) is
 64-bit digest and appended, with its line number, to one of 256 bucket files in the run's
 temporary directory (`archivekit.runtime.RunDirectory`; digests only — no content is
 written). At the end each bucket, 1/256 of the data, is sorted on its own: equal digests are
-duplicates. 12 bytes per post on disk, a few MB of RAM.
+duplicates. 16 bytes per post on disk (digest and line, 8 bytes each), a few MB of RAM.
 
 The digest (`post_identity`) is XXH64 (xxHash's 64-bit hash, seed 0, from the `xxhash`
 package) of a canonical, length-prefixed encoding of the identity parts, so it is the same in

@@ -36,7 +36,7 @@ from archivekit.read import (
     open_archive,
     rechunk,
 )
-from archivekit.runtime import guard_worker
+from archivekit.runtime import forking_workers, guard_worker
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -200,13 +200,14 @@ class ParallelRun:
 
         # fork: the children start at once with the modules already imported.
         context: Any = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        for job in self.jobs:
-            parent_end, child_end = context.Pipe(duplex=True)
-            process = context.Process(target=_worker, args=(child_end, job), daemon=True)
-            process.start()
-            child_end.close()
-            self._pipes.append(parent_end)
-            self._processes.append(process)
+        with forking_workers():  # no SIGTERM before a worker's own handlers (guard_worker)
+            for job in self.jobs:
+                parent_end, child_end = context.Pipe(duplex=True)
+                process = context.Process(target=_worker, args=(child_end, job), daemon=True)
+                process.start()
+                child_end.close()
+                self._pipes.append(parent_end)
+                self._processes.append(process)
         return self
 
     def __exit__(

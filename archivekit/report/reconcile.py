@@ -51,7 +51,7 @@ from archivekit.report.reconcile_read import (
 )
 from archivekit.report.spool import KIND_SHIFT, LINE_MASK, iter_buckets
 from archivekit.report.tables import ColumnKind, Table
-from archivekit.runtime import RunDirectory, guard_worker
+from archivekit.runtime import RunDirectory, worker_pool
 
 if TYPE_CHECKING:
     import numpy as np
@@ -369,17 +369,15 @@ def _read_both(
     ]
     for path, *_ in jobs:  # fail now, before any work, on an archive that does not open
         open_archive(path, limits=read_limits).close()
-    # Identities are Python hashes of this run: both sides must be hashed in this process or
-    # in children forked from it (same hash seed), never in spawned ones.
+    # Identities are XXH64 digests (check.duplicates.post_identity), the same in any process;
+    # fork only spares the workers the imports.
     import multiprocessing  # only a run with workers pays for it
 
     import numpy  # noqa: F401 - once here, not in each forked worker
 
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        # Workers end with this process, however it ends (archivekit.runtime.guard_worker).
-        with multiprocessing.get_context("fork").Pool(
-            2, initializer=guard_worker, initargs=(os.getpid(),)
-        ) as pool:
+        # Workers end with this process, however it ends (archivekit.runtime.worker_pool).
+        with worker_pool(multiprocessing.get_context("fork"), 2) as pool:
             first, second = pool.starmap(_read_side, jobs)
     else:
         first, second = (_read_side(*job) for job in jobs)

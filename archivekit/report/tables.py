@@ -31,7 +31,7 @@ from archivekit.read import (
 )
 from archivekit.report.choices import BY as BY
 from archivekit.report.table_counts import CHANNEL, Place, TableCounts
-from archivekit.runtime import guard_worker
+from archivekit.runtime import worker_pool
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -445,8 +445,8 @@ def tables(
         import multiprocessing
 
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        # Workers end with this process, however it ends (archivekit.runtime.guard_worker).
-        with context.Pool(workers, initializer=guard_worker, initargs=(os.getpid(),)) as pool:
+        # Workers end with this process, however it ends (archivekit.runtime.worker_pool).
+        with worker_pool(context, workers) as pool:
             parts = pool.starmap(
                 count_share,
                 [(source, me, workers, block_size, read_limits) for me in range(workers)],
