@@ -138,14 +138,11 @@ def test_non_ascii_member_names_are_flagged_utf8(tmp_path: Path) -> None:
     assert info.flag_bits & 0x800
 
 
-def test_zip64_records_are_written_when_sizes_reach_the_limit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_zip64_records_are_written_when_sizes_reach_the_limit(tmp_path: Path) -> None:
     # Lowering the limit exercises the zip64 extra fields, the 64-bit data descriptors and the
     # zip64 end records without writing 4 GiB.
-    monkeypatch.setattr(synth, "_ZIP64_LIMIT", 16)
     members = [ZipMember("import.jsonl", b"x" * 1000, "deflate"), ZipMember("data/a", b"y" * 40)]
-    archive = synth.write_zip(tmp_path / "a.zip", members)
+    archive = synth.write_zip(tmp_path / "a.zip", members, zip64_limit=16)
     raw = archive.read_bytes()
     assert b"PK\x06\x06" in raw  # zip64 end of central directory record
     with zipfile.ZipFile(archive) as zf:

@@ -177,15 +177,8 @@ def iter_member_data(
 def _iter_stored(
     fh: BinaryIO, offset: int, member: MemberInfo, block_size: int, budget: ReadBudget
 ) -> Iterator[bytes]:
-    remaining = member.compressed_size
     produced = 0
-    while remaining:
-        fh.seek(offset)  # other iterators may share the handle: always seek first
-        block = fh.read(min(block_size, remaining))
-        if not block:
-            raise _ends_early(member)
-        offset += len(block)
-        remaining -= len(block)
+    for block in iter_compressed(fh, offset, member, block_size):
         produced += len(block)
         budget.charge(member, produced, produced, len(block))
         yield block
@@ -258,6 +251,25 @@ def _iter_deflate64(
                 break
     if pending:
         yield bytes(pending)
+
+
+def iter_compressed(
+    fh: BinaryIO, data_offset: int, member: MemberInfo, block_size: int
+) -> Iterator[bytes]:
+    """A zip member's compressed bytes exactly as stored (for a raw copy into another zip).
+
+    Nothing is decompressed, so neither the CRC nor the zip-bomb limits are checked: the bytes
+    are carried over, not interpreted. Raises `ArchiveError` when the file ends early.
+    """
+    remaining = member.compressed_size
+    while remaining:
+        fh.seek(data_offset)  # other iterators may share the handle: always seek first
+        block = fh.read(min(block_size, remaining))
+        if not block:
+            raise _ends_early(member)
+        data_offset += len(block)
+        remaining -= len(block)
+        yield block
 
 
 def iter_file_blocks(

@@ -25,6 +25,7 @@ from archivekit.read.inflate import (
     ReadBudget,
     ReadLimits,
     check_member_size,
+    iter_compressed,
     iter_file_blocks,
     iter_member_data,
     method_name,
@@ -127,6 +128,18 @@ class Archive:
             if got >= n:
                 break
         return b"".join(parts)[:n]
+
+    def iter_raw_blocks(self, member: MemberInfo, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
+        """The compressed bytes of a zip ``member`` as stored, for copying it into another zip
+        unchanged (method, CRC-32 and sizes stay valid). Zips only: ValueError otherwise.
+
+        Raises `ArchiveError` when the member's local header is damaged or its data is cut.
+        """
+        if self.kind != "zip":
+            raise ValueError(f"{self.path} is not a zip: its files have no compressed form")
+        fh = self._open_handle()
+        offset = read_data_offset(fh, member, self.size)
+        return iter_compressed(fh, offset, member, block_size)
 
     def iter_jsonl_blocks(self, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
         return self.iter_member_blocks(self.jsonl, block_size)

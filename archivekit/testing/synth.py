@@ -2,9 +2,10 @@
 
 Owns three things used by tests, ``sample_exports/``, the benchmark and fuzzing:
 
-* a minimal zip writer that lays members out like Mattermost's exporter (Go ``archive/zip``:
-  streaming entries with a data descriptor, no modified time, zip64 only when needed) and can
-  also write Deflate64 (method 9) members, which ``zipfile`` cannot;
+* ``write_zip``: archives laid out like Mattermost's exporter (Go ``archive/zip``: streaming
+  entries with a data descriptor, no modified time, zip64 only when needed), through
+  `archivekit.write.zipwriter`, plus Deflate64 (method 9) members, which ``zipfile`` cannot
+  write;
 * ``make_archive`` plus record builders (``team``, ``channel``, ``user``, ``post``...) so a
   test reads like the archive it builds;
 * ``generate_export``: a deterministic, realistic export of any size, streamed to the zip
@@ -24,9 +25,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Final, Literal
+from typing import Any, Final, Literal
 
 import orjson
+
+from archivekit.write.zipwriter import GO_DEFLATE, ZIP64_LIMIT, MemberWriter, ZipWriter
 
 Method = Literal["stored", "deflate", "deflate64"]
 
@@ -61,25 +64,39 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------------------------------------
-# Zip writing
+# Zip writing: archivekit.write.zipwriter, plus Deflate64 (method 9), which only tests write
 # ---------------------------------------------------------------------------------------------
 
-_METHOD_IDS: Final = {"stored": 0, "deflate": 8, "deflate64": 9}
-# APPNOTE 4.4.3: 2.0 for deflate, 2.1 for deflate64, 4.5 for zip64.
-_VERSION_NEEDED: Final = {"stored": 20, "deflate": 20, "deflate64": 21}
-_ZIP64_VERSION: Final = 45
-# Go's writer leaves ModifiedTime/Date at zero when no time is set; zipfile cannot represent
-# DOS date 0, so we write the nearest real date, 1980-01-01 00:00 (date 0x0021, time 0).
-_DOS_DATE: Final = (0 << 9) | (1 << 5) | 1
-_DOS_TIME: Final = 0
-_FLAG_DATA_DESCRIPTOR: Final = 0x0008
-_FLAG_UTF8: Final = 0x0800
-# Sizes/offsets at or above this need zip64 records. A module attribute (read at call time) so
-# a test can lower it and exercise the zip64 path without writing 4 GiB.
-_ZIP64_LIMIT = 0xFFFFFFFF
-_ZIP_MAX_ENTRIES = 0xFFFF
-# Go's compress/flate DefaultCompression behaves like zlib level 6.
-_DEFLATE_LEVEL: Final = 6
+_DEFLATE64_VERSION_NEEDED: Final = 21
+
+
+class _Deflate64:
+    """Deflate64 compressor for `ZipWriter.open_with`. Imported lazily: inflate64 is a
+    dev-only dependency (method 9 members are only ever *written* by tests, samples and the
+    benchmark)."""
+
+    def __init__(self) -> None:
+        import inflate64
+
+        self._d64 = inflate64.Deflater()
+
+    def compress(self, data: bytes | bytearray | memoryview, /) -> bytes:
+        return bytes(self._d64.deflate(bytes(data)))
+
+    def flush(self) -> bytes:
+        return bytes(self._d64.flush())
+
+
+def _open_member(writer: ZipWriter, name: str, method: Method) -> MemberWriter:
+    """A member streamed like Go's writer; deflate at Go's default level (zlib 6)."""
+    if method == "deflate64":
+        return writer.open_with(name, 9, _Deflate64(), _DEFLATE64_VERSION_NEEDED)
+    return writer.open(name, method, deflate=GO_DEFLATE)
+
+
+def _write_member(writer: ZipWriter, name: str, data: bytes, method: Method) -> None:
+    with _open_member(writer, name, method) as member:
+        member.write(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,209 +108,16 @@ class ZipMember:
     method: Method = "stored"
 
 
-@dataclass(slots=True)
-class _Entry:
-    name: bytes
-    flags: int
-    method: Method
-    offset: int
-    crc: int = 0
-    compressed_size: int = 0
-    size: int = 0
-
-
-class _Compressor:
-    """Streaming compressor for one member; ``stored`` passes bytes through."""
-
-    def __init__(self, method: Method) -> None:
-        self._method = method
-        self._zlib: Any = None
-        self._d64: Any = None
-        if method == "deflate":
-            self._zlib = zlib.compressobj(_DEFLATE_LEVEL, zlib.DEFLATED, -15)
-        elif method == "deflate64":
-            # Imported lazily: inflate64 is a dev-only dependency (archives with method 9 are
-            # only ever *written* by tests, samples and the benchmark).
-            import inflate64
-
-            self._d64 = inflate64.Deflater()
-
-    def compress(self, data: bytes | bytearray) -> bytes:
-        if self._zlib is not None:
-            return bytes(self._zlib.compress(data))
-        if self._d64 is not None:
-            return bytes(self._d64.deflate(bytes(data)))
-        return bytes(data)
-
-    def flush(self) -> bytes:
-        if self._zlib is not None:
-            return bytes(self._zlib.flush())
-        if self._d64 is not None:
-            return bytes(self._d64.flush())
-        return b""
-
-
-class _MemberWriter:
-    """Streams one member's content; sizes and CRC go into the trailing data descriptor."""
-
-    def __init__(self, archive: _ZipWriter, entry: _Entry) -> None:
-        self._archive = archive
-        self._entry = entry
-        self._compressor = _Compressor(entry.method)
-        self._closed = False
-
-    def write(self, data: bytes | bytearray) -> None:
-        entry = self._entry
-        entry.crc = zlib.crc32(data, entry.crc)
-        entry.size += len(data)
-        out = self._compressor.compress(data)
-        if out:
-            entry.compressed_size += len(out)
-            self._archive._fp.write(out)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        entry = self._entry
-        tail = self._compressor.flush()
-        entry.compressed_size += len(tail)
-        fp = self._archive._fp
-        fp.write(tail)
-        if _needs_zip64(entry):
-            fp.write(struct.pack("<IIQQ", 0x08074B50, entry.crc, entry.compressed_size, entry.size))
-        else:
-            fp.write(struct.pack("<IIII", 0x08074B50, entry.crc, entry.compressed_size, entry.size))
-        self._archive._member_closed(entry)
-
-    def __enter__(self) -> _MemberWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _needs_zip64(entry: _Entry) -> bool:
-    return max(entry.size, entry.compressed_size, entry.offset) >= _ZIP64_LIMIT
-
-
-class _ZipWriter:
-    """Writes a zip the way Go's ``zip.Writer.Create``/``CreateHeader`` does (one member at a
-    time, local header with zero sizes + data descriptor, central directory at the end)."""
-
-    def __init__(self, fp: BinaryIO) -> None:
-        self._fp = fp
-        self._entries: list[_Entry] = []
-        self._open: _MemberWriter | None = None
-
-    def open(self, name: str, method: Method) -> _MemberWriter:
-        if self._open is not None:
-            raise RuntimeError("previous member still open")
-        flags = _FLAG_DATA_DESCRIPTOR | (0 if name.isascii() else _FLAG_UTF8)
-        raw_name = name.encode("utf-8")
-        entry = _Entry(name=raw_name, flags=flags, method=method, offset=self._fp.tell())
-        self._fp.write(
-            struct.pack(
-                "<IHHHHHIIIHH",
-                0x04034B50,
-                _VERSION_NEEDED[method],
-                flags,
-                _METHOD_IDS[method],
-                _DOS_TIME,
-                _DOS_DATE,
-                0,
-                0,
-                0,
-                len(raw_name),
-                0,
-            )
-        )
-        self._fp.write(raw_name)
-        self._open = _MemberWriter(self, entry)
-        return self._open
-
-    def write_member(self, name: str, data: bytes, method: Method) -> None:
-        with self.open(name, method) as member:
-            member.write(data)
-
-    def _member_closed(self, entry: _Entry) -> None:
-        self._entries.append(entry)
-        self._open = None
-
-    def close(self) -> None:
-        if self._open is not None:
-            self._open.close()
-        fp = self._fp
-        cd_offset = fp.tell()
-        for entry in self._entries:
-            fp.write(_central_record(entry))
-        cd_size = fp.tell() - cd_offset
-        count = len(self._entries)
-        if count >= _ZIP_MAX_ENTRIES or max(cd_offset, cd_size) >= _ZIP64_LIMIT:
-            eocd64_offset = fp.tell()
-            fp.write(
-                struct.pack(
-                    "<IQHHIIQQQQ",
-                    0x06064B50,
-                    44,
-                    _ZIP64_VERSION,
-                    _ZIP64_VERSION,
-                    0,
-                    0,
-                    count,
-                    count,
-                    cd_size,
-                    cd_offset,
-                )
-            )
-            fp.write(struct.pack("<IIQI", 0x07064B50, 0, eocd64_offset, 1))
-            count16, cd_size32, cd_offset32 = 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF
-        else:
-            count16, cd_size32, cd_offset32 = count, cd_size, cd_offset
-        fp.write(
-            struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count16, count16, cd_size32, cd_offset32, 0)
-        )
-
-
-def _central_record(entry: _Entry) -> bytes:
-    version = _VERSION_NEEDED[entry.method]
-    extra = b""
-    size, csize, offset = entry.size, entry.compressed_size, entry.offset
-    if _needs_zip64(entry):
-        # Like Go: once any field overflows, all three move to the zip64 extra field.
-        version = _ZIP64_VERSION
-        extra = struct.pack("<HHQQQ", 0x0001, 24, size, csize, offset)
-        size = csize = offset = 0xFFFFFFFF
-    header = struct.pack(
-        "<IHHHHHHIIIHHHHHII",
-        0x02014B50,
-        version,
-        version,
-        entry.flags,
-        _METHOD_IDS[entry.method],
-        _DOS_TIME,
-        _DOS_DATE,
-        entry.crc,
-        csize,
-        size,
-        len(entry.name),
-        len(extra),
-        0,
-        0,
-        0,
-        0,
-        offset,
-    )
-    return header + entry.name + extra
-
-
-def write_zip(path: str | Path, members: Iterable[ZipMember]) -> Path:
-    """Write ``members`` in order, names verbatim (duplicates, backslashes, ``./`` allowed)."""
+def write_zip(
+    path: str | Path, members: Iterable[ZipMember], *, zip64_limit: int = ZIP64_LIMIT
+) -> Path:
+    """Write ``members`` in order, names verbatim (duplicates, backslashes, ``./`` allowed).
+    ``zip64_limit`` lowers the size at which zip64 records are used (tests)."""
     path = Path(path)
     with path.open("wb") as fp:
-        writer = _ZipWriter(fp)
+        writer = ZipWriter(fp, zip64_limit=zip64_limit)
         for member in members:
-            writer.write_member(member.name, member.data, member.method)
+            _write_member(writer, member.name, member.data, member.method)
         writer.close()
     return path
 
@@ -825,7 +649,7 @@ class _Counts:
 class _LineSink:
     """Buffers JSONL lines and hands them to the zip member in ~256 KiB chunks."""
 
-    def __init__(self, member: _MemberWriter, counts: _Counts) -> None:
+    def __init__(self, member: MemberWriter, counts: _Counts) -> None:
         self._member = member
         self._counts = counts
         self._buffer = bytearray()
@@ -1178,8 +1002,8 @@ def generate_export(
     gen.plan_directs(dm_channels, gm_channels)
     path = Path(path)
     with path.open("wb") as fp:
-        writer = _ZipWriter(fp)
-        member = writer.open("import.jsonl", jsonl_method)
+        writer = ZipWriter(fp)
+        member = _open_member(writer, "import.jsonl", jsonl_method)
         sink = _LineSink(member, gen.counts)
         _write_lines(
             gen, sink, posts, direct_posts, attachments, reply_ratio, reaction_ratio,
@@ -1188,16 +1012,16 @@ def generate_export(
         sink.flush()
         member.close()
         for planned in gen.files:
-            writer.write_member(planned.member, gen.file_content(planned), "stored")
+            _write_member(writer, planned.member, gen.file_content(planned), "stored")
         for i, name in enumerate(gen.custom_emojis):
-            writer.write_member(
-                f"data/emoji/{_stable_id(name)}/image", png_bytes(32 + i, 32), "stored"
+            _write_member(
+                writer, f"data/emoji/{_stable_id(name)}/image", png_bytes(32 + i, 32), "stored"
             )
         if profile_images:
             ids = [u.id for u in gen.users] + [_stable_id(b) for b in gen.bots]
             for user_id in ids:
-                writer.write_member(
-                    f"data/users/{user_id}/profile.png", png_bytes(64, 64), "stored"
+                _write_member(
+                    writer, f"data/users/{user_id}/profile.png", png_bytes(64, 64), "stored"
                 )
         writer.close()
     counts = gen.counts

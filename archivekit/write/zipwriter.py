@@ -1,0 +1,433 @@
+"""A streaming zip writer: the one place archivekit lays out zip bytes for output.
+
+Members are written one after the other, never seeking back:
+
+* **streamed** (`ZipWriter.open`): data compressed on the fly; the local header carries zero
+  sizes and a data descriptor follows the data, as Go's ``zip.Writer.Create`` does (the server's
+  own exporter writes archives this way);
+* **raw copy** (`ZipWriter.copy_raw`): the compressed bytes of a member of another zip, with its
+  CRC-32 and sizes as they are — never inflated and deflated again. The sizes are known, so the
+  local header carries them and there is no data descriptor.
+
+The central directory comes last; zip64 records are written only when a size, an offset or the
+entry count needs them (``zip64_limit`` lowers the threshold for tests). Output is
+deterministic: members in call order, every timestamp 1980-01-01 00:00 (the zip epoch: Go leaves
+the time at zero, which DOS dates cannot express), no extra fields but zip64 ones.
+
+Deflate comes in two settings: `GO_DEFLATE` (zlib level 6, what Go's writer produces; the
+committed samples are written with it so they stay byte-identical) and `FAST_DEFLATE` (ISA-L
+level 1, for archives the writers produce: measured on a 39 MB export JSONL, level 1 is as fast
+as level 0 with output 9 % smaller, while level 2 costs 43 % more time for 2 % less output and
+zlib level 6 is 15x slower).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Final, Literal, Protocol
+
+from isal import isal_zlib
+
+from archivekit.read import MemberInfo
+
+Method = Literal["stored", "deflate"]
+
+STORED: Final = 0
+DEFLATED: Final = 8
+FLAG_DATA_DESCRIPTOR: Final = 0x0008
+FLAG_UTF8: Final = 0x0800
+# Sizes and offsets at or above this need zip64 records (APPNOTE 4.4.8: 0xFFFFFFFF means "see
+# the zip64 extra field").
+ZIP64_LIMIT: Final = 0xFFFFFFFF
+_ZIP_MAX_ENTRIES: Final = 0xFFFF
+_ZIP64_VERSION: Final = 45
+# APPNOTE 4.4.3, version needed to extract: 2.0 stored/deflate, 2.1 deflate64, 4.6 bzip2, 6.3
+# LZMA, zstd, xz, PPMd (copied members keep whatever method they have).
+_VERSION_NEEDED: Final = {0: 20, 8: 20, 9: 21, 12: 46, 14: 63, 93: 63, 95: 63, 98: 63}
+_DOS_DATE: Final = (0 << 9) | (1 << 5) | 1  # 1980-01-01
+_DOS_TIME: Final = 0
+_LOCAL: Final = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL: Final = struct.Struct("<IHHHHHHIIIHHHHHII")
+
+
+@dataclass(frozen=True, slots=True)
+class Deflate:
+    """Which deflate implementation and level a streamed member is compressed with."""
+
+    library: Literal["zlib", "isal"]
+    level: int
+
+
+GO_DEFLATE: Final = Deflate("zlib", 6)
+FAST_DEFLATE: Final = Deflate("isal", 1)
+
+
+class Compressor(Protocol):
+    """What a streamed member needs of a codec (``zlib.compressobj`` has this shape)."""
+
+    def compress(self, data: bytes | bytearray | memoryview, /) -> bytes: ...
+    def flush(self) -> bytes: ...
+
+
+class _Stored:
+    def compress(self, data: bytes | bytearray | memoryview, /) -> bytes:
+        return bytes(data)
+
+    def flush(self) -> bytes:
+        return b""
+
+
+def deflater(options: Deflate = FAST_DEFLATE) -> Compressor:
+    """A raw-deflate (no zlib header) streaming compressor."""
+    module: Any = isal_zlib if options.library == "isal" else zlib
+    compressor: Compressor = module.compressobj(options.level, module.DEFLATED, -15)
+    return compressor
+
+
+@dataclass(frozen=True, slots=True)
+class ZipEntry:
+    """One member as written: what the central directory records about it."""
+
+    name: str
+    method: int
+    flags: int
+    crc: int
+    compressed_size: int
+    size: int
+    offset: int  # of its local header
+
+
+@dataclass(frozen=True, slots=True)
+class ZipSummary:
+    """A closed archive: its members in order, its size and (when asked) SHA-256."""
+
+    entries: tuple[ZipEntry, ...]
+    size: int
+    sha256: str | None
+
+
+@dataclass(slots=True)
+class _Entry:
+    name: bytes
+    flags: int
+    method: int
+    version: int
+    offset: int
+    crc: int = 0
+    compressed_size: int = 0
+    size: int = 0
+
+    def frozen(self) -> ZipEntry:
+        return ZipEntry(
+            self.name.decode("utf-8"),
+            self.method,
+            self.flags,
+            self.crc,
+            self.compressed_size,
+            self.size,
+            self.offset,
+        )
+
+
+class MemberWriter:
+    """Streams one member's content; sizes and CRC go into the trailing data descriptor."""
+
+    def __init__(self, archive: ZipWriter, entry: _Entry, compressor: Compressor) -> None:
+        self._archive = archive
+        self._entry = entry
+        self._compressor = compressor
+        self._closed = False
+
+    @property
+    def size(self) -> int:
+        """Uncompressed bytes written so far."""
+        return self._entry.size
+
+    @property
+    def compressed_size(self) -> int:
+        """Compressed bytes emitted so far (the compressor may hold some back)."""
+        return self._entry.compressed_size
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        entry = self._entry
+        entry.crc = isal_zlib.crc32(data, entry.crc)
+        entry.size += len(data)
+        out = self._compressor.compress(data)
+        if out:
+            entry.compressed_size += len(out)
+            self._archive._write(out)
+
+    def close(self) -> ZipEntry:
+        entry = self._entry
+        if not self._closed:
+            self._closed = True
+            tail = self._compressor.flush()
+            entry.compressed_size += len(tail)
+            archive = self._archive
+            archive._write(tail)
+            if archive._needs_zip64(entry):
+                descriptor = struct.pack(
+                    "<IIQQ", 0x08074B50, entry.crc, entry.compressed_size, entry.size
+                )
+            else:
+                descriptor = struct.pack(
+                    "<IIII", 0x08074B50, entry.crc, entry.compressed_size, entry.size
+                )
+            archive._write(descriptor)
+            archive._member_closed(entry)
+        return entry.frozen()
+
+    def __enter__(self) -> MemberWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _encode_name(name: str) -> tuple[bytes, int]:
+    """UTF-8 bytes of a member name and the UTF-8 flag it needs (only for non-ASCII)."""
+    return name.encode("utf-8"), 0 if name.isascii() else FLAG_UTF8
+
+
+class ZipWriter:
+    """Writes a zip to ``fp`` front to back (``fp`` need not be seekable).
+
+    ``digest=True`` hashes every byte written: `close` then returns the archive's SHA-256.
+    """
+
+    def __init__(
+        self, fp: BinaryIO, *, zip64_limit: int = ZIP64_LIMIT, digest: bool = False
+    ) -> None:
+        self._fp = fp
+        self._offset = 0
+        self._zip64_limit = zip64_limit
+        self._hash = hashlib.sha256() if digest else None
+        self._entries: list[_Entry] = []
+        self._open: MemberWriter | None = None
+        self._closed: ZipSummary | None = None
+
+    @property
+    def offset(self) -> int:
+        """Bytes written so far."""
+        return self._offset
+
+    def _write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        self._fp.write(data)
+        self._offset += len(data)
+        if self._hash is not None:
+            self._hash.update(data)
+
+    def _needs_zip64(self, entry: _Entry) -> bool:
+        return max(entry.size, entry.compressed_size, entry.offset) >= self._zip64_limit
+
+    def _check_idle(self) -> None:
+        if self._open is not None:
+            raise RuntimeError("the previous member is still open")
+        if self._closed is not None:
+            raise RuntimeError("the archive is closed")
+
+    # --- streamed members --------------------------------------------------------------------
+    def open(
+        self, name: str, method: Method = "deflate", *, deflate: Deflate = FAST_DEFLATE
+    ) -> MemberWriter:
+        """Start a member whose content is given piece by piece (`MemberWriter.write`)."""
+        if method == "stored":
+            return self.open_with(name, STORED, _Stored(), _VERSION_NEEDED[STORED])
+        return self.open_with(name, DEFLATED, deflater(deflate), _VERSION_NEEDED[DEFLATED])
+
+    def open_with(
+        self, name: str, method: int, compressor: Compressor, version_needed: int
+    ) -> MemberWriter:
+        """`open` with any codec: ``method`` is the zip method id ``compressor`` produces."""
+        self._check_idle()
+        raw_name, utf8 = _encode_name(name)
+        flags = FLAG_DATA_DESCRIPTOR | utf8
+        entry = _Entry(raw_name, flags, method, version_needed, self._offset)
+        header = _LOCAL.pack(
+            0x04034B50,
+            version_needed,
+            flags,
+            method,
+            _DOS_TIME,
+            _DOS_DATE,
+            0,
+            0,
+            0,
+            len(raw_name),
+            0,
+        )
+        self._write(header)
+        self._write(raw_name)
+        self._open = MemberWriter(self, entry, compressor)
+        return self._open
+
+    def write_member(
+        self,
+        name: str,
+        data: bytes | bytearray,
+        method: Method = "deflate",
+        *,
+        deflate: Deflate = FAST_DEFLATE,
+    ) -> ZipEntry:
+        """A whole member at once (streamed like `open`)."""
+        with self.open(name, method, deflate=deflate) as member:
+            member.write(data)
+        return member.close()
+
+    # --- raw copies --------------------------------------------------------------------------
+    def copy_raw(self, name: str, source: MemberInfo, data: Iterable[bytes]) -> ZipEntry:
+        """Write ``source``'s compressed bytes (``data``, exactly ``source.compressed_size`` of
+        them) under ``name``, with its method, CRC-32 and sizes unchanged.
+
+        Raises ValueError when ``data`` does not hold exactly the declared compressed size
+        (then the archive is unusable: the caller abandons it).
+        """
+        self._check_idle()
+        raw_name, utf8 = _encode_name(name)
+        flags = (source.flags & ~(FLAG_DATA_DESCRIPTOR | FLAG_UTF8)) | utf8
+        entry = _Entry(
+            raw_name,
+            flags,
+            source.method,
+            _VERSION_NEEDED.get(source.method, 20),
+            self._offset,
+            source.crc,
+            source.compressed_size,
+            source.size,
+        )
+        size32, csize32, extra = entry.size, entry.compressed_size, b""
+        version = entry.version
+        if max(entry.size, entry.compressed_size) >= self._zip64_limit:
+            # APPNOTE 4.5.3: a local zip64 extra field holds both sizes.
+            size32 = csize32 = 0xFFFFFFFF
+            extra = struct.pack("<HHQQ", 0x0001, 16, entry.size, entry.compressed_size)
+            version = max(version, _ZIP64_VERSION)
+        header = _LOCAL.pack(
+            0x04034B50,
+            version,
+            flags,
+            entry.method,
+            _DOS_TIME,
+            _DOS_DATE,
+            entry.crc,
+            csize32,
+            size32,
+            len(raw_name),
+            len(extra),
+        )
+        self._write(header)
+        self._write(raw_name)
+        self._write(extra)
+        copied = 0
+        for block in data:
+            copied += len(block)
+            if copied > entry.compressed_size:
+                break
+            self._write(block)
+        if copied != entry.compressed_size:
+            raise ValueError(
+                f"member {name!r}: {copied:,} compressed bytes copied, "
+                f"{entry.compressed_size:,} declared"
+            )
+        self._entries.append(entry)
+        return entry.frozen()
+
+    # --- the end -----------------------------------------------------------------------------
+    def _member_closed(self, entry: _Entry) -> None:
+        self._entries.append(entry)
+        self._open = None
+
+    def close(self) -> ZipSummary:
+        """Write the central directory and the end records (once)."""
+        if self._closed is not None:
+            return self._closed
+        if self._open is not None:
+            self._open.close()
+        cd_offset = self._offset
+        for entry in self._entries:
+            self._write(self._central_record(entry))
+        cd_size = self._offset - cd_offset
+        count = len(self._entries)
+        limit = self._zip64_limit
+        if count >= _ZIP_MAX_ENTRIES or max(cd_offset, cd_size) >= limit:
+            eocd64_offset = self._offset
+            self._write(
+                struct.pack(
+                    "<IQHHIIQQQQ",
+                    0x06064B50,
+                    44,
+                    _ZIP64_VERSION,
+                    _ZIP64_VERSION,
+                    0,
+                    0,
+                    count,
+                    count,
+                    cd_size,
+                    cd_offset,
+                )
+            )
+            self._write(struct.pack("<IIQI", 0x07064B50, 0, eocd64_offset, 1))
+            count16, cd_size32, cd_offset32 = 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF
+        else:
+            count16, cd_size32, cd_offset32 = count, cd_size, cd_offset
+        self._write(
+            struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count16, count16, cd_size32, cd_offset32, 0)
+        )
+        digest = self._hash.hexdigest() if self._hash is not None else None
+        self._closed = ZipSummary(tuple(e.frozen() for e in self._entries), self._offset, digest)
+        return self._closed
+
+    def _central_record(self, entry: _Entry) -> bytes:
+        version = entry.version
+        extra = b""
+        size, csize, offset = entry.size, entry.compressed_size, entry.offset
+        if self._needs_zip64(entry):
+            # Like Go: once any field overflows, all three move to the zip64 extra field.
+            version = max(version, _ZIP64_VERSION)
+            extra = struct.pack("<HHQQQ", 0x0001, 24, size, csize, offset)
+            size = csize = offset = 0xFFFFFFFF
+        header = _CENTRAL.pack(
+            0x02014B50,
+            version,
+            version,
+            entry.flags,
+            entry.method,
+            _DOS_TIME,
+            _DOS_DATE,
+            entry.crc,
+            csize,
+            size,
+            len(entry.name),
+            len(extra),
+            0,
+            0,
+            0,
+            0,
+            offset,
+        )
+        return header + entry.name + extra
+
+
+def central_entry_size(name: str, zip64: bool = False) -> int:
+    """Bytes the central directory spends on a member called ``name``."""
+    return _CENTRAL.size + len(name.encode("utf-8")) + (28 if zip64 else 0)
+
+
+def local_overhead(name: str, *, streamed: bool, zip64: bool = False) -> int:
+    """Bytes a member adds around its data: local header, name, zip64 extra, data descriptor."""
+    size = _LOCAL.size + len(name.encode("utf-8"))
+    if streamed:
+        size += 24 if zip64 else 16
+    elif zip64:
+        size += 20
+    return size
+
+
+END_RECORDS_SIZE: Final = 22
+"""The end-of-central-directory record (zip64 end records add 76 bytes when needed)."""
