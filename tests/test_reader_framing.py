@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archivekit.read import MAX_LINE_BYTES, LineTooLong, iter_line_batches
+from archivekit.read import MAX_LINE_BYTES, LineTooLong, iter_line_batches, iter_line_blocks
 
 
 def chunked(data: bytes, size: int) -> list[bytes]:
@@ -128,3 +128,37 @@ def test_real_limit_is_16_mib_including_the_newline() -> None:
     assert lines[0] == at_limit
     assert lines[1] == LineTooLong(MAX_LINE_BYTES + 1)
     assert lines[2] == b"end"
+
+
+# --- iter_line_blocks: the same batches, with their text ----------------------------------------
+
+
+@given(
+    data=st.binary(max_size=300).map(lambda b: b.replace(b"\x00", b"\n")),
+    sizes=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=20),
+    max_line=st.integers(min_value=1, max_value=30),
+)
+def test_line_blocks_are_the_batches_with_their_text(
+    data: bytes, sizes: list[int], max_line: int
+) -> None:
+    blocks, at = [], 0
+    for size in sizes * (len(data) // max(1, sum(sizes)) + 1):
+        if at >= len(data):
+            break
+        blocks.append(data[at : at + size])
+        at += size
+    batches = list(iter_line_batches(blocks, max_line))
+    line_blocks = list(iter_line_blocks(blocks, max_line))
+    assert [block.lines() for block in line_blocks] == batches
+    for block, batch in zip(line_blocks, batches, strict=True):
+        if all(type(line) is bytes for line in batch):
+            assert block.text == b"\n".join(batch)  # type: ignore[arg-type]
+        else:
+            assert block.text is None
+
+
+def test_line_blocks_slice_the_input_without_splitting() -> None:
+    only = next(iter_line_blocks([b"one\ntwo\nthr", b"ee\n"]))
+    assert only.text == b"one\ntwo"
+    assert only._lines is None  # nothing split until asked
+    assert only.lines() == [b"one", b"two"]

@@ -7,7 +7,14 @@ server would think of the archive is checked in `archivekit.check.archive`. Impo
 `archivekit.gosem` and the foundation (never pydantic or click).
 """
 
-from archivekit.read.framing import MAX_LINE_BYTES, LineTooLong, iter_line_batches, rechunk
+from archivekit.read.framing import (
+    MAX_LINE_BYTES,
+    LineBlock,
+    LineTooLong,
+    iter_line_batches,
+    iter_line_blocks,
+    rechunk,
+)
 from archivekit.read.inflate import ReadLimits
 from archivekit.read.members import MemberIndex
 from archivekit.read.source import BLOCK_SIZE, Archive, open_archive
@@ -17,11 +24,13 @@ __all__ = [
     "BLOCK_SIZE",
     "MAX_LINE_BYTES",
     "Archive",
+    "LineBlock",
     "LineTooLong",
     "MemberIndex",
     "MemberInfo",
     "ReadLimits",
     "iter_line_batches",
+    "iter_line_blocks",
     "open_archive",
     "rechunk",
 ]

@@ -79,6 +79,81 @@ def iter_line_batches(
         yield [b"".join(carry)]
 
 
+class LineBlock:
+    """One batch of `iter_line_batches`, also as text: the lines joined by ``\\n``.
+
+    `text` comes straight from the input block (no split, no join); it is None when the batch
+    holds a `LineTooLong`. `lines` splits it only when asked.
+    """
+
+    __slots__ = ("_lines", "text")
+
+    def __init__(self, text: bytes | None, lines: list[bytes | LineTooLong] | None = None) -> None:
+        self.text = text
+        self._lines = lines
+
+    def lines(self) -> list[bytes | LineTooLong]:
+        if self._lines is None:
+            assert self.text is not None
+            self._lines = cast("list[bytes | LineTooLong]", self.text.split(b"\n"))
+        return self._lines
+
+
+def iter_line_blocks(
+    blocks: Iterable[bytes], max_line: int = MAX_LINE_BYTES
+) -> Iterator[LineBlock]:
+    """`iter_line_batches` for writers that mostly copy lines: the same batches, same lines,
+    each as a `LineBlock` whose `text` is a slice of the input block. Batches that need
+    care — a line over ``max_line`` in or around them, a block larger than ``max_line`` — are
+    framed by `iter_line_batches` itself."""
+    carry: list[bytes] = []
+    carry_len = 0
+    pending: list[bytes] = []  # blocks handed to the careful path, not yet framed
+    for block in blocks:
+        if not block:
+            continue
+        last = block.rfind(b"\n")
+        if pending or len(block) > max_line:
+            if last < 0 or len(block) > max_line:
+                pending += [*carry, block]
+                carry, carry_len = [], 0
+                continue
+            # An ordinary block ends the careful stretch: frame up to its last newline there,
+            # then go on from the rest of the block.
+            yield from _careful([*pending, block[: last + 1]], max_line)
+            pending = []
+            tail = block[last + 1 :]
+            carry, carry_len = ([tail], len(tail)) if tail else ([], 0)
+            continue
+        if last < 0:
+            carry.append(block)
+            carry_len += len(block)
+            if carry_len > max_line:
+                pending, carry, carry_len = carry, [], 0
+            continue
+        first = block.find(b"\n")
+        if carry_len + first > max_line:
+            pending = [*carry, block]
+            carry, carry_len = [], 0
+            continue
+        text = b"".join([*carry, block[:last]]) if carry else block[:last]
+        yield LineBlock(text)
+        tail = block[last + 1 :]
+        carry, carry_len = ([tail], len(tail)) if tail else ([], 0)
+    if pending:
+        yield from _careful([*pending, *carry], max_line)
+    elif carry:
+        yield LineBlock(b"".join(carry))
+
+
+def _careful(blocks: list[bytes], max_line: int) -> Iterator[LineBlock]:
+    for batch in iter_line_batches(blocks, max_line):
+        if all(type(line) is bytes for line in batch):
+            yield LineBlock(b"\n".join(cast("list[bytes]", batch)), batch)
+        else:
+            yield LineBlock(None, batch)
+
+
 def _mark_long_lines(lines: list[bytes | LineTooLong], max_line: int) -> None:
     for i in range(1, len(lines)):
         line = lines[i]
