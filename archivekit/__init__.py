@@ -8,6 +8,9 @@ The public API::
     summary = inspect("export.zip")           # an Inspection
     t = tables("export.zip")                  # t.channels, t.users, t.months... DataFrames
     r = reconcile("import.zip", "export.zip")  # r.ok, r.missing, r.frame("channels")
+    filter_archive("export.zip", "eng.zip", Selection(teams=frozenset({"eng"})))
+    split_archive("export.zip", "parts", max_bytes=500_000_000)
+    merge_archives(["a.zip", "b.zip"], "all.zip")
 
 Every name is imported on first use (PEP 562), so that ``import archivekit`` — and the CLI's
 start-up — costs only what a command really needs.
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
     from archivekit.errors import ArchiveError, ArchiveKitError, OutputError, UsageError
     from archivekit.inspect import inspect
     from archivekit.issues import CODES, Issue, Severity
+    from archivekit.options import parse_date
     from archivekit.read import Archive, ReadLimits, open_archive
     from archivekit.report.inventory import Inspection
     from archivekit.report.model import Report
@@ -32,6 +36,8 @@ if TYPE_CHECKING:
     from archivekit.report.tables import ArchiveTables, tables
     from archivekit.validate import validate
     from archivekit.write.atomic import atomic_output, write_atomic
+    from archivekit.write.select import Selection
+    from archivekit.writers import filter_archive, merge_archives, split_archive
 
 # Public name -> the module that defines it.
 _EXPORTS = {
@@ -46,14 +52,19 @@ _EXPORTS = {
     "ReadLimits": "archivekit.read",
     "Reconciliation": "archivekit.report.reconcile",
     "Report": "archivekit.report.model",
+    "Selection": "archivekit.write.select",
     "Severity": "archivekit.issues",
     "TargetConfig": "archivekit.check.target",
     "UsageError": "archivekit.errors",
     "atomic_output": "archivekit.write.atomic",
+    "filter_archive": "archivekit.writers",
     "inspect": "archivekit.inspect",
     "load_target": "archivekit.check.target",
+    "merge_archives": "archivekit.writers",
     "open_archive": "archivekit.read",
+    "parse_date": "archivekit.options",
     "reconcile": "archivekit.report.reconcile",
+    "split_archive": "archivekit.writers",
     "tables": "archivekit.report.tables",
     "validate": "archivekit.validate",
     "write_atomic": "archivekit.write.atomic",
@@ -71,14 +82,19 @@ __all__ = [
     "ReadLimits",
     "Reconciliation",
     "Report",
+    "Selection",
     "Severity",
     "TargetConfig",
     "UsageError",
     "atomic_output",
+    "filter_archive",
     "inspect",
     "load_target",
+    "merge_archives",
     "open_archive",
+    "parse_date",
     "reconcile",
+    "split_archive",
     "tables",
     "validate",
     "write_atomic",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, cast
 
 import click
 
@@ -497,6 +497,250 @@ def schema_export(directory: str) -> None:
     def body() -> int:
         for written in export_schemas(directory):
             click.echo(str(written))
+        return EXIT_VALID
+
+    _run(body)
+
+
+# --- writers: filter, split, merge -----------------------------------------------------------
+
+
+def _selector_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The filter's selectors, each with its --exclude-... form."""
+    options = [
+        ("team", "NAME", "the team's channels and posts (and its members)"),
+        ("channel", "TEAM/CHANNEL", "one channel's posts (and its members)"),
+        ("user", "NAME", "posts by, and DMs/GMs with, this user"),
+        ("dm", "USER,USER[,...]", "the DM or GM with exactly these members"),
+    ]
+    for name, metavar, text in reversed(options):
+        func = click.option(
+            "--exclude-" + name, multiple=True, metavar=metavar, help=f"leave out {text}"
+        )(func)
+        func = click.option("--" + name, multiple=True, metavar=metavar, help=f"keep {text}")(func)
+    return func
+
+
+def _writer_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="what to print: a summary for people, or one JSON document",
+    )(func)
+    func = click.option(
+        "--strict", is_flag=True, help="refuse an input with errors (exit 1, nothing written)"
+    )(func)
+    return click.option(
+        "--check/--no-check",
+        default=True,
+        show_default=True,
+        help="validate the input on the side (in a second process) and say whether the "
+        "output carries its errors",
+    )(func)
+
+
+def _print_result(text: str, document: dict[str, Any], output_format: str) -> None:
+    from archivekit.write.results import render_json
+
+    if output_format == "json":
+        click.echo(render_json(document), nl=False)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command("filter")
+@click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=str), help="the zip to write"
+)
+@_selector_options
+@click.option("--since", metavar="DATE", help="posts created on or after DATE (YYYY-MM-DD, ...)")
+@click.option("--until", metavar="DATE", help="posts created on or before DATE (that whole day)")
+@click.option(
+    "--types",
+    multiple=True,
+    metavar="TYPE[,TYPE]",
+    help="keep only these line types (and what they need)",
+)
+@click.option(
+    "--exclude-types", multiple=True, metavar="TYPE[,TYPE]", help="leave out these line types"
+)
+@click.option("--no-attachments", is_flag=True, help="leave out attachment files and references")
+@click.option("--no-direct", is_flag=True, help="leave out DMs and GMs (channels only)")
+@click.option("--dry-run", is_flag=True, help="print what would be kept; write nothing")
+@_writer_options
+def filter(
+    archive: str,
+    output: str | None,
+    team: tuple[str, ...],
+    exclude_team: tuple[str, ...],
+    channel: tuple[str, ...],
+    exclude_channel: tuple[str, ...],
+    user: tuple[str, ...],
+    exclude_user: tuple[str, ...],
+    dm: tuple[str, ...],
+    exclude_dm: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    types: tuple[str, ...],
+    exclude_types: tuple[str, ...],
+    no_attachments: bool,
+    no_direct: bool,
+    dry_run: bool,
+    check: bool,
+    strict: bool,
+    output_format: str,
+) -> None:
+    """Write the part of ARCHIVE the selectors pick to OUT.zip, with everything it needs to
+    import: the teams, channels and users its lines name, memberships pruned to what is kept,
+    exactly the files kept lines refer to (copied as they are). Lines kept unchanged stay
+    byte-identical; OUT.manifest.json beside it lists every member with size and SHA-256.
+    Selectors combine: places (--team, --channel, --user, --dm) add up, the rest narrow.
+
+    \b
+    Example:
+      archivekit filter export.zip -o eng.zip --team engineering --since 2024-07-01
+      archivekit filter export.zip -o small.zip --no-attachments --no-direct
+      archivekit filter export.zip --user alice --dry-run
+    """
+
+    def body() -> int:
+        from archivekit.options import parse_date, parse_members, parse_place, parse_types
+        from archivekit.write.results import render_filter
+        from archivekit.write.select import Selection
+        from archivekit.writers import filter_archive
+
+        selection = Selection(
+            teams=frozenset(team),
+            channels=frozenset(parse_place(c) for c in channel),
+            users=frozenset(user),
+            dms=frozenset(parse_members(d) for d in dm),
+            exclude_teams=frozenset(exclude_team),
+            exclude_channels=frozenset(
+                parse_place(c, "--exclude-channel") for c in exclude_channel
+            ),
+            exclude_users=frozenset(exclude_user),
+            exclude_dms=frozenset(parse_members(d, "--exclude-dm") for d in exclude_dm),
+            since=None if since is None else parse_date(since),
+            until=None if until is None else parse_date(until, end=True),
+            types=parse_types(types) if types else None,
+            exclude_types=parse_types(exclude_types, "--exclude-types"),
+            attachments=not no_attachments,
+            direct=not no_direct,
+        )
+        result = filter_archive(
+            archive, output, selection, dry_run=dry_run, strict=strict, check_input=check
+        )
+        _print_result(render_filter(result), result.to_dict(), output_format)
+        return EXIT_VALID
+
+    _run(body)
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False, path_type=str),
+    help="the folder to write the parts and manifest.json into (created when missing)",
+)
+@click.option(
+    "--max-bytes",
+    metavar="SIZE",
+    help="largest part, e.g. 500MB, 2GiB (default: FileSettings.MaxFileSize of --target-config)",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["team", "channel", "month"]),
+    help="one group of parts per team, channel or month, after the definitions",
+)
+@click.option(
+    "--target-config",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="the target server's config.json: its FileSettings.MaxFileSize is the default size",
+)
+@_writer_options
+def split(
+    archive: str,
+    output: str,
+    max_bytes: str | None,
+    by: str | None,
+    target_config: str | None,
+    check: bool,
+    strict: bool,
+    output_format: str,
+) -> None:
+    """Cut ARCHIVE into parts that import one after the other, each at most SIZE bytes (so
+    `mmctl import upload` accepts it), or one group per team, channel or month. Every part
+    starts with the version line; a post never leaves its replies or files; parts hold the
+    source's lines in order, so earlier parts define what later ones use. OUT/manifest.json
+    lists the parts in import order with size, SHA-256, counts and the mmctl commands.
+
+    \b
+    Example:
+      archivekit split export.zip -o parts/ --max-bytes 500MB
+      archivekit split export.zip -o parts/ --target-config config.json
+      archivekit split export.zip -o parts/ --by month --max-bytes 2GiB
+    """
+
+    def body() -> int:
+        from archivekit.options import parse_size
+        from archivekit.write.results import render_split
+        from archivekit.writers import split_archive
+
+        limit = None if max_bytes is None else parse_size(max_bytes)
+        if limit is None and target_config is not None:
+            target, _ = load_target(target_config, env=os.environ)
+            limit = target.max_file_size
+        result = split_archive(
+            archive,
+            output,
+            max_bytes=limit,
+            by=cast("Literal['team', 'channel', 'month'] | None", by),
+            strict=strict,
+            check_input=check,
+        )
+        _print_result(render_split(result), result.to_dict(), output_format)
+        return EXIT_VALID
+
+    _run(body)
+
+
+@cli.command()
+@click.argument("archives", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=str),
+    help="the zip to write",
+)
+@_writer_options
+def merge(
+    archives: tuple[str, ...], output: str, check: bool, strict: bool, output_format: str
+) -> None:
+    """Combine ARCHIVES into one archive that imports like importing them in turn: one version
+    line, the exporter's block order, each team, channel, user... once (the later input's
+    definition wins, memberships are united; differences are reported), posts deduplicated by
+    the importer's identity (channel, create_at, message), each file once.
+
+    \b
+    Example:
+      archivekit merge slack-2019.zip slack-2020.zip -o all.zip
+      archivekit merge parts/export-part-*.zip -o export-again.zip
+    """
+
+    def body() -> int:
+        from archivekit.write.results import render_merge
+        from archivekit.writers import merge_archives
+
+        result = merge_archives(list(archives), output, strict=strict, check_input=check)
+        _print_result(render_merge(result), result.to_dict(), output_format)
         return EXIT_VALID
 
     _run(body)

@@ -299,3 +299,9 @@ _code("limit-exceeded", "Target server limit", "A setting of the target server i
 _code("config-invalid", "Target configuration unusable", "The config file could not be used.")
 # --- reporting -----------------------------------------------------------------------------
 _code("issues-truncated", "Issue list truncated", "--max-issues reached; counts stay exact.")
+# --- writers (filter, split, merge) ----------------------------------------------------------
+_code(
+    "merge-conflict",
+    "Inputs of a merge disagree",
+    "The same team, user, post or file differs between inputs; the later input's is kept.",
+)

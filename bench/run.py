@@ -1,10 +1,11 @@
-"""Time `archivekit validate` and `archivekit inspect` against the decompression floor.
+"""Time archivekit's commands (validate, inspect, filter, split) against the decompression floor.
 
     python bench/run.py                      # 400 MB archive (built on first use)
     python bench/run.py --sizes 400,2000     # several JSONL sizes, in MB
     python bench/run.py --quick              # a 10 MB archive, one run each: a smoke test
     python bench/run.py --memory-scaling     # peak RSS at 1x and 10x the posts (50k / 500k)
     python bench/run.py --files 300000,1500000 --stat median   # attachment-heavy (issue 19)
+    python bench/run.py --commands filter,split --paired-floor   # some commands, floor each
 
 For each archive, on the same machine in the same run: the floor
 ``unzip -p ARCHIVE import.jsonl | wc -l`` (best of N), then each archivekit command as a
@@ -34,7 +35,29 @@ BENCH = Path(__file__).resolve().parent
 DATA = BENCH / "data"
 RESULTS = BENCH / "results.md"
 MB = 1_000_000
-COMMANDS = ("validate", "inspect")
+# What is timed: a label and the arguments after the archivekit executable (``ARCHIVE`` and
+# ``OUT``, a fresh scratch folder per run, are filled in). Writers validate their input in a
+# second process on the side by default; the --no-check rows show the writer alone.
+BENCH_TEAM = "engineering"  # the first team of every generated archive
+SPLIT_SIZE = "50MB"
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "validate": ("validate", "ARCHIVE"),
+    "inspect": ("inspect", "ARCHIVE"),
+    "filter": ("filter", "ARCHIVE", "-o", "OUT/out.zip"),
+    "filter --no-check": ("filter", "ARCHIVE", "-o", "OUT/out.zip", "--no-check"),
+    "filter --team": ("filter", "ARCHIVE", "-o", "OUT/out.zip", "--team", BENCH_TEAM),
+    "filter --team --no-check": (
+        *("filter", "ARCHIVE", "-o", "OUT/out.zip", "--team", BENCH_TEAM, "--no-check"),
+    ),
+    f"split --max-bytes {SPLIT_SIZE}": (
+        *("split", "ARCHIVE", "-o", "OUT/parts", "--max-bytes", SPLIT_SIZE),
+    ),
+    f"split --max-bytes {SPLIT_SIZE} --no-check": (
+        *("split", "ARCHIVE", "-o", "OUT/parts", "--max-bytes", SPLIT_SIZE, "--no-check"),
+    ),
+}
+# Timed when --commands is not given (the writers' rows are asked for by name).
+DEFAULT_COMMANDS = ("validate", "inspect")
 # validate exits 1 when it finds problems; both are a completed run for timing purposes.
 COMPLETED_EXIT_CODES = (0, 1)
 
@@ -155,7 +178,13 @@ def time_command(
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
         for attempt in range(repeats):
-            argv = [*cli, command, str(archive), "--format", "json"]
+            scratch = Path(tmp) / f"run-{attempt}"
+            scratch.mkdir()
+            args = [
+                str(archive) if a == "ARCHIVE" else a.replace("OUT", str(scratch))
+                for a in COMMANDS[command]
+            ]
+            argv = [*cli, *args, "--format", "json"]
             cpu_before = children_cpu()
             seconds, code, rss, stderr = run_child(argv, out)
             cpu.append(children_cpu() - cpu_before)
@@ -163,6 +192,7 @@ def time_command(
                 raise RuntimeError(f"{' '.join(argv)} exited {code}: {stderr}")
             if attempt == 0:
                 json.loads(out.read_bytes())  # the run did produce a complete report
+            shutil.rmtree(scratch)
             times.append(seconds)
             peak = max(peak, rss)
     return Timing(STAT[stat](times), peak, STAT[stat](cpu))
@@ -212,23 +242,25 @@ def fast_path(cli: list[str]) -> str:
 
 
 def format_rows(rows: list[Row], stat: str = "best") -> list[str]:
-    floors = {r.archive: r.timing.seconds for r in rows if r.what.startswith("floor") and r.timing}
+    """The table; each command is compared with the floor timed last before it (one floor per
+    archive, or one before every command with --paired-floor)."""
+    floors: dict[str, float] = {}
+    floor_cpu: dict[str, float] = {}
     lines = [
         f"| archive | JSONL MB | measured | {stat} s | MB/s | × floor | peak RSS MB "
         "| CPU s | CPU × floor |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
-    floor_cpu = {
-        r.archive: r.timing.cpu_seconds
-        for r in rows
-        if r.what.startswith("floor") and r.timing and r.timing.cpu_seconds
-    }
     for r in rows:
         if r.timing is None:
             lines.append(
                 f"| {r.archive} | {r.jsonl_mb:.0f} | {r.what} | – | – | – | – {r.note} | – | – |"
             )
             continue
+        if r.what.startswith("floor"):
+            floors[r.archive] = r.timing.seconds
+            if r.timing.cpu_seconds:
+                floor_cpu[r.archive] = r.timing.cpu_seconds
         floor = floors.get(r.archive)
         ratio = (
             f"{r.timing.seconds / floor:.2f}" if floor and not r.what.startswith("floor") else "–"
@@ -256,14 +288,16 @@ def measure(
     with_floor: bool = True,
     stat: str = "best",
     listing: bool = False,
+    commands: list[str] | None = None,
+    paired_floor: bool = False,
 ) -> list[Row]:
     mb = jsonl_size(archive) / MB
     rows = []
-    if with_floor:
-        floor = time_floor(archive, repeats, stat, listing)
-        what = "floor (list + inflate)" if listing else "floor"
-        rows.append(Row(archive.name, mb, what, floor, "" if floor else "(no unzip)"))
-    for command in COMMANDS:
+    for index, command in enumerate(commands or DEFAULT_COMMANDS):
+        if with_floor and (index == 0 or paired_floor):
+            floor = time_floor(archive, repeats, stat, listing)
+            what = "floor (list + inflate)" if listing else "floor"
+            rows.append(Row(archive.name, mb, what, floor, "" if floor else "(no unzip)"))
         timing = time_command(cli, command, archive, repeats, stat)
         rows.append(Row(archive.name, mb, command, timing))
         print("\n".join(format_rows(rows, stat)[-1:]), file=sys.stderr)
@@ -276,9 +310,11 @@ def append_results(title: str, table: list[str], args: argparse.Namespace, cli: 
     header = "# Benchmark results\n\nAppended by `python bench/run.py`; newest last.\n"
     text = results.read_text(encoding="utf-8") if results.exists() else header
     load = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    start = getattr(args, "load_at_start", None)
+    started = "" if start is None else f"; 1-min load at the start: {start:.2f}"
     section = [
         f"\n## {stamp} — {title}\n",
-        f"- machine: {machine()}; load average (1, 5, 15 min) at the end: {load}",
+        f"- machine: {machine()}; load average (1, 5, 15 min) at the end: {load}{started}",
         f"- revision: {revision()}; command: "
         f"`python {getattr(args, 'script', 'bench/run.py')} {' '.join(args.argv)}`; "
         f"fast path: {fast_path(cli)}",
@@ -302,13 +338,31 @@ def main(argv: list[str] | None = None) -> int:
         help="attachment-heavy archives (issue 19) of about these member counts, comma separated",
     )
     parser.add_argument("--stat", choices=sorted(STAT), default="best", help="best or median run")
+    parser.add_argument(
+        "--commands",
+        help="what to time, comma separated labels matched by prefix (default: validate, "
+        "inspect; all: " + ", ".join(COMMANDS) + ")",
+    )
+    parser.add_argument(
+        "--paired-floor",
+        action="store_true",
+        help="time the floor again right before every command and compare each command with "
+        "that one (fairer on a machine whose load changes during the run)",
+    )
     parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to append")
     parser.add_argument("--cli", help="archivekit executable (default: next to this Python)")
     parser.add_argument("--data", type=Path, default=DATA, help="where archives are kept")
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
+    args.load_at_start = os.getloadavg()[0]
     repeats = 1 if args.quick else args.repeats
+    commands = None
+    if args.commands:
+        wanted = [c.strip() for c in args.commands.split(",") if c.strip()]
+        commands = [c for c in COMMANDS if any(c.startswith(w) for w in wanted)]
+        if not commands:
+            parser.error(f"--commands: none of {wanted} is a timed command")
 
     cli, why = find_cli(args.cli)
     if cli is None:
@@ -333,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
                      str(members // 2), "--out", str(archive)],
                     check=True,
                 )  # fmt: skip
-            rows += measure(archive, cli, repeats, stat=args.stat, listing=True)
+            rows += measure(archive, cli, repeats, stat=args.stat, listing=True, commands=commands)
         sections.append((f"attachment-heavy ({', '.join(map(str, counts))} members)", rows))
     elif args.memory_scaling:
         counts = (5_000, 50_000) if args.quick else (50_000, 500_000)
@@ -341,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         for posts in counts:
             archive = args.data / f"mem-{posts}.zip"
             ensure_archive(archive, posts=posts)
-            rows += measure(archive, cli, repeats, with_floor=False)
+            rows += measure(archive, cli, repeats, with_floor=False, commands=commands)
         sections.append((f"memory scaling ({counts[0]} vs {counts[1]} posts)", rows))
     else:
         sizes = ["10"] if args.quick else [s.strip() for s in args.sizes.split(",") if s.strip()]
@@ -349,7 +403,9 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             archive = args.data / f"bench-{size}.zip"
             ensure_archive(archive, jsonl_mb=float(size))
-            rows += measure(archive, cli, repeats)
+            rows += measure(
+                archive, cli, repeats, commands=commands, paired_floor=args.paired_floor
+            )
         sections.append((f"throughput ({', '.join(sizes)} MB JSONL)", rows))
 
     for title, rows in sections:

@@ -29,7 +29,13 @@ from typing import Any, Final, Literal
 
 import orjson
 
-from archivekit.write.zipwriter import GO_DEFLATE, ZIP64_LIMIT, MemberWriter, ZipWriter
+from archivekit.write.zipwriter import (
+    GO_DEFLATE,
+    Z_FINISH,
+    ZIP64_LIMIT,
+    MemberWriter,
+    ZipWriter,
+)
 
 Method = Literal["stored", "deflate", "deflate64"]
 
@@ -83,7 +89,9 @@ class _Deflate64:
     def compress(self, data: bytes | bytearray | memoryview, /) -> bytes:
         return bytes(self._d64.deflate(bytes(data)))
 
-    def flush(self) -> bytes:
+    def flush(self, mode: int = Z_FINISH, /) -> bytes:
+        if mode != Z_FINISH:
+            raise ValueError("the deflate64 writer can only finish its stream")
         return bytes(self._d64.flush())
 
 

@@ -66,18 +66,23 @@ GO_DEFLATE: Final = Deflate("zlib", 6)
 FAST_DEFLATE: Final = Deflate("isal", 1)
 
 
+Z_SYNC_FLUSH: Final = zlib.Z_SYNC_FLUSH
+Z_FINISH: Final = zlib.Z_FINISH
+
+
 class Compressor(Protocol):
-    """What a streamed member needs of a codec (``zlib.compressobj`` has this shape)."""
+    """What a streamed member needs of a codec (``zlib.compressobj`` has this shape):
+    ``flush(Z_SYNC_FLUSH)`` emits everything given so far and goes on; ``flush()`` ends."""
 
     def compress(self, data: bytes | bytearray | memoryview, /) -> bytes: ...
-    def flush(self) -> bytes: ...
+    def flush(self, mode: int = ..., /) -> bytes: ...
 
 
 class _Stored:
     def compress(self, data: bytes | bytearray | memoryview, /) -> bytes:
         return bytes(data)
 
-    def flush(self) -> bytes:
+    def flush(self, mode: int = Z_FINISH, /) -> bytes:
         return b""
 
 
@@ -123,7 +128,7 @@ class _Entry:
 
     def frozen(self) -> ZipEntry:
         return ZipEntry(
-            self.name.decode("utf-8"),
+            self.name.decode("utf-8", "surrogateescape"),
             self.method,
             self.flags,
             self.crc,
@@ -141,6 +146,7 @@ class MemberWriter:
         self._entry = entry
         self._compressor = compressor
         self._closed = False
+        self._unsynced = 0
 
     @property
     def size(self) -> int:
@@ -152,13 +158,29 @@ class MemberWriter:
         """Compressed bytes emitted so far (the compressor may hold some back)."""
         return self._entry.compressed_size
 
+    @property
+    def unsynced(self) -> int:
+        """Uncompressed bytes given since the last `sync`: the compressor may hold them back,
+        so their compressed size is not known yet."""
+        return self._unsynced
+
     def write(self, data: bytes | bytearray | memoryview) -> None:
         entry = self._entry
         entry.crc = isal_zlib.crc32(data, entry.crc)
         entry.size += len(data)
+        self._unsynced += len(data)
         out = self._compressor.compress(data)
         if out:
             entry.compressed_size += len(out)
+            self._archive._write(out)
+
+    def sync(self) -> None:
+        """Push out everything written so far (a deflate sync flush, a few bytes), so that
+        `compressed_size` is exact; the member goes on."""
+        out = self._compressor.flush(Z_SYNC_FLUSH)
+        self._unsynced = 0
+        if out:
+            self._entry.compressed_size += len(out)
             self._archive._write(out)
 
     def close(self) -> ZipEntry:
@@ -189,8 +211,18 @@ class MemberWriter:
 
 
 def _encode_name(name: str) -> tuple[bytes, int]:
-    """UTF-8 bytes of a member name and the UTF-8 flag it needs (only for non-ASCII)."""
-    return name.encode("utf-8"), 0 if name.isascii() else FLAG_UTF8
+    """The bytes of a member name and the UTF-8 flag it needs (non-ASCII UTF-8 only).
+
+    A name read from a file system may hold bytes that are not UTF-8 (Python keeps them as
+    surrogate escapes): they are written back as those very bytes, without the flag."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if name.isascii():
+        return raw, 0
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw, 0
+    return raw, FLAG_UTF8
 
 
 class ZipWriter:
@@ -416,12 +448,12 @@ class ZipWriter:
 
 def central_entry_size(name: str, zip64: bool = False) -> int:
     """Bytes the central directory spends on a member called ``name``."""
-    return _CENTRAL.size + len(name.encode("utf-8")) + (28 if zip64 else 0)
+    return _CENTRAL.size + len(_encode_name(name)[0]) + (28 if zip64 else 0)
 
 
 def local_overhead(name: str, *, streamed: bool, zip64: bool = False) -> int:
     """Bytes a member adds around its data: local header, name, zip64 extra, data descriptor."""
-    size = _LOCAL.size + len(name.encode("utf-8"))
+    size = _LOCAL.size + len(_encode_name(name)[0])
     if streamed:
         size += 24 if zip64 else 16
     elif zip64:

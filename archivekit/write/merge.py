@@ -1,0 +1,584 @@
+"""`merge`: several archives into one that imports like importing them one after the other.
+
+The output has one version line (the first input's), then the line types in the exporter's
+order (`EXPORT_ORDER`: schemes, roles, teams, channels, users, bots, posts, emoji, DM channels,
+direct posts), so everything a line refers to comes in an earlier block.
+
+* **Definitions** (roles, schemes, teams, channels, users, bots, emoji, DM channels) are written
+  once per identity — the importer's own: team and username lowercased, a channel by team and
+  lowercased name, a DM/GM by its member set. When several inputs define the same one, the
+  later definition wins, as it would when importing them in turn; a user's team and channel
+  memberships are the union of all (the importer adds memberships, it never removes one).
+  Definitions that differ in more than memberships are reported (`merge-conflict`), e.g. the
+  same username with two emails.
+* **Posts and direct posts** are deduplicated across inputs by the importer's identity
+  (channel, ``create_at``, message): the later input's line is kept, the earlier ones
+  dropped; if their lines differ that is reported too. Duplicates inside one input are left
+  as they are (they are that input's, and `validate` reports them).
+* **Files** are copied once per name (the later input's, reported when the contents differ),
+  and only those the kept lines refer to.
+
+Lines that cannot be judged (undecodable, unknown type) are kept, after everything else, and
+counted. Two passes over each input: the first indexes definitions (spooled to a temporary
+file) and post identities (hashed into temporary bucket files), the second writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import zlib
+from array import array
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from archivekit.check.references import Existing
+from archivekit.errors import ArchiveKitError
+from archivekit.gosem.decode import decode_line
+from archivekit.gosem.paths import resolve
+from archivekit.gosem.strings import go_lower
+from archivekit.issues import Issue, warning
+from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_batches
+from archivekit.runtime import partial_name_owner, remove_abandoned
+from archivekit.write.core import ArchiveWriter, LineSpool
+from archivekit.write.lines import LineDecoder, encode, payload_of, post_facts
+from archivekit.write.select import (
+    CONTENT_TYPES,
+    DEFINITION_TYPES,
+    EXPORT_ORDER,
+    by_export_order,
+    members_key,
+)
+
+VERSION_LINE: Final = b'{"type":"version","version":1}'
+_BUCKETS: Final = 256
+_RECORD: Final = 4  # uint64 words per post record: identity (2), input << 40 | line, line hash
+_LINE_BITS: Final = 40
+_MAX_CONFLICTS: Final = 50  # conflicts kept as issues (their count stays exact)
+_TEMP_PREFIX: Final = ".archivekit-merge-"
+
+
+@dataclass(slots=True)
+class MergeStats:
+    lines_read: list[int] = field(default_factory=list)  # per input
+    written: Counter[str] = field(default_factory=Counter)  # lines by type
+    merged: Counter[str] = field(default_factory=Counter)  # definitions given several times
+    duplicates: Counter[str] = field(default_factory=Counter)  # posts dropped as duplicates
+    conflicts: Counter[str] = field(default_factory=Counter)  # by kind: definition, post, file
+    unjudged: int = 0
+    too_long: int = 0
+    versions_dropped: int = 0
+    files: int = 0
+    file_bytes: int = 0
+    files_merged: int = 0  # file names several inputs have
+    files_left_out: int = 0
+    issues: list[Issue] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        ordered = by_export_order
+        return {
+            "lines_read": self.lines_read,
+            "written": ordered(self.written),
+            "merged_definitions": ordered(self.merged),
+            "duplicate_posts_dropped": ordered(self.duplicates),
+            "conflicts": dict(self.conflicts),
+            "unjudged": self.unjudged,
+            "too_long": self.too_long,
+            "files": self.files,
+            "file_bytes": self.file_bytes,
+            "files_merged": self.files_merged,
+            "files_left_out": self.files_left_out,
+            "issues": [i.to_dict() for i in self.issues],
+        }
+
+
+def _definition_key(line_type: str, payload: dict[str, Any]) -> str | None:
+    """The importer's identity of a definition (reference §6), as a string."""
+    if line_type in ("team", "user", "bot"):
+        name = payload.get("username" if line_type != "team" else "name")
+        return go_lower(name) if isinstance(name, str) and name else None
+    if line_type == "channel":
+        team, name = payload.get("team"), payload.get("name")
+        if isinstance(team, str) and isinstance(name, str) and team and name:
+            return f"{go_lower(team)}/{go_lower(name)}"
+        return None
+    if line_type == "direct_channel":
+        participants = payload.get("participants")
+        if participants is not None:
+            names = [(p or {}).get("username") for p in participants if isinstance(p, dict)]
+        else:
+            names = list(payload.get("members") or ())
+        members = members_key(n for n in names if isinstance(n, str))
+        return ",".join(sorted(members)) if members else None
+    name = payload.get("name")
+    return name if isinstance(name, str) and name else None
+
+
+def _post_identity(line_type: str, payload: dict[str, Any]) -> bytes | None:
+    """The importer's identity of a post (channel, create_at, message), or None."""
+    create_at, message = payload.get("create_at"), payload.get("message")
+    if type(create_at) is not int or not isinstance(message, str):
+        return None
+    if line_type == "post":
+        team, channel = payload.get("team"), payload.get("channel")
+        if not (isinstance(team, str) and isinstance(channel, str)):
+            return None
+        place: list[Any] = ["post", go_lower(team), go_lower(channel)]
+    else:
+        members = payload.get("channel_members") or ()
+        place = ["direct", *sorted(go_lower(m) for m in members if isinstance(m, str))]
+    # The same bytes as the scanner's identity parts of a canonical line.
+    return orjson.dumps([*place, create_at, message])
+
+
+def _digest(data: bytes) -> tuple[int, int]:
+    digest = hashlib.blake2b(data, digest_size=16).digest()
+    return int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:], "little")
+
+
+class _PostIndex:
+    """Post identities of every input, hashed into bucket files; then, per input, the
+    (sorted) lines to drop because a later input has a post with the same identity."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._pending = array("Q")
+        self._drops: dict[int, array[int]] = {}
+        self.conflicts: list[tuple[int, int, int, int]] = []  # input, line, later input, line
+        self.duplicates = 0
+        self.conflict_count = 0
+
+    def add(self, source: int, line: int, identity: bytes, raw: bytes) -> None:
+        high, low = _digest(identity)
+        whole = _digest(raw)[0]
+        self._pending.extend((high, low, (source << _LINE_BITS) | line, whole))
+        if len(self._pending) >= (1 << 20) * _RECORD:
+            self._flush()
+
+    def _flush(self) -> None:
+        import numpy as np
+
+        if not self._pending:
+            return
+        records = np.frombuffer(self._pending, dtype=np.uint64).reshape(-1, _RECORD)
+        buckets = (records[:, 0] >> np.uint64(56)).astype(np.int64)
+        for bucket in np.unique(buckets):
+            with open(self._folder / f"posts-{int(bucket):03d}", "ab") as out:
+                out.write(records[buckets == bucket].tobytes())
+        self._pending = array("Q")
+
+    def resolve(self) -> None:
+        """Find the identities several inputs have; remember what to drop, and conflicts."""
+        import numpy as np
+
+        self._flush()
+        drops: dict[int, list[Any]] = {}
+        for path in sorted(self._folder.glob("posts-*")):
+            records = np.fromfile(path, dtype=np.uint64).reshape(-1, _RECORD)
+            path.unlink()
+            order = np.lexsort((records[:, 2], records[:, 1], records[:, 0]))
+            records = records[order]
+            same = np.zeros(len(records), dtype=bool)
+            same[1:] = (records[1:, 0] == records[:-1, 0]) & (records[1:, 1] == records[:-1, 1])
+            starts = np.flatnonzero(~same)
+            ends = np.append(starts[1:], len(records))
+            for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+                if end - start > 1:
+                    self._group(records[start:end], drops)
+        for source, chunks in drops.items():
+            lines = np.unique(np.concatenate(chunks)) if chunks else np.empty(0, np.uint64)
+            self._drops[source] = array("Q", lines.tolist())
+
+    def _group(self, group: Any, drops: dict[int, list[Any]]) -> None:
+        import numpy as np
+
+        sources = group[:, 2] >> np.uint64(_LINE_BITS)
+        last = sources.max()
+        if sources.min() == last:
+            return  # duplicates inside one input: left alone
+        keep = group[sources == last]
+        for row in group[sources != last]:
+            source = int(row[2] >> np.uint64(_LINE_BITS))
+            line = int(row[2] & np.uint64((1 << _LINE_BITS) - 1))
+            drops.setdefault(source, []).append(np.array([line], dtype=np.uint64))
+            self.duplicates += 1
+            if int(row[3]) != int(keep[0, 3]):
+                self.conflict_count += 1
+                if len(self.conflicts) < _MAX_CONFLICTS:
+                    kept_line = int(keep[0, 2] & np.uint64((1 << _LINE_BITS) - 1))
+                    self.conflicts.append((source, line, int(last), kept_line))
+
+    def dropped(self, source: int) -> Iterator[int]:
+        """The lines of ``source`` to leave out, ascending."""
+        yield from self._drops.get(source, ())
+
+
+@dataclass(slots=True)
+class _Definition:
+    """Where the definitions of one identity are in the spool (first to last)."""
+
+    line_type: str
+    records: list[int] = field(default_factory=list)  # spool offsets
+    origins: list[tuple[int, int]] = field(default_factory=list)  # (input, line)
+
+
+class MergeRun:
+    """Merge ``archives`` (in order: later wins) into ``writer``."""
+
+    def __init__(
+        self,
+        archives: Sequence[Archive],
+        writer: ArchiveWriter,
+        names: Sequence[str],
+        *,
+        spool_folder: str | None = None,
+    ) -> None:
+        self.archives = archives
+        self.names = names
+        self.writer = writer
+        self.stats = MergeStats()
+        if spool_folder is not None:
+            remove_abandoned(spool_folder, _TEMP_PREFIX)
+        self._tmp = tempfile.TemporaryDirectory(
+            prefix=_TEMP_PREFIX + partial_name_owner(), dir=spool_folder
+        )
+        folder = Path(self._tmp.name)
+        self._definitions = LineSpool(folder)
+        self._index: dict[str, dict[str, _Definition]] = {t: {} for t in DEFINITION_TYPES}
+        self._posts = _PostIndex(folder)
+        self._directs = LineSpool(folder)
+        self._unjudged = LineSpool(folder)
+        self._version: bytes | None = None
+        # Every input's members by key (the later input wins), and which are referenced.
+        self._members: dict[str, tuple[int, MemberInfo]] = {}
+        self._shadowed: dict[str, list[tuple[int, MemberInfo]]] = {}
+        for source, archive in enumerate(archives):
+            if archive.kind == "jsonl":
+                continue
+            for member in archive.members():
+                if member.is_dir or member is archive.jsonl:
+                    continue
+                previous = self._members.get(member.key)
+                if previous is not None and previous[0] != source:
+                    self._shadowed.setdefault(member.key, []).append(previous)
+                self._members[member.key] = (source, member)
+        self._referenced: set[str] = set()
+
+    def run(self) -> MergeStats:
+        self.index()
+        return self.write()
+
+    def index(self) -> list[Existing]:
+        """Pass 1 over every input. Returns, for each input, what the inputs before it define
+        (teams, channels, users, schemes): what exists on the server when it is imported."""
+        seen = Existing()
+        before: list[Existing] = []
+        try:
+            for source, archive in enumerate(self.archives):
+                before.append(seen)
+                defined = self._index_input(source, archive)
+                seen = Existing(
+                    seen.teams | defined.teams,
+                    seen.channels | defined.channels,
+                    seen.users | defined.users,
+                    seen.schemes | defined.schemes,
+                )
+            self._posts.resolve()
+        except BaseException:
+            self._close()
+            raise
+        return before
+
+    def write(self) -> MergeStats:
+        """Pass 2: write the merged archive (after `index`)."""
+        try:
+            self._report_post_conflicts()
+            self.writer.jsonl.keep(self._version or VERSION_LINE)
+            self.stats.written["version"] += 1
+            for line_type in EXPORT_ORDER[1:]:
+                if line_type == "post":
+                    for source, archive in enumerate(self.archives):
+                        self._write_content(source, archive)
+                elif line_type == "direct_post":
+                    for _tag, raw in self._directs.replay():
+                        self._emit(raw, "direct_post")
+                else:
+                    self._write_definitions(line_type)
+            for _tag, raw in self._unjudged.replay():
+                self.writer.jsonl.keep(raw)
+            self._copy_files()
+        finally:
+            self._close()
+        return self.stats
+
+    def _close(self) -> None:
+        for spool in (self._definitions, self._directs, self._unjudged):
+            spool.close()
+        self._tmp.cleanup()
+
+    # --- pass 1: index ----------------------------------------------------------------------
+    def _lines(self, archive: Archive) -> Iterator[tuple[int, bytes | LineTooLong]]:
+        number = 0
+        for batch in iter_line_batches(archive.iter_jsonl_blocks()):
+            for raw in batch:
+                number += 1
+                yield number, raw
+
+    def _index_input(self, source: int, archive: Archive) -> Existing:
+        decoder = LineDecoder()
+        count = 0
+        for number, raw in self._lines(archive):
+            count = number
+            if isinstance(raw, LineTooLong):
+                self.stats.too_long += 1
+                continue
+            parts = decoder.scan(raw)
+            if parts is not None:
+                self._posts.add(source, number, orjson.dumps(list(parts)), raw)
+                continue
+            envelope = decoder.decode(raw)
+            line_type, payload = payload_of(envelope) if envelope is not None else ("", None)
+            if number == 1 and envelope is not None and line_type == "version":
+                if self._version is None:
+                    self._version = raw
+                else:
+                    self.stats.versions_dropped += 1
+                continue
+            if payload is None or line_type not in DEFINITION_TYPES | CONTENT_TYPES:
+                self._unjudged.add(raw)
+                self.stats.unjudged += 1
+                continue
+            if line_type in CONTENT_TYPES:
+                post = _post_identity(line_type, payload)
+                if post is not None:
+                    self._posts.add(source, number, post, raw)
+                continue
+            key = _definition_key(line_type, payload)
+            if key is None:
+                key = f"\x00line {source}:{number}"  # no identity: never merged
+            entry = self._index[line_type].setdefault(key, _Definition(line_type))
+            entry.records.append(self._definitions.add_record(raw, source))
+            entry.origins.append((source, number))
+        self.stats.lines_read.append(count)
+        return Existing(
+            frozenset(decoder.teams),
+            frozenset(decoder.channels),
+            frozenset(decoder.users),
+            frozenset(decoder.schemes),
+        )
+
+    # --- pass 2: write ----------------------------------------------------------------------
+    def _emit(self, raw: bytes, line_type: str, *, keep: bool = True) -> None:
+        if keep:
+            self.writer.jsonl.keep(raw)
+        else:
+            self.writer.jsonl.write(raw)
+        self.stats.written[line_type] += 1
+
+    def _write_content(self, source: int, archive: Archive) -> None:
+        dropped = self._posts.dropped(source)
+        next_drop = next(dropped, None)
+        decoder = LineDecoder()
+        for number, raw in self._lines(archive):
+            if isinstance(raw, LineTooLong):
+                continue
+            is_post = raw.startswith(b'{"type":"post"')
+            is_direct = raw.startswith(b'{"type":"direct_post"')
+            envelope = None
+            if not (is_post or is_direct):
+                envelope = decoder.decode(raw)
+                kind = payload_of(envelope)[0] if envelope is not None else ""
+                if kind not in CONTENT_TYPES:
+                    continue  # definitions and the rest were handled in pass 1
+                is_direct = kind == "direct_post"
+            while next_drop is not None and next_drop < number:
+                next_drop = next(dropped, None)
+            kind = "direct_post" if is_direct else "post"
+            if next_drop == number:
+                self.stats.duplicates[kind] += 1
+                continue
+            self._reference_files(archive, decoder, raw, envelope)
+            if is_direct:
+                self._directs.add(raw)
+            else:
+                self._emit(raw, "post")
+
+    def _reference_files(
+        self, archive: Archive, decoder: LineDecoder, raw: bytes, envelope: dict[str, Any] | None
+    ) -> None:
+        if decoder.scan(raw) is not None:
+            return  # the scanner declines any line with attachments
+        if envelope is None:
+            envelope = decoder.decode(raw)
+        if envelope is None:
+            return
+        line_type, payload = payload_of(envelope)
+        if payload is not None and line_type in CONTENT_TYPES:
+            for path in post_facts(line_type, payload).paths:
+                self._reference(path)
+
+    def _reference(self, path: Any) -> None:
+        if isinstance(path, str) and path:
+            key = resolve(path)
+            if key is not None and key in self._members:
+                self._referenced.add(key)
+
+    def _write_definitions(self, line_type: str) -> None:
+        for key, entry in self._index[line_type].items():
+            records = [self._definitions.read_record(offset) for offset in entry.records]
+            raw = records[-1][1]
+            if len(records) == 1:
+                self._write_definition(line_type, raw, decode_line(raw)[0], keep=True)
+                continue
+            self.stats.merged[line_type] += 1
+            envelopes = [decode_line(r)[0] for _, r in records]
+            merged = _merge_definitions(line_type, envelopes)
+            self._report_definition_conflict(line_type, key, entry, envelopes)
+            if merged is None:
+                self._write_definition(line_type, raw, envelopes[-1], keep=True)
+            else:
+                self._write_definition(line_type, encode(merged), merged, keep=False)
+
+    def _write_definition(
+        self, line_type: str, line: bytes, envelope: dict[str, Any] | None, *, keep: bool
+    ) -> None:
+        self._emit(line, line_type, keep=keep)
+        payload = payload_of(envelope)[1] if envelope is not None else None
+        if payload is None:
+            return
+        if line_type in ("user", "bot"):
+            self._reference(payload.get("profile_image"))
+        elif line_type == "emoji":
+            self._reference(payload.get("image"))
+
+    # --- conflicts --------------------------------------------------------------------------
+    def _report_definition_conflict(
+        self,
+        line_type: str,
+        key: str,
+        entry: _Definition,
+        envelopes: list[dict[str, Any] | None],
+    ) -> None:
+        payloads = [payload_of(e)[1] if e is not None else None for e in envelopes]
+        last = payloads[-1] or {}
+        differing: set[str] = set()
+        for payload in payloads[:-1]:
+            payload = payload or {}
+            for name in set(payload) | set(last):
+                if name != "teams" and payload.get(name) != last.get(name):
+                    differing.add(name)
+        if not differing:
+            return
+        self.stats.conflicts["definition"] += 1
+        if len(self.stats.issues) >= _MAX_CONFLICTS:
+            return
+        source, line = entry.origins[-1]
+        earlier = ", ".join(f"{self.names[s]} line {n}" for s, n in entry.origins[:-1])
+        fields = ", ".join(sorted(differing))
+        self.stats.issues.append(
+            warning(
+                "merge-conflict",
+                f"{line_type} {key!r} is defined differently in {earlier} and in "
+                f"{self.names[source]} line {line} ({fields} differ): the later definition is "
+                "kept, as the importer would update with it — check that this is the same "
+                f"{line_type}",
+                field=f"{line_type}.{sorted(differing)[0]}",
+            ).at(self.names[source], line)
+        )
+
+    def _report_post_conflicts(self) -> None:
+        self.stats.conflicts["post"] += self._posts.conflict_count
+        for source, line, later, later_line in self._posts.conflicts:
+            if len(self.stats.issues) >= _MAX_CONFLICTS:
+                break
+            self.stats.issues.append(
+                warning(
+                    "merge-conflict",
+                    f"this post has the same channel, create_at and message as "
+                    f"{self.names[later]} line {later_line}, but the lines differ: the later one "
+                    "is kept (the importer would overwrite this post with it)",
+                ).at(self.names[source], line)
+            )
+
+    # --- files ------------------------------------------------------------------------------
+    def _copy_files(self) -> None:
+        stats = self.stats
+        for key, (source, member) in sorted(
+            self._members.items(), key=lambda item: (item[1][0], item[1][1].index)
+        ):
+            if key not in self._referenced:
+                stats.files_left_out += 1
+                continue
+            shadowed = self._shadowed.get(key, [])
+            if shadowed:
+                stats.files_merged += 1
+                mine = self._crc(source, member)
+                if any(self._crc(s, m) != mine for s, m in shadowed):
+                    self._file_conflict(key, source, shadowed)
+            self.writer.copy_member(self.archives[source], member)
+            stats.files += 1
+            stats.file_bytes += member.size
+
+    def _crc(self, source: int, member: MemberInfo) -> tuple[int, int]:
+        """(size, CRC-32) of a member: from the zip's directory, or read from a folder's file
+        (an export folder has no recorded CRC)."""
+        archive = self.archives[source]
+        if archive.kind == "zip":
+            return member.size, member.crc
+        crc = 0
+        try:
+            for block in archive.iter_member_blocks(member):
+                crc = zlib.crc32(block, crc)
+        except ArchiveKitError:
+            return member.size, -1
+        return member.size, crc
+
+    def _file_conflict(self, key: str, source: int, shadowed: list[tuple[int, MemberInfo]]) -> None:
+        self.stats.conflicts["file"] += 1
+        if len(self.stats.issues) >= _MAX_CONFLICTS:
+            return
+        others = ", ".join(self.names[s] for s, _ in shadowed)
+        self.stats.issues.append(
+            warning(
+                "merge-conflict",
+                f"{others} and {self.names[source]} both have a file {key!r} with different "
+                f"content: the one from {self.names[source]} (the later input) is kept",
+            ).at(self.names[source], None)
+        )
+
+
+def _merge_definitions(
+    line_type: str, envelopes: list[dict[str, Any] | None]
+) -> dict[str, Any] | None:
+    """The merged envelope of several definitions of one user (memberships united, the later
+    entries winning), or None: the last definition as it is."""
+    if line_type != "user":
+        return None
+    usable = [e for e in envelopes if e is not None and isinstance(e.get("user"), dict)]
+    if len(usable) < 2:
+        return None
+    teams: dict[str, dict[str, Any]] = {}
+    for envelope in usable:
+        for membership in envelope["user"].get("teams") or ():
+            if not isinstance(membership, dict):
+                continue
+            name = go_lower(str(membership.get("name") or ""))
+            earlier = teams.get(name)
+            if earlier is None:
+                teams[name] = dict(membership)
+                continue
+            channels: dict[str, Any] = {}
+            for channel in (earlier.get("channels") or []) + (membership.get("channels") or []):
+                if isinstance(channel, dict):
+                    channels[go_lower(str(channel.get("name") or ""))] = channel
+            teams[name] = {**earlier, **membership, "channels": list(channels.values())}
+    last = usable[-1]
+    merged_teams = list(teams.values())
+    if merged_teams == (last["user"].get("teams") or []):
+        return None
+    return {**last, "user": {**last["user"], "teams": merged_teams}}

@@ -1,0 +1,295 @@
+"""`filter_archive`, `split_archive`, `merge_archives`: the writers, as the CLI runs them.
+
+Each opens its input(s) (an input that does not open raises `ArchiveError`, exit 3, and
+nothing is written), writes through the writer core (`archivekit.write`), writes the manifest
+next to its output, and checks its input(s) with `validate` on the side — in a child process,
+while the output is being written, so the check costs no wall time on a machine with a spare
+core. An input with errors still gets written (that is often why people filter), and the
+result says the output carries those errors; with ``strict=True`` such an input is refused
+(`InputHasErrors`, exit 1) and nothing is left under the output's name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+from multiprocessing.pool import AsyncResult
+from pathlib import Path
+from typing import Any
+
+from archivekit.check.references import Existing
+from archivekit.errors import ArchiveKitError, UsageError
+from archivekit.read import ReadLimits, open_archive
+from archivekit.runtime import guard_worker
+from archivekit.validate import validate
+from archivekit.write.core import keep_large_buffers, output_folder, write_archive
+from archivekit.write.filter import FilterStats, filter_into
+from archivekit.write.manifest import archive_entry, manifest_path, write_manifest
+from archivekit.write.merge import MergeRun
+from archivekit.write.results import (
+    CHECK_ISSUES,
+    FilterResult,
+    InputCheck,
+    InputHasErrors,
+    MergeResult,
+    SplitResult,
+    selection_dict,
+)
+from archivekit.write.select import Selection
+from archivekit.write.split import By, SplitRun, prepare_folder
+
+
+def _check(
+    path: str, read_limits: ReadLimits | None, existing: Existing | None = None
+) -> InputCheck | None:
+    try:
+        report = validate(
+            path, workers=1, max_issues=CHECK_ISSUES, read_limits=read_limits, existing=existing
+        )
+    except ArchiveKitError:
+        return None  # the writer itself reports an unusable archive
+    return InputCheck.of(path, report)
+
+
+class InputChecker:
+    """`validate` of the inputs in one child process, started now, collected by `results`.
+    `close` stops the child at once if its results were not collected (an error or Ctrl-C in
+    the writer must not wait for a check nobody will read)."""
+
+    def __init__(
+        self,
+        paths: list[str],
+        read_limits: ReadLimits | None,
+        existing: list[Existing] | None = None,
+    ) -> None:
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+        # The check ends with the writer: killed with it, stopped when it stops.
+        self._pool = multiprocessing.get_context(method).Pool(
+            1, initializer=guard_worker, initargs=(os.getpid(),)
+        )
+        before = existing or [Existing()] * len(paths)
+        self._pending: list[AsyncResult[InputCheck | None]] = [
+            self._pool.apply_async(_check, (path, read_limits, seen))
+            for path, seen in zip(paths, before, strict=True)
+        ]
+        self._collected = False
+
+    def results(self) -> list[InputCheck]:
+        found = []
+        for pending in self._pending:
+            try:
+                check = pending.get()
+            except Exception:  # a crashed check must not lose the output: it is only a check
+                check = None
+            if check is not None:
+                found.append(check)
+        self._collected = True
+        return found
+
+    def close(self) -> None:
+        if self._collected:
+            self._pool.close()
+        else:
+            self._pool.terminate()
+        self._pool.join()
+
+
+def _start_checks(
+    paths: list[str], enabled: bool, read_limits: ReadLimits | None
+) -> InputChecker | None:
+    return InputChecker(paths, read_limits) if enabled else None
+
+
+def filter_archive(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None = None,
+    selection: Selection | None = None,
+    *,
+    dry_run: bool = False,
+    strict: bool = False,
+    check_input: bool = True,
+    read_limits: ReadLimits | None = None,
+) -> FilterResult:
+    """Write the part of ``source`` that ``selection`` picks to ``output`` (a zip), with what
+    it needs to import, and ``OUT.manifest.json`` beside it.
+
+    Raises:
+        ArchiveError: ``source`` cannot be used (exit 3); nothing is written.
+        UsageError: a selector names something ``source`` does not have (exit 2), or no
+            ``output`` without ``dry_run``.
+        OutputError: ``output`` is the input, or cannot be written (exit 2).
+        InputHasErrors: ``strict`` and ``source`` has errors (exit 1); nothing is written.
+    """
+    keep_large_buffers()
+    selection = selection or Selection()
+    source = os.fspath(source)
+    if output is None and not dry_run:
+        raise UsageError("filter needs an output (-o OUT.zip), or --dry-run")
+    target = None if output is None else os.fspath(output)
+    result = FilterResult(source, target, dry_run, selection, FilterStats())
+    checker = _start_checks([source], check_input or strict, read_limits)
+    try:
+        with open_archive(source, limits=read_limits) as archive:
+            if dry_run or output is None:
+                result.stats = filter_into(archive, selection, None)
+                result.checks = _finish_checks(checker, strict)
+                return result
+            with write_archive(output, protect=[source]) as writer:
+                result.stats = filter_into(
+                    archive, selection, writer, spool_folder=output_folder(output)
+                )
+                result.checks = _finish_checks(checker, strict)
+            result.written = writer.result
+        document = {
+            "command": "filter",
+            "source": Path(source).name,
+            "selection": selection_dict(selection),
+            **_manifest_counts(result.stats),
+            "archive": archive_entry(writer.result) if writer.result else None,
+            "input_check": [c.to_dict() for c in result.checks],
+        }
+        result.manifest = str(
+            write_manifest(manifest_path(output), document, protect=(source, output))
+        )
+        return result
+    finally:
+        if checker is not None:
+            checker.close()
+
+
+def _finish_checks(checker: InputChecker | None, strict: bool) -> list[InputCheck]:
+    if checker is None:
+        return []
+    checks = checker.results()
+    if strict and any(c.errors for c in checks):
+        raise InputHasErrors(checks)
+    return checks
+
+
+def _manifest_counts(stats: FilterStats) -> dict[str, Any]:
+    data = stats.to_dict()
+    left_out: dict[str, Any] = {
+        "lines": data["dropped"],
+        "why": "not selected, and not needed by a kept line",
+        "files": {"count": stats.files_dropped, "bytes": stats.file_bytes_dropped},
+        "files_why": "no kept line refers to them",
+    }
+    if stats.too_long:
+        left_out["too_long_lines"] = stats.too_long
+    return {
+        "kept": {
+            "lines": data["kept"],
+            "needed": data["needed"],
+            "rewritten": data["rewritten"],
+            "unjudged": stats.unjudged,
+            "files": {"count": stats.files_kept, "bytes": stats.file_bytes_kept},
+        },
+        "left_out": left_out,
+    }
+
+
+def split_archive(
+    source: str | os.PathLike[str],
+    folder: str | os.PathLike[str],
+    *,
+    max_bytes: int | None = None,
+    by: By | None = None,
+    strict: bool = False,
+    check_input: bool = True,
+    read_limits: ReadLimits | None = None,
+) -> SplitResult:
+    """Cut ``source`` into parts under ``max_bytes`` (and/or one group per team, channel or
+    month) that import one after the other, written into ``folder`` with ``manifest.json``.
+    The scheme is in `archivekit.write.split`. The parts appear only once all are written.
+
+    Raises:
+        ArchiveError: ``source`` cannot be used (exit 3); nothing is written.
+        UsageError: neither ``max_bytes`` nor ``by`` (exit 2).
+        OutputError: ``folder`` cannot be written or holds an earlier split (exit 2).
+        InputHasErrors: ``strict`` and ``source`` has errors (exit 1); nothing is written.
+    """
+    keep_large_buffers()
+    source = os.fspath(source)
+    if max_bytes is None and by is None:
+        raise UsageError("split needs --max-bytes SIZE (or --target-config) or --by")
+    stem = Path(source).name
+    stem = stem[:-4] if stem.lower().endswith(".zip") else stem.rsplit(".", 1)[0] or stem
+    checker = _start_checks([source], check_input or strict, read_limits)
+    try:
+        with open_archive(source, limits=read_limits) as archive:
+            target = prepare_folder(folder, stem)
+            run = SplitRun(archive, target, limit=max_bytes, by=by, stem=stem)
+            checks: list[InputCheck] = []
+            try:
+                stats = run.run_staged()
+                checks = _finish_checks(checker, strict)
+            except BaseException:
+                run.discard()
+                raise
+            run.publish()
+        result = SplitResult(source, str(target), max_bytes, by, stats, checks=checks)
+        document = {"command": "split", **result.manifest_document()}
+        manifest = target / "manifest.json"
+        result.manifest = str(write_manifest(manifest, document, protect=(source,)))
+        return result
+    finally:
+        if checker is not None:
+            checker.close()
+
+
+def merge_archives(
+    sources: list[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    check_input: bool = True,
+    read_limits: ReadLimits | None = None,
+) -> MergeResult:
+    """Combine ``sources`` (in order: a later input's definitions win) into ``output`` with
+    ``OUT.manifest.json`` beside it; see `archivekit.write.merge`.
+
+    Raises:
+        ArchiveError: an input cannot be used (exit 3); nothing is written.
+        UsageError: no input, or one given twice (exit 2). One input is fine: the output
+            is that archive in the exporter's block order.
+        OutputError: ``output`` is an input, or cannot be written (exit 2).
+        InputHasErrors: ``strict`` and an input has errors (exit 1); nothing is written.
+    """
+    keep_large_buffers()
+    paths = [os.fspath(s) for s in sources]
+    if not paths:
+        raise UsageError("merge needs at least one archive")
+    if len({os.path.realpath(p) for p in paths}) != len(paths):
+        raise UsageError("merge: an archive is given twice")
+    names = _input_names(paths)
+    checker: InputChecker | None = None
+    try:
+        with contextlib.ExitStack() as stack:
+            archives = [stack.enter_context(open_archive(p, limits=read_limits)) for p in paths]
+            with write_archive(output, protect=paths) as writer:
+                run = MergeRun(archives, writer, names, spool_folder=str(output_folder(output)))
+                before = run.index()
+                if check_input or strict:
+                    # Each input as the import would see it: after the inputs before it.
+                    checker = InputChecker(paths, read_limits, before)
+                stats = run.write()
+                checks = _finish_checks(checker, strict)
+        assert writer.result is not None
+        result = MergeResult(paths, os.fspath(output), stats, writer.result, checks=checks)
+        document = {"command": "merge", **result.manifest_document()}
+        result.manifest = str(
+            write_manifest(manifest_path(output), document, protect=(*paths, output))
+        )
+        return result
+    finally:
+        if checker is not None:
+            checker.close()
+
+
+def _input_names(paths: list[str]) -> list[str]:
+    """How issues name each input: its file name, or its path when two names clash."""
+    names = [Path(p).name for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    return paths
