@@ -152,14 +152,15 @@ def expected_content(source: Source, sel: Selection) -> Counter[bytes]:
         if (sel.since is not None and at < sel.since) or (sel.until is not None and at > sel.until):
             continue
         if kind == "post":
-            place = (low(body["team"]), low(body["channel"]))
-            author = low(body["user"])
+            # As the server looks them up: exactly as written.
+            place = (body["team"], body["channel"])
+            author = body["user"]
             if place[0] in x_teams or place in x_channels or author in x_users:
                 continue
             if positive and not (place[0] in teams or place in channels or author in users):
                 continue
         else:
-            members = frozenset(low(m) for m in body["channel_members"])
+            members = frozenset(body["channel_members"])
             if members in sel.exclude_dms or members & x_users:
                 continue
             if positive and not (members in sel.dms or members & users):

@@ -55,7 +55,9 @@ from typing import BinaryIO, Final
 
 from isal import isal_zlib
 
+from archivekit.check.files import ReferencedFiles
 from archivekit.errors import ArchiveError
+from archivekit.gosem.paths import resolve
 from archivekit.read import Archive, MemberInfo
 from archivekit.read.inflate import method_name
 from archivekit.write.atomic import atomic_output
@@ -518,6 +520,39 @@ def keep_large_buffers() -> None:
     if mallopt is not None:
         mallopt(_M_MMAP_THRESHOLD, 32 << 20)
         mallopt(_M_TRIM_THRESHOLD, 64 << 20)
+
+
+def find_file(archive: Archive, path: str) -> int:
+    """The member index entry the server finds for a JSONL path (attachment, profile or emoji
+    image), or -1: missing, escaping data/, or a bare JSONL (no files)."""
+    if archive.kind == "jsonl":
+        return -1
+    key = resolve(path)
+    return -1 if key is None else archive.index.find(key)
+
+
+def copy_files(
+    archive: Archive, referenced: ReferencedFiles, writer: ArchiveWriter | None
+) -> tuple[int, int]:
+    """Copy the marked entries (in the archive's order); (count, bytes) of them."""
+    count = size = 0
+    index = archive.index
+    for i in referenced.indexes():
+        member = index[i]
+        count += 1
+        size += member.size
+        if writer is not None:
+            writer.copy_member(archive, member)
+    return count, size
+
+
+def files_left_out(archive: Archive, referenced: ReferencedFiles) -> tuple[int, int]:
+    """(count, bytes) of the file entries no marked reference finds (the JSONL aside)."""
+    if archive.kind == "jsonl":
+        return 0, 0
+    index = archive.index
+    left = index.unreferenced(referenced.bits, archive.jsonl.index)
+    return len(left), sum(index[i].size for i in left)
 
 
 def output_folder(destination: str | os.PathLike[str]) -> Path:

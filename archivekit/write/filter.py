@@ -27,30 +27,43 @@ input's member order, once each.
 from __future__ import annotations
 
 import os
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Final
+from itertools import accumulate
+from typing import Any, Final, cast
 
 import orjson
 
-from archivekit.check.fast.fastpath import DIRECT_POST_PREFIX, POST_PREFIX, scan
+from archivekit.check.fast.fastpath import DIRECT_POST_PREFIX, POST_PREFIX
+from archivekit.check.files import ReferencedFiles
+from archivekit.check.parallel import SETTLED_POSTS
 from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.errors import UsageError
 from archivekit.gosem.decode import decode_line
-from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_fields, go_lower
 from archivekit.read import Archive, LineTooLong, iter_line_blocks
-from archivekit.write.core import ArchiveWriter, LineSpool, WrittenArchive
+from archivekit.write.core import (
+    ArchiveWriter,
+    LineSpool,
+    WrittenArchive,
+    copy_files,
+    files_left_out,
+    find_file,
+)
 from archivekit.write.lines import (
-    NO_SIZE_LIMIT,
+    ESCAPE as _ESCAPE,
+)
+from archivekit.write.lines import (
     LineDecoder,
     PostBlock,
     PostFacts,
-    accept_any_type,
     canonical_refs,
     encode,
+    find_all,
     payload_of,
+    plain_post,
     post_block,
     post_facts,
     without_attachments,
@@ -177,7 +190,7 @@ class FilterRun:
         self.decoder = LineDecoder()
         self.needs = _Needs()
         self.defined = _Defined()
-        self.referenced = bytearray(len(archive.members()))
+        self.referenced = ReferencedFiles(len(archive.index))
         self.wait = selection.narrows_places or not selection.all_definitions
         # Post lines need no decoding at all when every line is kept as it is: only the
         # files they name matter (see `might_have_attachments`).
@@ -190,6 +203,14 @@ class FilterRun:
         self._content = LineSpool(spool_folder) if self.wait and writer is not None else None
         self._waiting = False  # a definition has been deferred: content goes to the spool too
         self._kept_run: list[bytes] = []  # unchanged lines not yet in the content spool
+        # With only --team narrowing places: each team's name as a JSON string, to find.
+        team_only = selection.team_only
+        self._team_tokens = (
+            None
+            if team_only is None or not selection.no_direct_posts
+            else tuple(b'"' + t.encode() + b'"' for t in sorted(team_only))
+        )
+        self._dropped = [0, 0, 0]
         self._files_checked = archive.kind != "jsonl"
         self._everything: set[str] = set()  # scheme/role/emoji types kept whole
 
@@ -223,67 +244,143 @@ class FilterRun:
                 number += found.count
                 continue
             batch = block.lines()
-            self._batch(batch)
+            if block.text is not None and self._team_tokens and SETTLED_POSTS is not None:
+                self._team_block(block.text, batch)
+            else:
+                self._batch(batch)
             number += len(batch)
         self.stats.lines_read = number
         if number == 0:
             self._version(b"")
 
+    def _team_block(self, text: bytes, lines: list[bytes | LineTooLong]) -> None:
+        """`_batch` when only ``--team`` narrows places: the lines of runs that are posts for
+        sure (`SETTLED_POSTS`, in C) and hold neither a kept team's name (as a JSON string) nor
+        an escape are left out in bulk, counted on the block's text; the others are read."""
+        assert SETTLED_POSTS is not None
+        assert self._team_tokens
+        self._dropped = dropped = [0, 0, 0]  # posts, direct posts, bytes
+        hits = [m.start() for m in _ESCAPE.finditer(text)]
+        for token in self._team_tokens:
+            hits += find_all(text, token)
+        ends = list(accumulate(map((1).__add__, map(len, cast("list[bytes]", lines)))))
+        read = sorted({bisect_right(ends, at) for at in hits})
+        index, end, next_read = 0, len(lines), 0
+        while index < end:
+            settled = SETTLED_POSTS(lines, index)
+            while next_read < len(read) and read[next_read] < index:
+                next_read += 1
+            start = index
+            while start < settled:
+                stop = read[next_read] if next_read < len(read) else end
+                stop = min(stop, settled)
+                if stop > start:  # lines [start, stop): posts to leave out, in bulk
+                    first = ends[start - 1] if start else 0
+                    size = ends[stop - 1] - first
+                    directs = text.count(
+                        b"\n" + DIRECT_POST_PREFIX, first - 1 if first else 0, first + size
+                    )
+                    if not first and text.startswith(DIRECT_POST_PREFIX):
+                        directs += 1
+                    dropped[0] += stop - start - directs
+                    dropped[1] += directs
+                    dropped[2] += size
+                if stop < settled:  # a line that names the team (or has an escape): read it
+                    self._post_line(lines[stop])
+                    next_read += 1
+                start = stop + 1
+            if settled < end:
+                self._post_line(lines[settled])
+            index = settled + 1
+        self._end_batch()
+
     def _batch(self, lines: list[bytes | LineTooLong]) -> None:
-        """Decide about each line. The common case runs inline: a canonical post or direct
-        post that the scanner accepts and that is left out costs one scan and no parse (on the
-        400 MB benchmark, most lines of a one-team filter)."""
-        decoder, selection, stats = self.decoder, self.selection, self.stats
-        users, teams, channels = decoder.users, decoder.teams, decoder.channels
-        posts_decided = not selection.by_author and selection.selects_type("post")
-        directs_decided = selection.selects_type("direct_post")
-        post_selected, direct_selected = selection.post_selected, selection.direct_selected
-        in_period, dms = selection.in_period, self.defined.dms
-        timed = selection.since is not None or selection.until is not None
-        no_directs, team_only = selection.no_direct_posts, selection.team_only
-        dropped_posts = dropped_directs = dropped_bytes = 0
-        for raw in lines:
-            if type(raw) is not bytes:
-                stats.too_long += 1
-                dropped_bytes += raw.length + 1  # type: ignore[union-attr]
-                continue
-            if no_directs and raw.startswith(DIRECT_POST_PREFIX):
-                dropped_directs += 1
-                dropped_bytes += len(raw) + 1
-                continue
-            if posts_decided and raw.startswith(POST_PREFIX):
-                found = scan(raw, False, users, teams, channels, accept_any_type, NO_SIZE_LIMIT)
-                if found is not None:
-                    parts = found[0]
-                    if (
-                        parts[1] in team_only
-                        if team_only is not None
-                        else post_selected((parts[1], parts[2]), "")  # type: ignore[arg-type]
-                    ) and (not timed or in_period(parts[3])):
-                        self._kept_scanned(raw, "post", parts)
+        """Decide about each line, the common cases inline (see `_post_line`). With only
+        ``--team`` narrowing places, runs of lines that are posts for sure (`SETTLED_POSTS`, in
+        C) are left out without a parse when the team's name is nowhere in them."""
+        self._dropped = [0, 0, 0]  # posts, direct posts, bytes
+        tokens = self._team_tokens
+        if tokens is None or SETTLED_POSTS is None:
+            for raw in lines:
+                self._post_line(raw)
+        else:
+            dropped = self._dropped
+            index, end = 0, len(lines)
+            while index < end:
+                settled = SETTLED_POSTS(lines, index)
+                for raw in cast("list[bytes]", lines[index:settled]):
+                    # A post (or a line Go cannot decode) with no escape: its team is
+                    # written plainly, so it is one of ours only if the name is in it.
+                    if raw.startswith(DIRECT_POST_PREFIX):
+                        dropped[1] += 1
+                        dropped[2] += len(raw) + 1
+                    elif b"\\u" not in raw and not any(t in raw for t in tokens):
+                        dropped[0] += 1
+                        dropped[2] += len(raw) + 1
                     else:
-                        dropped_posts += 1
-                        dropped_bytes += len(raw) + 1
-                    continue
-            elif directs_decided and raw.startswith(DIRECT_POST_PREFIX):
-                found = scan(raw, True, users, teams, channels, accept_any_type, NO_SIZE_LIMIT)
-                if found is not None:
-                    parts = found[0]
-                    members = frozenset(parts[1:-2])
-                    dms.add(members)  # type: ignore[arg-type]
-                    if direct_selected(members) and in_period(parts[-2]):  # type: ignore[arg-type]
-                        self._kept_scanned(raw, "direct_post", parts)
-                    else:
-                        dropped_directs += 1
-                        dropped_bytes += len(raw) + 1
-                    continue
-            self._line(raw)
+                        self._post_line(raw)
+                if settled < end:
+                    self._post_line(lines[settled])
+                index = settled + 1
+        self._end_batch()
+
+    def _end_batch(self) -> None:
         self._spool_kept()
-        if dropped_posts:
-            stats.dropped["post"] += dropped_posts
-        if dropped_directs:
-            stats.dropped["direct_post"] += dropped_directs
-        stats.jsonl_bytes_dropped += dropped_bytes
+        posts, directs, size = self._dropped
+        if posts:
+            self.stats.dropped["post"] += posts
+        if directs:
+            self.stats.dropped["direct_post"] += directs
+        self.stats.jsonl_bytes_dropped += size
+
+    def _post_line(self, raw: bytes | LineTooLong) -> None:
+        """One line. A post or direct post is decided here when the scanner accepts it (then
+        orjson reads it exactly as the server) or its place and time read plainly
+        (`plain_post`); names as written: the server looks a post's team, channel, author and
+        members up exactly. Anything else goes to `_line`."""
+        if type(raw) is not bytes:
+            self.stats.too_long += 1
+            self._dropped[2] += raw.length + 1  # type: ignore[union-attr]
+            return
+        selection, dropped = self.selection, self._dropped
+        direct = raw.startswith(DIRECT_POST_PREFIX)
+        if direct and selection.no_direct_posts:
+            dropped[1] += 1
+            dropped[2] += len(raw) + 1
+            return
+        if not (direct or (raw.startswith(POST_PREFIX) and not selection.by_author)):
+            self._line(raw)
+            return
+        kind = "direct_post" if direct else "post"
+        canonical = self.decoder.accepts(raw)
+        post = orjson.loads(raw)[kind] if canonical else plain_post(raw, kind)
+        keep = None if post is None else self._post_selected(kind, post)
+        if keep is False:
+            dropped[1 if direct else 0] += 1
+            dropped[2] += len(raw) + 1
+        elif keep and canonical:
+            self._kept_scanned(raw, kind, post)  # type: ignore[arg-type]
+        else:
+            self._line(raw)  # kept, or undecided: read it in full
+
+    def _post_selected(self, kind: str, post: dict[str, Any]) -> bool | None:
+        """Whether the selectors keep a post (None: its place cannot be read plainly)."""
+        selection = self.selection
+        if kind == "post":
+            team, channel = post.get("team"), post.get("channel")
+            if type(team) is not str or type(channel) is not str:
+                return None
+            selected = selection.post_selected((team, channel), "")
+        else:
+            names = post.get("channel_members")
+            if type(names) is not list or not all(type(n) is str for n in names):
+                return None
+            members = frozenset(names)
+            self.defined.dms.add(members)
+            selected = selection.direct_selected(members)
+        return (
+            selected and selection.selects_type(kind) and selection.in_period(post.get("create_at"))
+        )
 
     def _skim_block(self, found: PostBlock) -> bool:
         """A batch of only post and direct-post lines, all kept as they are, in one go: only
@@ -321,11 +418,6 @@ class FilterRun:
         return False
 
     def _line(self, raw: bytes) -> None:
-        if raw.startswith((POST_PREFIX, DIRECT_POST_PREFIX)):
-            parts = self.decoder.scan(raw)
-            if parts is not None:
-                self._scanned_content(raw, parts)
-                return
         envelope = self.decoder.decode(raw)
         if envelope is None:
             self._unjudged(raw)
@@ -347,41 +439,16 @@ class FilterRun:
         self._emit(raw, "?")
 
     # --- content lines ---------------------------------------------------------------------
-    def _scanned_content(self, raw: bytes, parts: tuple[str | int, ...]) -> None:
-        """A post line the scanner accepted: canonical, so its identity parts (place, time,
-        members; names already in their stored lowercase form) decide without a full parse."""
-        selection = self.selection
-        envelope: dict[str, Any] | None = None
-        if parts[0] == "post":
-            kind, create_at = "post", parts[3]
-            place = (str(parts[1]), str(parts[2]))
-            author = ""
-            if selection.by_author:
-                envelope = orjson.loads(raw)
-                author = envelope["post"].get("user") or ""
-            keep = selection.post_selected(place, author)
-        else:
-            kind, create_at = "direct_post", parts[-2]
-            members = frozenset(str(p) for p in parts[1:-2])
-            self.defined.dms.add(members)
-            keep = selection.direct_selected(members)
-        if not (keep and selection.selects_type(kind) and selection.in_period(create_at)):
-            self._drop(raw, kind)
-            return
-        if envelope is None:
-            envelope = orjson.loads(raw)
-        self._kept_content(raw, envelope, kind, envelope[kind])
-
     def _content_line(
         self, raw: bytes, envelope: dict[str, Any], kind: str, payload: dict[str, Any]
     ) -> None:
         """A post line from the exact decoder (anything the scanner declined)."""
         selection = self.selection
         if kind == "post":
-            place = (go_lower(_text(payload.get("team"))), go_lower(_text(payload.get("channel"))))
-            keep = selection.post_selected(place, go_lower(_text(payload.get("user"))))
+            place = (_text(payload.get("team")), _text(payload.get("channel")))
+            keep = selection.post_selected(place, _text(payload.get("user")))
         else:
-            members = members_key(_text(m) for m in payload.get("channel_members") or ())
+            members = frozenset(_text(m) for m in payload.get("channel_members") or ())
             self.defined.dms.add(members)
             keep = selection.direct_selected(members)
         create_at = payload.get("create_at")
@@ -390,13 +457,15 @@ class FilterRun:
             return
         self._kept_content(raw, envelope, kind, payload)
 
-    def _kept_scanned(self, raw: bytes, kind: str, parts: tuple[str | int, ...]) -> None:
-        """A kept line the scanner accepted: it names no file, so only its names are needed."""
+    def _kept_scanned(self, raw: bytes, kind: str, post: dict[str, Any]) -> None:
+        """A kept line the scanner accepted: it names no file, so only its names are needed
+        (already in their stored, lowercase form)."""
         needs = self.needs
         if kind == "post":
-            needs.teams.add(parts[1])  # type: ignore[arg-type]
-            needs.channels.add((parts[1], parts[2]))  # type: ignore[arg-type]
-        canonical_refs(kind, orjson.loads(raw)[kind], needs.users, needs.emoji)
+            team = post["team"]
+            needs.teams.add(team)
+            needs.channels.add((team, post["channel"]))
+        canonical_refs(kind, post, needs.users, needs.emoji)
         self._emit(raw, kind)
 
     def _kept_content(
@@ -430,12 +499,11 @@ class FilterRun:
     def _need_file(self, path: str) -> None:
         if not self._files_checked:
             return
-        key = resolve(path)
-        member = self.archive.lookup(key) if key is not None else None
-        if member is None or member.is_dir:
+        found = find_file(self.archive, path)
+        if found < 0:
             self.stats.files_missing += 1
-            return
-        self.referenced[member.index] = 1
+        else:
+            self.referenced.add(found)
 
     # --- definition lines ------------------------------------------------------------------
     def _definition_line(self, raw: bytes, line_type: str, payload: dict[str, Any]) -> None:
@@ -718,18 +786,12 @@ class FilterRun:
     # --- files -----------------------------------------------------------------------------
     def _copy_files(self) -> None:
         stats = self.stats
-        jsonl = self.archive.jsonl
-        for member in self.archive.members():
-            if member.is_dir or member is jsonl:
-                continue
-            if self.referenced[member.index]:
-                stats.files_kept += 1
-                stats.file_bytes_kept += member.size
-                if self.writer is not None:
-                    self.writer.copy_member(self.archive, member)
-            else:
-                stats.files_dropped += 1
-                stats.file_bytes_dropped += member.size
+        stats.files_kept, stats.file_bytes_kept = copy_files(
+            self.archive, self.referenced, self.writer
+        )
+        stats.files_dropped, stats.file_bytes_dropped = files_left_out(
+            self.archive, self.referenced
+        )
 
 
 def _text(value: Any) -> str:

@@ -4,9 +4,9 @@ A writer decides about every line (keep it, drop it, rewrite it) from what the s
 see in it, so lines are decoded with Go's semantics (`archivekit.gosem.decode.decode_line`:
 case-insensitive keys, repeated keys, strict types). That exact decoder costs ~6 µs a line;
 post and direct-post lines — nearly all of an export — first go through the validator's C
-scanner, which in ~1.4 µs accepts only lines written canonically (exact lowercase keys, no
-repeats, right types, every reference known): for those, plain ``orjson.loads`` gives exactly
-the server's view. Everything else takes the exact decoder.
+scanner, which in ~1.5 µs accepts only lines written canonically (exact lowercase keys, no
+repeats, right types, every reference known, no file): for those, plain ``orjson.loads`` gives
+exactly the server's view. Everything else takes the exact decoder.
 
 `PostFacts` is what the writers need from a post or direct-post line: its place, author, time,
 every user and emoji name it refers to and its attachment paths.
@@ -23,7 +23,13 @@ from typing import Any, Final, cast
 
 import orjson
 
-from archivekit.check.fast.fastpath import DIRECT_POST_PREFIX, POST_PREFIX, scan
+from archivekit.check.fast.fastpath import (
+    DIRECT_POST_KEYS,
+    DIRECT_POST_PREFIX,
+    POST_KEYS,
+    POST_PREFIX,
+    scan,
+)
 from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.gosem.decode import decode_line
 from archivekit.gosem.strings import go_lower
@@ -50,23 +56,36 @@ class LineDecoder:
         self.schemes: dict[str, None] = {}
         self._default_channels = default_channels
 
-    def scan(self, raw: bytes) -> tuple[str | int, ...] | None:
-        """The identity parts of a canonical post line — ``("post", team, channel, create_at,
-        message)`` or ``("direct", *sorted members, create_at, message)`` — or None when the
-        scanner declines it (then `decode` it)."""
+    def accepts(self, raw: bytes) -> bool:
+        """Whether the scanner accepts this post or direct-post line: written canonically, so
+        that ``orjson.loads`` gives exactly the server's view of it (and it names no file)."""
         direct = raw.startswith(DIRECT_POST_PREFIX)
         if not (direct or raw.startswith(POST_PREFIX)):
-            return None
+            return False
         found = scan(
-            raw, direct, self.users, self.teams, self.channels, accept_any_type, NO_SIZE_LIMIT
+            raw,
+            direct,
+            self.users,
+            self.teams,
+            self.channels,
+            accept_any_type,
+            NO_SIZE_LIMIT,
+            None,
         )
-        return None if found is None else found[0]
+        return found is not None
+
+    def canonical(self, raw: bytes) -> Envelope | None:
+        """The envelope of a line the scanner accepts (see `accepts`), else None."""
+        if not self.accepts(raw):
+            return None
+        doc: Envelope = orjson.loads(raw)
+        return doc
 
     def decode(self, raw: bytes) -> Envelope | None:
         """The canonical envelope of a line (see `decode_line`), or None when Go cannot
         decode it."""
-        if self.scan(raw) is not None:
-            doc: Envelope = orjson.loads(raw)
+        doc = self.canonical(raw)
+        if doc is not None:
             return doc
         envelope, _ = decode_line(raw)
         if envelope is not None:
@@ -98,6 +117,36 @@ class LineDecoder:
             name = payload.get("name")
             if isinstance(name, str) and name:
                 self.schemes[name] = None
+
+
+_KEYS: Final = {"post": POST_KEYS, "direct_post": DIRECT_POST_KEYS}
+_NAMED: Final = {"post": b'"post"', "direct_post": b'"direct_post"'}
+
+
+def plain_post(raw: bytes, kind: str) -> dict[str, Any] | None:
+    """The payload of a ``kind`` line ("post" or "direct_post") parsed by orjson, when its
+    place, author, time and members are surely what the server reads — else None (decode it).
+
+    orjson and Go read those top-level scalars and string lists alike, repeated keys included
+    (the last one wins in both), except when a key differs only in case (Go matches it; here
+    any key outside the payload's own lowercase set refuses the line) or when the payload
+    object itself is repeated (Go merges the two objects; orjson keeps the last). The string
+    ``"post"`` (``"direct_post"``) then appears more than twice — the type and the key — or is
+    hidden behind a ``\\u`` escape: both refuse the line. Whether Go can decode the rest of the
+    line is not checked: this answers where a line belongs, not whether it imports.
+    """
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if type(doc) is not dict or len(doc) != 2 or doc.get("type") != kind:
+        return None
+    payload = doc.get(kind)
+    if type(payload) is not dict or not payload.keys() <= _KEYS[kind]:
+        return None
+    if raw.count(_NAMED[kind]) != 2 or b"\\u" in raw:
+        return None
+    return payload
 
 
 def payload_of(envelope: Envelope) -> tuple[str, dict[str, Any] | None]:
@@ -228,12 +277,12 @@ def _str(value: Any) -> str | None:
 def might_have_attachments(raw: bytes) -> bool:
     """False only when a line surely has no ``attachments`` key: neither the word (in any
     case) nor a ``\\u`` escape (a key may be written with escapes) appears in it."""
-    return _ESCAPE.search(raw) is not None or b"ttachment" in raw.lower()
+    return ESCAPE.search(raw) is not None or b"ttachment" in raw.lower()
 
 
 # A key written with a \u escape could spell "attachments" (a regex finds this two-byte needle
 # 3x faster than bytes.find does).
-_ESCAPE: Final = re.compile(rb"\\u")
+ESCAPE: Final = re.compile(rb"\\u")
 
 
 class PostBlock:
@@ -260,8 +309,8 @@ class PostBlock:
         """Indices of the lines that may name files (`might_have_attachments`), found with
         one search over the whole text."""
         text = self.text
-        hits = _find_all(text.lower(), b"ttachment")
-        hits += [m.start() for m in _ESCAPE.finditer(text)]
+        hits = find_all(text.lower(), b"ttachment")
+        hits += [m.start() for m in ESCAPE.finditer(text)]
         if not hits:
             return []
         ends = list(accumulate(len(raw) + 1 for raw in self.lines()))
@@ -282,7 +331,7 @@ def post_block(lines: LineBlock) -> PostBlock | None:
     return PostBlock(lines, count, direct)
 
 
-def _find_all(data: bytes, needle: bytes) -> list[int]:
+def find_all(data: bytes, needle: bytes) -> list[int]:
     found = []
     at = data.find(needle)
     while at >= 0:

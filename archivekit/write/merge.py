@@ -37,15 +37,15 @@ from typing import Any, Final
 
 import orjson
 
+from archivekit.check.files import ReferencedFiles
 from archivekit.check.references import Existing
 from archivekit.errors import ArchiveKitError
 from archivekit.gosem.decode import decode_line
-from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import Issue, warning
 from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_batches
 from archivekit.runtime import partial_name_owner, remove_abandoned
-from archivekit.write.core import ArchiveWriter, LineSpool
+from archivekit.write.core import ArchiveWriter, LineSpool, find_file
 from archivekit.write.lines import LineDecoder, encode, payload_of, post_facts
 from archivekit.write.select import (
     CONTENT_TYPES,
@@ -132,7 +132,6 @@ def _post_identity(line_type: str, payload: dict[str, Any]) -> bytes | None:
     else:
         members = payload.get("channel_members") or ()
         place = ["direct", *sorted(go_lower(m) for m in members if isinstance(m, str))]
-    # The same bytes as the scanner's identity parts of a canonical line.
     return orjson.dumps([*place, create_at, message])
 
 
@@ -254,20 +253,9 @@ class MergeRun:
         self._directs = LineSpool(folder)
         self._unjudged = LineSpool(folder)
         self._version: bytes | None = None
-        # Every input's members by key (the later input wins), and which are referenced.
-        self._members: dict[str, tuple[int, MemberInfo]] = {}
-        self._shadowed: dict[str, list[tuple[int, MemberInfo]]] = {}
-        for source, archive in enumerate(archives):
-            if archive.kind == "jsonl":
-                continue
-            for member in archive.members():
-                if member.is_dir or member is archive.jsonl:
-                    continue
-                previous = self._members.get(member.key)
-                if previous is not None and previous[0] != source:
-                    self._shadowed.setdefault(member.key, []).append(previous)
-                self._members[member.key] = (source, member)
-        self._referenced: set[str] = set()
+        # The files kept lines name: one bit per entry of the input whose copy wins (the last
+        # input that has the name, as importing them in turn would leave it).
+        self._referenced = [ReferencedFiles(len(archive.index)) for archive in archives]
 
     def run(self) -> MergeStats:
         self.index()
@@ -336,10 +324,6 @@ class MergeRun:
             count = number
             if isinstance(raw, LineTooLong):
                 self.stats.too_long += 1
-                continue
-            parts = decoder.scan(raw)
-            if parts is not None:
-                self._posts.add(source, number, orjson.dumps(list(parts)), raw)
                 continue
             envelope = decoder.decode(raw)
             line_type, payload = payload_of(envelope) if envelope is not None else ("", None)
@@ -411,7 +395,7 @@ class MergeRun:
     def _reference_files(
         self, archive: Archive, decoder: LineDecoder, raw: bytes, envelope: dict[str, Any] | None
     ) -> None:
-        if decoder.scan(raw) is not None:
+        if decoder.accepts(raw):
             return  # the scanner declines any line with attachments
         if envelope is None:
             envelope = decoder.decode(raw)
@@ -423,10 +407,23 @@ class MergeRun:
                 self._reference(path)
 
     def _reference(self, path: Any) -> None:
-        if isinstance(path, str) and path:
-            key = resolve(path)
-            if key is not None and key in self._members:
-                self._referenced.add(key)
+        if not isinstance(path, str) or not path:
+            return
+        for source in reversed(range(len(self.archives))):
+            found = find_file(self.archives[source], path)
+            if found >= 0:
+                self._referenced[source].add(found)
+                return
+
+    def _holders(self, key: str, but: int) -> list[tuple[int, MemberInfo]]:
+        """The entries other inputs than ``but`` have under ``key``."""
+        found = []
+        for source, archive in enumerate(self.archives):
+            if source != but and archive.kind != "jsonl":
+                index = archive.index.find(key)
+                if index >= 0:
+                    found.append((source, archive.index[index]))
+        return found
 
     def _write_definitions(self, line_type: str) -> None:
         for key, entry in self._index[line_type].items():
@@ -508,21 +505,33 @@ class MergeRun:
     # --- files ------------------------------------------------------------------------------
     def _copy_files(self) -> None:
         stats = self.stats
-        for key, (source, member) in sorted(
-            self._members.items(), key=lambda item: (item[1][0], item[1][1].index)
-        ):
-            if key not in self._referenced:
-                stats.files_left_out += 1
+        for source, archive in enumerate(self.archives):
+            for index in self._referenced[source].indexes():
+                member = archive.index[index]
+                shadowed = self._holders(member.key, source)
+                if shadowed:
+                    stats.files_merged += 1
+                    mine = self._crc(source, member)
+                    if any(self._crc(s, m) != mine for s, m in shadowed):
+                        self._file_conflict(member.key, source, shadowed)
+                self.writer.copy_member(archive, member)
+                stats.files += 1
+                stats.file_bytes += member.size
+        for source, archive in enumerate(self.archives):
+            if archive.kind == "jsonl":
                 continue
-            shadowed = self._shadowed.get(key, [])
-            if shadowed:
-                stats.files_merged += 1
-                mine = self._crc(source, member)
-                if any(self._crc(s, m) != mine for s, m in shadowed):
-                    self._file_conflict(key, source, shadowed)
-            self.writer.copy_member(self.archives[source], member)
-            stats.files += 1
-            stats.file_bytes += member.size
+            left = archive.index.unreferenced(self._referenced[source].bits, archive.jsonl.index)
+            for index in left:
+                if not self._in_output(archive.index[index].key):
+                    stats.files_left_out += 1
+
+    def _in_output(self, key: str) -> bool:
+        for source in reversed(range(len(self.archives))):
+            archive = self.archives[source]
+            found = archive.index.find(key) if archive.kind != "jsonl" else -1
+            if found >= 0:
+                return found in self._referenced[source]
+        return False
 
     def _crc(self, source: int, member: MemberInfo) -> tuple[int, int]:
         """(size, CRC-32) of a member: from the zip's directory, or read from a folder's file

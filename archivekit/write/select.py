@@ -1,9 +1,11 @@
 """What a `filter` keeps: the selectors, parsed, and the rules that apply them to one line.
 
-Names are compared the way the server stores them: team, channel and user names lowercased
-(Go ``strings.ToLower``), so ``--team Eng`` selects team ``eng`` and a post whose reference is
-written ``Eng`` still belongs to it (that reference stays an error in the output, as it was in
-the input). DM/GM member sets are compared as sets of lowercased usernames.
+Names follow the server's case rules. A selector's names are given in any case and mean the
+stored, lowercase names (``--team Eng`` is team ``eng``). A post or direct post is matched by
+its team, channel, author and members exactly as written, as the server looks them up: a post
+whose team is written ``Eng`` belongs to no team (the server does not find it) and is never
+selected by one. Definition lines (teams, channels, users, DM channels) are matched by their
+lowercased names, the identity the server stores them under.
 
 Selectors combine like this:
 
@@ -205,7 +207,7 @@ class Selection:
         return members in self.dms or bool(members & self._users)
 
     def post_selected(self, place: Place, author: str) -> bool:
-        """A channel post (lowercased place and root author) is selected."""
+        """A channel post (place and root author as written) is selected."""
         if place[0] in self._x_teams or place in self._x_channels or author in self._x_users:
             return False
         if not self.positive:

@@ -34,13 +34,19 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from archivekit.check.fast.fastpath import DIRECT_POST_PREFIX, POST_PREFIX
+from archivekit.check.files import ReferencedFiles
 from archivekit.errors import OutputError, UsageError
 from archivekit.gosem.decode import decode_line
-from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_lower
-from archivekit.read import Archive, LineBlock, LineTooLong, MemberInfo, iter_line_blocks
+from archivekit.read import Archive, LineBlock, LineTooLong, iter_line_blocks
 from archivekit.runtime import partial_name_owner, remove_abandoned
-from archivekit.write.core import ArchiveWriter, GroupSpool, WrittenArchive
+from archivekit.write.core import (
+    ArchiveWriter,
+    GroupSpool,
+    WrittenArchive,
+    files_left_out,
+    find_file,
+)
 from archivekit.write.lines import (
     LineDecoder,
     might_have_attachments,
@@ -163,7 +169,7 @@ class _Part:
     def close(self) -> PartInfo:
         archive = self.run.archive
         for index in sorted(self.members):
-            member = archive.members()[index]
+            member = archive.index[index]
             self.writer.copy_member(archive, member)
             self.info.files += 1
             self.info.file_bytes += member.size
@@ -207,7 +213,7 @@ class SplitRun:
         self._part: _Part | None = None
         self._group: str | None = None if by is None else _DEFINITIONS
         self._spool = GroupSpool(self.stage) if by is not None else None
-        self._referenced = bytearray(len(archive.members()))
+        self._referenced = ReferencedFiles(len(archive.index))
         self._number = 0
         self._costs: dict[int, int] = {}
 
@@ -218,7 +224,7 @@ class SplitRun:
     def file_cost(self, index: int) -> int:
         cost = self._costs.get(index)
         if cost is None:
-            member = self.archive.members()[index]
+            member = self.archive.index[index]
             raw = self.archive.kind == "zip"
             data = member.compressed_size if raw else member.size
             cost = (
@@ -295,25 +301,24 @@ class SplitRun:
         part.info.lines["post"] += found.posts
         part.info.lines["direct_post"] += found.direct_posts
         for index in members:
-            self._referenced[index] = 1
+            self._referenced.add(index)
         return True
 
     def _line(self, raw: bytes, number: int) -> None:
-        parts = self.decoder.scan(raw) if self.by is not None else None
-        is_post = raw.startswith((POST_PREFIX, DIRECT_POST_PREFIX))
         envelope = None
-        if (parts is not None or (is_post and self.by is None)) and not might_have_attachments(raw):
+        members: list[int] = []
+        if raw.startswith((POST_PREFIX, DIRECT_POST_PREFIX)) and not might_have_attachments(raw):
+            # A post line naming no file: copied as it is (decoded only to find its group).
             line_type = "direct_post" if raw.startswith(DIRECT_POST_PREFIX) else "post"
-            members: list[int] = []
         else:
             envelope = self.decoder.decode(raw)
             line_type, payload = payload_of(envelope) if envelope is not None else ("?", None)
             members = self._files(line_type, payload)
         if self.by is not None and line_type in CONTENT_TYPES:
             assert self._spool is not None
-            self._spool.add(self._group_of(raw, parts, envelope), raw, number)
+            self._spool.add(self._group_of(raw, envelope), raw, number)
             for index in members:
-                self._referenced[index] = 1
+                self._referenced.add(index)
             return
         self._place(raw, line_type, members, number)
 
@@ -331,17 +336,11 @@ class SplitRun:
             return []
         found: list[int] = []
         for path in paths:
-            member = self._lookup(path)
-            if member is not None and member.index not in found:
-                found.append(member.index)
+            if isinstance(path, str) and path:
+                index = find_file(self.archive, path)
+                if index >= 0 and index not in found:
+                    found.append(index)
         return found
-
-    def _lookup(self, path: Any) -> MemberInfo | None:
-        if not isinstance(path, str) or not path:
-            return None
-        key = resolve(path)
-        member = self.archive.lookup(key) if key is not None else None
-        return None if member is None or member.is_dir else member
 
     def _place(self, raw: bytes, line_type: str, members: list[int], line: int = 0) -> None:
         part = self._current()
@@ -352,7 +351,7 @@ class SplitRun:
         part.add(raw, line_type, members)
         part.info.lines[line_type if line_type != "?" else "unjudged"] += 1
         for index in members:
-            self._referenced[index] = 1
+            self._referenced.add(index)
         if part.content == 1 and not part.fits(0):
             part.info.over_limit = (
                 f"{_describe(raw, line_type, line)}: {len(raw) + 1:,} bytes of JSON and "
@@ -378,26 +377,15 @@ class SplitRun:
             self._part = None
 
     # --- groups ----------------------------------------------------------------------------
-    def _group_of(
-        self, raw: bytes, parts: tuple[str | int, ...] | None, envelope: dict[str, Any] | None
-    ) -> str:
-        create_at: Any
-        if parts is not None:
-            if parts[0] == "post":
-                team, channel, create_at = str(parts[1]), str(parts[2]), parts[3]
-                direct = False
-            else:
-                team = channel = ""
-                create_at, direct = parts[-2], True
-        else:
-            if envelope is None:
-                envelope = self.decoder.decode(raw)
-            kind, payload = payload_of(envelope) if envelope is not None else ("", None)
-            payload = payload or {}
-            direct = kind == "direct_post"
-            team = go_lower(_text(payload.get("team")))
-            channel = go_lower(_text(payload.get("channel")))
-            create_at = payload.get("create_at")
+    def _group_of(self, raw: bytes, envelope: dict[str, Any] | None) -> str:
+        if envelope is None:
+            envelope = self.decoder.decode(raw)
+        kind, payload = payload_of(envelope) if envelope is not None else ("", None)
+        payload = payload or {}
+        direct = kind == "direct_post"
+        team = go_lower(_text(payload.get("team")))
+        channel = go_lower(_text(payload.get("channel")))
+        create_at = payload.get("create_at")
         if self.by == "month":
             if type(create_at) is not int:
                 return _UNDATED
@@ -427,12 +415,10 @@ class SplitRun:
 
     # --- the end ---------------------------------------------------------------------------
     def _count_left_out(self) -> None:
-        jsonl = self.archive.jsonl
-        for member in self.archive.members():
-            if member.is_dir or member is jsonl or self._referenced[member.index]:
-                continue
-            self.stats.files_left_out += 1
-            self.stats.file_bytes_left_out += member.size
+        stats = self.stats
+        stats.files_left_out, stats.file_bytes_left_out = files_left_out(
+            self.archive, self._referenced
+        )
 
     def publish(self) -> None:
         """Move every part into the folder, once all of them are complete."""
