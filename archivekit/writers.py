@@ -21,7 +21,7 @@ from typing import Any
 from archivekit.check.references import Existing
 from archivekit.errors import ArchiveKitError, UsageError
 from archivekit.read import ReadLimits, open_archive
-from archivekit.runtime import guard_worker
+from archivekit.runtime import worker_pool
 from archivekit.validate import validate
 from archivekit.write.core import keep_large_buffers, output_folder, write_archive
 from archivekit.write.filter import FilterStats, filter_into
@@ -65,9 +65,7 @@ class InputChecker:
     ) -> None:
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
         # The check ends with the writer: killed with it, stopped when it stops.
-        self._pool = multiprocessing.get_context(method).Pool(
-            1, initializer=guard_worker, initargs=(os.getpid(),)
-        )
+        self._pool = worker_pool(multiprocessing.get_context(method), 1)
         before = existing or [Existing()] * len(paths)
         self._pending: list[AsyncResult[InputCheck | None]] = [
             self._pool.apply_async(_check, (path, read_limits, seen))
