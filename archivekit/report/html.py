@@ -1,0 +1,368 @@
+"""The triage page: one self-contained HTML file from a validation report, the archive's tables,
+its member manifest and (optionally) a reconciliation. No I/O here: `render_html` returns text.
+
+The page is made with jinja2 (autoescape on: every name and message from the archive is
+escaped by the template engine, never by hand) from ``templates/triage.html.j2`` with its
+stylesheet and script inlined; charts are inline SVG drawn by matplotlib
+(`archivekit.report.charts`). Nothing on the page loads anything: no network, no fonts, no
+external scripts or styles. The small script only filters the issue list; without it the page
+reads the same, every row shown.
+
+Everything listed is capped (issues, examples, manifest rows, missing items) while the counts
+stay exact, and every text from the archive is clipped to `MAX_TEXT` characters, so the page
+stays small (< 2 MB) whatever the archive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from archivekit.issues import CODES, FAILS_IMPORT, Issue, Severity
+from archivekit.report.manifest import Manifest
+from archivekit.report.model import Report
+from archivekit.report.render import human_bytes
+
+if TYPE_CHECKING:
+    from archivekit.report.charts import Chart
+    from archivekit.report.reconcile import Reconciliation
+    from archivekit.report.tables import ArchiveTables
+
+REPORT_INSTALL = "pip install 'archivekit[report]'"
+REPORT_MODULES = ("jinja2", "matplotlib")
+EXAMPLES_PER_GROUP = 5  # first examples shown with each issue code
+MAX_ISSUE_ROWS = 1000  # rows of the full, filterable issue list
+MAX_MISSING_ROWS = 500  # reconciliation: missing items listed
+MAX_CHANNEL_ROWS = 200  # reconciliation: channels with something missing
+MAX_TEXT = 300  # characters of any one text from the archive (names, messages)
+
+
+def missing_report_modules() -> list[str]:
+    """The optional libraries of the page that are not installed."""
+    return [name for name in REPORT_MODULES if importlib.util.find_spec(name) is None]
+
+
+@dataclass(slots=True)
+class TriagePage:
+    """Everything the page shows (built by `archivekit.triage.triage`)."""
+
+    report: Report
+    tables: ArchiveTables
+    manifest: Manifest
+    archive_kind: str
+    archive_size: int
+    jsonl_size: int
+    max_users_per_team: int
+    reconciliation: Reconciliation | None = None
+    against: str | None = None
+    version: str = ""
+    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+# --- words ---------------------------------------------------------------------------------
+
+
+def plural(n: int, one: str, several: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else several or one + 's'}"
+
+
+def clip(value: Any, limit: int = MAX_TEXT) -> str:
+    """A text from the archive, at most `limit` characters (the page's size bound)."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- the view: plain data for the template -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IssueGroup:
+    code: str
+    title: str
+    description: str
+    severity: str
+    effect: str | None
+    count: int
+    examples: list[Issue]
+
+
+def _effect_rank(severity: str, effect: str | None) -> int:
+    if severity == Severity.ERROR:
+        return 0 if effect == FAILS_IMPORT else 1
+    return 2
+
+
+def issue_groups(report: Report) -> list[IssueGroup]:
+    """Issues by code: what stops the import first, then what loses data, then warnings; the
+    most frequent first within each. Counts are exact, examples the first kept ones."""
+    kept: dict[str, list[Issue]] = {}
+    for issue in report.issues:
+        kept.setdefault(issue.code, []).append(issue)
+    groups = []
+    for code, count in report.issue_counts.items():
+        examples = kept.get(code, [])
+        severity = examples[0].severity.value if examples else _code_severity(code)
+        effects = {i.effect for i in examples if i.effect}
+        effect = FAILS_IMPORT if FAILS_IMPORT in effects else next(iter(sorted(effects)), None)
+        info = CODES.get(code)
+        groups.append(
+            IssueGroup(
+                code=code,
+                title=info.title if info else code,
+                description=info.description if info else "",
+                severity=severity,
+                effect=effect,
+                count=count,
+                examples=examples[:EXAMPLES_PER_GROUP],
+            )
+        )
+    groups.sort(key=lambda g: (_effect_rank(g.severity, g.effect), -g.count, g.code))
+    return groups
+
+
+def _code_severity(code: str) -> str:
+    return Severity.WARNING.value if code.endswith("-warning") else Severity.ERROR.value
+
+
+def verdict(report: Report, groups: Sequence[IssueGroup]) -> tuple[str, str, list[str]]:
+    """(state: ok / warn / bad, the headline, sentences) in words a manager reads."""
+    stops = [g for g in groups if _effect_rank(g.severity, g.effect) == 0]
+    loses = [g for g in groups if _effect_rank(g.severity, g.effect) == 1]
+    warns = [g for g in groups if _effect_rank(g.severity, g.effect) == 2]
+    sentences = []
+    if stops:
+        n = sum(g.count for g in stops)
+        sentences.append(
+            f"{plural(len(stops), 'kind')} of problem ({plural(n, 'issue')}) would stop the "
+            "import: Mattermost's import job ends at the first of them."
+        )
+    if loses:
+        n = sum(g.count for g in loses)
+        sentences.append(
+            f"{plural(len(loses), 'kind')} of problem ({plural(n, 'issue')}) would lose data: "
+            "the import goes on but leaves those lines or files out."
+        )
+    if warns:
+        n = sum(g.count for g in warns)
+        sentences.append(
+            f"{plural(n, 'warning')} ({plural(len(warns), 'kind')}) to read: nothing is lost, "
+            "but something may not look as expected."
+        )
+    if not report.valid:
+        return "bad", "Not ready to import: fix the problems below first.", sentences
+    if warns:
+        return "warn", "Ready to import, with warnings to read.", sentences
+    return (
+        "ok",
+        "Ready to import: nothing found that would stop the import or lose data.",
+        ["Every line was checked against the server's rules and the archive's own references."],
+    )
+
+
+def summary_facts(page: TriagePage) -> list[tuple[str, str]]:
+    """The archive in a few lines: (label, text)."""
+    report, counts, manifest = page.report, page.report.counts, page.manifest
+    first, last = _first_last(page.tables)
+    where = f"{clip(report.archive)} ({page.archive_kind}, {human_bytes(page.archive_size)})"
+    jsonl = f"{clip(report.jsonl)}: {plural(report.lines, 'line')}, {human_bytes(page.jsonl_size)}"
+    messages = (
+        f"{plural(counts.posts, 'post')} with {plural(counts.replies, 'reply', 'replies')} and "
+        f"{plural(counts.reactions, 'reaction')}; {plural(counts.direct_channels, 'DM/GM channel')}"
+        f" with {plural(counts.direct_posts, 'post')}"
+    )
+    files = (
+        f"{plural(counts.attachments, 'attachment')} referenced; "
+        f"{plural(manifest.data_files, 'file')} under data/ ({human_bytes(manifest.data_bytes)})"
+    )
+    facts = [
+        ("archive", where),
+        ("import file", jsonl),
+        ("teams", f"{plural(counts.teams, 'team')}, {plural(counts.channels, 'channel')}"),
+        ("people", f"{plural(counts.users, 'user')}, {plural(counts.bots, 'bot')}"),
+        ("messages", messages),
+        ("files", files),
+        ("dates", f"{first} to {last} (first and last post, UTC)"),
+    ]
+    if report.upload_seconds is not None:
+        upload = f"{_duration(report.upload_seconds)} at the assumed bandwidth"
+        facts.append(("upload", upload))
+    return facts
+
+
+def _first_last(tables: ArchiveTables) -> tuple[str, str]:
+    teams, directs = tables.table("channels").rows, tables.table("directs").rows
+    names = tables.table("channels").names
+    firsts = [r[names.index("first_post_at")] for r in teams]
+    lasts = [r[names.index("last_post_at")] for r in teams]
+    dnames = tables.table("directs").names
+    firsts += [r[dnames.index("first_post_at")] for r in directs]
+    lasts += [r[dnames.index("last_post_at")] for r in directs]
+    first = min((v for v in firsts if v is not None), default=None)
+    last = max((v for v in lasts if v is not None), default=None)
+    return _ms_date(first), _ms_date(last)
+
+
+def _ms_date(ms: int | None) -> str:
+    if ms is None:
+        return "–"
+    from archivekit.report.table_output import time_text
+
+    return (time_text(ms) or "–")[:10]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return "under a minute"
+    if seconds < 90:
+        return "about a minute"
+    if seconds < 5400:
+        return f"about {seconds / 60:,.0f} minutes"
+    return f"about {seconds / 3600:,.1f} hours"
+
+
+def limit_rows(report: Report) -> list[dict[str, Any]]:
+    rows = []
+    for name, limit in report.limits.items():
+        rows.append(
+            {
+                "setting": limit.get("setting", name),
+                "configured": limit.get("configured"),
+                "needed": limit.get("needed"),
+                "ok": bool(limit.get("ok", True)),
+            }
+        )
+    return rows
+
+
+def charts(page: TriagePage) -> list[Chart]:
+    from archivekit.report import charts as draw
+
+    tables = page.tables
+    return [
+        draw.posts_per_month(tables.months),
+        draw.top_channels(tables.channels, tables.directs),
+        draw.top_users(tables.users),
+        draw.files_by_type(tables.files),
+        draw.team_members(tables.teams, page.max_users_per_team),
+    ]
+
+
+def causes(report: Report) -> list[dict[str, Any]]:
+    """The report's root causes (issue 16) when this version of the report has them."""
+    found: Iterable[Any] = getattr(report, "causes", None) or []
+    return [cause.to_dict() for cause in found]
+
+
+MISSING_COLUMNS = ("missing_posts", "missing_replies", "missing_reactions", "missing_files",
+                   "missing_memberships")  # fmt: skip
+
+
+def reconciliation_view(result: Reconciliation) -> dict[str, Any]:
+    """What the page shows of a reconciliation: the summary, every channel and DM/GM with
+    something missing (most first, capped), the first missing items (capped)."""
+    places = []
+    for name, where in (("channels", ("team", "channel")), ("directs", ("kind", "members"))):
+        table = result.tables[name]
+        columns = table.names
+        for row in table.rows:
+            values = dict(zip(columns, row, strict=True))
+            missing = [int(values[c]) for c in MISSING_COLUMNS if c in values]
+            if any(missing):
+                label = (
+                    "/".join(str(values[w]) for w in where)
+                    if name == "channels"
+                    else (f"{values['kind']} {values['members']}")
+                )
+                places.append({"place": label, "status": values["status"], "missing": missing})
+    places.sort(key=lambda p: (-sum(p["missing"]), p["place"]))
+    return {
+        "ok": result.ok,
+        "summary": result.tables["summary"],
+        "places": places[:MAX_CHANNEL_ROWS],
+        "place_count": len(places),
+        "missing_columns": [c.removeprefix("missing_") for c in MISSING_COLUMNS],
+        "missing": result.missing[:MAX_MISSING_ROWS],
+        "missing_total": result.missing_total,
+        "files_compared_by": result.files_compared_by,
+        "expected": result.tables["expected"].rows,
+    }
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def _environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("archivekit.report", "templates"),
+        autoescape=True,  # every value is escaped unless the template says otherwise
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["clip"] = clip
+    env.filters["bytes"] = human_bytes
+    env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else ("–" if n is None else n)
+    env.globals["plural"] = plural
+    return env
+
+
+def content_security_policy(script: str) -> str:
+    """The page's policy: nothing may be loaded from anywhere, and the only script that may run
+    is the page's own (by its hash) — an archive text that slipped past escaping still could
+    not run or fetch anything."""
+    import base64
+    import hashlib
+
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    )
+
+
+def render_html(page: TriagePage) -> str:
+    """The page as one HTML document (see the module docstring)."""
+    from markupsafe import Markup
+
+    report = page.report
+    groups = issue_groups(report)
+    state, headline, sentences = verdict(report, groups)
+    drawn = charts(page)
+    env = _environment()
+    loader = env.loader
+    assert loader is not None
+    style = loader.get_source(env, "triage.css")[0]
+    script = loader.get_source(env, "triage.js")[0]
+    template = env.get_template("triage.html.j2")
+    return str(
+        template.render(
+            csp=content_security_policy(script),
+            page=page,
+            report=report,
+            state=state,
+            headline=headline,
+            sentences=sentences,
+            facts=summary_facts(page),
+            causes=causes(report),
+            shapes=[s.to_dict() for s in getattr(report, "shapes", None) or []],
+            groups=groups,
+            issues=report.issues[:MAX_ISSUE_ROWS],
+            issue_total=report.errors + report.warnings,
+            limits=limit_rows(report),
+            charts=drawn,
+            # matplotlib wrote the SVG and escaped every text in it; nothing else is marked safe.
+            svgs={c.id: Markup(c.svg) for c in drawn if c.svg is not None},
+            manifest=page.manifest,
+            reconciliation=reconciliation_view(page.reconciliation)
+            if page.reconciliation
+            else None,
+            style=Markup(style),
+            script=Markup(script),
+            generated=page.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        )
+    )
