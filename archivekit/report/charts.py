@@ -66,6 +66,14 @@ def short(name: Any) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
+def size_unit(largest: int) -> tuple[str, float]:
+    """The unit an axis of sizes up to `largest` bytes reads best in, and its bytes."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if largest >= scale:
+            return unit, scale
+    return "bytes", 1.0
+
+
 def _figure(width: float, height: float) -> Figure:
     from matplotlib.figure import Figure
 
@@ -240,8 +248,9 @@ def files_by_type(files: pd.DataFrame) -> Chart:
     ranked = files.assign(label=[f".{e}" if e else "(none)" for e in files["extension"]])
     ranked = ranked.sort_values(["bytes", "files", "label"], ascending=[False, False, True])
     top = ranked.head(TOP)[::-1]
+    unit, scale = size_unit(int(top["bytes"].max()))
     frame = pd.DataFrame(
-        {"files": top["files"].tolist(), "MB": (top["bytes"] / 1e6).tolist()},
+        {"files": top["files"].tolist(), "size": (top["bytes"] / scale).tolist()},
         index=[short(label) for label in top["label"]],
     )
 
@@ -251,8 +260,8 @@ def files_by_type(files: pd.DataFrame) -> Chart:
         left.set_xlabel("files")
         left.set_ylabel("file type")
         left.set_title("count")
-        frame["MB"].plot.barh(ax=right, color=PALETTE[1], width=0.75)
-        right.set_xlabel("size (MB)")
+        frame["size"].plot.barh(ax=right, color=PALETTE[1], width=0.75)
+        right.set_xlabel(f"size ({unit})")
         right.set_title("size")
         figure.suptitle(title, fontweight="bold", fontsize=10)
 
