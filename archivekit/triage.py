@@ -3,8 +3,9 @@
 The page's data comes from the same code as the other commands: `validate` (the issues, the
 target limits), `tables` (what `inspect --by` counts: the charts), `reconcile` (with
 `against`) and the member manifest. `validate` and `tables` are two streaming passes over the
-JSONL today (bench/results.md has their cost next to validate's alone); the one-pass engine
-they could share is described in the README's `report` section.
+JSONL, run side by side on two or more cores (bench/results.md has their cost next to
+validate's alone); the one-pass engine they could share is proposed in the README's `report`
+section.
 
 The command is `report`; the function is `triage` because `archivekit.report` is the package
 of report models and renderers.
@@ -13,9 +14,12 @@ of report models and renderers.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS
+from archivekit.check.parallel import default_workers
 from archivekit.check.references import Existing
 from archivekit.check.target import TargetConfig
 from archivekit.errors import UsageError
@@ -28,8 +32,15 @@ from archivekit.report.html import (
     render_html,
 )
 from archivekit.report.manifest import build_manifest
-from archivekit.report.model import DEFAULT_MAX_ISSUES
+from archivekit.report.model import DEFAULT_MAX_ISSUES, Report
+from archivekit.runtime import guard_worker
 from archivekit.validate import Progress, validate
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from archivekit.report.charts import Chart
+    from archivekit.report.tables import ArchiveTables
 
 __all__ = ["require_report_modules", "triage", "triage_html"]
 
@@ -47,6 +58,89 @@ def _version() -> str:
         return version("archivekit")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "dev"
+
+
+Counted = tuple["ArchiveTables", list["Chart"]]
+
+
+def count_and_draw(
+    source: str, workers: int, read_limits: ReadLimits | None, max_users_per_team: int
+) -> Counted:
+    """The archive's tables and the page's charts drawn from them."""
+    from archivekit.report.html import draw_charts
+    from archivekit.report.tables import tables
+
+    counted = tables(source, workers=workers, read_limits=read_limits)
+    return counted, draw_charts(counted, max_users_per_team)
+
+
+def _validate_and_count(
+    source: str,
+    check: Callable[[int | None], Report],
+    workers: int | None,
+    read_limits: ReadLimits | None,
+    max_users_per_team: int,
+) -> tuple[Report, Counted]:
+    """`validate`, and `tables` with the charts, side by side when there are cores for both:
+    the tables are counted and drawn in a child process with half of them (importing pandas
+    and matplotlib there too) while validate runs here with the rest.
+
+    (They are two streaming passes; sharing one is the engine change the README's report
+    section proposes.) A child ends with this process however it ends (`guard_worker`), and
+    leaving early (an error, Ctrl-C, SIGTERM) terminates it.
+    """
+    if workers is None:
+        with open_archive(source, limits=read_limits) as archive:
+            workers = default_workers(archive.jsonl.size)
+    if workers < 2:
+        return check(1), count_and_draw(source, 1, read_limits, max_users_per_team)
+    import multiprocessing
+
+    # fork: the child starts at once with the modules loaded. Not a daemon (a Pool's worker
+    # is): the tables may start workers of their own.
+    context: Any = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    counting = workers // 2
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_count_tables,
+        args=(send, os.getpid(), source, counting, read_limits, max_users_per_team),
+    )
+    child.start()
+    send.close()
+    try:
+        report = check(workers - counting)
+        try:
+            outcome, value = receive.recv()
+        except EOFError:
+            raise RuntimeError(
+                f"the table counting process ended without its result (exit code "
+                f"{child.exitcode}); was it killed, e.g. for lack of memory?"
+            ) from None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        receive.close()
+    if outcome == "error":
+        raise value
+    return report, value
+
+
+def _count_tables(
+    conn: Connection,
+    parent: int,
+    source: str,
+    workers: int,
+    read_limits: ReadLimits | None,
+    max_users_per_team: int,
+) -> None:
+    guard_worker(parent)
+    try:
+        conn.send(("ok", count_and_draw(source, workers, read_limits, max_users_per_team)))
+    except BaseException as exc:  # the parent raises it (ArchiveError pickles with its issue)
+        conn.send(("error", exc))
+    finally:
+        conn.close()
 
 
 def triage(
@@ -74,22 +168,26 @@ def triage(
     Raises:
         ArchiveError: an archive cannot be used at all.
     """
-    from archivekit.report.tables import tables
-
     target = target or TargetConfig()
-    report = validate(
-        path,
-        target=target,
-        explicit=explicit,
-        bandwidth_bps=bandwidth_bps,
-        max_issues=max_issues,
-        read_limits=read_limits,
-        progress=progress,
-        workers=workers,
-        verify_files=verify_files,
-        existing=existing,
+    source = os.fspath(path)
+
+    def check(validate_workers: int | None) -> Report:
+        return validate(
+            source,
+            target=target,
+            explicit=explicit,
+            bandwidth_bps=bandwidth_bps,
+            max_issues=max_issues,
+            read_limits=read_limits,
+            progress=progress,
+            workers=validate_workers,
+            verify_files=verify_files,
+            existing=existing,
+        )
+
+    report, (counted, charts) = _validate_and_count(
+        source, check, workers, read_limits, target.max_users_per_team
     )
-    counted = tables(path, workers=workers, read_limits=read_limits)
     with open_archive(path, limits=read_limits) as archive:
         manifest = build_manifest(archive, checksums=checksums)
         kind, size, jsonl_size = archive.kind, archive.size, archive.jsonl.size
@@ -108,6 +206,7 @@ def triage(
     return TriagePage(
         report=report,
         tables=counted,
+        charts=charts,
         manifest=manifest,
         archive_kind=kind,
         archive_size=size,

@@ -223,3 +223,12 @@ def test_an_unreadable_archive_is_exit_3(tmp_path: Path) -> None:
     result = run(str(bad), "-o", str(tmp_path / "x.html"))
     assert result.exit_code == 3
     assert not (tmp_path / "x.html").exists()
+
+
+def test_side_by_side_counting_gives_the_same_page_data(busy: Path) -> None:
+    alone = triage(busy, workers=1)
+    side_by_side = triage(busy, workers=3)  # validate on 2 processes, the tables on 1 beside it
+    assert side_by_side.report.to_dict() == alone.report.to_dict()
+    for name in ("teams", "channels", "users", "directs", "months", "files"):
+        assert side_by_side.tables.table(name).rows == alone.tables.table(name).rows
+    assert side_by_side.charts == alone.charts  # drawn in the child process, the same SVG

@@ -56,6 +56,7 @@ class TriagePage:
     archive_size: int
     jsonl_size: int
     max_users_per_team: int
+    charts: list[Chart] = field(default_factory=list)  # drawn from the tables (draw_charts)
     reconciliation: Reconciliation | None = None
     against: str | None = None
     version: str = ""
@@ -237,16 +238,16 @@ def limit_rows(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
-def charts(page: TriagePage) -> list[Chart]:
+def draw_charts(tables: ArchiveTables, max_users_per_team: int) -> list[Chart]:
+    """The page's charts, from the archive's tables."""
     from archivekit.report import charts as draw
 
-    tables = page.tables
     return [
         draw.posts_per_month(tables.months),
         draw.top_channels(tables.channels, tables.directs),
         draw.top_users(tables.users),
         draw.files_by_type(tables.files),
-        draw.team_members(tables.teams, page.max_users_per_team),
+        draw.team_members(tables.teams, max_users_per_team),
     ]
 
 
@@ -332,7 +333,7 @@ def render_html(page: TriagePage) -> str:
     report = page.report
     groups = issue_groups(report)
     state, headline, sentences = verdict(report, groups)
-    drawn = charts(page)
+    drawn = page.charts or draw_charts(page.tables, page.max_users_per_team)
     env = _environment()
     loader = env.loader
     assert loader is not None

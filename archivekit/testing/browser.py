@@ -63,9 +63,7 @@ def open_page(
             executable_path=chromium, headless=True, args=list(CHROMIUM_FLAGS)
         )
         try:
-            context = browser.new_context(
-                offline=True, viewport={"width": width, "height": height}
-            )
+            context = browser.new_context(offline=True, viewport={"width": width, "height": height})
             page = context.new_page()
             loaded = LoadedPage(page, url)
             page.on("request", lambda request: loaded.requests.append(request.url))
