@@ -16,7 +16,6 @@ MB), and the size of the page (goal < 2 MB). Appends a dated section to bench/re
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 import tempfile
 from pathlib import Path
@@ -26,13 +25,10 @@ from run import (
     MB,
     RESULTS,
     ensure_archive,
-    fast_path,
     find_cli,
     jsonl_size,
-    machine,
-    revision,
 )
-from tables_reconcile import Run, best, floor_run, run_once, uptime
+from tables_reconcile import Run, append_section, best, floor_run, run_once, uptime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,19 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print("\n".join(table))
     if not args.no_record:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        section = [
-            f"\n## {stamp} — report ({size} MB JSONL)\n",
-            f"- machine: {machine()}",
-            f"- revision: {revision()}; command: `python bench/report.py "
-            f"{' '.join(sys.argv[1:] if argv is None else argv)}`; fast path: {fast_path(cli)}",
-            f"- load before: `{load_before}`; after: `{load_after}`",
-            "",
-            *table,
-            "",
-        ]
-        text = args.results.read_text(encoding="utf-8")
-        args.results.write_text(text + "\n".join(section), encoding="utf-8")
+        title = f"report ({size} MB JSONL)"
+        append_section(args.results, title, "report.py", argv, cli, load_before, load_after, table)
     return 0
 
 
