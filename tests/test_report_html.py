@@ -16,7 +16,7 @@ from report_archives import IMAGE, MATH, SCRIPT, busy_archive
 from archivekit import validate
 from archivekit.cli import cli
 from archivekit.read import open_archive
-from archivekit.report.html import MAX_TEXT
+from archivekit.report.html import MAX_SENTENCE, MAX_TEXT
 from archivekit.report.manifest import build_manifest
 from archivekit.testing.reexport import reexport
 from archivekit.testing.synth import channel, make_archive, post, team
@@ -76,6 +76,21 @@ class _Tags(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, dict(attrs)))
+
+
+def test_root_causes_come_first_in_the_order_to_fix_them(busy: Path, busy_page: str) -> None:
+    from markupsafe import escape
+
+    report = validate(busy)
+    assert report.causes
+    causes_at = busy_page.index('id="causes"')
+    assert causes_at < busy_page.index('id="problems"') < busy_page.index('id="all-issues"')
+    at = causes_at
+    for n, cause in enumerate(report.causes, 1):
+        found = busy_page.index(f"{n}. ", at)
+        assert busy_page.index(str(escape(cause.cause)), found) > found
+        assert str(escape(cause.fix)) in busy_page
+        at = found
 
 
 def test_the_page_loads_nothing(busy_page: str) -> None:
@@ -147,7 +162,8 @@ def test_the_page_stays_small_for_a_huge_hostile_archive(tmp_path: Path) -> None
     assert len(page.encode("utf-8")) < 2_000_000
     report = validate(archive, max_issues=None)
     assert f"{report.issue_counts['unknown-user']:,}" in page  # counts stay exact
-    assert "x" * (MAX_TEXT + 1) not in page
+    assert "x" * (MAX_SENTENCE + 1) not in page  # causes' sentences are clipped there
+    assert f"{'x' * (MAX_TEXT - 1)}…" in page  # and names in messages and tables here
 
 
 def test_the_manifest_counts_everything_and_lists_the_first(busy: Path) -> None:

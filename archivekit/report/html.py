@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archivekit.issues import CODES, FAILS_IMPORT, Issue, Severity
+from archivekit.report.causes import RootCause, plural, ranges_text
 from archivekit.report.manifest import Manifest
 from archivekit.report.model import Report
-from archivekit.report.render import human_bytes
+from archivekit.report.render import human_bytes, issues_by_cause
 
 if TYPE_CHECKING:
     from archivekit.report.charts import Chart
@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 
 REPORT_INSTALL = "pip install 'archivekit[report]'"
 REPORT_MODULES = ("jinja2", "matplotlib")
-EXAMPLES_PER_GROUP = 5  # first examples shown with each issue code
+EXAMPLES_PER_GROUP = 5  # first examples shown with each root cause and issue code
+MAX_CAUSES = 100  # root causes shown (in the order to fix them; the rest counted)
+MAX_SENTENCE = 1000  # characters of a sentence about the archive (a cause, a shape)
 MAX_ISSUE_ROWS = 1000  # rows of the full, filterable issue list
 MAX_MISSING_ROWS = 500  # reconciliation: missing items listed
 MAX_CHANNEL_ROWS = 200  # reconciliation: channels with something missing
@@ -64,10 +66,6 @@ class TriagePage:
 
 
 # --- words ---------------------------------------------------------------------------------
-
-
-def plural(n: int, one: str, several: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else several or one + 's'}"
 
 
 def clip(value: Any, limit: int = MAX_TEXT) -> str:
@@ -128,33 +126,50 @@ def _code_severity(code: str) -> str:
     return Severity.WARNING.value if code.endswith("-warning") else Severity.ERROR.value
 
 
-def verdict(report: Report, groups: Sequence[IssueGroup]) -> tuple[str, str, list[str]]:
-    """(state: ok / warn / bad, the headline, sentences) in words a manager reads."""
-    stops = [g for g in groups if _effect_rank(g.severity, g.effect) == 0]
-    loses = [g for g in groups if _effect_rank(g.severity, g.effect) == 1]
-    warns = [g for g in groups if _effect_rank(g.severity, g.effect) == 2]
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A root cause with where it is (line ranges in words) and its first kept issues."""
+
+    cause: RootCause
+    where: str
+    examples: list[Issue]
+
+
+def problems(report: Report) -> list[Problem]:
+    """The report's root causes, in the order to fix them, with their first examples."""
+    found = []
+    for cause, issues in zip(report.causes, issues_by_cause(report), strict=True):
+        where = ranges_text(cause.lines, cause.lines_cut) if cause.lines else ""
+        found.append(Problem(cause, where, issues[:EXAMPLES_PER_GROUP]))
+    return found
+
+
+def verdict(report: Report) -> tuple[str, str, list[str]]:
+    """(state: ok / warn / bad, the headline, sentences) in words a manager reads: how many
+    distinct problems stop the import, lose data, or only warn."""
+    ranked: dict[int, list[RootCause]] = {0: [], 1: [], 2: []}
+    for cause in report.causes:
+        ranked[_effect_rank(cause.severity.value, cause.effect)].append(cause)
+    words = {
+        0: "would stop the import: Mattermost's import job ends at the first of them.",
+        1: "would lose data: the import goes on but leaves those lines or files out.",
+        2: "are warnings to read: nothing is lost, but something may not look as expected.",
+    }
     sentences = []
-    if stops:
-        n = sum(g.count for g in stops)
-        sentences.append(
-            f"{plural(len(stops), 'kind')} of problem ({plural(n, 'issue')}) would stop the "
-            "import: Mattermost's import job ends at the first of them."
-        )
-    if loses:
-        n = sum(g.count for g in loses)
-        sentences.append(
-            f"{plural(len(loses), 'kind')} of problem ({plural(n, 'issue')}) would lose data: "
-            "the import goes on but leaves those lines or files out."
-        )
-    if warns:
-        n = sum(g.count for g in warns)
-        sentences.append(
-            f"{plural(n, 'warning')} ({plural(len(warns), 'kind')}) to read: nothing is lost, "
-            "but something may not look as expected."
-        )
+    for rank, causes in ranked.items():
+        if causes:
+            issues = sum(c.count for c in causes)
+            lines = sum(c.line_count for c in causes)
+            what = "problem" if rank < 2 else "warning"
+            sentences.append(
+                f"{plural(len(causes), 'distinct ' + what)} ({plural(issues, 'issue')} on "
+                f"{plural(lines, 'line')}) {words[rank]}"
+            )
+    if report.causes and report.causes[0].severity is Severity.ERROR:
+        sentences.append("Fix them in the order below: the first one first.")
     if not report.valid:
         return "bad", "Not ready to import: fix the problems below first.", sentences
-    if warns:
+    if ranked[2]:
         return "warn", "Ready to import, with warnings to read.", sentences
     return (
         "ok",
@@ -251,12 +266,6 @@ def draw_charts(tables: ArchiveTables, max_users_per_team: int) -> list[Chart]:
     ]
 
 
-def causes(report: Report) -> list[dict[str, Any]]:
-    """The report's root causes (issue 16) when this version of the report has them."""
-    found: Iterable[Any] = getattr(report, "causes", None) or []
-    return [cause.to_dict() for cause in found]
-
-
 MISSING_COLUMNS = ("missing_posts", "missing_replies", "missing_reactions", "missing_files",
                    "missing_memberships")  # fmt: skip
 
@@ -306,6 +315,7 @@ def _environment() -> Any:
         lstrip_blocks=True,
     )
     env.filters["clip"] = clip
+    env.globals["MAX_SENTENCE"] = MAX_SENTENCE
     env.filters["bytes"] = human_bytes
     env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else ("–" if n is None else n)
     env.globals["plural"] = plural
@@ -332,7 +342,7 @@ def render_html(page: TriagePage) -> str:
 
     report = page.report
     groups = issue_groups(report)
-    state, headline, sentences = verdict(report, groups)
+    state, headline, sentences = verdict(report)
     drawn = page.charts or draw_charts(page.tables, page.max_users_per_team)
     env = _environment()
     loader = env.loader
@@ -349,8 +359,9 @@ def render_html(page: TriagePage) -> str:
             headline=headline,
             sentences=sentences,
             facts=summary_facts(page),
-            causes=causes(report),
-            shapes=[s.to_dict() for s in getattr(report, "shapes", None) or []],
+            problems=problems(report)[:MAX_CAUSES],
+            cause_total=len(report.causes),
+            shapes=report.shapes,
             groups=groups,
             issues=report.issues[:MAX_ISSUE_ROWS],
             issue_total=report.errors + report.warnings,
