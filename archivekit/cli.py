@@ -486,7 +486,8 @@ def reconcile(
 # --- report: the HTML triage page (issue 13) --------------------------------------------------
 
 # validate's options the report takes too (the same objects: one definition, one help text).
-_REPORT_SKIPS = {"archive", "output_format", "output"}
+# The page lists every kept issue: --verbose (text format only) has no meaning there.
+_REPORT_SKIPS = {"archive", "output_format", "output", "verbose"}
 
 
 @cli.command()
@@ -578,6 +579,8 @@ def report(
                 against=against,
                 checksums=checksums,
             )
+            if options:  # a validate option this command takes but does not pass on
+                raise AssertionError(f"report ignores {', '.join(sorted(options))}")
         finally:
             if bar:
                 bar.close()

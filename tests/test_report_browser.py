@@ -91,6 +91,20 @@ def test_hostile_names_show_as_text_and_run_nothing(loaded: LoadedPage) -> None:
     assert any(label.startswith("<img") for label in labels)
 
 
+def test_in_print_the_controls_go_and_every_row_and_chart_shows(loaded: LoadedPage) -> None:
+    page = loaded.page
+    page.fill("#issue-filter", "unknown-user")  # a filter left on screen...
+    page.emulate_media(media="print")
+    try:
+        assert not page.locator("#issue-filters").is_visible()
+        assert page.locator("#issue-list tbody tr:visible").count() == 5  # ...does not cut print
+        for chart in page.locator("figure.chart svg").all():
+            assert chart.is_visible()
+    finally:
+        page.emulate_media(media="screen")
+        page.fill("#issue-filter", "")
+
+
 def test_a_screenshot_is_written(
     loaded: LoadedPage, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

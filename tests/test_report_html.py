@@ -248,3 +248,11 @@ def test_side_by_side_counting_gives_the_same_page_data(busy: Path) -> None:
     for name in ("teams", "channels", "users", "directs", "months", "files"):
         assert side_by_side.tables.table(name).rows == alone.tables.table(name).rows
     assert side_by_side.charts == alone.charts  # drawn in the child process, the same SVG
+
+
+def test_report_takes_every_validate_option_but_the_texts() -> None:
+    from archivekit.cli import report, validate
+
+    mine = {p.name for p in report.params}
+    theirs = {p.name for p in validate.params}
+    assert mine == (theirs - {"output_format", "verbose"}) | {"against", "checksums"}

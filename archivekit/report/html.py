@@ -161,9 +161,10 @@ def verdict(report: Report) -> tuple[str, str, list[str]]:
             issues = sum(c.count for c in causes)
             lines = sum(c.line_count for c in causes)
             what = "problem" if rank < 2 else "warning"
+            on = f" on {plural(lines, 'line')}" if lines else ""
             sentences.append(
-                f"{plural(len(causes), 'distinct ' + what)} ({plural(issues, 'issue')} on "
-                f"{plural(lines, 'line')}) {words[rank]}"
+                f"{plural(len(causes), 'distinct ' + what)} ({plural(issues, 'issue')}{on}) "
+                f"{words[rank]}"
             )
     if report.causes and report.causes[0].severity is Severity.ERROR:
         sentences.append("Fix them in the order below: the first one first.")
