@@ -123,6 +123,19 @@ def test_names_from_the_archive_are_escaped(busy_page: str) -> None:
     assert busy_page.count("<script") == 1
 
 
+def test_without_its_script_the_page_shows_everything(busy_page: str) -> None:
+    """The filter's controls start hidden (the script shows them) and no row starts hidden:
+    with scripts off, the whole list reads as it is."""
+    parser = _Tags()
+    parser.feed(busy_page)
+    filters = [a for t, a in parser.tags if a.get("id") == "issue-filters"]
+    assert len(filters) == 1
+    assert "hidden" in filters[0]
+    rows = [a for t, a in parser.tags if t == "tr" and "data-severity" in a]
+    assert len(rows) == 5
+    assert not any("hidden" in a for a in rows)
+
+
 def test_the_charts_have_titles_and_labelled_axes(busy_page: str) -> None:
     svgs = dict(re.findall(r'<figure id="(chart-[a-z]+)".*?(<svg.*?</svg>)', busy_page, re.S))
     expected = {
