@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+# The charts' ids (HTML anchors, SVG id salts).
+MONTHS, CHANNELS, USERS, FILES, TEAMS = (
+    "chart-months",
+    "chart-channels",
+    "chart-users",
+    "chart-files",
+    "chart-teams",
+)
 # At most this many bars (channels, users, file types, teams) or series (teams by month).
 TOP = 15
 TEAM_SERIES = 7
@@ -108,7 +116,7 @@ def _rows_height(rows: int) -> float:
 def posts_per_month(months: pd.DataFrame) -> Chart:
     """Posts per month, stacked by team (the largest ones; the rest as "other teams"), DMs and
     GMs apart."""
-    chart_id, title = "chart-months", "Posts per month"
+    chart_id, title = MONTHS, "Posts per month"
     caption = (
         "Posts (not counting replies) by the month of their create_at, stacked by team; "
         "direct messages (DMs) and group messages (GMs) apart."
@@ -205,7 +213,7 @@ def top_channels(channels: pd.DataFrame, directs: pd.DataFrame) -> Chart:
     ]
     top = sorted((r for r in rows if r[0] > 0), key=lambda r: (-r[0], r[1]))[:TOP]
     return _top_bars(
-        "chart-channels",
+        CHANNELS,
         f"Top {len(top)} channels by posts" if top else "Top channels by posts",
         "Posts (not counting replies) per channel, team/channel; DMs and GMs by their members.",
         [name for _, name in top],
@@ -224,7 +232,7 @@ def top_users(users: pd.DataFrame) -> Chart:
     ]
     top = sorted(rows, key=lambda r: (-r[0], r[1]))[:TOP]
     return _top_bars(
-        "chart-users",
+        USERS,
         f"Top {len(top)} users by posts" if top else "Top users by posts",
         "Posts each user wrote (in channels and DMs/GMs; replies not counted).",
         [name for _, name in top],
@@ -236,7 +244,7 @@ def top_users(users: pd.DataFrame) -> Chart:
 
 def files_by_type(files: pd.DataFrame) -> Chart:
     """Attachments by file type: how many and how large."""
-    chart_id, title = "chart-files", "Attachments by file type"
+    chart_id, title = FILES, "Attachments by file type"
     caption = (
         "Attachments referenced by posts and replies, by file extension: how many (left) and "
         "their size in the archive (right); missing files count with no size."
@@ -286,7 +294,7 @@ def team_members(teams: pd.DataFrame, max_users_per_team: int | None) -> Chart:
         OVER_COLOUR if limit is not None and members > limit else PALETTE[2] for members, _ in top
     ]
     return _top_bars(
-        "chart-teams",
+        TEAMS,
         "Team members against MaxUsersPerTeam",
         "Members each team gets from the archive's user lines; the dashed line is the target's "
         "TeamSettings.MaxUsersPerTeam (bars past it are over the limit).",
