@@ -269,3 +269,20 @@ def test_report_takes_every_validate_option_but_the_texts() -> None:
     mine = {p.name for p in report.params}
     theirs = {p.name for p in validate.params}
     assert mine == (theirs - {"output_format", "verbose"}) | {"against", "checksums"}
+
+
+def test_codes_beyond_the_issue_cap_keep_their_count_severity_and_effect(busy: Path) -> None:
+    from archivekit.report.html import issue_groups, render_html
+
+    page = triage(busy, max_issues=1)
+    assert len(page.report.issues) == 1
+    groups = {g.code: g for g in issue_groups(page.report)}
+    assert groups["attachment-unreferenced"].severity == "warning"
+    assert groups["unknown-user"].severity == "error"
+    assert groups["unknown-user"].effect == "fails-import"
+    assert groups["unknown-user"].examples == []
+    html = render_html(page)
+    for code, count in page.report.issue_counts.items():
+        assert f'id="code-{code}"' in html
+        assert count > 0
+    assert "1 of 5 issues listed" in html

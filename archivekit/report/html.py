@@ -100,12 +100,21 @@ def issue_groups(report: Report) -> list[IssueGroup]:
     kept: dict[str, list[Issue]] = {}
     for issue in report.issues:
         kept.setdefault(issue.code, []).append(issue)
+    # Severity and effects of each code over all its issues, kept or not (the causes count
+    # every issue; the worst effect speaks for the code).
+    severities: dict[str, set[str]] = {}
+    effects: dict[str, set[str]] = {}
+    for cause in report.causes:
+        severities.setdefault(cause.code, set()).add(cause.severity.value)
+        if cause.effect:
+            effects.setdefault(cause.code, set()).add(cause.effect)
     groups = []
     for code, count in report.issue_counts.items():
         examples = kept.get(code, [])
-        severity = examples[0].severity.value if examples else _code_severity(code)
-        effects = {i.effect for i in examples if i.effect}
-        effect = FAILS_IMPORT if FAILS_IMPORT in effects else next(iter(sorted(effects)), None)
+        found = severities.get(code) or {i.severity.value for i in examples}
+        severity = Severity.ERROR.value if Severity.ERROR.value in found else Severity.WARNING.value
+        worst = effects.get(code) or {i.effect for i in examples if i.effect}
+        effect = FAILS_IMPORT if FAILS_IMPORT in worst else next(iter(sorted(worst)), None)
         info = CODES.get(code)
         groups.append(
             IssueGroup(
@@ -120,10 +129,6 @@ def issue_groups(report: Report) -> list[IssueGroup]:
         )
     groups.sort(key=lambda g: (_effect_rank(g.severity, g.effect), -g.count, g.code))
     return groups
-
-
-def _code_severity(code: str) -> str:
-    return Severity.WARNING.value if code.endswith("-warning") else Severity.ERROR.value
 
 
 @dataclass(frozen=True, slots=True)
