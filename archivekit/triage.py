@@ -33,7 +33,7 @@ from archivekit.report.html import (
 )
 from archivekit.report.manifest import build_manifest
 from archivekit.report.model import DEFAULT_MAX_ISSUES, Report
-from archivekit.runtime import guard_worker
+from archivekit.runtime import forking_workers, guard_worker
 from archivekit.validate import Progress, validate
 
 if TYPE_CHECKING:
@@ -105,7 +105,8 @@ def _validate_and_count(
         target=_count_tables,
         args=(send, os.getpid(), source, counting, read_limits, max_users_per_team),
     )
-    child.start()
+    with forking_workers():  # no SIGTERM before the child's own handlers (guard_worker)
+        child.start()
     send.close()
     try:
         report = check(workers - counting)
