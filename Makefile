@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLE ?= sample_exports/clean.zip
 
-.PHONY: run test tools lint typecheck pytest bench schemas samples clean
+.PHONY: run test tools lint typecheck pytest bench schemas samples screenshot clean
 
 # setup.py and the C source too: an edit to the fast path must rebuild the extension.
 $(STAMP): pyproject.toml setup.py archivekit/check/fast/_scan.c archivekit/read/_zipindex.c \
@@ -44,6 +44,10 @@ schemas: $(STAMP)
 
 samples: $(STAMP)
 	$(BIN)/python sample_exports/generate.py
+
+# docs/report-screenshot.png: the README's picture of `archivekit report` (needs chromium).
+screenshot: $(STAMP) tools
+	$(BIN)/python scripts/screenshot.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

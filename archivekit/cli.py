@@ -483,6 +483,122 @@ def reconcile(
     _run(body)
 
 
+# --- report: the HTML triage page (issue 13) --------------------------------------------------
+
+# validate's options the report takes too (the same objects: one definition, one help text).
+# The page lists every kept issue: --verbose (text format only) has no meaning there.
+_REPORT_SKIPS = {"archive", "output_format", "output", "verbose"}
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
+@click.option(
+    "--against",
+    type=click.Path(dir_okay=True, path_type=str),
+    default=None,
+    help="an export of the destination taken after the import: show what did not arrive "
+    "(as `archivekit reconcile`)",
+)
+@click.option(
+    "--checksums",
+    is_flag=True,
+    help="list each file's SHA-256 and a digest of the whole manifest (reads every file)",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="the HTML file to write (atomically); stdout when not given and not a terminal",
+)
+def report(
+    archive: str,
+    against: str | None,
+    checksums: bool,
+    output: str | None,
+    **options: Any,
+) -> None:
+    """Write ONE self-contained HTML page about ARCHIVE for a ticket or a manager: the verdict
+    in words, the problems by kind with how to fix them, the target's limits, charts of what
+    the archive holds, its files, and (with --against) what did not arrive.
+
+    The page loads nothing (no network, fonts, scripts or styles from elsewhere) and works
+    offline. It takes validate's options. Needs the optional extra: pip install
+    'archivekit[report]'. Exit codes as validate: 0 valid, 1 errors found, 2 usage, 3
+    unreadable.
+
+    \b
+    Example:
+      archivekit report export.zip -o triage.html
+      archivekit report export.zip -o triage.html --target-config config.json
+      archivekit report export.zip -o after.html --against after-export.zip
+    """
+
+    def body() -> int:
+        from archivekit.triage import require_report_modules, triage
+        from archivekit.write.atomic import write_atomic
+
+        require_report_modules()
+        if output is None and sys.stdout.isatty():
+            raise UsageError("report writes HTML: give -o FILE (or redirect stdout)")
+        from archivekit.report.html import render_html
+
+        settings = {k: options.pop(k) for k in list(options) if k in _SETTING_NAMES}
+        overrides = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
+        overrides = {k: v for k, v in overrides.items() if v is not None and v != []}
+        target, explicit = load_target(
+            options.pop("target_config"), env=os.environ, overrides=overrides
+        )
+        defaults = ReadLimits()
+        limits = ReadLimits(
+            max_member_size=options.pop("max_member_size") or defaults.max_member_size,
+            max_total_size=options.pop("max_total_size") or defaults.max_total_size,
+            max_ratio=options.pop("max_ratio") or defaults.max_ratio,
+        )
+        progress = options.pop("progress")
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = _Progress() if show else None
+        existing = _existing(
+            options.pop("existing_team"),
+            options.pop("existing_channel"),
+            options.pop("existing_user"),
+            options.pop("existing_scheme"),
+        )
+        try:
+            page = triage(
+                archive,
+                target=target,
+                explicit=explicit,
+                bandwidth_bps=_bandwidth(options.pop("bandwidth")),
+                max_issues=options.pop("max_issues") or None,
+                read_limits=limits,
+                progress=bar,
+                existing=existing,
+                workers=options.pop("workers"),
+                verify_files=options.pop("verify_files"),
+                against=against,
+                checksums=checksums,
+            )
+            if options:  # a validate option this command takes but does not pass on
+                raise AssertionError(f"report ignores {', '.join(sorted(options))}")
+        finally:
+            if bar:
+                bar.close()
+        html = render_html(page).encode("utf-8")
+        if output is None:
+            _emit_bytes(html, None)
+        else:
+            protect = [archive] if against is None else [archive, against]
+            write_atomic(output, html, protect=protect)
+        return EXIT_VALID if page.report.valid else EXIT_INVALID
+
+    _run(body)
+
+
+_SETTING_NAMES = {setting.attribute for setting in SETTINGS}
+report.params[1:1] = [p for p in validate.params if p.name not in _REPORT_SKIPS]
+
+
 @cli.group()
 def schema() -> None:
     """JSON Schemas of the line types."""

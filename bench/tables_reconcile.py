@@ -127,6 +127,32 @@ def uptime() -> str:
     return probe.stdout.strip() or "unknown"
 
 
+def append_section(
+    results: Path,
+    title: str,
+    script: str,
+    argv: list[str] | None,
+    cli: list[str],
+    load_before: str,
+    load_after: str,
+    table: list[str],
+) -> None:
+    """Append a dated section (machine, revision, command, load) with `table` to results.md."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    section = [
+        f"\n## {stamp} — {title}\n",
+        f"- machine: {machine()}",
+        f"- revision: {revision()}; command: `python bench/{script} "
+        f"{' '.join(sys.argv[1:] if argv is None else argv)}`; fast path: {fast_path(cli)}",
+        f"- load before: `{load_before}`; after: `{load_after}`",
+        "",
+        *table,
+        "",
+    ]
+    text = results.read_text(encoding="utf-8")
+    results.write_text(text + "\n".join(section), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="400", help="JSONL size in MB")
@@ -201,19 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print("\n".join(table))
     if not args.no_record:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        section = [
-            f"\n## {stamp} — tables and reconcile ({size} MB JSONL)\n",
-            f"- machine: {machine()}",
-            f"- revision: {revision()}; command: `python bench/tables_reconcile.py "
-            f"{' '.join(sys.argv[1:] if argv is None else argv)}`; fast path: {fast_path(cli)}",
-            f"- load before: `{load_before}`; after: `{load_after}`",
-            "",
-            *table,
-            "",
-        ]
-        text = args.results.read_text(encoding="utf-8")
-        args.results.write_text(text + "\n".join(section), encoding="utf-8")
+        title = f"tables and reconcile ({size} MB JSONL)"
+        append_section(args.results, title, "tables_reconcile.py", argv, cli, load_before,
+                       load_after, table)  # fmt: skip
     return 0
 
 

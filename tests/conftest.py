@@ -121,9 +121,9 @@ def require_tool(tool: str) -> str:
     pytest.skip(message)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chromium() -> str:
-    """Path of a headless-capable Chromium."""
+    """Path of a headless-capable Chromium (session-wide: a module may share one page load)."""
     return require_tool("chromium")
 
 

@@ -72,3 +72,12 @@ def test_the_readme_exit_codes_are_the_clis() -> None:
 )
 def test_the_main_validate_options_are_documented(option: str) -> None:
     assert option in README
+
+
+@pytest.mark.parametrize(
+    "words",
+    ["--against", "--checksums", "archivekit[report]", "docs/report-screenshot.png", "playwright"],
+)
+def test_the_report_command_is_documented(words: str) -> None:
+    assert words in README
+    assert (Path(__file__).resolve().parent.parent / "docs" / "report-screenshot.png").is_file()

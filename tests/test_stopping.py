@@ -168,3 +168,21 @@ def test_workers_of_a_killed_run_exit_on_their_own_and_the_next_run_cleans_up(
 def test_inspect_workers_end_with_a_killed_parent(archive: Path, tmp: Path) -> None:
     workers = kill_parent(start(archive, tmp, command="inspect"), tmp, with_files=False)
     assert wait_for(lambda: not any(alive(w) for w in workers), 3.0), "workers left hanging"
+
+
+def test_sigterm_ends_a_report_and_its_table_counting_child(archive: Path, tmp: Path) -> None:
+    # --workers 2: validate here in one process, the tables counted in a child beside it.
+    process = start(archive, tmp, "-o", "triage.html", command="report")
+    try:
+        assert wait_for(lambda: len(children(process.pid)) >= 1, 30), "no counting child"
+        counting = children(process.pid)
+        os.kill(process.pid, signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 143, stderr
+    assert b"Traceback" not in stderr
+    assert wait_for(lambda: not any(alive(c) for c in counting), 1.0), "the child outlived it"
+    assert sorted(p.name for p in tmp.parent.iterdir()) == ["tmp"]  # no page, no .part

@@ -94,7 +94,7 @@ def _issue_line(issue: Issue) -> str:
     return f"    {_where(issue)}: {issue.message}{server}"
 
 
-def _by_cause(report: Report) -> list[list[Issue]]:
+def issues_by_cause(report: Report) -> list[list[Issue]]:
     """The kept issues of each root cause, in report order."""
     index = {cause.key: n for n, cause in enumerate(report.causes) if cause.key is not None}
     others = {cause.code: n for n, cause in enumerate(report.causes) if cause.key is None}
@@ -109,7 +109,9 @@ def _by_cause(report: Report) -> list[list[Issue]]:
 def _details(report: Report, verbose: bool) -> list[str]:
     shown = "every kept line" if verbose else f"the first {ISSUES_PER_CAUSE} lines"
     out = [f"the problems in detail ({shown} of each; --format json has all kept issues):"]
-    for n, (cause, issues) in enumerate(zip(report.causes, _by_cause(report), strict=True), 1):
+    for n, (cause, issues) in enumerate(
+        zip(report.causes, issues_by_cause(report), strict=True), 1
+    ):
         info = CODES.get(cause.code)
         title = f" — {info.title}" if info else ""
         severity = "error" if cause.severity is Severity.ERROR else "warning"

@@ -1,0 +1,386 @@
+"""The triage page: one self-contained HTML file from a validation report, the archive's tables,
+its member manifest and (optionally) a reconciliation. No I/O here: `render_html` returns text.
+
+The page is made with jinja2 (autoescape on: every name and message from the archive is
+escaped by the template engine, never by hand) from ``templates/triage.html.j2`` with its
+stylesheet and script inlined; charts are inline SVG drawn by matplotlib
+(`archivekit.report.charts`). Nothing on the page loads anything: no network, no fonts, no
+external scripts or styles. The small script only filters the issue list; without it the page
+reads the same, every row shown.
+
+Everything listed is capped (issues, examples, manifest rows, missing items) while the counts
+stay exact, and every text from the archive is clipped to `MAX_TEXT` characters, so the page
+stays small (< 2 MB) whatever the archive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from archivekit.issues import CODES, FAILS_IMPORT, Issue, Severity
+from archivekit.report.causes import RootCause, plural, ranges_text
+from archivekit.report.manifest import Manifest
+from archivekit.report.model import Report
+from archivekit.report.render import human_bytes, issues_by_cause
+
+if TYPE_CHECKING:
+    from archivekit.report.charts import Chart
+    from archivekit.report.reconcile import Reconciliation
+    from archivekit.report.tables import ArchiveTables
+
+REPORT_INSTALL = "pip install 'archivekit[report]'"
+REPORT_MODULES = ("jinja2", "matplotlib")
+EXAMPLES_PER_GROUP = 5  # first examples shown with each root cause and issue code
+MAX_CAUSES = 100  # root causes shown (in the order to fix them; the rest counted)
+MAX_SENTENCE = 1000  # characters of a sentence about the archive (a cause, a shape)
+MAX_ISSUE_ROWS = 1000  # rows of the full, filterable issue list
+MAX_MISSING_ROWS = 500  # reconciliation: missing items listed
+MAX_CHANNEL_ROWS = 200  # reconciliation: channels with something missing
+MAX_TEXT = 300  # characters of any one text from the archive (names, messages)
+
+
+def missing_report_modules() -> list[str]:
+    """The optional libraries of the page that are not installed."""
+    return [name for name in REPORT_MODULES if importlib.util.find_spec(name) is None]
+
+
+@dataclass(slots=True)
+class TriagePage:
+    """Everything the page shows (built by `archivekit.triage.triage`)."""
+
+    report: Report
+    tables: ArchiveTables
+    manifest: Manifest
+    archive_kind: str
+    archive_size: int
+    jsonl_size: int
+    max_users_per_team: int
+    charts: list[Chart] = field(default_factory=list)  # drawn from the tables (draw_charts)
+    reconciliation: Reconciliation | None = None
+    against: str | None = None
+    version: str = ""
+    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+# --- words ---------------------------------------------------------------------------------
+
+
+def clip(value: Any, limit: int = MAX_TEXT) -> str:
+    """A text from the archive, at most `limit` characters (the page's size bound)."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- the view: plain data for the template -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IssueGroup:
+    code: str
+    title: str
+    description: str
+    severity: str
+    effect: str | None
+    count: int
+    examples: list[Issue]
+
+
+def _effect_rank(severity: str, effect: str | None) -> int:
+    if severity == Severity.ERROR:
+        return 0 if effect == FAILS_IMPORT else 1
+    return 2
+
+
+def issue_groups(report: Report) -> list[IssueGroup]:
+    """Issues by code: what stops the import first, then what loses data, then warnings; the
+    most frequent first within each. Counts are exact, examples the first kept ones."""
+    kept: dict[str, list[Issue]] = {}
+    for issue in report.issues:
+        kept.setdefault(issue.code, []).append(issue)
+    # Severity and effects of each code over all its issues, kept or not (the causes count
+    # every issue; the worst effect speaks for the code).
+    severities: dict[str, set[str]] = {}
+    effects: dict[str, set[str]] = {}
+    for cause in report.causes:
+        severities.setdefault(cause.code, set()).add(cause.severity.value)
+        if cause.effect:
+            effects.setdefault(cause.code, set()).add(cause.effect)
+    groups = []
+    for code, count in report.issue_counts.items():
+        examples = kept.get(code, [])
+        found = severities.get(code) or {i.severity.value for i in examples}
+        severity = Severity.ERROR.value if Severity.ERROR.value in found else Severity.WARNING.value
+        worst = effects.get(code) or {i.effect for i in examples if i.effect}
+        effect = FAILS_IMPORT if FAILS_IMPORT in worst else next(iter(sorted(worst)), None)
+        info = CODES.get(code)
+        groups.append(
+            IssueGroup(
+                code=code,
+                title=info.title if info else code,
+                description=info.description if info else "",
+                severity=severity,
+                effect=effect,
+                count=count,
+                examples=examples[:EXAMPLES_PER_GROUP],
+            )
+        )
+    groups.sort(key=lambda g: (_effect_rank(g.severity, g.effect), -g.count, g.code))
+    return groups
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A root cause with where it is (line ranges in words) and its first kept issues."""
+
+    cause: RootCause
+    where: str
+    examples: list[Issue]
+
+
+def problems(report: Report) -> list[Problem]:
+    """The report's root causes, in the order to fix them, with their first examples."""
+    found = []
+    for cause, issues in zip(report.causes, issues_by_cause(report), strict=True):
+        where = ranges_text(cause.lines, cause.lines_cut) if cause.lines else ""
+        found.append(Problem(cause, where, issues[:EXAMPLES_PER_GROUP]))
+    return found
+
+
+def verdict(report: Report) -> tuple[str, str, list[str]]:
+    """(state: ok / warn / bad, the headline, sentences) in words a manager reads: how many
+    distinct problems stop the import, lose data, or only warn."""
+    ranked: dict[int, list[RootCause]] = {0: [], 1: [], 2: []}
+    for cause in report.causes:
+        ranked[_effect_rank(cause.severity.value, cause.effect)].append(cause)
+    words = {
+        0: "would stop the import: Mattermost's import job ends at the first of them.",
+        1: "would lose data: the import goes on but leaves those lines or files out.",
+        2: "are warnings to read: nothing is lost, but something may not look as expected.",
+    }
+    sentences = []
+    for rank, causes in ranked.items():
+        if causes:
+            issues = sum(c.count for c in causes)
+            lines = sum(c.line_count for c in causes)
+            what = "problem" if rank < 2 else "warning"
+            on = f" on {plural(lines, 'line')}" if lines else ""
+            sentences.append(
+                f"{plural(len(causes), 'distinct ' + what)} ({plural(issues, 'issue')}{on}) "
+                f"{words[rank]}"
+            )
+    if report.causes and report.causes[0].severity is Severity.ERROR:
+        sentences.append("Fix them in the order below: the first one first.")
+    if not report.valid:
+        return "bad", "Not ready to import: fix the problems below first.", sentences
+    if ranked[2]:
+        return "warn", "Ready to import, with warnings to read.", sentences
+    return (
+        "ok",
+        "Ready to import: nothing found that would stop the import or lose data.",
+        ["Every line was checked against the server's rules and the archive's own references."],
+    )
+
+
+def summary_facts(page: TriagePage) -> list[tuple[str, str]]:
+    """The archive in a few lines: (label, text)."""
+    report, counts, manifest = page.report, page.report.counts, page.manifest
+    first, last = _first_last(page.tables)
+    where = f"{clip(report.archive)} ({page.archive_kind}, {human_bytes(page.archive_size)})"
+    jsonl = f"{clip(report.jsonl)}: {plural(report.lines, 'line')}, {human_bytes(page.jsonl_size)}"
+    messages = (
+        f"{plural(counts.posts, 'post')} with {plural(counts.replies, 'reply', 'replies')} and "
+        f"{plural(counts.reactions, 'reaction')}; {plural(counts.direct_channels, 'DM/GM channel')}"
+        f" with {plural(counts.direct_posts, 'post')}"
+    )
+    files = (
+        f"{plural(counts.attachments, 'attachment')} referenced; "
+        f"{plural(manifest.data_files, 'file')} under data/ ({human_bytes(manifest.data_bytes)})"
+    )
+    facts = [
+        ("archive", where),
+        ("import file", jsonl),
+        ("teams", f"{plural(counts.teams, 'team')}, {plural(counts.channels, 'channel')}"),
+        ("people", f"{plural(counts.users, 'user')}, {plural(counts.bots, 'bot')}"),
+        ("messages", messages),
+        ("files", files),
+        ("dates", f"{first} to {last} (first and last post, UTC)"),
+    ]
+    if report.upload_seconds is not None:
+        upload = f"{_duration(report.upload_seconds)} at the assumed bandwidth"
+        facts.append(("upload", upload))
+    return facts
+
+
+def _first_last(tables: ArchiveTables) -> tuple[str, str]:
+    teams, directs = tables.table("channels").rows, tables.table("directs").rows
+    names = tables.table("channels").names
+    firsts = [r[names.index("first_post_at")] for r in teams]
+    lasts = [r[names.index("last_post_at")] for r in teams]
+    dnames = tables.table("directs").names
+    firsts += [r[dnames.index("first_post_at")] for r in directs]
+    lasts += [r[dnames.index("last_post_at")] for r in directs]
+    first = min((v for v in firsts if v is not None), default=None)
+    last = max((v for v in lasts if v is not None), default=None)
+    return _ms_date(first), _ms_date(last)
+
+
+def _ms_date(ms: int | None) -> str:
+    if ms is None:
+        return "–"
+    from archivekit.report.table_output import time_text
+
+    return (time_text(ms) or "–")[:10]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return "under a minute"
+    if seconds < 90:
+        return "about a minute"
+    if seconds < 5400:
+        return f"about {seconds / 60:,.0f} minutes"
+    return f"about {seconds / 3600:,.1f} hours"
+
+
+def limit_rows(report: Report) -> list[dict[str, Any]]:
+    rows = []
+    for name, limit in report.limits.items():
+        rows.append(
+            {
+                "setting": limit.get("setting", name),
+                "configured": limit.get("configured"),
+                "needed": limit.get("needed"),
+                "ok": bool(limit.get("ok", True)),
+            }
+        )
+    return rows
+
+
+def draw_charts(tables: ArchiveTables, max_users_per_team: int) -> list[Chart]:
+    """The page's charts, from the archive's tables."""
+    from archivekit.report import charts as draw
+
+    return [
+        draw.posts_per_month(tables.months),
+        draw.top_channels(tables.channels, tables.directs),
+        draw.top_users(tables.users),
+        draw.files_by_type(tables.files),
+        draw.team_members(tables.teams, max_users_per_team),
+    ]
+
+
+MISSING_COLUMNS = ("missing_posts", "missing_replies", "missing_reactions", "missing_files",
+                   "missing_memberships")  # fmt: skip
+
+
+def reconciliation_view(result: Reconciliation) -> dict[str, Any]:
+    """What the page shows of a reconciliation: the summary, every channel and DM/GM with
+    something missing (most first, capped), the first missing items (capped)."""
+    places = []
+    for name, where in (("channels", ("team", "channel")), ("directs", ("kind", "members"))):
+        table = result.tables[name]
+        columns = table.names
+        for row in table.rows:
+            values = dict(zip(columns, row, strict=True))
+            missing = [int(values[c]) for c in MISSING_COLUMNS if c in values]
+            if any(missing):
+                label = (
+                    "/".join(str(values[w]) for w in where)
+                    if name == "channels"
+                    else (f"{values['kind']} {values['members']}")
+                )
+                places.append({"place": label, "status": values["status"], "missing": missing})
+    places.sort(key=lambda p: (-sum(p["missing"]), p["place"]))
+    return {
+        "ok": result.ok,
+        "summary": result.tables["summary"],
+        "places": places[:MAX_CHANNEL_ROWS],
+        "place_count": len(places),
+        "missing_columns": [c.removeprefix("missing_") for c in MISSING_COLUMNS],
+        "missing": result.missing[:MAX_MISSING_ROWS],
+        "missing_total": result.missing_total,
+        "files_compared_by": result.files_compared_by,
+        "expected": result.tables["expected"].rows,
+    }
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def _environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("archivekit.report", "templates"),
+        autoescape=True,  # every value is escaped unless the template says otherwise
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["clip"] = clip
+    env.globals["MAX_SENTENCE"] = MAX_SENTENCE
+    env.filters["bytes"] = human_bytes
+    env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else ("–" if n is None else n)
+    env.globals["plural"] = plural
+    return env
+
+
+def content_security_policy(script: str) -> str:
+    """The page's policy: nothing may be loaded from anywhere, and the only script that may run
+    is the page's own (by its hash) — an archive text that slipped past escaping still could
+    not run or fetch anything."""
+    import base64
+    import hashlib
+
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    )
+
+
+def render_html(page: TriagePage) -> str:
+    """The page as one HTML document (see the module docstring)."""
+    from markupsafe import Markup
+
+    report = page.report
+    groups = issue_groups(report)
+    state, headline, sentences = verdict(report)
+    drawn = page.charts or draw_charts(page.tables, page.max_users_per_team)
+    env = _environment()
+    loader = env.loader
+    assert loader is not None
+    style = loader.get_source(env, "triage.css")[0]
+    script = loader.get_source(env, "triage.js")[0]
+    template = env.get_template("triage.html.j2")
+    return str(
+        template.render(
+            csp=content_security_policy(script),
+            page=page,
+            report=report,
+            state=state,
+            headline=headline,
+            sentences=sentences,
+            facts=summary_facts(page),
+            problems=problems(report)[:MAX_CAUSES],
+            cause_total=len(report.causes),
+            shapes=report.shapes,
+            groups=groups,
+            issues=report.issues[:MAX_ISSUE_ROWS],
+            issue_total=report.errors + report.warnings,
+            limits=limit_rows(report),
+            charts=drawn,
+            # matplotlib wrote the SVG and escaped every text in it; nothing else is marked safe.
+            svgs={c.id: Markup(c.svg) for c in drawn if c.svg is not None},
+            manifest=page.manifest,
+            reconciliation=reconciliation_view(page.reconciliation)
+            if page.reconciliation
+            else None,
+            style=Markup(style),
+            script=Markup(script),
+            generated=page.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        )
+    )

@@ -1,0 +1,114 @@
+"""The triage page in a real browser: Debian's chromium, headless, offline, driven by
+playwright (archivekit.testing.browser). One page load is shared by the module's tests.
+
+Checked: no console errors; every chart drawn (a non-empty box); no request but the page's own
+file; the issue filter hides rows as you type; names that are HTML in the archive show as text
+and run nothing. A screenshot is written under the test's output folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from report_archives import IMAGE, SCRIPT, busy_archive
+
+from archivekit.testing.browser import PLAYWRIGHT_INSTALL, LoadedPage, open_page
+from archivekit.triage import triage_html
+
+
+def _require_playwright() -> None:
+    """playwright comes with the dev extra; missing, the tests skip — or FAIL under CI."""
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        message = f"playwright is not installed ({PLAYWRIGHT_INSTALL})"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def loaded(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadedPage]:
+    _require_playwright()
+    folder = tmp_path_factory.mktemp("report-page")
+    html = folder / "triage.html"
+    html.write_text(triage_html(busy_archive(folder / "busy.zip")), encoding="utf-8")
+    with open_page(chromium, html) as page:
+        yield page
+
+
+def test_the_page_renders_without_console_errors(loaded: LoadedPage) -> None:
+    assert loaded.page.title().startswith("Import triage:")
+    assert loaded.console_errors == []
+
+
+def test_nothing_leaves_the_page(loaded: LoadedPage) -> None:
+    assert loaded.requests == [loaded.url]
+    assert loaded.foreign_requests == []
+
+
+def test_every_chart_is_drawn(loaded: LoadedPage) -> None:
+    charts = loaded.page.locator("figure.chart")
+    assert charts.count() == 5
+    for i in range(charts.count()):
+        svg = charts.nth(i).locator("svg")
+        assert svg.count() == 1, charts.nth(i).get_attribute("id")
+        box = svg.bounding_box()
+        assert box is not None
+        assert box["width"] > 200
+        assert box["height"] > 100
+        assert svg.is_visible()
+
+
+def test_the_issue_filter_hides_rows(loaded: LoadedPage) -> None:
+    page = loaded.page
+    rows = page.locator("#issue-list tbody tr")
+    total = rows.count()
+    assert total == 5
+    assert page.locator("#issue-filters").is_visible()  # the script showed its controls
+    page.fill("#issue-filter", "unknown-user")
+    assert page.locator("#issue-list tbody tr:visible").count() == 1
+    assert page.inner_text("#issue-shown") == "1"
+    page.fill("#issue-filter", "")
+    page.select_option("#issue-severity", "warning")
+    assert page.locator("#issue-list tbody tr:visible").count() == 1
+    page.select_option("#issue-severity", "")
+    assert page.locator("#issue-list tbody tr:visible").count() == total
+
+
+def test_hostile_names_show_as_text_and_run_nothing(loaded: LoadedPage) -> None:
+    page = loaded.page
+    assert page.evaluate("window.__pwned") is None
+    text = page.inner_text("body")
+    assert SCRIPT in text
+    assert IMAGE in text
+    assert page.locator("body img").count() == 0
+    assert page.locator("script").count() == 1  # the page's own
+    # In the charts too: SVG text, not elements.
+    labels = page.locator("#chart-users svg text").all_text_contents()
+    assert any(label.startswith("<img") for label in labels)
+
+
+def test_in_print_the_controls_go_and_every_row_and_chart_shows(loaded: LoadedPage) -> None:
+    page = loaded.page
+    page.fill("#issue-filter", "unknown-user")  # a filter left on screen...
+    page.emulate_media(media="print")
+    try:
+        assert not page.locator("#issue-filters").is_visible()
+        assert page.locator("#issue-list tbody tr:visible").count() == 5  # ...does not cut print
+        for chart in page.locator("figure.chart svg").all():
+            assert chart.is_visible()
+    finally:
+        page.emulate_media(media="screen")
+        page.fill("#issue-filter", "")
+
+
+def test_a_screenshot_is_written(
+    loaded: LoadedPage, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    shot = tmp_path_factory.mktemp("report-screenshot") / "triage.png"
+    loaded.page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 50_000

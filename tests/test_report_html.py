@@ -1,0 +1,288 @@
+"""`archivekit report`: the triage page's content, its bounds and its command (the browser
+tests are in test_report_browser.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from report_archives import IMAGE, MATH, SCRIPT, busy_archive
+
+from archivekit import validate
+from archivekit.cli import cli
+from archivekit.read import open_archive
+from archivekit.report.html import MAX_SENTENCE, MAX_TEXT
+from archivekit.report.manifest import build_manifest
+from archivekit.testing.reexport import reexport
+from archivekit.testing.synth import channel, make_archive, post, team
+from archivekit.triage import triage, triage_html
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "sample_exports"
+
+
+@pytest.fixture(scope="module")
+def busy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return busy_archive(tmp_path_factory.mktemp("busy") / "busy.zip")
+
+
+@pytest.fixture(scope="module")
+def busy_page(busy: Path) -> str:
+    return triage_html(busy)
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(cli, ["report", *args])
+
+
+def test_the_command_writes_the_page_and_exits_as_validate(tmp_path: Path) -> None:
+    out = tmp_path / "triage.html"
+    result = run(str(SAMPLES / "over_limits.zip"), "-o", str(out))
+    assert result.exit_code == 1, result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "Not ready to import" in page
+    clean = run(str(SAMPLES / "clean.zip"), "-o", str(tmp_path / "clean.html"))
+    assert clean.exit_code == 0, clean.output
+    assert "Ready to import" in (tmp_path / "clean.html").read_text(encoding="utf-8")
+    assert (
+        list(tmp_path.iterdir()) == [out, tmp_path / "clean.html"]
+        or len(list(tmp_path.iterdir())) == 2
+    )  # nothing left behind but the two pages
+
+
+def test_every_issue_code_is_a_group_with_its_exact_count(busy: Path, busy_page: str) -> None:
+    report = validate(busy)
+    assert report.issue_counts
+    for code, count in report.issue_counts.items():
+        group = re.search(
+            rf'id="code-{code}".*?<span class="count">([\d,]+)</span>', busy_page, re.S
+        )
+        assert group is not None, code
+        assert int(group.group(1).replace(",", "")) == count
+
+
+class _Tags(HTMLParser):
+    """Every start tag of a document with its attributes (text and escaped text aside)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_root_causes_come_first_in_the_order_to_fix_them(busy: Path, busy_page: str) -> None:
+    from markupsafe import escape
+
+    report = validate(busy)
+    assert report.causes
+    causes_at = busy_page.index('id="causes"')
+    assert causes_at < busy_page.index('id="problems"') < busy_page.index('id="all-issues"')
+    at = causes_at
+    for n, cause in enumerate(report.causes, 1):
+        found = busy_page.index(f"{n}. ", at)
+        assert busy_page.index(str(escape(cause.cause)), found) > found
+        assert str(escape(cause.fix)) in busy_page
+        at = found
+
+
+def test_the_page_loads_nothing(busy_page: str) -> None:
+    parser = _Tags()
+    parser.feed(busy_page)
+    names = [tag for tag, _ in parser.tags]
+    assert "link" not in names
+    assert "img" not in names
+    assert "iframe" not in names
+    assert names.count("script") == 1
+    for _, attrs in parser.tags:
+        for name in ("src", "href", "xlink:href", "action", "srcset"):
+            value = attrs.get(name)
+            assert value is None or value.startswith("#"), (name, value)
+    assert "@import" not in busy_page
+    assert "url(http" not in busy_page
+    # ... and the page's policy forbids it anyway.
+    policy = [
+        a["content"] for t, a in parser.tags if a.get("http-equiv") == "Content-Security-Policy"
+    ]
+    assert policy
+    assert policy[0] is not None
+    assert policy[0].startswith("default-src 'none';")
+
+
+def test_names_from_the_archive_are_escaped(busy_page: str) -> None:
+    assert SCRIPT not in busy_page
+    assert IMAGE not in busy_page
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in busy_page
+    assert busy_page.count("<script") == 1
+
+
+def test_without_its_script_the_page_shows_everything(busy_page: str) -> None:
+    """The filter's controls start hidden (the script shows them) and no row starts hidden:
+    with scripts off, the whole list reads as it is."""
+    parser = _Tags()
+    parser.feed(busy_page)
+    filters = [a for t, a in parser.tags if a.get("id") == "issue-filters"]
+    assert len(filters) == 1
+    assert "hidden" in filters[0]
+    rows = [a for t, a in parser.tags if t == "tr" and "data-severity" in a]
+    assert len(rows) == 5
+    assert not any("hidden" in a for a in rows)
+
+
+def test_the_charts_have_titles_and_labelled_axes(busy_page: str) -> None:
+    svgs = dict(re.findall(r'<figure id="(chart-[a-z]+)".*?(<svg.*?</svg>)', busy_page, re.S))
+    expected = {
+        "chart-months": ("Posts per month", "month (UTC)", "posts"),
+        "chart-channels": ("Top 8 channels by posts", "channel", "posts", f"sales/{MATH}"),
+        "chart-users": ("Top 6 users by posts", "user", "posts"),
+        "chart-files": ("Attachments by file type", "file type", "files", "size (bytes)"),
+        "chart-teams": ("Team members against MaxUsersPerTeam", "team"),
+    }
+    assert set(svgs) == set(expected)
+    # Names are text: "$x^2$" is drawn as itself, not as math.
+    for chart, labels in expected.items():
+        texts = re.findall(r"<text[^>]*>([^<]*)</text>", svgs[chart])
+        for label in labels:
+            assert label in texts, (chart, label, texts)
+
+
+def test_limits_and_mmctl_commands_when_a_target_is_given(tmp_path: Path) -> None:
+    out = tmp_path / "t.html"
+    result = run(str(SAMPLES / "over_limits.zip"), "-o", str(out), "--max-users-per-team", "50")
+    assert result.exit_code == 1
+    page = out.read_text(encoding="utf-8")
+    assert "Checked against the given target configuration" in page
+    assert "mmctl config set TeamSettings.MaxUsersPerTeam 60" in page
+    assert "TeamSettings.MaxChannelsPerTeam" in page  # every setting, met or not
+
+
+def test_the_page_stays_small_for_a_huge_hostile_archive(tmp_path: Path) -> None:
+    long_name = "x" * 5000
+    lines: list[Any] = [team("eng"), channel("eng", "general")]
+    lines += [
+        post("eng", "general", f"{long_name}{i}", "m", 1_700_000_000_000 + i) for i in range(3000)
+    ]
+    files = {f"data/{'d' * 200}/{i:05d}-{'f' * 100}.txt": b"x" for i in range(3000)}
+    archive = make_archive(tmp_path / "huge.zip", lines, files)
+    page = triage_html(archive)
+    assert len(page.encode("utf-8")) < 2_000_000
+    report = validate(archive, max_issues=None)
+    assert f"{report.issue_counts['unknown-user']:,}" in page  # counts stay exact
+    assert "x" * (MAX_SENTENCE + 1) not in page  # causes' sentences are clipped there
+    assert f"{'x' * (MAX_TEXT - 1)}…" in page  # and names in messages and tables here
+
+
+def test_the_manifest_counts_everything_and_lists_the_first(busy: Path) -> None:
+    with open_archive(busy) as archive:
+        manifest = build_manifest(archive, max_listed=3)
+        members = [m for m in archive.members() if not m.is_dir]
+        assert manifest.members == len(members)
+        assert manifest.bytes == sum(m.size for m in members)
+        assert [r.name for r in manifest.rows] == ["import.jsonl", *[m.name for m in members[1:3]]]
+        assert manifest.truncated
+        assert all(r.sha256 is None for r in manifest.rows)
+
+        summed = build_manifest(archive, checksums=True, max_listed=3)
+        data = {m.name: b"".join(archive.iter_member_blocks(m)) for m in members}
+    for row in summed.rows:
+        assert row.sha256 == hashlib.sha256(data[row.name]).hexdigest()
+    lines = "".join(
+        f"{hashlib.sha256(d).hexdigest()}  {len(d)}  {name}\n" for name, d in data.items()
+    )
+    assert summed.digest == hashlib.sha256(lines.encode()).hexdigest()
+
+
+def test_checksums_on_the_page(busy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "c.html"
+    assert run(str(busy), "-o", str(out), "--checksums").exit_code == 1
+    page = out.read_text(encoding="utf-8")
+    assert "Manifest digest" in page
+    with open_archive(busy) as archive:
+        jsonl = b"".join(archive.iter_jsonl_blocks())
+    assert hashlib.sha256(jsonl).hexdigest() in page
+
+
+def test_against_shows_what_did_not_arrive(busy: Path, tmp_path: Path) -> None:
+    target = tmp_path / "after.zip"
+    lost: list[int] = []
+
+    def drop(line: int, record: dict[str, Any]) -> dict[str, Any] | None:
+        if record.get("type") == "post" and record["post"]["message"] == "message 4":
+            lost.append(line)
+            return None
+        return record
+
+    reexport(busy, target, edit=drop)
+    page = triage(busy, against=target)
+    assert page.reconciliation is not None
+    assert not page.reconciliation.ok
+    out = tmp_path / "r.html"
+    assert run(str(busy), "-o", str(out), "--against", str(target)).exit_code == 1
+    html = out.read_text(encoding="utf-8")
+    assert "did not arrive" in html
+    assert "Missing per channel" in html
+    assert "eng/general" in html
+    assert f'<td class="n">{lost[0]}</td>' in html
+
+
+def test_a_missing_library_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import archivekit.triage
+
+    monkeypatch.setattr(archivekit.triage, "missing_report_modules", lambda: ["matplotlib"])
+    result = run(str(SAMPLES / "clean.zip"), "-o", str(tmp_path / "x.html"))
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "archivekit: report needs matplotlib: pip install 'archivekit[report]'"
+    ]
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_an_unreadable_archive_is_exit_3(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"not a zip at all")
+    result = run(str(bad), "-o", str(tmp_path / "x.html"))
+    assert result.exit_code == 3
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_side_by_side_counting_gives_the_same_page_data(busy: Path) -> None:
+    alone = triage(busy, workers=1)
+    side_by_side = triage(busy, workers=3)  # validate on 2 processes, the tables on 1 beside it
+    assert side_by_side.report.to_dict() == alone.report.to_dict()
+    for name in ("teams", "channels", "users", "directs", "months", "files"):
+        assert side_by_side.tables.table(name).rows == alone.tables.table(name).rows
+    assert side_by_side.charts == alone.charts  # drawn in the child process, the same SVG
+
+
+def test_report_takes_every_validate_option_but_the_texts() -> None:
+    from archivekit.cli import report, validate
+
+    mine = {p.name for p in report.params}
+    theirs = {p.name for p in validate.params}
+    assert mine == (theirs - {"output_format", "verbose"}) | {"against", "checksums"}
+
+
+def test_codes_beyond_the_issue_cap_keep_their_count_severity_and_effect(busy: Path) -> None:
+    from archivekit.report.html import issue_groups, render_html
+
+    page = triage(busy, max_issues=1)
+    assert len(page.report.issues) == 1
+    groups = {g.code: g for g in issue_groups(page.report)}
+    assert groups["attachment-unreferenced"].severity == "warning"
+    assert groups["unknown-user"].severity == "error"
+    assert groups["unknown-user"].effect == "fails-import"
+    assert groups["unknown-user"].examples == []
+    html = render_html(page)
+    for code, count in page.report.issue_counts.items():
+        assert f'id="code-{code}"' in html
+        assert count > 0
+    assert "1 of 5 issues listed" in html
