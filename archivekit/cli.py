@@ -14,6 +14,7 @@ Data goes to stdout; diagnostics and the progress bar (only on a terminal) to st
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from typing import Any, Literal, cast
@@ -152,6 +153,20 @@ def _bandwidth(text: str | None) -> float:
     return parse_bandwidth(text)
 
 
+def _config_key(path: str | None) -> str:
+    """Where a setting is in config.json, for its help (nothing for one that is no key)."""
+    return f"config {path}; " if path else ""
+
+
+def _text_width(output: str | None) -> int:
+    """Columns to wrap the text report at: the terminal's, or WIDTH when not a terminal."""
+    from archivekit.report.render import WIDTH
+
+    if output is None and sys.stdout.isatty():
+        return max(40, shutil.get_terminal_size((WIDTH, 24)).columns)
+    return WIDTH
+
+
 def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for setting in reversed(SETTINGS):
         many = setting.type is list
@@ -161,7 +176,7 @@ def _target_options(func: Callable[..., Any]) -> Callable[..., Any]:
             type=str if many else setting.type,
             multiple=many,
             default=None,
-            help=f"{setting.help} (config {setting.config_path or '-'}; default "
+            help=f"{setting.help} ({_config_key(setting.config_path)}default "
             f"{setting.default!r}){' — repeat for several' if many else ''}",
         )(func)
     return func
@@ -266,8 +281,9 @@ def validate(
     """Check ARCHIVE (zip, .jsonl or export folder) as the Mattermost server would.
 
     \b
-    The text report names each distinct problem (root cause) once, with its lines and its
-    fix, in the order to fix them; --verbose lists every line of each.
+    The text report names each distinct problem (root cause) once, with its fix, in the order
+    to fix them, then its lines; --verbose lists every line of each. It is wrapped at the
+    terminal's width (100 columns when not on a terminal).
 
     \b
     Example:
@@ -307,7 +323,7 @@ def validate(
             if bar:
                 bar.close()
         if output_format == "text":
-            text = report_text(report, verbose=verbose)
+            text = report_text(report, verbose=verbose, width=_text_width(output))
         else:
             text = {"json": report_json, "jsonl": report_jsonl}[output_format](report)
         _emit(text, output, archive)

@@ -280,6 +280,11 @@ _code(
     'A path like "" or "." resolves to the data folder itself: the post comes without it.',
 )
 _code("attachment-data-prefix", "Path starts with data/", "Resolves to data/data/...; not found.")
+_code(
+    "attachment-dropped",
+    "Reply attachment dropped",
+    "An earlier attachment of the line failed: the server does not resolve the replies' files.",
+)
 _code("attachment-unreferenced", "File not referenced", "No line refers to this member.")
 _code(
     "attachment-outside-data",

@@ -12,7 +12,7 @@ from typing import Any
 
 from archivekit.check.archive import archive_issues
 from archivekit.check.engine import LineProcessor
-from archivekit.check.files import unreferenced_issues
+from archivekit.check.files import DROPPED_FILE_CODE, unreferenced_issues
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
 from archivekit.check.parallel import ParallelRun, default_workers
 from archivekit.check.references import Existing
@@ -128,7 +128,7 @@ def validate(
         limits = check_limits(needs, target, explicit=explicit, bandwidth_bps=bandwidth_bps)
         for issue in limits.issues:
             collector.add(issue if issue.member else issue.at(archive.jsonl.name, issue.line))
-        stats = _attachment_stats(archive, tally)
+        stats = _attachment_stats(archive, tally, collector.by_code[DROPPED_FILE_CODE])
         causes = root_causes(collector.causes, limits.limits)
         shapes = archive_shapes(
             tally.counts,
@@ -170,8 +170,8 @@ def _counting(blocks: Any, progress: Progress | None, total: int) -> Any:
         yield block
 
 
-def _attachment_stats(archive: Archive, tally: Tally) -> AttachmentStats:
-    stats = AttachmentStats(missing=tally.missing)
+def _attachment_stats(archive: Archive, tally: Tally, dropped: int) -> AttachmentStats:
+    stats = AttachmentStats(missing=tally.missing, dropped=dropped)
     if archive.kind == "jsonl":
         return stats
     index = archive.index

@@ -26,6 +26,7 @@ from archivekit.report.render import report_json, report_text
 from archivekit.testing.fuzz import ArchiveRecipe, MutatedArchive, RecordMutation, record_mutations
 from archivekit.testing.synth import (
     LONG_MESSAGE_RUNES,
+    channel,
     converter_export,
     iter_lines,
     make_archive,
@@ -36,41 +37,51 @@ from archivekit.testing.synth import (
 from archivekit.validate import validate
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "converter"
+# The first screen: the first 15 lines of the text report at 100 columns.
 FIRST_SCREEN = 15
+COLUMNS = 100
 
-# Converter-shaped archives: each adds one problem to mmetl's shape (no team line).
+# Converter-shaped archives: each adds one problem to mmetl's shape (no team line); the last
+# has all of them, with enough names to fill a screen had each name been its own problem.
 SHAPES: dict[str, dict[str, Any]] = {
     "no-team-line": {},
     "missing-emails": {"missing_emails": 3},
     "long-message": {"long_messages": 1},
     "group-of-nine": {"group_of": 9},
-    "uppercase-users": {"uppercase_users": 2},
+    "uppercase-users": {"users": 30, "uppercase_users": 12},
+    "deleted-users": {"users": 30, "deleted_users": 8},
     "reply-attachments": {"missing_files": 2, "reply_attachments": 2},
     "all-of-them": {
+        "users": 30,
         "missing_emails": 2,
         "long_messages": 1,
         "group_of": 9,
-        "uppercase_users": 1,
+        "uppercase_users": 12,
+        "deleted_users": 8,
         "missing_files": 2,
-        "reply_attachments": 1,
+        "reply_attachments": 2,
     },
 }
-# The problems each archive has, in the order to fix them: (code, issues).
-EXPECTED: dict[str, list[tuple[str, int]]] = {
-    "no-team-line": [("unknown-team", 60)],
-    "missing-emails": [("unknown-team", 60), ("missing-field", 3)],
-    "long-message": [("unknown-team", 60), ("invalid-field", 1)],
-    "group-of-nine": [
-        ("unknown-team", 60),
-        ("invalid-field", 1),  # the group's post: the server stops there
-        ("direct-channel-skipped", 1),  # the group itself: skipped
-    ],
-    "uppercase-users": [("unknown-team", 60), ("reference-case", 11), ("reference-case", 11)],
-    "reply-attachments": [
-        ("unknown-team", 60),
-        ("attachment-missing", 2),
-        ("attachment-missing", 2),  # the replies' files, dropped after the posts' failed
-        ("attachment-unreferenced", 2),  # ... and so never read
+# The problems each archive has, in the order to fix them: (code, issues, parts).
+EXPECTED: dict[str, list[tuple[str, int, int]]] = {
+    "no-team-line": [("unknown-team", 60, 0)],
+    "missing-emails": [("unknown-team", 60, 0), ("missing-field", 3, 0)],
+    "long-message": [("unknown-team", 60, 0), ("invalid-field", 1, 0)],
+    # The group's post stops the import and its direct channel line is skipped: one problem.
+    "group-of-nine": [("unknown-team", 60, 0), ("invalid-field", 2, 2)],
+    # Ten of the twelve mixed-case users are referenced: one problem, ten names.
+    "uppercase-users": [("unknown-team", 75, 0), ("reference-case", 39, 10)],
+    "deleted-users": [("unknown-team", 67, 0), ("unknown-user", 88, 8)],
+    # The posts' missing files and the replies' files dropped after them: one problem.
+    "reply-attachments": [("unknown-team", 60, 0), ("attachment-missing", 4, 2)],
+    "all-of-them": [
+        ("unknown-team", 67, 0),
+        ("unknown-user", 69, 8),
+        ("reference-case", 39, 10),
+        ("missing-field", 2, 0),
+        ("invalid-field", 2, 2),
+        ("invalid-field", 1, 0),
+        ("attachment-missing", 4, 2),
     ],
 }
 
@@ -83,6 +94,11 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
         path = converter_export(folder / f"{name}.zip", **options)
         reports[name] = dataclasses.replace(validate(path), archive=f"{name}.zip")
     return reports
+
+
+def flat(text: str) -> str:
+    """Text with its line breaks and runs of spaces as one space (a wrapped text unwrapped)."""
+    return " ".join(text.split())
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
@@ -112,52 +128,146 @@ def test_the_first_screen_names_every_problem_with_its_fix(
     name: str, converted: dict[str, Report]
 ) -> None:
     report = converted[name]
-    screen = report_text(report).splitlines()[:FIRST_SCREEN]
+    screen = report_text(report, width=COLUMNS).splitlines()[:FIRST_SCREEN]
+    assert all(len(line) <= COLUMNS for line in screen), screen
     assert screen[1].startswith(f"summary: INVALID — {len(report.causes)} problem")
-    assert "fix 1 first: it stops the import" in screen[1]
-    # The converter's shape, said once, with the option to use.
-    assert screen[2] == (
-        "shape:   No team line, and the lines name one team, 'myteam': a converter's output "
-        "(mmetl writes no team line; the team is made in Mattermost first). Create the team on "
-        "the target, validate with --existing-team myteam and import into it."
-    )
+    assert ": 1 stops the import" in screen[1] or ": 1–" in screen[1]
+    shown = flat("\n".join(screen))
     for number, cause in enumerate(report.causes, 1):
-        wanted = f"  {number}. "
-        line = next((s for s in screen if s.startswith(wanted)), None)
-        assert line is not None, f"problem {number} ({cause.code}) is not on the first screen"
-        assert cause.cause in line
-        assert f"— fix: {cause.fix}" in line
+        line = f"{number}. {flat(cause.cause)}"
+        assert line in shown, f"problem {number} ({cause.code}) is not on the first screen"
+        assert f"— fix: {flat(cause.fix)}" in shown, f"the fix of problem {number} is not"
+    # The converter's shape, said in the problem it explains, with the option to use.
+    assert "1. team 'myteam' is referenced by" in shown
+    assert "defined by none (a converter's output) — fix: pass --existing-team myteam" in shown
 
 
-@pytest.mark.parametrize("name", [n for n in SHAPES if n in EXPECTED])
+def test_the_first_screen_of_thirty_users_with_every_problem(
+    converted: dict[str, Report],
+) -> None:
+    # Twelve mixed-case users (ten referenced) and eight users left out: two problems, not
+    # eighteen, and every other problem still on the first screen, with its fix.
+    screen = report_text(converted["all-of-them"]).splitlines()[:FIRST_SCREEN]
+    assert screen == [
+        "archive: all-of-them.zip (import.jsonl, 84 lines)",
+        "summary: INVALID — 7 problems (184 errors): 1–6 stop the import, 7 loses data",
+        "  1. team 'myteam' is referenced by 67 lines and defined by none (a converter's output) "
+        "— fix: pass",
+        "     --existing-team myteam if the target has it, or add a team line before line 2.",
+        "  2. 8 users are referenced but defined nowhere: 'niaj.jones', 'rupert.miller' and 6 "
+        "more (left out:",
+        "     deleted users, or a partial export) — fix: add their user lines, or pass "
+        "--existing-user for",
+        "     each the target has.",
+        "  3. 10 usernames are referenced in mixed case: 'Walter.Moore', 'Frank.Wilson' and 8 "
+        "more — fix:",
+        "     lowercase them where the archive is made (the source export or the converter).",
+        "  4. 2 users have no email: 'alice.smith' (line 7), 'bob.jones' (line 8) — fix: give "
+        "each an email.",
+        "  5. conversations of more than 8 users: 1 direct post stops the import, 1 direct "
+        "channel line is",
+        "     skipped — fix: make each a private channel, or leave members out.",
+        "  6. 1 message has 20,725 characters, over MaxPostSize (16,383) — fix: split it into "
+        "several posts.",
+        "  7. 2 attachments are not in the archive, and the server drops 2 reply attachments "
+        "after them —",
+        "     fix: add each file at data/<its JSONL path>, or remove the reference.",
+    ]
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
 def test_each_converter_problem_is_one_cause(name: str, converted: dict[str, Report]) -> None:
-    assert [(c.code, c.count) for c in converted[name].causes] == EXPECTED[name]
+    causes = converted[name].causes
+    assert [(c.code, c.count, len(c.parts)) for c in causes] == EXPECTED[name]
 
 
 def test_the_causes_say_what_and_where(converted: dict[str, Report]) -> None:
-    by_code = {c.code: c for c in converted["all-of-them"].causes}
-    team_cause = by_code["unknown-team"]
-    assert team_cause.cause == (
-        "team 'myteam' is referenced by 60 lines (channels 2–6, users 7–21, posts 22–61) and "
-        "defined by none"
-    )
+    causes = converted["all-of-them"].causes
+    team_cause = causes[0]
+    assert team_cause.cause == "team 'myteam' is referenced by 67 lines and defined by none"
+    assert team_cause.where == "channels 2–6, users 7–28, posts 29–68"
     assert team_cause.fix == (
-        "if the target server already has it, pass --existing-team myteam; otherwise add a "
-        "team line for it before line 2"
+        "pass --existing-team myteam if the target has it, or add a team line before line 2"
     )
-    emails = by_code["missing-field"]
+    emails = next(c for c in causes if c.code == "missing-field")
     assert emails.cause == "2 users have no email: 'alice.smith' (line 7), 'bob.jones' (line 8)"
     assert "Slack exports omit the emails of bots and deleted users" in (emails.note or "")
     assert "--default-email-domain" in (emails.note or "")
-    long = next(c for c in converted["all-of-them"].causes if "MaxPostSize" in c.cause)
-    assert f"the longest has {LONG_MESSAGE_RUNES:,}" in long.cause
+    long = next(c for c in causes if "MaxPostSize" in c.cause)
+    assert f"1 message has {LONG_MESSAGE_RUNES:,} characters" in long.cause
     assert "not a config setting" in (long.note or "")
-    case = by_code["reference-case"]
+    case = next(c for c in causes if c.code == "reference-case")
     assert case.repair == "lowercase-references"
     assert "the source export or the converter" in case.fix
-    missing = [c for c in converted["all-of-them"].causes if c.code == "attachment-missing"]
-    assert "all under data/bulk-export-attachments/" in missing[0].cause
-    assert "dropped because an earlier attachment" in missing[1].cause
+    assert [part.label for part in case.parts][:2] == ["'Walter.Moore'", "'Frank.Wilson'"]
+    files = causes[-1]
+    assert "all are under data/bulk-export-attachments/" in (files.note or "")
+
+
+def test_many_names_with_one_fix_are_one_problem_listing_them(
+    converted: dict[str, Report],
+) -> None:
+    report = converted["all-of-them"]
+    left_out = next(c for c in report.causes if c.code == "unknown-user")
+    assert left_out.cause.startswith(
+        "8 users are referenced but defined nowhere: 'niaj.jones', 'rupert.miller' and 6 more"
+    )
+    assert left_out.fix == "add their user lines, or pass --existing-user for each the target has"
+    # Each name is a part, with its own lines; the problem adds them up.
+    assert len({part.key for part in left_out.parts}) == 8
+    assert left_out.count == sum(part.count for part in left_out.parts)
+    assert left_out.key == ("unknown-user", "user:*")
+    # The shape says why: users left out of the export.
+    shape = next(s for s in report.shapes if s.shape == "users-left-out")
+    assert shape.code == "unknown-user"
+    assert shape.message.startswith("The archive defines 22 users, but the lines name 8 more")
+    assert "deleted or deactivated users dropped from the export, or a partial export" in (
+        shape.message
+    )
+    details = flat(report_text(report))
+    assert "'niaj.jones': 19 errors on posts 30, 37, 39, 45, 49, 63, 67," in details
+
+
+def test_two_effects_of_one_cause_are_one_problem(converted: dict[str, Report]) -> None:
+    group = converted["group-of-nine"].causes[1]
+    assert group.cause == (
+        "conversations of more than 8 users: 1 direct post stops the import, 1 direct channel "
+        "line is skipped"
+    )
+    assert [(p.code, p.effect) for p in group.parts] == [
+        ("invalid-field", "fails-import"),
+        ("direct-channel-skipped", "drops-data"),
+    ]
+    files = converted["reply-attachments"].causes[1]
+    assert files.cause == (
+        "2 attachments are not in the archive, and the server drops 2 reply attachments after them"
+    )
+    assert [p.code for p in files.parts] == ["attachment-missing", "attachment-dropped"]
+    assert "their files are in the archive" in files.parts[1].cause
+    # The summary counts problems, not effects.
+    assert report_text(converted["reply-attachments"]).splitlines()[1] == (
+        "summary: INVALID — 2 problems (64 errors): 1 stops the import, 2 loses data"
+    )
+
+
+def test_the_files_line_counts_dropped_files_once(converted: dict[str, Report]) -> None:
+    # The replies' files are in the zip and referenced: dropped by the server, neither
+    # missing nor unreferenced.
+    report = converted["reply-attachments"]
+    assert report.attachments.to_dict() == {
+        "referenced": 6,
+        "bytes": report.attachments.bytes,
+        "missing": 2,
+        "dropped": 2,
+        "unreferenced": 0,
+        "unreferenced_bytes": 0,
+    }
+    text = report_text(report, width=None)
+    assert "files:   6 referenced (" in text
+    assert "), 2 missing, 2 dropped by the server (reply attachments after a failed one), 0 " in (
+        text
+    )
+    assert "attachment-unreferenced" not in report.issue_counts
 
 
 def test_the_json_causes_are_the_issues_grouped(converted: dict[str, Report]) -> None:
@@ -170,15 +280,17 @@ def test_the_json_causes_are_the_issues_grouped(converted: dict[str, Report]) ->
         sum(c["count"] for c in causes) == len(issues) == document["errors"] + document["warnings"]
     )
     for cause in causes:
-        mine = [i for i in issues if i["code"] == cause["code"]]
-        lines = {i["line"] for i in mine if i["line"] is not None}
-        for runs in cause["lines"].values():
-            for start, end in runs:
-                assert set(range(start, end + 1)) <= lines
-        assert {"cause", "code", "count", "lines", "fix"} <= set(cause)
-    assert document["shapes"] == [
-        {"shape": "no-team-lines", "message": converted["all-of-them"].shapes[0].message}
-    ]
+        assert {"cause", "code", "count", "lines", "where", "fix", "parts"} <= set(cause)
+        for part in cause["parts"] or [cause]:
+            mine = [i for i in issues if i["code"] == part["code"]]
+            lines = {i["line"] for i in mine if i["line"] is not None}
+            for runs in part["lines"].values():
+                for start, end in runs:
+                    assert set(range(start, end + 1)) <= lines
+        if cause["parts"]:
+            assert cause["count"] == sum(p["count"] for p in cause["parts"])
+    assert [s["shape"] for s in document["shapes"]] == ["no-team-lines", "users-left-out"]
+    assert document["shapes"][0]["reason"] == "a converter's output"
 
 
 # --- shapes ----------------------------------------------------------------------------------
@@ -227,24 +339,16 @@ def test_shape_attachments_not_zipped_at_all(tmp_path: Path) -> None:
     assert "zip -r export.zip import.jsonl data" in report.shapes[0].message
 
 
-def test_shape_many_names_in_mixed_case(tmp_path: Path) -> None:
-    report = validate(converter_export(tmp_path / "a.zip", uppercase_users=3), existing=_team())
-    assert [s.shape for s in report.shapes] == ["mixed-case-references"]
-    assert report.shapes[0].message.startswith(
-        "3 names are referenced in mixed case ('Olivia.Brown', 'Rupert.Miller', 'Peggy.Garcia')"
-    )
-
-
 def test_a_valid_archive_has_no_shape_and_no_cause(tmp_path: Path) -> None:
     report = validate(converter_export(tmp_path / "a.zip"), existing=_team())
     assert (report.shapes, report.causes) == ([], [])
-    assert report_text(report).splitlines()[1] == "summary: VALID — no problems found"
+    assert report_text(report, width=None).splitlines()[1] == "summary: VALID — no problems found"
 
 
-def _team() -> Any:
+def _team(name: str = "myteam") -> Any:
     from archivekit.check.references import Existing
 
-    return Existing(teams=frozenset({"myteam"}))
+    return Existing(teams=frozenset({name}))
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
@@ -264,21 +368,155 @@ def _rewrite(
     return make_archive(path, lines, files, version_line=False)
 
 
+# --- the text report --------------------------------------------------------------------------
+
+
+def test_the_summary_never_hides_another_code_behind_the_cap(
+    converted: dict[str, Report],
+) -> None:
+    from archivekit.report.causes import root_causes
+    from archivekit.report.render import CAUSES_AT_TOP
+
+    tally = CauseTally()
+    line = 2
+    for n in range(CAUSES_AT_TOP + 1):  # eleven problems of one code, the most lines first
+        for _ in range(20 - n):
+            tally.add(error("invalid-field", "m", field="post.props", server_error_id=f"id{n}")
+                      .at("j", line))  # fmt: skip
+            line += 1
+    tally.add(warning("duplicate-user", "w", field="user.username").at("j", line))
+    report = dataclasses.replace(converted["no-team-line"], causes=root_causes(tally), shapes=[])
+    text = flat(report_text(report))
+    summary = text.split("the problems in detail")[0]
+    assert summary.count("— fix:") == CAUSES_AT_TOP + 1  # problems 1-10 and 12
+    assert "12. Duplicate user (user.username) on 1 line — fix: keep one line per name" in text
+    assert " 11. " not in summary
+    assert (
+        "… and 1 more problem of the codes above (11: 1 invalid-field), in the details below"
+        in (text)
+    )
+    # In the details, the problem the summary left out says what it is and its fix.
+    assert "11. [stops the import] invalid-field: 10 errors on posts" in text
+    assert "10 posts have props the server refuses — fix: correct post.props on these lines" in text
+
+
+def test_lines_not_kept_are_not_promised_to_verbose(tmp_path: Path) -> None:
+    path = converter_export(tmp_path / "a.zip")
+    capped = validate(path, max_issues=3)
+    text = flat(report_text(capped))
+    assert (
+        "… and 57 more (not kept: rerun with --max-issues 0 to keep them all, --format jsonl "
+        "for one a line)"
+    ) in text
+    assert "--verbose lists" not in text
+    assert "… and 57 more (not kept:" in flat(report_text(capped, verbose=True))
+    some = validate(path, max_issues=10)
+    assert "… and 57 more (--verbose lists 7; 50 not kept: rerun with --max-issues 0" in flat(
+        report_text(some)
+    )
+    assert "… and 57 more (--verbose lists them)" in report_text(validate(path))
+
+
+def test_a_generic_problem_has_one_fix_for_all_and_names_its_subjects(tmp_path: Path) -> None:
+    lines = [
+        team("eng"),
+        user("alice", ["eng"], email="bad-email"),
+        user("bob", ["eng"], email=" bob@x.com"),
+        user("carol", ["eng"], email="<carol@x.com>"),
+    ]
+    report = validate(make_archive(tmp_path / "a.zip", lines))
+    (cause,) = report.causes
+    assert cause.cause == (
+        "3 users have an email the server refuses: 'alice' (line 3: 'bad-email'), 'bob' "
+        "(line 4: ' bob@x.com') and 1 more"
+    )
+    assert cause.fix == (
+        "correct user.email on these lines: the details give the server's reason for each"
+    )
+    assert all(issue.message not in cause.fix for issue in report.issues)
+    assert [n.name for n in cause.names] == ["alice", "bob", "carol"]
+
+
+def test_a_bare_jsonl_gets_the_fix_not_the_message(tmp_path: Path) -> None:
+    archive = make_archive(tmp_path / "a.zip", [team("eng")])
+    jsonl = tmp_path / "import.jsonl"
+    with zipfile.ZipFile(archive) as zf:
+        jsonl.write_bytes(zf.read("import.jsonl"))
+    (cause,) = validate(jsonl).causes
+    assert cause.fix == "zip it with its data folder: zip -r import.zip import.jsonl data"
+    assert cause.cause.startswith("the archive is a bare JSONL, not a zip")
+
+
+def test_no_text_names_a_repair_tool_that_does_not_exist(converted: dict[str, Report]) -> None:
+    report = converted["uppercase-users"]
+    assert "lowercase-references" not in report_text(report, verbose=True)
+    assert all("lowercase-references" not in i.message for i in report.issues)
+    # Tools find it as data.
+    case = report.causes[1]
+    assert case.repair == "lowercase-references"
+    assert case.to_dict()["repair"] == "lowercase-references"
+
+
+def test_the_text_report_is_wrapped_with_hanging_indents(converted: dict[str, Report]) -> None:
+    report = converted["all-of-them"]
+    for width in (100, 72):
+        lines = report_text(report, verbose=True, width=width).splitlines()
+        assert all(len(line) <= width or " " not in line.strip() for line in lines)
+    # Continuation lines of a problem hang under its text, past its number.
+    wrapped = report_text(report, width=72).splitlines()
+    first = wrapped.index(next(line for line in wrapped if line.startswith("  1. ")))
+    assert wrapped[first + 1].startswith("     ")
+    assert not wrapped[first + 1][5].isspace()
+    # Unwrapped, every problem is one line.
+    unwrapped = report_text(report, width=None).splitlines()
+    assert sum(1 for line in unwrapped if line[:5].strip().rstrip(".").isdigit()) >= 7
+
+
+def test_a_warning_is_titled_as_a_warning(tmp_path: Path) -> None:
+    lines = [team("Eng"), channel("eng", "town-square")]
+    (cause,) = validate(make_archive(tmp_path / "a.zip", lines)).causes
+    assert cause.severity is Severity.WARNING
+    assert cause.cause == (
+        "1 team name has uppercase letters: 'Eng' (line 2); current servers save it lowercased, "
+        "older ones refuse it"
+    )
+    assert "Fails" not in cause.cause
+
+
+def test_duplicate_posts_are_located_as_posts(tmp_path: Path) -> None:
+    lines = [
+        team("eng"),
+        user("alice", ["eng"]),
+        *[post("eng", "town-square", "alice", "hi", 1_700_000_000_000) for _ in range(3)],
+    ]
+    (cause,) = validate(make_archive(tmp_path / "a.zip", lines)).causes
+    assert (cause.code, cause.where) == ("duplicate-post", "posts 5–6")
+
+
 # --- the tally: exact, bounded, and the same however the issues are batched --------------------
 
 
-def test_an_undefined_mixed_case_team_is_one_cause(tmp_path: Path) -> None:
+def test_an_undefined_mixed_case_team_is_named_as_written_with_both_fixes(
+    tmp_path: Path,
+) -> None:
     path = converter_export(tmp_path / "a.zip", team="Acme-Corp")
     report = validate(path)
     assert [(c.code, c.count) for c in report.causes] == [("unknown-team", 60)]
     (cause,) = report.causes
     assert "stored as" not in cause.cause
-    assert cause.cause.startswith("team 'acme-corp' is referenced by 60 lines")
-    assert cause.note == (
-        "55 references write it 'Acme-Corp' where the server looks the name up exactly as "
-        "written, so even once it exists they must say 'acme-corp' (the repair "
-        "'lowercase-references')"
+    # As the archive writes it; the summary's fix says both what to pass and what to lowercase.
+    assert cause.cause == "team 'Acme-Corp' is referenced by 60 lines and defined by none"
+    assert cause.fix == (
+        "pass --existing-team acme-corp if the target has it, or add a team line before line 2; "
+        "either way, 55 references write it 'Acme-Corp', which the server looks up exactly: make "
+        "them say 'acme-corp' where the archive is made (the source export or the converter)"
     )
+    assert f"— fix: {cause.fix}." in flat(report_text(report))
+    assert "'Acme-Corp'" in report.shapes[0].message
+    assert "lowercase the references too" in report.shapes[0].message
+    # What the next run, with the team declared, finds is what that fix announced.
+    again = validate(path, existing=_team("acme-corp"))
+    assert [(c.code, c.count) for c in again.causes] == [("reference-case", 55)]
 
 
 def test_defined_later_moves_the_whole_cause(tmp_path: Path) -> None:
@@ -294,7 +532,8 @@ def test_defined_later_moves_the_whole_cause(tmp_path: Path) -> None:
         2,
         {"user": [(2, 2)], "post": [(3, 3)]},
     )
-    assert cause.cause == "team 'eng' is used by 2 lines (user 2, post 3) before line 4 defines it"
+    assert cause.cause == "team 'eng' is used by 2 lines before line 4 defines it"
+    assert cause.where == "user 2, post 3"
     assert cause.fix.startswith("move line 4 (the team line) before line 2")
 
 
@@ -392,8 +631,9 @@ def test_causes_add_up_to_the_issues_whatever_the_cap(
     assert by_code == Counter(full.issue_counts)
     # Every issue is in its cause, on its lines; each cause has exactly its issues.
     keys = Counter(cause_key(i) for i in full.issues)
-    assert {c.key: c.count for c in full.causes} == dict(keys)
-    for cause in full.causes:
+    leaves = [part for cause in full.causes for part in cause.leaves()]
+    assert {c.key: c.count for c in leaves} == dict(keys)
+    for cause in leaves:
         mine = [i for i in full.issues if cause_key(i) == cause.key]
         assert cause.line_count == len({i.line for i in mine if i.line is not None})
         for issue in mine:
@@ -431,10 +671,12 @@ def test_causes_beyond_the_cap_are_counted_per_code() -> None:
     for n, name in enumerate(["a", "b", "c", "b"], 2):
         values = {"kind": "user", "name": name, "key": name}
         tally.add(error("unknown-user", "m", field="post.user", values=values).at("j", n))
-    other, first = root_causes(tally)  # the most issues first
+    (problem,) = root_causes(tally)  # one problem: the same code and kind, the same fix
+    other, first = problem.parts  # the most issues first
     assert (first.code, first.count, first.key) == ("unknown-user", 1, ("unknown-user", "user:a"))
     assert (other.code, other.count, other.key) == ("unknown-user", 3, None)
-    assert other.cause == (
-        "3 more unknown-user issues (not grouped: the archive has more than 1,000 distinct "
-        "problems)"
+    assert problem.count == 4
+    assert problem.cause == (
+        "1 user is referenced but defined nowhere: 'a', and 3 references to further ones (past "
+        "1,000 problems, the names are not kept)"
     )

@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 from archivekit.check.facts import COUNT_KEYS
 from archivekit.cli import cli
 from archivekit.inspect import inspect
+from archivekit.report.render import report_text
 from archivekit.testing.synth import ZipMember, channel, post, team, user, write_zip
 from archivekit.validate import validate
 
@@ -103,8 +104,8 @@ def test_an_archive_with_errors_exits_1(invalid_zip: Path) -> None:
 def test_warnings_alone_exit_0(build: Build) -> None:
     result = run("validate", str(build([team("eng"), team("eng")])))
     assert result.exit_code == 0
-    assert "summary: VALID — 1 problem (0 error(s), 1 warning(s)); nothing stops" in result.stdout
-    assert "  1. [warning] Duplicate team" in result.stdout
+    assert "summary: VALID — 1 problem (1 warning): 1 is a warning" in result.stdout
+    assert "  1. Duplicate team (team.name) on 1 line: 'eng' (line 3) — fix:" in result.stdout
 
 
 def test_an_unknown_option_exits_2(valid_zip: Path) -> None:
@@ -189,8 +190,8 @@ def test_json_is_one_document_with_the_contract_keys(invalid_zip: Path) -> None:
         ("unknown-team", 1, {"channel": [[6, 6]]}, {"kind": "team", "key": "ghost"}),
         ("duplicate-team", 1, {"team": [[3, 3]]}, {"kind": "team"}),
     ]
-    assert document["causes"][0]["fix"].endswith(
-        "pass --existing-user mallory; otherwise add a user line for it before line 5"
+    assert document["causes"][0]["fix"] == (
+        "pass --existing-user mallory if the target has it, or add a user line before line 5"
     )
 
 
@@ -216,21 +217,31 @@ def test_jsonl_is_one_issue_per_line_then_a_summary(invalid_zip: Path) -> None:
 
 def test_text_has_the_causes_the_issues_and_the_summary(invalid_zip: Path) -> None:
     text = run("validate", str(invalid_zip)).stdout
-    assert text.startswith(
+    lines = text.splitlines()
+    # Not on a terminal: wrapped at 100 columns, continuation lines hanging.
+    assert all(len(line) <= 100 for line in lines if " " in line.strip())
+    unwrapped = report_text(validate(invalid_zip), width=None)
+    assert unwrapped.startswith(
         f"archive: {invalid_zip} (import.jsonl, 6 lines)\n"
-        "summary: INVALID — 3 problems (2 error(s), 1 warning(s)); fix 1 first: it stops the "
-        "import\n\n"
-        "  1. [stops the import] user 'mallory' is referenced by 1 line (post 5) and defined by "
-        "none — fix: if the target server already has it, pass --existing-user mallory; "
-        "otherwise add a user line for it before line 5.\n"
+        "summary: INVALID — 3 problems (2 errors, 1 warning): 1–2 stop the import, 3 is a "
+        "warning\n"
+        "  1. user 'mallory' is referenced by 1 line and defined by none — fix: pass "
+        "--existing-user mallory if the target has it, or add a user line before line 5.\n"
     )
-    assert "  1. unknown-user — Reference to an unknown user (1 error)" in text
-    assert "    line 5  post.user: user 'mallory' is not defined" in text
+    assert "  1. [stops the import] unknown-user: 1 error on post 5\n" in unwrapped
+    assert "     line 5  post.user: user 'mallory' is not defined" in unwrapped
     assert "counts:  teams 2, channels 1, users 1, bots 0," in text
     assert "files:   0 referenced (0 B), 0 missing, 0 unreferenced (0 B)" in text
     assert text.endswith(
         "result:  INVALID — 2 error(s), 1 warning(s); the import would fail or lose data\n"
     )
+
+
+def test_a_setting_that_is_no_config_key_has_none_in_its_help() -> None:
+    text = " ".join(run("validate", "--help").stdout.split())
+    assert "(config -" not in text
+    assert "MaxPostSize from the client config. (default 16383)" in text
+    assert "(config TeamSettings.MaxUsersPerTeam; default 50)" in text
 
 
 def test_stdout_has_only_data_when_not_on_a_terminal(invalid_zip: Path) -> None:
@@ -361,7 +372,7 @@ def test_verbose_lists_every_line_of_a_problem(build: Build) -> None:
     path = build([post("eng", "town-square", "mallory", f"m{i}", T + i) for i in range(5)])
     text = run("validate", str(path)).stdout
     assert text.count("post.team: team 'eng' is not defined") == 3
-    assert "    … and 2 more (--verbose lists them)" in text
+    assert "     … and 2 more (--verbose lists them)" in text
     verbose = run("validate", "--verbose", str(path)).stdout
     assert verbose.count("post.team: team 'eng' is not defined") == 5
     assert "more (" not in verbose

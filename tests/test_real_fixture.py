@@ -78,6 +78,7 @@ def test_attachment_stats(report: Report) -> None:
         "referenced": 0,
         "bytes": 0,
         "missing": 3,
+        "dropped": 0,
         "unreferenced": 0,
         "unreferenced_bytes": 0,
     }

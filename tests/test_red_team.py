@@ -278,7 +278,7 @@ def test_a_null_attachment_does_not_stop_reply_files_but_an_empty_path_does(
     # The empty path names no file (a warning of its own) and still stops the reply files.
     assert [i for i in found(report) if i[1] is not None] == [
         ("attachment-path-empty", LINE + 1, "post.attachments[0].path"),
-        ("attachment-missing", LINE + 1, "post.replies[0].attachments[0].path"),
+        ("attachment-dropped", LINE + 1, "post.replies[0].attachments[0].path"),
     ]
 
 

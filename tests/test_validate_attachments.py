@@ -81,6 +81,7 @@ def test_attachments_relative_to_data_resolve(validate_lines: ValidateLines) -> 
         "referenced": 3,
         "bytes": len(PNG) + 3 + 5,
         "missing": 0,
+        "dropped": 0,
         "unreferenced": 0,
         "unreferenced_bytes": 0,
     }
@@ -140,15 +141,15 @@ def test_a_path_naming_no_file_is_a_warning_and_drops_the_reply_attachments(
         )
         assert [(i.code, i.severity.value, i.field) for i in report.issues] == [
             ("attachment-path-empty", "warning", "post.attachments[0].path"),
-            ("attachment-missing", "error", "post.replies[0].attachments[0].path"),
+            ("attachment-dropped", "error", "post.replies[0].attachments[0].path"),
             ("attachment-path-empty", "warning", "post.replies[0].attachments[1].path"),
-            ("attachment-unreferenced", "warning", None),
             ("attachment-unreferenced", "warning", None),
         ], path
         assert dict(report.issues[0].values) == {"path": path}
         assert 'missing attachment file "data"' in report.issues[0].message
         assert "reply attachments" in report.issues[0].message
-        assert report.attachments.missing == 1  # the dropped reply file, not the empty path
+        # Neither the empty path nor the dropped reply file is looked up: nothing is missing.
+        assert (report.attachments.missing, report.attachments.dropped) == (0, 1)
 
 
 def test_a_path_escaping_data_is_blanked(validate_lines: ValidateLines) -> None:
@@ -181,21 +182,32 @@ def test_one_missing_top_level_attachment_drops_the_reply_attachments(
         ],
         FILES,
     )
+    # The replies' files are in the zip and referenced: the server drops them, having failed
+    # on the post's second file. Never "not referenced", never "missing".
     assert found(report) == [
         ("attachment-missing", 5, "post.attachments[1].path"),
-        ("attachment-missing", 5, "post.replies[0].attachments[0].path"),
-        ("attachment-missing", 5, "post.replies[2].attachments[0].path"),
-        ("attachment-unreferenced", None, None),
-        ("attachment-unreferenced", None, None),
+        ("attachment-dropped", 5, "post.replies[0].attachments[0].path"),
+        ("attachment-dropped", 5, "post.replies[2].attachments[0].path"),
     ]
-    assert "is dropped" in report.issues[1].message
-    assert [i.member for i in report.issues[3:]] == ["data/a/two.txt", "data/a/three.txt"]
+    dropped = report.issues[1]
+    assert dropped.message.startswith(
+        "reply attachment 'a/two.txt' is in the archive, but the server drops it: once one "
+        "attachment of a line fails (here post.attachments[1].path)"
+    )
+    assert dict(dropped.values) == {
+        "path": "a/two.txt",
+        "rule": "reply-attachments-after-failure",
+        "after": "post.attachments[1].path",
+        "present": True,
+    }
+    assert (dropped.severity, dropped.effect) == (Severity.ERROR, DROPS_DATA)
     assert report.attachments.to_dict() == {
-        "referenced": 1,
-        "bytes": len(PNG),
-        "missing": 3,
-        "unreferenced": 2,
-        "unreferenced_bytes": 8,
+        "referenced": 3,
+        "bytes": len(PNG) + 8,
+        "missing": 1,
+        "dropped": 2,
+        "unreferenced": 0,
+        "unreferenced_bytes": 0,
     }
 
 
@@ -219,12 +231,33 @@ def test_a_failing_reply_attachment_drops_the_later_replies_attachments(
     )
     assert found(report) == [
         ("attachment-missing", 5, "post.replies[1].attachments[0].path"),
-        ("attachment-missing", 5, "post.replies[2].attachments[0].path"),
-        ("attachment-unreferenced", None, None),
+        ("attachment-dropped", 5, "post.replies[2].attachments[0].path"),
     ]
     assert "'data/a/gone.txt'" in report.issues[0].message
-    assert "is dropped" in report.issues[1].message
-    assert report.issues[2].member == "data/a/three.txt"
+    assert "'a/three.txt' is in the archive, but the server drops it" in report.issues[1].message
+    assert (report.attachments.missing, report.attachments.dropped) == (1, 1)
+    assert report.attachments.unreferenced == 0
+
+
+def test_a_dropped_reply_file_not_in_the_archive_says_so(validate_lines: ValidateLines) -> None:
+    report = validate_lines(
+        [
+            *WORLD,
+            note(
+                "files",
+                attachments=["a/nope.png"],
+                replies=[reply("bob", "r1", T + 1, attachments=["a/gone.txt"])],
+            ),
+        ]
+    )
+    assert found(report) == [
+        ("attachment-missing", 5, "post.attachments[0].path"),
+        ("attachment-dropped", 5, "post.replies[0].attachments[0].path"),
+    ]
+    assert "is dropped, and it is not in the archive either" in report.issues[1].message
+    assert report.issues[1].values["present"] is False
+    # Only the post's file was looked for; the reply's is dropped unresolved.
+    assert (report.attachments.missing, report.attachments.dropped) == (1, 1)
 
 
 def test_an_unresolved_reply_path_escaping_data_fails_the_validator(
@@ -265,8 +298,7 @@ def test_direct_post_attachments_follow_the_same_rules(validate_lines: ValidateL
     )
     assert found(report) == [
         ("attachment-missing", 5, "direct_post.attachments[1].path"),
-        ("attachment-missing", 5, "direct_post.replies[0].attachments[0].path"),
-        ("attachment-unreferenced", None, None),
+        ("attachment-dropped", 5, "direct_post.replies[0].attachments[0].path"),
         ("attachment-unreferenced", None, None),
     ]
 
@@ -562,6 +594,7 @@ def test_attachment_stats_count_distinct_members(validate_lines: ValidateLines) 
         "referenced": 1,
         "bytes": len(PNG),
         "missing": 2,
+        "dropped": 0,
         "unreferenced": 2,
         "unreferenced_bytes": 8,
     }

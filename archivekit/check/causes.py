@@ -14,8 +14,9 @@ never from its message:
 - otherwise the server's error id, else the field path without its indices.
 
 `CauseTally` adds issues up per cause: the count, the distinct lines, the lines as compact runs
-per line type, the first names (of the users, teams, files...), the common folder of the files
-named, the largest value found, and the first issue (for its values). Its memory is bounded
+per line type, the first names (of the users, teams, files...) with their line and the value
+found there, the common folder of the files named, the largest value found, and the first issue
+(for its values). Its memory is bounded
 whatever the archive: at most `MAX_CAUSES` causes in detail (issues of further causes are only
 counted, per code), `MAX_RUNS` runs per line type and cause (the runs then stop at a line:
 `Runs.cut`), `MAX_NAMES` names per cause — a few hundred bytes per cause, well under 2 MB in
@@ -54,6 +55,15 @@ REFERENCE_CODES = frozenset(
 _INDEX = re.compile(r"\[\d+\]")
 
 
+class Named(NamedTuple):
+    """A thing a cause is about: its name (as written), the first line naming it, and the
+    value found there when the issue has one (an email, a length...)."""
+
+    name: str
+    line: int | None
+    found: Scalar = None
+
+
 class CauseKey(NamedTuple):
     """One cause: the issue code and what the issues share beyond it."""
 
@@ -83,8 +93,11 @@ def field_pattern(field: str | None) -> str:
 
 
 def line_type(issue: Issue) -> str:
-    """The type of the line an issue is on, from its field path ('' when it does not say)."""
+    """The type of the line an issue is on, from its field path, else from its code ('' when
+    neither says)."""
     field = issue.field or ""
+    if not field:
+        return _CODE_LINE_TYPES.get(issue.code, "")
     kind = _LINE_TYPES.get(field)
     if kind is None:
         head = field.split(".", 1)[0].split("[", 1)[0]
@@ -95,6 +108,9 @@ def line_type(issue: Issue) -> str:
 
 
 _LINE_TYPES: dict[str, str] = {}  # field path -> line type (a cache: few distinct fields)
+# Issues on a line without a field, whose code says the line's type (a duplicate post is on a
+# post or direct post line: "post" names both).
+_CODE_LINE_TYPES = {"duplicate-post": "post"}
 
 
 def _name(issue: Issue, values: Mapping[str, Scalar]) -> str | None:
@@ -179,11 +195,12 @@ class Cause:
     lines: int = 0  # distinct lines (issues of one line arrive together)
     last_line: int | None = None
     runs: dict[str, Runs] = field(default_factory=dict)  # by line type, in order of appearance
-    names: list[tuple[str, int | None]] = field(default_factory=list)
+    names: list[Named] = field(default_factory=list)
     folder: str | None = None  # the folder every file named is in
     largest: int | float | None = None  # the largest `found` value
     defined_line: int | None = None  # defined-later: where the target is defined
     miscased: int = 0  # references looked up exactly but not in lowercase (values.miscased)
+    present: int = 0  # files named that are in the archive (values.present)
 
     @property
     def severity(self) -> Severity:
@@ -207,7 +224,7 @@ class Cause:
                 self.lines += 1
                 self.last_line = line
             kind = _LINE_TYPES.get(issue.field or "")
-            if kind is None:
+            if not kind:
                 kind = line_type(issue)
             runs = self.runs.get(kind)
             if runs is None:
@@ -217,7 +234,7 @@ class Cause:
         if len(self.names) < MAX_NAMES:
             name = _name(issue, values)
             if name is not None:
-                self._name(name, line)
+                self._name(Named(name, line, values.get("found")))
         if not values:
             return
         path = values.get("member") or values.get("path")
@@ -225,15 +242,18 @@ class Cause:
             self.folder = _common_folder(self.folder, _folder(path))
         if values.get("miscased"):
             self.miscased += 1
+        if values.get("present"):
+            self.present += 1
         found = values.get("found")
         if found.__class__ is int or found.__class__ is float:
             self.largest = found if self.largest is None else max(self.largest, found)
 
-    def _name(self, name: str, line: int | None) -> None:
-        for known, _ in self.names:
-            if known == name:
+    def _name(self, named: Named) -> None:
+        for known in self.names:
+            if known.name == named.name:
                 return
-        self.names.append((name, line))
+        if len(self.names) < MAX_NAMES:
+            self.names.append(named)
 
     def merge(self, later: Cause) -> None:
         """Add a cause of the same key found on later lines."""
@@ -249,11 +269,12 @@ class Cause:
             if mine is None:
                 mine = self.runs[kind] = Runs()
             mine.merge(runs)
-        for name, line in later.names:
-            self._name(name, line)
+        for named in later.names:
+            self._name(named)
         if later.folder is not None:
             self.folder = _common_folder(self.folder, later.folder)
         self.miscased += later.miscased
+        self.present += later.present
         if later.defined_line is not None:
             self.defined_line = later.defined_line
         if later.largest is not None:

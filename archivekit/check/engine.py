@@ -259,7 +259,7 @@ class LineProcessor:
         member: MemberInfo = ref.member
         readable = server_reads(member.method, member.encrypted)
         dims = None
-        if readable and kind != "emoji image":
+        if readable and kind != "emoji image" and not ref.dropped:
             dims = self.dimensions(member, any_name=kind == "profile image")
         self.found.facts.append(
             FileUsed(
@@ -271,10 +271,11 @@ class LineProcessor:
                 member.size,
                 readable,
                 dims,
+                imported=not ref.dropped,
                 entry=member.index,
             )
         )
-        if not readable:
+        if not readable and not ref.dropped:  # a dropped file is never read
             self._add(_unreadable_issue(ref, kind), line)
             return False
         return True

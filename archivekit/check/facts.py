@@ -138,8 +138,9 @@ class FileUsed(NamedTuple):
     `readable`: the server can read it (else the line's issues say what happens); `dims`:
     (format, width, height) when the server would measure it (images by name for
     attachments, any profile image), None otherwise or when the header does not decode;
-    `imported`: False when the line fails before the server gets to the file (an emoji line
-    that fails validation: its image still counts as referenced); `entry`: the member's
+    `imported`: False when the server never gets to the file (an emoji line that fails
+    validation, a reply attachment dropped after a failed one: the file still counts as
+    referenced); `entry`: the member's
     position in the archive's member index (for the referenced-files bitmap).
     """
 

@@ -34,11 +34,15 @@ REPLY_AFTER_FAILURE = "reply-attachments-after-failure"
 
 @dataclass(slots=True)
 class FileRef:
-    """One resolved reference: the field path, the JSONL path and the member it names."""
+    """One resolved reference: the field path, the JSONL path and the member it names.
+
+    `dropped`: a reply attachment the server never resolves (an earlier attachment of the
+    line failed): the file is referenced, and in the archive, but not imported."""
 
     field: str
     path: str
     member: MemberInfo
+    dropped: bool = False
 
 
 def _missing_issue(path: str, key: str, field: str, hint: str) -> Issue:
@@ -66,6 +70,26 @@ def _missing_issue(path: str, key: str, field: str, hint: str) -> Issue:
 
 # The codes of attachments the server looks for and does not find (AttachmentStats.missing).
 MISSING_FILE_CODES = frozenset({"attachment-missing", "attachment-data-prefix"})
+# The code of reply attachments the server drops unresolved (AttachmentStats.dropped).
+DROPPED_FILE_CODE = "attachment-dropped"
+
+
+def _dropped_issue(path: str, field: str, failed: str, present: bool) -> Issue:
+    """A reply attachment after a failed attachment of the same line: never resolved."""
+    if present:
+        what, fix = "is in the archive, but the server drops it", "this one imports too"
+    else:
+        what, fix = "is dropped, and it is not in the archive either", "add this file too"
+    return error(
+        DROPPED_FILE_CODE,
+        f"reply attachment {path!r} {what}: once one attachment of a line fails (here "
+        f"{failed}), the server stops resolving the attachments of the replies that follow "
+        f"and imports them without their files (server behaviour). Fix that attachment and "
+        f"{fix}",
+        field=field,
+        effect=DROPS_DATA,
+        values={"path": path, "rule": REPLY_AFTER_FAILURE, "after": failed, "present": present},
+    )
 
 
 def _empty_path_issue(path: str, field: str, *, first: bool) -> Issue:
@@ -100,9 +124,10 @@ class AttachmentResolver:
         prefix: str,
         issues: list[Issue],
         found: list[FileRef],
-    ) -> tuple[bool, list[dict[str, Any]] | None]:
-        """Returns (all ok, a copy with invalid paths blanked — None when nothing changed)."""
-        ok = True
+    ) -> tuple[str | None, list[dict[str, Any]] | None]:
+        """Returns (the field of the first attachment that failed — None when all are ok, a
+        copy with invalid paths blanked — None when nothing changed)."""
+        failed: str | None = None
         blanked: list[dict[str, Any]] | None = None
         for index, attachment in enumerate(attachments):
             path = attachment.get("path")
@@ -111,7 +136,7 @@ class AttachmentResolver:
             field = f"{prefix}[{index}].path"
             key = resolve(path)
             if key is None:
-                ok = False
+                failed = failed or field
                 issues.append(
                     error(
                         "attachment-invalid-path",
@@ -130,36 +155,43 @@ class AttachmentResolver:
             if key == DATA_DIR:
                 # "", ".", "a/..": Go's Join gives "data", the folder itself, never a file member:
                 # the lookup fails (nothing to drop, but it stops resolving reply attachments).
-                ok = False
+                failed = failed or field
                 issues.append(_empty_path_issue(path, field, first=True))
                 continue
             member = self._lookup(key)
             if member is None or member.is_dir:
-                ok = False
+                failed = failed or field
                 issues.append(_missing_issue(path, key, field, self._hint(path)))
                 continue
             found.append(FileRef(field, path, member))
-        return ok, blanked
+        return failed, blanked
 
-    @staticmethod
-    def _unresolved(attachments: list[dict[str, Any]], prefix: str, issues: list[Issue]) -> None:
+    def _unresolved(
+        self,
+        attachments: list[dict[str, Any]],
+        prefix: str,
+        failed: str,
+        issues: list[Issue],
+        found: list[FileRef],
+    ) -> None:
+        """Reply attachments after the failed attachment `failed`: dropped unresolved. A file
+        that is in the archive is still referenced (never "unreferenced"), not imported."""
         for index, attachment in enumerate(attachments):
             path = attachment.get("path")
-            if path is not None and resolve(path) == DATA_DIR:
-                issues.append(_empty_path_issue(path, f"{prefix}[{index}].path", first=False))
-            elif path and resolve(path) is not None:
-                # Paths that escape data/ reach the validator raw and fail the import there.
-                issues.append(
-                    error(
-                        "attachment-missing",
-                        f"reply attachment {path!r} is dropped: once one attachment of a line "
-                        "fails, the server stops resolving the attachments of the replies "
-                        "that follow (server behaviour)",
-                        field=f"{prefix}[{index}].path",
-                        effect=DROPS_DATA,
-                        values={"path": path, "rule": REPLY_AFTER_FAILURE},
-                    )
-                )
+            if path is None:
+                continue
+            field = f"{prefix}[{index}].path"
+            key = resolve(path)
+            if key == DATA_DIR:
+                issues.append(_empty_path_issue(path, field, first=False))
+                continue
+            if not path or key is None:
+                continue  # paths that escape data/ reach the validator raw and fail there
+            member = self._lookup(key)
+            present = member is not None and not member.is_dir
+            issues.append(_dropped_issue(path, field, failed, present))
+            if member is not None and present:
+                found.append(FileRef(field, path, member, dropped=True))
 
     def process(
         self, payload: dict[str, Any], kind: str
@@ -167,32 +199,32 @@ class AttachmentResolver:
         """Resolve a post or direct_post payload.
 
         Returns the payload as the server's validator will see it (a shallow copy only when
-        paths were blanked), the issues, and the files that resolve to members.
+        paths were blanked), the issues, and the files that resolve to members (`dropped`
+        for reply attachments the server never resolves).
         """
         issues: list[Issue] = []
         found: list[FileRef] = []
         attachments = payload.get("attachments")
-        top_ok = True
+        failed: str | None = None
         if attachments:
-            top_ok, blanked = self._resolve_list(attachments, f"{kind}.attachments", issues, found)
+            failed, blanked = self._resolve_list(attachments, f"{kind}.attachments", issues, found)
             if blanked is not None:
                 payload = {**payload, "attachments": blanked}
         replies = payload.get("replies")
         if not replies:
             return payload, issues, found
         new_replies: list[dict[str, Any]] | None = None
-        resolving = top_ok
         for r_index, reply in enumerate(replies):
             reply_attachments = reply.get("attachments")
             if not reply_attachments:
                 continue
             prefix = f"{kind}.replies[{r_index}].attachments"
-            if not resolving:
-                self._unresolved(reply_attachments, prefix, issues)
+            if failed is not None:
+                self._unresolved(reply_attachments, prefix, failed, issues, found)
                 continue
             # The server stops at the first reply whose attachments fail: later replies'
             # attachments stay unresolved.
-            resolving, blanked = self._resolve_list(reply_attachments, prefix, issues, found)
+            failed, blanked = self._resolve_list(reply_attachments, prefix, issues, found)
             if blanked is not None:
                 if new_replies is None:
                     new_replies = list(replies)

@@ -36,8 +36,8 @@ BATCH_NOTE = " (the server reports this with line number 0: posts are written in
 Reported = tuple[Issue, Unresolved | None]
 
 
-# The repair that lowercases mixed-case references (named so that the fix and a future
-# `archivekit fix` speak of the same thing).
+# The repair that lowercases mixed-case references: a structured `repair` value of root causes
+# (data for tools), named in no message until `archivekit fix` exists.
 LOWERCASE_REPAIR = "lowercase-references"
 
 
@@ -266,9 +266,8 @@ class References:
             "reference-case",
             f"{kind} {written!r} is stored as {stored!r}; the server looks this reference up "
             f"exactly as written and will not find it. It must say {stored!r}: lowercase it "
-            f"where the archive is made (the source export or the converter), the repair "
-            f"'{LOWERCASE_REPAIR}' (mmctl import validate compares names as written and "
-            "misses this)" + note,
+            "where the archive is made (the source export or the converter); mmctl import "
+            "validate compares names as written and misses this" + note,
             field=field,
             server_error_id=server_id,
             values={"kind": kind, "name": written, "key": stored},

@@ -1,22 +1,42 @@
 """Root causes in words: what each problem is, where it is, and how to fix it.
 
 `archivekit.check.causes` groups the issues of a run by cause as they stream; this module
-turns each group into a `RootCause` — one sentence that names the thing and its lines
-("team 'myteam' is referenced by 48 lines (channels 2–9, users 10–24, posts 25–56) and defined
-by none"), the fix, the usual reason where one is known — and orders them the way to work
+turns the groups into `RootCause`s — a short sentence that names the things ("team 'myteam' is
+referenced by 48 lines and defined by none"), where they are ("channels 2–9, users 10–24,
+posts 25–56"), the fix, the usual reason where one is known — and orders them the way to work
 through them: what stops the import first, then what loses data, then the rest; within each,
-the cause that affects the most lines first. The text, JSON and HTML reports all show these
-same causes. Pure data and words; nothing here prints.
+the cause that affects the most lines first.
+
+One problem is one fix, however many names it involves:
+
+- references of one kind and code with the same fix are one problem listing the names
+  ("12 usernames are referenced in mixed case: 'Alice' (lines 7, 31, …), …"): a *family*,
+  whose `parts` are the causes of each name;
+- two effects of one cause are one problem: a group conversation of more than 8 users (its
+  direct channel line skipped, its direct posts stopping the import), and a failed attachment
+  with the reply attachments the server drops after it. Their `parts` are the effects.
+
+The text report and the JSON report (`causes`) show these same problems. Pure data and words;
+nothing here prints.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from archivekit.check.causes import MAX_CAUSES, Cause, CauseKey, CauseTally, Other, field_pattern
-from archivekit.check.files import REPLY_AFTER_FAILURE
+from archivekit.check.causes import (
+    MAX_CAUSES,
+    REFERENCE_CODES,
+    Cause,
+    CauseKey,
+    CauseTally,
+    Named,
+    Other,
+    field_pattern,
+)
+from archivekit.check.files import DROPPED_FILE_CODE, MISSING_FILE_CODES
 from archivekit.check.references import LOWERCASE_REPAIR
 from archivekit.check.rules.context import MAX_POST_SIZE, MAX_POST_SIZE_SOURCE
 from archivekit.check.rules.direct import GROUP_MAX_MEMBERS, GROUP_MIN_MEMBERS
@@ -41,16 +61,27 @@ _LABELS: dict[str, tuple[str, str]] = {
 }
 # What the issues of a cause share, shown as the cause's `values`.
 _SHARED = ("kind", "key", "setting", "limit", "unit", "rule")
+# Names a problem's sentence shows (the details list every name the tally kept).
+NAMES_SHOWN = 2
+# Failed attachments after which the server drops the line's reply attachments.
+_FAILED_FILE_CODES = MISSING_FILE_CODES | {"attachment-invalid-path", "attachment-path-empty"}
+# Server error ids of conversations with more members than a group message holds.
+_TOO_MANY_MEMBERS = "members_too_many.error"
 
 
 @dataclass(frozen=True, slots=True)
 class RootCause:
     """One problem of the archive: its issues, where they are, and the fix.
 
-    `lines` are the runs of lines by line type, in order of appearance ("" for lines of no
+    `cause` names the problem and the things it is about; `where` says which lines, from
+    `lines`: the runs of lines by line type, in order of appearance ("" for lines of no
     known type); lines after `lines_cut` are not listed (the runs are capped), the `count`
-    and `line_count` are exact. `names` are the first things it names (users, teams, files)
-    with their line. `repair` names the mechanical repair when there is one.
+    and `line_count` are exact (for a problem with parts, `line_count` adds up the parts':
+    a line two parts share counts twice). `names` are the first things it names (users,
+    teams, files) with their line. `repair` names the mechanical repair when there is one
+    (data for tools: the text does not name it until `archivekit fix` exists). `parts`: the
+    causes this problem is made of (one per name of a family, or one per effect), each with
+    its `label`; none for a single cause.
     """
 
     cause: str
@@ -62,20 +93,27 @@ class RootCause:
     line_count: int
     lines: dict[str, Runs]
     lines_cut: int | None
-    names: tuple[tuple[str, int | None], ...]
+    names: tuple[Named, ...]
     note: str | None = None
     repair: str | None = None
     server_error_id: str | None = None
     values: tuple[tuple[str, Scalar], ...] = ()
     key: CauseKey | None = None  # None: issues beyond the cause cap, counted per code
+    where: str = ""
+    parts: tuple[RootCause, ...] = ()
+    label: str = ""
 
     @property
     def first_line(self) -> int | None:
         starts = [runs[0][0] for runs in self.lines.values() if runs]
         return min(starts) if starts else None
 
+    def leaves(self) -> tuple[RootCause, ...]:
+        """The single causes this problem is made of (itself when it has no parts)."""
+        return self.parts or (self,)
+
     def to_dict(self) -> dict[str, object]:
-        return {
+        document: dict[str, object] = {
             "cause": self.cause,
             "code": self.code,
             "severity": self.severity.value,
@@ -86,13 +124,18 @@ class RootCause:
                 kind or "other": [list(run) for run in runs] for kind, runs in self.lines.items()
             },
             "lines_cut": self.lines_cut,
+            "where": self.where,
             "fix": self.fix,
             "note": self.note,
             "repair": self.repair,
-            "names": [{"name": name, "line": line} for name, line in self.names],
+            "names": [{"name": n.name, "line": n.line, "found": n.found} for n in self.names],
             "server_error_id": self.server_error_id,
             "values": dict(self.values),
         }
+        if self.label:
+            document["label"] = self.label
+        document["parts"] = [part.to_dict() for part in self.parts]
+        return document
 
 
 # --- words -------------------------------------------------------------------------------------
@@ -123,18 +166,50 @@ def ranges_text(lines: dict[str, Runs], cut: int | None) -> str:
     return f"{text}, … (more after line {cut:,})" if cut is not None else text
 
 
-def _names_text(cause: Cause) -> str:
-    """ "'jdoe' (line 22), 'bob' (line 30)", and '…' when there are more."""
-    shown = [f"{name!r}" + (f" (line {line:,})" if line else "") for name, line in cause.names]
-    more = ", …" if cause.count > len(cause.names) else ""
-    return ", ".join(shown) + more
+def _first_lines(lines: dict[str, Runs], most: int) -> tuple[list[int], bool]:
+    """The first `most` line numbers of runs, and whether there are more."""
+    numbers: list[int] = []
+    for start, end in sorted(run for runs in lines.values() for run in runs):
+        for line in range(start, end + 1):
+            if len(numbers) == most:
+                return numbers, True
+            numbers.append(line)
+    return numbers, False
+
+
+def _lines_of(lines: dict[str, Runs], cut: int | None, most: int = 2) -> str:
+    """'line 7', 'lines 7, 31, …' — the first lines of a name."""
+    numbers, more = _first_lines(lines, most)
+    if not numbers:
+        return ""
+    more = more or cut is not None
+    shown = ", ".join(f"{n:,}" for n in numbers) + (", …" if more else "")
+    return f"line {shown}" if len(numbers) == 1 and not more else f"lines {shown}"
+
+
+def _named(named: Named, lines: str | None = None, *, found: bool = True) -> str:
+    """ "'jdoe' (line 22)", "'jdoe' (line 22: 'bad@')"."""
+    where = lines if lines is not None else (f"line {named.line:,}" if named.line else "")
+    value = named.found if found and named.found not in (None, "", named.name) else None
+    if value is not None:
+        shown = repr(value) if isinstance(value, str) else f"{value:,}"
+        where = f"{where}: {shown}" if where else shown
+    return f"{named.name!r}" + (f" ({where})" if where else "")
+
+
+def _names_text(names: Iterable[Named], total: int, most: int = NAMES_SHOWN) -> str:
+    """ "'jdoe' (line 22), 'bob' (line 30) and 3 more" (`total`: how many there are)."""
+    listed = list(names)
+    shown = [_named(n) for n in listed[:most]]
+    more = total - len(shown)
+    return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
 
 
 def _where(cause: Cause, runs: dict[str, Runs], cut: int | None) -> str:
     """The lines of a cause, or the names of an archive-level one."""
     if runs:
         return ranges_text(runs, cut)
-    return _names_text(cause) or "the archive"
+    return ", ".join(repr(n.name) for n in cause.names) or "the archive"
 
 
 # --- one explanation per kind of cause ----------------------------------------------------------
@@ -150,64 +225,86 @@ class _Words:
 
 Explain = Callable[[Cause, str], _Words]
 Limits = dict[str, dict[str, Any]]
+_CASE_NOTE = (
+    "the server stores names in lowercase and looks these references up exactly as written, "
+    "so it finds none of them (mmctl import validate compares names as written and misses "
+    "this)"
+)
+_WHERE_MADE = "where the archive is made (the source export or the converter)"
 
 
 def _lines_word(cause: Cause) -> str:
     return plural(cause.lines or cause.count, "line")
 
 
+def _target(cause: Cause) -> tuple[str, str]:
+    values = cause.first.values
+    return str(values.get("kind")), str(values.get("key"))
+
+
 def _written(cause: Cause, key: str) -> list[str]:
     """The ways the references write `key` that are not `key` itself."""
-    return [repr(name) for name, _ in cause.names if name != key]
+    return [repr(n.name) for n in cause.names if n.name != key]
 
 
-def _with_case_note(words: _Words, cause: Cause, key: str, when: str) -> _Words:
-    """References looked up exactly that write the name in another case: they need
-    lowercasing too."""
+def _as_written(cause: Cause, key: str) -> str:
+    """The target as the archive writes it: 'Acme-Corp' rather than its key 'acme-corp'."""
     written = _written(cause, key)
-    if cause.miscased and written:
-        words.note = (
-            f"{plural(cause.miscased, 'reference')} "
-            f"{'writes' if cause.miscased == 1 else 'write'} it {', '.join(written)} where the "
-            f"server looks the name up exactly as written, so {when} they must say {key!r} "
-            f"(the repair '{LOWERCASE_REPAIR}')"
-        )
-        words.repair = LOWERCASE_REPAIR
-    return words
+    if not written:
+        return repr(key)
+    return written[0] + (f" (also {', '.join(written[1:])})" if len(written) > 1 else "")
+
+
+def _lowercase_too(cause: Cause, key: str) -> str:
+    """The second fix of references the server looks up exactly that are not in lowercase."""
+    if not cause.miscased:
+        return ""
+    n = cause.miscased
+    return (
+        f"; either way, {plural(n, 'reference')} {'writes' if n == 1 else 'write'} it "
+        f"{', '.join(_written(cause, key)) or repr(key)}, which the server looks up exactly: "
+        f"make {'it' if n == 1 else 'them'} say {key!r} {_WHERE_MADE}"
+    )
 
 
 def _unknown(cause: Cause, where: str) -> _Words:
-    kind, key = str(cause.first.values.get("kind")), str(cause.first.values.get("key"))
+    kind, key = _target(cause)
     first = cause.first_line
+    before = f" before line {first:,}" if first else ""
     words = _Words(
-        f"{kind} {key!r} is referenced by {_lines_word(cause)} ({where}) and defined by none",
-        f"if the target server already has it, pass --existing-{kind} {key}; otherwise add a "
-        f"{kind} line for it" + (f" before line {first:,}" if first else ""),
+        f"{kind} {_as_written(cause, key)} is referenced by {_lines_word(cause)} and defined "
+        "by none",
+        f"pass --existing-{kind} {key} if the target has it, or add a {kind} line{before}"
+        + _lowercase_too(cause, key),
     )
-    return _with_case_note(words, cause, key, "even once it exists")
+    if cause.miscased:
+        words.note, words.repair = _CASE_NOTE, LOWERCASE_REPAIR
+    return words
 
 
 def _defined_later(cause: Cause, where: str) -> _Words:
-    kind, key = str(cause.first.values.get("kind")), str(cause.first.values.get("key"))
-    defined = cause.defined_line
-    first = cause.first_line
+    kind, key = _target(cause)
+    defined = cause.defined_line or 0
+    first = cause.first_line or 0
     words = _Words(
-        f"{kind} {key!r} is used by {_lines_word(cause)} ({where}) before line "
-        f"{defined or 0:,} defines it",
-        f"move line {defined or 0:,} (the {kind} line) before line {first or 0:,}: the server "
-        "imports the lines in file order, so nothing exists before the line that defines it",
+        f"{kind} {_as_written(cause, key)} is used by {_lines_word(cause)} before line "
+        f"{defined:,} defines it",
+        f"move line {defined:,} (the {kind} line) before line {first:,}: the server imports "
+        "the lines in file order" + _lowercase_too(cause, key),
     )
-    return _with_case_note(words, cause, key, "once it is defined before them")
+    if cause.miscased:
+        words.note, words.repair = _CASE_NOTE, LOWERCASE_REPAIR
+    return words
 
 
 def _reference_case(cause: Cause, where: str) -> _Words:
-    kind, key = str(cause.first.values.get("kind")), str(cause.first.values.get("key"))
+    kind, key = _target(cause)
     written = ", ".join(_written(cause, key)) or repr(key)
     return _Words(
-        f"{kind} {key!r} is written {written} by {_lines_word(cause)} ({where}); the server "
-        f"stores it as {key!r} and looks these references up exactly, so it finds none",
-        f"make these references say {key!r}: lowercase them where the archive is made (the "
-        f"source export or the converter) — the repair '{LOWERCASE_REPAIR}'",
+        f"{kind} {key!r} is written {written} by {_lines_word(cause)}, which the server looks "
+        "up exactly and does not find",
+        f"lowercase these references {_WHERE_MADE}",
+        note=_CASE_NOTE,
         repair=LOWERCASE_REPAIR,
     )
 
@@ -215,8 +312,8 @@ def _reference_case(cause: Cause, where: str) -> _Words:
 def _missing_email(cause: Cause, where: str) -> _Words:
     n = cause.lines or cause.count
     return _Words(
-        f"{plural(n, 'user')} {_has(n)} no email: {_names_text(cause)}",
-        "give each of them an email",
+        f"{plural(n, 'user')} {_has(n)} no email: {_names_text(cause.names, n)}",
+        "give each an email",
         note=MISSING_EMAIL_NOTE,
     )
 
@@ -224,11 +321,14 @@ def _missing_email(cause: Cause, where: str) -> _Words:
 def _message_length(cause: Cause, where: str) -> _Words:
     n = cause.count
     limit = cause.first.values.get("limit")
-    longest = f"; the longest has {cause.largest:,}" if cause.largest is not None else ""
+    if n == 1 and cause.largest is not None:
+        what = f"1 message has {cause.largest:,} characters, over {MAX_POST_SIZE} ({limit:,})"
+    else:
+        longest = f"; the longest has {cause.largest:,}" if cause.largest is not None else ""
+        what = f"{plural(n, 'message')} are over {MAX_POST_SIZE} ({limit:,} characters{longest})"
     return _Words(
-        f"{plural(n, 'message')} {_is(n)} longer than {MAX_POST_SIZE} ({limit:,} characters"
-        f"{longest}): {where}",
-        "split each into several posts, or shorten it",
+        what,
+        f"split {'it' if n == 1 else 'each'} into several posts",
         note=f"{MAX_POST_SIZE} is not a config setting: {MAX_POST_SIZE_SOURCE}; current mmetl "
         "versions split over-long Slack messages when converting",
     )
@@ -239,79 +339,172 @@ def _limit(cause: Cause, where: str, needed: Scalar = None) -> _Words:
     values = cause.first.values
     setting, limit, unit = values.get("setting"), values.get("limit"), values.get("unit") or ""
     is_text = f"{limit:,} {unit}".strip() if isinstance(limit, int) else f"{limit}"
-    if isinstance(needed, int) and not isinstance(needed, bool):
+    if isinstance(needed, bool):
+        needs, fix = "", f"set {setting} to {str(needed).lower()} on the target for the import"
+    elif isinstance(needed, int):
         needs = f", and the archive needs {needed:,}"
-        fix = (
-            f"raise {setting} to at least {needed:,} on the target for the import (the "
-            "commands are below)"
-        )
+        fix = f"raise {setting} to at least {needed:,} on the target for the import"
     else:
-        needs, fix = "", cause.first.message
-    if "Settings." not in str(setting):
-        fix = cause.first.message
-    return _Words(f"{setting} is {is_text}{needs}: {where}", fix)
+        needs, fix = "", f"raise {setting} on the target for the import, or make the archive fit"
+    return _Words(
+        f"{setting} is {is_text}{needs}", fix + " (the commands are at the end of the report)"
+    )
 
 
 def _missing_files(cause: Cause, where: str) -> _Words:
     n = cause.count
-    if cause.first.values.get("rule") == REPLY_AFTER_FAILURE:
-        return _Words(
-            f"{plural(n, 'reply attachment')} {_is(n)} dropped because an earlier attachment "
-            f"of the same line is missing or invalid: {where}",
-            "fix that attachment (it is listed at the same line) and the server imports these too",
-        )
     folder = cause.folder
-    under = f", all under {folder}" if folder and folder != "data/" else ""
+    under = f"all are under {folder}" if n > 1 and folder and folder != "data/" else None
+    if cause.key.code == "attachment-data-prefix":
+        return _Words(
+            f"{plural(n, 'attachment path')} {'starts' if n == 1 else 'start'} with data/, so "
+            "the server looks under data/data/ and does not find the file",
+            "remove the data/ prefix from these JSONL paths (they are relative to data/)",
+            note=under,
+        )
     return _Words(
-        f"{plural(n, 'attachment')} {_is(n)} not in the archive{under}: {where}",
-        "put each file in the zip at data/ followed by its JSONL path (the JSONL names it "
-        "relative to data/), or remove the reference",
+        f"{plural(n, 'attachment')} {_is(n)} not in the archive",
+        "add each file at data/<its JSONL path>, or remove the reference",
+        note=under,
+    )
+
+
+def _dropped_files(cause: Cause, where: str) -> _Words:
+    n = cause.count
+    if not cause.present:
+        held = ""
+    elif cause.present == n:
+        held = f" ({'its file is' if n == 1 else 'their files are'} in the archive)"
+    else:
+        held = f" ({cause.present:,} of the files are in the archive)"
+    return _Words(
+        f"{plural(n, 'reply attachment')} after a failed attachment of the same line "
+        f"{_is(n)} dropped{held}",
+        "fix the failed attachment of each line: the server then imports these too",
+        note="once one attachment of a line fails, the server stops resolving the attachments "
+        "of the replies that follow (server behaviour)",
     )
 
 
 def _unreferenced(cause: Cause, where: str) -> _Words:
     n = cause.count
     return _Words(
-        f"{plural(n, 'file')} under data/ {_is(n)} never read by the server: {where}",
-        "nothing stops the import (the server ignores them); remove them to make the archive "
-        "smaller, or check the lines that should use them (a misspelt path, or a reply "
-        "attachment dropped after a failed one)",
+        f"{plural(n, 'file')} under data/ {_is(n)} referenced by no line: "
+        f"{_names_text(cause.names, n, 2)}",
+        "none needed (the server ignores them); remove them to make the archive smaller, or "
+        "check the lines that should use them (a misspelt path?)",
     )
 
 
 def _group_size(cause: Cause, where: str) -> _Words:
-    server_id = cause.first.server_error_id or ""
-    if not server_id.endswith("too_many.error"):
-        return _generic(cause, where)
     n = cause.count
-    if cause.key.code == "direct-channel-skipped":
-        return _Words(
-            f"{plural(n, 'group conversation')} {_has(n)} more than {GROUP_MAX_MEMBERS} "
-            f"members and {_is(n)} skipped: {where}",
-            f"a Mattermost group message holds {GROUP_MIN_MEMBERS} to {GROUP_MAX_MEMBERS} "
-            "users (a Slack group DM up to 9): make it a private channel with these members, "
-            "or leave members out",
-        )
+    channels = cause.key.code == "direct-channel-skipped"
+    what = (
+        f"{plural(n, 'direct channel line')} of more than {GROUP_MAX_MEMBERS} users "
+        f"{_is(n)} skipped"
+        if channels
+        else f"{plural(n, 'direct post')} in a conversation of more than {GROUP_MAX_MEMBERS} "
+        f"users {'stops' if n == 1 else 'stop'} the import"
+    )
+    return _Words(what, _GROUP_FIX, note=_GROUP_NOTE)
+
+
+_GROUP_FIX = "make each a private channel, or leave members out"
+_GROUP_NOTE = (
+    f"a Mattermost group message holds {GROUP_MIN_MEMBERS} to {GROUP_MAX_MEMBERS} users, a "
+    "Slack group DM up to 9; the server skips a direct_channel line with more, and stops the "
+    "import at a direct post with more. Leaving members out means in the direct_channel line "
+    "and in the posts' channel_members"
+)
+
+
+def _uppercase_name(cause: Cause, where: str) -> _Words:
+    """Team or channel names with uppercase letters: a warning (the verdict depends on the
+    target's version)."""
+    kind = field_pattern(cause.first.field).split(".", 1)[0]
+    n = cause.lines or cause.count
     return _Words(
-        f"{plural(n, 'direct post')} {_is(n)} in a conversation of more than "
-        f"{GROUP_MAX_MEMBERS} users, where the server stops the import: {where}",
-        "import the conversation as a private channel and move these posts there, or leave "
-        "members out of it (in its direct_channel line and in these posts' channel_members)",
+        f"{plural(n, kind + ' name')} {_has(n)} uppercase letters: "
+        f"{_names_text(cause.names, n)}; current servers save {'it' if n == 1 else 'them'} "
+        f"lowercased, older ones refuse {'it' if n == 1 else 'them'}",
+        f"write {'it' if n == 1 else 'them'} in lowercase {_WHERE_MADE}, with every reference",
+        note="servers since mattermost/mattermost#28906 (late 2024) lowercase team and channel "
+        "names; older ones stop the import at such a name",
     )
 
 
+def _not_zipped(cause: Cause, where: str) -> _Words:
+    return _Words(
+        "the archive is a bare JSONL, not a zip: the import job opens only zip archives, and "
+        "no attachment could be checked",
+        "zip it with its data folder: zip -r import.zip import.jsonl data",
+    )
+
+
+# Fixes of causes explained by their code alone (`_generic`), where the code says it: for all
+# the lines of the cause, whatever each line's own message adds.
+_FIXES = {
+    "missing-field": "add {field} on {these}",
+    "duplicate-post": "remove the repeated posts, or give each a create_at of its own",
+    "duplicate-email": "give each user an email of their own",
+    "reply-before-parent": "correct the replies' create_at (the server moves it up to the post's)",
+    "json-decode": "repair or remove {these} {where_made} (the details give Go's error)",
+    "line-empty": "remove the empty lines",
+    "line-too-long": "split or shorten {these} (the server reads at most 16 MiB a line)",
+    "bom": "save the JSONL as UTF-8 without a byte order mark",
+    "unknown-line-type": "remove {these}, or correct the type",
+    "version-not-first": "remove {these}: the version line belongs on line 1 only",
+    "version-missing": 'make line 1 a version line: {{"type": "version", "version": 1}}',
+    "payload-missing": "give {these} the object their type names",
+    "too-many-files": "keep at most 10 files on each post (split the others into more posts)",
+    "system-emoji-name": "rename the custom emoji (a system emoji has the name)",
+    "attachment-invalid-path": "write each path relative to data/, without '..'",
+}
+# Catalogue titles that speak of a failure, for a code a warning also uses.
+_WARNING_TITLES = {"apply-invalid": "Refused by some server versions"}
+
+
+def _title(cause: Cause) -> str:
+    code = cause.key.code
+    if cause.severity is Severity.WARNING and code in _WARNING_TITLES:
+        return _WARNING_TITLES[code]
+    info = CODES.get(code)
+    return info.title if info else code
+
+
 def _generic(cause: Cause, where: str) -> _Words:
-    """Any other cause: the code's title, the field, the lines; the first message as the fix
-    (every message says how to fix its issue)."""
-    info = CODES.get(cause.key.code)
-    title = info.title if info else cause.key.code
+    """Any other cause: what the lines have (the field the server refuses, or the code's
+    title), the things it names with the value found on each, and a fix for all of them:
+    never one issue's message, which speaks of that issue only (the details list each)."""
+    code = cause.key.code
     field = field_pattern(cause.first.field)
-    about = f" ({field})" if field else ""
-    if cause.lines:
+    n = cause.lines or cause.count
+    names = f": {_names_text(cause.names, n)}" if cause.names else ""
+    kind, _, attribute = field.partition(".")
+    attribute = attribute.removesuffix("[]")
+    label = _LABELS.get(kind) if kind and attribute else None
+    these = "this line" if n == 1 else "these lines"
+    if code.startswith("duplicate-") and code != "duplicate-post":
+        fix = "keep one line per name (the later line updates the earlier one)"
+    elif code in _FIXES:
+        fix = _FIXES[code].format(field=field or "the field", these=these, where_made=_WHERE_MADE)
+    elif field:
+        reasons = "reason" if n == 1 else "reason for each"
+        fix = f"correct {field} on {these}: the details give the server's {reasons}"
+    else:
+        fix = "as the details say" + ("" if n == 1 else " for each")
+    if cause.severity is Severity.ERROR and label is not None and cause.lines:
+        article = "" if attribute.endswith("s") else _article(attribute) + " "
         return _Words(
-            f"{title}{about} on {plural(cause.lines, 'line')}: {where}", cause.first.message
+            f"{plural(n, *label)} {_has(n)} {article}{attribute} the server refuses{names}", fix
         )
-    return _Words(f"{title}{about} ({plural(cause.count, 'issue')}): {where}", cause.first.message)
+    about = f" ({field})" if field else ""
+    counted = plural(cause.lines, "line") if cause.lines else plural(cause.count, "issue")
+    return _Words(f"{_title(cause)}{about} on {counted}{names}", fix)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _explainer(cause: Cause) -> Explain:
@@ -330,16 +523,22 @@ def _explainer(cause: Cause) -> Explain:
         return _message_length
     if code == "limit-exceeded":
         return _limit
-    if code == "attachment-missing":
+    if code in MISSING_FILE_CODES:
         return _missing_files
+    if code == DROPPED_FILE_CODE:
+        return _dropped_files
     if code == "attachment-unreferenced":
         return _unreferenced
-    if server_id.endswith("members_too_many.error"):
+    if server_id.endswith(_TOO_MANY_MEMBERS):
         return _group_size
+    if code == "apply-invalid" and cause.severity is Severity.WARNING and "key" in values:
+        return _uppercase_name
+    if code == "jsonl-not-zipped":
+        return _not_zipped
     return _generic
 
 
-# --- building and ordering -----------------------------------------------------------------------
+# --- single causes -------------------------------------------------------------------------------
 
 
 def _needed(cause: Cause, limits: Limits) -> Scalar:
@@ -388,6 +587,7 @@ def _root(cause: Cause, limits: Limits) -> RootCause:
         server_error_id=cause.first.server_error_id,
         values=tuple(shared.items()),
         key=cause.key,
+        where=where,
     )
 
 
@@ -405,8 +605,215 @@ def _other(other: Other, n: int) -> RootCause:
         lines={},
         lines_cut=None,
         names=(),
+        where="lines not recorded",
+        label=f"{plural(n, 'more')} (not recorded)",
     )
 
+
+# --- problems of several causes -----------------------------------------------------------------
+
+
+def _merged_lines(parts: Iterable[RootCause]) -> tuple[dict[str, Runs], int | None]:
+    """The runs of several causes as one (by line type, in order of appearance)."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    cuts = []
+    for part in parts:
+        for kind, runs in part.lines.items():
+            spans.setdefault(kind, []).extend(runs)
+        if part.lines_cut is not None:
+            cuts.append(part.lines_cut)
+    cut = min(cuts) if cuts else None
+    merged: dict[str, Runs] = {}
+    for kind, runs in spans.items():
+        out: Runs = []
+        for start, end in sorted(runs):
+            if cut is not None and start > cut:
+                continue
+            if out and start <= out[-1][1] + 1:
+                out[-1] = (out[-1][0], max(out[-1][1], end))
+            else:
+                out.append((start, end))
+        if out:
+            merged[kind] = out
+    return merged, cut
+
+
+def _problem(
+    parts: list[RootCause], words: _Words, key: CauseKey, *, root_first: bool = False
+) -> RootCause:
+    """One problem made of several causes, in the order to fix them (`root_first`: the first
+    part is the cause of the others, whatever their order)."""
+    parts = (
+        [parts[0], *sorted(parts[1:], key=order_key)]
+        if root_first
+        else sorted(parts, key=order_key)
+    )
+    lines, cut = _merged_lines(parts)
+    first = parts[0]
+    ids = {p.server_error_id for p in parts}
+    return RootCause(
+        cause=words.cause,
+        fix=words.fix,
+        code=first.code,
+        severity=first.severity,
+        effect=first.effect,
+        count=sum(p.count for p in parts),
+        line_count=sum(p.line_count for p in parts),
+        lines=lines,
+        lines_cut=cut,
+        names=tuple(n for p in parts for n in p.names[:1]),
+        note=words.note,
+        repair=words.repair or next((p.repair for p in parts if p.repair), None),
+        server_error_id=first.server_error_id if len(ids) == 1 else None,
+        values=first.values if len(parts) == 1 else (("kind", dict(first.values).get("kind")),),
+        key=key,
+        where=ranges_text(lines, cut) if lines else first.where,
+        parts=tuple(parts),
+    )
+
+
+# How a family's sentence names its kind of target: (one, several).
+_TARGETS = {
+    "team": ("team", "teams"),
+    "channel": ("channel", "channels"),
+    "user": ("user", "users"),
+    "scheme": ("scheme", "schemes"),
+}
+_NAMES = {
+    "team": ("team name", "team names"),
+    "channel": ("channel name", "channel names"),
+    "user": ("username", "usernames"),
+    "scheme": ("scheme name", "scheme names"),
+}
+
+
+def _written_name(part: RootCause) -> str:
+    """A family part by name: its target as the archive writes it."""
+    key = str(dict(part.values).get("key", ""))
+    return repr(next((n.name for n in part.names if n.name != key), key))
+
+
+def _name_of(part: RootCause) -> str:
+    """A family part by name, with its first lines."""
+    written = _written_name(part)
+    return f"{written} ({_lines_of(part.lines, part.lines_cut)})" if part.lines else written
+
+
+def _family_words(code: str, kind: str, parts: list[RootCause], beyond: int) -> _Words:
+    """One sentence and one fix for references of one code and kind to several targets
+    (`beyond`: references to targets past the cause cap, counted as one more each at most)."""
+    named = [p for p in parts if p.key is not None]
+    total = len(named)
+    listed = ", ".join(_written_name(p) for p in named[:NAMES_SHOWN])
+    more = total - min(total, NAMES_SHOWN)
+    listed += f" and {more:,} more" if more > 0 else ""
+    if beyond:
+        listed += (
+            f", and {plural(beyond, 'reference')} to further ones (past {MAX_CAUSES:,} "
+            "problems, the names are not kept)"
+        )
+    one, several = _TARGETS.get(kind, (kind, kind + "s"))
+    miscased = any(p.repair for p in named)
+    case = f"; lowercase the references that are not {_WHERE_MADE}" if miscased else ""
+    if code == "reference-case":
+        one, several = _NAMES.get(kind, (kind + " name", kind + " names"))
+        return _Words(
+            f"{plural(total, one, several)} {_is(total)} referenced in mixed case: {listed}",
+            f"lowercase them {_WHERE_MADE}",
+            note=f"{_CASE_NOTE}; with several names, the tool that wrote the archive kept the "
+            "source's case",
+            repair=LOWERCASE_REPAIR,
+        )
+    if code == "defined-later":
+        return _Words(
+            f"{plural(total, one, several)} {_is(total)} used before the line that defines "
+            f"{'it' if total == 1 else 'them'}: {listed}",
+            "move each definition before its first use: the server imports the lines in file "
+            "order" + case,
+            note=_CASE_NOTE if miscased else None,
+        )
+    return _Words(
+        f"{plural(total, one, several)} {_is(total)} referenced but defined nowhere: {listed}",
+        f"add their {kind} lines, or pass --existing-{kind} for each the target has" + case,
+        note=_CASE_NOTE if miscased else None,
+    )
+
+
+def _families(causes: list[RootCause]) -> list[RootCause]:
+    """References of one code and kind to several targets: one problem listing them. Issues
+    beyond the cause cap (counted per code) join the family of their code."""
+    families: dict[tuple[str, str], list[RootCause]] = {}
+    rest: list[RootCause] = []
+    for cause in causes:
+        kind = dict(cause.values).get("kind")
+        if cause.code in REFERENCE_CODES and cause.key is not None and isinstance(kind, str):
+            families.setdefault((cause.code, kind), []).append(cause)
+        else:
+            rest.append(cause)
+    beyond: dict[tuple[str, str], list[RootCause]] = {}
+    out: list[RootCause] = []
+    for cause in rest:
+        home = next((f for f in families if f[0] == cause.code and cause.key is None), None)
+        if home is None:
+            out.append(cause)
+        else:
+            beyond.setdefault(home, []).append(cause)
+    for (code, kind), parts in families.items():
+        extra = beyond.get((code, kind), [])
+        if len(parts) == 1 and not extra:
+            out.append(parts[0])
+            continue
+        labelled = sorted((replace(p, label=_written_name(p)) for p in parts), key=order_key)
+        words = _family_words(code, kind, labelled, sum(p.count for p in extra))
+        out.append(_problem(labelled + extra, words, CauseKey(code, f"{kind}:*")))
+    return out
+
+
+def _linked(causes: list[RootCause]) -> list[RootCause]:
+    """Two effects of one cause as one problem: conversations of too many users (the
+    direct channel line skipped, the direct posts stopping the import); a failed attachment
+    and the reply attachments the server drops after it."""
+    out = list(causes)
+    groups = [c for c in out if (c.server_error_id or "").endswith(_TOO_MANY_MEMBERS)]
+    if len(groups) > 1:
+        out = [c for c in out if c not in groups]
+        channels = sum(c.count for c in groups if c.code == "direct-channel-skipped")
+        posts = sum(c.count for c in groups) - channels
+        words = _Words(
+            f"conversations of more than {GROUP_MAX_MEMBERS} users: {plural(posts, 'direct post')} "
+            f"{'stops' if posts == 1 else 'stop'} the import, "
+            f"{plural(channels, 'direct channel line')} {_is(channels)} skipped",
+            _GROUP_FIX,
+            note=_GROUP_NOTE,
+        )
+        labelled = [replace(c, label=c.cause) for c in groups]
+        out.append(_problem(labelled, words, groups[0].key or CauseKey(groups[0].code, "")))
+    dropped = next((c for c in out if c.code == DROPPED_FILE_CODE and c.key is not None), None)
+    failed = [c for c in out if c.code in _FAILED_FILE_CODES and c.key is not None]
+    if dropped is not None and failed:
+        first = dropped.first_line
+        cause = next((c for c in failed if _covers(c, first)), failed[0])
+        out = [c for c in out if c is not dropped and c is not cause]
+        n = dropped.count
+        words = _Words(
+            f"{cause.cause}, and the server drops {plural(n, 'reply attachment')} after "
+            f"{'it' if cause.count == 1 else 'them'}",
+            cause.fix,
+            note="; ".join(n for n in (cause.note, dropped.note) if n),
+        )
+        parts = [replace(cause, label=cause.cause), replace(dropped, label=dropped.cause)]
+        out.append(_problem(parts, words, cause.key or CauseKey(cause.code, ""), root_first=True))
+    return out
+
+
+def _covers(cause: RootCause, line: int | None) -> bool:
+    """Whether `line` is one of the cause's lines."""
+    return line is not None and any(
+        start <= line <= end for runs in cause.lines.values() for start, end in runs
+    )
+
+
+# --- ordering -------------------------------------------------------------------------------------
 
 _EFFECT_ORDER = {FAILS_IMPORT: 0, DROPS_DATA: 1}
 
@@ -423,9 +830,9 @@ def order_key(cause: RootCause) -> tuple[int, int, int, int, str]:
 def root_causes(
     tally: CauseTally | Iterable[Cause], limits: Limits | None = None
 ) -> list[RootCause]:
-    """Every cause of the tally in words, in the order to fix them. `limits`: the limits
+    """Every problem of the tally in words, in the order to fix them. `limits`: the limits
     table of the report (what the archive needs of each setting)."""
     causes = [_root(c, limits or {}) for c in tally if c.count > 0]
     if isinstance(tally, CauseTally):
         causes += [_other(other, n) for other, n in tally.others.items() if n > 0]
-    return sorted(causes, key=order_key)
+    return sorted(_linked(_families(causes)), key=order_key)

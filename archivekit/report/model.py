@@ -24,11 +24,14 @@ DEFAULT_MAX_ISSUES = 1000
 @dataclass(slots=True)
 class AttachmentStats:
     """Files: `referenced` distinct members referenced and present, their `bytes`; `missing`
-    references that do not resolve to a member; `unreferenced` files under data/ nobody uses."""
+    references the server looks up and does not find; `dropped` reply attachments the server
+    never looks up (an earlier attachment of the line failed), whether or not in the archive;
+    `unreferenced` files under data/ nobody uses."""
 
     referenced: int = 0
     bytes: int = 0
     missing: int = 0
+    dropped: int = 0
     unreferenced: int = 0
     unreferenced_bytes: int = 0
 
@@ -37,6 +40,7 @@ class AttachmentStats:
             "referenced": self.referenced,
             "bytes": self.bytes,
             "missing": self.missing,
+            "dropped": self.dropped,
             "unreferenced": self.unreferenced,
             "unreferenced_bytes": self.unreferenced_bytes,
         }

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import textwrap
+from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from archivekit.check.causes import cause_key
+from archivekit.check.causes import CauseKey, cause_key
 from archivekit.check.limits import FIXED_LIMITS
-from archivekit.issues import CODES, DROPS_DATA, FAILS_IMPORT, Issue, Severity
+from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity
 from archivekit.report.causes import RootCause, plural
 from archivekit.report.model import Report
+from archivekit.report.shapes import Shape
 
 if TYPE_CHECKING:
     from archivekit.report.inventory import Inspection
@@ -45,12 +48,26 @@ def human_bytes(n: float) -> str:
 
 # --- the text report: root causes first, then their lines ---------------------------------------
 
-# Problems named in the summary at the top (the first screen); the rest follow below it.
+# Problems named in the summary at the top (the first screen), in the order to fix them; past
+# it, the summary still names the first problem of every other code (a different code is never
+# hidden behind the cap) and counts the rest, which follow in the details.
 CAUSES_AT_TOP = 10
 # Lines shown per problem without --verbose.
 ISSUES_PER_CAUSE = 3
+# Parts of a problem (names of a family, effects) listed without --verbose.
+PARTS_PER_CAUSE = 12
+# Columns of the text report when the width is not the terminal's.
+WIDTH = 100
+_NOT_KEPT = "not kept: rerun with --max-issues 0 to keep them all, --format jsonl for one a line"
 
+# What a problem does, for the summary: (one problem, several problems).
 _EFFECT_WORDS = {FAILS_IMPORT: "stops the import", DROPS_DATA: "loses data"}
+_DOES: dict[str, tuple[str, str]] = {
+    "stops the import": ("stops the import", "stop the import"),
+    "loses data": ("loses data", "lose data"),
+    "error": ("is an error", "are errors"),
+    "warning": ("is a warning", "are warnings"),
+}
 
 
 def _tag(cause: RootCause) -> str:
@@ -64,17 +81,44 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "…")) else text + "."
 
 
+def _numbers(numbers: list[int]) -> str:
+    """'1–3, 5' for [1, 2, 3, 5]."""
+    spans: list[list[int]] = []
+    for n in numbers:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in spans)
+
+
 def _summary(report: Report) -> str:
     verdict = "VALID" if report.valid else "INVALID"
     if not report.causes:
         return f"summary: {verdict} — no problems found"
-    counts = f"{report.errors:,} error(s), {report.warnings:,} warning(s)"
-    first = report.causes[0]
-    if first.severity is Severity.ERROR:
-        advice = f"fix 1 first: it {_EFFECT_WORDS.get(first.effect or '', 'is an error')}"
-    else:
-        advice = "nothing stops the import"
-    return f"summary: {verdict} — {plural(len(report.causes), 'problem')} ({counts}); {advice}"
+    counts = ", ".join(
+        plural(n, word) for n, word in ((report.errors, "error"), (report.warnings, "warning")) if n
+    )
+    by_tag: dict[str, list[int]] = {}
+    for n, cause in enumerate(report.causes, 1):
+        by_tag.setdefault(_tag(cause), []).append(n)
+    what = ", ".join(
+        f"{_numbers(numbers)} {_DOES[tag][0 if len(numbers) == 1 else 1]}"
+        for tag, numbers in by_tag.items()
+    )
+    return f"summary: {verdict} — {plural(len(report.causes), 'problem')} ({counts}): {what}"
+
+
+def _at_top(causes: list[RootCause]) -> list[int]:
+    """The problems the summary names (0-based, in order): the first `CAUSES_AT_TOP`, and the
+    first problem of every code not among them."""
+    shown = list(range(min(len(causes), CAUSES_AT_TOP)))
+    codes = {causes[n].code for n in shown}
+    for n in range(CAUSES_AT_TOP, len(causes)):
+        if causes[n].code not in codes:
+            shown.append(n)
+            codes.add(causes[n].code)
+    return shown
 
 
 def _where(issue: Issue) -> str:
@@ -91,100 +135,202 @@ def _where(issue: Issue) -> str:
 
 def _issue_line(issue: Issue) -> str:
     server = f" [{issue.server_error_id}]" if issue.server_error_id else ""
-    return f"    {_where(issue)}: {issue.message}{server}"
+    return f"     {_where(issue)}: {issue.message}{server}"
 
 
 def issues_by_cause(report: Report) -> list[list[Issue]]:
-    """The kept issues of each root cause, in report order."""
-    index = {cause.key: n for n, cause in enumerate(report.causes) if cause.key is not None}
-    others = {cause.code: n for n, cause in enumerate(report.causes) if cause.key is None}
+    """The kept issues of each problem, in report order."""
+    index: dict[CauseKey, int] = {}
+    others: dict[str, int] = {}
+    for n, cause in enumerate(report.causes):
+        for part in cause.leaves():
+            if part.key is not None:
+                index[part.key] = n
+            else:
+                others.setdefault(part.code, n)
     groups: list[list[Issue]] = [[] for _ in report.causes]
     for issue in report.issues:
-        n = index.get(cause_key(issue), others.get(issue.code))
-        if n is not None:
-            groups[n].append(issue)
+        found = index.get(cause_key(issue), others.get(issue.code))
+        if found is not None:
+            groups[found].append(issue)
     return groups
 
 
-def _details(report: Report, verbose: bool) -> list[str]:
+def _hidden(cause: RootCause, kept: int, listed: int) -> str | None:
+    """What '… and N more' says: which of the issues not listed --verbose would list, and
+    which were not kept (--max-issues)."""
+    more = cause.count - listed
+    if more <= 0:
+        return None
+    listable, not_kept = kept - listed, cause.count - kept
+    if not not_kept:
+        why = "--verbose lists them"
+    elif not listable:
+        why = _NOT_KEPT
+    else:
+        why = f"--verbose lists {listable:,}; {not_kept:,} {_NOT_KEPT}"
+    return f"     … and {more:,} more ({why})"
+
+
+def _explained(report: Report, top: list[int]) -> dict[int, Shape]:
+    """The shapes that explain a problem the summary names, by problem (0-based): said in
+    that problem's line instead of apart."""
+    explained: dict[int, Shape] = {}
+    for shape in report.shapes:
+        for n in top:
+            codes = {part.code for part in report.causes[n].leaves()}
+            if shape.code in codes and n not in explained:
+                explained[n] = shape
+                break
+    return explained
+
+
+def _details(
+    report: Report, verbose: bool, summarised: set[int], explained: dict[int, Shape]
+) -> list[tuple[str, int]]:
     shown = "every kept line" if verbose else f"the first {ISSUES_PER_CAUSE} lines"
-    out = [f"the problems in detail ({shown} of each; --format json has all kept issues):"]
+    out = [(f"the problems in detail ({shown} of each; --format json has all kept issues):", 0)]
     for n, (cause, issues) in enumerate(
         zip(report.causes, issues_by_cause(report), strict=True), 1
     ):
-        info = CODES.get(cause.code)
-        title = f" — {info.title}" if info else ""
         severity = "error" if cause.severity is Severity.ERROR else "warning"
-        out.append(f"  {n}. {cause.code}{title} ({plural(cause.count, severity)})")
+        head = f"  {n}. [{_tag(cause)}] {cause.code}: {plural(cause.count, severity)}"
+        out.append((f"{head}" + (f" on {cause.where}" if cause.where else ""), len(f"{n}. ") + 2))
+        if n - 1 not in summarised:
+            out.append((f"     {cause.cause} — fix: {_sentence(cause.fix)}", 0))
+        shape = explained.get(n - 1)
+        if shape is not None:
+            out.append((f"     shape: {shape.message}", 7))
         if cause.note:
-            out.append(f"    note: {_sentence(cause.note)}")
+            out.append((f"     note: {_sentence(cause.note)}", 6))
+        parts = cause.parts if verbose else cause.parts[:PARTS_PER_CAUSE]
+        for part in parts:
+            where = f" on {part.where}" if part.where and part.label != part.where else ""
+            severity = "error" if part.severity is Severity.ERROR else "warning"
+            out.append((f"     {part.label}: {plural(part.count, severity)}{where}", 4))
+        if len(parts) < len(cause.parts):
+            out.append((f"     … and {len(cause.parts) - len(parts):,} more (--verbose)", 0))
         listed = issues if verbose else issues[:ISSUES_PER_CAUSE]
-        out.extend(_issue_line(issue) for issue in listed)
-        hidden = cause.count - len(listed)
-        if hidden > 0:
-            why = "not kept: --max-issues" if verbose else "--verbose lists them"
-            out.append(f"    … and {hidden:,} more ({why})")
+        out.extend((_issue_line(issue), 4) for issue in listed)
+        hidden = _hidden(cause, len(issues), len(listed))
+        if hidden is not None:
+            out.append((hidden, 0))
     return out
 
 
-def report_text(report: Report, *, verbose: bool = False) -> str:
+def _wrapped(lines: list[tuple[str, int]], width: int | None) -> list[str]:
+    """Each line wrapped at `width` columns (None: not wrapped), its continuation lines
+    indented past the line's own indentation by its hanging indent."""
+    out: list[str] = []
+    for text, hang in lines:
+        if width is None or len(text) <= width:
+            out.append(text)
+            continue
+        body = text.lstrip(" ")
+        lead = len(text) - len(body)
+        out.extend(
+            textwrap.wrap(
+                body,
+                width=width,
+                initial_indent=" " * lead,
+                subsequent_indent=" " * (lead + hang),
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return out
+
+
+def report_text(report: Report, *, verbose: bool = False, width: int | None = WIDTH) -> str:
     """The report for people: a summary naming every problem (root cause) with its fix, in
-    the order to fix them, then each problem's lines, counts, files and limits."""
-    out = [
-        f"archive: {report.archive} ({report.jsonl}, {plural(report.lines, 'line')})",
-        _summary(report),
+    the order to fix them, then each problem's lines, counts, files and limits. Lines are
+    wrapped at `width` columns (None: not at all) with a hanging indent."""
+    out: list[tuple[str, int]] = [
+        (f"archive: {report.archive} ({report.jsonl}, {plural(report.lines, 'line')})", 9),
+        (_summary(report), 9),
     ]
-    for n, shape in enumerate(report.shapes):
-        out.append(("shape:   " if n == 0 else "         ") + shape.message)
+    top = _at_top(report.causes)
+    explained = _explained(report, top)
+    apart = [shape for shape in report.shapes if shape not in explained.values()]
+    for n, shape in enumerate(apart):
+        out.append(("shape:   " + shape.message, 9) if n == 0 else (" " * 9 + shape.message, 0))
     if report.causes:
-        out.append("")
-        for n, cause in enumerate(report.causes[:CAUSES_AT_TOP], 1):
-            out.append(f"  {n}. [{_tag(cause)}] {cause.cause} — fix: {_sentence(cause.fix)}")
-        if len(report.causes) > CAUSES_AT_TOP:
-            more = len(report.causes) - CAUSES_AT_TOP
-            out.append(f"  … and {plural(more, 'more problem')} (below)")
-        out.append("")
-        out.extend(_details(report, verbose))
-    out.append("")
+        for n in top:
+            cause = report.causes[n]
+            number = f"  {n + 1}. "
+            why = f" ({explained[n].reason})" if n in explained else ""
+            out.append(
+                (f"{number}{cause.cause}{why} — fix: {_sentence(cause.fix)}", len(number) - 2)
+            )
+        hidden = [n + 1 for n in range(len(report.causes)) if n not in set(top)]
+        if hidden:
+            codes = Counter(report.causes[n - 1].code for n in hidden)
+            kinds = ", ".join(f"{k} {code}" for code, k in codes.items())
+            out.append(
+                (
+                    f"  … and {plural(len(hidden), 'more problem')} of the codes above "
+                    f"({_numbers(hidden)}: {kinds}), in the details below",
+                    4,
+                )
+            )
+        out.append(("", 0))
+        out.extend(_details(report, verbose, set(top), explained))
+    out.append(("", 0))
     counts = report.counts.to_dict()
-    out.append("counts:  " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in counts.items()))
-    stats = report.attachments
     out.append(
-        f"files:   {stats.referenced:,} referenced ({human_bytes(stats.bytes)}), "
-        f"{stats.missing:,} missing, {stats.unreferenced:,} unreferenced "
-        f"({human_bytes(stats.unreferenced_bytes)})"
+        ("counts:  " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in counts.items()), 9)
+    )
+    stats = report.attachments
+    dropped = (
+        f"{stats.dropped:,} dropped by the server (reply attachments after a failed one), "
+        if stats.dropped
+        else ""
+    )
+    out.append(
+        (
+            f"files:   {stats.referenced:,} referenced ({human_bytes(stats.bytes)}), "
+            f"{stats.missing:,} missing, {dropped}{stats.unreferenced:,} unreferenced "
+            f"({human_bytes(stats.unreferenced_bytes)})",
+            9,
+        )
     )
     failing = [name for name, limit in report.limits.items() if not limit.get("ok", True)]
     if report.limits:
         source = "given target" if report.target_explicit else "default server settings"
         state = f"{len(failing)} not met" if failing else "all met"
-        out.append(f"limits:  {state} ({source})")
+        out.append((f"limits:  {state} ({source})", 9))
         for name in failing:
             limit = report.limits[name]
             # A limit no setting changes is not "configured": it allows so much.
             word = "allows" if name in FIXED_LIMITS else "configured"
             out.append(
-                f"  {limit.get('setting', name)}: {word} {limit.get('configured')}, "
-                f"needed {limit.get('needed')}"
+                (
+                    f"  {limit.get('setting', name)}: {word} {limit.get('configured')}, "
+                    f"needed {limit.get('needed')}",
+                    4,
+                )
             )
     if report.upload_seconds is not None:
-        out.append(f"upload:  about {report.upload_seconds:,.0f} s at the assumed bandwidth")
+        out.append((f"upload:  about {report.upload_seconds:,.0f} s at the assumed bandwidth", 9))
     if report.what_to_change:
-        out.append("")
-        out.append("what to change on the target before the import:")
-        out.extend(f"  {command}" for command in report.what_to_change)
+        out.append(("", 0))
+        out.append(("what to change on the target before the import:", 0))
+        out.extend((f"  {command}", 4) for command in report.what_to_change)
         if report.revert:
-            out.append("and afterwards, to revert:")
-            out.extend(f"  {command}" for command in report.revert)
-    out.append("")
+            out.append(("and afterwards, to revert:", 0))
+            out.extend((f"  {command}", 4) for command in report.revert)
+    out.append(("", 0))
     if report.truncated:
-        out.append(f"(issue list truncated at {len(report.issues):,}; counts are exact)")
+        out.append((f"(issue list truncated at {len(report.issues):,}; counts are exact)", 1))
     verdict = "VALID" if report.valid else "INVALID"
     out.append(
-        f"result:  {verdict} — {report.errors:,} error(s), {report.warnings:,} warning(s)"
-        + ("" if report.valid else "; the import would fail or lose data")
+        (
+            f"result:  {verdict} — {report.errors:,} error(s), {report.warnings:,} warning(s)"
+            + ("" if report.valid else "; the import would fail or lose data"),
+            9,
+        )
     )
-    return "\n".join(out) + "\n"
+    return "\n".join(_wrapped(out, width)) + "\n"
 
 
 def _date(ms: int | None) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archivekit.check.facts import Counts
-from archivekit.check.references import LOWERCASE_REPAIR
 from archivekit.report.causes import RootCause, plural
 
 # The shapes, by their stable ids (the JSON report's ``shapes[].shape``).
@@ -20,7 +19,7 @@ NO_LINES = {"team": "no-team-lines", "channel": "no-channel-lines", "user": "no-
 USERS_IN_NO_TEAM = "users-in-no-team"
 FILES_OUTSIDE_DATA = "files-outside-data"
 FILES_NOT_INCLUDED = "files-not-included"
-MIXED_CASE = "mixed-case-references"
+USERS_LEFT_OUT = "users-left-out"
 SHAPES = {
     NO_LINES["team"]: "no team line, but team references: a converter's output (mmetl)",
     NO_LINES["channel"]: "no channel line, but channel references",
@@ -28,31 +27,54 @@ SHAPES = {
     USERS_IN_NO_TEAM: "teams defined, but no user joins one",
     FILES_OUTSIDE_DATA: "attachments missing from data/ while files sit outside it",
     FILES_NOT_INCLUDED: "attachments referenced, but no file under data/ at all",
-    MIXED_CASE: "several names referenced in mixed case: the writer kept the source's case",
+    USERS_LEFT_OUT: "users defined, but others referenced and defined nowhere: left out",
 }
-# From this many names written in the wrong case, it is the tool that wrote the archive.
-MIXED_CASE_NAMES = 3
+# From this many users referenced but defined nowhere, users were left out (one is a typo).
+LEFT_OUT_USERS = 2
 
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    """A recognised shape: a stable id and the sentence to say."""
+    """A recognised shape: a stable id and the sentence to say; when it explains a problem,
+    the `code` of that problem and the `reason` in a few words (the text report says it in
+    the problem's line rather than apart)."""
 
     shape: str
     message: str
+    code: str | None = None
+    reason: str = ""
 
-    def to_dict(self) -> dict[str, str]:
-        return {"shape": self.shape, "message": self.message}
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "shape": self.shape,
+            "message": self.message,
+            "code": self.code,
+            "reason": self.reason,
+        }
 
 
 def _keys(causes: list[RootCause], code: str) -> list[str]:
     """The targets of reference causes of `code` (their lowercased keys), in order."""
     keys = []
     for cause in causes:
-        key = dict(cause.values).get("key")
-        if cause.code == code and isinstance(key, str):
-            keys.append(key)
+        for part in cause.leaves():
+            key = dict(part.values).get("key")
+            if part.code == code and isinstance(key, str):
+                keys.append(key)
     return keys
+
+
+def _written(causes: list[RootCause], code: str) -> tuple[list[str], bool]:
+    """The targets of reference causes of `code` as the lines write them, and whether some
+    references write them in a case the server does not find."""
+    written, miscased = [], False
+    for cause in causes:
+        for part in cause.leaves():
+            key = dict(part.values).get("key")
+            if part.code == code and isinstance(key, str):
+                written.append(next((n.name for n in part.names if n.name != key), key))
+                miscased = miscased or part.repair is not None
+    return written, miscased
 
 
 def _listed(names: list[str], most: int = 3) -> str:
@@ -74,12 +96,27 @@ def _undefined(
     if counts_of_kind or not names:
         return None
     option = f"--existing-{kind}"
+    code = f"unknown-{kind}"
+    if kind == "team":
+        reason = "a converter's output"
+    else:
+        reason = f"the archive has no {kind} line at all: made for a server that has them"
+    written, miscased = _written(causes, code)
+    lowercase = (
+        f" The lines write {'it' if len(names) == 1 else 'them'} in mixed case, which the "
+        "server does not find: lowercase the references too, where the archive is made."
+        if miscased
+        else ""
+    )
     if kind == "team" and len(names) == 1:
         return Shape(
             shape,
-            f"No team line, and the lines name one team, {names[0]!r}: a converter's output "
+            f"No team line, and the lines name one team, {written[0]!r}: a converter's output "
             "(mmetl writes no team line; the team is made in Mattermost first). Create the "
-            f"team on the target, validate with {option} {names[0]} and import into it.",
+            f"team on the target, validate with {option} {names[0]} and import into it."
+            + lowercase,
+            code,
+            reason,
         )
     what = (
         "a converter's output" if kind == "team" else "an archive made for a server that has them"
@@ -87,8 +124,10 @@ def _undefined(
     return Shape(
         shape,
         f"No {kind} line, but the lines name {plural(len(names), kind, several)} "
-        f"({_listed(names)}): {what}. If the target has them, validate with "
-        f"{_flags(option, names)}; otherwise import their {kind} lines first.",
+        f"({_listed(written)}): {what}. If the target has them, validate with "
+        f"{_flags(option, names)}; otherwise import their {kind} lines first." + lowercase,
+        code,
+        reason,
     )
 
 
@@ -115,17 +154,19 @@ def archive_shapes(
         shape = _undefined(kind, several, count, causes)
         if shape is not None:
             shapes.append(shape)
-    miscased = [c for c in causes if c.code == "reference-case"]
-    if len(miscased) >= MIXED_CASE_NAMES:
-        written = [c.names[0][0] for c in miscased if c.names]
+    left_out, _ = _written(causes, "unknown-user")
+    if counts.users + counts.bots and len(left_out) >= LEFT_OUT_USERS:
         shapes.append(
             Shape(
-                MIXED_CASE,
-                f"{plural(len(miscased), 'name')} {'is' if len(miscased) == 1 else 'are'} "
-                f"referenced in mixed case ({_listed(written)}) where the server looks them up "
-                "exactly: the tool that wrote the archive kept the source's case. Every "
-                f"reference must be in lowercase (the repair '{LOWERCASE_REPAIR}'), best done "
-                "where the archive is made.",
+                USERS_LEFT_OUT,
+                f"The archive defines {plural(counts.users + counts.bots, 'user')}, but the "
+                f"lines name {plural(len(left_out), 'more user')} it defines nowhere "
+                f"({_listed(left_out)}): their user lines were left out — deleted or "
+                "deactivated users dropped from the export, or a partial export. Export them "
+                "too (a user line with delete_at imports a deactivated user), or pass "
+                "--existing-user for those the target has.",
+                "unknown-user",
+                "left out: deleted users, or a partial export",
             )
         )
     if counts.teams and counts.users and not users_in_teams:
@@ -149,6 +190,8 @@ def archive_shapes(
                 "attachments folder was zipped under another name. The server looks only "
                 "under data/: name the folder data (with mmetl, --attachments-dir data) and zip "
                 "it with the JSONL.",
+                "attachment-missing",
+                "the attachments folder was zipped under another name than data/",
             )
         )
     elif zipped and files_missing and not files_present:
@@ -158,6 +201,8 @@ def archive_shapes(
                 f"The lines name {plural(files_missing, 'file')}, but the archive has no "
                 "data/ folder: it was zipped without its attachments. Zip the JSONL together "
                 "with the data/ folder (zip -r export.zip import.jsonl data).",
+                "attachment-missing",
+                "the archive has no data/ folder: it was zipped without its attachments",
             )
         )
     return shapes

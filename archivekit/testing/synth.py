@@ -1268,6 +1268,7 @@ def converter_export(
     uppercase_users: int = 0,
     missing_files: int = 0,
     reply_attachments: int = 0,
+    deleted_users: int = 0,
 ) -> Path:
     """An archive shaped like a converter's output, built from `generate_export`'s (one team).
 
@@ -1283,7 +1284,10 @@ def converter_export(
       reference), as a converter that keeps the source's case writes them;
     * `missing_files`: the first attachments of post lines are left out of the zip;
     * `reply_attachments`: that many posts with a missing attachment get a reply with its own
-      attachment (in the zip): the server drops it, having failed on the post's.
+      attachment (in the zip): the server drops it, having failed on the post's;
+    * `deleted_users`: the user lines of that many users who write posts (the most active of
+      those no other option changes) are left out, their posts kept — as an export that drops
+      deleted users, or a partial one, writes them.
 
     Holds the whole archive in memory: for tests and small samples.
     """
@@ -1305,6 +1309,11 @@ def converter_export(
     usernames = [line["user"]["username"] for line in lines if line["type"] == "user"]
     renamed = {u: _mixed_case(u) for u in usernames[len(usernames) - uppercase_users :]}
     no_email = set(usernames[:missing_emails])
+    authored = Counter(
+        line[line["type"]]["user"] for line in lines if line["type"] in ("post", "direct_post")
+    )
+    untouched = usernames[max(missing_emails, group_of) : len(usernames) - uppercase_users]
+    left_out = set(sorted(untouched, key=lambda u: -authored[u])[:deleted_users])
     files: dict[str, bytes] = {}
     missing_left, long_left, replies_left = missing_files, long_messages, reply_attachments
     group = [renamed.get(u, u) for u in usernames[:group_of]]
@@ -1326,6 +1335,8 @@ def converter_export(
         elif kind == "channel":
             line["channel"]["team"] = team
         elif kind == "user":
+            if line["user"]["username"] in left_out:
+                continue
             for membership in line["user"].get("teams") or ():
                 membership["name"] = team
             if line["user"]["username"] in no_email:

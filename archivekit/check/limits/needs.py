@@ -109,7 +109,7 @@ class Needs:
     def see(self, fact: Fact) -> None:
         """One fact of the engine's (`archivekit.check.facts`); names come lowercased."""
         if isinstance(fact, FileUsed):
-            if fact.use == "attachment" and fact.readable:
+            if fact.use == "attachment" and fact.readable and fact.imported:
                 self.attachment(fact.line, fact.field, fact.name, fact.size, fact.dims)
             elif fact.use == "profile image" and fact.readable:
                 self.profile_image(fact.line, fact.field, fact.name, fact.size, fact.dims)
