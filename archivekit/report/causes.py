@@ -166,31 +166,10 @@ def ranges_text(lines: dict[str, Runs], cut: int | None) -> str:
     return f"{text}, … (more after line {cut:,})" if cut is not None else text
 
 
-def _first_lines(lines: dict[str, Runs], most: int) -> tuple[list[int], bool]:
-    """The first `most` line numbers of runs, and whether there are more."""
-    numbers: list[int] = []
-    for start, end in sorted(run for runs in lines.values() for run in runs):
-        for line in range(start, end + 1):
-            if len(numbers) == most:
-                return numbers, True
-            numbers.append(line)
-    return numbers, False
-
-
-def _lines_of(lines: dict[str, Runs], cut: int | None, most: int = 2) -> str:
-    """'line 7', 'lines 7, 31, …' — the first lines of a name."""
-    numbers, more = _first_lines(lines, most)
-    if not numbers:
-        return ""
-    more = more or cut is not None
-    shown = ", ".join(f"{n:,}" for n in numbers) + (", …" if more else "")
-    return f"line {shown}" if len(numbers) == 1 and not more else f"lines {shown}"
-
-
-def _named(named: Named, lines: str | None = None, *, found: bool = True) -> str:
-    """ "'jdoe' (line 22)", "'jdoe' (line 22: 'bad@')"."""
-    where = lines if lines is not None else (f"line {named.line:,}" if named.line else "")
-    value = named.found if found and named.found not in (None, "", named.name) else None
+def _named(named: Named) -> str:
+    """ "'jdoe' (line 22)", "'jdoe' (line 22: 'bad@')" (with the value found, if any)."""
+    where = f"line {named.line:,}" if named.line else ""
+    value = named.found if named.found not in (None, "", named.name) else None
     if value is not None:
         shown = repr(value) if isinstance(value, str) else f"{value:,}"
         where = f"{where}: {shown}" if where else shown
@@ -691,12 +670,6 @@ def _written_name(part: RootCause) -> str:
     """A family part by name: its target as the archive writes it."""
     key = str(dict(part.values).get("key", ""))
     return repr(next((n.name for n in part.names if n.name != key), key))
-
-
-def _name_of(part: RootCause) -> str:
-    """A family part by name, with its first lines."""
-    written = _written_name(part)
-    return f"{written} ({_lines_of(part.lines, part.lines_cut)})" if part.lines else written
 
 
 def _family_words(code: str, kind: str, parts: list[RootCause], beyond: int) -> _Words:
