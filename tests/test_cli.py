@@ -244,6 +244,21 @@ def test_a_setting_that_is_no_config_key_has_none_in_its_help() -> None:
     assert "(config TeamSettings.MaxUsersPerTeam; default 50)" in text
 
 
+def test_the_text_report_takes_the_terminals_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    from archivekit import cli as module
+
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(
+        module.shutil, "get_terminal_size", lambda _=None: os.terminal_size((72, 24))
+    )
+    monkeypatch.setattr(module.sys, "stdout", Terminal())
+    assert module._text_width(None) == 72
+    assert module._text_width("report.txt") == 100  # a file: not the terminal's width
+
+
 def test_stdout_has_only_data_when_not_on_a_terminal(invalid_zip: Path) -> None:
     result = run("validate", "--format", "json", str(invalid_zip))
     assert result.stderr == ""  # no progress indicator: stderr is not a terminal
