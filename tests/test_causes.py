@@ -457,6 +457,14 @@ def test_no_text_names_a_repair_tool_that_does_not_exist(converted: dict[str, Re
     assert case.to_dict()["repair"] == "lowercase-references"
 
 
+def test_the_html_report_names_no_repair_tool_either(tmp_path: Path) -> None:
+    from archivekit.triage import triage_html
+
+    page = triage_html(converter_export(tmp_path / "a.zip", uppercase_users=2))
+    assert "usernames are referenced in mixed case" in page
+    assert "lowercase-references" not in page
+
+
 def test_the_text_report_is_wrapped_with_hanging_indents(converted: dict[str, Report]) -> None:
     report = converted["all-of-them"]
     for width in (100, 72):

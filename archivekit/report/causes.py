@@ -16,8 +16,8 @@ One problem is one fix, however many names it involves:
   direct channel line skipped, its direct posts stopping the import), and a failed attachment
   with the reply attachments the server drops after it. Their `parts` are the effects.
 
-The text report and the JSON report (`causes`) show these same problems. Pure data and words;
-nothing here prints.
+The text report, the JSON report (`causes`) and the HTML report (`archivekit report`) show these
+same problems. Pure data and words; nothing here prints.
 """
 
 from __future__ import annotations
