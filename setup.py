@@ -15,21 +15,23 @@ from setuptools import Extension, setup
 
 HERE = Path(__file__).parent
 FLAGS = ["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
-# The header both extensions include (the member index's layout and lookup).
+# The shared headers: the member index's layout and lookup (every extension), the JSON line
+# lexer (the fast path's modules).
 INDEX_HEADER = "archivekit/read/_memberindex.h"
+LINE_HEADER = "archivekit/check/fast/_jsonline.h"
 
 
-def extension(name: str, source: str) -> Extension:
-    """`name` built from `source`; it records the SHA-256 of the source and the shared
-    header (tests compare it with the files: a stale build fails them)."""
+def extension(name: str, source: str, headers: tuple[str, ...]) -> Extension:
+    """`name` built from `source`; it records the SHA-256 of the source and the headers it
+    includes, in that order (tests compare it with the files: a stale build fails them)."""
     digest = hashlib.sha256()
-    for part in (source, INDEX_HEADER):
+    for part in (source, *headers):
         digest.update((HERE / part).read_bytes())
     return Extension(
         name,
         sources=[source],
-        depends=[INDEX_HEADER],
-        include_dirs=["archivekit/read"],
+        depends=list(headers),
+        include_dirs=["archivekit/read", "archivekit/check/fast"],
         optional=True,
         define_macros=[("SOURCE_SHA256", f'"{digest.hexdigest()}"')],
         extra_compile_args=FLAGS,
@@ -38,7 +40,11 @@ def extension(name: str, source: str) -> Extension:
 
 setup(
     ext_modules=[
-        extension("archivekit.check.fast._scan", "archivekit/check/fast/_scan.c"),
-        extension("archivekit.read._zipindex", "archivekit/read/_zipindex.c"),
+        extension(
+            "archivekit.check.fast._scan",
+            "archivekit/check/fast/_scan.c",
+            (LINE_HEADER, INDEX_HEADER),
+        ),
+        extension("archivekit.read._zipindex", "archivekit/read/_zipindex.c", (INDEX_HEADER,)),
     ]
 )

@@ -89,6 +89,7 @@ SAMPLES = sorted((REPO / "sample_exports").glob("*.zip"))
 REAL = REPO / "tests" / "fixtures" / "mattermost-server-tests-import_test.zip"
 SCAN_C = REPO / "archivekit" / "check" / "fast" / "_scan.c"
 INDEX_HEADER = REPO / "archivekit" / "read" / "_memberindex.h"
+LINE_HEADER = REPO / "archivekit" / "check" / "fast" / "_jsonline.h"
 PURE_PYTHON = bool(os.environ.get("ARCHIVEKIT_PURE_PYTHON"))
 NATIVE = fastpath.NATIVE
 MAX_POST_SIZE = 16383
@@ -270,7 +271,7 @@ def test_the_c_scanner_was_built_from_the_current_source() -> None:
 
     from archivekit.check.fast import _scan
 
-    source = SCAN_C.read_bytes() + INDEX_HEADER.read_bytes()
+    source = SCAN_C.read_bytes() + LINE_HEADER.read_bytes() + INDEX_HEADER.read_bytes()
     assert hashlib.sha256(source).hexdigest() == _scan.SOURCE_SHA256, (
         "archivekit/check/fast/_scan.c changed since the extension was built: run `make test` (or "
         "pip install -e '.[dev]') to rebuild it"
