@@ -45,6 +45,11 @@ setup(
             "archivekit/check/fast/_scan.c",
             (LINE_HEADER, INDEX_HEADER),
         ),
+        extension(
+            "archivekit.check.fast._tables",
+            "archivekit/check/fast/_tables.c",
+            (LINE_HEADER, INDEX_HEADER),
+        ),
         extension("archivekit.read._zipindex", "archivekit/read/_zipindex.c", (INDEX_HEADER,)),
     ]
 )

@@ -33,7 +33,6 @@ import json
 import os
 import pickle
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -51,6 +50,7 @@ import zipfile_deflate64  # noqa: F401  (registers deflate64: sample_exports/def
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
+from line_mutations import USERS, mutate
 
 from archivekit.check.engine import LineProcessor
 from archivekit.check.fast import fastpath
@@ -90,6 +90,7 @@ REAL = REPO / "tests" / "fixtures" / "mattermost-server-tests-import_test.zip"
 SCAN_C = REPO / "archivekit" / "check" / "fast" / "_scan.c"
 INDEX_HEADER = REPO / "archivekit" / "read" / "_memberindex.h"
 LINE_HEADER = REPO / "archivekit" / "check" / "fast" / "_jsonline.h"
+TABLES_C = REPO / "archivekit" / "check" / "fast" / "_tables.c"
 PURE_PYTHON = bool(os.environ.get("ARCHIVEKIT_PURE_PYTHON"))
 NATIVE = fastpath.NATIVE
 MAX_POST_SIZE = 16383
@@ -155,7 +156,6 @@ def jsonl_of(archive: Path) -> list[bytes]:
         return zf.read("import.jsonl").split(b"\n")
 
 
-USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan")
 EIGHT = list(USERS[:8])
 WORLD_RECORDS: list[dict[str, Any]] = [
     team("team1"),
@@ -389,236 +389,6 @@ def test_the_seed_lines_are_accepted() -> None:
     for raw, direct in SEEDS:
         assert check(raw, direct) == "agreed"
         assert run_native(raw, direct, WORLD, MAX_POST_SIZE) is not None, raw
-
-
-# --- byte-level mutations -----------------------------------------------------------------------
-
-STRING_TOKENS = (
-    b"\\u00e9",
-    b"\\u00E9",
-    b"\\ud83d\\ude00",
-    b"\\u0000",
-    b"\\n",
-    b"\\t",
-    b"\\/",
-    b'\\"',
-    b"\\\\",
-    b"\\ud800",
-    b"\\udfff",
-    b"\\ud83d\\u0041",
-    b"\\ude00\\ud83d",
-    b"\\ud83d\\",
-    b"\\u12",
-    b"\\u12g4",
-    b"\\x41",
-    b"\\U0001F600",
-    b"\\",
-    b"\xc0\x80",
-    b"\xc1\xbf",
-    b"\xe0\x80\x80",
-    b"\xed\xa0\x80",
-    b"\xed\xbf\xbf",
-    b"\xf0\x80\x80\x80",
-    b"\xf4\x90\x80\x80",
-    b"\xf5\x80\x80\x80",
-    b"\xff",
-    b"\x80",
-    b"\xc3",
-    b"\xe2\x82",
-    b"\xf0\x9f\x98",
-    b"\xc3\xa9",
-    b"\xef\xbf\xbf",
-    b"\xf0\x9f\x98\x80",
-    b"\x00",
-    b"\x01",
-    b"\x1f",
-    b"\x7f",
-    b'"',
-)
-WHITESPACE = (b" ", b"\t", b"\n", b"\r", b"  \t", b"\r\n", b"\x0b", b"\x0c", b"\xc2\xa0")
-NUMBERS = (
-    b"0",
-    b"-0",
-    b"1",
-    b"-1",
-    b"01",
-    b"-01",
-    b"00",
-    b"1.0",
-    b"1.",
-    b".5",
-    b"1e3",
-    b"1E3",
-    b"1e-3",
-    b"-1.5e+2",
-    b"9223372036854775807",
-    b"9223372036854775808",
-    b"-9223372036854775808",
-    b"-9223372036854775809",
-    b"18446744073709551615",
-    b"18446744073709551616",
-    b"99999999999999999999",
-    b"-9999999999999999999",
-    b"123456789012345678901",
-    b"0.1234567890123456789",
-    b"1700000000000",
-    b"1700000000000.0",
-    b"-",
-    b"--1",
-    b"+1",
-    b"0x10",
-    b"NaN",
-    b"Infinity",
-    b"1_000",
-)
-VALUES = (
-    *NUMBERS,
-    b"null",
-    b"true",
-    b"false",
-    b"nul",
-    b"True",
-    b'""',
-    b'"x"',
-    b'"alice"',
-    b'"Alice"',
-    b'"ivan"',
-    b'"team1"',
-    b'"chan1"',
-    b'"custom_x"',
-    b'"\\u0000"',
-    b"[]",
-    b"[ ]",
-    b"{}",
-    b"[null]",
-    b'[""]',
-    b'["alice"]',
-    b'["alice","bob","carol"]',
-    b'{"a":1}',
-    b'{"a":{}}',
-    b'{"a":[]}',
-    b"[[]]",
-    b'[{"path":"a.png"}]',
-)
-KEYS = (b"team", b"message", b"user", b"foo", b"Team", b"TYPE", b"", b"emoji_name", b"props")
-USERNAMES = tuple(f'"{name}"'.encode() for name in (*USERS, "nobody", "Alice"))
-
-# A member with a scalar (or empty container) value, and a key.
-MEMBER = re.compile(
-    rb'"([A-Za-z_]*)":(-?[0-9][0-9.eE+-]*|"(?:[^"\\]|\\.)*"|null|true|false|\[\]|\{\})'
-)
-KEY = re.compile(rb'"([A-Za-z_]+)":')
-NUMBER = re.compile(rb"(?<=[:\[,])-?[0-9][0-9.eE+-]*")
-STRUCTURE = re.compile(rb"[{}\[\]:,]")
-STRING_START = re.compile(rb'[:\[,]"')
-OPEN_BRACE = re.compile(rb"\{")
-ARRAY_START = re.compile(rb"\[(?=[\"{])")
-
-
-def _at(rng: random.Random, pattern: re.Pattern[bytes], raw: bytes) -> re.Match[bytes] | None:
-    found = list(pattern.finditer(raw))
-    return rng.choice(found) if found else None
-
-
-def _mutate_once(raw: bytes, rng: random.Random) -> bytes:
-    n = len(raw)
-    i = rng.randint(0, n)
-    kind = rng.randrange(16)
-    if kind == 0:  # truncate
-        return raw[:i]
-    if kind == 1:  # delete a few bytes
-        return raw[:i] + raw[i + rng.randint(1, 4) :]
-    if kind == 2:  # insert random bytes
-        return raw[:i] + rng.randbytes(rng.randint(1, 3)) + raw[i:]
-    if kind == 3:  # replace a byte
-        return raw[:i] + bytes([rng.randrange(256)]) + raw[i + 1 :]
-    if kind == 4:  # an escape or odd UTF-8 anywhere
-        return raw[:i] + rng.choice(STRING_TOKENS) + raw[i:]
-    if kind == 5:  # ... or just inside a string
-        m = _at(rng, STRING_START, raw)
-        if m is None:
-            return raw
-        return raw[: m.end()] + rng.choice(STRING_TOKENS) + raw[m.end() :]
-    if kind == 6:  # white space (or not quite) around a token
-        m = _at(rng, STRUCTURE, raw)
-        if m is None:
-            return raw
-        at = m.start() if rng.random() < 0.5 else m.end()
-        return raw[:at] + rng.choice(WHITESPACE) + raw[at:]
-    if kind == 7:  # another value for a member
-        m = _at(rng, MEMBER, raw)
-        if m is None:
-            return raw
-        return raw[: m.start(2)] + rng.choice(VALUES) + raw[m.end(2) :]
-    if kind == 8:  # another number
-        m = _at(rng, NUMBER, raw)
-        if m is None:
-            return raw
-        return raw[: m.start()] + rng.choice(NUMBERS) + raw[m.end() :]
-    if kind == 9:  # a member repeated, with its value or another
-        m = _at(rng, MEMBER, raw)
-        if m is None:
-            return raw
-        value = m.group(2) if rng.random() < 0.5 else rng.choice(VALUES)
-        repeated = b'"' + m.group(1) + b'":' + value
-        if rng.random() < 0.5:
-            return raw[: m.end()] + b"," + repeated + raw[m.end() :]
-        return raw[: m.start()] + repeated + b"," + raw[m.start() :]
-    if kind == 10:  # a key in another case, escaped, or renamed
-        m = _at(rng, KEY, raw)
-        if m is None:
-            return raw
-        key = m.group(1)
-        if not key:
-            return raw
-        new = rng.choice(
-            [
-                key.upper(),
-                key.title(),
-                key[:1].upper() + key[1:],
-                b"\\u%04x" % key[0] + key[1:],
-                key + b" ",
-                rng.choice(KEYS),
-            ]
-        )
-        return raw[: m.start(1)] + new + raw[m.end(1) :]
-    if kind == 11:  # an extra member in an object
-        m = _at(rng, OPEN_BRACE, raw)
-        if m is None:
-            return raw
-        member = b'"' + rng.choice(KEYS) + b'":' + rng.choice(VALUES) + b","
-        return raw[: m.end()] + member + raw[m.end() :]
-    if kind == 12:  # a member removed
-        m = _at(rng, MEMBER, raw)
-        if m is None:
-            return raw
-        end = m.end() + 1 if raw[m.end() : m.end() + 1] == b"," else m.end()
-        return raw[: m.start()] + raw[end:]
-    if kind == 13:  # something after the line
-        return raw + rng.choice(
-            [b" ", b"\r", b"\t\r", b"x", b"}", b",", b',"x":1}', b"{}", b"\x00"]
-        )
-    if kind == 14:  # one more array element (a 9th channel member, another flagger...)
-        m = _at(rng, ARRAY_START, raw)
-        if m is None:
-            return raw
-        element = rng.choice(USERNAMES) if raw[m.end() : m.end() + 1] == b'"' else None
-        if element is None:
-            close = raw.find(b"}", m.end())
-            element = raw[m.end() : close + 1] if close > 0 else b"{}"
-        return raw[: m.end()] + element + b"," + raw[m.end() :]
-    # kind == 15: an ASCII character of a string written as a \u escape (same meaning)
-    letters = [j for j in range(n) if 0x20 <= raw[j] < 0x7F and raw[j] not in b'"\\']
-    if not letters:
-        return raw
-    j = rng.choice(letters)
-    return raw[:j] + b"\\u%04x" % raw[j] + raw[j + 1 :]
-
-
-def mutate(raw: bytes, rng: random.Random, times: int | None = None) -> bytes:
-    for _ in range(rng.randint(1, 3) if times is None else times):
-        raw = _mutate_once(raw, rng)
-    return raw
 
 
 # --- 3. never more permissive: property tests ---------------------------------------------------
@@ -1571,6 +1341,21 @@ def drive_batches(_scan, users, teams, channels, type_ok, cases, files):
             results.append((found, sorted(places.items())))
             start = found[0] + 1
     return results
+
+
+# The tables' counter over the same lines (skipping each it stops at): its counts after
+# every batch of 40.
+def drive_tally(_tables, cases, table):
+    counter = _tables.Tally(table)
+    lines = [raw for raw, _, _ in cases]
+    results = []
+    for first in range(0, len(lines), 40):
+        batch = lines[first : first + 40]
+        start = 0
+        while start < len(batch):
+            start = counter.count(batch, start) + 1
+        results.append(counter.counts())
+    return results
 """
 
 ASAN_SCRIPT = (
@@ -1580,8 +1365,10 @@ import pickle, sys
 
 sys.path.insert(0, sys.argv[1])
 import _scan
+import _tables
 
 assert _scan.__file__.startswith(sys.argv[1]), _scan.__file__
+assert _tables.__file__.startswith(sys.argv[1]), _tables.__file__
 with open(sys.argv[2], "rb") as f:
     users, teams, channels, allowed, prefix, cases, zip_path, extensions = pickle.load(f)
 
@@ -1604,7 +1391,7 @@ for raw, direct, size in cases:
     results.append(result)
 batches = drive_batches(_scan, users, teams, channels, type_ok, cases, files)
 with open(sys.argv[3], "wb") as f:
-    pickle.dump((results, batches), f)
+    pickle.dump((results, batches, drive_tally(_tables, cases, archive.index.table)), f)
 print("scanned", len(results))
 """
 )
@@ -1625,27 +1412,30 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
         pytest.skip("gcc has no libasan.so: cannot run the AddressSanitizer build")
     module_dir = tmp_path / "asan"
     module_dir.mkdir()
-    module = module_dir / ("_scan" + sysconfig.get_config_var("EXT_SUFFIX"))
-    build = subprocess.run(
-        [
-            gcc,
-            "-O1",
-            "-g",
-            "-fsanitize=address,undefined",
-            "-fno-sanitize-recover=all",
-            "-fno-omit-frame-pointer",
-            "-shared",
-            "-fPIC",
-            "-I" + sysconfig.get_paths()["include"],
-            "-I" + str(INDEX_HEADER.parent),
-            str(SCAN_C),
-            "-o",
-            str(module),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert build.returncode == 0, build.stderr
+    # The scanner and the tables' counter (archivekit/check/fast/_tables.c), which shares its
+    # lexer and reads the same member index.
+    for source in (SCAN_C, TABLES_C):
+        module = module_dir / (source.stem + sysconfig.get_config_var("EXT_SUFFIX"))
+        build = subprocess.run(
+            [
+                gcc,
+                "-O1",
+                "-g",
+                "-fsanitize=address,undefined",
+                "-fno-sanitize-recover=all",
+                "-fno-omit-frame-pointer",
+                "-shared",
+                "-fPIC",
+                "-I" + sysconfig.get_paths()["include"],
+                "-I" + str(INDEX_HEADER.parent),
+                str(source),
+                "-o",
+                str(module),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert build.returncode == 0, build.stderr
 
     w, cases = sweep_cases(tmp_path)
     cases += [(p.values[0], p.values[1], MAX_POST_SIZE) for p in EDGE_CASES]
@@ -1665,6 +1455,15 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
     cases += [(raw, direct, MAX_POST_SIZE) for raw, direct in FILE_SEEDS]
     cases += [
         (mutate(raw, rng), direct, MAX_POST_SIZE) for raw, direct in FILE_SEEDS for _ in range(60)
+    ]
+    # The tables' counter: DMs and GMs written in odd case, too many members, dates before
+    # 1970, names longer than its first key buffer (escaped, so unescaped into it).
+    cases += [
+        (dm_line(channel_members=arr(b'"Alice"', b'"alice"', b'"BOB"')), True, MAX_POST_SIZE),
+        (dm_line(channel_members=arr(*[b'"u%d"' % i for i in range(65)])), True, MAX_POST_SIZE),
+        (post_line(create_at=b"-86400001"), False, MAX_POST_SIZE),
+        (post_line(team=b'"' + b"\\u00e9" * 300 + b'"'), False, MAX_POST_SIZE),
+        (post_line(user=b'"' + b"x\\n" * 400 + b'"'), False, MAX_POST_SIZE),
     ]
     cases += [(raw, not direct, size) for raw, direct, size in cases[::7]]
     zip_path = make_archive(
@@ -1702,7 +1501,7 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
     assert "AddressSanitizer" not in run.stderr, report
     assert "runtime error" not in run.stderr, report
     with out.open("rb") as f:
-        results, batches = pickle.load(f)
+        results, batches, tallies = pickle.load(f)
     # The sanitized -O1 build answers exactly like the installed one.
     from archivekit.read import open_archive
 
@@ -1720,8 +1519,18 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
 
     table = (archive.index.table, *files[1:])
     installed = namespace["drive_batches"](_scan, *plain, type_ok, cases, table)
+    from archivekit.check.fast import _tables
+
+    installed_tallies = namespace["drive_tally"](_tables, cases, archive.index.table)
     archive.close()
     assert batches == installed, "the sanitized build's batch scans answer otherwise"
+    assert tallies == installed_tallies, "the sanitized build of _tables.c counts otherwise"
+    # The counter took post lines, direct posts and files (found and missing).
+    (posts, direct_posts), _, _, _, _, _, file_types = tallies[-1]
+    assert posts[0] > 100
+    assert direct_posts[0] > 10
+    assert sum(files for _, files, _, _, _ in file_types) > 10
+    assert sum(missing for _, _, _, missing, _ in file_types) > 0
     scanned = sum(r[1] for r in batches if len(r) == 11)
     # Files were resolved in the batch path too.
     assert sum(r[10][0] for r in batches if len(r) == 11 and r[10] is not None) > 10

@@ -507,6 +507,61 @@ class TableCounts:
                 bucket.files += 1
                 bucket.file_bytes += size
 
+    def add_counted(self, counted: tuple[Any, ...]) -> None:
+        """Add what the C counter (`archivekit.check.fast._tables.Tally.counts()`) counted of
+        other lines: the figures `add` gives those lines, keyed by names as written.
+
+        `counted` is (line types, places, people, authors, teams, days, file types):
+        line types ((lines, bytes, replies, reactions, files) of post, then direct_post lines);
+        places [(names, kind, posts, replies, reactions, files, file bytes, first, last)] with
+        names (team, channel) for kind 0, the members as written for 1 (DM) and 2 (GM); people
+        [(name, posts, direct posts, replies, reactions, files, first, last)]; authors
+        [(place, person)] as positions in those lists; teams [name] (day group 2 + i); days
+        [(day, group, posts, replies, files, file bytes)] with group 0 DMs, 1 GMs;
+        file types [(extension, files, bytes, missing, largest)]."""
+        # Each row is merged as the tally of other lines would be (`merge`).
+        line_types, places, people, authors, teams, days, file_types = counted
+        for name, counts in zip(("post", "direct_post"), line_types, strict=True):
+            if counts[0]:  # lines
+                self.line_type(name).merge(LineType(*counts))
+        mine: list[Place] = []
+        for names, kind, *counts, first, last in places:
+            place = self.direct(list(names)) if kind else self.channel(*names)
+            if place is None or (kind and place.kind != (DM if kind == 1 else GM)):
+                raise AssertionError(f"the C counter's DM/GM {names!r} is not Python's")
+            posts, replies, reactions, files, file_bytes = counts
+            place.merge(
+                Place(
+                    place.team, place.name, place.kind, place.group, posts=posts, replies=replies,
+                    reactions=reactions, files=files, file_bytes=file_bytes, first_at=first,
+                    last_at=last,
+                )
+            )  # fmt: skip
+            mine.append(place)
+        persons: list[Person] = []
+        for name, *counts, first, last in people:
+            person = self.person(name)
+            posts, direct_posts, replies, reactions, files = counts
+            person.merge(
+                Person(
+                    name, posts=posts, direct_posts=direct_posts, replies=replies,
+                    reactions=reactions, files=files, first_at=first, last_at=last,
+                )
+            )  # fmt: skip
+            persons.append(person)
+        for place_at, person_at in authors:
+            mine[place_at].authors.add(persons[person_at].name)
+        # C's day groups (0 DM, 1 GM, 2 + i team i as written) -> this tally's group ids.
+        keys = [("", DM), ("", GM)] + [(go_lower(team), CHANNEL) for team in teams]
+        groups: dict[int, int] = {}
+        for day, group, *counts in days:
+            mapped = groups.get(group)
+            if mapped is None:
+                mapped = groups[group] = self._group(*keys[group])
+            self.days.setdefault((day << _GROUP_BITS) | mapped, Bucket()).merge(Bucket(*counts))
+        for ext, *counts in file_types:
+            self.file_types.setdefault(ext, FileType()).merge(FileType(*counts))
+
     def detach(self) -> None:
         """Drop what only counting needs (the archive, caches): the tally can now be pickled."""
         self._size_of = None

@@ -514,6 +514,22 @@ static inline int skip_value(Cur *c, int depth) {
     }
 }
 
+/* The (batch, start) arguments of an entry point that runs through a batch of lines: a list,
+ * and an index from 0 to len(batch); 0 with an exception set otherwise. */
+static inline int batch_start(PyObject *batch, PyObject *start_arg, const char *name, Py_ssize_t *start) {
+    if (!PyList_Check(batch)) {
+        PyErr_Format(PyExc_TypeError, "%s() needs a list of lines", name);
+        return 0;
+    }
+    *start = PyLong_AsSsize_t(start_arg);
+    if (*start == -1 && PyErr_Occurred()) return 0;
+    if (*start < 0 || *start > PyList_GET_SIZE(batch)) {
+        PyErr_Format(PyExc_IndexError, "%s() start out of range", name);
+        return 0;
+    }
+    return 1;
+}
+
 static inline void jsonline_init(void) {
     for (int i = 0; i < 256; i++) string_class[i] = i < 0x20 ? 3 : (i >= 0x80 ? 4 : 0);
     string_class['"'] = 1;

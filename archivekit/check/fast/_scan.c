@@ -1042,18 +1042,14 @@ done:
  * last_post_at), the dates None when no post had one. */
 static PyObject *skim_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 3 || !PyList_Check(args[0]) || !PyDict_Check(args[2])) {
+    Py_ssize_t start;
+    if (nargs != 3 || !PyDict_Check(args[2])) {
         PyErr_SetString(PyExc_TypeError, "skim_batch(batch: list, start: int, places: dict)");
         return NULL;
     }
+    if (!batch_start(args[0], args[1], "skim_batch", &start)) return NULL;
     PyObject *batch = args[0], *places = args[2];
-    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
-    if (start == -1 && PyErr_Occurred()) return NULL;
     Py_ssize_t n = PyList_GET_SIZE(batch), i;
-    if (start < 0 || start > n) {
-        PyErr_SetString(PyExc_IndexError, "skim_batch() start out of range");
-        return NULL;
-    }
     long long counts[2] = {0, 0}, replies = 0, reactions = 0, attachments = 0;
     long long first_at = INT64_MAX, last_at = INT64_MIN;
 
@@ -1125,18 +1121,14 @@ static int type_settled(const unsigned char *p, const unsigned char *end) {
 
 static PyObject *settled_posts(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 2 || !PyList_Check(args[0])) {
+    Py_ssize_t start;
+    if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "settled_posts(batch: list, start: int)");
         return NULL;
     }
+    if (!batch_start(args[0], args[1], "settled_posts", &start)) return NULL;
     PyObject *batch = args[0];
-    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
-    if (start == -1 && PyErr_Occurred()) return NULL;
     Py_ssize_t n = PyList_GET_SIZE(batch), i;
-    if (start < 0 || start > n) {
-        PyErr_SetString(PyExc_IndexError, "settled_posts() start out of range");
-        return NULL;
-    }
     for (i = start; i < n; i++) {
         PyObject *raw = PyList_GET_ITEM(batch, i);
         if (!PyBytes_CheckExact(raw)) break;
