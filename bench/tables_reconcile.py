@@ -3,18 +3,20 @@ reading both archives (issue 12).
 
     python bench/tables_reconcile.py             # the 400 MB archive (built on first use)
     python bench/tables_reconcile.py --quick     # 10 MB, one run each: a smoke test
+    python bench/tables_reconcile.py --stat median --repeats 5   # on a shared machine
+    python bench/tables_reconcile.py --no-reconcile              # the tables only
 
 For the archive and its re-export (`archivekit.testing.reexport`: what a destination would
 export after importing it, built on first use next to it), in the same run: the floor
 ``unzip -p ARCHIVE import.jsonl | wc -l`` of each, then each command as a child process (best
-of N wall time). The commands run round-robin (each repeat runs every command once), so a
-change of load on the shared machine hits them alike, and each one's CPU time (user + system,
-forked workers included, from ``os.wait4``) is given beside the wall time: CPU time hardly
-moves with load, so its ratios are the steadier ones (for commands that use several workers
-the wall-time ratio is the goal's). Peak RSS is given two ways: the largest single process
-(``os.wait4``: the command or one of its forked workers) and the whole process tree, sampled
-from /proc every 20 ms. Appends a dated section to bench/results.md with `uptime` before and
-after.
+of N wall time, or the median with ``--stat median``). The commands run round-robin (each
+repeat runs every command once), so a change of load on the shared machine hits them alike,
+and each one's CPU time (user + system, forked workers included, from ``os.wait4``) is given
+beside the wall time: CPU time hardly moves with load, so its ratios are the steadier ones (for
+commands that use several workers the wall-time ratio is the goal's). Peak RSS is given two
+ways: the largest single process (``os.wait4``: the command or one of its forked workers) and
+the whole process tree, sampled from /proc every 20 ms. Appends a dated section to
+bench/results.md with `uptime` before and after.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from run import (
     DATA,
     MB,
     RESULTS,
+    STAT,
     ensure_archive,
     fast_path,
     find_cli,
@@ -97,10 +100,12 @@ def run_once(argv: list[str], allowed: tuple[int, ...]) -> Run:
     return Run(elapsed, cpu, usage.ru_maxrss / 1024, peak_tree / 1024)
 
 
-def best(runs: list[Run]) -> Run:
+def summary(runs: list[Run], stat: str) -> Run:
+    """Wall and CPU time by `stat` (best or median run), peak RSS the largest."""
+    pick = STAT[stat]
     return Run(
-        min(r.seconds for r in runs),
-        min(r.cpu_seconds for r in runs),
+        pick([r.seconds for r in runs]),
+        pick([r.cpu_seconds for r in runs]),
         max(r.process_rss_mib for r in runs),
         max(r.tree_rss_mib for r in runs),
     )
@@ -157,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="400", help="JSONL size in MB")
     parser.add_argument("--quick", action="store_true", help="10 MB archive, one run each")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (best of)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement")
+    parser.add_argument("--stat", choices=sorted(STAT), default="best", help="best or median run")
+    parser.add_argument(
+        "--no-reconcile", action="store_true", help="time inspect and inspect --by only"
+    )
     parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--data", type=Path, default=DATA)
@@ -188,14 +197,15 @@ def main(argv: list[str] | None = None) -> int:
             [*cli, "reconcile", str(archive), str(again), "--format", "json"], (0,)
         ),
     }
+    if args.no_reconcile:
+        del commands["floor_again"], commands["reconcile"]
     runs: dict[str, list[Run]] = {name: [] for name in commands}
     for _ in range(repeats):
         for name, command in commands.items():
             runs[name].append(command())
     load_after = uptime()
-    floor, floor_again, plain, by_channel, reconcile = (best(runs[n]) for n in commands)
-    both = floor.seconds + floor_again.seconds
-    both_cpu = floor.cpu_seconds + floor_again.cpu_seconds
+    results = {name: summary(done, args.stat) for name, done in runs.items()}
+    floor, plain, by_channel = results["floor"], results["inspect"], results["by_channel"]
 
     def row(what: str, size: float, run: Run, ratio: str) -> str:
         return (
@@ -204,11 +214,10 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     table = [
-        "| measured | JSONL MB | best wall s | best CPU s | ratio: wall (CPU) | "
+        f"| measured | JSONL MB | {args.stat} wall s | {args.stat} CPU s | ratio: wall (CPU) | "
         "peak RSS MB (one process / all) |",
         "|---|---:|---:|---:|---|---:|",
         row(f"floor: `unzip -p` {archive.name}", mb, floor, "–"),
-        row(f"floor: `unzip -p` {again.name}", mb_again, floor_again, "–"),
         row("`inspect`", mb, plain, f"{plain.seconds / floor.seconds:.2f}× floor"),
         row(
             "`inspect --by channel`",
@@ -217,14 +226,21 @@ def main(argv: list[str] | None = None) -> int:
             f"**{by_channel.seconds / plain.seconds:.2f}× inspect** "
             f"({by_channel.cpu_seconds / plain.cpu_seconds:.2f}×); goal ≤ 1.2×",
         ),
-        row(
-            "`reconcile` archive vs re-export",
-            mb + mb_again,
-            reconcile,
-            f"**{reconcile.seconds / both:.2f}× both floors** "
-            f"({reconcile.cpu_seconds / both_cpu:.2f}×); goal ≤ 3×, RSS < 300",
-        ),
     ]
+    if "reconcile" in results:
+        floor_again, reconcile = results["floor_again"], results["reconcile"]
+        both = floor.seconds + floor_again.seconds
+        both_cpu = floor.cpu_seconds + floor_again.cpu_seconds
+        table[3:3] = [row(f"floor: `unzip -p` {again.name}", mb_again, floor_again, "–")]
+        table.append(
+            row(
+                "`reconcile` archive vs re-export",
+                mb + mb_again,
+                reconcile,
+                f"**{reconcile.seconds / both:.2f}× both floors** "
+                f"({reconcile.cpu_seconds / both_cpu:.2f}×); goal ≤ 3×, RSS < 300",
+            )
+        )
     print("\n".join(table))
     if not args.no_record:
         title = f"tables and reconcile ({size} MB JSONL)"
