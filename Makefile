@@ -8,8 +8,9 @@ SAMPLE ?= sample_exports/clean.zip
 .PHONY: run test tools lint typecheck pytest bench schemas samples screenshot clean
 
 # setup.py and the C source too: an edit to the fast path must rebuild the extension.
-$(STAMP): pyproject.toml setup.py archivekit/check/fast/_scan.c archivekit/check/fast/_tables.c \
-		archivekit/check/fast/_jsonline.h archivekit/read/_zipindex.c archivekit/read/_memberindex.h
+$(STAMP): pyproject.toml setup.py archivekit/check/fast/_scan.c archivekit/check/fast/_report.c \
+		archivekit/check/fast/_jsonline.h archivekit/check/fast/_identity.h \
+		archivekit/read/_zipindex.c archivekit/read/_memberindex.h
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

@@ -16,9 +16,11 @@ from setuptools import Extension, setup
 HERE = Path(__file__).parent
 FLAGS = ["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
 # The shared headers: the member index's layout and lookup (every extension), the JSON line
-# lexer (the fast path's modules).
+# lexer and the post identity (the fast path's modules).
 INDEX_HEADER = "archivekit/read/_memberindex.h"
 LINE_HEADER = "archivekit/check/fast/_jsonline.h"
+IDENTITY_HEADER = "archivekit/check/fast/_identity.h"
+FAST_HEADERS = (IDENTITY_HEADER, LINE_HEADER, INDEX_HEADER)
 
 
 def extension(name: str, source: str, headers: tuple[str, ...]) -> Extension:
@@ -43,12 +45,12 @@ setup(
         extension(
             "archivekit.check.fast._scan",
             "archivekit/check/fast/_scan.c",
-            (LINE_HEADER, INDEX_HEADER),
+            FAST_HEADERS,
         ),
         extension(
-            "archivekit.check.fast._tables",
-            "archivekit/check/fast/_tables.c",
-            (LINE_HEADER, INDEX_HEADER),
+            "archivekit.check.fast._report",
+            "archivekit/check/fast/_report.c",
+            FAST_HEADERS,
         ),
         extension("archivekit.read._zipindex", "archivekit/read/_zipindex.c", (INDEX_HEADER,)),
     ]

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import random
 import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from archivekit.testing.synth import generate_export
 
 USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan")
 
@@ -237,3 +242,22 @@ def mutate(raw: bytes, rng: random.Random, times: int | None = None) -> bytes:
     for _ in range(rng.randint(1, 3) if times is None else times):
         raw = _mutate_once(raw, rng)
     return raw
+
+
+def variants(
+    lines: Iterable[bytes], rng: random.Random, prefixes: int, mutations: int
+) -> Iterator[bytes]:
+    """For each line: its prefixes every len/`prefixes` bytes, then `mutations` mutations."""
+    for raw in lines:
+        for i in range(0, len(raw) + 1, max(1, len(raw) // prefixes)):
+            yield raw[:i]
+        for _ in range(mutations):
+            yield mutate(raw, rng)
+
+
+def generated_post_lines(folder: Path, seed: int) -> list[bytes]:
+    """The post and direct_post lines of a small generated export (no attachments)."""
+    path = folder / f"gen-{seed}.zip"
+    generate_export(path, seed=seed, posts=60, direct_posts=20, attachments=0)
+    with zipfile.ZipFile(path) as zf:
+        return [line for line in zf.read("import.jsonl").split(b"\n") if b'post"' in line[:40]]

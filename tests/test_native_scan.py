@@ -38,6 +38,7 @@ import subprocess
 import sys
 import sysconfig
 import zipfile
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,7 +91,8 @@ REAL = REPO / "tests" / "fixtures" / "mattermost-server-tests-import_test.zip"
 SCAN_C = REPO / "archivekit" / "check" / "fast" / "_scan.c"
 INDEX_HEADER = REPO / "archivekit" / "read" / "_memberindex.h"
 LINE_HEADER = REPO / "archivekit" / "check" / "fast" / "_jsonline.h"
-TABLES_C = REPO / "archivekit" / "check" / "fast" / "_tables.c"
+IDENTITY_HEADER = REPO / "archivekit" / "check" / "fast" / "_identity.h"
+REPORT_C = REPO / "archivekit" / "check" / "fast" / "_report.c"
 PURE_PYTHON = bool(os.environ.get("ARCHIVEKIT_PURE_PYTHON"))
 NATIVE = fastpath.NATIVE
 MAX_POST_SIZE = 16383
@@ -271,7 +273,9 @@ def test_the_c_scanner_was_built_from_the_current_source() -> None:
 
     from archivekit.check.fast import _scan
 
-    source = SCAN_C.read_bytes() + LINE_HEADER.read_bytes() + INDEX_HEADER.read_bytes()
+    source = b"".join(
+        path.read_bytes() for path in (SCAN_C, IDENTITY_HEADER, LINE_HEADER, INDEX_HEADER)
+    )
     assert hashlib.sha256(source).hexdigest() == _scan.SOURCE_SHA256, (
         "archivekit/check/fast/_scan.c changed since the extension was built: run `make test` (or "
         "pip install -e '.[dev]') to rebuild it"
@@ -1345,8 +1349,8 @@ def drive_batches(_scan, users, teams, channels, type_ok, cases, files):
 
 # The tables' counter over the same lines (skipping each it stops at): its counts after
 # every batch of 40.
-def drive_tally(_tables, cases, table):
-    counter = _tables.Tally(table)
+def drive_tally(_report, cases, table):
+    counter = _report.Tally(table)
     lines = [raw for raw, _, _ in cases]
     results = []
     for first in range(0, len(lines), 40):
@@ -1355,6 +1359,28 @@ def drive_tally(_tables, cases, table):
         while start < len(batch):
             start = counter.count(batch, start) + 1
         results.append(counter.counts())
+    return results
+
+
+# Reconcile's reader over the same lines, for each role: its new names and records after every
+# run (Python ids given in order).
+def drive_records(_report, cases, table):
+    results = []
+    lines = [raw for raw, _, _ in cases]
+    for source in (True, False):
+        reader = _report.Records(table, source)
+        places = users = 0
+        for first in range(0, len(lines), 40):
+            batch = lines[first : first + 40]
+            start = 0
+            while start < len(batch):
+                stop = reader.read(batch, start, first + 1)
+                names = reader.new_names()
+                place_ids = list(range(places, places + len(names[0])))
+                user_ids = list(range(users, users + len(names[2])))
+                places, users = places + len(place_ids), users + len(user_ids)
+                results.append((stop, names, reader.take(place_ids, user_ids)))
+                start = stop + 1
     return results
 """
 
@@ -1365,10 +1391,10 @@ import pickle, sys
 
 sys.path.insert(0, sys.argv[1])
 import _scan
-import _tables
+import _report
 
 assert _scan.__file__.startswith(sys.argv[1]), _scan.__file__
-assert _tables.__file__.startswith(sys.argv[1]), _tables.__file__
+assert _report.__file__.startswith(sys.argv[1]), _report.__file__
 with open(sys.argv[2], "rb") as f:
     users, teams, channels, allowed, prefix, cases, zip_path, extensions = pickle.load(f)
 
@@ -1391,7 +1417,9 @@ for raw, direct, size in cases:
     results.append(result)
 batches = drive_batches(_scan, users, teams, channels, type_ok, cases, files)
 with open(sys.argv[3], "wb") as f:
-    pickle.dump((results, batches, drive_tally(_tables, cases, archive.index.table)), f)
+    table = archive.index.table
+    reports = (drive_tally(_report, cases, table), drive_records(_report, cases, table))
+    pickle.dump((results, batches, reports), f)
 print("scanned", len(results))
 """
 )
@@ -1412,9 +1440,9 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
         pytest.skip("gcc has no libasan.so: cannot run the AddressSanitizer build")
     module_dir = tmp_path / "asan"
     module_dir.mkdir()
-    # The scanner and the tables' counter (archivekit/check/fast/_tables.c), which shares its
+    # The scanner and the tables' counter (archivekit/check/fast/_report.c), which shares its
     # lexer and reads the same member index.
-    for source in (SCAN_C, TABLES_C):
+    for source in (SCAN_C, REPORT_C):
         module = module_dir / (source.stem + sysconfig.get_config_var("EXT_SUFFIX"))
         build = subprocess.run(
             [
@@ -1501,7 +1529,7 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
     assert "AddressSanitizer" not in run.stderr, report
     assert "runtime error" not in run.stderr, report
     with out.open("rb") as f:
-        results, batches, tallies = pickle.load(f)
+        results, batches, (tallies, records) = pickle.load(f)
     # The sanitized -O1 build answers exactly like the installed one.
     from archivekit.read import open_archive
 
@@ -1519,12 +1547,17 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
 
     table = (archive.index.table, *files[1:])
     installed = namespace["drive_batches"](_scan, *plain, type_ok, cases, table)
-    from archivekit.check.fast import _tables
+    from archivekit.check.fast import _report
 
-    installed_tallies = namespace["drive_tally"](_tables, cases, archive.index.table)
+    installed_tallies = namespace["drive_tally"](_report, cases, archive.index.table)
+    installed_records = namespace["drive_records"](_report, cases, archive.index.table)
     archive.close()
     assert batches == installed, "the sanitized build's batch scans answer otherwise"
-    assert tallies == installed_tallies, "the sanitized build of _tables.c counts otherwise"
+    assert tallies == installed_tallies, "the sanitized build of _report.c counts otherwise"
+    assert records == installed_records, "the sanitized build of _report.c records otherwise"
+    # Reconcile's reader made records of posts, replies, reactions and files.
+    kinds = {tag >> 56 for *_, (_, tags, _, _, _) in records for tag in array("Q", tags)}
+    assert kinds == {1, 2, 3, 4, 5}
     # The counter took post lines, direct posts and files (found and missing).
     (posts, direct_posts), _, _, _, _, _, file_types = tallies[-1]
     assert posts[0] > 100

@@ -449,3 +449,12 @@ def test_a_mutated_archive_against_itself_misses_nothing(
     result = reconcile(path, path, workers=1)
     assert_nothing_missing(result)
     assert run("reconcile", str(path), str(path), "--format", "json").exit_code == 0
+
+
+def test_a_direct_post_whose_members_are_no_names_is_not_importable(tmp_path: Path) -> None:
+    # A member that is a list cannot be a dict key: this ended reconcile with a traceback.
+    odd = direct_post([["alice"], "bob"], "bob", "m", T0)
+    path = make_archive(tmp_path / "odd.zip", [*SOURCE_LINES, odd], SOURCE_FILES)
+    result = reconcile(path, path, workers=1)
+    assert_nothing_missing(result)
+    assert result.notes["source_post_lines_not_importable"] == 1

@@ -146,6 +146,7 @@ EDGE_LINES: list[Any] = [
     direct_post(["alice", "alice"], "alice", "note to self", T0 + 3),
     direct_post(["bob", "alice"], "bob", "dm", T0 + 4, reactions=[reaction("alice", "x", T0 + 9)]),
     direct_post(["alice", "bob", "carol"], "carol", "gm", T0 + 5),
+    direct_post([["alice"], "bob"], "bob", "members that are no names: no DM/GM", T0 + 6),
     post("eng", "town-square", 7, "author of the wrong type", "not a time", replies=[1, None]),
     {"type": "webhook", "webhook": {}},
     b"{not json",

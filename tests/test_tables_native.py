@@ -1,6 +1,6 @@
-"""The tables' C counter (`archivekit.check.fast._tables.Tally`) held to the Python count.
+"""The tables' C counter (`archivekit.check.fast._report.Tally`) held to the Python count.
 
-The contract (archivekit/check/fast/_tables.c): C counts a post or direct_post line only when
+The contract (archivekit/check/fast/_report.c): C counts a post or direct_post line only when
 every figure it adds is the one `TableCounts.add` adds; anything unusual stops its run at that
 line and Python counts it. So, for any line, the tally C leaves (folded by
 `TableCounts.add_counted`) equals Python's tally of that line, or C does not take the line; and
@@ -25,6 +25,7 @@ import os
 import random
 import sys
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from typing import Any
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
-from line_mutations import mutate
+from line_mutations import generated_post_lines, mutate, variants
 
 from archivekit.read import LineTooLong, open_archive
 from archivekit.read.source import Archive
@@ -66,13 +67,14 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((REPO / "sample_exports").glob("*.zip"))
 REAL = REPO / "tests" / "fixtures" / "mattermost-server-tests-import_test.zip"
 SOURCES = [
-    REPO / "archivekit" / "check" / "fast" / "_tables.c",
+    REPO / "archivekit" / "check" / "fast" / "_report.c",
+    REPO / "archivekit" / "check" / "fast" / "_identity.h",
     REPO / "archivekit" / "check" / "fast" / "_jsonline.h",
     REPO / "archivekit" / "read" / "_memberindex.h",
 ]
 PURE_PYTHON = bool(os.environ.get("ARCHIVEKIT_PURE_PYTHON"))
 TALLY = tables_module.NATIVE_TALLY
-needs_c = pytest.mark.skipif(TALLY is None, reason="archivekit.check.fast._tables is not loaded")
+needs_c = pytest.mark.skipif(TALLY is None, reason="archivekit.check.fast._report is not loaded")
 T0 = 1_700_000_000_000
 DAY = 86_400_000
 FILES = {
@@ -91,14 +93,14 @@ FILES = {
 @pytest.mark.skipif(PURE_PYTHON, reason="ARCHIVEKIT_PURE_PYTHON is set: the C counter is off")
 def test_the_c_counter_is_built_from_the_current_source() -> None:
     assert TALLY is not None, (
-        "archivekit.check.fast._tables did not import: the C counter was not built "
+        "archivekit.check.fast._report did not import: the C counter was not built "
         "(pip install -e '.[dev]' with a C compiler)"
     )
-    from archivekit.check.fast import _tables
+    from archivekit.check.fast import _report
 
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in SOURCES)).hexdigest()
-    assert digest == _tables.SOURCE_SHA256, (
-        "archivekit/check/fast/_tables.c (or a header) changed since the extension was built: "
+    assert digest == _report.SOURCE_SHA256, (
+        "archivekit/check/fast/_report.c (or a header) changed since the extension was built: "
         "run `make test` (or pip install -e '.[dev]') to rebuild it"
     )
 
@@ -281,24 +283,13 @@ def test_a_file_of_four_gib_or_more_is_left_to_python(
         assert Lines(archive).check(line) == verdict
 
 
-def generated_lines(tmp_path: Path) -> list[bytes]:
-    path = tmp_path / "gen.zip"
-    generate_export(path, seed=7, posts=60, direct_posts=20, attachments=0)
-    with zipfile.ZipFile(path) as zf:
-        return [line for line in zf.read("import.jsonl").split(b"\n") if b'post"' in line[:40]]
-
-
 @needs_c
 def test_every_prefix_and_mutation_of_post_lines_counts_alike(
     lines_with_files: Lines, tmp_path: Path
 ) -> None:
     rng = random.Random(20241203)
-    verdicts = {"taken": 0, "declined": 0}
-    for raw in [*generated_lines(tmp_path)[:30], *SEEDS]:
-        for i in range(0, len(raw) + 1, max(1, len(raw) // 150)):
-            verdicts[lines_with_files.check(raw[:i])] += 1
-        for _ in range(scaled_examples(40)):
-            verdicts[lines_with_files.check(mutate(raw, rng))] += 1
+    lines = [*generated_post_lines(tmp_path, 7)[:30], *SEEDS]
+    verdicts = Counter(map(lines_with_files.check, variants(lines, rng, 150, scaled_examples(40))))
     assert verdicts["taken"] > 200, verdicts
     assert verdicts["declined"] > 200, verdicts
 

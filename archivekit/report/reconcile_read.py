@@ -17,6 +17,11 @@ for identity (reference §6):
 - attachment: (the post's or reply's identity, file name) plus a fingerprint of its size
   (paths change on export: the name is the last path element, which the server keeps);
 - team membership: (team, user); channel membership: (team, channel, user).
+
+Runs of post and direct_post lines are read in C when it is built
+(`archivekit/check/fast/_report.c`, `Records`): the same records in the same order, and the
+places and users they name registered here in the order the Python code meets them
+(`SideReader.take_native`); any line it does not take is read here.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from archivekit.check.duplicates import post_identity
+from archivekit.check.fast import report_native
 from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_fields, go_lower
 from archivekit.read import (
@@ -98,6 +104,10 @@ class Side:
     memory: Any = None  # the identity records when they never spilled to disk (numpy array)
 
 
+# The C reader of post and direct_post lines, or None: then every line is read in Python.
+NATIVE_RECORDS = report_native.RECORDS
+
+
 class SideReader:
     """Turns the decoded lines of one archive into a `Side` and spooled identity records."""
 
@@ -142,7 +152,8 @@ class SideReader:
 
     def members(self, names: Any) -> str | None:
         """`members_key`, remembered by the list as written."""
-        if type(names) is not list:
+        # (Checked before the cache: a member that is a list or an object cannot be hashed.)
+        if type(names) is not list or not all(type(n) is str for n in names):
             return None
         written = tuple(names)
         found = self._members.get(written)
@@ -287,6 +298,21 @@ class SideReader:
             if self.notes is not None:
                 self.notes[digest] = f"file {name!r} ({size} bytes)"
 
+    def take_native(self, native: Any) -> None:
+        """Register the places and users the C reader (`NATIVE_RECORDS`) met first in the lines
+        it read since the last call, in the order met (as `line` would have), and spool its
+        records of those lines with their ids."""
+        places, direct_lines, users = native.new_names()
+        place_ids = []
+        for key, direct_line in zip(places, direct_lines, strict=True):
+            if direct_line is not None:  # a DM/GM, met first on that line
+                self.side.directs.setdefault(key[1], direct_line)
+            place_ids.append(self.place(key))
+        user_ids = [self.user(name) for name in users]
+        hashes, tags, place_column, extras, absent = native.take(place_ids, user_ids)
+        self.spool.add_columns(hashes, tags, place_column, extras)
+        self.side.files_absent += absent
+
     def _user(self, number: int, kind: str, body: dict[str, Any]) -> None:
         username = body.get("username")
         if type(username) is not str:
@@ -352,16 +378,30 @@ def read_side(
             return None if member is None or member.is_dir else member.size
 
         reader = SideReader(side, spool, size_of, identity)
-        number = 0
+        # C reads runs of post lines when it is built and the identity is the standard one.
+        native = None
+        if NATIVE_RECORDS is not None and identity is post_identity:
+            native = NATIVE_RECORDS(archive.index.table, role == "source")
+        number = 0  # lines before this batch
         blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
         for batch in iter_line_batches(blocks):
-            for raw in batch:
-                number += 1
+            start, end = 0, len(batch)
+            while start < end:
+                if native is not None:
+                    stop = native.read(batch, start, number + 1)
+                    if stop > start:
+                        reader.take_native(native)
+                    start = stop
+                    if start == end:
+                        break
+                raw = batch[start]
+                start += 1
                 if isinstance(raw, LineTooLong):
                     continue
                 record = decode_record(raw)
                 if type(record) is dict:
-                    reader.line(number, record)
+                    reader.line(number + start, record)
+            number += end
     side.memory = spool.close()
     side.lines, side.records = number, spool.records
     return side

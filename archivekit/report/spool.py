@@ -38,11 +38,16 @@ def record_dtype() -> np.dtype[np.void]:
 class Sink(Protocol):
     def add(self, identity: int, kind: int, line: int, place: int, extra: int = 0) -> None: ...
 
+    def add_columns(self, hashes: bytes, tags: bytes, places: bytes, extras: bytes) -> None: ...
+
 
 class Discard:
     """A sink that keeps nothing (a pass that only describes a few lines)."""
 
     def add(self, identity: int, kind: int, line: int, place: int, extra: int = 0) -> None:
+        return None
+
+    def add_columns(self, hashes: bytes, tags: bytes, places: bytes, extras: bytes) -> None:
         return None
 
 
@@ -64,6 +69,16 @@ class Spool:
         self._tags.append((kind << KIND_SHIFT) | line)
         self._places.append(place)
         self._extras.append(extra)
+        if len(self._hashes) >= FLUSH_EVERY:
+            self.flush()
+
+    def add_columns(self, hashes: bytes, tags: bytes, places: bytes, extras: bytes) -> None:
+        """Records already packed as columns (native uint64, uint64, uint32, uint32: what the
+        C reader returns), with `tags` made as `add` makes them."""
+        self._hashes.frombytes(hashes)
+        self._tags.frombytes(tags)
+        self._places.frombytes(places)
+        self._extras.frombytes(extras)
         if len(self._hashes) >= FLUSH_EVERY:
             self.flush()
 

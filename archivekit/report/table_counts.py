@@ -250,11 +250,12 @@ class TableCounts:
 
     def direct(self, members: list[Any]) -> Place | None:
         names = tuple(members)
+        # (Checked before the cache: a member that is a list or an object cannot be hashed.)
+        if not names or not all(type(m) is str for m in names):
+            return None
         cached = self._direct_cache.get(names)
         if cached is not None:
             return cached
-        if not names or not all(type(m) is str for m in names):
-            return None
         distinct = tuple(sorted({go_lower(m) for m in names}))
         key = ("", ",".join(distinct))
         place = self.places.get(key)
@@ -508,7 +509,7 @@ class TableCounts:
                 bucket.file_bytes += size
 
     def add_counted(self, counted: tuple[Any, ...]) -> None:
-        """Add what the C counter (`archivekit.check.fast._tables.Tally.counts()`) counted of
+        """Add what the C counter (`archivekit.check.fast._report.Tally.counts()`) counted of
         other lines: the figures `add` gives those lines, keyed by names as written.
 
         `counted` is (line types, places, people, authors, teams, days, file types):

@@ -5,7 +5,7 @@ One streaming pass counts every table at once (`archivekit.report.table_counts`,
 says what each figure means); memory is bounded by the number of teams, channels, DMs/GMs,
 users and days, never by posts. Large archives are counted on every core: each worker inflates
 the JSONL itself and counts every n-th batch of lines, and the tallies are merged. Runs of
-post and direct_post lines are counted in C when it is built (`archivekit/check/fast/_tables.c`:
+post and direct_post lines are counted in C when it is built (`archivekit/check/fast/_report.c`:
 the same figures, keyed by names as written, folded in by `TableCounts.add_counted`; any line
 it does not take is counted here), which makes `inspect --by` about as fast as plain `inspect`.
 
@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
+from archivekit.check.fast import report_native
 from archivekit.gosem.decode import decode_line
-from archivekit.native import native_module
 from archivekit.read import (
     BLOCK_SIZE,
     LineTooLong,
@@ -383,10 +383,8 @@ def owned_batches(
         yield line, []
 
 
-# The C counter of post and direct_post lines (archivekit/check/fast/_tables.c), or None (not
-# built, or ARCHIVEKIT_PURE_PYTHON): then every line is counted in Python.
-_NATIVE = native_module("archivekit.check.fast._tables")
-NATIVE_TALLY: Any = None if _NATIVE is None else _NATIVE.Tally
+# The C counter of post and direct_post lines, or None: then every line is counted in Python.
+NATIVE_TALLY = report_native.TALLY
 
 
 def count_share(

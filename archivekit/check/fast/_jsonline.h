@@ -1,6 +1,6 @@
 /*
  * One line of an export, walked in place: the JSON lexer the C modules of the fast path share
- * (archivekit/check/fast/_scan.c validates post lines, _tables.c counts them for the tables).
+ * (archivekit/check/fast/_scan.c validates post lines, _report.c counts them for the tables).
  *
  * Nothing here builds a document: a cursor moves over the raw bytes, checking syntax, escapes
  * and UTF-8 as it goes. Every function answers OK, DECLINE (anything unusual: the caller's
