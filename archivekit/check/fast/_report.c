@@ -1234,10 +1234,10 @@ static PyObject *records_new_names(Records *rc, PyObject *unused) {
     if (places == NULL || lines == NULL || users == NULL) goto done;
     for (size_t i = rc->places_taken; i < rc->places.count; i++) {
         const Known *known = (const Known *)rc->places.records + i;
+        int direct = key_bytes(&rc->places, i)[0] == 'd';
+        if (append_new(places, place_key(&rc->places, i)) < 0) goto done;
         /* A channel of team "" has a key like a DM's: only DMs/GMs have a line here. */
-        PyObject *line = key_bytes(&rc->places, i)[0] == 'd' ? PyLong_FromLongLong(known->first_line)
-                                                              : Py_NewRef(Py_None);
-        if (append_new(places, place_key(&rc->places, i)) < 0 || append_new(lines, line) < 0)
+        if (append_new(lines, direct ? PyLong_FromLongLong(known->first_line) : Py_NewRef(Py_None)) < 0)
             goto done;
     }
     for (size_t i = rc->people_taken; i < rc->people.count; i++) {
