@@ -23,6 +23,7 @@ import gc
 import hashlib
 import os
 import random
+import struct
 import sys
 import zipfile
 from collections import Counter
@@ -34,13 +35,13 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from line_mutations import generated_post_lines, mutate, variants
+from test_reader_zipmaker import Entry, build_zip
 
 from archivekit.read import LineTooLong, open_archive
 from archivekit.read.source import Archive
 from archivekit.report import tables as tables_module
 from archivekit.report.table_counts import TableCounts
 from archivekit.report.tables import COLUMNS, decode_record, tables
-from archivekit.testing import synth
 from archivekit.testing.fuzz import (
     apply_record_mutations,
     dump_json_line,
@@ -270,14 +271,12 @@ def test_a_file_of_four_gib_or_more_is_left_to_python(
     tmp_path: Path, size: int, verdict: str
 ) -> None:
     # Byte totals stay far from 2**64 in C: larger files (as the directory claims them) are
-    # Python's. The synth writer's entry is given the claimed size before its directory.
+    # Python's. The directory's zip64 field claims `size` for a 4-byte member.
     path = tmp_path / "big.zip"
-    with path.open("wb") as fp:
-        writer = synth._ZipWriter(fp)
-        writer.write_member("import.jsonl", b"", "deflate")
-        writer.write_member("data/big.bin", b"1234", "stored")
-        writer._entries[-1].size = size
-        writer.close()
+    data = build_zip([Entry("import.jsonl"), Entry("data/big.bin", b"1234", 0, zip64=True)])
+    field = struct.pack("<HHQ", 1, 24, 4)
+    assert data.count(field) == 1
+    path.write_bytes(data.replace(field, struct.pack("<HHQ", 1, 24, size)))
     with open_archive(path) as archive:
         line = dump_json_line(post("t", "c", "u", "m", T0, attachments=["big.bin"]))
         assert Lines(archive).check(line) == verdict
