@@ -28,14 +28,17 @@ from run import (
     find_cli,
     jsonl_size,
 )
-from tables_reconcile import Run, append_section, best, floor_run, run_once, uptime
+from tables_reconcile import STAT, Run, append_section, floor_run, run_once, summary, uptime
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="400", help="JSONL size in MB")
     parser.add_argument("--quick", action="store_true", help="10 MB archive, one run each")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (best of)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement")
+    parser.add_argument(
+        "--stat", choices=sorted(STAT), default="best", help="best or median of the runs"
+    )
     parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--data", type=Path, default=DATA)
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs[name].append(command())
         page_bytes = page.stat().st_size
     load_after = uptime()
-    floor, validate, report = (best(runs[name]) for name in commands)
+    floor, validate, report = (summary(runs[name], args.stat) for name in commands)
 
     def row(what: str, run: Run, ratio: str) -> str:
         return (
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     table = [
-        "| measured | JSONL MB | best wall s | best CPU s | ratio: wall (CPU) | "
+        f"| measured | JSONL MB | {args.stat} wall s | {args.stat} CPU s | ratio: wall (CPU) | "
         "peak RSS MB (one process / all) |",
         "|---|---:|---:|---:|---|---:|",
         row(f"floor: `unzip -p` {archive.name}", floor, "–"),
