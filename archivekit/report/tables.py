@@ -442,7 +442,8 @@ def tables(
     """
     source = os.fspath(path)
     with open_archive(source, limits=read_limits) as archive:
-        data = [m for m in archive.members() if not m.is_dir and m.key.startswith("data/")]
+        # From the member index: no object per file (an export may hold millions).
+        data_files, data_bytes = archive.index.file_totals()
         result = ArchiveTables(
             source,
             archive.jsonl.name,
@@ -450,8 +451,8 @@ def tables(
             archive.size,
             lines=0,
             undecodable=0,
-            data_files=len(data),
-            data_bytes=sum(m.size for m in data),
+            data_files=data_files,
+            data_bytes=data_bytes,
         )
         if workers is None:
             from archivekit.check.parallel import default_workers
