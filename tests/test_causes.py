@@ -150,18 +150,20 @@ def test_the_first_screen_of_thirty_users_with_every_problem(
     screen = report_text(converted["all-of-them"]).splitlines()[:FIRST_SCREEN]
     assert screen == [
         "archive: all-of-them.zip (import.jsonl, 84 lines)",
-        "summary: INVALID — 7 problems (184 errors): 1–6 stop the import, 7 loses data",
-        "  1. team 'myteam' is referenced by 67 lines and defined by none (a converter's output) "
-        "— fix: pass",
-        "     --existing-team myteam if the target has it, or add a team line before line 2.",
-        "  2. 8 users are referenced but defined nowhere: 'niaj.jones', 'rupert.miller' and 6 "
-        "more (left out:",
-        "     deleted users, or a partial export) — fix: add their user lines, or pass "
-        "--existing-user for",
-        "     each the target has.",
-        "  3. 10 usernames are referenced in mixed case: 'Walter.Moore', 'Frank.Wilson' and 8 "
-        "more — fix:",
-        "     lowercase them where the archive is made (the source export or the converter).",
+        "summary: INVALID — 7 problems (184 errors): 1–6 stop the import, 7 loses data; fix 1 "
+        "first",
+        "  1. team 'myteam' is referenced by 67 lines (2–68) and defined by none (a converter's "
+        "output) —",
+        "     fix: pass --existing-team myteam if the target has it, or add a team line before "
+        "line 2.",
+        "  2. 8 users are referenced by 37 lines (30–83) but defined nowhere: 'niaj.jones', "
+        "'rupert.miller'",
+        "     and 6 more (left out: deleted users, or a partial export) — fix: add their user "
+        "lines, or pass",
+        "     --existing-user for each the target has.",
+        "  3. 10 usernames are referenced in mixed case by 25 lines (31–83): 'Walter.Moore', "
+        "'Frank.Wilson'",
+        "     and 8 more — fix: lowercase them at the source (the export or the converter).",
         "  4. 2 users have no email: 'alice.smith' (line 7), 'bob.jones' (line 8) — fix: give "
         "each an email.",
         "  5. conversations of more than 8 users: 1 direct post stops the import, 1 direct "
@@ -184,7 +186,9 @@ def test_each_converter_problem_is_one_cause(name: str, converted: dict[str, Rep
 def test_the_causes_say_what_and_where(converted: dict[str, Report]) -> None:
     causes = converted["all-of-them"].causes
     team_cause = causes[0]
-    assert team_cause.cause == "team 'myteam' is referenced by 67 lines and defined by none"
+    assert team_cause.cause == (
+        "team 'myteam' is referenced by 67 lines (2–68) and defined by none"
+    )
     assert team_cause.where == "channels 2–6, users 7–28, posts 29–68"
     assert team_cause.fix == (
         "pass --existing-team myteam if the target has it, or add a team line before line 2"
@@ -198,7 +202,7 @@ def test_the_causes_say_what_and_where(converted: dict[str, Report]) -> None:
     assert "not a config setting" in (long.note or "")
     case = next(c for c in causes if c.code == "reference-case")
     assert case.repair == "lowercase-references"
-    assert "the source export or the converter" in case.fix
+    assert "at the source (the export or the converter)" in case.fix
     assert [part.label for part in case.parts][:2] == ["'Walter.Moore'", "'Frank.Wilson'"]
     files = causes[-1]
     assert "all are under data/bulk-export-attachments/" in (files.note or "")
@@ -210,7 +214,8 @@ def test_many_names_with_one_fix_are_one_problem_listing_them(
     report = converted["all-of-them"]
     left_out = next(c for c in report.causes if c.code == "unknown-user")
     assert left_out.cause.startswith(
-        "8 users are referenced but defined nowhere: 'niaj.jones', 'rupert.miller' and 6 more"
+        "8 users are referenced by 37 lines (30–83) but defined nowhere: 'niaj.jones', "
+        "'rupert.miller' and 6 more"
     )
     assert left_out.fix == "add their user lines, or pass --existing-user for each the target has"
     # Each name is a part, with its own lines; the problem adds them up.
@@ -246,7 +251,7 @@ def test_two_effects_of_one_cause_are_one_problem(converted: dict[str, Report]) 
     assert "their files are in the archive" in files.parts[1].cause
     # The summary counts problems, not effects.
     assert report_text(converted["reply-attachments"]).splitlines()[1] == (
-        "summary: INVALID — 2 problems (64 errors): 1 stops the import, 2 loses data"
+        "summary: INVALID — 2 problems (64 errors): 1 stops the import, 2 loses data; fix 1 first"
     )
 
 
@@ -389,7 +394,9 @@ def test_the_summary_never_hides_another_code_behind_the_cap(
     text = flat(report_text(report))
     summary = text.split("the problems in detail")[0]
     assert summary.count("— fix:") == CAUSES_AT_TOP + 1  # problems 1-10 and 12
-    assert "12. Duplicate user (user.username) on 1 line — fix: keep one line per name" in text
+    assert (
+        f"12. Duplicate user (user.username) on line {line} — fix: keep one line per name" in text
+    )
     assert " 11. " not in summary
     assert (
         "… and 1 more problem of the codes above (11: 1 invalid-field), in the details below"
@@ -431,7 +438,8 @@ def test_a_generic_problem_has_one_fix_for_all_and_names_its_subjects(tmp_path: 
         "(line 4: ' bob@x.com') and 1 more"
     )
     assert cause.fix == (
-        "correct user.email on these lines: the details give the server's reason for each"
+        "correct user.email on these lines (the details give the rule the server applies when "
+        "it saves each)"
     )
     assert all(issue.message not in cause.fix for issue in report.issues)
     assert [n.name for n in cause.names] == ["alice", "bob", "carol"]
@@ -513,11 +521,11 @@ def test_an_undefined_mixed_case_team_is_named_as_written_with_both_fixes(
     (cause,) = report.causes
     assert "stored as" not in cause.cause
     # As the archive writes it; the summary's fix says both what to pass and what to lowercase.
-    assert cause.cause == "team 'Acme-Corp' is referenced by 60 lines and defined by none"
+    assert cause.cause == "team 'Acme-Corp' is referenced by 60 lines (2–61) and defined by none"
     assert cause.fix == (
         "pass --existing-team acme-corp if the target has it, or add a team line before line 2; "
         "either way, 55 references write it 'Acme-Corp', which the server looks up exactly: make "
-        "them say 'acme-corp' where the archive is made (the source export or the converter)"
+        "them say 'acme-corp' at the source (the export or the converter)"
     )
     assert f"— fix: {cause.fix}." in flat(report_text(report))
     assert "'Acme-Corp'" in report.shapes[0].message
@@ -540,7 +548,7 @@ def test_defined_later_moves_the_whole_cause(tmp_path: Path) -> None:
         2,
         {"user": [(2, 2)], "post": [(3, 3)]},
     )
-    assert cause.cause == "team 'eng' is used by 2 lines before line 4 defines it"
+    assert cause.cause == "team 'eng' is used by 2 lines (2–3) before line 4 defines it"
     assert cause.where == "user 2, post 3"
     assert cause.fix.startswith("move line 4 (the team line) before line 2")
 
@@ -685,6 +693,133 @@ def test_causes_beyond_the_cap_are_counted_per_code() -> None:
     assert (other.code, other.count, other.key) == ("unknown-user", 3, None)
     assert problem.count == 4
     assert problem.cause == (
-        "1 user is referenced but defined nowhere: 'a', and 3 references to further ones (past "
-        "1,000 problems, the names are not kept)"
+        "1 user is referenced by at least 1 line (2–…) but defined nowhere: 'a', and 3 "
+        "references to further ones (past 1,000 problems, the names are not kept)"
     )
+
+
+# --- review of issue 16: fixes for every code, distinct lines, one problem per fix -------------
+
+
+def test_every_catalogued_code_has_a_real_fix() -> None:
+    from archivekit.issues import CODES
+    from archivekit.report.causes import FIXES, NO_FIX, root_causes
+
+    assert set(FIXES) == set(CODES)
+    for code in CODES:
+        for issue in (
+            error(code, "m", field="post.message").at("import.jsonl", 5),
+            error(code, "m").at("import.jsonl", None),
+        ):
+            tally = CauseTally()
+            tally.add(issue)
+            (cause,) = root_causes(tally)
+            assert cause.fix not in ("", NO_FIX), code
+            assert "as the details say" not in cause.fix, code
+            assert "{" not in cause.fix.replace('{"type"', ""), (code, cause.fix)
+            assert " 1 issue" not in cause.cause, cause.cause
+            assert " 1 lines" not in cause.cause, cause.cause
+
+
+def test_an_archive_level_problem_is_worded_for_its_member(tmp_path: Path) -> None:
+    path = make_archive(tmp_path / "empty.zip", [], version_line=False)
+    (cause,) = validate(path).causes
+    assert cause.cause == "Empty JSONL: 'import.jsonl'"
+    assert cause.fix == "export again: the JSONL has no line to import"
+
+
+def test_a_problem_counts_the_lines_its_parts_share_once(tmp_path: Path) -> None:
+    from archivekit.report.causes import distinct_lines
+    from archivekit.report.html import verdict
+
+    # Two unknown users on the same two posts: 4 issues on 2 lines, not 4.
+    lines = [team("eng"), channel("eng", "general"), user("alice", {"eng": ["general"]})]
+    lines += [
+        post("eng", "general", name, "hi", 1_700_000_000_000 + n, flagged_by=[other])
+        for n, (name, other) in enumerate([("ghost", "phantom"), ("ghost", "phantom")])
+    ]
+    report = validate(make_archive(tmp_path / "a.zip", lines))
+    (problem,) = report.causes
+    assert (problem.code, problem.count, len(problem.parts)) == ("unknown-user", 4, 2)
+    assert problem.line_count == 2
+    assert distinct_lines(problem.parts) == (2, True)
+    assert "referenced by 2 lines (5–6)" in problem.cause
+    _, _, sentences = verdict(report)
+    assert sentences[0].startswith("1 distinct problem (4 issues on 2 lines)")
+
+
+def test_the_order_counts_distinct_lines_not_issues() -> None:
+    from archivekit.report.causes import root_causes
+
+    tally = CauseTally()
+    for n in range(4):  # two users, both on each of lines 2-5: 8 issues on 4 lines
+        for name in ("a", "b"):
+            values = {"kind": "user", "name": name, "key": name}
+            tally.add(error("unknown-user", "m", field="post.user", values=values).at("j", n + 2))
+    for n in range(5):  # one team on lines 10-14: 5 issues on 5 lines
+        values = {"kind": "team", "name": "t", "key": "t"}
+        tally.add(error("unknown-team", "m", field="post.team", values=values).at("j", n + 10))
+    first, second = root_causes(tally)
+    assert (first.code, first.line_count) == ("unknown-team", 5)
+    assert (second.code, second.count, second.line_count) == ("unknown-user", 8, 4)
+
+
+def test_names_in_the_wrong_case_of_any_kind_are_one_problem(tmp_path: Path) -> None:
+    lines = [
+        team("eng"),
+        channel("eng", "town-square"),
+        user("alice", ["Eng"]),
+        post("eng", "Town-Square", "alice", "hi", 1_700_000_000_000),
+    ]
+    report = validate(make_archive(tmp_path / "a.zip", lines))
+    (problem,) = [c for c in report.causes if c.code == "reference-case"]
+    assert problem.cause.startswith(
+        "2 names are referenced in mixed case by 2 lines (4–5): team 'Eng', channel "
+        "'eng/Town-Square'"
+    )
+    assert [p.label for p in problem.parts] == ["team 'Eng'", "channel 'eng/Town-Square'"]
+    assert dict(problem.values)["kind"] == "*"
+
+
+def test_a_data_prefixed_path_and_its_file_are_one_problem(tmp_path: Path) -> None:
+    lines = [
+        team("eng"),
+        channel("eng", "general"),
+        user("alice", {"eng": ["general"]}),
+        post("eng", "general", "alice", "hi", 1_700_000_000_000, attachments=["data/a/r.csv"]),
+    ]
+    report = validate(make_archive(tmp_path / "a.zip", lines, {"data/a/r.csv": b"x"}))
+    (problem,) = report.causes  # the file is not also "unreferenced"
+    assert problem.code == "attachment-data-prefix"
+    assert "its file is in the archive: only the path is wrong" in problem.cause
+    stats = report.attachments
+    assert (stats.missing, stats.unreferenced) == (1, 0)
+    assert "1 missing (1 in the archive, named with a data/ prefix), 0 unreferenced" in flat(
+        report_text(report)
+    )
+
+
+def test_a_line_of_the_wrong_json_type_names_its_subject(tmp_path: Path) -> None:
+    lines = [team("sales", allow_open_invite="yes")]
+    report = validate(make_archive(tmp_path / "a.zip", lines))
+    (cause,) = report.causes
+    assert cause.code == "json-type"
+    assert cause.cause == (
+        "1 team has an allow_open_invite of the wrong JSON type: 'sales' (line 2)"
+    )
+    assert report.issues[0].values["subject"] == "sales"
+
+
+def test_the_summary_says_which_problem_to_fix_first(converted: dict[str, Report]) -> None:
+    summary = report_text(converted["missing-emails"]).splitlines()[1]
+    assert summary.endswith("; fix 1 first")
+    assert "fix 1 first" not in report_text(converted["no-team-line"]).splitlines()[1]
+
+
+def test_the_html_limits_never_call_max_post_size_a_setting(tmp_path: Path) -> None:
+    from archivekit.triage import triage_html
+
+    page = triage_html(converter_export(tmp_path / "a.zip", long_messages=1))
+    assert "these are the settings it needs changed" not in page
+    assert "Limits no setting changes: the archive must fit them." in page
+    assert "posts.message column" in page

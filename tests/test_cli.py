@@ -105,7 +105,7 @@ def test_warnings_alone_exit_0(build: Build) -> None:
     result = run("validate", str(build([team("eng"), team("eng")])))
     assert result.exit_code == 0
     assert "summary: VALID — 1 problem (1 warning): 1 is a warning" in result.stdout
-    assert "  1. Duplicate team (team.name) on 1 line: 'eng' (line 3) — fix:" in result.stdout
+    assert "  1. Duplicate team (team.name): 'eng' (line 3) — fix:" in result.stdout
 
 
 def test_an_unknown_option_exits_2(valid_zip: Path) -> None:
@@ -224,8 +224,8 @@ def test_text_has_the_causes_the_issues_and_the_summary(invalid_zip: Path) -> No
     assert unwrapped.startswith(
         f"archive: {invalid_zip} (import.jsonl, 6 lines)\n"
         "summary: INVALID — 3 problems (2 errors, 1 warning): 1–2 stop the import, 3 is a "
-        "warning\n"
-        "  1. user 'mallory' is referenced by 1 line and defined by none — fix: pass "
+        "warning; fix 1 first\n"
+        "  1. user 'mallory' is referenced by line 5 and defined by none — fix: pass "
         "--existing-user mallory if the target has it, or add a user line before line 5.\n"
     )
     assert "  1. [stops the import] unknown-user: 1 error on post 5\n" in unwrapped

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import orjson
+
 from archivekit.check.duplicates import post_identity
 from archivekit.check.emoji_image import emoji_image_issue, head_size
 from archivekit.check.facts import (
@@ -145,6 +147,19 @@ def _subject(line_type: str, payload: Payload) -> str | None:
     else:
         return None
     return name if isinstance(name, str) and name else None
+
+
+def _plain_subject(raw: bytes) -> str | None:
+    """The subject of a line Go cannot decode but plain JSON can (a value of the wrong type):
+    only for a report's words, never for a verdict."""
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
+        return None
+    payload = doc.get(doc["type"])
+    return _subject(doc["type"], payload) if isinstance(payload, dict) else None
 
 
 def _named(issue: Issue, subject: str | None) -> Issue:
@@ -370,6 +385,10 @@ class LineProcessor:
             )
             return
         envelope, decode_issues = decode_line(raw)
+        if envelope is None and decode_issues and decode_issues[0].code == "json-type":
+            # Go refuses the whole line for one value of the wrong type; the line is still
+            # JSON, so it can name what it defines ("team 'sales'"), read as plain JSON.
+            decode_issues = (_named(decode_issues[0], _plain_subject(raw)), *decode_issues[1:])
         if decode_issues:
             self._add_all(decode_issues, line)
         if envelope is None:

@@ -22,7 +22,7 @@ from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions, is_image_name
 from archivekit.gosem.paths import DATA_DIR, resolve
-from archivekit.issues import DROPS_DATA, Issue, Severity, Values, error, warning
+from archivekit.issues import DROPS_DATA, Issue, Scalar, Severity, Values, error, warning
 from archivekit.read import Archive, MemberInfo
 
 Lookup = Callable[[str], Any]
@@ -36,8 +36,9 @@ REPLY_AFTER_FAILURE = "reply-attachments-after-failure"
 class FileRef:
     """One resolved reference: the field path, the JSONL path and the member it names.
 
-    `dropped`: a reply attachment the server never resolves (an earlier attachment of the
-    line failed): the file is referenced, and in the archive, but not imported."""
+    `dropped`: a file the server never resolves — a reply attachment after a failed attachment
+    of the line, or the file a data/-prefixed path means: referenced, in the archive, but not
+    imported."""
 
     field: str
     path: str
@@ -45,13 +46,20 @@ class FileRef:
     dropped: bool = False
 
 
-def _missing_issue(path: str, key: str, field: str, hint: str) -> Issue:
-    values = {"path": path, "member": key}
+def _missing_issue(path: str, key: str, field: str, hint: str, present: bool = False) -> Issue:
+    """A path the server does not find (`present`: written with a data/ prefix, and the file
+    it means is in the archive)."""
+    values: dict[str, Scalar] = {"path": path, "member": key}
     if path.startswith("data/"):
+        if present:
+            values["present"] = True
+        held = (
+            f" (the file is in the archive as {path!r}: only the path is wrong)" if present else ""
+        )
         return error(
             "attachment-data-prefix",
             f"attachment {path!r} starts with 'data/': the server resolves it to "
-            f"'data/{path}', which is not in the archive, and drops the file — "
+            f"'data/{path}', which is not in the archive, and drops the file{held} — "
             "remove the 'data/' prefix from the JSONL path (mmctl import validate accepts "
             "this path; the import does not)",
             field=field,
@@ -161,10 +169,24 @@ class AttachmentResolver:
             member = self._lookup(key)
             if member is None or member.is_dir:
                 failed = failed or field
-                issues.append(_missing_issue(path, key, field, self._hint(path)))
+                meant = self._prefixed(path)
+                issues.append(_missing_issue(path, key, field, self._hint(path), meant is not None))
+                if meant is not None:
+                    # The file the path means is in the archive: referenced by this line (with
+                    # a wrong path), never "unreferenced" — one problem, not two; not imported.
+                    found.append(FileRef(field, path, meant, dropped=True))
                 continue
             found.append(FileRef(field, path, member))
         return failed, blanked
+
+    def _prefixed(self, path: str) -> MemberInfo | None:
+        """The member a path written with a data/ prefix means (the path itself, relative to
+        the archive's root), when it is in the archive."""
+        if not path.startswith("data/"):
+            return None
+        key = resolve(path.removeprefix("data/"))
+        member = self._lookup(key) if key is not None and key != DATA_DIR else None
+        return member if member is not None and not member.is_dir else None
 
     def _unresolved(
         self,

@@ -75,9 +75,10 @@ class RootCause:
 
     `cause` names the problem and the things it is about; `where` says which lines, from
     `lines`: the runs of lines by line type, in order of appearance ("" for lines of no
-    known type); lines after `lines_cut` are not listed (the runs are capped), the `count`
-    and `line_count` are exact (for a problem with parts, `line_count` adds up the parts':
-    a line two parts share counts twice). `names` are the first things it names (users,
+    known type); lines after `lines_cut` are not listed (the runs are capped). The `count`
+    is exact, and so is `line_count`, the distinct lines (a line two parts of a problem share
+    counts once), unless the runs of a part are capped: then it is a lower bound
+    (`distinct_lines`). `names` are the first things it names (users,
     teams, files) with their line. `repair` names the mechanical repair when there is one
     (data for tools: the text does not name it until `archivekit fix` exists). `parts`: the
     causes this problem is made of (one per name of a family, or one per effect), each with
@@ -209,11 +210,17 @@ _CASE_NOTE = (
     "so it finds none of them (mmctl import validate compares names as written and misses "
     "this)"
 )
-_WHERE_MADE = "where the archive is made (the source export or the converter)"
+_WHERE_MADE = "at the source (the export or the converter)"
 
 
 def _lines_word(cause: Cause) -> str:
-    return plural(cause.lines or cause.count, "line")
+    """'line 16', or '48 lines (2–56)': how many lines, from the first to the last."""
+    n = cause.lines or cause.count
+    first, last = cause.first_line, cause.last_line
+    if n == 1 and first is not None:
+        return f"line {first:,}"
+    span = f" ({first:,}–{last:,})" if first is not None and last is not None else ""
+    return plural(n, "line") + span
 
 
 def _target(cause: Cause) -> tuple[str, str]:
@@ -335,9 +342,17 @@ def _missing_files(cause: Cause, where: str) -> _Words:
     folder = cause.folder
     under = f"all are under {folder}" if n > 1 and folder and folder != "data/" else None
     if cause.key.code == "attachment-data-prefix":
+        held = cause.present
+        if not held:
+            files = ""
+        elif held == n:
+            files = f" ({'its file is' if n == 1 else 'their files are'} in the archive: only "
+            files += f"the path{'' if n == 1 else 's'} {_is(n)} wrong)"
+        else:
+            files = f" ({held:,} of the files are in the archive: only their paths are wrong)"
         return _Words(
             f"{plural(n, 'attachment path')} {'starts' if n == 1 else 'start'} with data/, so "
-            "the server looks under data/data/ and does not find the file",
+            f"the server looks under data/data/ and does not find the file{files}",
             "remove the data/ prefix from these JSONL paths (they are relative to data/)",
             note=under,
         )
@@ -367,9 +382,9 @@ def _dropped_files(cause: Cause, where: str) -> _Words:
 
 def _unreferenced(cause: Cause, where: str) -> _Words:
     n = cause.count
+    names = f": {_names_text(cause.names, n, 2)}" if cause.names else ""
     return _Words(
-        f"{plural(n, 'file')} under data/ {_is(n)} referenced by no line: "
-        f"{_names_text(cause.names, n, 2)}",
+        f"{plural(n, 'file')} under data/ {_is(n)} referenced by no line{names}",
         "none needed (the server ignores them); remove them to make the archive smaller, or "
         "check the lines that should use them (a misspelt path?)",
     )
@@ -389,6 +404,9 @@ def _group_size(cause: Cause, where: str) -> _Words:
 
 
 _GROUP_FIX = "make each a private channel, or leave members out"
+# The fix of a code missing from `FIXES` (a test holds every catalogued code to have one).
+NO_FIX = "see the details"
+_ONE_LINE_PER_NAME = "keep one line per name (the later line updates the earlier one)"
 _GROUP_NOTE = (
     f"a Mattermost group message holds {GROUP_MIN_MEMBERS} to {GROUP_MAX_MEMBERS} users, a "
     "Slack group DM up to 9; the server skips a direct_channel line with more, and stops the "
@@ -420,24 +438,102 @@ def _not_zipped(cause: Cause, where: str) -> _Words:
     )
 
 
-# Fixes of causes explained by their code alone (`_generic`), where the code says it: for all
-# the lines of the cause, whatever each line's own message adds.
-_FIXES = {
+# The fix of every catalogued code, for all the lines of a cause whatever each line's own
+# message adds: `_generic` uses it for the causes no explainer above takes, and the explainers'
+# codes have one too (a cause of theirs without the values they need). A test holds it to the
+# catalogue: no cause goes without a real fix.
+_REZIP = "zip it again with deflate, e.g. zip -r -Z deflate new.zip import.jsonl data"
+FIXES = {
+    # the archive
+    "not-a-zip": "give the zip the export wrote (or the JSONL itself); this file is neither",
+    "zip-truncated": "copy or download the archive again: it ends early",
+    "zip-corrupt": "copy or download the archive again, or zip it again from the export",
+    "zip-multidisk": "join the parts into one zip (zip -s 0 split.zip --out whole.zip)",
+    "jsonl-missing": "put the JSONL at the zip's root (zip -r import.zip import.jsonl data)",
+    "jsonl-choice-differs": "keep one .jsonl in the archive (servers before v11.5 take the "
+    "first anywhere)",
+    "jsonl-not-zipped": "zip it with its data folder: zip -r import.zip import.jsonl data",
+    "jsonl-extra": "remove the other .jsonl files from the archive's root",
+    "jsonl-path-traversal": "rename the JSONL without '..' and zip it again",
+    "jsonl-unsupported-compression": _REZIP,
+    "member-encrypted": "zip the files again without a password",
+    "member-unsupported-compression": _REZIP,
+    "member-duplicate-name": "keep one member of each name (the server reads the last)",
+    "member-unsafe-name": "zip the files again with relative names under data/",
+    "member-backslash-name": "zip the files again with a tool that writes '/' between folders",
+    "member-nfd-name": "write these file names in NFC (composed) form, as the JSONL paths are "
+    "(servers before v11.7 do not find them)",
+    "member-symlink": "zip the file a link points to instead of the link",
+    "member-crc-mismatch": "zip the files again from the export: their data is damaged",
+    "member-too-large": "if the file is genuine, raise --max-member-size; otherwise do not "
+    "import this archive",
+    "member-ratio": "if the file is genuine, raise --max-ratio; otherwise do not import this "
+    "archive",
+    "archive-too-large": "if the archive is genuine, raise --max-total-size; otherwise do not "
+    "import it",
+    # framing and decoding
+    "line-too-long": "split or shorten {these} (the server reads at most 16 MiB a line)",
+    "line-empty": "remove the empty lines",
+    "json-decode": "repair or remove {these} {where_made}; the details give Go's error",
+    "json-type": "give {field} the JSON type the server expects on {these}, {where_made}; the "
+    "details give Go's error",
+    "bom": "save the JSONL as UTF-8 without a byte order mark",
+    "invalid-utf8": "write {these} as UTF-8 {where_made}: the server replaces the bytes with "
+    "U+FFFD",
+    "nul-character": "remove the NUL characters (\\u0000) from {field} on {these}",
+    # envelope and version
+    "version-missing": 'make line 1 a version line: {{"type": "version", "version": 1}}',
+    "version-unsupported": 'make line 1 say {{"type": "version", "version": 1}}',
+    "version-not-first": "remove {these}: the version line belongs on line 1 only",
+    "unknown-line-type": "remove {these}, or correct the type",
+    "payload-missing": "give {these} the object {its} type names",
+    "empty-archive": "export again: the JSONL has no line to import",
+    # record rules
+    "invalid-field": "correct {field} on {these} (the details give the server's rule{each})",
     "missing-field": "add {field} on {these}",
+    "direct-channel-skipped": "give each conversation 2 to 8 distinct members, or remove the line",
+    "system-emoji-name": "rename the custom emoji (a system emoji has the name)",
+    "apply-invalid": "correct {field} on {these} (the details give the rule the server applies "
+    "when it saves {it})",
+    "reply-before-parent": "correct the replies' create_at (the server moves it up to the post's)",
+    "too-many-files": "keep at most 10 files on each post (split the others into more posts)",
+    # references
+    "unknown-team": "define the team on an earlier line, or pass --existing-team",
+    "unknown-channel": "define the channel on an earlier line, or pass --existing-channel",
+    "unknown-user": "define the user on an earlier line, or pass --existing-user",
+    "unknown-scheme": "define the scheme on an earlier line, or pass --existing-scheme",
+    "reference-case": "lowercase these references {where_made}",
+    "defined-later": "move each definition before its first use: the server imports the lines "
+    "in file order",
+    "duplicate-team": _ONE_LINE_PER_NAME,
+    "duplicate-channel": _ONE_LINE_PER_NAME,
+    "duplicate-user": _ONE_LINE_PER_NAME,
+    "duplicate-emoji": _ONE_LINE_PER_NAME,
+    "duplicate-scheme": _ONE_LINE_PER_NAME,
+    "duplicate-role": _ONE_LINE_PER_NAME,
     "duplicate-post": "remove the repeated posts, or give each a create_at of its own",
     "duplicate-email": "give each user an email of their own",
-    "reply-before-parent": "correct the replies' create_at (the server moves it up to the post's)",
-    "json-decode": "repair or remove {these} {where_made} (the details give Go's error)",
-    "line-empty": "remove the empty lines",
-    "line-too-long": "split or shorten {these} (the server reads at most 16 MiB a line)",
-    "bom": "save the JSONL as UTF-8 without a byte order mark",
-    "unknown-line-type": "remove {these}, or correct the type",
-    "version-not-first": "remove {these}: the version line belongs on line 1 only",
-    "version-missing": 'make line 1 a version line: {{"type": "version", "version": 1}}',
-    "payload-missing": "give {these} the object their type names",
-    "too-many-files": "keep at most 10 files on each post (split the others into more posts)",
-    "system-emoji-name": "rename the custom emoji (a system emoji has the name)",
+    # files
+    "attachment-missing": "add each file at data/<its JSONL path>, or remove the reference",
     "attachment-invalid-path": "write each path relative to data/, without '..'",
+    "attachment-path-empty": "remove these attachment entries, or give each its file's path",
+    "attachment-data-prefix": "remove the data/ prefix from these JSONL paths (they are "
+    "relative to data/)",
+    "attachment-dropped": "fix the failed attachment of each line: the server then imports "
+    "these too",
+    "attachment-unreferenced": "none needed (the server ignores them); remove them to make the "
+    "archive smaller",
+    "attachment-outside-data": "move the files under data/ (the JSONL paths are relative to it)",
+    "profile-image-missing": "add each image at data/<its path>, or remove {field} from {these}",
+    "emoji-image-missing": "add each image at data/<its path>, or remove {these}",
+    "emoji-image-too-large": "shrink each image under 512 KiB",
+    "emoji-image-not-image": "convert each image to GIF, JPEG, PNG or WebP",
+    # target limits and the rest
+    "limit-exceeded": "raise the setting on the target for the import, or make the archive fit",
+    "config-invalid": "correct the --target-config file (the details say what is wrong), or "
+    "leave it out to check against a stock server",
+    "issues-truncated": "rerun with --max-issues 0 to keep every issue",
+    "merge-conflict": "check which input is right: the merge keeps the later input's",
 }
 # Catalogue titles that speak of a failure, for a code a warning also uses.
 _WARNING_TITLES = {"apply-invalid": "Refused by some server versions"}
@@ -451,10 +547,23 @@ def _title(cause: Cause) -> str:
     return info.title if info else code
 
 
+# Codes whose problem is said as what its lines have ("3 users have an email the server
+# refuses"); the others by the code's title.
+_FIELD_WORDS = {
+    "invalid-field": "the server refuses",
+    "apply-invalid": "the server refuses",
+    "system-emoji-name": "the server refuses",
+    "direct-channel-skipped": "the server refuses",
+    "too-many-files": "the server refuses",
+    "json-type": "of the wrong JSON type",
+    "missing-field": "",
+}
+
+
 def _generic(cause: Cause, where: str) -> _Words:
     """Any other cause: what the lines have (the field the server refuses, or the code's
-    title), the things it names with the value found on each, and a fix for all of them:
-    never one issue's message, which speaks of that issue only (the details list each)."""
+    title), the things it names with the value found on each, and the code's fix for all of
+    them: never one issue's message, which speaks of that issue only (the details list each)."""
     code = cause.key.code
     field = field_pattern(cause.first.field)
     n = cause.lines or cause.count
@@ -463,23 +572,29 @@ def _generic(cause: Cause, where: str) -> _Words:
     attribute = attribute.removesuffix("[]")
     label = _LABELS.get(kind) if kind and attribute else None
     these = "this line" if n == 1 else "these lines"
-    if code.startswith("duplicate-") and code != "duplicate-post":
-        fix = "keep one line per name (the later line updates the earlier one)"
-    elif code in _FIXES:
-        fix = _FIXES[code].format(field=field or "the field", these=these, where_made=_WHERE_MADE)
-    elif field:
-        reasons = "reason" if n == 1 else "reason for each"
-        fix = f"correct {field} on {these}: the details give the server's {reasons}"
-    else:
-        fix = "as the details say" + ("" if n == 1 else " for each")
-    if cause.severity is Severity.ERROR and label is not None and cause.lines:
+    fix = FIXES.get(code, NO_FIX).format(
+        field=field or "the field",
+        these=these,
+        each="" if n == 1 else " for each",
+        it="it" if n == 1 else "each",
+        its="its" if n == 1 else "their",
+        where_made=_WHERE_MADE,
+    )
+    what = _FIELD_WORDS.get(code)
+    if cause.severity is Severity.ERROR and what is not None and label is not None and cause.lines:
         article = "" if attribute.endswith("s") else _article(attribute) + " "
-        return _Words(
-            f"{plural(n, *label)} {_has(n)} {article}{attribute} the server refuses{names}", fix
-        )
+        if code == "missing-field":
+            return _Words(f"{plural(n, *label)} {_has(n)} no {attribute}{names}", fix)
+        return _Words(f"{plural(n, *label)} {_has(n)} {article}{attribute} {what}{names}", fix)
     about = f" ({field})" if field else ""
-    counted = plural(cause.lines, "line") if cause.lines else plural(cause.count, "issue")
-    return _Words(f"{_title(cause)}{about} on {counted}{names}", fix)
+    if cause.lines == 1 and names:  # the name says its line
+        return _Words(f"{_title(cause)}{about}{names}", fix)
+    if cause.lines:
+        return _Words(f"{_title(cause)}{about} on {_lines_word(cause)}{names}", fix)
+    if cause.names:  # archive-level: the members it names
+        members = "" if cause.count == 1 else f" in {plural(cause.count, 'member')}"
+        return _Words(f"{_title(cause)}{members}: {_names_text(cause.names, n)}", fix)
+    return _Words(f"{_title(cause)}{about}", fix)
 
 
 def _article(word: str) -> str:
@@ -500,7 +615,7 @@ def _explainer(cause: Cause) -> Explain:
         return _missing_email
     if values.get("setting") == MAX_POST_SIZE:
         return _message_length
-    if code == "limit-exceeded":
+    if code == "limit-exceeded" and "setting" in values:
         return _limit
     if code in MISSING_FILE_CODES:
         return _missing_files
@@ -544,6 +659,7 @@ def _root(cause: Cause, limits: Limits) -> RootCause:
         k: cause.first.values[k] for k in _SHARED if k in cause.first.values
     }
     for name, value in (
+        ("present", cause.present or None),
         ("folder", cause.folder),
         ("largest", cause.largest),
         ("defined_line", cause.defined_line),
@@ -617,6 +733,41 @@ def _merged_lines(parts: Iterable[RootCause]) -> tuple[dict[str, Runs], int | No
     return merged, cut
 
 
+def _kind_of(parts: Iterable[RootCause]) -> Scalar:
+    """The kind of target of a problem's parts (`ANY_KIND` for several; None for none)."""
+    kinds = {dict(p.values).get("kind") for p in parts} - {None}
+    return kinds.pop() if len(kinds) == 1 else (ANY_KIND if kinds else None)
+
+
+def _spans(causes: Iterable[RootCause]) -> Runs:
+    """The lines of causes as sorted, disjoint runs, whatever their line types."""
+    out: Runs = []
+    for start, end in sorted(r for c in causes for runs in c.lines.values() for r in runs):
+        if out and start <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _count(runs: Runs) -> int:
+    return sum(end - start + 1 for start, end in runs)
+
+
+def distinct_lines(causes: Iterable[RootCause]) -> tuple[int, bool]:
+    """How many distinct lines several causes are on — a line two causes share counts once —
+    and whether that is exact. It is exact when each cause's runs hold all its lines (no
+    cap reached: the usual case); otherwise it is a lower bound: the distinct lines recorded,
+    or the lines of the largest cause, whichever is more (which lines past a cap the causes
+    share is not kept: memory stays bounded)."""
+    listed = list(causes)
+    exact = all(c.key is not None and _count(_spans([c])) == c.line_count for c in listed)
+    recorded = _count(_spans(listed))
+    if exact:
+        return recorded, True
+    return max([recorded, *(c.line_count for c in listed)]), False
+
+
 def _problem(
     parts: list[RootCause], words: _Words, key: CauseKey, *, root_first: bool = False
 ) -> RootCause:
@@ -637,20 +788,22 @@ def _problem(
         severity=first.severity,
         effect=first.effect,
         count=sum(p.count for p in parts),
-        line_count=sum(p.line_count for p in parts),
+        line_count=distinct_lines(parts)[0],
         lines=lines,
         lines_cut=cut,
         names=tuple(n for p in parts for n in p.names[:1]),
         note=words.note,
         repair=words.repair or next((p.repair for p in parts if p.repair), None),
         server_error_id=first.server_error_id if len(ids) == 1 else None,
-        values=first.values if len(parts) == 1 else (("kind", dict(first.values).get("kind")),),
+        values=first.values if len(parts) == 1 else (("kind", _kind_of(parts)),),
         key=key,
         where=ranges_text(lines, cut) if lines else first.where,
         parts=tuple(parts),
     )
 
 
+# The kind of a family of references to targets of several kinds (names in the wrong case).
+ANY_KIND = "*"
 # How a family's sentence names its kind of target: (one, several).
 _TARGETS = {
     "team": ("team", "teams"),
@@ -666,18 +819,39 @@ _NAMES = {
 }
 
 
-def _written_name(part: RootCause) -> str:
-    """A family part by name: its target as the archive writes it."""
-    key = str(dict(part.values).get("key", ""))
-    return repr(next((n.name for n in part.names if n.name != key), key))
+def _written_name(part: RootCause, *, with_kind: bool = False) -> str:
+    """A family part by name: its target as the archive writes it (`with_kind`: "team 'Eng'",
+    for a family of several kinds)."""
+    values = dict(part.values)
+    key = str(values.get("key", ""))
+    name = repr(next((n.name for n in part.names if n.name != key), key))
+    return f"{values.get('kind')} {name}" if with_kind else name
 
 
-def _family_words(code: str, kind: str, parts: list[RootCause], beyond: int) -> _Words:
+def _span_text(parts: list[RootCause]) -> str:
+    """'line 16', or '69 lines (29–75)': the distinct lines of a problem's parts, from the first
+    to the last recorded ('…' past a cap)."""
+    n, exact = distinct_lines(parts)
+    runs = _spans(parts)
+    if not runs:
+        return plural(n, "line")
+    first, last = runs[0][0], runs[-1][1]
+    if n == 1 and exact:
+        return f"line {first:,}"
+    cut = any(p.lines_cut is not None for p in parts) or not exact
+    to = "…" if cut else f"{last:,}"
+    return f"{'' if exact else 'at least '}{plural(n, 'line')} ({first:,}–{to})"
+
+
+def _family_words(code: str, kind: str, parts: list[RootCause], extra: list[RootCause]) -> _Words:
     """One sentence and one fix for references of one code and kind to several targets
-    (`beyond`: references to targets past the cause cap, counted as one more each at most)."""
+    (`extra`: references to targets past the cause cap, counted per code; their lines are not
+    recorded)."""
+    beyond = sum(p.count for p in extra)
     named = [p for p in parts if p.key is not None]
     total = len(named)
-    listed = ", ".join(_written_name(p) for p in named[:NAMES_SHOWN])
+    mixed = len({dict(p.values).get("kind") for p in named}) > 1
+    listed = ", ".join(_written_name(p, with_kind=mixed) for p in named[:NAMES_SHOWN])
     more = total - min(total, NAMES_SHOWN)
     listed += f" and {more:,} more" if more > 0 else ""
     if beyond:
@@ -686,12 +860,15 @@ def _family_words(code: str, kind: str, parts: list[RootCause], beyond: int) -> 
             "problems, the names are not kept)"
         )
     one, several = _TARGETS.get(kind, (kind, kind + "s"))
+    by = f" by {_span_text(parts + extra)}"
     miscased = any(p.repair for p in named)
     case = f"; lowercase the references that are not {_WHERE_MADE}" if miscased else ""
     if code == "reference-case":
-        one, several = _NAMES.get(kind, (kind + " name", kind + " names"))
+        one, several = (
+            ("name", "names") if mixed else _NAMES.get(kind, (kind + " name", kind + " names"))
+        )
         return _Words(
-            f"{plural(total, one, several)} {_is(total)} referenced in mixed case: {listed}",
+            f"{plural(total, one, several)} {_is(total)} referenced in mixed case{by}: {listed}",
             f"lowercase them {_WHERE_MADE}",
             note=f"{_CASE_NOTE}; with several names, the tool that wrote the archive kept the "
             "source's case",
@@ -699,14 +876,14 @@ def _family_words(code: str, kind: str, parts: list[RootCause], beyond: int) -> 
         )
     if code == "defined-later":
         return _Words(
-            f"{plural(total, one, several)} {_is(total)} used before the line that defines "
-            f"{'it' if total == 1 else 'them'}: {listed}",
+            f"{plural(total, one, several)} {_is(total)} used{by} before the line that "
+            f"defines {'it' if total == 1 else 'them'}: {listed}",
             "move each definition before its first use: the server imports the lines in file "
             "order" + case,
             note=_CASE_NOTE if miscased else None,
         )
     return _Words(
-        f"{plural(total, one, several)} {_is(total)} referenced but defined nowhere: {listed}",
+        f"{plural(total, one, several)} {_is(total)} referenced{by} but defined nowhere: {listed}",
         f"add their {kind} lines, or pass --existing-{kind} for each the target has" + case,
         note=_CASE_NOTE if miscased else None,
     )
@@ -720,6 +897,8 @@ def _families(causes: list[RootCause]) -> list[RootCause]:
     for cause in causes:
         kind = dict(cause.values).get("kind")
         if cause.code in REFERENCE_CODES and cause.key is not None and isinstance(kind, str):
+            # Names in the wrong case have one fix whatever they name: one problem.
+            kind = ANY_KIND if cause.code == "reference-case" else kind
             families.setdefault((cause.code, kind), []).append(cause)
         else:
             rest.append(cause)
@@ -736,8 +915,14 @@ def _families(causes: list[RootCause]) -> list[RootCause]:
         if len(parts) == 1 and not extra:
             out.append(parts[0])
             continue
-        labelled = sorted((replace(p, label=_written_name(p)) for p in parts), key=order_key)
-        words = _family_words(code, kind, labelled, sum(p.count for p in extra))
+        mixed = len({dict(p.values).get("kind") for p in parts}) > 1
+        labelled = sorted(
+            (replace(p, label=_written_name(p, with_kind=mixed)) for p in parts), key=order_key
+        )
+        if kind == ANY_KIND:
+            kinds = {dict(p.values).get("kind") for p in parts}
+            kind = str(next(iter(kinds))) if len(kinds) == 1 else ANY_KIND
+        words = _family_words(code, kind, labelled, extra)
         out.append(_problem(labelled + extra, words, CauseKey(code, f"{kind}:*")))
     return out
 

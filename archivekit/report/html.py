@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archivekit.issues import CODES, FAILS_IMPORT, Issue, Severity
-from archivekit.report.causes import RootCause, plural, ranges_text
+from archivekit.report.causes import RootCause, distinct_lines, plural, ranges_text
 from archivekit.report.manifest import Manifest
 from archivekit.report.model import Report
 from archivekit.report.render import human_bytes, issues_by_cause
@@ -164,9 +164,9 @@ def verdict(report: Report) -> tuple[str, str, list[str]]:
     for rank, causes in ranked.items():
         if causes:
             issues = sum(c.count for c in causes)
-            lines = sum(c.line_count for c in causes)
+            lines, exact = distinct_lines(causes)  # a line of several problems counts once
             what = "problem" if rank < 2 else "warning"
-            on = f" on {plural(lines, 'line')}" if lines else ""
+            on = f" on {'' if exact else 'at least '}{plural(lines, 'line')}" if lines else ""
             sentences.append(
                 f"{plural(len(causes), 'distinct ' + what)} ({plural(issues, 'issue')}{on}) "
                 f"{words[rank]}"
@@ -254,6 +254,8 @@ def limit_rows(report: Report) -> list[dict[str, Any]]:
                 "configured": limit.get("configured"),
                 "needed": limit.get("needed"),
                 "ok": bool(limit.get("ok", True)),
+                # A limit no setting changes: what decides it (never "a setting to change").
+                "decided_by": limit.get("decided_by"),
             }
         )
     return rows

@@ -106,7 +106,9 @@ def _summary(report: Report) -> str:
         f"{_numbers(numbers)} {_DOES[tag][0 if len(numbers) == 1 else 1]}"
         for tag, numbers in by_tag.items()
     )
-    return f"summary: {verdict} — {plural(len(report.causes), 'problem')} ({counts}): {what}"
+    # Which to fix first, in words: the order puts it first (the tags say why).
+    start = "; fix 1 first" if len(report.causes) > 1 else ""
+    return f"summary: {verdict} — {plural(len(report.causes), 'problem')} ({counts}): {what}{start}"
 
 
 def _at_top(causes: list[RootCause]) -> list[int]:
@@ -241,6 +243,18 @@ def _wrapped(lines: list[tuple[str, int]], width: int | None) -> list[str]:
     return out
 
 
+def _prefixed(report: Report) -> str:
+    """How many missing files are in the archive, named with a data/ prefix (referenced by a
+    wrong path: counted among the referenced files, never as unreferenced)."""
+    present = 0
+    for cause in report.causes:
+        for part in cause.leaves():
+            if part.code == "attachment-data-prefix":
+                value = dict(part.values).get("present")
+                present += value if isinstance(value, int) else 0
+    return f" ({present:,} in the archive, named with a data/ prefix)" if present else ""
+
+
 def report_text(report: Report, *, verbose: bool = False, width: int | None = WIDTH) -> str:
     """The report for people: a summary naming every problem (root cause) with its fix, in
     the order to fix them, then each problem's lines, counts, files and limits. Lines are
@@ -289,7 +303,8 @@ def report_text(report: Report, *, verbose: bool = False, width: int | None = WI
     out.append(
         (
             f"files:   {stats.referenced:,} referenced ({human_bytes(stats.bytes)}), "
-            f"{stats.missing:,} missing, {dropped}{stats.unreferenced:,} unreferenced "
+            f"{stats.missing:,} missing{_prefixed(report)}, {dropped}"
+            f"{stats.unreferenced:,} unreferenced "
             f"({human_bytes(stats.unreferenced_bytes)})",
             9,
         )

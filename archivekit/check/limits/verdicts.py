@@ -18,7 +18,7 @@ from typing import Any
 
 from archivekit.check.limits.commands import config_commands, config_value
 from archivekit.check.limits.needs import Needs, Offender
-from archivekit.check.rules.context import MAX_POST_SIZE
+from archivekit.check.rules.context import MAX_POST_SIZE, MAX_POST_SIZE_SOURCE
 from archivekit.check.rules.post import MAX_FILES_PER_POST
 from archivekit.check.target import SETTINGS_BY_ATTRIBUTE, TargetConfig
 from archivekit.errors import UsageError
@@ -37,8 +37,13 @@ DEFAULT_BANDWIDTH_BPS = 10_000_000.0
 _NOT_CONFIG_KEYS = {
     "max_post_size": f"{MAX_POST_SIZE} (not a config setting: from the posts.message column)"
 }
-# Rows of the limits table that no config setting changes: they are not "configured".
-FIXED_LIMITS = frozenset({*_NOT_CONFIG_KEYS, "files_per_post"})
+# Rows of the limits table that no config setting changes: they are not "configured" (their
+# `configured` value is what the server allows), and their `decided_by` says what decides them.
+DECIDED_BY = {
+    "max_post_size": MAX_POST_SIZE_SOURCE,
+    "files_per_post": f"a constant of the server's code ({MAX_FILES_PER_POST} files a post)",
+}
+FIXED_LIMITS = frozenset(DECIDED_BY)
 
 _TEAM_LIMIT_ID = "app.import.import_user_teams.save_members.max_accounts.app_error"
 _CHANNEL_LIMIT_ID = "store.sql_channel.save_channel.limit.app_error"
@@ -169,6 +174,8 @@ class _Checker:
             "source": self.target.source(attribute),
             "count": count,
         }
+        if attribute in DECIDED_BY:
+            self.limits[attribute]["decided_by"] = DECIDED_BY[attribute]
 
     # Each check appends its issues and its row.
 
@@ -364,6 +371,7 @@ class _Checker:
             "ok": most <= MAX_FILES_PER_POST,
             "source": "default",
             "count": 0,
+            "decided_by": DECIDED_BY["files_per_post"],
         }
 
 
