@@ -553,6 +553,22 @@ def test_defined_later_moves_the_whole_cause(tmp_path: Path) -> None:
     assert cause.fix.startswith("move line 4 (the team line) before line 2")
 
 
+def test_a_mixed_case_reference_defined_later_is_named_as_written(tmp_path: Path) -> None:
+    lines = [
+        user("alice", ["eng"]),
+        post("Eng", "town-square", "alice", "hi", 1_700_000_000_000),
+        team("eng"),
+    ]
+    report = validate(make_archive(tmp_path / "a.zip", lines))
+    (later,) = [i for i in report.issues if i.code == "defined-later" and i.line == 3]
+    assert later.message.startswith("team 'Eng' is only defined on line 4, after this line")
+    assert "once it exists the reference must say 'eng'" in later.message
+    (cause,) = [c for c in report.causes if c.code == "defined-later"]
+    # One fix is offered (move the line), so the lowercase one comes "also", not "either way".
+    assert "; also, 1 reference writes it 'Eng'" in cause.fix
+    assert "either way" not in cause.fix
+
+
 def test_runs_keep_the_first_lines_and_say_where_they_stop() -> None:
     runs = Runs()
     for line in [1, 2, 3, 5, 7, 9, 11, 13, 15, 17, 19, 20]:

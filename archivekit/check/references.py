@@ -361,11 +361,13 @@ class References:
 
 def defined_later(unknown: Issue, target: Unresolved, line: int) -> Issue:
     """The "unknown ..." issue of a reference whose target turns out to be defined on a
-    later `line`: the server imports blocks of lines in file order, so it still fails."""
+    later `line`: the server imports blocks of lines in file order, so it still fails. The
+    reference is named as the line wrote it (the lowercase key is what it must say)."""
+    written = str(unknown.values.get("name", target.key))
     return Issue(
         "defined-later",
         unknown.severity,
-        f"{target.kind} {target.key!r} is only defined on line {line}, after this line; the "
+        f"{target.kind} {written!r} is only defined on line {line}, after this line; the "
         "server imports blocks of lines in file order, so it does not exist yet here — "
         "move the definition before its first use"
         + (f"; {_miscased_note(target.key)}" if unknown.values.get("miscased") else ""),

@@ -241,13 +241,14 @@ def _as_written(cause: Cause, key: str) -> str:
     return written[0] + (f" (also {', '.join(written[1:])})" if len(written) > 1 else "")
 
 
-def _lowercase_too(cause: Cause, key: str) -> str:
-    """The second fix of references the server looks up exactly that are not in lowercase."""
+def _lowercase_too(cause: Cause, key: str, lead: str = "either way") -> str:
+    """The second fix of references the server looks up exactly that are not in lowercase
+    (`lead`: "either way" after a choice of fixes, "also" after a single one)."""
     if not cause.miscased:
         return ""
     n = cause.miscased
     return (
-        f"; either way, {plural(n, 'reference')} {'writes' if n == 1 else 'write'} it "
+        f"; {lead}, {plural(n, 'reference')} {'writes' if n == 1 else 'write'} it "
         f"{', '.join(_written(cause, key)) or repr(key)}, which the server looks up exactly: "
         f"make {'it' if n == 1 else 'them'} say {key!r} {_WHERE_MADE}"
     )
@@ -276,7 +277,7 @@ def _defined_later(cause: Cause, where: str) -> _Words:
         f"{kind} {_as_written(cause, key)} is used by {_lines_word(cause)} before line "
         f"{defined:,} defines it",
         f"move line {defined:,} (the {kind} line) before line {first:,}: the server imports "
-        "the lines in file order" + _lowercase_too(cause, key),
+        "the lines in file order" + _lowercase_too(cause, key, "also"),
     )
     if cause.miscased:
         words.note, words.repair = _CASE_NOTE, LOWERCASE_REPAIR
