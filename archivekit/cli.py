@@ -653,8 +653,8 @@ def _selector_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _writer_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option(
+def _summary_format_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
         "--format",
         "output_format",
         type=click.Choice(["text", "json"]),
@@ -662,6 +662,10 @@ def _writer_options(func: Callable[..., Any]) -> Callable[..., Any]:
         show_default=True,
         help="what to print: a summary for people, or one JSON document",
     )(func)
+
+
+def _writer_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = _summary_format_option(func)
     func = click.option(
         "--strict", is_flag=True, help="refuse an input with errors (exit 1, nothing written)"
     )(func)
@@ -873,6 +877,87 @@ def merge(
 
         result = merge_archives(list(archives), output, strict=strict, check_input=check)
         _print_result(render_merge(result), result.to_dict(), output_format)
+        return EXIT_VALID
+
+    _run(body)
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=str),
+    help="the zip to write",
+)
+@click.option(
+    "--key",
+    envvar="ARCHIVEKIT_REDACT_KEY",
+    metavar="TEXT",
+    help="the pseudonyms' secret key (same key, same output); default: a random key stored "
+    "nowhere [env ARCHIVEKIT_REDACT_KEY]",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="also write the reverse mapping (pseudonym → original name, mapped file → original "
+    "file) to this JSON file — keep it, do not send it",
+)
+@click.option(
+    "--no-attachments",
+    is_flag=True,
+    help="leave out attachment files (profile and emoji images stay, as placeholders)",
+)
+@click.option(
+    "--keep-references",
+    is_flag=True,
+    help="with --no-attachments: keep the attachment references in posts (validate then "
+    "reports the files as missing)",
+)
+@_summary_format_option
+def redact(
+    archive: str,
+    output: str,
+    key: str | None,
+    mapping: str | None,
+    no_attachments: bool,
+    keep_references: bool,
+    output_format: str,
+) -> None:
+    """Write ARCHIVE with every personal string and file replaced, for support: usernames,
+    emails, names, team and channel names, headers, purposes, messages, props text, custom
+    status, file names and contents become consistent pseudonyms that keep what validation
+    depends on (lengths, character classes, case, reserved words, duplicates, image format
+    and dimensions), so `archivekit validate OUT.zip` reports the same issues at the same
+    lines. Timestamps, enumerations and structure are kept verbatim (the summary lists them).
+
+    \b
+    Example:
+      archivekit redact export.zip -o for-support.zip
+      archivekit redact export.zip -o for-support.zip --mapping keep-me.json --key "$SECRET"
+      archivekit redact export.zip -o small.zip --no-attachments
+    """
+
+    def body() -> int:
+        from archivekit.write.results import render_redact
+        from archivekit.writers import redact_archive
+
+        if keep_references and not no_attachments:
+            raise UsageError("--keep-references goes with --no-attachments")
+        attachments: Literal["placeholders", "drop", "drop-references"] = (
+            "placeholders"
+            if not no_attachments
+            else ("drop" if keep_references else "drop-references")
+        )
+        result = redact_archive(
+            archive,
+            output,
+            key=None if key is None else key.encode("utf-8", "surrogateescape"),
+            mapping=mapping,
+            attachments=attachments,
+        )
+        _print_result(render_redact(result), result.to_dict(), output_format)
         return EXIT_VALID
 
     _run(body)

@@ -1,4 +1,5 @@
-"""`filter_archive`, `split_archive`, `merge_archives`: the writers, as the CLI runs them.
+"""`filter_archive`, `split_archive`, `merge_archives`, `redact_archive`: the writers, as the
+CLI runs them.
 
 Each opens its input(s) (an input that does not open raises `ArchiveError`, exit 3, and
 nothing is written), writes through the writer core (`archivekit.write`), writes the manifest
@@ -23,16 +24,20 @@ from archivekit.errors import ArchiveKitError, UsageError
 from archivekit.read import ReadLimits, open_archive
 from archivekit.runtime import worker_pool
 from archivekit.validate import validate
-from archivekit.write.core import keep_large_buffers, output_folder, write_archive
+from archivekit.write.atomic import write_atomic
+from archivekit.write.core import JSONL_NAME, keep_large_buffers, output_folder, write_archive
 from archivekit.write.filter import FilterStats, filter_into
-from archivekit.write.manifest import archive_entry, manifest_path, write_manifest
+from archivekit.write.manifest import archive_entry, json_bytes, manifest_path, write_manifest
 from archivekit.write.merge import MergeRun
+from archivekit.write.pseudonyms import Pseudonyms
+from archivekit.write.redact import Attachments, RedactRun
 from archivekit.write.results import (
     CHECK_ISSUES,
     FilterResult,
     InputCheck,
     InputHasErrors,
     MergeResult,
+    RedactResult,
     SplitResult,
     selection_dict,
 )
@@ -291,3 +296,50 @@ def _input_names(paths: list[str]) -> list[str]:
     if len(set(names)) == len(names):
         return names
     return paths
+
+
+REDACT_KEY_BYTES = 32
+
+
+def redact_archive(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    key: bytes | None = None,
+    mapping: str | os.PathLike[str] | None = None,
+    attachments: Attachments = "placeholders",
+    read_limits: ReadLimits | None = None,
+) -> RedactResult:
+    """Write ``source`` with every personal string and file replaced to ``output`` (see
+    `archivekit.write.redact`), and ``OUT.manifest.json`` beside it (what was replaced and
+    what was kept verbatim; it names no original value).
+
+    ``key``: the pseudonyms' HMAC key (same key, same output bytes); None draws a random key
+    that is stored nowhere. ``mapping``: where to write the reverse mapping (pseudonym →
+    original, per kind of name, and the original name of every file) for the customer to keep.
+
+    Raises:
+        ArchiveError: ``source`` cannot be used (exit 3); nothing is written.
+        OutputError: ``output`` or ``mapping`` is the input, or cannot be written (exit 2).
+    """
+    keep_large_buffers()
+    source = os.fspath(source)
+    target = os.fspath(output)
+    if mapping is not None and os.path.realpath(mapping) == os.path.realpath(target):
+        raise UsageError("redact: --mapping must not be the output archive")
+    key_given = key is not None
+    pseudonyms = Pseudonyms(key if key is not None else os.urandom(REDACT_KEY_BYTES))
+    with open_archive(source, limits=read_limits) as archive:
+        jsonl_name = archive.jsonl.name if archive.kind != "jsonl" else JSONL_NAME
+        with write_archive(target, protect=[source], jsonl_name=jsonl_name) as writer:
+            run = RedactRun(archive, writer, pseudonyms, attachments, files=mapping is not None)
+            stats = run.run()
+    assert writer.result is not None
+    result = RedactResult(target, attachments, key_given, stats, writer.result)
+    document = {"command": "redact", **result.manifest_document()}
+    result.manifest = str(write_manifest(manifest_path(target), document, protect=(source, target)))
+    if mapping is not None:
+        reverse = {"mapping_version": 1, "names": pseudonyms.reverse(), "files": run.files}
+        write_atomic(mapping, json_bytes(reverse) + b"\n", protect=(source, target))
+        result.mapping = os.fspath(mapping)
+    return result

@@ -18,6 +18,7 @@ from archivekit.write.core import WrittenArchive
 from archivekit.write.filter import FilterStats
 from archivekit.write.manifest import archive_entry, json_bytes, printable_text
 from archivekit.write.merge import MergeStats
+from archivekit.write.redact import KEPT_VERBATIM, Attachments, RedactStats
 from archivekit.write.select import EXPORT_ORDER, Selection
 from archivekit.write.split import PartInfo, SplitStats
 
@@ -369,4 +370,77 @@ def render_merge(result: MergeResult) -> str:
         f"manifest {result.manifest}"
     )
     out += _input_lines(result.checks, result.output)
+    return printable_text("\n".join(out) + "\n")
+
+
+@dataclass(slots=True)
+class RedactResult:
+    """What `redact_archive` wrote. `to_dict` is the CLI's JSON; it names no original value
+    (only the output's and the mapping's paths), so it can travel with the archive."""
+
+    output: str
+    attachments: Attachments
+    key_given: bool
+    stats: RedactStats
+    written: WrittenArchive
+    manifest: str | None = None
+    mapping: str | None = None
+
+    def manifest_document(self) -> dict[str, Any]:
+        return {
+            "attachments": self.attachments,
+            "key": "given" if self.key_given else "random, stored nowhere",
+            **self.stats.to_dict(),
+            "kept_verbatim": list(KEPT_VERBATIM),
+            "archive": archive_entry(self.written),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "command": "redact",
+            "output": self.output,
+            "manifest": self.manifest,
+            "mapping": self.mapping,
+            **self.manifest_document(),
+        }
+
+
+def render_redact(result: RedactResult) -> str:
+    stats = result.stats
+    out = [f"redact → {result.output}", f"  {'lines':<16}{'rewritten':>10}"]
+    for kind in (*EXPORT_ORDER, "?"):
+        if stats.lines[kind]:
+            out.append(f"  {kind:<16}{stats.lines[kind]:>10,}")
+    if stats.token_rewritten:
+        out.append(
+            f"  {stats.token_rewritten:,} line(s) that are not valid JSON: rewritten token by"
+            " token (structure kept)"
+        )
+    if stats.too_long:
+        out.append(f"  {stats.too_long:,} line(s) over the line limit: same-length filler")
+    placeholders = ", ".join(f"{n:,} {kind}" for kind, n in sorted(stats.files.items()))
+    out.append(
+        f"files: {sum(stats.files.values()):,} placeholder(s) ({placeholders or 'none'};"
+        f" {human_bytes(stats.file_bytes)}), {stats.files_dropped:,} left out"
+        f" ({human_bytes(stats.file_bytes_dropped)}), {stats.references_dropped:,}"
+        " attachment reference(s) removed"
+    )
+    if stats.larger:
+        out.append(
+            f"  {stats.larger:,} image placeholder(s) larger than the original (the smallest"
+            " image of those dimensions is)"
+        )
+    names = ", ".join(f"{n:,} {kind}" for kind, n in stats.names.items() if n)
+    out.append(f"pseudonyms: {names or 'none'}")
+    out.append("kept verbatim:")
+    out += [f"  - {item}" for item in KEPT_VERBATIM]
+    written = result.written
+    out.append(
+        f"wrote {written.path} ({human_bytes(written.size)}, sha256 {written.sha256}); "
+        f"manifest {result.manifest}"
+    )
+    if result.mapping:
+        out.append(f"reverse mapping: {result.mapping} — keep it; do not send it")
+    elif not result.key_given:
+        out.append("key: random and stored nowhere — the pseudonyms cannot be traced back")
     return printable_text("\n".join(out) + "\n")

@@ -506,7 +506,7 @@ _PASSWORD_SYMBOLS = frozenset(" !\"\\#$%&'()*+,-./:;<=>?@[]^_`|~")
 _GO_ATOI_RE = re.compile(r"[+-]?[0-9]+")
 
 # Preference fields (payload key), saved with Preference.IsValid when the user is written.
-_PREFERENCE_KEYS = (
+PREFERENCE_KEYS = (
     "theme",
     "military_time",
     "link_previews",
@@ -565,7 +565,7 @@ def _password_requirements(policy: PasswordPolicy) -> str:
 
 def _preference_issues(data: dict[str, Any]) -> list[Issue]:
     issues: list[Issue] = []
-    for key in _PREFERENCE_KEYS:
+    for key in PREFERENCE_KEYS:
         value = data.get(key)
         if value is None:
             continue

@@ -1,0 +1,309 @@
+"""Pseudonyms for `redact`: keyed, consistent, and shaped so the server judges them alike.
+
+Every pseudonym comes from HMAC-SHA256 under the run's key, so the same key gives the same
+output bytes and another key gives unrelated ones. A pseudonym keeps what the server's rules
+look at (`archivekit.check.rules.names`), character by character:
+
+* ASCII lowercase letters stay ASCII lowercase letters, digits stay digits, and everything
+  that is not a letter or digit (``.``, ``-``, ``_``, ``@``, spaces, punctuation, emoji,
+  combining marks) is kept where it is — so regexes such as the username or team-name rule
+  match the pseudonym exactly when they matched the original;
+* a letter outside ASCII becomes a letter of the same kind (cased or not) whose UTF-8
+  encoding has the same length, and a non-ASCII digit a digit of its own script: lengths in
+  runes *and* bytes stay the same, so every length limit (and the props' JSON size) judges the
+  pseudonym as it judged the original;
+* names are mapped on their lowercase key (Go ``strings.ToLower``, as the server looks them
+  up) and the original's case pattern is put back on the result, so ``Alice`` in a reference
+  still differs from ``alice`` in the definition only in case.
+
+Names (users, teams, channels, emoji, schemes, emails, auth data) are kept in a table, one
+entry per distinct name: a pseudonym is never given to two names (no new duplicates), never
+equals its original, and never lands on a name the server treats specially (reserved
+usernames and team-name prefixes, the default channels, system emoji). Names the server
+treats specially are kept as they are: they are not personal. Words of free text (messages,
+headers, props...) are mapped without a table (a small bounded cache only speeds up repeats):
+memory is bounded by the number of distinct names, never by posts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Final, Literal
+
+from archivekit.check.rules.context import DEFAULT_CHANNELS
+from archivekit.check.rules.names import RESERVED_TEAM_NAME_PREFIXES, RESERVED_USERNAMES
+from archivekit.check.rules.vendored import system_emojis
+from archivekit.gosem.strings import go_lower
+
+NameKind = Literal["user", "team", "channel", "emoji", "scheme", "email", "auth"]
+NAME_KINDS: Final[tuple[NameKind, ...]] = (
+    "user",
+    "team",
+    "channel",
+    "emoji",
+    "scheme",
+    "email",
+    "auth",
+)
+
+# Byte -> character tables for `bytes.translate` (the fast path of all-letter words).
+_LOWER: Final = bytes(ord("a") + i % 26 for i in range(256))
+_DIGITS: Final = bytes(ord("0") + i % 10 for i in range(256))
+_HEX: Final = "0123456789abcdef"
+# Cased letters with a one-to-one case mapping, by UTF-8 length (lowercase; .upper() of each
+# is one code point of the same length): Latin-1, Latin Extended Additional, Deseret.
+_CASED: Final = {
+    2: [chr(c) for c in range(0xE0, 0xFF) if c != 0xF7],
+    3: [chr(c) for c in range(0x1E01, 0x1E96, 2)],
+    4: [chr(c) for c in range(0x10428, 0x10450)],
+}
+# Letters without case, by UTF-8 length: Hebrew, CJK ideographs, CJK extension B.
+_UNCASED: Final = {2: (0x05D0, 27), 3: (0x4E00, 20902), 4: (0x20000, 42711)}
+_WORD_RE: Final = re.compile(r"[^\W_]+")
+# In messages: @mentions (not inside an email address), ~channel links and :emoji: codes.
+_MESSAGE_RE: Final = re.compile(
+    r"(?<![\w@.])@([A-Za-z0-9.\-_]+)|(?<![\w~])~([A-Za-z0-9\-_]+)|:([A-Za-z0-9+_-]+):|[^\W_]+"
+)
+_SEPARATORS: Final = re.compile(r"([/\\])")
+_DM_LIKE_RE: Final = re.compile(r"[0-9a-f]{40}")
+_WORD_CACHE_MAX: Final = 1 << 16
+_KEEP_COMPONENTS: Final = frozenset({"", ".", "..", "data"})
+_MAX_ATTEMPTS: Final = 64
+
+
+def _utf8_len(c: str) -> int:
+    return len(c.encode("utf-8", "surrogatepass"))
+
+
+def _other_char(c: str, r: int) -> str:
+    """The replacement of one non-ASCII character (lowercase already) by class and length."""
+    category = unicodedata.category(c)
+    if category == "Nd":
+        return chr(ord(c) - unicodedata.digit(c) + r % 10)
+    if category[0] != "L":
+        return c  # marks, symbols, punctuation, spaces: not words
+    size = _utf8_len(c)
+    if category in ("Ll", "Lu", "Lt") and size in _CASED:
+        pool = _CASED[size]
+        out = pool[r % len(pool)]
+        return out.upper() if category != "Ll" else out
+    if size in _UNCASED:
+        start, count = _UNCASED[size]
+        return chr(start + r % count)
+    return c
+
+
+def _recase(original: str, lowered: str, mapped: str) -> str:
+    """Put the case pattern of ``original`` (whose lowercase is ``lowered``) on ``mapped``."""
+    if original == lowered or len(original) != len(mapped):
+        return mapped
+    if original.isupper():
+        upper = mapped.upper()
+        if len(upper) == len(mapped):
+            return upper
+    out = []
+    for o, low, m in zip(original, lowered, mapped, strict=True):
+        if o != low:
+            up = m.upper()
+            out.append(up if len(up) == 1 else m)
+        else:
+            out.append(m)
+    return "".join(out)
+
+
+class Pseudonyms:
+    """The pseudonyms of one redaction run (see the module docstring)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._names: dict[NameKind, dict[str, str]] = {kind: {} for kind in NAME_KINDS}
+        self._taken: dict[NameKind, set[str]] = {kind: set() for kind in NAME_KINDS}
+        self._words: dict[str, str] = {}
+
+    # --- the keyed stream ----------------------------------------------------------------------
+    def _stream(self, domain: bytes, text: str, attempt: int, size: int) -> bytes:
+        seed = domain + b"\0" + attempt.to_bytes(2, "big") + text.encode("utf-8", "surrogatepass")
+        out = hmac.digest(self._key, seed, "sha256")
+        block = out
+        while len(out) < size:
+            block = hmac.digest(self._key, block + seed, "sha256")
+            out += block
+        return out
+
+    def _shape(
+        self, domain: bytes, lowered: str, attempt: int = 0, *, hexlike: bool = False
+    ) -> str:
+        """``lowered`` with every letter and digit replaced, class and length kept."""
+        n = len(lowered)
+        stream = self._stream(domain, lowered, attempt, 2 * n)
+        if lowered.isascii():
+            if lowered.isalpha() and not hexlike:
+                return stream[:n].translate(_LOWER).decode("ascii")
+            if lowered.isdigit():
+                return stream[:n].translate(_DIGITS).decode("ascii")
+        out = []
+        for i, c in enumerate(lowered):
+            r = stream[2 * i] << 8 | stream[2 * i + 1]
+            if "a" <= c <= "z":
+                out.append(_HEX[10 + r % 6] if hexlike and c <= "f" else chr(97 + r % 26))
+            elif "0" <= c <= "9":
+                out.append(chr(48 + r % 10))
+            elif c.isascii():
+                out.append(c)
+            else:
+                out.append(_other_char(c, r))
+        return "".join(out)
+
+    # --- free text -------------------------------------------------------------------------------
+    def word(self, word: str) -> str:
+        """One word of free text (letters and digits): keyed, class- and case-preserving."""
+        cached = self._words.get(word)
+        if cached is not None:
+            return cached
+        lowered = go_lower(word)
+        mapped = self._shape(b"w", lowered)
+        attempt = 1
+        while mapped == lowered and attempt < 4:
+            mapped = self._shape(b"w", lowered, attempt)
+            attempt += 1
+        mapped = _recase(word, lowered, mapped)
+        if len(self._words) >= _WORD_CACHE_MAX:
+            self._words.clear()
+        self._words[word] = mapped
+        return mapped
+
+    def _word_match(self, match: re.Match[str]) -> str:
+        return self.word(match.group())
+
+    def text(self, text: str) -> str:
+        """Free text (display names, headers, purposes, props strings...): each word mapped,
+        everything between words kept."""
+        return _WORD_RE.sub(self._word_match, text)
+
+    def message(self, text: str) -> str:
+        """A message: words as `text`, ``@user`` mentions and ``~channel`` links as the
+        user's and channel's pseudonyms, ``:emoji:`` of custom emoji defined so far as theirs."""
+        return _MESSAGE_RE.sub(self._message_match, text)
+
+    def _message_match(self, match: re.Match[str]) -> str:
+        user, channel, emoji = match.group(1, 2, 3)
+        if user is not None:
+            core = user.rstrip(".-_")
+            rest = user[len(core) :]
+            return "@" + (self.name("user", core) if core else "") + rest
+        if channel is not None:
+            return "~" + self.name("channel", channel)
+        if emoji is not None:
+            if go_lower(emoji) in self._names["emoji"]:
+                return ":" + self.name("emoji", emoji) + ":"
+            return ":" + self.text(emoji) + ":"
+        return self.word(match.group())
+
+    # --- names ---
+    def name(self, kind: NameKind, value: str) -> str:
+        """A name of ``kind``: one pseudonym per lowercase key, the original's case put back."""
+        if not value:
+            return value
+        lowered = go_lower(value)
+        mapped = self._names[kind].get(lowered)
+        if mapped is None:
+            mapped = self._new_name(kind, lowered)
+        return _recase(value, lowered, mapped)
+
+    def _new_name(self, kind: NameKind, lowered: str) -> str:
+        keep = _kept_part(kind, lowered)
+        taken = self._taken[kind]
+        if keep == len(lowered):
+            mapped = lowered
+        else:
+            prefix, rest = lowered[:keep], lowered[keep:]
+            hexlike = kind == "channel" and _DM_LIKE_RE.fullmatch(lowered) is not None
+            shape: Callable[[int], str] = (
+                (lambda attempt: self._email(rest, attempt))
+                if kind == "email"
+                else (lambda attempt: self._shape(kind.encode(), rest, attempt, hexlike=hexlike))
+            )
+            mapped = lowered
+            for attempt in range(_MAX_ATTEMPTS):
+                candidate = prefix + shape(attempt)
+                if (
+                    candidate != lowered
+                    and candidate not in taken
+                    and candidate not in self._names[kind]  # another original, seen so far
+                    and _kept_part(kind, candidate) == keep
+                ):
+                    mapped = candidate
+                    break
+        taken.add(mapped)
+        self._names[kind][lowered] = mapped
+        return mapped
+
+    def _email(self, lowered: str, attempt: int) -> str:
+        """local@domain: the local part and every domain label but the last (the top-level
+        domain, which names no one) mapped; ``@`` and dots kept."""
+        at = lowered.rfind("@")
+        if at < 0:
+            return self._shape(b"email", lowered, attempt)
+        local, domain = lowered[:at], lowered[at + 1 :]
+        labels = domain.split(".")
+        mapped = [self._shape(b"domain", label, attempt) for label in labels[:-1]]
+        mapped.append(labels[-1] if len(labels) > 1 else self._shape(b"domain", labels[-1]))
+        return self._shape(b"email", local, attempt) + "@" + ".".join(mapped)
+
+    def email(self, value: str) -> str:
+        return self.name("email", value)
+
+    def known(self, kind: NameKind, value: str) -> bool:
+        return go_lower(value) in self._names[kind]
+
+    # --- paths ---
+    def component(self, component: str) -> str:
+        """One element of a file path: a keyed token of letters and digits (long enough that
+        two files never meet), the extension kept (the server judges images by it)."""
+        if component in _KEEP_COMPONENTS:
+            return component
+        if not component.isascii():
+            component = unicodedata.normalize("NFC", component)  # the server's member key
+        stem, dot, ext = component.rpartition(".")
+        if not (dot and stem and 0 < len(ext) <= 8 and ext.isascii() and ext.isalnum()):
+            stem, dot, ext = component, "", ""
+        digest = self._stream(b"path", stem, 0, 32)
+        token = base64.b32encode(digest[:10]).decode("ascii").lower()
+        return token + dot + ext
+
+    def path(self, path: str) -> str:
+        """A JSONL file path or a zip member name: every element mapped by `component`,
+        separators (``/`` and ``\\``, an ordinary character the server keeps) kept."""
+        return "".join(
+            part if i % 2 else self.component(part)
+            for i, part in enumerate(_SEPARATORS.split(path))
+        )
+
+    # --- the reverse mapping ---------------------------------------------------------------------
+    def reverse(self) -> dict[str, dict[str, str]]:
+        """pseudonym → original, per kind of name (for ``--mapping``; kept names left out)."""
+        out: dict[str, dict[str, str]] = {}
+        for kind in NAME_KINDS:
+            pairs = {m: o for o, m in self._names[kind].items() if m != o}
+            out[kind] = dict(sorted(pairs.items()))
+        return out
+
+
+def _kept_part(kind: NameKind, lowered: str) -> int:
+    """How many leading characters of a name stay as they are: all of a name the server
+    treats specially, the reserved prefix of a team name, else none."""
+    if kind == "user" and lowered in RESERVED_USERNAMES:
+        return len(lowered)
+    if kind == "channel" and lowered in DEFAULT_CHANNELS:
+        return len(lowered)
+    if kind == "emoji" and lowered in system_emojis():
+        return len(lowered)
+    if kind == "team":
+        for prefix in RESERVED_TEAM_NAME_PREFIXES:
+            if lowered.startswith(prefix):
+                return len(prefix)
+    return 0
