@@ -133,6 +133,33 @@ _TOKEN_RE: Final = re.compile(
     re.DOTALL,
 )
 _ESCAPE_OR_WORD_RE: Final = re.compile(r"\\u[0-9a-fA-F]{4}|\\.|[^\W_]+")
+_LONG_NUMBER_RE: Final = re.compile(rb"[0-9]{19}")
+_RAW_TYPE_RE: Final = re.compile(rb'"type"\s*:\s*"([a-z_]+)"')
+_NAME_BY_TYPE: Final = {
+    b"team": "team",
+    b"channel": "channel",
+    b"user": "team",  # the names of a user line are mostly its teams'
+    b"emoji": "emoji",
+    b"scheme": "scheme",
+}
+_NAME_KEYS: Final = {
+    **dict.fromkeys(
+        ("user", "username", "owner", "members", "channel_members", "flagged_by"), "user"
+    ),
+    **dict.fromkeys(("favorited_by", "shown_by"), "user"),
+    "team": "team",
+    "channel": "channel",
+    "email": "email",
+    "message": "message",
+    "emoji_name": "emoji",
+    "path": "path",
+    "profile_image": "image",
+    "image": "image",
+}
+# Invalid UTF-8 travels through orjson as private-use characters of plane 16 (one per bad
+# byte, never letters, so kept where they are) and is put back as the same bytes.
+_BAD_BYTES: Final = {0xDC80 + b: 0x10FF80 + b for b in range(128)}
+_BAD_BYTES_BACK: Final = {v: k for k, v in _BAD_BYTES.items()}
 _LITERALS: Final = frozenset({b"true", b"false", b"null"})
 _KEPT_VALUE_KEYS: Final = frozenset({"type", "scope", "roles", "auth_service", "locale"})
 
@@ -214,15 +241,18 @@ class RedactRun:
         if not stripped:
             self.stats.blank += 1
             return raw
-        try:
-            doc = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+        loaded = _loads(raw)
+        if loaded is None:
             self.stats.token_rewritten += 1
             self.stats.lines["?"] += 1
             return self._tokens(raw)
+        doc, carried = loaded
         kind = _line_type(doc)
         self.stats.lines[kind] += 1
         body = orjson.dumps(self._walk(doc, ENVELOPE))
+        if carried:
+            text = body.decode("utf-8").translate(_BAD_BYTES_BACK)
+            body = text.encode("utf-8", "surrogateescape")
         # Keep the whitespace around the JSON (a CR of a CRLF file, indentation).
         start = raw.find(stripped[:1])
         return raw[:start] + body + raw[start + len(stripped) :]
@@ -282,9 +312,13 @@ class RedactRun:
         return names.text(value)
 
     def _tokens(self, raw: bytes) -> bytes:
-        """A line orjson cannot read: strings and bare words mapped, the rest as it is."""
+        """A line orjson cannot read: strings and bare words mapped, the rest as it is. A
+        string after a key that names a user, team, channel or email is mapped as that name
+        (``name`` by the line's type), so the references Go can still read stay consistent."""
         out = []
         key: str | None = None
+        line_type = _RAW_TYPE_RE.search(raw)
+        name_kind = _NAME_BY_TYPE.get(line_type.group(1) if line_type else b"", TEXT)
         for match in _TOKEN_RE.finditer(raw):
             token = match.group()
             content = match.group(1)
@@ -296,8 +330,12 @@ class RedactRun:
                 if key in _KEPT_VALUE_KEYS:
                     out.append(token)
                     continue
+                leaf = name_kind if key == "name" else _NAME_KEYS.get(key or "", TEXT)
                 text = content.decode("utf-8", "surrogateescape")
-                mapped = _ESCAPE_OR_WORD_RE.sub(self._word_outside_escape, text)
+                if leaf != TEXT and "\\" not in text:
+                    mapped = self._leaf(text, leaf)
+                else:
+                    mapped = _ESCAPE_OR_WORD_RE.sub(self._word_outside_escape, text)
                 out.append(b'"' + mapped.encode("utf-8", "surrogateescape") + match.group(2))
             elif token[:1].isalpha() or token[:1] == b"_":
                 bare = token if token in _LITERALS else self.names.text(token.decode()).encode()
@@ -363,3 +401,23 @@ def _line_type(doc: Any) -> str:
             if fold_json_key(key) == "type" and isinstance(value, str):
                 return value if value in PAYLOADS else "?"
     return "?"
+
+
+def _loads(raw: bytes) -> tuple[Any, bool] | None:
+    """The JSON of a line and whether it carries invalid UTF-8 (see `_BAD_BYTES`), or None
+    when it is not JSON orjson can carry through unchanged (or an integer past 64 bits)."""
+    if _LONG_NUMBER_RE.search(raw):
+        return None  # orjson reads an integer past 64 bits as a float: its digits would change
+    try:
+        return orjson.loads(raw), False
+    except orjson.JSONDecodeError:
+        pass
+    text = raw.decode("utf-8", "surrogateescape")
+    if text.isascii() or not any(0xDC80 <= ord(c) <= 0xDCFF for c in text):
+        return None
+    if any(ord(c) >= 0x10FF80 for c in text):
+        return None  # the carrier characters are in the line itself
+    try:
+        return orjson.loads(text.translate(_BAD_BYTES)), True
+    except orjson.JSONDecodeError:
+        return None
