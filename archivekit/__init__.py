@@ -11,6 +11,7 @@ The public API::
     filter_archive("export.zip", "eng.zip", Selection(teams=frozenset({"eng"})))
     split_archive("export.zip", "parts", max_bytes=500_000_000)
     merge_archives(["a.zip", "b.zip"], "all.zip")
+    redact_archive("export.zip", "for-support.zip", mapping="keep-me.json")
 
 Every name is imported on first use (PEP 562), so that ``import archivekit`` — and the CLI's
 start-up — costs only what a command really needs.
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from archivekit.validate import validate
     from archivekit.write.atomic import atomic_output, write_atomic
     from archivekit.write.select import Selection
-    from archivekit.writers import filter_archive, merge_archives, split_archive
+    from archivekit.writers import filter_archive, merge_archives, redact_archive, split_archive
 
 # Public name -> the module that defines it.
 _EXPORTS = {
@@ -64,6 +65,7 @@ _EXPORTS = {
     "open_archive": "archivekit.read",
     "parse_date": "archivekit.options",
     "reconcile": "archivekit.report.reconcile",
+    "redact_archive": "archivekit.writers",
     "split_archive": "archivekit.writers",
     "tables": "archivekit.report.tables",
     "validate": "archivekit.validate",
@@ -94,6 +96,7 @@ __all__ = [
     "open_archive",
     "parse_date",
     "reconcile",
+    "redact_archive",
     "split_archive",
     "tables",
     "validate",
