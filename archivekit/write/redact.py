@@ -221,6 +221,7 @@ class RedactRun:
         # Mapped member name → original (for the reverse mapping), when ``files`` is asked.
         self.files: dict[str, str] = {}
         self._record_files = files
+        self._float = False  # the line being walked holds a float (see `line`)
 
     def run(self) -> RedactStats:
         jsonl = self.writer.jsonl
@@ -247,9 +248,17 @@ class RedactRun:
             self.stats.lines["?"] += 1
             return self._tokens(raw)
         doc, carried = loaded
+        self._float = False
+        walked = self._walk(doc, ENVELOPE)
+        if self._float and _LONG_NUMBER_RE.search(raw):
+            # orjson reads an integer past 64 bits as a float: its digits would change. Floats
+            # are rare in exports, so only a line that holds one is searched for such numbers.
+            self.stats.token_rewritten += 1
+            self.stats.lines["?"] += 1
+            return self._tokens(raw)
         kind = _line_type(doc)
         self.stats.lines[kind] += 1
-        body = orjson.dumps(self._walk(doc, ENVELOPE))
+        body = orjson.dumps(walked)
         if carried:
             text = body.decode("utf-8").translate(_BAD_BYTES_BACK)
             body = text.encode("utf-8", "surrogateescape")
@@ -260,6 +269,8 @@ class RedactRun:
     def _walk(self, value: Any, spec: Spec) -> Any:
         if isinstance(spec, str):
             if spec == KEEP:
+                if not isinstance(value, str) and _has_float(value):
+                    self._float = True
                 return value
             if isinstance(value, str):
                 return self._leaf(value, spec)
@@ -278,8 +289,11 @@ class RedactRun:
                 out = {}
                 default = spec.get("", TEXT)
                 for key, item in value.items():
-                    folded = fold_json_key(key)
-                    child = spec.get(folded, default) if folded is not None else TEXT
+                    folded = _FOLDED.get(key) or _fold(key)
+                    child = spec.get(folded, default) if folded else TEXT
+                    if type(item) is str and type(child) is str:  # the common case, inline
+                        out[key] = item if child == KEEP else self._leaf(item, child)
+                        continue
                     mapped = self._walk(item, child)
                     if mapped is not _DROP:
                         out[key] = mapped
@@ -292,6 +306,8 @@ class RedactRun:
             return [self._walk(v, TEXT) for v in value]
         if isinstance(value, dict):
             return {k: self._walk(v, TEXT) for k, v in value.items()}
+        if type(value) is float:
+            self._float = True
         return value
 
     def _leaf(self, value: str, spec: str) -> str:
@@ -406,12 +422,12 @@ def _line_type(doc: Any) -> str:
 def _loads(raw: bytes) -> tuple[Any, bool] | None:
     """The JSON of a line and whether it carries invalid UTF-8 (see `_BAD_BYTES`), or None
     when it is not JSON orjson can carry through unchanged (or an integer past 64 bits)."""
-    if _LONG_NUMBER_RE.search(raw):
-        return None  # orjson reads an integer past 64 bits as a float: its digits would change
     try:
-        return orjson.loads(raw), False
+        doc = orjson.loads(raw)
     except orjson.JSONDecodeError:
         pass
+    else:
+        return doc, False
     text = raw.decode("utf-8", "surrogateescape")
     if text.isascii() or not any(0xDC80 <= ord(c) <= 0xDCFF for c in text):
         return None
@@ -421,3 +437,26 @@ def _loads(raw: bytes) -> tuple[Any, bool] | None:
         return orjson.loads(text.translate(_BAD_BYTES)), True
     except orjson.JSONDecodeError:
         return None
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    return False
+
+
+_FOLDED: dict[str, str] = {}  # key → fold_json_key(key) ("" when nothing can match it)
+
+
+def _fold(key: str) -> str:
+    """`fold_json_key`, remembered: exports repeat a few dozen keys millions of times (the
+    table is emptied past 4,096 keys, so a hostile line cannot grow it)."""
+    folded = fold_json_key(key) or ""
+    if len(_FOLDED) >= 4096:
+        _FOLDED.clear()
+    _FOLDED[key] = folded
+    return folded
