@@ -40,6 +40,7 @@ from archivekit.gosem.images import image_dimensions
 from archivekit.gosem.mail import parse_address
 from archivekit.gosem.strings import byte_len, go_lower
 from archivekit.inspect import inspect
+from archivekit.report.tables import tables
 from archivekit.testing import synth
 from archivekit.testing.fuzz import (
     ArchiveRecipe,
@@ -267,6 +268,21 @@ def test_same_counts_and_table_shapes(tmp_path: Path) -> None:
             for z in (a, b)
         ]
     assert sizes[0] == sizes[1]
+
+
+@pytest.mark.parametrize("name", ["teams", "channels", "users", "directs", "months", "types"])
+def test_same_tables_but_for_the_names(name: str, tmp_path: Path) -> None:
+    source = SAMPLES / "clean.zip"
+    out = redact(source, tmp_path)
+
+    def shape(path: Path) -> list[tuple[Any, ...]]:
+        frame = getattr(tables(path), name)
+        kept = [c for c in frame.columns if frame[c].dtype != object or c in ("type", "kind")]
+        if name == "types":
+            kept.remove("bytes")  # file paths become fixed-length tokens: lines change size
+        return sorted(tuple(map(str, row)) for row in frame[kept].itertuples(index=False))
+
+    assert shape(out) == shape(source)
 
 
 def test_generated_archive(tmp_path: Path) -> None:
@@ -532,3 +548,45 @@ def test_injected_defects_keep_their_codes_and_lines(
     out = tmp_path / "out.zip"
     redact_archive(source, out, key=KEY)
     assert issue_keys(out) == before
+
+
+# --- placeholders and the CLI ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "gif", "webp"])
+@pytest.mark.parametrize(
+    ("width", "height", "size"), [(1, 1, 4000), (37, 19, 900), (640, 480, 80000)]
+)
+def test_image_placeholder_is_a_valid_image_of_the_same_size(
+    fmt: str, width: int, height: int, size: int
+) -> None:
+    made = placeholder(size, (fmt, width, height))
+    data = b"".join(made.blocks)
+    assert len(data) == made.size == size
+    assert image_dimensions(data) == (fmt, width, height)
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()  # decodes the pixels, not only the header
+        assert image.size == (width, height)
+        assert image.format == {"jpeg": "JPEG"}.get(fmt, fmt.upper())
+
+
+def test_image_placeholder_larger_than_a_tiny_original_says_so() -> None:
+    made = placeholder(10, ("png", 13, 7))
+    assert made.size > 10
+    assert len(b"".join(made.blocks)) == made.size
+
+
+def test_cli_json_is_the_library_result(tmp_path: Path) -> None:
+    source = SAMPLES / "broken.zip"
+    cli_out = tmp_path / "cli.zip"
+    result = CliRunner().invoke(
+        cli, ["redact", str(source), "-o", str(cli_out), "--key", "k", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    library = redact_archive(source, tmp_path / "lib.zip", key=b"k").to_dict()
+    for doc in (document, library):
+        for name in ("output", "manifest"):
+            doc.pop(name)
+        doc["archive"].pop("file")
+    assert document == library

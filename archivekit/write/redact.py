@@ -54,8 +54,9 @@ KEPT_VERBATIM: Final = (
     " off-topic, system emoji, the folder name data",
     "everything in text that is not a letter or a digit: spaces, punctuation, symbols, emoji,"
     " '@' and '.' of emails, '/' of paths; file extensions; top-level domains of emails",
-    "sizes: every string has the same length in characters and in bytes, every file the same"
-    " size (images: a blank image of the same format and dimensions)",
+    "sizes: every string but a file path has the same length in characters and in bytes (each"
+    " element of a path becomes a 16-character token), every file the same size (images: a"
+    " blank image of the same format and dimensions)",
 )
 
 # --- the spec of the import format ------------------------------------------------------------
