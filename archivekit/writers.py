@@ -325,8 +325,12 @@ def redact_archive(
     keep_large_buffers()
     source = os.fspath(source)
     target = os.fspath(output)
-    if mapping is not None and os.path.realpath(mapping) == os.path.realpath(target):
-        raise UsageError("redact: --mapping must not be the output archive")
+    if mapping is not None and os.path.realpath(mapping) in {
+        os.path.realpath(target),
+        os.path.realpath(source),
+    }:
+        # Checked before anything is written: the mapping is written last.
+        raise UsageError("redact: --mapping must be another file than the input and the output")
     key_given = key is not None
     pseudonyms = Pseudonyms(key if key is not None else os.urandom(REDACT_KEY_BYTES))
     with open_archive(source, limits=read_limits) as archive:

@@ -359,6 +359,18 @@ def test_manifest_and_summary_name_no_original(tmp_path: Path) -> None:
     assert "stored nowhere" in text_run.output
 
 
+def test_mapping_onto_the_input_is_refused_before_writing(tmp_path: Path) -> None:
+    source = tmp_path / "in.zip"
+    source.write_bytes((SAMPLES / "clean.zip").read_bytes())
+    out = tmp_path / "out.zip"
+    result = CliRunner().invoke(
+        cli, ["redact", str(source), "-o", str(out), "--mapping", str(source)]
+    )
+    assert result.exit_code == 2
+    assert not out.exists()
+    assert source.read_bytes() == (SAMPLES / "clean.zip").read_bytes()
+
+
 def test_unreadable_input_exits_3_and_writes_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"not a zip at all")
