@@ -335,9 +335,11 @@ def redact_archive(
     pseudonyms = Pseudonyms(key if key is not None else os.urandom(REDACT_KEY_BYTES))
     with open_archive(source, limits=read_limits) as archive:
         jsonl_name = archive.jsonl.name if archive.kind != "jsonl" else JSONL_NAME
-        with write_archive(target, protect=[source], jsonl_name=jsonl_name) as writer:
-            run = RedactRun(archive, writer, pseudonyms, attachments, files=mapping is not None)
-            stats = run.run()
+        run = RedactRun(archive, pseudonyms, attachments, files=mapping is not None)
+        with write_archive(
+            target, protect=[source], jsonl_name=jsonl_name, lead=run.lead()
+        ) as writer:
+            stats = run.run(writer)
     assert writer.result is not None
     result = RedactResult(target, attachments, key_given, stats, writer.result)
     document = {"command": "redact", **result.manifest_document()}

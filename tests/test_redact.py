@@ -468,6 +468,26 @@ def test_no_attachments_drops_files_and_references(tmp_path: Path) -> None:
     assert sum(missing.values()) == attached
 
 
+def test_another_jsonl_keeps_its_place_and_is_redacted(tmp_path: Path) -> None:
+    jsonl = b"\n".join(
+        orjson.dumps(r) for r in (synth.version(), synth.team("secretteam", display_name="X"))
+    )
+    source = synth.write_zip(
+        tmp_path / "two.zip",
+        [
+            synth.ZipMember("old/export.jsonl", jsonl + b"\n", "deflate"),
+            synth.ZipMember("import.jsonl", jsonl + b"\n", "deflate"),
+        ],
+    )
+    out = redact(source, tmp_path)
+    assert [k[0] for k in issue_keys(source)] == ["jsonl-choice-differs"]
+    assert issue_keys(out) == issue_keys(source)
+    with zipfile.ZipFile(out) as zf:
+        assert zf.namelist() == ["old/export.jsonl", "import.jsonl"]
+        assert zf.read("old/export.jsonl") == zf.read("import.jsonl")
+        assert b"secretteam" not in zf.read("old/export.jsonl")
+
+
 def test_broken_lines_keep_their_structure(tmp_path: Path) -> None:
     lines: list[Any] = [
         synth.team("secretteam", display_name="Secret Team"),

@@ -2,7 +2,8 @@
 
 One `ArchiveWriter` is one output zip, written front to back in one go:
 
-1. the JSONL member first (`ArchiveWriter.jsonl`, a `JsonlWriter`): lines go in as the *raw*
+1. the JSONL member first (`ArchiveWriter.jsonl`, a `JsonlWriter`; only ``lead`` members go
+   before it): lines go in as the *raw*
    bytes of an input line (`keep`, byte-identical: the raw bytes plus ``\\n``) or as new bytes
    (`write`), deflated on the fly (ISA-L, `FAST_DEFLATE`), counted and hashed (SHA-256);
 2. then the files: `copy_member` copies a member of the input **raw** (compressed bytes, CRC-32
@@ -115,10 +116,11 @@ class WrittenArchive:
     sha256: str
     members: tuple[WrittenMember, ...]
     lines: int  # JSONL lines written
+    jsonl_index: int = 0  # the JSONL's place in `members` (after any `lead` members)
 
     @property
     def jsonl(self) -> WrittenMember:
-        return self.members[0]
+        return self.members[self.jsonl_index]
 
 
 def _member_record(
@@ -221,13 +223,21 @@ class ArchiveWriter:
         path: str = "",
         jsonl_name: str = JSONL_NAME,
         deflate: Deflate = FAST_DEFLATE,
+        lead: Iterable[tuple[str, Iterable[bytes]]] = (),
     ) -> None:
         self.path = path
         self.jsonl_name = jsonl_name
         self._zip = ZipWriter(fp, digest=True)
-        self.jsonl = JsonlWriter(self._zip.open(jsonl_name, "deflate", deflate=deflate))
         self._members: list[WrittenMember] = []
         self._names: set[str] = {jsonl_name}
+        # Members written before the JSONL (deflated), where their place matters: redact keeps
+        # another .jsonl ahead of the chosen one, which older servers import instead.
+        for name, blocks in lead:
+            self._names.add(name)
+            self._members.append(self._write_new(name, blocks, "deflate"))
+        self._jsonl_index = len(self._members)
+        self.jsonl = JsonlWriter(self._zip.open(jsonl_name, "deflate", deflate=deflate))
+        self._jsonl_open = True
         self.result: WrittenArchive | None = None
 
     @property
@@ -236,7 +246,8 @@ class ArchiveWriter:
         return self._zip.offset
 
     def _end_jsonl(self) -> None:
-        if not self._members:
+        if self._jsonl_open:
+            self._jsonl_open = False
             self._members.append(self.jsonl.close())
 
     def copy_member(
@@ -278,14 +289,17 @@ class ArchiveWriter:
         self._end_jsonl()
         if name not in self._names:
             self._claim(name)
+        record = self._write_new(name, blocks, method)
+        self._members.append(record)
+        return record
+
+    def _write_new(self, name: str, blocks: Iterable[bytes], method: str) -> WrittenMember:
         digest = hashlib.sha256()
         with self._zip.open(name, "deflate" if method == "deflate" else "stored") as out:
             for block in blocks:
                 digest.update(block)
                 out.write(block)
-        record = _member_record(out.close(), digest.hexdigest())
-        self._members.append(record)
-        return record
+        return _member_record(out.close(), digest.hexdigest())
 
     def _claim(self, name: str) -> None:
         if name in self._names:
@@ -299,7 +313,12 @@ class ArchiveWriter:
             summary = self._zip.close()
             assert summary.sha256 is not None
             self.result = WrittenArchive(
-                self.path, summary.size, summary.sha256, tuple(self._members), self.jsonl.lines
+                self.path,
+                summary.size,
+                summary.sha256,
+                tuple(self._members),
+                self.jsonl.lines,
+                self._jsonl_index,
             )
         return self.result
 
@@ -329,13 +348,14 @@ def write_archive(
     protect: Iterable[str | os.PathLike[str]] = (),
     jsonl_name: str = JSONL_NAME,
     deflate: Deflate = FAST_DEFLATE,
+    lead: Iterable[tuple[str, Iterable[bytes]]] = (),
 ) -> Iterator[ArchiveWriter]:
     """An `ArchiveWriter` onto ``destination``, atomically: the file appears (complete) only
     when the block ends without an exception; `ArchiveWriter.result` then describes it.
     Raises `OutputError` (exit 2) when ``destination`` is one of ``protect`` or not writable."""
     with atomic_output(destination, protect=protect) as fp:
         path = os.fspath(destination)
-        writer = ArchiveWriter(fp, path=path, jsonl_name=jsonl_name, deflate=deflate)
+        writer = ArchiveWriter(fp, path=path, jsonl_name=jsonl_name, deflate=deflate, lead=lead)
         yield writer
         writer.close()
 

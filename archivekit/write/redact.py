@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -34,7 +35,7 @@ from archivekit.gosem.strings import fold_json_key
 from archivekit.read import Archive, MemberInfo
 from archivekit.read.framing import LineTooLong, iter_line_batches
 from archivekit.write.core import ArchiveWriter
-from archivekit.write.placeholders import placeholder, zeros
+from archivekit.write.placeholders import placeholder
 from archivekit.write.pseudonyms import Pseudonyms
 from archivekit.write.zipwriter import STORED
 
@@ -177,6 +178,7 @@ class RedactStats:
     file_bytes: int = 0
     larger: int = 0  # image placeholders larger than their original
     unreadable: int = 0  # files that could not be read: zeros
+    other_jsonl: int = 0  # JSONL members besides the chosen one (redacted alike)
     files_dropped: int = 0
     file_bytes_dropped: int = 0
     references_dropped: int = 0
@@ -193,6 +195,7 @@ class RedactStats:
                 "bytes": self.file_bytes,
                 "larger_than_original": self.larger,
                 "unreadable": self.unreadable,
+                "other_jsonl": self.other_jsonl,
                 "dropped": self.files_dropped,
                 "bytes_dropped": self.file_bytes_dropped,
                 "references_dropped": self.references_dropped,
@@ -207,14 +210,12 @@ class RedactRun:
     def __init__(
         self,
         archive: Archive,
-        writer: ArchiveWriter,
         pseudonyms: Pseudonyms,
         attachments: Attachments = "placeholders",
         *,
         files: bool = False,
     ) -> None:
         self.archive = archive
-        self.writer = writer
         self.names = pseudonyms
         self.attachments = attachments
         self.stats = RedactStats()
@@ -224,14 +225,38 @@ class RedactRun:
         self._record_files = files
         self._float = False  # the line being walked holds a float (see `line`)
 
-    def run(self) -> RedactStats:
-        jsonl = self.writer.jsonl
+    def lead(self) -> list[tuple[str, Iterator[bytes]]]:
+        """The other JSONL members that come before the chosen one, redacted: they must stay
+        ahead of it (older servers import the first .jsonl: `jsonl-choice-differs`). For
+        `ArchiveWriter`'s ``lead``; written before `run`."""
+        archive = self.archive
+        if archive.kind == "jsonl":
+            return []
+        index = archive.index
+        return [
+            (index[i].name, self._other_jsonl(index[i]))
+            for i in range(archive.jsonl.index)
+            if _is_jsonl(index[i])
+        ]
+
+    def run(self, writer: ArchiveWriter) -> RedactStats:
+        jsonl = writer.jsonl
         for batch in iter_line_batches(self.archive.iter_jsonl_blocks()):
             for raw in batch:
                 jsonl.write(self.line(raw))
-        self._files()
+        self._files(writer)
         self.stats.names = {k: len(v) for k, v in self.names.reverse().items()}
         return self.stats
+
+    def _other_jsonl(self, member: MemberInfo) -> Iterator[bytes]:
+        """Another JSONL member, redacted line by line like the chosen one (its name is
+        structure: kept). One that cannot be read to its end is written as far as it can."""
+        self.stats.other_jsonl += 1
+        try:
+            for batch in iter_line_batches(self.archive.iter_member_blocks(member)):
+                yield b"".join([self.line(raw) + b"\n" for raw in batch])
+        except ArchiveError:
+            self.stats.unreadable += 1
 
     # --- lines ---
     def line(self, raw: bytes | LineTooLong) -> bytes:
@@ -365,31 +390,28 @@ class RedactRun:
         token = match.group()
         return token if token.startswith("\\") else self.names.word(token)
 
-    # --- files -----------------------------------------------------------------------------------
-    def _files(self) -> None:
+    # --- files ---
+    def _files(self, writer: ArchiveWriter) -> None:
         archive = self.archive
         if archive.kind == "jsonl":
             return
         chosen = archive.jsonl.index
         for i in range(len(archive.index)):
-            if i == chosen:
-                continue
-            self._file(archive.index[i])
+            member = archive.index[i]
+            if i == chosen or (i < chosen and _is_jsonl(member)):
+                continue  # the chosen JSONL, or one of `lead`: written already
+            if _is_jsonl(member):
+                writer.add_member(member.name, self._other_jsonl(member), method="deflate")
+            else:
+                self._file(writer, member)
 
-    def _file(self, member: MemberInfo) -> None:
+    def _file(self, writer: ArchiveWriter, member: MemberInfo) -> None:
         stats = self.stats
-        if member.name.lower().endswith(".jsonl"):
-            # Another JSONL (older servers may pick it): its name is structure, its content
-            # is not redacted line by line, so it becomes zeros.
-            self.writer.add_member(member.name, zeros(member.size), method=_method(member))
-            stats.files["zeros"] += 1
-            stats.file_bytes += member.size
-            return
         name = self.names.path(member.name)
         if self._record_files:
             self.files[name] = member.name
         if member.is_dir:
-            self.writer.add_member(name, ())
+            writer.add_member(name, ())
             return
         if self.attachments != "placeholders" and name not in self._images:
             stats.files_dropped += 1
@@ -402,10 +424,14 @@ class RedactRun:
         except ArchiveError:
             stats.unreadable += 1
         made = placeholder(member.size, image)
-        self.writer.add_member(name, made.blocks, method=_method(member))
+        writer.add_member(name, made.blocks, method=_method(member))
         stats.files[made.kind] += 1
         stats.file_bytes += made.size
         stats.larger += made.size > member.size
+
+
+def _is_jsonl(member: MemberInfo) -> bool:
+    return not member.is_dir and member.name.lower().endswith(".jsonl")
 
 
 def _method(member: MemberInfo) -> str:
