@@ -527,6 +527,12 @@ def test_pseudonyms_keep_shape_case_and_reserved_words() -> None:
     mapped_users = {names.name("user", f"u{i}") for i in range(300)}
     assert len(mapped_users) == 300  # no two names share a pseudonym
     assert names.name("team", "xy") != "xy"
+    # An :emoji: code in a message before the emoji's line: the emoji's pseudonym all the same.
+    message = names.message("ship it :partyparrot: :smile: at 10:30:45")
+    assert message.split()[2] == f":{names.name('emoji', 'partyparrot')}:"
+    assert ":smile:" in message
+    assert not message.endswith(" 10:30:45")  # digits are mapped, colons kept
+    assert re.fullmatch(r".* \d\d:\d\d:\d\d", message)
 
 
 # --- property: injected defects keep their codes and lines -----------------------------------

@@ -190,8 +190,8 @@ class Pseudonyms:
         return "".join(parts)
 
     def message(self, text: str) -> str:
-        """A message: words as `text`, ``@user`` mentions and ``~channel`` links as the
-        user's and channel's pseudonyms, ``:emoji:`` of custom emoji defined so far as theirs."""
+        """A message: words as `text`, ``@user`` mentions, ``~channel`` links and ``:emoji:``
+        codes as the user's, channel's and emoji's pseudonyms."""
         if "@" in text or "~" in text or ":" in text:
             return _MESSAGE_RE.sub(self._message_match, text)
         return self.text(text)
@@ -205,7 +205,10 @@ class Pseudonyms:
         if channel is not None:
             return "~" + self.name("channel", channel)
         if emoji is not None:
-            if go_lower(emoji) in self._names["emoji"]:
+            # Exports write emoji lines after the posts, so a code is mapped as an emoji name
+            # whether or not its definition came yet (system emoji stay as they are); one
+            # without a letter (a time such as 10:30:45) is plain text.
+            if any(c.isalpha() for c in emoji):
                 return ":" + self.name("emoji", emoji) + ":"
             return ":" + self.text(emoji) + ":"
         return self.word(match.group())
