@@ -25,6 +25,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from archivekit.check.rules.names import (
@@ -628,3 +629,40 @@ def test_cli_json_is_the_library_result(tmp_path: Path) -> None:
             doc.pop(name)
         doc["archive"].pop("file")
     assert document == library
+
+
+@pytest.fixture(scope="module")
+def generated_recipe(tmp_path_factory: pytest.TempPathFactory) -> ArchiveRecipe:
+    """A small generated export with every line type (roles, schemes, bots, emoji, profile
+    images, DMs and GMs), as a recipe the mutations work on."""
+    path = tmp_path_factory.mktemp("recipe") / "gen.zip"
+    generate_export(
+        path, seed=3, teams=1, channels_per_team=2, users=5, posts=12, dm_channels=2,
+        gm_channels=1, direct_posts=4, attachments=3, emojis=1, bots=1,
+        roles_and_schemes=True, profile_images=True,
+    )  # fmt: skip
+    with zipfile.ZipFile(path) as zf:
+        lines = tuple(zf.read("import.jsonl").split(b"\n")[:-1])
+        files = {n: zf.read(n) for n in zf.namelist() if n != "import.jsonl"}
+    return ArchiveRecipe(lines, files)
+
+
+@settings(
+    max_examples=scaled_examples(0.15),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_injected_defects_in_a_generated_export_keep_their_codes_and_lines(
+    data: st.DataObject, generated_recipe: ArchiveRecipe, tmp_path: Path
+) -> None:
+    mutated = data.draw(archive_mutations(generated_recipe))
+    if mutated.zip:
+        return  # a damaged zip: redact writes a sound one (documented)
+    source = mutated.write(tmp_path / "in.zip")
+    try:
+        before = issue_keys(source)
+    except Exception:  # an archive validate refuses (exit 3) is not this test's subject
+        return
+    out = tmp_path / "out.zip"
+    redact_archive(source, out, key=KEY)
+    assert issue_keys(out) == before
