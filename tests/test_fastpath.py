@@ -16,6 +16,7 @@ from archivekit.check.engine import LineProcessor
 from archivekit.check.fast import fastpath
 from archivekit.check.fast.fastpath import STRING, check_post, no_repeated_keys
 from archivekit.check.target import TargetConfig
+from archivekit.read import Archive
 from archivekit.testing.fuzz import apply_record_mutations, dump_json_line, load_fuzz_profile
 from archivekit.testing.fuzz import record_mutations as record_mutation_lists
 from archivekit.testing.synth import (
@@ -23,7 +24,10 @@ from archivekit.testing.synth import (
     direct_channel,
     direct_post,
     generate_export,
+    gif_bytes,
+    jpeg_header_bytes,
     make_archive,
+    png_bytes,
     post,
     reaction,
     reply,
@@ -261,10 +265,55 @@ FILES: dict[str, bytes] = {
     "data/shot.PNG": b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,  # an image: pixels are measured
     "data/dir/": b"",
     "data/unused.txt": b"never referenced",
+    # Images: the server reads their headers (MaxImageResolution: 33,177,600 pixels).
+    "data/big.png": png_bytes(8000, 5000),  # over the limit
+    "data/photo.JPG": jpeg_header_bytes(640, 480),
+    "data/twin.gif": gif_bytes(480, 640),  # as many pixels as photo.JPG
+    "data/broken.jpeg": b"\xff\xd8 not really",  # no dimensions
+    "data/\u00fcber/gro\u00df.png": png_bytes(9000, 4000),  # non-ASCII, over the limit
+    "data/caf\u00e9.gif": gif_bytes(10, 10),  # an NFC name
+    "data/x.g\u0130f": gif_bytes(20, 20),  # Go lowercases .gİf to .gif: an image
     "outside.txt": b"outside data/",
     **{f"data/many/{i}.txt": bytes(i) for i in range(12)},
 }
 MANY = [f"many/{i}.txt" for i in range(11)]
+
+
+def replies_first(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with its payload's replies before its attachments (the server's order of
+    resolving them is the same: the post's own files first)."""
+    payload = record[record["type"]]
+    payload = {"replies": payload.pop("replies"), **payload}
+    return {"type": record["type"], record["type"]: payload}
+
+
+IMAGE_LINES: list[Any] = [
+    post("team1", "chan1", "alice", "photo", T + 40, attachments=["photo.JPG", "a.txt"]),
+    post("team1", "chan1", "bob", "same photo", T + 41, attachments=["photo.JPG", "photo.JPG"]),
+    post("team1", "chan1", "alice", "twin", T + 42, attachments=["twin.gif"]),
+    post("team1", "chan1", "alice", "big", T + 43, attachments=["big.png", "broken.jpeg"]),
+    post(
+        "team1", "chan1", "alice", "reply image", T + 44,
+        replies=[reply("bob", "r", T + 45, attachments=["a.txt", "big.png"])],
+    ),
+    replies_first(
+        post(
+            "team1", "chan1", "alice", "order", T + 46, attachments=["twin.gif", "big.png"],
+            replies=[reply("bob", "r", T + 47, attachments=["\u00fcber/gro\u00df.png"])],
+        )
+    ),
+    direct_post(["alice", "bob"], "bob", "dm image", T + 48, attachments=["big.png"]),
+    post("team1", "chan1", "alice", "non-ascii", T + 49, attachments=["\u00fcber/gro\u00df.png"]),
+    post("team1", "chan1", "alice", "nfd image", T + 50, attachments=["cafe\u0301.gif"]),
+    post("team1", "chan1", "alice", "dotted", T + 51, attachments=["x.g\u0130f"]),
+    post("team1", "chan1", "alice", "nfd missing", T + 52, attachments=["nai\u0308ve.png"]),
+    post(
+        "team1", "chan1", "alice", "image fails", T + 53, attachments=["big.png", "gone.png"],
+        replies=[reply("bob", "dropped", T + 54, attachments=["photo.JPG"])],
+    ),
+    post("team1", "chan1", "alice", "many images", T + 55, attachments=["photo.JPG"] * 11),
+    post("team1", "chan1", "alice", "image traversal", T + 56, attachments=["../big.png"]),
+]  # fmt: skip
 ATTACHMENT_LINES: list[Any] = [
     *LINES[:4],
     direct_channel(["alice", "bob"]),
@@ -314,6 +363,7 @@ ATTACHMENT_LINES: list[Any] = [
         replies=[reply("bob", "r", T + 32, attachments=["many/11.txt"])],
     ),
     post("team1", "chan1", "alice", "one", T, attachments=["b.log"]),  # a duplicate post
+    *IMAGE_LINES,
 ]  # fmt: skip
 
 
@@ -326,6 +376,8 @@ def test_attachment_lines_report_the_same_either_way(
     assert report["attachment_stats"]["unreferenced"] >= 1
     codes = {i["code"] for i in report["issues"]}
     assert {"attachment-missing", "attachment-data-prefix", "too-many-files"} <= codes
+    over = [i for i in report["issues"] if i["values"].get("unit") == "pixels"]
+    assert len(over) >= 4  # big.png (post, reply, direct post), groß.png
     # A small MaxFileSize sends the larger files to the general path; the same report.
     small = TargetConfig(max_file_size=20)
     assert both_ways(path, monkeypatch, target=small, explicit=True)["errors"] > report["errors"]
@@ -362,20 +414,42 @@ def test_plain_attachment_lines_take_the_fast_path(
     assert report["attachment_stats"]["referenced"] == 14
 
 
+def test_image_and_non_ascii_attachment_lines_take_the_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scanner: str
+) -> None:
+    lines = [*LINES[:4], direct_channel(["alice", "bob"]), *IMAGE_LINES]
+    path = make_archive(tmp_path / "images.zip", lines, FILES)
+    general = general_lines(monkeypatch)
+    reads: list[int] = []
+    original = Archive.read_member_head
+
+    def spy(self: Any, member: Any, n: int) -> bytes:
+        reads.append(member.index)
+        return original(self, member, n)
+
+    monkeypatch.setattr(Archive, "read_member_head", spy)
+    report = validate(path, max_issues=None).to_dict()
+    # Only the lines with a failed file (and the dotted extension) leave the fast path.
+    declined = ["dotted", "nfd missing", "image fails", "many images", "image traversal"]
+    first_declined = 7 + len(IMAGE_LINES) - len(declined)  # after the 6 definitions
+    assert general == [1, 2, 3, 4, 5, 6, *range(first_declined, first_declined + len(declined))]
+    # Each image is read once, however many lines (and paths) name it.
+    assert sorted(reads) == sorted(set(reads))
+    assert report["valid"] is False
+
+
+# Definitions, plain files, and images (in a reply, in a direct post, at a non-ASCII path).
+MUTATED_SEEDS = [dump_json_line(line) for line in [*ATTACHMENT_LINES[:9], *IMAGE_LINES[3:9]]]
+
+
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(
-    mutations=record_mutation_lists(
-        [dump_json_line(line) for line in ATTACHMENT_LINES[:9]], max_mutations=4
-    )
-)
+@given(mutations=record_mutation_lists(MUTATED_SEEDS, max_mutations=4))
 def test_mutated_attachment_lines_report_the_same_either_way(
     mutations: Any,
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
     scanner: str,
 ) -> None:
-    lines = apply_record_mutations(
-        [dump_json_line(line) for line in ATTACHMENT_LINES[:9]], mutations
-    )
+    lines = apply_record_mutations(MUTATED_SEEDS, mutations)
     path = make_archive(tmp_path_factory.mktemp("m") / "m.zip", lines, FILES)
     both_ways(path, monkeypatch)

@@ -237,7 +237,7 @@ def check(
     files: Any = None,
 ) -> str:
     """Assert C declines or agrees with Python; "declined", "agreed" or "gap" (see module doc).
-    `files`: (member index, bitmap, MaxFileSize, image extensions) to resolve attachments."""
+    `files`: (member index, MaxFileSize, image extensions, key finder) to resolve attachments."""
     native = run_native(raw, direct, w, max_post_size, files)
     if native is None:
         return "declined"
@@ -1403,7 +1403,9 @@ with open(sys.argv[2], "rb") as f:
 from archivekit.read import open_archive
 
 archive = open_archive(zip_path)
-files = (archive.index.table, 1000, extensions)
+from archivekit.check.fast.fastpath import key_finder
+
+files = (archive.index.table, 1000, extensions, key_finder(archive.index))
 
 
 def type_ok(name):
@@ -1534,7 +1536,12 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
     from archivekit.read import open_archive
 
     archive = open_archive(zip_path)
-    files = (archive.index, 1000, fastpath.IMAGE_EXTENSION_BYTES)
+    files = (
+        archive.index,
+        1000,
+        fastpath.IMAGE_EXTENSION_BYTES,
+        fastpath.key_finder(archive.index),
+    )
     expected = [run_native(raw, direct, w, size, files) for raw, direct, size in cases]
     assert results == expected, "the sanitized build of _scan.c answers otherwise (stale .so?)"
     from archivekit.check.fast import _scan
@@ -1604,7 +1611,10 @@ def test_skim_batch_refuses_a_places_dict_it_did_not_fill() -> None:
 
 # --- attachments: resolved in the member index ----------------------------------------------
 
-FILE_NAMES = ["data/a.txt", "data/b/c.log", "data/d.pdf", "data/e.PNG", "data/f/", "data/K.txt"]
+FILE_NAMES = [
+    "data/a.txt", "data/b/c.log", "data/d.pdf", "data/e.PNG", "data/f/", "data/K.txt",
+    "data/caf\u00e9.txt", "data/\u00fcber/g.gif", "data/x.g\u0130f",
+]  # fmt: skip
 FILE_SEEDS: list[tuple[bytes, bool]] = [
     (dump_json_line(record), record["type"] == "direct_post")
     for record in [
@@ -1614,8 +1624,14 @@ FILE_SEEDS: list[tuple[bytes, bool]] = [
             replies=[reply("bob", "r", T0 + 1, attachments=["a.txt", "d.pdf", "b/c.log"])],
         ),
         direct_post(["alice", "bob"], "bob", "dm", T0, attachments=["K.txt"]),
-        post("team1", "chan1", "alice", "image", T0, attachments=["e.PNG"]),
         post("team1", "chan1", "alice", "dir", T0, attachments=["f"]),
+        post("team1", "chan1", "alice", "image", T0, attachments=["e.PNG"]),
+        post(
+            "team1", "chan1", "alice", "images", T0, attachments=["a.txt", "\u00fcber/g.gif"],
+            replies=[reply("bob", "r", T0 + 1, attachments=["e.PNG", "cafe\u0301.txt"])],
+        ),
+        # Go lowercases the extension's İ to i: an image by the server's rule, left general.
+        post("team1", "chan1", "alice", "dotted", T0, attachments=["x.g\u0130f"]),
     ]
 ]  # fmt: skip
 
@@ -1630,19 +1646,35 @@ def test_attachment_lines_agree_and_their_mutations_are_never_accepted_by_c_alon
     path = make_archive(tmp_path / "files.zip", [], files)
     with open_archive(path) as archive:
         index = archive.index
-        args = (index, 1000, fastpath.IMAGE_EXTENSION_BYTES)
+        args = (index, 1000, fastpath.IMAGE_EXTENSION_BYTES, fastpath.key_finder(index))
         verdicts = [check(raw, direct, files=args) for raw, direct in FILE_SEEDS]
-        assert verdicts == ["agreed", "agreed", "agreed", "declined", "declined"]
+        assert verdicts == [
+            "agreed",
+            "agreed",
+            "agreed",
+            "declined",
+            "agreed",
+            "agreed",
+            "declined",
+        ]
+        # Images are listed (reply, position, entry) for their headers to be read; the NFD
+        # path finds the NFC name.
+        *_, images = run_native(*FILE_SEEDS[5], WORLD, MAX_POST_SIZE, args)[4]
+        assert [(r, p, index[m].name) for r, p, m in images] == [
+            (-1, 1, "data/\u00fcber/g.gif"), (0, 0, "data/e.PNG"),
+        ]  # fmt: skip
+        assert run_native(*FILE_SEEDS[5], WORLD, MAX_POST_SIZE, (*args[:3], None)) is None
         accepted = run_native(*FILE_SEEDS[1], WORLD, MAX_POST_SIZE, args)
         # Three files of the reply after the post's own: the largest is d.pdf (first: the
         # post's), the longest list the reply's.
-        members, total, largest, most = accepted[4]
+        members, total, largest, most, images = accepted[4]
+        assert images == ()
         assert [index[m].name for m in members] == [
             "data/d.pdf", "data/a.txt", "data/d.pdf", "data/b/c.log",
         ]  # fmt: skip
         assert (total, largest, most) == (14 + 0 + 14 + 7, (14, -1, 0), (3, 0))
         # Smaller than MaxFileSize only: a limit of 10 bytes declines d.pdf (14 bytes).
-        assert check(*FILE_SEEDS[1], files=(index, 10, args[2])) == "declined"
+        assert check(*FILE_SEEDS[1], files=(index, 10, *args[2:])) == "declined"
         rng = random.Random(19)
         outcomes = {"declined": 0, "agreed": 0, "gap": 0}
         for _ in range(scaled_examples(1500)):

@@ -29,6 +29,7 @@ from archivekit.check.facts import (
     FileUse,
     FileUsed,
     Findings,
+    ImageUsed,
     LongestMessage,
     MostFiles,
     PackedIdentities,
@@ -45,6 +46,7 @@ from archivekit.check.fast.fastpath import (
     BatchScanner,
     FilesArg,
     Scanner,
+    key_finder,
 )
 from archivekit.check.files import MISSING_FILE_CODES, AttachmentResolver, Dimensions, FileRef
 from archivekit.check.references import (
@@ -202,6 +204,7 @@ class LineProcessor:
         self._most_files = 0
         self.lines = 0
         self.dimensions = Dimensions(archive)
+        self._files: dict[bool, FilesArg | None] = {}  # the fast path's, C or not (`_files_arg`)
         self._basenames: dict[str, list[str]] | None = None
         self.attachments = AttachmentResolver(self._lookup, self._hint)
         self.check_files = archive.kind != "jsonl"
@@ -444,15 +447,20 @@ class LineProcessor:
     # --- the accept-only fast path (see archivekit.check.fast.fastpath) ----------------------
     def _files_arg(self, native: bool) -> FilesArg | None:
         """What the fast path resolves attachments with (None: it declines lines with files):
-        the member index (its C table for the C scanner), MaxFileSize, the image extensions."""
+        the member index (its C table for the C scanner), MaxFileSize, the image extensions,
+        the lookup of non-ASCII keys. Made once per kind of scanner."""
         max_size = self.ctx.max_file_size
         if not self.check_files or max_size is None:
             return None
-        index = self.archive.index
-        table = index.table if native else index
-        if table is None:
-            return None
-        return table, max_size, IMAGE_EXTENSION_BYTES
+        if native not in self._files:
+            index = self.archive.index
+            table = index.table if native else index
+            self._files[native] = (
+                None
+                if table is None
+                else (table, max_size, IMAGE_EXTENSION_BYTES, key_finder(index))
+            )
+        return self._files[native]
 
     def _fast_files(
         self,
@@ -461,11 +469,13 @@ class LineProcessor:
         largest: tuple[int, int, bool, int, int],
         most: tuple[int, int, bool, int],
         members: bytes,
+        images: bytes | None,
     ) -> None:
         """The files of accepted lines: counts and facts. `largest` is (size, line, direct,
         reply, position) of the first largest file, `most` (count, line, direct, reply) of the
         first longest list; reply -1 is the post's own list; `members` the entries used
-        (packed uint32)."""
+        (packed uint32); `images` the image attachments among them, (line, direct, reply,
+        position, entry) each, packed int64 (_scan.c's scan_batch), or None."""
         self.counts.attachments += count
         size, line, direct, reply, position = largest
         field = f"{self._files_field(direct, reply)}[{position}].path"
@@ -474,6 +484,24 @@ class LineProcessor:
         if files > self._most_files:
             self._most_files = files
             self.found.facts.append(MostFiles(line, self._files_field(direct, reply), files))
+        if images is not None:
+            self._fast_images(images)
+
+    def _fast_images(self, images: bytes) -> None:
+        """The packed image attachments of `_fast_files`, in line order."""
+        packed = array("q", images)
+        for k in range(0, len(packed), 5):
+            line, direct, reply, position, entry = packed[k : k + 5]
+            self._fast_image(line, bool(direct), reply, position, entry)
+
+    def _fast_image(self, line: int, direct: bool, reply: int, position: int, entry: int) -> None:
+        """An image attachment of an accepted line: its header read (once per member) for
+        the pixels the server measures, a fact when it decodes."""
+        measured = self.dimensions.entry(entry)
+        if measured is not None:
+            name, dims = measured
+            field = f"{self._files_field(direct, reply)}[{position}].path"
+            self.found.facts.append(ImageUsed(line, field, name, dims))
 
     @staticmethod
     def _files_field(direct: bool, reply: int) -> str:
@@ -495,12 +523,14 @@ class LineProcessor:
         )
         if found is None:
             return False
-        identity, runes, replies, reactions, (members, total_bytes, largest, most) = found
+        identity, runes, replies, reactions, (members, total_bytes, largest, most, images) = found
         if members:
             self._fast_files(
                 len(members), total_bytes, (largest[0], line, direct, *largest[1:]),
-                (most[0], line, direct, most[1]), array("I", members).tobytes(),
+                (most[0], line, direct, most[1]), array("I", members).tobytes(), None,
             )  # fmt: skip
+            for reply, position, entry in images:
+                self._fast_image(line, direct, reply, position, entry)
         counts = self.counts
         if direct:
             counts.direct_posts += 1

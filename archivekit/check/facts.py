@@ -163,9 +163,10 @@ class FileUsed(NamedTuple):
 
 class FilesUsed(NamedTuple):
     """The attachments of a run of post lines the fast path accepted, all at once: `files`
-    references, each to a readable entry that is no image and within MaxFileSize, `size`
+    references, each to a readable entry within MaxFileSize, `size`
     bytes in all, the first largest file (`largest` bytes, at `line` and `field`), and
-    `members`: the entry indexes used, packed as native uint32 (repeats included)."""
+    `members`: the entry indexes used, packed as native uint32 (repeats included). Images
+    among them have their pixels in `ImageUsed` facts."""
 
     files: int
     size: int
@@ -173,6 +174,17 @@ class FilesUsed(NamedTuple):
     field: str
     largest: int
     members: bytes
+
+
+class ImageUsed(NamedTuple):
+    """An image attachment of a line the fast path accepted, with the dimensions the server
+    measures (only when its header decodes): its file is already counted in a `FilesUsed`,
+    this is for its pixels (MaxImageResolution). `name`: the member's name in the zip."""
+
+    line: int
+    field: str
+    name: str
+    dims: tuple[str, int, int]
 
 
 class LongestMessage(NamedTuple):
@@ -192,7 +204,7 @@ class MostFiles(NamedTuple):
 
 
 Definition = TeamDefined | ChannelDefined | UserDefined | SchemeDefined
-Fact = Definition | FileUsed | FilesUsed | LongestMessage | MostFiles
+Fact = Definition | FileUsed | FilesUsed | ImageUsed | LongestMessage | MostFiles
 DEFINITIONS = (TeamDefined, ChannelDefined, UserDefined, SchemeDefined)
 
 

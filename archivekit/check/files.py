@@ -256,12 +256,18 @@ class AttachmentResolver:
         return payload, issues, found
 
 
+# Members whose dimensions `Dimensions` remembers (beyond them it reads headers again).
+MAX_MEASURED = 1_000_000
+
+
 class Dimensions:
-    """Image dimensions of members, read from their first bytes once per member."""
+    """Image dimensions of members, read from their first bytes once per member (by entry:
+    whichever path of the engine meets a member first, the other does not read it again)."""
 
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
-        self._cache: dict[str, tuple[str, int, int] | None] = {}
+        # entry -> (name, dimensions), or None when its header does not decode
+        self._cache: dict[int, tuple[str, tuple[str, int, int]] | None] = {}
 
     def __call__(
         self, member: MemberInfo, *, any_name: bool = False
@@ -270,19 +276,32 @@ class Dimensions:
         them (by extension); profile images whatever their name (`any_name`)."""
         if not any_name and not is_image_name(member.key):
             return None
-        key = member.key
-        if key in self._cache:
-            return self._cache[key]
-        dims = None
+        measured = self._measure(member.index, member)
+        return None if measured is None else measured[1]
+
+    def entry(self, index: int) -> tuple[str, tuple[str, int, int]] | None:
+        """(name, dimensions) of the image at entry `index` of the member index (the fast
+        path's image attachments, already known to be images), or None; the `MemberInfo` is
+        built only the first time."""
+        if index in self._cache:
+            return self._cache[index]
+        return self._measure(index, self.archive.index[index])
+
+    def _measure(self, index: int, member: MemberInfo) -> tuple[str, tuple[str, int, int]] | None:
+        if index in self._cache:
+            return self._cache[index]
+        measured = None
         if server_reads(member.method, member.encrypted):
             try:
                 dims = image_dimensions(self.archive.read_member_head(member, HEAD_BYTES))
             except ArchiveError:
                 # A damaged attachment must not stop the whole validation.
                 dims = None
-        if len(self._cache) < 1_000_000:
-            self._cache[key] = dims
-        return dims
+            if dims is not None:
+                measured = (member.name, dims)
+        if len(self._cache) < MAX_MEASURED:
+            self._cache[index] = measured
+        return measured
 
 
 class ReferencedFiles:

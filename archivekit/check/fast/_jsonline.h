@@ -425,14 +425,17 @@ static inline unsigned key_bit(const Str *key) {
     return 0;
 }
 
-/* A path the server joins to data/ without changing it: ASCII, no empty, "." or ".."
- * segment, no leading or trailing slash. (Any other path is the general path's.) */
-static inline int plain_path(const Str *s) {
+/* Whether the server joins a path to data/ without changing it: no empty, "." or ".."
+ * segment, no leading or trailing slash, unescaped (Go's path cleaning works on bytes: UTF-8
+ * passes as it is). 1 for an ASCII path, 2 for one with non-ASCII bytes (its key is NFC:
+ * Python's to compute), 0 for any other path (the general path's). */
+static inline int path_kind(const Str *s) {
     if (s->escaped || s->len == 0 || s->len > MAX_PATH_BYTES) return 0;
     const unsigned char *p = s->start, *end = s->start + s->len;
     const unsigned char *segment = p;
+    int kind = 1;
     for (; p <= end; p++) {
-        if (p < end && *p >= 0x80) return 0;
+        if (p < end && *p >= 0x80) kind = 2;
         if (p == end || *p == '/') {
             Py_ssize_t n = p - segment;
             if (n == 0 || (n == 1 && segment[0] == '.') ||
@@ -441,8 +444,11 @@ static inline int plain_path(const Str *s) {
             segment = p + 1;
         }
     }
-    return 1;
+    return kind;
 }
+
+/* A path the server joins to data/ unchanged whose key is itself: ASCII (see path_kind). */
+static inline int plain_path(const Str *s) { return path_kind(s) == 1; }
 
 /* The envelope's start: 0 for a post line, 1 for a direct_post line (the cursor then on the
  * payload), -1 for any other line. Exports write the type first, exactly like this. */

@@ -51,14 +51,26 @@ typedef struct {
     const MemberTable *table;
     unsigned long long max_file_size;
     PyObject *image_extensions; /* a tuple of lowercase bytes, e.g. b".png" */
+    PyObject *find_key; /* key (str) -> entry or -1, NFC first: for non-ASCII paths (or NULL) */
 } Files;
 
-/* The files of one line, resolved (marked referenced only once the line is accepted). */
+/* An image attachment of a line: the server reads its header (MaxImageResolution), which is
+ * left to Python (once per entry); where it sits in the line, in the general path's terms. */
+typedef struct {
+    uint32_t member;
+    int reply; /* -1: the post's own list */
+    int index; /* its position in its list */
+} Image;
+
+/* The files of one line, resolved (marked referenced only once the line is accepted). Only
+ * the counts are reset per line (not the arrays): most lines have no files. */
 typedef struct {
     int found;
-    uint32_t members[MAX_FILES_PER_LINE];
+    int images;
     unsigned long long bytes;
     Where largest, most;
+    uint32_t members[MAX_FILES_PER_LINE];
+    Image image[MAX_FILES_PER_LINE];
 } LineFiles;
 
 typedef struct {
@@ -71,8 +83,8 @@ typedef struct {
     long long replies;
     long long reactions;
     const Files *files;
-    int reply; /* the reply being read, -1 for the post itself */
-    LineFiles lf;
+    int reply;     /* the reply being read, -1 for the post itself */
+    LineFiles *lf; /* the line's files: its Accepted's */
 } Ctx;
 
 /* Whether `a` (met later in the line) replaces `b`: larger, or as large and earlier in the
@@ -183,7 +195,7 @@ static int props(Ctx *ctx, Cur *c) {
 }
 
 /* Whether a member key names an image by its extension (the server then checks its pixels:
- * archivekit.check.limits.is_image_name; such files go to the general path). */
+ * archivekit.gosem.images.is_image_name), for an ASCII extension. */
 static int image_name(const Files *files, const char *key, size_t n) {
     size_t dot = n;
     while (dot > 0 && key[dot - 1] != '.' && key[dot - 1] != '/') dot--;
@@ -206,34 +218,72 @@ static int image_name(const Files *files, const char *key, size_t n) {
     return 0;
 }
 
+/* Whether the extension of a key (after its last dot, if no slash follows) holds non-ASCII
+ * bytes: Go's lowercasing could make one an image's (".G\u0130F" is ".gif"), so such keys
+ * are the general path's. */
+static int non_ascii_extension(const char *key, size_t n) {
+    for (size_t i = n; i > 0 && key[i - 1] != '/'; i--) {
+        if (key[i - 1] == '.') {
+            for (size_t j = i; j < n; j++)
+                if ((unsigned char)key[j] >= 0x80) return 1;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* The entry the server finds for a non-ASCII key: Python's (NFC, then the index), or -1;
+ * -2 with an exception set. */
+static int64_t find_non_ascii(const Files *files, const char *key, size_t n) {
+    if (files->find_key == NULL) return -1;
+    PyObject *text = PyUnicode_DecodeUTF8(key, (Py_ssize_t)n, "strict");
+    if (text == NULL) return -2;
+    PyObject *found = PyObject_CallOneArg(files->find_key, text);
+    Py_DECREF(text);
+    if (found == NULL) return -2;
+    long long v = PyLong_AsLongLong(found);
+    Py_DECREF(found);
+    if (v == -1 && PyErr_Occurred()) return -2;
+    return (v < 0 || (size_t)v >= files->table->count) ? -1 : (int64_t)v;
+}
+
 /* One attachment {"path": ...} at position `index` of the current list: its file must
- * resolve, as the server resolves it, to a member the server can read that is no image and
- * not over MaxFileSize; anything else declines the line. */
+ * resolve, as the server resolves it, to a member the server can read, not over MaxFileSize;
+ * anything else declines the line. An image is noted for its header to be read (Python). */
 static int attachment(Ctx *ctx, Cur *c, int index) {
     const Files *files = ctx->files;
+    LineFiles *lf = ctx->lf;
     if (!open_container(c, '{')) return DECLINE;
-    int member_first = 1, m, seen = 0;
+    int member_first = 1, m, seen = 0, kind = 0;
     Str key, path;
     while ((m = next_member(c, &member_first, &key)) == OK) {
         if (seen || key.len != 4 || memcmp(key.start, "path", 4) != 0) return DECLINE;
         seen = 1;
-        if (scan_string(c, &path) != OK || !plain_path(&path)) return DECLINE;
+        if (scan_string(c, &path) != OK || (kind = path_kind(&path)) == 0) return DECLINE;
     }
-    if (m != END || !seen) return DECLINE;
+    if (m != END || !seen || lf->found == MAX_FILES_PER_LINE) return DECLINE;
     char buf[5 + MAX_PATH_BYTES];
     memcpy(buf, "data/", 5);
     memcpy(buf + 5, path.start, (size_t)path.len);
     size_t n = 5 + (size_t)path.len;
-    int64_t found = member_table_find(files->table, buf, n);
-    if (found < 0 || ctx->lf.found == MAX_FILES_PER_LINE) return DECLINE;
+    int64_t found;
+    if (kind == 1) {
+        found = member_table_find(files->table, buf, n);
+    } else {
+        if (non_ascii_extension(buf, n)) return DECLINE;
+        found = find_non_ascii(files, buf, n);
+        if (found == -2) return FAIL;
+    }
+    if (found < 0) return DECLINE;
     const MemberRecord *r = &files->table->records[found];
     if ((r->bits & (MB_DIR | MB_ENCRYPTED)) || (r->method != 0 && r->method != 8) ||
-        r->size > files->max_file_size || image_name(files, buf, n))
+        r->size > files->max_file_size)
         return DECLINE;
-    ctx->lf.members[ctx->lf.found++] = (uint32_t)found;
-    ctx->lf.bytes += r->size;
+    if (image_name(files, buf, n)) lf->image[lf->images++] = (Image){(uint32_t)found, ctx->reply, index};
+    lf->members[lf->found++] = (uint32_t)found;
+    lf->bytes += r->size;
     Where here = {r->size, 0, 0, ctx->reply, index};
-    if (takes_over(&here, &ctx->lf.largest)) ctx->lf.largest = here;
+    if (takes_over(&here, &lf->largest)) lf->largest = here;
     return OK;
 }
 
@@ -250,7 +300,7 @@ static int attachments(Ctx *ctx, Cur *c) {
     }
     if (r != END) return r;
     Where here = {(unsigned long long)count, 0, 0, ctx->reply, 0};
-    if (count > 0 && takes_over(&here, &ctx->lf.most)) ctx->lf.most = here;
+    if (count > 0 && takes_over(&here, &ctx->lf->most)) ctx->lf->most = here;
     return OK;
 }
 
@@ -508,6 +558,21 @@ static int post_digest(const Post *post, int direct, uint64_t *out) {
     return r;
 }
 
+/* A line's images in the general path's order (the post's own list, then each reply's, each
+ * by position), whatever the order of the keys in the line: insertion sort (at most 64). */
+static void sort_images(LineFiles *lf) {
+    for (int i = 1; i < lf->images; i++) {
+        Image x = lf->image[i];
+        int j = i;
+        while (j > 0 && (lf->image[j - 1].reply > x.reply ||
+                         (lf->image[j - 1].reply == x.reply && lf->image[j - 1].index > x.index))) {
+            lf->image[j] = lf->image[j - 1];
+            j--;
+        }
+        lf->image[j] = x;
+    }
+}
+
 /* One line of `line_size` bytes whose envelope `c` has passed (`direct` as envelope_start
  * said): OK with *acc filled, DECLINE, or FAIL. */
 static int scan_one(const Ctx *base, Cur c, Py_ssize_t line_size, int direct, Accepted *acc) {
@@ -515,7 +580,11 @@ static int scan_one(const Ctx *base, Cur c, Py_ssize_t line_size, int direct, Ac
     ctx.flat_props = line_size < FLAT_PROPS_MAX_LINE;
     ctx.replies = ctx.reactions = 0;
     ctx.reply = -1;
-    memset(&ctx.lf, 0, sizeof ctx.lf);
+    LineFiles *lf = ctx.lf = &acc->lf;
+    lf->found = lf->images = 0;
+    lf->bytes = 0;
+    memset(&lf->largest, 0, sizeof lf->largest);
+    memset(&lf->most, 0, sizeof lf->most);
     Post post = {0};
 
     int r = post_object(&ctx, &c, direct ? DIRECT_POST_KEYS : POST_KEYS, &post);
@@ -541,7 +610,7 @@ static int scan_one(const Ctx *base, Cur c, Py_ssize_t line_size, int direct, Ac
         acc->runes = post.message.runes;
         acc->replies = ctx.replies;
         acc->reactions = ctx.reactions;
-        acc->lf = ctx.lf;
+        sort_images(lf);
     }
     post_clear(&post);
     return r;
@@ -563,15 +632,17 @@ static int read_context(PyObject *const *args, Ctx *ctx) {
 }
 
 /* `files` of scan and scan_batch: None (lines with files are declined), or
- * (MemberTable capsule, max_file_size, image extensions): see
+ * (MemberTable capsule, max_file_size, image extensions, find_key or None): see
  * archivekit/check/fast/fastpath.py. */
 static int read_files(PyObject *arg, Files *files, const Files **out) {
     *out = NULL;
     if (arg == Py_None) return 1;
-    if (!PyTuple_Check(arg) || PyTuple_GET_SIZE(arg) != 3 || !PyTuple_Check(PyTuple_GET_ITEM(arg, 2))) {
-        PyErr_SetString(PyExc_TypeError, "files must be None or (table, max_size, extensions)");
+    if (!PyTuple_Check(arg) || PyTuple_GET_SIZE(arg) != 4 || !PyTuple_Check(PyTuple_GET_ITEM(arg, 2))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "files must be None or (table, max_size, extensions, find_key)");
         return 0;
     }
+    files->find_key = PyTuple_GET_ITEM(arg, 3) == Py_None ? NULL : PyTuple_GET_ITEM(arg, 3);
     files->table = PyCapsule_GetPointer(PyTuple_GET_ITEM(arg, 0), MEMBER_TABLE_CAPSULE);
     if (files->table == NULL) return 0;
     files->max_file_size = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(arg, 1));
@@ -582,21 +653,30 @@ static int read_files(PyObject *arg, Files *files, const Files **out) {
 }
 
 /* A line's files as scan returns them: ((member, ...), bytes, (size, reply, index),
- * (count, reply)) — the largest file and the longest list, first in the general path's
- * order (sizes 0 when none). */
+ * (count, reply), ((reply, index, member), ...)) — the largest file and the longest list,
+ * first in the general path's order (sizes 0 when none), and the images in that order. */
 static PyObject *line_files(const LineFiles *lf) {
     PyObject *members = PyTuple_New(lf->found);
-    if (members == NULL) return NULL;
+    PyObject *images = PyTuple_New(lf->images);
+    if (members == NULL || images == NULL) goto fail;
     for (int i = 0; i < lf->found; i++) {
         PyObject *v = PyLong_FromUnsignedLong(lf->members[i]);
-        if (v == NULL) {
-            Py_DECREF(members);
-            return NULL;
-        }
+        if (v == NULL) goto fail;
         PyTuple_SET_ITEM(members, i, v);
     }
-    return Py_BuildValue("(NK(Kii)(Ki))", members, lf->bytes, lf->largest.value, lf->largest.reply,
-                         lf->largest.index, lf->most.value, lf->most.reply);
+    for (int i = 0; i < lf->images; i++) {
+        const Image *m = &lf->image[i];
+        PyObject *v = Py_BuildValue("(iik)", m->reply, m->index, (unsigned long)m->member);
+        if (v == NULL) goto fail;
+        PyTuple_SET_ITEM(images, i, v);
+    }
+    return Py_BuildValue("(NK(Kii)(Ki)N)", members, lf->bytes, lf->largest.value,
+                         lf->largest.reply, lf->largest.index, lf->most.value, lf->most.reply,
+                         images);
+fail:
+    Py_XDECREF(members);
+    Py_XDECREF(images);
+    return NULL;
 }
 
 /* scan(raw, direct, users, teams, channels, type_ok, max_post_size, files)
@@ -637,9 +717,12 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
  * longest_is_direct, identities, lines, files): identities and lines as packed native uint64,
  * one pair per accepted line; the longest message is the first line to reach the maximum.
  * `files` is None when the accepted lines had none, else (count, bytes, (size, line, direct,
- * reply, index), (count, line, direct, reply), members): the largest file and the longest
- * list, each the first to reach its maximum, and the entries used, packed as native uint32
- * (in line order, repeats included). */
+ * reply, index), (count, line, direct, reply), members, images): the largest file and the
+ * longest list, each the first to reach its maximum, the entries used, packed as native uint32
+ * (in line order, repeats included), and the image attachments whose headers the server reads,
+ * IMAGE_FIELDS native int64 each (line, direct, reply, index, member) in the general path's
+ * order, or None when there are none. */
+#define IMAGE_FIELDS 5
 static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
     Ctx ctx = {0};
@@ -667,6 +750,8 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
     unsigned long long file_count = 0, file_bytes = 0;
     uint32_t *used = NULL; /* the entries the accepted lines use */
     size_t used_cap = 0;
+    int64_t *images = NULL; /* IMAGE_FIELDS per image attachment */
+    size_t image_count = 0, image_cap = 0;
     Where largest = {0}, most = {0};
     PyObject *identities = PyBytes_FromStringAndSize(NULL, (n - start) * 8);
     PyObject *lines = PyBytes_FromStringAndSize(NULL, (n - start) * 8);
@@ -688,7 +773,7 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
         int direct = envelope_start(&c);
         if (direct < 0) break;
         Py_INCREF(raw);
-        Accepted acc = {0};
+        Accepted acc; /* scan_one sets what is read (not the files' arrays: ~1 KB) */
         int r = scan_one(&ctx, c, PyBytes_GET_SIZE(raw), direct, &acc);
         Py_DECREF(raw);
         if (r == FAIL) goto done;
@@ -717,6 +802,25 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
             used_cap = cap;
         }
         if (lf->found > 0) memcpy(used + file_count, lf->members, (size_t)lf->found * sizeof *used);
+        if (lf->images > 0 && image_count + (size_t)lf->images > image_cap) {
+            size_t cap = image_cap ? image_cap * 2 : 256;
+            while (cap < image_count + (size_t)lf->images) cap *= 2;
+            int64_t *grown = PyMem_Realloc(images, cap * IMAGE_FIELDS * sizeof *images);
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            images = grown;
+            image_cap = cap;
+        }
+        for (int k = 0; k < lf->images; k++) {
+            int64_t *out = images + IMAGE_FIELDS * image_count++;
+            out[0] = line;
+            out[1] = direct;
+            out[2] = lf->image[k].reply;
+            out[3] = lf->image[k].index;
+            out[4] = lf->image[k].member;
+        }
         file_count += (unsigned long long)lf->found;
         file_bytes += lf->bytes;
         /* Across lines only a larger value takes over: the earlier line keeps a tie. */
@@ -733,19 +837,27 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
     }
     if (_PyBytes_Resize(&identities, accepted * 8) < 0 || _PyBytes_Resize(&lines, accepted * 8) < 0)
         goto done;
+    PyObject *image_bytes =
+        image_count == 0 ? Py_NewRef(Py_None)
+                         : PyBytes_FromStringAndSize(
+                               (const char *)images,
+                               (Py_ssize_t)(image_count * IMAGE_FIELDS * sizeof *images));
+    if (image_bytes == NULL) goto done;
     PyObject *summary = file_count == 0
                             ? Py_NewRef(Py_None)
-                            : Py_BuildValue("(KK(KLiii)(KLii)y#)", file_count, file_bytes, largest.value,
+                            : Py_BuildValue("(KK(KLiii)(KLii)y#O)", file_count, file_bytes, largest.value,
                                             largest.line, largest.direct, largest.reply, largest.index,
                                             most.value, most.line, most.direct, most.reply,
                                             (const char *)used,
-                                            (Py_ssize_t)(file_count * sizeof *used));
+                                            (Py_ssize_t)(file_count * sizeof *used), image_bytes);
+    Py_DECREF(image_bytes);
     if (summary == NULL) goto done;
     result = Py_BuildValue("(nLLLLnLNOON)", i, counts[0], counts[1], replies, reactions, longest,
                            longest_line, PyBool_FromLong(longest_direct), identities, lines, summary);
 
 done:
     PyMem_Free(used);
+    PyMem_Free(images);
     Py_XDECREF(identities);
     Py_XDECREF(lines);
     return result;

@@ -11,7 +11,7 @@ def scan(
     channels: dict[tuple[str, str], Any],
     type_ok: Callable[[str], bool],
     max_post_size: int,
-    files: tuple[Any, int, tuple[bytes, ...]] | None,
+    files: tuple[Any, int, tuple[bytes, ...], Callable[[str], int] | None] | None,
     /,
 ) -> tuple[int, int, int, int, Any] | None: ...
 def scan_batch(
@@ -23,7 +23,7 @@ def scan_batch(
     channels: dict[tuple[str, str], Any],
     type_ok: Callable[[str], bool],
     max_post_size: int,
-    files: tuple[Any, int, tuple[bytes, ...]] | None,
+    files: tuple[Any, int, tuple[bytes, ...], Callable[[str], int] | None] | None,
     /,
 ) -> tuple[int, int, int, int, int, int, int, bool, bytes, bytes, Any]: ...
 def identity_digest(data: bytes, /) -> int: ...

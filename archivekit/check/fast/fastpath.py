@@ -10,14 +10,17 @@ unusual (non-empty props, a reply older than its post, any doubt) it declines an
 general path handles the line from scratch, so the issues reported are always the general
 path's. A property test holds the two paths to the same verdicts.
 
-Attachments (``files``: the archive's member index, MaxFileSize and the image extensions)
-are resolved here too, exactly as the server resolves them, but only in the plain case: at
-most ten per list, each ``{"path": p}`` with an ASCII `p` that Go's path cleaning leaves as it
-is, naming ``data/`` + `p` — an entry the server finds, can read (stored or deflated, not
-encrypted), no larger than MaxFileSize and no image (images have their pixels measured: the
-general path's). Any other attachment (missing, escaping data/, ``data/`` prefixed,
-non-ASCII, a directory...) declines the line, so the server's quirks with failed files
-(reply attachments dropped once one file fails) stay the general path's business.
+Attachments (``files``: the archive's member index, MaxFileSize, the image extensions and
+the lookup of non-ASCII keys) are resolved here too, exactly as the server resolves them, but
+only in the plain case: at most ten per list, each ``{"path": p}`` with a `p` that Go's path
+cleaning leaves as it is, naming ``data/`` + `p` (NFC-normalised when not ASCII) — an entry the
+server finds, can read (stored or deflated, not encrypted) and no larger than MaxFileSize.
+Images (by extension; one with a non-ASCII extension declines) are accepted and listed, in
+the general path's order, for the caller to read their headers (the server measures their
+pixels): that is I/O, not a verdict on the line. Any other attachment (missing, escaping
+data/, ``data/`` prefixed, a directory...) declines the line, so the server's quirks with
+failed files (reply attachments dropped once one file fails) stay the general path's
+business.
 
 `scan` is the entry point: the C version (archivekit/check/fast/_scan.c, built at install) when
 it is there, else `scan_python`, both with one contract — None to decline, or what the pipeline
@@ -41,6 +44,7 @@ from archivekit.check.rules.post import EMOJI_NAME_MAX, is_valid_reaction_emoji_
 from archivekit.check.rules.post_types import is_allowed_post_type
 from archivekit.gosem.decode import SPACED_COLON
 from archivekit.gosem.images import IMAGE_EXTENSIONS, is_image_name
+from archivekit.gosem.paths import member_key
 from archivekit.gosem.spec import INT64_MAX, INT64_MIN
 from archivekit.gosem.strings import go_lower
 from archivekit.native import native_module
@@ -90,6 +94,10 @@ REACTION_KEYS = frozenset({"user", "emoji_name", "create_at"})
 FOLLOWER_KEYS = frozenset({"user", "last_viewed", "unread_mentions"})
 
 Users = dict[str, Any]
+# (entries, bytes, largest (size, reply, position), most (count, reply), images)
+LineFilesResult = tuple[
+    tuple[int, ...], int, tuple[int, int, int], tuple[int, int], tuple[tuple[int, int, int], ...]
+]
 # The server saves at most this many files per post or reply; one line resolves at most
 # MAX_FILES_PER_LINE here, paths of at most MAX_PATH_BYTES (as _scan.c).
 MAX_FILES_PER_LIST = 10
@@ -98,18 +106,51 @@ MAX_PATH_BYTES = 4096
 READABLE_METHODS = (0, 8)
 # What _scan.c compares extensions with.
 IMAGE_EXTENSION_BYTES = tuple(sorted(ext.encode() for ext in IMAGE_EXTENSIONS))
-# (member index or its C table's capsule, MaxFileSize, image extensions)
-FilesArg = tuple[Any, int, tuple[bytes, ...]]
+# The entry the server finds for ``data/`` + a non-ASCII path (see `key_finder`), or -1.
+KeyFinder = Callable[[str], int]
+# (member index or its C table's capsule, MaxFileSize, image extensions, KeyFinder or None)
+FilesArg = tuple[Any, int, tuple[bytes, ...], KeyFinder | None]
+# An image attachment of an accepted line: (reply, position, entry); reply -1 is the post's.
+LineImage = tuple[int, int, int]
+
+
+def key_finder(index: Any) -> KeyFinder:
+    """The lookup of a non-ASCII key in a member index (`MemberIndex`) as the server does it:
+    NFC first (the C scanner hands over just the key: no line, no document)."""
+    find: KeyFinder = index.find
+
+    def find_key(key: str) -> int:
+        return find(member_key(key))
+
+    return find_key
+
+
+def non_ascii_extension(key: str) -> bool:
+    """Whether a key's extension (after its last dot, in its last segment) is not ASCII: Go's
+    lowercasing could make it an image's (``.GİF`` is ``.gif``), so the line goes general."""
+    dot = key.rfind(".")
+    return dot > key.rfind("/") and not key[dot:].isascii()
 
 
 class LineFiles:
     """The files of one line as the fast path resolves them (see the module docstring)."""
 
-    __slots__ = ("bytes", "index", "largest", "max_size", "members", "most", "reply")
+    __slots__ = (
+        "bytes",
+        "find_key",
+        "images",
+        "index",
+        "largest",
+        "max_size",
+        "members",
+        "most",
+        "reply",
+    )
 
     def __init__(self, files: FilesArg) -> None:
-        self.index, self.max_size, _ = files
+        self.index, self.max_size, _, self.find_key = files
         self.members: list[int] = []
+        self.images: list[LineImage] = []
         self.bytes = 0
         # (size, reply, position) of the largest file, (count, reply) of the longest list:
         # the first in the general path's order (the post's own list, then each reply's).
@@ -126,7 +167,7 @@ class LineFiles:
         for position, attachment in enumerate(attachments):
             if type(attachment) is not dict or attachment.keys() != {"path"}:
                 return DECLINE
-            size = self._resolve(attachment["path"])
+            size = self._resolve(attachment["path"], position)
             if size < 0:
                 return DECLINE
             if _takes_over((size, self.reply, position), self.largest):
@@ -135,19 +176,23 @@ class LineFiles:
             self.most = (len(attachments), self.reply)
         return len(attachments) * (1 + STRING)
 
-    def _resolve(self, path: Any) -> int:
+    def _resolve(self, path: Any, position: int) -> int:
         """The size of the member a plain path names, or -1."""
         if (
             type(path) is not str
             or not path
             or len(path) > MAX_PATH_BYTES
-            or not path.isascii()
             or any(part in ("", ".", "..") for part in path.split("/"))
             or len(self.members) == MAX_FILES_PER_LINE
         ):
             return DECLINE
         key = "data/" + path
-        found = self.index.find(key)
+        if key.isascii():
+            found = self.index.find(key)
+        elif self.find_key is None or non_ascii_extension(key):
+            return DECLINE
+        else:
+            found = self.find_key(key)
         if found < 0:
             return DECLINE
         member = self.index[found]
@@ -156,17 +201,19 @@ class LineFiles:
             or member.encrypted
             or member.method not in READABLE_METHODS
             or member.size > self.max_size
-            or is_image_name(key)
         ):
             return DECLINE
+        if is_image_name(key):
+            self.images.append((self.reply, position, found))
         self.members.append(found)
         self.bytes += member.size
         size: int = member.size
         return size
 
-    def result(self) -> tuple[tuple[int, ...], int, tuple[int, int, int], tuple[int, int]]:
+    def result(self) -> LineFilesResult:
         """What scan returns for the line's files (as _scan.c's line_files)."""
-        return tuple(self.members), self.bytes, self.largest, self.most
+        images = tuple(sorted(self.images))  # the post's own list first, then each reply's
+        return tuple(self.members), self.bytes, self.largest, self.most, images
 
 
 def _takes_over(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
@@ -460,9 +507,7 @@ def no_repeated_keys(raw: bytes, tally: int) -> bool:
 
 
 # (identity, message runes, replies, reactions, files) of an accepted line.
-Accepted = tuple[
-    int, int, int, int, tuple[tuple[int, ...], int, tuple[int, int, int], tuple[int, int]]
-]
+Accepted = tuple[int, int, int, int, LineFilesResult]
 Scanner = Callable[
     [
         bytes,
@@ -519,7 +564,7 @@ def scan_python(
     reactions = len(post.get("reactions") or ())
     for reply in replies:
         reactions += len(reply.get("reactions") or ())
-    found = ((), 0, (0, 0, 0), (0, 0)) if line_files is None else line_files.result()
+    found = ((), 0, (0, 0, 0), (0, 0), ()) if line_files is None else line_files.result()
     return post_identity(*parts), len(message), len(replies), reactions, found
 
 

@@ -16,6 +16,7 @@ from archivekit.check.facts import (
     Fact,
     FilesUsed,
     FileUsed,
+    ImageUsed,
     LongestMessage,
     MostFiles,
     TeamDefined,
@@ -115,6 +116,8 @@ class Needs:
                 self.profile_image(fact.line, fact.field, fact.name, fact.size, fact.dims)
         elif isinstance(fact, FilesUsed):
             self.attachment_totals(fact.files, fact.size, fact.largest, fact.line, fact.field)
+        elif isinstance(fact, ImageUsed):
+            self.attachment_image(fact.line, fact.field, fact.name, fact.dims, oversized=False)
         elif isinstance(fact, TeamDefined):
             self.team(fact.line, fact.name)
         elif isinstance(fact, ChannelDefined):
@@ -220,20 +223,36 @@ class Needs:
         oversized = size > self.target.max_file_size
         if oversized:
             self.oversized_attachments.add(Offender(line, field, size, member_name))
-        if dims is not None and is_image_name(member_name):
-            pixels = dims[1] * dims[2]
-            # Counted even when the file is too large, so that the needed resolution is
-            # right once MaxFileSize is raised; reported only once (the size refuses it
-            # before its pixels are looked at).
-            self.largest_image.see(pixels, line, field)
-            if pixels > self.target.max_image_resolution and not oversized:
-                self.overresolution_attachments.add(Offender(line, field, pixels, member_name))
+        if dims is not None:
+            self.attachment_image(line, field, member_name, dims, oversized=oversized)
+
+    def attachment_image(
+        self,
+        line: int,
+        field: str,
+        member_name: str,
+        dims: tuple[str, int, int],
+        *,
+        oversized: bool,
+    ) -> None:
+        """The pixels of an attachment whose header decoded (counted by `attachment` or
+        `attachment_totals`), when the server measures them (an image's name)."""
+        if not is_image_name(member_name):
+            return
+        pixels = dims[1] * dims[2]
+        # Counted even when the file is too large, so that the needed resolution is right
+        # once MaxFileSize is raised; reported only once (the size refuses it before its
+        # pixels are looked at).
+        self.largest_image.see(pixels, line, field)
+        if pixels > self.target.max_image_resolution and not oversized:
+            self.overresolution_attachments.add(Offender(line, field, pixels, member_name))
 
     def attachment_totals(
         self, count: int, total_bytes: int, largest: int, line: int, field: str
     ) -> None:
-        """`count` attachment references at once (the fast path's): none over MaxFileSize and
-        none an image, `largest` the first of the largest files, at `line` and `field`."""
+        """`count` attachment references at once (the fast path's): none over MaxFileSize,
+        `largest` the first of the largest files, at `line` and `field` (the pixels of images
+        among them come as `attachment_image`)."""
         self.attachments += count
         self.attachment_bytes += total_bytes
         self.largest_file.see(largest, line, field)
