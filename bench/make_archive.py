@@ -12,17 +12,21 @@ calibration runs (bytes per post and fixed overhead), so the result lands within
 eight a direct post, one in ten with a reply), each with one to three files (two on average,
 so about twice as many members) at the paths `mmctl export` writes,
 ``data/<day>/teams/<id>/channels/<id>/users/<id>/<id>/<name>``, stored, 50-500 bytes each.
-The files are documents, logs and archives, no images: image attachments have their pixels
-measured (the target's MaxImageResolution), which reads each image's header whatever the path.
+The files are documents, logs and archives, no images. With --images about half of them
+are images instead (PNG, JPEG and GIF headers of screenshot and photo sizes, then filler
+bytes): the server measures their pixels (MaxImageResolution), so validate reads each image's
+header (once per member) on top of resolving it.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import struct
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,8 @@ from archivekit.testing.synth import (
     direct_channel,
     direct_post,
     generate_export,
+    gif_bytes,
+    jpeg_header_bytes,
     post,
     reply,
     team,
@@ -76,11 +82,34 @@ _EXTENSIONS = ("pdf", "txt", "log", "docx", "zip", "csv", "xlsx", "md")
 _WORDS = ("the", "build", "is", "green", "after", "a", "fix", "for", "flaky", "upload", "tests")
 
 
+_IMAGE_SIZES = ((1920, 1080), (2560, 1440), (1280, 800), (4032, 3024), (800, 600))
+
+
 def _ident(rng: random.Random) -> str:
     return "".join(rng.choices(_ID, k=26))
 
 
-def generate_files(out: Path, posts: int, seed: int = 0) -> tuple[int, int]:
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG's signature and IHDR chunk: all a header-only decoder reads."""
+    ihdr = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
+
+
+def _file(rng: random.Random, n: int, images: bool) -> tuple[str, bytes]:
+    """A file's name and content: a document, or (`images`, half the time) an image."""
+    filler = rng.randbytes(rng.randint(50, 500))
+    if not (images and rng.random() < 0.5):
+        return f"{rng.choice(_WORDS)}-{n}.{rng.choice(_EXTENSIONS)}", filler
+    width, height = rng.choice(_IMAGE_SIZES)
+    kind = rng.random()
+    if kind < 0.6:
+        return f"screenshot-{n}.png", _png_header(width, height) + filler
+    if kind < 0.9:
+        return f"IMG_{n}.jpg", jpeg_header_bytes(width, height) + filler
+    return f"anim-{n}.gif", gif_bytes(width, height) + filler
+
+
+def generate_files(out: Path, posts: int, seed: int = 0, images: bool = False) -> tuple[int, int]:
     """The attachment-heavy archive (see the module docstring): (members, JSONL bytes)."""
     rng = random.Random(seed)
     team_id = _ident(rng)
@@ -104,13 +133,13 @@ def generate_files(out: Path, posts: int, seed: int = 0) -> tuple[int, int]:
         day = 20240101 + n * 300 // posts
         paths = []
         for _ in range(rng.randint(1, 3)):
-            name = f"{rng.choice(_WORDS)}-{n}.{rng.choice(_EXTENSIONS)}"
+            name, content = _file(rng, n, images)
             path = (
                 f"{day}/teams/{team_id}/channels/{channel_ids[where]}/users/"
                 f"{user_ids[author]}/{_ident(rng)}/{name}"
             )
             paths.append(path)
-            files.append(ZipMember("data/" + path, rng.randbytes(rng.randint(50, 500))))
+            files.append(ZipMember("data/" + path, content))
         message = " ".join(rng.choices(_WORDS, k=rng.randint(3, 30)))
         replies = [reply(rng.choice(users), "thanks", t0 + 10 * n + 5)] if n % 10 == 0 else []
         if n % 8 == 7:
@@ -133,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--jsonl-mb", type=float, help="target uncompressed JSONL size (10^6 B)")
     size.add_argument("--posts", type=int, help="exact number of post lines")
     size.add_argument("--file-posts", type=int, help="posts of the attachment-heavy shape")
+    parser.add_argument(
+        "--images", action="store_true", help="with --file-posts: about half the files images"
+    )
     parser.add_argument("--out", type=Path, required=True, help="archive to write")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -140,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if args.file_posts:
-        members, jsonl_bytes = generate_files(args.out, args.file_posts, args.seed)
+        members, jsonl_bytes = generate_files(args.out, args.file_posts, args.seed, args.images)
         print(
             f"{args.out}: {args.file_posts} posts, {members} members, JSONL "
             f"{jsonl_bytes / MB:.1f} MB, built in {time.perf_counter() - started:.1f} s",

@@ -5,6 +5,7 @@
     python bench/run.py --quick              # a 10 MB archive, one run each: a smoke test
     python bench/run.py --memory-scaling     # peak RSS at 1x and 10x the posts (50k / 500k)
     python bench/run.py --files 300000,1500000 --stat median   # attachment-heavy (issue 19)
+    python bench/run.py --files 300000 --images   # the same, about half the files images
     python bench/run.py --commands filter,split --paired-floor   # some commands, floor each
 
 For each archive, on the same machine in the same run: the floor
@@ -339,6 +340,11 @@ def main(argv: list[str] | None = None) -> int:
         "--files",
         help="attachment-heavy archives (issue 19) of about these member counts, comma separated",
     )
+    parser.add_argument(
+        "--images",
+        action="store_true",
+        help="with --files: about half the files images (their headers are read)",
+    )
     parser.add_argument("--stat", choices=sorted(STAT), default="best", help="best or median run")
     parser.add_argument(
         "--commands",
@@ -380,17 +386,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.files:
         rows = []
         counts = [int(c) for c in args.files.split(",") if c.strip()]
+        variant = "-images" if args.images else ""
         for members in counts:
-            archive = args.data / f"files-{members}.zip"
+            archive = args.data / f"files{variant}-{members}.zip"
             if not archive.exists():
                 print(f"building {archive} ...", file=sys.stderr)
                 subprocess.run(
                     [sys.executable, str(BENCH / "make_archive.py"), "--file-posts",
-                     str(members // 2), "--out", str(archive)],
+                     str(members // 2), "--out", str(archive),
+                     *(["--images"] if args.images else [])],
                     check=True,
                 )  # fmt: skip
             rows += measure(archive, cli, repeats, stat=args.stat, listing=True, commands=commands)
-        sections.append((f"attachment-heavy ({', '.join(map(str, counts))} members)", rows))
+        shape = "attachment-heavy, half the files images" if args.images else "attachment-heavy"
+        sections.append((f"{shape} ({', '.join(map(str, counts))} members)", rows))
     elif args.memory_scaling:
         counts = (5_000, 50_000) if args.quick else (50_000, 500_000)
         rows = []
