@@ -381,6 +381,10 @@ def test_attachment_lines_report_the_same_either_way(
     # A small MaxFileSize sends the larger files to the general path; the same report.
     small = TargetConfig(max_file_size=20)
     assert both_ways(path, monkeypatch, target=small, explicit=True)["errors"] > report["errors"]
+    # A small MaxImageResolution: photo.JPG and twin.gif (307,200 pixels) are over it too.
+    lower = TargetConfig(max_image_resolution=300_000)
+    over = len(both_ways(path, monkeypatch, target=lower, explicit=True)["issues"])
+    assert over > len(report["issues"])
 
 
 def test_files_the_server_cannot_read_report_the_same_either_way(

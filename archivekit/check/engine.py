@@ -67,6 +67,7 @@ from archivekit.check.rules.post_types import is_allowed_post_type
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
 from archivekit.gosem.decode import decode_line
+from archivekit.gosem.images import is_image_name
 from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Scalar, Values, error
@@ -202,6 +203,7 @@ class LineProcessor:
         # Maxima already reported as facts (only a line that beats them is a fact).
         self._longest_message = -1
         self._most_files = 0
+        self._largest_image = 0  # pixels, of the fast path's image facts
         self.lines = 0
         self.dimensions = Dimensions(archive)
         self._files: dict[bool, FilesArg | None] = {}  # the fast path's, C or not (`_files_arg`)
@@ -496,12 +498,22 @@ class LineProcessor:
 
     def _fast_image(self, line: int, direct: bool, reply: int, position: int, entry: int) -> None:
         """An image attachment of an accepted line: its header read (once per member) for
-        the pixels the server measures, a fact when it decodes."""
+        the pixels the server measures, a fact when it decodes and matters."""
         measured = self.dimensions.entry(entry)
-        if measured is not None:
-            name, dims = measured
-            field = f"{self._files_field(direct, reply)}[{position}].path"
-            self.found.facts.append(ImageUsed(line, field, name, dims))
+        if measured is None:
+            return
+        name, dims = measured
+        # Only an image larger than every earlier one of the fast path (the running maximum
+        # of `Needs`) or over MaxImageResolution can change what the facts say.
+        pixels = dims[1] * dims[2]
+        limit = self.ctx.max_image_resolution
+        if pixels <= self._largest_image and limit is not None and pixels <= limit:
+            return
+        if not is_image_name(name):  # by its name in the zip, as `Needs` decides
+            return
+        self._largest_image = max(self._largest_image, pixels)
+        field = f"{self._files_field(direct, reply)}[{position}].path"
+        self.found.facts.append(ImageUsed(line, field, name, dims))
 
     @staticmethod
     def _files_field(direct: bool, reply: int) -> str:

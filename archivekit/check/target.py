@@ -407,6 +407,7 @@ def rule_context(target: TargetConfig) -> RuleContext:
     return RuleContext(
         max_post_size=target.max_post_size,
         max_file_size=target.max_file_size,
+        max_image_resolution=target.max_image_resolution,
         password=PasswordPolicy(
             minimum_length=target.password_minimum_length,
             lowercase=target.password_lowercase,

@@ -41,6 +41,9 @@ class RuleContext:
     max_post_size: int = DEFAULT_MAX_POST_SIZE
     # FileSettings.MaxFileSize; None (unknown) keeps lines with files off the fast path.
     max_file_size: int | None = None
+    # FileSettings.MaxImageResolution; None (unknown): every image the fast path measures
+    # becomes a fact, not only those that are over it or larger than all before.
+    max_image_resolution: int | None = None
     password: PasswordPolicy = field(default_factory=PasswordPolicy)
     default_locale: str = "en"
     default_channels: tuple[str, ...] = DEFAULT_CHANNELS
