@@ -499,16 +499,16 @@ class LineProcessor:
     def _fast_image(self, line: int, direct: bool, reply: int, position: int, entry: int) -> None:
         """An image attachment of an accepted line: its header read (once per member) for
         the pixels the server measures, a fact when it decodes and matters."""
-        measured = self.dimensions.entry(entry)
-        if measured is None:
+        dims = self.dimensions.entry(entry)
+        if dims is None:
             return
-        name, dims = measured
         # Only an image larger than every earlier one of the fast path (the running maximum
         # of `Needs`) or over MaxImageResolution can change what the facts say.
         pixels = dims[1] * dims[2]
         limit = self.ctx.max_image_resolution
         if pixels <= self._largest_image and limit is not None and pixels <= limit:
             return
+        name = self.archive.index[entry].name
         if not is_image_name(name):  # by its name in the zip, as `Needs` decides
             return
         self._largest_image = max(self._largest_image, pixels)

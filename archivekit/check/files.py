@@ -20,7 +20,7 @@ from typing import Any
 from archivekit.check.rules.post import ATTACHMENT_INVALID_PATH_ID
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
-from archivekit.gosem.images import HEAD_BYTES, image_dimensions, is_image_name
+from archivekit.gosem.images import FORMATS, HEAD_BYTES, image_dimensions, is_image_name
 from archivekit.gosem.paths import DATA_DIR, resolve
 from archivekit.issues import DROPS_DATA, Issue, Scalar, Severity, Values, error, warning
 from archivekit.read import Archive, MemberInfo
@@ -256,18 +256,23 @@ class AttachmentResolver:
         return payload, issues, found
 
 
-# Members whose dimensions `Dimensions` remembers (beyond them it reads headers again).
-MAX_MEASURED = 1_000_000
+# What `Dimensions` remembers of an entry: not read yet, no dimensions, or 2 + the format's
+# position in FORMATS.
+_UNREAD, _NO_DIMENSIONS = 0, 1
 
 
 class Dimensions:
     """Image dimensions of members, read from their first bytes once per member (by entry:
-    whichever path of the engine meets a member first, the other does not read it again)."""
+    whichever path of the engine meets a member first, the other does not read it again).
+
+    Remembered in arrays over the member index, 9 bytes per entry (allocated at the first
+    image): no object per image, however many an archive holds."""
 
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
-        # entry -> (name, dimensions), or None when its header does not decode
-        self._cache: dict[int, tuple[str, tuple[str, int, int]] | None] = {}
+        self._state = bytearray()
+        self._width = array("I")
+        self._height = array("I")
 
     def __call__(
         self, member: MemberInfo, *, any_name: bool = False
@@ -276,32 +281,46 @@ class Dimensions:
         them (by extension); profile images whatever their name (`any_name`)."""
         if not any_name and not is_image_name(member.key):
             return None
-        measured = self._measure(member.index, member)
-        return None if measured is None else measured[1]
+        return self._measure(member.index, member)
 
-    def entry(self, index: int) -> tuple[str, tuple[str, int, int]] | None:
-        """(name, dimensions) of the image at entry `index` of the member index (the fast
-        path's image attachments, already known to be images), or None; the `MemberInfo` is
-        built only the first time."""
-        if index in self._cache:
-            return self._cache[index]
+    def entry(self, index: int) -> tuple[str, int, int] | None:
+        """The dimensions of the image at entry `index` of the member index (the fast path's
+        image attachments, known to be images); its `MemberInfo` is built only to read it."""
+        if index < len(self._state) and self._state[index] != _UNREAD:
+            return self._known(index)
         return self._measure(index, self.archive.index[index])
 
-    def _measure(self, index: int, member: MemberInfo) -> tuple[str, tuple[str, int, int]] | None:
-        if index in self._cache:
-            return self._cache[index]
-        measured = None
-        if server_reads(member.method, member.encrypted):
-            try:
-                dims = image_dimensions(self.archive.read_member_head(member, HEAD_BYTES))
-            except ArchiveError:
-                # A damaged attachment must not stop the whole validation.
-                dims = None
-            if dims is not None:
-                measured = (member.name, dims)
-        if len(self._cache) < MAX_MEASURED:
-            self._cache[index] = measured
-        return measured
+    def _known(self, index: int) -> tuple[str, int, int] | None:
+        state = self._state[index]
+        if state == _NO_DIMENSIONS:
+            return None
+        return FORMATS[state - 2], self._width[index], self._height[index]
+
+    def _measure(self, index: int, member: MemberInfo) -> tuple[str, int, int] | None:
+        if not self._state:
+            entries = len(self.archive.index)
+            self._state = bytearray(entries)
+            self._width = array("I", bytes(4 * entries))
+            self._height = array("I", bytes(4 * entries))
+        if not 0 <= index < len(self._state):
+            return self._read(member)  # not an entry of the index: never remembered
+        if self._state[index] == _UNREAD:
+            dims = self._read(member)
+            if dims is None:
+                self._state[index] = _NO_DIMENSIONS
+            else:
+                self._state[index] = 2 + FORMATS.index(dims[0])
+                self._width[index], self._height[index] = dims[1], dims[2]
+        return self._known(index)
+
+    def _read(self, member: MemberInfo) -> tuple[str, int, int] | None:
+        if not server_reads(member.method, member.encrypted):
+            return None
+        try:
+            return image_dimensions(self.archive.read_member_head(member, HEAD_BYTES))
+        except ArchiveError:
+            # A damaged attachment must not stop the whole validation.
+            return None
 
 
 class ReferencedFiles:

@@ -23,6 +23,9 @@ HEAD_BYTES = 256 * 1024
 # true, so that it checks MaxImageResolution (other files are stored without a look).
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".webp"})
 
+# The formats `image_dimensions` names.
+FORMATS = ("png", "jpeg", "gif", "webp")
+
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _GO_MAX_INT32 = 2**31 - 1
 
