@@ -1681,3 +1681,59 @@ def test_attachment_lines_agree_and_their_mutations_are_never_accepted_by_c_alon
             raw, direct = rng.choice(FILE_SEEDS)
             outcomes[check(mutate(raw, rng), direct, files=args)] += 1
         assert outcomes["agreed"] > 50
+
+
+@needs_native
+def test_scanning_files_leaks_no_python_objects(tmp_path: Path) -> None:
+    """As test_scanning_leaks_no_python_objects, with files: image lists, non-ASCII keys
+    handed to the key finder, and the batch path's packed images give every object back."""
+    from archivekit.check.fast._scan import scan_batch
+    from archivekit.read import open_archive
+
+    files = {name: b"x" * (i * 7) for i, name in enumerate(FILE_NAMES)}
+    path = make_archive(tmp_path / "files.zip", [], files)
+    rng = random.Random(11)
+    lines = FILE_SEEDS + [(mutate(raw, rng), d) for raw, d in FILE_SEEDS for _ in range(50)]
+    batch = [raw for raw, _ in lines]
+    with open_archive(path) as archive:
+        index = archive.index
+        args = (index, 1000, fastpath.IMAGE_EXTENSION_BYTES, fastpath.key_finder(index))
+        table = (index.table, *args[1:])
+
+        def scan_all() -> int:
+            images = 0
+            for raw, direct in lines:
+                found = run_native(raw, direct, WORLD, MAX_POST_SIZE, args)
+                images += 0 if found is None else len(found[4][4])
+            start = 0
+            while start < len(batch):
+                found = scan_batch(
+                    batch, start, 2, WORLD.users, WORLD.teams, WORLD.channels,
+                    is_allowed_post_type, MAX_POST_SIZE, table,
+                )  # fmt: skip
+                start = found[0] + 1
+            return images
+
+        assert scan_all() > 10  # images were listed
+        gc.collect()
+        before = sys.getallocatedblocks()
+        for _ in range(5):
+            scan_all()
+        gc.collect()
+        assert sys.getallocatedblocks() - before < 100
+
+
+@needs_native
+def test_a_key_finder_that_raises_fails_the_scan_with_its_error(tmp_path: Path) -> None:
+    from archivekit.read import open_archive
+
+    def broken(key: str) -> int:
+        raise LookupError(f"no index for {key!r}")
+
+    files = dict.fromkeys(FILE_NAMES, b"x")
+    path = make_archive(tmp_path / "files.zip", [], files)
+    raw, direct = FILE_SEEDS[5]  # a reply's NFD path: the finder is asked
+    with open_archive(path) as archive:
+        args = (archive.index, 1000, fastpath.IMAGE_EXTENSION_BYTES, broken)
+        with pytest.raises(LookupError):
+            run_native(raw, direct, WORLD, MAX_POST_SIZE, args)

@@ -274,18 +274,19 @@ def test_experimental_default_channels_replace_off_topic_without_duplicates() ->
     assert config.default_channels() == ["town-square", "news", "dev"]
 
 
-def test_rule_context_carries_post_and_file_size_password_policy_and_locale() -> None:
+def test_rule_context_carries_sizes_password_policy_and_locale() -> None:
     config, _ = load_target(
         env={
             "MM_PASSWORDSETTINGS_MINIMUMLENGTH": "12",
             "MM_PASSWORDSETTINGS_UPPERCASE": "true",
             "MM_LOCALIZATIONSETTINGS_DEFAULTCLIENTLOCALE": "de",
         },
-        overrides={"max_post_size": 4000, "max_file_size": 5000},
+        overrides={"max_post_size": 4000, "max_file_size": 5000, "max_image_resolution": 600},
     )
     assert rule_context(config) == RuleContext(
         max_post_size=4000,
         max_file_size=5000,
+        max_image_resolution=600,
         password=PasswordPolicy(minimum_length=12, uppercase=True),
         default_locale="de",
     )
