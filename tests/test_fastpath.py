@@ -305,6 +305,8 @@ IMAGE_LINES: list[Any] = [
     direct_post(["alice", "bob"], "bob", "dm image", T + 48, attachments=["big.png"]),
     post("team1", "chan1", "alice", "non-ascii", T + 49, attachments=["\u00fcber/gro\u00df.png"]),
     post("team1", "chan1", "alice", "nfd image", T + 50, attachments=["cafe\u0301.gif"]),
+    # KELVIN SIGN: its NFC key is data/K.txt, which names the entry data/\u212a.txt.
+    post("team1", "chan1", "alice", "kelvin path", T + 50, attachments=["\u212a.txt"]),
     post("team1", "chan1", "alice", "dotted", T + 51, attachments=["x.g\u0130f"]),
     post("team1", "chan1", "alice", "nfd missing", T + 52, attachments=["nai\u0308ve.png"]),
     post(
