@@ -3,8 +3,10 @@
 Exit codes (documented in --help and README):
   0  the archive is valid (warnings allowed)
   1  the archive has errors: the import would fail or lose data
-  2  usage error: bad option, unreadable or invalid --target-config
-  3  the archive is unreadable: not a zip, truncated, no JSONL, unusable compression
+  2  usage or output error: bad option, unreadable or invalid --target-config, an output
+     that cannot be written (no space left, permission denied, read-only, a directory)
+  3  the archive is unreadable: not a zip, truncated, no JSONL, unusable compression,
+     permission denied or an I/O error while reading it, a stream that needs saving first
   4  internal error in archivekit (a bug: please report it with the message)
   130  interrupted (Ctrl-C, SIGINT); 143  stopped by SIGTERM — both after ending the
        workers and removing temporary files and partial outputs
@@ -24,7 +26,7 @@ import click
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS
 from archivekit.check.references import Existing
 from archivekit.check.target import SETTINGS, load_target
-from archivekit.errors import ArchiveKitError, UsageError
+from archivekit.errors import ArchiveKitError, OutputError, UsageError
 from archivekit.options import parse_bandwidth
 from archivekit.read import ReadLimits
 from archivekit.report.choices import BY as TABLES_BY
@@ -46,7 +48,13 @@ class _Progress:
         self.last = -1
 
     def __call__(self, done: int, total: int) -> None:
-        percent = int(done * 100 / total) if total else 100
+        if not total:  # a stream: its size is known at its end
+            megabytes = done >> 20
+            if megabytes != self.last:
+                self.last = megabytes
+                click.echo(f"\rreading JSONL… {megabytes:,} MiB", err=True, nl=False)
+            return
+        percent = int(done * 100 / total)
         if percent != self.last:
             self.last = percent
             click.echo(f"\rreading JSONL… {percent:3d}%", err=True, nl=False)
@@ -131,7 +139,7 @@ def _output_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--output",
         "-o",
-        type=click.Path(dir_okay=False, path_type=str),
+        type=click.Path(path_type=str),  # a directory is refused by atomic_output
         default=None,
         help="write the report to this file (atomically) instead of stdout",
     )(func)
@@ -140,11 +148,24 @@ def _output_option(func: Callable[..., Any]) -> Callable[..., Any]:
 def _emit(text: str, output: str | None, archive: str) -> None:
     """The report on stdout, or atomically into `output` (never over the archive itself)."""
     if output is None:
-        click.echo(text, nl=False)
+        _to_stdout(text.encode("utf-8"))
         return
     from archivekit.write.atomic import write_atomic
 
     write_atomic(output, text.encode("utf-8"), protect=[archive])
+
+
+def _to_stdout(payload: bytes) -> None:
+    """Write to standard output now; a full disk or a closed terminal is an output error
+    (exit 2), not an internal one. (A closed pipe, e.g. `| head`, stays a quiet stop.)"""
+    try:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(payload)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
 
 
 def _bandwidth(text: str | None) -> float:
@@ -280,6 +301,9 @@ def validate(
 ) -> None:
     """Check ARCHIVE (zip, .jsonl or export folder) as the Mattermost server would.
 
+    ARCHIVE may be - (standard input) or a pipe: it is then validated while it downloads,
+    in one process, with the same report as from the saved file.
+
     \b
     The text report names each distinct problem (root cause) once, with its fix, in the order
     to fix them, then its lines; --verbose lists every line of each. It is wrapped at the
@@ -289,6 +313,7 @@ def validate(
     Example:
       archivekit validate export.zip
       archivekit validate export.zip --format json --target-config config.json
+      curl -s "$URL" | archivekit validate -
     """
 
     def body() -> int:
@@ -356,6 +381,8 @@ def inspect(
 ) -> None:
     """Show what ARCHIVE holds: counts, teams, channels and dates (fast, no validation).
 
+    ARCHIVE may be - (standard input) or a pipe (not with --by).
+
     \b
     Example:
       archivekit inspect export.zip --format json
@@ -407,8 +434,7 @@ def _inspect_table(
 def _emit_bytes(payload: bytes, output: str | None, *inputs: str) -> None:
     """Bytes on stdout, or atomically into `output` (never over an input)."""
     if output is None:
-        sys.stdout.buffer.write(payload)
-        sys.stdout.buffer.flush()
+        _to_stdout(payload)
         return
     from archivekit.write.atomic import write_atomic
 

@@ -25,9 +25,10 @@ from archivekit.read import (
     open_archive,
     rechunk,
 )
-from archivekit.read.source import reopen_jsonl
+from archivekit.read.source import file_path, is_stream, reopen_jsonl
+from archivekit.read.stream import open_stream
 from archivekit.report.inventory import ChannelSummary, Inspection, TeamSummary
-from archivekit.runtime import worker_pool
+from archivekit.runtime import RunDirectory, worker_pool
 
 
 def _channel(result: Inspection, team: str, name: str) -> ChannelSummary:
@@ -272,7 +273,8 @@ def inspect(
     """Count what an archive holds, per type, team and channel (no validation).
 
     Args:
-        path: a zip export, a bare ``.jsonl`` or an unzipped export directory.
+        path: a zip export, a bare ``.jsonl`` or an unzipped export directory; ``-``
+            (standard input) or a pipe: read front to back, in one process.
         workers: processes to use; None picks one per core for large archives.
         block_size: bytes of JSONL per unit of work.
         read_limits: zip-bomb limits.
@@ -280,7 +282,10 @@ def inspect(
     Raises:
         ArchiveError: the archive cannot be read.
     """
-    with open_archive(path, limits=read_limits) as archive:
+    if is_stream(path):
+        return _inspect_stream(path, block_size, read_limits)
+    source = file_path(path)
+    with open_archive(source, limits=read_limits) as archive:
         result = Inspection(str(path), archive.jsonl.name, archive.kind, archive.size)
         # From the member index: no object per entry.
         result.files, result.file_bytes = archive.index.file_totals()
@@ -302,9 +307,24 @@ def inspect(
     with worker_pool(context, workers) as pool:
         parts = pool.starmap(
             _inspect_share,
-            [(str(path), jsonl, me, workers, block_size, read_limits) for me in range(workers)],
+            [(source, jsonl, me, workers, block_size, read_limits) for me in range(workers)],
         )
     for part in parts:
         _merge(result, part)
     result.lines = parts[0].lines
+    return result
+
+
+def _inspect_stream(
+    path: str | os.PathLike[str], block_size: int, read_limits: ReadLimits | None
+) -> Inspection:
+    """`inspect` of a stream: its lines as they arrive, then the members' totals from its
+    central directory."""
+    with RunDirectory() as run, open_stream(path, run=run, limits=read_limits, images=False) as s:
+        part = _count_share(s, 0, 1, block_size)
+        s.finish()
+        result = Inspection(str(path), s.jsonl.name, s.kind, s.size)
+        result.files, result.file_bytes = s.index.file_totals()
+    _merge(result, part)
+    result.lines = part.lines
     return result

@@ -183,6 +183,16 @@ _code("not-a-zip", "Not a zip archive", "The file is not a readable zip archive.
 _code("zip-truncated", "Truncated archive", "The archive ends early (half-downloaded?).")
 _code("zip-corrupt", "Corrupt archive", "The zip structures or a member's data are damaged.")
 _code("zip-multidisk", "Multi-disk archive", "Spanned/multi-disk zips are not supported.")
+_code(
+    "input-unreadable",
+    "Input cannot be read",
+    "Permission denied or an I/O error while reading the archive (or a file of a folder).",
+)
+_code(
+    "stream-unreadable",
+    "Cannot be read from a stream",
+    "Read from a pipe, the archive needs what only a file allows (seeking): save it first.",
+)
 _code("jsonl-missing", "No JSONL at the root", "The server imports the first root-level .jsonl.")
 _code(
     "jsonl-choice-differs",

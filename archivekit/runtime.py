@@ -29,6 +29,8 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
+from archivekit.errors import OutputError
+
 RUN_PREFIX = "archivekit-run-"
 # How often a worker checks that its parent is still there (where no parent-death signal).
 PARENT_CHECK_SECONDS = 0.5
@@ -117,6 +119,15 @@ def remove_abandoned(folder: str | os.PathLike[str], prefix: str = RUN_PREFIX) -
     return removed
 
 
+def temporary_file_error(path: str | os.PathLike[str], exc: OSError) -> OutputError:
+    """A temporary file of the run could not be written (no space left in the temporary
+    folder, permission denied...): exit 2 with the path and the cause, not an internal error."""
+    return OutputError(
+        f"cannot write temporary data to {path}: {exc.strerror or exc} (set TMPDIR to a "
+        "folder with room)"
+    )
+
+
 class RunDirectory:
     """The run's temporary directory (see the module doc); a context manager."""
 
@@ -131,7 +142,12 @@ class RunDirectory:
             import tempfile
 
             parent = self.remove_abandoned()
-            self._path = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{_owner_tag()}-", dir=parent))
+            try:
+                self._path = Path(
+                    tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{_owner_tag()}-", dir=parent)
+                )
+            except OSError as exc:
+                raise temporary_file_error(parent, exc) from None
         return self._path
 
     def remove_abandoned(self) -> Path:

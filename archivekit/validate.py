@@ -6,16 +6,20 @@ line issues by line number, then archive-wide findings (unreferenced files, targ
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from archivekit.check.archive import archive_issues
+from archivekit.check.deferred import DeferredFiles, FindingsSpool, with_late
 from archivekit.check.engine import LineProcessor
+from archivekit.check.facts import Findings
 from archivekit.check.files import DROPPED_FILE_CODE, unreferenced_issues
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
 from archivekit.check.parallel import ParallelRun, default_workers
 from archivekit.check.references import Existing
+from archivekit.check.rules.context import RuleContext
 from archivekit.check.target import TargetConfig, rule_context
 from archivekit.check.verify import verify_files as check_files
 from archivekit.issues import Issue
@@ -27,6 +31,8 @@ from archivekit.read import (
     open_archive,
     rechunk,
 )
+from archivekit.read.source import file_path, is_stream
+from archivekit.read.stream import StreamArchive, open_stream
 from archivekit.report.causes import root_causes
 from archivekit.report.model import DEFAULT_MAX_ISSUES, AttachmentStats, IssueCollector, Report
 from archivekit.report.shapes import archive_shapes
@@ -62,7 +68,9 @@ def validate(
     """Check every line of an archive as the server would, and the archive against a target.
 
     Args:
-        path: a zip export, a bare ``.jsonl`` or an unzipped export directory.
+        path: a zip export, a bare ``.jsonl`` or an unzipped export directory; ``-``
+            (standard input) or a pipe: read front to back (`archivekit.read.stream`), in
+            one process, with the same report as from the file.
         target: the target server's settings (defaults: a stock server).
         explicit: whether `target` was given by the user; limit hits are then errors.
         bandwidth_bps: upload bandwidth in bits per second for the timeout estimate.
@@ -83,20 +91,36 @@ def validate(
     target = target or TargetConfig()
     ctx = rule_context(target)
     collector = IssueCollector(max_issues)
+    stream = is_stream(path)
+    source = file_path(path)
     # Temporary files of the run live in one directory, removed however the run ends.
-    with RunDirectory() as run, open_archive(path, limits=read_limits) as archive:
+    with contextlib.ExitStack() as stack:
+        run = stack.enter_context(RunDirectory())
+        archive: Archive
+        streamed: Iterator[Findings] | None = None
+        if stream:
+            archive = stack.enter_context(
+                open_stream(path, run=run, limits=read_limits, verify=verify_files)
+            )
+            streamed = _read_stream(archive, run, stack, ctx, existing, block_size, progress)
+        else:
+            archive = stack.enter_context(open_archive(source, limits=read_limits))
         for issue in archive_issues(archive):
             collector.add(issue)
         opened = len(collector.kept)
         needs = Needs(target, jsonl_member=archive.jsonl.name)
-        # One process or several, the engine's findings are added up by the same Tally.
+        # One process or several, a file or a stream, the engine's findings are added up by
+        # the same Tally, in the same order.
         tally = Tally(collector, needs, run, len(archive.index))
         if workers is None:
             workers = default_workers(archive.jsonl.size)
-        if workers > 1 and archive.kind != "jsonl":
+        if streamed is not None:
+            for found in streamed:
+                tally.add(found)
+        elif workers > 1 and archive.kind != "jsonl":
             run.remove_abandoned()
             with ParallelRun(
-                str(path),
+                source,
                 workers=workers,
                 ctx=ctx,
                 read_limits=read_limits,
@@ -112,10 +136,8 @@ def validate(
         else:
             processor = LineProcessor(archive, ctx=ctx, existing=existing)
             total = archive.jsonl.size
-            blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
-            for batch in iter_line_batches(_counting(blocks, progress, total)):
-                processor.process_batch(batch)
-                tally.add(processor.take())
+            for found in _process(processor, archive, block_size, progress, total):
+                tally.add(found)
         tally.end_of_stream(archive.jsonl.name)
         if archive.kind != "jsonl":
             for issue in unreferenced_issues(archive, tally.referenced):
@@ -157,6 +179,46 @@ def validate(
             causes=causes,
             shapes=shapes,
         )
+
+
+def _process(
+    processor: LineProcessor,
+    archive: Archive,
+    block_size: int,
+    progress: Progress | None,
+    total: int,
+) -> Iterator[Findings]:
+    """Every line of the JSONL through `processor`, in this process, batch by batch
+    (`total`: its size for the progress, 0 when unknown)."""
+    blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
+    for batch in iter_line_batches(_counting(blocks, progress, total)):
+        processor.process_batch(batch)
+        yield processor.take()
+
+
+def _read_stream(
+    archive: StreamArchive,
+    run: RunDirectory,
+    stack: contextlib.ExitStack,
+    ctx: RuleContext,
+    existing: Existing | None,
+    block_size: int,
+    progress: Progress | None,
+) -> Iterator[Findings]:
+    """A stream read to its end: its lines as they arrive (one process: it cannot be read
+    twice), then its members and central directory. Returns the findings to add up, in the
+    order a file's run gives them: the part of each line that depends on the members (they
+    come after the JSONL) waits until the end, and the findings of every batch with it
+    (`archivekit.check.deferred`)."""
+    deferred = DeferredFiles(run)
+    stack.callback(deferred.close)
+    spool = FindingsSpool(run)
+    stack.callback(spool.close)
+    processor = LineProcessor(archive, ctx=ctx, existing=existing, deferred=deferred)
+    for found in _process(processor, archive, block_size, progress, 0):
+        spool.add(found)
+    archive.finish(measure=deferred.profile_keys, keep=deferred.emoji_keys)
+    return with_late(spool, processor.replay())
 
 
 def _counting(blocks: Any, progress: Progress | None, total: int) -> Any:

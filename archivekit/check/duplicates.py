@@ -40,7 +40,7 @@ import xxhash
 
 from archivekit.gosem.spec import INT64_MAX, INT64_MIN
 from archivekit.issues import Issue, warning
-from archivekit.runtime import RunDirectory
+from archivekit.runtime import RunDirectory, temporary_file_error
 
 if TYPE_CHECKING:
     import numpy as np
@@ -103,10 +103,20 @@ class Deduper:
             self._flush()
 
     def _flush(self) -> None:
-        import numpy as np
-
         if not self._hashes:
             return
+        try:
+            self._spill()
+        except OSError as exc:
+            raise temporary_file_error(exc.filename or "in the run's folder", exc) from None
+        self._count += len(self._hashes)
+        self._hashes = array("Q")
+        self._lines = array("Q")
+
+    def _spill(self) -> None:
+        """The identities held so far, appended to the bucket files."""
+        import numpy as np
+
         if self._dir is None:
             import tempfile  # (and shutil in close): only runs that spill to disk need them
 
@@ -130,9 +140,6 @@ class Deduper:
             pairs[:, 1] = lines[lo:hi]
             with open(root / f"{bucket:03d}", "ab") as out:
                 out.write(pairs.tobytes())
-        self._count += len(self._hashes)
-        self._hashes = array("Q")
-        self._lines = array("Q")
 
     def _buckets(self) -> Iterator[np.ndarray]:
         import numpy as np

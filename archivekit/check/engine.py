@@ -15,12 +15,13 @@ prints. Must not import report/, write/ or the entry points.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
 import orjson
 
+from archivekit.check.deferred import DeferredFiles
 from archivekit.check.duplicates import post_identity
 from archivekit.check.emoji_image import emoji_image_issue, head_size
 from archivekit.check.facts import (
@@ -190,7 +191,11 @@ class LineProcessor:
         *,
         ctx: RuleContext | None = None,
         existing: Existing | None = None,
+        deferred: DeferredFiles | None = None,
     ) -> None:
+        """`deferred`: the archive is a stream whose members are not known yet: the part of
+        a line that depends on them waits there (see `archivekit.check.deferred`) until
+        `replay`."""
         self.archive = archive
         self.member = archive.jsonl.name
         self.ctx = ctx or RuleContext()
@@ -210,6 +215,10 @@ class LineProcessor:
         self._basenames: dict[str, list[str]] | None = None
         self.attachments = AttachmentResolver(self._lookup, self._hint)
         self.check_files = archive.kind != "jsonl"
+        self.deferred = deferred
+        # The line being processed (general path): its raw bytes and where its issues start.
+        self._raw = b""
+        self._line_start = 0
         self._handlers: dict[str, Callable[[int, Payload], None]] = {
             "role": self._role,
             "scheme": self._scheme,
@@ -375,6 +384,7 @@ class LineProcessor:
         self.found.facts.append(LongestMessage(line, field, runes))
 
     def _general(self, line: int, raw: bytes | LineTooLong) -> None:
+        self._line_start = len(self.found.issues)
         if isinstance(raw, LineTooLong):
             self._add(
                 error(
@@ -389,6 +399,7 @@ class LineProcessor:
                 line,
             )
             return
+        self._raw = raw
         envelope, decode_issues = decode_line(raw)
         if envelope is None and decode_issues and decode_issues[0].code == "json-type":
             # Go refuses the whole line for one value of the wrong type; the line is still
@@ -452,7 +463,7 @@ class LineProcessor:
         the member index (its C table for the C scanner), MaxFileSize, the image extensions,
         the lookup of non-ASCII keys. Made once per kind of scanner."""
         max_size = self.ctx.max_file_size
-        if not self.check_files or max_size is None:
+        if not self.check_files or max_size is None or self.deferred is not None:
             return None
         if native not in self._files:
             index = self.archive.index
@@ -684,10 +695,50 @@ class LineProcessor:
         self._use_file(line, ref, "profile image")
         return True
 
+    def _profile_and_rules(self, line: int, data: Payload, kind: str) -> None:
+        """A user's or bot's profile image (first, as the server's validator), then its rules."""
+        deferred = self.deferred
+        path = data.get("profile_image")
+        # As `_image_first`: only a path that resolves needs the archive.
+        if deferred is not None and self.check_files and path:
+            key = resolve(path)
+            if key is not None:
+                deferred.profile_keys.add(key)
+                self._defer(line, kind)
+                return
+        if self._image_first(line, data, kind):
+            self._rules(kind, line, data)
+
+    def _defer(self, line: int, kind: str, ok: bool = True) -> None:
+        """Leave the rest of the line's file-dependent part to `replay`."""
+        assert self.deferred is not None
+        position = len(self.found.issues) - self._line_start
+        self.deferred.add(line, position, kind, self._raw, ok)
+
+    def replay(self) -> Iterator[tuple[int, int, Findings]]:
+        """The deferred parts of lines, run now that the archive's members are known: for
+        each, (line, how many of the line's issues come before its own, its findings)."""
+        deferred = self.deferred
+        if deferred is None:
+            return
+        self.deferred = None  # the parts now run in place
+        self.take()
+        for record in deferred:
+            envelope, _ = decode_line(record.raw)
+            assert envelope is not None
+            payload = envelope[record.kind]
+            line, kind = record.line, record.kind
+            if kind in ("post", "direct_post"):
+                self._post_checks(line, payload, kind)
+            elif kind == "emoji":
+                self._emoji_image(line, payload, record.ok)
+            else:
+                self._profile_and_rules(line, payload, kind)
+            yield line, record.position, self.take()
+
     def _user(self, line: int, data: Payload) -> None:
         self.counts.users += 1
-        if self._image_first(line, data, "user"):
-            self._rules("user", line, data)
+        self._profile_and_rules(line, data, "user")
         username = data.get("username")
         teams = data.get("teams") or []
         for t_index, membership in enumerate(teams):
@@ -720,8 +771,7 @@ class LineProcessor:
 
     def _bot(self, line: int, data: Payload) -> None:
         self.counts.bots += 1
-        if self._image_first(line, data, "bot"):
-            self._rules("bot", line, data)
+        self._profile_and_rules(line, data, "bot")
         username = data.get("username")
         if username:
             self._add_all(self.refs.define_user(username, None, line, "bot"), line)
@@ -735,8 +785,18 @@ class LineProcessor:
             dup = self.refs.define_named("emojis", name, line)
             if dup:
                 self._add(dup, line)
+        self._emoji_image(line, data, ok)
+
+    def _emoji_image(self, line: int, data: Payload, ok: bool) -> None:
+        """An emoji's image (`ok`: the validator passed)."""
         path = data.get("image")
         if not path or not self.check_files:
+            return
+        if self.deferred is not None:
+            key = resolve(path)
+            if key is not None:
+                self.deferred.emoji_keys.add(key)
+            self._defer(line, "emoji", ok)
             return
         ref = self._resolve_single(line, path, "emoji.image")
         if not ok:
@@ -816,6 +876,9 @@ class LineProcessor:
                     break
         checked = data
         if (attachments or reply_files) and self.check_files:
+            if self.deferred is not None:
+                self._defer(line, kind)  # the rules too: they see what resolution blanks
+                return
             checked, file_issues, files = self.attachments.process(data, kind)
             if file_issues:
                 missing = sum(1 for i in file_issues if i.code in MISSING_FILE_CODES)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import ModuleType
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from archivekit.errors import ArchiveError
 from archivekit.issues import error
+from archivekit.native import fast_zlib
 from archivekit.read.zipdir import MemberInfo
 
 STORED = 0
@@ -39,23 +39,29 @@ METHOD_NAMES = {
 }
 
 _RATIO_GRACE = 1 << 20  # the ratio limit applies once this much has come out of a member
-_DEFLATE_INPUT = 256 << 10
+DEFLATE_INPUT = 256 << 10
 # zipfile-deflate64's decompressor has no output cap and deflate64 can expand ~29000:1, so it
 # is fed small slices: at most ~60 MB can come out of one call.
-_DEFLATE64_INPUT = 2 << 10
+DEFLATE64_INPUT = 2 << 10
 
 
-def _fast_zlib() -> ModuleType:
-    try:
-        from isal import isal_zlib
-    except ImportError:  # pragma: no cover - isal is a dependency, zlib is the fallback
-        return zlib
-    return isal_zlib
-
-
-_zlib = _fast_zlib()
-_ZLIB_ERRORS: tuple[type[Exception], ...] = (zlib.error, _zlib.error, ValueError)
+_zlib = fast_zlib()
+ZLIB_ERRORS: tuple[type[Exception], ...] = (zlib.error, _zlib.error, ValueError)
 crc32 = _zlib.crc32
+
+
+def new_inflater() -> Any:
+    """A raw deflate decompressor (ISA-L when available): ``decompress(data, max_length)``,
+    ``eof``, ``unconsumed_tail``, ``unused_data``."""
+    return _zlib.decompressobj(-15)
+
+
+def new_deflate64() -> Any:
+    """A Deflate64 decompressor: ``decompress(data)`` (no output cap: feed it
+    `DEFLATE64_INPUT` bytes at a time) and ``eof``; it does not say where its stream ended."""
+    from zipfile_deflate64.deflate64 import Deflate64  # patches zipfile on import; only here
+
+    return Deflate64()
 
 
 def method_name(method: int) -> str:
@@ -148,14 +154,16 @@ def iter_member_data(
         produced += len(block)
         if produced > member.size:
             # Go fails the same way; stopping here also defeats headers that lie small.
-            raise ArchiveError(
-                error(
-                    "zip-corrupt",
-                    f"Member {member.name!r} holds more data than the {member.size:,} bytes "
-                    "its header declares.",
-                )
-            )
+            raise too_much_data(member)
         yield block
+    check_member_data(member, produced, crc)
+
+
+def check_member_data(member: MemberInfo, produced: int, crc: int) -> None:
+    """Raise `ArchiveError` unless ``produced`` bytes with CRC-32 ``crc`` are what the central
+    directory records for ``member``."""
+    if produced > member.size:
+        raise too_much_data(member)
     if produced != member.size:
         raise ArchiveError(
             error(
@@ -174,6 +182,16 @@ def iter_member_data(
         )
 
 
+def too_much_data(member: MemberInfo) -> ArchiveError:
+    return ArchiveError(
+        error(
+            "zip-corrupt",
+            f"Member {member.name!r} holds more data than the {member.size:,} bytes "
+            "its header declares.",
+        )
+    )
+
+
 def _iter_stored(
     fh: BinaryIO, offset: int, member: MemberInfo, block_size: int, budget: ReadBudget
 ) -> Iterator[bytes]:
@@ -187,59 +205,57 @@ def _iter_stored(
 def _iter_deflated(
     fh: BinaryIO, offset: int, member: MemberInfo, block_size: int, budget: ReadBudget
 ) -> Iterator[bytes]:
-    inflater = _zlib.decompressobj(-15)
+    inflater = new_inflater()
     remaining = member.compressed_size
     produced = consumed = 0
     while not inflater.eof:
         chunk = inflater.unconsumed_tail
         if not chunk and remaining:
             fh.seek(offset)
-            chunk = fh.read(min(_DEFLATE_INPUT, remaining))
+            chunk = fh.read(min(DEFLATE_INPUT, remaining))
             if not chunk:
-                raise _ends_early(member)
+                raise ends_early(member)
             offset += len(chunk)
             remaining -= len(chunk)
         try:
             # max_length keeps every block bounded, however much the data expands. With no
             # input left, the call still drains output the inflater holds back.
             block = inflater.decompress(chunk, block_size)
-        except _ZLIB_ERRORS as exc:
-            raise _bad_data(member, exc) from None
+        except ZLIB_ERRORS as exc:
+            raise bad_data(member, exc) from None
         consumed += len(chunk) - len(inflater.unconsumed_tail)
         if block:
             produced += len(block)
             budget.charge(member, produced, consumed, len(block))
             yield block
         elif not chunk:
-            raise _ends_early(member)
+            raise ends_early(member)
 
 
 def _iter_deflate64(
     fh: BinaryIO, offset: int, member: MemberInfo, block_size: int, budget: ReadBudget
 ) -> Iterator[bytes]:
-    from zipfile_deflate64.deflate64 import Deflate64  # patches zipfile on import; only here
-
-    inflater = Deflate64()
+    inflater = new_deflate64()
     remaining = member.compressed_size
     produced = consumed = 0
     pending = bytearray()
     while not inflater.eof:
         if not remaining:
-            raise _ends_early(member)
+            raise ends_early(member)
         fh.seek(offset)
         data = fh.read(min(block_size, remaining))
         if not data:
-            raise _ends_early(member)
+            raise ends_early(member)
         offset += len(data)
         remaining -= len(data)
         view = memoryview(data)
         # Stop at the end of the stream: this decompressor returns garbage if fed past it.
-        for start in range(0, len(data), _DEFLATE64_INPUT):
+        for start in range(0, len(data), DEFLATE64_INPUT):
             try:
-                out = inflater.decompress(view[start : start + _DEFLATE64_INPUT].tobytes())
-            except _ZLIB_ERRORS as exc:
-                raise _bad_data(member, exc) from None
-            consumed += min(_DEFLATE64_INPUT, len(data) - start)
+                out = inflater.decompress(view[start : start + DEFLATE64_INPUT].tobytes())
+            except ZLIB_ERRORS as exc:
+                raise bad_data(member, exc) from None
+            consumed += min(DEFLATE64_INPUT, len(data) - start)
             if out:
                 produced += len(out)
                 budget.charge(member, produced, consumed, len(out))
@@ -266,7 +282,7 @@ def iter_compressed(
         fh.seek(data_offset)  # other iterators may share the handle: always seek first
         block = fh.read(min(block_size, remaining))
         if not block:
-            raise _ends_early(member)
+            raise ends_early(member)
         data_offset += len(block)
         remaining -= len(block)
         yield block
@@ -283,7 +299,7 @@ def iter_file_blocks(
         yield block
 
 
-def _ends_early(member: MemberInfo) -> ArchiveError:
+def ends_early(member: MemberInfo) -> ArchiveError:
     return ArchiveError(
         error(
             "zip-truncated",
@@ -292,7 +308,7 @@ def _ends_early(member: MemberInfo) -> ArchiveError:
     )
 
 
-def _bad_data(member: MemberInfo, exc: Exception) -> ArchiveError:
+def bad_data(member: MemberInfo, exc: Exception) -> ArchiveError:
     return ArchiveError(
         error("zip-corrupt", f"Member {member.name!r}: the compressed data is damaged ({exc}).")
     )

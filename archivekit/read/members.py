@@ -23,7 +23,7 @@ becomes K) joins the C table as an alias, other non-ASCII keys live in a dict.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, BinaryIO, overload
+from typing import Any, BinaryIO, cast, overload
 
 from archivekit.gosem.paths import member_key
 from archivekit.native import native_module
@@ -32,6 +32,7 @@ from archivekit.read.zipdir import (
     check_entry_count,
     decode_name,
     directory_start,
+    input_error,
     parse_entries,
 )
 
@@ -251,21 +252,47 @@ class NativeIndex(MemberIndex):
         return int(self._c.nbytes) + extra
 
 
-def read_member_index(fh: BinaryIO, file_size: int) -> MemberIndex:
+def read_member_index(fh: BinaryIO, file_size: int, *, shift: int = 0) -> MemberIndex:
     """The zip's entries (see the module docstring).
 
-    Raises `ArchiveError`: ``not-a-zip``, ``zip-truncated``, ``zip-corrupt``, ``zip-multidisk``.
+    `shift`: `fh` holds the zip's bytes from this offset on (the tail of a stream: its
+    central directory and the 64 KiB before it, `archivekit.read.stream`); offsets stay
+    those of the whole zip. Raises `ArchiveError`: ``not-a-zip``, ``zip-truncated``,
+    ``zip-corrupt``, ``zip-multidisk``, ``input-unreadable`` (an I/O error).
     """
-    start, base, entries = directory_start(fh, file_size)
+    view = fh if shift == 0 else cast(BinaryIO, TailView(fh, shift))
+    start, base, entries = directory_start(view, file_size)
     index: MemberIndex
-    if NATIVE is None:
-        index = ListIndex(parse_entries(fh, start, file_size, base))
+    if NATIVE is None or start < shift:
+        index = ListIndex(parse_entries(view, start, file_size, base))
     else:
         try:
-            index = NativeIndex(NATIVE.read_index(fh.fileno(), start, file_size, base))
+            index = NativeIndex(
+                NATIVE.read_index(fh.fileno(), start - shift, file_size - shift, base)
+            )
         except ValueError:
             # A damaged zip64 field (the reference parser raises the exact ArchiveError), or
             # a directory beyond the C index's bounds (2**31 entries, 4 GiB of names).
-            index = ListIndex(parse_entries(fh, start, file_size, base))
+            index = ListIndex(parse_entries(view, start, file_size, base))
+        except OSError as exc:
+            raise input_error(getattr(fh, "name", "the archive"), exc) from None
     check_entry_count(len(index), entries)
     return index
+
+
+class TailView:
+    """The bytes of a zip from offset `shift` on, read at the zip's own offsets; what lies
+    before `shift` reads as nothing (a parse stops there as at a damaged record)."""
+
+    def __init__(self, fh: BinaryIO, shift: int) -> None:
+        self._fh = fh
+        self._shift = shift
+        self._before = False
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._before = offset < self._shift
+        self._fh.seek(max(offset - self._shift, 0))
+        return offset
+
+    def read(self, n: int = -1) -> bytes:
+        return b"" if self._before else self._fh.read(n)

@@ -12,12 +12,14 @@ an export directory the user gave us).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from types import TracebackType
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, cast
 
 from archivekit.errors import ArchiveError
+from archivekit.gosem.images import HEAD_BYTES, image_dimensions
 from archivekit.gosem.paths import member_key
 from archivekit.issues import error
 from archivekit.read.inflate import (
@@ -31,13 +33,25 @@ from archivekit.read.inflate import (
     method_name,
 )
 from archivekit.read.members import ListIndex, MemberIndex, read_member_index
-from archivekit.read.zipdir import MemberInfo, go_dir, looks_like_zip, read_data_offset
+from archivekit.read.zipdir import (
+    MemberInfo,
+    go_dir,
+    input_error,
+    looks_like_zip,
+    read_data_offset,
+)
 
 Kind = Literal["zip", "jsonl", "dir"]
 
 # Uncompressed bytes read at a time by default: the unit of streaming, and of work in a
 # parallel run.
 BLOCK_SIZE = 1 << 20
+
+# The name of standard input as an archive path.
+STDIN = "-"
+SAVE_HINT = (
+    "Save the archive to a file first (e.g. `curl -o export.zip URL`) and validate the file."
+)
 
 OPEN_FILE_ERROR_ID = "import_process.worker.do_job.open_file"
 MISSING_JSONL_ERROR_ID = "import_process.worker.do_job.missing_jsonl"
@@ -144,6 +158,15 @@ class Archive:
     def iter_jsonl_blocks(self, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
         return self.iter_member_blocks(self.jsonl, block_size)
 
+    def member_dimensions(self, member: MemberInfo) -> tuple[str, int, int] | None:
+        """(format, width, height) of an image member, from its first `HEAD_BYTES` as the
+        server's decoders see them; None for anything else, or when they cannot be read (a
+        damaged member must not stop a validation)."""
+        try:
+            return image_dimensions(self.read_member_head(member, HEAD_BYTES))
+        except ArchiveError:
+            return None
+
     def _open_handle(self) -> BinaryIO:
         if self._fh is None:
             raise ValueError("the archive is closed")
@@ -162,8 +185,37 @@ class Archive:
 
     def _iter_plain_file(self, member: MemberInfo, block_size: int) -> Iterator[bytes]:
         path = self.path if self.kind == "jsonl" else os.path.join(self.path, member.name)
-        with open(path, "rb", buffering=0) as fh:
+        with open_input(path) as fh:
             yield from iter_file_blocks(fh, member, block_size, self._budget)
+
+
+def is_stream(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` can only be read front to back: ``-`` (standard input) unless it is
+    redirected from a regular file, a pipe, a FIFO (``<(...)`` is one), a socket, a terminal
+    (`archivekit.read.stream` reads those)."""
+    path = os.fspath(path)
+    try:
+        mode = os.fstat(0).st_mode if path == STDIN else os.stat(path).st_mode
+    except OSError:
+        return path == STDIN  # a path that cannot be looked at is reported when opened
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def file_path(path: str | os.PathLike[str]) -> str:
+    """The path to open an input by: ``-`` redirected from a regular file is /dev/stdin
+    (seekable, and parallel workers reopen it by that name: they share standard input)."""
+    path = os.fspath(path)
+    return "/dev/stdin" if path == STDIN else path
+
+
+def _needs_file(name: str) -> ArchiveError:
+    return ArchiveError(
+        error(
+            "stream-unreadable",
+            f"{name} is a pipe or another stream, and this reads an archive in more than one "
+            f"pass (only `validate` and `inspect` read a stream). {SAVE_HINT}",
+        )
+    )
 
 
 def open_archive(
@@ -182,16 +234,18 @@ def open_archive(
     """
     path = os.fspath(path)
     limits = limits or ReadLimits()
+    if path == STDIN:
+        if is_stream(path):
+            raise _needs_file("standard input")
+        path = file_path(path)
     if os.path.isdir(path):
         return _open_directory(path, limits)
+    fh = open_input(path)
     try:
-        fh: BinaryIO = open(path, "rb", buffering=0)  # noqa: SIM115 - owned by the Archive
-    except OSError as exc:
-        raise ArchiveError(
-            error("not-a-zip", f"Cannot open {path}: {exc.strerror or exc}.")
-        ) from None
-    try:
-        size = os.fstat(fh.fileno()).st_size
+        status = os.fstat(fh.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise _needs_file(path)
+        size = status.st_size
         if not looks_like_zip(fh, size) and path.lower().endswith(".jsonl"):
             fh.close()
             return _open_bare_jsonl(path, size, limits)
@@ -201,6 +255,60 @@ def open_archive(
         raise
 
 
+def open_input(path: str) -> BinaryIO:
+    """`path` opened for reading, unbuffered; reading it raises `ArchiveError`
+    (``input-unreadable``) instead of `OSError` when the system fails (EIO...).
+
+    Raises `ArchiveError`: ``not-a-zip`` when it does not exist, ``input-unreadable`` when it
+    cannot be opened (permission denied...)."""
+    try:
+        raw = open(path, "rb", buffering=0)  # noqa: SIM115 - owned by the caller
+    except FileNotFoundError as exc:
+        raise ArchiveError(
+            error("not-a-zip", f"Cannot open {path}: {exc.strerror or exc}.")
+        ) from None
+    except OSError as exc:
+        raise input_error(path, exc) from None
+    return cast(BinaryIO, InputFile(raw, path))
+
+
+class InputFile:
+    """A file being read as an input: `OSError` from the system becomes `ArchiveError`."""
+
+    __slots__ = ("_raw", "name")
+
+    def __init__(self, raw: BinaryIO, name: str) -> None:
+        self._raw = raw
+        self.name = name
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self._raw.read(n)
+        except OSError as exc:
+            raise input_error(self.name, exc) from None
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        try:
+            return self._raw.seek(offset, whence)
+        except OSError as exc:
+            raise input_error(self.name, exc) from None
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self) -> InputFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _open_zip(
     path: str, fh: BinaryIO, size: int, limits: ReadLimits, index: MemberIndex | None
 ) -> Archive:
@@ -208,7 +316,7 @@ def _open_zip(
         index = read_member_index(fh, size)
     # Only the entries whose name ends with .jsonl become MemberInfo objects here.
     jsonl = choose_jsonl([index[i] for i in index.ending_with(".jsonl")], "archive")
-    _require_readable_jsonl(jsonl)
+    require_readable_jsonl(jsonl)
     read_data_offset(fh, jsonl, size)  # fail now, not mid-run, if its header is damaged
     return Archive(path, "zip", size, index, jsonl, limits=limits, fh=fh)
 
@@ -217,7 +325,7 @@ def reopen_jsonl(path: str, jsonl: MemberInfo, *, limits: ReadLimits | None = No
     """A zip opened before, again, for a process that only streams its JSONL (`jsonl`, as the
     first `open_archive` chose it): the central directory is not read again, and the
     archive's `index` holds that one member."""
-    fh: BinaryIO = open(path, "rb", buffering=0)  # noqa: SIM115 - owned by the Archive
+    fh = open_input(path)
     try:
         size = os.fstat(fh.fileno()).st_size
         only = ListIndex([replace(jsonl, index=0)])
@@ -229,25 +337,34 @@ def reopen_jsonl(path: str, jsonl: MemberInfo, *, limits: ReadLimits | None = No
 
 def _open_bare_jsonl(path: str, size: int, limits: ReadLimits) -> Archive:
     name = os.path.basename(path)
-    member = _plain_member(name, 0, size)
+    member = plain_member(name, 0, size)
     return Archive(path, "jsonl", size, [member], member, limits=limits)
 
 
 def _open_directory(path: str, limits: ReadLimits) -> Archive:
     names: list[tuple[str, int]] = []
-    for folder, _dirs, files in os.walk(path):  # symlinked folders are not descended
+
+    def unreadable(exc: OSError) -> None:
+        # os.walk skips a folder it cannot list; its files would then look missing.
+        raise input_error(exc.filename or path, exc)
+
+    # Symlinked folders are not descended.
+    for folder, _dirs, files in os.walk(path, onerror=unreadable):
         for file_name in files:
             full = os.path.join(folder, file_name)
             if os.path.isfile(full):  # skips broken links, sockets, fifos
                 rel = os.path.relpath(full, path).replace(os.sep, "/")
-                names.append((rel, os.path.getsize(full)))
+                try:
+                    names.append((rel, os.path.getsize(full)))
+                except OSError as exc:
+                    raise input_error(full, exc) from None
     names.sort()
-    members = [_plain_member(name, i, size) for i, (name, size) in enumerate(names)]
+    members = [plain_member(name, i, size) for i, (name, size) in enumerate(names)]
     jsonl = choose_jsonl(members, "directory")
     return Archive(path, "dir", sum(s for _, s in names), members, jsonl, limits=limits)
 
 
-def _plain_member(name: str, index: int, size: int) -> MemberInfo:
+def plain_member(name: str, index: int, size: int) -> MemberInfo:
     return MemberInfo(
         name=name,
         key=member_key(name),
@@ -302,7 +419,7 @@ def _missing_jsonl(members: Sequence[MemberInfo], where: str) -> ArchiveError:
     )
 
 
-def _require_readable_jsonl(jsonl: MemberInfo) -> None:
+def require_readable_jsonl(jsonl: MemberInfo) -> None:
     if jsonl.encrypted:
         problem = "is encrypted"
     elif jsonl.method not in READABLE_METHODS:

@@ -70,6 +70,19 @@ def _truncated(message: str) -> ArchiveError:
     return ArchiveError(error("zip-truncated", message))
 
 
+def input_error(name: str, exc: OSError) -> ArchiveError:
+    """An archive (or a file of an export directory) that the system cannot read: permission
+    denied, an I/O error (a failing disk, a network file system that went away)..."""
+    cause = exc.strerror or str(exc)
+    return ArchiveError(
+        error(
+            "input-unreadable",
+            f"Cannot read {name}: {cause}. Check the file and its permissions, or copy it again.",
+            values={"path": name, "found": cause},
+        )
+    )
+
+
 def _multidisk() -> ArchiveError:
     return ArchiveError(
         error(

@@ -5,7 +5,11 @@ overwritten. The temporary file is removed when the run stops; a run killed outr
 it, named after its process (`archivekit.runtime.partial_name_prefix`), and the next output to
 the same name removes it.
 
-Every writer (reports today; filter, split, redact later) goes through `atomic_output`.
+Every writer (reports today; filter, split, redact later) goes through `atomic_output`. When
+the system refuses the write — no space left, permission denied, a read-only file system, a
+folder that does not exist, a path that is a directory — `OutputError` (exit 2) says so in one
+line naming the path and the cause, and no partial file is left: the stream `atomic_output`
+yields turns the `OSError` of a failed write into it, so every writer gets this for free.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from archivekit.errors import OutputError
 from archivekit.runtime import partial_name_owner, partial_name_prefix, remove_abandoned
@@ -66,6 +70,8 @@ def atomic_output(
     if target.is_dir():
         raise OutputError(f"cannot write {target}: it is a directory")
     folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {target}: the folder {folder} does not exist")
     prefix = partial_name_prefix(target.name)
     remove_abandoned(folder, prefix)
     try:
@@ -73,17 +79,28 @@ def atomic_output(
             prefix=prefix + partial_name_owner(), suffix=".part", dir=folder
         )
     except OSError as exc:
-        raise OutputError(f"cannot write into {folder}: {exc.strerror or exc}") from None
+        raise cannot_write(target, exc) from None
     temp = Path(temp_name)
     try:
-        # mkstemp creates 0600; give the output the mode any new file would get (or keep the
-        # mode of the file it replaces).
-        os.chmod(temp, _mode_for(target))
-        with os.fdopen(handle, "wb") as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, target)
+        try:
+            # mkstemp creates 0600; give the output the mode any new file would get (or keep
+            # the mode of the file it replaces).
+            os.chmod(temp, _mode_for(target))
+            raw = open_temporary(handle)
+        except OSError as exc:
+            os.close(handle)
+            raise cannot_write(target, exc) from None
+        with raw:
+            yield cast(BinaryIO, GuardedOutput(raw, target))
+            try:
+                raw.flush()
+                os.fsync(raw.fileno())
+            except OSError as exc:
+                raise cannot_write(target, exc) from None
+        try:
+            os.replace(temp, target)
+        except OSError as exc:
+            raise cannot_write(target, exc) from None
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()
@@ -95,6 +112,59 @@ def atomic_output(
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def open_temporary(handle: int) -> BinaryIO:
+    """The binary stream over the temporary file's descriptor (tests fail its writes)."""
+    return os.fdopen(handle, "wb")
+
+
+def cannot_write(target: Path, exc: OSError) -> OutputError:
+    """The system refused to write `target`: one line naming it and the cause."""
+    return OutputError(f"cannot write {target}: {exc.strerror or exc}")
+
+
+class GuardedOutput:
+    """The stream `atomic_output` yields: its writes raise `OutputError` naming the
+    destination when the system refuses them (see the module doc)."""
+
+    __slots__ = ("_raw", "_target")
+
+    def __init__(self, raw: BinaryIO, target: Path) -> None:
+        self._raw = raw
+        self._target = target
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        try:
+            return self._raw.write(data)
+        except OSError as exc:
+            raise cannot_write(self._target, exc) from None
+
+    def writelines(self, lines: Iterable[bytes | bytearray | memoryview]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._raw.flush()
+        except OSError as exc:
+            raise cannot_write(self._target, exc) from None
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    @property
+    def closed(self) -> bool:
+        return self._raw.closed
 
 
 def write_atomic(

@@ -1,0 +1,207 @@
+"""File checks that wait for the end of a stream.
+
+Read from a stream, an archive's members arrive after its JSONL (mmctl writes import.jsonl
+first), and a line's file checks need them. So the engine (`LineProcessor` given a
+`DeferredFiles`) does all of a line but the part that depends on the archive's members — a
+post's attachments with its validation rules (the server blanks only the paths it resolves, so
+the rules see what resolution did), a user's or bot's profile image with its rules (skipped
+when the image is missing), an emoji's image — and records that part here: the line number,
+where its issues go among the line's (`position`), the line type and the raw line. The
+findings of every batch wait too, in a `FindingsSpool`. Once the stream's end has brought
+every member, `LineProcessor.replay` runs the deferred parts in line order, and `with_late`
+puts what they find back in place, batch by batch: whoever adds the findings up
+(`archivekit.report.tally.Tally`) sees exactly what a file's run gives it, in the same order —
+issue list, cap, root causes, limits.
+
+Memory stays bounded: records and findings go to temporary files in the run's directory
+(compressed records: lines with files can be much of a JSONL); only the keys used as profile
+and emoji images are kept (bounded by users and emoji), for the stream reader, which notes
+what the checks will need of those members as they pass.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO, NamedTuple
+
+from archivekit.check.facts import Findings, Unresolved
+from archivekit.issues import Issue
+from archivekit.native import fast_zlib
+from archivekit.runtime import RunDirectory, temporary_file_error
+
+# line, position among the line's issues, type, the emoji rules passed, raw line length
+_RECORD = struct.Struct("<QIB?I")
+_KINDS = ("post", "direct_post", "user", "bot", "emoji")
+_FLUSH = 1 << 20
+_READ = 1 << 20
+
+
+_zlib = fast_zlib()
+
+
+class Deferred(NamedTuple):
+    """One line's file checks, waiting."""
+
+    line: int
+    position: int  # how many of the line's issues come before the deferred part's
+    kind: str  # the line type
+    raw: bytes
+    ok: bool  # emoji lines: whether the validator passed (it decides what the image check does)
+
+
+class DeferredFiles:
+    """The deferred parts of a run's lines (see the module doc), in line order."""
+
+    def __init__(self, run: RunDirectory) -> None:
+        self._run = run
+        self._file: BinaryIO | None = None
+        self._compressor = _zlib.compressobj(1)
+        self._pending = bytearray()  # records not compressed yet
+        self._compressed = bytearray()  # compressed, not written yet
+        self.count = 0
+        # Keys the lines use as profile images (their dimensions are measured whatever their
+        # names) and as emoji images (their first bytes are read): bounded by the number of
+        # users, bots and emoji.
+        self.profile_keys: set[str] = set()
+        self.emoji_keys: set[str] = set()
+
+    def add(self, line: int, position: int, kind: str, raw: bytes, ok: bool = True) -> None:
+        self._pending += _RECORD.pack(line, position, _KINDS.index(kind), ok, len(raw))
+        self._pending += raw
+        self.count += 1
+        if len(self._pending) >= _FLUSH:
+            self._compressed += self._compressor.compress(self._pending)
+            self._pending.clear()
+            if len(self._compressed) >= _FLUSH:
+                self._spill()
+
+    def _spill(self) -> None:
+        """Move the compressed records to the temporary file."""
+        path = self._run.path / "deferred-files"
+        try:
+            if self._file is None:
+                self._file = open(path, "w+b")  # noqa: SIM115 - closed by close()
+            self._file.write(self._compressed)
+        except OSError as exc:
+            raise temporary_file_error(path, exc) from None
+        self._compressed.clear()
+
+    def __iter__(self) -> Iterator[Deferred]:
+        """The records, in the order they were added (once)."""
+        self._compressed += self._compressor.compress(self._pending)
+        self._compressed += self._compressor.flush()
+        self._pending.clear()
+        decompressor = _zlib.decompressobj()
+        buffer = bytearray()
+        for chunk in self._chunks():
+            buffer += decompressor.decompress(chunk)
+            at = 0
+            while len(buffer) - at >= _RECORD.size:
+                line, position, kind, ok, length = _RECORD.unpack_from(buffer, at)
+                end = at + _RECORD.size + length
+                if end > len(buffer):
+                    break
+                yield Deferred(line, position, _KINDS[kind], bytes(buffer[end - length : end]), ok)
+                at = end
+            del buffer[:at]
+
+    def _chunks(self) -> Iterator[bytes]:
+        if self._file is None:
+            yield bytes(self._compressed)
+            return
+        self._spill()
+        file = self._file
+        file.seek(0)
+        while chunk := file.read(_READ):
+            yield chunk
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class FindingsSpool:
+    """The findings of a stream's batches of lines, on disk until its members are known."""
+
+    def __init__(self, run: RunDirectory) -> None:
+        self._run = run
+        self._file: BinaryIO | None = None
+
+    def add(self, found: Findings) -> None:
+        path = self._run.path / "findings"
+        try:
+            if self._file is None:
+                self._file = open(path, "w+b")  # noqa: SIM115 - closed by close()
+            pickle.dump(found, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError as exc:
+            raise temporary_file_error(path, exc) from None
+
+    def __iter__(self) -> Iterator[Findings]:
+        """The findings, in the order they were added (once)."""
+        if self._file is None:
+            return
+        file = self._file
+        file.seek(0)
+        while True:
+            try:
+                found = pickle.load(file)
+            except EOFError:
+                return
+            yield found
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def with_late(
+    batches: Iterable[Findings], late: Iterable[tuple[int, int, Findings]]
+) -> Iterator[Findings]:
+    """The findings of consecutive batches of lines (from line 1), each with the findings of
+    its lines' deferred parts (`LineProcessor.replay`: (line, position, findings), in line
+    order) put in place: their issues before the line's own issue number `position`, their
+    facts after the batch's (no other fact depends on the order of file facts, which keep
+    theirs), their counts added."""
+    following = iter(late)
+    upcoming = next(following, None)
+    first = 1
+    for found in batches:
+        end = first + found.lines
+        mine: list[tuple[int, int, Findings]] = []
+        while upcoming is not None and upcoming[0] < end:
+            mine.append(upcoming)
+            upcoming = next(following, None)
+        if mine:
+            _merge(found, mine)
+        yield found
+        first = end
+    if upcoming is not None:
+        raise AssertionError(f"a deferred part of line {upcoming[0]} after the last line")
+
+
+def _merge(found: Findings, late: list[tuple[int, int, Findings]]) -> None:
+    issues: list[tuple[Issue, Unresolved | None]] = []
+    pending = iter(late)
+    upcoming = next(pending, None)
+    line, seq = 0, 0
+    for entry in found.issues:
+        issue_line = entry[0].line or 0
+        if issue_line != line:
+            line, seq = issue_line, 0
+        while upcoming is not None and (upcoming[0], upcoming[1]) <= (line, seq):
+            issues.extend(upcoming[2].issues)
+            upcoming = next(pending, None)
+        issues.append(entry)
+        seq += 1
+    while upcoming is not None:
+        issues.extend(upcoming[2].issues)
+        upcoming = next(pending, None)
+    found.issues = issues
+    for _, _, part in late:
+        found.facts.extend(part.facts)
+        found.counts.add(part.counts)
+        found.missing += part.missing

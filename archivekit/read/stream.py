@@ -1,0 +1,1088 @@
+"""Reading an archive front to back from a stream: standard input, a pipe, a FIFO, ``<(...)``.
+
+A stream cannot seek, and a zip's central directory comes last. So `open_stream` reads the
+local headers in order, as streaming unzip tools do. A member's data ends where its local
+header's sizes say; where its deflate (or Deflate64) stream ends, when it was written with a
+data descriptor; and, for a *stored* member written with a data descriptor — Go's archive/zip
+writes every file that way, the attachments of every mmctl export included — where a data
+descriptor whose sizes equal the bytes so far is followed by the next header's signature (with
+or without the descriptor's own signature, 32- or 64-bit sizes).
+
+`StreamArchive` hands out the first root-level ``.jsonl`` as it arrives
+(`StreamArchive.iter_jsonl_blocks`); `StreamArchive.finish` then reads every other member and
+the central directory, which goes through a temporary file in the run's directory to the same
+parser as a file's (`archivekit.read.members.read_member_index`): names, duplicates and lookups
+are the server's view, as for a file. Members are not kept: as each one passes, what later
+checks will read of it is noted — a few numbers per member (its header offset; for image names
+and the profile images the JSONL names, the image dimensions of its first `HEAD_BYTES`, as
+`Archive.member_dimensions` gives them; with ``verify``, whether its data decompressed intact,
+for `StreamArchive.iter_member_blocks`) and, for the emoji images the JSONL names, its first
+`KEPT_HEAD` bytes in a temporary file (`StreamArchive.read_member_head`). Members before the
+JSONL (unusual: exports write it first) may be any of these, so they get all of it.
+
+What a stream cannot tell raises `ArchiveError` (``stream-unreadable``, exit 3) naming the
+member and suggesting to save the file first: where a member written with a data descriptor
+ends when its data cannot be decompressed (a method other than stored/deflate/deflate64,
+encryption, a damaged deflate stream) or, stored, no matching descriptor follows; an archive
+that does not begin with a local header (a prefix, as self-extracting zips have); and a JSONL
+that the central directory, read at the end, says the server would import instead of the one
+the stream began with.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from array import array
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from archivekit.errors import ArchiveError
+from archivekit.gosem.archive import server_reads
+from archivekit.gosem.images import HEAD_BYTES, image_dimensions, is_image_name
+from archivekit.gosem.paths import member_key
+from archivekit.issues import error
+from archivekit.read.inflate import (
+    DEFLATE64,
+    DEFLATE64_INPUT,
+    DEFLATE_INPUT,
+    DEFLATED,
+    READABLE_METHODS,
+    STORED,
+    ZLIB_ERRORS,
+    ReadLimits,
+    bad_data,
+    check_member_data,
+    check_member_size,
+    crc32,
+    ends_early,
+    new_deflate64,
+    new_inflater,
+    too_much_data,
+)
+from archivekit.read.members import ListIndex, read_member_index
+from archivekit.read.source import (
+    BLOCK_SIZE,
+    SAVE_HINT,
+    STDIN,
+    Archive,
+    Kind,
+    choose_jsonl,
+    is_root_jsonl,
+    plain_member,
+    require_readable_jsonl,
+)
+from archivekit.read.zipdir import (
+    CENTRAL_HEADER_SIG,
+    EOCD_SIG,
+    LOCAL_HEADER_SIG,
+    SPANNED_MARKER,
+    ZIP64_EOCD_SIG,
+    MemberInfo,
+    decode_name,
+    input_error,
+)
+from archivekit.runtime import RunDirectory, temporary_file_error
+
+# Bytes asked of the input at a time (a pipe gives at most what it holds, 64 KiB by default).
+_CHUNK = 1 << 20
+# Stream bytes kept after they are read (references to the chunks, no copies): the central
+# directory's parser looks at the last 64 KiB + 22 bytes of a zip for its end record, which
+# may begin inside the last members' data.
+_HISTORY = 4 << 20
+_TAIL = 0xFFFF + 22
+# A stored member written with a data descriptor is scanned for it; this many bytes are held
+# back from each window, so that a descriptor (≤ 24 bytes) and the next signature are seen
+# whole.
+_HOLD = 32
+_FLAG_ENCRYPTED = 0x0001
+_FLAG_DESCRIPTOR = 0x0008
+_U32_MAX = 0xFFFFFFFF
+_LOCAL = struct.Struct("<4sHHHHHIIIHH")  # 30 bytes
+_DESCRIPTOR_SIG = b"PK\x07\x08"
+_DESCRIPTOR_32 = struct.Struct("<III")
+_DESCRIPTOR_64 = struct.Struct("<IQQ")
+# What may follow a member (and its descriptor): the next member, the central directory, the
+# end records, the archive extra data record, the directory's digital signature.
+_NEXT = frozenset(
+    {LOCAL_HEADER_SIG, CENTRAL_HEADER_SIG, EOCD_SIG, ZIP64_EOCD_SIG, b"PK\x06\x08", b"PK\x05\x05"}
+)
+
+# The most the checks read of a member's start: an SVG emoji image, whole (a larger one fails
+# the emoji size limit first); other images' headers are within HEAD_BYTES.
+KEPT_HEAD = 512 << 10
+# Per-member state bit (`StreamArchive._state`): every byte decompressed (`_crc` and `_size`
+# describe the data).
+_WHOLE = 1
+
+
+class _Input:
+    """Buffered front-to-back reading of a stream, with its absolute offset.
+
+    Invariant: ``_buf`` ends at the last byte read from the stream (``_read``), so the
+    offset of ``_buf[0]`` is ``_read - len(_buf)``.
+    """
+
+    __slots__ = ("_at", "_buf", "_history", "_history_bytes", "_raw", "_read", "eof", "name")
+
+    def __init__(self, raw: BinaryIO, name: str) -> None:
+        self._raw = raw
+        self.name = name
+        self._buf = b""
+        self._at = 0
+        self._read = 0
+        self.eof = False
+        self._history: deque[tuple[int, bytes]] = deque()
+        self._history_bytes = 0
+
+    @property
+    def offset(self) -> int:
+        """Stream offset of the next byte to consume."""
+        return self._read - len(self._buf) + self._at
+
+    @property
+    def available(self) -> int:
+        return len(self._buf) - self._at
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        try:
+            chunk = self._raw.read(_CHUNK)
+        except OSError as exc:
+            raise input_error(self.name, exc) from None
+        if not chunk:
+            self.eof = True
+            return False
+        history = self._history
+        history.append((self._read, chunk))
+        self._read += len(chunk)
+        self._history_bytes += len(chunk)
+        while self._history_bytes - len(history[0][1]) >= _HISTORY:
+            self._history_bytes -= len(history.popleft()[1])
+        if self._at < len(self._buf):
+            self._buf = self._buf[self._at :] + chunk
+        else:
+            self._buf = chunk
+        self._at = 0
+        return True
+
+    def fill(self, want: int) -> int:
+        """Buffer at least `want` bytes if the stream has them; returns the bytes buffered."""
+        while len(self._buf) - self._at < want and self._more():
+            pass
+        return len(self._buf) - self._at
+
+    def peek(self, n: int) -> bytes:
+        self.fill(n)
+        return self._buf[self._at : self._at + n]
+
+    def take(self, n: int) -> bytes:
+        """`n` bytes, or fewer at the end of the stream."""
+        data = self.peek(n)
+        self._at += len(data)
+        return data
+
+    def take_upto(self, n: int) -> bytes:
+        """Between 1 and `n` bytes (b"" at the end of the stream), without waiting for more
+        than the stream already gave."""
+        if self._at >= len(self._buf) and not self._more():
+            return b""
+        if self._at == 0 and n >= len(self._buf):
+            data = self._buf
+        else:
+            data = self._buf[self._at : self._at + n]
+        self._at += len(data)
+        return data
+
+    def skip(self, n: int) -> int:
+        """Consume up to `n` bytes; returns how many (fewer at the end of the stream)."""
+        done = 0
+        while done < n:
+            if self._at >= len(self._buf) and not self._more():
+                break
+            step = min(n - done, len(self._buf) - self._at)
+            self._at += step
+            done += step
+        return done
+
+    def unread(self, data: bytes) -> None:
+        """Put back the bytes just consumed (a decompressor read past its stream's end)."""
+        if data:
+            self._buf = data + self._buf[self._at :]
+            self._at = 0
+
+    def window(self) -> tuple[bytes, int]:
+        """The buffer and where the unconsumed bytes begin in it (read-only)."""
+        return self._buf, self._at
+
+    def advance(self, n: int) -> None:
+        self._at += n
+
+    def history(self, start: int, end: int) -> bytes:
+        """The stream's bytes [start, end), read before (at most `_HISTORY` back)."""
+        parts = []
+        for chunk_start, chunk in self._history:
+            lo, hi = max(start, chunk_start), min(end, chunk_start + len(chunk))
+            if lo < hi:
+                parts.append(chunk[lo - chunk_start : hi - chunk_start])
+        data = b"".join(parts)
+        if len(data) != end - start:
+            raise AssertionError("stream history too short")
+        return data
+
+    def copy_rest(self, out: BinaryIO) -> int:
+        """Write every byte not consumed yet, to the end of the stream, to `out`."""
+        written = 0
+        while True:
+            if self._at < len(self._buf):
+                piece = self._buf[self._at :]
+                out.write(piece)
+                written += len(piece)
+                self._at = len(self._buf)
+            if not self._more():
+                return written
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+@dataclass(slots=True)
+class _Local:
+    """A member as its local header describes it (sizes 0 when a data descriptor follows)."""
+
+    info: MemberInfo  # header_offset: where the local header starts in the stream
+    descriptor: bool
+
+
+@dataclass(slots=True)
+class _Reading:
+    """What reading one member's data found."""
+
+    produced: int = 0  # uncompressed bytes out
+    consumed: int = 0  # compressed bytes in
+    crc: int = 0
+    whole: bool = False  # decompressed to its end without error
+    error: ArchiveError | None = None  # damage found (the member could still be delimited)
+    error_at: int = 0  # ... after this many bytes out
+
+
+def _undelimited(member: MemberInfo, why: str) -> ArchiveError:
+    return ArchiveError(
+        error(
+            "stream-unreadable",
+            f"Cannot tell where member {member.name!r} ends while reading a stream: {why}. "
+            f"{SAVE_HINT}",
+            values={"member": member.name},
+        )
+    )
+
+
+def _stream_ends(name: str, where: str) -> ArchiveError:
+    return ArchiveError(
+        error(
+            "zip-truncated",
+            f"The stream {name} ends {where} (incomplete download?). Fetch the archive again.",
+        )
+    )
+
+
+def _match_descriptor(data: bytes, csize: int, usize: int) -> int | None:
+    """The length of the data descriptor at the start of `data` whose sizes are `csize` and
+    `usize` and that a header signature follows, or None. (Its CRC-32 is not looked at: a
+    file's reader checks the central directory's, and so does `StreamArchive`.)"""
+    starts = (4, 0) if data[:4] == _DESCRIPTOR_SIG else (0,)
+    for start in starts:
+        for layout in (_DESCRIPTOR_32, _DESCRIPTOR_64):
+            end = start + layout.size
+            if len(data) < end + 4:
+                continue
+            _, compressed, size = layout.unpack_from(data, start)
+            if compressed == csize and size == usize and data[end : end + 4] in _NEXT:
+                return end
+    return None
+
+
+class StreamArchive(Archive):
+    """An archive read front to back (see the module doc): a zip, or a bare JSONL.
+
+    Until `finish` returns, `index` is empty and `jsonl` is the JSONL as its local header
+    describes it (sizes unknown, 0, when a data descriptor follows it); afterwards they are
+    the central directory's, `size` is the stream's length.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        kind: Kind,
+        source: _Input,
+        jsonl: MemberInfo,
+        *,
+        run: RunDirectory | None,
+        limits: ReadLimits,
+        verify: bool,
+        images: bool,
+    ) -> None:
+        super().__init__(path, kind, 0, [], jsonl, limits=limits)
+        self._in = source
+        self._run = run
+        self._verify = verify
+        self._images = images
+        # Before the JSONL has been read, any member may turn out to be a profile or emoji
+        # image; afterwards, `finish` is told which ones are.
+        self._before_jsonl = True
+        self._measure: frozenset[str] = frozenset()
+        self._keep: frozenset[str] = frozenset()
+        self._heads: BinaryIO | None = None  # the kept heads (a temporary file)
+        self._heads_size = 0
+        self._jsonl_local: _Local | None = None
+        self._jsonl_reading = _Reading()
+        self._jsonl_state = 0  # 0 not read, 1 reading, 2 read to its end
+        self._finished = False
+        # Per member, in stream order (see the module doc).
+        self._offsets = array("Q")
+        self._state = bytearray()
+        self._crc = array("L")
+        self._size = array("Q")
+        self._dim_kind = bytearray()  # index into _DIM_KINDS + 1; 0: none
+        self._dim_width = array("L")
+        self._dim_height = array("L")
+        self._kept_at = array("q")  # offset of the kept head in `_heads`, -1: none
+        self._kept_len = array("L")
+        self._errors: dict[int, tuple[ArchiveError, int]] = {}  # damage, and after how many
+
+    def __enter__(self) -> StreamArchive:
+        return self
+
+    def close(self) -> None:
+        self._in.close()
+        if self._heads is not None:
+            self._heads.close()
+            self._heads = None
+
+    # --- opening ---------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        """Read up to the JSONL's data: the members before it, or the whole archive when it
+        has no root-level .jsonl (then raises what a file would: ``jsonl-missing``)."""
+        while (local := self._next_member()) is not None:
+            if is_root_jsonl(local.info.name):
+                require_readable_jsonl(local.info)
+                self._jsonl_local = local
+                self.jsonl = local.info
+                return
+            self._read_member(local)
+        self._read_directory()
+        index = self.index
+        server = choose_jsonl([index[i] for i in index.ending_with(".jsonl")], "archive")
+        raise self._other_jsonl(server.name)
+
+    def _next_member(self) -> _Local | None:
+        """The next local header, or None where the members end."""
+        source = self._in
+        offset = source.offset
+        head = source.peek(_LOCAL.size)
+        if head[:4] != LOCAL_HEADER_SIG:
+            if len(head) < 4:
+                raise _stream_ends(source.name, "before its central directory")
+            return None
+        if len(head) < _LOCAL.size:
+            raise _stream_ends(source.name, "inside a local header")
+        (_, _, flags, method, _, _, crc, csize, usize, n_name, n_extra) = _LOCAL.unpack(head)
+        source.advance(_LOCAL.size)
+        rest = source.take(n_name + n_extra)
+        if len(rest) < n_name + n_extra:
+            raise _stream_ends(source.name, "inside a local header")
+        name = decode_name(rest[:n_name], flags)
+        if csize == _U32_MAX or usize == _U32_MAX:
+            usize, csize = _local_zip64(rest[n_name:], usize, csize)
+        info = MemberInfo(
+            name=name,
+            key=member_key(name),
+            index=len(self._offsets),
+            method=method,
+            flags=flags,
+            compressed_size=csize,
+            size=usize,
+            crc=crc,
+            header_offset=offset,
+            is_dir=name.endswith("/"),
+            is_symlink=False,  # only the central directory says
+            encrypted=bool(flags & _FLAG_ENCRYPTED),
+        )
+        return _Local(info, bool(flags & _FLAG_DESCRIPTOR))
+
+    # --- the JSONL -------------------------------------------------------------------------
+
+    def iter_jsonl_blocks(self, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
+        """The JSONL's uncompressed blocks as they arrive (once). Its size and CRC-32 are
+        checked against the central directory by `finish`."""
+        if self._jsonl_state:
+            raise ValueError("a stream's JSONL can be read only once")
+        self._jsonl_state = 1
+        if self.kind == "jsonl":
+            return self._plain_blocks(block_size)
+        return self._jsonl_blocks(block_size)
+
+    def _plain_blocks(self, block_size: int) -> Iterator[bytes]:
+        member = self.jsonl
+        reading = self._jsonl_reading
+        while block := self._in.take_upto(block_size):
+            reading.produced += len(block)
+            self._budget.charge(member, reading.produced, reading.produced, len(block))
+            yield block
+        self._jsonl_state = 2
+
+    def _jsonl_blocks(self, block_size: int) -> Iterator[bytes]:
+        local = self._jsonl_local
+        assert local is not None
+        member = local.info
+        check_member_size(member, self._limits)
+        reading = self._jsonl_reading
+        charge = self._budget.charge
+        for block in self._data(local, reading, block_size, need=None, strict=True):
+            charge(member, reading.produced, reading.consumed, len(block))
+            yield block
+        self._note(local, reading, None)
+        self._jsonl_state = 2
+
+    # --- the rest --------------------------------------------------------------------------
+
+    def finish(self, measure: Collection[str] = (), keep: Collection[str] = ()) -> None:
+        """Read the rest of the stream: the members after the JSONL and the central
+        directory. `measure`: keys whose image dimensions are wanted whatever their names
+        (the profile images the JSONL names; image names always are); `keep`: keys whose
+        first bytes will be read (the emoji images it names).
+
+        Raises `ArchiveError` for what a file's reader raises, and ``stream-unreadable``
+        when the central directory's JSONL is not the one the stream began with.
+        """
+        if self._jsonl_state != 2:
+            raise ValueError("read the JSONL to its end first")
+        if self._finished:
+            return
+        self._finished = True
+        if self.kind == "jsonl":
+            self.size = self._jsonl_reading.produced
+            self.jsonl = plain_member(self.jsonl.name, 0, self.size)
+            self.index = ListIndex([self.jsonl])
+            return
+        self._before_jsonl = False
+        self._measure = frozenset(measure)
+        self._keep = frozenset(keep)
+        while (local := self._next_member()) is not None:
+            self._read_member(local)
+        self._read_directory()
+        self._check_jsonl()
+
+    def _read_member(self, local: _Local) -> None:
+        """Pass over a member that is not the JSONL, noting what later checks need."""
+        member = local.info
+        readable = member.method in READABLE_METHODS and not member.encrypted
+        wanted = self._images and server_reads(member.method, member.encrypted)
+        before = self._before_jsonl
+        measure = wanted and (before or is_image_name(member.key) or member.key in self._measure)
+        keep = wanted and (before or member.key in self._keep)
+        head_size = KEPT_HEAD if keep else HEAD_BYTES if measure else 0
+        need: int | None
+        if not readable:
+            need = 0
+        elif self._verify:
+            need = None
+        else:
+            need = head_size
+        reading = _Reading()
+        head: list[bytes] = []
+        got = 0
+        verify = self._verify
+        max_size, max_ratio = self._limits.max_member_size, self._limits.max_ratio
+        for block in self._data(local, reading, BLOCK_SIZE, need=need, strict=False):
+            if got < head_size:
+                head.append(block[: head_size - got])
+                got += len(head[-1])
+            if verify and reading.error is None:
+                reading.error = _over_limits(member, reading, max_size, max_ratio)
+                reading.error_at = reading.produced
+        data = b"".join(head)
+        dims = image_dimensions(data[:HEAD_BYTES]) if measure else None
+        self._note(local, reading, dims, data if keep else None)
+
+    def _note(
+        self,
+        local: _Local,
+        reading: _Reading,
+        dims: tuple[str, int, int] | None,
+        head: bytes | None = None,
+    ) -> None:
+        ordinal = len(self._offsets)
+        self._offsets.append(local.info.header_offset)
+        self._state.append(_WHOLE if reading.whole else 0)
+        if reading.error is not None:
+            self._errors[ordinal] = (reading.error, reading.error_at)
+        self._crc.append(reading.crc)
+        self._size.append(reading.produced)
+        if dims is None:
+            self._dim_kind.append(0)
+            self._dim_width.append(0)
+            self._dim_height.append(0)
+        else:
+            kind, width, height = dims
+            self._dim_kind.append(_DIM_KINDS.index(kind) + 1)
+            self._dim_width.append(min(width, _U32_MAX))
+            self._dim_height.append(min(height, _U32_MAX))
+        if head is None:
+            self._kept_at.append(-1)
+            self._kept_len.append(0)
+            return
+        self._kept_at.append(self._heads_size)
+        self._kept_len.append(len(head))
+        self._keep_head(head)
+
+    def _keep_head(self, head: bytes) -> None:
+        assert self._run is not None
+        path = self._run.path / "heads"
+        try:
+            if self._heads is None:
+                self._heads = open(path, "w+b")  # noqa: SIM115 - closed by close()
+            self._heads.seek(self._heads_size)
+            self._heads.write(head)
+        except OSError as exc:
+            raise temporary_file_error(path, exc) from None
+        self._heads_size += len(head)
+
+    def _read_directory(self) -> None:
+        """Everything after the last member — central directory, end records, comment —
+        into a temporary file, parsed as a file's would be."""
+        source = self._in
+        tail_start = source.offset
+        keep = max(0, tail_start - _TAIL)
+        if self._run is None:
+            raise ValueError("a zip stream needs a run directory")
+        path = self._run.path / "central-directory"
+        try:
+            with open(path, "w+b") as out:
+                out.write(source.history(keep, tail_start))
+                size = tail_start + source.copy_rest(out)
+                out.flush()
+                out.seek(0)
+                self.index = read_member_index(out, size, shift=keep)
+        except OSError as exc:
+            raise temporary_file_error(path, exc) from None
+        finally:
+            path.unlink(missing_ok=True)
+        self.size = size
+
+    def _check_jsonl(self) -> None:
+        """The central directory's JSONL must be the one the stream began with, intact."""
+        index = self.index
+        server = choose_jsonl([index[i] for i in index.ending_with(".jsonl")], "archive")
+        local = self._jsonl_local
+        assert local is not None
+        if server.header_offset != local.info.header_offset:
+            raise self._other_jsonl(server.name)
+        require_readable_jsonl(server)
+        reading = self._jsonl_reading
+        check_member_data(server, reading.produced, reading.crc)
+        self.jsonl = server
+
+    def _other_jsonl(self, server: str) -> ArchiveError:
+        streamed = self._jsonl_local.info.name if self._jsonl_local is not None else None
+        what = (
+            f"the stream began with {streamed!r} and validated it"
+            if streamed is not None
+            else "the stream has no local header for it"
+        )
+        return ArchiveError(
+            error(
+                "stream-unreadable",
+                f"The archive's central directory (at its end) says the server imports "
+                f"{server!r}, but {what}: a stream cannot go back. {SAVE_HINT}",
+                values={"member": server},
+            )
+        )
+
+    # --- what reading found, for the checks ------------------------------------------------
+
+    def _ordinal(self, member: MemberInfo) -> int | None:
+        """The stream's record of the member at `member.header_offset`, or None."""
+        offsets = self._offsets
+        i = bisect_left(offsets, member.header_offset)
+        return i if i < len(offsets) and offsets[i] == member.header_offset else None
+
+    def member_dimensions(self, member: MemberInfo) -> tuple[str, int, int] | None:
+        """What a file's reader measures (`Archive.member_dimensions`), from what was noted
+        as the member passed."""
+        i = self._ordinal(member)
+        if i is None:
+            return None
+        if self._kept_at[i] >= 0:
+            return super().member_dimensions(member)
+        if not self._dim_kind[i]:
+            return None
+        try:
+            self._as_read(member, i, HEAD_BYTES)
+        except ArchiveError:
+            return None
+        return (
+            _DIM_KINDS[self._dim_kind[i] - 1],
+            self._dim_width[i],
+            self._dim_height[i],
+        )
+
+    def read_member_head(self, member: MemberInfo, n: int) -> bytes:
+        """The first `n` bytes of a member whose head was kept (see the module doc), raising
+        what reading them from a file raises."""
+        if n <= 0:
+            return b""
+        i = self._ordinal(member)
+        if i is None:
+            raise ArchiveError(
+                error("zip-corrupt", f"Member {member.name!r}: the local header is damaged.")
+            )
+        self._as_read(member, i, n)
+        at, kept = self._kept_at[i], self._kept_len[i]
+        whole = self._state[i] & _WHOLE and self._size[i] <= kept
+        if at < 0 or (n > kept and not whole):
+            raise ValueError(f"the stream did not keep the first {n} bytes of {member.name!r}")
+        assert self._heads is not None
+        self._heads.flush()
+        return os.pread(self._heads.fileno(), min(n, kept), at)
+
+    def _as_read(self, member: MemberInfo, i: int, n: int) -> None:
+        """Raise what reading the first `n` bytes of the central directory's `member` from a
+        file raises, from what was noted of it (record `i`): damage met before `n` bytes;
+        for a member shorter than `n`, read to its end, a size or CRC-32 other than the
+        directory's; more data than the directory declares."""
+        if member.encrypted:
+            raise ArchiveError(
+                error("member-encrypted", f"Member {member.name!r} is encrypted: cannot read it.")
+            )
+        found = self._errors.get(i)
+        if found is not None and found[1] < n:
+            raise found[0]
+        size = self._size[i]
+        if self._state[i] & _WHOLE and size < n:
+            check_member_data(member, size, self._crc[i])
+        elif n > member.size:
+            raise too_much_data(member)
+
+    def iter_member_blocks(
+        self, member: MemberInfo, block_size: int = BLOCK_SIZE
+    ) -> Iterator[bytes]:
+        """`--verify-files` on a stream: raises what reading `member` in full raises for a
+        file (checked as it passed: open the stream with ``verify``); yields nothing."""
+        if not self._verify:
+            raise ValueError("a stream's members can only be checked as they pass (verify)")
+        check_member_size(member, self._limits)
+        i = self._ordinal(member)
+        if i is None:
+            raise ArchiveError(
+                error("zip-corrupt", f"Member {member.name!r}: the local header is damaged.")
+            )
+        found = self._errors.get(i)
+        if found is not None:
+            raise found[0]
+        if self._state[i] & _WHOLE:
+            check_member_data(member, self._size[i], self._crc[i])
+        return iter(())
+
+    # --- member data -----------------------------------------------------------------------
+
+    def _data(
+        self, local: _Local, reading: _Reading, block_size: int, *, need: int | None, strict: bool
+    ) -> Iterator[bytes]:
+        """The member's uncompressed blocks, consuming its data (and data descriptor).
+
+        `need`: stop decompressing after this many bytes (None: all) when its end is known
+        without (sizes in the local header); `strict`: raise damage at once (the JSONL)
+        instead of noting it in `reading`.
+        """
+        member = local.info
+        method = member.method
+        if not local.descriptor:
+            if need == 0 or method not in READABLE_METHODS or member.encrypted:
+                self._skip(member, member.compressed_size, reading)
+                return
+            if method == STORED:
+                yield from self._stored_known(member, reading, block_size, need)
+            elif method == DEFLATED:
+                yield from self._deflated(member, reading, block_size, need, strict, True)
+            else:
+                yield from self._deflate64(member, reading, block_size, need, strict, True)
+            return
+        if member.encrypted:
+            raise _undelimited(member, "it is encrypted and written with a data descriptor")
+        if method == STORED:
+            yield from self._stored_scan(member, reading, block_size)
+        elif method == DEFLATED:
+            yield from self._deflated(member, reading, block_size, None, strict, False)
+        elif method == DEFLATE64:
+            yield from self._deflate64(member, reading, block_size, None, strict, False)
+        else:
+            raise _undelimited(
+                member,
+                f"it is compressed with method {method}, which cannot be decompressed here, "
+                "and written with a data descriptor",
+            )
+
+    def _skip(self, member: MemberInfo, n: int, reading: _Reading) -> None:
+        skipped = self._in.skip(n)
+        reading.consumed += skipped
+        if skipped < n:
+            raise _stream_ends(self._in.name, f"inside member {member.name!r}")
+
+    def _emit(self, reading: _Reading, block: bytes) -> bytes:
+        reading.produced += len(block)
+        reading.crc = crc32(block, reading.crc)
+        return block
+
+    def _stored_known(
+        self, member: MemberInfo, reading: _Reading, block_size: int, need: int | None
+    ) -> Iterator[bytes]:
+        remaining = member.compressed_size
+        while remaining:
+            if need is not None and reading.produced >= need:
+                self._skip(member, remaining, reading)
+                return
+            block = self._in.take_upto(min(block_size, remaining))
+            if not block:
+                raise _stream_ends(self._in.name, f"inside member {member.name!r}")
+            remaining -= len(block)
+            reading.consumed += len(block)
+            yield self._emit(reading, block)
+        reading.whole = True
+
+    def _stored_scan(
+        self, member: MemberInfo, reading: _Reading, block_size: int
+    ) -> Iterator[bytes]:
+        """A stored member whose size only its data descriptor says: scan for it."""
+        source = self._in
+        while True:
+            available = source.fill(_HOLD + 1)
+            buf, at = source.window()
+            end = at + available
+            found = _find_descriptor(buf, at, end, reading.produced, source.eof)
+            if found is not None:
+                stop, length = found
+                yield from self._emit_slices(reading, buf, at, stop, block_size)
+                source.advance(stop - at + length)
+                reading.whole = True
+                return
+            if source.eof:
+                # No descriptor matching the data up to the end: cut short (or damaged).
+                raise _stream_ends(source.name, f"inside member {member.name!r}")
+            safe = end - _HOLD
+            yield from self._emit_slices(reading, buf, at, safe, block_size)
+            source.advance(safe - at)
+
+    def _emit_slices(
+        self, reading: _Reading, buf: bytes, start: int, stop: int, block_size: int
+    ) -> Iterator[bytes]:
+        for lo in range(start, stop, block_size):
+            block = buf[lo : min(stop, lo + block_size)]
+            reading.consumed += len(block)
+            yield self._emit(reading, block)
+
+    def _deflated(
+        self,
+        member: MemberInfo,
+        reading: _Reading,
+        block_size: int,
+        need: int | None,
+        strict: bool,
+        known: bool,
+    ) -> Iterator[bytes]:
+        """A deflate member: to `compressed_size` bytes when `known` (like a file's reader),
+        else to the end of its deflate stream, then its data descriptor."""
+        source = self._in
+        inflater = new_inflater()
+        remaining = member.compressed_size if known else -1
+        while not inflater.eof:
+            chunk = inflater.unconsumed_tail
+            if not chunk and remaining:
+                want = DEFLATE_INPUT if remaining < 0 else min(DEFLATE_INPUT, remaining)
+                chunk = source.take_upto(want)
+                if not chunk:
+                    raise _stream_ends(source.name, f"inside member {member.name!r}")
+                if remaining > 0:
+                    remaining -= len(chunk)
+            try:
+                block = inflater.decompress(chunk, block_size)
+            except ZLIB_ERRORS as exc:
+                self._failed(member, reading, bad_data(member, exc), strict, known)
+                break
+            reading.consumed += len(chunk) - len(inflater.unconsumed_tail)
+            if block:
+                yield self._emit(reading, block)
+                if known and need is not None and reading.produced >= need and not inflater.eof:
+                    break
+            elif not chunk:
+                # Known size used up before the deflate stream ended (a file's reader fails so).
+                self._failed(member, reading, ends_early(member), strict, known)
+                break
+        if known:
+            # Whatever follows the deflate stream within the member is ignored, as a file's
+            # reader does; so is the rest when only its head was wanted.
+            reading.whole = inflater.eof and reading.error is None
+            self._skip(member, remaining, reading)
+            return
+        source.unread(inflater.unused_data)
+        reading.consumed -= len(inflater.unused_data)
+        self._descriptor(member, reading)
+
+    def _deflate64(
+        self,
+        member: MemberInfo,
+        reading: _Reading,
+        block_size: int,
+        need: int | None,
+        strict: bool,
+        known: bool,
+    ) -> Iterator[bytes]:
+        """A Deflate64 member (see `_deflated`); its decompressor does not say where its
+        stream ended, so the end is found in the last slice fed, by the descriptor."""
+        source = self._in
+        inflater = new_deflate64()
+        remaining = member.compressed_size if known else -1
+        pending = bytearray()
+        piece = previous = b""
+        while not inflater.eof:
+            if remaining == 0:
+                self._failed(member, reading, ends_early(member), strict, known)
+                break
+            want = DEFLATE64_INPUT if remaining < 0 else min(DEFLATE64_INPUT, remaining)
+            previous, piece = piece, source.take_upto(want)
+            if not piece:
+                raise _stream_ends(source.name, f"inside member {member.name!r}")
+            if remaining > 0:
+                remaining -= len(piece)
+            try:
+                out = inflater.decompress(piece)
+            except ZLIB_ERRORS as exc:
+                self._failed(member, reading, bad_data(member, exc), strict, known)
+                break
+            reading.consumed += len(piece)
+            if out:
+                pending += out
+                if len(pending) >= block_size:
+                    yield self._emit(reading, bytes(pending))
+                    pending.clear()
+                    if known and need is not None and reading.produced >= need:
+                        break
+        if pending:
+            yield self._emit(reading, bytes(pending))
+        if known:
+            reading.whole = inflater.eof and reading.error is None
+            self._skip(member, remaining, reading)
+            return
+        # The stream ended in the last slice fed (or, should the decompressor have looked
+        # ahead, the one before): find where by the data descriptor that follows.
+        fed = previous + piece
+        source.unread(fed)
+        reading.consumed -= len(fed)
+        window = source.peek(len(fed) + 28)
+        for cut in range(1, len(fed) + 1):
+            length = _match_descriptor(
+                window[cut : cut + 28], reading.consumed + cut, reading.produced
+            )
+            if length is not None:
+                source.advance(cut + length)
+                reading.consumed += cut
+                reading.whole = True
+                return
+        raise _undelimited(member, "no data descriptor matching its data follows it")
+
+    def _descriptor(self, member: MemberInfo, reading: _Reading) -> None:
+        """Consume the data descriptor after a deflate stream (sizes as decompressed)."""
+        data = self._in.peek(28)
+        length = _match_descriptor(data, reading.consumed, reading.produced)
+        reading.whole = True
+        if length is not None:
+            self._in.advance(length)
+            return
+        if data[:4] in _NEXT:
+            return  # flagged, but no descriptor written: the next header follows at once
+        if len(data) < 4:
+            raise _stream_ends(self._in.name, f"after member {member.name!r}")
+        raise _undelimited(member, "no data descriptor matching its data follows it")
+
+    @staticmethod
+    def _failed(
+        member: MemberInfo, reading: _Reading, damage: ArchiveError, strict: bool, known: bool
+    ) -> None:
+        """Damaged data: raised for the JSONL (`strict`, as a file's reader does) and when
+        only decompressing could tell where the member ends; else noted, for what a file's
+        reader would meet reading the member (its image head, --verify-files)."""
+        if strict:
+            raise damage
+        if not known:
+            raise _undelimited(member, "its compressed data is damaged")
+        reading.error = damage
+        reading.error_at = reading.produced
+
+
+# The formats `image_dimensions` knows (`StreamArchive._dim_kind` holds an index + 1).
+_DIM_KINDS = ("png", "jpeg", "gif", "webp")
+
+
+def _find_descriptor(
+    buf: bytes, at: int, end: int, produced: int, eof: bool
+) -> tuple[int, int] | None:
+    """Where, in `buf[at:end]` (the data of a stored member `produced` bytes in), a data
+    descriptor matching the data before it starts: (index in `buf`, its length), or None."""
+    candidates: set[int] = set()
+    i = buf.find(b"PK", at, end)
+    while i >= 0:
+        sig = buf[i : i + 4]
+        if sig == _DESCRIPTOR_SIG:
+            candidates.add(i)
+        if sig in _NEXT:
+            # A descriptor without its signature ends right before the next header.
+            candidates.update(j for j in (i - 12, i - 20) if j >= at)
+        i = buf.find(b"PK", i + 1, end)
+    for start in sorted(candidates):
+        if start + 28 > end and not eof:
+            return None  # not seen whole yet: held back until more data arrives
+        size = produced + start - at
+        length = _match_descriptor(buf[start : min(end, start + 28)], size, size)
+        if length is not None:
+            return start, length
+    return None
+
+
+def _over_limits(
+    member: MemberInfo, reading: _Reading, max_size: int, max_ratio: float
+) -> ArchiveError | None:
+    """The zip-bomb limits a file's reader applies while reading one member in full."""
+    produced = reading.produced
+    if produced > max_size:
+        return ArchiveError(
+            error(
+                "member-too-large",
+                f"Member {member.name!r} is larger than the limit of {max_size:,} "
+                "uncompressed bytes; reading stopped (zip-bomb protection; raise the limit if "
+                "the file is genuine).",
+            )
+        )
+    if produced > 1 << 20 and produced > max_ratio * max(reading.consumed, 1):
+        return ArchiveError(
+            error(
+                "member-ratio",
+                f"Member {member.name!r} expands more than {max_ratio:g} times (zip-bomb "
+                "protection); reading stopped.",
+            )
+        )
+    return None
+
+
+def _local_zip64(extra: bytes, usize: int, csize: int) -> tuple[int, int]:
+    """A local header's zip64 extra field: the original, then the compressed size, each only
+    where the 32-bit field is maxed out."""
+    i = 0
+    while len(extra) - i >= 4:
+        tag, length = struct.unpack_from("<HH", extra, i)
+        i += 4
+        field = extra[i : i + length]
+        i += length
+        if tag != 0x0001:
+            continue
+        j = 0
+        if usize == _U32_MAX and len(field) >= j + 8:
+            usize = struct.unpack_from("<Q", field, j)[0]
+            j += 8
+        if csize == _U32_MAX and len(field) >= j + 8:
+            csize = struct.unpack_from("<Q", field, j)[0]
+        break
+    return usize, csize
+
+
+def open_stream(
+    path: str | os.PathLike[str],
+    *,
+    run: RunDirectory,
+    limits: ReadLimits | None = None,
+    verify: bool = False,
+    images: bool = True,
+) -> StreamArchive:
+    """Open a stream (`is_stream`): a zip, or a bare JSONL (``-`` whose first byte is ``{``,
+    or a path ending in ``.jsonl``, as for files), read up to the JSONL's data.
+
+    `run`: its directory holds the central directory while it is parsed. `verify`: check
+    every member's data as it passes (`--verify-files`); `images`: measure image dimensions
+    (validation needs them, counting does not).
+
+    Raises `ArchiveError`: ``not-a-zip``, ``input-unreadable``, ``stream-unreadable`` and what
+    `StreamArchive.finish` raises when the archive has no root-level .jsonl.
+    """
+    name = os.fspath(path)
+    if name == STDIN:
+        raw: BinaryIO = open(0, "rb", buffering=0, closefd=False)  # noqa: SIM115 - owned below
+    else:
+        try:
+            raw = open(name, "rb", buffering=0)  # noqa: SIM115 - owned by the archive
+        except OSError as exc:
+            raise input_error(name, exc) from None
+    source = _Input(raw, "standard input" if name == STDIN else name)
+    try:
+        return _open(name, source, run, limits or ReadLimits(), verify, images)
+    except BaseException:
+        source.close()
+        raise
+
+
+def _open(
+    name: str,
+    source: _Input,
+    run: RunDirectory,
+    limits: ReadLimits,
+    verify: bool,
+    images: bool,
+) -> StreamArchive:
+    head = source.peek(4)
+    if head == LOCAL_HEADER_SIG:
+        placeholder = plain_member("", 0, 0)
+        archive = StreamArchive(
+            name, "zip", source, placeholder, run=run, limits=limits, verify=verify,
+            images=images,
+        )  # fmt: skip
+        try:
+            archive._start()
+        except BaseException:
+            archive.close()
+            raise
+        return archive
+    if _looks_like_jsonl(name, source):
+        member = plain_member(os.path.basename(name), 0, 0)
+        return StreamArchive(
+            name, "jsonl", source, member, run=None, limits=limits, verify=False, images=False
+        )
+    if head in (EOCD_SIG, SPANNED_MARKER, ZIP64_EOCD_SIG, CENTRAL_HEADER_SIG):
+        raise ArchiveError(
+            error(
+                "stream-unreadable",
+                f"{source.name} is a zip that does not begin with a member (empty, split or "
+                f"unusual): a stream cannot be read from its end. {SAVE_HINT}",
+            )
+        )
+    if not head:
+        raise ArchiveError(error("not-a-zip", f"{source.name} is empty: not a zip archive."))
+    raise ArchiveError(
+        error(
+            "not-a-zip",
+            f"{source.name} is not a zip archive: it does not begin with a zip member. A zip "
+            f"with something before it (a self-extracting one) cannot be read from a stream. "
+            f"{SAVE_HINT}",
+        )
+    )
+
+
+def _looks_like_jsonl(name: str, source: _Input) -> bool:
+    """A bare JSONL: a path ending in .jsonl, as for files; standard input when its first
+    byte (after a UTF-8 BOM or white space) opens a JSON object."""
+    if name != STDIN:
+        return name.lower().endswith(".jsonl")
+    head = source.peek(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head.startswith(b"{")

@@ -1,0 +1,274 @@
+"""When the system refuses a read or a write, archivekit says so in one line, with the path and
+the cause and its exit code — 2 for an output (no space left, permission denied, read-only
+file system, a directory, a missing folder), 3 for an input (permission denied, an I/O error
+mid-read, a folder without an export) — never "internal error" (exit 4, kept for bugs), and
+no partial output is left.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pytest
+from click.testing import CliRunner, Result
+
+from archivekit.cli import cli
+from archivekit.read import source as source_module
+from archivekit.read import stream as stream_module
+from archivekit.testing.pipes import fed
+from archivekit.testing.synth import make_archive, post, team
+from archivekit.write import atomic
+
+ROOT = Path(__file__).parent.parent
+SAMPLE = ROOT / "sample_exports" / "clean.zip"
+CAUSES = {
+    errno.ENOSPC: "No space left on device",
+    errno.EACCES: "Permission denied",
+    errno.EROFS: "Read-only file system",
+}
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def one_line(result: Result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "internal error" not in lines[0]
+    return lines[0]
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+# --- outputs -------------------------------------------------------------------------------
+
+
+class FailingWrites:
+    """A temporary output file whose writes fail with `code` once `allowed` bytes are in."""
+
+    def __init__(self, handle: int, code: int, allowed: int = 0) -> None:
+        self._real = os.fdopen(handle, "wb")
+        self._code = code
+        self._left = allowed
+
+    def write(self, data: bytes) -> int:
+        if len(data) > self._left:
+            raise OSError(self._code, os.strerror(self._code))
+        self._left -= len(data)
+        return self._real.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def __enter__(self) -> FailingWrites:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._real.close()
+
+
+WRITERS: dict[str, Callable[[Path], list[str]]] = {
+    "validate -o": lambda out: ["validate", str(SAMPLE), "--format", "json", "-o", str(out)],
+    "inspect -o": lambda out: ["inspect", str(SAMPLE), "-o", str(out)],
+    "inspect --by -o": lambda out: ["inspect", str(SAMPLE), "--by", "channel", "-o", str(out)],
+    "reconcile -o": lambda out: [
+        "reconcile", str(SAMPLE), str(SAMPLE), "--format", "csv", "-o", str(out),
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("code", list(CAUSES), ids=[errno.errorcode[c] for c in CAUSES])
+@pytest.mark.parametrize("command", list(WRITERS))
+def test_a_failing_write_is_an_output_error(
+    command: str, code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(atomic, "open_temporary", lambda handle: FailingWrites(handle, code, 10))
+    out = tmp_path / "out" / "report"
+    out.parent.mkdir()
+    result = run(*WRITERS[command](out))
+    assert result.exit_code == 2, result.output
+    line = one_line(result)
+    assert str(out.parent) in line
+    assert CAUSES[code] in line
+    assert leftovers(out.parent) == ([] if command != "reconcile -o" else ["report"])
+    if command == "reconcile -o":
+        assert leftovers(out) == []
+
+
+def test_a_directory_as_the_output_is_an_output_error(tmp_path: Path) -> None:
+    result = run("validate", str(SAMPLE), "-o", str(tmp_path))
+    assert result.exit_code == 2
+    assert one_line(result) == f"archivekit: cannot write {tmp_path}: it is a directory"
+
+
+def test_a_missing_folder_is_an_output_error(tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "report.json"
+    result = run("inspect", str(SAMPLE), "-o", str(out))
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"archivekit: cannot write {out}: the folder {out.parent} does not exist"
+    )
+
+
+def test_a_folder_that_refuses_writes_is_an_output_error(tmp_path: Path) -> None:
+    """A real folder that refuses the write: read-only for its owner; root ignores that, but
+    not sysfs, which refuses everyone."""
+    if os.geteuid() == 0:
+        folder = Path("/sys")
+    else:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+    out = folder / "report.json"
+    result = run("validate", str(SAMPLE), "-o", str(out))
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert f"cannot write {out}:" in line
+    assert "Permission denied" in line or "Read-only file system" in line
+    assert not out.exists()
+
+
+def test_a_full_standard_output_is_an_output_error() -> None:
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "archivekit", "validate", str(SAMPLE)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "archivekit: cannot write to standard output: No space left on device"
+    )
+
+
+def test_a_full_temporary_folder_is_an_output_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream's central directory goes through the run's temporary folder."""
+    import tempfile
+
+    def full(*args: Any, **kwargs: Any) -> str:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", full)
+    with fed(SAMPLE.read_bytes()) as path:
+        result = run("validate", path)
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert line.startswith(f"archivekit: cannot write temporary data to {tempfile.gettempdir()}")
+    assert "No space left on device (set TMPDIR to a folder with room)" in line
+
+
+# --- inputs --------------------------------------------------------------------------------
+
+
+class FailingReads:
+    """An input whose reads fail with EIO once `allowed` bytes have been read."""
+
+    def __init__(self, raw: BinaryIO, allowed: int) -> None:
+        self._raw = raw
+        self._left = allowed
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        if len(data) > self._left:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        self._left -= len(data)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+def failing_open(allowed: int) -> Callable[..., Any]:
+    def fake(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        raw = open(path, mode, *args, **kwargs)  # noqa: SIM115 - the reader closes it
+        return FailingReads(raw, allowed) if "r" in mode else raw
+
+    return fake
+
+
+@pytest.mark.parametrize("command", ["validate", "inspect"])
+def test_an_io_error_mid_read_is_an_unreadable_input(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    noise = [os.urandom(200).hex() for _ in range(2000)]  # incompressible
+    archive = make_archive(
+        tmp_path / "export.zip", [team("t"), *(post("t", "c", "u", m, 1) for m in noise)]
+    )
+    monkeypatch.setattr(source_module, "open", failing_open(200_000), raising=False)
+    result = run(command, str(archive), "--workers", "1")
+    assert result.exit_code == 3, result.output
+    assert one_line(result) == (
+        f"archivekit: Cannot read {archive}: Input/output error. Check the file and its "
+        "permissions, or copy it again."
+    )
+
+
+def test_an_io_error_mid_stream_is_an_unreadable_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stream_module, "open", failing_open(20_000), raising=False)
+    with fed(SAMPLE.read_bytes()) as path:
+        result = run("validate", path)
+    assert result.exit_code == 3
+    assert "Input/output error" in one_line(result)
+
+
+def test_permission_denied_is_an_unreadable_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def denied(path: Any, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    monkeypatch.setattr(source_module, "open", denied, raising=False)
+    result = run("validate", str(SAMPLE))
+    assert result.exit_code == 3
+    assert one_line(result).startswith(f"archivekit: Cannot read {SAMPLE}: Permission denied.")
+
+
+def test_an_unlistable_folder_of_an_export_is_an_unreadable_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "import.jsonl").write_text('{"type":"version","version":1}\n')
+    (tmp_path / "data").mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if Path(path).name == "data":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = run("validate", str(tmp_path))
+    assert result.exit_code == 3
+    assert one_line(result) == (
+        f"archivekit: Cannot read {tmp_path / 'data'}: Permission denied. Check the file and "
+        "its permissions, or copy it again."
+    )
+
+
+def test_a_folder_without_an_export_is_said_so(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    result = run("validate", str(tmp_path))
+    assert result.exit_code == 3
+    assert "No .jsonl file at the root of the directory" in one_line(result)
+
+
+def test_standard_input_that_is_missing_is_not_an_internal_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "archivekit", "validate", "-"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 3
+    assert "internal error" not in result.stderr

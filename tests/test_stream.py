@@ -1,0 +1,466 @@
+"""Archives read from a stream — ``-`` (standard input), a pipe, ``<(...)`` — get the file's
+verdict.
+
+The contract: every sample, the real fixture and generated archives (data descriptors with
+and without signature, 32- and 64-bit, sizes in local headers instead, stored, deflate and
+Deflate64 members, members before the JSONL, profile, emoji and attachment images, missing
+files, a capped issue list, damaged data with --verify-files) go through a real
+``cat ARCHIVE | archivekit validate - --format json`` (and ``inspect -``), and the JSON equals
+the report of the same file, but for the archive's name. Then what a stream cannot tell: each
+is a clear exit-3 message naming the member.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from archivekit.errors import ArchiveError
+from archivekit.inspect import inspect
+from archivekit.read.stream import open_stream
+from archivekit.report.render import inspection_json, report_json
+from archivekit.runtime import RunDirectory
+from archivekit.testing import synth
+from archivekit.testing.pipes import fed
+from archivekit.testing.synth import (
+    ZipMember,
+    bot,
+    channel,
+    direct_channel,
+    direct_post,
+    emoji,
+    gif_bytes,
+    jpeg_header_bytes,
+    make_archive,
+    png_bytes,
+    post,
+    reply,
+    team,
+    user,
+    version,
+    write_zip,
+)
+from archivekit.validate import validate
+
+ROOT = Path(__file__).parent.parent
+SAMPLES = sorted((ROOT / "sample_exports").glob("*.zip"))
+FIXTURE = ROOT / "tests" / "fixtures" / "mattermost-server-tests-import_test.zip"
+T = 1_700_000_000_000
+
+
+# --- a generated export that exercises every file check --------------------------------------
+
+
+def _lines() -> list[synth.Line]:
+    """Lines whose verdicts depend on the members: profile images (present with any name,
+    missing: the user's rules are then skipped), emoji images (fine, too large, missing),
+    attachments (images over the resolution limit, missing ones that stop the resolution of
+    the replies', a traversal left raw for the validator, a data/ prefix), next to issues of
+    the same lines that do not (a repeated key, unknown users), duplicates."""
+    repeated_key = (
+        b'{"type":"post","post":{"team":"t","channel":"c","user":"ann","message":"one",'
+        b'"message":"two","create_at":1700000000099,"attachments":[{"path":"files/b.txt"},'
+        b'{"path":"files/nope.txt"}]}}'
+    )
+    return [
+        version(),
+        team("t"),
+        channel("t", "c"),
+        user("ann", ["t"], profile_image="users/ann/avatar"),
+        user("bob", ["t"], profile_image="users/bob.png", email="not an address"),
+        bot("botty", "ann", profile_image="users/botty.png"),
+        emoji("smile", "emoji/smile/image"),
+        emoji("big", "emoji/big/image"),
+        emoji("gone", "emoji/gone/image"),
+        post(
+            "t",
+            "c",
+            "ann",
+            "files",
+            T,
+            attachments=["files/a.png", "files/missing.txt"],
+            replies=[
+                reply("bob", "re", T + 1, attachments=["../../escape.txt", "files/b.txt"]),
+                reply("nobody", "re 2", T + 2, attachments=["files/c.jpg"]),
+            ],
+        ),
+        post("t", "c", "ann", "fine", T + 3, attachments=["files/b.txt", "files/c.jpg"]),
+        # One cause on lines with and without files: the rules of the former wait.
+        post("t", "c", "ann", "odd", T + 7, type="system_bogus"),
+        post("t", "c", "ann", "odd", T + 8, type="system_bogus", attachments=["files/b.txt"]),
+        post("t", "c", "ann", "odd", T + 9, type="system_bogus"),
+        emoji("text", "emoji/text/image"),
+        emoji("logo", "emoji/logo.svg"),
+        post("t", "c", "carol", "before carol", T + 4, attachments=["data/files/b.txt"]),
+        repeated_key,
+        direct_channel(["ann", "bob"]),
+        direct_post(["ann", "bob"], "ann", "dm", T + 5, attachments=["files/d.gif"]),
+        post("t", "c", "ann", "again", T + 6),
+        post("t", "c", "ann", "again", T + 6),
+        user("carol", ["t"]),
+    ]
+
+
+def _files() -> dict[str, bytes]:
+    return {
+        "data/users/ann/avatar": png_bytes(6000, 6000),  # a profile image without extension
+        "data/users/botty.png": png_bytes(64, 64),
+        "data/emoji/smile/image": png_bytes(32, 32),
+        "data/emoji/big/image": png_bytes(128, 128) + bytes(600_000),
+        "data/files/a.png": png_bytes(7000, 6000),
+        "data/files/b.txt": b"some text\n" * 50,
+        "data/files/c.jpg": jpeg_header_bytes(640, 480),
+        "data/files/d.gif": gif_bytes(10, 10),
+        "data/emoji/text/image": b"not an image",
+        "data/emoji/logo.svg": b'<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>',
+        "data/unused.txt": b"nobody uses me",
+        "attachments/e.txt": b"outside data/",
+    }
+
+
+def _jsonl() -> bytes:
+    return b"".join(synth._line_bytes(line) + b"\n" for line in _lines())
+
+
+def _synth(method: synth.Method, attachments: synth.Method) -> Callable[[Path], Path]:
+    def build(tmp: Path) -> Path:
+        return make_archive(
+            tmp / f"{method}-{attachments}.zip",
+            _lines(),
+            _files(),
+            method=method,
+            attachment_method=attachments,
+            version_line=False,
+        )
+
+    return build
+
+
+def _zip64(tmp: Path) -> Path:
+    """Every member zip64 (64-bit sizes in data descriptors and the central directory)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(synth, "_ZIP64_LIMIT", 0)
+        return _synth("deflate", "stored")(tmp)
+
+
+def _members_first(tmp: Path) -> Path:
+    """Files before the JSONL, a nested .jsonl before it (older servers' choice), an extra
+    root .jsonl after it, a repeated and an NFD member name."""
+    files = _files()
+    members = [ZipMember(name, data, "deflate") for name, data in list(files.items())[:5]]
+    members += [
+        ZipMember("old/import.jsonl", b'{"type":"version","version":1}\n', "deflate"),
+        ZipMember("import.jsonl", _jsonl(), "deflate"),
+        ZipMember("data/files/b.txt", b"the last one wins\n", "stored"),
+        ZipMember("data/files/cafe\u0301.txt", b"nfd", "stored"),
+        ZipMember("second.jsonl", b"", "stored"),
+    ]
+    members += [ZipMember(name, data, "stored") for name, data in list(files.items())[5:]]
+    return write_zip(tmp / "members-first.zip", members)
+
+
+def _local_sizes(tmp: Path) -> Path:
+    """Sizes in the local headers, no data descriptors (Python's zipfile, Info-ZIP)."""
+    path = tmp / "local-sizes.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("import.jsonl", _jsonl(), zipfile.ZIP_DEFLATED)
+        for index, (name, data) in enumerate(_files().items()):
+            method = zipfile.ZIP_DEFLATED if index % 2 else zipfile.ZIP_STORED
+            archive.writestr(name, data, method)
+    return path
+
+
+def raw_zip(
+    members: list[tuple[str, bytes, int]],
+    layout: str = "descriptor",
+    order: list[int] | None = None,
+) -> bytes:
+    """A zip written by hand: `layout` is ``descriptor`` (with its signature),
+    ``unsigned`` (a descriptor without it), ``descriptor64`` (64-bit sizes, no zip64 extra, as
+    Go writes big members) or ``sizes`` (in the local header); `order`: the central
+    directory's order of the members (default: theirs). Method 8 is deflated, any other
+    method's data is written as given."""
+    out = bytearray()
+    central = []
+    for name, data, method in members:
+        raw = name.encode()
+        packed = data
+        if method == 8:
+            compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+            packed = compressor.compress(data) + compressor.flush()
+        crc = zlib.crc32(data)
+        flags = 0 if layout == "sizes" else 8
+        sizes = (crc, len(packed), len(data)) if layout == "sizes" else (0, 0, 0)
+        offset = len(out)
+        out += struct.pack(
+            "<4sHHHHHIIIHH", b"PK\x03\x04", 20, flags, method, 0, 33, *sizes, len(raw), 0
+        )
+        out += raw + packed
+        if layout == "descriptor":
+            out += struct.pack("<4sIII", b"PK\x07\x08", crc, len(packed), len(data))
+        elif layout == "unsigned":
+            out += struct.pack("<III", crc, len(packed), len(data))
+        elif layout == "descriptor64":
+            out += struct.pack("<4sIQQ", b"PK\x07\x08", crc, len(packed), len(data))
+        central.append(
+            struct.pack(
+                "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, flags, method, 0, 33, crc,
+                len(packed), len(data), len(raw), 0, 0, 0, 0, 0, offset,
+            ) + raw
+        )  # fmt: skip
+    start = len(out)
+    for i in order if order is not None else range(len(central)):
+        out += central[i]
+    count = len(central)
+    out += struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, len(out) - start, start, 0)
+    return bytes(out)
+
+
+def _layout(layout: str) -> Callable[[Path], Path]:
+    def build(tmp: Path) -> Path:
+        members = [("import.jsonl", _jsonl(), 8)]
+        members += [
+            (name, data, 8 if i % 2 else 0) for i, (name, data) in enumerate(_files().items())
+        ]
+        path = tmp / f"{layout}.zip"
+        path.write_bytes(raw_zip(members, layout))
+        return path
+
+    return build
+
+
+def _damaged(tmp: Path) -> Path:
+    """A stored attachment whose bytes no longer match its CRC-32 (--verify-files)."""
+    path = _synth("deflate", "stored")(tmp)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"some text\n")
+    data[at] ^= 0x20
+    path.write_bytes(bytes(data))
+    return path
+
+
+GENERATED: dict[str, Callable[[Path], Path]] = {
+    "go-stored": _synth("deflate", "stored"),
+    "go-deflate": _synth("deflate", "deflate"),
+    "go-deflate64": _synth("deflate64", "deflate64"),
+    "go-zip64": _zip64,
+    "members-first": _members_first,
+    "local-sizes": _local_sizes,
+    "unsigned-descriptors": _layout("unsigned"),
+    "descriptors-64": _layout("descriptor64"),
+}
+
+
+# --- running the command on a pipe --------------------------------------------------------------
+
+
+def _environment() -> dict[str, str]:
+    """The tests' environment without a target server's MM_* settings."""
+    return {k: v for k, v in os.environ.items() if not k.upper().startswith("MM_")}
+
+
+def piped(archive: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """`cat ARCHIVE | archivekit ARGS` (``-`` among the arguments is the pipe)."""
+    cat = subprocess.Popen(["cat", str(archive)], stdout=subprocess.PIPE)
+    assert cat.stdout is not None
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "archivekit", *args],
+            stdin=cat.stdout,
+            capture_output=True,
+            env=_environment(),
+            timeout=120,
+            check=False,
+        )
+    finally:
+        cat.stdout.close()
+        cat.wait()
+
+
+def _same(streamed: bytes, from_file: str) -> None:
+    got, want = json.loads(streamed), json.loads(from_file)
+    assert got["archive"] == "-"
+    got["archive"] = want["archive"]
+    assert got == want
+
+
+def _validate_both(archive: Path, *options: str) -> None:
+    max_issues = 1000
+    verify = "--verify-files" in options
+    if "--max-issues" in options:
+        max_issues = int(options[options.index("--max-issues") + 1])
+    report = validate(archive, max_issues=max_issues, verify_files=verify)
+    result = piped(archive, "validate", "-", "--format", "json", *options)
+    assert result.returncode == (0 if report.valid else 1), result.stderr.decode()
+    _same(result.stdout, report_json(report))
+
+
+def _inspect_both(archive: Path) -> None:
+    result = piped(archive, "inspect", "-", "--format", "json")
+    assert result.returncode == 0, result.stderr.decode()
+    _same(result.stdout, inspection_json(inspect(archive, workers=1)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("archive", [*SAMPLES, FIXTURE], ids=lambda p: p.name)
+def test_a_sample_piped_gets_the_files_verdict(archive: Path) -> None:
+    _validate_both(archive)
+    _inspect_both(archive)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("build", GENERATED.values(), ids=list(GENERATED))
+def test_a_generated_archive_piped_gets_the_files_verdict(
+    build: Callable[[Path], Path], tmp_path: Path
+) -> None:
+    archive = build(tmp_path)
+    _validate_both(archive)
+    _inspect_both(archive)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("build", "options"),
+    [
+        (_synth("deflate", "stored"), ("--max-issues", "3")),
+        (_members_first, ("--max-issues", "5")),
+        (_synth("deflate", "deflate"), ("--verify-files",)),
+        (_damaged, ("--verify-files",)),
+        (_damaged, ()),
+    ],
+    ids=["capped", "capped-members-first", "verify", "verify-damaged", "damaged-unverified"],
+)
+def test_options_piped_get_the_files_verdict(
+    build: Callable[[Path], Path], options: tuple[str, ...], tmp_path: Path
+) -> None:
+    _validate_both(build(tmp_path), *options)
+
+
+def test_the_generated_archive_has_what_the_comparison_needs(tmp_path: Path) -> None:
+    """The comparisons above are only worth something if the verdicts depend on the files."""
+    report = validate(_synth("deflate", "stored")(tmp_path))
+    codes = set(report.issue_counts)
+    assert {
+        "profile-image-missing",
+        "emoji-image-too-large",
+        "emoji-image-missing",
+        "attachment-missing",
+        "attachment-data-prefix",
+        "attachment-unreferenced",
+        "attachment-outside-data",
+        "duplicate-post",
+        "emoji-image-not-image",
+    } <= codes
+    odd = [c for c in report.causes if c.code == "apply-invalid" and c.line_count == 3]
+    assert odd, "a cause shared by lines with and without files"
+    assert report.limits  # the images over the resolution limit
+    # Bob's bad e-mail address is not reported: his profile image is missing.
+    assert not [i for i in report.issues if i.line == 5 and i.code != "profile-image-missing"]
+
+
+# --- in process: a pipe fed by a thread -------------------------------------------------------
+
+
+def stream_error(data: bytes) -> ArchiveError:
+    with fed(data) as path, pytest.raises(ArchiveError) as caught:
+        validate(path)
+    return caught.value
+
+
+@pytest.mark.parametrize("layout", ["descriptor", "unsigned", "descriptor64", "sizes"])
+def test_each_descriptor_layout_is_delimited(layout: str) -> None:
+    data = b"x" * 70_000 + b"PK\x07\x08" + b"y" * 100  # a signature inside the data
+    members = [("import.jsonl", _jsonl(), 8), ("data/files/b.txt", data, 0), ("data/e", b"", 0)]
+    archive = raw_zip(members, layout)
+    with RunDirectory() as run, fed(archive) as path, open_stream(path, run=run) as stream:
+        jsonl = b"".join(stream.iter_jsonl_blocks())
+        stream.finish()
+        assert jsonl == _jsonl()
+        assert [m.name for m in stream.index] == ["import.jsonl", "data/files/b.txt", "data/e"]
+        assert stream.size == len(archive)
+
+
+def test_a_stored_member_written_with_a_descriptor_of_another_method_cannot_be_delimited() -> None:
+    members = [("import.jsonl", _jsonl(), 8), ("data/files/b.bz2", b"BZh9...", 12)]
+    found = stream_error(raw_zip(members)).issue
+    assert found.code == "stream-unreadable"
+    assert "'data/files/b.bz2'" in found.message
+    assert "Save the archive to a file first" in found.message
+
+
+def test_a_truncated_stream_is_truncated() -> None:
+    archive = raw_zip([("import.jsonl", _jsonl(), 8), ("data/f.txt", b"abc" * 1000, 0)])
+    assert stream_error(archive[: len(archive) // 2]).issue.code == "zip-truncated"
+    assert stream_error(archive[:-10]).issue.code in ("zip-truncated", "zip-corrupt")
+
+
+def test_a_central_directory_choosing_another_jsonl_stops_the_stream() -> None:
+    members = [("import.jsonl", _jsonl(), 8), ("other.jsonl", b"", 0)]
+    found = stream_error(raw_zip(members, order=[1, 0])).issue
+    assert found.code == "stream-unreadable"
+    assert "'other.jsonl'" in found.message
+    assert "'import.jsonl'" in found.message
+
+
+def test_a_prefixed_or_foreign_stream_is_not_a_zip() -> None:
+    archive = raw_zip([("import.jsonl", _jsonl(), 8)])
+    found = stream_error(b"#!/bin/sh\nexit 0\n" + archive).issue
+    assert found.code == "not-a-zip"
+    assert "self-extracting" in found.message
+    assert stream_error(b"").issue.code == "not-a-zip"
+
+
+def test_no_root_jsonl_is_jsonl_missing_as_for_a_file(tmp_path: Path) -> None:
+    archive = raw_zip([("sub/import.jsonl", _jsonl(), 8), ("data/f.txt", b"x", 0)])
+    found = stream_error(archive).issue
+    path = tmp_path / "x.zip"
+    path.write_bytes(archive)
+    with pytest.raises(ArchiveError) as from_file:
+        validate(path)
+    assert found == from_file.value.issue
+
+
+def test_a_bare_jsonl_on_standard_input_is_validated_as_a_bare_jsonl(tmp_path: Path) -> None:
+    path = tmp_path / "import.jsonl"
+    path.write_bytes(_jsonl())
+    report = validate(path)
+    result = subprocess.run(
+        [sys.executable, "-m", "archivekit", "validate", "-", "--format", "json"],
+        input=_jsonl(),
+        capture_output=True,
+        env=_environment(),
+        check=False,
+    )
+    got = json.loads(result.stdout)
+    assert got["jsonl"] == "-"
+    assert [i["code"] for i in got["issues"]] == [i.code for i in report.issues]
+    assert got["lines"] == report.lines
+
+
+def test_standard_input_from_a_file_is_read_as_a_file() -> None:
+    with SAMPLES[0].open("rb") as archive:
+        result = subprocess.run(
+            [sys.executable, "-m", "archivekit", "validate", "-", "--format", "json"],
+            stdin=archive,
+            capture_output=True,
+            env=_environment(),
+            check=False,
+        )
+    assert json.loads(result.stdout)["archive"] == "-"
+    assert result.returncode in (0, 1), result.stderr
+
+
+def test_commands_that_read_twice_say_a_stream_needs_saving() -> None:
+    result = piped(SAMPLES[0], "inspect", "-", "--by", "channel")
+    assert result.returncode == 3
+    assert b"Save the archive to a file first" in result.stderr
+    assert b"internal error" not in result.stderr
