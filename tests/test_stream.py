@@ -26,6 +26,7 @@ import pytest
 
 from archivekit.errors import ArchiveError
 from archivekit.inspect import inspect
+from archivekit.read import stream as stream_module
 from archivekit.read.stream import open_stream
 from archivekit.report.render import inspection_json, report_json
 from archivekit.runtime import RunDirectory
@@ -386,6 +387,24 @@ def test_each_descriptor_layout_is_delimited(layout: str) -> None:
         stream.finish()
         assert jsonl == _jsonl()
         assert [m.name for m in stream.index] == ["import.jsonl", "data/files/b.txt", "data/e"]
+        assert stream.size == len(archive)
+
+
+@pytest.mark.parametrize("layout", ["descriptor", "sizes"])
+def test_a_large_last_member_and_a_comment_leave_the_end_records_readable(
+    layout: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The end record is looked for in the last 64 KiB of the zip, which here lie in the
+    last member's data and a comment: what the stream keeps of its past (read in small
+    chunks here) must reach there."""
+    monkeypatch.setattr(stream_module, "_CHUNK", 4096)
+    big = os.urandom(3 << 20)
+    archive = raw_zip([("import.jsonl", _jsonl(), 8), ("data/big.bin", big, 0)], layout)
+    archive = archive[:-2] + struct.pack("<H", 40_000) + b"c" * 40_000  # an EOCD comment
+    with RunDirectory() as run, fed(archive) as path, open_stream(path, run=run) as stream:
+        b"".join(stream.iter_jsonl_blocks())
+        stream.finish()
+        assert [m.size for m in stream.index] == [len(_jsonl()), len(big)]
         assert stream.size == len(archive)
 
 

@@ -89,11 +89,12 @@ from archivekit.runtime import RunDirectory, temporary_file_error
 
 # Bytes asked of the input at a time (a pipe gives at most what it holds, 64 KiB by default).
 _CHUNK = 1 << 20
-# Stream bytes kept after they are read (references to the chunks, no copies): the central
-# directory's parser looks at the last 64 KiB + 22 bytes of a zip for its end record, which
-# may begin inside the last members' data.
-_HISTORY = 4 << 20
+# Stream bytes kept after they are consumed (references to the chunks read, no copies): the
+# central directory's parser looks at the last 64 KiB + 22 bytes of a zip for its end record,
+# which may begin inside the last members' data; and a decompressor may give back up to
+# _UNREAD bytes it read past its stream's end.
 _TAIL = 0xFFFF + 22
+_UNREAD = 1 << 20
 # A stored member written with a data descriptor is scanned for it; this many bytes are held
 # back from each window, so that a descriptor (≤ 24 bytes) and the next signature are seen
 # whole.
@@ -126,7 +127,7 @@ class _Input:
     offset of ``_buf[0]`` is ``_read - len(_buf)``.
     """
 
-    __slots__ = ("_at", "_buf", "_history", "_history_bytes", "_raw", "_read", "eof", "name")
+    __slots__ = ("_at", "_buf", "_history", "_raw", "_read", "eof", "name")
 
     def __init__(self, raw: BinaryIO, name: str) -> None:
         self._raw = raw
@@ -136,7 +137,6 @@ class _Input:
         self._read = 0
         self.eof = False
         self._history: deque[tuple[int, bytes]] = deque()
-        self._history_bytes = 0
 
     @property
     def offset(self) -> int:
@@ -158,11 +158,12 @@ class _Input:
             self.eof = True
             return False
         history = self._history
+        # Chunks that end long before what is yet to be consumed are never needed again.
+        oldest = self.offset - _TAIL - _UNREAD
+        while history and history[0][0] + len(history[0][1]) <= oldest:
+            history.popleft()
         history.append((self._read, chunk))
         self._read += len(chunk)
-        self._history_bytes += len(chunk)
-        while self._history_bytes - len(history[0][1]) >= _HISTORY:
-            self._history_bytes -= len(history.popleft()[1])
         if self._at < len(self._buf):
             self._buf = self._buf[self._at :] + chunk
         else:
@@ -223,7 +224,8 @@ class _Input:
         self._at += n
 
     def history(self, start: int, end: int) -> bytes:
-        """The stream's bytes [start, end), read before (at most `_HISTORY` back)."""
+        """The stream's bytes [start, end), read before (`end` not past what is consumed,
+        `start` at most `_TAIL` before it)."""
         parts = []
         for chunk_start, chunk in self._history:
             lo, hi = max(start, chunk_start), min(end, chunk_start + len(chunk))
