@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
+import time
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -483,3 +485,33 @@ def test_commands_that_read_twice_say_a_stream_needs_saving() -> None:
     assert result.returncode == 3
     assert b"Save the archive to a file first" in result.stderr
     assert b"internal error" not in result.stderr
+
+
+def test_sigterm_stops_a_stalled_stream_and_cleans_up(tmp_path: Path) -> None:
+    """A download that stalls mid-JSONL: SIGTERM still ends the run at once (the reader
+    thread blocked on the pipe does not hold it up), exit 143, no temporary file left."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "archivekit", "validate", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**_environment(), "TMPDIR": str(temporary)},
+    )
+    assert process.stdin is not None
+    process.stdin.write(SAMPLES[0].read_bytes()[:3000])
+    process.stdin.flush()
+    deadline = time.monotonic() + 60
+    tasks = Path(f"/proc/{process.pid}/task")
+    while len(list(tasks.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the reader thread: the JSONL is being read
+    process.send_signal(signal.SIGTERM)
+    try:
+        assert process.wait(timeout=5) == 143
+    finally:
+        process.kill()
+        process.stdin.close()
+        assert process.stderr is not None
+        process.stderr.close()
+    assert list(temporary.iterdir()) == []
