@@ -566,8 +566,9 @@ def report(
 
     The page loads nothing (no network, fonts, scripts or styles from elsewhere) and works
     offline. It takes validate's options. Needs the optional extra: pip install
-    'archivekit[report]'. Exit codes as validate: 0 valid, 1 errors found, 2 usage, 3
-    unreadable.
+    'archivekit[report]'. Exit codes as validate: 0 valid, 1 errors found, 2 usage or an
+    output that cannot be written, 3 unreadable (or a pipe: the page reads ARCHIVE twice,
+    save it to a file first).
 
     \b
     Example:
@@ -761,6 +762,7 @@ def filter(
     exactly the files kept lines refer to (copied as they are). Lines kept unchanged stay
     byte-identical; OUT.manifest.json beside it lists every member with size and SHA-256.
     Selectors combine: places (--team, --channel, --user, --dm) add up, the rest narrow.
+    ARCHIVE is a file, not - or a pipe (exit 3: save a download first).
 
     \b
     Example:
@@ -842,6 +844,7 @@ def split(
     starts with the version line; a post never leaves its replies or files; parts hold the
     source's lines in order, so earlier parts define what later ones use. OUT/manifest.json
     lists the parts in import order with size, SHA-256, counts and the mmctl commands.
+    ARCHIVE is a file, not - or a pipe (exit 3: save a download first).
 
     \b
     Example:
@@ -889,7 +892,8 @@ def merge(
     """Combine ARCHIVES into one archive that imports like importing them in turn: one version
     line, the exporter's block order, each team, channel, user... once (the later input's
     definition wins, memberships are united; differences are reported), posts deduplicated by
-    the importer's identity (channel, create_at, message), each file once.
+    the importer's identity (channel, create_at, message), each file once. ARCHIVES are
+    files, not - or pipes (exit 3: save a download first).
 
     \b
     Example:

@@ -24,7 +24,7 @@ from archivekit.errors import ArchiveKitError, UsageError
 from archivekit.read import ReadLimits, open_archive
 from archivekit.runtime import worker_pool
 from archivekit.validate import validate
-from archivekit.write.atomic import write_atomic
+from archivekit.write.atomic import refused_writes, write_atomic
 from archivekit.write.core import JSONL_NAME, keep_large_buffers, output_folder, write_archive
 from archivekit.write.filter import FilterStats, filter_into
 from archivekit.write.manifest import archive_entry, json_bytes, manifest_path, write_manifest
@@ -138,7 +138,7 @@ def filter_archive(
                 result.stats = filter_into(archive, selection, None)
                 result.checks = _finish_checks(checker, strict)
                 return result
-            with write_archive(output, protect=[source]) as writer:
+            with refused_writes(output), write_archive(output, protect=[source]) as writer:
                 result.stats = filter_into(
                     archive, selection, writer, spool_folder=output_folder(output)
                 )
@@ -219,23 +219,30 @@ def split_archive(
     stem = Path(source).name
     stem = stem[:-4] if stem.lower().endswith(".zip") else stem.rsplit(".", 1)[0] or stem
     checker = _start_checks([source], check_input or strict, read_limits)
+    created = not os.path.lexists(folder)
     try:
         with open_archive(source, limits=read_limits) as archive:
             target = prepare_folder(folder, stem)
-            run = SplitRun(archive, target, limit=max_bytes, by=by, stem=stem)
-            checks: list[InputCheck] = []
-            try:
-                stats = run.run_staged()
-                checks = _finish_checks(checker, strict)
-            except BaseException:
-                run.discard()
-                raise
-            run.publish()
+            with refused_writes(target):
+                run = SplitRun(archive, target, limit=max_bytes, by=by, stem=stem)
+                checks: list[InputCheck] = []
+                try:
+                    stats = run.run_staged()
+                    checks = _finish_checks(checker, strict)
+                except BaseException:
+                    run.discard()
+                    raise
+                run.publish()
         result = SplitResult(source, str(target), max_bytes, by, stats, checks=checks)
         document = {"command": "split", **result.manifest_document()}
         manifest = target / "manifest.json"
         result.manifest = str(write_manifest(manifest, document, protect=(source,)))
         return result
+    except BaseException:
+        if created:  # a folder this run made and left empty goes too
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+        raise
     finally:
         if checker is not None:
             checker.close()
@@ -270,7 +277,7 @@ def merge_archives(
     try:
         with contextlib.ExitStack() as stack:
             archives = [stack.enter_context(open_archive(p, limits=read_limits)) for p in paths]
-            with write_archive(output, protect=paths) as writer:
+            with refused_writes(output), write_archive(output, protect=paths) as writer:
                 run = MergeRun(archives, writer, names, spool_folder=str(output_folder(output)))
                 before = run.index()
                 if check_input or strict:
@@ -336,7 +343,7 @@ def redact_archive(
     with open_archive(source, limits=read_limits) as archive:
         jsonl_name = archive.jsonl.name if archive.kind != "jsonl" else JSONL_NAME
         run = RedactRun(archive, pseudonyms, attachments, files=mapping is not None)
-        with write_archive(
+        with refused_writes(target), write_archive(
             target, protect=[source], jsonl_name=jsonl_name, lead=run.lead()
         ) as writer:
             stats = run.run(writer)

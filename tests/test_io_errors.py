@@ -8,12 +8,13 @@ no partial output is left.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import pytest
 from click.testing import CliRunner, Result
@@ -23,10 +24,11 @@ from archivekit.read import source as source_module
 from archivekit.read import stream as stream_module
 from archivekit.testing.pipes import fed
 from archivekit.testing.synth import make_archive, post, team
-from archivekit.write import atomic
+from archivekit.write import atomic, split
 
 ROOT = Path(__file__).parent.parent
 SAMPLE = ROOT / "sample_exports" / "clean.zip"
+OTHER = ROOT / "sample_exports" / "deflate64.zip"
 CAUSES = {
     errno.ENOSPC: "No space left on device",
     errno.EACCES: "Permission denied",
@@ -52,30 +54,39 @@ def leftovers(folder: Path) -> list[str]:
 # --- outputs -------------------------------------------------------------------------------
 
 
-class FailingWrites:
-    """A temporary output file whose writes fail with `code` once `allowed` bytes are in."""
+class FailingDisk(io.RawIOBase):
+    """A file descriptor whose writes fail with `code` once `allowed` bytes are in."""
 
-    def __init__(self, handle: int, code: int, allowed: int = 0) -> None:
-        self._real = os.fdopen(handle, "wb")
+    def __init__(self, fd: int, code: int, allowed: int) -> None:
+        self._fd = fd
         self._code = code
         self._left = allowed
 
-    def write(self, data: bytes) -> int:
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def write(self, data: Any) -> int:
         if len(data) > self._left:
             raise OSError(self._code, os.strerror(self._code))
         self._left -= len(data)
-        return self._real.write(data)
+        return os.write(self._fd, data)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-    def __enter__(self) -> FailingWrites:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._real.close()
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
 
 
+def failing_file(fd: int, code: int, allowed: int = 10) -> BinaryIO:
+    """`fd` opened as Python opens a file, buffered, over a disk that fills up: small writes
+    fail only when the buffer is flushed — and again when the file is closed."""
+    return cast(BinaryIO, io.BufferedWriter(FailingDisk(fd, code, allowed)))
+
+
+# The commands that write a file, each given its output path.
 WRITERS: dict[str, Callable[[Path], list[str]]] = {
     "validate -o": lambda out: ["validate", str(SAMPLE), "--format", "json", "-o", str(out)],
     "inspect -o": lambda out: ["inspect", str(SAMPLE), "-o", str(out)],
@@ -83,6 +94,9 @@ WRITERS: dict[str, Callable[[Path], list[str]]] = {
     "reconcile -o": lambda out: [
         "reconcile", str(SAMPLE), str(SAMPLE), "--format", "csv", "-o", str(out),
     ],
+    "report -o": lambda out: ["report", str(SAMPLE), "-o", str(out)],
+    "filter -o": lambda out: ["filter", str(SAMPLE), "-o", str(out), "--no-check"],
+    "merge -o": lambda out: ["merge", str(SAMPLE), str(OTHER), "-o", str(out), "--no-check"],
 }  # fmt: skip
 
 
@@ -91,17 +105,36 @@ WRITERS: dict[str, Callable[[Path], list[str]]] = {
 def test_a_failing_write_is_an_output_error(
     command: str, code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(atomic, "open_temporary", lambda handle: FailingWrites(handle, code, 10))
-    out = tmp_path / "out" / "report"
+    monkeypatch.setattr(atomic, "open_temporary", lambda fd: failing_file(fd, code))
+    out = tmp_path / "out" / "result"
     out.parent.mkdir()
     result = run(*WRITERS[command](out))
     assert result.exit_code == 2, result.output
     line = one_line(result)
     assert str(out.parent) in line
     assert CAUSES[code] in line
-    assert leftovers(out.parent) == ([] if command != "reconcile -o" else ["report"])
+    assert leftovers(out.parent) == ([] if command != "reconcile -o" else ["result"])
     if command == "reconcile -o":
         assert leftovers(out) == []
+
+
+@pytest.mark.parametrize("code", list(CAUSES), ids=[errno.errorcode[c] for c in CAUSES])
+@pytest.mark.parametrize("by", [("--max-bytes", "20000"), ("--by", "channel")], ids=str)
+def test_a_failing_split_is_an_output_error(
+    code: int, by: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Split stages its parts beside the output: a refused write names the folder, and the
+    folder it created is gone."""
+
+    def part(path: Path) -> BinaryIO:
+        return failing_file(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644), code, 4000)
+
+    monkeypatch.setattr(split, "open_part", part)
+    out = tmp_path / "parts"
+    result = run("split", str(SAMPLE), "-o", str(out), *by, "--no-check")
+    assert result.exit_code == 2, result.output
+    assert one_line(result) == f"archivekit: cannot write {out}: {CAUSES[code]}"
+    assert leftovers(tmp_path) == []
 
 
 def test_a_directory_as_the_output_is_an_output_error(tmp_path: Path) -> None:

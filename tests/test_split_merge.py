@@ -195,7 +195,11 @@ def test_a_failing_split_leaves_no_part(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(core.ArchiveWriter, "copy_member", fail)
     with pytest.raises(OSError, match="disk full"):
         split_archive(CLEAN, tmp_path / "parts", max_bytes=20_000, check_input=False)
-    assert list((tmp_path / "parts").iterdir()) == []
+    assert not (tmp_path / "parts").exists()  # the run created it: gone with the parts
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(OSError, match="disk full"):
+        split_archive(CLEAN, tmp_path / "kept", max_bytes=20_000, check_input=False)
+    assert list((tmp_path / "kept").iterdir()) == []  # the user's folder stays
 
 
 @pytest.mark.parametrize(

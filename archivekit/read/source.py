@@ -50,7 +50,8 @@ BLOCK_SIZE = 1 << 20
 # The name of standard input as an archive path.
 STDIN = "-"
 SAVE_HINT = (
-    "Save the archive to a file first (e.g. `curl -o export.zip URL`) and validate the file."
+    "Save the archive to a file first (e.g. `curl -o export.zip URL`) and run archivekit on "
+    "the file."
 )
 
 OPEN_FILE_ERROR_ID = "import_process.worker.do_job.open_file"
@@ -212,8 +213,9 @@ def _needs_file(name: str) -> ArchiveError:
     return ArchiveError(
         error(
             "stream-unreadable",
-            f"{name} is a pipe or another stream, and this reads an archive in more than one "
-            f"pass (only `validate` and `inspect` read a stream). {SAVE_HINT}",
+            f"{name} is a pipe or another stream, and this command reads an archive in more "
+            f"than one pass (only `validate` and `inspect` without --by read a stream). "
+            f"{SAVE_HINT}",
         )
     )
 

@@ -15,6 +15,7 @@ yields turns the `OSError` of a failed write into it, so every writer gets this 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -90,13 +91,19 @@ def atomic_output(
         except OSError as exc:
             os.close(handle)
             raise cannot_write(target, exc) from None
-        with raw:
+        try:
             yield cast(BinaryIO, GuardedOutput(raw, target))
             try:
                 raw.flush()
                 os.fsync(raw.fileno())
+                raw.close()
             except OSError as exc:
                 raise cannot_write(target, exc) from None
+        finally:
+            # On the way out of a failure, closing flushes what is still buffered and fails
+            # again (a full disk): that second error must not hide the first, exit-2 one.
+            with contextlib.suppress(OSError):
+                raw.close()
         try:
             os.replace(temp, target)
         except OSError as exc:
@@ -119,9 +126,41 @@ def open_temporary(handle: int) -> BinaryIO:
     return os.fdopen(handle, "wb")
 
 
-def cannot_write(target: Path, exc: OSError) -> OutputError:
+def cannot_write(target: str | os.PathLike[str], exc: OSError) -> OutputError:
     """The system refused to write `target`: one line naming it and the cause."""
     return OutputError(f"cannot write {target}: {exc.strerror or exc}")
+
+
+# What the system answers when an output cannot be written for a reason outside archivekit
+# (full disk or quota, permissions, read-only, a path that is or is under something else,
+# a file too large for the file system, a failing disk).
+REFUSED_WRITES = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.EISDIR,
+        errno.ENOTDIR,
+        errno.ENOENT,
+        errno.EFBIG,
+        errno.EIO,
+    }
+)
+
+
+@contextlib.contextmanager
+def refused_writes(target: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn a refused write inside the block into `OutputError` naming `target`: for writers
+    whose spools and staged parts live beside their output (inputs raise `ArchiveError`, not
+    `OSError`, so what reaches here is the output's disk). Other `OSError`s stay bugs."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in REFUSED_WRITES:
+            raise
+        raise cannot_write(target, exc) from None
 
 
 class GuardedOutput:

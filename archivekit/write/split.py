@@ -24,6 +24,7 @@ by group, one spool file (`GroupSpool`) with a bounded buffer.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -31,7 +32,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, BinaryIO, Final, Literal
 
 from archivekit.check.fast.fastpath import DIRECT_POST_PREFIX, POST_PREFIX
 from archivekit.check.files import ReferencedFiles
@@ -116,6 +117,11 @@ def group_label(group: str | None) -> str | None:
     return group
 
 
+def open_part(path: Path) -> BinaryIO:
+    """A part's file in the staging folder (tests fail its writes)."""
+    return path.open("wb")
+
+
 class _Part:
     """The part being written, and what it will cost once closed."""
 
@@ -123,7 +129,7 @@ class _Part:
         self.run = run
         self.info = PartInfo(number, run.part_name(number), group_label(group))
         self.path = run.stage / self.info.file
-        self._fp = self.path.open("wb")
+        self._fp = open_part(self.path)
         self.writer = ArchiveWriter(self._fp, path=str(run.folder / self.info.file))
         self.members: set[int] = set()
         self.files_cost = 0
@@ -180,7 +186,10 @@ class _Part:
         return self.info
 
     def abandon(self) -> None:
-        self._fp.close()
+        # After a failed write, closing flushes the rest and fails again (a full disk): the
+        # first error is the one to report.
+        with contextlib.suppress(OSError):
+            self._fp.close()
 
 
 class SplitRun:
