@@ -15,42 +15,27 @@ MB), and the size of the page (goal < 2 MB). Appends a dated section to bench/re
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
 
-from run import (
-    DATA,
-    MB,
-    RESULTS,
-    ensure_archive,
-    find_cli,
-    jsonl_size,
+from run import MB, jsonl_size
+from tables_reconcile import (
+    Run,
+    append_section,
+    bench_parser,
+    floor_run,
+    round_robin,
+    run_once,
+    setup,
+    summary,
+    uptime,
 )
-from tables_reconcile import STAT, Run, append_section, floor_run, run_once, summary, uptime
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="400", help="JSONL size in MB")
-    parser.add_argument("--quick", action="store_true", help="10 MB archive, one run each")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement")
-    parser.add_argument(
-        "--stat", choices=sorted(STAT), default="best", help="best or median of the runs"
-    )
-    parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
-    parser.add_argument("--results", type=Path, default=RESULTS)
-    parser.add_argument("--data", type=Path, default=DATA)
-    args = parser.parse_args(argv)
-    size = "10" if args.quick else args.size
-    repeats = 1 if args.quick else args.repeats
-    cli, why = find_cli(None)
-    if cli is None:
-        print(f"archivekit CLI unavailable: {why}", file=sys.stderr)
-        return 2
-    archive = args.data / f"bench-{size}.zip"
-    ensure_archive(archive, jsonl_mb=float(size))
+    got = setup(bench_parser(__doc__.splitlines()[0]), argv)
+    args, size, repeats, cli, archive = got.args, got.size, got.repeats, got.cli, got.archive
     mb = jsonl_size(archive) / MB
     load_before = uptime()
     with tempfile.TemporaryDirectory() as folder:
@@ -63,10 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "report": lambda: run_once([*cli, "report", str(archive), "-o", str(page)], (0, 1)),
         }
-        runs: dict[str, list[Run]] = {name: [] for name in commands}
-        for _ in range(repeats):
-            for name, command in commands.items():
-                runs[name].append(command())
+        runs = round_robin(commands, repeats)
         page_bytes = page.stat().st_size
     load_after = uptime()
     floor, validate, report = (summary(runs[name], args.stat) for name in commands)

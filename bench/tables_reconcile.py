@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +112,16 @@ def summary(runs: list[Run], stat: str) -> Run:
     )
 
 
+def round_robin(commands: dict[str, Callable[[], Run]], repeats: int) -> dict[str, list[Run]]:
+    """Each command's runs, `repeats` rounds of every command once (a change of load on the
+    shared machine hits them alike)."""
+    runs: dict[str, list[Run]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, command in commands.items():
+            runs[name].append(command())
+    return runs
+
+
 def floor_run(archive: Path) -> Run:
     script = f"set -o pipefail; unzip -p '{archive}' import.jsonl | wc -l"
     return run_once(["bash", "-c", script], (0,))
@@ -158,28 +169,52 @@ def append_section(
     results.write_text(text + "\n".join(section), encoding="utf-8")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@dataclass(frozen=True)
+class Setup:
+    """What a bench script was asked to measure: its options, the CLI and the archive."""
+
+    args: argparse.Namespace
+    size: str  # JSONL MB
+    repeats: int
+    cli: list[str]
+    archive: Path
+
+
+def bench_parser(description: str) -> argparse.ArgumentParser:
+    """The options every bench script takes (a script may add its own)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--size", default="400", help="JSONL size in MB")
     parser.add_argument("--quick", action="store_true", help="10 MB archive, one run each")
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement")
     parser.add_argument("--stat", choices=sorted(STAT), default="best", help="best or median run")
-    parser.add_argument(
-        "--no-reconcile", action="store_true", help="time inspect and inspect --by only"
-    )
     parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--data", type=Path, default=DATA)
+    return parser
+
+
+def setup(parser: argparse.ArgumentParser, argv: list[str] | None) -> Setup:
+    """The options parsed, the CLI to time and the archive (built on first use); exits 2,
+    having said why, when there is no CLI."""
     args = parser.parse_args(argv)
     size = "10" if args.quick else args.size
-    repeats = 1 if args.quick else args.repeats
     cli, why = find_cli(None)
     if cli is None:
         print(f"archivekit CLI unavailable: {why}", file=sys.stderr)
-        return 2
+        sys.exit(2)
     archive = args.data / f"bench-{size}.zip"
-    again = args.data / f"bench-{size}-reexport.zip"
     ensure_archive(archive, jsonl_mb=float(size))
+    return Setup(args, size, 1 if args.quick else args.repeats, cli, archive)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = bench_parser(__doc__.splitlines()[0])
+    parser.add_argument(
+        "--no-reconcile", action="store_true", help="time inspect and inspect --by only"
+    )
+    got = setup(parser, argv)
+    args, size, repeats, cli, archive = got.args, got.size, got.repeats, got.cli, got.archive
+    again = args.data / f"bench-{size}-reexport.zip"
     ensure_reexport(archive, again)
     load_before = uptime()
     mb, mb_again = jsonl_size(archive) / MB, jsonl_size(again) / MB
@@ -199,10 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.no_reconcile:
         del commands["floor_again"], commands["reconcile"]
-    runs: dict[str, list[Run]] = {name: [] for name in commands}
-    for _ in range(repeats):
-        for name, command in commands.items():
-            runs[name].append(command())
+    runs = round_robin(commands, repeats)
     load_after = uptime()
     results = {name: summary(done, args.stat) for name, done in runs.items()}
     floor, plain, by_channel = results["floor"], results["inspect"], results["by_channel"]

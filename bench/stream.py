@@ -1,0 +1,106 @@
+"""Time `validate` and `inspect` reading an archive from a pipe against the file (issue 18).
+
+    python bench/stream.py                                 # the 400 MB archive (built once)
+    python bench/stream.py --stat median --repeats 5       # on a shared machine
+    python bench/stream.py --quick                         # 10 MB, one run each: a smoke test
+
+In the same run, round-robin (each repeat runs every command once, so a change of load on the
+shared machine hits them alike): the floor ``unzip -p ARCHIVE import.jsonl | wc -l``; then
+``archivekit validate ARCHIVE --format json`` (its default workers: two on this machine), the
+same with ``--workers 1``, and ``cat ARCHIVE | archivekit validate - --format json``; the same
+three for ``inspect``. Each as a child process: the best (or median) wall time of N, CPU time
+(user + system, children included: ``cat`` for the pipes), peak RSS of the largest process
+and of the whole process tree. The goal: from a pipe within 1.2x of the file (its default
+workers). Appends a dated section to bench/results.md with `uptime` before and after.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from run import MB, jsonl_size
+from tables_reconcile import (
+    Run,
+    append_section,
+    bench_parser,
+    floor_run,
+    round_robin,
+    run_once,
+    setup,
+    summary,
+    uptime,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    got = setup(bench_parser(__doc__.splitlines()[0]), argv)
+    args, size, repeats, cli, archive = got.args, got.size, got.repeats, got.cli, got.archive
+    mb = jsonl_size(archive) / MB
+    load_before = uptime()
+    done = (0, 1)  # validate exits 1 when it finds problems: a completed run
+
+    def direct(command: str, *options: str) -> Run:
+        return run_once([*cli, command, str(archive), "--format", "json", *options], done)
+
+    def piped(command: str) -> Run:
+        line = " ".join(f"'{part}'" for part in cli)
+        script = f"set -o pipefail; cat '{archive}' | {line} {command} - --format json"
+        return run_once(["bash", "-c", script], done)
+
+    commands = {
+        "floor": lambda: floor_run(archive),
+        "validate": lambda: direct("validate"),
+        "validate_1": lambda: direct("validate", "--workers", "1"),
+        "validate_pipe": lambda: piped("validate"),
+        "inspect": lambda: direct("inspect"),
+        "inspect_1": lambda: direct("inspect", "--workers", "1"),
+        "inspect_pipe": lambda: piped("inspect"),
+    }
+    runs = round_robin(commands, repeats)
+    load_after = uptime()
+    got = {name: summary(r, args.stat) for name, r in runs.items()}
+    floor = got["floor"]
+
+    def row(what: str, name: str, against: str | None) -> str:
+        run = got[name]
+        ratio = f"{run.seconds / floor.seconds:.2f}×"
+        if against is not None:
+            other = got[against]
+            ratio += (
+                f"; **{run.seconds / other.seconds:.2f}× the file** "
+                f"({run.cpu_seconds / other.cpu_seconds:.2f}× CPU); goal ≤ 1.2×"
+            )
+        return (
+            f"| {what} | {run.seconds:.2f} | {run.cpu_seconds:.2f} | {ratio} | "
+            f"{run.process_rss_mib:.0f} / {run.tree_rss_mib:.0f} |"
+        )
+
+    table = [
+        f"{archive.name}: {mb:.0f} MB of JSONL, {archive.stat().st_size / MB:.0f} MB zip.",
+        "",
+        f"| measured | {args.stat} wall s | {args.stat} CPU s | × floor (wall); pipe vs file | "
+        "peak RSS MB (one process / all) |",
+        "|---|---:|---:|---|---:|",
+        row("floor: `unzip -p ARCHIVE import.jsonl \\| wc -l`", "floor", None),
+        row("`validate ARCHIVE` (default workers)", "validate", None),
+        row("`validate ARCHIVE --workers 1`", "validate_1", None),
+        row("`cat ARCHIVE \\| validate -`", "validate_pipe", "validate"),
+        row("`inspect ARCHIVE` (default workers)", "inspect", None),
+        row("`inspect ARCHIVE --workers 1`", "inspect_1", None),
+        row("`cat ARCHIVE \\| inspect -`", "inspect_pipe", "inspect"),
+    ]
+    one = got["validate_pipe"].seconds / got["validate_1"].seconds
+    notes = [
+        f"- pipe vs `--workers 1` (one process each): validate {one:.2f}×, inspect "
+        f"{got['inspect_pipe'].seconds / got['inspect_1'].seconds:.2f}×.",
+    ]
+    print("\n".join([*table, "", *notes]))
+    if not args.no_record:
+        title = f"from a pipe vs the file, issue 18 ({size} MB JSONL, {args.stat} of {repeats})"
+        append_section(args.results, title, "stream.py", argv, cli, load_before, load_after,
+                       [*table, "", *notes])  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
