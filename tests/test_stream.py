@@ -12,6 +12,7 @@ is a clear exit-3 message naming the member.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -151,8 +152,10 @@ def _synth(method: synth.Method, attachments: synth.Method) -> Callable[[Path], 
 def _zip64(tmp: Path) -> Path:
     """Every member zip64 (64-bit sizes in data descriptors and the central directory)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(synth, "_ZIP64_LIMIT", 0)
-        return _synth("deflate", "stored")(tmp)
+        patch.setattr(synth, "write_zip", functools.partial(synth.write_zip, zip64_limit=0))
+        path = _synth("deflate", "stored")(tmp)
+    assert b"PK\x06\x06" in path.read_bytes()[-200:]  # the zip64 end record
+    return path
 
 
 def _members_first(tmp: Path) -> Path:
