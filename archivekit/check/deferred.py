@@ -96,16 +96,25 @@ class DeferredFiles:
         decompressor = _zlib.decompressobj()
         buffer = bytearray()
         for chunk in self._chunks():
-            buffer += decompressor.decompress(chunk)
-            at = 0
-            while len(buffer) - at >= _RECORD.size:
-                line, position, kind, ok, length = _RECORD.unpack_from(buffer, at)
-                end = at + _RECORD.size + length
-                if end > len(buffer):
-                    break
-                yield Deferred(line, position, _KINDS[kind], bytes(buffer[end - length : end]), ok)
-                at = end
-            del buffer[:at]
+            # At most _READ bytes out per call: lines of one repeated character compress
+            # ~1000:1, and a whole chunk inflated at once would hold ~1 GB.
+            data = chunk
+            more = True
+            while more:
+                out = decompressor.decompress(data, _READ)
+                buffer += out
+                data = decompressor.unconsumed_tail
+                more = bool(data) or len(out) == _READ  # a full call may hold more back
+                at = 0
+                while len(buffer) - at >= _RECORD.size:
+                    line, position, kind, ok, length = _RECORD.unpack_from(buffer, at)
+                    end = at + _RECORD.size + length
+                    if end > len(buffer):
+                        break
+                    raw = bytes(buffer[end - length : end])
+                    yield Deferred(line, position, _KINDS[kind], raw, ok)
+                    at = end
+                del buffer[:at]
 
     def _chunks(self) -> Iterator[bytes]:
         if self._file is None:
