@@ -343,9 +343,12 @@ def redact_archive(
     with open_archive(source, limits=read_limits) as archive:
         jsonl_name = archive.jsonl.name if archive.kind != "jsonl" else JSONL_NAME
         run = RedactRun(archive, pseudonyms, attachments, files=mapping is not None)
-        with refused_writes(target), write_archive(
-            target, protect=[source], jsonl_name=jsonl_name, lead=run.lead()
-        ) as writer:
+        with (
+            refused_writes(target),
+            write_archive(
+                target, protect=[source], jsonl_name=jsonl_name, lead=run.lead()
+            ) as writer,
+        ):
             stats = run.run(writer)
     assert writer.result is not None
     result = RedactResult(target, attachments, key_given, stats, writer.result)

@@ -450,6 +450,9 @@ FIXES = {
     "zip-truncated": "copy or download the archive again: it ends early",
     "zip-corrupt": "copy or download the archive again, or zip it again from the export",
     "zip-multidisk": "join the parts into one zip (zip -s 0 split.zip --out whole.zip)",
+    "input-unreadable": "check the file's permissions and the disk, or copy the archive again",
+    "stream-unreadable": "save the archive to a file first (curl -o export.zip URL) and give "
+    "that file",
     "jsonl-missing": "put the JSONL at the zip's root (zip -r import.zip import.jsonl data)",
     "jsonl-choice-differs": "keep one .jsonl in the archive (servers before v11.5 take the "
     "first anywhere)",
