@@ -46,6 +46,7 @@ from archivekit.check.fast.fastpath import (
     IMAGE_EXTENSION_BYTES,
     POST_PREFIX,
     FilesArg,
+    key_finder,
     scan,
     scan_python,
 )
@@ -407,7 +408,7 @@ class FixRun:
         table = index.table if scan is not scan_python else index
         if table is None:
             return None
-        return table, NO_SIZE_LIMIT, IMAGE_EXTENSION_BYTES
+        return table, NO_SIZE_LIMIT, IMAGE_EXTENSION_BYTES, key_finder(index)
 
     def _line(
         self, raw: bytes, number: int, repairs: LineRepairs
