@@ -37,12 +37,20 @@ if TYPE_CHECKING:
     from archivekit.report.tables import ArchiveTables, tables
     from archivekit.validate import validate
     from archivekit.write.atomic import atomic_output, write_atomic
+    from archivekit.write.repairs import FixOptions
     from archivekit.write.select import Selection
-    from archivekit.writers import filter_archive, merge_archives, redact_archive, split_archive
+    from archivekit.writers import (
+        filter_archive,
+        fix_archive,
+        merge_archives,
+        redact_archive,
+        split_archive,
+    )
 
 # Public name -> the module that defines it.
 _EXPORTS = {
     "CODES": "archivekit.issues",
+    "FixOptions": "archivekit.write.repairs",
     "Archive": "archivekit.read",
     "ArchiveError": "archivekit.errors",
     "ArchiveKitError": "archivekit.errors",
@@ -59,6 +67,7 @@ _EXPORTS = {
     "UsageError": "archivekit.errors",
     "atomic_output": "archivekit.write.atomic",
     "filter_archive": "archivekit.writers",
+    "fix_archive": "archivekit.writers",
     "inspect": "archivekit.inspect",
     "load_target": "archivekit.check.target",
     "merge_archives": "archivekit.writers",
@@ -78,6 +87,7 @@ __all__ = [
     "ArchiveError",
     "ArchiveKitError",
     "ArchiveTables",
+    "FixOptions",
     "Inspection",
     "Issue",
     "OutputError",
@@ -90,6 +100,7 @@ __all__ = [
     "UsageError",
     "atomic_output",
     "filter_archive",
+    "fix_archive",
     "inspect",
     "load_target",
     "merge_archives",

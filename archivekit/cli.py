@@ -25,6 +25,7 @@ import click
 
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS
 from archivekit.check.references import Existing
+from archivekit.check.rules.context import DEFAULT_MAX_POST_SIZE
 from archivekit.check.target import SETTINGS, load_target
 from archivekit.errors import ArchiveKitError, OutputError, UsageError
 from archivekit.options import parse_bandwidth
@@ -989,6 +990,109 @@ def redact(
         )
         _print_result(render_redact(result), result.to_dict(), output_format)
         return EXIT_VALID
+
+    _run(body)
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=str), help="the zip to write"
+)
+@click.option("--dry-run", is_flag=True, help="print the changes fix would make; write nothing")
+@click.option(
+    "--max-post-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_POST_SIZE,
+    show_default=True,
+    help="split messages longer than this many characters: the target's MaxPostSize (no "
+    "config.json key: it comes from the database's posts.message column)",
+)
+@click.option(
+    "--drop-missing-files",
+    is_flag=True,
+    help="opt-in: remove references to attachments and profile images not in the archive",
+)
+@click.option(
+    "--default-email-domain",
+    metavar="DOMAIN",
+    help="opt-in: give users without an email USERNAME@DOMAIN (as mmetl does)",
+)
+@click.option(
+    "--truncate-long-fields",
+    is_flag=True,
+    help="opt-in: cut display names, nicknames, first/last names, positions, headers, purposes "
+    "and bot descriptions at the server's limits (on character boundaries)",
+)
+@click.option(
+    "--drop-skipped",
+    is_flag=True,
+    help="opt-in: leave out direct channels the server skips (not 2 or 3-8 members)",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="what to print: a summary with the first changes, or JSON with every change",
+)
+def fix(
+    archive: str,
+    output: str | None,
+    dry_run: bool,
+    max_post_size: int,
+    drop_missing_files: bool,
+    default_email_domain: str | None,
+    truncate_long_fields: bool,
+    drop_skipped: bool,
+    output_format: str,
+) -> None:
+    """Write ARCHIVE to OUT.zip with what `validate` finds mechanically repaired, and print
+    every change (repair, line, field, before → after). By default only repairs that lose
+    nothing: a leading data/ removed from file paths, files outside data/ moved where their
+    path points (when only one fits), BOM / CR / blank lines / text after the JSON / NUL
+    characters removed, references lowercased to the stored names, lines put in the server's
+    block order, messages over the limit split into replies, replies and reactions older than
+    their post moved to its time, members the server cannot read re-compressed with deflate.
+    Lines no repair touches stay byte-identical; files are copied as they are. A repair that
+    is not safe (two files could be meant) is reported and not made. Running fix on its own
+    output changes nothing.
+
+    \b
+    Exit codes: 0 written (or nothing to repair with --dry-run), 1 --dry-run found repairs,
+    2 usage error, 3 unreadable archive, 4 internal error.
+
+    \b
+    Example:
+      archivekit fix export.zip -o fixed.zip
+      archivekit fix export.zip --dry-run --format json
+      archivekit fix export.zip -o fixed.zip --drop-missing-files --default-email-domain example.com
+    """
+
+    def body() -> int:
+        from archivekit.write.fix_report import render_fix
+        from archivekit.write.repairs import FixOptions
+        from archivekit.writers import fix_archive
+
+        options = FixOptions(
+            max_post_size=max_post_size,
+            drop_missing_files=drop_missing_files,
+            default_email_domain=default_email_domain,
+            truncate_long_fields=truncate_long_fields,
+            drop_skipped=drop_skipped,
+        )
+        result = fix_archive(archive, output, options, dry_run=dry_run)
+        try:
+            if output_format == "json":
+                sys.stdout.flush()
+                result.write_json(sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            else:
+                click.echo(render_fix(result), nl=False)
+            return EXIT_INVALID if dry_run and result.changed else EXIT_VALID
+        finally:
+            result.close()
 
     _run(body)
 

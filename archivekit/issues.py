@@ -320,3 +320,83 @@ _code(
     "Inputs of a merge disagree",
     "The same team, user, post or file differs between inputs; the later input's is kept.",
 )
+
+# --- repairs (`archivekit fix`) ----------------------------------------------------------------
+# The repairs `fix` makes, by name (the change log, the root causes and the catalogue speak of
+# the same names), and which codes a default repair removes. A code is listed only when fix
+# repairs every issue of that code it can locate safely; `fix` reports what it could not do.
+LOWERCASE_REPAIR = "lowercase-references"
+REPAIR_DATA_PREFIX = "strip-data-prefix"
+REPAIR_MOVE_INTO_DATA = "move-into-data"
+REPAIR_BOM = "remove-bom"
+REPAIR_CR = "remove-cr"
+REPAIR_BLANK_LINE = "drop-blank-line"
+REPAIR_TRAILING = "remove-trailing-garbage"
+REPAIR_NUL = "remove-nul"
+REPAIR_REORDER = "reorder-blocks"
+REPAIR_SPLIT_MESSAGE = "split-long-message"
+REPAIR_REPLY_TIME = "reply-time"
+REPAIR_RECOMPRESS = "recompress"
+REPAIR_DUPLICATE_MEMBER = "drop-shadowed-member"
+# Opt-in: they change or drop data.
+REPAIR_DROP_MISSING_FILE = "drop-missing-file"
+REPAIR_DEFAULT_EMAIL = "default-email"
+REPAIR_TRUNCATE = "truncate-field"
+REPAIR_DROP_SKIPPED = "drop-skipped"
+
+REPAIRS: dict[str, str] = {
+    LOWERCASE_REPAIR: "references rewritten to the stored lowercase name of what they name",
+    REPAIR_DATA_PREFIX: "a leading 'data/' removed from a file path",
+    REPAIR_MOVE_INTO_DATA: "a file stored outside data/ moved to where its path points",
+    REPAIR_BOM: "the byte order mark before line 1 removed",
+    REPAIR_CR: "the carriage return ending a line removed",
+    REPAIR_BLANK_LINE: "a blank line removed",
+    REPAIR_TRAILING: "text after a line's JSON object removed",
+    REPAIR_NUL: "NUL characters removed from strings (not from passwords)",
+    REPAIR_REORDER: "lines put into the server's block order (definitions before use)",
+    REPAIR_SPLIT_MESSAGE: "a message over the limit split into the post and replies after it",
+    REPAIR_REPLY_TIME: "a reply or reaction older than its post moved to the post's time",
+    REPAIR_RECOMPRESS: "a member the server cannot read re-compressed with deflate",
+    REPAIR_DUPLICATE_MEMBER: "an earlier member of the same name left out (the server "
+    "reads the last)",
+    REPAIR_DROP_MISSING_FILE: "(--drop-missing-files) a reference to a missing file removed",
+    REPAIR_DEFAULT_EMAIL: "(--default-email-domain) a placeholder email for a user without one",
+    REPAIR_TRUNCATE: "(--truncate-long-fields) a name, header or purpose cut at the limit",
+    REPAIR_DROP_SKIPPED: "(--drop-skipped) a direct channel the server skips left out",
+}
+
+# Code -> the default repair that removes it. Not listed: attachment-outside-data (fix moves
+# only the files a path names; a file nothing names stays where it is).
+REPAIRABLE: dict[str, str] = {
+    "attachment-data-prefix": REPAIR_DATA_PREFIX,
+    "bom": REPAIR_BOM,
+    "line-empty": REPAIR_BLANK_LINE,
+    "nul-character": REPAIR_NUL,
+    "reference-case": LOWERCASE_REPAIR,
+    "defined-later": REPAIR_REORDER,
+    "reply-before-parent": REPAIR_REPLY_TIME,
+    "member-unsupported-compression": REPAIR_RECOMPRESS,
+    "jsonl-unsupported-compression": REPAIR_RECOMPRESS,
+    "member-duplicate-name": REPAIR_DUPLICATE_MEMBER,
+}
+# Server error ids a default repair removes (codes shared with repairs fix does not make).
+REPAIRABLE_ERROR_IDS: dict[str, str] = {
+    **{
+        f"app.import.validate_{kind}_import_data.message_length.error": REPAIR_SPLIT_MESSAGE
+        for kind in ("post", "reply", "direct_post")
+    },
+    "app.import.validate_reaction_import_data.create_at_before_parent.error": REPAIR_REPLY_TIME,
+}
+
+
+def repair_for(issue: Issue, code: str | None = None) -> str | None:
+    """The default `archivekit fix` repair that removes ``issue`` (counted under ``code``,
+    default its own: a root cause may have turned an unknown reference into a defined-later
+    one), if there is one."""
+    code = code or issue.code
+    if code == "nul-character" and issue.severity is Severity.WARNING:
+        return None  # in a password: only hashed, and fix leaves passwords as they are
+    repair = REPAIRABLE.get(code)
+    if repair is None and issue.server_error_id:
+        repair = REPAIRABLE_ERROR_IDS.get(issue.server_error_id)
+    return repair

@@ -1,5 +1,5 @@
-"""`filter_archive`, `split_archive`, `merge_archives`, `redact_archive`: the writers, as the
-CLI runs them.
+"""`filter_archive`, `split_archive`, `merge_archives`, `redact_archive`, `fix_archive`: the
+writers, as the CLI runs them.
 
 Each opens its input(s) (an input that does not open raises `ArchiveError`, exit 3, and
 nothing is written), writes through the writer core (`archivekit.write`), writes the manifest
@@ -21,16 +21,20 @@ from typing import Any
 
 from archivekit.check.references import Existing
 from archivekit.errors import ArchiveKitError, UsageError
-from archivekit.read import ReadLimits, open_archive
+from archivekit.read import Archive, ReadLimits, open_archive
 from archivekit.runtime import worker_pool
 from archivekit.validate import validate
 from archivekit.write.atomic import refused_writes, write_atomic
+from archivekit.write.changes import ChangeLog
 from archivekit.write.core import JSONL_NAME, keep_large_buffers, output_folder, write_archive
 from archivekit.write.filter import FilterStats, filter_into
+from archivekit.write.fix import FixRun, FixStats, NeedsSurvey
+from archivekit.write.fix_report import FixResult
 from archivekit.write.manifest import archive_entry, json_bytes, manifest_path, write_manifest
 from archivekit.write.merge import MergeRun
 from archivekit.write.pseudonyms import Pseudonyms
 from archivekit.write.redact import Attachments, RedactRun
+from archivekit.write.repairs import FixOptions
 from archivekit.write.results import (
     CHECK_ISSUES,
     FilterResult,
@@ -359,3 +363,70 @@ def redact_archive(
         write_atomic(mapping, json_bytes(reverse) + b"\n", protect=(source, target))
         result.mapping = os.fspath(mapping)
     return result
+
+
+def fix_archive(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None = None,
+    options: FixOptions | None = None,
+    *,
+    dry_run: bool = False,
+    read_limits: ReadLimits | None = None,
+) -> FixResult:
+    """Write ``source`` with what validate finds mechanically repaired to ``output`` (a zip),
+    and ``OUT.manifest.json`` beside it; see `archivekit.write.fix`. The result holds the
+    change log: `FixResult.close` it when done (the CLI does).
+
+    Raises:
+        ArchiveError: ``source`` cannot be used (exit 3); nothing is written.
+        UsageError: no ``output`` without ``dry_run`` (exit 2).
+        OutputError: ``output`` is the input, or cannot be written (exit 2).
+    """
+    keep_large_buffers()
+    options = options or FixOptions()
+    source = os.fspath(source)
+    if output is None and not dry_run:
+        raise UsageError("fix needs an output (-o OUT.zip), or --dry-run")
+    target = None if output is None or dry_run else os.fspath(output)
+    result = FixResult(source, target, target is None, FixStats(), ChangeLog())
+    try:
+        with open_archive(source, limits=read_limits) as archive:
+            try:
+                _fix_into(archive, target, options, result, None)
+            except NeedsSurvey as early:
+                # A name is used before its definition: again, with every definition known
+                # first, the lines reordered.
+                result.log.close()
+                result.log = ChangeLog()
+                _fix_into(archive, target, options, result, early.line)
+        if target is None:
+            return result
+        result.manifest = str(
+            write_manifest(manifest_path(target), result.summary(), protect=(source, target))
+        )
+        return result
+    except BaseException:
+        result.log.close()
+        raise
+
+
+def _fix_into(
+    archive: Archive,
+    target: str | None,
+    options: FixOptions,
+    result: FixResult,
+    early_use: int | None,
+) -> None:
+    log = result.log
+    if target is None:
+        result.stats = FixRun(archive, None, options, log, early_use=early_use).run()
+        return
+    jsonl_name = archive.jsonl.name if archive.kind == "zip" else JSONL_NAME
+    with (
+        refused_writes(target),
+        write_archive(target, protect=[archive.path], jsonl_name=jsonl_name) as writer,
+    ):
+        folder = output_folder(target)
+        run = FixRun(archive, writer, options, log, spool_folder=folder, early_use=early_use)
+        result.stats = run.run()
+    result.written = writer.result

@@ -455,22 +455,26 @@ def test_a_bare_jsonl_gets_the_fix_not_the_message(tmp_path: Path) -> None:
     assert cause.cause.startswith("the archive is a bare JSONL, not a zip")
 
 
-def test_no_text_names_a_repair_tool_that_does_not_exist(converted: dict[str, Report]) -> None:
+def test_the_text_names_the_fix_repair_where_it_removes_the_problem(
+    converted: dict[str, Report],
+) -> None:
     report = converted["uppercase-users"]
-    assert "lowercase-references" not in report_text(report, verbose=True)
-    assert all("lowercase-references" not in i.message for i in report.issues)
-    # Tools find it as data.
     case = report.causes[1]
     assert case.repair == "lowercase-references"
-    assert case.to_dict()["repair"] == "lowercase-references"
+    assert case.fixed_by == "lowercase-references"
+    assert case.to_dict()["fixed_by"] == "lowercase-references"
+    assert "repair: `archivekit fix` does this (lowercase-references)." in report_text(report)
+    # Users defined nowhere: lowercasing alone would not make them import.
+    missing = next(c for c in converted["all-of-them"].causes if c.code == "unknown-user")
+    assert missing.fixed_by is None
 
 
-def test_the_html_report_names_no_repair_tool_either(tmp_path: Path) -> None:
+def test_the_html_report_says_which_problems_fix_repairs(tmp_path: Path) -> None:
     from archivekit.triage import triage_html
 
     page = triage_html(converter_export(tmp_path / "a.zip", uppercase_users=2))
     assert "usernames are referenced in mixed case" in page
-    assert "lowercase-references" not in page
+    assert "<code>archivekit fix</code> does this (lowercase-references)" in page
 
 
 def test_the_text_report_is_wrapped_with_hanging_indents(converted: dict[str, Report]) -> None:

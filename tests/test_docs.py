@@ -81,3 +81,13 @@ def test_the_main_validate_options_are_documented(option: str) -> None:
 def test_the_report_command_is_documented(words: str) -> None:
     assert words in README
     assert (Path(__file__).resolve().parent.parent / "docs" / "report-screenshot.png").is_file()
+
+
+def test_the_readme_lists_every_repair_of_fix() -> None:
+    from archivekit.issues import REPAIRS
+
+    section = README.split("### `archivekit fix IN -o OUT.zip`", 1)[1].split("\n### ", 1)[0]
+    missing = [name for name in REPAIRS if f"`{name}`" not in section]
+    flags = ["--drop-missing-files", "--default-email-domain", "--truncate-long-fields"]
+    missing += [flag for flag in [*flags, "--drop-skipped"] if flag not in section]
+    assert missing == []

@@ -98,6 +98,7 @@ WRITERS: dict[str, Callable[[Path], list[str]]] = {
     "filter -o": lambda out: ["filter", str(SAMPLE), "-o", str(out), "--no-check"],
     "merge -o": lambda out: ["merge", str(SAMPLE), str(OTHER), "-o", str(out), "--no-check"],
     "redact -o": lambda out: ["redact", str(SAMPLE), "-o", str(out)],
+    "fix -o": lambda out: ["fix", str(SAMPLE), "-o", str(out)],
 }  # fmt: skip
 
 

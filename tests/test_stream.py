@@ -492,6 +492,7 @@ def test_standard_input_from_a_file_is_read_as_a_file() -> None:
         ["split", "-", "-o", "{out}/parts", "--max-bytes", "1MB"],
         ["merge", str(SAMPLES[0]), "-", "-o", "{out}/all.zip"],
         ["redact", "-", "-o", "{out}/redacted.zip"],
+        ["fix", "-", "-o", "{out}/fixed.zip"],
         ["reconcile", "-", str(SAMPLES[0])],
     ],
     ids=lambda command: command[0] + (" --by" if "--by" in command else ""),

@@ -32,7 +32,7 @@ from archivekit.testing.fuzz import MutatedArchive, archive_mutations, scaled_ex
 from archivekit.testing.synth import generate_export
 from archivekit.validate import validate
 from archivekit.write.select import Selection
-from archivekit.writers import filter_archive, merge_archives, split_archive
+from archivekit.writers import filter_archive, fix_archive, merge_archives, split_archive
 
 EXAMPLES = scaled_examples(0.25)
 
@@ -315,6 +315,7 @@ def test_writers_on_mutated_archives_end_in_a_result_or_an_archivekit_error(
         lambda: merge_archives(
             [path, source.path], folder / "m.zip", check_input=False, read_limits=SMALL_LIMITS
         ),
+        lambda: fix_archive(path, folder / "x.zip", read_limits=SMALL_LIMITS).close(),
     ]  # fmt: skip
     for write in writers:
         assert exit_code(write) in (0, 1, 2, 3)
@@ -346,9 +347,11 @@ def test_the_writer_commands_keep_the_cli_contract_on_mutated_archives(
     for args, output in (
         (["filter", str(path), "-o", str(folder / "f.zip"), "--no-direct"], folder / "f.zip"),
         (["split", str(path), "-o", str(folder / "p"), "--max-bytes", "3kB"], folder / "p"),
+        (["fix", str(path), "-o", str(folder / "x.zip")], folder / "x.zip"),
     ):
+        check = [] if args[0] == "fix" else ["--no-check"]  # fix checks nothing on the side
         done = subprocess.run(
-            [sys.executable, "-m", "archivekit", *args, "--no-check"],
+            [sys.executable, "-m", "archivekit", *args, *check],
             capture_output=True,
             timeout=60,
             check=False,

@@ -36,11 +36,6 @@ BATCH_NOTE = " (the server reports this with line number 0: posts are written in
 Reported = tuple[Issue, Unresolved | None]
 
 
-# The repair that lowercases mixed-case references: a structured `repair` value of root causes
-# (data for tools), named in no message until `archivekit fix` exists.
-LOWERCASE_REPAIR = "lowercase-references"
-
-
 def _existing_note(kind: str) -> str:
     return f", unless the target server already has it (then pass --existing-{kind})"
 

@@ -37,11 +37,18 @@ from archivekit.check.causes import (
     field_pattern,
 )
 from archivekit.check.files import DROPPED_FILE_CODE, MISSING_FILE_CODES
-from archivekit.check.references import LOWERCASE_REPAIR
 from archivekit.check.rules.context import MAX_POST_SIZE, MAX_POST_SIZE_SOURCE
 from archivekit.check.rules.direct import GROUP_MAX_MEMBERS, GROUP_MIN_MEMBERS
 from archivekit.check.rules.user import MISSING_EMAIL_NOTE
-from archivekit.issues import CODES, DROPS_DATA, FAILS_IMPORT, Scalar, Severity
+from archivekit.issues import (
+    CODES,
+    DROPS_DATA,
+    FAILS_IMPORT,
+    LOWERCASE_REPAIR,
+    Scalar,
+    Severity,
+    repair_for,
+)
 
 Runs = list[tuple[int, int]]
 
@@ -79,8 +86,10 @@ class RootCause:
     is exact, and so is `line_count`, the distinct lines (a line two parts of a problem share
     counts once), unless the runs of a part are capped: then it is a lower bound
     (`distinct_lines`). `names` are the first things it names (users,
-    teams, files) with their line. `repair` names the mechanical repair when there is one
-    (data for tools: the text does not name it until `archivekit fix` exists). `parts`: the
+    teams, files) with their line. `repair` names the mechanical repair when there is one;
+    `fixed_by` is set when that repair is one `archivekit fix` makes by default and it removes
+    every issue of the problem (`archivekit.issues.repair_for`; the text report says so in
+    the problem's details). `parts`: the
     causes this problem is made of (one per name of a family, or one per effect), each with
     its `label`; none for a single cause.
     """
@@ -97,6 +106,7 @@ class RootCause:
     names: tuple[Named, ...]
     note: str | None = None
     repair: str | None = None
+    fixed_by: str | None = None  # the default `archivekit fix` repair that removes them all
     server_error_id: str | None = None
     values: tuple[tuple[str, Scalar], ...] = ()
     key: CauseKey | None = None  # None: issues beyond the cause cap, counted per code
@@ -129,6 +139,7 @@ class RootCause:
             "fix": self.fix,
             "note": self.note,
             "repair": self.repair,
+            "fixed_by": self.fixed_by,
             "names": [{"name": n.name, "line": n.line, "found": n.found} for n in self.names],
             "server_error_id": self.server_error_id,
             "values": dict(self.values),
@@ -659,6 +670,8 @@ def _root(cause: Cause, limits: Limits) -> RootCause:
         words = _limit(cause, where, _needed(cause, limits))
     else:
         words = explain(cause, where)
+    fixed_by = repair_for(cause.first, cause.key.code)  # the code's own repair (the catalogue's)
+    repair = words.repair or fixed_by
     shared: dict[str, Scalar] = {
         k: cause.first.values[k] for k in _SHARED if k in cause.first.values
     }
@@ -682,7 +695,8 @@ def _root(cause: Cause, limits: Limits) -> RootCause:
         lines_cut=cut,
         names=tuple(cause.names),
         note=words.note,
-        repair=words.repair,
+        repair=repair,
+        fixed_by=fixed_by,
         server_error_id=cause.first.server_error_id,
         values=tuple(shared.items()),
         key=cause.key,
@@ -785,6 +799,7 @@ def _problem(
     lines, cut = _merged_lines(parts)
     first = parts[0]
     ids = {p.server_error_id for p in parts}
+    fixed = {p.fixed_by for p in parts}  # repaired by fix only when every part is
     return RootCause(
         cause=words.cause,
         fix=words.fix,
@@ -798,6 +813,7 @@ def _problem(
         names=tuple(n for p in parts for n in p.names[:1]),
         note=words.note,
         repair=words.repair or next((p.repair for p in parts if p.repair), None),
+        fixed_by=fixed.pop() if len(fixed) == 1 else None,
         server_error_id=first.server_error_id if len(ids) == 1 else None,
         values=first.values if len(parts) == 1 else (("kind", _kind_of(parts)),),
         key=key,

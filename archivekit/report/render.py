@@ -205,6 +205,8 @@ def _details(
             out.append((f"     shape: {shape.message}", 7))
         if cause.note:
             out.append((f"     note: {_sentence(cause.note)}", 6))
+        if cause.fixed_by:
+            out.append((f"     repair: `archivekit fix` does this ({cause.fixed_by}).", 8))
         parts = cause.parts if verbose else cause.parts[:PARTS_PER_CAUSE]
         for part in parts:
             where = f" on {part.where}" if part.where and part.label != part.where else ""

@@ -235,9 +235,14 @@ def _repeated_member(usernames: list[str], prefix: str, suffix: str, issues: lis
         return
 
 
+def is_skipped_size(count: int) -> bool:
+    """Whether the server skips a direct channel of ``count`` members: it needs 2 or 3..8."""
+    return not (count == 2 or GROUP_MIN_MEMBERS <= count <= GROUP_MAX_MEMBERS)
+
+
 def _skipped_for_size(count: int, field: str) -> Issue | None:
     """2 or 3..8 members; otherwise the server logs the error and skips the line."""
-    if count == 2 or GROUP_MIN_MEMBERS <= count <= GROUP_MAX_MEMBERS:
+    if not is_skipped_size(count):
         return None
     too_few = count < GROUP_MIN_MEMBERS
     return error(

@@ -1,0 +1,118 @@
+"""What `fix` changed: one `Change` per repair applied (or refused), and the log that adds
+them up — exact counts per repair, the first few in memory, every one in a temporary file.
+
+A change says which repair (a name from `archivekit.issues.REPAIRS`), where (input line, field
+path, or a member for files), and the value before and after. A repair that could not be done
+safely (a file in two possible places, a line that cannot be decoded) is logged with
+``after=None`` and a ``note`` saying why: reported, never guessed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+# Values are shown cut to this many characters (a split message can be 100 kB): the change
+# log says what changed, the output holds the data.
+MAX_VALUE_CHARS: Final = 120
+# Changes kept in memory for the summary (the rest are counted, and spilled for --format json).
+SAMPLE: Final = 50
+
+
+def shown(value: object) -> str:
+    """A value as the change log shows it: strings as JSON, cut at `MAX_VALUE_CHARS`."""
+    text = orjson.dumps(value).decode()
+    if len(text) > MAX_VALUE_CHARS:
+        return f"{text[: MAX_VALUE_CHARS - 1]}… ({len(text):,} characters)"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One repair at one place. ``after`` None: not done (``note`` says why)."""
+
+    repair: str
+    line: int | None  # input line (1-based); None for a zip member
+    field: str | None  # field path in the line, or the member name
+    before: str
+    after: str | None
+    note: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.after is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "repair": self.repair,
+            "line": self.line,
+            "field": self.field,
+            "before": self.before,
+            "after": self.after,
+        }
+        if self.note is not None:
+            out["note"] = self.note
+        return out
+
+    def text(self) -> str:
+        where = f"line {self.line}" if self.line is not None else "member"
+        if self.field:
+            where += f" {self.field}"
+        if self.after is None:
+            return f"{self.repair}: {where}: {self.before} — not repaired: {self.note}"
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.repair}: {where}: {self.before} → {self.after}{note}"
+
+
+class ChangeLog:
+    """Every change of a run: counts per repair (exact), the first `SAMPLE` changes and the
+    first `SAMPLE` refusals in memory, all of them in a temporary file (`__iter__`)."""
+
+    def __init__(self) -> None:
+        self.applied: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
+        self.sample: list[Change] = []
+        self.refusals: list[Change] = []
+        # Owned by the log: closed by `close` (or when collected).
+        self._file = tempfile.TemporaryFile(prefix=".archivekit-changes-")  # noqa: SIM115
+        self._buffer = bytearray()
+        self.lines_changed = 0
+        self.lines_dropped = 0
+
+    def add(self, change: Change) -> None:
+        if change.applied:
+            self.applied[change.repair] += 1
+            if len(self.sample) < SAMPLE:
+                self.sample.append(change)
+        else:
+            self.refused[change.repair] += 1
+            if len(self.refusals) < SAMPLE:
+                self.refusals.append(change)
+        self._buffer += orjson.dumps(change.to_dict())
+        self._buffer += b"\n"
+        if len(self._buffer) >= 1 << 20:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._file.write(self._buffer)
+        self._buffer = bytearray()
+
+    @property
+    def total(self) -> int:
+        return sum(self.applied.values())
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Every change, in the order logged, as its dict."""
+        self._flush()
+        self._file.seek(0)
+        for line in self._file:
+            yield orjson.loads(line)
+        self._file.seek(0, 2)
+
+    def close(self) -> None:
+        self._file.close()

@@ -1,0 +1,586 @@
+"""`fix`: the archive with what `validate` finds mechanically repaired — usually one pass.
+
+`FixRun` reads the JSONL once and writes every line:
+
+- framing first, on the raw bytes: a byte order mark before line 1, a carriage return
+  ending a line, blank lines, text after the line's JSON object (when what is left decodes:
+  a second JSON object there becomes a line of its own);
+- post and direct-post lines the validator's scanner accepts with the server's message limit
+  (canonical, every name defined and lowercase, every file found and readable, no reply or
+  reaction older than its post) and without an escaped NUL are kept byte-identical,
+  undecoded — runs of them as one block; the others are decoded as the server decodes them
+  and go through `repairs.LineRepairs`; a line no repair changed is written byte-identical,
+  a changed one from its repaired envelope (compact JSON; keys the server ignores are not
+  written again);
+- definitions are learned as their lines pass (an export defines everything before using
+  it). A line that uses a name no line has defined yet is noted; when a later line defines
+  it, the run stops (`NeedsSurvey`) and starts again (the output so far is discarded: it is
+  a temporary file): `definitions` reads every definition first (post lines passed over in
+  C, unread), and the lines are written in the server's block order (`EXPORT_ORDER`), each
+  type's lines in their input order — they wait in a `GroupSpool` of temporary files beside
+  the output, memory holding at most `SPILL_BUDGET` bytes of buffers. Lines of an unknown
+  type, or that cannot be decoded, stay with the type of the line before them.
+
+Then the members, in the input's order, raw (compressed bytes, CRC and sizes as they are),
+under their new name when a path pointed there (`move-into-data`), re-compressed with deflate
+when the server cannot read their method (`recompress`); of members sharing a name only the
+last is kept (the one the server reads). Every change is logged (`changes.ChangeLog`).
+
+Memory: the names the archive defines, the names used before their definition, the moves
+(one entry per moved file) and the base names of the members outside data/ (built only when a
+path is not found) — bounded by the definitions and the files, never by the posts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from json import JSONDecodeError, JSONDecoder
+from typing import Any, Final, cast
+
+import orjson
+
+from archivekit.check.fast.fastpath import (
+    DIRECT_POST_PREFIX,
+    IMAGE_EXTENSION_BYTES,
+    POST_PREFIX,
+    FilesArg,
+    key_finder,
+    scan,
+    scan_python,
+)
+from archivekit.check.parallel import definition_lines
+from archivekit.check.rules.context import DEFAULT_CHANNELS
+from archivekit.errors import ArchiveError
+from archivekit.gosem.archive import server_reads
+from archivekit.gosem.decode import decode_line
+from archivekit.gosem.strings import go_lower
+from archivekit.issues import (
+    REPAIR_BLANK_LINE,
+    REPAIR_BOM,
+    REPAIR_CR,
+    REPAIR_DUPLICATE_MEMBER,
+    REPAIR_RECOMPRESS,
+    REPAIR_REORDER,
+    REPAIR_TRAILING,
+)
+from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_batches, iter_line_blocks
+from archivekit.read.inflate import method_name
+from archivekit.write.changes import Change, ChangeLog, shown
+from archivekit.write.core import ArchiveWriter, GroupSpool
+from archivekit.write.lines import NO_SIZE_LIMIT, LineDecoder, accept_any_type
+from archivekit.write.repairs import POST_TYPES, Definitions, FilePlan, FixOptions, LineRepairs
+from archivekit.write.select import EXPORT_ORDER
+
+SPILL_BUDGET: Final = 16 << 20
+_BOM: Final = b"\xef\xbb\xbf"
+_WHITESPACE: Final = b" \t\r\n"
+_COPY_BLOCK: Final = 1 << 20
+
+
+@dataclass(slots=True)
+class FixStats:
+    """What a fix run read and wrote."""
+
+    lines_read: int = 0
+    lines_written: int = 0
+    lines_rewritten: int = 0
+    lines_dropped: int = 0
+    reordered: bool = False
+    members_copied: int = 0
+    members_moved: int = 0
+    members_recompressed: int = 0
+    members_dropped: int = 0
+    too_long: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lines_read": self.lines_read,
+            "lines_written": self.lines_written,
+            "lines_rewritten": self.lines_rewritten,
+            "lines_dropped": self.lines_dropped,
+            "reordered": self.reordered,
+            "members_copied": self.members_copied,
+            "members_moved": self.members_moved,
+            "members_recompressed": self.members_recompressed,
+            "members_dropped": self.members_dropped,
+        }
+
+
+# --- pass 1 -----------------------------------------------------------------------------------
+
+
+def definitions(archive: Archive) -> Definitions:
+    """Pass 1 (only when a name is used before its line): the names every line defines.
+    Posts and direct posts define nothing: runs of them are passed over in C, unread."""
+    defs = Definitions()
+    before = 0  # lines in earlier batches
+    for batch in iter_line_batches(archive.iter_jsonl_blocks()):
+        for index in definition_lines(batch):
+            raw = batch[index]
+            if isinstance(raw, LineTooLong):
+                continue
+            envelope, _ = decode_line(_framed(raw, before + index + 1))
+            if envelope is not None:
+                _define(envelope, defs)
+        before += len(batch)
+    return defs
+
+
+def _framed(raw: bytes, number: int) -> bytes:
+    """The line as the repairs see it: without a BOM on line 1."""
+    return raw[3:] if number == 1 and raw.startswith(_BOM) else raw
+
+
+def _define(envelope: dict[str, Any], defs: Definitions) -> None:
+    line_type = envelope.get("type")
+    payload = envelope.get(line_type) if isinstance(line_type, str) else None
+    if not isinstance(payload, dict):
+        return
+    if line_type == "team" and isinstance(payload.get("name"), str):
+        team = go_lower(payload["name"])
+        defs.teams.add(team)
+        defs.channels.update((team, channel) for channel in DEFAULT_CHANNELS)
+    elif line_type == "channel":
+        in_team, name = payload.get("team"), payload.get("name")
+        if isinstance(in_team, str) and isinstance(name, str):
+            defs.channels.add((go_lower(in_team), go_lower(name)))
+    elif line_type in ("user", "bot") and isinstance(payload.get("username"), str):
+        defs.users.add(go_lower(payload["username"]))
+    elif line_type == "scheme" and isinstance(payload.get("name"), str):
+        defs.schemes.add(payload["name"])
+
+
+def _references(envelope: dict[str, Any]) -> Iterator[tuple[str, object]]:
+    """The schemes, teams, channels and users a line names (stored forms: schemes as written,
+    the others lowercased), for the order check — every reference the validator resolves."""
+    line_type = envelope.get("type")
+    payload = envelope.get(line_type) if isinstance(line_type, str) else None
+    if not isinstance(payload, dict):
+        return
+    if line_type in ("team", "channel") and isinstance(payload.get("scheme"), str):
+        yield "scheme", payload["scheme"]
+    if line_type == "channel" and isinstance(payload.get("team"), str):
+        yield "team", go_lower(payload["team"])
+    elif line_type == "user":
+        for membership in payload.get("teams") or ():
+            team = membership.get("name")
+            if isinstance(team, str):
+                yield "team", go_lower(team)
+                for channel in membership.get("channels") or ():
+                    if isinstance(channel.get("name"), str):
+                        yield "channel", (go_lower(team), go_lower(channel["name"]))
+    elif line_type == "bot" and isinstance(payload.get("owner"), str):
+        yield "user", go_lower(payload["owner"])
+    elif line_type in POST_TYPES:
+        team, channel = payload.get("team"), payload.get("channel")
+        if isinstance(team, str):
+            yield "team", go_lower(team)
+            if isinstance(channel, str):
+                yield "channel", (go_lower(team), go_lower(channel))
+        yield from _users(payload.get("channel_members"))
+        yield from _users(f.get("user") for f in payload.get("thread_followers") or ())
+        for post in [payload, *(payload.get("replies") or ())]:
+            yield from _users([post.get("user")])
+            yield from _users(post.get("flagged_by"))
+            yield from _users(r.get("user") for r in post.get("reactions") or ())
+    elif line_type == "direct_channel":
+        participants = payload.get("participants")
+        if isinstance(participants, list):
+            yield from _users((p or {}).get("username") for p in participants)
+        yield from _users(payload.get("members"))
+
+
+def _users(names: Iterable[Any] | None) -> Iterator[tuple[str, object]]:
+    for name in names or ():
+        if isinstance(name, str) and name:
+            yield "user", go_lower(name)
+
+
+def _defines_used(envelope: dict[str, Any], used: dict[tuple[str, object], int]) -> bool:
+    """Whether the line defines one of the names in ``used``."""
+    found = Definitions()
+    _define(envelope, found)
+    return any(_defined(found, ref) for ref in used)
+
+
+def _known(decoder: LineDecoder, ref: tuple[str, object]) -> dict[Any, None]:
+    kind = ref[0]
+    if kind == "team":
+        return decoder.teams
+    if kind == "channel":
+        return decoder.channels
+    if kind == "scheme":
+        return decoder.schemes
+    return decoder.users
+
+
+def _defined(defs: Definitions, ref: tuple[str, object]) -> bool:
+    kind, key = ref
+    if kind == "team":
+        return key in defs.teams
+    if kind == "channel":
+        return key in defs.channels
+    if kind == "scheme":
+        return key in defs.schemes
+    return key in defs.users
+
+
+# --- pass 2 -----------------------------------------------------------------------------------
+
+
+class NeedsSurvey(Exception):
+    """A name is used before the line that defines it: the output must be written again,
+    with every definition known first (`definitions`) and the lines reordered."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"line {line} uses a name defined later")
+        self.line = line
+
+
+class FixRun:
+    """Pass 2 onto ``writer`` (None: a dry run, nothing written)."""
+
+    def __init__(
+        self,
+        archive: Archive,
+        writer: ArchiveWriter | None,
+        options: FixOptions,
+        log: ChangeLog,
+        *,
+        spool_folder: str | os.PathLike[str] | None = None,
+        early_use: int | None = None,
+    ) -> None:
+        self.archive = archive
+        self.writer = writer
+        self.options = options
+        self.log = log
+        self.stats = FixStats()
+        self._spool_folder = spool_folder
+        self.files = FilePlan(archive)
+        self.early_use = early_use
+        self.decoder = LineDecoder()
+        self.definitions = Definitions()
+        # The names lines used before any line defined them, with the first such line (a
+        # later definition means a reorder; names defined nowhere stay unknown).
+        self._used_early: dict[tuple[str, object], int] = {}
+
+    def run(self) -> FixStats:
+        """Write everything. Without ``early_use`` (see `FixRun`) it may raise `NeedsSurvey`
+        once the JSONL is read: the caller then starts again with its line."""
+        if self.early_use is not None:
+            self.definitions = definitions(self.archive)
+        defined = self.definitions
+        jsonl = self.archive.jsonl
+        if self.archive.kind == "zip" and not server_reads(jsonl.method, jsonl.encrypted):
+            # The JSONL is always written anew, deflated: this one is re-compressed anyway.
+            before = shown(method_name(jsonl.method))
+            self.log.add(Change(REPAIR_RECOMPRESS, None, jsonl.name, before, shown("deflate")))
+        decoder = self.decoder
+        decoder.users.update(dict.fromkeys(defined.users))
+        decoder.teams.update(dict.fromkeys(defined.teams))
+        decoder.channels.update(dict.fromkeys(defined.channels))
+        repairs = LineRepairs(defined, self.files, self.options, self.log)
+        lines = self._lines(decoder, repairs)
+        if self.early_use is not None:
+            self.stats.reordered = True
+            self.log.add(
+                Change(
+                    REPAIR_REORDER,
+                    self.early_use,
+                    None,
+                    shown("a name used before the line that defines it"),
+                    shown("the server's block order"),
+                    "lines of each type in their order, the types in the order: "
+                    + ", ".join(EXPORT_ORDER),
+                )
+            )
+            self._write_reordered(lines)
+        else:
+            for _, data, count, keep in lines:
+                self._write(data, count, keep)
+        self._check_order()
+        self._members()
+        return self.stats
+
+    def _write(self, data: bytes, count: int, keep: bool) -> None:
+        """``count`` lines (joined by ``\\n``), kept byte-identical or new."""
+        self.stats.lines_written += count
+        writer = self.writer
+        if writer is None:
+            return
+        if count > 1:
+            writer.jsonl.keep_block(data, count)
+        elif keep:
+            writer.jsonl.keep(data)
+        else:
+            writer.jsonl.write(data)
+
+    def _write_reordered(self, lines: Iterator[tuple[str, bytes, int, bool]]) -> None:
+        if self.writer is None:
+            for _, _, count, _ in lines:
+                self.stats.lines_written += count
+            return
+        spool = GroupSpool(self._spool_folder, SPILL_BUDGET)
+        try:
+            for group, data, count, keep in lines:
+                spool.add(group, data, count * 2 + keep)
+            groups = spool.groups()
+            order = {kind: i for i, kind in enumerate(EXPORT_ORDER)}
+            first_seen = {group: i for i, group in enumerate(groups)}
+            groups.sort(key=lambda g: (order.get(g, len(order)), first_seen[g]))
+            for group in groups:
+                for tag, data in spool.replay(group):
+                    self._write(data, tag // 2, bool(tag % 2))
+        finally:
+            spool.close()
+
+    def _lines(
+        self, decoder: LineDecoder, repairs: LineRepairs
+    ) -> Iterator[tuple[str, bytes, int, bool]]:
+        """(line type, bytes, lines in them, kept byte-identical) of everything to write, in
+        input order. Runs of post lines the scanner accepts (of one type) come as one piece,
+        their lines joined by ``\\n`` (a whole input block when it is nothing else)."""
+        group = "version"
+        number = 0
+        plain = self._plain_post(decoder)
+        for block in iter_line_blocks(self.archive.iter_jsonl_blocks()):
+            lines = block.lines()
+            self.stats.lines_read += len(lines)
+            run: list[bytes] = []
+            for raw in lines:
+                number += 1
+                kind = plain(raw)
+                if kind is not None:
+                    if run and kind != group:
+                        yield group, b"\n".join(run), len(run), True
+                        run = []
+                    group = kind
+                    run.append(cast("bytes", raw))
+                    continue
+                if run:
+                    yield group, b"\n".join(run), len(run), True
+                    run = []
+                if isinstance(raw, LineTooLong):
+                    self.stats.too_long.append(number)
+                    continue
+                for line_type, line, keep in self._line(raw, number, repairs):
+                    if line_type:
+                        group = line_type
+                    yield group, line, 1, keep
+            if run:
+                text = block.text
+                if text is None or len(run) != len(lines):
+                    text = b"\n".join(run)
+                yield group, text, len(run), True
+
+    def _plain_post(self, decoder: LineDecoder) -> Callable[[bytes | LineTooLong], str | None]:
+        """The test of the fast path: the type of a post or direct-post line the scanner
+        accepts — written canonically, every name known and lowercase, every file found, no
+        message over the limit, no reply or reaction older than its post — without a NUL or
+        a carriage return (nothing to repair: kept byte-identical, undecoded); else None."""
+        users, teams, channels = decoder.users, decoder.teams, decoder.channels
+        max_post_size = self.options.max_post_size
+        files = self._files_arg()
+
+        def plain(raw: bytes | LineTooLong) -> str | None:
+            if type(raw) is not bytes:
+                return None
+            direct = raw.startswith(DIRECT_POST_PREFIX)
+            if not (direct or raw.startswith(POST_PREFIX)):
+                return None
+            if b"\\u0000" in raw or raw.endswith(b"\r"):
+                return None
+            found = scan(raw, direct, users, teams, channels, accept_any_type, max_post_size, files)
+            if found is None:
+                return None
+            return "direct_post" if direct else "post"
+
+        return plain
+
+    def _files_arg(self) -> FilesArg | None:
+        """The member index for the scanner to resolve attachments with (lines whose files are
+        all found and readable are accepted), or None (it declines lines with files)."""
+        if self.archive.kind == "jsonl":
+            return None
+        index = self.archive.index
+        table = index.table if scan is not scan_python else index
+        if table is None:
+            return None
+        return table, NO_SIZE_LIMIT, IMAGE_EXTENSION_BYTES, key_finder(index)
+
+    def _line(
+        self, raw: bytes, number: int, repairs: LineRepairs
+    ) -> Iterator[tuple[str, bytes, bool]]:
+        """The slow path of one line: framing, decoding, repairs."""
+        text = raw
+        if number == 1 and text.startswith(_BOM):
+            text = text[3:]
+            self._framing(REPAIR_BOM, number, "a byte order mark before the JSON", "nothing")
+        if text.endswith(b"\r"):
+            text = text[:-1]
+            self._framing(REPAIR_CR, number, "a carriage return at the end", "nothing")
+        if not text.strip(_WHITESPACE):
+            self.stats.lines_dropped += 1
+            self.log.add(
+                Change(
+                    REPAIR_BLANK_LINE,
+                    number,
+                    None,
+                    shown(raw.decode("utf-8", "replace")),
+                    shown(""),
+                    "line removed",
+                )
+            )
+            return
+        first, _ = decode_line(text)
+        pieces = [text] if first is not None else self._trailing(text, number)
+        for piece in pieces:
+            envelope = first if piece is text else decode_line(piece)[0]
+            if envelope is not None and self.early_use is None:
+                self._learn(envelope, number)
+            if envelope is None:
+                yield "", piece, piece is raw
+                continue
+            line_type = envelope.get("type")
+            kind = line_type if isinstance(line_type, str) else ""
+            changed = repairs.repair(envelope, number, nul=b"\\u0000" in piece)
+            if repairs.drop:
+                self.stats.lines_dropped += 1
+            elif changed:
+                self.stats.lines_rewritten += 1
+                yield kind, orjson.dumps(envelope), False
+            else:
+                yield kind, piece, piece is raw
+
+    def _check_order(self) -> None:
+        """Raise `NeedsSurvey` when a name used early has been defined since."""
+        defined = self.definitions
+        later = [line for ref, line in self._used_early.items() if _defined(defined, ref)]
+        if later:
+            raise NeedsSurvey(min(later))
+
+    def _learn(self, envelope: dict[str, Any], number: int) -> None:
+        """What a decoded line defines, and the names it uses before any line defined them
+        (the definitions come from the lines as they pass, unless a reorder is under way)."""
+        decoder = self.decoder
+        for ref in _references(envelope):
+            if ref[1] not in _known(decoder, ref):
+                self._used_early.setdefault(ref, number)
+        decoder.learn(envelope)
+        before = len(self._used_early)
+        _define(envelope, self.definitions)
+        if before and _defines_used(envelope, self._used_early):
+            self._check_order()
+
+    def _framing(self, repair: str, number: int, before: str, after: str) -> None:
+        self.log.add(Change(repair, number, None, shown(before), shown(after)))
+
+    def _trailing(self, text: bytes, number: int) -> list[bytes]:
+        """A line that does not decode: when it is JSON objects with text after them, the
+        objects that decode (one line each) without the rest; else the line as it is."""
+        try:
+            value = text.decode("utf-8")
+        except UnicodeDecodeError:
+            return [text]
+        decoder = JSONDecoder()
+        pieces: list[bytes] = []
+        pos = len(value) - len(value.lstrip(" \t"))
+        while pos < len(value):
+            try:
+                _, end = decoder.raw_decode(value, pos)
+            except JSONDecodeError:
+                break
+            piece = value[pos:end].encode("utf-8")
+            if decode_line(piece)[0] is None:
+                break
+            pieces.append(piece)
+            pos = end
+            pos += len(value[pos:]) - len(value[pos:].lstrip(" \t"))
+        if not pieces:
+            return [text]
+        rest = value[pos:]
+        note = f"split into {len(pieces)} lines" if len(pieces) > 1 else None
+        self.log.add(Change(REPAIR_TRAILING, number, None, shown(rest or value), shown(""), note))
+        return pieces
+
+    # --- members ---------------------------------------------------------------------------
+    def _members(self) -> None:
+        archive = self.archive
+        if archive.kind == "jsonl":
+            return
+        index = archive.index
+        last: dict[str, int] = {}
+        for i in range(len(index)):
+            last[index[i].key] = i
+        jsonl = archive.jsonl.index
+        for i in range(len(index)):
+            if i == jsonl:
+                continue
+            member = index[i]
+            if last[member.key] != i:
+                self.stats.members_dropped += 1
+                self.log.add(
+                    Change(
+                        REPAIR_DUPLICATE_MEMBER,
+                        None,
+                        member.name,
+                        shown(f"entry {i + 1} of {len(index)}"),
+                        shown(""),
+                        "a later member has the same name; the server reads that one",
+                    )
+                )
+                continue
+            names = self.files.moves.get(i, [member.name])
+            if names != [member.name]:
+                self.stats.members_moved += 1
+            for name in names:
+                self._copy(member, name)
+
+    def _copy(self, member: MemberInfo, name: str) -> None:
+        self.stats.members_copied += 1
+        writer = self.writer
+        if self.archive.kind == "zip" and not server_reads(member.method, member.encrypted):
+            if member.encrypted:
+                self.log.add(
+                    Change(
+                        REPAIR_RECOMPRESS,
+                        None,
+                        name,
+                        shown("encrypted"),
+                        None,
+                        "an encrypted member cannot be read: copied as it is",
+                    )
+                )
+            elif self._recompress(member, name):
+                return
+        if writer is not None:
+            writer.copy_member(self.archive, member, name)
+
+    def _recompress(self, member: MemberInfo, name: str) -> bool:
+        """Write ``member`` deflated under ``name``; False when it cannot be read."""
+        before = method_name(member.method)
+        try:
+            # Read once to the end first (the CRC is checked there): a member that turns out
+            # unreadable half-way must not leave half a member in the output.
+            for _ in self.archive.iter_member_blocks(member, _COPY_BLOCK):
+                pass
+        except ArchiveError as exc:
+            self.log.add(
+                Change(
+                    REPAIR_RECOMPRESS,
+                    None,
+                    name,
+                    shown(before),
+                    None,
+                    f"cannot be read ({exc.issue.message}): copied as it is",
+                )
+            )
+            return False
+        if self.writer is not None:
+            blocks = self.archive.iter_member_blocks(member, _COPY_BLOCK)
+            self.writer.add_member(name, blocks, method="deflate")
+        self.stats.members_recompressed += 1
+        self.log.add(Change(REPAIR_RECOMPRESS, None, name, shown(before), shown("deflate")))
+        return True

@@ -1,0 +1,527 @@
+"""The repairs `fix` makes inside one decoded line, and the file locations it settles.
+
+Each repair works on the line's canonical envelope (`archivekit.gosem.decode.decode_line`:
+the server's own view of it), changes it in place and logs a `Change` per value it touched.
+They only do what the server needs and lose nothing:
+
+- `strip-data-prefix`: an attachment, profile-image or emoji path starting with ``data/``
+  (the server looks for ``data/data/...``) loses the prefix when the file is then found;
+- `move-into-data`: a file the path names but stored outside ``data/`` (at the zip root or in
+  another folder: the old layout) is moved under ``data/`` when exactly one member fits;
+  two or more → reported, nothing moved;
+- `remove-nul`: NUL characters removed from every string (PostgreSQL rejects them); not from
+  a password (only its hash is stored: the NUL is harmless there and removing it would change
+  the password);
+- `lowercase-references`: a reference the server looks up exactly, written in another case
+  than the stored (lowercase) name of a team, channel or user the archive defines, is
+  rewritten to the stored name;
+- `split-long-message`: a message over the server's limit becomes the post (or reply) plus
+  replies right after it, cut on a line break or space where possible; joined again they give
+  the message back, character for character;
+- `reply-time`: a reply or reaction older than its post gets the post's time (the server
+  moves it anyway; written down, a re-import stays idempotent).
+
+Opt-in (`FixOptions`), as they change or drop data: `drop-missing-file`, `default-email`,
+`truncate-field` (display names, nicknames, names, positions, headers, purposes, bot
+descriptions cut at the server's limits — on character boundaries, which is where the server
+counts), `drop-skipped` (direct channel lines the server skips for their member count).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from archivekit.check.rules.context import DEFAULT_MAX_POST_SIZE
+from archivekit.check.rules.direct import HEADER_MAX_RUNES, is_skipped_size
+from archivekit.check.rules.names import (
+    BOT_DESCRIPTION_MAX_RUNES,
+    BOT_DISPLAY_NAME_MAX_RUNES,
+    CHANNEL_DISPLAY_NAME_MAX_RUNES,
+    CHANNEL_HEADER_MAX_RUNES,
+    CHANNEL_PURPOSE_MAX_RUNES,
+    TEAM_DISPLAY_NAME_MAX_RUNES,
+    USER_FIRST_NAME_MAX_RUNES,
+    USER_LAST_NAME_MAX_RUNES,
+    USER_NICKNAME_MAX_RUNES,
+    USER_POSITION_MAX_RUNES,
+)
+from archivekit.gosem.decode import HASHED_ONLY
+from archivekit.gosem.paths import DATA_DIR, resolve
+from archivekit.gosem.strings import go_lower
+from archivekit.issues import (
+    LOWERCASE_REPAIR,
+    REPAIR_DATA_PREFIX,
+    REPAIR_DEFAULT_EMAIL,
+    REPAIR_DROP_MISSING_FILE,
+    REPAIR_DROP_SKIPPED,
+    REPAIR_MOVE_INTO_DATA,
+    REPAIR_NUL,
+    REPAIR_REPLY_TIME,
+    REPAIR_SPLIT_MESSAGE,
+    REPAIR_TRUNCATE,
+)
+from archivekit.read import Archive
+from archivekit.write.changes import Change, ChangeLog, shown
+
+Payload = dict[str, Any]
+_DATA_PREFIX: Final = DATA_DIR + "/"
+POST_TYPES: Final = ("post", "direct_post")
+# --truncate-long-fields: the fields cut, with the server's limits (characters = runes).
+TRUNCATED: Final[dict[str, tuple[tuple[str, int], ...]]] = {
+    "team": (("display_name", TEAM_DISPLAY_NAME_MAX_RUNES),),
+    "channel": (
+        ("display_name", CHANNEL_DISPLAY_NAME_MAX_RUNES),
+        ("header", CHANNEL_HEADER_MAX_RUNES),
+        ("purpose", CHANNEL_PURPOSE_MAX_RUNES),
+    ),
+    "user": (
+        ("nickname", USER_NICKNAME_MAX_RUNES),
+        ("first_name", USER_FIRST_NAME_MAX_RUNES),
+        ("last_name", USER_LAST_NAME_MAX_RUNES),
+        ("position", USER_POSITION_MAX_RUNES),
+    ),
+    "bot": (
+        ("display_name", BOT_DISPLAY_NAME_MAX_RUNES),
+        ("description", BOT_DESCRIPTION_MAX_RUNES),
+    ),
+    "direct_channel": (("header", HEADER_MAX_RUNES),),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FixOptions:
+    """What `fix` does beyond its default repairs, and the message limit it splits at."""
+
+    max_post_size: int = DEFAULT_MAX_POST_SIZE
+    drop_missing_files: bool = False
+    default_email_domain: str | None = None
+    truncate_long_fields: bool = False
+    drop_skipped: bool = False
+
+
+@dataclass(slots=True)
+class Definitions:
+    """The stored (lowercase) names the archive defines anywhere: what a reference may be
+    rewritten to. Bounded by the number of teams, channels and users."""
+
+    teams: set[str] = field(default_factory=set)
+    channels: set[tuple[str, str]] = field(default_factory=set)
+    users: set[str] = field(default_factory=set)
+    schemes: set[str] = field(default_factory=set)  # as written: looked up exactly
+
+
+class FilePlan:
+    """Where the files that JSONL paths name are, and the moves that put them under data/.
+
+    Moves are decided while the JSONL is read (the files are copied after it): `moves` maps a
+    member's index to the names it is written under.
+    """
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self.has_files = archive.kind != "jsonl"
+        self.moves: dict[int, list[str]] = {}
+        self._moved_to: dict[str, int] = {}  # destination key -> member index
+        self._outside: dict[str, list[int]] | None = None
+
+    def found(self, key: str) -> bool:
+        return key in self._moved_to or self.archive.index.find(key) >= 0
+
+    def _by_base_name(self) -> dict[str, list[int]]:
+        """Members outside data/ (not JSONL files) by base name; built on first need."""
+        if self._outside is None:
+            self._outside = {}
+            index = self.archive.index
+            jsonl = self.archive.jsonl.index
+            for i in index.outside_data():
+                name = index[i].key
+                if i == jsonl or name.endswith(".jsonl"):
+                    continue
+                self._outside.setdefault(posixpath.basename(name), []).append(i)
+        return self._outside
+
+    def candidates(self, key: str) -> list[int]:
+        """Members outside data/ that a path resolving to ``key`` (``data/REL``) could mean:
+        named REL, or ending with ``/REL``."""
+        rel = key[len(_DATA_PREFIX) :]
+        index = self.archive.index
+        return [
+            i
+            for i in self._by_base_name().get(posixpath.basename(rel), [])
+            if index[i].key == rel or index[i].key.endswith("/" + rel)
+        ]
+
+    def plan_move(self, member: int, key: str) -> None:
+        self.moves.setdefault(member, []).append(key)
+        self._moved_to[key] = member
+
+
+class LineRepairs:
+    """The repairs of one line's envelope (see the module doc). `repair` returns whether it
+    changed the envelope; every change goes to the log."""
+
+    def __init__(
+        self, definitions: Definitions, files: FilePlan, options: FixOptions, log: ChangeLog
+    ) -> None:
+        self.defs = definitions
+        self.files = files
+        self.options = options
+        self.log = log
+        self._line = 0
+        self._changed = False
+        self.drop = False  # after `repair`: leave the line out (an opt-in repair said so)
+
+    def _change(
+        self, repair: str, field: str | None, before: object, after: object, note: str | None = None
+    ) -> None:
+        self._changed = True
+        self.log.add(Change(repair, self._line, field, shown(before), shown(after), note))
+
+    def _refuse(self, repair: str, field: str | None, before: object, note: str) -> None:
+        self.log.add(Change(repair, self._line, field, shown(before), None, note))
+
+    def repair(self, envelope: Payload, line: int, *, nul: bool = True) -> bool:
+        """Repair ``envelope`` (of input line ``line``); ``nul=False``: the line has no escaped
+        NUL, so no string can hold one (JSON has no other way to write it)."""
+        self._line = line
+        self._changed = False
+        self.drop = False
+        line_type = envelope.get("type")
+        if not isinstance(line_type, str):
+            return False
+        payload = envelope.get(line_type)
+        if isinstance(payload, dict):
+            if nul:
+                self._nul(payload, line_type)
+            if line_type in POST_TYPES:
+                self._post(payload, line_type)
+            elif line_type in ("user", "bot"):
+                self._user(payload, line_type)
+            elif line_type == "emoji":
+                self._image(payload, "image", "emoji.image", droppable=False)
+            elif line_type == "direct_channel":
+                self._direct_channel(payload)
+            if self.options.truncate_long_fields:
+                self._truncate(payload, line_type)
+        return self._changed
+
+    # --- opt-in: limits and skipped lines ------------------------------------------------------
+    def _truncate(self, payload: Payload, line_type: str) -> None:
+        for name, limit in TRUNCATED.get(line_type, ()):
+            value = payload.get(name)
+            if isinstance(value, str) and len(value) > limit:
+                payload[name] = value[:limit]
+                field = f"{line_type}.{name}"
+                note = f"{len(value):,} characters cut to {limit:,}"
+                self._change(REPAIR_TRUNCATE, field, value, value[:limit], note)
+
+    def _skipped(self, payload: Payload) -> None:
+        participants, members = payload.get("participants"), payload.get("members")
+        counts = [len(x) for x in (participants, members) if isinstance(x, list)]
+        if counts and any(is_skipped_size(count) for count in counts):
+            self.drop = True
+            self._change(
+                REPAIR_DROP_SKIPPED,
+                "direct_channel.members",
+                members if members is not None else participants,
+                None,
+                "line removed: the server skips a conversation of this size",
+            )
+
+    # --- NUL ---------------------------------------------------------------------------------
+    def _nul(self, value: Any, path: str) -> Any:
+        """``value`` without NUL characters in its strings (keys included), logging each."""
+        if isinstance(value, str):
+            if "\x00" in value:
+                clean = value.replace("\x00", "")
+                self._change(REPAIR_NUL, path, value, clean)
+                return clean
+            return value
+        if isinstance(value, dict):
+            for key in list(value):
+                item = value[key]
+                if f"{path}.{key}" in HASHED_ONLY:
+                    continue  # only hashed: harmless, and removing it changes the password
+                new_key = key
+                if "\x00" in key:
+                    new_key = key.replace("\x00", "")
+                    self._change(REPAIR_NUL, f"{path}.{new_key}", key, new_key, "a key")
+                    del value[key]
+                value[new_key] = self._nul(item, f"{path}.{new_key}")
+            return value
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                value[index] = self._nul(item, f"{path}[{index}]")
+        return value
+
+    # --- files -------------------------------------------------------------------------------
+    def _path(self, path: str, field: str) -> tuple[str, bool]:
+        """The repaired path of a file reference and whether the server then finds it."""
+        files = self.files
+        key = resolve(path)
+        if key is None or not files.has_files:
+            return path, key is not None and not files.has_files
+        if files.found(key):
+            return path, True
+        if path.lstrip("/").startswith(_DATA_PREFIX):
+            stripped = path.lstrip("/")[len(_DATA_PREFIX) :]
+            stripped_key = resolve(stripped)
+            if stripped_key is not None and (
+                files.found(stripped_key) or self._move(stripped_key, field, quiet=True)
+            ):
+                self._change(REPAIR_DATA_PREFIX, field, path, stripped)
+                return stripped, True
+        return path, self._move(key, field, quiet=False)
+
+    def _move(self, key: str, field: str, *, quiet: bool) -> bool:
+        """Plan the move of the one member outside data/ that ``key`` names; log it."""
+        found = self.files.candidates(key)
+        index = self.files.archive.index
+        if len(found) == 1:
+            self.files.plan_move(found[0], key)
+            self.log.add(
+                Change(
+                    REPAIR_MOVE_INTO_DATA,
+                    self._line,
+                    field,
+                    shown(index[found[0]].name),
+                    shown(key),
+                    "the file is moved; the path stays",
+                )
+            )
+            return True
+        if len(found) > 1 and not quiet:
+            names = ", ".join(repr(index[i].name) for i in found[:3])
+            self._refuse(
+                REPAIR_MOVE_INTO_DATA,
+                field,
+                key,
+                f"{len(found)} files outside data/ could be it ({names}): move the right one "
+                f"to {key!r} by hand",
+            )
+        return False
+
+    def _attachments(self, attachments: list[Any], field: str) -> list[Any]:
+        kept: list[Any] = []
+        for index, attachment in enumerate(attachments):
+            at = f"{field}[{index}].path"
+            path = attachment.get("path") if isinstance(attachment, dict) else None
+            if isinstance(path, str) and path:
+                new, found = self._path(path, at)
+                if new != path:
+                    attachment["path"] = new
+                if not found and self.options.drop_missing_files:
+                    self._change(REPAIR_DROP_MISSING_FILE, at, path, None, "reference removed")
+                    continue
+            kept.append(attachment)
+        return kept
+
+    def _image(self, payload: Payload, key: str, field: str, *, droppable: bool) -> None:
+        path = payload.get(key)
+        if not isinstance(path, str) or not path:
+            return
+        new, found = self._path(path, field)
+        if new != path:
+            payload[key] = new
+        if not found and droppable and self.options.drop_missing_files:
+            self._change(REPAIR_DROP_MISSING_FILE, field, path, None, "reference removed")
+            del payload[key]
+
+    # --- names -------------------------------------------------------------------------------
+    def _user_ref(self, holder: Any, key: str | int, field: str) -> None:
+        """Rewrite ``holder[key]`` (a username looked up exactly) to its stored form."""
+        name = holder[key]
+        if isinstance(name, str):
+            stored = go_lower(name)
+            if stored != name and stored in self.defs.users:
+                holder[key] = stored
+                self._change(LOWERCASE_REPAIR, field, name, stored)
+
+    def _user_refs(self, names: Any, field: str) -> None:
+        if isinstance(names, list):
+            for index in range(len(names)):
+                self._user_ref(names, index, f"{field}[{index}]")
+
+    def _place(self, payload: Payload, kind: str) -> None:
+        """A post's team and channel, looked up exactly."""
+        team, channel = payload.get("team"), payload.get("channel")
+        if not isinstance(team, str):
+            return
+        stored_team = go_lower(team)
+        if stored_team not in self.defs.teams:
+            return
+        if stored_team != team:
+            payload["team"] = stored_team
+            self._change(LOWERCASE_REPAIR, f"{kind}.team", team, stored_team)
+        if isinstance(channel, str):
+            stored = go_lower(channel)
+            if stored != channel and (stored_team, stored) in self.defs.channels:
+                payload["channel"] = stored
+                self._change(LOWERCASE_REPAIR, f"{kind}.channel", channel, stored)
+
+    def _user(self, payload: Payload, kind: str) -> None:
+        self._image(payload, "profile_image", f"{kind}.profile_image", droppable=True)
+        if kind != "user":
+            return
+        domain = self.options.default_email_domain
+        username = payload.get("username")
+        if domain and not payload.get("email") and isinstance(username, str) and username:
+            email, before = f"{go_lower(username)}@{domain}", payload.get("email")
+            payload["email"] = email
+            self._change(REPAIR_DEFAULT_EMAIL, "user.email", before, email)
+        for t_index, membership in enumerate(payload.get("teams") or ()):
+            team = membership.get("name")
+            if not isinstance(team, str):
+                continue
+            stored_team = go_lower(team)
+            if stored_team not in self.defs.teams:
+                continue
+            at = f"user.teams[{t_index}]"
+            if stored_team != team:
+                membership["name"] = stored_team
+                self._change(LOWERCASE_REPAIR, f"{at}.name", team, stored_team)
+            for c_index, channel_membership in enumerate(membership.get("channels") or ()):
+                channel = channel_membership.get("name")
+                if isinstance(channel, str):
+                    stored = go_lower(channel)
+                    if stored != channel and (stored_team, stored) in self.defs.channels:
+                        channel_membership["name"] = stored
+                        field = f"{at}.channels[{c_index}].name"
+                        self._change(LOWERCASE_REPAIR, field, channel, stored)
+
+    def _direct_channel(self, payload: Payload) -> None:
+        if self.options.drop_skipped:
+            self._skipped(payload)
+        participants = payload.get("participants")
+        if isinstance(participants, list):
+            for index, participant in enumerate(participants):
+                if isinstance(participant, dict) and "username" in participant:
+                    field = f"direct_channel.participants[{index}].username"
+                    self._user_ref(participant, "username", field)
+        else:
+            self._user_refs(payload.get("members"), "direct_channel.members")
+
+    # --- posts -------------------------------------------------------------------------------
+    def _post(self, payload: Payload, kind: str) -> None:
+        if kind == "post":
+            self._place(payload, kind)
+        else:
+            self._user_refs(payload.get("channel_members"), "direct_post.channel_members")
+        self._post_like(payload, kind)
+        replies = payload.get("replies")
+        replies = replies if isinstance(replies, list) else []
+        for index, reply in enumerate(replies):
+            if isinstance(reply, dict):
+                self._post_like(reply, f"{kind}.replies[{index}]")
+        self._times(payload, replies, kind)
+        self._split(payload, kind)
+
+    def _post_like(self, post: Payload, field: str) -> None:
+        """What a post and each of its replies share: author, flaggers, files."""
+        if "user" in post:
+            self._user_ref(post, "user", f"{field}.user")
+        self._user_refs(post.get("flagged_by"), f"{field}.flagged_by")
+        attachments = post.get("attachments")
+        if isinstance(attachments, list) and attachments:
+            kept = self._attachments(attachments, f"{field}.attachments")
+            if len(kept) != len(attachments):
+                post["attachments"] = kept
+
+    def _times(self, payload: Payload, replies: list[Any], kind: str) -> None:
+        """Replies and reactions older than their post get the post's time."""
+        created = payload.get("create_at")
+        if not isinstance(created, int):
+            return
+        self._reaction_times(payload.get("reactions"), created, f"{kind}.reactions")
+        for index, reply in enumerate(replies):
+            if not isinstance(reply, dict):
+                continue
+            at = f"{kind}.replies[{index}]"
+            reply_at = reply.get("create_at")
+            if isinstance(reply_at, int) and reply_at < created:
+                reply["create_at"] = created
+                self._change(REPAIR_REPLY_TIME, f"{at}.create_at", reply_at, created)
+                reply_at = created
+            if isinstance(reply_at, int):
+                self._reaction_times(reply.get("reactions"), reply_at, f"{at}.reactions")
+
+    def _reaction_times(self, reactions: Any, created: int, field: str) -> None:
+        if not isinstance(reactions, list):
+            return
+        for index, reaction in enumerate(reactions):
+            if isinstance(reaction, dict):
+                at = reaction.get("create_at")
+                if isinstance(at, int) and at < created:
+                    reaction["create_at"] = created
+                    self._change(REPAIR_REPLY_TIME, f"{field}[{index}].create_at", at, created)
+
+    def _split(self, payload: Payload, kind: str) -> None:
+        """Messages over the limit: the post keeps the first part, replies carry the rest."""
+        limit = self.options.max_post_size
+        replies = payload.get("replies")
+        replies = replies if isinstance(replies, list) else []
+        new_replies: list[Any] = []
+        changed = False
+        message = payload.get("message")
+        if isinstance(message, str) and len(message) > limit:
+            parts = self._parts(payload, message, f"{kind}.message")
+            if parts:
+                payload["message"] = parts[0]
+                new_replies += _continuations(payload, parts)
+                changed = True
+        for index, reply in enumerate(replies):
+            new_replies.append(reply)
+            text = reply.get("message") if isinstance(reply, dict) else None
+            if isinstance(text, str) and len(text) > limit:
+                parts = self._parts(reply, text, f"{kind}.replies[{index}].message")
+                if parts:
+                    reply["message"] = parts[0]
+                    new_replies += _continuations(reply, parts)
+                    changed = True
+        if changed:
+            payload["replies"] = new_replies
+
+    def _parts(self, post: Payload, message: str, field: str) -> list[str] | None:
+        created = post.get("create_at")
+        if not isinstance(created, int) or not isinstance(post.get("user"), str):
+            self._refuse(
+                REPAIR_SPLIT_MESSAGE,
+                field,
+                message,
+                "the post has no create_at or user for the replies to take",
+            )
+            return None
+        parts = list(split_message(message, self.options.max_post_size))
+        self._change(
+            REPAIR_SPLIT_MESSAGE,
+            field,
+            message,
+            parts[0],
+            f"{len(message):,} characters in {len(parts)} parts: the rest follow as replies",
+        )
+        return parts
+
+
+def _continuations(post: Payload, parts: list[str]) -> list[Payload]:
+    """The replies that carry parts[1:] of a split message, a millisecond apart."""
+    created: int = post["create_at"]
+    return [
+        {"user": post["user"], "message": part, "create_at": created + number}
+        for number, part in enumerate(parts[1:], start=1)
+    ]
+
+
+def split_message(message: str, limit: int) -> Iterator[str]:
+    """Cut ``message`` into parts of at most ``limit`` characters (runes), each ending after
+    the last line break in its window, else after the last space, else at the limit. The
+    parts joined give ``message`` back."""
+    start = 0
+    while len(message) - start > limit:
+        window = message[start : start + limit]
+        cut = window.rfind("\n") + 1 or window.rfind(" ") + 1 or limit
+        yield message[start : start + cut]
+        start += cut
+    yield message[start:]

@@ -1,0 +1,671 @@
+"""`fix_archive`: the repaired archive validates without the issues a default repair covers;
+untouched lines stay byte-identical and files keep their bytes; idempotent, deterministic;
+unsafe repairs are reported, not guessed; the CLI's exit codes and JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_filter import files as members
+from test_filter import jsonl
+
+from archivekit.errors import ArchiveError, OutputError, UsageError
+from archivekit.issues import CODES, REPAIRABLE, REPAIRS, Issue, repair_for
+from archivekit.testing.fuzz import scaled_examples
+from archivekit.testing.synth import (
+    channel,
+    converter_export,
+    direct_channel,
+    direct_post,
+    emoji,
+    generate_export,
+    make_archive,
+    png_bytes,
+    post,
+    reaction,
+    reply,
+    scheme,
+    team,
+    user,
+)
+from archivekit.validate import validate
+from archivekit.write.changes import Change
+from archivekit.write.repairs import FixOptions, split_message
+from archivekit.writers import fix_archive
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "sample_exports"
+FIXTURE = REPO / "tests" / "fixtures" / "mattermost-server-tests-import_test.zip"
+T0 = 1_704_153_600_000
+PNG = png_bytes(4, 4)
+
+
+def repairable(issues: list[Issue] | tuple[Issue, ...]) -> list[Issue]:
+    return [i for i in issues if repair_for(i) is not None]
+
+
+def fix(source: Path, output: Path, **kw: Any) -> tuple[list[dict[str, Any]], Any]:
+    """Run fix; (every change as its dict, the result)."""
+    result = fix_archive(source, output, **kw)
+    try:
+        return list(result.log), result
+    finally:
+        result.close()
+
+
+def base_lines() -> list[Any]:
+    return [
+        team("eng"),
+        channel("eng", "dev"),
+        user("alice", {"eng": ["dev"]}),
+        user("bob", {"eng": ["dev"]}),
+    ]
+
+
+# --- the samples and the real fixture ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["clean.zip", "broken.zip", "deflate64.zip", "over_limits.zip", "fixture"]
+)
+def test_after_fix_validate_reports_nothing_a_default_repair_covers(
+    name: str, tmp_path: Path
+) -> None:
+    source = FIXTURE if name == "fixture" else SAMPLES / name
+    out = tmp_path / "fixed.zip"
+    fix(source, out)
+    before = validate(source, max_issues=None)
+    after = validate(out, max_issues=None)
+    assert repairable(after.issues) == []
+    # Nothing new: every code after was there before (fix repairs, it does not break).
+    assert set(after.issue_counts) <= set(before.issue_counts)
+    # Idempotent: fix of its own output changes nothing and writes the same lines.
+    again = tmp_path / "again.zip"
+    changes, _ = fix(out, again)
+    assert changes == []
+    assert jsonl(again) == jsonl(out)
+    assert members(again) == members(out)
+
+
+def test_an_archive_with_nothing_to_repair_comes_out_line_for_line_and_file_for_file(
+    tmp_path: Path,
+) -> None:
+    source = SAMPLES / "clean.zip"
+    changes, result = fix(source, tmp_path / "out.zip")
+    assert changes == []
+    assert jsonl(tmp_path / "out.zip") == jsonl(source)
+    assert members(tmp_path / "out.zip") == members(source)
+    assert result.stats.lines_rewritten == 0
+
+
+def test_fix_is_deterministic(tmp_path: Path) -> None:
+    for name in ("a.zip", "b.zip"):
+        fix(SAMPLES / "broken.zip", tmp_path / name)
+    digest = [hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in ("a.zip", "b.zip")]
+    assert digest[0] == digest[1]
+
+
+def test_the_real_fixtures_files_are_moved_under_data(tmp_path: Path) -> None:
+    changes, result = fix(FIXTURE, tmp_path / "out.zip")
+    moved = [c for c in changes if c["repair"] == "move-into-data"]
+    assert len(moved) == 3
+    assert result.stats.members_moved == 3
+    before, after = members(FIXTURE), members(tmp_path / "out.zip")
+    for change in moved:
+        old, new = orjson.loads(change["before"]), orjson.loads(change["after"])
+        assert after[new] == before[old]  # raw copy: method, CRC, sizes, bytes
+        assert old not in after
+    assert jsonl(tmp_path / "out.zip") == jsonl(FIXTURE)
+
+
+# --- each repair ---------------------------------------------------------------------------------
+
+
+def test_untouched_lines_stay_byte_identical_and_changed_lines_are_logged(tmp_path: Path) -> None:
+    lines = [
+        *base_lines(),
+        post("eng", "dev", "alice", "fine", T0),
+        post("eng", "DEV", "Alice", "mixed case", T0 + 1),
+        # Written with spaces: kept as it is, byte for byte, since nothing needs repair.
+        b'{"type": "post", "post": {"team": "eng", "channel": "dev", "user": "bob", '
+        b'"message": "spaced", "create_at": 1704153600009}}',
+        post("eng", "dev", "bob", "nul \x00 here", T0 + 2),
+    ]
+    source = make_archive(tmp_path / "in.zip", lines)
+    changes, _ = fix(source, tmp_path / "out.zip")
+    changed_lines = {c["line"] for c in changes}
+    assert changed_lines == {7, 9}
+    before, after = jsonl(source), jsonl(tmp_path / "out.zip")
+    assert len(before) == len(after)
+    for number, (old, new) in enumerate(zip(before, after, strict=True), start=1):
+        assert (old == new) == (number not in changed_lines)
+    fields = sorted((c["field"], c["after"]) for c in changes)
+    assert fields == [
+        ("post.channel", '"dev"'),
+        ("post.message", '"nul  here"'),
+        ("post.user", '"alice"'),
+    ]
+    assert repairable(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+def test_framing_bom_cr_blank_lines_and_text_after_the_json(tmp_path: Path) -> None:
+    version = b'{"type":"version","version":1}'
+    good = orjson.dumps(post("eng", "dev", "alice", "hi", T0))
+    two = orjson.dumps(post("eng", "dev", "bob", "second", T0 + 1))
+    lines = [
+        b"\xef\xbb\xbf" + version,
+        *(orjson.dumps(x) for x in base_lines()),
+        good + b"\r",
+        b"",
+        b"   ",
+        good.replace(b'"hi"', b'"hey"') + b" trailing",
+        good.replace(b'"hi"', b'"one"') + two,
+    ]
+    source = make_archive(tmp_path / "in.zip", lines, version_line=False)
+    assert validate(source, max_issues=None).errors
+    changes, result = fix(source, tmp_path / "out.zip")
+    repairs = sorted(c["repair"] for c in changes)
+    assert repairs == [
+        "drop-blank-line",
+        "drop-blank-line",
+        "remove-bom",
+        "remove-cr",
+        "remove-trailing-garbage",
+        "remove-trailing-garbage",
+    ]
+    out = jsonl(tmp_path / "out.zip")
+    assert out[0] == version
+    assert out[5] == good
+    assert out[6] == good.replace(b'"hi"', b'"hey"')
+    assert out[7:] == [good.replace(b'"hi"', b'"one"'), two]  # glued lines come apart
+    assert result.stats.lines_dropped == 2
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+def test_a_leading_data_prefix_is_removed_when_the_file_is_then_found(tmp_path: Path) -> None:
+    lines = [
+        *base_lines(),
+        user("carol", ["eng"], profile_image="data/img/carol.png"),
+        emoji("party", "data/emoji/party.png"),
+        post("eng", "dev", "alice", "a", T0, attachments=["data/files/a.png", "files/b.png"]),
+        # data/ is right here: the file is stored as data/data/c.png.
+        post("eng", "dev", "alice", "c", T0 + 1, attachments=["data/c.png"]),
+    ]
+    files = {
+        "data/img/carol.png": PNG,
+        "data/emoji/party.png": PNG,
+        "data/files/a.png": PNG,
+        "data/files/b.png": PNG,
+        "data/data/c.png": PNG,
+    }
+    source = make_archive(tmp_path / "in.zip", lines, files)
+    changes, _ = fix(source, tmp_path / "out.zip")
+    assert sorted((c["field"], c["after"]) for c in changes) == [
+        ("emoji.image", '"emoji/party.png"'),
+        ("post.attachments[0].path", '"files/a.png"'),
+        ("user.profile_image", '"img/carol.png"'),
+    ]
+    assert {c["repair"] for c in changes} == {"strip-data-prefix"}
+    after = validate(tmp_path / "out.zip", max_issues=None)
+    assert repairable(after.issues) == []
+    assert after.errors == 0
+    assert members(tmp_path / "out.zip") == members(source)
+
+
+def test_a_file_in_two_possible_places_is_reported_and_not_moved(tmp_path: Path) -> None:
+    lines = [
+        *base_lines(),
+        post("eng", "dev", "alice", "one", T0, attachments=["pics/a.png"]),
+        post("eng", "dev", "alice", "two", T0 + 1, attachments=["b.png"]),
+    ]
+    files = {"old/pics/a.png": PNG, "other/pics/a.png": PNG, "b.png": PNG}
+    source = make_archive(tmp_path / "in.zip", lines, files)
+    changes, result = fix(source, tmp_path / "out.zip")
+    refused = [c for c in changes if c["after"] is None]
+    assert len(refused) == 1
+    assert refused[0]["repair"] == "move-into-data"
+    assert "2 files outside data/" in refused[0]["note"]
+    assert result.log.refused == {"move-into-data": 1}
+    out = members(tmp_path / "out.zip")
+    assert "old/pics/a.png" in out
+    assert "other/pics/a.png" in out
+    assert out["data/b.png"] == members(source)["b.png"]  # the one unambiguous file moved
+    assert jsonl(tmp_path / "out.zip") == jsonl(source)
+
+
+def test_references_are_lowercased_only_to_a_name_the_archive_defines(tmp_path: Path) -> None:
+    lines = [
+        team("eng"),
+        channel("eng", "dev"),
+        user("alice", {"eng": ["dev"]}),
+        user("Bob", {"Eng": ["Dev"]}),  # defined in mixed case: stored as "bob"
+        post("ENG", "Dev", "BOB", "hi", T0, flagged_by=["Alice"], replies=[reply("Bob", "r", T0)]),
+        post("eng", "dev", "Mallory", "unknown user: left as it is", T0 + 1),
+        direct_post(["Alice", "bob"], "Alice", "dm", T0 + 2),
+    ]
+    source = make_archive(tmp_path / "in.zip", lines)
+    changes, _ = fix(source, tmp_path / "out.zip")
+    assert {c["repair"] for c in changes} == {"lowercase-references"}
+    assert all(orjson.loads(c["after"]) == orjson.loads(c["before"]).lower() for c in changes)
+    assert not any("Mallory" in c["before"] for c in changes)
+    after = validate(tmp_path / "out.zip", max_issues=None)
+    assert repairable(after.issues) == []
+    assert after.issue_counts == {"unknown-user": 1}
+
+
+def test_lines_used_before_their_definition_are_put_in_block_order(tmp_path: Path) -> None:
+    lines = [
+        post("eng", "dev", "alice", "early", T0),
+        user("alice", {"eng": ["dev"]}),
+        channel("eng", "dev"),
+        team("eng"),
+        post("eng", "dev", "alice", "late", T0 + 1),
+    ]
+    source = make_archive(tmp_path / "in.zip", lines)
+    assert validate(source, max_issues=None).issue_counts.get("defined-later")
+    changes, result = fix(source, tmp_path / "out.zip")
+    assert [c["repair"] for c in changes] == ["reorder-blocks"]
+    assert result.stats.reordered
+    out = jsonl(tmp_path / "out.zip")
+    types = [orjson.loads(line)["type"] for line in out]
+    assert types == ["version", "team", "channel", "user", "post", "post"]
+    assert sorted(out) == sorted(jsonl(source))  # the same lines, only moved
+    assert b"early" in out[4]
+    assert b"late" in out[5]
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+@pytest.mark.parametrize("late", ["flagger", "reaction", "scheme"])
+def test_every_kind_of_reference_used_early_leads_to_block_order(late: str, tmp_path: Path) -> None:
+    early = {
+        "flagger": post("eng", "dev", "alice", "p", T0, flagged_by=["carol"]),
+        "reaction": post("eng", "dev", "alice", "p", T0, reactions=[reaction("carol", "+1", T0)]),
+        "scheme": team("ops", scheme="ops_scheme"),
+    }[late]
+    definition = scheme("ops_scheme") if late == "scheme" else user("carol", {"eng": ["dev"]})
+    source = make_archive(tmp_path / "in.zip", [*base_lines(), early, definition])
+    assert "defined-later" in validate(source, max_issues=None).issue_counts
+    changes, _ = fix(source, tmp_path / "out.zip")
+    assert [c["repair"] for c in changes] == ["reorder-blocks"]
+    assert changes[0]["line"] == 6
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+def test_long_messages_are_split_into_replies_and_nothing_is_lost(tmp_path: Path) -> None:
+    text = ("word " * 4000).strip()  # 19,999 characters
+    lines = [
+        *base_lines(),
+        post("eng", "dev", "alice", text, T0, replies=[reply("bob", "x" * 40_000, T0 + 10)]),
+    ]
+    source = make_archive(tmp_path / "in.zip", lines)
+    changes, _ = fix(source, tmp_path / "out.zip")
+    assert [c["repair"] for c in changes] == ["split-long-message"] * 2
+    record = orjson.loads(jsonl(tmp_path / "out.zip")[-1])["post"]
+    parts = [record["message"], *(r["message"] for r in record["replies"])]
+    assert all(len(part) <= 16383 for part in parts)
+    assert record["message"] + record["replies"][0]["message"] == text
+    assert "".join(r["message"] for r in record["replies"][1:]) == "x" * 40_000
+    assert [r["user"] for r in record["replies"]] == ["alice", "bob", "bob", "bob"]
+    times = [r["create_at"] for r in record["replies"]]
+    assert times == sorted(times)
+    after = validate(tmp_path / "out.zip", max_issues=None)
+    assert list(after.issues) == []
+    # A smaller limit (the target's MaxPostSize) is where it cuts.
+    fix(source, tmp_path / "small.zip", options=FixOptions(max_post_size=5000))
+    record = orjson.loads(jsonl(tmp_path / "small.zip")[-1])["post"]
+    assert len(record["message"]) <= 5000
+
+
+def test_split_message_cuts_on_line_breaks_then_spaces_then_anywhere() -> None:
+    assert list(split_message("ab\ncd ef", 4)) == ["ab\n", "cd ", "ef"]
+    assert list(split_message("abcdefghij", 4)) == ["abcd", "efgh", "ij"]
+    assert list(split_message("short", 10)) == ["short"]
+
+
+def test_replies_and_reactions_older_than_their_post_get_its_time(tmp_path: Path) -> None:
+    lines = [
+        *base_lines(),
+        post(
+            "eng",
+            "dev",
+            "alice",
+            "p",
+            T0 + 100,
+            reactions=[reaction("bob", "smile", T0)],
+            replies=[reply("bob", "early", T0 + 50), reply("bob", "late", T0 + 200)],
+        ),
+    ]
+    source = make_archive(tmp_path / "in.zip", lines)
+    changes, _ = fix(source, tmp_path / "out.zip")
+    assert sorted((c["field"], c["after"]) for c in changes) == [
+        ("post.reactions[0].create_at", str(T0 + 100)),
+        ("post.replies[0].create_at", str(T0 + 100)),
+    ]
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+def test_members_the_server_cannot_read_are_recompressed_with_deflate(tmp_path: Path) -> None:
+    lines = [*base_lines(), post("eng", "dev", "alice", "a", T0, attachments=["a.png"])]
+    source = make_archive(
+        tmp_path / "in.zip",
+        lines,
+        {"data/a.png": PNG * 50},
+        method="deflate64",
+        attachment_method="deflate64",
+    )
+    codes = set(validate(source, max_issues=None).issue_counts)
+    assert {"member-unsupported-compression", "jsonl-unsupported-compression"} <= codes
+    changes, result = fix(source, tmp_path / "out.zip")
+    assert [(c["repair"], c["after"]) for c in changes] == [("recompress", '"deflate"')] * 2
+    assert result.stats.members_recompressed == 1
+    out = members(tmp_path / "out.zip")
+    assert out["data/a.png"][0] == zipfile.ZIP_DEFLATED
+    assert out["data/a.png"][3] == PNG * 50
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+def test_a_member_that_cannot_be_read_is_copied_as_it_is_and_reported(tmp_path: Path) -> None:
+    lines = [*base_lines(), post("eng", "dev", "alice", "a", T0, attachments=["a.bin"])]
+    payload = bytes(range(256)) * 64
+    source = make_archive(
+        tmp_path / "in.zip", lines, {"data/a.bin": payload}, attachment_method="deflate64"
+    )
+    data = bytearray(source.read_bytes())
+    with zipfile.ZipFile(source) as zf:
+        info = zf.getinfo("data/a.bin")
+    middle = info.header_offset + 30 + len(info.filename) + info.compress_size // 2
+    data[middle] ^= 0xFF  # damaged: inflating fails or the CRC does not match
+    source.write_bytes(bytes(data))
+    changes, result = fix(source, tmp_path / "out.zip")
+    refused = [c for c in changes if c["after"] is None]
+    assert [c["repair"] for c in refused] == ["recompress"]
+    assert "copied as it is" in refused[0]["note"]
+    assert result.stats.members_recompressed == 0
+    with zipfile.ZipFile(tmp_path / "out.zip") as zf:
+        copied = zf.getinfo("data/a.bin")
+        assert zf.namelist() == ["import.jsonl", "data/a.bin"]
+    assert (copied.CRC, copied.compress_size) == (info.CRC, info.compress_size)
+
+
+def test_of_members_sharing_a_name_the_last_is_kept(tmp_path: Path) -> None:
+    from archivekit.testing.synth import ZipMember, write_zip
+
+    body = b"".join(
+        orjson.dumps(x) + b"\n"
+        for x in [
+            {"type": "version", "version": 1},
+            *base_lines(),
+            post("eng", "dev", "alice", "a", T0, attachments=["a.png"]),
+        ]
+    )
+    source = write_zip(
+        tmp_path / "in.zip",
+        [
+            ZipMember("import.jsonl", body, "deflate"),
+            ZipMember("data/a.png", b"first", "stored"),
+            ZipMember("data/a.png", PNG, "stored"),
+        ],
+    )
+    assert "member-duplicate-name" in validate(source, max_issues=None).issue_counts
+    changes, _result = fix(source, tmp_path / "out.zip")
+    assert [c["repair"] for c in changes] == ["drop-shadowed-member"]
+    assert members(tmp_path / "out.zip")["data/a.png"][3] == PNG
+    assert repairable(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+# --- opt-in repairs ------------------------------------------------------------------------------
+
+
+def test_opt_in_repairs_only_with_their_flag(tmp_path: Path) -> None:
+    lines = [
+        *base_lines(),
+        user("nomail", ["eng"], email=""),
+        post("eng", "dev", "alice", "a", T0, attachments=["gone.png", "here.png"]),
+    ]
+    source = make_archive(tmp_path / "in.zip", lines, {"data/here.png": PNG})
+    changes, _ = fix(source, tmp_path / "default.zip")
+    assert changes == []
+    options = FixOptions(drop_missing_files=True, default_email_domain="example.org")
+    changes, _ = fix(source, tmp_path / "out.zip", options=options)
+    assert sorted(c["repair"] for c in changes) == ["default-email", "drop-missing-file"]
+    records = [orjson.loads(line) for line in jsonl(tmp_path / "out.zip")]
+    assert records[5]["user"]["email"] == "nomail@example.org"
+    assert records[6]["post"]["attachments"] == [{"path": "here.png"}]
+    assert validate(tmp_path / "out.zip", max_issues=None).errors == 0
+
+
+def test_truncating_long_fields_and_dropping_skipped_channels_are_opt_in(tmp_path: Path) -> None:
+    lines = [
+        team("eng", display_name="E" * 70),
+        channel("eng", "dev", header="h" * 1100, purpose="p" * 300),
+        user("alice", {"eng": ["dev"]}, nickname="n" * 65, position="é" * 130),
+        user("bob", {"eng": ["dev"]}),
+        direct_channel(["alice"]),
+        direct_channel(["alice", "bob"]),
+    ]
+    source = make_archive(tmp_path / "in.zip", lines)
+    codes = validate(source, max_issues=None).issue_counts
+    assert codes["invalid-field"] == 3  # the first failure of each line
+    assert codes["direct-channel-skipped"] == 1
+    changes, _ = fix(source, tmp_path / "default.zip")
+    assert changes == []
+    options = FixOptions(truncate_long_fields=True, drop_skipped=True)
+    changes, result = fix(source, tmp_path / "out.zip", options=options)
+    assert sorted(c["field"] for c in changes if c["repair"] == "truncate-field") == [
+        "channel.header",
+        "channel.purpose",
+        "team.display_name",
+        "user.nickname",
+        "user.position",
+    ]
+    assert [c["line"] for c in changes if c["repair"] == "drop-skipped"] == [6]
+    assert result.stats.lines_dropped == 1
+    records = [orjson.loads(line) for line in jsonl(tmp_path / "out.zip")]
+    assert records[3]["user"]["position"] == "é" * 128
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+# --- generated archives and injected defects -----------------------------------------------------
+
+
+def test_a_converter_style_archive_comes_out_without_repairable_issues(tmp_path: Path) -> None:
+    source = converter_export(tmp_path / "in.zip", uppercase_users=3, long_messages=2)
+    before = validate(source, max_issues=None, existing=None)
+    assert repairable(before.issues)
+    fix(source, tmp_path / "out.zip")
+    assert repairable(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+DEFECTS = ("recase", "data-prefix", "nul", "old-reply", "long", "blank", "crlf", "late")
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    path = tmp_path_factory.mktemp("gen") / "gen.zip"
+    generate_export(path, seed=3, posts=60, direct_posts=20, attachments=6, users=8)
+    return jsonl(path), members(path)  # type: ignore[return-value]
+
+
+def _inject(line: bytes, defect: str) -> bytes:
+    record = orjson.loads(line)
+    kind = record["type"]
+    body = record.get(kind)
+    if defect == "blank":
+        return line + b"\n"
+    if defect == "crlf":
+        return line + b"\r"
+    if kind not in ("post", "direct_post"):
+        return line
+    if defect == "recase":
+        body["user"] = body["user"].upper()
+    elif defect == "data-prefix" and body.get("attachments"):
+        body["attachments"][0]["path"] = "data/" + body["attachments"][0]["path"]
+    elif defect == "nul":
+        body["message"] += "\x00"
+    elif defect == "old-reply" and body.get("replies"):
+        body["replies"][0]["create_at"] = body["create_at"] - 5
+    elif defect == "long":
+        body["message"] = "z" * 17_000
+    return orjson.dumps(record)
+
+
+@settings(
+    max_examples=scaled_examples(0.1),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_injected_defects_are_all_repaired(
+    data: st.DataObject, generated: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    lines, files = generated
+    lines = list(lines)
+    picks = data.draw(
+        st.lists(
+            st.tuples(st.integers(1, len(lines) - 1), st.sampled_from(DEFECTS)),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    late: list[bytes] = []
+    for index, defect in picks:
+        if defect == "late" and lines[index].startswith((b'{"type":"user"', b'{"type":"team"')):
+            late.append(lines[index])  # defined after the lines that use it
+            lines[index] = b""
+        elif lines[index] and not lines[index].endswith((b"\r", b"\n")):
+            lines[index] = _inject(lines[index], defect)
+    lines = [line for line in lines if line] + late
+    folder = tmp_path_factory.mktemp("inj")
+    source = make_archive(folder / "in.zip", lines, {k: v[3] for k, v in files.items()})
+    fix(source, folder / "out.zip")
+    after = validate(folder / "out.zip", max_issues=None)
+    assert repairable(after.issues) == [], [i.to_dict() for i in repairable(after.issues)]
+    assert after.errors == 0
+    changes, _ = fix(folder / "out.zip", folder / "again.zip")
+    assert changes == []
+
+
+# --- the catalogue ---------------------------------------------------------------------------
+
+
+def test_every_repairable_code_and_repair_is_catalogued() -> None:
+    assert set(REPAIRABLE) <= set(CODES)
+    assert set(REPAIRABLE.values()) <= set(REPAIRS)
+
+
+def test_a_change_reads_as_repair_place_before_and_after() -> None:
+    change = Change("remove-nul", 4, "post.message", '"a\\u0000"', '"a"')
+    assert change.text() == 'remove-nul: line 4 post.message: "a\\u0000" → "a"'
+
+
+# --- bad input and the CLI -----------------------------------------------------------------------
+
+
+def test_bad_input_and_bad_outputs(tmp_path: Path) -> None:
+    (tmp_path / "junk.zip").write_bytes(b"not a zip")
+    with pytest.raises(ArchiveError):
+        fix_archive(tmp_path / "junk.zip", tmp_path / "out.zip")
+    assert not (tmp_path / "out.zip").exists()
+    source = SAMPLES / "clean.zip"
+    with pytest.raises(UsageError):
+        fix_archive(source)
+    with pytest.raises(OutputError):
+        fix_archive(source, source)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "archivekit", "fix", *args], capture_output=True, check=False
+    )
+
+
+def test_cli_dry_run_json_and_exit_codes(tmp_path: Path) -> None:
+    broken = SAMPLES / "broken.zip"
+    done = run_cli(str(broken), "--dry-run", "--format", "json")
+    assert done.returncode == 1, done.stderr
+    document = orjson.loads(done.stdout)
+    result = fix_archive(broken, dry_run=True)
+    try:
+        assert document == orjson.loads(orjson.dumps(result.to_dict()))
+    finally:
+        result.close()
+    assert document["changes"] == len(document["change_log"]) - sum(
+        document["not_repaired"].values()
+    )
+    assert not list(tmp_path.iterdir())
+    done = run_cli(str(SAMPLES / "clean.zip"), "--dry-run")
+    assert done.returncode == 0
+    assert b"nothing to repair" in done.stdout
+    done = run_cli(str(broken), "-o", str(tmp_path / "out.zip"))
+    assert done.returncode == 0, done.stderr
+    assert b"lowercase-references" in done.stdout
+    assert (tmp_path / "out.zip").exists()
+    assert run_cli(str(broken)).returncode == 2
+    assert run_cli(str(broken), "-o", str(broken)).returncode == 2
+    (tmp_path / "junk.zip").write_bytes(b"junk")
+    done = run_cli(str(tmp_path / "junk.zip"), "-o", str(tmp_path / "j.zip"))
+    assert done.returncode == 3
+    assert b"Traceback" not in done.stderr
+
+
+@settings(
+    max_examples=scaled_examples(0.1),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_fix_of_a_mutated_archive_ends_cleanly_and_is_idempotent(
+    data: st.DataObject, generated: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Whatever the mutation: a result or an archivekit error (never another exception), and
+    when written, fix of the output changes nothing and keeps its lines."""
+    from archivekit.errors import ArchiveKitError
+    from archivekit.testing.fuzz import ArchiveRecipe, MutatedArchive, archive_mutations
+
+    lines, files = generated
+    recipe = ArchiveRecipe(tuple(lines[:40]), {k: v[3] for k, v in list(files.items())[:2]})
+    mutated: MutatedArchive = data.draw(archive_mutations(recipe))
+    folder = tmp_path_factory.mktemp("mut")
+    path = mutated.write(folder / "in.zip")
+    try:
+        fix(path, folder / "out.zip")
+    except ArchiveKitError:
+        return
+    changes, _ = fix(folder / "out.zip", folder / "again.zip")
+    assert [c for c in changes if c["after"] is not None] == []
+    assert jsonl(folder / "again.zip") == jsonl(folder / "out.zip")
+
+
+def test_cli_max_post_size_is_where_messages_are_split(tmp_path: Path) -> None:
+    lines = [*base_lines(), post("eng", "dev", "alice", "y" * 5000, T0)]
+    source = make_archive(tmp_path / "in.zip", lines)
+    assert run_cli(str(source), "--dry-run").returncode == 0  # under the default limit
+    done = run_cli(str(source), "-o", str(tmp_path / "out.zip"), "--max-post-size", "2000")
+    assert done.returncode == 0, done.stderr
+    record = orjson.loads(jsonl(tmp_path / "out.zip")[-1])["post"]
+    assert [len(r["message"]) for r in record["replies"]] == [2000, 1000]
+    assert len(record["message"]) == 2000
+
+
+@pytest.mark.parametrize("name", ["broken.zip", "clean.zip"])
+def test_the_json_is_written_streaming_byte_for_byte_as_the_document(name: str) -> None:
+    import io
+
+    from archivekit.write.manifest import json_bytes
+
+    result = fix_archive(SAMPLES / name, dry_run=True)
+    try:
+        out = io.BytesIO()
+        result.write_json(out)
+        assert out.getvalue() == json_bytes(result.to_dict()) + b"\n"
+    finally:
+        result.close()
