@@ -323,7 +323,8 @@ def _users(rows: Rows, posts: Any, replies: Any, reactions: Any, files: Any) -> 
         .groupby("user").size().rename("channels"), how="outer",
     )  # fmt: skip
     # A user's DMs/GMs: distinct member sets, from direct_channel and direct_post lines alike.
-    sets = {d["members"] for d in rows.directs} | set(posts.loc[posts["kind"] != "channel", "place"])
+    posted = set(posts.loc[posts["kind"] != "channel", "place"])
+    sets = {d["members"] for d in rows.directs} | posted
     direct_members = [{"user": name} for members in sets for name in members.split(",")]
     out = out.join(
         pd.DataFrame(direct_members, columns=["user"]).groupby("user").size()
