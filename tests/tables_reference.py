@@ -322,7 +322,10 @@ def _users(rows: Rows, posts: Any, replies: Any, reactions: Any, files: Any) -> 
         pd.DataFrame(rows.channel_members, columns=["team", "channel", "user"])
         .groupby("user").size().rename("channels"), how="outer",
     )  # fmt: skip
-    direct_members = [{"user": name} for d in rows.directs for name in d["members"].split(",")]
+    # A user's DMs/GMs: distinct member sets, from direct_channel and direct_post lines alike.
+    posted = set(posts.loc[posts["kind"] != "channel", "place"])
+    sets = {d["members"] for d in rows.directs} | posted
+    direct_members = [{"user": name} for members in sets for name in members.split(",")]
     out = out.join(
         pd.DataFrame(direct_members, columns=["user"]).groupby("user").size()
         .rename("direct_channels"), how="outer",

@@ -1368,13 +1368,13 @@ def drive_tally(_report, cases, table):
     return results
 
 
-# Reconcile's reader over the same lines, for each role: its new names and records after every
-# run (Python ids given in order).
+# Reconcile's reader over the same lines, dropping attachments whose file is absent or not:
+# its new names and records after every run (Python ids given in order).
 def drive_records(_report, cases, table):
     results = []
     lines = [raw for raw, _, _ in cases]
-    for source in (True, False):
-        reader = _report.Records(table, source)
+    for drop_absent in (True, False):
+        reader = _report.Records(table, drop_absent)
         places = users = 0
         for first in range(0, len(lines), 40):
             batch = lines[first : first + 40]

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 
 from archivekit import reconcile, tables
 from archivekit.cli import cli
+from archivekit.report import reconcile_output
 from archivekit.report import spool as spool_module
-from archivekit.report.reconcile import TABLES, Reconciliation
+from archivekit.report.reconcile import SIDED, TABLES, Reconciliation
 from archivekit.report.spool import RECORD_BYTES, Spool
 from archivekit.testing.fuzz import (
     apply_record_mutations,
@@ -41,6 +42,7 @@ from archivekit.testing.synth import (
 )
 
 T0 = 1_700_000_000_000
+SAMPLES = sorted((Path(__file__).resolve().parent.parent / "sample_exports").glob("*.zip"))
 # Line 1 is the version line make_archive adds: SOURCE_LINES[i] is on line i + 2.
 SOURCE_LINES: list[Any] = [
     team("Eng"),  # 2
@@ -160,10 +162,16 @@ def test_the_counts_on_each_side_are_the_tables_counts(tmp_path: Path) -> None:
         assert channels[ours].to_dict() == expected[theirs].to_dict(), ours
     users = both.frame("users").set_index("user")
     known = counted.users.set_index("user")
-    assert users["source_posts"].to_dict() == known["posts"].to_dict()
-    assert users["source_reactions"].to_dict() == known["reactions"].to_dict()
+    for stem in SIDED["users"]:
+        assert users[f"source_{stem}"].to_dict() == known[stem].to_dict(), stem
     teams = both.frame("teams").set_index("team")
-    assert teams["source_members"].to_dict() == counted.teams.set_index("team")["members"].to_dict()
+    known = counted.teams.set_index("team")
+    for stem in SIDED["teams"]:
+        assert teams[f"source_{stem}"].to_dict() == known[stem].to_dict(), stem
+    directs = both.frame("directs").set_index("members")
+    known = counted.directs.set_index("members")
+    for stem in SIDED["directs"]:
+        assert directs[f"source_{stem}"].to_dict() == known[stem].to_dict(), stem
 
 
 # --- what the export format legitimately changes: one test each --------------------------------
@@ -308,6 +316,61 @@ def test_every_loss_is_found_at_its_source_line(source: Path, tmp_path: Path) ->
     assert channels.loc[("eng", "backend"), "posts_difference"] == -1
     assert channels.loc[("eng", "backend"), "status"] == "incomplete"
     assert channels.loc[("eng", "town-square"), "missing_replies"] == 1
+    # The file that did not arrive is missing, and not also extra.
+    assert result.summary["attachment"]["extra"] == 0
+    assert result.notes["target_files_not_in_archive"] == 1
+    sides = ["source_files", "target_files", "files_difference"]
+    assert channels.loc[("eng", "town-square"), sides].tolist() == [2, 1, -1]
+    directs = result.frame("directs").set_index("members")
+    sides = ["source_reactions", "target_reactions", "reactions_difference"]
+    assert directs.loc["alice,bob", sides].tolist() == [1, 0, -1]
+    teams = result.frame("teams").set_index("team")
+    sides = ["source_replies", "target_replies", "replies_difference"]
+    assert teams.loc["eng", sides].tolist() == [2, 1, -1]
+    users = result.frame("users").set_index("user")
+    sides = ["source_files", "target_files", "files_difference"]
+    assert users.loc["alice", sides].tolist() == [1, 0, -1]
+
+
+def test_every_place_table_counts_each_kind_on_both_sides_with_the_difference(
+    source: Path, tmp_path: Path
+) -> None:
+    target = export(source, tmp_path, edit=_lose, drop_files=["in/a.txt"])
+    result = reconcile(source, target)
+    for name, stems in SIDED.items():
+        frame = result.frame(name)
+        assert len(frame), name
+        for stem in stems:
+            difference = frame[f"target_{stem}"] - frame[f"source_{stem}"]
+            assert (frame[f"{stem}_difference"] == difference).all(), (name, stem)
+    assert set(SIDED["directs"]) >= {"posts", "replies", "reactions", "files"}
+    assert set(SIDED["teams"]) >= {"members", "channels", "posts", "replies", "reactions", "files"}
+    assert set(SIDED["users"]) >= {"posts", "replies", "reactions", "files"}
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_a_sample_against_itself_has_nothing_extra(sample: Path) -> None:
+    # broken.zip names attachments that are not in it: counted on neither side.
+    result = reconcile(sample, sample, workers=1)
+    assert_nothing_missing(result)
+    for what, counts in result.summary.items():
+        assert counts["matched"] == counts["source"] == counts["target"], what
+        assert counts["extra"] == 0, what
+    assert (
+        result.notes["source_files_not_in_archive"] == result.notes["target_files_not_in_archive"]
+    )
+
+
+def test_an_attachment_whose_file_is_absent_counts_on_neither_side(tmp_path: Path) -> None:
+    lines = [*SOURCE_LINES, post("eng", "backend", "bob", "see file", T0 + 700,
+                                 attachments=["in/gone.pdf"])]  # fmt: skip
+    path = make_archive(tmp_path / "absent.zip", lines, SOURCE_FILES)
+    result = reconcile(path, path)
+    assert result.summary["attachment"] == {
+        "source": 2, "target": 2, "matched": 2, "missing": 0, "expected": 0, "extra": 0,
+    }  # fmt: skip
+    assert result.notes["source_files_not_in_archive"] == 1
+    assert result.notes["target_files_not_in_archive"] == 1
 
 
 def test_spilled_to_disk_or_in_memory_the_result_is_the_same(
@@ -372,6 +435,24 @@ def test_cli_text_names_the_losses(source: Path, tmp_path: Path) -> None:
     text = run("reconcile", str(source), str(target)).stdout
     assert "line 11  post  eng/backend" in text
     assert "result:  MISSING" in text
+    # The places with something missing, most first, with each kind's count on both sides.
+    places = text.split("PLACES WITH SOMETHING MISSING (3, most first)\n")[1].split("\n\n")[0]
+    assert places.splitlines() == [
+        "  eng/town-square (incomplete): missing replies 1, reactions 1, memberships 1; "
+        "source->target members 3->2, posts 1->1, replies 2->1, reactions 3->2, files 2->2",
+        "  DM alice,bob (missing): missing posts 1, reactions 1; "
+        "source->target posts 1->0, replies 0->0, reactions 1->0, files 0->0",
+        "  eng/backend (incomplete): missing posts 1; "
+        "source->target members 2->2, posts 2->1, replies 0->0, reactions 0->0, files 0->0",
+    ]
+
+
+def test_cli_text_caps_the_places_and_counts_the_rest(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reconcile_output, "SHOWN_PLACES", 1)
+    text = reconcile_output.reconcile_text(reconcile(source, export(source, tmp_path, edit=_lose)))
+    assert "  … and 2 more (--format csv: channels.csv, directs.csv)" in text.decode()
 
 
 def test_cli_csv_writes_one_file_per_table(source: Path, tmp_path: Path) -> None:
@@ -464,6 +545,7 @@ def test_a_mutated_archive_against_itself_misses_nothing(
     path = make_archive(tmp_path_factory.mktemp("m") / "m.zip", lines, SOURCE_FILES)
     result = reconcile(path, path, workers=1)
     assert_nothing_missing(result)
+    assert all(counts["extra"] == 0 for counts in result.summary.values()), result.summary
     assert run("reconcile", str(path), str(path), "--format", "json").exit_code == 0
 
 

@@ -176,6 +176,20 @@ def test_edge_cases_match_an_independent_count(tmp_path: Path) -> None:
     assert (files["png"]["missing"], files["csv"]["bytes"]) == (1, 10)
 
 
+def test_a_dm_known_only_from_its_posts_counts_for_its_members(tmp_path: Path) -> None:
+    lines = [
+        team("eng"), user("alice"), user("bob"), user("carol"),
+        direct_post(["alice", "bob"], "alice", "hi", T0),
+        direct_post(["Bob", "alice"], "bob", "same DM, other spelling", T0 + 1),
+        direct_channel(["alice", "carol"]),
+        direct_post(["alice", "carol"], "carol", "a defined DM", T0 + 2),
+    ]  # fmt: skip
+    for workers in (1, 2):
+        result = assert_tables_match(make_archive(tmp_path / "dm.zip", lines), workers=workers)
+        users = {r["user"]: r["direct_channels"] for r in records(result.users, "users")}
+        assert users == {"alice": 2, "bob": 1, "carol": 1}
+
+
 # --- the command line ------------------------------------------------------------------------
 
 

@@ -274,28 +274,15 @@ def draw_charts(tables: ArchiveTables, max_users_per_team: int) -> list[Chart]:
     ]
 
 
-MISSING_COLUMNS = ("missing_posts", "missing_replies", "missing_reactions", "missing_files",
-                   "missing_memberships")  # fmt: skip
-
-
 def reconciliation_view(result: Reconciliation) -> dict[str, Any]:
     """What the page shows of a reconciliation: the summary, every channel and DM/GM with
     something missing (most first, capped), the first missing items (capped)."""
-    places = []
-    for name, where in (("channels", ("team", "channel")), ("directs", ("kind", "members"))):
-        table = result.tables[name]
-        columns = table.names
-        for row in table.rows:
-            values = dict(zip(columns, row, strict=True))
-            missing = [int(values[c]) for c in MISSING_COLUMNS if c in values]
-            if any(missing):
-                label = (
-                    "/".join(str(values[w]) for w in where)
-                    if name == "channels"
-                    else (f"{values['kind']} {values['members']}")
-                )
-                places.append({"place": label, "status": values["status"], "missing": missing})
-    places.sort(key=lambda p: (-sum(p["missing"]), p["place"]))
+    from archivekit.report.reconcile import MISSING_COLUMNS, incomplete_places
+
+    places = [
+        {"place": p.place, "status": p.status, "missing": list(p.missing.values())}
+        for p in incomplete_places(result)
+    ]
     return {
         "ok": result.ok,
         "summary": result.tables["summary"],

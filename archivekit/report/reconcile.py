@@ -20,7 +20,9 @@ What the export format legitimately changes is not loss (each has a test):
   ``--include-archived-channels``: an archived SOURCE channel absent from TARGET, with its
   posts and memberships, is *expected*;
 - attachment paths change on export: files are matched by post, file name and size (by name
-  alone when TARGET was exported without attachments, i.e. has no files at all).
+  alone when either archive has no files at all, e.g. TARGET exported without attachments);
+  an attachment whose file is not in its archive is counted on neither side
+  (`reconcile_read`), so an archive against itself has nothing extra.
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ class Reconciliation:
 
     source: str
     target: str
-    files_compared_by: str  # "name and size" or "name" (TARGET exported without files)
+    files_compared_by: str  # "name and size", or "name" (an archive without files)
     summary: dict[str, dict[str, int]] = field(default_factory=dict)
     missing: list[Missing] = field(default_factory=list)
     missing_total: int = 0
@@ -418,7 +420,7 @@ def reconcile(
     with RunDirectory() as run:
         root = str(run.path)
         src, tgt = _read_both(source_path, target_path, root, workers or 2, block_size, read_limits)
-        sizes = tgt.has_files
+        sizes = src.has_files and tgt.has_files
         compared = _compare(src, tgt, root, sizes, cap)
     result = Reconciliation(source_path, target_path, "name and size" if sizes else "name")
     _fill(result, src, tgt, compared, cap, read_limits)
@@ -485,6 +487,7 @@ def _fill(
         "target_lines": tgt.lines,
         "source_post_lines_not_importable": src.not_importable,
         "source_files_not_in_archive": src.files_absent,
+        "target_files_not_in_archive": tgt.files_absent,
         "source_records": src.records,
         "target_records": tgt.records,
     }
@@ -526,6 +529,36 @@ _COUNTS: tuple[tuple[str, ColumnKind], ...] = (
     ("missing_memberships", "int"),
     ("expected", "int"),
 )
+DEFINED_CHANNELS = 0  # not a record kind: a team's channel lines (`_Counts.team`)
+_ITEMS = {"posts": (POST,), "replies": (REPLY,), "reactions": (REACTION,), "files": (FILE,)}
+# What each per-place table counts on both sides, and from which record kinds of the place's
+# (team's, user's) counter: every one gets source_X, target_X and X_difference (TARGET minus
+# SOURCE) columns, made by `_sided`.
+SIDED: dict[str, dict[str, tuple[int, ...]]] = {
+    "teams": {"members": (TEAM_MEMBER,), "channels": (DEFINED_CHANNELS,), **_ITEMS},
+    "channels": {"members": (CHANNEL_MEMBER,), **_ITEMS},
+    "directs": {**_ITEMS, "posts": (DIRECT_POST,)},
+    "users": {**_ITEMS, "posts": (POST, DIRECT_POST)},
+}
+
+
+def _sided_columns(what: str) -> tuple[tuple[str, ColumnKind], ...]:
+    return tuple(
+        (column, "int")
+        for stem in SIDED[what]
+        for column in (f"source_{stem}", f"target_{stem}", f"{stem}_difference")
+    )
+
+
+def _sided(what: str, mine: Counter[int], theirs: Counter[int]) -> tuple[int, ...]:
+    """The values of `_sided_columns(what)`, from each side's counts by record kind."""
+    values: list[int] = []
+    for kinds in SIDED[what].values():
+        source, target = sum(mine[k] for k in kinds), sum(theirs[k] for k in kinds)
+        values += (source, target, target - source)
+    return tuple(values)
+
+
 COLUMNS: dict[str, tuple[tuple[str, ColumnKind], ...]] = {
     "summary": (
         ("what", "str"),
@@ -540,13 +573,7 @@ COLUMNS: dict[str, tuple[tuple[str, ColumnKind], ...]] = {
         ("team", "str"),
         ("status", "str"),
         ("source_line", "line"),
-        ("source_members", "int"),
-        ("target_members", "int"),
-        ("source_channels", "int"),
-        ("target_channels", "int"),
-        ("source_posts", "int"),
-        ("target_posts", "int"),
-        ("posts_difference", "int"),
+        *_sided_columns("teams"),
         *_COUNTS,
     ),
     "channels": (
@@ -554,17 +581,7 @@ COLUMNS: dict[str, tuple[tuple[str, ColumnKind], ...]] = {
         ("channel", "str"),
         ("status", "str"),
         ("source_line", "line"),
-        ("source_members", "int"),
-        ("target_members", "int"),
-        ("source_posts", "int"),
-        ("target_posts", "int"),
-        ("posts_difference", "int"),
-        ("source_replies", "int"),
-        ("target_replies", "int"),
-        ("source_reactions", "int"),
-        ("target_reactions", "int"),
-        ("source_files", "int"),
-        ("target_files", "int"),
+        *_sided_columns("channels"),
         *_COUNTS,
     ),
     "directs": (
@@ -572,11 +589,7 @@ COLUMNS: dict[str, tuple[tuple[str, ColumnKind], ...]] = {
         ("kind", "str"),
         ("status", "str"),
         ("source_line", "line"),
-        ("source_posts", "int"),
-        ("target_posts", "int"),
-        ("posts_difference", "int"),
-        ("source_replies", "int"),
-        ("target_replies", "int"),
+        *_sided_columns("directs"),
         *_COUNTS,
     ),
     "users": (
@@ -584,13 +597,7 @@ COLUMNS: dict[str, tuple[tuple[str, ColumnKind], ...]] = {
         ("kind", "str"),
         ("status", "str"),
         ("source_line", "line"),
-        ("source_posts", "int"),
-        ("target_posts", "int"),
-        ("posts_difference", "int"),
-        ("source_replies", "int"),
-        ("target_replies", "int"),
-        ("source_reactions", "int"),
-        ("target_reactions", "int"),
+        *_sided_columns("users"),
         ("missing_memberships", "int"),
         ("changed", "str"),
     ),
@@ -615,6 +622,7 @@ COLUMNS: dict[str, tuple[tuple[str, ColumnKind], ...]] = {
 TABLES = tuple(COLUMNS)
 _MISSING_KINDS = {POST: 0, DIRECT_POST: 0, REPLY: 1, REACTION: 2, FILE: 3, TEAM_MEMBER: 4}
 _MISSING_KINDS[CHANNEL_MEMBER] = 4
+MISSING_COLUMNS = tuple(name for name, _ in _COUNTS[:5])
 
 
 def _per_place(src: Side, compared: _Tallies) -> dict[tuple[str, str], list[int]]:
@@ -638,7 +646,8 @@ def _status(in_source: bool, in_target: bool, lost: list[int], expected_only: bo
 
 
 class _Counts:
-    """One side's record counts by place key and by user name, as the tables need them."""
+    """One side's record counts by place key and by user name, as the tables need them
+    (`SIDED`): one counter per place, team and user."""
 
     def __init__(
         self,
@@ -652,19 +661,31 @@ class _Counts:
         self.by_user: dict[str, Counter[int]] = {}
         for (user, kind), count in by_user.items():
             self.by_user.setdefault(side.people[user], Counter())[kind] += count
-        self.team_posts: Counter[str] = Counter()
-        self.team_channels: Counter[str] = Counter(team for team, _ in side.channels)
+        for user, count in side.files_by_user.items():
+            self.by_user.setdefault(side.people[user], Counter())[FILE] += count
+        # A team's: its memberships (place (team, "")), its channel lines, and the posts,
+        # replies, reactions and files of its channels.
+        self.teams: dict[str, Counter[int]] = {}
         for (team, name), kinds in self.at.items():
-            if team and name:
-                self.team_posts[team] += kinds[POST]
+            if team:
+                self.teams.setdefault(team, Counter()).update(kinds if name else {})
+        for team, _ in side.channels:
+            self.teams.setdefault(team, Counter())[DEFINED_CHANNELS] += 1
+        for team, kinds in self.teams.items():
+            kinds[TEAM_MEMBER] = self.place((team, ""), TEAM_MEMBER)
 
     def place(self, key: tuple[str, str], kind: int) -> int:
         found = self.at.get(key)
         return found[kind] if found else 0
 
-    def user(self, name: str, *kinds: int) -> int:
-        found = self.by_user.get(name)
-        return sum(found[k] for k in kinds) if found else 0
+    def of_place(self, key: tuple[str, str]) -> Counter[int]:
+        return self.at.get(key) or Counter()
+
+    def team(self, name: str) -> Counter[int]:
+        return self.teams.get(name) or Counter()
+
+    def user(self, name: str) -> Counter[int]:
+        return self.by_user.get(name) or Counter()
 
 
 def _tables(result: Reconciliation, src: Side, tgt: Side, compared: _Tallies) -> dict[str, Table]:
@@ -688,12 +709,9 @@ def _tables(result: Reconciliation, src: Side, tgt: Side, compared: _Tallies) ->
     for name in sorted(teams | in_mine | in_theirs):
         counts = team_lost.get(name, zero)
         in_source, in_target = name in in_mine, name in in_theirs
-        s_posts, t_posts = mine.team_posts[name], theirs.team_posts[name]
         rows["teams"].append(
             (name, _status(in_source, in_target, counts, False), src.teams.get(name),
-             mine.place((name, ""), TEAM_MEMBER), theirs.place((name, ""), TEAM_MEMBER),
-             mine.team_channels[name], theirs.team_channels[name], s_posts, t_posts,
-             t_posts - s_posts, *counts)
+             *_sided("teams", mine.team(name), theirs.team(name)), *counts)
         )  # fmt: skip
     # Channels and DMs/GMs.
     keys = {key for key in (*src.places, *tgt.places) if key[1]}
@@ -706,24 +724,18 @@ def _tables(result: Reconciliation, src: Side, tgt: Side, compared: _Tallies) ->
             expected_only = (
                 not in_target and in_source and _place_reason(key, src, tgt) == MEMBER_GONE
             )
-            s_posts, t_posts = mine.place(key, DIRECT_POST), theirs.place(key, DIRECT_POST)
             rows["directs"].append(
                 (name, "DM" if len(name.split(",")) <= 2 else "GM",
                  _status(in_source, in_target, counts, expected_only), src.directs.get(name),
-                 s_posts, t_posts, t_posts - s_posts, mine.place(key, REPLY),
-                 theirs.place(key, REPLY), *counts)
+                 *_sided("directs", mine.of_place(key), theirs.of_place(key)), *counts)
             )  # fmt: skip
             continue
         info = src.channels.get(key)
         expected_only = not in_target and info is not None and info.archived
-        s_posts, t_posts = mine.place(key, POST), theirs.place(key, POST)
         rows["channels"].append(
             (team, name, _status(in_source, in_target, counts, expected_only),
-             info.line if info else None, mine.place(key, CHANNEL_MEMBER),
-             theirs.place(key, CHANNEL_MEMBER), s_posts, t_posts, t_posts - s_posts,
-             mine.place(key, REPLY), theirs.place(key, REPLY), mine.place(key, REACTION),
-             theirs.place(key, REACTION), mine.place(key, FILE), theirs.place(key, FILE),
-             *counts)
+             info.line if info else None,
+             *_sided("channels", mine.of_place(key), theirs.of_place(key)), *counts)
         )  # fmt: skip
     # Users.
     changed: dict[str, list[str]] = {}
@@ -738,13 +750,10 @@ def _tables(result: Reconciliation, src: Side, tgt: Side, compared: _Tallies) ->
             status = "extra"
         else:
             status = "referenced"  # only named in SOURCE posts: a user the destination had
-        s_posts = mine.user(name, POST, DIRECT_POST)
-        t_posts = theirs.user(name, POST, DIRECT_POST)
         rows["users"].append(
             (name, user.kind if user else None, status,
-             src.users[name].line if name in src.users else None, s_posts, t_posts,
-             t_posts - s_posts, mine.user(name, REPLY), theirs.user(name, REPLY),
-             mine.user(name, REACTION), theirs.user(name, REACTION), by_user.get(name, 0),
+             src.users[name].line if name in src.users else None,
+             *_sided("users", mine.user(name), theirs.user(name)), by_user.get(name, 0),
              ",".join(changed.get(name, [])) or None)
         )  # fmt: skip
     rows["missing"] = [
@@ -757,3 +766,38 @@ def _tables(result: Reconciliation, src: Side, tgt: Side, compared: _Tallies) ->
         for what, count in sorted(counts.items())
     ]
     return {name: Table(name, COLUMNS[name], rows[name]) for name in COLUMNS}
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceLoss:
+    """A team's, channel's or DM/GM's row with something missing (`incomplete_places`)."""
+
+    table: str  # "channels" or "directs"
+    place: str  # "team/channel" or "DM a,b"
+    status: str
+    missing: dict[str, int]  # MISSING_COLUMNS without the prefix -> count
+    row: dict[str, Any]  # the whole row (the counts on each side)
+
+    @property
+    def total(self) -> int:
+        return sum(self.missing.values())
+
+
+def incomplete_places(result: Reconciliation) -> list[PlaceLoss]:
+    """Every channel and DM/GM with something missing, worst (most missing) first."""
+    places = []
+    for name in ("channels", "directs"):
+        table = result.tables[name]
+        for row in table.rows:
+            values = dict(zip(table.names, row, strict=True))
+            missing = {c.removeprefix("missing_"): int(values[c]) for c in MISSING_COLUMNS}
+            if not any(missing.values()):
+                continue
+            label = (
+                f"{values['team']}/{values['channel']}"
+                if name == "channels"
+                else f"{values['kind']} {values['members']}"
+            )
+            places.append(PlaceLoss(name, label, values["status"], missing, values))
+    places.sort(key=lambda p: (-p.total, p.place))
+    return places

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import orjson
 
-from archivekit.report.reconcile import REASON_TEXT, Reconciliation
+from archivekit.report.reconcile import REASON_TEXT, SIDED, Reconciliation, incomplete_places
 from archivekit.report.table_output import table_csv, table_text
 
 SHOWN_MISSING = 50
+SHOWN_PLACES = 20  # channels and DMs/GMs with something missing, worst first
 
 
 def reconcile_json(result: Reconciliation) -> bytes:
@@ -29,6 +30,26 @@ def _where(item: dict[str, object]) -> str:
     return ""
 
 
+def _places(result: Reconciliation) -> list[str]:
+    """The channels and DMs/GMs with something missing, worst first (capped; counts exact):
+    what is missing, then each kind's count on both sides."""
+    places = incomplete_places(result)
+    if not places:
+        return []
+    out = ["", f"PLACES WITH SOMETHING MISSING ({len(places):,}, most first)"]
+    for place in places[:SHOWN_PLACES]:
+        lost = ", ".join(f"{kind} {n:,}" for kind, n in place.missing.items() if n)
+        sides = ", ".join(
+            f"{stem} {place.row[f'source_{stem}']:,}->{place.row[f'target_{stem}']:,}"
+            for stem in SIDED[place.table]
+        )
+        out.append(f"  {place.place} ({place.status}): missing {lost}; source->target {sides}")
+    hidden = len(places) - SHOWN_PLACES
+    if hidden > 0:
+        out.append(f"  … and {hidden:,} more (--format csv: channels.csv, directs.csv)")
+    return out
+
+
 def reconcile_text(result: Reconciliation) -> bytes:
     notes = result.notes
     out = [
@@ -37,7 +58,7 @@ def reconcile_text(result: Reconciliation) -> bytes:
         "",
         table_text(result.tables["summary"]).decode(),
         f"attachments compared by {result.files_compared_by}"
-        + ("" if result.files_compared_by != "name" else " (TARGET has no files)"),
+        + ("" if result.files_compared_by != "name" else " (an archive without files)"),
     ]
     if result.missing_total:
         out += ["", f"MISSING from TARGET ({result.missing_total:,})"]
@@ -52,6 +73,7 @@ def reconcile_text(result: Reconciliation) -> bytes:
         hidden = result.missing_total - min(len(result.missing), SHOWN_MISSING)
         if hidden > 0:
             out.append(f"  … and {hidden:,} more (--format json or csv lists up to --max-items)")
+    out += _places(result)
     if result.expected:
         out += ["", "NOT EXPORTED, NOT LOST (what exports leave out)"]
         for reason, counts in sorted(result.expected.items()):

@@ -15,7 +15,12 @@ for identity (reference §6):
   clamped value);
 - reaction: (the post's or reply's identity, user, emoji name);
 - attachment: (the post's or reply's identity, file name) plus a fingerprint of its size
-  (paths change on export: the name is the last path element, which the server keeps);
+  (paths change on export: the name is the last path element, which the server keeps).
+  Both sides count attachments alike: in an archive that has files, one whose file is not
+  there is left out and counted in ``files_absent`` (SOURCE: never imported, nothing to look
+  for; TARGET: the file did not arrive, so SOURCE's attachment is missing — and not also
+  extra); in an archive without files (an export made without ``--attachments``) every
+  attachment is kept, its size unknown, and files are matched by name alone;
 - team membership: (team, user); channel membership: (team, channel, user).
 
 Runs of post and direct_post lines are read in C when it is built
@@ -44,7 +49,7 @@ from archivekit.read import (
     open_archive,
     rechunk,
 )
-from archivekit.report.spool import Discard, Sink, Spool
+from archivekit.report.spool import KIND_SHIFT, Discard, Sink, Spool
 from archivekit.report.tables import decode_record
 
 Role = Literal["source", "target"]
@@ -62,7 +67,7 @@ KIND_NAMES = {
     TEAM_MEMBER: "team_membership",
     CHANNEL_MEMBER: "channel_membership",
 }
-UNKNOWN_SIZE = 0xFFFFFFFF  # a target attachment whose file is not in the export
+UNKNOWN_SIZE = 0xFFFFFFFF  # an attachment of an archive without files
 NO_USER = 0xFFFFFFFF  # a post or reply without a username
 
 
@@ -99,7 +104,10 @@ class Side:
     places: list[tuple[str, str]] = field(default_factory=list)
     people: list[str] = field(default_factory=list)
     not_importable: int = 0  # post lines without the fields the importer needs
-    files_absent: int = 0  # source attachments whose file is not in the archive
+    files_absent: int = 0  # attachments left out: the archive has files, but not theirs
+    # User id -> attachments of their posts and replies (a file's record holds its size, not
+    # its author: counted here, one int per user).
+    files_by_user: dict[int, int] = field(default_factory=dict)
     records: int = 0
     memory: Any = None  # the identity records when they never spilled to disk (numpy array)
 
@@ -241,7 +249,7 @@ class SideReader:
         if "reactions" in post:
             self._reactions(number, post["reactions"], digest, place)
         if "attachments" in post:
-            self._files(number, post["attachments"], digest, place)
+            self._files(number, post["attachments"], digest, place, post.get("user"))
         replies = post.get("replies")
         if not replies or type(replies) is not list:
             return
@@ -260,7 +268,7 @@ class SideReader:
             if "reactions" in reply:
                 self._reactions(number, reply["reactions"], reply_digest, place)
             if "attachments" in reply:
-                self._files(number, reply["attachments"], reply_digest, place)
+                self._files(number, reply["attachments"], reply_digest, place, reply.get("user"))
 
     def _reactions(self, number: int, reactions: Any, parent: int, place: int) -> None:
         if type(reactions) is not list:
@@ -276,9 +284,10 @@ class SideReader:
                 if self.notes is not None:
                     self.notes[digest] = f"reaction :{emoji}: by {name}"
 
-    def _files(self, number: int, attachments: Any, parent: int, place: int) -> None:
+    def _files(self, number: int, attachments: Any, parent: int, place: int, author: Any) -> None:
         if type(attachments) is not list:
             return
+        by_user = self.side.files_by_user
         for attachment in attachments:
             path = attachment.get("path") if type(attachment) is dict else None
             if type(path) is not str or not path:
@@ -286,7 +295,7 @@ class SideReader:
             key = resolve(path)
             size = self.size_of(key) if key is not None else None
             if size is None:
-                if self.side.role == "source":  # never imported: nothing to look for
+                if self.side.has_files:  # not counted, on either side (module docstring)
                     self.side.files_absent += 1
                     continue
                 fingerprint = UNKNOWN_SIZE
@@ -295,6 +304,9 @@ class SideReader:
             name = unicodedata.normalize("NFC", path.rpartition("/")[2])
             digest = self.identity("attachment", parent, name)
             self.spool.add(digest, FILE, number, place, fingerprint)
+            if type(author) is str:
+                user = self.author(author)
+                by_user[user] = by_user.get(user, 0) + 1
             if self.notes is not None:
                 self.notes[digest] = f"file {name!r} ({size} bytes)"
 
@@ -312,6 +324,27 @@ class SideReader:
         hashes, tags, place_column, extras, absent = native.take(place_ids, user_ids)
         self.spool.add_columns(hashes, tags, place_column, extras)
         self.side.files_absent += absent
+        self._files_by_author(tags, extras)
+
+    def _files_by_author(self, tags: Any, extras: Any) -> None:
+        """Count the C reader's attachments by author, as `_files` does: records come in
+        SideReader's order, each file after the post or reply that carries it (and that
+        record's `extra` is its author)."""
+        import numpy as np
+
+        kinds = np.frombuffer(tags, dtype=np.uint64) >> np.uint64(KIND_SHIFT)
+        files = kinds == FILE
+        if not files.any():
+            return
+        users = np.frombuffer(extras, dtype=np.uint32)
+        owner = (kinds == POST) | (kinds == DIRECT_POST) | (kinds == REPLY)
+        # The last owner at or before each record.
+        last = np.maximum.accumulate(np.where(owner, np.arange(len(kinds)), 0))
+        authors = users[last[files]]
+        found, counts = np.unique(authors[authors != NO_USER], return_counts=True)
+        by_user = self.side.files_by_user
+        for user, count in zip(found.tolist(), counts.tolist(), strict=True):
+            by_user[user] = by_user.get(user, 0) + count
 
     def _user(self, number: int, kind: str, body: dict[str, Any]) -> None:
         username = body.get("username")
@@ -381,7 +414,7 @@ def read_side(
         # C reads runs of post lines when it is built and the identity is the standard one.
         native = None
         if NATIVE_RECORDS is not None and identity is post_identity:
-            native = NATIVE_RECORDS(archive.index.table, role == "source")
+            native = NATIVE_RECORDS(archive.index.table, side.has_files)
         number = 0  # lines before this batch
         blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
         for batch in iter_line_batches(blocks):

@@ -21,7 +21,8 @@ What is counted (the meaning every table shares; tests hold an independent count
   post dates of channels and DMs/GMs are those of their root posts; a user's activity spans
   their posts, replies and reactions.
 - authors: distinct users who wrote a post or a reply in the channel.
-- members: membership entries of user lines (teams, channels), members of direct_channel lines.
+- members: membership entries of user lines (teams, channels). A user's DMs/GMs: the distinct
+  member sets they are in, from direct_channel and direct_post lines alike.
 """
 
 from __future__ import annotations
@@ -115,8 +116,7 @@ class Place:
 
 
 _PERSON_COUNTS = (
-    "teams", "channels", "direct_channels", "posts", "direct_posts", "replies", "reactions",
-    "files",
+    "teams", "channels", "posts", "direct_posts", "replies", "reactions", "files",
 )  # fmt: skip
 
 
@@ -128,7 +128,6 @@ class Person:
     defined_on: int | None = None
     teams: int = 0
     channels: int = 0
-    direct_channels: int = 0
     posts: int = 0
     direct_posts: int = 0
     replies: int = 0
@@ -373,8 +372,6 @@ class TableCounts:
         if place is None:
             return
         place.defined_on = line
-        for member in place.member_names:
-            self.person(member).direct_channels += 1
 
     def _post(self, post: dict[str, Any], place: Place, stats: LineType) -> None:
         # The hot path of every table (one call per post line).
@@ -594,6 +591,16 @@ class TableCounts:
             mine_b.merge(bucket)
         _merge_into(self.line_types, other.line_types, lambda k, v: LineType())
         _merge_into(self.file_types, other.file_types, lambda k, v: FileType())
+
+    def direct_channels(self) -> dict[str, int]:
+        """User -> the DMs/GMs they are a member of: distinct member sets, whether a
+        direct_channel line or only direct_post lines name them (counted once the tallies are
+        merged, so a DM that several shares meet counts once)."""
+        found: dict[str, int] = {}
+        for place in self.places.values():
+            for member in place.member_names:
+                found[member] = found.get(member, 0) + 1
+        return found
 
     def group_keys(self) -> dict[int, tuple[str, str]]:
         return {group: key for key, group in self.groups.items()}

@@ -34,7 +34,7 @@ from archivekit.read import (
     rechunk,
 )
 from archivekit.report.choices import BY as BY
-from archivekit.report.table_counts import CHANNEL, Place, TableCounts
+from archivekit.report.table_counts import CHANNEL, Person, Place, TableCounts
 from archivekit.runtime import worker_pool
 
 if TYPE_CHECKING:
@@ -290,11 +290,15 @@ def _team_rows(tally: TableCounts) -> list[tuple[Any, ...]]:
 
 
 def _user_rows(tally: TableCounts) -> list[tuple[Any, ...]]:
-    return [
-        (name, p.kind, p.deactivated, p.teams, p.channels, p.direct_channels, p.posts,
-         p.direct_posts, p.replies, p.reactions, p.files, p.first_at, p.last_at)
-        for name, p in sorted(tally.people.items())
-    ]  # fmt: skip
+    directs = tally.direct_channels()
+    rows = []
+    for name in sorted(tally.people.keys() | directs.keys()):
+        p = tally.people.get(name) or Person(name)  # or only a member of DMs/GMs
+        rows.append(
+            (name, p.kind, p.deactivated, p.teams, p.channels, directs.get(name, 0), p.posts,
+             p.direct_posts, p.replies, p.reactions, p.files, p.first_at, p.last_at)
+        )  # fmt: skip
+    return rows
 
 
 def _direct_rows(tally: TableCounts) -> list[tuple[Any, ...]]:

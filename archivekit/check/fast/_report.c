@@ -803,7 +803,7 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     Reader reader;
-    int source;            /* SOURCE (a missing file was never imported) or TARGET */
+    int drop_absent;       /* the archive has files: one absent is not counted (see Python) */
     long long first_line;  /* of batch[0] in the current `read` */
     Table places, people; /* keyed by lowercased names; records: Known */
     size_t places_taken, people_taken; /* ids below these have their Python ids */
@@ -904,7 +904,7 @@ static int record_items(Records *rc, size_t k, long long line, int64_t place) {
             uint32_t fingerprint = UNKNOWN_SIZE;
             if (item->found) {
                 fingerprint = (uint32_t)(item->size & 0xFFFFFFFFu);
-            } else if (rc->source) { /* never imported: nothing to look for */
+            } else if (rc->drop_absent) { /* as reconcile_read's `_files` */
                 rc->files_absent++;
                 encoding_free(&e);
                 continue;
@@ -1174,16 +1174,17 @@ static PyTypeObject TallyType = {
 
 static PyObject *records_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     PyObject *files;
-    int source;
-    static char *names[] = {"files", "source", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Op:Records", names, &files, &source)) return NULL;
+    int drop_absent;
+    static char *names[] = {"files", "drop_absent", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Op:Records", names, &files, &drop_absent))
+        return NULL;
     Records *rc = (Records *)type->tp_alloc(type, 0);
     if (rc == NULL) return NULL;
     if (!reader_init(&rc->reader, files, 1)) {
         Py_DECREF(rc);
         return NULL;
     }
-    rc->source = source;
+    rc->drop_absent = drop_absent;
     rc->places.record_size = sizeof(Known);
     rc->people.record_size = sizeof(Known);
     return (PyObject *)rc;
@@ -1273,7 +1274,7 @@ static int assign(Table *t, size_t *taken, PyObject *ids) {
 
 /* take(place_ids, user_ids) -> (hashes, tags, places, extras, files_absent): the Python ids
  * of the names new_names listed; the records read since the last take, with those ids, as
- * packed columns (uint64, uint64, uint32, uint32) for the spool, and the SOURCE files absent
+ * packed columns (uint64, uint64, uint32, uint32) for the spool, and the files absent
  * from the archive among them. */
 static PyObject *records_take(Records *rc, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 2) {
@@ -1329,9 +1330,9 @@ static PyTypeObject RecordsType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "archivekit.check.fast._report.Records",
     .tp_basicsize = sizeof(Records),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Records(files, source): reconcile's identity records of post lines (see "
-              "archivekit/report/reconcile_read.py); `files` as for Tally, `source` whether this "
-              "is the imported archive.",
+    .tp_doc = "Records(files, drop_absent): reconcile's identity records of post lines (see "
+              "archivekit/report/reconcile_read.py); `files` as for Tally, `drop_absent` whether "
+              "an attachment whose file is not among them is left out (the archive has files).",
     .tp_new = records_new,
     .tp_dealloc = (destructor)records_dealloc,
     .tp_methods = records_methods,
