@@ -42,7 +42,7 @@ from archivekit.write.results import (
     selection_dict,
 )
 from archivekit.write.select import Selection
-from archivekit.write.split import By, SplitRun, prepare_folder
+from archivekit.write.split import By, SplitRun, prepare_folder, remove_created
 
 
 def _check(
@@ -221,14 +221,17 @@ def split_archive(
     checker = _start_checks([source], check_input or strict, read_limits)
     try:
         with open_archive(source, limits=read_limits) as archive:
-            target = prepare_folder(folder, stem)
-            run = SplitRun(archive, target, limit=max_bytes, by=by, stem=stem)
+            target, created = prepare_folder(folder, stem)
             checks: list[InputCheck] = []
+            run: SplitRun | None = None
             try:
+                run = SplitRun(archive, target, limit=max_bytes, by=by, stem=stem)
                 stats = run.run_staged()
                 checks = _finish_checks(checker, strict)
             except BaseException:
-                run.discard()
+                if run is not None:
+                    run.discard()
+                remove_created(created)  # a failed or refused split leaves nothing it made
                 raise
             run.publish()
         result = SplitResult(source, str(target), max_bytes, by, stats, checks=checks)
