@@ -1,5 +1,6 @@
 """`split_archive` and `merge_archives`: parts that import in order, under the limit, that
-together hold exactly the source; merge of the parts gives the source back (as a multiset)."""
+together hold exactly the source; merge of the parts gives back what importing them gives
+(the source as a multiset, but a post the source repeats in two parts once)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,8 @@
   unselected kept, nothing selected lost); every definition the selectors pick for itself is
   there (nothing selected lost) and every definition it keeps is selected or needed by a kept
   line; every file a kept line names is there, and no other.
-* split at random sizes: the parts hold the source's lines; merge of the parts is the source.
+* split at random sizes: the parts hold the source's lines; merge of the parts is the source
+  (generated sources repeat no post: see test_split_merge for one that does).
 * mutated archives (the fuzz suite's mutations): filter, split and merge end with a result or
   one of archivekit's errors (exit 1, 2 or 3), never another exception.
 """

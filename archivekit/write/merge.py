@@ -14,13 +14,16 @@ direct posts), so everything a line refers to comes in an earlier block.
 * **Posts and direct posts** are deduplicated across inputs by the importer's identity
   (channel, ``create_at``, message): the later input's line is kept, the earlier ones
   dropped; if their lines differ that is reported too. Duplicates inside one input are left
-  as they are (they are that input's, and `validate` reports them).
+  as they are (they are that input's, and `validate` reports them). So merging the parts of a
+  split gives back the source's lines except the earlier copy of a post the source repeats in
+  two parts: what importing the parts in turn leaves (the later copy updates the post).
 * **Files** are copied once per name (the later input's, reported when the contents differ),
   and only those the kept lines refer to.
 
 Lines that cannot be judged (undecodable, unknown type) are kept, after everything else, and
 counted. Two passes over each input: the first indexes definitions (spooled to a temporary
-file) and post identities (hashed into temporary bucket files), the second writes.
+file) and post identities (hashed into temporary bucket files, then resolved into one array of
+the lines to drop: `_PostIndex`), the second writes.
 """
 
 from __future__ import annotations
