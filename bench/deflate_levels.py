@@ -21,7 +21,15 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from run import DATA, MB, RESULTS, append_results, ensure_archive, find_cli, time_floor
+from run import (
+    DATA,
+    MB,
+    append_results,
+    ensure_archive,
+    find_cli,
+    recording_options,
+    time_floor,
+)
 
 from archivekit.write.zipwriter import FAST_DEFLATE, Deflate, deflater
 
@@ -95,9 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--archive", type=Path, default=DATA / "bench-40.zip")
     parser.add_argument("--jsonl-mb", type=float, default=40, help="size to build if missing")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each setting (best)")
-    parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="where to append")
-    parser.add_argument("--cli", help="archivekit executable (default: next to this Python)")
+    recording_options(parser)
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
     args.script = "bench/deflate_levels.py"
