@@ -46,7 +46,7 @@ from archivekit.write.results import (
     selection_dict,
 )
 from archivekit.write.select import Selection
-from archivekit.write.split import By, SplitRun, prepare_folder
+from archivekit.write.split import By, SplitRun, prepare_folder, remove_created
 
 
 def _check(
@@ -223,18 +223,20 @@ def split_archive(
     stem = Path(source).name
     stem = stem[:-4] if stem.lower().endswith(".zip") else stem.rsplit(".", 1)[0] or stem
     checker = _start_checks([source], check_input or strict, read_limits)
-    created = not os.path.lexists(folder)
+    created: list[Path] = []  # the folders this run made (prepare_folder)
     try:
         with open_archive(source, limits=read_limits) as archive:
-            target = prepare_folder(folder, stem)
+            target, created = prepare_folder(folder, stem)
+            checks: list[InputCheck] = []
+            run: SplitRun | None = None
             with refused_writes(target):
-                run = SplitRun(archive, target, limit=max_bytes, by=by, stem=stem)
-                checks: list[InputCheck] = []
                 try:
+                    run = SplitRun(archive, target, limit=max_bytes, by=by, stem=stem)
                     stats = run.run_staged()
                     checks = _finish_checks(checker, strict)
                 except BaseException:
-                    run.discard()
+                    if run is not None:
+                        run.discard()
                     raise
                 run.publish()
         result = SplitResult(source, str(target), max_bytes, by, stats, checks=checks)
@@ -243,9 +245,7 @@ def split_archive(
         result.manifest = str(write_manifest(manifest, document, protect=(source,)))
         return result
     except BaseException:
-        if created:  # a folder this run made and left empty goes too
-            with contextlib.suppress(OSError):
-                os.rmdir(folder)
+        remove_created(created)  # a failed or refused split leaves no folder it made (if empty)
         raise
     finally:
         if checker is not None:

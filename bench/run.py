@@ -328,6 +328,13 @@ def append_results(title: str, table: list[str], args: argparse.Namespace, cli: 
     results.write_text(text + "\n".join(section), encoding="utf-8")
 
 
+def recording_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every script that appends to results.md and finds the CLI."""
+    parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where to append")
+    parser.add_argument("--cli", help="archivekit executable (default: next to this Python)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="400", help="JSONL sizes in MB, comma separated")
@@ -357,9 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         help="time the floor again right before every command and compare each command with "
         "that one (fairer on a machine whose load changes during the run)",
     )
-    parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="where to append")
-    parser.add_argument("--cli", help="archivekit executable (default: next to this Python)")
+    recording_options(parser)
     parser.add_argument("--data", type=Path, default=DATA, help="where archives are kept")
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv

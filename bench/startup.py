@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from run import RESULTS, append_results, child_env, find_cli
+from run import append_results, child_env, find_cli, recording_options
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_exports" / "clean.zip"
@@ -72,9 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10, help="runs of each command (median)")
     parser.add_argument("--archive", type=Path, default=SAMPLE)
     parser.add_argument("--profile", action="store_true", help="print the costliest imports")
-    parser.add_argument("--no-record", action="store_true", help="do not append to results.md")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="where to append")
-    parser.add_argument("--cli", help="archivekit executable (default: next to this Python)")
+    recording_options(parser)
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
     args.script = "bench/startup.py"

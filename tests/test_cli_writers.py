@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def without_paths(document: dict[str, Any]) -> dict[str, Any]:
 def test_filter_json_is_the_library_result(tmp_path: Path) -> None:
     out = tmp_path / "out.zip"
     result = run(
-        "filter", CLEAN, "-o", str(out), "--team", "engineering", "--since", "2024-01-02",
+        "filter", CLEAN, "-o", str(out), "--team", "engineering", "--since", "2024-01-01T01:30",
         "--no-direct", "--format", "json", "--no-check",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -47,11 +48,15 @@ def test_filter_json_is_the_library_result(tmp_path: Path) -> None:
     library = filter_archive(
         CLEAN,
         tmp_path / "lib.zip",
-        Selection(teams=frozenset({"engineering"}), since=parse_date("2024-01-02"), direct=False),
+        Selection(
+            teams=frozenset({"engineering"}), since=parse_date("2024-01-01T01:30"), direct=False
+        ),
         check_input=False,
     ).to_dict()
     assert without_paths(document) == without_paths(json.loads(json.dumps(library)))
     assert out.read_bytes() == (tmp_path / "lib.zip").read_bytes()
+    assert document["kept"]["post"]  # the date cuts: some posts kept, some left out
+    assert document["dropped"]["post"]
 
 
 def test_filter_text_summary_and_dry_run(tmp_path: Path) -> None:
@@ -94,9 +99,7 @@ def test_an_unreadable_input_exits_3(tmp_path: Path) -> None:
         result = run(*args)
         assert result.exit_code == 3, (args, result.output)
         assert result.stderr.startswith("archivekit: ")
-    assert sorted(p.name for p in tmp_path.iterdir()) in (["bad.zip"], ["bad.zip", "parts"])
-    if (tmp_path / "parts").exists():
-        assert list((tmp_path / "parts").iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.zip"]
 
 
 def test_strict_refuses_an_input_with_errors_with_exit_1(tmp_path: Path) -> None:
@@ -109,6 +112,19 @@ def test_strict_refuses_an_input_with_errors_with_exit_1(tmp_path: Path) -> None
     assert "has 20 error(s): the output carries those" in result.stdout
 
 
+def test_a_refused_split_leaves_nothing_it_created(tmp_path: Path) -> None:
+    folder = tmp_path / "new" / "parts"
+    result = run("split", BROKEN, "-o", str(folder), "--max-bytes", "1MB", "--strict")
+    assert result.exit_code == 1
+    assert "refused (--strict)" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # neither parts/ nor new/ it had to create
+    (tmp_path / "mine").mkdir()  # a folder that was there before stays
+    result = run("split", BROKEN, "-o", str(tmp_path / "mine"), "--max-bytes", "1MB", "--strict")
+    assert result.exit_code == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["mine"]
+    assert list((tmp_path / "mine").iterdir()) == []
+
+
 def test_split_takes_its_size_from_the_target_config(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"FileSettings": {"MaxFileSize": 20000}}))
@@ -118,7 +134,22 @@ def test_split_takes_its_size_from_the_target_config(tmp_path: Path) -> None:
     assert len(parts) > 2
     assert all(p.stat().st_size <= 20000 for p in parts)
     assert "mmctl import upload" in result.stdout
-    assert "at most 19.5 KiB" in result.stdout
+    assert "at most 20,000 bytes" in result.stdout
+
+
+def test_split_text_prints_what_the_manifest_lists(tmp_path: Path) -> None:
+    result = run("split", CLEAN, "-o", str(tmp_path / "p"), "--max-bytes", "20kB", "--no-check")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "p" / "manifest.json").read_text())
+    text = result.stdout
+    for part in manifest["parts"]:
+        block = re.split(r"\n +\d+\. |\nmanifest: ", text.split(part["file"], 1)[1])[0]
+        assert f"{part['size']:,} bytes" in block
+        assert f"sha256 {part['sha256']}" in block
+        total = sum(part["lines"].values())
+        shown = ", ".join(f"{kind} {count:,}" for kind, count in part["lines"].items())
+        assert f"lines: {total:,} ({shown})" in block, block
+        assert f"files: {part['files']:,} (" in block
 
 
 def test_split_and_merge_json(tmp_path: Path) -> None:

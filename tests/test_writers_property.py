@@ -1,10 +1,12 @@
 """Properties of the writers on generated archives and on mutated ones.
 
-* filter with random selectors: the output validates clean; its post and direct-post lines
-  are exactly the ones the selectors pick (nothing unselected kept, nothing selected lost); every
-  definition it keeps is selected or needed by a kept line; every file a kept line names is
-  there, and no other.
-* split at random sizes: the parts hold the source's lines; merge of the parts is the source.
+* filter with random selectors (every selector, its exclude form too): the output validates
+  clean; its post and direct-post lines are exactly the ones the selectors pick (nothing
+  unselected kept, nothing selected lost); every definition the selectors pick for itself is
+  there (nothing selected lost) and every definition it keeps is selected or needed by a kept
+  line; every file a kept line names is there, and no other.
+* split at random sizes: the parts hold the source's lines; merge of the parts is the source
+  (generated sources repeat no post: see test_split_merge for one that does).
 * mutated archives (the fuzz suite's mutations): filter, split and merge end with a result or
   one of archivekit's errors (exit 1, 2 or 3), never another exception.
 """
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import zipfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,7 @@ from archivekit.read import ReadLimits
 from archivekit.testing.fuzz import MutatedArchive, archive_mutations, scaled_examples
 from archivekit.testing.synth import generate_export
 from archivekit.validate import validate
-from archivekit.write.select import Selection
+from archivekit.write.select import EXPORT_ORDER, Selection
 from archivekit.writers import filter_archive, fix_archive, merge_archives, split_archive
 
 EXAMPLES = scaled_examples(0.25)
@@ -109,9 +112,7 @@ def selections(draw: st.DrawFn, source: Source) -> Selection:
     times = source.times
     since = draw(st.none() | st.sampled_from(times))
     until = draw(st.none() | st.sampled_from(times))
-    types = draw(
-        st.none() | st.sets(st.sampled_from(["post", "direct_post", "team", "channel", "user"]))
-    )
+    types = draw(st.none() | st.sets(st.sampled_from(LINE_TYPES)))
     return Selection(
         teams=some(source.names("team")),
         channels=some(source.channels),
@@ -120,26 +121,51 @@ def selections(draw: st.DrawFn, source: Source) -> Selection:
         exclude_teams=some(source.names("team"), 1),
         exclude_channels=some(source.channels, 1),
         exclude_users=some(users, 1),
+        exclude_dms=some(source.dms, 1),
         since=since,
         until=until,
         types=None if types is None else frozenset(types),
+        exclude_types=some(LINE_TYPES),
         attachments=draw(st.booleans()),
         direct=draw(st.booleans()),
     )
 
 
+LINE_TYPES = [t for t in EXPORT_ORDER if t != "version"]
+
+
+def selected_types(sel: Selection) -> set[str]:
+    """The line types the selectors pick (the documented rule, written apart from filter)."""
+    types = set(EXPORT_ORDER) if sel.types is None else set(sel.types) | {"version"}
+    types -= set(sel.exclude_types)
+    if not sel.direct:
+        types -= {"direct_channel", "direct_post"}
+    return types
+
+
+Names = set[str]
+Places = set[tuple[str, str]]
+
+
+def lowered(sel: Selection) -> tuple[Names, Places, Names, Names, Places, Names]:
+    """The place selectors as the server stores names: teams, channels, users, then the
+    excluded teams, channels and users."""
+    low = go_lower
+    return (
+        {low(t) for t in sel.teams},
+        {(low(t), low(c)) for t, c in sel.channels},
+        {low(u) for u in sel.users},
+        {low(t) for t in sel.exclude_teams},
+        {(low(t), low(c)) for t, c in sel.exclude_channels},
+        {low(u) for u in sel.exclude_users},
+    )
+
+
 def expected_content(source: Source, sel: Selection) -> Counter[bytes]:
     """The content lines the documented rules pick (an oracle written apart from filter)."""
-    low = go_lower
-    teams = {low(t) for t in sel.teams}
-    channels = {(low(t), low(c)) for t, c in sel.channels}
-    users = {low(u) for u in sel.users}
-    x_teams = {low(t) for t in sel.exclude_teams}
-    x_channels = {(low(t), low(c)) for t, c in sel.exclude_channels}
-    x_users = {low(u) for u in sel.exclude_users}
-    positive = bool(teams or channels or users or sel.dms)
-    types = set(CONTENT) if sel.types is None else set(sel.types)
-    types -= set(sel.exclude_types)
+    teams, channels, users, x_teams, x_channels, x_users = lowered(sel)
+    positive = sel.positive
+    types = selected_types(sel)
     picked: Counter[bytes] = Counter()
     for raw, record in zip(source.lines, source.records, strict=True):
         kind = record["type"]
@@ -201,7 +227,71 @@ def test_filter_keeps_exactly_the_selection_and_validates_clean(
             map(without_attachments, expected.elements())
         )
     check_definitions(source, selection, records)
+    assert selected_definitions(source, selection) <= definitions(records), selection
     check_files(out, records, selection)
+
+
+def definitions(records: Iterable[dict[str, Any]]) -> set[tuple[str, Any]]:
+    """(type, the importer's identity) of every definition line."""
+    low = go_lower
+    found: set[tuple[str, Any]] = set()
+    for record in records:
+        kind = record["type"]
+        body = record.get(kind)
+        if kind == "channel":
+            found.add((kind, (low(body["team"]), low(body["name"]))))
+        elif kind == "direct_channel":
+            found.add((kind, frozenset(low(p["username"]) for p in body["participants"])))
+        elif kind in ("user", "bot"):
+            found.add((kind, low(body["username"])))
+        elif kind not in (*CONTENT, "version"):
+            found.add((kind, low(body["name"])))
+    return found
+
+
+def selected_definitions(source: Source, sel: Selection) -> set[tuple[str, Any]]:
+    """The definitions the selectors pick for themselves (README: a selected team, its
+    channels and members; a selected channel; a named user; a DM or GM the place selectors
+    pick; with no place selector, every definition of a selected type not excluded): the
+    output must have each, needed by a kept line or not."""
+    low = go_lower
+    types = selected_types(sel)
+    teams, channels, users, x_teams, x_channels, x_users = lowered(sel)
+    positive = sel.positive
+    in_scope = {
+        t for t in source.names("team") if t not in x_teams and (not positive or t in teams)
+    }
+    wanted: set[tuple[str, Any]] = set()
+    for kind, identity in definitions(source.records):
+        if kind not in types:
+            continue
+        if kind == "team":
+            picked = identity not in x_teams and (
+                not positive or identity in teams | {t for t, _ in channels}
+            )
+        elif kind == "channel":
+            picked = identity[0] not in x_teams and identity not in x_channels
+            picked = picked and (not positive or identity[0] in teams or identity in channels)
+        elif kind == "direct_channel":
+            picked = identity not in sel.exclude_dms and not identity & x_users
+            picked = picked and (not positive or identity in sel.dms or bool(identity & users))
+        elif kind in ("user", "bot"):
+            record = next(
+                r[kind]
+                for r in source.records
+                if r["type"] == kind and low(r[kind]["username"]) == identity
+            )
+            member_of = {low(m["name"]) for m in record.get("teams") or ()}
+            picked = identity not in x_users and (
+                identity in users
+                or (kind == "user" and bool(member_of & in_scope))
+                or (not positive and (kind == "bot" or not member_of))
+            )
+        else:  # scheme, role, emoji: all of them when no place is narrowed
+            picked = not positive
+        if picked:
+            wanted.add((kind, identity))
+    return wanted
 
 
 def check_definitions(source: Source, sel: Selection, records: list[dict[str, Any]]) -> None:

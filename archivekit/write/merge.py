@@ -14,13 +14,16 @@ direct posts), so everything a line refers to comes in an earlier block.
 * **Posts and direct posts** are deduplicated across inputs by the importer's identity
   (channel, ``create_at``, message): the later input's line is kept, the earlier ones
   dropped; if their lines differ that is reported too. Duplicates inside one input are left
-  as they are (they are that input's, and `validate` reports them).
+  as they are (they are that input's, and `validate` reports them). So merging the parts of a
+  split gives back the source's lines except the earlier copy of a post the source repeats in
+  two parts: what importing the parts in turn leaves (the later copy updates the post).
 * **Files** are copied once per name (the later input's, reported when the contents differ),
   and only those the kept lines refer to.
 
 Lines that cannot be judged (undecodable, unknown type) are kept, after everything else, and
 counted. Two passes over each input: the first indexes definitions (spooled to a temporary
-file) and post identities (hashed into temporary bucket files), the second writes.
+file) and post identities (hashed into temporary bucket files, then resolved into one array of
+the lines to drop: `_PostIndex`), the second writes.
 """
 
 from __future__ import annotations
@@ -141,13 +144,17 @@ def _digest(data: bytes) -> tuple[int, int]:
 
 
 class _PostIndex:
-    """Post identities of every input, hashed into bucket files; then, per input, the
-    (sorted) lines to drop because a later input has a post with the same identity."""
+    """Post identities of every input, hashed into bucket files; then the lines to drop
+    because a later input has a post with the same identity.
+
+    Memory: 32 bytes per post while indexing, written out in bucket files (at most 32 MB
+    pending); resolving reads one bucket at a time; what is kept is one sorted array of
+    8 bytes per dropped duplicate (input and line packed), whatever the number of inputs."""
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
         self._pending = array("Q")
-        self._drops: dict[int, array[int]] = {}
+        self._drops: Any = None  # numpy uint64: (input << 40 | line), ascending
         self.conflicts: list[tuple[int, int, int, int]] = []  # input, line, later input, line
         self.duplicates = 0
         self.conflict_count = 0
@@ -176,45 +183,71 @@ class _PostIndex:
         import numpy as np
 
         self._flush()
-        drops: dict[int, list[Any]] = {}
+        chunks = []
         for path in sorted(self._folder.glob("posts-*")):
             records = np.fromfile(path, dtype=np.uint64).reshape(-1, _RECORD)
             path.unlink()
-            order = np.lexsort((records[:, 2], records[:, 1], records[:, 0]))
-            records = records[order]
-            same = np.zeros(len(records), dtype=bool)
-            same[1:] = (records[1:, 0] == records[:-1, 0]) & (records[1:, 1] == records[:-1, 1])
-            starts = np.flatnonzero(~same)
-            ends = np.append(starts[1:], len(records))
-            for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-                if end - start > 1:
-                    self._group(records[start:end], drops)
-        for source, chunks in drops.items():
-            lines = np.unique(np.concatenate(chunks)) if chunks else np.empty(0, np.uint64)
-            self._drops[source] = array("Q", lines.tolist())
+            chunks.append(self._bucket_drops(records))
+        drops = np.concatenate(chunks) if chunks else np.empty(0, np.uint64)
+        drops.sort()
+        self._drops = drops
 
-    def _group(self, group: Any, drops: dict[int, list[Any]]) -> None:
+    def _bucket_drops(self, records: Any) -> Any:
+        """The (input << 40 | line) of the posts of one bucket that a later input has too,
+        whole-array (no Python object per post); conflicts counted, the first few kept."""
         import numpy as np
 
-        sources = group[:, 2] >> np.uint64(_LINE_BITS)
-        last = sources.max()
-        if sources.min() == last:
-            return  # duplicates inside one input: left alone
-        keep = group[sources == last]
-        for row in group[sources != last]:
-            source = int(row[2] >> np.uint64(_LINE_BITS))
-            line = int(row[2] & np.uint64((1 << _LINE_BITS) - 1))
-            drops.setdefault(source, []).append(np.array([line], dtype=np.uint64))
-            self.duplicates += 1
-            if int(row[3]) != int(keep[0, 3]):
-                self.conflict_count += 1
-                if len(self.conflicts) < _MAX_CONFLICTS:
-                    kept_line = int(keep[0, 2] & np.uint64((1 << _LINE_BITS) - 1))
-                    self.conflicts.append((source, line, int(last), kept_line))
+        # By identity, then input and line: each identity's rows end with the last input's.
+        records = records[np.lexsort((records[:, 2], records[:, 1], records[:, 0]))]
+        count = len(records)
+        if count < 2:
+            return np.empty(0, np.uint64)
+        place, whole = records[:, 2], records[:, 3]
+        source = place >> np.uint64(_LINE_BITS)
+        new_group = np.ones(count, dtype=bool)
+        new_group[1:] = (records[1:, 0] != records[:-1, 0]) | (records[1:, 1] != records[:-1, 1])
+        group = np.cumsum(new_group) - 1
+        ends = np.append(np.flatnonzero(new_group)[1:], count) - 1  # each group's last row
+        # Rows of an earlier input than the group's last input are dropped (duplicates inside
+        # one input are left as they are: they are that input's).
+        last_source = source[ends][group]
+        drop = source != last_source
+        if not drop.any():
+            return np.empty(0, np.uint64)
+        # The kept line a dropped one is compared with: the first row of the last input.
+        new_run = new_group.copy()
+        new_run[1:] |= source[1:] != source[:-1]
+        run_start = np.maximum.accumulate(np.where(new_run, np.arange(count), 0))
+        kept_row = run_start[ends][group]
+        conflict = drop & (whole != whole[kept_row])
+        self.duplicates += int(drop.sum())
+        self.conflict_count += int(conflict.sum())
+        room = _MAX_CONFLICTS - len(self.conflicts)
+        mask = np.uint64((1 << _LINE_BITS) - 1)
+        for row in np.flatnonzero(conflict)[: max(room, 0)].tolist():
+            kept = int(place[kept_row[row]])
+            self.conflicts.append(
+                (
+                    int(source[row]),
+                    int(place[row] & mask),
+                    kept >> _LINE_BITS,
+                    kept & ((1 << _LINE_BITS) - 1),
+                )
+            )
+        return place[drop]
 
     def dropped(self, source: int) -> Iterator[int]:
         """The lines of ``source`` to leave out, ascending."""
-        yield from self._drops.get(source, ())
+        import numpy as np
+
+        drops = self._drops
+        if drops is None or not len(drops):
+            return
+        bounds = np.array([source << _LINE_BITS, (source + 1) << _LINE_BITS], dtype=np.uint64)
+        start, stop = np.searchsorted(drops, bounds).tolist()
+        mask = np.uint64((1 << _LINE_BITS) - 1)
+        for at in range(start, stop, 1 << 16):  # a bounded slice of Python ints at a time
+            yield from (drops[at : min(stop, at + (1 << 16))] & mask).tolist()
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from archivekit.write.filter import FilterStats
 from archivekit.write.manifest import archive_entry, json_bytes, printable_text
 from archivekit.write.merge import MergeStats
 from archivekit.write.redact import KEPT_VERBATIM, Attachments, RedactStats
-from archivekit.write.select import EXPORT_ORDER, Selection
+from archivekit.write.select import EXPORT_ORDER, Selection, by_export_order
 from archivekit.write.split import PartInfo, SplitStats
 
 CHECK_ISSUES = 20  # issues kept from each input's check (its counts stay exact)
@@ -277,19 +277,32 @@ class SplitResult:
         }
 
 
+_TYPES_SHOWN = 8  # line types named per part in the text (the manifest has every one)
+
+
+def _line_counts(part: PartInfo) -> str:
+    """``total (type count, ...)`` of one part, in export order, the first few types named."""
+    counts = by_export_order(part.lines)
+    named = [f"{kind} {count:,}" for kind, count in counts.items()]
+    if len(named) > _TYPES_SHOWN:
+        named[_TYPES_SHOWN:] = [f"{len(named) - _TYPES_SHOWN} more types"]
+    return f"{sum(counts.values()):,} ({', '.join(named)})"
+
+
 def render_split(result: SplitResult) -> str:
     stats = result.stats
-    limit = f"at most {human_bytes(result.max_bytes)}" if result.max_bytes else "no size limit"
+    limit = f"at most {result.max_bytes:,} bytes" if result.max_bytes else "no size limit"
     by = f", one group per {result.by}" if result.by else ""
     out = [f"split {result.source} → {result.folder}: {len(stats.parts)} part(s), {limit}{by}"]
     for part in stats.parts:
-        size = human_bytes(part.written.size) if part.written else "?"
-        lines = sum(part.lines.values())
-        group = f" [{part.group}]" if part.group else ""
-        out.append(
-            f"  {part.number:>3}. {part.file}  {size:>10}  {lines:,} lines, "
-            f"{part.files:,} files{group}"
-        )
+        written = part.written
+        size = f"{written.size:,} bytes ({human_bytes(written.size)})" if written else "?"
+        group = f"  [{part.group}]" if part.group else ""
+        out.append(f"  {part.number:>3}. {part.file}  {size}{group}")
+        if written is not None:
+            out.append(f"       sha256 {written.sha256}")
+        out.append(f"       lines: {_line_counts(part)}")
+        out.append(f"       files: {part.files:,} ({human_bytes(part.file_bytes)})")
         if part.over_limit:
             out.append(f"       over the limit: {part.over_limit}")
     if stats.files_left_out:

@@ -55,7 +55,7 @@ from archivekit.write.lines import (
     post_block,
     post_facts,
 )
-from archivekit.write.select import CONTENT_TYPES
+from archivekit.write.select import CONTENT_TYPES, by_export_order
 from archivekit.write.zipwriter import END_RECORDS_SIZE, central_entry_size, local_overhead
 
 By = Literal["team", "channel", "month"]
@@ -89,7 +89,7 @@ class PartInfo:
             "group": self.group,
             "size": None if written is None else written.size,
             "sha256": None if written is None else written.sha256,
-            "lines": dict(self.lines),
+            "lines": by_export_order(self.lines),
             "files": self.files,
             "file_bytes": self.file_bytes,
             "over_limit": self.over_limit,
@@ -134,6 +134,7 @@ class _Part:
         self.members: set[int] = set()
         self.files_cost = 0
         self.content = 0  # lines after the version line
+        self.alone: str | None = None  # the line that may be over the limit on its own
         self.writer.jsonl.keep(version)
         self.info.lines["version"] += 1
         self._fixed = (
@@ -362,10 +363,11 @@ class SplitRun:
         for index in members:
             self._referenced.add(index)
         if part.content == 1 and not part.fits(0):
-            part.info.over_limit = (
+            # Nothing more fits beside this line (`fits` is an upper bound): the part ends
+            # here. Whether it is over the limit is known once it is closed (`_close_part`).
+            part.alone = (
                 f"{_describe(raw, line_type, line)}: {len(raw) + 1:,} bytes of JSON and "
-                f"{len(members)} file(s) ({cost - len(raw) - 1:,} bytes), more than the limit of "
-                f"{self.limit:,} bytes on its own"
+                f"{len(members)} file(s) ({cost - len(raw) - 1:,} bytes)"
             )
             self._close_part()
 
@@ -381,9 +383,23 @@ class SplitRun:
         return self._current()
 
     def _close_part(self) -> None:
-        if self._part is not None:
-            self.stats.parts.append(self._part.close())
-            self._part = None
+        part = self._part
+        if part is None:
+            return
+        info = part.close()
+        assert info.written is not None
+        size, limit = info.written.size, self.limit
+        if limit is not None and size > limit:
+            # The real size decides. Only a line alone in its part can get here: a part with
+            # several lines was closed before the one that did not fit (`fits` bounds it).
+            over = f"the part is {size:,} bytes, over the limit of {limit:,} bytes"
+            info.over_limit = (
+                f"{part.alone}: {over} with this line alone (a line is never cut)"
+                if part.alone is not None
+                else f"{over} (a size estimate was wrong: please report this)"
+            )
+        self.stats.parts.append(info)
+        self._part = None
 
     # --- groups ----------------------------------------------------------------------------
     def _group_of(self, raw: bytes, envelope: dict[str, Any] | None) -> str:
@@ -455,14 +471,18 @@ def _describe(raw: bytes, line_type: str, line: int) -> str:
     return f"{where}the {line_type} in {place} created at {payload.get('create_at')}"
 
 
-def prepare_folder(folder: str | os.PathLike[str], stem: str) -> Path:
-    """The output folder, created when missing; refuses one that holds an earlier split."""
+def prepare_folder(folder: str | os.PathLike[str], stem: str) -> tuple[Path, list[Path]]:
+    """The output folder, created when missing, and the folders this created (outermost
+    first: `remove_created` takes them away again when the split fails or is refused).
+    Refuses a folder that holds an earlier split."""
     path = Path(folder)
     if path.exists() and not path.is_dir():
         raise OutputError(f"{path} is not a folder")
+    missing = [p for p in (path, *path.parents) if not p.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        remove_created(missing[::-1])
         raise OutputError(f"cannot create {path}: {exc.strerror or exc}") from None
     earlier = sorted(p.name for p in path.glob(f"{stem}-part-*.zip"))
     if (path / "manifest.json").exists() or earlier:
@@ -470,4 +490,13 @@ def prepare_folder(folder: str | os.PathLike[str], stem: str) -> Path:
         raise OutputError(
             f"{path} already holds a split ({found}): choose an empty folder, or remove them"
         )
-    return path
+    return path, missing[::-1]
+
+
+def remove_created(created: list[Path]) -> None:
+    """Remove the folders `prepare_folder` created (innermost first), those left empty."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (someone else put something there) or already gone

@@ -16,9 +16,10 @@ the time at zero, which DOS dates cannot express), no extra fields but zip64 one
 
 Deflate comes in two settings: `GO_DEFLATE` (zlib level 6, what Go's writer produces; the
 committed samples are written with it so they stay byte-identical) and `FAST_DEFLATE` (ISA-L
-level 1, for archives the writers produce: measured on a 39 MB export JSONL, level 1 is as fast
-as level 0 with output 9 % smaller, while level 2 costs 43 % more time for 2 % less output and
-zlib level 6 is 15x slower).
+level 1, for archives the writers produce). `bench/deflate_levels.py` measures the candidates on
+the bench JSONL (bench/results.md, 2026-12-03, 39 MB): level 1 is as fast as level 0 with output
+9 % smaller; level 2 costs 6 % more compressor time for 2 % less output, level 3 twice the time
+for 4 % less, zlib level 6 is 17x slower.
 """
 
 from __future__ import annotations
