@@ -271,6 +271,17 @@ def test_an_export_without_attachments_compares_files_by_name(source: Path, tmp_
     assert result.files_compared_by == "name"
 
 
+def test_a_source_zip_without_data_files_expects_none_of_its_attachments(
+    tmp_path: Path,
+) -> None:
+    # The server's own test archive keeps its images under attachments/, outside data/: none
+    # of them can be imported, so none is missing from what the destination exports.
+    fixture = Path(__file__).parent / "fixtures" / "mattermost-server-tests-import_test.zip"
+    result = reconcile(fixture, export(fixture, tmp_path))
+    assert_nothing_missing(result)
+    assert result.ok
+
+
 # --- losses are found, each at its SOURCE line -------------------------------------------------
 
 

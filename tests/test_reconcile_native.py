@@ -123,7 +123,7 @@ class Lines:
         self.has_files = role == "source"
 
     def side(self) -> Side:
-        return Side("x", self.role, has_files=self.has_files)
+        return Side("x", self.role, has_files=self.has_files, drops_absent=self.has_files)
 
     def size_of(self, key: str) -> int | None:
         member = None if self.archive is None else self.archive.lookup(key)

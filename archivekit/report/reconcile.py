@@ -22,7 +22,8 @@ What the export format legitimately changes is not loss (each has a test):
 - attachment paths change on export: files are matched by post, file name and size (by name
   alone when either archive has no files at all, e.g. TARGET exported without attachments);
   an attachment whose file is not in its archive is counted on neither side
-  (`reconcile_read`), so an archive against itself has nothing extra.
+  (`reconcile_read`), so an archive against itself has nothing extra; in a SOURCE zip it never
+  counts, even when the zip holds no data/ file at all (the server could not import it).
 """
 
 from __future__ import annotations

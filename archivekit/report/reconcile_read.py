@@ -95,6 +95,10 @@ class Side:
     role: Role
     lines: int = 0
     has_files: bool = False  # any member under data/ (an export made with attachments)
+    # Attachments whose file is absent are left out (counted in files_absent): always on a
+    # SOURCE zip (the server could not import them, whatever else the zip holds), on a TARGET
+    # only when it has files (one exported without attachments has none, and keeps them).
+    drops_absent: bool = False
     teams: dict[str, int] = field(default_factory=dict)  # name -> defining line
     channels: dict[tuple[str, str], ChannelInfo] = field(default_factory=dict)
     directs: dict[str, int] = field(default_factory=dict)  # members "a,b" -> first line
@@ -295,7 +299,7 @@ class SideReader:
             key = resolve(path)
             size = self.size_of(key) if key is not None else None
             if size is None:
-                if self.side.has_files:  # not counted, on either side (module docstring)
+                if self.side.drops_absent:  # not counted, on either side (module docstring)
                     self.side.files_absent += 1
                     continue
                 fingerprint = UNKNOWN_SIZE
@@ -308,7 +312,8 @@ class SideReader:
                 user = self.author(author)
                 by_user[user] = by_user.get(user, 0) + 1
             if self.notes is not None:
-                self.notes[digest] = f"file {name!r} ({size} bytes)"
+                sized = "size unknown" if size is None else f"{size:,} bytes"
+                self.notes[digest] = f"file {name!r} ({sized})"
 
     def take_native(self, native: Any) -> None:
         """Register the places and users the C reader (`NATIVE_RECORDS`) met first in the lines
@@ -404,7 +409,9 @@ def read_side(
     side = Side(path, role)
     spool = Spool(spool_dir)
     with open_archive(path, limits=read_limits) as archive:
-        side.has_files = any(not m.is_dir and m.key.startswith("data/") for m in archive.members())
+        # From the member index: no object per member (an export may hold millions).
+        side.has_files = archive.index.file_totals()[0] > 0
+        side.drops_absent = side.has_files or (role == "source" and archive.kind != "jsonl")
 
         def size_of(key: str) -> int | None:
             member = archive.lookup(key)
@@ -414,7 +421,7 @@ def read_side(
         # C reads runs of post lines when it is built and the identity is the standard one.
         native = None
         if NATIVE_RECORDS is not None and identity is post_identity:
-            native = NATIVE_RECORDS(archive.index.table, side.has_files)
+            native = NATIVE_RECORDS(archive.index.table, side.drops_absent)
         number = 0  # lines before this batch
         blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
         for batch in iter_line_batches(blocks):
