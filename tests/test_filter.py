@@ -178,6 +178,14 @@ FIXTURE_SELECTIONS = {
     "since": Selection(since=parse_date("2020-10-23")),
     "no-attachments": Selection(attachments=False),
     "no-direct": Selection(direct=False),
+    "dm": Selection(dms=frozenset({parse_members("jack.wheeler,robert.ward")})),
+    "until": Selection(until=parse_date("2020-10-23")),
+    "types": Selection(types=frozenset({"post"})),
+    "exclude-types": Selection(exclude_types=frozenset({"direct_post"})),
+    "exclude-team": Selection(exclude_teams=frozenset({"ad-1"})),
+    "exclude-channel": Selection(exclude_channels=frozenset({("reiciendis-0", "odit-3")})),
+    "exclude-user": Selection(exclude_users=frozenset({"samuel.tucker"})),
+    "exclude-dm": Selection(exclude_dms=frozenset({parse_members("jack.wheeler,robert.ward")})),
 }
 
 
