@@ -15,14 +15,13 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import Any
 
 from archivekit.check.references import Existing
 from archivekit.errors import ArchiveKitError, UsageError
 from archivekit.read import Archive, ReadLimits, open_archive
-from archivekit.runtime import worker_pool
+from archivekit.runtime import forking_workers, guard_worker
 from archivekit.validate import validate
 from archivekit.write.atomic import refused_writes, write_atomic
 from archivekit.write.changes import ChangeLog
@@ -64,7 +63,11 @@ def _check(
 class InputChecker:
     """`validate` of the inputs in one child process, started now, collected by `results`.
     `close` stops the child at once if its results were not collected (an error or Ctrl-C in
-    the writer must not wait for a check nobody will read)."""
+    the writer must not wait for a check nobody will read).
+
+    One plain process and a pipe, not a `multiprocessing.Pool`: a pool terminated right after
+    its task was queued could hang in its own task-handler thread (seen in the suite: a usage
+    error raised just after the check started), where killing one process cannot."""
 
     def __init__(
         self,
@@ -73,33 +76,52 @@ class InputChecker:
         existing: list[Existing] | None = None,
     ) -> None:
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-        # The check ends with the writer: killed with it, stopped when it stops.
-        self._pool = worker_pool(multiprocessing.get_context(method), 1)
+        context: Any = multiprocessing.get_context(method)
         before = existing or [Existing()] * len(paths)
-        self._pending: list[AsyncResult[InputCheck | None]] = [
-            self._pool.apply_async(_check, (path, read_limits, seen))
-            for path, seen in zip(paths, before, strict=True)
-        ]
+        self._receiver, sender = context.Pipe(duplex=False)
+        # The check ends with the writer: killed with it (guard_worker), stopped when it stops.
+        with forking_workers():
+            self._process = context.Process(
+                target=_check_all,
+                args=(sender, os.getpid(), paths, read_limits, before),
+                daemon=True,
+            )
+            self._process.start()
+        sender.close()
         self._collected = False
 
     def results(self) -> list[InputCheck]:
-        found = []
-        for pending in self._pending:
-            try:
-                check = pending.get()
-            except Exception:  # a crashed check must not lose the output: it is only a check
-                check = None
-            if check is not None:
-                found.append(check)
+        try:
+            checks: list[InputCheck | None] = self._receiver.recv()
+        except (EOFError, OSError):  # the check crashed: it is only a check, the output stays
+            checks = []
         self._collected = True
-        return found
+        return [check for check in checks if check is not None]
 
     def close(self) -> None:
-        if self._collected:
-            self._pool.close()
-        else:
-            self._pool.terminate()
-        self._pool.join()
+        if not self._collected and self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+        self._receiver.close()
+
+
+def _check_all(
+    sender: Any,
+    parent: int,
+    paths: list[str],
+    read_limits: ReadLimits | None,
+    before: list[Existing],
+) -> None:
+    """The child of `InputChecker`: each input's check, in order, sent back as one list."""
+    guard_worker(parent)
+    checks: list[InputCheck | None] = []
+    for path, seen in zip(paths, before, strict=True):
+        try:
+            checks.append(_check(path, read_limits, seen))
+        except Exception:  # a crashed check must not lose the output: it is only a check
+            checks.append(None)
+    sender.send(checks)
+    sender.close()
 
 
 def _start_checks(
