@@ -18,7 +18,7 @@ from typing import Any
 from archivekit.check.facts import Unresolved
 from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.gosem.strings import go_lower
-from archivekit.issues import Issue, Scalar, Values, error, warning
+from archivekit.issues import LOWERCASE_REPAIR, Issue, Scalar, Values, error, warning
 
 TEAMS_NOT_FOUND = "app.import.get_teams_by_names.some_teams_not_found.error"
 USERS_NOT_FOUND = "app.import.get_users_by_username.some_users_not_found.error"
