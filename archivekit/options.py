@@ -5,9 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from archivekit.errors import UsageError
-from archivekit.write.select import EXPORT_ORDER, Members, Place, members_key
+
+if TYPE_CHECKING:
+    from archivekit.write.select import Members, Place
+
+# The writers' selectors (archivekit.write.select) are imported by the functions that need
+# them: validate and inspect parse --bandwidth here and should not load the writers.
 
 _BANDWIDTH = re.compile(
     r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([kKmMgGtT]i?)?(bit/s|bps|bit|b|B/s|B|Bps)?\s*"
@@ -69,10 +75,14 @@ def parse_members(text: str, option: str = "--dm") -> Members:
     names = [n.strip() for n in text.split(",")]
     if len(names) < 2 or not all(names):
         raise UsageError(f"{option} wants USER,USER[,...] (two or more usernames), not {text!r}")
+    from archivekit.write.select import members_key
+
     return members_key(names)
 
 
 def parse_types(values: Sequence[str], option: str = "--types") -> frozenset[str]:
+    from archivekit.write.select import EXPORT_ORDER
+
     types = frozenset(t.strip() for v in values for t in v.split(",") if t.strip())
     unknown = types - frozenset(EXPORT_ORDER)
     if unknown:

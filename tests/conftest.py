@@ -2,20 +2,24 @@
 option that rewrites ``tests/golden/`` from the current output.
 
 Every report made through `validate_lines` is checked against the issue catalogue on the spot,
-so a code missing from `archivekit.issues.CODES` fails the test that produced it.
+so a code missing from `archivekit.issues.CODES` fails the test that produced it; and every
+issue any test makes must keep the numbers and names its message speaks of in its `values`
+(`message_values.unkept_values`), else the test that made it fails at teardown.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from message_values import unkept_values
 
-from archivekit.issues import CODES
+from archivekit.issues import CODES, Issue
 from archivekit.report.model import Report
 from archivekit.testing.fuzz import load_fuzz_profile
 from archivekit.testing.synth import Line, make_archive
@@ -27,6 +31,8 @@ load_fuzz_profile()
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
+# How many issues of one code a test has checked for kept values (`issues_keep_their_values`).
+ISSUES_CHECKED_PER_CODE = 50
 
 # make_archive's keyword arguments; every other keyword goes to validate().
 _ARCHIVE_OPTIONS = frozenset({"jsonl_name", "method", "attachment_method", "version_line"})
@@ -42,6 +48,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite tests/golden/* from the current output instead of comparing with it",
     )
+
+
+@pytest.fixture(autouse=True)
+def issues_keep_their_values(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[None]:
+    """Every issue made during the test holds what its message speaks of in `values` (unless
+    the test is marked ``unkept_values``: it makes such issues on purpose)."""
+    if request.node.get_closest_marker("unkept_values") is not None:
+        yield
+        return
+    unkept: list[str] = []
+    seen: Counter[str] = Counter()
+    made = Issue.__init__
+
+    def checked(issue: Issue, *args: Any, **kwargs: Any) -> None:
+        made(issue, *args, **kwargs)
+        # The first issues of each code are enough: a hostile archive makes millions.
+        seen[issue.code] += 1
+        if seen[issue.code] > ISSUES_CHECKED_PER_CODE:
+            return
+        missing = unkept_values(issue)
+        if missing and len(unkept) < 5:
+            unkept.append(
+                f"{issue.code}: {', '.join(missing)} not in {dict(issue.values)}: {issue.message}"
+            )
+
+    monkeypatch.setattr(Issue, "__init__", checked)
+    yield
+    assert not unkept, "issue messages speak of values missing from `values`:\n" + "\n".join(unkept)
 
 
 @pytest.fixture

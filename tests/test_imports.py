@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -59,6 +60,32 @@ import archivekit.read
 from archivekit.gosem.decode import decode_line
 assert decode_line(b'{"type":"version","version":1}')[0] is not None
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "click", "numpy"))
+assert not loaded, loaded
+"""
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_validate_on_a_small_archive_loads_neither_models_nor_writers_nor_tables() -> None:
+    # Start-up is most of a run on a small archive (issue 9's budget: bench/startup.py).
+    sample = Path(__file__).resolve().parent.parent / "sample_exports" / "clean.zip"
+    done = run_python(
+        f"""
+import sys
+from archivekit.cli import main
+sys.argv = ["archivekit", "validate", {str(sample)!r}]
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code == 0, exc.code
+heavy = ("pydantic", "pandas", "numpy", "pyarrow", "jinja2", "matplotlib", "hypothesis")
+loaded = sorted(
+    m for m in sys.modules
+    if m.split(".")[0] in heavy or m.split(".")[0] == "multiprocessing"
+    or m.startswith(("archivekit.write.", "archivekit.model", "archivekit.testing"))
+    or m in ("archivekit.inspect", "archivekit.triage", "archivekit.report.tables",
+             "archivekit.report.html", "archivekit.report.charts")
+)
 assert not loaded, loaded
 """
     )

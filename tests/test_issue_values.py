@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from message_values import unkept_values
 
 from archivekit.check.references import Existing
+from archivekit.check.rules.names import shown
 from archivekit.check.target import TargetConfig
 from archivekit.issues import Values, error
 from archivekit.testing.synth import OMIT, channel, make_archive, post, team, user
@@ -49,7 +51,9 @@ def test_references_name_their_kind_and_target(tmp_path: Path) -> None:
         {"kind": "channel", "name": "eng/dev", "key": "eng/dev", "defined_line": 6}
     ]
     assert values_of(report, "unknown-user") == [{"kind": "user", "name": "ghost", "key": "ghost"}]
-    assert values_of(report, "reference-case") == [{"kind": "team", "name": "Eng", "key": "eng"}]
+    assert values_of(report, "reference-case") == [
+        {"kind": "team", "name": "Eng", "key": "eng", "repair": "lowercase-references"}
+    ]
 
 
 def test_lengths_limits_files_and_duplicates_carry_their_numbers(tmp_path: Path) -> None:
@@ -67,7 +71,7 @@ def test_lengths_limits_files_and_duplicates_carry_their_numbers(tmp_path: Path)
     )
     report = validate(path, target=TargetConfig(max_users_per_team=1), explicit=True)
     assert values_of(report, "invalid-field") == [
-        {"found": 70, "limit": 64, "unit": "characters", "subject": "eng"}
+        {"found": 70, "limit": 64, "unit": "characters", "value": "x" * 70, "subject": "eng"}
     ]
     assert values_of(report, "duplicate-team") == [{"kind": "team", "name": "eng", "first_line": 2}]
     assert values_of(report, "attachment-missing") == [
@@ -81,6 +85,7 @@ def test_lengths_limits_files_and_duplicates_carry_their_numbers(tmp_path: Path)
             "limit": 1,
             "unit": "members",
             "name": "eng",
+            "needed": 2,
         }
     ]
 
@@ -134,3 +139,28 @@ def test_an_undefined_mixed_case_team_is_unknown_on_every_line(tmp_path: Path) -
         ("reference-case", "post.team"),
     ]
     assert "stored as 'acme-corp'" in report.issues[0].message
+
+
+@pytest.mark.unkept_values
+def test_the_values_check_finds_what_a_message_says_beyond_its_values() -> None:
+    # The check conftest.py runs on every issue the suite makes (tests/message_values.py).
+    kept = error("x", "team 'eng' has 70 members; at most 64", values={"name": "eng", "found": 70})
+    assert unkept_values(kept) == ["64"]
+    named = error("x", "user 'bob' of team 'eng' is 1,024 bytes", values={"found": 1024})
+    assert unkept_values(named) == ["'bob'", "'eng'"]
+    cut = error("x", f"name {shown('abc' * 300)} at offset 7", values={"value": ("abc" * 300)[:80]})
+    assert unkept_values(cut) == ["7"]
+    wording = error(
+        "x",
+        "since v11.5 (mattermost/mattermost#28906, late 2024) replies[2] of a 26-character id "
+        "use `zip -s 0`; run 'mmctl import upload' (HTTP 413), 1-64 bytes, UTF-8",
+    )
+    assert unkept_values(wording) == []
+
+
+def test_every_issue_of_the_sample_archives_keeps_its_values() -> None:
+    samples = sorted((Path(__file__).parent.parent / "sample_exports").glob("*.zip"))
+    assert len(samples) >= 4
+    issues = [issue for sample in samples for issue in validate(sample, max_issues=None).issues]
+    assert len({issue.code for issue in issues}) >= 15  # the samples cover many codes
+    assert [(i.code, unkept_values(i)) for i in issues if unkept_values(i)] == []

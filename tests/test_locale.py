@@ -39,7 +39,7 @@ def test_country_codes_are_refused_with_the_language_they_mean(
     assert [i.server_error_id for i in issues] == ["model.user.is_valid.locale.app_error"]
     assert f"`{suggestion}`" in issues[0].message
     assert "golang.org/x/text v0.16.0" in issues[0].message
-    assert dict(issues[0].values) == {"found": locale}
+    assert dict(issues[0].values) == {"found": locale, "suggestion": suggestion}
 
 
 @pytest.mark.parametrize(

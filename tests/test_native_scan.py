@@ -33,6 +33,7 @@ import json
 import os
 import pickle
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -56,11 +57,13 @@ from line_mutations import USERS, mutate
 from archivekit.check.engine import LineProcessor
 from archivekit.check.fast import fastpath
 from archivekit.check.references import References
+from archivekit.check.rules.post import MAX_FILES_PER_POST
 from archivekit.check.rules.post_types import (
     ALLOWED_POST_TYPES,
     CUSTOM_TYPE_PREFIX,
     is_allowed_post_type,
 )
+from archivekit.gosem.archive import SERVER_METHODS
 from archivekit.testing.fuzz import (
     apply_record_mutations,
     dump_json_line,
@@ -89,6 +92,7 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((REPO / "sample_exports").glob("*.zip"))
 REAL = REPO / "tests" / "fixtures" / "mattermost-server-tests-import_test.zip"
 SCAN_C = REPO / "archivekit" / "check" / "fast" / "_scan.c"
+JSONLINE_HEADER = SCAN_C.with_name("_jsonline.h")
 INDEX_HEADER = REPO / "archivekit" / "read" / "_memberindex.h"
 LINE_HEADER = REPO / "archivekit" / "check" / "fast" / "_jsonline.h"
 IDENTITY_HEADER = REPO / "archivekit" / "check" / "fast" / "_identity.h"
@@ -280,6 +284,26 @@ def test_the_c_scanner_was_built_from_the_current_source() -> None:
         "archivekit/check/fast/_scan.c changed since the extension was built: run `make test` (or "
         "pip install -e '.[dev]') to rebuild it"
     )
+
+
+# The #defines of _scan.c and its lexer (_jsonline.h), and the Python constants they are.
+PYTHON_LIMITS = {
+    "MAX_FILES_PER_LIST": MAX_FILES_PER_POST,
+    "MAX_FILES_PER_LINE": fastpath.MAX_FILES_PER_LINE,
+    "MAX_PATH_BYTES": fastpath.MAX_PATH_BYTES,
+    "EMOJI_NAME_MAX": fastpath.EMOJI_NAME_MAX,
+    "FLAT_PROPS_MAX_LINE": fastpath.FLAT_PROPS_MAX_LINE,
+}
+
+
+def test_the_c_scanner_has_the_python_limits_and_the_servers_zip_methods() -> None:
+    # One number per concept: the C code cannot import them, so its #defines are held to them.
+    source = SCAN_C.read_text() + JSONLINE_HEADER.read_text()
+    defines = dict(re.findall(r"^#define (\w+) (\d+)$", source, re.MULTILINE))
+    assert {name: int(defines[name]) for name in PYTHON_LIMITS} == PYTHON_LIMITS
+    methods = re.search(r"r->method != (\d+) && r->method != (\d+)", source)
+    assert methods is not None
+    assert {int(m) for m in methods.groups()} == SERVER_METHODS
 
 
 # --- 2. exact agreement on realistic lines ------------------------------------------------------

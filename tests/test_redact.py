@@ -30,10 +30,10 @@ from PIL import Image
 
 from archivekit.check.rules.names import (
     RESERVED_TEAM_NAME_PREFIXES,
-    is_reserved_team_name,
     is_valid_channel_identifier,
     is_valid_team_name,
     is_valid_username,
+    reserved_team_word,
 )
 from archivekit.check.rules.vendored import system_emojis
 from archivekit.cli import cli
@@ -411,8 +411,8 @@ def test_shapes_survive_in_a_built_archive(tmp_path: Path) -> None:
     got = records(out)
     teams = [r["team"]["name"] for r in got if r["type"] == "team"]
     assert teams[0].startswith("Help")
-    assert is_reserved_team_name(teams[0])
-    assert not is_reserved_team_name(teams[1])
+    assert reserved_team_word(teams[0]) is not None
+    assert reserved_team_word(teams[1]) is None
     assert is_valid_team_name(teams[1])
     users = [r["user"] for r in got if r["type"] == "user"]
     assert users[2]["username"] == "channel"  # reserved: kept

@@ -58,7 +58,7 @@ def jsonl_issues(archive: Archive) -> list[Issue]:
                 f"Servers before v11.5 and older mmctl import {legacy.name!r} (the first .jsonl "
                 f"anywhere in the zip), current servers import {chosen.name!r}. Remove or "
                 "rename one of them so every version imports the same file.",
-                values={"member": legacy.name},
+                values={"member": legacy.name, "imported": chosen.name},
             ).at(legacy.name, None)
         )
     issues.extend(_extra_jsonl_issues(roots))
@@ -93,7 +93,7 @@ def _extra_jsonl_issues(roots: Sequence[MemberInfo]) -> list[Issue]:
             "jsonl-extra",
             f"{extra.name!r} is ignored: only the first root-level .jsonl "
             f"({roots[0].name!r}) is imported.",
-            values={"member": extra.name},
+            values={"member": extra.name, "imported": roots[0].name},
         ).at(extra.name, None)
         for extra in roots[1:]
     ]
@@ -120,7 +120,7 @@ def member_issues(members: Sequence[MemberInfo], jsonl: MemberInfo) -> list[Issu
                     "member-duplicate-name",
                     f"{counts[m.key]} entries are named {name!r}: the server keeps the last one "
                     "and ignores the others.",
-                    values={"member": name},
+                    values={"member": name, "found": counts[m.key]},
                 ).at(name, None)
             )
         if not name.isascii() and m.key != name:
@@ -143,13 +143,7 @@ def member_issues(members: Sequence[MemberInfo], jsonl: MemberInfo) -> list[Issu
                 ).at(name, None)
             )
         if "\\" in name:
-            issues.append(
-                warning(
-                    "member-backslash-name",
-                    _backslash_message(name),
-                    values={"member": name},
-                ).at(name, None)
-            )
+            issues.append(_backslash_warning(name).at(name, None))
         if m.is_symlink:
             issues.append(
                 warning(
@@ -185,7 +179,7 @@ def _readability_issue(m: MemberInfo) -> Issue | None:
     return warning("member-unsupported-compression", message, values=values)
 
 
-def _backslash_message(name: str) -> str:
+def _backslash_warning(name: str) -> Issue:
     """What a backslash in a member name means on the (Linux) server: an ordinary character.
 
     The server keys members by their raw names and joins JSONL paths with '/' under data/, so
@@ -194,16 +188,21 @@ def _backslash_message(name: str) -> str:
     """
     if name.startswith("data/"):
         written = name[len("data/") :]
-        return (
+        slashed = written.replace("\\", "/")
+        return warning(
+            "member-backslash-name",
             f"{name!r} contains a backslash. On the server (Linux) it is an ordinary character "
             f"of the name: the JSONL path {written!r} (with the same backslash) finds this file, "
-            f"{written.replace(chr(92), '/')!r} does not. Zipped on Windows? Re-zip with '/' "
-            "separators and write the paths with '/'."
+            f"{slashed!r} does not. Zipped on Windows? Re-zip with '/' separators and write the "
+            "paths with '/'.",
+            values={"member": name, "path": written, "not_found_by": slashed},
         )
-    return (
+    return warning(
+        "member-backslash-name",
         f"{name!r} contains a backslash. On the server (Linux) it is an ordinary character of "
         "the name, so this file is not under the data/ folder and no JSONL path ever finds it "
-        "(a Windows-style name, as zipped on Windows?). Re-zip with '/' separators."
+        "(a Windows-style name, as zipped on Windows?). Re-zip with '/' separators.",
+        values={"member": name},
     )
 
 

@@ -197,7 +197,7 @@ class Cause:
     runs: dict[str, Runs] = field(default_factory=dict)  # by line type, in order of appearance
     names: list[Named] = field(default_factory=list)
     folder: str | None = None  # the folder every file named is in
-    largest: int | float | None = None  # the largest `found` value
+    largest: int | float | None = None  # the largest `found` size (of issues with a limit)
     defined_line: int | None = None  # defined-later: where the target is defined
     miscased: int = 0  # references looked up exactly but not in lowercase (values.miscased)
     present: int = 0  # files named that are in the archive (values.present)
@@ -245,7 +245,8 @@ class Cause:
         if values.get("present"):
             self.present += 1
         found = values.get("found")
-        if found.__class__ is int or found.__class__ is float:
+        # A size measured against a limit (a numeric `found` may also be, say, a timestamp).
+        if (found.__class__ is int or found.__class__ is float) and "limit" in values:
             self.largest = found if self.largest is None else max(self.largest, found)
 
     def _name(self, named: Named) -> None:

@@ -74,6 +74,8 @@ def emoji_image_issue(path: str, name: str, head: bytes, field: str) -> Issue | 
             values=values,
         )
     xml_error = first_element_error(head)
+    if xml_error is not None:
+        values["xml_error"] = xml_error  # what mmctl quotes
     if raster:
         if xml_error is None:
             return None

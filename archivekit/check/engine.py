@@ -451,6 +451,7 @@ class LineProcessor:
                     f"a {line_type!r} line needs a {line_type!r} object{crash}",
                     field=line_type,
                     server_error_id=f"app.import.import_line.null_{line_type}.error",
+                    values={"line_type": line_type},
                 ),
                 line,
             )
@@ -578,6 +579,7 @@ class LineProcessor:
                     f"found type {line_type!r} — the server refuses the file",
                     field="type" if line_type != "version" else "version",
                     server_error_id=INVALID_VERSION_ID,
+                    values={"found": line_type},
                 ),
                 1,
             )

@@ -67,7 +67,7 @@ def _missing_issue(path: str, key: str, field: str, hint: str, present: bool = F
         )
     return error(
         "attachment-missing",
-        f"attachment {path!r} is not in the archive (looked for 'data/{path.lstrip('/')}'); "
+        f"attachment {path!r} is not in the archive (looked for {key!r}); "
         f"the server imports the post without this file{hint}",
         field=field,
         effect=DROPS_DATA,

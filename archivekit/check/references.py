@@ -18,7 +18,7 @@ from typing import Any
 from archivekit.check.facts import Unresolved
 from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.gosem.strings import go_lower
-from archivekit.issues import Issue, Scalar, Values, error, warning
+from archivekit.issues import LOWERCASE_REPAIR, Issue, Scalar, Values, error, warning
 
 TEAMS_NOT_FOUND = "app.import.get_teams_by_names.some_teams_not_found.error"
 USERS_NOT_FOUND = "app.import.get_users_by_username.some_users_not_found.error"
@@ -205,7 +205,7 @@ class References:
                         f"{owner!r}; the server refuses to save the second user",
                         field="user.email",
                         server_error_id=EMAIL_EXISTS,
-                        values={"kind": "email", "name": email, "user": owner},
+                        values={"kind": "email", "name": email, "user": owner, "subject": username},
                     )
                 )
             else:
@@ -265,7 +265,7 @@ class References:
             "validate compares names as written and misses this" + note,
             field=field,
             server_error_id=server_id,
-            values={"kind": kind, "name": written, "key": stored},
+            values={"kind": kind, "name": written, "key": stored, "repair": LOWERCASE_REPAIR},
         )
         return issue, None
 
@@ -348,7 +348,13 @@ class References:
                 f"a {scope} needs a {scope}-scoped scheme",
                 field=field,
                 server_error_id=wrong_scope_id,
-                values={"kind": "scheme", "name": name, "found": found.extra, "expected": scope},
+                values={
+                    "kind": "scheme",
+                    "name": name,
+                    "found": found.extra,
+                    "expected": scope,
+                    "defined_line": found.line,
+                },
             )
             return issue, None
         return None

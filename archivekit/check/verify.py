@@ -44,7 +44,7 @@ def verify_files(archive: Archive, keys: Iterable[str], fatal: Iterable[str] = (
                     f"{member.name!r} cannot be read intact ({found.message}); {consequence} — "
                     "export or zip the archive again",
                     effect=FAILS_IMPORT if key in stops else DROPS_DATA,
-                    values={"member": member.name},
+                    values={**found.values, "member": member.name},
                 ).at(member.name, None)
             )
     return issues

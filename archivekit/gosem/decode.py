@@ -47,7 +47,7 @@ from archivekit.gosem import decode_spec
 from archivekit.gosem.gotime import check_go_rfc3339
 from archivekit.gosem.spec import INT64_MAX, INT64_MIN, FieldSpec, Kind, StructSpec, from_data
 from archivekit.gosem.strings import fold_json_key, go_text
-from archivekit.issues import FAILS_IMPORT, Issue, error, warning
+from archivekit.issues import FAILS_IMPORT, Issue, Scalar, error, warning
 
 __all__ = [
     "ENVELOPE",
@@ -91,9 +91,18 @@ _STRUCT, _LIST, _MAP, _ANY = Kind.STRUCT, Kind.LIST, Kind.MAP, Kind.ANY
 # --- issues --------------------------------------------------------------------------------
 
 
-def _decode_error(code: str, message: str, field: str | None = None) -> Issue:
+def _decode_error(
+    code: str, message: str, values: dict[str, Scalar], field: str | None = None
+) -> Issue:
+    """A line Go cannot decode. `values` holds Go's own error text (``go_error``), where it
+    failed (``offset``, in characters) or what it found there (``found``, ``expected``)."""
     return error(
-        code, message, field=field, server_error_id=JSON_DECODE_ERROR_ID, effect=FAILS_IMPORT
+        code,
+        message,
+        field=field,
+        server_error_id=JSON_DECODE_ERROR_ID,
+        effect=FAILS_IMPORT,
+        values=values,
     )
 
 
@@ -457,11 +466,12 @@ class _GoDecoder:
     """Go's ``decodeState`` on a parse tree: fills canonical dicts, remembers the first type
     error (Go saves it and goes on), and keeps Go's null and repeat semantics."""
 
-    __slots__ = ("error_field", "error_message")
+    __slots__ = ("error_field", "error_message", "error_values")
 
     def __init__(self) -> None:
         self.error_message: str | None = None
         self.error_field: str | None = None
+        self.error_values: dict[str, Scalar] = {}
 
     def _type_error(self, what: str, go_type: str, owner: StructSpec, path: str) -> None:
         if self.error_message is None:
@@ -471,6 +481,7 @@ class _GoDecoder:
                 f"{owner.short_name}.{go_field} of type {go_type}"
             )
             self.error_field = path
+            self.error_values = {"json_type": what, "expected": go_type}
 
     def envelope(self, tree: Any) -> dict[str, Any]:
         if tree is None:  # `null` into a struct is a no-op
@@ -480,6 +491,7 @@ class _GoDecoder:
                 f"json: cannot unmarshal {_json_kind(tree)} into Go value of type "
                 f"{ENVELOPE.go_name}"
             )
+            self.error_values = {"json_type": _json_kind(tree), "expected": ENVELOPE.go_name}
             return {}
         doc = self.struct(tree, ENVELOPE, None, "")
         if doc.get("type") is None:
@@ -622,6 +634,7 @@ def _slow(raw: bytes) -> tuple[dict[str, Any] | None, tuple[Issue, ...]]:
                 "The line starts with a UTF-8 byte order mark; Go's decoder refuses it "
                 "(invalid character 'ï' looking for beginning of value). Save the file as "
                 "UTF-8 without BOM.",
+                {"go_error": "invalid character 'ï' looking for beginning of value", "offset": 0},
             )
         )
     if not raw.strip(_GO_WHITESPACE):
@@ -630,6 +643,7 @@ def _slow(raw: bytes) -> tuple[dict[str, Any] | None, tuple[Issue, ...]]:
                 "line-empty",
                 "Empty line: Go's decoder fails (unexpected end of JSON input). Remove blank "
                 "lines.",
+                {"go_error": "unexpected end of JSON input"},
             )
         )
     notes: list[Issue] = []
@@ -643,6 +657,7 @@ def _slow(raw: bytes) -> tuple[dict[str, Any] | None, tuple[Issue, ...]]:
                 "invalid-utf8",
                 f"{replaced} invalid UTF-8 byte(s) (first at byte {exc.start}); the server "
                 "stores U+FFFD in their place.",
+                values={"found": replaced, "unit": "bytes", "offset": exc.start},
             )
         )
     parser = _Parser(text)
@@ -650,21 +665,29 @@ def _slow(raw: bytes) -> tuple[dict[str, Any] | None, tuple[Issue, ...]]:
         tree = parser.parse()
     except _Syntax as exc:
         return _failed(
-            _decode_error("json-decode", f"Not valid JSON: {exc.message} (offset {exc.offset}).")
+            _decode_error(
+                "json-decode",
+                f"Not valid JSON: {exc.message} (offset {exc.offset}).",
+                {"go_error": exc.message, "offset": exc.offset},
+            )
         )
     decoder = _GoDecoder()
     try:
         doc = decoder.envelope(tree)
     except _TimeError as exc:
-        return _failed(_decode_error("json-type", exc.message, exc.path))
+        return _failed(_decode_error("json-type", exc.message, {"go_error": exc.message}, exc.path))
     if decoder.error_message is not None:
-        return _failed(_decode_error("json-type", decoder.error_message, decoder.error_field))
+        message = decoder.error_message
+        return _failed(
+            _decode_error("json-type", message, decoder.error_values, decoder.error_field)
+        )
     if parser.lone_surrogate_at is not None:
         notes.append(
             warning(
                 "invalid-utf8",
                 "A \\u escape of a lone UTF-16 surrogate (first at offset "
                 f"{parser.lone_surrogate_at}); the server stores U+FFFD in its place.",
+                values={"offset": parser.lone_surrogate_at},
             )
         )
     return doc, tuple(notes)

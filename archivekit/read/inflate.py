@@ -97,6 +97,11 @@ class ReadBudget:
                     f"Member {member.name!r} is larger than the limit of "
                     f"{limits.max_member_size:,} uncompressed bytes; reading stopped "
                     "(zip-bomb protection; raise the limit if the file is genuine).",
+                    values={
+                        "member": member.name,
+                        "limit": limits.max_member_size,
+                        "unit": "bytes",
+                    },
                 )
             )
         if self.total > limits.max_total_size:
@@ -105,6 +110,7 @@ class ReadBudget:
                     "archive-too-large",
                     f"More than {limits.max_total_size:,} uncompressed bytes read from the "
                     "archive; reading stopped (zip-bomb protection).",
+                    values={"limit": limits.max_total_size, "unit": "bytes"},
                 )
             )
         if produced > _RATIO_GRACE and produced > limits.max_ratio * max(consumed, 1):
@@ -113,6 +119,7 @@ class ReadBudget:
                     "member-ratio",
                     f"Member {member.name!r} expands more than {limits.max_ratio:g} times "
                     "(zip-bomb protection); reading stopped.",
+                    values={"member": member.name, "limit": limits.max_ratio, "unit": "ratio"},
                 )
             )
 
@@ -125,6 +132,12 @@ def check_member_size(member: MemberInfo, limits: ReadLimits) -> None:
                 "member-too-large",
                 f"Member {member.name!r} declares {member.size:,} uncompressed bytes, over the "
                 f"limit of {limits.max_member_size:,} (zip-bomb protection).",
+                values={
+                    "member": member.name,
+                    "found": member.size,
+                    "limit": limits.max_member_size,
+                    "unit": "bytes",
+                },
             )
         )
 
@@ -145,6 +158,7 @@ def iter_member_data(
                 "member-unsupported-compression",
                 f"Member {member.name!r} uses {method_name(member.method)} compression, "
                 "which cannot be read.",
+                values={"member": member.name, "method": member.method},
             )
         )
     crc = 0
@@ -170,6 +184,12 @@ def check_member_data(member: MemberInfo, produced: int, crc: int) -> None:
                 "zip-corrupt",
                 f"Member {member.name!r}: {produced:,} bytes decompressed, the central "
                 f"directory says {member.size:,}.",
+                values={
+                    "member": member.name,
+                    "found": produced,
+                    "expected": member.size,
+                    "unit": "bytes",
+                },
             )
         )
     if crc != member.crc:
@@ -178,6 +198,11 @@ def check_member_data(member: MemberInfo, produced: int, crc: int) -> None:
                 "member-crc-mismatch",
                 f"Member {member.name!r} is damaged: its CRC-32 is {crc:08x}, the archive "
                 f"records {member.crc:08x}.",
+                values={
+                    "member": member.name,
+                    "found": f"{crc:08x}",
+                    "expected": f"{member.crc:08x}",
+                },
             )
         )
 
@@ -188,6 +213,7 @@ def too_much_data(member: MemberInfo) -> ArchiveError:
             "zip-corrupt",
             f"Member {member.name!r} holds more data than the {member.size:,} bytes "
             "its header declares.",
+            values={"member": member.name, "expected": member.size, "unit": "bytes"},
         )
     )
 
@@ -304,11 +330,16 @@ def ends_early(member: MemberInfo) -> ArchiveError:
         error(
             "zip-truncated",
             f"Member {member.name!r}: the compressed data ends early (truncated archive?).",
+            values={"member": member.name},
         )
     )
 
 
 def bad_data(member: MemberInfo, exc: Exception) -> ArchiveError:
     return ArchiveError(
-        error("zip-corrupt", f"Member {member.name!r}: the compressed data is damaged ({exc}).")
+        error(
+            "zip-corrupt",
+            f"Member {member.name!r}: the compressed data is damaged ({exc}).",
+            values={"member": member.name, "detail": str(exc)},
+        )
     )

@@ -178,7 +178,11 @@ class Archive:
             return self._iter_plain_file(member, block_size)
         if member.encrypted:
             raise ArchiveError(
-                error("member-encrypted", f"Member {member.name!r} is encrypted: cannot read it.")
+                error(
+                    "member-encrypted",
+                    f"Member {member.name!r} is encrypted: cannot read it.",
+                    values={"member": member.name},
+                )
             )
         fh = self._open_handle()
         offset = read_data_offset(fh, member, self.size)
@@ -417,6 +421,7 @@ def _missing_jsonl(members: Sequence[MemberInfo], where: str) -> ArchiveError:
             f"No .jsonl file at the root of the {where}: the server fails with "
             f"{MISSING_JSONL_ERROR_ID} (import file missing its .jsonl).{hint}",
             server_error_id=MISSING_JSONL_ERROR_ID,
+            values={"member": nested[0]} if nested else None,
         )
     )
 
@@ -434,5 +439,6 @@ def require_readable_jsonl(jsonl: MemberInfo) -> None:
             f"The JSONL {jsonl.name!r} {problem}: neither the server nor archivekit can read "
             f"it. {REZIP_HINT}",
             server_error_id=OPEN_FILE_ERROR_ID,
+            values={"member": jsonl.name, "method": jsonl.method},
         ).at(jsonl.name, None)
     )

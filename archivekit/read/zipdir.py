@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from archivekit.errors import ArchiveError
 from archivekit.gosem.paths import member_key
-from archivekit.issues import error
+from archivekit.issues import Scalar, error
 
 LOCAL_HEADER_SIG = b"PK\x03\x04"
 CENTRAL_HEADER_SIG = b"PK\x01\x02"
@@ -62,12 +62,12 @@ class MemberInfo:
     encrypted: bool
 
 
-def _corrupt(message: str) -> ArchiveError:
-    return ArchiveError(error("zip-corrupt", message))
+def _corrupt(message: str, values: dict[str, Scalar] | None = None) -> ArchiveError:
+    return ArchiveError(error("zip-corrupt", message, values=values))
 
 
-def _truncated(message: str) -> ArchiveError:
-    return ArchiveError(error("zip-truncated", message))
+def _truncated(message: str, values: dict[str, Scalar] | None = None) -> ArchiveError:
+    return ArchiveError(error("zip-truncated", message, values=values))
 
 
 def input_error(name: str, exc: OSError) -> ArchiveError:
@@ -228,7 +228,8 @@ def check_entry_count(found: int, entries: int) -> None:
     if found & 0xFFFF != entries & 0xFFFF:
         raise _corrupt(
             f"The central directory lists {entries} entries but only {found} "
-            "could be read: the directory is damaged."
+            "could be read: the directory is damaged.",
+            {"found": found, "expected": entries},
         )
 
 
@@ -313,13 +314,16 @@ def _apply_zip64_extra(
     # Go accepts an uncompressed size of exactly 4 GiB - 1 without a zip64 field (old zips
     # that sharded at that size), but not a missing compressed size or header offset.
     if need_csize or need_offset:
-        raise _corrupt(f"Member {name!r}: zip64 sizes are missing from the central directory.")
+        raise _corrupt(
+            f"Member {name!r}: zip64 sizes are missing from the central directory.",
+            {"member": name},
+        )
     return size, csize, offset
 
 
 def _zip64_value(name: str, field: bytes, at: int) -> int:
     if len(field) < at + 8:
-        raise _corrupt(f"Member {name!r}: its zip64 extra field is too short.")
+        raise _corrupt(f"Member {name!r}: its zip64 extra field is too short.", {"member": name})
     value: int = _U64.unpack_from(field, at)[0]
     return value
 
@@ -327,16 +331,27 @@ def _zip64_value(name: str, field: bytes, at: int) -> int:
 def read_data_offset(fh: BinaryIO, member: MemberInfo, file_size: int) -> int:
     """Where ``member``'s compressed data starts (after its local header)."""
     if not 0 <= member.header_offset < file_size:
-        raise _corrupt(f"Member {member.name!r}: its local header offset is outside the file.")
+        raise _corrupt(
+            f"Member {member.name!r}: its local header offset is outside the file.",
+            {"member": member.name},
+        )
     header = _read_at(fh, member.header_offset, _LOCAL.size)
     if len(header) < _LOCAL.size:
-        raise _truncated(f"Member {member.name!r}: its local header lies past the end of the file.")
+        raise _truncated(
+            f"Member {member.name!r}: its local header lies past the end of the file.",
+            {"member": member.name},
+        )
     if header[:4] != LOCAL_HEADER_SIG:
-        raise _corrupt(f"Member {member.name!r}: the local header is damaged.")
+        raise _corrupt(
+            f"Member {member.name!r}: the local header is damaged.", {"member": member.name}
+        )
     n_name, n_extra = _LOCAL.unpack(header)[9:]
     data_offset: int = member.header_offset + _LOCAL.size + n_name + n_extra
     if data_offset + member.compressed_size > file_size:
-        raise _truncated(f"Member {member.name!r}: its data runs past the end of the file.")
+        raise _truncated(
+            f"Member {member.name!r}: its data runs past the end of the file.",
+            {"member": member.name},
+        )
     return data_offset
 
 

@@ -518,6 +518,14 @@ class MergeRun:
                 "kept, as the importer would update with it — check that this is the same "
                 f"{line_type}",
                 field=f"{line_type}.{sorted(differing)[0]}",
+                values={
+                    "kind": line_type,
+                    "name": key,
+                    "earlier": earlier,
+                    "kept_input": self.names[source],
+                    "kept_line": line,
+                    "fields": fields,
+                },
             ).at(self.names[source], line)
         )
 
@@ -532,6 +540,7 @@ class MergeRun:
                     f"this post has the same channel, create_at and message as "
                     f"{self.names[later]} line {later_line}, but the lines differ: the later one "
                     "is kept (the importer would overwrite this post with it)",
+                    values={"kept_input": self.names[later], "kept_line": later_line},
                 ).at(self.names[source], line)
             )
 
@@ -590,6 +599,7 @@ class MergeRun:
                 "merge-conflict",
                 f"{others} and {self.names[source]} both have a file {key!r} with different "
                 f"content: the one from {self.names[source]} (the later input) is kept",
+                values={"member": key, "earlier": others, "kept_input": self.names[source]},
             ).at(self.names[source], None)
         )
 

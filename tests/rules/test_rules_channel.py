@@ -96,7 +96,7 @@ def test_dm_or_gm_names_are_checked_after_the_importers_lowercasing(name: str) -
         "error",
         "model.channel.is_valid.name.app_error",
     )
-    assert dict(issues[-1].values) == {"found": name}
+    assert dict(issues[-1].values) == {"found": name, "key": name.lower()}
 
 
 def test_almost_dm_names_pass_apply() -> None:

@@ -40,8 +40,13 @@ from typing import Any, TypeGuard
 import orjson
 
 from archivekit.check.duplicates import post_identity
-from archivekit.check.rules.post import EMOJI_NAME_MAX, is_valid_reaction_emoji_name
+from archivekit.check.rules.post import (
+    EMOJI_NAME_MAX,
+    MAX_FILES_PER_POST,
+    is_valid_reaction_emoji_name,
+)
 from archivekit.check.rules.post_types import is_allowed_post_type
+from archivekit.gosem.archive import server_reads
 from archivekit.gosem.decode import SPACED_COLON
 from archivekit.gosem.images import IMAGE_EXTENSIONS, is_image_name
 from archivekit.gosem.paths import member_key
@@ -98,12 +103,11 @@ Users = dict[str, Any]
 LineFilesResult = tuple[
     tuple[int, ...], int, tuple[int, int, int], tuple[int, int], tuple[tuple[int, int, int], ...]
 ]
-# The server saves at most this many files per post or reply; one line resolves at most
-# MAX_FILES_PER_LINE here, paths of at most MAX_PATH_BYTES (as _scan.c).
-MAX_FILES_PER_LIST = 10
+# One line resolves at most MAX_FILES_PER_LINE files here, paths of at most MAX_PATH_BYTES;
+# a list of more than MAX_FILES_PER_POST goes to the general path (_scan.c has the same
+# numbers: tests/test_native_scan.py holds them to these).
 MAX_FILES_PER_LINE = 64
 MAX_PATH_BYTES = 4096
-READABLE_METHODS = (0, 8)
 # What _scan.c compares extensions with.
 IMAGE_EXTENSION_BYTES = tuple(sorted(ext.encode() for ext in IMAGE_EXTENSIONS))
 # The entry the server finds for ``data/`` + a non-ASCII path (see `key_finder`), or -1.
@@ -162,7 +166,7 @@ class LineFiles:
         """The tally of an acceptable attachment list (keys and strings), or -1."""
         if attachments is None:
             return 0
-        if type(attachments) is not list or len(attachments) > MAX_FILES_PER_LIST:
+        if type(attachments) is not list or len(attachments) > MAX_FILES_PER_POST:
             return DECLINE
         for position, attachment in enumerate(attachments):
             if type(attachment) is not dict or attachment.keys() != {"path"}:
@@ -198,8 +202,7 @@ class LineFiles:
         member = self.index[found]
         if (
             member.is_dir
-            or member.encrypted
-            or member.method not in READABLE_METHODS
+            or not server_reads(member.method, member.encrypted)
             or member.size > self.max_size
         ):
             return DECLINE

@@ -122,9 +122,12 @@ class _Checker:
         attribute: str,
         found: Scalar,
         unit: str | None = None,
+        needed: Scalar = None,
+        extra: dict[str, Scalar] | None = None,
     ) -> None:
         """One limit hit; its values: the `setting`, the value `found`, the `limit` (the
-        configured value), the `unit` of both, the `name` of the team or file."""
+        configured value), the `unit` of both, the `name` of the team or file, what the
+        whole archive `needed` where the message says it, and any `extra` it speaks of."""
         setting = SETTINGS_BY_ATTRIBUTE[attribute]
         values: dict[str, Scalar] = {
             "setting": setting.config_path or _NOT_CONFIG_KEYS[attribute],
@@ -135,6 +138,9 @@ class _Checker:
             values["unit"] = unit
         if offender is not None and offender.name:
             values["name"] = offender.name
+        if needed is not None:
+            values["needed"] = needed
+        values.update(extra or {})
         if offender is None:
             self.archive_issues.append(
                 Issue(
@@ -182,10 +188,11 @@ class _Checker:
     def team_size(self) -> None:
         overflows = self.needs.team_overflows()
         for o in overflows:
+            needed = self.needs.members_needed_by(o.name)
             self.issue(
                 f"team {o.name!r} would get its member number {o.found} from this line, but "
                 f"{self.configured('max_users_per_team')}; the archive needs "
-                f"{self.needs.members_needed_by(o.name)} for this team "
+                f"{needed} for this team "
                 "(counting active users only, from an empty team). The import stops here.",
                 FAILS_IMPORT,
                 _TEAM_LIMIT_ID,
@@ -193,6 +200,7 @@ class _Checker:
                 attribute="max_users_per_team",
                 found=o.found,
                 unit="members",
+                needed=needed,
             )
         needed = self.needs.members_needed
         ok = needed <= self.target.max_users_per_team
@@ -202,17 +210,19 @@ class _Checker:
         overflows = self.needs.channel_overflows()
         defaults = ", ".join(self.needs.default_channels)
         for o in overflows:
+            needed = self.needs.channels_needed_by(o.name)
             self.issue(
                 f"team {o.name!r} would get its channel number {o.found} (non-archived, "
                 f"default channels {defaults} included) from this line, but "
                 f"{self.configured('max_channels_per_team')}; the archive needs "
-                f"{self.needs.channels_needed_by(o.name)} for this team. The import stops here.",
+                f"{needed} for this team. The import stops here.",
                 FAILS_IMPORT,
                 _CHANNEL_LIMIT_ID,
                 o,
                 attribute="max_channels_per_team",
                 found=o.found,
                 unit="channels",
+                needed=needed,
             )
         needed = self.needs.channels_needed
         ok = needed <= self.target.max_channels_per_team
@@ -330,9 +340,10 @@ class _Checker:
             limit = getattr(target, attribute)
             ok = seconds <= limit
             if not ok:
+                bandwidth = f"{self.bandwidth / 1e6:g} Mbit/s"
                 self.issue(
                     f"uploading the archive ({_size(size)}) takes about {needed} s at "
-                    f"{self.bandwidth / 1e6:g} Mbit/s (--bandwidth), but "
+                    f"{bandwidth} (--bandwidth), but "
                     f"{self.configured(attribute)}: the server cuts the upload request. "
                     f"Raise it, or resume the cut upload with 'mmctl import upload --resume "
                     f"--upload ID ARCHIVE' (each attempt sends the rest), {bypass}.",
@@ -341,6 +352,7 @@ class _Checker:
                     attribute=attribute,
                     found=needed,
                     unit="seconds",
+                    extra={"archive_bytes": size, "bandwidth": bandwidth},
                 )
             self.row(attribute, needed, ok, 0 if ok else 1)
         return seconds

@@ -16,7 +16,7 @@ from archivekit.check.rules.names import (
     too_long,
     validator_id,
 )
-from archivekit.check.rules.user import check_profile_image, check_username, username_message
+from archivekit.check.rules.user import check_profile_image, check_username, username_issue
 from archivekit.gosem.strings import rune_len
 from archivekit.issues import Issue
 
@@ -36,7 +36,7 @@ def validate_bot(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             too_long(
                 "Bot display name", display_name, runes, "characters", BOT_DISPLAY_NAME_MAX_RUNES
             ),
-            values=length(runes, BOT_DISPLAY_NAME_MAX_RUNES, "characters"),
+            values=length(runes, BOT_DISPLAY_NAME_MAX_RUNES, "characters", display_name),
         )
 
     owner = data.get("owner")
@@ -48,9 +48,7 @@ def validate_bot(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
         )
     # Unlike usernames, the owner is checked as given, without lowercasing.
     if not is_valid_username(owner):
-        return invalid(
-            "bot.owner", validator_id("user", "username_invalid"), username_message(owner)
-        )
+        return username_issue("bot.owner", owner)
     return None
 
 
@@ -65,7 +63,7 @@ def apply_bot(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
                 too_long(
                     "Bot description", description, runes, "characters", BOT_DESCRIPTION_MAX_RUNES
                 ),
-                values=length(runes, BOT_DESCRIPTION_MAX_RUNES, "characters"),
+                values=length(runes, BOT_DESCRIPTION_MAX_RUNES, "characters", description),
             )
         ]
     return []

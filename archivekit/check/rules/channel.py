@@ -15,6 +15,7 @@ from archivekit.check.rules.names import (
     apply_failure,
     invalid,
     is_valid_channel_identifier,
+    kept,
     length,
     missing,
     scheme_reference_issue,
@@ -56,7 +57,7 @@ def _check_name(name: str | None) -> Issue | None:
             "channel.name",
             validator_id("channel", "name_length"),
             too_long("Channel name", name, size, "bytes", CHANNEL_NAME_MAX_BYTES),
-            values=length(size, CHANNEL_NAME_MAX_BYTES, "bytes"),
+            values=length(size, CHANNEL_NAME_MAX_BYTES, "bytes", name),
         )
     if not is_valid_channel_identifier(go_lower(name)):
         return invalid(
@@ -64,6 +65,7 @@ def _check_name(name: str | None) -> Issue | None:
             validator_id("channel", "name_characters"),
             f"Channel name {shown(name)} is not valid: it must start with a lowercase letter or"
             " digit, followed by letters, digits, `-` or `_`. Rename it.",
+            values={"found": kept(name)},
         )
     return None
 
@@ -92,7 +94,7 @@ def validate_channel(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
                 "characters",
                 CHANNEL_DISPLAY_NAME_MAX_RUNES,
             ),
-            values=length(runes, CHANNEL_DISPLAY_NAME_MAX_RUNES, "characters"),
+            values=length(runes, CHANNEL_DISPLAY_NAME_MAX_RUNES, "characters", display_name),
         )
 
     channel_type = data.get("type")
@@ -108,6 +110,7 @@ def validate_channel(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             validator_id("channel", "type_invalid"),
             f'Channel type {shown(channel_type)} is not valid; use "O" (public) or "P"'
             " (private). Direct and group messages are `direct_channel` lines.",
+            values={"found": kept(channel_type)},
         )
 
     header = data.get("header")
@@ -116,7 +119,7 @@ def validate_channel(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             "channel.header",
             validator_id("channel", "header_length"),
             too_long("Channel header", header, runes, "characters", CHANNEL_HEADER_MAX_RUNES),
-            values=length(runes, CHANNEL_HEADER_MAX_RUNES, "characters"),
+            values=length(runes, CHANNEL_HEADER_MAX_RUNES, "characters", header),
         )
 
     purpose = data.get("purpose")
@@ -125,7 +128,7 @@ def validate_channel(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             "channel.purpose",
             validator_id("channel", "purpose_length"),
             too_long("Channel purpose", purpose, runes, "characters", CHANNEL_PURPOSE_MAX_RUNES),
-            values=length(runes, CHANNEL_PURPOSE_MAX_RUNES, "characters"),
+            values=length(runes, CHANNEL_PURPOSE_MAX_RUNES, "characters", purpose),
         )
 
     return scheme_reference_issue("channel", data.get("scheme"))
@@ -151,7 +154,7 @@ def apply_channel(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
                 f"Channel name {shown(name)}{held} looks like a direct or group message name"
                 " (40 hex characters, or two 26-character ids joined by `__`); the server"
                 " refuses it for team channels. Rename the channel.",
-                values={"found": name},
+                values={"found": name, "key": stored},
             )
         )
     return issues

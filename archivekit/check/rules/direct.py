@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from archivekit.check.rules.context import RuleContext
-from archivekit.check.rules.names import invalid, length, missing, shown
+from archivekit.check.rules.names import invalid, kept, length, missing, shown
 from archivekit.check.rules.post import (
     apply_post_shape,
     check_apply_props,
@@ -24,7 +24,7 @@ from archivekit.check.rules.post import (
     validate_thread_followers,
 )
 from archivekit.gosem.strings import go_lower
-from archivekit.issues import DROPS_DATA, Issue, error
+from archivekit.issues import DROPS_DATA, Issue, Scalar, error
 
 DIRECT_CHANNEL_ID = "app.import.validate_direct_channel_import_data."
 DIRECT_POST_ID = "app.import.validate_direct_post_import_data."
@@ -101,6 +101,7 @@ def apply_direct_channel(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
                         "server finds no such member and crashes (nil pointer) while importing "
                         "the line. Only list the channel's own members in shown_by.",
                         field=f"direct_channel.shown_by[{index}]",
+                        values={"found": kept(username)},
                     )
                 )
     return issues
@@ -127,6 +128,7 @@ def validate_direct_post(data: dict[str, Any], ctx: RuleContext) -> Issue | None
             f"The direct post lists {count} channel members; a conversation has 2 (direct "
             f"message) or {GROUP_MIN_MEMBERS} to {GROUP_MAX_MEMBERS} (group message). Unlike "
             "a direct_channel line, the server fails the import here.",
+            values=conversation_size(count, "channel members"),
         )
     if data.get("user") is None:
         return missing(
@@ -152,6 +154,7 @@ def validate_direct_post(data: dict[str, Any], ctx: RuleContext) -> Issue | None
                     f"flagged_by user {shown(flagger)} is not one of channel_members (compared "
                     "exactly, case included). Only the conversation's members can flag its "
                     "posts; fix the spelling or remove the entry.",
+                    values={"found": kept(flagger)},
                 )
     reactions = data.get("reactions")
     if reactions is not None:
@@ -229,7 +232,13 @@ def _repeated_member(usernames: list[str], prefix: str, suffix: str, issues: lis
                 f" once{fix}.",
                 field=f"{prefix}[{index}]{suffix}",
                 server_error_id=_CREATE_GROUP_IDS[record],
-                values={"name": name, "key": key, "first_index": first[key]},
+                values={
+                    "name": name,
+                    "key": key,
+                    "first_index": first[key],
+                    "found": len(usernames),
+                    "distinct": distinct,
+                },
             )
         )
         return
@@ -245,16 +254,26 @@ def _skipped_for_size(count: int, field: str) -> Issue | None:
     if not is_skipped_size(count):
         return None
     too_few = count < GROUP_MIN_MEMBERS
+    unit = field.rsplit(".", 1)[1]
     return error(
         "direct-channel-skipped",
-        f"The direct channel has {count} {field.rsplit('.', 1)[1]}; a conversation needs 2 "
+        f"The direct channel has {count} {unit}; a conversation needs 2 "
         f"(direct message) or {GROUP_MIN_MEMBERS} to {GROUP_MAX_MEMBERS} (group message). The "
         "server skips this line and goes on, so this conversation will not be created.",
         field=field,
         server_error_id=DIRECT_CHANNEL_ID
         + ("members_too_few.error" if too_few else "members_too_many.error"),
         effect=DROPS_DATA,
+        values=conversation_size(count, unit),
     )
+
+
+def conversation_size(count: int, unit: str) -> dict[str, Scalar]:
+    """The values of a conversation with too few or too many members: how many, and the bound
+    it misses (2 at least; at most `GROUP_MAX_MEMBERS`)."""
+    if count < GROUP_MIN_MEMBERS:
+        return {"found": count, "minimum": 2, "unit": unit}
+    return {"found": count, "limit": GROUP_MAX_MEMBERS, "unit": unit}
 
 
 def _check_favoriters(
@@ -285,6 +304,7 @@ def _check_favoriters(
                 f"favorited_by user {shown(favoriter)} is not a member of the channel (compared "
                 "exactly, case included, with members and participants' usernames). Fix the "
                 "spelling or remove the entry.",
+                values={"found": kept(favoriter)},
             )
     return None
 
@@ -297,4 +317,5 @@ def _crash_issue(index: int, participant: dict[str, Any] | None, code: str) -> I
         "checking it and crashes (nil pointer), stopping the import. Remove the entry or give "
         "it a username.",
         field=f"direct_channel.participants[{index}]",
+        values={"index": index},
     )

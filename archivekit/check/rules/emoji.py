@@ -10,6 +10,7 @@ from archivekit.check.rules.names import (
     EMOJI_NAME_MAX_BYTES,
     invalid,
     is_valid_emoji_name,
+    kept,
     missing,
     shown,
     validator_id,
@@ -44,6 +45,7 @@ def validate_emoji(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             validator_id("emoji", "invalid_image_path"),
             f"Emoji image path {shown(image)} leaves the archive's data/ folder. Give a path"
             " relative to data/, without `..`.",
+            values={"found": kept(image)},
         )
     if not is_valid_emoji_name(name):
         return invalid(
@@ -51,6 +53,7 @@ def validate_emoji(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             "model.emoji.name.app_error",
             f"Emoji name {shown(name)} is not valid: 1-{EMOJI_NAME_MAX_BYTES} bytes of letters,"
             " digits, `+`, `-` and `_`. Rename it (and the reactions that use it).",
+            values={"found": kept(name)},
         )
     if name in vendored.system_emojis():
         return error(
@@ -60,6 +63,7 @@ def validate_emoji(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             field="emoji.name",
             server_error_id="model.emoji.system_emoji_name.app_error",
             effect=DROPS_DATA,
+            values={"found": kept(name)},
         )
     return None
 

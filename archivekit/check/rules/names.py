@@ -100,9 +100,11 @@ SYSTEM_ADMIN_ROLE: Final = "system_admin"
 
 
 # --- name predicates (server model functions) ----------------------------------------------------
-def is_reserved_team_name(name: str) -> bool:
-    """model.IsReservedTeamName: the lowercased name starts with a reserved word."""
-    return go_lower(name).startswith(RESERVED_TEAM_NAME_PREFIXES)
+def reserved_team_word(name: str) -> str | None:
+    """model.IsReservedTeamName: the reserved word the lowercased name starts with (the first
+    of the server's list), or None when it is no reserved name."""
+    lowered = go_lower(name)
+    return next((w for w in RESERVED_TEAM_NAME_PREFIXES if lowered.startswith(w)), None)
 
 
 def is_valid_team_name(lowered: str) -> bool:
@@ -164,14 +166,27 @@ def shown(value: str) -> str:
     return repr(value)
 
 
+def kept(value: str) -> str:
+    """A value as an issue keeps it beside the message: cut where `shown` cuts it."""
+    return value[:_SHOWN_MAX]
+
+
 def validator_id(record: str, rule: str) -> str:
     """Full server id of a validator error, e.g. ``validator_id("team", "name_length")``."""
     return f"app.import.validate_{record}_import_data.{rule}.error"
 
 
-def missing(field: str, server_error_id: str, message: str) -> Issue:
+def missing(
+    field: str,
+    server_error_id: str,
+    message: str,
+    *,
+    values: Mapping[str, Scalar] | None = None,
+) -> Issue:
     """A required field is absent (or null): the import stops at this line."""
-    return error("missing-field", message, field=field, server_error_id=server_error_id)
+    return error(
+        "missing-field", message, field=field, server_error_id=server_error_id, values=values
+    )
 
 
 def invalid(
@@ -206,9 +221,13 @@ def apply_failure(
     )
 
 
-def length(found: int, limit: int, unit: str) -> dict[str, Scalar]:
-    """The values of a length-limit issue: the length found, the limit and their unit."""
-    return {"found": found, "limit": limit, "unit": unit}
+def length(found: int, limit: int, unit: str, value: str | None = None) -> dict[str, Scalar]:
+    """The values of a length-limit issue: the length found, the limit and their unit, and
+    the `value` that long (cut as messages show it)."""
+    values: dict[str, Scalar] = {"found": found, "limit": limit, "unit": unit}
+    if value is not None:
+        values["value"] = kept(value)
+    return values
 
 
 def too_long(what: str, value: str, measured: int, unit: str, limit: int) -> str:
@@ -228,6 +247,7 @@ def scheme_reference_issue(record: str, scheme: str | None) -> Issue | None:
         validator_id(record, "scheme_invalid"),
         f"Scheme name {shown(scheme)} is not valid: 2-64 lowercase letters, digits or"
         " underscores. Use the name of a scheme line.",
+        values={"found": kept(scheme)},
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from archivekit.check.rules.context import MAX_POST_SIZE, MAX_POST_SIZE_SOURCE, RuleContext
-from archivekit.check.rules.names import invalid, length, missing, shown, validator_id
+from archivekit.check.rules.names import invalid, kept, length, missing, shown, validator_id
 from archivekit.check.rules.post_types import NEWER_SERVER_POST_TYPES, is_allowed_post_type
 from archivekit.gosem.marshal import marshal_runes, marshal_runes_over
 from archivekit.gosem.paths import escapes_data
@@ -132,6 +132,7 @@ def check_create_at(create_at: int | None, field: str, id_prefix: str, what: str
             id_prefix + "create_at_zero.error",
             f"The {what}'s create_at is 0, which the server refuses. Use its real time in "
             "milliseconds since 1970-01-01 UTC (any other value, even negative, is accepted).",
+            values={"found": 0},
         )
     return None
 
@@ -186,6 +187,7 @@ def validate_reactions(
                 f"The reaction's create_at ({create_at}) is earlier than its {parent}'s "
                 f"create_at ({parent_create_at}); the server refuses such a reaction. Use a "
                 f"time at or after {parent_create_at}.",
+                values={"found": create_at, "parent_create_at": parent_create_at},
             )
     return None
 
@@ -244,6 +246,7 @@ def validate_attachments(
                 f"Attachment path {shown(path)} points outside the data/ folder "
                 f"({ATTACHMENT_INVALID_PATH_ID}), so the server refuses the whole line. Use a "
                 "path relative to data/ without '..'.",
+                values={"found": kept(path)},
             )
     return None
 
@@ -266,6 +269,7 @@ def validate_thread_followers(
                 wrapper_id,
                 f"Thread follower {index} has no user ({FOLLOWER_USER_MISSING_ID}). Give each "
                 "follower a username, or remove the empty entry.",
+                values={"index": index},
             )
     return None
 
@@ -295,6 +299,7 @@ def apply_post_shape(data: dict[str, Any], field: str, issues: list[Issue]) -> N
                     "re-import may then not recognise it and create it twice. Fix the "
                     "timestamp if it is wrong.",
                     field=f"{at}.create_at",
+                    values={"found": reply_create_at, "parent_create_at": post_create_at},
                 )
             )
 
@@ -316,6 +321,7 @@ def _apply_saved_post(data: dict[str, Any], field: str, issues: list[Issue]) -> 
                 f'starting with "custom_".{hint}',
                 field=f"{field}.type",
                 server_error_id=POST_TYPE_INVALID_ID,
+                values={"found": kept(post_type)},
             )
         )
     attachments = data.get("attachments")
@@ -350,6 +356,7 @@ def _apply_saved_post(data: dict[str, Any], field: str, issues: list[Issue]) -> 
                         "character itself.",
                         field=f"{field}.reactions[{index}].emoji_name",
                         server_error_id=REACTION_EMOJI_INVALID_ID,
+                        values={"found": kept(emoji_name)},
                     )
                 )
 

@@ -12,6 +12,7 @@ from archivekit.check.rules.names import (
     ROLE_NAME_MAX_BYTES,
     invalid,
     is_valid_role_name,
+    kept,
     length,
     missing,
     shown,
@@ -34,6 +35,7 @@ def check_role_object(data: dict[str, Any], path: str) -> Issue | None:
             name_id,
             f"Role name {shown(name)} is not valid: it must be 1-{ROLE_NAME_MAX_BYTES} bytes of"
             " lowercase letters, digits and underscores. Rename it, e.g. `custom_role`.",
+            values={"found": kept(name)},
         )
 
     display_name = data.get("display_name")
@@ -49,7 +51,7 @@ def check_role_object(data: dict[str, Any], path: str) -> Issue | None:
             f"{path}.display_name",
             display_id,
             too_long("Role display name", display_name, size, "bytes", ROLE_DISPLAY_NAME_MAX_BYTES),
-            values=length(size, ROLE_DISPLAY_NAME_MAX_BYTES, "bytes"),
+            values=length(size, ROLE_DISPLAY_NAME_MAX_BYTES, "bytes", display_name),
         )
 
     description = data.get("description")
@@ -58,7 +60,7 @@ def check_role_object(data: dict[str, Any], path: str) -> Issue | None:
             f"{path}.description",
             validator_id("role", "description_invalid"),
             too_long("Role description", description, size, "bytes", ROLE_DESCRIPTION_MAX_BYTES),
-            values=length(size, ROLE_DESCRIPTION_MAX_BYTES, "bytes"),
+            values=length(size, ROLE_DESCRIPTION_MAX_BYTES, "bytes", description),
         )
 
     permissions = data.get("permissions")
@@ -72,6 +74,7 @@ def check_role_object(data: dict[str, Any], path: str) -> Issue | None:
                     f"Permission {shown(permission)} is not known to the target server"
                     " (an export from a newer server, or a typo). Remove it or upgrade"
                     " the target server.",
+                    values={"found": kept(permission)},
                 )
     return None
 

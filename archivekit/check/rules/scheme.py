@@ -12,6 +12,7 @@ from archivekit.check.rules.names import (
     SCHEME_SCOPE_TEAM,
     invalid,
     is_valid_scheme_name,
+    kept,
     length,
     missing,
     shown,
@@ -69,6 +70,7 @@ def _check_scope(data: dict[str, Any]) -> Issue | None:
             "scheme.scope",
             validator_id("scheme", "unknown_scheme"),
             f'Scheme scope {shown(scope)} is not valid; use "team" or "channel".',
+            values={"found": kept(scope)},
         )
     return None
 
@@ -88,6 +90,7 @@ def validate_scheme(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             name_id,
             f"Scheme name {shown(name)} is not valid: it must be 2-64 lowercase letters, digits"
             " or underscores. Rename it (and every team/channel `scheme` that refers to it).",
+            values={"found": kept(name)},
         )
 
     display_name = data.get("display_name")
@@ -103,7 +106,7 @@ def validate_scheme(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             too_long(
                 "Scheme display name", display_name, size, "bytes", SCHEME_DISPLAY_NAME_MAX_BYTES
             ),
-            values=length(size, SCHEME_DISPLAY_NAME_MAX_BYTES, "bytes"),
+            values=length(size, SCHEME_DISPLAY_NAME_MAX_BYTES, "bytes", display_name),
         )
 
     description = data.get("description")
@@ -114,7 +117,7 @@ def validate_scheme(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             too_long(
                 "Scheme description", description, size, "bytes", SCHEME_DESCRIPTION_MAX_BYTES
             ),
-            values=length(size, SCHEME_DESCRIPTION_MAX_BYTES, "bytes"),
+            values=length(size, SCHEME_DESCRIPTION_MAX_BYTES, "bytes", description),
         )
 
     for key in ROLE_KEYS:

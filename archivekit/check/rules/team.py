@@ -12,10 +12,11 @@ from archivekit.check.rules.names import (
     TEAM_TYPES,
     apply_failure,
     invalid,
-    is_reserved_team_name,
     is_valid_team_name,
+    kept,
     length,
     missing,
+    reserved_team_word,
     scheme_reference_issue,
     shown,
     too_long,
@@ -55,14 +56,15 @@ def _check_name(name: str | None) -> Issue | None:
             "team.name",
             validator_id("team", "name_length"),
             too_long("Team name", name, size, "bytes", TEAM_NAME_MAX_BYTES),
-            values=length(size, TEAM_NAME_MAX_BYTES, "bytes"),
+            values=length(size, TEAM_NAME_MAX_BYTES, "bytes", name),
         )
-    if is_reserved_team_name(name):
+    if (reserved := reserved_team_word(name)) is not None:
         return invalid(
             "team.name",
             validator_id("team", "name_reserved"),
             f"Team name {shown(name)} starts with a reserved word (admin, api, channel, help,"
             " post, plugins, …). Rename the team, e.g. prefix it with your organisation.",
+            values={"found": kept(name), "reserved": reserved},
         )
     if not is_valid_team_name(go_lower(name)):
         return invalid(
@@ -71,6 +73,7 @@ def _check_name(name: str | None) -> Issue | None:
             f"Team name {shown(name)} is not valid: use at least 2 lowercase letters, digits and"
             " hyphens, starting and ending with a letter or digit (or two parts joined by one"
             " `__`). Rename it.",
+            values={"found": kept(name)},
         )
     return None
 
@@ -100,7 +103,7 @@ def validate_team(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             "team.display_name",
             validator_id("team", "display_name_length"),
             message,
-            values=length(runes, TEAM_DISPLAY_NAME_MAX_RUNES, "characters"),
+            values=length(runes, TEAM_DISPLAY_NAME_MAX_RUNES, "characters", display_name),
         )
 
     team_type = data.get("type")
@@ -115,6 +118,7 @@ def validate_team(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             "team.type",
             validator_id("team", "type_invalid"),
             f'Team type {shown(team_type)} is not valid; use "O" (open) or "I" (invite only).',
+            values={"found": kept(team_type)},
         )
 
     description = data.get("description")
@@ -123,7 +127,7 @@ def validate_team(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
             "team.description",
             validator_id("team", "description_length"),
             too_long("Team description", description, size, "bytes", TEAM_DESCRIPTION_MAX_BYTES),
-            values=length(size, TEAM_DESCRIPTION_MAX_BYTES, "bytes"),
+            values=length(size, TEAM_DESCRIPTION_MAX_BYTES, "bytes", description),
         )
 
     return scheme_reference_issue("team", data.get("scheme"))
@@ -144,6 +148,7 @@ def apply_team(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
                 "model.team.is_valid.name.app_error",
                 f"Team display name {shown(display_name)} consists only of invisible control"
                 " characters that the server strips, leaving it empty. Use visible text.",
+                values={"found": kept(display_name)},
             )
         )
     return issues

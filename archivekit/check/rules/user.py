@@ -21,6 +21,7 @@ from archivekit.check.rules.names import (
     LIMIT_VISIBLE_DMS_GMS_MAX,
     PREFERENCE_VALUE_MAX_RUNES,
     PUSH_STATUS_LEVELS,
+    ROLE_NAME_MAX_BYTES,
     SYSTEM_GUEST_ROLE,
     TEAM_GUEST_ROLE,
     TRUE_FALSE,
@@ -39,6 +40,7 @@ from archivekit.check.rules.names import (
     is_in_role,
     is_valid_user_roles,
     is_valid_username,
+    kept,
     length,
     missing,
     shown,
@@ -48,7 +50,7 @@ from archivekit.check.rules.names import (
 from archivekit.gosem.mail import AddressError, parse_address
 from archivekit.gosem.paths import escapes_data
 from archivekit.gosem.strings import byte_len, go_lower, rune_len
-from archivekit.issues import Issue
+from archivekit.issues import Issue, Scalar
 
 _USER = "user"
 _TEAMS = "user_teams"
@@ -65,6 +67,7 @@ def check_profile_image(data: dict[str, Any], record: str) -> Issue | None:
             validator_id(_USER, "invalid_image_path"),
             f"Profile image path {shown(path)} leaves the archive's data/ folder. Give a path"
             " relative to data/, without `..`.",
+            values={"found": kept(path)},
         )
     return None
 
@@ -79,19 +82,19 @@ def check_username(data: dict[str, Any], record: str) -> Issue | None:
             f"The {record} has no username. Add `username`.",
         )
     if not is_valid_username(go_lower(username)):
-        return invalid(
-            f"{record}.username",
-            validator_id(_USER, "username_invalid"),
-            username_message(username),
-        )
+        return username_issue(f"{record}.username", username)
     return None
 
 
-def username_message(username: str) -> str:
-    return (
+def username_issue(field: str, username: str) -> Issue:
+    """A username (of a user, a bot or a bot's owner) the validator refuses."""
+    return invalid(
+        field,
+        validator_id(_USER, "username_invalid"),
         f"Username {shown(username)} is not valid: it must be 1-64 bytes of lowercase letters,"
         " digits, `.`, `-` and `_`, and not one of all, channel, matterbot, system. Rename it"
-        " (and every reference to it)."
+        " (and every reference to it).",
+        values={"found": kept(username)},
     )
 
 
@@ -111,6 +114,7 @@ def _check_email(email: str | None, username: object) -> Issue | None:
             validator_id(_USER, "email_missing"),
             f"{who} has no email; the server refuses a user without one. Add one "
             f"({MISSING_EMAIL_NOTE}).",
+            values={"subject": username} if isinstance(username, str) else None,
         )
     size = byte_len(email)
     if size == 0 or size > USER_EMAIL_MAX_BYTES:
@@ -123,7 +127,7 @@ def _check_email(email: str | None, username: object) -> Issue | None:
             "user.email",
             validator_id(_USER, "email_length"),
             message,
-            values=length(size, USER_EMAIL_MAX_BYTES, "bytes"),
+            values=length(size, USER_EMAIL_MAX_BYTES, "bytes", email),
         )
     return None
 
@@ -145,7 +149,7 @@ def _check_auth(data: dict[str, Any]) -> Issue | None:
             "user.auth_data",
             validator_id(_USER, "auth_data_length"),
             too_long("auth_data", auth_data, size, "bytes", USER_AUTH_DATA_MAX_BYTES),
-            values=length(size, USER_AUTH_DATA_MAX_BYTES, "bytes"),
+            values=length(size, USER_AUTH_DATA_MAX_BYTES, "bytes", auth_data),
         )
     if is_blank(auth_service) != is_blank(auth_data):
         return invalid(
@@ -161,6 +165,7 @@ def _check_auth(data: dict[str, Any]) -> Issue | None:
             "app.import.validate_user_teams_import_data.invalid_auth_service.error",
             f"Auth service {shown(auth_service)} is not known; use one of email, gitlab, saml,"
             " ldap, google, office365, openid.",
+            values={"found": kept(auth_service)},
         )
     if password is not None:
         size = byte_len(password)
@@ -197,16 +202,20 @@ def _check_profile_lengths(data: dict[str, Any]) -> Issue | None:
                 f"user.{key}",
                 validator_id(_USER, f"{key}_length"),
                 too_long(label, value, runes, "characters", limit),
-                values=length(runes, limit, "characters"),
+                values=length(runes, limit, "characters", value),
             )
     return None
 
 
-def roles_message(roles: str) -> str:
-    return (
+def roles_issue(field: str, server_error_id: str, roles: str) -> Issue:
+    """A roles string the validator refuses (of the user or a membership)."""
+    return invalid(
+        field,
+        server_error_id,
         f"Roles {shown(roles)} are not valid: give space-separated role names of lowercase"
-        " letters, digits and `_` (at most 64 bytes each); `system_admin` must come with"
-        " `system_user`."
+        f" letters, digits and `_` (at most {ROLE_NAME_MAX_BYTES} bytes each); `system_admin`"
+        " must come with `system_user`.",
+        values={"found": kept(roles), "limit": ROLE_NAME_MAX_BYTES, "unit": "bytes"},
     )
 
 
@@ -239,6 +248,7 @@ def _check_guest_roles(data: dict[str, Any]) -> Issue | None:
                 validator_id(_USER, "system_guest_missing_team_guest_roles"),
                 f"The user is a system guest but has `team_guest` in only {team_guests} of"
                 f" {total_teams} team memberships. Add `team_guest` to every team's roles.",
+                values={"found": team_guests, "total": total_teams, "unit": "team memberships"},
             )
         if total_channels > 0 and not all_channel_guest:
             return invalid(
@@ -247,6 +257,11 @@ def _check_guest_roles(data: dict[str, Any]) -> Issue | None:
                 f"The user is a system guest but has `channel_guest` in only {channel_guests} of"
                 f" {total_channels} channel memberships. Add `channel_guest` to every channel's"
                 " roles.",
+                values={
+                    "found": channel_guests,
+                    "total": total_channels,
+                    "unit": "channel memberships",
+                },
             )
         return None
     if all_team_guest:
@@ -303,6 +318,7 @@ def _check_enums(
                 f"{path}.{key}",
                 validator_id(record, rule),
                 _choice_message(f"`{key}`", value, allowed),
+                values={"found": kept(value)},
             )
     return None
 
@@ -341,9 +357,7 @@ def _check_channels(channels: list[dict[str, Any]], path: str) -> Issue | None:
             )
         roles = channel.get("roles")
         if roles is not None and not is_valid_user_roles(roles):
-            return invalid(
-                f"{here}.roles", validator_id(_CHANNELS, "invalid_roles"), roles_message(roles)
-            )
+            return roles_issue(f"{here}.roles", validator_id(_CHANNELS, "invalid_roles"), roles)
         notify = channel.get("notify_props")
         if notify is not None and (
             issue := _check_enums(notify, f"{here}.notify_props", _CHANNELS, _CHANNEL_NOTIFY)
@@ -363,9 +377,7 @@ def _check_teams(teams: list[dict[str, Any]]) -> Issue | None:
             )
         roles = team.get("roles")
         if roles is not None and not is_valid_user_roles(roles):
-            return invalid(
-                f"{here}.roles", validator_id(_TEAMS, "invalid_roles"), roles_message(roles)
-            )
+            return roles_issue(f"{here}.roles", validator_id(_TEAMS, "invalid_roles"), roles)
         channels = team.get("channels")
         if channels is not None and (issue := _check_channels(channels, f"{here}.channels")):
             return issue
@@ -376,6 +388,7 @@ def _check_teams(teams: list[dict[str, Any]]) -> Issue | None:
                 validator_id(_TEAMS, "invalid_team_theme"),
                 f"Team theme {shown(theme)} is not a JSON object of strings. Fix the JSON or"
                 " remove `theme`.",
+                values={"found": kept(theme)},
             )
     return None
 
@@ -393,7 +406,7 @@ def validate_user(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
         return issue
     roles = data.get("roles")
     if roles is not None and not is_valid_user_roles(roles):
-        return invalid("user.roles", validator_id(_USER, "roles_invalid"), roles_message(roles))
+        return roles_issue("user.roles", validator_id(_USER, "roles_invalid"), roles)
     if (issue := _check_guest_roles(data)) is not None:
         return issue
     notify = data.get("notify_props")
@@ -485,19 +498,25 @@ def is_valid_locale(locale: str) -> bool:
     )
 
 
-def _locale_message(locale: str) -> str:
+def _locale_issue(locale: str) -> Issue:
     size = byte_len(locale)
+    values: dict[str, Scalar] = {"found": kept(locale)}
     if size > USER_LOCALE_MAX_BYTES:
         why = f"it is {size} bytes; the server allows at most {USER_LOCALE_MAX_BYTES}"
+        values.update(size=size, limit=USER_LOCALE_MAX_BYTES, unit="bytes")
     else:
         why = "it is not a language tag Go's language.Parse accepts"
         suggestion = _COUNTRY_NOT_LANGUAGE.get(locale.lower())
         if suggestion is not None:
             why += f" ({shown(locale)} is a country code; the language is probably `{suggestion}`)"
-    return (
+            values["suggestion"] = suggestion
+    return apply_failure(
+        "user.locale",
+        "model.user.is_valid.locale.app_error",
         f"Locale {shown(locale)} is not valid: {why}. Use a language code, optionally with a"
         f" region, such as `en`, `de`, `pt_BR`, `zh-TW` (rule of {X_TEXT_VERSION}), or leave"
-        " `locale` out for the server's default."
+        " `locale` out for the server's default.",
+        values=values,
     )
 
 
@@ -581,7 +600,7 @@ def _preference_issues(data: dict[str, Any]) -> list[Issue]:
                         "characters",
                         PREFERENCE_VALUE_MAX_RUNES,
                     ),
-                    values=length(runes, PREFERENCE_VALUE_MAX_RUNES, "characters"),
+                    values=length(runes, PREFERENCE_VALUE_MAX_RUNES, "characters", value),
                 )
             )
         elif key == "theme" and not is_valid_theme(value):
@@ -592,6 +611,7 @@ def _preference_issues(data: dict[str, Any]) -> list[Issue]:
                     f"Theme {shown(value)} is not a JSON object of strings; the server refuses"
                     " to save it (model.preference.is_valid.theme.app_error). Fix the JSON or"
                     " remove `theme`.",
+                    values={"found": kept(value)},
                 )
             )
         elif key == "limit_visible_dms_gms" and not (
@@ -604,6 +624,7 @@ def _preference_issues(data: dict[str, Any]) -> list[Issue]:
                     f"`limit_visible_dms_gms` {shown(value)} must be a whole number from 1 to"
                     f" {LIMIT_VISIBLE_DMS_GMS_MAX}"
                     " (model.preference.is_valid.limit_visible_dms_gms.app_error).",
+                    values={"found": kept(value), "minimum": 1, "limit": LIMIT_VISIBLE_DMS_GMS_MAX},
                 )
             )
     for index, team in enumerate(data.get("teams") or ()):
@@ -614,7 +635,7 @@ def _preference_issues(data: dict[str, Any]) -> list[Issue]:
                     f"user.teams[{index}].theme",
                     _SAVE_TEAM_PREFERENCES,
                     too_long("Team theme", theme, runes, "characters", PREFERENCE_VALUE_MAX_RUNES),
-                    values=length(runes, PREFERENCE_VALUE_MAX_RUNES, "characters"),
+                    values=length(runes, PREFERENCE_VALUE_MAX_RUNES, "characters", theme),
                 )
             )
     return issues
@@ -635,19 +656,12 @@ def apply_user(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
                 " like `name@example.com`. Fix it. (Servers before mattermost/mattermost#29661,"
                 " 2025, only refused display names; mmctl import validate checks the length"
                 " only.)",
-                values={"found": email},
+                values={"found": email, "reason": problem},
             )
         )
     locale = data.get("locale")
     if locale is not None and not is_valid_locale(locale):
-        issues.append(
-            apply_failure(
-                "user.locale",
-                "model.user.is_valid.locale.app_error",
-                _locale_message(locale),
-                values={"found": locale},
-            )
-        )
+        issues.append(_locale_issue(locale))
     roles = data.get("roles")
     if roles is not None and (size := byte_len(roles)) > USER_ROLES_MAX_BYTES:
         issues.append(
@@ -655,7 +669,7 @@ def apply_user(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
                 "user.roles",
                 "model.user.is_valid.roles_limit.app_error",
                 too_long("Roles string", roles, size, "bytes", USER_ROLES_MAX_BYTES),
-                values=length(size, USER_ROLES_MAX_BYTES, "bytes"),
+                values=length(size, USER_ROLES_MAX_BYTES, "bytes", roles),
             )
         )
     password = data.get("password")
@@ -667,6 +681,7 @@ def apply_user(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
                 "The password does not meet the target server's password policy"
                 f" ({_password_requirements(ctx.password)}). Change it, or remove `password`"
                 " so that the server generates one.",
+                values={"minimum": ctx.password.minimum_length, "unit": "bytes"},
             )
         )
     issues.extend(_preference_issues(data))
