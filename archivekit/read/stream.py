@@ -49,7 +49,7 @@ from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions, is_image_name
 from archivekit.gosem.paths import member_key
-from archivekit.issues import error
+from archivekit.issues import Scalar, error
 from archivekit.read.inflate import (
     DEFLATE64,
     DEFLATE64_INPUT,
@@ -277,22 +277,30 @@ class _Reading:
     error_at: int = 0  # ... after this many bytes out
 
 
-def _undelimited(member: MemberInfo, why: str) -> ArchiveError:
+def _undelimited(member: MemberInfo, why: str, method: int | None = None) -> ArchiveError:
+    values: dict[str, Scalar] = {"member": member.name}
+    if method is not None:
+        values["method"] = method
     return ArchiveError(
         error(
             "stream-unreadable",
             f"Cannot tell where member {member.name!r} ends while reading a stream: {why}. "
             f"{SAVE_HINT}",
-            values={"member": member.name},
+            values=values,
         )
     )
 
 
-def _stream_ends(name: str, where: str) -> ArchiveError:
+def _stream_ends(name: str, where: str, member: str | None = None) -> ArchiveError:
+    """`where`: "inside member 'NAME'" and the like (`member`: that NAME, kept as a value)."""
+    values: dict[str, Scalar] = {"path": name}
+    if member is not None:
+        values["member"] = member
     return ArchiveError(
         error(
             "zip-truncated",
             f"The stream {name} ends {where} (incomplete download?). Fetch the archive again.",
+            values=values,
         )
     )
 
@@ -607,7 +615,9 @@ class StreamArchive(Archive):
                 "stream-unreadable",
                 f"The archive's central directory (at its end) says the server imports "
                 f"{server!r}, but {what}: a stream cannot go back. {SAVE_HINT}",
-                values={"member": server},
+                values={"member": server}
+                if streamed is None
+                else {"member": server, "streamed": streamed},
             )
         )
 
@@ -733,13 +743,14 @@ class StreamArchive(Archive):
                 member,
                 f"it is compressed with method {method}, which cannot be decompressed here, "
                 "and written with a data descriptor",
+                method,
             )
 
     def _skip(self, member: MemberInfo, n: int, reading: _Reading) -> None:
         skipped = self._in.skip(n)
         reading.consumed += skipped
         if skipped < n:
-            raise _stream_ends(self._in.name, f"inside member {member.name!r}")
+            raise _stream_ends(self._in.name, f"inside member {member.name!r}", member.name)
 
     def _emit(self, reading: _Reading, block: bytes) -> bytes:
         reading.produced += len(block)
@@ -756,7 +767,7 @@ class StreamArchive(Archive):
                 return
             block = self._in.take_upto(min(block_size, remaining))
             if not block:
-                raise _stream_ends(self._in.name, f"inside member {member.name!r}")
+                raise _stream_ends(self._in.name, f"inside member {member.name!r}", member.name)
             remaining -= len(block)
             reading.consumed += len(block)
             yield self._emit(reading, block)
@@ -780,7 +791,7 @@ class StreamArchive(Archive):
                 return
             if source.eof:
                 # No descriptor matching the data up to the end: cut short (or damaged).
-                raise _stream_ends(source.name, f"inside member {member.name!r}")
+                raise _stream_ends(source.name, f"inside member {member.name!r}", member.name)
             safe = end - _HOLD
             yield from self._emit_slices(reading, buf, at, safe, block_size)
             source.advance(safe - at)
@@ -813,7 +824,7 @@ class StreamArchive(Archive):
                 want = DEFLATE_INPUT if remaining < 0 else min(DEFLATE_INPUT, remaining)
                 chunk = source.take_upto(want)
                 if not chunk:
-                    raise _stream_ends(source.name, f"inside member {member.name!r}")
+                    raise _stream_ends(source.name, f"inside member {member.name!r}", member.name)
                 if remaining > 0:
                     remaining -= len(chunk)
             try:
@@ -863,7 +874,7 @@ class StreamArchive(Archive):
             want = DEFLATE64_INPUT if remaining < 0 else min(DEFLATE64_INPUT, remaining)
             previous, piece = piece, source.take_upto(want)
             if not piece:
-                raise _stream_ends(source.name, f"inside member {member.name!r}")
+                raise _stream_ends(source.name, f"inside member {member.name!r}", member.name)
             if remaining > 0:
                 remaining -= len(piece)
             try:
@@ -913,7 +924,7 @@ class StreamArchive(Archive):
         if data[:4] in _NEXT:
             return  # flagged, but no descriptor written: the next header follows at once
         if len(data) < 4:
-            raise _stream_ends(self._in.name, f"after member {member.name!r}")
+            raise _stream_ends(self._in.name, f"after member {member.name!r}", member.name)
         raise _undelimited(member, "no data descriptor matching its data follows it")
 
     @staticmethod
