@@ -1,5 +1,5 @@
-"""archivekit: preflight, inspect (and soon filter, split, reconcile) Mattermost bulk
-export/import archives.
+"""archivekit: preflight, inspect, filter, split, merge, fix, redact, reconcile and report on
+Mattermost bulk export/import archives.
 
 The public API::
 
