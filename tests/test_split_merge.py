@@ -461,3 +461,26 @@ def test_merge_keeps_8_bytes_per_duplicate_post(tmp_path: Path) -> None:
     # Resolving costs about the same with or without duplicates (the bucket files dominate):
     # no Python object or array per duplicate (that was ~180 bytes each).
     assert (with_duplicates - without) / posts < 16, (with_duplicates, without)
+
+
+@pytest.mark.parametrize("participants", [False, True])
+def test_merge_the_same_dm_listed_in_another_order_is_no_conflict(
+    tmp_path: Path, participants: bool
+) -> None:
+    world = [team("eng"), user("alice", teams=["eng"]), user("bob", teams=["eng"])]
+    a = make_archive(
+        tmp_path / "a.zip", [*world, direct_channel(["alice", "bob"], participants=participants)]
+    )
+    b = make_archive(
+        tmp_path / "b.zip", [*world, direct_channel(["bob", "Alice"], participants=participants)]
+    )
+    result = merge_archives([a, b], tmp_path / "out.zip", check_input=False)
+    assert result.stats.merged["direct_channel"] == 1
+    assert result.stats.issues == []
+    # A different header is still a conflict, named by its field.
+    c = make_archive(
+        tmp_path / "c.zip",
+        [*world, direct_channel(["bob", "alice"], participants=participants, header="news")],
+    )
+    result = merge_archives([a, c], tmp_path / "out2.zip", check_input=False)
+    assert [i.values["fields"] for i in result.stats.issues] == ["header"]

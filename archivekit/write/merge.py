@@ -122,6 +122,26 @@ def _definition_key(line_type: str, payload: dict[str, Any]) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+def _comparable(line_type: str, payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A definition's fields as the importer compares them: a direct channel's members (or
+    participants) are a set, so the same DM listed in another order is no conflict."""
+    if line_type != "direct_channel" or payload is None:
+        return payload
+    comparable = dict(payload)
+    members = payload.get("members")
+    if isinstance(members, list):
+        comparable["members"] = sorted({go_lower(m) for m in members if isinstance(m, str)})
+    participants = payload.get("participants")
+    if isinstance(participants, list):
+        named = [
+            {**p, "username": go_lower(p["username"])} if isinstance(p.get("username"), str) else p
+            for p in participants
+            if isinstance(p, dict)
+        ]
+        comparable["participants"] = sorted(named, key=lambda p: str(p.get("username")))
+    return comparable
+
+
 def _post_identity(line_type: str, payload: dict[str, Any]) -> bytes | None:
     """The importer's identity of a post (channel, create_at, message), or None."""
     create_at, message = payload.get("create_at"), payload.get("message")
@@ -494,7 +514,7 @@ class MergeRun:
         entry: _Definition,
         envelopes: list[dict[str, Any] | None],
     ) -> None:
-        payloads = [payload_of(e)[1] if e is not None else None for e in envelopes]
+        payloads = [_comparable(line_type, payload_of(e)[1] if e else None) for e in envelopes]
         last = payloads[-1] or {}
         differing: set[str] = set()
         for payload in payloads[:-1]:
