@@ -28,7 +28,7 @@ from archivekit.read import (
 from archivekit.read.source import file_path, is_stream, reopen_jsonl
 from archivekit.read.stream import open_stream
 from archivekit.report.inventory import ChannelSummary, Inspection, TeamSummary
-from archivekit.runtime import RunDirectory, worker_pool
+from archivekit.runtime import RunDirectory, run_in_workers
 
 
 def _channel(result: Inspection, team: str, name: str) -> ChannelSummary:
@@ -300,15 +300,11 @@ def inspect(
     # The workers only read the JSONL (not the directory again): free this index before they
     # fork.
     del archive
-    import multiprocessing  # only a parallel run pays for it
-
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    # Workers end with this process, however it ends (archivekit.runtime.worker_pool).
-    with worker_pool(context, workers) as pool:
-        parts = pool.starmap(
-            _inspect_share,
-            [(source, jsonl, me, workers, block_size, read_limits) for me in range(workers)],
-        )
+    # Workers end with this process, however it ends (archivekit.runtime.run_in_workers).
+    parts = run_in_workers(
+        _inspect_share,
+        [(source, jsonl, me, workers, block_size, read_limits) for me in range(workers)],
+    )
     for part in parts:
         _merge(result, part)
     result.lines = parts[0].lines

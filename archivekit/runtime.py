@@ -24,16 +24,17 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from archivekit.errors import OutputError
 
 RUN_PREFIX = "archivekit-run-"
 # How often a worker checks that its parent is still there (where no parent-death signal).
 PARENT_CHECK_SECONDS = 0.5
+R = TypeVar("R")
 EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
 
 
@@ -197,9 +198,9 @@ _PR_SET_PDEATHSIG = 1
 
 # Signals a new worker must not see before `guard_worker` has set its own handlers: forked, it
 # inherits the parent's SIGTERM handler (which raises `Terminated`), and a SIGTERM arriving in
-# that window — `Pool.terminate` sends one to a worker that has not started yet — raised
-# inside the pool's bootstrap and could leave its queue lock held: the parent then waited for
-# ever to join the workers. Blocked while workers are forked, delivered after the handlers.
+# that window — a run stopped at once signals a worker that has not started yet — raised
+# inside the worker's bootstrap (with a `multiprocessing.Pool`, it left the pool's queue lock
+# held and the parent waited for ever to join the workers). Blocked while workers are forked, delivered after the handlers.
 _WORKER_START_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
@@ -218,12 +219,70 @@ def forking_workers() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def worker_pool(context: Any, workers: int) -> Any:
-    """A `multiprocessing` pool of `workers` guarded processes (`guard_worker`), started safely
-    (`forking_workers`); use it as a context manager, which terminates it on the way out.
-    `context` is a multiprocessing context (fork where the platform has it)."""
-    with forking_workers():
-        return context.Pool(workers, initializer=guard_worker, initargs=(os.getpid(),))
+def run_in_workers(function: Callable[..., R], jobs: Sequence[tuple[Any, ...]]) -> list[R]:
+    """``[function(*job) for job in jobs]``, each job in its own guarded worker process (forked
+    where the platform can), the results in the order of `jobs`. An exception a job raises is
+    raised here; a worker that dies (the OOM killer, kill -9) raises RuntimeError. However this
+    call ends — a result, an error, Ctrl-C, SIGTERM — no worker outlives it.
+
+    Plain processes and one pipe each, not a `multiprocessing.Pool`: a pool terminated while
+    its task-handler thread held the queue lock could hang the whole command, where killing a
+    process cannot."""
+    import multiprocessing  # only a run with workers pays for it
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context: Any = multiprocessing.get_context(method)
+    processes: list[Any] = []
+    receivers: list[Any] = []
+    results: list[R] = []
+    try:
+        with forking_workers():  # no SIGTERM before a worker's own handlers (guard_worker)
+            for job in jobs:
+                receiver, sender = context.Pipe(duplex=False)
+                receivers.append(receiver)
+                process = context.Process(
+                    target=_run_job, args=(sender, os.getpid(), function, job), daemon=True
+                )
+                process.start()
+                processes.append(process)
+                sender.close()
+        for number, receiver in enumerate(receivers):
+            try:
+                failed, value = receiver.recv()
+            except EOFError:
+                processes[number].join(timeout=1)
+                raise RuntimeError(
+                    f"worker {number + 1} of {len(jobs)} ended without a result "
+                    f"(exit code {processes[number].exitcode})"
+                ) from None
+            if failed:
+                raise value
+            results.append(value)
+        return results
+    finally:
+        # Results all in: the workers are ending on their own. Otherwise stop them now: they
+        # may be blocked sending results nobody will read.
+        if len(results) != len(jobs):
+            for process in processes:
+                process.kill()
+        for process in processes:
+            process.join()
+        for receiver in receivers:
+            receiver.close()
+
+
+def _run_job(sender: Any, parent: int, function: Callable[..., Any], job: tuple[Any, ...]) -> None:
+    """A worker of `run_in_workers`: one job, its result or its exception sent back."""
+    guard_worker(parent)
+    try:
+        outcome: tuple[bool, Any] = (False, function(*job))
+    except Exception as error:  # raised again in the parent, as a Pool would
+        outcome = (True, error)
+    try:
+        sender.send(outcome)
+    except Exception as unsendable:  # an exception or result pickle cannot carry
+        sender.send((True, RuntimeError(f"a worker's result could not be sent: {unsendable}")))
+    sender.close()
 
 
 def guard_worker(parent: int) -> None:

@@ -96,8 +96,8 @@ def _validate_and_count(
         return check(1), count_and_draw(source, 1, read_limits, max_users_per_team)
     import multiprocessing
 
-    # fork: the child starts at once with the modules loaded. Not a daemon (a Pool's worker
-    # is): the tables may start workers of their own.
+    # fork: the child starts at once with the modules loaded. Not a daemon (run_in_workers'
+    # workers are): the tables may start workers of their own.
     context: Any = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     counting = workers // 2
     receive, send = context.Pipe(duplex=False)

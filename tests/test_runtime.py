@@ -3,13 +3,22 @@ abandoned (then removed) once the run that made it is gone."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from archivekit.runtime import RUN_PREFIX, RunDirectory, partial_name_owner, remove_abandoned
+from archivekit.runtime import (
+    RUN_PREFIX,
+    RunDirectory,
+    partial_name_owner,
+    remove_abandoned,
+    run_in_workers,
+)
 
 
 def dead_pid() -> int:
@@ -50,24 +59,53 @@ def test_a_new_run_directory_removes_abandoned_ones(tmp_path: Path) -> None:
         assert not gone.exists()
 
 
-_POOL_RACE = """
-import multiprocessing, sys
-from archivekit.runtime import stop_on_sigterm, worker_pool
+def _square(n: int) -> int:
+    return n * n
+
+
+def _refuse(n: int) -> int:
+    raise ValueError(f"job {n} refused")
+
+
+def _die(n: int) -> int:
+    os._exit(7)
+
+
+def _big(n: int) -> bytes:
+    return bytes([n]) * 4_000_000  # more than a pipe holds: the parent must read as they come
+
+
+def test_workers_give_their_results_in_the_order_of_the_jobs() -> None:
+    assert run_in_workers(_square, [(n,) for n in range(5)]) == [0, 1, 4, 9, 16]
+    assert [r[:1] for r in run_in_workers(_big, [(1,), (2,), (3,)])] == [b"\x01", b"\x02", b"\x03"]
+    assert run_in_workers(_square, []) == []
+
+
+def test_a_job_s_exception_is_raised_in_the_parent() -> None:
+    with pytest.raises(ValueError, match="job 2 refused"):
+        run_in_workers(_refuse, [(2,), (3,)])
+
+
+def test_a_worker_that_dies_is_an_error_not_a_wait() -> None:
+    with pytest.raises(RuntimeError, match=r"worker 1 of 2 ended without a result \(exit code 7\)"):
+        run_in_workers(_die, [(1,), (2,)])
+
+
+_RACE = """
+import sys
+from archivekit.runtime import run_in_workers, stop_on_sigterm
 stop_on_sigterm()
-context = multiprocessing.get_context("fork")
 for _ in range(int(sys.argv[1])):
-    # Terminated at once, often before a worker has run guard_worker: the SIGTERM that
-    # Pool.terminate sends must wait for the worker's own handlers.
-    with worker_pool(context, 2) as pool:
-        pass
+    # Started and ended at once, often before a worker has run guard_worker.
+    run_in_workers(abs, [(-1,), (-2,)])
 print("done")
 """
 
 
 @pytest.mark.slow
-def test_a_pool_terminated_while_its_workers_start_neither_hangs_nor_raises() -> None:
+def test_workers_started_and_ended_at_once_neither_hang_nor_raise() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", _POOL_RACE, "150"],
+        [sys.executable, "-c", _RACE, "150"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -76,3 +114,39 @@ def test_a_pool_terminated_while_its_workers_start_neither_hangs_nor_raises() ->
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "done"
     assert "Terminated" not in result.stderr, result.stderr
+
+
+_STOPPED = """
+import os, sys, time
+from archivekit.runtime import run_in_workers, stop_on_sigterm
+def sleep(seconds):
+    print(os.getpid(), flush=True)
+    time.sleep(seconds)
+stop_on_sigterm()
+run_in_workers(sleep, [(60,), (60,)])
+"""
+
+
+def test_sigterm_while_workers_run_ends_them_with_the_run() -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _STOPPED], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    workers = [int(parent.stdout.readline()) for _ in range(2)]
+    parent.send_signal(signal.SIGTERM)
+    parent.communicate(timeout=30)
+    assert parent.returncode != 0
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in workers)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie no one reaps yet is gone for our purpose.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(") ")[1][0] != "Z"

@@ -89,15 +89,19 @@ def start(
 
 
 def freeze_with_blocked_workers(
-    process: subprocess.Popen[bytes], tmp: Path, *, with_files: bool = True
+    process: subprocess.Popen[bytes], tmp: Path, *, with_files: bool = True, freeze: bool = False
 ) -> list[int]:
     """Wait until the run has workers (and temporary files), freeze the parent, and return
-    the workers once they are blocked on it."""
+    the workers once they are blocked on it. ``freeze``: workers with one small result to
+    send do not block on a frozen parent, they end — freeze them too, as soon as they exist."""
     ready = wait_for(
         lambda: len(children(process.pid)) >= 2 and (bool(run_dirs(tmp)) or not with_files), 30
     )
     os.kill(process.pid, signal.SIGSTOP)
     assert ready, "the run never had two workers and a temporary directory"
+    if freeze:
+        for worker in children(process.pid):
+            os.kill(worker, signal.SIGSTOP)
     time.sleep(1.0)
     workers = children(process.pid)
     assert len(workers) == 2
@@ -106,11 +110,11 @@ def freeze_with_blocked_workers(
 
 
 def kill_parent(
-    process: subprocess.Popen[bytes], tmp: Path, *, with_files: bool = True
+    process: subprocess.Popen[bytes], tmp: Path, *, with_files: bool = True, freeze: bool = False
 ) -> list[int]:
     """Freeze the run with its workers blocked, kill it with SIGKILL; its workers."""
     try:
-        workers = freeze_with_blocked_workers(process, tmp, with_files=with_files)
+        workers = freeze_with_blocked_workers(process, tmp, with_files=with_files, freeze=freeze)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
     finally:
@@ -166,7 +170,9 @@ def test_workers_of_a_killed_run_exit_on_their_own_and_the_next_run_cleans_up(
 
 
 def test_inspect_workers_end_with_a_killed_parent(archive: Path, tmp: Path) -> None:
-    workers = kill_parent(start(archive, tmp, command="inspect"), tmp, with_files=False)
+    # inspect's workers each send one small result and end: frozen, they still die with it.
+    process = start(archive, tmp, command="inspect")
+    workers = kill_parent(process, tmp, with_files=False, freeze=True)
     assert wait_for(lambda: not any(alive(w) for w in workers), 3.0), "workers left hanging"
 
 

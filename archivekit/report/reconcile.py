@@ -54,7 +54,7 @@ from archivekit.report.reconcile_read import (
 )
 from archivekit.report.spool import KIND_SHIFT, LINE_MASK, iter_buckets
 from archivekit.report.tables import ColumnKind, Table
-from archivekit.runtime import RunDirectory, worker_pool
+from archivekit.runtime import RunDirectory, run_in_workers
 
 if TYPE_CHECKING:
     import numpy as np
@@ -379,9 +379,8 @@ def _read_both(
     import numpy  # noqa: F401 - once here, not in each forked worker
 
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        # Workers end with this process, however it ends (archivekit.runtime.worker_pool).
-        with worker_pool(multiprocessing.get_context("fork"), 2) as pool:
-            first, second = pool.starmap(_read_side, jobs)
+        # Workers end with this process, however it ends (archivekit.runtime.run_in_workers).
+        first, second = run_in_workers(_read_side, jobs)
     else:
         first, second = (_read_side(*job) for job in jobs)
     return first, second

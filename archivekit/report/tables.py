@@ -35,7 +35,7 @@ from archivekit.read import (
 )
 from archivekit.report.choices import BY as BY
 from archivekit.report.table_counts import CHANNEL, Person, Place, TableCounts
-from archivekit.runtime import worker_pool
+from archivekit.runtime import run_in_workers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -465,15 +465,10 @@ def tables(
     if workers <= 1:
         tally = count_share(source, 0, 1, block_size, read_limits)
     else:
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        # Workers end with this process, however it ends (archivekit.runtime.worker_pool).
-        with worker_pool(context, workers) as pool:
-            parts = pool.starmap(
-                count_share,
-                [(source, me, workers, block_size, read_limits) for me in range(workers)],
-            )
+        # Workers end with this process, however it ends (archivekit.runtime.run_in_workers).
+        parts = run_in_workers(
+            count_share, [(source, me, workers, block_size, read_limits) for me in range(workers)]
+        )
         tally = parts[0]
         for part in parts[1:]:
             tally.merge(part)
