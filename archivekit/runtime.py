@@ -200,7 +200,8 @@ _PR_SET_PDEATHSIG = 1
 # inherits the parent's SIGTERM handler (which raises `Terminated`), and a SIGTERM arriving in
 # that window — a run stopped at once signals a worker that has not started yet — raised
 # inside the worker's bootstrap (with a `multiprocessing.Pool`, it left the pool's queue lock
-# held and the parent waited for ever to join the workers). Blocked while workers are forked, delivered after the handlers.
+# held and the parent waited for ever to join the workers). Blocked while workers are forked,
+# delivered after the handlers.
 _WORKER_START_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
