@@ -83,10 +83,10 @@ def _fstring_codes() -> dict[str, str]:
 def test_the_scan_finds_the_codes_it_should() -> None:
     # Guards the scan itself: codes emitted in different ways are all seen.
     codes = _literal_codes()
-    assert "attachment-missing" in codes  # error("...") in attachments.py
-    assert "limit-exceeded" in codes  # CODE = "..." in limits.py
-    assert "duplicate-post" in codes  # warning("...") in pipeline.py
-    assert "member-nfd-name" in codes  # warning(...).at(...) in the reader
+    assert "attachment-missing" in codes  # error("...") in check/files.py
+    assert "limit-exceeded" in codes  # CODE = "..." in check/limits/verdicts.py
+    assert "duplicate-post" in codes  # a multi-line warning(...) in check/duplicates.py
+    assert "member-nfd-name" in codes  # warning(...).at(...) in check/archive.py
     assert any("duplicate-" in key for key in _fstring_codes())
 
 

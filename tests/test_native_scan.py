@@ -114,7 +114,7 @@ needs_native = pytest.mark.skipif(
 
 @dataclass(frozen=True)
 class World:
-    """What the pipeline passes the scanners: definitions keyed as `References` keys them."""
+    """What the engine passes the scanners: definitions keyed as `References` keys them."""
 
     users: dict[str, Any]
     teams: dict[str, Any]
@@ -122,7 +122,7 @@ class World:
 
 
 def world_of(lines: Iterable[bytes]) -> World:
-    """The users, teams and channels the lines define, through the pipeline's own store."""
+    """The users, teams and channels the lines define, through the engine's own store."""
     refs = References()
     for number, raw in enumerate(lines, 1):
         try:
@@ -1353,7 +1353,7 @@ def assert_gives_back(run: Callable[[], object]) -> None:
     assert sys.getallocatedblocks() - before < 100
 
 
-# Drives the batch entry points the way the pipeline and inspect do (skip the line a run stops
+# Drives the batch entry points the way the engine and inspect do (skip the line a run stops
 # at, go on): run both in the sanitized subprocess and against the installed module.
 BATCH_DRIVER = """
 def drive_batches(_scan, users, teams, channels, type_ok, cases, files):

@@ -301,48 +301,49 @@ def test_a_scalar_direct_post_flagged_by_is_a_decode_error(tmp_path: Path, value
 
 # An empty string (or a null array element, which Go decodes as "") passes the validator's
 # nil checks (§4.8, §4.9, §4.10, §4.5.2, §4.4) and is then looked up at apply time, where no team,
-# channel or user is named "": the import fails (§5.2).
+# channel or user is named "": the import fails (§5.2). The last item names the check
+# (archivekit.check.post_refs.PostReferences, archivekit.check.engine.LineProcessor).
 EMPTY_REFERENCES = [
-    ("post.user", post("team1", "chan1", "", "m", T0), USERS_NOT_FOUND, "pipeline.py:658"),
-    ("post.team", post("", "chan1", "alice", "m", T0), TEAMS_NOT_FOUND, "pipeline.py:741"),
+    ("post.user", post("team1", "chan1", "", "m", T0), USERS_NOT_FOUND, "PostReferences.post"),
+    ("post.team", post("", "chan1", "alice", "m", T0), TEAMS_NOT_FOUND, "PostReferences.place"),
     (
         "post.channel",
         post("team1", "", "alice", "m", T0),
         POST_CHANNEL_NOT_FOUND,
-        "pipeline.py:741",
+        "PostReferences.place",
     ),
-    ("post.flagged_by[0]", post_with(flagged_by=[None]), USERS_NOT_FOUND, "pipeline.py:723"),
+    ("post.flagged_by[0]", post_with(flagged_by=[None]), USERS_NOT_FOUND, "PostReferences.users"),
     (
         "post.reactions[0].user",
         post_with(reactions=[reaction("", "smile", T0)]),
         REACTION_USER_NOT_FOUND,
-        "pipeline.py:731",
+        "PostReferences._reactions",
     ),
     (
         "post.replies[0].user",
         post_with(replies=[reply("", "r", T0)]),
         USERS_NOT_FOUND,
-        "pipeline.py:692",
+        "PostReferences.post",
     ),
     (
         "direct_post.channel_members[1]",
         direct_post(["alice", None], "alice", "m", T0),  # type: ignore[list-item]
         USERS_NOT_FOUND,
-        "pipeline.py:723",
+        "PostReferences.users",
     ),
     (
         "direct_channel.members[1]",
         direct_channel(["alice", ""]),
         USERS_NOT_FOUND,
-        "pipeline.py:781",
+        "PostReferences.direct_channel",
     ),
     (
         "user.teams[0].name",
         user("carol", teams=[{"name": "", "roles": "team_user"}]),
         TEAMS_NOT_FOUND,
-        "pipeline.py:548",
+        "LineProcessor._user",
     ),
-    ("channel.team", channel("", "chan2"), CHANNEL_TEAM_NOT_FOUND, "pipeline.py:503"),
+    ("channel.team", channel("", "chan2"), CHANNEL_TEAM_NOT_FOUND, "LineProcessor._channel"),
 ]
 
 

@@ -10,6 +10,8 @@ from collections.abc import Callable
 import orjson
 import pytest
 
+from archivekit.check.engine import RULES
+from archivekit.gosem.decode import PAYLOAD_TYPES
 from archivekit.issues import Severity
 from archivekit.read import MAX_LINE_BYTES, iter_line_batches
 from archivekit.report.model import Report
@@ -54,6 +56,22 @@ def test_first_line_not_a_version_line(validate_lines: ValidateLines) -> None:
     assert not report.valid
     # The other lines are still checked and counted.
     assert report.counts.teams == 2
+
+
+def test_a_first_line_of_unknown_type_is_both_no_version_and_unknown(
+    validate_lines: ValidateLines,
+) -> None:
+    report = validate_lines(['{"type":"nope"}', '{"type":"team"}'], version_line=False)
+    assert found(report) == [
+        ("version-missing", 1, "type", INVALID_VERSION),
+        ("unknown-line-type", 1, "type", UNKNOWN_TYPE),
+        ("payload-missing", 2, "team", "app.import.import_line.null_team.error"),
+    ]
+
+
+def test_every_line_type_the_decoder_knows_has_its_rules() -> None:
+    # The envelope dispatches exactly the types Go's decoder knows (the decode spec).
+    assert set(RULES) == PAYLOAD_TYPES
 
 
 def test_version_line_without_its_number(validate_lines: ValidateLines) -> None:

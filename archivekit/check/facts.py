@@ -203,6 +203,28 @@ class MostFiles(NamedTuple):
     files: int
 
 
+class Maxima:
+    """The running maxima behind `LongestMessage` and `MostFiles`: a line is a fact only when it
+    beats them. Hot loops compare with `message` and `files` before calling."""
+
+    __slots__ = ("files", "message")
+
+    def __init__(self) -> None:
+        self.message = -1  # runes of the longest message so far
+        self.files = 0  # files of the longest list so far
+
+    def longest_message(self, found: Findings, line: int, field: str, runes: int) -> None:
+        """A message longer than all before it (the caller compared with `message`)."""
+        self.message = runes
+        found.facts.append(LongestMessage(line, field, runes))
+
+    def file_count(self, found: Findings, line: int, field: str, count: int) -> None:
+        """A list of `count` files: a fact when it is the longest so far."""
+        if count > self.files:
+            self.files = count
+            found.facts.append(MostFiles(line, field, count))
+
+
 Definition = TeamDefined | ChannelDefined | UserDefined | SchemeDefined
 Fact = Definition | FileUsed | FilesUsed | ImageUsed | LongestMessage | MostFiles
 DEFINITIONS = (TeamDefined, ChannelDefined, UserDefined, SchemeDefined)
@@ -251,6 +273,12 @@ class Findings:
     left_out: Counter[tuple[str, Severity]] = field(default_factory=Counter)
     left_out_unresolved: Counter[Unresolved] = field(default_factory=Counter)
     left_out_causes: CauseTally | None = None
+
+    def add(
+        self, issue: Issue, member: str, line: int | None, unresolved: Unresolved | None = None
+    ) -> None:
+        """An issue of `line`, placed at its own member or else at `member` (the JSONL)."""
+        self.issues.append((issue.at(issue.member or member, line), unresolved))
 
     def keep_issues(self, budget: int) -> None:
         """Keep the first `budget` issues; count the rest (a worker's cap, see above)."""

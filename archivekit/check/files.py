@@ -1,8 +1,11 @@
 """Files referenced by lines: how the server resolves them, and what it does when they fail.
 
-Also: image dimensions as the server measures them (`Dimensions`), the files lines use as a
-bitmap over the archive's member index (`ReferencedFiles`), and the files no line uses
-(`unreferenced_issues`, from the index: no object per member).
+`FileChecks` is what the engine calls for the files of a line: attachments, profile images and
+emoji images resolved the way the server resolves them, the `FileUsed` facts (with the image
+dimensions the server would measure, `Dimensions`), and the issues of files that are missing,
+unreadable, too large or no image. Also: the files lines use as a bitmap over the archive's
+member index (`ReferencedFiles`), and the files no line uses (`unreferenced_issues`, from the
+index: no object per member).
 
 Emulates the server's attachment pre-processing (reference §1.3): every top-level attachment
 of a post is resolved; if any of them is invalid or missing, the reply attachments of that
@@ -15,16 +18,37 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from archivekit.check.emoji_image import emoji_image_issue, head_size
+from archivekit.check.facts import FileUse, FileUsed, Findings, ImageUsed
 from archivekit.check.rules.post import ATTACHMENT_INVALID_PATH_ID
+from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
 from archivekit.gosem.images import FORMATS, is_image_name
 from archivekit.gosem.paths import DATA_DIR, resolve
-from archivekit.issues import DROPS_DATA, Issue, Scalar, Severity, Values, error, warning
+from archivekit.issues import (
+    DROPS_DATA,
+    FAILS_IMPORT,
+    Issue,
+    Scalar,
+    Severity,
+    Values,
+    error,
+    warning,
+)
 from archivekit.read import Archive, MemberInfo
+from archivekit.read.inflate import method_name
+
+if TYPE_CHECKING:
+    from archivekit.check.deferred import DeferredFiles
 
 Lookup = Callable[[str], Any]
+Payload = dict[str, Any]
+
+PROFILE_IMAGE_ID = "app.import.validate_user_import_data.profile_image.error"
+EMOJI_BAD_FILE_ID = "app.import.emoji.bad_file.error"
+EMOJI_MAX_BYTES = 1 << 19
 
 # The rule of reply attachments the server drops because an earlier attachment of the same
 # line failed (an issue value: they share one cause, the failed attachment).
@@ -318,6 +342,315 @@ class Dimensions:
         # A damaged attachment gives None (it must not stop the whole validation); a streamed
         # archive answers from what it noted as the member passed.
         return self.archive.member_dimensions(member)
+
+
+def _unreadable_issue(ref: FileRef, kind: FileUse) -> Issue:
+    """A referenced member the server's zip reader cannot open (encrypted, or compressed with
+    anything but stored and deflate: deflate64, bzip2, LZMA...), on the line that loses it.
+    The archive-level issue names the member once; each line says what it loses there."""
+    member: MemberInfo = ref.member
+    code, what = (
+        ("member-encrypted", "encrypted")
+        if member.encrypted
+        else ("member-unsupported-compression", f"compressed with {method_name(member.method)}")
+    )
+    values: dict[str, Scalar] = {"path": ref.path, "member": member.name, "method": member.method}
+    fix = "re-zip it with deflate (`zip -Z deflate`), without a password"
+    if kind == "attachment":
+        return error(
+            code,
+            f"attachment {ref.path!r} is {member.name!r}, which is {what}: the server's zip"
+            f" reader only knows stored and deflate, so it imports the post without this file"
+            f" — {fix}",
+            field=ref.field,
+            effect=DROPS_DATA,
+            values=values,
+        )
+    # A profile or emoji image the server cannot read stops the import.
+    return error(
+        code,
+        f"{kind} {member.name!r} is {what}: the server's zip reader only knows stored and"
+        f" deflate and fails the import on this line — {fix}",
+        field=ref.field,
+        effect=FAILS_IMPORT,
+        values=values,
+    )
+
+
+def has_files(data: Payload) -> bool:
+    """Whether a post or direct post lists files, its own or its replies'."""
+    if data.get("attachments"):
+        return True
+    replies = data.get("replies")
+    if replies:
+        for reply in replies:
+            if reply.get("attachments"):
+                return True
+    return False
+
+
+def files_field(direct: bool, reply: int) -> str:
+    """The field of a post's file list: its own (`reply` -1) or a reply's."""
+    kind = "direct_post" if direct else "post"
+    return f"{kind}.attachments" if reply < 0 else f"{kind}.replies[{reply}].attachments"
+
+
+class FileChecks:
+    """The files of each line, as the server resolves and uses them, into a `Findings`.
+
+    A bare ``.jsonl`` has no files: nothing is resolved (the archive level says so once)."""
+
+    def __init__(self, archive: Archive, deferred: DeferredFiles | None = None) -> None:
+        """`deferred`: the archive is a stream whose members are not known yet: the part of
+        a line that depends on them waits there (`waits`; see `archivekit.check.deferred`)
+        until the engine's `replay`, which sets it back to None."""
+        self.archive = archive
+        self.member = archive.jsonl.name  # where the issues are placed
+        self.check = archive.kind != "jsonl"
+        self.deferred = deferred
+        self.dimensions = Dimensions(archive)
+        self._basenames: dict[str, list[str]] | None = None
+        self.resolver = AttachmentResolver(self._lookup, self._hint)
+        self._largest_image = 0  # pixels, of the fast path's image facts
+
+    def waits(self, kind: str, data: Payload) -> bool:
+        """Whether the part of a line that depends on the archive's members must wait for
+        them (a stream: they come after the JSONL): a post's files with its rules (they see
+        what resolution blanks), a profile image that resolves with the user's or bot's
+        rules, an emoji's image. Notes the keys whose members the stream reader must keep
+        something of as they pass (profile images: dimensions; emoji images: first bytes)."""
+        deferred = self.deferred
+        if deferred is None or not self.check:
+            return False
+        if kind in ("post", "direct_post"):
+            return has_files(data)
+        if kind == "emoji":
+            path = data.get("image")
+            if not path:
+                return False
+            key = resolve(path)
+            if key is not None:
+                deferred.emoji_keys.add(key)
+            return True
+        path = data.get("profile_image")
+        key = resolve(path) if path else None
+        if key is None:  # as `profile_image`: only a path that resolves needs the archive
+            return False
+        deferred.profile_keys.add(key)
+        return True
+
+    # --- the fast path's image attachments (see archivekit.check.fast.fastpath) -----------
+    def fast_images(self, found: Findings, images: bytes, limit: int | None) -> None:
+        """The image attachments of lines the C scanner accepted, in line order: (line,
+        direct, reply, position, entry) each, packed int64 (_scan.c's scan_batch)."""
+        packed = array("q", images)
+        for k in range(0, len(packed), 5):
+            line, direct, reply, position, entry = packed[k : k + 5]
+            self.fast_image(found, line, bool(direct), reply, position, entry, limit)
+
+    def fast_image(
+        self,
+        found: Findings,
+        line: int,
+        direct: bool,
+        reply: int,
+        position: int,
+        entry: int,
+        limit: int | None,
+    ) -> None:
+        """An image attachment of an accepted line: its header read (once per member) for
+        the pixels the server measures, an `ImageUsed` fact when it decodes and matters
+        (`limit`: MaxImageResolution)."""
+        dims = self.dimensions.entry(entry)
+        if dims is None:
+            return
+        # Only an image larger than every earlier one of the fast path (the running maximum
+        # of `Needs`) or over MaxImageResolution can change what the facts say.
+        pixels = dims[1] * dims[2]
+        if pixels <= self._largest_image and limit is not None and pixels <= limit:
+            return
+        name = self.archive.index[entry].name
+        if not is_image_name(name):  # by its name in the zip, as `Needs` decides
+            return
+        self._largest_image = max(self._largest_image, pixels)
+        found.facts.append(
+            ImageUsed(line, f"{files_field(direct, reply)}[{position}].path", name, dims)
+        )
+
+    def _lookup(self, key: str) -> MemberInfo | None:
+        if not self.check:
+            return None
+        return self.archive.lookup(key)
+
+    def _hint(self, path: str) -> str:
+        """mmctl-style hint when the file sits outside data/ (e.g. an old attachments/ tree)."""
+        if self._basenames is None:
+            self._basenames = {}
+            index = self.archive.index
+            for i in index.outside_data():  # only files outside data/ can be suggested
+                member = index[i]
+                base = member.key.rsplit("/", 1)[-1]
+                self._basenames.setdefault(base, []).append(member.name)
+        candidates = [
+            name
+            for name in self._basenames.get(path.rsplit("/", 1)[-1], ())
+            if name.endswith(path.lstrip("/")) and not name.startswith("data/")
+        ]
+        if not candidates:
+            return ""
+        return (
+            f"; a file with this path exists outside data/: {candidates[0]!r} — move it under "
+            "data/ (the server only looks there)"
+        )
+
+    def _use(self, found: Findings, line: int, ref: FileRef, kind: FileUse) -> bool:
+        """A resolved file: the fact (with the dimensions the server would measure); an
+        issue for a compression the server cannot read. Returns whether it can be read."""
+        member: MemberInfo = ref.member
+        readable = server_reads(member.method, member.encrypted)
+        dims = None
+        if readable and kind != "emoji image" and not ref.dropped:
+            dims = self.dimensions(member, any_name=kind == "profile image")
+        found.facts.append(
+            FileUsed(
+                line,
+                ref.field,
+                kind,
+                member.key,
+                member.name,
+                member.size,
+                readable,
+                dims,
+                imported=not ref.dropped,
+                entry=member.index,
+            )
+        )
+        if not readable and not ref.dropped:  # a dropped file is never read
+            found.add(_unreadable_issue(ref, kind), self.member, line)
+            return False
+        return True
+
+    def _resolve_single(self, path: str | None, field: str) -> FileRef | None:
+        """A profile or emoji image path: the FileRef, or None (missing or blank)."""
+        if not path:
+            return None
+        key = resolve(path)
+        if key is None:
+            return None  # traversal: the validator reports it
+        member = self._lookup(key)
+        if member is None or member.is_dir:
+            return None
+        return FileRef(field, path, member)
+
+    def attachments(self, found: Findings, line: int, data: Payload, kind: str) -> Payload:
+        """A post's or direct post's attachments, replies' included (the server resolves
+        them before it validates the line). Returns the payload its validator sees."""
+        if not self.check or not has_files(data):
+            return data
+        checked, file_issues, files = self.resolver.process(data, kind)
+        if file_issues:
+            found.missing += sum(1 for i in file_issues if i.code in MISSING_FILE_CODES)
+            for issue in file_issues:
+                found.add(issue, self.member, line)
+        for ref in files:
+            self._use(found, line, ref, "attachment")
+        return checked
+
+    def profile_image(self, found: Findings, line: int, data: Payload, kind: str) -> bool:
+        """The profile image check the server's validator runs first (it must exist).
+        Returns whether the line's rules run (False: it stops the import here)."""
+        path = data.get("profile_image")
+        if not path or resolve(path) is None or not self.check:
+            return True
+        ref = self._resolve_single(path, f"{kind}.profile_image")
+        if ref is None:
+            found.add(
+                error(
+                    "profile-image-missing",
+                    f"profile image {path!r} is not in the archive (looked for "
+                    f"{resolve(path)!r}); the server stops the import on this line",
+                    field=f"{kind}.profile_image",
+                    server_error_id=PROFILE_IMAGE_ID,
+                    values={"path": path, "member": resolve(path)},
+                ),
+                self.member,
+                line,
+            )
+            return False
+        self._use(found, line, ref, "profile image")
+        return True
+
+    def emoji_image(self, found: Findings, line: int, path: str | None, ok: bool) -> None:
+        """An emoji's image; `ok`: the line passed the validator (else the server never
+        reads the image, but it still counts as referenced)."""
+        if not path or not self.check:
+            return
+        ref = self._resolve_single(path, "emoji.image")
+        if not ok:
+            if ref is not None:
+                member = ref.member
+                found.facts.append(
+                    FileUsed(
+                        line,
+                        ref.field,
+                        "emoji image",
+                        member.key,
+                        member.name,
+                        member.size,
+                        server_reads(member.method, member.encrypted),
+                        imported=False,
+                        entry=member.index,
+                    )
+                )
+            return
+        if ref is None:
+            found.add(
+                error(
+                    "emoji-image-missing",
+                    f"emoji image {path!r} is not in the archive (looked for "
+                    f"{resolve(path)!r}); the server stops the import on this line",
+                    field="emoji.image",
+                    server_error_id=EMOJI_BAD_FILE_ID,
+                    values={"path": path, "member": resolve(path)},
+                ),
+                self.member,
+                line,
+            )
+            return
+        if not self._use(found, line, ref, "emoji image"):
+            return
+        if ref.member.size > EMOJI_MAX_BYTES:
+            found.add(
+                error(
+                    "emoji-image-too-large",
+                    f"emoji image {ref.member.name!r} is {ref.member.size:,} bytes; the server "
+                    f"copies at most {EMOJI_MAX_BYTES:,} bytes and fails the import — shrink it",
+                    field="emoji.image",
+                    values={
+                        "member": ref.member.name,
+                        "found": ref.member.size,
+                        "limit": EMOJI_MAX_BYTES,
+                        "unit": "bytes",
+                    },
+                ),
+                self.member,
+                line,
+            )
+            return
+        self._emoji_content(found, line, ref)
+
+    def _emoji_content(self, found: Findings, line: int, ref: FileRef) -> None:
+        """Whether the server can serve the emoji image, and what mmctl says of it."""
+        member = ref.member
+        try:
+            head = self.archive.read_member_head(member, head_size(member.name, member.size))
+            if more := head_size(member.name, member.size, head):
+                head = self.archive.read_member_head(member, more)
+        except ArchiveError:
+            return  # damaged data: --verify-files reports it
+        issue = emoji_image_issue(ref.path, member.name, head, ref.field)
+        if issue is not None:
+            found.add(issue, self.member, line)
 
 
 class ReferencedFiles:

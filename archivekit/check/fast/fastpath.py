@@ -23,7 +23,7 @@ failed files (reply attachments dropped once one file fails) stay the general pa
 business.
 
 `scan` is the entry point: the C version (archivekit/check/fast/_scan.c, built at install) when
-it is there, else `scan_python`, both with one contract — None to decline, or what the pipeline
+it is there, else `scan_python`, both with one contract — None to decline, or what the engine
 counts for an accepted line: ``(identity, message runes, replies, reactions, files)``, the
 identity being `archivekit.check.duplicates.post_identity` of the post and `files` what
 `LineFiles.result` gives. The C
