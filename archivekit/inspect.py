@@ -9,11 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import orjson
-
 from archivekit.check.fast.fastpath import NATIVE_SKIM
 from archivekit.check.parallel import default_workers
-from archivekit.gosem.decode import decode_line
 from archivekit.gosem.strings import go_lower
 from archivekit.read import (
     BLOCK_SIZE,
@@ -21,10 +18,9 @@ from archivekit.read import (
     LineTooLong,
     MemberInfo,
     ReadLimits,
-    iter_line_batches,
     open_archive,
-    rechunk,
 )
+from archivekit.read.records import Record, RecordStream
 from archivekit.read.source import file_path, is_stream, reopen_jsonl
 from archivekit.read.stream import open_stream
 from archivekit.report.inventory import ChannelSummary, Inspection, TeamSummary
@@ -54,14 +50,6 @@ def _date(result: Inspection, create_at: Any) -> None:
         result.first_post_at = create_at
     if result.last_post_at is None or create_at > result.last_post_at:
         result.last_post_at = create_at
-
-
-def _parse(raw: bytes) -> dict[str, Any] | None:
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        value, _ = decode_line(raw)
-    return value if isinstance(value, dict) else None
 
 
 def _items(value: Any) -> list[Any]:
@@ -96,18 +84,14 @@ def _count_post(result: Inspection, post: dict[str, Any], line: int) -> None:
         _team(result, team).posts += 1
 
 
-def _count_line(result: Inspection, line: int, raw: bytes | LineTooLong) -> None:
+def _count_line(result: Inspection, record: Record) -> None:
     counts = result.counts
-    if isinstance(raw, LineTooLong):
+    line = record.line
+    if record.envelope is None:
         result.undecodable += 1
         return
-    record = _parse(raw)
-    if record is None:
-        result.undecodable += 1
-        return
-    kind = record.get("type")
-    payload = record.get(kind) if isinstance(kind, str) else None
-    if not isinstance(payload, dict):
+    kind, payload = record.type, record.payload
+    if payload is None:
         return
     if kind == "post":
         counts.posts += 1
@@ -150,13 +134,15 @@ def _count_line(result: Inspection, line: int, raw: bytes | LineTooLong) -> None
 SKIM_BATCH = NATIVE_SKIM
 
 
-def _count_lines(result: Inspection, first: int, batch: list[bytes | LineTooLong]) -> None:
+def _count_lines(
+    result: Inspection, stream: RecordStream, first: int, batch: list[bytes | LineTooLong]
+) -> None:
     """Count consecutive lines numbered from `first`: runs of post lines in C when it is
-    built, every other line (and any the C code does not take) in Python."""
+    built, every other line (and any the C code does not take) as a record, in Python."""
     skim = SKIM_BATCH
     if skim is None:
         for offset, raw in enumerate(batch):
-            _count_line(result, first + offset, raw)
+            _count_line(result, stream.record(first + offset, raw))
         return
     counts = result.counts
     start, end = 0, len(batch)
@@ -185,7 +171,7 @@ def _count_lines(result: Inspection, first: int, batch: list[bytes | LineTooLong
                         summary.last_post_at = last_post
                 _team(result, team).posts += p
         if stop < end:
-            _count_line(result, first + stop, batch[stop])
+            _count_line(result, stream.record(first + stop, batch[stop]))
         start = stop + 1
 
 
@@ -208,15 +194,11 @@ def _inspect_share(
 
 def _count_share(archive: Archive, me: int, workers: int, block_size: int) -> Inspection:
     result = Inspection(archive.path, archive.jsonl.name, archive.kind, archive.size)
-    line = 0
-    blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
-    for index, batch in enumerate(iter_line_batches(blocks)):
-        if index % workers != me:
-            line += len(batch)
-            continue
-        _count_lines(result, line + 1, batch)
-        line += len(batch)
-    result.lines = line
+    # Plain decoding: inspect counts what JSON parsing finds (validate says what Go refuses).
+    stream = RecordStream(archive, exact=False, block_size=block_size, share=(me, workers))
+    for first, batch in stream.raw_batches():
+        _count_lines(result, stream, first, batch)
+    result.lines = stream.lines
     return result
 
 

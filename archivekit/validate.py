@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from archivekit.check.archive import archive_issues
 from archivekit.check.deferred import DeferredFiles, FindingsSpool, with_late
@@ -23,14 +22,8 @@ from archivekit.check.rules.context import RuleContext
 from archivekit.check.target import TargetConfig, rule_context
 from archivekit.check.verify import verify_files as check_files
 from archivekit.issues import Issue
-from archivekit.read import (
-    BLOCK_SIZE,
-    Archive,
-    ReadLimits,
-    iter_line_batches,
-    open_archive,
-    rechunk,
-)
+from archivekit.read import BLOCK_SIZE, Archive, ReadLimits, open_archive
+from archivekit.read.records import RecordStream
 from archivekit.read.source import file_path, is_stream
 from archivekit.read.stream import StreamArchive, open_stream
 from archivekit.report.causes import root_causes
@@ -189,10 +182,15 @@ def _process(
     total: int,
 ) -> Iterator[Findings]:
     """Every line of the JSONL through `processor`, in this process, batch by batch
-    (`total`: its size for the progress, 0 when unknown)."""
-    blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
-    for batch in iter_line_batches(_counting(blocks, progress, total)):
-        processor.process_batch(batch)
+    (`total`: its size for the progress, 0 when unknown). Raw lines: the engine's fast path
+    takes most of them undecoded and makes a record only of the others."""
+    stream = RecordStream(
+        archive,
+        block_size=block_size,
+        progress=None if progress is None else lambda done: progress(done, total),
+    )
+    for first, batch in stream.raw_batches():
+        processor.process_lines(first, batch)
         yield processor.take()
 
 
@@ -219,17 +217,6 @@ def _read_stream(
         spool.add(found)
     archive.finish(measure=deferred.profile_keys, keep=deferred.emoji_keys)
     return with_late(spool, processor.replay())
-
-
-def _counting(blocks: Any, progress: Progress | None, total: int) -> Any:
-    if progress is None:
-        yield from blocks
-        return
-    done = 0
-    for block in blocks:
-        done += len(block)
-        progress(done, total)
-        yield block
 
 
 def _attachment_stats(archive: Archive, tally: Tally, dropped: int) -> AttachmentStats:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from archivekit.inspect import inspect
+from archivekit.read.records import Record
 from archivekit.testing.fuzz import (
     apply_byte_mutations,
     apply_record_mutations,
@@ -96,9 +97,9 @@ def test_the_c_counter_takes_the_post_lines(
     python_lines: list[int] = []
     original = inspect_module._count_line
 
-    def spy(result: Any, line: int, raw: Any) -> None:
-        python_lines.append(line)
-        original(result, line, raw)
+    def spy(result: Any, record: Record) -> None:
+        python_lines.append(record.line)
+        original(result, record)
 
     path = make_archive(tmp_path / "a.zip", LINES)
     expected = both_ways(path, monkeypatch)

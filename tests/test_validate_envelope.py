@@ -189,11 +189,12 @@ def _team_line_of(length: int) -> bytes:
 def test_a_line_over_the_scanner_limit(
     validate_lines: ValidateLines, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # validate() frames with the reader's default limit; a small one keeps the test fast.
+    # validate() frames with the reader's default limit (in its record stream); a small one
+    # keeps the test fast.
     limit = 200
-    validate_module = importlib.import_module("archivekit.validate")
+    records_module = importlib.import_module("archivekit.read.records")
     monkeypatch.setattr(
-        validate_module, "iter_line_batches", functools.partial(iter_line_batches, max_line=limit)
+        records_module, "iter_line_batches", functools.partial(iter_line_batches, max_line=limit)
     )
     report = validate_lines([_team_line_of(limit), _team_line_of(limit + 1), team("ops")])
     assert found(report) == [("line-too-long", 3, None, FILE_SCAN)]

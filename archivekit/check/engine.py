@@ -1,7 +1,8 @@
 """The engine: JSONL lines in, `Findings` out (issues, facts, counts), in the server's order.
 
 Dispatch and plumbing only. For each line: the accept-only fast path for post lines
-(`archivekit.check.fast`), else framing problems, Go-exact decoding, the envelope
+(`archivekit.check.fast`), else the line as a record (`archivekit.read.records`: framing
+problems, Go-exact decoding), the envelope
 (`archivekit.check.envelope`: version line, unknown types, missing payload), and the line
 type's handler: the files the server resolves first (`archivekit.check.files.FileChecks`), the
 server's validator layer (first error only) and apply-layer rules (`archivekit.check.rules`),
@@ -24,8 +25,6 @@ from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
-
-import orjson
 
 from archivekit.check.deferred import DeferredFiles
 from archivekit.check.duplicates import post_identity
@@ -65,10 +64,10 @@ from archivekit.check.references import (
 from archivekit.check.rules import bot, channel, direct, emoji, post, role, scheme, team, user
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.post_types import is_allowed_post_type
-from archivekit.gosem.decode import decode_line
 from archivekit.gosem.strings import go_lower
-from archivekit.issues import Issue, Values, error
-from archivekit.read import MAX_LINE_BYTES, Archive, LineTooLong
+from archivekit.issues import Issue, Values
+from archivekit.read import Archive, LineTooLong
+from archivekit.read.records import decode_plain, read_record
 
 Payload = dict[str, Any]
 Validator = Callable[[Payload, RuleContext], Issue | None]
@@ -86,7 +85,6 @@ RULES: dict[str, tuple[Validator, Applier]] = {
     "direct_channel": (direct.validate_direct_channel, direct.apply_direct_channel),
     "direct_post": (direct.validate_direct_post, direct.apply_direct_post),
 }
-FILE_SCAN_ID = "app.import.bulk_import.file_scan.error"
 
 
 def _subject(line_type: str, payload: Payload) -> str | None:
@@ -107,10 +105,7 @@ def _subject(line_type: str, payload: Payload) -> str | None:
 def _plain_subject(raw: bytes) -> str | None:
     """The subject of a line Go cannot decode but plain JSON can (a value of the wrong type):
     only for a report's words, never for a verdict."""
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
+    doc = decode_plain(raw)
     if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
         return None
     payload = doc.get(doc["type"])
@@ -261,28 +256,17 @@ class LineProcessor:
 
     def _general(self, line: int, raw: bytes | LineTooLong) -> None:
         self._line_start = len(self.found.issues)
-        if isinstance(raw, LineTooLong):
-            self._add(
-                error(
-                    "line-too-long",
-                    f"line is {raw.length:,} bytes; the server reads lines of at most "
-                    "16,777,215 bytes and stops the whole import here (reported with line 0, "
-                    "after importing every earlier line) — split the content (e.g. move large "
-                    "props or replies into separate lines)",
-                    server_error_id=FILE_SCAN_ID,
-                    values={"found": raw.length, "limit": MAX_LINE_BYTES, "unit": "bytes"},
-                ),
-                line,
-            )
-            return
-        self._raw = raw
-        envelope, decode_issues = decode_line(raw)
-        if envelope is None and decode_issues and decode_issues[0].code == "json-type":
+        record = read_record(line, raw)
+        self._raw = record.raw
+        decode_issues = record.issues
+        if record.envelope is None and decode_issues and decode_issues[0].code == "json-type":
             # Go refuses the whole line for one value of the wrong type; the line is still
             # JSON, so it can name what it defines ("team 'sales'"), read as plain JSON.
-            decode_issues = (_named(decode_issues[0], _plain_subject(raw)), *decode_issues[1:])
+            subject = _plain_subject(record.raw)
+            decode_issues = (_named(decode_issues[0], subject), *decode_issues[1:])
         if decode_issues:
             self._add_all(decode_issues, line)
+        envelope = record.envelope
         if envelope is None:
             return
         issues, line_type, payload = open_envelope(line, envelope)
@@ -544,7 +528,7 @@ class LineProcessor:
         self.files.deferred = None  # the parts now run in place
         self.take()
         for record in deferred:
-            envelope, _ = decode_line(record.raw)
+            envelope = read_record(record.line, record.raw).envelope
             assert envelope is not None
             payload = envelope[record.kind]
             line, kind = record.line, record.kind

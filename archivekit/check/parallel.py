@@ -27,15 +27,8 @@ from archivekit.check.references import Existing
 from archivekit.check.rules.context import RuleContext
 from archivekit.errors import ArchiveError
 from archivekit.gosem.decode import type_is_settled
-from archivekit.read import (
-    BLOCK_SIZE,
-    LineTooLong,
-    MemberIndex,
-    ReadLimits,
-    iter_line_batches,
-    open_archive,
-    rechunk,
-)
+from archivekit.read import BLOCK_SIZE, LineTooLong, MemberIndex, ReadLimits, open_archive
+from archivekit.read.records import RecordStream
 from archivekit.runtime import forking_workers, guard_worker
 
 if TYPE_CHECKING:
@@ -116,12 +109,12 @@ def _work(conn: Connection, job: WorkerJob) -> None:
         # The parent keeps at most max_issues issues, the first ones in line order: those are
         # among this worker's first max_issues. Beyond them only counts travel.
         budget = job.max_issues
-        line = 0
         batch_index = -1
-        blocks = rechunk(archive.iter_jsonl_blocks(job.block_size), job.block_size)
-        for batch_index, batch in enumerate(iter_line_batches(blocks)):
+        # Every batch: those of the other workers for their definitions.
+        stream = RecordStream(archive, block_size=job.block_size)
+        for batch_index, (first, batch) in enumerate(stream.raw_batches()):
             if batch_index % job.workers == job.me:
-                processor.process_lines(line + 1, batch)
+                processor.process_lines(first, batch)
                 found = processor.take()
                 if budget is not None:
                     found.keep_issues(budget)
@@ -131,9 +124,8 @@ def _work(conn: Connection, job: WorkerJob) -> None:
             else:
                 # Not ours: keep the cross-line state in step; the owner reports this batch.
                 for index in definition_lines(batch):
-                    processor.process(line + 1 + index, batch[index])
+                    processor.process(first + index, batch[index])
                 processor.take()
-            line += len(batch)
         conn.send(("end", batch_index + 1))
 
 

@@ -21,10 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-import orjson
-
 from archivekit.check.fast import report_native
-from archivekit.gosem.decode import decode_line
 from archivekit.read import (
     BLOCK_SIZE,
     LineTooLong,
@@ -33,6 +30,7 @@ from archivekit.read import (
     open_archive,
     rechunk,
 )
+from archivekit.read.records import decode_plain
 from archivekit.report.choices import BY as BY
 from archivekit.report.table_counts import CHANNEL, Person, Place, TableCounts
 from archivekit.runtime import run_in_workers
@@ -363,13 +361,8 @@ def build_tables(tally: TableCounts) -> dict[str, Table]:
 # -- the pass -------------------------------------------------------------------------------
 
 
-def decode_record(raw: bytes) -> Any:
-    """A line as orjson parses it; Go-exact decoding when orjson cannot (None: undecodable)."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        value, _ = decode_line(raw)
-        return value
+# A line as orjson parses it; Go-exact decoding when orjson cannot (None: undecodable).
+decode_record = decode_plain
 
 
 def owned_batches(

@@ -29,14 +29,8 @@ from typing import Any
 import orjson
 
 from archivekit.gosem.paths import resolve
-from archivekit.read import (
-    BLOCK_SIZE,
-    LineTooLong,
-    MemberInfo,
-    iter_line_batches,
-    open_archive,
-    rechunk,
-)
+from archivekit.read import MemberInfo, open_archive
+from archivekit.read.records import RecordStream
 
 Record = dict[str, Any]
 Edit = Callable[[int, Record], Record | None]
@@ -201,15 +195,8 @@ class _Exporter:
 
 def _source_lines(path: str) -> Iterator[tuple[int, Record | None]]:
     with open_archive(path) as archive:
-        number = 0
-        for batch in iter_line_batches(rechunk(archive.iter_jsonl_blocks(), BLOCK_SIZE)):
-            for raw in batch:
-                number += 1
-                try:
-                    record = None if isinstance(raw, LineTooLong) else orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    record = None
-                yield number, record if isinstance(record, dict) else None
+        for record in RecordStream(archive, exact=False):
+            yield record.line, record.envelope
 
 
 def reexport(
