@@ -10,7 +10,6 @@ import os
 from typing import Any
 
 from archivekit.check.fast.fastpath import NATIVE_SKIM
-from archivekit.check.parallel import default_workers
 from archivekit.gosem.strings import go_lower
 from archivekit.read import (
     BLOCK_SIZE,
@@ -24,7 +23,7 @@ from archivekit.read.records import Record, RecordStream
 from archivekit.read.source import file_path, is_stream, reopen_jsonl
 from archivekit.read.stream import open_stream
 from archivekit.report.inventory import ChannelSummary, Inspection, TeamSummary
-from archivekit.runtime import RunDirectory, run_in_workers
+from archivekit.runtime import RunDirectory, default_workers, run_in_workers
 
 
 def _channel(result: Inspection, team: str, name: str) -> ChannelSummary:

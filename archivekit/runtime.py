@@ -220,6 +220,14 @@ def forking_workers() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+def default_workers(jsonl_size: int) -> int:
+    """Two or more cores and a JSONL worth it (≥ 32 MB): one worker per core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if not cores or cores < 2 or jsonl_size < 32 * 2**20:
+        return 1
+    return min(cores, 8)
+
+
 def run_in_workers(function: Callable[..., R], jobs: Sequence[tuple[Any, ...]]) -> list[R]:
     """``[function(*job) for job in jobs]``, each job in its own guarded worker process (forked
     where the platform can), the results in the order of `jobs`. An exception a job raises is

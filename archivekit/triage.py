@@ -19,7 +19,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS
-from archivekit.check.parallel import default_workers
 from archivekit.check.references import Existing
 from archivekit.check.target import TargetConfig
 from archivekit.errors import UsageError
@@ -33,7 +32,7 @@ from archivekit.report.html import (
 )
 from archivekit.report.manifest import build_manifest
 from archivekit.report.model import DEFAULT_MAX_ISSUES, Report
-from archivekit.runtime import forking_workers, guard_worker
+from archivekit.runtime import default_workers, forking_workers, guard_worker
 from archivekit.validate import Progress, validate
 
 if TYPE_CHECKING:

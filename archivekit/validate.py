@@ -9,14 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from archivekit.check.archive import archive_issues
-from archivekit.check.deferred import DeferredFiles, FindingsSpool, with_late
 from archivekit.check.engine import LineProcessor
 from archivekit.check.facts import Findings
 from archivekit.check.files import DROPPED_FILE_CODE, unreferenced_issues
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
-from archivekit.check.parallel import ParallelRun, default_workers
 from archivekit.check.references import Existing
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.target import TargetConfig, rule_context
@@ -25,12 +24,14 @@ from archivekit.issues import Issue
 from archivekit.read import BLOCK_SIZE, Archive, ReadLimits, open_archive
 from archivekit.read.records import RecordStream
 from archivekit.read.source import file_path, is_stream
-from archivekit.read.stream import StreamArchive, open_stream
 from archivekit.report.causes import root_causes
 from archivekit.report.model import DEFAULT_MAX_ISSUES, AttachmentStats, IssueCollector, Report
 from archivekit.report.shapes import archive_shapes
 from archivekit.report.tally import Tally
-from archivekit.runtime import RunDirectory
+from archivekit.runtime import RunDirectory, default_workers
+
+if TYPE_CHECKING:
+    from archivekit.read.stream import StreamArchive
 
 Progress = Callable[[int, int], None]
 
@@ -92,6 +93,9 @@ def validate(
         archive: Archive
         streamed: Iterator[Findings] | None = None
         if stream:
+            # Only a stream pays for the stream reader and the deferred checks.
+            from archivekit.read.stream import open_stream
+
             archive = stack.enter_context(
                 open_stream(path, run=run, limits=read_limits, verify=verify_files)
             )
@@ -111,6 +115,8 @@ def validate(
             for found in streamed:
                 tally.add(found)
         elif workers > 1 and archive.kind != "jsonl":
+            from archivekit.check.parallel import ParallelRun  # only a parallel run pays for it
+
             run.remove_abandoned()
             with ParallelRun(
                 source,
@@ -208,6 +214,8 @@ def _read_stream(
     order a file's run gives them: the part of each line that depends on the members (they
     come after the JSONL) waits until the end, and the findings of every batch with it
     (`archivekit.check.deferred`)."""
+    from archivekit.check.deferred import DeferredFiles, FindingsSpool, with_late
+
     deferred = DeferredFiles(run)
     stack.callback(deferred.close)
     spool = FindingsSpool(run)

@@ -24,9 +24,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from archivekit.check.deferred import DeferredFiles
 from archivekit.check.duplicates import post_identity
 from archivekit.check.envelope import open_envelope
 from archivekit.check.facts import (
@@ -68,6 +67,9 @@ from archivekit.gosem.strings import go_lower
 from archivekit.issues import Issue, Values
 from archivekit.read import Archive, LineTooLong
 from archivekit.read.records import decode_plain, read_record
+
+if TYPE_CHECKING:
+    from archivekit.check.deferred import DeferredFiles
 
 Payload = dict[str, Any]
 Validator = Callable[[Payload, RuleContext], Issue | None]

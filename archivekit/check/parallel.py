@@ -135,14 +135,6 @@ def _start_method() -> str | None:
     return multiprocessing.get_start_method(allow_none=True)
 
 
-def default_workers(jsonl_size: int) -> int:
-    """Two or more cores and a JSONL worth it (≥ 32 MB): one worker per core."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if not cores or cores < 2 or jsonl_size < 32 * 2**20:
-        return 1
-    return min(cores, 8)
-
-
 class ParallelRun:
     """`workers` processes validating one archive; iterate for the findings in batch order.
 

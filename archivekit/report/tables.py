@@ -33,7 +33,7 @@ from archivekit.read import (
 from archivekit.read.records import decode_plain
 from archivekit.report.choices import BY as BY
 from archivekit.report.table_counts import CHANNEL, Person, Place, TableCounts
-from archivekit.runtime import run_in_workers
+from archivekit.runtime import default_workers, run_in_workers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -452,8 +452,6 @@ def tables(
             data_bytes=data_bytes,
         )
         if workers is None:
-            from archivekit.check.parallel import default_workers
-
             workers = default_workers(archive.jsonl.size)
     if workers <= 1:
         tally = count_share(source, 0, 1, block_size, read_limits)

@@ -4,15 +4,18 @@ use."""
 
 from __future__ import annotations
 
+import os
 from functools import cache
+
+# Package data beside the modules (pyproject's package-data): read with open(), as
+# importlib.resources would cost more than the lists themselves (~10 ms of imports, at the
+# start of most runs: user and role lines need them).
+_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "data")
 
 
 def _read_list(name: str) -> frozenset[str]:
-    # Imported here: importlib.resources pulls in tempfile and shutil, a few ms of every
-    # start-up, and only archives with emoji or role lines need these lists.
-    from importlib.resources import files
-
-    text = files("archivekit").joinpath("data", name).read_text(encoding="utf-8")
+    with open(os.path.join(_DATA, name), encoding="utf-8") as file:
+        text = file.read()
     return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
