@@ -526,7 +526,7 @@ static int replies(Ctx *ctx, Cur *c, long long *min_create_at) {
     return r == END ? OK : r;
 }
 
-/* What an accepted line leaves for the pipeline. */
+/* What an accepted line leaves for the engine (archivekit/check/engine.py). */
 typedef struct {
     uint64_t identity; /* post_identity("post", team, channel, create_at, message) or
                           post_identity("direct", *sorted(members), create_at, message) */
