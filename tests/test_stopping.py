@@ -100,8 +100,18 @@ def freeze_with_blocked_workers(
     os.kill(process.pid, signal.SIGSTOP)
     assert ready, "the run never had two workers and a temporary directory"
     if freeze:
-        for worker in children(process.pid):
-            os.kill(worker, signal.SIGSTOP)
+        # Each as soon as it is guarded (runtime.guard_worker arms the parent-death signal,
+        # then starts its watchdog thread): stopped before that, nothing would end it.
+        frozen: set[int] = set()
+
+        def freeze_guarded() -> bool:
+            for worker in set(children(process.pid)) - frozen:
+                if len(list(Path(f"/proc/{worker}/task").iterdir())) >= 2:
+                    os.kill(worker, signal.SIGSTOP)
+                    frozen.add(worker)
+            return len(frozen) >= 2
+
+        assert wait_for(freeze_guarded, 30), "the workers never started their watchdogs"
     time.sleep(1.0)
     workers = children(process.pid)
     assert len(workers) == 2
