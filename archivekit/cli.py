@@ -1052,7 +1052,8 @@ def fix(
     every change (repair, line, field, before → after). By default only repairs that lose
     nothing: a leading data/ removed from file paths, files outside data/ moved where their
     path points (when only one fits), BOM / CR / blank lines / text after the JSON / NUL
-    characters removed, references lowercased to the stored names, lines put in the server's
+    characters removed, references and defined names lowercased to the stored names (as the
+    server stores them), lines put in the server's
     block order, messages over the limit split into replies, replies and reactions older than
     their post moved to its time, members the server cannot read re-compressed with deflate.
     Lines no repair touches stay byte-identical; files are copied as they are. A repair that
