@@ -344,6 +344,7 @@ REPAIR_DROP_MISSING_FILE = "drop-missing-file"
 REPAIR_DEFAULT_EMAIL = "default-email"
 REPAIR_TRUNCATE = "truncate-field"
 REPAIR_DROP_SKIPPED = "drop-skipped"
+REPAIR_DEDUPE = "dedupe"
 
 REPAIRS: dict[str, str] = {
     LOWERCASE_REPAIR: "references rewritten to the stored lowercase name of what they name",
@@ -366,6 +367,8 @@ REPAIRS: dict[str, str] = {
     REPAIR_DEFAULT_EMAIL: "(--default-email-domain) a placeholder email for a user without one",
     REPAIR_TRUNCATE: "(--truncate-long-fields) a name, header or purpose cut at the limit",
     REPAIR_DROP_SKIPPED: "(--drop-skipped) a direct channel the server skips left out",
+    REPAIR_DEDUPE: "(--dedupe) duplicate definitions merged into the first, as the importer "
+    "applies them (the later one wins)",
 }
 
 # Code -> the default repair that removes it. Not listed: attachment-outside-data (fix moves

@@ -716,7 +716,7 @@ def test_fix_of_a_mutated_archive_ends_cleanly_and_is_idempotent(
     data: st.DataObject, generated: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Whatever the mutation: a result or an archivekit error (never another exception), and
-    when written, fix of the output changes nothing and keeps its lines."""
+    when written, fix of the output changes nothing and keeps its lines (with --dedupe too)."""
     from archivekit.errors import ArchiveKitError
     from archivekit.testing.fuzz import ArchiveRecipe, MutatedArchive, archive_mutations
 
@@ -725,11 +725,12 @@ def test_fix_of_a_mutated_archive_ends_cleanly_and_is_idempotent(
     mutated: MutatedArchive = data.draw(archive_mutations(recipe))
     folder = tmp_path_factory.mktemp("mut")
     path = mutated.write(folder / "in.zip")
+    options = FixOptions(dedupe=data.draw(st.booleans()))
     try:
-        fix(path, folder / "out.zip")
+        fix(path, folder / "out.zip", options=options)
     except ArchiveKitError:
         return
-    changes, _ = fix(folder / "out.zip", folder / "again.zip")
+    changes, _ = fix(folder / "out.zip", folder / "again.zip", options=options)
     assert [c for c in changes if c["after"] is not None] == []
     assert jsonl(folder / "again.zip") == jsonl(folder / "out.zip")
 

@@ -26,7 +26,8 @@ They only do what the server needs and lose nothing:
 Opt-in (`FixOptions`), as they change or drop data: `drop-missing-file`, `default-email`,
 `truncate-field` (display names, nicknames, names, positions, headers, purposes, bot
 descriptions cut at the server's limits — on character boundaries, which is where the server
-counts), `drop-skipped` (direct channel lines the server skips for their member count).
+counts), `drop-skipped` (direct channel lines the server skips for their member count);
+`dedupe` is `archivekit.write.dedupe`.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class FixOptions:
     default_email_domain: str | None = None
     truncate_long_fields: bool = False
     drop_skipped: bool = False
+    dedupe: bool = False
 
 
 @dataclass(slots=True)
