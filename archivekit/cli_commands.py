@@ -706,6 +706,12 @@ def redact(
     help="opt-in: leave out direct channels the server skips (not 2 or 3-8 members)",
 )
 @click.option(
+    "--dedupe",
+    is_flag=True,
+    help="opt-in: merge duplicate definitions (team, channel, user, bot, role, scheme, emoji) "
+    "into the first, as the importer applies them (the later one wins), and drop the copies",
+)
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(["text", "json"]),
@@ -722,18 +728,23 @@ def fix(
     default_email_domain: str | None,
     truncate_long_fields: bool,
     drop_skipped: bool,
+    dedupe: bool,
     output_format: str,
 ) -> None:
     """Write ARCHIVE to OUT.zip with what `validate` finds mechanically repaired, and print
     every change (repair, line, field, before → after). By default only repairs that lose
     nothing: a leading data/ removed from file paths, files outside data/ moved where their
     path points (when only one fits), BOM / CR / blank lines / text after the JSON / NUL
-    characters removed, references lowercased to the stored names, lines put in the server's
+    characters removed, references and defined names lowercased to the stored names (as the
+    server stores them), lines put in the server's
     block order, messages over the limit split into replies, replies and reactions older than
     their post moved to its time, members the server cannot read re-compressed with deflate.
-    Lines no repair touches stay byte-identical; files are copied as they are. A repair that
-    is not safe (two files could be meant) is reported and not made. Running fix on its own
-    output changes nothing.
+    Opt-in repairs change or drop data, each behind its flag (below); --dedupe merges the
+    duplicate definitions of a team, channel, user, role, scheme or emoji into the first, as
+    the importer applies them (the later one wins). Lines no repair touches stay
+    byte-identical; files are copied as they are. A repair that is not safe (two files could be
+    meant, two definitions one line cannot merge) is reported and not made. Running fix on its
+    own output changes nothing.
 
     \b
     Exit codes: 0 written (or nothing to repair with --dry-run), 1 --dry-run found repairs,
@@ -744,6 +755,7 @@ def fix(
       archivekit fix export.zip -o fixed.zip
       archivekit fix export.zip --dry-run --format json
       archivekit fix export.zip -o fixed.zip --drop-missing-files --default-email-domain example.com
+      archivekit fix export.zip -o fixed.zip --dedupe   # one line per team, channel, user...
     """
 
     def body() -> int:
@@ -757,6 +769,7 @@ def fix(
             default_email_domain=default_email_domain,
             truncate_long_fields=truncate_long_fields,
             drop_skipped=drop_skipped,
+            dedupe=dedupe,
         )
         result = fix_archive(archive, output, options, dry_run=dry_run)
         try:

@@ -328,6 +328,7 @@ _code(
 LOWERCASE_REPAIR = "lowercase-references"
 REPAIR_DATA_PREFIX = "strip-data-prefix"
 REPAIR_MOVE_INTO_DATA = "move-into-data"
+REPAIR_LOWERCASE_DEFINITIONS = "lowercase-definitions"
 REPAIR_BOM = "remove-bom"
 REPAIR_CR = "remove-cr"
 REPAIR_BLANK_LINE = "drop-blank-line"
@@ -343,9 +344,12 @@ REPAIR_DROP_MISSING_FILE = "drop-missing-file"
 REPAIR_DEFAULT_EMAIL = "default-email"
 REPAIR_TRUNCATE = "truncate-field"
 REPAIR_DROP_SKIPPED = "drop-skipped"
+REPAIR_DEDUPE = "dedupe"
 
 REPAIRS: dict[str, str] = {
     LOWERCASE_REPAIR: "references rewritten to the stored lowercase name of what they name",
+    REPAIR_LOWERCASE_DEFINITIONS: "a team, channel, user or bot name written lowercase where "
+    "it is defined (the server stores it so)",
     REPAIR_DATA_PREFIX: "a leading 'data/' removed from a file path",
     REPAIR_MOVE_INTO_DATA: "a file stored outside data/ moved to where its path points",
     REPAIR_BOM: "the byte order mark before line 1 removed",
@@ -363,6 +367,8 @@ REPAIRS: dict[str, str] = {
     REPAIR_DEFAULT_EMAIL: "(--default-email-domain) a placeholder email for a user without one",
     REPAIR_TRUNCATE: "(--truncate-long-fields) a name, header or purpose cut at the limit",
     REPAIR_DROP_SKIPPED: "(--drop-skipped) a direct channel the server skips left out",
+    REPAIR_DEDUPE: "(--dedupe) duplicate definitions merged into the first, as the importer "
+    "applies them (the later one wins)",
 }
 
 # Code -> the default repair that removes it. Not listed: attachment-outside-data (fix moves
@@ -386,6 +392,9 @@ REPAIRABLE_ERROR_IDS: dict[str, str] = {
         for kind in ("post", "reply", "direct_post")
     },
     "app.import.validate_reaction_import_data.create_at_before_parent.error": REPAIR_REPLY_TIME,
+    # The warnings about team and channel names in mixed case (`uppercase_name_warning`).
+    "model.team.is_valid.characters.app_error": REPAIR_LOWERCASE_DEFINITIONS,
+    "model.channel.is_valid.1_or_more.app_error": REPAIR_LOWERCASE_DEFINITIONS,
 }
 
 

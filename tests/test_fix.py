@@ -19,9 +19,10 @@ from test_filter import files as members
 from test_filter import jsonl
 
 from archivekit.errors import ArchiveError, OutputError, UsageError
-from archivekit.issues import CODES, REPAIRABLE, REPAIRS, Issue, repair_for
+from archivekit.issues import CODES, REPAIRABLE, REPAIRABLE_ERROR_IDS, REPAIRS, Issue, repair_for
 from archivekit.testing.fuzz import scaled_examples
 from archivekit.testing.synth import (
+    bot,
     channel,
     converter_export,
     direct_channel,
@@ -221,6 +222,54 @@ def test_a_leading_data_prefix_is_removed_when_the_file_is_then_found(tmp_path: 
     assert members(tmp_path / "out.zip") == members(source)
 
 
+def test_files_at_the_zip_root_or_in_another_folder_are_moved_under_data(tmp_path: Path) -> None:
+    lines = [
+        *base_lines(),
+        user("carol", ["eng"], profile_image="carol.png"),  # at the zip root
+        emoji("party", "emoji/party.png"),  # in another folder: old/emoji/party.png
+        post(
+            "eng",
+            "dev",
+            "alice",
+            "a",
+            T0,
+            attachments=["data/files/a.png"],  # a data/ prefix and the file outside data/
+            replies=[reply("bob", "r", T0 + 1, attachments=["attachments/r.png"])],
+        ),
+    ]
+    files = {
+        "carol.png": PNG,
+        "old/emoji/party.png": PNG,
+        "files/a.png": PNG,
+        "attachments/r.png": PNG,  # the server's own test archive layout
+    }
+    source = make_archive(tmp_path / "in.zip", lines, files)
+    assert validate(source, max_issues=None).errors > 0
+    out = tmp_path / "out.zip"
+    changes, result = fix(source, out)
+    moved = {
+        orjson.loads(c["before"]): orjson.loads(c["after"])
+        for c in changes
+        if c["repair"] == "move-into-data"
+    }
+    assert moved == {
+        "carol.png": "data/carol.png",
+        "old/emoji/party.png": "data/emoji/party.png",
+        "files/a.png": "data/files/a.png",
+        "attachments/r.png": "data/attachments/r.png",
+    }
+    assert [c["after"] for c in changes if c["repair"] == "strip-data-prefix"] == ['"files/a.png"']
+    assert result.stats.members_moved == 4
+    before, after = members(source), members(out)
+    assert {moved[name]: data for name, data in before.items()} == after
+    report = validate(out, max_issues=None)
+    assert report.errors == 0
+    assert repairable(report.issues) == []
+    assert report.attachments.missing == 0
+    again, _ = fix(out, tmp_path / "again.zip")
+    assert again == []
+
+
 def test_a_file_in_two_possible_places_is_reported_and_not_moved(tmp_path: Path) -> None:
     lines = [
         *base_lines(),
@@ -254,12 +303,51 @@ def test_references_are_lowercased_only_to_a_name_the_archive_defines(tmp_path: 
     ]
     source = make_archive(tmp_path / "in.zip", lines)
     changes, _ = fix(source, tmp_path / "out.zip")
-    assert {c["repair"] for c in changes} == {"lowercase-references"}
+    assert {c["repair"] for c in changes} == {"lowercase-references", "lowercase-definitions"}
     assert all(orjson.loads(c["after"]) == orjson.loads(c["before"]).lower() for c in changes)
     assert not any("Mallory" in c["before"] for c in changes)
+    # The definition itself: the server stores "bob" anyway.
+    assert [(c["line"], c["field"]) for c in changes if c["repair"] == "lowercase-definitions"] == [
+        (5, "user.username")
+    ]
     after = validate(tmp_path / "out.zip", max_issues=None)
     assert repairable(after.issues) == []
     assert after.issue_counts == {"unknown-user": 1}
+
+
+def test_definitions_are_written_lowercase_as_the_server_stores_them(tmp_path: Path) -> None:
+    lines = [
+        team("Eng"),
+        channel("ENG", "Dev"),
+        user("Alice", {"eng": ["dev"]}),
+        bot("Helper", "ALICE"),  # the owner: validated as written, looked up in any case
+        bot("plugin-bot", "Com.Plugin"),  # no such user: a plugin id, stored as it is
+        post("eng", "dev", "alice", "hi", T0),
+        post("eng", "dev", "helper", "hi", T0 + 1),
+    ]
+    source = make_archive(tmp_path / "in.zip", lines)
+    before = validate(source, max_issues=None)
+    warnings = [i for i in before.issues if i.code == "apply-invalid"]
+    assert [(i.field, repair_for(i)) for i in warnings] == [
+        ("team.name", "lowercase-definitions"),
+        ("channel.name", "lowercase-definitions"),
+    ]
+    out = tmp_path / "out.zip"
+    changes, _ = fix(source, out)
+    assert [(c["line"], c["repair"], c["field"], c["after"]) for c in changes] == [
+        (2, "lowercase-definitions", "team.name", '"eng"'),
+        (3, "lowercase-definitions", "channel.team", '"eng"'),
+        (3, "lowercase-definitions", "channel.name", '"dev"'),
+        (4, "lowercase-definitions", "user.username", '"alice"'),
+        (5, "lowercase-definitions", "bot.username", '"helper"'),
+        (5, "lowercase-references", "bot.owner", '"alice"'),
+    ]
+    after = validate(out, max_issues=None)
+    assert list(after.issues) == [i for i in after.issues if i.field == "bot.owner"]
+    assert [i.values.get("found") for i in after.issues] == ["Com.Plugin"]
+    assert jsonl(out)[5:] == jsonl(source)[5:]  # the plugin bot and the posts: as they were
+    again, _ = fix(out, tmp_path / "again.zip")
+    assert again == []
 
 
 def test_lines_used_before_their_definition_are_put_in_block_order(tmp_path: Path) -> None:
@@ -560,6 +648,7 @@ def test_injected_defects_are_all_repaired(
 def test_every_repairable_code_and_repair_is_catalogued() -> None:
     assert set(REPAIRABLE) <= set(CODES)
     assert set(REPAIRABLE.values()) <= set(REPAIRS)
+    assert set(REPAIRABLE_ERROR_IDS.values()) <= set(REPAIRS)
 
 
 def test_a_change_reads_as_repair_place_before_and_after() -> None:
@@ -627,7 +716,7 @@ def test_fix_of_a_mutated_archive_ends_cleanly_and_is_idempotent(
     data: st.DataObject, generated: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Whatever the mutation: a result or an archivekit error (never another exception), and
-    when written, fix of the output changes nothing and keeps its lines."""
+    when written, fix of the output changes nothing and keeps its lines (with --dedupe too)."""
     from archivekit.errors import ArchiveKitError
     from archivekit.testing.fuzz import ArchiveRecipe, MutatedArchive, archive_mutations
 
@@ -636,11 +725,12 @@ def test_fix_of_a_mutated_archive_ends_cleanly_and_is_idempotent(
     mutated: MutatedArchive = data.draw(archive_mutations(recipe))
     folder = tmp_path_factory.mktemp("mut")
     path = mutated.write(folder / "in.zip")
+    options = FixOptions(dedupe=data.draw(st.booleans()))
     try:
-        fix(path, folder / "out.zip")
+        fix(path, folder / "out.zip", options=options)
     except ArchiveKitError:
         return
-    changes, _ = fix(folder / "out.zip", folder / "again.zip")
+    changes, _ = fix(folder / "out.zip", folder / "again.zip", options=options)
     assert [c for c in changes if c["after"] is not None] == []
     assert jsonl(folder / "again.zip") == jsonl(folder / "out.zip")
 

@@ -418,7 +418,10 @@ def _group_size(cause: Cause, where: str) -> _Words:
 _GROUP_FIX = "make each a private channel, or leave members out"
 # The fix of a code missing from `FIXES` (a test holds every catalogued code to have one).
 NO_FIX = "see the details"
-_ONE_LINE_PER_NAME = "keep one line per name (the later line updates the earlier one)"
+_ONE_LINE_PER_NAME = (
+    "keep one line per name (the later line updates the earlier one; `archivekit fix --dedupe` "
+    "merges them as the server applies them)"
+)
 _GROUP_NOTE = (
     f"a Mattermost group message holds {GROUP_MIN_MEMBERS} to {GROUP_MAX_MEMBERS} users, a "
     "Slack group DM up to 9; the server skips a direct_channel line with more, and stops the "

@@ -50,7 +50,6 @@ from archivekit.check.fast.fastpath import (
     scan,
     scan_python,
 )
-from archivekit.check.parallel import definition_lines
 from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
@@ -65,10 +64,11 @@ from archivekit.issues import (
     REPAIR_REORDER,
     REPAIR_TRAILING,
 )
-from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_batches, iter_line_blocks
+from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_blocks
 from archivekit.read.inflate import method_name
 from archivekit.write.changes import Change, ChangeLog, shown
 from archivekit.write.core import ArchiveWriter, GroupSpool
+from archivekit.write.dedupe import DedupePlan, definition_envelopes, plan_dedupe
 from archivekit.write.lines import NO_SIZE_LIMIT, LineDecoder, accept_any_type
 from archivekit.write.repairs import POST_TYPES, Definitions, FilePlan, FixOptions, LineRepairs
 from archivekit.write.select import EXPORT_ORDER
@@ -115,22 +115,9 @@ def definitions(archive: Archive) -> Definitions:
     """Pass 1 (only when a name is used before its line): the names every line defines.
     Posts and direct posts define nothing: runs of them are passed over in C, unread."""
     defs = Definitions()
-    before = 0  # lines in earlier batches
-    for batch in iter_line_batches(archive.iter_jsonl_blocks()):
-        for index in definition_lines(batch):
-            raw = batch[index]
-            if isinstance(raw, LineTooLong):
-                continue
-            envelope, _ = decode_line(_framed(raw, before + index + 1))
-            if envelope is not None:
-                _define(envelope, defs)
-        before += len(batch)
+    for _, envelope in definition_envelopes(archive):
+        _define(envelope, defs)
     return defs
-
-
-def _framed(raw: bytes, number: int) -> bytes:
-    """The line as the repairs see it: without a BOM on line 1."""
-    return raw[3:] if number == 1 and raw.startswith(_BOM) else raw
 
 
 def _define(envelope: dict[str, Any], defs: Definitions) -> None:
@@ -262,6 +249,7 @@ class FixRun:
         self.early_use = early_use
         self.decoder = LineDecoder()
         self.definitions = Definitions()
+        self.dedupe = DedupePlan()  # --dedupe: filled by `run`
         # The names lines used before any line defined them, with the first such line (a
         # later definition means a reorder; names defined nowhere stay unknown).
         self._used_early: dict[tuple[str, object], int] = {}
@@ -271,6 +259,8 @@ class FixRun:
         once the JSONL is read: the caller then starts again with its line."""
         if self.early_use is not None:
             self.definitions = definitions(self.archive)
+        if self.options.dedupe:
+            self.dedupe = plan_dedupe(self.archive)
         defined = self.definitions
         jsonl = self.archive.jsonl
         if self.archive.kind == "zip" and not server_reads(jsonl.method, jsonl.encrypted):
@@ -435,6 +425,13 @@ class FixRun:
             )
             return
         first, _ = decode_line(text)
+        merged = False
+        if first is not None and self.dedupe:
+            kept, merged = self.dedupe.rewrite(number, first, self.log)
+            if kept is None:
+                self.stats.lines_dropped += 1
+                return
+            first = kept
         pieces = [text] if first is not None else self._trailing(text, number)
         for piece in pieces:
             envelope = first if piece is text else decode_line(piece)[0]
@@ -445,7 +442,8 @@ class FixRun:
                 continue
             line_type = envelope.get("type")
             kind = line_type if isinstance(line_type, str) else ""
-            changed = repairs.repair(envelope, number, nul=b"\\u0000" in piece)
+            changed = repairs.repair(envelope, number, nul=merged or b"\\u0000" in piece)
+            changed = changed or (merged and piece is text)
             if repairs.drop:
                 self.stats.lines_dropped += 1
             elif changed:

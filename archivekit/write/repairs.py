@@ -14,7 +14,9 @@ They only do what the server needs and lose nothing:
   the password);
 - `lowercase-references`: a reference the server looks up exactly, written in another case
   than the stored (lowercase) name of a team, channel or user the archive defines, is
-  rewritten to the stored name;
+  rewritten to the stored name (and a bot's owner, which the validator refuses in mixed case);
+- `lowercase-definitions`: a team's, channel's, user's or bot's own name (and a channel's
+  team), which the server lowercases before storing it, written lowercase;
 - `split-long-message`: a message over the server's limit becomes the post (or reply) plus
   replies right after it, cut on a line break or space where possible; joined again they give
   the message back, character for character;
@@ -24,7 +26,8 @@ They only do what the server needs and lose nothing:
 Opt-in (`FixOptions`), as they change or drop data: `drop-missing-file`, `default-email`,
 `truncate-field` (display names, nicknames, names, positions, headers, purposes, bot
 descriptions cut at the server's limits — on character boundaries, which is where the server
-counts), `drop-skipped` (direct channel lines the server skips for their member count).
+counts), `drop-skipped` (direct channel lines the server skips for their member count);
+`dedupe` is `archivekit.write.dedupe`.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from archivekit.issues import (
     REPAIR_DEFAULT_EMAIL,
     REPAIR_DROP_MISSING_FILE,
     REPAIR_DROP_SKIPPED,
+    REPAIR_LOWERCASE_DEFINITIONS,
     REPAIR_MOVE_INTO_DATA,
     REPAIR_NUL,
     REPAIR_REPLY_TIME,
@@ -100,6 +104,7 @@ class FixOptions:
     default_email_domain: str | None = None
     truncate_long_fields: bool = False
     drop_skipped: bool = False
+    dedupe: bool = False
 
 
 @dataclass(slots=True)
@@ -199,7 +204,12 @@ class LineRepairs:
             if line_type in POST_TYPES:
                 self._post(payload, line_type)
             elif line_type in ("user", "bot"):
+                self._lowercase(payload, line_type, ("username",))
                 self._user(payload, line_type)
+            elif line_type == "team":
+                self._lowercase(payload, line_type, ("name",))
+            elif line_type == "channel":
+                self._lowercase(payload, line_type, ("team", "name"))
             elif line_type == "emoji":
                 self._image(payload, "image", "emoji.image", droppable=False)
             elif line_type == "direct_channel":
@@ -331,6 +341,15 @@ class LineRepairs:
             del payload[key]
 
     # --- names -------------------------------------------------------------------------------
+    def _lowercase(self, payload: Payload, kind: str, names: tuple[str, ...]) -> None:
+        """A definition's own names, which the server lowercases before it stores them (and
+        looks up lowercased: a channel's team), written as stored."""
+        for name in names:
+            value = payload.get(name)
+            if isinstance(value, str) and go_lower(value) != value:
+                payload[name] = go_lower(value)
+                self._change(REPAIR_LOWERCASE_DEFINITIONS, f"{kind}.{name}", value, payload[name])
+
     def _user_ref(self, holder: Any, key: str | int, field: str) -> None:
         """Rewrite ``holder[key]`` (a username looked up exactly) to its stored form."""
         name = holder[key]
@@ -365,6 +384,7 @@ class LineRepairs:
     def _user(self, payload: Payload, kind: str) -> None:
         self._image(payload, "profile_image", f"{kind}.profile_image", droppable=True)
         if kind != "user":
+            self._owner(payload)
             return
         domain = self.options.default_email_domain
         username = payload.get("username")
@@ -391,6 +411,17 @@ class LineRepairs:
                         channel_membership["name"] = stored
                         field = f"{at}.channels[{c_index}].name"
                         self._change(LOWERCASE_REPAIR, field, channel, stored)
+
+    def _owner(self, payload: Payload) -> None:
+        """A bot's owner: looked up case-insensitively, but validated as written (a mixed-case
+        owner is refused); rewritten only to the stored name of a user the archive defines
+        (otherwise it may be a plugin id, stored as it is)."""
+        owner = payload.get("owner")
+        if isinstance(owner, str):
+            stored = go_lower(owner)
+            if stored != owner and stored in self.defs.users:
+                payload["owner"] = stored
+                self._change(LOWERCASE_REPAIR, "bot.owner", owner, stored)
 
     def _direct_channel(self, payload: Payload) -> None:
         if self.options.drop_skipped:
