@@ -1,0 +1,126 @@
+"""`redact`'s output bytes, pinned: the same key must give exactly these bytes.
+
+The digests were taken before `redact` was made faster (issue 15); they prove that the faster
+paths (the word mapping in C, post lines rewritten by worker processes) write the very bytes the
+plain Python walk wrote. A change that means to change the output updates them on purpose.
+
+The crowded archive gives many short names (so pseudonyms collide and later names take later
+attempts: the order names are met in matters), mentions, channel links and emoji codes in
+messages, non-ASCII words, escapes the JSON re-encodes, CRLF, floats, big integers and lines
+orjson cannot read — everything the walk treats differently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from pathlib import Path
+
+import orjson
+import pytest
+
+from archivekit.testing import synth
+from archivekit.testing.synth import generate_export, make_archive
+from archivekit.writers import redact_archive
+
+SAMPLES = Path(__file__).parent.parent / "sample_exports"
+FIXTURE = Path(__file__).parent / "fixtures" / "mattermost-server-tests-import_test.zip"
+KEY = b"pinned-key"
+
+_WORDS = (
+    "deploy", "Alpha", "ÉTÉ", "straße", "日本語", "naïve", "x", "Q", "42", "v2", "ok", "ÀB",
+    "d'Arcy", "über", "ﬁle", "İstanbul", "ΣΊΣΥΦΟΣ", "٣٤", "a_b", "CamelCase",
+)  # fmt: skip
+
+
+def crowded_archive(path: Path, posts: int = 1500) -> Path:
+    rng = random.Random(15)
+    letters = "abcdefghij"
+    users = sorted({"".join(rng.choices(letters, k=rng.randint(1, 2))) for _ in range(60)})
+    channels = ["town-square", "off-topic", *sorted({rng.choice(letters) * 2 for _ in range(8)})]
+    lines: list[object] = [synth.team("t", display_name="T")]
+    lines += [synth.channel("t", c, display_name=c.upper()) for c in channels]
+    lines += [synth.user(u, {"t": channels}, nickname=u.upper()) for u in users]
+    lines.append(synth.emoji("ab", "data/emoji/ab.png"))
+    for i in range(posts):
+        words = rng.choices(_WORDS, k=rng.randint(0, 12))
+        extras = [
+            "@" + rng.choice(users).upper() if rng.random() < 0.5 else "@" + rng.choice(users),
+            "~" + rng.choice(channels),
+            ":" + rng.choice(["ab", "smile", "b" + rng.choice(letters), "10"]) + ":",
+            rng.choice(users) + "@example.com",
+            "@" + "".join(rng.choices(letters, k=3)) + ".",
+        ]
+        message = " ".join(words + rng.sample(extras, k=rng.randint(0, len(extras))))
+        user = rng.choice(users)
+        kw: dict[str, object] = {}
+        if i % 7 == 0:
+            kw["props"] = {"attachments": [{"text": message, "n": i}], "from_bot": "Bob"}
+        if i % 11 == 0:
+            kw["replies"] = [synth.reply(rng.choice(users).upper(), message[::-1], 1000 + i)]
+        if i % 13 == 0:
+            kw["reactions"] = [synth.reaction(rng.choice(users), "ab", 1000 + i)]
+        record = synth.post("t", rng.choice(channels), user, message, 1000 + i, **kw)
+        body = orjson.dumps(record)
+        if i % 17 == 0:
+            body = body.replace(b'"message"', b'"Message"').replace("é".encode(), b"\\u00e9")
+        if i % 19 == 0:
+            body = body + b"\r"
+        if i % 23 == 0:
+            body = body.replace(b'"create_at":', b'"create_at":1.5,"x":', 1)
+        lines.append(body)
+        if i % 97 == 0:
+            lines.append(b'{"type":"post","post":{"user":"' + user.encode() + b'","message":"cut')
+        if i % 101 == 0:
+            bad = b'{"type":"post","post":{"message":"bad \xff byte '
+            lines.append(bad + user.encode() + b'"}}')
+        if i % 103 == 0:
+            lines.append(
+                b'{"type":"user","user":{"username":"zz","delete_at":123456789012345678901}}'
+            )
+    members = [sorted(rng.sample(users, k=2)) for _ in range(20)]
+    lines += [synth.direct_channel(m) for m in members]
+    lines += [
+        synth.direct_post(m, m[0], " ".join(rng.choices(_WORDS, k=5)) + " @" + m[1], 5000 + i)
+        for i, m in enumerate(members)
+    ]
+    return make_archive(path, lines, {"data/emoji/ab.png": synth.png_bytes(3, 2)})
+
+
+def generated(path: Path) -> Path:
+    generate_export(
+        path, seed=15, users=25, posts=1500, direct_posts=200, attachments=12, emojis=3, bots=1,
+        roles_and_schemes=True, profile_images=True,
+    )  # fmt: skip
+    return path
+
+
+SOURCES = {
+    "crowded": crowded_archive,
+    "generated": generated,
+    "clean": lambda _: SAMPLES / "clean.zip",
+    "broken": lambda _: SAMPLES / "broken.zip",
+    "over_limits": lambda _: SAMPLES / "over_limits.zip",
+    "fixture": lambda _: FIXTURE,
+}
+PINNED = {
+    "crowded": "d175cddea296b769471d6f35ac25d13802fde2314fe815bdd2939e64c2ded029",
+    "generated": "82b14f686307185a04c2adc042c12c882e200ae926a31c530e3dbbd56e9946a7",
+    "clean": "256af6fdaf7430bdb93d3faf2b584911093da5bf3ac2fcd78a77d3fdc30bdc6a",
+    "broken": "a6c8ae1545d6ee07add6a6fd0baf7df0c9628c66d4f5d42dbe9f9870c8223e90",
+    "over_limits": "0d0b57deac0b58c6272b92db3ecc28dbd4b39805e795786def819eb8734e0c3b",
+    "fixture": "b68d022bbbd53dbdbe562cf33adf2a9e473e90c9854d80bd3d0ab0320cbacae0",
+}
+
+
+def redacted_digest(source: Path, out: Path, mapping: Path) -> str:
+    redact_archive(source, out, key=KEY, mapping=mapping)
+    digest = hashlib.sha256(out.read_bytes())
+    digest.update(mapping.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_output_bytes_are_pinned(name: str, tmp_path: Path) -> None:
+    source = SOURCES[name](tmp_path / "in.zip")
+    assert redacted_digest(source, tmp_path / "out.zip", tmp_path / "map.json") == PINNED[name]
