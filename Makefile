@@ -9,6 +9,7 @@ SAMPLE ?= sample_exports/clean.zip
 
 # setup.py and the C source too: an edit to the fast path must rebuild the extension.
 $(STAMP): pyproject.toml setup.py archivekit/check/fast/_scan.c archivekit/check/fast/_report.c \
+		archivekit/write/_redact.c \
 		archivekit/check/fast/_jsonline.h archivekit/check/fast/_identity.h \
 		archivekit/read/_zipindex.c archivekit/read/_memberindex.h
 	$(PY) -m venv $(VENV)

@@ -2,7 +2,8 @@
 
 archivekit.check.fast._scan is the accept-only fast path for post lines (see
 archivekit/check/fast/fastpath.py); archivekit.read._zipindex reads the zip central directory into
-the compact member index (see archivekit/read/members.py). Both are optional: without a C
+the compact member index (see archivekit/read/members.py); archivekit.write._redact rewrites
+`redact`'s post lines (see archivekit/write/redact.py). All are optional: without a C
 compiler the install still succeeds and their Python twins run instead (same reports, slower).
 CI checks that they were built, and built from the current sources (each records the SHA-256
 of its sources; `make` rebuilds on a change).
@@ -53,5 +54,6 @@ setup(
             FAST_HEADERS,
         ),
         extension("archivekit.read._zipindex", "archivekit/read/_zipindex.c", (INDEX_HEADER,)),
+        extension("archivekit.write._redact", "archivekit/write/_redact.c", ()),
     ]
 )

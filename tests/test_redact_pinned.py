@@ -1,8 +1,9 @@
 """`redact`'s output bytes, pinned: the same key must give exactly these bytes.
 
 The digests were taken before `redact` was made faster (issue 15); they prove that the faster
-paths (the word mapping in C, post lines rewritten by worker processes) write the very bytes the
-plain Python walk wrote. A change that means to change the output updates them on purpose.
+path (post lines rewritten in C, archivekit/write/_redact.c) writes the very bytes the plain
+Python walk wrote, and the Python walk (ARCHIVEKIT_PURE_PYTHON) still does. A change that means
+to change the output updates them on purpose. Line by line, C against Python: a property test.
 
 The crowded archive gives many short names (so pseudonyms collide and later names take later
 attempts: the order names are met in matters), mentions, channel links and emoji codes in
@@ -13,15 +14,29 @@ orjson cannot read — everything the walk treats differently.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import random
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from archivekit.native import native_module
+from archivekit.read.source import Archive
 from archivekit.testing import synth
 from archivekit.testing.synth import generate_export, make_archive
+from archivekit.write.pseudonyms import Pseudonyms
+from archivekit.write.redact import RedactRun
 from archivekit.writers import redact_archive
+
+REPO = Path(__file__).resolve().parent.parent
+REDACT_C = REPO / "archivekit" / "write" / "_redact.c"
+NATIVE = native_module("archivekit.write._redact")
+PURE_PYTHON = bool(os.environ.get("ARCHIVEKIT_PURE_PYTHON"))
 
 SAMPLES = Path(__file__).parent.parent / "sample_exports"
 FIXTURE = Path(__file__).parent / "fixtures" / "mattermost-server-tests-import_test.zip"
@@ -120,7 +135,101 @@ def redacted_digest(source: Path, out: Path, mapping: Path) -> str:
     return digest.hexdigest()
 
 
+@pytest.mark.parametrize("walk", ["c", "python"])
 @pytest.mark.parametrize("name", sorted(SOURCES))
-def test_output_bytes_are_pinned(name: str, tmp_path: Path) -> None:
+def test_output_bytes_are_pinned(
+    name: str, walk: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if walk == "python":
+        monkeypatch.setenv("ARCHIVEKIT_PURE_PYTHON", "1")
     source = SOURCES[name](tmp_path / "in.zip")
     assert redacted_digest(source, tmp_path / "out.zip", tmp_path / "map.json") == PINNED[name]
+
+
+@pytest.mark.skipif(PURE_PYTHON, reason="ARCHIVEKIT_PURE_PYTHON is set: the C walk is off")
+def test_the_c_walk_is_built_from_the_current_source() -> None:
+    assert NATIVE is not None, "archivekit.write._redact was not built"
+    assert hashlib.sha256(REDACT_C.read_bytes()).hexdigest() == NATIVE.SOURCE_SHA256, (
+        "archivekit/write/_redact.c changed since the extension was built: run `make test`"
+    )
+
+
+# --- line by line: the C walk writes what the Python walk writes ------------------------------
+
+_TEXT = st.text(
+    st.sampled_from(
+        [*'aZé日_-.@~:+ 1٣"\\\n\t/ß', "ǅ", "ﬁ", "\x01", "\x7f", "\u2028", "😀", "\u212a", "\u017f"]
+    ),
+    max_size=24,
+)
+_NAME = st.text(st.sampled_from(list("abAB1._-é")), max_size=6)
+_SCALAR = st.one_of(
+    _TEXT,
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+)
+_VALUE = st.recursive(
+    _SCALAR,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["a", "B", "", "é"]), inner)
+    ),
+    max_leaves=6,
+)
+_REPLY_FIELDS: dict[str, Any] = {
+    "user": _NAME,
+    "message": _TEXT,
+    "type": _TEXT,
+    "props": _VALUE,
+    "flagged_by": st.lists(_NAME, max_size=2),
+    "reactions": st.lists(st.fixed_dictionaries({"user": _NAME, "emoji_name": _NAME}), max_size=2),
+    "attachments": st.one_of(st.lists(st.fixed_dictionaries({"path": _TEXT}), max_size=2), _VALUE),
+    "create_at": st.integers(0, 2**40),
+    "Message": _TEXT,
+    "other": _VALUE,
+}
+_POST_FIELDS = {
+    **_REPLY_FIELDS,
+    "team": _NAME,
+    "channel": _NAME,
+    "channel_members": st.lists(_NAME, max_size=3),
+    "thread_followers": st.lists(st.fixed_dictionaries({"user": _NAME}), max_size=2),
+    "replies": st.lists(st.fixed_dictionaries({}, optional=_REPLY_FIELDS), max_size=2),
+}
+_PAYLOAD = st.fixed_dictionaries({}, optional=_POST_FIELDS)
+
+
+def _line(kind: str, payload: dict[str, Any]) -> bytes:
+    # json, not orjson: integers past 64 bits too; its escapes are orjson's.
+    return json.dumps({"type": kind, kind: payload}, ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.mark.skipif(NATIVE is None, reason="archivekit.write._redact is not loaded")
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["post", "direct_post"]), _PAYLOAD, st.sampled_from(range(4))),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from(["placeholders", "drop-references"]),
+)
+def test_the_c_walk_writes_what_the_python_walk_writes(
+    lines: list[tuple[str, dict[str, Any], int]], attachments: Any
+) -> None:
+    archive: Any = Archive.__new__(Archive)
+    python = RedactRun(archive, Pseudonyms(KEY), attachments)
+    python._native = None
+    c = RedactRun(archive, Pseudonyms(KEY), attachments)
+    for kind, payload, variant in lines:
+        raw = _line(kind, payload).encode()
+        if variant == 1:
+            raw = raw.replace(b":", b": ", 1)  # not orjson's form: the Python walk takes it
+        elif variant == 2:
+            raw = raw.replace(b'"type":"', b'"type":"x', 1)  # not a post line
+        elif variant == 3:
+            raw = raw.replace("é".encode(), b"\\u00e9")  # an escape orjson does not write
+        assert c.line(raw) == python.line(raw), raw
+    assert c.stats == python.stats
+    assert c.names.reverse() == python.names.reverse()

@@ -32,6 +32,7 @@ from archivekit.errors import ArchiveError
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions
 from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import fold_json_key
+from archivekit.native import native_module
 from archivekit.read import Archive, MemberInfo
 from archivekit.read.framing import LineTooLong, iter_line_batches
 from archivekit.write.core import ArchiveWriter
@@ -224,6 +225,20 @@ class RedactRun:
         self.files: dict[str, str] = {}
         self._record_files = files
         self._float = False  # the line being walked holds a float (see `line`)
+        # Post lines already in orjson's form are rewritten in C, to the same bytes (see
+        # _redact.c); every other line, and every line without the extension, is walked here.
+        native = native_module("archivekit.write._redact")
+        self._native = (
+            native.Mapper(
+                pseudonyms.word,
+                pseudonyms.name,
+                pseudonyms.path,
+                pseudonyms.spellings(),
+                attachments == "drop-references",
+            )
+            if native is not None
+            else None
+        )
 
     def lead(self) -> list[tuple[str, Iterator[bytes]]]:
         """The other JSONL members that come before the chosen one, redacted: they must stay
@@ -268,6 +283,11 @@ class RedactRun:
         if not stripped:
             self.stats.blank += 1
             return raw
+        if self._native is not None:
+            taken = self._native.line(raw)
+            if taken is not None:
+                self.stats.lines[taken[0]] += 1
+                return taken[1]  # type: ignore[no-any-return]
         loaded = _loads(raw)
         if loaded is None:
             self.stats.token_rewritten += 1
