@@ -29,6 +29,7 @@ from archivekit.native import native_module
 from archivekit.read.source import Archive
 from archivekit.testing import synth
 from archivekit.testing.synth import generate_export, make_archive
+from archivekit.write import core
 from archivekit.write.pseudonyms import Pseudonyms
 from archivekit.write.redact import RedactRun
 from archivekit.writers import redact_archive
@@ -144,6 +145,19 @@ def test_output_bytes_are_pinned(
         monkeypatch.setenv("ARCHIVEKIT_PURE_PYTHON", "1")
     source = SOURCES[name](tmp_path / "in.zip")
     assert redacted_digest(source, tmp_path / "out.zip", tmp_path / "map.json") == PINNED[name]
+
+
+@pytest.mark.skipif(NATIVE is None, reason="archivekit.write._redact is not loaded")
+def test_the_c_walk_hands_the_compressor_the_same_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The C walk writes blocks of lines; the compressor must still get the pieces the Python
+    # walk gives it line by line (deflate's output depends on them). Small pieces: many cuts.
+    monkeypatch.setattr(core, "_FLUSH_BYTES", 2000)
+    source = crowded_archive(tmp_path / "in.zip", posts=600)
+    c = redacted_digest(source, tmp_path / "c.zip", tmp_path / "c.json")
+    monkeypatch.setenv("ARCHIVEKIT_PURE_PYTHON", "1")
+    assert redacted_digest(source, tmp_path / "py.zip", tmp_path / "py.json") == c
 
 
 @pytest.mark.skipif(PURE_PYTHON, reason="ARCHIVEKIT_PURE_PYTHON is set: the C walk is off")

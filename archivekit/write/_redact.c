@@ -97,7 +97,8 @@ static const Spec DIRECT_POST = {S_OBJECT, NULL, DIRECT_POST_FIELDS};
 typedef struct {
     uint64_t hash;
     uint32_t key_len, value_len;
-    char *data; /* the key's bytes, then the value's */
+    int kind; /* -1: a word; else the kind of name */
+    char *data; /* the key's bytes, then the value's (as written in a JSON string) */
 } WordEntry;
 
 typedef struct {
@@ -180,20 +181,9 @@ static void clear_words(Mapper *m) {
     m->word_count = 0;
 }
 
-/* One word (UTF-8 bytes of alphanumeric characters, h their HASH_STEPs): its pseudonym. */
-static int put_word(Mapper *m, const unsigned char *s, size_t n, uint64_t h) {
-    h ^= h >> 29;
-    size_t slot = h & (WORD_CACHE_SLOTS - 1);
-    WordEntry *e = NULL;
-    if (n <= WORD_CACHE_LEN) {
-        for (;;) {
-            e = &m->words[slot];
-            if (e->data == NULL) break;
-            if (e->hash == h && e->key_len == n && memcmp(e->data, s, n) == 0)
-                return put(m, e->data + n, e->value_len);
-            slot = (slot + 1) & (WORD_CACHE_SLOTS - 1);
-        }
-    }
+/* One word (UTF-8 bytes of alphanumeric characters): `Pseudonyms.word`, written. */
+static int map_word(Mapper *m, int kind, const unsigned char *s, size_t n) {
+    (void)kind;
     PyObject *word = PyUnicode_DecodeUTF8((const char *)s, n, "strict");
     if (word == NULL) return FAILED;
     PyObject *mapped = PyObject_CallOneArg(m->word, word);
@@ -201,30 +191,82 @@ static int put_word(Mapper *m, const unsigned char *s, size_t n, uint64_t h) {
     if (mapped == NULL) return FAILED;
     Py_ssize_t len;
     const char *bytes = PyUnicode_Check(mapped) ? PyUnicode_AsUTF8AndSize(mapped, &len) : NULL;
-    if (bytes == NULL) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "redact: a word is not a str");
-        Py_DECREF(mapped);
-        return FAILED;
-    }
-    int rc = put(m, bytes, len);
-    if (rc == OK && e != NULL) {
-        if (m->word_count >= WORD_CACHE_MAX) {
-            clear_words(m);
-            slot = h & (WORD_CACHE_SLOTS - 1);
-            e = &m->words[slot];
-        }
-        e->data = PyMem_Malloc(n + len);
-        if (e->data != NULL) {
-            memcpy(e->data, s, n);
-            memcpy(e->data + n, bytes, len);
-            e->hash = h;
-            e->key_len = (uint32_t)n;
-            e->value_len = (uint32_t)len;
-            m->word_count++;
-        }
-    }
+    int rc = bytes == NULL ? FAILED : put(m, bytes, len);
+    if (bytes == NULL && !PyErr_Occurred())
+        PyErr_SetString(PyExc_TypeError, "redact: a word is not a str");
     Py_DECREF(mapped);
     return rc;
+}
+
+/* A name of one kind: `Pseudonyms.name` (its spellings looked up first), written. */
+static int map_name(Mapper *m, int kind, const unsigned char *s, size_t n) {
+    PyObject *value = PyUnicode_DecodeUTF8((const char *)s, n, "strict");
+    if (value == NULL) return FAILED;
+    PyObject *found = PyDict_GetItemWithError(m->spelled[kind], value);
+    int rc;
+    if (found != NULL) {
+        rc = put_escaped(m, found);
+    } else if (PyErr_Occurred()) {
+        rc = FAILED;
+    } else {
+        PyObject *mapped = PyObject_CallFunctionObjArgs(m->name, m->kind_names[kind], value, NULL);
+        rc = mapped == NULL ? FAILED : put_escaped(m, mapped);
+        Py_XDECREF(mapped);
+    }
+    Py_DECREF(value);
+    return rc;
+}
+
+typedef int (*MapFunction)(Mapper *m, int kind, const unsigned char *s, size_t n);
+
+/* The pseudonym of s (a word: kind -1, or a name of a kind), written: from the cache, else
+ * through `map` and then remembered. A pseudonym never changes once given (words are a pure
+ * function of the key, a name's spelling keeps its first pseudonym), so a cached one is what
+ * Python would answer. h: the HASH_STEPs of s. */
+static int put_cached(Mapper *m, int kind, const unsigned char *s, size_t n, uint64_t h,
+                      MapFunction map) {
+    h = HASH_STEP(h, (unsigned)(kind + 1));
+    h ^= h >> 29;
+    size_t slot = h & (WORD_CACHE_SLOTS - 1);
+    WordEntry *e = NULL;
+    if (n <= WORD_CACHE_LEN) {
+        for (;;) {
+            e = &m->words[slot];
+            if (e->data == NULL) break;
+            if (e->hash == h && e->kind == kind && e->key_len == n && memcmp(e->data, s, n) == 0)
+                return put(m, e->data + n, e->value_len);
+            slot = (slot + 1) & (WORD_CACHE_SLOTS - 1);
+        }
+    }
+    size_t before = m->out_len;
+    int rc = map(m, kind, s, n);
+    if (rc < 0 || e == NULL) return rc;
+    size_t len = m->out_len - before;
+    if (m->word_count >= WORD_CACHE_MAX) {
+        clear_words(m);
+        e = &m->words[h & (WORD_CACHE_SLOTS - 1)];
+    }
+    e->data = PyMem_Malloc(n + len);
+    if (e->data != NULL) {
+        memcpy(e->data, s, n);
+        memcpy(e->data + n, m->out + before, len);
+        e->hash = h;
+        e->kind = kind;
+        e->key_len = (uint32_t)n;
+        e->value_len = (uint32_t)len;
+        m->word_count++;
+    }
+    return OK;
+}
+
+static uint64_t hash_bytes(const unsigned char *s, size_t n) {
+    uint64_t h = HASH_START;
+    for (size_t i = 0; i < n; i++) h = HASH_STEP(h, s[i]);
+    return h;
+}
+
+static int put_name(Mapper *m, int kind, const unsigned char *s, size_t n) {
+    return put_cached(m, kind, s, n, hash_bytes(s, n), map_name);
 }
 
 /* --- UTF-8 and the characters Python's re calls words ---------------------------------------- */
@@ -335,26 +377,6 @@ static int scan_string(Ctx *c, const unsigned char **start, const unsigned char 
 }
 
 /* --- free text and messages ---------------------------------------------------------------- */
-/* A name of one kind: `Pseudonyms.name` (its spellings looked up first: no call for a name
- * met before). */
-static int put_name(Mapper *m, int kind, const unsigned char *s, size_t n) {
-    PyObject *value = PyUnicode_DecodeUTF8((const char *)s, n, "strict");
-    if (value == NULL) return FAILED;
-    PyObject *found = PyDict_GetItemWithError(m->spelled[kind], value);
-    int rc;
-    if (found != NULL) {
-        rc = put_escaped(m, found);
-    } else if (PyErr_Occurred()) {
-        rc = FAILED;
-    } else {
-        PyObject *mapped = PyObject_CallFunctionObjArgs(m->name, m->kind_names[kind], value, NULL);
-        rc = mapped == NULL ? FAILED : put_escaped(m, mapped);
-        Py_XDECREF(mapped);
-    }
-    Py_DECREF(value);
-    return rc;
-}
-
 static inline int is_ascii_alnum(unsigned char b) { return CLASS[b] & ALNUM; }
 
 static int is_word(Py_UCS4 c) { return c == '_' || is_alnum(c); }
@@ -420,7 +442,7 @@ static int put_words(Mapper *m, const unsigned char *p, const unsigned char *end
         const unsigned char *word = p;
         uint64_t h;
         p = word_end(p, end, &h, &prev);
-        if (put_word(m, word, p - word, h) < 0) return FAILED;
+        if (put_cached(m, -1, word, p - word, h, map_word) < 0) return FAILED;
         kept = p;
     }
     return put(m, kept, p - kept);
@@ -612,33 +634,58 @@ static int line(Ctx *c, PyObject **type) {
     return c->emit ? put(c->m, "}", 1) : OK;
 }
 
-/* Mapper.line(raw) -> (type, redacted) | None */
-static PyObject *mapper_line(Mapper *self, PyObject *arg) {
+/* One line (bytes) appended to the output, with `end` after it: OK, NOT_TAKEN (nothing
+ * appended, no table changed) or FAILED. *type: "post" or "direct_post". */
+static int take(Mapper *self, PyObject *raw, const char *end, PyObject **type) {
     Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
-    const unsigned char *raw = view.buf;
-    Ctx c = {self, raw, raw + view.len, 0};
-    PyObject *type = NULL, *result = NULL;
-    int rc = line(&c, &type);
+    if (PyObject_GetBuffer(raw, &view, PyBUF_SIMPLE) < 0) return FAILED;
+    const unsigned char *start = view.buf;
+    Ctx c = {self, start, start + view.len, 0};
+    int rc = line(&c, type);
     if (rc == OK) {
-        c.p = raw;
+        c.p = start;
         c.emit = 1;
-        self->out_len = 0;
-        rc = line(&c, &type);
+        rc = line(&c, type);
         if (rc == NOT_TAKEN) {
             PyErr_SetString(PyExc_RuntimeError, "redact: a line taken was not written");
             rc = FAILED;
         }
-    }
-    if (rc == OK) {
-        PyObject *body = PyBytes_FromStringAndSize(self->out, self->out_len);
-        if (body != NULL) result = PyTuple_Pack(2, type, body);
-        Py_XDECREF(body);
-    } else if (rc == NOT_TAKEN) {
-        result = Py_NewRef(Py_None);
+        if (rc == OK) rc = put(self, end, strlen(end));
     }
     PyBuffer_Release(&view);
+    return rc;
+}
+
+/* Mapper.line(raw) -> (type, redacted) | None */
+static PyObject *mapper_line(Mapper *self, PyObject *raw) {
+    PyObject *type = NULL;
+    self->out_len = 0;
+    int rc = take(self, raw, "", &type);
+    if (rc == NOT_TAKEN) return Py_NewRef(Py_None);
+    if (rc < 0) return NULL;
+    PyObject *body = PyBytes_FromStringAndSize(self->out, self->out_len);
+    if (body == NULL) return NULL;
+    PyObject *result = PyTuple_Pack(2, type, body);
+    Py_DECREF(body);
     return result;
+}
+
+/* Mapper.lines(batch, start) -> (block, stop, posts, direct_posts) */
+static PyObject *mapper_lines(Mapper *self, PyObject *args) {
+    PyObject *batch;
+    Py_ssize_t i;
+    if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &batch, &i)) return NULL;
+    Py_ssize_t counts[2] = {0, 0};
+    self->out_len = 0;
+    for (; i < PyList_GET_SIZE(batch); i++) {
+        PyObject *raw = PyList_GET_ITEM(batch, i), *type = NULL;
+        if (!PyBytes_Check(raw)) break;
+        int rc = take(self, raw, "\n", &type);
+        if (rc == NOT_TAKEN) break;
+        if (rc < 0) return NULL;
+        counts[type == self->direct_post_type]++;
+    }
+    return Py_BuildValue("y#nnn", self->out, (Py_ssize_t)self->out_len, i, counts[0], counts[1]);
 }
 
 static int mapper_init(Mapper *self, PyObject *args, PyObject *kwds) {
@@ -711,6 +758,10 @@ static PyMethodDef mapper_methods[] = {
     {"line", (PyCFunction)mapper_line, METH_O,
      "line(raw) -> (type, redacted) | None: a post or direct_post line in orjson's form, "
      "redacted; None for any other line (the Python walk takes it)."},
+    {"lines", (PyCFunction)mapper_lines, METH_VARARGS,
+     "lines(batch, start) -> (block, stop, posts, direct_posts): batch[start:stop] redacted, "
+     "each line ended by a newline; batch[stop] (if any) is the first line `line` would not "
+     "take."},
     {NULL, NULL, 0, NULL},
 };
 

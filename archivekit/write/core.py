@@ -179,6 +179,21 @@ class JsonlWriter:
         if len(buffer) >= _FLUSH_BYTES:
             self.flush()
 
+    def write_lines(self, block: bytes, lines: int) -> None:
+        """Write ``lines`` new or rewritten lines at once: ``block`` holds each with its
+        ``\\n``. The compressor gets the very pieces `write` would give it line by line (a
+        piece ends at the line that brings it to _FLUSH_BYTES), so the output is the same
+        bytes."""
+        self.lines += lines
+        view = memoryview(block)
+        start = 0
+        while len(self._buffer) + len(block) - start >= _FLUSH_BYTES:
+            cut = block.index(b"\n", start + _FLUSH_BYTES - len(self._buffer) - 1) + 1
+            self._buffer += view[start:cut]
+            self.flush()
+            start = cut
+        self._buffer += view[start:]
+
     def flush(self) -> None:
         if self._buffer:
             self._hash.update(self._buffer)

@@ -256,9 +256,25 @@ class RedactRun:
 
     def run(self, writer: ArchiveWriter) -> RedactStats:
         jsonl = writer.jsonl
+        native = self._native
+        lines = self.stats.lines
         for batch in iter_line_batches(self.archive.iter_jsonl_blocks()):
-            for raw in batch:
-                jsonl.write(self.line(raw))
+            if native is None:
+                for raw in batch:
+                    jsonl.write(self.line(raw))
+                continue
+            # The lines C takes, a block at a time; each line it does not take, here, in its
+            # place (names are met in the order of the lines).
+            start, end = 0, len(batch)
+            while start < end:
+                block, start, posts, direct_posts = native.lines(batch, start)
+                if block:
+                    jsonl.write_lines(block, posts + direct_posts)
+                    lines["post"] += posts
+                    lines["direct_post"] += direct_posts
+                if start < end:
+                    jsonl.write(self._walk_line(batch[start]))
+                    start += 1
         self._files(writer)
         self.stats.names = {k: len(v) for k, v in self.names.reverse().items()}
         return self.stats
@@ -276,6 +292,15 @@ class RedactRun:
     # --- lines ---
     def line(self, raw: bytes | LineTooLong) -> bytes:
         """The redacted form of one input line (without its ``\\n``)."""
+        if self._native is not None and isinstance(raw, bytes):
+            taken = self._native.line(raw)
+            if taken is not None:
+                self.stats.lines[taken[0]] += 1
+                return taken[1]  # type: ignore[no-any-return]
+        return self._walk_line(raw)
+
+    def _walk_line(self, raw: bytes | LineTooLong) -> bytes:
+        """`line` through the Python walk."""
         if isinstance(raw, LineTooLong):
             self.stats.too_long += 1
             return b"x" * raw.length
@@ -283,11 +308,6 @@ class RedactRun:
         if not stripped:
             self.stats.blank += 1
             return raw
-        if self._native is not None:
-            taken = self._native.line(raw)
-            if taken is not None:
-                self.stats.lines[taken[0]] += 1
-                return taken[1]  # type: ignore[no-any-return]
         loaded = _loads(raw)
         if loaded is None:
             self.stats.token_rewritten += 1
