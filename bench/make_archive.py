@@ -15,7 +15,9 @@ so about twice as many members) at the paths `mmctl export` writes,
 The files are documents, logs and archives, no images. With --images about half of them
 are images instead (PNG, JPEG and GIF headers of screenshot and photo sizes, then filler
 bytes): the server measures their pixels (MaxImageResolution), so validate reads each image's
-header (once per member) on top of resolving it.
+header (once per member) on top of resolving it. With --non-ascii-names every file name starts
+with "Übersicht-" (NFC UTF-8, as the server exports it): the same archive but for one
+non-ASCII character a name, for the member index's non-ASCII keys.
 """
 
 from __future__ import annotations
@@ -95,6 +97,10 @@ def _png_header(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
 
 
+# What --non-ascii-names puts before every file name.
+NON_ASCII_PREFIX = "\u00dcbersicht-"
+
+
 def _file(rng: random.Random, n: int, images: bool) -> tuple[str, bytes]:
     """A file's name and content: a document, or (`images`, half the time) an image."""
     filler = rng.randbytes(rng.randint(50, 500))
@@ -109,8 +115,11 @@ def _file(rng: random.Random, n: int, images: bool) -> tuple[str, bytes]:
     return f"anim-{n}.gif", gif_bytes(width, height) + filler
 
 
-def generate_files(out: Path, posts: int, seed: int = 0, images: bool = False) -> tuple[int, int]:
+def generate_files(
+    out: Path, posts: int, seed: int = 0, images: bool = False, non_ascii_names: bool = False
+) -> tuple[int, int]:
     """The attachment-heavy archive (see the module docstring): (members, JSONL bytes)."""
+    prefix = NON_ASCII_PREFIX if non_ascii_names else ""
     rng = random.Random(seed)
     team_id = _ident(rng)
     channels = [f"channel-{i}" for i in range(10)]
@@ -136,7 +145,7 @@ def generate_files(out: Path, posts: int, seed: int = 0, images: bool = False) -
             name, content = _file(rng, n, images)
             path = (
                 f"{day}/teams/{team_id}/channels/{channel_ids[where]}/users/"
-                f"{user_ids[author]}/{_ident(rng)}/{name}"
+                f"{user_ids[author]}/{_ident(rng)}/{prefix}{name}"
             )
             paths.append(path)
             files.append(ZipMember("data/" + path, content))
@@ -165,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--images", action="store_true", help="with --file-posts: about half the files images"
     )
+    parser.add_argument(
+        "--non-ascii-names",
+        action="store_true",
+        help=f"with --file-posts: every file name starts with {NON_ASCII_PREFIX!r}",
+    )
     parser.add_argument("--out", type=Path, required=True, help="archive to write")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -172,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if args.file_posts:
-        members, jsonl_bytes = generate_files(args.out, args.file_posts, args.seed, args.images)
+        members, jsonl_bytes = generate_files(
+            args.out, args.file_posts, args.seed, args.images, args.non_ascii_names
+        )
         print(
             f"{args.out}: {args.file_posts} posts, {members} members, JSONL "
             f"{jsonl_bytes / MB:.1f} MB, built in {time.perf_counter() - started:.1f} s",

@@ -6,6 +6,7 @@
     python bench/run.py --memory-scaling     # peak RSS at 1x and 10x the posts (50k / 500k)
     python bench/run.py --files 300000,1500000 --stat median   # attachment-heavy (issue 19)
     python bench/run.py --files 300000 --images   # the same, about half the files images
+    python bench/run.py --files 300000 --non-ascii-names   # the same, names with an Ü
     python bench/run.py --commands filter,split --paired-floor   # some commands, floor each
 
 For each archive, on the same machine in the same run: the floor
@@ -352,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="with --files: about half the files images (their headers are read)",
     )
+    parser.add_argument(
+        "--non-ascii-names",
+        action="store_true",
+        help="with --files: every file name starts with 'Übersicht-' (non-ASCII member names)",
+    )
     parser.add_argument("--stat", choices=sorted(STAT), default="best", help="best or median run")
     parser.add_argument(
         "--commands",
@@ -391,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.files:
         rows = []
         counts = [int(c) for c in args.files.split(",") if c.strip()]
-        variant = "-images" if args.images else ""
+        variant = ("-images" if args.images else "") + ("-nonascii" if args.non_ascii_names else "")
         for members in counts:
             archive = args.data / f"files{variant}-{members}.zip"
             if not archive.exists():
@@ -399,11 +405,14 @@ def main(argv: list[str] | None = None) -> int:
                 subprocess.run(
                     [sys.executable, str(BENCH / "make_archive.py"), "--file-posts",
                      str(members // 2), "--out", str(archive),
-                     *(["--images"] if args.images else [])],
+                     *(["--images"] if args.images else []),
+                     *(["--non-ascii-names"] if args.non_ascii_names else [])],
                     check=True,
                 )  # fmt: skip
             rows += measure(archive, cli, repeats, stat=args.stat, listing=True, commands=commands)
         shape = "attachment-heavy, half the files images" if args.images else "attachment-heavy"
+        if args.non_ascii_names:
+            shape += ", non-ASCII names"
         sections.append((f"{shape} ({', '.join(map(str, counts))} members)", rows))
     elif args.memory_scaling:
         counts = (5_000, 50_000) if args.quick else (50_000, 500_000)

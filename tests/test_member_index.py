@@ -9,11 +9,14 @@ must stay within 250 bytes per entry, its name included, for export-shaped names
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
+import re
 import unicodedata
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_reader_zipmaker import Entry, build_zip
@@ -30,6 +33,7 @@ REAL = REPO / "tests" / "fixtures" / "mattermost-server-tests-import_test.zip"
 JSONL = b'{"type":"version","version":1}\n'
 S_IFLNK = 0o120000
 PURE_PYTHON = bool(os.environ.get("ARCHIVEKIT_PURE_PYTHON"))
+NFC_TABLE_SCRIPT = REPO / "scripts" / "nfc_safe_table.py"
 
 needs_native = pytest.mark.skipif(
     members_module.NATIVE is None, reason="archivekit.read._zipindex is not loaded"
@@ -92,7 +96,56 @@ def corpus(tmp_path: Path) -> list[Path]:
     path = tmp_path / "cp437.zip"
     path.write_bytes(raw.replace(b"data/XX.txt", b"data/\xff\xfe.txt"))
     paths.append(path)
+    names = tmp_path / "names.zip"
+    names.write_bytes(names_zip())
+    paths.append(names)
     return paths
+
+
+def names_zip() -> bytes:
+    """Non-ASCII names of every kind the index tells apart: NFC (its own key), NFD and mixed
+    (keyed in Python), NFC but not vouched for by the quick check, U+202F of macOS screenshot
+    names, names that are not UTF-8 (with and without the UTF-8 flag), and duplicates across
+    the kinds in both orders."""
+    nfd = unicodedata.normalize
+    entries = [
+        Entry("import.jsonl", JSONL),
+        Entry("data/Übersicht/", b"", method=0),
+        Entry("data/Übersicht-report.pdf", b"1"),
+        Entry("data/Screenshot 2026-01-01 at 10.00.00\u202fAM.png", b"2"),
+        Entry(nfd("NFD", "data/Übersicht-notes.txt"), b"3"),
+        Entry("data/Übersicht-notes.txt", b"4"),  # shadows the NFD name (a key-apart entry)
+        Entry("data/naïve.txt", b"5"),
+        Entry(nfd("NFD", "data/naïve.txt"), b"6"),  # its alias shadows the NFC name
+        Entry("data/Über" + nfd("NFD", "é") + ".txt", b"7"),  # mixed
+        Entry("data/q\u0301.txt", b"8"),  # NFC, but a combining mark: keyed in Python
+        Entry("data/\u1100\u1161.txt", b"9"),  # conjoining jamo: NFC is data/가.txt
+        Entry("data/가.txt", b"10"),
+        Entry("data/日本語/写真.jpg", b"11"),
+        Entry("data/\u2000.txt", b"12"),  # EN QUAD: NFC is EN SPACE
+        Entry("data/Ångström\u212b.txt", b"13"),
+        Entry("data/emoji-\U0001f600.png", b"14"),
+        Entry("outside/Übersicht.txt", b"15"),
+        Entry("data/P1.txt", b"16"),  # UTF-8 without the flag: data/é.txt
+        Entry("data/é.txt", b"17"),
+        Entry("data/P2PP.txt", b"18"),  # cp437: data/über.txt
+        Entry("data/über.txt", b"19"),
+        Entry("data/P3.txt", b"20", flags=0x800),  # not UTF-8 despite the flag
+        Entry("data/P4P.txt", b"21"),  # an encoded surrogate
+        Entry("data/P5P.txt", b"22"),  # an overlong '/'
+        Entry("data/P6PP.txt", b"23"),  # beyond U+10FFFF
+    ]
+    data = build_zip(entries)
+    for placeholder, raw in [
+        (b"P1", b"\xc3\xa9"),
+        (b"P2PP", b"\x81ber"),
+        (b"P3", b"\xc3\x28"),
+        (b"P4P", b"\xed\xa0\x80"),
+        (b"P5P", b"\xe0\x80\xaf"),
+        (b"P6PP", b"\xf4\x90\x80\x80"),
+    ]:
+        data = data.replace(b"data/" + placeholder + b".txt", b"data/" + raw + b".txt")
+    return data
 
 
 def reference(path: Path) -> list[object]:
@@ -156,8 +209,18 @@ def test_duplicates_aliases_and_nfc_keys_find_the_server_s_entry(tmp_path: Path)
         assert angstrom.name == "data/\u212b.txt"
 
 
-def test_an_index_entry_fits_in_250_bytes_with_an_export_shaped_name(tmp_path: Path) -> None:
-    # data/<day>/teams/<id>/channels/<id>/users/<id>/<id>/<name>, as `mmctl export` writes.
+@pytest.mark.parametrize(
+    "prefix",
+    ["screenshot-", "Übersicht-", "Screenshot 2026-01-01 at 10.00.00\u202fAM "],
+    ids=["ascii", "umlaut", "macos-screenshot"],
+)
+def test_an_index_entry_fits_in_250_bytes_with_an_export_shaped_name(
+    tmp_path: Path, prefix: str
+) -> None:
+    # data/<day>/teams/<id>/channels/<id>/users/<id>/<id>/<name>, as `mmctl export` writes;
+    # non-ASCII (NFC) names must cost no more: no Python object per entry for their keys.
+    import tracemalloc
+
     rng = random.Random(1)
     count = 20_000
 
@@ -172,17 +235,23 @@ def test_an_index_entry_fits_in_250_bytes_with_an_export_shaped_name(tmp_path: P
         for i in range(count):
             name = (
                 f"data/2024{1 + i % 12:02d}{1 + i % 28:02d}/teams/{team}/channels/{channel}/"
-                f"users/{ident()}/{ident()}/screenshot-{i}.log"
+                f"users/{ident()}/{ident()}/{prefix}{i}.log"
             )
             names.append(name)
             zf.writestr(name, b"")
+    tracemalloc.start()
     index = native(path)
+    python_bytes = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
     per_entry = index.nbytes / len(index)
-    name_bytes = sum(len(n) for n in names) / count
+    name_bytes = sum(len(n.encode()) for n in names) / count
     assert name_bytes > 150  # the long names of a real export
     if isinstance(index, NativeIndex):
         assert per_entry <= 250, f"{per_entry:.0f} bytes per entry ({name_bytes:.0f} of name)"
+        # A few fixed allocations; a MemberInfo or a key per entry would be 100s of bytes.
+        assert python_bytes / count < 10, f"{python_bytes} bytes of Python objects kept"
         assert index.find(names[-1]) == count
+        assert index.suspects() == []
 
 
 def test_a_spawned_process_reads_the_directory_itself(tmp_path: Path) -> None:
@@ -307,6 +376,57 @@ def test_the_index_under_address_and_undefined_behaviour_sanitizers(tmp_path: Pa
     assert pickle.loads(out.read_bytes()) == pickle.loads(
         (tmp_path / "installed.pickle").read_bytes()
     )
+
+
+def _nfc_table_script() -> Any:
+    spec = importlib.util.spec_from_file_location("nfc_safe_table", NFC_TABLE_SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_nfc_safe_table_holds_only_characters_that_keep_a_name_nfc() -> None:
+    script = _nfc_table_script()
+    header = (REPO / "archivekit" / "read" / "_memberindex.h").read_text()
+    block = header[header.index(script.BEGIN) : header.index(script.END) + len(script.END)]
+    ranges = [
+        (int(a, 16), int(b, 16)) for a, b in re.findall(r"\{0x([0-9A-F]+), 0x([0-9A-F]+)\}", block)
+    ]
+    assert ranges[0] == (0x80, 0x2FF)
+    seconds = script.composing_seconds()
+    # Whatever Unicode version this Python has: every listed code point keeps the property
+    # (a code point unassigned here is its own NFC form, class 0, composing with nothing).
+    bad = [hex(c) for a, b in ranges for c in range(a, b + 1) if not script.nfc_stable(c, seconds)]
+    assert bad == []
+    version = re.search(r"/\* Unicode ([0-9.]+):", block)
+    assert version is not None
+    if version.group(1) == unicodedata.unidata_version:
+        assert block == script.block(script.safe_ranges()), "run scripts/nfc_safe_table.py"
+
+
+@needs_native
+def test_the_quick_nfc_check_never_vouches_for_a_name_python_would_change() -> None:
+    quick = members_module.NATIVE.nfc_quick
+    pool = [
+        "a", "/", ".", "é", "Ü", "ß", "\u202f", "\u00a0", "日", "本", "가", "\u1100", "\u1161",
+        "\u11a8", "\u0301", "\u0308", "\u0345", "\u212a", "\u212b", "\u2000", "\u2002", "Ω",
+        "\u0386", "\u0387", "ا", "\u0653", "\u0b47", "\u0b3e", "\u3099", "か", "\U0001f600",
+        "\U0001d15e", "\u0f73", "\uff21",
+    ]  # fmt: skip
+    rng = random.Random(7)
+    for _ in range(20_000):
+        text = "".join(rng.choices(pool, k=rng.randint(1, 6)))
+        if quick(text.encode()):
+            assert unicodedata.is_normalized("NFC", text), ascii(text)
+    # The names of real exports are vouched for: their keys need no Python.
+    for name in ["Übersicht-1.pdf", "Screenshot 2026-01-01 at 10.00.00\u202fAM.png", "写真.jpg",
+                 "naïve café.txt", "가.txt", "Ωmega\U0001f600.png"]:  # fmt: skip
+        assert quick(name.encode()), name
+    for raw in [b"\xff", b"\xc3", b"\xc3\x28", b"\xed\xa0\x80", b"\xe0\x80\xaf", b"\xc0\xaf",
+                b"\xf4\x90\x80\x80", b"\xf8\x88\x80\x80\x80"]:  # fmt: skip
+        assert not quick(raw), raw  # not UTF-8 as Python decodes it: Python's decision
 
 
 @needs_native

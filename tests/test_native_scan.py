@@ -1644,6 +1644,8 @@ def test_skim_batch_refuses_a_places_dict_it_did_not_fill() -> None:
 FILE_NAMES = [
     "data/a.txt", "data/b/c.log", "data/d.pdf", "data/e.PNG", "data/f/", "data/K.txt",
     "data/caf\u00e9.txt", "data/\u00fcber/g.gif", "data/x.g\u0130f",
+    # A macOS screenshot name (U+202F: NFC, its own key in C) and an NFD name (keyed in Python).
+    "data/Screenshot 2026-01-01 at 10.00.00\u202fAM.png", "data/U\u0308bersicht-notes.txt",
 ]  # fmt: skip
 FILE_SEEDS: list[tuple[bytes, bool]] = [
     (dump_json_line(record), record["type"] == "direct_post")
@@ -1662,6 +1664,14 @@ FILE_SEEDS: list[tuple[bytes, bool]] = [
         ),
         # Go lowercases the extension's İ to i: an image by the server's rule, left general.
         post("team1", "chan1", "alice", "dotted", T0, attachments=["x.g\u0130f"]),
+        post(
+            "team1", "chan1", "alice", "names", T0,
+            attachments=[
+                "Screenshot 2026-01-01 at 10.00.00\u202fAM.png", "\u00dcbersicht-notes.txt",
+                "U\u0308bersicht-notes.txt",
+            ],
+        ),
+        post("team1", "chan1", "alice", "missing", T0, attachments=["\u00dcbersicht.txt"]),
     ]
 ]  # fmt: skip
 
@@ -1684,6 +1694,8 @@ def test_attachment_lines_agree_and_their_mutations_are_never_accepted_by_c_alon
             "agreed",
             "declined",
             "agreed",
+            "agreed",
+            "declined",
             "agreed",
             "declined",
         ]

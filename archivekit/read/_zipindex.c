@@ -145,7 +145,8 @@ static int add_record(IndexObject *self, const unsigned char *p, uint64_t base) 
         high |= w;
     }
     for (; i < n_name; i++) high |= name[i];
-    if (high & 0x8080808080808080ULL) r->bits |= MB_NON_ASCII;
+    /* Most non-ASCII names are NFC UTF-8, their own key: only the others are Python's. */
+    if ((high & 0x8080808080808080ULL) && !nfc_quick(name, n_name)) r->bits |= MB_KEY_APART;
     if (n_name >= 5 && memcmp(name, "data/", 5) == 0) r->bits |= MB_DATA;
     /* What the name hygiene checks look for (archivekit/read/source.py member_issues):
      * absolute, a drive letter, a backslash, "..". A superset: Python decides. */
@@ -216,7 +217,7 @@ static int build_table(IndexObject *self) {
     char name[65536];
     for (size_t i = 0; i < t->count; i++) {
         MemberRecord *r = &t->records[i];
-        if (r->bits & MB_NON_ASCII) continue; /* keyed by Python (NFC) */
+        if (r->bits & MB_KEY_APART) continue; /* keyed by Python (NFC), as an alias */
         /* Probe with the hashes kept while reading: names are compared (and decoded) only
          * when the hashes match. No aliases exist yet: every slot is an entry's. */
         uint64_t h = self->hashes[i];
@@ -277,7 +278,7 @@ static PyObject *index_record(IndexObject *self, PyObject *arg) {
                          (unsigned long long)r->header_offset, r->bits);
 }
 
-/* find(key: bytes) -> the index of the entry the server finds for an ASCII key, or -1 */
+/* find(key: bytes) -> the index of the entry the server finds for a key (UTF-8, NFC), or -1 */
 static PyObject *index_find(IndexObject *self, PyObject *arg) {
     char *key;
     Py_ssize_t n;
@@ -290,7 +291,7 @@ static void mark_pair(MemberTable *t, uint32_t earlier, uint32_t later) {
     t->records[later].bits |= MB_DUPLICATE;
 }
 
-/* alias(key: bytes, i): entry i (a non-ASCII name) has this ASCII key; the last entry wins. */
+/* alias(key: bytes, i): entry i (MB_KEY_APART) has this key (UTF-8); the last entry wins. */
 static PyObject *index_alias(IndexObject *self, PyObject *args) {
     const char *key;
     Py_ssize_t n;
@@ -323,16 +324,6 @@ static PyObject *index_alias(IndexObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* mark(i, bits): flags Python decides for non-ASCII keys (shadowed, duplicate). */
-static PyObject *index_mark(IndexObject *self, PyObject *args) {
-    PyObject *which;
-    unsigned char bits;
-    size_t i;
-    if (!PyArg_ParseTuple(args, "Ob", &which, &bits) || !member_arg(self, which, &i)) return NULL;
-    self->t.records[i].bits |= bits & (MB_SHADOWED | MB_DUPLICATE);
-    Py_RETURN_NONE;
-}
-
 static int append_index(PyObject *list, size_t i) {
     PyObject *v = PyLong_FromSize_t(i);
     if (v == NULL) return -1;
@@ -341,16 +332,19 @@ static int append_index(PyObject *list, size_t i) {
     return r;
 }
 
-/* Entries that may have something to report (zipdir/source member_issues): unreadable,
- * duplicate, non-ASCII, unsafe or backslashed names, symlinks. A superset: Python decides. */
+/* Entries that may have something to report (check/archive.py member_issues): unreadable,
+ * duplicate, unsafe or backslashed names, symlinks, names that may not be NFC (a UTF-8 name
+ * nfc_quick vouches for is NFC: nothing to say about it). A superset: Python decides. */
 static int suspect(const MemberRecord *r) {
     if (!(r->bits & MB_DIR) && ((r->method != 0 && r->method != 8) || (r->bits & MB_ENCRYPTED)))
         return 1;
-    return (r->bits & (MB_DUPLICATE | MB_NON_ASCII | MB_SYMLINK | MB_ODD_NAME)) != 0;
+    return (r->bits & (MB_DUPLICATE | MB_KEY_APART | MB_SYMLINK | MB_ODD_NAME)) != 0;
 }
 
-/* select(what) -> indexes, in order: "non_ascii", "suspects", "outside_data" (files not
- * under data/), or entries whose name ends with the bytes given (b".jsonl"). */
+/* select(what) -> indexes, in order: "key_apart" (MB_KEY_APART), "undecided" (the key-apart
+ * entries a later one shadows: unreferenced() cannot tell their winner), "suspects",
+ * "outside_data" (files not under data/), or entries whose name ends with the bytes given
+ * (b".jsonl"). */
 static PyObject *index_select(IndexObject *self, PyObject *arg) {
     const MemberTable *t = &self->t;
     PyObject *out = PyList_New(0);
@@ -358,8 +352,10 @@ static PyObject *index_select(IndexObject *self, PyObject *arg) {
     int kind;
     const char *suffix = NULL;
     Py_ssize_t k = 0;
-    if (PyUnicode_Check(arg) && PyUnicode_CompareWithASCIIString(arg, "non_ascii") == 0) {
+    if (PyUnicode_Check(arg) && PyUnicode_CompareWithASCIIString(arg, "key_apart") == 0) {
         kind = 0;
+    } else if (PyUnicode_Check(arg) && PyUnicode_CompareWithASCIIString(arg, "undecided") == 0) {
+        kind = 4;
     } else if (PyUnicode_Check(arg) && PyUnicode_CompareWithASCIIString(arg, "suspects") == 0) {
         kind = 1;
     } else if (PyUnicode_Check(arg) && PyUnicode_CompareWithASCIIString(arg, "outside_data") == 0) {
@@ -371,7 +367,8 @@ static PyObject *index_select(IndexObject *self, PyObject *arg) {
     } else {
         Py_DECREF(out);
         PyErr_SetString(PyExc_ValueError,
-                        "select('non_ascii' | 'suspects' | 'outside_data' | suffix bytes)");
+                        "select('key_apart' | 'undecided' | 'suspects' | 'outside_data' | "
+                        "suffix bytes)");
         return NULL;
     }
     char name[65536]; /* the current entry's whole name, decoded in order */
@@ -379,7 +376,9 @@ static PyObject *index_select(IndexObject *self, PyObject *arg) {
         const MemberRecord *r = &t->records[i];
         int take;
         if (kind == 0) {
-            take = (r->bits & MB_NON_ASCII) != 0;
+            take = (r->bits & MB_KEY_APART) != 0;
+        } else if (kind == 4) {
+            take = (r->bits & (MB_KEY_APART | MB_SHADOWED)) == (MB_KEY_APART | MB_SHADOWED);
         } else if (kind == 1) {
             take = suspect(r);
         } else if (kind == 3) {
@@ -451,7 +450,9 @@ static PyObject *index_stats(IndexObject *self, PyObject *args) {
 }
 
 /* unreferenced(referenced, skip) -> indexes of the file entries whose key's winner is neither
- * referenced nor entry `skip`; non-ASCII names are all listed (their key is Python's). */
+ * referenced nor entry `skip`. An entry no later one shadows is its key's winner; a shadowed
+ * one's winner is found by its name, its key, unless it is key-apart: those (select
+ * "undecided") are all listed, for Python to decide. */
 static PyObject *index_unreferenced(IndexObject *self, PyObject *args) {
     PyObject *bitmap;
     Py_ssize_t skip;
@@ -462,7 +463,7 @@ static PyObject *index_unreferenced(IndexObject *self, PyObject *args) {
     for (size_t i = 0; out != NULL && i < t->count; i++) {
         const MemberRecord *r = &t->records[i];
         if (r->bits & MB_DIR) continue;
-        if (!(r->bits & MB_NON_ASCII)) {
+        if ((r->bits & (MB_KEY_APART | MB_SHADOWED)) != (MB_KEY_APART | MB_SHADOWED)) {
             /* The server finds this entry itself unless a later one shadows it. */
             int64_t winner = (int64_t)i;
             if (r->bits & MB_SHADOWED) {
@@ -495,11 +496,11 @@ static PyObject *index_table(IndexObject *self, void *closure) {
 static PyMethodDef index_methods[] = {
     {"record", (PyCFunction)index_record, METH_O,
      "record(i) -> (raw name, method, flags, compressed_size, size, crc, header_offset, bits)"},
-    {"find", (PyCFunction)index_find, METH_O, "find(key: bytes) -> entry index or -1 (ASCII keys)"},
-    {"alias", (PyCFunction)index_alias, METH_VARARGS, "alias(key: bytes, i): entry i's ASCII key"},
-    {"mark", (PyCFunction)index_mark, METH_VARARGS, "mark(i, bits): shadowed / duplicate bits"},
+    {"find", (PyCFunction)index_find, METH_O, "find(key: bytes) -> entry index or -1 (UTF-8 NFC keys)"},
+    {"alias", (PyCFunction)index_alias, METH_VARARGS, "alias(key: bytes, i): entry i's key"},
     {"select", (PyCFunction)index_select, METH_O,
-     "select('non_ascii' | 'suspects' | suffix: bytes) -> entry indexes"},
+     "select('key_apart' | 'undecided' | 'suspects' | 'outside_data' | suffix: bytes) -> "
+     "entry indexes"},
     {"files", (PyCFunction)index_files, METH_NOARGS, "files() -> (count, bytes) under data/"},
     {"stats", (PyCFunction)index_stats, METH_VARARGS,
      "stats(referenced, skip) -> (referenced, bytes, unreferenced, unreferenced_bytes)"},
@@ -585,9 +586,21 @@ static PyObject *read_index(PyObject *module, PyObject *args) {
     return (PyObject *)self;
 }
 
+/* nfc_quick(name: bytes) -> whether the index takes the name as its own key, NFC UTF-8
+ * (_memberindex.h nfc_quick; for the tests that hold it to unicodedata). */
+static PyObject *nfc_quick_py(PyObject *module, PyObject *arg) {
+    (void)module;
+    char *s;
+    Py_ssize_t n;
+    if (PyBytes_AsStringAndSize(arg, &s, &n) < 0) return NULL;
+    return PyBool_FromLong(nfc_quick((const unsigned char *)s, (size_t)n));
+}
+
 static PyMethodDef methods[] = {
     {"read_index", read_index, METH_VARARGS,
      "read_index(fd, start, file_size, base) -> MemberIndex: the central directory from start."},
+    {"nfc_quick", nfc_quick_py, METH_O,
+     "nfc_quick(name: bytes) -> True when the name is UTF-8 the index knows to be NFC."},
     {NULL, NULL, 0, NULL},
 };
 

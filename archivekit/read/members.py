@@ -15,9 +15,12 @@ zipdir.py. Bare JSONL files and export directories use a `ListIndex` too. Both a
 * per member, slower: ``index[i]`` and iteration build each `MemberInfo` on demand (a new,
   equal object each time: compare entries by `MemberInfo.index`, not with ``is``).
 
-Keys: an ASCII name is its own key. A non-ASCII name's key is its NFC form, computed here once
-per such entry at open (the server's `member_key`); an NFC key that is ASCII (KELVIN SIGN
-becomes K) joins the C table as an alias, other non-ASCII keys live in a dict.
+Keys: a name's key is its NFC form (the server's `member_key`). The C index takes an ASCII name,
+or a UTF-8 name whose characters it knows to be NFC-safe (most non-ASCII names: accents,
+U+202F of macOS screenshot names, CJK), as its own key, with no Python object. Only the
+other entries (MB_KEY_APART: combining marks as in macOS NFD names, KELVIN SIGN, names that
+are not UTF-8) get their key computed here, once at open, and it joins the C table as an
+alias: every key, ASCII or not, is looked up in C.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from archivekit.read.zipdir import (
 MB_DIR = 1
 MB_SYMLINK = 2
 MB_ENCRYPTED = 4
-MB_NON_ASCII = 8
+MB_KEY_APART = 8
 MB_SHADOWED = 16
 MB_DUPLICATE = 32
 MB_ODD_NAME = 64
@@ -173,29 +176,22 @@ class ListIndex(MemberIndex):
 
 
 class NativeIndex(MemberIndex):
-    """The C member index (archivekit/read/_zipindex.c) with the NFC keys of non-ASCII names."""
+    """The C member index (archivekit/read/_zipindex.c), with the NFC keys of its key-apart
+    names added as aliases (see the module docstring)."""
 
     def __init__(self, native: Any) -> None:
         self._c = native
         self.table = native.table
-        self._non_ascii: dict[str, int] = {}
-        for i in native.select("non_ascii"):
-            key = self.member(i).key
-            if key.isascii():
-                native.alias(key.encode(), i)
-                continue
-            earlier = self._non_ascii.get(key)
-            if earlier is not None:
-                native.mark(earlier, MB_SHADOWED | MB_DUPLICATE)
-                native.mark(i, MB_DUPLICATE)
-            self._non_ascii[key] = i
+        for i in native.select("key_apart"):
+            raw, _, flags, *_ = native.record(i)
+            native.alias(member_key(decode_name(raw, flags)).encode(), i)
 
     def __len__(self) -> int:
         return len(self._c)
 
     def member(self, i: int) -> MemberInfo:
         raw, method, flags, csize, size, crc, offset, bits = self._c.record(i)
-        name = decode_name(raw, flags) if bits & MB_NON_ASCII else raw.decode("ascii")
+        name = raw.decode("ascii") if raw.isascii() else decode_name(raw, flags)
         return MemberInfo(
             name=name,
             key=member_key(name),
@@ -212,10 +208,12 @@ class NativeIndex(MemberIndex):
         )
 
     def find(self, key: str) -> int:
-        if key.isascii():
-            found: int = self._c.find(key.encode())
-            return found
-        return self._non_ascii.get(key, -1)
+        try:
+            encoded = key.encode()
+        except UnicodeEncodeError:  # a lone surrogate: no member name decodes to one
+            return -1
+        found: int = self._c.find(encoded)
+        return found
 
     def ending_with(self, suffix: str) -> list[int]:
         found: list[int] = self._c.select(suffix.encode())
@@ -238,18 +236,16 @@ class NativeIndex(MemberIndex):
         return totals
 
     def unreferenced(self, referenced: bytearray, skip: int) -> list[int]:
-        found = []
-        for i in self._c.unreferenced(referenced, skip):
-            m = self.member(i)
-            # A non-ASCII name: C left the decision here (its key is NFC).
-            if m.name.isascii() or self._unused(m, referenced, skip):
-                found.append(i)
-        return found
+        found: list[int] = self._c.unreferenced(referenced, skip)
+        # C lists every shadowed key-apart entry (it cannot tell their key): decided here.
+        undecided = set(self._c.select("undecided"))
+        if not undecided:
+            return found
+        return [i for i in found if i not in undecided or self._unused(self[i], referenced, skip)]
 
     @property
     def nbytes(self) -> int:
-        extra = sum(len(k) + 100 for k in self._non_ascii)  # str and dict entry, roughly
-        return int(self._c.nbytes) + extra
+        return int(self._c.nbytes)
 
 
 def read_member_index(fh: BinaryIO, file_size: int, *, shift: int = 0) -> MemberIndex:

@@ -232,10 +232,12 @@ static int non_ascii_extension(const char *key, size_t n) {
     return 0;
 }
 
-/* The entry the server finds for a non-ASCII key: Python's (NFC, then the index), or -1;
- * -2 with an exception set. */
+/* The entry the server finds for a non-ASCII key, or -1; -2 with an exception set. A key
+ * nfc_quick vouches for is its own NFC form: looked up here; others are Python's (NFC, then
+ * the index). */
 static int64_t find_non_ascii(const Files *files, const char *key, size_t n) {
     if (files->find_key == NULL) return -1;
+    if (nfc_quick((const unsigned char *)key, n)) return member_table_find(files->table, key, n);
     PyObject *text = PyUnicode_DecodeUTF8(key, (Py_ssize_t)n, "strict");
     if (text == NULL) return -2;
     PyObject *found = PyObject_CallOneArg(files->find_key, text);
