@@ -65,7 +65,12 @@ REAL = REPO / "tests" / "fixtures" / "mattermost-server-tests-import_test.zip"
 RECORDS = reconcile_read.NATIVE_RECORDS
 needs_c = pytest.mark.skipif(RECORDS is None, reason="archivekit.check.fast._report is not loaded")
 T0 = 1_700_000_000_000
-FILES = {"data/a.txt": b"x" * 7, "data/b/c.LOG": b"y" * (1 << 20), "data/dir/": b""}
+FILES = {
+    "data/a.txt": b"x" * 7,
+    "data/b/c.LOG": b"y" * (1 << 20),
+    "data/dir/": b"",
+    "data/\u00fcbersicht/caf\u00e9 \u202f.txt": b"u" * 3,
+}
 
 
 @needs_c
@@ -187,6 +192,10 @@ SEED_RECORDS: list[dict[str, Any]] = [
     direct_post(["Bob", "alice", "BOB"], "bob", "the same DM written otherwise", T0 + 4),
     direct_post(["carol", "alice", "bob"], "carol", "gm", T0 + 6, attachments=["a.txt"]),
     direct_post(["a,b", "c"], "c", "a comma in a name", T0 + 7),
+    post(
+        "team1", "chan-1", "bob", "NFC paths: C finds them", T0 + 8,
+        attachments=["\u00fcbersicht/caf\u00e9 \u202f.txt", "\u00fcbersicht/gone.png"],
+    ),
 ]  # fmt: skip
 # Many posts: about half their identities are above 2**63 (the replies' parents then go in as
 # text, as encode_identity writes such an int).
@@ -226,8 +235,10 @@ DECLINED = {
     b'"message":"m"}}',
     "repeated message": b'{"type":"post","post":{"team":"t","channel":"c","create_at":1,'
     b'"message":"m","message":"n"}}',
-    "non-ASCII file name": b'{"type":"post","post":{"team":"t","channel":"c","create_at":1,'
-    b'"message":"m","attachments":[{"path":"\xc3\xa9.txt"}]}}',
+    "NFD file name": b'{"type":"post","post":{"team":"t","channel":"c","create_at":1,'
+    b'"message":"m","attachments":[{"path":"e\xcc\x81.txt"}]}}',
+    "file name not UTF-8": b'{"type":"post","post":{"team":"t","channel":"c","create_at":1,'
+    b'"message":"m","attachments":[{"path":"\xff.txt"}]}}',
     "non-ASCII member": b'{"type":"direct_post","direct_post":{"channel_members":["\xc3\xa9"],'
     b'"create_at":1,"message":"m"}}',
 }

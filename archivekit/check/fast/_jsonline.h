@@ -17,6 +17,8 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "_memberindex.h" /* nfc_quick */
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -447,8 +449,27 @@ static inline int path_kind(const Str *s) {
     return kind;
 }
 
-/* A path the server joins to data/ unchanged whose key is itself: ASCII (see path_kind). */
-static inline int plain_path(const Str *s) { return path_kind(s) == 1; }
+/* Whether the extension of a path or key (after its last dot, if no slash follows) holds
+ * non-ASCII bytes: Go's lowercasing could make one an image's (".G\u0130F" is ".gif") and
+ * differs from ASCII lowercasing, so such paths are Python's. */
+static inline int non_ascii_extension(const char *key, size_t n) {
+    for (size_t i = n; i > 0 && key[i - 1] != '/'; i--) {
+        if (key[i - 1] == '.') {
+            for (size_t j = i; j < n; j++)
+                if ((unsigned char)key[j] >= 0x80) return 1;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* A path the server joins to data/ unchanged whose key is itself (see path_kind): ASCII, or
+ * UTF-8 that nfc_quick (_memberindex.h) knows to be NFC, with an ASCII extension. */
+static inline int plain_path(const Str *s) {
+    int kind = path_kind(s);
+    return kind == 1 || (kind == 2 && nfc_quick(s->start, (size_t)s->len) &&
+                         !non_ascii_extension((const char *)s->start, (size_t)s->len));
+}
 
 /* The envelope's start: 0 for a post line, 1 for a direct_post line (the cursor then on the
  * payload), -1 for any other line. Exports write the type first, exactly like this. */

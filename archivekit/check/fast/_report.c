@@ -637,7 +637,8 @@ static int add_author(Tally *t, int64_t place, int64_t person) {
     return intern(&t->authors, key, sizeof key, &added) < 0 ? FAIL : OK;
 }
 
-/* The lowercase extension of an ASCII path, as table_counts.extension gives it: after the
+/* The lowercase extension of a plain path (an ASCII one), as table_counts.extension gives
+ * it: after the
  * last "." of the last element, when something comes before that dot ("" otherwise). */
 static int64_t extension_of(Tally *t, const Str *path) {
     const unsigned char *start = path->start, *end = path->start + path->len, *p = end;
@@ -909,7 +910,7 @@ static int record_items(Records *rc, size_t k, long long line, int64_t place) {
                 encoding_free(&e);
                 continue;
             }
-            /* The file's name: the last element of its (ASCII) path. */
+            /* The file's name: the last element of its (plain: NFC) path. */
             const unsigned char *end = item->path.start + item->path.len, *name = end;
             while (name > item->path.start && name[-1] != '/') name--;
             built = identity_bytes(&e, "attachment", 10);

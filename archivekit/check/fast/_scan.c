@@ -218,20 +218,6 @@ static int image_name(const Files *files, const char *key, size_t n) {
     return 0;
 }
 
-/* Whether the extension of a key (after its last dot, if no slash follows) holds non-ASCII
- * bytes: Go's lowercasing could make one an image's (".G\u0130F" is ".gif"), so such keys
- * are the general path's. */
-static int non_ascii_extension(const char *key, size_t n) {
-    for (size_t i = n; i > 0 && key[i - 1] != '/'; i--) {
-        if (key[i - 1] == '.') {
-            for (size_t j = i; j < n; j++)
-                if ((unsigned char)key[j] >= 0x80) return 1;
-            return 0;
-        }
-    }
-    return 0;
-}
-
 /* The entry the server finds for a non-ASCII key, or -1; -2 with an exception set. A key
  * nfc_quick vouches for is its own NFC form: looked up here; others are Python's (NFC, then
  * the index). */
