@@ -747,8 +747,9 @@ def fix(
     own output changes nothing.
 
     \b
-    Exit codes: 0 written (or nothing to repair with --dry-run), 1 --dry-run found repairs,
-    2 usage error, 3 unreadable archive, 4 internal error.
+    Exit codes: 0 written (or nothing to repair with --dry-run), 1 --dry-run found repairs
+    or problems fix cannot repair (reported under "not repaired"), 2 usage error,
+    3 unreadable archive, 4 internal error.
 
     \b
     Example:
@@ -779,7 +780,8 @@ def fix(
                 sys.stdout.buffer.flush()
             else:
                 click.echo(render_fix(result), nl=False)
-            return EXIT_INVALID if dry_run and result.changed else EXIT_VALID
+            found = result.changed or result.unrepaired
+            return EXIT_INVALID if dry_run and found else EXIT_VALID
         finally:
             result.close()
 

@@ -339,6 +339,8 @@ REPAIR_SPLIT_MESSAGE = "split-long-message"
 REPAIR_REPLY_TIME = "reply-time"
 REPAIR_RECOMPRESS = "recompress"
 REPAIR_DUPLICATE_MEMBER = "drop-shadowed-member"
+# Never made, only reported: a line over 16 MiB is not read, so nothing in it is guessed.
+REPAIR_SHORTEN_LINE = "shorten-long-line"
 # Opt-in: they change or drop data.
 REPAIR_DROP_MISSING_FILE = "drop-missing-file"
 REPAIR_DEFAULT_EMAIL = "default-email"
@@ -352,7 +354,8 @@ REPAIRS: dict[str, str] = {
     "it is defined (the server stores it so)",
     REPAIR_DATA_PREFIX: "a leading 'data/' removed from a file path",
     REPAIR_MOVE_INTO_DATA: "a file stored outside data/ moved to where its path points",
-    REPAIR_BOM: "the byte order mark before line 1 removed",
+    REPAIR_BOM: "a byte order mark before a line's JSON removed (line 1's, or one where files "
+    "were joined)",
     REPAIR_CR: "the carriage return ending a line removed",
     REPAIR_BLANK_LINE: "a blank line removed",
     REPAIR_TRAILING: "text after a line's JSON object removed",
@@ -363,6 +366,7 @@ REPAIRS: dict[str, str] = {
     REPAIR_RECOMPRESS: "a member the server cannot read re-compressed with deflate",
     REPAIR_DUPLICATE_MEMBER: "an earlier member of the same name left out (the server "
     "reads the last)",
+    REPAIR_SHORTEN_LINE: "a line over 16 MiB: never made (reported, the line kept as it is)",
     REPAIR_DROP_MISSING_FILE: "(--drop-missing-files) a reference to a missing file removed",
     REPAIR_DEFAULT_EMAIL: "(--default-email-domain) a placeholder email for a user without one",
     REPAIR_TRUNCATE: "(--truncate-long-fields) a name, header or purpose cut at the limit",

@@ -5,6 +5,7 @@ unsafe repairs are reported, not guessed; the CLI's exit codes and JSON."""
 from __future__ import annotations
 
 import hashlib
+import random
 import subprocess
 import sys
 import zipfile
@@ -40,6 +41,7 @@ from archivekit.testing.synth import (
 )
 from archivekit.validate import validate
 from archivekit.write.changes import Change
+from archivekit.write.fix_report import render_fix
 from archivekit.write.repairs import FixOptions, split_message
 from archivekit.writers import fix_archive
 
@@ -190,6 +192,84 @@ def test_framing_bom_cr_blank_lines_and_text_after_the_json(tmp_path: Path) -> N
     assert out[7:] == [good.replace(b'"hi"', b'"one"'), two]  # glued lines come apart
     assert result.stats.lines_dropped == 2
     assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+def test_a_byte_order_mark_on_any_line_is_removed(tmp_path: Path) -> None:
+    # Two exports joined with cat: the second one's BOM sits at the start of line 5.
+    good = orjson.dumps(post("eng", "dev", "alice", "hi", T0))
+    source = make_archive(tmp_path / "in.zip", [*base_lines(), b"\xef\xbb\xbf" + good])
+    assert [i.line for i in validate(source, max_issues=None).issues if i.code == "bom"] == [6]
+    changes, _ = fix(source, tmp_path / "out.zip")
+    assert [(c["repair"], c["line"]) for c in changes] == [("remove-bom", 6)]
+    assert jsonl(tmp_path / "out.zip")[5] == good
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+def test_a_definition_with_text_after_it_is_learned_when_lines_are_reordered(
+    tmp_path: Path,
+) -> None:
+    lines = [
+        post("Eng", "dev", "alice", "early", T0),  # uses the team before its line, mixed case
+        orjson.dumps(team("eng")) + b" junk",
+        channel("eng", "dev"),
+        user("alice", {"eng": ["dev"]}),
+    ]
+    source = make_archive(tmp_path / "in.zip", lines)
+    changes, _ = fix(source, tmp_path / "out.zip")
+    assert {"reorder-blocks", "remove-trailing-garbage", "lowercase-references"} <= {
+        c["repair"] for c in changes
+    }
+    after = validate(tmp_path / "out.zip", max_issues=None)
+    assert repairable(after.issues) == []
+    assert after.errors == 0
+    again, _ = fix(tmp_path / "out.zip", tmp_path / "again.zip")
+    assert again == []  # idempotent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reorder", [False, True])
+def test_a_line_over_16_mib_is_kept_as_it_is_and_reported(reorder: bool, tmp_path: Path) -> None:
+    # A post whose message alone makes the line long: still not guessed at (not split).
+    message = random.Random(14).randbytes(17 << 19).hex()  # 17 MiB; not a zip bomb
+    long = orjson.dumps(post("eng", "dev", "alice", message, T0))
+    early = [post("eng", "dev", "carol", "early", T0)] if reorder else []
+    tail = [user("carol", {"eng": ["dev"]})] if reorder else []
+    source = make_archive(tmp_path / "in.zip", [*base_lines(), *early, long, *tail])
+    number = 6 + len(early)
+    changes, result = fix(source, tmp_path / "out.zip")
+    refused = [c for c in changes if c["after"] is None]
+    assert [(c["repair"], c["line"]) for c in refused] == [("shorten-long-line", number)]
+    assert result.log.refused == {"shorten-long-line": 1}
+    assert result.stats.lines_dropped == 0
+    assert result.stats.too_long == [number]
+    assert result.stats.reordered is reorder
+    out = jsonl(tmp_path / "out.zip")
+    assert long in out  # byte-identical
+    assert len(out) == len(jsonl(source))
+    dry = fix_archive(source, dry_run=True)
+    try:
+        assert "shorten-long-line: line" in render_fix(dry)
+        assert "nothing to repair" not in render_fix(dry)
+        assert dry.summary()["not_repaired"] == {"shorten-long-line": 1}
+    finally:
+        dry.close()
+    assert run_cli(str(source), "--dry-run").returncode == 1
+
+
+def test_a_line_of_an_unknown_type_stays_with_the_lines_before_it(tmp_path: Path) -> None:
+    mystery = b'{"type":"mystery","mystery":{}}'
+    lines = [
+        post("eng", "dev", "alice", "early", T0),
+        user("alice", {"eng": ["dev"]}),
+        team("eng"),
+        mystery,
+        channel("eng", "dev"),
+    ]
+    source = make_archive(tmp_path / "in.zip", lines)
+    _changes, result = fix(source, tmp_path / "out.zip")
+    assert result.stats.reordered
+    types = [orjson.loads(line)["type"] for line in jsonl(tmp_path / "out.zip")]
+    assert types == ["version", "team", "mystery", "channel", "user", "post"]
 
 
 def test_a_leading_data_prefix_is_removed_when_the_file_is_then_found(tmp_path: Path) -> None:
@@ -361,7 +441,15 @@ def test_lines_used_before_their_definition_are_put_in_block_order(tmp_path: Pat
     source = make_archive(tmp_path / "in.zip", lines)
     assert validate(source, max_issues=None).issue_counts.get("defined-later")
     changes, result = fix(source, tmp_path / "out.zip")
-    assert [c["repair"] for c in changes] == ["reorder-blocks"]
+    # Every moved line, logged: input line, its output position without → with the reorder.
+    moves = [(c["repair"], c["line"], c["before"], c["after"]) for c in changes]
+    assert moves == [
+        ("reorder-blocks", 5, '"output line 5"', '"output line 2"'),
+        ("reorder-blocks", 4, '"output line 4"', '"output line 3"'),
+        ("reorder-blocks", 3, '"output line 3"', '"output line 4"'),
+        ("reorder-blocks", 2, '"output line 2"', '"output line 5"'),
+    ]
+    assert result.log.applied == {"reorder-blocks": 4}
     assert result.stats.reordered
     out = jsonl(tmp_path / "out.zip")
     types = [orjson.loads(line)["type"] for line in out]
@@ -383,8 +471,8 @@ def test_every_kind_of_reference_used_early_leads_to_block_order(late: str, tmp_
     source = make_archive(tmp_path / "in.zip", [*base_lines(), early, definition])
     assert "defined-later" in validate(source, max_issues=None).issue_counts
     changes, _ = fix(source, tmp_path / "out.zip")
-    assert [c["repair"] for c in changes] == ["reorder-blocks"]
-    assert changes[0]["line"] == 6
+    assert {c["repair"] for c in changes} == {"reorder-blocks"}
+    assert {6, 7} <= {c["line"] for c in changes}  # the early line and its definition moved
     assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
 
 

@@ -170,6 +170,18 @@ class JsonlWriter:
         self._member.write(block)
         self._member.write(b"\n")
 
+    def keep_stream(self, pieces: Iterable[bytes]) -> None:
+        """Write one input line unchanged from its bytes in ``pieces`` (a line too long to
+        hold in memory)."""
+        self.flush()
+        for piece in pieces:
+            self._hash.update(piece)
+            self._member.write(piece)
+        self.lines += 1
+        self.kept += 1
+        self._hash.update(b"\n")
+        self._member.write(b"\n")
+
     def write(self, line: bytes) -> None:
         """Write one line (without its ``\\n``)."""
         buffer = self._buffer

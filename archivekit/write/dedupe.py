@@ -51,6 +51,7 @@ from archivekit.gosem.strings import go_lower
 from archivekit.issues import REPAIR_DEDUPE
 from archivekit.read import Archive, LineTooLong, iter_line_batches
 from archivekit.write.changes import Change, ChangeLog, shown
+from archivekit.write.lines import leading_objects
 
 Payload = dict[str, Any]
 Key = tuple[str, object]
@@ -92,9 +93,11 @@ class NotMergeable(Exception):
     """The importer's result of two definitions cannot be written as one line."""
 
 
-def framed(raw: bytes, number: int) -> bytes:
-    """The line as the repairs see it: without a BOM on line 1."""
-    return raw[3:] if number == 1 and raw.startswith(_BOM) else raw
+def framed(raw: bytes) -> bytes:
+    """The line as the repairs see it: without a BOM (line 1's, or one where files were
+    joined together) or a carriage return at its end."""
+    raw = raw[3:] if raw.startswith(_BOM) else raw
+    return raw[:-1] if raw.endswith(b"\r") else raw
 
 
 def definition_envelopes(archive: Archive) -> Iterator[tuple[int, Payload]]:
@@ -107,9 +110,16 @@ def definition_envelopes(archive: Archive) -> Iterator[tuple[int, Payload]]:
             if isinstance(raw, LineTooLong):
                 continue
             number = before + index + 1
-            envelope, _ = decode_line(framed(raw, number))
+            text = framed(raw)
+            envelope, _ = decode_line(text)
             if envelope is not None:
                 yield number, envelope
+                continue
+            # Text after the JSON: the objects before it, as the repair will write them.
+            for piece in leading_objects(text)[0]:
+                envelope, _ = decode_line(piece)
+                if envelope is not None:
+                    yield number, envelope
         before += len(batch)
 
 

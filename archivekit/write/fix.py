@@ -18,8 +18,13 @@
   a temporary file): `definitions` reads every definition first (post lines passed over in
   C, unread), and the lines are written in the server's block order (`EXPORT_ORDER`), each
   type's lines in their input order — they wait in a `GroupSpool` of temporary files beside
-  the output, memory holding at most `SPILL_BUDGET` bytes of buffers. Lines of an unknown
-  type, or that cannot be decoded, stay with the type of the line before them.
+  the output, memory holding at most `SPILL_BUDGET` bytes of buffers; every line that lands
+  elsewhere is logged (input line, output position before → after). Lines of a type the
+  server does not know, or that cannot be decoded, stay with the lines before them (the server
+  stops at such a line: moved to the end, more would be imported before the stop than the
+  input's order gives — fix does not guess where such a line belongs);
+- a line over 16 MiB (the server's scanner stops there) is not read: it is copied as it is,
+  read again from the input in pieces, and reported as not repaired.
 
 Then the members, in the input's order, raw (compressed bytes, CRC and sizes as they are),
 under their new name when a path pointed there (`move-into-data`), re-compressed with deflate
@@ -34,9 +39,9 @@ path is not found) — bounded by the definitions and the files, never by the po
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from json import JSONDecodeError, JSONDecoder
 from typing import Any, Final, cast
 
 import orjson
@@ -62,6 +67,7 @@ from archivekit.issues import (
     REPAIR_DUPLICATE_MEMBER,
     REPAIR_RECOMPRESS,
     REPAIR_REORDER,
+    REPAIR_SHORTEN_LINE,
     REPAIR_TRAILING,
 )
 from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_blocks
@@ -69,11 +75,20 @@ from archivekit.read.inflate import method_name
 from archivekit.write.changes import Change, ChangeLog, shown
 from archivekit.write.core import ArchiveWriter, GroupSpool
 from archivekit.write.dedupe import DedupePlan, definition_envelopes, plan_dedupe
-from archivekit.write.lines import NO_SIZE_LIMIT, LineDecoder, accept_any_type
+from archivekit.write.lines import NO_SIZE_LIMIT, LineDecoder, accept_any_type, leading_objects
 from archivekit.write.repairs import POST_TYPES, Definitions, FilePlan, FixOptions, LineRepairs
 from archivekit.write.select import EXPORT_ORDER
 
 SPILL_BUDGET: Final = 16 << 20
+# How a piece of the output is written (`FixRun._write`): new bytes, input lines kept as they
+# are, or a line over 16 MiB (the piece is its place: `_LONG_LINE`), copied from the input.
+_NEW: Final = 0
+_KEPT: Final = 1
+_LONG: Final = 2
+_LONG_LINE: Final = struct.Struct("<QQ")  # (offset in the JSONL, length) of a long line
+# Before each piece in the reorder spool: its first input line, and where its first line would
+# be in the output without the reorder (a line written elsewhere is logged as moved).
+_PLACE: Final = struct.Struct("<QQ")
 _BOM: Final = b"\xef\xbb\xbf"
 _WHITESPACE: Final = b" \t\r\n"
 _COPY_BLOCK: Final = 1 << 20
@@ -275,65 +290,95 @@ class FixRun:
         lines = self._lines(decoder, repairs)
         if self.early_use is not None:
             self.stats.reordered = True
-            self.log.add(
-                Change(
-                    REPAIR_REORDER,
-                    self.early_use,
-                    None,
-                    shown("a name used before the line that defines it"),
-                    shown("the server's block order"),
-                    "lines of each type in their order, the types in the order: "
-                    + ", ".join(EXPORT_ORDER),
-                )
-            )
             self._write_reordered(lines)
         else:
-            for _, data, count, keep in lines:
-                self._write(data, count, keep)
+            for _, data, count, mode, _ in lines:
+                self._write(data, count, mode)
         self._check_order()
         self._members()
         return self.stats
 
-    def _write(self, data: bytes, count: int, keep: bool) -> None:
-        """``count`` lines (joined by ``\\n``), kept byte-identical or new."""
+    def _write(self, data: bytes, count: int, mode: int) -> None:
+        """``count`` lines (joined by ``\\n``), kept byte-identical or new (``mode``)."""
         self.stats.lines_written += count
         writer = self.writer
         if writer is None:
             return
-        if count > 1:
+        if mode == _LONG:
+            offset, length = _LONG_LINE.unpack(data)
+            writer.jsonl.keep_stream(self._input_bytes(offset, length))
+        elif count > 1:
             writer.jsonl.keep_block(data, count)
-        elif keep:
+        elif mode == _KEPT:
             writer.jsonl.keep(data)
         else:
             writer.jsonl.write(data)
 
-    def _write_reordered(self, lines: Iterator[tuple[str, bytes, int, bool]]) -> None:
-        if self.writer is None:
-            for _, _, count, _ in lines:
-                self.stats.lines_written += count
-            return
+    def _input_bytes(self, offset: int, length: int) -> Iterator[bytes]:
+        """``length`` bytes of the JSONL from ``offset``, read again from the input (a line
+        over 16 MiB is never held in memory)."""
+        end = offset + length
+        pos = 0
+        for block in self.archive.iter_jsonl_blocks():
+            start, stop = pos, pos + len(block)
+            pos = stop
+            if stop <= offset:
+                continue
+            yield block[max(offset - start, 0) : min(end - start, len(block))]
+            if stop >= end:
+                return
+
+    def _write_reordered(self, lines: Iterator[tuple[str, bytes, int, int, int]]) -> None:
+        """The lines in the server's block order (`EXPORT_ORDER`; each type's lines in their
+        input order), through a `GroupSpool`; every line that lands elsewhere than it would
+        have without the reorder is logged (a dry run spools too: the log is the same)."""
         spool = GroupSpool(self._spool_folder, SPILL_BUDGET)
         try:
-            for group, data, count, keep in lines:
-                spool.add(group, data, count * 2 + keep)
+            position = 0  # of the piece's first line in the output without the reorder
+            for group, data, count, mode, first in lines:
+                spool.add(group, _PLACE.pack(first, position) + data, count * 3 + mode)
+                position += count
             groups = spool.groups()
             order = {kind: i for i, kind in enumerate(EXPORT_ORDER)}
             first_seen = {group: i for i, group in enumerate(groups)}
             groups.sort(key=lambda g: (order.get(g, len(order)), first_seen[g]))
+            position = 0
             for group in groups:
-                for tag, data in spool.replay(group):
-                    self._write(data, tag // 2, bool(tag % 2))
+                for tag, record in spool.replay(group):
+                    count, mode = divmod(tag, 3)
+                    first, before = _PLACE.unpack_from(record)
+                    if before != position:
+                        self._log_moves(first, before, position, count)
+                    self._write(record[_PLACE.size :], count, mode)
+                    position += count
         finally:
             spool.close()
 
+    def _log_moves(self, first: int, before: int, after: int, count: int) -> None:
+        """``count`` lines from input line ``first`` written at output position ``after``
+        instead of ``before`` (0-based; shown 1-based)."""
+        for k in range(count):
+            self.log.add(
+                Change(
+                    REPAIR_REORDER,
+                    first + k,
+                    None,
+                    shown(f"output line {before + k + 1:,}"),
+                    shown(f"output line {after + k + 1:,}"),
+                )
+            )
+
     def _lines(
         self, decoder: LineDecoder, repairs: LineRepairs
-    ) -> Iterator[tuple[str, bytes, int, bool]]:
-        """(line type, bytes, lines in them, kept byte-identical) of everything to write, in
-        input order. Runs of post lines the scanner accepts (of one type) come as one piece,
-        their lines joined by ``\\n`` (a whole input block when it is nothing else)."""
+    ) -> Iterator[tuple[str, bytes, int, int, int]]:
+        """(line type, bytes, lines in them, how to write them: `_NEW`, `_KEPT`, `_LONG`, the
+        input line of the first) of everything to write, in input order. Runs of post lines
+        the scanner accepts (of one type) come as one piece, their lines joined by ``\\n``
+        (a whole input block when it is nothing else)."""
         group = "version"
         number = 0
+        offset = 0  # of the line in the JSONL (a long line is read again from there)
+        known = frozenset(EXPORT_ORDER)
         plain = self._plain_post(decoder)
         for block in iter_line_blocks(self.archive.iter_jsonl_blocks()):
             lines = block.lines()
@@ -341,29 +386,50 @@ class FixRun:
             run: list[bytes] = []
             for raw in lines:
                 number += 1
+                start = offset
+                offset += (raw.length if isinstance(raw, LineTooLong) else len(raw)) + 1
                 kind = plain(raw)
                 if kind is not None:
                     if run and kind != group:
-                        yield group, b"\n".join(run), len(run), True
+                        yield group, b"\n".join(run), len(run), _KEPT, number - len(run)
                         run = []
                     group = kind
                     run.append(cast("bytes", raw))
                     continue
                 if run:
-                    yield group, b"\n".join(run), len(run), True
+                    yield group, b"\n".join(run), len(run), _KEPT, number - len(run)
                     run = []
                 if isinstance(raw, LineTooLong):
-                    self.stats.too_long.append(number)
+                    self._too_long(number, raw.length)
+                    yield group, _LONG_LINE.pack(start, raw.length), 1, _LONG, number
                     continue
                 for line_type, line, keep in self._line(raw, number, repairs):
-                    if line_type:
+                    if line_type in known:
+                        # A line of a type the server does not know stays where it is, with
+                        # the lines before it: fix does not guess where it belongs.
                         group = line_type
-                    yield group, line, 1, keep
+                    yield group, line, 1, _KEPT if keep else _NEW, number
             if run:
                 text = block.text
                 if text is None or len(run) != len(lines):
                     text = b"\n".join(run)
-                yield group, text, len(run), True
+                yield group, text, len(run), _KEPT, number - len(run) + 1
+
+    def _too_long(self, number: int, length: int) -> None:
+        """A line over 16 MiB: kept as it is, reported (what it holds is not read: nothing
+        is guessed — not even for a post whose message alone makes it long)."""
+        self.stats.too_long.append(number)
+        self.log.add(
+            Change(
+                REPAIR_SHORTEN_LINE,
+                number,
+                None,
+                shown(f"a line of {length:,} bytes"),
+                None,
+                "over the server's 16 MiB line limit (its import stops there): kept as it is; "
+                "shorten or split it by hand",
+            )
+        )
 
     def _plain_post(self, decoder: LineDecoder) -> Callable[[bytes | LineTooLong], str | None]:
         """The test of the fast path: the type of a post or direct-post line the scanner
@@ -405,7 +471,7 @@ class FixRun:
     ) -> Iterator[tuple[str, bytes, bool]]:
         """The slow path of one line: framing, decoding, repairs."""
         text = raw
-        if number == 1 and text.startswith(_BOM):
+        if text.startswith(_BOM):  # line 1's, or one where files were joined together
             text = text[3:]
             self._framing(REPAIR_BOM, number, "a byte order mark before the JSON", "nothing")
         if text.endswith(b"\r"):
@@ -478,29 +544,12 @@ class FixRun:
     def _trailing(self, text: bytes, number: int) -> list[bytes]:
         """A line that does not decode: when it is JSON objects with text after them, the
         objects that decode (one line each) without the rest; else the line as it is."""
-        try:
-            value = text.decode("utf-8")
-        except UnicodeDecodeError:
-            return [text]
-        decoder = JSONDecoder()
-        pieces: list[bytes] = []
-        pos = len(value) - len(value.lstrip(" \t"))
-        while pos < len(value):
-            try:
-                _, end = decoder.raw_decode(value, pos)
-            except JSONDecodeError:
-                break
-            piece = value[pos:end].encode("utf-8")
-            if decode_line(piece)[0] is None:
-                break
-            pieces.append(piece)
-            pos = end
-            pos += len(value[pos:]) - len(value[pos:].lstrip(" \t"))
+        pieces, rest = leading_objects(text)
         if not pieces:
             return [text]
-        rest = value[pos:]
         note = f"split into {len(pieces)} lines" if len(pieces) > 1 else None
-        self.log.add(Change(REPAIR_TRAILING, number, None, shown(rest or value), shown(""), note))
+        before = rest or text.decode("utf-8")
+        self.log.add(Change(REPAIR_TRAILING, number, None, shown(before), shown(""), note))
         return pieces
 
     # --- members ---------------------------------------------------------------------------

@@ -32,6 +32,11 @@ class FixResult:
     def changed(self) -> bool:
         return self.log.total > 0
 
+    @property
+    def unrepaired(self) -> int:
+        """Problems fix found and could not repair (an ambiguous file, a line over 16 MiB)."""
+        return sum(self.log.refused.values())
+
     def summary(self) -> dict[str, Any]:
         """Everything but the change list (the manifest's part)."""
         return {
@@ -92,7 +97,8 @@ def render_fix(result: FixResult) -> str:
             out.append(f"  … and {refused - len(log.refusals):,} more (--format json lists all)")
     if stats.too_long:
         out.append(
-            f"  {len(stats.too_long):,} line(s) over 16 MiB left out (the server stops there): "
+            f"  {len(stats.too_long):,} line(s) over 16 MiB kept as they are (the server "
+            "stops there; fix does not read them): "
             f"line(s) {', '.join(str(n) for n in stats.too_long[:10])}"
         )
     out.append(
