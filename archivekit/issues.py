@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 # A structured value of an issue: what JSON can carry as a scalar.
 Scalar = str | int | float | bool | None
@@ -389,6 +389,11 @@ REPAIRABLE: dict[str, str] = {
     "jsonl-unsupported-compression": REPAIR_RECOMPRESS,
     "member-duplicate-name": REPAIR_DUPLICATE_MEMBER,
 }
+# The methods `recompress` can read (archivekit's reader: `read.inflate.READABLE_METHODS`, a
+# test holds them equal): stored, deflate, deflate64. A member in another method is copied as
+# it is and reported by fix, so no message may promise the repair for it.
+RECOMPRESSIBLE_METHODS: frozenset[int] = frozenset({0, 8, 9})
+_RECOMPRESS_CODES: Final = ("member-unsupported-compression", "jsonl-unsupported-compression")
 # Server error ids a default repair removes (codes shared with repairs fix does not make).
 REPAIRABLE_ERROR_IDS: dict[str, str] = {
     **{
@@ -409,6 +414,8 @@ def repair_for(issue: Issue, code: str | None = None) -> str | None:
     code = code or issue.code
     if code == "nul-character" and issue.severity is Severity.WARNING:
         return None  # in a password: only hashed, and fix leaves passwords as they are
+    if code in _RECOMPRESS_CODES and issue.values.get("method") not in RECOMPRESSIBLE_METHODS:
+        return None  # fix cannot read it either (bzip2, LZMA...): copied as it is, reported
     repair = REPAIRABLE.get(code)
     if repair is None and issue.server_error_id:
         repair = REPAIRABLE_ERROR_IDS.get(issue.server_error_id)

@@ -572,6 +572,43 @@ def test_a_member_that_cannot_be_read_is_copied_as_it_is_and_reported(tmp_path: 
     assert (copied.CRC, copied.compress_size) == (info.CRC, info.compress_size)
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_bzip2_and_lzma_are_not_claimed_for_fix_and_are_reported_when_met(
+    method: int, tmp_path: Path
+) -> None:
+    # archivekit's reader cannot decode them either: no message may promise the repair.
+    lines = [*base_lines(), post("eng", "dev", "alice", "a", T0, attachments=["a.png"])]
+    plain = make_archive(tmp_path / "plain.zip", lines)
+    source = tmp_path / "in.zip"
+    with zipfile.ZipFile(source, "w") as zf:
+        zf.writestr("import.jsonl", b"".join(line + b"\n" for line in jsonl(plain)))
+        zf.writestr("data/a.png", PNG * 50, compress_type=method)
+    report = validate(source, max_issues=None)
+    found = [i for i in report.issues if i.code == "member-unsupported-compression"]
+    assert found
+    assert all(repair_for(i) is None for i in found)
+    assert all(c.fixed_by is None for c in report.causes if c.code == found[0].code)
+    changes, result = fix(source, tmp_path / "out.zip")
+    assert [(c["repair"], c["after"]) for c in changes] == [("recompress", None)]
+    assert result.stats.members_recompressed == 0
+    # A JSONL in bzip2 or LZMA: unreadable, exit 3, and nothing is written.
+    jsonl_source = tmp_path / "jsonl.zip"
+    with zipfile.ZipFile(jsonl_source, "w") as zf:
+        zf.writestr("import.jsonl", b"".join(line + b"\n" for line in jsonl(plain)), method)
+    with pytest.raises(ArchiveError) as caught:
+        fix_archive(jsonl_source, tmp_path / "never.zip")
+    assert caught.value.issue.code == "jsonl-unsupported-compression"
+    assert repair_for(caught.value.issue) is None
+    assert not (tmp_path / "never.zip").exists()
+
+
+def test_the_methods_recompress_claims_are_those_the_reader_reads() -> None:
+    from archivekit.issues import RECOMPRESSIBLE_METHODS
+    from archivekit.read.inflate import READABLE_METHODS
+
+    assert RECOMPRESSIBLE_METHODS == READABLE_METHODS
+
+
 def test_of_members_sharing_a_name_the_last_is_kept(tmp_path: Path) -> None:
     from archivekit.testing.synth import ZipMember, write_zip
 
