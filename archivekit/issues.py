@@ -389,6 +389,16 @@ REPAIRABLE: dict[str, str] = {
     "jsonl-unsupported-compression": REPAIR_RECOMPRESS,
     "member-duplicate-name": REPAIR_DUPLICATE_MEMBER,
 }
+# Codes a default repair removes only in some cases: the check that reports one says so in
+# the issue's ``repair`` value (as fix would decide), and only then is the repair named.
+CONDITIONAL_REPAIRS: dict[str, tuple[str, ...]] = {
+    "attachment-data-prefix": (REPAIR_DATA_PREFIX, REPAIR_MOVE_INTO_DATA),
+    "attachment-missing": (REPAIR_MOVE_INTO_DATA,),
+    "attachment-dropped": (REPAIR_DATA_PREFIX, REPAIR_MOVE_INTO_DATA),
+    "profile-image-missing": (REPAIR_DATA_PREFIX, REPAIR_MOVE_INTO_DATA),
+    "emoji-image-missing": (REPAIR_DATA_PREFIX, REPAIR_MOVE_INTO_DATA),
+    "json-decode": (REPAIR_TRAILING,),
+}
 # The methods `recompress` can read (archivekit's reader: `read.inflate.READABLE_METHODS`, a
 # test holds them equal): stored, deflate, deflate64. A member in another method is copied as
 # it is and reported by fix, so no message may promise the repair for it.
@@ -414,8 +424,13 @@ def repair_for(issue: Issue, code: str | None = None) -> str | None:
     code = code or issue.code
     if code == "nul-character" and issue.severity is Severity.WARNING:
         return None  # in a password: only hashed, and fix leaves passwords as they are
-    if code in _RECOMPRESS_CODES and issue.values.get("method") not in RECOMPRESSIBLE_METHODS:
+    method = issue.values.get("method")  # (the JSONL's issue names none: deflate64 only)
+    if code in _RECOMPRESS_CODES and method is not None and method not in RECOMPRESSIBLE_METHODS:
         return None  # fix cannot read it either (bzip2, LZMA...): copied as it is, reported
+    if code in CONDITIONAL_REPAIRS:
+        # Only where the check found that fix repairs this one (its `repair` value).
+        named = issue.values.get("repair")
+        return named if named in CONDITIONAL_REPAIRS[code] else None
     repair = REPAIRABLE.get(code)
     if repair is None and issue.server_error_id:
         repair = REPAIRABLE_ERROR_IDS.get(issue.server_error_id)

@@ -302,6 +302,71 @@ def test_a_leading_data_prefix_is_removed_when_the_file_is_then_found(tmp_path: 
     assert members(tmp_path / "out.zip") == members(source)
 
 
+def test_validate_names_the_repair_exactly_where_fix_makes_it(tmp_path: Path) -> None:
+    lines = [
+        *base_lines(),
+        user("carol", ["eng"], profile_image="data/img/carol.png"),  # data/ prefix
+        user("dave", ["eng"], profile_image="img/dave.png"),  # stored at the root
+        emoji("party", "data/emoji/party.png"),  # data/ prefix
+        emoji("mycake", "emoji/cake.png"),  # in another folder
+        post("eng", "dev", "alice", "moved", T0, attachments=["files/b.png"]),
+        # A data/ prefix, and a reply attachment the server drops after it.
+        post(
+            "eng",
+            "dev",
+            "alice",
+            "prefixed",
+            T0 + 1,
+            attachments=["data/files/a.png"],
+            replies=[reply("bob", "r", T0 + 2, attachments=["files/c.png"])],
+        ),
+        orjson.dumps(post("eng", "dev", "bob", "glued", T0 + 3)) + b" junk",
+        post("eng", "dev", "bob", "lost", T0 + 4, attachments=["files/nowhere.png"]),
+    ]
+    files = {
+        "data/img/carol.png": PNG,
+        "img/dave.png": PNG,
+        "data/emoji/party.png": PNG,
+        "old/emoji/cake.png": PNG,
+        "export/files/b.png": PNG,
+        "data/files/a.png": PNG,
+        "data/files/c.png": PNG,
+    }
+    source = make_archive(tmp_path / "in.zip", lines, files)
+    before = validate(source, max_issues=None)
+    named = {(i.code, repair_for(i)) for i in before.issues if repair_for(i)}
+    assert named >= {
+        ("profile-image-missing", "strip-data-prefix"),
+        ("profile-image-missing", "move-into-data"),
+        ("emoji-image-missing", "strip-data-prefix"),
+        ("emoji-image-missing", "move-into-data"),
+        ("attachment-missing", "move-into-data"),
+        ("attachment-data-prefix", "strip-data-prefix"),
+        ("attachment-dropped", "strip-data-prefix"),
+        ("json-decode", "remove-trailing-garbage"),
+    }
+    for issue in before.issues:
+        if repair_for(issue) in ("strip-data-prefix", "move-into-data", "remove-trailing-garbage"):
+            assert "`archivekit fix` does this" in issue.message
+    # Not named where fix cannot: a file nowhere in the archive.
+    lost = [i for i in before.issues if i.values.get("path") == "files/nowhere.png"]
+    assert [(i.code, repair_for(i)) for i in lost] == [("attachment-missing", None)]
+    fix(source, tmp_path / "out.zip")
+    after = validate(tmp_path / "out.zip", max_issues=None)
+    assert repairable(after.issues) == []
+    left = {i.code for i in after.issues}
+    assert left == {"attachment-missing"}  # files/nowhere.png only
+    # The root causes say so too (a reply attachment dropped after a data/ prefix is a part of
+    # that problem: fixed by the same repair).
+    fixed = {c.code: c.fixed_by for c in before.causes if c.fixed_by}
+    fixed.update({p.code: p.fixed_by for c in before.causes for p in c.parts if p.fixed_by})
+    assert set(fixed) >= {code for code, _ in named}
+    compound = [c for c in before.causes if c.parts]
+    assert [(c.code, c.fixed_by) for c in compound] == [
+        ("attachment-data-prefix", "strip-data-prefix")
+    ]
+
+
 def test_files_at_the_zip_root_or_in_another_folder_are_moved_under_data(tmp_path: Path) -> None:
     lines = [
         *base_lines(),

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from archivekit.gosem.decode_spec import PAYLOAD_TYPES
-from archivekit.issues import Issue, Scalar, Severity
+from archivekit.issues import CONDITIONAL_REPAIRS, Issue, Scalar, Severity
 
 MAX_CAUSES = 1_000
 MAX_RUNS = 8
@@ -72,7 +72,16 @@ class CauseKey(NamedTuple):
 
 
 def cause_key(issue: Issue) -> CauseKey:
-    """The cause an issue belongs to (see the module doc)."""
+    """The cause an issue belongs to (see the module doc). Issues `archivekit fix` repairs
+    only in some cases are one cause per repair (or none): a cause is fixed by a repair only
+    when all its issues are."""
+    key = _cause_key(issue)
+    if issue.code in CONDITIONAL_REPAIRS:
+        return key._replace(group=f"{key.group}|fix:{issue.values.get('repair') or ''}")
+    return key
+
+
+def _cause_key(issue: Issue) -> CauseKey:
     values = issue.values.mapping
     if issue.code in REFERENCE_CODES and "key" in values:
         return CauseKey(issue.code, f"{values.get('kind')}:{values['key']}")

@@ -30,6 +30,8 @@ from archivekit.gosem.paths import DATA_DIR, resolve
 from archivekit.issues import (
     DROPS_DATA,
     FAILS_IMPORT,
+    REPAIR_DATA_PREFIX,
+    REPAIR_MOVE_INTO_DATA,
     Issue,
     Scalar,
     Severity,
@@ -37,7 +39,7 @@ from archivekit.issues import (
     error,
     warning,
 )
-from archivekit.read import Archive, MemberInfo
+from archivekit.read import Archive, MemberInfo, OutsideData
 from archivekit.read.inflate import method_name
 
 if TYPE_CHECKING:
@@ -69,10 +71,26 @@ class FileRef:
     dropped: bool = False
 
 
-def _missing_issue(path: str, key: str, field: str, hint: str, present: bool = False) -> Issue:
+def _by_fix(repair: str | None) -> str:
+    """The words that say `archivekit fix` repairs an issue (``repair``: its repair), or ""."""
+    return f" (`archivekit fix` does this: {repair})" if repair else ""
+
+
+def _missing_issue(
+    path: str,
+    key: str,
+    field: str,
+    hint: tuple[str, str | None] = ("", None),
+    present: bool = False,
+    repair: str | None = None,
+) -> Issue:
     """A path the server does not find (`present`: written with a data/ prefix, and the file
-    it means is in the archive)."""
+    it means is in the archive; `repair`: what `archivekit fix` does about it, if anything)."""
     values: dict[str, Scalar] = {"path": path, "member": key}
+    if repair:
+        values["repair"] = repair
+    if hint[1] is not None:
+        values["outside"] = hint[1]  # the file outside data/ the hint names
     if path.startswith("data/"):
         if present:
             values["present"] = True
@@ -83,8 +101,8 @@ def _missing_issue(path: str, key: str, field: str, hint: str, present: bool = F
             "attachment-data-prefix",
             f"attachment {path!r} starts with 'data/': the server resolves it to "
             f"'data/{path}', which is not in the archive, and drops the file{held} — "
-            "remove the 'data/' prefix from the JSONL path (mmctl import validate accepts "
-            "this path; the import does not)",
+            f"remove the 'data/' prefix from the JSONL path{_by_fix(repair)} (mmctl import "
+            "validate accepts this path; the import does not)",
             field=field,
             effect=DROPS_DATA,
             values=values,
@@ -92,11 +110,17 @@ def _missing_issue(path: str, key: str, field: str, hint: str, present: bool = F
     return error(
         "attachment-missing",
         f"attachment {path!r} is not in the archive (looked for {key!r}); "
-        f"the server imports the post without this file{hint}",
+        f"the server imports the post without this file{hint[0]}{_by_fix(repair)}",
         field=field,
         effect=DROPS_DATA,
         values=values,
     )
+
+
+def _with_repair(values: dict[str, Scalar], repair: str | None) -> dict[str, Scalar]:
+    if repair:
+        values["repair"] = repair
+    return values
 
 
 # The codes of attachments the server looks for and does not find (AttachmentStats.missing).
@@ -105,8 +129,19 @@ MISSING_FILE_CODES = frozenset({"attachment-missing", "attachment-data-prefix"})
 DROPPED_FILE_CODE = "attachment-dropped"
 
 
-def _dropped_issue(path: str, field: str, failed: str, present: bool) -> Issue:
-    """A reply attachment after a failed attachment of the same line: never resolved."""
+def _dropped_issue(
+    path: str, field: str, failed: str, present: bool, repair: str | None = None
+) -> Issue:
+    """A reply attachment after a failed attachment of the same line: never resolved
+    (`repair`: the repair of `archivekit fix` after which it is, if any)."""
+    values: dict[str, Scalar] = {
+        "path": path,
+        "rule": REPLY_AFTER_FAILURE,
+        "after": failed,
+        "present": present,
+    }
+    if repair:
+        values["repair"] = repair
     if present:
         what, fix = "is in the archive, but the server drops it", "this one imports too"
     else:
@@ -116,10 +151,10 @@ def _dropped_issue(path: str, field: str, failed: str, present: bool) -> Issue:
         f"reply attachment {path!r} {what}: once one attachment of a line fails (here "
         f"{failed}), the server stops resolving the attachments of the replies that follow "
         f"and imports them without their files (server behaviour). Fix that attachment and "
-        f"{fix}",
+        f"{fix}{_by_fix(repair)}",
         field=field,
         effect=DROPS_DATA,
-        values={"path": path, "rule": REPLY_AFTER_FAILURE, "after": failed, "present": present},
+        values=values,
     )
 
 
@@ -145,9 +180,18 @@ def _empty_path_issue(path: str, field: str, *, first: bool) -> Issue:
 class AttachmentResolver:
     """Resolves attachment lists of post-like payloads against the archive's members."""
 
-    def __init__(self, lookup: Lookup, hint: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        lookup: Lookup,
+        hint: Callable[[str], tuple[str, str | None]],
+        repair: Callable[[str, str], str | None],
+    ) -> None:
         self._lookup = lookup
         self._hint = hint
+        self._repair = repair
+        # Of the line being resolved: the repair of its failed attachments, when fix repairs
+        # them all ("" once one of them it cannot).
+        self._failures_repair: str | None = None
 
     def _resolve_list(
         self,
@@ -168,6 +212,7 @@ class AttachmentResolver:
             key = resolve(path)
             if key is None:
                 failed = failed or field
+                self._failures_repair = ""
                 issues.append(
                     error(
                         "attachment-invalid-path",
@@ -187,13 +232,18 @@ class AttachmentResolver:
                 # "", ".", "a/..": Go's Join gives "data", the folder itself, never a file member:
                 # the lookup fails (nothing to drop, but it stops resolving reply attachments).
                 failed = failed or field
+                self._failures_repair = ""
                 issues.append(_empty_path_issue(path, field, first=True))
                 continue
             member = self._lookup(key)
             if member is None or member.is_dir:
                 failed = failed or field
                 meant = self._prefixed(path)
-                issues.append(_missing_issue(path, key, field, self._hint(path), meant is not None))
+                repair = self._repair(path, key)
+                if self._failures_repair is None or not repair:
+                    self._failures_repair = repair or ""
+                hint = self._hint(path)
+                issues.append(_missing_issue(path, key, field, hint, meant is not None, repair))
                 if meant is not None:
                     # The file the path means is in the archive: referenced by this line (with
                     # a wrong path), never "unreferenced" — one problem, not two; not imported.
@@ -234,7 +284,10 @@ class AttachmentResolver:
                 continue  # paths that escape data/ reach the validator raw and fail there
             member = self._lookup(key)
             present = member is not None and not member.is_dir
-            issues.append(_dropped_issue(path, field, failed, present))
+            repair = self._failures_repair
+            if repair and not present:
+                repair = self._repair(path, key)  # found once fix has repaired its path too
+            issues.append(_dropped_issue(path, field, failed, present, repair))
             if member is not None and present:
                 found.append(FileRef(field, path, member, dropped=True))
 
@@ -249,6 +302,7 @@ class AttachmentResolver:
         """
         issues: list[Issue] = []
         found: list[FileRef] = []
+        self._failures_repair = None
         attachments = payload.get("attachments")
         failed: str | None = None
         if attachments:
@@ -410,7 +464,8 @@ class FileChecks:
         self.deferred = deferred
         self.dimensions = Dimensions(archive)
         self._basenames: dict[str, list[str]] | None = None
-        self.resolver = AttachmentResolver(self._lookup, self._hint)
+        self._outside: OutsideData | None = None
+        self.resolver = AttachmentResolver(self._lookup, self._hint, self.repair)
         self._largest_image = 0  # pixels, of the fast path's image facts
 
     def waits(self, kind: str, data: Payload) -> bool:
@@ -482,8 +537,29 @@ class FileChecks:
             return None
         return self.archive.lookup(key)
 
-    def _hint(self, path: str) -> str:
-        """mmctl-style hint when the file sits outside data/ (e.g. an old attachments/ tree)."""
+    def repair(self, path: str, key: str) -> str | None:
+        """What `archivekit fix` does about a file ``path`` (resolving to ``key``) that is not
+        found — as its repair decides (`archivekit.write.repairs.LineRepairs._path`): a
+        leading data/ removed when the file is then found (or one file outside data/ fits it),
+        else the one file outside data/ that fits moved there; None when it cannot."""
+        if self._outside is None:
+            self._outside = OutsideData(self.archive.index)
+        outside = self._outside
+        jsonl = self.archive.jsonl.index
+        if path.lstrip("/").startswith("data/"):
+            stripped = resolve(path.lstrip("/")[len("data/") :])
+            if stripped is not None and stripped != DATA_DIR:
+                member = self.archive.lookup(stripped)
+                moved = [i for i in outside.candidates(stripped) if i != jsonl]
+                if (member is not None and not member.is_dir) or len(moved) == 1:
+                    return REPAIR_DATA_PREFIX
+        if len([i for i in outside.candidates(key) if i != jsonl]) == 1:
+            return REPAIR_MOVE_INTO_DATA
+        return None
+
+    def _hint(self, path: str) -> tuple[str, str | None]:
+        """mmctl-style hint when the file sits outside data/ (e.g. an old attachments/ tree):
+        its words and the file it names."""
         if self._basenames is None:
             self._basenames = {}
             index = self.archive.index
@@ -497,10 +573,11 @@ class FileChecks:
             if name.endswith(path.lstrip("/")) and not name.startswith("data/")
         ]
         if not candidates:
-            return ""
+            return "", None
         return (
             f"; a file with this path exists outside data/: {candidates[0]!r} — move it under "
-            "data/ (the server only looks there)"
+            "data/ (the server only looks there)",
+            candidates[0],
         )
 
     def _use(self, found: Findings, line: int, ref: FileRef, kind: FileUse) -> bool:
@@ -564,14 +641,16 @@ class FileChecks:
             return True
         ref = self._resolve_single(path, f"{kind}.profile_image")
         if ref is None:
+            key = resolve(path) or ""
+            repair = self.repair(path, key)
             found.add(
                 error(
                     "profile-image-missing",
                     f"profile image {path!r} is not in the archive (looked for "
-                    f"{resolve(path)!r}); the server stops the import on this line",
+                    f"{key!r}); the server stops the import on this line{_by_fix(repair)}",
                     field=f"{kind}.profile_image",
                     server_error_id=PROFILE_IMAGE_ID,
-                    values={"path": path, "member": resolve(path)},
+                    values=_with_repair({"path": path, "member": key}, repair),
                 ),
                 self.member,
                 line,
@@ -604,14 +683,16 @@ class FileChecks:
                 )
             return
         if ref is None:
+            key = resolve(path)
+            repair = self.repair(path, key) if key else None
             found.add(
                 error(
                     "emoji-image-missing",
                     f"emoji image {path!r} is not in the archive (looked for "
-                    f"{resolve(path)!r}); the server stops the import on this line",
+                    f"{key!r}); the server stops the import on this line{_by_fix(repair)}",
                     field="emoji.image",
                     server_error_id=EMOJI_BAD_FILE_ID,
-                    values={"path": path, "member": resolve(path)},
+                    values=_with_repair({"path": path, "member": key}, repair),
                 ),
                 self.member,
                 line,

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from _json import scanstring  # the C string scanner behind json.decoder
-from json import JSONDecodeError
+from json import JSONDecodeError, JSONDecoder
 from typing import Any
 
 import orjson
@@ -47,7 +47,7 @@ from archivekit.gosem import decode_spec
 from archivekit.gosem.gotime import check_go_rfc3339
 from archivekit.gosem.spec import INT64_MAX, INT64_MIN, FieldSpec, Kind, StructSpec, from_data
 from archivekit.gosem.strings import fold_json_key, go_text
-from archivekit.issues import FAILS_IMPORT, Issue, Scalar, error, warning
+from archivekit.issues import FAILS_IMPORT, REPAIR_TRAILING, Issue, Scalar, error, warning
 
 __all__ = [
     "ENVELOPE",
@@ -798,7 +798,48 @@ def decode_line(raw: bytes) -> tuple[dict[str, Any] | None, tuple[Issue, ...]]:
     if doc is None:
         doc, issues = _slow(raw)
         if doc is None:
+            if issues[0].code == "json-decode" and leading_objects(raw)[0]:
+                issues = (_trailing_text(issues[0]),)
             return None, issues
     if b"\\u0000" in raw:
         issues += tuple(_nul_issues(doc))
     return doc, issues
+
+
+def leading_objects(text: bytes) -> tuple[list[bytes], str]:
+    """A line that does not decode, read as the trailing-garbage repair reads it: the JSON
+    objects at its start that decode (each a line of its own once repaired) and the text
+    after them. ``([], "")`` when it does not start with one (or is not UTF-8)."""
+    try:
+        value = text.decode("utf-8")
+    except UnicodeDecodeError:
+        return [], ""
+    decoder = JSONDecoder()
+    pieces: list[bytes] = []
+    pos = len(value) - len(value.lstrip(" \t"))
+    while pos < len(value):
+        try:
+            _, end = decoder.raw_decode(value, pos)
+        except (JSONDecodeError, RecursionError):  # nested deeper than Python's stack: no
+            break
+        piece = value[pos:end].encode("utf-8")
+        if len(piece) >= len(text) or decode_line(piece)[0] is None:
+            break  # (the whole line: no text after it, and no recursion without end)
+        pieces.append(piece)
+        pos = end
+        pos += len(value[pos:]) - len(value[pos:].lstrip(" \t"))
+    if not pieces:
+        return [], ""
+    return pieces, value[pos:]
+
+
+def _trailing_text(issue: Issue) -> Issue:
+    """``json-decode`` of a line whose JSON objects decode with text after them: `archivekit
+    fix` removes that text (the `remove-trailing-garbage` repair, which reads the line the same
+    way: `leading_objects`)."""
+    return _decode_error(
+        "json-decode",
+        f"{issue.message} The line's JSON is followed by other text: remove it (`archivekit "
+        f"fix` does this: {REPAIR_TRAILING}).",
+        {**issue.values.mapping, "repair": REPAIR_TRAILING},
+    )

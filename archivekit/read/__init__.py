@@ -20,7 +20,7 @@ from archivekit.read.framing import (
     rechunk,
 )
 from archivekit.read.inflate import ReadLimits
-from archivekit.read.members import MemberIndex
+from archivekit.read.members import MemberIndex, OutsideData
 from archivekit.read.source import BLOCK_SIZE, Archive, open_archive
 from archivekit.read.zipdir import MemberInfo
 
@@ -47,6 +47,7 @@ __all__ = [
     "LineTooLong",
     "MemberIndex",
     "MemberInfo",
+    "OutsideData",
     "ReadLimits",
     "Record",
     "RecordStream",

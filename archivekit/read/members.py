@@ -150,6 +150,33 @@ class MemberIndex(Sequence[MemberInfo]):
         raise NotImplementedError
 
 
+class OutsideData:
+    """The file members outside data/ that a JSONL path could mean, by base name (built on
+    first use): what `archivekit fix` moves under data/ when exactly one fits (`candidates`),
+    and what validate then says it does. JSONL files are never candidates."""
+
+    def __init__(self, index: MemberIndex) -> None:
+        self._index = index
+        self._by_base: dict[str, list[int]] | None = None
+
+    def candidates(self, key: str) -> list[int]:
+        """The members outside data/ that a path resolving to ``key`` (``data/REL``) could
+        mean: named REL, or ending with ``/REL``."""
+        index = self._index
+        if self._by_base is None:
+            self._by_base = {}
+            for i in index.outside_data():
+                name = index[i].key
+                if not name.endswith(".jsonl"):
+                    self._by_base.setdefault(name.rsplit("/", 1)[-1], []).append(i)
+        rel = key.removeprefix(_DATA)
+        return [
+            i
+            for i in self._by_base.get(rel.rsplit("/", 1)[-1], [])
+            if index[i].key == rel or index[i].key.endswith("/" + rel)
+        ]
+
+
 class ListIndex(MemberIndex):
     """Entries held as `MemberInfo` objects (directories, bare JSONL, no C extension)."""
 

@@ -46,12 +46,11 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from archivekit.check.parallel import definition_lines
-from archivekit.gosem.decode import decode_line
+from archivekit.gosem.decode import decode_line, leading_objects
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import REPAIR_DEDUPE
 from archivekit.read import Archive, LineTooLong, iter_line_batches
 from archivekit.write.changes import Change, ChangeLog, shown
-from archivekit.write.lines import leading_objects
 
 Payload = dict[str, Any]
 Key = tuple[str, object]

@@ -58,7 +58,7 @@ from archivekit.check.fast.fastpath import (
 from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
-from archivekit.gosem.decode import decode_line
+from archivekit.gosem.decode import decode_line, leading_objects
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import (
     REPAIR_BLANK_LINE,
@@ -75,7 +75,7 @@ from archivekit.read.inflate import method_name
 from archivekit.write.changes import Change, ChangeLog, shown
 from archivekit.write.core import ArchiveWriter, GroupSpool
 from archivekit.write.dedupe import DedupePlan, definition_envelopes, plan_dedupe
-from archivekit.write.lines import NO_SIZE_LIMIT, LineDecoder, accept_any_type, leading_objects
+from archivekit.write.lines import NO_SIZE_LIMIT, LineDecoder, accept_any_type
 from archivekit.write.repairs import POST_TYPES, Definitions, FilePlan, FixOptions, LineRepairs
 from archivekit.write.select import EXPORT_ORDER
 

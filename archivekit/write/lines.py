@@ -19,7 +19,6 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
-from json import JSONDecodeError, JSONDecoder
 from typing import Any, Final, cast
 
 import orjson
@@ -339,30 +338,3 @@ def find_all(data: bytes, needle: bytes) -> list[int]:
         found.append(at)
         at = data.find(needle, at + 1)
     return found
-
-
-def leading_objects(text: bytes) -> tuple[list[bytes], str]:
-    """A line that does not decode, read as the trailing-garbage repair reads it: the JSON
-    objects at its start that decode (each a line of its own once repaired) and the text
-    after them. ``([], "")`` when it does not start with one (or is not UTF-8)."""
-    try:
-        value = text.decode("utf-8")
-    except UnicodeDecodeError:
-        return [], ""
-    decoder = JSONDecoder()
-    pieces: list[bytes] = []
-    pos = len(value) - len(value.lstrip(" \t"))
-    while pos < len(value):
-        try:
-            _, end = decoder.raw_decode(value, pos)
-        except JSONDecodeError:
-            break
-        piece = value[pos:end].encode("utf-8")
-        if decode_line(piece)[0] is None:
-            break
-        pieces.append(piece)
-        pos = end
-        pos += len(value[pos:]) - len(value[pos:].lstrip(" \t"))
-    if not pieces:
-        return [], ""
-    return pieces, value[pos:]

@@ -32,7 +32,6 @@ counts), `drop-skipped` (direct channel lines the server skips for their member 
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -67,7 +66,7 @@ from archivekit.issues import (
     REPAIR_SPLIT_MESSAGE,
     REPAIR_TRUNCATE,
 )
-from archivekit.read import Archive
+from archivekit.read import Archive, OutsideData
 from archivekit.write.changes import Change, ChangeLog, shown
 
 Payload = dict[str, Any]
@@ -130,34 +129,18 @@ class FilePlan:
         self.has_files = archive.kind != "jsonl"
         self.moves: dict[int, list[str]] = {}
         self._moved_to: dict[str, int] = {}  # destination key -> member index
-        self._outside: dict[str, list[int]] | None = None
+        self._outside = OutsideData(archive.index) if self.has_files else None
 
     def found(self, key: str) -> bool:
         return key in self._moved_to or self.archive.index.find(key) >= 0
 
-    def _by_base_name(self) -> dict[str, list[int]]:
-        """Members outside data/ (not JSONL files) by base name; built on first need."""
-        if self._outside is None:
-            self._outside = {}
-            index = self.archive.index
-            jsonl = self.archive.jsonl.index
-            for i in index.outside_data():
-                name = index[i].key
-                if i == jsonl or name.endswith(".jsonl"):
-                    continue
-                self._outside.setdefault(posixpath.basename(name), []).append(i)
-        return self._outside
-
     def candidates(self, key: str) -> list[int]:
         """Members outside data/ that a path resolving to ``key`` (``data/REL``) could mean:
-        named REL, or ending with ``/REL``."""
-        rel = key[len(_DATA_PREFIX) :]
-        index = self.archive.index
-        return [
-            i
-            for i in self._by_base_name().get(posixpath.basename(rel), [])
-            if index[i].key == rel or index[i].key.endswith("/" + rel)
-        ]
+        named REL, or ending with ``/REL`` (never the JSONL)."""
+        if self._outside is None:
+            return []
+        jsonl = self.archive.jsonl.index
+        return [i for i in self._outside.candidates(key) if i != jsonl]
 
     def plan_move(self, member: int, key: str) -> None:
         self.moves.setdefault(member, []).append(key)
