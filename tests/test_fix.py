@@ -43,6 +43,7 @@ from archivekit.validate import validate
 from archivekit.write.changes import Change
 from archivekit.write.fix_report import render_fix
 from archivekit.write.repairs import FixOptions, split_message
+from archivekit.write.select import EXPORT_ORDER
 from archivekit.writers import fix_archive
 
 REPO = Path(__file__).resolve().parent.parent
@@ -763,7 +764,23 @@ def test_a_converter_style_archive_comes_out_without_repairable_issues(tmp_path:
     assert repairable(validate(tmp_path / "out.zip", max_issues=None).issues) == []
 
 
-DEFECTS = ("recase", "data-prefix", "nul", "old-reply", "long", "blank", "crlf", "late")
+DEFECTS = (
+    "recase",
+    "data-prefix",
+    "nul",
+    "old-reply",
+    "long",
+    "blank",
+    "crlf",
+    "late",
+    "bom",
+    "trailing",
+    "profile-prefix",
+    "emoji-prefix",
+    "outside",
+    "recase-definition",
+    "old-reaction",
+)
 
 
 @pytest.fixture(scope="module")
@@ -773,27 +790,68 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
     return jsonl(path), members(path)  # type: ignore[return-value]
 
 
-def _inject(line: bytes, defect: str) -> bytes:
-    record = orjson.loads(line)
-    kind = record["type"]
-    body = record.get(kind)
+def _inject(line: bytes, defect: str, at: int, files: dict[str, bytes]) -> bytes:
+    """``line`` with ``defect`` (at input index ``at``); ``files`` changed to match."""
     if defect == "blank":
         return line + b"\n"
     if defect == "crlf":
         return line + b"\r"
+    if defect == "bom":  # any line: files joined together
+        return b"\xef\xbb\xbf" + line
+    if defect == "trailing":  # definitions too
+        return line + b" junk"
+    if defect == "emoji-prefix":
+        files[f"data/emoji/e{at}.png"] = PNG
+        return line + b"\n" + orjson.dumps(emoji(f"e{at}", f"data/emoji/e{at}.png"))
+    record = orjson.loads(line)
+    kind = record["type"]
+    body = record.get(kind)
+    if defect == "recase-definition" and kind in ("team", "channel", "user"):
+        key = "username" if kind == "user" else "name"
+        body[key] = body[key].upper()
+    elif defect == "profile-prefix" and kind == "user":
+        files[f"data/img/{body['username']}.png"] = PNG
+        body["profile_image"] = f"data/img/{body['username']}.png"
     if kind not in ("post", "direct_post"):
-        return line
+        return orjson.dumps(record)
     if defect == "recase":
         body["user"] = body["user"].upper()
     elif defect == "data-prefix" and body.get("attachments"):
         body["attachments"][0]["path"] = "data/" + body["attachments"][0]["path"]
+    elif defect == "outside" and body.get("attachments"):
+        path = body["attachments"][0]["path"]  # the file stored in an old folder instead
+        if "data/" + path in files:
+            files["old/" + path] = files.pop("data/" + path)
     elif defect == "nul":
         body["message"] += "\x00"
     elif defect == "old-reply" and body.get("replies"):
         body["replies"][0]["create_at"] = body["create_at"] - 5
+    elif defect == "old-reaction":
+        author = body["user"] if kind == "post" else body["channel_members"][0]
+        body["reactions"] = [reaction(author, "smile", body["create_at"] - 5)]
     elif defect == "long":
         body["message"] = "z" * 17_000
     return orjson.dumps(record)
+
+
+def _injected(
+    lines: list[bytes], files: dict[str, bytes], picks: list[tuple[int, str]]
+) -> list[bytes]:
+    """The generated lines with one defect each at the picked lines (the others as they are)."""
+    lines = list(lines)
+    touched: set[int] = set()
+    late: list[bytes] = []
+    for index, defect in picks:
+        if index in touched:
+            continue
+        touched.add(index)
+        if defect == "late":
+            if lines[index].startswith((b'{"type":"user"', b'{"type":"team"')):
+                late.append(lines[index])  # defined after the lines that use it
+                lines[index] = b""
+        else:
+            lines[index] = _inject(lines[index], defect, index, files)
+    return [line for line in lines if line] + late
 
 
 @settings(
@@ -805,8 +863,8 @@ def _inject(line: bytes, defect: str) -> bytes:
 def test_injected_defects_are_all_repaired(
     data: st.DataObject, generated: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    lines, files = generated
-    lines = list(lines)
+    lines, members_in = generated
+    files = {k: v[3] for k, v in members_in.items()}
     picks = data.draw(
         st.lists(
             st.tuples(st.integers(1, len(lines) - 1), st.sampled_from(DEFECTS)),
@@ -814,22 +872,41 @@ def test_injected_defects_are_all_repaired(
             max_size=6,
         )
     )
-    late: list[bytes] = []
-    for index, defect in picks:
-        if defect == "late" and lines[index].startswith((b'{"type":"user"', b'{"type":"team"')):
-            late.append(lines[index])  # defined after the lines that use it
-            lines[index] = b""
-        elif lines[index] and not lines[index].endswith((b"\r", b"\n")):
-            lines[index] = _inject(lines[index], defect)
-    lines = [line for line in lines if line] + late
+    lines = _injected(lines, files, picks)
     folder = tmp_path_factory.mktemp("inj")
-    source = make_archive(folder / "in.zip", lines, {k: v[3] for k, v in files.items()})
+    source = make_archive(folder / "in.zip", lines, files)
     fix(source, folder / "out.zip")
     after = validate(folder / "out.zip", max_issues=None)
     assert repairable(after.issues) == [], [i.to_dict() for i in repairable(after.issues)]
     assert after.errors == 0
     changes, _ = fix(folder / "out.zip", folder / "again.zip")
     assert changes == []
+
+
+def test_a_reorder_through_a_tiny_spill_budget_keeps_order_and_bytes(
+    generated: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines, members_in = generated
+    files = {k: v[3] for k, v in members_in.items()}
+    teams = [i for i, line in enumerate(lines) if line.startswith(b'{"type":"team"')]
+    lines = _injected(lines, files, [(teams[0], "late"), (5, "trailing")])
+    source = make_archive(tmp_path / "in.zip", lines, files)
+    fix(source, tmp_path / "memory.zip")
+    monkeypatch.setattr("archivekit.write.fix.SPILL_BUDGET", 64)  # every few lines to disk
+    changes, result = fix(source, tmp_path / "spilled.zip")
+    assert result.stats.reordered
+    out = jsonl(tmp_path / "spilled.zip")
+    assert out == jsonl(tmp_path / "memory.zip")
+    types = [orjson.loads(line)["type"] for line in out]
+    order = {kind: i for i, kind in enumerate(EXPORT_ORDER)}
+    assert [order[t] for t in types] == sorted(order[t] for t in types)
+    # Lines of a type keep their input order, byte for byte (the posts were not touched).
+    posts = [line for line in lines if line.startswith(b'{"type":"post"')]
+    assert [line for line in out if line.startswith(b'{"type":"post"')] == posts
+    assert (
+        sum(c["repair"] == "reorder-blocks" for c in changes)
+        == result.log.applied["reorder-blocks"]
+    )
 
 
 # --- the catalogue ---------------------------------------------------------------------------
