@@ -74,16 +74,29 @@ def _written_in_place(target: Path) -> bool:
 def _in_place(target: Path) -> Iterator[BinaryIO]:
     """A character device or FIFO, written as the output is produced (no rename)."""
     try:
-        raw = open(target, "wb")  # noqa: SIM115 - closed below
+        raw = open(target, "wb")  # noqa: SIM115 - closed by _written
     except OSError as exc:
         raise cannot_write(target, exc) from None
+    with _written(raw, target, durable=False) as stream:
+        yield stream
+
+
+@contextlib.contextmanager
+def _written(raw: BinaryIO, target: Path, *, durable: bool) -> Iterator[BinaryIO]:
+    """`raw` guarded (`GuardedOutput`), flushed (and fsynced when `durable`) and closed when
+    the block succeeds; closed when it fails."""
     try:
         yield cast(BinaryIO, GuardedOutput(raw, target))
         try:
             raw.flush()
+            if durable:
+                os.fsync(raw.fileno())
+            raw.close()
         except OSError as exc:
             raise cannot_write(target, exc) from None
     finally:
+        # On the way out of a failure, closing flushes what is still buffered and fails
+        # again (a full disk): that second error must not hide the first, exit-2 one.
         with contextlib.suppress(OSError):
             raw.close()
 
@@ -143,19 +156,8 @@ def atomic_output(
         except OSError as exc:
             os.close(handle)
             raise cannot_write(target, exc) from None
-        try:
-            yield cast(BinaryIO, GuardedOutput(raw, target))
-            try:
-                raw.flush()
-                os.fsync(raw.fileno())
-                raw.close()
-            except OSError as exc:
-                raise cannot_write(target, exc) from None
-        finally:
-            # On the way out of a failure, closing flushes what is still buffered and fails
-            # again (a full disk): that second error must not hide the first, exit-2 one.
-            with contextlib.suppress(OSError):
-                raw.close()
+        with _written(raw, target, durable=True) as stream:
+            yield stream
         try:
             os.replace(temp, target)
         except OSError as exc:
