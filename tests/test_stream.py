@@ -515,6 +515,49 @@ def test_a_member_the_stream_did_not_meet_stops_the_stream() -> None:
     assert found.values["member"] == "data/a.txt"
 
 
+_PEAK_SCRIPT = """
+import sys, tracemalloc
+from pathlib import Path
+from archivekit.read.stream import open_stream
+from archivekit.runtime import RunDirectory
+from archivekit.testing.pipes import fed
+
+def read(data):
+    with RunDirectory() as run, fed(data) as path, open_stream(path, run=run) as stream:
+        b"".join(stream.iter_jsonl_blocks())
+        stream.finish()
+        return tracemalloc.get_traced_memory()[0]  # what the stream holds for the checks
+
+data = Path(sys.argv[1]).read_bytes()
+read(data)  # once unmeasured: the modules it imports on first use are not what is measured
+tracemalloc.start()
+print(read(data))
+"""
+
+
+@pytest.mark.slow
+def test_memory_held_from_a_pipe_is_a_few_numbers_per_member(tmp_path: Path) -> None:
+    """An attachment-heavy archive from a pipe, in a fresh interpreter: once read, the stream
+    holds a few numbers per member (~50 bytes) beside the central directory's index (as for
+    a file) — not the members' names (~90 bytes each as strings) nor any of their data."""
+    held = []
+    for count in (2_000, 20_000):
+        path = tmp_path / f"m{count}.zip"
+        # A large first member fills the stream's buffers (a few MiB, whatever the members).
+        files = {"data/large.bin": bytes(range(256)) * (16 << 10)}
+        files.update({f"data/{i:06d}/some-file-name-{i}.txt": b"x" * 20 for i in range(count)})
+        make_archive(path, [team("t")], files)
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK_SCRIPT, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        held.append(int(done.stdout))
+    per_member = (held[1] - held[0]) / 18_000
+    assert per_member < 100, (held, per_member)
+
+
 def test_a_stored_member_written_with_a_descriptor_of_another_method_cannot_be_delimited() -> None:
     members = [("import.jsonl", _jsonl(), 8), ("data/files/b.bz2", b"BZh9...", 12)]
     found = stream_error(raw_zip(members)).issue
