@@ -216,8 +216,8 @@ class NativeIndex(MemberIndex):
     def extents(self) -> Iterator[tuple[str, int, int]]:
         record = self._c.record
         for i in range(len(self._c)):
-            raw, _, flags, csize, _, _, offset, bits = record(i)
-            name = decode_name(raw, flags) if bits & MB_NON_ASCII else raw.decode("ascii")
+            raw, _, flags, csize, _, _, offset, _ = record(i)
+            name = raw.decode("ascii") if raw.isascii() else decode_name(raw, flags)
             yield name, offset, csize
 
     def find(self, key: str) -> int:
