@@ -39,6 +39,11 @@ from archivekit.runtime import Terminated, stop_on_sigterm
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE, EXIT_UNREADABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, Terminated.exit_code
 
+# An input archive (a zip, a JSONL, an export's folder, ``-``): click checks nothing of it —
+# a missing or unreadable one, or a folder without an export, is the library's exit-3 message
+# naming the cause, not a usage error.
+ARCHIVE_PATH = click.Path(readable=False, path_type=str)
+
 
 class _Progress:
     """A one-line progress indicator on stderr, only when stderr is a terminal."""
@@ -235,7 +240,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("archive", type=ARCHIVE_PATH)
 @click.option(
     "--format",
     "output_format",

@@ -15,6 +15,7 @@ import click
 from archivekit.check.rules.context import DEFAULT_MAX_POST_SIZE
 from archivekit.check.target import SETTINGS, load_target
 from archivekit.cli import (
+    ARCHIVE_PATH,
     EXIT_INVALID,
     EXIT_VALID,
     _bandwidth,
@@ -35,7 +36,7 @@ from archivekit.report.choices import DEFAULT_MAX_ITEMS
 
 
 @cli.command()
-@click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("archive", type=ARCHIVE_PATH)
 @click.option(
     "--by",
     type=click.Choice(list(TABLES_BY)),
@@ -122,8 +123,8 @@ def _emit_bytes(payload: bytes, output: str | None, *inputs: str) -> None:
 
 
 @cli.command()
-@click.argument("source", type=click.Path(dir_okay=True, path_type=str))
-@click.argument("target", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("source", type=ARCHIVE_PATH)
+@click.argument("target", type=ARCHIVE_PATH)
 @click.option(
     "--format",
     "output_format",
@@ -210,10 +211,10 @@ _REPORT_SKIPS = {"archive", "output_format", "output", "verbose"}
 
 
 @cli.command()
-@click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("archive", type=ARCHIVE_PATH)
 @click.option(
     "--against",
-    type=click.Path(dir_okay=True, path_type=str),
+    type=ARCHIVE_PATH,
     default=None,
     help="an export of the destination taken after the import: show what did not arrive "
     "(as `archivekit reconcile`)",
@@ -392,7 +393,7 @@ def _print_result(text: str, document: dict[str, Any], output_format: str) -> No
 
 
 @cli.command("filter")
-@click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("archive", type=ARCHIVE_PATH)
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=str), help="the zip to write"
 )
@@ -482,7 +483,7 @@ def filter(
 
 
 @cli.command()
-@click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("archive", type=ARCHIVE_PATH)
 @click.option(
     "--output",
     "-o",
@@ -554,7 +555,7 @@ def split(
 
 
 @cli.command()
-@click.argument("archives", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("archives", nargs=-1, required=True, type=ARCHIVE_PATH)
 @click.option(
     "--output",
     "-o",
@@ -590,7 +591,7 @@ def merge(
 
 
 @cli.command()
-@click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("archive", type=ARCHIVE_PATH)
 @click.option(
     "--output",
     "-o",
@@ -671,7 +672,7 @@ def redact(
 
 
 @cli.command()
-@click.argument("archive", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("archive", type=ARCHIVE_PATH)
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=str), help="the zip to write"
 )

@@ -114,6 +114,21 @@ def ensure_archive(path: Path, *, jsonl_mb: float | None = None, posts: int | No
     )
 
 
+def ensure_files_archive(
+    path: Path, members: int, *, images: bool = False, non_ascii: bool = False
+) -> None:
+    """The attachment-heavy archive of about `members` members (issue 19), built once."""
+    if path.exists():
+        return
+    print(f"building {path} ...", file=sys.stderr)
+    subprocess.run(
+        [sys.executable, str(BENCH / "make_archive.py"), "--file-posts", str(members // 2),
+         "--out", str(path), *(["--images"] if images else []),
+         *(["--non-ascii-names"] if non_ascii else [])],
+        check=True,
+    )  # fmt: skip
+
+
 def jsonl_size(path: Path) -> int:
     """In a child process: zipfile holds an object per member (1.2 GB for 1.5 million), and
     every later child would start from this process's resident memory — which `ru_maxrss`
@@ -400,15 +415,9 @@ def main(argv: list[str] | None = None) -> int:
         variant = ("-images" if args.images else "") + ("-nonascii" if args.non_ascii_names else "")
         for members in counts:
             archive = args.data / f"files{variant}-{members}.zip"
-            if not archive.exists():
-                print(f"building {archive} ...", file=sys.stderr)
-                subprocess.run(
-                    [sys.executable, str(BENCH / "make_archive.py"), "--file-posts",
-                     str(members // 2), "--out", str(archive),
-                     *(["--images"] if args.images else []),
-                     *(["--non-ascii-names"] if args.non_ascii_names else [])],
-                    check=True,
-                )  # fmt: skip
+            ensure_files_archive(
+                archive, members, images=args.images, non_ascii=args.non_ascii_names
+            )
             rows += measure(archive, cli, repeats, stat=args.stat, listing=True, commands=commands)
         shape = "attachment-heavy, half the files images" if args.images else "attachment-heavy"
         if args.non_ascii_names:

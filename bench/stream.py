@@ -3,6 +3,7 @@
     python bench/stream.py                                 # the 400 MB archive (built once)
     python bench/stream.py --stat median --repeats 5       # on a shared machine
     python bench/stream.py --quick                         # 10 MB, one run each: a smoke test
+    python bench/stream.py --files 100000,300000           # also attachment-heavy archives
 
 In the same run, round-robin (each repeat runs every command once, so a change of load on the
 shared machine hits them alike): the floor ``unzip -p ARCHIVE import.jsonl | wc -l``; then
@@ -11,14 +12,20 @@ same with ``--workers 1``, and ``cat ARCHIVE | archivekit validate - --format js
 three for ``inspect``. Each as a child process: the best (or median) wall time of N, CPU time
 (user + system, children included: ``cat`` for the pipes), peak RSS of the largest process
 and of the whole process tree. The goal: from a pipe within 1.2x of the file (its default
-workers). Appends a dated section to bench/results.md with `uptime` before and after.
+workers). With ``--files N,M``: the same pair (file, pipe) for ``validate`` on the
+attachment-heavy archives of about N and M members (issue 19's shape, bench/data/files-N.zip,
+built once; ``--quick``: 10000 members), whose stored members written with data descriptors
+a stream must delimit by scanning — its peak RSS at two sizes is the memory scaling from a
+pipe. Appends a dated section to bench/results.md with `uptime` before and after.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
+from pathlib import Path
 
-from run import MB, jsonl_size
+from run import MB, ensure_files_archive, jsonl_size
 from tables_reconcile import (
     Run,
     append_section,
@@ -33,18 +40,24 @@ from tables_reconcile import (
 
 
 def main(argv: list[str] | None = None) -> int:
-    got = setup(bench_parser(__doc__.splitlines()[0]), argv)
+    parser = bench_parser(__doc__.splitlines()[0])
+    parser.add_argument(
+        "--files",
+        default="",
+        help="also attachment-heavy archives of about these member counts, comma separated",
+    )
+    got = setup(parser, argv)
     args, size, repeats, cli, archive = got.args, got.size, got.repeats, got.cli, got.archive
     mb = jsonl_size(archive) / MB
     load_before = uptime()
     done = (0, 1)  # validate exits 1 when it finds problems: a completed run
 
-    def direct(command: str, *options: str) -> Run:
-        return run_once([*cli, command, str(archive), "--format", "json", *options], done)
+    def direct(command: str, *options: str, of: Path = archive) -> Run:
+        return run_once([*cli, command, str(of), "--format", "json", *options], done)
 
-    def piped(command: str) -> Run:
+    def piped(command: str, of: Path = archive) -> Run:
         line = " ".join(f"'{part}'" for part in cli)
-        script = f"set -o pipefail; cat '{archive}' | {line} {command} - --format json"
+        script = f"set -o pipefail; cat '{of}' | {line} {command} - --format json"
         return run_once(["bash", "-c", script], done)
 
     commands = {
@@ -56,14 +69,21 @@ def main(argv: list[str] | None = None) -> int:
         "inspect_1": lambda: direct("inspect", "--workers", "1"),
         "inspect_pipe": lambda: piped("inspect"),
     }
+    counts = [10_000] if args.quick and args.files else [int(c) for c in args.files.split(",") if c]
+    heavy = {members: args.data / f"files-{members}.zip" for members in counts}
+    for members, path in heavy.items():
+        ensure_files_archive(path, members)
+        commands[f"files_{members}"] = functools.partial(direct, "validate", of=path)
+        commands[f"files_{members}_pipe"] = functools.partial(piped, "validate", of=path)
     runs = round_robin(commands, repeats)
     load_after = uptime()
     got = {name: summary(r, args.stat) for name, r in runs.items()}
     floor = got["floor"]
 
-    def row(what: str, name: str, against: str | None) -> str:
+    def row(what: str, name: str, against: str | None, of_floor: bool = True) -> str:
+        """`of_floor`: the floor is the text archive's (not the attachment-heavy one's)."""
         run = got[name]
-        ratio = f"{run.seconds / floor.seconds:.2f}×"
+        ratio = f"{run.seconds / floor.seconds:.2f}×" if of_floor else "—"
         if against is not None:
             other = got[against]
             ratio += (
@@ -89,6 +109,16 @@ def main(argv: list[str] | None = None) -> int:
         row("`inspect ARCHIVE --workers 1`", "inspect_1", None),
         row("`cat ARCHIVE \\| inspect -`", "inspect_pipe", "inspect"),
     ]
+    for members, path in heavy.items():
+        table += [
+            row(f"`validate {path.name}` (attachment-heavy)", f"files_{members}", None, False),
+            row(
+                f"`cat {path.name} \\| validate -`",
+                f"files_{members}_pipe",
+                f"files_{members}",
+                False,
+            ),
+        ]
     one = got["validate_pipe"].seconds / got["validate_1"].seconds
     notes = [
         f"- pipe vs `--workers 1` (one process each): validate {one:.2f}×, inspect "

@@ -14,12 +14,14 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
 
 from archivekit.errors import OutputError
 from archivekit.runtime import partial_name_owner
+from archivekit.write import atomic
 from archivekit.write.atomic import atomic_output, write_atomic
 
 
@@ -190,6 +192,107 @@ def test_refuses_a_directory(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="is a directory"), atomic_output(tmp_path / "out"):
         pass
     assert listing(tmp_path) == ["out"]
+
+
+# --- destinations that are not regular files ---------------------------------------------------
+
+
+def _read_fifo(fifo: Path, got: list[bytes], stop_after: int | None = None) -> threading.Thread:
+    def read() -> None:
+        with open(fifo, "rb") as reader:
+            got.append(reader.read() if stop_after is None else reader.read(stop_after))
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_fifo_is_written_in_place(tmp_path: Path) -> None:
+    fifo = tmp_path / "report.json"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = _read_fifo(fifo, got)
+    with atomic_output(fifo) as stream:
+        stream.write(b"streamed ")
+        stream.write(b"whole")
+        assert stream.tell() == len(b"streamed whole")
+    reader.join(timeout=10)
+    assert got == [b"streamed whole"]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still a FIFO
+    assert listing(tmp_path) == ["report.json"]  # no temporary file
+
+
+def test_a_fifo_whose_reader_leaves_is_an_output_error(tmp_path: Path) -> None:
+    fifo = tmp_path / "out"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = _read_fifo(fifo, got, stop_after=1)
+    broken = pytest.raises(OutputError, match=f"cannot write {fifo}: Broken pipe")
+    with broken, atomic_output(fifo) as stream:
+        reader.join(timeout=10)
+        for _ in range(64):
+            stream.write(b"x" * 65536)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_dev_null_is_written_in_place_and_stays_a_device() -> None:
+    write_atomic("/dev/null", b"nothing to see")
+    assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
+
+
+def test_a_report_to_dev_null_from_the_cli(tmp_path: Path) -> None:
+    sample = Path(__file__).parent.parent / "sample_exports" / "clean.zip"
+    done = subprocess.run(
+        [sys.executable, "-m", "archivekit", "validate", str(sample), "-o", "/dev/null"],
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
+
+
+def test_a_full_device_is_an_output_error_and_stays_a_device(tmp_path: Path) -> None:
+    """A device like /dev/full (made here: the real one is never touched)."""
+    full = tmp_path / "full"
+    try:
+        os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    except PermissionError:
+        pytest.skip("cannot make a device node here (needs root and CAP_MKNOD)")
+    with pytest.raises(OutputError, match=f"cannot write {full}: No space left on device"):
+        write_atomic(full, b"report")
+    assert stat.S_ISCHR(os.lstat(full).st_mode)
+    assert listing(tmp_path) == ["full"]
+
+
+def test_a_block_device_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never written, so never created for real: the file type is what decides."""
+    disk = tmp_path / "sda"
+    disk.write_bytes(b"data")
+    monkeypatch.setattr(atomic, "_file_mode", lambda path: stat.S_IFBLK | 0o660)
+    with pytest.raises(OutputError, match="it is a block device"):
+        write_atomic(disk, b"report")
+    assert disk.read_bytes() == b"data"
+    assert listing(tmp_path) == ["sda"]
+
+
+def test_a_symlink_is_followed_and_stays(tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    real = tmp_path / "reports" / "latest.json"
+    real.write_bytes(b"old")
+    link = tmp_path / "report.json"
+    link.symlink_to(real)
+    write_atomic(link, b"new")
+    assert link.is_symlink()
+    assert real.read_bytes() == b"new"
+    assert listing(tmp_path / "reports") == ["latest.json"]
+
+
+def test_a_dangling_symlink_gets_its_file(tmp_path: Path) -> None:
+    link = tmp_path / "report.json"
+    link.symlink_to(tmp_path / "made.json")
+    write_atomic(link, b"new")
+    assert link.is_symlink()
+    assert (tmp_path / "made.json").read_bytes() == b"new"
 
 
 def test_a_missing_folder_is_an_output_error(tmp_path: Path) -> None:

@@ -10,14 +10,17 @@ from __future__ import annotations
 import errno
 import io
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import require_tool
 
 from archivekit.cli import cli
 from archivekit.read import source as source_module
@@ -267,6 +270,75 @@ def test_permission_denied_is_an_unreadable_input(
     result = run("validate", str(SAMPLE))
     assert result.exit_code == 3
     assert one_line(result).startswith(f"archivekit: Cannot read {SAMPLE}: Permission denied.")
+
+
+# Every command that reads an archive, with what else it needs (OUT: a folder to write to).
+READING_COMMANDS = {
+    "validate": ["validate", "IN"],
+    "inspect": ["inspect", "IN"],
+    "reconcile": ["reconcile", "IN", str(SAMPLE)],
+    "reconcile-target": ["reconcile", str(SAMPLE), "IN"],
+    "report": ["report", "IN", "-o", "OUT/r.html"],
+    "report-against": ["report", str(SAMPLE), "--against", "IN", "-o", "OUT/r.html"],
+    "filter": ["filter", "IN", "-o", "OUT/f.zip"],
+    "split": ["split", "IN", "--max-bytes", "1000000", "-o", "OUT/parts"],
+    "merge": ["merge", str(SAMPLE), "IN", "-o", "OUT/m.zip"],
+    "redact": ["redact", "IN", "-o", "OUT/r.zip"],
+    "fix": ["fix", "IN", "-o", "OUT/x.zip"],
+}
+
+
+@pytest.fixture(scope="module")
+def unreadable_archive() -> Any:
+    """An archive no other user may read, in a folder anyone may write to (the tests run as
+    root, whom permissions do not stop: the command runs as nobody, through setpriv)."""
+    setpriv = require_tool("setpriv")
+    folder = Path(tempfile.mkdtemp(prefix="archivekit-denied-"))
+    try:
+        folder.chmod(0o777)
+        archive = folder / "secret.zip"
+        archive.write_bytes(SAMPLE.read_bytes())
+        archive.chmod(0o000)
+        yield setpriv, archive
+    finally:
+        shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize("command", list(READING_COMMANDS))
+def test_an_archive_the_user_may_not_read_is_an_unreadable_input(
+    command: str, unreadable_archive: tuple[str, Path]
+) -> None:
+    """A real permission error, not click's usage text (exit 2): the library's message."""
+    setpriv, archive = unreadable_archive
+    args = [
+        part.replace("IN", str(archive)).replace("OUT", str(archive.parent))
+        for part in READING_COMMANDS[command]
+    ]
+    nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    result = subprocess.run(
+        [*nobody, sys.executable, "-m", "archivekit", *args],
+        capture_output=True,
+        text=True,
+        cwd=archive.parent,
+        env={**os.environ, "HOME": str(archive.parent), "MPLCONFIGDIR": str(archive.parent)},
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr
+    # The last line: matplotlib (report) may first say it builds its font cache.
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"archivekit: Cannot read {archive}: Permission denied. Check the file and its "
+        "permissions, or copy it again."
+    )
+    assert "Usage:" not in result.stderr
+
+
+def test_a_folder_named_like_an_archive_is_an_unreadable_input(tmp_path: Path) -> None:
+    """Not click's "is a directory" (exit 2): a folder is read as an export's."""
+    folder = tmp_path / "export.zip"
+    folder.mkdir()
+    result = run("validate", str(folder))
+    assert result.exit_code == 3
+    assert one_line(result).startswith("archivekit: No .jsonl file at the root of the directory")
 
 
 def test_an_unlistable_folder_of_an_export_is_an_unreadable_input(

@@ -24,6 +24,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -411,6 +412,150 @@ def test_a_large_last_member_and_a_comment_leave_the_end_records_readable(
         stream.finish()
         assert [m.size for m in stream.index] == [len(_jsonl()), len(big)]
         assert stream.size == len(archive)
+
+
+def _looks_like_an_end(prefix: bytes, tail: bytes, crc: int) -> bytes:
+    """Attachment bytes that hold, after `prefix`, what looks like its data descriptor (sizes
+    right, CRC-32 `crc`) and the local header of a member with known sizes whose data is
+    `tail`."""
+    header = struct.pack(
+        "<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 0, 0, 33, zlib.crc32(tail), len(tail), len(tail),
+        len(b"data/x.png"), 0,
+    ) + b"data/x.png"  # fmt: skip
+    descriptor = struct.pack("<4sIII", b"PK\x07\x08", crc, len(prefix), len(prefix))
+    return prefix + descriptor + header + tail
+
+
+def _crafted(crc_right: bool) -> bytes:
+    prefix, tail = b"a" * 300, b"b" * 200
+    crc = zlib.crc32(prefix) if crc_right else zlib.crc32(prefix) ^ 1
+    data = _looks_like_an_end(prefix, tail, crc)
+    members = [("import.jsonl", _jsonl(), 8), ("data/files/b.txt", data, 0)]
+    return raw_zip([*members, ("data/files/z.txt", b"last", 0)])
+
+
+class _CountedFinds(bytes):
+    """Bytes that count the searches made in them."""
+
+    finds = 0
+
+    def find(self, *args: Any) -> int:
+        type(self).finds += 1
+        return super().find(*args)
+
+
+def test_the_scan_for_a_descriptor_stops_at_the_first_that_ends_the_member() -> None:
+    """A window holds many small stored members: finding where the first ends looks at the
+    signatures up to its end only (it once looked at all of them, for every member: from a
+    pipe, an archive of 100,000 attachments took 580x as long as from the file)."""
+    members = [(f"data/f{i}.txt", b"x" * 100, 0) for i in range(2000)]
+    window = _CountedFinds(raw_zip(members)[30 + len("data/f0.txt") :])  # the first data
+    found = stream_module._find_descriptor(window, 0, len(window), 0, zlib.crc32(b""), False)
+    assert found == (100, 16, 0)
+    assert _CountedFinds.finds <= 3  # the descriptor's signature, the next header's
+
+
+def test_a_fake_end_inside_an_attachment_with_another_crc_does_not_split_it() -> None:
+    archive = _crafted(crc_right=False)
+    with RunDirectory() as run, fed(archive) as path, open_stream(path, run=run) as stream:
+        b"".join(stream.iter_jsonl_blocks())
+        stream.finish()
+        member = stream.index[1]
+        assert stream.member_dimensions(member) is None  # read as the file holds it
+        assert [m.name for m in stream.index] == ["import.jsonl", *_CRAFTED_FILES]
+
+
+_CRAFTED_FILES = ["data/files/b.txt", "data/files/z.txt"]
+
+
+def test_a_fake_end_with_the_right_crc_is_caught_by_the_central_directory(tmp_path: Path) -> None:
+    """A file can hold a data descriptor with the right CRC-32 and a header: the stream
+    splits there, and the central directory at the end says it was wrong: exit 3, while
+    the file is read as it is."""
+    archive = _crafted(crc_right=True)
+    found = stream_error(archive).issue
+    assert found.code == "stream-unreadable"
+    assert found.values["member"] == "data/files/b.txt"
+    assert "the stream found it 300 bytes long, the directory says" in found.message
+    assert "Save the archive to a file first" in found.message
+    path = tmp_path / "crafted.zip"
+    path.write_bytes(archive)
+    validate(path)  # no ArchiveError
+    result = piped(path, "validate", "-")
+    assert result.returncode == 3, result.stderr.decode()
+    assert b"'data/files/b.txt'" in result.stderr
+
+
+def test_a_local_header_naming_another_member_stops_the_stream() -> None:
+    archive = raw_zip([("import.jsonl", _jsonl(), 8), ("data/files/b.txt", b"text", 0)])
+    at = archive.index(b"data/files/b.txt")  # the local header's name comes first
+    archive = archive[:at] + b"data/files/c.txt" + archive[at + 16 :]
+    found = stream_error(archive).issue
+    assert found.code == "stream-unreadable"
+    assert "its local header gives another name" in found.message
+
+
+def test_a_member_the_stream_did_not_meet_stops_the_stream() -> None:
+    """Junk between two members: the stream sees the members end there."""
+    members = [("import.jsonl", _jsonl(), 8), ("data/a.txt", b"a", 0)]
+    archive = raw_zip(members, "sizes")
+    at = archive.index(b"PK\x03\x04", 1)
+    archive = archive[:at] + b"junk" + archive[at:]
+    # Shift the directory's offsets past the junk, as a file's reader then finds them.
+    directory = archive.index(b"PK\x01\x02")
+    fixed = bytearray(archive)
+    for entry in (directory, archive.index(b"PK\x01\x02", directory + 1)):
+        offset = struct.unpack_from("<I", fixed, entry + 42)[0]
+        if offset >= at:
+            struct.pack_into("<I", fixed, entry + 42, offset + 4)
+    end = fixed.index(b"PK\x05\x06")
+    struct.pack_into("<I", fixed, end + 16, directory)
+    found = stream_error(bytes(fixed)).issue
+    assert found.code == "stream-unreadable"
+    assert found.values["member"] == "data/a.txt"
+
+
+_PEAK_SCRIPT = """
+import sys, tracemalloc
+from pathlib import Path
+from archivekit.read.stream import open_stream
+from archivekit.runtime import RunDirectory
+from archivekit.testing.pipes import fed
+
+def read(data):
+    with RunDirectory() as run, fed(data) as path, open_stream(path, run=run) as stream:
+        b"".join(stream.iter_jsonl_blocks())
+        stream.finish()
+        return tracemalloc.get_traced_memory()[0]  # what the stream holds for the checks
+
+data = Path(sys.argv[1]).read_bytes()
+read(data)  # once unmeasured: the modules it imports on first use are not what is measured
+tracemalloc.start()
+print(read(data))
+"""
+
+
+@pytest.mark.slow
+def test_memory_held_from_a_pipe_is_a_few_numbers_per_member(tmp_path: Path) -> None:
+    """An attachment-heavy archive from a pipe, in a fresh interpreter: once read, the stream
+    holds a few numbers per member (~50 bytes) beside the central directory's index (as for
+    a file) — not the members' names (~90 bytes each as strings) nor any of their data."""
+    held = []
+    for count in (2_000, 20_000):
+        path = tmp_path / f"m{count}.zip"
+        # A large first member fills the stream's buffers (a few MiB, whatever the members).
+        files = {"data/large.bin": bytes(range(256)) * (16 << 10)}
+        files.update({f"data/{i:06d}/some-file-name-{i}.txt": b"x" * 20 for i in range(count)})
+        make_archive(path, [team("t")], files)
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK_SCRIPT, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        held.append(int(done.stdout))
+    per_member = (held[1] - held[0]) / 18_000
+    assert per_member < 100, (held, per_member)
 
 
 def test_a_stored_member_written_with_a_descriptor_of_another_method_cannot_be_delimited() -> None:

@@ -95,6 +95,12 @@ class MemberIndex(Sequence[MemberInfo]):
         or -1."""
         raise NotImplementedError
 
+    def extents(self) -> Iterator[tuple[str, int, int]]:
+        """(name, local header offset, compressed size) of every entry, in order: cheaper
+        than ``index[i]`` (a stream compares them with the local headers it read)."""
+        for m in self:
+            yield m.name, m.header_offset, m.compressed_size
+
     def lookup(self, key: str) -> MemberInfo | None:
         i = self.find(key)
         return None if i < 0 else self.member(i)
@@ -233,6 +239,13 @@ class NativeIndex(MemberIndex):
             is_symlink=bool(bits & MB_SYMLINK),
             encrypted=bool(bits & MB_ENCRYPTED),
         )
+
+    def extents(self) -> Iterator[tuple[str, int, int]]:
+        record = self._c.record
+        for i in range(len(self._c)):
+            raw, _, flags, csize, _, _, offset, _ = record(i)
+            name = raw.decode("ascii") if raw.isascii() else decode_name(raw, flags)
+            yield name, offset, csize
 
     def find(self, key: str) -> int:
         try:

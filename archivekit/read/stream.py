@@ -5,8 +5,12 @@ local headers in order, as streaming unzip tools do. A member's data ends where 
 header's sizes say; where its deflate (or Deflate64) stream ends, when it was written with a
 data descriptor; and, for a *stored* member written with a data descriptor — Go's archive/zip
 writes every file that way, the attachments of every mmctl export included — where a data
-descriptor whose sizes equal the bytes so far is followed by the next header's signature (with
-or without the descriptor's own signature, 32- or 64-bit sizes).
+descriptor whose sizes and CRC-32 are those of the bytes so far is followed by the next
+header's signature (with or without the descriptor's own signature, 32- or 64-bit sizes; the
+first with the right sizes when none with the right CRC-32 follows soon: damaged data). The
+scan looks at each byte once, whatever the number of members. A file can still hold what
+looks like such an end: at the end, the central directory's members must be those the stream
+read (`StreamArchive._check_members`), else the stream stops with exit 3.
 
 `StreamArchive` hands out the first root-level ``.jsonl`` as it arrives
 (`StreamArchive.iter_jsonl_blocks`); `StreamArchive.finish` then reads every other member and
@@ -32,6 +36,7 @@ the stream began with.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import os
 import queue
 import stat
@@ -100,10 +105,15 @@ _CHUNK = 1 << 20
 # _UNREAD bytes it read past its stream's end.
 _TAIL = 0xFFFF + 22
 _UNREAD = 1 << 20
-# A stored member written with a data descriptor is scanned for it; this many bytes are held
-# back from each window, so that a descriptor (≤ 24 bytes) and the next signature are seen
-# whole.
-_HOLD = 32
+# A stored member written with a data descriptor is scanned for it; a candidate is tried when
+# this many bytes from its start are in the window: a descriptor (≤ 24 bytes) and the next
+# signature, seen whole.
+_HOLD = 28
+# A descriptor with the sizes of the data before it but another CRC-32 is taken for the end of
+# a damaged member only when none with the right CRC-32 follows within this many bytes (a file
+# inside the member that looks like a descriptor and a header, with the wrong CRC-32, does not
+# end it early).
+_LOOKAHEAD = 64 << 10
 _FLAG_ENCRYPTED = 0x0001
 _FLAG_DESCRIPTOR = 0x0008
 _U32_MAX = 0xFFFFFFFF
@@ -120,9 +130,10 @@ _NEXT = frozenset(
 # The most the checks read of a member's start: an SVG emoji image, whole (a larger one fails
 # the emoji size limit first); other images' headers are within HEAD_BYTES.
 KEPT_HEAD = 512 << 10
-# Per-member state bit (`StreamArchive._state`): every byte decompressed (`_crc` and `_size`
-# describe the data).
+# Per-member state bits (`StreamArchive._state`): every byte decompressed (`_crc` and `_size`
+# describe the data); its end found by a scan for its data descriptor (a stored member).
 _WHOLE = 1
+_SCANNED = 2
 
 
 class _Input:
@@ -273,6 +284,7 @@ class _Reading:
     consumed: int = 0  # compressed bytes in
     crc: int = 0
     whole: bool = False  # decompressed to its end without error
+    scanned: bool = False  # its end found by a scan for its data descriptor (stored)
     error: ArchiveError | None = None  # damage found (the member could still be delimited)
     error_at: int = 0  # ... after this many bytes out
 
@@ -305,19 +317,20 @@ def _stream_ends(name: str, where: str, member: str | None = None) -> ArchiveErr
     )
 
 
-def _match_descriptor(data: bytes, csize: int, usize: int) -> int | None:
-    """The length of the data descriptor at the start of `data` whose sizes are `csize` and
-    `usize` and that a header signature follows, or None. (Its CRC-32 is not looked at: a
-    file's reader checks the central directory's, and so does `StreamArchive`.)"""
+def _match_descriptor(data: bytes, csize: int, usize: int) -> tuple[int, int] | None:
+    """The data descriptor at the start of `data` whose sizes are `csize` and `usize` and
+    that a header signature follows: (its length, its CRC-32), or None. (A deflate member's
+    CRC-32 is not looked at: its stream's end delimits it, and a file's reader checks the
+    central directory's, as `StreamArchive` does.)"""
     starts = (4, 0) if data[:4] == _DESCRIPTOR_SIG else (0,)
     for start in starts:
         for layout in (_DESCRIPTOR_32, _DESCRIPTOR_64):
             end = start + layout.size
             if len(data) < end + 4:
                 continue
-            _, compressed, size = layout.unpack_from(data, start)
+            crc, compressed, size = layout.unpack_from(data, start)
             if compressed == csize and size == usize and data[end : end + 4] in _NEXT:
-                return end
+                return end, crc
     return None
 
 
@@ -360,13 +373,14 @@ class StreamArchive(Archive):
         # Per member, in stream order (see the module doc).
         self._offsets = array("Q")
         self._state = bytearray()
-        self._crc = array("L")
+        self._names = array("q")  # hash() of each local header's name
+        self._crc = array("I")
         self._size = array("Q")
         self._dim_kind = bytearray()  # index into _DIM_KINDS + 1; 0: none
-        self._dim_width = array("L")
-        self._dim_height = array("L")
+        self._dim_width = array("I")
+        self._dim_height = array("I")
         self._kept_at = array("q")  # offset of the kept head in `_heads`, -1: none
-        self._kept_len = array("L")
+        self._kept_len = array("I")
         self._errors: dict[int, tuple[ArchiveError, int]] = {}  # damage, and after how many
 
     def __enter__(self) -> StreamArchive:
@@ -492,6 +506,7 @@ class StreamArchive(Archive):
             self._read_member(local)
         self._read_directory()
         self._check_jsonl()
+        self._check_members()
 
     def _read_member(self, local: _Local) -> None:
         """Pass over a member that is not the JSONL, noting what later checks need."""
@@ -534,7 +549,8 @@ class StreamArchive(Archive):
     ) -> None:
         ordinal = len(self._offsets)
         self._offsets.append(local.info.header_offset)
-        self._state.append(_WHOLE if reading.whole else 0)
+        self._state.append((_WHOLE if reading.whole else 0) | (_SCANNED if reading.scanned else 0))
+        self._names.append(hash(local.info.name))
         if reading.error is not None:
             self._errors[ordinal] = (reading.error, reading.error_at)
         self._crc.append(reading.crc)
@@ -602,6 +618,38 @@ class StreamArchive(Archive):
         reading = self._jsonl_reading
         check_member_data(server, reading.produced, reading.crc)
         self.jsonl = server
+
+    def _check_members(self) -> None:
+        """The members the stream read must be the central directory's: each entry's local
+        header read, under the same name, and where a scan for its data descriptor ended a
+        member, at the directory's size. Else the stream split the archive otherwise than a
+        file's reader does — an attachment holding what looks like a data descriptor and a
+        header (crafted, or an unlucky file), or junk between members — and what it checked
+        is not the archive's content. (A CRC-32 other than the directory's is damage, which
+        the checks report as for a file.)"""
+        offsets, names, state, sizes = self._offsets, self._names, self._state, self._size
+        count = len(offsets)
+        for name, offset, csize in self.index.extents():
+            values: dict[str, Scalar] = {"member": name}
+            i = bisect_left(offsets, offset)
+            if i == count or offsets[i] != offset:
+                why = "the stream read no local header where the directory says it begins"
+            elif names[i] != hash(name):
+                why = "its local header gives another name"
+            elif state[i] & _SCANNED and sizes[i] != csize:
+                why = f"the stream found it {sizes[i]:,} bytes long, the directory says {csize:,}"
+                values.update(found=sizes[i], expected=csize, unit="bytes")
+            else:
+                continue
+            raise ArchiveError(
+                error(
+                    "stream-unreadable",
+                    f"Member {name!r}: {why}, so reading the archive front to back does not "
+                    f"give the members a file's reader sees (a file crafted to look like the "
+                    f"end of a member, or a damaged archive). {SAVE_HINT}",
+                    values=values,
+                )
+            )
 
     def _other_jsonl(self, server: str) -> ArchiveError:
         streamed = self._jsonl_local.info.name if self._jsonl_local is not None else None
@@ -778,23 +826,27 @@ class StreamArchive(Archive):
     ) -> Iterator[bytes]:
         """A stored member whose size only its data descriptor says: scan for it."""
         source = self._in
+        reading.scanned = True
+        want = _HOLD + 1
         while True:
-            available = source.fill(_HOLD + 1)
+            available = source.fill(want)
             buf, at = source.window()
             end = at + available
-            found = _find_descriptor(buf, at, end, reading.produced, source.eof)
-            if found is not None:
-                stop, length = found
-                yield from self._emit_slices(reading, buf, at, stop, block_size)
-                source.advance(stop - at + length)
+            stop, length, need = _find_descriptor(
+                buf, at, end, reading.produced, reading.crc, source.eof
+            )
+            if need:
+                want = need  # undecided: read further ahead first
+                continue
+            want = _HOLD + 1
+            yield from self._emit_slices(reading, buf, at, stop, block_size)
+            source.advance(stop - at + length)
+            if length:
                 reading.whole = True
                 return
             if source.eof:
                 # No descriptor matching the data up to the end: cut short (or damaged).
                 raise _stream_ends(source.name, f"inside member {member.name!r}", member.name)
-            safe = end - _HOLD
-            yield from self._emit_slices(reading, buf, at, safe, block_size)
-            source.advance(safe - at)
 
     def _emit_slices(
         self, reading: _Reading, buf: bytes, start: int, stop: int, block_size: int
@@ -903,11 +955,11 @@ class StreamArchive(Archive):
         reading.consumed -= len(fed)
         window = source.peek(len(fed) + 28)
         for cut in range(1, len(fed) + 1):
-            length = _match_descriptor(
+            found = _match_descriptor(
                 window[cut : cut + 28], reading.consumed + cut, reading.produced
             )
-            if length is not None:
-                source.advance(cut + length)
+            if found is not None:
+                source.advance(cut + found[0])
                 reading.consumed += cut
                 reading.whole = True
                 return
@@ -916,10 +968,10 @@ class StreamArchive(Archive):
     def _descriptor(self, member: MemberInfo, reading: _Reading) -> None:
         """Consume the data descriptor after a deflate stream (sizes as decompressed)."""
         data = self._in.peek(28)
-        length = _match_descriptor(data, reading.consumed, reading.produced)
+        found = _match_descriptor(data, reading.consumed, reading.produced)
         reading.whole = True
-        if length is not None:
-            self._in.advance(length)
+        if found is not None:
+            self._in.advance(found[0])
             return
         if data[:4] in _NEXT:
             return  # flagged, but no descriptor written: the next header follows at once
@@ -947,28 +999,67 @@ _DIM_KINDS = ("png", "jpeg", "gif", "webp")
 
 
 def _find_descriptor(
-    buf: bytes, at: int, end: int, produced: int, eof: bool
-) -> tuple[int, int] | None:
-    """Where, in `buf[at:end]` (the data of a stored member `produced` bytes in), a data
-    descriptor matching the data before it starts: (index in `buf`, its length), or None."""
-    candidates: set[int] = set()
+    buf: bytes, at: int, end: int, produced: int, crc: int, eof: bool
+) -> tuple[int, int, int]:
+    """Scan `buf[at:end]` (the data of a stored member `produced` bytes in, whose CRC-32 so
+    far is `crc`) for the data descriptor that ends it: sizes equal to the bytes before it
+    and a header signature after it — the first whose CRC-32 is that of those bytes too; or,
+    when none within `_LOOKAHEAD` bytes after the first such descriptor has it, that first
+    one (the member's data is damaged, which the checks report as for a file).
+
+    Returns ``(start, length, need)``: found, the descriptor's index in `buf` and its length;
+    else ``length`` 0 and either `need` 0 and `start` where the next scan must begin (every
+    candidate before it was tried, none after it is seen whole yet), or `need` the bytes from
+    `at` the window must hold before the scan can decide (nothing may be consumed yet).
+
+    The work is linear in the bytes scanned: candidates are tried in order as the scan meets
+    them, and it stops at the first that decides (a window may hold many small members).
+    """
+    view = memoryview(buf)
+    pending: list[int] = []  # candidate starts not tried yet (a heap)
+    limit = end if eof else end - _HOLD  # a candidate from here on is not seen whole yet
+    fallback: tuple[int, int] | None = None  # the first descriptor with another CRC-32
+
+    def tried_upto(bound: int) -> tuple[int, int] | None:
+        nonlocal fallback
+        while pending and pending[0] <= bound and pending[0] < limit:
+            start = heapq.heappop(pending)
+            if fallback is not None and start > fallback[0] + _LOOKAHEAD:
+                return fallback
+            size = produced + start - at
+            match = _match_descriptor(buf[start : start + _HOLD], size, size)
+            if match is None:
+                continue
+            if match[1] == crc32(view[at:start], crc):
+                return start, match[0]
+            if fallback is None:
+                fallback = start, match[0]
+        return None
+
     i = buf.find(b"PK", at, end)
     while i >= 0:
         sig = buf[i : i + 4]
         if sig == _DESCRIPTOR_SIG:
-            candidates.add(i)
+            heapq.heappush(pending, i)
         if sig in _NEXT:
             # A descriptor without its signature ends right before the next header.
-            candidates.update(j for j in (i - 12, i - 20) if j >= at)
+            for j in (i - 20, i - 12):
+                if j >= at:
+                    heapq.heappush(pending, j)
+        # A later "PK" yields candidates from 19 bytes before itself on: those before are
+        # final, tried in order.
+        found = tried_upto(i - 20)
+        if found is not None:
+            return found[0], found[1], 0
         i = buf.find(b"PK", i + 1, end)
-    for start in sorted(candidates):
-        if start + 28 > end and not eof:
-            return None  # not seen whole yet: held back until more data arrives
-        size = produced + start - at
-        length = _match_descriptor(buf[start : min(end, start + 28)], size, size)
-        if length is not None:
-            return start, length
-    return None
+    found = tried_upto(end)
+    if found is not None:
+        return found[0], found[1], 0
+    if fallback is None:
+        return limit, 0, 0
+    if eof or fallback[0] + _LOOKAHEAD < limit:
+        return fallback[0], fallback[1], 0
+    return at, 0, fallback[0] + _LOOKAHEAD + _HOLD + 1 - at
 
 
 # Blocks a reader thread may have ready before the checks take them (a few MiB).

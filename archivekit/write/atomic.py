@@ -10,6 +10,13 @@ the system refuses the write — no space left, permission denied, a read-only f
 folder that does not exist, a path that is a directory — `OutputError` (exit 2) says so in one
 line naming the path and the cause, and no partial file is left: the stream `atomic_output`
 yields turns the `OSError` of a failed write into it, so every writer gets this for free.
+
+A destination that is not a regular file cannot be replaced by a rename without destroying
+it (``-o /dev/full`` run as root once replaced the device with a regular file). A character
+device (``/dev/null``, ``/dev/stdout``, a terminal) or a FIFO is written in place, as the output
+is produced — a run that fails leaves what it wrote so far there, as any writer to a pipe —
+and a FIFO waits for its reader. A block device (a disk) or a socket is refused (exit 2). A
+symbolic link is followed: the file it points to is replaced atomically and the link stays.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -40,6 +48,57 @@ def _mode_for(target: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+def _file_mode(path: Path) -> int | None:
+    """`path`'s file type and mode, links followed; None when it does not exist."""
+    try:
+        return os.stat(path).st_mode
+    except OSError:
+        return None
+
+
+def _written_in_place(target: Path) -> bool:
+    """Whether `target` is a device or FIFO to write in place (see the module doc); raises
+    `OutputError` for what can be neither replaced nor written."""
+    mode = _file_mode(target)
+    if mode is None or stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return False
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return True
+    what = "a block device (a disk)" if stat.S_ISBLK(mode) else "not a regular file"
+    raise OutputError(f"refusing to write {target}: it is {what}; write to a file instead")
+
+
+@contextlib.contextmanager
+def _in_place(target: Path) -> Iterator[BinaryIO]:
+    """A character device or FIFO, written as the output is produced (no rename)."""
+    try:
+        raw = open(target, "wb")  # noqa: SIM115 - closed by _written
+    except OSError as exc:
+        raise cannot_write(target, exc) from None
+    with _written(raw, target, durable=False) as stream:
+        yield stream
+
+
+@contextlib.contextmanager
+def _written(raw: BinaryIO, target: Path, *, durable: bool) -> Iterator[BinaryIO]:
+    """`raw` guarded (`GuardedOutput`), flushed (and fsynced when `durable`) and closed when
+    the block succeeds; closed when it fails."""
+    try:
+        yield cast(BinaryIO, GuardedOutput(raw, target))
+        try:
+            raw.flush()
+            if durable:
+                os.fsync(raw.fileno())
+            raw.close()
+        except OSError as exc:
+            raise cannot_write(target, exc) from None
+    finally:
+        # On the way out of a failure, closing flushes what is still buffered and fails
+        # again (a full disk): that second error must not hide the first, exit-2 one.
+        with contextlib.suppress(OSError):
+            raw.close()
 
 
 @contextlib.contextmanager
@@ -70,6 +129,12 @@ def atomic_output(
         raise OutputError(f"refusing to overwrite {target}: it already exists")
     if target.is_dir():
         raise OutputError(f"cannot write {target}: it is a directory")
+    if _written_in_place(target):
+        with _in_place(target) as stream:
+            yield stream
+        return
+    if target.is_symlink():
+        target = resolved  # the file the link points to is replaced; the link stays
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"cannot write {target}: the folder {folder} does not exist")
@@ -91,19 +156,8 @@ def atomic_output(
         except OSError as exc:
             os.close(handle)
             raise cannot_write(target, exc) from None
-        try:
-            yield cast(BinaryIO, GuardedOutput(raw, target))
-            try:
-                raw.flush()
-                os.fsync(raw.fileno())
-                raw.close()
-            except OSError as exc:
-                raise cannot_write(target, exc) from None
-        finally:
-            # On the way out of a failure, closing flushes what is still buffered and fails
-            # again (a full disk): that second error must not hide the first, exit-2 one.
-            with contextlib.suppress(OSError):
-                raw.close()
+        with _written(raw, target, durable=True) as stream:
+            yield stream
         try:
             os.replace(temp, target)
         except OSError as exc:
@@ -167,17 +221,20 @@ class GuardedOutput:
     """The stream `atomic_output` yields: its writes raise `OutputError` naming the
     destination when the system refuses them (see the module doc)."""
 
-    __slots__ = ("_raw", "_target")
+    __slots__ = ("_raw", "_target", "_written")
 
     def __init__(self, raw: BinaryIO, target: Path) -> None:
         self._raw = raw
         self._target = target
+        self._written = 0  # a FIFO or device cannot say where it is
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         try:
-            return self._raw.write(data)
+            n = self._raw.write(data)
         except OSError as exc:
             raise cannot_write(self._target, exc) from None
+        self._written += n
+        return n
 
     def writelines(self, lines: Iterable[bytes | bytearray | memoryview]) -> None:
         for line in lines:
@@ -190,7 +247,7 @@ class GuardedOutput:
             raise cannot_write(self._target, exc) from None
 
     def tell(self) -> int:
-        return self._raw.tell()
+        return self._written
 
     def fileno(self) -> int:
         return self._raw.fileno()
