@@ -23,6 +23,7 @@ from archivekit.check.references import Existing
 from archivekit.check.target import TargetConfig
 from archivekit.errors import UsageError
 from archivekit.read import ReadLimits, open_archive
+from archivekit.report.archive_members import member_manifest
 from archivekit.report.html import (
     MAX_MISSING_ROWS,
     REPORT_INSTALL,
@@ -30,7 +31,6 @@ from archivekit.report.html import (
     missing_report_modules,
     render_html,
 )
-from archivekit.report.manifest import build_manifest
 from archivekit.report.model import DEFAULT_MAX_ISSUES, Report
 from archivekit.runtime import default_workers, forking_workers, guard_worker
 from archivekit.validate import Progress, validate
@@ -189,7 +189,7 @@ def triage(
         source, check, workers, read_limits, target.max_users_per_team
     )
     with open_archive(path, limits=read_limits) as archive:
-        manifest = build_manifest(archive, checksums=checksums)
+        manifest = member_manifest(archive, checksums=checksums)
         kind, size, jsonl_size = archive.kind, archive.size, archive.jsonl.size
     reconciliation = None
     if against is not None:

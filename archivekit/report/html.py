@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archivekit.issues import CODES, FAILS_IMPORT, Issue, Severity
+from archivekit.report.archive_members import MemberManifest
 from archivekit.report.causes import RootCause, distinct_lines, plural, ranges_text
-from archivekit.report.manifest import Manifest
 from archivekit.report.model import Report
 from archivekit.report.render import human_bytes, issues_by_cause
 
@@ -53,7 +53,7 @@ class TriagePage:
 
     report: Report
     tables: ArchiveTables
-    manifest: Manifest
+    manifest: MemberManifest
     archive_kind: str
     archive_size: int
     jsonl_size: int
