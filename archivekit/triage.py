@@ -1,11 +1,11 @@
 """`triage`: everything the HTML triage page shows (`archivekit report`), and the page itself.
 
 The page's data comes from the same code as the other commands: `validate` (the issues, the
-target limits), `tables` (what `inspect --by` counts: the charts), `reconcile` (with
-`against`) and the member manifest. `validate` and `tables` are two streaming passes over the
-JSONL, run side by side on two or more cores (bench/results.md has their cost next to
-validate's alone); the one-pass engine they could share is proposed in the README's `report`
-section.
+target limits), the tables of `inspect --by` (the charts), `reconcile` (with `against`) and
+the member manifest. One pass over the JSONL: validate's workers count the tables' figures of
+the lines they check (`validate`'s `table_counts`). On two or more cores the charts are drawn in a
+child process that imports pandas and matplotlib while the pass runs, so that only the drawing
+itself comes after it (bench/results.md has the cost next to validate's alone).
 
 The command is `report`; the function is `triage` because `archivekit.report` is the package
 of report models and renderers.
@@ -13,13 +13,14 @@ of report models and renderers.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS
 from archivekit.check.references import Existing
+from archivekit.check.table_counts import TableCounts
 from archivekit.check.target import TargetConfig
 from archivekit.errors import UsageError
 from archivekit.read import ReadLimits, open_archive
@@ -31,8 +32,9 @@ from archivekit.report.html import (
     missing_report_modules,
     render_html,
 )
-from archivekit.report.model import DEFAULT_MAX_ISSUES, Report
-from archivekit.runtime import default_workers, forking_workers, guard_worker
+from archivekit.report.model import DEFAULT_MAX_ISSUES
+from archivekit.report.tables import uncounted_tables
+from archivekit.runtime import forking_workers, guard_worker
 from archivekit.validate import Progress, validate
 
 if TYPE_CHECKING:
@@ -59,88 +61,80 @@ def _version() -> str:
         return "dev"
 
 
-Counted = tuple["ArchiveTables", list["Chart"]]
+class ChartDrawer:
+    """Draws the page's charts in a child process that imports pandas and matplotlib (and
+    warms them up) while this one reads the archive, then draws from the tables it is sent.
 
-
-def count_and_draw(
-    source: str, workers: int, read_limits: ReadLimits | None, max_users_per_team: int
-) -> Counted:
-    """The archive's tables and the page's charts drawn from them."""
-    from archivekit.report.html import draw_charts
-    from archivekit.report.tables import tables
-
-    counted = tables(source, workers=workers, read_limits=read_limits)
-    return counted, draw_charts(counted, max_users_per_team)
-
-
-def _validate_and_count(
-    source: str,
-    check: Callable[[int | None], Report],
-    workers: int | None,
-    read_limits: ReadLimits | None,
-    max_users_per_team: int,
-) -> tuple[Report, Counted]:
-    """`validate`, and `tables` with the charts, side by side when there are cores for both:
-    the tables are counted and drawn in a child process with half of them (importing pandas
-    and matplotlib there too) while validate runs here with the rest.
-
-    (They are two streaming passes; sharing one is the engine change the README's report
-    section proposes.) A child ends with this process however it ends (`guard_worker`), and
-    leaving early (an error, Ctrl-C, SIGTERM) terminates it.
+    Forked before the validation workers, with no thread running. Use as a context manager:
+    leaving it ends the child (it also ends with this process however that ends:
+    `guard_worker`).
     """
-    if workers is None:
-        with open_archive(source, limits=read_limits) as archive:
-            workers = default_workers(archive.jsonl.size)
-    if workers < 2:
-        return check(1), count_and_draw(source, 1, read_limits, max_users_per_team)
-    import multiprocessing
 
-    # fork: the child starts at once with the modules loaded. Not a daemon (run_in_workers'
-    # workers are): the tables may start workers of their own.
-    context: Any = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    counting = workers // 2
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_count_tables,
-        args=(send, os.getpid(), source, counting, read_limits, max_users_per_team),
-    )
-    with forking_workers():  # no SIGTERM before the child's own handlers (guard_worker)
-        child.start()
-    send.close()
-    try:
-        report = check(workers - counting)
+    def __init__(self, max_users_per_team: int) -> None:
+        import multiprocessing
+
+        # fork: the child starts at once with archivekit loaded (spawn where there is none).
+        context: Any = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        self._conn, child_end = context.Pipe(duplex=True)
+        self._child = context.Process(
+            target=_draw_charts, args=(child_end, os.getpid(), max_users_per_team), daemon=True
+        )
+        with forking_workers():  # no SIGTERM before the child's own handlers (guard_worker)
+            self._child.start()
+        child_end.close()
+
+    def draw(self, tables: ArchiveTables) -> None:
+        """Start drawing the charts of `tables` (in the child)."""
+        self._conn.send(tables)
+
+    def charts(self) -> list[Chart]:
+        """The charts `draw` started."""
         try:
-            outcome, value = receive.recv()
+            outcome, value = self._conn.recv()
         except EOFError:
             raise RuntimeError(
-                f"the table counting process ended without its result (exit code "
-                f"{child.exitcode}); was it killed, e.g. for lack of memory?"
+                f"the chart drawing process ended without its result (exit code "
+                f"{self._child.exitcode}); was it killed, e.g. for lack of memory?"
             ) from None
-    finally:
-        if child.is_alive():
-            child.kill()
-        child.join()
-        receive.close()
-    if outcome == "error":
-        raise value
-    return report, value
+        if outcome == "error":
+            raise value
+        charts: list[Chart] = value
+        return charts
+
+    def __enter__(self) -> ChartDrawer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._child.is_alive():
+            self._child.kill()
+        self._child.join()
+        self._conn.close()
 
 
-def _count_tables(
-    conn: Connection,
-    parent: int,
-    source: str,
-    workers: int,
-    read_limits: ReadLimits | None,
-    max_users_per_team: int,
-) -> None:
+def _draw_charts(conn: Connection, parent: int, max_users_per_team: int) -> None:
     guard_worker(parent)
     try:
-        conn.send(("ok", count_and_draw(source, workers, read_limits, max_users_per_team)))
-    except BaseException as exc:  # the parent raises it (ArchiveError pickles with its issue)
+        from archivekit.report.charts import warm_up
+        from archivekit.report.html import draw_charts
+
+        warm_up()
+        tables = conn.recv()
+        conn.send(("ok", draw_charts(tables, max_users_per_team)))
+    except EOFError:  # the parent stopped before sending the tables
+        pass
+    except BaseException as exc:  # the parent raises it
         conn.send(("error", exc))
     finally:
         conn.close()
+
+
+def _side_by_side(workers: int | None) -> bool:
+    """Whether the charts are drawn in a child beside the pass: not when one process is
+    asked for, nor on one core."""
+    if workers == 1:
+        return False
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) >= 2
 
 
 def triage(
@@ -170,39 +164,50 @@ def triage(
     """
     target = target or TargetConfig()
     source = os.fspath(path)
+    options: dict[str, Any] = {
+        "target": target,
+        "explicit": explicit,
+        "bandwidth_bps": bandwidth_bps,
+        "max_issues": max_issues,
+        "read_limits": read_limits,
+        "progress": progress,
+        "workers": workers,
+        "verify_files": verify_files,
+        "existing": existing,
+    }
+    with contextlib.ExitStack() as stack:
+        drawer = None
+        if _side_by_side(workers):
+            drawer = stack.enter_context(ChartDrawer(target.max_users_per_team))
+        counts = TableCounts()  # added up from the workers' counts
+        # One pass: validate's workers count the tables too.
+        report = validate(source, table_counts=counts, **options)
+        with open_archive(path, limits=read_limits) as archive:
+            counted = uncounted_tables(source, archive)
+            counted.fill(counts)
+            if drawer is not None:
+                drawer.draw(counted)  # while the manifest (and reconcile) are made here
+            manifest = member_manifest(archive, checksums=checksums)
+            kind, size, jsonl_size = archive.kind, archive.size, archive.jsonl.size
+        reconciliation = None
+        if against is not None:
+            from archivekit.report.reconcile import reconcile
 
-    def check(validate_workers: int | None) -> Report:
-        return validate(
-            source,
-            target=target,
-            explicit=explicit,
-            bandwidth_bps=bandwidth_bps,
-            max_issues=max_issues,
-            read_limits=read_limits,
-            progress=progress,
-            workers=validate_workers,
-            verify_files=verify_files,
-            existing=existing,
-        )
+            # reconcile's workers: 1 reads the two archives one after the other, else side by
+            # side.
+            reconciliation = reconcile(
+                path,
+                against,
+                max_items=MAX_MISSING_ROWS,
+                workers=1 if workers == 1 else None,
+                read_limits=read_limits,
+            )
+        if drawer is not None:
+            charts = drawer.charts()
+        else:
+            from archivekit.report.html import draw_charts
 
-    report, (counted, charts) = _validate_and_count(
-        source, check, workers, read_limits, target.max_users_per_team
-    )
-    with open_archive(path, limits=read_limits) as archive:
-        manifest = member_manifest(archive, checksums=checksums)
-        kind, size, jsonl_size = archive.kind, archive.size, archive.jsonl.size
-    reconciliation = None
-    if against is not None:
-        from archivekit.report.reconcile import reconcile
-
-        # reconcile's workers: 1 reads the two archives one after the other, else side by side.
-        reconciliation = reconcile(
-            path,
-            against,
-            max_items=MAX_MISSING_ROWS,
-            workers=1 if workers == 1 else None,
-            read_limits=read_limits,
-        )
+            charts = draw_charts(counted, target.max_users_per_team)
     return TriagePage(
         report=report,
         tables=counted,
