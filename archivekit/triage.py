@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS
+from archivekit.check.parallel import default_workers
 from archivekit.check.references import Existing
 from archivekit.check.table_counts import TableCounts
 from archivekit.check.target import TargetConfig
@@ -150,11 +151,19 @@ def _draw_charts(
         conn.close()
 
 
-def _side_by_side(workers: int | None) -> bool:
-    """Whether the charts are drawn in a child beside the pass: not when one process is
-    asked for, nor on one core."""
-    if workers == 1:
-        return False
+def _validate_workers(source: str, workers: int | None, read_limits: ReadLimits | None) -> int:
+    """validate's processes when the charts are drawn in a child beside it: the child takes
+    one of the `workers` (None: validate's default for this archive), validate the rest.
+
+    On two cores that is validate in one process: its workers' duplicate reading of the
+    JSONL costs more than the second core gives back when the chart child needs it too."""
+    if workers is None:
+        with open_archive(source, limits=read_limits) as archive:
+            workers = default_workers(archive.jsonl.size)
+    return max(1, workers - 1)
+
+
+def _has_cores() -> bool:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (cores or 1) >= 2
 
@@ -199,7 +208,9 @@ def triage(
     }
     with contextlib.ExitStack() as stack:
         drawer = None
-        if _side_by_side(workers):
+        # Not when one process is asked for, nor on one core.
+        if workers != 1 and _has_cores():
+            options["workers"] = _validate_workers(source, workers, read_limits)
             drawer = stack.enter_context(ChartDrawer(target.max_users_per_team))
         counts = TableCounts()  # added up from the workers' counts
         # One pass: validate's workers count the tables too.

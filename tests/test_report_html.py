@@ -256,7 +256,7 @@ def test_an_unreadable_archive_is_exit_3(tmp_path: Path) -> None:
 
 def test_counting_in_workers_and_drawing_in_a_child_give_the_same_page_data(busy: Path) -> None:
     alone = triage(busy, workers=1)  # one process: validate and count, then draw here
-    side_by_side = triage(busy, workers=3)  # 3 workers validate and count; a child draws
+    side_by_side = triage(busy, workers=3)  # 2 workers validate and count; a child draws
     assert side_by_side.report.to_dict() == alone.report.to_dict()
     for name in ("teams", "channels", "users", "directs", "months", "files"):
         assert side_by_side.tables.table(name).rows == alone.tables.table(name).rows

@@ -187,8 +187,8 @@ def test_inspect_workers_end_with_a_killed_parent(archive: Path, tmp: Path) -> N
 
 
 def test_sigterm_ends_a_report_its_workers_and_its_chart_child(archive: Path, tmp: Path) -> None:
-    # --workers 2: the chart drawing child, then validate's two workers (counting the tables).
-    process = start(archive, tmp, "-o", "triage.html", command="report")
+    # --workers 3: the chart drawing child, then validate's two workers (counting the tables).
+    process = start(archive, tmp, "-o", "triage.html", "--workers", "3", command="report")
     try:
         assert wait_for(lambda: len(children(process.pid)) >= 3, 30), "no workers and chart child"
         counting = children(process.pid)
