@@ -19,7 +19,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS
-from archivekit.check.parallel import default_workers
 from archivekit.check.references import Existing
 from archivekit.check.table_counts import TableCounts
 from archivekit.check.target import TargetConfig
@@ -35,7 +34,7 @@ from archivekit.report.html import (
 )
 from archivekit.report.model import DEFAULT_MAX_ISSUES
 from archivekit.report.tables import uncounted_tables
-from archivekit.runtime import forking_workers, guard_worker
+from archivekit.runtime import default_workers, forking_workers, guard_worker, usable_cores
 from archivekit.validate import Progress, validate
 
 if TYPE_CHECKING:
@@ -163,11 +162,6 @@ def _validate_workers(source: str, workers: int | None, read_limits: ReadLimits 
     return max(1, workers - 1)
 
 
-def _has_cores() -> bool:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (cores or 1) >= 2
-
-
 def triage(
     path: str | os.PathLike[str],
     *,
@@ -209,7 +203,7 @@ def triage(
     with contextlib.ExitStack() as stack:
         drawer = None
         # Not when one process is asked for, nor on one core.
-        if workers != 1 and _has_cores():
+        if workers != 1 and usable_cores() >= 2:
             options["workers"] = _validate_workers(source, workers, read_limits)
             drawer = stack.enter_context(ChartDrawer(target.max_users_per_team))
         counts = TableCounts()  # added up from the workers' counts

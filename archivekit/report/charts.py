@@ -312,4 +312,4 @@ def warm_up() -> None:
     """Import what drawing needs (pandas, its plotting, matplotlib and its SVG writer) and load
     the fonts by drawing a throwaway chart, ahead of the data: the report does this in a
     process of its own while the archive is read. Changes nothing drawn later."""
-    _top_bars("warm-up", "warm-up", "", ["warm-up"], [1], "x", "y")
+    _top_bars("warmup", "warm up", "", ["warm up"], [1], "x", "y")
