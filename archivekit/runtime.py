@@ -220,10 +220,16 @@ def forking_workers() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform has one)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return cores or 1
+
+
 def default_workers(jsonl_size: int) -> int:
     """Two or more cores and a JSONL worth it (≥ 32 MB): one worker per core."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if not cores or cores < 2 or jsonl_size < 32 * 2**20:
+    cores = usable_cores()
+    if cores < 2 or jsonl_size < 32 * 2**20:
         return 1
     return min(cores, 8)
 

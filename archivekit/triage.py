@@ -1,11 +1,11 @@
 """`triage`: everything the HTML triage page shows (`archivekit report`), and the page itself.
 
 The page's data comes from the same code as the other commands: `validate` (the issues, the
-target limits), `tables` (what `inspect --by` counts: the charts), `reconcile` (with
-`against`) and the member manifest. `validate` and `tables` are two streaming passes over the
-JSONL, run side by side on two or more cores (bench/results.md has their cost next to
-validate's alone); the one-pass engine they could share is proposed in the README's `report`
-section.
+target limits), the tables of `inspect --by` (the charts), `reconcile` (with `against`) and
+the member manifest. One pass over the JSONL: validate's workers count the tables' figures of
+the lines they check (`validate`'s `table_counts`). On two or more cores the charts are drawn in a
+child process that imports pandas and matplotlib while the pass runs, so that only the drawing
+itself comes after it (bench/results.md has the cost next to validate's alone).
 
 The command is `report`; the function is `triage` because `archivekit.report` is the package
 of report models and renderers.
@@ -13,16 +13,18 @@ of report models and renderers.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS
 from archivekit.check.references import Existing
+from archivekit.check.table_counts import TableCounts
 from archivekit.check.target import TargetConfig
 from archivekit.errors import UsageError
 from archivekit.read import ReadLimits, open_archive
+from archivekit.report.archive_members import member_manifest
 from archivekit.report.html import (
     MAX_MISSING_ROWS,
     REPORT_INSTALL,
@@ -30,9 +32,9 @@ from archivekit.report.html import (
     missing_report_modules,
     render_html,
 )
-from archivekit.report.manifest import build_manifest
-from archivekit.report.model import DEFAULT_MAX_ISSUES, Report
-from archivekit.runtime import default_workers, forking_workers, guard_worker
+from archivekit.report.model import DEFAULT_MAX_ISSUES
+from archivekit.report.tables import uncounted_tables
+from archivekit.runtime import default_workers, forking_workers, guard_worker, usable_cores
 from archivekit.validate import Progress, validate
 
 if TYPE_CHECKING:
@@ -59,88 +61,105 @@ def _version() -> str:
         return "dev"
 
 
-Counted = tuple["ArchiveTables", list["Chart"]]
+# How the charts (page indexes) are shared out between two drawing processes once the tables
+# are known: about the same time each (measured on the bench archive).
+SHARES = ((0, 3, 4), (1, 2))
 
 
-def count_and_draw(
-    source: str, workers: int, read_limits: ReadLimits | None, max_users_per_team: int
-) -> Counted:
-    """The archive's tables and the page's charts drawn from them."""
-    from archivekit.report.html import draw_charts
-    from archivekit.report.tables import tables
+class ChartDrawer:
+    """Draws the page's charts in a child process that imports pandas and matplotlib (and
+    warms them up) while this one reads the archive, then draws from the tables it is sent.
+    The child forks a helper then (sharing what it loaded) and each draws a share, so the
+    drawing that must follow the pass takes both cores.
 
-    counted = tables(source, workers=workers, read_limits=read_limits)
-    return counted, draw_charts(counted, max_users_per_team)
-
-
-def _validate_and_count(
-    source: str,
-    check: Callable[[int | None], Report],
-    workers: int | None,
-    read_limits: ReadLimits | None,
-    max_users_per_team: int,
-) -> tuple[Report, Counted]:
-    """`validate`, and `tables` with the charts, side by side when there are cores for both:
-    the tables are counted and drawn in a child process with half of them (importing pandas
-    and matplotlib there too) while validate runs here with the rest.
-
-    (They are two streaming passes; sharing one is the engine change the README's report
-    section proposes.) A child ends with this process however it ends (`guard_worker`), and
-    leaving early (an error, Ctrl-C, SIGTERM) terminates it.
+    Forked before the validation workers, with no thread running (the helper is forked by the
+    child, whose only other thread is `guard_worker`'s parent watch: it holds no lock). Use as
+    a context manager: leaving it ends the child (it also ends with this process however that
+    ends: `guard_worker`).
     """
-    if workers is None:
-        with open_archive(source, limits=read_limits) as archive:
-            workers = default_workers(archive.jsonl.size)
-    if workers < 2:
-        return check(1), count_and_draw(source, 1, read_limits, max_users_per_team)
-    import multiprocessing
 
-    # fork: the child starts at once with the modules loaded. Not a daemon (run_in_workers'
-    # workers are): the tables may start workers of their own.
-    context: Any = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    counting = workers // 2
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_count_tables,
-        args=(send, os.getpid(), source, counting, read_limits, max_users_per_team),
-    )
-    with forking_workers():  # no SIGTERM before the child's own handlers (guard_worker)
-        child.start()
-    send.close()
-    try:
-        report = check(workers - counting)
+    def __init__(self, max_users_per_team: int, share: tuple[int, ...] | None = None) -> None:
+        """`share`: draw only these charts (a helper; None: all of them, warmed up first)."""
+        import multiprocessing
+
+        # fork: the child starts at once with archivekit loaded (spawn where there is none).
+        context: Any = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        self._conn, child_end = context.Pipe(duplex=True)
+        self._child = context.Process(
+            target=_draw_charts,
+            args=(child_end, os.getpid(), max_users_per_team, share),
+            daemon=share is not None,  # a daemon cannot have children: the helper is one
+        )
+        with forking_workers():  # no SIGTERM before the child's own handlers (guard_worker)
+            self._child.start()
+        child_end.close()
+
+    def draw(self, tables: ArchiveTables) -> None:
+        """Start drawing the charts of `tables` (in the child)."""
+        self._conn.send(tables)
+
+    def charts(self) -> list[Chart]:
+        """The charts `draw` started."""
         try:
-            outcome, value = receive.recv()
+            outcome, value = self._conn.recv()
         except EOFError:
             raise RuntimeError(
-                f"the table counting process ended without its result (exit code "
-                f"{child.exitcode}); was it killed, e.g. for lack of memory?"
+                f"the chart drawing process ended without its result (exit code "
+                f"{self._child.exitcode}); was it killed, e.g. for lack of memory?"
             ) from None
-    finally:
-        if child.is_alive():
-            child.kill()
-        child.join()
-        receive.close()
-    if outcome == "error":
-        raise value
-    return report, value
+        if outcome == "error":
+            raise value
+        charts: list[Chart] = value
+        return charts
+
+    def __enter__(self) -> ChartDrawer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._child.is_alive():
+            self._child.kill()
+        self._child.join()
+        self._conn.close()
 
 
-def _count_tables(
-    conn: Connection,
-    parent: int,
-    source: str,
-    workers: int,
-    read_limits: ReadLimits | None,
-    max_users_per_team: int,
+def _draw_charts(
+    conn: Connection, parent: int, max_users_per_team: int, share: tuple[int, ...] | None
 ) -> None:
     guard_worker(parent)
     try:
-        conn.send(("ok", count_and_draw(source, workers, read_limits, max_users_per_team)))
-    except BaseException as exc:  # the parent raises it (ArchiveError pickles with its issue)
+        from archivekit.report.charts import warm_up
+        from archivekit.report.html import chart_drawings
+
+        if share is None:
+            warm_up()
+        tables = conn.recv()
+        drawings = chart_drawings(tables, max_users_per_team)
+        if share is not None:
+            conn.send(("ok", [drawings[i]() for i in share]))
+            return
+        with ChartDrawer(max_users_per_team, SHARES[1]) as helper:
+            helper.draw(tables)
+            drawn = {i: drawings[i]() for i in SHARES[0]}
+            drawn.update(zip(SHARES[1], helper.charts(), strict=True))
+        conn.send(("ok", [drawn[i] for i in range(len(drawings))]))
+    except EOFError:  # the parent stopped before sending the tables
+        pass
+    except BaseException as exc:  # the parent raises it
         conn.send(("error", exc))
     finally:
         conn.close()
+
+
+def _validate_workers(source: str, workers: int | None, read_limits: ReadLimits | None) -> int:
+    """validate's processes when the charts are drawn in a child beside it: the child takes
+    one of the `workers` (None: validate's default for this archive), validate the rest.
+
+    On two cores that is validate in one process: its workers' duplicate reading of the
+    JSONL costs more than the second core gives back when the chart child needs it too."""
+    if workers is None:
+        with open_archive(source, limits=read_limits) as archive:
+            workers = default_workers(archive.jsonl.size)
+    return max(1, workers - 1)
 
 
 def triage(
@@ -170,39 +189,52 @@ def triage(
     """
     target = target or TargetConfig()
     source = os.fspath(path)
+    options: dict[str, Any] = {
+        "target": target,
+        "explicit": explicit,
+        "bandwidth_bps": bandwidth_bps,
+        "max_issues": max_issues,
+        "read_limits": read_limits,
+        "progress": progress,
+        "workers": workers,
+        "verify_files": verify_files,
+        "existing": existing,
+    }
+    with contextlib.ExitStack() as stack:
+        drawer = None
+        # Not when one process is asked for, nor on one core.
+        if workers != 1 and usable_cores() >= 2:
+            options["workers"] = _validate_workers(source, workers, read_limits)
+            drawer = stack.enter_context(ChartDrawer(target.max_users_per_team))
+        counts = TableCounts()  # added up from the workers' counts
+        # One pass: validate's workers count the tables too.
+        report = validate(source, table_counts=counts, **options)
+        with open_archive(path, limits=read_limits) as archive:
+            counted = uncounted_tables(source, archive)
+            counted.fill(counts)
+            if drawer is not None:
+                drawer.draw(counted)  # while the manifest (and reconcile) are made here
+            manifest = member_manifest(archive, checksums=checksums)
+            kind, size, jsonl_size = archive.kind, archive.size, archive.jsonl.size
+        reconciliation = None
+        if against is not None:
+            from archivekit.report.reconcile import reconcile
 
-    def check(validate_workers: int | None) -> Report:
-        return validate(
-            source,
-            target=target,
-            explicit=explicit,
-            bandwidth_bps=bandwidth_bps,
-            max_issues=max_issues,
-            read_limits=read_limits,
-            progress=progress,
-            workers=validate_workers,
-            verify_files=verify_files,
-            existing=existing,
-        )
+            # reconcile's workers: 1 reads the two archives one after the other, else side by
+            # side.
+            reconciliation = reconcile(
+                path,
+                against,
+                max_items=MAX_MISSING_ROWS,
+                workers=1 if workers == 1 else None,
+                read_limits=read_limits,
+            )
+        if drawer is not None:
+            charts = drawer.charts()
+        else:
+            from archivekit.report.html import draw_charts
 
-    report, (counted, charts) = _validate_and_count(
-        source, check, workers, read_limits, target.max_users_per_team
-    )
-    with open_archive(path, limits=read_limits) as archive:
-        manifest = build_manifest(archive, checksums=checksums)
-        kind, size, jsonl_size = archive.kind, archive.size, archive.jsonl.size
-    reconciliation = None
-    if against is not None:
-        from archivekit.report.reconcile import reconcile
-
-        # reconcile's workers: 1 reads the two archives one after the other, else side by side.
-        reconciliation = reconcile(
-            path,
-            against,
-            max_items=MAX_MISSING_ROWS,
-            workers=1 if workers == 1 else None,
-            read_limits=read_limits,
-        )
+            charts = draw_charts(counted, target.max_users_per_team)
     return TriagePage(
         report=report,
         tables=counted,

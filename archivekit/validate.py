@@ -18,6 +18,8 @@ from archivekit.check.files import DROPPED_FILE_CODE, unreferenced_issues
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
 from archivekit.check.references import Existing
 from archivekit.check.rules.context import RuleContext
+from archivekit.check.table_counts import TableCounts
+from archivekit.check.table_lines import TableLines
 from archivekit.check.target import TargetConfig, rule_context
 from archivekit.check.verify import verify_files as check_files
 from archivekit.issues import Issue
@@ -58,6 +60,7 @@ def validate(
     block_size: int = BLOCK_SIZE,
     verify_files: bool = False,
     existing: Existing | None = None,
+    table_counts: TableCounts | None = None,
 ) -> Report:
     """Check every line of an archive as the server would, and the archive against a target.
 
@@ -78,6 +81,10 @@ def validate(
             as much I/O as the files are large).
         existing: teams, channels, users and schemes the target already has: references to
             them resolve without a defining line (for imports into a populated server).
+        table_counts: when given, the tables' figures of every line
+            (`archivekit.check.table_counts`) are added to it, counted in the same read as
+            the checks (each worker counts the batches it checks: the report page's one
+            pass). Not for a stream (``-`` or a pipe), which is then refused.
 
     Raises:
         ArchiveError: the archive cannot be used at all (exit code 3 in the CLI).
@@ -85,7 +92,9 @@ def validate(
     target = target or TargetConfig()
     ctx = rule_context(target)
     collector = IssueCollector(max_issues)
-    stream = is_stream(path)
+    count_tables = table_counts is not None
+    # Counting tables needs a file: opened as one, a stream is refused with its ArchiveError.
+    stream = is_stream(path) and not count_tables
     source = file_path(path)
     # Temporary files of the run live in one directory, removed however the run ends.
     with contextlib.ExitStack() as stack:
@@ -129,14 +138,20 @@ def validate(
                 progress=progress,
                 total=archive.jsonl.size,
                 index=archive.index,
+                count_tables=count_tables,
             ) as parallel:
                 for found in parallel:
                     tally.add(found)
+            if table_counts is not None:
+                parallel.add_table_counts(table_counts)
         else:
             processor = LineProcessor(archive, ctx=ctx, existing=existing)
             total = archive.jsonl.size
-            for found in _process(processor, archive, block_size, progress, total):
+            tables = TableLines(archive) if count_tables else None
+            for found in _process(processor, archive, block_size, progress, total, tables):
                 tally.add(found)
+            if table_counts is not None and tables is not None:
+                table_counts.merge(tables.counts(tally.lines))
         tally.end_of_stream(archive.jsonl.name)
         if archive.kind != "jsonl":
             for issue in unreferenced_issues(archive, tally.referenced):
@@ -186,10 +201,12 @@ def _process(
     block_size: int,
     progress: Progress | None,
     total: int,
+    tables: TableLines | None = None,
 ) -> Iterator[Findings]:
     """Every line of the JSONL through `processor`, in this process, batch by batch
-    (`total`: its size for the progress, 0 when unknown). Raw lines: the engine's fast path
-    takes most of them undecoded and makes a record only of the others."""
+    (`total`: its size for the progress, 0 when unknown); counted into `tables` too when
+    given. Raw lines: the engine's fast path takes most of them undecoded and makes a record
+    only of the others."""
     stream = RecordStream(
         archive,
         block_size=block_size,
@@ -197,6 +214,8 @@ def _process(
     )
     for first, batch in stream.raw_batches():
         processor.process_lines(first, batch)
+        if tables is not None:
+            tables.count(first, batch)
         yield processor.take()
 
 

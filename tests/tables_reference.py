@@ -1,6 +1,6 @@
 """An independent count of an archive's tables, for tests only.
 
-Nothing is shared with `archivekit.report.table_counts` but the decoding of a line: the archive is
+Nothing is shared with `archivekit.check.table_counts` but the decoding of a line: the archive is
 read with `zipfile`, every post, reply, reaction, file and membership becomes one row of a
 pandas DataFrame (fine for test-sized archives), and each table is a groupby over those rows.
 `expected_tables(path)` returns DataFrames shaped like `archivekit.tables(path)`'s.

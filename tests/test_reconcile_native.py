@@ -31,12 +31,12 @@ from line_mutations import generated_post_lines, mutate, variants
 
 from archivekit import reconcile
 from archivekit.check.duplicates import post_identity
+from archivekit.check.table_lines import decode_record
 from archivekit.read import open_archive
 from archivekit.read.source import Archive
 from archivekit.report import reconcile_read
 from archivekit.report.reconcile_read import Side, SideReader, read_side
 from archivekit.report.spool import BUCKETS, KIND_SHIFT, LINE_MASK, read_bucket
-from archivekit.report.tables import decode_record
 from archivekit.testing.fuzz import (
     apply_record_mutations,
     dump_json_line,

@@ -16,8 +16,8 @@ from report_archives import IMAGE, MATH, SCRIPT, busy_archive
 from archivekit import validate
 from archivekit.cli import cli
 from archivekit.read import open_archive
+from archivekit.report.archive_members import member_manifest
 from archivekit.report.html import MAX_SENTENCE, MAX_TEXT
-from archivekit.report.manifest import build_manifest
 from archivekit.testing.reexport import reexport
 from archivekit.testing.synth import channel, make_archive, post, team
 from archivekit.triage import triage, triage_html
@@ -181,7 +181,7 @@ def test_the_page_stays_small_for_a_huge_hostile_archive(tmp_path: Path) -> None
 
 def test_the_manifest_counts_everything_and_lists_the_first(busy: Path) -> None:
     with open_archive(busy) as archive:
-        manifest = build_manifest(archive, max_listed=3)
+        manifest = member_manifest(archive, max_listed=3)
         members = [m for m in archive.members() if not m.is_dir]
         assert manifest.members == len(members)
         assert manifest.bytes == sum(m.size for m in members)
@@ -189,7 +189,7 @@ def test_the_manifest_counts_everything_and_lists_the_first(busy: Path) -> None:
         assert manifest.truncated
         assert all(r.sha256 is None for r in manifest.rows)
 
-        summed = build_manifest(archive, checksums=True, max_listed=3)
+        summed = member_manifest(archive, checksums=True, max_listed=3)
         data = {m.name: b"".join(archive.iter_member_blocks(m)) for m in members}
     for row in summed.rows:
         assert row.sha256 == hashlib.sha256(data[row.name]).hexdigest()
@@ -254,9 +254,9 @@ def test_an_unreadable_archive_is_exit_3(tmp_path: Path) -> None:
     assert not (tmp_path / "x.html").exists()
 
 
-def test_side_by_side_counting_gives_the_same_page_data(busy: Path) -> None:
-    alone = triage(busy, workers=1)
-    side_by_side = triage(busy, workers=3)  # validate on 2 processes, the tables on 1 beside it
+def test_counting_in_workers_and_drawing_in_a_child_give_the_same_page_data(busy: Path) -> None:
+    alone = triage(busy, workers=1)  # one process: validate and count, then draw here
+    side_by_side = triage(busy, workers=3)  # 2 workers validate and count; a child draws
     assert side_by_side.report.to_dict() == alone.report.to_dict()
     for name in ("teams", "channels", "users", "directs", "months", "files"):
         assert side_by_side.tables.table(name).rows == alone.tables.table(name).rows

@@ -186,11 +186,11 @@ def test_inspect_workers_end_with_a_killed_parent(archive: Path, tmp: Path) -> N
     assert wait_for(lambda: not any(alive(w) for w in workers), 3.0), "workers left hanging"
 
 
-def test_sigterm_ends_a_report_and_its_table_counting_child(archive: Path, tmp: Path) -> None:
-    # --workers 2: validate here in one process, the tables counted in a child beside it.
-    process = start(archive, tmp, "-o", "triage.html", command="report")
+def test_sigterm_ends_a_report_its_workers_and_its_chart_child(archive: Path, tmp: Path) -> None:
+    # --workers 3: the chart drawing child, then validate's two workers (counting the tables).
+    process = start(archive, tmp, "-o", "triage.html", "--workers", "3", command="report")
     try:
-        assert wait_for(lambda: len(children(process.pid)) >= 1, 30), "no counting child"
+        assert wait_for(lambda: len(children(process.pid)) >= 3, 30), "no workers and chart child"
         counting = children(process.pid)
         os.kill(process.pid, signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)

@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tables_reference import expected_tables
 
-from archivekit import ArchiveError, tables
+from archivekit import ArchiveError, tables, validate
+from archivekit.check.table_counts import TableCounts
 from archivekit.cli import cli
 from archivekit.report import table_output
-from archivekit.report.tables import BY, COLUMNS
+from archivekit.report.tables import BY, COLUMNS, build_tables
 from archivekit.testing.fuzz import (
     apply_record_mutations,
     dump_json_line,
@@ -91,6 +92,21 @@ def test_workers_give_the_one_process_tables(tmp_path: Path) -> None:
     for name in COLUMNS:
         assert one.table(name).rows == several.table(name).rows, name
     assert several.lines == one.lines
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_validate_counts_the_same_tables_in_the_same_read(tmp_path: Path, workers: int) -> None:
+    # The report page's one pass: validate's workers count the tables of the lines they check.
+    path = make_archive(tmp_path / "edge.zip", [*EDGE_LINES] * 40, EDGE_FILES)
+    counts = TableCounts()
+    report = validate(path, workers=workers, block_size=4096, table_counts=counts)
+    assert report.to_dict() == validate(path, workers=workers, block_size=4096).to_dict()
+    alone = tables(path, workers=1)
+    counted = build_tables(counts)
+    for name in COLUMNS:
+        assert counted[name].rows == alone.table(name).rows, name
+    assert (counts.lines, counts.undecodable) == (alone.lines, alone.undecodable)
+    assert counts.lines == 1 + 40 * len(EDGE_LINES)  # the version line, then the copies
 
 
 @settings(

@@ -37,13 +37,14 @@ from hypothesis import HealthCheck, given, settings
 from line_mutations import generated_post_lines, mutate, variants
 from test_reader_zipmaker import Entry, build_zip
 
+from archivekit.check import table_lines
 from archivekit.check.fast.fastpath import non_ascii_extension
+from archivekit.check.table_counts import TableCounts
+from archivekit.check.table_lines import decode_record
 from archivekit.read import LineTooLong, open_archive
 from archivekit.read import members as members_module
 from archivekit.read.source import Archive
-from archivekit.report import tables as tables_module
-from archivekit.report.table_counts import TableCounts
-from archivekit.report.tables import COLUMNS, decode_record, tables
+from archivekit.report.tables import COLUMNS, tables
 from archivekit.testing.fuzz import (
     apply_record_mutations,
     dump_json_line,
@@ -76,7 +77,7 @@ SOURCES = [
     REPO / "archivekit" / "read" / "_memberindex.h",
 ]
 PURE_PYTHON = bool(os.environ.get("ARCHIVEKIT_PURE_PYTHON"))
-TALLY = tables_module.NATIVE_TALLY
+TALLY = table_lines.NATIVE_TALLY
 needs_c = pytest.mark.skipif(TALLY is None, reason="archivekit.check.fast._report is not loaded")
 T0 = 1_700_000_000_000
 DAY = 86_400_000
@@ -364,7 +365,7 @@ def both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, **options: Any) -> An
     """The tables with the C counter, asserted equal to those without it."""
     with_c = tables(path, workers=1, **options)
     with monkeypatch.context() as patch:
-        patch.setattr(tables_module, "NATIVE_TALLY", None)
+        patch.setattr(table_lines, "NATIVE_TALLY", None)
         python = tables(path, workers=1, **options)
     for name in COLUMNS:
         assert with_c.table(name).rows == python.table(name).rows, name

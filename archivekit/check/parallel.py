@@ -7,7 +7,9 @@ process the batch's *definition* lines (teams, channels, users...) and drop what
 that every worker holds the same cross-line state, but skip its post lines — the bulk of any
 export — on a cheap test that decides a line's type exactly as the decoder does
 (`type_is_settled`: Go keeps the last of repeated, case-folded ``type`` keys). Nothing but
-findings crosses process boundaries: no line data.
+findings crosses process boundaries: no line data. For the report page a worker also counts
+the tables' figures of the batches it owns, in the same read (`count_tables`), and sends
+those counters (bounded by teams, channels and users) with its end.
 
 `ParallelRun` yields the findings in batch order: the caller adds them up exactly as it adds
 up a one-process run's (`archivekit.report.tally`), so the report is the same.
@@ -25,6 +27,8 @@ from archivekit.check.facts import Findings
 from archivekit.check.fast.fastpath import NATIVE_SETTLED
 from archivekit.check.references import Existing
 from archivekit.check.rules.context import RuleContext
+from archivekit.check.table_counts import TableCounts
+from archivekit.check.table_lines import TableLines
 from archivekit.errors import ArchiveError
 from archivekit.gosem.decode import type_is_settled
 from archivekit.read import BLOCK_SIZE, LineTooLong, MemberIndex, ReadLimits, open_archive
@@ -81,6 +85,8 @@ class WorkerJob(NamedTuple):
     # The parent's member index: shared by a forked worker (pickled for a spawned one it
     # becomes None, and the worker reads the central directory itself).
     member_index: MemberIndex | None = None
+    # Also count the tables' figures of its own batches, in the same read (the report page).
+    count_tables: bool = False
 
 
 class BatchResult(NamedTuple):
@@ -106,6 +112,7 @@ def _worker(conn: Connection, job: WorkerJob) -> None:
 def _work(conn: Connection, job: WorkerJob) -> None:
     with open_archive(job.path, limits=job.read_limits, index=job.member_index) as archive:
         processor = LineProcessor(archive, ctx=job.ctx, existing=job.existing)
+        tables = TableLines(archive) if job.count_tables else None
         # The parent keeps at most max_issues issues, the first ones in line order: those are
         # among this worker's first max_issues. Beyond them only counts travel.
         budget = job.max_issues
@@ -115,6 +122,8 @@ def _work(conn: Connection, job: WorkerJob) -> None:
         for batch_index, (first, batch) in enumerate(stream.raw_batches()):
             if batch_index % job.workers == job.me:
                 processor.process_lines(first, batch)
+                if tables is not None:
+                    tables.count(first, batch)
                 found = processor.take()
                 if budget is not None:
                     found.keep_issues(budget)
@@ -126,7 +135,7 @@ def _work(conn: Connection, job: WorkerJob) -> None:
                 for index in definition_lines(batch):
                     processor.process(first + index, batch[index])
                 processor.take()
-        conn.send(("end", batch_index + 1))
+        conn.send(("end", batch_index + 1, None if tables is None else tables.counts(stream.lines)))
 
 
 def _start_method() -> str | None:
@@ -154,8 +163,11 @@ class ParallelRun:
         progress: Callable[[int, int], None] | None = None,
         total: int = 0,
         index: MemberIndex | None = None,
+        count_tables: bool = False,
     ) -> None:
-        """`index`: the archive's member index, already read (forked workers share it)."""
+        """`index`: the archive's member index, already read (forked workers share it);
+        `count_tables`: the workers also count the tables' figures of their batches
+        (`add_table_counts`, once the run is over)."""
         self.workers = workers
         parent = os.getpid()
         self.jobs = [
@@ -170,9 +182,11 @@ class ParallelRun:
                 existing,
                 parent,
                 index,
+                count_tables,
             )
             for me in range(workers)
         ]
+        self._counted: list[TableCounts | None] = [None] * workers
         self.progress = progress
         self.total = total
         self._pipes: list[Connection] = []
@@ -221,7 +235,7 @@ class ParallelRun:
             last = batch_index % workers
             message = self._receive(last)
             if not isinstance(message, BatchResult):
-                _raise_for(message)
+                self._end(last, message)
                 break
             yield message.findings
             done_bytes += message.nbytes
@@ -231,7 +245,22 @@ class ParallelRun:
         # Every other worker has sent all its batches: its next message is its end too.
         for other in range(workers):
             if other != last:
-                _raise_for(self._receive(other))
+                self._end(other, self._receive(other))
+
+    def _end(self, worker: int, message: Any) -> None:
+        """Raise what a worker reported instead of a batch, unless it is its end; keep the
+        table counts that come with its end."""
+        _raise_for(message)
+        self._counted[worker] = message[2]
+
+    def add_table_counts(self, into: TableCounts) -> None:
+        """Merge the workers' table counts (`count_tables`) into `into`, in worker order
+        (once, after the iteration)."""
+        for part in self._counted:
+            if part is None:
+                raise RuntimeError("the workers were not asked to count the tables")
+            into.merge(part)
+        self._counted = []
 
     def _receive(self, worker: int) -> Any:
         """The next message of `worker`; a worker that died (OOM killer, kill -9) ends the

@@ -306,3 +306,10 @@ def team_members(teams: pd.DataFrame, max_users_per_team: int | None) -> Chart:
         limit=limit,
         limit_label=f"MaxUsersPerTeam = {limit:,}" if limit is not None else "",
     )
+
+
+def warm_up() -> None:
+    """Import what drawing needs (pandas, its plotting, matplotlib and its SVG writer) and load
+    the fonts by drawing a throwaway chart, ahead of the data: the report does this in a
+    process of its own while the archive is read. Changes nothing drawn later."""
+    _top_bars("warmup", "warm up", "", ["warm up"], [1], "x", "y")

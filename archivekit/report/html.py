@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archivekit.issues import CODES, FAILS_IMPORT, Issue, Severity
+from archivekit.report.archive_members import MemberManifest
 from archivekit.report.causes import RootCause, distinct_lines, plural, ranges_text
-from archivekit.report.manifest import Manifest
 from archivekit.report.model import Report
 from archivekit.report.render import human_bytes, issues_by_cause
 
@@ -53,7 +54,7 @@ class TriagePage:
 
     report: Report
     tables: ArchiveTables
-    manifest: Manifest
+    manifest: MemberManifest
     archive_kind: str
     archive_size: int
     jsonl_size: int
@@ -261,17 +262,23 @@ def limit_rows(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
-def draw_charts(tables: ArchiveTables, max_users_per_team: int) -> list[Chart]:
-    """The page's charts, from the archive's tables."""
+def chart_drawings(tables: ArchiveTables, max_users_per_team: int) -> list[Callable[[], Chart]]:
+    """The page's charts from the archive's tables, in page order, each drawn when called (so
+    that processes can share them out)."""
     from archivekit.report import charts as draw
 
     return [
-        draw.posts_per_month(tables.months),
-        draw.top_channels(tables.channels, tables.directs),
-        draw.top_users(tables.users),
-        draw.files_by_type(tables.files),
-        draw.team_members(tables.teams, max_users_per_team),
+        lambda: draw.posts_per_month(tables.months),
+        lambda: draw.top_channels(tables.channels, tables.directs),
+        lambda: draw.top_users(tables.users),
+        lambda: draw.files_by_type(tables.files),
+        lambda: draw.team_members(tables.teams, max_users_per_team),
     ]
+
+
+def draw_charts(tables: ArchiveTables, max_users_per_team: int) -> list[Chart]:
+    """The page's charts, from the archive's tables."""
+    return [draw() for draw in chart_drawings(tables, max_users_per_team)]
 
 
 def reconciliation_view(result: Reconciliation) -> dict[str, Any]:

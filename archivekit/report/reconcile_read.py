@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 from archivekit.check.duplicates import post_identity
 from archivekit.check.fast import report_native
+from archivekit.check.table_lines import decode_record
 from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_fields, go_lower
 from archivekit.read import (
@@ -50,7 +51,6 @@ from archivekit.read import (
     rechunk,
 )
 from archivekit.report.spool import KIND_SHIFT, Discard, Sink, Spool
-from archivekit.report.tables import decode_record
 
 Role = Literal["source", "target"]
 # Identity: parts -> 64-bit int; the same function for both sides of one run (they are hashed

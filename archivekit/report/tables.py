@@ -1,7 +1,7 @@
 """`tables`: an archive as tables — per team, channel, user, DM/GM, month, day, line and file
 type — for notebooks and spreadsheets (pandas DataFrames) and for `inspect --by`.
 
-One streaming pass counts every table at once (`archivekit.report.table_counts`, whose docstring
+One streaming pass counts every table at once (`archivekit.check.table_counts`, whose docstring
 says what each figure means); memory is bounded by the number of teams, channels, DMs/GMs,
 users and days, never by posts. Large archives are counted on every core: each worker inflates
 the JSONL itself and counts every n-th batch of lines, and the tallies are merged. Runs of
@@ -21,18 +21,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from archivekit.check.fast import report_native
+from archivekit.check.table_counts import CHANNEL, Person, Place, TableCounts
+from archivekit.check.table_lines import TableLines
 from archivekit.read import (
     BLOCK_SIZE,
+    Archive,
     LineTooLong,
     ReadLimits,
     iter_line_batches,
     open_archive,
     rechunk,
 )
-from archivekit.read.records import decode_plain
 from archivekit.report.choices import BY as BY
-from archivekit.report.table_counts import CHANNEL, Person, Place, TableCounts
 from archivekit.runtime import default_workers, run_in_workers
 
 if TYPE_CHECKING:
@@ -219,6 +219,11 @@ class ArchiveTables:
     def files(self) -> pd.DataFrame:
         return self.frame("files")
 
+    def fill(self, tally: TableCounts) -> None:
+        """The tables from the counts of every line of the JSONL."""
+        self.lines, self.undecodable = tally.lines, tally.undecodable
+        self._tables.update(build_tables(tally))
+
     def summary(self) -> dict[str, Any]:
         return {
             "archive": self.archive,
@@ -230,6 +235,22 @@ class ArchiveTables:
             "data_files": self.data_files,
             "data_bytes": self.data_bytes,
         }
+
+
+def uncounted_tables(source: str, archive: Archive) -> ArchiveTables:
+    """The tables of an open archive before its lines are counted (then `fill` them)."""
+    # From the member index: no object per file (an export may hold millions).
+    data_files, data_bytes = archive.index.file_totals()
+    return ArchiveTables(
+        source,
+        archive.jsonl.name,
+        archive.kind,
+        archive.size,
+        lines=0,
+        undecodable=0,
+        data_files=data_files,
+        data_bytes=data_bytes,
+    )
 
 
 # -- from a tally to rows -------------------------------------------------------------------
@@ -361,10 +382,6 @@ def build_tables(tally: TableCounts) -> dict[str, Table]:
 # -- the pass -------------------------------------------------------------------------------
 
 
-# A line as orjson parses it; Go-exact decoding when orjson cannot (None: undecodable).
-decode_record = decode_plain
-
-
 def owned_batches(
     path: str, me: int, workers: int, block_size: int, read_limits: ReadLimits | None
 ) -> Iterator[tuple[int, list[bytes | LineTooLong]]]:
@@ -380,43 +397,19 @@ def owned_batches(
         yield line, []
 
 
-# The C counter of post and direct_post lines, or None: then every line is counted in Python.
-NATIVE_TALLY = report_native.TALLY
-
-
 def count_share(
     path: str, me: int, workers: int, block_size: int, read_limits: ReadLimits | None
 ) -> TableCounts:
-    """The tally of every `workers`-th batch of lines, starting at batch `me`: runs of post
-    lines in C when it is built, every other line (and any the C code does not take) in
-    Python."""
+    """The tally of every `workers`-th batch of lines, starting at batch `me`
+    (`archivekit.check.table_lines`: runs of post lines in C when it is built, every other line
+    in Python)."""
     with open_archive(path, limits=read_limits) as archive:
-
-        def size_of(key: str) -> int | None:
-            member = archive.lookup(key)
-            return None if member is None or member.is_dir else member.size
-
-        tally = TableCounts(size_of)
-        add = tally.add
-        native = None if NATIVE_TALLY is None else NATIVE_TALLY(archive.index.table)
+        counter = TableLines(archive)
+        lines = 0
         for first, batch in owned_batches(path, me, workers, block_size, read_limits):
-            start, end = 0, len(batch)
-            while start < end:
-                if native is not None:
-                    start = native.count(batch, start)
-                    if start == end:
-                        break
-                raw = batch[start]
-                if isinstance(raw, LineTooLong):
-                    add(first + start, raw.length, None)
-                else:
-                    add(first + start, len(raw), decode_record(raw))
-                start += 1
-            tally.lines = first - 1
-        if native is not None:
-            tally.add_counted(native.counts())
-    tally.detach()
-    return tally
+            counter.count(first, batch)
+            lines = first - 1
+        return counter.counts(lines)
 
 
 def tables(
@@ -426,7 +419,7 @@ def tables(
     block_size: int = BLOCK_SIZE,
     read_limits: ReadLimits | None = None,
 ) -> ArchiveTables:
-    """Count an archive into tables (`archivekit.report.table_counts` says what each figure is).
+    """Count an archive into tables (`archivekit.check.table_counts` says what each figure is).
 
     Args:
         path: a zip export, a bare ``.jsonl`` or an unzipped export directory.
@@ -439,18 +432,7 @@ def tables(
     """
     source = os.fspath(path)
     with open_archive(source, limits=read_limits) as archive:
-        # From the member index: no object per file (an export may hold millions).
-        data_files, data_bytes = archive.index.file_totals()
-        result = ArchiveTables(
-            source,
-            archive.jsonl.name,
-            archive.kind,
-            archive.size,
-            lines=0,
-            undecodable=0,
-            data_files=data_files,
-            data_bytes=data_bytes,
-        )
+        result = uncounted_tables(source, archive)
         if workers is None:
             workers = default_workers(archive.jsonl.size)
     if workers <= 1:
@@ -463,6 +445,5 @@ def tables(
         tally = parts[0]
         for part in parts[1:]:
             tally.merge(part)
-    result.lines, result.undecodable = tally.lines, tally.undecodable
-    result._tables.update(build_tables(tally))
+    result.fill(tally)
     return result

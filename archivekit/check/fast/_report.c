@@ -1,6 +1,6 @@
 /*
  * archivekit.check.fast._report: what the report layer reads from post and direct_post lines,
- * in C — the tables' counts (`Tally`, for archivekit/report/table_counts.py) and reconcile's
+ * in C — the tables' counts (`Tally`, for archivekit/check/table_counts.py) and reconcile's
  * identity records (`Records`, for archivekit/report/reconcile_read.py).
  *
  * The contract of the fast path (archivekit/check/fast/fastpath.py): a line is taken here only
@@ -1076,7 +1076,7 @@ static int append_new(PyObject *list, PyObject *item) {
 }
 
 /* counts() -> (line_types, places, people, authors, teams, days, file_types); see
- * archivekit/report/table_counts.py (TableCounts.add_counted) for the shapes. */
+ * archivekit/check/table_counts.py (TableCounts.add_counted) for the shapes. */
 static PyObject *tally_counts(Tally *t, PyObject *unused) {
     (void)unused;
     PyObject *places = PyList_New(0), *people = PyList_New(0), *authors = PyList_New(0);
@@ -1156,7 +1156,7 @@ static PyMethodDef tally_methods[] = {
      "one this does not take; returns its index (len(batch) when all were counted)."},
     {"counts", (PyCFunction)(void (*)(void))tally_counts, METH_NOARGS,
      "counts() -> tuple: everything counted so far, keyed by names as written (see "
-     "archivekit/report/table_counts.py, TableCounts.add_counted)."},
+     "archivekit/check/table_counts.py, TableCounts.add_counted)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -202,9 +202,11 @@ def _int(value: Any) -> int | None:
 
 
 class TableCounts:
-    """Counters of one share of an archive's lines (see the module docstring)."""
+    """Counters of one share of an archive's lines (see the module docstring). `size_of`
+    gives a member's size by its key (attachment bytes); None for a tally that only adds up
+    others (`merge`)."""
 
-    def __init__(self, size_of: SizeOf) -> None:
+    def __init__(self, size_of: SizeOf | None = None) -> None:
         self._size_of: SizeOf | None = size_of
         self.lines = 0
         self.undecodable = 0

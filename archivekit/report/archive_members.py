@@ -1,4 +1,6 @@
-"""The member manifest of an archive: what is in the zip, with sizes (and SHA-256 on request).
+"""The members of an input archive (the report page's member manifest): what is in the zip,
+with sizes (and SHA-256 on request). Not the manifest a writer puts beside its output
+(`archivekit.write.manifest`).
 
 Counts and byte totals are exact for any archive; the listed members are capped (the JSONL
 first, then the others in central-directory order) so that a page listing them stays small.
@@ -22,7 +24,7 @@ MAX_LISTED = 1000
 
 
 @dataclass(frozen=True, slots=True)
-class ManifestRow:
+class MemberRow:
     name: str
     size: int
     compressed_size: int
@@ -31,14 +33,14 @@ class ManifestRow:
 
 
 @dataclass(slots=True)
-class Manifest:
+class MemberManifest:
     """The members of an archive: exact totals, the first `MAX_LISTED` rows."""
 
     members: int = 0  # file members (directories aside), duplicates included
     bytes: int = 0  # their uncompressed size
     data_files: int = 0  # of which under data/
     data_bytes: int = 0
-    rows: list[ManifestRow] = field(default_factory=list)
+    rows: list[MemberRow] = field(default_factory=list)
     checksums: bool = False
     unreadable: int = 0
     digest: str | None = None
@@ -60,12 +62,12 @@ def _sha256(archive: Archive, member: MemberInfo) -> str | None:
     return digest.hexdigest()
 
 
-def build_manifest(
+def member_manifest(
     archive: Archive, *, checksums: bool = False, max_listed: int = MAX_LISTED
-) -> Manifest:
+) -> MemberManifest:
     """The manifest of an open archive (see the module docstring)."""
     index = archive.index
-    result = Manifest(checksums=checksums)
+    result = MemberManifest(checksums=checksums)
     result.data_files, result.data_bytes = index.file_totals()
     outside = [index[i] for i in index.outside_data()]
     result.members = result.data_files + len(outside)
@@ -94,5 +96,5 @@ def build_manifest(
     return result
 
 
-def _row(member: MemberInfo, sha: str | None) -> ManifestRow:
-    return ManifestRow(member.name, member.size, member.compressed_size, member.method, sha)
+def _row(member: MemberInfo, sha: str | None) -> MemberRow:
+    return MemberRow(member.name, member.size, member.compressed_size, member.method, sha)
