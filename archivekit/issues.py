@@ -130,6 +130,18 @@ FAILS_IMPORT = "fails-import"
 DROPS_DATA = "drops-data"
 
 
+def validator_prefix(record: str) -> str:
+    """How the ids of the server's validator errors for one record start:
+    ``app.import.validate_<record>_import_data.`` (then ``<rule>.error``). The models quote
+    these ids in their field descriptions, the rules put them in issues."""
+    return f"app.import.validate_{record}_import_data."
+
+
+def validator_id(record: str, rule: str) -> str:
+    """Full server id of a validator error, e.g. ``validator_id("team", "name_length")``."""
+    return f"{validator_prefix(record)}{rule}.error"
+
+
 def error(
     code: str,
     message: str,
@@ -407,10 +419,10 @@ _RECOMPRESS_CODES: Final = ("member-unsupported-compression", "jsonl-unsupported
 # Server error ids a default repair removes (codes shared with repairs fix does not make).
 REPAIRABLE_ERROR_IDS: dict[str, str] = {
     **{
-        f"app.import.validate_{kind}_import_data.message_length.error": REPAIR_SPLIT_MESSAGE
+        validator_id(kind, "message_length"): REPAIR_SPLIT_MESSAGE
         for kind in ("post", "reply", "direct_post")
     },
-    "app.import.validate_reaction_import_data.create_at_before_parent.error": REPAIR_REPLY_TIME,
+    validator_id("reaction", "create_at_before_parent"): REPAIR_REPLY_TIME,
     # The warnings about team and channel names in mixed case (`uppercase_name_warning`).
     "model.team.is_valid.characters.app_error": REPAIR_LOWERCASE_DEFINITIONS,
     "model.channel.is_valid.1_or_more.app_error": REPAIR_LOWERCASE_DEFINITIONS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archivekit.gosem.strings import go_lower
+from archivekit.gosem.strings import go_lower, is_go_int
 
 
 @pytest.mark.parametrize(
@@ -26,3 +26,22 @@ from archivekit.gosem.strings import go_lower
 )
 def test_go_lower_is_go_strings_to_lower(text: str, lowered: str) -> None:
     assert go_lower(text) == lowered
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("42", True),
+        ("+7", True),
+        ("-0", True),
+        ("007", True),
+        ("", False),
+        ("-", False),
+        (" 1", False),
+        ("1_000", False),  # underscores only with base 0
+        ("1.0", False),
+        ("\u0661", False),  # an Arabic-Indic one: a digit to Python, not to Go
+    ],
+)
+def test_is_go_int_is_the_syntax_strconv_atoi_accepts(text: str, accepted: bool) -> None:
+    assert is_go_int(text) is accepted

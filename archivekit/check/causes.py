@@ -29,13 +29,13 @@ sends that, so the causes of a run do not depend on the number of workers.
 
 from __future__ import annotations
 
-import re
 from bisect import insort
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from archivekit.gosem.decode_spec import PAYLOAD_TYPES
+from archivekit.gosem.spec import FIELD_INDEX
 from archivekit.issues import CONDITIONAL_REPAIRS, Issue, Scalar, Severity
 
 MAX_CAUSES = 1_000
@@ -52,7 +52,6 @@ REFERENCE_CODES = frozenset(
         "reference-case",
     }
 )
-_INDEX = re.compile(r"\[\d+\]")
 
 
 class Named(NamedTuple):
@@ -98,7 +97,7 @@ def _cause_key(issue: Issue) -> CauseKey:
 
 def field_pattern(field: str | None) -> str:
     """A field path without its indices: ``post.replies[].attachments[].path``."""
-    return _INDEX.sub("[]", field or "")
+    return FIELD_INDEX.sub("[]", field or "")
 
 
 def line_type(issue: Issue) -> str:

@@ -23,7 +23,6 @@ value as Go's decoder and the server's environment parser would, and importing p
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -38,6 +37,7 @@ from archivekit.check.rules.context import (
 )
 from archivekit.errors import UsageError
 from archivekit.gosem.spec import INT64_MAX, INT64_MIN
+from archivekit.gosem.strings import is_go_int
 
 Source = Literal["default", "file", "env", "option"]
 
@@ -287,7 +287,6 @@ def _json_text(value: Any) -> str:
 
 # --- environment -----------------------------------------------------------------------------
 
-_GO_INT = re.compile(r"[+-]?[0-9]+")
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
@@ -296,7 +295,7 @@ def _parse_env_value(setting: Setting, raw: str) -> tuple[bool, Any]:
     """(ok, value) as the server's applyEnvKey parses it; not ok means 'ignored'."""
     if setting.type is int:
         # strconv.ParseInt(value, 10, 0): optional sign, decimal digits, no spaces.
-        if not _GO_INT.fullmatch(raw):
+        if not is_go_int(raw):
             return False, None
         number = int(raw)
         return INT64_MIN <= number <= INT64_MAX, number

@@ -45,7 +45,15 @@ import orjson
 
 from archivekit.gosem import decode_spec
 from archivekit.gosem.gotime import check_go_rfc3339
-from archivekit.gosem.spec import INT64_MAX, INT64_MIN, FieldSpec, Kind, StructSpec, from_data
+from archivekit.gosem.spec import (
+    FIELD_INDEX,
+    INT64_MAX,
+    INT64_MIN,
+    FieldSpec,
+    Kind,
+    StructSpec,
+    from_data,
+)
 from archivekit.gosem.strings import fold_json_key, go_text
 from archivekit.issues import FAILS_IMPORT, REPAIR_TRAILING, Issue, Scalar, error, warning
 
@@ -442,9 +450,6 @@ class _TimeError(Exception):
         self.path = path
 
 
-_INDEX = re.compile(r"\[\d+\]")
-
-
 def _json_kind(value: Any) -> str:
     """How Go names a JSON value in ``cannot unmarshal <kind>``."""
     if isinstance(value, str):
@@ -475,7 +480,7 @@ class _GoDecoder:
 
     def _type_error(self, what: str, go_type: str, owner: StructSpec, path: str) -> None:
         if self.error_message is None:
-            go_field = _INDEX.sub("", path)
+            go_field = FIELD_INDEX.sub("", path)
             self.error_message = (
                 f"json: cannot unmarshal {what} into Go struct field "
                 f"{owner.short_name}.{go_field} of type {go_type}"

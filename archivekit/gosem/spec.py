@@ -9,6 +9,7 @@ never imports pydantic.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -17,6 +18,10 @@ from enum import IntEnum
 # 64-bit servers Mattermost ships).
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+
+# An index in a field path (`post.replies[2].message`): Go's errors name the field without it,
+# root causes group paths with it blanked.
+FIELD_INDEX = re.compile(r"\[\d+\]")
 
 
 class Kind(IntEnum):

@@ -58,6 +58,15 @@ def go_fields(s: str) -> list[str]:
     return [f for f in _GO_SPACE_RE.split(s) if f]
 
 
+_GO_INT_SYNTAX: Final = re.compile(r"[+-]?[0-9]+")
+
+
+def is_go_int(s: str) -> bool:
+    """Whether Go ``strconv.Atoi`` / ``ParseInt(s, 10, 0)`` accepts the syntax of `s`: an
+    optional sign and ASCII digits, no spaces or underscores. The range is the caller's check."""
+    return _GO_INT_SYNTAX.fullmatch(s) is not None
+
+
 def byte_len(s: str) -> int:
     """Go ``len(s)``: UTF-8 bytes. ASCII strings skip the encode (the common case)."""
     return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from archivekit.issues import validator_prefix
 from archivekit.model.base import Int64, Str
 from archivekit.model.user import Avatar
 
-_ID = "app.import.validate_user_import_data."
+_ID = validator_prefix("user")
 
 
 class BotImport(Avatar):

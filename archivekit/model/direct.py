@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from archivekit.issues import validator_prefix
 from archivekit.model.base import Bool, ImportModel, Int64, Props, Str
 from archivekit.model.post import (
     AttachmentImport,
@@ -14,8 +15,8 @@ from archivekit.model.post import (
 )
 from archivekit.model.user import ChannelNotifyProps
 
-_CHANNEL = "app.import.validate_direct_channel_import_data."
-_POST = "app.import.validate_direct_post_import_data."
+_CHANNEL = validator_prefix("direct_channel")
+_POST = validator_prefix("direct_post")
 _COUNT = "2 (DM) or 3-8 (GM) usernames"
 
 

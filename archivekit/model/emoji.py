@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from archivekit.issues import validator_prefix
 from archivekit.model.base import ImportModel, Str
 
-_ID = "app.import.validate_emoji_import_data."
+_ID = validator_prefix("emoji")
 
 
 class EmojiImport(ImportModel):

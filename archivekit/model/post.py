@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from archivekit.issues import validator_prefix
 from archivekit.model.base import Bool, ImportModel, Int64, Props, Str
 
-_POST = "app.import.validate_post_import_data."
-_REPLY = "app.import.validate_reply_import_data."
-_REACTION = "app.import.validate_reaction_import_data."
-_ATTACHMENT = "app.import.validate_attachment_import_data."
+_POST = validator_prefix("post")
+_REPLY = validator_prefix("reply")
+_REACTION = validator_prefix("reaction")
+_ATTACHMENT = validator_prefix("attachment")
 _FOLLOWER = "app.import.validate_thread_follower_data."
 _NOT_VALIDATED_TYPE = 'Not validated; apply: `""`, a known system type or `custom_*` '
 _NOT_VALIDATED_TYPE += "(`model.post.is_valid.type.app_error`)."

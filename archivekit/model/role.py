@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from archivekit.issues import validator_prefix
 from archivekit.model.base import Bool, ImportModel, Str
 
-_ID = "app.import.validate_role_import_data."
+_ID = validator_prefix("role")
 
 
 class RoleImport(ImportModel):

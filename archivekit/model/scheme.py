@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from archivekit.issues import validator_prefix
 from archivekit.model.base import ImportModel, Str
 from archivekit.model.role import RoleImport
 
-_ID = "app.import.validate_scheme_import_data."
+_ID = validator_prefix("scheme")
 _ROLES = f"→ `{_ID}wrong_roles_for_scope.error`"
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from archivekit.issues import validator_prefix
 from archivekit.model.base import Bool, GoTime, ImportModel, Int64, Str, ValueStr
 
-_ID = "app.import.validate_user_import_data."
-_TEAMS_ID = "app.import.validate_user_teams_import_data."
-_CHANNELS_ID = "app.import.validate_user_channels_import_data."
+_ID = validator_prefix("user")
+_TEAMS_ID = validator_prefix("user_teams")
+_CHANNELS_ID = validator_prefix("user_channels")
 _PREFERENCE = "Preference string, not validated (stored as given)."
 
 

@@ -56,6 +56,7 @@ from archivekit.write.lines import (
     ESCAPE as _ESCAPE,
 )
 from archivekit.write.lines import (
+    VERSION_LINE,
     LineDecoder,
     PostBlock,
     PostFacts,
@@ -80,7 +81,6 @@ from archivekit.write.select import (
     members_key,
 )
 
-VERSION_LINE: Final = b'{"type":"version","version":1}'
 _TYPE_TAG: Final = {t: i for i, t in enumerate(EXPORT_ORDER)}
 # Records of the content spool: lines to write as they are (a run, joined by newlines), a
 # rewritten line, or the place of the next waiting definition.

@@ -39,6 +39,9 @@ Envelope = dict[str, Any]
 # The scanner also applies the server's message-length and post-type rules; a writer only
 # needs the decoding, so those never make it decline (pass these two to `scan`).
 NO_SIZE_LIMIT: Final = 1 << 62
+# The version line a writer puts first in a new archive that needs one: the only version the
+# server imports, written compactly as the exports write it.
+VERSION_LINE: Final = b'{"type":"version","version":1}'
 
 
 def accept_any_type(_: str) -> bool:

@@ -49,7 +49,7 @@ from archivekit.issues import Issue, warning
 from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_batches
 from archivekit.runtime import partial_name_owner, remove_abandoned
 from archivekit.write.core import ArchiveWriter, LineSpool, find_file
-from archivekit.write.lines import LineDecoder, encode, payload_of, post_facts
+from archivekit.write.lines import VERSION_LINE, LineDecoder, encode, payload_of, post_facts
 from archivekit.write.select import (
     CONTENT_TYPES,
     DEFINITION_TYPES,
@@ -58,7 +58,6 @@ from archivekit.write.select import (
     members_key,
 )
 
-VERSION_LINE: Final = b'{"type":"version","version":1}'
 _BUCKETS: Final = 256
 _RECORD: Final = 4  # uint64 words per post record: identity (2), input << 40 | line, line hash
 _LINE_BITS: Final = 40

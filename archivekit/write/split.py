@@ -49,6 +49,7 @@ from archivekit.write.core import (
     find_file,
 )
 from archivekit.write.lines import (
+    VERSION_LINE,
     LineDecoder,
     might_have_attachments,
     payload_of,
@@ -59,7 +60,6 @@ from archivekit.write.select import CONTENT_TYPES, by_export_order
 from archivekit.write.zipwriter import END_RECORDS_SIZE, central_entry_size, local_overhead
 
 By = Literal["team", "channel", "month"]
-VERSION_LINE: Final = b'{"type":"version","version":1}'
 _ZIP64_AT: Final = 0xFFFFFFFF - (64 << 20)  # parts this big budget for zip64 records
 _ZIP64_END: Final = 76
 STAGE_PREFIX: Final = ".archivekit-split-"

@@ -14,11 +14,10 @@ from archivekit.check.rules.names import (
     length,
     missing,
     too_long,
-    validator_id,
 )
 from archivekit.check.rules.user import check_profile_image, check_username, username_issue
 from archivekit.gosem.strings import rune_len
-from archivekit.issues import Issue
+from archivekit.issues import Issue, validator_id
 
 
 def validate_bot(data: dict[str, Any], ctx: RuleContext) -> Issue | None:

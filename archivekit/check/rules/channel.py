@@ -22,10 +22,9 @@ from archivekit.check.rules.names import (
     shown,
     too_long,
     uppercase_name_warning,
-    validator_id,
 )
 from archivekit.gosem.strings import byte_len, go_lower, rune_len
-from archivekit.issues import Issue
+from archivekit.issues import Issue, validator_id
 
 # Channel.IsValid refuses names shaped like group-message names (sha1 hex) ...
 _GM_NAME_RE = re.compile(r"[a-f0-9]{40}")

@@ -24,10 +24,10 @@ from archivekit.check.rules.post import (
     validate_thread_followers,
 )
 from archivekit.gosem.strings import go_lower
-from archivekit.issues import DROPS_DATA, Issue, Scalar, error
+from archivekit.issues import DROPS_DATA, Issue, Scalar, error, validator_prefix
 
-DIRECT_CHANNEL_ID = "app.import.validate_direct_channel_import_data."
-DIRECT_POST_ID = "app.import.validate_direct_post_import_data."
+DIRECT_CHANNEL_ID = validator_prefix("direct_channel")
+DIRECT_POST_ID = validator_prefix("direct_post")
 
 # model.ChannelGroupMinUsers / ChannelGroupMaxUsers; exactly 2 is a DM (the same user twice
 # is a self-DM), 3..8 a group message.

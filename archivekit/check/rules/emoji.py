@@ -13,10 +13,9 @@ from archivekit.check.rules.names import (
     kept,
     missing,
     shown,
-    validator_id,
 )
 from archivekit.gosem.paths import escapes_data
-from archivekit.issues import DROPS_DATA, Issue, error
+from archivekit.issues import DROPS_DATA, Issue, error, validator_id
 
 
 def validate_emoji(data: dict[str, Any], ctx: RuleContext) -> Issue | None:

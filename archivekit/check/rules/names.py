@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from archivekit.gosem.strings import byte_len, go_fields, go_lower
-from archivekit.issues import FAILS_IMPORT, Issue, Scalar, error, warning
+from archivekit.issues import FAILS_IMPORT, Issue, Scalar, error, validator_id, warning
 
 # --- limits (bytes unless the name says runes) ------------------------------------------------
 TEAM_NAME_MAX_BYTES: Final = 64
@@ -169,11 +169,6 @@ def shown(value: str) -> str:
 def kept(value: str) -> str:
     """A value as an issue keeps it beside the message: cut where `shown` cuts it."""
     return value[:_SHOWN_MAX]
-
-
-def validator_id(record: str, rule: str) -> str:
-    """Full server id of a validator error, e.g. ``validator_id("team", "name_length")``."""
-    return f"app.import.validate_{record}_import_data.{rule}.error"
 
 
 def missing(

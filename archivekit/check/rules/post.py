@@ -15,15 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 from archivekit.check.rules.context import MAX_POST_SIZE, MAX_POST_SIZE_SOURCE, RuleContext
-from archivekit.check.rules.names import invalid, kept, length, missing, shown, validator_id
+from archivekit.check.rules.names import invalid, kept, length, missing, shown
 from archivekit.check.rules.post_types import NEWER_SERVER_POST_TYPES, is_allowed_post_type
 from archivekit.gosem.marshal import marshal_runes, marshal_runes_over
 from archivekit.gosem.paths import escapes_data
-from archivekit.issues import Issue, error, warning
+from archivekit.issues import Issue, error, validator_id, validator_prefix, warning
 
-POST_ID = "app.import.validate_post_import_data."
-REPLY_ID = "app.import.validate_reply_import_data."
-REACTION_ID = "app.import.validate_reaction_import_data."
+POST_ID = validator_prefix("post")
+REPLY_ID = validator_prefix("reply")
+REACTION_ID = validator_prefix("reaction")
 # The server reuses the post's id for oversized reply props.
 PROPS_TOO_LARGE_ID = POST_ID + "props_too_large.error"
 # model.PostPropsMaxRunes: the longest Go JSON encoding of a post's props, in runes.

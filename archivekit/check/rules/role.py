@@ -17,10 +17,9 @@ from archivekit.check.rules.names import (
     missing,
     shown,
     too_long,
-    validator_id,
 )
 from archivekit.gosem.strings import byte_len
-from archivekit.issues import Issue
+from archivekit.issues import Issue, validator_id
 
 
 def check_role_object(data: dict[str, Any], path: str) -> Issue | None:

@@ -17,11 +17,10 @@ from archivekit.check.rules.names import (
     missing,
     shown,
     too_long,
-    validator_id,
 )
 from archivekit.check.rules.role import check_role_object
 from archivekit.gosem.strings import byte_len
-from archivekit.issues import Issue
+from archivekit.issues import Issue, validator_id
 
 TEAM_ADMIN = "default_team_admin_role"
 TEAM_USER = "default_team_user_role"

@@ -21,10 +21,9 @@ from archivekit.check.rules.names import (
     shown,
     too_long,
     uppercase_name_warning,
-    validator_id,
 )
 from archivekit.gosem.strings import byte_len, go_lower, rune_len
-from archivekit.issues import Issue
+from archivekit.issues import Issue, validator_id
 
 # model.SanitizeUnicode drops these before Team.IsValid; all are non-ASCII.
 _SANITIZED_AWAY = frozenset(

@@ -45,12 +45,11 @@ from archivekit.check.rules.names import (
     missing,
     shown,
     too_long,
-    validator_id,
 )
 from archivekit.gosem.mail import AddressError, parse_address
 from archivekit.gosem.paths import escapes_data
-from archivekit.gosem.strings import byte_len, go_lower, rune_len
-from archivekit.issues import Issue, Scalar
+from archivekit.gosem.strings import byte_len, go_lower, is_go_int, rune_len
+from archivekit.issues import Issue, Scalar, validator_id
 
 _USER = "user"
 _TEAMS = "user_teams"
@@ -522,7 +521,6 @@ def _locale_issue(locale: str) -> Issue:
 
 # --- apply layer ---------------------------------------------------------------------------------
 _PASSWORD_SYMBOLS = frozenset(" !\"\\#$%&'()*+,-./:;<=>?@[]^_`|~")
-_GO_ATOI_RE = re.compile(r"[+-]?[0-9]+")
 
 # Preference fields (payload key), saved with Preference.IsValid when the user is written.
 PREFERENCE_KEYS = (
@@ -615,7 +613,7 @@ def _preference_issues(data: dict[str, Any]) -> list[Issue]:
                 )
             )
         elif key == "limit_visible_dms_gms" and not (
-            _GO_ATOI_RE.fullmatch(value) and 1 <= int(value) <= LIMIT_VISIBLE_DMS_GMS_MAX
+            is_go_int(value) and 1 <= int(value) <= LIMIT_VISIBLE_DMS_GMS_MAX
         ):
             issues.append(
                 apply_failure(
