@@ -203,8 +203,7 @@ def _count_share(archive: Archive, me: int, workers: int, block_size: int) -> In
 
 def _merge(into: Inspection, part: Inspection) -> None:
     into.undecodable += part.undecodable
-    for name in into.counts.__slots__:
-        setattr(into.counts, name, getattr(into.counts, name) + getattr(part.counts, name))
+    into.counts.add(part.counts)
     into.group_channels += part.group_channels
     for first, last in ((part.first_post_at, part.last_post_at),):
         if first is not None and (into.first_post_at is None or first < into.first_post_at):
@@ -212,36 +211,9 @@ def _merge(into: Inspection, part: Inspection) -> None:
         if last is not None and (into.last_post_at is None or last > into.last_post_at):
             into.last_post_at = last
     for key, team in part.teams.items():
-        mine = into.teams.setdefault(key, TeamSummary(key))
-        mine.members += team.members
-        mine.channels += team.channels
-        mine.posts += team.posts
-        if team.defined_on is not None and (
-            mine.defined_on is None or team.defined_on > mine.defined_on
-        ):
-            # The last definition wins, as in a single pass.
-            mine.defined_on, mine.display_name, mine.type = (
-                team.defined_on,
-                team.display_name,
-                team.type,
-            )
+        into.teams.setdefault(key, TeamSummary(key)).merge(team)
     for place, channel in part.channels.items():
-        mine_c = into.channels.setdefault(place, ChannelSummary(*place))
-        mine_c.posts += channel.posts
-        mine_c.replies += channel.replies
-        mine_c.attachments += channel.attachments
-        if channel.defined_on is not None and (
-            mine_c.defined_on is None or channel.defined_on > mine_c.defined_on
-        ):
-            mine_c.defined_on, mine_c.type = channel.defined_on, channel.type
-        if channel.first_post_at is not None and (
-            mine_c.first_post_at is None or channel.first_post_at < mine_c.first_post_at
-        ):
-            mine_c.first_post_at = channel.first_post_at
-        if channel.last_post_at is not None and (
-            mine_c.last_post_at is None or channel.last_post_at > mine_c.last_post_at
-        ):
-            mine_c.last_post_at = channel.last_post_at
+        into.channels.setdefault(place, ChannelSummary(*place)).merge(channel)
 
 
 def inspect(

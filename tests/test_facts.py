@@ -21,7 +21,9 @@ from archivekit.check.facts import (
 from archivekit.check.limits import Needs
 from archivekit.issues import Severity
 from archivekit.read import iter_line_batches, open_archive
+from archivekit.report.inventory import TeamSummary
 from archivekit.report.model import IssueCollector
+from archivekit.report.table_counts import Team
 from archivekit.report.tally import Tally
 from archivekit.testing.synth import channel, make_archive, png_bytes, post, team, user
 from archivekit.validate import validate
@@ -145,3 +147,16 @@ def test_defined_later_names_the_first_definition_whatever_the_workers(tmp_path:
     later = [i for i in reports[0]["issues"] if i["code"] == "defined-later"]
     assert later
     assert all("defined on line 23," in i["message"] for i in later)
+
+
+def test_shares_merge_to_the_last_definition_whatever_their_order() -> None:
+    for kind in (TeamSummary, Team):
+        early = kind("eng", display_name="Old", type="O", defined_on=3, members=2)
+        late = kind("eng", display_name="New", type="I", defined_on=9, members=5)
+        undefined = kind("eng", members=1)
+        for parts in ((early, late, undefined), (late, undefined, early), (undefined, early, late)):
+            total = kind("eng")
+            for part in parts:
+                total.merge(part)
+            assert (total.display_name, total.type, total.defined_on) == ("New", "I", 9)
+            assert total.members == 8

@@ -19,11 +19,34 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from archivekit.check.causes import CauseTally
 from archivekit.issues import Issue, Severity
+
+# --- merging tallies ---------------------------------------------------------------------------
+# Tallies of disjoint shares of the lines (workers' shares, or one pass's parts) add up to the
+# tally of them all with these two; every counter class merges with them (`Counts`, inspect's
+# summaries, the tables' counters).
+
+
+def add_counters(into: Any, other: Any, names: Iterable[str]) -> None:
+    """Add the counters `names` of `other` to those of `into` (merging is not the hot path)."""
+    for name in names:
+        setattr(into, name, getattr(into, name) + getattr(other, name))
+
+
+def take_later_definition(into: Any, other: Any, names: Iterable[str]) -> None:
+    """The later definition wins, as in one pass: when `other` was defined on a later line
+    (``defined_on``), that line and its fields `names` replace those of `into`."""
+    later = other.defined_on
+    if later is not None and (into.defined_on is None or later > into.defined_on):
+        into.defined_on = later
+        for name in names:
+            setattr(into, name, getattr(other, name))
+
 
 COUNT_KEYS = (
     "teams",
@@ -65,8 +88,7 @@ class Counts:
         return {k: getattr(self, k) for k in COUNT_KEYS}
 
     def add(self, other: Counts) -> None:
-        for key in COUNT_KEYS:
-            setattr(self, key, getattr(self, key) + getattr(other, key))
+        add_counters(self, other, COUNT_KEYS)
 
 
 class Unresolved(NamedTuple):

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from archivekit.check.facts import add_counters, take_later_definition
 from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_lower
 
@@ -43,22 +44,12 @@ _GROUP_BITS = 24
 SizeOf = Callable[[str], int | None]
 
 
-def _newer(a: int | None, b: int | None) -> bool:
-    return b is not None and (a is None or b > a)
-
-
 def _min(a: int | None, b: int | None) -> int | None:
     return b if a is None or (b is not None and b < a) else a
 
 
 def _max(a: int | None, b: int | None) -> int | None:
     return b if a is None or (b is not None and b > a) else a
-
-
-def _add(into: Any, other: Any, names: tuple[str, ...]) -> None:
-    """Add the counters `names` of `other` to those of `into` (merging is not the hot path)."""
-    for name in names:
-        setattr(into, name, getattr(into, name) + getattr(other, name))
 
 
 def _span(into: Any, other: Any) -> None:
@@ -76,10 +67,8 @@ class Team:
     channels: int = 0
 
     def merge(self, other: Team) -> None:
-        _add(self, other, ("members", "channels"))
-        if _newer(self.defined_on, other.defined_on):  # the last definition wins
-            self.defined_on = other.defined_on
-            self.display_name, self.type = other.display_name, other.type
+        add_counters(self, other, ("members", "channels"))
+        take_later_definition(self, other, ("display_name", "type"))
 
 
 @dataclass(slots=True)
@@ -106,13 +95,12 @@ class Place:
     member_names: tuple[str, ...] = ()  # a DM/GM's distinct members, sorted
 
     def merge(self, other: Place) -> None:
-        _add(self, other, ("members", "posts", "replies", "reactions", "files", "file_bytes"))
+        add_counters(
+            self, other, ("members", "posts", "replies", "reactions", "files", "file_bytes")
+        )
         _span(self, other)
         self.authors |= other.authors
-        if _newer(self.defined_on, other.defined_on):
-            self.defined_on = other.defined_on
-            self.type, self.display_name = other.type, other.display_name
-            self.archived = other.archived
+        take_later_definition(self, other, ("type", "display_name", "archived"))
 
 
 _PERSON_COUNTS = (
@@ -137,11 +125,9 @@ class Person:
     last_at: int | None = None
 
     def merge(self, other: Person) -> None:
-        _add(self, other, _PERSON_COUNTS)
+        add_counters(self, other, _PERSON_COUNTS)
         _span(self, other)
-        if _newer(self.defined_on, other.defined_on):
-            self.defined_on, self.kind = other.defined_on, other.kind
-            self.deactivated = other.deactivated
+        take_later_definition(self, other, ("kind", "deactivated"))
 
 
 @dataclass(slots=True)
@@ -154,7 +140,7 @@ class Bucket:
     file_bytes: int = 0
 
     def merge(self, other: Bucket) -> None:
-        _add(self, other, ("posts", "replies", "files", "file_bytes"))
+        add_counters(self, other, ("posts", "replies", "files", "file_bytes"))
 
 
 @dataclass(slots=True)
@@ -166,7 +152,7 @@ class LineType:
     files: int = 0
 
     def merge(self, other: LineType) -> None:
-        _add(self, other, ("lines", "bytes", "replies", "reactions", "files"))
+        add_counters(self, other, ("lines", "bytes", "replies", "reactions", "files"))
 
 
 @dataclass(slots=True)
@@ -177,7 +163,7 @@ class FileType:
     largest: int = 0
 
     def merge(self, other: FileType) -> None:
-        _add(self, other, ("files", "bytes", "missing"))
+        add_counters(self, other, ("files", "bytes", "missing"))
         self.largest = max(self.largest, other.largest)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archivekit.check.facts import Counts
+from archivekit.check.facts import Counts, add_counters, take_later_definition
 
 
 @dataclass(slots=True)
@@ -22,6 +22,19 @@ class ChannelSummary:
     attachments: int = 0
     first_post_at: int | None = None
     last_post_at: int | None = None
+
+    def merge(self, other: ChannelSummary) -> None:
+        """Add the summary of the same channel from another share of the lines."""
+        add_counters(self, other, ("posts", "replies", "attachments"))
+        take_later_definition(self, other, ("type",))
+        if other.first_post_at is not None and (
+            self.first_post_at is None or other.first_post_at < self.first_post_at
+        ):
+            self.first_post_at = other.first_post_at
+        if other.last_post_at is not None and (
+            self.last_post_at is None or other.last_post_at > self.last_post_at
+        ):
+            self.last_post_at = other.last_post_at
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +59,11 @@ class TeamSummary:
     members: int = 0
     channels: int = 0
     posts: int = 0
+
+    def merge(self, other: TeamSummary) -> None:
+        """Add the summary of the same team from another share of the lines."""
+        add_counters(self, other, ("members", "channels", "posts"))
+        take_later_definition(self, other, ("display_name", "type"))
 
     def to_dict(self) -> dict[str, Any]:
         return {
