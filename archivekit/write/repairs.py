@@ -67,7 +67,7 @@ from archivekit.issues import (
     REPAIR_TRUNCATE,
 )
 from archivekit.read import Archive, OutsideData
-from archivekit.write.changes import Change, ChangeLog, shown
+from archivekit.write.changes import Change, ChangeLog, shown_json
 
 Payload = dict[str, Any]
 _DATA_PREFIX: Final = DATA_DIR + "/"
@@ -166,10 +166,10 @@ class LineRepairs:
         self, repair: str, field: str | None, before: object, after: object, note: str | None = None
     ) -> None:
         self._changed = True
-        self.log.add(Change(repair, self._line, field, shown(before), shown(after), note))
+        self.log.add(Change(repair, self._line, field, shown_json(before), shown_json(after), note))
 
     def _refuse(self, repair: str, field: str | None, before: object, note: str) -> None:
-        self.log.add(Change(repair, self._line, field, shown(before), None, note))
+        self.log.add(Change(repair, self._line, field, shown_json(before), None, note))
 
     def repair(self, envelope: Payload, line: int, *, nul: bool = True) -> bool:
         """Repair ``envelope`` (of input line ``line``); ``nul=False``: the line has no escaped
@@ -280,8 +280,8 @@ class LineRepairs:
                     REPAIR_MOVE_INTO_DATA,
                     self._line,
                     field,
-                    shown(index[found[0]].name),
-                    shown(key),
+                    shown_json(index[found[0]].name),
+                    shown_json(key),
                     "the file is moved; the path stays",
                 )
             )

@@ -160,7 +160,9 @@ _SHOWN_MAX: Final = 80
 
 
 def shown(value: str) -> str:
-    """A value quoted for a message, cut short so one bad line cannot flood the report."""
+    """A string quoted inside an issue's message (Python repr), cut short so one bad line
+    cannot flood the report. Values a repair changed are shown in JSON instead
+    (`archivekit.write.changes.shown_json`: the value as the JSONL holds it, any type)."""
     if len(value) > _SHOWN_MAX:
         return repr(value[:_SHOWN_MAX]) + f"… ({len(value):,} characters)"
     return repr(value)
