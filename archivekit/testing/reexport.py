@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from archivekit.gosem.paths import resolve
+from archivekit.gosem.strings import go_lower
 from archivekit.read import MemberInfo, open_archive
 from archivekit.read.records import RecordStream
 
@@ -41,7 +42,7 @@ def _id(*parts: str) -> str:
 
 
 def _low(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
+    return go_lower(value) if isinstance(value, str) else value
 
 
 class _Exporter:
@@ -53,7 +54,7 @@ class _Exporter:
         lookup: Callable[[str], MemberInfo | None],
     ) -> None:
         self.include_archived = include_archived
-        self.deleted = {u.lower() for u in deleted_users}
+        self.deleted = {go_lower(u) for u in deleted_users}
         self.drop_files = set(drop_files)
         self.lookup = lookup
         self.archived: set[tuple[str, str]] = set()
@@ -167,7 +168,7 @@ class _Exporter:
     def _members(self, names: Any) -> list[str] | None:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             return None
-        members = [n.lower() for n in names]
+        members = [go_lower(n) for n in names]
         if any(m in self.deleted for m in members):
             return None  # the exporter leaves out DMs/GMs that lost a member
         return [members[0]] * 2 if len(set(members)) == 1 else members  # a self-DM
