@@ -29,16 +29,20 @@ SPANNED_MARKER = b"PK\x07\x08"
 _EOCD = struct.Struct("<4sHHHHIIH")  # 22 bytes
 _ZIP64_LOCATOR = struct.Struct("<4sIQI")  # 20 bytes
 _ZIP64_EOCD = struct.Struct("<4sQHHIIQQQQ")  # 56 bytes
-_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")  # 46 bytes
-_LOCAL = struct.Struct("<4sHHHHHIIIHH")  # 30 bytes
+# The two headers every member has (APPNOTE 4.3.7, 4.3.12), signature first as 4 bytes; the
+# reader parses them, the writer (`write.zipwriter`) packs them.
+CENTRAL_HEADER = struct.Struct("<4sHHHHHHIIIHHHHHII")  # 46 bytes
+LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # 30 bytes
 _U16 = struct.Struct("<H")
 _U64 = struct.Struct("<Q")
 
 _MAX_COMMENT = 0xFFFF
 _U32_MAX = 0xFFFFFFFF
 _ZIP64_EXTRA_ID = 0x0001
-_FLAG_ENCRYPTED = 0x0001
-_FLAG_UTF8 = 0x0800
+# General-purpose flag bits (APPNOTE 4.4.4).
+FLAG_ENCRYPTED = 0x0001
+FLAG_DATA_DESCRIPTOR = 0x0008  # sizes and CRC follow the data, not in the local header
+FLAG_UTF8 = 0x0800  # the name is UTF-8
 _S_IFMT = 0o170000
 _S_IFLNK = 0o120000
 _READ_CHUNK = 4 << 20  # central directory is parsed through a window of this size
@@ -111,7 +115,7 @@ def decode_name(raw: bytes, flags: int) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        if flags & _FLAG_UTF8:
+        if flags & FLAG_UTF8:
             return raw.decode("utf-8", "replace")
         return raw.decode("cp437")
 
@@ -240,14 +244,14 @@ def parse_entries(fh: BinaryIO, start: int, file_size: int, base: int) -> list[M
     remaining = file_size - start
     buf = b""
     pos = 0
-    unpack = _CENTRAL.unpack_from
+    unpack = CENTRAL_HEADER.unpack_from
     while True:
-        if len(buf) - pos < _CENTRAL.size and remaining:
+        if len(buf) - pos < CENTRAL_HEADER.size and remaining:
             buf, pos, remaining = _refill(fh, buf, pos, remaining)
-        if len(buf) - pos < _CENTRAL.size or buf[pos : pos + 4] != CENTRAL_HEADER_SIG:
+        if len(buf) - pos < CENTRAL_HEADER.size or buf[pos : pos + 4] != CENTRAL_HEADER_SIG:
             return members
         fields = unpack(buf, pos)
-        record_len = _CENTRAL.size + fields[10] + fields[11] + fields[12]
+        record_len = CENTRAL_HEADER.size + fields[10] + fields[11] + fields[12]
         if len(buf) - pos < record_len and remaining:
             buf, pos, remaining = _refill(fh, buf, pos, remaining)
         if len(buf) - pos < record_len:
@@ -269,7 +273,7 @@ def _member_from_record(
     (_, _, _, flags, method, _, _, crc, csize, size, n_name, n_extra, _, _, _, attrs, offset) = (
         fields
     )
-    name_start = pos + _CENTRAL.size
+    name_start = pos + CENTRAL_HEADER.size
     name = decode_name(buf[name_start : name_start + n_name], flags)
     if csize == _U32_MAX or size == _U32_MAX or offset == _U32_MAX:
         extra = buf[name_start + n_name : name_start + n_name + n_extra]
@@ -286,7 +290,7 @@ def _member_from_record(
         header_offset=offset + base,
         is_dir=name.endswith("/"),
         is_symlink=(attrs >> 16) & _S_IFMT == _S_IFLNK,
-        encrypted=bool(flags & _FLAG_ENCRYPTED),
+        encrypted=bool(flags & FLAG_ENCRYPTED),
     )
 
 
@@ -335,8 +339,8 @@ def read_data_offset(fh: BinaryIO, member: MemberInfo, file_size: int) -> int:
             f"Member {member.name!r}: its local header offset is outside the file.",
             {"member": member.name},
         )
-    header = _read_at(fh, member.header_offset, _LOCAL.size)
-    if len(header) < _LOCAL.size:
+    header = _read_at(fh, member.header_offset, LOCAL_HEADER.size)
+    if len(header) < LOCAL_HEADER.size:
         raise _truncated(
             f"Member {member.name!r}: its local header lies past the end of the file.",
             {"member": member.name},
@@ -345,8 +349,8 @@ def read_data_offset(fh: BinaryIO, member: MemberInfo, file_size: int) -> int:
         raise _corrupt(
             f"Member {member.name!r}: the local header is damaged.", {"member": member.name}
         )
-    n_name, n_extra = _LOCAL.unpack(header)[9:]
-    data_offset: int = member.header_offset + _LOCAL.size + n_name + n_extra
+    n_name, n_extra = LOCAL_HEADER.unpack(header)[9:]
+    data_offset: int = member.header_offset + LOCAL_HEADER.size + n_name + n_extra
     if data_offset + member.compressed_size > file_size:
         raise _truncated(
             f"Member {member.name!r}: its data runs past the end of the file.",

@@ -34,13 +34,19 @@ from typing import Any, BinaryIO, Final, Literal, Protocol
 from isal import isal_zlib
 
 from archivekit.read import MemberInfo
+from archivekit.read.zipdir import (
+    CENTRAL_HEADER,
+    CENTRAL_HEADER_SIG,
+    FLAG_DATA_DESCRIPTOR,
+    FLAG_UTF8,
+    LOCAL_HEADER,
+    LOCAL_HEADER_SIG,
+)
 
 Method = Literal["stored", "deflate"]
 
 STORED: Final = 0
 DEFLATED: Final = 8
-FLAG_DATA_DESCRIPTOR: Final = 0x0008
-FLAG_UTF8: Final = 0x0800
 # Sizes and offsets at or above this need zip64 records (APPNOTE 4.4.8: 0xFFFFFFFF means "see
 # the zip64 extra field").
 ZIP64_LIMIT: Final = 0xFFFFFFFF
@@ -51,8 +57,6 @@ _ZIP64_VERSION: Final = 45
 _VERSION_NEEDED: Final = {0: 20, 8: 20, 9: 21, 12: 46, 14: 63, 93: 63, 95: 63, 98: 63}
 _DOS_DATE: Final = (0 << 9) | (1 << 5) | 1  # 1980-01-01
 _DOS_TIME: Final = 0
-_LOCAL: Final = struct.Struct("<IHHHHHIIIHH")
-_CENTRAL: Final = struct.Struct("<IHHHHHHIIIHHHHHII")
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,8 +286,8 @@ class ZipWriter:
         raw_name, utf8 = _encode_name(name)
         flags = FLAG_DATA_DESCRIPTOR | utf8
         entry = _Entry(raw_name, flags, method, version_needed, self._offset)
-        header = _LOCAL.pack(
-            0x04034B50,
+        header = LOCAL_HEADER.pack(
+            LOCAL_HEADER_SIG,
             version_needed,
             flags,
             method,
@@ -341,8 +345,8 @@ class ZipWriter:
             size32 = csize32 = 0xFFFFFFFF
             extra = struct.pack("<HHQQ", 0x0001, 16, entry.size, entry.compressed_size)
             version = max(version, _ZIP64_VERSION)
-        header = _LOCAL.pack(
-            0x04034B50,
+        header = LOCAL_HEADER.pack(
+            LOCAL_HEADER_SIG,
             version,
             flags,
             entry.method,
@@ -425,8 +429,8 @@ class ZipWriter:
             version = max(version, _ZIP64_VERSION)
             extra = struct.pack("<HHQQQ", 0x0001, 24, size, csize, offset)
             size = csize = offset = 0xFFFFFFFF
-        header = _CENTRAL.pack(
-            0x02014B50,
+        header = CENTRAL_HEADER.pack(
+            CENTRAL_HEADER_SIG,
             version,
             version,
             entry.flags,
@@ -449,12 +453,12 @@ class ZipWriter:
 
 def central_entry_size(name: str, zip64: bool = False) -> int:
     """Bytes the central directory spends on a member called ``name``."""
-    return _CENTRAL.size + len(_encode_name(name)[0]) + (28 if zip64 else 0)
+    return CENTRAL_HEADER.size + len(_encode_name(name)[0]) + (28 if zip64 else 0)
 
 
 def local_overhead(name: str, *, streamed: bool, zip64: bool = False) -> int:
     """Bytes a member adds around its data: local header, name, zip64 extra, data descriptor."""
-    size = _LOCAL.size + len(_encode_name(name)[0])
+    size = LOCAL_HEADER.size + len(_encode_name(name)[0])
     if streamed:
         size += 24 if zip64 else 16
     elif zip64:
