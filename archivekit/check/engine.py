@@ -6,9 +6,10 @@ problems, Go-exact decoding), the envelope
 (`archivekit.check.envelope`: version line, unknown types, missing payload), and the line
 type's handler: the files the server resolves first (`archivekit.check.files.FileChecks`), the
 server's validator layer (first error only) and apply-layer rules (`archivekit.check.rules`),
-then the cross-line checks — definitions and references (`archivekit.check.references`; the
-references inside posts: `archivekit.check.post_refs`) — and the facts the consumers need
-(definitions, files used, message lengths, post identities). Read from a stream, the part of
+then the cross-line checks — what definition lines define and refer to
+(`archivekit.check.definitions`), the references inside posts (`archivekit.check.post_refs`),
+both against `archivekit.check.references` — and the facts the consumers need (definitions,
+files used, message lengths, post identities). Read from a stream, the part of
 a line that depends on the archive's members waits until they are known (`replay`;
 `archivekit.check.deferred`).
 
@@ -26,18 +27,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from archivekit.check.definitions import Definitions
 from archivekit.check.duplicates import post_identity
 from archivekit.check.envelope import open_envelope
 from archivekit.check.facts import (
-    ChannelDefined,
     FilesUsed,
     Findings,
     Maxima,
     PackedIdentities,
-    SchemeDefined,
-    TeamDefined,
     Unresolved,
-    UserDefined,
 )
 from archivekit.check.fast import fastpath
 from archivekit.check.fast.fastpath import (
@@ -53,17 +51,12 @@ from archivekit.check.files import FileChecks, files_field
 from archivekit.check.post_refs import PostReferences
 from archivekit.check.references import (
     BATCH_NOTE,
-    CHANNEL_TEAM_NOT_FOUND,
-    TEAMS_NOT_FOUND,
-    USER_CHANNEL_NOT_FOUND,
     Existing,
     References,
-    Reported,
 )
 from archivekit.check.rules import bot, channel, direct, emoji, post, role, scheme, team, user
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.post_types import is_allowed_post_type
-from archivekit.gosem.strings import go_lower
 from archivekit.issues import Issue, Values
 from archivekit.read import Archive, LineTooLong
 from archivekit.read.records import decode_plain, read_record
@@ -163,6 +156,7 @@ class LineProcessor:
         self._raw = b""
         self._line_start = 0
         self.post_refs = PostReferences(self.refs, self.maxima, self.member)
+        self.definitions = Definitions(self.refs, self.member)
         self._handlers: dict[str, Callable[[int, Payload], None]] = {
             "role": self._role,
             "scheme": self._scheme,
@@ -194,10 +188,6 @@ class LineProcessor:
     def _add_all(self, issues: list[Issue] | tuple[Issue, ...], line: int) -> None:
         for issue in issues:
             self._add(issue, line)
-
-    def _add_reported(self, reported: Reported, line: int) -> None:
-        issue, unresolved = reported
-        self._add(issue, line, unresolved)
 
     # --- the line loop ---------------------------------------------------------------------
     def process_batch(self, batch: list[bytes | LineTooLong]) -> None:
@@ -374,68 +364,27 @@ class LineProcessor:
         return True
 
     # --- per type --------------------------------------------------------------------------
+    # Each handler counts the line, runs its rules and files, and leaves the definitions and
+    # references to `Definitions` / `PostReferences`.
     def _role(self, line: int, data: Payload) -> None:
         self.counts.roles += 1
         self._rules("role", line, data)
-        name = data.get("name")
-        if name:
-            dup = self.refs.define_named("roles", name, line)
-            if dup:
-                self._add(dup, line)
+        self.definitions.role(self.found, line, data)
 
     def _scheme(self, line: int, data: Payload) -> None:
         self.counts.schemes += 1
         self._rules("scheme", line, data)
-        name = data.get("name")
-        if name:
-            dup = self.refs.define_named("schemes", name, line, data.get("scope"))
-            if dup:
-                self._add(dup, line)
-            self.found.facts.append(SchemeDefined(line, name))
-
-    def _scheme_ref(self, line: int, data: Payload, kind: str) -> None:
-        name = data.get("scheme")
-        if name:
-            reported = self.refs.ref_scheme(
-                name,
-                kind,
-                f"{kind}.scheme",
-                f"app.import.import_{kind}.scheme_wrong_scope.error",
-            )
-            if reported:
-                self._add_reported(reported, line)
+        self.definitions.scheme(self.found, line, data)
 
     def _team(self, line: int, data: Payload) -> None:
         self.counts.teams += 1
         self._rules("team", line, data)
-        self._scheme_ref(line, data, "team")
-        name = data.get("name")
-        if name:
-            dup = self.refs.define_team(name, line)
-            if dup:
-                self._add(dup, line)
-            self.found.facts.append(TeamDefined(line, go_lower(name)))
+        self.definitions.team(self.found, line, data)
 
     def _channel(self, line: int, data: Payload) -> None:
         self.counts.channels += 1
         self._rules("channel", line, data)
-        team_name, name = data.get("team"), data.get("name")
-        if team_name is not None:
-            # channel.team is looked up lowercased: any case works here.
-            reported = self.refs.ref_team(
-                team_name, "channel.team", exact=False, server_id=CHANNEL_TEAM_NOT_FOUND
-            )
-            if reported:
-                self._add_reported(reported, line)
-        self._scheme_ref(line, data, "channel")
-        if team_name and name:
-            dup = self.refs.define_channel(team_name, name, line)
-            if dup:
-                self._add(dup, line)
-            deleted_at = data.get("deleted_at")
-            archived = deleted_at is not None and deleted_at > 0
-            fact = ChannelDefined(line, go_lower(team_name), go_lower(name), archived)
-            self.found.facts.append(fact)
+        self.definitions.channel(self.found, line, data)
 
     def _profile_and_rules(self, line: int, data: Payload, kind: str) -> None:
         """A user's or bot's profile image (first, as the server's validator), then its rules."""
@@ -447,52 +396,17 @@ class LineProcessor:
     def _user(self, line: int, data: Payload) -> None:
         self.counts.users += 1
         self._profile_and_rules(line, data, "user")
-        username = data.get("username")
-        teams = data.get("teams") or []
-        for t_index, membership in enumerate(teams):
-            team_name = membership.get("name")
-            if team_name is None:
-                continue
-            field = f"user.teams[{t_index}]"
-            reported = self.refs.ref_team(
-                team_name, f"{field}.name", exact=True, server_id=TEAMS_NOT_FOUND
-            )
-            if reported:
-                self._add_reported(reported, line)
-                continue
-            for c_index, channel_membership in enumerate(membership.get("channels") or ()):
-                channel_name = channel_membership.get("name")
-                if channel_name is not None:
-                    reported = self.refs.ref_channel(
-                        team_name,
-                        channel_name,
-                        f"{field}.channels[{c_index}].name",
-                        server_id=USER_CHANNEL_NOT_FOUND,
-                    )
-                    if reported:
-                        self._add_reported(reported, line)
-        if username:
-            self._add_all(self.refs.define_user(username, data.get("email"), line, "user"), line)
-            names = tuple(go_lower(m["name"]) for m in teams if m.get("name"))
-            active = not data.get("delete_at")
-            self.found.facts.append(UserDefined(line, go_lower(username), active, names))
+        self.definitions.user(self.found, line, data)
 
     def _bot(self, line: int, data: Payload) -> None:
         self.counts.bots += 1
         self._profile_and_rules(line, data, "bot")
-        username = data.get("username")
-        if username:
-            self._add_all(self.refs.define_user(username, None, line, "bot"), line)
-            self.found.facts.append(UserDefined(line, go_lower(username)))
+        self.definitions.bot(self.found, line, data)
 
     def _emoji(self, line: int, data: Payload) -> None:
         self.counts.emojis += 1
         ok = self._rules("emoji", line, data)
-        name = data.get("name")
-        if name:
-            dup = self.refs.define_named("emojis", name, line)
-            if dup:
-                self._add(dup, line)
+        self.definitions.emoji(self.found, line, data)
         self._emoji_image(line, data, ok)
 
     def _emoji_image(self, line: int, data: Payload, ok: bool) -> None:
