@@ -45,7 +45,8 @@ from archivekit.read.inflate import method_name
 if TYPE_CHECKING:
     from archivekit.check.deferred import DeferredFiles
 
-Lookup = Callable[[str], Any]
+# A member by its NFC key as the server looks it up (`Archive.lookup`); None: not in the archive.
+Lookup = Callable[[str], MemberInfo | None]
 Payload = dict[str, Any]
 
 PROFILE_IMAGE_ID = "app.import.validate_user_import_data.profile_image.error"
