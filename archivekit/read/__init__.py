@@ -3,8 +3,11 @@
 `open_archive` opens a zip, a bare ``.jsonl`` or an export directory and returns an `Archive`
 (members, lookups by the server's NFC key, member data in blocks); `iter_line_batches` frames
 the JSONL's blocks into lines with Go scanner semantics; `records` (`RecordStream`,
-`iter_records`, `Record`) gives the lines with their number and decoded envelope — the one way
-the layers above get decoded lines. It only opens and reads: what the server would think of
+`iter_records`, `Record`) gives the lines with their number and decoded envelope — how
+validate (its workers too), inspect and the tables read the JSONL. Reconcile and the writers
+frame the lines themselves with `iter_line_batches` / `iter_line_blocks` (their C code takes
+most lines undecoded; the writers copy unchanged lines byte for byte). It only opens and
+reads: what the server would think of
 the archive is checked in `archivekit.check.archive`. Imports only `archivekit.gosem` and the
 foundation (never pydantic or click).
 """

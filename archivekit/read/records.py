@@ -1,6 +1,7 @@
 """Records: the JSONL's lines with their number, raw bytes and decoded envelope, pulled.
 
-The one way the layers above the reader get decoded lines. A `Record` is one line: its 1-based
+How validate, inspect and the tables read the JSONL (what else reads it, and why: the README's
+"Layout", under read/). A `Record` is one line: its 1-based
 number, its bytes (without the ``\\n``), its size, the envelope it decodes to (a dict; None when
 it cannot be decoded) and the issues of framing and decoding. `RecordStream` pulls an
 archive's JSONL as records, block by block, in bounded memory; a consumer with a fast path of

@@ -28,10 +28,9 @@ from archivekit.read import (
     Archive,
     LineTooLong,
     ReadLimits,
-    iter_line_batches,
     open_archive,
-    rechunk,
 )
+from archivekit.read.records import RecordStream
 from archivekit.report.choices import BY as BY
 from archivekit.runtime import default_workers, run_in_workers
 
@@ -388,13 +387,11 @@ def owned_batches(
     """(number of the first line, lines) of every `workers`-th batch from batch `me`; the
     last item is (total lines + 1, []) so a consumer learns the number of lines."""
     with open_archive(path, limits=read_limits) as archive:
-        line = 1
-        blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
-        for index, batch in enumerate(iter_line_batches(blocks)):
-            if index % workers == me:
-                yield line, batch
-            line += len(batch)
-        yield line, []
+        # The share is RecordStream's, as inspect's workers take theirs; the lines stay raw:
+        # the C counter takes runs of them undecoded.
+        stream = RecordStream(archive, exact=False, block_size=block_size, share=(me, workers))
+        yield from stream.raw_batches()
+        yield stream.lines + 1, []
 
 
 def count_share(
