@@ -25,10 +25,13 @@ EOCD_SIG = b"PK\x05\x06"
 ZIP64_LOCATOR_SIG = b"PK\x06\x07"
 ZIP64_EOCD_SIG = b"PK\x06\x06"
 SPANNED_MARKER = b"PK\x07\x08"
+# APPNOTE 4.3.9.3: the same four bytes open a data descriptor (where one is written).
+DESCRIPTOR_SIG = SPANNED_MARKER
 
-_EOCD = struct.Struct("<4sHHHHIIH")  # 22 bytes
-_ZIP64_LOCATOR = struct.Struct("<4sIQI")  # 20 bytes
-_ZIP64_EOCD = struct.Struct("<4sQHHIIQQQQ")  # 56 bytes
+# The end records; the reader parses them, the writer (`write.zipwriter`) packs them.
+EOCD = struct.Struct("<4sHHHHIIH")  # 22 bytes
+ZIP64_LOCATOR = struct.Struct("<4sIQI")  # 20 bytes
+ZIP64_EOCD = struct.Struct("<4sQHHIIQQQQ")  # 56 bytes
 # The two headers every member has (APPNOTE 4.3.7, 4.3.12), signature first as 4 bytes; the
 # reader parses them, the writer (`write.zipwriter`) packs them.
 CENTRAL_HEADER = struct.Struct("<4sHHHHHHIIIHHHHHII")  # 46 bytes
@@ -126,16 +129,16 @@ def _find_eocd(fh: BinaryIO, file_size: int) -> tuple[int, bytes] | None:
     Like Go: the *last* signature with room for the 22-byte record in the final 64 KiB +
     22 bytes; if its comment would run past the end of the file there is no valid EOCD.
     """
-    if file_size < _EOCD.size:
+    if file_size < EOCD.size:
         return None
-    tail_len = min(file_size, _MAX_COMMENT + _EOCD.size)
+    tail_len = min(file_size, _MAX_COMMENT + EOCD.size)
     tail = _read_at(fh, file_size - tail_len, tail_len)
-    i = tail.rfind(EOCD_SIG, 0, len(tail) - _EOCD.size + 4)
+    i = tail.rfind(EOCD_SIG, 0, len(tail) - EOCD.size + 4)
     if i < 0:
         return None
-    record = tail[i : i + _EOCD.size]
+    record = tail[i : i + EOCD.size]
     comment_len = _U16.unpack_from(record, 20)[0]
-    if i + _EOCD.size + comment_len > len(tail):
+    if i + EOCD.size + comment_len > len(tail):
         return None
     return file_size - tail_len + i, record
 
@@ -169,7 +172,7 @@ def _read_directory_end(fh: BinaryIO, file_size: int) -> _DirectoryEnd:
             )
         raise ArchiveError(error("not-a-zip", "The file is not a zip archive."))
     eocd_offset, record = found
-    _, disk, cd_disk, entries_here, entries, cd_size, cd_offset, _ = _EOCD.unpack(record)
+    _, disk, cd_disk, entries_here, entries, cd_size, cd_offset, _ = EOCD.unpack(record)
     end = _DirectoryEnd(entries, cd_size, cd_offset, eocd_offset)
     multidisk = disk != 0 or cd_disk != 0 or entries_here != entries
     if entries == 0xFFFF or cd_size == _U32_MAX or cd_offset == _U32_MAX:
@@ -181,19 +184,19 @@ def _read_directory_end(fh: BinaryIO, file_size: int) -> _DirectoryEnd:
 
 def _read_zip64_end(fh: BinaryIO, eocd_offset: int, end: _DirectoryEnd) -> bool:
     """Apply the zip64 end record to ``end``; True when it describes a multi-disk archive."""
-    locator_offset = eocd_offset - _ZIP64_LOCATOR.size
+    locator_offset = eocd_offset - ZIP64_LOCATOR.size
     if locator_offset < 0:
         return False
-    locator = _read_at(fh, locator_offset, _ZIP64_LOCATOR.size)
-    sig, _, record_offset, total_disks = _ZIP64_LOCATOR.unpack(locator)
+    locator = _read_at(fh, locator_offset, ZIP64_LOCATOR.size)
+    sig, _, record_offset, total_disks = ZIP64_LOCATOR.unpack(locator)
     if sig != ZIP64_LOCATOR_SIG:
         return False  # Go: not a zip64 file, use the 32-bit values as they are
     if total_disks != 1:
         return True
-    record = _read_at(fh, record_offset, _ZIP64_EOCD.size)
-    if len(record) < _ZIP64_EOCD.size or record[:4] != ZIP64_EOCD_SIG:
+    record = _read_at(fh, record_offset, ZIP64_EOCD.size)
+    if len(record) < ZIP64_EOCD.size or record[:4] != ZIP64_EOCD_SIG:
         raise _corrupt("The zip64 end-of-central-directory record is missing or damaged.")
-    (_, _, _, _, disk, cd_disk, entries_here, entries, cd_size, cd_offset) = _ZIP64_EOCD.unpack(
+    (_, _, _, _, disk, cd_disk, entries_here, entries, cd_size, cd_offset) = ZIP64_EOCD.unpack(
         record
     )
     end.entries, end.size, end.offset, end.end_offset = entries, cd_size, cd_offset, record_offset

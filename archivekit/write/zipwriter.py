@@ -37,10 +37,17 @@ from archivekit.read import MemberInfo
 from archivekit.read.zipdir import (
     CENTRAL_HEADER,
     CENTRAL_HEADER_SIG,
+    DESCRIPTOR_SIG,
+    EOCD,
+    EOCD_SIG,
     FLAG_DATA_DESCRIPTOR,
     FLAG_UTF8,
     LOCAL_HEADER,
     LOCAL_HEADER_SIG,
+    ZIP64_EOCD,
+    ZIP64_EOCD_SIG,
+    ZIP64_LOCATOR,
+    ZIP64_LOCATOR_SIG,
 )
 
 Method = Literal["stored", "deflate"]
@@ -198,11 +205,11 @@ class MemberWriter:
             archive._write(tail)
             if archive._needs_zip64(entry):
                 descriptor = struct.pack(
-                    "<IIQQ", 0x08074B50, entry.crc, entry.compressed_size, entry.size
+                    "<4sIQQ", DESCRIPTOR_SIG, entry.crc, entry.compressed_size, entry.size
                 )
             else:
                 descriptor = struct.pack(
-                    "<IIII", 0x08074B50, entry.crc, entry.compressed_size, entry.size
+                    "<4sIII", DESCRIPTOR_SIG, entry.crc, entry.compressed_size, entry.size
                 )
             archive._write(descriptor)
             archive._member_closed(entry)
@@ -395,9 +402,8 @@ class ZipWriter:
         if count >= _ZIP_MAX_ENTRIES or max(cd_offset, cd_size) >= limit:
             eocd64_offset = self._offset
             self._write(
-                struct.pack(
-                    "<IQHHIIQQQQ",
-                    0x06064B50,
+                ZIP64_EOCD.pack(
+                    ZIP64_EOCD_SIG,
                     44,
                     _ZIP64_VERSION,
                     _ZIP64_VERSION,
@@ -409,13 +415,11 @@ class ZipWriter:
                     cd_offset,
                 )
             )
-            self._write(struct.pack("<IIQI", 0x07064B50, 0, eocd64_offset, 1))
+            self._write(ZIP64_LOCATOR.pack(ZIP64_LOCATOR_SIG, 0, eocd64_offset, 1))
             count16, cd_size32, cd_offset32 = 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF
         else:
             count16, cd_size32, cd_offset32 = count, cd_size, cd_offset
-        self._write(
-            struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count16, count16, cd_size32, cd_offset32, 0)
-        )
+        self._write(EOCD.pack(EOCD_SIG, 0, 0, count16, count16, cd_size32, cd_offset32, 0))
         digest = self._hash.hexdigest() if self._hash is not None else None
         self._closed = ZipSummary(tuple(e.frozen() for e in self._entries), self._offset, digest)
         return self._closed
@@ -466,5 +470,5 @@ def local_overhead(name: str, *, streamed: bool, zip64: bool = False) -> int:
     return size
 
 
-END_RECORDS_SIZE: Final = 22
+END_RECORDS_SIZE: Final = EOCD.size  # 22
 """The end-of-central-directory record (zip64 end records add 76 bytes when needed)."""
