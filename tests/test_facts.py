@@ -19,11 +19,11 @@ from archivekit.check.facts import (
     UserDefined,
 )
 from archivekit.check.limits import Needs
+from archivekit.check.table_counts import Team
 from archivekit.issues import Severity
 from archivekit.read import iter_line_batches, open_archive
 from archivekit.report.inventory import TeamSummary
 from archivekit.report.model import IssueCollector
-from archivekit.report.table_counts import Team
 from archivekit.report.tally import Tally
 from archivekit.testing.synth import channel, make_archive, png_bytes, post, team, user
 from archivekit.validate import validate
