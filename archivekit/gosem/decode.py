@@ -80,9 +80,9 @@ SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
 JSON_DECODE_ERROR_ID = "app.import.bulk_import.json_decode.error"
 # encoding/json's scanner refuses deeper nesting (maxNestingDepth).
 GO_MAX_DEPTH = 10000
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 _REPLACEMENT_BYTES = "\ufffd".encode()
-_GO_WHITESPACE = b" \t\r\n"
+JSON_WHITESPACE = b" \t\r\n"
 # orjson keeps integers in [-2**63, 2**64) as int and turns others into float; the slow path
 # does the same so both paths give identical values.
 _ORJSON_INT_MAX = 2**64 - 1
@@ -632,7 +632,7 @@ class _GoDecoder:
 
 def _slow(raw: bytes) -> tuple[dict[str, Any] | None, tuple[Issue, ...]]:
     """The exact decoder: every line the fast path does not vouch for."""
-    if raw.startswith(_BOM):
+    if raw.startswith(BOM):
         return _failed(
             _decode_error(
                 "bom",
@@ -642,7 +642,7 @@ def _slow(raw: bytes) -> tuple[dict[str, Any] | None, tuple[Issue, ...]]:
                 {"go_error": "invalid character 'ï' looking for beginning of value", "offset": 0},
             )
         )
-    if not raw.strip(_GO_WHITESPACE):
+    if not raw.strip(JSON_WHITESPACE):
         return _failed(
             _decode_error(
                 "line-empty",

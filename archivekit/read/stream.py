@@ -52,6 +52,7 @@ from typing import BinaryIO
 
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
+from archivekit.gosem.images import FORMATS as IMAGE_FORMATS
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions, is_image_name
 from archivekit.gosem.paths import member_key
 from archivekit.issues import Scalar, error
@@ -87,9 +88,14 @@ from archivekit.read.source import (
 )
 from archivekit.read.zipdir import (
     CENTRAL_HEADER_SIG,
+    DESCRIPTOR_SIG,
     EOCD_SIG,
+    FLAG_DATA_DESCRIPTOR,
+    FLAG_ENCRYPTED,
+    LOCAL_HEADER,
     LOCAL_HEADER_SIG,
     SPANNED_MARKER,
+    U32_MAX,
     ZIP64_EOCD_SIG,
     MemberInfo,
     decode_name,
@@ -114,11 +120,6 @@ _HOLD = 28
 # inside the member that looks like a descriptor and a header, with the wrong CRC-32, does not
 # end it early).
 _LOOKAHEAD = 64 << 10
-_FLAG_ENCRYPTED = 0x0001
-_FLAG_DESCRIPTOR = 0x0008
-_U32_MAX = 0xFFFFFFFF
-_LOCAL = struct.Struct("<4sHHHHHIIIHH")  # 30 bytes
-_DESCRIPTOR_SIG = b"PK\x07\x08"
 _DESCRIPTOR_32 = struct.Struct("<III")
 _DESCRIPTOR_64 = struct.Struct("<IQQ")
 # What may follow a member (and its descriptor): the next member, the central directory, the
@@ -322,7 +323,7 @@ def _match_descriptor(data: bytes, csize: int, usize: int) -> tuple[int, int] | 
     that a header signature follows: (its length, its CRC-32), or None. (A deflate member's
     CRC-32 is not looked at: its stream's end delimits it, and a file's reader checks the
     central directory's, as `StreamArchive` does.)"""
-    starts = (4, 0) if data[:4] == _DESCRIPTOR_SIG else (0,)
+    starts = (4, 0) if data[:4] == DESCRIPTOR_SIG else (0,)
     for start in starts:
         for layout in (_DESCRIPTOR_32, _DESCRIPTOR_64):
             end = start + layout.size
@@ -376,7 +377,7 @@ class StreamArchive(Archive):
         self._names = array("q")  # hash() of each local header's name
         self._crc = array("I")
         self._size = array("Q")
-        self._dim_kind = bytearray()  # index into _DIM_KINDS + 1; 0: none
+        self._dim_kind = bytearray()  # index into IMAGE_FORMATS + 1; 0: none
         self._dim_width = array("I")
         self._dim_height = array("I")
         self._kept_at = array("q")  # offset of the kept head in `_heads`, -1: none
@@ -413,20 +414,20 @@ class StreamArchive(Archive):
         """The next local header, or None where the members end."""
         source = self._in
         offset = source.offset
-        head = source.peek(_LOCAL.size)
+        head = source.peek(LOCAL_HEADER.size)
         if head[:4] != LOCAL_HEADER_SIG:
             if len(head) < 4:
                 raise _stream_ends(source.name, "before its central directory")
             return None
-        if len(head) < _LOCAL.size:
+        if len(head) < LOCAL_HEADER.size:
             raise _stream_ends(source.name, "inside a local header")
-        (_, _, flags, method, _, _, crc, csize, usize, n_name, n_extra) = _LOCAL.unpack(head)
-        source.advance(_LOCAL.size)
+        (_, _, flags, method, _, _, crc, csize, usize, n_name, n_extra) = LOCAL_HEADER.unpack(head)
+        source.advance(LOCAL_HEADER.size)
         rest = source.take(n_name + n_extra)
         if len(rest) < n_name + n_extra:
             raise _stream_ends(source.name, "inside a local header")
         name = decode_name(rest[:n_name], flags)
-        if csize == _U32_MAX or usize == _U32_MAX:
+        if csize == U32_MAX or usize == U32_MAX:
             usize, csize = _local_zip64(rest[n_name:], usize, csize)
         info = MemberInfo(
             name=name,
@@ -440,9 +441,9 @@ class StreamArchive(Archive):
             header_offset=offset,
             is_dir=name.endswith("/"),
             is_symlink=False,  # only the central directory says
-            encrypted=bool(flags & _FLAG_ENCRYPTED),
+            encrypted=bool(flags & FLAG_ENCRYPTED),
         )
-        return _Local(info, bool(flags & _FLAG_DESCRIPTOR))
+        return _Local(info, bool(flags & FLAG_DATA_DESCRIPTOR))
 
     # --- the JSONL -------------------------------------------------------------------------
 
@@ -561,9 +562,9 @@ class StreamArchive(Archive):
             self._dim_height.append(0)
         else:
             kind, width, height = dims
-            self._dim_kind.append(_DIM_KINDS.index(kind) + 1)
-            self._dim_width.append(min(width, _U32_MAX))
-            self._dim_height.append(min(height, _U32_MAX))
+            self._dim_kind.append(IMAGE_FORMATS.index(kind) + 1)
+            self._dim_width.append(min(width, U32_MAX))
+            self._dim_height.append(min(height, U32_MAX))
         if head is None:
             self._kept_at.append(-1)
             self._kept_len.append(0)
@@ -692,7 +693,7 @@ class StreamArchive(Archive):
         except ArchiveError:
             return None
         return (
-            _DIM_KINDS[self._dim_kind[i] - 1],
+            IMAGE_FORMATS[self._dim_kind[i] - 1],
             self._dim_width[i],
             self._dim_height[i],
         )
@@ -994,10 +995,6 @@ class StreamArchive(Archive):
         reading.error_at = reading.produced
 
 
-# The formats `image_dimensions` knows (`StreamArchive._dim_kind` holds an index + 1).
-_DIM_KINDS = ("png", "jpeg", "gif", "webp")
-
-
 def _find_descriptor(
     buf: bytes, at: int, end: int, produced: int, crc: int, eof: bool
 ) -> tuple[int, int, int]:
@@ -1039,7 +1036,7 @@ def _find_descriptor(
     i = buf.find(b"PK", at, end)
     while i >= 0:
         sig = buf[i : i + 4]
-        if sig == _DESCRIPTOR_SIG:
+        if sig == DESCRIPTOR_SIG:
             heapq.heappush(pending, i)
         if sig in _NEXT:
             # A descriptor without its signature ends right before the next header.
@@ -1146,10 +1143,10 @@ def _local_zip64(extra: bytes, usize: int, csize: int) -> tuple[int, int]:
         if tag != 0x0001:
             continue
         j = 0
-        if usize == _U32_MAX and len(field) >= j + 8:
+        if usize == U32_MAX and len(field) >= j + 8:
             usize = struct.unpack_from("<Q", field, j)[0]
             j += 8
-        if csize == _U32_MAX and len(field) >= j + 8:
+        if csize == U32_MAX and len(field) >= j + 8:
             csize = struct.unpack_from("<Q", field, j)[0]
         break
     return usize, csize

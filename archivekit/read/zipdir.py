@@ -40,7 +40,7 @@ _U16 = struct.Struct("<H")
 _U64 = struct.Struct("<Q")
 
 _MAX_COMMENT = 0xFFFF
-_U32_MAX = 0xFFFFFFFF
+U32_MAX = 0xFFFFFFFF  # a 32-bit size or offset of this value: the zip64 field holds it
 _ZIP64_EXTRA_ID = 0x0001
 # General-purpose flag bits (APPNOTE 4.4.4).
 FLAG_ENCRYPTED = 0x0001
@@ -175,7 +175,7 @@ def _read_directory_end(fh: BinaryIO, file_size: int) -> _DirectoryEnd:
     _, disk, cd_disk, entries_here, entries, cd_size, cd_offset, _ = EOCD.unpack(record)
     end = _DirectoryEnd(entries, cd_size, cd_offset, eocd_offset)
     multidisk = disk != 0 or cd_disk != 0 or entries_here != entries
-    if entries == 0xFFFF or cd_size == _U32_MAX or cd_offset == _U32_MAX:
+    if entries == 0xFFFF or cd_size == U32_MAX or cd_offset == U32_MAX:
         multidisk |= _read_zip64_end(fh, eocd_offset, end)
     if multidisk:
         raise _multidisk()
@@ -278,7 +278,7 @@ def _member_from_record(
     )
     name_start = pos + CENTRAL_HEADER.size
     name = decode_name(buf[name_start : name_start + n_name], flags)
-    if csize == _U32_MAX or size == _U32_MAX or offset == _U32_MAX:
+    if csize == U32_MAX or size == U32_MAX or offset == U32_MAX:
         extra = buf[name_start + n_name : name_start + n_name + n_extra]
         size, csize, offset = _apply_zip64_extra(name, extra, size, csize, offset)
     return MemberInfo(
@@ -301,7 +301,7 @@ def _apply_zip64_extra(
     name: str, extra: bytes, size: int, csize: int, offset: int
 ) -> tuple[int, int, int]:
     """Go's reading of the zip64 extra field: only the maxed-out values, in this order."""
-    need_size, need_csize, need_offset = size == _U32_MAX, csize == _U32_MAX, offset == _U32_MAX
+    need_size, need_csize, need_offset = size == U32_MAX, csize == U32_MAX, offset == U32_MAX
     i = 0
     while len(extra) - i >= 4:
         tag, field_len = struct.unpack_from("<HH", extra, i)

@@ -38,11 +38,6 @@ def shown_json(value: object) -> str:
     return text
 
 
-# The old name, still imported by write/fix.py and write/dedupe.py (being edited on another
-# branch): switch them to `shown_json`, then remove this.
-shown = shown_json
-
-
 @dataclass(frozen=True, slots=True)
 class Change:
     """One repair at one place. ``after`` None: not done (``note`` says why)."""

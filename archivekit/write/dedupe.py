@@ -46,15 +46,15 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from archivekit.check.parallel import definition_lines
-from archivekit.gosem.decode import decode_line, leading_objects
+from archivekit.check.rules.context import TOWN_SQUARE
+from archivekit.gosem.decode import BOM, decode_line, leading_objects
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import REPAIR_DEDUPE
 from archivekit.read import Archive, LineTooLong, iter_line_batches
-from archivekit.write.changes import Change, ChangeLog, shown
+from archivekit.write.changes import Change, ChangeLog, shown_json
 
 Payload = dict[str, Any]
 Key = tuple[str, object]
-_BOM: Final = b"\xef\xbb\xbf"
 _IDENTITY: Final = {
     "team": ("name",),
     "channel": ("team", "name"),
@@ -73,7 +73,6 @@ _REQUIRED: Final = {
     "scheme": ("name", "display_name", "scope"),
 }
 _SIGN_IN: Final = ("auth_service", "auth_data", "password")
-_DEFAULT_CHANNEL: Final = "town-square"
 _GUEST_ROLE_NAMES: Final = {
     "default_team_guest_role": "Team Guest Role for Scheme",
     "default_channel_guest_role": "Channel Guest Role for Scheme",
@@ -95,7 +94,7 @@ class NotMergeable(Exception):
 def framed(raw: bytes) -> bytes:
     """The line as the repairs see it: without a BOM (line 1's, or one where files were
     joined together) or a carriage return at its end."""
-    raw = raw[3:] if raw.startswith(_BOM) else raw
+    raw = raw[3:] if raw.startswith(BOM) else raw
     return raw[:-1] if raw.endswith(b"\r") else raw
 
 
@@ -212,7 +211,7 @@ def _channels(earlier: list[Any], later: list[Any], guest: bool) -> list[Any]:
         name = go_lower(entry.get("name") or "") if isinstance(entry, dict) else ""
         if name in relisted:
             continue
-        if name == _DEFAULT_CHANNEL and not guest:
+        if name == TOWN_SQUARE and not guest:
             # Re-imported as a plain membership (the importer adds town-square itself).
             plain: Payload = {"name": entry["name"]}
             if _favorite(entry):
@@ -364,8 +363,8 @@ class DedupePlan:
                     REPAIR_DEDUPE,
                     number,
                     None,
-                    shown(_subject(envelope)),
-                    shown(""),
+                    shown_json(_subject(envelope)),
+                    shown_json(""),
                     f"line removed: a later definition of this {kind}, merged into line {into}",
                 )
             )
@@ -374,7 +373,7 @@ class DedupePlan:
         if refused is not None:
             reason, lines = refused
             note = f"not merged with line(s) {_numbers(lines)}: {reason}; merge them by hand"
-            log.add(Change(REPAIR_DEDUPE, number, None, shown(_subject(envelope)), None, note))
+            log.add(Change(REPAIR_DEDUPE, number, None, shown_json(_subject(envelope)), None, note))
             return envelope, False
         planned = self.merged.get(number)
         if planned is None:
@@ -389,7 +388,14 @@ class DedupePlan:
             if old != new:
                 changed = True
                 log.add(
-                    Change(REPAIR_DEDUPE, number, f"{kind}.{name}", shown(old), shown(new), note)
+                    Change(
+                        REPAIR_DEDUPE,
+                        number,
+                        f"{kind}.{name}",
+                        shown_json(old),
+                        shown_json(new),
+                        note,
+                    )
                 )
         return (copy.deepcopy(merged), True) if changed else (envelope, False)
 

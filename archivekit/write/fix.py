@@ -58,7 +58,7 @@ from archivekit.check.fast.fastpath import (
 from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
-from archivekit.gosem.decode import decode_line, leading_objects
+from archivekit.gosem.decode import BOM, JSON_WHITESPACE, decode_line, leading_objects
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import (
     REPAIR_BLANK_LINE,
@@ -72,7 +72,7 @@ from archivekit.issues import (
 )
 from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_blocks
 from archivekit.read.inflate import method_name
-from archivekit.write.changes import Change, ChangeLog, shown
+from archivekit.write.changes import Change, ChangeLog, shown_json
 from archivekit.write.core import ArchiveWriter, GroupSpool
 from archivekit.write.dedupe import DedupePlan, definition_envelopes, plan_dedupe
 from archivekit.write.lines import NO_SIZE_LIMIT, LineDecoder, accept_any_type
@@ -89,8 +89,6 @@ _LONG_LINE: Final = struct.Struct("<QQ")  # (offset in the JSONL, length) of a l
 # Before each piece in the reorder spool: its first input line, and where its first line would
 # be in the output without the reorder (a line written elsewhere is logged as moved).
 _PLACE: Final = struct.Struct("<QQ")
-_BOM: Final = b"\xef\xbb\xbf"
-_WHITESPACE: Final = b" \t\r\n"
 _COPY_BLOCK: Final = 1 << 20
 
 
@@ -280,8 +278,8 @@ class FixRun:
         jsonl = self.archive.jsonl
         if self.archive.kind == "zip" and not server_reads(jsonl.method, jsonl.encrypted):
             # The JSONL is always written anew, deflated: this one is re-compressed anyway.
-            before = shown(method_name(jsonl.method))
-            self.log.add(Change(REPAIR_RECOMPRESS, None, jsonl.name, before, shown("deflate")))
+            before = shown_json(method_name(jsonl.method))
+            self.log.add(Change(REPAIR_RECOMPRESS, None, jsonl.name, before, shown_json("deflate")))
         decoder = self.decoder
         decoder.users.update(dict.fromkeys(defined.users))
         decoder.teams.update(dict.fromkeys(defined.teams))
@@ -363,8 +361,8 @@ class FixRun:
                     REPAIR_REORDER,
                     first + k,
                     None,
-                    shown(f"output line {before + k + 1:,}"),
-                    shown(f"output line {after + k + 1:,}"),
+                    shown_json(f"output line {before + k + 1:,}"),
+                    shown_json(f"output line {after + k + 1:,}"),
                 )
             )
 
@@ -424,7 +422,7 @@ class FixRun:
                 REPAIR_SHORTEN_LINE,
                 number,
                 None,
-                shown(f"a line of {length:,} bytes"),
+                shown_json(f"a line of {length:,} bytes"),
                 None,
                 "over the server's 16 MiB line limit (its import stops there): kept as it is; "
                 "shorten or split it by hand",
@@ -471,21 +469,21 @@ class FixRun:
     ) -> Iterator[tuple[str, bytes, bool]]:
         """The slow path of one line: framing, decoding, repairs."""
         text = raw
-        if text.startswith(_BOM):  # line 1's, or one where files were joined together
+        if text.startswith(BOM):  # line 1's, or one where files were joined together
             text = text[3:]
             self._framing(REPAIR_BOM, number, "a byte order mark before the JSON", "nothing")
         if text.endswith(b"\r"):
             text = text[:-1]
             self._framing(REPAIR_CR, number, "a carriage return at the end", "nothing")
-        if not text.strip(_WHITESPACE):
+        if not text.strip(JSON_WHITESPACE):
             self.stats.lines_dropped += 1
             self.log.add(
                 Change(
                     REPAIR_BLANK_LINE,
                     number,
                     None,
-                    shown(raw.decode("utf-8", "replace")),
-                    shown(""),
+                    shown_json(raw.decode("utf-8", "replace")),
+                    shown_json(""),
                     "line removed",
                 )
             )
@@ -539,7 +537,7 @@ class FixRun:
             self._check_order()
 
     def _framing(self, repair: str, number: int, before: str, after: str) -> None:
-        self.log.add(Change(repair, number, None, shown(before), shown(after)))
+        self.log.add(Change(repair, number, None, shown_json(before), shown_json(after)))
 
     def _trailing(self, text: bytes, number: int) -> list[bytes]:
         """A line that does not decode: when it is JSON objects with text after them, the
@@ -549,7 +547,9 @@ class FixRun:
             return [text]
         note = f"split into {len(pieces)} lines" if len(pieces) > 1 else None
         before = rest or text.decode("utf-8")
-        self.log.add(Change(REPAIR_TRAILING, number, None, shown(before), shown(""), note))
+        self.log.add(
+            Change(REPAIR_TRAILING, number, None, shown_json(before), shown_json(""), note)
+        )
         return pieces
 
     # --- members ---------------------------------------------------------------------------
@@ -573,8 +573,8 @@ class FixRun:
                         REPAIR_DUPLICATE_MEMBER,
                         None,
                         member.name,
-                        shown(f"entry {i + 1} of {len(index)}"),
-                        shown(""),
+                        shown_json(f"entry {i + 1} of {len(index)}"),
+                        shown_json(""),
                         "a later member has the same name; the server reads that one",
                     )
                 )
@@ -595,7 +595,7 @@ class FixRun:
                         REPAIR_RECOMPRESS,
                         None,
                         name,
-                        shown("encrypted"),
+                        shown_json("encrypted"),
                         None,
                         "an encrypted member cannot be read: copied as it is",
                     )
@@ -619,7 +619,7 @@ class FixRun:
                     REPAIR_RECOMPRESS,
                     None,
                     name,
-                    shown(before),
+                    shown_json(before),
                     None,
                     f"cannot be read ({exc.issue.message}): copied as it is",
                 )
@@ -629,5 +629,7 @@ class FixRun:
             blocks = self.archive.iter_member_blocks(member, _COPY_BLOCK)
             self.writer.add_member(name, blocks, method="deflate")
         self.stats.members_recompressed += 1
-        self.log.add(Change(REPAIR_RECOMPRESS, None, name, shown(before), shown("deflate")))
+        self.log.add(
+            Change(REPAIR_RECOMPRESS, None, name, shown_json(before), shown_json("deflate"))
+        )
         return True
