@@ -361,14 +361,18 @@ def redact_archive(
     if mapping is not None and os.path.realpath(mapping) in {
         os.path.realpath(target),
         os.path.realpath(source),
+        os.path.realpath(manifest_path(target)),
     }:
         # Checked before anything is written: the mapping is written last.
-        raise UsageError("redact: --mapping must be another file than the input and the output")
+        raise UsageError(
+            "redact: --mapping must be another file than the input, the output and the"
+            " output's manifest"
+        )
     key_given = key is not None
     pseudonyms = Pseudonyms(key if key is not None else os.urandom(REDACT_KEY_BYTES))
     with open_archive(source, limits=read_limits) as archive:
-        jsonl_name = archive.jsonl.name if archive.kind != "jsonl" else JSONL_NAME
         run = RedactRun(archive, pseudonyms, attachments, files=mapping is not None)
+        jsonl_name = run.member_name(archive.jsonl) if archive.kind != "jsonl" else JSONL_NAME
         with (
             refused_writes(target),
             write_archive(

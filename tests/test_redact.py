@@ -71,7 +71,9 @@ def issue_keys(path: Path) -> Counter[tuple[Any, ...]]:
 
 
 def _where(member: str | None) -> str | None:
-    return member if member is None or member.endswith(".jsonl") else "(a file)"
+    if member is None or member == "import.jsonl":
+        return member
+    return "(a JSONL)" if member.endswith(".jsonl") else "(a file)"
 
 
 def jsonl_of(path: Path) -> list[bytes]:
@@ -105,7 +107,7 @@ def walk_strings(value: Any) -> list[str]:
 # Strings the output keeps on purpose (kept-verbatim list): never a leak.
 KEPT_WORDS = {
     *("town-square", "off-topic", "all", "channel", "system", "matterbot", "data"),
-    *("import", "jsonl"),  # the JSONL's member name
+    *("import", "jsonl"),  # the server's default JSONL name, import.jsonl (any other is mapped)
     *RESERVED_TEAM_NAME_PREFIXES,
 }
 
@@ -120,6 +122,9 @@ def secrets_of(path: Path) -> tuple[set[str], set[bytes]]:
             continue
         kind = record["type"]
         body = record.get(kind)
+        if kind == "version" and isinstance(record.get("info"), dict):
+            for value in walk_strings(record["info"]):  # words (not dates: kept elsewhere)
+                words.update(re.findall(r"[^\W\d_]{5,}", value))
         if not isinstance(body, dict) or kind in ("version", "role", "scheme"):
             continue
         for key in ("username", "email", "first_name", "last_name", "nickname", "position"):
@@ -137,6 +142,8 @@ def secrets_of(path: Path) -> tuple[set[str], set[bytes]]:
     samples: set[bytes] = set()
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
+            if info.filename.endswith(".jsonl") and info.filename != "import.jsonl":
+                names.update(t for t in tokens(info.filename[:-6]) if len(t) >= 5)
             if info.filename.endswith(".jsonl") or info.is_dir():
                 continue
             try:
@@ -160,7 +167,6 @@ def secrets_of(path: Path) -> tuple[set[str], set[bytes]]:
 
 
 KEPT_KEYS = (
-    "info",
     "type",
     "roles",
     "scope",
@@ -360,15 +366,19 @@ def test_manifest_and_summary_name_no_original(tmp_path: Path) -> None:
     assert "stored nowhere" in text_run.output
 
 
-def test_mapping_onto_the_input_is_refused_before_writing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("onto", ["in.zip", "out.manifest.json"])
+def test_mapping_onto_the_input_or_the_manifest_is_refused_before_writing(
+    onto: str, tmp_path: Path
+) -> None:
     source = tmp_path / "in.zip"
     source.write_bytes((SAMPLES / "clean.zip").read_bytes())
     out = tmp_path / "out.zip"
     result = CliRunner().invoke(
-        cli, ["redact", str(source), "-o", str(out), "--mapping", str(source)]
+        cli, ["redact", str(source), "-o", str(out), "--mapping", str(tmp_path / onto)]
     )
     assert result.exit_code == 2
     assert not out.exists()
+    assert not (tmp_path / "out.manifest.json").exists()
     assert source.read_bytes() == (SAMPLES / "clean.zip").read_bytes()
 
 
@@ -484,9 +494,46 @@ def test_another_jsonl_keeps_its_place_and_is_redacted(tmp_path: Path) -> None:
     assert [k[0] for k in issue_keys(source)] == ["jsonl-choice-differs"]
     assert issue_keys(out) == issue_keys(source)
     with zipfile.ZipFile(out) as zf:
-        assert zf.namelist() == ["old/export.jsonl", "import.jsonl"]
-        assert zf.read("old/export.jsonl") == zf.read("import.jsonl")
-        assert b"secretteam" not in zf.read("old/export.jsonl")
+        other, chosen = zf.namelist()
+        assert chosen == "import.jsonl"
+        assert other.endswith(".jsonl")
+        assert other.count("/") == 1
+        assert "export" not in other
+        assert zf.read(other) == zf.read("import.jsonl")
+        assert b"secretteam" not in zf.read(other)
+
+
+def test_jsonl_and_warnings_names(tmp_path: Path) -> None:
+    """A JSONL named after its team and exporter is renamed (the server still picks it: a
+    root .jsonl); mmctl's root warnings.txt keeps its name (validate exempts exactly it), not
+    its content."""
+    jsonl = orjson.dumps(synth.team("zebracorp", display_name="Z")) + b"\n"
+    source = synth.write_zip(
+        tmp_path / "named.zip",
+        [
+            synth.ZipMember("zebracorp-xavierlong-export.jsonl", jsonl, "deflate"),
+            synth.ZipMember("warnings.txt", b"missing data/files/xavier-passport.pdf\n"),
+        ],
+    )
+    out = redact(source, tmp_path)
+    assert issue_keys(out) == issue_keys(source)
+    with zipfile.ZipFile(out) as zf:
+        jsonl_name, warnings = zf.namelist()
+        assert jsonl_name.endswith(".jsonl")
+        assert "/" not in jsonl_name
+        assert warnings == "warnings.txt"
+        assert b"passport" not in zf.read(warnings)
+    for path in (out, out.with_suffix(".manifest.json")):
+        assert b"xavierlong" not in path.read_bytes()
+        assert b"zebracorp" not in path.read_bytes()
+
+
+def redacted_jsonl(lines: list[Any], tmp_path: Path) -> bytes:
+    """The JSONL of ``lines`` redacted, after checking validate sees the same issues."""
+    source = make_archive(tmp_path / "in.zip", lines)
+    out = redact(source, tmp_path)
+    assert issue_keys(out) == issue_keys(source)
+    return b"\n".join(jsonl_of(out))
 
 
 def test_broken_lines_keep_their_structure(tmp_path: Path) -> None:
@@ -496,16 +543,45 @@ def test_broken_lines_keep_their_structure(tmp_path: Path) -> None:
         b'{"type":"user","user":{"username":"bigint","delete_at":123456789012345678901234}}',
         b'{"type":"post","post":{"message":"invalid \xff utf8 secretword"}}',
     ]
-    source = make_archive(tmp_path / "in.zip", lines)
-    out = redact(source, tmp_path)
-    assert issue_keys(out) == issue_keys(source)
-    body = b"\n".join(jsonl_of(out))
+    body = redacted_jsonl(lines, tmp_path)
     assert b"secretword" not in body
     assert b"secretteam" not in body
     assert b"123456789012345678901234" in body  # numbers are kept
 
 
-# --- pseudonyms ------------------------------------------------------------------------------
+def test_lines_the_walk_cannot_take_are_mapped_where_they_stand(tmp_path: Path) -> None:
+    """Lines nested deeper than orjson writes, lines repeating a key (Go merges a repeated
+    object: validate models it) and the version line's info: redacted, never a crash, the same
+    issues; escapes spelling a word are read as the word."""
+    deep = 600
+    lines: list[Any] = [
+        synth.version(generator="secretgen", exported_by="xavier@zebramail.com"),
+        synth.team("secretteam", display_name="Secret Team"),
+        synth.channel("secretteam", "secretchan"),
+        b'{"type":"post","post":{"team":"secretteam","props":'
+        + b"[" * deep
+        + b'"secretword"'
+        + b"]" * deep
+        + b',"create_at":9}}',
+        b'{"type":"team","team":{"name":"x","display_name":'
+        + b'{"a":' * deep
+        + b'"secretword"'
+        + b"}" * deep
+        + b"}}",
+        b'{"type":"user","user":{"username":"secretuser","email":"xavier@zebramail.com",'
+        b'"teams":[{"name":"secretteam","roles":"team_user","channels":[{"name":"secretchan",'
+        b'"roles":"channel_user"}]}]},"user":{"username":"secretuser"}}',
+        b'{"type":"post","post":{"team":"secretteam","channel":"secretchan","user":"secretuser",'
+        b'"message":"\\u0070\\u0061\\u0073\\u0073\\u0077\\u006f\\u0072\\u0064 @secretuser",'
+        b'"create_at":1.5}}',
+        b'{"type":"post","post":{"message":"\\u0070\\u0061\\u0073\\u0073word \\x cut',
+    ]
+    body = redacted_jsonl(lines, tmp_path)
+    for secret in (b"secret", b"xavier", b"zebramail", b"password", b"\\u0070"):
+        assert secret not in body
+    assert body.count(b"[") == body.count(b"]") >= deep
+    user = orjson.loads(body.split(b"\n")[5])  # its second "user" is the one orjson keeps
+    assert body.count(user["user"]["username"].encode()) == 4  # both, the post, the mention
 
 
 def test_pseudonyms_keep_shape_case_and_reserved_words() -> None:

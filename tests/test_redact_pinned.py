@@ -121,8 +121,8 @@ SOURCES = {
 }
 PINNED = {
     "crowded": "d175cddea296b769471d6f35ac25d13802fde2314fe815bdd2939e64c2ded029",
-    "generated": "82b14f686307185a04c2adc042c12c882e200ae926a31c530e3dbbd56e9946a7",
-    "clean": "256af6fdaf7430bdb93d3faf2b584911093da5bf3ac2fcd78a77d3fdc30bdc6a",
+    "generated": "f96d4ecb144fe19e9fb382b5c85409e792e4f975459fb409c3a9dbb18486a1a0",
+    "clean": "4848ff8aa985313854a4c32494fbcafde5a897120b4c2960f74f0b92d010f5a5",
     "broken": "a6c8ae1545d6ee07add6a6fd0baf7df0c9628c66d4f5d42dbe9f9870c8223e90",
     "over_limits": "0d0b57deac0b58c6272b92db3ecc28dbd4b39805e795786def819eb8734e0c3b",
     "fixture": "b68d022bbbd53dbdbe562cf33adf2a9e473e90c9854d80bd3d0ab0320cbacae0",

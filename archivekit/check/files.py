@@ -18,7 +18,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from archivekit.check.emoji_image import emoji_image_issue, head_size
 from archivekit.check.facts import FileUse, FileUsed, Findings, ImageUsed
@@ -56,6 +56,9 @@ EMOJI_MAX_BYTES = 1 << 19
 # The rule of reply attachments the server drops because an earlier attachment of the same
 # line failed (an issue value: they share one cause, the failed attachment).
 REPLY_AFTER_FAILURE = "reply-attachments-after-failure"
+
+# The report mmctl writes at the root of its exports: outside data/, and not an attachment.
+MMCTL_WARNINGS: Final = "warnings.txt"
 
 
 @dataclass(slots=True)
@@ -778,7 +781,7 @@ def unreferenced_issues(archive: Archive, referenced: ReferencedFiles) -> list[I
     for i in index.unreferenced(referenced.bits, index.find(archive.jsonl.key)):
         member = index[i]
         if not member.key.startswith("data/"):
-            if member.key.endswith(".jsonl") or member.name == "warnings.txt":
+            if member.key.endswith(".jsonl") or member.name == MMCTL_WARNINGS:
                 continue
             outside.append(member)
             continue

@@ -11,14 +11,19 @@ path...; `write.pseudonyms` keeps what the server's rules look at), keys, number
 nulls and the fields listed in `KEPT_VERBATIM` stay as they are, and any string the spec does
 not know is treated as free text — so a field a converter invented does not leak either. The
 keys of objects are matched the way Go's ``encoding/json`` matches them (case-insensitively).
-A line ``orjson`` cannot read (broken JSON, invalid UTF-8, a number out of range) is rewritten
-token by token instead: its structure, keys, numbers and escapes stay byte for byte, the
-letters and digits inside its strings and bare words are mapped. A line over the scanner's
-limit, of which only the length is known, becomes a line of ``x`` of the same length.
+A line the walk cannot carry through unchanged — one ``orjson`` cannot read (broken JSON,
+invalid UTF-8, a number out of range), one holding a float or an integer past 64 bits, one
+nested deeper than ``orjson`` writes (`_MAX_DEPTH`), one repeating a key in an object (Go
+merges or overwrites, ``orjson`` keeps the last: both occurrences must stay) — is rewritten
+token by token instead, without recursion (`RedactRun._tokens`): its structure, keys, numbers
+and white space stay byte for byte, and each string is mapped as the spec says for where it
+stands. A line over the scanner's limit, of which only the length is known, becomes a line of
+``x`` of the same length.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -27,6 +32,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
+from archivekit.check.files import MMCTL_WARNINGS
 from archivekit.check.rules.user import PREFERENCE_KEYS
 from archivekit.errors import ArchiveError
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions
@@ -35,7 +41,7 @@ from archivekit.gosem.strings import fold_json_key
 from archivekit.native import native_module
 from archivekit.read import Archive, MemberInfo
 from archivekit.read.framing import LineTooLong, iter_line_batches
-from archivekit.write.core import ArchiveWriter
+from archivekit.write.core import JSONL_NAME, ArchiveWriter
 from archivekit.write.placeholders import placeholder
 from archivekit.write.pseudonyms import Pseudonyms
 from archivekit.write.zipwriter import STORED
@@ -124,47 +130,31 @@ PAYLOADS: Final[dict[str, Spec]] = {
     },
     "direct_post": {**_POST, "channel_members": ("user",)},
 }
-# The version line's "info" (generator, its version, when it was written) is not personal.
-ENVELOPE: Final[dict[str, Spec]] = {"type": KEEP, "info": KEEP, **PAYLOADS}
+# The version line's "info" (generator, its version, when it was written, but converters put
+# workspace names and exporters' emails there too): its strings are free text.
+ENVELOPE: Final[dict[str, Spec]] = {"type": KEEP, "info": TEXT, **PAYLOADS}
 _NAME_LEAVES: Final = frozenset({"user", "team", "channel", "emoji", "scheme", "email", "auth"})
 _DROP: Final = object()
 
-# Tokens of a line orjson cannot read: strings (terminated or cut at the end), numbers, bare
-# words, anything else.
+# Tokens of a line the walk cannot take: strings (terminated or cut at the end; a key when a
+# colon follows), numbers, bare words, runs of anything else (brackets, commas, white space).
 _TOKEN_RE: Final = re.compile(
     rb'"((?:[^"\\]|\\.)*)("|$)(\s*:)?|-?[0-9][0-9.eE+-]*|[A-Za-z_][A-Za-z0-9_]*|[^"A-Za-z0-9_-]+|.',
     re.DOTALL,
 )
-_ESCAPE_OR_WORD_RE: Final = re.compile(r"\\u[0-9a-fA-F]{4}|\\.|[^\W_]+")
+_KEY_RE: Final = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:')
+_ESCAPE_RE: Final = re.compile(r"(\\u[0-9a-fA-F]{4}|\\.?)")
 _LONG_NUMBER_RE: Final = re.compile(rb"[0-9]{19}")
-_RAW_TYPE_RE: Final = re.compile(rb'"type"\s*:\s*"([a-z_]+)"')
-_NAME_BY_TYPE: Final = {
-    b"team": "team",
-    b"channel": "channel",
-    b"user": "team",  # the names of a user line are mostly its teams'
-    b"emoji": "emoji",
-    b"scheme": "scheme",
-}
-_NAME_KEYS: Final = {
-    **dict.fromkeys(
-        ("user", "username", "owner", "members", "channel_members", "flagged_by"), "user"
-    ),
-    **dict.fromkeys(("favorited_by", "shown_by"), "user"),
-    "team": "team",
-    "channel": "channel",
-    "email": "email",
-    "message": "message",
-    "emoji_name": "emoji",
-    "path": "path",
-    "profile_image": "image",
-    "image": "image",
-}
+# Deeper than this, a line is not walked (recursively) but rewritten token by token: orjson
+# writes at most 255 levels, Python recurses about 1,000 frames deep.
+_MAX_DEPTH: Final = 200
 # Invalid UTF-8 travels through orjson as private-use characters of plane 16 (one per bad
 # byte, never letters, so kept where they are) and is put back as the same bytes.
 _BAD_BYTES: Final = {0xDC80 + b: 0x10FF80 + b for b in range(128)}
 _BAD_BYTES_BACK: Final = {v: k for k, v in _BAD_BYTES.items()}
 _LITERALS: Final = frozenset({b"true", b"false", b"null"})
-_KEPT_VALUE_KEYS: Final = frozenset({"type", "scope", "roles", "auth_service", "locale"})
+# Member names the server or validate look for by name, which name no one: kept as they are.
+KEPT_MEMBER_NAMES: Final = frozenset({JSONL_NAME, MMCTL_WARNINGS})
 
 
 @dataclass(slots=True)
@@ -249,7 +239,7 @@ class RedactRun:
             return []
         index = archive.index
         return [
-            (index[i].name, self._other_jsonl(index[i]))
+            (self.member_name(index[i]), self._other_jsonl(index[i]))
             for i in range(archive.jsonl.index)
             if _is_jsonl(index[i])
         ]
@@ -279,9 +269,19 @@ class RedactRun:
         self.stats.names = {k: len(v) for k, v in self.names.reverse().items()}
         return self.stats
 
+    def member_name(self, member: MemberInfo) -> str:
+        """The name of ``member`` in the output (recorded for the reverse mapping): its path
+        mapped (`Pseudonyms.path`: root-ness, folders, ``..`` and extensions kept, so the
+        server picks the same JSONL), but for the names in `KEPT_MEMBER_NAMES`."""
+        original = member.name
+        name = original if original in KEPT_MEMBER_NAMES else self.names.path(original)
+        if self._record_files and name != original:
+            self.files[name] = original
+        return name
+
     def _other_jsonl(self, member: MemberInfo) -> Iterator[bytes]:
-        """Another JSONL member, redacted line by line like the chosen one (its name is
-        structure: kept). One that cannot be read to its end is written as far as it can."""
+        """Another JSONL member, redacted line by line like the chosen one. One that cannot
+        be read to its end is written as far as it can."""
         self.stats.other_jsonl += 1
         try:
             for batch in iter_line_batches(self.archive.iter_member_blocks(member)):
@@ -309,7 +309,7 @@ class RedactRun:
             self.stats.blank += 1
             return raw
         loaded = _loads(raw)
-        if loaded is None:
+        if loaded is None or _too_deep(raw, loaded[0]) or _repeats_a_key(raw):
             self.stats.token_rewritten += 1
             self.stats.lines["?"] += 1
             return self._tokens(raw)
@@ -394,41 +394,84 @@ class RedactRun:
         return names.text(value)
 
     def _tokens(self, raw: bytes) -> bytes:
-        """A line orjson cannot read: strings and bare words mapped, the rest as it is. A
-        string after a key that names a user, team, channel or email is mapped as that name
-        (``name`` by the line's type), so the references Go can still read stay consistent."""
+        """A line the walk cannot take (see the module docstring), token by token: what is not
+        a string or a bare word as it is; each string mapped as the spec says for where it
+        stands (a stack of the specs of the open objects and lists, so no recursion), bare
+        words as free text."""
         out = []
-        key: str | None = None
-        line_type = _RAW_TYPE_RE.search(raw)
-        name_kind = _NAME_BY_TYPE.get(line_type.group(1) if line_type else b"", TEXT)
+        stack: list[Spec] = []  # each open object's spec, each open list's element spec
+        objects: list[bool] = []  # whether each open container is an object
+        pending: Spec = ENVELOPE  # the spec of the next value
         for match in _TOKEN_RE.finditer(raw):
             token = match.group()
             content = match.group(1)
+            first = token[:1]
+            if content is not None and match.group(3):  # a key
+                pending = _child_spec(stack[-1] if stack and objects[-1] else TEXT, content)
+                out.append(token)
+                continue
             if content is not None:
-                if match.group(3):  # a key
-                    key = fold_json_key(content.decode("utf-8", "replace"))
-                    out.append(token)
-                    continue
-                if key in _KEPT_VALUE_KEYS:
-                    out.append(token)
-                    continue
-                leaf = name_kind if key == "name" else _NAME_KEYS.get(key or "", TEXT)
-                text = content.decode("utf-8", "surrogateescape")
-                if leaf != TEXT and "\\" not in text:
-                    mapped = self._leaf(text, leaf)
-                else:
-                    mapped = _ESCAPE_OR_WORD_RE.sub(self._word_outside_escape, text)
-                out.append(b'"' + mapped.encode("utf-8", "surrogateescape") + match.group(2))
-            elif token[:1].isalpha() or token[:1] == b"_":
-                bare = token if token in _LITERALS else self.names.text(token.decode()).encode()
-                out.append(bare)
+                out.append(self._token_string(content, pending, match.group(2)))
+            elif first.isalpha() or first == b"_":
+                keep = token in _LITERALS or pending == KEEP
+                out.append(token if keep else self.names.text(token.decode()).encode())
+            elif first.isdigit() or first == b"-" or first == b".":
+                out.append(token)
             else:
                 out.append(token)
+                for byte in token:
+                    if byte == 0x7B:  # {
+                        stack.append(
+                            pending if isinstance(pending, dict) or pending == KEEP else TEXT
+                        )
+                        objects.append(True)
+                    elif byte == 0x5B:  # [
+                        stack.append(_element_spec(pending))
+                        objects.append(False)
+                    elif byte in (0x5D, 0x7D) and stack:  # ] }
+                        stack.pop()
+                        objects.pop()
+                    else:
+                        continue
+                    pending = stack[-1] if stack and not objects[-1] else TEXT
+                continue
+            # After a value: the next is a list's element, or an object's key.
+            pending = stack[-1] if stack and not objects[-1] else TEXT
         return b"".join(out)
 
-    def _word_outside_escape(self, match: re.Match[str]) -> str:
-        token = match.group()
-        return token if token.startswith("\\") else self.names.word(token)
+    def _token_string(self, content: bytes, spec: Spec, close: bytes) -> bytes:
+        """One string of `_tokens` (``content`` between its quotes; ``close``: its closing
+        quote, empty when the line ends inside it)."""
+        if spec == KEEP:
+            return b'"' + content + close
+        leaf = spec if isinstance(spec, str) and spec != _ATTACHMENTS else TEXT
+        try:
+            text = orjson.loads(b'"' + content + b'"')
+        except orjson.JSONDecodeError:
+            pass
+        else:  # written back plainly: the same characters, escaped only where JSON must
+            body = orjson.dumps(self._leaf(text, leaf))
+            return body if close else body[:-1]
+        # Escapes Go would refuse (or invalid UTF-8) stay as they are, but a \uXXXX escape of
+        # a letter or digit is read as one, with its word (or "password" spelled in escapes
+        # would survive).
+        parts = _ESCAPE_RE.split(content.decode("utf-8", "surrogateescape"))
+        out: list[str] = []
+        run: list[str] = []
+        for i, part in enumerate(parts):
+            if i % 2:
+                if part.startswith("\\u") and len(part) == 6:
+                    char = chr(int(part[2:], 16))
+                    if char.isalnum():
+                        run.append(char)
+                        continue
+                out.append(self.names.text("".join(run)))
+                out.append(part)
+                run = []
+            else:
+                run.append(part)
+        out.append(self.names.text("".join(run)))
+        return b'"' + "".join(out).encode("utf-8", "surrogateescape") + close
 
     # --- files ---
     def _files(self, writer: ArchiveWriter) -> None:
@@ -441,15 +484,15 @@ class RedactRun:
             if i == chosen or (i < chosen and _is_jsonl(member)):
                 continue  # the chosen JSONL, or one of `lead`: written already
             if _is_jsonl(member):
-                writer.add_member(member.name, self._other_jsonl(member), method="deflate")
+                writer.add_member(
+                    self.member_name(member), self._other_jsonl(member), method="deflate"
+                )
             else:
                 self._file(writer, member)
 
     def _file(self, writer: ArchiveWriter, member: MemberInfo) -> None:
         stats = self.stats
-        name = self.names.path(member.name)
-        if self._record_files:
-            self.files[name] = member.name
+        name = self.member_name(member)
         if member.is_dir:
             writer.add_member(name, ())
             return
@@ -504,6 +547,74 @@ def _loads(raw: bytes) -> tuple[Any, bool] | None:
         return orjson.loads(text.translate(_BAD_BYTES)), True
     except orjson.JSONDecodeError:
         return None
+
+
+def _child_spec(spec: Spec, key: bytes) -> Spec:
+    """The spec of the value of ``key`` (raw bytes between its quotes) in an object of
+    ``spec``, as `RedactRun._walk` finds it."""
+    if spec == KEEP:
+        return KEEP
+    if not isinstance(spec, dict):
+        return TEXT
+    try:
+        name = orjson.loads(b'"' + key + b'"')
+    except orjson.JSONDecodeError:
+        name = key.decode("utf-8", "replace")
+    folded = fold_json_key(name)
+    return spec.get(folded, spec.get("", TEXT)) if folded else TEXT
+
+
+def _element_spec(spec: Spec) -> Spec:
+    """The spec of each element of a list of ``spec``, as `RedactRun._walk` finds it."""
+    if isinstance(spec, tuple):
+        return spec[0]
+    if spec == _ATTACHMENTS:
+        return {"path": "path"}
+    return KEEP if spec == KEEP else TEXT
+
+
+def _too_deep(raw: bytes, doc: Any) -> bool:
+    """Whether ``doc`` nests deeper than `_MAX_DEPTH` (counted without recursion, and only
+    when the line holds enough brackets to)."""
+    if raw.count(b"{") + raw.count(b"[") <= _MAX_DEPTH:
+        return False
+    level: list[tuple[Any, int]] = [(doc, 1)]
+    while level:
+        value, depth = level.pop()
+        if depth > _MAX_DEPTH:
+            return True
+        if isinstance(value, dict):
+            value = value.values()
+        elif not isinstance(value, list):
+            continue
+        level.extend((v, depth + 1) for v in value if isinstance(v, dict | list))
+    return False
+
+
+class _RepeatedKey(Exception):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> None:
+    keys = {fold_json_key(k) or k for k, _ in pairs}
+    if len(keys) != len(pairs):
+        raise _RepeatedKey
+
+
+def _repeats_a_key(raw: bytes) -> bool:
+    """Whether an object of the line holds a key twice (as Go matches keys): Go merges or
+    overwrites, orjson keeps the last. Only a line in which a key is written twice anywhere
+    is parsed again to see whether both are in the same object."""
+    keys = _KEY_RE.findall(raw)
+    if len(set(keys)) == len(keys) and len({k.lower() for k in keys}) == len(keys):
+        return False
+    try:
+        json.loads(raw.decode("utf-8", "surrogateescape"), object_pairs_hook=_unique_pairs)
+    except _RepeatedKey:
+        return True
+    except (ValueError, RecursionError):
+        return True  # not the JSON orjson read: the token path, to be safe
+    return False
 
 
 def _has_float(value: Any) -> bool:
