@@ -612,6 +612,21 @@ def test_pseudonyms_keep_shape_case_and_reserved_words() -> None:
     assert re.fullmatch(r".* \d\d:\d\d:\d\d", message)
 
 
+def test_letters_whose_lowercase_has_another_length_keep_their_length(tmp_path: Path) -> None:
+    """İ, the Kelvin sign and Ⱥ lowercase to letters of another UTF-8 length: their
+    pseudonyms keep the original's bytes and runes, so the limits judge them alike."""
+    names = Pseudonyms(b"k")
+    for original in ("İ" * 5, "\u212a" * 3, "Ⱥ" * 4, "xİy", "İstanbul"):
+        for mapped in (names.word(original), names.name("channel", original)):
+            assert (len(mapped), byte_len(mapped)) == (len(original), byte_len(original))
+    lines = [
+        synth.team("zebracorp", display_name="Z", description="İ" * 200),
+        synth.team("kelvin", display_name="K", description="\u212a" * 100),
+        synth.channel("zebracorp", "Ⱥ" * 30, display_name="Hush"),
+    ]
+    assert b"zebracorp" not in redacted_jsonl(lines, tmp_path)
+
+
 # --- property: injected defects keep their codes and lines -----------------------------------
 
 RECIPE = ArchiveRecipe.of(

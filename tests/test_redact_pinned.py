@@ -120,7 +120,7 @@ SOURCES = {
     "fixture": lambda _: FIXTURE,
 }
 PINNED = {
-    "crowded": "d175cddea296b769471d6f35ac25d13802fde2314fe815bdd2939e64c2ded029",
+    "crowded": "5e5c0c9397db9d954fe48997e04936c06a63553e135865ea9aed36c430466a65",
     "generated": "f96d4ecb144fe19e9fb382b5c85409e792e4f975459fb409c3a9dbb18486a1a0",
     "clean": "4848ff8aa985313854a4c32494fbcafde5a897120b4c2960f74f0b92d010f5a5",
     "broken": "a6c8ae1545d6ee07add6a6fd0baf7df0c9628c66d4f5d42dbe9f9870c8223e90",

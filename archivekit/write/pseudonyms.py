@@ -14,7 +14,9 @@ look at (`archivekit.check.rules.names`), character by character:
   pseudonym as it judged the original;
 * names are mapped on their lowercase key (Go ``strings.ToLower``, as the server looks them
   up) and the original's case pattern is put back on the result, so ``Alice`` in a reference
-  still differs from ``alice`` in the definition only in case.
+  still differs from ``alice`` in the definition only in case. A letter whose lowercase has
+  another UTF-8 length (İ, the Kelvin sign, Ⱥ) gets a letter of its own kind and length
+  instead (`_fit`): lengths win over case there.
 
 Names (users, teams, channels, emoji, schemes, emails, auth data) are kept in a table, one
 entry per distinct name: a pseudonym is never given to two names (no new duplicates), never
@@ -98,6 +100,20 @@ def _other_char(c: str, r: int) -> str:
     return c
 
 
+def _fit(original: str, mapped: str) -> str:
+    """``mapped`` with each character whose UTF-8 length differs from the original's at its
+    place replaced by a letter of the original's kind and length (chosen by the mapped one):
+    a letter whose lowercase has another length (İ, the Kelvin sign, Ⱥ...) keeps its length.
+    Such a letter's pseudonym then differs from its lowercase spelling's in more than case."""
+    if original.isascii() or len(original) != len(mapped):
+        return mapped
+    out = list(mapped)
+    for i, (o, m) in enumerate(zip(original, mapped, strict=True)):
+        if o != m and _utf8_len(o) != _utf8_len(m):
+            out[i] = _other_char(o, ord(m))
+    return "".join(out)
+
+
 def _recase(original: str, lowered: str, mapped: str) -> str:
     """Put the case pattern of ``original`` (whose lowercase is ``lowered``) on ``mapped``."""
     if original == lowered or len(original) != len(mapped):
@@ -173,7 +189,7 @@ class Pseudonyms:
         while mapped == lowered and attempt < 4:
             mapped = self._shape(b"w", lowered, attempt)
             attempt += 1
-        mapped = _recase(word, lowered, mapped)
+        mapped = _fit(word, _recase(word, lowered, mapped))
         if len(self._words) >= _WORD_CACHE_MAX:
             self._words.clear()
         self._words[word] = mapped
@@ -226,7 +242,7 @@ class Pseudonyms:
         mapped = self._names[kind].get(lowered)
         if mapped is None:
             mapped = self._new_name(kind, lowered)
-        found = spelled[value] = _recase(value, lowered, mapped)
+        found = spelled[value] = _fit(value, _recase(value, lowered, mapped))
         return found
 
     def _new_name(self, kind: NameKind, lowered: str) -> str:
