@@ -612,6 +612,16 @@ def test_pseudonyms_keep_shape_case_and_reserved_words() -> None:
     assert re.fullmatch(r".* \d\d:\d\d:\d\d", message)
 
 
+def test_scheme_role_names_take_the_schemes_pseudonym(tmp_path: Path) -> None:
+    lines = [synth.scheme("zebra_scheme"), synth.scheme("zebra", "channel")]
+    body = redacted_jsonl(lines, tmp_path)
+    assert b"zebra" not in body
+    for line in filter(None, body.split(b"\n")[1:]):
+        scheme = orjson.loads(line)["scheme"]
+        role = scheme["default_channel_admin_role"]["name"]
+        assert role == scheme["name"] + "_channel_admin"
+
+
 def test_letters_whose_lowercase_has_another_length_keep_their_length(tmp_path: Path) -> None:
     """İ, the Kelvin sign and Ⱥ lowercase to letters of another UTF-8 length: their
     pseudonyms keep the original's bytes and runes, so the limits judge them alike."""

@@ -121,8 +121,8 @@ SOURCES = {
 }
 PINNED = {
     "crowded": "5e5c0c9397db9d954fe48997e04936c06a63553e135865ea9aed36c430466a65",
-    "generated": "f96d4ecb144fe19e9fb382b5c85409e792e4f975459fb409c3a9dbb18486a1a0",
-    "clean": "4848ff8aa985313854a4c32494fbcafde5a897120b4c2960f74f0b92d010f5a5",
+    "generated": "40c900e2bb5a60d734f0786a21d99bbfc48e390e9da3bc2943c0540d50b6bfeb",
+    "clean": "7e83b2da3dd27661c62db11707ec4acf442a3c022cc0755792a46f43cf3f5942",
     "broken": "a6c8ae1545d6ee07add6a6fd0baf7df0c9628c66d4f5d42dbe9f9870c8223e90",
     "over_limits": "0d0b57deac0b58c6272b92db3ecc28dbd4b39805e795786def819eb8734e0c3b",
     "fixture": "b68d022bbbd53dbdbe562cf33adf2a9e473e90c9854d80bd3d0ab0320cbacae0",

@@ -285,6 +285,17 @@ class Pseudonyms:
         mapped.append(labels[-1] if len(labels) > 1 else self._shape(b"domain", labels[-1]))
         return self._shape(b"email", local, attempt) + "@" + ".".join(mapped)
 
+    def scheme_role(self, value: str) -> str:
+        """A role name of a scheme's role object: ``<scheme name>_<role>`` (as exporters
+        name them) with the scheme's pseudonym in place of the scheme's name (the longest
+        scheme met so far that starts it); any other role name is an enumeration, kept."""
+        lowered = go_lower(value)
+        schemes = [s for s in self._names["scheme"] if lowered.startswith(s + "_")]
+        if not schemes:
+            return value
+        size = len(max(schemes, key=len))
+        return self.name("scheme", value[:size]) + value[size:]
+
     def spellings(self) -> dict[NameKind, dict[str, str]]:
         """Each spelling met → its pseudonym, per kind: the live tables `name` answers from,
         for a faster walk (redact's C one) to look names up in before calling `name`. Only

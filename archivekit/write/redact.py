@@ -55,7 +55,8 @@ KEPT_VERBATIM: Final = (
     "numbers, booleans and nulls: timestamps (create_at, edit_at, delete_at, deleted_at,"
     " last_viewed_at...), counters, flags",
     "enumerations: line types, team and channel types, post types, roles (user, team and"
-    " channel memberships, role and scheme role names, permissions), auth_service, locale,"
+    " channel memberships, role and scheme role names but the scheme's name in them,"
+    " permissions), auth_service, locale,"
     " notify props, preferences and themes, custom-status durations",
     "names the server treats specially: reserved usernames (all, channel, matterbot,"
     " system), the reserved prefix of a team name (admin, api, help...), town-square and"
@@ -93,7 +94,7 @@ _POST: Final[dict[str, Spec]] = {
     "thread_followers": ({"user": "user"},),
 }
 _CHANNEL_MEMBER: Final[dict[str, Spec]] = {"name": "channel", "roles": KEEP, "notify_props": KEEP}
-_ROLE_OBJECT: Final[dict[str, Spec]] = {"name": KEEP, "permissions": KEEP}
+_ROLE_OBJECT: Final[dict[str, Spec]] = {"name": "scheme_role", "permissions": KEEP}
 _USER_KEPT: Final = ("auth_service", "roles", "locale", "email_interval", *PREFERENCE_KEYS)
 _AVATAR: Final[dict[str, Spec]] = {"username": "user", "profile_image": "image"}
 PAYLOADS: Final[dict[str, Spec]] = {
@@ -391,6 +392,8 @@ class RedactRun:
             return names.path(value)
         if spec == "path":
             return names.path(value)
+        if spec == "scheme_role":
+            return names.scheme_role(value)
         return names.text(value)
 
     def _tokens(self, raw: bytes) -> bytes:
