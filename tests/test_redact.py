@@ -506,19 +506,23 @@ def test_another_jsonl_keeps_its_place_and_is_redacted(tmp_path: Path) -> None:
 def test_jsonl_and_warnings_names(tmp_path: Path) -> None:
     """A JSONL named after its team and exporter is renamed (the server still picks it: a
     root .jsonl); mmctl's root warnings.txt keeps its name (validate exempts exactly it), not
-    its content."""
+    its content. An extension that is no common kind of file is mapped too."""
     jsonl = orjson.dumps(synth.team("zebracorp", display_name="Z")) + b"\n"
     source = synth.write_zip(
         tmp_path / "named.zip",
         [
             synth.ZipMember("zebracorp-xavierlong-export.jsonl", jsonl, "deflate"),
             synth.ZipMember("warnings.txt", b"missing data/files/xavier-passport.pdf\n"),
+            synth.ZipMember("data/notes.Xavier", b"x"),
         ],
     )
     out = redact(source, tmp_path)
     assert issue_keys(out) == issue_keys(source)
     with zipfile.ZipFile(out) as zf:
-        jsonl_name, warnings = zf.namelist()
+        jsonl_name, warnings, notes = zf.namelist()
+        assert notes.startswith("data/")
+        assert re.fullmatch(r"[A-Z][a-z]{5}", notes.rsplit(".", 1)[1])
+        assert "avier" not in notes
         assert jsonl_name.endswith(".jsonl")
         assert "/" not in jsonl_name
         assert warnings == "warnings.txt"

@@ -39,6 +39,7 @@ from typing import Final, Literal
 from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.check.rules.names import RESERVED_TEAM_NAME_PREFIXES, RESERVED_USERNAMES
 from archivekit.check.rules.vendored import system_emojis
+from archivekit.gosem.images import IMAGE_EXTENSIONS
 from archivekit.gosem.strings import go_lower
 
 NameKind = Literal["user", "team", "channel", "emoji", "scheme", "email", "auth"]
@@ -75,6 +76,18 @@ _SEPARATORS: Final = re.compile(r"([/\\])")
 _DM_LIKE_RE: Final = re.compile(r"[0-9a-f]{40}")
 _WORD_CACHE_MAX: Final = 1 << 16
 _KEEP_COMPONENTS: Final = frozenset({"", ".", "..", "data"})
+# File extensions kept as they are: the images the server decodes, and common kinds of file
+# (they name no one). Any other extension could (``passport.xavier``): mapped like a word.
+_KEPT_EXTENSIONS: Final = frozenset(
+    {e.removeprefix(".") for e in IMAGE_EXTENSIONS}
+    | {
+        *("bmp", "tif", "tiff", "svg", "heic", "ico", "pdf", "txt", "md", "rtf", "csv", "tsv"),
+        *("doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp", "key", "pages"),
+        *("zip", "gz", "tgz", "tar", "7z", "rar", "mp3", "mp4", "m4a", "wav", "ogg", "mov"),
+        *("avi", "mkv", "webm", "json", "jsonl", "xml", "html", "htm", "log", "eml", "ics"),
+        *("js", "ts", "py", "go", "java", "c", "h", "sh", "sql", "yaml", "yml", "bin", "dat"),
+    }
+)
 _MAX_ATTEMPTS: Final = 64
 
 
@@ -321,6 +334,8 @@ class Pseudonyms:
             stem, dot, ext = component, "", ""
         digest = self._stream(b"path", stem, 0, 32)
         token = base64.b32encode(digest[:10]).decode("ascii").lower()
+        if ext and go_lower(ext) not in _KEPT_EXTENSIONS:
+            ext = _recase(ext, go_lower(ext), self._shape(b"ext", go_lower(ext)))
         return token + dot + ext
 
     def path(self, path: str) -> str:

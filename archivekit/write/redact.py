@@ -62,7 +62,8 @@ KEPT_VERBATIM: Final = (
     " system), the reserved prefix of a team name (admin, api, help...), town-square and"
     " off-topic, system emoji, the folder name data",
     "everything in text that is not a letter or a digit: spaces, punctuation, symbols, emoji,"
-    " '@' and '.' of emails, '/' of paths; file extensions; top-level domains of emails",
+    " '@' and '.' of emails, '/' of paths; common file extensions (images, documents, media);"
+    " top-level domains of emails",
     "sizes: every string but a file path has the same length in characters and in bytes (each"
     " element of a path becomes a 16-character token), every file the same size (images: a"
     " blank image of the same format and dimensions)",
