@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from archivekit.check.causes import MAX_NAMES, common_folder, folder_of
 from archivekit.check.emoji_image import emoji_image_issue, head_size
 from archivekit.check.facts import FileUse, FileUsed, Findings, ImageUsed
 from archivekit.check.rules.post import ATTACHMENT_INVALID_PATH_ID
@@ -770,40 +771,70 @@ class ReferencedFiles:
         return int.from_bytes(self.bits, "little").bit_count()
 
 
-def unreferenced_issues(archive: Archive, referenced: ReferencedFiles) -> list[Issue]:
-    """Files under data/ that no line uses, and files outside data/ (never used)."""
-    issues: list[Issue] = []
+@dataclass(slots=True)
+class Unreferenced:
+    """The files no line uses: the issues worth building (`issues`), and `counted` more
+    attachment-unreferenced issues only counted, whose files all sit in `folder` (for their
+    root cause). An archive of a million stray files holds a handful of objects, not a
+    million."""
+
+    issues: list[Issue]
+    counted: int = 0
+    folder: str | None = None
+
+
+def unreferenced_issue(name: str, size: int) -> Issue:
+    """A file under data/ that no line uses."""
+    return Issue(
+        "attachment-unreferenced",
+        Severity.WARNING,
+        f"{name!r} ({size:,} bytes) is not referenced by any line; the server ignores it",
+        name,
+        None,
+        values=Values({"member": name, "size": size}),
+    )
+
+
+def unreferenced_issues(
+    archive: Archive, referenced: ReferencedFiles, keep: int | None = None
+) -> Unreferenced:
+    """Files under data/ that no line uses, and files outside data/ (never used).
+
+    `keep`: how many issues the report can still keep (None: all). Issues are built for those
+    and for the first `MAX_NAMES` distinct files (their root cause names them); the other
+    unreferenced files are only counted, from their names, with no object per file."""
     index = archive.index
-    outside: list[MemberInfo] = []
+    found = Unreferenced([])
+    names: set[str] = set()
+    outside = 0
+    first_outside = ""
     for i in index.unreferenced(referenced.bits, index.find(archive.jsonl.key)):
-        member = index[i]
-        if not member.key.startswith("data/"):
-            if member.key.endswith(".jsonl") or member.name == "warnings.txt":
+        name = index.name(i)
+        if not name.startswith(DATA_DIR + "/"):
+            if name.endswith(".jsonl") or name == "warnings.txt":
                 continue
-            outside.append(member)
+            outside += 1
+            first_outside = first_outside or name
             continue
-        issues.append(
-            Issue(
-                "attachment-unreferenced",
-                Severity.WARNING,
-                f"{member.name!r} ({member.size:,} bytes) is not referenced by any line; "
-                "the server ignores it",
-                member.name,
-                None,
-                values=Values({"member": member.name, "size": member.size}),
-            )
-        )
+        if keep is None or len(found.issues) < keep or len(names) < MAX_NAMES:
+            found.issues.append(unreferenced_issue(name, index[i].size))
+            names.add(name)
+            continue
+        found.counted += 1
+        # The common folder of the counted files: unchanged while they sit in it.
+        if found.folder is None or not name.startswith(found.folder):
+            found.folder = common_folder(found.folder, folder_of(name))
     if outside:
-        issues.append(
+        found.issues.append(
             Issue(
                 "attachment-outside-data",
                 Severity.WARNING,
-                f"{len(outside)} file(s) outside data/ are never used by the server, e.g. "
-                f"{outside[0].name!r}; attachments must sit under data/ with the JSONL path "
+                f"{outside} file(s) outside data/ are never used by the server, e.g. "
+                f"{first_outside!r}; attachments must sit under data/ with the JSONL path "
                 "relative to it",
-                outside[0].name,
+                first_outside,
                 None,
-                values=Values({"member": outside[0].name, "found": len(outside)}),
+                values=Values({"member": first_outside, "found": outside}),
             )
         )
-    return issues
+    return found

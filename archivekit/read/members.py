@@ -73,6 +73,10 @@ class MemberIndex(Sequence[MemberInfo]):
     def member(self, i: int) -> MemberInfo:
         raise NotImplementedError
 
+    def name(self, i: int) -> str:
+        """Entry `i`'s name (as `MemberInfo.name`), without building its `MemberInfo`."""
+        return self.member(i).name
+
     @overload
     def __getitem__(self, i: int) -> MemberInfo: ...
     @overload
@@ -197,6 +201,9 @@ class ListIndex(MemberIndex):
     def member(self, i: int) -> MemberInfo:
         return self._members[i]
 
+    def name(self, i: int) -> str:
+        return self._members[i].name
+
     def __iter__(self) -> Iterator[MemberInfo]:
         return iter(self._members)
 
@@ -246,6 +253,10 @@ class NativeIndex(MemberIndex):
             raw, _, flags, csize, _, _, offset, _ = record(i)
             name = raw.decode("ascii") if raw.isascii() else decode_name(raw, flags)
             yield name, offset, csize
+
+    def name(self, i: int) -> str:
+        raw, _, flags, *_ = self._c.record(i)
+        return raw.decode("ascii") if raw.isascii() else decode_name(raw, flags)
 
     def find(self, key: str) -> int:
         try:
