@@ -466,6 +466,7 @@ class FileChecks:
         self.deferred = deferred
         self.dimensions = Dimensions(archive)
         self._basenames: dict[str, list[str]] | None = None
+        self._not_utf8: dict[str, str] | None = None  # key -> name of entries not UTF-8
         self._outside: OutsideData | None = None
         self.resolver = AttachmentResolver(self._lookup, self._hint, self.repair)
         self._largest_image = 0  # pixels, of the fast path's image facts
@@ -575,11 +576,29 @@ class FileChecks:
             if name.endswith(path.lstrip("/")) and not name.startswith("data/")
         ]
         if not candidates:
-            return "", None
+            return self._not_utf8_hint(path), None
         return (
             f"; a file with this path exists outside data/: {candidates[0]!r} — move it under "
             "data/ (the server only looks there)",
             candidates[0],
+        )
+
+    def _not_utf8_hint(self, path: str) -> str:
+        """The hint when the file is in the archive under a name that is not UTF-8: shown
+        decoded, it reads as the path, but Go compares the stored bytes with the path's UTF-8
+        bytes, so the server never finds it."""
+        if self._not_utf8 is None:
+            index = self.archive.index
+            self._not_utf8 = {}
+            for i in index.not_utf8():
+                self._not_utf8.setdefault(index[i].key, index[i].name)
+        name = self._not_utf8.get(resolve(path) or "")
+        if name is None:
+            return ""
+        return (
+            f"; the archive has a file that reads {name!r}, but its stored name is not UTF-8: "
+            "the server compares the name's bytes with the path's UTF-8 and can never match "
+            "it — zip it again with UTF-8 names"
         )
 
     def _use(self, found: Findings, line: int, ref: FileRef, kind: FileUse) -> bool:
