@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from archivekit.check.archive import archive_issues
 from archivekit.check.engine import LineProcessor
 from archivekit.check.facts import Findings
-from archivekit.check.files import DROPPED_FILE_CODE, unreferenced_issues
+from archivekit.check.files import DROPPED_FILE_CODE, Unreferenced, unreferenced_issues
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
 from archivekit.check.references import Existing
 from archivekit.check.rules.context import RuleContext
@@ -154,8 +154,8 @@ def validate(
                 table_counts.merge(tables.counts(tally.lines))
         tally.end_of_stream(archive.jsonl.name)
         if archive.kind != "jsonl":
-            for issue in unreferenced_issues(archive, tally.referenced):
-                collector.add(issue)
+            room = None if max_issues is None else max(max_issues - len(collector.kept), 0)
+            _add_unreferenced(collector, unreferenced_issues(archive, tally.referenced, room))
         if verify_files and archive.kind != "jsonl":
             referenced = (archive.index[i].key for i in tally.referenced.indexes())
             for issue in check_files(archive, referenced, tally.fatal_files):
@@ -244,6 +244,17 @@ def _read_stream(
         spool.add(found)
     archive.finish(measure=deferred.profile_keys, keep=deferred.emoji_keys)
     return with_late(spool, processor.replay())
+
+
+def _add_unreferenced(collector: IssueCollector, found: Unreferenced) -> None:
+    """The issues of the files no line uses, those only counted too (as if each were added:
+    the counts and the root cause stay exact)."""
+    for issue in found.issues:
+        collector.add(issue)
+    if found.counted:
+        like = found.issues[0]  # the counted ones come after MAX_NAMES built ones at least
+        collector.count(like.code, like.severity, found.counted)
+        collector.causes.add_count(like, found.counted, folder=found.folder)
 
 
 def _attachment_stats(archive: Archive, tally: Tally, dropped: int) -> AttachmentStats:

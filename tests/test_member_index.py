@@ -128,8 +128,8 @@ def names_zip() -> bytes:
         Entry("outside/Übersicht.txt", b"15"),
         Entry("data/P1.txt", b"16"),  # UTF-8 without the flag: data/é.txt
         Entry("data/é.txt", b"17"),
-        Entry("data/P2PP.txt", b"18"),  # cp437: data/über.txt
-        Entry("data/über.txt", b"19"),
+        Entry("data/P2PP.txt", b"18"),  # cp437 data/über.txt: no key, no JSONL path finds it
+        Entry("data/über.txt", b"19"),  # a key of its own: not a duplicate of the one above
         Entry("data/P3.txt", b"20", flags=0x800),  # not UTF-8 despite the flag
         Entry("data/P4P.txt", b"21"),  # an encoded surrogate
         Entry("data/P5P.txt", b"22"),  # an overlong '/'
@@ -186,6 +186,22 @@ def test_the_c_index_reads_what_the_reference_parser_reads(tmp_path: Path) -> No
             skip = rng.choice([-1, expected.find(jsonl.key)])
             assert index.stats(bits, skip) == expected.stats(bits, skip), path.name
             assert index.unreferenced(bits, skip) == expected.unreferenced(bits, skip)
+
+
+def test_a_name_that_is_not_utf8_is_never_found(tmp_path: Path) -> None:
+    # Go compares the stored bytes with a JSONL path's UTF-8: shown decoded (cp437 without
+    # the UTF-8 flag, U+FFFD with it), these names read like paths but match none.
+    path = tmp_path / "names.zip"
+    path.write_bytes(names_zip())
+    for index in (native(path), ListIndex(reference(path))):
+        names = [m.name for m in index]
+        assert names[19:22] == ["data/über.txt", "data/über.txt", "data/\ufffd(.txt"]
+        assert index.find("data/über.txt") == 20  # the UTF-8 one; the cp437 one is not found
+        assert index.find("data/\ufffd(.txt") == -1
+        assert [index[i].utf8 for i in (19, 20, 21)] == [False, True, False]
+        assert index.not_utf8()[:2] == [19, 21]
+        # Nothing finds them, no line references them: unreferenced, each on its own.
+        assert {19, 20, 21} <= set(index.unreferenced(bytearray(len(index)), 0))
 
 
 @needs_native

@@ -598,3 +598,38 @@ def test_attachment_stats_count_distinct_members(validate_lines: ValidateLines) 
         "unreferenced": 2,
         "unreferenced_bytes": 8,
     }
+
+
+def test_a_file_whose_stored_name_is_not_utf8_is_never_found(tmp_path: Path) -> None:
+    # Go compares stored name bytes with the path's UTF-8: a cp437 name (no UTF-8 flag) and an
+    # invalid UTF-8 name with the flag read like the paths when decoded, and match neither.
+    lines = [
+        version(),
+        *WORLD,
+        note("cp437", attachments=["über.txt"]),
+        note("flagged", attachments=["\ufffd(.txt"]),
+        note("utf-8 without the flag", attachments=["é.txt"]),
+    ]
+    jsonl = b"\n".join(orjson.dumps(line) for line in lines)
+    raw = build_zip(
+        [
+            Entry("import.jsonl", jsonl),
+            Entry("data/P1PP.txt", b"a"),
+            Entry("data/P2.txt", b"b", flags=0x800),
+            Entry("data/P3.txt", b"c"),
+        ]
+    )
+    for placeholder, name in [(b"P1PP", b"\x81ber"), (b"P2", b"\xc3\x28"), (b"P3", b"\xc3\xa9")]:
+        raw = raw.replace(b"data/" + placeholder + b".txt", b"data/" + name + b".txt")
+    path = tmp_path / "names.zip"
+    path.write_bytes(raw)
+    report = validate(path, workers=1)
+    assert found(report) == [
+        ("attachment-missing", 5, "post.attachments[0].path"),
+        ("attachment-missing", 6, "post.attachments[0].path"),
+        ("attachment-unreferenced", None, None),
+        ("attachment-unreferenced", None, None),
+    ]
+    for issue in report.issues[:2]:
+        assert "its stored name is not UTF-8" in issue.message
+    assert report.attachments.referenced == 1  # data/é.txt: UTF-8 bytes, found without the flag

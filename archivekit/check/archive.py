@@ -103,24 +103,26 @@ def member_issues(members: Sequence[MemberInfo], jsonl: MemberInfo) -> list[Issu
     """Issues about individual entries: readability for the server and name hygiene
     (`members`: every entry, or the index's `suspects`)."""
     issues: list[Issue] = []
-    counts: dict[str, int] = {}
+    # A name that is not UTF-8 never shares a key with a UTF-8 one (the server compares bytes).
+    counts: dict[tuple[str, bool], int] = {}
     for m in members:
-        counts[m.key] = counts.get(m.key, 0) + 1
-    reported_duplicates: set[str] = set()
+        counts[m.key, m.utf8] = counts.get((m.key, m.utf8), 0) + 1
+    reported_duplicates: set[tuple[str, bool]] = set()
     for m in members:
         name = m.name
         if not m.is_dir and m.index != jsonl.index:
             issue = _readability_issue(m)
             if issue is not None:
                 issues.append(issue.at(name, None))
-        if counts[m.key] > 1 and m.key not in reported_duplicates:
-            reported_duplicates.add(m.key)
+        n = counts[m.key, m.utf8]
+        if n > 1 and (m.key, m.utf8) not in reported_duplicates:
+            reported_duplicates.add((m.key, m.utf8))
             issues.append(
                 warning(
                     "member-duplicate-name",
-                    f"{counts[m.key]} entries are named {name!r}: the server keeps the last one "
+                    f"{n} entries are named {name!r}: the server keeps the last one "
                     "and ignores the others.",
-                    values={"member": name, "found": counts[m.key]},
+                    values={"member": name, "found": n},
                 ).at(name, None)
             )
         if not name.isascii() and m.key != name:

@@ -130,12 +130,12 @@ def _name(issue: Issue, values: Mapping[str, Scalar]) -> str | None:
     return issue.member if issue.line is None else None
 
 
-def _folder(path: str) -> str:
+def folder_of(path: str) -> str:
     """The folder a path is in, ending with '/' ('' at the root)."""
     return path.rsplit("/", 1)[0] + "/" if "/" in path else ""
 
 
-def _common_folder(a: str | None, b: str) -> str:
+def common_folder(a: str | None, b: str) -> str:
     """The longest folder that contains both folders `a` (None: none yet) and `b`."""
     if a is None or a == b:
         return b
@@ -247,7 +247,7 @@ class Cause:
             return
         path = values.get("member") or values.get("path")
         if path.__class__ is str:
-            self.folder = _common_folder(self.folder, _folder(path))
+            self.folder = common_folder(self.folder, folder_of(path))
         if values.get("miscased"):
             self.miscased += 1
         if values.get("present"):
@@ -281,7 +281,7 @@ class Cause:
         for named in later.names:
             self._name(named)
         if later.folder is not None:
-            self.folder = _common_folder(self.folder, later.folder)
+            self.folder = common_folder(self.folder, later.folder)
         self.miscased += later.miscased
         self.present += later.present
         if later.defined_line is not None:
@@ -336,9 +336,12 @@ class CauseTally:
         else:
             cause.add(issue)
 
-    def add_count(self, issue: Issue, n: int, key: CauseKey | None = None) -> Cause | None:
+    def add_count(
+        self, issue: Issue, n: int, key: CauseKey | None = None, folder: str | None = None
+    ) -> Cause | None:
         """`n` more issues like `issue` (of cause `key`, by default its own) that were only
-        counted: no lines, no names. Returns their cause (None: beyond the cap)."""
+        counted: no lines, no names; `folder`: the common folder of the files they name, if
+        they name files. Returns their cause (None: beyond the cap)."""
         if n <= 0:
             return None
         key = key or cause_key(issue)
@@ -347,6 +350,8 @@ class CauseTally:
             self._other(key.code, issue, n)
         else:
             cause.count += n
+            if folder is not None:
+                cause.folder = common_folder(cause.folder, folder)
         return cause
 
     def merge(self, later: CauseTally) -> None:

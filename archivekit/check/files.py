@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from archivekit.check.causes import MAX_NAMES, common_folder, folder_of
 from archivekit.check.emoji_image import emoji_image_issue, head_size
 from archivekit.check.facts import FileUse, FileUsed, Findings, ImageUsed
 from archivekit.check.rules.post import ATTACHMENT_INVALID_PATH_ID
@@ -468,6 +469,7 @@ class FileChecks:
         self.deferred = deferred
         self.dimensions = Dimensions(archive)
         self._basenames: dict[str, list[str]] | None = None
+        self._not_utf8: dict[str, str] | None = None  # key -> name of entries not UTF-8
         self._outside: OutsideData | None = None
         self.resolver = AttachmentResolver(self._lookup, self._hint, self.repair)
         self._largest_image = 0  # pixels, of the fast path's image facts
@@ -577,11 +579,29 @@ class FileChecks:
             if name.endswith(path.lstrip("/")) and not name.startswith("data/")
         ]
         if not candidates:
-            return "", None
+            return self._not_utf8_hint(path), None
         return (
             f"; a file with this path exists outside data/: {candidates[0]!r} — move it under "
             "data/ (the server only looks there)",
             candidates[0],
+        )
+
+    def _not_utf8_hint(self, path: str) -> str:
+        """The hint when the file is in the archive under a name that is not UTF-8: shown
+        decoded, it reads as the path, but Go compares the stored bytes with the path's UTF-8
+        bytes, so the server never finds it."""
+        if self._not_utf8 is None:
+            index = self.archive.index
+            self._not_utf8 = {}
+            for i in index.not_utf8():
+                self._not_utf8.setdefault(index[i].key, index[i].name)
+        name = self._not_utf8.get(resolve(path) or "")
+        if name is None:
+            return ""
+        return (
+            f"; the archive has a file that reads {name!r}, but its stored name is not UTF-8: "
+            "the server compares the name's bytes with the path's UTF-8 and can never match "
+            "it — zip it again with UTF-8 names"
         )
 
     def _use(self, found: Findings, line: int, ref: FileRef, kind: FileUse) -> bool:
@@ -773,40 +793,70 @@ class ReferencedFiles:
         return int.from_bytes(self.bits, "little").bit_count()
 
 
-def unreferenced_issues(archive: Archive, referenced: ReferencedFiles) -> list[Issue]:
-    """Files under data/ that no line uses, and files outside data/ (never used)."""
-    issues: list[Issue] = []
+@dataclass(slots=True)
+class Unreferenced:
+    """The files no line uses: the issues worth building (`issues`), and `counted` more
+    attachment-unreferenced issues only counted, whose files all sit in `folder` (for their
+    root cause). An archive of a million stray files holds a handful of objects, not a
+    million."""
+
+    issues: list[Issue]
+    counted: int = 0
+    folder: str | None = None
+
+
+def unreferenced_issue(name: str, size: int) -> Issue:
+    """A file under data/ that no line uses."""
+    return Issue(
+        "attachment-unreferenced",
+        Severity.WARNING,
+        f"{name!r} ({size:,} bytes) is not referenced by any line; the server ignores it",
+        name,
+        None,
+        values=Values({"member": name, "size": size}),
+    )
+
+
+def unreferenced_issues(
+    archive: Archive, referenced: ReferencedFiles, keep: int | None = None
+) -> Unreferenced:
+    """Files under data/ that no line uses, and files outside data/ (never used).
+
+    `keep`: how many issues the report can still keep (None: all). Issues are built for those
+    and for the first `MAX_NAMES` distinct files (their root cause names them); the other
+    unreferenced files are only counted, from their names, with no object per file."""
     index = archive.index
-    outside: list[MemberInfo] = []
+    found = Unreferenced([])
+    names: set[str] = set()
+    outside = 0
+    first_outside = ""
     for i in index.unreferenced(referenced.bits, index.find(archive.jsonl.key)):
-        member = index[i]
-        if not member.key.startswith("data/"):
-            if member.key.endswith(".jsonl") or member.name == MMCTL_WARNINGS:
+        name = index.name(i)
+        if not name.startswith(DATA_DIR + "/"):
+            if name.endswith(".jsonl") or name == MMCTL_WARNINGS:
                 continue
-            outside.append(member)
+            outside += 1
+            first_outside = first_outside or name
             continue
-        issues.append(
-            Issue(
-                "attachment-unreferenced",
-                Severity.WARNING,
-                f"{member.name!r} ({member.size:,} bytes) is not referenced by any line; "
-                "the server ignores it",
-                member.name,
-                None,
-                values=Values({"member": member.name, "size": member.size}),
-            )
-        )
+        if keep is None or len(found.issues) < keep or len(names) < MAX_NAMES:
+            found.issues.append(unreferenced_issue(name, index[i].size))
+            names.add(name)
+            continue
+        found.counted += 1
+        # The common folder of the counted files: unchanged while they sit in it.
+        if found.folder is None or not name.startswith(found.folder):
+            found.folder = common_folder(found.folder, folder_of(name))
     if outside:
-        issues.append(
+        found.issues.append(
             Issue(
                 "attachment-outside-data",
                 Severity.WARNING,
-                f"{len(outside)} file(s) outside data/ are never used by the server, e.g. "
-                f"{outside[0].name!r}; attachments must sit under data/ with the JSONL path "
+                f"{outside} file(s) outside data/ are never used by the server, e.g. "
+                f"{first_outside!r}; attachments must sit under data/ with the JSONL path "
                 "relative to it",
-                outside[0].name,
+                first_outside,
                 None,
-                values=Values({"member": outside[0].name, "found": len(outside)}),
+                values=Values({"member": first_outside, "found": outside}),
             )
         )
-    return issues
+    return found

@@ -36,6 +36,7 @@ from archivekit.read.zipdir import (
     decode_name,
     directory_start,
     input_error,
+    is_utf8,
     parse_entries,
 )
 
@@ -72,6 +73,10 @@ class MemberIndex(Sequence[MemberInfo]):
 
     def member(self, i: int) -> MemberInfo:
         raise NotImplementedError
+
+    def name(self, i: int) -> str:
+        """Entry `i`'s name (as `MemberInfo.name`), without building its `MemberInfo`."""
+        return self.member(i).name
 
     @overload
     def __getitem__(self, i: int) -> MemberInfo: ...
@@ -130,7 +135,7 @@ class MemberIndex(Sequence[MemberInfo]):
         the server can find (a repeated name counts once), entry `skip` (the JSONL) aside."""
         used = used_bytes = unused = unused_bytes = 0
         for i, m in enumerate(self):
-            if m.is_dir or i == skip or self.find(m.key) != i:
+            if m.is_dir or i == skip or self._winner(m) != i:
                 continue
             if referenced[i >> 3] >> (i & 7) & 1:
                 used += 1
@@ -145,9 +150,18 @@ class MemberIndex(Sequence[MemberInfo]):
         `skip`, in order (every entry of a repeated name)."""
         return [i for i, m in enumerate(self) if not m.is_dir and self._unused(m, referenced, skip)]
 
+    def _winner(self, member: MemberInfo) -> int:
+        """The entry the server finds for `member`'s name: one not UTF-8 is its own (no
+        path finds it, nothing shadows it)."""
+        return self.find(member.key) if member.utf8 else member.index
+
+    def not_utf8(self) -> list[int]:
+        """Indexes of the entries whose stored name is not UTF-8 (no JSONL path finds them)."""
+        return [m.index for m in self if not m.utf8]
+
     def _unused(self, member: MemberInfo, referenced: bytearray, skip: int) -> bool:
         """Whether the entry `member`'s key finds is neither referenced nor entry `skip`."""
-        winner = self.find(member.key)
+        winner = self._winner(member)
         return winner != skip and not referenced[winner >> 3] >> (winner & 7) & 1
 
     @property
@@ -189,13 +203,17 @@ class ListIndex(MemberIndex):
     def __init__(self, members: Sequence[MemberInfo]) -> None:
         self._members = tuple(members)
         # The server's map: NFC key -> entry, a later duplicate replacing an earlier one.
-        self._by_key = {m.key: m.index for m in self._members}
+        # Entries whose name is not UTF-8 get no key: no JSONL path finds them.
+        self._by_key = {m.key: m.index for m in self._members if m.utf8}
 
     def __len__(self) -> int:
         return len(self._members)
 
     def member(self, i: int) -> MemberInfo:
         return self._members[i]
+
+    def name(self, i: int) -> str:
+        return self._members[i].name
 
     def __iter__(self) -> Iterator[MemberInfo]:
         return iter(self._members)
@@ -215,9 +233,14 @@ class NativeIndex(MemberIndex):
     def __init__(self, native: Any) -> None:
         self._c = native
         self.table = native.table
+        # Entries whose name is not UTF-8 get no key: no JSONL path finds them (`not_utf8`).
+        self._not_utf8: list[int] = []
         for i in native.select("key_apart"):
             raw, _, flags, *_ = native.record(i)
-            native.alias(member_key(decode_name(raw, flags)).encode(), i)
+            if is_utf8(raw):
+                native.alias(member_key(decode_name(raw, flags)).encode(), i)
+            else:
+                self._not_utf8.append(i)
 
     def __len__(self) -> int:
         return len(self._c)
@@ -238,6 +261,7 @@ class NativeIndex(MemberIndex):
             is_dir=bool(bits & MB_DIR),
             is_symlink=bool(bits & MB_SYMLINK),
             encrypted=bool(bits & MB_ENCRYPTED),
+            utf8=not bits & MB_KEY_APART or is_utf8(raw),
         )
 
     def extents(self) -> Iterator[tuple[str, int, int]]:
@@ -246,6 +270,10 @@ class NativeIndex(MemberIndex):
             raw, _, flags, csize, _, _, offset, _ = record(i)
             name = raw.decode("ascii") if raw.isascii() else decode_name(raw, flags)
             yield name, offset, csize
+
+    def name(self, i: int) -> str:
+        raw, _, flags, *_ = self._c.record(i)
+        return raw.decode("ascii") if raw.isascii() else decode_name(raw, flags)
 
     def find(self, key: str) -> int:
         try:
@@ -266,6 +294,9 @@ class NativeIndex(MemberIndex):
     def outside_data(self) -> list[int]:
         found: list[int] = self._c.select("outside_data")
         return found
+
+    def not_utf8(self) -> list[int]:
+        return self._not_utf8
 
     def file_totals(self) -> tuple[int, int]:
         totals: tuple[int, int] = self._c.files()

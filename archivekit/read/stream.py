@@ -100,6 +100,7 @@ from archivekit.read.zipdir import (
     MemberInfo,
     decode_name,
     input_error,
+    is_utf8,
 )
 from archivekit.runtime import RunDirectory, temporary_file_error
 
@@ -442,6 +443,7 @@ class StreamArchive(Archive):
             is_dir=name.endswith("/"),
             is_symlink=False,  # only the central directory says
             encrypted=bool(flags & FLAG_ENCRYPTED),
+            utf8=is_utf8(rest[:n_name]),
         )
         return _Local(info, bool(flags & FLAG_DATA_DESCRIPTOR))
 

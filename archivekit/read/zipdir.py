@@ -67,6 +67,9 @@ class MemberInfo:
     is_dir: bool
     is_symlink: bool  # unix mode S_IFLNK in the external attributes
     encrypted: bool
+    # False: the stored name is not UTF-8. Go compares raw bytes and a JSONL path is UTF-8:
+    # no path ever finds this entry, whatever its decoded `name` and `key` say.
+    utf8: bool = True
 
 
 def _corrupt(message: str, values: dict[str, Scalar] | None = None) -> ArchiveError:
@@ -104,6 +107,15 @@ def _multidisk() -> ArchiveError:
 def _read_at(fh: BinaryIO, offset: int, n: int) -> bytes:
     fh.seek(offset)
     return fh.read(n)
+
+
+def is_utf8(raw: bytes) -> bool:
+    """Whether a stored name is (strict) UTF-8: only then can a JSONL path match it."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def decode_name(raw: bytes, flags: int) -> str:
@@ -277,7 +289,8 @@ def _member_from_record(
         fields
     )
     name_start = pos + CENTRAL_HEADER.size
-    name = decode_name(buf[name_start : name_start + n_name], flags)
+    raw = buf[name_start : name_start + n_name]
+    name = decode_name(raw, flags)
     if csize == U32_MAX or size == U32_MAX or offset == U32_MAX:
         extra = buf[name_start + n_name : name_start + n_name + n_extra]
         size, csize, offset = _apply_zip64_extra(name, extra, size, csize, offset)
@@ -294,6 +307,7 @@ def _member_from_record(
         is_dir=name.endswith("/"),
         is_symlink=(attrs >> 16) & _S_IFMT == _S_IFLNK,
         encrypted=bool(flags & FLAG_ENCRYPTED),
+        utf8=raw.isascii() or is_utf8(raw),
     )
 
 
