@@ -60,11 +60,10 @@ from archivekit.check.files import ReferencedFiles
 from archivekit.errors import ArchiveError
 from archivekit.gosem.paths import resolve
 from archivekit.read import Archive, MemberInfo
-from archivekit.read.inflate import method_name
+from archivekit.read.inflate import STORED, method_name
 from archivekit.write.atomic import atomic_output
 from archivekit.write.zipwriter import (
     FAST_DEFLATE,
-    STORED,
     Deflate,
     MemberWriter,
     ZipEntry,
@@ -75,7 +74,7 @@ JSONL_NAME: Final = "import.jsonl"
 # Lines are handed to the compressor in pieces of about this size: large enough that the
 # per-call cost vanishes, small enough to stay a rounding error in memory.
 _FLUSH_BYTES: Final = 256 * 1024
-_COPY_BLOCK: Final = 1 << 20
+COPY_BLOCK: Final = 1 << 20  # bytes read at a time when a member or spill is copied
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,10 +291,10 @@ class ArchiveWriter:
         name = member.name if name is None else name
         self._claim(name)
         if archive.kind != "zip":
-            return self.add_member(name, archive.iter_member_blocks(member, _COPY_BLOCK))
+            return self.add_member(name, archive.iter_member_blocks(member, COPY_BLOCK))
         digest = hashlib.sha256() if member.method == STORED else None
         entry = self._zip.copy_raw(
-            name, member, _hashing(archive.iter_raw_blocks(member, _COPY_BLOCK), digest)
+            name, member, _hashing(archive.iter_raw_blocks(member, COPY_BLOCK), digest)
         )
         sha256: str | None = None
         note: str | None = None
@@ -361,7 +360,7 @@ def _content_sha256(archive: Archive, member: MemberInfo) -> tuple[str | None, s
     """SHA-256 of a compressed member's content, read through the reader, or why not."""
     digest = hashlib.sha256()
     try:
-        for block in archive.iter_member_blocks(member, _COPY_BLOCK):
+        for block in archive.iter_member_blocks(member, COPY_BLOCK):
             digest.update(block)
     except ArchiveError as exc:
         return None, f"copied as it is, but it cannot be read: {exc.issue.message}"
@@ -445,7 +444,7 @@ class LineSpool:
         self._write_buffer()
         self._file.flush()
         self._file.seek(0)
-        yield from _records(iter(lambda: self._file.read(_COPY_BLOCK), b""))
+        yield from _records(iter(lambda: self._file.read(COPY_BLOCK), b""))
         self._file.seek(0, os.SEEK_END)
 
     def close(self) -> None:
@@ -528,7 +527,7 @@ class GroupSpool:
         for offset, length in self._chunks[group]:
             while length:
                 self._file.seek(offset)
-                data = self._file.read(min(length, _COPY_BLOCK))
+                data = self._file.read(min(length, COPY_BLOCK))
                 offset += len(data)
                 length -= len(data)
                 yield data

@@ -73,7 +73,7 @@ from archivekit.issues import (
 from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_blocks
 from archivekit.read.inflate import method_name
 from archivekit.write.changes import Change, ChangeLog, shown_json
-from archivekit.write.core import ArchiveWriter, GroupSpool
+from archivekit.write.core import COPY_BLOCK, ArchiveWriter, GroupSpool
 from archivekit.write.dedupe import DedupePlan, definition_envelopes, plan_dedupe
 from archivekit.write.lines import NO_SIZE_LIMIT, LineDecoder, accept_any_type
 from archivekit.write.repairs import POST_TYPES, Definitions, FilePlan, FixOptions, LineRepairs
@@ -89,7 +89,6 @@ _LONG_LINE: Final = struct.Struct("<QQ")  # (offset in the JSONL, length) of a l
 # Before each piece in the reorder spool: its first input line, and where its first line would
 # be in the output without the reorder (a line written elsewhere is logged as moved).
 _PLACE: Final = struct.Struct("<QQ")
-_COPY_BLOCK: Final = 1 << 20
 
 
 @dataclass(slots=True)
@@ -611,7 +610,7 @@ class FixRun:
         try:
             # Read once to the end first (the CRC is checked there): a member that turns out
             # unreadable half-way must not leave half a member in the output.
-            for _ in self.archive.iter_member_blocks(member, _COPY_BLOCK):
+            for _ in self.archive.iter_member_blocks(member, COPY_BLOCK):
                 pass
         except ArchiveError as exc:
             self.log.add(
@@ -626,7 +625,7 @@ class FixRun:
             )
             return False
         if self.writer is not None:
-            blocks = self.archive.iter_member_blocks(member, _COPY_BLOCK)
+            blocks = self.archive.iter_member_blocks(member, COPY_BLOCK)
             self.writer.add_member(name, blocks, method="deflate")
         self.stats.members_recompressed += 1
         self.log.add(

@@ -41,10 +41,10 @@ from archivekit.gosem.strings import fold_json_key
 from archivekit.native import native_module
 from archivekit.read import Archive, MemberInfo
 from archivekit.read.framing import LineTooLong, iter_line_batches
+from archivekit.read.inflate import STORED
 from archivekit.write.core import JSONL_NAME, ArchiveWriter
 from archivekit.write.placeholders import placeholder
 from archivekit.write.pseudonyms import Pseudonyms
-from archivekit.write.zipwriter import STORED
 
 Attachments = Literal["placeholders", "drop", "drop-references"]
 

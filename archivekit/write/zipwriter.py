@@ -34,6 +34,7 @@ from typing import Any, BinaryIO, Final, Literal, Protocol
 from isal import isal_zlib
 
 from archivekit.read import MemberInfo
+from archivekit.read.inflate import DEFLATED, STORED
 from archivekit.read.zipdir import (
     CENTRAL_HEADER,
     CENTRAL_HEADER_SIG,
@@ -52,8 +53,6 @@ from archivekit.read.zipdir import (
 
 Method = Literal["stored", "deflate"]
 
-STORED: Final = 0
-DEFLATED: Final = 8
 # Sizes and offsets at or above this need zip64 records (APPNOTE 4.4.8: 0xFFFFFFFF means "see
 # the zip64 extra field").
 ZIP64_LIMIT: Final = 0xFFFFFFFF
