@@ -120,7 +120,9 @@ _STOPPED = """
 import os, sys, time
 from archivekit.runtime import run_in_workers, stop_on_sigterm
 def sleep(seconds):
-    print(os.getpid(), flush=True)
+    # One write under PIPE_BUF is atomic: both workers share the pipe, and print's two
+    # writes (the number, then the newline) could interleave with the other worker's.
+    os.write(1, f"{os.getpid()}\\n".encode())
     time.sleep(seconds)
 stop_on_sigterm()
 run_in_workers(sleep, [(60,), (60,)])
@@ -132,9 +134,14 @@ def test_sigterm_while_workers_run_ends_them_with_the_run() -> None:
         [sys.executable, "-c", _STOPPED], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     assert parent.stdout is not None
-    workers = [int(parent.stdout.readline()) for _ in range(2)]
-    parent.send_signal(signal.SIGTERM)
-    parent.communicate(timeout=30)
+    try:
+        workers = [int(parent.stdout.readline()) for _ in range(2)]
+        parent.send_signal(signal.SIGTERM)
+        parent.communicate(timeout=30)
+    finally:
+        # Whatever failed above, no process outlives the test (a leak warns in a later test).
+        parent.kill()
+        parent.communicate()
     assert parent.returncode != 0
     deadline = time.monotonic() + 10
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
