@@ -53,6 +53,8 @@ from archivekit.testing.synth import generate_export, make_archive
 from archivekit.validate import validate
 from archivekit.write.placeholders import placeholder
 from archivekit.write.pseudonyms import Pseudonyms
+from archivekit.write.redact import _repeats_a_key
+from archivekit.write.results import render_redact
 from archivekit.writers import redact_archive
 
 SAMPLES = Path(__file__).parent.parent / "sample_exports"
@@ -771,3 +773,75 @@ def test_injected_defects_in_a_generated_export_keep_their_codes_and_lines(
     out = tmp_path / "out.zip"
     redact_archive(source, out, key=KEY)
     assert issue_keys(out) == before
+
+
+# --- lines rewritten token by token ----------------------------------------------------------
+
+
+def _token_path_lines() -> tuple[list[Any], dict[str, bytes]]:
+    """An archive whose posts with attachments all take the token path, one for each reason."""
+    post = orjson.dumps(
+        synth.post("northwind", "logistics", "margaret", "see file", 1700000000000,
+                   attachments=["files/repeated.txt"])
+    )  # fmt: skip
+
+    def attached(name: str) -> bytes:
+        return post.replace(b"repeated.txt", name.encode())
+
+    deep = b"[" * 300 + b"1" + b"]" * 300
+    lines: list[Any] = [
+        synth.team("northwind", display_name="Northwind"),
+        synth.channel("northwind", "logistics"),
+        synth.user("margaret", {"northwind": ["logistics"]}),
+        attached("repeated.txt").replace(b'{"type":"post"', b'{"type":"post","TYPE":"post"'),
+        attached("deep.txt").replace(b'"message"', b'"props":{"x":' + deep + b'},"message"'),
+        attached("big.txt").replace(b'"message"', b'"props":{"n":123456789012345678901234.5,'
+                                    b'"m":123456789012345678901234},"message"'),
+        attached("broken.txt")[:-1],  # its last brace cut
+    ]  # fmt: skip
+    files = {f"data/files/{n}.txt": b"secret file bytes " * 4 for n in ("repeated", "deep", "big")}
+    files["data/files/broken.txt"] = b"secret file bytes " * 4
+    return lines, files
+
+
+def test_no_attachments_on_lines_rewritten_token_by_token(tmp_path: Path) -> None:
+    """References the token path cannot take out keep their files (as placeholders): validate
+    says the same on IN and OUT (no attachment-missing appears); the summary names why each
+    line took the token path."""
+    lines, files = _token_path_lines()
+    source = make_archive(tmp_path / "in.zip", lines, files)
+    out = tmp_path / "out.zip"
+    result = redact_archive(source, out, key=KEY, attachments="drop-references")
+    assert issue_keys(out) == issue_keys(source)
+    assert result.stats.references_kept == 4
+    assert result.stats.token_reasons == {
+        "a key repeated in an object": 1,
+        "nested deeper than 200 levels": 1,
+        "an integer past 64 bits": 1,
+        "invalid JSON": 1,
+    }
+    summary = render_redact(result)
+    assert "1 a key repeated in an object" in summary
+    assert "not valid JSON" not in summary
+    why = result.to_dict()["lines_rewritten_token_by_token_why"]
+    assert why["invalid JSON"] == 1
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"type":"user","user":{"username":"a"},"us\\u0065r":{"email":"b"}}',
+        b'{"type":"user","user":{"username":"a"},"u\xc5\xbfer":{"email":"b"}}',  # long s
+        b'{"type":"user","user":{"username":"a","\xe2\x84\xaaEY":1,"key":2}}',  # Kelvin sign
+    ],
+)
+def test_keys_repeated_as_go_folds_them_take_the_token_path(line: bytes) -> None:
+    assert _repeats_a_key(line)
+    assert not _repeats_a_key(b'{"type":"user","user":{"username":"a"},"users":{}}')
+
+
+def test_a_key_repeated_through_an_escape_keeps_both_objects(tmp_path: Path) -> None:
+    # Go merges the two "user" objects (one spelled with an escape): both must stay.
+    line = b'{"type":"user","user":{"username":"secretuser"},"us\\u0065r":{"email":"a@b.co"}}'
+    body = redacted_jsonl([line], tmp_path)
+    assert b'"us\\u0065r":{"email":"' in body

@@ -155,6 +155,12 @@ _MAX_DEPTH: Final = 200
 _BAD_BYTES: Final = {0xDC80 + b: 0x10FF80 + b for b in range(128)}
 _BAD_BYTES_BACK: Final = {v: k for k, v in _BAD_BYTES.items()}
 _LITERALS: Final = frozenset({b"true", b"false", b"null"})
+# Why a line was rewritten token by token (`RedactStats.token_reasons`), in the summary's order.
+INVALID_JSON: Final = "invalid JSON"
+REPEATED_KEYS: Final = "a key repeated in an object"
+DEPTH: Final = f"nested deeper than {_MAX_DEPTH} levels"
+BIG_INTEGER: Final = "an integer past 64 bits"
+TOKEN_REASONS: Final = (INVALID_JSON, REPEATED_KEYS, DEPTH, BIG_INTEGER)
 # Member names the server or validate look for by name, which name no one: kept as they are.
 KEPT_MEMBER_NAMES: Final = frozenset({JSONL_NAME, MMCTL_WARNINGS})
 
@@ -164,7 +170,8 @@ class RedactStats:
     """What `redact` did: lines by type, how they were rewritten, files by placeholder."""
 
     lines: Counter[str] = field(default_factory=Counter)
-    token_rewritten: int = 0  # lines orjson could not read, rewritten token by token
+    token_rewritten: int = 0  # lines the walk could not take, rewritten token by token
+    token_reasons: Counter[str] = field(default_factory=Counter)  # TOKEN_REASONS → count
     too_long: int = 0
     blank: int = 0
     files: Counter[str] = field(default_factory=Counter)  # placeholder kind → count
@@ -175,12 +182,18 @@ class RedactStats:
     files_dropped: int = 0
     file_bytes_dropped: int = 0
     references_dropped: int = 0
+    references_kept: int = 0  # on lines rewritten token by token, their files kept too
     names: dict[str, int] = field(default_factory=dict)  # distinct names per kind
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "lines": dict(sorted(self.lines.items())),
             "lines_rewritten_token_by_token": self.token_rewritten,
+            "lines_rewritten_token_by_token_why": {
+                reason: self.token_reasons[reason]
+                for reason in TOKEN_REASONS
+                if self.token_reasons[reason]
+            },
             "lines_too_long": self.too_long,
             "blank_lines": self.blank,
             "files": {
@@ -192,6 +205,7 @@ class RedactStats:
                 "dropped": self.files_dropped,
                 "bytes_dropped": self.file_bytes_dropped,
                 "references_dropped": self.references_dropped,
+                "references_kept_on_token_lines": self.references_kept,
             },
             "distinct_names": self.names,
         }
@@ -212,7 +226,10 @@ class RedactRun:
         self.names = pseudonyms
         self.attachments = attachments
         self.stats = RedactStats()
-        self._images: set[str] = set()  # mapped member names of profile and emoji images
+        # Mapped member names of the files kept (as placeholders) when attachments are not:
+        # profile and emoji images, and files referenced on lines rewritten token by token
+        # while references are dropped (see `_token_string`).
+        self._kept_files: set[str] = set()
         # Mapped member name → original (for the reverse mapping), when ``files`` is asked.
         self.files: dict[str, str] = {}
         self._record_files = files
@@ -311,19 +328,19 @@ class RedactRun:
             self.stats.blank += 1
             return raw
         loaded = _loads(raw)
-        if loaded is None or _too_deep(raw, loaded[0]) or _repeats_a_key(raw):
-            self.stats.token_rewritten += 1
-            self.stats.lines["?"] += 1
-            return self._tokens(raw)
+        if loaded is None:
+            return self._token_line(raw, _unloadable_reason(raw))
+        if _too_deep(raw, loaded[0]):
+            return self._token_line(raw, DEPTH)
+        if _repeats_a_key(raw):
+            return self._token_line(raw, REPEATED_KEYS)
         doc, carried = loaded
         self._float = False
         walked = self._walk(doc, ENVELOPE)
         if self._float and _LONG_NUMBER_RE.search(raw):
             # orjson reads an integer past 64 bits as a float: its digits would change. Floats
             # are rare in exports, so only a line that holds one is searched for such numbers.
-            self.stats.token_rewritten += 1
-            self.stats.lines["?"] += 1
-            return self._tokens(raw)
+            return self._token_line(raw, BIG_INTEGER)
         kind = _line_type(doc)
         self.stats.lines[kind] += 1
         body = orjson.dumps(walked)
@@ -387,15 +404,20 @@ class RedactRun:
         if spec in _NAME_LEAVES:
             return names.name(spec, value)  # type: ignore[arg-type]
         if spec == "image":
-            key = resolve(value)
-            if key is not None:
-                self._images.add(names.path("data/" + key.removeprefix("data/")))
+            self._keep_file(value)
             return names.path(value)
         if spec == "path":
             return names.path(value)
         if spec == "scheme_role":
             return names.scheme_role(value)
         return names.text(value)
+
+    def _token_line(self, raw: bytes, reason: str) -> bytes:
+        """A line the walk cannot take, counted with ``reason``, rewritten by `_tokens`."""
+        self.stats.token_rewritten += 1
+        self.stats.token_reasons[reason] += 1
+        self.stats.lines["?"] += 1
+        return self._tokens(raw)
 
     def _tokens(self, raw: bytes) -> bytes:
         """A line the walk cannot take (see the module docstring), token by token: what is not
@@ -450,11 +472,19 @@ class RedactRun:
             return b'"' + content + close
         leaf = spec if isinstance(spec, str) and spec != _ATTACHMENTS else TEXT
         try:
-            text = orjson.loads(b'"' + content + b'"')
+            text: str | None = orjson.loads(b'"' + content + b'"')
         except orjson.JSONDecodeError:
-            pass
-        else:  # written back plainly: the same characters, escaped only where JSON must
-            body = orjson.dumps(self._leaf(text, leaf))
+            text = None
+        if leaf == "path" and self.attachments == "drop-references":
+            # A reference on such a line is not taken out (on a line that is not JSON, taking
+            # a value out could change what the server reads of the rest, and validate counts
+            # the file as unreferenced): the file stays, as a placeholder, so validate finds
+            # what it found on the input.
+            self.stats.references_kept += 1
+            if text is not None:
+                self._keep_file(text)
+        if text is not None:  # written back plainly: the same characters, escaped only where
+            body = orjson.dumps(self._leaf(text, leaf))  # JSON must
             return body if close else body[:-1]
         # Escapes Go would refuse (or invalid UTF-8) stay as they are, but a \uXXXX escape of
         # a letter or digit is read as one, with its word (or "password" spelled in escapes
@@ -476,6 +506,12 @@ class RedactRun:
                 run.append(part)
         out.append(self.names.text("".join(run)))
         return b'"' + "".join(out).encode("utf-8", "surrogateescape") + close
+
+    def _keep_file(self, value: str) -> None:
+        """Keep the file the JSONL path ``value`` names (as the server resolves it)."""
+        key = resolve(value)
+        if key is not None:
+            self._kept_files.add(self.names.path("data/" + key.removeprefix("data/")))
 
     # --- files ---
     def _files(self, writer: ArchiveWriter) -> None:
@@ -500,7 +536,7 @@ class RedactRun:
         if member.is_dir:
             writer.add_member(name, ())
             return
-        if self.attachments != "placeholders" and name not in self._images:
+        if self.attachments != "placeholders" and name not in self._kept_files:
             stats.files_dropped += 1
             stats.file_bytes_dropped += member.size
             return
@@ -553,6 +589,27 @@ def _loads(raw: bytes) -> tuple[Any, bool] | None:
         return None
 
 
+def _unloadable_reason(raw: bytes) -> str:
+    """Why orjson could not read a line (rare: only such lines are parsed again): JSON that
+    Python's reader takes is too deep for orjson or holds an integer past 64 bits."""
+    try:
+        json.loads(raw.decode("utf-8", "surrogateescape"))
+    except RecursionError:
+        return DEPTH
+    except ValueError:
+        return INVALID_JSON
+    return BIG_INTEGER if _LONG_NUMBER_RE.search(raw) else DEPTH
+
+
+def _key_text(key: bytes) -> str:
+    """A key as Go reads it (raw bytes between its quotes, escapes decoded)."""
+    try:
+        name = orjson.loads(b'"' + key + b'"')
+    except orjson.JSONDecodeError:
+        return key.decode("utf-8", "replace")
+    return name if isinstance(name, str) else ""
+
+
 def _child_spec(spec: Spec, key: bytes) -> Spec:
     """The spec of the value of ``key`` (raw bytes between its quotes) in an object of
     ``spec``, as `RedactRun._walk` finds it."""
@@ -560,11 +617,7 @@ def _child_spec(spec: Spec, key: bytes) -> Spec:
         return KEEP
     if not isinstance(spec, dict):
         return TEXT
-    try:
-        name = orjson.loads(b'"' + key + b'"')
-    except orjson.JSONDecodeError:
-        name = key.decode("utf-8", "replace")
-    folded = fold_json_key(name)
+    folded = fold_json_key(_key_text(key))
     return spec.get(folded, spec.get("", TEXT)) if folded else TEXT
 
 
@@ -610,7 +663,7 @@ def _repeats_a_key(raw: bytes) -> bool:
     overwrites, orjson keeps the last. Only a line in which a key is written twice anywhere
     is parsed again to see whether both are in the same object."""
     keys = _KEY_RE.findall(raw)
-    if len(set(keys)) == len(keys) and len({k.lower() for k in keys}) == len(keys):
+    if len(set(keys)) == len(keys) and len(set(map(_folded_key, keys))) == len(keys):
         return False
     try:
         json.loads(raw.decode("utf-8", "surrogateescape"), object_pairs_hook=_unique_pairs)
@@ -619,6 +672,13 @@ def _repeats_a_key(raw: bytes) -> bool:
     except (ValueError, RecursionError):
         return True  # not the JSON orjson read: the token path, to be safe
     return False
+
+
+def _folded_key(key: bytes) -> str:
+    """A raw key as `_unique_pairs` compares it: `fold_json_key` of its text (a plain ASCII
+    key without escapes, the common case, is its own text)."""
+    text = key.decode("ascii") if key.isascii() and b"\\" not in key else _key_text(key)
+    return fold_json_key(text) or text
 
 
 def _has_float(value: Any) -> bool:

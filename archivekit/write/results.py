@@ -18,7 +18,7 @@ from archivekit.write.core import WrittenArchive
 from archivekit.write.filter import FilterStats
 from archivekit.write.manifest import archive_entry, json_bytes, printable_text
 from archivekit.write.merge import MergeStats
-from archivekit.write.redact import KEPT_VERBATIM, Attachments, RedactStats
+from archivekit.write.redact import KEPT_VERBATIM, TOKEN_REASONS, Attachments, RedactStats
 from archivekit.write.select import EXPORT_ORDER, Selection, by_export_order
 from archivekit.write.split import PartInfo, SplitStats
 
@@ -425,9 +425,12 @@ def render_redact(result: RedactResult) -> str:
         if stats.lines[kind]:
             out.append(f"  {kind:<16}{stats.lines[kind]:>10,}")
     if stats.token_rewritten:
+        why = ", ".join(
+            f"{stats.token_reasons[r]:,} {r}" for r in TOKEN_REASONS if stats.token_reasons[r]
+        )
         out.append(
-            f"  {stats.token_rewritten:,} line(s) that are not valid JSON: rewritten token by"
-            " token (structure kept)"
+            f"  {stats.token_rewritten:,} line(s) the walk cannot take ({why}): rewritten token"
+            " by token (structure kept)"
         )
     if stats.too_long:
         out.append(f"  {stats.too_long:,} line(s) over the line limit: same-length filler")
