@@ -629,18 +629,67 @@ def test_scheme_role_names_take_the_schemes_pseudonym(tmp_path: Path) -> None:
 
 
 def test_letters_whose_lowercase_has_another_length_keep_their_length(tmp_path: Path) -> None:
-    """İ, the Kelvin sign and Ⱥ lowercase to letters of another UTF-8 length: their
-    pseudonyms keep the original's bytes and runes, so the limits judge them alike."""
+    """İ, the Kelvin sign and Ⱥ lowercase to letters of another UTF-8 length: in free text
+    their pseudonyms keep the original's bytes and runes, so the limits judge them alike."""
     names = Pseudonyms(b"k")
     for original in ("İ" * 5, "\u212a" * 3, "Ⱥ" * 4, "xİy", "İstanbul"):
-        for mapped in (names.word(original), names.name("channel", original)):
-            assert (len(mapped), byte_len(mapped)) == (len(original), byte_len(original))
+        mapped = names.word(original)
+        assert (len(mapped), byte_len(mapped)) == (len(original), byte_len(original))
     lines = [
         synth.team("zebracorp", display_name="Z", description="İ" * 200),
         synth.team("kelvin", display_name="K", description="\u212a" * 100),
         synth.channel("zebracorp", "Ⱥ" * 30, display_name="Hush"),
     ]
     assert b"zebracorp" not in redacted_jsonl(lines, tmp_path)
+
+
+# Capitals whose lowercase has another UTF-8 length, each with its lowercase spelling.
+OTHER_LENGTH_CAPITALS = [
+    ("\u212aelvin", "kelvin"),  # Kelvin sign → k
+    ("\u212bngstrom", "ångstrom"),  # Angstrom sign → å
+    ("\u0130stanbul", "istanbul"),  # İ → i
+    ("gro\u1e9ee", "große"),  # ẞ → ß
+    ("\u2126mega", "ωmega"),  # Ohm sign → ω
+    ("\u023a\u023ebc", "ⱥⱦbc"),  # Ⱥ Ⱦ → ⱥ ⱦ
+]
+
+
+@pytest.mark.parametrize(("capital", "lower"), OTHER_LENGTH_CAPITALS)
+@pytest.mark.parametrize("kind", ["user", "team", "channel"])
+def test_names_with_capitals_of_another_length_keep_their_lowercase(
+    capital: str, lower: str, kind: Any
+) -> None:
+    """A name's pseudonym lowercases to the pseudonym of its lowercase (the server compares
+    names by it), with the lowercase's classes and lengths; the capital's own length is kept
+    where a capital of that length exists (all but the Kelvin sign and İ)."""
+    names = Pseudonyms(b"k")
+    mapped, mapped_lower = names.name(kind, capital), names.name(kind, lower)
+    assert go_lower(mapped) == mapped_lower
+    assert mapped_lower != lower
+    assert byte_len(mapped_lower) == byte_len(lower)
+    assert [c.isascii() for c in mapped_lower] == [c.isascii() for c in lower]
+    if capital[0] not in "\u212a\u0130":
+        assert byte_len(mapped) == byte_len(capital)
+
+
+def test_capitals_of_another_length_keep_codes_and_lines(tmp_path: Path) -> None:
+    """Definitions spelled with such capitals keep their codes (a Kelvin-sign channel name is
+    refused where its lowercase is, not for its characters), and references that differ from
+    their definition only in case still find it."""
+    lines: list[Any] = [synth.team("northwind", display_name="N")]
+    for i, (capital, lower) in enumerate(OTHER_LENGTH_CAPITALS):
+        ascii_lower = "".join(c if c.isascii() else "x" for c in lower)
+        lines += [
+            synth.channel("northwind", capital, display_name="C"),
+            synth.channel("northwind", f"{ascii_lower}-{i}", display_name="C"),
+            synth.user(f"{ascii_lower}{i}", {"northwind": [f"{ascii_lower}-{i}"]}),
+            synth.post("northwind", f"{capital}-{i}", f"{capital}{i}", "hi", 1700000000000 + i),
+            synth.team(capital, display_name="T"),
+            synth.channel(capital, f"{ascii_lower}-{i}", display_name="C"),
+        ]
+    body = redacted_jsonl(lines, tmp_path)
+    assert b"stanbul" not in body
+    assert b"mega" not in body
 
 
 # --- property: injected defects keep their codes and lines -----------------------------------

@@ -14,9 +14,13 @@ look at (`archivekit.check.rules.names`), character by character:
   pseudonym as it judged the original;
 * names are mapped on their lowercase key (Go ``strings.ToLower``, as the server looks them
   up) and the original's case pattern is put back on the result, so ``Alice`` in a reference
-  still differs from ``alice`` in the definition only in case. A letter whose lowercase has
-  another UTF-8 length (İ, the Kelvin sign, Ⱥ) gets a letter of its own kind and length
-  instead (`_fit`): lengths win over case there.
+  still differs from ``alice`` in the definition only in case. A capital whose lowercase has
+  another UTF-8 length (the Angstrom sign, ẞ, Ⱥ) becomes a capital of its length whose
+  lowercase is the pseudonym's (`_fit_name`; such lowercase letters are mapped among letters
+  with capitals of the same lengths). The Kelvin sign and İ lowercase to ASCII k and i, whose
+  pseudonyms no capital of their length lowercases to: they become plain capitals (the
+  lowercase, which the server judges, wins over the byte length). In free text, where case
+  is not compared, lengths win (`_fit`).
 
 Names (users, teams, channels, emoji, schemes, emails, auth data) are kept in a table, one
 entry per distinct name: a pseudonym is never given to two names (no new duplicates), never
@@ -30,6 +34,7 @@ memory is bounded by the number of distinct names, never by posts.
 from __future__ import annotations
 
 import base64
+import functools
 import hmac
 import re
 import unicodedata
@@ -95,6 +100,38 @@ def _utf8_len(c: str) -> int:
     return len(c.encode("utf-8", "surrogatepass"))
 
 
+@functools.cache
+def _other_length_capitals() -> dict[str, tuple[str, ...]]:
+    """Lowercase letter → the letters of another UTF-8 length Go lowercases onto it (k: the
+    Kelvin sign; i: İ; å: the Angstrom sign; ß: ẞ; ⱥ: Ⱥ...). Built once, on the first letter
+    outside ASCII (all such letters are in the first two planes)."""
+    out: dict[str, list[str]] = {}
+    for cp in range(0x20000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        low = go_lower(c)
+        if len(low) == 1 and low != c and _utf8_len(low) != _utf8_len(c):
+            out.setdefault(low, []).append(c)
+    return {low: tuple(capitals) for low, capitals in out.items()}
+
+
+@functools.cache
+def _same_capitals(c: str) -> tuple[str, ...]:
+    """The lowercase letters outside ASCII whose capitals have the UTF-8 lengths of ``c``'s
+    (the letters ``c`` is mapped among, so a capital of another length, such as the
+    Angstrom sign, has a counterpart of its length in the pseudonym)."""
+    table = _other_length_capitals()
+
+    def lengths(low: str) -> frozenset[int]:
+        capitals = (low.upper(), *table.get(low, ()))
+        return frozenset(_utf8_len(u) for u in capitals if go_lower(u) == low and u != low)
+
+    size, wanted = _utf8_len(c), lengths(c)
+    return tuple(low for low in table if not low.isascii() and _utf8_len(low) == size
+                 and lengths(low) == wanted)  # fmt: skip
+
+
 def _other_char(c: str, r: int) -> str:
     """The replacement of one non-ASCII character (lowercase already) by class and length."""
     category = unicodedata.category(c)
@@ -103,6 +140,9 @@ def _other_char(c: str, r: int) -> str:
     if category[0] != "L":
         return c  # marks, symbols, punctuation, spaces: not words
     size = _utf8_len(c)
+    if category == "Ll" and c in _other_length_capitals():
+        alike = _same_capitals(c)
+        return alike[r % len(alike)]
     if category in ("Ll", "Lu", "Lt") and size in _CASED:
         pool = _CASED[size]
         out = pool[r % len(pool)]
@@ -124,6 +164,29 @@ def _fit(original: str, mapped: str) -> str:
     for i, (o, m) in enumerate(zip(original, mapped, strict=True)):
         if o != m and _utf8_len(o) != _utf8_len(m):
             out[i] = _other_char(o, ord(m))
+    return "".join(out)
+
+
+def _fit_name(original: str, mapped: str) -> str:
+    """``mapped`` (a name's pseudonym, the original's case put back) with each capital whose
+    UTF-8 length differs from the original's at its place replaced by a capital of the
+    original's length that lowercases to the same letter (Å, the Angstrom sign, becomes the
+    Ohm sign when å becomes ω): the server compares names by their lowercase, so the
+    lowercase wins. A letter no capital of that length lowercases onto (the Kelvin sign and
+    İ, whose lowercase is ASCII) stays the plain capital: the name is shorter in bytes."""
+    if original.isascii() or len(original) != len(mapped):
+        return mapped
+    out = list(mapped)
+    table = _other_length_capitals()
+    for i, (o, m) in enumerate(zip(original, mapped, strict=True)):
+        size = _utf8_len(o)
+        if o == m or size == _utf8_len(m):
+            continue
+        low = go_lower(m)
+        for capital in (low.upper(), *table.get(low, ())):
+            if len(capital) == 1 and go_lower(capital) == low and _utf8_len(capital) == size:
+                out[i] = capital
+                break
     return "".join(out)
 
 
@@ -255,7 +318,7 @@ class Pseudonyms:
         mapped = self._names[kind].get(lowered)
         if mapped is None:
             mapped = self._new_name(kind, lowered)
-        found = spelled[value] = _fit(value, _recase(value, lowered, mapped))
+        found = spelled[value] = _fit_name(value, _recase(value, lowered, mapped))
         return found
 
     def _new_name(self, kind: NameKind, lowered: str) -> str:
