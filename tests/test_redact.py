@@ -60,6 +60,7 @@ from archivekit.writers import redact_archive
 SAMPLES = Path(__file__).parent.parent / "sample_exports"
 FIXTURE = Path(__file__).parent / "fixtures" / "mattermost-server-tests-import_test.zip"
 KEY = b"support-ticket-1234"
+EMAIL_IN_TEXT = r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+"
 
 
 def issue_keys(path: Path) -> Counter[tuple[Any, ...]]:
@@ -137,6 +138,7 @@ def secrets_of(path: Path) -> tuple[set[str], set[bytes]]:
         for key in ("message", "header", "purpose", "display_name", "description"):
             if isinstance(body.get(key), str):
                 words.update(w for w in re.findall(r"[^\W_]{5,}", body[key]))
+                names.update(re.findall(EMAIL_IN_TEXT, body[key]))  # whole addresses too
         for reply in body.get("replies") or ():
             if isinstance(reply, dict) and isinstance(reply.get("message"), str):
                 words.update(re.findall(r"[^\W_]{5,}", reply["message"]))
@@ -410,6 +412,8 @@ def test_shapes_survive_in_a_built_archive(tmp_path: Path) -> None:
                    "hello @bob_builder9, see ~quarterly_plans and ~town-square.", 1700000000000),
         synth.post("acme-corp", "town-square", "bob_builder9", "Zürich ⚡ 東京 ok", 1700000000001,
                    attachments=["files/Report Q3.pdf", "files/diagram.png"]),
+        synth.post("acme-corp", "town-square", "bob_builder9", "write to alice.wonder@example.org"
+                   " (cc BOB@builders.example.com, zed_q+x@hiddenmail.net)", 1700000000002),
     ]  # fmt: skip
     png = synth.png_bytes(31, 17)
     source = make_archive(
@@ -447,6 +451,12 @@ def test_shapes_survive_in_a_built_archive(tmp_path: Path) -> None:
     assert message.count("⚡") == 1
     assert len(message) == len("Zürich ⚡ 東京 ok")
     assert byte_len(message) == byte_len("Zürich ⚡ 東京 ok")
+    alice_email, bob_email = users[0]["email"], users[1]["email"]
+    assert f" {go_lower(alice_email)} (" in posts[2]["message"]  # the users' email pseudonyms
+    local, domain = bob_email.split("@")
+    assert f" {local.upper()}@{domain}, " in posts[2]["message"]  # the case of the text's
+    unknown = posts[2]["message"].rsplit(", ", 1)[1]
+    assert re.fullmatch(r"[a-z]{3}_[a-z]\+[a-z]@[a-z]{10}\.net\)", unknown)
     with zipfile.ZipFile(out) as zf:
         by_size = {i.file_size: i.filename for i in zf.infolist()}
         image = zf.read(by_size[len(png)])

@@ -121,7 +121,7 @@ SOURCES = {
     "fixture": lambda _: FIXTURE,
 }
 PINNED = {
-    "crowded": "bcbaf809b9db0cd3a3beebcb8b8448bf22c9002a173d1ac32a788067ce9fdfbb",
+    "crowded": "b43e5bd84f0888d4d4daa68fdadd2ef8e7ab27502376d930fc03e6245ff94558",
     "generated": "4965c1021b9b5e3af4130015f673c4d840c3fae839fbc62372c4e9cc45f5c496",
     "clean": "63f4447f0f2cacd65de6072ae056f052e1ac8d43750fec32a242b6e8c32cbc93",
     "broken": "a6c8ae1545d6ee07add6a6fd0baf7df0c9628c66d4f5d42dbe9f9870c8223e90",

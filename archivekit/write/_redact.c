@@ -481,6 +481,21 @@ static int literal(Ctx *c) {
     return NOT_TAKEN;
 }
 
+/* Whether a message holds an '@' between characters of an address (before it an ASCII letter,
+ * digit or one of "_.%+-", after it an ASCII letter, digit or '-'): such a line is left to the
+ * Python walk, whose `Pseudonyms.message` maps addresses (pseudonyms._EMAIL_IN_TEXT, which
+ * matches only around such an '@'). */
+static int has_address(const unsigned char *p, const unsigned char *end) {
+    for (const unsigned char *at = p; (at = memchr(at, '@', end - at)) != NULL; at++) {
+        if (at == p || at + 1 >= end) continue;
+        unsigned char before = at[-1], after = at[1];
+        if ((is_ascii_alnum(before) || (before && strchr("_.%+-", before))) &&
+            (is_ascii_alnum(after) || after == '-'))
+            return 1;
+    }
+    return 0;
+}
+
 static int string_leaf(Ctx *c, const Spec *spec) {
     const unsigned char *from = c->p, *start, *stop;
     int escaped;
@@ -490,6 +505,7 @@ static int string_leaf(Ctx *c, const Spec *spec) {
     int name = kind == S_USER ? N_USER : kind == S_TEAM ? N_TEAM
              : kind == S_CHANNEL ? N_CHANNEL : kind == S_EMOJI ? N_EMOJI : -1;
     if ((name >= 0 || kind == S_PATH) && escaped) return NOT_TAKEN;
+    if (kind == S_MESSAGE && has_address(start, stop)) return NOT_TAKEN;
     if (!c->emit) return OK;
     Mapper *m = c->m;
     if (kind == S_KEEP) return put(m, from, c->p - from);

@@ -73,9 +73,13 @@ _CASED: Final = {
 _UNCASED: Final = {2: (0x05D0, 27), 3: (0x4E00, 20902), 4: (0x20000, 42711)}
 # Split on words, keeping them: the words are at the odd indexes of the result.
 _WORD_SPLIT_RE: Final = re.compile(r"([^\W_]+)")
-# In messages: @mentions (not inside an email address), ~channel links and :emoji: codes.
+# In messages: email addresses, @mentions (not inside an email address), ~channel links and
+# :emoji: codes. An address is ASCII around its "@" (_redact.c leaves every message with such an
+# "@" to this regex: keep the two in step).
+_EMAIL_IN_TEXT: Final = r"[A-Za-z0-9_.%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
 _MESSAGE_RE: Final = re.compile(
-    r"(?<![\w@.])@([A-Za-z0-9.\-_]+)|(?<![\w~])~([A-Za-z0-9\-_]+)|:([A-Za-z0-9+_-]+):|[^\W_]+"
+    rf"({_EMAIL_IN_TEXT})|(?<![\w@.])@([A-Za-z0-9.\-_]+)|(?<![\w~])~([A-Za-z0-9\-_]+)"
+    r"|:([A-Za-z0-9+_-]+):|[^\W_]+"
 )
 _SEPARATORS: Final = re.compile(r"([/\\])")
 _DM_LIKE_RE: Final = re.compile(r"[0-9a-f]{40}")
@@ -289,7 +293,9 @@ class Pseudonyms:
         return self.text(text)
 
     def _message_match(self, match: re.Match[str]) -> str:
-        user, channel, emoji = match.group(1, 2, 3)
+        email, user, channel, emoji = match.group(1, 2, 3, 4)
+        if email is not None:
+            return self.email_in_text(email)
         if user is not None:
             core = user.rstrip(".-_")
             rest = user[len(core) :]
@@ -380,6 +386,15 @@ class Pseudonyms:
 
     def email(self, value: str) -> str:
         return self.name("email", value)
+
+    def email_in_text(self, value: str) -> str:
+        """An address in a message: a known user's email as its pseudonym, any other keyed
+        alike (the pseudonym it would get as a user's email) but kept in no table, so memory
+        stays bounded by the names, not by the posts."""
+        lowered = go_lower(value)
+        if lowered in self._names["email"]:
+            return self.name("email", value)
+        return _recase(value, lowered, self._email(lowered, 0))
 
     def known(self, kind: NameKind, value: str) -> bool:
         return go_lower(value) in self._names[kind]
