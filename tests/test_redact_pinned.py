@@ -4,7 +4,8 @@ The digests were taken before `redact` was made faster (issue 15); they prove th
 path (post lines rewritten in C, archivekit/write/_redact.c) writes the very bytes the plain
 Python walk wrote, and the Python walk (ARCHIVEKIT_PURE_PYTHON) still does. A change that means
 to change the output updates them on purpose (the review of redact did: lowercase letters
-with capitals of another UTF-8 length are mapped among their like; emails in text). Line by line, C against Python: a property test.
+with capitals of another UTF-8 length are mapped among their like; emails in text). Line by
+line, C against Python: a property test.
 
 The crowded archive gives many short names (so pseudonyms collide and later names take later
 attempts: the order names are met in matters), mentions, channel links and emoji codes in
