@@ -870,15 +870,19 @@ def _token_path_lines() -> tuple[list[Any], dict[str, bytes]]:
 
 
 def test_no_attachments_on_lines_rewritten_token_by_token(tmp_path: Path) -> None:
-    """References the token path cannot take out keep their files (as placeholders): validate
-    says the same on IN and OUT (no attachment-missing appears); the summary names why each
-    line took the token path."""
+    """On lines that are JSON the token path takes attachment lists out; on a line that is not,
+    the reference keeps its file (as a placeholder): validate says the same on IN and OUT (no
+    attachment-missing appears); the summary names why each line took the token path."""
     lines, files = _token_path_lines()
     source = make_archive(tmp_path / "in.zip", lines, files)
     out = tmp_path / "out.zip"
     result = redact_archive(source, out, key=KEY, attachments="drop-references")
     assert issue_keys(out) == issue_keys(source)
-    assert result.stats.references_kept == 4
+    assert (result.stats.references_dropped, result.stats.references_kept) == (3, 1)
+    body = jsonl_of(out)
+    assert [b'"attachments"' in line for line in body[4:8]] == [False, False, False, True]
+    with zipfile.ZipFile(out) as zf:
+        assert len([n for n in zf.namelist() if n.startswith("data/")]) == 1  # broken.txt's
     assert result.stats.token_reasons == {
         "a key repeated in an object": 1,
         "nested deeper than 200 levels": 1,

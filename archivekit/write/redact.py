@@ -336,10 +336,12 @@ class RedactRun:
             return self._token_line(raw, REPEATED_KEYS)
         doc, carried = loaded
         self._float = False
+        dropped = self.stats.references_dropped
         walked = self._walk(doc, ENVELOPE)
         if self._float and _LONG_NUMBER_RE.search(raw):
             # orjson reads an integer past 64 bits as a float: its digits would change. Floats
             # are rare in exports, so only a line that holds one is searched for such numbers.
+            self.stats.references_dropped = dropped  # counted again by the token path
             return self._token_line(raw, BIG_INTEGER)
         kind = _line_type(doc)
         self.stats.lines[kind] += 1
@@ -417,23 +419,45 @@ class RedactRun:
         self.stats.token_rewritten += 1
         self.stats.token_reasons[reason] += 1
         self.stats.lines["?"] += 1
-        return self._tokens(raw)
+        return self._tokens(raw, is_json=reason != INVALID_JSON)
 
-    def _tokens(self, raw: bytes) -> bytes:
+    def _tokens(self, raw: bytes, *, is_json: bool = False) -> bytes:
         """A line the walk cannot take (see the module docstring), token by token: what is not
         a string or a bare word as it is; each string mapped as the spec says for where it
         stands (a stack of the specs of the open objects and lists, so no recursion), bare
-        words as free text."""
-        out = []
+        words as free text. On a line that is JSON (``is_json``), attachment lists to drop are
+        taken out with their key and one comma (`_Skip`)."""
+        out: list[bytes] = []
         stack: list[Spec] = []  # each open object's spec, each open list's element spec
         objects: list[bool] = []  # whether each open container is an object
         pending: Spec = ENVELOPE  # the spec of the next value
+        drop = is_json and self.attachments == "drop-references"
+        skip: _Skip | None = None
         for match in _TOKEN_RE.finditer(raw):
             token = match.group()
             content = match.group(1)
             first = token[:1]
-            if content is not None and match.group(3):  # a key
+            if skip is not None:
+                if content is not None:
+                    token = b"" if match.group(3) else skip.value()
+                elif first.isalnum() or first in (b"_", b"-", b"."):
+                    token = skip.value()
+                else:
+                    token = skip.brackets(token)
+                if not skip.done:
+                    continue
+                self.stats.references_dropped += skip.elements
+                token = _cut_comma(out, skip.start, token)
+                skip = None
+                pending = stack[-1] if stack and not objects[-1] else TEXT
+                first = token[:1]
+                if not token:
+                    continue
+            elif content is not None and match.group(3):  # a key
                 pending = _child_spec(stack[-1] if stack and objects[-1] else TEXT, content)
+                if drop and pending == _ATTACHMENTS and raw[match.end() :].lstrip()[:1] == b"[":
+                    skip = _Skip(len(out))
+                    continue
                 out.append(token)
                 continue
             if content is not None:
@@ -476,8 +500,8 @@ class RedactRun:
         except orjson.JSONDecodeError:
             text = None
         if leaf == "path" and self.attachments == "drop-references":
-            # A reference on such a line is not taken out (on a line that is not JSON, taking
-            # a value out could change what the server reads of the rest, and validate counts
+            # A reference `_tokens` did not take out (on a line that is not JSON, taking a
+            # value out could change what the server reads of the rest, and validate counts
             # the file as unreferenced): the file stays, as a placeholder, so validate finds
             # what it found on the input.
             self.stats.references_kept += 1
@@ -551,6 +575,51 @@ class RedactRun:
         stats.files[made.kind] += 1
         stats.file_bytes += made.size
         stats.larger += made.size > member.size
+
+
+class _Skip:
+    """An attachment list `RedactRun._tokens` takes out of a line that is JSON: the tokens
+    from its opening bracket to its closing one, counting its elements."""
+
+    def __init__(self, start: int) -> None:
+        self.start = start  # where its key would have gone in the output
+        self.depth = 0
+        self.elements = 0
+        self.done = False
+
+    def value(self) -> bytes:
+        """Skip a string, number or bare word."""
+        self.elements += self.depth == 1
+        return b""
+
+    def brackets(self, token: bytes) -> bytes:
+        """Skip a run of brackets, commas and white space up to the list's closing bracket:
+        what follows it in the run is given back, the list done."""
+        for i, byte in enumerate(token):
+            if byte in (0x5B, 0x7B):  # [ {
+                self.depth += 1
+                self.elements += self.depth == 2
+            elif byte in (0x5D, 0x7D):  # ] }
+                self.depth -= 1
+                if self.depth == 0:
+                    self.done = True
+                    return token[i + 1 :]
+        return b""
+
+
+def _cut_comma(out: list[bytes], start: int, rest: bytes) -> bytes:
+    """Take out one comma around a member taken out of an object: the one after it (at the
+    start of ``rest``, what follows it), else the one before it (ending ``out[start - 1]``, the
+    run before its key). ``rest`` without the comma."""
+    stripped = rest.lstrip()
+    if stripped[:1] == b",":
+        return rest[: len(rest) - len(stripped)] + stripped[1:]
+    if start > 0:
+        before = out[start - 1]
+        comma = before.rfind(b",")
+        if comma >= 0 and not before[comma + 1 :].strip():
+            out[start - 1] = before[:comma] + before[comma + 1 :]
+    return rest
 
 
 def _is_jsonl(member: MemberInfo) -> bool:
