@@ -324,12 +324,25 @@ static PyObject *index_alias(IndexObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static int append_index(PyObject *list, size_t i) {
-    PyObject *v = PyLong_FromSize_t(i);
-    if (v == NULL) return -1;
-    int r = PyList_Append(list, v);
-    Py_DECREF(v);
-    return r;
+/* Whether entry i is taken (a select kind, or unreferenced): called for every entry in order,
+ * twice (see packed_indexes). */
+typedef int (*TakeFn)(void *ctx, size_t i);
+
+/* The indexes of the entries `take` takes, in order, packed as native uint32 in one bytes
+ * object: two passes (count, then fill) so that it is allocated once at its size — 4 bytes
+ * per taken entry, no Python object per entry (a list of ints cost ~36 bytes each). */
+static PyObject *packed_indexes(size_t count, TakeFn take, void *ctx) {
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) n += take(ctx, i) != 0;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * sizeof(uint32_t)));
+    if (out == NULL) return NULL;
+    char *at = PyBytes_AS_STRING(out);
+    for (size_t i = 0, k = 0; i < count && k < n; i++) {
+        if (!take(ctx, i)) continue;
+        uint32_t v = (uint32_t)i;
+        memcpy(at + k++ * sizeof v, &v, sizeof v);
+    }
+    return out;
 }
 
 /* Entries that may have something to report (check/archive.py member_issues): unreadable,
@@ -341,57 +354,59 @@ static int suspect(const MemberRecord *r) {
     return (r->bits & (MB_DUPLICATE | MB_KEY_APART | MB_SYMLINK | MB_ODD_NAME)) != 0;
 }
 
-/* select(what) -> indexes, in order: "key_apart" (MB_KEY_APART), "undecided" (the key-apart
- * entries a later one shadows: unreferenced() cannot tell their winner), "suspects",
- * "outside_data" (files not under data/), or entries whose name ends with the bytes given
- * (b".jsonl"). */
-static PyObject *index_select(IndexObject *self, PyObject *arg) {
-    const MemberTable *t = &self->t;
-    PyObject *out = PyList_New(0);
-    if (out == NULL) return NULL;
+typedef struct {
+    const MemberTable *t;
     int kind;
-    const char *suffix = NULL;
-    Py_ssize_t k = 0;
+    const char *suffix;
+    size_t k;
+    char name[65536]; /* the current entry's whole name, decoded in order */
+} SelectCtx;
+
+static int select_take(void *arg, size_t i) {
+    SelectCtx *c = arg;
+    const MemberRecord *r = &c->t->records[i];
+    switch (c->kind) {
+    case 0: return (r->bits & MB_KEY_APART) != 0;
+    case 4: return (r->bits & (MB_KEY_APART | MB_SHADOWED)) == (MB_KEY_APART | MB_SHADOWED);
+    case 1: return suspect(r);
+    case 3: return !(r->bits & (MB_DIR | MB_DATA));
+    default:
+        memcpy(c->name + r->shared, c->t->names + r->name_offset, (size_t)(r->name_len - r->shared));
+        return r->name_len >= c->k && memcmp(c->name + r->name_len - c->k, c->suffix, c->k) == 0;
+    }
+}
+
+/* select(what) -> indexes packed as uint32 (packed_indexes), in order: "key_apart"
+ * (MB_KEY_APART), "undecided" (the key-apart entries a later one shadows: unreferenced()
+ * cannot tell their winner), "suspects", "outside_data" (files not under data/), or entries
+ * whose name ends with the bytes given (b".jsonl"). */
+static PyObject *index_select(IndexObject *self, PyObject *arg) {
+    SelectCtx *c = PyMem_Malloc(sizeof *c);
+    if (c == NULL) return PyErr_NoMemory();
+    c->t = &self->t;
+    c->suffix = NULL;
+    c->k = 0;
     if (PyUnicode_Check(arg) && PyUnicode_CompareWithASCIIString(arg, "key_apart") == 0) {
-        kind = 0;
+        c->kind = 0;
     } else if (PyUnicode_Check(arg) && PyUnicode_CompareWithASCIIString(arg, "undecided") == 0) {
-        kind = 4;
+        c->kind = 4;
     } else if (PyUnicode_Check(arg) && PyUnicode_CompareWithASCIIString(arg, "suspects") == 0) {
-        kind = 1;
+        c->kind = 1;
     } else if (PyUnicode_Check(arg) && PyUnicode_CompareWithASCIIString(arg, "outside_data") == 0) {
-        kind = 3;
+        c->kind = 3;
     } else if (PyBytes_Check(arg)) {
-        kind = 2;
-        suffix = PyBytes_AS_STRING(arg);
-        k = PyBytes_GET_SIZE(arg);
+        c->kind = 2;
+        c->suffix = PyBytes_AS_STRING(arg);
+        c->k = (size_t)PyBytes_GET_SIZE(arg);
     } else {
-        Py_DECREF(out);
+        PyMem_Free(c);
         PyErr_SetString(PyExc_ValueError,
                         "select('key_apart' | 'undecided' | 'suspects' | 'outside_data' | "
                         "suffix bytes)");
         return NULL;
     }
-    char name[65536]; /* the current entry's whole name, decoded in order */
-    for (size_t i = 0; i < t->count; i++) {
-        const MemberRecord *r = &t->records[i];
-        int take;
-        if (kind == 0) {
-            take = (r->bits & MB_KEY_APART) != 0;
-        } else if (kind == 4) {
-            take = (r->bits & (MB_KEY_APART | MB_SHADOWED)) == (MB_KEY_APART | MB_SHADOWED);
-        } else if (kind == 1) {
-            take = suspect(r);
-        } else if (kind == 3) {
-            take = !(r->bits & (MB_DIR | MB_DATA));
-        } else {
-            memcpy(name + r->shared, t->names + r->name_offset, (size_t)(r->name_len - r->shared));
-            take = r->name_len >= k && memcmp(name + r->name_len - k, suffix, (size_t)k) == 0;
-        }
-        if (take && append_index(out, i) < 0) {
-            Py_DECREF(out);
-            return NULL;
-        }
-    }
+    PyObject *out = packed_indexes(self->t.count, select_take, c);
+    PyMem_Free(c);
     return out;
 }
 
@@ -449,32 +464,39 @@ static PyObject *index_stats(IndexObject *self, PyObject *args) {
     return Py_BuildValue("(KKKK)", used, used_bytes, unused, unused_bytes);
 }
 
-/* unreferenced(referenced, skip) -> indexes of the file entries whose key's winner is neither
- * referenced nor entry `skip`. An entry no later one shadows is its key's winner; a shadowed
- * one's winner is found by its name, its key, unless it is key-apart: those (select
- * "undecided") are all listed, for Python to decide. */
+typedef struct {
+    const MemberTable *t;
+    const Py_buffer *view;
+    Py_ssize_t skip;
+} UnreferencedCtx;
+
+/* An entry no later one shadows is its key's winner; a shadowed one's winner is found by its
+ * name, its key, unless it is key-apart: those (select "undecided") are all taken, for Python
+ * to decide. */
+static int unreferenced_take(void *arg, size_t i) {
+    const UnreferencedCtx *c = arg;
+    const MemberRecord *r = &c->t->records[i];
+    if (r->bits & MB_DIR) return 0;
+    if ((r->bits & (MB_KEY_APART | MB_SHADOWED)) == (MB_KEY_APART | MB_SHADOWED)) return 1;
+    int64_t winner = (int64_t)i;
+    if (r->bits & MB_SHADOWED) {
+        char name[65536];
+        member_name(c->t, i, name);
+        winner = member_table_find(c->t, name, r->name_len);
+    }
+    return !(winner < 0 || winner == c->skip || bit(c->view, (size_t)winner));
+}
+
+/* unreferenced(referenced, skip) -> indexes packed as uint32 (packed_indexes) of the file
+ * entries whose key's winner is neither referenced nor entry `skip`. */
 static PyObject *index_unreferenced(IndexObject *self, PyObject *args) {
     PyObject *bitmap;
     Py_ssize_t skip;
     Py_buffer view;
     const MemberTable *t = &self->t;
     if (!PyArg_ParseTuple(args, "On", &bitmap, &skip) || !read_bitmap(bitmap, &view, t)) return NULL;
-    PyObject *out = PyList_New(0);
-    for (size_t i = 0; out != NULL && i < t->count; i++) {
-        const MemberRecord *r = &t->records[i];
-        if (r->bits & MB_DIR) continue;
-        if ((r->bits & (MB_KEY_APART | MB_SHADOWED)) != (MB_KEY_APART | MB_SHADOWED)) {
-            /* The server finds this entry itself unless a later one shadows it. */
-            int64_t winner = (int64_t)i;
-            if (r->bits & MB_SHADOWED) {
-                char name[65536];
-                member_name(t, i, name);
-                winner = member_table_find(t, name, r->name_len);
-            }
-            if (winner < 0 || winner == skip || bit(&view, (size_t)winner)) continue;
-        }
-        if (append_index(out, i) < 0) Py_CLEAR(out);
-    }
+    UnreferencedCtx c = {t, &view, skip};
+    PyObject *out = packed_indexes(t->count, unreferenced_take, &c);
     PyBuffer_Release(&view);
     return out;
 }
@@ -500,12 +522,12 @@ static PyMethodDef index_methods[] = {
     {"alias", (PyCFunction)index_alias, METH_VARARGS, "alias(key: bytes, i): entry i's key"},
     {"select", (PyCFunction)index_select, METH_O,
      "select('key_apart' | 'undecided' | 'suspects' | 'outside_data' | suffix: bytes) -> "
-     "entry indexes"},
+     "entry indexes packed as native uint32"},
     {"files", (PyCFunction)index_files, METH_NOARGS, "files() -> (count, bytes) under data/"},
     {"stats", (PyCFunction)index_stats, METH_VARARGS,
      "stats(referenced, skip) -> (referenced, bytes, unreferenced, unreferenced_bytes)"},
     {"unreferenced", (PyCFunction)index_unreferenced, METH_VARARGS,
-     "unreferenced(referenced, skip) -> candidate entry indexes"},
+     "unreferenced(referenced, skip) -> candidate entry indexes packed as native uint32"},
     {NULL, NULL, 0, NULL},
 };
 

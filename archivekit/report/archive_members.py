@@ -69,9 +69,9 @@ def member_manifest(
     index = archive.index
     result = MemberManifest(checksums=checksums)
     result.data_files, result.data_bytes = index.file_totals()
-    outside = [index[i] for i in index.outside_data()]
+    outside = index.outside_data()
     result.members = result.data_files + len(outside)
-    result.bytes = result.data_bytes + sum(m.size for m in outside)
+    result.bytes = result.data_bytes + index.total_size(outside)
     jsonl = archive.jsonl
     rows = [_row(jsonl, None)]  # the JSONL first; its checksum comes with the others'
     whole = hashlib.sha256() if checksums else None

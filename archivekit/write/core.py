@@ -598,7 +598,7 @@ def files_left_out(archive: Archive, referenced: ReferencedFiles) -> tuple[int, 
         return 0, 0
     index = archive.index
     left = index.unreferenced(referenced.bits, archive.jsonl.index)
-    return len(left), sum(index[i].size for i in left)
+    return len(left), index.total_size(left)
 
 
 def output_folder(destination: str | os.PathLike[str]) -> Path:
