@@ -11,9 +11,13 @@
 
 For each archive, on the same machine in the same run: the floor
 ``unzip -p ARCHIVE import.jsonl | wc -l`` (best of N), then each archivekit command as a
-subprocess (best of N wall time; peak RSS of that very child from ``os.wait4``). Prints MB/s
-of uncompressed JSONL, the ratio to the floor and peak RSS, and appends a dated section to
-bench/results.md. Archives live in bench/data/ (git-ignored) and are reused when present.
+subprocess (best of N wall time). Peak RSS is given two ways, as bench/report.py and
+bench/tables_reconcile.py give it: the largest single process (``os.wait4``'s ``ru_maxrss``:
+the command or one of its workers, whichever peaked highest) and the whole process tree (the
+resident memory of the command and all its descendants summed, sampled from /proc every
+20 ms: what the machine needs while workers run side by side). Prints MB/s of uncompressed
+JSONL, the ratio to the floor and both peaks, and appends a dated section to bench/results.md.
+Archives live in bench/data/ (git-ignored) and are reused when present.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,10 +74,11 @@ COMPLETED_EXIT_CODES = (0, 1)
 @dataclass(frozen=True)
 class Timing:
     seconds: float
-    peak_rss_kib: int | None = None
+    peak_rss_kib: int | None = None  # the largest single process
     # CPU seconds (user + system, the child and its children), summarised like `seconds`:
     # steadier than wall time when other work shares the machine.
     cpu_seconds: float | None = None
+    tree_rss_kib: int | None = None  # the process tree, summed (sampled)
 
 
 def children_cpu() -> float:
@@ -152,19 +158,62 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_child(argv: list[str], stdout_path: Path) -> tuple[float, int, int, str]:
-    """Run one child; (wall seconds, exit code, its own peak RSS in KiB, stderr tail)."""
+def tree_rss_kib(root: int) -> int:
+    """Resident KiB of a process and all its descendants (0 once gone)."""
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            total += next(
+                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
+            )
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                children = (task / "children").read_text().split()
+                todo.extend(int(c) for c in children)
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+def wait_sampled(proc: subprocess.Popen[bytes]) -> tuple[int, resource.struct_rusage, int]:
+    """Reap `proc` (exit status, its rusage) while sampling its process tree's summed RSS every
+    20 ms; the third value is the largest sum seen, in KiB.
+
+    wait4 reaps this child alone and returns its rusage: its ``ru_maxrss`` is the largest
+    single process among it and the children it reaped (RUSAGE_CHILDREN would instead report
+    the maximum over every child so far, hiding a smaller later run)."""
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss_kib(proc.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        done.set()
+        sampler.join()
+    return status, usage, peak
+
+
+def run_child(argv: list[str], stdout_path: Path) -> tuple[float, int, int, int, str]:
+    """Run one child; (wall seconds, exit code, peak RSS in KiB of its largest process and of
+    its whole tree, stderr tail)."""
     with stdout_path.open("wb") as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err, env=child_env())
-        # wait4 reaps this child alone and returns its rusage: RUSAGE_CHILDREN would instead
-        # report the maximum over every child so far, hiding a smaller later run.
-        _, status, usage = os.wait4(proc.pid, 0)
+        status, usage, tree = wait_sampled(proc)
         elapsed = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         tail = err.read().decode("utf-8", "replace").strip()[-500:]
-    return elapsed, proc.returncode, usage.ru_maxrss, tail  # ru_maxrss is KiB on Linux
+    return elapsed, proc.returncode, usage.ru_maxrss, tree, tail  # ru_maxrss is KiB on Linux
 
 
 # How the runs of one measurement are summarised: "best" (the minimum) or "median".
@@ -193,7 +242,7 @@ def time_floor(
 def time_command(
     cli: list[str], command: str, archive: Path, repeats: int, stat: str = "best"
 ) -> Timing:
-    times, cpu, peak = [], [], 0
+    times, cpu, peak, tree_peak = [], [], 0, 0
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
         for attempt in range(repeats):
@@ -205,7 +254,7 @@ def time_command(
             ]
             argv = [*cli, *args, "--format", "json"]
             cpu_before = children_cpu()
-            seconds, code, rss, stderr = run_child(argv, out)
+            seconds, code, rss, tree, stderr = run_child(argv, out)
             cpu.append(children_cpu() - cpu_before)
             if code not in COMPLETED_EXIT_CODES:
                 raise RuntimeError(f"{' '.join(argv)} exited {code}: {stderr}")
@@ -214,7 +263,8 @@ def time_command(
             shutil.rmtree(scratch)
             times.append(seconds)
             peak = max(peak, rss)
-    return Timing(STAT[stat](times), peak, STAT[stat](cpu))
+            tree_peak = max(tree_peak, tree)
+    return Timing(STAT[stat](times), peak, STAT[stat](cpu), tree_peak)
 
 
 def machine() -> str:
@@ -266,8 +316,8 @@ def format_rows(rows: list[Row], stat: str = "best") -> list[str]:
     floors: dict[str, float] = {}
     floor_cpu: dict[str, float] = {}
     lines = [
-        f"| archive | JSONL MB | measured | {stat} s | MB/s | × floor | peak RSS MB "
-        "| CPU s | CPU × floor |",
+        f"| archive | JSONL MB | measured | {stat} s | MB/s | × floor "
+        "| peak RSS MB (one process / all) | CPU s | CPU × floor |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
@@ -284,7 +334,11 @@ def format_rows(rows: list[Row], stat: str = "best") -> list[str]:
         ratio = (
             f"{r.timing.seconds / floor:.2f}" if floor and not r.what.startswith("floor") else "–"
         )
-        rss = f"{r.timing.peak_rss_kib / 1024:.0f}" if r.timing.peak_rss_kib else "–"
+        rss = (
+            f"{r.timing.peak_rss_kib / 1024:.0f} / {(r.timing.tree_rss_kib or 0) / 1024:.0f}"
+            if r.timing.peak_rss_kib
+            else "–"
+        )
         cpu = r.timing.cpu_seconds
         cpu_floor = floor_cpu.get(r.archive)
         cpu_text = "–" if cpu is None else f"{cpu:.2f}"
@@ -326,7 +380,10 @@ def measure(
 def append_results(title: str, table: list[str], args: argparse.Namespace, cli: list[str]) -> None:
     results: Path = args.results
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    header = "# Benchmark results\n\nAppended by `python bench/run.py`; newest last.\n"
+    header = (
+        "# Benchmark results\n\nAppended by `python bench/run.py`; newest last. Peak RSS: "
+        "the largest single process / the whole process tree, summed.\n"
+    )
     text = results.read_text(encoding="utf-8") if results.exists() else header
     load = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     start = getattr(args, "load_at_start", None)

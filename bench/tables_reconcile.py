@@ -31,7 +31,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from run import (
     machine,
     revision,
     time_floor,
+    wait_sampled,
 )
 
 
@@ -61,43 +61,12 @@ class Run:
     output: bytes = b""  # the end of its stdout (the floor's: the line count)
 
 
-def _tree_rss_kib(root: int) -> int:
-    """Resident KiB of a process and all its descendants (0 once gone)."""
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-            total += next(
-                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
-            )
-            for task in Path(f"/proc/{pid}/task").iterdir():
-                children = (task / "children").read_text().split()
-                todo.extend(int(c) for c in children)
-        except (OSError, StopIteration, ValueError):
-            continue
-    return total
-
-
 def run_once(argv: list[str], allowed: tuple[int, ...]) -> Run:
-    peak_tree = 0
-    done = threading.Event()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err)
-
-        def sample() -> None:
-            nonlocal peak_tree
-            while not done.is_set():
-                peak_tree = max(peak_tree, _tree_rss_kib(proc.pid))
-                time.sleep(0.02)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
+        status, usage, peak_tree = wait_sampled(proc)
         elapsed = time.perf_counter() - started
-        done.set()
-        sampler.join()
         code = os.waitstatus_to_exitcode(status)
         if code not in allowed:
             err.seek(0)
