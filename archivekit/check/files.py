@@ -367,10 +367,10 @@ class Dimensions:
 
     def entry(self, index: int) -> tuple[str, int, int] | None:
         """The dimensions of the image at entry `index` of the member index (the fast path's
-        image attachments, known to be images); its `MemberInfo` is built only to read it."""
+        image attachments, known to be images), read without its `MemberInfo`."""
         if index < len(self._state) and self._state[index] != _UNREAD:
             return self._known(index)
-        return self._measure(index, self.archive.index[index])
+        return self._measure(index, None)
 
     def _known(self, index: int) -> tuple[str, int, int] | None:
         state = self._state[index]
@@ -378,16 +378,18 @@ class Dimensions:
             return None
         return FORMATS[state - 2], self._width[index], self._height[index]
 
-    def _measure(self, index: int, member: MemberInfo) -> tuple[str, int, int] | None:
+    def _measure(self, index: int, member: MemberInfo | None) -> tuple[str, int, int] | None:
+        """`member` None: entry `index` of the index, read by its index alone."""
         if not self._state:
             entries = len(self.archive.index)
             self._state = bytearray(entries)
             self._width = array("I", bytes(4 * entries))
             self._height = array("I", bytes(4 * entries))
         if not 0 <= index < len(self._state):
-            return self._read(member)  # not an entry of the index: never remembered
+            # Not an entry of the index (only a given member can be that): never remembered.
+            return self._read(index, member)
         if self._state[index] == _UNREAD:
-            dims = self._read(member)
+            dims = self._read(index, member)
             if dims is None:
                 self._state[index] = _NO_DIMENSIONS
             else:
@@ -395,12 +397,16 @@ class Dimensions:
                 self._width[index], self._height[index] = dims[1], dims[2]
         return self._known(index)
 
-    def _read(self, member: MemberInfo) -> tuple[str, int, int] | None:
-        if not server_reads(member.method, member.encrypted):
-            return None
+    def _read(self, index: int, member: MemberInfo | None) -> tuple[str, int, int] | None:
         # A damaged attachment gives None (it must not stop the whole validation); a streamed
         # archive answers from what it noted as the member passed.
-        return self.archive.member_dimensions(member)
+        if member is not None:
+            if not server_reads(member.method, member.encrypted):
+                return None
+            return self.archive.member_dimensions(member)
+        if not server_reads(*self.archive.index.method(index)):
+            return None
+        return self.archive.entry_dimensions(index)
 
 
 def _unreadable_issue(ref: FileRef, kind: FileUse) -> Issue:
@@ -530,7 +536,7 @@ class FileChecks:
         pixels = dims[1] * dims[2]
         if pixels <= self._largest_image and limit is not None and pixels <= limit:
             return
-        name = self.archive.index[entry].name
+        name = self.archive.index.name(entry)
         if not is_image_name(name):  # by its name in the zip, as `Needs` decides
             return
         self._largest_image = max(self._largest_image, pixels)

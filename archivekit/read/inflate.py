@@ -9,6 +9,7 @@ exceptions never escape: they become `ArchiveError`.
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +18,11 @@ from typing import Any, BinaryIO
 from archivekit.errors import ArchiveError
 from archivekit.issues import error
 from archivekit.native import fast_zlib
-from archivekit.read.zipdir import MemberInfo
+from archivekit.read.zipdir import FLAG_ENCRYPTED, LOCAL_HEADER, LOCAL_HEADER_SIG, MemberInfo
+
+# What reading a member's data needs of its entry (`MemberIndex.data_fields`): method, flags,
+# compressed size, size, CRC-32, local header offset.
+DataFields = tuple[int, int, int, int, int, int]
 
 STORED = 0
 DEFLATED = 8
@@ -86,11 +91,24 @@ class ReadBudget:
         self.limits = limits
         self.total = 0
 
-    def charge(self, member: MemberInfo, produced: int, consumed: int, added: int) -> None:
-        """Account ``added`` bytes; ``produced``/``consumed`` are the member's running totals."""
-        self.total += added
+    def exceeded(self, produced: int, consumed: int, added: int) -> str | None:
+        """Which limit charging ``added`` more bytes would break ("member", "total",
+        "ratio"), or None; ``produced``/``consumed`` are the member's running totals."""
         limits = self.limits
         if produced > limits.max_member_size:
+            return "member"
+        if self.total + added > limits.max_total_size:
+            return "total"
+        if produced > _RATIO_GRACE and produced > limits.max_ratio * max(consumed, 1):
+            return "ratio"
+        return None
+
+    def charge(self, member: MemberInfo, produced: int, consumed: int, added: int) -> None:
+        """Account ``added`` bytes; ``produced``/``consumed`` are the member's running totals."""
+        exceeded = self.exceeded(produced, consumed, added)
+        self.total += added
+        limits = self.limits
+        if exceeded == "member":
             raise ArchiveError(
                 error(
                     "member-too-large",
@@ -104,7 +122,7 @@ class ReadBudget:
                     },
                 )
             )
-        if self.total > limits.max_total_size:
+        if exceeded == "total":
             raise ArchiveError(
                 error(
                     "archive-too-large",
@@ -113,7 +131,7 @@ class ReadBudget:
                     values={"limit": limits.max_total_size, "unit": "bytes"},
                 )
             )
-        if produced > _RATIO_GRACE and produced > limits.max_ratio * max(consumed, 1):
+        if exceeded == "ratio":
             raise ArchiveError(
                 error(
                     "member-ratio",
@@ -312,6 +330,61 @@ def iter_compressed(
         data_offset += len(block)
         remaining -= len(block)
         yield block
+
+
+# quick_head: data up to this size is read in one read with its local header, which leaves
+# `_SLACK` bytes for the local name and extra field (export paths: ~160).
+_ONE_READ = 64 << 10
+_SLACK = 512
+
+
+def quick_head(
+    fd: int, file_size: int, fields: DataFields, n: int, budget: ReadBudget
+) -> bytes | None:
+    """The first `n` (at most a block) uncompressed bytes of a stored or deflated zip member
+    as a reader of `iter_member_data` that stops once it has `n` gets them
+    (`archivekit.read.source.Archive.read_member_head`), from the member's `DataFields`: no
+    `MemberInfo`, no generator, one read (two for large data). None wherever that reading could end
+    otherwise — another method, encryption, a damaged local header, a short file, data that
+    does not inflate or fill `n`, a whole member whose size or CRC-32 is not the recorded
+    one, a limit of the budget: the caller then reads it that way, and hears why."""
+    method, flags, csize, size, crc, offset = fields
+    if flags & FLAG_ENCRYPTED or method not in (STORED, DEFLATED) or not 0 <= offset < file_size:
+        return None
+    if method == STORED and csize != size:
+        return None
+    want = min(n, size) if method == STORED else min(DEFLATE_INPUT, csize)
+    # Small data is read with its local header, in one read (the name and extra field come
+    # between them: `_SLACK` bytes of room); larger data on its own, not copied out of a block.
+    small = want <= _ONE_READ
+    block = os.pread(fd, LOCAL_HEADER.size + (_SLACK + want if small else 0), offset)
+    if len(block) < LOCAL_HEADER.size or block[:4] != LOCAL_HEADER_SIG:
+        return None
+    n_name, n_extra = LOCAL_HEADER.unpack_from(block)[9:]
+    skip = LOCAL_HEADER.size + n_name + n_extra
+    if offset + skip + csize > file_size:
+        return None
+    if small and skip + want <= len(block):
+        data = block[skip : skip + want]
+    else:
+        data = os.pread(fd, want, offset + skip)
+    if len(data) != want:
+        return None
+    if method == STORED:
+        head, consumed, ended = data, want, size < n
+    else:
+        inflater = new_inflater()
+        try:
+            head = inflater.decompress(data, n)
+        except ZLIB_ERRORS:
+            return None
+        consumed, ended = want - len(inflater.unconsumed_tail), inflater.eof
+    if len(head) > size or budget.exceeded(len(head), consumed, len(head)) is not None:
+        return None
+    if len(head) < n and not (ended and len(head) == size and crc32(head) == crc):
+        return None  # the reader would read on, or check the whole member and fail
+    budget.total += len(head)
+    return head
 
 
 def iter_file_blocks(

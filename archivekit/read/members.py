@@ -32,6 +32,7 @@ from typing import Any, BinaryIO, cast, overload
 from archivekit.gosem.paths import member_key
 from archivekit.native import native_module
 from archivekit.read.zipdir import (
+    FLAG_ENCRYPTED,
     MemberInfo,
     check_entry_count,
     decode_name,
@@ -133,6 +134,18 @@ class MemberIndex(Sequence[MemberInfo]):
         with an issue: unreadable, duplicate, non-ASCII, unsafe or backslashed names,
         symlinks), in order."""
         return list(range(len(self)))
+
+    def data_fields(self, i: int) -> tuple[int, int, int, int, int, int]:
+        """What reading entry `i`'s data needs (`archivekit.read.inflate.DataFields`): method,
+        flags, compressed size, size, CRC-32, local header offset — without its `MemberInfo`
+        from the C index."""
+        m = self.member(i)
+        return m.method, m.flags, m.compressed_size, m.size, m.crc, m.header_offset
+
+    def method(self, i: int) -> tuple[int, bool]:
+        """(compression method, encrypted) of entry `i`: whether the server reads its data."""
+        method, flags, *_ = self.data_fields(i)
+        return method, bool(flags & FLAG_ENCRYPTED)
 
     def total_size(self, indexes: Iterable[int]) -> int:
         """The uncompressed bytes of the entries `indexes` (no `MemberInfo` from the C
@@ -327,6 +340,10 @@ class NativeIndex(MemberIndex):
         return array(
             "I", (i for i in found if i not in undecided or self._unused(self[i], referenced, skip))
         )
+
+    def data_fields(self, i: int) -> tuple[int, int, int, int, int, int]:
+        _, method, flags, csize, size, crc, offset, _ = self._c.record(i)
+        return method, flags, csize, size, crc, offset
 
     def total_size(self, indexes: Iterable[int]) -> int:
         record = self._c.record
