@@ -52,13 +52,15 @@ class AttachmentStats:
         }
 
 
-@dataclass(slots=True)
 class _Pending:
     """The issues of references to one undefined target: the kept ones (their places in
     `IssueCollector.kept`), and how many the caps left out (only counted)."""
 
-    kept: list[int] = field(default_factory=list)
-    left_out: int = 0
+    __slots__ = ("kept", "left_out")
+
+    def __init__(self) -> None:
+        self.kept: list[int] = []
+        self.left_out = 0
 
 
 class IssueCollector:
