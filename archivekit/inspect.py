@@ -47,8 +47,11 @@ def _team(result: Inspection, name: str) -> Team:
 def _date(result: Inspection, create_at: Any) -> None:
     if type(create_at) is not int:
         return
-    result.first_post_at = earliest(result.first_post_at, create_at)
-    result.last_post_at = latest(result.last_post_at, create_at)
+    # `earliest`/`latest` inlined: this runs for every post the Python path counts.
+    if result.first_post_at is None or create_at < result.first_post_at:
+        result.first_post_at = create_at
+    if result.last_post_at is None or create_at > result.last_post_at:
+        result.last_post_at = create_at
 
 
 def _items(value: Any) -> list[Any]:
@@ -75,7 +78,7 @@ def _count_post(result: Inspection, post: dict[str, Any], line: int) -> None:
         summary.posts += 1
         summary.replies += len(replies)
         summary.attachments += attachments
-        if type(create_at) is int:
+        if type(create_at) is int:  # (`earliest`/`latest` inlined, as in `_date`)
             if summary.first_post_at is None or create_at < summary.first_post_at:
                 summary.first_post_at = create_at
             if summary.last_post_at is None or create_at > summary.last_post_at:
@@ -164,10 +167,8 @@ def _count_lines(
                 summary.replies += r
                 summary.attachments += a
                 if first_post <= last_post:  # some post had a date
-                    if summary.first_post_at is None or first_post < summary.first_post_at:
-                        summary.first_post_at = first_post
-                    if summary.last_post_at is None or last_post > summary.last_post_at:
-                        summary.last_post_at = last_post
+                    summary.first_post_at = earliest(summary.first_post_at, first_post)
+                    summary.last_post_at = latest(summary.last_post_at, last_post)
                 _team(result, team).posts += p
         if stop < end:
             _count_line(result, stream.record(first + stop, batch[stop]))
