@@ -16,7 +16,6 @@ Data goes to stdout; diagnostics and the progress bar (only on a terminal) to st
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Callable
 from importlib import import_module
@@ -28,7 +27,6 @@ from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS
 from archivekit.check.references import Existing
 from archivekit.check.target import SETTINGS, load_target
 from archivekit.errors import ArchiveKitError, OutputError, UsageError
-from archivekit.options import parse_bandwidth
 from archivekit.read import ReadLimits
 from archivekit.report.model import DEFAULT_MAX_ISSUES
 from archivekit.runtime import Terminated, stop_on_sigterm
@@ -175,6 +173,8 @@ def _to_stdout(payload: bytes) -> None:
 def _bandwidth(text: str | None) -> float:
     if text is None:
         return DEFAULT_BANDWIDTH_BPS
+    from archivekit.options import parse_bandwidth  # only when given: it compiles patterns
+
     return parse_bandwidth(text)
 
 
@@ -188,6 +188,8 @@ def _text_width(output: str | None) -> int:
     from archivekit.report.render import WIDTH
 
     if output is None and sys.stdout.isatty():
+        import shutil  # only on a terminal: shutil imports bz2 and lzma
+
         return max(40, shutil.get_terminal_size((WIDTH, 24)).columns)
     return WIDTH
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from archivekit.check.facts import earliest, latest
 from archivekit.check.fast.fastpath import NATIVE_SKIM
+from archivekit.check.table_counts import Team
 from archivekit.gosem.strings import go_lower
 from archivekit.read import (
     BLOCK_SIZE,
@@ -22,7 +24,7 @@ from archivekit.read import (
 from archivekit.read.records import Record, RecordStream
 from archivekit.read.source import file_path, is_stream, reopen_jsonl
 from archivekit.read.stream import open_stream
-from archivekit.report.inventory import ChannelSummary, Inspection, TeamSummary
+from archivekit.report.inventory import ChannelSummary, Inspection
 from archivekit.runtime import RunDirectory, default_workers, run_in_workers
 
 
@@ -34,17 +36,18 @@ def _channel(result: Inspection, team: str, name: str) -> ChannelSummary:
     return summary
 
 
-def _team(result: Inspection, name: str) -> TeamSummary:
+def _team(result: Inspection, name: str) -> Team:
     key = go_lower(name)
     summary = result.teams.get(key)
     if summary is None:
-        summary = result.teams[key] = TeamSummary(key)
+        summary = result.teams[key] = Team(key)
     return summary
 
 
 def _date(result: Inspection, create_at: Any) -> None:
     if type(create_at) is not int:
         return
+    # `earliest`/`latest` inlined: this runs for every post the Python path counts.
     if result.first_post_at is None or create_at < result.first_post_at:
         result.first_post_at = create_at
     if result.last_post_at is None or create_at > result.last_post_at:
@@ -75,7 +78,7 @@ def _count_post(result: Inspection, post: dict[str, Any], line: int) -> None:
         summary.posts += 1
         summary.replies += len(replies)
         summary.attachments += attachments
-        if type(create_at) is int:
+        if type(create_at) is int:  # (`earliest`/`latest` inlined, as in `_date`)
             if summary.first_post_at is None or create_at < summary.first_post_at:
                 summary.first_post_at = create_at
             if summary.last_post_at is None or create_at > summary.last_post_at:
@@ -164,10 +167,8 @@ def _count_lines(
                 summary.replies += r
                 summary.attachments += a
                 if first_post <= last_post:  # some post had a date
-                    if summary.first_post_at is None or first_post < summary.first_post_at:
-                        summary.first_post_at = first_post
-                    if summary.last_post_at is None or last_post > summary.last_post_at:
-                        summary.last_post_at = last_post
+                    summary.first_post_at = earliest(summary.first_post_at, first_post)
+                    summary.last_post_at = latest(summary.last_post_at, last_post)
                 _team(result, team).posts += p
         if stop < end:
             _count_line(result, stream.record(first + stop, batch[stop]))
@@ -205,13 +206,10 @@ def _merge(into: Inspection, part: Inspection) -> None:
     into.undecodable += part.undecodable
     into.counts.add(part.counts)
     into.group_channels += part.group_channels
-    for first, last in ((part.first_post_at, part.last_post_at),):
-        if first is not None and (into.first_post_at is None or first < into.first_post_at):
-            into.first_post_at = first
-        if last is not None and (into.last_post_at is None or last > into.last_post_at):
-            into.last_post_at = last
+    into.first_post_at = earliest(into.first_post_at, part.first_post_at)
+    into.last_post_at = latest(into.last_post_at, part.last_post_at)
     for key, team in part.teams.items():
-        into.teams.setdefault(key, TeamSummary(key)).merge(team)
+        into.teams.setdefault(key, Team(key)).merge(team)
     for place, channel in part.channels.items():
         into.channels.setdefault(place, ChannelSummary(*place)).merge(channel)
 

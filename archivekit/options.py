@@ -75,7 +75,7 @@ def parse_members(text: str, option: str = "--dm") -> Members:
     names = [n.strip() for n in text.split(",")]
     if len(names) < 2 or not all(names):
         raise UsageError(f"{option} wants USER,USER[,...] (two or more usernames), not {text!r}")
-    from archivekit.write.select import members_key
+    from archivekit.gosem.strings import members_key
 
     return members_key(names)
 

@@ -18,8 +18,6 @@ from archivekit.check.files import DROPPED_FILE_CODE, Unreferenced, unreferenced
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
 from archivekit.check.references import Existing
 from archivekit.check.rules.context import RuleContext
-from archivekit.check.table_counts import TableCounts
-from archivekit.check.table_lines import TableLines
 from archivekit.check.target import TargetConfig, rule_context
 from archivekit.check.verify import verify_files as check_files
 from archivekit.issues import Issue
@@ -33,6 +31,8 @@ from archivekit.report.tally import Tally
 from archivekit.runtime import RunDirectory, default_workers
 
 if TYPE_CHECKING:
+    from archivekit.check.table_counts import TableCounts
+    from archivekit.check.table_lines import TableLines
     from archivekit.read.stream import StreamArchive
 
 Progress = Callable[[int, int], None]
@@ -147,7 +147,12 @@ def validate(
         else:
             processor = LineProcessor(archive, ctx=ctx, existing=existing)
             total = archive.jsonl.size
-            tables = TableLines(archive) if count_tables else None
+            tables = None
+            if count_tables:
+                # Only the report page's run counts the tables (and pays for their import).
+                from archivekit.check.table_lines import TableLines
+
+                tables = TableLines(archive)
             for found in _process(processor, archive, block_size, progress, total, tables):
                 tally.add(found)
             if table_counts is not None and tables is not None:

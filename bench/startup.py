@@ -7,8 +7,13 @@ On an archive as small as sample_exports/clean.zip (267 lines) a run is nearly a
 the interpreter, then the imports. Both commands run as subprocesses of the same interpreter
 as a user would start them, with the bytecode cache allowed and warmed by one unrecorded run
 first (PYTHONDONTWRITEBYTECODE is removed from their environment: with it every import
-compiles its module from source, which no installed package does). The budget (issue 9) is
-0.15 s of wall time for validate, median of 10; the exit status says whether it was met.
+compiles its module from source, which no installed package does).
+
+The budget (issue 9): "at most 0.15 s of wall time ... (median of 10, measured in `bench/`
+against `python -c pass`)". Read as what archivekit adds to the interpreter's own start: the
+median of validate minus the median of `python -c pass`, both timed here in the same minutes
+(on a shared machine the interpreter's start alone moves by tens of milliseconds with the
+load). The exit status says whether it was met; validate's total is printed beside it.
 """
 
 from __future__ import annotations
@@ -87,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     floor = wall_times([python, "-c", "pass"], args.runs)
     validate = wall_times([*cli, "validate", str(args.archive)], args.runs)
     median_floor, median_validate = statistics.median(floor), statistics.median(validate)
+    over = median_validate - median_floor
+    met = over <= BUDGET_SECONDS
     table = [
         "| measured | median s | min s | max s |",
         "|---|---:|---:|---:|",
@@ -94,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         f"| `archivekit validate {args.archive.name}` | {median_validate:.3f} | "
         f"{min(validate):.3f} | {max(validate):.3f} |",
         "",
-        f"validate − interpreter start: {median_validate - median_floor:.3f} s (median); "
-        f"budget {BUDGET_SECONDS:.2f} s for validate: "
-        f"{'met' if median_validate <= BUDGET_SECONDS else 'NOT met'}.",
+        f"validate over the interpreter's start (median − median): {over:.3f} s; issue 9's "
+        f"budget, at most {BUDGET_SECONDS:.2f} s measured against `python -c pass`: "
+        f"{'met' if met else 'NOT met'} (validate's total wall time: {median_validate:.3f} s).",
     ]
     print("\n".join(table))
     if args.profile:
@@ -108,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{own:7.2f} ms self {cumulative:8.2f} ms with its imports  {name}")
     if not args.no_record:
         append_results(f"start-up ({args.runs} runs each)", table, args, cli)
-    return 0 if median_validate <= BUDGET_SECONDS else 1
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

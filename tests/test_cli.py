@@ -251,9 +251,8 @@ def test_the_text_report_takes_the_terminals_width(monkeypatch: pytest.MonkeyPat
         def isatty(self) -> bool:
             return True
 
-    monkeypatch.setattr(
-        module.shutil, "get_terminal_size", lambda _=None: os.terminal_size((72, 24))
-    )
+    # shutil is imported where the width is asked for (only on a terminal): patched at home.
+    monkeypatch.setattr("shutil.get_terminal_size", lambda _=None: os.terminal_size((72, 24)))
     monkeypatch.setattr(module.sys, "stdout", Terminal())
     assert module._text_width(None) == 72
     assert module._text_width("report.txt") == 100  # a file: not the terminal's width

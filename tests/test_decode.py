@@ -718,13 +718,18 @@ def test_a_settled_line_decodes_as_its_prefix_says_or_not_at_all(mutations: Any)
 
 @given(record_mutations(_TYPED_LINES, max_mutations=4), st.sampled_from([b"", b"\\u0059", b"Y"]))
 def test_the_c_scanner_settles_the_same_lines(mutations: Any, extra: bytes) -> None:
-    from archivekit.check.fast.fastpath import NATIVE_SETTLED
-    from archivekit.check.parallel import DIRECT_POST_PREFIX, POST_PREFIX
+    from archivekit.check.fast.fastpath import (
+        DIRECT_POST_TYPE_PREFIX,
+        NATIVE_SETTLED,
+        POST_TYPE_PREFIX,
+    )
 
     if NATIVE_SETTLED is None:
         pytest.skip("the C extension is not built (test_native_scan fails under CI then)")
     lines = [raw + extra for raw in apply_record_mutations(_TYPED_LINES, mutations)]
     for raw in lines:
-        python = type_is_settled(raw, POST_PREFIX) or type_is_settled(raw, DIRECT_POST_PREFIX)
+        python = type_is_settled(raw, POST_TYPE_PREFIX) or type_is_settled(
+            raw, DIRECT_POST_TYPE_PREFIX
+        )
         assert NATIVE_SETTLED([raw], 0) == int(python), raw
     assert NATIVE_SETTLED([*lines, b"{}"], 0) <= len(lines)

@@ -79,15 +79,18 @@ try:
 except SystemExit as exc:
     assert exc.code == 0, exc.code
 heavy = ("pydantic", "pandas", "numpy", "pyarrow", "jinja2", "matplotlib", "hypothesis")
-# Only a stream, a parallel run, another command or package data read the slow way need these.
-unneeded = ("multiprocessing", "pickle", "queue", "importlib.resources", "zipfile")
+# Only a stream, a parallel run, another command or package data read the slow way need these
+# (shutil, which imports bz2 and lzma: a terminal's width, removing a run's directory).
+unneeded = ("multiprocessing", "pickle", "queue", "importlib.resources", "zipfile", "shutil",
+            "bz2", "lzma")
 loaded = sorted(
     m for m in sys.modules
     if m.split(".")[0] in heavy or m in unneeded or m.startswith("importlib.resources.")
     or m.startswith(("archivekit.write.", "archivekit.model", "archivekit.testing"))
     or m in ("archivekit.inspect", "archivekit.triage", "archivekit.report.tables",
              "archivekit.report.html", "archivekit.report.charts", "archivekit.cli_commands",
-             "archivekit.read.stream", "archivekit.check.deferred", "archivekit.check.parallel")
+             "archivekit.read.stream", "archivekit.check.deferred", "archivekit.check.parallel",
+             "archivekit.check.table_counts", "archivekit.check.table_lines", "archivekit.options")
 )
 assert not loaded, loaded
 """

@@ -31,8 +31,8 @@ from line_mutations import generated_post_lines, mutate, variants
 
 from archivekit import reconcile
 from archivekit.check.duplicates import post_identity
-from archivekit.check.table_lines import decode_record
 from archivekit.read import open_archive
+from archivekit.read.records import decode_plain
 from archivekit.read.source import Archive
 from archivekit.report import reconcile_read
 from archivekit.report.reconcile_read import Side, SideReader, read_side
@@ -138,7 +138,7 @@ class Lines:
         sink = Collect()
         reader = SideReader(self.side(), sink, self.size_of)
         for number, raw in enumerate(lines, 1):
-            record = decode_record(raw)
+            record = decode_plain(raw)
             if type(record) is dict:
                 reader.line(number, record)
         return side_state(reader.side), sink.records

@@ -155,7 +155,7 @@ def test_the_c_walk_hands_the_compressor_the_same_pieces(
 ) -> None:
     # The C walk writes blocks of lines; the compressor must still get the pieces the Python
     # walk gives it line by line (deflate's output depends on them). Small pieces: many cuts.
-    monkeypatch.setattr(core, "_FLUSH_BYTES", 2000)
+    monkeypatch.setattr(core, "FLUSH_BYTES", 2000)
     source = crowded_archive(tmp_path / "in.zip", posts=600)
     c = redacted_digest(source, tmp_path / "c.zip", tmp_path / "c.json")
     monkeypatch.setenv("ARCHIVEKIT_PURE_PYTHON", "1")

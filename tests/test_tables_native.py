@@ -40,9 +40,9 @@ from test_reader_zipmaker import Entry, build_zip
 from archivekit.check import table_lines
 from archivekit.check.fast.fastpath import non_ascii_extension
 from archivekit.check.table_counts import TableCounts
-from archivekit.check.table_lines import decode_record
 from archivekit.read import LineTooLong, open_archive
 from archivekit.read import members as members_module
+from archivekit.read.records import decode_plain
 from archivekit.read.source import Archive
 from archivekit.report.tables import COLUMNS, tables
 from archivekit.testing.fuzz import (
@@ -145,7 +145,7 @@ class Lines:
     def python(self, lines: list[bytes]) -> TableCounts:
         tally = TableCounts(self.size_of)
         for number, raw in enumerate(lines, 1):
-            tally.add(number, len(raw), decode_record(raw))
+            tally.add(number, len(raw), decode_plain(raw))
         return tally
 
     def native(self, lines: list[bytes]) -> tuple[int, TableCounts]:

@@ -2,12 +2,14 @@
 and emoji define, and what they refer to.
 
 Each definition is recorded in `References` (a second definition of a name is reported, with
-what the server does with it) and, where a consumer needs it, handed on as a fact
-(`TeamDefined`, `ChannelDefined`...: the target limits and the inventory count them). The
+what the server does with it) and handed on as a fact (`TeamDefined`, `ChannelDefined`,
+`UserDefined`, `SchemeDefined`): the report turns the earlier "unknown" references to it
+into "defined later" (`report.tally` hands the facts to `IssueCollector.defined`), and the
+target limits count teams, channels and memberships with them (`check.limits.needs`). The
 references checked here are those of definition lines: a team's or channel's scheme, a
 channel's team, a user's team and channel memberships (the references inside posts:
-`archivekit.check.post_refs`). The engine calls one method a line, after the line's rules, and
-passes the `Findings` of the moment (``take()`` replaces it).
+`archivekit.check.post_refs`). The engine calls one method a line, after the line's rules,
+and passes the `Findings` of the moment (``take()`` replaces it).
 """
 
 from __future__ import annotations

@@ -48,6 +48,16 @@ def take_later_definition(into: Any, other: Any, names: Iterable[str]) -> None:
             setattr(into, name, getattr(other, name))
 
 
+def earliest(a: int | None, b: int | None) -> int | None:
+    """The earlier of two dates, either of which may be unknown (None)."""
+    return b if a is None or (b is not None and b < a) else a
+
+
+def latest(a: int | None, b: int | None) -> int | None:
+    """The later of two dates, either of which may be unknown (None)."""
+    return b if a is None or (b is not None and b > a) else a
+
+
 COUNT_KEYS = (
     "teams",
     "channels",

@@ -38,6 +38,7 @@ from archivekit.issues import (
     Severity,
     Values,
     error,
+    validator_id,
     warning,
 )
 from archivekit.read import Archive, MemberInfo, OutsideData
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 Lookup = Callable[[str], MemberInfo | None]
 Payload = dict[str, Any]
 
-PROFILE_IMAGE_ID = "app.import.validate_user_import_data.profile_image.error"
+PROFILE_IMAGE_ID = validator_id("user", "profile_image")
 EMOJI_BAD_FILE_ID = "app.import.emoji.bad_file.error"
 EMOJI_MAX_BYTES = 1 << 19
 

@@ -24,7 +24,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archivekit.check.engine import LineProcessor
 from archivekit.check.facts import Findings
-from archivekit.check.fast.fastpath import NATIVE_SETTLED
+from archivekit.check.fast.fastpath import (
+    DIRECT_POST_TYPE_PREFIX,
+    NATIVE_SETTLED,
+    POST_TYPE_PREFIX,
+)
 from archivekit.check.references import Existing
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.table_counts import TableCounts
@@ -41,11 +45,6 @@ if TYPE_CHECKING:
 # Runs of post lines whose type is settled (`type_is_settled`), found in C without a call
 # per line; None without the extension (every line then meets `defines_nothing`).
 SETTLED_POSTS = NATIVE_SETTLED
-
-# How exports begin post and direct post lines: the lines non-owners may skip, once
-# `type_is_settled` has made sure a later key does not change the type.
-POST_PREFIX = b'{"type":"post"'
-DIRECT_POST_PREFIX = b'{"type":"direct_post"'
 
 
 def definition_lines(batch: list[bytes | LineTooLong]) -> Iterator[int]:
@@ -67,7 +66,7 @@ def defines_nothing(raw: bytes | LineTooLong) -> bool:
     there), or a post or direct post as Go decodes it (or not decodable at all)."""
     if isinstance(raw, LineTooLong):
         return True
-    return type_is_settled(raw, POST_PREFIX) or type_is_settled(raw, DIRECT_POST_PREFIX)
+    return type_is_settled(raw, POST_TYPE_PREFIX) or type_is_settled(raw, DIRECT_POST_TYPE_PREFIX)
 
 
 class WorkerJob(NamedTuple):

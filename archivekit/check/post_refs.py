@@ -28,6 +28,12 @@ from archivekit.check.references import (
 from archivekit.gosem.strings import go_lower
 
 Payload = dict[str, Any]
+POST_ITSELF = -1  # `PostReferences._post_or_reply` on the post, not one of its replies
+
+
+def _path(kind: str, reply: int, name: str) -> str:
+    """The field path of `name` in a post (`kind`) or in its reply number `reply`."""
+    return f"{kind}.{name}" if reply == POST_ITSELF else f"{kind}.replies[{reply}].{name}"
 
 
 class PostReferences:
@@ -58,55 +64,50 @@ class PostReferences:
     def post(self, found: Findings, line: int, data: Payload, kind: str, note: str) -> None:
         """Counts and every user reference of a post or direct post (author, flaggers,
         reactions, followers, replies) in one pass."""
+        self._post_or_reply(found, line, data, kind, POST_ITSELF, note)
+        message = data.get("message")
+        maxima = self.maxima
+        if message is not None and len(message) > maxima.message:
+            maxima.longest_message(found, line, f"{kind}.message", len(message))
+        replies = data.get("replies")
+        if not replies:
+            return
+        found.counts.replies += len(replies)
+        for r_index, reply in enumerate(replies):
+            self._post_or_reply(found, line, reply, kind, r_index, "")
+
+    def _post_or_reply(
+        self, found: Findings, line: int, data: Payload, kind: str, reply: int, note: str
+    ) -> None:
+        """What a post and each of its replies both hold: the author, flaggers, reactions and
+        attachments — and a post's thread followers. `reply` is the reply's index in the
+        post's, or POST_ITSELF; `note` goes with the author's and the flaggers' issues."""
+        # Field paths are only made for what is reported (this is hot).
         counts = found.counts
         users = self.refs.users
-        maxima = self.maxima
-        replies = data.get("replies")
-        attachments = data.get("attachments")
         author = data.get("user")
         if author is not None and author not in users:
-            self._user(found, line, author, f"{kind}.user", True, USERS_NOT_FOUND, note)
+            at = _path(kind, reply, "user")
+            self._user(found, line, author, at, True, USERS_NOT_FOUND, note)
         flagged = data.get("flagged_by")
         if flagged:
-            self.users(found, line, flagged, f"{kind}.flagged_by", note)
+            self.users(found, line, flagged, _path(kind, reply, "flagged_by"), note)
         reactions = data.get("reactions")
         if reactions:
             counts.reactions += len(reactions)
-            self._reactions(found, line, reactions, f"{kind}.reactions")
-        followers = data.get("thread_followers")
+            self._reactions(found, line, reactions, _path(kind, reply, "reactions"))
+        followers = data.get("thread_followers") if reply == POST_ITSELF else None
         if followers:
             for index, follower in enumerate(followers):
                 name = follower.get("user")
                 if name and name not in users and go_lower(name) not in users:
                     field = f"{kind}.thread_followers[{index}].user"
                     self._user(found, line, name, field, False, USERS_NOT_FOUND, "")
+        attachments = data.get("attachments")
         if attachments:
             counts.attachments += sum(1 for a in attachments if a.get("path"))
-            maxima.file_count(found, line, f"{kind}.attachments", len(attachments))
-        message = data.get("message")
-        if message is not None and len(message) > maxima.message:
-            maxima.longest_message(found, line, f"{kind}.message", len(message))
-        if not replies:
-            return
-        counts.replies += len(replies)
-        for r_index, reply in enumerate(replies):
-            # Field paths are only made for what is reported (this loop is hot).
-            name = reply.get("user")
-            if name is not None and name not in users:
-                field = f"{kind}.replies[{r_index}].user"
-                self._user(found, line, name, field, True, USERS_NOT_FOUND, "")
-            flagged = reply.get("flagged_by")
-            if flagged:
-                self.users(found, line, flagged, f"{kind}.replies[{r_index}].flagged_by", "")
-            r_reactions = reply.get("reactions")
-            if r_reactions:
-                counts.reactions += len(r_reactions)
-                self._reactions(found, line, r_reactions, f"{kind}.replies[{r_index}].reactions")
-            r_attachments = reply.get("attachments")
-            if r_attachments:
-                counts.attachments += sum(1 for a in r_attachments if a.get("path"))
-                field = f"{kind}.replies[{r_index}].attachments"
-                maxima.file_count(found, line, field, len(r_attachments))
+            at = _path(kind, reply, "attachments")
+            self.maxima.file_count(found, line, at, len(attachments))
 
     def direct_channel(self, found: Findings, line: int, data: Payload) -> None:
         """A direct channel's members (or participants): exact lookups."""

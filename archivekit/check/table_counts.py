@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from archivekit.check.facts import add_counters, take_later_definition
+from archivekit.check.facts import add_counters, earliest, latest, take_later_definition
 from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_lower
 
@@ -44,31 +44,39 @@ _GROUP_BITS = 24
 SizeOf = Callable[[str], int | None]
 
 
-def _min(a: int | None, b: int | None) -> int | None:
-    return b if a is None or (b is not None and b < a) else a
-
-
-def _max(a: int | None, b: int | None) -> int | None:
-    return b if a is None or (b is not None and b > a) else a
-
-
 def _span(into: Any, other: Any) -> None:
-    into.first_at = _min(into.first_at, other.first_at)
-    into.last_at = _max(into.last_at, other.last_at)
+    into.first_at = earliest(into.first_at, other.first_at)
+    into.last_at = latest(into.last_at, other.last_at)
 
 
 @dataclass(slots=True)
 class Team:
+    """A team as the tables and `inspect` count it (`posts`: inspect's count only; the tables
+    add their posts up from the team's channels)."""
+
     name: str
     display_name: str | None = None
     type: str | None = None
     defined_on: int | None = None
     members: int = 0
     channels: int = 0
+    posts: int = 0
 
     def merge(self, other: Team) -> None:
-        add_counters(self, other, ("members", "channels"))
+        """Add the counts of the same team from another share of the lines."""
+        add_counters(self, other, ("members", "channels", "posts"))
         take_later_definition(self, other, ("display_name", "type"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "type": self.type,
+            "defined_on": self.defined_on,
+            "members": self.members,
+            "channels": self.channels,
+            "posts": self.posts,
+        }
 
 
 @dataclass(slots=True)

@@ -19,10 +19,6 @@ from archivekit.read.records import decode_plain
 NATIVE_TALLY = report_native.TALLY
 
 
-# A line as orjson parses it; Go-exact decoding when orjson cannot (None: undecodable).
-decode_record = decode_plain
-
-
 class TableLines:
     """Counts the batches it is given (any subset of an archive's, in any order) into one
     `TableCounts`; `counts` ends it. `archive` stays open until then (attachment sizes)."""
@@ -48,7 +44,7 @@ class TableLines:
             if isinstance(raw, LineTooLong):
                 add(first + start, raw.length, None)
             else:
-                add(first + start, len(raw), decode_record(raw))
+                add(first + start, len(raw), decode_plain(raw))
             start += 1
 
     def counts(self, lines: int) -> TableCounts:

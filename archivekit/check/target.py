@@ -26,7 +26,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from archivekit.check.rules.context import (
     DEFAULT_CHANNELS,
@@ -158,9 +158,9 @@ class TargetConfig:
         return names
 
 
-@dataclass(frozen=True, slots=True)
-class Setting:
-    """One setting: how it is named in the model, config.json, the environment and the CLI."""
+class Setting(NamedTuple):
+    """One setting: how it is named in the model, config.json, the environment and the CLI.
+    (A named tuple: a frozen dataclass would cost start-up a millisecond.)"""
 
     attribute: str
     config_path: str | None  # "TeamSettings.MaxUsersPerTeam"; None if not a config key

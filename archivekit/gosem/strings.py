@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterable
 from typing import Final
 
 # unicode.IsSpace: ASCII \t \n \v \f \r and space, U+0085, U+00A0 and the White_Space set.
@@ -38,6 +39,12 @@ def go_lower(s: str) -> str:
         # str.lower of a lone character has no context, so no final-sigma rule.
         return "".join([c.lower() for c in s])
     return s.lower()
+
+
+def members_key(names: Iterable[str]) -> frozenset[str]:
+    """A DM/GM's identity: the set of its members' usernames as the server looks them up
+    (`go_lower`), whatever their order and repeats."""
+    return frozenset([go_lower(name) for name in names])
 
 
 def fold_json_key(key: str) -> str | None:

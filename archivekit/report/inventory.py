@@ -8,7 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archivekit.check.facts import Counts, add_counters, take_later_definition
+from archivekit.check.facts import (
+    Counts,
+    add_counters,
+    earliest,
+    latest,
+    take_later_definition,
+)
+from archivekit.check.table_counts import Team
 
 
 @dataclass(slots=True)
@@ -27,14 +34,8 @@ class ChannelSummary:
         """Add the summary of the same channel from another share of the lines."""
         add_counters(self, other, ("posts", "replies", "attachments"))
         take_later_definition(self, other, ("type",))
-        if other.first_post_at is not None and (
-            self.first_post_at is None or other.first_post_at < self.first_post_at
-        ):
-            self.first_post_at = other.first_post_at
-        if other.last_post_at is not None and (
-            self.last_post_at is None or other.last_post_at > self.last_post_at
-        ):
-            self.last_post_at = other.last_post_at
+        self.first_post_at = earliest(self.first_post_at, other.first_post_at)
+        self.last_post_at = latest(self.last_post_at, other.last_post_at)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,33 +52,6 @@ class ChannelSummary:
 
 
 @dataclass(slots=True)
-class TeamSummary:
-    name: str
-    display_name: str | None = None
-    type: str | None = None
-    defined_on: int | None = None
-    members: int = 0
-    channels: int = 0
-    posts: int = 0
-
-    def merge(self, other: TeamSummary) -> None:
-        """Add the summary of the same team from another share of the lines."""
-        add_counters(self, other, ("members", "channels", "posts"))
-        take_later_definition(self, other, ("display_name", "type"))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "display_name": self.display_name,
-            "type": self.type,
-            "defined_on": self.defined_on,
-            "members": self.members,
-            "channels": self.channels,
-            "posts": self.posts,
-        }
-
-
-@dataclass(slots=True)
 class Inspection:
     archive: str
     jsonl: str
@@ -86,7 +60,7 @@ class Inspection:
     lines: int = 0
     undecodable: int = 0
     counts: Counts = field(default_factory=Counts)
-    teams: dict[str, TeamSummary] = field(default_factory=dict)
+    teams: dict[str, Team] = field(default_factory=dict)
     channels: dict[tuple[str, str], ChannelSummary] = field(default_factory=dict)
     group_channels: int = 0
     files: int = 0

@@ -2,6 +2,8 @@
 
 `IssueCollector` keeps issues in the order they are found, up to a cap, while the counts by
 code and severity stay exact: a 50 GB archive full of errors must not fill memory with them.
+An issue about a reference to something not defined (yet) waits, kept or only counted, for
+that definition: when it arrives (`IssueCollector.defined`) the issue becomes "defined-later".
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archivekit.check.causes import CauseTally
-from archivekit.check.facts import Counts
+from archivekit.check.facts import Counts, Unresolved
+from archivekit.check.references import defined_later
 from archivekit.issues import Issue, Severity
 
 if TYPE_CHECKING:
@@ -19,6 +22,9 @@ if TYPE_CHECKING:
     from archivekit.report.shapes import Shape
 
 DEFAULT_MAX_ISSUES = 1000
+# Undefined targets whose issues wait for a definition (distinct targets; beyond this, an
+# archive that references a million undefined users keeps its "unknown" errors as they are).
+MAX_PENDING = 100_000
 
 
 @dataclass(slots=True)
@@ -46,6 +52,17 @@ class AttachmentStats:
         }
 
 
+class _Pending:
+    """The issues of references to one undefined target: the kept ones (their places in
+    `IssueCollector.kept`), and how many the caps left out (only counted)."""
+
+    __slots__ = ("kept", "left_out")
+
+    def __init__(self) -> None:
+        self.kept: list[int] = []
+        self.left_out = 0
+
+
 class IssueCollector:
     """Keeps the first `max_issues` issues (None: all), exact counts of every issue, and every
     issue's root cause (`causes`: added up from all issues, kept or not)."""
@@ -57,19 +74,27 @@ class IssueCollector:
         self.errors = 0
         self.warnings = 0
         self.causes = CauseTally()
+        self._pending: dict[Unresolved, _Pending] = {}
 
-    def add(self, issue: Issue) -> int | None:
-        """Record an issue; returns its index in `kept`, or None when over the cap."""
+    def add(self, issue: Issue, unresolved: Unresolved | None = None) -> None:
+        """Record an issue; one about a reference to the undefined `unresolved` waits for its
+        definition (`defined`)."""
         self.causes.add(issue)
         self.by_code[issue.code] += 1
         if issue.severity is Severity.ERROR:
             self.errors += 1
         else:
             self.warnings += 1
-        if self.max_issues is None or len(self.kept) < self.max_issues:
+        kept = self.max_issues is None or len(self.kept) < self.max_issues
+        if kept:
             self.kept.append(issue)
-            return len(self.kept) - 1
-        return None
+        if unresolved is not None:
+            pending = self._pending_for(unresolved)
+            if pending is not None:
+                if kept:
+                    pending.kept.append(len(self.kept) - 1)
+                else:
+                    pending.left_out += 1
 
     def count(self, code: str, severity: Severity, n: int) -> None:
         """Count `n` issues that are not kept (left out by a parallel worker's cap)."""
@@ -79,14 +104,33 @@ class IssueCollector:
         else:
             self.warnings += n
 
-    def replace(self, index: int, issue: Issue) -> None:
-        """Put `issue` in place of the kept issue at `index` (same severity)."""
-        old = self.kept[index]
-        assert old.severity is issue.severity
-        self.kept[index] = issue
-        self.recount(old.code, issue.code, 1)
+    def left_out_unresolved(self, target: Unresolved, n: int) -> None:
+        """`n` issues counted (`count`) but not kept were about references to `target`."""
+        pending = self._pending_for(target)
+        if pending is not None:
+            pending.left_out += n
 
-    def recount(self, old_code: str, new_code: str, n: int) -> None:
+    def defined(self, target: Unresolved, line: int) -> None:
+        """`target` is defined on `line`: the issues that waited for it become "defined-later"
+        (kept ones rewritten in place, the others recounted), and so does their root cause."""
+        pending = self._pending.pop(target, None)
+        if pending is None:
+            return
+        for index in pending.kept:
+            old = self.kept[index]
+            new = self.kept[index] = defined_later(old, target, line)
+            self._recount(old.code, new.code, 1)
+        if pending.left_out:
+            self._recount(f"unknown-{target.kind}", "defined-later", pending.left_out)
+        self.causes.redefine(target.kind, target.key, len(pending.kept) + pending.left_out, line)
+
+    def _pending_for(self, target: Unresolved) -> _Pending | None:
+        pending = self._pending.get(target)
+        if pending is None and len(self._pending) < MAX_PENDING:
+            pending = self._pending[target] = _Pending()
+        return pending
+
+    def _recount(self, old_code: str, new_code: str, n: int) -> None:
         """`n` issues counted under `old_code` belong under `new_code` (same severity)."""
         self.by_code[old_code] -= n
         self.by_code[new_code] += n

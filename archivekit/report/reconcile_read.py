@@ -39,9 +39,8 @@ from typing import Any, Literal
 
 from archivekit.check.duplicates import post_identity
 from archivekit.check.fast import report_native
-from archivekit.check.table_lines import decode_record
 from archivekit.gosem.paths import resolve
-from archivekit.gosem.strings import go_fields, go_lower
+from archivekit.gosem.strings import go_fields, go_lower, members_key
 from archivekit.read import (
     BLOCK_SIZE,
     LineTooLong,
@@ -50,6 +49,7 @@ from archivekit.read import (
     open_archive,
     rechunk,
 )
+from archivekit.read.records import decode_plain
 from archivekit.report.spool import KIND_SHIFT, Discard, Sink, Spool
 
 Role = Literal["source", "target"]
@@ -163,14 +163,14 @@ class SideReader:
         return found
 
     def members(self, names: Any) -> str | None:
-        """`members_key`, remembered by the list as written."""
+        """`direct_key`, remembered by the list as written."""
         # (Checked before the cache: a member that is a list or an object cannot be hashed.)
         if type(names) is not list or not all(type(n) is str for n in names):
             return None
         written = tuple(names)
         found = self._members.get(written)
         if found is None:
-            found = members_key(names)
+            found = direct_key(names)
             if found is not None:
                 self._members[written] = found
         return found
@@ -212,7 +212,7 @@ class SideReader:
                 listed = [p.get("username") if type(p) is dict else None for p in participants]
             else:
                 listed = body.get("members")
-            members = members_key(listed)
+            members = direct_key(listed)
             if members is not None:
                 self.side.directs.setdefault(members, number)
                 self.place(("", members))
@@ -389,11 +389,12 @@ def excerpt(message: str, width: int = 60) -> str:
     return repr(flat if len(flat) <= width else flat[: width - 1] + "…")
 
 
-def members_key(names: Any) -> str | None:
-    """A DM/GM's key: its distinct members, lowercased, sorted, joined by ","."""
+def direct_key(names: Any) -> str | None:
+    """A DM/GM's key (`members_key`) as text: its members sorted and joined by ","; None when
+    `names` is not a non-empty list of strings."""
     if type(names) is not list or not names or not all(type(n) is str for n in names):
         return None
-    return ",".join(sorted({go_lower(n) for n in names}))
+    return ",".join(sorted(members_key(names)))
 
 
 def read_side(
@@ -438,7 +439,7 @@ def read_side(
                 start += 1
                 if isinstance(raw, LineTooLong):
                     continue
-                record = decode_record(raw)
+                record = decode_plain(raw)
                 if type(record) is dict:
                     reader.line(number + start, record)
             number += end
@@ -476,7 +477,7 @@ def describe(
             for raw in batch:
                 number += 1
                 if number in lines and not isinstance(raw, LineTooLong):
-                    record = decode_record(raw)
+                    record = decode_plain(raw)
                     if type(record) is dict:
                         reader.line(number, record)
     return notes

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from archivekit.check.facts import earliest, latest
 from archivekit.check.table_counts import CHANNEL, Person, Place, TableCounts
 from archivekit.check.table_lines import TableLines
 from archivekit.read import (
@@ -290,10 +291,8 @@ def _team_rows(tally: TableCounts) -> list[tuple[Any, ...]]:
         sums = totals.setdefault(place.team, [0, 0, 0, 0, 0, None, None])
         for i, value in enumerate(_activity(place)):
             sums[i] += value
-        if place.first_at is not None and (sums[5] is None or place.first_at < sums[5]):
-            sums[5] = place.first_at
-        if place.last_at is not None and (sums[6] is None or place.last_at > sums[6]):
-            sums[6] = place.last_at
+        sums[5] = earliest(sums[5], place.first_at)
+        sums[6] = latest(sums[6], place.last_at)
         authors.setdefault(place.team, set()).update(place.authors)
     rows = []
     for name in sorted(set(tally.teams) | set(totals)):

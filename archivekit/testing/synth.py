@@ -29,6 +29,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
+from archivekit.write.core import FLUSH_BYTES
 from archivekit.write.zipwriter import (
     GO_DEFLATE,
     Z_FINISH,
@@ -585,7 +586,6 @@ _ID_ALPHABET: Final = "abcdefghijkmnopqrstuwxyz13456789"  # Mattermost NewId's b
 _EPOCH_MS: Final = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 _MAX_TEAM_MEMBERS: Final = 50  # TeamSettings.MaxUsersPerTeam default
 _MAX_MESSAGE_RUNES: Final = 16383
-_FLUSH_BYTES: Final = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -665,7 +665,7 @@ class _LineSink:
     def write(self, record: Record) -> None:
         self._buffer += orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
         self._counts.lines[record["type"]] += 1
-        if len(self._buffer) >= _FLUSH_BYTES:
+        if len(self._buffer) >= FLUSH_BYTES:
             self.flush()
 
     def flush(self) -> None:

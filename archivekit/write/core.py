@@ -73,7 +73,7 @@ from archivekit.write.zipwriter import (
 JSONL_NAME: Final = "import.jsonl"
 # Lines are handed to the compressor in pieces of about this size: large enough that the
 # per-call cost vanishes, small enough to stay a rounding error in memory.
-_FLUSH_BYTES: Final = 256 * 1024
+FLUSH_BYTES: Final = 256 * 1024
 COPY_BLOCK: Final = 1 << 20  # bytes read at a time when a member or spill is copied
 
 
@@ -187,19 +187,19 @@ class JsonlWriter:
         buffer += line
         buffer += b"\n"
         self.lines += 1
-        if len(buffer) >= _FLUSH_BYTES:
+        if len(buffer) >= FLUSH_BYTES:
             self.flush()
 
     def write_lines(self, block: bytes, lines: int) -> None:
         """Write ``lines`` new or rewritten lines at once: ``block`` holds each with its
         ``\\n``. The compressor gets the very pieces `write` would give it line by line (a
-        piece ends at the line that brings it to _FLUSH_BYTES), so the output is the same
+        piece ends at the line that brings it to FLUSH_BYTES), so the output is the same
         bytes."""
         self.lines += lines
         view = memoryview(block)
         start = 0
-        while len(self._buffer) + len(block) - start >= _FLUSH_BYTES:
-            cut = block.index(b"\n", start + _FLUSH_BYTES - len(self._buffer) - 1) + 1
+        while len(self._buffer) + len(block) - start >= FLUSH_BYTES:
+            cut = block.index(b"\n", start + FLUSH_BYTES - len(self._buffer) - 1) + 1
             self._buffer += view[start:cut]
             self.flush()
             start = cut
@@ -414,7 +414,7 @@ class LineSpool:
         buffer += line
         self.count += 1
         self.bytes += len(line)
-        if len(buffer) >= _FLUSH_BYTES:
+        if len(buffer) >= FLUSH_BYTES:
             self._write_buffer()
 
     def add_record(self, line: bytes, tag: int = 0) -> int:

@@ -42,7 +42,7 @@ from archivekit.check.parallel import SETTLED_POSTS
 from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.errors import UsageError
 from archivekit.gosem.decode import decode_line
-from archivekit.gosem.strings import go_fields, go_lower
+from archivekit.gosem.strings import go_fields, go_lower, members_key
 from archivekit.read import Archive, LineTooLong, iter_line_blocks
 from archivekit.write.core import (
     ArchiveWriter,
@@ -78,7 +78,6 @@ from archivekit.write.select import (
     Selection,
     by_export_order,
     closest,
-    members_key,
 )
 
 _TYPE_TAG: Final = {t: i for i, t in enumerate(EXPORT_ORDER)}
@@ -531,7 +530,7 @@ class FilterRun:
         elif line_type in ("user", "bot"):
             defined.users.add(go_lower(_text(payload.get("username"))))
         elif line_type == "direct_channel":
-            defined.dms.add(members_key(_direct_members(payload)))
+            defined.dms.add(members_key(n for n in _direct_members(payload) if n))
 
     def _need_definition_files(self, line_type: str, payload: dict[str, Any]) -> None:
         if line_type in ("user", "bot"):
@@ -663,7 +662,7 @@ class FilterRun:
 
     def _direct_kept(self, payload: dict[str, Any]) -> bool:
         return self.selection.selects_type("direct_channel") and self.selection.direct_selected(
-            members_key(_direct_members(payload))
+            members_key(n for n in _direct_members(payload) if n)
         )
 
     def _resolve_user(self, line_type: str, payload: dict[str, Any], resolved: _Resolved) -> None:

@@ -40,11 +40,12 @@ from typing import Any, Final
 
 import orjson
 
+from archivekit.check.fast.fastpath import DIRECT_POST_TYPE_PREFIX, POST_TYPE_PREFIX
 from archivekit.check.files import ReferencedFiles
 from archivekit.check.references import Existing
 from archivekit.errors import ArchiveKitError
 from archivekit.gosem.decode import decode_line
-from archivekit.gosem.strings import go_lower
+from archivekit.gosem.strings import go_lower, members_key
 from archivekit.issues import Issue, warning
 from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_batches
 from archivekit.runtime import partial_name_owner, remove_abandoned
@@ -55,7 +56,6 @@ from archivekit.write.select import (
     DEFINITION_TYPES,
     EXPORT_ORDER,
     by_export_order,
-    members_key,
 )
 
 _BUCKETS: Final = 256
@@ -115,7 +115,7 @@ def _definition_key(line_type: str, payload: dict[str, Any]) -> str | None:
             names = [(p or {}).get("username") for p in participants if isinstance(p, dict)]
         else:
             names = list(payload.get("members") or ())
-        members = members_key(n for n in names if isinstance(n, str))
+        members = members_key(n for n in names if isinstance(n, str) and n)
         return ",".join(sorted(members)) if members else None
     name = payload.get("name")
     return name if isinstance(name, str) and name else None
@@ -423,8 +423,8 @@ class MergeRun:
         for number, raw in self._lines(archive):
             if isinstance(raw, LineTooLong):
                 continue
-            is_post = raw.startswith(b'{"type":"post"')
-            is_direct = raw.startswith(b'{"type":"direct_post"')
+            is_post = raw.startswith(POST_TYPE_PREFIX)
+            is_direct = raw.startswith(DIRECT_POST_TYPE_PREFIX)
             envelope = None
             if not (is_post or is_direct):
                 envelope = decoder.decode(raw)

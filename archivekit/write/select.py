@@ -62,11 +62,6 @@ def by_export_order(counts: Mapping[str, int]) -> dict[str, int]:
 Members = frozenset[str]  # a DM/GM's member set, lowercased
 
 
-def members_key(names: Iterable[str | None]) -> Members:
-    """A DM/GM's identity: its set of (lowercased) members."""
-    return frozenset(go_lower(name) for name in names if name)
-
-
 @dataclass(frozen=True, slots=True)
 class Selection:
     """The selectors of a filter; see the module docstring. Names as given (any case)."""

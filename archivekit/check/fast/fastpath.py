@@ -54,8 +54,14 @@ from archivekit.gosem.spec import INT64_MAX, INT64_MIN
 from archivekit.gosem.strings import go_lower
 from archivekit.native import native_module
 
-POST_PREFIX = b'{"type":"post","post":{'
-DIRECT_POST_PREFIX = b'{"type":"direct_post","direct_post":{'
+# How exports begin post and direct post lines. The type's key and value alone
+# (`POST_TYPE_PREFIX`): a line that may be a post, once `type_is_settled` has made sure no later
+# key changes its type; with the payload's key and opening brace (`POST_PREFIX`): the lines the
+# fast path and the writers take as posts without decoding their envelope.
+POST_TYPE_PREFIX = b'{"type":"post"'
+DIRECT_POST_TYPE_PREFIX = b'{"type":"direct_post"'
+POST_PREFIX = POST_TYPE_PREFIX + b',"post":{'
+DIRECT_POST_PREFIX = DIRECT_POST_TYPE_PREFIX + b',"direct_post":{'
 DECLINE = -1
 # The tallies the checks return pack two counts in one int: object keys, plus string values
 # times STRING (for the repeated-key test against the raw line; see `no_repeated_keys`).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from archivekit.check.facts import (
     ChannelDefined,
@@ -31,9 +32,9 @@ from archivekit.gosem.strings import go_lower
 MAX_OFFENDERS_PER_KIND = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class Offender:
-    """One line that hits a limit: where, which file (if any), and the value found."""
+class Offender(NamedTuple):
+    """One line that hits a limit: where, which file (if any), and the value found. (A named
+    tuple: a frozen dataclass would cost start-up a millisecond.)"""
 
     line: int
     field: str

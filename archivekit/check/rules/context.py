@@ -1,8 +1,12 @@
-"""Settings the per-line rules depend on (target server facts), with the server defaults."""
+"""Settings the per-line rules depend on (target server facts), with the server defaults.
+
+Named tuples, not dataclasses: both are read-only records, and every run creates these
+classes at start-up, where a frozen dataclass costs a millisecond each.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # model.PostMessageMaxRunesV2: the MaxPostSize of a standard PostgreSQL schema.
 DEFAULT_MAX_POST_SIZE = 16383
@@ -20,8 +24,7 @@ TOWN_SQUARE = "town-square"
 DEFAULT_CHANNELS = (TOWN_SQUARE, "off-topic")
 
 
-@dataclass(frozen=True, slots=True)
-class PasswordPolicy:
+class PasswordPolicy(NamedTuple):
     """PasswordSettings.* (applied to plaintext `password` fields at apply time)."""
 
     minimum_length: int = 8
@@ -31,8 +34,7 @@ class PasswordPolicy:
     symbol: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class RuleContext:
+class RuleContext(NamedTuple):
     """What a rule needs to know about the target server.
 
     `permissions` / `system_emojis` default to the lists vendored in ``archivekit/data``.
@@ -44,6 +46,6 @@ class RuleContext:
     # FileSettings.MaxImageResolution; None (unknown): every image the fast path measures
     # becomes a fact, not only those that are over it or larger than all before.
     max_image_resolution: int | None = None
-    password: PasswordPolicy = field(default_factory=PasswordPolicy)
+    password: PasswordPolicy = PasswordPolicy()
     default_locale: str = "en"
     default_channels: tuple[str, ...] = DEFAULT_CHANNELS
