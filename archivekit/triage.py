@@ -61,34 +61,25 @@ def _version() -> str:
         return "dev"
 
 
-# How the charts (page indexes) are shared out between two drawing processes once the tables
-# are known: about the same time each (measured on the bench archive).
-SHARES = ((0, 3, 4), (1, 2))
-
-
 class ChartDrawer:
     """Draws the page's charts in a child process that imports pandas and matplotlib (and
     warms them up) while this one reads the archive, then draws from the tables it is sent.
-    The child forks a helper then (sharing what it loaded) and each draws a share, so the
-    drawing that must follow the pass takes both cores.
 
-    Forked before the validation workers, with no thread running (the helper is forked by the
-    child, whose only other thread is `guard_worker`'s parent watch: it holds no lock). Use as
-    a context manager: leaving it ends the child (it also ends with this process however that
-    ends: `guard_worker`).
+    Forked before the validation workers, with no thread running. One child: a second
+    drawing process forked from it once the tables are known halved the drawing's wall
+    time but counted its ~130 MB of touched pages again in the tree's memory (the drawing is
+    cheap enough now for one core, bench/results.md). Use as a context manager: leaving it
+    ends the child (it also ends with this process however that ends: `guard_worker`).
     """
 
-    def __init__(self, max_users_per_team: int, share: tuple[int, ...] | None = None) -> None:
-        """`share`: draw only these charts (a helper; None: all of them, warmed up first)."""
+    def __init__(self, max_users_per_team: int) -> None:
         import multiprocessing
 
         # fork: the child starts at once with archivekit loaded (spawn where there is none).
         context: Any = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         self._conn, child_end = context.Pipe(duplex=True)
         self._child = context.Process(
-            target=_draw_charts,
-            args=(child_end, os.getpid(), max_users_per_team, share),
-            daemon=share is not None,  # a daemon cannot have children: the helper is one
+            target=_draw_charts, args=(child_end, os.getpid(), max_users_per_team), daemon=True
         )
         with forking_workers():  # no SIGTERM before the child's own handlers (guard_worker)
             self._child.start()
@@ -122,26 +113,15 @@ class ChartDrawer:
         self._conn.close()
 
 
-def _draw_charts(
-    conn: Connection, parent: int, max_users_per_team: int, share: tuple[int, ...] | None
-) -> None:
+def _draw_charts(conn: Connection, parent: int, max_users_per_team: int) -> None:
     guard_worker(parent)
     try:
         from archivekit.report.charts import warm_up
-        from archivekit.report.html import chart_drawings
+        from archivekit.report.html import draw_charts
 
-        if share is None:
-            warm_up()
+        warm_up()
         tables = conn.recv()
-        drawings = chart_drawings(tables, max_users_per_team)
-        if share is not None:
-            conn.send(("ok", [drawings[i]() for i in share]))
-            return
-        with ChartDrawer(max_users_per_team, SHARES[1]) as helper:
-            helper.draw(tables)
-            drawn = {i: drawings[i]() for i in SHARES[0]}
-            drawn.update(zip(SHARES[1], helper.charts(), strict=True))
-        conn.send(("ok", [drawn[i] for i in range(len(drawings))]))
+        conn.send(("ok", draw_charts(tables, max_users_per_team)))
     except EOFError:  # the parent stopped before sending the tables
         pass
     except BaseException as exc:  # the parent raises it
