@@ -29,6 +29,7 @@ from archivekit.report.html import (
     MAX_MISSING_ROWS,
     REPORT_INSTALL,
     TriagePage,
+    load_template,
     missing_report_modules,
     render_html,
 )
@@ -210,6 +211,7 @@ def triage(
                 read_limits=read_limits,
             )
         if drawer is not None:
+            load_template()  # while the child draws
             charts = drawer.charts()
         else:
             from archivekit.report.html import draw_charts
