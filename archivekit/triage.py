@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
@@ -131,16 +132,31 @@ def _draw_charts(conn: Connection, parent: int, max_users_per_team: int) -> None
         conn.close()
 
 
-def _validate_workers(source: str, workers: int | None, read_limits: ReadLimits | None) -> int:
-    """validate's processes when the charts are drawn in a child beside it: the child takes
-    one of the `workers` (None: validate's default for this archive), validate the rest.
+def _before_the_pass(
+    source: str, workers: int | None, read_limits: ReadLimits | None
+) -> tuple[ArchiveTables, int]:
+    """The archive's tables before its lines are counted, and validate's processes when the
+    charts are drawn in a child beside it: the child takes one of the `workers` (None:
+    validate's default for this archive), validate the rest.
 
     On two cores that is validate in one process: its workers' duplicate reading of the
     JSONL costs more than the second core gives back when the chart child needs it too."""
-    if workers is None:
-        with open_archive(source, limits=read_limits) as archive:
+    with open_archive(source, limits=read_limits) as archive:
+        tables = uncounted_tables(source, archive)
+        if workers is None:
             workers = default_workers(archive.jsonl.size)
-    return max(1, workers - 1)
+    return tables, max(1, workers - 1)
+
+
+def _draw_when_counted(drawer: ChartDrawer, tables: ArchiveTables) -> Callable[[TableCounts], None]:
+    """validate's `tables_counted`: the charts are drawn while validate ends its run (the
+    checks that follow the read) and the manifest is made."""
+
+    def counted(counts: TableCounts) -> None:
+        tables.fill(counts)
+        drawer.draw(tables)
+
+    return counted
 
 
 def triage(
@@ -182,19 +198,19 @@ def triage(
         "existing": existing,
     }
     with contextlib.ExitStack() as stack:
-        drawer = None
+        drawer = counted = None
         # Not when one process is asked for, nor on one core.
         if workers != 1 and usable_cores() >= 2:
-            options["workers"] = _validate_workers(source, workers, read_limits)
+            counted, options["workers"] = _before_the_pass(source, workers, read_limits)
             drawer = stack.enter_context(ChartDrawer(target.max_users_per_team))
+            options["tables_counted"] = _draw_when_counted(drawer, counted)
         counts = TableCounts()  # added up from the workers' counts
         # One pass: validate's workers count the tables too.
         report = validate(source, table_counts=counts, **options)
         with open_archive(path, limits=read_limits) as archive:
-            counted = uncounted_tables(source, archive)
-            counted.fill(counts)
-            if drawer is not None:
-                drawer.draw(counted)  # while the manifest (and reconcile) are made here
+            if counted is None:
+                counted = uncounted_tables(source, archive)
+                counted.fill(counts)
             manifest = member_manifest(archive, checksums=checksums)
             kind, size, jsonl_size = archive.kind, archive.size, archive.jsonl.size
         reconciliation = None
@@ -210,7 +226,7 @@ def triage(
                 workers=1 if workers == 1 else None,
                 read_limits=read_limits,
             )
-        if drawer is not None:
+        if drawer is not None:  # drawing since validate counted the tables
             load_template()  # while the child draws
             charts = drawer.charts()
         else:
