@@ -264,8 +264,7 @@ def limit_rows(report: Report) -> list[dict[str, Any]]:
 
 
 def chart_drawings(tables: ArchiveTables, max_users_per_team: int) -> list[Callable[[], Chart]]:
-    """The page's charts from the archive's tables, in page order, each drawn when called (so
-    that processes can share them out)."""
+    """The page's charts from the archive's tables, in page order, each drawn when called."""
     from archivekit.report import charts as draw
 
     return [
