@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from archivekit.report.html import (
     MAX_MISSING_ROWS,
     REPORT_INSTALL,
     TriagePage,
+    load_template,
     missing_report_modules,
     render_html,
 )
@@ -61,34 +63,25 @@ def _version() -> str:
         return "dev"
 
 
-# How the charts (page indexes) are shared out between two drawing processes once the tables
-# are known: about the same time each (measured on the bench archive).
-SHARES = ((0, 3, 4), (1, 2))
-
-
 class ChartDrawer:
     """Draws the page's charts in a child process that imports pandas and matplotlib (and
     warms them up) while this one reads the archive, then draws from the tables it is sent.
-    The child forks a helper then (sharing what it loaded) and each draws a share, so the
-    drawing that must follow the pass takes both cores.
 
-    Forked before the validation workers, with no thread running (the helper is forked by the
-    child, whose only other thread is `guard_worker`'s parent watch: it holds no lock). Use as
-    a context manager: leaving it ends the child (it also ends with this process however that
-    ends: `guard_worker`).
+    Forked before the validation workers, with no thread running. One child: a second
+    drawing process forked from it once the tables are known halved the drawing's wall
+    time but counted its ~130 MB of touched pages again in the tree's memory (the drawing is
+    cheap enough now for one core, bench/results.md). Use as a context manager: leaving it
+    ends the child (it also ends with this process however that ends: `guard_worker`).
     """
 
-    def __init__(self, max_users_per_team: int, share: tuple[int, ...] | None = None) -> None:
-        """`share`: draw only these charts (a helper; None: all of them, warmed up first)."""
+    def __init__(self, max_users_per_team: int) -> None:
         import multiprocessing
 
         # fork: the child starts at once with archivekit loaded (spawn where there is none).
         context: Any = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         self._conn, child_end = context.Pipe(duplex=True)
         self._child = context.Process(
-            target=_draw_charts,
-            args=(child_end, os.getpid(), max_users_per_team, share),
-            daemon=share is not None,  # a daemon cannot have children: the helper is one
+            target=_draw_charts, args=(child_end, os.getpid(), max_users_per_team), daemon=True
         )
         with forking_workers():  # no SIGTERM before the child's own handlers (guard_worker)
             self._child.start()
@@ -122,26 +115,15 @@ class ChartDrawer:
         self._conn.close()
 
 
-def _draw_charts(
-    conn: Connection, parent: int, max_users_per_team: int, share: tuple[int, ...] | None
-) -> None:
+def _draw_charts(conn: Connection, parent: int, max_users_per_team: int) -> None:
     guard_worker(parent)
     try:
         from archivekit.report.charts import warm_up
-        from archivekit.report.html import chart_drawings
+        from archivekit.report.html import draw_charts
 
-        if share is None:
-            warm_up()
+        warm_up()
         tables = conn.recv()
-        drawings = chart_drawings(tables, max_users_per_team)
-        if share is not None:
-            conn.send(("ok", [drawings[i]() for i in share]))
-            return
-        with ChartDrawer(max_users_per_team, SHARES[1]) as helper:
-            helper.draw(tables)
-            drawn = {i: drawings[i]() for i in SHARES[0]}
-            drawn.update(zip(SHARES[1], helper.charts(), strict=True))
-        conn.send(("ok", [drawn[i] for i in range(len(drawings))]))
+        conn.send(("ok", draw_charts(tables, max_users_per_team)))
     except EOFError:  # the parent stopped before sending the tables
         pass
     except BaseException as exc:  # the parent raises it
@@ -150,16 +132,31 @@ def _draw_charts(
         conn.close()
 
 
-def _validate_workers(source: str, workers: int | None, read_limits: ReadLimits | None) -> int:
-    """validate's processes when the charts are drawn in a child beside it: the child takes
-    one of the `workers` (None: validate's default for this archive), validate the rest.
+def _before_the_pass(
+    source: str, workers: int | None, read_limits: ReadLimits | None
+) -> tuple[ArchiveTables, int]:
+    """The archive's tables before its lines are counted, and validate's processes when the
+    charts are drawn in a child beside it: the child takes one of the `workers` (None:
+    validate's default for this archive), validate the rest.
 
     On two cores that is validate in one process: its workers' duplicate reading of the
     JSONL costs more than the second core gives back when the chart child needs it too."""
-    if workers is None:
-        with open_archive(source, limits=read_limits) as archive:
+    with open_archive(source, limits=read_limits) as archive:
+        tables = uncounted_tables(source, archive)
+        if workers is None:
             workers = default_workers(archive.jsonl.size)
-    return max(1, workers - 1)
+    return tables, max(1, workers - 1)
+
+
+def _draw_when_counted(drawer: ChartDrawer, tables: ArchiveTables) -> Callable[[TableCounts], None]:
+    """validate's `tables_counted`: the charts are drawn while validate ends its run (the
+    checks that follow the read) and the manifest is made."""
+
+    def counted(counts: TableCounts) -> None:
+        tables.fill(counts)
+        drawer.draw(tables)
+
+    return counted
 
 
 def triage(
@@ -201,19 +198,19 @@ def triage(
         "existing": existing,
     }
     with contextlib.ExitStack() as stack:
-        drawer = None
+        drawer = counted = None
         # Not when one process is asked for, nor on one core.
         if workers != 1 and usable_cores() >= 2:
-            options["workers"] = _validate_workers(source, workers, read_limits)
+            counted, options["workers"] = _before_the_pass(source, workers, read_limits)
             drawer = stack.enter_context(ChartDrawer(target.max_users_per_team))
+            options["tables_counted"] = _draw_when_counted(drawer, counted)
         counts = TableCounts()  # added up from the workers' counts
         # One pass: validate's workers count the tables too.
         report = validate(source, table_counts=counts, **options)
         with open_archive(path, limits=read_limits) as archive:
-            counted = uncounted_tables(source, archive)
-            counted.fill(counts)
-            if drawer is not None:
-                drawer.draw(counted)  # while the manifest (and reconcile) are made here
+            if counted is None:
+                counted = uncounted_tables(source, archive)
+                counted.fill(counts)
             manifest = member_manifest(archive, checksums=checksums)
             kind, size, jsonl_size = archive.kind, archive.size, archive.jsonl.size
         reconciliation = None
@@ -229,7 +226,8 @@ def triage(
                 workers=1 if workers == 1 else None,
                 read_limits=read_limits,
             )
-        if drawer is not None:
+        if drawer is not None:  # drawing since validate counted the tables
+            load_template()  # while the child draws
             charts = drawer.charts()
         else:
             from archivekit.report.html import draw_charts

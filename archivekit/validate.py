@@ -61,6 +61,7 @@ def validate(
     verify_files: bool = False,
     existing: Existing | None = None,
     table_counts: TableCounts | None = None,
+    tables_counted: Callable[[TableCounts], None] | None = None,
 ) -> Report:
     """Check every line of an archive as the server would, and the archive against a target.
 
@@ -85,6 +86,8 @@ def validate(
             (`archivekit.check.table_counts`) are added to it, counted in the same read as
             the checks (each worker counts the batches it checks: the report page's one
             pass). Not for a stream (``-`` or a pipe), which is then refused.
+        tables_counted: called with `table_counts` once every line is counted, before the
+            checks that follow the read (the report starts drawing its charts then).
 
     Raises:
         ArchiveError: the archive cannot be used at all (exit code 3 in the CLI).
@@ -157,6 +160,8 @@ def validate(
                 tally.add(found)
             if table_counts is not None and tables is not None:
                 table_counts.merge(tables.counts(tally.lines))
+        if table_counts is not None and tables_counted is not None:
+            tables_counted(table_counts)
         tally.end_of_stream(archive.jsonl.name)
         if archive.kind != "jsonl":
             room = None if max_issues is None else max(max_issues - len(collector.kept), 0)
