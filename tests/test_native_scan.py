@@ -1356,18 +1356,26 @@ def assert_gives_back(run: Callable[[], object]) -> None:
 # Drives the batch entry points the way the engine and inspect do (skip the line a run stops
 # at, go on): run both in the sanitized subprocess and against the installed module.
 BATCH_DRIVER = """
+from array import array
+
+
+# Each batch three ways: consecutive lines with the member index; a stream's defer mode
+# (attachments' shape only); lines numbered apart (a stream's deferred lines, at its end).
 def drive_batches(_scan, users, teams, channels, type_ok, cases, files):
     results = []
     lines = [raw for raw, _, _ in cases]
     for first in range(0, len(lines), 40):
         batch = lines[first : first + 40]
-        start = 0
-        while start < len(batch):
-            found = _scan.scan_batch(
-                batch, start, first + 2, users, teams, channels, type_ok, 16383, files
-            )
-            results.append(found[:8] + (len(found[8]), found[9], found[10]))
-            start = found[0] + 1
+        apart = array("q", [first + 2 + 3 * k for k in range(len(batch))]).tobytes()
+        defer = (None, 0, (), None)
+        for numbers, given in ((first + 2, files), (first + 2, defer), (apart, files)):
+            start = 0
+            while start < len(batch):
+                found = _scan.scan_batch(
+                    batch, start, numbers, users, teams, channels, type_ok, 16383, given
+                )
+                results.append(found[:8] + (len(found[8]), found[9], found[10]))
+                start = found[0] + 1
         start = 0
         while start < len(batch):
             places = {}
@@ -1723,6 +1731,43 @@ def test_attachment_lines_agree_and_their_mutations_are_never_accepted_by_c_alon
             raw, direct = rng.choice(FILE_SEEDS)
             outcomes[check(mutate(raw, rng), direct, files=args)] += 1
         assert outcomes["agreed"] > 50
+
+
+@needs_native
+def test_a_streams_lines_wait_for_their_files_then_resolve_as_a_files(tmp_path: Path) -> None:
+    """Defer mode (a stream's members are not known yet): the lines with plain attachment
+    lists are accepted and listed (line, direct, files, longest list, its reply), whether their
+    files exist or not; at the end, numbered apart, they resolve as in a file's consecutive
+    lines (the missing one stops the scan there)."""
+    from archivekit.check.fast._scan import scan_batch
+    from archivekit.read import open_archive
+
+    files = {name: b"x" * (i * 7) for i, name in enumerate(FILE_NAMES)}
+    path = make_archive(tmp_path / "files.zip", [], files)
+    batch: list[Any] = [FILE_SEEDS[i][0] for i in (0, 1, 2, 8)]
+    batch.insert(1, post_line())  # no files: accepted, nothing to wait for
+    refs = (WORLD.users, WORLD.teams, WORLD.channels, is_allowed_post_type, MAX_POST_SIZE)
+    found = scan_batch(batch, 0, 10, *refs, fastpath.DEFER_FILES)
+    assert found[0] == 5  # all accepted, the missing file included
+    assert list(array("q", found[10])) == [
+        10, 0, 2, 2, -1,  # the post's two files
+        12, 0, 4, 3, 0,  # one file of its own, three of its reply's: the longest list
+        13, 1, 1, 1, -1,  # the direct post
+        14, 0, 1, 1, -1,  # its file is missing: found at the end
+    ]  # fmt: skip
+    with open_archive(path) as archive:
+        index = archive.index
+        table = (index.table, 1000, fastpath.IMAGE_EXTENSION_BYTES, fastpath.key_finder(index))
+        numbered = array("q", [10, 11, 12, 13, 14]).tobytes()
+        apart = scan_batch(batch, 0, numbered, *refs, table)
+        consecutive = scan_batch(batch, 0, 10, *refs, table)
+        assert apart[0] == consecutive[0] == 4
+        assert apart[1:] == consecutive[1:]
+        with pytest.raises(ValueError, match="one line number per line"):
+            scan_batch(batch, 0, numbered[:8], *refs, table)
+    assert NATIVE is not None
+    with pytest.raises(TypeError, match="defer mode"):
+        NATIVE(FILE_SEEDS[0][0], False, *refs, fastpath.DEFER_FILES)
 
 
 @needs_native

@@ -28,6 +28,8 @@ from typing import Any
 
 import pytest
 
+from archivekit.check.engine import LineProcessor
+from archivekit.check.fast import fastpath
 from archivekit.errors import ArchiveError
 from archivekit.inspect import inspect
 from archivekit.read import stream as stream_module
@@ -255,7 +257,58 @@ def _damaged(tmp: Path) -> Path:
     return path
 
 
+def _attachment_heavy(tmp: Path) -> Path:
+    """Issue 19's shape, small: most lines carry files (posts, replies, direct posts), with
+    what the fast path leaves to the general one among them — missing files, data/ prefixes,
+    a case difference, a missing reply attachment (the server then drops the reply's others),
+    eleven files — and what it takes: images, NFC paths to NFD names and NFD paths to NFC
+    names, posts by a user defined only later (the general path's while the stream is read,
+    the fast path's once its members are known)."""
+    nfd, nfc = "cafe\u0301", "caf\u00e9"
+    files: dict[str, bytes] = {
+        f"data/{nfd}/menu.txt": b"nfd name",
+        f"data/{nfc}/carte.txt": b"nfc name",
+        "data/files/big.png": png_bytes(7000, 6000),
+        "data/files/small.png": png_bytes(10, 10),
+        "data/unused/left.txt": b"nobody",
+    }
+    lines: list[synth.Line] = [team("t"), channel("t", "c"), user("ann", ["t"]), user("bob", ["t"])]
+    for i in range(240):
+        names = [f"files/{i % 9}/f{i}-{k}.txt" for k in range(1 + i % 3)]
+        for name in names:
+            files[f"data/{name}"] = b"x" * (1 + i % 5)
+        paths = list(names)
+        if i % 11 == 3:
+            paths.append(f"files/gone-{i}.txt")
+        if i % 13 == 4:
+            paths[0] = "data/" + paths[0]
+        if i % 17 == 5:
+            paths[-1] = paths[-1].upper()
+        if i % 7 == 2:
+            paths.append(f"{nfc}/menu.txt" if i % 2 else f"{nfd}/carte.txt")
+        if i % 19 == 6:
+            paths.append("files/big.png" if i % 2 else "files/small.png")
+        replies = []
+        if i % 5 == 0:
+            r_paths = [names[0]] + ([f"files/lost-{i}.txt"] if i % 15 == 0 else [])
+            replies = [reply("bob", "re", T + 10 * i + 1, attachments=r_paths)]
+        author = "carol" if i % 23 == 8 else "ann"
+        if i % 10 == 9:
+            lines.append(
+                direct_post(["ann", "bob"], "bob", f"dm {i}", T + 10 * i, attachments=paths)
+            )
+        else:
+            lines.append(
+                post("t", "c", author, f"post {i}", T + 10 * i, attachments=paths, replies=replies)
+            )
+    lines.insert(40, direct_channel(["ann", "bob"]))
+    lines.append(post("t", "c", "ann", "eleven", T, attachments=[names[0]] * 11))
+    lines.append(user("carol", ["t"]))
+    return make_archive(tmp / "attachment-heavy.zip", lines, files)
+
+
 GENERATED: dict[str, Callable[[Path], Path]] = {
+    "attachment-heavy": _attachment_heavy,
     "go-stored": _synth("deflate", "stored"),
     "go-deflate": _synth("deflate", "deflate"),
     "go-deflate64": _synth("deflate64", "deflate64"),
@@ -372,6 +425,46 @@ def test_the_generated_archive_has_what_the_comparison_needs(tmp_path: Path) -> 
     assert report.limits  # the images over the resolution limit
     # Bob's bad e-mail address is not reported: his profile image is missing.
     assert not [i for i in report.issues if i.line == 5 and i.code != "profile-image-missing"]
+
+
+@pytest.mark.skipif(fastpath.NATIVE_BATCH is None, reason="the C scanner is not loaded")
+def test_a_streams_attachment_lines_take_the_fast_path_where_a_files_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the stream is read, the C scanner takes posts with plain attachment lists
+    (their files wait); at its end it resolves them: only the lines whose files have an issue
+    go through the general path, as from a file (`LineProcessor._replay_one`)."""
+    archive = _attachment_heavy(tmp_path)
+    report = validate(archive)
+    general_while_read: list[int] = []
+    general_at_end: list[int] = []
+    while_read, at_end = LineProcessor._general, LineProcessor._replay_one
+
+    def spy_read(processor: LineProcessor, line: int, raw: Any) -> None:
+        general_while_read.append(line)
+        while_read(processor, line, raw)
+
+    def spy_end(processor: LineProcessor, record: Any) -> Any:
+        general_at_end.append(record.line)
+        return at_end(processor, record)
+
+    monkeypatch.setattr(LineProcessor, "_general", spy_read)
+    monkeypatch.setattr(LineProcessor, "_replay_one", spy_end)
+    with fed(archive.read_bytes()) as path:
+        streamed = validate(path)
+    assert streamed.issues == report.issues
+    assert streamed.counts == report.counts
+    file_codes = {"attachment-missing", "attachment-data-prefix", "attachment-dropped"}
+    file_codes.add("too-many-files")
+    assert set(general_at_end) == {i.line for i in report.issues if i.code in file_codes}
+    # While read: only the definitions and the lines with issues (of the 241 posts).
+    with zipfile.ZipFile(archive) as opened:
+        jsonl = opened.read("import.jsonl").splitlines()
+    posts = (fastpath.POST_PREFIX, fastpath.DIRECT_POST_PREFIX)
+    definitions = {n for n, raw in enumerate(jsonl, 1) if not raw.startswith(posts)}
+    with_issues = {i.line for i in report.issues if i.line is not None}
+    assert set(general_while_read) - with_issues == definitions - with_issues
+    assert len(general_while_read) < 20
 
 
 # --- in process: a pipe fed by a thread -------------------------------------------------------

@@ -39,6 +39,7 @@ from archivekit.check.facts import (
 )
 from archivekit.check.fast import fastpath
 from archivekit.check.fast.fastpath import (
+    DEFER_FILES,
     DIRECT_POST_PREFIX,
     IMAGE_EXTENSION_BYTES,
     POST_PREFIX,
@@ -62,9 +63,13 @@ from archivekit.read import Archive, LineTooLong
 from archivekit.read.records import decode_plain, read_record
 
 if TYPE_CHECKING:
-    from archivekit.check.deferred import DeferredFiles
+    from archivekit.check.deferred import Deferred, DeferredFiles
 
 Payload = dict[str, Any]
+# A stream's deferred post lines go back to the C scanner in runs of at most this many lines
+# and bytes (`LineProcessor.replay`): what the replay holds at once.
+_REPLAY_LINES = 4096
+_REPLAY_BYTES = 8 << 20
 Validator = Callable[[Payload, RuleContext], Issue | None]
 Applier = Callable[[Payload, RuleContext], list[Issue]]
 
@@ -219,7 +224,8 @@ class LineProcessor:
         scan_batch = self.batch_scanner
         assert scan_batch is not None
         refs, counts, ctx = self.refs, self.counts, self.ctx
-        files = self._files_arg(native=True)
+        files = self._files_arg(native=True, defer=True)
+        waiting = self.files.deferred is not None  # `files` is DEFER_FILES (or None)
         start, end = 0, len(batch)
         while start < end:
             (stop, posts, direct_posts, replies, reactions, runes, runes_line, runes_direct,
@@ -237,7 +243,10 @@ class LineProcessor:
                     self.maxima.longest_message(self.found, runes_line, f"{kind}.message", runes)
                 self.identities.add_many(identities, lines)
                 if used is not None:
-                    self._fast_files(*used)
+                    if waiting:
+                        self._wait(first, batch, used)
+                    else:
+                        self._fast_files(*used)
             if stop < end:
                 self._general(first + stop, batch[stop])
             start = stop + 1
@@ -268,13 +277,17 @@ class LineProcessor:
             self._handlers[line_type](line, payload)
 
     # --- the accept-only fast path (see archivekit.check.fast.fastpath) ----------------------
-    def _files_arg(self, native: bool) -> FilesArg | None:
+    def _files_arg(self, native: bool, defer: bool = False) -> FilesArg | None:
         """What the fast path resolves attachments with (None: it declines lines with files):
         the member index (its C table for the C scanner), MaxFileSize, the image extensions,
-        the lookup of non-ASCII keys. Made once per kind of scanner."""
+        the lookup of non-ASCII keys. Made once per kind of scanner. A stream's members are
+        not known yet: the C batch scanner (`defer`) then takes plain attachment lists for
+        their shape (`DEFER_FILES`: their lines wait, `_wait`), the others decline them."""
         max_size = self.ctx.max_file_size
-        if not self.check_files or max_size is None or self.files.deferred is not None:
+        if not self.check_files or max_size is None:
             return None
+        if self.files.deferred is not None:
+            return DEFER_FILES if defer and native else None
         if native not in self._fast_files_args:
             index = self.archive.index
             table = index.table if native else index
@@ -293,19 +306,22 @@ class LineProcessor:
         most: tuple[int, int, bool, int],
         members: bytes,
         images: bytes | None,
+        counted: bool = False,
     ) -> None:
         """The files of accepted lines: counts and facts. `largest` is (size, line, direct,
         reply, position) of the first largest file, `most` (count, line, direct, reply) of the
         first longest list; reply -1 is the post's own list; `members` the entries used
         (packed uint32); `images` the image attachments among them (packed, see
-        `FileChecks.fast_images`), or None."""
-        self.counts.attachments += count
+        `FileChecks.fast_images`), or None. `counted`: the number of files and the longest
+        list were counted as a stream's lines were read (`_wait`)."""
         size, line, direct, reply, position = largest
         field = f"{files_field(direct, reply)}[{position}].path"
         self.found.facts.append(FilesUsed(count, total_bytes, line, field, size, members))
         files, line, direct, reply = most
-        if files > self.maxima.files:
-            self.maxima.file_count(self.found, line, files_field(direct, reply), files)
+        if not counted:
+            self.counts.attachments += count
+            if files > self.maxima.files:
+                self.maxima.file_count(self.found, line, files_field(direct, reply), files)
         if images is not None:
             self.files.fast_images(self.found, images, self.ctx.max_image_resolution)
 
@@ -435,26 +451,91 @@ class LineProcessor:
         position = len(self.found.issues) - self._line_start
         deferred.add(line, position, kind, self._raw, ok)
 
+    def _wait(self, first: int, batch: list[bytes | LineTooLong], waiting: bytes) -> None:
+        """Lines of `batch` (numbered from `first`) the C scanner accepted in defer mode, but
+        for their files ((line, direct, files, longest list, its reply), packed int64): their
+        file part waits for the members (none of their issues come before it: they have none);
+        what the general path counts of their files at once (`PostReferences.post`: the
+        number, the longest list) is counted now."""
+        deferred = self.files.deferred
+        assert deferred is not None
+        packed = array("q", waiting)
+        for k in range(0, len(packed), 5):
+            line, direct, files, most, reply = packed[k : k + 5]
+            raw = batch[line - first]
+            assert isinstance(raw, bytes)
+            deferred.add(line, 0, "direct_post" if direct else "post", raw)
+            self.counts.attachments += files
+            if most > self.maxima.files:
+                self.maxima.file_count(self.found, line, files_field(bool(direct), reply), most)
+
     def replay(self) -> Iterator[tuple[int, int, Findings]]:
         """The deferred parts of lines, run now that the archive's members are known: for
-        each, (line, how many of the line's issues come before its own, its findings)."""
+        each, (line, how many of the line's issues come before its own, its findings) — or,
+        for a run of post lines the C scanner accepts with their files resolved (as from a
+        file: the same facts and no issue), the run's findings under its first line."""
         deferred = self.files.deferred
         if deferred is None:
             return
         self.files.deferred = None  # the parts now run in place
         self.take()
+        fast = self.fast and self.batch_scanner is not None
+        fast = fast and self._files_arg(native=True) is not None
+        posts: list[Deferred] = []
+        held = 0
         for record in deferred:
-            envelope = read_record(record.line, record.raw).envelope
-            assert envelope is not None
-            payload = envelope[record.kind]
-            line, kind = record.line, record.kind
-            if kind in ("post", "direct_post"):
-                self._post_checks(line, payload, kind)
-            elif kind == "emoji":
-                self._emoji_image(line, payload, record.ok)
-            else:
-                self._profile_and_rules(line, payload, kind)
-            yield line, record.position, self.take()
+            if fast and record.kind in ("post", "direct_post"):
+                posts.append(record)
+                held += len(record.raw)
+                if len(posts) >= _REPLAY_LINES or held >= _REPLAY_BYTES:
+                    yield from self._replay_posts(posts)
+                    posts, held = [], 0
+                continue
+            if posts:
+                yield from self._replay_posts(posts)
+                posts, held = [], 0
+            yield self._replay_one(record)
+        if posts:
+            yield from self._replay_posts(posts)
+
+    def _replay_posts(self, records: list[Deferred]) -> Iterator[tuple[int, int, Findings]]:
+        """Deferred post lines through the C batch scanner with the member index; each line
+        it stops at through the general path."""
+        scan_batch = self.batch_scanner
+        files = self._files_arg(native=True)
+        assert scan_batch is not None
+        assert files is not None
+        refs, ctx = self.refs, self.ctx
+        batch: list[bytes | LineTooLong] = [record.raw for record in records]
+        lines = array("q", [record.line for record in records]).tobytes()
+        start, end = 0, len(batch)
+        while start < end:
+            stop, *_, used = scan_batch(
+                batch, start, lines, refs.users, refs.teams, refs.channels,
+                is_allowed_post_type, ctx.max_post_size, files,
+            )  # fmt: skip
+            if stop > start:
+                if used is not None:
+                    count, total_bytes, largest, most, members, images = used
+                    self._fast_files(count, total_bytes, largest, most, members, images, True)
+                yield records[start].line, records[start].position, self.take()
+            if stop < end:
+                yield self._replay_one(records[stop])
+            start = stop + 1
+
+    def _replay_one(self, record: Deferred) -> tuple[int, int, Findings]:
+        """One deferred part through the general path."""
+        envelope = read_record(record.line, record.raw).envelope
+        assert envelope is not None
+        payload = envelope[record.kind]
+        line, kind = record.line, record.kind
+        if kind in ("post", "direct_post"):
+            self._post_checks(line, payload, kind)
+        elif kind == "emoji":
+            self._emoji_image(line, payload, record.ok)
+        else:
+            self._profile_and_rules(line, payload, kind)
+        return line, record.position, self.take()
 
     def _post(self, line: int, data: Payload) -> None:
         self.counts.posts += 1

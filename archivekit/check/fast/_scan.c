@@ -48,7 +48,7 @@ typedef struct {
 
 /* Attachment resolution (scan_batch's `files`; none: lines with files are declined). */
 typedef struct {
-    const MemberTable *table;
+    const MemberTable *table; /* NULL: a stream's members are not known yet (defer mode) */
     unsigned long long max_file_size;
     PyObject *image_extensions; /* a tuple of lowercase bytes, e.g. b".png" */
     PyObject *find_key; /* key (str) -> entry or -1, NFC first: for non-ASCII paths (or NULL) */
@@ -250,6 +250,10 @@ static int attachment(Ctx *ctx, Cur *c, int index) {
         if (scan_string(c, &path) != OK || (kind = path_kind(&path)) == 0) return DECLINE;
     }
     if (m != END || !seen || lf->found == MAX_FILES_PER_LINE) return DECLINE;
+    if (files->table == NULL) { /* defer mode: the shape only, resolved when the members are known */
+        lf->found++;
+        return OK;
+    }
     char buf[5 + MAX_PATH_BYTES];
     memcpy(buf, "data/", 5);
     memcpy(buf + 5, path.start, (size_t)path.len);
@@ -621,7 +625,8 @@ static int read_context(PyObject *const *args, Ctx *ctx) {
 
 /* `files` of scan and scan_batch: None (lines with files are declined), or
  * (MemberTable capsule, max_file_size, image extensions, find_key or None): see
- * archivekit/check/fast/fastpath.py. */
+ * archivekit/check/fast/fastpath.py; scan_batch also takes (None, 0, (), None), defer mode:
+ * a stream's attachments are checked for their shape only (fastpath.DEFER_FILES). */
 static int read_files(PyObject *arg, Files *files, const Files **out) {
     *out = NULL;
     if (arg == Py_None) return 1;
@@ -631,8 +636,12 @@ static int read_files(PyObject *arg, Files *files, const Files **out) {
         return 0;
     }
     files->find_key = PyTuple_GET_ITEM(arg, 3) == Py_None ? NULL : PyTuple_GET_ITEM(arg, 3);
-    files->table = PyCapsule_GetPointer(PyTuple_GET_ITEM(arg, 0), MEMBER_TABLE_CAPSULE);
-    if (files->table == NULL) return 0;
+    if (PyTuple_GET_ITEM(arg, 0) == Py_None) {
+        files->table = NULL;
+    } else {
+        files->table = PyCapsule_GetPointer(PyTuple_GET_ITEM(arg, 0), MEMBER_TABLE_CAPSULE);
+        if (files->table == NULL) return 0;
+    }
     files->max_file_size = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(arg, 1));
     if (files->max_file_size == (unsigned long long)-1 && PyErr_Occurred()) return 0;
     files->image_extensions = PyTuple_GET_ITEM(arg, 2);
@@ -686,6 +695,10 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int direct = PyObject_IsTrue(args[1]);
     if (direct < 0 || !read_context(args + 2, &ctx) || !read_files(args[7], &files, &ctx.files))
         return NULL;
+    if (ctx.files != NULL && files.table == NULL) {
+        PyErr_SetString(PyExc_TypeError, "scan() resolves files: defer mode is scan_batch's");
+        return NULL;
+    }
     Cur c = line_cursor(args[0]);
     int r = envelope_start(&c) == direct ? scan_one(&ctx, c, PyBytes_GET_SIZE(args[0]), direct, &acc)
                                          : DECLINE;
@@ -709,8 +722,32 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
  * longest list, each the first to reach its maximum, the entries used, packed as native uint32
  * (in line order, repeats included), and the image attachments whose headers the server reads,
  * IMAGE_FIELDS native int64 each (line, direct, reply, index, member) in the general path's
- * order, or None when there are none. */
+ * order, or None when there are none.
+ *
+ * A stream's two passes (archivekit/check/engine.py): in defer mode (`files` (None, 0, (), None))
+ * attachments are only checked for their shape, and `files` is None or the accepted lines that
+ * have some, WAIT_FIELDS native int64 each (line, direct, files, longest list, its reply), for
+ * their files to be resolved once the members are known; then those lines are scanned again
+ * with the member table, `first_line` being their line numbers (native int64, one per line of
+ * `batch`), not consecutive. */
 #define IMAGE_FIELDS 5
+#define WAIT_FIELDS 5
+
+/* Room in *records (*cap records of `fields` int64 each, `count` used) for `more`: 0 with
+ * MemoryError set when it cannot grow. */
+static int grow_records(int64_t **records, size_t *cap, size_t count, size_t more, size_t fields) {
+    if (count + more <= *cap) return 1;
+    size_t n = *cap ? *cap * 2 : 256;
+    while (n < count + more) n *= 2;
+    int64_t *grown = PyMem_Realloc(*records, n * fields * sizeof **records);
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    *records = grown;
+    *cap = n;
+    return 1;
+}
 static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
     Ctx ctx = {0};
@@ -726,21 +763,34 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
     }
     Py_ssize_t start = PyLong_AsSsize_t(args[1]);
     if (start == -1 && PyErr_Occurred()) return NULL;
-    long long first_line = PyLong_AsLongLong(args[2]);
-    if (first_line == -1 && PyErr_Occurred()) return NULL;
-    if (!read_context(args + 3, &ctx)) return NULL;
     Py_ssize_t n = PyList_GET_SIZE(batch);
+    long long first_line = 0;
+    const int64_t *line_of = NULL; /* the lines' numbers, when not consecutive */
+    if (PyBytes_Check(args[2])) {
+        if (PyBytes_GET_SIZE(args[2]) != n * (Py_ssize_t)sizeof *line_of) {
+            PyErr_SetString(PyExc_ValueError, "scan_batch() needs one line number per line");
+            return NULL;
+        }
+        line_of = (const int64_t *)PyBytes_AS_STRING(args[2]);
+    } else {
+        first_line = PyLong_AsLongLong(args[2]);
+        if (first_line == -1 && PyErr_Occurred()) return NULL;
+    }
+    if (!read_context(args + 3, &ctx)) return NULL;
     if (start < 0 || start > n) {
         PyErr_SetString(PyExc_IndexError, "scan_batch() start out of range");
         return NULL;
     }
     if (!read_files(args[8], &files, &ctx.files)) return NULL;
+    const int defer = ctx.files != NULL && files.table == NULL;
     unsigned long long file_count = 0, file_bytes = 0;
     uint32_t *used = NULL; /* the entries the accepted lines use */
     size_t used_cap = 0;
     int64_t *images = NULL; /* IMAGE_FIELDS per image attachment */
     size_t image_count = 0, image_cap = 0;
     Where largest = {0}, most = {0};
+    int64_t *waiting = NULL; /* defer mode: WAIT_FIELDS per accepted line with files */
+    size_t waiting_count = 0, waiting_cap = 0;
     PyObject *identities = PyBytes_FromStringAndSize(NULL, (n - start) * 8);
     PyObject *lines = PyBytes_FromStringAndSize(NULL, (n - start) * 8);
     PyObject *result = NULL;
@@ -755,7 +805,7 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
      * list's size (never past the n slots allocated above), in case that code touched it. */
     for (i = start; i < n && i < PyList_GET_SIZE(batch); i++) {
         PyObject *raw = PyList_GET_ITEM(batch, i);
-        long long line = first_line + i;
+        long long line = line_of != NULL ? line_of[i] : first_line + i;
         if (line <= 1 || !PyBytes_CheckExact(raw)) break;
         Cur c = line_cursor(raw);
         int direct = envelope_start(&c);
@@ -778,6 +828,17 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
             longest_direct = direct;
         }
         const LineFiles *lf = &acc.lf;
+        if (defer) {
+            if (lf->found == 0) continue;
+            if (!grow_records(&waiting, &waiting_cap, waiting_count, 1, WAIT_FIELDS)) goto done;
+            int64_t *out = waiting + WAIT_FIELDS * waiting_count++;
+            out[0] = line;
+            out[1] = direct;
+            out[2] = lf->found;
+            out[3] = (int64_t)lf->most.value;
+            out[4] = lf->most.reply;
+            continue;
+        }
         if (lf->found > 0 && file_count + (size_t)lf->found > used_cap) {
             size_t cap = used_cap ? used_cap * 2 : 1024;
             while (cap < file_count + (size_t)lf->found) cap *= 2;
@@ -790,17 +851,8 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
             used_cap = cap;
         }
         if (lf->found > 0) memcpy(used + file_count, lf->members, (size_t)lf->found * sizeof *used);
-        if (lf->images > 0 && image_count + (size_t)lf->images > image_cap) {
-            size_t cap = image_cap ? image_cap * 2 : 256;
-            while (cap < image_count + (size_t)lf->images) cap *= 2;
-            int64_t *grown = PyMem_Realloc(images, cap * IMAGE_FIELDS * sizeof *images);
-            if (grown == NULL) {
-                PyErr_NoMemory();
-                goto done;
-            }
-            images = grown;
-            image_cap = cap;
-        }
+        if (!grow_records(&images, &image_cap, image_count, (size_t)lf->images, IMAGE_FIELDS))
+            goto done;
         for (int k = 0; k < lf->images; k++) {
             int64_t *out = images + IMAGE_FIELDS * image_count++;
             out[0] = line;
@@ -831,8 +883,12 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
                                (const char *)images,
                                (Py_ssize_t)(image_count * IMAGE_FIELDS * sizeof *images));
     if (image_bytes == NULL) goto done;
-    PyObject *summary = file_count == 0
-                            ? Py_NewRef(Py_None)
+    PyObject *summary =
+        defer ? (waiting_count == 0 ? Py_NewRef(Py_None)
+                                    : PyBytes_FromStringAndSize(
+                                          (const char *)waiting,
+                                          (Py_ssize_t)(waiting_count * WAIT_FIELDS * sizeof *waiting)))
+        : file_count == 0 ? Py_NewRef(Py_None)
                             : Py_BuildValue("(KK(KLiii)(KLii)y#O)", file_count, file_bytes, largest.value,
                                             largest.line, largest.direct, largest.reply, largest.index,
                                             most.value, most.line, most.direct, most.reply,
@@ -846,6 +902,7 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
 done:
     PyMem_Free(used);
     PyMem_Free(images);
+    PyMem_Free(waiting);
     Py_XDECREF(identities);
     Py_XDECREF(lines);
     return result;

@@ -17,13 +17,13 @@ def scan(
 def scan_batch(
     batch: list[Any],
     start: int,
-    first_line: int,
+    first_line: int | bytes,
     users: dict[str, Any],
     teams: dict[str, Any],
     channels: dict[tuple[str, str], Any],
     type_ok: Callable[[str], bool],
     max_post_size: int,
-    files: tuple[Any, int, tuple[bytes, ...], Callable[[str], int] | None] | None,
+    files: tuple[Any | None, int, tuple[bytes, ...], Callable[[str], int] | None] | None,
     /,
 ) -> tuple[int, int, int, int, int, int, int, bool, bytes, bytes, Any]: ...
 def identity_digest(data: bytes, /) -> int: ...

@@ -120,6 +120,10 @@ IMAGE_EXTENSION_BYTES = tuple(sorted(ext.encode() for ext in IMAGE_EXTENSIONS))
 KeyFinder = Callable[[str], int]
 # (member index or its C table's capsule, MaxFileSize, image extensions, KeyFinder or None)
 FilesArg = tuple[Any, int, tuple[bytes, ...], KeyFinder | None]
+# The C batch scanner's defer mode, for a stream whose members are not known yet: plain
+# attachment lists are checked for their shape only, and the accepted lines that have files
+# come back to have them resolved at the end (see scan_batch in _scan.c).
+DEFER_FILES: FilesArg = (None, 0, (), None)
 # An image attachment of an accepted line: (reply, position, entry); reply -1 is the post's.
 LineImage = tuple[int, int, int]
 
@@ -584,7 +588,7 @@ BatchScanner = Callable[
     [
         list[Any],
         int,
-        int,
+        int | bytes,  # the first line's number, or every line's (packed int64)
         Users,
         dict[str, Any],
         dict[tuple[str, str], Any],
