@@ -32,6 +32,7 @@ from archivekit.check.engine import LineProcessor
 from archivekit.check.fast import fastpath
 from archivekit.errors import ArchiveError
 from archivekit.inspect import inspect
+from archivekit.read import ReadLimits, open_archive
 from archivekit.read import stream as stream_module
 from archivekit.read.stream import open_stream
 from archivekit.report.render import inspection_json, report_json
@@ -465,6 +466,44 @@ def test_a_streams_attachment_lines_take_the_fast_path_where_a_files_do(
     with_issues = {i.line for i in report.issues if i.line is not None}
     assert set(general_while_read) - with_issues == definitions - with_issues
     assert len(general_while_read) < 20
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [ReadLimits(max_member_size=2 << 20), ReadLimits(max_ratio=50)],
+    ids=["member-too-large", "member-ratio"],
+)
+def test_a_streams_zip_bomb_stops_are_the_files_issues(limits: ReadLimits, tmp_path: Path) -> None:
+    """--verify-files: reading a member stops at the zip-bomb limits with the file reader's
+    issues, structured values included."""
+    lines = [team("tt"), channel("tt", "c"), user("ann", ["tt"])]
+    lines.append(post("tt", "c", "ann", "zeros", T, attachments=["zeros.bin"]))
+    files = {"data/zeros.bin": bytes(3 << 20)}
+    archive = make_archive(tmp_path / "bomb.zip", lines, files, attachment_method="deflate")
+    report = validate(archive, verify_files=True, read_limits=limits)
+    with fed(archive.read_bytes()) as path:
+        streamed = validate(path, verify_files=True, read_limits=limits)
+    assert streamed.issues == report.issues
+    (stop,) = [issue for issue in report.issues if issue.code.startswith("member-")]
+    assert stop.values["member"] == "data/zeros.bin"
+    assert stop.values["limit"] in (2 << 20, 50)
+
+
+def test_an_encrypted_members_head_is_refused_as_from_a_file(tmp_path: Path) -> None:
+    data = bytearray(raw_zip([("import.jsonl", _jsonl(), 8), ("data/x.png", b"abc", 0)], "sizes"))
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        data[data.index(signature, data.index(signature) + 1) + flags_at] |= 1  # encrypted
+    path = tmp_path / "encrypted.zip"
+    path.write_bytes(data)
+    with open_archive(path) as archive, pytest.raises(ArchiveError) as from_file:
+        archive.read_member_head(archive.index[1], 8)
+    with RunDirectory() as run, fed(bytes(data)) as piped, open_stream(piped, run=run) as stream:
+        b"".join(stream.iter_jsonl_blocks())
+        stream.finish(keep={"data/x.png"})
+        with pytest.raises(ArchiveError) as from_stream:
+            stream.read_member_head(stream.index[1], 8)
+    assert from_stream.value.issue == from_file.value.issue
+    assert from_file.value.issue.values == {"member": "data/x.png"}
 
 
 # --- in process: a pipe fed by a thread -------------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from archivekit.errors import ArchiveError
-from archivekit.issues import error
+from archivekit.issues import Scalar, error
 from archivekit.native import fast_zlib
 from archivekit.read.zipdir import FLAG_ENCRYPTED, LOCAL_HEADER, LOCAL_HEADER_SIG, MemberInfo
 
@@ -99,7 +99,7 @@ class ReadBudget:
             return "member"
         if self.total + added > limits.max_total_size:
             return "total"
-        if produced > _RATIO_GRACE and produced > limits.max_ratio * max(consumed, 1):
+        if over_ratio(produced, consumed, limits.max_ratio):
             return "ratio"
         return None
 
@@ -109,19 +109,7 @@ class ReadBudget:
         self.total += added
         limits = self.limits
         if exceeded == "member":
-            raise ArchiveError(
-                error(
-                    "member-too-large",
-                    f"Member {member.name!r} is larger than the limit of "
-                    f"{limits.max_member_size:,} uncompressed bytes; reading stopped "
-                    "(zip-bomb protection; raise the limit if the file is genuine).",
-                    values={
-                        "member": member.name,
-                        "limit": limits.max_member_size,
-                        "unit": "bytes",
-                    },
-                )
-            )
+            raise member_too_large(member, limits.max_member_size)
         if exceeded == "total":
             raise ArchiveError(
                 error(
@@ -132,14 +120,42 @@ class ReadBudget:
                 )
             )
         if exceeded == "ratio":
-            raise ArchiveError(
-                error(
-                    "member-ratio",
-                    f"Member {member.name!r} expands more than {limits.max_ratio:g} times "
-                    "(zip-bomb protection); reading stopped.",
-                    values={"member": member.name, "limit": limits.max_ratio, "unit": "ratio"},
-                )
-            )
+            raise member_ratio(member, limits.max_ratio)
+
+
+# The stops of reading one member, whoever reads it (a file's reader, a stream's): the same
+# codes, words and structured values.
+def _member_stop(code: str, member: MemberInfo, message: str, **values: Scalar) -> ArchiveError:
+    return ArchiveError(error(code, message, values={"member": member.name, **values}))
+
+
+def member_too_large(member: MemberInfo, limit: int) -> ArchiveError:
+    """More than `limit` uncompressed bytes came out of `member`."""
+    message = (
+        f"Member {member.name!r} is larger than the limit of {limit:,} uncompressed bytes; "
+        "reading stopped (zip-bomb protection; raise the limit if the file is genuine)."
+    )
+    return _member_stop("member-too-large", member, message, limit=limit, unit="bytes")
+
+
+def over_ratio(produced: int, consumed: int, limit: float) -> bool:
+    """Whether a member expands more than `limit` times, once more than the grace came out."""
+    return produced > _RATIO_GRACE and produced > limit * max(consumed, 1)
+
+
+def member_ratio(member: MemberInfo, limit: float) -> ArchiveError:
+    """`member` expands more than `limit` times (`over_ratio`)."""
+    message = (
+        f"Member {member.name!r} expands more than {limit:g} times (zip-bomb protection); "
+        "reading stopped."
+    )
+    return _member_stop("member-ratio", member, message, limit=limit, unit="ratio")
+
+
+def member_encrypted(member: MemberInfo) -> ArchiveError:
+    """`member` is encrypted: its data cannot be read."""
+    message = f"Member {member.name!r} is encrypted: cannot read it."
+    return _member_stop("member-encrypted", member, message)
 
 
 def check_member_size(member: MemberInfo, limits: ReadLimits) -> None:

@@ -30,6 +30,7 @@ from archivekit.read.inflate import (
     iter_compressed,
     iter_file_blocks,
     iter_member_data,
+    member_encrypted,
     method_name,
     quick_head,
 )
@@ -190,13 +191,7 @@ class Archive:
         if self.kind != "zip":
             return self._iter_plain_file(member, block_size)
         if member.encrypted:
-            raise ArchiveError(
-                error(
-                    "member-encrypted",
-                    f"Member {member.name!r} is encrypted: cannot read it.",
-                    values={"member": member.name},
-                )
-            )
+            raise member_encrypted(member)
         fh = self._open_handle()
         offset = read_data_offset(fh, member, self.size)
         return iter_member_data(fh, offset, member, block_size, self._budget)

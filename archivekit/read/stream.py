@@ -70,8 +70,12 @@ from archivekit.read.inflate import (
     check_member_size,
     crc32,
     ends_early,
+    member_encrypted,
+    member_ratio,
+    member_too_large,
     new_deflate64,
     new_inflater,
+    over_ratio,
     too_much_data,
 )
 from archivekit.read.members import ListIndex, read_member_index
@@ -725,9 +729,7 @@ class StreamArchive(Archive):
         for a member shorter than `n`, read to its end, a size or CRC-32 other than the
         directory's; more data than the directory declares."""
         if member.encrypted:
-            raise ArchiveError(
-                error("member-encrypted", f"Member {member.name!r} is encrypted: cannot read it.")
-            )
+            raise member_encrypted(member)
         found = self._errors.get(i)
         if found is not None and found[1] < n:
             raise found[0]
@@ -1112,24 +1114,10 @@ def _over_limits(
     member: MemberInfo, reading: _Reading, max_size: int, max_ratio: float
 ) -> ArchiveError | None:
     """The zip-bomb limits a file's reader applies while reading one member in full."""
-    produced = reading.produced
-    if produced > max_size:
-        return ArchiveError(
-            error(
-                "member-too-large",
-                f"Member {member.name!r} is larger than the limit of {max_size:,} "
-                "uncompressed bytes; reading stopped (zip-bomb protection; raise the limit if "
-                "the file is genuine).",
-            )
-        )
-    if produced > 1 << 20 and produced > max_ratio * max(reading.consumed, 1):
-        return ArchiveError(
-            error(
-                "member-ratio",
-                f"Member {member.name!r} expands more than {max_ratio:g} times (zip-bomb "
-                "protection); reading stopped.",
-            )
-        )
+    if reading.produced > max_size:
+        return member_too_large(member, max_size)
+    if over_ratio(reading.produced, reading.consumed, max_ratio):
+        return member_ratio(member, max_ratio)
     return None
 
 
