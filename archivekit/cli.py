@@ -41,6 +41,9 @@ EXIT_INTERRUPTED, EXIT_TERMINATED = 130, Terminated.exit_code
 # a missing or unreadable one, or a folder without an export, is the library's exit-3 message
 # naming the cause, not a usage error.
 ARCHIVE_PATH = click.Path(readable=False, path_type=str)
+# --target-config likewise: a missing or unreadable file, or a folder, is the library's
+# message naming the path and the cause (a usage error, exit 2: an option's file).
+CONFIG_PATH = click.Path(readable=False, path_type=str)
 
 
 class _Progress:
@@ -260,7 +263,7 @@ def cli() -> None:
 )
 @click.option(
     "--target-config",
-    type=click.Path(exists=False, dir_okay=False, path_type=str),
+    type=CONFIG_PATH,
     help="the target server's config.json, or the output of `mmctl config show --json`",
 )
 @click.option(

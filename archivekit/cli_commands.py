@@ -16,6 +16,7 @@ from archivekit.check.rules.context import DEFAULT_MAX_POST_SIZE
 from archivekit.check.target import SETTINGS, load_target
 from archivekit.cli import (
     ARCHIVE_PATH,
+    CONFIG_PATH,
     EXIT_INVALID,
     EXIT_VALID,
     _bandwidth,
@@ -503,7 +504,7 @@ def filter(
 )
 @click.option(
     "--target-config",
-    type=click.Path(dir_okay=False, path_type=str),
+    type=CONFIG_PATH,
     help="the target server's config.json: its FileSettings.MaxFileSize is the default size",
 )
 @_writer_options

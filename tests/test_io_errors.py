@@ -332,6 +332,50 @@ def test_an_archive_the_user_may_not_read_is_an_unreadable_input(
     assert "Usage:" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["validate", "IN"], ["split", "IN", "-o", "OUT/parts"]],
+    ids=["validate", "split"],
+)
+def test_a_target_config_the_user_may_not_read_is_a_usage_error_in_archivekits_words(
+    command: list[str], unreadable_archive: tuple[str, Path]
+) -> None:
+    """As an unreadable archive: not click's check, the library's message naming the path
+    and the cause — exit 2, an option's file (the archive here is readable)."""
+    setpriv, secret = unreadable_archive
+    folder = secret.parent
+    config = folder / "config.json"
+    config.write_text('{"FileSettings": {"MaxFileSize": 1000}}')
+    config.chmod(0o000)
+    archive = folder / "readable.zip"
+    shutil.copyfile(SAMPLE, archive)
+    archive.chmod(0o644)
+    args = [part.replace("IN", str(archive)).replace("OUT", str(folder)) for part in command]
+    nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    result = subprocess.run(
+        [*nobody, sys.executable, "-m", "archivekit", *args, "--target-config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env={**os.environ, "HOME": str(folder)},
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"archivekit: cannot read target config {str(config)!r}: Permission denied"
+    )
+
+
+def test_a_folder_given_as_target_config_is_a_usage_error_in_archivekits_words(
+    tmp_path: Path,
+) -> None:
+    result = run("validate", str(SAMPLE), "--target-config", str(tmp_path))
+    assert result.exit_code == 2
+    assert one_line(result) == (
+        f"archivekit: cannot read target config {str(tmp_path)!r}: Is a directory"
+    )
+
+
 def test_a_folder_named_like_an_archive_is_an_unreadable_input(tmp_path: Path) -> None:
     """Not click's "is a directory" (exit 2): a folder is read as an export's."""
     folder = tmp_path / "export.zip"
