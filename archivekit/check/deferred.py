@@ -13,6 +13,12 @@ puts what they find back in place, batch by batch: whoever adds the findings up
 (`archivekit.report.tally.Tally`) sees exactly what a file's run gives it, in the same order —
 issue list, cap, root causes, limits.
 
+Post lines take the C fast path both times, as from a file: while the stream is read, the C
+scanner accepts a post whose attachment lists are plain for all but its files (defer mode:
+its file part waits here, at position 0), and at the end the deferred post lines go back to
+it in runs, with the member index built from the central directory; only the lines it stops
+at (a missing file, a data/ prefix...) run the general path's deferred part.
+
 Memory stays bounded: records and findings go to temporary files in the run's directory
 (compressed records: lines with files can be much of a JSONL); only the keys used as profile
 and emoji images are kept (bounded by users and emoji), for the stream reader, which notes
