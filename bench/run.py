@@ -239,6 +239,23 @@ def time_floor(
     return Timing(STAT[stat](times), None, STAT[stat](cpu))
 
 
+def time_mmctl(mmctl: str, archive: Path, repeats: int, stat: str = "best") -> Timing:
+    """`mmctl import validate ARCHIVE` (it runs locally, no server): the comparison issue 19's
+    goals name. mmctl exits 0 whatever it finds, so any exit but a crash is a completed run."""
+    times, cpu, peak, tree_peak = [], [], 0, 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(repeats):
+            cpu_before = children_cpu()
+            argv = [mmctl, "import", "validate", str(archive)]
+            seconds, code, rss, tree, stderr = run_child(argv, Path(tmp) / "out.txt")
+            cpu.append(children_cpu() - cpu_before)
+            if code not in COMPLETED_EXIT_CODES:
+                raise RuntimeError(f"{' '.join(argv)} exited {code}: {stderr}")
+            times.append(seconds)
+            peak, tree_peak = max(peak, rss), max(tree_peak, tree)
+    return Timing(STAT[stat](times), peak, STAT[stat](cpu), tree_peak)
+
+
 def time_command(
     cli: list[str], command: str, archive: Path, repeats: int, stat: str = "best"
 ) -> Timing:
@@ -363,6 +380,7 @@ def measure(
     listing: bool = False,
     commands: list[str] | None = None,
     paired_floor: bool = False,
+    mmctl: str | None = None,
 ) -> list[Row]:
     mb = jsonl_size(archive) / MB
     rows = []
@@ -374,6 +392,9 @@ def measure(
         timing = time_command(cli, command, archive, repeats, stat)
         rows.append(Row(archive.name, mb, command, timing))
         print("\n".join(format_rows(rows, stat)[-1:]), file=sys.stderr)
+    if mmctl is not None:
+        timing = time_mmctl(mmctl, archive, repeats, stat)
+        rows.append(Row(archive.name, mb, "mmctl import validate", timing))
     return rows
 
 
@@ -442,6 +463,12 @@ def main(argv: list[str] | None = None) -> int:
         help="time the floor again right before every command and compare each command with "
         "that one (fairer on a machine whose load changes during the run)",
     )
+    parser.add_argument(
+        "--mmctl",
+        metavar="PATH",
+        help="also time `PATH import validate ARCHIVE` (mmctl; not buildable on the development "
+        "machine, so issue 19's goals against mmctl are checked where it is installed)",
+    )
     recording_options(parser)
     parser.add_argument("--data", type=Path, default=DATA, help="where archives are kept")
     args = parser.parse_args(argv)
@@ -475,7 +502,13 @@ def main(argv: list[str] | None = None) -> int:
             ensure_files_archive(
                 archive, members, images=args.images, non_ascii=args.non_ascii_names
             )
-            rows += measure(archive, cli, repeats, stat=args.stat, listing=True, commands=commands)
+            rows += measure(
+                *(archive, cli, repeats),
+                stat=args.stat,
+                listing=True,
+                commands=commands,
+                mmctl=args.mmctl,
+            )
         shape = "attachment-heavy, half the files images" if args.images else "attachment-heavy"
         if args.non_ascii_names:
             shape += ", non-ASCII names"
@@ -495,7 +528,10 @@ def main(argv: list[str] | None = None) -> int:
             archive = args.data / f"bench-{size}.zip"
             ensure_archive(archive, jsonl_mb=float(size))
             rows += measure(
-                archive, cli, repeats, commands=commands, paired_floor=args.paired_floor
+                *(archive, cli, repeats),
+                commands=commands,
+                paired_floor=args.paired_floor,
+                mmctl=args.mmctl,
             )
         sections.append((f"throughput ({', '.join(sizes)} MB JSONL)", rows))
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from message_values import unkept_values
@@ -151,10 +152,28 @@ def require_tool(tool: str) -> str:
         path = shutil.which(name)
         if path is not None:
             return path
-    message = f"{tool} is not installed (scripts/test-tools.sh installs it as root)"
+    missing_tool(f"{tool} is not installed (scripts/test-tools.sh installs it as root)")
+
+
+def missing_tool(message: str) -> NoReturn:
+    """Skip on a developer's machine, FAIL under ``CI=true`` (see `require_tool`)."""
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_sanitizers() -> tuple[str, str]:
+    """gcc and its libasan.so, for the C extensions' AddressSanitizer builds (gcc builds the
+    extensions themselves, so CI has it; a gcc without libasan fails there too)."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        missing_tool("gcc is not installed: cannot build the C extensions with sanitizers")
+    libasan = subprocess.run(
+        [gcc, "-print-file-name=libasan.so"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    if not os.path.isabs(libasan) or not os.path.exists(libasan):
+        missing_tool("gcc has no libasan.so: cannot run the AddressSanitizer build")
+    return gcc, libasan
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require_sanitizers
 from test_reader_zipmaker import Entry, build_zip
 
 from archivekit.check.archive import archive_issues, member_issues
@@ -318,23 +319,13 @@ with open(sys.argv[3], "wb") as f:
 @pytest.mark.slow
 def test_the_index_under_address_and_undefined_behaviour_sanitizers(tmp_path: Path) -> None:
     import pickle
-    import shutil
     import subprocess
     import sys
     import sysconfig
 
     from archivekit.read.zipdir import directory_start
 
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip(
-            "gcc is not installed: cannot build archivekit/read/_zipindex.c with sanitizers"
-        )
-    libasan = subprocess.run(
-        [gcc, "-print-file-name=libasan.so"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    if not os.path.isabs(libasan) or not os.path.exists(libasan):
-        pytest.skip("gcc has no libasan.so: cannot run the AddressSanitizer build")
+    gcc, libasan = require_sanitizers()
     module_dir = tmp_path / "asan"
     module_dir.mkdir()
     source = REPO / "archivekit" / "read" / "_zipindex.c"

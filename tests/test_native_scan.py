@@ -34,7 +34,6 @@ import os
 import pickle
 import random
 import re
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -49,6 +48,7 @@ from unittest import mock
 import orjson
 import pytest
 import zipfile_deflate64  # noqa: F401  (registers deflate64: sample_exports/deflate64.zip)
+from conftest import require_sanitizers
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
@@ -1468,16 +1468,7 @@ print("scanned", len(results))
 @needs_native
 @pytest.mark.slow
 def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: Path) -> None:
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip(
-            "gcc is not installed: cannot build archivekit/check/fast/_scan.c with sanitizers"
-        )
-    libasan = subprocess.run(
-        [gcc, "-print-file-name=libasan.so"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    if not os.path.isabs(libasan) or not os.path.exists(libasan):
-        pytest.skip("gcc has no libasan.so: cannot run the AddressSanitizer build")
+    gcc, libasan = require_sanitizers()
     module_dir = tmp_path / "asan"
     module_dir.mkdir()
     # The scanner and the tables' counter (archivekit/check/fast/_report.c), which shares its
