@@ -351,6 +351,7 @@ REPAIR_SPLIT_MESSAGE = "split-long-message"
 REPAIR_REPLY_TIME = "reply-time"
 REPAIR_RECOMPRESS = "recompress"
 REPAIR_DUPLICATE_MEMBER = "drop-shadowed-member"
+REPAIR_STRAY_VERSION = "drop-stray-version"
 # Never made, only reported: a line over 16 MiB is not read, so nothing in it is guessed.
 REPAIR_SHORTEN_LINE = "shorten-long-line"
 # Opt-in: they change or drop data.
@@ -378,6 +379,8 @@ REPAIRS: dict[str, str] = {
     REPAIR_RECOMPRESS: "a member the server cannot read re-compressed with deflate",
     REPAIR_DUPLICATE_MEMBER: "an earlier member of the same name left out (the server "
     "reads the last)",
+    REPAIR_STRAY_VERSION: "a version line after line 1 removed (two exports joined: the server "
+    "stops at a second version line; it carries nothing)",
     REPAIR_SHORTEN_LINE: "a line over 16 MiB: never made (reported, the line kept as it is)",
     REPAIR_DROP_MISSING_FILE: "(--drop-missing-files) a reference to a missing file removed",
     REPAIR_DEFAULT_EMAIL: "(--default-email-domain) a placeholder email for a user without one",
@@ -400,6 +403,7 @@ REPAIRABLE: dict[str, str] = {
     "member-unsupported-compression": REPAIR_RECOMPRESS,
     "jsonl-unsupported-compression": REPAIR_RECOMPRESS,
     "member-duplicate-name": REPAIR_DUPLICATE_MEMBER,
+    "version-not-first": REPAIR_STRAY_VERSION,
 }
 # Codes a default repair removes only in some cases: the check that reports one says so in
 # the issue's ``repair`` value (as fix would decide), and only then is the repair named.

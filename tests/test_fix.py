@@ -66,6 +66,15 @@ def fix(source: Path, output: Path, **kw: Any) -> tuple[list[dict[str, Any]], An
         result.close()
 
 
+def line_type(line: bytes) -> object:
+    """A JSONL line's type, or None when it does not decode (broken samples have such lines)."""
+    try:
+        envelope = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return envelope.get("type") if isinstance(envelope, dict) else None
+
+
 def base_lines() -> list[Any]:
     return [
         team("eng"),
@@ -90,8 +99,14 @@ def test_after_fix_validate_reports_nothing_a_default_repair_covers(
     before = validate(source, max_issues=None)
     after = validate(out, max_issues=None)
     assert repairable(after.issues) == []
-    # Nothing new: every code after was there before (fix repairs, it does not break).
+    # Nothing new: every code after was there before (fix repairs, it does not break), and no
+    # code more often than before.
     assert set(after.issue_counts) <= set(before.issue_counts)
+    assert all(after.issue_counts[c] <= before.issue_counts[c] for c in after.issue_counts)
+    # The lines themselves: one version line, on line 1 (a second one is dropped, never moved
+    # to line 2 — the import would stop there); every other input line kept or logged.
+    versions = [n for n, line in enumerate(jsonl(out), 1) if line_type(line) == "version"]
+    assert versions == [1]
     # Idempotent: fix of its own output changes nothing and writes the same lines.
     again = tmp_path / "again.zip"
     changes, _ = fix(out, again)
@@ -523,6 +538,34 @@ def test_lines_used_before_their_definition_are_put_in_block_order(tmp_path: Pat
     assert sorted(out) == sorted(jsonl(source))  # the same lines, only moved
     assert b"early" in out[4]
     assert b"late" in out[5]
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+@pytest.mark.parametrize("reorder", [False, True])
+def test_a_second_version_line_is_dropped_never_moved_to_line_2(
+    reorder: bool, tmp_path: Path
+) -> None:
+    # Two exports joined: the second one's version line sits in the middle. The server accepts
+    # a version line only as line 1 (elsewhere: unknown_line_type, the import stops), and it
+    # carries nothing: dropped. A reorder must not move it to line 2.
+    version = orjson.dumps({"type": "version", "version": 1})
+    early = [post("eng", "dev", "alice", "early", T0)] if reorder else []
+    lines = [version, *early, *base_lines(), version, post("eng", "dev", "bob", "second", T0)]
+    source = make_archive(tmp_path / "in.zip", lines)
+    stray = [i for i in validate(source, max_issues=None).issues if i.code == "version-not-first"]
+    assert [i.line for i in stray] == [7 if reorder else 6]
+    assert "drop-stray-version" in stray[0].message
+    assert stray[0].values["repair"] == "drop-stray-version"
+    assert repair_for(stray[0]) == "drop-stray-version"
+    changes, result = fix(source, tmp_path / "out.zip")
+    dropped = [(c["repair"], c["line"]) for c in changes if c["repair"] == "drop-stray-version"]
+    assert dropped == [("drop-stray-version", 7 if reorder else 6)]
+    out = jsonl(tmp_path / "out.zip")
+    types = [orjson.loads(line)["type"] for line in out]
+    assert types == ["version", "team", "channel", "user", "user", "post", *(["post"] * reorder)]
+    assert out[0] == version
+    assert out.count(version) == 1
+    assert result.stats.lines_dropped == 1
     assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
 
 

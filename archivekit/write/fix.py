@@ -68,6 +68,7 @@ from archivekit.issues import (
     REPAIR_RECOMPRESS,
     REPAIR_REORDER,
     REPAIR_SHORTEN_LINE,
+    REPAIR_STRAY_VERSION,
     REPAIR_TRAILING,
 )
 from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_blocks
@@ -265,6 +266,7 @@ class FixRun:
         # The names lines used before any line defined them, with the first such line (a
         # later definition means a reorder; names defined nowhere stay unknown).
         self._used_early: dict[tuple[str, object], int] = {}
+        self._version_kept = False  # the output's version line (line 1) is written
 
     def run(self) -> FixStats:
         """Write everything. Without ``early_use`` (see `FixRun`) it may raise `NeedsSurvey`
@@ -505,6 +507,8 @@ class FixRun:
                 continue
             line_type = envelope.get("type")
             kind = line_type if isinstance(line_type, str) else ""
+            if kind == "version" and self._stray_version(piece, number):
+                continue
             changed = repairs.repair(envelope, number, nul=merged or b"\\u0000" in piece)
             changed = changed or (merged and piece is text)
             if repairs.drop:
@@ -514,6 +518,30 @@ class FixRun:
                 yield kind, orjson.dumps(envelope), False
             else:
                 yield kind, piece, piece is raw
+
+    def _stray_version(self, piece: bytes, number: int) -> bool:
+        """Whether a version line is left out: every one but the output's line 1 (two exports
+        joined). The server accepts a version line only as line 1 and stops the import at any
+        other (`unknown_line_type`); a second one carries nothing, so it is dropped — kept, a
+        reorder would move it to line 2, where the import would stop."""
+        first = not self._version_kept and (
+            self.early_use is not None or self.stats.lines_written == 0
+        )
+        if first:
+            self._version_kept = True
+            return False
+        self.stats.lines_dropped += 1
+        self.log.add(
+            Change(
+                REPAIR_STRAY_VERSION,
+                number,
+                None,
+                shown_json(piece.decode("utf-8", "replace")),
+                shown_json(""),
+                "line removed: a version line is only allowed as line 1",
+            )
+        )
+        return True
 
     def _check_order(self) -> None:
         """Raise `NeedsSurvey` when a name used early has been defined since."""
