@@ -176,6 +176,58 @@ def test_untouched_lines_stay_byte_identical_and_changed_lines_are_logged(tmp_pa
     assert repairable(validate(tmp_path / "out.zip", max_issues=None).issues) == []
 
 
+@pytest.mark.parametrize(
+    ("case", "field", "found", "name"),
+    [
+        ("user first", "user.username", "bo\x00b", "bob"),
+        ("user later", "user.username", "bo\x00b", "bob"),
+        ("two with NUL", "user.username", "b\x00ob", "bob"),
+        ("channel", "channel.name", "de\x00v", "dev"),
+        ("team", "team.name", "en\x00g", "eng"),
+    ],
+)
+def test_nul_removal_never_merges_two_names(
+    case: str, field: str, found: str, name: str, tmp_path: Path
+) -> None:
+    # `bo\0b` without its NUL is `bob`, another user: two users would become one. Not
+    # repaired, reported with the values; the line kept as it was, and references to the name
+    # too (cleaned, they would point at the other one).
+    late = case == "user later"
+    nul_user = user("bo\x00b", {"eng": ["dev"]})
+    lines: list[Any] = {
+        "user first": [*base_lines(), nul_user, post("eng", "dev", "bo\x00b", "hi", T0)],
+        "user later": [
+            *base_lines()[:3],
+            nul_user,
+            post("eng", "dev", "bo\x00b", "hi", T0),
+            user("bob", {"eng": ["dev"]}),
+        ],
+        "two with NUL": [*base_lines()[:3], nul_user, user("b\x00ob", {"eng": ["dev"]})],
+        "channel": [*base_lines(), channel("eng", "de\x00v")],
+        "team": [*base_lines(), team("en\x00g")],
+    }[case]
+    source = make_archive(tmp_path / "in.zip", lines)
+    changes, _ = fix(source, tmp_path / "out.zip")
+    refused = [c for c in changes if c["after"] is None]
+    assert [(c["repair"], c["field"]) for c in refused][:1] == [("remove-nul", field)]
+    assert refused[0]["values"]["name"] == name
+    assert refused[0]["values"]["found"] == found
+    assert f"would be {name!r}" in refused[0]["note"]
+    # Nothing cleaned into the other name anywhere in the output.
+    out = jsonl(tmp_path / "out.zip")
+    names = [
+        orjson.loads(line).get(t, {}).get(k)
+        for line in out
+        for t, k in (("user", "username"), ("channel", "name"), ("team", "name"))
+    ]
+    assert names.count(name) == 1  # the other one (two with NUL: the first, cleaned)
+    assert found in names  # the name kept as it was
+    if case in ("user first", "user later"):
+        posts = [orjson.loads(line)["post"] for line in out if b'"post"' in line[:20]]
+        assert [p["user"] for p in posts] == ["bo\x00b"]
+        assert "reorder-blocks" in {c["repair"] for c in changes} or not late
+
+
 def test_framing_bom_cr_blank_lines_and_text_after_the_json(tmp_path: Path) -> None:
     version = b'{"type":"version","version":1}'
     good = orjson.dumps(post("eng", "dev", "alice", "hi", T0))

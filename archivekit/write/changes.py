@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
+
+from archivekit.issues import Scalar
 
 # Values are shown cut to this many characters (a split message can be 100 kB): the change
 # log says what changed, the output holds the data.
@@ -48,6 +50,9 @@ class Change:
     before: str
     after: str | None
     note: str | None = None
+    # The values the note speaks of (a name, the other name it would merge with...), so that
+    # a table never parses the note.
+    values: Mapping[str, Scalar] | None = None
 
     @property
     def applied(self) -> bool:
@@ -63,6 +68,8 @@ class Change:
         }
         if self.note is not None:
             out["note"] = self.note
+        if self.values:
+            out["values"] = dict(self.values)
         return out
 
     def text(self) -> str:

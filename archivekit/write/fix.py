@@ -267,6 +267,7 @@ class FixRun:
         # later definition means a reorder; names defined nowhere stay unknown).
         self._used_early: dict[tuple[str, object], int] = {}
         self._version_kept = False  # the output's version line (line 1) is written
+        self._repairs: LineRepairs | None = None  # set by `run`
 
     def run(self) -> FixStats:
         """Write everything. Without ``early_use`` (see `FixRun`) it may raise `NeedsSurvey`
@@ -286,6 +287,7 @@ class FixRun:
         decoder.teams.update(dict.fromkeys(defined.teams))
         decoder.channels.update(dict.fromkeys(defined.channels))
         repairs = LineRepairs(defined, self.files, self.options, self.log)
+        self._repairs = repairs
         lines = self._lines(decoder, repairs)
         if self.early_use is not None:
             self.stats.reordered = True
@@ -562,6 +564,14 @@ class FixRun:
         _define(envelope, self.definitions)
         if before and _defines_used(envelope, self._used_early):
             self._check_order()
+        if self._repairs is not None and self._repairs.nul_names:
+            found = Definitions()
+            _define(envelope, found)
+            if self._repairs.cleaned_into(found):
+                # An earlier line's name lost its NULs and became this line's name: two
+                # definitions merged. Again, with every definition known first (the removal
+                # is then refused); that run puts the lines in block order too.
+                raise NeedsSurvey(number)
 
     def _framing(self, repair: str, number: int, before: str, after: str) -> None:
         self.log.add(Change(repair, number, None, shown_json(before), shown_json(after)))

@@ -11,7 +11,9 @@ They only do what the server needs and lose nothing:
   two or more → reported, nothing moved;
 - `remove-nul`: NUL characters removed from every string (PostgreSQL rejects them); not from
   a password (only its hash is stored: the NUL is harmless there and removing it would change
-  the password);
+  the password); not from a team, channel or user name (or a reference to one) when the name
+  without them is another one the archive defines, or one an earlier removal produced from
+  another name (``bo\0b`` → ``bob``: two users would become one) — reported instead;
 - `lowercase-references`: a reference the server looks up exactly, written in another case
   than the stored (lowercase) name of a team, channel or user the archive defines, is
   rewritten to the stored name (and a bot's owner, which the validator refuses in mixed case);
@@ -65,6 +67,7 @@ from archivekit.issues import (
     REPAIR_REPLY_TIME,
     REPAIR_SPLIT_MESSAGE,
     REPAIR_TRUNCATE,
+    Scalar,
 )
 from archivekit.read import Archive, OutsideData
 from archivekit.write.changes import Change, ChangeLog, shown_json
@@ -161,6 +164,11 @@ class LineRepairs:
         self._line = 0
         self._changed = False
         self.drop = False  # after `repair`: leave the line out (an opt-in repair said so)
+        # Names NUL removal produced: (kind, name without NUL) -> the name it came from (both
+        # stored forms; a channel's name with its team). Bounded by the definitions.
+        self.nul_names: dict[tuple[str, object], object] = {}
+        self._channel_teams: dict[str, list[str]] = {}  # channel name -> its teams (lazy)
+        self._channels_indexed = -1
 
     def _change(
         self, repair: str, field: str | None, before: object, after: object, note: str | None = None
@@ -168,8 +176,16 @@ class LineRepairs:
         self._changed = True
         self.log.add(Change(repair, self._line, field, shown_json(before), shown_json(after), note))
 
-    def _refuse(self, repair: str, field: str | None, before: object, note: str) -> None:
-        self.log.add(Change(repair, self._line, field, shown_json(before), None, note))
+    def _refuse(
+        self,
+        repair: str,
+        field: str | None,
+        before: object,
+        note: str,
+        values: dict[str, Scalar] | None = None,
+    ) -> None:
+        change = Change(repair, self._line, field, shown_json(before), None, note, values)
+        self.log.add(change)
 
     def repair(self, envelope: Payload, line: int, *, nul: bool = True) -> bool:
         """Repair ``envelope`` (of input line ``line``); ``nul=False``: the line has no escaped
@@ -230,6 +246,19 @@ class LineRepairs:
         if isinstance(value, str):
             if "\x00" in value:
                 clean = value.replace("\x00", "")
+                merged = self._nul_merge(value, clean)
+                if merged is not None:
+                    kind, other = merged
+                    self._refuse(
+                        REPAIR_NUL,
+                        path,
+                        value,
+                        f"without its NUL characters this {kind} name would be {other!r}, "
+                        f"which names another {kind}: the two would become one — rename one "
+                        "of them by hand",
+                        {"kind": kind, "found": go_lower(value), "name": other},
+                    )
+                    return value
                 self._change(REPAIR_NUL, path, value, clean)
                 return clean
             return value
@@ -249,6 +278,47 @@ class LineRepairs:
             for index, item in enumerate(value):
                 value[index] = self._nul(item, f"{path}[{index}]")
         return value
+
+    def _nul_merge(self, value: str, clean: str) -> tuple[str, str] | None:
+        """(kind, the other name) when ``value`` names a team, channel or user the archive
+        defines and ``clean`` (it without NUL) would name another one: one the archive defines,
+        or one an earlier removal produced from another name. Else None, and a name's removal
+        is remembered. (A string that names nothing defined is free text: cleaned.)"""
+        defs = self.defs
+        low, clean_low = go_lower(value), go_lower(clean)
+        keys: list[tuple[str, object, object, bool]] = []  # kind, raw, clean, clean defined
+        if low in defs.users:
+            keys.append(("user", low, clean_low, clean_low in defs.users))
+        if low in defs.teams:
+            keys.append(("team", low, clean_low, clean_low in defs.teams))
+        for team in self._teams_of_channel(low):
+            defined = (team, clean_low) in defs.channels
+            keys.append(("channel", (team, low), (team, clean_low), defined))
+        for kind, raw, new, defined in keys:
+            if defined or self.nul_names.setdefault((kind, new), raw) != raw:
+                return kind, clean_low
+        return None
+
+    def _teams_of_channel(self, name: str) -> list[str]:
+        """The teams with a channel ``name`` (an index rebuilt when channels were defined
+        since: only strings holding a NUL ask)."""
+        channels = self.defs.channels
+        if self._channels_indexed != len(channels):
+            index: dict[str, list[str]] = {}
+            for team, channel in channels:
+                index.setdefault(channel, []).append(team)
+            self._channel_teams = index
+            self._channels_indexed = len(channels)
+        return self._channel_teams.get(name, [])
+
+    def cleaned_into(self, found: Definitions) -> bool:
+        """Whether ``found`` (the names one line defines) holds a name an earlier NUL removal
+        made out of another name: that removal merged two definitions after all."""
+        names = self.nul_names
+        if not names:
+            return False
+        kinds = (("user", found.users), ("team", found.teams), ("channel", found.channels))
+        return any(names.get((kind, key), key) != key for kind, keys in kinds for key in keys)
 
     # --- files -------------------------------------------------------------------------------
     def _path(self, path: str, field: str) -> tuple[str, bool]:
