@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
 # A structured value of an issue: what JSON can carry as a scalar.
 Scalar = str | int | float | bool | None
@@ -400,8 +400,6 @@ REPAIRABLE: dict[str, str] = {
     "reference-case": LOWERCASE_REPAIR,
     "defined-later": REPAIR_REORDER,
     "reply-before-parent": REPAIR_REPLY_TIME,
-    "member-unsupported-compression": REPAIR_RECOMPRESS,
-    "jsonl-unsupported-compression": REPAIR_RECOMPRESS,
     "member-duplicate-name": REPAIR_DUPLICATE_MEMBER,
     "version-not-first": REPAIR_STRAY_VERSION,
 }
@@ -414,12 +412,11 @@ CONDITIONAL_REPAIRS: dict[str, tuple[str, ...]] = {
     "profile-image-missing": (REPAIR_DATA_PREFIX, REPAIR_MOVE_INTO_DATA),
     "emoji-image-missing": (REPAIR_DATA_PREFIX, REPAIR_MOVE_INTO_DATA),
     "json-decode": (REPAIR_TRAILING,),
+    # Only a method archivekit reads (`read.inflate.READABLE_METHODS`: deflate64, bzip2,
+    # LZMA), not encrypted: another is copied as it is and reported by fix.
+    "member-unsupported-compression": (REPAIR_RECOMPRESS,),
+    "jsonl-unsupported-compression": (REPAIR_RECOMPRESS,),
 }
-# The methods `recompress` can read (archivekit's reader: `read.inflate.READABLE_METHODS`, a
-# test holds them equal): stored, deflate, deflate64. A member in another method is copied as
-# it is and reported by fix, so no message may promise the repair for it.
-RECOMPRESSIBLE_METHODS: frozenset[int] = frozenset({0, 8, 9})
-_RECOMPRESS_CODES: Final = ("member-unsupported-compression", "jsonl-unsupported-compression")
 # Server error ids a default repair removes (codes shared with repairs fix does not make).
 REPAIRABLE_ERROR_IDS: dict[str, str] = {
     **{
@@ -433,6 +430,12 @@ REPAIRABLE_ERROR_IDS: dict[str, str] = {
 }
 
 
+def by_fix(repair: str | None) -> str:
+    """The words in a validate message that say `archivekit fix` makes ``repair`` (none
+    without one)."""
+    return f" (`archivekit fix` does this: {repair})" if repair else ""
+
+
 def repair_for(issue: Issue, code: str | None = None) -> str | None:
     """The default `archivekit fix` repair that removes ``issue`` (counted under ``code``,
     default its own: a root cause may have turned an unknown reference into a defined-later
@@ -440,9 +443,6 @@ def repair_for(issue: Issue, code: str | None = None) -> str | None:
     code = code or issue.code
     if code == "nul-character" and issue.severity is Severity.WARNING:
         return None  # in a password: only hashed, and fix leaves passwords as they are
-    method = issue.values.get("method")  # (the JSONL's issue names none: deflate64 only)
-    if code in _RECOMPRESS_CODES and method is not None and method not in RECOMPRESSIBLE_METHODS:
-        return None  # fix cannot read it either (bzip2, LZMA...): copied as it is, reported
     if code in CONDITIONAL_REPAIRS:
         # Only where the check found that fix repairs this one (its `repair` value).
         named = issue.values.get("repair")

@@ -182,7 +182,7 @@ def test_first_part_of_a_split_archive(tmp_path: Path) -> None:
     assert open_code(write(tmp_path, data, "export.z01")) == "zip-multidisk"
 
 
-@pytest.mark.parametrize(("method", "flags"), [(12, 0), (14, 0), (99, 1), (8, 1)])
+@pytest.mark.parametrize(("method", "flags"), [(93, 0), (98, 0), (99, 1), (8, 1)])
 def test_unreadable_attachment_is_an_issue_and_reading_it_an_error(
     tmp_path: Path, method: int, flags: int
 ) -> None:
