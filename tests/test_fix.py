@@ -575,15 +575,15 @@ def test_lines_used_before_their_definition_are_put_in_block_order(tmp_path: Pat
     source = make_archive(tmp_path / "in.zip", lines)
     assert validate(source, max_issues=None).issue_counts.get("defined-later")
     changes, result = fix(source, tmp_path / "out.zip")
-    # Every moved line, logged: input line, its output position without → with the reorder.
+    # Every line moved out of place, logged: input line, its output position without → with
+    # the reorder. Three moved up (the definitions); the early post only shifts down.
     moves = [(c["repair"], c["line"], c["before"], c["after"]) for c in changes]
     assert moves == [
         ("reorder-blocks", 5, '"output line 5"', '"output line 2"'),
         ("reorder-blocks", 4, '"output line 4"', '"output line 3"'),
         ("reorder-blocks", 3, '"output line 3"', '"output line 4"'),
-        ("reorder-blocks", 2, '"output line 2"', '"output line 5"'),
     ]
-    assert result.log.applied == {"reorder-blocks": 4}
+    assert result.log.applied == {"reorder-blocks": 3}
     assert result.stats.reordered
     out = jsonl(tmp_path / "out.zip")
     types = [orjson.loads(line)["type"] for line in out]
@@ -622,6 +622,28 @@ def test_a_second_version_line_is_dropped_never_moved_to_line_2(
     assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
 
 
+@pytest.mark.parametrize("misplaced", ["late definition", "early post"])
+def test_the_reorder_logs_only_the_lines_moved_out_of_place(misplaced: str, tmp_path: Path) -> None:
+    # 2 misplaced lines among 24: 2 entries, not one per line that shifts because of them.
+    posts = [post("eng", "dev", "alice", f"p{i}", T0 + i) for i in range(20)]
+    carol = user("carol", {"eng": ["dev"]})
+    if misplaced == "late definition":  # carol's line and the channel after the posts
+        lines = [team("eng"), user("alice", {"eng": ["dev"]}), *posts[:1]]
+        lines += [post("eng", "dev", "carol", "c", T0), *posts[1:]]
+        lines += [channel("eng", "dev"), carol]
+        expected = [25, 26]  # (the version line is line 1)
+    else:  # two posts before every definition
+        lines = [*posts[:2], team("eng"), channel("eng", "dev"), user("alice", {"eng": ["dev"]})]
+        lines += posts[2:]
+        expected = [2, 3]
+    source = make_archive(tmp_path / "in.zip", lines)
+    changes, result = fix(source, tmp_path / "out.zip")
+    assert result.stats.reordered
+    assert sorted(c["line"] for c in changes) == expected
+    assert {c["repair"] for c in changes} == {"reorder-blocks"}
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
 @pytest.mark.parametrize("late", ["flagger", "reaction", "scheme"])
 def test_every_kind_of_reference_used_early_leads_to_block_order(late: str, tmp_path: Path) -> None:
     early = {
@@ -634,7 +656,9 @@ def test_every_kind_of_reference_used_early_leads_to_block_order(late: str, tmp_
     assert "defined-later" in validate(source, max_issues=None).issue_counts
     changes, _ = fix(source, tmp_path / "out.zip")
     assert {c["repair"] for c in changes} == {"reorder-blocks"}
-    assert {6, 7} <= {c["line"] for c in changes}  # the early line and its definition moved
+    # The definition moved up over the early line (which only shifts: not logged); a team
+    # line after the channel and users moves up too.
+    assert [c["line"] for c in changes] == ([7, 6] if late == "scheme" else [7])
     assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
 
 
@@ -661,6 +685,20 @@ def test_long_messages_are_split_into_replies_and_nothing_is_lost(tmp_path: Path
     fix(source, tmp_path / "small.zip", options=FixOptions(max_post_size=5000))
     record = orjson.loads(jsonl(tmp_path / "small.zip")[-1])["post"]
     assert len(record["message"]) <= 5000
+
+
+def test_a_split_piece_never_takes_the_identity_of_a_reply_of_its_thread(tmp_path: Path) -> None:
+    # The server knows a reply by (channel, create_at, message, root): a piece with the time
+    # and text of an existing reply would be imported as that reply. It gets the next time.
+    rest = "x" * 3_617
+    existing = reply("bob", rest, T0 + 1)
+    lines = [*base_lines(), post("eng", "dev", "alice", "x" * 20_000, T0, replies=[existing])]
+    source = make_archive(tmp_path / "in.zip", lines)
+    fix(source, tmp_path / "out.zip")
+    replies = orjson.loads(jsonl(tmp_path / "out.zip")[-1])["post"]["replies"]
+    times = [(r["user"], r["create_at"], len(r["message"])) for r in replies]
+    assert times == [("alice", T0 + 2, 3_617), ("bob", T0 + 1, 3_617)]
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
 
 
 def test_split_message_cuts_on_line_breaks_then_spaces_then_anywhere() -> None:
@@ -883,7 +921,8 @@ def test_opt_in_repairs_only_with_their_flag(tmp_path: Path) -> None:
 
 def test_truncating_long_fields_and_dropping_skipped_channels_are_opt_in(tmp_path: Path) -> None:
     lines = [
-        team("eng", display_name="E" * 70),
+        # 400 bytes: the server's limit for a team description is 255 bytes.
+        team("eng", display_name="E" * 70, description="é" * 200),
         channel("eng", "dev", header="h" * 1100, purpose="p" * 300),
         user("alice", {"eng": ["dev"]}, nickname="n" * 65, position="é" * 130),
         user("bob", {"eng": ["dev"]}),
@@ -901,6 +940,7 @@ def test_truncating_long_fields_and_dropping_skipped_channels_are_opt_in(tmp_pat
     assert sorted(c["field"] for c in changes if c["repair"] == "truncate-field") == [
         "channel.header",
         "channel.purpose",
+        "team.description",
         "team.display_name",
         "user.nickname",
         "user.position",
@@ -909,6 +949,7 @@ def test_truncating_long_fields_and_dropping_skipped_channels_are_opt_in(tmp_pat
     assert result.stats.lines_dropped == 1
     records = [orjson.loads(line) for line in jsonl(tmp_path / "out.zip")]
     assert records[3]["user"]["position"] == "é" * 128
+    assert records[1]["team"]["description"] == "é" * 127  # 254 bytes: no half character
     assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
 
 
@@ -1080,6 +1121,15 @@ def test_every_repairable_code_and_repair_is_catalogued() -> None:
 def test_a_change_reads_as_repair_place_before_and_after() -> None:
     change = Change("remove-nul", 4, "post.message", '"a\\u0000"', '"a"')
     assert change.text() == 'remove-nul: line 4 post.message: "a\\u0000" → "a"'
+
+
+def test_a_long_value_is_shown_cut_with_its_own_length_in_characters() -> None:
+    from archivekit.write.changes import shown_json
+
+    # 20,000 characters (runes, as the server counts a message), not the JSON text's 20,002
+    # (its quotes) nor its escapes.
+    assert shown_json("é\n" * 10_000).endswith("… (20,000 characters)")
+    assert shown_json(["x" * 200]).endswith("… (204 characters)")  # not a string: its JSON
 
 
 # --- bad input and the CLI -----------------------------------------------------------------------

@@ -36,7 +36,10 @@ def shown_json(value: object) -> str:
     """
     text = orjson.dumps(value).decode()
     if len(text) > MAX_VALUE_CHARS:
-        return f"{text[: MAX_VALUE_CHARS - 1]}… ({len(text):,} characters)"
+        # The count is the value's: a string's characters (runes, as the server counts a
+        # message), not its JSON text's quotes and escapes.
+        size = len(value) if isinstance(value, str) else len(text)
+        return f"{text[: MAX_VALUE_CHARS - 1]}… ({size:,} characters)"
     return text
 
 

@@ -18,8 +18,8 @@
   a temporary file): `definitions` reads every definition first (post lines passed over in
   C, unread), and the lines are written in the server's block order (`EXPORT_ORDER`), each
   type's lines in their input order — they wait in a `GroupSpool` of temporary files beside
-  the output, memory holding at most `SPILL_BUDGET` bytes of buffers; every line that lands
-  elsewhere is logged (input line, output position before → after). Lines of a type the
+  the output, memory holding at most `SPILL_BUDGET` bytes of buffers; every line moved out of
+  place is logged (input line, output position before → after). Lines of a type the
   server does not know, or that cannot be decoded, stay with the lines before them (the server
   stops at such a line: moved to the end, more would be imported before the stop than the
   input's order gives — fix does not guess where such a line belongs);
@@ -87,9 +87,9 @@ _NEW: Final = 0
 _KEPT: Final = 1
 _LONG: Final = 2
 _LONG_LINE: Final = struct.Struct("<QQ")  # (offset in the JSONL, length) of a long line
-# Before each piece in the reorder spool: its first input line, and where its first line would
-# be in the output without the reorder (a line written elsewhere is logged as moved).
-_PLACE: Final = struct.Struct("<QQ")
+# Before each piece in the reorder spool: its first input line, where its first line would be
+# in the output without the reorder, and whether it is moved out of place (logged).
+_PLACE: Final = struct.Struct("<QQ?")
 
 
 @dataclass(slots=True)
@@ -331,27 +331,54 @@ class FixRun:
 
     def _write_reordered(self, lines: Iterator[tuple[str, bytes, int, int, int]]) -> None:
         """The lines in the server's block order (`EXPORT_ORDER`; each type's lines in their
-        input order), through a `GroupSpool`; every line that lands elsewhere than it would
-        have without the reorder is logged (a dry run spools too: the log is the same)."""
+        input order), through a `GroupSpool`; every line moved out of place is logged with its
+        output position without and with the reorder — the lines that moved up (over lines of
+        a later block before them) or those that moved down (passed by lines of an earlier
+        block after them), whichever are fewer; the lines that only shift by one because
+        another line passed them are not (a dry run spools too: the log is the same)."""
         spool = GroupSpool(self._spool_folder, SPILL_BUDGET)
         try:
-            position = 0  # of the piece's first line in the output without the reorder
-            for group, data, count, mode, first in lines:
-                spool.add(group, _PLACE.pack(first, position) + data, count * 3 + mode)
-                position += count
-            groups = spool.groups()
             order = {kind: i for i, kind in enumerate(EXPORT_ORDER)}
+            blocks = len(order) + 1
+            position = 0  # of the piece's first line in the output without the reorder
+            latest = -1  # the latest block (in `EXPORT_ORDER`) met so far
+            up_lines = 0
+            counts = [0] * blocks  # lines of each block so far
+            before_last: dict[int, list[int]] = {}  # block -> `counts` before its last piece
+            for group, data, count, mode, first in lines:
+                rank = order.get(group, len(order))
+                # Moved up: a line of an earlier block than one met before it.
+                up = rank < latest
+                up_lines += count if up else 0
+                latest = max(latest, rank)
+                before_last[rank] = counts.copy()
+                counts[rank] += count
+                spool.add(group, _PLACE.pack(first, position, up) + data, count * 3 + mode)
+                position += count
+            # Moved down: a line that a line of an earlier block after it passes — the first
+            # `passed[b]` lines of block b. Logged are the lines of the way that moves fewer
+            # (a late definition: it moved up; an early post: it moved down), never the lines
+            # that only shift by one because another line passed them.
+            passed = [
+                max((before_last[r][b] for r in before_last if r < b), default=0)
+                for b in range(blocks)
+            ]
+            down = sum(passed) < up_lines
+            groups = spool.groups()
             first_seen = {group: i for i, group in enumerate(groups)}
             groups.sort(key=lambda g: (order.get(g, len(order)), first_seen[g]))
             position = 0
             for group in groups:
+                rank, done = order.get(group, len(order)), 0
                 for tag, record in spool.replay(group):
                     count, mode = divmod(tag, 3)
-                    first, before = _PLACE.unpack_from(record)
-                    if before != position:
+                    first, before, up = _PLACE.unpack_from(record)
+                    moved = done < passed[rank] if down else up
+                    if moved and before != position:
                         self._log_moves(first, before, position, count)
                     self._write(record[_PLACE.size :], count, mode)
                     position += count
+                    done += count
         finally:
             spool.close()
 

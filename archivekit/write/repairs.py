@@ -28,8 +28,9 @@ They only do what the server needs and lose nothing:
 Opt-in (`FixOptions`), as they change or drop data: `drop-missing-file`, `default-email`,
 `truncate-field` (display names, nicknames, names, positions, headers, purposes, bot
 descriptions cut at the server's limits — on character boundaries, which is where the server
-counts), `drop-skipped` (direct channel lines the server skips for their member count);
-`dedupe` is `archivekit.write.dedupe`.
+counts; a team description at its limit in UTF-8 bytes, never half a character),
+`drop-skipped` (direct channel lines the server skips for their member count); `dedupe` is
+`archivekit.write.dedupe`.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from archivekit.check.rules.names import (
     CHANNEL_DISPLAY_NAME_MAX_RUNES,
     CHANNEL_HEADER_MAX_RUNES,
     CHANNEL_PURPOSE_MAX_RUNES,
+    TEAM_DESCRIPTION_MAX_BYTES,
     TEAM_DISPLAY_NAME_MAX_RUNES,
     USER_FIRST_NAME_MAX_RUNES,
     USER_LAST_NAME_MAX_RUNES,
@@ -94,6 +96,10 @@ TRUNCATED: Final[dict[str, tuple[tuple[str, int], ...]]] = {
         ("description", BOT_DESCRIPTION_MAX_RUNES),
     ),
     "direct_channel": (("header", HEADER_MAX_RUNES),),
+}
+# The fields whose limit the server counts in UTF-8 bytes: cut on a character boundary.
+TRUNCATED_BYTES: Final[dict[str, tuple[tuple[str, int], ...]]] = {
+    "team": (("description", TEAM_DESCRIPTION_MAX_BYTES),),
 }
 
 
@@ -226,6 +232,18 @@ class LineRepairs:
                 field = f"{line_type}.{name}"
                 note = f"{len(value):,} characters cut to {limit:,}"
                 self._change(REPAIR_TRUNCATE, field, value, value[:limit], note)
+        for name, limit in TRUNCATED_BYTES.get(line_type, ()):
+            value = payload.get(name)
+            if not isinstance(value, str):
+                continue
+            encoded = value.encode("utf-8", "surrogatepass")
+            if len(encoded) > limit:
+                # A character cut in two is left out whole (the server counts bytes).
+                cut = encoded[:limit].decode("utf-8", "ignore")
+                payload[name] = cut
+                field = f"{line_type}.{name}"
+                note = f"{len(encoded):,} bytes cut to {len(cut.encode()):,} (limit {limit:,})"
+                self._change(REPAIR_TRUNCATE, field, value, cut, note)
 
     def _skipped(self, payload: Payload) -> None:
         participants, members = payload.get("participants"), payload.get("members")
@@ -549,12 +567,20 @@ class LineRepairs:
         replies = replies if isinstance(replies, list) else []
         new_replies: list[Any] = []
         changed = False
+        # The thread's replies by (create_at, message): the server's identity of a reply in
+        # its thread (reference §7: channel, exact create_at, exact message, root). A piece
+        # with both of another reply's would be imported as that reply: never given them.
+        taken = {
+            (reply.get("create_at"), reply.get("message"))
+            for reply in replies
+            if isinstance(reply, dict)
+        }
         message = payload.get("message")
         if isinstance(message, str) and len(message) > limit:
             parts = self._parts(payload, message, f"{kind}.message")
             if parts:
                 payload["message"] = parts[0]
-                new_replies += _continuations(payload, parts)
+                new_replies += _continuations(payload, parts, taken)
                 changed = True
         for index, reply in enumerate(replies):
             new_replies.append(reply)
@@ -563,7 +589,7 @@ class LineRepairs:
                 parts = self._parts(reply, text, f"{kind}.replies[{index}].message")
                 if parts:
                     reply["message"] = parts[0]
-                    new_replies += _continuations(reply, parts)
+                    new_replies += _continuations(reply, parts, taken)
                     changed = True
         if changed:
             payload["replies"] = new_replies
@@ -589,13 +615,23 @@ class LineRepairs:
         return parts
 
 
-def _continuations(post: Payload, parts: list[str]) -> list[Payload]:
-    """The replies that carry parts[1:] of a split message, a millisecond apart."""
+def _continuations(post: Payload, parts: list[str], taken: set[tuple[Any, Any]]) -> list[Payload]:
+    """The replies that carry parts[1:] of a split message, a millisecond apart — one more
+    where a reply of the thread has that time and that very text (`taken`, updated).
+
+    A tie of time alone with another reply is harmless: the server tells replies apart by
+    time and text together, so nothing is overwritten; only their order in that one
+    millisecond is the server's (moving a piece past the other reply would break the
+    message's order for certain instead)."""
     created: int = post["create_at"]
-    return [
-        {"user": post["user"], "message": part, "create_at": created + number}
-        for number, part in enumerate(parts[1:], start=1)
-    ]
+    out: list[Payload] = []
+    for part in parts[1:]:
+        created += 1
+        while (created, part) in taken:
+            created += 1
+        taken.add((created, part))
+        out.append({"user": post["user"], "message": part, "create_at": created})
+    return out
 
 
 def split_message(message: str, limit: int) -> Iterator[str]:
