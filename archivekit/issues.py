@@ -382,7 +382,8 @@ REPAIRS: dict[str, str] = {
     REPAIR_STRAY_VERSION: "a version line after line 1 removed (two exports joined: the server "
     "stops at a second version line; it carries nothing)",
     REPAIR_SHORTEN_LINE: "a line over 16 MiB: never made (reported, the line kept as it is)",
-    REPAIR_DROP_MISSING_FILE: "(--drop-missing-files) a reference to a missing file removed",
+    REPAIR_DROP_MISSING_FILE: "(--drop-missing-files) a reference to a missing file removed "
+    "(an emoji's line, which the server refuses without its image)",
     REPAIR_DEFAULT_EMAIL: "(--default-email-domain) a placeholder email for a user without one",
     REPAIR_TRUNCATE: "(--truncate-long-fields) a name, header or purpose cut at the limit",
     REPAIR_DROP_SKIPPED: "(--drop-skipped) a direct channel the server skips left out",

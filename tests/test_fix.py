@@ -906,16 +906,27 @@ def test_opt_in_repairs_only_with_their_flag(tmp_path: Path) -> None:
         *base_lines(),
         user("nomail", ["eng"], email=""),
         post("eng", "dev", "alice", "a", T0, attachments=["gone.png", "here.png"]),
+        # Its image is not in the archive: the server fails the import on this line.
+        emoji("lost", "emoji/lost.png"),
+        emoji("kept", "emoji/kept.png"),
     ]
-    source = make_archive(tmp_path / "in.zip", lines, {"data/here.png": PNG})
+    files = {"data/here.png": PNG, "data/emoji/kept.png": PNG}
+    source = make_archive(tmp_path / "in.zip", lines, files)
+    assert "emoji-image-missing" in validate(source, max_issues=None).issue_counts
     changes, _ = fix(source, tmp_path / "default.zip")
     assert changes == []
     options = FixOptions(drop_missing_files=True, default_email_domain="example.org")
-    changes, _ = fix(source, tmp_path / "out.zip", options=options)
-    assert sorted(c["repair"] for c in changes) == ["default-email", "drop-missing-file"]
+    changes, result = fix(source, tmp_path / "out.zip", options=options)
+    assert sorted((c["repair"], c["line"], c["field"]) for c in changes) == [
+        ("default-email", 6, "user.email"),
+        ("drop-missing-file", 7, "post.attachments[0].path"),
+        ("drop-missing-file", 8, "emoji.image"),  # the emoji's line left out
+    ]
+    assert result.stats.lines_dropped == 1
     records = [orjson.loads(line) for line in jsonl(tmp_path / "out.zip")]
     assert records[5]["user"]["email"] == "nomail@example.org"
     assert records[6]["post"]["attachments"] == [{"path": "here.png"}]
+    assert [r["emoji"]["name"] for r in records if r["type"] == "emoji"] == ["kept"]
     assert validate(tmp_path / "out.zip", max_issues=None).errors == 0
 
 

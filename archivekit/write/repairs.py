@@ -216,7 +216,7 @@ class LineRepairs:
             elif line_type == "channel":
                 self._lowercase(payload, line_type, ("team", "name"))
             elif line_type == "emoji":
-                self._image(payload, "image", "emoji.image", droppable=False)
+                self._image(payload, "image", "emoji.image", whole_line=True)
             elif line_type == "direct_channel":
                 self._direct_channel(payload)
             if self.options.truncate_long_fields:
@@ -400,16 +400,26 @@ class LineRepairs:
             kept.append(attachment)
         return kept
 
-    def _image(self, payload: Payload, key: str, field: str, *, droppable: bool) -> None:
+    def _image(self, payload: Payload, key: str, field: str, *, whole_line: bool) -> None:
+        """A profile or emoji image's path; missing, with --drop-missing-files: the reference
+        removed — or, for an emoji (``whole_line``), the line: the server fails the import on
+        an emoji without its image, and the emoji cannot exist without one (what loses
+        least: reactions keep its name; a profile image falls back to the default)."""
         path = payload.get(key)
         if not isinstance(path, str) or not path:
             return
         new, found = self._path(path, field)
         if new != path:
             payload[key] = new
-        if not found and droppable and self.options.drop_missing_files:
-            self._change(REPAIR_DROP_MISSING_FILE, field, path, None, "reference removed")
-            del payload[key]
+        if found or not self.options.drop_missing_files:
+            return
+        if whole_line:
+            self.drop = True
+            note = "line removed: the server fails the import on an emoji without its image"
+            self._change(REPAIR_DROP_MISSING_FILE, field, path, None, note)
+            return
+        self._change(REPAIR_DROP_MISSING_FILE, field, path, None, "reference removed")
+        del payload[key]
 
     # --- names -------------------------------------------------------------------------------
     def _lowercase(self, payload: Payload, kind: str, names: tuple[str, ...]) -> None:
@@ -453,7 +463,7 @@ class LineRepairs:
                 self._change(LOWERCASE_REPAIR, f"{kind}.channel", channel, stored)
 
     def _user(self, payload: Payload, kind: str) -> None:
-        self._image(payload, "profile_image", f"{kind}.profile_image", droppable=True)
+        self._image(payload, "profile_image", f"{kind}.profile_image", whole_line=False)
         if kind != "user":
             self._owner(payload)
             return
