@@ -991,6 +991,7 @@ DEFECTS = (
     "outside",
     "recase-definition",
     "old-reaction",
+    "version",
 )
 
 
@@ -1011,6 +1012,8 @@ def _inject(line: bytes, defect: str, at: int, files: dict[str, bytes]) -> bytes
         return b"\xef\xbb\xbf" + line
     if defect == "trailing":  # definitions too
         return line + b" junk"
+    if defect == "version":  # a second export joined after this line
+        return line + b"\n" + orjson.dumps({"type": "version", "version": 1})
     if defect == "emoji-prefix":
         files[f"data/emoji/e{at}.png"] = PNG
         return line + b"\n" + orjson.dumps(emoji(f"e{at}", f"data/emoji/e{at}.png"))
@@ -1065,8 +1068,9 @@ def _injected(
     return [line for line in lines if line] + late
 
 
+# Half the profile's examples (50 under CI, ~7 s): each builds, fixes and validates an archive.
 @settings(
-    max_examples=scaled_examples(0.1),
+    max_examples=scaled_examples(0.5),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
