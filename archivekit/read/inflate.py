@@ -92,6 +92,22 @@ def new_decoder(method: int, size: int | None) -> Any:
     return new_deflate64()
 
 
+# The most one slice may give (bzip2 can expand one 2 KB slice to gigabytes): more is refused
+# as a zip bomb — the ratio limit (`ReadLimits.max_ratio`) would stop such a member anyway.
+SLICE_OUTPUT_CAP = 64 << 20
+
+
+def _capped(inner: bz2.BZ2Decompressor | lzma.LZMADecompressor, data: bytes, name: str) -> bytes:
+    """``inner``'s output for ``data``, at most `SLICE_OUTPUT_CAP` bytes; more is an error."""
+    out = inner.decompress(data, SLICE_OUTPUT_CAP)
+    if len(out) >= SLICE_OUTPUT_CAP and not inner.eof and not inner.needs_input:
+        raise ValueError(
+            f"{name}: more than {SLICE_OUTPUT_CAP:,} bytes from {len(data):,} compressed "
+            "(zip-bomb protection)"
+        )
+    return out
+
+
 class _Bzip2:
     """A zip bzip2 member: a plain bzip2 stream."""
 
@@ -106,7 +122,7 @@ class _Bzip2:
 
     def decompress(self, data: bytes) -> bytes:
         try:
-            return self._inner.decompress(data)
+            return _capped(self._inner, data, "bzip2")
         except (OSError, EOFError) as exc:
             raise ValueError(f"bzip2: {exc}") from None
 
@@ -146,8 +162,8 @@ class _Lzma:
             self._inner = self._open(self._head[_LZMA_HEADER.size : start])
             data, self._head = self._head[start:], b""
         try:
-            out = self._inner.decompress(data)
-        except lzma.LZMAError as exc:
+            out = _capped(self._inner, data, "LZMA")
+        except (lzma.LZMAError, EOFError) as exc:
             raise ValueError(f"LZMA: {exc}") from None
         self._produced += len(out)
         return out
