@@ -12,19 +12,21 @@ and CRC-32 against the central directory). Decompressor exceptions never escape:
 
 from __future__ import annotations
 
-import bz2
-import lzma
 import os
 import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from archivekit.errors import ArchiveError
 from archivekit.issues import error
 from archivekit.native import fast_zlib
 from archivekit.read.zipdir import FLAG_ENCRYPTED, LOCAL_HEADER, LOCAL_HEADER_SIG, MemberInfo
+
+if TYPE_CHECKING:  # imported when a member needs them: validate starts without them
+    import bz2
+    import lzma
 
 # What reading a member's data needs of its entry (`MemberIndex.data_fields`): method, flags,
 # compressed size, size, CRC-32, local header offset.
@@ -114,6 +116,8 @@ class _Bzip2:
     __slots__ = ("_inner",)
 
     def __init__(self) -> None:
+        import bz2
+
         self._inner = bz2.BZ2Decompressor()
 
     @property
@@ -161,6 +165,8 @@ class _Lzma:
                 return b""
             self._inner = self._open(self._head[_LZMA_HEADER.size : start])
             data, self._head = self._head[start:], b""
+        import lzma
+
         try:
             out = _capped(self._inner, data, "LZMA")
         except (lzma.LZMAError, EOFError) as exc:
@@ -172,6 +178,8 @@ class _Lzma:
     def _open(props: bytes) -> lzma.LZMADecompressor:
         """A raw LZMA1 decoder from the 5 property bytes (public API: no private decoder of
         the properties)."""
+        import lzma
+
         if len(props) != 5 or props[0] >= 9 * 5 * 5:
             raise ValueError(f"LZMA: bad properties {props.hex()}")
         packed, dict_size = props[0], int.from_bytes(props[1:5], "little")
