@@ -689,7 +689,8 @@ def redact(
 @click.option(
     "--drop-missing-files",
     is_flag=True,
-    help="opt-in: remove references to attachments and profile images not in the archive",
+    help="opt-in: remove references to attachments and profile images not in the archive, "
+    "and emoji lines whose image is not",
 )
 @click.option(
     "--default-email-domain",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
 # A structured value of an issue: what JSON can carry as a scalar.
 Scalar = str | int | float | bool | None
@@ -351,6 +351,7 @@ REPAIR_SPLIT_MESSAGE = "split-long-message"
 REPAIR_REPLY_TIME = "reply-time"
 REPAIR_RECOMPRESS = "recompress"
 REPAIR_DUPLICATE_MEMBER = "drop-shadowed-member"
+REPAIR_STRAY_VERSION = "drop-stray-version"
 # Never made, only reported: a line over 16 MiB is not read, so nothing in it is guessed.
 REPAIR_SHORTEN_LINE = "shorten-long-line"
 # Opt-in: they change or drop data.
@@ -378,8 +379,11 @@ REPAIRS: dict[str, str] = {
     REPAIR_RECOMPRESS: "a member the server cannot read re-compressed with deflate",
     REPAIR_DUPLICATE_MEMBER: "an earlier member of the same name left out (the server "
     "reads the last)",
+    REPAIR_STRAY_VERSION: "a version line after line 1 removed (two exports joined: the server "
+    "stops at a second version line; it carries nothing)",
     REPAIR_SHORTEN_LINE: "a line over 16 MiB: never made (reported, the line kept as it is)",
-    REPAIR_DROP_MISSING_FILE: "(--drop-missing-files) a reference to a missing file removed",
+    REPAIR_DROP_MISSING_FILE: "(--drop-missing-files) a reference to a missing file removed "
+    "(an emoji's line, which the server refuses without its image)",
     REPAIR_DEFAULT_EMAIL: "(--default-email-domain) a placeholder email for a user without one",
     REPAIR_TRUNCATE: "(--truncate-long-fields) a name, header or purpose cut at the limit",
     REPAIR_DROP_SKIPPED: "(--drop-skipped) a direct channel the server skips left out",
@@ -397,9 +401,8 @@ REPAIRABLE: dict[str, str] = {
     "reference-case": LOWERCASE_REPAIR,
     "defined-later": REPAIR_REORDER,
     "reply-before-parent": REPAIR_REPLY_TIME,
-    "member-unsupported-compression": REPAIR_RECOMPRESS,
-    "jsonl-unsupported-compression": REPAIR_RECOMPRESS,
     "member-duplicate-name": REPAIR_DUPLICATE_MEMBER,
+    "version-not-first": REPAIR_STRAY_VERSION,
 }
 # Codes a default repair removes only in some cases: the check that reports one says so in
 # the issue's ``repair`` value (as fix would decide), and only then is the repair named.
@@ -410,12 +413,11 @@ CONDITIONAL_REPAIRS: dict[str, tuple[str, ...]] = {
     "profile-image-missing": (REPAIR_DATA_PREFIX, REPAIR_MOVE_INTO_DATA),
     "emoji-image-missing": (REPAIR_DATA_PREFIX, REPAIR_MOVE_INTO_DATA),
     "json-decode": (REPAIR_TRAILING,),
+    # Only a method archivekit reads (`read.inflate.READABLE_METHODS`: deflate64, bzip2,
+    # LZMA), not encrypted: another is copied as it is and reported by fix.
+    "member-unsupported-compression": (REPAIR_RECOMPRESS,),
+    "jsonl-unsupported-compression": (REPAIR_RECOMPRESS,),
 }
-# The methods `recompress` can read (archivekit's reader: `read.inflate.READABLE_METHODS`, a
-# test holds them equal): stored, deflate, deflate64. A member in another method is copied as
-# it is and reported by fix, so no message may promise the repair for it.
-RECOMPRESSIBLE_METHODS: frozenset[int] = frozenset({0, 8, 9})
-_RECOMPRESS_CODES: Final = ("member-unsupported-compression", "jsonl-unsupported-compression")
 # Server error ids a default repair removes (codes shared with repairs fix does not make).
 REPAIRABLE_ERROR_IDS: dict[str, str] = {
     **{
@@ -429,6 +431,12 @@ REPAIRABLE_ERROR_IDS: dict[str, str] = {
 }
 
 
+def by_fix(repair: str | None) -> str:
+    """The words in a validate message that say `archivekit fix` makes ``repair`` (none
+    without one)."""
+    return f" (`archivekit fix` does this: {repair})" if repair else ""
+
+
 def repair_for(issue: Issue, code: str | None = None) -> str | None:
     """The default `archivekit fix` repair that removes ``issue`` (counted under ``code``,
     default its own: a root cause may have turned an unknown reference into a defined-later
@@ -436,9 +444,6 @@ def repair_for(issue: Issue, code: str | None = None) -> str | None:
     code = code or issue.code
     if code == "nul-character" and issue.severity is Severity.WARNING:
         return None  # in a password: only hashed, and fix leaves passwords as they are
-    method = issue.values.get("method")  # (the JSONL's issue names none: deflate64 only)
-    if code in _RECOMPRESS_CODES and method is not None and method not in RECOMPRESSIBLE_METHODS:
-        return None  # fix cannot read it either (bzip2, LZMA...): copied as it is, reported
     if code in CONDITIONAL_REPAIRS:
         # Only where the check found that fix repairs this one (its `repair` value).
         named = issue.values.get("repair")

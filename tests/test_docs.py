@@ -91,3 +91,15 @@ def test_the_readme_lists_every_repair_of_fix() -> None:
     flags = ["--drop-missing-files", "--default-email-domain", "--truncate-long-fields"]
     missing += [flag for flag in [*flags, "--drop-skipped"] if flag not in section]
     assert missing == []
+
+
+def test_the_readme_says_what_fix_does_with_a_line_over_16_mib() -> None:
+    # Kept as it is and reported (`shorten-long-line`, never made): what
+    # test_fix.test_a_line_over_16_mib_is_kept_as_it_is_and_reported pins down. No sentence
+    # of the fix section may say such a line is left out.
+    section = README.split("### `archivekit fix IN -o OUT.zip`", 1)[1].split("\n### ", 1)[0]
+    sentences = " ".join(section.split()).split(". ")
+    about = [s for s in sentences if "16 MiB" in s]
+    assert about
+    assert not [s for s in about if "left out" in s]
+    assert all(" as it is" in s and "shorten-long-line" in s for s in about)

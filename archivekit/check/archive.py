@@ -11,9 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from archivekit.gosem.archive import SERVER_METHODS
-from archivekit.issues import DROPS_DATA, Issue, Scalar, Severity, error, warning
+from archivekit.issues import (
+    DROPS_DATA,
+    REPAIR_RECOMPRESS,
+    Issue,
+    Scalar,
+    Severity,
+    by_fix,
+    error,
+    warning,
+)
 from archivekit.read import Archive, MemberInfo
-from archivekit.read.inflate import DEFLATE64, method_name
+from archivekit.read.inflate import DEFLATE64, READABLE_METHODS, method_name
 from archivekit.read.source import OPEN_FILE_ERROR_ID, REZIP_HINT, is_root_jsonl
 
 
@@ -73,15 +82,19 @@ def jsonl_issues(archive: Archive) -> list[Issue]:
                 values={"member": chosen.name},
             ).at(chosen.name, None)
         )
-    if chosen.method == DEFLATE64 and not chosen.encrypted:
+    if chosen.method not in SERVER_METHODS and not chosen.encrypted:
+        # (A method archivekit cannot read either stopped at opening: read.source.)
+        how = method_name(chosen.method)
+        if chosen.method == DEFLATE64:
+            how += " (as Windows Explorer does for large zips)"
         issues.append(
             error(
                 "jsonl-unsupported-compression",
-                f"The JSONL {chosen.name!r} is compressed with deflate64 (as Windows Explorer "
-                'does for large zips): the server cannot read it ("zip: unsupported '
-                f'compression algorithm") and the import fails. {REZIP_HINT}',
+                f"The JSONL {chosen.name!r} is compressed with {how}: the server cannot read "
+                'it ("zip: unsupported compression algorithm") and the import fails. '
+                f"{REZIP_HINT}{by_fix(recompress_repair(chosen))}",
                 server_error_id=OPEN_FILE_ERROR_ID,
-                values={"member": chosen.name},
+                values={"member": chosen.name, **_repair(chosen)},
             ).at(chosen.name, None)
         )
     return issues
@@ -172,9 +185,9 @@ def _readability_issue(m: MemberInfo) -> Issue | None:
     message = (
         f"{m.name!r} is compressed with {method_name(m.method)}: the server cannot read it "
         "and drops the file (a profile or emoji image fails the import). Re-zip with deflate "
-        "(`zip -Z deflate`)."
+        f"(`zip -Z deflate`){by_fix(recompress_repair(m))}."
     )
-    values: dict[str, Scalar] = {"member": m.name, "method": m.method}
+    values: dict[str, Scalar] = {"member": m.name, "method": m.method, **_repair(m)}
     if m.name.startswith("data/"):
         return error("member-unsupported-compression", message, effect=DROPS_DATA, values=values)
     # Outside data/ nothing the server imports can refer to it: only worth a warning.
@@ -227,3 +240,16 @@ def empty_jsonl_issue(member: str) -> Issue:
         member,
         None,
     )
+
+
+def recompress_repair(member: MemberInfo) -> str | None:
+    """`recompress` when `archivekit fix` re-compresses ``member`` (the server cannot read
+    it, archivekit can: `read.inflate.READABLE_METHODS`, not encrypted), else None."""
+    if member.method in READABLE_METHODS and not member.encrypted:
+        return REPAIR_RECOMPRESS
+    return None
+
+
+def _repair(member: MemberInfo) -> dict[str, Scalar]:
+    repair = recompress_repair(member)
+    return {"repair": repair} if repair else {}

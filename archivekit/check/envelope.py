@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from archivekit.gosem.decode import PAYLOAD_TYPES
-from archivekit.issues import Issue, error
+from archivekit.issues import REPAIR_STRAY_VERSION, Issue, by_fix, error
 
 Payload = dict[str, Any]
 
@@ -40,9 +40,10 @@ def open_envelope(line: int, envelope: Payload) -> tuple[tuple[Issue, ...], str,
                 error(
                     "version-not-first",
                     "a version line is only allowed as line 1; elsewhere the server stops "
-                    "with an unknown line type — remove it",
+                    f"with an unknown line type — remove it{by_fix(REPAIR_STRAY_VERSION)}",
                     field="type",
                     server_error_id=UNKNOWN_TYPE_ID,
+                    values={"repair": REPAIR_STRAY_VERSION},
                 ),
             ),
             line_type,

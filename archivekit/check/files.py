@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from archivekit.check.archive import recompress_repair
 from archivekit.check.causes import MAX_NAMES, common_folder, folder_of
 from archivekit.check.emoji_image import emoji_image_issue, head_size
 from archivekit.check.facts import FileUse, FileUsed, Findings, ImageUsed
@@ -37,6 +38,7 @@ from archivekit.issues import (
     Scalar,
     Severity,
     Values,
+    by_fix,
     error,
     validator_id,
     warning,
@@ -77,11 +79,6 @@ class FileRef:
     dropped: bool = False
 
 
-def _by_fix(repair: str | None) -> str:
-    """The words that say `archivekit fix` repairs an issue (``repair``: its repair), or ""."""
-    return f" (`archivekit fix` does this: {repair})" if repair else ""
-
-
 def _missing_issue(
     path: str,
     key: str,
@@ -107,7 +104,7 @@ def _missing_issue(
             "attachment-data-prefix",
             f"attachment {path!r} starts with 'data/': the server resolves it to "
             f"'data/{path}', which is not in the archive, and drops the file{held} — "
-            f"remove the 'data/' prefix from the JSONL path{_by_fix(repair)} (mmctl import "
+            f"remove the 'data/' prefix from the JSONL path{by_fix(repair)} (mmctl import "
             "validate accepts this path; the import does not)",
             field=field,
             effect=DROPS_DATA,
@@ -116,7 +113,7 @@ def _missing_issue(
     return error(
         "attachment-missing",
         f"attachment {path!r} is not in the archive (looked for {key!r}); "
-        f"the server imports the post without this file{hint[0]}{_by_fix(repair)}",
+        f"the server imports the post without this file{hint[0]}{by_fix(repair)}",
         field=field,
         effect=DROPS_DATA,
         values=values,
@@ -157,7 +154,7 @@ def _dropped_issue(
         f"reply attachment {path!r} {what}: once one attachment of a line fails (here "
         f"{failed}), the server stops resolving the attachments of the replies that follow "
         f"and imports them without their files (server behaviour). Fix that attachment and "
-        f"{fix}{_by_fix(repair)}",
+        f"{fix}{by_fix(repair)}",
         field=field,
         effect=DROPS_DATA,
         values=values,
@@ -421,7 +418,10 @@ def _unreadable_issue(ref: FileRef, kind: FileUse) -> Issue:
         else ("member-unsupported-compression", f"compressed with {method_name(member.method)}")
     )
     values: dict[str, Scalar] = {"path": ref.path, "member": member.name, "method": member.method}
-    fix = "re-zip it with deflate (`zip -Z deflate`), without a password"
+    repair = recompress_repair(member)
+    if repair:
+        values["repair"] = repair
+    fix = f"re-zip it with deflate (`zip -Z deflate`), without a password{by_fix(repair)}"
     if kind == "attachment":
         return error(
             code,
@@ -678,7 +678,7 @@ class FileChecks:
                 error(
                     "profile-image-missing",
                     f"profile image {path!r} is not in the archive (looked for "
-                    f"{key!r}); the server stops the import on this line{_by_fix(repair)}",
+                    f"{key!r}); the server stops the import on this line{by_fix(repair)}",
                     field=f"{kind}.profile_image",
                     server_error_id=PROFILE_IMAGE_ID,
                     values=_with_repair({"path": path, "member": key}, repair),
@@ -720,7 +720,7 @@ class FileChecks:
                 error(
                     "emoji-image-missing",
                     f"emoji image {path!r} is not in the archive (looked for "
-                    f"{key!r}); the server stops the import on this line{_by_fix(repair)}",
+                    f"{key!r}); the server stops the import on this line{by_fix(repair)}",
                     field="emoji.image",
                     server_error_id=EMOJI_BAD_FILE_ID,
                     values=_with_repair({"path": path, "member": key}, repair),

@@ -1,24 +1,32 @@
-"""Member data streams: decompress stored / deflate / deflate64, check CRC, sizes and limits.
+"""Member data streams: decompress stored / deflate / deflate64 / bzip2 / LZMA, check CRC,
+sizes and limits.
 
 Owns everything between "compressed bytes at a file offset" and "uncompressed blocks": the
 choice of decompressor (ISA-L inflate when importable, else zlib; zipfile-deflate64's
-decompressor for method 9), zip-bomb limits (`ReadLimits`), and the integrity checks done once a
-member has been read to its end (size and CRC-32 against the central directory). Decompressor
-exceptions never escape: they become `ArchiveError`.
+decompressor for method 9; the standard library's bz2 and lzma for methods 12 and 14 — none
+of which the server reads, but `fix` re-compresses them with deflate), zip-bomb limits
+(`ReadLimits`), and the integrity checks done once a member has been read to its end (size
+and CRC-32 against the central directory). Decompressor exceptions never escape: they become
+`ArchiveError`.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from archivekit.errors import ArchiveError
 from archivekit.issues import Scalar, error
 from archivekit.native import fast_zlib
 from archivekit.read.zipdir import FLAG_ENCRYPTED, LOCAL_HEADER, LOCAL_HEADER_SIG, MemberInfo
+
+if TYPE_CHECKING:  # imported when a member needs them: validate starts without them
+    import bz2
+    import lzma
 
 # What reading a member's data needs of its entry (`MemberIndex.data_fields`): method, flags,
 # compressed size, size, CRC-32, local header offset.
@@ -27,7 +35,12 @@ DataFields = tuple[int, int, int, int, int, int]
 STORED = 0
 DEFLATED = 8
 DEFLATE64 = 9
-READABLE_METHODS = frozenset({STORED, DEFLATED, DEFLATE64})
+BZIP2 = 12
+LZMA = 14
+# The methods archivekit reads (and `fix` re-compresses when the server cannot: the server's
+# own are `gosem.archive.SERVER_METHODS`). Those after deflate are fed in slices
+# (`new_decoder`).
+READABLE_METHODS = frozenset({STORED, DEFLATED, DEFLATE64, BZIP2, LZMA})
 
 METHOD_NAMES = {
     0: "stored",
@@ -67,6 +80,116 @@ def new_deflate64() -> Any:
     from zipfile_deflate64.deflate64 import Deflate64  # patches zipfile on import; only here
 
     return Deflate64()
+
+
+def new_decoder(method: int, size: int | None) -> Any:
+    """The decompressor of a member in deflate64, bzip2 or LZMA: ``decompress(data)`` (feed
+    it `DEFLATE64_INPUT` bytes at a time), ``eof``; damaged data raises ValueError.
+    ``size``: the member's uncompressed size, when known (an LZMA stream written without an
+    end marker ends there)."""
+    if method == BZIP2:
+        return _Bzip2()
+    if method == LZMA:
+        return _Lzma(size)
+    return new_deflate64()
+
+
+# The most one slice may give (bzip2 can expand one 2 KB slice to gigabytes): more is refused
+# as a zip bomb — the ratio limit (`ReadLimits.max_ratio`) would stop such a member anyway.
+SLICE_OUTPUT_CAP = 64 << 20
+
+
+def _capped(inner: bz2.BZ2Decompressor | lzma.LZMADecompressor, data: bytes, name: str) -> bytes:
+    """``inner``'s output for ``data``, at most `SLICE_OUTPUT_CAP` bytes; more is an error."""
+    out = inner.decompress(data, SLICE_OUTPUT_CAP)
+    if len(out) >= SLICE_OUTPUT_CAP and not inner.eof and not inner.needs_input:
+        raise ValueError(
+            f"{name}: more than {SLICE_OUTPUT_CAP:,} bytes from {len(data):,} compressed "
+            "(zip-bomb protection)"
+        )
+    return out
+
+
+class _Bzip2:
+    """A zip bzip2 member: a plain bzip2 stream."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self) -> None:
+        import bz2
+
+        self._inner = bz2.BZ2Decompressor()
+
+    @property
+    def eof(self) -> bool:
+        return bool(self._inner.eof)
+
+    def decompress(self, data: bytes) -> bytes:
+        try:
+            return _capped(self._inner, data, "bzip2")
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"bzip2: {exc}") from None
+
+
+_LZMA_HEADER = struct.Struct("<BBH")  # LZMA SDK version (major, minor), properties size
+
+
+class _Lzma:
+    """A zip LZMA member: a 4-byte header (the SDK's version, the size of the properties),
+    the LZMA1 properties (5 bytes: lc/lp/pb packed in one, then the dictionary size), then a
+    raw LZMA1 stream — with or without an end marker (general-purpose flag bit 1), so the
+    stream also ends once ``size`` bytes came out."""
+
+    __slots__ = ("_head", "_inner", "_produced", "_size")
+
+    def __init__(self, size: int | None) -> None:
+        self._head = b""
+        self._inner: lzma.LZMADecompressor | None = None
+        self._produced = 0
+        self._size = size
+
+    @property
+    def eof(self) -> bool:
+        if self._inner is None:
+            return False
+        return self._inner.eof or (self._size is not None and self._produced >= self._size)
+
+    def decompress(self, data: bytes) -> bytes:
+        if self._inner is None:
+            self._head += data
+            if len(self._head) < _LZMA_HEADER.size:
+                return b""
+            _, _, props_size = _LZMA_HEADER.unpack_from(self._head)
+            start = _LZMA_HEADER.size + props_size
+            if len(self._head) < start:
+                return b""
+            self._inner = self._open(self._head[_LZMA_HEADER.size : start])
+            data, self._head = self._head[start:], b""
+        import lzma
+
+        try:
+            out = _capped(self._inner, data, "LZMA")
+        except (lzma.LZMAError, EOFError) as exc:
+            raise ValueError(f"LZMA: {exc}") from None
+        self._produced += len(out)
+        return out
+
+    @staticmethod
+    def _open(props: bytes) -> lzma.LZMADecompressor:
+        """A raw LZMA1 decoder from the 5 property bytes (public API: no private decoder of
+        the properties)."""
+        import lzma
+
+        if len(props) != 5 or props[0] >= 9 * 5 * 5:
+            raise ValueError(f"LZMA: bad properties {props.hex()}")
+        packed, dict_size = props[0], int.from_bytes(props[1:5], "little")
+        lc, rest = packed % 9, packed // 9
+        lzma1 = {"id": lzma.FILTER_LZMA1, "dict_size": dict_size, "lc": lc}
+        lzma1.update(lp=rest % 5, pb=rest // 5)
+        try:
+            return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma1])
+        except (lzma.LZMAError, ValueError) as exc:
+            raise ValueError(f"LZMA properties: {exc}") from None
 
 
 def method_name(method: int) -> str:
@@ -184,8 +307,8 @@ def iter_member_data(
         blocks = _iter_stored(fh, data_offset, member, block_size, budget)
     elif member.method == DEFLATED:
         blocks = _iter_deflated(fh, data_offset, member, block_size, budget)
-    elif member.method == DEFLATE64:
-        blocks = _iter_deflate64(fh, data_offset, member, block_size, budget)
+    elif member.method in READABLE_METHODS:
+        blocks = _iter_sliced(fh, data_offset, member, block_size, budget)
     else:
         raise ArchiveError(
             error(
@@ -292,10 +415,11 @@ def _iter_deflated(
             raise ends_early(member)
 
 
-def _iter_deflate64(
+def _iter_sliced(
     fh: BinaryIO, offset: int, member: MemberInfo, block_size: int, budget: ReadBudget
 ) -> Iterator[bytes]:
-    inflater = new_deflate64()
+    """Deflate64, bzip2, LZMA: decompressors without an output cap, fed small slices."""
+    inflater = new_decoder(member.method, member.size)
     remaining = member.compressed_size
     produced = consumed = 0
     pending = bytearray()

@@ -57,7 +57,6 @@ from archivekit.gosem.images import HEAD_BYTES, image_dimensions, is_image_name
 from archivekit.gosem.paths import member_key
 from archivekit.issues import Scalar, error
 from archivekit.read.inflate import (
-    DEFLATE64,
     DEFLATE64_INPUT,
     DEFLATE_INPUT,
     DEFLATED,
@@ -73,7 +72,7 @@ from archivekit.read.inflate import (
     member_encrypted,
     member_ratio,
     member_too_large,
-    new_deflate64,
+    new_decoder,
     new_inflater,
     over_ratio,
     too_much_data,
@@ -789,7 +788,7 @@ class StreamArchive(Archive):
             yield from self._stored_scan(member, reading, block_size)
         elif method == DEFLATED:
             yield from self._deflated(member, reading, block_size, None, strict, False)
-        elif method == DEFLATE64:
+        elif method in READABLE_METHODS:  # deflate64, bzip2, LZMA
             yield from self._deflate64(member, reading, block_size, None, strict, False)
         else:
             raise _undelimited(
@@ -917,10 +916,10 @@ class StreamArchive(Archive):
         strict: bool,
         known: bool,
     ) -> Iterator[bytes]:
-        """A Deflate64 member (see `_deflated`); its decompressor does not say where its
-        stream ended, so the end is found in the last slice fed, by the descriptor."""
+        """A Deflate64 (or bzip2, LZMA) member (see `_deflated`); its decompressor does not say
+        where its stream ended, so the end is found in the last slice fed, by the descriptor."""
         source = self._in
-        inflater = new_deflate64()
+        inflater = new_decoder(member.method, member.size if known else None)
         remaining = member.compressed_size if known else -1
         pending = bytearray()
         piece = previous = b""

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
+
+from archivekit.issues import Scalar
 
 # Values are shown cut to this many characters (a split message can be 100 kB): the change
 # log says what changed, the output holds the data.
@@ -34,7 +36,10 @@ def shown_json(value: object) -> str:
     """
     text = orjson.dumps(value).decode()
     if len(text) > MAX_VALUE_CHARS:
-        return f"{text[: MAX_VALUE_CHARS - 1]}… ({len(text):,} characters)"
+        # The count is the value's: a string's characters (runes, as the server counts a
+        # message), not its JSON text's quotes and escapes.
+        size = len(value) if isinstance(value, str) else len(text)
+        return f"{text[: MAX_VALUE_CHARS - 1]}… ({size:,} characters)"
     return text
 
 
@@ -48,6 +53,9 @@ class Change:
     before: str
     after: str | None
     note: str | None = None
+    # The values the note speaks of (a name, the other name it would merge with...), so that
+    # a table never parses the note.
+    values: Mapping[str, Scalar] | None = None
 
     @property
     def applied(self) -> bool:
@@ -63,6 +71,8 @@ class Change:
         }
         if self.note is not None:
             out["note"] = self.note
+        if self.values:
+            out["values"] = dict(self.values)
         return out
 
     def text(self) -> str:

@@ -18,8 +18,8 @@
   a temporary file): `definitions` reads every definition first (post lines passed over in
   C, unread), and the lines are written in the server's block order (`EXPORT_ORDER`), each
   type's lines in their input order — they wait in a `GroupSpool` of temporary files beside
-  the output, memory holding at most `SPILL_BUDGET` bytes of buffers; every line that lands
-  elsewhere is logged (input line, output position before → after). Lines of a type the
+  the output, memory holding at most `SPILL_BUDGET` bytes of buffers; every line moved out of
+  place is logged (input line, output position before → after). Lines of a type the
   server does not know, or that cannot be decoded, stay with the lines before them (the server
   stops at such a line: moved to the end, more would be imported before the stop than the
   input's order gives — fix does not guess where such a line belongs);
@@ -68,6 +68,7 @@ from archivekit.issues import (
     REPAIR_RECOMPRESS,
     REPAIR_REORDER,
     REPAIR_SHORTEN_LINE,
+    REPAIR_STRAY_VERSION,
     REPAIR_TRAILING,
 )
 from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_blocks
@@ -86,9 +87,9 @@ _NEW: Final = 0
 _KEPT: Final = 1
 _LONG: Final = 2
 _LONG_LINE: Final = struct.Struct("<QQ")  # (offset in the JSONL, length) of a long line
-# Before each piece in the reorder spool: its first input line, and where its first line would
-# be in the output without the reorder (a line written elsewhere is logged as moved).
-_PLACE: Final = struct.Struct("<QQ")
+# Before each piece in the reorder spool: its first input line, where its first line would be
+# in the output without the reorder, and whether it is moved out of place (logged).
+_PLACE: Final = struct.Struct("<QQ?")
 
 
 @dataclass(slots=True)
@@ -265,6 +266,8 @@ class FixRun:
         # The names lines used before any line defined them, with the first such line (a
         # later definition means a reorder; names defined nowhere stay unknown).
         self._used_early: dict[tuple[str, object], int] = {}
+        self._version_kept = False  # the output's version line (line 1) is written
+        self._repairs: LineRepairs | None = None  # set by `run`
 
     def run(self) -> FixStats:
         """Write everything. Without ``early_use`` (see `FixRun`) it may raise `NeedsSurvey`
@@ -284,6 +287,7 @@ class FixRun:
         decoder.teams.update(dict.fromkeys(defined.teams))
         decoder.channels.update(dict.fromkeys(defined.channels))
         repairs = LineRepairs(defined, self.files, self.options, self.log)
+        self._repairs = repairs
         lines = self._lines(decoder, repairs)
         if self.early_use is not None:
             self.stats.reordered = True
@@ -327,27 +331,54 @@ class FixRun:
 
     def _write_reordered(self, lines: Iterator[tuple[str, bytes, int, int, int]]) -> None:
         """The lines in the server's block order (`EXPORT_ORDER`; each type's lines in their
-        input order), through a `GroupSpool`; every line that lands elsewhere than it would
-        have without the reorder is logged (a dry run spools too: the log is the same)."""
+        input order), through a `GroupSpool`; every line moved out of place is logged with its
+        output position without and with the reorder — the lines that moved up (over lines of
+        a later block before them) or those that moved down (passed by lines of an earlier
+        block after them), whichever are fewer; the lines that only shift by one because
+        another line passed them are not (a dry run spools too: the log is the same)."""
         spool = GroupSpool(self._spool_folder, SPILL_BUDGET)
         try:
-            position = 0  # of the piece's first line in the output without the reorder
-            for group, data, count, mode, first in lines:
-                spool.add(group, _PLACE.pack(first, position) + data, count * 3 + mode)
-                position += count
-            groups = spool.groups()
             order = {kind: i for i, kind in enumerate(EXPORT_ORDER)}
+            blocks = len(order) + 1
+            position = 0  # of the piece's first line in the output without the reorder
+            latest = -1  # the latest block (in `EXPORT_ORDER`) met so far
+            up_lines = 0
+            counts = [0] * blocks  # lines of each block so far
+            before_last: dict[int, list[int]] = {}  # block -> `counts` before its last piece
+            for group, data, count, mode, first in lines:
+                rank = order.get(group, len(order))
+                # Moved up: a line of an earlier block than one met before it.
+                up = rank < latest
+                up_lines += count if up else 0
+                latest = max(latest, rank)
+                before_last[rank] = counts.copy()
+                counts[rank] += count
+                spool.add(group, _PLACE.pack(first, position, up) + data, count * 3 + mode)
+                position += count
+            # Moved down: a line that a line of an earlier block after it passes — the first
+            # `passed[b]` lines of block b. Logged are the lines of the way that moves fewer
+            # (a late definition: it moved up; an early post: it moved down), never the lines
+            # that only shift by one because another line passed them.
+            passed = [
+                max((before_last[r][b] for r in before_last if r < b), default=0)
+                for b in range(blocks)
+            ]
+            down = sum(passed) < up_lines
+            groups = spool.groups()
             first_seen = {group: i for i, group in enumerate(groups)}
             groups.sort(key=lambda g: (order.get(g, len(order)), first_seen[g]))
             position = 0
             for group in groups:
+                rank, done = order.get(group, len(order)), 0
                 for tag, record in spool.replay(group):
                     count, mode = divmod(tag, 3)
-                    first, before = _PLACE.unpack_from(record)
-                    if before != position:
+                    first, before, up = _PLACE.unpack_from(record)
+                    moved = done < passed[rank] if down else up
+                    if moved and before != position:
                         self._log_moves(first, before, position, count)
                     self._write(record[_PLACE.size :], count, mode)
                     position += count
+                    done += count
         finally:
             spool.close()
 
@@ -505,6 +536,8 @@ class FixRun:
                 continue
             line_type = envelope.get("type")
             kind = line_type if isinstance(line_type, str) else ""
+            if kind == "version" and self._stray_version(piece, number):
+                continue
             changed = repairs.repair(envelope, number, nul=merged or b"\\u0000" in piece)
             changed = changed or (merged and piece is text)
             if repairs.drop:
@@ -514,6 +547,30 @@ class FixRun:
                 yield kind, orjson.dumps(envelope), False
             else:
                 yield kind, piece, piece is raw
+
+    def _stray_version(self, piece: bytes, number: int) -> bool:
+        """Whether a version line is left out: every one but the output's line 1 (two exports
+        joined). The server accepts a version line only as line 1 and stops the import at any
+        other (`unknown_line_type`); a second one carries nothing, so it is dropped — kept, a
+        reorder would move it to line 2, where the import would stop."""
+        first = not self._version_kept and (
+            self.early_use is not None or self.stats.lines_written == 0
+        )
+        if first:
+            self._version_kept = True
+            return False
+        self.stats.lines_dropped += 1
+        self.log.add(
+            Change(
+                REPAIR_STRAY_VERSION,
+                number,
+                None,
+                shown_json(piece.decode("utf-8", "replace")),
+                shown_json(""),
+                "line removed: a version line is only allowed as line 1",
+            )
+        )
+        return True
 
     def _check_order(self) -> None:
         """Raise `NeedsSurvey` when a name used early has been defined since."""
@@ -534,6 +591,14 @@ class FixRun:
         _define(envelope, self.definitions)
         if before and _defines_used(envelope, self._used_early):
             self._check_order()
+        if self._repairs is not None and self._repairs.nul_names:
+            found = Definitions()
+            _define(envelope, found)
+            if self._repairs.cleaned_into(found):
+                # An earlier line's name lost its NULs and became this line's name: two
+                # definitions merged. Again, with every definition known first (the removal
+                # is then refused); that run puts the lines in block order too.
+                raise NeedsSurvey(number)
 
     def _framing(self, repair: str, number: int, before: str, after: str) -> None:
         self.log.add(Change(repair, number, None, shown_json(before), shown_json(after)))

@@ -11,7 +11,9 @@ They only do what the server needs and lose nothing:
   two or more → reported, nothing moved;
 - `remove-nul`: NUL characters removed from every string (PostgreSQL rejects them); not from
   a password (only its hash is stored: the NUL is harmless there and removing it would change
-  the password);
+  the password); not from a team, channel or user name (or a reference to one) when the name
+  without them is another one the archive defines, or one an earlier removal produced from
+  another name (``bo\0b`` → ``bob``: two users would become one) — reported instead;
 - `lowercase-references`: a reference the server looks up exactly, written in another case
   than the stored (lowercase) name of a team, channel or user the archive defines, is
   rewritten to the stored name (and a bot's owner, which the validator refuses in mixed case);
@@ -26,8 +28,9 @@ They only do what the server needs and lose nothing:
 Opt-in (`FixOptions`), as they change or drop data: `drop-missing-file`, `default-email`,
 `truncate-field` (display names, nicknames, names, positions, headers, purposes, bot
 descriptions cut at the server's limits — on character boundaries, which is where the server
-counts), `drop-skipped` (direct channel lines the server skips for their member count);
-`dedupe` is `archivekit.write.dedupe`.
+counts; a team description at its limit in UTF-8 bytes, never half a character),
+`drop-skipped` (direct channel lines the server skips for their member count); `dedupe` is
+`archivekit.write.dedupe`.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from archivekit.check.rules.names import (
     CHANNEL_DISPLAY_NAME_MAX_RUNES,
     CHANNEL_HEADER_MAX_RUNES,
     CHANNEL_PURPOSE_MAX_RUNES,
+    TEAM_DESCRIPTION_MAX_BYTES,
     TEAM_DISPLAY_NAME_MAX_RUNES,
     USER_FIRST_NAME_MAX_RUNES,
     USER_LAST_NAME_MAX_RUNES,
@@ -65,6 +69,7 @@ from archivekit.issues import (
     REPAIR_REPLY_TIME,
     REPAIR_SPLIT_MESSAGE,
     REPAIR_TRUNCATE,
+    Scalar,
 )
 from archivekit.read import Archive, OutsideData
 from archivekit.write.changes import Change, ChangeLog, shown_json
@@ -91,6 +96,10 @@ TRUNCATED: Final[dict[str, tuple[tuple[str, int], ...]]] = {
         ("description", BOT_DESCRIPTION_MAX_RUNES),
     ),
     "direct_channel": (("header", HEADER_MAX_RUNES),),
+}
+# The fields whose limit the server counts in UTF-8 bytes: cut on a character boundary.
+TRUNCATED_BYTES: Final[dict[str, tuple[tuple[str, int], ...]]] = {
+    "team": (("description", TEAM_DESCRIPTION_MAX_BYTES),),
 }
 
 
@@ -161,6 +170,11 @@ class LineRepairs:
         self._line = 0
         self._changed = False
         self.drop = False  # after `repair`: leave the line out (an opt-in repair said so)
+        # Names NUL removal produced: (kind, name without NUL) -> the name it came from (both
+        # stored forms; a channel's name with its team). Bounded by the definitions.
+        self.nul_names: dict[tuple[str, object], object] = {}
+        self._channel_teams: dict[str, list[str]] = {}  # channel name -> its teams (lazy)
+        self._channels_indexed = -1
 
     def _change(
         self, repair: str, field: str | None, before: object, after: object, note: str | None = None
@@ -168,8 +182,16 @@ class LineRepairs:
         self._changed = True
         self.log.add(Change(repair, self._line, field, shown_json(before), shown_json(after), note))
 
-    def _refuse(self, repair: str, field: str | None, before: object, note: str) -> None:
-        self.log.add(Change(repair, self._line, field, shown_json(before), None, note))
+    def _refuse(
+        self,
+        repair: str,
+        field: str | None,
+        before: object,
+        note: str,
+        values: dict[str, Scalar] | None = None,
+    ) -> None:
+        change = Change(repair, self._line, field, shown_json(before), None, note, values)
+        self.log.add(change)
 
     def repair(self, envelope: Payload, line: int, *, nul: bool = True) -> bool:
         """Repair ``envelope`` (of input line ``line``); ``nul=False``: the line has no escaped
@@ -194,7 +216,7 @@ class LineRepairs:
             elif line_type == "channel":
                 self._lowercase(payload, line_type, ("team", "name"))
             elif line_type == "emoji":
-                self._image(payload, "image", "emoji.image", droppable=False)
+                self._image(payload, "image", "emoji.image", whole_line=True)
             elif line_type == "direct_channel":
                 self._direct_channel(payload)
             if self.options.truncate_long_fields:
@@ -210,6 +232,18 @@ class LineRepairs:
                 field = f"{line_type}.{name}"
                 note = f"{len(value):,} characters cut to {limit:,}"
                 self._change(REPAIR_TRUNCATE, field, value, value[:limit], note)
+        for name, limit in TRUNCATED_BYTES.get(line_type, ()):
+            value = payload.get(name)
+            if not isinstance(value, str):
+                continue
+            encoded = value.encode("utf-8", "surrogatepass")
+            if len(encoded) > limit:
+                # A character cut in two is left out whole (the server counts bytes).
+                cut = encoded[:limit].decode("utf-8", "ignore")
+                payload[name] = cut
+                field = f"{line_type}.{name}"
+                note = f"{len(encoded):,} bytes cut to {len(cut.encode()):,} (limit {limit:,})"
+                self._change(REPAIR_TRUNCATE, field, value, cut, note)
 
     def _skipped(self, payload: Payload) -> None:
         participants, members = payload.get("participants"), payload.get("members")
@@ -230,6 +264,19 @@ class LineRepairs:
         if isinstance(value, str):
             if "\x00" in value:
                 clean = value.replace("\x00", "")
+                merged = self._nul_merge(value, clean)
+                if merged is not None:
+                    kind, other = merged
+                    self._refuse(
+                        REPAIR_NUL,
+                        path,
+                        value,
+                        f"without its NUL characters this {kind} name would be {other!r}, "
+                        f"which names another {kind}: the two would become one — rename one "
+                        "of them by hand",
+                        {"kind": kind, "found": go_lower(value), "name": other},
+                    )
+                    return value
                 self._change(REPAIR_NUL, path, value, clean)
                 return clean
             return value
@@ -249,6 +296,47 @@ class LineRepairs:
             for index, item in enumerate(value):
                 value[index] = self._nul(item, f"{path}[{index}]")
         return value
+
+    def _nul_merge(self, value: str, clean: str) -> tuple[str, str] | None:
+        """(kind, the other name) when ``value`` names a team, channel or user the archive
+        defines and ``clean`` (it without NUL) would name another one: one the archive defines,
+        or one an earlier removal produced from another name. Else None, and a name's removal
+        is remembered. (A string that names nothing defined is free text: cleaned.)"""
+        defs = self.defs
+        low, clean_low = go_lower(value), go_lower(clean)
+        keys: list[tuple[str, object, object, bool]] = []  # kind, raw, clean, clean defined
+        if low in defs.users:
+            keys.append(("user", low, clean_low, clean_low in defs.users))
+        if low in defs.teams:
+            keys.append(("team", low, clean_low, clean_low in defs.teams))
+        for team in self._teams_of_channel(low):
+            defined = (team, clean_low) in defs.channels
+            keys.append(("channel", (team, low), (team, clean_low), defined))
+        for kind, raw, new, defined in keys:
+            if defined or self.nul_names.setdefault((kind, new), raw) != raw:
+                return kind, clean_low
+        return None
+
+    def _teams_of_channel(self, name: str) -> list[str]:
+        """The teams with a channel ``name`` (an index rebuilt when channels were defined
+        since: only strings holding a NUL ask)."""
+        channels = self.defs.channels
+        if self._channels_indexed != len(channels):
+            index: dict[str, list[str]] = {}
+            for team, channel in channels:
+                index.setdefault(channel, []).append(team)
+            self._channel_teams = index
+            self._channels_indexed = len(channels)
+        return self._channel_teams.get(name, [])
+
+    def cleaned_into(self, found: Definitions) -> bool:
+        """Whether ``found`` (the names one line defines) holds a name an earlier NUL removal
+        made out of another name: that removal merged two definitions after all."""
+        names = self.nul_names
+        if not names:
+            return False
+        kinds = (("user", found.users), ("team", found.teams), ("channel", found.channels))
+        return any(names.get((kind, key), key) != key for kind, keys in kinds for key in keys)
 
     # --- files -------------------------------------------------------------------------------
     def _path(self, path: str, field: str) -> tuple[str, bool]:
@@ -312,16 +400,26 @@ class LineRepairs:
             kept.append(attachment)
         return kept
 
-    def _image(self, payload: Payload, key: str, field: str, *, droppable: bool) -> None:
+    def _image(self, payload: Payload, key: str, field: str, *, whole_line: bool) -> None:
+        """A profile or emoji image's path; missing, with --drop-missing-files: the reference
+        removed — or, for an emoji (``whole_line``), the line: the server fails the import on
+        an emoji without its image, and the emoji cannot exist without one (what loses
+        least: reactions keep its name; a profile image falls back to the default)."""
         path = payload.get(key)
         if not isinstance(path, str) or not path:
             return
         new, found = self._path(path, field)
         if new != path:
             payload[key] = new
-        if not found and droppable and self.options.drop_missing_files:
-            self._change(REPAIR_DROP_MISSING_FILE, field, path, None, "reference removed")
-            del payload[key]
+        if found or not self.options.drop_missing_files:
+            return
+        if whole_line:
+            self.drop = True
+            note = "line removed: the server fails the import on an emoji without its image"
+            self._change(REPAIR_DROP_MISSING_FILE, field, path, None, note)
+            return
+        self._change(REPAIR_DROP_MISSING_FILE, field, path, None, "reference removed")
+        del payload[key]
 
     # --- names -------------------------------------------------------------------------------
     def _lowercase(self, payload: Payload, kind: str, names: tuple[str, ...]) -> None:
@@ -365,7 +463,7 @@ class LineRepairs:
                 self._change(LOWERCASE_REPAIR, f"{kind}.channel", channel, stored)
 
     def _user(self, payload: Payload, kind: str) -> None:
-        self._image(payload, "profile_image", f"{kind}.profile_image", droppable=True)
+        self._image(payload, "profile_image", f"{kind}.profile_image", whole_line=False)
         if kind != "user":
             self._owner(payload)
             return
@@ -479,12 +577,20 @@ class LineRepairs:
         replies = replies if isinstance(replies, list) else []
         new_replies: list[Any] = []
         changed = False
+        # The thread's replies by (create_at, message): the server's identity of a reply in
+        # its thread (reference §7: channel, exact create_at, exact message, root). A piece
+        # with both of another reply's would be imported as that reply: never given them.
+        taken = {
+            (reply.get("create_at"), reply.get("message"))
+            for reply in replies
+            if isinstance(reply, dict)
+        }
         message = payload.get("message")
         if isinstance(message, str) and len(message) > limit:
             parts = self._parts(payload, message, f"{kind}.message")
             if parts:
                 payload["message"] = parts[0]
-                new_replies += _continuations(payload, parts)
+                new_replies += _continuations(payload, parts, taken)
                 changed = True
         for index, reply in enumerate(replies):
             new_replies.append(reply)
@@ -493,7 +599,7 @@ class LineRepairs:
                 parts = self._parts(reply, text, f"{kind}.replies[{index}].message")
                 if parts:
                     reply["message"] = parts[0]
-                    new_replies += _continuations(reply, parts)
+                    new_replies += _continuations(reply, parts, taken)
                     changed = True
         if changed:
             payload["replies"] = new_replies
@@ -519,13 +625,23 @@ class LineRepairs:
         return parts
 
 
-def _continuations(post: Payload, parts: list[str]) -> list[Payload]:
-    """The replies that carry parts[1:] of a split message, a millisecond apart."""
+def _continuations(post: Payload, parts: list[str], taken: set[tuple[Any, Any]]) -> list[Payload]:
+    """The replies that carry parts[1:] of a split message, a millisecond apart — one more
+    where a reply of the thread has that time and that very text (`taken`, updated).
+
+    A tie of time alone with another reply is harmless: the server tells replies apart by
+    time and text together, so nothing is overwritten; only their order in that one
+    millisecond is the server's (moving a piece past the other reply would break the
+    message's order for certain instead)."""
     created: int = post["create_at"]
-    return [
-        {"user": post["user"], "message": part, "create_at": created + number}
-        for number, part in enumerate(parts[1:], start=1)
-    ]
+    out: list[Payload] = []
+    for part in parts[1:]:
+        created += 1
+        while (created, part) in taken:
+            created += 1
+        taken.add((created, part))
+        out.append({"user": post["user"], "message": part, "create_at": created})
+    return out
 
 
 def split_message(message: str, limit: int) -> Iterator[str]:
