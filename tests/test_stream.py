@@ -587,6 +587,29 @@ def test_the_scan_for_a_descriptor_stops_at_the_first_that_ends_the_member() -> 
     assert _CountedFinds.finds <= 3  # the descriptor's signature, the next header's
 
 
+@pytest.mark.parametrize("layout", ["descriptor", "unsigned", "descriptor64"])
+def test_the_quick_end_of_an_attachment_is_the_scans_or_left_to_it(layout: str) -> None:
+    """Most attachments end without the full scan (`_quick_descriptor`): where the quick
+    test answers, the scan gives the same end; where it cannot tell — a "PK" in the data, a
+    descriptor without its signature, a fake end whose CRC-32 is not the data's, the window's
+    end too near — it leaves it to the scan."""
+    fake = _looks_like_an_end(b"a" * 300, b"b" * 200, zlib.crc32(b"a" * 300) ^ 1)
+    answered = []
+    for data in (b"x" * 100, b"", b"aPKb" * 10, fake):
+        window = raw_zip([("data/a.txt", data, 0), ("data/z.txt", b"last", 0)], layout)
+        at = 30 + len("data/a.txt")
+        for end in (len(window), at + len(data) + 18):  # whole; the descriptor cut
+            for eof in (False, True):
+                quick = stream_module._quick_descriptor(window[:end], at, eof)
+                if quick is None:
+                    continue
+                scan = stream_module._find_descriptor(window, at, end, 0, 0, eof)
+                assert quick == (scan[0], scan[1], zlib.crc32(data))
+                answered.append((data, end == len(window)))
+    whole = [(b"x" * 100, True)] * 2 + [(b"", True)] * 2  # eof or not
+    assert answered == ([] if layout == "unsigned" else whole)
+
+
 def test_a_fake_end_inside_an_attachment_with_another_crc_does_not_split_it() -> None:
     archive = _crafted(crc_right=False)
     with RunDirectory() as run, fed(archive) as path, open_stream(path, run=run) as stream:

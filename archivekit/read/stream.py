@@ -103,7 +103,6 @@ from archivekit.read.zipdir import (
     MemberInfo,
     decode_name,
     input_error,
-    is_utf8,
 )
 from archivekit.runtime import RunDirectory, temporary_file_error
 
@@ -126,6 +125,7 @@ _HOLD = 28
 _LOOKAHEAD = 64 << 10
 _DESCRIPTOR_32 = struct.Struct("<III")
 _DESCRIPTOR_64 = struct.Struct("<IQQ")
+_U32 = struct.Struct("<I")
 # What may follow a member (and its descriptor): the next member, the central directory, the
 # end records, the archive extra data record, the directory's digital signature.
 _NEXT = frozenset(
@@ -415,38 +415,54 @@ class StreamArchive(Archive):
         raise self._other_jsonl(server.name)
 
     def _next_member(self) -> _Local | None:
-        """The next local header, or None where the members end."""
+        """The next local header, or None where the members end. (Read in place from the
+        buffer, one unpack: this runs once per member, 100,000s of times for attachments.)"""
         source = self._in
         offset = source.offset
-        head = source.peek(LOCAL_HEADER.size)
-        if head[:4] != LOCAL_HEADER_SIG:
-            if len(head) < 4:
+        fixed = LOCAL_HEADER.size
+        buf, at = source.window()
+        if len(buf) - at < fixed:
+            source.fill(fixed)
+            buf, at = source.window()
+        if buf[at : at + 4] != LOCAL_HEADER_SIG:
+            if len(buf) - at < 4:
                 raise _stream_ends(source.name, "before its central directory")
             return None
-        if len(head) < LOCAL_HEADER.size:
+        if len(buf) - at < fixed:
             raise _stream_ends(source.name, "inside a local header")
-        (_, _, flags, method, _, _, crc, csize, usize, n_name, n_extra) = LOCAL_HEADER.unpack(head)
-        source.advance(LOCAL_HEADER.size)
-        rest = source.take(n_name + n_extra)
-        if len(rest) < n_name + n_extra:
-            raise _stream_ends(source.name, "inside a local header")
-        name = decode_name(rest[:n_name], flags)
+        (_, _, flags, method, _, _, crc, csize, usize, n_name, n_extra) = LOCAL_HEADER.unpack_from(
+            buf, at
+        )
+        whole = fixed + n_name + n_extra
+        if len(buf) - at < whole:
+            if source.fill(whole) < whole:
+                raise _stream_ends(source.name, "inside a local header")
+            buf, at = source.window()
+        raw_name = buf[at + fixed : at + fixed + n_name]
         if csize == U32_MAX or usize == U32_MAX:
-            usize, csize = _local_zip64(rest[n_name:], usize, csize)
+            extra = buf[at + fixed + n_name : at + whole]
+            usize, csize = _local_zip64(extra, usize, csize)
+        source.advance(whole)
+        try:  # `decode_name` and `is_utf8` at once
+            name = raw_name.decode("utf-8")
+            utf8 = True
+        except UnicodeDecodeError:
+            name = decode_name(raw_name, flags)
+            utf8 = False
         info = MemberInfo(
-            name=name,
-            key=member_key(name),
-            index=len(self._offsets),
-            method=method,
-            flags=flags,
-            compressed_size=csize,
-            size=usize,
-            crc=crc,
-            header_offset=offset,
-            is_dir=name.endswith("/"),
-            is_symlink=False,  # only the central directory says
-            encrypted=bool(flags & FLAG_ENCRYPTED),
-            utf8=is_utf8(rest[:n_name]),
+            name,
+            member_key(name),
+            len(self._offsets),
+            method,
+            flags,
+            csize,
+            usize,
+            crc,
+            offset,  # header_offset
+            name.endswith("/"),
+            False,  # is_symlink: only the central directory says
+            bool(flags & FLAG_ENCRYPTED),
+            utf8,
         )
         return _Local(info, bool(flags & FLAG_DATA_DESCRIPTOR))
 
@@ -517,6 +533,25 @@ class StreamArchive(Archive):
     def _read_member(self, local: _Local) -> None:
         """Pass over a member that is not the JSONL, noting what later checks need."""
         member = local.info
+        verify = self._verify
+        if (
+            local.descriptor
+            and member.method == STORED
+            and not member.encrypted
+            and not verify
+            and not self._before_jsonl
+            and not (self._images and self._wants_head(member.key))
+        ):
+            # The common case, an attachment of an export: nothing of it noted but where it
+            # ends, found without the full scan when `_quick_descriptor` can tell (the same
+            # end as the scan's).
+            buf, at = self._in.window()
+            quick = _quick_descriptor(buf, at, self._in.eof)
+            if quick is not None:
+                stop, length, crc = quick
+                self._in.advance(stop - at + length)
+                self._record_plain(member, crc, stop - at)
+                return
         readable = member.method in READABLE_METHODS and not member.encrypted
         wanted = self._images and server_reads(member.method, member.encrypted)
         before = self._before_jsonl
@@ -526,14 +561,13 @@ class StreamArchive(Archive):
         need: int | None
         if not readable:
             need = 0
-        elif self._verify:
+        elif verify:
             need = None
         else:
             need = head_size
         reading = _Reading()
         head: list[bytes] = []
         got = 0
-        verify = self._verify
         max_size, max_ratio = self._limits.max_member_size, self._limits.max_ratio
         for block in self._data(local, reading, BLOCK_SIZE, need=need, strict=False):
             if got < head_size:
@@ -546,6 +580,10 @@ class StreamArchive(Archive):
         dims = image_dimensions(data[:HEAD_BYTES]) if measure else None
         self._note(local, reading, dims, data if keep else None)
 
+    def _wants_head(self, key: str) -> bool:
+        """Whether the checks read the head of a readable member after the JSONL."""
+        return is_image_name(key) or key in self._measure or key in self._keep
+
     def _note(
         self,
         local: _Local,
@@ -553,14 +591,14 @@ class StreamArchive(Archive):
         dims: tuple[str, int, int] | None,
         head: bytes | None = None,
     ) -> None:
-        ordinal = len(self._offsets)
-        self._offsets.append(local.info.header_offset)
-        self._state.append((_WHOLE if reading.whole else 0) | (_SCANNED if reading.scanned else 0))
-        self._names.append(hash(local.info.name))
         if reading.error is not None:
-            self._errors[ordinal] = (reading.error, reading.error_at)
-        self._crc.append(reading.crc)
-        self._size.append(reading.produced)
+            self._errors[len(self._offsets)] = (reading.error, reading.error_at)
+        self._record(
+            local.info,
+            (_WHOLE if reading.whole else 0) | (_SCANNED if reading.scanned else 0),
+            reading.crc,
+            reading.produced,
+        )
         if dims is None:
             self._dim_kind.append(0)
             self._dim_width.append(0)
@@ -577,6 +615,22 @@ class StreamArchive(Archive):
         self._kept_at.append(self._heads_size)
         self._kept_len.append(len(head))
         self._keep_head(head)
+
+    def _record(self, member: MemberInfo, state: int, crc: int, size: int) -> None:
+        self._offsets.append(member.header_offset)
+        self._state.append(state)
+        self._names.append(hash(member.name))
+        self._crc.append(crc)
+        self._size.append(size)
+
+    def _record_plain(self, member: MemberInfo, crc: int, size: int) -> None:
+        """`_note` of a member scanned to its end without damage, nothing else noted of it."""
+        self._record(member, _WHOLE | _SCANNED, crc, size)
+        self._dim_kind.append(0)
+        self._dim_width.append(0)
+        self._dim_height.append(0)
+        self._kept_at.append(-1)
+        self._kept_len.append(0)
 
     def _keep_head(self, head: bytes) -> None:
         assert self._run is not None
@@ -1060,6 +1114,41 @@ def _find_descriptor(
     if eof or fallback[0] + _LOOKAHEAD < limit:
         return fallback[0], fallback[1], 0
     return at, 0, fallback[0] + _LOOKAHEAD + _HOLD + 1 - at
+
+
+def _quick_descriptor(buf: bytes, at: int, eof: bool) -> tuple[int, int, int] | None:
+    """What `_find_descriptor` finds for a stored member whose data starts at `buf[at]`, in
+    the common case only, at a fraction of its cost: the first "PK" after `at` is the
+    signature of the data descriptor that ends the member (sizes and CRC-32 right, the next
+    header's signature after it, all in `buf`). ``(start, length, crc)`` as `_find_descriptor`
+    gives its descriptor and the data's CRC-32; None when the full scan must decide.
+
+    The scan tries candidates in the order they start: before this one, only a descriptor
+    without its signature that ends at a header signature found within the next 20 bytes
+    (none before: no "PK" precedes it). Any such candidate whose sizes fit leaves it to the
+    scan."""
+    i = buf.find(b"PK", at)
+    limit = len(buf) if eof else len(buf) - _HOLD  # as `_find_descriptor`'s
+    if i < 0 or i >= limit or buf[i : i + 4] != DESCRIPTOR_SIG:
+        return None
+    k = buf.find(b"PK", i + 1, i + 21)
+    while k >= 0:
+        if buf[k : k + 4] in _NEXT:
+            for j in (k - 20, k - 12):
+                # (Its compressed size, 32- or 64-bit, begins at j + 4: a cheap first test.)
+                if (
+                    at <= j < i
+                    and _U32.unpack_from(buf, j + 4)[0] == (j - at) & U32_MAX
+                    and _match_descriptor(buf[j : j + _HOLD], j - at, j - at)
+                ):
+                    return None
+        k = buf.find(b"PK", k + 1, i + 21)
+    size = i - at
+    match = _match_descriptor(buf[i : i + _HOLD], size, size)
+    if match is None:
+        return None
+    crc = crc32(memoryview(buf)[at:i], 0)
+    return (i, match[0], crc) if crc == match[1] else None
 
 
 # Blocks a reader thread may have ready before the checks take them (a few MiB).
