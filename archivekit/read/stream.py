@@ -524,11 +524,48 @@ class StreamArchive(Archive):
         self._before_jsonl = False
         self._measure = frozenset(measure)
         self._keep = frozenset(keep)
-        while (local := self._next_member()) is not None:
+        while True:
+            self._pass_attachments()
+            if (local := self._next_member()) is None:
+                break
             self._read_member(local)
         self._read_directory()
         self._check_jsonl()
         self._check_members()
+
+    def _pass_attachments(self) -> None:
+        """Pass over the members `_read_member` would take its quick way over, from the next
+        local header on, while they are: `_next_member` and that way in one loop, no objects
+        per member (100,000s of attachments in an export). Stops, consuming nothing of it,
+        at the first member that needs more (or whose header or end is not buffered yet)."""
+        if self._verify:
+            return  # every member's data is checked: `_read_member`
+        source = self._in
+        images, wants_head = self._images, self._wants_head
+        fixed, flag_mask = LOCAL_HEADER.size, FLAG_ENCRYPTED | FLAG_DATA_DESCRIPTOR
+        record = self._record_plain_at
+        while True:
+            buf, at = source.window()
+            if len(buf) - at < fixed or buf[at : at + 4] != LOCAL_HEADER_SIG:
+                return
+            (_, _, flags, method, _, _, _, _, _, n_name, n_extra) = LOCAL_HEADER.unpack_from(
+                buf, at
+            )
+            if method != STORED or flags & flag_mask != FLAG_DATA_DESCRIPTOR:
+                return
+            try:
+                name = buf[at + fixed : at + fixed + n_name].decode("utf-8")
+            except UnicodeDecodeError:
+                return
+            if images and wants_head(member_key(name)):
+                return
+            quick = _quick_descriptor(buf, at + fixed + n_name + n_extra, source.eof)
+            if quick is None:
+                return
+            offset = source.offset
+            stop, length, crc = quick
+            source.advance(stop + length - at)
+            record(offset, name, crc, stop - (at + fixed + n_name + n_extra))
 
     def _read_member(self, local: _Local) -> None:
         """Pass over a member that is not the JSONL, noting what later checks need."""
@@ -617,15 +654,21 @@ class StreamArchive(Archive):
         self._keep_head(head)
 
     def _record(self, member: MemberInfo, state: int, crc: int, size: int) -> None:
-        self._offsets.append(member.header_offset)
+        self._record_at(member.header_offset, member.name, state, crc, size)
+
+    def _record_at(self, offset: int, name: str, state: int, crc: int, size: int) -> None:
+        self._offsets.append(offset)
         self._state.append(state)
-        self._names.append(hash(member.name))
+        self._names.append(hash(name))
         self._crc.append(crc)
         self._size.append(size)
 
     def _record_plain(self, member: MemberInfo, crc: int, size: int) -> None:
+        self._record_plain_at(member.header_offset, member.name, crc, size)
+
+    def _record_plain_at(self, offset: int, name: str, crc: int, size: int) -> None:
         """`_note` of a member scanned to its end without damage, nothing else noted of it."""
-        self._record(member, _WHOLE | _SCANNED, crc, size)
+        self._record_at(offset, name, _WHOLE | _SCANNED, crc, size)
         self._dim_kind.append(0)
         self._dim_width.append(0)
         self._dim_height.append(0)
