@@ -42,6 +42,7 @@ from archivekit.gosem.images import image_dimensions
 from archivekit.gosem.mail import parse_address
 from archivekit.gosem.strings import byte_len, go_lower
 from archivekit.inspect import inspect
+from archivekit.read.source import Archive
 from archivekit.report.tables import tables
 from archivekit.testing import synth
 from archivekit.testing.fuzz import (
@@ -56,7 +57,7 @@ from archivekit.testing.synth import generate_export, make_archive
 from archivekit.validate import validate
 from archivekit.write.placeholders import placeholder
 from archivekit.write.pseudonyms import Pseudonyms
-from archivekit.write.redact import _repeats_a_key
+from archivekit.write.redact import PROPS_KEYS, RedactRun, _repeats_a_key
 from archivekit.write.results import render_redact
 from archivekit.writers import redact_archive
 
@@ -1002,3 +1003,53 @@ def test_documented_zip_differences_are_the_only_ones(tmp_path: Path) -> None:
     assert {k[0] for k in issue_keys(source)} == DOCUMENTED_GONE
     redact_archive(source, tmp_path / "out.zip", key=KEY)
     assert not issue_keys(tmp_path / "out.zip")
+
+
+def test_props_keys_naming_someone_are_mapped(tmp_path: Path) -> None:
+    """Keys of props are not structure when they name someone: a channel mention's key is the
+    channel's pseudonym, a key that is a user's name the user's, any other unknown key free
+    text of the same size; the keys the server reads by name stay."""
+    props = {
+        "channel_mentions": {"secretchan": {"display_name": "Secret Chan", "team_name": "t"}},
+        "secretuser": "x",
+        "Geheimwort ☃": {"nested_secretkey": [{"innersecret": 1}]},
+        "from_webhook": "true",
+        "attachments": [{"text": "hi", "fields": [{"title": "a", "value": "b", "short": True}]}],
+    }
+    lines: list[Any] = [
+        synth.team("t", display_name="T"),
+        synth.channel("t", "secretchan"),
+        synth.user("secretuser", {"t": ["secretchan"]}),
+        synth.post("t", "secretchan", "secretuser", "see ~secretchan", 1, props=props),
+        b'{"type":"post","post":{"team":"t","channel":"secretchan","user":"secretuser",'
+        b'"message":"x","create_at":2,"props":{"secretuser":1,"channel_mentions":'
+        b'{"secretchan":{}},"tokenkeysecret":2},"props":{}}}',  # a repeated key: token path
+    ]
+    body = redacted_jsonl(lines, tmp_path)
+    for secret in (b"secret", b"Geheimwort", b"inner"):
+        assert secret not in body, secret
+    got = [orjson.loads(line) for line in body.split(b"\n") if line]
+    by_type = {r["type"]: r[r["type"]] for r in got}
+    channel, user = by_type["channel"]["name"], by_type["user"]["username"]
+    mapped = next(r["post"]["props"] for r in got if r["type"] == "post")
+    assert list(mapped["channel_mentions"]) == [channel]
+    assert len(mapped[user]) == 1
+    assert [k for k in mapped if k in props] == ["channel_mentions", "from_webhook", "attachments"]
+    assert len(orjson.dumps(mapped)) == len(orjson.dumps(props))
+    assert f'"{user}":1,"channel_mentions":{{"{channel}":{{}}}}'.encode() in body
+
+
+def test_props_keys_kept_in_c_are_those_kept_in_python() -> None:
+    """write/_redact.c keeps its own copy of `PROPS_KEYS`: a post whose props hold a kept key
+    is taken in C, one holding another key is not."""
+    run = RedactRun(Archive.__new__(Archive), Pseudonyms(KEY))
+    if run._native is None:
+        pytest.skip("archivekit.write._redact is not loaded")
+    source = Path(__file__).parent.parent / "archivekit" / "write" / "_redact.c"
+    in_c = re.search(r"PROPS_KEYS\[\] = \{(.*?)NULL\}", source.read_text(), re.DOTALL)
+    assert in_c is not None
+    assert set(re.findall(r'"(\w+)"', in_c.group(1))) == PROPS_KEYS - {"channel_mentions"}
+    for key in [*sorted(PROPS_KEYS), "other"]:
+        line = b'{"type":"post","post":{"props":{"%s":"v"}}}' % key.encode()
+        taken = run._native.line(line) is not None
+        assert taken == (key in PROPS_KEYS and key != "channel_mentions"), key

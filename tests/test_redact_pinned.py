@@ -122,7 +122,7 @@ SOURCES = {
     "fixture": lambda _: FIXTURE,
 }
 PINNED = {
-    "crowded": "b43e5bd84f0888d4d4daa68fdadd2ef8e7ab27502376d930fc03e6245ff94558",
+    "crowded": "fa7f4fd92cf8d45d5a7182f547614d5ff2fe45012e2caf5a9bd9d07807866278",
     "generated": "4965c1021b9b5e3af4130015f673c4d840c3fae839fbc62372c4e9cc45f5c496",
     "clean": "63f4447f0f2cacd65de6072ae056f052e1ac8d43750fec32a242b6e8c32cbc93",
     "broken": "a6c8ae1545d6ee07add6a6fd0baf7df0c9628c66d4f5d42dbe9f9870c8223e90",
@@ -189,7 +189,8 @@ _SCALAR = st.one_of(
 _VALUE = st.recursive(
     _SCALAR,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["a", "B", "", "é"]), inner)
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "B", "", "é", "text", "channel_mentions"]), inner),
     ),
     max_leaves=6,
 )

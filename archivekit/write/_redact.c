@@ -54,7 +54,7 @@ static void init_classes(void) {
 /* --- the spec of post lines (redact.py's _REPLY and _POST) --------------------------------- */
 typedef enum {
     S_KEEP, S_TEXT, S_MESSAGE, S_USER, S_TEAM, S_CHANNEL, S_EMOJI, S_PATH, S_ATTACHMENTS,
-    S_LIST, S_OBJECT
+    S_LIST, S_OBJECT, S_PROPS
 } Kind;
 enum { N_USER, N_TEAM, N_CHANNEL, N_EMOJI, N_KINDS };
 static const char *const NAME_KIND[N_KINDS] = {"user", "team", "channel", "emoji"};
@@ -67,7 +67,29 @@ static const Spec KEEP = {S_KEEP, NULL, NULL}, TEXT = {S_TEXT, NULL, NULL};
 static const Spec MESSAGE = {S_MESSAGE, NULL, NULL}, USER = {S_USER, NULL, NULL};
 static const Spec TEAM = {S_TEAM, NULL, NULL}, CHANNEL = {S_CHANNEL, NULL, NULL};
 static const Spec EMOJI = {S_EMOJI, NULL, NULL}, PATH = {S_PATH, NULL, NULL};
-static const Spec ATTACHMENTS = {S_ATTACHMENTS, NULL, NULL};
+static const Spec ATTACHMENTS = {S_ATTACHMENTS, NULL, NULL}, PROPS = {S_PROPS, NULL, NULL};
+/* The keys of props kept as they are (redact.py's PROPS_KEYS: keep the two in step, a test
+ * checks it). A line whose props hold any other key (mapped as free text or as the name it
+ * is), or channel_mentions (whose keys are channel names), is left to the Python walk. */
+static const char *const PROPS_KEYS[] = {
+    "attachments", "from_webhook", "from_bot", "from_plugin", "from_oauth_app", "card",
+    "override_username", "override_icon_url", "override_icon_emoji",
+    "webhook_display_name", "disable_group_highlight", "mentionHighlightDisabled",
+    "addedUserId", "addedUsername", "removedUserId", "removedUsername", "userId",
+    "username", "old_header", "new_header", "old_purpose", "new_purpose",
+    "old_displayname", "new_displayname", "deleteBy", "unsafe_links", "previewed_post",
+    "requested_features", "broadcasted_thread_reply", "user_activity_posts",
+    "id", "fallback", "color", "pretext", "author_name", "author_link", "author_icon",
+    "title", "title_link", "text", "fields", "short", "value", "image_url", "thumb_url",
+    "footer", "footer_icon", "ts", "actions", "name", "integration", "url", "context",
+    "type", "data_source", "options", "default_option", "style", "cookie", "disabled",
+    "display_name", "team_name", NULL};
+
+static int is_props_key(const unsigned char *key, size_t n) {
+    for (const char *const *k = PROPS_KEYS; *k != NULL; k++)
+        if ((*k)[0] == key[0] && strncmp(*k, (const char *)key, n) == 0 && (*k)[n] == 0) return 1;
+    return 0;
+}
 static const Spec USERS = {S_LIST, &USER, NULL};
 static const Field PATH_FIELDS[] = {{"path", &PATH}, {NULL, NULL}};
 static const Spec FILE_OBJECT = {S_OBJECT, NULL, PATH_FIELDS};
@@ -76,7 +98,7 @@ static const Field REACTION_FIELDS[] = {
 static const Spec REACTION = {S_OBJECT, NULL, REACTION_FIELDS};
 static const Spec REACTIONS = {S_LIST, &REACTION, NULL};
 #define REPLY_FIELDS_ \
-    {"user", &USER}, {"type", &KEEP}, {"message", &MESSAGE}, {"props", &TEXT}, \
+    {"user", &USER}, {"type", &KEEP}, {"message", &MESSAGE}, {"props", &PROPS}, \
     {"flagged_by", &USERS}, {"reactions", &REACTIONS}, {"attachments", &ATTACHMENTS}
 static const Field REPLY_FIELDS[] = {REPLY_FIELDS_, {NULL, NULL}};
 static const Spec REPLY = {S_OBJECT, NULL, REPLY_FIELDS};
@@ -501,7 +523,8 @@ static int string_leaf(Ctx *c, const Spec *spec) {
     int escaped;
     if (scan_string(c, &start, &stop, &escaped) < 0) return NOT_TAKEN;
     Kind kind = spec->kind;
-    if (kind == S_LIST || kind == S_OBJECT || kind == S_ATTACHMENTS) kind = S_TEXT;
+    if (kind == S_LIST || kind == S_OBJECT || kind == S_ATTACHMENTS || kind == S_PROPS)
+        kind = S_TEXT;
     int name = kind == S_USER ? N_USER : kind == S_TEAM ? N_TEAM
              : kind == S_CHANNEL ? N_CHANNEL : kind == S_EMOJI ? N_EMOJI : -1;
     if ((name >= 0 || kind == S_PATH) && escaped) return NOT_TAKEN;
@@ -579,6 +602,8 @@ static int object(Ctx *c, const Spec *spec, int depth) {
             for (const unsigned char *k = start; k < stop; k++)
                 if (*k >= 0x80 || (*k >= 'A' && *k <= 'Z')) return NOT_TAKEN;
             child = field_spec(spec, start, n);
+        } else if (spec->kind == S_PROPS) {
+            if (escaped || n == 0 || !is_props_key(start, n)) return NOT_TAKEN;
         }
         if (c->p >= c->end || *c->p != ':') return NOT_TAKEN;
         c->p++;
@@ -604,7 +629,7 @@ static int walk(Ctx *c, const Spec *spec, int depth) {
     if (b == '"') return string_leaf(c, spec);
     if (b == '-' || (b >= '0' && b <= '9')) return number(c);
     if (b == 't' || b == 'f' || b == 'n') return literal(c);
-    const Spec *inside = spec->kind == S_KEEP ? &KEEP : &TEXT;
+    const Spec *inside = spec->kind == S_KEEP ? &KEEP : spec->kind == S_PROPS ? &PROPS : &TEXT;
     if (b == '[') {
         if (spec->kind == S_LIST) return array(c, spec->item, depth);
         if (spec->kind == S_ATTACHMENTS) {

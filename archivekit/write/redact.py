@@ -44,14 +44,15 @@ from archivekit.read.framing import LineTooLong, iter_line_batches
 from archivekit.read.inflate import STORED
 from archivekit.write.core import JSONL_NAME, ArchiveWriter
 from archivekit.write.placeholders import placeholder
-from archivekit.write.pseudonyms import Pseudonyms
+from archivekit.write.pseudonyms import NameKind, Pseudonyms
 
 Attachments = Literal["placeholders", "drop", "drop-references"]
 
 # What a customer sends unchanged: said in the summary and the manifest.
 KEPT_VERBATIM: Final = (
     "the structure: one line for each input line, in the same order; the keys of every object;"
-    " the zip's member order and folders",
+    " the zip's member order and folders (but the keys of post props that no program reads by"
+    " name: mapped)",
     "numbers, booleans and nulls: timestamps (create_at, edit_at, delete_at, deleted_at,"
     " last_viewed_at...), counters, flags",
     "enumerations: line types, team and channel types, post types, roles (user, team and"
@@ -76,13 +77,39 @@ Spec = str | dict[str, "Spec"] | tuple["Spec"]
 
 KEEP: Final = "keep"
 TEXT: Final = "text"
+# Post props (Go: a map[string]any, keys matched exactly): strings are free text, and so are
+# keys (`RedactRun._props_key`) but those in `PROPS_KEYS`, which the server, the webapp or
+# integrations read by name. The keys of ``channel_mentions`` are channel names.
+PROPS: Final = "props"
+PROPS_CHANNELS: Final = "props_channels"
+_PROPS_SPECS: Final = (PROPS, PROPS_CHANNELS)  # a tuple: specs met in it may be dicts
+CHANNEL_MENTIONS: Final = "channel_mentions"
+# Kept as they are (write/_redact.c's PROPS_KEYS: keep the two in step): the keys the server
+# and webapp read, those of message attachments (Slack's format) and of their fields and
+# actions, of a channel mention's value.
+PROPS_KEYS: Final = frozenset(
+    {
+        *("attachments", "from_webhook", "from_bot", "from_plugin", "from_oauth_app", "card"),
+        *("override_username", "override_icon_url", "override_icon_emoji", CHANNEL_MENTIONS),
+        *("webhook_display_name", "disable_group_highlight", "mentionHighlightDisabled"),
+        *("addedUserId", "addedUsername", "removedUserId", "removedUsername", "userId"),
+        *("username", "old_header", "new_header", "old_purpose", "new_purpose"),
+        *("old_displayname", "new_displayname", "deleteBy", "unsafe_links", "previewed_post"),
+        *("requested_features", "broadcasted_thread_reply", "user_activity_posts"),
+        *("id", "fallback", "color", "pretext", "author_name", "author_link", "author_icon"),
+        *("title", "title_link", "text", "fields", "short", "value", "image_url", "thumb_url"),
+        *("footer", "footer_icon", "ts", "actions", "name", "integration", "url", "context"),
+        *("type", "data_source", "options", "default_option", "style", "cookie", "disabled"),
+        *("display_name", "team_name"),
+    }
+)
 _REACTION: Final[Spec] = {"user": "user", "emoji_name": "emoji", "create_at": KEEP}
 _ATTACHMENTS: Final[Spec] = "attachments"
 _REPLY: Final[dict[str, Spec]] = {
     "user": "user",
     "type": KEEP,
     "message": "message",
-    "props": TEXT,
+    "props": PROPS,
     "flagged_by": ("user",),
     "reactions": (_REACTION,),
     "attachments": _ATTACHMENTS,
@@ -135,6 +162,7 @@ PAYLOADS: Final[dict[str, Spec]] = {
 # The version line's "info" (generator, its version, when it was written, but converters put
 # workspace names and exporters' emails there too): its strings are free text.
 ENVELOPE: Final[dict[str, Spec]] = {"type": KEEP, "info": TEXT, **PAYLOADS}
+_KEY_KINDS: Final[tuple[NameKind, ...]] = ("user", "channel", "team")
 _NAME_LEAVES: Final = frozenset({"user", "team", "channel", "emoji", "scheme", "email", "auth"})
 _DROP: Final = object()
 
@@ -366,6 +394,11 @@ class RedactRun:
                     self.stats.references_dropped += len(value)
                     return _DROP
                 return [self._walk(v, {"path": "path"}) for v in value]
+            if spec in _PROPS_SPECS:
+                if isinstance(value, dict):
+                    return self._props(value, spec)
+                if isinstance(value, list):
+                    return [self._walk(v, PROPS) for v in value]
             spec = TEXT
         elif isinstance(spec, tuple):
             if isinstance(value, list):
@@ -396,6 +429,30 @@ class RedactRun:
         if type(value) is float:
             self._float = True
         return value
+
+    def _props(self, value: dict[str, Any], spec: str) -> dict[str, Any]:
+        """An object of props: keys mapped by `_props_key` (those of ``channel_mentions`` as
+        channel names), values walked as props."""
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if spec == PROPS_CHANNELS:
+                mapped = self.names.name("channel", key)
+            else:
+                mapped = self._props_key(key)
+            out[mapped] = self._walk(item, _props_child(spec, key))
+        return out
+
+    def _props_key(self, key: str) -> str:
+        """A key of props: kept when the server reads it by name (`PROPS_KEYS`), the
+        pseudonym of the user, channel or team it names when it is a known name (so references
+        stay consistent), else free text (same length, bytes and classes: props sizes stay)."""
+        if key in PROPS_KEYS:
+            return key
+        names = self.names
+        for kind in _KEY_KINDS:
+            if names.known(kind, key):
+                return names.name(kind, key)
+        return names.text(key)
 
     def _leaf(self, value: str, spec: str) -> str:
         names = self.names
@@ -454,10 +511,13 @@ class RedactRun:
                 if not token:
                     continue
             elif content is not None and match.group(3):  # a key
-                pending = _child_spec(stack[-1] if stack and objects[-1] else TEXT, content)
+                parent = stack[-1] if stack and objects[-1] else TEXT
+                pending = _child_spec(parent, content)
                 if drop and pending == _ATTACHMENTS and raw[match.end() :].lstrip()[:1] == b"[":
                     skip = _Skip(len(out))
                     continue
+                if parent in _PROPS_SPECS:
+                    token = self._token_props_key(content, parent) + token[len(content) + 2 :]
                 out.append(token)
                 continue
             if content is not None:
@@ -471,9 +531,8 @@ class RedactRun:
                 out.append(token)
                 for byte in token:
                     if byte == 0x7B:  # {
-                        stack.append(
-                            pending if isinstance(pending, dict) or pending == KEEP else TEXT
-                        )
+                        keeps = isinstance(pending, dict) or pending in (KEEP, *_PROPS_SPECS)
+                        stack.append(pending if keeps else TEXT)
                         objects.append(True)
                     elif byte == 0x5B:  # [
                         stack.append(_element_spec(pending))
@@ -530,6 +589,16 @@ class RedactRun:
                 run.append(part)
         out.append(self.names.text("".join(run)))
         return b'"' + "".join(out).encode("utf-8", "surrogateescape") + close
+
+    def _token_props_key(self, content: bytes, spec: Spec) -> bytes:
+        """A key of props on a line rewritten token by token (its quotes included), mapped as
+        `_props` maps it."""
+        try:
+            key = orjson.loads(b'"' + content + b'"')
+        except orjson.JSONDecodeError:
+            return self._token_string(content, TEXT, b'"')
+        mapped = self.names.name("channel", key) if spec == PROPS_CHANNELS else self._props_key(key)
+        return orjson.dumps(mapped)
 
     def _keep_file(self, value: str) -> None:
         """Keep the file the JSONL path ``value`` names (as the server resolves it)."""
@@ -684,10 +753,17 @@ def _child_spec(spec: Spec, key: bytes) -> Spec:
     ``spec``, as `RedactRun._walk` finds it."""
     if spec == KEEP:
         return KEEP
+    if spec in _PROPS_SPECS:
+        return _props_child(spec, _key_text(key))
     if not isinstance(spec, dict):
         return TEXT
     folded = fold_json_key(_key_text(key))
     return spec.get(folded, spec.get("", TEXT)) if folded else TEXT
+
+
+def _props_child(spec: str, key: str) -> str:
+    """The spec of the value of ``key`` in an object of props."""
+    return PROPS_CHANNELS if spec == PROPS and key == CHANNEL_MENTIONS else PROPS
 
 
 def _element_spec(spec: Spec) -> Spec:
@@ -696,6 +772,8 @@ def _element_spec(spec: Spec) -> Spec:
         return spec[0]
     if spec == _ATTACHMENTS:
         return {"path": "path"}
+    if spec in _PROPS_SPECS:
+        return PROPS
     return KEEP if spec == KEEP else TEXT
 
 
