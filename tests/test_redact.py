@@ -1053,3 +1053,23 @@ def test_props_keys_kept_in_c_are_those_kept_in_python() -> None:
         line = b'{"type":"post","post":{"props":{"%s":"v"}}}' % key.encode()
         taken = run._native.line(line) is not None
         assert taken == (key in PROPS_KEYS and key != "channel_mentions"), key
+
+
+def test_text_outside_strings_of_a_line_that_is_not_json_is_mapped(tmp_path: Path) -> None:
+    """Words in any script and numbers outside strings of a broken line are text: only the
+    numbers of the format's integer fields (timestamps, counters) are kept; a leading zero
+    stays a zero (a JSON reader's verdict on the line stays)."""
+    lines: list[Any] = [
+        synth.team("t", display_name="T"),
+        '{"type":"post","post":{"create_at":1700000000123, 山田太郎さんへ Jürgen Ωμέγα'
+        " 555-867-5309 x4711 -0812 07}".encode(),
+    ]
+    body = redacted_jsonl(lines, tmp_path)
+    line = body.split(b"\n")[-1] if body.split(b"\n")[-1] else body.split(b"\n")[-2]
+    for secret in ("山田", "太郎", "Jürgen", "Ωμέγα", "555", "867", "5309", "4711", "812"):
+        assert secret.encode() not in body, secret
+    assert b'"create_at":1700000000123, ' in line
+    assert "さんへ".encode() not in line
+    text = line.decode()
+    assert re.search(r" \w{7} \w{6} \w{5} \d{3}-\d{3}-\d{4} \w\d{4} -0\d{3} 0\d}$", text), text
+    assert len(line) == len(lines[1])

@@ -15,9 +15,10 @@ A line the walk cannot carry through unchanged — one ``orjson`` cannot read (b
 invalid UTF-8, a number out of range), one holding a float or an integer past 64 bits, one
 nested deeper than ``orjson`` writes (`_MAX_DEPTH`), one repeating a key in an object (Go
 merges or overwrites, ``orjson`` keeps the last: both occurrences must stay) — is rewritten
-token by token instead, without recursion (`RedactRun._tokens`): its structure, keys, numbers
-and white space stay byte for byte, and each string is mapped as the spec says for where it
-stands. A line over the scanner's limit, of which only the length is known, becomes a line of
+token by token instead, without recursion (`RedactRun._tokens`): its structure, keys (but
+those of props) and white space stay byte for byte, numbers too on a line that is JSON (on
+one that is not, only those of `_NUMBER_KEYS`: the others, and words outside strings, are
+text), and each string is mapped as the spec says for where it stands. A line over the scanner's limit, of which only the length is known, becomes a line of
 ``x`` of the same length.
 """
 
@@ -167,10 +168,22 @@ _NAME_LEAVES: Final = frozenset({"user", "team", "channel", "emoji", "scheme", "
 _DROP: Final = object()
 
 # Tokens of a line the walk cannot take: strings (terminated or cut at the end; a key when a
-# colon follows), numbers, bare words, runs of anything else (brackets, commas, white space).
+# colon follows), numbers, bare words (any byte outside ASCII is part of one: a line that is
+# not JSON can hold text outside strings), runs of anything else (brackets, commas, spaces).
 _TOKEN_RE: Final = re.compile(
-    rb'"((?:[^"\\]|\\.)*)("|$)(\s*:)?|-?[0-9][0-9.eE+-]*|[A-Za-z_][A-Za-z0-9_]*|[^"A-Za-z0-9_-]+|.',
+    rb'"((?:[^"\\]|\\.)*)("|$)(\s*:)?|-?[0-9][0-9.eE+-]*|[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*'
+    rb'|[^"A-Za-z0-9_\x80-\xff-]+|.',
     re.DOTALL,
+)
+# On a line that is not JSON, which numbers are timestamps cannot be known: a number is kept
+# only as the value of one of the format's integer fields (archivekit.model's Int64 fields and
+# the version), any other one is text (its digits mapped, its length kept).
+_NUMBER_KEYS: Final = frozenset(
+    {
+        *("create_at", "delete_at", "deleted_at", "edit_at", "expires_at", "last_viewed"),
+        *("last_viewed_at", "mention_count", "mention_count_root", "msg_count", "version"),
+        *("msg_count_root", "unread_mentions", "urgend_mention_count", "urgent_mention_count"),
+    }
 )
 _KEY_RE: Final = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:')
 _ESCAPE_RE: Final = re.compile(r"(\\u[0-9a-fA-F]{4}|\\.?)")
@@ -490,6 +503,7 @@ class RedactRun:
         pending: Spec = ENVELOPE  # the spec of the next value
         drop = is_json and self.attachments == "drop-references"
         skip: _Skip | None = None
+        number_key = False  # the last token was the key of one of `_NUMBER_KEYS`
         for match in _TOKEN_RE.finditer(raw):
             token = match.group()
             content = match.group(1)
@@ -518,17 +532,20 @@ class RedactRun:
                     continue
                 if parent in _PROPS_SPECS:
                     token = self._token_props_key(content, parent) + token[len(content) + 2 :]
+                number_key = fold_json_key(_key_text(content)) in _NUMBER_KEYS
                 out.append(token)
                 continue
             if content is not None:
                 out.append(self._token_string(content, pending, match.group(2)))
-            elif first.isalpha() or first == b"_":
+            elif first.isalpha() or first == b"_" or first >= b"\x80":
                 keep = token in _LITERALS or pending == KEEP
-                out.append(token if keep else self.names.text(token.decode()).encode())
+                out.append(token if keep else self._token_text(token))
             elif first.isdigit() or first == b"-" or first == b".":
-                out.append(token)
+                keep = is_json or number_key or pending == KEEP
+                out.append(token if keep else self._token_number(token))
             else:
                 out.append(token)
+                number_key = number_key and not token.strip()
                 for byte in token:
                     if byte == 0x7B:  # {
                         keeps = isinstance(pending, dict) or pending in (KEEP, *_PROPS_SPECS)
@@ -546,6 +563,7 @@ class RedactRun:
                 continue
             # After a value: the next is a list's element, or an object's key.
             pending = stack[-1] if stack and not objects[-1] else TEXT
+            number_key = False
         return b"".join(out)
 
     def _token_string(self, content: bytes, spec: Spec, close: bytes) -> bytes:
@@ -589,6 +607,24 @@ class RedactRun:
                 run.append(part)
         out.append(self.names.text("".join(run)))
         return b'"' + "".join(out).encode("utf-8", "surrogateescape") + close
+
+    def _token_text(self, token: bytes) -> bytes:
+        """A bare word or number of a line that is not JSON, as free text."""
+        text = self.names.text(token.decode("utf-8", "surrogateescape"))
+        return text.encode("utf-8", "surrogateescape")
+
+    def _token_number(self, token: bytes) -> bytes:
+        """A number of a line that is not JSON, as free text — but its first digit stays a zero
+        or a digit other than zero, so what a JSON reader says of it stays the same (a leading
+        zero is an error)."""
+        mapped = bytearray(self._token_text(token))
+        first = 1 if token[:1] == b"-" else 0
+        if first < len(token) and token[first : first + 1].isdigit():
+            if token[first] == 0x30:
+                mapped[first] = 0x30
+            elif mapped[first] == 0x30:
+                mapped[first] = 0x31
+        return bytes(mapped)
 
     def _token_props_key(self, content: bytes, spec: Spec) -> bytes:
         """A key of props on a line rewritten token by token (its quotes included), mapped as
