@@ -1073,3 +1073,35 @@ def test_text_outside_strings_of_a_line_that_is_not_json_is_mapped(tmp_path: Pat
     text = line.decode()
     assert re.search(r" \w{7} \w{6} \w{5} \d{3}-\d{3}-\d{4} \w\d{4} -0\d{3} 0\d}$", text), text
     assert len(line) == len(lines[1])
+
+
+def test_notify_props_and_custom_status_keep_only_known_values(tmp_path: Path) -> None:
+    """Notify props (user, channel membership, DM participant) and custom status: a value the
+    server knows for its key stays; any other string is free text (an auto-responder message,
+    a status note, a misspelt level — still refused, at the same line)."""
+    notify = {"desktop": "all", "auto_responder_message": "secretaway", "comments": "anySecret"}
+    channel_notify = {"desktop": "mention", "mark_unread": "secretlevel", "x": "secretvalue"}
+    member = {"name": "c", "roles": "channel_user", "notify_props": channel_notify}
+    user = {
+        "username": "u", "email": "u@example.com", "notify_props": notify,
+        "custom_status": {"text": "t", "note": "secretnote", "duration": "today",
+                          "expires_at": "2030-01-01T00:00:00Z"},
+        "teams": [{"name": "t", "roles": "team_user", "channels": [member]}],
+    }  # fmt: skip
+    participants = [{"username": "u", "notify_props": {"desktop": "secretdesk"}}]
+    lines: list[Any] = [
+        synth.team("t", display_name="T"),
+        synth.channel("t", "c"),
+        orjson.dumps({"type": "user", "user": user}),
+        synth.user("v", ["t"]),
+        orjson.dumps({"type": "direct_channel", "direct_channel": {"participants": participants}}),
+    ]
+    body = redacted_jsonl(lines, tmp_path)
+    assert b"secret" not in body.lower()
+    got = {r["type"]: r[r["type"]] for r in map(orjson.loads, filter(None, body.split(b"\n")))}
+    mapped = next(orjson.loads(x)["user"] for x in body.split(b"\n") if b'"custom_status"' in x)
+    assert mapped["notify_props"]["desktop"] == "all"
+    assert mapped["custom_status"]["duration"] == "today"
+    assert mapped["custom_status"]["expires_at"] == "2030-01-01T00:00:00Z"
+    assert mapped["teams"][0]["channels"][0]["notify_props"]["desktop"] == "mention"
+    assert len(got["direct_channel"]["participants"][0]["notify_props"]["desktop"]) == 10

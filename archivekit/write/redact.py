@@ -18,8 +18,9 @@ merges or overwrites, ``orjson`` keeps the last: both occurrences must stay) —
 token by token instead, without recursion (`RedactRun._tokens`): its structure, keys (but
 those of props) and white space stay byte for byte, numbers too on a line that is JSON (on
 one that is not, only those of `_NUMBER_KEYS`: the others, and words outside strings, are
-text), and each string is mapped as the spec says for where it stands. A line over the scanner's limit, of which only the length is known, becomes a line of
-``x`` of the same length.
+text), and each string is mapped as the spec says for where it stands. A line over the
+scanner's limit, of which only the length is known, becomes a line of ``x`` of the same
+length.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ from typing import Any, Final, Literal
 import orjson
 
 from archivekit.check.files import MMCTL_WARNINGS
+from archivekit.check.rules.names import (
+    CHANNEL_MARK_UNREAD_LEVELS,
+    CHANNEL_NOTIFY_LEVELS,
+    COMMENTS_NOTIFY_LEVELS,
+    PUSH_STATUS_LEVELS,
+    TRUE_FALSE,
+    USER_NOTIFY_LEVELS,
+)
 from archivekit.check.rules.user import PREFERENCE_KEYS
 from archivekit.errors import ArchiveError
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions
@@ -59,7 +68,8 @@ KEPT_VERBATIM: Final = (
     "enumerations: line types, team and channel types, post types, roles (user, team and"
     " channel memberships, role and scheme role names but the scheme's name in them,"
     " permissions), auth_service, locale,"
-    " notify props, preferences and themes, custom-status durations",
+    " the known values of notify props, preferences and themes, custom-status durations and"
+    " expiry times",
     "names the server treats specially: reserved usernames (all, channel, matterbot,"
     " system), the reserved prefix of a team name (admin, api, help...), town-square and"
     " off-topic, system emoji, the folder name data",
@@ -72,9 +82,10 @@ KEPT_VERBATIM: Final = (
 )
 
 # --- the spec of the import format ------------------------------------------------------------
-# A leaf names how a string is replaced; a dict walks an object (keys folded as Go matches
-# them; unknown keys are free text); a one-element tuple walks each element of a list.
-Spec = str | dict[str, "Spec"] | tuple["Spec"]
+# A leaf names how a string is replaced; a frozenset is an enumeration (a string that is one
+# of its values is kept, any other is free text); a dict walks an object (keys folded as Go
+# matches them; unknown keys are free text); a one-element tuple walks each element of a list.
+Spec = str | frozenset[str] | dict[str, "Spec"] | tuple["Spec"]
 
 KEEP: Final = "keep"
 TEXT: Final = "text"
@@ -122,7 +133,39 @@ _POST: Final[dict[str, Spec]] = {
     "replies": (_REPLY,),
     "thread_followers": ({"user": "user"},),
 }
-_CHANNEL_MEMBER: Final[dict[str, Spec]] = {"name": "channel", "roles": KEEP, "notify_props": KEEP}
+# Notify props and custom status: the values the server (or its webapp) knows are kept, any
+# other string (an auto-responder message, a status note, a misspelt level) is free text.
+_THREADS: Final = frozenset({"all", "mention", "default"})
+_SOUNDS: Final = frozenset(
+    {"Bing", "Crackle", "Down", "Hello", "Ripple", "Upstairs", "Dynamic", "Calm", "Urgent"}
+    | {"Cheerful", "none", "true", "false"}
+)
+_USER_NOTIFY: Final[dict[str, Spec]] = {
+    **dict.fromkeys(("desktop", "mobile", "push"), USER_NOTIFY_LEVELS),
+    **dict.fromkeys(("desktop_sound", "email", "channel", "first_name"), TRUE_FALSE),
+    **dict.fromkeys(("auto_responder_active", "calls_desktop_sound"), TRUE_FALSE),
+    **dict.fromkeys(("mobile_push_status", "push_status"), PUSH_STATUS_LEVELS),
+    **dict.fromkeys(("desktop_threads", "email_threads", "push_threads"), _THREADS),
+    **dict.fromkeys(("desktop_notification_sound", "calls_notification_sound"), _SOUNDS),
+    "comments": COMMENTS_NOTIFY_LEVELS,
+}
+_CHANNEL_NOTIFY: Final[dict[str, Spec]] = {
+    **dict.fromkeys(("desktop", "mobile", "push"), CHANNEL_NOTIFY_LEVELS),
+    "mark_unread": CHANNEL_MARK_UNREAD_LEVELS,
+    "email": frozenset({"default", "true", "false"}),
+    "ignore_channel_mentions": frozenset({"default", "on", "off"}),
+    "channel_auto_follow_threads": frozenset({"on", "off"}),
+    **dict.fromkeys(("desktop_threads", "push_threads"), _THREADS),
+    **dict.fromkeys(("desktop_sound", "desktop_notification_sound"), _SOUNDS),
+}
+_DURATIONS: Final = frozenset(
+    {"", "thirty_minutes", "one_hour", "four_hours", "today", "this_week", "date_and_time"}
+)
+_CHANNEL_MEMBER: Final[dict[str, Spec]] = {
+    "name": "channel",
+    "roles": KEEP,
+    "notify_props": _CHANNEL_NOTIFY,
+}
 _ROLE_OBJECT: Final[dict[str, Spec]] = {"name": "scheme_role", "permissions": KEEP}
 _USER_KEPT: Final = ("auth_service", "roles", "locale", "email_interval", *PREFERENCE_KEYS)
 _AVATAR: Final[dict[str, Spec]] = {"username": "user", "profile_image": "image"}
@@ -135,8 +178,8 @@ PAYLOADS: Final[dict[str, Spec]] = {
         **dict.fromkeys(_USER_KEPT, KEEP),
         "email": "email",
         "auth_data": "auth",
-        "notify_props": {"mention_keys": TEXT, "": KEEP},
-        "custom_status": {"emoji": "emoji", "text": TEXT, "": KEEP},
+        "notify_props": _USER_NOTIFY,
+        "custom_status": {"emoji": "emoji", "duration": _DURATIONS, "expires_at": KEEP},
         "teams": ({"name": "team", "roles": KEEP, "theme": KEEP, "channels": (_CHANNEL_MEMBER,)},),
     },
     "bot": {**_AVATAR, "owner": "user"},
@@ -154,7 +197,7 @@ PAYLOADS: Final[dict[str, Spec]] = {
     "post": _POST,
     "direct_channel": {
         "members": ("user",),
-        "participants": ({"username": "user", "notify_props": KEEP},),
+        "participants": ({"username": "user", "notify_props": _CHANNEL_NOTIFY},),
         "favorited_by": ("user",),
         "shown_by": ("user",),
     },
@@ -417,6 +460,10 @@ class RedactRun:
             if isinstance(value, list):
                 return [self._walk(v, spec[0]) for v in value]
             spec = TEXT
+        elif isinstance(spec, frozenset):
+            if isinstance(value, str):
+                return value if value in spec else self.names.text(value)
+            spec = TEXT
         else:
             if isinstance(value, dict):
                 out = {}
@@ -576,6 +623,8 @@ class RedactRun:
             text: str | None = orjson.loads(b'"' + content + b'"')
         except orjson.JSONDecodeError:
             text = None
+        if isinstance(spec, frozenset) and text in spec:
+            return b'"' + content + close
         if leaf == "path" and self.attachments == "drop-references":
             # A reference `_tokens` did not take out (on a line that is not JSON, taking a
             # value out could change what the server reads of the rest, and validate counts
