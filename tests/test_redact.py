@@ -1105,3 +1105,19 @@ def test_notify_props_and_custom_status_keep_only_known_values(tmp_path: Path) -
     assert mapped["custom_status"]["expires_at"] == "2030-01-01T00:00:00Z"
     assert mapped["teams"][0]["channels"][0]["notify_props"]["desktop"] == "mention"
     assert len(got["direct_channel"]["participants"][0]["notify_props"]["desktop"]) == 10
+
+
+def test_one_character_channels_keep_their_codes_and_lose_their_names(tmp_path: Path) -> None:
+    """36 one-character channels fill every name of their shape: each still gets a pseudonym
+    of its own (no new duplicate, no original kept), so validate says what it said."""
+    names = [*"0123456789", *"abcdefghijklmnopqrstuvwxyz"]
+    lines: list[Any] = [synth.team("t", display_name="T")]
+    lines += [synth.channel("t", c) for c in names]
+    lines.append(synth.user("u", {"t": names}))
+    lines += [synth.post("t", c, "u", "m", 1 + i) for i, c in enumerate(names)]
+    body = redacted_jsonl(lines, tmp_path)
+    got = list(map(orjson.loads, filter(None, body.split(b"\n"))))
+    mapped = [r["channel"]["name"] for r in got if r["type"] == "channel"]
+    assert sorted(mapped) == names
+    assert all(m != c for m, c in zip(mapped, names, strict=True))
+    assert [r["post"]["channel"] for r in got if r["type"] == "post"] == mapped

@@ -122,12 +122,12 @@ SOURCES = {
     "fixture": lambda _: FIXTURE,
 }
 PINNED = {
-    "crowded": "fa7f4fd92cf8d45d5a7182f547614d5ff2fe45012e2caf5a9bd9d07807866278",
+    "crowded": "d0accc1b5664f6af38405917aed41fed39c7fff7bb44e58d50482855a4982436",
     "generated": "4965c1021b9b5e3af4130015f673c4d840c3fae839fbc62372c4e9cc45f5c496",
     "clean": "63f4447f0f2cacd65de6072ae056f052e1ac8d43750fec32a242b6e8c32cbc93",
-    "broken": "a6c8ae1545d6ee07add6a6fd0baf7df0c9628c66d4f5d42dbe9f9870c8223e90",
-    "over_limits": "0d0b57deac0b58c6272b92db3ecc28dbd4b39805e795786def819eb8734e0c3b",
-    "fixture": "b68d022bbbd53dbdbe562cf33adf2a9e473e90c9854d80bd3d0ab0320cbacae0",
+    "broken": "b23072fbd6f4c094123668bab454678f10d48fb7c12a88e735ef8240485b1c9a",
+    "over_limits": "dc20d60a3f7cf7ddd8ace35ff44fd10d40527194e497abdae0edb8fc5fb1f6c7",
+    "fixture": "b65ed2c22b791b846c4a36a459219518f1ac365a65f832f9ac46896c51ab5b1e",
 }
 
 
