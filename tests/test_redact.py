@@ -1001,8 +1001,9 @@ def test_documented_zip_differences_are_the_only_ones(tmp_path: Path) -> None:
     ]
     source = synth.write_zip(tmp_path / "in.zip", members)
     assert {k[0] for k in issue_keys(source)} == DOCUMENTED_GONE
-    redact_archive(source, tmp_path / "out.zip", key=KEY)
+    result = redact_archive(source, tmp_path / "out.zip", key=KEY)
     assert not issue_keys(tmp_path / "out.zip")
+    assert set(result.stats.not_reproduced) == DOCUMENTED_GONE  # and the summary says so
 
 
 def test_props_keys_naming_someone_are_mapped(tmp_path: Path) -> None:
@@ -1121,3 +1122,39 @@ def test_one_character_channels_keep_their_codes_and_lose_their_names(tmp_path: 
     assert sorted(mapped) == names
     assert all(m != c for m, c in zip(mapped, names, strict=True))
     assert [r["post"]["channel"] for r in got if r["type"] == "post"] == mapped
+
+
+def test_zip_problems_a_placeholder_cannot_carry_are_listed(tmp_path: Path) -> None:
+    """An encrypted member or a symlink becomes a plain placeholder (validate no longer sees
+    the problem): the summary and the manifest say so, by code."""
+    source = tmp_path / "in.zip"
+    jsonl = b"".join(x + b"\n" for x in ZIP_RECIPE.lines)
+    names = sorted(ZIP_RECIPE.files)
+    with zipfile.ZipFile(source, "w") as zf:
+        zf.writestr("import.jsonl", jsonl)
+        zf.writestr(names[0], ZIP_RECIPE.files[names[0]])
+        link = zipfile.ZipInfo(names[1])
+        link.external_attr = (0o120777 << 16) | 0x10
+        link.create_system = 3
+        zf.writestr(link, ZIP_RECIPE.files[names[1]])
+        for name in names[2:]:
+            zf.writestr(name, ZIP_RECIPE.files[name])
+    data = bytearray(source.read_bytes())
+    needle = names[0].encode()
+    for signature, flags, name_at in ((b"PK\x03\x04", 6, 30), (b"PK\x01\x02", 8, 46)):
+        at = data.find(signature)
+        while at >= 0:
+            if data[at + name_at : at + name_at + len(needle)] == needle:
+                data[at + flags] |= 0x1  # the encryption bit, on a member that is not encrypted
+            at = data.find(signature, at + 4)
+    source.write_bytes(data)
+    codes = {k[0] for k in issue_keys(source)}
+    assert {"member-encrypted", "member-symlink"} <= codes
+    result = redact_archive(source, tmp_path / "out.zip", key=KEY)
+    lost = {"member-encrypted": 1, "member-symlink": 1}
+    assert result.to_dict()["problems_not_reproduced"] == lost
+    manifest = json.loads((tmp_path / "out.manifest.json").read_text())
+    assert json.dumps(lost)[1:-1] in json.dumps(manifest)
+    assert "problems not reproduced: member-encrypted (1), member-symlink (1)" in render_redact(
+        result
+    )

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ from archivekit.gosem.strings import fold_json_key
 from archivekit.native import native_module
 from archivekit.read import Archive, MemberInfo
 from archivekit.read.framing import LineTooLong, iter_line_batches
-from archivekit.read.inflate import STORED
+from archivekit.read.inflate import DEFLATED, STORED
 from archivekit.write.core import JSONL_NAME, ArchiveWriter
 from archivekit.write.placeholders import placeholder
 from archivekit.write.pseudonyms import NameKind, Pseudonyms
@@ -268,6 +269,9 @@ class RedactStats:
     references_dropped: int = 0
     references_kept: int = 0  # on lines rewritten token by token, their files kept too
     names: dict[str, int] = field(default_factory=dict)  # distinct names per kind
+    # Zip-level problems of the input a placeholder does not carry (the writer core writes
+    # plain members): issue code → members, so support knows validate will not see them.
+    not_reproduced: Counter[str] = field(default_factory=Counter)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -292,6 +296,7 @@ class RedactStats:
                 "references_kept_on_token_lines": self.references_kept,
             },
             "distinct_names": self.names,
+            "problems_not_reproduced": dict(sorted(self.not_reproduced.items())),
         }
 
 
@@ -711,6 +716,7 @@ class RedactRun:
     def _file(self, writer: ArchiveWriter, member: MemberInfo) -> None:
         stats = self.stats
         name = self.member_name(member)
+        stats.not_reproduced.update(_lost_problems(member))
         if member.is_dir:
             writer.add_member(name, ())
             return
@@ -774,6 +780,22 @@ def _cut_comma(out: list[bytes], start: int, rest: bytes) -> bytes:
         if comma >= 0 and not before[comma + 1 :].strip():
             out[start - 1] = before[:comma] + before[comma + 1 :]
     return rest
+
+
+def _lost_problems(member: MemberInfo) -> list[str]:
+    """The codes of the zip-level problems of ``member`` its output member does not have:
+    the encryption flag, a symlink's mode and a method the server cannot read are not written
+    (a placeholder is a plain member), and names are written in NFC."""
+    lost = []
+    if member.encrypted:
+        lost.append("member-encrypted")
+    if member.is_symlink:
+        lost.append("member-symlink")
+    if member.method not in (STORED, DEFLATED):  # deflate64 too: the server cannot read it
+        lost.append("member-unsupported-compression")
+    if not member.name.isascii() and not unicodedata.is_normalized("NFC", member.name):
+        lost.append("member-nfd-name")
+    return lost
 
 
 def _is_jsonl(member: MemberInfo) -> bool:
