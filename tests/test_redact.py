@@ -57,7 +57,7 @@ from archivekit.testing.synth import generate_export, make_archive
 from archivekit.validate import validate
 from archivekit.write.placeholders import placeholder
 from archivekit.write.pseudonyms import Pseudonyms
-from archivekit.write.redact import PROPS_KEYS, RedactRun, _repeats_a_key
+from archivekit.write.redact import PROPS_KEYS, PROPS_USER_KEYS, RedactRun, _repeats_a_key
 from archivekit.write.results import render_redact
 from archivekit.writers import redact_archive
 
@@ -1049,11 +1049,11 @@ def test_props_keys_kept_in_c_are_those_kept_in_python() -> None:
     source = Path(__file__).parent.parent / "archivekit" / "write" / "_redact.c"
     in_c = re.search(r"PROPS_KEYS\[\] = \{(.*?)NULL\}", source.read_text(), re.DOTALL)
     assert in_c is not None
-    assert set(re.findall(r'"(\w+)"', in_c.group(1))) == PROPS_KEYS - {"channel_mentions"}
+    in_python = PROPS_KEYS - PROPS_USER_KEYS - {"channel_mentions"}
+    assert set(re.findall(r'"(\w+)"', in_c.group(1))) == in_python
     for key in [*sorted(PROPS_KEYS), "other"]:
         line = b'{"type":"post","post":{"props":{"%s":"v"}}}' % key.encode()
-        taken = run._native.line(line) is not None
-        assert taken == (key in PROPS_KEYS and key != "channel_mentions"), key
+        assert (run._native.line(line) is not None) == (key in in_python), key
 
 
 def test_text_outside_strings_of_a_line_that_is_not_json_is_mapped(tmp_path: Path) -> None:
@@ -1158,3 +1158,21 @@ def test_zip_problems_a_placeholder_cannot_carry_are_listed(tmp_path: Path) -> N
     assert "problems not reproduced: member-encrypted (1), member-symlink (1)" in render_redact(
         result
     )
+
+
+def test_usernames_in_system_post_props_are_the_users_pseudonyms(tmp_path: Path) -> None:
+    props = {"addedUsername": "secretuser", "username": "Secretuser", "removedUsername": "nobody"}
+    lines: list[Any] = [
+        synth.team("t", display_name="T"),
+        synth.channel("t", "c"),
+        synth.user("secretuser", {"t": ["c"]}),
+        synth.post("t", "c", "secretuser", "added", 1, props=props),
+    ]
+    body = redacted_jsonl(lines, tmp_path)
+    assert b"secret" not in body.lower()
+    got = list(map(orjson.loads, filter(None, body.split(b"\n"))))
+    user = next(r["user"]["username"] for r in got if r["type"] == "user")
+    mapped = next(r["post"]["props"] for r in got if r["type"] == "post")
+    assert mapped["addedUsername"] == user
+    assert mapped["username"] == user.capitalize()
+    assert len(mapped["removedUsername"]) == len("nobody")

@@ -95,6 +95,7 @@ TEXT: Final = "text"
 # integrations read by name. The keys of ``channel_mentions`` are channel names.
 PROPS: Final = "props"
 PROPS_CHANNELS: Final = "props_channels"
+PROPS_USER: Final = "props_user"  # a username in a system post's props (see PROPS_USER_KEYS)
 _PROPS_SPECS: Final = (PROPS, PROPS_CHANNELS)  # a tuple: specs met in it may be dicts
 CHANNEL_MENTIONS: Final = "channel_mentions"
 # Kept as they are (write/_redact.c's PROPS_KEYS: keep the two in step): the keys the server
@@ -116,6 +117,10 @@ PROPS_KEYS: Final = frozenset(
         *("display_name", "team_name"),
     }
 )
+# Keys of props whose value is a username (system posts: "alice added bob to the channel"):
+# a known user's becomes that user's pseudonym, any other value free text. The C walk leaves
+# lines holding them to the Python walk (they are not in _redact.c's PROPS_KEYS).
+PROPS_USER_KEYS: Final = frozenset({"addedUsername", "removedUsername", "username"})
 _REACTION: Final[Spec] = {"user": "user", "emoji_name": "emoji", "create_at": KEEP}
 _ATTACHMENTS: Final[Spec] = "attachments"
 _REPLY: Final[dict[str, Spec]] = {
@@ -534,6 +539,8 @@ class RedactRun:
             return names.path(value)
         if spec == "scheme_role":
             return names.scheme_role(value)
+        if spec == PROPS_USER and names.known("user", value):
+            return names.name("user", value)
         return names.text(value)
 
     def _token_line(self, raw: bytes, reason: str) -> bytes:
@@ -870,6 +877,8 @@ def _child_spec(spec: Spec, key: bytes) -> Spec:
 
 def _props_child(spec: str, key: str) -> str:
     """The spec of the value of ``key`` in an object of props."""
+    if spec == PROPS and key in PROPS_USER_KEYS:
+        return PROPS_USER
     return PROPS_CHANNELS if spec == PROPS and key == CHANNEL_MENTIONS else PROPS
 
 
