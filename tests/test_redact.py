@@ -42,6 +42,7 @@ from archivekit.gosem.images import image_dimensions
 from archivekit.gosem.mail import parse_address
 from archivekit.gosem.strings import byte_len, go_lower
 from archivekit.inspect import inspect
+from archivekit.read.source import Archive
 from archivekit.report.tables import tables
 from archivekit.testing import synth
 from archivekit.testing.fuzz import (
@@ -56,7 +57,7 @@ from archivekit.testing.synth import generate_export, make_archive
 from archivekit.validate import validate
 from archivekit.write.placeholders import placeholder
 from archivekit.write.pseudonyms import Pseudonyms
-from archivekit.write.redact import _repeats_a_key
+from archivekit.write.redact import PROPS_KEYS, PROPS_USER_KEYS, RedactRun, _repeats_a_key
 from archivekit.write.results import render_redact
 from archivekit.writers import redact_archive
 
@@ -1000,5 +1001,178 @@ def test_documented_zip_differences_are_the_only_ones(tmp_path: Path) -> None:
     ]
     source = synth.write_zip(tmp_path / "in.zip", members)
     assert {k[0] for k in issue_keys(source)} == DOCUMENTED_GONE
-    redact_archive(source, tmp_path / "out.zip", key=KEY)
+    result = redact_archive(source, tmp_path / "out.zip", key=KEY)
     assert not issue_keys(tmp_path / "out.zip")
+    assert set(result.stats.not_reproduced) == DOCUMENTED_GONE  # and the summary says so
+
+
+def test_props_keys_naming_someone_are_mapped(tmp_path: Path) -> None:
+    """Keys of props are not structure when they name someone: a channel mention's key is the
+    channel's pseudonym, a key that is a user's name the user's, any other unknown key free
+    text of the same size; the keys the server reads by name stay."""
+    props = {
+        "channel_mentions": {"secretchan": {"display_name": "Secret Chan", "team_name": "t"}},
+        "secretuser": "x",
+        "Geheimwort ☃": {"nested_secretkey": [{"innersecret": 1}]},
+        "from_webhook": "true",
+        "attachments": [{"text": "hi", "fields": [{"title": "a", "value": "b", "short": True}]}],
+    }
+    lines: list[Any] = [
+        synth.team("t", display_name="T"),
+        synth.channel("t", "secretchan"),
+        synth.user("secretuser", {"t": ["secretchan"]}),
+        synth.post("t", "secretchan", "secretuser", "see ~secretchan", 1, props=props),
+        b'{"type":"post","post":{"team":"t","channel":"secretchan","user":"secretuser",'
+        b'"message":"x","create_at":2,"props":{"secretuser":1,"channel_mentions":'
+        b'{"secretchan":{}},"tokenkeysecret":2},"props":{}}}',  # a repeated key: token path
+    ]
+    body = redacted_jsonl(lines, tmp_path)
+    for secret in (b"secret", b"Geheimwort", b"inner"):
+        assert secret not in body, secret
+    got = [orjson.loads(line) for line in body.split(b"\n") if line]
+    by_type = {r["type"]: r[r["type"]] for r in got}
+    channel, user = by_type["channel"]["name"], by_type["user"]["username"]
+    mapped = next(r["post"]["props"] for r in got if r["type"] == "post")
+    assert list(mapped["channel_mentions"]) == [channel]
+    assert len(mapped[user]) == 1
+    assert [k for k in mapped if k in props] == ["channel_mentions", "from_webhook", "attachments"]
+    assert len(orjson.dumps(mapped)) == len(orjson.dumps(props))
+    assert f'"{user}":1,"channel_mentions":{{"{channel}":{{}}}}'.encode() in body
+
+
+def test_props_keys_kept_in_c_are_those_kept_in_python() -> None:
+    """write/_redact.c keeps its own copy of `PROPS_KEYS`: a post whose props hold a kept key
+    is taken in C, one holding another key is not."""
+    run = RedactRun(Archive.__new__(Archive), Pseudonyms(KEY))
+    if run._native is None:
+        pytest.skip("archivekit.write._redact is not loaded")
+    source = Path(__file__).parent.parent / "archivekit" / "write" / "_redact.c"
+    in_c = re.search(r"PROPS_KEYS\[\] = \{(.*?)NULL\}", source.read_text(), re.DOTALL)
+    assert in_c is not None
+    in_python = PROPS_KEYS - PROPS_USER_KEYS - {"channel_mentions"}
+    assert set(re.findall(r'"(\w+)"', in_c.group(1))) == in_python
+    for key in [*sorted(PROPS_KEYS), "other"]:
+        line = b'{"type":"post","post":{"props":{"%s":"v"}}}' % key.encode()
+        assert (run._native.line(line) is not None) == (key in in_python), key
+
+
+def test_text_outside_strings_of_a_line_that_is_not_json_is_mapped(tmp_path: Path) -> None:
+    """Words in any script and numbers outside strings of a broken line are text: only the
+    numbers of the format's integer fields (timestamps, counters) are kept; a leading zero
+    stays a zero (a JSON reader's verdict on the line stays)."""
+    lines: list[Any] = [
+        synth.team("t", display_name="T"),
+        '{"type":"post","post":{"create_at":1700000000123, 山田太郎さんへ Jürgen Ωμέγα'
+        " 555-867-5309 x4711 -0812 07}".encode(),
+    ]
+    body = redacted_jsonl(lines, tmp_path)
+    line = body.split(b"\n")[-1] if body.split(b"\n")[-1] else body.split(b"\n")[-2]
+    for secret in ("山田", "太郎", "Jürgen", "Ωμέγα", "555", "867", "5309", "4711", "812"):
+        assert secret.encode() not in body, secret
+    assert b'"create_at":1700000000123, ' in line
+    assert "さんへ".encode() not in line
+    text = line.decode()
+    assert re.search(r" \w{7} \w{6} \w{5} \d{3}-\d{3}-\d{4} \w\d{4} -0\d{3} 0\d}$", text), text
+    assert len(line) == len(lines[1])
+
+
+def test_notify_props_and_custom_status_keep_only_known_values(tmp_path: Path) -> None:
+    """Notify props (user, channel membership, DM participant) and custom status: a value the
+    server knows for its key stays; any other string is free text (an auto-responder message,
+    a status note, a misspelt level — still refused, at the same line)."""
+    notify = {"desktop": "all", "auto_responder_message": "secretaway", "comments": "anySecret"}
+    channel_notify = {"desktop": "mention", "mark_unread": "secretlevel", "x": "secretvalue"}
+    member = {"name": "c", "roles": "channel_user", "notify_props": channel_notify}
+    user = {
+        "username": "u", "email": "u@example.com", "notify_props": notify,
+        "custom_status": {"text": "t", "note": "secretnote", "duration": "today",
+                          "expires_at": "2030-01-01T00:00:00Z"},
+        "teams": [{"name": "t", "roles": "team_user", "channels": [member]}],
+    }  # fmt: skip
+    participants = [{"username": "u", "notify_props": {"desktop": "secretdesk"}}]
+    lines: list[Any] = [
+        synth.team("t", display_name="T"),
+        synth.channel("t", "c"),
+        orjson.dumps({"type": "user", "user": user}),
+        synth.user("v", ["t"]),
+        orjson.dumps({"type": "direct_channel", "direct_channel": {"participants": participants}}),
+    ]
+    body = redacted_jsonl(lines, tmp_path)
+    assert b"secret" not in body.lower()
+    got = {r["type"]: r[r["type"]] for r in map(orjson.loads, filter(None, body.split(b"\n")))}
+    mapped = next(orjson.loads(x)["user"] for x in body.split(b"\n") if b'"custom_status"' in x)
+    assert mapped["notify_props"]["desktop"] == "all"
+    assert mapped["custom_status"]["duration"] == "today"
+    assert mapped["custom_status"]["expires_at"] == "2030-01-01T00:00:00Z"
+    assert mapped["teams"][0]["channels"][0]["notify_props"]["desktop"] == "mention"
+    assert len(got["direct_channel"]["participants"][0]["notify_props"]["desktop"]) == 10
+
+
+def test_one_character_channels_keep_their_codes_and_lose_their_names(tmp_path: Path) -> None:
+    """36 one-character channels fill every name of their shape: each still gets a pseudonym
+    of its own (no new duplicate, no original kept), so validate says what it said."""
+    names = [*"0123456789", *"abcdefghijklmnopqrstuvwxyz"]
+    lines: list[Any] = [synth.team("t", display_name="T")]
+    lines += [synth.channel("t", c) for c in names]
+    lines.append(synth.user("u", {"t": names}))
+    lines += [synth.post("t", c, "u", "m", 1 + i) for i, c in enumerate(names)]
+    body = redacted_jsonl(lines, tmp_path)
+    got = list(map(orjson.loads, filter(None, body.split(b"\n"))))
+    mapped = [r["channel"]["name"] for r in got if r["type"] == "channel"]
+    assert sorted(mapped) == names
+    assert all(m != c for m, c in zip(mapped, names, strict=True))
+    assert [r["post"]["channel"] for r in got if r["type"] == "post"] == mapped
+
+
+def test_zip_problems_a_placeholder_cannot_carry_are_listed(tmp_path: Path) -> None:
+    """An encrypted member or a symlink becomes a plain placeholder (validate no longer sees
+    the problem): the summary and the manifest say so, by code."""
+    source = tmp_path / "in.zip"
+    jsonl = b"".join(x + b"\n" for x in ZIP_RECIPE.lines)
+    names = sorted(ZIP_RECIPE.files)
+    with zipfile.ZipFile(source, "w") as zf:
+        zf.writestr("import.jsonl", jsonl)
+        zf.writestr(names[0], ZIP_RECIPE.files[names[0]])
+        link = zipfile.ZipInfo(names[1])
+        link.external_attr = (0o120777 << 16) | 0x10
+        link.create_system = 3
+        zf.writestr(link, ZIP_RECIPE.files[names[1]])
+        for name in names[2:]:
+            zf.writestr(name, ZIP_RECIPE.files[name])
+    data = bytearray(source.read_bytes())
+    needle = names[0].encode()
+    for signature, flags, name_at in ((b"PK\x03\x04", 6, 30), (b"PK\x01\x02", 8, 46)):
+        at = data.find(signature)
+        while at >= 0:
+            if data[at + name_at : at + name_at + len(needle)] == needle:
+                data[at + flags] |= 0x1  # the encryption bit, on a member that is not encrypted
+            at = data.find(signature, at + 4)
+    source.write_bytes(data)
+    codes = {k[0] for k in issue_keys(source)}
+    assert {"member-encrypted", "member-symlink"} <= codes
+    result = redact_archive(source, tmp_path / "out.zip", key=KEY)
+    lost = {"member-encrypted": 1, "member-symlink": 1}
+    assert result.to_dict()["problems_not_reproduced"] == lost
+    manifest = json.loads((tmp_path / "out.manifest.json").read_text())
+    assert json.dumps(lost)[1:-1] in json.dumps(manifest)
+    assert "problems not reproduced: member-encrypted (1), member-symlink (1)" in render_redact(
+        result
+    )
+
+
+def test_usernames_in_system_post_props_are_the_users_pseudonyms(tmp_path: Path) -> None:
+    props = {"addedUsername": "secretuser", "username": "Secretuser", "removedUsername": "nobody"}
+    lines: list[Any] = [
+        synth.team("t", display_name="T"),
+        synth.channel("t", "c"),
+        synth.user("secretuser", {"t": ["c"]}),
+        synth.post("t", "c", "secretuser", "added", 1, props=props),
+    ]
+    body = redacted_jsonl(lines, tmp_path)
+    assert b"secret" not in body.lower()
+    got = list(map(orjson.loads, filter(None, body.split(b"\n"))))
+    user = next(r["user"]["username"] for r in got if r["type"] == "user")
+    mapped = next(r["post"]["props"] for r in got if r["type"] == "post")
+    assert mapped["addedUsername"] == user
+    assert mapped["username"] == user.capitalize()
+    assert len(mapped["removedUsername"]) == len("nobody")

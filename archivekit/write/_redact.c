@@ -6,7 +6,8 @@
  * written back by orjson.dumps, every string replaced as the walk replaces it. So only lines
  * that already are in orjson's output form are taken: compact (no white space between tokens),
  * strings with exactly the escapes orjson writes (\" \\ \b \t \n \f \r and \u00xx for the other
- * control characters) and valid UTF-8, integers of at most 18 digits (no floats, no -0), no
+ * control characters) or, in free text and messages, those Go's json.Marshal adds (\u0026 \u003c
+ * \u003e, U+2028, U+2029: decoded, as orjson writes them, by decode_go_escapes) and valid UTF-8, integers of at most 18 digits (no floats, no -0), no
  * repeated key in an object, keys Go matches as written (lowercase ASCII where the spec looks
  * them up), at most MAX_DEPTH levels. Anything else returns None and the Python walk takes the
  * line from scratch.
@@ -54,7 +55,7 @@ static void init_classes(void) {
 /* --- the spec of post lines (redact.py's _REPLY and _POST) --------------------------------- */
 typedef enum {
     S_KEEP, S_TEXT, S_MESSAGE, S_USER, S_TEAM, S_CHANNEL, S_EMOJI, S_PATH, S_ATTACHMENTS,
-    S_LIST, S_OBJECT
+    S_LIST, S_OBJECT, S_PROPS
 } Kind;
 enum { N_USER, N_TEAM, N_CHANNEL, N_EMOJI, N_KINDS };
 static const char *const NAME_KIND[N_KINDS] = {"user", "team", "channel", "emoji"};
@@ -67,7 +68,28 @@ static const Spec KEEP = {S_KEEP, NULL, NULL}, TEXT = {S_TEXT, NULL, NULL};
 static const Spec MESSAGE = {S_MESSAGE, NULL, NULL}, USER = {S_USER, NULL, NULL};
 static const Spec TEAM = {S_TEAM, NULL, NULL}, CHANNEL = {S_CHANNEL, NULL, NULL};
 static const Spec EMOJI = {S_EMOJI, NULL, NULL}, PATH = {S_PATH, NULL, NULL};
-static const Spec ATTACHMENTS = {S_ATTACHMENTS, NULL, NULL};
+static const Spec ATTACHMENTS = {S_ATTACHMENTS, NULL, NULL}, PROPS = {S_PROPS, NULL, NULL};
+/* The keys of props kept as they are (redact.py's PROPS_KEYS: keep the two in step, a test
+ * checks it). A line whose props hold any other key (mapped as free text or as the name it
+ * is), or channel_mentions (whose keys are channel names), is left to the Python walk. */
+static const char *const PROPS_KEYS[] = {
+    "attachments", "from_webhook", "from_bot", "from_plugin", "from_oauth_app", "card",
+    "override_username", "override_icon_url", "override_icon_emoji",
+    "webhook_display_name", "disable_group_highlight", "mentionHighlightDisabled",
+    "addedUserId", "removedUserId", "userId", "old_header", "new_header", "old_purpose", "new_purpose",
+    "old_displayname", "new_displayname", "deleteBy", "unsafe_links", "previewed_post",
+    "requested_features", "broadcasted_thread_reply", "user_activity_posts",
+    "id", "fallback", "color", "pretext", "author_name", "author_link", "author_icon",
+    "title", "title_link", "text", "fields", "short", "value", "image_url", "thumb_url",
+    "footer", "footer_icon", "ts", "actions", "name", "integration", "url", "context",
+    "type", "data_source", "options", "default_option", "style", "cookie", "disabled",
+    "display_name", "team_name", NULL};
+
+static int is_props_key(const unsigned char *key, size_t n) {
+    for (const char *const *k = PROPS_KEYS; *k != NULL; k++)
+        if ((*k)[0] == key[0] && strncmp(*k, (const char *)key, n) == 0 && (*k)[n] == 0) return 1;
+    return 0;
+}
 static const Spec USERS = {S_LIST, &USER, NULL};
 static const Field PATH_FIELDS[] = {{"path", &PATH}, {NULL, NULL}};
 static const Spec FILE_OBJECT = {S_OBJECT, NULL, PATH_FIELDS};
@@ -76,7 +98,7 @@ static const Field REACTION_FIELDS[] = {
 static const Spec REACTION = {S_OBJECT, NULL, REACTION_FIELDS};
 static const Spec REACTIONS = {S_LIST, &REACTION, NULL};
 #define REPLY_FIELDS_ \
-    {"user", &USER}, {"type", &KEEP}, {"message", &MESSAGE}, {"props", &TEXT}, \
+    {"user", &USER}, {"type", &KEEP}, {"message", &MESSAGE}, {"props", &PROPS}, \
     {"flagged_by", &USERS}, {"reactions", &REACTIONS}, {"attachments", &ATTACHMENTS}
 static const Field REPLY_FIELDS[] = {REPLY_FIELDS_, {NULL, NULL}};
 static const Spec REPLY = {S_OBJECT, NULL, REPLY_FIELDS};
@@ -114,6 +136,8 @@ typedef struct {
     size_t word_count;
     char *out;
     size_t out_len, out_cap;
+    unsigned char *scratch; /* a string with Go's escapes decoded (see go_escape) */
+    size_t scratch_cap;
 } Mapper;
 
 typedef struct {
@@ -332,6 +356,68 @@ static int canonical_escape(const unsigned char *s, const unsigned char *end) {
     return 6;
 }
 
+static int hex_digit(unsigned char d) {
+    if (d >= '0' && d <= '9') return d - '0';
+    if (d >= 'a' && d <= 'f') return d - 'a' + 10;
+    if (d >= 'A' && d <= 'F') return d - 'A' + 10;
+    return -1;
+}
+
+/* The character of an escape orjson does not write but Go's json.Marshal does, at s (after the
+ * backslash): \u0026 \u003c \u003e (any printable ASCII but the quote and the backslash) and
+ * \u2028 \u2029, which orjson writes as the characters themselves; else -1. */
+static long go_escape(const unsigned char *s, const unsigned char *end) {
+    if (end - s < 5 || s[0] != 'u') return -1;
+    long v = 0;
+    for (int i = 1; i <= 4; i++) {
+        int d = hex_digit(s[i]);
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    if ((v >= 0x20 && v < 0x7f && v != '"' && v != '\\') || v == 0x2028 || v == 0x2029) return v;
+    return -1;
+}
+
+/* [start, stop) (a string's content holding escapes of `go_escape`) written to m->scratch with
+ * those escapes decoded: the content orjson would write. */
+static int decode_go_escapes(Mapper *m, const unsigned char **start, const unsigned char **stop) {
+    size_t n = *stop - *start;
+    if (n > m->scratch_cap) {
+        unsigned char *grown = PyMem_Realloc(m->scratch, n);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return FAILED;
+        }
+        m->scratch = grown;
+        m->scratch_cap = n;
+    }
+    unsigned char *out = m->scratch;
+    for (const unsigned char *p = *start; p < *stop;) {
+        if (*p != '\\') {
+            *out++ = *p++;
+            continue;
+        }
+        long v = go_escape(p + 1, *stop);
+        if (v < 0) { /* a canonical escape: as it is */
+            int len = canonical_escape(p + 1, *stop);
+            memcpy(out, p, len);
+            out += len;
+            p += len;
+        } else if (v < 0x80) {
+            *out++ = (unsigned char)v;
+            p += 6;
+        } else { /* U+2028, U+2029: three bytes of UTF-8 */
+            *out++ = 0xE2;
+            *out++ = 0x80;
+            *out++ = (unsigned char)(0x80 | (v & 0x3F));
+            p += 6;
+        }
+    }
+    *start = m->scratch;
+    *stop = out;
+    return OK;
+}
+
 /* A string at c->p (its opening quote): checked to be in orjson's output form; [*start, *stop)
  * is its content; c->p moves past the closing quote. */
 static int scan_string(Ctx *c, const unsigned char **start, const unsigned char **stop,
@@ -350,8 +436,12 @@ static int scan_string(Ctx *c, const unsigned char **start, const unsigned char 
         }
         if (b == '\\') {
             int n = canonical_escape(p + 1, end);
-            if (n == 0) return NOT_TAKEN;
-            *escaped = 1;
+            if (n == 0) {
+                if (go_escape(p + 1, end) < 0) return NOT_TAKEN;
+                n = 6;
+                *escaped |= 2; /* decoded by decode_go_escapes */
+            }
+            *escaped |= 1;
             p += n;
         } else if (b < 0x20) {
             return NOT_TAKEN;
@@ -501,14 +591,21 @@ static int string_leaf(Ctx *c, const Spec *spec) {
     int escaped;
     if (scan_string(c, &start, &stop, &escaped) < 0) return NOT_TAKEN;
     Kind kind = spec->kind;
-    if (kind == S_LIST || kind == S_OBJECT || kind == S_ATTACHMENTS) kind = S_TEXT;
+    if (kind == S_LIST || kind == S_OBJECT || kind == S_ATTACHMENTS || kind == S_PROPS)
+        kind = S_TEXT;
     int name = kind == S_USER ? N_USER : kind == S_TEAM ? N_TEAM
              : kind == S_CHANNEL ? N_CHANNEL : kind == S_EMOJI ? N_EMOJI : -1;
     if ((name >= 0 || kind == S_PATH) && escaped) return NOT_TAKEN;
+    Mapper *m = c->m;
+    if ((escaped & 2) && decode_go_escapes(m, &start, &stop) < 0) return FAILED;
     if (kind == S_MESSAGE && has_address(start, stop)) return NOT_TAKEN;
     if (!c->emit) return OK;
-    Mapper *m = c->m;
-    if (kind == S_KEEP) return put(m, from, c->p - from);
+    if (kind == S_KEEP && !(escaped & 2)) return put(m, from, c->p - from);
+    if (kind == S_KEEP) {
+        int rc = put(m, "\"", 1);
+        if (rc == OK) rc = put(m, start, stop - start);
+        return rc < 0 ? rc : put(m, "\"", 1);
+    }
     if (put(m, "\"", 1) < 0) return FAILED;
     int rc;
     if (name >= 0) {
@@ -565,7 +662,7 @@ static int object(Ctx *c, const Spec *spec, int depth) {
         if (c->p >= c->end || *c->p != '"' || count == MAX_KEYS) return NOT_TAKEN;
         const unsigned char *from = c->p, *start, *stop;
         int escaped;
-        if (scan_string(c, &start, &stop, &escaped) < 0) return NOT_TAKEN;
+        if (scan_string(c, &start, &stop, &escaped) < 0 || (escaped & 2)) return NOT_TAKEN;
         size_t n = stop - start;
         for (int i = 0; i < count; i++)
             if (key_lens[i] == n && memcmp(keys[i], start, n) == 0) return NOT_TAKEN;
@@ -579,6 +676,8 @@ static int object(Ctx *c, const Spec *spec, int depth) {
             for (const unsigned char *k = start; k < stop; k++)
                 if (*k >= 0x80 || (*k >= 'A' && *k <= 'Z')) return NOT_TAKEN;
             child = field_spec(spec, start, n);
+        } else if (spec->kind == S_PROPS) {
+            if (escaped || n == 0 || !is_props_key(start, n)) return NOT_TAKEN;
         }
         if (c->p >= c->end || *c->p != ':') return NOT_TAKEN;
         c->p++;
@@ -604,7 +703,7 @@ static int walk(Ctx *c, const Spec *spec, int depth) {
     if (b == '"') return string_leaf(c, spec);
     if (b == '-' || (b >= '0' && b <= '9')) return number(c);
     if (b == 't' || b == 'f' || b == 'n') return literal(c);
-    const Spec *inside = spec->kind == S_KEEP ? &KEEP : &TEXT;
+    const Spec *inside = spec->kind == S_KEEP ? &KEEP : spec->kind == S_PROPS ? &PROPS : &TEXT;
     if (b == '[') {
         if (spec->kind == S_LIST) return array(c, spec->item, depth);
         if (spec->kind == S_ATTACHMENTS) {
@@ -767,6 +866,7 @@ static void mapper_dealloc(Mapper *self) {
     clear_words(self);
     PyMem_Free(self->words);
     PyMem_Free(self->out);
+    PyMem_Free(self->scratch);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

@@ -25,7 +25,9 @@ look at (`archivekit.check.rules.names`), character by character:
 Names (users, teams, channels, emoji, schemes, emails, auth data) are kept in a table, one
 entry per distinct name: a pseudonym is never given to two names (no new duplicates), never
 equals its original, and never lands on a name the server treats specially (reserved
-usernames and team-name prefixes, the default channels, system emoji). Names the server
+usernames and team-name prefixes, the default channels, system emoji); a short name (at
+most `_SMALL_SPACE` names of its shape) takes the next free name on a keyed cycle through all
+names of its shape, so this holds even when every one of them is taken. Names the server
 treats specially are kept as they are: they are not personal. Words of free text (messages,
 headers, props...) are mapped without a table (a small bounded cache only speeds up repeats):
 memory is bounded by the number of distinct names, never by posts.
@@ -98,6 +100,12 @@ _KEPT_EXTENSIONS: Final = frozenset(
     }
 )
 _MAX_ATTEMPTS: Final = 64
+# Names of ASCII letters and digits with at most this many of the same shape (letters and
+# digits where the name has them, the rest as it is: 3 letters, 17,576) are mapped along a
+# keyed cycle through all of them (`Pseudonyms._small_name`): no two share a pseudonym and
+# none keeps its own, even when every name of the shape is taken (channels 0..9, a..z).
+_SMALL_SPACE: Final = 20_000
+_CYCLES_MAX: Final = 64  # shapes whose cycle is remembered (each up to _SMALL_SPACE names)
 
 
 def _utf8_len(c: str) -> int:
@@ -222,6 +230,7 @@ class Pseudonyms:
         # Each spelling met (case variants of a name included) → its pseudonym: a lookup.
         self._spelled: dict[NameKind, dict[str, str]] = {kind: {} for kind in NAME_KINDS}
         self._words: dict[str, str] = {}
+        self._cycles: dict[tuple[bytes, str], tuple[list[int], dict[int, int]]] = {}
 
     # --- the keyed stream ----------------------------------------------------------------------
     def _stream(self, domain: bytes, text: str, attempt: int, size: int) -> bytes:
@@ -340,20 +349,89 @@ class Pseudonyms:
                 if kind == "email"
                 else (lambda attempt: self._shape(kind.encode(), rest, attempt, hexlike=hexlike))
             )
-            mapped = lowered
-            for attempt in range(_MAX_ATTEMPTS):
+            small = self._small_name(kind, lowered) if kind != "email" and not keep else None
+            mapped = small if small is not None else lowered
+            # Twice the attempts: first avoiding the other originals seen so far (a pseudonym
+            # that is another name reads as that name), then not (the shape may hold no
+            # other); never the original itself.
+            for attempt in range(2 * _MAX_ATTEMPTS if small is None else 0):
                 candidate = prefix + shape(attempt)
                 if (
                     candidate != lowered
                     and candidate not in taken
-                    and candidate not in self._names[kind]  # another original, seen so far
+                    and (attempt >= _MAX_ATTEMPTS or candidate not in self._names[kind])
                     and _kept_part(kind, candidate) == keep
                 ):
                     mapped = candidate
                     break
+            else:
+                if small is None and any(c.isalnum() for c in rest):
+                    # Every candidate taken: a name of its shape many times over. A duplicate
+                    # (validate reports it) rather than the original (a leak).
+                    mapped = prefix + shape(0)
         taken.add(mapped)
         self._names[kind][lowered] = mapped
         return mapped
+
+    def _small_name(self, kind: NameKind, lowered: str) -> str | None:
+        """The pseudonym of an ASCII name whose shape holds at most `_SMALL_SPACE` names: the
+        next free one after it on a keyed cycle through all names of its shape (None for
+        another name, or when every other name of the shape is taken or reserved)."""
+        if not lowered.isascii():
+            return None
+        radices = [26 if c.isalpha() else 10 for c in lowered if c.isalnum()]
+        size = 1
+        for radix in radices:
+            size *= radix
+        if size <= 1 or size > _SMALL_SPACE:
+            return None
+        shape = "".join("a" if c.isalpha() else "0" if c.isdigit() else c for c in lowered)
+        order, place = self._cycle(kind.encode(), shape, size)
+
+        def spelled(index: int) -> str:
+            out = []
+            for c in reversed(shape):
+                if c == "a" or c == "0":
+                    radix = 26 if c == "a" else 10
+                    index, digit = divmod(index, radix)
+                    out.append(chr((97 if c == "a" else 48) + digit))
+                else:
+                    out.append(c)
+            return "".join(reversed(out))
+
+        index = 0
+        for c in lowered:
+            if c.isalpha():
+                index = index * 26 + ord(c) - 97
+            elif c.isdigit():
+                index = index * 10 + ord(c) - 48
+        taken, originals = self._taken[kind], self._names[kind]
+        for avoid in (originals, {}):  # first not another original seen so far (see _new_name)
+            step = place[index]
+            for _ in range(size - 1):
+                step = (step + 1) % size
+                candidate = spelled(order[step])
+                if (
+                    candidate not in taken
+                    and candidate not in avoid
+                    and not _kept_part(kind, candidate)
+                ):
+                    return candidate
+        return None
+
+    def _cycle(self, domain: bytes, shape: str, size: int) -> tuple[list[int], dict[int, int]]:
+        """A keyed order of the ``size`` names of ``shape`` (by index) and each one's place."""
+        found = self._cycles.get((domain, shape))
+        if found is None:
+            seed = domain + b"\0cycle\0" + shape.encode("ascii") + b"\0"
+            key = self._key
+            order = sorted(
+                range(size), key=lambda i: hmac.digest(key, seed + i.to_bytes(4, "big"), "sha256")
+            )
+            if len(self._cycles) >= _CYCLES_MAX:
+                self._cycles.clear()
+            found = self._cycles[(domain, shape)] = (order, {v: i for i, v in enumerate(order)})
+        return found
 
     def _email(self, lowered: str, attempt: int) -> str:
         """local@domain: the local part and every domain label but the last (the top-level

@@ -15,16 +15,19 @@ A line the walk cannot carry through unchanged — one ``orjson`` cannot read (b
 invalid UTF-8, a number out of range), one holding a float or an integer past 64 bits, one
 nested deeper than ``orjson`` writes (`_MAX_DEPTH`), one repeating a key in an object (Go
 merges or overwrites, ``orjson`` keeps the last: both occurrences must stay) — is rewritten
-token by token instead, without recursion (`RedactRun._tokens`): its structure, keys, numbers
-and white space stay byte for byte, and each string is mapped as the spec says for where it
-stands. A line over the scanner's limit, of which only the length is known, becomes a line of
-``x`` of the same length.
+token by token instead, without recursion (`RedactRun._tokens`): its structure, keys (but
+those of props) and white space stay byte for byte, numbers too on a line that is JSON (on
+one that is not, only those of `_NUMBER_KEYS`: the others, and words outside strings, are
+text), and each string is mapped as the spec says for where it stands. A line over the
+scanner's limit, of which only the length is known, becomes a line of ``x`` of the same
+length.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +36,14 @@ from typing import Any, Final, Literal
 import orjson
 
 from archivekit.check.files import MMCTL_WARNINGS
+from archivekit.check.rules.names import (
+    CHANNEL_MARK_UNREAD_LEVELS,
+    CHANNEL_NOTIFY_LEVELS,
+    COMMENTS_NOTIFY_LEVELS,
+    PUSH_STATUS_LEVELS,
+    TRUE_FALSE,
+    USER_NOTIFY_LEVELS,
+)
 from archivekit.check.rules.user import PREFERENCE_KEYS
 from archivekit.errors import ArchiveError
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions
@@ -41,23 +52,25 @@ from archivekit.gosem.strings import fold_json_key
 from archivekit.native import native_module
 from archivekit.read import Archive, MemberInfo
 from archivekit.read.framing import LineTooLong, iter_line_batches
-from archivekit.read.inflate import STORED
+from archivekit.read.inflate import DEFLATED, STORED
 from archivekit.write.core import JSONL_NAME, ArchiveWriter
 from archivekit.write.placeholders import placeholder
-from archivekit.write.pseudonyms import Pseudonyms
+from archivekit.write.pseudonyms import NameKind, Pseudonyms
 
 Attachments = Literal["placeholders", "drop", "drop-references"]
 
 # What a customer sends unchanged: said in the summary and the manifest.
 KEPT_VERBATIM: Final = (
     "the structure: one line for each input line, in the same order; the keys of every object;"
-    " the zip's member order and folders",
+    " the zip's member order and folders (but the keys of post props that no program reads by"
+    " name: mapped)",
     "numbers, booleans and nulls: timestamps (create_at, edit_at, delete_at, deleted_at,"
     " last_viewed_at...), counters, flags",
     "enumerations: line types, team and channel types, post types, roles (user, team and"
     " channel memberships, role and scheme role names but the scheme's name in them,"
     " permissions), auth_service, locale,"
-    " notify props, preferences and themes, custom-status durations",
+    " the known values of notify props, preferences and themes, custom-status durations and"
+    " expiry times",
     "names the server treats specially: reserved usernames (all, channel, matterbot,"
     " system), the reserved prefix of a team name (admin, api, help...), town-square and"
     " off-topic, system emoji, the folder name data",
@@ -70,19 +83,51 @@ KEPT_VERBATIM: Final = (
 )
 
 # --- the spec of the import format ------------------------------------------------------------
-# A leaf names how a string is replaced; a dict walks an object (keys folded as Go matches
-# them; unknown keys are free text); a one-element tuple walks each element of a list.
-Spec = str | dict[str, "Spec"] | tuple["Spec"]
+# A leaf names how a string is replaced; a frozenset is an enumeration (a string that is one
+# of its values is kept, any other is free text); a dict walks an object (keys folded as Go
+# matches them; unknown keys are free text); a one-element tuple walks each element of a list.
+Spec = str | frozenset[str] | dict[str, "Spec"] | tuple["Spec"]
 
 KEEP: Final = "keep"
 TEXT: Final = "text"
+# Post props (Go: a map[string]any, keys matched exactly): strings are free text, and so are
+# keys (`RedactRun._props_key`) but those in `PROPS_KEYS`, which the server, the webapp or
+# integrations read by name. The keys of ``channel_mentions`` are channel names.
+PROPS: Final = "props"
+PROPS_CHANNELS: Final = "props_channels"
+PROPS_USER: Final = "props_user"  # a username in a system post's props (see PROPS_USER_KEYS)
+_PROPS_SPECS: Final = (PROPS, PROPS_CHANNELS)  # a tuple: specs met in it may be dicts
+CHANNEL_MENTIONS: Final = "channel_mentions"
+# Kept as they are (write/_redact.c's PROPS_KEYS: keep the two in step): the keys the server
+# and webapp read, those of message attachments (Slack's format) and of their fields and
+# actions, of a channel mention's value.
+PROPS_KEYS: Final = frozenset(
+    {
+        *("attachments", "from_webhook", "from_bot", "from_plugin", "from_oauth_app", "card"),
+        *("override_username", "override_icon_url", "override_icon_emoji", CHANNEL_MENTIONS),
+        *("webhook_display_name", "disable_group_highlight", "mentionHighlightDisabled"),
+        *("addedUserId", "addedUsername", "removedUserId", "removedUsername", "userId"),
+        *("username", "old_header", "new_header", "old_purpose", "new_purpose"),
+        *("old_displayname", "new_displayname", "deleteBy", "unsafe_links", "previewed_post"),
+        *("requested_features", "broadcasted_thread_reply", "user_activity_posts"),
+        *("id", "fallback", "color", "pretext", "author_name", "author_link", "author_icon"),
+        *("title", "title_link", "text", "fields", "short", "value", "image_url", "thumb_url"),
+        *("footer", "footer_icon", "ts", "actions", "name", "integration", "url", "context"),
+        *("type", "data_source", "options", "default_option", "style", "cookie", "disabled"),
+        *("display_name", "team_name"),
+    }
+)
+# Keys of props whose value is a username (system posts: "alice added bob to the channel"):
+# a known user's becomes that user's pseudonym, any other value free text. The C walk leaves
+# lines holding them to the Python walk (they are not in _redact.c's PROPS_KEYS).
+PROPS_USER_KEYS: Final = frozenset({"addedUsername", "removedUsername", "username"})
 _REACTION: Final[Spec] = {"user": "user", "emoji_name": "emoji", "create_at": KEEP}
 _ATTACHMENTS: Final[Spec] = "attachments"
 _REPLY: Final[dict[str, Spec]] = {
     "user": "user",
     "type": KEEP,
     "message": "message",
-    "props": TEXT,
+    "props": PROPS,
     "flagged_by": ("user",),
     "reactions": (_REACTION,),
     "attachments": _ATTACHMENTS,
@@ -94,7 +139,39 @@ _POST: Final[dict[str, Spec]] = {
     "replies": (_REPLY,),
     "thread_followers": ({"user": "user"},),
 }
-_CHANNEL_MEMBER: Final[dict[str, Spec]] = {"name": "channel", "roles": KEEP, "notify_props": KEEP}
+# Notify props and custom status: the values the server (or its webapp) knows are kept, any
+# other string (an auto-responder message, a status note, a misspelt level) is free text.
+_THREADS: Final = frozenset({"all", "mention", "default"})
+_SOUNDS: Final = frozenset(
+    {"Bing", "Crackle", "Down", "Hello", "Ripple", "Upstairs", "Dynamic", "Calm", "Urgent"}
+    | {"Cheerful", "none", "true", "false"}
+)
+_USER_NOTIFY: Final[dict[str, Spec]] = {
+    **dict.fromkeys(("desktop", "mobile", "push"), USER_NOTIFY_LEVELS),
+    **dict.fromkeys(("desktop_sound", "email", "channel", "first_name"), TRUE_FALSE),
+    **dict.fromkeys(("auto_responder_active", "calls_desktop_sound"), TRUE_FALSE),
+    **dict.fromkeys(("mobile_push_status", "push_status"), PUSH_STATUS_LEVELS),
+    **dict.fromkeys(("desktop_threads", "email_threads", "push_threads"), _THREADS),
+    **dict.fromkeys(("desktop_notification_sound", "calls_notification_sound"), _SOUNDS),
+    "comments": COMMENTS_NOTIFY_LEVELS,
+}
+_CHANNEL_NOTIFY: Final[dict[str, Spec]] = {
+    **dict.fromkeys(("desktop", "mobile", "push"), CHANNEL_NOTIFY_LEVELS),
+    "mark_unread": CHANNEL_MARK_UNREAD_LEVELS,
+    "email": frozenset({"default", "true", "false"}),
+    "ignore_channel_mentions": frozenset({"default", "on", "off"}),
+    "channel_auto_follow_threads": frozenset({"on", "off"}),
+    **dict.fromkeys(("desktop_threads", "push_threads"), _THREADS),
+    **dict.fromkeys(("desktop_sound", "desktop_notification_sound"), _SOUNDS),
+}
+_DURATIONS: Final = frozenset(
+    {"", "thirty_minutes", "one_hour", "four_hours", "today", "this_week", "date_and_time"}
+)
+_CHANNEL_MEMBER: Final[dict[str, Spec]] = {
+    "name": "channel",
+    "roles": KEEP,
+    "notify_props": _CHANNEL_NOTIFY,
+}
 _ROLE_OBJECT: Final[dict[str, Spec]] = {"name": "scheme_role", "permissions": KEEP}
 _USER_KEPT: Final = ("auth_service", "roles", "locale", "email_interval", *PREFERENCE_KEYS)
 _AVATAR: Final[dict[str, Spec]] = {"username": "user", "profile_image": "image"}
@@ -107,8 +184,8 @@ PAYLOADS: Final[dict[str, Spec]] = {
         **dict.fromkeys(_USER_KEPT, KEEP),
         "email": "email",
         "auth_data": "auth",
-        "notify_props": {"mention_keys": TEXT, "": KEEP},
-        "custom_status": {"emoji": "emoji", "text": TEXT, "": KEEP},
+        "notify_props": _USER_NOTIFY,
+        "custom_status": {"emoji": "emoji", "duration": _DURATIONS, "expires_at": KEEP},
         "teams": ({"name": "team", "roles": KEEP, "theme": KEEP, "channels": (_CHANNEL_MEMBER,)},),
     },
     "bot": {**_AVATAR, "owner": "user"},
@@ -126,7 +203,7 @@ PAYLOADS: Final[dict[str, Spec]] = {
     "post": _POST,
     "direct_channel": {
         "members": ("user",),
-        "participants": ({"username": "user", "notify_props": KEEP},),
+        "participants": ({"username": "user", "notify_props": _CHANNEL_NOTIFY},),
         "favorited_by": ("user",),
         "shown_by": ("user",),
     },
@@ -135,14 +212,27 @@ PAYLOADS: Final[dict[str, Spec]] = {
 # The version line's "info" (generator, its version, when it was written, but converters put
 # workspace names and exporters' emails there too): its strings are free text.
 ENVELOPE: Final[dict[str, Spec]] = {"type": KEEP, "info": TEXT, **PAYLOADS}
+_KEY_KINDS: Final[tuple[NameKind, ...]] = ("user", "channel", "team")
 _NAME_LEAVES: Final = frozenset({"user", "team", "channel", "emoji", "scheme", "email", "auth"})
 _DROP: Final = object()
 
 # Tokens of a line the walk cannot take: strings (terminated or cut at the end; a key when a
-# colon follows), numbers, bare words, runs of anything else (brackets, commas, white space).
+# colon follows), numbers, bare words (any byte outside ASCII is part of one: a line that is
+# not JSON can hold text outside strings), runs of anything else (brackets, commas, spaces).
 _TOKEN_RE: Final = re.compile(
-    rb'"((?:[^"\\]|\\.)*)("|$)(\s*:)?|-?[0-9][0-9.eE+-]*|[A-Za-z_][A-Za-z0-9_]*|[^"A-Za-z0-9_-]+|.',
+    rb'"((?:[^"\\]|\\.)*)("|$)(\s*:)?|-?[0-9][0-9.eE+-]*|[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*'
+    rb'|[^"A-Za-z0-9_\x80-\xff-]+|.',
     re.DOTALL,
+)
+# On a line that is not JSON, which numbers are timestamps cannot be known: a number is kept
+# only as the value of one of the format's integer fields (archivekit.model's Int64 fields and
+# the version), any other one is text (its digits mapped, its length kept).
+_NUMBER_KEYS: Final = frozenset(
+    {
+        *("create_at", "delete_at", "deleted_at", "edit_at", "expires_at", "last_viewed"),
+        *("last_viewed_at", "mention_count", "mention_count_root", "msg_count", "version"),
+        *("msg_count_root", "unread_mentions", "urgend_mention_count", "urgent_mention_count"),
+    }
 )
 _KEY_RE: Final = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:')
 _ESCAPE_RE: Final = re.compile(r"(\\u[0-9a-fA-F]{4}|\\.?)")
@@ -184,6 +274,9 @@ class RedactStats:
     references_dropped: int = 0
     references_kept: int = 0  # on lines rewritten token by token, their files kept too
     names: dict[str, int] = field(default_factory=dict)  # distinct names per kind
+    # Zip-level problems of the input a placeholder does not carry (the writer core writes
+    # plain members): issue code → members, so support knows validate will not see them.
+    not_reproduced: Counter[str] = field(default_factory=Counter)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -208,6 +301,7 @@ class RedactStats:
                 "references_kept_on_token_lines": self.references_kept,
             },
             "distinct_names": self.names,
+            "problems_not_reproduced": dict(sorted(self.not_reproduced.items())),
         }
 
 
@@ -366,10 +460,19 @@ class RedactRun:
                     self.stats.references_dropped += len(value)
                     return _DROP
                 return [self._walk(v, {"path": "path"}) for v in value]
+            if spec in _PROPS_SPECS:
+                if isinstance(value, dict):
+                    return self._props(value, spec)
+                if isinstance(value, list):
+                    return [self._walk(v, PROPS) for v in value]
             spec = TEXT
         elif isinstance(spec, tuple):
             if isinstance(value, list):
                 return [self._walk(v, spec[0]) for v in value]
+            spec = TEXT
+        elif isinstance(spec, frozenset):
+            if isinstance(value, str):
+                return value if value in spec else self.names.text(value)
             spec = TEXT
         else:
             if isinstance(value, dict):
@@ -397,6 +500,30 @@ class RedactRun:
             self._float = True
         return value
 
+    def _props(self, value: dict[str, Any], spec: str) -> dict[str, Any]:
+        """An object of props: keys mapped by `_props_key` (those of ``channel_mentions`` as
+        channel names), values walked as props."""
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if spec == PROPS_CHANNELS:
+                mapped = self.names.name("channel", key)
+            else:
+                mapped = self._props_key(key)
+            out[mapped] = self._walk(item, _props_child(spec, key))
+        return out
+
+    def _props_key(self, key: str) -> str:
+        """A key of props: kept when the server reads it by name (`PROPS_KEYS`), the
+        pseudonym of the user, channel or team it names when it is a known name (so references
+        stay consistent), else free text (same length, bytes and classes: props sizes stay)."""
+        if key in PROPS_KEYS:
+            return key
+        names = self.names
+        for kind in _KEY_KINDS:
+            if names.known(kind, key):
+                return names.name(kind, key)
+        return names.text(key)
+
     def _leaf(self, value: str, spec: str) -> str:
         names = self.names
         if spec == TEXT:
@@ -412,6 +539,8 @@ class RedactRun:
             return names.path(value)
         if spec == "scheme_role":
             return names.scheme_role(value)
+        if spec == PROPS_USER and names.known("user", value):
+            return names.name("user", value)
         return names.text(value)
 
     def _token_line(self, raw: bytes, reason: str) -> bytes:
@@ -433,6 +562,7 @@ class RedactRun:
         pending: Spec = ENVELOPE  # the spec of the next value
         drop = is_json and self.attachments == "drop-references"
         skip: _Skip | None = None
+        number_key = False  # the last token was the key of one of `_NUMBER_KEYS`
         for match in _TOKEN_RE.finditer(raw):
             token = match.group()
             content = match.group(1)
@@ -454,26 +584,31 @@ class RedactRun:
                 if not token:
                     continue
             elif content is not None and match.group(3):  # a key
-                pending = _child_spec(stack[-1] if stack and objects[-1] else TEXT, content)
+                parent = stack[-1] if stack and objects[-1] else TEXT
+                pending = _child_spec(parent, content)
                 if drop and pending == _ATTACHMENTS and raw[match.end() :].lstrip()[:1] == b"[":
                     skip = _Skip(len(out))
                     continue
+                if parent in _PROPS_SPECS:
+                    token = self._token_props_key(content, parent) + token[len(content) + 2 :]
+                number_key = fold_json_key(_key_text(content)) in _NUMBER_KEYS
                 out.append(token)
                 continue
             if content is not None:
                 out.append(self._token_string(content, pending, match.group(2)))
-            elif first.isalpha() or first == b"_":
+            elif first.isalpha() or first == b"_" or first >= b"\x80":
                 keep = token in _LITERALS or pending == KEEP
-                out.append(token if keep else self.names.text(token.decode()).encode())
+                out.append(token if keep else self._token_text(token))
             elif first.isdigit() or first == b"-" or first == b".":
-                out.append(token)
+                keep = is_json or number_key or pending == KEEP
+                out.append(token if keep else self._token_number(token))
             else:
                 out.append(token)
+                number_key = number_key and not token.strip()
                 for byte in token:
                     if byte == 0x7B:  # {
-                        stack.append(
-                            pending if isinstance(pending, dict) or pending == KEEP else TEXT
-                        )
+                        keeps = isinstance(pending, dict) or pending in (KEEP, *_PROPS_SPECS)
+                        stack.append(pending if keeps else TEXT)
                         objects.append(True)
                     elif byte == 0x5B:  # [
                         stack.append(_element_spec(pending))
@@ -487,6 +622,7 @@ class RedactRun:
                 continue
             # After a value: the next is a list's element, or an object's key.
             pending = stack[-1] if stack and not objects[-1] else TEXT
+            number_key = False
         return b"".join(out)
 
     def _token_string(self, content: bytes, spec: Spec, close: bytes) -> bytes:
@@ -499,6 +635,8 @@ class RedactRun:
             text: str | None = orjson.loads(b'"' + content + b'"')
         except orjson.JSONDecodeError:
             text = None
+        if isinstance(spec, frozenset) and text in spec:
+            return b'"' + content + close
         if leaf == "path" and self.attachments == "drop-references":
             # A reference `_tokens` did not take out (on a line that is not JSON, taking a
             # value out could change what the server reads of the rest, and validate counts
@@ -531,6 +669,34 @@ class RedactRun:
         out.append(self.names.text("".join(run)))
         return b'"' + "".join(out).encode("utf-8", "surrogateescape") + close
 
+    def _token_text(self, token: bytes) -> bytes:
+        """A bare word or number of a line that is not JSON, as free text."""
+        text = self.names.text(token.decode("utf-8", "surrogateescape"))
+        return text.encode("utf-8", "surrogateescape")
+
+    def _token_number(self, token: bytes) -> bytes:
+        """A number of a line that is not JSON, as free text — but its first digit stays a zero
+        or a digit other than zero, so what a JSON reader says of it stays the same (a leading
+        zero is an error)."""
+        mapped = bytearray(self._token_text(token))
+        first = 1 if token[:1] == b"-" else 0
+        if first < len(token) and token[first : first + 1].isdigit():
+            if token[first] == 0x30:
+                mapped[first] = 0x30
+            elif mapped[first] == 0x30:
+                mapped[first] = 0x31
+        return bytes(mapped)
+
+    def _token_props_key(self, content: bytes, spec: Spec) -> bytes:
+        """A key of props on a line rewritten token by token (its quotes included), mapped as
+        `_props` maps it."""
+        try:
+            key = orjson.loads(b'"' + content + b'"')
+        except orjson.JSONDecodeError:
+            return self._token_string(content, TEXT, b'"')
+        mapped = self.names.name("channel", key) if spec == PROPS_CHANNELS else self._props_key(key)
+        return orjson.dumps(mapped)
+
     def _keep_file(self, value: str) -> None:
         """Keep the file the JSONL path ``value`` names (as the server resolves it)."""
         key = resolve(value)
@@ -557,6 +723,7 @@ class RedactRun:
     def _file(self, writer: ArchiveWriter, member: MemberInfo) -> None:
         stats = self.stats
         name = self.member_name(member)
+        stats.not_reproduced.update(_lost_problems(member))
         if member.is_dir:
             writer.add_member(name, ())
             return
@@ -622,6 +789,22 @@ def _cut_comma(out: list[bytes], start: int, rest: bytes) -> bytes:
     return rest
 
 
+def _lost_problems(member: MemberInfo) -> list[str]:
+    """The codes of the zip-level problems of ``member`` its output member does not have:
+    the encryption flag, a symlink's mode and a method the server cannot read are not written
+    (a placeholder is a plain member), and names are written in NFC."""
+    lost = []
+    if member.encrypted:
+        lost.append("member-encrypted")
+    if member.is_symlink:
+        lost.append("member-symlink")
+    if member.method not in (STORED, DEFLATED):  # deflate64 too: the server cannot read it
+        lost.append("member-unsupported-compression")
+    if not member.name.isascii() and not unicodedata.is_normalized("NFC", member.name):
+        lost.append("member-nfd-name")
+    return lost
+
+
 def _is_jsonl(member: MemberInfo) -> bool:
     return not member.is_dir and member.name.lower().endswith(".jsonl")
 
@@ -684,10 +867,19 @@ def _child_spec(spec: Spec, key: bytes) -> Spec:
     ``spec``, as `RedactRun._walk` finds it."""
     if spec == KEEP:
         return KEEP
+    if spec in _PROPS_SPECS:
+        return _props_child(spec, _key_text(key))
     if not isinstance(spec, dict):
         return TEXT
     folded = fold_json_key(_key_text(key))
     return spec.get(folded, spec.get("", TEXT)) if folded else TEXT
+
+
+def _props_child(spec: str, key: str) -> str:
+    """The spec of the value of ``key`` in an object of props."""
+    if spec == PROPS and key in PROPS_USER_KEYS:
+        return PROPS_USER
+    return PROPS_CHANNELS if spec == PROPS and key == CHANNEL_MENTIONS else PROPS
 
 
 def _element_spec(spec: Spec) -> Spec:
@@ -696,6 +888,8 @@ def _element_spec(spec: Spec) -> Spec:
         return spec[0]
     if spec == _ATTACHMENTS:
         return {"path": "path"}
+    if spec in _PROPS_SPECS:
+        return PROPS
     return KEEP if spec == KEEP else TEXT
 
 

@@ -448,6 +448,12 @@ def render_redact(result: RedactResult) -> str:
         )
     names = ", ".join(f"{n:,} {kind}" for kind, n in stats.names.items() if n)
     out.append(f"pseudonyms: {names or 'none'}")
+    if stats.not_reproduced:
+        lost = ", ".join(f"{code} ({n:,})" for code, n in sorted(stats.not_reproduced.items()))
+        out.append(
+            f"problems not reproduced: {lost} — validate will not report them on the output;"
+            " tell support"
+        )
     out.append("kept verbatim:")
     out += [f"  - {item}" for item in KEPT_VERBATIM]
     written = result.written
