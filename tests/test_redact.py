@@ -1176,3 +1176,11 @@ def test_usernames_in_system_post_props_are_the_users_pseudonyms(tmp_path: Path)
     assert mapped["addedUsername"] == user
     assert mapped["username"] == user.capitalize()
     assert len(mapped["removedUsername"]) == len("nobody")
+
+
+def test_a_jsonl_the_server_cannot_read_is_listed_as_not_reproduced(tmp_path: Path) -> None:
+    """sample_exports/deflate64.zip: its JSONL is deflate64 (the import fails); the output's is
+    deflate, so the summary must say that problem is not carried over."""
+    source = SAMPLES / "deflate64.zip"
+    result = redact_archive(source, tmp_path / "out.zip", key=KEY)
+    assert result.to_dict()["problems_not_reproduced"] == {"jsonl-unsupported-compression": 1}

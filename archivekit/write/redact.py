@@ -358,6 +358,9 @@ class RedactRun:
         ]
 
     def run(self, writer: ArchiveWriter) -> RedactStats:
+        if self.archive.kind != "jsonl" and self.archive.jsonl.method not in (STORED, DEFLATED):
+            # The JSONL is written with deflate: the server could read this one.
+            self.stats.not_reproduced["jsonl-unsupported-compression"] += 1
         jsonl = writer.jsonl
         native = self._native
         lines = self.stats.lines
