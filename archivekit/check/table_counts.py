@@ -33,7 +33,7 @@ from typing import Any
 
 from archivekit.check.facts import add_counters, earliest, latest, take_later_definition
 from archivekit.gosem.paths import resolve
-from archivekit.gosem.strings import go_lower
+from archivekit.gosem.strings import go_lower, members_key, members_text
 
 DAY_MS = 86_400_000
 CHANNEL, DM, GM = "channel", "DM", "GM"
@@ -251,8 +251,8 @@ class TableCounts:
         cached = self._direct_cache.get(names)
         if cached is not None:
             return cached
-        distinct = tuple(sorted({go_lower(m) for m in names}))
-        key = ("", ",".join(distinct))
+        distinct = tuple(sorted(members_key(names)))
+        key = ("", members_text(distinct))
         place = self.places.get(key)
         if place is None:
             kind = direct_kind(distinct)

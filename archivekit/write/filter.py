@@ -42,7 +42,7 @@ from archivekit.check.parallel import SETTLED_POSTS
 from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.errors import UsageError
 from archivekit.gosem.decode import decode_line
-from archivekit.gosem.strings import go_fields, go_lower, members_key
+from archivekit.gosem.strings import go_fields, go_lower, members_key, members_text
 from archivekit.read import Archive, LineTooLong, iter_line_blocks
 from archivekit.write.core import (
     ArchiveWriter,
@@ -588,7 +588,7 @@ class FilterRun:
             "team": defined.teams,
             "channel": {f"{t}/{c}" for t, c in defined.channels},
             "user": defined.users,
-            "dm": {",".join(sorted(m)) for m in defined.dms},
+            "dm": {members_text(m) for m in defined.dms},
         }
         problems = []
         for kind, names in self.selection.named().items():
