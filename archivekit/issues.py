@@ -142,6 +142,10 @@ def validator_id(record: str, rule: str) -> str:
     return f"{validator_prefix(record)}{rule}.error"
 
 
+# The thread followers' validator (a reply's `followers`) is the one whose ids lack "_import".
+THREAD_FOLLOWER_PREFIX = "app.import.validate_thread_follower_data."
+
+
 def error(
     code: str,
     message: str,

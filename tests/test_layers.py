@@ -2,8 +2,9 @@
 
 foundation (issues, errors, runtime, native) < gosem < model < read < check < report < write <
 testing < entry points (validate, inspect, cli, options, the package itself). Every import
-counts, including those inside functions; only the ``if TYPE_CHECKING:`` block is exempt (never
-run).
+counts, including those inside functions and the C extensions loaded by name through
+``native_module("...")``; only the ``if TYPE_CHECKING:`` block is exempt (never run). A C
+extension (``*.c`` under the package) belongs to its package's layer.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+# The C extensions, by module name: each ``*.c`` under the package builds the module of its
+# path (``check/fast/_scan.c`` is ``archivekit.check.fast._scan``).
+C_EXTENSIONS = frozenset(module_name(path) for path in PACKAGE.rglob("*.c"))
+
+
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
@@ -50,9 +56,20 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
+def _native_name(node: ast.Call) -> str | None:
+    """The module name of a ``native_module("archivekit...")`` call (a C extension loaded by
+    name), else None."""
+    func = node.func
+    called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+    if called != "native_module" or not node.args:
+        return None
+    first = node.args[0]
+    return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+
+
 def imports(path: Path, package: str = "") -> list[tuple[int, str]]:
-    """(line, imported module) for every import statement that can run; `package` resolves
-    relative imports."""
+    """(line, imported module) for every import statement that can run and every C extension
+    loaded through ``native_module``; `package` resolves relative imports."""
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     found: list[tuple[int, str]] = []
     pending: list[ast.AST] = [tree]
@@ -71,6 +88,10 @@ def imports(path: Path, package: str = "") -> list[tuple[int, str]]:
             found.append((node.lineno, base))
             # `from archivekit.check import engine` imports a module too.
             found.extend((node.lineno, f"{base}.{alias.name}") for alias in node.names)
+        elif isinstance(node, ast.Call):
+            native = _native_name(node)
+            if native is not None:
+                found.append((node.lineno, native))
         pending.extend(ast.iter_child_nodes(node))
     return found
 
@@ -83,8 +104,9 @@ def _archivekit_module(name: str) -> str | None:
     base = PACKAGE.parent / relative
     if base.with_suffix(".py").exists() or (base / "__init__.py").exists() or name == "archivekit":
         return name
-    if name.startswith("archivekit.check.fast._scan"):
-        return "archivekit.check.fast._scan"  # the C extension
+    for extension in C_EXTENSIONS:
+        if name == extension or name.startswith(extension + "."):
+            return extension
     return None
 
 
@@ -127,19 +149,49 @@ def test_third_party_packages_stay_where_they_belong(path: Path) -> None:
             assert me.startswith(allowed), f"{me} imports {top} on line {line}"
 
 
-def test_the_walk_sees_function_local_imports_but_not_type_checking_ones(tmp_path: Path) -> None:
+def test_the_walk_sees_local_imports_and_extensions_by_name_not_type_checking(
+    tmp_path: Path,
+) -> None:
     source = tmp_path / "probe.py"
     source.write_text(
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n"
         "    from archivekit.validate import validate\n"
+        'FAST = native.native_module("archivekit.write._redact")\n'
         "def f():\n"
-        "    from archivekit.cli import cli\n",
+        "    from archivekit.cli import cli\n"
+        '    return native_module("archivekit.read._zipindex")\n',
         encoding="utf-8",
     )
     found = [name for _, name in imports(source)]
     assert "archivekit.cli" in found
     assert "archivekit.validate" not in found
+    assert "archivekit.write._redact" in found
+    assert "archivekit.read._zipindex" in found
+
+
+def test_every_c_extension_is_a_module_of_its_package_layer() -> None:
+    assert {
+        "archivekit.check.fast._scan",
+        "archivekit.check.fast._report",
+        "archivekit.read._zipindex",
+        "archivekit.write._redact",
+    } <= C_EXTENSIONS
+    assert _archivekit_module("archivekit.read._zipindex") == "archivekit.read._zipindex"
+    assert _archivekit_module("archivekit.check.fast._scan.scan") == "archivekit.check.fast._scan"
+    assert layer("archivekit.read._zipindex") == "read"
+    assert layer("archivekit.write._redact") == "write"
+
+
+def test_every_extension_loaded_by_name_is_built_from_a_c_source() -> None:
+    """A misspelt ``native_module`` name would silently run the Python twin."""
+    loaded = {
+        name
+        for path in SOURCES
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call) and (name := _native_name(node)) is not None
+    }
+    assert loaded == C_EXTENSIONS
 
 
 def test_an_upward_import_is_caught() -> None:

@@ -11,6 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from message_values import unkept_values
 from test_reader_zipmaker import Entry, build_zip
 
 from archivekit.check.archive import archive_issues
@@ -55,6 +56,28 @@ def test_empty_file(tmp_path: Path) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     assert open_code(tmp_path / "nope.zip") == "not-a-zip"
+
+
+def test_an_archive_it_cannot_open_or_reread_is_named_in_the_values(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.zip"
+    with pytest.raises(ArchiveError) as caught:
+        open_archive(missing)
+    assert dict(caught.value.issue.values) == {
+        "path": str(missing),
+        "found": "No such file or directory",
+    }
+    assert unkept_values(caught.value.issue) == []
+    read_end, write_end = os.pipe()
+    try:
+        pipe = f"/dev/fd/{read_end}"
+        with pytest.raises(ArchiveError) as caught:
+            open_archive(pipe)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert caught.value.issue.code == "stream-unreadable"
+    assert dict(caught.value.issue.values) == {"path": pipe}
+    assert unkept_values(caught.value.issue) == []
 
 
 def test_text_file_not_named_jsonl(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from archivekit.gosem.archive import SERVER_METHODS
+from archivekit.gosem.paths import DATA_PREFIX
 from archivekit.issues import (
     DROPS_DATA,
     REPAIR_RECOMPRESS,
@@ -188,7 +189,7 @@ def _readability_issue(m: MemberInfo) -> Issue | None:
         f"(`zip -Z deflate`){by_fix(recompress_repair(m))}."
     )
     values: dict[str, Scalar] = {"member": m.name, "method": m.method, **_repair(m)}
-    if m.name.startswith("data/"):
+    if m.name.startswith(DATA_PREFIX):
         return error("member-unsupported-compression", message, effect=DROPS_DATA, values=values)
     # Outside data/ nothing the server imports can refer to it: only worth a warning.
     return warning("member-unsupported-compression", message, values=values)
@@ -201,8 +202,8 @@ def _backslash_warning(name: str) -> Issue:
     a member under data/ is found by a JSONL path with the very same backslashes, and a
     Windows-style name (data\\a\\b.png: no '/' after data) by none at all.
     """
-    if name.startswith("data/"):
-        written = name[len("data/") :]
+    if name.startswith(DATA_PREFIX):
+        written = name[len(DATA_PREFIX) :]
         slashed = written.replace("\\", "/")
         return warning(
             "member-backslash-name",

@@ -12,7 +12,7 @@ per emoji, the whole file for an SVG): a body damaged after a valid header is
 
 from __future__ import annotations
 
-from archivekit.gosem.images import HEAD_BYTES, image_dimensions
+from archivekit.gosem.images import HEAD_BYTES, JPEG_SIGNATURE, image_dimensions, signature
 from archivekit.gosem.strings import go_lower
 from archivekit.gosem.xml import first_element_error
 from archivekit.issues import Issue, Scalar, warning
@@ -24,8 +24,6 @@ _BROKEN = (
     " server serves custom emoji only in formats Go's image.DecodeConfig reads"
     f" ({_SERVED}), so this emoji shows as a broken image"
 )
-# The signatures image.Decode recognises; past them, its error is the decoder's own.
-_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8", b"GIF87a", b"GIF89a")
 
 
 def is_svg_name(name: str) -> bool:
@@ -48,7 +46,7 @@ def head_size(name: str, size: int, head: bytes | None = None) -> int:
     if head is None:
         return min(size, _SMALL_HEAD)
     wanted = min(size, HEAD_BYTES)
-    return wanted if head.startswith(b"\xff\xd8") and len(head) < wanted else 0
+    return wanted if head.startswith(JPEG_SIGNATURE) and len(head) < wanted else 0
 
 
 def emoji_image_issue(path: str, name: str, head: bytes, field: str) -> Issue | None:
@@ -61,7 +59,8 @@ def emoji_image_issue(path: str, name: str, head: bytes, field: str) -> Issue | 
     if not is_svg_name(name):
         if raster:
             return None
-        known = head.startswith(_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+        # Past a known signature, image.Decode's error is that decoder's own.
+        known = signature(head) is not None
         # A known signature with a broken header: mmctl quotes that decoder's error instead.
         mmctl = '"error decoding emoji image: ' + ("…" if known else 'image: unknown format"')
         if known:

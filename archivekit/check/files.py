@@ -28,7 +28,7 @@ from archivekit.check.rules.post import ATTACHMENT_INVALID_PATH_ID
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
 from archivekit.gosem.images import FORMATS, is_image_name
-from archivekit.gosem.paths import DATA_DIR, resolve
+from archivekit.gosem.paths import DATA_DIR, DATA_PREFIX, resolve
 from archivekit.issues import (
     DROPS_DATA,
     FAILS_IMPORT,
@@ -94,7 +94,7 @@ def _missing_issue(
         values["repair"] = repair
     if hint[1] is not None:
         values["outside"] = hint[1]  # the file outside data/ the hint names
-    if path.startswith("data/"):
+    if path.startswith(DATA_PREFIX):
         if present:
             values["present"] = True
         held = (
@@ -258,9 +258,9 @@ class AttachmentResolver:
     def _prefixed(self, path: str) -> MemberInfo | None:
         """The member a path written with a data/ prefix means (the path itself, relative to
         the archive's root), when it is in the archive."""
-        if not path.startswith("data/"):
+        if not path.startswith(DATA_PREFIX):
             return None
-        key = resolve(path.removeprefix("data/"))
+        key = resolve(path.removeprefix(DATA_PREFIX))
         member = self._lookup(key) if key is not None and key != DATA_DIR else None
         return member if member is not None and not member.is_dir else None
 
@@ -559,8 +559,8 @@ class FileChecks:
             self._outside = OutsideData(self.archive.index)
         outside = self._outside
         jsonl = self.archive.jsonl.index
-        if path.lstrip("/").startswith("data/"):
-            stripped = resolve(path.lstrip("/")[len("data/") :])
+        if path.lstrip("/").startswith(DATA_PREFIX):
+            stripped = resolve(path.lstrip("/")[len(DATA_PREFIX) :])
             if stripped is not None and stripped != DATA_DIR:
                 member = self.archive.lookup(stripped)
                 moved = [i for i in outside.candidates(stripped) if i != jsonl]
@@ -583,7 +583,7 @@ class FileChecks:
         candidates = [
             name
             for name in self._basenames.get(path.rsplit("/", 1)[-1], ())
-            if name.endswith(path.lstrip("/")) and not name.startswith("data/")
+            if name.endswith(path.lstrip("/")) and not name.startswith(DATA_PREFIX)
         ]
         if not candidates:
             return self._not_utf8_hint(path), None
@@ -839,7 +839,7 @@ def unreferenced_issues(
     first_outside = ""
     for i in index.unreferenced(referenced.bits, index.find(archive.jsonl.key)):
         name = index.name(i)
-        if not name.startswith(DATA_DIR + "/"):
+        if not name.startswith(DATA_PREFIX):
             if name.endswith(".jsonl") or name == MMCTL_WARNINGS:
                 continue
             outside += 1

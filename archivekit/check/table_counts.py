@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archivekit.check.facts import add_counters, earliest, latest, take_later_definition
+from archivekit.gosem.decode import str_or_none
 from archivekit.gosem.paths import resolve
-from archivekit.gosem.strings import go_lower
+from archivekit.gosem.strings import go_lower, members_key, members_text
 
 DAY_MS = 86_400_000
 CHANNEL, DM, GM = "channel", "DM", "GM"
@@ -251,8 +252,8 @@ class TableCounts:
         cached = self._direct_cache.get(names)
         if cached is not None:
             return cached
-        distinct = tuple(sorted({go_lower(m) for m in names}))
-        key = ("", ",".join(distinct))
+        distinct = tuple(sorted(members_key(names)))
+        key = ("", members_text(distinct))
         place = self.places.get(key)
         if place is None:
             kind = direct_kind(distinct)
@@ -320,8 +321,8 @@ class TableCounts:
             if type(team_name) is str:
                 team = self.team(team_name)
                 team.defined_on = line
-                team.display_name = _str(payload.get("display_name"))
-                team.type = _str(payload.get("type"))
+                team.display_name = str_or_none(payload.get("display_name"))
+                team.type = str_or_none(payload.get("type"))
         elif kind == "direct_channel":
             self._direct_channel(line, payload)
 
@@ -331,8 +332,8 @@ class TableCounts:
             return
         place = self.channel(team, name)
         place.defined_on = line
-        place.type = _str(payload.get("type"))
-        place.display_name = _str(payload.get("display_name"))
+        place.type = str_or_none(payload.get("type"))
+        place.display_name = str_or_none(payload.get("display_name"))
         deleted_at = payload.get("deleted_at")
         place.archived = type(deleted_at) is int and deleted_at > 0
         self.team(team).channels += 1
@@ -615,7 +616,3 @@ def _merge_into(
         if found is None:
             found = mine[key] = new(key, value)
         found.merge(value)
-
-
-def _str(value: Any) -> str | None:
-    return value if type(value) is str else None

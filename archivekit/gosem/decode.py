@@ -848,3 +848,14 @@ def _trailing_text(issue: Issue) -> Issue:
         f"fix` does this: {REPAIR_TRAILING}).",
         {**issue.values.mapping, "repair": REPAIR_TRAILING},
     )
+
+
+def str_or_none(value: Any) -> str | None:
+    """A decoded JSON value if it is a string, else None (a field the reader only trusts as
+    text: a number or object there is as good as absent)."""
+    return value if type(value) is str else None
+
+
+def str_or_empty(value: Any) -> str:
+    """A decoded JSON value if it is a string, else "" (Go's zero string)."""
+    return value if type(value) is str else ""

@@ -26,7 +26,10 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", 
 # The formats `image_dimensions` names.
 FORMATS = ("png", "jpeg", "gif", "webp")
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The signatures Go's image.Decode recognises (WebP's is split around the size: `signature`).
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_SIGNATURE = b"\xff\xd8"
+GIF_SIGNATURES = (b"GIF87a", b"GIF89a")
 _GO_MAX_INT32 = 2**31 - 1
 
 # JPEG markers without a length field: TEM, RST0-7, SOI, EOI.
@@ -44,18 +47,33 @@ def is_image_name(name: str) -> bool:
     return dot > name.rfind("/") and go_lower(name[dot:]) in IMAGE_EXTENSIONS
 
 
+def signature(head: bytes) -> str | None:
+    """The format (of `FORMATS`) whose signature `head` starts with, or None: what Go's
+    image.Decode picks its decoder by, before it reads any header."""
+    if head.startswith(PNG_SIGNATURE):
+        return "png"
+    if head.startswith(JPEG_SIGNATURE):
+        return "jpeg"
+    if head.startswith(GIF_SIGNATURES):
+        return "gif"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
 def image_dimensions(head: bytes) -> tuple[str, int, int] | None:
     """(format, width, height) from the first bytes of a file, or None (see module doc).
 
     `head` should be the first `HEAD_BYTES` bytes (or the whole file if shorter).
     """
-    if head.startswith(_PNG_SIGNATURE):
+    kind = signature(head)
+    if kind == "png":
         return _png(head)
-    if head.startswith(b"\xff\xd8"):
+    if kind == "jpeg":
         return _jpeg(head)
-    if head.startswith((b"GIF87a", b"GIF89a")):
+    if kind == "gif":
         return _gif(head)
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+    if kind == "webp":
         return _webp(head)
     return None
 

@@ -11,6 +11,8 @@ import posixpath
 import unicodedata
 
 DATA_DIR = "data"
+# How the name of a member under DATA_DIR starts.
+DATA_PREFIX = DATA_DIR + "/"
 
 
 def join_data(path: str) -> str:
@@ -19,13 +21,13 @@ def join_data(path: str) -> str:
         return DATA_DIR
     # posixpath.normpath matches Go's Clean here: the argument never starts with "/", so the
     # POSIX "//" special case cannot arise.
-    return posixpath.normpath(DATA_DIR + "/" + path)
+    return posixpath.normpath(DATA_PREFIX + path)
 
 
 def escapes_data(path: str) -> bool:
     """True when ``path`` resolves outside ``data/`` (the server refuses it as traversal)."""
     joined = join_data(path)
-    return not (joined == DATA_DIR or joined.startswith(DATA_DIR + "/"))
+    return not (joined == DATA_DIR or joined.startswith(DATA_PREFIX))
 
 
 def member_key(name: str) -> str:

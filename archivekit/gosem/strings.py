@@ -47,6 +47,12 @@ def members_key(names: Iterable[str]) -> frozenset[str]:
     return frozenset([go_lower(name) for name in names])
 
 
+def members_text(key: Iterable[str]) -> str:
+    """A `members_key` as text (how reports, selectors and merges name a DM/GM): its usernames
+    sorted and joined by ","."""
+    return ",".join(sorted(key))
+
+
 def fold_json_key(key: str) -> str | None:
     """The lowercase key Go's JSON key matching folds `key` onto, or None when no struct field
     (all ASCII) can match it: outside ASCII only the Kelvin sign and the long s fold onto ASCII

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from archivekit.issues import validator_prefix
+from archivekit.issues import THREAD_FOLLOWER_PREFIX, validator_prefix
 from archivekit.model.base import Bool, ImportModel, Int64, Props, Str
 
 _POST = validator_prefix("post")
 _REPLY = validator_prefix("reply")
 _REACTION = validator_prefix("reaction")
 _ATTACHMENT = validator_prefix("attachment")
-_FOLLOWER = "app.import.validate_thread_follower_data."
+_FOLLOWER = THREAD_FOLLOWER_PREFIX
 _NOT_VALIDATED_TYPE = 'Not validated; apply: `""`, a known system type or `custom_*` '
 _NOT_VALIDATED_TYPE += "(`model.post.is_valid.type.app_error`)."
 

@@ -221,13 +221,15 @@ def file_path(path: str | os.PathLike[str]) -> str:
     return "/dev/stdin" if path == STDIN else path
 
 
-def _needs_file(name: str) -> ArchiveError:
+def _needs_file(path: str) -> ArchiveError:
+    name = "standard input" if path == STDIN else path
     return ArchiveError(
         error(
             "stream-unreadable",
             f"{name} is a pipe or another stream, and this command reads an archive in more "
             f"than one pass (only `validate` and `inspect` without --by read a stream). "
             f"{SAVE_HINT}",
+            values={"path": path},
         )
     )
 
@@ -250,7 +252,7 @@ def open_archive(
     limits = limits or ReadLimits()
     if path == STDIN:
         if is_stream(path):
-            raise _needs_file("standard input")
+            raise _needs_file(path)
         path = file_path(path)
     if os.path.isdir(path):
         return _open_directory(path, limits)
@@ -278,8 +280,11 @@ def open_input(path: str) -> BinaryIO:
     try:
         raw = open(path, "rb", buffering=0)  # noqa: SIM115 - owned by the caller
     except FileNotFoundError as exc:
+        cause = exc.strerror or str(exc)
         raise ArchiveError(
-            error("not-a-zip", f"Cannot open {path}: {exc.strerror or exc}.")
+            error(
+                "not-a-zip", f"Cannot open {path}: {cause}.", values={"path": path, "found": cause}
+            )
         ) from None
     except OSError as exc:
         raise input_error(path, exc) from None

@@ -40,7 +40,7 @@ from typing import Any, Literal
 from archivekit.check.duplicates import post_identity
 from archivekit.check.fast import report_native
 from archivekit.gosem.paths import resolve
-from archivekit.gosem.strings import go_fields, go_lower, members_key
+from archivekit.gosem.strings import go_fields, go_lower, members_key, members_text
 from archivekit.read import (
     BLOCK_SIZE,
     LineTooLong,
@@ -394,7 +394,7 @@ def direct_key(names: Any) -> str | None:
     `names` is not a non-empty list of strings."""
     if type(names) is not list or not names or not all(type(n) is str for n in names):
         return None
-    return ",".join(sorted(members_key(names)))
+    return members_text(members_key(names))
 
 
 def read_side(

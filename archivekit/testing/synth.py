@@ -29,6 +29,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
+from archivekit.gosem.images import JPEG_SIGNATURE, PNG_SIGNATURE
 from archivekit.write.core import FLUSH_BYTES
 from archivekit.write.zipwriter import (
     GO_DEFLATE,
@@ -482,7 +483,7 @@ def png_bytes(width: int, height: int) -> bytes:
     parts = [compressor.compress(row) for _ in range(height)]
     parts.append(compressor.flush())
     return (
-        b"\x89PNG\r\n\x1a\n"
+        PNG_SIGNATURE
         + _png_chunk(b"IHDR", ihdr)
         + _png_chunk(b"IDAT", b"".join(parts))
         + _png_chunk(b"IEND", b"")
@@ -496,7 +497,7 @@ def jpeg_header_bytes(width: int, height: int) -> bytes:
         raise ValueError("JPEG dimensions must be 1..65535")
     components = b"".join(bytes([cid, 0x11, 0]) for cid in (1, 2, 3))
     sof = struct.pack(">BHHB", 8, height, width, 3) + components
-    return b"\xff\xd8" + b"\xff\xc0" + struct.pack(">H", len(sof) + 2) + sof + b"\xff\xd9"
+    return JPEG_SIGNATURE + b"\xff\xc0" + struct.pack(">H", len(sof) + 2) + sof + b"\xff\xd9"
 
 
 def gif_bytes(width: int, height: int) -> bytes:

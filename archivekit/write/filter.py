@@ -41,8 +41,8 @@ from archivekit.check.files import ReferencedFiles
 from archivekit.check.parallel import SETTLED_POSTS
 from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.errors import UsageError
-from archivekit.gosem.decode import decode_line
-from archivekit.gosem.strings import go_fields, go_lower, members_key
+from archivekit.gosem.decode import decode_line, str_or_empty
+from archivekit.gosem.strings import go_fields, go_lower, members_key, members_text
 from archivekit.read import Archive, LineTooLong, iter_line_blocks
 from archivekit.write.core import (
     ArchiveWriter,
@@ -444,10 +444,10 @@ class FilterRun:
         """A post line from the exact decoder (anything the scanner declined)."""
         selection = self.selection
         if kind == "post":
-            place = (_text(payload.get("team")), _text(payload.get("channel")))
-            keep = selection.post_selected(place, _text(payload.get("user")))
+            place = (str_or_empty(payload.get("team")), str_or_empty(payload.get("channel")))
+            keep = selection.post_selected(place, str_or_empty(payload.get("user")))
         else:
-            members = frozenset(_text(m) for m in payload.get("channel_members") or ())
+            members = frozenset(str_or_empty(m) for m in payload.get("channel_members") or ())
             self.defined.dms.add(members)
             keep = selection.direct_selected(members)
         create_at = payload.get("create_at")
@@ -524,11 +524,11 @@ class FilterRun:
     def _define(self, line_type: str, payload: dict[str, Any]) -> None:
         defined = self.defined
         if line_type == "team":
-            defined.teams.add(go_lower(_text(payload.get("name"))))
+            defined.teams.add(go_lower(str_or_empty(payload.get("name"))))
         elif line_type == "channel":
             defined.channels.add(_place(payload))
         elif line_type in ("user", "bot"):
-            defined.users.add(go_lower(_text(payload.get("username"))))
+            defined.users.add(go_lower(str_or_empty(payload.get("username"))))
         elif line_type == "direct_channel":
             defined.dms.add(members_key(n for n in _direct_members(payload) if n))
 
@@ -588,7 +588,7 @@ class FilterRun:
             "team": defined.teams,
             "channel": {f"{t}/{c}" for t, c in defined.channels},
             "user": defined.users,
-            "dm": {",".join(sorted(m)) for m in defined.dms},
+            "dm": {members_text(m) for m in defined.dms},
         }
         problems = []
         for kind, names in self.selection.named().items():
@@ -622,7 +622,7 @@ class FilterRun:
             if line_type == "team":
                 scheme = payload.get("scheme")
                 if isinstance(scheme, str) and scheme:
-                    team_schemes[go_lower(_text(payload.get("name")))] = scheme
+                    team_schemes[go_lower(str_or_empty(payload.get("name")))] = scheme
             elif line_type == "channel":
                 place = _place(payload)
                 channels.add(place)
@@ -632,7 +632,7 @@ class FilterRun:
             elif line_type == "bot":
                 owner = payload.get("owner")
                 if isinstance(owner, str) and owner:
-                    bot_owners[go_lower(_text(payload.get("username")))] = go_lower(owner)
+                    bot_owners[go_lower(str_or_empty(payload.get("username")))] = go_lower(owner)
             elif line_type == "direct_channel" and self._direct_kept(payload):
                 needs.users.update(go_lower(m) for m in _direct_members(payload))
         # 2. Places: selected ones and those kept posts are in, with their teams.
@@ -666,7 +666,7 @@ class FilterRun:
         )
 
     def _resolve_user(self, line_type: str, payload: dict[str, Any], resolved: _Resolved) -> None:
-        name = go_lower(_text(payload.get("username")))
+        name = go_lower(str_or_empty(payload.get("username")))
         if self.selection.selects_type(line_type) and self._user_in_scope(
             line_type, name, payload, resolved
         ):
@@ -691,29 +691,29 @@ class FilterRun:
         if line_type == "bot" or not teams:
             return not selection.positive
         for membership in teams:
-            team = go_lower(_text(membership.get("name")))
+            team = go_lower(str_or_empty(membership.get("name")))
             if selection.team_in_scope(team):
                 return True
             for channel in membership.get("channels") or ():
                 if isinstance(channel, dict):
-                    place = (team, go_lower(_text(channel.get("name"))))
+                    place = (team, go_lower(str_or_empty(channel.get("name"))))
                     if place in resolved.channels:
                         return True
         return False
 
     def _need_roles(self, payload: dict[str, Any], resolved: _Resolved) -> None:
         roles = self.needs.roles
-        roles.update(go_fields(_text(payload.get("roles"))))
+        roles.update(go_fields(str_or_empty(payload.get("roles"))))
         for membership in payload.get("teams") or ():
             if not isinstance(membership, dict):
                 continue
-            team = go_lower(_text(membership.get("name")))
+            team = go_lower(str_or_empty(membership.get("name")))
             if team not in resolved.teams:
                 continue
-            roles.update(go_fields(_text(membership.get("roles"))))
+            roles.update(go_fields(str_or_empty(membership.get("roles"))))
             for channel in membership.get("channels") or ():
                 if isinstance(channel, dict):
-                    roles.update(go_fields(_text(channel.get("roles"))))
+                    roles.update(go_fields(str_or_empty(channel.get("roles"))))
 
     def _resolve_and_flush(self) -> None:
         resolved = self._resolve()
@@ -766,17 +766,17 @@ class FilterRun:
         selection = self.selection
         selected = selection.selects_type(line_type)
         if line_type == "team":
-            name = go_lower(_text(payload.get("name")))
+            name = go_lower(str_or_empty(payload.get("name")))
             return name in resolved.teams, not (selected and selection.team_selected(name))
         if line_type == "channel":
             place = _place(payload)
             return place in resolved.channels, not (selected and selection.channel_selected(place))
         if line_type in ("user", "bot"):
-            name = go_lower(_text(payload.get("username")))
+            name = go_lower(str_or_empty(payload.get("username")))
             return name in resolved.users, name not in resolved.selected_users
         if line_type == "direct_channel":
             return self._direct_kept(payload), False
-        name = _text(payload.get("name"))
+        name = str_or_empty(payload.get("name"))
         kept_names = {"scheme": resolved.schemes, "role": resolved.roles, "emoji": resolved.emoji}
         if line_type in self._everything:
             return True, False
@@ -793,19 +793,17 @@ class FilterRun:
         )
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _place(payload: dict[str, Any]) -> Place:
-    return go_lower(_text(payload.get("team"))), go_lower(_text(payload.get("name")))
+    return go_lower(str_or_empty(payload.get("team"))), go_lower(str_or_empty(payload.get("name")))
 
 
 def _direct_members(payload: dict[str, Any]) -> list[str]:
     participants = payload.get("participants")
     if participants is not None:
-        return [_text((p or {}).get("username")) for p in participants if isinstance(p, dict)]
-    return [_text(m) for m in payload.get("members") or ()]
+        return [
+            str_or_empty((p or {}).get("username")) for p in participants if isinstance(p, dict)
+        ]
+    return [str_or_empty(m) for m in payload.get("members") or ()]
 
 
 def _pruned_memberships(
@@ -819,7 +817,7 @@ def _pruned_memberships(
     kept: list[dict[str, Any]] = []
     changed = False
     for membership in teams:
-        team = go_lower(_text(membership.get("name")))
+        team = go_lower(str_or_empty(membership.get("name")))
         if team not in resolved.teams:
             changed = True
             continue
@@ -828,7 +826,7 @@ def _pruned_memberships(
             staying = [
                 c
                 for c in channels
-                if (name := go_lower(_text(c.get("name")))) in DEFAULT_CHANNELS
+                if (name := go_lower(str_or_empty(c.get("name")))) in DEFAULT_CHANNELS
                 or (team, name) in resolved.channels
             ]
             if len(staying) != len(channels):

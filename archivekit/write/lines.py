@@ -31,7 +31,7 @@ from archivekit.check.fast.fastpath import (
     scan,
 )
 from archivekit.check.rules.context import DEFAULT_CHANNELS
-from archivekit.gosem.decode import decode_line
+from archivekit.gosem.decode import decode_line, str_or_none
 from archivekit.gosem.strings import go_lower
 from archivekit.read import LineBlock
 
@@ -179,13 +179,13 @@ def post_facts(kind: str, payload: dict[str, Any]) -> PostFacts:
     facts = PostFacts(kind)
     users = facts.users
     if kind == "post":
-        facts.team = _str(payload.get("team"))
-        facts.channel = _str(payload.get("channel"))
+        facts.team = str_or_none(payload.get("team"))
+        facts.channel = str_or_none(payload.get("channel"))
     else:
         members = payload.get("channel_members") or ()
         facts.members = [m for m in members if isinstance(m, str) and m]
         users.extend(facts.members)
-    facts.user = _str(payload.get("user"))
+    facts.user = str_or_none(payload.get("user"))
     facts.create_at = payload.get("create_at")
     _message_refs(payload, facts)
     for follower in payload.get("thread_followers") or ():
@@ -271,10 +271,6 @@ def user_file_paths(payload: dict[str, Any]) -> Iterator[str]:
 def encode(envelope: Envelope) -> bytes:
     """A rewritten line: compact JSON of the canonical envelope (keys in their order)."""
     return orjson.dumps(envelope)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def might_have_attachments(raw: bytes) -> bool:

@@ -45,7 +45,7 @@ from archivekit.check.files import ReferencedFiles
 from archivekit.check.references import Existing
 from archivekit.errors import ArchiveKitError
 from archivekit.gosem.decode import decode_line
-from archivekit.gosem.strings import go_lower, members_key
+from archivekit.gosem.strings import go_lower, members_key, members_text
 from archivekit.issues import Issue, warning
 from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_batches
 from archivekit.runtime import partial_name_owner, remove_abandoned
@@ -116,7 +116,7 @@ def _definition_key(line_type: str, payload: dict[str, Any]) -> str | None:
         else:
             names = list(payload.get("members") or ())
         members = members_key(n for n in names if isinstance(n, str) and n)
-        return ",".join(sorted(members)) if members else None
+        return members_text(members) if members else None
     name = payload.get("name")
     return name if isinstance(name, str) and name else None
 

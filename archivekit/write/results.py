@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from archivekit.errors import ArchiveKitError
+from archivekit.gosem.strings import members_text
 from archivekit.issues import Issue, Severity
 from archivekit.report.model import Report
 from archivekit.report.render import human_bytes
@@ -120,7 +121,7 @@ def selection_dict(selection: Selection) -> dict[str, Any]:
     for name in ("dms", "exclude_dms"):
         values = getattr(selection, name)
         if values:
-            out[name] = sorted(",".join(sorted(m)) for m in values)
+            out[name] = sorted(members_text(m) for m in values)
     for name in ("since", "until"):
         if getattr(selection, name) is not None:
             out[name] = getattr(selection, name)

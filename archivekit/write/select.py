@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from archivekit.errors import UsageError
-from archivekit.gosem.strings import go_lower
+from archivekit.gosem.strings import go_lower, members_key, members_text
 
 # The order the server's exporter writes line types in (reference §1.1): a working order, since
 # every reference points to an earlier block. Writers that build a JSONL from parts use it.
@@ -90,7 +90,7 @@ class Selection:
     _types: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        lower = _lower_names
+        lower = members_key
         setattr_ = object.__setattr__
         setattr_(self, "_teams", lower(self.teams))
         setattr_(self, "_users", lower(self.users))
@@ -226,12 +226,8 @@ class Selection:
             "team": set(self._teams | self._x_teams),
             "channel": {f"{t}/{c}" for t, c in self._channels | self._x_channels},
             "user": set(self._users | self._x_users),
-            "dm": {",".join(sorted(m)) for m in self.dms | self.exclude_dms},
+            "dm": {members_text(m) for m in self.dms | self.exclude_dms},
         }
-
-
-def _lower_names(names: Iterable[str]) -> frozenset[str]:
-    return frozenset(go_lower(n) for n in names)
 
 
 def _lower_place(place: Place) -> Place:

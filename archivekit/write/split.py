@@ -37,7 +37,7 @@ from typing import Any, BinaryIO, Final, Literal
 from archivekit.check.fast.fastpath import DIRECT_POST_PREFIX, POST_PREFIX
 from archivekit.check.files import ReferencedFiles
 from archivekit.errors import OutputError, UsageError
-from archivekit.gosem.decode import decode_line
+from archivekit.gosem.decode import decode_line, str_or_empty
 from archivekit.gosem.strings import go_lower
 from archivekit.read import Archive, LineBlock, LineTooLong, iter_line_blocks
 from archivekit.runtime import partial_name_owner, remove_abandoned
@@ -408,8 +408,8 @@ class SplitRun:
         kind, payload = payload_of(envelope) if envelope is not None else ("", None)
         payload = payload or {}
         direct = kind == "direct_post"
-        team = go_lower(_text(payload.get("team")))
-        channel = go_lower(_text(payload.get("channel")))
+        team = go_lower(str_or_empty(payload.get("team")))
+        channel = go_lower(str_or_empty(payload.get("channel")))
         create_at = payload.get("create_at")
         if self.by == "month":
             if type(create_at) is not int:
@@ -452,10 +452,6 @@ class SplitRun:
         shutil.rmtree(self.stage, ignore_errors=True)
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _describe(raw: bytes, line_type: str, line: int) -> str:
     """Which line this is, for the over-limit note: its line number, place and time."""
     where = f"line {line:,}, " if line else ""
@@ -464,10 +460,10 @@ def _describe(raw: bytes, line_type: str, line: int) -> str:
     if payload is None or line_type not in CONTENT_TYPES:
         return f"{where}a {line_type} line"
     if line_type == "post":
-        place = f"{_text(payload.get('team'))}/{_text(payload.get('channel'))}"
+        place = f"{str_or_empty(payload.get('team'))}/{str_or_empty(payload.get('channel'))}"
     else:
         members = payload.get("channel_members") or ()
-        place = "the conversation of " + ", ".join(_text(m) for m in members)
+        place = "the conversation of " + ", ".join(str_or_empty(m) for m in members)
     return f"{where}the {line_type} in {place} created at {payload.get('create_at')}"
 
 

@@ -19,7 +19,14 @@ from archivekit.check.rules.names import invalid, kept, length, missing, shown
 from archivekit.check.rules.post_types import NEWER_SERVER_POST_TYPES, is_allowed_post_type
 from archivekit.gosem.marshal import marshal_runes, marshal_runes_over
 from archivekit.gosem.paths import escapes_data
-from archivekit.issues import Issue, error, validator_id, validator_prefix, warning
+from archivekit.issues import (
+    THREAD_FOLLOWER_PREFIX,
+    Issue,
+    error,
+    validator_id,
+    validator_prefix,
+    warning,
+)
 
 POST_ID = validator_prefix("post")
 REPLY_ID = validator_prefix("reply")
@@ -29,7 +36,7 @@ PROPS_TOO_LARGE_ID = POST_ID + "props_too_large.error"
 # model.PostPropsMaxRunes: the longest Go JSON encoding of a post's props, in runes.
 PROPS_MAX_RUNES = 800_000
 ATTACHMENT_INVALID_PATH_ID = validator_id("attachment", "invalid_path")
-FOLLOWER_USER_MISSING_ID = "app.import.validate_thread_follower_data.user_missing.error"
+FOLLOWER_USER_MISSING_ID = THREAD_FOLLOWER_PREFIX + "user_missing.error"
 
 POST_TYPE_INVALID_ID = "model.post.is_valid.type.app_error"
 POST_FILE_IDS_INVALID_ID = "model.post.is_valid.file_ids.app_error"

@@ -161,7 +161,7 @@ def _check_auth(data: dict[str, Any]) -> Issue | None:
         # The server really uses the user_teams prefix for this user-level error.
         return invalid(
             "user.auth_service",
-            "app.import.validate_user_teams_import_data.invalid_auth_service.error",
+            validator_id("user_teams", "invalid_auth_service"),
             f"Auth service {shown(auth_service)} is not known; use one of email, gitlab, saml,"
             " ldap, google, office365, openid.",
             values={"found": kept(auth_service)},
