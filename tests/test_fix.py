@@ -229,6 +229,34 @@ def test_nul_removal_never_merges_two_names(
         assert "reorder-blocks" in {c["repair"] for c in changes} or not late
 
 
+@pytest.mark.parametrize("later", [False, True])
+def test_nul_removal_never_gives_two_users_one_email(later: bool, tmp_path: Path) -> None:
+    # Emails are unique on the server: `b\0ob@x.io` cleaned would be bob's, and the second user
+    # would fail to save (duplicate-email). Refused, reported, the email kept as it was.
+    bob = user("bob", {"eng": ["dev"]}, email="bob@x.io")
+    carol = user("carol", {"eng": ["dev"]}, email="b\x00ob@x.io")
+    lines = [*base_lines()[:3], *([carol, bob] if later else [bob, carol])]
+    source = make_archive(tmp_path / "in.zip", lines)
+    changes, _ = fix(source, tmp_path / "out.zip")
+    refused = [c for c in changes if c["after"] is None]
+    assert [(c["repair"], c["field"]) for c in refused] == [("remove-nul", "user.email")]
+    assert refused[0]["values"] == {"kind": "email", "found": "b\x00ob@x.io", "name": "bob@x.io"}
+    assert "another user's email" in refused[0]["note"]
+    codes = {i.code for i in validate(tmp_path / "out.zip", max_issues=None).issues}
+    assert "duplicate-email" not in codes
+
+
+def test_nul_removal_checks_collisions_only_in_fields_that_are_keys(tmp_path: Path) -> None:
+    # A first name that happens to read like a NUL-holding username is free text: cleaned.
+    nul_user = user("bo\x00b", {"eng": ["dev"]}, email="b1@x.io")
+    lines = [*base_lines()[:3], nul_user, user("bob", email="b2@x.io", first_name="Bo\x00B")]
+    source = make_archive(tmp_path / "in.zip", lines)
+    changes, _ = fix(source, tmp_path / "out.zip")
+    done = [(c["line"], c["field"], c["after"]) for c in changes if c["repair"] == "remove-nul"]
+    assert (5, "user.username", None) in done  # a key: refused (it would name bob)
+    assert (6, "user.first_name", '"BoB"') in done
+
+
 def test_framing_bom_cr_blank_lines_and_text_after_the_json(tmp_path: Path) -> None:
     version = b'{"type":"version","version":1}'
     good = orjson.dumps(post("eng", "dev", "alice", "hi", T0))
@@ -620,6 +648,28 @@ def test_a_second_version_line_is_dropped_never_moved_to_line_2(
     assert out.count(version) == 1
     assert result.stats.lines_dropped == 1
     assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+@pytest.mark.parametrize("reorder", [False, True])
+def test_the_first_version_line_moves_to_line_1_later_ones_are_dropped(
+    reorder: bool, tmp_path: Path
+) -> None:
+    # The only version line sits after the definitions: moved to line 1 (a move, logged),
+    # never dropped — with or without another reason to reorder.
+    version = orjson.dumps({"type": "version", "version": 1})
+    early = [post("eng", "dev", "alice", "early", T0)] if reorder else []
+    lines = [*early, *base_lines(), version, post("eng", "dev", "bob", "b", T0), version]
+    source = make_archive(tmp_path / "in.zip", lines, version_line=False)
+    changes, result = fix(source, tmp_path / "out.zip")
+    out = jsonl(tmp_path / "out.zip")
+    assert out[0] == version
+    assert out.count(version) == 1
+    assert [c["line"] for c in changes if c["repair"] == "drop-stray-version"] == [len(lines)]
+    assert len(lines) - 2 in [c["line"] for c in changes if c["repair"] == "reorder-blocks"]
+    assert result.stats.lines_dropped == 1
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+    again, _ = fix(tmp_path / "out.zip", tmp_path / "again.zip")
+    assert again == []
 
 
 @pytest.mark.parametrize("misplaced", ["late definition", "early post"])

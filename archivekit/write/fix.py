@@ -148,6 +148,8 @@ def _define(envelope: dict[str, Any], defs: Definitions) -> None:
             defs.channels.add((go_lower(in_team), go_lower(name)))
     elif line_type in ("user", "bot") and isinstance(payload.get("username"), str):
         defs.users.add(go_lower(payload["username"]))
+        if line_type == "user" and isinstance(payload.get("email"), str):
+            defs.emails.add(go_lower(payload["email"]))
     elif line_type == "scheme" and isinstance(payload.get("name"), str):
         defs.schemes.add(payload["name"])
 
@@ -549,14 +551,15 @@ class FixRun:
                 yield kind, piece, piece is raw
 
     def _stray_version(self, piece: bytes, number: int) -> bool:
-        """Whether a version line is left out: every one but the output's line 1 (two exports
+        """Whether a version line is left out: every one but the input's first (two exports
         joined). The server accepts a version line only as line 1 and stops the import at any
-        other (`unknown_line_type`); a second one carries nothing, so it is dropped — kept, a
-        reorder would move it to line 2, where the import would stop."""
-        first = not self._version_kept and (
-            self.early_use is not None or self.stats.lines_written == 0
-        )
-        if first:
+        other (`unknown_line_type`); a later one carries nothing, so it is dropped — kept, a
+        reorder would move it to line 2, where the import would stop. The first one goes to
+        line 1: when lines were written before it, the run starts again as a reorder
+        (`NeedsSurvey`), whose block order puts it first (logged as a move)."""
+        if not self._version_kept:
+            if self.early_use is None and self.stats.lines_written > 0:
+                raise NeedsSurvey(number)
             self._version_kept = True
             return False
         self.stats.lines_dropped += 1

@@ -11,9 +11,10 @@ They only do what the server needs and lose nothing:
   two or more → reported, nothing moved;
 - `remove-nul`: NUL characters removed from every string (PostgreSQL rejects them); not from
   a password (only its hash is stored: the NUL is harmless there and removing it would change
-  the password); not from a team, channel or user name (or a reference to one) when the name
-  without them is another one the archive defines, or one an earlier removal produced from
-  another name (``bo\0b`` → ``bob``: two users would become one) — reported instead;
+  the password); not from a team, channel or user name (or a reference to one) or a user's
+  email when the value without them is another one the archive defines, or one an earlier
+  removal produced from another (``bo\0b`` → ``bob``: two users would become one; two users
+  with one email: duplicate-email) — reported instead;
 - `lowercase-references`: a reference the server looks up exactly, written in another case
   than the stored (lowercase) name of a team, channel or user the archive defines, is
   rewritten to the stored name (and a bot's owner, which the validator refuses in mixed case);
@@ -35,6 +36,7 @@ counts; a team description at its limit in UTF-8 bytes, never half a character),
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -77,6 +79,7 @@ from archivekit.write.changes import Change, ChangeLog, shown_json
 Payload = dict[str, Any]
 _DATA_PREFIX: Final = DATA_DIR + "/"
 POST_TYPES: Final = ("post", "direct_post")
+_INDEX: Final = re.compile(r"\[\d+\]")
 # --truncate-long-fields: the fields cut, with the server's limits (characters = runes).
 TRUNCATED: Final[dict[str, tuple[tuple[str, int], ...]]] = {
     "team": (("display_name", TEAM_DISPLAY_NAME_MAX_RUNES),),
@@ -124,6 +127,45 @@ class Definitions:
     channels: set[tuple[str, str]] = field(default_factory=set)
     users: set[str] = field(default_factory=set)
     schemes: set[str] = field(default_factory=set)  # as written: looked up exactly
+    emails: set[str] = field(default_factory=set)  # users' (lowercased: unique on the server)
+
+
+# What a NUL removal that would merge two keys of each kind would do.
+_NUL_CLASH: Final = {
+    "user": "names another user: the two would become one",
+    "team": "names another team: the two would become one",
+    "channel": "names another channel: the two would become one",
+    "email": "is another user's email: the server refuses the second user (duplicate-email)",
+}
+# The fields (their path, list indexes left out) that hold a key the server keeps unique,
+# by the kind of key: only there can a NUL removal merge two of them.
+_KEY_FIELDS: Final = {
+    "team.name": "team",
+    "channel.name": "channel",
+    "user.teams[].name": "team",
+    "user.teams[].channels[].name": "channel",
+    "user.email": "email",
+}
+_KEY_LEAVES: Final = {
+    "username": "user",
+    "user": "user",
+    "owner": "user",
+    "members": "user",
+    "channel_members": "user",
+    "flagged_by": "user",
+    "team": "team",
+    "channel": "channel",
+}
+
+
+def _key_kind(path: str) -> str | None:
+    """The kind of unique key the field at ``path`` (``post.replies[0].user``) holds, if any."""
+    bare = _INDEX.sub("[]", path)
+    kind = _KEY_FIELDS.get(bare)
+    if kind is not None:
+        return kind
+    leaf = bare.rsplit(".", 1)[-1].removesuffix("[]")
+    return _KEY_LEAVES.get(leaf)
 
 
 class FilePlan:
@@ -264,16 +306,16 @@ class LineRepairs:
         if isinstance(value, str):
             if "\x00" in value:
                 clean = value.replace("\x00", "")
-                merged = self._nul_merge(value, clean)
+                merged = self._nul_merge(value, clean, path)
                 if merged is not None:
                     kind, other = merged
+                    what = "email" if kind == "email" else f"{kind} name"
                     self._refuse(
                         REPAIR_NUL,
                         path,
                         value,
-                        f"without its NUL characters this {kind} name would be {other!r}, "
-                        f"which names another {kind}: the two would become one — rename one "
-                        "of them by hand",
+                        f"without its NUL characters this {what} would be {other!r}, "
+                        f"which {_NUL_CLASH[kind]} — change one of them by hand",
                         {"kind": kind, "found": go_lower(value), "name": other},
                     )
                     return value
@@ -297,19 +339,25 @@ class LineRepairs:
                 value[index] = self._nul(item, f"{path}[{index}]")
         return value
 
-    def _nul_merge(self, value: str, clean: str) -> tuple[str, str] | None:
-        """(kind, the other name) when ``value`` names a team, channel or user the archive
-        defines and ``clean`` (it without NUL) would name another one: one the archive defines,
-        or one an earlier removal produced from another name. Else None, and a name's removal
-        is remembered. (A string that names nothing defined is free text: cleaned.)"""
+    def _nul_merge(self, value: str, clean: str, path: str) -> tuple[str, str] | None:
+        """(kind, the other name) when ``value``, in a field at ``path`` that holds a key the
+        server keeps unique (`_key_kind`: a team, channel or user name or a reference to one, a
+        user's email), names one the archive defines and ``clean`` (it without NUL) would name
+        another one: one the archive defines, or one an earlier removal produced from another.
+        Else None, and the removal is remembered. (Any other string is free text: cleaned.)"""
+        kind = _key_kind(path)
+        if kind is None:
+            return None
         defs = self.defs
         low, clean_low = go_lower(value), go_lower(clean)
         keys: list[tuple[str, object, object, bool]] = []  # kind, raw, clean, clean defined
-        if low in defs.users:
+        if kind == "email":
+            keys.append(("email", low, clean_low, clean_low in defs.emails))
+        if kind == "user" and low in defs.users:
             keys.append(("user", low, clean_low, clean_low in defs.users))
-        if low in defs.teams:
+        if kind == "team" and low in defs.teams:
             keys.append(("team", low, clean_low, clean_low in defs.teams))
-        for team in self._teams_of_channel(low):
+        for team in self._teams_of_channel(low) if kind == "channel" else ():
             defined = (team, clean_low) in defs.channels
             keys.append(("channel", (team, low), (team, clean_low), defined))
         for kind, raw, new, defined in keys:
@@ -335,7 +383,12 @@ class LineRepairs:
         names = self.nul_names
         if not names:
             return False
-        kinds = (("user", found.users), ("team", found.teams), ("channel", found.channels))
+        kinds = (
+            ("user", found.users),
+            ("team", found.teams),
+            ("channel", found.channels),
+            ("email", found.emails),
+        )
         return any(names.get((kind, key), key) != key for kind, keys in kinds for key in keys)
 
     # --- files -------------------------------------------------------------------------------
