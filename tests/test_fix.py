@@ -4,6 +4,7 @@ unsafe repairs are reported, not guessed; the CLI's exit codes and JSON."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 import subprocess
@@ -749,6 +750,26 @@ def test_a_split_piece_never_takes_the_identity_of_a_reply_of_its_thread(tmp_pat
     times = [(r["user"], r["create_at"], len(r["message"])) for r in replies]
     assert times == [("alice", T0 + 2, 3_617), ("bob", T0 + 1, 3_617)]
     assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+@pytest.mark.slow
+def test_a_split_that_would_take_the_line_over_16_mib_is_not_made(tmp_path: Path) -> None:
+    # Each reply carrying a piece adds its own fields: a line just under the server's line
+    # limit would go over it (line-too-long, the import stops). Reported, the line kept.
+    limit = 16_777_215
+    skeleton = len(orjson.dumps(post("eng", "dev", "alice", "", T0)))
+    size = limit - skeleton - 10
+    text = base64.b64encode(random.Random(0).randbytes(size))[:size].decode()  # no zip bomb
+    line = orjson.dumps(post("eng", "dev", "alice", text, T0))
+    source = make_archive(tmp_path / "in.zip", [*base_lines(), line])
+    changes, _ = fix(source, tmp_path / "out.zip")
+    assert [(c["repair"], c["after"]) for c in changes] == [("split-long-message", None)]
+    assert changes[0]["values"] == {"found": changes[0]["values"]["found"], "limit": limit}
+    assert changes[0]["values"]["found"] > limit
+    assert "over the server's line limit" in changes[0]["note"]
+    assert jsonl(tmp_path / "out.zip")[-1] == line
+    codes = {i.code for i in validate(tmp_path / "out.zip", max_issues=None).issues}
+    assert "line-too-long" not in codes
 
 
 def test_split_message_cuts_on_line_breaks_then_spaces_then_anywhere() -> None:

@@ -22,7 +22,8 @@ They only do what the server needs and lose nothing:
   team), which the server lowercases before storing it, written lowercase;
 - `split-long-message`: a message over the server's limit becomes the post (or reply) plus
   replies right after it, cut on a line break or space where possible; joined again they give
-  the message back, character for character;
+  the message back, character for character — not when the line would then be over the
+  server's line limit (reported, the line kept);
 - `reply-time`: a reply or reaction older than its post gets the post's time (the server
   moves it anyway; written down, a re-import stays idempotent).
 
@@ -40,6 +41,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+import orjson
 
 from archivekit.check.rules.context import DEFAULT_MAX_POST_SIZE
 from archivekit.check.rules.direct import HEADER_MAX_RUNES, is_skipped_size
@@ -73,7 +76,7 @@ from archivekit.issues import (
     REPAIR_TRUNCATE,
     Scalar,
 )
-from archivekit.read import Archive, OutsideData
+from archivekit.read import MAX_LINE_BYTES, Archive, OutsideData
 from archivekit.write.changes import Change, ChangeLog, shown_json
 
 Payload = dict[str, Any]
@@ -249,7 +252,7 @@ class LineRepairs:
             if nul:
                 self._nul(payload, line_type)
             if line_type in POST_TYPES:
-                self._post(payload, line_type)
+                self._post(payload, line_type, envelope)
             elif line_type in ("user", "bot"):
                 self._lowercase(payload, line_type, ("username",))
                 self._user(payload, line_type)
@@ -570,7 +573,7 @@ class LineRepairs:
             self._user_refs(payload.get("members"), "direct_channel.members")
 
     # --- posts -------------------------------------------------------------------------------
-    def _post(self, payload: Payload, kind: str) -> None:
+    def _post(self, payload: Payload, kind: str, envelope: Payload) -> None:
         if kind == "post":
             self._place(payload, kind)
         else:
@@ -582,7 +585,7 @@ class LineRepairs:
             if isinstance(reply, dict):
                 self._post_like(reply, f"{kind}.replies[{index}]")
         self._times(payload, replies, kind)
-        self._split(payload, kind)
+        self._split(payload, kind, envelope)
 
     def _post_like(self, post: Payload, field: str) -> None:
         """What a post and each of its replies share: author, flaggers, files."""
@@ -623,13 +626,17 @@ class LineRepairs:
                     reaction["create_at"] = created
                     self._change(REPAIR_REPLY_TIME, f"{field}[{index}].create_at", at, created)
 
-    def _split(self, payload: Payload, kind: str) -> None:
-        """Messages over the limit: the post keeps the first part, replies carry the rest."""
+    def _split(self, payload: Payload, kind: str, envelope: Payload) -> None:
+        """Messages over the limit: the post keeps the first part, replies carry the rest —
+        unless the line written so would be over the server's line limit (`MAX_LINE_BYTES`:
+        each reply adds its own fields), then reported and the line kept unsplit."""
         limit = self.options.max_post_size
         replies = payload.get("replies")
         replies = replies if isinstance(replies, list) else []
         new_replies: list[Any] = []
-        changed = False
+        # What a split changes, to put back when the line would be too long; its changes.
+        before: list[tuple[Payload, str]] = []
+        made: list[tuple[str, str, str, str]] = []
         # The thread's replies by (create_at, message): the server's identity of a reply in
         # its thread (reference §7: channel, exact create_at, exact message, root). A piece
         # with both of another reply's would be imported as that reply: never given them.
@@ -638,24 +645,46 @@ class LineRepairs:
             for reply in replies
             if isinstance(reply, dict)
         }
-        message = payload.get("message")
-        if isinstance(message, str) and len(message) > limit:
-            parts = self._parts(payload, message, f"{kind}.message")
-            if parts:
-                payload["message"] = parts[0]
-                new_replies += _continuations(payload, parts, taken)
-                changed = True
-        for index, reply in enumerate(replies):
-            new_replies.append(reply)
-            text = reply.get("message") if isinstance(reply, dict) else None
+        posts = [(payload, f"{kind}.message")]
+        posts += [(reply, f"{kind}.replies[{i}].message") for i, reply in enumerate(replies)]
+        for post, at in posts:
+            if post is not payload:
+                new_replies.append(post)
+            text = post.get("message") if isinstance(post, dict) else None
             if isinstance(text, str) and len(text) > limit:
-                parts = self._parts(reply, text, f"{kind}.replies[{index}].message")
+                parts = self._parts(post, text, at)
                 if parts:
-                    reply["message"] = parts[0]
-                    new_replies += _continuations(reply, parts, taken)
-                    changed = True
-        if changed:
-            payload["replies"] = new_replies
+                    before.append((post, text))
+                    post["message"] = parts[0]
+                    new_replies += _continuations(post, parts, taken)
+                    note = f"{len(text):,} characters in {len(parts)} parts: "
+                    made.append((at, text, parts[0], note + "the rest follow as replies"))
+        if not made:
+            return
+        had_replies, original = "replies" in payload, payload.get("replies")
+        payload["replies"] = new_replies
+        size = len(orjson.dumps(envelope))
+        if size <= MAX_LINE_BYTES:
+            for at, text, first, note in made:
+                self._change(REPAIR_SPLIT_MESSAGE, at, text, first, note)
+            return
+        # Put back: the replies that carry the pieces would take the line over the limit.
+        for post, text in before:
+            post["message"] = text
+        if had_replies:
+            payload["replies"] = original
+        else:
+            del payload["replies"]
+        for at, text, _, _ in made:
+            self._refuse(
+                REPAIR_SPLIT_MESSAGE,
+                at,
+                text,
+                f"split, the line would be {size:,} bytes, over the server's line limit of "
+                f"{MAX_LINE_BYTES:,} (the import would stop there): kept as it is — move part "
+                "of the message into a post of its own by hand",
+                {"found": size, "limit": MAX_LINE_BYTES},
+            )
 
     def _parts(self, post: Payload, message: str, field: str) -> list[str] | None:
         created = post.get("create_at")
@@ -667,15 +696,7 @@ class LineRepairs:
                 "the post has no create_at or user for the replies to take",
             )
             return None
-        parts = list(split_message(message, self.options.max_post_size))
-        self._change(
-            REPAIR_SPLIT_MESSAGE,
-            field,
-            message,
-            parts[0],
-            f"{len(message):,} characters in {len(parts)} parts: the rest follow as replies",
-        )
-        return parts
+        return list(split_message(message, self.options.max_post_size))
 
 
 def _continuations(post: Payload, parts: list[str], taken: set[tuple[Any, Any]]) -> list[Payload]:
