@@ -943,7 +943,9 @@ def test_one_definition_each_of_what_the_server_and_archivekit_read() -> None:
     assert not hasattr(archivekit.issues, "RECOMPRESSIBLE_METHODS")
 
 
-def test_of_members_sharing_a_name_the_last_is_kept(tmp_path: Path) -> None:
+def twice(path: Path, attachment: str, name: str) -> Path:
+    """An archive whose post attaches ``attachment``, with two members ``name``: b"first",
+    then the PNG."""
     from archivekit.testing.synth import ZipMember, write_zip
 
     body = b"".join(
@@ -951,22 +953,41 @@ def test_of_members_sharing_a_name_the_last_is_kept(tmp_path: Path) -> None:
         for x in [
             {"type": "version", "version": 1},
             *base_lines(),
-            post("eng", "dev", "alice", "a", T0, attachments=["a.png"]),
+            post("eng", "dev", "alice", "a", T0, attachments=[attachment]),
         ]
     )
-    source = write_zip(
-        tmp_path / "in.zip",
+    return write_zip(
+        path,
         [
             ZipMember("import.jsonl", body, "deflate"),
-            ZipMember("data/a.png", b"first", "stored"),
-            ZipMember("data/a.png", PNG, "stored"),
+            ZipMember(name, b"first", "stored"),
+            ZipMember(name, PNG, "stored"),
         ],
     )
+
+
+def test_of_members_sharing_a_name_the_last_is_kept(tmp_path: Path) -> None:
+    source = twice(tmp_path / "in.zip", "a.png", "data/a.png")
     assert "member-duplicate-name" in validate(source, max_issues=None).issue_counts
     changes, _result = fix(source, tmp_path / "out.zip")
     assert [c["repair"] for c in changes] == ["drop-shadowed-member"]
     assert members(tmp_path / "out.zip")["data/a.png"][3] == PNG
     assert repairable(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+def test_members_sharing_a_name_outside_data_are_one_candidate(tmp_path: Path) -> None:
+    # Two entries att/y.png: the server reads one name once (the last entry), so the path
+    # y.png has one file to move to — moved, the earlier entry left out; a fix of the output
+    # changes nothing.
+    source = twice(tmp_path / "in.zip", "y.png", "att/y.png")
+    changes, _result = fix(source, tmp_path / "out.zip")
+    assert sorted(c["repair"] for c in changes) == ["drop-shadowed-member", "move-into-data"]
+    out = members(tmp_path / "out.zip")
+    assert out["data/y.png"][3] == PNG
+    assert "att/y.png" not in out
+    assert repairable(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+    again, _ = fix(tmp_path / "out.zip", tmp_path / "again.zip")
+    assert again == []
 
 
 # --- opt-in repairs ------------------------------------------------------------------------------

@@ -205,23 +205,25 @@ class OutsideData:
 
     def __init__(self, index: MemberIndex) -> None:
         self._index = index
-        self._by_base: dict[str, list[int]] | None = None
+        # base name -> {member name -> its entry}: of entries sharing a name only the last
+        # (the one the server reads; the others are left out by fix): one candidate per name.
+        self._by_base: dict[str, dict[str, int]] | None = None
 
     def candidates(self, key: str) -> list[int]:
         """The members outside data/ that a path resolving to ``key`` (``data/REL``) could
-        mean: named REL, or ending with ``/REL``."""
+        mean: named REL, or ending with ``/REL`` — one per distinct name."""
         index = self._index
         if self._by_base is None:
             self._by_base = {}
             for i in index.outside_data():
                 name = index[i].key
                 if not name.endswith(".jsonl"):
-                    self._by_base.setdefault(name.rsplit("/", 1)[-1], []).append(i)
+                    self._by_base.setdefault(name.rsplit("/", 1)[-1], {})[name] = i
         rel = key.removeprefix(_DATA)
         return [
             i
-            for i in self._by_base.get(rel.rsplit("/", 1)[-1], [])
-            if index[i].key == rel or index[i].key.endswith("/" + rel)
+            for name, i in self._by_base.get(rel.rsplit("/", 1)[-1], {}).items()
+            if name == rel or name.endswith("/" + rel)
         ]
 
 
