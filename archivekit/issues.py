@@ -417,6 +417,8 @@ CONDITIONAL_REPAIRS: dict[str, tuple[str, ...]] = {
     "profile-image-missing": (REPAIR_DATA_PREFIX, REPAIR_MOVE_INTO_DATA),
     "emoji-image-missing": (REPAIR_DATA_PREFIX, REPAIR_MOVE_INTO_DATA),
     "json-decode": (REPAIR_TRAILING,),
+    # Not in a key field whose value without NUL could be another one's (`gosem.decode`).
+    "nul-character": (REPAIR_NUL,),
     # Only a method archivekit reads (`read.inflate.READABLE_METHODS`: deflate64, bzip2,
     # LZMA), not encrypted: another is copied as it is and reported by fix.
     "member-unsupported-compression": (REPAIR_RECOMPRESS,),

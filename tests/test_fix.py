@@ -258,6 +258,25 @@ def test_nul_removal_checks_collisions_only_in_fields_that_are_keys(tmp_path: Pa
     assert (6, "user.first_name", '"BoB"') in done
 
 
+def test_validate_promises_remove_nul_only_where_fix_removes_it_for_certain(
+    tmp_path: Path,
+) -> None:
+    # Free text: fix always cleans it. A name may be refused (it would be another one's):
+    # validate, which does not weigh every definition, promises nothing there.
+    lines = [*base_lines()[:3], user("bo\x00b", {"eng": ["dev"]}, nickname="n\x00k")]
+    lines.append(user("bob", email="b2@x.io"))
+    source = make_archive(tmp_path / "in.zip", lines)
+    nul = [i for i in validate(source, max_issues=None).issues if i.code == "nul-character"]
+    promised = {i.field: repair_for(i) for i in nul}
+    assert promised["user.nickname"] == "remove-nul"
+    assert "`archivekit fix` does this: remove-nul" in next(
+        i.message for i in nul if i.field == "user.nickname"
+    )
+    assert promised["user.username"] is None
+    changes, _ = fix(source, tmp_path / "out.zip")
+    assert ("user.username", None) in [(c["field"], c["after"]) for c in changes]
+
+
 def test_framing_bom_cr_blank_lines_and_text_after_the_json(tmp_path: Path) -> None:
     version = b'{"type":"version","version":1}'
     good = orjson.dumps(post("eng", "dev", "alice", "hi", T0))

@@ -55,7 +55,16 @@ from archivekit.gosem.spec import (
     from_data,
 )
 from archivekit.gosem.strings import fold_json_key, go_text
-from archivekit.issues import FAILS_IMPORT, REPAIR_TRAILING, Issue, Scalar, error, warning
+from archivekit.issues import (
+    FAILS_IMPORT,
+    REPAIR_NUL,
+    REPAIR_TRAILING,
+    Issue,
+    Scalar,
+    by_fix,
+    error,
+    warning,
+)
 
 __all__ = [
     "ENVELOPE",
@@ -732,16 +741,61 @@ def _nul_issues(doc: dict[str, Any]) -> list[Issue]:
 # Fields the server never writes as text: User.PreSave replaces the password with its bcrypt
 # hash (Go's bcrypt uses every byte, NUL included), so a NUL there reaches no database column.
 HASHED_ONLY = frozenset({"user.password"})
+_LIST_INDEX = re.compile(r"\[\d+\]")
 
 
 def _nul_issue(path: str) -> Issue:
+    if key_kind(path) is None:
+        # Free text: `archivekit fix` removes the NUL. In a key (a name, a reference, an
+        # email) it does only when the value without it is no other one's — known to fix,
+        # which reads every definition, not here: no promise.
+        return error(
+            "nul-character",
+            "Contains a NUL character (\\u0000); PostgreSQL rejects it when the server writes "
+            f"the line. Remove it{by_fix(REPAIR_NUL)}.",
+            field=path,
+            effect=FAILS_IMPORT,
+            values={"repair": REPAIR_NUL},
+        )
     return error(
         "nul-character",
         "Contains a NUL character (\\u0000); PostgreSQL rejects it when the server writes "
-        "the line. Remove it.",
+        "the line. Remove it (`archivekit fix` does, unless the value without it is another "
+        "one's: then rename one by hand).",
         field=path,
         effect=FAILS_IMPORT,
     )
+
+
+# The fields (their path, list indexes left out) that hold a key the server keeps unique,
+# by the kind of key: only there can a NUL removal merge two of them.
+_KEY_FIELDS = {
+    "team.name": "team",
+    "channel.name": "channel",
+    "user.teams[].name": "team",
+    "user.teams[].channels[].name": "channel",
+    "user.email": "email",
+}
+_KEY_LEAVES = {
+    "username": "user",
+    "user": "user",
+    "owner": "user",
+    "members": "user",
+    "channel_members": "user",
+    "flagged_by": "user",
+    "team": "team",
+    "channel": "channel",
+}
+
+
+def key_kind(path: str) -> str | None:
+    """The kind of unique key the field at ``path`` (``post.replies[0].user``) holds, if any."""
+    bare = _LIST_INDEX.sub("[]", path)
+    kind = _KEY_FIELDS.get(bare)
+    if kind is not None:
+        return kind
+    leaf = bare.rsplit(".", 1)[-1].removesuffix("[]")
+    return _KEY_LEAVES.get(leaf)
 
 
 def _hashed_nul_issue(path: str) -> Issue:

@@ -37,7 +37,6 @@ counts; a team description at its limit in UTF-8 bytes, never half a character),
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -59,7 +58,7 @@ from archivekit.check.rules.names import (
     USER_NICKNAME_MAX_RUNES,
     USER_POSITION_MAX_RUNES,
 )
-from archivekit.gosem.decode import HASHED_ONLY
+from archivekit.gosem.decode import HASHED_ONLY, key_kind
 from archivekit.gosem.paths import DATA_DIR, resolve
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import (
@@ -82,7 +81,6 @@ from archivekit.write.changes import Change, ChangeLog, shown_json
 Payload = dict[str, Any]
 _DATA_PREFIX: Final = DATA_DIR + "/"
 POST_TYPES: Final = ("post", "direct_post")
-_INDEX: Final = re.compile(r"\[\d+\]")
 # --truncate-long-fields: the fields cut, with the server's limits (characters = runes).
 TRUNCATED: Final[dict[str, tuple[tuple[str, int], ...]]] = {
     "team": (("display_name", TEAM_DISPLAY_NAME_MAX_RUNES),),
@@ -140,35 +138,6 @@ _NUL_CLASH: Final = {
     "channel": "names another channel: the two would become one",
     "email": "is another user's email: the server refuses the second user (duplicate-email)",
 }
-# The fields (their path, list indexes left out) that hold a key the server keeps unique,
-# by the kind of key: only there can a NUL removal merge two of them.
-_KEY_FIELDS: Final = {
-    "team.name": "team",
-    "channel.name": "channel",
-    "user.teams[].name": "team",
-    "user.teams[].channels[].name": "channel",
-    "user.email": "email",
-}
-_KEY_LEAVES: Final = {
-    "username": "user",
-    "user": "user",
-    "owner": "user",
-    "members": "user",
-    "channel_members": "user",
-    "flagged_by": "user",
-    "team": "team",
-    "channel": "channel",
-}
-
-
-def _key_kind(path: str) -> str | None:
-    """The kind of unique key the field at ``path`` (``post.replies[0].user``) holds, if any."""
-    bare = _INDEX.sub("[]", path)
-    kind = _KEY_FIELDS.get(bare)
-    if kind is not None:
-        return kind
-    leaf = bare.rsplit(".", 1)[-1].removesuffix("[]")
-    return _KEY_LEAVES.get(leaf)
 
 
 class FilePlan:
@@ -348,7 +317,7 @@ class LineRepairs:
         user's email), names one the archive defines and ``clean`` (it without NUL) would name
         another one: one the archive defines, or one an earlier removal produced from another.
         Else None, and the removal is remembered. (Any other string is free text: cleaned.)"""
-        kind = _key_kind(path)
+        kind = key_kind(path)
         if kind is None:
             return None
         defs = self.defs
