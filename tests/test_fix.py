@@ -791,6 +791,29 @@ def test_a_split_that_would_take_the_line_over_16_mib_is_not_made(tmp_path: Path
     assert "line-too-long" not in codes
 
 
+def test_no_split_whose_pieces_would_pass_the_largest_time(tmp_path: Path) -> None:
+    top = 2**63 - 1
+    lines = [*base_lines(), post("eng", "dev", "alice", "x" * 20_000, top)]
+    source = make_archive(tmp_path / "in.zip", lines)
+    changes, _ = fix(source, tmp_path / "out.zip")
+    assert [(c["repair"], c["after"]) for c in changes] == [("split-long-message", None)]
+    assert changes[0]["values"] == {"found": top, "limit": top}
+    assert jsonl(tmp_path / "out.zip")[-1] == orjson.dumps(lines[-1])
+
+
+def test_a_reply_moved_to_its_posts_time_never_takes_another_replys_identity(
+    tmp_path: Path,
+) -> None:
+    # Two replies "same": one at the post's time, one older. Moved to the post's time it
+    # would be the first one (time and text): it gets the next free millisecond.
+    replies = [reply("bob", "same", T0), reply("bob", "same", T0 - 5)]
+    lines = [*base_lines(), post("eng", "dev", "alice", "p", T0, replies=replies)]
+    source = make_archive(tmp_path / "in.zip", lines)
+    fix(source, tmp_path / "out.zip")
+    out = orjson.loads(jsonl(tmp_path / "out.zip")[-1])["post"]["replies"]
+    assert [r["create_at"] for r in out] == [T0, T0 + 1]
+
+
 def test_split_message_cuts_on_line_breaks_then_spaces_then_anywhere() -> None:
     assert list(split_message("ab\ncd ef", 4)) == ["ab\n", "cd ", "ef"]
     assert list(split_message("abcdefghij", 4)) == ["abcd", "efgh", "ij"]

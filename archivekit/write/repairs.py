@@ -60,6 +60,7 @@ from archivekit.check.rules.names import (
 )
 from archivekit.gosem.decode import HASHED_ONLY, key_kind
 from archivekit.gosem.paths import DATA_DIR, resolve
+from archivekit.gosem.spec import INT64_MAX
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import (
     LOWERCASE_REPAIR,
@@ -553,8 +554,16 @@ class LineRepairs:
         for index, reply in enumerate(replies):
             if isinstance(reply, dict):
                 self._post_like(reply, f"{kind}.replies[{index}]")
-        self._times(payload, replies, kind)
-        self._split(payload, kind, envelope)
+        # The thread's replies by (create_at, message): the server's identity of a reply in
+        # its thread (reference §7: channel, exact create_at, exact message, root). A reply
+        # given both of another's would be imported as that one: never made (`_free_time`).
+        taken = {
+            (reply.get("create_at"), reply.get("message"))
+            for reply in replies
+            if isinstance(reply, dict)
+        }
+        self._times(payload, replies, kind, taken)
+        self._split(payload, kind, envelope, taken)
 
     def _post_like(self, post: Payload, field: str) -> None:
         """What a post and each of its replies share: author, flaggers, files."""
@@ -567,8 +576,11 @@ class LineRepairs:
             if len(kept) != len(attachments):
                 post["attachments"] = kept
 
-    def _times(self, payload: Payload, replies: list[Any], kind: str) -> None:
-        """Replies and reactions older than their post get the post's time."""
+    def _times(
+        self, payload: Payload, replies: list[Any], kind: str, taken: set[tuple[Any, Any]]
+    ) -> None:
+        """Replies and reactions older than their post get the post's time (a reply: the
+        first millisecond from it where no reply has its text: `_free_time`)."""
         created = payload.get("create_at")
         if not isinstance(created, int):
             return
@@ -579,9 +591,12 @@ class LineRepairs:
             at = f"{kind}.replies[{index}]"
             reply_at = reply.get("create_at")
             if isinstance(reply_at, int) and reply_at < created:
-                reply["create_at"] = created
-                self._change(REPAIR_REPLY_TIME, f"{at}.create_at", reply_at, created)
-                reply_at = created
+                text = reply.get("message")
+                moved = _free_time(created, text, taken)
+                taken.discard((reply_at, text))
+                reply["create_at"] = moved
+                self._change(REPAIR_REPLY_TIME, f"{at}.create_at", reply_at, moved)
+                reply_at = moved
             if isinstance(reply_at, int):
                 self._reaction_times(reply.get("reactions"), reply_at, f"{at}.reactions")
 
@@ -595,7 +610,9 @@ class LineRepairs:
                     reaction["create_at"] = created
                     self._change(REPAIR_REPLY_TIME, f"{field}[{index}].create_at", at, created)
 
-    def _split(self, payload: Payload, kind: str, envelope: Payload) -> None:
+    def _split(
+        self, payload: Payload, kind: str, envelope: Payload, taken: set[tuple[Any, Any]]
+    ) -> None:
         """Messages over the limit: the post keeps the first part, replies carry the rest —
         unless the line written so would be over the server's line limit (`MAX_LINE_BYTES`:
         each reply adds its own fields), then reported and the line kept unsplit."""
@@ -606,14 +623,6 @@ class LineRepairs:
         # What a split changes, to put back when the line would be too long; its changes.
         before: list[tuple[Payload, str]] = []
         made: list[tuple[str, str, str, str]] = []
-        # The thread's replies by (create_at, message): the server's identity of a reply in
-        # its thread (reference §7: channel, exact create_at, exact message, root). A piece
-        # with both of another reply's would be imported as that reply: never given them.
-        taken = {
-            (reply.get("create_at"), reply.get("message"))
-            for reply in replies
-            if isinstance(reply, dict)
-        }
         posts = [(payload, f"{kind}.message")]
         posts += [(reply, f"{kind}.replies[{i}].message") for i, reply in enumerate(replies)]
         for post, at in posts:
@@ -622,6 +631,17 @@ class LineRepairs:
             text = post.get("message") if isinstance(post, dict) else None
             if isinstance(text, str) and len(text) > limit:
                 parts = self._parts(post, text, at)
+                if parts and post["create_at"] + len(parts) - 1 > INT64_MAX - len(taken):
+                    self._refuse(
+                        REPAIR_SPLIT_MESSAGE,
+                        at,
+                        text,
+                        f"its {len(parts) - 1:,} continuation replies, a millisecond apart "
+                        f"after create_at {post['create_at']:,}, would pass the largest time "
+                        f"the server stores ({INT64_MAX:,}): kept as it is",
+                        {"found": post["create_at"], "limit": INT64_MAX},
+                    )
+                    parts = None
                 if parts:
                     before.append((post, text))
                     post["message"] = parts[0]
@@ -679,12 +699,18 @@ def _continuations(post: Payload, parts: list[str], taken: set[tuple[Any, Any]])
     created: int = post["create_at"]
     out: list[Payload] = []
     for part in parts[1:]:
-        created += 1
-        while (created, part) in taken:
-            created += 1
-        taken.add((created, part))
+        created = _free_time(created + 1, part, taken)
         out.append({"user": post["user"], "message": part, "create_at": created})
     return out
+
+
+def _free_time(at: int, message: object, taken: set[tuple[Any, Any]]) -> int:
+    """The first millisecond from ``at`` where no reply of the thread has ``message`` (its
+    identity with the time: `taken`, updated)."""
+    while (at, message) in taken:
+        at += 1
+    taken.add((at, message))
+    return at
 
 
 def split_message(message: str, limit: int) -> Iterator[str]:
