@@ -52,6 +52,7 @@ from typing import BinaryIO
 
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
+from archivekit.gosem.decode import BOM
 from archivekit.gosem.images import FORMATS as IMAGE_FORMATS
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions, is_image_name
 from archivekit.gosem.paths import member_key
@@ -1371,5 +1372,5 @@ def _looks_like_jsonl(name: str, source: _Input) -> bool:
     byte (after a UTF-8 BOM or white space) opens a JSON object."""
     if name != STDIN:
         return name.lower().endswith(".jsonl")
-    head = source.peek(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
+    head = source.peek(4096).removeprefix(BOM).lstrip()
     return head.startswith(b"{")

@@ -944,7 +944,7 @@ def _folded_key(key: bytes) -> str:
     """A raw key as `_unique_pairs` compares it: `fold_json_key` of its text (a plain ASCII
     key without escapes, the common case, is its own text)."""
     text = key.decode("ascii") if key.isascii() and b"\\" not in key else _key_text(key)
-    return fold_json_key(text) or text
+    return _fold(text) or text
 
 
 def _has_float(value: Any) -> bool:
