@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from report_archives import IMAGE, MATH, SCRIPT, busy_archive
+from report_archives import IMAGE, MATH, SCRIPT, T0, busy_archive
 
 from archivekit import validate
 from archivekit.cli import cli
 from archivekit.read import open_archive
 from archivekit.report.archive_members import member_manifest
-from archivekit.report.html import MAX_SENTENCE, MAX_TEXT
+from archivekit.report.html import MAX_TEXT, clip_html
 from archivekit.testing.reexport import reexport
 from archivekit.testing.synth import channel, make_archive, post, team
 from archivekit.triage import triage, triage_html
@@ -164,19 +164,44 @@ def test_limits_and_mmctl_commands_when_a_target_is_given(tmp_path: Path) -> Non
 
 
 def test_the_page_stays_small_for_a_huge_hostile_archive(tmp_path: Path) -> None:
-    long_name = "x" * 5000
-    lines: list[Any] = [team("eng"), channel("eng", "general")]
+    """Names grow when escaped (`"`, `<`, `&` five times) or encoded (4-byte characters):
+    the page's bound holds for what is written, not for what was read."""
+    hostile = '"<&\U0001d11e' * 1500  # 6,000 characters, 30,000 bytes escaped
+    lines: list[Any] = [team("eng")]
+    lines += [channel("eng", f"{hostile}{i}") for i in range(300)]
     lines += [
-        post("eng", "general", f"{long_name}{i}", "m", 1_700_000_000_000 + i) for i in range(3000)
+        post("eng", f"{hostile}{i % 300}", f"{hostile}{i}", f"{hostile}{i}", T0 + i)
+        for i in range(3000)
     ]
-    files = {f"data/{'d' * 200}/{i:05d}-{'f' * 100}.txt": b"x" for i in range(3000)}
+    files = {f"data/{hostile[:200]}/{i:05d}{hostile[:100]}.txt": b"x" for i in range(3000)}
     archive = make_archive(tmp_path / "huge.zip", lines, files)
-    page = triage_html(archive)
-    assert len(page.encode("utf-8")) < 2_000_000
+    after = tmp_path / "after.zip"
+    make_archive(after, [team("eng")])  # nothing arrived: every item is missing
+    out = tmp_path / "huge.html"
+    result = run(str(archive), "-o", str(out), "--against", str(after), "--checksums")
+    assert result.exit_code == 1, result.output
+    page = out.read_bytes()
+    assert len(page) < 2_000_000
+    text = page.decode("utf-8")
+    _Tags().feed(text)  # it parses
+    assert text.count("<script") == 1
     report = validate(archive, max_issues=None)
-    assert f"{report.issue_counts['unknown-user']:,}" in page  # counts stay exact
-    assert "x" * (MAX_SENTENCE + 1) not in page  # causes' sentences are clipped there
-    assert f"{'x' * (MAX_TEXT - 1)}…" in page  # and names in messages and tables here
+    assert f"{report.issue_counts['unknown-user']:,}" in text  # counts stay exact
+    assert "Missing per channel" in text
+    # Each text is cut whole: no entity or character is broken at the cut.
+    assert re.search(r"&(?![a-z]+;|#\d+;)", text[: text.index("<script>")]) is None
+    assert "\ufffd" not in text
+
+
+@pytest.mark.parametrize(
+    "name", ['"' * 1000, "<&" * 500, "\U0001d11e" * 1000, "é" * 1000, "x" * 1000]
+)
+def test_a_text_is_clipped_by_what_it_weighs_on_the_page(name: str) -> None:
+    shown = str(clip_html(name))
+    assert len(shown.encode("utf-8")) <= MAX_TEXT
+    assert shown.endswith("…")
+    assert len(shown.encode("utf-8")) > MAX_TEXT - 8  # cut at the last whole character
+    assert str(clip_html("a<b")) == "a&lt;b"  # short texts whole, escaped
 
 
 def test_the_manifest_counts_everything_and_lists_the_first(busy: Path) -> None:

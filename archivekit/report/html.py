@@ -9,8 +9,9 @@ external scripts or styles. The small script only filters the issue list; withou
 reads the same, every row shown.
 
 Everything listed is capped (issues, examples, manifest rows, missing items) while the counts
-stay exact, and every text from the archive is clipped to `MAX_TEXT` characters, so the page
-stays small (< 2 MB) whatever the archive.
+stay exact, and every text from the archive is clipped to `MAX_TEXT` bytes as written on the
+page (escaped and UTF-8 encoded: `clip_html`), so the page stays small (< 2 MB) whatever the
+archive.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from archivekit.report.model import Report
 from archivekit.report.render import human_bytes, issues_by_cause
 
 if TYPE_CHECKING:
+    from markupsafe import Markup
+
     from archivekit.report.charts import Chart
     from archivekit.report.reconcile import Reconciliation
     from archivekit.report.tables import ArchiveTables
@@ -37,11 +40,11 @@ REPORT_INSTALL = "pip install 'archivekit[report]'"
 REPORT_MODULES = ("jinja2", "matplotlib")
 EXAMPLES_PER_GROUP = 5  # first examples shown with each root cause and issue code
 MAX_CAUSES = 100  # root causes shown (in the order to fix them; the rest counted)
-MAX_SENTENCE = 1000  # characters of a sentence about the archive (a cause, a shape)
+MAX_SENTENCE = 1000  # bytes on the page of a sentence about the archive (a cause, a shape)
 MAX_ISSUE_ROWS = 1000  # rows of the full, filterable issue list
 MAX_MISSING_ROWS = 500  # reconciliation: missing items listed
 MAX_CHANNEL_ROWS = 200  # reconciliation: channels with something missing
-MAX_TEXT = 300  # characters of any one text from the archive (names, messages)
+MAX_TEXT = 300  # bytes on the page of any one text from the archive (names, messages)
 
 
 def missing_report_modules() -> list[str]:
@@ -71,9 +74,45 @@ class TriagePage:
 
 
 def clip(value: Any, limit: int = MAX_TEXT) -> str:
-    """A text from the archive, at most `limit` characters (the page's size bound)."""
+    """A text from the archive, at most `limit` characters (for a sentence that is escaped as a
+    whole; on the page itself texts are clipped by what they weigh there: `clip_html`)."""
     text = "" if value is None else str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_ELLIPSIS = "…"
+# What markupsafe writes for each character it escapes: &amp; &lt; &gt; &#34; &#39;
+_ESCAPED = {"&": 5, "<": 4, ">": 4, '"': 5, "'": 5}
+_WIDEST = 5  # bytes a character can weigh on the page (an escape; UTF-8 takes at most 4)
+
+
+def _page_bytes(char: str) -> int:
+    """What one character weighs on the page: its escape, or its UTF-8 bytes."""
+    escaped = _ESCAPED.get(char)
+    if escaped is not None:
+        return escaped
+    code = ord(char)
+    return 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
+
+
+def clip_html(value: Any, limit: int = MAX_TEXT) -> Markup:
+    """A text from the archive escaped for the page, at most `limit` bytes as written (UTF-8):
+    a name of `"`, `<` and `&` grows five times when escaped, so its characters are not the
+    bound. Cut between characters, never inside an entity or a character, and marked "…"."""
+    from markupsafe import escape
+
+    text = "" if value is None else str(value)
+    if len(text) * _WIDEST <= limit:
+        return escape(text)
+    room = limit - len(_ELLIPSIS.encode())
+    weight, cut = 0, len(text)
+    for at, char in enumerate(text):
+        weight += _page_bytes(char)
+        if weight > room and cut == len(text):
+            cut = at
+        if weight > limit:
+            return escape(text[:cut]) + _ELLIPSIS
+    return escape(text)
 
 
 # --- the view: plain data for the template -------------------------------------------------
@@ -278,7 +317,14 @@ def chart_drawings(tables: ArchiveTables, max_users_per_team: int) -> list[Calla
 
 def draw_charts(tables: ArchiveTables, max_users_per_team: int) -> list[Chart]:
     """The page's charts, from the archive's tables."""
-    return [draw() for draw in chart_drawings(tables, max_users_per_team)]
+    import warnings
+
+    with warnings.catch_warnings():
+        # A name in a script the fonts lack (emoji, CJK...) is still drawn as SVG text, which
+        # the reader's browser shows with its own fonts: matplotlib's measure of it is close
+        # enough, and its warning is no news to the reader of the page.
+        warnings.filterwarnings("ignore", r"Glyph \d+ .* missing from font", UserWarning)
+        return [draw() for draw in chart_drawings(tables, max_users_per_team)]
 
 
 def reconciliation_view(result: Reconciliation) -> dict[str, Any]:
@@ -316,7 +362,7 @@ def _environment() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["clip"] = clip
+    env.filters["clip"] = clip_html  # the filter returns escaped Markup
     env.globals["MAX_SENTENCE"] = MAX_SENTENCE
     env.filters["bytes"] = human_bytes
     env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else ("–" if n is None else n)
