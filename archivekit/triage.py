@@ -3,9 +3,12 @@
 The page's data comes from the same code as the other commands: `validate` (the issues, the
 target limits), the tables of `inspect --by` (the charts), `reconcile` (with `against`) and
 the member manifest. One pass over the JSONL: validate's workers count the tables' figures of
-the lines they check (`validate`'s `table_counts`). On two or more cores the charts are drawn in a
-child process that imports pandas and matplotlib while the pass runs, so that only the drawing
-itself comes after it (bench/results.md has the cost next to validate's alone).
+the lines they check (`validate`'s `table_counts`); with `against`, the reconciliation's SOURCE
+side is read from the same batches (`validate`'s `also_read`, in one process: its records come
+in line order) and only the destination's export is read apart. On two or more cores the
+charts are drawn in a child process that imports pandas and matplotlib while the pass runs, so
+that only the drawing itself comes after it (bench/results.md has the cost next to validate's
+alone).
 
 The command is `report`; the function is `triage` because `archivekit.report` is the package
 of report models and renderers.
@@ -36,7 +39,13 @@ from archivekit.report.html import (
 )
 from archivekit.report.model import DEFAULT_MAX_ISSUES
 from archivekit.report.tables import uncounted_tables
-from archivekit.runtime import default_workers, forking_workers, guard_worker, usable_cores
+from archivekit.runtime import (
+    RunDirectory,
+    default_workers,
+    forking_workers,
+    guard_worker,
+    usable_cores,
+)
 from archivekit.validate import Progress, validate
 
 if TYPE_CHECKING:
@@ -204,9 +213,21 @@ def triage(
             counted, options["workers"] = _before_the_pass(source, workers, read_limits)
             drawer = stack.enter_context(ChartDrawer(target.max_users_per_team))
             options["tables_counted"] = _draw_when_counted(drawer, counted)
+        source_side = run = None
+        if against is not None:
+            from archivekit.report.reconcile_read import SidePass, spool_path
+
+            open_archive(against, limits=read_limits).close()  # fails now, not after the pass
+            run = stack.enter_context(RunDirectory())
+            # The reconciliation's SOURCE side is read from validate's own read of the lines.
+            source_side = SidePass(
+                stack.enter_context(open_archive(source, limits=read_limits)),
+                "source",
+                spool_path(str(run.path), "source"),
+            )
         counts = TableCounts()  # added up from the workers' counts
         # One pass: validate's workers count the tables too.
-        report = validate(source, table_counts=counts, **options)
+        report = validate(source, table_counts=counts, also_read=source_side, **options)
         with open_archive(path, limits=read_limits) as archive:
             if counted is None:
                 counted = uncounted_tables(source, archive)
@@ -214,17 +235,13 @@ def triage(
             manifest = member_manifest(archive, checksums=checksums)
             kind, size, jsonl_size = archive.kind, archive.size, archive.jsonl.size
         reconciliation = None
-        if against is not None:
-            from archivekit.report.reconcile import reconcile
+        if against is not None and source_side is not None and run is not None:
+            from archivekit.report.reconcile import reconcile_read_source
 
-            # reconcile's workers: 1 reads the two archives one after the other, else side by
-            # side.
-            reconciliation = reconcile(
-                path,
-                against,
-                max_items=MAX_MISSING_ROWS,
-                workers=1 if workers == 1 else None,
-                read_limits=read_limits,
+            side = source_side.finish(report.lines)
+            side.path = source
+            reconciliation = reconcile_read_source(
+                side, against, str(run.path), max_items=MAX_MISSING_ROWS, read_limits=read_limits
             )
         if drawer is not None:  # drawing since validate counted the tables
             load_template()  # while the child draws

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from archivekit.check.archive import archive_issues
 from archivekit.check.engine import LineProcessor
@@ -21,7 +21,7 @@ from archivekit.check.rules.context import RuleContext
 from archivekit.check.target import TargetConfig, rule_context
 from archivekit.check.verify import verify_files as check_files
 from archivekit.issues import Issue
-from archivekit.read import BLOCK_SIZE, Archive, ReadLimits, open_archive
+from archivekit.read import BLOCK_SIZE, Archive, LineTooLong, ReadLimits, open_archive
 from archivekit.read.records import RecordStream
 from archivekit.read.source import file_path, is_stream
 from archivekit.report.causes import root_causes
@@ -36,6 +36,13 @@ if TYPE_CHECKING:
     from archivekit.read.stream import StreamArchive
 
 Progress = Callable[[int, int], None]
+
+
+class BatchReader(Protocol):
+    """Something else made of the lines validate reads (`validate(..., also_read=)`)."""
+
+    def read_batch(self, first: int, batch: list[bytes | LineTooLong]) -> None:
+        """Take `batch` (raw lines as framed), whose first line is line number `first`."""
 
 
 def _ordered(issues: list[Issue], opened: int) -> list[Issue]:
@@ -62,6 +69,7 @@ def validate(
     existing: Existing | None = None,
     table_counts: TableCounts | None = None,
     tables_counted: Callable[[TableCounts], None] | None = None,
+    also_read: BatchReader | None = None,
 ) -> Report:
     """Check every line of an archive as the server would, and the archive against a target.
 
@@ -88,6 +96,9 @@ def validate(
             pass). Not for a stream (``-`` or a pipe), which is then refused.
         tables_counted: called with `table_counts` once every line is counted, before the
             checks that follow the read (the report starts drawing its charts then).
+        also_read: given every batch of lines, in order, as the checks read it (the report
+            page reads the reconciliation's SOURCE side from validate's read). The lines are
+            then read in one process (`workers` is not used); not for a stream either.
 
     Raises:
         ArchiveError: the archive cannot be used at all (exit code 3 in the CLI).
@@ -96,8 +107,9 @@ def validate(
     ctx = rule_context(target)
     collector = IssueCollector(max_issues)
     count_tables = table_counts is not None
-    # Counting tables needs a file: opened as one, a stream is refused with its ArchiveError.
-    stream = is_stream(path) and not count_tables
+    # Counting tables (or reading lines for another) needs a file: opened as one, a stream is
+    # refused with its ArchiveError.
+    stream = is_stream(path) and not count_tables and also_read is None
     source = file_path(path)
     # Temporary files of the run live in one directory, removed however the run ends.
     with contextlib.ExitStack() as stack:
@@ -126,7 +138,7 @@ def validate(
         if streamed is not None:
             for found in streamed:
                 tally.add(found)
-        elif workers > 1 and archive.kind != "jsonl":
+        elif workers > 1 and archive.kind != "jsonl" and also_read is None:
             from archivekit.check.parallel import ParallelRun  # only a parallel run pays for it
 
             run.remove_abandoned()
@@ -156,7 +168,8 @@ def validate(
                 from archivekit.check.table_lines import TableLines
 
                 tables = TableLines(archive)
-            for found in _process(processor, archive, block_size, progress, total, tables):
+            found_in = _process(processor, archive, block_size, progress, total, tables, also_read)
+            for found in found_in:
                 tally.add(found)
             if table_counts is not None and tables is not None:
                 table_counts.merge(tables.counts(tally.lines))
@@ -212,11 +225,12 @@ def _process(
     progress: Progress | None,
     total: int,
     tables: TableLines | None = None,
+    also_read: BatchReader | None = None,
 ) -> Iterator[Findings]:
     """Every line of the JSONL through `processor`, in this process, batch by batch
     (`total`: its size for the progress, 0 when unknown); counted into `tables` too when
-    given. Raw lines: the engine's fast path takes most of them undecoded and makes a record
-    only of the others."""
+    given, and to `also_read` when given. Raw lines: the engine's fast path takes most of
+    them undecoded and makes a record only of the others."""
     stream = RecordStream(
         archive,
         block_size=block_size,
@@ -226,6 +240,8 @@ def _process(
         processor.process_lines(first, batch)
         if tables is not None:
             tables.count(first, batch)
+        if also_read is not None:
+            also_read.read_batch(first, batch)
         yield processor.take()
 
 

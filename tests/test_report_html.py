@@ -257,6 +257,40 @@ def test_against_shows_what_did_not_arrive(busy: Path, tmp_path: Path) -> None:
     assert f'<td class="n">{lost[0]}</td>' in html
 
 
+def test_against_reads_the_archive_once_and_reconciles_as_reconcile_does(
+    busy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from archivekit.read.source import Archive
+    from archivekit.report.reconcile import reconcile
+
+    target = tmp_path / "after.zip"
+    reexport(
+        busy,
+        target,
+        edit=lambda _, r: None if r.get("type") == "post" and r["post"]["user"] == "user01" else r,
+    )
+    expected = reconcile(busy, target)
+    assert not expected.ok
+    reads: list[tuple[str, str]] = []
+    stream = Archive._stream
+
+    def counted(archive: Archive, member: Any, block_size: int) -> Any:
+        reads.append((Path(archive.path).name, member.name))
+        return stream(archive, member, block_size)
+
+    monkeypatch.setattr(Archive, "_stream", counted)
+    page = triage(busy, against=target)
+    jsonl_reads = [read for read in reads if read[1] == "import.jsonl"]
+    assert sorted(jsonl_reads) == [("after.zip", "import.jsonl"), ("busy.zip", "import.jsonl")]
+    found = page.reconciliation
+    assert found is not None
+    assert found.summary == expected.summary
+    assert found.missing_total == expected.missing_total
+    assert [(m.kind, m.line, m.channel) for m in found.missing] == [
+        (m.kind, m.line, m.channel) for m in expected.missing
+    ]
+
+
 def test_a_missing_library_is_one_line_and_exit_2(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

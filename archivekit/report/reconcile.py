@@ -415,15 +415,52 @@ def reconcile(
         ArchiveError: either archive cannot be read.
     """
     source_path, target_path = os.fspath(source), os.fspath(target)
-    cap = max_items if max_items > 0 else 1 << 62
     # The run's directory (archivekit.runtime): removed however the run ends.
     with RunDirectory() as run:
         root = str(run.path)
         src, tgt = _read_both(source_path, target_path, root, workers or 2, block_size, read_limits)
-        sizes = src.has_files and tgt.has_files
-        compared = _compare(src, tgt, root, sizes, cap)
-    result = Reconciliation(source_path, target_path, "name and size" if sizes else "name")
-    _fill(result, src, tgt, compared, cap, read_limits)
+        return _reconciled(src, tgt, root, max_items, read_limits, describe_missing=True)
+
+
+def reconcile_read_source(
+    source: Side,
+    target: str | os.PathLike[str],
+    root: str,
+    *,
+    max_items: int = DEFAULT_MAX_ITEMS,
+    block_size: int = BLOCK_SIZE,
+    read_limits: ReadLimits | None = None,
+) -> Reconciliation:
+    """`reconcile` with SOURCE's side already read (`SidePass`, its records spooled at
+    ``spool_path(root, "source")``): only TARGET is read. For a caller that reads SOURCE once
+    for several things (the report page). The missing items are listed without the words a
+    second pass over their SOURCE lines would give (`Missing.detail` is None): where they are,
+    who, and their line say what to look for."""
+    tgt = read_side(
+        os.fspath(target),
+        "target",
+        spool_path(root, "target"),
+        block_size=block_size,
+        read_limits=read_limits,
+    )
+    return _reconciled(source, tgt, root, max_items, read_limits, describe_missing=False)
+
+
+def _reconciled(
+    src: Side,
+    tgt: Side,
+    root: str,
+    max_items: int,
+    read_limits: ReadLimits | None,
+    *,
+    describe_missing: bool,
+) -> Reconciliation:
+    """The comparison of two sides read (their records spooled under `root`)."""
+    cap = max_items if max_items > 0 else 1 << 62
+    sizes = src.has_files and tgt.has_files
+    compared = _compare(src, tgt, root, sizes, cap)
+    result = Reconciliation(src.path, tgt.path, "name and size" if sizes else "name")
+    _fill(result, src, tgt, compared, cap, read_limits, describe_missing)
     return result
 
 
@@ -434,6 +471,7 @@ def _fill(
     compared: _Tallies,
     cap: int,
     read_limits: ReadLimits | None,
+    describe_missing: bool,
 ) -> None:
     entity_missing: Counter[str] = Counter()
     entity_expected: Counter[tuple[str, str]] = Counter()
@@ -478,7 +516,7 @@ def _fill(
         result.expected.setdefault(REASONS[reason], {})[KIND_NAMES[kind]] = count
     item_total = sum(compared.missing.values())
     result.missing_total = item_total + sum(entity_missing.values())
-    listed.extend(_items(src, compared.first, read_limits))
+    listed.extend(_items(src, compared.first, read_limits, describe_missing))
     listed.sort(key=lambda m: (m.line, m.kind))
     result.missing = listed[:cap]
     result.changes = _changes(src, tgt)
@@ -495,12 +533,18 @@ def _fill(
 
 
 def _items(
-    src: Side, first: list[tuple[int, int, int, int, int]], read_limits: ReadLimits | None
+    src: Side,
+    first: list[tuple[int, int, int, int, int]],
+    read_limits: ReadLimits | None,
+    describe_missing: bool,
 ) -> list[Missing]:
-    """The listed missing items, described from a second pass over their SOURCE lines."""
+    """The listed missing items, described from a second pass over their SOURCE lines when
+    `describe_missing`."""
     if not first:
         return []
-    notes = describe(src.path, {line for line, *_ in first}, read_limits=read_limits)
+    notes: dict[int, str] = {}
+    if describe_missing:
+        notes = describe(src.path, {line for line, *_ in first}, read_limits=read_limits)
     items = []
     for line, kind, place, extra, digest in first:
         team, name = src.places[place]

@@ -43,6 +43,7 @@ from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_fields, go_lower, members_key, members_text
 from archivekit.read import (
     BLOCK_SIZE,
+    Archive,
     LineTooLong,
     ReadLimits,
     iter_line_batches,
@@ -397,6 +398,58 @@ def direct_key(names: Any) -> str | None:
     return members_text(members_key(names))
 
 
+class SidePass:
+    """One archive's side read from batches of its raw lines, in order (`read_batch`), by
+    whoever reads the JSONL: `read_side`'s own pass, or the report page's pass, which
+    validates the same batches (`archivekit.triage`: the archive is read once). `finish` ends
+    it. `archive` stays open until then (attachment sizes)."""
+
+    def __init__(
+        self, archive: Archive, role: Role, spool_dir: str, identity: Identity = post_identity
+    ) -> None:
+        side = self.side = Side(archive.path, role)
+        self._spool = Spool(spool_dir)
+        # From the member index: no object per member (an export may hold millions).
+        side.has_files = archive.index.file_totals()[0] > 0
+        side.drops_absent = side.has_files or (role == "source" and archive.kind != "jsonl")
+
+        def size_of(key: str) -> int | None:
+            member = archive.lookup(key)
+            return None if member is None or member.is_dir else member.size
+
+        self._reader = SideReader(side, self._spool, size_of, identity)
+        # C reads runs of post lines when it is built and the identity is the standard one.
+        self._native = None
+        if NATIVE_RECORDS is not None and identity is post_identity:
+            self._native = NATIVE_RECORDS(archive.index.table, side.drops_absent)
+
+    def read_batch(self, first: int, batch: list[bytes | LineTooLong]) -> None:
+        """Read `batch`, whose first line is line number `first` (batches come in order)."""
+        native, reader = self._native, self._reader
+        start, end = 0, len(batch)
+        while start < end:
+            if native is not None:
+                stop = native.read(batch, start, first)
+                if stop > start:
+                    reader.take_native(native)
+                start = stop
+                if start == end:
+                    break
+            raw = batch[start]
+            if not isinstance(raw, LineTooLong):
+                record = decode_plain(raw)
+                if type(record) is dict:
+                    reader.line(first + start, record)
+            start += 1
+
+    def finish(self, lines: int) -> Side:
+        """The side of a JSONL of `lines` lines, its records spooled (or in memory)."""
+        side = self.side
+        side.memory = self._spool.close()
+        side.lines, side.records = lines, self._spool.records
+        return side
+
+
 def read_side(
     path: str,
     role: Role,
@@ -407,44 +460,15 @@ def read_side(
     identity: Identity = post_identity,
 ) -> Side:
     """Stream one archive: its `Side`, and its identity records spooled under `spool_dir`."""
-    side = Side(path, role)
-    spool = Spool(spool_dir)
     with open_archive(path, limits=read_limits) as archive:
-        # From the member index: no object per member (an export may hold millions).
-        side.has_files = archive.index.file_totals()[0] > 0
-        side.drops_absent = side.has_files or (role == "source" and archive.kind != "jsonl")
-
-        def size_of(key: str) -> int | None:
-            member = archive.lookup(key)
-            return None if member is None or member.is_dir else member.size
-
-        reader = SideReader(side, spool, size_of, identity)
-        # C reads runs of post lines when it is built and the identity is the standard one.
-        native = None
-        if NATIVE_RECORDS is not None and identity is post_identity:
-            native = NATIVE_RECORDS(archive.index.table, side.drops_absent)
+        reading = SidePass(archive, role, spool_dir, identity)
         number = 0  # lines before this batch
         blocks = rechunk(archive.iter_jsonl_blocks(block_size), block_size)
         for batch in iter_line_batches(blocks):
-            start, end = 0, len(batch)
-            while start < end:
-                if native is not None:
-                    stop = native.read(batch, start, number + 1)
-                    if stop > start:
-                        reader.take_native(native)
-                    start = stop
-                    if start == end:
-                        break
-                raw = batch[start]
-                start += 1
-                if isinstance(raw, LineTooLong):
-                    continue
-                record = decode_plain(raw)
-                if type(record) is dict:
-                    reader.line(number + start, record)
-            number += end
-    side.memory = spool.close()
-    side.lines, side.records = number, spool.records
+            reading.read_batch(number + 1, batch)
+            number += len(batch)
+    side = reading.finish(number)
+    side.path = path
     return side
 
 
