@@ -3,7 +3,8 @@
 # is checked in a real headless browser) and 7z (archives we write are read back by another
 # zip implementation). Run by `make test`; the machines run as root with Debian's apt.
 # Without root or apt it only says what is missing: those tests then skip locally and FAIL
-# under CI=true (tests/tools.py), so CI never passes without them.
+# under CI=true (`require_tool` in tests/conftest.py, behind the `chromium` and `seven_zip`
+# fixtures), so CI never passes without them.
 set -u
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)

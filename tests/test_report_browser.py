@@ -3,19 +3,23 @@ playwright (archivekit.testing.browser). One page load is shared by the module's
 
 Checked: no console errors; every chart drawn (a non-empty box); no request but the page's own
 file; the issue filter hides rows as you type; names that are HTML in the archive show as text
-and run nothing. A screenshot is written under the test's output folder.
+and run nothing; the issue groups print open. A screenshot is written to test-output/
+(git-ignored).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from report_archives import IMAGE, SCRIPT, busy_archive
 
 from archivekit.testing.browser import PLAYWRIGHT_INSTALL, LoadedPage, open_page
 from archivekit.triage import triage_html
+
+TEST_OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
 
 
 def _require_playwright() -> None:
@@ -105,10 +109,30 @@ def test_in_print_the_controls_go_and_every_row_and_chart_shows(loaded: LoadedPa
         page.fill("#issue-filter", "")
 
 
-def test_a_screenshot_is_written(
-    loaded: LoadedPage, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    shot = tmp_path_factory.mktemp("report-screenshot") / "triage.png"
+def test_the_issue_groups_fold_on_screen_and_print_open(loaded: LoadedPage) -> None:
+    page = loaded.page
+    groups = page.locator("details.group")
+    assert groups.count() >= 3
+    opened = "Array.from(document.querySelectorAll('details.group')).map(d => d.open)"
+    assert not any(page.evaluate(opened))  # folded to their headings on screen
+    page.locator("details.group summary").first.click()  # a reader opens one
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    assert all(page.evaluate(opened))  # printed, every group is open
+    page.emulate_media(media="print")
+    try:
+        assert page.locator("details.group table").first.is_visible()
+    finally:
+        page.emulate_media(media="screen")
+    page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    assert page.evaluate(opened) == [True] + [False] * (groups.count() - 1)  # as they were
+
+
+def test_a_screenshot_is_written(loaded: LoadedPage) -> None:
+    """Under test-output/ in the repository (git-ignored): it stays after the run, to look at,
+    until the next run replaces it."""
+    TEST_OUTPUT.mkdir(exist_ok=True)
+    shot = TEST_OUTPUT / "report-page.png"
+    shot.unlink(missing_ok=True)
     loaded.page.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 50_000

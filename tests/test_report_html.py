@@ -134,6 +134,9 @@ def test_without_its_script_the_page_shows_everything(busy_page: str) -> None:
     rows = [a for t, a in parser.tags if t == "tr" and "data-severity" in a]
     assert len(rows) == 5
     assert not any("hidden" in a for a in rows)
+    groups = [a for t, a in parser.tags if t == "details"]
+    assert groups
+    assert all("open" in a for a in groups)  # the issues by code too (the script folds them)
 
 
 def test_the_charts_have_titles_and_labelled_axes(busy_page: str) -> None:

@@ -224,7 +224,11 @@ def posts_per_month(months: pd.DataFrame) -> Chart:
         for (name, values), colour in zip(frame.items(), colours, strict=True):
             ax.bar(positions, values, 0.85, bottom=below, color=colour, label=name)
             below = below + values.to_numpy()
-        ax.set_xticks(positions, [str(month) for month in frame.index])
+        # A tick (and label) every `every` months only: a tick is costly to draw (~2 ms each,
+        # twice: measured, then drawn), and ten years of months would be 120 of them.
+        every = max(1, len(frame) // 24)
+        months = [str(month) for month in frame.index]
+        ax.set_xticks(positions[::every], months[::every], rotation=90)
         edge = 0.85 / 2 + BAR_EDGE
         ax.set_xlim(-edge, len(frame) - 1 + edge)
         ax.set_xlabel("month (UTC)")
@@ -232,10 +236,6 @@ def posts_per_month(months: pd.DataFrame) -> Chart:
         ax.set_title(title)
         ax.grid(visible=False)  # lines across stacked bars would read as series' edges
         ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        every = max(1, len(frame) // 24)
-        for i, label in enumerate(ax.get_xticklabels()):
-            label.set_visible(i % every == 0)
-            label.set_rotation(90)
 
     return Chart(chart_id, title, _draw(chart_id, 9.0, 3.6, draw), caption)
 

@@ -1,3 +1,20 @@
+// The issue groups come open (so the page reads whole without this script); on screen they are
+// collapsed to their headings, and opened again to be printed: a printed page shows them all.
+(function () {
+  "use strict";
+  var groups = Array.prototype.slice.call(document.querySelectorAll("details.group"));
+  var collapsed = [];
+  groups.forEach(function (group) { group.open = false; });
+  window.addEventListener("beforeprint", function () {
+    collapsed = groups.filter(function (group) { return !group.open; });
+    collapsed.forEach(function (group) { group.open = true; });
+  });
+  window.addEventListener("afterprint", function () {
+    collapsed.forEach(function (group) { group.open = false; });
+    collapsed = [];
+  });
+})();
+
 // Filters the full issue list as you type: every word must appear in a row (any column), and
 // the severity must match. Without this script the list is simply shown whole.
 (function () {
