@@ -28,6 +28,7 @@ from archivekit.check.table_counts import TableCounts
 from archivekit.check.target import TargetConfig
 from archivekit.errors import UsageError
 from archivekit.read import ReadLimits, open_archive
+from archivekit.read.source import is_stream, needs_file
 from archivekit.report.archive_members import member_manifest
 from archivekit.report.html import (
     MAX_MISSING_ROWS,
@@ -195,6 +196,13 @@ def triage(
     """
     target = target or TargetConfig()
     source = os.fspath(path)
+    if is_stream(source):
+        raise needs_file(
+            source,
+            "`report` needs the archive as a file (seekable): after reading the JSONL it reads "
+            "the zip's central directory again for the page's list of files, and reads members "
+            "at their offsets (images, --checksums)",
+        )
     options: dict[str, Any] = {
         "target": target,
         "explicit": explicit,

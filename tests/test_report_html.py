@@ -334,6 +334,8 @@ def test_report_takes_every_validate_option_but_the_texts() -> None:
 
 
 def test_codes_beyond_the_issue_cap_keep_their_count_severity_and_effect(busy: Path) -> None:
+    from markupsafe import escape
+
     from archivekit.report.html import issue_groups, render_html
 
     page = triage(busy, max_issues=1)
@@ -344,7 +346,30 @@ def test_codes_beyond_the_issue_cap_keep_their_count_severity_and_effect(busy: P
     assert groups["unknown-user"].effect == "fails-import"
     assert groups["unknown-user"].examples == []
     html = render_html(page)
+    # A code without kept examples still says how to fix it.
+    (cause,) = [c for c in page.report.causes if c.code == "unknown-user"]
+    unknown = html[html.index('id="code-unknown-user"') :]
+    unknown = unknown[: unknown.index("</details>")]
+    assert f"<strong>How to fix:</strong> {escape(cause.fix)}" in unknown
     for code, count in page.report.issue_counts.items():
         assert f'id="code-{code}"' in html
         assert count > 0
     assert "1 of 5 issues listed" in html
+
+
+def test_settings_that_are_on_or_off_read_true_or_false() -> None:
+    from archivekit.report.html import number
+
+    assert [number(v) for v in (True, False, 12345, None)] == ["true", "false", "12,345", "–"]
+
+
+def test_counts_are_charted_with_whole_ticks_only() -> None:
+    import pandas as pd
+
+    from archivekit.report.charts import team_members
+
+    chart = team_members(pd.DataFrame({"team": ["a", "b"], "members": [1, 2]}), None)
+    assert chart.svg is not None
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", chart.svg)
+    assert {"0", "1", "2"} <= set(texts)
+    assert not [t for t in texts if re.fullmatch(r"[\d.,]*\.\d+", t)]

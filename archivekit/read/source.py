@@ -221,14 +221,21 @@ def file_path(path: str | os.PathLike[str]) -> str:
     return "/dev/stdin" if path == STDIN else path
 
 
-def _needs_file(path: str) -> ArchiveError:
+NEEDS_FILE = (
+    "this command needs a file it can read again and at any offset (only `validate` and "
+    "`inspect` without --by read a stream)"
+)
+
+
+def needs_file(path: str, why: str = NEEDS_FILE) -> ArchiveError:
+    """The error for a stream given to a command that needs a file (exit code 3), saying `why`
+    it does."""
     name = "standard input" if path == STDIN else path
     return ArchiveError(
         error(
             "stream-unreadable",
-            f"{name} is a pipe or another stream, and this command reads an archive in more "
-            f"than one pass (only `validate` and `inspect` without --by read a stream). "
-            f"{SAVE_HINT}",
+            f"{name} is a pipe or another stream, which can be read only once, front to back: "
+            f"{why}. {SAVE_HINT}",
             values={"path": path},
         )
     )
@@ -252,7 +259,7 @@ def open_archive(
     limits = limits or ReadLimits()
     if path == STDIN:
         if is_stream(path):
-            raise _needs_file(path)
+            raise needs_file(path)
         path = file_path(path)
     if os.path.isdir(path):
         return _open_directory(path, limits)
@@ -260,7 +267,7 @@ def open_archive(
     try:
         status = os.fstat(fh.fileno())
         if not stat.S_ISREG(status.st_mode):
-            raise _needs_file(path)
+            raise needs_file(path)
         size = status.st_size
         if not looks_like_zip(fh, size) and path.lower().endswith(".jsonl"):
             fh.close()

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
     from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
     from matplotlib.container import BarContainer
     from matplotlib.figure import Figure
     from matplotlib.text import Text
@@ -154,6 +155,13 @@ def _barh(ax: Axes, labels: list[str], values: Sequence[float], colour: Any) -> 
     return bars
 
 
+def _whole_ticks(axis: Axis) -> None:
+    """Ticks at whole numbers only, on an axis of counts."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _svg(figure: Figure, salt: str) -> str:
     """The figure as an SVG element (no XML prolog: it goes inline into HTML)."""
     import matplotlib
@@ -233,6 +241,7 @@ def posts_per_month(months: pd.DataFrame) -> Chart:
         ax.set_xlim(-edge, len(frame) - 1 + edge)
         ax.set_xlabel("month (UTC)")
         ax.set_ylabel("posts")
+        _whole_ticks(ax.yaxis)
         ax.set_title(title)
         ax.grid(visible=False)  # lines across stacked bars would read as series' edges
         ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -267,6 +276,7 @@ def _top_bars(
             ax.set_xlim(0, max(limit, *values) * 1.12)
             ax.set_xlabel(f"{xlabel} (dashed line: {limit_label})")
         ax.bar_label(bars, fmt="{:,.0f}", padding=3, fontsize=7)
+        _whole_ticks(ax.xaxis)  # counts: no tick at half a post or half a member
 
     return Chart(chart_id, title, _draw(chart_id, 9.0, _rows_height(len(labels)), draw), caption)
 
@@ -335,6 +345,7 @@ def files_by_type(files: pd.DataFrame) -> Chart:
         left, right = figure.subplots(1, 2, sharey=True)
         _barh(left, names, top["files"].tolist(), PALETTE[0])
         left.set_xlabel("files")
+        _whole_ticks(left.xaxis)
         left.set_ylabel("file type")
         left.set_title("count")
         _barh(right, names, (top["bytes"] / scale).tolist(), PALETTE[1])

@@ -127,6 +127,11 @@ class IssueGroup:
     effect: str | None
     count: int
     examples: list[Issue]
+    fix: str  # how to fix it: the first root cause's of this code (the order to fix them)
+
+
+# A code no root cause speaks for (none should be: the causes count every issue).
+FIX_IN_MESSAGES = "each issue's message in the list below says how to fix it."
 
 
 def _effect_rank(severity: str, effect: str | None) -> int:
@@ -145,10 +150,13 @@ def issue_groups(report: Report) -> list[IssueGroup]:
     # every issue; the worst effect speaks for the code).
     severities: dict[str, set[str]] = {}
     effects: dict[str, set[str]] = {}
+    fixes: dict[str, str] = {}
     for cause in report.causes:
         severities.setdefault(cause.code, set()).add(cause.severity.value)
         if cause.effect:
             effects.setdefault(cause.code, set()).add(cause.effect)
+        for leaf in cause.leaves():
+            fixes.setdefault(leaf.code, leaf.fix)
     groups = []
     for code, count in report.issue_counts.items():
         examples = kept.get(code, [])
@@ -166,6 +174,7 @@ def issue_groups(report: Report) -> list[IssueGroup]:
                 effect=effect,
                 count=count,
                 examples=examples[:EXAMPLES_PER_GROUP],
+                fix=fixes.get(code, FIX_IN_MESSAGES),
             )
         )
     groups.sort(key=lambda g: (_effect_rank(g.severity, g.effect), -g.count, g.code))
@@ -365,9 +374,19 @@ def _environment() -> Any:
     env.filters["clip"] = clip_html  # the filter returns escaped Markup
     env.globals["MAX_SENTENCE"] = MAX_SENTENCE
     env.filters["bytes"] = human_bytes
-    env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else ("–" if n is None else n)
+    env.filters["num"] = number
     env.globals["plural"] = plural
     return env
+
+
+def number(value: Any) -> Any:
+    """A figure in a table: thousands separated; a setting that is on or off as true / false
+    (as in the server's config.json, not 1 / 0); none as a dash."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "–" if value is None else value
 
 
 def content_security_policy(script: str) -> str:
