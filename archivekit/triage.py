@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
@@ -127,6 +128,11 @@ class ChartDrawer:
 
 def _draw_charts(conn: Connection, parent: int, max_users_per_team: int) -> None:
     guard_worker(parent)
+    # pandas imports pyarrow whenever it is installed (the dev extra has it for Parquet), only
+    # to store the tables' strings: ~60 MB of memory and a sixth of pandas' import for charts
+    # of a few dozen names. Here it is not to be found; pandas then keeps strings itself.
+    if "pandas" not in sys.modules:
+        sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
     try:
         from archivekit.report.charts import warm_up
         from archivekit.report.html import draw_charts

@@ -373,3 +373,28 @@ def test_counts_are_charted_with_whole_ticks_only() -> None:
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", chart.svg)
     assert {"0", "1", "2"} <= set(texts)
     assert not [t for t in texts if re.fullmatch(r"[\d.,]*\.\d+", t)]
+
+
+def test_every_chart_fits_its_figure(busy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The axes are placed from the sizes of the texts around them (no measuring draw): what
+    is drawn — long names, month labels on end, bar labels, the legend — stays inside."""
+    from archivekit.report import charts
+
+    figures: list[Any] = []
+    svg = charts._svg
+
+    def kept(figure: Any, salt: str) -> str:
+        figures.append(figure)
+        return svg(figure, salt)
+
+    monkeypatch.setattr(charts, "_svg", kept)
+    triage(busy, workers=1)  # drawn in this process
+    assert len(figures) == 5
+    for figure in figures:
+        drawn = figure.get_tightbbox()  # inches
+        width, height = figure.get_size_inches()
+        assert drawn.x0 >= -0.01
+        assert drawn.y0 >= -0.01
+        assert drawn.x1 <= width + 0.01
+        assert drawn.y1 <= height + 0.01
+        assert drawn.width > width * 0.9  # and uses the width it has

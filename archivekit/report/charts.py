@@ -10,21 +10,23 @@ Every chart has labelled axes and a title, and reads in grey print: bars are out
 few colours used differ in lightness as well as hue.
 
 The data comes from the archive's DataFrames; the bars are drawn with matplotlib's own `bar` /
-`barh` (one call per series) rather than pandas' plotting layer, and the axes are placed by one
-measuring pass (`_fit`) rather than a layout engine: the page's drawing comes after the pass
-over the archive, and pandas' layer and the constrained layout engine (which measures twice,
-then draws) were two thirds of its time (bench/results.md).
+`barh` (one call per series) rather than pandas' plotting layer, and the axes are placed from
+the sizes of the texts around them (`_fit`) rather than by a layout engine or a measuring draw:
+the page's drawing comes after the pass over the archive, and pandas' layer and the
+constrained layout engine (which measures twice, then draws) were two thirds of its time, the
+measuring draw a third of the rest (bench/results.md, README).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import pandas as pd
     from matplotlib.axes import Axes
@@ -109,36 +111,140 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height))
 
 
-def _fit(figure: Figure, row: Sequence[Axes], title: Text | None = None) -> None:
+@dataclass(frozen=True, slots=True)
+class Around:
+    """What a chart draws around its axes that the layout cannot read from the axes without
+    drawing them: month labels standing on end, bar labels past the bars, a legend on the
+    right, tick labels left to a neighbour."""
+
+    rotated_x: bool = False
+    bars: tuple[tuple[float, str], ...] = ()  # (value, label) of each bar label, 7 pt
+    legend: tuple[str, ...] = ()  # the legend's labels, 8 pt, right of the axes
+    y_labels: bool = True  # False: the y tick labels are shown by the axes on the left
+
+
+@functools.cache
+def _measure(dpi: float) -> Any:
+    """A renderer that only measures texts: Agg's, as matplotlib's own layout measures (its
+    hinted glyphs are a little wider than the outlines at these sizes)."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    return RendererAgg(1, 1, dpi)  # type: ignore[no-untyped-call]
+
+
+def _text(text: str, size: Any, weight: Any = "normal") -> tuple[float, float]:
+    """(width, height) in points of one line of text as matplotlib sets it (the height of a
+    line: at least that of "lp", as its layout does)."""
+    import matplotlib as mpl
+    from matplotlib.font_manager import FontProperties
+
+    dpi = mpl.rcParams["figure.dpi"]
+    renderer = _measure(dpi)
+    prop = FontProperties(size=size, weight=weight)
+    width, height, _ = renderer.get_text_width_height_descent(text, prop, ismath=False)
+    _, line, _ = renderer.get_text_width_height_descent("lp", prop, ismath=False)
+    return width * 72 / dpi, max(height, line) * 72 / dpi
+
+
+def _ticks(axis: Any, low: float, high: float) -> list[tuple[float, str]]:
+    """The (position, label) of the ticks an axis will draw between `low` and `high`: from its
+    locator and formatter, as drawing asks them (nothing is drawn)."""
+    locator, formatter = axis.get_major_locator(), axis.get_major_formatter()
+    span = abs(high - low) * 1e-9
+    ticks = [t for t in locator.tick_values(low, high) if low - span <= t <= high + span]
+    formatter.set_locs(ticks)
+    return [(t, formatter(t, i)) for i, t in enumerate(ticks)]
+
+
+def _sticks_out(ax: Axes, around: Around) -> tuple[float, float, float, float, float]:
+    """(left, right, bottom, top) in points beyond the axes' frame, from the sizes of the
+    texts drawn there, and the widest bar label's share to place on the right (`_fit`)."""
+    import matplotlib as mpl
+
+    rc = mpl.rcParams
+    x_low, x_high = ax.get_xlim()
+    y_low, y_high = ax.get_ylim()
+    x_ticks = _ticks(ax.xaxis, x_low, x_high)
+    y_ticks = _ticks(ax.yaxis, y_low, y_high)
+    tick_size = rc["xtick.labelsize"]
+    x_sizes = [_text(label, tick_size) for _, label in x_ticks if label]
+    y_sizes = [_text(label, rc["ytick.labelsize"]) for _, label in y_ticks if label]
+    x_tick = rc["xtick.major.size"] + rc["xtick.major.pad"]
+    y_tick = rc["ytick.major.size"] + rc["ytick.major.pad"]
+    line = _text("lp", rc["axes.labelsize"])[1] + rc["axes.labelpad"]
+    left = rc["ytick.major.size"]
+    if around.y_labels:
+        left = y_tick + max((w for w, _ in y_sizes), default=0.0)
+    left += line if ax.get_ylabel() else 0.0
+    if around.rotated_x:
+        bottom = x_tick + max((w for w, _ in x_sizes), default=0.0)
+    else:
+        bottom = x_tick + max((h for _, h in x_sizes), default=0.0)
+    bottom += line if ax.get_xlabel() else 0.0
+    top = 0.0
+    if ax.get_title():
+        top = _text(ax.get_title(), rc["axes.titlesize"], rc["axes.titleweight"])[1]
+        top += rc["axes.titlepad"]
+    right = 0.0
+    # A tick label on the frame's left or right edge is centred on it: half sticks out.
+    if x_ticks and x_sizes and not around.rotated_x:
+        if abs(x_ticks[0][0] - x_low) <= abs(x_high - x_low) * 1e-6:
+            left = max(left, x_sizes[0][0] / 2)
+        if abs(x_ticks[-1][0] - x_high) <= abs(x_high - x_low) * 1e-6:
+            right = x_sizes[-1][0] / 2
+    if around.legend:
+        em = 8.0
+        spaces = rc["legend.borderaxespad"] + 2 * rc["legend.borderpad"]
+        spaces += rc["legend.handlelength"] + rc["legend.handletextpad"]
+        right += spaces * em + max(_text(label, em)[0] for label in around.legend)
+    return left, right, bottom, top, 0.0
+
+
+def _bar_labels_right(ax: Axes, around: Around, room: float, dpi: float) -> float:
+    """Pixels to leave right of the axes for the bar labels past the longest bars, when the
+    axes, with that room taken, leave `room` pixels for the axes' width and it: solved for
+    each bar (a label sits 3 points past its bar's end)."""
+    low, high = ax.get_xlim()
+    need = 0.0
+    for value, label in around.bars:
+        share = (value - low) / (high - low) if high > low else 1.0
+        if share <= 0:
+            continue
+        width = (_text(label, 7)[0] + 3) * dpi / 72
+        need = max(need, (width - (1 - share) * room) / share)
+    return need
+
+
+def _fit(
+    figure: Figure,
+    row: Sequence[tuple[Axes, Around]],
+    title: Text | None = None,
+) -> None:
     """Place a row of axes (one, or side by side) so that their tick labels, axis labels,
     titles, bar labels and legends fit in the figure, under the figure's `title` if any.
 
-    One measuring pass: each axes' extent with everything drawn around it, then the axes
-    moved in by what sticks out (what a layout engine does over several passes; the labels'
-    sizes do not depend on where the axes are)."""
+    From the sizes of the texts, without drawing: a measuring draw of the figure (what a
+    layout engine does, or `get_tightbbox`) was two fifths of the charts' time, and the texts'
+    sizes do not depend on where the axes are."""
     width, height = figure.bbox.width, figure.bbox.height
-    pad = PAD * figure.dpi
-    inner = [ax.get_window_extent() for ax in row]
-    outer = [ax.get_tightbbox() or frame for ax, frame in zip(row, inner, strict=True)]
-    sticks = [  # (left, right, bottom, top) beyond each axes' frame, in pixels
-        (
-            max(0.0, i.x0 - o.x0),
-            max(0.0, o.x1 - i.x1),
-            max(0.0, i.y0 - o.y0),
-            max(0.0, o.y1 - i.y1),
-        )
-        for o, i in zip(outer, inner, strict=True)
-    ]
+    dpi = figure.dpi
+    pad = PAD * dpi
+    sticks = [tuple(v * dpi / 72 for v in _sticks_out(ax, around)) for ax, around in row]
     left = sticks[0][0] + pad
     right = sticks[-1][1] + pad
     gaps = [a[1] + b[0] + pad for a, b in itertools.pairwise(sticks)]
     bottom = max(s[2] for s in sticks) + pad
     top = max(s[3] for s in sticks) + pad
     if title is not None:
-        top += height - title.get_window_extent().y0
+        size = _text(title.get_text(), title.get_fontsize(), title.get_fontweight())[1]
+        top += (1 - title.get_position()[1]) * height + size * dpi / 72
+    last, around = row[-1]
+    if around.bars:
+        room = width - left - sum(gaps) - pad
+        right = max(right, _bar_labels_right(last, around, room, dpi) + pad)
     each = (width - left - right - sum(gaps)) / len(row)
     x = left
-    for ax, gap in zip(row, [*gaps, 0.0], strict=True):
+    for (ax, _), gap in zip(row, [*gaps, 0.0], strict=True):
         ax.set_position(
             (x / width, bottom / height, each / width, (height - bottom - top) / height)
         )
@@ -174,14 +280,13 @@ def _svg(figure: Figure, salt: str) -> str:
     return text[text.index("<svg") :]
 
 
-def _draw(chart_id: str, width: float, height: float, draw: Any) -> str:
+def _draw(chart_id: str, width: float, height: float, draw: Callable[[Axes], Around]) -> str:
     import matplotlib
 
     with matplotlib.rc_context(_RC):
         figure = _figure(width, height)
         ax = figure.add_subplot()
-        draw(ax)
-        _fit(figure, [ax])
+        _fit(figure, [(ax, draw(ax))])
         return _svg(figure, chart_id)
 
 
@@ -224,7 +329,7 @@ def posts_per_month(months: pd.DataFrame) -> Chart:
             colours.append(colour)
     frame = pd.DataFrame(columns, index=table.index)
 
-    def draw(ax: Axes) -> None:
+    def draw(ax: Axes) -> Around:
         import numpy as np
 
         positions = range(len(frame))
@@ -245,6 +350,7 @@ def posts_per_month(months: pd.DataFrame) -> Chart:
         ax.set_title(title)
         ax.grid(visible=False)  # lines across stacked bars would read as series' edges
         ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        return Around(rotated_x=True, legend=tuple(frame.columns))
 
     return Chart(chart_id, title, _draw(chart_id, 9.0, 3.6, draw), caption)
 
@@ -266,7 +372,7 @@ def _top_bars(
     # Largest first, at the top.
     names = [short(label) for label in labels[::-1]]
 
-    def draw(ax: Axes) -> None:
+    def draw(ax: Axes) -> Around:
         bars = _barh(ax, names, values[::-1], (colours or [PALETTE[0]] * len(labels))[::-1])
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
@@ -277,6 +383,7 @@ def _top_bars(
             ax.set_xlabel(f"{xlabel} (dashed line: {limit_label})")
         ax.bar_label(bars, fmt="{:,.0f}", padding=3, fontsize=7)
         _whole_ticks(ax.xaxis)  # counts: no tick at half a post or half a member
+        return Around(bars=tuple((v, f"{v:,.0f}") for v in values))
 
     return Chart(chart_id, title, _draw(chart_id, 9.0, _rows_height(len(labels)), draw), caption)
 
@@ -351,7 +458,11 @@ def files_by_type(files: pd.DataFrame) -> Chart:
         _barh(right, names, (top["bytes"] / scale).tolist(), PALETTE[1])
         right.set_xlabel(f"size ({unit})")
         right.set_title("size")
-        _fit(figure, [left, right], figure.suptitle(title, fontweight="bold", fontsize=10))
+        _fit(
+            figure,
+            [(left, Around()), (right, Around(y_labels=False))],
+            figure.suptitle(title, fontweight="bold", fontsize=10),
+        )
 
     import matplotlib
 
