@@ -22,7 +22,11 @@ and the profile images the JSONL names, the image dimensions of its first `HEAD_
 `Archive.member_dimensions` gives them; with ``verify``, whether its data decompressed intact,
 for `StreamArchive.iter_member_blocks`) and, for the emoji images the JSONL names, its first
 `KEPT_HEAD` bytes in a temporary file (`StreamArchive.read_member_head`). Members before the
-JSONL (unusual: exports write it first) may be any of these, so they get all of it.
+JSONL (unusual: exports write it first) may be any of these, so they get all of it. The
+members of which nothing but their end is noted — most attachments — pass in C where the
+extension is built (`walk_members` in archivekit/read/_zipindex.c: a window of them per call,
+stopping at the first that needs Python), and the central directory is held to what the
+stream read in C too (`MemberIndex.check_local`).
 
 What a stream cannot tell raises `ArchiveError` (``stream-unreadable``, exit 3) naming the
 member and suggesting to save the file first: where a member written with a data descriptor
