@@ -811,7 +811,7 @@ static const char *walk_bytes(const WalkColumn *c) { return c->data != NULL ? c-
  * image extensions (lowercase bytes) when image heads are read, else None; `wanted`: a set of
  * the keys whose heads are read, or None. Returns where it stopped in `buf` and, per member
  * passed, packed in native order: its header's stream offset (uint64), hash() of its name
- * (Py_hash_t), the CRC-32 and size of its data as read (uint32, uint64: 0 when it was skipped
+ * (int64), the CRC-32 and size of its data as read (uint32, uint64: 0 when it was skipped
  * by its header's sizes) and its state bits (one byte). */
 static PyObject *walk_members(PyObject *module, PyObject *args) {
     (void)module;
@@ -864,10 +864,11 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
             failed = 1;
             break;
         }
-        Py_hash_t name_hash = PyObject_Hash(key);
+        Py_hash_t hashed = PyObject_Hash(key);
+        int64_t name_hash = (int64_t)hashed; /* as array("q") holds it, on every platform */
         int wants = exts == Py_None ? 0 : walk_wants_head(name, n_name, exts, wanted, key);
         Py_DECREF(key);
-        if (name_hash == -1 || wants == -2) {
+        if (hashed == -1 || wants == -2) {
             failed = 1;
             break;
         }
@@ -909,7 +910,7 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
  *
  * stream.StreamArchive._check_members over this index, without a Python object per entry
  * that passes: the stream noted, per local header in stream order, its offset (uint64,
- * ascending), hash() of its name (Py_hash_t), its state bits (bytes; 2: ended by a scan for
+ * ascending), hash() of its name (int64), its state bits (bytes; 2: ended by a scan for
  * its descriptor) and its size as read (uint64). The first entry, in directory order, with no
  * local header at its offset (why 1), a header of another name (2: hash() of the name as
  * zipdir.decode_name decodes it), or a scanned size other than its compressed size (3). */
@@ -918,7 +919,7 @@ static PyObject *index_check_local(IndexObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*y*y*y*", &offsets, &hashes, &states, &sizes)) return NULL;
     PyObject *out = NULL;
     size_t count = (size_t)states.len;
-    if ((size_t)offsets.len != count * 8 || (size_t)hashes.len != count * sizeof(Py_hash_t) ||
+    if ((size_t)offsets.len != count * 8 || (size_t)hashes.len != count * 8 ||
         (size_t)sizes.len != count * 8) {
         PyErr_SetString(PyExc_ValueError, "check_local: columns of different lengths");
         goto done;
@@ -952,13 +953,14 @@ static PyObject *index_check_local(IndexObject *self, PyObject *args) {
                                           : PyUnicode_Decode(name, r->name_len, "cp437", "strict");
             }
             if (text == NULL) goto done;
-            Py_hash_t h = PyObject_Hash(text), noted;
+            Py_hash_t h = PyObject_Hash(text);
+            int64_t noted;
             Py_DECREF(text);
             if (h == -1) goto done;
-            memcpy(&noted, (const char *)hashes.buf + lo * sizeof noted, sizeof noted);
+            memcpy(&noted, (const char *)hashes.buf + lo * 8, 8);
             uint64_t size;
             memcpy(&size, (const char *)sizes.buf + lo * 8, 8);
-            if (noted != h)
+            if (noted != (int64_t)h)
                 why = 2;
             else if ((((const unsigned char *)states.buf)[lo] & WALK_SCANNED) && size != r->compressed_size)
                 why = 3;
