@@ -553,7 +553,7 @@ class StreamArchive(Archive):
     def _pass_attachments(self) -> None:
         """Pass over the members `_read_member` would note nothing of but where they end, from
         the next local header on, while they are (100,000s of attachments in an export): in C
-        (`_walk_members`) when it is built, else `_pass_attachments_python`. Stops, consuming
+        (`_WALK_MEMBERS`) when it is built, else `_pass_attachments_python`. Stops, consuming
         nothing of it, at the first member that needs more (or whose header or end is not
         buffered yet)."""
         if self._verify:
