@@ -286,7 +286,8 @@ def test_a_spawned_process_reads_the_directory_itself(tmp_path: Path) -> None:
 
 
 ASAN_SCRIPT = """
-import os, pickle, sys
+import os, pickle, random, sys
+from array import array
 
 sys.path.insert(0, sys.argv[1])
 import _zipindex
@@ -294,6 +295,54 @@ import _zipindex
 assert _zipindex.__file__.startswith(sys.argv[1]), _zipindex.__file__
 with open(sys.argv[2], "rb") as f:
     cases = pickle.load(f)
+
+def walked(path):
+    # A stream's pass over its members (walk_members): from each local header, the archive
+    # cut at many places, whole and with bytes flipped.
+    with open(path, "rb") as fh:
+        data = fh.read()
+    rng = random.Random(len(data))
+    flipped = bytearray(data)
+    for _ in range(len(data) // 50 + 1):
+        flipped[rng.randrange(len(data))] = rng.randrange(256)
+    out = []
+    for variant in (data, bytes(flipped)):
+        starts, at = [], variant.find(b"PK\\x03\\x04")
+        while at >= 0 and len(starts) < 40:
+            starts.append(at)
+            at = variant.find(b"PK\\x03\\x04", at + 1)
+        for at in starts:
+            for cut in (at + 3, at + 31, at + 200, len(variant) - 30, len(variant)):
+                if at <= cut <= len(variant):
+                    out.append(_zipindex.walk_members(
+                        variant[:cut], at, cut == len(variant), at, (b".png", b".jpg"),
+                        {"data/a.png"},
+                    ))
+    return out
+
+def checked(index):
+    # The local headers a stream noted against the directory (check_local): every entry's
+    # header, then one missing, one renamed, one of another scanned size.
+    count = len(index)
+    records = sorted(index.record(i) for i in range(count))
+    by_offset = sorted((r[6], r) for r in records)
+    offsets = array("Q", [o for o, _ in by_offset])
+    names = array("q", [hash(r[0].decode("utf-8", "replace")) for _, r in by_offset])
+    states = bytearray([2] * count)
+    sizes = array("Q", [r[3] for _, r in by_offset])
+    out = [index.check_local(offsets, names, states, sizes)]
+    if count:
+        out.append(index.check_local(offsets[1:], names[1:], states[1:], sizes[1:]))
+        names[-1] ^= 1
+        out.append(index.check_local(offsets, names, states, sizes))
+        sizes[0] += 1
+        out.append(index.check_local(offsets, names, states, sizes))
+    try:
+        index.check_local(offsets, names[1:], states, sizes)
+    except ValueError:
+        out.append("refused")
+    return out
+
 results = []
 for path, start, base in cases:
     with open(path, "rb") as fh:
@@ -309,6 +358,7 @@ for path, start, base in cases:
         [index.find(index.record(i)[0]) for i in range(len(index))],
         index.select("suspects"), index.select(b".jsonl"), index.files(),
         index.stats(bits, 0), index.unreferenced(bits, 0),
+        walked(path), checked(index),
     ))
 with open(sys.argv[3], "wb") as f:
     pickle.dump(results, f)
@@ -365,6 +415,7 @@ def test_the_index_under_address_and_undefined_behaviour_sanitizers(tmp_path: Pa
         "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:halt_on_error=1",
         "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
         "PYTHONMALLOC": "malloc",
+        "PYTHONHASHSEED": "0",  # walk_members and check_local hash names: the same in both
     }
     argv = [sys.executable, "-c", ASAN_SCRIPT, str(module_dir), str(data_file), str(out)]
     run = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
@@ -377,7 +428,7 @@ def test_the_index_under_address_and_undefined_behaviour_sanitizers(tmp_path: Pa
     installed = subprocess.run(
         [sys.executable, "-c", ASAN_SCRIPT, str(Path(members_module.NATIVE.__file__).parent),
          str(data_file), str(tmp_path / "installed.pickle")],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONHASHSEED": "0"},
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr[-3000:]
     assert pickle.loads(out.read_bytes()) == pickle.loads(

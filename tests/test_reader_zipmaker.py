@@ -26,6 +26,7 @@ class Entry:
     external_attr: int = 0
     zip64: bool = False  # sizes and offset only in a zip64 extra field of the directory
     data_descriptor: bool = False
+    descriptor: str = "signed"  # its layout: "signed", "unsigned" (no signature), "64" (sizes)
     # Overrides for broken or synthetic members (payload = bytes as stored).
     payload: bytes | None = None
     size: int | None = None
@@ -71,7 +72,9 @@ def build_zip(
         out.write(name)
         out.write(payload)
         if entry.data_descriptor:
-            out.write(struct.pack("<4sIII", b"PK\x07\x08", crc, csize, size))
+            layout = {"signed": "<4sIII", "unsigned": "<III", "64": "<4sIQQ"}[entry.descriptor]
+            signature = () if entry.descriptor == "unsigned" else (b"PK\x07\x08",)
+            out.write(struct.pack(layout, *signature, crc, csize, size))
         extra = b""
         cd_csize, cd_size, cd_offset = csize, size, offset
         if entry.zip64:

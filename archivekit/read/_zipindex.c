@@ -515,6 +515,8 @@ static PyObject *index_table(IndexObject *self, void *closure) {
     return PyCapsule_New(&self->t, MEMBER_TABLE_CAPSULE, NULL);
 }
 
+static PyObject *index_check_local(IndexObject *self, PyObject *args);
+
 static PyMethodDef index_methods[] = {
     {"record", (PyCFunction)index_record, METH_O,
      "record(i) -> (raw name, method, flags, compressed_size, size, crc, header_offset, bits)"},
@@ -528,6 +530,9 @@ static PyMethodDef index_methods[] = {
      "stats(referenced, skip) -> (referenced, bytes, unreferenced, unreferenced_bytes)"},
     {"unreferenced", (PyCFunction)index_unreferenced, METH_VARARGS,
      "unreferenced(referenced, skip) -> candidate entry indexes packed as native uint32"},
+    {"check_local", (PyCFunction)index_check_local, METH_VARARGS,
+     "check_local(offsets, name_hashes, states, sizes) -> None or (entry, why, ordinal): a "
+     "stream's local headers against the directory (archivekit.read.stream)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -618,11 +623,370 @@ static PyObject *nfc_quick_py(PyObject *module, PyObject *arg) {
     return PyBool_FromLong(nfc_quick((const unsigned char *)s, (size_t)n));
 }
 
+/* ---- walk_members: the stream's pass over consecutive members (archivekit/read/stream.py) ---
+ *
+ * A stream passes 100,000s of attachments whose data the checks never read. For each, Python
+ * noted a few numbers after a header unpack, a name decode, a key, an image-name test and the
+ * end of its data: ~10 µs. walk_members does the same in one call per buffered window, for
+ * the members it can vouch for — stored with a data descriptor (the end found as
+ * stream._quick_descriptor finds it), or stored/deflated with the sizes in the local header —
+ * and stops, consuming nothing of it, at the first member that needs Python: an encrypted
+ * one, another method, zip64 sizes, a name that is not NFC-safe UTF-8 (nfc_quick), a head
+ * the checks read (an image name, or a key in `wanted`), an end the quick test cannot tell,
+ * or a header or data not wholly in the window. What it notes is packed, as the stream's
+ * arrays hold it: no Python object is kept per member. */
+
+#define WALK_LOCAL_SIZE 30
+#define WALK_HOLD 28 /* stream._HOLD */
+#define WALK_FLAG_ENCRYPTED 0x1
+#define WALK_FLAG_DESCRIPTOR 0x8
+#define WALK_WHOLE 1   /* stream._WHOLE */
+#define WALK_SCANNED 2 /* stream._SCANNED */
+
+static uint32_t walk_crc_table[8][256];
+
+static void walk_crc_init(void) {
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        walk_crc_table[0][n] = c;
+    }
+    for (uint32_t n = 0; n < 256; n++)
+        for (int t = 1; t < 8; t++)
+            walk_crc_table[t][n] = (walk_crc_table[t - 1][n] >> 8) ^ walk_crc_table[0][walk_crc_table[t - 1][n] & 0xFF];
+}
+
+/* CRC-32 (zlib's) of p[0:n], slicing by 8. */
+static uint32_t walk_crc32(const unsigned char *p, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    while (n >= 8) {
+        uint32_t lo = c ^ le32(p), hi = le32(p + 4);
+        c = walk_crc_table[7][lo & 0xFF] ^ walk_crc_table[6][(lo >> 8) & 0xFF] ^
+            walk_crc_table[5][(lo >> 16) & 0xFF] ^ walk_crc_table[4][lo >> 24] ^
+            walk_crc_table[3][hi & 0xFF] ^ walk_crc_table[2][(hi >> 8) & 0xFF] ^
+            walk_crc_table[1][(hi >> 16) & 0xFF] ^ walk_crc_table[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n--) c = walk_crc_table[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* What may follow a member (stream._NEXT); `p` has 4 bytes. */
+static int walk_next_sig(const unsigned char *p) {
+    if (p[0] != 'P' || p[1] != 'K') return 0;
+    unsigned a = p[2], b = p[3];
+    return (a == 3 && b == 4) || (a == 1 && b == 2) || (a == 5 && b == 6) || (a == 6 && b == 6) ||
+           (a == 6 && b == 8) || (a == 5 && b == 5);
+}
+
+/* First "PK" wholly in [from, end), or -1 (bytes.find). */
+static Py_ssize_t walk_find_pk(const unsigned char *buf, Py_ssize_t from, Py_ssize_t end) {
+    while (from + 1 < end) {
+        const unsigned char *p = memchr(buf + from, 'P', (size_t)(end - 1 - from));
+        if (p == NULL) return -1;
+        Py_ssize_t i = p - buf;
+        if (buf[i + 1] == 'K') return i;
+        from = i + 1;
+    }
+    return -1;
+}
+
+/* stream._match_descriptor on data[0:n]: the descriptor's length and CRC-32, or 0. */
+static int walk_match_descriptor(const unsigned char *data, Py_ssize_t n, uint64_t csize,
+                                 uint64_t usize, Py_ssize_t *length, uint32_t *crc) {
+    int signed_ = n >= 4 && memcmp(data, "PK\x07\x08", 4) == 0;
+    for (int s = 0; s < 1 + signed_; s++) {
+        Py_ssize_t start = signed_ && s == 0 ? 4 : 0;
+        for (int wide = 0; wide < 2; wide++) {
+            Py_ssize_t end = start + (wide ? 20 : 12);
+            if (n < end + 4) continue;
+            uint64_t compressed = wide ? le64(data + start + 4) : le32(data + start + 4);
+            uint64_t size = wide ? le64(data + start + 12) : le32(data + start + 8);
+            if (compressed == csize && size == usize && walk_next_sig(data + end)) {
+                *length = end;
+                *crc = le32(data + start);
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* stream._quick_descriptor: the end of a stored member whose data starts at buf[at], in the
+ * common case only (see there); 0 when the full scan must decide. */
+static int walk_quick_descriptor(const unsigned char *buf, Py_ssize_t len, Py_ssize_t at, int eof,
+                                 Py_ssize_t *stop, Py_ssize_t *length, uint32_t *crc) {
+    Py_ssize_t i = walk_find_pk(buf, at, len);
+    Py_ssize_t limit = eof ? len : len - WALK_HOLD;
+    if (i < 0 || i >= limit || len - i < 4 || memcmp(buf + i, "PK\x07\x08", 4) != 0) return 0;
+    Py_ssize_t bound = i + 21 < len ? i + 21 : len;
+    for (Py_ssize_t k = walk_find_pk(buf, i + 1, bound); k >= 0; k = walk_find_pk(buf, k + 1, bound)) {
+        if (len - k < 4 || !walk_next_sig(buf + k)) continue;
+        for (Py_ssize_t j = k - 20; j <= k - 12; j += 8) {
+            if (j < at || j >= i) continue;
+            Py_ssize_t got;
+            uint32_t ignored;
+            uint64_t size = (uint64_t)(j - at);
+            Py_ssize_t n = len - j < WALK_HOLD ? len - j : WALK_HOLD;
+            if (le32(buf + j + 4) == (uint32_t)size &&
+                walk_match_descriptor(buf + j, n, size, size, &got, &ignored))
+                return 0;
+        }
+    }
+    uint64_t size = (uint64_t)(i - at);
+    Py_ssize_t n = len - i < WALK_HOLD ? len - i : WALK_HOLD;
+    uint32_t expected;
+    if (!walk_match_descriptor(buf + i, n, size, size, length, &expected)) return 0;
+    *crc = walk_crc32(buf + at, (size_t)(i - at));
+    if (*crc != expected) return 0;
+    *stop = i;
+    return 1;
+}
+
+/* Whether the checks may read the member's head (stream.StreamArchive._wants_head): an image
+ * name (gosem.images.is_image_name, its extensions in `exts`), or a key in `wanted`; -1 when
+ * only Python can tell (an extension that is not ASCII: Go's ToLower folds some of those to
+ * ASCII); -2 on a Python error. `key`: the name as str (an NFC-safe name is its own key). */
+static int walk_wants_head(const unsigned char *name, Py_ssize_t n, PyObject *exts, PyObject *wanted,
+                           PyObject *key) {
+    Py_ssize_t dot = -1, slash = -1;
+    for (Py_ssize_t i = n - 1; i >= 0 && (dot < 0 || slash < 0); i--) {
+        if (dot < 0 && name[i] == '.') dot = i;
+        if (slash < 0 && name[i] == '/') slash = i;
+    }
+    if (dot > slash) {
+        Py_ssize_t m = n - dot;
+        char lower[16];
+        int ascii = 1;
+        for (Py_ssize_t i = 0; i < m; i++) {
+            if (name[dot + i] >= 0x80) ascii = 0;
+            if (i < (Py_ssize_t)sizeof lower) {
+                unsigned char c = name[dot + i];
+                lower[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            }
+        }
+        if (!ascii) return -1;
+        if (m <= (Py_ssize_t)sizeof lower) {
+            Py_ssize_t count = PyTuple_GET_SIZE(exts);
+            for (Py_ssize_t e = 0; e < count; e++) {
+                PyObject *ext = PyTuple_GET_ITEM(exts, e);
+                if (PyBytes_GET_SIZE(ext) == m && memcmp(PyBytes_AS_STRING(ext), lower, (size_t)m) == 0)
+                    return 1;
+            }
+        }
+    }
+    if (wanted == Py_None) return 0;
+    int found = PySet_Contains(wanted, key);
+    return found < 0 ? -2 : found;
+}
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} WalkColumn;
+
+static int walk_put(WalkColumn *c, const void *value, size_t n) {
+    if (c->len + n > c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4096;
+        while (cap < c->len + n) cap *= 2;
+        char *p = PyMem_Realloc(c->data, cap);
+        if (p == NULL) return 0;
+        c->data = p;
+        c->cap = cap;
+    }
+    memcpy(c->data + c->len, value, n);
+    c->len += n;
+    return 1;
+}
+
+/* A column's bytes for Py_BuildValue ("y#" makes None of NULL). */
+static const char *walk_bytes(const WalkColumn *c) { return c->data != NULL ? c->data : ""; }
+
+/* walk_members(buf, at, eof, offset, exts, wanted)
+ *   -> (end, offsets, name_hashes, crcs, sizes, states)
+ *
+ * Walks the members whose local headers start at buf[at] (stream offset `offset`), while it
+ * can vouch for them (see above); `eof`: the stream has nothing after `buf`. `exts`: the
+ * image extensions (lowercase bytes) when image heads are read, else None; `wanted`: a set of
+ * the keys whose heads are read, or None. Returns where it stopped in `buf` and, per member
+ * passed, packed in native order: its header's stream offset (uint64), hash() of its name
+ * (int64), the CRC-32 and size of its data as read (uint32, uint64: 0 when it was skipped
+ * by its header's sizes) and its state bits (one byte). */
+static PyObject *walk_members(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer view;
+    Py_ssize_t at;
+    int eof;
+    unsigned long long offset;
+    PyObject *exts, *wanted;
+    if (!PyArg_ParseTuple(args, "y*npKOO", &view, &at, &eof, &offset, &exts, &wanted)) return NULL;
+    if ((exts != Py_None && !PyTuple_Check(exts)) || (wanted != Py_None && !PyAnySet_Check(wanted)) ||
+        at < 0 || at > view.len) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "walk_members(buf, at, eof, offset, exts: tuple | None, wanted: set | None)");
+        return NULL;
+    }
+    if (exts != Py_None) {
+        for (Py_ssize_t e = 0; e < PyTuple_GET_SIZE(exts); e++) {
+            if (!PyBytes_Check(PyTuple_GET_ITEM(exts, e))) {
+                PyBuffer_Release(&view);
+                PyErr_SetString(PyExc_ValueError, "walk_members: exts must hold bytes");
+                return NULL;
+            }
+        }
+    }
+    const unsigned char *buf = view.buf;
+    Py_ssize_t len = view.len, pos = at;
+    WalkColumn offsets = {0}, hashes = {0}, crcs = {0}, sizes = {0}, states = {0};
+    int failed = 0;
+    for (;;) {
+        if (len - pos < WALK_LOCAL_SIZE || memcmp(buf + pos, "PK\x03\x04", 4) != 0) break;
+        const unsigned char *h = buf + pos;
+        uint16_t flags = le16(h + 6), method = le16(h + 8), n_name = le16(h + 26), n_extra = le16(h + 28);
+        uint32_t csize = le32(h + 18), usize = le32(h + 22);
+        Py_ssize_t data = pos + WALK_LOCAL_SIZE + n_name + n_extra;
+        if (data > len || (flags & WALK_FLAG_ENCRYPTED)) break;
+        const unsigned char *name = h + WALK_LOCAL_SIZE;
+        if (!nfc_quick(name, n_name)) break;
+        Py_ssize_t end;
+        uint32_t crc = 0;
+        uint64_t size = 0;
+        unsigned char state = 0;
+        if (flags & WALK_FLAG_DESCRIPTOR) {
+            if (method != 0) break;
+        } else {
+            if ((method != 0 && method != 8) || csize == U32_MAX || usize == U32_MAX) break;
+            if ((uint64_t)(len - data) < csize) break;
+        }
+        PyObject *key = PyUnicode_DecodeUTF8((const char *)name, n_name, "strict");
+        if (key == NULL) {
+            failed = 1;
+            break;
+        }
+        Py_hash_t hashed = PyObject_Hash(key);
+        int64_t name_hash = (int64_t)hashed; /* as array("q") holds it, on every platform */
+        int wants = exts == Py_None ? 0 : walk_wants_head(name, n_name, exts, wanted, key);
+        Py_DECREF(key);
+        if (hashed == -1 || wants == -2) {
+            failed = 1;
+            break;
+        }
+        if (wants != 0) break;
+        if (flags & WALK_FLAG_DESCRIPTOR) {
+            Py_ssize_t stop, length;
+            if (!walk_quick_descriptor(buf, len, data, eof, &stop, &length, &crc)) break;
+            size = (uint64_t)(stop - data);
+            end = stop + length;
+            state = WALK_WHOLE | WALK_SCANNED;
+        } else {
+            end = data + (Py_ssize_t)csize;
+        }
+        uint64_t header_offset = offset + (uint64_t)(pos - at);
+        if (!walk_put(&offsets, &header_offset, sizeof header_offset) ||
+            !walk_put(&hashes, &name_hash, sizeof name_hash) || !walk_put(&crcs, &crc, sizeof crc) ||
+            !walk_put(&sizes, &size, sizeof size) || !walk_put(&states, &state, 1)) {
+            PyErr_NoMemory();
+            failed = 1;
+            break;
+        }
+        pos = end;
+    }
+    PyBuffer_Release(&view);
+    PyObject *out = failed ? NULL
+                           : Py_BuildValue("(ny#y#y#y#y#)", pos, walk_bytes(&offsets), (Py_ssize_t)offsets.len,
+                                           walk_bytes(&hashes), (Py_ssize_t)hashes.len, walk_bytes(&crcs),
+                                           (Py_ssize_t)crcs.len, walk_bytes(&sizes), (Py_ssize_t)sizes.len,
+                                           walk_bytes(&states), (Py_ssize_t)states.len);
+    PyMem_Free(offsets.data);
+    PyMem_Free(hashes.data);
+    PyMem_Free(crcs.data);
+    PyMem_Free(sizes.data);
+    PyMem_Free(states.data);
+    return out;
+}
+
+/* check_local(offsets, name_hashes, states, sizes) -> None or (entry, why, ordinal)
+ *
+ * stream.StreamArchive._check_members over this index, without a Python object per entry
+ * that passes: the stream noted, per local header in stream order, its offset (uint64,
+ * ascending), hash() of its name (int64), its state bits (bytes; 2: ended by a scan for
+ * its descriptor) and its size as read (uint64). The first entry, in directory order, with no
+ * local header at its offset (why 1), a header of another name (2: hash() of the name as
+ * zipdir.decode_name decodes it), or a scanned size other than its compressed size (3). */
+static PyObject *index_check_local(IndexObject *self, PyObject *args) {
+    Py_buffer offsets, hashes, states, sizes;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*", &offsets, &hashes, &states, &sizes)) return NULL;
+    PyObject *out = NULL;
+    size_t count = (size_t)states.len;
+    if ((size_t)offsets.len != count * 8 || (size_t)hashes.len != count * 8 ||
+        (size_t)sizes.len != count * 8) {
+        PyErr_SetString(PyExc_ValueError, "check_local: columns of different lengths");
+        goto done;
+    }
+    const MemberTable *t = &self->t;
+    char name[65536];
+    for (size_t i = 0; i < t->count; i++) {
+        const MemberRecord *r = &t->records[i];
+        member_name(t, i, name);
+        size_t lo = 0, hi = count;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            uint64_t v;
+            memcpy(&v, (const char *)offsets.buf + mid * 8, 8);
+            if (v < r->header_offset)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        uint64_t found = 0;
+        if (lo < count) memcpy(&found, (const char *)offsets.buf + lo * 8, 8);
+        int why = 0;
+        if (lo == count || found != r->header_offset) {
+            why = 1;
+        } else {
+            /* zipdir.decode_name: UTF-8 if it is, else by the UTF-8 flag. */
+            PyObject *text = PyUnicode_DecodeUTF8(name, r->name_len, "strict");
+            if (text == NULL) {
+                PyErr_Clear();
+                text = (r->flags & 0x800) ? PyUnicode_DecodeUTF8(name, r->name_len, "replace")
+                                          : PyUnicode_Decode(name, r->name_len, "cp437", "strict");
+            }
+            if (text == NULL) goto done;
+            Py_hash_t h = PyObject_Hash(text);
+            int64_t noted;
+            Py_DECREF(text);
+            if (h == -1) goto done;
+            memcpy(&noted, (const char *)hashes.buf + lo * 8, 8);
+            uint64_t size;
+            memcpy(&size, (const char *)sizes.buf + lo * 8, 8);
+            if (noted != (int64_t)h)
+                why = 2;
+            else if ((((const unsigned char *)states.buf)[lo] & WALK_SCANNED) && size != r->compressed_size)
+                why = 3;
+        }
+        if (why) {
+            out = Py_BuildValue("(nin)", (Py_ssize_t)i, why, (Py_ssize_t)lo);
+            goto done;
+        }
+    }
+    out = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&hashes);
+    PyBuffer_Release(&states);
+    PyBuffer_Release(&sizes);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"read_index", read_index, METH_VARARGS,
      "read_index(fd, start, file_size, base) -> MemberIndex: the central directory from start."},
     {"nfc_quick", nfc_quick_py, METH_O,
      "nfc_quick(name: bytes) -> True when the name is UTF-8 the index knows to be NFC."},
+    {"walk_members", walk_members, METH_VARARGS,
+     "walk_members(buf, at, eof, offset, exts, wanted) -> (end, offsets, name_hashes, crcs, "
+     "sizes, states): a stream's members passed in C (archivekit.read.stream)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -633,6 +997,7 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__zipindex(void) {
     if (PyType_Ready(&IndexType) < 0) return NULL;
+    walk_crc_init();
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL) return NULL;
 #ifndef SOURCE_SHA256

@@ -26,6 +26,7 @@ alias: every key, ASCII or not, is looked up in C.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, cast, overload
 
@@ -52,6 +53,13 @@ MB_DUPLICATE = 32
 MB_ODD_NAME = 64
 MB_DATA = 128
 _DATA = "data/"
+# What `MemberIndex.check_local` finds wrong with an entry.
+LOCAL_MISSING = 1
+LOCAL_RENAMED = 2
+LOCAL_RESIZED = 3
+# A stream's state bit (archivekit.read.stream): a member's end found by a scan for its data
+# descriptor.
+SCANNED = 2
 
 
 NATIVE = native_module("archivekit.read._zipindex")
@@ -113,6 +121,26 @@ class MemberIndex(Sequence[MemberInfo]):
         than ``index[i]`` (a stream compares them with the local headers it read)."""
         for m in self:
             yield m.name, m.header_offset, m.compressed_size
+
+    def check_local(
+        self, offsets: Sequence[int], names: Sequence[int], states: bytearray, sizes: Sequence[int]
+    ) -> tuple[int, int, int] | None:
+        """The first entry, in order, that the local headers a stream read do not match
+        (`archivekit.read.stream.StreamArchive._check_members`): per header in stream order,
+        its offset (ascending), hash() of its name, its state bits (2: its end found by a scan
+        for its data descriptor) and its size as read. ``(entry, why, header)``: why
+        `LOCAL_MISSING` (no header at the entry's offset), `LOCAL_RENAMED` (another name),
+        `LOCAL_RESIZED` (scanned, to a size other than its compressed size); None: all match."""
+        count = len(offsets)
+        for entry, (name, offset, csize) in enumerate(self.extents()):
+            i = bisect_left(offsets, offset)
+            if i == count or offsets[i] != offset:
+                return entry, LOCAL_MISSING, i
+            if names[i] != hash(name):
+                return entry, LOCAL_RENAMED, i
+            if states[i] & SCANNED and sizes[i] != csize:
+                return entry, LOCAL_RESIZED, i
+        return None
 
     def lookup(self, key: str) -> MemberInfo | None:
         i = self.find(key)
@@ -300,6 +328,12 @@ class NativeIndex(MemberIndex):
             raw, _, flags, csize, _, _, offset, _ = record(i)
             name = raw.decode("ascii") if raw.isascii() else decode_name(raw, flags)
             yield name, offset, csize
+
+    def check_local(
+        self, offsets: Sequence[int], names: Sequence[int], states: bytearray, sizes: Sequence[int]
+    ) -> tuple[int, int, int] | None:
+        found: tuple[int, int, int] | None = self._c.check_local(offsets, names, states, sizes)
+        return found
 
     def name(self, i: int) -> str:
         raw, _, flags, *_ = self._c.record(i)

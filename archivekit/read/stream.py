@@ -22,7 +22,11 @@ and the profile images the JSONL names, the image dimensions of its first `HEAD_
 `Archive.member_dimensions` gives them; with ``verify``, whether its data decompressed intact,
 for `StreamArchive.iter_member_blocks`) and, for the emoji images the JSONL names, its first
 `KEPT_HEAD` bytes in a temporary file (`StreamArchive.read_member_head`). Members before the
-JSONL (unusual: exports write it first) may be any of these, so they get all of it.
+JSONL (unusual: exports write it first) may be any of these, so they get all of it. The
+members of which nothing but their end is noted — most attachments — pass in C where the
+extension is built (`walk_members` in archivekit/read/_zipindex.c: a window of them per call,
+stopping at the first that needs Python), and the central directory is held to what the
+stream read in C too (`MemberIndex.check_local`).
 
 What a stream cannot tell raises `ArchiveError` (``stream-unreadable``, exit 3) naming the
 member and suggesting to save the file first: where a member written with a data descriptor
@@ -54,7 +58,12 @@ from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
 from archivekit.gosem.decode import BOM
 from archivekit.gosem.images import FORMATS as IMAGE_FORMATS
-from archivekit.gosem.images import HEAD_BYTES, image_dimensions, is_image_name
+from archivekit.gosem.images import (
+    HEAD_BYTES,
+    IMAGE_EXTENSIONS,
+    image_dimensions,
+    is_image_name,
+)
 from archivekit.gosem.paths import member_key
 from archivekit.issues import Scalar, error
 from archivekit.read.inflate import (
@@ -78,7 +87,14 @@ from archivekit.read.inflate import (
     over_ratio,
     too_much_data,
 )
-from archivekit.read.members import ListIndex, read_member_index
+from archivekit.read.members import (
+    LOCAL_MISSING,
+    LOCAL_RENAMED,
+    NATIVE,
+    SCANNED,
+    ListIndex,
+    read_member_index,
+)
 from archivekit.read.source import (
     BLOCK_SIZE,
     SAVE_HINT,
@@ -139,7 +155,7 @@ KEPT_HEAD = 512 << 10
 # Per-member state bits (`StreamArchive._state`): every byte decompressed (`_crc` and `_size`
 # describe the data); its end found by a scan for its data descriptor (a stored member).
 _WHOLE = 1
-_SCANNED = 2
+_SCANNED = SCANNED
 
 
 class _Input:
@@ -535,12 +551,47 @@ class StreamArchive(Archive):
         self._check_members()
 
     def _pass_attachments(self) -> None:
-        """Pass over the members `_read_member` would take its quick way over, from the next
-        local header on, while they are: `_next_member` and that way in one loop, no objects
-        per member (100,000s of attachments in an export). Stops, consuming nothing of it,
-        at the first member that needs more (or whose header or end is not buffered yet)."""
+        """Pass over the members `_read_member` would note nothing of but where they end, from
+        the next local header on, while they are (100,000s of attachments in an export): in C
+        (`_WALK_MEMBERS`) when it is built, else `_pass_attachments_python`. Stops, consuming
+        nothing of it, at the first member that needs more (or whose header or end is not
+        buffered yet)."""
         if self._verify:
             return  # every member's data is checked: `_read_member`
+        if _WALK_MEMBERS is None:
+            self._pass_attachments_python()
+            return
+        source = self._in
+        buf, at = source.window()
+        images = self._images
+        end, offsets, hashes, crcs, sizes, states = _WALK_MEMBERS(
+            buf,
+            at,
+            source.eof,
+            source.offset,
+            _IMAGE_EXTENSIONS if images else None,
+            self._measure | self._keep if images and (self._measure or self._keep) else None,
+        )
+        if end == at:
+            return
+        source.advance(end - at)
+        # Packed as the arrays hold them (native order): nothing of the members is an object.
+        count = len(states)
+        self._offsets.frombytes(offsets)
+        self._state.extend(states)
+        self._names.frombytes(hashes)
+        self._crc.frombytes(crcs)
+        self._size.frombytes(sizes)
+        self._dim_kind.extend(bytes(count))
+        self._dim_width.frombytes(bytes(4 * count))
+        self._dim_height.frombytes(bytes(4 * count))
+        self._kept_at.frombytes(b"\xff" * (8 * count))  # -1: none kept
+        self._kept_len.frombytes(bytes(4 * count))
+
+    def _pass_attachments_python(self) -> None:
+        """`_pass_attachments` without the C extension: the stored members written with a
+        data descriptor that `_quick_descriptor` delimits (`_next_member` and `_read_member`'s
+        quick way in one loop, no objects per member)."""
         source = self._in
         images, wants_head = self._images, self._wants_head
         fixed, flag_mask = LOCAL_HEADER.size, FLAG_ENCRYPTED | FLAG_DATA_DESCRIPTOR
@@ -732,28 +783,29 @@ class StreamArchive(Archive):
         is not the archive's content. (A CRC-32 other than the directory's is damage, which
         the checks report as for a file.)"""
         offsets, names, state, sizes = self._offsets, self._names, self._state, self._size
-        count = len(offsets)
-        for name, offset, csize in self.index.extents():
-            values: dict[str, Scalar] = {"member": name}
-            i = bisect_left(offsets, offset)
-            if i == count or offsets[i] != offset:
-                why = "the stream read no local header where the directory says it begins"
-            elif names[i] != hash(name):
-                why = "its local header gives another name"
-            elif state[i] & _SCANNED and sizes[i] != csize:
-                why = f"the stream found it {sizes[i]:,} bytes long, the directory says {csize:,}"
-                values.update(found=sizes[i], expected=csize, unit="bytes")
-            else:
-                continue
-            raise ArchiveError(
-                error(
-                    "stream-unreadable",
-                    f"Member {name!r}: {why}, so reading the archive front to back does not "
-                    f"give the members a file's reader sees (a file crafted to look like the "
-                    f"end of a member, or a damaged archive). {SAVE_HINT}",
-                    values=values,
-                )
+        found = self.index.check_local(offsets, names, state, sizes)
+        if found is None:
+            return
+        entry, why_code, i = found
+        name = self.index.name(entry)
+        values: dict[str, Scalar] = {"member": name}
+        if why_code == LOCAL_MISSING:
+            why = "the stream read no local header where the directory says it begins"
+        elif why_code == LOCAL_RENAMED:
+            why = "its local header gives another name"
+        else:
+            csize = self.index.data_fields(entry)[2]
+            why = f"the stream found it {sizes[i]:,} bytes long, the directory says {csize:,}"
+            values.update(found=sizes[i], expected=csize, unit="bytes")
+        raise ArchiveError(
+            error(
+                "stream-unreadable",
+                f"Member {name!r}: {why}, so reading the archive front to back does not "
+                f"give the members a file's reader sees (a file crafted to look like the "
+                f"end of a member, or a damaged archive). {SAVE_HINT}",
+                values=values,
             )
+        )
 
     def _other_jsonl(self, server: str) -> ArchiveError:
         streamed = self._jsonl_local.info.name if self._jsonl_local is not None else None
@@ -1194,6 +1246,11 @@ def _quick_descriptor(buf: bytes, at: int, eof: bool) -> tuple[int, int, int] | 
     crc = crc32(memoryview(buf)[at:i], 0)
     return (i, match[0], crc) if crc == match[1] else None
 
+
+# The C pass over a window's members (`StreamArchive._pass_attachments`), or None; what it
+# tests names against: `is_image_name`'s extensions, as bytes.
+_WALK_MEMBERS = None if NATIVE is None else NATIVE.walk_members
+_IMAGE_EXTENSIONS = tuple(sorted(ext.encode() for ext in IMAGE_EXTENSIONS))
 
 # Blocks a reader thread may have ready before the checks take them (a few MiB).
 _AHEAD = 4
