@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from archivekit.check.archive import archive_issues
 from archivekit.check.engine import LineProcessor
@@ -24,16 +24,17 @@ from archivekit.issues import Issue
 from archivekit.read import BLOCK_SIZE, Archive, LineTooLong, ReadLimits, open_archive
 from archivekit.read.records import RecordStream
 from archivekit.read.source import file_path, is_stream
-from archivekit.report.causes import root_causes
 from archivekit.report.model import DEFAULT_MAX_ISSUES, AttachmentStats, IssueCollector, Report
 from archivekit.report.shapes import archive_shapes
 from archivekit.report.tally import Tally
 from archivekit.runtime import RunDirectory, default_workers
 
 if TYPE_CHECKING:
+    from archivekit.check.causes import CauseTally
     from archivekit.check.table_counts import TableCounts
     from archivekit.check.table_lines import TableLines
     from archivekit.read.stream import StreamArchive
+    from archivekit.report.causes import RootCause
 
 Progress = Callable[[int, int], None]
 
@@ -188,7 +189,7 @@ def validate(
         for issue in limits.issues:
             collector.add(issue if issue.member else issue.at(archive.jsonl.name, issue.line))
         stats = _attachment_stats(archive, tally, collector.by_code[DROPPED_FILE_CODE])
-        causes = root_causes(collector.causes, limits.limits)
+        causes = _root_causes(collector.causes, limits.limits)
         shapes = archive_shapes(
             tally.counts,
             causes,
@@ -216,6 +217,16 @@ def validate(
             causes=causes,
             shapes=shapes,
         )
+
+
+def _root_causes(tally: CauseTally, limits: dict[str, dict[str, Any]]) -> list[RootCause]:
+    """The report's root causes; report.causes (their words: a large module) is loaded only
+    when there is a problem to put in words, not on a start-up-bound run of a valid archive."""
+    if not tally.causes and not tally.others:
+        return []
+    from archivekit.report.causes import root_causes
+
+    return root_causes(tally, limits)
 
 
 def _process(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from archivekit.gosem.images import HEAD_BYTES, JPEG_SIGNATURE, image_dimensions, signature
 from archivekit.gosem.strings import go_lower
-from archivekit.gosem.xml import first_element_error
 from archivekit.issues import Issue, Scalar, warning
 
 CODE = "emoji-image-not-image"
@@ -72,6 +71,9 @@ def emoji_image_issue(path: str, name: str, head: bytes, field: str) -> Issue | 
             field=field,
             values=values,
         )
+    # Imported here: only a .svg name gets this far (start-up: most runs never load it).
+    from archivekit.gosem.xml import first_element_error
+
     xml_error = first_element_error(head)
     if xml_error is not None:
         values["xml_error"] = xml_error  # what mmctl quotes

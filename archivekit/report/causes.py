@@ -49,6 +49,7 @@ from archivekit.issues import (
     Severity,
     repair_for,
 )
+from archivekit.report.words import plural
 
 Runs = list[tuple[int, int]]
 
@@ -151,11 +152,6 @@ class RootCause:
 
 
 # --- words -------------------------------------------------------------------------------------
-
-
-def plural(n: int, one: str, several: str | None = None) -> str:
-    """'1 line', '2 lines' (`several` for irregular plurals)."""
-    return f"{n:,} {one if n == 1 else several or one + 's'}"
 
 
 def _is(n: int) -> str:

@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from archivekit.issues import CODES, FAILS_IMPORT, Issue, Severity
 from archivekit.report.archive_members import MemberManifest
-from archivekit.report.causes import RootCause, distinct_lines, plural, ranges_text
+from archivekit.report.causes import RootCause, distinct_lines, ranges_text
 from archivekit.report.model import Report
 from archivekit.report.render import human_bytes, issues_by_cause
+from archivekit.report.words import plural
 
 if TYPE_CHECKING:
     from markupsafe import Markup

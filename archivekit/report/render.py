@@ -12,11 +12,12 @@ import orjson
 from archivekit.check.causes import CauseKey, cause_key
 from archivekit.check.limits import FIXED_LIMITS
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity
-from archivekit.report.causes import RootCause, plural
 from archivekit.report.model import Report
 from archivekit.report.shapes import Shape
+from archivekit.report.words import plural
 
 if TYPE_CHECKING:
+    from archivekit.report.causes import RootCause
     from archivekit.report.inventory import Inspection
 
 

@@ -9,10 +9,13 @@ file statistics and the root causes — never from messages.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from archivekit.check.facts import Counts
-from archivekit.report.causes import RootCause, plural
+from archivekit.report.words import plural
+
+if TYPE_CHECKING:
+    from archivekit.report.causes import RootCause
 
 # The shapes, by their stable ids (the JSON report's ``shapes[].shape``).
 NO_LINES = {"team": "no-team-lines", "channel": "no-channel-lines", "user": "no-user-lines"}
