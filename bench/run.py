@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -239,49 +240,55 @@ def time_floor(
     return Timing(STAT[stat](times), None, STAT[stat](cpu))
 
 
-def time_mmctl(mmctl: str, archive: Path, repeats: int, stat: str = "best") -> Timing:
-    """`mmctl import validate ARCHIVE` (it runs locally, no server): the comparison issue 19's
-    goals name. mmctl exits 0 whatever it finds, so any exit but a crash is a completed run."""
-    times, cpu, peak, tree_peak = [], [], 0, 0
-    with tempfile.TemporaryDirectory() as tmp:
-        for _ in range(repeats):
-            cpu_before = children_cpu()
-            argv = [mmctl, "import", "validate", str(archive)]
-            seconds, code, rss, tree, stderr = run_child(argv, Path(tmp) / "out.txt")
-            cpu.append(children_cpu() - cpu_before)
-            if code not in COMPLETED_EXIT_CODES:
-                raise RuntimeError(f"{' '.join(argv)} exited {code}: {stderr}")
-            times.append(seconds)
-            peak, tree_peak = max(peak, rss), max(tree_peak, tree)
-    return Timing(STAT[stat](times), peak, STAT[stat](cpu), tree_peak)
-
-
-def time_command(
-    cli: list[str], command: str, archive: Path, repeats: int, stat: str = "best"
+def _timed_runs(
+    argv_of: Callable[[Path], list[str]],
+    repeats: int,
+    stat: str,
+    check: Callable[[Path], None] | None = None,
 ) -> Timing:
+    """Run ``argv_of(scratch)`` `repeats` times (each with a fresh, empty scratch folder; the
+    output to ``out`` beside it), failing on an exit that is not a completed run; `check` reads
+    the first run's output."""
     times, cpu, peak, tree_peak = [], [], 0, 0
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out.json"
+        out = Path(tmp) / "out"
         for attempt in range(repeats):
             scratch = Path(tmp) / f"run-{attempt}"
             scratch.mkdir()
-            args = [
-                str(archive) if a == "ARCHIVE" else a.replace("OUT", str(scratch))
-                for a in COMMANDS[command]
-            ]
-            argv = [*cli, *args, "--format", "json"]
+            argv = argv_of(scratch)
             cpu_before = children_cpu()
             seconds, code, rss, tree, stderr = run_child(argv, out)
             cpu.append(children_cpu() - cpu_before)
             if code not in COMPLETED_EXIT_CODES:
                 raise RuntimeError(f"{' '.join(argv)} exited {code}: {stderr}")
-            if attempt == 0:
-                json.loads(out.read_bytes())  # the run did produce a complete report
+            if attempt == 0 and check is not None:
+                check(out)
             shutil.rmtree(scratch)
             times.append(seconds)
-            peak = max(peak, rss)
-            tree_peak = max(tree_peak, tree)
+            peak, tree_peak = max(peak, rss), max(tree_peak, tree)
     return Timing(STAT[stat](times), peak, STAT[stat](cpu), tree_peak)
+
+
+def time_mmctl(mmctl: str, archive: Path, repeats: int, stat: str = "best") -> Timing:
+    """`mmctl import validate ARCHIVE` (it runs locally, no server): the comparison issue 19's
+    goals name. mmctl exits 0 whatever it finds, so any exit but a crash is a completed run."""
+    return _timed_runs(lambda _: [mmctl, "import", "validate", str(archive)], repeats, stat)
+
+
+def time_command(
+    cli: list[str], command: str, archive: Path, repeats: int, stat: str = "best"
+) -> Timing:
+    def argv_of(scratch: Path) -> list[str]:
+        args = [
+            str(archive) if a == "ARCHIVE" else a.replace("OUT", str(scratch))
+            for a in COMMANDS[command]
+        ]
+        return [*cli, *args, "--format", "json"]
+
+    def check(out: Path) -> None:
+        json.loads(out.read_bytes())  # the run did produce a complete report
+
+    return _timed_runs(argv_of, repeats, stat, check)
 
 
 def machine() -> str:

@@ -9,16 +9,19 @@ as a user would start them, with the bytecode cache allowed and warmed by one un
 first (PYTHONDONTWRITEBYTECODE is removed from their environment: with it every import
 compiles its module from source, which no installed package does).
 
-The budget (issue 9): "at most 0.15 s of wall time ... (median of 10, measured in `bench/`
-against `python -c pass`)". Read as what archivekit adds to the interpreter's own start: the
-median of validate minus the median of `python -c pass`, both timed here in the same minutes
-(on a shared machine the interpreter's start alone moves by tens of milliseconds with the
-load). The exit status says whether it was met; validate's total is printed beside it.
+The budget (issue 9): "`archivekit validate` on `sample_exports/clean.zip` in at most 0.15 s
+of wall time on the development machine (median of 10, measured in `bench/` against `python -c
+pass`)". Read as written: validate's median wall time, interpreter start included, at most
+0.15 s; `python -c pass` is timed in the same minutes beside it, and what archivekit adds to it
+(median − median) is printed too (on a shared machine the interpreter's start alone moves by
+tens of milliseconds with the load: note the load average). The exit status says whether the
+budget was met.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -93,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     validate = wall_times([*cli, "validate", str(args.archive)], args.runs)
     median_floor, median_validate = statistics.median(floor), statistics.median(validate)
     over = median_validate - median_floor
-    met = over <= BUDGET_SECONDS
+    met = median_validate <= BUDGET_SECONDS
     table = [
         "| measured | median s | min s | max s |",
         "|---|---:|---:|---:|",
@@ -101,9 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         f"| `archivekit validate {args.archive.name}` | {median_validate:.3f} | "
         f"{min(validate):.3f} | {max(validate):.3f} |",
         "",
-        f"validate over the interpreter's start (median − median): {over:.3f} s; issue 9's "
-        f"budget, at most {BUDGET_SECONDS:.2f} s measured against `python -c pass`: "
-        f"{'met' if met else 'NOT met'} (validate's total wall time: {median_validate:.3f} s).",
+        f"validate's wall time: {median_validate:.3f} s; issue 9's budget, at most "
+        f"{BUDGET_SECONDS:.2f} s: {'met' if met else 'NOT met'} (over the interpreter's start, "
+        f"median − median: {over:.3f} s; load average {os.getloadavg()[0]:.2f}).",
     ]
     print("\n".join(table))
     if args.profile:

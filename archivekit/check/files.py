@@ -28,7 +28,7 @@ from archivekit.check.rules.post import ATTACHMENT_INVALID_PATH_ID
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
 from archivekit.gosem.images import FORMATS, is_image_name
-from archivekit.gosem.paths import DATA_DIR, DATA_PREFIX, resolve
+from archivekit.gosem.paths import DATA_DIR, DATA_PREFIX, after_data_prefix, resolve
 from archivekit.issues import (
     DROPS_DATA,
     FAILS_IMPORT,
@@ -559,8 +559,9 @@ class FileChecks:
             self._outside = OutsideData(self.archive.index)
         outside = self._outside
         jsonl = self.archive.jsonl.index
-        if path.lstrip("/").startswith(DATA_PREFIX):
-            stripped = resolve(path.lstrip("/")[len(DATA_PREFIX) :])
+        after = after_data_prefix(path)
+        if after is not None:
+            stripped = resolve(after)
             if stripped is not None and stripped != DATA_DIR:
                 member = self.archive.lookup(stripped)
                 moved = [i for i in outside.candidates(stripped) if i != jsonl]

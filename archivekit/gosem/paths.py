@@ -43,3 +43,11 @@ def resolve(path: str) -> str | None:
     if escapes_data(path):
         return None
     return member_key(join_data(path))
+
+
+def after_data_prefix(path: str) -> str | None:
+    """A path written with the member's leading ``data/`` (leading slashes ignored), without
+    it; None for any other path. The server joins ``data/`` again, so such a path names
+    ``data/data/...``: the fixable mistake repairs strip (`fix`) and checks offer to strip."""
+    bare = path.lstrip("/")
+    return bare[len(DATA_PREFIX) :] if bare.startswith(DATA_PREFIX) else None

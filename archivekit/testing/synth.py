@@ -20,7 +20,6 @@ import datetime as dt
 import hashlib
 import random
 import struct
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,8 +28,10 @@ from typing import Any, Final, Literal
 
 import orjson
 
-from archivekit.gosem.images import JPEG_SIGNATURE, PNG_SIGNATURE
+from archivekit.gosem.images import JPEG_SIGNATURE
+from archivekit.gosem.paths import DATA_PREFIX
 from archivekit.write.core import FLUSH_BYTES
+from archivekit.write.placeholders import placeholder
 from archivekit.write.zipwriter import (
     GO_DEFLATE,
     Z_FINISH,
@@ -468,26 +469,13 @@ def make_archive(
 # ---------------------------------------------------------------------------------------------
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
 def png_bytes(width: int, height: int) -> bytes:
-    """A complete, decodable black 1-bit grayscale PNG. Rows are compressed one at a time, so
-    even 8000x5000 px costs ~5 KB of memory and output."""
+    """A complete, decodable black 1-bit grayscale PNG: redact's blank PNG at its smallest
+    (`archivekit.write.placeholders`). Rows are compressed a block at a time, so even
+    8000x5000 px costs ~5 KB of memory and output."""
     if width < 1 or height < 1:
         raise ValueError("PNG dimensions must be positive")
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    row = b"\x00" * (1 + (width + 7) // 8)  # filter byte 0 + packed 1-bit pixels
-    compressor = zlib.compressobj(9)
-    parts = [compressor.compress(row) for _ in range(height)]
-    parts.append(compressor.flush())
-    return (
-        PNG_SIGNATURE
-        + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", b"".join(parts))
-        + _png_chunk(b"IEND", b"")
-    )
+    return b"".join(placeholder(0, ("png", width, height)).blocks)
 
 
 def jpeg_header_bytes(width: int, height: int) -> bytes:
@@ -926,7 +914,7 @@ class _Generator:
             f"{day}/teams/{team_id}/channels/{channel_id}/users/{user_id}/"
             f"{self.new_id()}/{names[kind]}"
         )
-        self.files.append(_PlannedFile("data/" + path, kind, index))
+        self.files.append(_PlannedFile(DATA_PREFIX + path, kind, index))
         return {"path": path}
 
     def file_content(self, planned: _PlannedFile) -> bytes:
@@ -1325,7 +1313,7 @@ def converter_export(
         old = attachment["path"]
         folder, name = old.rsplit("/", 1)
         new = f"bulk-export-attachments/{folder.rsplit('/', 1)[-1]}_{name}"
-        return {**attachment, "path": new}, contents.get("data/" + old, b"")
+        return {**attachment, "path": new}, contents.get(DATA_PREFIX + old, b"")
 
     for line in lines:
         kind = line["type"]
@@ -1359,16 +1347,16 @@ def converter_export(
                         missing_left -= 1
                         missing_here = True
                     else:
-                        files["data/" + attachment["path"]] = data
+                        files[DATA_PREFIX + attachment["path"]] = data
             for r in body.get("replies") or ():
                 if r.get("attachments"):
                     moved = [move(a) for a in r["attachments"]]
                     r["attachments"] = [a for a, _ in moved]
-                    files.update(("data/" + a["path"], data) for a, data in moved)
+                    files.update((DATA_PREFIX + a["path"], data) for a, data in moved)
             if missing_here and replies_left:
                 replies_left -= 1
                 path_in_zip = f"bulk-export-attachments/reply{replies_left}_notes.txt"
-                files["data/" + path_in_zip] = b"a file on a reply\n"
+                files[DATA_PREFIX + path_in_zip] = b"a file on a reply\n"
                 body.setdefault("replies", []).append(
                     reply(body["user"], "see attached", body["create_at"] + 1,
                           attachments=[path_in_zip])
@@ -1382,6 +1370,6 @@ def converter_export(
             out.append(direct_channel(group))
         out.append(direct_post(group, group[0], "hello all", _EPOCH_MS + 10**10))
     for name, content in contents.items():
-        if not name.startswith("data/") or "/teams/" not in name:
+        if not name.startswith(DATA_PREFIX) or "/teams/" not in name:
             files.setdefault(name, content)  # emoji and profile images keep their place
     return make_archive(path, out, files, version_line=False)

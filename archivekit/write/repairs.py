@@ -59,7 +59,7 @@ from archivekit.check.rules.names import (
     USER_POSITION_MAX_RUNES,
 )
 from archivekit.gosem.decode import HASHED_ONLY, key_kind
-from archivekit.gosem.paths import DATA_DIR, resolve
+from archivekit.gosem.paths import after_data_prefix, resolve
 from archivekit.gosem.spec import INT64_MAX
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import (
@@ -80,7 +80,6 @@ from archivekit.read import MAX_LINE_BYTES, Archive, OutsideData
 from archivekit.write.changes import Change, ChangeLog, shown_json
 
 Payload = dict[str, Any]
-_DATA_PREFIX: Final = DATA_DIR + "/"
 POST_TYPES: Final = ("post", "direct_post")
 # --truncate-long-fields: the fields cut, with the server's limits (characters = runes).
 TRUNCATED: Final[dict[str, tuple[tuple[str, int], ...]]] = {
@@ -373,8 +372,8 @@ class LineRepairs:
             return path, key is not None and not files.has_files
         if files.found(key):
             return path, True
-        if path.lstrip("/").startswith(_DATA_PREFIX):
-            stripped = path.lstrip("/")[len(_DATA_PREFIX) :]
+        stripped = after_data_prefix(path)
+        if stripped is not None:
             stripped_key = resolve(stripped)
             if stripped_key is not None and (
                 files.found(stripped_key) or self._move(stripped_key, field, quiet=True)
