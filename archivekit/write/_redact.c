@@ -69,27 +69,11 @@ static const Spec MESSAGE = {S_MESSAGE, NULL, NULL}, USER = {S_USER, NULL, NULL}
 static const Spec TEAM = {S_TEAM, NULL, NULL}, CHANNEL = {S_CHANNEL, NULL, NULL};
 static const Spec EMOJI = {S_EMOJI, NULL, NULL}, PATH = {S_PATH, NULL, NULL};
 static const Spec ATTACHMENTS = {S_ATTACHMENTS, NULL, NULL}, PROPS = {S_PROPS, NULL, NULL};
-/* The keys of props kept as they are (redact.py's PROPS_KEYS: keep the two in step, a test
- * checks it). A line whose props hold any other key (mapped as free text or as the name it
+/* The keys of props kept as they are: redact.py's NATIVE_PROPS_KEYS, given to the Mapper (one
+ * list, in Python). A line whose props hold any other key (mapped as free text or as the name it
  * is), or channel_mentions (whose keys are channel names), is left to the Python walk. */
-static const char *const PROPS_KEYS[] = {
-    "attachments", "from_webhook", "from_bot", "from_plugin", "from_oauth_app", "card",
-    "override_username", "override_icon_url", "override_icon_emoji",
-    "webhook_display_name", "disable_group_highlight", "mentionHighlightDisabled",
-    "addedUserId", "removedUserId", "userId", "old_header", "new_header", "old_purpose", "new_purpose",
-    "old_displayname", "new_displayname", "deleteBy", "unsafe_links", "previewed_post",
-    "requested_features", "broadcasted_thread_reply", "user_activity_posts",
-    "id", "fallback", "color", "pretext", "author_name", "author_link", "author_icon",
-    "title", "title_link", "text", "fields", "short", "value", "image_url", "thumb_url",
-    "footer", "footer_icon", "ts", "actions", "name", "integration", "url", "context",
-    "type", "data_source", "options", "default_option", "style", "cookie", "disabled",
-    "display_name", "team_name", NULL};
-
-static int is_props_key(const unsigned char *key, size_t n) {
-    for (const char *const *k = PROPS_KEYS; *k != NULL; k++)
-        if ((*k)[0] == key[0] && strncmp(*k, (const char *)key, n) == 0 && (*k)[n] == 0) return 1;
-    return 0;
-}
+typedef struct Mapper Mapper;
+static int is_props_key(Mapper *m, const unsigned char *key, size_t n);
 static const Spec USERS = {S_LIST, &USER, NULL};
 static const Field PATH_FIELDS[] = {{"path", &PATH}, {NULL, NULL}};
 static const Spec FILE_OBJECT = {S_OBJECT, NULL, PATH_FIELDS};
@@ -123,8 +107,9 @@ typedef struct {
     char *data; /* the key's bytes, then the value's (as written in a JSON string) */
 } WordEntry;
 
-typedef struct {
+struct Mapper {
     PyObject_HEAD
+    PyObject *props_keys; /* a frozenset of str: the props keys kept (see is_props_key) */
     PyObject *word;  /* Pseudonyms.word */
     PyObject *name;  /* Pseudonyms.name */
     PyObject *path;  /* Pseudonyms.path */
@@ -138,7 +123,23 @@ typedef struct {
     size_t out_len, out_cap;
     unsigned char *scratch; /* a string with Go's escapes decoded (see go_escape) */
     size_t scratch_cap;
-} Mapper;
+};
+
+static int is_props_key(Mapper *m, const unsigned char *key, size_t n) {
+    /* A key as written (unescaped): bytes that are not UTF-8 name no kept key. */
+    PyObject *text = PyUnicode_DecodeUTF8((const char *)key, (Py_ssize_t)n, NULL);
+    if (text == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int found = PySet_Contains(m->props_keys, text);
+    Py_DECREF(text);
+    if (found < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    return found;
+}
 
 typedef struct {
     Mapper *m;
@@ -677,7 +678,7 @@ static int object(Ctx *c, const Spec *spec, int depth) {
                 if (*k >= 0x80 || (*k >= 'A' && *k <= 'Z')) return NOT_TAKEN;
             child = field_spec(spec, start, n);
         } else if (spec->kind == S_PROPS) {
-            if (escaped || n == 0 || !is_props_key(start, n)) return NOT_TAKEN;
+            if (escaped || n == 0 || !is_props_key(c->m, start, n)) return NOT_TAKEN;
         }
         if (c->p >= c->end || *c->p != ':') return NOT_TAKEN;
         c->p++;
@@ -804,12 +805,15 @@ static PyObject *mapper_lines(Mapper *self, PyObject *args) {
 }
 
 static int mapper_init(Mapper *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"word", "name", "path", "spelled", "drop_references", NULL};
-    PyObject *word, *name, *path, *spelled;
+    static char *kwlist[] = {"word", "name", "path", "spelled", "drop_references", "props_keys",
+                             NULL};
+    PyObject *word, *name, *path, *spelled, *props_keys;
     int drop;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOO!p", kwlist, &word, &name, &path,
-                                     &PyDict_Type, &spelled, &drop))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOO!pO", kwlist, &word, &name, &path,
+                                     &PyDict_Type, &spelled, &drop, &props_keys))
         return -1;
+    Py_XSETREF(self->props_keys, PyFrozenSet_New(props_keys));
+    if (self->props_keys == NULL) return -1;
     Py_XSETREF(self->word, Py_NewRef(word));
     Py_XSETREF(self->name, Py_NewRef(name));
     Py_XSETREF(self->path, Py_NewRef(path));
@@ -840,6 +844,7 @@ static int mapper_init(Mapper *self, PyObject *args, PyObject *kwds) {
 }
 
 static int mapper_traverse(Mapper *self, visitproc visit, void *arg) {
+    Py_VISIT(self->props_keys);
     Py_VISIT(self->word);
     Py_VISIT(self->name);
     Py_VISIT(self->path);
@@ -848,6 +853,7 @@ static int mapper_traverse(Mapper *self, visitproc visit, void *arg) {
 }
 
 static int mapper_clear(Mapper *self) {
+    Py_CLEAR(self->props_keys);
     Py_CLEAR(self->word);
     Py_CLEAR(self->name);
     Py_CLEAR(self->path);
@@ -886,7 +892,8 @@ static PyTypeObject MapperType = {
     .tp_name = "archivekit.write._redact.Mapper",
     .tp_basicsize = sizeof(Mapper),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "Mapper(word, name, path, spelled, drop_references): post lines redacted in C.",
+    .tp_doc = "Mapper(word, name, path, spelled, drop_references, props_keys): post lines "
+              "redacted in C.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)mapper_init,
     .tp_dealloc = (destructor)mapper_dealloc,

@@ -98,7 +98,8 @@ PROPS_CHANNELS: Final = "props_channels"
 PROPS_USER: Final = "props_user"  # a username in a system post's props (see PROPS_USER_KEYS)
 _PROPS_SPECS: Final = (PROPS, PROPS_CHANNELS)  # a tuple: specs met in it may be dicts
 CHANNEL_MENTIONS: Final = "channel_mentions"
-# Kept as they are (write/_redact.c's PROPS_KEYS: keep the two in step): the keys the server
+# Kept as they are (and, but for PROPS_USER_KEYS and channel_mentions, by _redact.c's walk:
+# NATIVE_PROPS_KEYS, given to it when it starts): the keys the server
 # and webapp read, those of message attachments (Slack's format) and of their fields and
 # actions, of a channel mention's value.
 PROPS_KEYS: Final = frozenset(
@@ -119,8 +120,11 @@ PROPS_KEYS: Final = frozenset(
 )
 # Keys of props whose value is a username (system posts: "alice added bob to the channel"):
 # a known user's becomes that user's pseudonym, any other value free text. The C walk leaves
-# lines holding them to the Python walk (they are not in _redact.c's PROPS_KEYS).
+# lines holding them to the Python walk (they are not in NATIVE_PROPS_KEYS).
 PROPS_USER_KEYS: Final = frozenset({"addedUsername", "removedUsername", "username"})
+# The props keys _redact.c keeps as they are: a line whose props hold any other key goes to the
+# Python walk (a username's value, channel_mentions' channel-name keys).
+NATIVE_PROPS_KEYS: Final = PROPS_KEYS - PROPS_USER_KEYS - {CHANNEL_MENTIONS}
 _REACTION: Final[Spec] = {"user": "user", "emoji_name": "emoji", "create_at": KEEP}
 _ATTACHMENTS: Final[Spec] = "attachments"
 _REPLY: Final[dict[str, Spec]] = {
@@ -338,6 +342,7 @@ class RedactRun:
                 pseudonyms.path,
                 pseudonyms.spellings(),
                 attachments == "drop-references",
+                NATIVE_PROPS_KEYS,
             )
             if native is not None
             else None
