@@ -11,7 +11,8 @@ from typing import Any
 
 from archivekit.check.facts import earliest, latest
 from archivekit.check.fast.fastpath import NATIVE_SKIM
-from archivekit.check.table_counts import Team
+from archivekit.check.table_counts import Place, Team, team_in
+from archivekit.gosem.decode import list_or_empty
 from archivekit.gosem.strings import go_lower
 from archivekit.read import (
     BLOCK_SIZE,
@@ -24,24 +25,20 @@ from archivekit.read import (
 from archivekit.read.records import Record, RecordStream
 from archivekit.read.source import file_path, is_stream, reopen_jsonl
 from archivekit.read.stream import open_stream
-from archivekit.report.inventory import ChannelSummary, Inspection
+from archivekit.report.inventory import Inspection
 from archivekit.runtime import RunDirectory, default_workers, run_in_workers
 
 
-def _channel(result: Inspection, team: str, name: str) -> ChannelSummary:
+def _channel(result: Inspection, team: str, name: str) -> Place:
     key = (go_lower(team), go_lower(name))
     summary = result.channels.get(key)
     if summary is None:
-        summary = result.channels[key] = ChannelSummary(key[0], key[1])
+        summary = result.channels[key] = Place(key[0], key[1])
     return summary
 
 
 def _team(result: Inspection, name: str) -> Team:
-    key = go_lower(name)
-    summary = result.teams.get(key)
-    if summary is None:
-        summary = result.teams[key] = Team(key)
-    return summary
+    return team_in(result.teams, name)
 
 
 def _date(result: Inspection, create_at: Any) -> None:
@@ -54,21 +51,16 @@ def _date(result: Inspection, create_at: Any) -> None:
         result.last_post_at = create_at
 
 
-def _items(value: Any) -> list[Any]:
-    """A list field's elements; anything else (null, a wrong type) holds none."""
-    return value if type(value) is list else []
-
-
 def _count_post(result: Inspection, post: dict[str, Any], line: int) -> None:
     counts = result.counts
-    replies = _items(post.get("replies"))
-    attachments = len(_items(post.get("attachments")))
+    replies = list_or_empty(post.get("replies"))
+    attachments = len(list_or_empty(post.get("attachments")))
     counts.replies += len(replies)
-    counts.reactions += len(_items(post.get("reactions")))
+    counts.reactions += len(list_or_empty(post.get("reactions")))
     for reply in replies:
         if isinstance(reply, dict):
-            attachments += len(_items(reply.get("attachments")))
-            counts.reactions += len(_items(reply.get("reactions")))
+            attachments += len(list_or_empty(reply.get("attachments")))
+            counts.reactions += len(list_or_empty(reply.get("reactions")))
     counts.attachments += attachments
     create_at = post.get("create_at")
     _date(result, create_at)
@@ -77,12 +69,12 @@ def _count_post(result: Inspection, post: dict[str, Any], line: int) -> None:
         summary = _channel(result, team, name)
         summary.posts += 1
         summary.replies += len(replies)
-        summary.attachments += attachments
+        summary.files += attachments
         if type(create_at) is int:  # (`earliest`/`latest` inlined, as in `_date`)
-            if summary.first_post_at is None or create_at < summary.first_post_at:
-                summary.first_post_at = create_at
-            if summary.last_post_at is None or create_at > summary.last_post_at:
-                summary.last_post_at = create_at
+            if summary.first_at is None or create_at < summary.first_at:
+                summary.first_at = create_at
+            if summary.last_at is None or create_at > summary.last_at:
+                summary.last_at = create_at
         _team(result, team).posts += 1
 
 
@@ -103,7 +95,7 @@ def _count_line(result: Inspection, record: Record) -> None:
         _count_post(result, payload, line)
     elif kind == "user":
         counts.users += 1
-        for membership in _items(payload.get("teams")):
+        for membership in list_or_empty(payload.get("teams")):
             if isinstance(membership, dict) and isinstance(membership.get("name"), str):
                 _team(result, membership["name"]).members += 1
     elif kind == "channel":
@@ -124,7 +116,9 @@ def _count_line(result: Inspection, record: Record) -> None:
             team_summary.defined_on = line
     elif kind == "direct_channel":
         counts.direct_channels += 1
-        members = _items(payload.get("participants")) or _items(payload.get("members"))
+        members = list_or_empty(payload.get("participants")) or list_or_empty(
+            payload.get("members")
+        )
         if len(members) > 2:
             result.group_channels += 1
     elif kind in ("bot", "role", "scheme", "emoji"):
@@ -165,10 +159,10 @@ def _count_lines(
                 summary = _channel(result, team, name)
                 summary.posts += p
                 summary.replies += r
-                summary.attachments += a
+                summary.files += a
                 if first_post <= last_post:  # some post had a date
-                    summary.first_post_at = earliest(summary.first_post_at, first_post)
-                    summary.last_post_at = latest(summary.last_post_at, last_post)
+                    summary.first_at = earliest(summary.first_at, first_post)
+                    summary.last_at = latest(summary.last_at, last_post)
                 _team(result, team).posts += p
         if stop < end:
             _count_line(result, stream.record(first + stop, batch[stop]))
@@ -211,7 +205,7 @@ def _merge(into: Inspection, part: Inspection) -> None:
     for key, team in part.teams.items():
         into.teams.setdefault(key, Team(key)).merge(team)
     for place, channel in part.channels.items():
-        into.channels.setdefault(place, ChannelSummary(*place)).merge(channel)
+        into.channels.setdefault(place, Place(*place)).merge(channel)
 
 
 def inspect(

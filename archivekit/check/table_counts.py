@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archivekit.check.facts import add_counters, earliest, latest, take_later_definition
-from archivekit.gosem.decode import str_or_none
+from archivekit.gosem.decode import list_or_empty, str_or_none
 from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_lower, members_key, members_text
 
@@ -82,12 +82,17 @@ class Team:
 
 @dataclass(slots=True)
 class Place:
-    """A channel, or a DM/GM (`team` is "" and `name` its sorted members joined by ",")."""
+    """A channel, or a DM/GM (`team` is "" and `name` its sorted members joined by ","): the
+    one counter per channel, of the tables and of `inspect` (`archivekit.report.inventory`),
+    which fills only type, defined_on, posts, replies, files, first_at and last_at — `files`
+    there being every attachment object listed, as its plain JSON parsing sees them.
+
+    `group`: the tables' id of its (team, kind) group of day buckets (-1: not in the tables)."""
 
     team: str
     name: str
-    kind: str
-    group: int
+    kind: str = CHANNEL
+    group: int = -1
     type: str | None = None
     display_name: str | None = None
     archived: bool = False
@@ -176,6 +181,15 @@ class FileType:
         self.largest = max(self.largest, other.largest)
 
 
+def team_in(teams: dict[str, Team], name: str) -> Team:
+    """The counter of team `name` in `teams` (keyed by the lowercased name), made if new."""
+    key = go_lower(name)
+    found = teams.get(key)
+    if found is None:
+        found = teams[key] = Team(key)
+    return found
+
+
 def extension(path: str) -> str:
     """A file's type as its lowercased extension ("" when it has none)."""
     name = path.rpartition("/")[2]
@@ -185,11 +199,6 @@ def extension(path: str) -> str:
 
 def direct_kind(members: tuple[str, ...] | frozenset[str]) -> str:
     return DM if len(members) <= 2 else GM
-
-
-def _items(value: Any) -> list[Any]:
-    """A list field's elements; anything else (null, a wrong type) holds none."""
-    return value if type(value) is list else []
 
 
 def _int(value: Any) -> int | None:
@@ -221,11 +230,7 @@ class TableCounts:
     # -- keys -----------------------------------------------------------------------------
 
     def team(self, name: str) -> Team:
-        key = go_lower(name)
-        found = self.teams.get(key)
-        if found is None:
-            found = self.teams[key] = Team(key)
-        return found
+        return team_in(self.teams, name)
 
     def _group(self, team: str, kind: str) -> int:
         group = self.groups.get((team, kind))
@@ -309,7 +314,7 @@ class TableCounts:
         if type(payload) is not dict:
             return
         if kind == "direct_post":
-            direct = self.direct(_items(payload.get("channel_members")))
+            direct = self.direct(list_or_empty(payload.get("channel_members")))
             if direct is not None:
                 self._post(payload, direct, stats)
         elif kind == "user" or kind == "bot":
@@ -347,13 +352,13 @@ class TableCounts:
         person.kind = kind
         delete_at = payload.get("delete_at")
         person.deactivated = type(delete_at) is int and delete_at > 0
-        for membership in _items(payload.get("teams")):
+        for membership in list_or_empty(payload.get("teams")):
             if type(membership) is not dict or type(membership.get("name")) is not str:
                 continue
             team_name = membership["name"]
             self.team(team_name).members += 1
             person.teams += 1
-            for entry in _items(membership.get("channels")):
+            for entry in list_or_empty(membership.get("channels")):
                 if type(entry) is dict and type(entry.get("name")) is str:
                     self.channel(team_name, entry["name"]).members += 1
                     person.channels += 1
@@ -364,7 +369,7 @@ class TableCounts:
         if type(participants) is list:
             names = [p.get("username") if type(p) is dict else None for p in participants]
         else:
-            names = _items(payload.get("members"))
+            names = list_or_empty(payload.get("members"))
         place = self.direct(names)
         if place is None:
             return

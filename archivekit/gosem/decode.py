@@ -913,3 +913,9 @@ def str_or_none(value: Any) -> str | None:
 def str_or_empty(value: Any) -> str:
     """A decoded JSON value if it is a string, else "" (Go's zero string)."""
     return value if type(value) is str else ""
+
+
+def list_or_empty(value: Any) -> list[Any]:
+    """A decoded JSON value if it is a list, else [] (a list field's elements: null or a
+    wrong type holds none)."""
+    return value if type(value) is list else []

@@ -8,47 +8,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archivekit.check.facts import (
-    Counts,
-    add_counters,
-    earliest,
-    latest,
-    take_later_definition,
-)
-from archivekit.check.table_counts import Team
+from archivekit.check.facts import Counts
+from archivekit.check.table_counts import Place, Team
 
 
-@dataclass(slots=True)
-class ChannelSummary:
-    team: str
-    name: str
-    type: str | None = None
-    defined_on: int | None = None
-    posts: int = 0
-    replies: int = 0
-    attachments: int = 0
-    first_post_at: int | None = None
-    last_post_at: int | None = None
-
-    def merge(self, other: ChannelSummary) -> None:
-        """Add the summary of the same channel from another share of the lines."""
-        add_counters(self, other, ("posts", "replies", "attachments"))
-        take_later_definition(self, other, ("type",))
-        self.first_post_at = earliest(self.first_post_at, other.first_post_at)
-        self.last_post_at = latest(self.last_post_at, other.last_post_at)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "team": self.team,
-            "name": self.name,
-            "type": self.type,
-            "defined_on": self.defined_on,
-            "posts": self.posts,
-            "replies": self.replies,
-            "attachments": self.attachments,
-            "first_post_at": self.first_post_at,
-            "last_post_at": self.last_post_at,
-        }
+def channel_dict(place: Place) -> dict[str, Any]:
+    """A channel as `inspect` reports it (its JSON's ``channels[]``)."""
+    return {
+        "team": place.team,
+        "name": place.name,
+        "type": place.type,
+        "defined_on": place.defined_on,
+        "posts": place.posts,
+        "replies": place.replies,
+        "attachments": place.files,
+        "first_post_at": place.first_at,
+        "last_post_at": place.last_at,
+    }
 
 
 @dataclass(slots=True)
@@ -61,7 +37,7 @@ class Inspection:
     undecodable: int = 0
     counts: Counts = field(default_factory=Counts)
     teams: dict[str, Team] = field(default_factory=dict)
-    channels: dict[tuple[str, str], ChannelSummary] = field(default_factory=dict)
+    channels: dict[tuple[str, str], Place] = field(default_factory=dict)
     group_channels: int = 0
     files: int = 0
     file_bytes: int = 0
@@ -83,6 +59,7 @@ class Inspection:
             "group_channels": self.group_channels,
             "teams": [t.to_dict() for t in sorted(self.teams.values(), key=lambda t: t.name)],
             "channels": [
-                c.to_dict() for c in sorted(self.channels.values(), key=lambda c: (c.team, c.name))
+                channel_dict(c)
+                for c in sorted(self.channels.values(), key=lambda c: (c.team, c.name))
             ],
         }

@@ -384,7 +384,7 @@ def inspection_text(result: Inspection) -> str:
         name = f"{ch.team}/{ch.name}"
         out.append(
             f"{name:<48} {ch.type or '-':>4} {ch.posts:>10,} {ch.replies:>9,} "
-            f"{ch.attachments:>7,}  {_date(ch.first_post_at)} … {_date(ch.last_post_at)}"
+            f"{ch.files:>7,}  {_date(ch.first_at)} … {_date(ch.last_at)}"
         )
     out.append("")
     out.append(
