@@ -28,14 +28,15 @@ from typing import Any, Final, Literal
 
 import orjson
 
+from archivekit.check.rules.context import DEFAULT_MAX_POST_SIZE
 from archivekit.gosem.images import JPEG_SIGNATURE
 from archivekit.gosem.paths import DATA_PREFIX
+from archivekit.read.zipdir import U32_MAX
 from archivekit.write.core import FLUSH_BYTES
 from archivekit.write.placeholders import placeholder
 from archivekit.write.zipwriter import (
     GO_DEFLATE,
     Z_FINISH,
-    ZIP64_LIMIT,
     MemberWriter,
     ZipWriter,
 )
@@ -120,7 +121,7 @@ class ZipMember:
 
 
 def write_zip(
-    path: str | Path, members: Iterable[ZipMember], *, zip64_limit: int = ZIP64_LIMIT
+    path: str | Path, members: Iterable[ZipMember], *, zip64_limit: int = U32_MAX
 ) -> Path:
     """Write ``members`` in order, names verbatim (duplicates, backslashes, ``./`` allowed).
     ``zip64_limit`` lowers the size at which zip64 records are used (tests)."""
@@ -574,7 +575,6 @@ _EMOJI_NAMES: Final = ("thumbsup", "+1", "smile", "tada", "heart", "eyes", "whit
 _ID_ALPHABET: Final = "abcdefghijkmnopqrstuwxyz13456789"  # Mattermost NewId's base32 alphabet
 _EPOCH_MS: Final = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 _MAX_TEAM_MEMBERS: Final = 50  # TeamSettings.MaxUsersPerTeam default
-_MAX_MESSAGE_RUNES: Final = 16383
 
 
 @dataclass(frozen=True, slots=True)
@@ -720,7 +720,7 @@ class _Generator:
             text = f"@{rng.choice(people)} {text}"
         if rng.random() < 0.03:
             text += f" #{rng.choice(_WORDS)}"
-        return text[:_MAX_MESSAGE_RUNES]
+        return text[:DEFAULT_MAX_POST_SIZE]
 
     def markdown_document(self) -> str:
         rng = self.rng

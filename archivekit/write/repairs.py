@@ -44,7 +44,7 @@ from typing import Any, Final
 import orjson
 
 from archivekit.check.rules.context import DEFAULT_MAX_POST_SIZE
-from archivekit.check.rules.direct import HEADER_MAX_RUNES, is_skipped_size
+from archivekit.check.rules.direct import is_skipped_size
 from archivekit.check.rules.names import (
     BOT_DESCRIPTION_MAX_RUNES,
     BOT_DISPLAY_NAME_MAX_RUNES,
@@ -99,7 +99,7 @@ TRUNCATED: Final[dict[str, tuple[tuple[str, int], ...]]] = {
         ("display_name", BOT_DISPLAY_NAME_MAX_RUNES),
         ("description", BOT_DESCRIPTION_MAX_RUNES),
     ),
-    "direct_channel": (("header", HEADER_MAX_RUNES),),
+    "direct_channel": (("header", CHANNEL_HEADER_MAX_RUNES),),
 }
 # The fields whose limit the server counts in UTF-8 bytes: cut on a character boundary.
 TRUNCATED_BYTES: Final[dict[str, tuple[tuple[str, int], ...]]] = {

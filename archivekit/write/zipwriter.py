@@ -45,6 +45,7 @@ from archivekit.read.zipdir import (
     FLAG_UTF8,
     LOCAL_HEADER,
     LOCAL_HEADER_SIG,
+    U32_MAX,
     ZIP64_EOCD,
     ZIP64_EOCD_SIG,
     ZIP64_LOCATOR,
@@ -53,9 +54,8 @@ from archivekit.read.zipdir import (
 
 Method = Literal["stored", "deflate"]
 
-# Sizes and offsets at or above this need zip64 records (APPNOTE 4.4.8: 0xFFFFFFFF means "see
-# the zip64 extra field").
-ZIP64_LIMIT: Final = 0xFFFFFFFF
+# Sizes and offsets at or above U32_MAX need zip64 records (APPNOTE 4.4.8: 0xFFFFFFFF means
+# "see the zip64 extra field"); entry counts at or above _ZIP_MAX_ENTRIES, a zip64 end record.
 _ZIP_MAX_ENTRIES: Final = 0xFFFF
 _ZIP64_VERSION: Final = 45
 # APPNOTE 4.4.3, version needed to extract: 2.0 stored/deflate, 2.1 deflate64, 4.6 bzip2, 6.3
@@ -242,9 +242,7 @@ class ZipWriter:
     ``digest=True`` hashes every byte written: `close` then returns the archive's SHA-256.
     """
 
-    def __init__(
-        self, fp: BinaryIO, *, zip64_limit: int = ZIP64_LIMIT, digest: bool = False
-    ) -> None:
+    def __init__(self, fp: BinaryIO, *, zip64_limit: int = U32_MAX, digest: bool = False) -> None:
         self._fp = fp
         self._offset = 0
         self._zip64_limit = zip64_limit
@@ -348,7 +346,7 @@ class ZipWriter:
         version = entry.version
         if max(entry.size, entry.compressed_size) >= self._zip64_limit:
             # APPNOTE 4.5.3: a local zip64 extra field holds both sizes.
-            size32 = csize32 = 0xFFFFFFFF
+            size32 = csize32 = U32_MAX
             extra = struct.pack("<HHQQ", 0x0001, 16, entry.size, entry.compressed_size)
             version = max(version, _ZIP64_VERSION)
         header = LOCAL_HEADER.pack(
@@ -415,7 +413,7 @@ class ZipWriter:
                 )
             )
             self._write(ZIP64_LOCATOR.pack(ZIP64_LOCATOR_SIG, 0, eocd64_offset, 1))
-            count16, cd_size32, cd_offset32 = 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF
+            count16, cd_size32, cd_offset32 = 0xFFFF, U32_MAX, U32_MAX
         else:
             count16, cd_size32, cd_offset32 = count, cd_size, cd_offset
         self._write(EOCD.pack(EOCD_SIG, 0, 0, count16, count16, cd_size32, cd_offset32, 0))
@@ -431,7 +429,7 @@ class ZipWriter:
             # Like Go: once any field overflows, all three move to the zip64 extra field.
             version = max(version, _ZIP64_VERSION)
             extra = struct.pack("<HHQQQ", 0x0001, 24, size, csize, offset)
-            size = csize = offset = 0xFFFFFFFF
+            size = csize = offset = U32_MAX
         header = CENTRAL_HEADER.pack(
             CENTRAL_HEADER_SIG,
             version,

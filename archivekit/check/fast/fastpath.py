@@ -40,8 +40,8 @@ from typing import Any, TypeGuard
 import orjson
 
 from archivekit.check.duplicates import post_identity
+from archivekit.check.rules.names import EMOJI_NAME_MAX_BYTES
 from archivekit.check.rules.post import (
-    EMOJI_NAME_MAX,
     MAX_FILES_PER_POST,
     is_valid_reaction_emoji_name,
 )
@@ -281,7 +281,7 @@ def _reactions(reactions: Any, parent_create_at: int, users: Users) -> int:
             type(user) is not str
             or (user not in users and go_lower(user) not in users)
             or type(emoji_name) is not str
-            or len(emoji_name) > EMOJI_NAME_MAX
+            or len(emoji_name) > EMOJI_NAME_MAX_BYTES
             or not is_valid_reaction_emoji_name(emoji_name)
             or type(create_at) is not int
             or not 0 < create_at <= INT64_MAX

@@ -12,7 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from archivekit.check.rules.context import RuleContext
-from archivekit.check.rules.names import invalid, kept, length, missing, shown
+from archivekit.check.rules.names import (
+    CHANNEL_HEADER_MAX_RUNES,
+    invalid,
+    kept,
+    length,
+    missing,
+    shown,
+)
 from archivekit.check.rules.post import (
     apply_post_shape,
     check_apply_props,
@@ -33,8 +40,6 @@ DIRECT_POST_ID = validator_prefix("direct_post")
 # is a self-DM), 3..8 a group message.
 GROUP_MIN_MEMBERS = 3
 GROUP_MAX_MEMBERS = 8
-# model.ChannelHeaderMaxRunes
-HEADER_MAX_RUNES = 1024
 
 
 def validate_direct_channel(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
@@ -59,13 +64,13 @@ def validate_direct_channel(data: dict[str, Any], ctx: RuleContext) -> Issue | N
         if issue is not None:
             return issue
     header = data.get("header")
-    if header is not None and len(header) > HEADER_MAX_RUNES:
+    if header is not None and len(header) > CHANNEL_HEADER_MAX_RUNES:
         return invalid(
             "direct_channel.header",
             DIRECT_CHANNEL_ID + "header_length.error",
-            f"The header is {len(header):,} characters long; at most {HEADER_MAX_RUNES:,} are "
-            "allowed. Shorten it.",
-            values=length(len(header), HEADER_MAX_RUNES, "characters"),
+            f"The header is {len(header):,} characters long; at most"
+            f" {CHANNEL_HEADER_MAX_RUNES:,} are allowed. Shorten it.",
+            values=length(len(header), CHANNEL_HEADER_MAX_RUNES, "characters"),
         )
     favorited_by: list[str] | None = data.get("favorited_by")
     if favorited_by:

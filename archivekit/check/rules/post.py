@@ -15,7 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from archivekit.check.rules.context import MAX_POST_SIZE, MAX_POST_SIZE_SOURCE, RuleContext
-from archivekit.check.rules.names import invalid, kept, length, missing, shown
+from archivekit.check.rules.names import (
+    EMOJI_NAME_MAX_BYTES,
+    invalid,
+    kept,
+    length,
+    missing,
+    shown,
+)
 from archivekit.check.rules.post_types import NEWER_SERVER_POST_TYPES, is_allowed_post_type
 from archivekit.gosem.marshal import marshal_runes, marshal_runes_over
 from archivekit.gosem.paths import escapes_data
@@ -43,8 +50,8 @@ POST_FILE_IDS_INVALID_ID = "model.post.is_valid.file_ids.app_error"
 POST_PROPS_INVALID_ID = "model.post.is_valid.props.app_error"
 REACTION_EMOJI_INVALID_ID = "model.reaction.is_valid.emoji_name.app_error"
 
-# model.EmojiNameMaxLength: runes in the validator, bytes in Reaction.IsValid (ASCII there).
-EMOJI_NAME_MAX = 64
+# A reaction's emoji name: at most model.EmojiNameMaxLength (EMOJI_NAME_MAX_BYTES) runes in the
+# validator, bytes in Reaction.IsValid (ASCII there).
 # Post.FileIds is stored as a JSON array of 26-char ids limited to 300 runes: 29*n + 1 <= 300.
 MAX_FILES_PER_POST = 10
 _EMOJI_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+_-"
@@ -176,13 +183,13 @@ def validate_reactions(
                 REACTION_ID + "emoji_name_missing.error",
                 'The reaction has no emoji_name. Add the emoji\'s name, e.g. "thumbsup".',
             )
-        if len(emoji_name) > EMOJI_NAME_MAX:
+        if len(emoji_name) > EMOJI_NAME_MAX_BYTES:
             return invalid(
                 f"{field}[{index}].emoji_name",
                 REACTION_ID + "emoji_name_length.error",
                 f"The reaction's emoji_name is {len(emoji_name)} characters long; at most "
-                f"{EMOJI_NAME_MAX} are allowed. Use the emoji's short name.",
-                values=length(len(emoji_name), EMOJI_NAME_MAX, "characters"),
+                f"{EMOJI_NAME_MAX_BYTES} are allowed. Use the emoji's short name.",
+                values=length(len(emoji_name), EMOJI_NAME_MAX_BYTES, "characters"),
             )
         create_at = reaction.get("create_at")
         if create_at is None or create_at == 0:
@@ -371,7 +378,11 @@ def _apply_saved_post(data: dict[str, Any], field: str, issues: list[Issue]) -> 
 def is_valid_reaction_emoji_name(name: str) -> bool:
     """``Reaction.IsValid``: 1-64 bytes of ``[a-zA-Z0-9+_-]`` (all ASCII, so bytes == len)."""
     # strip() removes allowed characters from both ends; anything left is a foreign character.
-    return 0 < len(name) <= EMOJI_NAME_MAX and name.isascii() and not name.strip(_EMOJI_NAME_CHARS)
+    return (
+        0 < len(name) <= EMOJI_NAME_MAX_BYTES
+        and name.isascii()
+        and not name.strip(_EMOJI_NAME_CHARS)
+    )
 
 
 def check_apply_props(props: dict[str, Any] | None, field: str) -> Issue | None:
