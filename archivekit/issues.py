@@ -424,6 +424,9 @@ CONDITIONAL_REPAIRS: dict[str, tuple[str, ...]] = {
     "member-unsupported-compression": (REPAIR_RECOMPRESS,),
     "jsonl-unsupported-compression": (REPAIR_RECOMPRESS,),
 }
+# What Team.IsValid and Channel.IsValid say of a name in mixed case (`uppercase_name_warning`).
+TEAM_NAME_CHARACTERS_ID = "model.team.is_valid.characters.app_error"
+CHANNEL_NAME_CHARACTERS_ID = "model.channel.is_valid.1_or_more.app_error"
 # Server error ids a default repair removes (codes shared with repairs fix does not make).
 REPAIRABLE_ERROR_IDS: dict[str, str] = {
     **{
@@ -432,8 +435,8 @@ REPAIRABLE_ERROR_IDS: dict[str, str] = {
     },
     validator_id("reaction", "create_at_before_parent"): REPAIR_REPLY_TIME,
     # The warnings about team and channel names in mixed case (`uppercase_name_warning`).
-    "model.team.is_valid.characters.app_error": REPAIR_LOWERCASE_DEFINITIONS,
-    "model.channel.is_valid.1_or_more.app_error": REPAIR_LOWERCASE_DEFINITIONS,
+    TEAM_NAME_CHARACTERS_ID: REPAIR_LOWERCASE_DEFINITIONS,
+    CHANNEL_NAME_CHARACTERS_ID: REPAIR_LOWERCASE_DEFINITIONS,
 }
 
 

@@ -32,6 +32,7 @@ from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_lower
 from archivekit.read import MemberInfo, open_archive
 from archivekit.read.records import RecordStream
+from archivekit.write.core import JSONL_NAME
 
 Record = dict[str, Any]
 Edit = Callable[[int, Record], Record | None]
@@ -221,7 +222,7 @@ def reexport(
 
         exporter = _Exporter(include_archived_channels, deleted_users, drop_files, lookup)
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-            with zf.open("import.jsonl", "w", force_zip64=True) as out:
+            with zf.open(JSONL_NAME, "w", force_zip64=True) as out:
                 for number, record in _source_lines(source):
                     exported = exporter.record(record) if record is not None else None
                     if exported is not None and edit is not None:

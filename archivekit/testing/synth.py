@@ -32,7 +32,7 @@ from archivekit.check.rules.context import DEFAULT_MAX_POST_SIZE
 from archivekit.gosem.images import JPEG_SIGNATURE
 from archivekit.gosem.paths import DATA_PREFIX
 from archivekit.read.zipdir import U32_MAX
-from archivekit.write.core import FLUSH_BYTES
+from archivekit.write.core import FLUSH_BYTES, JSONL_NAME
 from archivekit.write.placeholders import placeholder
 from archivekit.write.zipwriter import (
     GO_DEFLATE,
@@ -445,7 +445,7 @@ def make_archive(
     lines: Sequence[Line],
     files: Mapping[str, bytes] = {},
     *,
-    jsonl_name: str = "import.jsonl",
+    jsonl_name: str = JSONL_NAME,
     method: Method = "deflate",
     attachment_method: Method = "stored",
     version_line: bool = True,
@@ -1000,7 +1000,7 @@ def generate_export(
     path = Path(path)
     with path.open("wb") as fp:
         writer = ZipWriter(fp)
-        member = _open_member(writer, "import.jsonl", jsonl_method)
+        member = _open_member(writer, JSONL_NAME, jsonl_method)
         sink = _LineSink(member, gen.counts)
         _write_lines(
             gen, sink, posts, direct_posts, attachments, reply_ratio, reaction_ratio,
@@ -1207,7 +1207,7 @@ def _write_direct_posts(
         sink.write(p)
 
 
-def iter_lines(path: str | Path, jsonl_name: str = "import.jsonl") -> Iterator[Record]:
+def iter_lines(path: str | Path, jsonl_name: str = JSONL_NAME) -> Iterator[Record]:
     """Decode every JSONL line of an archive written here (tests and samples inspect them)."""
     import zipfile
 
@@ -1291,9 +1291,7 @@ def converter_export(
             gm_channels=1, direct_posts=direct_posts, attachments=attachments,
         )  # fmt: skip
         with zipfile.ZipFile(source) as zf:
-            contents = {
-                i.filename: zf.read(i) for i in zf.infolist() if i.filename != "import.jsonl"
-            }
+            contents = {i.filename: zf.read(i) for i in zf.infolist() if i.filename != JSONL_NAME}
         lines = list(iter_lines(source))
     usernames = [line["user"]["username"] for line in lines if line["type"] == "user"]
     renamed = {u: _mixed_case(u) for u in usernames[len(usernames) - uppercase_users :]}

@@ -46,13 +46,14 @@ from archivekit.check.rules.names import (
 )
 from archivekit.check.rules.user import PREFERENCE_KEYS
 from archivekit.errors import ArchiveError
+from archivekit.gosem.archive import SERVER_METHODS
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions
 from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import fold_json_key
 from archivekit.native import native_module
 from archivekit.read import Archive, MemberInfo
 from archivekit.read.framing import LineTooLong, iter_line_batches
-from archivekit.read.inflate import DEFLATED, STORED
+from archivekit.read.inflate import STORED
 from archivekit.write.core import JSONL_NAME, ArchiveWriter
 from archivekit.write.placeholders import placeholder
 from archivekit.write.pseudonyms import NameKind, Pseudonyms
@@ -363,7 +364,7 @@ class RedactRun:
         ]
 
     def run(self, writer: ArchiveWriter) -> RedactStats:
-        if self.archive.kind != "jsonl" and self.archive.jsonl.method not in (STORED, DEFLATED):
+        if self.archive.kind != "jsonl" and self.archive.jsonl.method not in SERVER_METHODS:
             # The JSONL is written with deflate: the server could read this one.
             self.stats.not_reproduced["jsonl-unsupported-compression"] += 1
         jsonl = writer.jsonl
@@ -806,7 +807,7 @@ def _lost_problems(member: MemberInfo) -> list[str]:
         lost.append("member-encrypted")
     if member.is_symlink:
         lost.append("member-symlink")
-    if member.method not in (STORED, DEFLATED):  # deflate64 too: the server cannot read it
+    if member.method not in SERVER_METHODS:  # deflate64 too: the server cannot read it
         lost.append("member-unsupported-compression")
     if not member.name.isascii() and not unicodedata.is_normalized("NFC", member.name):
         lost.append("member-nfd-name")

@@ -24,7 +24,7 @@ from archivekit.check.rules.names import (
     uppercase_name_warning,
 )
 from archivekit.gosem.strings import byte_len, go_lower, rune_len
-from archivekit.issues import Issue, validator_id
+from archivekit.issues import CHANNEL_NAME_CHARACTERS_ID, Issue, validator_id
 
 # Channel.IsValid refuses names shaped like group-message names (sha1 hex) ...
 _GM_NAME_RE = re.compile(r"[a-f0-9]{40}")
@@ -138,9 +138,7 @@ def apply_channel(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
     name the importer saves: lowercased (``strings.ToLower``) since mattermost/mattermost#28906."""
     issues: list[Issue] = []
     name: str = data["name"]
-    uppercase = uppercase_name_warning(
-        "channel", name, "model.channel.is_valid.1_or_more.app_error"
-    )
+    uppercase = uppercase_name_warning("channel", name, CHANNEL_NAME_CHARACTERS_ID)
     if uppercase is not None:
         issues.append(uppercase)
     stored = go_lower(name)

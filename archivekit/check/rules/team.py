@@ -23,7 +23,7 @@ from archivekit.check.rules.names import (
     uppercase_name_warning,
 )
 from archivekit.gosem.strings import byte_len, go_lower, rune_len
-from archivekit.issues import Issue, validator_id
+from archivekit.issues import TEAM_NAME_CHARACTERS_ID, Issue, validator_id
 
 # model.SanitizeUnicode drops these before Team.IsValid; all are non-ASCII.
 _SANITIZED_AWAY = frozenset(
@@ -136,7 +136,7 @@ def apply_team(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
     """Team.IsValid rules the validator does not cover (only called on a valid line)."""
     issues: list[Issue] = []
     name: str = data["name"]
-    uppercase = uppercase_name_warning("team", name, "model.team.is_valid.characters.app_error")
+    uppercase = uppercase_name_warning("team", name, TEAM_NAME_CHARACTERS_ID)
     if uppercase is not None:
         issues.append(uppercase)
     display_name: str = data["display_name"]
