@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from archivekit.gosem.decode_spec import PAYLOAD_TYPES
@@ -147,7 +146,10 @@ def common_folder(a: str | None, b: str) -> str:
     return "".join(part + "/" for part in common)
 
 
-@dataclass(slots=True)
+# Runs and Cause are plain slotted classes, not dataclasses: nothing compares them (reports
+# compare their words, `RootCause`), and a dataclass costs ~0.5-1 ms of every run's start-up.
+
+
 class Runs:
     """Line numbers as sorted, disjoint runs ``[start, end]``, at most `MAX_RUNS` of them.
 
@@ -155,8 +157,11 @@ class Runs:
     the runs are then exactly the lines recorded up to `cut`, and later lines are not recorded.
     """
 
-    runs: list[list[int]] = field(default_factory=list)
-    cut: int | None = None
+    __slots__ = ("cut", "runs")
+
+    def __init__(self) -> None:
+        self.runs: list[list[int]] = []
+        self.cut: int | None = None
 
     def add(self, start: int, end: int) -> None:
         if self.cut is not None:
@@ -193,22 +198,27 @@ class Runs:
         return self.runs[0][0] if self.runs else None
 
 
-@dataclass(slots=True)
 class Cause:
     """The issues of one cause, added up (see the module doc)."""
 
-    key: CauseKey
-    first: Issue
-    count: int = 0
-    lines: int = 0  # distinct lines (issues of one line arrive together)
-    last_line: int | None = None
-    runs: dict[str, Runs] = field(default_factory=dict)  # by line type, in order of appearance
-    names: list[Named] = field(default_factory=list)
-    folder: str | None = None  # the folder every file named is in
-    largest: int | float | None = None  # the largest `found` size (of issues with a limit)
-    defined_line: int | None = None  # defined-later: where the target is defined
-    miscased: int = 0  # references looked up exactly but not in lowercase (values.miscased)
-    present: int = 0  # files named that are in the archive (values.present)
+    __slots__ = (
+        "count", "defined_line", "first", "folder", "key", "largest", "last_line", "lines",
+        "miscased", "names", "present", "runs",
+    )  # fmt: skip
+
+    def __init__(self, key: CauseKey, first: Issue) -> None:
+        self.key = key
+        self.first = first
+        self.count = 0
+        self.lines = 0  # distinct lines (issues of one line arrive together)
+        self.last_line: int | None = None
+        self.runs: dict[str, Runs] = {}  # by line type, in order of appearance
+        self.names: list[Named] = []
+        self.folder: str | None = None  # the folder every file named is in
+        self.largest: int | float | None = None  # the largest `found` size (issues with a limit)
+        self.defined_line: int | None = None  # defined-later: where the target is defined
+        self.miscased = 0  # references looked up exactly but not in lowercase (values.miscased)
+        self.present = 0  # files named that are in the archive (values.present)
 
     @property
     def severity(self) -> Severity:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from enum import IntEnum
 
 # Go's int64, the type of every integer field of the import structs (`*int` is int64 on the
@@ -37,29 +36,57 @@ class Kind(IntEnum):
     ANY = 8  # json.RawMessage: any JSON value
 
 
-@dataclass(slots=True, eq=False)
+# FieldSpec and StructSpec are plain classes (identity equality, as ``eq=False`` dataclasses
+# had): a dataclass costs ~0.5 ms at import, and this module is part of every run's start-up.
+
+
 class FieldSpec:
     """One JSON key of a struct (or the element of a list field, with `name` ""). `pointer` is
     False for plain Go values, which `null` leaves untouched (`[]T` elements, `string`)."""
 
-    name: str
-    kind: Kind
-    go_type: str
-    pointer: bool = True
-    struct: StructSpec | None = None
-    elem: FieldSpec | None = None
+    __slots__ = ("elem", "go_type", "kind", "name", "pointer", "struct")
+
+    def __init__(
+        self,
+        name: str,
+        kind: Kind,
+        go_type: str,
+        pointer: bool = True,
+        struct: StructSpec | None = None,
+        elem: FieldSpec | None = None,
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.go_type = go_type
+        self.pointer = pointer
+        self.struct = struct
+        self.elem = elem
+
+    def __repr__(self) -> str:
+        return f"FieldSpec({self.name!r}, {self.kind!r}, {self.go_type!r})"
 
 
-@dataclass(slots=True, eq=False)
 class StructSpec:
-    """One Go struct: its fields by canonical key, plus lookup tables for the hot path."""
+    """One Go struct: its fields by canonical key, plus lookup tables for the hot path:
+    `known`, the canonical keys (for the cheap ``dict.keys() <= known`` test), and `scalars`,
+    key → Python type for the scalar fields (str/int/bool: one dict lookup per key)."""
 
-    go_name: str
-    fields: dict[str, FieldSpec] = field(default_factory=dict)
-    # Canonical keys, for the cheap `dict.keys() <= known` test.
-    known: frozenset[str] = frozenset()
-    # Key → Python type for the scalar fields (str/int/bool): one dict lookup per key.
-    scalars: dict[str, type] = field(default_factory=dict)
+    __slots__ = ("fields", "go_name", "known", "scalars")
+
+    def __init__(
+        self,
+        go_name: str,
+        fields: dict[str, FieldSpec] | None = None,
+        known: frozenset[str] = frozenset(),
+        scalars: dict[str, type] | None = None,
+    ) -> None:
+        self.go_name = go_name
+        self.fields: dict[str, FieldSpec] = {} if fields is None else fields
+        self.known = known
+        self.scalars: dict[str, type] = {} if scalars is None else scalars
+
+    def __repr__(self) -> str:
+        return f"StructSpec({self.go_name!r})"
 
     @property
     def short_name(self) -> str:
