@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from archivekit.check.archive import recompress_repair
@@ -65,18 +64,21 @@ REPLY_AFTER_FAILURE = "reply-attachments-after-failure"
 MMCTL_WARNINGS: Final = "warnings.txt"
 
 
-@dataclass(slots=True)
 class FileRef:
     """One resolved reference: the field path, the JSONL path and the member it names.
 
     `dropped`: a file the server never resolves — a reply attachment after a failed attachment
     of the line, or the file a data/-prefixed path means: referenced, in the archive, but not
-    imported."""
+    imported. (A plain class, as `Unreferenced`: nothing compares them, and a dataclass costs
+    start-up ~0.5 ms.)"""
 
-    field: str
-    path: str
-    member: MemberInfo
-    dropped: bool = False
+    __slots__ = ("dropped", "field", "member", "path")
+
+    def __init__(self, field: str, path: str, member: MemberInfo, dropped: bool = False) -> None:
+        self.field = field
+        self.path = path
+        self.member = member
+        self.dropped = dropped
 
 
 def _missing_issue(
@@ -801,16 +803,18 @@ class ReferencedFiles:
         return int.from_bytes(self.bits, "little").bit_count()
 
 
-@dataclass(slots=True)
 class Unreferenced:
     """The files no line uses: the issues worth building (`issues`), and `counted` more
     attachment-unreferenced issues only counted, whose files all sit in `folder` (for their
     root cause). An archive of a million stray files holds a handful of objects, not a
     million."""
 
-    issues: list[Issue]
-    counted: int = 0
-    folder: str | None = None
+    __slots__ = ("counted", "folder", "issues")
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.issues = issues
+        self.counted = 0
+        self.folder: str | None = None
 
 
 def unreferenced_issue(name: str, size: int) -> Issue:
