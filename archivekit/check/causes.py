@@ -34,7 +34,7 @@ from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from archivekit.gosem.decode_spec import PAYLOAD_TYPES
-from archivekit.gosem.spec import FIELD_INDEX
+from archivekit.gosem.spec import field_pattern
 from archivekit.issues import CONDITIONAL_REPAIRS, Issue, Scalar, Severity
 
 MAX_CAUSES = 1_000
@@ -92,11 +92,6 @@ def _cause_key(issue: Issue) -> CauseKey:
     if issue.server_error_id:
         return CauseKey(issue.code, issue.server_error_id)
     return CauseKey(issue.code, field_pattern(issue.field))
-
-
-def field_pattern(field: str | None) -> str:
-    """A field path without its indices: ``post.replies[].attachments[].path``."""
-    return FIELD_INDEX.sub("[]", field or "")
 
 
 def line_type(issue: Issue) -> str:

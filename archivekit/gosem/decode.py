@@ -52,6 +52,7 @@ from archivekit.gosem.spec import (
     FieldSpec,
     Kind,
     StructSpec,
+    field_pattern,
     from_data,
 )
 from archivekit.gosem.strings import fold_json_key, go_text
@@ -741,7 +742,6 @@ def _nul_issues(doc: dict[str, Any]) -> list[Issue]:
 # Fields the server never writes as text: User.PreSave replaces the password with its bcrypt
 # hash (Go's bcrypt uses every byte, NUL included), so a NUL there reaches no database column.
 HASHED_ONLY = frozenset({"user.password"})
-_LIST_INDEX = re.compile(r"\[\d+\]")
 
 
 def _nul_issue(path: str) -> Issue:
@@ -790,7 +790,7 @@ _KEY_LEAVES = {
 
 def key_kind(path: str) -> str | None:
     """The kind of unique key the field at ``path`` (``post.replies[0].user``) holds, if any."""
-    bare = _LIST_INDEX.sub("[]", path)
+    bare = field_pattern(path)
     kind = _KEY_FIELDS.get(bare)
     if kind is not None:
         return kind

@@ -23,6 +23,11 @@ INT64_MAX = 2**63 - 1
 FIELD_INDEX = re.compile(r"\[\d+\]")
 
 
+def field_pattern(field: str | None) -> str:
+    """A field path without its indices: ``post.replies[].attachments[].path``."""
+    return FIELD_INDEX.sub("[]", field or "")
+
+
 class Kind(IntEnum):
     """The JSON shape a field expects (what Go's decoder checks)."""
 

@@ -34,12 +34,12 @@ from archivekit.check.causes import (
     CauseTally,
     Named,
     Other,
-    field_pattern,
 )
 from archivekit.check.files import DROPPED_FILE_CODE, MISSING_FILE_CODES
 from archivekit.check.rules.context import MAX_POST_SIZE, MAX_POST_SIZE_SOURCE
 from archivekit.check.rules.direct import GROUP_MAX_MEMBERS, GROUP_MIN_MEMBERS
 from archivekit.check.rules.user import MISSING_EMAIL_NOTE
+from archivekit.gosem.spec import field_pattern
 from archivekit.issues import (
     CODES,
     DROPS_DATA,

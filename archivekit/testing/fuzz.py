@@ -47,6 +47,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
     ) from exc
 
 from archivekit.errors import ArchiveError
+from archivekit.gosem.spec import INT64_MAX, INT64_MIN
 from archivekit.issues import CODES
 from archivekit.read import ReadLimits
 from archivekit.report.model import Report
@@ -130,9 +131,9 @@ def json_values() -> st.SearchStrategy[Any]:
             False,
             0,
             -1,
-            2**63 - 1,
-            2**63,
-            -(2**63) - 1,
+            INT64_MAX,
+            INT64_MAX + 1,
+            INT64_MIN - 1,
             10**40,
             1.5,
             -0.0,
