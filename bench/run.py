@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 BENCH = Path(__file__).resolve().parent
 DATA = BENCH / "data"
@@ -203,18 +204,34 @@ def wait_sampled(proc: subprocess.Popen[bytes]) -> tuple[int, resource.struct_ru
     return status, usage, peak
 
 
+def timed_child(
+    argv: list[str], out: IO[bytes], err: IO[bytes], env: dict[str, str] | None = None
+) -> tuple[float, int, resource.struct_rusage, int]:
+    """Run one child to its end: (wall seconds, exit code, its rusage, peak RSS in KiB of its
+    whole tree). The one way every bench script starts and times a command."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
+    status, usage, tree = wait_sampled(proc)
+    return time.perf_counter() - started, os.waitstatus_to_exitcode(status), usage, tree
+
+
 def run_child(argv: list[str], stdout_path: Path) -> tuple[float, int, int, int, str]:
     """Run one child; (wall seconds, exit code, peak RSS in KiB of its largest process and of
     its whole tree, stderr tail)."""
     with stdout_path.open("wb") as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=child_env())
-        status, usage, tree = wait_sampled(proc)
-        elapsed = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        elapsed, code, usage, tree = timed_child(argv, out, err, child_env())
         err.seek(0)
         tail = err.read().decode("utf-8", "replace").strip()[-500:]
-    return elapsed, proc.returncode, usage.ru_maxrss, tree, tail  # ru_maxrss is KiB on Linux
+    return elapsed, code, usage.ru_maxrss, tree, tail  # ru_maxrss is KiB on Linux
+
+
+def floor_script(archive: Path, listing: bool = False) -> str:
+    """The floor as a bash script: `unzip -p ARCHIVE import.jsonl | wc -l`; with `listing`,
+    after `unzip -Z1 ARCHIVE` (the names of every member: what reading the central directory
+    costs unzip)."""
+    inflate = f"unzip -p '{archive}' import.jsonl | wc -l"
+    listed = f"unzip -Z1 '{archive}' > /dev/null && " if listing else ""
+    return f"set -o pipefail; {listed}{inflate}"
 
 
 # How the runs of one measurement are summarised: "best" (the minimum) or "median".
@@ -224,13 +241,10 @@ STAT = {"best": min, "median": statistics.median}
 def time_floor(
     archive: Path, repeats: int, stat: str = "best", listing: bool = False
 ) -> Timing | None:
-    """`unzip -p ARCHIVE import.jsonl | wc -l`; with `listing`, after `unzip -Z1 ARCHIVE` (the
-    names of every member: what reading the central directory costs unzip)."""
+    """The floor's timing (see floor_script)."""
     if shutil.which("unzip") is None:
         return None
-    inflate = f"unzip -p '{archive}' import.jsonl | wc -l"
-    listed = f"unzip -Z1 '{archive}' > /dev/null && " if listing else ""
-    script = f"set -o pipefail; {listed}{inflate}"
+    script = floor_script(archive, listing)
     times, cpu = [], []
     for _ in range(repeats):
         started, cpu_before = time.perf_counter(), children_cpu()

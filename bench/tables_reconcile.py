@@ -31,7 +31,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,11 +43,12 @@ from run import (
     ensure_archive,
     fast_path,
     find_cli,
+    floor_script,
     jsonl_size,
     machine,
     revision,
     time_floor,
-    wait_sampled,
+    timed_child,
 )
 
 
@@ -63,11 +63,7 @@ class Run:
 
 def run_once(argv: list[str], allowed: tuple[int, ...]) -> Run:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err)
-        status, usage, peak_tree = wait_sampled(proc)
-        elapsed = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
+        elapsed, code, usage, peak_tree = timed_child(argv, out, err)
         if code not in allowed:
             err.seek(0)
             raise RuntimeError(f"{' '.join(argv)} exited {code}: {err.read()[-500:]!r}")
@@ -105,8 +101,7 @@ def line_count(floor: Run) -> int:
 
 
 def floor_run(archive: Path) -> Run:
-    script = f"set -o pipefail; unzip -p '{archive}' import.jsonl | wc -l"
-    return run_once(["bash", "-c", script], (0,))
+    return run_once(["bash", "-c", floor_script(archive)], (0,))
 
 
 def ensure_reexport(archive: Path, target: Path) -> None:

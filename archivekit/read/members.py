@@ -30,7 +30,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, cast, overload
 
-from archivekit.gosem.paths import member_key
+from archivekit.gosem.paths import DATA_PREFIX, member_key
 from archivekit.native import native_module
 from archivekit.read.zipdir import (
     FLAG_ENCRYPTED,
@@ -52,7 +52,6 @@ MB_SHADOWED = 16
 MB_DUPLICATE = 32
 MB_ODD_NAME = 64
 MB_DATA = 128
-_DATA = "data/"
 # What `MemberIndex.check_local` finds wrong with an entry.
 LOCAL_MISSING = 1
 LOCAL_RENAMED = 2
@@ -155,7 +154,9 @@ class MemberIndex(Sequence[MemberInfo]):
         them: candidates for the hint about files that should have been there). The C index
         packs them, 4 bytes each (`packed`): an archive of a million stray files makes no
         million objects to list them."""
-        return [i for i, m in enumerate(self) if not m.is_dir and not m.name.startswith(_DATA)]
+        return [
+            i for i, m in enumerate(self) if not m.is_dir and not m.name.startswith(DATA_PREFIX)
+        ]
 
     def suspects(self) -> list[int]:
         """Indexes of the entries the archive-level checks must look at (a superset of those
@@ -182,7 +183,7 @@ class MemberIndex(Sequence[MemberInfo]):
 
     def file_totals(self) -> tuple[int, int]:
         """(count, bytes) of the file entries under data/, duplicates included."""
-        files = [m for m in self if not m.is_dir and m.key.startswith(_DATA)]
+        files = [m for m in self if not m.is_dir and m.key.startswith(DATA_PREFIX)]
         return len(files), sum(m.size for m in files)
 
     def stats(self, referenced: bytearray, skip: int) -> tuple[int, int, int, int]:
@@ -195,7 +196,7 @@ class MemberIndex(Sequence[MemberInfo]):
             if referenced[i >> 3] >> (i & 7) & 1:
                 used += 1
                 used_bytes += m.size
-            elif m.key.startswith(_DATA):
+            elif m.key.startswith(DATA_PREFIX):
                 unused += 1
                 unused_bytes += m.size
         return used, used_bytes, unused, unused_bytes
@@ -247,7 +248,7 @@ class OutsideData:
                 name = index[i].key
                 if not name.endswith(".jsonl"):
                     self._by_base.setdefault(name.rsplit("/", 1)[-1], {})[name] = i
-        rel = key.removeprefix(_DATA)
+        rel = key.removeprefix(DATA_PREFIX)
         return [
             i
             for name, i in self._by_base.get(rel.rsplit("/", 1)[-1], {}).items()

@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from archivekit.gosem.paths import resolve
+from archivekit.gosem.paths import DATA_PREFIX, resolve
 from archivekit.gosem.strings import go_lower
 from archivekit.read import MemberInfo, open_archive
 from archivekit.read.records import RecordStream
@@ -160,7 +160,7 @@ class _Exporter:
             new = f"{day}/{where}/users/{_id(str(post.get('user')))}/{_id(path, str(at))}/{name}"
             attachments.append({"path": new})
             if path not in self.drop_files:
-                self.files.append(("data/" + new, member))
+                self.files.append((DATA_PREFIX + new, member))
         if attachments:
             post["attachments"] = attachments
         else:

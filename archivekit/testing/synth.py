@@ -1012,13 +1012,16 @@ def generate_export(
             _write_member(writer, planned.member, gen.file_content(planned), "stored")
         for i, name in enumerate(gen.custom_emojis):
             _write_member(
-                writer, f"data/emoji/{_stable_id(name)}/image", png_bytes(32 + i, 32), "stored"
+                writer,
+                f"{DATA_PREFIX}emoji/{_stable_id(name)}/image",
+                png_bytes(32 + i, 32),
+                "stored",
             )
         if profile_images:
             ids = [u.id for u in gen.users] + [_stable_id(b) for b in gen.bots]
             for user_id in ids:
                 _write_member(
-                    writer, f"data/users/{user_id}/profile.png", png_bytes(64, 64), "stored"
+                    writer, f"{DATA_PREFIX}users/{user_id}/profile.png", png_bytes(64, 64), "stored"
                 )
         writer.close()
     counts = gen.counts

@@ -49,7 +49,7 @@ from archivekit.check.rules.post_types import is_allowed_post_type
 from archivekit.gosem.archive import server_reads
 from archivekit.gosem.decode import SPACED_COLON
 from archivekit.gosem.images import IMAGE_EXTENSIONS, is_image_name
-from archivekit.gosem.paths import member_key
+from archivekit.gosem.paths import DATA_PREFIX, member_key
 from archivekit.gosem.spec import INT64_MAX, INT64_MIN
 from archivekit.gosem.strings import go_lower
 from archivekit.native import native_module
@@ -200,7 +200,7 @@ class LineFiles:
             or len(self.members) == MAX_FILES_PER_LINE
         ):
             return DECLINE
-        key = "data/" + path
+        key = DATA_PREFIX + path
         if key.isascii():
             found = self.index.find(key)
         elif self.find_key is None or non_ascii_extension(key):
