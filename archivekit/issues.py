@@ -356,6 +356,7 @@ REPAIR_REPLY_TIME = "reply-time"
 REPAIR_RECOMPRESS = "recompress"
 REPAIR_DUPLICATE_MEMBER = "drop-shadowed-member"
 REPAIR_STRAY_VERSION = "drop-stray-version"
+REPAIR_CLEAR_ENCRYPTION = "clear-encryption-flag"
 # Never made, only reported: a line over 16 MiB is not read, so nothing in it is guessed.
 REPAIR_SHORTEN_LINE = "shorten-long-line"
 # Opt-in: they change or drop data.
@@ -383,8 +384,11 @@ REPAIRS: dict[str, str] = {
     REPAIR_RECOMPRESS: "a member the server cannot read re-compressed with deflate",
     REPAIR_DUPLICATE_MEMBER: "an earlier member of the same name left out (the server "
     "reads the last)",
-    REPAIR_STRAY_VERSION: "a version line after line 1 removed (two exports joined: the server "
-    "stops at a second version line; it carries nothing)",
+    REPAIR_STRAY_VERSION: "the first version line on line 1 (moved there, logged as "
+    "reorder-blocks, when line 1 is another line), every later one removed (two exports "
+    "joined: the server stops at a second version line; it carries nothing)",
+    REPAIR_CLEAR_ENCRYPTION: "a stored member flagged encrypted whose bytes are provably plain "
+    "(as many as its size, their CRC-32 the header's) copied without the flag",
     REPAIR_SHORTEN_LINE: "a line over 16 MiB: never made (reported, the line kept as it is)",
     REPAIR_DROP_MISSING_FILE: "(--drop-missing-files) a reference to a missing file removed "
     "(an emoji's line, which the server refuses without its image)",

@@ -414,7 +414,9 @@ def fix_archive(
     if output is None and not dry_run:
         raise UsageError("fix needs an output (-o OUT.zip), or --dry-run")
     target = None if output is None or dry_run else os.fspath(output)
-    result = FixResult(source, target, target is None, FixStats(), ChangeLog())
+    # The change log waits beside the output, on the disk the output needs anyway.
+    folder = None if target is None else output_folder(target)
+    result = FixResult(source, target, target is None, FixStats(), ChangeLog(folder))
     try:
         with open_archive(source, limits=read_limits) as archive:
             try:
@@ -423,7 +425,7 @@ def fix_archive(
                 # A name is used before its definition: again, with every definition known
                 # first, the lines reordered.
                 result.log.close()
-                result.log = ChangeLog()
+                result.log = ChangeLog(folder)
                 _fix_into(archive, target, options, result, early.line)
         if target is None:
             return result

@@ -843,3 +843,19 @@ def test_the_html_limits_never_call_max_post_size_a_setting(tmp_path: Path) -> N
     assert "these are the settings it needs changed" not in page
     assert "Limits no setting changes: the archive must fit them." in page
     assert "posts.message column" in page
+
+
+def test_the_text_report_shows_control_characters_escaped(tmp_path: Path) -> None:
+    # A NUL or an ESC in a value (here a username, shown beside its line) never reaches the
+    # text report raw: it would cut a ticket or drive the terminal. Escaped as JSON does.
+    lines = [
+        team("eng"),
+        channel("eng", "dev"),
+        user("bo\x00b\x1b", {"eng": ["dev"]}),
+    ]
+    report = validate(make_archive(tmp_path / "in.zip", lines), max_issues=None)
+    assert "nul-character" in report.issue_counts
+    text = report_text(report)
+    assert not any(ch in text for ch in "\x00\x1b\x9b")
+    assert "bo\\u0000b\\u001b" in text
+    assert all(line.isprintable() for line in text.splitlines())

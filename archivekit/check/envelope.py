@@ -40,7 +40,8 @@ def open_envelope(line: int, envelope: Payload) -> tuple[tuple[Issue, ...], str,
                 error(
                     "version-not-first",
                     "a version line is only allowed as line 1; elsewhere the server stops "
-                    f"with an unknown line type — remove it{by_fix(REPAIR_STRAY_VERSION)}",
+                    "with an unknown line type — move the first version line to line 1 and "
+                    f"remove any other{by_fix(REPAIR_STRAY_VERSION)}",
                     field="type",
                     server_error_id=UNKNOWN_TYPE_ID,
                     values={"repair": REPAIR_STRAY_VERSION},

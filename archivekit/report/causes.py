@@ -498,7 +498,8 @@ FIXES = {
     # envelope and version
     "version-missing": 'make line 1 a version line: {{"type": "version", "version": 1}}',
     "version-unsupported": 'make line 1 say {{"type": "version", "version": 1}}',
-    "version-not-first": "remove {these}: the version line belongs on line 1 only",
+    "version-not-first": "move the first version line to line 1 and remove any other: "
+    "the version line belongs on line 1 only",
     "unknown-line-type": "remove {these}, or correct the type",
     "payload-missing": "give {these} the object {its} type names",
     "empty-archive": "export again: the JSONL has no line to import",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections import Counter
 from datetime import UTC, datetime
@@ -19,6 +20,16 @@ from archivekit.report.words import plural
 if TYPE_CHECKING:
     from archivekit.report.causes import RootCause
     from archivekit.report.inventory import Inspection
+
+# Control characters (C0 with TAB and LF, DEL, C1) a value may carry into a line of text: raw,
+# a NUL cuts a ticket or a log there and an ESC drives the terminal.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def escaped(text: str) -> str:
+    """One line of text with every control character in it shown as ``\\uXXXX`` (as JSON
+    writes it, and as the messages name a NUL)."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _json(document: Any) -> str:
@@ -227,7 +238,8 @@ def _wrapped(lines: list[tuple[str, int]], width: int | None) -> list[str]:
     """Each line wrapped at `width` columns (None: not wrapped), its continuation lines
     indented past the line's own indentation by its hanging indent."""
     out: list[str] = []
-    for text, hang in lines:
+    for line, hang in lines:
+        text = escaped(line)  # a line's values: one line, no control character
         if width is None or len(text) <= width:
             out.append(text)
             continue
@@ -391,4 +403,4 @@ def inspection_text(result: Inspection) -> str:
         f"direct: {result.counts.direct_channels:,} channels "
         f"({result.group_channels:,} group), {result.counts.direct_posts:,} posts"
     )
-    return "\n".join(out) + "\n"
+    return "\n".join(escaped(line) for line in out) + "\n"

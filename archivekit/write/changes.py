@@ -9,7 +9,7 @@ safely (a file in two possible places, a line that cannot be decoded) is logged 
 
 from __future__ import annotations
 
-import tempfile
+import os
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -18,6 +18,7 @@ from typing import Any, Final
 import orjson
 
 from archivekit.issues import Scalar
+from archivekit.write.core import LineSpool
 
 # Values are shown cut to this many characters (a split message can be 100 kB): the change
 # log says what changed, the output holds the data.
@@ -87,18 +88,17 @@ class Change:
 
 class ChangeLog:
     """Every change of a run: counts per repair (exact), the first `SAMPLE` changes and the
-    first `SAMPLE` refusals in memory, all of them in a temporary file (`__iter__`)."""
+    first `SAMPLE` refusals in memory, all of them in a `LineSpool` (`__iter__`) in
+    ``folder`` — the output's folder, where the output's own temporary file is (None: the
+    system's temporary folder, for a dry run)."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
         self.applied: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
         self.sample: list[Change] = []
         self.refusals: list[Change] = []
         # Owned by the log: closed by `close` (or when collected).
-        self._file = tempfile.TemporaryFile(prefix=".archivekit-changes-")  # noqa: SIM115
-        self._buffer = bytearray()
-        self.lines_changed = 0
-        self.lines_dropped = 0
+        self._spool = LineSpool(folder)
 
     def add(self, change: Change) -> None:
         if change.applied:
@@ -109,14 +109,7 @@ class ChangeLog:
             self.refused[change.repair] += 1
             if len(self.refusals) < SAMPLE:
                 self.refusals.append(change)
-        self._buffer += orjson.dumps(change.to_dict())
-        self._buffer += b"\n"
-        if len(self._buffer) >= 1 << 20:
-            self._flush()
-
-    def _flush(self) -> None:
-        self._file.write(self._buffer)
-        self._buffer = bytearray()
+        self._spool.add(orjson.dumps(change.to_dict()))
 
     @property
     def total(self) -> int:
@@ -124,11 +117,8 @@ class ChangeLog:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Every change, in the order logged, as its dict."""
-        self._flush()
-        self._file.seek(0)
-        for line in self._file:
+        for _, line in self._spool.replay():
             yield orjson.loads(line)
-        self._file.seek(0, 2)
 
     def close(self) -> None:
-        self._file.close()
+        self._spool.close()

@@ -49,7 +49,7 @@ import hashlib
 import os
 import struct
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -66,8 +66,10 @@ from archivekit.write.zipwriter import (
     FAST_DEFLATE,
     Deflate,
     MemberWriter,
+    Method,
     ZipEntry,
     ZipWriter,
+    codec,
 )
 
 JSONL_NAME: Final = "import.jsonl"
@@ -153,6 +155,12 @@ class JsonlWriter:
         self.kept = 0  # of `lines`, written byte-identical
         self._closed = False
 
+    # The compressor gets the very pieces `write` gives it line by line, however the lines
+    # come (one by one, in blocks, kept or rewritten): a piece ends at the line that brings the
+    # buffer to FLUSH_BYTES, or before and after a line over 16 MiB (`keep_stream`). ISA-L's
+    # output depends on where pieces end, so the compressed JSONL is then a function of its
+    # content alone: fix run on its own output writes the same bytes.
+
     def keep(self, raw: bytes) -> None:
         """Write an input line unchanged (byte-identical)."""
         self.kept += 1
@@ -161,13 +169,8 @@ class JsonlWriter:
     def keep_block(self, block: bytes, lines: int) -> None:
         """Write ``lines`` input lines at once: their raw bytes joined by ``\\n`` (the
         last one's ``\\n`` is added here)."""
-        self.flush()
-        self.lines += lines
         self.kept += lines
-        self._hash.update(block)
-        self._hash.update(b"\n")
-        self._member.write(block)
-        self._member.write(b"\n")
+        self._lines(block, lines, b"\n")
 
     def keep_stream(self, pieces: Iterable[bytes]) -> None:
         """Write one input line unchanged from its bytes in ``pieces`` (a line too long to
@@ -192,18 +195,27 @@ class JsonlWriter:
 
     def write_lines(self, block: bytes, lines: int) -> None:
         """Write ``lines`` new or rewritten lines at once: ``block`` holds each with its
-        ``\\n``. The compressor gets the very pieces `write` would give it line by line (a
-        piece ends at the line that brings it to FLUSH_BYTES), so the output is the same
-        bytes."""
+        ``\\n``."""
+        self._lines(block, lines, b"")
+
+    def _lines(self, block: bytes, lines: int, end: bytes) -> None:
+        """``lines`` lines: ``block`` + ``end`` holds each with its ``\\n``, cut into the
+        pieces `write` would make of them."""
         self.lines += lines
         view = memoryview(block)
         start = 0
-        while len(self._buffer) + len(block) - start >= FLUSH_BYTES:
-            cut = block.index(b"\n", start + FLUSH_BYTES - len(self._buffer) - 1) + 1
+        while len(self._buffer) + len(block) + len(end) - start >= FLUSH_BYTES:
+            at = start + FLUSH_BYTES - len(self._buffer) - 1
+            cut = block.find(b"\n", at) + 1 if at < len(block) else 0
+            if not cut:  # the last line brings it there: ``end`` ends it
+                break
             self._buffer += view[start:cut]
             self.flush()
             start = cut
         self._buffer += view[start:]
+        self._buffer += end
+        if len(self._buffer) >= FLUSH_BYTES:
+            self.flush()
 
     def flush(self) -> None:
         if self._buffer:
@@ -316,6 +328,44 @@ class ArchiveWriter:
         if name not in self._names:
             self._claim(name)
         record = self._write_new(name, blocks, method)
+        self._members.append(record)
+        return record
+
+    def add_member_sized(
+        self,
+        name: str,
+        blocks: Callable[[], Iterable[bytes]],
+        *,
+        method: Method = "deflate",
+        folder: str | os.PathLike[str] | None = None,
+    ) -> WrittenMember:
+        """`add_member`, with the CRC-32 and sizes in the local header and no data descriptor:
+        the bytes a raw copy of the member gives again (fix run on its own output writes the
+        same archive). ``blocks`` gives the content (each call from the start): stored, it is
+        read twice (sizes and CRC first); deflated, the compressed bytes wait in a temporary
+        file in ``folder`` (the output's) until the sizes are known."""
+        self._end_jsonl()
+        if name not in self._names:
+            self._claim(name)
+        method_id, compressor = codec(method)
+        digest = hashlib.sha256()
+        crc = size = 0
+        with tempfile.TemporaryFile(dir=folder, prefix=".archivekit-member-") as spool:
+            for block in blocks():
+                digest.update(block)
+                crc = isal_zlib.crc32(block, crc)
+                size += len(block)
+                if method_id != STORED:
+                    spool.write(compressor.compress(block))
+            if method_id == STORED:
+                compressed_size, data = size, blocks()
+            else:
+                spool.write(compressor.flush())
+                compressed_size = spool.tell()
+                spool.seek(0)
+                data = iter(lambda: spool.read(COPY_BLOCK), b"")
+            entry = self._zip.write_sized(name, method_id, 0, crc, compressed_size, size, data)
+        record = _member_record(entry, digest.hexdigest())
         self._members.append(record)
         return record
 

@@ -41,7 +41,8 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Final, cast
 
 import orjson
@@ -63,6 +64,7 @@ from archivekit.gosem.strings import go_lower
 from archivekit.issues import (
     REPAIR_BLANK_LINE,
     REPAIR_BOM,
+    REPAIR_CLEAR_ENCRYPTION,
     REPAIR_CR,
     REPAIR_DUPLICATE_MEMBER,
     REPAIR_RECOMPRESS,
@@ -72,7 +74,8 @@ from archivekit.issues import (
     REPAIR_TRAILING,
 )
 from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_blocks
-from archivekit.read.inflate import method_name
+from archivekit.read.inflate import STORED, crc32, method_name
+from archivekit.read.zipdir import FLAG_ENCRYPTED
 from archivekit.write.changes import Change, ChangeLog, shown_json
 from archivekit.write.core import COPY_BLOCK, ArchiveWriter, GroupSpool
 from archivekit.write.dedupe import DedupePlan, definition_envelopes, plan_dedupe
@@ -654,23 +657,55 @@ class FixRun:
 
     def _copy(self, member: MemberInfo, name: str) -> None:
         self.stats.members_copied += 1
-        writer = self.writer
-        if self.archive.kind == "zip" and not server_reads(member.method, member.encrypted):
+        writer, archive = self.writer, self.archive
+        if archive.kind != "zip":
+            # A file of an export folder: stored, sizes in the local header, as a raw copy of
+            # it writes it again (fix of its own output gives the same bytes).
+            if writer is not None:
+                blocks = partial(archive.iter_member_blocks, member, COPY_BLOCK)
+                writer.add_member_sized(name, blocks, method="stored", folder=self._spool_folder)
+            return
+        if not server_reads(member.method, member.encrypted):
             if member.encrypted:
-                self.log.add(
-                    Change(
-                        REPAIR_RECOMPRESS,
-                        None,
-                        name,
-                        shown_json("encrypted"),
-                        None,
-                        "an encrypted member cannot be read: copied as it is",
-                    )
-                )
+                member = self._encrypted(member, name)
             elif self._recompress(member, name):
                 return
         if writer is not None:
-            writer.copy_member(self.archive, member, name)
+            writer.copy_member(archive, member, name)
+
+    def _encrypted(self, member: MemberInfo, name: str) -> MemberInfo:
+        """``member`` as it is copied: without its encryption flag when its bytes are
+        provably plain (`plain_despite_flag`: `clear-encryption-flag`), else as it is
+        (reported: without the password nothing can be read)."""
+        if plain_despite_flag(self.archive, member):
+            self.log.add(
+                Change(
+                    REPAIR_CLEAR_ENCRYPTION,
+                    None,
+                    name,
+                    shown_json("encrypted (flag set)"),
+                    shown_json("stored"),
+                    "stored, its size as compressed and its CRC-32 match its bytes: plain data",
+                )
+            )
+            return replace(member, flags=member.flags & ~FLAG_ENCRYPTED, encrypted=False)
+        why = (
+            "stored with 12 bytes more than its size (a ZipCrypto header)"
+            if member.method == STORED and member.compressed_size == member.size + 12
+            else f"{method_name(member.method)}, encrypted"
+        )
+        self.log.add(
+            Change(
+                REPAIR_CLEAR_ENCRYPTION,
+                None,
+                name,
+                shown_json("encrypted"),
+                None,
+                f"really encrypted ({why}): cannot be read without the password; copied as it "
+                "is — zip it again without a password",
+            )
+        )
+        return member
 
     def _recompress(self, member: MemberInfo, name: str) -> bool:
         """Write ``member`` deflated under ``name``; False when it cannot be read."""
@@ -693,10 +728,28 @@ class FixRun:
             )
             return False
         if self.writer is not None:
-            blocks = self.archive.iter_member_blocks(member, COPY_BLOCK)
-            self.writer.add_member(name, blocks, method="deflate")
+            # Sizes in the local header (no data descriptor): fix of the output copies this
+            # member raw to the same bytes.
+            blocks = partial(self.archive.iter_member_blocks, member, COPY_BLOCK)
+            self.writer.add_member_sized(name, blocks, folder=self._spool_folder)
         self.stats.members_recompressed += 1
         self.log.add(
             Change(REPAIR_RECOMPRESS, None, name, shown_json(before), shown_json("deflate"))
         )
         return True
+
+
+def plain_despite_flag(archive: Archive, member: MemberInfo) -> bool:
+    """Whether an encrypted-flagged ``member`` of a zip holds plain data: stored, as many
+    bytes as its size (ZipCrypto puts a 12-byte header before the data: a really encrypted
+    stored member has 12 more; AES is method 99, never stored), and the CRC-32 of those bytes
+    is the one its header gives (the ciphertext's would not be). A damaged member is not."""
+    if member.method != STORED or member.compressed_size != member.size:
+        return False
+    crc = 0
+    try:
+        for block in archive.iter_raw_blocks(member, COPY_BLOCK):
+            crc = crc32(block, crc)
+    except ArchiveError:
+        return False
+    return crc == member.crc

@@ -104,6 +104,13 @@ def deflater(options: Deflate = FAST_DEFLATE) -> Compressor:
     return compressor
 
 
+def codec(method: Method, deflate: Deflate = FAST_DEFLATE) -> tuple[int, Compressor]:
+    """The zip method id of ``method`` and a fresh compressor for it."""
+    if method == "stored":
+        return STORED, _Stored()
+    return DEFLATED, deflater(deflate)
+
+
 @dataclass(frozen=True, slots=True)
 class ZipEntry:
     """One member as written: what the central directory records about it."""
@@ -278,9 +285,8 @@ class ZipWriter:
         self, name: str, method: Method = "deflate", *, deflate: Deflate = FAST_DEFLATE
     ) -> MemberWriter:
         """Start a member whose content is given piece by piece (`MemberWriter.write`)."""
-        if method == "stored":
-            return self.open_with(name, STORED, _Stored(), _VERSION_NEEDED[STORED])
-        return self.open_with(name, DEFLATED, deflater(deflate), _VERSION_NEEDED[DEFLATED])
+        method_id, compressor = codec(method, deflate)
+        return self.open_with(name, method_id, compressor, _VERSION_NEEDED[method_id])
 
     def open_with(
         self, name: str, method: int, compressor: Compressor, version_needed: int
@@ -329,18 +335,40 @@ class ZipWriter:
         Raises ValueError when ``data`` does not hold exactly the declared compressed size
         (then the archive is unusable: the caller abandons it).
         """
+        flags = source.flags & ~(FLAG_DATA_DESCRIPTOR | FLAG_UTF8)
+        return self.write_sized(
+            name, source.method, flags, source.crc, source.compressed_size, source.size, data
+        )
+
+    def write_sized(
+        self,
+        name: str,
+        method: int,
+        flags: int,
+        crc: int,
+        compressed_size: int,
+        size: int,
+        data: Iterable[bytes],
+    ) -> ZipEntry:
+        """A member whose compressed bytes (``data``), CRC-32 and sizes are known before it is
+        written: they go into the local header and there is no data descriptor. ``flags`` are
+        the general-purpose flags but the data-descriptor and UTF-8 bits (set here). A member
+        written so is written again to the same bytes when copied raw (`copy_raw`).
+
+        Raises ValueError when ``data`` does not hold exactly ``compressed_size`` bytes.
+        """
         self._check_idle()
         raw_name, utf8 = _encode_name(name)
-        flags = (source.flags & ~(FLAG_DATA_DESCRIPTOR | FLAG_UTF8)) | utf8
+        flags = (flags & ~(FLAG_DATA_DESCRIPTOR | FLAG_UTF8)) | utf8
         entry = _Entry(
             raw_name,
             flags,
-            source.method,
-            _VERSION_NEEDED.get(source.method, 20),
+            method,
+            _VERSION_NEEDED.get(method, 20),
             self._offset,
-            source.crc,
-            source.compressed_size,
-            source.size,
+            crc,
+            compressed_size,
+            size,
         )
         size32, csize32, extra = entry.size, entry.compressed_size, b""
         version = entry.version
