@@ -751,8 +751,9 @@ def fix(
 
     \b
     Exit codes: 0 written (or nothing to repair with --dry-run), 1 --dry-run found repairs
-    or problems fix cannot repair (reported under "not repaired"), 2 usage error,
-    3 unreadable archive, 4 internal error.
+    to make, opt-in repairs its options would make (listed with the option), or problems fix
+    cannot repair (reported under "not repaired"), 2 usage error, 3 unreadable archive,
+    4 internal error.
 
     \b
     Example:
@@ -783,7 +784,7 @@ def fix(
                 sys.stdout.buffer.flush()
             else:
                 click.echo(render_fix(result), nl=False)
-            found = result.changed or result.unrepaired
+            found = result.changed or result.unrepaired or result.offered
             return EXIT_INVALID if dry_run and found else EXIT_VALID
         finally:
             result.close()

@@ -444,6 +444,75 @@ REPAIRABLE_ERROR_IDS: dict[str, str] = {
 }
 
 
+# Opt-in repairs (they change or drop data): the `archivekit fix` option that makes each. The
+# one catalogue of opt-in repairs: validate names the option on the problems each removes
+# (`opt_in_repair_for`), fix counts what each would change when its option is off.
+OPT_IN_OPTIONS: dict[str, str] = {
+    REPAIR_DROP_MISSING_FILE: "--drop-missing-files",
+    REPAIR_DEFAULT_EMAIL: "--default-email-domain DOMAIN",
+    REPAIR_TRUNCATE: "--truncate-long-fields",
+    REPAIR_DROP_SKIPPED: "--drop-skipped",
+    REPAIR_DEDUPE: "--dedupe",
+}
+# Code -> the opt-in repair that removes its issues (where no default repair does: a missing
+# file fix can move into place is `move-into-data`'s). `dedupe` merges what the importer would
+# (duplicate posts and two users sharing an email are not one definition); where it cannot
+# merge two lines it says why.
+OPT_IN_REPAIRABLE: dict[str, str] = {
+    "attachment-missing": REPAIR_DROP_MISSING_FILE,
+    "profile-image-missing": REPAIR_DROP_MISSING_FILE,
+    "emoji-image-missing": REPAIR_DROP_MISSING_FILE,
+    "direct-channel-skipped": REPAIR_DROP_SKIPPED,
+    **{
+        f"duplicate-{kind}": REPAIR_DEDUPE
+        for kind in ("team", "channel", "user", "emoji", "scheme", "role")
+    },
+}
+# The fields --truncate-long-fields cuts at the server's limit (`write.repairs.TRUNCATED` and
+# `TRUNCATED_BYTES`: a test holds them to this list): their length issues.
+TRUNCATABLE_FIELDS: frozenset[str] = frozenset(
+    {
+        "team.display_name",
+        "team.description",
+        "channel.display_name",
+        "channel.header",
+        "channel.purpose",
+        "user.nickname",
+        "user.first_name",
+        "user.last_name",
+        "user.position",
+        "bot.display_name",
+        "bot.description",
+        "direct_channel.header",
+    }
+)
+# A user without an email (--default-email-domain): none, or an empty one.
+_EMAIL_MISSING_ID = validator_id("user", "email_missing")
+_EMAIL_LENGTH_ID = validator_id("user", "email_length")
+
+
+def opt_in_repair_for(issue: Issue, code: str | None = None) -> str | None:
+    """The opt-in `archivekit fix` repair (`OPT_IN_OPTIONS` names its option) that removes
+    ``issue`` (counted under ``code``), when no default repair does; else None."""
+    code = code or issue.code
+    if repair_for(issue, code) is not None:
+        return None
+    repair = OPT_IN_REPAIRABLE.get(code)
+    if repair is not None:
+        return repair
+    values = issue.values
+    if issue.field in TRUNCATABLE_FIELDS and "unit" in values:
+        found, limit = values.get("found"), values.get("limit")
+        if isinstance(found, int) and isinstance(limit, int) and found > limit:
+            return REPAIR_TRUNCATE
+    if issue.field == "user.email" and (
+        issue.server_error_id == _EMAIL_MISSING_ID
+        or (issue.server_error_id == _EMAIL_LENGTH_ID and values.get("found") == 0)
+    ):
+        return REPAIR_DEFAULT_EMAIL
+    return None
+
+
 def by_fix(repair: str | None) -> str:
     """The words in a validate message that say `archivekit fix` makes ``repair`` (none
     without one)."""

@@ -10,6 +10,7 @@ import random
 import subprocess
 import sys
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from test_filter import jsonl
 
 from archivekit.errors import ArchiveError, OutputError, UsageError
 from archivekit.issues import CODES, REPAIRABLE, REPAIRABLE_ERROR_IDS, REPAIRS, Issue, repair_for
+from archivekit.report.render import report_json, report_text
 from archivekit.testing.fuzz import scaled_examples
 from archivekit.testing.synth import (
     bot,
@@ -1218,6 +1220,91 @@ def test_truncating_long_fields_and_dropping_skipped_channels_are_opt_in(tmp_pat
     assert records[3]["user"]["position"] == "é" * 128
     assert records[1]["team"]["description"] == "é" * 127  # 254 bytes: no half character
     assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+def opt_in_archive(tmp_path: Path) -> Path:
+    """An archive only opt-in repairs can repair: one problem for each of them."""
+    lines = [
+        team("eng", display_name="E" * 70),
+        channel("eng", "dev"),
+        user("alice", {"eng": ["dev"]}),
+        user("bob", {"eng": ["dev"]}),
+        user("nomail", ["eng"], email=""),
+        user("alice", {"eng": ["dev"]}, nickname="again"),  # a duplicate definition
+        post("eng", "dev", "alice", "a", T0, attachments=["gone.png"]),
+        direct_channel(["alice"]),
+    ]
+    return make_archive(tmp_path / "in.zip", lines)
+
+
+OPT_IN_EXPECTED = {
+    "truncate-field": "--truncate-long-fields",
+    "default-email": "--default-email-domain DOMAIN",
+    "dedupe": "--dedupe",
+    "drop-missing-file": "--drop-missing-files",
+    "drop-skipped": "--drop-skipped",
+}
+
+
+def test_validate_names_the_option_of_an_opt_in_repair(tmp_path: Path) -> None:
+    report = validate(opt_in_archive(tmp_path), max_issues=None)
+    named = {(c.opt_in, c.fix_option) for c in report.causes if c.opt_in}
+    assert named == set(OPT_IN_EXPECTED.items())
+    assert all(c.fixed_by is None for c in report.causes if c.opt_in)
+    document = orjson.loads(report_json(report))
+    assert {(c["opt_in_repair"], c["fix_option"]) for c in document["causes"]} >= named
+    text = report_text(report)
+    for repair, option in OPT_IN_EXPECTED.items():
+        assert f"`archivekit fix {option}` does this ({repair}" in text
+    # A problem a default repair removes names that one only.
+    assert all(c.opt_in is None for c in report.causes if c.fixed_by)
+
+
+def test_a_dry_run_names_the_opt_in_repairs_it_leaves_off(tmp_path: Path) -> None:
+    source = opt_in_archive(tmp_path)
+    result = fix_archive(source, dry_run=True)
+    try:
+        offered = dict(result.log.offered)
+        assert result.log.total == 0
+        assert result.summary()["opt_in"] == {
+            repair: {"option": OPT_IN_EXPECTED[repair], "changes": count}
+            for repair, count in sorted(offered.items())
+        }
+    finally:
+        result.close()
+    assert set(offered) == set(OPT_IN_EXPECTED)
+    # Each count is what the option then does (dedupe: the later definitions it leaves out).
+    options = FixOptions(
+        drop_missing_files=True,
+        default_email_domain="example.org",
+        truncate_long_fields=True,
+        drop_skipped=True,
+        dedupe=True,
+    )
+    changes, result = fix(source, tmp_path / "out.zip", options=options)
+    made = Counter(c["repair"] for c in changes if c["after"] is not None)
+    dropped = [c for c in changes if c["repair"] == "dedupe" and "line removed" in c["note"]]
+    assert {**made, "dedupe": len(dropped)} == offered
+    assert result.log.offered == {}
+    done = run_cli(str(source), "--dry-run")
+    assert done.returncode == 1, done.stderr
+    out = done.stdout.decode()
+    assert "nothing to repair with these options" in out
+    for repair, option in OPT_IN_EXPECTED.items():
+        assert f"{repair} ({option})" in out
+
+
+def test_the_truncated_fields_are_the_catalogues() -> None:
+    from archivekit.issues import TRUNCATABLE_FIELDS
+    from archivekit.write.repairs import TRUNCATED, TRUNCATED_BYTES
+
+    cut = {
+        f"{kind}.{name}"
+        for table in (TRUNCATED, TRUNCATED_BYTES)
+        for kind, fields in table.items()
+        for name, _ in fields
+    }
+    assert cut == TRUNCATABLE_FIELDS
 
 
 # --- generated archives and injected defects -----------------------------------------------------

@@ -45,8 +45,10 @@ from archivekit.issues import (
     DROPS_DATA,
     FAILS_IMPORT,
     LOWERCASE_REPAIR,
+    OPT_IN_OPTIONS,
     Scalar,
     Severity,
+    opt_in_repair_for,
     repair_for,
 )
 from archivekit.report.words import plural
@@ -90,7 +92,8 @@ class RootCause:
     teams, files) with their line. `repair` names the mechanical repair when there is one;
     `fixed_by` is set when that repair is one `archivekit fix` makes by default and it removes
     every issue of the problem (`archivekit.issues.repair_for`; the text report says so in
-    the problem's details). `parts`: the
+    the problem's details); else `opt_in` names the opt-in repair that does
+    (`archivekit.issues.opt_in_repair_for`; `fix_option` its option). `parts`: the
     causes this problem is made of (one per name of a family, or one per effect), each with
     its `label`; none for a single cause.
     """
@@ -108,6 +111,7 @@ class RootCause:
     note: str | None = None
     repair: str | None = None
     fixed_by: str | None = None  # the default `archivekit fix` repair that removes them all
+    opt_in: str | None = None  # else the opt-in repair that does (`fix_option`: its option)
     server_error_id: str | None = None
     values: tuple[tuple[str, Scalar], ...] = ()
     key: CauseKey | None = None  # None: issues beyond the cause cap, counted per code
@@ -119,6 +123,11 @@ class RootCause:
     def first_line(self) -> int | None:
         starts = [runs[0][0] for runs in self.lines.values() if runs]
         return min(starts) if starts else None
+
+    @property
+    def fix_option(self) -> str | None:
+        """The `archivekit fix` option that makes the `opt_in` repair."""
+        return OPT_IN_OPTIONS[self.opt_in] if self.opt_in else None
 
     def leaves(self) -> tuple[RootCause, ...]:
         """The single causes this problem is made of (itself when it has no parts)."""
@@ -141,6 +150,8 @@ class RootCause:
             "note": self.note,
             "repair": self.repair,
             "fixed_by": self.fixed_by,
+            "opt_in_repair": self.opt_in,
+            "fix_option": self.fix_option,
             "names": [{"name": n.name, "line": n.line, "found": n.found} for n in self.names],
             "server_error_id": self.server_error_id,
             "values": dict(self.values),
@@ -671,6 +682,7 @@ def _root(cause: Cause, limits: Limits) -> RootCause:
     else:
         words = explain(cause, where)
     fixed_by = repair_for(cause.first, cause.key.code)  # the code's own repair (the catalogue's)
+    opt_in = opt_in_repair_for(cause.first, cause.key.code)
     repair = words.repair or fixed_by
     shared: dict[str, Scalar] = {
         k: cause.first.values[k] for k in _SHARED if k in cause.first.values
@@ -697,6 +709,7 @@ def _root(cause: Cause, limits: Limits) -> RootCause:
         note=words.note,
         repair=repair,
         fixed_by=fixed_by,
+        opt_in=opt_in,
         server_error_id=cause.first.server_error_id,
         values=tuple(shared.items()),
         key=cause.key,
@@ -800,6 +813,7 @@ def _problem(
     first = parts[0]
     ids = {p.server_error_id for p in parts}
     fixed = {p.fixed_by for p in parts}  # repaired by fix only when every part is
+    opt_in = {p.opt_in for p in parts}  # ...with one option
     return RootCause(
         cause=words.cause,
         fix=words.fix,
@@ -814,6 +828,7 @@ def _problem(
         note=words.note,
         repair=words.repair or next((p.repair for p in parts if p.repair), None),
         fixed_by=fixed.pop() if len(fixed) == 1 else None,
+        opt_in=opt_in.pop() if len(opt_in) == 1 else None,
         server_error_id=first.server_error_id if len(ids) == 1 else None,
         values=first.values if len(parts) == 1 else (("kind", _kind_of(parts)),),
         key=key,

@@ -219,6 +219,8 @@ def _details(
             out.append((f"     note: {_sentence(cause.note)}", 6))
         if cause.fixed_by:
             out.append((f"     repair: `archivekit fix` does this ({cause.fixed_by}).", 8))
+        elif cause.opt_in:
+            out.append((f"     repair: {opt_in_words(cause)}.", 8))
         parts = cause.parts if verbose else cause.parts[:PARTS_PER_CAUSE]
         for part in parts:
             where = f" on {part.where}" if part.where and part.label != part.where else ""
@@ -232,6 +234,14 @@ def _details(
         if hidden is not None:
             out.append((hidden, 0))
     return out
+
+
+def opt_in_words(cause: RootCause) -> str:
+    """How a problem an opt-in repair removes is repaired, in words."""
+    return (
+        f"`archivekit fix {cause.fix_option}` does this ({cause.opt_in}; an opt-in repair: it "
+        "changes or drops data)"
+    )
 
 
 def _wrapped(lines: list[tuple[str, int]], width: int | None) -> list[str]:

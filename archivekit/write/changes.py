@@ -97,6 +97,8 @@ class ChangeLog:
         self.refused: Counter[str] = Counter()
         self.sample: list[Change] = []
         self.refusals: list[Change] = []
+        # The opt-in repairs the run's options leave off: how many changes each would make.
+        self.offered: Counter[str] = Counter()
         # Owned by the log: closed by `close` (or when collected).
         self._spool = LineSpool(folder)
 
@@ -110,6 +112,10 @@ class ChangeLog:
             if len(self.refusals) < SAMPLE:
                 self.refusals.append(change)
         self._spool.add(orjson.dumps(change.to_dict()))
+
+    def offer(self, repair: str) -> None:
+        """One change the opt-in ``repair`` would make, were its option given."""
+        self.offered[repair] += 1
 
     @property
     def total(self) -> int:

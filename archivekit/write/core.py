@@ -209,8 +209,12 @@ class JsonlWriter:
             cut = block.find(b"\n", at) + 1 if at < len(block) else 0
             if not cut:  # the last line brings it there: ``end`` ends it
                 break
-            self._buffer += view[start:cut]
-            self.flush()
+            if self._buffer:
+                self._buffer += view[start:cut]
+                self.flush()
+            else:  # the same piece, not copied
+                self._hash.update(view[start:cut])
+                self._member.write(view[start:cut])
             start = cut
         self._buffer += view[start:]
         self._buffer += end

@@ -66,6 +66,7 @@ from archivekit.issues import (
     REPAIR_BOM,
     REPAIR_CLEAR_ENCRYPTION,
     REPAIR_CR,
+    REPAIR_DEDUPE,
     REPAIR_DUPLICATE_MEMBER,
     REPAIR_RECOMPRESS,
     REPAIR_REORDER,
@@ -78,7 +79,12 @@ from archivekit.read.inflate import STORED, crc32, method_name
 from archivekit.read.zipdir import FLAG_ENCRYPTED
 from archivekit.write.changes import Change, ChangeLog, shown_json
 from archivekit.write.core import COPY_BLOCK, ArchiveWriter, GroupSpool
-from archivekit.write.dedupe import DedupePlan, definition_envelopes, plan_dedupe
+from archivekit.write.dedupe import (
+    DedupePlan,
+    definition_envelopes,
+    definition_key,
+    plan_dedupe,
+)
 from archivekit.write.lines import NO_SIZE_LIMIT, LineDecoder, accept_any_type
 from archivekit.write.repairs import POST_TYPES, Definitions, FilePlan, FixOptions, LineRepairs
 from archivekit.write.select import EXPORT_ORDER
@@ -272,6 +278,7 @@ class FixRun:
         # later definition means a reorder; names defined nowhere stay unknown).
         self._used_early: dict[tuple[str, object], int] = {}
         self._version_kept = False  # the output's version line (line 1) is written
+        self._definition_keys: set[object] = set()  # without --dedupe: what lines defined
         self._repairs: LineRepairs | None = None  # set by `run`
 
     def run(self) -> FixStats:
@@ -524,6 +531,8 @@ class FixRun:
             )
             return
         first, _ = decode_line(text)
+        if first is not None and not self.options.dedupe:
+            self._count_duplicate(first)
         merged = False
         if first is not None and self.dedupe:
             kept, merged = self.dedupe.rewrite(number, first, self.log)
@@ -552,6 +561,17 @@ class FixRun:
                 yield kind, orjson.dumps(envelope), False
             else:
                 yield kind, piece, piece is raw
+
+    def _count_duplicate(self, envelope: dict[str, Any]) -> None:
+        """Without --dedupe: a later definition of what an earlier line defined is counted,
+        as what --dedupe would merge (`ChangeLog.offered`)."""
+        key = definition_key(envelope)
+        if key is None:
+            return
+        if key in self._definition_keys:
+            self.log.offer(REPAIR_DEDUPE)
+        else:
+            self._definition_keys.add(key)
 
     def _stray_version(self, piece: bytes, number: int) -> bool:
         """Whether a version line is left out: every one but the input's first (two exports

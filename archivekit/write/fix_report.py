@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final
 
-from archivekit.issues import REPAIRS
+from archivekit.issues import OPT_IN_OPTIONS, REPAIRS
 from archivekit.report.render import human_bytes
 from archivekit.write.changes import SAMPLE, ChangeLog
 from archivekit.write.core import WrittenArchive
@@ -33,6 +33,11 @@ class FixResult:
         return self.log.total > 0
 
     @property
+    def offered(self) -> int:
+        """Changes the opt-in repairs left off would make (with their options)."""
+        return sum(self.log.offered.values())
+
+    @property
     def unrepaired(self) -> int:
         """Problems fix found and could not repair (an ambiguous file, a line over 16 MiB)."""
         return sum(self.log.refused.values())
@@ -47,6 +52,10 @@ class FixResult:
             "changes": self.log.total,
             "repairs": dict(sorted(self.log.applied.items())),
             "not_repaired": dict(sorted(self.log.refused.items())),
+            "opt_in": {
+                repair: {"option": OPT_IN_OPTIONS[repair], "changes": count}
+                for repair, count in sorted(self.log.offered.items())
+            },
             **self.stats.to_dict(),
             "too_long_lines": self.stats.too_long,
             "archive": None if self.written is None else archive_entry(self.written),
@@ -81,7 +90,11 @@ def render_fix(result: FixResult) -> str:
     target = "(dry run: nothing written)" if result.written is None else result.output
     out = [f"fix {result.source} → {target}"]
     if not log.total and not log.refused:
-        out.append("nothing to repair: every line and file is kept as it is")
+        done = "every line and file is kept as it is"
+        if log.offered:
+            out.append(f"nothing to repair with these options: {done}")
+        else:
+            out.append(f"nothing to repair: {done}")
     for repair, count in sorted(log.applied.items()):
         out.append(f"  {count:>9,}  {repair}: {REPAIRS.get(repair, '')}")
     if log.sample:
@@ -95,6 +108,12 @@ def render_fix(result: FixResult) -> str:
         out += [f"  {change.text()}" for change in log.refusals]
         if refused > len(log.refusals):
             out.append(f"  … and {refused - len(log.refusals):,} more (--format json lists all)")
+    if log.offered:
+        out.append(
+            "opt-in repairs left off (they change or drop data; pass the option to make them):"
+        )
+        for repair, count in sorted(log.offered.items()):
+            out.append(f"  {count:>9,}  {repair} ({OPT_IN_OPTIONS[repair]}): {REPAIRS[repair]}")
     if stats.too_long:
         out.append(
             f"  {len(stats.too_long):,} line(s) over 16 MiB kept as they are (the server "

@@ -207,6 +207,13 @@ class LineRepairs:
         change = Change(repair, self._line, field, shown_json(before), None, note, values)
         self.log.add(change)
 
+    def _opt_in(self, repair: str, enabled: object) -> bool:
+        """Whether the opt-in ``repair`` is made here (its option given); when it is not, the
+        change it would make is counted (`ChangeLog.offered`: what to pass to make it)."""
+        if not enabled:
+            self.log.offer(repair)
+        return bool(enabled)
+
     def repair(self, envelope: Payload, line: int, *, nul: bool = True) -> bool:
         """Repair ``envelope`` (of input line ``line``); ``nul=False``: the line has no escaped
         NUL, so no string can hold one (JSON has no other way to write it)."""
@@ -233,8 +240,7 @@ class LineRepairs:
                 self._image(payload, "image", "emoji.image", whole_line=True)
             elif line_type == "direct_channel":
                 self._direct_channel(payload)
-            if self.options.truncate_long_fields:
-                self._truncate(payload, line_type)
+            self._truncate(payload, line_type)
         return self._changed
 
     # --- opt-in: limits and skipped lines ------------------------------------------------------
@@ -242,6 +248,8 @@ class LineRepairs:
         for name, limit in TRUNCATED.get(line_type, ()):
             value = payload.get(name)
             if isinstance(value, str) and len(value) > limit:
+                if not self._opt_in(REPAIR_TRUNCATE, self.options.truncate_long_fields):
+                    continue
                 payload[name] = value[:limit]
                 field = f"{line_type}.{name}"
                 note = f"{len(value):,} characters cut to {limit:,}"
@@ -252,6 +260,8 @@ class LineRepairs:
                 continue
             encoded = value.encode("utf-8", "surrogatepass")
             if len(encoded) > limit:
+                if not self._opt_in(REPAIR_TRUNCATE, self.options.truncate_long_fields):
+                    continue
                 # A character cut in two is left out whole (the server counts bytes).
                 cut = encoded[:limit].decode("utf-8", "ignore")
                 payload[name] = cut
@@ -262,7 +272,9 @@ class LineRepairs:
     def _skipped(self, payload: Payload) -> None:
         participants, members = payload.get("participants"), payload.get("members")
         counts = [len(x) for x in (participants, members) if isinstance(x, list)]
-        if counts and any(is_skipped_size(count) for count in counts):
+        if not (counts and any(is_skipped_size(count) for count in counts)):
+            return
+        if self._opt_in(REPAIR_DROP_SKIPPED, self.options.drop_skipped):
             self.drop = True
             self._change(
                 REPAIR_DROP_SKIPPED,
@@ -419,7 +431,9 @@ class LineRepairs:
                 new, found = self._path(path, at)
                 if new != path:
                     attachment["path"] = new
-                if not found and self.options.drop_missing_files:
+                if not found and self._opt_in(
+                    REPAIR_DROP_MISSING_FILE, self.options.drop_missing_files
+                ):
                     self._change(REPAIR_DROP_MISSING_FILE, at, path, None, "reference removed")
                     continue
             kept.append(attachment)
@@ -436,7 +450,7 @@ class LineRepairs:
         new, found = self._path(path, field)
         if new != path:
             payload[key] = new
-        if found or not self.options.drop_missing_files:
+        if found or not self._opt_in(REPAIR_DROP_MISSING_FILE, self.options.drop_missing_files):
             return
         if whole_line:
             self.drop = True
@@ -494,7 +508,12 @@ class LineRepairs:
             return
         domain = self.options.default_email_domain
         username = payload.get("username")
-        if domain and not payload.get("email") and isinstance(username, str) and username:
+        if (
+            not payload.get("email")
+            and isinstance(username, str)
+            and username
+            and self._opt_in(REPAIR_DEFAULT_EMAIL, domain)
+        ):
             email, before = f"{go_lower(username)}@{domain}", payload.get("email")
             payload["email"] = email
             self._change(REPAIR_DEFAULT_EMAIL, "user.email", before, email)
@@ -530,8 +549,7 @@ class LineRepairs:
                 self._change(LOWERCASE_REPAIR, "bot.owner", owner, stored)
 
     def _direct_channel(self, payload: Payload) -> None:
-        if self.options.drop_skipped:
-            self._skipped(payload)
+        self._skipped(payload)
         participants = payload.get("participants")
         if isinstance(participants, list):
             for index, participant in enumerate(participants):
