@@ -1016,7 +1016,9 @@ def test_a_stored_member_flagged_encrypted_whose_bytes_are_plain_loses_the_flag(
     # data (a ZipCrypto member has a 12-byte header more, and its CRC is the plaintext's).
     source = _posted(tmp_path, 0)
     _flag_encrypted(source, "data/a.png")
-    assert "member-encrypted" in validate(source, max_issues=None).issue_counts
+    flagged = [i for i in validate(source, max_issues=None).issues if i.code == "member-encrypted"]
+    assert any("clears the flag when the CRC-32" in i.message for i in flagged)
+    assert all(repair_for(i) is None for i in flagged)  # a hint, not a promise
     changes, _ = fix(source, tmp_path / "out.zip")
     assert [(c["repair"], c["field"], c["after"]) for c in changes] == [
         ("clear-encryption-flag", "data/a.png", '"stored"')
@@ -1054,6 +1056,9 @@ def test_a_really_encrypted_member_is_copied_as_it_is_and_reported(
     assert info.flag_bits & 0x1
     assert info.compress_type == zipfile.ZIP_STORED
     assert info.compress_size == info.file_size + 12
+    flagged = [i for i in validate(source, max_issues=None).issues if i.code == "member-encrypted"]
+    assert flagged
+    assert not any("clear-encryption-flag" in i.message for i in flagged)
     changes, _ = fix(source, tmp_path / "out.zip")
     refused = [c for c in changes if c["repair"] == "clear-encryption-flag"]
     assert [c["after"] for c in refused] == [None]
@@ -1503,6 +1508,9 @@ def test_bad_input_and_bad_outputs(tmp_path: Path) -> None:
         fix_archive(source)
     with pytest.raises(OutputError):
         fix_archive(source, source)
+    # A folder that does not exist: the output's error (exit 2), even with changes to log.
+    with pytest.raises(OutputError, match="does not exist"):
+        fix_archive(SAMPLES / "broken.zip", tmp_path / "nowhere" / "out.zip")
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[bytes]:

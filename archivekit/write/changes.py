@@ -99,8 +99,10 @@ class ChangeLog:
         self.refusals: list[Change] = []
         # The opt-in repairs the run's options leave off: how many changes each would make.
         self.offered: Counter[str] = Counter()
-        # Owned by the log: closed by `close` (or when collected).
-        self._spool = LineSpool(folder)
+        # Owned by the log: closed by `close` (or when collected). Made at the first change,
+        # once the run writes (a folder that does not exist is the output's error, exit 2).
+        self._folder = folder
+        self._spool: LineSpool | None = None
 
     def add(self, change: Change) -> None:
         if change.applied:
@@ -111,6 +113,8 @@ class ChangeLog:
             self.refused[change.repair] += 1
             if len(self.refusals) < SAMPLE:
                 self.refusals.append(change)
+        if self._spool is None:
+            self._spool = LineSpool(self._folder)
         self._spool.add(orjson.dumps(change.to_dict()))
 
     def offer(self, repair: str) -> None:
@@ -123,8 +127,10 @@ class ChangeLog:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Every change, in the order logged, as its dict."""
-        for _, line in self._spool.replay():
-            yield orjson.loads(line)
+        if self._spool is not None:
+            for _, line in self._spool.replay():
+                yield orjson.loads(line)
 
     def close(self) -> None:
-        self._spool.close()
+        if self._spool is not None:
+            self._spool.close()

@@ -709,11 +709,14 @@ class FixRun:
                 )
             )
             return replace(member, flags=member.flags & ~FLAG_ENCRYPTED, encrypted=False)
-        why = (
-            "stored with 12 bytes more than its size (a ZipCrypto header)"
-            if member.method == STORED and member.compressed_size == member.size + 12
-            else f"{method_name(member.method)}, encrypted"
-        )
+        if member.method != STORED:
+            why = f"{method_name(member.method)}: only a stored member's bytes can be checked"
+        elif member.compressed_size == member.size + 12:
+            why = "stored with the 12 bytes of a ZipCrypto header before its data"
+        elif member.compressed_size == member.size:
+            why = "stored, but its bytes do not give its CRC-32: encrypted or damaged"
+        else:
+            why = f"stored with {member.compressed_size - member.size:+,} bytes against its size"
         self.log.add(
             Change(
                 REPAIR_CLEAR_ENCRYPTION,
@@ -721,8 +724,8 @@ class FixRun:
                 name,
                 shown_json("encrypted"),
                 None,
-                f"really encrypted ({why}): cannot be read without the password; copied as it "
-                "is — zip it again without a password",
+                f"not provably plain ({why}): cannot be read without the password; copied as "
+                "it is — zip it again without a password",
             )
         )
         return member
