@@ -741,13 +741,15 @@ def fix(
     characters removed, references and defined names lowercased to the stored names (as the
     server stores them), lines put in the server's
     block order, messages over the limit split into replies, replies and reactions older than
-    their post moved to its time, members the server cannot read re-compressed with deflate.
-    Opt-in repairs change or drop data, each behind its flag (below); --dedupe merges the
+    their post moved to its time, members the server cannot read re-compressed with deflate
+    (a stored member flagged encrypted whose bytes prove plain: the flag cleared).
+    Opt-in repairs change or drop data, each behind its flag (below; left off, what each
+    would change is counted and listed with its flag); --dedupe merges the
     duplicate definitions of a team, channel, user, role, scheme or emoji into the first, as
     the importer applies them (the later one wins). Lines no repair touches stay
     byte-identical; files are copied as they are. A repair that is not safe (two files could be
     meant, two definitions one line cannot merge) is reported and not made. Running fix on its
-    own output changes nothing.
+    own output changes nothing: it writes the same bytes.
 
     \b
     Exit codes: 0 written (or nothing to repair with --dry-run), 1 --dry-run found repairs
