@@ -298,6 +298,18 @@ def test_text_table_is_aligned(edge_archive: Path) -> None:
     assert row.split()[:3] == ["eng", "Engineering", "O"]
 
 
+def test_text_table_shows_control_characters_escaped(tmp_path: Path) -> None:
+    # A NUL or an ESC in a value never reaches the terminal raw, and the columns stay aligned.
+    path = make_archive(tmp_path / "in.zip", [team("eng", display_name="E\x00\x1bng")])
+    result = run("inspect", str(path), "--by", "team")
+    assert result.exit_code == 0
+    assert "\x00" not in result.stdout
+    assert "\x1b" not in result.stdout
+    header, row = result.stdout.splitlines()
+    assert row.split()[:2] == ["eng", "E\\u0000\\u001bng"]
+    assert row.index("E\\u0000") == header.index("display_name")
+
+
 def test_the_output_file_is_written_atomically_and_never_over_the_archive(
     edge_archive: Path,
 ) -> None:

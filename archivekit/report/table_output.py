@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from archivekit.errors import UsageError
+from archivekit.report.render import escaped
 from archivekit.report.tables import ColumnKind, Table
 
 PARQUET_INSTALL = "pip install 'archivekit[parquet]'"
@@ -74,7 +75,7 @@ def table_text(table: Table) -> bytes:
     kinds = [kind for _, kind in table.columns]
     rows = [
         [
-            "-" if c is None else f"{c:,}" if kind == "int" else str(c)
+            "-" if c is None else f"{c:,}" if kind == "int" else escaped(str(c))
             for c, kind in zip(cells, kinds, strict=True)
         ]
         for cells in _cells(table)
