@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_sanitizers
+from conftest import require_sanitizers, run_sanitized, sanitized_build
 from test_reader_zipmaker import Entry, build_zip
 
 from archivekit.check.archive import archive_issues, member_issues
@@ -371,25 +371,12 @@ def test_the_index_under_address_and_undefined_behaviour_sanitizers(tmp_path: Pa
     import pickle
     import subprocess
     import sys
-    import sysconfig
 
     from archivekit.read.zipdir import directory_start
 
     gcc, libasan = require_sanitizers()
     module_dir = tmp_path / "asan"
-    module_dir.mkdir()
-    source = REPO / "archivekit" / "read" / "_zipindex.c"
-    build = subprocess.run(
-        [
-            gcc, "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-            "-fno-omit-frame-pointer", "-shared", "-fPIC",
-            "-I" + sysconfig.get_paths()["include"], "-I" + str(source.parent), str(source),
-            "-o", str(module_dir / ("_zipindex" + sysconfig.get_config_var("EXT_SUFFIX"))),
-        ],
-        capture_output=True,
-        text=True,
-    )  # fmt: skip
-    assert build.returncode == 0, build.stderr
+    sanitized_build(gcc, REPO / "archivekit" / "read" / "_zipindex.c", module_dir)
     # Every archive of the corpus, cut at many places and with bytes flipped in its directory.
     cases = []
     rng = random.Random(3)
@@ -409,21 +396,9 @@ def test_the_index_under_address_and_undefined_behaviour_sanitizers(tmp_path: Pa
             cases.append((str(case), start, base))
     data_file, out = tmp_path / "cases.pickle", tmp_path / "results.pickle"
     data_file.write_bytes(pickle.dumps(cases))
-    env = {
-        **os.environ,
-        "LD_PRELOAD": libasan,
-        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:halt_on_error=1",
-        "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
-        "PYTHONMALLOC": "malloc",
-        "PYTHONHASHSEED": "0",  # walk_members and check_local hash names: the same in both
-    }
     argv = [sys.executable, "-c", ASAN_SCRIPT, str(module_dir), str(data_file), str(out)]
-    run = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
-    starts = [i for i in (run.stderr.find("ERROR: "), run.stderr.find("runtime error")) if i >= 0]
-    report = run.stderr[max(min(starts, default=0) - 200, 0) :][:6000]
-    assert run.returncode == 0, report
-    assert "AddressSanitizer" not in run.stderr, report
-    assert "runtime error" not in run.stderr, report
+    # walk_members and check_local hash names: the same seed in both runs.
+    run_sanitized(argv, libasan, env={"PYTHONHASHSEED": "0"})
     # The installed build answers the same.
     installed = subprocess.run(
         [sys.executable, "-c", ASAN_SCRIPT, str(Path(members_module.NATIVE.__file__).parent),

@@ -43,6 +43,7 @@ from archivekit.issues import (
     warning,
 )
 from archivekit.read import Archive, MemberInfo, OutsideData
+from archivekit.read.imageheads import keep_rows
 from archivekit.read.inflate import method_name
 
 if TYPE_CHECKING:
@@ -372,6 +373,31 @@ class Dimensions:
             return self._known(index)
         return self._measure(index, None)
 
+    def measure(self, entries: bytes) -> None:
+        """Read the dimensions of many entries (packed uint32), in order: in C calls where the
+        archive can (`Archive.measure_entries`), each entry it stops at one by one."""
+        self._allocate()
+        indexes = memoryview(entries).cast("I")
+        at = 0
+        while at < len(indexes):
+            at = self.archive.measure_entries(entries, at, self._state, self._width, self._height)
+            if at < len(indexes):
+                index = indexes[at]
+                if index < len(self._state) and self._state[index] == _UNREAD:
+                    self._measure(index, None)
+                at += 1
+
+    def arrays(self) -> tuple[bytearray, array[int], array[int]]:
+        """The remembered states and sizes, by entry (see the class doc)."""
+        return self._state, self._width, self._height
+
+    def _allocate(self) -> None:
+        if not self._state:
+            entries = len(self.archive.index)
+            self._state = bytearray(entries)
+            self._width = array("I", bytes(4 * entries))
+            self._height = array("I", bytes(4 * entries))
+
     def _known(self, index: int) -> tuple[str, int, int] | None:
         state = self._state[index]
         if state == _NO_DIMENSIONS:
@@ -380,11 +406,7 @@ class Dimensions:
 
     def _measure(self, index: int, member: MemberInfo | None) -> tuple[str, int, int] | None:
         """`member` None: entry `index` of the index, read by its index alone."""
-        if not self._state:
-            entries = len(self.archive.index)
-            self._state = bytearray(entries)
-            self._width = array("I", bytes(4 * entries))
-            self._height = array("I", bytes(4 * entries))
+        self._allocate()
         if not 0 <= index < len(self._state):
             # Not an entry of the index (only a given member can be that): never remembered.
             return self._read(index, member)
@@ -512,10 +534,21 @@ class FileChecks:
     # --- the fast path's image attachments (see archivekit.check.fast.fastpath) -----------
     def fast_images(self, found: Findings, images: bytes, limit: int | None) -> None:
         """The image attachments of lines the C scanner accepted, in line order: (line,
-        direct, reply, position, entry) each, packed int64 (_scan.c's scan_batch)."""
-        packed = array("q", images)
-        for k in range(0, len(packed), 5):
-            line, direct, reply, position, entry = packed[k : k + 5]
+        direct, reply, position, entry) each, packed int64 (_scan.c's scan_batch).
+
+        Their heads are read in one go (`Dimensions.measure`), then only the images that can
+        change the facts go through `fast_image` one by one: those over `limit` or larger than
+        the largest image before this batch (a superset of what `fast_image` keeps: it raises
+        that maximum as it goes)."""
+        entries = array("I", (e if 0 <= e < 2**32 else 2**32 - 1 for e in array("q", images)[4::5]))
+        self.dimensions.measure(entries.tobytes())
+        state, width, height = self.dimensions.arrays()
+        # `fast_image` passes over an image no larger than the running maximum nor over
+        # `limit` (with a limit to compare with); that maximum only grows.
+        bound = -1 if limit is None else min(self._largest_image, limit)
+        kept = keep_rows(images, state, width, height, max(bound, -1))
+        for k in range(0, len(kept), 5):
+            line, direct, reply, position, entry = kept[k : k + 5]
             self.fast_image(found, line, bool(direct), reply, position, entry, limit)
 
     def fast_image(

@@ -509,10 +509,22 @@ static PyObject *index_nbytes(IndexObject *self, void *closure) {
     return PyLong_FromSize_t(n);
 }
 
+/* The capsule owns a reference to its index (its context, released by its destructor): the
+ * table it points to lives as long as the capsule, whoever holds only the capsule. */
+static void table_capsule_release(PyObject *capsule) {
+    Py_XDECREF((PyObject *)PyCapsule_GetContext(capsule));
+}
+
 static PyObject *index_table(IndexObject *self, void *closure) {
     (void)closure;
-    /* Valid while the index lives: users hold the index, not only the capsule. */
-    return PyCapsule_New(&self->t, MEMBER_TABLE_CAPSULE, NULL);
+    PyObject *capsule = PyCapsule_New(&self->t, MEMBER_TABLE_CAPSULE, table_capsule_release);
+    if (capsule == NULL) return NULL;
+    if (PyCapsule_SetContext(capsule, self) < 0) {
+        Py_DECREF(capsule);
+        return NULL;
+    }
+    Py_INCREF(self);
+    return capsule;
 }
 
 static PyObject *index_check_local(IndexObject *self, PyObject *args);
