@@ -15,6 +15,7 @@ import random
 import re
 import unicodedata
 import zipfile
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -285,6 +286,29 @@ def test_a_spawned_process_reads_the_directory_itself(tmp_path: Path) -> None:
             assert archive_issues(again) == archive_issues(archive)
 
 
+@needs_native
+def test_marking_packed_entries_in_c_sets_the_bits_python_sets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(5)
+    for entries in (0, 1, 7, 8, 9, 1000):
+        indexes = array("I", (rng.randrange(entries) for _ in range(entries * 2) if entries))
+        found = bytearray((entries + 7) // 8)
+        members_module.mark_entries(found, indexes.tobytes())
+        with monkeypatch.context() as patch:
+            patch.setattr(members_module, "NATIVE", None)
+            expected = bytearray((entries + 7) // 8)
+            members_module.mark_entries(expected, indexes.tobytes())
+            assert found == expected
+            assert sorted(set(indexes)) == [
+                i for i in range(entries) if expected[i >> 3] >> (i & 7) & 1
+            ]
+            with pytest.raises(IndexError):
+                members_module.mark_entries(expected, array("I", [8 * len(expected)]).tobytes())
+        with pytest.raises(IndexError):
+            members_module.mark_entries(found, array("I", [8 * len(found)]).tobytes())
+
+
 ASAN_SCRIPT = """
 import os, pickle, random, sys
 from array import array
@@ -359,6 +383,7 @@ for path, start, base in cases:
         index.select("suspects"), index.select(b".jsonl"), index.files(),
         index.stats(bits, 0), index.unreferenced(bits, 0),
         walked(path), checked(index),
+        _zipindex.mark(bits, bytes(4 * min(len(index), 1))) or bytes(bits),
     ))
 with open(sys.argv[3], "wb") as f:
     pickle.dump(results, f)

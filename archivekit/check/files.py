@@ -45,6 +45,7 @@ from archivekit.issues import (
 from archivekit.read import Archive, MemberInfo, OutsideData
 from archivekit.read.imageheads import keep_rows
 from archivekit.read.inflate import method_name
+from archivekit.read.members import mark_entries
 
 if TYPE_CHECKING:
     from archivekit.check.deferred import DeferredFiles
@@ -817,9 +818,7 @@ class ReferencedFiles:
 
     def add_packed(self, indexes: bytes) -> None:
         """Mark the entries packed as native uint32 (the C fast path's `FilesUsed`)."""
-        bits = self.bits
-        for index in array("I", indexes):
-            bits[index >> 3] |= 1 << (index & 7)
+        mark_entries(self.bits, indexes)
 
     def __contains__(self, index: int) -> bool:
         return bool(self.bits[index >> 3] >> (index & 7) & 1)
