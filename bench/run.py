@@ -127,6 +127,12 @@ def ensure_archive(path: Path, *, jsonl_mb: float | None = None, posts: int | No
 FILES_SHAPE = "r2"
 
 
+def files_archive(data: Path, members: int, variant: str = "") -> Path:
+    """Where the attachment-heavy archive of about `members` members is kept (`variant`:
+    "-images", "-nonascii" or both)."""
+    return data / f"files{variant}-{members}-{FILES_SHAPE}.zip"
+
+
 def ensure_files_archive(
     path: Path, members: int, *, images: bool = False, non_ascii: bool = False
 ) -> None:
@@ -524,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
         counts = [int(c) for c in args.files.split(",") if c.strip()]
         variant = ("-images" if args.images else "") + ("-nonascii" if args.non_ascii_names else "")
         for members in counts:
-            archive = args.data / f"files{variant}-{members}-{FILES_SHAPE}.zip"
+            archive = files_archive(args.data, members, variant)
             ensure_files_archive(
                 archive, members, images=args.images, non_ascii=args.non_ascii_names
             )

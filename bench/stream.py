@@ -25,7 +25,7 @@ import functools
 import sys
 from pathlib import Path
 
-from run import MB, ensure_files_archive, jsonl_size
+from run import MB, ensure_files_archive, files_archive, jsonl_size
 from tables_reconcile import (
     Run,
     append_section,
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         "inspect_pipe": lambda: piped("inspect"),
     }
     counts = [10_000] if args.quick and args.files else [int(c) for c in args.files.split(",") if c]
-    heavy = {members: args.data / f"files-{members}.zip" for members in counts}
+    heavy = {members: files_archive(args.data, members) for members in counts}
     for members, path in heavy.items():
         ensure_files_archive(path, members)
         commands[f"files_{members}"] = functools.partial(direct, "validate", of=path)
