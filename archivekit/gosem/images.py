@@ -7,6 +7,9 @@ registers that matter for imports (PNG, JPEG, GIF, WebP) without decoding pixels
 ``None`` means "no dimensions": unknown format, truncated or malformed header, or a variant
 Go's decoder refuses (e.g. lossless/arithmetic JPEG). In all those cases the server gets no
 dimensions either, so no resolution check happens for an attachment. Parsing never raises.
+
+This is the reference: archivekit/read/_imagehead.c parses the same heads in C for the fast
+path's image attachments, and tests/test_image_native.py holds it to these functions.
 """
 
 from __future__ import annotations
