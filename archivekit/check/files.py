@@ -541,7 +541,8 @@ class FileChecks:
         change the facts go through `fast_image` one by one: those over `limit` or larger than
         the largest image before this batch (a superset of what `fast_image` keeps: it raises
         that maximum as it goes)."""
-        entries = array("I", (e if 0 <= e < 2**32 else 2**32 - 1 for e in array("q", images)[4::5]))
+        # The scanner's entries are entries of the index (uint32).
+        entries = array("I", array("q", images)[4::5])
         self.dimensions.measure(entries.tobytes())
         state, width, height = self.dimensions.arrays()
         # `fast_image` passes over an image no larger than the running maximum nor over
