@@ -377,3 +377,26 @@ def test_rows_are_kept_in_c_as_in_python(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(imageheads, "IMAGE_HEADS", None)
         assert kept == imageheads.keep_rows(rows.tobytes(), state, width, height, bound)
+
+
+@needs_native
+@pytest.mark.parametrize("method", [0, 8])
+def test_a_compressed_size_past_the_file_is_left_to_python(tmp_path: Path, method: int) -> None:
+    """A zip64 size near 2**64 (hostile): offset + size must not wrap round to look fine."""
+    from test_reader_zipmaker import Entry, build_zip, compress
+
+    from archivekit.testing.synth import png_bytes
+
+    image = Entry("data/a.png", png_bytes(640, 480), method=method, zip64=True)
+    jsonl = Entry("import.jsonl", b'{"type":"version","version":1}\n')
+    pad = Entry("data/pad.bin", random.Random(1).randbytes(400_000), method=0)
+    data = build_zip([jsonl, image, pad])
+    # The directory's zip64 extra field of the image: (tag 1, 24, size, csize, offset).
+    stored = len(image.data) if method == 0 else len(compress(image.data, method))
+    extra = struct.pack("<HHQQ", 1, 24, len(image.data), stored)
+    assert data.count(extra) == 1
+    huge = 2**64 - 100
+    forged = struct.pack("<HHQQ", 1, 24, huge if method == 0 else len(image.data), huge)
+    path = tmp_path / "huge.zip"
+    path.write_bytes(data.replace(extra, forged))
+    assert _bulk(path, None, [1]) == _one_by_one(path, None, [1])

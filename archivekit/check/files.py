@@ -43,7 +43,7 @@ from archivekit.issues import (
     warning,
 )
 from archivekit.read import Archive, MemberInfo, OutsideData
-from archivekit.read.imageheads import keep_rows
+from archivekit.read.imageheads import FIRST_FORMAT, NO_DIMENSIONS, UNREAD, keep_rows
 from archivekit.read.inflate import method_name
 from archivekit.read.members import mark_entries
 
@@ -340,17 +340,13 @@ class AttachmentResolver:
         return payload, issues, found
 
 
-# What `Dimensions` remembers of an entry: not read yet, no dimensions, or 2 + the format's
-# position in FORMATS.
-_UNREAD, _NO_DIMENSIONS = 0, 1
-
-
 class Dimensions:
     """Image dimensions of members, read from their first bytes once per member (by entry:
     whichever path of the engine meets a member first, the other does not read it again).
 
     Remembered in arrays over the member index, 9 bytes per entry (allocated at the first
-    image): no object per image, however many an archive holds."""
+    image; their meaning: `archivekit.read.imageheads`, whose C reader fills them): no object
+    per image, however many an archive holds."""
 
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
@@ -370,7 +366,7 @@ class Dimensions:
     def entry(self, index: int) -> tuple[str, int, int] | None:
         """The dimensions of the image at entry `index` of the member index (the fast path's
         image attachments, known to be images), read without its `MemberInfo`."""
-        if index < len(self._state) and self._state[index] != _UNREAD:
+        if index < len(self._state) and self._state[index] != UNREAD:
             return self._known(index)
         return self._measure(index, None)
 
@@ -384,7 +380,7 @@ class Dimensions:
             at = self.archive.measure_entries(entries, at, self._state, self._width, self._height)
             if at < len(indexes):
                 index = indexes[at]
-                if index < len(self._state) and self._state[index] == _UNREAD:
+                if index < len(self._state) and self._state[index] == UNREAD:
                     self._measure(index, None)
                 at += 1
 
@@ -401,9 +397,9 @@ class Dimensions:
 
     def _known(self, index: int) -> tuple[str, int, int] | None:
         state = self._state[index]
-        if state == _NO_DIMENSIONS:
+        if state == NO_DIMENSIONS:
             return None
-        return FORMATS[state - 2], self._width[index], self._height[index]
+        return FORMATS[state - FIRST_FORMAT], self._width[index], self._height[index]
 
     def _measure(self, index: int, member: MemberInfo | None) -> tuple[str, int, int] | None:
         """`member` None: entry `index` of the index, read by its index alone."""
@@ -411,12 +407,12 @@ class Dimensions:
         if not 0 <= index < len(self._state):
             # Not an entry of the index (only a given member can be that): never remembered.
             return self._read(index, member)
-        if self._state[index] == _UNREAD:
+        if self._state[index] == UNREAD:
             dims = self._read(index, member)
             if dims is None:
-                self._state[index] = _NO_DIMENSIONS
+                self._state[index] = NO_DIMENSIONS
             else:
-                self._state[index] = 2 + FORMATS.index(dims[0])
+                self._state[index] = FIRST_FORMAT + FORMATS.index(dims[0])
                 self._width[index], self._height[index] = dims[1], dims[2]
         return self._known(index)
 

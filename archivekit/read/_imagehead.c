@@ -204,7 +204,10 @@ static int quick_head(Reader *rd, const MemberRecord *r, Budget *budget, const u
     if (!read_fully(rd->fd, rd->block, first, r->header_offset, &got)) return 0;
     if (got < LOCAL_HEADER_SIZE || memcmp(rd->block, "PK\3\4", 4) != 0) return 0;
     uint64_t skip = LOCAL_HEADER_SIZE + le16(rd->block + 26) + le16(rd->block + 28);
-    if (r->header_offset + skip + r->compressed_size > rd->file_size) return 0;
+    /* offset + skip + csize > file_size, without the overflow a hostile zip64 size would
+     * cause (header_offset < file_size is known) */
+    uint64_t room = rd->file_size - r->header_offset;
+    if (skip > room || r->compressed_size > room - skip) return 0;
     const unsigned char *data;
     if (small && skip + want <= got) {
         data = rd->block + skip;
