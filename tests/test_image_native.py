@@ -41,6 +41,7 @@ from archivekit.gosem.images import (
 from archivekit.read import imageheads, source
 from archivekit.read.inflate import ReadLimits
 from archivekit.read.source import open_archive
+from archivekit.testing.fuzz import scaled_examples
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "archivekit" / "read" / "_imagehead.c"
@@ -151,7 +152,7 @@ def test_every_cut_of_a_well_formed_head_parses_as_in_python() -> None:
 
 
 @needs_native
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=scaled_examples(5), deadline=None)
 @given(heads())
 def test_generated_and_hostile_heads_parse_as_in_python(head: bytes) -> None:
     assert NATIVE is not None
@@ -354,7 +355,7 @@ def _mutants(n: int) -> list[bytes]:
 
 
 @needs_native
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=scaled_examples(1), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, 3), st.integers(0, 70_000), st.integers(0, 70_000)), max_size=12
