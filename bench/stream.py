@@ -13,7 +13,7 @@ three for ``inspect``. Each as a child process: the best (or median) wall time o
 (user + system, children included: ``cat`` for the pipes), peak RSS of the largest process
 and of the whole process tree. The goal: from a pipe within 1.2x of the file (its default
 workers). With ``--files N,M``: the same pair (file, pipe) for ``validate`` on the
-attachment-heavy archives of about N and M members (issue 19's shape, bench/data/files-N.zip,
+attachment-heavy archives of about N and M members (issue 19's shape, bench/data/files-N-r2.zip,
 built once; ``--quick``: 10000 members), whose stored members written with data descriptors
 a stream must delimit by scanning — its peak RSS at two sizes is the memory scaling from a
 pipe. Appends a dated section to bench/results.md with `uptime` before and after.
