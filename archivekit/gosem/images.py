@@ -33,6 +33,8 @@ FORMATS = ("png", "jpeg", "gif", "webp")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SIGNATURE = b"\xff\xd8"
 GIF_SIGNATURES = (b"GIF87a", b"GIF89a")
+WEBP_RIFF = b"RIFF"  # then the RIFF size (4 bytes), then:
+WEBP_FORM = b"WEBP"
 _GO_MAX_INT32 = 2**31 - 1
 
 # JPEG markers without a length field: TEM, RST0-7, SOI, EOI.
@@ -59,7 +61,7 @@ def signature(head: bytes) -> str | None:
         return "jpeg"
     if head.startswith(GIF_SIGNATURES):
         return "gif"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+    if head.startswith(WEBP_RIFF) and head[8:12] == WEBP_FORM:
         return "webp"
     return None
 
