@@ -48,7 +48,7 @@ from archivekit.check.rules.user import PREFERENCE_KEYS
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import SERVER_METHODS
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions
-from archivekit.gosem.paths import resolve
+from archivekit.gosem.paths import DATA_PREFIX, resolve
 from archivekit.gosem.strings import fold_json_key
 from archivekit.native import native_module
 from archivekit.read import Archive, MemberInfo
@@ -781,7 +781,7 @@ class RedactRun:
         """Keep the file the JSONL path ``value`` names (as the server resolves it)."""
         key = resolve(value)
         if key is not None:
-            self._kept_files.add(self.names.path("data/" + key.removeprefix("data/")))
+            self._kept_files.add(self.names.path(DATA_PREFIX + key.removeprefix(DATA_PREFIX)))
 
     # --- files ---
     def _files(self, writer: ArchiveWriter) -> None:
@@ -926,6 +926,8 @@ def _lost_problems(member: MemberInfo) -> list[str]:
 
 
 def _is_jsonl(member: MemberInfo) -> bool:
+    # Any case, where the server's choice is case-sensitive: a "users.JSONL" beside the
+    # import file is text the customer wrote, so it is redacted as lines, never kept.
     return not member.is_dir and member.name.lower().endswith(".jsonl")
 
 
