@@ -11,7 +11,9 @@ SAMPLE ?= sample_exports/clean.zip
 $(STAMP): pyproject.toml setup.py archivekit/check/fast/_scan.c archivekit/check/fast/_report.c \
 		archivekit/write/_redact.c \
 		archivekit/check/fast/_jsonline.h archivekit/check/fast/_identity.h \
-		archivekit/read/_zipindex.c archivekit/read/_memberindex.h
+		archivekit/read/_zipindex.c archivekit/read/_memberindex.h \
+		archivekit/read/_imagehead.c
+	@scripts/test-tools.sh --build
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

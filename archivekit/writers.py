@@ -376,7 +376,11 @@ def redact_archive(
         with (
             refused_writes(target),
             write_archive(
-                target, protect=[source], jsonl_name=jsonl_name, lead=run.lead()
+                target,
+                protect=[source],
+                jsonl_name=jsonl_name,
+                lead=run.lead(),
+                jsonl_traits=run.jsonl_traits(),
             ) as writer,
         ):
             stats = run.run(writer)

@@ -2,7 +2,7 @@
 
     python bench/make_archive.py --jsonl-mb 400 --out bench/data/bench-400.zip
     python bench/make_archive.py --posts 50000 --out bench/data/mem-50000.zip
-    python bench/make_archive.py --file-posts 150000 --out bench/data/files-300000.zip
+    python bench/make_archive.py --file-posts 150000 --out bench/data/files-300000-r2.zip
 
 The shape (teams, users, DMs, attachments...) is fixed; only the number of posts (and direct
 posts, one per six posts) grows. For --jsonl-mb the post count is derived from two small
@@ -10,7 +10,8 @@ calibration runs (bytes per post and fixed overhead), so the result lands within
 
 --file-posts builds the attachment-heavy shape of issue 19 instead: that many posts (one in
 eight a direct post, one in ten with a reply), each with one to three files (two on average,
-so about twice as many members) at the paths `mmctl export` writes,
+so about twice as many members; one reply in two carries one or two files too) at the paths
+`mmctl export` writes,
 ``data/<day>/teams/<id>/channels/<id>/users/<id>/<id>/<name>``, stored, 50-500 bytes each.
 The files are documents, logs and archives, no images. With --images about half of them
 are images instead (PNG, JPEG and GIF headers of screenshot and photo sizes, then filler
@@ -136,12 +137,11 @@ def generate_files(
     lines = [orjson.dumps(record) for record in records]
     files: list[ZipMember] = []
     t0 = 1_700_000_000_000
-    for n in range(posts):
-        author = rng.choice(users)
-        where = rng.choice(channels)
-        day = 20240101 + n * 300 // posts
+
+    def attach(n: int, count: int, day: int, where: str, author: str) -> list[str]:
+        """`count` files of `author` in `where` (members added), their paths for the line."""
         paths = []
-        for _ in range(rng.randint(1, 3)):
+        for _ in range(count):
             name, content = _file(rng, n, images)
             path = (
                 f"{day}/teams/{team_id}/channels/{channel_ids[where]}/users/"
@@ -149,8 +149,23 @@ def generate_files(
             )
             paths.append(path)
             files.append(ZipMember("data/" + path, content))
+        return paths
+
+    for n in range(posts):
+        author = rng.choice(users)
+        where = rng.choice(channels)
+        day = 20240101 + n * 300 // posts
+        paths = attach(n, rng.randint(1, 3), day, where, author)
         message = " ".join(rng.choices(_WORDS, k=rng.randint(3, 30)))
-        replies = [reply(rng.choice(users), "thanks", t0 + 10 * n + 5)] if n % 10 == 0 else []
+        replies = []
+        if n % 10 == 0:
+            # The server checks a reply's files as it checks its post's: half the replies
+            # carry one or two of their own.
+            replier = rng.choice(users)
+            extra: dict[str, Any] = {}
+            if n % 20 == 0:
+                extra["attachments"] = attach(n, rng.randint(1, 2), day, where, replier)
+            replies.append(reply(replier, "thanks", t0 + 10 * n + 5, **extra))
         if n % 8 == 7:
             pair = rng.randrange(0, 40, 2)
             members = [users[pair], users[pair + 1]]

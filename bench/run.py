@@ -122,6 +122,17 @@ def ensure_archive(path: Path, *, jsonl_mb: float | None = None, posts: int | No
     )
 
 
+# The attachment-heavy shape's version, in its archives' names: r2 since replies carry files
+# (make_archive.py), so that an archive of the earlier shape in bench/data is never reused.
+FILES_SHAPE = "r2"
+
+
+def files_archive(data: Path, members: int, variant: str = "") -> Path:
+    """Where the attachment-heavy archive of about `members` members is kept (`variant`:
+    "-images", "-nonascii" or both)."""
+    return data / f"files{variant}-{members}-{FILES_SHAPE}.zip"
+
+
 def ensure_files_archive(
     path: Path, members: int, *, images: bool = False, non_ascii: bool = False
 ) -> None:
@@ -519,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
         counts = [int(c) for c in args.files.split(",") if c.strip()]
         variant = ("-images" if args.images else "") + ("-nonascii" if args.non_ascii_names else "")
         for members in counts:
-            archive = args.data / f"files{variant}-{members}.zip"
+            archive = files_archive(args.data, members, variant)
             ensure_files_archive(
                 archive, members, images=args.images, non_ascii=args.non_ascii_names
             )

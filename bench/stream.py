@@ -13,7 +13,7 @@ three for ``inspect``. Each as a child process: the best (or median) wall time o
 (user + system, children included: ``cat`` for the pipes), peak RSS of the largest process
 and of the whole process tree. The goal: from a pipe within 1.2x of the file (its default
 workers). With ``--files N,M``: the same pair (file, pipe) for ``validate`` on the
-attachment-heavy archives of about N and M members (issue 19's shape, bench/data/files-N.zip,
+attachment-heavy archives of about N and M members (issue 19's shape, bench/data/files-N-r2.zip,
 built once; ``--quick``: 10000 members), whose stored members written with data descriptors
 a stream must delimit by scanning — its peak RSS at two sizes is the memory scaling from a
 pipe. Appends a dated section to bench/results.md with `uptime` before and after.
@@ -25,7 +25,7 @@ import functools
 import sys
 from pathlib import Path
 
-from run import MB, ensure_files_archive, jsonl_size
+from run import MB, ensure_files_archive, files_archive, jsonl_size
 from tables_reconcile import (
     Run,
     append_section,
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         "inspect_pipe": lambda: piped("inspect"),
     }
     counts = [10_000] if args.quick and args.files else [int(c) for c in args.files.split(",") if c]
-    heavy = {members: args.data / f"files-{members}.zip" for members in counts}
+    heavy = {members: files_archive(args.data, members) for members in counts}
     for members, path in heavy.items():
         ensure_files_archive(path, members)
         commands[f"files_{members}"] = functools.partial(direct, "validate", of=path)

@@ -176,6 +176,54 @@ def require_sanitizers() -> tuple[str, str]:
     return gcc, libasan
 
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def sanitized_build(
+    gcc: str, source: Path, out_dir: Path, *, libraries: Sequence[str] = ()
+) -> Path:
+    """`source` (a C extension of the package) built into `out_dir` with AddressSanitizer and
+    UBSan, importable there under its own name."""
+    import sysconfig
+
+    out_dir.mkdir(exist_ok=True)
+    module = out_dir / (source.stem + sysconfig.get_config_var("EXT_SUFFIX"))
+    build = subprocess.run(
+        [
+            gcc, "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+            "-fno-omit-frame-pointer", "-shared", "-fPIC",
+            "-I" + sysconfig.get_paths()["include"], "-I" + str(source.parent),
+            "-I" + str(REPO_ROOT / "archivekit" / "read"), str(source), "-o", str(module),
+            *(f"-l{name}" for name in libraries),
+        ],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr
+    return module
+
+
+def run_sanitized(
+    argv: Sequence[str], libasan: str, timeout: int = 300, env: Mapping[str, str] | None = None
+) -> None:
+    """Run `argv` (Python importing a `sanitized_build`) with libasan preloaded, and `env`
+    added; fails the test on a non-zero exit or any sanitizer report, quoting it."""
+    env = {
+        **os.environ,
+        **(env or {}),
+        "LD_PRELOAD": libasan,
+        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:halt_on_error=1",
+        "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
+        "PYTHONMALLOC": "malloc",
+    }
+    run = subprocess.run(list(argv), capture_output=True, text=True, env=env, timeout=timeout)
+    starts = [i for i in (run.stderr.find("ERROR: "), run.stderr.find("runtime error")) if i >= 0]
+    report = run.stderr[max(min(starts, default=0) - 200, 0) :][:6000]
+    assert run.returncode == 0, report
+    assert "AddressSanitizer" not in run.stderr, report
+    assert "runtime error" not in run.stderr, report
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Path of a headless-capable Chromium (session-wide: a module may share one page load)."""

@@ -15,11 +15,12 @@ import random
 import re
 import unicodedata
 import zipfile
+from array import array
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_sanitizers
+from conftest import require_sanitizers, run_sanitized, sanitized_build
 from test_reader_zipmaker import Entry, build_zip
 
 from archivekit.check.archive import archive_issues, member_issues
@@ -285,6 +286,29 @@ def test_a_spawned_process_reads_the_directory_itself(tmp_path: Path) -> None:
             assert archive_issues(again) == archive_issues(archive)
 
 
+@needs_native
+def test_marking_packed_entries_in_c_sets_the_bits_python_sets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(5)
+    for entries in (0, 1, 7, 8, 9, 1000):
+        indexes = array("I", (rng.randrange(entries) for _ in range(entries * 2) if entries))
+        found = bytearray((entries + 7) // 8)
+        members_module.mark_entries(found, indexes.tobytes())
+        with monkeypatch.context() as patch:
+            patch.setattr(members_module, "NATIVE", None)
+            expected = bytearray((entries + 7) // 8)
+            members_module.mark_entries(expected, indexes.tobytes())
+            assert found == expected
+            assert sorted(set(indexes)) == [
+                i for i in range(entries) if expected[i >> 3] >> (i & 7) & 1
+            ]
+            with pytest.raises(IndexError):
+                members_module.mark_entries(expected, array("I", [8 * len(expected)]).tobytes())
+        with pytest.raises(IndexError):
+            members_module.mark_entries(found, array("I", [8 * len(found)]).tobytes())
+
+
 ASAN_SCRIPT = """
 import os, pickle, random, sys
 from array import array
@@ -359,6 +383,7 @@ for path, start, base in cases:
         index.select("suspects"), index.select(b".jsonl"), index.files(),
         index.stats(bits, 0), index.unreferenced(bits, 0),
         walked(path), checked(index),
+        _zipindex.mark(bits, bytes(4 * min(len(index), 1))) or bytes(bits),
     ))
 with open(sys.argv[3], "wb") as f:
     pickle.dump(results, f)
@@ -371,25 +396,12 @@ def test_the_index_under_address_and_undefined_behaviour_sanitizers(tmp_path: Pa
     import pickle
     import subprocess
     import sys
-    import sysconfig
 
     from archivekit.read.zipdir import directory_start
 
     gcc, libasan = require_sanitizers()
     module_dir = tmp_path / "asan"
-    module_dir.mkdir()
-    source = REPO / "archivekit" / "read" / "_zipindex.c"
-    build = subprocess.run(
-        [
-            gcc, "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-            "-fno-omit-frame-pointer", "-shared", "-fPIC",
-            "-I" + sysconfig.get_paths()["include"], "-I" + str(source.parent), str(source),
-            "-o", str(module_dir / ("_zipindex" + sysconfig.get_config_var("EXT_SUFFIX"))),
-        ],
-        capture_output=True,
-        text=True,
-    )  # fmt: skip
-    assert build.returncode == 0, build.stderr
+    sanitized_build(gcc, REPO / "archivekit" / "read" / "_zipindex.c", module_dir)
     # Every archive of the corpus, cut at many places and with bytes flipped in its directory.
     cases = []
     rng = random.Random(3)
@@ -409,21 +421,9 @@ def test_the_index_under_address_and_undefined_behaviour_sanitizers(tmp_path: Pa
             cases.append((str(case), start, base))
     data_file, out = tmp_path / "cases.pickle", tmp_path / "results.pickle"
     data_file.write_bytes(pickle.dumps(cases))
-    env = {
-        **os.environ,
-        "LD_PRELOAD": libasan,
-        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:halt_on_error=1",
-        "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
-        "PYTHONMALLOC": "malloc",
-        "PYTHONHASHSEED": "0",  # walk_members and check_local hash names: the same in both
-    }
     argv = [sys.executable, "-c", ASAN_SCRIPT, str(module_dir), str(data_file), str(out)]
-    run = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
-    starts = [i for i in (run.stderr.find("ERROR: "), run.stderr.find("runtime error")) if i >= 0]
-    report = run.stderr[max(min(starts, default=0) - 200, 0) :][:6000]
-    assert run.returncode == 0, report
-    assert "AddressSanitizer" not in run.stderr, report
-    assert "runtime error" not in run.stderr, report
+    # walk_members and check_local hash names: the same seed in both runs.
+    run_sanitized(argv, libasan, env={"PYTHONHASHSEED": "0"})
     # The installed build answers the same.
     installed = subprocess.run(
         [sys.executable, "-c", ASAN_SCRIPT, str(Path(members_module.NATIVE.__file__).parent),

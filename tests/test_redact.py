@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import threading
 import unicodedata
 import zipfile
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +64,12 @@ from archivekit.write.redact import (
     NATIVE_PROPS_KEYS,
     PROPS_KEYS,
     PROPS_USER_KEYS,
+    REPRODUCED_DAMAGE,
     RedactRun,
     _repeats_a_key,
 )
 from archivekit.write.results import render_redact
+from archivekit.write.zipwriter import GO_DEFLATE, PLAIN, MemberTraits, ZipWriter
 from archivekit.writers import redact_archive
 
 SAMPLES = Path(__file__).parent.parent / "sample_exports"
@@ -73,8 +78,8 @@ KEY = b"support-ticket-1234"
 EMAIL_IN_TEXT = r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+"
 
 
-def issue_keys(path: Path) -> Counter[tuple[Any, ...]]:
-    report = validate(path)
+def issue_keys(path: Path, *, verify: bool = False) -> Counter[tuple[Any, ...]]:
+    report = validate(path, verify_files=verify)
     # A file's issue names the file: by its mapped name after redact, so only whether it is
     # about the JSONL or a file is compared.
     return Counter(
@@ -261,15 +266,34 @@ def test_sample_keeps_its_issues_and_loses_its_content(sample: str, tmp_path: Pa
     assert len(jsonl_of(out)) == len(jsonl_of(source))
 
 
-def test_deflate64_jsonl_is_written_with_deflate(tmp_path: Path) -> None:
-    # The writer core writes deflate only: the one issue about the JSONL's compression goes.
+def test_a_deflate64_jsonl_stays_deflate64(tmp_path: Path) -> None:
+    """sample_exports/deflate64.zip: its JSONL is deflate64 (the import fails); the output's is
+    too (stored blocks), so validate reports the same — that issue included."""
     source = SAMPLES / "deflate64.zip"
-    out = redact(source, tmp_path)
+    out = tmp_path / "out.zip"
+    result = redact_archive(source, out, key=KEY)
     before = issue_keys(source)
     assert [k for k in before if k[0] == "jsonl-unsupported-compression"]
-    assert issue_keys(out) == Counter(
+    assert issue_keys(out) == before
+    assert not result.stats.not_reproduced
+    with zipfile.ZipFile(out) as zf:
+        assert zf.getinfo("import.jsonl").compress_type == 9
+
+
+def test_a_jsonl_in_another_method_is_written_with_deflate_and_listed(tmp_path: Path) -> None:
+    """A JSONL in bzip2 (which archivekit reads, the server does not): written with deflate,
+    its issue listed as not reproduced."""
+    jsonl = b"".join(x + b"\n" for x in ZIP_RECIPE.lines)
+    with zipfile.ZipFile(tmp_path / "in.zip", "w", zipfile.ZIP_BZIP2) as zf:
+        zf.writestr("import.jsonl", jsonl)
+    source = tmp_path / "in.zip"
+    before = issue_keys(source)
+    assert [k for k in before if k[0] == "jsonl-unsupported-compression"]
+    result = redact_archive(source, tmp_path / "out.zip", key=KEY)
+    assert issue_keys(tmp_path / "out.zip") == Counter(
         {k: n for k, n in before.items() if k[0] != "jsonl-unsupported-compression"}
     )
+    assert result.to_dict()["problems_not_reproduced"] == {"jsonl-unsupported-compression": 1}
 
 
 def test_real_fixture(tmp_path: Path) -> None:
@@ -346,11 +370,11 @@ def test_mapping_inverts_names_and_files(tmp_path: Path) -> None:
     for before, after in zip(records(source), records(out), strict=True):
         if before["type"] == "user":
             body, mapped = before["user"], after["user"]
-            assert users[mapped["username"]] == go_lower(body["username"])
-            assert emails[go_lower(mapped["email"])] == go_lower(body["email"])
+            assert users[mapped["username"]] == body["username"]  # in its own case
+            assert emails[mapped["email"]] == body["email"]
         if before["type"] == "post":
             body, mapped = before["post"], after["post"]
-            assert users.get(go_lower(mapped["user"]), mapped["user"]) == go_lower(body["user"])
+            assert users.get(mapped["user"], mapped["user"]) == body["user"]
             assert channels.get(mapped["channel"], mapped["channel"]) == body["channel"]
     with zipfile.ZipFile(source) as a, zipfile.ZipFile(out) as b:
         originals = {i.filename for i in a.infolist() if not i.filename.endswith(".jsonl")}
@@ -724,17 +748,19 @@ def slow_property(share: float) -> settings:
 
 
 def assert_redact_keeps_issues(
-    source: Path, tmp_path: Path, gone: frozenset[str] = frozenset()
+    source: Path, tmp_path: Path, gone: frozenset[str] = frozenset(), *, verify: bool = False
 ) -> None:
-    """validate says the same of ``source`` and of its redacted copy, but for the codes
-    ``gone`` (which redact removes on purpose)."""
+    """validate (``verify``: reading every file in full) says the same of ``source`` and of its
+    redacted copy, but for the codes ``gone`` (which redact removes on purpose)."""
     try:
-        before = issue_keys(source)
+        before = issue_keys(source, verify=verify)
     except Exception:  # an archive validate refuses (exit 3) is not this test's subject
         return
     out = tmp_path / "out.zip"
     redact_archive(source, out, key=KEY)
-    assert issue_keys(out) == Counter({k: n for k, n in before.items() if k[0] not in gone})
+    assert issue_keys(out, verify=verify) == Counter(
+        {k: n for k, n in before.items() if k[0] not in gone}
+    )
 
 
 RECIPE = ArchiveRecipe.of(
@@ -796,6 +822,24 @@ def test_image_placeholder_is_a_valid_image_of_the_same_size(
         image.load()  # decodes the pixels, not only the header
         assert image.size == (width, height)
         assert image.format == {"jpeg": "JPEG"}.get(fmt, fmt.upper())
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "gif", "webp"])
+@pytest.mark.parametrize(("width", "height", "size"), [(640, 480, 103), (65535, 65535, 2000)])
+def test_an_image_too_large_for_its_file_gets_a_header_only_placeholder(
+    fmt: str, width: int, height: int, size: int
+) -> None:
+    """A 103-byte JPEG of 640x480, a hostile 2,000-byte PNG header claiming 65535x65535: no
+    blank image of those dimensions fits (or is worth compressing), a header saying them does
+    — of the same size, without pixels (none are compressed or held in memory)."""
+    made = placeholder(size, (fmt, width, height))
+    data = b"".join(made.blocks)
+    assert len(data) == made.size == size
+    assert image_dimensions(data) == (fmt, width, height)
+    # (A GIF's blank image is one 1x1 frame, 36 bytes, and a blank WebP of 640x480 is
+    # smaller still: those fit.)
+    if fmt in ("png", "jpeg"):
+        assert {"png": b"IDAT", "jpeg": b"\xff\xda"}[fmt] not in data
 
 
 def test_image_placeholder_larger_than_a_tiny_original_says_so() -> None:
@@ -925,10 +969,15 @@ def test_a_key_repeated_through_an_escape_keeps_both_objects(tmp_path: Path) -> 
 
 # --- property: zip-level defects keep their codes and lines ----------------------------------
 
-ZIP_DEFECTS = ("missing", "outside-data", "duplicate", "deflate64", "nfd")
+# Defects of members: in their place, their name, their method, their flags and mode, their
+# data (a CRC-32 mismatch, a compression ratio over the zip-bomb limit).
+ZIP_DEFECTS = (
+    *("missing", "outside-data", "duplicate", "deflate64", "nfd", "encrypted", "symlink"),
+    *("bzip2", "crc", "ratio"),
+)
 # Codes redact removes on purpose (README, "redact"): a member name in NFD becomes the token of
-# its NFC spelling, and a member in a method the server cannot read is written with deflate.
-DOCUMENTED_GONE = frozenset({"member-nfd-name", "member-unsupported-compression"})
+# its NFC spelling.
+DOCUMENTED_GONE = frozenset({"member-nfd-name"})
 ZIP_RECIPE = ArchiveRecipe.of(
     [
         synth.team("northwind", display_name="Northwind"),
@@ -949,21 +998,37 @@ ZIP_RECIPE = ArchiveRecipe.of(
         "data/notes/q3.txt": b"quarterly figures " * 8,
     },
 )
+Defective = tuple[synth.ZipMember, MemberTraits]
+# What each defect of ZIP_DEFECTS sets on its member's zip entry.
+_TRAITS = {
+    "deflate64": MemberTraits(method=9),
+    "bzip2": MemberTraits(method=12),
+    "encrypted": MemberTraits(flags=0x1),
+    "symlink": MemberTraits(unix_mode=0o120777),
+    "crc": MemberTraits(wrong_crc=True),
+}
+RATIO_DATA = bytes(2 << 20)  # deflated 1,028 times smaller: over the limit of 1,000
 
 
-@st.composite
-def zip_defects(draw: st.DrawFn, recipe: ArchiveRecipe) -> list[synth.ZipMember]:
-    """The members of ``recipe`` (its lines perhaps mutated too) with defects on some files:
-    missing, outside data/, written twice, in deflate64, named in NFD; perhaps an extra file."""
-    lines = list(recipe.lines)
-    if draw(st.booleans()):
-        lines = apply_record_mutations(lines, draw(record_mutations(lines, 2)))
-    defects = draw(
-        st.dictionaries(st.sampled_from(sorted(recipe.files)), st.sampled_from(ZIP_DEFECTS),
-                        min_size=1, max_size=3)
-    )  # fmt: skip
-    members = [synth.ZipMember("import.jsonl", b"".join(x + b"\n" for x in lines), "deflate")]
-    for name, data in recipe.files.items():
+def write_defective(path: Path, members: list[Defective]) -> Path:
+    """`synth.write_zip`, each member with its zip-level traits."""
+    with path.open("wb") as fp:
+        writer = ZipWriter(fp)
+        for member, traits in members:
+            method: Any = member.method
+            with writer.open(member.name, method, deflate=GO_DEFLATE, traits=traits) as out:
+                out.write(member.data)
+        writer.close()
+    return path
+
+
+def defective_members(
+    lines: list[bytes], files: Mapping[str, bytes], defects: dict[str, str]
+) -> list[Defective]:
+    """The JSONL of ``lines`` and ``files``, each with its defect of ``defects`` (by name)."""
+    jsonl = b"".join(x + b"\n" for x in lines)
+    members: list[Defective] = [(synth.ZipMember("import.jsonl", jsonl, "deflate"), PLAIN)]
+    for name, data in files.items():
         defect = defects.get(name)
         if defect == "missing":
             continue
@@ -971,20 +1036,35 @@ def zip_defects(draw: st.DrawFn, recipe: ArchiveRecipe) -> list[synth.ZipMember]
             name = name.removeprefix("data/")
         elif defect == "nfd":
             name = unicodedata.normalize("NFD", name)
-        member = synth.ZipMember(name, data, "deflate64" if defect == "deflate64" else "stored")
+        method = "deflate" if defect in ("ratio", "crc") else "stored"
+        content = RATIO_DATA if defect == "ratio" else data
+        member = (synth.ZipMember(name, content, method), _TRAITS.get(defect or "", PLAIN))
         members += [member] * (2 if defect == "duplicate" else 1)
+    return members
+
+
+@st.composite
+def zip_defects(draw: st.DrawFn, recipe: ArchiveRecipe) -> list[Defective]:
+    """The members of ``recipe`` (its lines perhaps mutated too) with defects on some files
+    (`ZIP_DEFECTS`); perhaps an extra file."""
+    lines = list(recipe.lines)
     if draw(st.booleans()):
-        members.append(synth.ZipMember("data/extra/unreferenced.txt", b"left over " * 5))
+        lines = apply_record_mutations(lines, draw(record_mutations(lines, 2)))
+    defects = draw(
+        st.dictionaries(st.sampled_from(sorted(recipe.files)), st.sampled_from(ZIP_DEFECTS),
+                        min_size=1, max_size=3)
+    )  # fmt: skip
+    members = defective_members(lines, recipe.files, defects)
+    if draw(st.booleans()):
+        members.append((synth.ZipMember("data/extra/unreferenced.txt", b"left over " * 5), PLAIN))
     return members
 
 
 @slow_property(0.25)
 @given(members=zip_defects(ZIP_RECIPE))
-def test_zip_defects_keep_their_codes_and_lines(
-    members: list[synth.ZipMember], tmp_path: Path
-) -> None:
-    source = synth.write_zip(tmp_path / "in.zip", members)
-    assert_redact_keeps_issues(source, tmp_path, DOCUMENTED_GONE)
+def test_zip_defects_keep_their_codes_and_lines(members: list[Defective], tmp_path: Path) -> None:
+    source = write_defective(tmp_path / "in.zip", members)
+    assert_redact_keeps_issues(source, tmp_path, DOCUMENTED_GONE, verify=True)
 
 
 @slow_property(0.1)
@@ -992,17 +1072,71 @@ def test_zip_defects_keep_their_codes_and_lines(
 def test_zip_defects_in_a_generated_export_keep_their_codes_and_lines(
     data: st.DataObject, generated_recipe: ArchiveRecipe, tmp_path: Path
 ) -> None:
-    source = synth.write_zip(tmp_path / "in.zip", data.draw(zip_defects(generated_recipe)))
-    assert_redact_keeps_issues(source, tmp_path, DOCUMENTED_GONE)
+    source = write_defective(tmp_path / "in.zip", data.draw(zip_defects(generated_recipe)))
+    assert_redact_keeps_issues(source, tmp_path, DOCUMENTED_GONE, verify=True)
+
+
+@pytest.mark.parametrize("defect", [d for d in ZIP_DEFECTS if d not in ("missing", "duplicate")])
+def test_each_zip_defect_is_reproduced_or_listed(defect: str, tmp_path: Path) -> None:
+    """Differential, one defect at a time on one referenced file: validate (reading every file
+    in full) reports the same codes before and after, but for the one listed as not
+    reproduced; the redacted member keeps the zip-level trait and leaks nothing."""
+    names = sorted(ZIP_RECIPE.files)
+    members = defective_members(list(ZIP_RECIPE.lines), ZIP_RECIPE.files, {names[0]: defect})
+    source = write_defective(tmp_path / "in.zip", members)
+    before = issue_keys(source, verify=True)
+    code = {
+        "outside-data": "attachment-outside-data",
+        "deflate64": "member-unsupported-compression",
+        "bzip2": "member-unsupported-compression",
+        "nfd": "member-nfd-name",
+        "encrypted": "member-encrypted",
+        "symlink": "member-symlink",
+        "crc": "member-crc-mismatch",
+        "ratio": "member-ratio",
+    }[defect]
+    assert code in {k[0] for k in before}
+    out = tmp_path / "out.zip"
+    result = redact_archive(source, out, key=KEY)
+    gone = DOCUMENTED_GONE & {code}
+    assert issue_keys(out, verify=True) == Counter(
+        {k: n for k, n in before.items() if k[0] not in gone}
+    )
+    assert set(result.stats.not_reproduced) == gone  # and the summary says what is not
+    assert set(result.stats.reproduced) == {code} & REPRODUCED_DAMAGE
+    if defect != "ratio":  # (a stream's reader does not apply the ratio limit to this file)
+        assert streamed_codes(out, tmp_path) == {k[0] for k in issue_keys(out, verify=True)}
+    secret = ZIP_RECIPE.files[names[0]]
+    assert secret not in out.read_bytes()
+    assert b"confidential" not in out.read_bytes()
+
+
+def streamed_codes(path: Path, tmp_path: Path) -> set[str]:
+    """The codes validate (reading every file) reports on ``path`` read as a stream (a FIFO):
+    members are found front to back, so each one's end must be known from its own bytes."""
+    fifo = tmp_path / "stream.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with fifo.open("wb") as out:
+            out.write(path.read_bytes())
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        report = validate(fifo, verify_files=True)
+    finally:
+        feeder.join(timeout=10)
+    return {i.code for i in report.issues}
 
 
 def test_documented_zip_differences_are_the_only_ones(tmp_path: Path) -> None:
-    """The two codes redact removes on purpose are there before and gone after."""
+    """The code redact removes on purpose is there before and gone after."""
     names = sorted(ZIP_RECIPE.files)
     members = [synth.ZipMember("import.jsonl", b"".join(x + b"\n" for x in ZIP_RECIPE.lines))]
     members += [
         synth.ZipMember(unicodedata.normalize("NFD", names[0]), ZIP_RECIPE.files[names[0]]),
-        synth.ZipMember(names[1], ZIP_RECIPE.files[names[1]], "deflate64"),
+        synth.ZipMember(names[1], ZIP_RECIPE.files[names[1]]),
         synth.ZipMember(names[2], ZIP_RECIPE.files[names[2]]),
     ]
     source = synth.write_zip(tmp_path / "in.zip", members)
@@ -1044,6 +1178,56 @@ def test_props_keys_naming_someone_are_mapped(tmp_path: Path) -> None:
     assert [k for k in mapped if k in props] == ["channel_mentions", "from_webhook", "attachments"]
     assert len(orjson.dumps(mapped)) == len(orjson.dumps(props))
     assert f'"{user}":1,"channel_mentions":{{"{channel}":{{}}}}'.encode() in body
+
+
+def test_mentions_links_props_and_mapping_follow_the_names(tmp_path: Path) -> None:
+    """@mentions of a non-ASCII username, ~channel links in a channel's header and purpose, a
+    channel mention's team_name: each the name's pseudonym; from_webhook's "true" kept; two
+    unknown props keys of one object never one; the mapping in the names' own case."""
+    props = {
+        "from_webhook": "true",
+        "from_bot": "yes please",
+        "channel_mentions": {"logistik": {"display_name": "Logistik", "team_name": "Nordwind"}},
+        **dict.fromkeys("abcdefghijklmnopqrst", 1),  # 20 keys of 26 one-letter ones
+    }
+    lines: list[Any] = [
+        synth.team("nordwind", display_name="N"),
+        synth.channel("nordwind", "logistik", header="see ~logistik", purpose="~logistik!"),
+        synth.user("jürgen", {"nordwind": ["logistik"]}, email="Juergen@nordwind.example"),
+        synth.post("nordwind", "logistik", "Jürgen", "hallo @jürgen, @Jürgen.", 1, props=props),
+    ]
+    source = make_archive(tmp_path / "in.zip", lines)
+    mapping = tmp_path / "map.json"
+    out = redact(source, tmp_path, mapping=mapping)
+    body = b"\n".join(jsonl_of(out))
+    for secret in ("jürgen", "Jürgen", "logistik", "Nordwind", "nordwind", "please"):
+        assert secret.encode() not in body, secret
+    got = records(out)
+    by_type = {r["type"]: r[r["type"]] for r in got}
+    user, team = by_type["user"]["username"], by_type["team"]["name"]
+    channel = by_type["channel"]["name"]
+    post = by_type["post"]
+    assert post["message"][5:] == f" @{user}, @{user[0].upper()}{user[1:]}."
+    assert by_type["channel"]["header"][3:] == f" ~{channel}"
+    assert by_type["channel"]["purpose"] == f"~{channel}!"
+    mention = post["props"]["channel_mentions"][channel]
+    assert mention["team_name"] == team.capitalize()
+    assert post["props"]["from_webhook"] == "true"
+    assert len(post["props"]["from_bot"]) == len("yes please")
+    assert len(post["props"]) == len(props)  # no two keys became one
+    # ... also on a line rewritten token by token (a repeated key)
+    letters = ",".join(f'"{c}":1' for c in "abcdefghijklmnopqrst")
+    token_line = b'{"type":"post","post":{"props":{%s},"props":{}}}' % letters.encode()
+    pairs: list[list[tuple[str, Any]]] = []
+    (tmp_path / "token").mkdir()
+    body = redacted_jsonl([token_line], tmp_path / "token")
+    json.loads(body.split(b"\n")[-2], object_pairs_hook=pairs.append)
+    assert len({k for k, _ in pairs[0]}) == 20
+    reverse = json.loads(mapping.read_text())["names"]
+    assert reverse["user"][user] == "jürgen"
+    assert reverse["user"][post["user"]] == "Jürgen"
+    assert reverse["email"][by_type["user"]["email"]] == "Juergen@nordwind.example"
+    assert reverse["team"][mention["team_name"]] == "Nordwind"
 
 
 def test_props_keys_kept_in_c_are_those_kept_in_python() -> None:
@@ -1130,40 +1314,29 @@ def test_one_character_channels_keep_their_codes_and_lose_their_names(tmp_path: 
     assert [r["post"]["channel"] for r in got if r["type"] == "post"] == mapped
 
 
-def test_zip_problems_a_placeholder_cannot_carry_are_listed(tmp_path: Path) -> None:
-    """An encrypted member or a symlink becomes a plain placeholder (validate no longer sees
-    the problem): the summary and the manifest say so, by code."""
-    source = tmp_path / "in.zip"
-    jsonl = b"".join(x + b"\n" for x in ZIP_RECIPE.lines)
+def test_zip_problems_a_placeholder_carries_are_in_the_manifest(tmp_path: Path) -> None:
+    """The summary and the manifest say which damaged data the placeholders carry over and
+    which problems they do not."""
     names = sorted(ZIP_RECIPE.files)
-    with zipfile.ZipFile(source, "w") as zf:
-        zf.writestr("import.jsonl", jsonl)
-        zf.writestr(names[0], ZIP_RECIPE.files[names[0]])
-        link = zipfile.ZipInfo(names[1])
-        link.external_attr = (0o120777 << 16) | 0x10
-        link.create_system = 3
-        zf.writestr(link, ZIP_RECIPE.files[names[1]])
-        for name in names[2:]:
-            zf.writestr(name, ZIP_RECIPE.files[name])
-    data = bytearray(source.read_bytes())
-    needle = names[0].encode()
-    for signature, flags, name_at in ((b"PK\x03\x04", 6, 30), (b"PK\x01\x02", 8, 46)):
-        at = data.find(signature)
-        while at >= 0:
-            if data[at + name_at : at + name_at + len(needle)] == needle:
-                data[at + flags] |= 0x1  # the encryption bit, on a member that is not encrypted
-            at = data.find(signature, at + 4)
-    source.write_bytes(data)
-    codes = {k[0] for k in issue_keys(source)}
-    assert {"member-encrypted", "member-symlink"} <= codes
-    result = redact_archive(source, tmp_path / "out.zip", key=KEY)
-    lost = {"member-encrypted": 1, "member-symlink": 1}
-    assert result.to_dict()["problems_not_reproduced"] == lost
-    manifest = json.loads((tmp_path / "out.manifest.json").read_text())
-    assert json.dumps(lost)[1:-1] in json.dumps(manifest)
-    assert "problems not reproduced: member-encrypted (1), member-symlink (1)" in render_redact(
-        result
+    jsonl = b"".join(x + b"\n" for x in ZIP_RECIPE.lines)
+    source = write_defective(
+        tmp_path / "in.zip",
+        [
+            (synth.ZipMember("import.jsonl", jsonl, "deflate"), PLAIN),
+            (synth.ZipMember(unicodedata.normalize("NFD", names[0]), b"x"), PLAIN),
+            (synth.ZipMember(names[1], ZIP_RECIPE.files[names[1]], "deflate"), _TRAITS["crc"]),
+            (synth.ZipMember(names[2], ZIP_RECIPE.files[names[2]]), _TRAITS["encrypted"]),
+        ],
     )
+    result = redact_archive(source, tmp_path / "out.zip", key=KEY)
+    document = result.to_dict()
+    assert document["problems_not_reproduced"] == {"member-nfd-name": 1}
+    assert document["damaged_data_reproduced"] == {"member-crc-mismatch": 1}
+    manifest = json.loads((tmp_path / "out.manifest.json").read_text())
+    assert '"member-crc-mismatch": 1' in json.dumps(manifest)
+    text = render_redact(result)
+    assert "problems not reproduced: member-nfd-name (1)" in text
+    assert "damaged data reproduced: member-crc-mismatch (1)" in text
 
 
 def test_usernames_in_system_post_props_are_the_users_pseudonyms(tmp_path: Path) -> None:
@@ -1182,11 +1355,3 @@ def test_usernames_in_system_post_props_are_the_users_pseudonyms(tmp_path: Path)
     assert mapped["addedUsername"] == user
     assert mapped["username"] == user.capitalize()
     assert len(mapped["removedUsername"]) == len("nobody")
-
-
-def test_a_jsonl_the_server_cannot_read_is_listed_as_not_reproduced(tmp_path: Path) -> None:
-    """sample_exports/deflate64.zip: its JSONL is deflate64 (the import fails); the output's is
-    deflate, so the summary must say that problem is not carried over."""
-    source = SAMPLES / "deflate64.zip"
-    result = redact_archive(source, tmp_path / "out.zip", key=KEY)
-    assert result.to_dict()["problems_not_reproduced"] == {"jsonl-unsupported-compression": 1}

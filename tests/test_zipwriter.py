@@ -7,6 +7,7 @@ import hashlib
 import io
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from archivekit.write.zipwriter import (
     FAST_DEFLATE,
     FLAG_DATA_DESCRIPTOR,
     GO_DEFLATE,
+    MemberTraits,
     ZipWriter,
     central_entry_size,
     local_overhead,
@@ -171,3 +173,55 @@ def test_size_helpers_match_what_is_written(tmp_path: Path) -> None:
             for m in members
         )
     assert total + 22 == out.stat().st_size
+
+
+def test_member_traits_set_flags_mode_method_and_a_wrong_crc() -> None:
+    """`MemberTraits`: what a copy keeps of its original's problems, as another reader (Python's
+    zipfile) sees the entries; deflate64 stays readable (stored blocks), the same bytes twice."""
+    data = b"placeholder " * 100
+
+    def written() -> bytes:
+        buffer = io.BytesIO()
+        writer = ZipWriter(buffer)
+        for name, traits in [
+            ("enc", MemberTraits(flags=0x1)),
+            ("link", MemberTraits(unix_mode=0o120777)),
+            ("d64", MemberTraits(method=9)),
+            ("bz", MemberTraits(method=12)),
+            ("crc", MemberTraits(wrong_crc=True)),
+        ]:
+            with writer.open(name, "deflate", traits=traits) as out:
+                out.write(data)
+        writer.close()
+        return buffer.getvalue()
+
+    raw = written()
+    assert raw == written()
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        info = {i.filename: i for i in zf.infolist()}
+        assert info["enc"].flag_bits & 0x1
+        assert info["link"].external_attr >> 16 == 0o120777
+        assert info["link"].create_system == 3
+        assert info["d64"].compress_type == 9
+        assert zf.read("d64") == data
+        assert info["bz"].compress_type == 12
+        assert zlib.crc32(data) ^ 0xFFFFFFFF == info["crc"].CRC
+        with pytest.raises(zipfile.BadZipFile, match="CRC"):
+            zf.read("crc")
+
+
+def test_sized_members_carry_crc_and_sizes_ahead_of_their_data() -> None:
+    """`write_sized`: no data descriptor, the local header holds the CRC-32 and sizes (a reader
+    of a stream finds the end of an encrypted member); the content is read twice, written once."""
+    data = [b"zeros " * 50, b"more"]
+    buffer = io.BytesIO()
+    writer = ZipWriter(buffer)
+    entry = writer.write_sized("enc.txt", lambda: iter(data), 8, MemberTraits(flags=0x1))
+    writer.close()
+    raw = buffer.getvalue()
+    size = len(b"".join(data))
+    fields = struct.unpack_from("<4sHHHHHIIIHH", raw)
+    assert fields[2] == 0x1  # encrypted, no data descriptor
+    assert fields[6:9] == (zlib.crc32(b"".join(data)), size, size)
+    assert entry.size == entry.compressed_size == size
+    assert raw.count(b"zeros ") == 50

@@ -43,7 +43,9 @@ from archivekit.issues import (
     warning,
 )
 from archivekit.read import Archive, MemberInfo, OutsideData
+from archivekit.read.imageheads import FIRST_FORMAT, NO_DIMENSIONS, UNREAD, keep_rows
 from archivekit.read.inflate import method_name
+from archivekit.read.members import mark_entries
 
 if TYPE_CHECKING:
     from archivekit.check.deferred import DeferredFiles
@@ -338,17 +340,13 @@ class AttachmentResolver:
         return payload, issues, found
 
 
-# What `Dimensions` remembers of an entry: not read yet, no dimensions, or 2 + the format's
-# position in FORMATS.
-_UNREAD, _NO_DIMENSIONS = 0, 1
-
-
 class Dimensions:
     """Image dimensions of members, read from their first bytes once per member (by entry:
     whichever path of the engine meets a member first, the other does not read it again).
 
     Remembered in arrays over the member index, 9 bytes per entry (allocated at the first
-    image): no object per image, however many an archive holds."""
+    image; their meaning: `archivekit.read.imageheads`, whose C reader fills them): no object
+    per image, however many an archive holds."""
 
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
@@ -368,32 +366,53 @@ class Dimensions:
     def entry(self, index: int) -> tuple[str, int, int] | None:
         """The dimensions of the image at entry `index` of the member index (the fast path's
         image attachments, known to be images), read without its `MemberInfo`."""
-        if index < len(self._state) and self._state[index] != _UNREAD:
+        if index < len(self._state) and self._state[index] != UNREAD:
             return self._known(index)
         return self._measure(index, None)
 
-    def _known(self, index: int) -> tuple[str, int, int] | None:
-        state = self._state[index]
-        if state == _NO_DIMENSIONS:
-            return None
-        return FORMATS[state - 2], self._width[index], self._height[index]
+    def measure(self, entries: bytes) -> None:
+        """Read the dimensions of many entries (packed uint32), in order: in C calls where the
+        archive can (`Archive.measure_entries`), each entry it stops at one by one."""
+        self._allocate()
+        indexes = memoryview(entries).cast("I")
+        at = 0
+        while at < len(indexes):
+            at = self.archive.measure_entries(entries, at, self._state, self._width, self._height)
+            if at < len(indexes):
+                index = indexes[at]
+                if index < len(self._state) and self._state[index] == UNREAD:
+                    self._measure(index, None)
+                at += 1
 
-    def _measure(self, index: int, member: MemberInfo | None) -> tuple[str, int, int] | None:
-        """`member` None: entry `index` of the index, read by its index alone."""
+    def arrays(self) -> tuple[bytearray, array[int], array[int]]:
+        """The remembered states and sizes, by entry (see the class doc)."""
+        return self._state, self._width, self._height
+
+    def _allocate(self) -> None:
         if not self._state:
             entries = len(self.archive.index)
             self._state = bytearray(entries)
             self._width = array("I", bytes(4 * entries))
             self._height = array("I", bytes(4 * entries))
+
+    def _known(self, index: int) -> tuple[str, int, int] | None:
+        state = self._state[index]
+        if state == NO_DIMENSIONS:
+            return None
+        return FORMATS[state - FIRST_FORMAT], self._width[index], self._height[index]
+
+    def _measure(self, index: int, member: MemberInfo | None) -> tuple[str, int, int] | None:
+        """`member` None: entry `index` of the index, read by its index alone."""
+        self._allocate()
         if not 0 <= index < len(self._state):
             # Not an entry of the index (only a given member can be that): never remembered.
             return self._read(index, member)
-        if self._state[index] == _UNREAD:
+        if self._state[index] == UNREAD:
             dims = self._read(index, member)
             if dims is None:
-                self._state[index] = _NO_DIMENSIONS
+                self._state[index] = NO_DIMENSIONS
             else:
-                self._state[index] = 2 + FORMATS.index(dims[0])
+                self._state[index] = FIRST_FORMAT + FORMATS.index(dims[0])
                 self._width[index], self._height[index] = dims[1], dims[2]
         return self._known(index)
 
@@ -512,10 +531,22 @@ class FileChecks:
     # --- the fast path's image attachments (see archivekit.check.fast.fastpath) -----------
     def fast_images(self, found: Findings, images: bytes, limit: int | None) -> None:
         """The image attachments of lines the C scanner accepted, in line order: (line,
-        direct, reply, position, entry) each, packed int64 (_scan.c's scan_batch)."""
-        packed = array("q", images)
-        for k in range(0, len(packed), 5):
-            line, direct, reply, position, entry = packed[k : k + 5]
+        direct, reply, position, entry) each, packed int64 (_scan.c's scan_batch).
+
+        Their heads are read in one go (`Dimensions.measure`), then only the images that can
+        change the facts go through `fast_image` one by one: those over `limit` or larger than
+        the largest image before this batch (a superset of what `fast_image` keeps: it raises
+        that maximum as it goes)."""
+        # The scanner's entries are entries of the index (uint32).
+        entries = array("I", array("q", images)[4::5])
+        self.dimensions.measure(entries.tobytes())
+        state, width, height = self.dimensions.arrays()
+        # `fast_image` passes over an image no larger than the running maximum nor over
+        # `limit` (with a limit to compare with); that maximum only grows.
+        bound = -1 if limit is None else min(self._largest_image, limit)
+        kept = keep_rows(images, state, width, height, max(bound, -1))
+        for k in range(0, len(kept), 5):
+            line, direct, reply, position, entry = kept[k : k + 5]
             self.fast_image(found, line, bool(direct), reply, position, entry, limit)
 
     def fast_image(
@@ -784,9 +815,7 @@ class ReferencedFiles:
 
     def add_packed(self, indexes: bytes) -> None:
         """Mark the entries packed as native uint32 (the C fast path's `FilesUsed`)."""
-        bits = self.bits
-        for index in array("I", indexes):
-            bits[index >> 3] |= 1 << (index & 7)
+        mark_entries(self.bits, indexes)
 
     def __contains__(self, index: int) -> bool:
         return bool(self.bits[index >> 3] >> (index & 7) & 1)

@@ -7,6 +7,9 @@ registers that matter for imports (PNG, JPEG, GIF, WebP) without decoding pixels
 ``None`` means "no dimensions": unknown format, truncated or malformed header, or a variant
 Go's decoder refuses (e.g. lossless/arithmetic JPEG). In all those cases the server gets no
 dimensions either, so no resolution check happens for an attachment. Parsing never raises.
+
+This is the reference: archivekit/read/_imagehead.c parses the same heads in C for the fast
+path's image attachments, and tests/test_image_native.py holds it to these functions.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ FORMATS = ("png", "jpeg", "gif", "webp")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SIGNATURE = b"\xff\xd8"
 GIF_SIGNATURES = (b"GIF87a", b"GIF89a")
+WEBP_RIFF = b"RIFF"  # then the RIFF size (4 bytes), then:
+WEBP_FORM = b"WEBP"
 _GO_MAX_INT32 = 2**31 - 1
 
 # JPEG markers without a length field: TEM, RST0-7, SOI, EOI.
@@ -56,7 +61,7 @@ def signature(head: bytes) -> str | None:
         return "jpeg"
     if head.startswith(GIF_SIGNATURES):
         return "gif"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+    if head.startswith(WEBP_RIFF) and head[8:12] == WEBP_FORM:
         return "webp"
     return None
 

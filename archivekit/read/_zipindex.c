@@ -509,10 +509,22 @@ static PyObject *index_nbytes(IndexObject *self, void *closure) {
     return PyLong_FromSize_t(n);
 }
 
+/* The capsule owns a reference to its index (its context, released by its destructor): the
+ * table it points to lives as long as the capsule, whoever holds only the capsule. */
+static void table_capsule_release(PyObject *capsule) {
+    Py_XDECREF((PyObject *)PyCapsule_GetContext(capsule));
+}
+
 static PyObject *index_table(IndexObject *self, void *closure) {
     (void)closure;
-    /* Valid while the index lives: users hold the index, not only the capsule. */
-    return PyCapsule_New(&self->t, MEMBER_TABLE_CAPSULE, NULL);
+    PyObject *capsule = PyCapsule_New(&self->t, MEMBER_TABLE_CAPSULE, table_capsule_release);
+    if (capsule == NULL) return NULL;
+    if (PyCapsule_SetContext(capsule, self) < 0) {
+        Py_DECREF(capsule);
+        return NULL;
+    }
+    Py_INCREF(self);
+    return capsule;
 }
 
 static PyObject *index_check_local(IndexObject *self, PyObject *args);
@@ -979,7 +991,39 @@ done:
     return out;
 }
 
+/* mark(bits, indexes): sets bit i (byte i >> 3, bit i & 7) of the writable bitmap `bits` for
+ * each entry index i packed as native uint32 (the fast path's files used), without a Python
+ * int for each; IndexError at the first index past the bitmap, as bits[i >> 3] would. */
+static PyObject *mark_py(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer bits, indexes;
+    if (!PyArg_ParseTuple(args, "w*y*", &bits, &indexes)) return NULL;
+    PyObject *result = NULL;
+    if (indexes.len % 4) {
+        PyErr_SetString(PyExc_ValueError, "indexes must be packed uint32");
+        goto done;
+    }
+    unsigned char *b = bits.buf;
+    const uint32_t *in = indexes.buf;
+    size_t count = (size_t)indexes.len / 4, n_bytes = (size_t)bits.len;
+    for (size_t k = 0; k < count; k++) {
+        uint32_t i = in[k];
+        if ((size_t)(i >> 3) >= n_bytes) {
+            PyErr_SetString(PyExc_IndexError, "bytearray index out of range");
+            goto done;
+        }
+        b[i >> 3] |= (unsigned char)(1u << (i & 7));
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&bits);
+    PyBuffer_Release(&indexes);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"mark", mark_py, METH_VARARGS,
+     "mark(bits: bytearray, indexes: bytes): set the bits of entries packed as uint32."},
     {"read_index", read_index, METH_VARARGS,
      "read_index(fd, start, file_size, base) -> MemberIndex: the central directory from start."},
     {"nfc_quick", nfc_quick_py, METH_O,

@@ -64,6 +64,17 @@ SCANNED = 2
 NATIVE = native_module("archivekit.read._zipindex")
 
 
+def mark_entries(bits: bytearray, indexes: bytes) -> None:
+    """Set bit i (byte i >> 3, bit i & 7) of `bits` for each entry index i packed as native
+    uint32: in C when built (no int object per entry; an attachment-heavy archive has
+    hundreds of thousands). IndexError for an index past the bitmap."""
+    if NATIVE is not None:
+        NATIVE.mark(bits, indexes)
+        return
+    for index in array("I", indexes):
+        bits[index >> 3] |= 1 << (index & 7)
+
+
 def packed(indexes: bytes) -> Sequence[int]:
     """Entry indexes the C index packs as native uint32 (its `select` and `unreferenced`),
     read in place: 4 bytes per entry, no int object until one is read."""

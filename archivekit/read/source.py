@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from types import TracebackType
@@ -22,6 +23,7 @@ from archivekit.errors import ArchiveError
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions
 from archivekit.gosem.paths import member_key
 from archivekit.issues import error
+from archivekit.read.imageheads import IMAGE_HEADS
 from archivekit.read.inflate import (
     READABLE_METHODS,
     ReadBudget,
@@ -181,6 +183,28 @@ class Archive:
             if head is not None:
                 return image_dimensions(head)
         return self.member_dimensions(self.index[i])
+
+    def measure_entries(
+        self, entries: bytes, start: int, state: bytearray, width: array[int], height: array[int]
+    ) -> int:
+        """`entry_dimensions` of entries[start:] (packed uint32), in order, in one C call,
+        written into arrays over the index (`archivekit.check.files.Dimensions`: `state` 1 no
+        dimensions, 2 + the format's position in `FORMATS`; an entry whose state is not 0 is
+        skipped), up to the first one the C reader cannot vouch for (another method, a damaged
+        local header, a limit...: quick_head's None) or past the index: returns its position
+        (the count when none), for the caller to read it by `entry_dimensions` and go on from
+        the next. That is `start` itself without the C reader or the C index, and for any
+        kind but a zip."""
+        table = self.index.table
+        if IMAGE_HEADS is None or table is None or self.kind != "zip" or self._fh is None:
+            return start
+        limits = self._limits
+        self._budget.total, stop = IMAGE_HEADS.measure(
+            table, self._fh.fileno(), self.size, entries, start, HEAD_BYTES, state, width,
+            height, limits.max_member_size, limits.max_total_size, self._budget.total,
+            limits.max_ratio,
+        )  # fmt: skip
+        return int(stop)
 
     def _open_handle(self) -> BinaryIO:
         if self._fh is None:

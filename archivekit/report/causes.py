@@ -39,6 +39,7 @@ from archivekit.check.files import DROPPED_FILE_CODE, MISSING_FILE_CODES
 from archivekit.check.rules.context import MAX_POST_SIZE, MAX_POST_SIZE_SOURCE
 from archivekit.check.rules.direct import GROUP_MAX_MEMBERS, GROUP_MIN_MEMBERS
 from archivekit.check.rules.user import MISSING_EMAIL_NOTE
+from archivekit.gosem.paths import DATA_PREFIX
 from archivekit.gosem.spec import field_pattern
 from archivekit.issues import (
     CODES,
@@ -359,7 +360,7 @@ def _limit(cause: Cause, where: str, needed: Scalar = None) -> _Words:
 def _missing_files(cause: Cause, where: str) -> _Words:
     n = cause.count
     folder = cause.folder
-    under = f"all are under {folder}" if n > 1 and folder and folder != "data/" else None
+    under = f"all are under {folder}" if n > 1 and folder and folder != DATA_PREFIX else None
     if cause.key.code == "attachment-data-prefix":
         held = cause.present
         if not held:

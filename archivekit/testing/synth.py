@@ -33,7 +33,7 @@ from archivekit.gosem.images import JPEG_SIGNATURE
 from archivekit.gosem.paths import DATA_PREFIX
 from archivekit.read.zipdir import U32_MAX
 from archivekit.write.core import FLUSH_BYTES, JSONL_NAME
-from archivekit.write.placeholders import placeholder
+from archivekit.write.placeholders import blank_image
 from archivekit.write.zipwriter import (
     GO_DEFLATE,
     Z_FINISH,
@@ -476,7 +476,7 @@ def png_bytes(width: int, height: int) -> bytes:
     8000x5000 px costs ~5 KB of memory and output."""
     if width < 1 or height < 1:
         raise ValueError("PNG dimensions must be positive")
-    return b"".join(placeholder(0, ("png", width, height)).blocks)
+    return blank_image("png", width, height)
 
 
 def jpeg_header_bytes(width: int, height: int) -> bytes:

@@ -55,7 +55,7 @@ static void init_classes(void) {
 /* --- the spec of post lines (redact.py's _REPLY and _POST) --------------------------------- */
 typedef enum {
     S_KEEP, S_TEXT, S_MESSAGE, S_USER, S_TEAM, S_CHANNEL, S_EMOJI, S_PATH, S_ATTACHMENTS,
-    S_LIST, S_OBJECT, S_PROPS
+    S_LIST, S_OBJECT, S_PROPS, S_FLAG
 } Kind;
 enum { N_USER, N_TEAM, N_CHANNEL, N_EMOJI, N_KINDS };
 static const char *const NAME_KIND[N_KINDS] = {"user", "team", "channel", "emoji"};
@@ -74,6 +74,17 @@ static const Spec ATTACHMENTS = {S_ATTACHMENTS, NULL, NULL}, PROPS = {S_PROPS, N
  * is), or channel_mentions (whose keys are channel names), is left to the Python walk. */
 typedef struct Mapper Mapper;
 static int is_props_key(Mapper *m, const unsigned char *key, size_t n);
+/* The value of a key of FLAG_KEYS (redact.py's PROPS_FLAG_KEYS: keep the two in step): the
+ * strings "true" and "false" kept, any other text; objects and lists inside walked as props. */
+static const Spec FLAG = {S_FLAG, NULL, NULL};
+static const char *const FLAG_KEYS[] = {
+    "from_webhook", "from_bot", "from_plugin", "from_oauth_app", NULL};
+
+static int is_flag_key(const unsigned char *key, size_t n) {
+    for (const char *const *k = FLAG_KEYS; *k != NULL; k++)
+        if ((*k)[0] == key[0] && strncmp(*k, (const char *)key, n) == 0 && (*k)[n] == 0) return 1;
+    return 0;
+}
 static const Spec USERS = {S_LIST, &USER, NULL};
 static const Field PATH_FIELDS[] = {{"path", &PATH}, {NULL, NULL}};
 static const Spec FILE_OBJECT = {S_OBJECT, NULL, PATH_FIELDS};
@@ -488,10 +499,16 @@ static int put_words(Mapper *m, const unsigned char *p, const unsigned char *end
         }
         if (message && ((b == '@' && !is_word(prev) && prev != '@' && prev != '.') ||
                         (b == '~' && !is_word(prev) && prev != '~'))) {
+            /* The name: word characters (any script, as re's \w) and '-' ('.' too after '@'). */
             const unsigned char *run = p + 1, *q = run;
-            while (q < end &&
-                   (is_ascii_alnum(*q) || *q == '-' || *q == '_' || (b == '@' && *q == '.')))
-                q++;
+            Py_UCS4 last = 0;
+            while (q < end && *q != '\\') {
+                int n;
+                Py_UCS4 cp = decode(q, &n);
+                if (!(is_word(cp) || cp == '-' || (b == '@' && cp == '.'))) break;
+                last = cp;
+                q += n;
+            }
             if (q > run) {
                 if (put(m, kept, p + 1 - kept) < 0) return FAILED;
                 const unsigned char *core = q;
@@ -501,7 +518,7 @@ static int put_words(Mapper *m, const unsigned char *p, const unsigned char *end
                 if (core > run && put_name(m, b == '@' ? N_USER : N_CHANNEL, run, core - run) < 0)
                     return FAILED;
                 kept = core;
-                prev = q[-1];
+                prev = last;
                 p = q;
                 continue;
             }
@@ -592,7 +609,12 @@ static int string_leaf(Ctx *c, const Spec *spec) {
     int escaped;
     if (scan_string(c, &start, &stop, &escaped) < 0) return NOT_TAKEN;
     Kind kind = spec->kind;
-    if (kind == S_LIST || kind == S_OBJECT || kind == S_ATTACHMENTS || kind == S_PROPS)
+    if (kind == S_FLAG && !escaped &&
+        ((stop - start == 4 && memcmp(start, "true", 4) == 0) ||
+         (stop - start == 5 && memcmp(start, "false", 5) == 0)))
+        kind = S_KEEP;
+    if (kind == S_LIST || kind == S_OBJECT || kind == S_ATTACHMENTS || kind == S_PROPS ||
+        kind == S_FLAG)
         kind = S_TEXT;
     int name = kind == S_USER ? N_USER : kind == S_TEAM ? N_TEAM
              : kind == S_CHANNEL ? N_CHANNEL : kind == S_EMOJI ? N_EMOJI : -1;
@@ -679,6 +701,7 @@ static int object(Ctx *c, const Spec *spec, int depth) {
             child = field_spec(spec, start, n);
         } else if (spec->kind == S_PROPS) {
             if (escaped || n == 0 || !is_props_key(c->m, start, n)) return NOT_TAKEN;
+            child = is_flag_key(start, n) ? &FLAG : &PROPS;
         }
         if (c->p >= c->end || *c->p != ':') return NOT_TAKEN;
         c->p++;
@@ -704,7 +727,9 @@ static int walk(Ctx *c, const Spec *spec, int depth) {
     if (b == '"') return string_leaf(c, spec);
     if (b == '-' || (b >= '0' && b <= '9')) return number(c);
     if (b == 't' || b == 'f' || b == 'n') return literal(c);
-    const Spec *inside = spec->kind == S_KEEP ? &KEEP : spec->kind == S_PROPS ? &PROPS : &TEXT;
+    const Spec *inside = spec->kind == S_KEEP                               ? &KEEP
+                         : spec->kind == S_PROPS || spec->kind == S_FLAG ? &PROPS
+                                                                         : &TEXT;
     if (b == '[') {
         if (spec->kind == S_LIST) return array(c, spec->item, depth);
         if (spec->kind == S_ATTACHMENTS) {

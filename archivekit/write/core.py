@@ -64,7 +64,9 @@ from archivekit.read.inflate import STORED, method_name
 from archivekit.write.atomic import atomic_output
 from archivekit.write.zipwriter import (
     FAST_DEFLATE,
+    PLAIN,
     Deflate,
+    MemberTraits,
     MemberWriter,
     Method,
     ZipEntry,
@@ -266,6 +268,7 @@ class ArchiveWriter:
         jsonl_name: str = JSONL_NAME,
         deflate: Deflate = FAST_DEFLATE,
         lead: Iterable[tuple[str, Iterable[bytes]]] = (),
+        jsonl_traits: MemberTraits = PLAIN,
     ) -> None:
         self.path = path
         self.jsonl_name = jsonl_name
@@ -278,7 +281,9 @@ class ArchiveWriter:
             self._names.add(name)
             self._members.append(self._write_new(name, blocks, "deflate"))
         self._jsonl_index = len(self._members)
-        self.jsonl = JsonlWriter(self._zip.open(jsonl_name, "deflate", deflate=deflate))
+        self.jsonl = JsonlWriter(
+            self._zip.open(jsonl_name, "deflate", deflate=deflate, traits=jsonl_traits)
+        )
         self._jsonl_open = True
         self.result: WrittenArchive | None = None
 
@@ -325,33 +330,39 @@ class ArchiveWriter:
         return record
 
     def add_member(
-        self, name: str, blocks: Iterable[bytes], *, method: str = "stored"
+        self,
+        name: str,
+        blocks: Iterable[bytes],
+        *,
+        method: str = "stored",
+        deflate: Deflate = FAST_DEFLATE,
+        traits: MemberTraits = PLAIN,
     ) -> WrittenMember:
-        """Write a new member from ``blocks`` of content (``method``: stored or deflate)."""
+        """Write a new member from ``blocks`` of content (``method``: stored or deflate, with
+        ``deflate``'s settings; ``traits``: zip-level traits a copy keeps, `MemberTraits`)."""
         self._end_jsonl()
         if name not in self._names:
             self._claim(name)
-        record = self._write_new(name, blocks, method)
+        record = self._write_new(name, blocks, method, deflate, traits)
         self._members.append(record)
         return record
 
-    def add_member_sized(
+    def add_compressed_member(
         self,
         name: str,
         blocks: Callable[[], Iterable[bytes]],
         *,
-        method: Method = "deflate",
         folder: str | os.PathLike[str] | None = None,
     ) -> WrittenMember:
-        """`add_member`, with the CRC-32 and sizes in the local header and no data descriptor:
-        the bytes a raw copy of the member gives again (fix run on its own output writes the
-        same archive). ``blocks`` gives the content (each call from the start): stored, it is
-        read twice (sizes and CRC first); deflated, the compressed bytes wait in a temporary
-        file in ``folder`` (the output's) until the sizes are known."""
+        """`add_member` deflated, with the CRC-32 and sizes in the local header and no data
+        descriptor: the bytes a raw copy of the member gives again (fix run on its own output
+        writes the same archive). ``blocks()`` gives the content; the compressed bytes wait in
+        a temporary file in ``folder`` (the output's) until the sizes are known. (Stored
+        content: `add_sized_member`.)"""
         self._end_jsonl()
         if name not in self._names:
             self._claim(name)
-        method_id, compressor = codec(method)
+        method_id, compressor = codec("deflate")
         digest = hashlib.sha256()
         crc = size = 0
         with tempfile.TemporaryFile(dir=folder, prefix=".archivekit-member-") as spool:
@@ -359,23 +370,57 @@ class ArchiveWriter:
                 digest.update(block)
                 crc = isal_zlib.crc32(block, crc)
                 size += len(block)
-                if method_id != STORED:
-                    spool.write(compressor.compress(block))
-            if method_id == STORED:
-                compressed_size, data = size, blocks()
-            else:
-                spool.write(compressor.flush())
-                compressed_size = spool.tell()
-                spool.seek(0)
-                data = iter(lambda: spool.read(COPY_BLOCK), b"")
-            entry = self._zip.write_sized(name, method_id, 0, crc, compressed_size, size, data)
+                spool.write(compressor.compress(block))
+            spool.write(compressor.flush())
+            compressed_size = spool.tell()
+            spool.seek(0)
+            data = iter(lambda: spool.read(COPY_BLOCK), b"")
+            entry = self._zip.write_compressed(name, method_id, 0, crc, compressed_size, size, data)
         record = _member_record(entry, digest.hexdigest())
         self._members.append(record)
         return record
 
-    def _write_new(self, name: str, blocks: Iterable[bytes], method: str) -> WrittenMember:
+    def add_sized_member(
+        self,
+        name: str,
+        blocks: Callable[[], Iterable[bytes]],
+        method: int,
+        traits: MemberTraits = PLAIN,
+    ) -> WrittenMember:
+        """Write a new member from ``blocks()`` of content as they are, labelled ``method``,
+        sizes and CRC-32 ahead of the data (`ZipWriter.write_sized`: ``blocks`` is called
+        twice)."""
+        self._end_jsonl()
+        if name not in self._names:
+            self._claim(name)
         digest = hashlib.sha256()
-        with self._zip.open(name, "deflate" if method == "deflate" else "stored") as out:
+        passes = 0
+
+        def content() -> Iterator[bytes]:
+            # `write_sized` reads the content twice: the second pass, the one written, is hashed.
+            nonlocal passes
+            passes += 1
+            for block in blocks():
+                if passes == 2:
+                    digest.update(block)
+                yield block
+
+        entry = self._zip.write_sized(name, content, method, traits)
+        record = _member_record(entry, digest.hexdigest())
+        self._members.append(record)
+        return record
+
+    def _write_new(
+        self,
+        name: str,
+        blocks: Iterable[bytes],
+        method: str,
+        deflate: Deflate = FAST_DEFLATE,
+        traits: MemberTraits = PLAIN,
+    ) -> WrittenMember:
+        digest = hashlib.sha256()
+        zip_method: Method = "deflate" if method == "deflate" else "stored"
+        with self._zip.open(name, zip_method, deflate=deflate, traits=traits) as out:
             for block in blocks:
                 digest.update(block)
                 out.write(block)
@@ -429,13 +474,22 @@ def write_archive(
     jsonl_name: str = JSONL_NAME,
     deflate: Deflate = FAST_DEFLATE,
     lead: Iterable[tuple[str, Iterable[bytes]]] = (),
+    jsonl_traits: MemberTraits = PLAIN,
 ) -> Iterator[ArchiveWriter]:
     """An `ArchiveWriter` onto ``destination``, atomically: the file appears (complete) only
-    when the block ends without an exception; `ArchiveWriter.result` then describes it.
+    when the block ends without an exception; `ArchiveWriter.result` then describes it
+    (``jsonl_traits``: the JSONL member's, `MemberTraits`: redact keeps a deflate64 JSONL's).
     Raises `OutputError` (exit 2) when ``destination`` is one of ``protect`` or not writable."""
     with atomic_output(destination, protect=protect) as fp:
         path = os.fspath(destination)
-        writer = ArchiveWriter(fp, path=path, jsonl_name=jsonl_name, deflate=deflate, lead=lead)
+        writer = ArchiveWriter(
+            fp,
+            path=path,
+            jsonl_name=jsonl_name,
+            deflate=deflate,
+            lead=lead,
+            jsonl_traits=jsonl_traits,
+        )
         yield writer
         writer.close()
 

@@ -683,7 +683,7 @@ class FixRun:
             # it writes it again (fix of its own output gives the same bytes).
             if writer is not None:
                 blocks = partial(archive.iter_member_blocks, member, COPY_BLOCK)
-                writer.add_member_sized(name, blocks, method="stored", folder=self._spool_folder)
+                writer.add_sized_member(name, blocks, STORED)
             return
         if not server_reads(member.method, member.encrypted):
             if member.encrypted:
@@ -754,7 +754,7 @@ class FixRun:
             # Sizes in the local header (no data descriptor): fix of the output copies this
             # member raw to the same bytes.
             blocks = partial(self.archive.iter_member_blocks, member, COPY_BLOCK)
-            self.writer.add_member_sized(name, blocks, folder=self._spool_folder)
+            self.writer.add_compressed_member(name, blocks, folder=self._spool_folder)
         self.stats.members_recompressed += 1
         self.log.add(
             Change(REPAIR_RECOMPRESS, None, name, shown_json(before), shown_json("deflate"))

@@ -80,7 +80,7 @@ _WORD_SPLIT_RE: Final = re.compile(r"([^\W_]+)")
 # "@" to this regex: keep the two in step).
 _EMAIL_IN_TEXT: Final = r"[A-Za-z0-9_.%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
 _MESSAGE_RE: Final = re.compile(
-    rf"({_EMAIL_IN_TEXT})|(?<![\w@.])@([A-Za-z0-9.\-_]+)|(?<![\w~])~([A-Za-z0-9\-_]+)"
+    rf"({_EMAIL_IN_TEXT})|(?<![\w@.])@([\w.\-]+)|(?<![\w~])~([\w\-]+)"
     r"|:([A-Za-z0-9+_-]+):|[^\W_]+"
 )
 _SEPARATORS: Final = re.compile(r"([/\\])")
@@ -284,15 +284,23 @@ class Pseudonyms:
         self._words[word] = mapped
         return mapped
 
-    def text(self, text: str) -> str:
+    def text(self, text: str, attempt: int = 0) -> str:
         """Free text (display names, headers, purposes, props strings...): each word mapped,
-        everything between words kept."""
+        everything between words kept. ``attempt`` > 0: another keyed variant (uncached), for
+        a caller that must avoid a clash."""
         # One C split and a dict lookup per word: a regex callback per word costs 3x more.
         parts = _WORD_SPLIT_RE.split(text)
+        if attempt:
+            parts[1::2] = [self._variant(w, attempt) for w in parts[1::2]]
+            return "".join(parts)
         words = self._words
         word = self.word
         parts[1::2] = [words.get(w) or word(w) for w in parts[1::2]]
         return "".join(parts)
+
+    def _variant(self, word: str, attempt: int) -> str:
+        lowered = go_lower(word)
+        return _fit(word, _recase(word, lowered, self._shape(b"w", lowered, attempt + 4)))
 
     def message(self, text: str) -> str:
         """A message: words as `text`, ``@user`` mentions, ``~channel`` links and ``:emoji:``
@@ -504,12 +512,18 @@ class Pseudonyms:
 
     # --- the reverse mapping ---------------------------------------------------------------------
     def reverse(self) -> dict[str, dict[str, str]]:
-        """pseudonym → original, per kind of name (for ``--mapping``; kept names left out)."""
+        """pseudonym → original, per kind of name, each spelling met as it was written (the
+        case of a reference that differs from its definition's is kept: the customer reads
+        support's answer in their own spelling) — for ``--mapping``; kept names left out."""
         out: dict[str, dict[str, str]] = {}
         for kind in NAME_KINDS:
-            pairs = {m: o for o, m in self._names[kind].items() if m != o}
+            pairs = {m: o for o, m in self._spelled[kind].items() if m != o}
             out[kind] = dict(sorted(pairs.items()))
         return out
+
+    def counts(self) -> dict[str, int]:
+        """How many distinct names (by lowercase key) got a pseudonym, per kind."""
+        return {kind: sum(m != o for o, m in self._names[kind].items()) for kind in NAME_KINDS}
 
 
 def _kept_part(kind: NameKind, lowered: str) -> int:

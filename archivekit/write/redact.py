@@ -48,15 +48,17 @@ from archivekit.check.rules.user import PREFERENCE_KEYS
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import SERVER_METHODS
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions
-from archivekit.gosem.paths import resolve
+from archivekit.gosem.paths import DATA_PREFIX, resolve
 from archivekit.gosem.strings import fold_json_key
 from archivekit.native import native_module
 from archivekit.read import Archive, MemberInfo
 from archivekit.read.framing import LineTooLong, iter_line_batches
-from archivekit.read.inflate import STORED
+from archivekit.read.inflate import DEFLATE64, STORED
+from archivekit.read.zipdir import FLAG_ENCRYPTED
 from archivekit.write.core import JSONL_NAME, ArchiveWriter
 from archivekit.write.placeholders import placeholder
 from archivekit.write.pseudonyms import NameKind, Pseudonyms
+from archivekit.write.zipwriter import BOUNDED_DEFLATE, FAST_DEFLATE, PLAIN, MemberTraits
 
 Attachments = Literal["placeholders", "drop", "drop-references"]
 
@@ -97,7 +99,14 @@ TEXT: Final = "text"
 PROPS: Final = "props"
 PROPS_CHANNELS: Final = "props_channels"
 PROPS_USER: Final = "props_user"  # a username in a system post's props (see PROPS_USER_KEYS)
-_PROPS_SPECS: Final = (PROPS, PROPS_CHANNELS)  # a tuple: specs met in it may be dicts
+# The value of a channel mention ({"display_name": ..., "team_name": ...}): its team_name is
+# the team's name (PROPS_TEAM), the rest props.
+PROPS_MENTION: Final = "props_mention"
+PROPS_TEAM: Final = "props_team"
+# The value of one of `PROPS_FLAG_KEYS`: "true" (or "false") is kept, any other string text.
+PROPS_FLAG: Final = "props_flag"
+# A tuple: specs met in it may be dicts.
+_PROPS_SPECS: Final = (PROPS, PROPS_CHANNELS, PROPS_MENTION, PROPS_FLAG)
 CHANNEL_MENTIONS: Final = "channel_mentions"
 # Kept as they are (and, but for PROPS_USER_KEYS and channel_mentions, by _redact.c's walk:
 # NATIVE_PROPS_KEYS, given to it when it starts): the keys the server
@@ -126,6 +135,11 @@ PROPS_USER_KEYS: Final = frozenset({"addedUsername", "removedUsername", "usernam
 # The props keys _redact.c keeps as they are: a line whose props hold any other key goes to the
 # Python walk (a username's value, channel_mentions' channel-name keys).
 NATIVE_PROPS_KEYS: Final = PROPS_KEYS - PROPS_USER_KEYS - {CHANNEL_MENTIONS}
+# Keys of props the server and integrations set to the string "true": their values "true" and
+# "false" are kept (the server knows them), any other is free text (write/_redact.c's
+# FLAG_KEYS: keep the two in step).
+PROPS_FLAG_KEYS: Final = frozenset({"from_webhook", "from_bot", "from_plugin", "from_oauth_app"})
+_FLAG_VALUES: Final = frozenset({"true", "false"})
 _REACTION: Final[Spec] = {"user": "user", "emoji_name": "emoji", "create_at": KEEP}
 _ATTACHMENTS: Final[Spec] = "attachments"
 _REPLY: Final[dict[str, Spec]] = {
@@ -183,7 +197,14 @@ _AVATAR: Final[dict[str, Spec]] = {"username": "user", "profile_image": "image"}
 PAYLOADS: Final[dict[str, Spec]] = {
     "version": KEEP,
     "team": {"name": "team", "type": KEEP, "scheme": "scheme"},
-    "channel": {"team": "team", "name": "channel", "type": KEEP, "scheme": "scheme"},
+    "channel": {
+        "team": "team",
+        "name": "channel",
+        "type": KEEP,
+        "scheme": "scheme",
+        "header": "message",
+        "purpose": "message",
+    },
     "user": {
         **_AVATAR,
         **dict.fromkeys(_USER_KEPT, KEEP),
@@ -207,6 +228,7 @@ PAYLOADS: Final[dict[str, Spec]] = {
     "role": {"name": KEEP, "permissions": KEEP, "scheme_managed": KEEP},
     "post": _POST,
     "direct_channel": {
+        "header": "message",
         "members": ("user",),
         "participants": ({"username": "user", "notify_props": _CHANNEL_NOTIFY},),
         "favorited_by": ("user",),
@@ -218,6 +240,7 @@ PAYLOADS: Final[dict[str, Spec]] = {
 # workspace names and exporters' emails there too): its strings are free text.
 ENVELOPE: Final[dict[str, Spec]] = {"type": KEEP, "info": TEXT, **PAYLOADS}
 _KEY_KINDS: Final[tuple[NameKind, ...]] = ("user", "channel", "team")
+_KEY_ATTEMPTS: Final = 64  # keyed variants of a props key tried before a clash is accepted
 _NAME_LEAVES: Final = frozenset({"user", "team", "channel", "emoji", "scheme", "email", "auth"})
 _DROP: Final = object()
 
@@ -256,6 +279,12 @@ REPEATED_KEYS: Final = "a key repeated in an object"
 DEPTH: Final = f"nested deeper than {_MAX_DEPTH} levels"
 BIG_INTEGER: Final = "an integer past 64 bits"
 TOKEN_REASONS: Final = (INVALID_JSON, REPEATED_KEYS, DEPTH, BIG_INTEGER)
+# Damage of a file's data that its placeholder reproduces (found by reading the file in full, as
+# `validate --verify-files` does): a CRC-32 mismatch (the placeholder's recorded CRC is wrong),
+# a compression ratio over the zip-bomb limit (its zeros deflated past 1,000:1).
+REPRODUCED_DAMAGE: Final = frozenset({"member-crc-mismatch", "member-ratio"})
+# A symlink's placeholder keeps this unix mode (lrwxrwxrwx: what links are zipped with).
+_SYMLINK_MODE: Final = 0o120777
 # Member names the server or validate look for by name, which name no one: kept as they are.
 KEPT_MEMBER_NAMES: Final = frozenset({JSONL_NAME, MMCTL_WARNINGS})
 
@@ -279,9 +308,11 @@ class RedactStats:
     references_dropped: int = 0
     references_kept: int = 0  # on lines rewritten token by token, their files kept too
     names: dict[str, int] = field(default_factory=dict)  # distinct names per kind
-    # Zip-level problems of the input a placeholder does not carry (the writer core writes
-    # plain members): issue code → members, so support knows validate will not see them.
+    # Zip-level problems of the input a placeholder does not carry: issue code → members, so
+    # support knows validate will not see them.
     not_reproduced: Counter[str] = field(default_factory=Counter)
+    # Damaged data a placeholder carries over (`REPRODUCED_DAMAGE`): code → members.
+    reproduced: Counter[str] = field(default_factory=Counter)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -307,6 +338,7 @@ class RedactStats:
             },
             "distinct_names": self.names,
             "problems_not_reproduced": dict(sorted(self.not_reproduced.items())),
+            "damaged_data_reproduced": dict(sorted(self.reproduced.items())),
         }
 
 
@@ -363,9 +395,17 @@ class RedactRun:
             if _is_jsonl(index[i])
         ]
 
+    def jsonl_traits(self) -> MemberTraits:
+        """The JSONL member's traits (for `ArchiveWriter`): a deflate64 JSONL stays deflate64
+        (stored blocks: validate reads its lines, the server cannot)."""
+        if self.archive.kind != "jsonl" and self.archive.jsonl.method == DEFLATE64:
+            return MemberTraits(method=DEFLATE64)
+        return PLAIN
+
     def run(self, writer: ArchiveWriter) -> RedactStats:
-        if self.archive.kind != "jsonl" and self.archive.jsonl.method not in SERVER_METHODS:
-            # The JSONL is written with deflate: the server could read this one.
+        method = self.archive.jsonl.method
+        if self.archive.kind != "jsonl" and method not in SERVER_METHODS and method != DEFLATE64:
+            # Written with deflate: the server could read this one.
             self.stats.not_reproduced["jsonl-unsupported-compression"] += 1
         jsonl = writer.jsonl
         native = self._native
@@ -388,7 +428,7 @@ class RedactRun:
                     jsonl.write(self._walk_line(batch[start]))
                     start += 1
         self._files(writer)
-        self.stats.names = {k: len(v) for k, v in self.names.reverse().items()}
+        self.stats.names = self.names.counts()
         return self.stats
 
     def member_name(self, member: MemberInfo) -> str:
@@ -511,27 +551,45 @@ class RedactRun:
 
     def _props(self, value: dict[str, Any], spec: str) -> dict[str, Any]:
         """An object of props: keys mapped by `_props_key` (those of ``channel_mentions`` as
-        channel names), values walked as props."""
-        out: dict[str, Any] = {}
-        for key, item in value.items():
+        channel names), values walked as props. Two keys never become one: the keys kept or
+        mapped as names are placed first, then those mapped as free text, each avoiding the
+        keys placed (`_props_key`'s ``taken``)."""
+        mapped: dict[str, str] = {}
+        for key in value:
             if spec == PROPS_CHANNELS:
-                mapped = self.names.name("channel", key)
-            else:
-                mapped = self._props_key(key)
-            out[mapped] = self._walk(item, _props_child(spec, key))
-        return out
+                mapped[key] = self.names.name("channel", key)
+            elif key in PROPS_KEYS or self._known_kind(key) is not None:
+                mapped[key] = self._props_key(key)
+        taken = set(mapped.values())
+        for key in value:
+            if key not in mapped:
+                mapped[key] = self._props_key(key, taken)
+                taken.add(mapped[key])
+        return {
+            mapped[key]: self._walk(item, _props_child(spec, key)) for key, item in value.items()
+        }
 
-    def _props_key(self, key: str) -> str:
+    def _known_kind(self, key: str) -> NameKind | None:
+        names = self.names
+        return next((kind for kind in _KEY_KINDS if names.known(kind, key)), None)
+
+    def _props_key(self, key: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
         """A key of props: kept when the server reads it by name (`PROPS_KEYS`), the
         pseudonym of the user, channel or team it names when it is a known name (so references
-        stay consistent), else free text (same length, bytes and classes: props sizes stay)."""
+        stay consistent), else free text (same length, bytes and classes: props sizes stay) —
+        neither one of ``taken`` (the object's other keys) nor a key of `PROPS_KEYS` (which
+        would change what the server reads), while another keyed variant is left."""
         if key in PROPS_KEYS:
             return key
-        names = self.names
-        for kind in _KEY_KINDS:
-            if names.known(kind, key):
-                return names.name(kind, key)
-        return names.text(key)
+        kind = self._known_kind(key)
+        if kind is not None:
+            return self.names.name(kind, key)
+        mapped = self.names.text(key)
+        attempt = 1
+        while (mapped in taken or mapped in PROPS_KEYS) and attempt < _KEY_ATTEMPTS:
+            mapped = self.names.text(key, attempt)
+            attempt += 1
+        return mapped
 
     def _leaf(self, value: str, spec: str) -> str:
         names = self.names
@@ -550,6 +608,10 @@ class RedactRun:
             return names.scheme_role(value)
         if spec == PROPS_USER and names.known("user", value):
             return names.name("user", value)
+        if spec == PROPS_TEAM and names.known("team", value):
+            return names.name("team", value)
+        if spec == PROPS_FLAG and value in _FLAG_VALUES:
+            return value
         return names.text(value)
 
     def _token_line(self, raw: bytes, reason: str) -> bytes:
@@ -568,6 +630,7 @@ class RedactRun:
         out: list[bytes] = []
         stack: list[Spec] = []  # each open object's spec, each open list's element spec
         objects: list[bool] = []  # whether each open container is an object
+        taken: list[set[str]] = []  # each open container's keys written so far (props: mapped)
         pending: Spec = ENVELOPE  # the spec of the next value
         drop = is_json and self.attachments == "drop-references"
         skip: _Skip | None = None
@@ -599,7 +662,8 @@ class RedactRun:
                     skip = _Skip(len(out))
                     continue
                 if parent in _PROPS_SPECS:
-                    token = self._token_props_key(content, parent) + token[len(content) + 2 :]
+                    mapped = self._token_props_key(content, parent, taken[-1])
+                    token = mapped + token[len(content) + 2 :]
                 number_key = fold_json_key(_key_text(content)) in _NUMBER_KEYS
                 out.append(token)
                 continue
@@ -619,12 +683,15 @@ class RedactRun:
                         keeps = isinstance(pending, dict) or pending in (KEEP, *_PROPS_SPECS)
                         stack.append(pending if keeps else TEXT)
                         objects.append(True)
+                        taken.append(set())
                     elif byte == 0x5B:  # [
                         stack.append(_element_spec(pending))
                         objects.append(False)
+                        taken.append(set())
                     elif byte in (0x5D, 0x7D) and stack:  # ] }
                         stack.pop()
                         objects.pop()
+                        taken.pop()
                     else:
                         continue
                     pending = stack[-1] if stack and not objects[-1] else TEXT
@@ -696,21 +763,25 @@ class RedactRun:
                 mapped[first] = 0x31
         return bytes(mapped)
 
-    def _token_props_key(self, content: bytes, spec: Spec) -> bytes:
+    def _token_props_key(self, content: bytes, spec: Spec, taken: set[str]) -> bytes:
         """A key of props on a line rewritten token by token (its quotes included), mapped as
-        `_props` maps it."""
+        `_props` maps it, avoiding the keys of its object mapped before it (``taken``)."""
         try:
             key = orjson.loads(b'"' + content + b'"')
         except orjson.JSONDecodeError:
             return self._token_string(content, TEXT, b'"')
-        mapped = self.names.name("channel", key) if spec == PROPS_CHANNELS else self._props_key(key)
+        if spec == PROPS_CHANNELS:
+            mapped = self.names.name("channel", key)
+        else:
+            mapped = self._props_key(key, taken)
+        taken.add(mapped)
         return orjson.dumps(mapped)
 
     def _keep_file(self, value: str) -> None:
         """Keep the file the JSONL path ``value`` names (as the server resolves it)."""
         key = resolve(value)
         if key is not None:
-            self._kept_files.add(self.names.path("data/" + key.removeprefix("data/")))
+            self._kept_files.add(self.names.path(DATA_PREFIX + key.removeprefix(DATA_PREFIX)))
 
     # --- files ---
     def _files(self, writer: ArchiveWriter) -> None:
@@ -740,17 +811,64 @@ class RedactRun:
             stats.files_dropped += 1
             stats.file_bytes_dropped += member.size
             return
-        image = None
-        try:
-            if not member.encrypted:
-                image = image_dimensions(self.archive.read_member_head(member, HEAD_BYTES))
-        except ArchiveError:
-            stats.unreadable += 1
+        image, damage = self._read_file(member)
         made = placeholder(member.size, image)
-        writer.add_member(name, made.blocks, method=_method(member))
+        traits = MemberTraits(
+            flags=member.flags & FLAG_ENCRYPTED,
+            unix_mode=_SYMLINK_MODE if member.is_symlink else 0,
+            method=None if member.method in SERVER_METHODS else member.method,
+            wrong_crc=damage == "member-crc-mismatch",
+        )
+        if member.encrypted or (member.method not in SERVER_METHODS and member.method != DEFLATE64):
+            # Bytes no reader decodes (as the original's): their sizes go ahead of them, so a
+            # reader of a stream (validate -) still finds where the member ends.
+            writer.add_sized_member(
+                name, lambda: placeholder(member.size, image).blocks, member.method, traits
+            )
+        else:
+            writer.add_member(
+                name,
+                made.blocks,
+                method=_method(member),
+                # A placeholder expands past the zip-bomb ratio exactly when its original did.
+                deflate=FAST_DEFLATE if damage == "member-ratio" else BOUNDED_DEFLATE,
+                traits=traits,
+            )
         stats.files[made.kind] += 1
         stats.file_bytes += made.size
         stats.larger += made.size > member.size
+        if damage is not None:
+            stats.reproduced[damage] += 1
+
+    def _read_file(self, member: MemberInfo) -> tuple[tuple[str, int, int] | None, str | None]:
+        """The image dimensions of ``member``'s head and the damage of its data that its
+        placeholder reproduces (`REPRODUCED_DAMAGE`: what ``validate --verify-files`` reads
+        in full finds), or None. A member the server reads is read in full, as validate's
+        `--verify-files` reads it; any other only for its head."""
+        archive = self.archive
+        if member.encrypted:
+            return None, None
+        head = b""
+        damage = None
+        parts: list[bytes] = []
+        try:
+            if member.method in SERVER_METHODS:
+                got = 0
+                for block in archive.iter_member_blocks(member):
+                    if got < HEAD_BYTES:
+                        parts.append(block[: HEAD_BYTES - got])
+                        got += len(parts[-1])
+                head = b"".join(parts)
+            else:
+                head = archive.read_member_head(member, HEAD_BYTES)
+        except ArchiveError as exc:
+            if exc.issue.code in REPRODUCED_DAMAGE:
+                damage = exc.issue.code
+                head = b"".join(parts)
+            else:
+                self.stats.unreadable += 1
+                return None, None
+        return image_dimensions(head), damage
 
 
 class _Skip:
@@ -799,22 +917,17 @@ def _cut_comma(out: list[bytes], start: int, rest: bytes) -> bytes:
 
 
 def _lost_problems(member: MemberInfo) -> list[str]:
-    """The codes of the zip-level problems of ``member`` its output member does not have:
-    the encryption flag, a symlink's mode and a method the server cannot read are not written
-    (a placeholder is a plain member), and names are written in NFC."""
-    lost = []
-    if member.encrypted:
-        lost.append("member-encrypted")
-    if member.is_symlink:
-        lost.append("member-symlink")
-    if member.method not in SERVER_METHODS:  # deflate64 too: the server cannot read it
-        lost.append("member-unsupported-compression")
+    """The codes of the zip-level problems of ``member`` its output member does not have: a
+    placeholder keeps the encryption bit, a symlink's mode, the method id and damaged data
+    (`RedactRun._file`), but names are written as NFC tokens."""
     if not member.name.isascii() and not unicodedata.is_normalized("NFC", member.name):
-        lost.append("member-nfd-name")
-    return lost
+        return ["member-nfd-name"]
+    return []
 
 
 def _is_jsonl(member: MemberInfo) -> bool:
+    # Any case, where the server's choice is case-sensitive: a "users.JSONL" beside the
+    # import file is text the customer wrote, so it is redacted as lines, never kept.
     return not member.is_dir and member.name.lower().endswith(".jsonl")
 
 
@@ -886,8 +999,16 @@ def _child_spec(spec: Spec, key: bytes) -> Spec:
 
 def _props_child(spec: str, key: str) -> str:
     """The spec of the value of ``key`` in an object of props."""
+    if spec == PROPS_FLAG:
+        spec = PROPS  # an object as a flag's value: props like any other
+    if spec == PROPS_CHANNELS:
+        return PROPS_MENTION
+    if spec == PROPS_MENTION and key == "team_name":
+        return PROPS_TEAM
     if spec == PROPS and key in PROPS_USER_KEYS:
         return PROPS_USER
+    if spec == PROPS and key in PROPS_FLAG_KEYS:
+        return PROPS_FLAG
     return PROPS_CHANNELS if spec == PROPS and key == CHANNEL_MENTIONS else PROPS
 
 

@@ -455,6 +455,12 @@ def render_redact(result: RedactResult) -> str:
             f"problems not reproduced: {lost} — validate will not report them on the output;"
             " tell support"
         )
+    if stats.reproduced:
+        kept = ", ".join(f"{code} ({n:,})" for code, n in sorted(stats.reproduced.items()))
+        out.append(
+            f"damaged data reproduced: {kept} — the placeholders of these files are damaged"
+            " alike (validate --verify-files reports them)"
+        )
     out.append("kept verbatim:")
     out += [f"  - {item}" for item in KEPT_VERBATIM]
     written = result.written

@@ -27,14 +27,14 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final, Literal, Protocol
 
 from isal import isal_zlib
 
 from archivekit.read import MemberInfo
-from archivekit.read.inflate import DEFLATED, STORED
+from archivekit.read.inflate import DEFLATE64, DEFLATED, STORED
 from archivekit.read.zipdir import (
     CENTRAL_HEADER,
     CENTRAL_HEADER_SIG,
@@ -53,6 +53,8 @@ from archivekit.read.zipdir import (
 )
 
 Method = Literal["stored", "deflate"]
+
+_UNIX: Final = 3  # "version made by" high byte: the external attributes hold a unix mode
 
 # Sizes and offsets at or above U32_MAX need zip64 records (APPNOTE 4.4.8: 0xFFFFFFFF means
 # "see the zip64 extra field"); entry counts at or above _ZIP_MAX_ENTRIES, a zip64 end record.
@@ -75,6 +77,29 @@ class Deflate:
 
 GO_DEFLATE: Final = Deflate("zlib", 6)
 FAST_DEFLATE: Final = Deflate("isal", 1)
+# Zeros (placeholders) at ISA-L level 1 or zlib level 6 expand 1,030 times, over the readers'
+# zip-bomb limit of 1,000 (`read.inflate.ReadLimits.max_ratio`); zlib level 1 expands them
+# 229 times at most.
+BOUNDED_DEFLATE: Final = Deflate("zlib", 1)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberTraits:
+    """What a written member carries besides its content, for a copy that must keep its
+    original's problems: ``flags`` (general-purpose bits OR-ed into the writer's own, such as
+    the encryption bit: the content is not encrypted, readers only refuse it), ``unix_mode``
+    (external attributes, e.g. a symlink's ``0o120777``; 0: none), ``method`` (a zip method id
+    other than stored and deflate: deflate64 gets a deflate stream of stored blocks, which
+    deflate64 reads alike; any other id labels the content as it is, which nothing decodes),
+    ``wrong_crc`` (the recorded CRC-32 is the complement of the content's)."""
+
+    flags: int = 0
+    unix_mode: int = 0
+    method: int | None = None
+    wrong_crc: bool = False
+
+
+PLAIN: Final = MemberTraits()
 
 
 Z_SYNC_FLUSH: Final = zlib.Z_SYNC_FLUSH
@@ -143,13 +168,20 @@ class _Entry:
     crc: int = 0
     compressed_size: int = 0
     size: int = 0
+    unix_mode: int = 0
+    wrong_crc: bool = False
+
+    @property
+    def recorded_crc(self) -> int:
+        """The CRC-32 the headers record (see `MemberTraits.wrong_crc`)."""
+        return self.crc ^ 0xFFFFFFFF if self.wrong_crc else self.crc
 
     def frozen(self) -> ZipEntry:
         return ZipEntry(
             self.name.decode("utf-8", "surrogateescape"),
             self.method,
             self.flags,
-            self.crc,
+            self.recorded_crc,
             self.compressed_size,
             self.size,
             self.offset,
@@ -209,13 +241,14 @@ class MemberWriter:
             entry.compressed_size += len(tail)
             archive = self._archive
             archive._write(tail)
+            crc = entry.recorded_crc
             if archive._needs_zip64(entry):
                 descriptor = struct.pack(
-                    "<4sIQQ", DESCRIPTOR_SIG, entry.crc, entry.compressed_size, entry.size
+                    "<4sIQQ", DESCRIPTOR_SIG, crc, entry.compressed_size, entry.size
                 )
             else:
                 descriptor = struct.pack(
-                    "<4sIII", DESCRIPTOR_SIG, entry.crc, entry.compressed_size, entry.size
+                    "<4sIII", DESCRIPTOR_SIG, crc, entry.compressed_size, entry.size
                 )
             archive._write(descriptor)
             archive._member_closed(entry)
@@ -282,20 +315,47 @@ class ZipWriter:
 
     # --- streamed members --------------------------------------------------------------------
     def open(
-        self, name: str, method: Method = "deflate", *, deflate: Deflate = FAST_DEFLATE
+        self,
+        name: str,
+        method: Method = "deflate",
+        *,
+        deflate: Deflate = FAST_DEFLATE,
+        traits: MemberTraits = PLAIN,
     ) -> MemberWriter:
-        """Start a member whose content is given piece by piece (`MemberWriter.write`)."""
+        """Start a member whose content is given piece by piece (`MemberWriter.write`);
+        ``traits`` (`MemberTraits`) can set its method id, flags, mode and CRC otherwise."""
+        if traits.method == DEFLATE64:
+            # Stored blocks are the one deflate stream deflate64 reads the same (no length
+            # code 285 nor distance beyond 32 KiB): a readable deflate64 member.
+            compressor: Compressor = deflater(Deflate("zlib", 0))
+            return self.open_with(name, DEFLATE64, compressor, _VERSION_NEEDED[DEFLATE64], traits)
+        if traits.method is not None and traits.method not in (STORED, DEFLATED):
+            version = _VERSION_NEEDED.get(traits.method, 20)
+            return self.open_with(name, traits.method, _Stored(), version, traits)
         method_id, compressor = codec(method, deflate)
-        return self.open_with(name, method_id, compressor, _VERSION_NEEDED[method_id])
+        return self.open_with(name, method_id, compressor, _VERSION_NEEDED[method_id], traits)
 
     def open_with(
-        self, name: str, method: int, compressor: Compressor, version_needed: int
+        self,
+        name: str,
+        method: int,
+        compressor: Compressor,
+        version_needed: int,
+        traits: MemberTraits = PLAIN,
     ) -> MemberWriter:
         """`open` with any codec: ``method`` is the zip method id ``compressor`` produces."""
         self._check_idle()
         raw_name, utf8 = _encode_name(name)
-        flags = FLAG_DATA_DESCRIPTOR | utf8
-        entry = _Entry(raw_name, flags, method, version_needed, self._offset)
+        flags = FLAG_DATA_DESCRIPTOR | utf8 | (traits.flags & ~(FLAG_DATA_DESCRIPTOR | FLAG_UTF8))
+        entry = _Entry(
+            raw_name,
+            flags,
+            method,
+            version_needed,
+            self._offset,
+            unix_mode=traits.unix_mode,
+            wrong_crc=traits.wrong_crc,
+        )
         header = LOCAL_HEADER.pack(
             LOCAL_HEADER_SIG,
             version_needed,
@@ -336,11 +396,11 @@ class ZipWriter:
         (then the archive is unusable: the caller abandons it).
         """
         flags = source.flags & ~(FLAG_DATA_DESCRIPTOR | FLAG_UTF8)
-        return self.write_sized(
+        return self.write_compressed(
             name, source.method, flags, source.crc, source.compressed_size, source.size, data
         )
 
-    def write_sized(
+    def write_compressed(
         self,
         name: str,
         method: int,
@@ -370,29 +430,7 @@ class ZipWriter:
             compressed_size,
             size,
         )
-        size32, csize32, extra = entry.size, entry.compressed_size, b""
-        version = entry.version
-        if max(entry.size, entry.compressed_size) >= self._zip64_limit:
-            # APPNOTE 4.5.3: a local zip64 extra field holds both sizes.
-            size32 = csize32 = U32_MAX
-            extra = struct.pack("<HHQQ", 0x0001, 16, entry.size, entry.compressed_size)
-            version = max(version, _ZIP64_VERSION)
-        header = LOCAL_HEADER.pack(
-            LOCAL_HEADER_SIG,
-            version,
-            flags,
-            entry.method,
-            _DOS_TIME,
-            _DOS_DATE,
-            entry.crc,
-            csize32,
-            size32,
-            len(raw_name),
-            len(extra),
-        )
-        self._write(header)
-        self._write(raw_name)
-        self._write(extra)
+        self._write_sized_header(entry)
         copied = 0
         for block in data:
             copied += len(block)
@@ -406,6 +444,66 @@ class ZipWriter:
             )
         self._entries.append(entry)
         return entry.frozen()
+
+    def write_sized(
+        self,
+        name: str,
+        blocks: Callable[[], Iterable[bytes]],
+        method: int,
+        traits: MemberTraits = PLAIN,
+    ) -> ZipEntry:
+        """A member whose content (``blocks()``) is written as it is, labelled ``method``, with
+        its sizes and CRC-32 in the local header and no data descriptor: for a member a
+        streaming reader could not find the end of otherwise (encrypted, or in a method it
+        cannot decode). ``blocks`` is called twice (the CRC-32 and size first): it must give
+        the same bytes both times."""
+        self._check_idle()
+        crc = size = 0
+        for block in blocks():
+            crc = isal_zlib.crc32(block, crc)
+            size += len(block)
+        raw_name, utf8 = _encode_name(name)
+        flags = utf8 | (traits.flags & ~(FLAG_DATA_DESCRIPTOR | FLAG_UTF8))
+        version = _VERSION_NEEDED.get(method, 20)
+        entry = _Entry(
+            raw_name, flags, method, version, self._offset, crc, size, size, traits.unix_mode,
+            traits.wrong_crc,
+        )  # fmt: skip
+        self._write_sized_header(entry)
+        written = 0
+        for block in blocks():
+            written += len(block)
+            self._write(block)
+        if written != size:
+            raise ValueError(f"member {name!r}: {written:,} bytes written, {size:,} counted")
+        self._entries.append(entry)
+        return entry.frozen()
+
+    def _write_sized_header(self, entry: _Entry) -> None:
+        """The local header of a member whose CRC-32 and sizes are known before its data."""
+        size32, csize32, extra = entry.size, entry.compressed_size, b""
+        version = entry.version
+        if max(entry.size, entry.compressed_size) >= self._zip64_limit:
+            # APPNOTE 4.5.3: a local zip64 extra field holds both sizes.
+            size32 = csize32 = U32_MAX
+            extra = struct.pack("<HHQQ", 0x0001, 16, entry.size, entry.compressed_size)
+            version = max(version, _ZIP64_VERSION)
+        header = LOCAL_HEADER.pack(
+            LOCAL_HEADER_SIG,
+            version,
+            entry.flags,
+            entry.method,
+            _DOS_TIME,
+            _DOS_DATE,
+            entry.recorded_crc,
+            csize32,
+            size32,
+            len(entry.name),
+            len(extra),
+        )
+        self._write(header)
+        self._write(entry.name)
+        self._write(extra)
 
     # --- the end -----------------------------------------------------------------------------
     def _member_closed(self, entry: _Entry) -> None:
@@ -450,23 +548,25 @@ class ZipWriter:
         return self._closed
 
     def _central_record(self, entry: _Entry) -> bytes:
-        version = entry.version
+        version = made_by = entry.version
         extra = b""
         size, csize, offset = entry.size, entry.compressed_size, entry.offset
         if self._needs_zip64(entry):
             # Like Go: once any field overflows, all three move to the zip64 extra field.
-            version = max(version, _ZIP64_VERSION)
+            version = made_by = max(version, _ZIP64_VERSION)
             extra = struct.pack("<HHQQQ", 0x0001, 24, size, csize, offset)
             size = csize = offset = U32_MAX
+        if entry.unix_mode:
+            made_by |= _UNIX << 8
         header = CENTRAL_HEADER.pack(
             CENTRAL_HEADER_SIG,
-            version,
+            made_by,
             version,
             entry.flags,
             entry.method,
             _DOS_TIME,
             _DOS_DATE,
-            entry.crc,
+            entry.recorded_crc,
             csize,
             size,
             len(entry.name),
@@ -474,7 +574,7 @@ class ZipWriter:
             0,
             0,
             0,
-            0,
+            entry.unix_mode << 16,
             offset,
         )
         return header + entry.name + extra
