@@ -634,6 +634,54 @@ def test_lines_the_walk_cannot_take_are_mapped_where_they_stand(tmp_path: Path) 
     assert body.count(user["user"]["username"].encode()) == 4  # both, the post, the mention
 
 
+def test_objects_and_lists_in_kept_fields_are_free_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fields kept verbatim (enumerations, the version, expiry times...) keep scalars only:
+    an object or a list there is free text, its keys and JSON types kept, so validate reports
+    the same issues. The same in the C walk (post lines), the Python walk and the token path (a
+    line repeating a key)."""
+    hidden: Any = {"k": ["hiddenword", {"n": "hiddenword", "i": 7}], "b": True}
+    member = {"name": "acme", "roles": hidden, "theme": hidden, "channels": [{"name": "chan"}]}
+    member["channels"][0]["roles"] = ["hiddenword"]
+    lines: list[Any] = [
+        {"type": "version", "version": hidden},
+        synth.team("acme", type=hidden),
+        synth.channel("acme", "chan", type=["hiddenword"]),
+        synth.user(
+            "bobby",
+            [member],
+            auth_service=hidden,
+            locale="keptlocale",
+            email_interval=hidden,
+            custom_status={"emoji": "smile", "expires_at": hidden},
+        ),
+        synth.role("customrole", permissions=["create_post", hidden], scheme_managed=hidden),
+        synth.post(
+            "acme",
+            "chan",
+            "bobby",
+            "m",
+            1,
+            type=hidden,
+            reactions=[{"user": "bobby", "emoji_name": "smile", "create_at": hidden}],
+        ),
+        b'{"type":"post","post":{"type":{"k":"hiddenword"},"type":["hiddenword"],"message":"m"}}',
+    ]
+    body = redacted_jsonl(lines, tmp_path)
+    assert b"hiddenword" not in body
+    assert body.count(b'"keptlocale"') == 1  # a scalar stays as it is
+    assert body.count(b'"create_post"') == 1  # and each permission of a list
+    # The same JSON but for what the strings hold: the same types where they were.
+    strings = re.compile(rb'"(?:[^"\\]|\\.)*"')
+    source = b"\n".join(jsonl_of(tmp_path / "in.zip"))
+    assert strings.sub(b'""', body) == strings.sub(b'""', source)
+    python = tmp_path / "python"
+    python.mkdir()
+    monkeypatch.setenv("ARCHIVEKIT_PURE_PYTHON", "1")
+    assert redacted_jsonl(lines, python) == body
+
+
 def test_pseudonyms_keep_shape_case_and_reserved_words() -> None:
     names = Pseudonyms(b"k")
     assert names.name("user", "Alice") == names.name("user", "alice").capitalize()

@@ -212,10 +212,13 @@ _VALUE = st.recursive(
 _REPLY_FIELDS: dict[str, Any] = {
     "user": _NAME,
     "message": _TEXT,
-    "type": _TEXT,
+    "type": st.one_of(_TEXT, _VALUE),  # kept when a scalar, free text when a container
     "props": _VALUE,
     "flagged_by": st.lists(_NAME, max_size=2),
-    "reactions": st.lists(st.fixed_dictionaries({"user": _NAME, "emoji_name": _NAME}), max_size=2),
+    "reactions": st.lists(
+        st.fixed_dictionaries({"user": _NAME, "emoji_name": _NAME}, optional={"create_at": _VALUE}),
+        max_size=2,
+    ),
     "attachments": st.one_of(st.lists(st.fixed_dictionaries({"path": _TEXT}), max_size=2), _VALUE),
     "create_at": st.integers(0, 2**40),
     "Message": _TEXT,

@@ -727,9 +727,9 @@ static int walk(Ctx *c, const Spec *spec, int depth) {
     if (b == '"') return string_leaf(c, spec);
     if (b == '-' || (b >= '0' && b <= '9')) return number(c);
     if (b == 't' || b == 'f' || b == 'n') return literal(c);
-    const Spec *inside = spec->kind == S_KEEP                               ? &KEEP
-                         : spec->kind == S_PROPS || spec->kind == S_FLAG ? &PROPS
-                                                                         : &TEXT;
+    /* A container where the spec has a scalar (S_KEEP too: kept are scalars only) is free
+     * text. */
+    const Spec *inside = spec->kind == S_PROPS || spec->kind == S_FLAG ? &PROPS : &TEXT;
     if (b == '[') {
         if (spec->kind == S_LIST) return array(c, spec->item, depth);
         if (spec->kind == S_ATTACHMENTS) {

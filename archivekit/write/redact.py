@@ -8,9 +8,10 @@ under its mapped name, or is left out (``attachments="drop"`` / ``"drop-referenc
 A line is read with ``orjson`` and walked with a spec of the import format (below): each
 string is replaced according to what it is (a username, a team name, an email, a message, a
 path...; `write.pseudonyms` keeps what the server's rules look at), keys, numbers, booleans,
-nulls and the fields listed in `KEPT_VERBATIM` stay as they are, and any string the spec does
-not know is treated as free text — so a field a converter invented does not leak either. The
-keys of objects are matched the way Go's ``encoding/json`` matches them (case-insensitively).
+nulls and the fields listed in `KEPT_VERBATIM` stay as they are (their scalars: an object or a
+list in one of them is free text), and any string the spec does not know is treated as free
+text — so a field a converter invented does not leak either. The keys of objects are matched
+the way Go's ``encoding/json`` matches them (case-insensitively).
 A line the walk cannot carry through unchanged — one ``orjson`` cannot read (broken JSON,
 invalid UTF-8, a number out of range), one holding a float or an integer past 64 bits, one
 nested deeper than ``orjson`` writes (`_MAX_DEPTH`), one repeating a key in an object (Go
@@ -191,7 +192,9 @@ _CHANNEL_MEMBER: Final[dict[str, Spec]] = {
     "roles": KEEP,
     "notify_props": _CHANNEL_NOTIFY,
 }
-_ROLE_OBJECT: Final[dict[str, Spec]] = {"name": "scheme_role", "permissions": KEEP}
+# Permissions: a list of names the server knows, each kept.
+_PERMISSIONS: Final[Spec] = (KEEP,)
+_ROLE_OBJECT: Final[dict[str, Spec]] = {"name": "scheme_role", "permissions": _PERMISSIONS}
 _USER_KEPT: Final = ("auth_service", "roles", "locale", "email_interval", *PREFERENCE_KEYS)
 _AVATAR: Final[dict[str, Spec]] = {"username": "user", "profile_image": "image"}
 PAYLOADS: Final[dict[str, Spec]] = {
@@ -225,7 +228,7 @@ PAYLOADS: Final[dict[str, Spec]] = {
             for role in ("admin", "user", "guest")
         },
     },
-    "role": {"name": KEEP, "permissions": KEEP, "scheme_managed": KEEP},
+    "role": {"name": KEEP, "permissions": _PERMISSIONS, "scheme_managed": KEEP},
     "post": _POST,
     "direct_channel": {
         "header": "message",
@@ -499,10 +502,14 @@ class RedactRun:
     def _walk(self, value: Any, spec: Spec) -> Any:
         if isinstance(spec, str):
             if spec == KEEP:
-                if not isinstance(value, str) and _has_float(value):
-                    self._float = True
-                return value
-            if isinstance(value, str):
+                # A scalar as it is (validation reads it: an invalid locale stays invalid); an
+                # object or a list where the format has a scalar is free text, like any value
+                # of the wrong type (it can hold anything).
+                if not isinstance(value, (dict, list)):
+                    if type(value) is float:
+                        self._float = True
+                    return value
+            elif isinstance(value, str):
                 return self._leaf(value, spec)
             if spec == _ATTACHMENTS and isinstance(value, list):
                 if self.attachments == "drop-references":
@@ -680,7 +687,7 @@ class RedactRun:
                 number_key = number_key and not token.strip()
                 for byte in token:
                     if byte == 0x7B:  # {
-                        keeps = isinstance(pending, dict) or pending in (KEEP, *_PROPS_SPECS)
+                        keeps = isinstance(pending, dict) or pending in _PROPS_SPECS
                         stack.append(pending if keeps else TEXT)
                         objects.append(True)
                         taken.append(set())
@@ -987,8 +994,6 @@ def _key_text(key: bytes) -> str:
 def _child_spec(spec: Spec, key: bytes) -> Spec:
     """The spec of the value of ``key`` (raw bytes between its quotes) in an object of
     ``spec``, as `RedactRun._walk` finds it."""
-    if spec == KEEP:
-        return KEEP
     if spec in _PROPS_SPECS:
         return _props_child(spec, _key_text(key))
     if not isinstance(spec, dict):
@@ -1020,7 +1025,7 @@ def _element_spec(spec: Spec) -> Spec:
         return {"path": "path"}
     if spec in _PROPS_SPECS:
         return PROPS
-    return KEEP if spec == KEEP else TEXT
+    return TEXT
 
 
 def _too_deep(raw: bytes, doc: Any) -> bool:
@@ -1072,16 +1077,6 @@ def _folded_key(key: bytes) -> str:
     key without escapes, the common case, is its own text)."""
     text = key.decode("ascii") if key.isascii() and b"\\" not in key else _key_text(key)
     return _fold(text) or text
-
-
-def _has_float(value: Any) -> bool:
-    if isinstance(value, float):
-        return True
-    if isinstance(value, dict):
-        return any(_has_float(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_float(v) for v in value)
-    return False
 
 
 _FOLDED: dict[str, str] = {}  # key → fold_json_key(key) ("" when nothing can match it)
