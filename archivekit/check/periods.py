@@ -97,6 +97,13 @@ def name(level: int) -> str:
     return _NAMES[level] if level < len(_NAMES) else f"{_years(level):,} years"
 
 
+def level(period: str) -> int:
+    """The level of a period by its `name`."""
+    if period in _NAMES:
+        return _NAMES.index(period)
+    return YEAR + len(str(int(period.removesuffix(" years").replace(",", "")))) - 1
+
+
 def fitting(days: Iterable[int], level: int, most: int) -> int:
     """The narrowest level, `level` or wider, at which the period starts `days` (of periods of
     `level`) fall in at most `most` distinct periods."""
