@@ -106,6 +106,12 @@ def _inspect_table(
         "parquet": table_output.table_parquet,
     }.get(output_format)
     payload = data(table) if data else table_output.table_json(table, result.summary())
+    if table.widened:
+        click.echo(
+            f"note: the posts' create_at dates span more periods than are counted one by one: "
+            f"the {table.columns[0][0]} column counts per {table.period}",
+            err=True,
+        )
     _emit_bytes(payload, output, archive)
     return EXIT_VALID
 

@@ -9,11 +9,11 @@ and run nothing; the issue groups print open. A screenshot is written to test-ou
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import missing_tool
 from report_archives import IMAGE, SCRIPT, busy_archive
 
 from archivekit.testing.browser import PLAYWRIGHT_INSTALL, LoadedPage, open_page
@@ -27,10 +27,7 @@ def _require_playwright() -> None:
     try:
         import playwright  # noqa: F401
     except ImportError:
-        message = f"playwright is not installed ({PLAYWRIGHT_INSTALL})"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_tool(f"playwright is not installed ({PLAYWRIGHT_INSTALL})")
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,16 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from report_archives import IMAGE, MATH, SCRIPT, T0, busy_archive
+from markupsafe import escape
+from report_archives import IMAGE, MATH, MONTH, SCRIPT, T0, busy_archive
 
 from archivekit import validate
 from archivekit.cli import cli
 from archivekit.read import open_archive
 from archivekit.report.archive_members import member_manifest
-from archivekit.report.html import MAX_TEXT, clip_html
+from archivekit.report.html import MAX_MESSAGE, MAX_TEXT, clip_html, render_html
 from archivekit.testing.reexport import reexport
-from archivekit.testing.synth import channel, make_archive, post, team
+from archivekit.testing.synth import channel, direct_post, make_archive, post, team, user
 from archivekit.triage import triage, triage_html
 
 REPO = Path(__file__).resolve().parent.parent
@@ -398,3 +399,59 @@ def test_every_chart_fits_its_figure(busy: Path, monkeypatch: pytest.MonkeyPatch
         assert drawn.x1 <= width + 0.01
         assert drawn.y1 <= height + 0.01
         assert drawn.width > width * 0.9  # and uses the width it has
+
+
+def _svg(page: str, chart: str) -> str:
+    found = re.search(rf'<figure id="{chart}".*?(<svg.*?</svg>)', page, re.S)
+    assert found is not None, chart
+    return found.group(1)
+
+
+def test_a_long_date_range_is_charted_per_a_wider_period(tmp_path: Path) -> None:
+    # Posts in 300 months (25 years), in two teams and a DM: one bar a month would be 300.
+    lines: list[Any] = [team("a"), team("b"), channel("a", "c"), channel("b", "c")]
+    lines += [user("u1", {"a": ["c"], "b": ["c"]}), user("u2", {"a": ["c"]})]
+    for m in range(300):
+        lines += [post(name, "c", "u1", "hi", T0 + m * MONTH) for name in ("a", "b")]
+        lines.append(direct_post(["u1", "u2"], "u1", "hi", T0 + m * MONTH))
+    page = triage_html(make_archive(tmp_path / "years.zip", lines))
+    svg = _svg(page, "chart-months")
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert "Posts per quarter" in texts
+    assert "quarter (UTC)" in texts
+    assert len(svg.encode()) < 150_000
+    assert re.search(r'id="patch_\d+"', svg) is not None  # bars are drawn
+
+
+def test_the_page_keeps_its_budget_by_cutting_the_long_lists(tmp_path: Path) -> None:
+    """Hostile names everywhere and posts over 400 months: the long lists are cut until the
+    page fits its budget (here a small one: the same code keeps real pages under 2 MB), each
+    cut said on the page; counts stay exact."""
+    hostile = '"<&\U0001d11e' * 200
+    lines: list[Any] = [team("eng")]
+    lines += [channel("eng", f"{hostile}{i}") for i in range(20)]
+    lines += [
+        post("eng", f"{hostile}{i % 20}", f"{hostile}{i}", "hi", T0 + i * MONTH) for i in range(400)
+    ]
+    files = {f"data/{hostile[:100]}{i:04d}.txt": b"x" for i in range(300)}
+    page = triage(make_archive(tmp_path / "hostile.zip", lines, files))
+    whole = render_html(page)
+    assert len(whole.encode()) > 400_000  # the lists as capped by their counts alone
+    small = render_html(page, budget=400_000)
+    assert len(small.encode()) <= 400_000
+    assert "more not shown; see <code>archivekit validate --format json</code>" in small
+    assert re.search(r"[\d,]+ more not shown\.", small)  # the manifest
+    count = page.report.issue_counts["unknown-user"]
+    assert f'<span class="count">{count:,}</span>' in small
+    _Tags().feed(small)
+    assert "Posts per year" in _svg(small, "chart-months")
+
+
+def test_an_issue_message_shows_whole() -> None:
+    # Our words around archive values: longer than a name's clip, shown whole.
+    archive = SAMPLES / "broken.zip"
+    page = triage_html(archive)
+    shown = [str(escape(i.message)) for i in validate(archive).issues]
+    long = [message for message in shown if MAX_TEXT < len(message.encode()) < MAX_MESSAGE]
+    assert long
+    assert all(message in page for message in long)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tables_reference import expected_tables
 
 from archivekit import ArchiveError, tables, validate
+from archivekit.check import periods, table_counts
 from archivekit.check.table_counts import TableCounts
 from archivekit.cli import cli
 from archivekit.report import table_output
@@ -359,3 +360,45 @@ def test_mutated_records_match_an_independent_count(
     lines = apply_record_mutations(EDGE_JSON, mutations)
     path = make_archive(tmp_path_factory.mktemp("m") / "m.zip", lines, EDGE_FILES)
     assert_tables_match(path, workers=1)
+
+
+MONTH_MS = 31 * 86_400_000
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_dates_over_more_periods_than_held_are_counted_per_a_wider_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    # A hostile archive spreads a few posts over as many months as it likes: the counters hold
+    # a bounded number of periods per series and widen the period (exact counts, coarser dates).
+    monkeypatch.setattr(table_counts, "PERIODS_HELD", 12)
+    lines = [team("t"), channel("t", "c"), user("u1", {"t": ["c"]})]
+    lines += [post("t", "c", "u1", "hi", 86_400_000 + m * MONTH_MS) for m in range(30)]
+    path = make_archive(tmp_path / "months.zip", lines)
+    counted = tables(path, workers=workers, block_size=4096)
+    months, days = counted.table("months"), counted.table("days")
+    assert (months.period, days.period) == ("quarter", "quarter")
+    assert months.widened
+    assert days.widened
+    assert [row[0] for row in months.rows[:3]] == ["1970-Q1", "1970-Q2", "1970-Q3"]
+    assert len(months.rows) < 12
+    assert sum(row[3] for row in months.rows) == 30  # posts: the counts stay exact
+    assert months.rows == days.rows
+    result = run("inspect", str(path), "--by", "month", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert orjson.loads(result.stdout_bytes)["period"] == "quarter"
+    assert "the month column counts per quarter" in result.stderr
+
+
+def test_posts_over_centuries_hold_a_bounded_number_of_periods() -> None:
+    # 4,000 posts a month apart (340 years): more days and months than a series holds.
+    counts = TableCounts()
+    for n in range(4000):
+        record = post("t", "c", "u1", "hi", n * MONTH_MS)
+        counts.add(n + 1, 100, record)
+    assert counts.period == periods.QUARTER
+    assert len(counts.days) < table_counts.PERIODS_HELD
+    assert sum(bucket.posts for bucket in counts.days.values()) == 4000
+    tables_rows = build_tables(counts)["months"].rows
+    assert tables_rows[0][0] == "1970-Q1"
+    assert sum(row[3] for row in tables_rows) == 4000

@@ -1,8 +1,8 @@
 """Counters per team, channel, DM/GM, user, day, line type and file type, from one pass.
 
 `TableCounts` takes decoded lines one at a time and keeps one small counter object per key — never
-a post: memory grows with the number of teams, channels, DMs/GMs, users, days with posts and
-file extensions, never with the number of posts. Tallies of disjoint sets of lines `merge`
+a post: memory grows with the number of teams, channels, DMs/GMs, users and file extensions,
+never with the number of posts. Tallies of disjoint sets of lines `merge`
 into the tally of their union, so workers can each count a share of the JSONL.
 
 What is counted (the meaning every table shares; tests hold an independent counter to it):
@@ -17,7 +17,10 @@ What is counted (the meaning every table shares; tests hold an independent count
   (matched by member set: DM for one or two distinct members, GM for more).
 - Dates are ``create_at`` in ms (UTC). Posts and replies fall on the day of their own
   ``create_at``, files on the day of the post or reply that carries them (reactions are not
-  counted per day). First and last
+  counted per day). At most `PERIODS_HELD` days are held per (team, kind) series and
+  `BUCKETS_HELD` in all: past that, the tally widens its `period` (day → month → quarter →
+  year → decade → …, `archivekit.check.periods`) and re-counts what it holds, so hostile
+  ``create_at`` values spread over centuries cannot grow it. First and last
   post dates of channels and DMs/GMs are those of their root posts; a user's activity spans
   their posts, replies and reactions.
 - authors: distinct users who wrote a post or a reply in the channel.
@@ -31,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from archivekit.check import periods
 from archivekit.check.facts import add_counters, earliest, latest, take_later_definition
 from archivekit.gosem.decode import list_or_empty, str_or_none
 from archivekit.gosem.paths import resolve
@@ -41,6 +45,11 @@ CHANNEL, DM, GM = "channel", "DM", "GM"
 # Day buckets are keyed by one int: the day index shifted left, or'ed with the id of the
 # (team, kind) group; Python ints keep this exact for negative days too.
 _GROUP_BITS = 24
+# Periods held per series (ten years of days) and in all (a few MB of buckets), whatever the
+# timestamps: past either, the period widens.
+PERIODS_HELD = 3660
+BUCKETS_HELD = 100_000
+_STARTS_CACHED = 4096  # day -> period start, while the period is wider than a day
 
 SizeOf = Callable[[str], int | None]
 
@@ -220,6 +229,9 @@ class TableCounts:
         # group id -> (team, kind); day key -> bucket (see _GROUP_BITS).
         self.groups: dict[tuple[str, str], int] = {}
         self.days: dict[int, Bucket] = {}
+        self.period = periods.DAY  # what a `days` key's day stands for: that day, or a period
+        self._held: dict[int, int] = {}  # group id -> periods held
+        self._starts: dict[int, int] = {}
         self.line_types: dict[str, LineType] = {}
         self.file_types: dict[str, FileType] = {}
         # Raw spellings seen in lines -> their counters (saves lowercasing every post).
@@ -416,11 +428,52 @@ class TableCounts:
             self._carried(reply, place, author, bucket, stats)
 
     def _day(self, at: int, group: int) -> Bucket:
-        key = ((at // DAY_MS) << _GROUP_BITS) | group
+        day = at // DAY_MS
+        bucket = self.days.get(((self._start(day) if self.period else day) << _GROUP_BITS) | group)
+        return bucket if bucket is not None else self._hold(day, group)
+
+    def _start(self, day: int) -> int:
+        # The period's first day; cached, as most posts fall in a few periods.
+        first = self._starts.get(day)
+        if first is None:
+            if len(self._starts) >= _STARTS_CACHED:
+                self._starts.clear()
+            first = self._starts[day] = periods.start(day, self.period)
+        return first
+
+    def _hold(self, day: int, group: int) -> Bucket:
+        """The bucket of the period that holds `day` (a day, or the first day of a period no
+        wider than the tally's) in `group`; a new one widens the period when too many are held."""
+        key = (self._start(day) << _GROUP_BITS) | group
         bucket = self.days.get(key)
-        if bucket is None:
-            bucket = self.days[key] = Bucket()
+        if bucket is not None:
+            return bucket
+        held = self._held.get(group, 0) + 1
+        if held > PERIODS_HELD or len(self.days) >= BUCKETS_HELD:
+            self._widen(self.period + 1)
+            return self._hold(day, group)
+        self._held[group] = held
+        bucket = self.days[key] = Bucket()
         return bucket
+
+    def _widen(self, level: int) -> None:
+        """Count what is held per period of `level` (or wider, until few enough are held)."""
+        while True:
+            widened: dict[int, Bucket] = {}
+            held: dict[int, int] = {}
+            for key, bucket in self.days.items():
+                day, group = self.split_day_key(key)
+                wide = (periods.start(day, level) << _GROUP_BITS) | group
+                found = widened.get(wide)
+                if found is None:
+                    found = widened[wide] = Bucket()
+                    held[group] = held.get(group, 0) + 1
+                found.merge(bucket)
+            if max(held.values(), default=0) < PERIODS_HELD and len(widened) < BUCKETS_HELD:
+                break
+            level += 1
+        self.days, self._held, self.period = widened, held, level
+        self._starts.clear()
 
     def _wrote(self, user: Any, place: Place, at: int | None) -> Person | None:
         """The author of a post or reply (None: no username), with their activity span."""
@@ -558,7 +611,7 @@ class TableCounts:
             mapped = groups.get(group)
             if mapped is None:
                 mapped = groups[group] = self._group(*keys[group])
-            self.days.setdefault((day << _GROUP_BITS) | mapped, Bucket()).merge(Bucket(*counts))
+            self._hold(day, mapped).merge(Bucket(*counts))
         for ext, *counts in file_types:
             self.file_types.setdefault(ext, FileType()).merge(FileType(*counts))
 
@@ -568,6 +621,7 @@ class TableCounts:
         self._channel_cache.clear()
         self._direct_cache.clear()
         self._person_cache.clear()
+        self._starts.clear()
 
     # -- merging --------------------------------------------------------------------------
 
@@ -585,12 +639,12 @@ class TableCounts:
                 )
                 mine.member_names = place.member_names
             mine.merge(place)
+        if other.period > self.period:
+            self._widen(other.period)
         their_groups = {group: key for key, group in other.groups.items()}
         for day_key, bucket in other.days.items():
-            group = self._group(*their_groups[day_key & ((1 << _GROUP_BITS) - 1)])
-            day = day_key >> _GROUP_BITS
-            mine_b = self.days.setdefault((day << _GROUP_BITS) | group, Bucket())
-            mine_b.merge(bucket)
+            day, group = self.split_day_key(day_key)
+            self._hold(day, self._group(*their_groups[group])).merge(bucket)
         _merge_into(self.line_types, other.line_types, lambda k, v: LineType())
         _merge_into(self.file_types, other.file_types, lambda k, v: FileType())
 
@@ -609,7 +663,8 @@ class TableCounts:
 
     @staticmethod
     def split_day_key(day_key: int) -> tuple[int, int]:
-        """(day index since 1970-01-01, group id) of a `days` key."""
+        """(day index since 1970-01-01, group id) of a `days` key: the day, or the first day of
+        the tally's `period`."""
         return day_key >> _GROUP_BITS, day_key & ((1 << _GROUP_BITS) - 1)
 
 

@@ -46,6 +46,9 @@ MONTHS, CHANNELS, USERS, FILES, TEAMS = (
 # At most this many bars (channels, users, file types, teams) or series (teams by month).
 TOP = 15
 TEAM_SERIES = 7
+# At most this many periods (bars) in posts per month: past it, per quarter, year, decade…
+# (a hostile archive spreads its posts over as many months as it likes; the SVG stays small).
+MAX_PERIODS = 120
 MAX_LABEL = 40  # characters of a name on an axis (the tables on the page hold them whole)
 
 # Colour-blind safe (Okabe-Ito), ordered so that neighbours differ in lightness for print.
@@ -294,12 +297,15 @@ def _rows_height(rows: int) -> float:
     return max(1.6, 0.6 + 0.24 * rows)
 
 
-def posts_per_month(months: pd.DataFrame) -> Chart:
-    """Posts per month, stacked by team (the largest ones; the rest as "other teams"), DMs and
+def posts_per_month(months: pd.DataFrame, period: str = "month") -> Chart:
+    """Posts per month (the months table's `period`; wider when there would be more than
+    `MAX_PERIODS` bars), stacked by team (the largest ones; the rest as "other teams"), DMs and
     GMs apart."""
-    chart_id, title = MONTHS, "Posts per month"
+    if not months.empty:
+        months, period = _widened(months, period)
+    chart_id, title = MONTHS, f"Posts per {period}"
     caption = (
-        "Posts (not counting replies) by the month of their create_at, stacked by team; "
+        f"Posts (not counting replies) by the {period} of their create_at, stacked by team; "
         "direct messages (DMs) and group messages (GMs) apart."
     )
     if months.empty or int(months["posts"].sum()) == 0:
@@ -313,7 +319,7 @@ def posts_per_month(months: pd.DataFrame) -> Chart:
         ]
     )
     table = series.pivot_table(
-        index="month", columns="series", values="posts", aggfunc="sum", fill_value=0
+        index="month", columns="series", values="posts", aggfunc="sum", fill_value=0, sort=False
     )
     teams = [c for c in table.columns if c.startswith("team ")]
     ranked = sorted(teams, key=lambda c: (-int(table[c].sum()), c))
@@ -344,7 +350,7 @@ def posts_per_month(months: pd.DataFrame) -> Chart:
         ax.set_xticks(positions[::every], months[::every], rotation=90)
         edge = 0.85 / 2 + BAR_EDGE
         ax.set_xlim(-edge, len(frame) - 1 + edge)
-        ax.set_xlabel("month (UTC)")
+        ax.set_xlabel(f"{period} (UTC)")
         ax.set_ylabel("posts")
         _whole_ticks(ax.yaxis)
         ax.set_title(title)
@@ -353,6 +359,27 @@ def posts_per_month(months: pd.DataFrame) -> Chart:
         return Around(rotated_x=True, legend=tuple(frame.columns))
 
     return Chart(chart_id, title, _draw(chart_id, 9.0, 3.6, draw), caption)
+
+
+def _widened(months: pd.DataFrame, period: str) -> tuple[pd.DataFrame, str]:
+    """The months table per the narrowest period that gives at most `MAX_PERIODS` bars."""
+    from archivekit.check import periods
+
+    level = periods.level(period)
+    starts = [periods.parse(text) for text in months["month"]]
+    wide = periods.fitting(starts, level, MAX_PERIODS)
+    if wide == level:
+        return months, period
+    # Periods sort by their first day (labels of years past 9999 or before 0 do not sort as text).
+    firsts = [periods.start(day, wide) for day in starts]
+    order = {first: at for at, first in enumerate(sorted(set(firsts)))}
+    labels = [periods.label(first, wide) for first in sorted(order)]
+    regrouped = (
+        months.assign(month=[labels[order[first]] for first in firsts])
+        .groupby(["month", "team", "kind"], sort=False, as_index=False)["posts"]
+        .sum()
+    )
+    return regrouped, periods.name(wide)
 
 
 def _top_bars(

@@ -10,8 +10,11 @@ reads the same, every row shown.
 
 Everything listed is capped (issues, examples, manifest rows, missing items) while the counts
 stay exact, and every text from the archive is clipped to `MAX_TEXT` bytes as written on the
-page (escaped and UTF-8 encoded: `clip_html`), so the page stays small (< 2 MB) whatever the
-archive.
+page (escaped and UTF-8 encoded: `clip_html`; an issue's message, our words around archive
+values, to `MAX_MESSAGE`). On top of that the page has a hard budget: when the rendered page
+weighs more than `PAGE_BUDGET` (many long messages, hostile names everywhere) the long lists
+(issue rows, manifest rows, reconciliation rows) are halved until it fits, each with a note of
+how many are not shown — the page stays under 2 MB whatever the archive.
 """
 
 from __future__ import annotations
@@ -45,7 +48,9 @@ MAX_SENTENCE = 1000  # bytes on the page of a sentence about the archive (a caus
 MAX_ISSUE_ROWS = 1000  # rows of the full, filterable issue list
 MAX_MISSING_ROWS = 500  # reconciliation: missing items listed
 MAX_CHANNEL_ROWS = 200  # reconciliation: channels with something missing
-MAX_TEXT = 300  # bytes on the page of any one text from the archive (names, messages)
+MAX_TEXT = 300  # bytes on the page of any one text from the archive (names, values)
+MAX_MESSAGE = 2000  # bytes on the page of an issue's message: ordinary ones show whole
+PAGE_BUDGET = 1_900_000  # bytes: the page stays under 2 MB (issue 13), lists cut to fit
 
 
 def missing_report_modules() -> list[str]:
@@ -317,7 +322,7 @@ def chart_drawings(tables: ArchiveTables, max_users_per_team: int) -> list[Calla
     from archivekit.report import charts as draw
 
     return [
-        lambda: draw.posts_per_month(tables.months),
+        lambda: draw.posts_per_month(tables.months, tables.table("months").period or "month"),
         lambda: draw.top_channels(tables.channels, tables.directs),
         lambda: draw.top_users(tables.users),
         lambda: draw.files_by_type(tables.files),
@@ -337,9 +342,27 @@ def draw_charts(tables: ArchiveTables, max_users_per_team: int) -> list[Chart]:
         return [draw() for draw in chart_drawings(tables, max_users_per_team)]
 
 
-def reconciliation_view(result: Reconciliation) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """How many rows of each long list the page shows (halved while the page is too heavy)."""
+
+    issues: int = MAX_ISSUE_ROWS
+    manifest: int = 0
+    places: int = MAX_CHANNEL_ROWS
+    missing: int = MAX_MISSING_ROWS
+
+    def halved(self) -> Listed:
+        return Listed(self.issues // 2, self.manifest // 2, self.places // 2, self.missing // 2)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.issues or self.manifest or self.places or self.missing)
+
+
+def reconciliation_view(result: Reconciliation, listed: Listed | None = None) -> dict[str, Any]:
     """What the page shows of a reconciliation: the summary, every channel and DM/GM with
     something missing (most first, capped), the first missing items (capped)."""
+    listed = listed or Listed()
     from archivekit.report.reconcile import MISSING_COLUMNS, incomplete_places
 
     places = [
@@ -349,10 +372,10 @@ def reconciliation_view(result: Reconciliation) -> dict[str, Any]:
     return {
         "ok": result.ok,
         "summary": result.tables["summary"],
-        "places": places[:MAX_CHANNEL_ROWS],
+        "places": places[: listed.places],
         "place_count": len(places),
         "missing_columns": [c.removeprefix("missing_") for c in MISSING_COLUMNS],
-        "missing": result.missing[:MAX_MISSING_ROWS],
+        "missing": result.missing[: listed.missing],
         "missing_total": result.missing_total,
         "files_compared_by": result.files_compared_by,
         "expected": result.tables["expected"].rows,
@@ -374,6 +397,7 @@ def _environment() -> Any:
     )
     env.filters["clip"] = clip_html  # the filter returns escaped Markup
     env.globals["MAX_SENTENCE"] = MAX_SENTENCE
+    env.globals["MAX_MESSAGE"] = MAX_MESSAGE
     env.filters["bytes"] = human_bytes
     env.filters["num"] = number
     env.globals["plural"] = plural
@@ -418,14 +442,24 @@ def load_template() -> tuple[Any, str, str]:
     return env.get_template("triage.html.j2"), style, script
 
 
-def render_html(page: TriagePage) -> str:
-    """The page as one HTML document (see the module docstring)."""
+def render_html(page: TriagePage, budget: int = PAGE_BUDGET) -> str:
+    """The page as one HTML document (see the module docstring): at most `budget` bytes in
+    UTF-8, the long lists cut to fit."""
+    drawn = page.charts or draw_charts(page.tables, page.max_users_per_team)
+    listed = Listed(manifest=len(page.manifest.rows))
+    while True:
+        html = _render(page, drawn, listed)
+        if len(html.encode("utf-8")) <= budget or listed.empty:
+            return html
+        listed = listed.halved()
+
+
+def _render(page: TriagePage, drawn: list[Chart], listed: Listed) -> str:
     from markupsafe import Markup
 
     report = page.report
     groups = issue_groups(report)
     state, headline, sentences = verdict(report)
-    drawn = page.charts or draw_charts(page.tables, page.max_users_per_team)
     template, style, script = load_template()
     return str(
         template.render(
@@ -440,14 +474,15 @@ def render_html(page: TriagePage) -> str:
             cause_total=len(report.causes),
             shapes=report.shapes,
             groups=groups,
-            issues=report.issues[:MAX_ISSUE_ROWS],
+            issues=report.issues[: listed.issues],
+            manifest_rows=page.manifest.rows[: listed.manifest],
             issue_total=report.errors + report.warnings,
             limits=limit_rows(report),
             charts=drawn,
             # matplotlib wrote the SVG and escaped every text in it; nothing else is marked safe.
             svgs={c.id: Markup(c.svg) for c in drawn if c.svg is not None},
             manifest=page.manifest,
-            reconciliation=reconciliation_view(page.reconciliation)
+            reconciliation=reconciliation_view(page.reconciliation, listed)
             if page.reconciliation
             else None,
             style=Markup(style),

@@ -57,7 +57,8 @@ def table_records(table: Table) -> list[dict[str, Any]]:
 
 
 def table_json(table: Table, summary: dict[str, Any]) -> bytes:
-    document = {**summary, "table": table.name, "rows": table_records(table)}
+    period = {} if table.period is None else {"period": table.period}
+    document = {**summary, "table": table.name, **period, "rows": table_records(table)}
     return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
 
 

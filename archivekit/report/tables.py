@@ -2,9 +2,10 @@
 type — for notebooks and spreadsheets (pandas DataFrames) and for `inspect --by`.
 
 One streaming pass counts every table at once (`archivekit.check.table_counts`, whose docstring
-says what each figure means); memory is bounded by the number of teams, channels, DMs/GMs,
-users and days, never by posts. Large archives are counted on every core: each worker inflates
-the JSONL itself and counts every n-th batch of lines, and the tallies are merged. Runs of
+says what each figure means); memory is bounded by the number of teams, channels, DMs/GMs and
+users and a bounded number of periods (days, or wider ones), never by posts. Large archives
+are counted on every core: each worker inflates the JSONL itself and counts every n-th batch of
+lines, and the tallies are merged. Runs of
 post and direct_post lines are counted in C when it is built (`archivekit/check/fast/_report.c`:
 the same figures, keyed by names as written, folded in by `TableCounts.add_counted`; any line
 it does not take is counted here), which makes `inspect --by` about as fast as plain `inspect`.
@@ -15,12 +16,12 @@ write CSV, JSON or text without importing pandas (~0.4 s of start-up).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from archivekit.check import periods
 from archivekit.check.facts import earliest, latest
 from archivekit.check.table_counts import CHANNEL, Person, Place, TableCounts
 from archivekit.check.table_lines import TableLines
@@ -132,6 +133,13 @@ class Table:
     name: str
     columns: tuple[tuple[str, ColumnKind], ...]
     rows: list[tuple[Any, ...]]
+    # months/days: the period the first column counts by — "month"/"day", or wider when the
+    # archive's dates span more periods than the counters hold (`TableCounts.period`).
+    period: str | None = None
+
+    @property
+    def widened(self) -> bool:
+        return self.period is not None and self.period != self.columns[0][0]
 
     @property
     def names(self) -> list[str]:
@@ -256,16 +264,6 @@ def uncounted_tables(source: str, archive: Archive) -> ArchiveTables:
 # -- from a tally to rows -------------------------------------------------------------------
 
 
-def day_text(day: int) -> str:
-    """ISO date of a day index since 1970-01-01 (numpy's notation outside years 1-9999)."""
-    try:
-        return (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
-    except OverflowError:
-        import numpy as np
-
-        return str(np.datetime64(day, "D"))
-
-
 def _activity(place: Place) -> tuple[int, int, int, int, int]:
     return place.posts, place.replies, place.reactions, place.files, place.file_bytes
 
@@ -328,26 +326,29 @@ def _direct_rows(tally: TableCounts) -> list[tuple[Any, ...]]:
 
 
 def _period_rows(tally: TableCounts, month: bool) -> list[tuple[Any, ...]]:
+    """Rows per month (or day), team and kind — per a wider period when the tally had to widen
+    its own (`TableCounts.period`; `ArchiveTables.month_period` / `day_period` name it)."""
+    level = period_level(tally, month)
     groups = tally.group_keys()
-    sums: dict[tuple[str, str, str], list[int]] = {}
+    sums: dict[tuple[int, str, str], list[int]] = {}
     for day_key, bucket in tally.days.items():
         day, group = TableCounts.split_day_key(day_key)
         team, kind = groups[group]
-        text = day_text(day)
-        period = text[: text.rindex("-")] if month else text
-        row = sums.setdefault((period, team, kind), [0, 0, 0, 0])
+        row = sums.setdefault((periods.start(day, level), team, kind), [0, 0, 0, 0])
         row[0] += bucket.posts
         row[1] += bucket.replies
         row[2] += bucket.files
         row[3] += bucket.file_bytes
-    return [(*key, *values) for key, values in sorted(sums.items(), key=_period_order)]
+    return [
+        (periods.label(first, level), team, kind, *values)
+        for (first, team, kind), values in sorted(sums.items())
+    ]
 
 
-def _period_order(item: tuple[tuple[str, str, str], list[int]]) -> tuple[Any, ...]:
-    (period, team, kind), _ = item
-    # ISO dates sort as text, except years before 1 and after 9999 (signed, numpy's notation).
-    sign = -1 if period.startswith("-") else 1
-    return (sign, period if sign > 0 else "", period if sign < 0 else "", team, kind)
+def period_level(tally: TableCounts, month: bool) -> int:
+    """The period the months (or days) table counts by: a month (a day), or the tally's own
+    when it is wider."""
+    return max(tally.period, periods.MONTH if month else periods.DAY)
 
 
 def _type_rows(tally: TableCounts) -> list[tuple[Any, ...]]:
@@ -374,7 +375,11 @@ def build_tables(tally: TableCounts) -> dict[str, Table]:
         "types": _type_rows(tally),
         "files": _file_rows(tally),
     }
-    return {name: Table(name, COLUMNS[name], rows[name]) for name in COLUMNS}
+    spans = {
+        "months": periods.name(period_level(tally, month=True)),
+        "days": periods.name(period_level(tally, month=False)),
+    }
+    return {name: Table(name, COLUMNS[name], rows[name], spans.get(name)) for name in COLUMNS}
 
 
 # -- the pass -------------------------------------------------------------------------------
