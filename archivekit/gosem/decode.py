@@ -775,6 +775,24 @@ _KEY_FIELDS = {
     "user.teams[].name": "team",
     "user.teams[].channels[].name": "channel",
     "user.email": "email",
+    # Emoji, schemes and roles: names looked up exactly, each defined once (a repeat updates
+    # or overwrites the first); a scheme's own roles are roles too.
+    "emoji.name": "emoji",
+    "scheme.name": "scheme",
+    "team.scheme": "scheme",
+    "channel.scheme": "scheme",
+    "role.name": "role",
+    **{
+        f"scheme.default_{kind}_role.name": "role"
+        for kind in (
+            "team_admin",
+            "team_user",
+            "team_guest",
+            "channel_admin",
+            "channel_user",
+            "channel_guest",
+        )
+    },
 }
 _KEY_LEAVES = {
     "username": "user",
@@ -785,6 +803,7 @@ _KEY_LEAVES = {
     "flagged_by": "user",
     "team": "team",
     "channel": "channel",
+    "emoji_name": "emoji",
 }
 
 
