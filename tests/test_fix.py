@@ -292,6 +292,28 @@ def test_nul_removal_never_merges_two_emoji_schemes_or_roles(
     assert code not in codes
 
 
+def test_nul_removal_never_merges_two_keys_of_one_object(tmp_path: Path) -> None:
+    # `a\0` without its NUL is `a`, which the props already have: a value would be lost.
+    # Refused (the key kept, what is under it still cleaned); validate promises nothing there.
+    props = {"a": 1, "a\x00": {"c": "x\x00y"}, "b\x00": 3}
+    lines = [*base_lines(), post("eng", "dev", "alice", "hi", T0, props=props)]
+    source = make_archive(tmp_path / "in.zip", lines)
+    nul = [i for i in validate(source, max_issues=None).issues if i.code == "nul-character"]
+    assert {i.field: repair_for(i) for i in nul} == {
+        "post.props.a\x00": None,
+        "post.props.a\x00.c": "remove-nul",
+        "post.props.b\x00": "remove-nul",
+    }
+    changes, _ = fix(source, tmp_path / "out.zip")
+    refused = [(c["field"], c["values"]) for c in changes if c["after"] is None]
+    assert refused == [("post.props.a\x00", {"kind": "key", "found": "a\x00", "name": "a"})]
+    out = orjson.loads(jsonl(tmp_path / "out.zip")[-1])["post"]["props"]
+    assert out == {"a": 1, "a\x00": {"c": "xy"}, "b": 3}
+    after = validate(tmp_path / "out.zip", max_issues=None).issues
+    assert [i.field for i in after if i.code == "nul-character"] == ["post.props.a\x00"]
+    assert repairable(after) == []
+
+
 def test_validate_promises_remove_nul_only_where_fix_removes_it_for_certain(
     tmp_path: Path,
 ) -> None:

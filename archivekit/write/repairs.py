@@ -14,7 +14,8 @@ They only do what the server needs and lose nothing:
   the password); not from a team, channel, user, emoji, scheme or role name (or a reference
   to one) or a user's email when the value without them is another one the archive defines,
   or one an earlier removal produced from another (``bo\0b`` → ``bob``: two users would
-  become one; two users with one email: duplicate-email) — reported instead;
+  become one; two users with one email: duplicate-email), nor from an object's key when
+  the key without them is another of its keys (a value would be lost) — reported instead;
 - `lowercase-references`: a reference the server looks up exactly, written in another case
   than the stored (lowercase) name of a team, channel or user the archive defines, is
   rewritten to the stored name (and a bot's owner, which the validator refuses in mixed case);
@@ -325,6 +326,19 @@ class LineRepairs:
                 new_key = key
                 if "\x00" in key:
                     new_key = key.replace("\x00", "")
+                    if new_key in value:
+                        # Two keys would become one and a value would be lost: keep both.
+                        self._refuse(
+                            REPAIR_NUL,
+                            f"{path}.{key}",
+                            key,
+                            f"without its NUL characters this key would be {new_key!r}, which "
+                            "the object already has: one value would be lost — rename one of "
+                            "them by hand",
+                            {"kind": "key", "found": key, "name": new_key},
+                        )
+                        value[key] = self._nul(item, f"{path}.{key}")
+                        continue
                     self._change(REPAIR_NUL, f"{path}.{new_key}", key, new_key, "a key")
                     del value[key]
                 value[new_key] = self._nul(item, f"{path}.{new_key}")
