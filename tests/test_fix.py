@@ -39,6 +39,7 @@ from archivekit.testing.synth import (
     post,
     reaction,
     reply,
+    role,
     scheme,
     team,
     user,
@@ -257,6 +258,60 @@ def test_nul_removal_checks_collisions_only_in_fields_that_are_keys(tmp_path: Pa
     done = [(c["line"], c["field"], c["after"]) for c in changes if c["repair"] == "remove-nul"]
     assert (5, "user.username", None) in done  # a key: refused (it would name bob)
     assert (6, "user.first_name", '"BoB"') in done
+
+
+@pytest.mark.parametrize(
+    ("kind", "later", "field", "code"),
+    [
+        ("emoji", False, "emoji.name", "duplicate-emoji"),
+        ("emoji", True, "emoji.name", "duplicate-emoji"),
+        ("scheme", False, "scheme.name", "duplicate-scheme"),
+        ("role", False, "role.name", "duplicate-role"),
+        ("role", True, "role.name", "duplicate-role"),
+    ],
+)
+def test_nul_removal_never_merges_two_emoji_schemes_or_roles(
+    kind: str, later: bool, field: str, code: str, tmp_path: Path
+) -> None:
+    # Emoji, schemes and roles are defined once by their exact name: `par\0ty` cleaned would
+    # overwrite `party`. Refused like the other names; a scheme keeps its own roles' names too.
+    make: Any = {"emoji": lambda n: emoji(n, "emoji/a.png"), "scheme": scheme, "role": role}[kind]
+    name = {"emoji": "party", "scheme": "sch", "role": "custom_role"}[kind]
+    found = name[:2] + "\x00" + name[2:]
+    pair = [make(found), make(name)] if later else [make(name), make(found)]
+    source = make_archive(tmp_path / "in.zip", [*pair, *base_lines()], {"data/emoji/a.png": PNG})
+    changes, _ = fix(source, tmp_path / "out.zip")
+    refused = [(c["field"], c["values"]) for c in changes if c["after"] is None]
+    assert (field, {"kind": kind, "found": found, "name": name}) in refused
+    if kind == "scheme":
+        assert ("scheme.default_team_admin_role.name", "sch_team_admin") in [
+            (f, v["name"]) for f, v in refused
+        ]
+    assert not [c for c in changes if (c["field"] or "").endswith(".name") and c["after"]]
+    codes = {i.code for i in validate(tmp_path / "out.zip", max_issues=None).issues}
+    assert code not in codes
+
+
+def test_nul_removal_never_merges_two_keys_of_one_object(tmp_path: Path) -> None:
+    # `a\0` without its NUL is `a`, which the props already have: a value would be lost.
+    # Refused (the key kept, what is under it still cleaned); validate promises nothing there.
+    props = {"a": 1, "a\x00": {"c": "x\x00y"}, "b\x00": 3}
+    lines = [*base_lines(), post("eng", "dev", "alice", "hi", T0, props=props)]
+    source = make_archive(tmp_path / "in.zip", lines)
+    nul = [i for i in validate(source, max_issues=None).issues if i.code == "nul-character"]
+    assert {i.field: repair_for(i) for i in nul} == {
+        "post.props.a\x00": None,
+        "post.props.a\x00.c": "remove-nul",
+        "post.props.b\x00": "remove-nul",
+    }
+    changes, _ = fix(source, tmp_path / "out.zip")
+    refused = [(c["field"], c["values"]) for c in changes if c["after"] is None]
+    assert refused == [("post.props.a\x00", {"kind": "key", "found": "a\x00", "name": "a"})]
+    out = orjson.loads(jsonl(tmp_path / "out.zip")[-1])["post"]["props"]
+    assert out == {"a": 1, "a\x00": {"c": "xy"}, "b": 3}
+    after = validate(tmp_path / "out.zip", max_issues=None).issues
+    assert [i.field for i in after if i.code == "nul-character"] == ["post.props.a\x00"]
+    assert repairable(after) == []
 
 
 def test_validate_promises_remove_nul_only_where_fix_removes_it_for_certain(

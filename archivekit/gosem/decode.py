@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 from _json import scanstring  # the C string scanner behind json.decoder
+from collections import Counter
 from json import JSONDecodeError, JSONDecoder
 from typing import Any
 
@@ -726,10 +727,16 @@ def _nul_issues(doc: dict[str, Any]) -> list[Issue]:
     while stack:
         value, path = stack.pop()
         if type(value) is dict:
+            cleaned: Counter[str] | None = None
             for key, child in value.items():
                 child_path = _join(path, key)
                 if "\x00" in key:
-                    issues.append(_nul_issue(child_path))
+                    if cleaned is None:
+                        cleaned = Counter(k.replace("\x00", "") for k in value)
+                    # Without its NULs the key would be another one of the object's: fix
+                    # keeps it (one value would be lost), no promise.
+                    clash = cleaned[key.replace("\x00", "")] > 1
+                    issues.append(_nul_issue(child_path, promise=not clash))
                 stack.append((child, child_path))
         elif type(value) is list:
             stack.extend((child, f"{path}[{i}]") for i, child in enumerate(value))
@@ -744,8 +751,8 @@ def _nul_issues(doc: dict[str, Any]) -> list[Issue]:
 HASHED_ONLY = frozenset({"user.password"})
 
 
-def _nul_issue(path: str) -> Issue:
-    if key_kind(path) is None:
+def _nul_issue(path: str, *, promise: bool = True) -> Issue:
+    if promise and key_kind(path) is None:
         # Free text: `archivekit fix` removes the NUL. In a key (a name, a reference, an
         # email) it does only when the value without it is no other one's — known to fix,
         # which reads every definition, not here: no promise.
@@ -775,6 +782,24 @@ _KEY_FIELDS = {
     "user.teams[].name": "team",
     "user.teams[].channels[].name": "channel",
     "user.email": "email",
+    # Emoji, schemes and roles: names looked up exactly, each defined once (a repeat updates
+    # or overwrites the first); a scheme's own roles are roles too.
+    "emoji.name": "emoji",
+    "scheme.name": "scheme",
+    "team.scheme": "scheme",
+    "channel.scheme": "scheme",
+    "role.name": "role",
+    **{
+        f"scheme.default_{kind}_role.name": "role"
+        for kind in (
+            "team_admin",
+            "team_user",
+            "team_guest",
+            "channel_admin",
+            "channel_user",
+            "channel_guest",
+        )
+    },
 }
 _KEY_LEAVES = {
     "username": "user",
@@ -785,6 +810,7 @@ _KEY_LEAVES = {
     "flagged_by": "user",
     "team": "team",
     "channel": "channel",
+    "emoji_name": "emoji",
 }
 
 

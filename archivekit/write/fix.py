@@ -161,6 +161,11 @@ def _define(envelope: dict[str, Any], defs: Definitions) -> None:
             defs.emails.add(go_lower(payload["email"]))
     elif line_type == "scheme" and isinstance(payload.get("name"), str):
         defs.schemes.add(payload["name"])
+        for key, role in payload.items():  # its own roles: default_team_admin_role ...
+            if key.startswith("default_") and isinstance(role, dict):
+                defs.roles.update(name for name in [role.get("name")] if isinstance(name, str))
+    elif line_type in ("emoji", "role") and isinstance(payload.get("name"), str):
+        (defs.emojis if line_type == "emoji" else defs.roles).add(payload["name"])
 
 
 def _references(envelope: dict[str, Any]) -> Iterator[tuple[str, object]]:

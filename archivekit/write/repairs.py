@@ -11,10 +11,11 @@ They only do what the server needs and lose nothing:
   two or more → reported, nothing moved;
 - `remove-nul`: NUL characters removed from every string (PostgreSQL rejects them); not from
   a password (only its hash is stored: the NUL is harmless there and removing it would change
-  the password); not from a team, channel or user name (or a reference to one) or a user's
-  email when the value without them is another one the archive defines, or one an earlier
-  removal produced from another (``bo\0b`` → ``bob``: two users would become one; two users
-  with one email: duplicate-email) — reported instead;
+  the password); not from a team, channel, user, emoji, scheme or role name (or a reference
+  to one) or a user's email when the value without them is another one the archive defines,
+  or one an earlier removal produced from another (``bo\0b`` → ``bob``: two users would
+  become one; two users with one email: duplicate-email), nor from an object's key when
+  the key without them is another of its keys (a value would be lost) — reported instead;
 - `lowercase-references`: a reference the server looks up exactly, written in another case
   than the stored (lowercase) name of a team, channel or user the archive defines, is
   rewritten to the stored name (and a bot's owner, which the validator refuses in mixed case);
@@ -129,6 +130,8 @@ class Definitions:
     users: set[str] = field(default_factory=set)
     schemes: set[str] = field(default_factory=set)  # as written: looked up exactly
     emails: set[str] = field(default_factory=set)  # users' (lowercased: unique on the server)
+    emojis: set[str] = field(default_factory=set)  # as written, like schemes and roles
+    roles: set[str] = field(default_factory=set)  # a scheme's own roles included
 
 
 # What a NUL removal that would merge two keys of each kind would do.
@@ -137,7 +140,12 @@ _NUL_CLASH: Final = {
     "team": "names another team: the two would become one",
     "channel": "names another channel: the two would become one",
     "email": "is another user's email: the server refuses the second user (duplicate-email)",
+    "emoji": "names another emoji: the second would overwrite the first (duplicate-emoji)",
+    "scheme": "names another scheme: the second would update the first (duplicate-scheme)",
+    "role": "names another role: the second would update the first (duplicate-role)",
 }
+# Kinds of names the server looks up exactly, as written (the others: lowercased).
+_EXACT_KINDS: Final = {"emoji": "emojis", "scheme": "schemes", "role": "roles"}
 
 
 class FilePlan:
@@ -300,7 +308,11 @@ class LineRepairs:
                         value,
                         f"without its NUL characters this {what} would be {other!r}, "
                         f"which {_NUL_CLASH[kind]} — change one of them by hand",
-                        {"kind": kind, "found": go_lower(value), "name": other},
+                        {
+                            "kind": kind,
+                            "found": value if kind in _EXACT_KINDS else go_lower(value),
+                            "name": other,
+                        },
                     )
                     return value
                 self._change(REPAIR_NUL, path, value, clean)
@@ -314,6 +326,19 @@ class LineRepairs:
                 new_key = key
                 if "\x00" in key:
                     new_key = key.replace("\x00", "")
+                    if new_key in value:
+                        # Two keys would become one and a value would be lost: keep both.
+                        self._refuse(
+                            REPAIR_NUL,
+                            f"{path}.{key}",
+                            key,
+                            f"without its NUL characters this key would be {new_key!r}, which "
+                            "the object already has: one value would be lost — rename one of "
+                            "them by hand",
+                            {"kind": "key", "found": key, "name": new_key},
+                        )
+                        value[key] = self._nul(item, f"{path}.{key}")
+                        continue
                     self._change(REPAIR_NUL, f"{path}.{new_key}", key, new_key, "a key")
                     del value[key]
                 value[new_key] = self._nul(item, f"{path}.{new_key}")
@@ -325,10 +350,11 @@ class LineRepairs:
 
     def _nul_merge(self, value: str, clean: str, path: str) -> tuple[str, str] | None:
         """(kind, the other name) when ``value``, in a field at ``path`` that holds a key the
-        server keeps unique (`_key_kind`: a team, channel or user name or a reference to one, a
-        user's email), names one the archive defines and ``clean`` (it without NUL) would name
-        another one: one the archive defines, or one an earlier removal produced from another.
-        Else None, and the removal is remembered. (Any other string is free text: cleaned.)"""
+        server keeps unique (`key_kind`: a team, channel, user, emoji, scheme or role name or a
+        reference to one, a user's email), names one the archive defines and ``clean`` (it
+        without NUL) would name another one: one the archive defines, or one an earlier removal
+        produced from another. Else None, and the removal is remembered. (Any other string is
+        free text: cleaned.)"""
         kind = key_kind(path)
         if kind is None:
             return None
@@ -341,12 +367,16 @@ class LineRepairs:
             keys.append(("user", low, clean_low, clean_low in defs.users))
         if kind == "team" and low in defs.teams:
             keys.append(("team", low, clean_low, clean_low in defs.teams))
+        if kind in _EXACT_KINDS:
+            exact: set[str] = getattr(defs, _EXACT_KINDS[kind])
+            if value in exact:
+                keys.append((kind, value, clean, clean in exact))
         for team in self._teams_of_channel(low) if kind == "channel" else ():
             defined = (team, clean_low) in defs.channels
             keys.append(("channel", (team, low), (team, clean_low), defined))
         for kind, raw, new, defined in keys:
             if defined or self.nul_names.setdefault((kind, new), raw) != raw:
-                return kind, clean_low
+                return kind, clean if kind in _EXACT_KINDS else clean_low
         return None
 
     def _teams_of_channel(self, name: str) -> list[str]:
@@ -372,6 +402,9 @@ class LineRepairs:
             ("team", found.teams),
             ("channel", found.channels),
             ("email", found.emails),
+            ("emoji", found.emojis),
+            ("scheme", found.schemes),
+            ("role", found.roles),
         )
         return any(names.get((kind, key), key) != key for kind, keys in kinds for key in keys)
 
