@@ -51,6 +51,9 @@ _WAITING = struct.Struct("<II")
 # The head of a waiting line's record (WaitingLine in _scan.c): line, where the line is among
 # the record's lines, its length, direct, files, the record's size.
 WAITING_LINE = struct.Struct("<qqiiii")
+# The temporary files in the run's directory: the records, and the waiting runs' beside them.
+_RECORDS_FILE = "deferred-files"
+_LINES_FILE = "deferred-lines"
 _FLUSH = 1 << 20
 _READ = 1 << 20
 
@@ -129,7 +132,7 @@ class DeferredFiles:
             self._spill_side()
 
     def _spill_side(self) -> None:
-        self._side = _spill(self._run, "deferred-lines", self._side, self._side_pending)
+        self._side = _spill(self._run, _LINES_FILE, self._side, self._side_pending)
 
     def _side_reader(self) -> Callable[[int], bytes]:
         """Reads the side file's bytes in the order they were added."""
@@ -150,7 +153,7 @@ class DeferredFiles:
 
     def _spill(self) -> None:
         """Move the compressed records to the temporary file."""
-        self._file = _spill(self._run, "deferred-files", self._file, self._compressed)
+        self._file = _spill(self._run, _RECORDS_FILE, self._file, self._compressed)
 
     def __iter__(self) -> Iterator[Deferred]:
         """The records, in the order they were added (once)."""
