@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from archivekit.check.deferred import DeferredFiles
+from archivekit.check.deferred import DeferredFiles, waiting_lines
 from archivekit.runtime import RunDirectory
 
 
@@ -40,3 +40,27 @@ def test_lines_that_compress_a_thousandfold_are_inflated_a_little_at_a_time() ->
             deferred.close()
     assert count == 3000
     assert peak < 16 << 20, peak
+
+
+def test_waiting_runs_come_back_in_order_with_the_other_records_across_spills() -> None:
+    """The C scanner's waiting runs (their records and lines beside the others, in a file of
+    their own once large) come back in line order among the general path's records."""
+    runs = [
+        ((10 * i).to_bytes(8, "little") + bytes([i % 251]) * (i * 7919 % 200_000),
+         bytes([97 + i % 26]) * (i * 104_729 % 300_000))
+        for i in range(1, 60)
+    ]  # fmt: skip
+    with RunDirectory() as run:
+        deferred = DeferredFiles(run)
+        for i, (records, lines) in enumerate(runs, 1):
+            deferred.add(10 * i - 1, 0, "user", b"u" * i)
+            deferred.add_waiting(records, lines)
+        back = list(deferred)
+        deferred.close()
+    assert [(d.line, d.kind) for d in back] == [
+        (line, kind)
+        for i in range(1, 60)
+        for line, kind in ((10 * i - 1, "user"), (10 * i, "waiting"))
+    ]
+    waiting = [d for d in back if d.kind == "waiting"]
+    assert [(d.raw, waiting_lines(d)) for d in waiting] == runs

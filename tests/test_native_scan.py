@@ -1727,10 +1727,12 @@ def test_attachment_lines_agree_and_their_mutations_are_never_accepted_by_c_alon
 @needs_native
 def test_a_streams_lines_wait_for_their_files_then_resolve_as_a_files(tmp_path: Path) -> None:
     """Defer mode (a stream's members are not known yet): the lines with plain attachment
-    lists are accepted and listed (line, direct, files, longest list, its reply), whether their
-    files exist or not; at the end, numbered apart, they resolve as in a file's consecutive
-    lines (the missing one stops the scan there)."""
-    from archivekit.check.fast._scan import scan_batch
+    lists are accepted, whether their files exist or not, and come back with their number of
+    files, the lines that beat the longest list so far, their attachments and the lines
+    themselves; at the end their attachments resolve as in a file's consecutive lines (the
+    missing one stops there, for the general path: its line is the one the scan read)."""
+    from archivekit.check.deferred import WAITING_LINE
+    from archivekit.check.fast._scan import resolve_waiting, scan_batch
     from archivekit.read import open_archive
 
     files = {name: b"x" * (i * 7) for i, name in enumerate(FILE_NAMES)}
@@ -1740,25 +1742,64 @@ def test_a_streams_lines_wait_for_their_files_then_resolve_as_a_files(tmp_path: 
     refs = (WORLD.users, WORLD.teams, WORLD.channels, is_allowed_post_type, MAX_POST_SIZE)
     found = scan_batch(batch, 0, 10, *refs, fastpath.DEFER_FILES)
     assert found[0] == 5  # all accepted, the missing file included
-    assert list(array("q", found[10])) == [
-        10, 0, 2, 2, -1,  # the post's two files
-        12, 0, 4, 3, 0,  # one file of its own, three of its reply's: the longest list
-        13, 1, 1, 1, -1,  # the direct post
-        14, 0, 1, 1, -1,  # its file is missing: found at the end
+    count, longest, records, lines = found[10]
+    assert count == 2 + 4 + 1 + 1
+    assert list(array("q", longest)) == [
+        10, 0, 2, -1,  # the post's two files
+        12, 0, 3, 0,  # one file of its own, three of its reply's: the longest list
     ]  # fmt: skip
+    heads, at = [], 0
+    while at < len(records):
+        heads.append(WAITING_LINE.unpack_from(records, at))
+        at += heads[-1][-1]
+    assert [head[0] for head in heads] == [10, 12, 13, 14]
+    assert [lines[at : at + n] for _, at, n, *_ in heads] == [batch[i] for i in (0, 2, 3, 4)]
     with open_archive(path) as archive:
         index = archive.index
         table = (index.table, 1000, fastpath.IMAGE_EXTENSION_BYTES, fastpath.key_finder(index))
-        numbered = array("q", [10, 11, 12, 13, 14]).tobytes()
-        apart = scan_batch(batch, 0, numbered, *refs, table)
         consecutive = scan_batch(batch, 0, 10, *refs, table)
-        assert apart[0] == consecutive[0] == 4
-        assert apart[1:] == consecutive[1:]
-        with pytest.raises(ValueError, match="one line number per line"):
-            scan_batch(batch, 0, numbered[:8], *refs, table)
+        assert consecutive[0] == 4
+        stop, used = resolve_waiting(records, 0, table)
+        assert used == consecutive[10]
+        assert WAITING_LINE.unpack_from(records, stop)[0] == 14  # the missing file
+        assert resolve_waiting(records, stop + heads[3][-1], table) == (len(records), None)
+        with pytest.raises(ValueError, match="damaged"):
+            resolve_waiting(records[:-1], 0, table)
+        with pytest.raises(TypeError, match="member table"):
+            resolve_waiting(records, 0, fastpath.DEFER_FILES)
     assert NATIVE is not None
     with pytest.raises(TypeError, match="defer mode"):
         NATIVE(FILE_SEEDS[0][0], False, *refs, fastpath.DEFER_FILES)
+
+
+@needs_native
+def test_each_waiting_line_resolves_as_the_scan_of_its_line(tmp_path: Path) -> None:
+    """Every kind of attachment line (images, a directory, non-ASCII and NFD names, a missing
+    file, replies), waiting then resolved, gives what the scan with the members gives it: the
+    same files, or a stop where the scan declines."""
+    from archivekit.check.fast._scan import resolve_waiting, scan_batch
+    from archivekit.read import open_archive
+
+    files = {name: b"x" * (i * 7) for i, name in enumerate(FILE_NAMES)}
+    path = make_archive(tmp_path / "files.zip", [], files)
+    refs = (WORLD.users, WORLD.teams, WORLD.channels, is_allowed_post_type, MAX_POST_SIZE)
+    outcomes = set()
+    with open_archive(path) as archive:
+        index = archive.index
+        table = (index.table, 1000, fastpath.IMAGE_EXTENSION_BYTES, fastpath.key_finder(index))
+        for raw, _ in FILE_SEEDS:
+            waited = scan_batch([raw], 0, 7, *refs, fastpath.DEFER_FILES)
+            if waited[0] == 0:
+                continue  # declined while read: the general path's from the start
+            records = waited[10][2]
+            scanned = scan_batch([raw], 0, 7, *refs, table)
+            resolved = resolve_waiting(records, 0, table)
+            if scanned[0] == 1:
+                assert resolved == (len(records), scanned[10])
+            else:
+                assert resolved == (0, None)
+            outcomes.add(scanned[0])
+    assert outcomes == {0, 1}
 
 
 @needs_native

@@ -468,6 +468,50 @@ def test_a_streams_attachment_lines_take_the_fast_path_where_a_files_do(
     assert len(general_while_read) < 20
 
 
+def test_waiting_post_lines_resolve_at_the_end_as_a_files(tmp_path: Path) -> None:
+    """Post lines whose files wait for a stream's members, in small batches so that runs of
+    them meet the general path's lines: posts and replies with files, repeated files,
+    duplicate posts, images over the resolution limit, missing files among them, and lines
+    with errors of their own. Every issue, in the same order, with the same counts and
+    limits as from the file."""
+    files: dict[str, bytes] = {
+        "data/img/big.png": png_bytes(7000, 6000),
+        "data/img/small.png": png_bytes(10, 10),
+    }
+    lines: list[synth.Line] = [team("t"), channel("t", "c"), user("ann", ["t"]), user("bob", ["t"])]
+    for i in range(300):
+        name = f"f/{i % 7}/n{i}.txt"
+        files[f"data/{name}"] = b"y" * (1 + i % 9)
+        paths = [name, name] if i % 6 == 1 else [name]  # the same file twice
+        if i % 29 == 3:
+            paths.append(f"f/missing-{i}.txt")
+        if i % 31 == 7:
+            paths.append("img/big.png" if i % 2 else "img/small.png")
+        replies = [reply("bob", "re", T + 10 * i + 1, attachments=[name])] if i % 4 == 0 else []
+        message = "same" if i % 50 == 10 else f"post {i}"  # duplicates: same time and message
+        at = T if i % 50 == 10 else T + 10 * i
+        if i % 37 == 11:
+            lines.append(post("t", "c", "ann", "x" * 20_000, at, attachments=paths))  # too long
+        elif i % 41 == 13:
+            lines.append(post("t", "nowhere", "ann", message, at, attachments=paths))
+        else:
+            lines.append(post("t", "c", "ann", message, at, attachments=paths, replies=replies))
+        if i % 43 == 20:
+            lines.append(user(f"late{i}", ["t"]))  # a definition between runs
+    archive = make_archive(tmp_path / "waiting.zip", lines, files)
+    report = validate(archive, block_size=4096, workers=1)
+    with fed(archive.read_bytes()) as path:
+        streamed = validate(path, block_size=4096)
+    assert streamed.issues == report.issues
+    assert streamed.issue_counts == report.issue_counts
+    assert streamed.counts == report.counts
+    assert streamed.limits == report.limits
+    assert streamed.attachments == report.attachments
+    codes = set(report.issue_counts)
+    assert {"attachment-missing", "duplicate-post"} <= codes, codes
+    assert report.limits  # the image over the resolution limit
+
+
 @pytest.mark.parametrize(
     "limits",
     [ReadLimits(max_member_size=2 << 20), ReadLimits(max_ratio=50)],

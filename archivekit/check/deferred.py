@@ -13,23 +13,28 @@ puts what they find back in place, batch by batch: whoever adds the findings up
 (`archivekit.report.tally.Tally`) sees exactly what a file's run gives it, in the same order —
 issue list, cap, root causes, limits.
 
-Post lines take the C fast path both times, as from a file: while the stream is read, the C
-scanner accepts a post whose attachment lists are plain for all but its files (defer mode:
-its file part waits here, at position 0), and at the end the deferred post lines go back to
-it in runs, with the member index built from the central directory; only the lines it stops
-at (a missing file, a data/ prefix...) run the general path's deferred part.
+Post lines take the C fast path, as from a file: while the stream is read, the C scanner
+accepts a post whose attachment lists are plain for all but its files (defer mode), and hands
+back, per run of such lines, only what their file part needs: each line's attachment paths
+with where they sit (list, position) and the lines themselves (`add_waiting`: a "waiting"
+record, at position 0). At the end C resolves those paths against the member index built from
+the central directory (`resolve_waiting` in _scan.c), a run at a time, as a file's scan
+resolves them; only the lines whose files do not resolve (a missing file, a data/ prefix...)
+are taken out of the run's lines, decompressed then, to run the general path's deferred part.
+The post lines the general path deferred go back to the C scanner in runs first, the same way.
 
 Memory stays bounded: records and findings go to temporary files in the run's directory
-(compressed records: lines with files can be much of a JSONL); only the keys used as profile
-and emoji images are kept (bounded by users and emoji), for the stream reader, which notes
-what the checks will need of those members as they pass.
+(compressed records: lines with files can be much of a JSONL; a waiting run's lines are
+compressed on their own, beside its paths, as most are never read again); only the keys used
+as profile and emoji images are kept (bounded by users and emoji), for the stream reader,
+which notes what the checks will need of those members as they pass.
 """
 
 from __future__ import annotations
 
 import pickle
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, NamedTuple
 
 from archivekit.check.facts import Findings, Unresolved
@@ -39,7 +44,16 @@ from archivekit.runtime import RunDirectory, temporary_file_error
 
 # line, position among the line's issues, type, the emoji rules passed, raw line length
 _RECORD = struct.Struct("<QIB?I")
-_KINDS = ("post", "direct_post", "user", "bot", "emoji")
+_KINDS = ("post", "direct_post", "user", "bot", "emoji", "waiting")
+# A "waiting" record's raw: the sizes of its records and of its compressed lines, which are
+# in the side file (`DeferredFiles.add_waiting`).
+_WAITING = struct.Struct("<II")
+# The head of a waiting line's record (WaitingLine in _scan.c): line, where the line is among
+# the record's lines, its length, direct, files, the record's size.
+WAITING_LINE = struct.Struct("<qqiiii")
+# The temporary files in the run's directory: the records, and the waiting runs' beside them.
+_RECORDS_FILE = "deferred-files"
+_LINES_FILE = "deferred-lines"
 _FLUSH = 1 << 20
 _READ = 1 << 20
 
@@ -52,9 +66,28 @@ class Deferred(NamedTuple):
 
     line: int
     position: int  # how many of the line's issues come before the deferred part's
-    kind: str  # the line type
-    raw: bytes
+    kind: str  # the line type, or "waiting": post lines the C scanner accepted but for files
+    raw: bytes  # the line; "waiting": the attachments of its lines (`resolve_waiting`)
     ok: bool  # emoji lines: whether the validator passed (it decides what the image check does)
+    lines: bytes = b""  # "waiting": its lines one after the other, compressed
+
+
+def _spill(run: RunDirectory, name: str, file: BinaryIO | None, data: bytearray) -> BinaryIO:
+    """`data` moved to the end of the temporary file `name` (opened on first use)."""
+    path = run.path / name
+    try:
+        if file is None:
+            file = open(path, "w+b")  # noqa: SIM115 - closed by DeferredFiles.close()
+        file.write(data)
+    except OSError as exc:
+        raise temporary_file_error(path, exc) from None
+    data.clear()
+    return file
+
+
+def waiting_lines(record: Deferred) -> bytes:
+    """A "waiting" record's lines, one after the other."""
+    return bytes(_zlib.decompress(record.lines))
 
 
 class DeferredFiles:
@@ -67,6 +100,10 @@ class DeferredFiles:
         self._pending = bytearray()  # records not compressed yet
         self._compressed = bytearray()  # compressed, not written yet
         self.count = 0
+        # "waiting" records' attachments and lines, beside the others (most of their bytes are
+        # lines that only the few whose files do not resolve need: compressed on their own)
+        self._side: BinaryIO | None = None
+        self._side_pending = bytearray()
         # Keys the lines use as profile images (their dimensions are measured whatever their
         # names) and as emoji images (their first bytes are read): bounded by the number of
         # users, bots and emoji.
@@ -83,16 +120,40 @@ class DeferredFiles:
             if len(self._compressed) >= _FLUSH:
                 self._spill()
 
+    def add_waiting(self, records: bytes, lines: bytes) -> None:
+        """Post lines the C scanner accepted but for their files (scan_batch's defer mode:
+        their attachments' `records`, the `lines` themselves), in line order with the rest."""
+        packed = _zlib.compress(lines, 1)
+        first = int.from_bytes(records[:8], "little", signed=True)
+        self.add(first, 0, "waiting", _WAITING.pack(len(records), len(packed)))
+        self._side_pending += records
+        self._side_pending += packed
+        if len(self._side_pending) >= _FLUSH:
+            self._spill_side()
+
+    def _spill_side(self) -> None:
+        self._side = _spill(self._run, _LINES_FILE, self._side, self._side_pending)
+
+    def _side_reader(self) -> Callable[[int], bytes]:
+        """Reads the side file's bytes in the order they were added."""
+        if self._side is None:
+            view = bytes(self._side_pending)
+            self._side_pending.clear()
+            at = 0
+
+            def take(n: int) -> bytes:
+                nonlocal at
+                at += n
+                return view[at - n : at]
+
+            return take
+        self._spill_side()
+        self._side.seek(0)
+        return self._side.read
+
     def _spill(self) -> None:
         """Move the compressed records to the temporary file."""
-        path = self._run.path / "deferred-files"
-        try:
-            if self._file is None:
-                self._file = open(path, "w+b")  # noqa: SIM115 - closed by close()
-            self._file.write(self._compressed)
-        except OSError as exc:
-            raise temporary_file_error(path, exc) from None
-        self._compressed.clear()
+        self._file = _spill(self._run, _RECORDS_FILE, self._file, self._compressed)
 
     def __iter__(self) -> Iterator[Deferred]:
         """The records, in the order they were added (once)."""
@@ -101,6 +162,7 @@ class DeferredFiles:
         self._pending.clear()
         decompressor = _zlib.decompressobj()
         buffer = bytearray()
+        side = self._side_reader()
         for chunk in self._chunks():
             # At most _READ bytes out per call: lines of one repeated character compress
             # ~1000:1, and a whole chunk inflated at once would hold ~1 GB.
@@ -118,7 +180,11 @@ class DeferredFiles:
                     if end > len(buffer):
                         break
                     raw = bytes(buffer[end - length : end])
-                    yield Deferred(line, position, _KINDS[kind], raw, ok)
+                    if _KINDS[kind] == "waiting":
+                        records, packed = _WAITING.unpack(raw)
+                        yield Deferred(line, 0, "waiting", side(records), ok, side(packed))
+                    else:
+                        yield Deferred(line, position, _KINDS[kind], raw, ok)
                     at = end
                 del buffer[:at]
 
@@ -136,6 +202,9 @@ class DeferredFiles:
         if self._file is not None:
             self._file.close()
             self._file = None
+        if self._side is not None:
+            self._side.close()
+            self._side = None
 
 
 class FindingsSpool:

@@ -244,7 +244,7 @@ class LineProcessor:
                 self.identities.add_many(identities, lines)
                 if used is not None:
                     if waiting:
-                        self._wait(first, batch, used)
+                        self._wait(used)
                     else:
                         self._fast_files(*used)
             if stop < end:
@@ -451,29 +451,30 @@ class LineProcessor:
         position = len(self.found.issues) - self._line_start
         deferred.add(line, position, kind, self._raw, ok)
 
-    def _wait(self, first: int, batch: list[bytes | LineTooLong], waiting: bytes) -> None:
-        """Lines of `batch` (numbered from `first`) the C scanner accepted in defer mode, but
-        for their files ((line, direct, files, longest list, its reply), packed int64): their
-        file part waits for the members (none of their issues come before it: they have none);
-        what the general path counts of their files at once (`PostReferences.post`: the
-        number, the longest list) is counted now."""
+    def _wait(self, waiting: tuple[int, bytes, bytes, bytes]) -> None:
+        """Post lines the C scanner accepted in defer mode, but for their files: their file
+        part waits for the members (none of their issues come before it: they have none), as
+        `resolve_waiting` records with the lines themselves; what the general path counts of
+        their files at once (`PostReferences.post`: the number, the longest list) is counted
+        now — the longest lists from the lines that beat every earlier one of their run
+        ((line, direct, files, its reply), packed int64)."""
         deferred = self.files.deferred
         assert deferred is not None
-        packed = array("q", waiting)
-        for k in range(0, len(packed), 5):
-            line, direct, files, most, reply = packed[k : k + 5]
-            raw = batch[line - first]
-            assert isinstance(raw, bytes)
-            deferred.add(line, 0, "direct_post" if direct else "post", raw)
-            self.counts.attachments += files
+        files, longest, records, lines = waiting
+        deferred.add_waiting(records, lines)
+        self.counts.attachments += files
+        packed = array("q", longest)
+        for k in range(0, len(packed), 4):
+            line, direct, most, reply = packed[k : k + 4]
             if most > self.maxima.files:
                 self.maxima.file_count(self.found, line, files_field(bool(direct), reply), most)
 
     def replay(self) -> Iterator[tuple[int, int, Findings]]:
         """The deferred parts of lines, run now that the archive's members are known: for
         each, (line, how many of the line's issues come before its own, its findings) — or,
-        for a run of post lines the C scanner accepts with their files resolved (as from a
-        file: the same facts and no issue), the run's findings under its first line."""
+        for a run of post lines whose files resolve in C (`_replay_waiting`, or the C scanner
+        for those the general path deferred: as from a file, the same facts and no issue),
+        the run's findings under its first line."""
         deferred = self.files.deferred
         if deferred is None:
             return
@@ -484,6 +485,12 @@ class LineProcessor:
         posts: list[Deferred] = []
         held = 0
         for record in deferred:
+            if record.kind == "waiting":
+                if posts:
+                    yield from self._replay_posts(posts)
+                    posts, held = [], 0
+                yield from self._replay_waiting(record, fast)
+                continue
             if fast and record.kind in ("post", "direct_post"):
                 posts.append(record)
                 held += len(record.raw)
@@ -522,6 +529,34 @@ class LineProcessor:
             if stop < end:
                 yield self._replay_one(records[stop])
             start = stop + 1
+
+    def _replay_waiting(self, record: Deferred, fast: bool) -> Iterator[tuple[int, int, Findings]]:
+        """Post lines whose files waited (`_wait`): their attachments resolved in C with the
+        member index, as a file's scan resolves them; each line whose files do not resolve
+        (or every line, without the C scanner) through the general path."""
+        from archivekit.check.deferred import WAITING_LINE, Deferred, waiting_lines
+
+        resolve = fastpath.NATIVE_RESOLVE
+        files = self._files_arg(native=True) if fast else None
+        records, end, at = record.raw, len(record.raw), 0
+        lines: bytes | None = None
+        while at < end:
+            stop = at
+            if resolve is not None and files is not None:
+                stop, used = resolve(records, at, files)
+                if used is not None:
+                    count, total_bytes, largest, most, members, images = used
+                    self._fast_files(count, total_bytes, largest, most, members, images, True)
+                    yield WAITING_LINE.unpack_from(records, at)[0], 0, self.take()
+            if stop == end:
+                break
+            line, raw_at, raw_len, direct, _, size = WAITING_LINE.unpack_from(records, stop)
+            if lines is None:
+                lines = waiting_lines(record)
+            raw = lines[raw_at : raw_at + raw_len]
+            kind = "direct_post" if direct else "post"
+            yield self._replay_one(Deferred(line, 0, kind, raw, True))
+            at = stop + size
 
     def _replay_one(self, record: Deferred) -> tuple[int, int, Findings]:
         """One deferred part through the general path."""

@@ -23,6 +23,32 @@
 
 #define MEMBER_TABLE_CAPSULE "archivekit.read._zipindex.MemberTable"
 
+/* Bytes appended to a growing buffer (PyMem: the includer includes Python.h first), handed
+ * to Python as one bytes object: the stream's walk over members (_zipindex.c) and the waiting
+ * lines of the fast path's defer mode (_scan.c). */
+typedef struct {
+    char *data;
+    size_t len, cap;
+} ByteColumn;
+
+/* 0 when it cannot grow (no exception set). */
+static inline int column_put(ByteColumn *c, const void *value, size_t n) {
+    if (c->len + n > c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4096;
+        while (cap < c->len + n) cap *= 2;
+        char *p = PyMem_Realloc(c->data, cap);
+        if (p == NULL) return 0;
+        c->data = p;
+        c->cap = cap;
+    }
+    memcpy(c->data + c->len, value, n);
+    c->len += n;
+    return 1;
+}
+
+/* A column's bytes for Py_BuildValue ("y#" makes None of NULL). */
+static inline const char *column_bytes(const ByteColumn *c) { return c->data != NULL ? c->data : ""; }
+
 /* MemberRecord.bits */
 enum {
     MB_DIR = 1,        /* the name ends with '/' */

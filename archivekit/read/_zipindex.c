@@ -793,28 +793,6 @@ static int walk_wants_head(const unsigned char *name, Py_ssize_t n, PyObject *ex
     return found < 0 ? -2 : found;
 }
 
-typedef struct {
-    char *data;
-    size_t len, cap;
-} WalkColumn;
-
-static int walk_put(WalkColumn *c, const void *value, size_t n) {
-    if (c->len + n > c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 4096;
-        while (cap < c->len + n) cap *= 2;
-        char *p = PyMem_Realloc(c->data, cap);
-        if (p == NULL) return 0;
-        c->data = p;
-        c->cap = cap;
-    }
-    memcpy(c->data + c->len, value, n);
-    c->len += n;
-    return 1;
-}
-
-/* A column's bytes for Py_BuildValue ("y#" makes None of NULL). */
-static const char *walk_bytes(const WalkColumn *c) { return c->data != NULL ? c->data : ""; }
-
 /* walk_members(buf, at, eof, offset, exts, wanted)
  *   -> (end, offsets, name_hashes, crcs, sizes, states)
  *
@@ -850,7 +828,7 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
     }
     const unsigned char *buf = view.buf;
     Py_ssize_t len = view.len, pos = at;
-    WalkColumn offsets = {0}, hashes = {0}, crcs = {0}, sizes = {0}, states = {0};
+    ByteColumn offsets = {0}, hashes = {0}, crcs = {0}, sizes = {0}, states = {0};
     int failed = 0;
     for (;;) {
         if (len - pos < WALK_LOCAL_SIZE || memcmp(buf + pos, "PK\x03\x04", 4) != 0) break;
@@ -895,9 +873,9 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
             end = data + (Py_ssize_t)csize;
         }
         uint64_t header_offset = offset + (uint64_t)(pos - at);
-        if (!walk_put(&offsets, &header_offset, sizeof header_offset) ||
-            !walk_put(&hashes, &name_hash, sizeof name_hash) || !walk_put(&crcs, &crc, sizeof crc) ||
-            !walk_put(&sizes, &size, sizeof size) || !walk_put(&states, &state, 1)) {
+        if (!column_put(&offsets, &header_offset, sizeof header_offset) ||
+            !column_put(&hashes, &name_hash, sizeof name_hash) || !column_put(&crcs, &crc, sizeof crc) ||
+            !column_put(&sizes, &size, sizeof size) || !column_put(&states, &state, 1)) {
             PyErr_NoMemory();
             failed = 1;
             break;
@@ -906,10 +884,10 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
     }
     PyBuffer_Release(&view);
     PyObject *out = failed ? NULL
-                           : Py_BuildValue("(ny#y#y#y#y#)", pos, walk_bytes(&offsets), (Py_ssize_t)offsets.len,
-                                           walk_bytes(&hashes), (Py_ssize_t)hashes.len, walk_bytes(&crcs),
-                                           (Py_ssize_t)crcs.len, walk_bytes(&sizes), (Py_ssize_t)sizes.len,
-                                           walk_bytes(&states), (Py_ssize_t)states.len);
+                           : Py_BuildValue("(ny#y#y#y#y#)", pos, column_bytes(&offsets), (Py_ssize_t)offsets.len,
+                                           column_bytes(&hashes), (Py_ssize_t)hashes.len, column_bytes(&crcs),
+                                           (Py_ssize_t)crcs.len, column_bytes(&sizes), (Py_ssize_t)sizes.len,
+                                           column_bytes(&states), (Py_ssize_t)states.len);
     PyMem_Free(offsets.data);
     PyMem_Free(hashes.data);
     PyMem_Free(crcs.data);

@@ -62,8 +62,19 @@ typedef struct {
     int index; /* its position in its list */
 } Image;
 
-/* The files of one line, resolved (marked referenced only once the line is accepted). Only
- * the counts are reset per line (not the arrays): most lines have no files. */
+/* An attachment of a line in defer mode, waiting for the members: its path (in the line)
+ * and where it sits, in the general path's terms. */
+typedef struct {
+    const unsigned char *path;
+    int len;
+    int kind; /* path_kind */
+    int reply; /* -1: the post's own list */
+    int index;
+} Waiting;
+
+/* The files of one line, resolved (marked referenced only once the line is accepted), or in
+ * defer mode waiting. Only the counts are reset per line (not the arrays): most lines have no
+ * files. */
 typedef struct {
     int found;
     int images;
@@ -71,6 +82,7 @@ typedef struct {
     Where largest, most;
     uint32_t members[MAX_FILES_PER_LINE];
     Image image[MAX_FILES_PER_LINE];
+    Waiting waiting[MAX_FILES_PER_LINE];
 } LineFiles;
 
 typedef struct {
@@ -235,6 +247,9 @@ static int64_t find_non_ascii(const Files *files, const char *key, size_t n) {
     return (v < 0 || (size_t)v >= files->table->count) ? -1 : (int64_t)v;
 }
 
+static int resolve(const Files *files, LineFiles *lf, const unsigned char *path, size_t len,
+                   int kind, int reply, int index);
+
 /* One attachment {"path": ...} at position `index` of the current list: its file must
  * resolve, as the server resolves it, to a member the server can read, not over MaxFileSize;
  * anything else declines the line. An image is noted for its header to be read (Python). */
@@ -251,13 +266,21 @@ static int attachment(Ctx *ctx, Cur *c, int index) {
     }
     if (m != END || !seen || lf->found == MAX_FILES_PER_LINE) return DECLINE;
     if (files->table == NULL) { /* defer mode: the shape only, resolved when the members are known */
-        lf->found++;
+        lf->waiting[lf->found++] = (Waiting){path.start, (int)path.len, kind, ctx->reply, index};
         return OK;
     }
+    return resolve(files, lf, path.start, (size_t)path.len, kind, ctx->reply, index);
+}
+
+/* The member a path of `kind` (path_kind) at position `index` of list `reply` resolves to,
+ * added to the line's files: OK, DECLINE (the general path's: missing, unreadable, too
+ * large...) or FAIL. */
+static int resolve(const Files *files, LineFiles *lf, const unsigned char *path, size_t len,
+                   int kind, int reply, int index) {
     char buf[5 + MAX_PATH_BYTES];
     memcpy(buf, "data/", 5);
-    memcpy(buf + 5, path.start, (size_t)path.len);
-    size_t n = 5 + (size_t)path.len;
+    memcpy(buf + 5, path, len);
+    size_t n = 5 + len;
     int64_t found;
     if (kind == 1) {
         found = member_table_find(files->table, buf, n);
@@ -271,10 +294,10 @@ static int attachment(Ctx *ctx, Cur *c, int index) {
     if ((r->bits & (MB_DIR | MB_ENCRYPTED)) || (r->method != 0 && r->method != 8) ||
         r->size > files->max_file_size)
         return DECLINE;
-    if (image_name(files, buf, n)) lf->image[lf->images++] = (Image){(uint32_t)found, ctx->reply, index};
+    if (image_name(files, buf, n)) lf->image[lf->images++] = (Image){(uint32_t)found, reply, index};
     lf->members[lf->found++] = (uint32_t)found;
     lf->bytes += r->size;
-    Where here = {r->size, 0, 0, ctx->reply, index};
+    Where here = {r->size, 0, 0, reply, index};
     if (takes_over(&here, &lf->largest)) lf->largest = here;
     return OK;
 }
@@ -725,13 +748,16 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
  * order, or None when there are none.
  *
  * A stream's two passes (archivekit/check/engine.py): in defer mode (`files` (None, 0, (), None))
- * attachments are only checked for their shape, and `files` is None or the accepted lines that
- * have some, WAIT_FIELDS native int64 each (line, direct, files, longest list, its reply), for
- * their files to be resolved once the members are known; then those lines are scanned again
- * with the member table, `first_line` being their line numbers (native int64, one per line of
- * `batch`), not consecutive. */
+ * attachments are only checked for their shape, and `files` is None or, for the accepted lines
+ * that have some, (count, longest, waiting, raws): their number of files; the lines whose
+ * longest list is longer than every earlier one's of the batch, LONGEST_FIELDS native int64
+ * each (line, direct, count, reply); their attachments, WAITING records each (see
+ * resolve_waiting), for their files to be resolved once the members are known; and the lines
+ * themselves, one after the other (the general path's, for those whose files do not resolve).
+ * `first_line` may also be the lines' numbers (native int64, one per line of `batch`): lines
+ * that are not consecutive. */
 #define IMAGE_FIELDS 5
-#define WAIT_FIELDS 5
+#define LONGEST_FIELDS 4
 
 /* Room in *records (*cap records of `fields` int64 each, `count` used) for `more`: 0 with
  * MemoryError set when it cannot grow. */
@@ -748,6 +774,113 @@ static int grow_records(int64_t **records, size_t *cap, size_t count, size_t mor
     *cap = n;
     return 1;
 }
+
+/* A waiting line's record (defer mode): this header, then per attachment a WaitingFile and
+ * its path's bytes. The line itself is `raw_len` bytes at `raw_at` of the raws. */
+typedef struct {
+    int64_t line;
+    int64_t raw_at;
+    int32_t raw_len;
+    int32_t direct;
+    int32_t found;
+    int32_t size; /* the whole record's bytes */
+    int32_t most; /* the longest list, and its reply (-1: the post's own) */
+    int32_t most_reply;
+} WaitingLine;
+
+typedef struct {
+    int32_t kind;
+    int32_t reply;
+    int32_t index;
+    int32_t len;
+} WaitingFile;
+
+static int put_waiting(ByteColumn *waiting, ByteColumn *raws, long long line, int direct,
+                       const LineFiles *lf, PyObject *raw) {
+    WaitingLine head = {line, (int64_t)raws->len, (int32_t)PyBytes_GET_SIZE(raw), direct, lf->found,
+                        (int32_t)sizeof head, (int32_t)lf->most.value, lf->most.reply};
+    for (int k = 0; k < lf->found; k++) head.size += (int32_t)sizeof(WaitingFile) + lf->waiting[k].len;
+    int ok = column_put(waiting, &head, sizeof head);
+    for (int k = 0; ok && k < lf->found; k++) {
+        const Waiting *w = &lf->waiting[k];
+        WaitingFile file = {w->kind, w->reply, w->index, w->len};
+        ok = column_put(waiting, &file, sizeof file) && column_put(waiting, w->path, (size_t)w->len);
+    }
+    ok = ok && column_put(raws, PyBytes_AS_STRING(raw), (size_t)PyBytes_GET_SIZE(raw));
+    if (!ok) PyErr_NoMemory();
+    return ok;
+}
+
+/* The files of a run of accepted lines, added up as scan_batch returns them. */
+typedef struct {
+    unsigned long long count, bytes;
+    uint32_t *used; /* the entries the accepted lines use */
+    size_t used_cap;
+    int64_t *images; /* IMAGE_FIELDS per image attachment */
+    size_t image_count, image_cap;
+    Where largest, most;
+} Totals;
+
+static int totals_add(Totals *t, const LineFiles *lf, long long line, int direct) {
+    if (lf->found > 0 && t->count + (size_t)lf->found > t->used_cap) {
+        size_t cap = t->used_cap ? t->used_cap * 2 : 1024;
+        while (cap < t->count + (size_t)lf->found) cap *= 2;
+        uint32_t *grown = PyMem_Realloc(t->used, cap * sizeof *t->used);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return 0;
+        }
+        t->used = grown;
+        t->used_cap = cap;
+    }
+    if (lf->found > 0) memcpy(t->used + t->count, lf->members, (size_t)lf->found * sizeof *t->used);
+    if (!grow_records(&t->images, &t->image_cap, t->image_count, (size_t)lf->images, IMAGE_FIELDS))
+        return 0;
+    for (int k = 0; k < lf->images; k++) {
+        int64_t *out = t->images + IMAGE_FIELDS * t->image_count++;
+        out[0] = line;
+        out[1] = direct;
+        out[2] = lf->image[k].reply;
+        out[3] = lf->image[k].index;
+        out[4] = lf->image[k].member;
+    }
+    t->count += (unsigned long long)lf->found;
+    t->bytes += lf->bytes;
+    /* Across lines only a larger value takes over: the earlier line keeps a tie. */
+    if (lf->largest.value > t->largest.value) {
+        t->largest = lf->largest;
+        t->largest.line = line;
+        t->largest.direct = direct;
+    }
+    if (lf->most.value > t->most.value) {
+        t->most = lf->most;
+        t->most.line = line;
+        t->most.direct = direct;
+    }
+    return 1;
+}
+
+/* scan_batch's `files` of the accepted lines (a new reference), or NULL. */
+static PyObject *totals_summary(const Totals *t) {
+    if (t->count == 0) return Py_NewRef(Py_None);
+    PyObject *image_bytes =
+        t->image_count == 0 ? Py_NewRef(Py_None)
+                            : PyBytes_FromStringAndSize(
+                                  (const char *)t->images,
+                                  (Py_ssize_t)(t->image_count * IMAGE_FIELDS * sizeof *t->images));
+    if (image_bytes == NULL) return NULL;
+    return Py_BuildValue("(KK(KLiii)(KLii)y#N)", t->count, t->bytes, t->largest.value,
+                         t->largest.line, t->largest.direct, t->largest.reply, t->largest.index,
+                         t->most.value, t->most.line, t->most.direct, t->most.reply,
+                         (const char *)t->used, (Py_ssize_t)(t->count * sizeof *t->used),
+                         image_bytes);
+}
+
+static void totals_free(Totals *t) {
+    PyMem_Free(t->used);
+    PyMem_Free(t->images);
+}
+
 static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
     Ctx ctx = {0};
@@ -783,14 +916,14 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
     }
     if (!read_files(args[8], &files, &ctx.files)) return NULL;
     const int defer = ctx.files != NULL && files.table == NULL;
-    unsigned long long file_count = 0, file_bytes = 0;
-    uint32_t *used = NULL; /* the entries the accepted lines use */
-    size_t used_cap = 0;
-    int64_t *images = NULL; /* IMAGE_FIELDS per image attachment */
-    size_t image_count = 0, image_cap = 0;
-    Where largest = {0}, most = {0};
-    int64_t *waiting = NULL; /* defer mode: WAIT_FIELDS per accepted line with files */
-    size_t waiting_count = 0, waiting_cap = 0;
+    Totals totals = {0};
+    /* defer mode: the files of the lines with some, the lines setting a new longest list
+     * (LONGEST_FIELDS each), their records and their raw lines */
+    unsigned long long waiting_files = 0;
+    long long longest_list = 0;
+    int64_t *longest_lines = NULL;
+    size_t longest_count = 0, longest_cap = 0;
+    ByteColumn waiting = {0}, raws = {0};
     PyObject *identities = PyBytes_FromStringAndSize(NULL, (n - start) * 8);
     PyObject *lines = PyBytes_FromStringAndSize(NULL, (n - start) * 8);
     PyObject *result = NULL;
@@ -813,6 +946,10 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
         Py_INCREF(raw);
         Accepted acc; /* scan_one sets what is read (not the files' arrays: ~1 KB) */
         int r = scan_one(&ctx, c, PyBytes_GET_SIZE(raw), direct, &acc);
+        /* defer mode: the waiting paths point into the line, copied before it is let go */
+        if (r == OK && defer && acc.lf.found > 0 &&
+            !put_waiting(&waiting, &raws, line, direct, &acc.lf, raw))
+            r = FAIL;
         Py_DECREF(raw);
         if (r == FAIL) goto done;
         if (r == DECLINE) break;
@@ -830,81 +967,116 @@ static PyObject *scan_batch(PyObject *module, PyObject *const *args, Py_ssize_t 
         const LineFiles *lf = &acc.lf;
         if (defer) {
             if (lf->found == 0) continue;
-            if (!grow_records(&waiting, &waiting_cap, waiting_count, 1, WAIT_FIELDS)) goto done;
-            int64_t *out = waiting + WAIT_FIELDS * waiting_count++;
-            out[0] = line;
-            out[1] = direct;
-            out[2] = lf->found;
-            out[3] = (int64_t)lf->most.value;
-            out[4] = lf->most.reply;
+            waiting_files += (unsigned long long)lf->found;
+            if ((long long)lf->most.value > longest_list) {
+                longest_list = (long long)lf->most.value;
+                if (!grow_records(&longest_lines, &longest_cap, longest_count, 1, LONGEST_FIELDS))
+                    goto done;
+                int64_t *out = longest_lines + LONGEST_FIELDS * longest_count++;
+                out[0] = line;
+                out[1] = direct;
+                out[2] = longest_list;
+                out[3] = lf->most.reply;
+            }
             continue;
         }
-        if (lf->found > 0 && file_count + (size_t)lf->found > used_cap) {
-            size_t cap = used_cap ? used_cap * 2 : 1024;
-            while (cap < file_count + (size_t)lf->found) cap *= 2;
-            uint32_t *grown = PyMem_Realloc(used, cap * sizeof *used);
-            if (grown == NULL) {
-                PyErr_NoMemory();
-                goto done;
-            }
-            used = grown;
-            used_cap = cap;
-        }
-        if (lf->found > 0) memcpy(used + file_count, lf->members, (size_t)lf->found * sizeof *used);
-        if (!grow_records(&images, &image_cap, image_count, (size_t)lf->images, IMAGE_FIELDS))
-            goto done;
-        for (int k = 0; k < lf->images; k++) {
-            int64_t *out = images + IMAGE_FIELDS * image_count++;
-            out[0] = line;
-            out[1] = direct;
-            out[2] = lf->image[k].reply;
-            out[3] = lf->image[k].index;
-            out[4] = lf->image[k].member;
-        }
-        file_count += (unsigned long long)lf->found;
-        file_bytes += lf->bytes;
-        /* Across lines only a larger value takes over: the earlier line keeps a tie. */
-        if (lf->largest.value > largest.value) {
-            largest = lf->largest;
-            largest.line = line;
-            largest.direct = direct;
-        }
-        if (lf->most.value > most.value) {
-            most = lf->most;
-            most.line = line;
-            most.direct = direct;
-        }
+        if (!totals_add(&totals, lf, line, direct)) goto done;
     }
     if (_PyBytes_Resize(&identities, accepted * 8) < 0 || _PyBytes_Resize(&lines, accepted * 8) < 0)
         goto done;
-    PyObject *image_bytes =
-        image_count == 0 ? Py_NewRef(Py_None)
-                         : PyBytes_FromStringAndSize(
-                               (const char *)images,
-                               (Py_ssize_t)(image_count * IMAGE_FIELDS * sizeof *images));
-    if (image_bytes == NULL) goto done;
     PyObject *summary =
-        defer ? (waiting_count == 0 ? Py_NewRef(Py_None)
-                                    : PyBytes_FromStringAndSize(
-                                          (const char *)waiting,
-                                          (Py_ssize_t)(waiting_count * WAIT_FIELDS * sizeof *waiting)))
-        : file_count == 0 ? Py_NewRef(Py_None)
-                            : Py_BuildValue("(KK(KLiii)(KLii)y#O)", file_count, file_bytes, largest.value,
-                                            largest.line, largest.direct, largest.reply, largest.index,
-                                            most.value, most.line, most.direct, most.reply,
-                                            (const char *)used,
-                                            (Py_ssize_t)(file_count * sizeof *used), image_bytes);
-    Py_DECREF(image_bytes);
+        !defer ? totals_summary(&totals)
+        : waiting_files == 0
+            ? Py_NewRef(Py_None)
+            : Py_BuildValue("(Ky#y#y#)", waiting_files, (const char *)longest_lines,
+                            (Py_ssize_t)(longest_count * LONGEST_FIELDS * sizeof *longest_lines),
+                            column_bytes(&waiting), (Py_ssize_t)waiting.len, column_bytes(&raws),
+                            (Py_ssize_t)raws.len);
     if (summary == NULL) goto done;
     result = Py_BuildValue("(nLLLLnLNOON)", i, counts[0], counts[1], replies, reactions, longest,
                            longest_line, PyBool_FromLong(longest_direct), identities, lines, summary);
 
 done:
-    PyMem_Free(used);
-    PyMem_Free(images);
-    PyMem_Free(waiting);
+    totals_free(&totals);
+    PyMem_Free(longest_lines);
+    PyMem_Free(waiting.data);
+    PyMem_Free(raws.data);
     Py_XDECREF(identities);
     Py_XDECREF(lines);
+    return result;
+}
+
+/* resolve_waiting(waiting, offset, files) -> (stop, files)
+ *
+ * A stream's waiting lines (scan_batch's defer mode), now that the members are known
+ * (`files` as scan_batch's, with the member table): their attachments resolved as
+ * scan_batch resolves a line's, from the record at `offset` for as long as every file of a
+ * line resolves. `stop` is the offset of the first record whose files do not (the general
+ * path's line), or the end; `files` is scan_batch's for the lines resolved (None: none). */
+static PyObject *resolve_waiting(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    Files files;
+    const Files *given;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "resolve_waiting() takes 3 arguments");
+        return NULL;
+    }
+    if (!PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "resolve_waiting() needs the records as bytes");
+        return NULL;
+    }
+    Py_ssize_t at = PyLong_AsSsize_t(args[1]);
+    if (at == -1 && PyErr_Occurred()) return NULL;
+    if (!read_files(args[2], &files, &given)) return NULL;
+    if (given == NULL || files.table == NULL) {
+        PyErr_SetString(PyExc_TypeError, "resolve_waiting() needs the member table");
+        return NULL;
+    }
+    const char *data = PyBytes_AS_STRING(args[0]);
+    Py_ssize_t end = PyBytes_GET_SIZE(args[0]);
+    if (at < 0 || at > end) {
+        PyErr_SetString(PyExc_IndexError, "resolve_waiting() offset out of range");
+        return NULL;
+    }
+    Totals totals = {0};
+    PyObject *result = NULL;
+    LineFiles lf;
+    while (at < end) {
+        WaitingLine head;
+        if (end - at < (Py_ssize_t)sizeof head) goto damaged;
+        memcpy(&head, data + at, sizeof head);
+        if (head.size < (int32_t)sizeof head || head.size > end - at || head.found < 1 ||
+            head.found > MAX_FILES_PER_LINE)
+            goto damaged;
+        lf.found = lf.images = 0;
+        lf.bytes = 0;
+        memset(&lf.largest, 0, sizeof lf.largest);
+        lf.most = (Where){(unsigned long long)head.most, 0, 0, head.most_reply, 0};
+        Py_ssize_t p = at + (Py_ssize_t)sizeof head, record_end = at + head.size;
+        int r = OK;
+        for (int k = 0; r == OK && k < head.found; k++) {
+            WaitingFile file;
+            if (record_end - p < (Py_ssize_t)sizeof file) goto damaged;
+            memcpy(&file, data + p, sizeof file);
+            p += (Py_ssize_t)sizeof file;
+            if (file.len < 1 || file.len > MAX_PATH_BYTES || record_end - p < file.len) goto damaged;
+            r = resolve(&files, &lf, (const unsigned char *)data + p, (size_t)file.len, file.kind,
+                        file.reply, file.index);
+            p += file.len;
+        }
+        if (r == FAIL) goto done;
+        if (r == DECLINE) break;
+        sort_images(&lf);
+        if (!totals_add(&totals, &lf, head.line, head.direct)) goto done;
+        at = record_end;
+    }
+    PyObject *summary = totals_summary(&totals);
+    if (summary != NULL) result = Py_BuildValue("(nN)", at, summary);
+    goto done;
+damaged:
+    PyErr_SetString(PyExc_ValueError, "resolve_waiting() records are damaged");
+done:
+    totals_free(&totals);
     return result;
 }
 
@@ -1152,6 +1324,9 @@ static PyMethodDef methods[] = {
      "files): "
      "scan lines from batch[start] until one the fast path does not accept; see "
      "archivekit/check/fast/_scan.c."},
+    {"resolve_waiting", (PyCFunction)(void (*)(void))resolve_waiting, METH_FASTCALL,
+     "resolve_waiting(waiting, offset, files) -> (stop, files): a stream's waiting lines "
+     "resolved once its members are known; see archivekit/check/fast/_scan.c."},
     {"settled_posts", (PyCFunction)(void (*)(void))settled_posts, METH_FASTCALL,
      "settled_posts(batch, start): the index of the first line from batch[start] that is not "
      "a post line whose type no later key can change; see archivekit/check/fast/_scan.c."},

@@ -122,7 +122,8 @@ KeyFinder = Callable[[str], int]
 FilesArg = tuple[Any, int, tuple[bytes, ...], KeyFinder | None]
 # The C batch scanner's defer mode, for a stream whose members are not known yet: plain
 # attachment lists are checked for their shape only, and the accepted lines that have files
-# come back to have them resolved at the end (see scan_batch in _scan.c).
+# come back, their attachments and the lines themselves, to have them resolved at the end
+# (`NATIVE_RESOLVE`; see scan_batch and resolve_waiting in _scan.c).
 DEFER_FILES: FilesArg = (None, 0, (), None)
 # An image attachment of an accepted line: (reply, position, entry); reply -1 is the post's.
 LineImage = tuple[int, int, int]
@@ -603,12 +604,16 @@ BatchScanner = Callable[
 # The C scanner (all None when it was not built, or ARCHIVEKIT_PURE_PYTHON is set): `NATIVE`
 # for one line, `NATIVE_BATCH` to run through a batch until a line it does not accept,
 # `NATIVE_SKIM` for inspect's counting, `NATIVE_SETTLED` for the runs of post lines parallel
-# workers pass over (archivekit.check.parallel).
+# workers pass over (archivekit.check.parallel), `NATIVE_RESOLVE` for a stream's lines whose
+# files waited for its members (`DEFER_FILES`).
 _SCAN = native_module("archivekit.check.fast._scan")
 NATIVE: Scanner | None = None if _SCAN is None else _SCAN.scan
 NATIVE_BATCH: BatchScanner | None = None if _SCAN is None else _SCAN.scan_batch
 NATIVE_SKIM: Callable[..., Any] | None = None if _SCAN is None else _SCAN.skim_batch
 NATIVE_SETTLED: Callable[[list[Any], int], int] | None = (
     None if _SCAN is None else _SCAN.settled_posts
+)
+NATIVE_RESOLVE: Callable[[bytes, int, FilesArg], tuple[int, Any]] | None = (
+    None if _SCAN is None else _SCAN.resolve_waiting
 )
 scan: Scanner = NATIVE or scan_python
