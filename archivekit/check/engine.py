@@ -58,6 +58,7 @@ from archivekit.check.references import (
 from archivekit.check.rules import bot, channel, direct, emoji, post, role, scheme, team, user
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.rules.post_types import is_allowed_post_type
+from archivekit.gosem.decode import POST_LINE_TYPES
 from archivekit.issues import Issue, Values
 from archivekit.read import Archive, LineTooLong
 from archivekit.read.records import decode_plain, read_record
@@ -239,7 +240,7 @@ class LineProcessor:
                 counts.replies += replies
                 counts.reactions += reactions
                 if runes > self.maxima.message:
-                    kind = "direct_post" if runes_direct else "post"
+                    kind = POST_LINE_TYPES[runes_direct]
                     self.maxima.longest_message(self.found, runes_line, f"{kind}.message", runes)
                 self.identities.add_many(identities, lines)
                 if used is not None:
@@ -491,7 +492,7 @@ class LineProcessor:
                     posts, held = [], 0
                 yield from self._replay_waiting(record, fast)
                 continue
-            if fast and record.kind in ("post", "direct_post"):
+            if fast and record.kind in POST_LINE_TYPES:
                 posts.append(record)
                 held += len(record.raw)
                 if len(posts) >= _REPLAY_LINES or held >= _REPLAY_BYTES:
@@ -554,7 +555,7 @@ class LineProcessor:
             if lines is None:
                 lines = waiting_lines(record)
             raw = lines[raw_at : raw_at + raw_len]
-            kind = "direct_post" if direct else "post"
+            kind = POST_LINE_TYPES[direct]
             yield self._replay_one(Deferred(line, 0, kind, raw, True))
             at = stop + size
 
@@ -564,7 +565,7 @@ class LineProcessor:
         assert envelope is not None
         payload = envelope[record.kind]
         line, kind = record.line, record.kind
-        if kind in ("post", "direct_post"):
+        if kind in POST_LINE_TYPES:
             self._post_checks(line, payload, kind)
         elif kind == "emoji":
             self._emoji_image(line, payload, record.ok)

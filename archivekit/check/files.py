@@ -26,6 +26,7 @@ from archivekit.check.facts import FileUse, FileUsed, Findings, ImageUsed
 from archivekit.check.rules.post import ATTACHMENT_INVALID_PATH_ID
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
+from archivekit.gosem.decode import POST_LINE_TYPES
 from archivekit.gosem.images import FORMATS, is_image_name
 from archivekit.gosem.paths import DATA_DIR, DATA_PREFIX, after_data_prefix, resolve
 from archivekit.issues import (
@@ -478,7 +479,7 @@ def has_files(data: Payload) -> bool:
 
 def files_field(direct: bool, reply: int) -> str:
     """The field of a post's file list: its own (`reply` -1) or a reply's."""
-    kind = "direct_post" if direct else "post"
+    kind = POST_LINE_TYPES[direct]
     return f"{kind}.attachments" if reply < 0 else f"{kind}.replies[{reply}].attachments"
 
 
@@ -511,7 +512,7 @@ class FileChecks:
         deferred = self.deferred
         if deferred is None or not self.check:
             return False
-        if kind in ("post", "direct_post"):
+        if kind in POST_LINE_TYPES:
             return has_files(data)
         if kind == "emoji":
             path = data.get("image")

@@ -36,7 +36,7 @@ from typing import Any
 
 from archivekit.check import periods
 from archivekit.check.facts import add_counters, earliest, latest, take_later_definition
-from archivekit.gosem.decode import list_or_empty, str_or_none
+from archivekit.gosem.decode import POST_LINE_TYPES, list_or_empty, str_or_none
 from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_lower, members_key, members_text
 
@@ -574,7 +574,7 @@ class TableCounts:
         file types [(extension, files, bytes, missing, largest)]."""
         # Each row is merged as the tally of other lines would be (`merge`).
         line_types, places, people, authors, teams, days, file_types = counted
-        for name, counts in zip(("post", "direct_post"), line_types, strict=True):
+        for name, counts in zip(POST_LINE_TYPES, line_types, strict=True):
             if counts[0]:  # lines
                 self.line_type(name).merge(LineType(*counts))
         mine: list[Place] = []

@@ -73,6 +73,7 @@ __all__ = [
     "GO_MAX_DEPTH",
     "JSON_DECODE_ERROR_ID",
     "PAYLOAD_TYPES",
+    "POST_LINE_TYPES",
     "SPACED_COLON",
     "check_canonical",
     "decode_line",
@@ -83,6 +84,9 @@ __all__ = [
 # payload key (all but "version").
 ENVELOPE: StructSpec = from_data(decode_spec.STRUCTS, decode_spec.ROOT)
 PAYLOAD_TYPES: frozenset[str] = frozenset(decode_spec.PAYLOAD_TYPES)
+# The line types whose payload is a post (with replies, reactions and attachments); a line's
+# type from whether it is direct is ``POST_LINE_TYPES[direct]``.
+POST_LINE_TYPES: tuple[str, str] = ("post", "direct_post")
 
 # A key written with white space before its colon: it escapes the repeated-key count below
 # (the fast paths of decoding and of post lines send such lines to the exact path).

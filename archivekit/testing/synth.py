@@ -29,6 +29,7 @@ from typing import Any, Final, Literal
 import orjson
 
 from archivekit.check.rules.context import DEFAULT_MAX_POST_SIZE
+from archivekit.gosem.decode import POST_LINE_TYPES
 from archivekit.gosem.images import JPEG_SIGNATURE
 from archivekit.gosem.paths import DATA_PREFIX
 from archivekit.read.zipdir import U32_MAX
@@ -1300,7 +1301,7 @@ def converter_export(
     renamed = {u: _mixed_case(u) for u in usernames[len(usernames) - uppercase_users :]}
     no_email = set(usernames[:missing_emails])
     authored = Counter(
-        line[line["type"]]["user"] for line in lines if line["type"] in ("post", "direct_post")
+        line[line["type"]]["user"] for line in lines if line["type"] in POST_LINE_TYPES
     )
     untouched = usernames[max(missing_emails, group_of) : len(usernames) - uppercase_users]
     left_out = set(sorted(untouched, key=lambda u: -authored[u])[:deleted_users])
@@ -1331,7 +1332,7 @@ def converter_export(
                 membership["name"] = team
             if line["user"]["username"] in no_email:
                 del line["user"]["email"]
-        elif kind in ("post", "direct_post"):
+        elif kind in POST_LINE_TYPES:
             body = line[kind]
             if kind == "post":
                 body["team"] = team

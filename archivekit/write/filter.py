@@ -41,7 +41,7 @@ from archivekit.check.files import ReferencedFiles
 from archivekit.check.parallel import SETTLED_POSTS
 from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.errors import UsageError
-from archivekit.gosem.decode import decode_line, str_or_empty
+from archivekit.gosem.decode import POST_LINE_TYPES, decode_line, str_or_empty
 from archivekit.gosem.strings import go_fields, go_lower, members_key, members_text
 from archivekit.read import Archive, LineTooLong, iter_line_blocks
 from archivekit.write.core import (
@@ -70,7 +70,6 @@ from archivekit.write.lines import (
     without_attachments,
 )
 from archivekit.write.select import (
-    CONTENT_TYPES,
     DEFINITION_TYPES,
     EXPORT_ORDER,
     Members,
@@ -350,7 +349,7 @@ class FilterRun:
         if not (direct or (raw.startswith(POST_PREFIX) and not selection.by_author)):
             self._line(raw)
             return
-        kind = "direct_post" if direct else "post"
+        kind = POST_LINE_TYPES[direct]
         canonical = self.decoder.accepts(raw)
         post = orjson.loads(raw)[kind] if canonical else plain_post(raw, kind)
         keep = None if post is None else self._post_selected(kind, post)
@@ -394,7 +393,7 @@ class FilterRun:
         for index in naming:
             envelope = self.decoder.decode(lines[index])
             line_type, payload = payload_of(envelope) if envelope is not None else ("", None)
-            if payload is not None and line_type in CONTENT_TYPES:
+            if payload is not None and line_type in POST_LINE_TYPES:
                 self._need_files(post_facts(line_type, payload).paths)
         stats = self.stats
         stats.kept["post"] += found.posts
@@ -424,7 +423,7 @@ class FilterRun:
         line_type, payload = payload_of(envelope)
         if payload is None:
             self._unjudged(raw)
-        elif line_type in CONTENT_TYPES:
+        elif line_type in POST_LINE_TYPES:
             self._content_line(raw, envelope, line_type, payload)
         elif line_type in DEFINITION_TYPES:
             self._definition_line(raw, line_type, payload)

@@ -59,7 +59,13 @@ from archivekit.check.fast.fastpath import (
 from archivekit.check.rules.context import DEFAULT_CHANNELS
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
-from archivekit.gosem.decode import BOM, JSON_WHITESPACE, decode_line, leading_objects
+from archivekit.gosem.decode import (
+    BOM,
+    JSON_WHITESPACE,
+    POST_LINE_TYPES,
+    decode_line,
+    leading_objects,
+)
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import (
     REPAIR_BLANK_LINE,
@@ -86,7 +92,7 @@ from archivekit.write.dedupe import (
     plan_dedupe,
 )
 from archivekit.write.lines import NO_SIZE_LIMIT, LineDecoder, accept_any_type
-from archivekit.write.repairs import POST_TYPES, Definitions, FilePlan, FixOptions, LineRepairs
+from archivekit.write.repairs import Definitions, FilePlan, FixOptions, LineRepairs
 from archivekit.write.select import EXPORT_ORDER
 
 SPILL_BUDGET: Final = 16 << 20
@@ -189,7 +195,7 @@ def _references(envelope: dict[str, Any]) -> Iterator[tuple[str, object]]:
                         yield "channel", (go_lower(team), go_lower(channel["name"]))
     elif line_type == "bot" and isinstance(payload.get("owner"), str):
         yield "user", go_lower(payload["owner"])
-    elif line_type in POST_TYPES:
+    elif line_type in POST_LINE_TYPES:
         team, channel = payload.get("team"), payload.get("channel")
         if isinstance(team, str):
             yield "team", go_lower(team)
@@ -496,7 +502,7 @@ class FixRun:
             found = scan(raw, direct, users, teams, channels, accept_any_type, max_post_size, files)
             if found is None:
                 return None
-            return "direct_post" if direct else "post"
+            return POST_LINE_TYPES[direct]
 
         return plain
 

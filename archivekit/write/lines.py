@@ -31,7 +31,7 @@ from archivekit.check.fast.fastpath import (
     scan,
 )
 from archivekit.check.rules.context import DEFAULT_CHANNELS
-from archivekit.gosem.decode import decode_line, str_or_none
+from archivekit.gosem.decode import POST_LINE_TYPES, decode_line, str_or_none
 from archivekit.gosem.strings import go_lower
 from archivekit.read import LineBlock
 
@@ -248,7 +248,7 @@ def without_attachments(envelope: Envelope) -> Envelope | None:
     """The envelope with every attachment list removed (post and replies), or None when it
     has none (nothing to rewrite)."""
     line_type, payload = payload_of(envelope)
-    if payload is None or line_type not in ("post", "direct_post"):
+    if payload is None or line_type not in POST_LINE_TYPES:
         return None
     messages = [payload, *(r for r in payload.get("replies") or () if isinstance(r, dict))]
     facts = PostFacts(line_type)

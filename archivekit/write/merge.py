@@ -44,7 +44,7 @@ from archivekit.check.fast.fastpath import DIRECT_POST_TYPE_PREFIX, POST_TYPE_PR
 from archivekit.check.files import ReferencedFiles
 from archivekit.check.references import Existing
 from archivekit.errors import ArchiveKitError
-from archivekit.gosem.decode import decode_line
+from archivekit.gosem.decode import POST_LINE_TYPES, decode_line
 from archivekit.gosem.strings import go_lower, members_key, members_text
 from archivekit.issues import Issue, warning
 from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_batches
@@ -52,7 +52,6 @@ from archivekit.runtime import partial_name_owner, remove_abandoned
 from archivekit.write.core import ArchiveWriter, LineSpool, find_file
 from archivekit.write.lines import VERSION_LINE, LineDecoder, encode, payload_of, post_facts
 from archivekit.write.select import (
-    CONTENT_TYPES,
     DEFINITION_TYPES,
     EXPORT_ORDER,
     by_export_order,
@@ -385,11 +384,12 @@ class MergeRun:
                 else:
                     self.stats.versions_dropped += 1
                 continue
-            if payload is None or line_type not in DEFINITION_TYPES | CONTENT_TYPES:
+            judged = line_type in DEFINITION_TYPES or line_type in POST_LINE_TYPES
+            if payload is None or not judged:
                 self._unjudged.add(raw)
                 self.stats.unjudged += 1
                 continue
-            if line_type in CONTENT_TYPES:
+            if line_type in POST_LINE_TYPES:
                 post = _post_identity(line_type, payload)
                 if post is not None:
                     self._posts.add(source, number, post, raw)
@@ -429,12 +429,12 @@ class MergeRun:
             if not (is_post or is_direct):
                 envelope = decoder.decode(raw)
                 kind = payload_of(envelope)[0] if envelope is not None else ""
-                if kind not in CONTENT_TYPES:
+                if kind not in POST_LINE_TYPES:
                     continue  # definitions and the rest were handled in pass 1
                 is_direct = kind == "direct_post"
             while next_drop is not None and next_drop < number:
                 next_drop = next(dropped, None)
-            kind = "direct_post" if is_direct else "post"
+            kind = POST_LINE_TYPES[is_direct]
             if next_drop == number:
                 self.stats.duplicates[kind] += 1
                 continue
@@ -454,7 +454,7 @@ class MergeRun:
         if envelope is None:
             return
         line_type, payload = payload_of(envelope)
-        if payload is not None and line_type in CONTENT_TYPES:
+        if payload is not None and line_type in POST_LINE_TYPES:
             for path in post_facts(line_type, payload).paths:
                 self._reference(path)
 

@@ -59,7 +59,7 @@ from archivekit.check.rules.names import (
     USER_NICKNAME_MAX_RUNES,
     USER_POSITION_MAX_RUNES,
 )
-from archivekit.gosem.decode import HASHED_ONLY, key_kind
+from archivekit.gosem.decode import HASHED_ONLY, POST_LINE_TYPES, key_kind
 from archivekit.gosem.paths import after_data_prefix, resolve
 from archivekit.gosem.spec import INT64_MAX
 from archivekit.gosem.strings import go_lower
@@ -81,7 +81,6 @@ from archivekit.read import MAX_LINE_BYTES, Archive, OutsideData
 from archivekit.write.changes import Change, ChangeLog, shown_json
 
 Payload = dict[str, Any]
-POST_TYPES: Final = ("post", "direct_post")
 # --truncate-long-fields: the fields cut, with the server's limits (characters = runes).
 TRUNCATED: Final[dict[str, tuple[tuple[str, int], ...]]] = {
     "team": (("display_name", TEAM_DISPLAY_NAME_MAX_RUNES),),
@@ -235,7 +234,7 @@ class LineRepairs:
         if isinstance(payload, dict):
             if nul:
                 self._nul(payload, line_type)
-            if line_type in POST_TYPES:
+            if line_type in POST_LINE_TYPES:
                 self._post(payload, line_type, envelope)
             elif line_type in ("user", "bot"):
                 self._lowercase(payload, line_type, ("username",))

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from archivekit.errors import UsageError
+from archivekit.gosem.decode import POST_LINE_TYPES
 from archivekit.gosem.strings import go_lower, members_key, members_text
 
 # The order the server's exporter writes line types in (reference §1.1): a working order, since
@@ -47,8 +48,7 @@ EXPORT_ORDER: tuple[str, ...] = (
     "direct_channel",
     "direct_post",
 )
-CONTENT_TYPES = frozenset({"post", "direct_post"})
-DEFINITION_TYPES = frozenset(EXPORT_ORDER) - CONTENT_TYPES - {"version"}
+DEFINITION_TYPES = frozenset(EXPORT_ORDER) - {*POST_LINE_TYPES, "version"}
 
 Place = tuple[str, str]  # (team, channel), lowercased
 

@@ -37,7 +37,7 @@ from typing import Any, BinaryIO, Final, Literal
 from archivekit.check.fast.fastpath import DIRECT_POST_PREFIX, POST_PREFIX
 from archivekit.check.files import ReferencedFiles
 from archivekit.errors import OutputError, UsageError
-from archivekit.gosem.decode import decode_line, str_or_empty
+from archivekit.gosem.decode import POST_LINE_TYPES, decode_line, str_or_empty
 from archivekit.gosem.strings import go_lower
 from archivekit.read import Archive, LineBlock, LineTooLong, iter_line_blocks
 from archivekit.runtime import partial_name_owner, remove_abandoned
@@ -56,7 +56,7 @@ from archivekit.write.lines import (
     post_block,
     post_facts,
 )
-from archivekit.write.select import CONTENT_TYPES, by_export_order
+from archivekit.write.select import by_export_order
 from archivekit.write.zipwriter import END_RECORDS_SIZE, central_entry_size, local_overhead
 
 By = Literal["team", "channel", "month"]
@@ -319,12 +319,12 @@ class SplitRun:
         members: list[int] = []
         if raw.startswith((POST_PREFIX, DIRECT_POST_PREFIX)) and not might_have_attachments(raw):
             # A post line naming no file: copied as it is (decoded only to find its group).
-            line_type = "direct_post" if raw.startswith(DIRECT_POST_PREFIX) else "post"
+            line_type = POST_LINE_TYPES[raw.startswith(DIRECT_POST_PREFIX)]
         else:
             envelope = self.decoder.decode(raw)
             line_type, payload = payload_of(envelope) if envelope is not None else ("?", None)
             members = self._files(line_type, payload)
-        if self.by is not None and line_type in CONTENT_TYPES:
+        if self.by is not None and line_type in POST_LINE_TYPES:
             assert self._spool is not None
             self._spool.add(self._group_of(raw, envelope), raw, number)
             for index in members:
@@ -336,7 +336,7 @@ class SplitRun:
         if payload is None or self.archive.kind == "jsonl":
             return []
         paths: list[Any]
-        if line_type in CONTENT_TYPES:
+        if line_type in POST_LINE_TYPES:
             paths = list(post_facts(line_type, payload).paths)
         elif line_type in ("user", "bot"):
             paths = [payload.get("profile_image")]
@@ -433,7 +433,7 @@ class SplitRun:
                 envelope = None if not might_have_attachments(raw) else self.decoder.decode(raw)
                 if envelope is None:
                     direct = raw.startswith(DIRECT_POST_PREFIX)
-                    self._place(raw, "direct_post" if direct else "post", [], number)
+                    self._place(raw, POST_LINE_TYPES[direct], [], number)
                     continue
                 line_type, payload = payload_of(envelope)
                 self._place(raw, line_type, self._files(line_type, payload), number)
@@ -457,7 +457,7 @@ def _describe(raw: bytes, line_type: str, line: int) -> str:
     where = f"line {line:,}, " if line else ""
     envelope = decode_line(raw)[0]
     payload = payload_of(envelope)[1] if envelope is not None else None
-    if payload is None or line_type not in CONTENT_TYPES:
+    if payload is None or line_type not in POST_LINE_TYPES:
         return f"{where}a {line_type} line"
     if line_type == "post":
         place = f"{str_or_empty(payload.get('team'))}/{str_or_empty(payload.get('channel'))}"

@@ -47,7 +47,7 @@ from archivekit.check.rules.post import (
 )
 from archivekit.check.rules.post_types import is_allowed_post_type
 from archivekit.gosem.archive import server_reads
-from archivekit.gosem.decode import SPACED_COLON
+from archivekit.gosem.decode import POST_LINE_TYPES, SPACED_COLON
 from archivekit.gosem.images import IMAGE_EXTENSIONS, is_image_name
 from archivekit.gosem.paths import DATA_PREFIX, member_key
 from archivekit.gosem.spec import INT64_MAX, INT64_MIN
@@ -556,7 +556,7 @@ def scan_python(
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    line_type = "direct_post" if direct else "post"
+    line_type = POST_LINE_TYPES[direct]
     if type(doc) is not dict or len(doc) != 2 or doc.get("type") != line_type:
         return None
     post: Any = doc.get(line_type)
