@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import argparse
 import random
-import struct
 import sys
 import tempfile
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +49,7 @@ from archivekit.testing.synth import (
     version,
     write_zip,
 )
+from archivekit.write.placeholders import blank_image
 
 MB = 1_000_000
 SHAPE: dict[str, Any] = {
@@ -92,12 +91,6 @@ def _ident(rng: random.Random) -> str:
     return "".join(rng.choices(_ID, k=26))
 
 
-def _png_header(width: int, height: int) -> bytes:
-    """A PNG's signature and IHDR chunk: all a header-only decoder reads."""
-    ihdr = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
-
-
 # What --non-ascii-names puts before every file name.
 NON_ASCII_PREFIX = "\u00dcbersicht-"
 
@@ -110,7 +103,7 @@ def _file(rng: random.Random, n: int, images: bool) -> tuple[str, bytes]:
     width, height = rng.choice(_IMAGE_SIZES)
     kind = rng.random()
     if kind < 0.6:
-        return f"screenshot-{n}.png", _png_header(width, height) + filler
+        return f"screenshot-{n}.png", blank_image("png", width, height, header_only=True) + filler
     if kind < 0.9:
         return f"IMG_{n}.jpg", jpeg_header_bytes(width, height) + filler
     return f"anim-{n}.gif", gif_bytes(width, height) + filler

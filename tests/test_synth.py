@@ -18,6 +18,7 @@ import orjson
 import pytest
 import zipfile_deflate64  # noqa: F401 - registers Deflate64 (method 9) with zipfile
 
+from archivekit.gosem.images import image_dimensions
 from archivekit.testing import synth
 from archivekit.testing.synth import (
     OMIT,
@@ -29,6 +30,7 @@ from archivekit.testing.synth import (
     team,
     user,
 )
+from archivekit.write.placeholders import blank_image
 from archivekit.write.select import EXPORT_ORDER
 
 REPO = Path(__file__).resolve().parent.parent
@@ -249,6 +251,31 @@ def test_webp_vp8x_canvas_has_the_dimensions() -> None:
     assert struct.unpack("<I", data[4:8])[0] == len(data) - 8
     assert int.from_bytes(data[24:27], "little") + 1 == 9000
     assert int.from_bytes(data[27:30], "little") + 1 == 5000
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "gif", "webp"])
+@pytest.mark.parametrize("header_only", [False, True])
+def test_blank_images_of_both_kinds_read_as_their_format_and_dimensions(
+    fmt: str, header_only: bool
+) -> None:
+    data = blank_image(fmt, 300, 200, header_only=header_only)
+    assert image_dimensions(data) == (fmt, 300, 200)
+
+
+def test_a_header_only_image_holds_no_pixels() -> None:
+    # PNG: no IDAT chunk; GIF: no image descriptor (0x2c) before the trailer.
+    assert b"IDAT" not in blank_image("png", 64, 64, header_only=True)
+    assert b"IDAT" in blank_image("png", 64, 64)
+    assert b"\x2c" not in blank_image("gif", 64, 64, header_only=True)
+    assert len(blank_image("jpeg", 640, 480, header_only=True)) < len(blank_image("jpeg", 640, 480))
+
+
+def test_synth_image_builders_are_the_library_blank_images() -> None:
+    """One image builder (`write.placeholders.blank_image`): synth's are its images."""
+    assert synth.png_bytes(30, 20) == blank_image("png", 30, 20)
+    assert synth.gif_bytes(30, 20) == blank_image("gif", 30, 20)
+    assert synth.jpeg_header_bytes(30, 20) == blank_image("jpeg", 30, 20, header_only=True)
+    assert synth.webp_bytes(30, 20) == blank_image("webp", 30, 20, header_only=True)
 
 
 # --- generate_export --------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
-import struct
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,6 @@ import orjson
 
 from archivekit.check.rules.context import DEFAULT_MAX_POST_SIZE
 from archivekit.gosem.decode import POST_LINE_TYPES
-from archivekit.gosem.images import JPEG_SIGNATURE
 from archivekit.gosem.paths import DATA_PREFIX
 from archivekit.read.zipdir import U32_MAX
 from archivekit.write.core import FLUSH_BYTES, JSONL_NAME
@@ -482,32 +480,26 @@ def png_bytes(width: int, height: int) -> bytes:
 
 def jpeg_header_bytes(width: int, height: int) -> bytes:
     """SOI, a baseline SOF0 frame header with the given size, EOI: enough for a header-only
-    decoder (Go ``image.DecodeConfig``), not for decoding pixels."""
+    decoder (Go ``image.DecodeConfig``), not for decoding pixels (redact's header-only JPEG)."""
     if not (0 < width <= 0xFFFF and 0 < height <= 0xFFFF):
         raise ValueError("JPEG dimensions must be 1..65535")
-    components = b"".join(bytes([cid, 0x11, 0]) for cid in (1, 2, 3))
-    sof = struct.pack(">BHHB", 8, height, width, 3) + components
-    return JPEG_SIGNATURE + b"\xff\xc0" + struct.pack(">H", len(sof) + 2) + sof + b"\xff\xd9"
+    return blank_image("jpeg", width, height, header_only=True)
 
 
 def gif_bytes(width: int, height: int) -> bytes:
-    """A valid GIF89a with a ``width`` x ``height`` logical screen and one 1x1 frame."""
+    """A valid GIF89a with a ``width`` x ``height`` logical screen and one 1x1 frame (redact's
+    blank GIF)."""
     if not (0 < width <= 0xFFFF and 0 < height <= 0xFFFF):
         raise ValueError("GIF dimensions must be 1..65535")
-    screen = struct.pack("<HHBBB", width, height, 0x80, 0, 0)  # global table of 2 colours
-    palette = b"\x00\x00\x00\xff\xff\xff"
-    frame = b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
-    return b"GIF89a" + screen + palette + frame + b"\x3b"
+    return blank_image("gif", width, height)
 
 
 def webp_bytes(width: int, height: int) -> bytes:
-    """RIFF/WEBP with a VP8X header carrying the canvas size (header-only: no image data)."""
+    """RIFF/WEBP with a VP8X header carrying the canvas size (header-only: no image data;
+    redact's header-only WebP)."""
     if not (0 < width <= 1 << 24 and 0 < height <= 1 << 24):
         raise ValueError("WebP dimensions must be 1..16777216")
-    vp8x = b"\x00\x00\x00\x00" + (width - 1).to_bytes(3, "little")
-    vp8x += (height - 1).to_bytes(3, "little")
-    chunk = b"VP8X" + struct.pack("<I", len(vp8x)) + vp8x
-    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+    return blank_image("webp", width, height, header_only=True)
 
 
 # ---------------------------------------------------------------------------------------------

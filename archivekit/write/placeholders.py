@@ -77,10 +77,12 @@ def placeholder(size: int, image: tuple[str, int, int] | None) -> Placeholder:
     return Placeholder("zeros", size, zeros(size))
 
 
-def blank_image(fmt: str, width: int, height: int) -> bytes:
+def blank_image(fmt: str, width: int, height: int, *, header_only: bool = False) -> bytes:
     """The blank, decodable image of ``fmt`` (of `gosem.images.FORMATS`) and those dimensions,
-    at its smallest: what `placeholder` pads when it fits (test archives use it too)."""
-    head, body, tail = _BUILDERS[fmt](width, height)
+    at its smallest: what `placeholder` pads when it fits. ``header_only``: the header-only
+    file of the format instead (dimensions, no pixels: all ``image.DecodeConfig`` reads), what
+    `placeholder` falls back to. The one image builder: test and benchmark archives use it."""
+    head, body, tail = (_HEADERS if header_only else _BUILDERS)[fmt](width, height)
     return head + b"".join(body) + tail
 
 
