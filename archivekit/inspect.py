@@ -54,6 +54,7 @@ def _date(result: Inspection, create_at: Any) -> None:
 def _count_post(result: Inspection, post: dict[str, Any], line: int) -> None:
     counts = result.counts
     replies = list_or_empty(post.get("replies"))
+    # Every entry listed counts, path or not (validate counts those with a path: `Counts`).
     attachments = len(list_or_empty(post.get("attachments")))
     counts.replies += len(replies)
     counts.reactions += len(list_or_empty(post.get("reactions")))

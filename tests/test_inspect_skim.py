@@ -31,6 +31,7 @@ from archivekit.testing.synth import (
     team,
     user,
 )
+from archivekit.validate import validate
 
 # The module (the package exports the function under the same name).
 inspect_module = importlib.import_module("archivekit.inspect")
@@ -143,3 +144,25 @@ def test_fields_of_the_wrong_type_count_nothing(
     counts = report["counts"]
     assert (counts["posts"], counts["replies"], counts["reactions"]) == (1, 0, 0)
     assert (counts["attachments"], counts["direct_channels"]) == (0, 1)
+
+
+def test_inspect_counts_every_listed_attachment_validate_those_with_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both count references (entries of the attachment lists), not files in the archive;
+    # validate counts only those the server looks up (a non-empty path).
+    listed = post(
+        "team1",
+        "chan1",
+        "alice",
+        "m",
+        1_700_000_000_000,
+        attachments=[{"path": "a.txt"}, {"path": ""}, {}],
+        replies=[reply("alice", "r", 1_700_000_000_001, attachments=[{"path": "a.txt"}])],
+    )
+    lines = [team("team1"), channel("team1", "chan1"), user("alice", teams={"team1": ["chan1"]})]
+    archive = make_archive(tmp_path / "a.zip", [*lines, listed], {"data/a.txt": b"text"})
+    inspected = both_ways(archive, monkeypatch)
+    assert inspected["counts"]["attachments"] == 4
+    assert inspected["files"]["count"] == 1  # the files themselves
+    assert validate(archive).counts.attachments == 2

@@ -78,7 +78,15 @@ COUNT_KEYS = (
 @dataclass(slots=True)
 class Counts:
     """Lines of each type (valid or not); replies, reactions and attachments are the objects
-    inside post and direct_post lines (attachments: non-empty paths, replies included)."""
+    inside post and direct_post lines, replies' included.
+
+    ``attachments`` counts references — entries of the attachment lists — never files in
+    the archive (validate's ``attachment_stats``, inspect's ``files``). Which entries depends on
+    who counts: validate and the tables count those with a non-empty ``path`` (the ones the
+    server looks up); inspect, which parses plain JSON, counts every entry listed, so an
+    entry without a path counts in inspect's number only. The JSON key is ``attachments`` in
+    both reports.
+    """
 
     teams: int = 0
     channels: int = 0

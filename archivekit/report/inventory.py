@@ -29,6 +29,10 @@ def channel_dict(place: Place) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class Inspection:
+    """inspect's result. ``counts.attachments`` and each channel's ``attachments`` count the
+    entries listed in attachment lists (any entry, as plain JSON sees them: see `Counts`);
+    ``files`` and ``file_bytes`` the members under data/ themselves."""
+
     archive: str
     jsonl: str
     kind: str
