@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from archivekit.check.rules.context import TOWN_SQUARE
 from archivekit.gosem.paths import DATA_PREFIX, resolve
 from archivekit.gosem.strings import go_lower
 from archivekit.read import MemberInfo, open_archive
@@ -105,8 +106,8 @@ class _Exporter:
             team["name"] = _low(team.get("name"))
             channels = [dict(c, name=_low(c.get("name"))) for c in team.get("channels") or []]
             channels = [c for c in channels if self._kept(team["name"], c["name"])]
-            if not guest and not any(c["name"] == "town-square" for c in channels):
-                channels.append({"name": "town-square", "roles": "channel_user"})
+            if not guest and not any(c["name"] == TOWN_SQUARE for c in channels):
+                channels.append({"name": TOWN_SQUARE, "roles": "channel_user"})
             team["channels"] = channels
             teams.append(team)
         user["teams"] = teams

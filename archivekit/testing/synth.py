@@ -27,7 +27,11 @@ from typing import Any, Final, Literal
 
 import orjson
 
-from archivekit.check.rules.context import DEFAULT_MAX_POST_SIZE
+from archivekit.check.rules.context import (
+    DEFAULT_CHANNELS,
+    DEFAULT_MAX_POST_SIZE,
+    TOWN_SQUARE,
+)
 from archivekit.gosem.decode import POST_LINE_TYPES
 from archivekit.gosem.paths import DATA_PREFIX
 from archivekit.read.zipdir import U32_MAX
@@ -232,7 +236,7 @@ def user(
         elif "roles" in item:  # a ready team entry: written verbatim
             entries.append(dict(item))
             continue
-        names = list(item["channels"]) if guest else ["town-square", *item["channels"]]
+        names = list(item["channels"]) if guest else [TOWN_SQUARE, *item["channels"]]
         entries.append(
             {
                 "name": item["name"],
@@ -550,8 +554,7 @@ _TEAM_NAMES: Final = (
     "finance",
 )
 _CHANNEL_NAMES: Final = (
-    "town-square",
-    "off-topic",
+    *DEFAULT_CHANNELS,
     "announcements",
     "random",
     "release-planning",

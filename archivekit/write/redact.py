@@ -59,7 +59,13 @@ from archivekit.read.zipdir import FLAG_ENCRYPTED
 from archivekit.write.core import JSONL_NAME, ArchiveWriter
 from archivekit.write.placeholders import placeholder
 from archivekit.write.pseudonyms import NameKind, Pseudonyms
-from archivekit.write.zipwriter import BOUNDED_DEFLATE, FAST_DEFLATE, PLAIN, MemberTraits
+from archivekit.write.zipwriter import (
+    BOUNDED_DEFLATE,
+    ENCODED_METHODS,
+    FAST_DEFLATE,
+    PLAIN,
+    MemberTraits,
+)
 
 Attachments = Literal["placeholders", "drop", "drop-references"]
 
@@ -407,7 +413,7 @@ class RedactRun:
 
     def run(self, writer: ArchiveWriter) -> RedactStats:
         method = self.archive.jsonl.method
-        if self.archive.kind != "jsonl" and method not in SERVER_METHODS and method != DEFLATE64:
+        if self.archive.kind != "jsonl" and method not in ENCODED_METHODS:
             # Written with deflate: the server could read this one.
             self.stats.not_reproduced["jsonl-unsupported-compression"] += 1
         jsonl = writer.jsonl
@@ -826,7 +832,7 @@ class RedactRun:
             method=None if member.method in SERVER_METHODS else member.method,
             wrong_crc=damage == "member-crc-mismatch",
         )
-        if member.encrypted or (member.method not in SERVER_METHODS and member.method != DEFLATE64):
+        if member.encrypted or member.method not in ENCODED_METHODS:
             # Bytes no reader decodes (as the original's): their sizes go ahead of them, so a
             # reader of a stream (validate -) still finds where the member ends.
             writer.add_sized_member(

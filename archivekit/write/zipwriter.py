@@ -63,6 +63,9 @@ _ZIP64_VERSION: Final = 45
 # APPNOTE 4.4.3, version needed to extract: 2.0 stored/deflate, 2.1 deflate64, 4.6 bzip2, 6.3
 # LZMA, zstd, xz, PPMd (copied members keep whatever method they have).
 _VERSION_NEEDED: Final = {0: 20, 8: 20, 9: 21, 12: 46, 14: 63, 93: 63, 95: 63, 98: 63}
+# The methods whose data this writer encodes itself (deflate64 as stored blocks: `open`); a
+# member of any other method can only be given its bytes as they are (`write_sized`).
+ENCODED_METHODS: Final = frozenset({STORED, DEFLATED, DEFLATE64})
 _DOS_DATE: Final = (0 << 9) | (1 << 5) | 1  # 1980-01-01
 _DOS_TIME: Final = 0
 
