@@ -74,7 +74,7 @@ def test_waiting_runs_come_back_in_order_with_the_other_records_across_spills(
     waiting = [d for d in back if d.kind == "waiting"]
     assert [(d.raw, waiting_lines(d)) for d in waiting] == runs
     kept = sum(len(d.lines) for d in waiting if d.kept)
-    total = sum(len(lines) for _, lines in runs)
+    total = sum(len(records) + len(lines) for records, lines in runs)  # paths and lines
     assert kept <= keep
     assert (kept > 0) == (keep > 0)
     assert all(d.kept for d in waiting) == (total <= keep)

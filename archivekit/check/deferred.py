@@ -25,9 +25,10 @@ The post lines the general path deferred go back to the C scanner in runs first,
 
 Memory stays bounded: records and findings go to temporary files in the run's directory
 (compressed records: lines with files can be much of a JSONL; a waiting run's lines are
-compressed on their own, beside its paths, as most are never read again — but the first
-`KEEP_LINES` bytes of them stay in memory as they are: compressing them cost a stream more
-than anything else it does that a file does not); only the keys used
+compressed on their own, beside its paths, as most are never read again — but up to
+`KEEP_LINES` bytes of lines and paths stay in memory as they are: compressing the lines and
+writing the paths cost a stream more than anything else it does that a file does not); only
+the keys used
 as profile and emoji images are kept (bounded by users and emoji), for the stream reader,
 which notes what the checks will need of those members as they pass.
 """
@@ -52,8 +53,9 @@ _KINDS = ("post", "direct_post", "user", "bot", "emoji", "waiting")
 # in the side file (`DeferredFiles.add_waiting`); `_KEPT` for lines kept in memory.
 _WAITING = struct.Struct("<II")
 _KEPT = 0xFFFF_FFFF
-# Waiting runs' lines kept in memory, uncompressed, before the rest are compressed: a fixed
-# bound (whatever the number of posts) that holds the lines with files of a JSONL of ~20 MB.
+# Waiting runs' lines and paths kept in memory, uncompressed, before the rest are compressed
+# and written: a fixed bound (whatever the number of posts) that holds those of a JSONL of
+# ~10 MB of posts with files (bench/make_archive.py --file-posts 15000).
 KEEP_LINES = 16 << 20
 # The head of a waiting line's record (WaitingLine in _scan.c): line, where the line is among
 # the record's lines, its length, direct, files, the record's size.
@@ -135,14 +137,14 @@ class DeferredFiles:
         their attachments' `records`, the `lines` themselves), in line order with the rest."""
         first = int.from_bytes(records[:8], "little", signed=True)
         self._side_pending += records
-        if self._kept_bytes + len(lines) <= KEEP_LINES:
+        if self._kept_bytes + len(lines) + len(self._side_pending) <= KEEP_LINES:
             self._kept.append(lines)
             self._kept_bytes += len(lines)
             self.add(first, 0, "waiting", _WAITING.pack(len(records), _KEPT))
-        else:
-            packed = _zlib.compress(lines, 1)
-            self.add(first, 0, "waiting", _WAITING.pack(len(records), len(packed)))
-            self._side_pending += packed
+            return  # the paths stay in memory too (`_side_reader`)
+        packed = _zlib.compress(lines, 1)
+        self.add(first, 0, "waiting", _WAITING.pack(len(records), len(packed)))
+        self._side_pending += packed
         if len(self._side_pending) >= _FLUSH:
             self._spill_side()
 
