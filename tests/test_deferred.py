@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import tracemalloc
 
+import pytest
+
+from archivekit.check import deferred as deferred_module
 from archivekit.check.deferred import DeferredFiles, waiting_lines
 from archivekit.runtime import RunDirectory
 
@@ -42,9 +45,15 @@ def test_lines_that_compress_a_thousandfold_are_inflated_a_little_at_a_time() ->
     assert peak < 16 << 20, peak
 
 
-def test_waiting_runs_come_back_in_order_with_the_other_records_across_spills() -> None:
+@pytest.mark.parametrize("keep", [0, 3_000_000, deferred_module.KEEP_LINES])
+def test_waiting_runs_come_back_in_order_with_the_other_records_across_spills(
+    keep: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The C scanner's waiting runs (their records and lines beside the others, in a file of
-    their own once large) come back in line order among the general path's records."""
+    their own once large) come back in line order among the general path's records: their
+    lines kept in memory up to `KEEP_LINES` bytes, compressed beyond (here: none kept, some,
+    all)."""
+    monkeypatch.setattr(deferred_module, "KEEP_LINES", keep)
     runs = [
         ((10 * i).to_bytes(8, "little") + bytes([i % 251]) * (i * 7919 % 200_000),
          bytes([97 + i % 26]) * (i * 104_729 % 300_000))
@@ -64,3 +73,8 @@ def test_waiting_runs_come_back_in_order_with_the_other_records_across_spills() 
     ]
     waiting = [d for d in back if d.kind == "waiting"]
     assert [(d.raw, waiting_lines(d)) for d in waiting] == runs
+    kept = sum(len(d.lines) for d in waiting if d.kept)
+    total = sum(len(records) + len(lines) for records, lines in runs)  # paths and lines
+    assert kept <= keep
+    assert (kept > 0) == (keep > 0)
+    assert all(d.kept for d in waiting) == (total <= keep)

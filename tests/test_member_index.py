@@ -13,6 +13,7 @@ import importlib.util
 import os
 import random
 import re
+import struct
 import unicodedata
 import zipfile
 from array import array
@@ -101,7 +102,23 @@ def corpus(tmp_path: Path) -> list[Path]:
     names = tmp_path / "names.zip"
     names.write_bytes(names_zip())
     paths.append(names)
+    descriptors = tmp_path / "descriptors.zip"
+    descriptors.write_bytes(build_zip(_described()))
+    paths.append(descriptors)
     return paths
+
+
+def _described() -> list[Entry]:
+    """Stored members written with data descriptors whose data holds "PK": signatures of
+    descriptors and headers, and what looks like a member's end with the wrong CRC-32 (a
+    stream's pass scans each for its end: `walk_members`)."""
+    fake = b"0123456789" + struct.pack("<4sIII", b"PK\x07\x08", 1, 10, 10) + b"PK\x03\x04"
+    datas = [b"xPK\x07\x08y", b"PK\x03\x04" + b"z" * 40, b"PK" * 30, fake, b"PK\x01\x02" * 9]
+    return [Entry("import.jsonl", JSONL)] + [
+        Entry(f"data/d{i}-{layout}.bin", data, method=0, data_descriptor=True, descriptor=layout)
+        for i, data in enumerate(datas)
+        for layout in ("signed", "unsigned", "64")
+    ]
 
 
 def names_zip() -> bytes:

@@ -205,7 +205,7 @@ class _Counted:
 
     def __call__(self, *args: Any) -> Any:
         found = self.walk(*args)
-        self.members += len(found[-1])
+        self.members += len(found[-2])  # the states column (one byte a member); then `short`
         return found
 
 
@@ -268,10 +268,10 @@ def test_a_truncated_stream_fails_alike_wherever_it_is_cut() -> None:
         _compare(data[:cut])
 
 
-def _walk(data: bytes, at: int, eof: bool) -> tuple[int, list[bytes]]:
+def _walk(data: bytes, at: int, eof: bool) -> tuple[int, list[bytes], bool]:
     walk = members_module.NATIVE.walk_members  # type: ignore[union-attr]
-    end, *columns = walk(data, at, eof, at, stream_module._IMAGE_EXTENSIONS, MEASURE | KEEP)
-    return end, columns
+    end, *columns, short = walk(data, at, eof, at, stream_module._IMAGE_EXTENSIONS, MEASURE | KEEP)
+    return end, columns, short
 
 
 @needs_native
@@ -291,11 +291,13 @@ def test_the_c_pass_passes_the_same_members_whatever_the_window() -> None:
     ]
     data = build_zip([Entry("import.jsonl", b"{}\n"), *entries])
     start = data.index(b"PK\x03\x04", 1)  # past the JSONL
-    whole_end, whole = _walk(data, start, True)
-    assert len(whole[-1]) > 150  # (a "PK" in the random data may stop it)
+    whole_end, whole, short = _walk(data, start, True)
+    assert len(whole[-1]) == 200  # (a "PK" in the random data does not stop it)
+    assert not short  # (never at the end of the stream)
     for cut in range(start, whole_end, 97):
-        end, first = _walk(data[:cut], start, False)
+        end, first, short = _walk(data[:cut], start, False)
         assert end <= cut
-        rest_end, rest = _walk(data, end, True)
+        assert short  # it stopped only because the window ends: the stream reads on
+        rest_end, rest, _ = _walk(data, end, True)
         assert rest_end == whole_end
         assert [a + b for a, b in zip(first, rest, strict=True)] == whole

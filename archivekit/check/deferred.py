@@ -25,7 +25,10 @@ The post lines the general path deferred go back to the C scanner in runs first,
 
 Memory stays bounded: records and findings go to temporary files in the run's directory
 (compressed records: lines with files can be much of a JSONL; a waiting run's lines are
-compressed on their own, beside its paths, as most are never read again); only the keys used
+compressed on their own, beside its paths, as most are never read again — but up to
+`KEEP_LINES` bytes of lines and paths stay in memory as they are: compressing the lines and
+writing the paths cost a stream more than anything else it does that a file does not); only
+the keys used
 as profile and emoji images are kept (bounded by users and emoji), for the stream reader,
 which notes what the checks will need of those members as they pass.
 """
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import pickle
 import struct
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, NamedTuple
 
@@ -46,8 +50,13 @@ from archivekit.runtime import RunDirectory, temporary_file_error
 _RECORD = struct.Struct("<QIB?I")
 _KINDS = ("post", "direct_post", "user", "bot", "emoji", "waiting")
 # A "waiting" record's raw: the sizes of its records and of its compressed lines, which are
-# in the side file (`DeferredFiles.add_waiting`).
+# in the side file (`DeferredFiles.add_waiting`); `_KEPT` for lines kept in memory.
 _WAITING = struct.Struct("<II")
+_KEPT = 0xFFFF_FFFF
+# Waiting runs' lines and paths kept in memory, uncompressed, before the rest are compressed
+# and written: a fixed bound (whatever the number of posts) that holds those of a JSONL of
+# ~10 MB of posts with files (bench/make_archive.py --file-posts 15000).
+KEEP_LINES = 16 << 20
 # The head of a waiting line's record (WaitingLine in _scan.c): line, where the line is among
 # the record's lines, its length, direct, files, the record's size.
 WAITING_LINE = struct.Struct("<qqiiii")
@@ -69,7 +78,8 @@ class Deferred(NamedTuple):
     kind: str  # the line type, or "waiting": post lines the C scanner accepted but for files
     raw: bytes  # the line; "waiting": the attachments of its lines (`resolve_waiting`)
     ok: bool  # emoji lines: whether the validator passed (it decides what the image check does)
-    lines: bytes = b""  # "waiting": its lines one after the other, compressed
+    lines: bytes = b""  # "waiting": its lines one after the other, compressed unless `kept`
+    kept: bool = False  # "waiting": `lines` were kept in memory as they are
 
 
 def _spill(run: RunDirectory, name: str, file: BinaryIO | None, data: bytearray) -> BinaryIO:
@@ -87,7 +97,7 @@ def _spill(run: RunDirectory, name: str, file: BinaryIO | None, data: bytearray)
 
 def waiting_lines(record: Deferred) -> bytes:
     """A "waiting" record's lines, one after the other."""
-    return bytes(_zlib.decompress(record.lines))
+    return record.lines if record.kept else bytes(_zlib.decompress(record.lines))
 
 
 class DeferredFiles:
@@ -104,6 +114,8 @@ class DeferredFiles:
         # lines that only the few whose files do not resolve need: compressed on their own)
         self._side: BinaryIO | None = None
         self._side_pending = bytearray()
+        self._kept: deque[bytes] = deque()  # waiting runs' lines, up to KEEP_LINES bytes
+        self._kept_bytes = 0
         # Keys the lines use as profile images (their dimensions are measured whatever their
         # names) and as emoji images (their first bytes are read): bounded by the number of
         # users, bots and emoji.
@@ -123,10 +135,15 @@ class DeferredFiles:
     def add_waiting(self, records: bytes, lines: bytes) -> None:
         """Post lines the C scanner accepted but for their files (scan_batch's defer mode:
         their attachments' `records`, the `lines` themselves), in line order with the rest."""
-        packed = _zlib.compress(lines, 1)
         first = int.from_bytes(records[:8], "little", signed=True)
-        self.add(first, 0, "waiting", _WAITING.pack(len(records), len(packed)))
         self._side_pending += records
+        if self._kept_bytes + len(lines) + len(self._side_pending) <= KEEP_LINES:
+            self._kept.append(lines)
+            self._kept_bytes += len(lines)
+            self.add(first, 0, "waiting", _WAITING.pack(len(records), _KEPT))
+            return  # the paths stay in memory too (`_side_reader`)
+        packed = _zlib.compress(lines, 1)
+        self.add(first, 0, "waiting", _WAITING.pack(len(records), len(packed)))
         self._side_pending += packed
         if len(self._side_pending) >= _FLUSH:
             self._spill_side()
@@ -182,7 +199,11 @@ class DeferredFiles:
                     raw = bytes(buffer[end - length : end])
                     if _KINDS[kind] == "waiting":
                         records, packed = _WAITING.unpack(raw)
-                        yield Deferred(line, 0, "waiting", side(records), ok, side(packed))
+                        if packed == _KEPT:
+                            kept = self._kept.popleft()
+                            yield Deferred(line, 0, "waiting", side(records), ok, kept, True)
+                        else:
+                            yield Deferred(line, 0, "waiting", side(records), ok, side(packed))
                     else:
                         yield Deferred(line, position, _KINDS[kind], raw, ok)
                     at = end
@@ -205,6 +226,7 @@ class DeferredFiles:
         if self._side is not None:
             self._side.close()
             self._side = None
+        self._kept.clear()
 
 
 class FindingsSpool:

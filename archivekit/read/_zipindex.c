@@ -641,11 +641,12 @@ static PyObject *nfc_quick_py(PyObject *module, PyObject *arg) {
  * noted a few numbers after a header unpack, a name decode, a key, an image-name test and the
  * end of its data: ~10 µs. walk_members does the same in one call per buffered window, for
  * the members it can vouch for — stored with a data descriptor (the end found as
- * stream._quick_descriptor finds it), or stored/deflated with the sizes in the local header —
- * and stops, consuming nothing of it, at the first member that needs Python: an encrypted
- * one, another method, zip64 sizes, a name that is not NFC-safe UTF-8 (nfc_quick), a head
- * the checks read (an image name, or a key in `wanted`), an end the quick test cannot tell,
- * or a header or data not wholly in the window. What it notes is packed, as the stream's
+ * stream._quick_descriptor finds it, else as stream._find_descriptor does when the window
+ * decides), or stored/deflated with the sizes in the local header — and stops, consuming
+ * nothing of it, at the first member that needs Python: an encrypted one, another method,
+ * zip64 sizes, a name that is not NFC-safe UTF-8 (nfc_quick), a head the checks read (an
+ * image name, or a key in `wanted`), a descriptor with the right sizes but another CRC-32
+ * before the right one, or a header, data or descriptor not wholly in the window. What it notes is packed, as the stream's
  * arrays hold it: no Python object is kept per member. */
 
 #define WALK_LOCAL_SIZE 30
@@ -756,6 +757,59 @@ static int walk_quick_descriptor(const unsigned char *buf, Py_ssize_t len, Py_ss
     return 1;
 }
 
+/* stream._find_descriptor for a stored member whose data starts at buf[at] (nothing of it
+ * read before), when it decides within the window: the first candidate, in the order they
+ * start, that is a descriptor with the sizes of the bytes before it and a header signature
+ * after it (every such start is a candidate: a descriptor signature there, or a header
+ * signature 12 or 20 bytes on), if its CRC-32 is right too: 1. 0 when the window cannot
+ * tell (no such descriptor before its last WALK_HOLD bytes); -1 when Python must: the first
+ * has another CRC-32 (damaged data: the look-ahead for a later one is Python's), or more
+ * candidates wait at once than WALK_PENDING. Linear in the bytes scanned:
+ * a "PK" in an attachment's data no longer hands the member to Python. */
+#define WALK_PENDING 64
+static int walk_scan_descriptor(const unsigned char *buf, Py_ssize_t len, Py_ssize_t at, int eof,
+                                Py_ssize_t *stop, Py_ssize_t *length, uint32_t *crc) {
+    Py_ssize_t limit = eof ? len : len - WALK_HOLD;
+    Py_ssize_t pending[WALK_PENDING]; /* candidates not tried yet, ascending */
+    int count = 0;
+    Py_ssize_t i = walk_find_pk(buf, at, len);
+    for (;;) {
+        /* Candidates up to `bound` are final: a later "PK" yields none before i - 19. */
+        Py_ssize_t bound = i < 0 ? len : i - 20;
+        while (count > 0 && pending[0] <= bound) {
+            Py_ssize_t s = pending[0];
+            if (s >= limit) return 0;
+            memmove(pending, pending + 1, (size_t)--count * sizeof *pending);
+            uint64_t size = (uint64_t)(s - at);
+            Py_ssize_t n = len - s < WALK_HOLD ? len - s : WALK_HOLD;
+            uint32_t expected;
+            if (!walk_match_descriptor(buf + s, n, size, size, length, &expected)) continue;
+            *crc = walk_crc32(buf + at, (size_t)size);
+            if (*crc != expected) return -1;
+            *stop = s;
+            return 1;
+        }
+        if (i < 0 || i - 20 >= limit) return 0;
+        Py_ssize_t found[3];
+        int k = 0;
+        if (len - i >= 4 && walk_next_sig(buf + i)) {
+            if (i - 20 >= at) found[k++] = i - 20;
+            if (i - 12 >= at) found[k++] = i - 12;
+        }
+        if (len - i >= 4 && memcmp(buf + i, "PK\x07\x08", 4) == 0) found[k++] = i;
+        for (int f = 0; f < k; f++) {
+            if (count == WALK_PENDING) return -1;
+            int j = count++;
+            while (j > 0 && pending[j - 1] > found[f]) {
+                pending[j] = pending[j - 1];
+                j--;
+            }
+            pending[j] = found[f];
+        }
+        i = walk_find_pk(buf, i + 1, len);
+    }
+}
+
 /* Whether the checks may read the member's head (stream.StreamArchive._wants_head): an image
  * name (gosem.images.is_image_name, its extensions in `exts`), or a key in `wanted`; -1 when
  * only Python can tell (an extension that is not ASCII: Go's ToLower folds some of those to
@@ -794,7 +848,7 @@ static int walk_wants_head(const unsigned char *name, Py_ssize_t n, PyObject *ex
 }
 
 /* walk_members(buf, at, eof, offset, exts, wanted)
- *   -> (end, offsets, name_hashes, crcs, sizes, states)
+ *   -> (end, offsets, name_hashes, crcs, sizes, states, short)
  *
  * Walks the members whose local headers start at buf[at] (stream offset `offset`), while it
  * can vouch for them (see above); `eof`: the stream has nothing after `buf`. `exts`: the
@@ -802,7 +856,8 @@ static int walk_wants_head(const unsigned char *name, Py_ssize_t n, PyObject *ex
  * the keys whose heads are read, or None. Returns where it stopped in `buf` and, per member
  * passed, packed in native order: its header's stream offset (uint64), hash() of its name
  * (int64), the CRC-32 and size of its data as read (uint32, uint64: 0 when it was skipped
- * by its header's sizes) and its state bits (one byte). */
+ * by its header's sizes) and its state bits (one byte); then whether it stopped only because
+ * the window ends (short: more of the stream may let it go on; never at `eof`). */
 static PyObject *walk_members(PyObject *module, PyObject *args) {
     (void)module;
     Py_buffer view;
@@ -830,13 +885,22 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
     Py_ssize_t len = view.len, pos = at;
     ByteColumn offsets = {0}, hashes = {0}, crcs = {0}, sizes = {0}, states = {0};
     int failed = 0;
+    int short_ = 0; /* stopped where the window ends: more of the stream may let it go on */
     for (;;) {
-        if (len - pos < WALK_LOCAL_SIZE || memcmp(buf + pos, "PK\x03\x04", 4) != 0) break;
+        if (len - pos < WALK_LOCAL_SIZE) {
+            short_ = len - pos < 4 || memcmp(buf + pos, "PK\x03\x04", 4) == 0;
+            break;
+        }
+        if (memcmp(buf + pos, "PK\x03\x04", 4) != 0) break;
         const unsigned char *h = buf + pos;
         uint16_t flags = le16(h + 6), method = le16(h + 8), n_name = le16(h + 26), n_extra = le16(h + 28);
         uint32_t csize = le32(h + 18), usize = le32(h + 22);
         Py_ssize_t data = pos + WALK_LOCAL_SIZE + n_name + n_extra;
-        if (data > len || (flags & WALK_FLAG_ENCRYPTED)) break;
+        if (data > len) {
+            short_ = 1;
+            break;
+        }
+        if (flags & WALK_FLAG_ENCRYPTED) break;
         const unsigned char *name = h + WALK_LOCAL_SIZE;
         if (!nfc_quick(name, n_name)) break;
         Py_ssize_t end;
@@ -847,7 +911,10 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
             if (method != 0) break;
         } else {
             if ((method != 0 && method != 8) || csize == U32_MAX || usize == U32_MAX) break;
-            if ((uint64_t)(len - data) < csize) break;
+            if ((uint64_t)(len - data) < csize) {
+                short_ = 1;
+                break;
+            }
         }
         PyObject *key = PyUnicode_DecodeUTF8((const char *)name, n_name, "strict");
         if (key == NULL) {
@@ -865,7 +932,13 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
         if (wants != 0) break;
         if (flags & WALK_FLAG_DESCRIPTOR) {
             Py_ssize_t stop, length;
-            if (!walk_quick_descriptor(buf, len, data, eof, &stop, &length, &crc)) break;
+            if (!walk_quick_descriptor(buf, len, data, eof, &stop, &length, &crc)) {
+                int scanned = walk_scan_descriptor(buf, len, data, eof, &stop, &length, &crc);
+                if (scanned != 1) {
+                    short_ = scanned == 0;
+                    break;
+                }
+            }
             size = (uint64_t)(stop - data);
             end = stop + length;
             state = WALK_WHOLE | WALK_SCANNED;
@@ -884,10 +957,11 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
     }
     PyBuffer_Release(&view);
     PyObject *out = failed ? NULL
-                           : Py_BuildValue("(ny#y#y#y#y#)", pos, column_bytes(&offsets), (Py_ssize_t)offsets.len,
+                           : Py_BuildValue("(ny#y#y#y#y#N)", pos, column_bytes(&offsets), (Py_ssize_t)offsets.len,
                                            column_bytes(&hashes), (Py_ssize_t)hashes.len, column_bytes(&crcs),
                                            (Py_ssize_t)crcs.len, column_bytes(&sizes), (Py_ssize_t)sizes.len,
-                                           column_bytes(&states), (Py_ssize_t)states.len);
+                                           column_bytes(&states), (Py_ssize_t)states.len,
+                                           PyBool_FromLong(short_ && !eof));
     PyMem_Free(offsets.data);
     PyMem_Free(hashes.data);
     PyMem_Free(crcs.data);
@@ -1008,7 +1082,7 @@ static PyMethodDef methods[] = {
      "nfc_quick(name: bytes) -> True when the name is UTF-8 the index knows to be NFC."},
     {"walk_members", walk_members, METH_VARARGS,
      "walk_members(buf, at, eof, offset, exts, wanted) -> (end, offsets, name_hashes, crcs, "
-     "sizes, states): a stream's members passed in C (archivekit.read.stream)."},
+     "sizes, states, short): a stream's members passed in C (archivekit.read.stream)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -554,27 +554,35 @@ class StreamArchive(Archive):
         """Pass over the members `_read_member` would note nothing of but where they end, from
         the next local header on, while they are (100,000s of attachments in an export): in C
         (`_WALK_MEMBERS`) when it is built, else `_pass_attachments_python`. Stops, consuming
-        nothing of it, at the first member that needs more (or whose header or end is not
-        buffered yet)."""
+        nothing of it, at the first member that needs more (or, without C, whose header or
+        end is not buffered yet). The C pass reads on where the buffered window cut a member
+        (a pipe read ends anywhere): Python's way through one member costs as much as C's
+        through a hundred. A member larger than `_CHUNK` is left to Python, which streams it."""
         if self._verify:
             return  # every member's data is checked: `_read_member`
         if _WALK_MEMBERS is None:
             self._pass_attachments_python()
             return
         source = self._in
-        buf, at = source.window()
         images = self._images
-        end, offsets, hashes, crcs, sizes, states = _WALK_MEMBERS(
-            buf,
-            at,
-            source.eof,
-            source.offset,
-            _IMAGE_EXTENSIONS if images else None,
-            self._measure | self._keep if images and (self._measure or self._keep) else None,
-        )
-        if end == at:
-            return
-        source.advance(end - at)
+        exts = _IMAGE_EXTENSIONS if images else None
+        wanted = self._measure | self._keep if images and (self._measure or self._keep) else None
+        while True:
+            buf, at = source.window()
+            end, offsets, hashes, crcs, sizes, states, short = _WALK_MEMBERS(
+                buf, at, source.eof, source.offset, exts, wanted
+            )
+            if end > at:
+                source.advance(end - at)
+                self._passed(offsets, hashes, crcs, sizes, states)
+            if not short or source.available >= _CHUNK:
+                return
+            source.fill(source.available + 1)  # the next read of the stream
+
+    def _passed(
+        self, offsets: bytes, hashes: bytes, crcs: bytes, sizes: bytes, states: bytes
+    ) -> None:
+        """Note the members the C pass passed."""
         # Packed as the arrays hold them (native order): nothing of the members is an object.
         count = len(states)
         self._offsets.frombytes(offsets)
