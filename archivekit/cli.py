@@ -15,9 +15,10 @@ Data goes to stdout; diagnostics and the progress bar (only on a terminal) to st
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import import_module
 from typing import Any
 
@@ -41,6 +42,9 @@ EXIT_INTERRUPTED, EXIT_TERMINATED = 130, Terminated.exit_code
 # a missing or unreadable one, or a folder without an export, is the library's exit-3 message
 # naming the cause, not a usage error.
 ARCHIVE_PATH = click.Path(readable=False, path_type=str)
+# An output file (-o, --mapping): click checks nothing of it either — a directory, a missing
+# folder or one that refuses writes is `atomic_output`'s one-line message (exit 2).
+OUTPUT_PATH = click.Path(path_type=str)
 # --target-config likewise: a missing or unreadable file, or a folder, is the library's
 # message naming the path and the cause (a usage error, exit 2: an option's file).
 CONFIG_PATH = click.Path(readable=False, path_type=str)
@@ -78,6 +82,8 @@ def _run(action: Callable[[], int]) -> None:
     stop_on_sigterm()
     try:
         code = action()
+        with _standard_output():  # what click.echo left in the buffer: refused now, not at exit
+            sys.stdout.flush()
     except UsageError as exc:
         click.echo(f"archivekit: {exc}", err=True)
         code = EXIT_USAGE
@@ -144,7 +150,7 @@ def _output_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--output",
         "-o",
-        type=click.Path(path_type=str),  # a directory is refused by atomic_output
+        type=OUTPUT_PATH,
         default=None,
         help="write the report to this file (atomically) instead of stdout",
     )(func)
@@ -160,17 +166,37 @@ def _emit(text: str, output: str | None, archive: str) -> None:
     write_atomic(output, text.encode("utf-8"), protect=[archive])
 
 
-def _to_stdout(payload: bytes) -> None:
-    """Write to standard output now; a full disk or a closed terminal is an output error
-    (exit 2), not an internal one. (A closed pipe, e.g. `| head`, stays a quiet stop.)"""
+@contextlib.contextmanager
+def _standard_output() -> Iterator[None]:
+    """Around every write of a command's data to standard output (`_to_stdout`, `_echo`, and
+    `_run`'s last flush): a full disk or a closed terminal is an output error (exit 2), not an
+    internal one. (A closed pipe, e.g. `| head`, stays a quiet stop.)"""
     try:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(payload)
-        sys.stdout.buffer.flush()
+        yield
     except BrokenPipeError:
         raise
     except OSError as exc:
+        # What is still buffered would fail again when Python flushes it at exit (a second
+        # message, exit 120): standard output is lost, so the rest goes nowhere.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
         raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+
+def _to_stdout(payload: bytes) -> None:
+    """Write to standard output now (see `_standard_output`)."""
+    with _standard_output():
+        sys.stdout.flush()
+        sys.stdout.buffer.write(payload)
+        sys.stdout.buffer.flush()
+
+
+def _echo(text: str) -> None:
+    """A command's text on standard output: every command's data goes through here or
+    `_to_stdout` (tests/test_io_errors.py runs each command with a full standard output)."""
+    _to_stdout(text.encode("utf-8"))
 
 
 def _bandwidth(text: str | None) -> float:

@@ -19,12 +19,15 @@ from archivekit.cli import (
     CONFIG_PATH,
     EXIT_INVALID,
     EXIT_VALID,
+    OUTPUT_PATH,
     _bandwidth,
+    _echo,
     _emit,
     _existing,
     _output_option,
     _Progress,
     _run,
+    _standard_output,
     _to_stdout,
     _workers_option,
     cli,
@@ -156,7 +159,7 @@ def _emit_bytes(payload: bytes, output: str | None, *inputs: str) -> None:
 @click.option(
     "--output",
     "-o",
-    type=click.Path(path_type=str),
+    type=OUTPUT_PATH,
     default=None,
     help="write to this file (csv: this folder, one file per table), atomically",
 )
@@ -185,19 +188,15 @@ def reconcile(
     def body() -> int:
         from archivekit.report import reconcile_output
         from archivekit.report.reconcile import reconcile as reconcile_archives
-        from archivekit.write.atomic import write_atomic
+        from archivekit.write.atomic import write_atomic_set
 
         if output_format == "csv" and output is None:
             raise UsageError("--format csv writes one file per table: give -o FOLDER")
         result = reconcile_archives(source, target, max_items=max_items, workers=workers)
         if output_format == "csv":
             assert output is not None
-            try:
-                os.makedirs(output, exist_ok=True)
-            except OSError as exc:
-                raise UsageError(f"cannot create {output}: {exc.strerror or exc}") from None
-            for name, data in reconcile_output.reconcile_csv(result).items():
-                write_atomic(os.path.join(output, name), data, protect=[source, target])
+            tables = reconcile_output.reconcile_csv(result)
+            write_atomic_set(output, tables, protect=[source, target])
         else:
             render = (
                 reconcile_output.reconcile_json
@@ -234,7 +233,7 @@ _REPORT_SKIPS = {"archive", "output_format", "output", "verbose"}
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, path_type=str),
+    type=OUTPUT_PATH,
     default=None,
     help="the HTML file to write (atomically); stdout when not given and not a terminal",
 )
@@ -333,14 +332,14 @@ def schema() -> None:
 
 
 @schema.command("export")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=str))
+@click.argument("directory", type=OUTPUT_PATH)
 def schema_export(directory: str) -> None:
-    """Write one JSON Schema per line type into DIRECTORY."""
-    from archivekit.model.schema import export_schemas
+    """Write one JSON Schema per line type into DIRECTORY (all of them, or none)."""
 
     def body() -> int:
-        for written in export_schemas(directory):
-            click.echo(str(written))
+        from archivekit.write.schemas import export_schemas
+
+        _echo("".join(f"{written}\n" for written in export_schemas(directory)))
         return EXIT_VALID
 
     _run(body)
@@ -393,17 +392,12 @@ def _writer_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def _print_result(text: str, document: dict[str, Any], output_format: str) -> None:
     from archivekit.write.results import render_json
 
-    if output_format == "json":
-        click.echo(render_json(document), nl=False)
-    else:
-        click.echo(text, nl=False)
+    _echo(render_json(document) if output_format == "json" else text)
 
 
 @cli.command("filter")
 @click.argument("archive", type=ARCHIVE_PATH)
-@click.option(
-    "--output", "-o", type=click.Path(dir_okay=False, path_type=str), help="the zip to write"
-)
+@click.option("--output", "-o", type=OUTPUT_PATH, help="the zip to write")
 @_selector_options
 @click.option("--since", metavar="DATE", help="posts created on or after DATE (YYYY-MM-DD, ...)")
 @click.option("--until", metavar="DATE", help="posts created on or before DATE (that whole day)")
@@ -495,7 +489,7 @@ def filter(
     "--output",
     "-o",
     required=True,
-    type=click.Path(file_okay=False, path_type=str),
+    type=OUTPUT_PATH,  # a file is refused by prepare_folder, in archivekit's words
     help="the folder to write the parts and manifest.json into (created when missing)",
 )
 @click.option(
@@ -567,7 +561,7 @@ def split(
     "--output",
     "-o",
     required=True,
-    type=click.Path(dir_okay=False, path_type=str),
+    type=OUTPUT_PATH,
     help="the zip to write",
 )
 @_writer_options
@@ -603,7 +597,7 @@ def merge(
     "--output",
     "-o",
     required=True,
-    type=click.Path(dir_okay=False, path_type=str),
+    type=OUTPUT_PATH,
     help="the zip to write",
 )
 @click.option(
@@ -615,7 +609,7 @@ def merge(
 )
 @click.option(
     "--mapping",
-    type=click.Path(dir_okay=False, path_type=str),
+    type=OUTPUT_PATH,
     help="also write the reverse mapping (pseudonym → original name, mapped file → original "
     "file) to this JSON file — keep it, do not send it",
 )
@@ -680,9 +674,7 @@ def redact(
 
 @cli.command()
 @click.argument("archive", type=ARCHIVE_PATH)
-@click.option(
-    "--output", "-o", type=click.Path(dir_okay=False, path_type=str), help="the zip to write"
-)
+@click.option("--output", "-o", type=OUTPUT_PATH, help="the zip to write")
 @click.option("--dry-run", is_flag=True, help="print the changes fix would make; write nothing")
 @click.option(
     "--max-post-size",
@@ -787,11 +779,12 @@ def fix(
         result = fix_archive(archive, output, options, dry_run=dry_run)
         try:
             if output_format == "json":
-                sys.stdout.flush()
-                result.write_json(sys.stdout.buffer)
-                sys.stdout.buffer.flush()
+                with _standard_output():  # streamed: one change in memory at a time
+                    sys.stdout.flush()
+                    result.write_json(sys.stdout.buffer)
+                    sys.stdout.buffer.flush()
             else:
-                click.echo(render_fix(result), nl=False)
+                _echo(render_fix(result))
             found = result.changed or result.unrepaired or result.offered
             return EXIT_INVALID if dry_run and found else EXIT_VALID
         finally:

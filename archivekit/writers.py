@@ -23,7 +23,12 @@ from archivekit.errors import ArchiveKitError, UsageError
 from archivekit.read import Archive, ReadLimits, open_archive
 from archivekit.runtime import forking_workers, guard_worker
 from archivekit.validate import validate
-from archivekit.write.atomic import refused_writes, write_atomic
+from archivekit.write.atomic import (
+    refuse_directory,
+    refused_writes,
+    remove_created,
+    write_atomic,
+)
 from archivekit.write.changes import ChangeLog
 from archivekit.write.core import JSONL_NAME, keep_large_buffers, output_folder, write_archive
 from archivekit.write.filter import FilterStats, filter_into
@@ -45,7 +50,7 @@ from archivekit.write.results import (
     selection_dict,
 )
 from archivekit.write.select import Selection
-from archivekit.write.split import By, SplitRun, prepare_folder, remove_created
+from archivekit.write.split import By, SplitRun, prepare_folder
 
 
 def _check(
@@ -368,6 +373,8 @@ def redact_archive(
             "redact: --mapping must be another file than the input, the output and the"
             " output's manifest"
         )
+    if mapping is not None:
+        refuse_directory(mapping)
     key_given = key is not None
     pseudonyms = Pseudonyms(key if key is not None else os.urandom(REDACT_KEY_BYTES))
     with open_archive(source, limits=read_limits) as archive:

@@ -18,11 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from conftest import require_tool
 
-from archivekit.cli import cli
+from archivekit.cli import OUTPUT_PATH, cli
 from archivekit.read import source as source_module
 from archivekit.read import stream as stream_module
 from archivekit.testing.pipes import fed
@@ -32,6 +33,7 @@ from archivekit.write import atomic, split
 ROOT = Path(__file__).parent.parent
 SAMPLE = ROOT / "sample_exports" / "clean.zip"
 OTHER = ROOT / "sample_exports" / "deflate64.zip"
+BROKEN = ROOT / "sample_exports" / "broken.zip"
 CAUSES = {
     errno.ENOSPC: "No space left on device",
     errno.EACCES: "Permission denied",
@@ -89,20 +91,97 @@ def failing_file(fd: int, code: int, allowed: int = 10) -> BinaryIO:
     return cast(BinaryIO, io.BufferedWriter(FailingDisk(fd, code, allowed)))
 
 
-# The commands that write a file, each given its output path.
+def command_names(group: click.Group = cli, prefix: str = "") -> list[str]:
+    """Every command the CLI has, subcommands of a group by their full name
+    ("schema export"), lazily loaded ones included."""
+    ctx = click.Context(group)
+    names = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None
+        if isinstance(command, click.Group):
+            names += command_names(command, f"{prefix}{name} ")
+        else:
+            names.append(prefix + name)
+    return names
+
+
+def command(name: str) -> click.Command:
+    group: click.Command = cli
+    for part in name.split():
+        assert isinstance(group, click.Group)
+        found = group.get_command(click.Context(group), part)
+        assert found is not None
+        group = found
+    return group
+
+
+def output_parameters() -> list[str]:
+    """Every parameter that names an output, as "COMMAND OPTION" (its shortest form)."""
+    return [
+        f"{name} {min(param.opts, key=len)}"
+        for name in command_names()
+        for param in command(name).params
+        if param.type is OUTPUT_PATH
+    ]
+
+
+def test_every_output_is_an_output_path() -> None:
+    """Outputs are marked by `OUTPUT_PATH` (the tables below are checked against them):
+    a parameter named like an output that is not one would escape them."""
+    for name in command_names():
+        for param in command(name).params:
+            if param.name in ("output", "mapping", "directory"):
+                assert param.type is OUTPUT_PATH, f"{name} {param.name}"
+
+
+# The outputs, by "COMMAND OPTION", each given its output path (a file; for split, reconcile
+# --format csv and schema export, a folder of files) — and variants ("COMMAND OPTION ...").
+# A missing output fails test_every_output_is_in_the_tables.
 WRITERS: dict[str, Callable[[Path], list[str]]] = {
     "validate -o": lambda out: ["validate", str(SAMPLE), "--format", "json", "-o", str(out)],
     "inspect -o": lambda out: ["inspect", str(SAMPLE), "-o", str(out)],
-    "inspect --by -o": lambda out: ["inspect", str(SAMPLE), "--by", "channel", "-o", str(out)],
-    "reconcile -o": lambda out: [
+    "inspect -o --by": lambda out: ["inspect", str(SAMPLE), "--by", "channel", "-o", str(out)],
+    "reconcile -o": lambda out: ["reconcile", str(SAMPLE), str(SAMPLE), "-o", str(out)],
+    "reconcile -o --format csv": lambda out: [
         "reconcile", str(SAMPLE), str(SAMPLE), "--format", "csv", "-o", str(out),
     ],
     "report -o": lambda out: ["report", str(SAMPLE), "-o", str(out)],
     "filter -o": lambda out: ["filter", str(SAMPLE), "-o", str(out), "--no-check"],
+    "split -o": lambda out: ["split", str(SAMPLE), "-o", str(out), "--max-bytes", "20000"],
     "merge -o": lambda out: ["merge", str(SAMPLE), str(OTHER), "-o", str(out), "--no-check"],
     "redact -o": lambda out: ["redact", str(SAMPLE), "-o", str(out)],
+    "redact --mapping": lambda out: [
+        "redact", str(SAMPLE), "-o", str(out.parent.parent / "r.zip"), "--mapping", str(out),
+    ],
     "fix -o": lambda out: ["fix", str(SAMPLE), "-o", str(out)],
+    "schema export directory": lambda out: ["schema", "export", str(out)],
 }  # fmt: skip
+FOLDERS = {"split -o", "reconcile -o --format csv", "schema export directory"}
+
+
+VARIANTS = {"inspect -o --by", "reconcile -o --format csv"}
+
+
+def test_every_output_is_in_the_tables() -> None:
+    outputs = output_parameters()
+    assert "validate -o" in outputs  # the marker is found at all
+    assert sorted(outputs) == sorted(set(WRITERS) - VARIANTS), "a new output: add it to WRITERS"
+
+
+OPEN_TEMPORARY = atomic.open_temporary
+
+
+def failing_under(folder: Path, code: int) -> Callable[[int], BinaryIO]:
+    """`atomic.open_temporary` whose files fail with `code` when they are under `folder`
+    (redact's output goes elsewhere: only its --mapping fails)."""
+
+    def opener(fd: int) -> BinaryIO:
+        if Path(os.readlink(f"/proc/self/fd/{fd}")).is_relative_to(folder):
+            return failing_file(fd, code)
+        return OPEN_TEMPORARY(fd)
+
+    return opener
 
 
 @pytest.mark.parametrize("code", list(CAUSES), ids=[errno.errorcode[c] for c in CAUSES])
@@ -110,17 +189,82 @@ WRITERS: dict[str, Callable[[Path], list[str]]] = {
 def test_a_failing_write_is_an_output_error(
     command: str, code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(atomic, "open_temporary", lambda fd: failing_file(fd, code))
+    """One line naming the path and the cause, exit 2, and nothing left: no temporary file,
+    no part of a set of files (reconcile's tables, the schemas), no folder the run made."""
     out = tmp_path / "out" / "result"
     out.parent.mkdir()
+    monkeypatch.setattr(atomic, "open_temporary", failing_under(out.parent, code))
+    monkeypatch.setattr(split, "open_part", lambda path: failing_file(
+        os.open(path, os.O_WRONLY | os.O_CREAT, 0o644), code, 4000))  # fmt: skip
     result = run(*WRITERS[command](out))
     assert result.exit_code == 2, result.output
     line = one_line(result)
-    assert str(out.parent) in line
+    assert f"archivekit: cannot write {out}" in line
     assert CAUSES[code] in line
-    assert leftovers(out.parent) == ([] if command != "reconcile -o" else ["result"])
-    if command == "reconcile -o":
-        assert leftovers(out) == []
+    assert leftovers(out.parent) == []
+
+
+@pytest.mark.parametrize("command", list(WRITERS))
+def test_a_directory_where_a_file_goes_is_an_output_error(command: str, tmp_path: Path) -> None:
+    """archivekit's one line, not click's usage text; a folder output given a file, alike."""
+    out = tmp_path / "out" / "result"
+    out.parent.mkdir()
+    if command in FOLDERS:
+        out.write_bytes(b"a file")
+        expected = f"archivekit: cannot write {out}: it is not a folder"
+    else:
+        out.mkdir()
+        expected = f"archivekit: cannot write {out}: it is a directory"
+    result = run(*WRITERS[command](out))
+    assert result.exit_code == 2, result.output
+    assert one_line(result) == expected
+    assert leftovers(out.parent) == ["result"]
+    assert not (tmp_path / "r.zip").exists()  # redact's --mapping is checked first
+
+
+# Every command run with its data on standard output (a writer's summary, the paths written),
+# and variants. A command missing here fails test_every_command_is_run_with_a_full_stdout.
+PRINTING: dict[str, list[str]] = {
+    "validate": ["validate", str(SAMPLE)],
+    "inspect": ["inspect", str(SAMPLE)],
+    "inspect --by": ["inspect", str(SAMPLE), "--by", "month", "--format", "csv"],
+    "reconcile": ["reconcile", str(SAMPLE), str(SAMPLE)],
+    "report": ["report", str(SAMPLE)],
+    "filter": ["filter", str(SAMPLE), "-o", "OUT/f.zip", "--no-check"],
+    "filter --dry-run": ["filter", str(SAMPLE), "--dry-run", "--no-check"],
+    "split": ["split", str(SAMPLE), "-o", "OUT/parts", "--max-bytes", "20000", "--no-check"],
+    "merge": ["merge", str(SAMPLE), str(OTHER), "-o", "OUT/m.zip", "--no-check"],
+    "redact": ["redact", str(SAMPLE), "-o", "OUT/r.zip"],
+    "fix": ["fix", str(BROKEN), "-o", "OUT/x.zip"],
+    "fix --dry-run": ["fix", str(BROKEN), "--dry-run"],
+    "fix --format json": ["fix", str(BROKEN), "--dry-run", "--format", "json"],
+    "schema export": ["schema", "export", "OUT/schemas"],
+}
+
+
+def test_every_command_is_run_with_a_full_stdout() -> None:
+    assert sorted(command_names()) == sorted({key.split(" -")[0] for key in PRINTING}), (
+        "a new command: add it to PRINTING"
+    )
+
+
+@pytest.mark.parametrize("command", list(PRINTING))
+def test_a_full_standard_output_is_an_output_error(command: str, tmp_path: Path) -> None:
+    args = [arg.replace("OUT", str(tmp_path)) for arg in PRINTING[command]]
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "archivekit", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "MPLCONFIGDIR": str(tmp_path)},
+            check=False,
+        )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        "archivekit: cannot write to standard output: No space left on device"
+    )
 
 
 @pytest.mark.parametrize("code", list(CAUSES), ids=[errno.errorcode[c] for c in CAUSES])
@@ -140,12 +284,6 @@ def test_a_failing_split_is_an_output_error(
     assert result.exit_code == 2, result.output
     assert one_line(result) == f"archivekit: cannot write {out}: {CAUSES[code]}"
     assert leftovers(tmp_path) == []
-
-
-def test_a_directory_as_the_output_is_an_output_error(tmp_path: Path) -> None:
-    result = run("validate", str(SAMPLE), "-o", str(tmp_path))
-    assert result.exit_code == 2
-    assert one_line(result) == f"archivekit: cannot write {tmp_path}: it is a directory"
 
 
 def test_a_missing_folder_is_an_output_error(tmp_path: Path) -> None:
@@ -173,21 +311,6 @@ def test_a_folder_that_refuses_writes_is_an_output_error(tmp_path: Path) -> None
     assert f"cannot write {out}:" in line
     assert "Permission denied" in line or "Read-only file system" in line
     assert not out.exists()
-
-
-def test_a_full_standard_output_is_an_output_error() -> None:
-    with open("/dev/full", "wb") as full:
-        result = subprocess.run(
-            [sys.executable, "-m", "archivekit", "validate", str(SAMPLE)],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
-    assert result.returncode == 2
-    assert result.stderr.strip() == (
-        "archivekit: cannot write to standard output: No space left on device"
-    )
 
 
 def test_a_full_temporary_folder_is_an_output_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,8 +9,8 @@ from archivekit.gosem import decode_spec
 from archivekit.gosem.decode import ENVELOPE as GENERATED
 from archivekit.gosem.spec import to_data
 from archivekit.model import LINE_TYPES
-from archivekit.model.schema import export_schemas
 from archivekit.model.spec import DECODE_SPEC_MODULE, ENVELOPE, decode_spec_source
+from archivekit.write.schemas import export_schemas
 
 COMMITTED = Path(__file__).resolve().parent.parent / "schemas"
 

@@ -1,7 +1,8 @@
 """JSON Schemas of the JSONL lines, generated from the pydantic models.
 
-`export_schemas` writes one ``<type>.schema.json`` per line type (the envelope with that
-type's payload) and ``line.schema.json`` (the envelope with every payload key). The files are
+`line_schemas` gives one ``<type>.schema.json`` per line type (the envelope with that type's
+payload) and ``line.schema.json`` (the envelope with every payload key);
+`archivekit.write.schemas.export_schemas` writes them. The files are
 deterministic (sorted keys, 2-space indent, trailing newline) so they can be committed and
 checked for drift. JSON Schema cannot say that the server matches keys case-insensitively,
 that repeated keys merge, or that `null` means absent for every field; the descriptions do.
@@ -10,7 +11,6 @@ that repeated keys merge, or that `null` means absent for every field; the descr
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -69,15 +69,3 @@ def line_schemas() -> dict[str, dict[str, Any]]:
 def render(schema: dict[str, Any]) -> str:
     """The committed text of a schema: sorted keys, 2-space indent, trailing newline."""
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def export_schemas(directory: str | Path) -> list[Path]:
-    """Write every schema into `directory` (created if needed); returns the paths written."""
-    target = Path(directory)
-    target.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for name, schema in sorted(line_schemas().items()):
-        path = target / name
-        path.write_text(render(schema), encoding="utf-8")
-        written.append(path)
-    return written

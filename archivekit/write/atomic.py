@@ -10,6 +10,8 @@ the system refuses the write — no space left, permission denied, a read-only f
 folder that does not exist, a path that is a directory — `OutputError` (exit 2) says so in one
 line naming the path and the cause, and no partial file is left: the stream `atomic_output`
 yields turns the `OSError` of a failed write into it, so every writer gets this for free.
+A set of files that belong together (reconcile's CSV tables, the JSON Schemas) goes through
+`write_atomic_set`: all of them appear, or none.
 
 A destination that is not a regular file cannot be replaced by a rename without destroying
 it (``-o /dev/full`` run as root once replaced the device with a regular file). A character
@@ -26,7 +28,7 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -127,8 +129,7 @@ def atomic_output(
             raise OutputError(f"refusing to write {target}: it is an input of this run")
     if not overwrite and target.exists():
         raise OutputError(f"refusing to overwrite {target}: it already exists")
-    if target.is_dir():
-        raise OutputError(f"cannot write {target}: it is a directory")
+    refuse_directory(target)
     if _written_in_place(target):
         with _in_place(target) as stream:
             yield stream
@@ -173,6 +174,13 @@ def atomic_output(
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def refuse_directory(target: str | os.PathLike[str]) -> None:
+    """A directory cannot be an output file: `OutputError` (exit 2) naming it. Writers that
+    write a second file last (redact's --mapping) call it first, before any output."""
+    if os.path.isdir(target):
+        raise OutputError(f"cannot write {target}: it is a directory")
 
 
 def open_temporary(handle: int) -> BinaryIO:
@@ -272,3 +280,55 @@ def write_atomic(
     """Write `data` to `destination` atomically (see `atomic_output`)."""
     with atomic_output(destination, protect=protect) as stream:
         stream.write(data)
+
+
+def make_folder(folder: str | os.PathLike[str]) -> list[Path]:
+    """Create the output folder `folder` when missing; returns the folders this created,
+    outermost first, for `remove_created` to take away again when the run fails."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"cannot write {path}: it is not a folder")
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        remove_created(missing[::-1])
+        raise OutputError(f"cannot create {path}: {exc.strerror or exc}") from None
+    return missing[::-1]
+
+
+def remove_created(created: list[Path]) -> None:
+    """Remove the folders `make_folder` created (innermost first), those left empty."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (someone else put something there) or already gone
+
+
+def write_atomic_set(
+    folder: str | os.PathLike[str],
+    files: Mapping[str, bytes],
+    *,
+    protect: Iterable[str | os.PathLike[str]] = (),
+) -> list[Path]:
+    """Write `files` (name → content) into `folder` (created when missing), all or nothing.
+
+    Each file is staged beside its final name as `atomic_output` stages one, and none is
+    renamed into place before every one is written: when the system refuses a write (a disk
+    that fills part-way), none of the set appears, no temporary file is left, and a folder
+    this created is removed. Returns the paths written, in `files`' order.
+    """
+    created = make_folder(folder)
+    paths = [Path(folder) / name for name in files]
+    protected = list(protect)
+    try:
+        with contextlib.ExitStack() as stack:
+            for path, data in zip(paths, files.values(), strict=True):
+                stream = stack.enter_context(atomic_output(path, protect=protected))
+                stream.write(data)
+                stream.flush()  # a refused write fails here, before any file is renamed
+    except BaseException:
+        remove_created(created)
+        raise
+    return paths

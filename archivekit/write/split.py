@@ -41,6 +41,7 @@ from archivekit.gosem.decode import POST_LINE_TYPES, decode_line, str_or_empty
 from archivekit.gosem.strings import go_lower
 from archivekit.read import Archive, LineBlock, LineTooLong, iter_line_blocks
 from archivekit.runtime import partial_name_owner, remove_abandoned
+from archivekit.write.atomic import make_folder
 from archivekit.write.core import (
     ArchiveWriter,
     GroupSpool,
@@ -472,27 +473,11 @@ def prepare_folder(folder: str | os.PathLike[str], stem: str) -> tuple[Path, lis
     first: `remove_created` takes them away again when the split fails or is refused).
     Refuses a folder that holds an earlier split."""
     path = Path(folder)
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"{path} is not a folder")
-    missing = [p for p in (path, *path.parents) if not p.exists()]
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        remove_created(missing[::-1])
-        raise OutputError(f"cannot create {path}: {exc.strerror or exc}") from None
+    missing = make_folder(path)
     earlier = sorted(p.name for p in path.glob(f"{stem}-part-*.zip"))
     if (path / "manifest.json").exists() or earlier:
         found = ", ".join(earlier[:3]) or "manifest.json"
         raise OutputError(
             f"{path} already holds a split ({found}): choose an empty folder, or remove them"
         )
-    return path, missing[::-1]
-
-
-def remove_created(created: list[Path]) -> None:
-    """Remove the folders `prepare_folder` created (innermost first), those left empty."""
-    for folder in reversed(created):
-        try:
-            folder.rmdir()
-        except OSError:
-            return  # not empty (someone else put something there) or already gone
+    return path, missing
