@@ -431,12 +431,15 @@ CONDITIONAL_REPAIRS: dict[str, tuple[str, ...]] = {
 # What Team.IsValid and Channel.IsValid say of a name in mixed case (`uppercase_name_warning`).
 TEAM_NAME_CHARACTERS_ID = "model.team.is_valid.characters.app_error"
 CHANNEL_NAME_CHARACTERS_ID = "model.channel.is_valid.1_or_more.app_error"
-# Server error ids a default repair removes (codes shared with repairs fix does not make).
+# A message over the limit: split only where `check.rules.split.plan_split` says fix can (the
+# issue's ``repair`` value, as for CONDITIONAL_REPAIRS).
+MESSAGE_LENGTH_IDS: frozenset[str] = frozenset(
+    validator_id(kind, "message_length") for kind in ("post", "reply", "direct_post")
+)
+# Server error ids a default repair removes (codes shared with repairs fix does not make);
+# the message-length ones only where the issue's ``repair`` value names it.
 REPAIRABLE_ERROR_IDS: dict[str, str] = {
-    **{
-        validator_id(kind, "message_length"): REPAIR_SPLIT_MESSAGE
-        for kind in ("post", "reply", "direct_post")
-    },
+    **dict.fromkeys(MESSAGE_LENGTH_IDS, REPAIR_SPLIT_MESSAGE),
     validator_id("reaction", "create_at_before_parent"): REPAIR_REPLY_TIME,
     # The warnings about team and channel names in mixed case (`uppercase_name_warning`).
     TEAM_NAME_CHARACTERS_ID: REPAIR_LOWERCASE_DEFINITIONS,
@@ -533,4 +536,6 @@ def repair_for(issue: Issue, code: str | None = None) -> str | None:
     repair = REPAIRABLE.get(code)
     if repair is None and issue.server_error_id:
         repair = REPAIRABLE_ERROR_IDS.get(issue.server_error_id)
+        if issue.server_error_id in MESSAGE_LENGTH_IDS and issue.values.get("repair") != repair:
+            return None  # a message fix does not split (`check.rules.split.plan_split`)
     return repair

@@ -78,7 +78,9 @@ def unkept_values(issue: Issue) -> list[str]:
             unkept.append(repr(name))
     for match in NUMBER.finditer(QUOTED.sub("''", message)):
         digits, fraction = match.group(1), match.group(2) or ""
-        number = float(digits.replace(",", "") + fraction)
+        # An integer stays one: a time near 2**63 has no exact float.
+        whole = digits.replace(",", "")
+        number: float = float(whole + fraction) if fraction else int(whole)
         if number in numbers or any(digits + fraction in text for text in texts):
             continue
         unkept.append(match.group())
