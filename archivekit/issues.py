@@ -388,7 +388,8 @@ REPAIRS: dict[str, str] = {
     "reorder-blocks, when line 1 is another line), every later one removed (two exports "
     "joined: the server stops at a second version line; it carries nothing)",
     REPAIR_CLEAR_ENCRYPTION: "a stored member flagged encrypted whose bytes are provably plain "
-    "(as many as its size, their CRC-32 the header's) copied without the flag",
+    "(as many as its size, their CRC-32 the header's) copied without the flag (the JSONL: "
+    "read and written anew)",
     REPAIR_SHORTEN_LINE: "a line over 16 MiB: never made (reported, the line kept as it is)",
     REPAIR_DROP_MISSING_FILE: "(--drop-missing-files) a reference to a missing file removed "
     "(an emoji's line, which the server refuses without its image)",
@@ -421,6 +422,9 @@ CONDITIONAL_REPAIRS: dict[str, tuple[str, ...]] = {
     "profile-image-missing": (REPAIR_DATA_PREFIX, REPAIR_MOVE_INTO_DATA),
     "emoji-image-missing": (REPAIR_DATA_PREFIX, REPAIR_MOVE_INTO_DATA),
     "json-decode": (REPAIR_TRAILING,),
+    # Line 1 is another line, and a later line is a version line with a version: fix moves
+    # the first one to line 1 (validate knows it at the end: `check.envelope.version_moved`).
+    "version-missing": (REPAIR_STRAY_VERSION,),
     # Not in a key field whose value without NUL could be another one's (`gosem.decode`).
     "nul-character": (REPAIR_NUL,),
     # Only a method archivekit reads (`read.inflate.READABLE_METHODS`: deflate64, bzip2,

@@ -755,6 +755,31 @@ def test_the_first_version_line_moves_to_line_1_later_ones_are_dropped(
     assert again == []
 
 
+@pytest.mark.parametrize("later", ["versioned", "without a version", "none"])
+def test_validate_names_the_move_of_a_later_version_line_on_version_missing(
+    later: str, tmp_path: Path
+) -> None:
+    # Line 1 is another line. With a version line further down, fix moves the first one to
+    # line 1: version-missing goes — if that line has a version. validate, which knows only
+    # at the end, names the repair exactly then.
+    stray = {
+        "versioned": [orjson.dumps({"type": "version", "version": 1})],
+        "without a version": [orjson.dumps({"type": "version"})],
+        "none": [],
+    }[later]
+    lines = [*base_lines(), *stray, post("eng", "dev", "bob", "b", T0)]
+    source = make_archive(tmp_path / "in.zip", lines, version_line=False)
+    [missing] = [i for i in validate(source, max_issues=1).issues if i.code == "version-missing"]
+    promised = later == "versioned"
+    assert (repair_for(missing) == "drop-stray-version") is promised
+    assert ("`archivekit fix` does this: drop-stray-version" in missing.message) is promised
+    causes = [c for c in validate(source, max_issues=None).causes if c.code == "version-missing"]
+    assert [c.fixed_by for c in causes] == ["drop-stray-version" if promised else None]
+    fix(source, tmp_path / "out.zip")
+    codes = {i.code for i in validate(tmp_path / "out.zip", max_issues=None).issues}
+    assert ("version-missing" not in codes) is promised
+
+
 @pytest.mark.parametrize("misplaced", ["late definition", "early post"])
 def test_the_reorder_logs_only_the_lines_moved_out_of_place(misplaced: str, tmp_path: Path) -> None:
     # 2 misplaced lines among 24: 2 entries, not one per line that shifts because of them.
@@ -1001,6 +1026,27 @@ def test_every_split_validate_promises_fix_makes_and_no_other(
     assert not (made - made_ok) & promised
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("size", "max_post_size"),
+    [(20_000_000, 16_383), (16_000_000, 16_000_000)],
+    ids=["20 MB line kept as it is", "16 MB message not split"],
+)
+def test_fixs_jsonl_never_expands_past_the_readers_zip_bomb_limit(
+    size: int, max_post_size: int, tmp_path: Path
+) -> None:
+    # One character repeated deflates over 1,000 times: readers (archivekit's and the
+    # server's zip-bomb limit) would refuse fix's own output. The writer stores such pieces.
+    line = post("eng", "dev", "alice", "a" * size, T0)
+    source = make_archive(tmp_path / "in.zip", [*base_lines(), line], method="stored")
+    fix(source, tmp_path / "out.zip", options=FixOptions(max_post_size=max_post_size))
+    info = zipfile.ZipFile(tmp_path / "out.zip").getinfo("import.jsonl")
+    assert info.file_size / info.compress_size <= 500
+    codes = {i.code for i in validate(tmp_path / "out.zip", max_issues=None).issues}
+    assert "member-ratio" not in codes
+    assert jsonl(tmp_path / "out.zip")[-1] == orjson.dumps(line)
+
+
 def test_a_reply_moved_to_its_posts_time_never_takes_another_replys_identity(
     tmp_path: Path,
 ) -> None:
@@ -1224,6 +1270,45 @@ def test_a_stored_member_flagged_encrypted_whose_bytes_are_plain_loses_the_flag(
     again, _ = fix(tmp_path / "out.zip", tmp_path / "again.zip")
     assert again == []
     assert (tmp_path / "again.zip").read_bytes() == (tmp_path / "out.zip").read_bytes()
+
+
+@pytest.mark.parametrize("reorder", [False, True])
+def test_a_stored_jsonl_flagged_encrypted_whose_bytes_are_plain_is_repaired(
+    reorder: bool, tmp_path: Path
+) -> None:
+    # The JSONL itself: the server cannot open it (nor can validate), fix reads it as the
+    # plain data it is and writes it without the flag (it was exit 3).
+    early = [post("eng", "dev", "carol", "early", T0)] if reorder else []
+    late = [user("carol", {"eng": ["dev"]})] if reorder else []
+    lines = [*base_lines(), *early, post("eng", "dev", "alice", "a", T0), *late]
+    source = make_archive(tmp_path / "in.zip", lines, method="stored")
+    _flag_encrypted(source, "import.jsonl")
+    with pytest.raises(ArchiveError) as stopped:
+        validate(source, max_issues=None)
+    assert stopped.value.issue.code == "jsonl-unsupported-compression"
+    assert "clears the flag when the CRC-32" in stopped.value.issue.message
+    assert repair_for(stopped.value.issue) is None  # a hint: validate reads no bytes here
+    changes, result = fix(source, tmp_path / "out.zip")
+    cleared = [(c["repair"], c["field"], c["after"]) for c in changes if c["line"] is None]
+    assert cleared == [("clear-encryption-flag", "import.jsonl", '"deflate"')]
+    assert result.stats.reordered is reorder
+    with zipfile.ZipFile(tmp_path / "out.zip") as zf:
+        assert not zf.getinfo("import.jsonl").flag_bits & 0x1
+    assert len(jsonl(tmp_path / "out.zip")) == len(lines) + 1
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+    again, _ = fix(tmp_path / "out.zip", tmp_path / "again.zip")
+    assert again == []
+
+
+def test_a_flagged_jsonl_that_is_not_provably_plain_still_stops_fix(tmp_path: Path) -> None:
+    # Deflated (or its CRC-32 not its bytes'): nothing proves it plain — exit 3 as before.
+    source = make_archive(tmp_path / "in.zip", base_lines())
+    _flag_encrypted(source, "import.jsonl")
+    with pytest.raises(ArchiveError) as stopped:
+        fix(source, tmp_path / "out.zip")
+    assert stopped.value.issue.code == "jsonl-unsupported-compression"
+    assert "clears the flag" not in stopped.value.issue.message
+    assert not (tmp_path / "out.zip").exists()
 
 
 def test_a_really_encrypted_member_is_copied_as_it_is_and_reported(
