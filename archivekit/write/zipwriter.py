@@ -154,9 +154,10 @@ _STORED_BLOCK: Final = 0xFFFF
 class RatioBound:
     """A deflate compressor (made by ``make``) that never lets its stream expand more than
     `MAX_WRITTEN_RATIO` times: before each piece of input it checks that all the input so
-    far, with the piece, stays within that many times the output so far (past `_UNWEIGHED`);
-    a piece that would not is written in stored blocks instead — after a sync flush, with a
-    new compressor from there (the old one's back-references do not know the stored bytes).
+    far, with the piece, stays within that many times the output so far (past `_UNWEIGHED`;
+    when not, again after a sync flush has pushed out what the compressor held back); a
+    piece that still would not is written in stored blocks instead, with a new compressor
+    from there (the old one's back-references do not know the stored bytes).
     A reader at any point of the stream has then read at least the output before the piece
     its bytes come from, so it never sees more than the limit. Deterministic: the decisions
     depend on the input and where its pieces end."""
@@ -190,12 +191,18 @@ class RatioBound:
     def _piece(self, piece: bytes | bytearray | memoryview) -> bytes:
         if self._fits(len(piece)):
             return self._deflated(piece)
+        # The compressor holds output back (ISA-L two pieces of text, far more of a run of one
+        # byte): pushed out, it may be enough. The stream stays at a byte boundary.
+        flushed = self._inner.flush(Z_SYNC_FLUSH)
+        self._out += len(flushed)
+        if self._fits(len(piece)):
+            return flushed + self._deflated(piece)
         self._in += len(piece)
-        out = self._inner.flush(Z_SYNC_FLUSH) + _stored_blocks(piece)
+        stored = _stored_blocks(piece)
         self._inner = self._make()
         self.stored += len(piece)
-        self._out += len(out)
-        return out
+        self._out += len(stored)
+        return flushed + stored
 
     def flush(self, mode: int = Z_FINISH, /) -> bytes:
         out = self._inner.flush(mode)
