@@ -388,7 +388,8 @@ REPAIRS: dict[str, str] = {
     "reorder-blocks, when line 1 is another line), every later one removed (two exports "
     "joined: the server stops at a second version line; it carries nothing)",
     REPAIR_CLEAR_ENCRYPTION: "a stored member flagged encrypted whose bytes are provably plain "
-    "(as many as its size, their CRC-32 the header's) copied without the flag",
+    "(as many as its size, their CRC-32 the header's) copied without the flag (the JSONL: "
+    "read and written anew)",
     REPAIR_SHORTEN_LINE: "a line over 16 MiB: never made (reported, the line kept as it is)",
     REPAIR_DROP_MISSING_FILE: "(--drop-missing-files) a reference to a missing file removed "
     "(an emoji's line, which the server refuses without its image)",
@@ -421,6 +422,9 @@ CONDITIONAL_REPAIRS: dict[str, tuple[str, ...]] = {
     "profile-image-missing": (REPAIR_DATA_PREFIX, REPAIR_MOVE_INTO_DATA),
     "emoji-image-missing": (REPAIR_DATA_PREFIX, REPAIR_MOVE_INTO_DATA),
     "json-decode": (REPAIR_TRAILING,),
+    # Line 1 is another line, and a later line is a version line with a version: fix moves
+    # the first one to line 1 (validate knows it at the end: `check.envelope.version_moved`).
+    "version-missing": (REPAIR_STRAY_VERSION,),
     # Not in a key field whose value without NUL could be another one's (`gosem.decode`).
     "nul-character": (REPAIR_NUL,),
     # Only a method archivekit reads (`read.inflate.READABLE_METHODS`: deflate64, bzip2,
@@ -431,12 +435,15 @@ CONDITIONAL_REPAIRS: dict[str, tuple[str, ...]] = {
 # What Team.IsValid and Channel.IsValid say of a name in mixed case (`uppercase_name_warning`).
 TEAM_NAME_CHARACTERS_ID = "model.team.is_valid.characters.app_error"
 CHANNEL_NAME_CHARACTERS_ID = "model.channel.is_valid.1_or_more.app_error"
-# Server error ids a default repair removes (codes shared with repairs fix does not make).
+# A message over the limit: split only where `check.rules.split.plan_split` says fix can (the
+# issue's ``repair`` value, as for CONDITIONAL_REPAIRS).
+MESSAGE_LENGTH_IDS: frozenset[str] = frozenset(
+    validator_id(kind, "message_length") for kind in ("post", "reply", "direct_post")
+)
+# Server error ids a default repair removes (codes shared with repairs fix does not make);
+# the message-length ones only where the issue's ``repair`` value names it.
 REPAIRABLE_ERROR_IDS: dict[str, str] = {
-    **{
-        validator_id(kind, "message_length"): REPAIR_SPLIT_MESSAGE
-        for kind in ("post", "reply", "direct_post")
-    },
+    **dict.fromkeys(MESSAGE_LENGTH_IDS, REPAIR_SPLIT_MESSAGE),
     validator_id("reaction", "create_at_before_parent"): REPAIR_REPLY_TIME,
     # The warnings about team and channel names in mixed case (`uppercase_name_warning`).
     TEAM_NAME_CHARACTERS_ID: REPAIR_LOWERCASE_DEFINITIONS,
@@ -533,4 +540,6 @@ def repair_for(issue: Issue, code: str | None = None) -> str | None:
     repair = REPAIRABLE.get(code)
     if repair is None and issue.server_error_id:
         repair = REPAIRABLE_ERROR_IDS.get(issue.server_error_id)
+        if issue.server_error_id in MESSAGE_LENGTH_IDS and issue.values.get("repair") != repair:
+            return None  # a message fix does not split (`check.rules.split.plan_split`)
     return repair

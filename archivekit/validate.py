@@ -47,10 +47,15 @@ class BatchReader(Protocol):
 
 
 def _ordered(issues: list[Issue], opened: int) -> list[Issue]:
-    """Archive issues first, line issues by line (stable), archive-wide findings last."""
+    """Archive issues first, line issues by line (stable), archive-wide findings last.
+    version-missing, which `report.tally.Tally` holds back until a later version line or the
+    end of the JSONL, takes its place back: line 1's first issue."""
     head = issues[:opened]
     rest = issues[opened:]
-    located = sorted((i for i in rest if i.line is not None), key=lambda i: i.line or 0)
+    located = sorted(
+        (i for i in rest if i.line is not None),
+        key=lambda i: (i.line or 0, i.code != "version-missing"),
+    )
     tail = [i for i in rest if i.line is None]
     return head + located + tail
 

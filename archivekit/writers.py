@@ -51,6 +51,7 @@ from archivekit.write.results import (
 )
 from archivekit.write.select import Selection
 from archivekit.write.split import By, SplitRun, prepare_folder
+from archivekit.write.zipwriter import CAPPED_DEFLATE
 
 
 def _check(
@@ -429,7 +430,7 @@ def fix_archive(
     folder = None if target is None else output_folder(target)
     result = FixResult(source, target, target is None, FixStats(), ChangeLog(folder))
     try:
-        with open_archive(source, limits=read_limits) as archive:
+        with open_archive(source, limits=read_limits, plain_flagged=True) as archive:
             try:
                 _fix_into(archive, target, options, result, None)
             except NeedsSurvey as early:
@@ -463,7 +464,11 @@ def _fix_into(
     jsonl_name = archive.jsonl.name if archive.kind == "zip" else JSONL_NAME
     with (
         refused_writes(target),
-        write_archive(target, protect=[archive.path], jsonl_name=jsonl_name) as writer,
+        # Capped: a message of one character repeated must not make fix's own output a
+        # zip bomb to every reader (`zipwriter.RatioBound`).
+        write_archive(
+            target, protect=[archive.path], jsonl_name=jsonl_name, deflate=CAPPED_DEFLATE
+        ) as writer,
     ):
         folder = output_folder(target)
         run = FixRun(archive, writer, options, log, spool_folder=folder, early_use=early_use)

@@ -78,7 +78,10 @@ def unkept_values(issue: Issue) -> list[str]:
             unkept.append(repr(name))
     for match in NUMBER.finditer(QUOTED.sub("''", message)):
         digits, fraction = match.group(1), match.group(2) or ""
-        number = float(digits.replace(",", "") + fraction)
+        # An integer of int64 size stays one: a time near 2**63 has no exact float.
+        whole = digits.replace(",", "")
+        exact = not fraction and len(whole) <= 20
+        number: float = int(whole) if exact else float(whole + fraction)
         if number in numbers or any(digits + fraction in text for text in texts):
             continue
         unkept.append(match.group())

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from test_filter import files as members
 from test_filter import jsonl
 
+from archivekit.check.rules.split import split_message
 from archivekit.errors import ArchiveError, OutputError, UsageError
 from archivekit.issues import CODES, REPAIRABLE, REPAIRABLE_ERROR_IDS, REPAIRS, Issue, repair_for
 from archivekit.report.render import report_json, report_text
@@ -47,7 +48,7 @@ from archivekit.testing.synth import (
 from archivekit.validate import validate
 from archivekit.write.changes import Change
 from archivekit.write.fix_report import render_fix
-from archivekit.write.repairs import FixOptions, split_message
+from archivekit.write.repairs import FixOptions
 from archivekit.write.select import EXPORT_ORDER
 from archivekit.writers import fix_archive
 
@@ -754,6 +755,31 @@ def test_the_first_version_line_moves_to_line_1_later_ones_are_dropped(
     assert again == []
 
 
+@pytest.mark.parametrize("later", ["versioned", "without a version", "none"])
+def test_validate_names_the_move_of_a_later_version_line_on_version_missing(
+    later: str, tmp_path: Path
+) -> None:
+    # Line 1 is another line. With a version line further down, fix moves the first one to
+    # line 1: version-missing goes — if that line has a version. validate, which knows only
+    # at the end, names the repair exactly then.
+    stray = {
+        "versioned": [orjson.dumps({"type": "version", "version": 1})],
+        "without a version": [orjson.dumps({"type": "version"})],
+        "none": [],
+    }[later]
+    lines = [*base_lines(), *stray, post("eng", "dev", "bob", "b", T0)]
+    source = make_archive(tmp_path / "in.zip", lines, version_line=False)
+    [missing] = [i for i in validate(source, max_issues=1).issues if i.code == "version-missing"]
+    promised = later == "versioned"
+    assert (repair_for(missing) == "drop-stray-version") is promised
+    assert ("`archivekit fix` does this: drop-stray-version" in missing.message) is promised
+    causes = [c for c in validate(source, max_issues=None).causes if c.code == "version-missing"]
+    assert [c.fixed_by for c in causes] == ["drop-stray-version" if promised else None]
+    fix(source, tmp_path / "out.zip")
+    codes = {i.code for i in validate(tmp_path / "out.zip", max_issues=None).issues}
+    assert ("version-missing" not in codes) is promised
+
+
 @pytest.mark.parametrize("misplaced", ["late definition", "early post"])
 def test_the_reorder_logs_only_the_lines_moved_out_of_place(misplaced: str, tmp_path: Path) -> None:
     # 2 misplaced lines among 24: 2 entries, not one per line that shifts because of them.
@@ -861,6 +887,164 @@ def test_no_split_whose_pieces_would_pass_the_largest_time(tmp_path: Path) -> No
     assert [(c["repair"], c["after"]) for c in changes] == [("split-long-message", None)]
     assert changes[0]["values"] == {"found": top, "limit": top}
     assert jsonl(tmp_path / "out.zip")[-1] == orjson.dumps(lines[-1])
+
+
+def _without(record: dict[str, Any], *path: Any) -> dict[str, Any]:
+    """``record`` with the key at ``path`` (inside its post) removed."""
+    holder = record["post"]
+    for key in path[:-1]:
+        holder = holder[key]
+    del holder[path[-1]]
+    return record
+
+
+# Each a post line whose long message fix does not split: validate must not promise it.
+def _refused_split(case: str) -> bytes:
+    top = 2**63 - 1
+    if case == "time at the largest":
+        return orjson.dumps(post("eng", "dev", "alice", "x" * 20_000, top))
+    if case == "reply near the largest time":
+        replies = [reply("bob", "y" * 20_000, top - 3)]
+        return orjson.dumps(post("eng", "dev", "alice", "x", T0, replies=replies))
+    if case == "post without create_at":
+        return orjson.dumps(_without(post("eng", "dev", "alice", "x" * 20_000, T0), "create_at"))
+    if case == "reply without create_at":
+        replies = [reply("bob", "y" * 20_000, T0 + 1)]
+        record = post("eng", "dev", "alice", "x", T0, replies=replies)
+        return orjson.dumps(_without(record, "replies", 0, "create_at"))
+    if case == "split line over 16 MiB":  # each reply adds its fields: over the line limit
+        skeleton = len(orjson.dumps(post("eng", "dev", "alice", "", T0)))
+        size = 16_777_215 - skeleton - 10
+        text = base64.b64encode(random.Random(0).randbytes(size))[:size].decode()
+        return orjson.dumps(post("eng", "dev", "alice", text, T0))
+    assert case == "line over 16 MiB"  # never decoded: line-too-long, no message_length
+    return orjson.dumps(post("eng", "dev", "alice", random.Random(1).randbytes(9 << 20).hex(), T0))
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "time at the largest",
+        "reply near the largest time",
+        "post without create_at",
+        "reply without create_at",
+        pytest.param("split line over 16 MiB", marks=pytest.mark.slow),
+        pytest.param("line over 16 MiB", marks=pytest.mark.slow),
+    ],
+)
+def test_validate_never_promises_a_split_fix_refuses(case: str, tmp_path: Path) -> None:
+    line = _refused_split(case)
+    source = make_archive(tmp_path / "in.zip", [*base_lines(), line])
+    before = validate(source, max_issues=None).issues
+    assert [i for i in before if i.line == 6]  # the line has its issue
+    for issue in before:
+        assert repair_for(issue) is None, issue.to_dict()
+        assert "split-long-message" not in issue.message
+    assert not [c for c in validate(source, max_issues=None).causes if c.fixed_by]
+    changes, _ = fix(source, tmp_path / "out.zip")
+    assert changes  # reported: split-long-message or shorten-long-line, not made
+    assert all(c["after"] is None for c in changes), changes
+    assert jsonl(tmp_path / "out.zip")[-1] == line
+
+
+def test_validate_promises_a_split_where_the_time_leaves_room(tmp_path: Path) -> None:
+    # Room for the pieces and a margin of two milliseconds per reply and piece: promised, made.
+    top = 2**63 - 1
+    line = post("eng", "dev", "alice", "x" * 20_000, top - 10, replies=[reply("bob", "r", top - 9)])
+    source = make_archive(tmp_path / "in.zip", [*base_lines(), line])
+    [issue] = validate(source, max_issues=None).issues
+    assert repair_for(issue) == "split-long-message"
+    assert issue.message.endswith("(`archivekit fix` does this: split-long-message)")
+    fix(source, tmp_path / "out.zip")
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
+_TIMES = st.one_of(
+    st.just(None), st.integers(-(2**63), 2**63 - 1), st.integers(2**63 - 60, 2**63 - 1)
+)
+
+
+@st.composite
+def _long_posts(draw: st.DrawFn) -> dict[str, Any]:
+    """A post or direct post with messages around the limit, times anywhere (or none)."""
+
+    def message() -> str:
+        size = draw(st.sampled_from([5, 16_383, 16_384, 20_000, 40_000]))
+        return draw(st.sampled_from(["x", "a b\n", "é"])) * size
+
+    def one(record: dict[str, Any]) -> dict[str, Any]:
+        created = draw(_TIMES)
+        if created is None:
+            del record["create_at"]
+        else:
+            record["create_at"] = created
+        return record
+
+    replies = [
+        one(reply(draw(st.sampled_from(["bob", "alice"])), message(), T0))
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    reactions = [reaction("bob", "smile", T0)] * draw(st.integers(0, 2))
+    if draw(st.booleans()):
+        body = post("eng", "dev", "alice", message(), T0, replies=replies, reactions=reactions)
+    else:
+        body = direct_post(["alice", "bob"], "alice", message(), T0, replies=replies)
+    kind = body["type"]
+    one(body[kind])
+    return body
+
+
+@settings(
+    max_examples=scaled_examples(0.5),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(lines=st.lists(_long_posts(), min_size=1, max_size=4))
+def test_every_split_validate_promises_fix_makes_and_no_other(
+    lines: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("split")
+    source = make_archive(folder / "in.zip", [*base_lines(), *lines])
+    promised = {
+        (i.line, i.field)
+        for i in validate(source, max_issues=None).issues
+        if repair_for(i) == "split-long-message"
+    }
+    changes, _ = fix(source, folder / "out.zip")
+    made = {(c["line"], c["field"]) for c in changes if c["repair"] == "split-long-message"}
+    made_ok = {
+        (c["line"], c["field"])
+        for c in changes
+        if c["repair"] == "split-long-message" and c["after"] is not None
+    }
+    assert promised <= made_ok  # every promise kept
+    # What validate reports after: none of what it promised (the lines keep their numbers).
+    after = validate(folder / "out.zip", max_issues=None).issues
+    assert repairable(after) == []
+    assert not {(i.line, i.field) for i in after} & promised
+    # What fix refused, validate did not promise.
+    assert not (made - made_ok) & promised
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("size", "max_post_size"),
+    [(20_000_000, 16_383), (16_000_000, 16_000_000)],
+    ids=["20 MB line kept as it is", "16 MB message not split"],
+)
+def test_fixs_jsonl_never_expands_past_the_readers_zip_bomb_limit(
+    size: int, max_post_size: int, tmp_path: Path
+) -> None:
+    # One character repeated deflates over 1,000 times: readers (archivekit's and the
+    # server's zip-bomb limit) would refuse fix's own output. The writer stores such pieces.
+    line = post("eng", "dev", "alice", "a" * size, T0)
+    source = make_archive(tmp_path / "in.zip", [*base_lines(), line], method="stored")
+    fix(source, tmp_path / "out.zip", options=FixOptions(max_post_size=max_post_size))
+    info = zipfile.ZipFile(tmp_path / "out.zip").getinfo("import.jsonl")
+    assert info.file_size / info.compress_size <= 500
+    codes = {i.code for i in validate(tmp_path / "out.zip", max_issues=None).issues}
+    assert "member-ratio" not in codes
+    assert jsonl(tmp_path / "out.zip")[-1] == orjson.dumps(line)
 
 
 def test_a_reply_moved_to_its_posts_time_never_takes_another_replys_identity(
@@ -1086,6 +1270,45 @@ def test_a_stored_member_flagged_encrypted_whose_bytes_are_plain_loses_the_flag(
     again, _ = fix(tmp_path / "out.zip", tmp_path / "again.zip")
     assert again == []
     assert (tmp_path / "again.zip").read_bytes() == (tmp_path / "out.zip").read_bytes()
+
+
+@pytest.mark.parametrize("reorder", [False, True])
+def test_a_stored_jsonl_flagged_encrypted_whose_bytes_are_plain_is_repaired(
+    reorder: bool, tmp_path: Path
+) -> None:
+    # The JSONL itself: the server cannot open it (nor can validate), fix reads it as the
+    # plain data it is and writes it without the flag (it was exit 3).
+    early = [post("eng", "dev", "carol", "early", T0)] if reorder else []
+    late = [user("carol", {"eng": ["dev"]})] if reorder else []
+    lines = [*base_lines(), *early, post("eng", "dev", "alice", "a", T0), *late]
+    source = make_archive(tmp_path / "in.zip", lines, method="stored")
+    _flag_encrypted(source, "import.jsonl")
+    with pytest.raises(ArchiveError) as stopped:
+        validate(source, max_issues=None)
+    assert stopped.value.issue.code == "jsonl-unsupported-compression"
+    assert "clears the flag when the CRC-32" in stopped.value.issue.message
+    assert repair_for(stopped.value.issue) is None  # a hint: validate reads no bytes here
+    changes, result = fix(source, tmp_path / "out.zip")
+    cleared = [(c["repair"], c["field"], c["after"]) for c in changes if c["line"] is None]
+    assert cleared == [("clear-encryption-flag", "import.jsonl", '"deflate"')]
+    assert result.stats.reordered is reorder
+    with zipfile.ZipFile(tmp_path / "out.zip") as zf:
+        assert not zf.getinfo("import.jsonl").flag_bits & 0x1
+    assert len(jsonl(tmp_path / "out.zip")) == len(lines) + 1
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+    again, _ = fix(tmp_path / "out.zip", tmp_path / "again.zip")
+    assert again == []
+
+
+def test_a_flagged_jsonl_that_is_not_provably_plain_still_stops_fix(tmp_path: Path) -> None:
+    # Deflated (or its CRC-32 not its bytes'): nothing proves it plain — exit 3 as before.
+    source = make_archive(tmp_path / "in.zip", base_lines())
+    _flag_encrypted(source, "import.jsonl")
+    with pytest.raises(ArchiveError) as stopped:
+        fix(source, tmp_path / "out.zip")
+    assert stopped.value.issue.code == "jsonl-unsupported-compression"
+    assert "clears the flag" not in stopped.value.issue.message
+    assert not (tmp_path / "out.zip").exists()
 
 
 def test_a_really_encrypted_member_is_copied_as_it_is_and_reported(

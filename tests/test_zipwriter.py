@@ -15,16 +15,21 @@ import zipfile_deflate64  # noqa: F401 - registers Deflate64 (method 9) with zip
 
 from archivekit.errors import ArchiveError
 from archivekit.read import open_archive
-from archivekit.read.inflate import iter_compressed
+from archivekit.read.inflate import RATIO_GRACE, iter_compressed
 from archivekit.read.zipdir import read_data_offset
 from archivekit.testing.synth import ZipMember, png_bytes, write_zip
 from archivekit.write.zipwriter import (
+    CAPPED_DEFLATE,
     FAST_DEFLATE,
     FLAG_DATA_DESCRIPTOR,
     GO_DEFLATE,
+    MAX_WRITTEN_RATIO,
+    Deflate,
     MemberTraits,
+    RatioBound,
     ZipWriter,
     central_entry_size,
+    deflater,
     local_overhead,
 )
 
@@ -225,3 +230,45 @@ def test_sized_members_carry_crc_and_sizes_ahead_of_their_data() -> None:
     assert fields[6:9] == (zlib.crc32(b"".join(data)), size, size)
     assert entry.size == entry.compressed_size == size
     assert raw.count(b"zeros ") == 50
+
+
+def _largest_expansion(stream: bytes, step: int = 512) -> float:
+    """The most a reader inflating ``stream`` ``step`` bytes at a time sees come out per byte
+    read, once the readers' grace has come out (what `read.inflate.over_ratio` checks)."""
+    inflater = zlib.decompressobj(-15)
+    produced = consumed = 0
+    worst = 0.0
+    for start in range(0, len(stream), step):
+        chunk = stream[start : start + step]
+        consumed += len(chunk)
+        produced += len(inflater.decompress(chunk))
+        if produced > RATIO_GRACE:
+            worst = max(worst, produced / consumed)
+    assert inflater.eof
+    return worst
+
+
+@pytest.mark.parametrize("options", [CAPPED_DEFLATE, Deflate("zlib", 6, capped=True)])
+def test_a_long_run_of_one_byte_never_expands_past_the_readers_limit(options: Deflate) -> None:
+    # 20 MB of one character deflates over 1,000 times (ISA-L level 1): the readers' zip-bomb
+    # limit. The writer stores what would take it past half of that: the stream stays readable.
+    text = b'{"type":"post","post":{"message":"' + b"a" * 20_000_000 + b'"}}\n'
+    compressor = deflater(options)
+    pieces = range(0, len(text), 256 << 10)
+    stream = b"".join(compressor.compress(text[i : i + (256 << 10)]) for i in pieces)
+    stream += compressor.flush()
+    assert zlib.decompress(stream, -15) == text
+    assert isinstance(compressor, RatioBound)
+    assert compressor.stored > 0
+    assert _largest_expansion(stream) <= MAX_WRITTEN_RATIO
+    # Text that deflates as usual is never stored, in one call or in the pieces the JSONL
+    # writer gives (the compressor gives out nothing for the first ones: it holds them back).
+    lines = (b'{"type":"post","post":{"message":"w%d %d"}}' % (i, i * 7919) for i in range(10**5))
+    words = b"\n".join(lines)
+    for size in (len(words), 262_948):
+        plain = deflater(options)
+        again = b"".join(plain.compress(words[i : i + size]) for i in range(0, len(words), size))
+        again += plain.flush()
+        assert zlib.decompress(again, -15) == words
+        assert isinstance(plain, RatioBound)
+        assert plain.stored == 0

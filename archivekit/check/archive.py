@@ -14,7 +14,6 @@ from archivekit.gosem.archive import SERVER_METHODS
 from archivekit.gosem.paths import DATA_PREFIX
 from archivekit.issues import (
     DROPS_DATA,
-    REPAIR_CLEAR_ENCRYPTION,
     REPAIR_RECOMPRESS,
     Issue,
     Scalar,
@@ -24,8 +23,8 @@ from archivekit.issues import (
     warning,
 )
 from archivekit.read import Archive, MemberInfo
-from archivekit.read.inflate import DEFLATE64, READABLE_METHODS, STORED, method_name
-from archivekit.read.source import OPEN_FILE_ERROR_ID, REZIP_HINT, is_root_jsonl
+from archivekit.read.inflate import DEFLATE64, READABLE_METHODS, method_name
+from archivekit.read.source import OPEN_FILE_ERROR_ID, REZIP_HINT, is_root_jsonl, stray_flag_hint
 
 
 def archive_issues(archive: Archive) -> list[Issue]:
@@ -177,17 +176,11 @@ def _readability_issue(m: MemberInfo) -> Issue | None:
     if m.encrypted:
         # Not a promise (no `repair` value): only its bytes' CRC-32, which fix reads, proves a
         # flagged member plain; validate reads no file it need not.
-        maybe = (
-            " Stored with no room for an encryption header (its compressed size is its size), "
-            "it may be plain data with a stray flag: `archivekit fix` clears the flag when the "
-            f"CRC-32 of its bytes proves it ({REPAIR_CLEAR_ENCRYPTION})."
-            if m.method == STORED and m.compressed_size == m.size
-            else ""
-        )
         return error(
             "member-encrypted",
             f"{m.name!r} is encrypted: the server cannot read it and drops the file (a profile "
-            f"or emoji image fails the import). Re-create the zip without a password.{maybe}",
+            "or emoji image fails the import). Re-create the zip without a password."
+            + stray_flag_hint(m),
             effect=DROPS_DATA,
             values={"member": m.name},
         )

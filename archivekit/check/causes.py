@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 from archivekit.gosem.decode_spec import PAYLOAD_TYPES
 from archivekit.gosem.spec import field_pattern
-from archivekit.issues import CONDITIONAL_REPAIRS, Issue, Scalar, Severity
+from archivekit.issues import CONDITIONAL_REPAIRS, MESSAGE_LENGTH_IDS, Issue, Scalar, Severity
 
 MAX_CAUSES = 1_000
 MAX_RUNS = 8
@@ -74,7 +74,7 @@ def cause_key(issue: Issue) -> CauseKey:
     only in some cases are one cause per repair (or none): a cause is fixed by a repair only
     when all its issues are."""
     key = _cause_key(issue)
-    if issue.code in CONDITIONAL_REPAIRS:
+    if issue.code in CONDITIONAL_REPAIRS or issue.server_error_id in MESSAGE_LENGTH_IDS:
         return key._replace(group=f"{key.group}|fix:{issue.values.get('repair') or ''}")
     return key
 

@@ -8,10 +8,11 @@ says which payload the engine dispatches, and the issue if there is one. Rules n
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from archivekit.gosem.decode import PAYLOAD_TYPES
-from archivekit.issues import REPAIR_STRAY_VERSION, Issue, by_fix, error
+from archivekit.issues import REPAIR_STRAY_VERSION, Issue, Values, by_fix, error
 
 Payload = dict[str, Any]
 
@@ -44,7 +45,11 @@ def open_envelope(line: int, envelope: Payload) -> tuple[tuple[Issue, ...], str,
                     f"remove any other{by_fix(REPAIR_STRAY_VERSION)}",
                     field="type",
                     server_error_id=UNKNOWN_TYPE_ID,
-                    values={"repair": REPAIR_STRAY_VERSION},
+                    # versioned: fix, moving this line to line 1, gives line 1 a version.
+                    values={
+                        "repair": REPAIR_STRAY_VERSION,
+                        "versioned": envelope.get("version") is not None,
+                    },
                 ),
             ),
             line_type,
@@ -103,3 +108,17 @@ def _version_issue(envelope: Payload, line_type: str) -> Issue | None:
             values={"found": version, "expected": 1},
         )
     return None
+
+
+def version_moved(issue: Issue) -> Issue:
+    """``issue`` (``version-missing``: line 1 is another line) where a later line is a version
+    line with a version: fix moves the first such line to line 1 (`drop-stray-version`),
+    which removes it. Only the end of the JSONL tells (`report.tally.Tally` holds the issue
+    back until a version line or the end)."""
+    return replace(
+        issue,
+        message=issue.message
+        + "; a later line is a version line: move it to line 1"
+        + by_fix(REPAIR_STRAY_VERSION),
+        values=Values({**issue.values.mapping, "repair": REPAIR_STRAY_VERSION}),
+    )

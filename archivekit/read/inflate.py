@@ -56,7 +56,7 @@ METHOD_NAMES = {
     99: "AES-encrypted",
 }
 
-_RATIO_GRACE = 1 << 20  # the ratio limit applies once this much has come out of a member
+RATIO_GRACE = 1 << 20  # the ratio limit applies once this much has come out of a member
 DEFLATE_INPUT = 256 << 10
 # zipfile-deflate64's decompressor has no output cap and deflate64 can expand ~29000:1, so it
 # is fed small slices: at most ~60 MB can come out of one call.
@@ -263,7 +263,7 @@ def member_too_large(member: MemberInfo, limit: int) -> ArchiveError:
 
 def over_ratio(produced: int, consumed: int, limit: float) -> bool:
     """Whether a member expands more than `limit` times, once more than the grace came out."""
-    return produced > _RATIO_GRACE and produced > limit * max(consumed, 1)
+    return produced > RATIO_GRACE and produced > limit * max(consumed, 1)
 
 
 def member_ratio(member: MemberInfo, limit: float) -> ArchiveError:

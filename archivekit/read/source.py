@@ -22,13 +22,15 @@ from typing import BinaryIO, Literal, cast
 from archivekit.errors import ArchiveError
 from archivekit.gosem.images import HEAD_BYTES, image_dimensions
 from archivekit.gosem.paths import member_key
-from archivekit.issues import error
+from archivekit.issues import REPAIR_CLEAR_ENCRYPTION, error
 from archivekit.read.imageheads import IMAGE_HEADS
 from archivekit.read.inflate import (
     READABLE_METHODS,
+    STORED,
     ReadBudget,
     ReadLimits,
     check_member_size,
+    crc32,
     iter_compressed,
     iter_file_blocks,
     iter_member_data,
@@ -38,6 +40,7 @@ from archivekit.read.inflate import (
 )
 from archivekit.read.members import ListIndex, MemberIndex, read_member_index
 from archivekit.read.zipdir import (
+    FLAG_ENCRYPTED,
     MemberInfo,
     go_dir,
     input_error,
@@ -61,6 +64,26 @@ SAVE_HINT = (
 OPEN_FILE_ERROR_ID = "import_process.worker.do_job.open_file"
 MISSING_JSONL_ERROR_ID = "import_process.worker.do_job.missing_jsonl"
 REZIP_HINT = "Re-zip with deflate, e.g. `zip -r -Z deflate new.zip import.jsonl data`."
+COPY_BYTES = 1 << 20  # raw bytes read at a time when a member's CRC-32 is checked
+
+
+def stray_flag_hint(member: MemberInfo) -> str:
+    """What a validate message about an encrypted-flagged ``member`` adds when it may be plain
+    data with a stray flag (stored with no room for an encryption header): `archivekit fix`
+    clears the flag once the CRC-32 of its bytes proves it (`provably_plain`). A hint, not a
+    promise: validate does not read the bytes."""
+    if member.method != STORED or member.compressed_size != member.size:
+        return ""
+    return (
+        " Stored with no room for an encryption header (its compressed size is its size), "
+        "it may be plain data with a stray flag: `archivekit fix` clears the flag when the "
+        f"CRC-32 of its bytes proves it ({REPAIR_CLEAR_ENCRYPTION})."
+    )
+
+
+def without_flag(member: MemberInfo) -> MemberInfo:
+    """``member`` without its encryption flag (its bytes are plain: `provably_plain`)."""
+    return replace(member, flags=member.flags & ~FLAG_ENCRYPTED, encrypted=False)
 
 
 class Archive:
@@ -86,6 +109,9 @@ class Archive:
         self.kind = kind
         self.size = size
         self.jsonl = jsonl
+        # The JSONL was flagged encrypted, its bytes provably plain (`open_archive`'s
+        # ``plain_flagged``): `jsonl` is without the flag.
+        self.jsonl_flag_cleared = False
         # The entries and the server's map from NFC key to entry (archivekit.read.members).
         self.index = members if isinstance(members, MemberIndex) else ListIndex(members)
         self._limits = limits
@@ -162,6 +188,10 @@ class Archive:
 
     def iter_jsonl_blocks(self, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
         return self.iter_member_blocks(self.jsonl, block_size)
+
+    def provably_plain(self, member: MemberInfo) -> bool:
+        """`provably_plain` for a member of this zip (False for any other kind)."""
+        return self.kind == "zip" and provably_plain(self._open_handle(), self.size, member)
 
     def member_dimensions(self, member: MemberInfo) -> tuple[str, int, int] | None:
         """(format, width, height) of an image member, from its first `HEAD_BYTES` as the
@@ -270,11 +300,15 @@ def open_archive(
     *,
     limits: ReadLimits | None = None,
     index: MemberIndex | None = None,
+    plain_flagged: bool = False,
 ) -> Archive:
     """Open a zip, a bare ``.jsonl`` or an export directory for reading.
 
     `index`: the member index of this same zip, read before (a forked worker reuses its
     parent's instead of reading the central directory again); None reads it.
+    `plain_flagged`: a JSONL flagged encrypted whose bytes are provably plain
+    (`provably_plain`) is read as the plain data it is (`Archive.jsonl_flag_cleared`; fix
+    writes it without the flag) — the server refuses it: validate does not pass this.
 
     Raises `ArchiveError` when it cannot be used: ``not-a-zip``, ``zip-truncated``,
     ``zip-corrupt``, ``zip-multidisk``, ``jsonl-missing``, ``jsonl-unsupported-compression``.
@@ -296,7 +330,7 @@ def open_archive(
         if not looks_like_zip(fh, size) and path.lower().endswith(".jsonl"):
             fh.close()
             return _open_bare_jsonl(path, size, limits)
-        return _open_zip(path, fh, size, limits, index)
+        return _open_zip(path, fh, size, limits, index, plain_flagged)
     except BaseException:
         fh.close()
         raise
@@ -360,15 +394,43 @@ class InputFile:
 
 
 def _open_zip(
-    path: str, fh: BinaryIO, size: int, limits: ReadLimits, index: MemberIndex | None
+    path: str,
+    fh: BinaryIO,
+    size: int,
+    limits: ReadLimits,
+    index: MemberIndex | None,
+    plain_flagged: bool = False,
 ) -> Archive:
     if index is None:
         index = read_member_index(fh, size)
     # Only the entries whose name ends with .jsonl become MemberInfo objects here.
     jsonl = choose_jsonl([index[i] for i in index.ending_with(".jsonl")], "archive")
+    flagged = plain_flagged and jsonl.encrypted and provably_plain(fh, size, jsonl)
+    if flagged:
+        jsonl = without_flag(jsonl)
     require_readable_jsonl(jsonl)
     read_data_offset(fh, jsonl, size)  # fail now, not mid-run, if its header is damaged
-    return Archive(path, "zip", size, index, jsonl, limits=limits, fh=fh)
+    archive = Archive(path, "zip", size, index, jsonl, limits=limits, fh=fh)
+    archive.jsonl_flag_cleared = flagged
+    return archive
+
+
+def provably_plain(fh: BinaryIO, size: int, member: MemberInfo) -> bool:
+    """Whether an encrypted-flagged ``member`` of the zip ``fh`` holds plain data: stored, as
+    many bytes as its size (ZipCrypto puts a 12-byte header before the data: a really
+    encrypted stored member has 12 more; AES is method 99, never stored), and the CRC-32 of
+    those bytes is the one its header gives (the ciphertext's would not be). A damaged member
+    is not."""
+    if member.method != STORED or member.compressed_size != member.size:
+        return False
+    crc = 0
+    try:
+        offset = read_data_offset(fh, member, size)
+        for block in iter_compressed(fh, offset, member, COPY_BYTES):
+            crc = crc32(block, crc)
+    except ArchiveError:
+        return False
+    return crc == member.crc
 
 
 def reopen_jsonl(path: str, jsonl: MemberInfo, *, limits: ReadLimits | None = None) -> Archive:
@@ -471,8 +533,10 @@ def _missing_jsonl(members: Sequence[MemberInfo], where: str) -> ArchiveError:
 
 
 def require_readable_jsonl(jsonl: MemberInfo) -> None:
+    hint = ""
     if jsonl.encrypted:
         problem = "is encrypted"
+        hint = stray_flag_hint(jsonl)
     elif jsonl.method not in READABLE_METHODS:
         problem = f"is compressed with {method_name(jsonl.method)}"
     else:
@@ -481,7 +545,7 @@ def require_readable_jsonl(jsonl: MemberInfo) -> None:
         error(
             "jsonl-unsupported-compression",
             f"The JSONL {jsonl.name!r} {problem}: neither the server nor archivekit can read "
-            f"it. {REZIP_HINT}",
+            f"it. {REZIP_HINT}{hint}",
             server_error_id=OPEN_FILE_ERROR_ID,
             values={"member": jsonl.name, "method": jsonl.method},
         ).at(jsonl.name, None)

@@ -76,16 +76,19 @@ class IssueCollector:
         self.causes = CauseTally()
         self._pending: dict[Unresolved, _Pending] = {}
 
-    def add(self, issue: Issue, unresolved: Unresolved | None = None) -> None:
+    def add(
+        self, issue: Issue, unresolved: Unresolved | None = None, *, keep: bool = False
+    ) -> None:
         """Record an issue; one about a reference to the undefined `unresolved` waits for its
-        definition (`defined`)."""
+        definition (`defined`). ``keep``: kept past the cap (an issue of line 1 held back
+        until later lines were read: the place it would have had)."""
         self.causes.add(issue)
         self.by_code[issue.code] += 1
         if issue.severity is Severity.ERROR:
             self.errors += 1
         else:
             self.warnings += 1
-        kept = self.max_issues is None or len(self.kept) < self.max_issues
+        kept = keep or self.max_issues is None or len(self.kept) < self.max_issues
         if kept:
             self.kept.append(issue)
         if unresolved is not None:

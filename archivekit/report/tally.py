@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from archivekit.check.archive import empty_jsonl_issue
 from archivekit.check.duplicates import Deduper, duplicate_post_issue
+from archivekit.check.envelope import version_moved
 from archivekit.check.facts import (
     DEFINITIONS,
     Counts,
@@ -22,7 +23,7 @@ from archivekit.check.facts import (
 )
 from archivekit.check.files import ReferencedFiles
 from archivekit.check.limits import Needs
-from archivekit.issues import Severity
+from archivekit.issues import Issue, Severity
 from archivekit.report.model import IssueCollector
 from archivekit.runtime import RunDirectory
 
@@ -50,6 +51,9 @@ class Tally:
         self.fatal_files: set[str] = set()
         # User lines that join a team (the archive's shape: users in no team at all).
         self.users_in_teams = 0
+        # version-missing (line 1 is another line), held back until a later version line or
+        # the end: whether fix repairs it depends on that line (`version_moved`).
+        self._version_missing: Issue | None = None
 
     def add(self, found: Findings) -> None:
         """One batch's findings, in line order (issues before the facts of the same batch: a
@@ -58,6 +62,11 @@ class Tally:
         self.counts.add(found.counts)
         self.missing += found.missing
         for issue, unresolved in found.issues:
+            if issue.code == "version-missing" and issue.values.get("found") != "version":
+                self._version_missing = issue
+                continue
+            if issue.code == "version-not-first" and self._version_missing is not None:
+                self._release_version(bool(issue.values.get("versioned")))
             self.collector.add(issue, unresolved)
         for (code, severity), n in found.left_out.items():
             self.collector.count(code, severity, n)
@@ -80,8 +89,17 @@ class Tally:
         if found.identities:
             self.deduper.add_many(found.identities, found.identity_lines)
 
+    def _release_version(self, moved: bool) -> None:
+        """The held version-missing issue, named repairable when fix ``moved`` the first later
+        version line to line 1 (it has a version)."""
+        issue = self._version_missing
+        self._version_missing = None
+        if issue is not None:
+            self.collector.add(version_moved(issue) if moved else issue, keep=True)
+
     def end_of_stream(self, member: str) -> None:
         """Archive-wide issues of the JSONL `member`, once every line is in."""
+        self._release_version(False)
         if self.lines == 0:
             self.collector.add(empty_jsonl_issue(member))
         duplicates, total = self.deduper.duplicates()

@@ -272,6 +272,7 @@ class ArchiveWriter:
     ) -> None:
         self.path = path
         self.jsonl_name = jsonl_name
+        self.deflate = deflate  # the JSONL's, and what `add_compressed_member` deflates with
         self._zip = ZipWriter(fp, digest=True)
         self._members: list[WrittenMember] = []
         self._names: set[str] = {jsonl_name}
@@ -362,7 +363,7 @@ class ArchiveWriter:
         self._end_jsonl()
         if name not in self._names:
             self._claim(name)
-        method_id, compressor = codec("deflate")
+        method_id, compressor = codec("deflate", self.deflate)
         digest = hashlib.sha256()
         crc = size = 0
         with tempfile.TemporaryFile(dir=folder, prefix=".archivekit-member-") as spool:

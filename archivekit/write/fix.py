@@ -41,7 +41,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Final, cast
 
@@ -81,8 +81,8 @@ from archivekit.issues import (
     REPAIR_TRAILING,
 )
 from archivekit.read import Archive, LineTooLong, MemberInfo, iter_line_blocks
-from archivekit.read.inflate import STORED, crc32, method_name
-from archivekit.read.zipdir import FLAG_ENCRYPTED
+from archivekit.read.inflate import STORED, method_name
+from archivekit.read.source import without_flag
 from archivekit.write.changes import Change, ChangeLog, shown_json
 from archivekit.write.core import COPY_BLOCK, ArchiveWriter, GroupSpool
 from archivekit.write.dedupe import (
@@ -301,6 +301,18 @@ class FixRun:
             self.dedupe = plan_dedupe(self.archive)
         defined = self.definitions
         jsonl = self.archive.jsonl
+        if self.archive.jsonl_flag_cleared:
+            # Read as the plain data it is (`open_archive`'s ``plain_flagged``); written anew.
+            self.log.add(
+                Change(
+                    REPAIR_CLEAR_ENCRYPTION,
+                    None,
+                    jsonl.name,
+                    shown_json("encrypted (flag set)"),
+                    shown_json("deflate"),
+                    "stored, its size as compressed and its CRC-32 match its bytes: plain data",
+                )
+            )
         if self.archive.kind == "zip" and not server_reads(jsonl.method, jsonl.encrypted):
             # The JSONL is always written anew, deflated: this one is re-compressed anyway.
             before = shown_json(method_name(jsonl.method))
@@ -706,9 +718,9 @@ class FixRun:
 
     def _encrypted(self, member: MemberInfo, name: str) -> MemberInfo:
         """``member`` as it is copied: without its encryption flag when its bytes are
-        provably plain (`plain_despite_flag`: `clear-encryption-flag`), else as it is
+        provably plain (`Archive.provably_plain`: `clear-encryption-flag`), else as it is
         (reported: without the password nothing can be read)."""
-        if plain_despite_flag(self.archive, member):
+        if self.archive.provably_plain(member):
             self.log.add(
                 Change(
                     REPAIR_CLEAR_ENCRYPTION,
@@ -719,7 +731,7 @@ class FixRun:
                     "stored, its size as compressed and its CRC-32 match its bytes: plain data",
                 )
             )
-            return replace(member, flags=member.flags & ~FLAG_ENCRYPTED, encrypted=False)
+            return without_flag(member)
         if member.method != STORED:
             why = f"{method_name(member.method)}: only a stored member's bytes can be checked"
         elif member.compressed_size == member.size + 12:
@@ -771,19 +783,3 @@ class FixRun:
             Change(REPAIR_RECOMPRESS, None, name, shown_json(before), shown_json("deflate"))
         )
         return True
-
-
-def plain_despite_flag(archive: Archive, member: MemberInfo) -> bool:
-    """Whether an encrypted-flagged ``member`` of a zip holds plain data: stored, as many
-    bytes as its size (ZipCrypto puts a 12-byte header before the data: a really encrypted
-    stored member has 12 more; AES is method 99, never stored), and the CRC-32 of those bytes
-    is the one its header gives (the ciphertext's would not be). A damaged member is not."""
-    if member.method != STORED or member.compressed_size != member.size:
-        return False
-    crc = 0
-    try:
-        for block in archive.iter_raw_blocks(member, COPY_BLOCK):
-            crc = crc32(block, crc)
-    except ArchiveError:
-        return False
-    return crc == member.crc

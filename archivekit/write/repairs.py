@@ -23,8 +23,9 @@ They only do what the server needs and lose nothing:
   team), which the server lowercases before storing it, written lowercase;
 - `split-long-message`: a message over the server's limit becomes the post (or reply) plus
   replies right after it, cut on a line break or space where possible; joined again they give
-  the message back, character for character — not when the line would then be over the
-  server's line limit (reported, the line kept);
+  the message back, character for character — only the messages `check.rules.split.plan_split`
+  splits, decided on the line as decoded (validate promises the split by the same predicate);
+  the others are reported, the line kept;
 - `reply-time`: a reply or reaction older than its post gets the post's time (the server
   moves it anyway; written down, a re-import stays idempotent).
 
@@ -38,7 +39,6 @@ counts; a team description at its limit in UTF-8 bytes, never half a character),
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -59,9 +59,15 @@ from archivekit.check.rules.names import (
     USER_NICKNAME_MAX_RUNES,
     USER_POSITION_MAX_RUNES,
 )
+from archivekit.check.rules.split import (
+    NO_SPLIT,
+    SplitPlan,
+    plan_split,
+    post_messages,
+    split_message,
+)
 from archivekit.gosem.decode import HASHED_ONLY, POST_LINE_TYPES, key_kind
 from archivekit.gosem.paths import after_data_prefix, resolve
-from archivekit.gosem.spec import INT64_MAX
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import (
     LOWERCASE_REPAIR,
@@ -232,10 +238,15 @@ class LineRepairs:
             return False
         payload = envelope.get(line_type)
         if isinstance(payload, dict):
+            # Which messages are split is decided on the line as decoded, before any repair:
+            # what validate promises (`plan_split`).
+            plan = NO_SPLIT
+            if line_type in POST_LINE_TYPES:
+                plan = plan_split(payload, line_type, self.options.max_post_size)
             if nul:
                 self._nul(payload, line_type)
             if line_type in POST_LINE_TYPES:
-                self._post(payload, line_type, envelope)
+                self._post(payload, line_type, envelope, plan)
             elif line_type in ("user", "bot"):
                 self._lowercase(payload, line_type, ("username",))
                 self._user(payload, line_type)
@@ -592,7 +603,7 @@ class LineRepairs:
             self._user_refs(payload.get("members"), "direct_channel.members")
 
     # --- posts -------------------------------------------------------------------------------
-    def _post(self, payload: Payload, kind: str, envelope: Payload) -> None:
+    def _post(self, payload: Payload, kind: str, envelope: Payload, plan: SplitPlan) -> None:
         if kind == "post":
             self._place(payload, kind)
         else:
@@ -612,7 +623,7 @@ class LineRepairs:
             if isinstance(reply, dict)
         }
         self._times(payload, replies, kind, taken)
-        self._split(payload, kind, envelope, taken)
+        self._split(payload, kind, envelope, taken, plan)
 
     def _post_like(self, post: Payload, field: str) -> None:
         """What a post and each of its replies share: author, flaggers, files."""
@@ -660,43 +671,37 @@ class LineRepairs:
                     self._change(REPAIR_REPLY_TIME, f"{field}[{index}].create_at", at, created)
 
     def _split(
-        self, payload: Payload, kind: str, envelope: Payload, taken: set[tuple[Any, Any]]
+        self,
+        payload: Payload,
+        kind: str,
+        envelope: Payload,
+        taken: set[tuple[Any, Any]],
+        plan: SplitPlan,
     ) -> None:
-        """Messages over the limit: the post keeps the first part, replies carry the rest —
-        unless the line written so would be over the server's line limit (`MAX_LINE_BYTES`:
-        each reply adds its own fields), then reported and the line kept unsplit."""
+        """The messages over the limit `plan_split` splits (decided on the line as decoded,
+        as validate decides its promise): the post keeps the first part, replies carry the
+        rest. The others are reported and kept as they are."""
         limit = self.options.max_post_size
-        replies = payload.get("replies")
-        replies = replies if isinstance(replies, list) else []
         new_replies: list[Any] = []
         # What a split changes, to put back when the line would be too long; its changes.
         before: list[tuple[Payload, str]] = []
         made: list[tuple[str, str, str, str]] = []
-        posts = [(payload, f"{kind}.message")]
-        posts += [(reply, f"{kind}.replies[{i}].message") for i, reply in enumerate(replies)]
-        for post, at in posts:
+        for at, post in post_messages(payload, kind):
             if post is not payload:
                 new_replies.append(post)
             text = post.get("message") if isinstance(post, dict) else None
-            if isinstance(text, str) and len(text) > limit:
-                parts = self._parts(post, text, at)
-                if parts and post["create_at"] + len(parts) - 1 > INT64_MAX - len(taken):
-                    self._refuse(
-                        REPAIR_SPLIT_MESSAGE,
-                        at,
-                        text,
-                        f"its {len(parts) - 1:,} continuation replies, a millisecond apart "
-                        f"after create_at {post['create_at']:,}, would pass the largest time "
-                        f"the server stores ({INT64_MAX:,}): kept as it is",
-                        {"found": post["create_at"], "limit": INT64_MAX},
-                    )
-                    parts = None
-                if parts:
-                    before.append((post, text))
-                    post["message"] = parts[0]
-                    new_replies += _continuations(post, parts, taken)
-                    note = f"{len(text):,} characters in {len(parts)} parts: "
-                    made.append((at, text, parts[0], note + "the rest follow as replies"))
+            if at in plan.refused:
+                why, values = plan.refused[at]
+                self._refuse(REPAIR_SPLIT_MESSAGE, at, text, why, values or None)
+                continue
+            if at not in plan.splits or not isinstance(text, str) or len(text) <= limit:
+                continue  # (NUL removal may have brought it under the limit)
+            parts = list(split_message(text, limit))
+            before.append((post, text))
+            post["message"] = parts[0]
+            new_replies += _continuations(post, parts, taken)
+            note = f"{len(text):,} characters in {len(parts)} parts: "
+            made.append((at, text, parts[0], note + "the rest follow as replies"))
         if not made:
             return
         had_replies, original = "replies" in payload, payload.get("replies")
@@ -706,7 +711,8 @@ class LineRepairs:
             for at, text, first, note in made:
                 self._change(REPAIR_SPLIT_MESSAGE, at, text, first, note)
             return
-        # Put back: the replies that carry the pieces would take the line over the limit.
+        # Never reached while `plan_split` counts every byte fix's repairs add (a safety net:
+        # an over-long line must never be written): put back, reported.
         for post, text in before:
             post["message"] = text
         if had_replies:
@@ -719,22 +725,9 @@ class LineRepairs:
                 at,
                 text,
                 f"split, the line would be {size:,} bytes, over the server's line limit of "
-                f"{MAX_LINE_BYTES:,} (the import would stop there): kept as it is — move part "
-                "of the message into a post of its own by hand",
+                f"{MAX_LINE_BYTES:,}: kept as it is",
                 {"found": size, "limit": MAX_LINE_BYTES},
             )
-
-    def _parts(self, post: Payload, message: str, field: str) -> list[str] | None:
-        created = post.get("create_at")
-        if not isinstance(created, int) or not isinstance(post.get("user"), str):
-            self._refuse(
-                REPAIR_SPLIT_MESSAGE,
-                field,
-                message,
-                "the post has no create_at or user for the replies to take",
-            )
-            return None
-        return list(split_message(message, self.options.max_post_size))
 
 
 def _continuations(post: Payload, parts: list[str], taken: set[tuple[Any, Any]]) -> list[Payload]:
@@ -760,16 +753,3 @@ def _free_time(at: int, message: object, taken: set[tuple[Any, Any]]) -> int:
         at += 1
     taken.add((at, message))
     return at
-
-
-def split_message(message: str, limit: int) -> Iterator[str]:
-    """Cut ``message`` into parts of at most ``limit`` characters (runes), each ending after
-    the last line break in its window, else after the last space, else at the limit. The
-    parts joined give ``message`` back."""
-    start = 0
-    while len(message) - start > limit:
-        window = message[start : start + limit]
-        cut = window.rfind("\n") + 1 or window.rfind(" ") + 1 or limit
-        yield message[start : start + cut]
-        start += cut
-    yield message[start:]

@@ -34,7 +34,7 @@ from typing import Any, BinaryIO, Final, Literal, Protocol
 from isal import isal_zlib
 
 from archivekit.read import MemberInfo
-from archivekit.read.inflate import DEFLATE64, DEFLATED, STORED
+from archivekit.read.inflate import DEFLATE64, DEFLATED, RATIO_GRACE, STORED, ReadLimits
 from archivekit.read.zipdir import (
     CENTRAL_HEADER,
     CENTRAL_HEADER_SIG,
@@ -76,10 +76,14 @@ class Deflate:
 
     library: Literal["zlib", "isal"]
     level: int
+    # Never expanding more than `MAX_WRITTEN_RATIO` times (`RatioBound`): what fix writes,
+    # whose input may hold anything (a message of one character repeated).
+    capped: bool = False
 
 
 GO_DEFLATE: Final = Deflate("zlib", 6)
 FAST_DEFLATE: Final = Deflate("isal", 1)
+CAPPED_DEFLATE: Final = Deflate("isal", 1, capped=True)
 # Zeros (placeholders) at ISA-L level 1 or zlib level 6 expand 1,030 times, over the readers'
 # zip-bomb limit of 1,000 (`read.inflate.ReadLimits.max_ratio`); zlib level 1 expands them
 # 229 times at most.
@@ -126,10 +130,98 @@ class _Stored:
 
 
 def deflater(options: Deflate = FAST_DEFLATE) -> Compressor:
-    """A raw-deflate (no zlib header) streaming compressor."""
+    """A raw-deflate (no zlib header) streaming compressor; ``options.capped``: one whose
+    output no reader refuses as a zip bomb (`RatioBound`)."""
     module: Any = isal_zlib if options.library == "isal" else zlib
-    compressor: Compressor = module.compressobj(options.level, module.DEFLATED, -15)
-    return compressor
+
+    def make() -> Compressor:
+        compressor: Compressor = module.compressobj(options.level, module.DEFLATED, -15)
+        return compressor
+
+    return RatioBound(make) if options.capped else make()
+
+
+# How much a deflated member may expand at any point of its stream: half the readers' zip-bomb
+# limit (`read.inflate.ReadLimits.max_ratio`, 1,000, checked once `RATIO_GRACE` came out).
+# Long runs of one byte deflate 1,030 times at ISA-L level 1 (a 16 MB message of one
+# character: fix's own output was unreadable).
+MAX_WRITTEN_RATIO: Final = ReadLimits().max_ratio / 2
+_RATIO_PIECE: Final = 256 << 10  # the input is weighed in pieces of at most this size
+# Input taken without weighing it: readers check nothing before `RATIO_GRACE` came out, and a
+# stored piece after it brings the ratio down towards 1 (from at most 1 + this / the rest of
+# the grace: 4). Three pieces: ISA-L gives out a piece's output with the next call only.
+_UNWEIGHED: Final = RATIO_GRACE * 3 // 4
+_STORED_BLOCK: Final = 0xFFFF
+
+
+class RatioBound:
+    """A deflate compressor (made by ``make``) that never lets its stream expand more than
+    `MAX_WRITTEN_RATIO` times: before each piece of input it checks that all the input so
+    far, with the piece, stays within that many times the output so far (past `_UNWEIGHED`;
+    when not, again after a sync flush has pushed out what the compressor held back); a
+    piece that still would not is written in stored blocks instead, with a new compressor
+    from there (the old one's back-references do not know the stored bytes).
+    A reader at any point of the stream has then read at least the output before the piece
+    its bytes come from, so it never sees more than the limit. Deterministic: the decisions
+    depend on the input and where its pieces end."""
+
+    def __init__(self, make: Callable[[], Compressor]) -> None:
+        self._make = make
+        self._inner = make()
+        self._in = 0
+        self._out = 0
+        self.stored = 0  # input bytes written in stored blocks
+
+    def compress(self, data: bytes | bytearray | memoryview, /) -> bytes:
+        if self._fits(len(data)):  # as one piece: the compressor sees the calls it is given
+            return self._deflated(data)
+        view = memoryview(data)
+        return b"".join(
+            self._piece(view[start : start + _RATIO_PIECE])
+            for start in range(0, len(view), _RATIO_PIECE)
+        )
+
+    def _fits(self, size: int) -> bool:
+        total = self._in + size
+        return total <= _UNWEIGHED or total <= MAX_WRITTEN_RATIO * self._out
+
+    def _deflated(self, piece: bytes | bytearray | memoryview) -> bytes:
+        self._in += len(piece)
+        out = self._inner.compress(piece)
+        self._out += len(out)
+        return out
+
+    def _piece(self, piece: bytes | bytearray | memoryview) -> bytes:
+        if self._fits(len(piece)):
+            return self._deflated(piece)
+        # The compressor holds output back (ISA-L two pieces of text, far more of a run of one
+        # byte): pushed out, it may be enough. The stream stays at a byte boundary.
+        flushed = self._inner.flush(Z_SYNC_FLUSH)
+        self._out += len(flushed)
+        if self._fits(len(piece)):
+            return flushed + self._deflated(piece)
+        self._in += len(piece)
+        stored = _stored_blocks(piece)
+        self._inner = self._make()
+        self.stored += len(piece)
+        self._out += len(stored)
+        return flushed + stored
+
+    def flush(self, mode: int = Z_FINISH, /) -> bytes:
+        out = self._inner.flush(mode)
+        self._out += len(out)
+        return out
+
+
+def _stored_blocks(data: bytes | bytearray | memoryview) -> bytes:
+    """``data`` as non-final deflate stored blocks (the stream is at a byte boundary)."""
+    view = memoryview(data)
+    out = bytearray()
+    for start in range(0, len(view), _STORED_BLOCK):
+        block = view[start : start + _STORED_BLOCK]
+        out += struct.pack("<BHH", 0, len(block), len(block) ^ 0xFFFF)
+        out += block
+    return bytes(out)
 
 
 def codec(method: Method, deflate: Deflate = FAST_DEFLATE) -> tuple[int, Compressor]:

@@ -30,6 +30,7 @@ from archivekit.check.rules.post import (
     validate_replies,
     validate_thread_followers,
 )
+from archivekit.check.rules.split import promise_split
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import DROPS_DATA, Issue, Scalar, error, validator_prefix
 
@@ -114,7 +115,13 @@ def apply_direct_channel(data: dict[str, Any], ctx: RuleContext) -> list[Issue]:
 
 def validate_direct_post(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
     """``ValidateDirectPostImportData``: channel_members, user, message, create_at, flagged_by,
-    reactions, replies, attachments, thread_followers (props are not measured here)."""
+    reactions, replies, attachments, thread_followers (props are not measured here); a
+    message too long names `archivekit fix` where it splits it (`promise_split`)."""
+    issue = _validate_direct_post(data, ctx)
+    return promise_split(issue, data, "direct_post", ctx.max_post_size)
+
+
+def _validate_direct_post(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
     channel_members: list[str] | None = data.get("channel_members")
     if channel_members is None:
         return missing(

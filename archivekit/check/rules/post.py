@@ -24,6 +24,7 @@ from archivekit.check.rules.names import (
     shown,
 )
 from archivekit.check.rules.post_types import NEWER_SERVER_POST_TYPES, is_allowed_post_type
+from archivekit.check.rules.split import promise_split
 from archivekit.gosem.marshal import marshal_runes, marshal_runes_over
 from archivekit.gosem.paths import escapes_data
 from archivekit.issues import (
@@ -59,7 +60,12 @@ _EMOJI_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 
 def validate_post(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
     """``ValidatePostImportData``: team, channel, user, message, create_at, reactions, replies,
-    props, attachments, thread_followers — the first failure, or None."""
+    props, attachments, thread_followers — the first failure, or None (a message too long
+    names `archivekit fix` where it splits it: `promise_split`)."""
+    return promise_split(_validate_post(data, ctx), data, "post", ctx.max_post_size)
+
+
+def _validate_post(data: dict[str, Any], ctx: RuleContext) -> Issue | None:
     for key in ("team", "channel", "user"):
         if data.get(key) is None:
             return missing(
