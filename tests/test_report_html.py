@@ -455,3 +455,24 @@ def test_an_issue_message_shows_whole() -> None:
     long = [message for message in shown if MAX_TEXT < len(message.encode()) < MAX_MESSAGE]
     assert long
     assert all(message in page for message in long)
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "shown"),
+    [
+        (T0, 253_402_300_800_000, "to 10000-01-01 (first"),  # a post in year 10000
+        (-(2**63), T0, "-292275055-05-16 to "),  # the smallest int64 (numpy's NaT)
+        (T0, 10**18, "to 31690708-07-05 (first"),
+        (T0, 2**63 - 1, "to 292278994-08-17 (first"),
+    ],
+)
+def test_the_summary_dates_any_create_at_the_server_takes(
+    tmp_path: Path, first: int, last: int, shown: str
+) -> None:
+    lines = [team("t"), channel("t", "c"), user("u", {"t": ["c"]})]
+    lines += [post("t", "c", "u", "a", first), post("t", "c", "u", "b", last)]
+    page = triage_html(make_archive(tmp_path / "dates.zip", lines))
+    dates = re.search(r"<th>dates</th><td>([^<]*)</td>", page)
+    assert dates is not None
+    assert shown in dates.group(1)
+    assert "NaT" not in page

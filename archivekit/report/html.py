@@ -286,9 +286,9 @@ def _first_last(tables: ArchiveTables) -> tuple[str, str]:
 def _ms_date(ms: int | None) -> str:
     if ms is None:
         return "–"
-    from archivekit.report.table_output import time_text
+    from archivekit.report.table_output import date_text
 
-    return (time_text(ms) or "–")[:10]
+    return date_text(ms) or "–"
 
 
 def _duration(seconds: float) -> str:
