@@ -52,10 +52,9 @@ class LoadedPage:
 
 @contextmanager
 def open_page(
-    chromium: str, html: Path, *, width: int = 1100, height: int = 900, scripts: bool = True
+    chromium: str, html: Path, *, width: int = 1100, height: int = 900
 ) -> Iterator[LoadedPage]:
-    """Load `html` (a local file) in headless `chromium` (its path) with the network off
-    (`scripts` False: with JavaScript disabled, as a reader who turned it off sees it)."""
+    """Load `html` (a local file) in headless `chromium` (its path) with the network off."""
     from playwright.sync_api import sync_playwright
 
     url = html.resolve().as_uri()
@@ -64,11 +63,7 @@ def open_page(
             executable_path=chromium, headless=True, args=list(CHROMIUM_FLAGS)
         )
         try:
-            context = browser.new_context(
-                offline=True,
-                viewport={"width": width, "height": height},
-                java_script_enabled=scripts,
-            )
+            context = browser.new_context(offline=True, viewport={"width": width, "height": height})
             page = context.new_page()
             loaded = LoadedPage(page, url)
             page.on("request", lambda request: loaded.requests.append(request.url))
