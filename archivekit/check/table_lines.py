@@ -50,7 +50,7 @@ class TableLines:
         self._error: BaseException | None = None
         if background and self._native is not None:  # a thread only helps C's counting
             self._queue = queue.Queue(QUEUED)
-            self._thread = threading.Thread(target=self._run, name="table-lines", daemon=True)
+            self._thread = threading.Thread(target=self._run, name="TableLines.count", daemon=True)
             self._thread.start()
 
     def count(self, first: int, batch: list[bytes | LineTooLong]) -> None:
