@@ -3,7 +3,8 @@
 The page's data comes from the same code as the other commands: `validate` (the issues, the
 target limits), the tables of `inspect --by` (the charts), `reconcile` (with `against`) and
 the member manifest. One pass over the JSONL: validate's workers count the tables' figures of
-the lines they check (`validate`'s `table_counts`); with `against`, the reconciliation's SOURCE
+the lines they check (`validate`'s `table_counts`; in one process, in a thread beside the
+checks: `archivekit.check.table_lines`); with `against`, the reconciliation's SOURCE
 side is read from the same batches (`validate`'s `also_read`, in one process: its records come
 in line order) and only the destination's export is read apart. On two or more cores the
 charts are drawn in a child process that imports pandas and matplotlib while the pass runs, so

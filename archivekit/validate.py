@@ -173,7 +173,9 @@ def validate(
                 # Only the report page's run counts the tables (and pays for their import).
                 from archivekit.check.table_lines import TableLines
 
-                tables = TableLines(archive)
+                # Counted in a thread while the checks run (one process: two cores help).
+                tables = TableLines(archive, background=True)
+                stack.callback(tables.close)
             found_in = _process(processor, archive, block_size, progress, total, tables, also_read)
             for found in found_in:
                 tally.add(found)

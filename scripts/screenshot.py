@@ -1,8 +1,9 @@
 """The README's picture of the triage page: `make screenshot`.
 
 Renders `archivekit report` for a sample archive (over_limits.zip with a target limit, so the
-limits table and the mmctl commands show) and takes a screenshot of its top in headless,
-offline Chromium (archivekit.testing.browser), into docs/report-screenshot.png.
+limits table and the mmctl commands show) and takes a screenshot of it from the top through
+the charts (the issue list and the manifest below them are left out) in headless, offline
+Chromium (archivekit.testing.browser), into docs/report-screenshot.png.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--archive", type=Path, default=REPO / "sample_exports" / "over_limits.zip")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "report-screenshot.png")
-    parser.add_argument("--height", type=int, default=1700, help="pixels from the top")
+    parser.add_argument(
+        "--height", type=int, default=3840, help="pixels from the top (default: the charts)"
+    )
     args = parser.parse_args()
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:

@@ -31,12 +31,17 @@ def _require_playwright() -> None:
 
 
 @pytest.fixture(scope="module")
-def loaded(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadedPage]:
-    _require_playwright()
+def page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("report-page")
     html = folder / "triage.html"
     html.write_text(triage_html(busy_archive(folder / "busy.zip")), encoding="utf-8")
-    with open_page(chromium, html) as page:
+    return html
+
+
+@pytest.fixture(scope="module")
+def loaded(chromium: str, page_file: Path) -> Iterator[LoadedPage]:
+    _require_playwright()
+    with open_page(chromium, page_file) as page:
         yield page
 
 
@@ -77,6 +82,23 @@ def test_the_issue_filter_hides_rows(loaded: LoadedPage) -> None:
     assert page.locator("#issue-list tbody tr:visible").count() == 1
     page.select_option("#issue-severity", "")
     assert page.locator("#issue-list tbody tr:visible").count() == total
+
+
+def test_with_scripts_off_the_filter_is_not_shown_and_every_row_is(loaded: LoadedPage) -> None:
+    """A reader with JavaScript off sees no filter box that would do nothing, and the whole
+    list (the stylesheet must not show what the page marks hidden)."""
+    browser = loaded.page.context.browser  # the module's browser: one playwright at a time
+    assert browser is not None
+    context = browser.new_context(offline=True, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(loaded.url, wait_until="load")
+        assert page.locator("#issue-filters").count() == 1
+        assert not page.locator("#issue-filters").is_visible()
+        assert not page.locator("#issue-filter").is_visible()
+        assert page.locator("#issue-list tbody tr:visible").count() == 5
+    finally:
+        context.close()
 
 
 def test_hostile_names_show_as_text_and_run_nothing(loaded: LoadedPage) -> None:

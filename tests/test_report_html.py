@@ -3,6 +3,7 @@ tests are in test_report_browser.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from html.parser import HTMLParser
@@ -16,9 +17,11 @@ from report_archives import IMAGE, MATH, MONTH, SCRIPT, T0, busy_archive
 
 from archivekit import validate
 from archivekit.cli import cli
+from archivekit.issues import Issue, Severity
 from archivekit.read import open_archive
 from archivekit.report.archive_members import member_manifest
-from archivekit.report.html import MAX_MESSAGE, MAX_TEXT, clip_html, render_html
+from archivekit.report.html import MAX_MESSAGE, MAX_TEXT, PAGE_BUDGET, clip_html, render_html
+from archivekit.report.shapes import Shape
 from archivekit.testing.reexport import reexport
 from archivekit.testing.synth import channel, direct_post, make_archive, post, team, user
 from archivekit.triage import triage, triage_html
@@ -447,6 +450,31 @@ def test_the_page_keeps_its_budget_by_cutting_the_long_lists(tmp_path: Path) -> 
     assert "Posts per year" in _svg(small, "chart-months")
 
 
+def test_the_budget_holds_when_cutting_the_long_lists_is_not_enough(busy: Path) -> None:
+    """A report made up to outweigh the budget with every long list empty: hundreds of issue
+    codes, each with long examples, and as many sentences about the archive's shape. The
+    examples go, then the charts and shapes, then codes, until the page fits."""
+    page = triage(busy)
+    long = '"<&' * 700  # clipped to MAX_MESSAGE bytes as escaped
+    codes = [f"made-up-{i:03d}" for i in range(200)]
+    issues = [Issue(c, Severity.ERROR, long, "import.jsonl", n) for n, c in enumerate(codes)]
+    page.report = dataclasses.replace(
+        page.report,
+        issues=issues * 5,
+        issue_counts=dict.fromkeys(codes, 5),
+        errors=len(issues) * 5,
+        shapes=[Shape("made-up", long)] * 200,
+    )
+    assert len(render_html(page).encode()) <= PAGE_BUDGET  # 2.4 MB with the lists empty
+    budget = 50_000
+    html = render_html(page, budget=budget)
+    assert len(html.encode()) <= budget
+    assert "100 more codes not shown" in html
+    assert html.count("left out to keep the page under 2 MB") == 5  # the five charts
+    assert "made-up-000" in html  # the first codes stay
+    _Tags().feed(html)
+
+
 def test_an_issue_message_shows_whole() -> None:
     # Our words around archive values: longer than a name's clip, shown whole.
     archive = SAMPLES / "broken.zip"
@@ -455,3 +483,24 @@ def test_an_issue_message_shows_whole() -> None:
     long = [message for message in shown if MAX_TEXT < len(message.encode()) < MAX_MESSAGE]
     assert long
     assert all(message in page for message in long)
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "shown"),
+    [
+        (T0, 253_402_300_800_000, "to 10000-01-01 (first"),  # a post in year 10000
+        (-(2**63), T0, "-292275055-05-16 to "),  # the smallest int64 (numpy's NaT)
+        (T0, 10**18, "to 31690708-07-05 (first"),
+        (T0, 2**63 - 1, "to 292278994-08-17 (first"),
+    ],
+)
+def test_the_summary_dates_any_create_at_the_server_takes(
+    tmp_path: Path, first: int, last: int, shown: str
+) -> None:
+    lines = [team("t"), channel("t", "c"), user("u", {"t": ["c"]})]
+    lines += [post("t", "c", "u", "a", first), post("t", "c", "u", "b", last)]
+    page = triage_html(make_archive(tmp_path / "dates.zip", lines))
+    dates = re.search(r"<th>dates</th><td>([^<]*)</td>", page)
+    assert dates is not None
+    assert shown in dates.group(1)
+    assert "NaT" not in page

@@ -402,3 +402,37 @@ def test_posts_over_centuries_hold_a_bounded_number_of_periods() -> None:
     tables_rows = build_tables(counts)["months"].rows
     assert tables_rows[0][0] == "1970-Q1"
     assert sum(row[3] for row in tables_rows) == 4000
+
+
+@pytest.mark.parametrize("level", range(9))
+def test_period_starts_one_day_after_another_are_the_periods_of_those_days(level: int) -> None:
+    starts = periods.Starts(level)
+    days = [*range(-800, 800, 7), *range(10**6, -(10**6), -9_973), 2**40, -(2**40), 0, 0]
+    assert [starts(day) for day in days] == [periods.start(day, level) for day in days]
+
+
+def test_a_spread_of_dates_costs_date_arithmetic_per_period_not_per_post(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 6,000 posts 37 days apart over 20 teams (600 years): nearly a day, a month, a year each.
+    monkeypatch.setattr(table_counts, "PERIODS_HELD", 30)
+    monkeypatch.setattr(table_counts, "BUCKETS_HELD", 400)
+    lines: list[Any] = [user("u1")]
+    for t in range(20):
+        lines += [team(f"t{t}"), channel(f"t{t}", "c")]
+    posts = 6000
+    lines += [post(f"t{n % 20}", "c", "u1", "x", n * 37 * 86_400_000) for n in range(posts)]
+    path = make_archive(tmp_path / "spread.zip", lines)
+    civil = periods.civil
+    calls = 0
+
+    def counted(day: int) -> tuple[int, int, int]:
+        nonlocal calls
+        calls += 1
+        return civil(day)
+
+    monkeypatch.setattr(periods, "civil", counted)
+    months = tables(path, workers=1).table("months")
+    assert months.period == "century"
+    assert sum(row[3] for row in months.rows) == posts  # exact counts
+    assert calls < posts / 4

@@ -473,3 +473,49 @@ def test_mutated_archives_give_the_same_tables_either_way(
     rest = [line if isinstance(line, bytes) else dump_json_line(line) for line in EDGE_LINES[12:]]
     path = make_archive(tmp_path_factory.mktemp("m") / "m.zip", [*lines, *rest], FILES)
     both_ways(path, monkeypatch)
+
+
+def _counted(path: Path, *, background: bool) -> TableCounts:
+    """The tally of every batch of `path`'s JSONL through one `TableLines`."""
+    from archivekit.read.records import RecordStream
+
+    with open_archive(path) as archive:
+        lines = table_lines.TableLines(archive, background=background)
+        total = 0
+        for first, batch in RecordStream(archive, block_size=4096).raw_batches():
+            lines.count(first, batch)
+            total = first + len(batch) - 1
+        return lines.counts(total)
+
+
+def _export(folder: Path, seed: int, posts: int) -> Path:
+    path = folder / "gen.zip"
+    generate_export(path, seed=seed, posts=posts, direct_posts=posts // 6, attachments=posts // 30)
+    return path
+
+
+@needs_c
+def test_counting_in_a_thread_gives_the_tally_of_counting_in_line(tmp_path: Path) -> None:
+    # The report's pass counts in a thread while the C counter lets the GIL go.
+    path = _export(tmp_path, seed=5, posts=600)
+    threaded, in_line = _counted(path, background=True), _counted(path, background=False)
+    assert threaded.lines == in_line.lines
+    assert threaded.places == in_line.places
+    assert threaded.people == in_line.people
+    assert threaded.days == in_line.days
+    assert threaded.file_types == in_line.file_types
+    assert threaded.line_types == in_line.line_types
+
+
+@needs_c
+def test_an_error_in_the_counting_thread_is_raised_by_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _export(tmp_path, seed=6, posts=60)
+
+    def fails(self: TableCounts, line: int, raw_size: int, record: Any) -> None:
+        raise ValueError(f"line {line}")
+
+    monkeypatch.setattr(TableCounts, "add", fails)  # the definitions are Python's
+    with pytest.raises(ValueError, match="line 1"):
+        _counted(path, background=True)

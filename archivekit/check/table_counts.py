@@ -30,7 +30,8 @@ What is counted (the meaning every table shares; tests hold an independent count
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,7 +164,14 @@ class Bucket:
     file_bytes: int = 0
 
     def merge(self, other: Bucket) -> None:
-        add_counters(self, other, ("posts", "replies", "files", "file_bytes"))
+        self.add(other.posts, other.replies, other.files, other.file_bytes)
+
+    def add(self, posts: int, replies: int, files: int, file_bytes: int) -> None:
+        # Spelled out, not `add_counters`: a hostile spread of dates merges a bucket per day.
+        self.posts += posts
+        self.replies += replies
+        self.files += files
+        self.file_bytes += file_bytes
 
 
 @dataclass(slots=True)
@@ -232,6 +240,7 @@ class TableCounts:
         self.period = periods.DAY  # what a `days` key's day stands for: that day, or a period
         self._held: dict[int, int] = {}  # group id -> periods held
         self._starts: dict[int, int] = {}
+        self._period = periods.Starts(self.period)
         self.line_types: dict[str, LineType] = {}
         self.file_types: dict[str, FileType] = {}
         # Raw spellings seen in lines -> their counters (saves lowercasing every post).
@@ -433,12 +442,13 @@ class TableCounts:
         return bucket if bucket is not None else self._hold(day, group)
 
     def _start(self, day: int) -> int:
-        # The period's first day; cached, as most posts fall in a few periods.
+        # The period's first day; cached, as most posts fall in a few periods (lines in date
+        # order: the last period's bounds; in any order: the days seen lately).
         first = self._starts.get(day)
         if first is None:
             if len(self._starts) >= _STARTS_CACHED:
                 self._starts.clear()
-            first = self._starts[day] = periods.start(day, self.period)
+            first = self._starts[day] = self._period(day)
         return first
 
     def _hold(self, day: int, group: int) -> Bucket:
@@ -458,22 +468,21 @@ class TableCounts:
 
     def _widen(self, level: int) -> None:
         """Count what is held per period of `level` (or wider, until few enough are held)."""
-        while True:
-            widened: dict[int, Bucket] = {}
-            held: dict[int, int] = {}
-            for key, bucket in self.days.items():
-                day, group = self.split_day_key(key)
-                wide = (periods.start(day, level) << _GROUP_BITS) | group
-                found = widened.get(wide)
-                if found is None:
-                    found = widened[wide] = Bucket()
-                    held[group] = held.get(group, 0) + 1
+        mask = (1 << _GROUP_BITS) - 1
+        level, held = _fitting(self.days, level)
+        widened: dict[int, Bucket] = {}
+        start = periods.Starts(level)
+        for key in sorted(self.days):  # by day: neighbours share their period
+            bucket = self.days[key]
+            wide = (start(key >> _GROUP_BITS) << _GROUP_BITS) | (key & mask)
+            found = widened.get(wide)
+            if found is None:
+                widened[wide] = bucket
+            else:
                 found.merge(bucket)
-            if max(held.values(), default=0) < PERIODS_HELD and len(widened) < BUCKETS_HELD:
-                break
-            level += 1
         self.days, self._held, self.period = widened, held, level
         self._starts.clear()
+        self._period = periods.Starts(level)
 
     def _wrote(self, user: Any, place: Place, at: int | None) -> Person | None:
         """The author of a post or reply (None: no username), with their activity span."""
@@ -607,13 +616,39 @@ class TableCounts:
         # C's day groups (0 DM, 1 GM, 2 + i team i as written) -> this tally's group ids.
         keys = [("", DM), ("", GM)] + [(go_lower(team), CHANNEL) for team in teams]
         groups: dict[int, int] = {}
-        for day, group, *counts in days:
-            mapped = groups.get(group)
-            if mapped is None:
-                mapped = groups[group] = self._group(*keys[group])
-            self._hold(day, mapped).merge(Bucket(*counts))
+        for row in days:
+            if row[1] not in groups:
+                groups[row[1]] = self._group(*keys[row[1]])
+        # In date order (sorted in place: C's rows are a day each), summed per period and
+        # group before they are held: a spread of dates held per a wider period costs a
+        # comparison per day (`periods.Starts`) and a bucket lookup per period, not a date's
+        # arithmetic and a bucket lookup per day.
+        days.sort()
+        current: int | None = None
+        sums: dict[int, list[int]] = {}
+        for day, group, posts, replies, files, file_bytes in days:
+            first = self._period(day)
+            if first != current:
+                self._hold_sums(current, sums)
+                current, sums = first, {}
+            mapped = groups[group]
+            found = sums.get(mapped)
+            if found is None:
+                sums[mapped] = [posts, replies, files, file_bytes]
+            else:
+                found[0] += posts
+                found[1] += replies
+                found[2] += files
+                found[3] += file_bytes
+        self._hold_sums(current, sums)
         for ext, *counts in file_types:
             self.file_types.setdefault(ext, FileType()).merge(FileType(*counts))
+
+    def _hold_sums(self, first: int | None, sums: dict[int, list[int]]) -> None:
+        """Add `sums` (group -> posts, replies, files, file bytes) to the period from `first`."""
+        if first is not None:
+            for group, counts in sums.items():
+                self._hold(first, group).add(*counts)
 
     def detach(self) -> None:
         """Drop what only counting needs (the archive, caches): the tally can now be pickled."""
@@ -642,7 +677,8 @@ class TableCounts:
         if other.period > self.period:
             self._widen(other.period)
         their_groups = {group: key for key, group in other.groups.items()}
-        for day_key, bucket in other.days.items():
+        for day_key in sorted(other.days):  # by day (`add_counted`)
+            bucket = other.days[day_key]
             day, group = self.split_day_key(day_key)
             self._hold(day, self._group(*their_groups[group])).merge(bucket)
         _merge_into(self.line_types, other.line_types, lambda k, v: LineType())
@@ -666,6 +702,21 @@ class TableCounts:
         """(day index since 1970-01-01, group id) of a `days` key: the day, or the first day of
         the tally's `period`."""
         return day_key >> _GROUP_BITS, day_key & ((1 << _GROUP_BITS) - 1)
+
+
+def _fitting(keys: Iterable[int], level: int) -> tuple[int, dict[int, int]]:
+    """The narrowest period, `level` or wider, at which the day keys `keys` fall in few enough
+    buckets (`PERIODS_HELD` a group, `BUCKETS_HELD` in all), and the periods each group would
+    hold. Each level's (period, group) pairs come from the last level's: each period of a
+    level is whole ones of the level below."""
+    mask = (1 << _GROUP_BITS) - 1
+    while True:
+        start = periods.Starts(level)
+        pairs = {(start(key >> _GROUP_BITS) << _GROUP_BITS) | (key & mask) for key in sorted(keys)}
+        held = Counter(key & mask for key in pairs)
+        if max(held.values(), default=0) < PERIODS_HELD and len(pairs) < BUCKETS_HELD:
+            return level, dict(held)
+        keys, level = pairs, level + 1
 
 
 def _merge_into(

@@ -14,11 +14,15 @@ page (escaped and UTF-8 encoded: `clip_html`; an issue's message, our words arou
 values, to `MAX_MESSAGE`). On top of that the page has a hard budget: when the rendered page
 weighs more than `PAGE_BUDGET` (many long messages, hostile names everywhere) the long lists
 (issue rows, manifest rows, reconciliation rows) are halved until it fits, each with a note of
-how many are not shown — the page stays under 2 MB whatever the archive.
+how many are not shown; should the page still be too heavy with them empty, the problems and
+the examples of each are halved, then the charts and the archive's shapes left out, then the
+issue codes halved (`Listed.halved`) — what is left is the page's own frame and clipped
+texts, so the page stays under 2 MB whatever the archive.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import importlib.util
@@ -146,9 +150,9 @@ def _effect_rank(severity: str, effect: str | None) -> int:
     return 2
 
 
-def issue_groups(report: Report) -> list[IssueGroup]:
+def issue_groups(report: Report, examples: int = EXAMPLES_PER_GROUP) -> list[IssueGroup]:
     """Issues by code: what stops the import first, then what loses data, then warnings; the
-    most frequent first within each. Counts are exact, examples the first kept ones."""
+    most frequent first within each. Counts are exact, examples the first `examples` kept."""
     kept: dict[str, list[Issue]] = {}
     for issue in report.issues:
         kept.setdefault(issue.code, []).append(issue)
@@ -165,10 +169,10 @@ def issue_groups(report: Report) -> list[IssueGroup]:
             fixes.setdefault(leaf.code, leaf.fix)
     groups = []
     for code, count in report.issue_counts.items():
-        examples = kept.get(code, [])
-        found = severities.get(code) or {i.severity.value for i in examples}
+        first = kept.get(code, [])
+        found = severities.get(code) or {i.severity.value for i in first}
         severity = Severity.ERROR.value if Severity.ERROR.value in found else Severity.WARNING.value
-        worst = effects.get(code) or {i.effect for i in examples if i.effect}
+        worst = effects.get(code) or {i.effect for i in first if i.effect}
         effect = FAILS_IMPORT if FAILS_IMPORT in worst else next(iter(sorted(worst)), None)
         info = CODES.get(code)
         groups.append(
@@ -179,7 +183,7 @@ def issue_groups(report: Report) -> list[IssueGroup]:
                 severity=severity,
                 effect=effect,
                 count=count,
-                examples=examples[:EXAMPLES_PER_GROUP],
+                examples=first[:examples],
                 fix=fixes.get(code, FIX_IN_MESSAGES),
             )
         )
@@ -196,12 +200,12 @@ class Problem:
     examples: list[Issue]
 
 
-def problems(report: Report) -> list[Problem]:
-    """The report's root causes, in the order to fix them, with their first examples."""
+def problems(report: Report, examples: int = EXAMPLES_PER_GROUP) -> list[Problem]:
+    """The report's root causes, in the order to fix them, with their first `examples`."""
     found = []
     for cause, issues in zip(report.causes, issues_by_cause(report), strict=True):
         where = ranges_text(cause.lines, cause.lines_cut) if cause.lines else ""
-        found.append(Problem(cause, where, issues[:EXAMPLES_PER_GROUP]))
+        found.append(Problem(cause, where, issues[:examples]))
     return found
 
 
@@ -286,9 +290,9 @@ def _first_last(tables: ArchiveTables) -> tuple[str, str]:
 def _ms_date(ms: int | None) -> str:
     if ms is None:
         return "–"
-    from archivekit.report.table_output import time_text
+    from archivekit.report.table_output import date_text
 
-    return (time_text(ms) or "–")[:10]
+    return date_text(ms) or "–"
 
 
 def _duration(seconds: float) -> str:
@@ -344,19 +348,37 @@ def draw_charts(tables: ArchiveTables, max_users_per_team: int) -> list[Chart]:
 
 @dataclass(frozen=True, slots=True)
 class Listed:
-    """How many rows of each long list the page shows (halved while the page is too heavy)."""
+    """How much of each part that grows with the archive the page shows (cut, step by step,
+    while the page is too heavy: `halved`)."""
 
     issues: int = MAX_ISSUE_ROWS
     manifest: int = 0
     places: int = MAX_CHANNEL_ROWS
     missing: int = MAX_MISSING_ROWS
+    causes: int = MAX_CAUSES
+    examples: int = EXAMPLES_PER_GROUP  # of each problem and each issue code
+    codes: int = 0  # issue codes (groups) shown
+    pictures: bool = True  # the charts and the archive's shapes
 
-    def halved(self) -> Listed:
-        return Listed(self.issues // 2, self.manifest // 2, self.places // 2, self.missing // 2)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.issues or self.manifest or self.places or self.missing)
+    def halved(self) -> Listed | None:
+        """The next, lighter listing: the long lists halved; once they are empty, the problems
+        and their examples; then no charts and shapes; then the issue codes halved. None:
+        nothing is left to cut (the page's frame and a few clipped texts)."""
+        if self.issues or self.manifest or self.places or self.missing:
+            return dataclasses.replace(
+                self,
+                issues=self.issues // 2,
+                manifest=self.manifest // 2,
+                places=self.places // 2,
+                missing=self.missing // 2,
+            )
+        if self.causes or self.examples:
+            return dataclasses.replace(self, causes=self.causes // 2, examples=self.examples // 2)
+        if self.pictures:
+            return dataclasses.replace(self, pictures=False)
+        if self.codes:
+            return dataclasses.replace(self, codes=self.codes // 2)
+        return None
 
 
 def reconciliation_view(result: Reconciliation, listed: Listed | None = None) -> dict[str, Any]:
@@ -446,19 +468,22 @@ def render_html(page: TriagePage, budget: int = PAGE_BUDGET) -> str:
     """The page as one HTML document (see the module docstring): at most `budget` bytes in
     UTF-8, the long lists cut to fit."""
     drawn = page.charts or draw_charts(page.tables, page.max_users_per_team)
-    listed = Listed(manifest=len(page.manifest.rows))
-    while True:
+    listed: Listed | None = Listed(
+        manifest=len(page.manifest.rows), codes=len(page.report.issue_counts)
+    )
+    while listed is not None:
         html = _render(page, drawn, listed)
-        if len(html.encode("utf-8")) <= budget or listed.empty:
+        if len(html.encode("utf-8")) <= budget:
             return html
         listed = listed.halved()
+    return html
 
 
 def _render(page: TriagePage, drawn: list[Chart], listed: Listed) -> str:
     from markupsafe import Markup
 
     report = page.report
-    groups = issue_groups(report)
+    groups = issue_groups(report, listed.examples)
     state, headline, sentences = verdict(report)
     template, style, script = load_template()
     return str(
@@ -470,17 +495,19 @@ def _render(page: TriagePage, drawn: list[Chart], listed: Listed) -> str:
             headline=headline,
             sentences=sentences,
             facts=summary_facts(page),
-            problems=problems(report)[:MAX_CAUSES],
+            problems=problems(report, listed.examples)[: listed.causes],
             cause_total=len(report.causes),
-            shapes=report.shapes,
-            groups=groups,
+            shapes=report.shapes if listed.pictures else [],
+            groups=groups[: listed.codes],
+            code_total=len(groups),
+            pictures=listed.pictures,
             issues=report.issues[: listed.issues],
             manifest_rows=page.manifest.rows[: listed.manifest],
             issue_total=report.errors + report.warnings,
             limits=limit_rows(report),
             charts=drawn,
             # matplotlib wrote the SVG and escaped every text in it; nothing else is marked safe.
-            svgs={c.id: Markup(c.svg) for c in drawn if c.svg is not None},
+            svgs={c.id: Markup(c.svg) for c in drawn if c.svg is not None and listed.pictures},
             manifest=page.manifest,
             reconciliation=reconciliation_view(page.reconciliation, listed)
             if page.reconciliation

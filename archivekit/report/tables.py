@@ -331,10 +331,12 @@ def _period_rows(tally: TableCounts, month: bool) -> list[tuple[Any, ...]]:
     level = period_level(tally, month)
     groups = tally.group_keys()
     sums: dict[tuple[int, str, str], list[int]] = {}
-    for day_key, bucket in tally.days.items():
+    start = periods.Starts(level)
+    for day_key in sorted(tally.days):  # by day: neighbours share their period (`Starts`)
+        bucket = tally.days[day_key]
         day, group = TableCounts.split_day_key(day_key)
         team, kind = groups[group]
-        row = sums.setdefault((periods.start(day, level), team, kind), [0, 0, 0, 0])
+        row = sums.setdefault((start(day), team, kind), [0, 0, 0, 0])
         row[0] += bucket.posts
         row[1] += bucket.replies
         row[2] += bucket.files

@@ -64,18 +64,33 @@ typedef struct {
     size_t mask;
 } Table;
 
+/* Errors of the tables and the reader, which `Tally.count` runs without the GIL (its memory
+ * is PyMem_Raw*'s for that): the exception is set with the GIL taken for it (it may be held
+ * already: PyGILState_Ensure nests). */
+static void raise_no_memory(void) {
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyErr_NoMemory();
+    PyGILState_Release(gil);
+}
+
+static void raise_too_many_keys(void) {
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyErr_SetString(PyExc_OverflowError, "too many table keys");
+    PyGILState_Release(gil);
+}
+
 static void table_free(Table *t) {
-    PyMem_Free(t->bytes);
-    PyMem_Free(t->keys);
-    PyMem_Free(t->records);
-    PyMem_Free(t->slots);
+    PyMem_RawFree(t->bytes);
+    PyMem_RawFree(t->keys);
+    PyMem_RawFree(t->records);
+    PyMem_RawFree(t->slots);
     memset(t, 0, sizeof *t);
 }
 
 static int table_rehash(Table *t, size_t slots) {
-    uint32_t *fresh = PyMem_Calloc(slots, sizeof *fresh);
+    uint32_t *fresh = PyMem_RawCalloc(slots, sizeof *fresh);
     if (fresh == NULL) {
-        PyErr_NoMemory();
+        raise_no_memory();
         return FAIL;
     }
     for (size_t id = 0; id < t->count; id++) {
@@ -83,7 +98,7 @@ static int table_rehash(Table *t, size_t slots) {
         while (fresh[i] != 0) i = (i + 1) & (slots - 1);
         fresh[i] = (uint32_t)(id + 1);
     }
-    PyMem_Free(t->slots);
+    PyMem_RawFree(t->slots);
     t->slots = fresh;
     t->mask = slots - 1;
     return OK;
@@ -94,9 +109,9 @@ static int grow(void **data, size_t *cap, size_t need, size_t size) {
     if (need <= *cap && *data != NULL) return OK;
     size_t cap2 = *cap ? *cap : 64;
     while (cap2 < need) cap2 *= 2;
-    void *grown = PyMem_Realloc(*data, cap2 * size);
+    void *grown = PyMem_RawRealloc(*data, cap2 * size);
     if (grown == NULL) {
-        PyErr_NoMemory();
+        raise_no_memory();
         return FAIL;
     }
     *data = grown;
@@ -119,7 +134,7 @@ static int64_t intern(Table *t, const void *key, size_t n, int *added) {
         }
     }
     if (t->count >= UINT32_MAX - 1 || n > UINT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "too many table keys");
+        raise_too_many_keys();
         return -1;
     }
     if (t->slots == NULL || (t->count + 1) * 4 > (t->mask + 1) * 3) {
@@ -127,16 +142,16 @@ static int64_t intern(Table *t, const void *key, size_t n, int *added) {
     }
     if (t->count == t->room) {
         size_t room = t->room ? t->room * 2 : 64;
-        KeyRef *keys = PyMem_Realloc(t->keys, room * sizeof *keys);
+        KeyRef *keys = PyMem_RawRealloc(t->keys, room * sizeof *keys);
         if (keys == NULL) {
-            PyErr_NoMemory();
+            raise_no_memory();
             return -1;
         }
         t->keys = keys;
         if (t->record_size > 0) {
-            char *records = PyMem_Realloc(t->records, room * t->record_size);
+            char *records = PyMem_RawRealloc(t->records, room * t->record_size);
             if (records == NULL) {
-                PyErr_NoMemory();
+                raise_no_memory();
                 return -1;
             }
             t->records = records;
@@ -502,10 +517,10 @@ static int reader_init(Reader *r, PyObject *files, int records) {
 }
 
 static void reader_free(Reader *r) {
-    PyMem_Free(r->owners);
-    PyMem_Free(r->items);
-    PyMem_Free(r->members);
-    PyMem_Free(r->key);
+    PyMem_RawFree(r->owners);
+    PyMem_RawFree(r->items);
+    PyMem_RawFree(r->members);
+    PyMem_RawFree(r->key);
     Py_CLEAR(r->capsule);
 }
 
@@ -769,7 +784,14 @@ static PyObject *tally_count(Tally *t, PyObject *const *args, Py_ssize_t nargs) 
         return NULL;
     }
     if (!batch_start(args[0], args[1], "count", &start)) return NULL;
-    Py_ssize_t stop = run_batch(&t->reader, args[0], start, count_line, t);
+    /* Counting runs no Python code and touches no Python object but the batch, which the
+     * caller keeps as it is (and `t`, which one thread uses at a time): without the GIL, so
+     * that a thread of the report's pass counts while the main one checks the next batch
+     * (archivekit/check/table_lines.py). */
+    Py_ssize_t stop;
+    Py_BEGIN_ALLOW_THREADS
+    stop = run_batch(&t->reader, args[0], start, count_line, t);
+    Py_END_ALLOW_THREADS
     return stop < 0 ? NULL : PyLong_FromSsize_t(stop);
 }
 
@@ -1194,9 +1216,9 @@ static PyObject *records_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 static void records_dealloc(Records *rc) {
     table_free(&rc->places);
     table_free(&rc->people);
-    PyMem_Free(rc->pending);
-    PyMem_Free(rc->order);
-    PyMem_Free(rc->starts);
+    PyMem_RawFree(rc->pending);
+    PyMem_RawFree(rc->order);
+    PyMem_RawFree(rc->starts);
     reader_free(&rc->reader);
     Py_TYPE(rc)->tp_free((PyObject *)rc);
 }
