@@ -23,7 +23,15 @@ from archivekit.report.archive_members import member_manifest
 from archivekit.report.html import MAX_MESSAGE, MAX_TEXT, PAGE_BUDGET, clip_html, render_html
 from archivekit.report.shapes import Shape
 from archivekit.testing.reexport import reexport
-from archivekit.testing.synth import channel, direct_post, make_archive, post, team, user
+from archivekit.testing.synth import (
+    channel,
+    direct_channel,
+    direct_post,
+    make_archive,
+    post,
+    team,
+    user,
+)
 from archivekit.triage import triage, triage_html
 
 REPO = Path(__file__).resolve().parent.parent
@@ -504,3 +512,20 @@ def test_the_summary_dates_any_create_at_the_server_takes(
     assert dates is not None
     assert shown in dates.group(1)
     assert "NaT" not in page
+
+
+@pytest.mark.parametrize("kind", ["post", "direct_post"])
+def test_a_create_at_past_int64_gets_a_page_not_a_crash(tmp_path: Path, kind: str) -> None:
+    # 2**63 is read by the counter as uint64 but is no int64 the server can store.
+    lines: list[Any] = [team("t"), channel("t", "c"), user("u", {"t": ["c"]})]
+    lines += [user("v", {"t": ["c"]}), direct_channel(["u", "v"]), post("t", "c", "u", "a", T0)]
+    if kind == "post":
+        payload = '"team":"t","channel":"c","user":"u","message":"b"'
+    else:
+        payload = '"channel_members":["u","v"],"user":"u","message":"b"'
+    lines.append(f'{{"type":"{kind}","{kind}":{{{payload},"create_at":{2**63}}}}}'.encode())
+    archive = make_archive(tmp_path / "past.zip", lines)
+    out = tmp_path / "page.html"
+    result = CliRunner().invoke(cli, ["report", str(archive), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert out.stat().st_size > 0

@@ -25,6 +25,7 @@ from archivekit.check import periods
 from archivekit.check.facts import earliest, latest
 from archivekit.check.table_counts import CHANNEL, Person, Place, TableCounts
 from archivekit.check.table_lines import TableLines
+from archivekit.gosem.spec import INT64_MAX, INT64_MIN
 from archivekit.read import (
     BLOCK_SIZE,
     Archive,
@@ -153,6 +154,10 @@ class Table:
         data: dict[str, Any] = {}
         for index, (name, kind) in enumerate(self.columns):
             values = [row[index] for row in self.rows]
+            if kind in ("time", "line"):
+                # A create_at past int64 (up to 2**64 - 1 reaches here from the counter's
+                # uint64) is no time the server can store: missing, as it is in the database.
+                values = [_int64_or_none(value) for value in values]
             if kind == "time":
                 data[name] = (
                     pd.Series(pd.array(values, dtype="Int64"), dtype="Int64")
@@ -168,6 +173,10 @@ class Table:
             else:
                 data[name] = pd.Series(values, dtype="object")
         return pd.DataFrame(data, columns=self.names)
+
+
+def _int64_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and INT64_MIN <= value <= INT64_MAX else None
 
 
 @dataclass(slots=True)
