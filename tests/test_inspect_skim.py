@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 
+from archivekit.cli import cli
 from archivekit.inspect import inspect
 from archivekit.read.records import Record
 from archivekit.testing.fuzz import (
@@ -166,3 +168,14 @@ def test_inspect_counts_every_listed_attachment_validate_those_with_a_path(
     assert inspected["counts"]["attachments"] == 4
     assert inspected["files"]["count"] == 1  # the files themselves
     assert validate(archive).counts.attachments == 2
+
+
+def test_inspect_text_shows_dates_past_python_datetime_as_dates(tmp_path: Path) -> None:
+    # The server takes any int64 create_at; the summary writes the date, not the raw number.
+    lines = [team("t"), channel("t", "c"), user("u", {"t": ["c"]})]
+    lines += [post("t", "c", "u", "a", 1_700_000_000_000), post("t", "c", "u", "b", 10**18)]
+    archive = make_archive(tmp_path / "far.zip", lines)
+    result = CliRunner().invoke(cli, ["inspect", str(archive)])
+    assert result.exit_code == 0, result.output
+    assert "2023-11-14 … 31690708-07-05" in result.output
+    assert str(10**18) not in result.output

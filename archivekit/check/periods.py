@@ -13,10 +13,13 @@ writes them, for any day index (days since 1970-01-01): Python's `datetime` stop
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 
 DAY, MONTH, QUARTER, YEAR = 0, 1, 2, 3
+DAY_MS = 86_400_000
+_UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NAMES = ("day", "month", "quarter", "year", "decade", "century", "millennium")
 _DAYS_400_YEARS = 146_097
 _EPOCH = 719_468  # days from 0000-03-01 to 1970-01-01
@@ -108,6 +111,30 @@ def label(first_day: int, level: int) -> str:
     if level == YEAR:
         return _year_text(year)
     return f"{_year_text(year)}–{_year_text(year + _years(level) - 1)}"
+
+
+def time_text(ms: int | None) -> str | None:
+    """ISO 8601 UTC text of a time in ms since the epoch (numpy's notation beyond 1-9999), for
+    any int64 — the server takes any create_at but 0 (-2**63 too, which numpy calls NaT)."""
+    if ms is None:
+        return None
+    try:
+        return (_UNIX_EPOCH + dt.timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S.%f")[
+            :-3
+        ] + "Z"
+    except OverflowError:
+        day, rest = divmod(ms, DAY_MS)
+        seconds, millis = divmod(rest, 1000)
+        minutes, second = divmod(seconds, 60)
+        hour, minute = divmod(minutes, 60)
+        date = label(day, DAY)
+        return f"{date}T{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
+
+
+def date_text(ms: int | None) -> str | None:
+    """The UTC date (YYYY-MM-DD, longer years as `time_text` writes them) of a time in ms."""
+    text = time_text(ms)
+    return None if text is None else text.partition("T")[0]
 
 
 _LABEL = re.compile(r"(-?\d+)(?:-(Q?)(\d+)(?:-(\d+))?)?")

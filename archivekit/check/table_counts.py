@@ -41,7 +41,7 @@ from archivekit.gosem.decode import POST_LINE_TYPES, list_or_empty, str_or_none
 from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_lower, members_key, members_text
 
-DAY_MS = 86_400_000
+DAY_MS = periods.DAY_MS
 CHANNEL, DM, GM = "channel", "DM", "GM"
 # Day buckets are keyed by one int: the day index shifted left, or'ed with the id of the
 # (team, kind) group; Python ints keep this exact for negative days too.

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from archivekit.check import periods
 from archivekit.issues import CODES, FAILS_IMPORT, Issue, Severity
 from archivekit.report.archive_members import MemberManifest
 from archivekit.report.causes import RootCause, distinct_lines, ranges_text
@@ -290,9 +291,7 @@ def _first_last(tables: ArchiveTables) -> tuple[str, str]:
 def _ms_date(ms: int | None) -> str:
     if ms is None:
         return "–"
-    from archivekit.report.table_output import date_text
-
-    return date_text(ms) or "–"
+    return periods.date_text(ms) or "–"
 
 
 def _duration(seconds: float) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import textwrap
 from collections import Counter
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from archivekit.check import periods
 from archivekit.check.causes import CauseKey, cause_key
 from archivekit.check.limits import FIXED_LIMITS
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity
@@ -374,12 +374,7 @@ def report_text(report: Report, *, verbose: bool = False, width: int | None = WI
 
 
 def _date(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    try:
-        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
-    except (OverflowError, OSError, ValueError):
-        return str(ms)
+    return periods.date_text(ms) or "-"
 
 
 def inspection_json(result: Inspection) -> str:

@@ -9,43 +9,18 @@ saved on every command-line run); Parquet goes through pandas and pyarrow, the o
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
-from archivekit.check import periods
-from archivekit.check.table_counts import DAY_MS
+from archivekit.check.periods import time_text
 from archivekit.errors import UsageError
 from archivekit.report.render import escaped
 from archivekit.report.tables import ColumnKind, Table
 
 PARQUET_INSTALL = "pip install 'archivekit[parquet]'"
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def time_text(ms: int | None) -> str | None:
-    """ISO 8601 UTC text of a time in ms since the epoch (numpy's notation beyond 1-9999), for
-    any int64 — the server takes any create_at but 0 (-2**63 too, which numpy calls NaT)."""
-    if ms is None:
-        return None
-    try:
-        return (_EPOCH + dt.timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    except OverflowError:
-        day, rest = divmod(ms, DAY_MS)
-        seconds, millis = divmod(rest, 1000)
-        minutes, second = divmod(seconds, 60)
-        hour, minute = divmod(minutes, 60)
-        date = periods.label(day, periods.DAY)
-        return f"{date}T{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
-
-
-def date_text(ms: int | None) -> str | None:
-    """The UTC date (YYYY-MM-DD, longer years as `time_text` writes them) of a time in ms."""
-    text = time_text(ms)
-    return None if text is None else text.partition("T")[0]
 
 
 def _cells(table: Table) -> list[list[Any]]:
