@@ -19,7 +19,6 @@ from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
 from archivekit.check.references import Existing
 from archivekit.check.rules.context import RuleContext
 from archivekit.check.target import TargetConfig, rule_context
-from archivekit.check.verify import verify_files as check_files
 from archivekit.issues import Issue
 from archivekit.read import BLOCK_SIZE, Archive, LineTooLong, ReadLimits, open_archive
 from archivekit.read.records import RecordStream
@@ -188,6 +187,8 @@ def validate(
             room = None if max_issues is None else max(max_issues - len(collector.kept), 0)
             _add_unreferenced(collector, unreferenced_issues(archive, tally.referenced, room))
         if verify_files and archive.kind != "jsonl":
+            from archivekit.check.verify import verify_files as check_files  # --verify-files
+
             referenced = (archive.index[i].key for i in tally.referenced.indexes())
             for issue in check_files(archive, referenced, tally.fatal_files):
                 collector.add(issue)

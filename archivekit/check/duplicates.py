@@ -29,7 +29,6 @@ n²/2⁶⁵, i.e. 3 × 10⁻⁸ for a million posts and 3 × 10⁻⁶ for ten mi
 
 from __future__ import annotations
 
-import heapq
 import struct
 from array import array
 from collections.abc import Iterator
@@ -181,6 +180,8 @@ class Deduper:
                     zip(lines[repeats].tolist(), lines[first[repeats]].tolist(), strict=True)
                 )
                 if len(found) > limit:
+                    import heapq  # only past the limit of duplicates listed
+
                     found = heapq.nsmallest(limit, found)
         finally:
             self.close()

@@ -15,7 +15,6 @@ tools/oracles/mail with Go 1.23.5; see tools/oracles/README.md).
 
 from __future__ import annotations
 
-import binascii
 import ipaddress
 from typing import NamedTuple
 
@@ -96,6 +95,8 @@ def _b_decode(text: str) -> bytes:
     data = text.replace("\r", "").replace("\n", "")
     if not data.isascii() or len(data) % 4:
         raise ValueError(text)
+    import binascii  # only for a B-encoded word (RFC 2047), rare in an address
+
     try:
         return binascii.a2b_base64(data.encode(), strict_mode=True)
     except binascii.Error as exc:

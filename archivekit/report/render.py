@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from archivekit.check import periods
 from archivekit.check.causes import CauseKey, cause_key
 from archivekit.check.limits import FIXED_LIMITS
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity
@@ -374,6 +373,8 @@ def report_text(report: Report, *, verbose: bool = False, width: int | None = WI
 
 
 def _date(ms: int | None) -> str:
+    from archivekit.check import periods  # inspect's dates: validate's report has none
+
     return periods.date_text(ms) or "-"
 
 

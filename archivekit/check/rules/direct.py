@@ -25,12 +25,12 @@ from archivekit.check.rules.post import (
     check_apply_props,
     check_create_at,
     check_message,
+    promise_split,
     validate_attachments,
     validate_reactions,
     validate_replies,
     validate_thread_followers,
 )
-from archivekit.check.rules.split import promise_split
 from archivekit.gosem.strings import go_lower
 from archivekit.issues import DROPS_DATA, Issue, Scalar, error, validator_prefix
 

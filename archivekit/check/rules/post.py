@@ -12,6 +12,7 @@ are public because `archivekit.check.rules.direct` runs the same checks for dire
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from archivekit.check.rules.context import MAX_POST_SIZE, MAX_POST_SIZE_SOURCE, RuleContext
@@ -24,12 +25,15 @@ from archivekit.check.rules.names import (
     shown,
 )
 from archivekit.check.rules.post_types import NEWER_SERVER_POST_TYPES, is_allowed_post_type
-from archivekit.check.rules.split import promise_split
 from archivekit.gosem.marshal import marshal_runes, marshal_runes_over
 from archivekit.gosem.paths import escapes_data
 from archivekit.issues import (
+    MESSAGE_LENGTH_IDS,
+    REPAIR_SPLIT_MESSAGE,
     THREAD_FOLLOWER_PREFIX,
     Issue,
+    Values,
+    by_fix,
     error,
     validator_id,
     validator_prefix,
@@ -56,6 +60,26 @@ REACTION_EMOJI_INVALID_ID = "model.reaction.is_valid.emoji_name.app_error"
 # Post.FileIds is stored as a JSON array of 26-char ids limited to 300 runes: 29*n + 1 <= 300.
 MAX_FILES_PER_POST = 10
 _EMOJI_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+_-"
+
+
+def promise_split(
+    issue: Issue | None, payload: dict[str, Any], kind: str, limit: int
+) -> Issue | None:
+    """``issue`` (of a ``kind`` line's validator), naming `split-long-message` in its message
+    and ``repair`` value when it is a ``message_length`` error of a message fix splits
+    (`archivekit.check.rules.split.plan_split`: that module — the planner, with its own
+    imports — is loaded only for such an error, not by every run that validates a post)."""
+    if issue is None or issue.server_error_id not in MESSAGE_LENGTH_IDS:
+        return issue
+    from archivekit.check.rules.split import plan_split
+
+    if issue.field not in plan_split(payload, kind, limit).splits:
+        return issue
+    return replace(
+        issue,
+        message=issue.message + by_fix(REPAIR_SPLIT_MESSAGE),
+        values=Values({**issue.values.mapping, "repair": REPAIR_SPLIT_MESSAGE}),
+    )
 
 
 def validate_post(data: dict[str, Any], ctx: RuleContext) -> Issue | None:

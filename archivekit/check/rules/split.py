@@ -1,7 +1,8 @@
 """Whether `archivekit fix` splits a post's messages over the limit (`split-long-message`).
 
 One predicate, `plan_split`, decides it for both sides: validate names the repair on a
-``message_length`` error only for a message it plans to split (the issue's ``repair`` value),
+``message_length`` error only for a message it plans to split (the issue's ``repair`` value,
+`archivekit.check.rules.post.promise_split`, which loads this module only for such an error),
 and fix splits exactly the messages it plans to split, reporting the others with its reason.
 Both call it on the line as decoded, before any repair, so the two cannot differ.
 
@@ -24,20 +25,13 @@ promised (validate reports ``line-too-long``, fix ``shorten-long-line``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import orjson
 
 from archivekit.gosem.spec import INT64_MAX
-from archivekit.issues import (
-    MESSAGE_LENGTH_IDS,
-    REPAIR_SPLIT_MESSAGE,
-    Issue,
-    Scalar,
-    Values,
-    by_fix,
-)
+from archivekit.issues import Scalar
 from archivekit.read import MAX_LINE_BYTES
 
 # The longest a piece's create_at can be written (-2**63: 20 characters), for the line's size.
@@ -120,25 +114,6 @@ def plan_split(payload: dict[str, Any], kind: str, limit: int) -> SplitPlan:
         return plan
     plan.splits.update(pieces)
     return plan
-
-
-def promise_split(
-    issue: Issue | None, payload: dict[str, Any], kind: str, limit: int
-) -> Issue | None:
-    """``issue`` (of a ``kind`` line's validator), naming `split-long-message` in its message
-    and ``repair`` value when it is a ``message_length`` error of a message fix splits
-    (`plan_split`)."""
-    if (
-        issue is None
-        or issue.server_error_id not in MESSAGE_LENGTH_IDS
-        or issue.field not in plan_split(payload, kind, limit).splits
-    ):
-        return issue
-    return replace(
-        issue,
-        message=issue.message + by_fix(REPAIR_SPLIT_MESSAGE),
-        values=Values({**issue.values.mapping, "repair": REPAIR_SPLIT_MESSAGE}),
-    )
 
 
 def _split_size(payload: dict[str, Any], kind: str, pieces: dict[str, list[str]]) -> int:
