@@ -24,6 +24,7 @@ from test_filter import jsonl
 
 from archivekit.check.rules.split import split_message
 from archivekit.errors import ArchiveError, OutputError, UsageError
+from archivekit.gosem.decode import POST_LINE_TYPES
 from archivekit.issues import CODES, REPAIRABLE, REPAIRABLE_ERROR_IDS, REPAIRS, Issue, repair_for
 from archivekit.report.render import report_json, report_text
 from archivekit.testing.fuzz import scaled_examples
@@ -1652,7 +1653,7 @@ def _inject(line: bytes, defect: str, at: int, files: dict[str, bytes]) -> bytes
     elif defect == "profile-prefix" and kind == "user":
         files[f"data/img/{body['username']}.png"] = PNG
         body["profile_image"] = f"data/img/{body['username']}.png"
-    if kind not in ("post", "direct_post"):
+    if kind not in POST_LINE_TYPES:
         return orjson.dumps(record)
     if defect == "recase":
         body["user"] = body["user"].upper()

@@ -41,6 +41,7 @@ from archivekit.check.rules.names import (
 )
 from archivekit.check.rules.vendored import system_emojis
 from archivekit.cli import cli
+from archivekit.gosem.decode import POST_LINE_TYPES
 from archivekit.gosem.images import image_dimensions
 from archivekit.gosem.mail import parse_address
 from archivekit.gosem.strings import byte_len, go_lower
@@ -508,7 +509,7 @@ def test_no_attachments_drops_files_and_references(tmp_path: Path) -> None:
     source = SAMPLES / "clean.zip"
     attached = 0
     for record in records(source):
-        if record["type"] in ("post", "direct_post"):
+        if record["type"] in POST_LINE_TYPES:
             body = record[record["type"]]
             for message in (body, *(body.get("replies") or ())):
                 attached += len(message.get("attachments") or ())

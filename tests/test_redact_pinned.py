@@ -29,6 +29,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from archivekit.gosem.decode import POST_LINE_TYPES
 from archivekit.native import native_module
 from archivekit.read.source import Archive
 from archivekit.testing import synth
@@ -244,7 +245,7 @@ def _line(kind: str, payload: dict[str, Any]) -> bytes:
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.sampled_from(["post", "direct_post"]), _PAYLOAD, st.sampled_from(range(5))),
+        st.tuples(st.sampled_from(POST_LINE_TYPES), _PAYLOAD, st.sampled_from(range(5))),
         min_size=1,
         max_size=6,
     ),

@@ -17,6 +17,7 @@ from report_archives import IMAGE, MATH, MONTH, SCRIPT, T0, busy_archive
 
 from archivekit import validate
 from archivekit.cli import cli
+from archivekit.gosem.decode import POST_LINE_TYPES
 from archivekit.issues import Issue, Severity
 from archivekit.read import open_archive
 from archivekit.report.archive_members import member_manifest
@@ -514,7 +515,7 @@ def test_the_summary_dates_any_create_at_the_server_takes(
     assert "NaT" not in page
 
 
-@pytest.mark.parametrize("kind", ["post", "direct_post"])
+@pytest.mark.parametrize("kind", POST_LINE_TYPES)
 def test_a_create_at_past_int64_gets_a_page_not_a_crash(tmp_path: Path, kind: str) -> None:
     # 2**63 is read by the counter as uint64 but is no int64 the server can store.
     lines: list[Any] = [team("t"), channel("t", "c"), user("u", {"t": ["c"]})]

@@ -18,6 +18,7 @@ import orjson
 import pytest
 import zipfile_deflate64  # noqa: F401 - registers Deflate64 (method 9) with zipfile
 
+from archivekit.gosem.decode import POST_LINE_TYPES
 from archivekit.gosem.images import image_dimensions
 from archivekit.testing import synth
 from archivekit.testing.synth import (
@@ -476,7 +477,7 @@ def test_generator_top_level_create_at_strictly_increases(tmp_path: Path) -> Non
     stamps = [
         line[line["type"]]["create_at"]
         for line in synth.iter_lines(tmp_path / "a.zip")
-        if line["type"] in ("post", "direct_post")
+        if line["type"] in POST_LINE_TYPES
     ]
     assert stamps == sorted(stamps)
     assert len(set(stamps)) == len(stamps)

@@ -40,6 +40,7 @@ from test_reader_zipmaker import Entry, build_zip
 from archivekit.check import table_lines
 from archivekit.check.fast.fastpath import non_ascii_extension
 from archivekit.check.table_counts import TableCounts
+from archivekit.gosem.decode import POST_LINE_TYPES
 from archivekit.read import LineTooLong, open_archive
 from archivekit.read import members as members_module
 from archivekit.read.records import decode_plain
@@ -399,7 +400,7 @@ def test_samples_give_the_same_tables_either_way(
 def _c_takes(raw: bytes) -> bool:
     record = orjson.loads(raw)
     body = record.get(record["type"])
-    if record["type"] not in ("post", "direct_post"):
+    if record["type"] not in POST_LINE_TYPES:
         return False
     owners = [body, *(body.get("replies") or [])]
     paths = [f["path"] for owner in owners for f in owner.get("attachments") or []]

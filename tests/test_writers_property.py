@@ -28,6 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archivekit.errors import ArchiveKitError
+from archivekit.gosem.decode import POST_LINE_TYPES
 from archivekit.gosem.paths import resolve
 from archivekit.gosem.strings import go_lower
 from archivekit.read import ReadLimits
@@ -72,7 +73,7 @@ class Source:
         return sorted(r[r["type"]]["create_at"] for r in self.records if r["type"] in CONTENT)
 
 
-CONTENT = ("post", "direct_post")
+CONTENT = POST_LINE_TYPES
 
 
 def read_jsonl(path: Path) -> list[bytes]:
