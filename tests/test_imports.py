@@ -78,12 +78,16 @@ try:
     main()
 except SystemExit as exc:
     assert exc.code == 0, exc.code
+import gc
+# What the run built is frozen: the interpreter's exit leaves it to the system, uncollected.
+assert gc.get_freeze_count() > 0
 heavy = ("pydantic", "pandas", "numpy", "pyarrow", "jinja2", "matplotlib", "hypothesis")
 # Only a stream, a parallel run, another command or package data read the slow way need these
 # (shutil, which imports bz2 and lzma: a terminal's width, removing a run's directory).
-# heapq: only past the limit of duplicates listed; binascii: only an RFC 2047 B-encoded word.
+# heapq: only past the limit of duplicates listed; binascii: only an RFC 2047 B-encoded word;
+# unicodedata: only a non-ASCII member name; xxhash: only a post the C fast path refuses.
 unneeded = ("multiprocessing", "pickle", "queue", "importlib.resources", "zipfile", "shutil",
-            "bz2", "lzma", "heapq", "binascii")
+            "bz2", "lzma", "heapq", "binascii", "unicodedata", "xxhash")
 loaded = sorted(
     m for m in sys.modules
     if m.split(".")[0] in heavy or m in unneeded or m.startswith("importlib.resources.")
