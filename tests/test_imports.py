@@ -84,10 +84,9 @@ assert gc.get_freeze_count() > 0
 heavy = ("pydantic", "pandas", "numpy", "pyarrow", "jinja2", "matplotlib", "hypothesis")
 # Only a stream, a parallel run, another command or package data read the slow way need these
 # (shutil, which imports bz2 and lzma: a terminal's width, removing a run's directory).
-# heapq: only past the limit of duplicates listed; binascii: only an RFC 2047 B-encoded word;
-# unicodedata: only a non-ASCII member name; xxhash: only a post the C fast path refuses.
+# heapq: only past the limit of duplicates listed; binascii: only an RFC 2047 B-encoded word.
 unneeded = ("multiprocessing", "pickle", "queue", "importlib.resources", "zipfile", "shutil",
-            "bz2", "lzma", "heapq", "binascii", "unicodedata", "xxhash")
+            "bz2", "lzma", "heapq", "binascii")
 loaded = sorted(
     m for m in sys.modules
     if m.split(".")[0] in heavy or m in unneeded or m.startswith("importlib.resources.")

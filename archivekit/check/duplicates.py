@@ -35,6 +35,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import xxhash
+
 from archivekit.gosem.spec import INT64_MAX, INT64_MIN
 from archivekit.issues import Issue, warning
 from archivekit.runtime import RunDirectory, temporary_file_error
@@ -69,10 +71,6 @@ def encode_identity(*parts: str | int) -> bytes:
 
 def post_identity(*parts: str | int) -> int:
     """The 64-bit digest of a post's identity parts: the same in every process and in C."""
-    # Imported here: the C fast path hashes the posts it accepts itself, so a run whose posts
-    # all pass it never needs xxhash (a fraction of a microsecond here, once loaded).
-    import xxhash
-
     digest: int = xxhash.xxh64_intdigest(encode_identity(*parts))
     return digest
 

@@ -8,6 +8,7 @@ case-sensitively. Backslash is an ordinary character on Linux servers.
 from __future__ import annotations
 
 import posixpath
+import unicodedata
 
 DATA_DIR = "data"
 # How the name of a member under DATA_DIR starts.
@@ -34,8 +35,6 @@ def member_key(name: str) -> str:
     # Fast path: pure ASCII is already NFC; is_normalized is C-speed but ASCII check is cheaper.
     if name.isascii():
         return name
-    import unicodedata  # a large extension module: loaded by the first non-ASCII name only
-
     return unicodedata.normalize("NFC", name)
 
 
