@@ -1388,7 +1388,7 @@ def drive_batches(_scan, users, teams, channels, type_ok, cases, files):
 # The tables' counter over the same lines (skipping each it stops at): its counts after
 # every batch of 40.
 def drive_tally(_report, cases, table):
-    counter = _report.Tally(table)
+    counter = _report.Tally(table, 2, 6)  # small caps: its period widens, day to eons
     lines = [raw for raw, _, _ in cases]
     results = []
     for first in range(0, len(lines), 40):
@@ -1516,11 +1516,16 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
         (mutate(raw, rng), direct, MAX_POST_SIZE) for raw, direct in FILE_SEEDS for _ in range(60)
     ]
     # The tables' counter: DMs and GMs written in odd case, too many members, dates before
-    # 1970, names longer than its first key buffer (escaped, so unescaped into it).
+    # 1970 and at int64's ends, names longer than its first key buffer (escaped, so unescaped
+    # into it).
     cases += [
         (dm_line(channel_members=arr(b'"Alice"', b'"alice"', b'"BOB"')), True, MAX_POST_SIZE),
         (dm_line(channel_members=arr(*[b'"u%d"' % i for i in range(65)])), True, MAX_POST_SIZE),
         (post_line(create_at=b"-86400001"), False, MAX_POST_SIZE),
+        *(
+            (post_line(create_at=at), False, MAX_POST_SIZE)
+            for at in (b"-9223372036854775808", b"9223372036854775807", b"3155760000000")
+        ),
         (post_line(team=b'"' + b"\\u00e9" * 300 + b'"'), False, MAX_POST_SIZE),
         (post_line(user=b'"' + b"x\\n" * 400 + b'"'), False, MAX_POST_SIZE),
     ]
@@ -1595,8 +1600,12 @@ def test_the_scanner_under_address_and_undefined_behaviour_sanitizers(tmp_path: 
     kinds = {tag >> 56 for *_, (_, tags, _, _, _) in records for tag in array("Q", tags)}
     assert kinds == {1, 2, 3, 4, 5}
     # The counter took post lines, direct posts and files (found and missing).
-    (posts, direct_posts), _, _, _, _, _, file_types = tallies[-1]
+    (posts, direct_posts), _, _, _, _, days, file_types, level = tallies[-1]
     assert posts[0] > 100
+    # Its days widened as it counted, to its widest period (10**9 years: more groups than its
+    # cap of buckets, 6, posted), which holds int64's range in two: before year 0 and after.
+    assert level == 12
+    assert {day for day, *_ in days} <= {-719528 - 365_242_500_000, -719528}
     assert direct_posts[0] > 10
     assert sum(files for _, files, _, _, _ in file_types) > 10
     assert sum(missing for _, _, _, missing, _ in file_types) > 0

@@ -388,6 +388,25 @@ def test_counts_are_charted_with_whole_ticks_only() -> None:
     assert not [t for t in texts if re.fullmatch(r"[\d.,]*\.\d+", t)]
 
 
+def test_text_sizes_are_measured_once_and_follow_the_font_settings() -> None:
+    # The layout's text sizes are kept (measuring is ~0.4 ms a text): asked again they are
+    # not measured again, and a size named relative to the font size follows that setting.
+    import matplotlib
+
+    from archivekit.report import charts
+
+    with matplotlib.rc_context(charts._RC):
+        charts._extent.cache_clear()
+        first = charts._text("a channel name", "small")
+        again = charts._text("a channel name", "small")
+        assert again == first
+        assert charts._extent.cache_info().hits >= 2  # the name and "lp" (a line's height)
+        with matplotlib.rc_context({"font.size": 18}):
+            larger = charts._text("a channel name", "small")
+    assert larger[0] > first[0] * 1.5
+    assert larger[1] > first[1] * 1.5
+
+
 def test_every_chart_fits_its_figure(busy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The axes are placed from the sizes of the texts around them (no measuring draw): what
     is drawn — long names, month labels on end, bar labels, the legend — stays inside."""

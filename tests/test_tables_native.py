@@ -37,7 +37,7 @@ from hypothesis import HealthCheck, given, settings
 from line_mutations import generated_post_lines, mutate, variants
 from test_reader_zipmaker import Entry, build_zip
 
-from archivekit.check import table_lines
+from archivekit.check import periods, table_counts, table_lines
 from archivekit.check.fast.fastpath import non_ascii_extension
 from archivekit.check.table_counts import TableCounts
 from archivekit.gosem.decode import POST_LINE_TYPES
@@ -96,6 +96,12 @@ FILES = {
 # --- the extension is there ---------------------------------------------------------------------
 
 
+def c_counter(table: Any) -> Any:
+    """The C counter of post lines, with the tables' caps on the periods it holds."""
+    assert TALLY is not None
+    return TALLY(table, table_counts.PERIODS_HELD, table_counts.BUCKETS_HELD)
+
+
 @pytest.mark.skipif(PURE_PYTHON, reason="ARCHIVEKIT_PURE_PYTHON is set: the C counter is off")
 def test_the_c_counter_is_built_from_the_current_source() -> None:
     assert TALLY is not None, (
@@ -152,7 +158,7 @@ class Lines:
     def native(self, lines: list[bytes]) -> tuple[int, TableCounts]:
         """(lines C took from the start, the tally it leaves)."""
         assert TALLY is not None
-        counter = TALLY(self.table)
+        counter = c_counter(self.table)
         taken = counter.count(list(lines), 0)
         tally = TableCounts(self.size_of)
         tally.add_counted(counter.counts())
@@ -320,7 +326,7 @@ def test_record_mutations_count_alike(lines_with_files: Lines, mutations: Any) -
 @needs_c
 def test_a_batch_is_counted_up_to_the_first_line_c_does_not_take() -> None:
     assert TALLY is not None
-    counter = TALLY(None)
+    counter = c_counter(None)
     posts = [dump_json_line(post("t", "c", "u", "m", T0 + i)) for i in range(3)]
     batch: list[Any] = [*posts, DECLINED["float date"], *posts, LineTooLong(10**9), *posts]
     assert counter.count(batch, 0) == 3
@@ -344,7 +350,7 @@ def test_counting_leaks_no_python_objects(lines_with_files: Lines) -> None:
     batch = [*SEEDS, *DECLINED.values(), *(mutate(raw, rng) for raw in SEEDS for _ in range(50))]
 
     def count_all() -> None:
-        counter = TALLY(lines_with_files.table)
+        counter = c_counter(lines_with_files.table)
         start = 0
         while start < len(batch):
             start = counter.count(batch, start) + 1
@@ -447,6 +453,70 @@ def test_an_export_directory_gives_the_same_tables(
     with zipfile.ZipFile(path) as zf:
         zf.extractall(folder)
     both_ways(folder, monkeypatch)
+
+
+# --- a spread of dates ---------------------------------------------------------------------------
+
+
+def spread(teams: int, posts: int, first: int, step: int) -> list[Any]:
+    """`posts` posts (each with a reply a day later) `step` ms apart from `first`, over the
+    channels of `teams` teams and the DM of two users."""
+    lines: list[Any] = [user("u1"), user("u2")]
+    for t in range(teams):
+        lines += [team(f"t{t}"), channel(f"t{t}", "c")]
+    for n in range(posts):
+        at = first + n * step
+        replies = [reply("u2", "r", at + DAY)]
+        if n % 7:
+            lines.append(post(f"t{n % teams}", "c", "u1", "x", at, replies=replies))
+        else:
+            lines.append(direct_post(["u1", "u2"], "u1", "x", at, replies=replies))
+    return lines
+
+
+@needs_c
+def test_the_c_counter_holds_a_bounded_number_of_periods_however_many_days(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 20,000 posts 37 days apart (2,000 years), each on a day of its own, over 20 teams and a
+    # DM: C widens its period as it counts (day, month, ... millennium), holding at most its
+    # caps all along; its tally is the one Python holds for the same lines.
+    monkeypatch.setattr(table_counts, "PERIODS_HELD", 30)
+    monkeypatch.setattr(table_counts, "BUCKETS_HELD", 400)
+    lines = [dump_json_line(line) for line in spread(20, 20_000, 0, 37 * DAY)[42:]]
+    counter = c_counter(None)
+    held = []
+    for at in range(0, len(lines), 500):
+        assert counter.count(lines[at : at + 500], 0) == 500
+        held.append(counter.held())
+    assert max(buckets for _, buckets in held) <= 400
+    widened = dict.fromkeys(periods.name(level) for level, _ in held)
+    assert list(widened) == ["decade", "century", "millennium"]  # 500 posts: 50 years
+    native = TableCounts()
+    native.add_counted(counter.counts())
+    python = Lines(None).python(lines)
+    assert periods.name(python.period) == periods.name(native.period) == "millennium"
+    assert state(native) == state(python)
+
+
+@needs_c
+@pytest.mark.parametrize(
+    ("first", "step"),
+    [(0, 37 * DAY), (1_000 * DAY, 1_000), (-(2**63) + 1, 2**64 // 3_000)],
+    ids=["37 days apart", "one day", "over int64"],
+)
+def test_a_wide_spread_of_dates_gives_the_same_tables_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: int, step: int
+) -> None:
+    monkeypatch.setattr(table_counts, "PERIODS_HELD", 30)
+    monkeypatch.setattr(table_counts, "BUCKETS_HELD", 400)
+    path = make_archive(tmp_path / "spread.zip", spread(20, 3_000, first, step))
+    assert python_lines(path, monkeypatch) == list(range(1, 44))  # C counts every post
+    counted = both_ways(path, monkeypatch)
+    assert counted.table("months").widened == (step > DAY)
+    several = tables(path, workers=3, block_size=8192)
+    for name in COLUMNS:
+        assert several.table(name).rows == counted.table(name).rows, name
 
 
 EDGE_LINES: list[Any] = [

@@ -573,16 +573,19 @@ class TableCounts:
         """Add what the C counter (`archivekit.check.fast._report.Tally.counts()`) counted of
         other lines: the figures `add` gives those lines, keyed by names as written.
 
-        `counted` is (line types, places, people, authors, teams, days, file types):
+        `counted` is (line types, places, people, authors, teams, days, file types, level):
         line types ((lines, bytes, replies, reactions, files) of post, then direct_post lines);
         places [(names, kind, posts, replies, reactions, files, file bytes, first, last)] with
         names (team, channel) for kind 0, the members as written for 1 (DM) and 2 (GM); people
         [(name, posts, direct posts, replies, reactions, files, first, last)]; authors
         [(place, person)] as positions in those lists; teams [name] (day group 2 + i); days
-        [(day, group, posts, replies, files, file bytes)] with group 0 DMs, 1 GMs;
-        file types [(extension, files, bytes, missing, largest)]."""
+        [(day, group, posts, replies, files, file bytes)] with group 0 DMs, 1 GMs and `day`
+        the first day of a period of `level` (C widens its periods under the same caps as this
+        tally, never past the level this tally would end at for those days: the figures are
+        those of C's days counted here one by one); file types [(extension, files, bytes,
+        missing, largest)]."""
         # Each row is merged as the tally of other lines would be (`merge`).
-        line_types, places, people, authors, teams, days, file_types = counted
+        line_types, places, people, authors, teams, days, file_types, level = counted
         for name, counts in zip(POST_LINE_TYPES, line_types, strict=True):
             if counts[0]:  # lines
                 self.line_type(name).merge(LineType(*counts))
@@ -619,10 +622,12 @@ class TableCounts:
         for row in days:
             if row[1] not in groups:
                 groups[row[1]] = self._group(*keys[row[1]])
-        # In date order (sorted in place: C's rows are a day each), summed per period and
+        # In date order (sorted in place: C's rows are a period each), summed per period and
         # group before they are held: a spread of dates held per a wider period costs a
         # comparison per day (`periods.Starts`) and a bucket lookup per period, not a date's
         # arithmetic and a bucket lookup per day.
+        if level > self.period:
+            self._widen(level)
         days.sort()
         current: int | None = None
         sums: dict[int, list[int]] = {}

@@ -5,7 +5,8 @@ report page's one pass).
 Runs of post and direct_post lines are counted in C when it is built
 (`archivekit/check/fast/_report.c`: the same figures, keyed by names as written, folded in by
 `TableCounts.add_counted` at the end); any line it does not take is decoded and counted in
-Python. Memory: the counters only (teams, channels, DMs/GMs, users, days), never a line.
+Python. Memory: the counters only (teams, channels, DMs/GMs, users, periods: C holds its days
+under the same caps as `TableCounts`, widening the period as it counts), never a line.
 
 `background`: the batches are counted in a thread of their own, in the order given. The C
 counter lets the GIL go while it counts, so on two cores the report's one pass counts a batch
@@ -18,6 +19,7 @@ from __future__ import annotations
 import queue
 import threading
 
+from archivekit.check import table_counts
 from archivekit.check.fast import report_native
 from archivekit.check.table_counts import TableCounts
 from archivekit.read import Archive, LineTooLong
@@ -44,7 +46,13 @@ class TableLines:
             return None if member is None or member.is_dir else member.size
 
         self._tally = TableCounts(size_of)
-        self._native = None if NATIVE_TALLY is None else NATIVE_TALLY(archive.index.table)
+        self._native = (
+            None
+            if NATIVE_TALLY is None
+            else NATIVE_TALLY(
+                archive.index.table, table_counts.PERIODS_HELD, table_counts.BUCKETS_HELD
+            )
+        )
         self._queue: queue.Queue[_Batch | None] | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None

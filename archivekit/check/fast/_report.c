@@ -19,8 +19,10 @@
  * member lists); the Python side folds the spellings into Go's lowercase when it takes the
  * counts, as its own caches do. DM/GM members are ASCII here, so whether a list is a DM or a
  * GM (its distinct lowercased names) is decided here too, for the days table. Memory grows
- * with the number of channels, member lists, users, days per team and file extensions, never
- * with the number of posts.
+ * with the number of channels, member lists, users and file extensions, never with the number
+ * of posts: the days table holds periods (day, month, … as archivekit/check/periods.py), and
+ * widens them as it counts when a group holds more than `periods_held` of them or the table
+ * more than `buckets_held` (table_counts.py's PERIODS_HELD and BUCKETS_HELD).
  *
  * Input is hostile: the lexer (_jsonline.h) bounds-checks every read; nesting is bounded by
  * the fixed shape (post -> replies -> reactions, files) and by skip_value's depth limit.
@@ -209,6 +211,69 @@ typedef struct {
     uint64_t bytes, largest;
 } FileType;
 
+/* --- periods: archivekit/check/periods.py's levels (day, month, quarter, year, decade, …) ----- */
+
+enum { LEVEL_DAY = 0, LEVEL_MONTH = 1, LEVEL_QUARTER = 2, LEVEL_YEAR = 3 };
+/* A period of 10**9 years holds every day an int64 of ms can name: no level past it. */
+#define LEVEL_MOST (LEVEL_YEAR + 9)
+
+static inline long long floor_div(long long a, long long b) {
+    long long q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* periods.civil: (year, month, day of month) of a day index since 1970-01-01. */
+static void civil(long long day, long long *year, int *month) {
+    long long z = day + 719468;
+    long long era = floor_div(z, 146097);
+    long long doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *year = yoe + era * 400 + (m <= 2);
+    *month = m;
+}
+
+/* periods.day_index: the day index of the first of `month` of `year`. */
+static long long first_of_month(long long year, int month) {
+    year -= month <= 2;
+    long long era = floor_div(year, 400);
+    long long yoe = year - era * 400;
+    long long doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* periods.Starts: the first day of the period of `level` that holds a day, the bounds of the
+ * last period found kept (posts in date order share them). */
+typedef struct {
+    int level;
+    long long first, end; /* [first, end): the last period found (none while first == end) */
+} Starts;
+
+static long long period_start(Starts *s, long long day) {
+    if (s->level == LEVEL_DAY) return day;
+    if (s->first <= day && day < s->end) return s->first;
+    long long year;
+    int month;
+    civil(day, &year, &month);
+    if (s->level == LEVEL_MONTH) {
+        s->first = first_of_month(year, month);
+        s->end = month == 12 ? first_of_month(year + 1, 1) : first_of_month(year, month + 1);
+    } else if (s->level == LEVEL_QUARTER) {
+        month -= (month - 1) % 3;
+        s->first = first_of_month(year, month);
+        s->end = month == 10 ? first_of_month(year + 1, 1) : first_of_month(year, month + 3);
+    } else {
+        long long years = 1;
+        for (int k = LEVEL_YEAR; k < s->level; k++) years *= 10;
+        year = floor_div(year, years) * years;
+        s->first = first_of_month(year, 1);
+        s->end = first_of_month(year + years, 1);
+    }
+    return s->first;
+}
+
 typedef struct {
     int64_t lines, bytes, replies, reactions, files;
 } LineType;
@@ -267,6 +332,12 @@ typedef struct {
     Reader reader;
     Table places, people, teams, authors, days, extensions;
     LineType line_types[2]; /* post, direct_post */
+    /* The days table: keyed (first day of a period of `starts.level`, group); `held[g]`: the
+     * periods group g holds (`held_room` of them allocated); the caps that widen the level. */
+    Starts starts;
+    int64_t *held;
+    size_t held_room;
+    long long periods_held, buckets_held;
 } Tally;
 
 /* --- reading ------------------------------------------------------------------------------ */
@@ -637,13 +708,76 @@ static inline long long floor_day(long long at) {
     return (at % DAY_MS != 0 && at < 0) ? day - 1 : day;
 }
 
-static int64_t bucket_of(Tally *t, long long at, uint32_t group) {
+/* The id of the bucket of (a period's first day, a group) in the days table `days`, added
+ * when new (counted in `held`, the periods held per group); -1 on error. */
+static int64_t hold_key(Table *days, int64_t *held, long long first, uint32_t group) {
     char key[12];
-    long long day = floor_day(at);
     int added;
-    memcpy(key, &day, 8);
+    memcpy(key, &first, 8);
     memcpy(key + 8, &group, 4);
-    return intern(&t->days, key, sizeof key, &added);
+    int64_t id = intern(days, key, sizeof key, &added);
+    if (id >= 0) held[group] += added;
+    return id;
+}
+
+/* Whether the days table holds more than the caps allow (TableCounts._hold's test). The Python
+ * tally these counts go to holds at least these buckets at this level, so it ends at a wider
+ * one: counting here per the next wider period changes none of its figures. */
+static int over_caps(const Tally *t) {
+    if ((long long)t->days.count > t->buckets_held) return 1;
+    for (size_t g = 0; g < t->held_room; g++)
+        if (t->held[g] > t->periods_held) return 1;
+    return 0;
+}
+
+/* Count what the days table holds per the next wider period (and wider, while over the caps). */
+static int widen(Tally *t) {
+    while (t->starts.level < LEVEL_MOST && over_caps(t)) {
+        Starts wider = {t->starts.level + 1, 0, 0};
+        Table days = {0};
+        days.record_size = sizeof(Bucket);
+        memset(t->held, 0, t->held_room * sizeof *t->held);
+        for (size_t i = 0; i < t->days.count; i++) {
+            long long first;
+            uint32_t group;
+            memcpy(&first, key_bytes(&t->days, i), 8);
+            memcpy(&group, key_bytes(&t->days, i) + 8, 4);
+            int64_t id = hold_key(&days, t->held, period_start(&wider, first), group);
+            if (id < 0) {
+                table_free(&days);
+                return FAIL;
+            }
+            const Bucket *b = (const Bucket *)t->days.records + i;
+            Bucket *into = (Bucket *)days.records + id;
+            into->posts += b->posts;
+            into->replies += b->replies;
+            into->files += b->files;
+            into->file_bytes += b->file_bytes;
+        }
+        table_free(&t->days);
+        t->days = days;
+        t->starts = wider;
+    }
+    return OK;
+}
+
+/* The id of the bucket of the period that holds `at` in `group`, -1 on error; *widened set
+ * when the level widened for it (the ids of the buckets taken before are then stale). */
+static int64_t bucket_of(Tally *t, long long at, uint32_t group, int *widened) {
+    if (group >= t->held_room) {
+        size_t room = t->held_room;
+        if (grow((void **)&t->held, &t->held_room, (size_t)group + 1, sizeof *t->held) != OK)
+            return -1;
+        memset(t->held + room, 0, (t->held_room - room) * sizeof *t->held);
+    }
+    size_t before = t->days.count;
+    int64_t id = hold_key(&t->days, t->held, period_start(&t->starts, floor_day(at)), group);
+    if (id < 0 || t->days.count == before || t->starts.level >= LEVEL_MOST ||
+        (t->held[group] <= t->periods_held && (long long)t->days.count <= t->buckets_held))
+        return id;
+    if (widen(t) != OK) return -1;
+    *widened = 1;
+    return hold_key(&t->days, t->held, period_start(&t->starts, floor_day(at)), group);
 }
 
 static int add_author(Tally *t, int64_t place, int64_t person) {
@@ -681,13 +815,19 @@ static int count_line(void *self, int direct, Py_ssize_t line_bytes, Py_ssize_t 
     stats->lines++;
     stats->bytes += line_bytes;
     uint32_t group = ((Place *)t->places.records + place)->group;
+    /* The buckets first: a new period may widen the level, and the ids of the buckets taken
+     * before it with it (then they are taken again). */
+    for (int widened = 1; widened;) {
+        widened = 0;
+        for (size_t k = 0; k < r->owner_count && !widened; k++) {
+            Owner *o = &r->owners[k];
+            o->bucket = -1;
+            if (o->has_at && (o->bucket = bucket_of(t, o->at, group, &widened)) < 0) return FAIL;
+        }
+    }
     for (size_t k = 0; k < r->owner_count; k++) {
         Owner *o = &r->owners[k];
-        o->person = o->bucket = -1;
-        if (o->has_at) {
-            o->bucket = bucket_of(t, o->at, group);
-            if (o->bucket < 0) return FAIL;
-        }
+        o->person = -1;
         if (o->has_user) {
             o->person = person_of(t, &o->user);
             if (o->person < 0 || add_author(t, place, o->person) != OK) return FAIL;
@@ -753,10 +893,19 @@ static int count_line(void *self, int direct, Py_ssize_t line_bytes, Py_ssize_t 
 
 static PyObject *tally_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     PyObject *files;
-    static char *names[] = {"files", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:Tally", names, &files)) return NULL;
+    long long periods_held, buckets_held;
+    static char *names[] = {"files", "periods_held", "buckets_held", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OLL:Tally", names, &files, &periods_held,
+                                     &buckets_held))
+        return NULL;
+    if (periods_held < 1 || buckets_held < 1) {
+        PyErr_SetString(PyExc_ValueError, "periods_held and buckets_held must be positive");
+        return NULL;
+    }
     Tally *t = (Tally *)type->tp_alloc(type, 0);
     if (t == NULL) return NULL;
+    t->periods_held = periods_held;
+    t->buckets_held = buckets_held;
     if (!reader_init(&t->reader, files, 0)) {
         Py_DECREF(t);
         return NULL;
@@ -771,6 +920,7 @@ static PyObject *tally_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 static void tally_dealloc(Tally *t) {
     Table *tables[] = {&t->places, &t->people, &t->teams, &t->authors, &t->days, &t->extensions};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) table_free(tables[i]);
+    PyMem_RawFree(t->held);
     reader_free(&t->reader);
     Py_TYPE(t)->tp_free((PyObject *)t);
 }
@@ -1097,7 +1247,13 @@ static int append_new(PyObject *list, PyObject *item) {
     return r;
 }
 
-/* counts() -> (line_types, places, people, authors, teams, days, file_types); see
+/* held() -> (level, buckets): the period level of the days table and the buckets it holds. */
+static PyObject *tally_held(Tally *t, PyObject *unused) {
+    (void)unused;
+    return Py_BuildValue("(in)", t->starts.level, (Py_ssize_t)t->days.count);
+}
+
+/* counts() -> (line_types, places, people, authors, teams, days, file_types, level); see
  * archivekit/check/table_counts.py (TableCounts.add_counted) for the shapes. */
 static PyObject *tally_counts(Tally *t, PyObject *unused) {
     (void)unused;
@@ -1157,11 +1313,11 @@ static PyObject *tally_counts(Tally *t, PyObject *unused) {
             goto done;
     }
     const LineType *l = t->line_types;
-    result = Py_BuildValue("((LLLLL)(LLLLL))OOOOOO", (long long)l[0].lines, (long long)l[0].bytes,
+    result = Py_BuildValue("((LLLLL)(LLLLL))OOOOOOi", (long long)l[0].lines, (long long)l[0].bytes,
                            (long long)l[0].replies, (long long)l[0].reactions, (long long)l[0].files,
                            (long long)l[1].lines, (long long)l[1].bytes, (long long)l[1].replies,
                            (long long)l[1].reactions, (long long)l[1].files, places, people, authors,
-                           teams, days, types);
+                           teams, days, types, t->starts.level);
 done:
     Py_XDECREF(places);
     Py_XDECREF(people);
@@ -1176,6 +1332,9 @@ static PyMethodDef tally_methods[] = {
     {"count", (PyCFunction)(void (*)(void))tally_count, METH_FASTCALL,
      "count(batch, start) -> int: count the post and direct_post lines from batch[start] until "
      "one this does not take; returns its index (len(batch) when all were counted)."},
+    {"held", (PyCFunction)(void (*)(void))tally_held, METH_NOARGS,
+     "held() -> (level, buckets): the period level (archivekit/check/periods.py) the days "
+     "are counted by, and the buckets held."},
     {"counts", (PyCFunction)(void (*)(void))tally_counts, METH_NOARGS,
      "counts() -> tuple: everything counted so far, keyed by names as written (see "
      "archivekit/check/table_counts.py, TableCounts.add_counted)."},
@@ -1186,8 +1345,10 @@ static PyTypeObject TallyType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "archivekit.check.fast._report.Tally",
     .tp_basicsize = sizeof(Tally),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Tally(files): the tables' counts of post lines; `files` is the member index's "
-              "table capsule (None: lines with attachments are left to Python).",
+    .tp_doc = "Tally(files, periods_held, buckets_held): the tables' counts of post lines; "
+              "`files` is the member index's table capsule (None: lines with attachments are "
+              "left to Python); the caps of the days table (table_counts.PERIODS_HELD, "
+              "BUCKETS_HELD).",
     .tp_new = tally_new,
     .tp_dealloc = (destructor)tally_dealloc,
     .tp_methods = tally_methods,
