@@ -370,7 +370,9 @@ class FixRun:
         output position without and with the reorder — the lines that moved up (over lines of
         a later block before them) or those that moved down (passed by lines of an earlier
         block after them), whichever are fewer; the lines that only shift by one because
-        another line passed them are not (a dry run spools too: the log is the same)."""
+        another line passed them are not (a dry run spools too: the log is the same). A version
+        line put on line 1 is logged always, as `drop-stray-version` (the repair validate
+        names for a version line not on line 1: the first is moved, any other dropped)."""
         spool = GroupSpool(self._spool_folder, SPILL_BUDGET)
         try:
             order = {kind: i for i, kind in enumerate(EXPORT_ORDER)}
@@ -408,26 +410,30 @@ class FixRun:
                 for tag, record in spool.replay(group):
                     count, mode = divmod(tag, 3)
                     first, before, up = _PLACE.unpack_from(record)
-                    moved = done < passed[rank] if down else up
+                    moved = up if group == "version" or not down else done < passed[rank]
                     if moved and before != position:
-                        self._log_moves(first, before, position, count)
+                        self._log_moves(first, before, position, count, group == "version")
                     self._write(record[_PLACE.size :], count, mode)
                     position += count
                     done += count
         finally:
             spool.close()
 
-    def _log_moves(self, first: int, before: int, after: int, count: int) -> None:
+    def _log_moves(self, first: int, before: int, after: int, count: int, version: bool) -> None:
         """``count`` lines from input line ``first`` written at output position ``after``
-        instead of ``before`` (0-based; shown 1-based)."""
+        instead of ``before`` (0-based; shown 1-based); ``version``: the version line."""
+        repair, note = REPAIR_REORDER, None
+        if version:
+            repair, note = REPAIR_STRAY_VERSION, "a version line is only allowed as line 1"
         for k in range(count):
             self.log.add(
                 Change(
-                    REPAIR_REORDER,
+                    repair,
                     first + k,
                     None,
                     shown_json(f"output line {before + k + 1:,}"),
                     shown_json(f"output line {after + k + 1:,}"),
+                    note,
                 )
             )
 
@@ -754,12 +760,18 @@ class FixRun:
         return member
 
     def _recompress(self, member: MemberInfo, name: str) -> bool:
-        """Write ``member`` deflated under ``name``; False when it cannot be read."""
+        """Write ``member`` deflated under ``name``; False when it cannot be read.
+
+        It is read up to its declared size whatever its ratio (a member of zeros in bzip2
+        expands far more than the readers' zip-bomb limit): it cannot give more than it
+        declares, and its deflated copy is kept within the ratio (`zipwriter.RatioBound`),
+        so validate's promise of `recompress` holds for every readable member."""
         before = method_name(member.method)
+        blocks = partial(self.archive.iter_member_blocks, member, COPY_BLOCK, ratio=False)
         try:
             # Read once to the end first (the CRC is checked there): a member that turns out
             # unreadable half-way must not leave half a member in the output.
-            for _ in self.archive.iter_member_blocks(member, COPY_BLOCK):
+            for _ in blocks():
                 pass
         except ArchiveError as exc:
             self.log.add(
@@ -776,7 +788,6 @@ class FixRun:
         if self.writer is not None:
             # Sizes in the local header (no data descriptor): fix of the output copies this
             # member raw to the same bytes.
-            blocks = partial(self.archive.iter_member_blocks, member, COPY_BLOCK)
             self.writer.add_compressed_member(name, blocks, folder=self._spool_folder)
         self.stats.members_recompressed += 1
         self.log.add(
