@@ -1842,6 +1842,39 @@ def test_injected_defects_are_all_repaired(
     assert (folder / "again.zip").read_bytes() == (folder / "out.zip").read_bytes()
 
 
+@pytest.mark.parametrize("late_user", [False, True])
+def test_posts_and_direct_posts_in_one_run_keep_their_bytes_and_their_blocks(
+    late_user: bool, tmp_path: Path
+) -> None:
+    # Plain post and direct-post lines alternating (one run of the C batch scanner, both
+    # types): every line byte-identical; with a reorder, each in its own block, in order.
+    mixed = [
+        post("eng", "dev", "alice", f"p{i}", T0 + i)
+        if i % 3
+        else direct_post(["alice", "bob"], "bob", f"d{i}", T0 + i)
+        for i in range(30)
+    ]
+    carol = user("carol", {"eng": ["dev"]})
+    late = [post("eng", "dev", "carol", "late", T0)] if late_user else []
+    lines = [*base_lines(), direct_channel(["alice", "bob"]), *mixed, *late, carol]
+    source = make_archive(tmp_path / "in.zip", lines)
+    changes, result = fix(source, tmp_path / "out.zip")
+    assert result.stats.reordered is late_user
+    out = jsonl(tmp_path / "out.zip")
+    if not late_user:
+        assert changes == []
+        assert out == jsonl(source)
+        return
+    types = [orjson.loads(line)["type"] for line in out]
+    order = {kind: i for i, kind in enumerate(EXPORT_ORDER)}
+    assert [order[t] for t in types] == sorted(order[t] for t in types)
+    for kind in ("post", "direct_post"):
+        prefix = b'{"type":"%s"' % kind.encode()
+        assert [x for x in out if x.startswith(prefix)] == [
+            x for x in jsonl(source) if x.startswith(prefix)
+        ]
+
+
 def test_a_reorder_through_a_tiny_spill_budget_keeps_order_and_bytes(
     generated: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

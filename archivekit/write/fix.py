@@ -50,6 +50,7 @@ import orjson
 from archivekit.check.fast.fastpath import (
     DIRECT_POST_PREFIX,
     IMAGE_EXTENSION_BYTES,
+    NATIVE_BATCH,
     POST_PREFIX,
     FilesArg,
     key_finder,
@@ -105,6 +106,7 @@ _LONG_LINE: Final = struct.Struct("<QQ")  # (offset in the JSONL, length) of a l
 # Before each piece in the reorder spool: its first input line, where its first line would be
 # in the output without the reorder, and whether it is moved out of place (logged).
 _PLACE: Final = struct.Struct("<QQ?")
+_KNOWN_TYPES: Final = frozenset(EXPORT_ORDER)
 
 
 @dataclass(slots=True)
@@ -291,6 +293,7 @@ class FixRun:
         self._version_kept = False  # the output's version line (line 1) is written
         self._definition_keys: set[object] = set()  # without --dedupe: what lines defined
         self._repairs: LineRepairs | None = None  # set by `run`
+        self._group = "version"  # `_lines`: the block (`EXPORT_ORDER`) of the last line
 
     def run(self) -> FixStats:
         """Write everything. Without ``early_use`` (see `FixRun`) it may raise `NeedsSurvey`
@@ -443,15 +446,23 @@ class FixRun:
         """(line type, bytes, lines in them, how to write them: `_NEW`, `_KEPT`, `_LONG`, the
         input line of the first) of everything to write, in input order. Runs of post lines
         the scanner accepts (of one type) come as one piece, their lines joined by ``\\n``
-        (a whole input block when it is nothing else)."""
-        group = "version"
+        (a whole input block when it is nothing else). A block without a carriage return (a
+        plain line's other condition) is run through the C batch scanner, which finds those
+        runs without a Python step per line (`_plain_runs`)."""
+        self._group = "version"
         number = 0
         offset = 0  # of the line in the JSONL (a long line is read again from there)
-        known = frozenset(EXPORT_ORDER)
         plain = self._plain_post(decoder)
+        runs = self._plain_runs(decoder)
         for block in iter_line_blocks(self.archive.iter_jsonl_blocks()):
             lines = block.lines()
+            text = block.text
             self.stats.lines_read += len(lines)
+            if runs is not None and text is not None and b"\r" not in text:
+                yield from self._block_runs(text, lines, number, runs, repairs)
+                number += len(lines)
+                offset += len(text) + 1
+                continue
             run: list[bytes] = []
             for raw in lines:
                 number += 1
@@ -459,30 +470,75 @@ class FixRun:
                 offset += (raw.length if isinstance(raw, LineTooLong) else len(raw)) + 1
                 kind = plain(raw)
                 if kind is not None:
-                    if run and kind != group:
-                        yield group, b"\n".join(run), len(run), _KEPT, number - len(run)
+                    if run and kind != self._group:
+                        yield self._group, b"\n".join(run), len(run), _KEPT, number - len(run)
                         run = []
-                    group = kind
+                    self._group = kind
                     run.append(cast("bytes", raw))
                     continue
                 if run:
-                    yield group, b"\n".join(run), len(run), _KEPT, number - len(run)
+                    yield self._group, b"\n".join(run), len(run), _KEPT, number - len(run)
                     run = []
                 if isinstance(raw, LineTooLong):
                     self._too_long(number, raw.length)
-                    yield group, _LONG_LINE.pack(start, raw.length), 1, _LONG, number
+                    yield self._group, _LONG_LINE.pack(start, raw.length), 1, _LONG, number
                     continue
-                for line_type, line, keep in self._line(raw, number, repairs):
-                    if line_type in known:
-                        # A line of a type the server does not know stays where it is, with
-                        # the lines before it: fix does not guess where it belongs.
-                        group = line_type
-                    yield group, line, 1, _KEPT if keep else _NEW, number
+                yield from self._other(raw, number, repairs)
             if run:
-                text = block.text
                 if text is None or len(run) != len(lines):
                     text = b"\n".join(run)
-                yield group, text, len(run), _KEPT, number - len(run) + 1
+                yield self._group, text, len(run), _KEPT, number - len(run) + 1
+
+    def _block_runs(
+        self,
+        text: bytes,
+        lines: list[bytes | LineTooLong],
+        before: int,
+        runs: Callable[[list[bytes | LineTooLong], int, int], tuple[int, int, int]],
+        repairs: LineRepairs,
+    ) -> Iterator[tuple[str, bytes, int, int, int]]:
+        """`_lines` for one block of whole lines (``text``, after input line ``before``)
+        without a carriage return: the runs of plain post lines found in C (`_plain_runs`),
+        the line each stops at through the slow path."""
+        n = len(lines)
+        i = 0
+        while i < n:
+            stop, posts, directs = runs(lines, i, before + 1)
+            if stop > i:
+                if posts and directs:  # both types: a piece per stretch of one
+                    yield from self._typed_runs(cast("list[bytes]", lines[i:stop]), before + i + 1)
+                else:
+                    self._group = POST_LINE_TYPES[directs > 0]
+                    data = text if stop - i == n else b"\n".join(cast("list[bytes]", lines[i:stop]))
+                    yield self._group, data, stop - i, _KEPT, before + i + 1
+            if stop < n:
+                yield from self._other(cast("bytes", lines[stop]), before + stop + 1, repairs)
+            i = stop + 1
+
+    def _typed_runs(
+        self, lines: list[bytes], first: int
+    ) -> Iterator[tuple[str, bytes, int, int, int]]:
+        """Plain post and direct-post lines (from input line ``first``) as a piece per
+        stretch of one type."""
+        start = 0
+        for k, line in enumerate(lines):
+            kind = POST_LINE_TYPES[line.startswith(DIRECT_POST_PREFIX)]
+            if kind != self._group and k > start:
+                yield self._group, b"\n".join(lines[start:k]), k - start, _KEPT, first + start
+                start = k
+            self._group = kind
+        yield self._group, b"\n".join(lines[start:]), len(lines) - start, _KEPT, first + start
+
+    def _other(
+        self, raw: bytes, number: int, repairs: LineRepairs
+    ) -> Iterator[tuple[str, bytes, int, int, int]]:
+        """A line that is not a plain post through the slow path (`_line`)."""
+        for line_type, line, keep in self._line(raw, number, repairs):
+            if line_type in _KNOWN_TYPES:
+                # A line of a type the server does not know stays where it is, with the
+                # lines before it: fix does not guess where it belongs.
+                self._group = line_type
+            yield self._group, line, 1, _KEPT if keep else _NEW, number
 
     def _too_long(self, number: int, length: int) -> None:
         """A line over 16 MiB: kept as it is, reported (what it holds is not read: nothing
@@ -523,6 +579,30 @@ class FixRun:
             return POST_LINE_TYPES[direct]
 
         return plain
+
+    def _plain_runs(
+        self, decoder: LineDecoder
+    ) -> Callable[[list[bytes | LineTooLong], int, int], tuple[int, int, int]] | None:
+        """`_plain_post`'s test for a run of lines at once, in C: for ``lines`` (the first
+        one input line ``first``) from ``start``, where the run of post and direct-post
+        lines the scanner accepts ends (the first line it does not, or the end), and how many
+        of each type it holds (`_plain_post` without its own checks: the scanner declines a
+        line with an escaped NUL, and the caller passes no line with a carriage return — it
+        looks for one in the whole block). None without the C batch scanner."""
+        batch = NATIVE_BATCH
+        if batch is None:
+            return None
+        users, teams, channels = decoder.users, decoder.teams, decoder.channels
+        max_post_size = self.options.max_post_size
+        files = self._files_arg()
+
+        def runs(lines: list[bytes | LineTooLong], start: int, first: int) -> tuple[int, int, int]:
+            found = batch(
+                lines, start, first, users, teams, channels, accept_any_type, max_post_size, files
+            )
+            return found[0], found[1], found[2]
+
+        return runs
 
     def _files_arg(self) -> FilesArg | None:
         """The member index for the scanner to resolve attachments with (lines whose files are
