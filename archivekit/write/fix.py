@@ -50,7 +50,7 @@ import orjson
 from archivekit.check.fast.fastpath import (
     DIRECT_POST_PREFIX,
     IMAGE_EXTENSION_BYTES,
-    NATIVE_BATCH,
+    NATIVE_TEXT,
     POST_PREFIX,
     FilesArg,
     key_finder,
@@ -107,6 +107,8 @@ _LONG_LINE: Final = struct.Struct("<QQ")  # (offset in the JSONL, length) of a l
 # in the output without the reorder, and whether it is moved out of place (logged).
 _PLACE: Final = struct.Struct("<QQ?")
 _KNOWN_TYPES: Final = frozenset(EXPORT_ORDER)
+# `FixRun._plain_runs`: (text, offset, first line) -> (stop, lines, posts, direct posts).
+_Runs = Callable[[bytes, int, int], tuple[int, int, int, int]]
 
 
 @dataclass(slots=True)
@@ -447,22 +449,24 @@ class FixRun:
         input line of the first) of everything to write, in input order. Runs of post lines
         the scanner accepts (of one type) come as one piece, their lines joined by ``\\n``
         (a whole input block when it is nothing else). A block without a carriage return (a
-        plain line's other condition) is run through the C batch scanner, which finds those
-        runs without a Python step per line (`_plain_runs`)."""
+        plain line's other condition) goes through the C scanner as text, never split into
+        lines: it finds those runs without a Python step per line (`_plain_runs`)."""
         self._group = "version"
         number = 0
         offset = 0  # of the line in the JSONL (a long line is read again from there)
         plain = self._plain_post(decoder)
         runs = self._plain_runs(decoder)
         for block in iter_line_blocks(self.archive.iter_jsonl_blocks()):
-            lines = block.lines()
             text = block.text
-            self.stats.lines_read += len(lines)
             if runs is not None and text is not None and b"\r" not in text:
-                yield from self._block_runs(text, lines, number, runs, repairs)
-                number += len(lines)
+                count = text.count(b"\n") + 1
+                self.stats.lines_read += count
+                yield from self._block_runs(text, number, runs, repairs)
+                number += count
                 offset += len(text) + 1
                 continue
+            lines = block.lines()
+            self.stats.lines_read += len(lines)
             run: list[bytes] = []
             for raw in lines:
                 number += 1
@@ -490,30 +494,30 @@ class FixRun:
                 yield self._group, text, len(run), _KEPT, number - len(run) + 1
 
     def _block_runs(
-        self,
-        text: bytes,
-        lines: list[bytes | LineTooLong],
-        before: int,
-        runs: Callable[[list[bytes | LineTooLong], int, int], tuple[int, int, int]],
-        repairs: LineRepairs,
+        self, text: bytes, before: int, runs: _Runs, repairs: LineRepairs
     ) -> Iterator[tuple[str, bytes, int, int, int]]:
         """`_lines` for one block of whole lines (``text``, after input line ``before``)
         without a carriage return: the runs of plain post lines found in C (`_plain_runs`),
         the line each stops at through the slow path."""
-        n = len(lines)
-        i = 0
-        while i < n:
-            stop, posts, directs = runs(lines, i, before + 1)
-            if stop > i:
+        size = len(text)
+        at, number = 0, before + 1  # where the next line starts, and its number
+        while at <= size:
+            stop, count, posts, directs = runs(text, at, number)
+            if count:
+                data = text if at == 0 and stop > size else text[at : stop - 1]
                 if posts and directs:  # both types: a piece per stretch of one
-                    yield from self._typed_runs(cast("list[bytes]", lines[i:stop]), before + i + 1)
+                    yield from self._typed_runs(data.split(b"\n"), number)
                 else:
                     self._group = POST_LINE_TYPES[directs > 0]
-                    data = text if stop - i == n else b"\n".join(cast("list[bytes]", lines[i:stop]))
-                    yield self._group, data, stop - i, _KEPT, before + i + 1
-            if stop < n:
-                yield from self._other(cast("bytes", lines[stop]), before + stop + 1, repairs)
-            i = stop + 1
+                    yield self._group, data, count, _KEPT, number
+                number += count
+            if stop > size:
+                return
+            end = text.find(b"\n", stop)
+            end = size if end < 0 else end
+            yield from self._other(text[stop:end], number, repairs)
+            number += 1
+            at = end + 1
 
     def _typed_runs(
         self, lines: list[bytes], first: int
@@ -580,27 +584,25 @@ class FixRun:
 
         return plain
 
-    def _plain_runs(
-        self, decoder: LineDecoder
-    ) -> Callable[[list[bytes | LineTooLong], int, int], tuple[int, int, int]] | None:
-        """`_plain_post`'s test for a run of lines at once, in C: for ``lines`` (the first
-        one input line ``first``) from ``start``, where the run of post and direct-post
-        lines the scanner accepts ends (the first line it does not, or the end), and how many
-        of each type it holds (`_plain_post` without its own checks: the scanner declines a
-        line with an escaped NUL, and the caller passes no line with a carriage return — it
-        looks for one in the whole block). None without the C batch scanner."""
-        batch = NATIVE_BATCH
-        if batch is None:
+    def _plain_runs(self, decoder: LineDecoder) -> _Runs | None:
+        """`_plain_post`'s test for a run of lines at once, in C (`NATIVE_TEXT`): for lines
+        joined by newlines, from the one at ``offset`` (input line ``first``), where the run
+        of post and direct-post lines the scanner accepts ends (the start of the first line
+        it does not accept, or past the end), how many lines it holds, and how many of each
+        type. `_plain_post` without its own checks: the scanner declines a line with an
+        escaped NUL, and the caller passes no carriage return (it looks for one in the whole
+        block). None without the C scanner."""
+        scan_text = NATIVE_TEXT
+        if scan_text is None:
             return None
         users, teams, channels = decoder.users, decoder.teams, decoder.channels
         max_post_size = self.options.max_post_size
         files = self._files_arg()
 
-        def runs(lines: list[bytes | LineTooLong], start: int, first: int) -> tuple[int, int, int]:
-            found = batch(
-                lines, start, first, users, teams, channels, accept_any_type, max_post_size, files
+        def runs(text: bytes, offset: int, first: int) -> tuple[int, int, int, int]:
+            return scan_text(
+                text, offset, first, users, teams, channels, accept_any_type, max_post_size, files
             )
-            return found[0], found[1], found[2]
 
         return runs
 
