@@ -384,9 +384,9 @@ REPAIRS: dict[str, str] = {
     REPAIR_RECOMPRESS: "a member the server cannot read re-compressed with deflate",
     REPAIR_DUPLICATE_MEMBER: "an earlier member of the same name left out (the server "
     "reads the last)",
-    REPAIR_STRAY_VERSION: "the first version line on line 1 (moved there, logged as "
-    "reorder-blocks, when line 1 is another line), every later one removed (two exports "
-    "joined: the server stops at a second version line; it carries nothing)",
+    REPAIR_STRAY_VERSION: "the first version line on line 1 (moved there when line 1 is "
+    "another line: a reorder), every later one removed (two exports joined: the server stops "
+    "at a second version line; it carries nothing)",
     REPAIR_CLEAR_ENCRYPTION: "a stored member flagged encrypted whose bytes are provably plain "
     "(as many as its size, their CRC-32 the header's) copied without the flag (the JSONL: "
     "read and written anew)",
@@ -435,13 +435,15 @@ CONDITIONAL_REPAIRS: dict[str, tuple[str, ...]] = {
 # What Team.IsValid and Channel.IsValid say of a name in mixed case (`uppercase_name_warning`).
 TEAM_NAME_CHARACTERS_ID = "model.team.is_valid.characters.app_error"
 CHANNEL_NAME_CHARACTERS_ID = "model.channel.is_valid.1_or_more.app_error"
-# A message over the limit: split only where `check.rules.split.plan_split` says fix can (the
-# issue's ``repair`` value, as for CONDITIONAL_REPAIRS).
+# A message over the limit: split only where `check.rules.split.plan_split` says fix can, or
+# within it once its NULs are removed (the issue's ``repair`` value, as for
+# CONDITIONAL_REPAIRS).
 MESSAGE_LENGTH_IDS: frozenset[str] = frozenset(
     validator_id(kind, "message_length") for kind in ("post", "reply", "direct_post")
 )
 # Server error ids a default repair removes (codes shared with repairs fix does not make);
-# the message-length ones only where the issue's ``repair`` value names it.
+# the message-length ones only where the issue's ``repair`` value names it (that value may
+# name remove-nul instead: `repair_for`).
 REPAIRABLE_ERROR_IDS: dict[str, str] = {
     **dict.fromkeys(MESSAGE_LENGTH_IDS, REPAIR_SPLIT_MESSAGE),
     validator_id("reaction", "create_at_before_parent"): REPAIR_REPLY_TIME,
@@ -540,6 +542,9 @@ def repair_for(issue: Issue, code: str | None = None) -> str | None:
     repair = REPAIRABLE.get(code)
     if repair is None and issue.server_error_id:
         repair = REPAIRABLE_ERROR_IDS.get(issue.server_error_id)
-        if issue.server_error_id in MESSAGE_LENGTH_IDS and issue.values.get("repair") != repair:
-            return None  # a message fix does not split (`check.rules.split.plan_split`)
+        if issue.server_error_id in MESSAGE_LENGTH_IDS:
+            # What `check.rules.split.plan_split` says fix does with it: split it, remove the
+            # NULs that alone make it too long, or neither.
+            named = issue.values.get("repair")
+            return named if named in (repair, REPAIR_NUL) else None
     return repair

@@ -12,7 +12,7 @@ import sys
 import zipfile
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import pytest
@@ -25,10 +25,20 @@ from test_filter import jsonl
 from archivekit.check.rules.split import split_message
 from archivekit.errors import ArchiveError, OutputError, UsageError
 from archivekit.gosem.decode import POST_LINE_TYPES
-from archivekit.issues import CODES, REPAIRABLE, REPAIRABLE_ERROR_IDS, REPAIRS, Issue, repair_for
+from archivekit.issues import (
+    CODES,
+    MESSAGE_LENGTH_IDS,
+    REPAIRABLE,
+    REPAIRABLE_ERROR_IDS,
+    REPAIRS,
+    Issue,
+    repair_for,
+)
+from archivekit.read import ReadLimits
 from archivekit.report.render import report_json, report_text
 from archivekit.testing.fuzz import scaled_examples
 from archivekit.testing.synth import (
+    Method,
     bot,
     channel,
     converter_export,
@@ -51,6 +61,7 @@ from archivekit.write.changes import Change
 from archivekit.write.fix_report import render_fix
 from archivekit.write.repairs import FixOptions
 from archivekit.write.select import EXPORT_ORDER
+from archivekit.write.zipwriter import MAX_WRITTEN_RATIO
 from archivekit.writers import fix_archive
 
 REPO = Path(__file__).resolve().parent.parent
@@ -748,8 +759,14 @@ def test_the_first_version_line_moves_to_line_1_later_ones_are_dropped(
     out = jsonl(tmp_path / "out.zip")
     assert out[0] == version
     assert out.count(version) == 1
-    assert [c["line"] for c in changes if c["repair"] == "drop-stray-version"] == [len(lines)]
-    assert len(lines) - 2 in [c["line"] for c in changes if c["repair"] == "reorder-blocks"]
+    # Both under the repair validate names: the first one moved (output line before -> 1),
+    # the later one removed.
+    stray_changes = [c for c in changes if c["repair"] == "drop-stray-version"]
+    assert sorted((c["line"], c["after"]) for c in stray_changes) == [
+        (len(lines) - 2, '"output line 1"'),
+        (len(lines), '""'),
+    ]
+    assert len(lines) - 2 not in [c["line"] for c in changes if c["repair"] == "reorder-blocks"]
     assert result.stats.lines_dropped == 1
     assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
     again, _ = fix(tmp_path / "out.zip", tmp_path / "again.zip")
@@ -776,9 +793,12 @@ def test_validate_names_the_move_of_a_later_version_line_on_version_missing(
     assert ("`archivekit fix` does this: drop-stray-version" in missing.message) is promised
     causes = [c for c in validate(source, max_issues=None).causes if c.code == "version-missing"]
     assert [c.fixed_by for c in causes] == ["drop-stray-version" if promised else None]
-    fix(source, tmp_path / "out.zip")
+    changes, _ = fix(source, tmp_path / "out.zip")
     codes = {i.code for i in validate(tmp_path / "out.zip", max_issues=None).issues}
     assert ("version-missing" not in codes) is promised
+    # fix names the move as validate does (any version line moved to line 1).
+    moved = [(c["repair"], c["line"], c["after"]) for c in changes if c["line"] == 5]
+    assert moved == ([("drop-stray-version", 5, '"output line 1"')] if stray else [])
 
 
 @pytest.mark.parametrize("misplaced", ["late definition", "early post"])
@@ -960,6 +980,38 @@ def test_validate_promises_a_split_where_the_time_leaves_room(tmp_path: Path) ->
     assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
 
 
+@pytest.mark.parametrize(("size", "repair"), [(16_380, "remove-nul"), (20_000, "split")])
+def test_a_message_too_long_with_its_nul_characters_is_promised_what_fix_does(
+    size: int, repair: str, tmp_path: Path
+) -> None:
+    # fix removes NULs before it splits: within the limit without them, the message is not
+    # split, and validate names remove-nul; over it, it is split without them.
+    text = "a" * size + "\x00" * 8
+    source = make_archive(
+        tmp_path / "in.zip", [*base_lines(), post("eng", "dev", "alice", text, T0)]
+    )
+    [long] = [
+        i
+        for i in validate(source, max_issues=None).issues
+        if i.server_error_id in MESSAGE_LENGTH_IDS
+    ]
+    changes, _ = fix(source, tmp_path / "out.zip")
+    record = orjson.loads(jsonl(tmp_path / "out.zip")[-1])["post"]
+    parts = [record["message"], *(r["message"] for r in record.get("replies", ()))]
+    assert "".join(parts) == "a" * size
+    if repair == "remove-nul":
+        assert repair_for(long) == "remove-nul"
+        assert "Without its NUL characters it is 16,380 characters long" in long.message
+        assert long.message.endswith("(`archivekit fix` does this: remove-nul)")
+        assert [c["repair"] for c in changes] == ["remove-nul"]
+        assert len(parts) == 1
+    else:
+        assert repair_for(long) == "split-long-message"
+        assert [c["repair"] for c in changes] == ["remove-nul", "split-long-message"]
+        assert [len(part) for part in parts] == [16_383, 20_000 - 16_383]
+    assert list(validate(tmp_path / "out.zip", max_issues=None).issues) == []
+
+
 _TIMES = st.one_of(
     st.just(None), st.integers(-(2**63), 2**63 - 1), st.integers(2**63 - 60, 2**63 - 1)
 )
@@ -970,8 +1022,9 @@ def _long_posts(draw: st.DrawFn) -> dict[str, Any]:
     """A post or direct post with messages around the limit, times anywhere (or none)."""
 
     def message() -> str:
-        size = draw(st.sampled_from([5, 16_383, 16_384, 20_000, 40_000]))
-        return draw(st.sampled_from(["x", "a b\n", "é"])) * size
+        size = draw(st.sampled_from([5, 16_380, 16_383, 16_384, 20_000, 40_000]))
+        text = draw(st.sampled_from(["x", "a b\n", "é"])) * size
+        return text + "\x00" * draw(st.sampled_from([0, 0, 1, 4]))  # NULs fix removes first
 
     def one(record: dict[str, Any]) -> dict[str, Any]:
         created = draw(_TIMES)
@@ -1006,12 +1059,16 @@ def test_every_split_validate_promises_fix_makes_and_no_other(
 ) -> None:
     folder = tmp_path_factory.mktemp("split")
     source = make_archive(folder / "in.zip", [*base_lines(), *lines])
-    promised = {
+    issues = validate(source, max_issues=None).issues
+    promised = {(i.line, i.field) for i in issues if repair_for(i) == "split-long-message"}
+    # Too long only with its NULs: the promise is their removal, which fix makes.
+    cleaned = {
         (i.line, i.field)
-        for i in validate(source, max_issues=None).issues
-        if repair_for(i) == "split-long-message"
+        for i in issues
+        if i.server_error_id in MESSAGE_LENGTH_IDS and repair_for(i) == "remove-nul"
     }
     changes, _ = fix(source, folder / "out.zip")
+    assert cleaned <= {(c["line"], c["field"]) for c in changes if c["repair"] == "remove-nul"}
     made = {(c["line"], c["field"]) for c in changes if c["repair"] == "split-long-message"}
     made_ok = {
         (c["line"], c["field"])
@@ -1022,7 +1079,7 @@ def test_every_split_validate_promises_fix_makes_and_no_other(
     # What validate reports after: none of what it promised (the lines keep their numbers).
     after = validate(folder / "out.zip", max_issues=None).issues
     assert repairable(after) == []
-    assert not {(i.line, i.field) for i in after} & promised
+    assert not {(i.line, i.field) for i in after} & (promised | cleaned)
     # What fix refused, validate did not promise.
     assert not (made - made_ok) & promised
 
@@ -1208,6 +1265,55 @@ def test_fix_of_its_own_output_is_byte_identical_after_a_recompress(tmp_path: Pa
         changes, _ = fix(out, again)
         assert changes == []
         assert again.read_bytes() == out.read_bytes()
+
+
+ZEROS = bytes(8 << 20)  # a blank image, a sparse file: any method's best case
+
+
+def _dense(tmp_path: Path, method: int) -> Path:
+    """in.zip: the base lines and a post attaching z.bin, 8 MiB of zeros in ``method``
+    (deflate64 by the test factory's writer; bzip2 and LZMA by the standard library's)."""
+    lines = [*base_lines(), post("eng", "dev", "alice", "a", T0, attachments=["z.bin"])]
+    if method == zipfile_deflate64.ZIP_DEFLATED64:
+        files, methods = {"data/z.bin": ZEROS}, {"data/z.bin": "deflate64"}
+        return make_archive(tmp_path / "in.zip", lines, files, file_methods=methods)
+    text = b"\n".join(jsonl(make_archive(tmp_path / "plain.zip", lines))) + b"\n"
+    with zipfile.ZipFile(tmp_path / "in.zip", "w") as zf:
+        zf.writestr("import.jsonl", text, compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr("data/z.bin", ZEROS, compress_type=method)
+    return tmp_path / "in.zip"
+
+
+@pytest.mark.parametrize(
+    "method", [zipfile_deflate64.ZIP_DEFLATED64, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+)
+def test_a_member_expanding_past_the_readers_ratio_limit_is_recompressed_within_it(
+    method: int, tmp_path: Path
+) -> None:
+    # Past the 1,000:1 the readers stop at as a zip bomb: fix reads it up to the size it
+    # declares (no further) and deflates it within the ratio, so validate's promise holds.
+    source = _dense(tmp_path, method)
+    with zipfile.ZipFile(source) as zf:
+        info = zf.getinfo("data/z.bin")
+    assert info.file_size > ReadLimits().max_ratio * info.compress_size
+    promised = validate(source, max_issues=None).issues
+    assert {(i.code, repair_for(i)) for i in promised} == {
+        ("member-unsupported-compression", "recompress")
+    }
+    out, again = tmp_path / "out.zip", tmp_path / "again.zip"
+    changes, result = fix(source, out)
+    assert [(c["repair"], c["after"]) for c in changes] == [("recompress", '"deflate"')]
+    assert result.stats.members_recompressed == 1
+    with zipfile.ZipFile(out) as zf:
+        info = zf.getinfo("data/z.bin")
+        assert zf.read("data/z.bin") == ZEROS
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    assert info.file_size <= MAX_WRITTEN_RATIO * info.compress_size
+    # Every file read in full, with the readers' limits: nothing to report.
+    assert list(validate(out, max_issues=None, verify_files=True).issues) == []
+    changes, _ = fix(out, again)
+    assert changes == []
+    assert again.read_bytes() == out.read_bytes()
 
 
 def test_every_temporary_file_of_a_run_is_beside_the_output(
@@ -1619,7 +1725,10 @@ DEFECTS = (
     "recase-definition",
     "old-reaction",
     "version",
+    "dense",
 )
+# The `dense` defect's files: zeros in deflate64, past the readers' ratio limit.
+DENSE: Final = bytes(2 << 20)
 
 
 @pytest.fixture(scope="module")
@@ -1672,7 +1781,15 @@ def _inject(line: bytes, defect: str, at: int, files: dict[str, bytes]) -> bytes
         body["reactions"] = [reaction(author, "smile", body["create_at"] - 5)]
     elif defect == "long":
         body["message"] = "z" * 17_000
+    elif defect == "dense":  # written in deflate64 (`_dense_methods`)
+        files[f"data/dense{at}.bin"] = DENSE
+        body["attachments"] = [*(body.get("attachments") or ()), {"path": f"dense{at}.bin"}]
     return orjson.dumps(record)
+
+
+def _dense_methods(files: dict[str, bytes]) -> dict[str, Method]:
+    """The files of the `dense` defect in deflate64 (the others stored)."""
+    return {name: "deflate64" for name in files if name.startswith("data/dense")}
 
 
 def _injected(
@@ -1716,7 +1833,7 @@ def test_injected_defects_are_all_repaired(
     )
     lines = _injected(lines, files, picks)
     folder = tmp_path_factory.mktemp("inj")
-    source = make_archive(folder / "in.zip", lines, files)
+    source = make_archive(folder / "in.zip", lines, files, file_methods=_dense_methods(files))
     fix(source, folder / "out.zip")
     after = validate(folder / "out.zip", max_issues=None)
     assert repairable(after.issues) == [], [i.to_dict() for i in repairable(after.issues)]
@@ -1724,6 +1841,39 @@ def test_injected_defects_are_all_repaired(
     changes, _ = fix(folder / "out.zip", folder / "again.zip")
     assert changes == []
     assert (folder / "again.zip").read_bytes() == (folder / "out.zip").read_bytes()
+
+
+@pytest.mark.parametrize("late_user", [False, True])
+def test_posts_and_direct_posts_in_one_run_keep_their_bytes_and_their_blocks(
+    late_user: bool, tmp_path: Path
+) -> None:
+    # Plain post and direct-post lines alternating (one run of the C batch scanner, both
+    # types): every line byte-identical; with a reorder, each in its own block, in order.
+    mixed = [
+        post("eng", "dev", "alice", f"p{i}", T0 + i)
+        if i % 3
+        else direct_post(["alice", "bob"], "bob", f"d{i}", T0 + i)
+        for i in range(30)
+    ]
+    carol = user("carol", {"eng": ["dev"]})
+    late = [post("eng", "dev", "carol", "late", T0)] if late_user else []
+    lines = [*base_lines(), direct_channel(["alice", "bob"]), *mixed, *late, carol]
+    source = make_archive(tmp_path / "in.zip", lines)
+    changes, result = fix(source, tmp_path / "out.zip")
+    assert result.stats.reordered is late_user
+    out = jsonl(tmp_path / "out.zip")
+    if not late_user:
+        assert changes == []
+        assert out == jsonl(source)
+        return
+    types = [orjson.loads(line)["type"] for line in out]
+    order = {kind: i for i, kind in enumerate(EXPORT_ORDER)}
+    assert [order[t] for t in types] == sorted(order[t] for t in types)
+    for kind in ("post", "direct_post"):
+        prefix = b'{"type":"%s"' % kind.encode()
+        assert [x for x in out if x.startswith(prefix)] == [
+            x for x in jsonl(source) if x.startswith(prefix)
+        ]
 
 
 def test_a_reorder_through_a_tiny_spill_budget_keeps_order_and_bytes(

@@ -343,6 +343,37 @@ def test_both_scanners_agree_on_a_generated_export(tmp_path: Path, seed: int) ->
     assert accepted >= 0.9 * total, f"the C scanner accepted only {accepted} of {total} lines"
 
 
+@needs_native
+@pytest.mark.parametrize("seed", [3, 11])
+def test_scan_text_finds_the_runs_scan_batch_finds(tmp_path: Path, seed: int) -> None:
+    # fix's scanner of a block of text (no list of lines): from each line it stops at, the
+    # same runs, line for line and type for type, as scan_batch over the lines.
+    from archivekit.check.fast._scan import scan_batch, scan_text
+
+    path = tmp_path / "gen.zip"
+    generate_export(path, seed=seed, posts=300, direct_posts=80, attachments=6)
+    lines = jsonl_of(path)
+    w = world_of(lines)
+    refs = (w.users, w.teams, w.channels, is_allowed_post_type, MAX_POST_SIZE, None)
+    text = b"\n".join(lines)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    index = runs = 0
+    while index < len(lines):
+        stop, posts, directs, *_ = scan_batch(lines, index, 1, *refs)
+        found = scan_text(text, starts[index], index + 1, *refs)
+        assert found == (starts[stop], stop - index, posts, directs)
+        runs += stop > index
+        index = stop + 1
+    assert runs > 1
+    # Past the end once the last line is accepted; nothing accepted from line 1.
+    last = starts[-2]
+    stop, count, *_ = scan_text(text[last:], 0, 2, *refs)
+    assert (stop, count) == ((len(text) - last + 1, 1) if lines[-1] else (0, 0))
+    assert scan_text(text, 0, 1, *refs)[:2] == (0, 0)
+
+
 # --- lines to mutate ----------------------------------------------------------------------------
 
 T0 = 1_700_000_000_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import os
 import random
 import struct
@@ -300,11 +301,50 @@ def test_no_file_is_ever_written(tmp_path: Path) -> None:
     assert not (tmp_path.parent.parent / "escape.txt").exists()
 
 
+def _bzip2_zeros(size: int, *, declared: int | None = None) -> Entry:
+    """data/zeros.bin: ``size`` zeros in bzip2 (a few dozen bytes: far past any ratio
+    limit), declaring ``declared`` bytes (default: its size)."""
+    zeros = bytes(size)
+    return Entry(
+        "data/zeros.bin",
+        payload=bz2.compress(zeros),
+        method=12,
+        size=size if declared is None else declared,
+        crc=zlib.crc32(zeros),
+    )
+
+
+def test_without_the_ratio_limit_a_member_is_read_to_its_declared_size_and_no_further(
+    tmp_path: Path,
+) -> None:
+    # How fix reads a member it re-compresses (`iter_member_blocks(ratio=False)`): it cannot
+    # be a bomb past what it declares, and the member and total limits still apply.
+    honest = write(tmp_path, build_zip([Entry("import.jsonl", JSONL), _bzip2_zeros(8 << 20)]))
+    with open_archive(honest) as archive:
+        assert read_code(archive) == "member-ratio"
+        member = archive.members()[1]
+        assert sum(len(b) for b in archive.iter_member_blocks(member, ratio=False)) == 8 << 20
+    with open_archive(honest, limits=ReadLimits(max_member_size=4 << 20)) as archive:
+        with pytest.raises(ArchiveError) as caught:
+            archive.iter_member_blocks(archive.members()[1], ratio=False)
+        assert caught.value.issue.code == "member-too-large"
+    lying = [Entry("import.jsonl", JSONL), _bzip2_zeros(8 << 20, declared=2 << 20)]
+    with open_archive(write(tmp_path, build_zip(lying), "lying.zip")) as archive:
+        blocks = archive.iter_member_blocks(archive.members()[1], 1 << 20, ratio=False)
+        sizes: list[int] = []  # filled block by block up to the stop
+        with pytest.raises(ArchiveError) as caught:
+            sizes.extend(len(block) for block in blocks)
+        assert caught.value.issue.code == "zip-corrupt"
+        assert "more data than the 2,097,152 bytes" in caught.value.issue.message
+        assert sum(sizes) <= 2 << 20
+
+
 @pytest.mark.slow
-def test_a_bzip2_bomb_is_stopped_with_bounded_memory(tmp_path: Path) -> None:
+def test_a_bzip2_bomb_is_read_with_bounded_memory(tmp_path: Path) -> None:
     # 300 MB of zeros: 242 bytes in bzip2, within one 2 KB slice. Reading never holds more
-    # than one capped slice's output (read.inflate.SLICE_OUTPUT_CAP), even with the ratio
-    # limit out of the way. (LZMA cannot do this: about 7,000:1 at most, ~14 MB a slice.)
+    # than a block and one capped call's output (read.inflate.SLICE_OUTPUT_CAP), even with the
+    # ratio limit out of the way: it goes to the end in pieces, each charged as it comes.
+    # (LZMA cannot do this: about 7,000:1 at most, ~14 MB a slice.)
     import zipfile
 
     info = zipfile.ZipInfo("data/zeros.bin")
@@ -321,11 +361,12 @@ def test_a_bzip2_bomb_is_stopped_with_bounded_memory(tmp_path: Path) -> None:
     try:
         with open_archive(path, limits=limits) as archive:
             member = next(m for m in archive.index if m.name == "data/zeros.bin")
-            with pytest.raises(ArchiveError) as caught:
-                for _ in archive.iter_member_blocks(member, 1 << 20):
-                    pass
+            read = sum(len(block) for block in archive.iter_member_blocks(member, 1 << 20))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert "zip-bomb protection" in caught.value.issue.message
-    assert peak < 200 << 20
+    assert read == 300 << 20
+    assert peak < 64 << 20
+    with open_archive(path) as archive:  # with the ratio limit: stopped at the first pieces
+        member = next(m for m in archive.index if m.name == "data/zeros.bin")
+        assert read_code(archive, member.index) == "member-ratio"

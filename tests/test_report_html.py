@@ -290,9 +290,9 @@ def test_against_reads_the_archive_once_and_reconciles_as_reconcile_does(
     reads: list[tuple[str, str]] = []
     stream = Archive._stream
 
-    def counted(archive: Archive, member: Any, block_size: int) -> Any:
+    def counted(archive: Archive, member: Any, block_size: int, ratio: bool = True) -> Any:
         reads.append((Path(archive.path).name, member.name))
-        return stream(archive, member, block_size)
+        return stream(archive, member, block_size, ratio)
 
     monkeypatch.setattr(Archive, "_stream", counted)
     page = triage(busy, against=target)

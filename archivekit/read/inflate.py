@@ -94,20 +94,21 @@ def new_decoder(method: int, size: int | None) -> Any:
     return new_deflate64()
 
 
-# The most one slice may give (bzip2 can expand one 2 KB slice to gigabytes): more is refused
-# as a zip bomb — the ratio limit (`ReadLimits.max_ratio`) would stop such a member anyway.
-SLICE_OUTPUT_CAP = 64 << 20
+# The most one call of a bzip2 or LZMA decoder gives (bzip2 can expand one 2 KB slice to
+# gigabytes): the rest waits in the decoder (``holds_output``), drained by calls without input
+# (`_drained`), each block charged to the limits as it comes.
+SLICE_OUTPUT_CAP = 8 << 20
 
 
-def _capped(inner: bz2.BZ2Decompressor | lzma.LZMADecompressor, data: bytes, name: str) -> bytes:
-    """``inner``'s output for ``data``, at most `SLICE_OUTPUT_CAP` bytes; more is an error."""
-    out = inner.decompress(data, SLICE_OUTPUT_CAP)
-    if len(out) >= SLICE_OUTPUT_CAP and not inner.eof and not inner.needs_input:
-        raise ValueError(
-            f"{name}: more than {SLICE_OUTPUT_CAP:,} bytes from {len(data):,} compressed "
-            "(zip-bomb protection)"
-        )
-    return out
+def _capped(inner: bz2.BZ2Decompressor | lzma.LZMADecompressor, data: bytes) -> bytes:
+    """``inner``'s output for ``data``, at most `SLICE_OUTPUT_CAP` bytes (the rest is given
+    by the next calls, with ``b""`` while `_holds` says so)."""
+    return inner.decompress(data, SLICE_OUTPUT_CAP)
+
+
+def _holds(inner: bz2.BZ2Decompressor | lzma.LZMADecompressor | None) -> bool:
+    """Whether ``inner`` holds output back (`_capped`): call it again without input."""
+    return inner is not None and not inner.eof and not inner.needs_input
 
 
 class _Bzip2:
@@ -124,9 +125,13 @@ class _Bzip2:
     def eof(self) -> bool:
         return bool(self._inner.eof)
 
+    @property
+    def holds_output(self) -> bool:
+        return _holds(self._inner)
+
     def decompress(self, data: bytes) -> bytes:
         try:
-            return _capped(self._inner, data, "bzip2")
+            return _capped(self._inner, data)
         except (OSError, EOFError) as exc:
             raise ValueError(f"bzip2: {exc}") from None
 
@@ -154,6 +159,10 @@ class _Lzma:
             return False
         return self._inner.eof or (self._size is not None and self._produced >= self._size)
 
+    @property
+    def holds_output(self) -> bool:
+        return not self.eof and _holds(self._inner)
+
     def decompress(self, data: bytes) -> bytes:
         if self._inner is None:
             self._head += data
@@ -168,7 +177,7 @@ class _Lzma:
         import lzma
 
         try:
-            out = _capped(self._inner, data, "LZMA")
+            out = _capped(self._inner, data)
         except (lzma.LZMAError, EOFError) as exc:
             raise ValueError(f"LZMA: {exc}") from None
         self._produced += len(out)
@@ -214,21 +223,28 @@ class ReadBudget:
         self.limits = limits
         self.total = 0
 
-    def exceeded(self, produced: int, consumed: int, added: int) -> str | None:
+    def exceeded(
+        self, produced: int, consumed: int, added: int, *, ratio: bool = True
+    ) -> str | None:
         """Which limit charging ``added`` more bytes would break ("member", "total",
-        "ratio"), or None; ``produced``/``consumed`` are the member's running totals."""
+        "ratio"), or None; ``produced``/``consumed`` are the member's running totals.
+        ``ratio``: False when the member is read only up to its declared size
+        (`iter_member_data`), whatever it expands to."""
         limits = self.limits
         if produced > limits.max_member_size:
             return "member"
         if self.total + added > limits.max_total_size:
             return "total"
-        if over_ratio(produced, consumed, limits.max_ratio):
+        if ratio and over_ratio(produced, consumed, limits.max_ratio):
             return "ratio"
         return None
 
-    def charge(self, member: MemberInfo, produced: int, consumed: int, added: int) -> None:
-        """Account ``added`` bytes; ``produced``/``consumed`` are the member's running totals."""
-        exceeded = self.exceeded(produced, consumed, added)
+    def charge(
+        self, member: MemberInfo, produced: int, consumed: int, added: int, *, ratio: bool = True
+    ) -> None:
+        """Account ``added`` bytes; ``produced``/``consumed`` are the member's running totals
+        (``ratio``: see `exceeded`)."""
+        exceeded = self.exceeded(produced, consumed, added, ratio=ratio)
         self.total += added
         limits = self.limits
         if exceeded == "member":
@@ -300,15 +316,27 @@ def check_member_size(member: MemberInfo, limits: ReadLimits) -> None:
 
 
 def iter_member_data(
-    fh: BinaryIO, data_offset: int, member: MemberInfo, block_size: int, budget: ReadBudget
+    fh: BinaryIO,
+    data_offset: int,
+    member: MemberInfo,
+    block_size: int,
+    budget: ReadBudget,
+    *,
+    ratio: bool = True,
 ) -> Iterator[bytes]:
-    """Uncompressed blocks of a zip member; size and CRC are checked after the last block."""
+    """Uncompressed blocks of a zip member; size and CRC are checked after the last block.
+
+    ``ratio``: False reads the member up to the size the central directory declares however
+    far it expands (never further: more data stops it, `too_much_data`, as does a declared
+    size over the member limit) — for a member read to be written again within the ratio
+    (`fix`'s re-compression: `write.zipwriter.RatioBound`), which no reader then refuses.
+    The member and total limits still apply."""
     if member.method == STORED:
         blocks = _iter_stored(fh, data_offset, member, block_size, budget)
     elif member.method == DEFLATED:
-        blocks = _iter_deflated(fh, data_offset, member, block_size, budget)
+        blocks = _iter_deflated(fh, data_offset, member, block_size, budget, ratio)
     elif member.method in READABLE_METHODS:
-        blocks = _iter_sliced(fh, data_offset, member, block_size, budget)
+        blocks = _iter_sliced(fh, data_offset, member, block_size, budget, ratio)
     else:
         raise ArchiveError(
             error(
@@ -386,7 +414,7 @@ def _iter_stored(
 
 
 def _iter_deflated(
-    fh: BinaryIO, offset: int, member: MemberInfo, block_size: int, budget: ReadBudget
+    fh: BinaryIO, offset: int, member: MemberInfo, block_size: int, budget: ReadBudget, ratio: bool
 ) -> Iterator[bytes]:
     inflater = new_inflater()
     remaining = member.compressed_size
@@ -409,14 +437,14 @@ def _iter_deflated(
         consumed += len(chunk) - len(inflater.unconsumed_tail)
         if block:
             produced += len(block)
-            budget.charge(member, produced, consumed, len(block))
+            budget.charge(member, produced, consumed, len(block), ratio=ratio)
             yield block
         elif not chunk:
             raise ends_early(member)
 
 
 def _iter_sliced(
-    fh: BinaryIO, offset: int, member: MemberInfo, block_size: int, budget: ReadBudget
+    fh: BinaryIO, offset: int, member: MemberInfo, block_size: int, budget: ReadBudget, ratio: bool
 ) -> Iterator[bytes]:
     """Deflate64, bzip2, LZMA: decompressors without an output cap, fed small slices."""
     inflater = new_decoder(member.method, member.size)
@@ -435,14 +463,10 @@ def _iter_sliced(
         view = memoryview(data)
         # Stop at the end of the stream: this decompressor returns garbage if fed past it.
         for start in range(0, len(data), DEFLATE64_INPUT):
-            try:
-                out = inflater.decompress(view[start : start + DEFLATE64_INPUT].tobytes())
-            except ZLIB_ERRORS as exc:
-                raise bad_data(member, exc) from None
             consumed += min(DEFLATE64_INPUT, len(data) - start)
-            if out:
+            for out in decoded(inflater, view[start : start + DEFLATE64_INPUT].tobytes(), member):
                 produced += len(out)
-                budget.charge(member, produced, consumed, len(out))
+                budget.charge(member, produced, consumed, len(out), ratio=ratio)
                 pending += out
                 if len(pending) >= block_size:
                     yield bytes(pending)
@@ -451,6 +475,23 @@ def _iter_sliced(
                 break
     if pending:
         yield bytes(pending)
+
+
+def decoded(decoder: Any, data: bytes, member: MemberInfo) -> Iterator[bytes]:
+    """What a `new_decoder` decoder gives for ``data``: its output in pieces of at most
+    `SLICE_OUTPUT_CAP` (a bzip2 or LZMA decoder's; a Deflate64 one gives at most ~60 MB for a
+    `DEFLATE64_INPUT` slice), each to be charged before the next is made; damaged data raises
+    `ArchiveError`."""
+    try:
+        out = decoder.decompress(data)
+        while True:
+            if out:
+                yield out
+            if not getattr(decoder, "holds_output", False):
+                return
+            out = decoder.decompress(b"")
+    except ZLIB_ERRORS as exc:
+        raise bad_data(member, exc) from None
 
 
 def iter_compressed(

@@ -147,15 +147,16 @@ class Archive:
         return self.index.lookup(key)
 
     def iter_member_blocks(
-        self, member: MemberInfo, block_size: int = BLOCK_SIZE
+        self, member: MemberInfo, block_size: int = BLOCK_SIZE, *, ratio: bool = True
     ) -> Iterator[bytes]:
         """Uncompressed data of ``member`` in blocks of at most about ``block_size`` bytes.
 
         Raises `ArchiveError` (now or while iterating) for unreadable, damaged or oversized
-        data; size and CRC-32 are checked once the last block has been read.
+        data; size and CRC-32 are checked once the last block has been read. ``ratio``: False
+        reads a zip member up to its declared size however far it expands (`iter_member_data`).
         """
         check_member_size(member, self._limits)
-        return self._stream(member, block_size)
+        return self._stream(member, block_size, ratio)
 
     def read_member_head(self, member: MemberInfo, n: int) -> bytes:
         """The first ``n`` uncompressed bytes (fewer if the member is shorter).
@@ -241,14 +242,14 @@ class Archive:
             raise ValueError("the archive is closed")
         return self._fh
 
-    def _stream(self, member: MemberInfo, block_size: int) -> Iterator[bytes]:
+    def _stream(self, member: MemberInfo, block_size: int, ratio: bool = True) -> Iterator[bytes]:
         if self.kind != "zip":
             return self._iter_plain_file(member, block_size)
         if member.encrypted:
             raise member_encrypted(member)
         fh = self._open_handle()
         offset = read_data_offset(fh, member, self.size)
-        return iter_member_data(fh, offset, member, block_size, self._budget)
+        return iter_member_data(fh, offset, member, block_size, self._budget, ratio=ratio)
 
     def _iter_plain_file(self, member: MemberInfo, block_size: int) -> Iterator[bytes]:
         path = self.path if self.kind == "jsonl" else os.path.join(self.path, member.name)

@@ -78,6 +78,7 @@ from archivekit.read.inflate import (
     check_member_data,
     check_member_size,
     crc32,
+    decoded,
     ends_early,
     member_encrypted,
     member_ratio,
@@ -897,11 +898,12 @@ class StreamArchive(Archive):
             raise too_much_data(member)
 
     def iter_member_blocks(
-        self, member: MemberInfo, block_size: int = BLOCK_SIZE
+        self, member: MemberInfo, block_size: int = BLOCK_SIZE, *, ratio: bool = True
     ) -> Iterator[bytes]:
         """`--verify-files` on a stream: raises what reading `member` in full raises for a
-        file (checked as it passed: open the stream with ``verify``); yields nothing."""
-        if not self._verify:
+        file (checked as it passed: open the stream with ``verify``); yields nothing. Its
+        members passed with every limit checked: ``ratio`` False is refused (ValueError)."""
+        if not self._verify or not ratio:
             raise ValueError("a stream's members can only be checked as they pass (verify)")
         check_member_size(member, self._limits)
         i = self._ordinal(member)
@@ -1091,19 +1093,23 @@ class StreamArchive(Archive):
                 raise _stream_ends(source.name, f"inside member {member.name!r}", member.name)
             if remaining > 0:
                 remaining -= len(piece)
+            reading.consumed += len(piece)  # before a block is yielded: its ratio is checked
+            enough = False
             try:
-                out = inflater.decompress(piece)
-            except ZLIB_ERRORS as exc:
-                self._failed(member, reading, bad_data(member, exc), strict, known)
+                for out in decoded(inflater, piece, member):
+                    pending += out
+                    if len(pending) >= block_size:
+                        yield self._emit(reading, bytes(pending))
+                        pending.clear()
+                        if known and need is not None and reading.produced >= need:
+                            enough = True
+                            break
+            except ArchiveError as exc:  # damaged data (`decoded`)
+                reading.consumed -= len(piece)
+                self._failed(member, reading, exc, strict, known)
                 break
-            reading.consumed += len(piece)
-            if out:
-                pending += out
-                if len(pending) >= block_size:
-                    yield self._emit(reading, bytes(pending))
-                    pending.clear()
-                    if known and need is not None and reading.produced >= need:
-                        break
+            if enough:
+                break
         if pending:
             yield self._emit(reading, bytes(pending))
         if known:

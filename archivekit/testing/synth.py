@@ -451,9 +451,11 @@ def make_archive(
     jsonl_name: str = JSONL_NAME,
     method: Method = "deflate",
     attachment_method: Method = "stored",
+    file_methods: Mapping[str, Method] = {},
     version_line: bool = True,
 ) -> Path:
-    """Write an import archive: the JSONL first, then ``files`` (zip names, verbatim) in order.
+    """Write an import archive: the JSONL first, then ``files`` (zip names, verbatim) in order,
+    each in ``attachment_method`` unless ``file_methods`` names another for it.
 
     Dicts are serialised compactly; bytes/str lines are written verbatim (for broken lines).
     Every line ends with ``\\n``. ``version_line`` prepends the version line unless the first
@@ -464,7 +466,10 @@ def make_archive(
         body.insert(0, orjson.dumps(version()))
     jsonl = b"".join(b + b"\n" for b in body)
     members = [ZipMember(jsonl_name, jsonl, method)]
-    members += [ZipMember(name, data, attachment_method) for name, data in files.items()]
+    members += [
+        ZipMember(name, data, file_methods.get(name, attachment_method))
+        for name, data in files.items()
+    ]
     return write_zip(path, members)
 
 

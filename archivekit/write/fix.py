@@ -50,6 +50,7 @@ import orjson
 from archivekit.check.fast.fastpath import (
     DIRECT_POST_PREFIX,
     IMAGE_EXTENSION_BYTES,
+    NATIVE_TEXT,
     POST_PREFIX,
     FilesArg,
     key_finder,
@@ -105,6 +106,9 @@ _LONG_LINE: Final = struct.Struct("<QQ")  # (offset in the JSONL, length) of a l
 # Before each piece in the reorder spool: its first input line, where its first line would be
 # in the output without the reorder, and whether it is moved out of place (logged).
 _PLACE: Final = struct.Struct("<QQ?")
+_KNOWN_TYPES: Final = frozenset(EXPORT_ORDER)
+# `FixRun._plain_runs`: (text, offset, first line) -> (stop, lines, posts, direct posts).
+_Runs = Callable[[bytes, int, int], tuple[int, int, int, int]]
 
 
 @dataclass(slots=True)
@@ -291,6 +295,7 @@ class FixRun:
         self._version_kept = False  # the output's version line (line 1) is written
         self._definition_keys: set[object] = set()  # without --dedupe: what lines defined
         self._repairs: LineRepairs | None = None  # set by `run`
+        self._group = "version"  # `_lines`: the block (`EXPORT_ORDER`) of the last line
 
     def run(self) -> FixStats:
         """Write everything. Without ``early_use`` (see `FixRun`) it may raise `NeedsSurvey`
@@ -370,7 +375,9 @@ class FixRun:
         output position without and with the reorder — the lines that moved up (over lines of
         a later block before them) or those that moved down (passed by lines of an earlier
         block after them), whichever are fewer; the lines that only shift by one because
-        another line passed them are not (a dry run spools too: the log is the same)."""
+        another line passed them are not (a dry run spools too: the log is the same). A version
+        line put on line 1 is logged always, as `drop-stray-version` (the repair validate
+        names for a version line not on line 1: the first is moved, any other dropped)."""
         spool = GroupSpool(self._spool_folder, SPILL_BUDGET)
         try:
             order = {kind: i for i, kind in enumerate(EXPORT_ORDER)}
@@ -408,26 +415,30 @@ class FixRun:
                 for tag, record in spool.replay(group):
                     count, mode = divmod(tag, 3)
                     first, before, up = _PLACE.unpack_from(record)
-                    moved = done < passed[rank] if down else up
+                    moved = up if group == "version" or not down else done < passed[rank]
                     if moved and before != position:
-                        self._log_moves(first, before, position, count)
+                        self._log_moves(first, before, position, count, group == "version")
                     self._write(record[_PLACE.size :], count, mode)
                     position += count
                     done += count
         finally:
             spool.close()
 
-    def _log_moves(self, first: int, before: int, after: int, count: int) -> None:
+    def _log_moves(self, first: int, before: int, after: int, count: int, version: bool) -> None:
         """``count`` lines from input line ``first`` written at output position ``after``
-        instead of ``before`` (0-based; shown 1-based)."""
+        instead of ``before`` (0-based; shown 1-based); ``version``: the version line."""
+        repair, note = REPAIR_REORDER, None
+        if version:
+            repair, note = REPAIR_STRAY_VERSION, "a version line is only allowed as line 1"
         for k in range(count):
             self.log.add(
                 Change(
-                    REPAIR_REORDER,
+                    repair,
                     first + k,
                     None,
                     shown_json(f"output line {before + k + 1:,}"),
                     shown_json(f"output line {after + k + 1:,}"),
+                    note,
                 )
             )
 
@@ -437,13 +448,23 @@ class FixRun:
         """(line type, bytes, lines in them, how to write them: `_NEW`, `_KEPT`, `_LONG`, the
         input line of the first) of everything to write, in input order. Runs of post lines
         the scanner accepts (of one type) come as one piece, their lines joined by ``\\n``
-        (a whole input block when it is nothing else)."""
-        group = "version"
+        (a whole input block when it is nothing else). A block without a carriage return (a
+        plain line's other condition) goes through the C scanner as text, never split into
+        lines: it finds those runs without a Python step per line (`_plain_runs`)."""
+        self._group = "version"
         number = 0
         offset = 0  # of the line in the JSONL (a long line is read again from there)
-        known = frozenset(EXPORT_ORDER)
         plain = self._plain_post(decoder)
+        runs = self._plain_runs(decoder)
         for block in iter_line_blocks(self.archive.iter_jsonl_blocks()):
+            text = block.text
+            if runs is not None and text is not None and b"\r" not in text:
+                count = text.count(b"\n") + 1
+                self.stats.lines_read += count
+                yield from self._block_runs(text, number, runs, repairs)
+                number += count
+                offset += len(text) + 1
+                continue
             lines = block.lines()
             self.stats.lines_read += len(lines)
             run: list[bytes] = []
@@ -453,30 +474,75 @@ class FixRun:
                 offset += (raw.length if isinstance(raw, LineTooLong) else len(raw)) + 1
                 kind = plain(raw)
                 if kind is not None:
-                    if run and kind != group:
-                        yield group, b"\n".join(run), len(run), _KEPT, number - len(run)
+                    if run and kind != self._group:
+                        yield self._group, b"\n".join(run), len(run), _KEPT, number - len(run)
                         run = []
-                    group = kind
+                    self._group = kind
                     run.append(cast("bytes", raw))
                     continue
                 if run:
-                    yield group, b"\n".join(run), len(run), _KEPT, number - len(run)
+                    yield self._group, b"\n".join(run), len(run), _KEPT, number - len(run)
                     run = []
                 if isinstance(raw, LineTooLong):
                     self._too_long(number, raw.length)
-                    yield group, _LONG_LINE.pack(start, raw.length), 1, _LONG, number
+                    yield self._group, _LONG_LINE.pack(start, raw.length), 1, _LONG, number
                     continue
-                for line_type, line, keep in self._line(raw, number, repairs):
-                    if line_type in known:
-                        # A line of a type the server does not know stays where it is, with
-                        # the lines before it: fix does not guess where it belongs.
-                        group = line_type
-                    yield group, line, 1, _KEPT if keep else _NEW, number
+                yield from self._other(raw, number, repairs)
             if run:
-                text = block.text
                 if text is None or len(run) != len(lines):
                     text = b"\n".join(run)
-                yield group, text, len(run), _KEPT, number - len(run) + 1
+                yield self._group, text, len(run), _KEPT, number - len(run) + 1
+
+    def _block_runs(
+        self, text: bytes, before: int, runs: _Runs, repairs: LineRepairs
+    ) -> Iterator[tuple[str, bytes, int, int, int]]:
+        """`_lines` for one block of whole lines (``text``, after input line ``before``)
+        without a carriage return: the runs of plain post lines found in C (`_plain_runs`),
+        the line each stops at through the slow path."""
+        size = len(text)
+        at, number = 0, before + 1  # where the next line starts, and its number
+        while at <= size:
+            stop, count, posts, directs = runs(text, at, number)
+            if count:
+                data = text if at == 0 and stop > size else text[at : stop - 1]
+                if posts and directs:  # both types: a piece per stretch of one
+                    yield from self._typed_runs(data.split(b"\n"), number)
+                else:
+                    self._group = POST_LINE_TYPES[directs > 0]
+                    yield self._group, data, count, _KEPT, number
+                number += count
+            if stop > size:
+                return
+            end = text.find(b"\n", stop)
+            end = size if end < 0 else end
+            yield from self._other(text[stop:end], number, repairs)
+            number += 1
+            at = end + 1
+
+    def _typed_runs(
+        self, lines: list[bytes], first: int
+    ) -> Iterator[tuple[str, bytes, int, int, int]]:
+        """Plain post and direct-post lines (from input line ``first``) as a piece per
+        stretch of one type."""
+        start = 0
+        for k, line in enumerate(lines):
+            kind = POST_LINE_TYPES[line.startswith(DIRECT_POST_PREFIX)]
+            if kind != self._group and k > start:
+                yield self._group, b"\n".join(lines[start:k]), k - start, _KEPT, first + start
+                start = k
+            self._group = kind
+        yield self._group, b"\n".join(lines[start:]), len(lines) - start, _KEPT, first + start
+
+    def _other(
+        self, raw: bytes, number: int, repairs: LineRepairs
+    ) -> Iterator[tuple[str, bytes, int, int, int]]:
+        """A line that is not a plain post through the slow path (`_line`)."""
+        for line_type, line, keep in self._line(raw, number, repairs):
+            if line_type in _KNOWN_TYPES:
+                # A line of a type the server does not know stays where it is, with the
+                # lines before it: fix does not guess where it belongs.
+                self._group = line_type
+            yield self._group, line, 1, _KEPT if keep else _NEW, number
 
     def _too_long(self, number: int, length: int) -> None:
         """A line over 16 MiB: kept as it is, reported (what it holds is not read: nothing
@@ -517,6 +583,28 @@ class FixRun:
             return POST_LINE_TYPES[direct]
 
         return plain
+
+    def _plain_runs(self, decoder: LineDecoder) -> _Runs | None:
+        """`_plain_post`'s test for a run of lines at once, in C (`NATIVE_TEXT`): for lines
+        joined by newlines, from the one at ``offset`` (input line ``first``), where the run
+        of post and direct-post lines the scanner accepts ends (the start of the first line
+        it does not accept, or past the end), how many lines it holds, and how many of each
+        type. `_plain_post` without its own checks: the scanner declines a line with an
+        escaped NUL, and the caller passes no carriage return (it looks for one in the whole
+        block). None without the C scanner."""
+        scan_text = NATIVE_TEXT
+        if scan_text is None:
+            return None
+        users, teams, channels = decoder.users, decoder.teams, decoder.channels
+        max_post_size = self.options.max_post_size
+        files = self._files_arg()
+
+        def runs(text: bytes, offset: int, first: int) -> tuple[int, int, int, int]:
+            return scan_text(
+                text, offset, first, users, teams, channels, accept_any_type, max_post_size, files
+            )
+
+        return runs
 
     def _files_arg(self) -> FilesArg | None:
         """The member index for the scanner to resolve attachments with (lines whose files are
@@ -754,12 +842,18 @@ class FixRun:
         return member
 
     def _recompress(self, member: MemberInfo, name: str) -> bool:
-        """Write ``member`` deflated under ``name``; False when it cannot be read."""
+        """Write ``member`` deflated under ``name``; False when it cannot be read.
+
+        It is read up to its declared size whatever its ratio (a member of zeros in bzip2
+        expands far more than the readers' zip-bomb limit): it cannot give more than it
+        declares, and its deflated copy is kept within the ratio (`zipwriter.RatioBound`),
+        so validate's promise of `recompress` holds for every readable member."""
         before = method_name(member.method)
+        blocks = partial(self.archive.iter_member_blocks, member, COPY_BLOCK, ratio=False)
         try:
             # Read once to the end first (the CRC is checked there): a member that turns out
             # unreadable half-way must not leave half a member in the output.
-            for _ in self.archive.iter_member_blocks(member, COPY_BLOCK):
+            for _ in blocks():
                 pass
         except ArchiveError as exc:
             self.log.add(
@@ -776,7 +870,6 @@ class FixRun:
         if self.writer is not None:
             # Sizes in the local header (no data descriptor): fix of the output copies this
             # member raw to the same bytes.
-            blocks = partial(self.archive.iter_member_blocks, member, COPY_BLOCK)
             self.writer.add_compressed_member(name, blocks, folder=self._spool_folder)
         self.stats.members_recompressed += 1
         self.log.add(

@@ -1309,6 +1309,68 @@ static PyObject *settled_posts(PyObject *module, PyObject *const *args, Py_ssize
     return PyLong_FromSsize_t(i);
 }
 
+/* scan_text(text, offset, first_line, users, teams, channels, type_ok, max_post_size, files)
+ *   -> (stop, accepted, posts, direct_posts)
+ *
+ * scan_batch for lines joined by "\n" in one bytes object (a writer's block of lines, never
+ * split into a list): from the line starting at byte `offset` (line number `first_line`), for
+ * as long as the lines are post or direct_post lines the fast path accepts. `stop` is where
+ * the first other line starts (a definition, a declined post, line 1, a blank line), or
+ * len(text) + 1 once the last line is accepted; `accepted` the lines before it, `posts` and
+ * `direct_posts` how many of each. Only the verdicts: no identities, no files' tallies. */
+static PyObject *scan_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    Ctx ctx = {0};
+    Files files;
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "scan_text() takes 9 arguments");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    if (!PyBytes_CheckExact(text)) {
+        PyErr_SetString(PyExc_TypeError, "scan_text() needs the lines as bytes");
+        return NULL;
+    }
+    Py_ssize_t size = PyBytes_GET_SIZE(text);
+    Py_ssize_t at = PyLong_AsSsize_t(args[1]);
+    if (at == -1 && PyErr_Occurred()) return NULL;
+    long long line = PyLong_AsLongLong(args[2]);
+    if (line == -1 && PyErr_Occurred()) return NULL;
+    if (at < 0 || at > size) {
+        PyErr_SetString(PyExc_IndexError, "scan_text() offset out of range");
+        return NULL;
+    }
+    if (!read_context(args + 3, &ctx) || !read_files(args[8], &files, &ctx.files)) return NULL;
+    if (ctx.files != NULL && files.table == NULL) {
+        PyErr_SetString(PyExc_TypeError, "scan_text() resolves files: defer mode is scan_batch's");
+        return NULL;
+    }
+    long long counts[2] = {0, 0};
+    int failed = 0;
+    /* The callback (type_ok) runs Python code: hold the text. */
+    Py_INCREF(text);
+    const unsigned char *base = (const unsigned char *)PyBytes_AS_STRING(text);
+    while (line > 1) {
+        const unsigned char *p = base + at;
+        const unsigned char *nl = memchr(p, '\n', (size_t)(size - at));
+        Py_ssize_t len = nl != NULL ? nl - p : size - at;
+        Cur c = {p, p + len};
+        int direct = envelope_start(&c);
+        if (direct < 0) break;
+        Accepted acc; /* scan_one sets what is read (not the files' arrays: ~1 KB) */
+        int r = scan_one(&ctx, c, len, direct, &acc);
+        if (r == FAIL) failed = 1;
+        if (r != OK) break;
+        counts[direct]++;
+        line++;
+        at += len + 1;
+        if (nl == NULL) break; /* the last line: `at` is past the end */
+    }
+    Py_DECREF(text);
+    if (failed) return NULL;
+    return Py_BuildValue("(nLLL)", at, counts[0] + counts[1], counts[0], counts[1]);
+}
+
 static PyMethodDef methods[] = {
     {"identity_digest", identity_digest, METH_O,
      "identity_digest(data) -> int: XXH64 (seed 0) of data (tests)."},
@@ -1324,6 +1386,10 @@ static PyMethodDef methods[] = {
      "files): "
      "scan lines from batch[start] until one the fast path does not accept; see "
      "archivekit/check/fast/_scan.c."},
+    {"scan_text", (PyCFunction)(void (*)(void))scan_text, METH_FASTCALL,
+     "scan_text(text, offset, first_line, users, teams, channels, type_ok, max_post_size, "
+     "files) -> (stop, accepted, posts, direct_posts): scan_batch's verdicts for lines joined "
+     "by newlines; see archivekit/check/fast/_scan.c."},
     {"resolve_waiting", (PyCFunction)(void (*)(void))resolve_waiting, METH_FASTCALL,
      "resolve_waiting(waiting, offset, files) -> (stop, files): a stream's waiting lines "
      "resolved once its members are known; see archivekit/check/fast/_scan.c."},

@@ -26,6 +26,12 @@ def scan_batch(
     files: tuple[Any | None, int, tuple[bytes, ...], Callable[[str], int] | None] | None,
     /,
 ) -> tuple[int, int, int, int, int, int, int, bool, bytes, bytes, Any]: ...
+
+# The lines of a block joined by newlines, from the one at `offset` (numbered `first_line`),
+# then `scan`'s context: users, teams, channels, type_ok, max_post_size, files.
+def scan_text(
+    text: bytes, offset: int, first_line: int, /, *context: Any
+) -> tuple[int, int, int, int]: ...
 def resolve_waiting(
     waiting: bytes,
     offset: int,

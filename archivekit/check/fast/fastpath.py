@@ -605,7 +605,8 @@ BatchScanner = Callable[
 # for one line, `NATIVE_BATCH` to run through a batch until a line it does not accept,
 # `NATIVE_SKIM` for inspect's counting, `NATIVE_SETTLED` for the runs of post lines parallel
 # workers pass over (archivekit.check.parallel), `NATIVE_RESOLVE` for a stream's lines whose
-# files waited for its members (`DEFER_FILES`).
+# files waited for its members (`DEFER_FILES`), `NATIVE_TEXT` for a writer's runs of lines the
+# scanner accepts in a block of text (fix: where a run ends, how many posts and direct posts).
 _SCAN = native_module("archivekit.check.fast._scan")
 NATIVE: Scanner | None = None if _SCAN is None else _SCAN.scan
 NATIVE_BATCH: BatchScanner | None = None if _SCAN is None else _SCAN.scan_batch
@@ -616,4 +617,10 @@ NATIVE_SETTLED: Callable[[list[Any], int], int] | None = (
 NATIVE_RESOLVE: Callable[[bytes, int, FilesArg], tuple[int, Any]] | None = (
     None if _SCAN is None else _SCAN.resolve_waiting
 )
+TextScanner = Callable[
+    [bytes, int, int, Users, dict[str, Any], dict[tuple[str, str], Any], Callable[[str], bool],
+     int, FilesArg | None],
+    tuple[int, int, int, int],
+]  # fmt: skip
+NATIVE_TEXT: TextScanner | None = None if _SCAN is None else _SCAN.scan_text
 scan: Scanner = NATIVE or scan_python

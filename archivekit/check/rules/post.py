@@ -29,9 +29,11 @@ from archivekit.gosem.marshal import marshal_runes, marshal_runes_over
 from archivekit.gosem.paths import escapes_data
 from archivekit.issues import (
     MESSAGE_LENGTH_IDS,
+    REPAIR_NUL,
     REPAIR_SPLIT_MESSAGE,
     THREAD_FOLLOWER_PREFIX,
     Issue,
+    Scalar,
     Values,
     by_fix,
     error,
@@ -65,21 +67,29 @@ _EMOJI_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 def promise_split(
     issue: Issue | None, payload: dict[str, Any], kind: str, limit: int
 ) -> Issue | None:
-    """``issue`` (of a ``kind`` line's validator), naming `split-long-message` in its message
-    and ``repair`` value when it is a ``message_length`` error of a message fix splits
-    (`archivekit.check.rules.split.plan_split`: that module — the planner, with its own
-    imports — is loaded only for such an error, not by every run that validates a post)."""
-    if issue is None or issue.server_error_id not in MESSAGE_LENGTH_IDS:
+    """``issue`` (of a ``kind`` line's validator), naming in its message and ``repair`` value
+    what fix does with a ``message_length`` error's message
+    (`archivekit.check.rules.split.plan_split`): `split-long-message` where it splits it,
+    `remove-nul` where that alone brings it within the limit. The planner's module, with its
+    own imports, is loaded only for such an error, not by every run that validates a post."""
+    if issue is None or issue.server_error_id not in MESSAGE_LENGTH_IDS or issue.field is None:
         return issue
     from archivekit.check.rules.split import plan_split
 
-    if issue.field not in plan_split(payload, kind, limit).splits:
+    plan = plan_split(payload, kind, limit)
+    values: dict[str, Scalar] = {**issue.values.mapping}
+    repair, words = REPAIR_SPLIT_MESSAGE, ""
+    if issue.field in plan.cleaned:
+        repair = REPAIR_NUL
+        values["found_without_nul"] = plan.cleaned[issue.field]
+        words = (
+            f" Without its NUL characters it is {plan.cleaned[issue.field]:,} characters long, "
+            "within the limit"
+        )
+    elif issue.field not in plan.splits:
         return issue
-    return replace(
-        issue,
-        message=issue.message + by_fix(REPAIR_SPLIT_MESSAGE),
-        values=Values({**issue.values.mapping, "repair": REPAIR_SPLIT_MESSAGE}),
-    )
+    values["repair"] = repair
+    return replace(issue, message=issue.message + words + by_fix(repair), values=Values(values))
 
 
 def validate_post(data: dict[str, Any], ctx: RuleContext) -> Issue | None:

@@ -6,6 +6,10 @@ One predicate, `plan_split`, decides it for both sides: validate names the repai
 and fix splits exactly the messages it plans to split, reporting the others with its reason.
 Both call it on the line as decoded, before any repair, so the two cannot differ.
 
+A message over the limit only with its NUL characters is not split: fix removes them first
+(`remove-nul`, which comes before the split on every line), and that is the repair validate
+names on it (``cleaned``). The others are measured and split without their NULs, as fix does.
+
 A message is not split when:
 
 - its post (or reply) has no ``create_at`` (an integer) or no ``user`` (a string) for the
@@ -44,10 +48,12 @@ _TIME_GROWTH: Final = 20
 class SplitPlan:
     """What fix does with each message over the limit of one post line, by field
     (``post.message``, ``post.replies[2].message``): `splits` are split, `refused` are kept
-    as they are — with why, and the values of the reason (``found``, ``limit``)."""
+    as they are — with why, and the values of the reason (``found``, ``limit``); `cleaned`
+    are within the limit once fix has removed their NUL characters (their length then)."""
 
     splits: set[str] = field(default_factory=set)
     refused: dict[str, tuple[str, dict[str, Scalar]]] = field(default_factory=dict)
+    cleaned: dict[str, int] = field(default_factory=dict)
 
 
 NO_SPLIT: Final = SplitPlan()
@@ -65,16 +71,19 @@ def post_messages(payload: dict[str, Any], kind: str) -> Iterator[tuple[str, Any
 def plan_split(payload: dict[str, Any], kind: str, limit: int) -> SplitPlan:
     """The messages of a ``kind`` line (post or direct_post) over ``limit`` characters that
     fix splits, and those it does not (see the module doc). ``payload``: as decoded."""
-    long = [
-        (at, post, text)
-        for at, post in post_messages(payload, kind)
-        if isinstance(post, dict)
-        and isinstance(text := post.get("message"), str)
-        and len(text) > limit
-    ]
-    if not long:
-        return NO_SPLIT
     plan = SplitPlan()
+    long: list[tuple[str, dict[str, Any], str]] = []  # without their NULs, as fix splits them
+    for at, post in post_messages(payload, kind):
+        text = post.get("message") if isinstance(post, dict) else None
+        if not isinstance(text, str) or len(text) <= limit:
+            continue
+        clean = text.replace("\x00", "") if "\x00" in text else text
+        if len(clean) <= limit:
+            plan.cleaned[at] = len(clean)
+        else:
+            long.append((at, post, clean))
+    if not long:
+        return plan if plan.cleaned else NO_SPLIT
     pieces: dict[str, list[str]] = {}
     for at, post, text in long:
         if not isinstance(post.get("create_at"), int) or not isinstance(post.get("user"), str):
