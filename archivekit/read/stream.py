@@ -127,6 +127,9 @@ from archivekit.runtime import RunDirectory, temporary_file_error
 
 # Bytes asked of the input at a time (a pipe gives at most what it holds, 64 KiB by default).
 _CHUNK = 1 << 20
+# Chunks a thread reads ahead of the consumer (`_Input`): the reads of the pipe (the kernel's
+# copy, the waits for the writer) overlap the walk over the members instead of adding to it.
+_READ_AHEAD = 4
 # Stream bytes kept after they are consumed (references to the chunks read, no copies): the
 # central directory's parser looks at the last 64 KiB + 22 bytes of a zip for its end record,
 # which may begin inside the last members' data; and a decompressor may give back up to
@@ -167,7 +170,9 @@ class _Input:
     offset of ``_buf[0]`` is ``_read - len(_buf)``.
     """
 
-    __slots__ = ("_at", "_buf", "_history", "_raw", "_read", "eof", "name")
+    __slots__ = (
+        "_at", "_buf", "_chunks", "_done", "_history", "_raw", "_read", "_stop", "eof", "name",
+    )  # fmt: skip
 
     def __init__(self, raw: BinaryIO, name: str) -> None:
         self._raw = raw
@@ -177,6 +182,49 @@ class _Input:
         self._read = 0
         self.eof = False
         self._history: deque[tuple[int, bytes]] = deque()
+        # The reading thread's chunks, in stream order (started by the first read); b"" at
+        # the end, or the OSError the read raised. `_done`: the thread has ended.
+        self._chunks: queue.Queue[bytes | OSError] | None = None
+        self._stop = threading.Event()
+        self._done = threading.Event()
+
+    def _next_chunk(self) -> bytes:
+        if self._chunks is None:
+            self._chunks = queue.Queue(_READ_AHEAD)
+            threading.Thread(
+                target=self._read_ahead, name="archivekit stream input", daemon=True
+            ).start()
+        chunk = self._chunks.get()
+        if isinstance(chunk, OSError):
+            self._chunks.put(chunk)  # raised again if asked again
+            raise input_error(self.name, chunk) from None
+        return chunk
+
+    def _read_ahead(self) -> None:
+        """The reading thread: the stream's chunks into `_chunks` until its end, an error
+        or `close`. It closes the input itself when `close` came while it was reading (a
+        file descriptor closed under a read may be another file's by the next one)."""
+        chunks, stop = self._chunks, self._stop
+        assert chunks is not None
+        try:
+            while not stop.is_set():
+                chunk: bytes | OSError
+                try:
+                    chunk = self._raw.read(_CHUNK) or b""
+                except OSError as exc:
+                    chunk = exc
+                while not stop.is_set():
+                    try:
+                        chunks.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if not chunk or isinstance(chunk, OSError):
+                    return
+        finally:
+            self._done.set()
+            if stop.is_set():
+                self._raw.close()
 
     @property
     def offset(self) -> int:
@@ -190,10 +238,7 @@ class _Input:
     def _more(self) -> bool:
         if self.eof:
             return False
-        try:
-            chunk = self._raw.read(_CHUNK)
-        except OSError as exc:
-            raise input_error(self.name, exc) from None
+        chunk = self._next_chunk()
         if not chunk:
             self.eof = True
             return False
@@ -289,7 +334,10 @@ class _Input:
                 return written
 
     def close(self) -> None:
-        self._raw.close()
+        self._stop.set()
+        if self._chunks is None or self._done.is_set():
+            self._raw.close()
+        # else the reading thread closes it when its read returns (see `_read_ahead`)
 
 
 @dataclass(slots=True)
@@ -400,6 +448,8 @@ class StreamArchive(Archive):
         self._names = array("q")  # name_hash() of each local header's name
         self._crc = array("I")
         self._size = array("Q")
+        # What was read of members' heads, up to the last member with some (the rest, most
+        # attachments, have none: nothing is noted of them here).
         self._dim_kind = bytearray()  # index into IMAGE_FORMATS + 1; 0: none
         self._dim_width = array("I")
         self._dim_height = array("I")
@@ -589,17 +639,11 @@ class StreamArchive(Archive):
     ) -> None:
         """Note the members the C pass passed."""
         # Packed as the arrays hold them (native order): nothing of the members is an object.
-        count = len(states)
         self._offsets.frombytes(offsets)
         self._state.extend(states)
         self._names.frombytes(hashes)
         self._crc.frombytes(crcs)
         self._size.frombytes(sizes)
-        self._dim_kind.extend(bytes(count))
-        self._dim_width.frombytes(bytes(4 * count))
-        self._dim_height.frombytes(bytes(4 * count))
-        self._kept_at.frombytes(b"\xff" * (8 * count))  # -1: none kept
-        self._kept_len.frombytes(bytes(4 * count))
 
     def _pass_attachments_python(self) -> None:
         """`_pass_attachments` without the C extension: the stored members written with a
@@ -701,6 +745,14 @@ class StreamArchive(Archive):
             reading.crc,
             reading.produced,
         )
+        if dims is None and head is None:
+            return
+        missing = len(self._offsets) - 1 - len(self._dim_kind)  # the members before: none
+        self._dim_kind.extend(bytes(missing))
+        self._dim_width.frombytes(bytes(4 * missing))
+        self._dim_height.frombytes(bytes(4 * missing))
+        self._kept_at.frombytes(b"\xff" * (8 * missing))  # -1: none kept
+        self._kept_len.frombytes(bytes(4 * missing))
         if dims is None:
             self._dim_kind.append(0)
             self._dim_width.append(0)
@@ -734,11 +786,6 @@ class StreamArchive(Archive):
     def _record_plain_at(self, offset: int, name: str, crc: int, size: int) -> None:
         """`_note` of a member scanned to its end without damage, nothing else noted of it."""
         self._record_at(offset, name, _WHOLE | _SCANNED, crc, size)
-        self._dim_kind.append(0)
-        self._dim_width.append(0)
-        self._dim_height.append(0)
-        self._kept_at.append(-1)
-        self._kept_len.append(0)
 
     def _keep_head(self, head: bytes) -> None:
         assert self._run is not None
@@ -852,6 +899,8 @@ class StreamArchive(Archive):
         i = self._ordinal(member)
         if i is None:
             return None
+        if i >= len(self._dim_kind):
+            return None  # nothing read of its head
         if self._kept_at[i] >= 0:
             return super().member_dimensions(member)
         if not self._dim_kind[i]:
@@ -877,7 +926,7 @@ class StreamArchive(Archive):
                 error("zip-corrupt", f"Member {member.name!r}: the local header is damaged.")
             )
         self._as_read(member, i, n)
-        at, kept = self._kept_at[i], self._kept_len[i]
+        at, kept = (self._kept_at[i], self._kept_len[i]) if i < len(self._kept_at) else (-1, 0)
         whole = self._state[i] & _WHOLE and self._size[i] <= kept
         if at < 0 or (n > kept and not whole):
             raise ValueError(f"the stream did not keep the first {n} bytes of {member.name!r}")
@@ -1400,7 +1449,11 @@ def _open(
     images: bool,
 ) -> StreamArchive:
     head = source.peek(4)
-    if head == LOCAL_HEADER_SIG:
+    # A stream that is an end record and no more (at most its 64 KiB comment after it): an
+    # empty zip. Read as a file's reader reads it (`StreamArchive._start`), it says what a file
+    # says of it.
+    whole_tail = head == EOCD_SIG and source.fill(_TAIL + 1) <= _TAIL
+    if head == LOCAL_HEADER_SIG or whole_tail:
         placeholder = plain_member("", 0, 0)
         archive = StreamArchive(
             name, "zip", source, placeholder, run=run, limits=limits, verify=verify,
