@@ -120,16 +120,18 @@ def _memory_reader(pending: bytearray) -> Callable[[int], bytes]:
 
 
 class _Packer:
-    """Compresses waiting runs' lines in a thread, in the order they are given, into the
-    packed file, each after its length: the compressor lets the GIL go, so the checks' thread
-    only hands the lines over (compressing them in line cost a stream ~0.4 s CPU per 100 MB
-    of lines with files, on its critical path). The file's bytes do not depend on timing."""
+    """Writes the waiting runs that are not kept in memory, in a thread, in the order they
+    are given: their records (attachment paths) to the side file, their lines compressed to
+    the packed file, each after its length. The compressor and the writes let the GIL go, so
+    the checks' thread only hands the runs over (compressing and writing them in line cost a
+    stream ~0.2 s CPU per 300,000 attachments, on its critical path). The files' bytes do not
+    depend on timing."""
 
     def __init__(self, run: RunDirectory) -> None:
         self._run = run
-        self._file: BinaryIO | None = None
-        self._pending = bytearray()
-        self._queue: queue.Queue[bytes | None] = queue.Queue(_PACK_AHEAD)
+        self._files: dict[str, BinaryIO | None] = {_LINES_FILE: None, _PACKED_FILE: None}
+        self._pending = {_LINES_FILE: bytearray(), _PACKED_FILE: bytearray()}
+        self._queue: queue.Queue[tuple[bytes, bytes | None] | None] = queue.Queue(_PACK_AHEAD)
         self._failed: BaseException | None = None
         self._thread = threading.Thread(
             target=self._work, name="archivekit deferred lines", daemon=True
@@ -137,21 +139,27 @@ class _Packer:
         self._thread.start()
 
     def _work(self) -> None:
-        while (lines := self._queue.get()) is not None:
+        side, packed_lines = self._pending[_LINES_FILE], self._pending[_PACKED_FILE]
+        while (run := self._queue.get()) is not None:
             if self._failed is not None:
                 continue  # taken off the queue unread: `add` raises it
+            records, lines = run
             try:
-                packed = _zlib.compress(lines, 1)
-                self._pending += _LENGTH.pack(len(packed))
-                self._pending += packed
-                if len(self._pending) >= _FLUSH:
-                    self._file = _spill(self._run, _PACKED_FILE, self._file, self._pending)
+                side += records
+                if lines is not None:
+                    packed = _zlib.compress(lines, 1)
+                    packed_lines += _LENGTH.pack(len(packed))
+                    packed_lines += packed
+                for name, pending in self._pending.items():
+                    if len(pending) >= _FLUSH:
+                        self._files[name] = _spill(self._run, name, self._files[name], pending)
             except BaseException as exc:  # raised in the checks' thread
                 self._failed = exc
 
-    def add(self, lines: bytes) -> None:
+    def add(self, records: bytes, lines: bytes | None) -> None:
+        """A run's records and lines (None: records only, of runs whose lines are kept)."""
         self._raise()
-        self._queue.put(lines)
+        self._queue.put((records, lines))
 
     def _raise(self) -> None:
         if self._failed is not None:
@@ -162,29 +170,33 @@ class _Packer:
             self._queue.put(None)
             self._thread.join()
 
-    def reader(self) -> Callable[[], bytes]:
-        """Once every run is added: reads the compressed runs back, in order."""
+    def _reader(self, name: str) -> Callable[[int], bytes]:
+        file = self._files[name]
+        if file is None:
+            return _memory_reader(self._pending[name])
+        file = self._files[name] = _spill(self._run, name, file, self._pending[name])
+        file.seek(0)
+        return file.read
+
+    def readers(self) -> tuple[Callable[[int], bytes], Callable[[], bytes]]:
+        """Once every run is added: the side file's reader, and one that gives the
+        compressed runs of lines back, in order."""
         self._stop()
         self._raise()
-        read: Callable[[int], bytes]
-        if self._file is None:
-            read = _memory_reader(self._pending)
-        else:
-            self._file = _spill(self._run, _PACKED_FILE, self._file, self._pending)
-            self._file.seek(0)
-            read = self._file.read
+        read = self._reader(_PACKED_FILE)
 
         def take() -> bytes:
             (length,) = _LENGTH.unpack(read(_LENGTH.size))
             return read(length)
 
-        return take
+        return self._reader(_LINES_FILE), take
 
     def close(self) -> None:
         self._stop()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        for name, file in self._files.items():
+            if file is not None:
+                file.close()
+                self._files[name] = None
 
 
 def waiting_lines(record: Deferred) -> bytes:
@@ -203,12 +215,13 @@ class DeferredFiles:
         self._compressed = bytearray()  # compressed, not written yet
         self.count = 0
         # "waiting" records' attachments and lines, beside the others (most of their bytes are
-        # lines that only the few whose files do not resolve need: compressed on their own)
-        self._side: BinaryIO | None = None
-        self._side_pending = bytearray()
-        self._kept: deque[bytes] = deque()  # waiting runs' lines, up to KEEP_LINES bytes
+        # lines that only the few whose files do not resolve need): in memory up to
+        # KEEP_LINES bytes, then handed to the packer's thread (started when that is reached),
+        # which writes the attachments' and the compressed lines' files.
+        self._side_pending = bytearray()  # the kept runs' attachments
+        self._kept: deque[bytes] = deque()  # their lines
         self._kept_bytes = 0
-        self._packer: _Packer | None = None  # the others' (started when the first comes)
+        self._packer: _Packer | None = None
         # Keys the lines use as profile images (their dimensions are measured whatever their
         # names) and as emoji images (their first bytes are read): bounded by the number of
         # users, bots and emoji.
@@ -229,29 +242,19 @@ class DeferredFiles:
         """Post lines the C scanner accepted but for their files (scan_batch's defer mode:
         their attachments' `records`, the `lines` themselves), in line order with the rest."""
         first = int.from_bytes(records[:8], "little", signed=True)
-        self._side_pending += records
-        if self._kept_bytes + len(lines) + len(self._side_pending) <= KEEP_LINES:
+        fits = self._kept_bytes + len(lines) + len(self._side_pending) + len(records)
+        if self._packer is None and fits <= KEEP_LINES:
+            self._side_pending += records  # the paths stay in memory too
             self._kept.append(lines)
             self._kept_bytes += len(lines)
             self.add(first, 0, "waiting", _WAITING.pack(len(records), _KEPT))
-            return  # the paths stay in memory too (`_side_reader`)
+            return
         if self._packer is None:
             self._packer = _Packer(self._run)
-        self._packer.add(lines)
+            self._packer.add(bytes(self._side_pending), None)  # the kept runs' paths first
+            self._side_pending.clear()
+        self._packer.add(records, lines)
         self.add(first, 0, "waiting", _WAITING.pack(len(records), _PACKED))
-        if len(self._side_pending) >= _FLUSH:
-            self._spill_side()
-
-    def _spill_side(self) -> None:
-        self._side = _spill(self._run, _LINES_FILE, self._side, self._side_pending)
-
-    def _side_reader(self) -> Callable[[int], bytes]:
-        """Reads the side file's bytes in the order they were added."""
-        if self._side is None:
-            return _memory_reader(self._side_pending)
-        self._spill_side()
-        self._side.seek(0)
-        return self._side.read
 
     def _spill(self) -> None:
         """Move the compressed records to the temporary file."""
@@ -264,8 +267,11 @@ class DeferredFiles:
         self._pending.clear()
         decompressor = _zlib.decompressobj()
         buffer = bytearray()
-        side = self._side_reader()
-        packed_lines = self._packer.reader() if self._packer is not None else None
+        packed_lines: Callable[[], bytes] | None = None
+        if self._packer is None:
+            side = _memory_reader(self._side_pending)
+        else:
+            side, packed_lines = self._packer.readers()
         for chunk in self._chunks():
             # At most _READ bytes out per call: lines of one repeated character compress
             # ~1000:1, and a whole chunk inflated at once would hold ~1 GB.
@@ -311,9 +317,6 @@ class DeferredFiles:
         if self._file is not None:
             self._file.close()
             self._file = None
-        if self._side is not None:
-            self._side.close()
-            self._side = None
         if self._packer is not None:
             self._packer.close()
             self._packer = None

@@ -129,7 +129,7 @@ from archivekit.runtime import RunDirectory, temporary_file_error
 _CHUNK = 1 << 20
 # Chunks a thread reads ahead of the consumer (`_Input`): the reads of the pipe (the kernel's
 # copy, the waits for the writer) overlap the walk over the members instead of adding to it.
-_READ_AHEAD = 4
+_READ_AHEAD = 2
 # Stream bytes kept after they are consumed (references to the chunks read, no copies): the
 # central directory's parser looks at the last 64 KiB + 22 bytes of a zip for its end record,
 # which may begin inside the last members' data; and a decompressor may give back up to
