@@ -32,7 +32,8 @@ What a stream cannot tell raises `ArchiveError` (``stream-unreadable``, exit 3) 
 member and suggesting to save the file first: where a member written with a data descriptor
 ends when its data cannot be decompressed (a method other than stored/deflate/deflate64,
 encryption, a damaged deflate stream) or, stored, no matching descriptor follows; an archive
-that does not begin with a local header (a prefix, as self-extracting zips have); and a JSONL
+that does not begin with a local header (a prefix, as self-extracting zips have; an empty
+zip, an end record alone, is read as a file's reader reads it); and a JSONL
 that the central directory, read at the end, says the server would import instead of the one
 the stream began with.
 """
