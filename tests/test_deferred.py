@@ -78,3 +78,41 @@ def test_waiting_runs_come_back_in_order_with_the_other_records_across_spills(
     assert kept <= keep
     assert (kept > 0) == (keep > 0)
     assert all(d.kept for d in waiting) == (total <= keep)
+
+
+def test_a_failing_write_of_compressed_lines_is_raised_to_the_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The waiting lines beyond `KEEP_LINES` are compressed and written in a thread: a full
+    temporary folder there is the run's temporary-file error, raised where the lines are
+    handed over or read back, not lost in the thread."""
+    import errno
+    import os
+    from typing import Any
+
+    from archivekit.errors import OutputError
+    from archivekit.runtime import temporary_file_error
+
+    spill = deferred_module._spill
+    spilled: list[str] = []
+
+    def full(run: RunDirectory, name: str, *rest: Any) -> Any:
+        spilled.append(name)
+        if name == deferred_module._PACKED_FILE:
+            raise temporary_file_error(run.path / name, OSError(errno.ENOSPC, "No space"))
+        return spill(run, name, *rest)
+
+    monkeypatch.setattr(deferred_module, "KEEP_LINES", 0)
+    monkeypatch.setattr(deferred_module, "_spill", full)
+    with RunDirectory() as run:
+        deferred = DeferredFiles(run)
+
+        def hand_over_and_read_back() -> None:
+            for i in range(1, 50):
+                deferred.add_waiting((10 * i).to_bytes(8, "little"), os.urandom(100_000))
+            list(deferred)
+
+        with pytest.raises(OutputError, match="deferred-packed: No space"):
+            hand_over_and_read_back()
+        deferred.close()
+    assert deferred_module._PACKED_FILE in spilled

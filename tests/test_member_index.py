@@ -368,7 +368,7 @@ def checked(index):
     records = sorted(index.record(i) for i in range(count))
     by_offset = sorted((r[6], r) for r in records)
     offsets = array("Q", [o for o, _ in by_offset])
-    names = array("q", [hash(r[0].decode("utf-8", "replace")) for _, r in by_offset])
+    names = array("q", [hash(r[0].decode("utf-8", "replace").encode()) for _, r in by_offset])
     states = bytearray([2] * count)
     sizes = array("Q", [r[3] for _, r in by_offset])
     out = [index.check_local(offsets, names, states, sizes)]

@@ -797,6 +797,49 @@ def test_no_root_jsonl_is_jsonl_missing_as_for_a_file(tmp_path: Path) -> None:
     assert found == from_file.value.issue
 
 
+def test_closing_a_stream_its_writer_still_holds_does_not_wait_for_the_writer() -> None:
+    """The input is read ahead by a thread. Closed while that thread waits for the writer,
+    the stream returns at once; the thread closes the input when its read returns (not the
+    closing thread: a descriptor closed under a read may be another file's by the next)."""
+    archive = raw_zip([("import.jsonl", _jsonl(), 8), ("data/f.txt", b"x", 0)])
+    read, write = os.pipe()
+    os.write(write, archive[: len(archive) // 2])
+    try:
+        with RunDirectory() as run:
+            stream = open_stream(f"/dev/fd/{read}", run=run)
+            raw = stream._in._raw
+            started = time.monotonic()
+            stream.close()
+            assert time.monotonic() - started < 1
+        os.close(write)  # the writer goes: the waiting read returns
+        write = -1
+        deadline = time.monotonic() + 10
+        while not raw.closed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert raw.closed
+    finally:
+        os.close(read)
+        if write >= 0:
+            os.close(write)
+
+
+@pytest.mark.parametrize("comment", [b"", b"made by hand", b"c" * 0xFFFF])
+def test_an_empty_zip_is_jsonl_missing_as_for_a_file(comment: bytes, tmp_path: Path) -> None:
+    """A stream that is only an end record (with its comment) is an empty zip, which the
+    stream can tell: it says what a file says, not that a stream cannot read it."""
+    path = tmp_path / "empty.zip"
+    with zipfile.ZipFile(path, "w") as empty:
+        empty.comment = comment
+    found = stream_error(path.read_bytes()).issue
+    with pytest.raises(ArchiveError) as from_file:
+        validate(path)
+    assert found == from_file.value.issue
+    assert found.code == "jsonl-missing"
+    # More than an end record and its comment: not an empty zip, and a stream cannot tell.
+    longer = stream_error(path.read_bytes() + b"x" * (0x10000 + 22 - len(comment))).issue
+    assert longer.code == "stream-unreadable"
+
+
 def test_a_bare_jsonl_on_standard_input_is_validated_as_a_bare_jsonl(tmp_path: Path) -> None:
     path = tmp_path / "import.jsonl"
     path.write_bytes(_jsonl())

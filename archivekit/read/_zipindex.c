@@ -813,9 +813,9 @@ static int walk_scan_descriptor(const unsigned char *buf, Py_ssize_t len, Py_ssi
 /* Whether the checks may read the member's head (stream.StreamArchive._wants_head): an image
  * name (gosem.images.is_image_name, its extensions in `exts`), or a key in `wanted`; -1 when
  * only Python can tell (an extension that is not ASCII: Go's ToLower folds some of those to
- * ASCII); -2 on a Python error. `key`: the name as str (an NFC-safe name is its own key). */
-static int walk_wants_head(const unsigned char *name, Py_ssize_t n, PyObject *exts, PyObject *wanted,
-                           PyObject *key) {
+ * ASCII); -2 on a Python error. The name is NFC-safe UTF-8: its own key (made as a str only
+ * to look it up in `wanted`). */
+static int walk_wants_head(const unsigned char *name, Py_ssize_t n, PyObject *exts, PyObject *wanted) {
     Py_ssize_t dot = -1, slash = -1;
     for (Py_ssize_t i = n - 1; i >= 0 && (dot < 0 || slash < 0); i--) {
         if (dot < 0 && name[i] == '.') dot = i;
@@ -843,7 +843,10 @@ static int walk_wants_head(const unsigned char *name, Py_ssize_t n, PyObject *ex
         }
     }
     if (wanted == Py_None) return 0;
+    PyObject *key = PyUnicode_DecodeUTF8((const char *)name, n, "strict");
+    if (key == NULL) return -2;
     int found = PySet_Contains(wanted, key);
+    Py_DECREF(key);
     return found < 0 ? -2 : found;
 }
 
@@ -854,8 +857,8 @@ static int walk_wants_head(const unsigned char *name, Py_ssize_t n, PyObject *ex
  * can vouch for them (see above); `eof`: the stream has nothing after `buf`. `exts`: the
  * image extensions (lowercase bytes) when image heads are read, else None; `wanted`: a set of
  * the keys whose heads are read, or None. Returns where it stopped in `buf` and, per member
- * passed, packed in native order: its header's stream offset (uint64), hash() of its name
- * (int64), the CRC-32 and size of its data as read (uint32, uint64: 0 when it was skipped
+ * passed, packed in native order: its header's stream offset (uint64), members.name_hash of
+ * its name (int64), the CRC-32 and size of its data as read (uint32, uint64: 0 when it was skipped
  * by its header's sizes) and its state bits (one byte); then whether it stopped only because
  * the window ends (short: more of the stream may let it go on; never at `eof`). */
 static PyObject *walk_members(PyObject *module, PyObject *args) {
@@ -916,16 +919,10 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
                 break;
             }
         }
-        PyObject *key = PyUnicode_DecodeUTF8((const char *)name, n_name, "strict");
-        if (key == NULL) {
-            failed = 1;
-            break;
-        }
-        Py_hash_t hashed = PyObject_Hash(key);
-        int64_t name_hash = (int64_t)hashed; /* as array("q") holds it, on every platform */
-        int wants = exts == Py_None ? 0 : walk_wants_head(name, n_name, exts, wanted, key);
-        Py_DECREF(key);
-        if (hashed == -1 || wants == -2) {
+        /* members.name_hash: hash() of the name's UTF-8 bytes, made without an object. */
+        int64_t name_hash = (int64_t)_Py_HashBytes(name, n_name); /* as array("q") holds it */
+        int wants = exts == Py_None ? 0 : walk_wants_head(name, n_name, exts, wanted);
+        if (wants == -2) {
             failed = 1;
             break;
         }
@@ -974,10 +971,10 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
  *
  * stream.StreamArchive._check_members over this index, without a Python object per entry
  * that passes: the stream noted, per local header in stream order, its offset (uint64,
- * ascending), hash() of its name (int64), its state bits (bytes; 2: ended by a scan for
+ * ascending), members.name_hash of its name (int64), its state bits (bytes; 2: ended by a scan for
  * its descriptor) and its size as read (uint64). The first entry, in directory order, with no
- * local header at its offset (why 1), a header of another name (2: hash() of the name as
- * zipdir.decode_name decodes it), or a scanned size other than its compressed size (3). */
+ * local header at its offset (why 1), a header of another name (2: members.name_hash of
+ * the name as zipdir.decode_name decodes it), or a scanned size other than its compressed size (3). */
 static PyObject *index_check_local(IndexObject *self, PyObject *args) {
     Py_buffer offsets, hashes, states, sizes;
     if (!PyArg_ParseTuple(args, "y*y*y*y*", &offsets, &hashes, &states, &sizes)) return NULL;
@@ -1009,18 +1006,28 @@ static PyObject *index_check_local(IndexObject *self, PyObject *args) {
         if (lo == count || found != r->header_offset) {
             why = 1;
         } else {
-            /* zipdir.decode_name: UTF-8 if it is, else by the UTF-8 flag. */
-            PyObject *text = PyUnicode_DecodeUTF8(name, r->name_len, "strict");
-            if (text == NULL) {
-                PyErr_Clear();
-                text = (r->flags & 0x800) ? PyUnicode_DecodeUTF8(name, r->name_len, "replace")
-                                          : PyUnicode_Decode(name, r->name_len, "cp437", "strict");
+            /* members.name_hash of the name as zipdir.decode_name decodes it: UTF-8 if it is
+             * (then its bytes, hashed as they are: no object for the common name), else by the
+             * UTF-8 flag, encoded back to UTF-8. */
+            Py_hash_t h;
+            if (nfc_quick((const unsigned char *)name, r->name_len)) {
+                h = _Py_HashBytes(name, (Py_ssize_t)r->name_len);
+            } else {
+                PyObject *text = PyUnicode_DecodeUTF8(name, r->name_len, "strict");
+                if (text == NULL) {
+                    PyErr_Clear();
+                    text = (r->flags & 0x800) ? PyUnicode_DecodeUTF8(name, r->name_len, "replace")
+                                              : PyUnicode_Decode(name, r->name_len, "cp437", "strict");
+                }
+                if (text == NULL) goto done;
+                PyObject *utf8 = PyUnicode_AsEncodedString(text, "utf-8", "surrogatepass");
+                Py_DECREF(text);
+                if (utf8 == NULL) goto done;
+                h = PyObject_Hash(utf8);
+                Py_DECREF(utf8);
+                if (h == -1) goto done;
             }
-            if (text == NULL) goto done;
-            Py_hash_t h = PyObject_Hash(text);
             int64_t noted;
-            Py_DECREF(text);
-            if (h == -1) goto done;
             memcpy(&noted, (const char *)hashes.buf + lo * 8, 8);
             uint64_t size;
             memcpy(&size, (const char *)sizes.buf + lo * 8, 8);

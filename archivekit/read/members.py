@@ -64,6 +64,13 @@ SCANNED = 2
 NATIVE = native_module("archivekit.read._zipindex")
 
 
+def name_hash(name: str) -> int:
+    """What a stream notes of a local header's name, for `MemberIndex.check_local`: hash() of
+    its UTF-8 bytes, which C takes from the raw name as it is (no str made per member, 100,000s
+    of attachments) — the same number for a name that is UTF-8, the common case."""
+    return hash(name.encode("utf-8", "surrogatepass"))
+
+
 def mark_entries(bits: bytearray, indexes: bytes) -> None:
     """Set bit i (byte i >> 3, bit i & 7) of `bits` for each entry index i packed as native
     uint32: in C when built (no int object per entry; an attachment-heavy archive has
@@ -137,7 +144,7 @@ class MemberIndex(Sequence[MemberInfo]):
     ) -> tuple[int, int, int] | None:
         """The first entry, in order, that the local headers a stream read do not match
         (`archivekit.read.stream.StreamArchive._check_members`): per header in stream order,
-        its offset (ascending), hash() of its name, its state bits (2: its end found by a scan
+        its offset (ascending), `name_hash` of its name, its state bits (2: its end found by a scan
         for its data descriptor) and its size as read. ``(entry, why, header)``: why
         `LOCAL_MISSING` (no header at the entry's offset), `LOCAL_RENAMED` (another name),
         `LOCAL_RESIZED` (scanned, to a size other than its compressed size); None: all match."""
@@ -146,7 +153,7 @@ class MemberIndex(Sequence[MemberInfo]):
             i = bisect_left(offsets, offset)
             if i == count or offsets[i] != offset:
                 return entry, LOCAL_MISSING, i
-            if names[i] != hash(name):
+            if names[i] != name_hash(name):
                 return entry, LOCAL_RENAMED, i
             if states[i] & SCANNED and sizes[i] != csize:
                 return entry, LOCAL_RESIZED, i
