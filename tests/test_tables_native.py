@@ -519,6 +519,56 @@ def test_a_wide_spread_of_dates_gives_the_same_tables_either_way(
         assert several.table(name).rows == counted.table(name).rows, name
 
 
+def both_counters(lines: list[bytes], batch: int) -> tuple[TableCounts, TableCounts]:
+    """(the tally of post `lines` counted in C, `batch` lines a call, then held by Python;
+    the tally Python counts alone)."""
+    counter = c_counter(None)
+    for at in range(0, len(lines), batch):
+        assert counter.count(lines[at : at + batch], 0) == len(lines[at : at + batch])
+    native = TableCounts()
+    native.add_counted(counter.counts())
+    return native, Lines(None).python(lines)
+
+
+@needs_c
+@pytest.mark.parametrize("batch", [1, 7, 10_000])
+def test_more_series_than_the_caps_hold_stop_widening_at_the_widest_period(
+    monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    # 8 teams posting at both ends of int64: however wide the period, each team holds two
+    # (one before year 0, one after), 16 buckets over a cap of 10. Both counters stop at the
+    # widest period (10**9 years) rather than widening for ever.
+    monkeypatch.setattr(table_counts, "BUCKETS_HELD", 10)
+    lines = [post(f"t{t}", "c", "u1", "x", at) for t in range(8) for at in (-(2**63), 2**63 - 1)]
+    native, python = both_counters([dump_json_line(line) for line in lines], batch)
+    assert python.period == native.period == periods.WIDEST
+    assert len(python.days) == 16
+    assert state(native) == state(python)
+
+
+@needs_c
+@pytest.mark.parametrize(
+    ("last_day", "level"),
+    [(1, periods.MONTH), (400, periods.QUARTER)],
+    ids=["in a month held", "in a new month"],
+)
+@pytest.mark.parametrize("batch", [1, 10_000])
+def test_both_counters_widen_at_the_same_count(
+    monkeypatch: pytest.MonkeyPatch, last_day: int, level: int, batch: int
+) -> None:
+    # 4 teams × 5 months, a post each: 20 days, the cap. One more day makes 21 days, too many:
+    # both widen to months, 20 buckets again if the day falls in a month held (exactly the
+    # cap: kept), 21 if not (quarters). Python once widened past a count AT the cap, C only
+    # past one over it: the page's chart said "month" or "quarter" by which counter ran.
+    monkeypatch.setattr(table_counts, "PERIODS_HELD", 30)
+    monkeypatch.setattr(table_counts, "BUCKETS_HELD", 20)
+    lines = [post(f"t{t}", "c", "u1", "x", m * 31 * DAY) for t in range(4) for m in range(5)]
+    lines.append(post("t0", "c", "u1", "x", last_day * DAY))
+    native, python = both_counters([dump_json_line(line) for line in lines], batch)
+    assert native.period == python.period == level
+    assert state(native) == state(python)
+
+
 EDGE_LINES: list[Any] = [
     team("Team1"),
     channel("Team1", "Chan-1"),

@@ -18,6 +18,10 @@ import re
 from collections.abc import Iterable
 
 DAY, MONTH, QUARTER, YEAR = 0, 1, 2, 3
+# A period of 10**9 years holds every day an int64 of milliseconds can name: no level past it
+# (the C counter's LEVEL_MOST). Even there a series whose dates fall on both sides of year 0
+# holds two periods: the counters stop widening at this level, whatever they hold.
+WIDEST = YEAR + 9
 DAY_MS = 86_400_000
 _UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NAMES = ("day", "month", "quarter", "year", "decade", "century", "millennium")

@@ -459,7 +459,7 @@ class TableCounts:
         if bucket is not None:
             return bucket
         held = self._held.get(group, 0) + 1
-        if held > PERIODS_HELD or len(self.days) >= BUCKETS_HELD:
+        if self.period < periods.WIDEST and (held > PERIODS_HELD or len(self.days) >= BUCKETS_HELD):
             self._widen(self.period + 1)
             return self._hold(day, group)
         self._held[group] = held
@@ -710,16 +710,20 @@ class TableCounts:
 
 
 def _fitting(keys: Iterable[int], level: int) -> tuple[int, dict[int, int]]:
-    """The narrowest period, `level` or wider, at which the day keys `keys` fall in few enough
-    buckets (`PERIODS_HELD` a group, `BUCKETS_HELD` in all), and the periods each group would
-    hold. Each level's (period, group) pairs come from the last level's: each period of a
-    level is whole ones of the level below."""
+    """The narrowest period, `level` or wider, at which the day keys `keys` fall in no more
+    buckets than the caps allow (`PERIODS_HELD` a group, `BUCKETS_HELD` in all) — the C
+    counter's test, so both end at the same level — or `periods.WIDEST` when none does (more
+    groups than `BUCKETS_HELD`, or dates on both sides of year 0 in too many), and the periods
+    each group would hold. Each level's (period, group) pairs come from the last level's: each
+    period of a level is whole ones of the level below."""
     mask = (1 << _GROUP_BITS) - 1
     while True:
         start = periods.Starts(level)
         pairs = {(start(key >> _GROUP_BITS) << _GROUP_BITS) | (key & mask) for key in sorted(keys)}
         held = Counter(key & mask for key in pairs)
-        if max(held.values(), default=0) < PERIODS_HELD and len(pairs) < BUCKETS_HELD:
+        if level >= periods.WIDEST or (
+            max(held.values(), default=0) <= PERIODS_HELD and len(pairs) <= BUCKETS_HELD
+        ):
             return level, dict(held)
         keys, level = pairs, level + 1
 

@@ -214,7 +214,8 @@ typedef struct {
 /* --- periods: archivekit/check/periods.py's levels (day, month, quarter, year, decade, …) ----- */
 
 enum { LEVEL_DAY = 0, LEVEL_MONTH = 1, LEVEL_QUARTER = 2, LEVEL_YEAR = 3 };
-/* A period of 10**9 years holds every day an int64 of ms can name: no level past it. */
+/* A period of 10**9 years holds every day an int64 of ms can name: no level past it
+ * (periods.WIDEST; table_counts._fitting stops there too). */
 #define LEVEL_MOST (LEVEL_YEAR + 9)
 
 static inline long long floor_div(long long a, long long b) {
