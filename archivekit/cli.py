@@ -428,7 +428,10 @@ def main() -> None:
     interpreter then leaves the frozen objects to the operating system instead of collecting
     them one by one — 15-20 ms of a run on a small archive (bench/startup.py). Exit handlers,
     buffered output and context managers still run as before; only `main` does this, never
-    the library or the `cli` group that tests invoke in-process.
+    the library or the `cli` group that tests invoke in-process. What it costs: an object
+    left to the collector at exit (a cycle) is never finalized — its `__del__` or a
+    suspended generator's `finally` does not run — so no clean-up may rely on the collector:
+    temporary files and outputs are closed by `with`/`finally` in the code that made them.
     """
     gc.freeze()
     try:
