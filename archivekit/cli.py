@@ -147,6 +147,41 @@ def _workers_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def _read_limit_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The zip-bomb guards of a command that reads members (`read_limits` makes them one
+    `ReadLimits`)."""
+    func = click.option(
+        "--max-ratio",
+        type=click.FloatRange(min=1),
+        default=None,
+        help="zip-bomb guard: highest compression ratio of a member",
+    )(func)
+    func = click.option(
+        "--max-total-size",
+        type=click.IntRange(min=1),
+        default=None,
+        help="zip-bomb guard: most uncompressed bytes read in total",
+    )(func)
+    return click.option(
+        "--max-member-size",
+        type=click.IntRange(min=1),
+        default=None,
+        help="zip-bomb guard: largest uncompressed member in bytes",
+    )(func)
+
+
+def read_limits(
+    max_member_size: int | None, max_total_size: int | None, max_ratio: float | None
+) -> ReadLimits:
+    """The `ReadLimits` of `_read_limit_options`' values (None: the default of each)."""
+    defaults = ReadLimits()
+    return ReadLimits(
+        max_member_size=max_member_size or defaults.max_member_size,
+        max_total_size=max_total_size or defaults.max_total_size,
+        max_ratio=max_ratio or defaults.max_ratio,
+    )
+
+
 def _output_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--output",
@@ -299,24 +334,7 @@ def cli() -> None:
     help=f"upload bandwidth for the timeout estimate, e.g. 10Mbit, 5MB/s "
     f"(default {DEFAULT_BANDWIDTH_BPS / 1e6:g} Mbit/s)",
 )
-@click.option(
-    "--max-member-size",
-    type=click.IntRange(min=1),
-    default=None,
-    help="zip-bomb guard: largest uncompressed member in bytes",
-)
-@click.option(
-    "--max-total-size",
-    type=click.IntRange(min=1),
-    default=None,
-    help="zip-bomb guard: most uncompressed bytes read in total",
-)
-@click.option(
-    "--max-ratio",
-    type=click.FloatRange(min=1),
-    default=None,
-    help="zip-bomb guard: highest compression ratio of a member",
-)
+@_read_limit_options
 @_existing_options
 @_workers_option
 @click.option(
@@ -379,12 +397,7 @@ def validate(
         overrides = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
         overrides = {k: v for k, v in overrides.items() if v is not None and v != []}
         target, explicit = load_target(target_config, env=os.environ, overrides=overrides)
-        limits = ReadLimits()
-        limits = ReadLimits(
-            max_member_size=max_member_size or limits.max_member_size,
-            max_total_size=max_total_size or limits.max_total_size,
-            max_ratio=max_ratio or limits.max_ratio,
-        )
+        limits = read_limits(max_member_size, max_total_size, max_ratio)
         show = sys.stderr.isatty() if progress is None else progress
         bar = _Progress() if show else None
         try:

@@ -26,15 +26,16 @@ from archivekit.cli import (
     _existing,
     _output_option,
     _Progress,
+    _read_limit_options,
     _run,
     _standard_output,
     _to_stdout,
     _workers_option,
     cli,
+    read_limits,
     validate,
 )
 from archivekit.errors import UsageError
-from archivekit.read import ReadLimits
 from archivekit.report.choices import BY as TABLES_BY
 from archivekit.report.choices import DEFAULT_MAX_ITEMS
 
@@ -276,11 +277,8 @@ def report(
         target, explicit = load_target(
             options.pop("target_config"), env=os.environ, overrides=overrides
         )
-        defaults = ReadLimits()
-        limits = ReadLimits(
-            max_member_size=options.pop("max_member_size") or defaults.max_member_size,
-            max_total_size=options.pop("max_total_size") or defaults.max_total_size,
-            max_ratio=options.pop("max_ratio") or defaults.max_ratio,
+        limits = read_limits(
+            options.pop("max_member_size"), options.pop("max_total_size"), options.pop("max_ratio")
         )
         progress = options.pop("progress")
         show = sys.stderr.isatty() if progress is None else progress
@@ -720,6 +718,7 @@ def redact(
     show_default=True,
     help="what to print: a summary with the first changes, or JSON with every change",
 )
+@_read_limit_options
 def fix(
     archive: str,
     output: str | None,
@@ -731,6 +730,9 @@ def fix(
     drop_skipped: bool,
     dedupe: bool,
     output_format: str,
+    max_member_size: int | None,
+    max_total_size: int | None,
+    max_ratio: float | None,
 ) -> None:
     """Write ARCHIVE to OUT.zip with what `validate` finds mechanically repaired, and print
     every change (repair, line, field, before → after). By default only repairs that lose
@@ -776,7 +778,13 @@ def fix(
             drop_skipped=drop_skipped,
             dedupe=dedupe,
         )
-        result = fix_archive(archive, output, options, dry_run=dry_run)
+        result = fix_archive(
+            archive,
+            output,
+            options,
+            dry_run=dry_run,
+            read_limits=read_limits(max_member_size, max_total_size, max_ratio),
+        )
         try:
             if output_format == "json":
                 with _standard_output():  # streamed: one change in memory at a time

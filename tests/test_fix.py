@@ -1316,6 +1316,29 @@ def test_a_member_expanding_past_the_readers_ratio_limit_is_recompressed_within_
     assert again.read_bytes() == out.read_bytes()
 
 
+def test_the_zip_bomb_guards_bound_what_fix_inflates_to_recompress(tmp_path: Path) -> None:
+    # A member past the ratio limit is read to the size it declares: --max-member-size (as
+    # validate's) caps that, and the member is then reported and copied as it is.
+    source = _dense(tmp_path, zipfile.ZIP_BZIP2)
+    done = run_cli(
+        str(source),
+        "-o",
+        str(tmp_path / "out.zip"),
+        "--max-member-size",
+        "1000000",
+        "--format",
+        "json",
+    )
+    assert done.returncode == 0, done.stderr
+    document = orjson.loads(done.stdout)
+    assert (document["members_recompressed"], document["not_repaired"]) == (0, {"recompress": 1})
+    (refused,) = document["change_log"]
+    assert (refused["repair"], refused["after"]) == ("recompress", None)
+    assert "over the limit of 1,000,000" in refused["note"]
+    with zipfile.ZipFile(tmp_path / "out.zip") as zf:
+        assert zf.getinfo("data/z.bin").compress_type == zipfile.ZIP_BZIP2
+
+
 def test_every_temporary_file_of_a_run_is_beside_the_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
