@@ -363,25 +363,36 @@ def walked(path):
 
 def checked(index):
     # The local headers a stream noted against the directory (check_local): every entry's
-    # header, then one missing, one renamed, one of another scanned size.
+    # header, then one missing, one renamed (another name of the same hash, then another
+    # hash), one of another scanned size; columns that disagree are refused.
     count = len(index)
     records = sorted(index.record(i) for i in range(count))
     by_offset = sorted((r[6], r) for r in records)
     offsets = array("Q", [o for o, _ in by_offset])
-    names = array("q", [hash(r[0].decode("utf-8", "replace").encode()) for _, r in by_offset])
+    names = array("q", [hash(r[0]) for _, r in by_offset])
     states = bytearray([2] * count)
     sizes = array("Q", [r[3] for _, r in by_offset])
-    out = [index.check_local(offsets, names, states, sizes)]
+    raws = bytearray(b"".join(r[0] for _, r in by_offset))
+    lens = array("H", [len(r[0]) for _, r in by_offset])
+    out = [index.check_local(offsets, names, states, sizes, raws, lens)]
     if count:
-        out.append(index.check_local(offsets[1:], names[1:], states[1:], sizes[1:]))
+        out.append(index.check_local(
+            offsets[1:], names[1:], states[1:], sizes[1:], raws[lens[0]:], lens[1:]
+        ))
+        if raws:
+            other = bytearray(raws)
+            other[-1] ^= 1
+            out.append(index.check_local(offsets, names, states, sizes, other, lens))
         names[-1] ^= 1
-        out.append(index.check_local(offsets, names, states, sizes))
+        out.append(index.check_local(offsets, names, states, sizes, raws, lens))
         sizes[0] += 1
-        out.append(index.check_local(offsets, names, states, sizes))
-    try:
-        index.check_local(offsets, names[1:], states, sizes)
-    except ValueError:
-        out.append("refused")
+        out.append(index.check_local(offsets, names, states, sizes, raws, lens))
+    for wrong in ((offsets, names[1:], states, sizes, raws, lens),
+                  (offsets, names, states, sizes, raws + b"x", lens)):
+        try:
+            index.check_local(*wrong)
+        except ValueError:
+            out.append("refused")
     return out
 
 results = []

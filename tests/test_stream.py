@@ -22,6 +22,7 @@ import sys
 import time
 import zipfile
 import zlib
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,17 @@ from archivekit.check.fast import fastpath
 from archivekit.errors import ArchiveError
 from archivekit.inspect import inspect
 from archivekit.read import ReadLimits, open_archive
+from archivekit.read import members as members_module
 from archivekit.read import stream as stream_module
+from archivekit.read.members import (
+    LOCAL_RENAMED,
+    LocalHeaders,
+    MemberIndex,
+    NativeIndex,
+    read_member_index,
+)
 from archivekit.read.stream import open_stream
+from archivekit.read.zipdir import stored_name
 from archivekit.report.render import inspection_json, report_json
 from archivekit.runtime import RunDirectory
 from archivekit.testing import synth
@@ -248,6 +258,27 @@ def _layout(layout: str) -> Callable[[Path], Path]:
     return build
 
 
+def _utf8_flag_in(header: str) -> Callable[[Path], Path]:
+    """A name that is not UTF-8 with the UTF-8 flag (bit 11) in one of its headers only:
+    the same stored bytes, so the same member (the file's reader decodes the name by the
+    directory's flags; the stream must report it so, not as a rename)."""
+
+    def build(tmp: Path) -> Path:
+        members = [("import.jsonl", _jsonl(), 8), ("data/files/caf?.txt", b"not utf-8", 0)]
+        members += [(name, data, 0) for name, data in _files().items()]
+        name = b"data/files/caf\xe9.txt"
+        data = bytearray(raw_zip(members).replace(b"data/files/caf?.txt", name))
+        # The local header's name is the first, the directory's the last; flags at 6 and 8.
+        local = header == "local"
+        flags_at = data.index(name) - 30 + 6 if local else data.rindex(name) - 46 + 8
+        data[flags_at + 1] |= 0x08  # 0x0800, the flag's high byte
+        path = tmp / f"utf8-flag-{header}-only.zip"
+        path.write_bytes(bytes(data))
+        return path
+
+    return build
+
+
 def _damaged(tmp: Path) -> Path:
     """A stored attachment whose bytes no longer match its CRC-32 (--verify-files)."""
     path = _synth("deflate", "stored")(tmp)
@@ -318,6 +349,8 @@ GENERATED: dict[str, Callable[[Path], Path]] = {
     "local-sizes": _local_sizes,
     "unsigned-descriptors": _layout("unsigned"),
     "descriptors-64": _layout("descriptor64"),
+    "utf8-flag-local-only": _utf8_flag_in("local"),
+    "utf8-flag-central-only": _utf8_flag_in("central"),
 }
 
 
@@ -694,6 +727,57 @@ def test_a_local_header_naming_another_member_stops_the_stream() -> None:
     assert "its local header gives another name" in found.message
 
 
+def _renamed_in_its_local_header() -> bytes:
+    """data/files/b.txt in the directory, data/files/c.txt in its local header."""
+    archive = raw_zip([("import.jsonl", _jsonl(), 8), ("data/files/b.txt", b"text", 0)])
+    at = archive.index(b"data/files/b.txt")  # the local header's name comes first
+    return archive[:at] + b"data/files/c.txt" + archive[at + 16 :]
+
+
+@pytest.mark.parametrize("index", ["c", "python", "pure-python"])
+def test_a_local_name_of_the_same_hash_is_still_another_name(index: str) -> None:
+    """Names are held to the directory's by their bytes, not only their hashes (two names of
+    one hash are conceivable with PYTHONHASHSEED fixed): a collision made here by patching
+    `name_hash`, in the Python pass with the C or the Python check and with no C at all."""
+    real = members_module.name_hash
+
+    def colliding(raw: bytes) -> int:
+        return real(b"data/files/b.txt" if raw == b"data/files/c.txt" else raw)
+
+    archive = _renamed_in_its_local_header()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(members_module, "name_hash", colliding)
+        patch.setattr(stream_module, "name_hash", colliding)
+        patch.setattr(stream_module, "_WALK_MEMBERS", None)
+        if index == "python":
+            patch.setattr(NativeIndex, "check_local", MemberIndex.check_local)
+        elif index == "pure-python":
+            patch.setattr(members_module, "NATIVE", None)
+        found = stream_error(archive).issue
+    assert found.code == "stream-unreadable"
+    assert "its local header gives another name" in found.message
+    assert found.values["member"] == "data/files/b.txt"
+
+
+@pytest.mark.skipif(members_module.NATIVE is None, reason="the C index is not loaded")
+def test_the_c_check_compares_the_names_where_their_hashes_agree(tmp_path: Path) -> None:
+    path = tmp_path / "renamed.zip"
+    path.write_bytes(_renamed_in_its_local_header())
+    with open(path, "rb") as fh:
+        index = read_member_index(fh, path.stat().st_size)
+    assert isinstance(index, NativeIndex)
+    offsets = array("Q", [m.header_offset for m in index])
+    central = [stored_name(m) for m in index]
+    hashes = array("q", [hash(raw) for raw in central])  # as if the local names collided
+    states, sizes = bytearray(2), array("Q", [m.compressed_size for m in index])
+    local = [central[0], b"data/files/c.txt"]
+    lengths = array("H", [len(raw) for raw in local])
+    same, other = bytearray(b"".join(central)), bytearray(b"".join(local))
+    assert index.check_local(LocalHeaders(offsets, hashes, states, sizes, same, lengths)) is None
+    found = index.check_local(LocalHeaders(offsets, hashes, states, sizes, other, lengths))
+    assert found == (1, LOCAL_RENAMED, 1)
+
+
 def test_a_member_the_stream_did_not_meet_stops_the_stream() -> None:
     """Junk between two members: the stream sees the members end there."""
     members = [("import.jsonl", _jsonl(), 8), ("data/a.txt", b"a", 0)]
@@ -737,8 +821,9 @@ print(read(data))
 @pytest.mark.slow
 def test_memory_held_from_a_pipe_is_a_few_numbers_per_member(tmp_path: Path) -> None:
     """An attachment-heavy archive from a pipe, in a fresh interpreter: once read, the stream
-    holds a few numbers per member (~50 bytes) beside the central directory's index (as for
-    a file) — not the members' names (~90 bytes each as strings) nor any of their data."""
+    holds a few numbers and the stored bytes of its name per member (~57 bytes here) beside
+    the central directory's index (as for a file) — not the members' names as strings (~90
+    bytes each more) nor any of their data."""
     held = []
     for count in (2_000, 20_000):
         path = tmp_path / f"m{count}.zip"

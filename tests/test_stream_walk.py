@@ -17,11 +17,13 @@ import random
 import struct
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from test_reader_zipmaker import Entry, build_zip
+from test_stream import _utf8_flag_in
 
 from archivekit.errors import ArchiveError
 from archivekit.read import members as members_module
@@ -166,6 +168,8 @@ def _noted(stream: stream_module.StreamArchive) -> tuple[Any, ...]:
         stream._offsets.tolist(),
         bytes(stream._state),
         stream._names.tolist(),
+        bytes(stream._name_bytes),
+        stream._name_lens.tolist(),
         stream._crc.tolist(),
         stream._size.tolist(),
         bytes(stream._dim_kind),
@@ -266,6 +270,20 @@ def test_a_truncated_stream_fails_alike_wherever_it_is_cut() -> None:
         report, _ = _outcome(data[:cut])
         assert isinstance(report, tuple)  # an error: the archive is cut short
         _compare(data[:cut])
+
+
+@needs_native
+@pytest.mark.parametrize("header", ["local", "central"])
+def test_a_utf8_flag_in_one_header_only_is_one_name_in_both_passes(
+    header: str, tmp_path: Path
+) -> None:
+    """A name that is not UTF-8, flagged UTF-8 in one header only: the same stored bytes, so
+    the same member for the C check and the Python one (which gets the bytes back from the
+    directory's `MemberInfo.raw`)."""
+    data = _utf8_flag_in(header)(tmp_path).read_bytes()
+    _compare(data)
+    report, _ = _outcome(data)
+    assert isinstance(report, dict)  # a verdict, not "its local header gives another name"
 
 
 def _walk(data: bytes, at: int, eof: bool) -> tuple[int, list[bytes], bool]:

@@ -543,7 +543,7 @@ static PyMethodDef index_methods[] = {
     {"unreferenced", (PyCFunction)index_unreferenced, METH_VARARGS,
      "unreferenced(referenced, skip) -> candidate entry indexes packed as native uint32"},
     {"check_local", (PyCFunction)index_check_local, METH_VARARGS,
-     "check_local(offsets, name_hashes, states, sizes) -> None or (entry, why, ordinal): a "
+     "check_local(offsets, name_hashes, states, sizes, names, name_lengths) -> None or (entry, why, ordinal): a "
      "stream's local headers against the directory (archivekit.read.stream)"},
     {NULL, NULL, 0, NULL},
 };
@@ -851,14 +851,14 @@ static int walk_wants_head(const unsigned char *name, Py_ssize_t n, PyObject *ex
 }
 
 /* walk_members(buf, at, eof, offset, exts, wanted)
- *   -> (end, offsets, name_hashes, crcs, sizes, states, short)
+ *   -> (end, offsets, name_hashes, names, name_lengths, crcs, sizes, states, short)
  *
  * Walks the members whose local headers start at buf[at] (stream offset `offset`), while it
  * can vouch for them (see above); `eof`: the stream has nothing after `buf`. `exts`: the
  * image extensions (lowercase bytes) when image heads are read, else None; `wanted`: a set of
  * the keys whose heads are read, or None. Returns where it stopped in `buf` and, per member
  * passed, packed in native order: its header's stream offset (uint64), members.name_hash of
- * its name (int64), the CRC-32 and size of its data as read (uint32, uint64: 0 when it was skipped
+ * its name (int64), its name's bytes (all names end to end) and their length (uint16), the CRC-32 and size of its data as read (uint32, uint64: 0 when it was skipped
  * by its header's sizes) and its state bits (one byte); then whether it stopped only because
  * the window ends (short: more of the stream may let it go on; never at `eof`). */
 static PyObject *walk_members(PyObject *module, PyObject *args) {
@@ -886,7 +886,7 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
     }
     const unsigned char *buf = view.buf;
     Py_ssize_t len = view.len, pos = at;
-    ByteColumn offsets = {0}, hashes = {0}, crcs = {0}, sizes = {0}, states = {0};
+    ByteColumn offsets = {0}, hashes = {0}, names = {0}, lens = {0}, crcs = {0}, sizes = {0}, states = {0};
     int failed = 0;
     int short_ = 0; /* stopped where the window ends: more of the stream may let it go on */
     for (;;) {
@@ -919,7 +919,7 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
                 break;
             }
         }
-        /* members.name_hash: hash() of the name's UTF-8 bytes, made without an object. */
+        /* members.name_hash: hash() of the name's stored bytes, made without an object. */
         int64_t name_hash = (int64_t)_Py_HashBytes(name, n_name); /* as array("q") holds it */
         int wants = exts == Py_None ? 0 : walk_wants_head(name, n_name, exts, wanted);
         if (wants == -2) {
@@ -944,7 +944,9 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
         }
         uint64_t header_offset = offset + (uint64_t)(pos - at);
         if (!column_put(&offsets, &header_offset, sizeof header_offset) ||
-            !column_put(&hashes, &name_hash, sizeof name_hash) || !column_put(&crcs, &crc, sizeof crc) ||
+            !column_put(&hashes, &name_hash, sizeof name_hash) ||
+            (n_name > 0 && !column_put(&names, name, n_name)) || !column_put(&lens, &n_name, sizeof n_name) ||
+            !column_put(&crcs, &crc, sizeof crc) ||
             !column_put(&sizes, &size, sizeof size) || !column_put(&states, &state, 1)) {
             PyErr_NoMemory();
             failed = 1;
@@ -954,35 +956,58 @@ static PyObject *walk_members(PyObject *module, PyObject *args) {
     }
     PyBuffer_Release(&view);
     PyObject *out = failed ? NULL
-                           : Py_BuildValue("(ny#y#y#y#y#N)", pos, column_bytes(&offsets), (Py_ssize_t)offsets.len,
-                                           column_bytes(&hashes), (Py_ssize_t)hashes.len, column_bytes(&crcs),
+                           : Py_BuildValue("(ny#y#y#y#y#y#y#N)", pos, column_bytes(&offsets), (Py_ssize_t)offsets.len,
+                                           column_bytes(&hashes), (Py_ssize_t)hashes.len, column_bytes(&names),
+                                           (Py_ssize_t)names.len, column_bytes(&lens), (Py_ssize_t)lens.len,
+                                           column_bytes(&crcs),
                                            (Py_ssize_t)crcs.len, column_bytes(&sizes), (Py_ssize_t)sizes.len,
                                            column_bytes(&states), (Py_ssize_t)states.len,
                                            PyBool_FromLong(short_ && !eof));
     PyMem_Free(offsets.data);
     PyMem_Free(hashes.data);
+    PyMem_Free(names.data);
+    PyMem_Free(lens.data);
     PyMem_Free(crcs.data);
     PyMem_Free(sizes.data);
     PyMem_Free(states.data);
     return out;
 }
 
-/* check_local(offsets, name_hashes, states, sizes) -> None or (entry, why, ordinal)
+/* check_local(offsets, name_hashes, states, sizes, names, name_lengths) -> None or (entry, why, ordinal)
  *
  * stream.StreamArchive._check_members over this index, without a Python object per entry
  * that passes: the stream noted, per local header in stream order, its offset (uint64,
  * ascending), members.name_hash of its name (int64), its state bits (bytes; 2: ended by a scan for
  * its descriptor) and its size as read (uint64). The first entry, in directory order, with no
  * local header at its offset (why 1), a header of another name (2: members.name_hash of
- * the name as zipdir.decode_name decodes it), or a scanned size other than its compressed size (3). */
+ * the stored name's bytes differs, or, where it is the same, the bytes themselves: `names`, each
+ * header's name end to end, `name_lengths` theirs as uint16 — a hash alone would let two names
+ * of one hash pass, which a fixed PYTHONHASHSEED makes conceivable), or a scanned size other than
+ * its compressed size (3). */
 static PyObject *index_check_local(IndexObject *self, PyObject *args) {
-    Py_buffer offsets, hashes, states, sizes;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*", &offsets, &hashes, &states, &sizes)) return NULL;
+    Py_buffer offsets, hashes, states, sizes, names, lens;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*", &offsets, &hashes, &states, &sizes, &names, &lens)) return NULL;
     PyObject *out = NULL;
+    uint64_t *starts = NULL; /* where each header's name begins in `names` */
     size_t count = (size_t)states.len;
     if ((size_t)offsets.len != count * 8 || (size_t)hashes.len != count * 8 ||
-        (size_t)sizes.len != count * 8) {
+        (size_t)sizes.len != count * 8 || (size_t)lens.len != count * 2) {
         PyErr_SetString(PyExc_ValueError, "check_local: columns of different lengths");
+        goto done;
+    }
+    starts = PyMem_Malloc((count + 1) * sizeof *starts);
+    if (starts == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    starts[0] = 0;
+    for (size_t k = 0; k < count; k++) {
+        uint16_t n;
+        memcpy(&n, (const char *)lens.buf + k * 2, 2);
+        starts[k + 1] = starts[k] + n;
+    }
+    if (starts[count] != (uint64_t)names.len) {
+        PyErr_SetString(PyExc_ValueError, "check_local: names and their lengths differ");
         goto done;
     }
     const MemberTable *t = &self->t;
@@ -1006,32 +1031,15 @@ static PyObject *index_check_local(IndexObject *self, PyObject *args) {
         if (lo == count || found != r->header_offset) {
             why = 1;
         } else {
-            /* members.name_hash of the name as zipdir.decode_name decodes it: UTF-8 if it is
-             * (then its bytes, hashed as they are: no object for the common name), else by the
-             * UTF-8 flag, encoded back to UTF-8. */
-            Py_hash_t h;
-            if (nfc_quick((const unsigned char *)name, r->name_len)) {
-                h = _Py_HashBytes(name, (Py_ssize_t)r->name_len);
-            } else {
-                PyObject *text = PyUnicode_DecodeUTF8(name, r->name_len, "strict");
-                if (text == NULL) {
-                    PyErr_Clear();
-                    text = (r->flags & 0x800) ? PyUnicode_DecodeUTF8(name, r->name_len, "replace")
-                                              : PyUnicode_Decode(name, r->name_len, "cp437", "strict");
-                }
-                if (text == NULL) goto done;
-                PyObject *utf8 = PyUnicode_AsEncodedString(text, "utf-8", "surrogatepass");
-                Py_DECREF(text);
-                if (utf8 == NULL) goto done;
-                h = PyObject_Hash(utf8);
-                Py_DECREF(utf8);
-                if (h == -1) goto done;
-            }
+            /* members.name_hash: hash() of the stored name's bytes, whatever either header's
+             * UTF-8 flag says (the same name is the same bytes, as Go compares them). */
+            Py_hash_t h = _Py_HashBytes(name, (Py_ssize_t)r->name_len);
             int64_t noted;
             memcpy(&noted, (const char *)hashes.buf + lo * 8, 8);
             uint64_t size;
             memcpy(&size, (const char *)sizes.buf + lo * 8, 8);
-            if (noted != (int64_t)h)
+            if (noted != (int64_t)h || starts[lo + 1] - starts[lo] != r->name_len ||
+                memcmp((const char *)names.buf + starts[lo], name, r->name_len) != 0)
                 why = 2;
             else if ((((const unsigned char *)states.buf)[lo] & WALK_SCANNED) && size != r->compressed_size)
                 why = 3;
@@ -1047,6 +1055,9 @@ done:
     PyBuffer_Release(&hashes);
     PyBuffer_Release(&states);
     PyBuffer_Release(&sizes);
+    PyBuffer_Release(&names);
+    PyBuffer_Release(&lens);
+    PyMem_Free(starts);
     return out;
 }
 

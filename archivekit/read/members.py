@@ -28,12 +28,15 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, BinaryIO, cast, overload
 
 from archivekit.gosem.paths import DATA_PREFIX, member_key
 from archivekit.native import native_module
 from archivekit.read.zipdir import (
     FLAG_ENCRYPTED,
+    FLAG_UTF8,
     MemberInfo,
     check_entry_count,
     decode_name,
@@ -41,6 +44,7 @@ from archivekit.read.zipdir import (
     input_error,
     is_utf8,
     parse_entries,
+    stored_name,
 )
 
 # MemberRecord.bits (archivekit/read/_memberindex.h)
@@ -52,6 +56,23 @@ MB_SHADOWED = 16
 MB_DUPLICATE = 32
 MB_ODD_NAME = 64
 MB_DATA = 128
+
+
+@dataclass(frozen=True, slots=True)
+class LocalHeaders:
+    """What a stream noted of the local headers it read, per header in stream order, for
+    `MemberIndex.check_local` (columns as the C index takes them)."""
+
+    offsets: Sequence[int]  # where it begins (ascending)
+    hashes: Sequence[int]  # `name_hash` of its stored name
+    states: bytearray  # its state bits (2: its end found by a scan for its data descriptor)
+    sizes: Sequence[int]  # its data's size as read
+    # The stored names end to end, and their lengths: two names of one hash are conceivable
+    # with PYTHONHASHSEED fixed, so the bytes are compared where the hashes agree.
+    names: bytearray
+    name_lens: Sequence[int]
+
+
 # What `MemberIndex.check_local` finds wrong with an entry.
 LOCAL_MISSING = 1
 LOCAL_RENAMED = 2
@@ -64,11 +85,12 @@ SCANNED = 2
 NATIVE = native_module("archivekit.read._zipindex")
 
 
-def name_hash(name: str) -> int:
+def name_hash(raw: bytes) -> int:
     """What a stream notes of a local header's name, for `MemberIndex.check_local`: hash() of
-    its UTF-8 bytes, which C takes from the raw name as it is (no str made per member, 100,000s
-    of attachments) — the same number for a name that is UTF-8, the common case."""
-    return hash(name.encode("utf-8", "surrogatepass"))
+    the name's bytes as stored, whatever the header's UTF-8 flag says ("the same name" is the
+    same bytes, as Go compares them); C hashes them in place, no object per member (100,000s
+    of attachments)."""
+    return hash(raw)
 
 
 def mark_entries(bits: bytearray, indexes: bytes) -> None:
@@ -133,29 +155,23 @@ class MemberIndex(Sequence[MemberInfo]):
         or -1."""
         raise NotImplementedError
 
-    def extents(self) -> Iterator[tuple[str, int, int]]:
-        """(name, local header offset, compressed size) of every entry, in order: cheaper
-        than ``index[i]`` (a stream compares them with the local headers it read)."""
-        for m in self:
-            yield m.name, m.header_offset, m.compressed_size
-
-    def check_local(
-        self, offsets: Sequence[int], names: Sequence[int], states: bytearray, sizes: Sequence[int]
-    ) -> tuple[int, int, int] | None:
-        """The first entry, in order, that the local headers a stream read do not match
-        (`archivekit.read.stream.StreamArchive._check_members`): per header in stream order,
-        its offset (ascending), `name_hash` of its name, its state bits (2: its end found by a scan
-        for its data descriptor) and its size as read. ``(entry, why, header)``: why
-        `LOCAL_MISSING` (no header at the entry's offset), `LOCAL_RENAMED` (another name),
-        `LOCAL_RESIZED` (scanned, to a size other than its compressed size); None: all match."""
+    def check_local(self, local: LocalHeaders) -> tuple[int, int, int] | None:
+        """The first entry, in order, that the `local` headers a stream read do not match
+        (`archivekit.read.stream.StreamArchive._check_members`). ``(entry, why, header)``: why
+        `LOCAL_MISSING` (no header at the entry's offset), `LOCAL_RENAMED` (another name: where
+        the hashes agree, the bytes must too), `LOCAL_RESIZED` (scanned, to a size other than
+        its compressed size); None: all match."""
+        offsets, names, states, sizes = local.offsets, local.hashes, local.states, local.sizes
         count = len(offsets)
-        for entry, (name, offset, csize) in enumerate(self.extents()):
-            i = bisect_left(offsets, offset)
-            if i == count or offsets[i] != offset:
+        starts = [0, *accumulate(local.name_lens)]
+        for entry, member in enumerate(self):
+            i = bisect_left(offsets, member.header_offset)
+            if i == count or offsets[i] != member.header_offset:
                 return entry, LOCAL_MISSING, i
-            if names[i] != name_hash(name):
+            stored = stored_name(member)
+            if names[i] != name_hash(stored) or local.names[starts[i] : starts[i + 1]] != stored:
                 return entry, LOCAL_RENAMED, i
-            if states[i] & SCANNED and sizes[i] != csize:
+            if states[i] & SCANNED and sizes[i] != member.compressed_size:
                 return entry, LOCAL_RESIZED, i
         return None
 
@@ -325,6 +341,7 @@ class NativeIndex(MemberIndex):
     def member(self, i: int) -> MemberInfo:
         raw, method, flags, csize, size, crc, offset, bits = self._c.record(i)
         name = raw.decode("ascii") if raw.isascii() else decode_name(raw, flags)
+        utf8 = not bits & MB_KEY_APART or is_utf8(raw)
         return MemberInfo(
             name=name,
             key=member_key(name),
@@ -338,20 +355,14 @@ class NativeIndex(MemberIndex):
             is_dir=bool(bits & MB_DIR),
             is_symlink=bool(bits & MB_SYMLINK),
             encrypted=bool(bits & MB_ENCRYPTED),
-            utf8=not bits & MB_KEY_APART or is_utf8(raw),
+            utf8=utf8,
+            raw=None if utf8 or not flags & FLAG_UTF8 else raw,
         )
 
-    def extents(self) -> Iterator[tuple[str, int, int]]:
-        record = self._c.record
-        for i in range(len(self._c)):
-            raw, _, flags, csize, _, _, offset, _ = record(i)
-            name = raw.decode("ascii") if raw.isascii() else decode_name(raw, flags)
-            yield name, offset, csize
-
-    def check_local(
-        self, offsets: Sequence[int], names: Sequence[int], states: bytearray, sizes: Sequence[int]
-    ) -> tuple[int, int, int] | None:
-        found: tuple[int, int, int] | None = self._c.check_local(offsets, names, states, sizes)
+    def check_local(self, local: LocalHeaders) -> tuple[int, int, int] | None:
+        found: tuple[int, int, int] | None = self._c.check_local(
+            local.offsets, local.hashes, local.states, local.sizes, local.names, local.name_lens
+        )
         return found
 
     def name(self, i: int) -> str:

@@ -17,8 +17,9 @@ read (`StreamArchive._check_members`), else the stream stops with exit 3.
 the central directory, which goes through a temporary file in the run's directory to the same
 parser as a file's (`archivekit.read.members.read_member_index`): names, duplicates and lookups
 are the server's view, as for a file. Members are not kept: as each one passes, what later
-checks will read of it is noted — a few numbers per member (its header offset; for image names
-and the profile images the JSONL names, the image dimensions of its first `HEAD_BYTES`, as
+checks will read of it is noted — a few numbers and its stored name's bytes per member (its
+header offset and name, to hold the directory to; for image names and the profile images the
+JSONL names, the image dimensions of its first `HEAD_BYTES`, as
 `Archive.member_dimensions` gives them; with ``verify``, whether its data decompressed intact,
 for `StreamArchive.iter_member_blocks`) and, for the emoji images the JSONL names, its first
 `KEPT_HEAD` bytes in a temporary file (`StreamArchive.read_member_head`). Members before the
@@ -96,6 +97,7 @@ from archivekit.read.members import (
     NATIVE,
     SCANNED,
     ListIndex,
+    LocalHeaders,
     name_hash,
     read_member_index,
 )
@@ -348,6 +350,7 @@ class _Local:
 
     info: MemberInfo  # header_offset: where the local header starts in the stream
     descriptor: bool
+    raw_name: bytes  # as stored: what `_check_members` holds to the directory's
 
 
 @dataclass(slots=True)
@@ -447,7 +450,11 @@ class StreamArchive(Archive):
         # Per member, in stream order (see the module doc).
         self._offsets = array("Q")
         self._state = bytearray()
-        self._names = array("q")  # name_hash() of each local header's name
+        self._names = array("q")  # name_hash() of each local header's stored name
+        # ... and the names, end to end, with their lengths: a hash alone would let a name of
+        # the same hash pass `_check_members` (conceivable with PYTHONHASHSEED fixed).
+        self._name_bytes = bytearray()
+        self._name_lens = array("H")
         self._crc = array("I")
         self._size = array("Q")
         # What was read of members' heads, up to the last member with some (the rest, most
@@ -535,7 +542,7 @@ class StreamArchive(Archive):
             bool(flags & FLAG_ENCRYPTED),
             utf8,
         )
-        return _Local(info, bool(flags & FLAG_DATA_DESCRIPTOR))
+        return _Local(info, bool(flags & FLAG_DATA_DESCRIPTOR), raw_name)
 
     # --- the JSONL -------------------------------------------------------------------------
 
@@ -626,24 +633,33 @@ class StreamArchive(Archive):
         wanted = self._measure | self._keep if images and (self._measure or self._keep) else None
         while True:
             buf, at = source.window()
-            end, offsets, hashes, crcs, sizes, states, short = _WALK_MEMBERS(
+            end, offsets, hashes, names, lens, crcs, sizes, states, short = _WALK_MEMBERS(
                 buf, at, source.eof, source.offset, exts, wanted
             )
             if end > at:
                 source.advance(end - at)
-                self._passed(offsets, hashes, crcs, sizes, states)
+                self._passed(offsets, hashes, names, lens, crcs, sizes, states)
             if not short or source.available >= _CHUNK:
                 return
             source.fill(source.available + 1)  # the next read of the stream
 
     def _passed(
-        self, offsets: bytes, hashes: bytes, crcs: bytes, sizes: bytes, states: bytes
+        self,
+        offsets: bytes,
+        hashes: bytes,
+        names: bytes,
+        lens: bytes,
+        crcs: bytes,
+        sizes: bytes,
+        states: bytes,
     ) -> None:
         """Note the members the C pass passed."""
         # Packed as the arrays hold them (native order): nothing of the members is an object.
         self._offsets.frombytes(offsets)
         self._state.extend(states)
         self._names.frombytes(hashes)
+        self._name_bytes += names
+        self._name_lens.frombytes(lens)
         self._crc.frombytes(crcs)
         self._size.frombytes(sizes)
 
@@ -664,8 +680,9 @@ class StreamArchive(Archive):
             )
             if method != STORED or flags & flag_mask != FLAG_DATA_DESCRIPTOR:
                 return
+            raw_name = buf[at + fixed : at + fixed + n_name]
             try:
-                name = buf[at + fixed : at + fixed + n_name].decode("utf-8")
+                name = raw_name.decode("utf-8")
             except UnicodeDecodeError:
                 return
             if images and wants_head(member_key(name)):
@@ -676,7 +693,7 @@ class StreamArchive(Archive):
             offset = source.offset
             stop, length, crc = quick
             source.advance(stop + length - at)
-            record(offset, name, crc, stop - (at + fixed + n_name + n_extra))
+            record(offset, raw_name, crc, stop - (at + fixed + n_name + n_extra))
 
     def _read_member(self, local: _Local) -> None:
         """Pass over a member that is not the JSONL, noting what later checks need."""
@@ -698,7 +715,7 @@ class StreamArchive(Archive):
             if quick is not None:
                 stop, length, crc = quick
                 self._in.advance(stop - at + length)
-                self._record_plain(member, crc, stop - at)
+                self._record_plain_at(member.header_offset, local.raw_name, crc, stop - at)
                 return
         readable = member.method in READABLE_METHODS and not member.encrypted
         wanted = self._images and server_reads(member.method, member.encrypted)
@@ -741,8 +758,9 @@ class StreamArchive(Archive):
     ) -> None:
         if reading.error is not None:
             self._errors[len(self._offsets)] = (reading.error, reading.error_at)
-        self._record(
-            local.info,
+        self._record_at(
+            local.info.header_offset,
+            local.raw_name,
             (_WHOLE if reading.whole else 0) | (_SCANNED if reading.scanned else 0),
             reading.crc,
             reading.produced,
@@ -772,22 +790,18 @@ class StreamArchive(Archive):
         self._kept_len.append(len(head))
         self._keep_head(head)
 
-    def _record(self, member: MemberInfo, state: int, crc: int, size: int) -> None:
-        self._record_at(member.header_offset, member.name, state, crc, size)
-
-    def _record_at(self, offset: int, name: str, state: int, crc: int, size: int) -> None:
+    def _record_at(self, offset: int, raw_name: bytes, state: int, crc: int, size: int) -> None:
         self._offsets.append(offset)
         self._state.append(state)
-        self._names.append(name_hash(name))
+        self._names.append(name_hash(raw_name))
+        self._name_bytes += raw_name
+        self._name_lens.append(len(raw_name))
         self._crc.append(crc)
         self._size.append(size)
 
-    def _record_plain(self, member: MemberInfo, crc: int, size: int) -> None:
-        self._record_plain_at(member.header_offset, member.name, crc, size)
-
-    def _record_plain_at(self, offset: int, name: str, crc: int, size: int) -> None:
+    def _record_plain_at(self, offset: int, raw_name: bytes, crc: int, size: int) -> None:
         """`_note` of a member scanned to its end without damage, nothing else noted of it."""
-        self._record_at(offset, name, _WHOLE | _SCANNED, crc, size)
+        self._record_at(offset, raw_name, _WHOLE | _SCANNED, crc, size)
 
     def _keep_head(self, head: bytes) -> None:
         assert self._run is not None
@@ -838,14 +852,19 @@ class StreamArchive(Archive):
 
     def _check_members(self) -> None:
         """The members the stream read must be the central directory's: each entry's local
-        header read, under the same name, and where a scan for its data descriptor ended a
-        member, at the directory's size. Else the stream split the archive otherwise than a
+        header read, under the same name (the same stored bytes, whatever either header's UTF-8
+        flag says), and where a scan for its data descriptor ended a member, at the
+        directory's size. Else the stream split the archive otherwise than a
         file's reader does — an attachment holding what looks like a data descriptor and a
         header (crafted, or an unlucky file), or junk between members — and what it checked
         is not the archive's content. (A CRC-32 other than the directory's is damage, which
         the checks report as for a file.)"""
-        offsets, names, state, sizes = self._offsets, self._names, self._state, self._size
-        found = self.index.check_local(offsets, names, state, sizes)
+        sizes = self._size
+        found = self.index.check_local(
+            LocalHeaders(
+                self._offsets, self._names, self._state, sizes, self._name_bytes, self._name_lens
+            )
+        )
         if found is None:
             return
         entry, why_code, i = found

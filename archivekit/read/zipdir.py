@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from archivekit.errors import ArchiveError
@@ -70,6 +70,9 @@ class MemberInfo:
     # False: the stored name is not UTF-8. Go compares raw bytes and a JSONL path is UTF-8:
     # no path ever finds this entry, whatever its decoded `name` and `key` say.
     utf8: bool = True
+    # The stored name's bytes where `name` cannot give them back (`stored_name`): not UTF-8
+    # yet flagged UTF-8, decoded with replacement characters. None otherwise.
+    raw: bytes | None = field(default=None, compare=False, repr=False)
 
 
 def _corrupt(message: str, values: dict[str, Scalar] | None = None) -> ArchiveError:
@@ -116,6 +119,13 @@ def is_utf8(raw: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def stored_name(member: MemberInfo) -> bytes:
+    """The bytes a zip entry's name was stored as (what Go compares): `decode_name` undone."""
+    if member.raw is not None:
+        return member.raw
+    return member.name.encode("utf-8" if member.utf8 else "cp437")
 
 
 def decode_name(raw: bytes, flags: int) -> str:
@@ -296,6 +306,7 @@ def _member_from_record(
     name_start = pos + CENTRAL_HEADER.size
     raw = buf[name_start : name_start + n_name]
     name = decode_name(raw, flags)
+    utf8 = raw.isascii() or is_utf8(raw)
     if csize == U32_MAX or size == U32_MAX or offset == U32_MAX:
         extra = buf[name_start + n_name : name_start + n_name + n_extra]
         size, csize, offset = _apply_zip64_extra(name, extra, size, csize, offset)
@@ -312,7 +323,8 @@ def _member_from_record(
         is_dir=name.endswith("/"),
         is_symlink=(attrs >> 16) & _S_IFMT == _S_IFLNK,
         encrypted=bool(flags & FLAG_ENCRYPTED),
-        utf8=raw.isascii() or is_utf8(raw),
+        utf8=utf8,
+        raw=None if utf8 or not flags & FLAG_UTF8 else raw,
     )
 
 
