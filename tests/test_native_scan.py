@@ -1413,6 +1413,16 @@ def drive_batches(_scan, users, teams, channels, type_ok, cases, files):
             found = _scan.skim_batch(batch, start, places)
             results.append((found, sorted(places.items())))
             start = found[0] + 1
+        # fix's scanner of a block of text: from each line it stops at, past that line.
+        text = b"\\n".join(batch)
+        at = 0
+        while at < len(text):
+            found = _scan.scan_text(
+                text, at, first + 2, users, teams, channels, type_ok, 16383, None
+            )
+            results.append(found[:4])
+            end = text.find(b"\\n", found[0])
+            at = len(text) if end < 0 else end + 1
     return results
 
 
