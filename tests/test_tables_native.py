@@ -200,7 +200,7 @@ SEED_RECORDS: list[dict[str, Any]] = [
     ),
     post("team1", "chan-1", "bob", "before 1970", -DAY - 1),
     post("team1", "chan-1", "bob", "day zero", 0, attachments=["dir"]),
-    post("t\u00e9am", "caf\u00e9 \u2603", "\u00fcser", "non-ASCII names", T0),
+    post("tEam", "caf\u00e9 \u2603", "\u00fcser", "non-ASCII names (the team's is Python's)", T0),
     post(
         "team1", "chan-1", "bob", "NFC paths: C finds them", T0,
         attachments=["\u00fcbersicht/caf\u00e9 \u202f.txt", "\u00fcbersicht/gone.PNG"],
@@ -216,7 +216,7 @@ SEED_RECORDS: list[dict[str, Any]] = [
 SEEDS = [dump_json_line(record) for record in SEED_RECORDS]
 # What exporters do not write but JSON and Python allow: C takes these too.
 SEEDS += [
-    b'{"type":"post","post":{"team":"t\\u0041","channel":"c\\n\\u00e9\\ud83d\\ude00",'
+    b'{"type":"post","post":{"team":"tA","channel":"c\\n\\u00e9\\ud83d\\ude00",'
     b'"user":"u\\"q","create_at":5,"message":"m"}}',
     b'{"type":"post","post": { "team" : "t" , "channel":"c","user":null,"create_at":null,'
     b'"replies":null,"reactions":null,"attachments":null } }',
@@ -259,6 +259,10 @@ DECLINED = {
     "type second": b'{"post":{"team":"t","channel":"c"},"type":"post"}',
     "not JSON": b'{"type":"post","post":{',
     "invalid UTF-8": b'{"type":"post","post":{"team":"\xff","channel":"c"}}',
+    # Go lowercases a team name for its series beyond ASCII ("T\u00c9AM" is "t\u00e9am"):
+    # C lowercases ASCII only.
+    "a non-ASCII team name": b'{"type":"post","post":{"team":"t\xc3\xa9am","channel":"c"}}',
+    "a team name with escapes": b'{"type":"post","post":{"team":"t\\u0041","channel":"c"}}',
 }
 
 
@@ -567,6 +571,48 @@ def test_both_counters_widen_at_the_same_count(
     native, python = both_counters([dump_json_line(line) for line in lines], batch)
     assert native.period == python.period == level
     assert state(native) == state(python)
+
+
+@needs_c
+@pytest.mark.parametrize("batch", [1, 10_000])
+def test_a_team_written_in_two_cases_is_one_series_in_both_counters(
+    monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    # Team "t" written "t" and "T" on the same 6 days: one series of 6 buckets for Python (Go
+    # lowercases team names), under the cap of 10, so days stay. C once kept a series per
+    # spelling (12 buckets) and widened to months: the chart's period and the `inspect --by`
+    # rows depended on whether the extension was built (review 13a).
+    monkeypatch.setattr(table_counts, "BUCKETS_HELD", 10)
+    lines = [post(name, "c", "u1", "x", d * DAY) for d in range(6) for name in ("t", "T")]
+    native, python = both_counters([dump_json_line(line) for line in lines], batch)
+    assert python.period == native.period == periods.DAY
+    assert state(native) == state(python)
+
+
+@needs_c
+@pytest.mark.parametrize("name", ["\u00c9t\u00e9", "\u212aeam", "Te\\u0061m"])
+def test_a_team_name_go_lowercases_beyond_ascii_is_left_to_python(name: str) -> None:
+    # Go lowercases "ÉTÉ" to "été" and the Kelvin sign to an ASCII "k": the series of such a
+    # name is Python's to find (C lowercases ASCII only), as is a name written with escapes.
+    raw = dump_json_line(post("x", "c", "u1", "x", 0)).replace(
+        b'"team":"x"', b'"team":"' + name.encode() + b'"'
+    )
+    counter = c_counter(None)
+    assert counter.count([raw], 0) == 0
+
+
+@needs_c
+def test_an_archive_with_teams_in_several_spellings_gives_the_same_tables_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(table_counts, "BUCKETS_HELD", 20)
+    names = ["team1", "Team1", "TEAM1", "\u00e9t\u00e9", "\u00c9T\u00c9"]
+    lines: list[Any] = [user("u1"), team("team1"), channel("team1", "c")]
+    lines += [team("\u00e9t\u00e9"), channel("\u00e9t\u00e9", "c")]
+    lines += [post(name, "c", "u1", "x", m * 31 * DAY) for m in range(8) for name in names]
+    path = make_archive(tmp_path / "spellings.zip", lines)
+    counted = both_ways(path, monkeypatch)
+    assert not counted.table("months").widened
 
 
 EDGE_LINES: list[Any] = [

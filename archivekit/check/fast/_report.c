@@ -687,9 +687,15 @@ static int64_t place_of(Tally *t, int direct) {
     if (direct) {
         place->group = is_group(r->members, r->member_count) ? GROUP_GM : GROUP_DM;
     } else {
+        /* Day groups are Python's: one per team as Go lowercases its name (go_lower), so
+         * that C never holds more buckets than the Python tally would for the same lines
+         * (and widens at the same count). The name is plain ASCII (count_line). */
         uint32_t team_len;
         memcpy(&team_len, r->key + 1, 4);
-        int64_t team = intern(&t->teams, r->key + 5, team_len, &added);
+        char *team_name = r->key + 5;
+        for (uint32_t j = 0; j < team_len; j++)
+            if (team_name[j] >= 'A' && team_name[j] <= 'Z') team_name[j] = (char)(team_name[j] + 32);
+        int64_t team = intern(&t->teams, team_name, team_len, &added);
         if (team < 0) return -1;
         /* (the place's record has not moved: only `teams` grew) */
         place->group = FIRST_TEAM_GROUP + (uint32_t)team;
@@ -811,6 +817,9 @@ static int count_line(void *self, int direct, Py_ssize_t line_bytes, Py_ssize_t 
     const Reader *r = &t->reader;
     (void)index;
     LineType *stats = &t->line_types[direct];
+    /* A team name Go would lowercase beyond ASCII (or written with escapes) is Python's: its
+     * day group is the Go-lowercased name, which C does not compute. */
+    if (!direct && !plain_ascii(&r->team)) return DECLINE;
     int64_t place = place_of(t, direct);
     if (place < 0) return FAIL;
     stats->lines++;
