@@ -252,8 +252,8 @@ def report(
     The page loads nothing (no network, fonts, scripts or styles from elsewhere) and works
     offline. It takes validate's options. Needs the optional extra: pip install
     'archivekit[report]'. Exit codes as validate: 0 valid, 1 errors found, 2 usage or an
-    output that cannot be written, 3 unreadable (or a pipe: the page reads ARCHIVE twice,
-    save it to a file first).
+    output that cannot be written, 3 unreadable (or a pipe: after the JSONL's one pass the
+    page reads the zip's file list and members at their offsets; save it to a file first).
 
     \b
     Example:

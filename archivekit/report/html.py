@@ -253,8 +253,10 @@ def summary_facts(page: TriagePage) -> list[tuple[str, str]]:
     jsonl = f"{clip(report.jsonl)}: {plural(report.lines, 'line')}, {human_bytes(page.jsonl_size)}"
     messages = (
         f"{plural(counts.posts, 'post')} with {plural(counts.replies, 'reply', 'replies')} and "
-        f"{plural(counts.reactions, 'reaction')}; {plural(counts.direct_channels, 'DM/GM channel')}"
-        f" with {plural(counts.direct_posts, 'post')}"
+        f"{plural(counts.reactions, 'reaction')}; {plural(counts.direct_posts, 'post')} in DMs "
+        # The channels the lines define: direct posts may come without them (the server then
+        # creates the channel), so "N channels with M posts" could say 0 channels with posts.
+        f"and GMs ({plural(counts.direct_channels, 'DM/GM channel')} defined)"
     )
     files = (
         f"{plural(counts.attachments, 'attachment')} referenced; "
