@@ -135,10 +135,14 @@ def _draw_charts(conn: Connection, parent: int, max_users_per_team: int) -> None
     if "pandas" not in sys.modules:
         sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
     try:
-        from archivekit.report.charts import warm_up
+        from archivekit.report.charts import AHEAD, prepare, warm_up
         from archivekit.report.html import draw_charts
 
         warm_up()
+        for chart_id in AHEAD:  # while the archive is read, until its tables come
+            if conn.poll():
+                break
+            prepare(chart_id)
         tables = conn.recv()
         conn.send(("ok", draw_charts(tables, max_users_per_team)))
     except EOFError:  # the parent stopped before sending the tables
