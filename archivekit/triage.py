@@ -77,7 +77,8 @@ def _version() -> str:
 
 class ChartDrawer:
     """Draws the page's charts in a child process that imports pandas and matplotlib (and
-    warms them up) while this one reads the archive, then draws from the tables it is sent.
+    warms them up, then makes the charts' figures ahead: `charts.prepare`) while this one
+    reads the archive, then draws from the tables it is sent.
 
     Forked before the validation workers, with no thread running. One child: a second
     drawing process forked from it once the tables are known halved the drawing's wall

@@ -577,29 +577,31 @@ def warm_up() -> None:
 
 
 # Each chart's figure as `prepare` makes it: its height (inches; the charts are 9 wide), its
-# axes side by side, and the ticks to make on their x and y axes: as many as the chart draws
-# at most (posts per month: 47 months, one tick each; bars: `TOP`; values: MaxNLocator's 10
-# bins and a tick past each end), so that none is made while drawing. The height and ticks are
-# a guess that changes only the time: a chart of other height resizes the figure, one with
-# more ticks makes them as it would without.
+# axes side by side, and the ticks to make on their x and y axes. Made while the archive is
+# read, beside the pass's own threads on two cores: as many ticks as a chart commonly draws,
+# not the most it can (a tick is ~0.7 ms; a tick made and not drawn is that much taken from
+# the pass): posts per month about 24 months' ticks (it draws a tick every `len // 24` months:
+# up to 47), bars `TOP`, values 11 (MaxNLocator's 10 bins). A guess that changes only the
+# time: a chart of other height resizes the figure, one with more ticks makes the rest as it
+# would without.
 AHEAD: dict[str, tuple[float, int, int, int]] = {
-    MONTHS: (3.6, 1, 47, 13),
-    CHANNELS: (_rows_height(TOP), 1, 13, TOP),
-    USERS: (_rows_height(TOP), 1, 13, TOP),
-    FILES: (_rows_height(TOP) + 0.3, 2, 13, TOP),
-    TEAMS: (_rows_height(TOP), 1, 13, TOP),
+    MONTHS: (3.6, 1, 24, 11),
+    CHANNELS: (_rows_height(TOP), 1, 11, TOP),
+    USERS: (_rows_height(TOP), 1, 11, TOP),
+    FILES: (_rows_height(TOP) + 0.3, 2, 11, TOP),
+    TEAMS: (_rows_height(TOP), 1, 11, TOP),
 }
 
 
 def prepare(chart_id: str) -> None:
     """Make the figure, axes and ticks of chart `chart_id` ahead of its data, for the next
-    chart of that id to draw on (`AHEAD`): what does not depend on the data, a third of the
+    chart of that id to draw on (`AHEAD`): what does not depend on the data, a quarter of the
     drawing's time, done by the drawing process while the archive is read (after `warm_up`,
     whose charts would take them)."""
     import matplotlib
 
     height, columns, x_ticks, y_ticks = AHEAD[chart_id]
-    # Under the charts' settings: a tick takes its sizes and colours from them when made.
+    # Under the charts' settings, as when drawing: a tick reads some of them when made.
     with matplotlib.rc_context(_RC):
         figure, axes = _new_figure(9.0, height, columns)
         for ax in axes:
