@@ -127,7 +127,7 @@ def _figure(
 ) -> tuple[Figure, tuple[Axes, ...]]:
     """A figure of `width` x `height` inches with `columns` axes side by side: the one made
     ahead for `chart_id` (`prepare`) if there is one, else a new one. Drawn the same either
-    way (tests/test_report_html.py compares the SVGs)."""
+    way (tests/test_report_charts.py compares the SVGs)."""
     made = _prepared.pop(chart_id, None)
     if made is None or len(made[1]) != columns:
         return _new_figure(width, height, columns)
@@ -595,7 +595,7 @@ AHEAD: dict[str, tuple[float, int, int, int]] = {
 
 def prepare(chart_id: str) -> None:
     """Make the figure, axes and ticks of chart `chart_id` ahead of its data, for the next
-    chart of that id to draw on (`AHEAD`): what does not depend on the data, a quarter of the
+    chart of that id to draw on (`AHEAD`): what does not depend on the data, a fifth of the
     drawing's time, done by the drawing process while the archive is read (after `warm_up`,
     whose charts would take them)."""
     import matplotlib
