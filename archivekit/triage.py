@@ -77,7 +77,8 @@ def _version() -> str:
 
 class ChartDrawer:
     """Draws the page's charts in a child process that imports pandas and matplotlib (and
-    warms them up) while this one reads the archive, then draws from the tables it is sent.
+    warms them up, then makes the charts' figures ahead: `charts.prepare`) while this one
+    reads the archive, then draws from the tables it is sent.
 
     Forked before the validation workers, with no thread running. One child: a second
     drawing process forked from it once the tables are known halved the drawing's wall
@@ -135,10 +136,14 @@ def _draw_charts(conn: Connection, parent: int, max_users_per_team: int) -> None
     if "pandas" not in sys.modules:
         sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
     try:
-        from archivekit.report.charts import warm_up
+        from archivekit.report.charts import AHEAD, prepare, warm_up
         from archivekit.report.html import draw_charts
 
         warm_up()
+        for chart_id in AHEAD:  # while the archive is read, until its tables come
+            if conn.poll():
+                break
+            prepare(chart_id)
         tables = conn.recv()
         conn.send(("ok", draw_charts(tables, max_users_per_team)))
     except EOFError:  # the parent stopped before sending the tables
