@@ -143,7 +143,10 @@ def _workers_option(func: Callable[..., Any]) -> Callable[..., Any]:
         "--workers",
         type=click.IntRange(min=1),
         default=None,
-        help="processes to use (default: one per core, up to 8, for a JSONL over 32 MB)",
+        help=(
+            "processes to use (default: one per core, up to 8, for a JSONL over 32 MB; for a "
+            "stream, up to 2)"
+        ),
     )(func)
 
 

@@ -6,8 +6,9 @@ the number of teams and channels.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archivekit.check.facts import earliest, latest
 from archivekit.check.fast.fastpath import NATIVE_SKIM
@@ -25,8 +26,12 @@ from archivekit.read import (
 from archivekit.read.records import Record, RecordStream
 from archivekit.read.source import file_path, is_stream, reopen_jsonl
 from archivekit.read.stream import open_stream
+from archivekit.read.teed import TeedProcess, stream_workers
 from archivekit.report.inventory import Inspection
 from archivekit.runtime import RunDirectory, default_workers, run_in_workers
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 
 def _channel(result: Inspection, team: str, name: str) -> Place:
@@ -220,8 +225,9 @@ def inspect(
 
     Args:
         path: a zip export, a bare ``.jsonl`` or an unzipped export directory; ``-``
-            (standard input) or a pipe: read front to back, in one process.
-        workers: processes to use; None picks one per core for large archives.
+            (standard input) or a pipe: read front to back.
+        workers: processes to use; None picks one per core for large archives (for a
+            stream, whose size is not known: one per core, at most two).
         block_size: bytes of JSONL per unit of work.
         read_limits: zip-bomb limits.
 
@@ -229,7 +235,7 @@ def inspect(
         ArchiveError: the archive cannot be read.
     """
     if is_stream(path):
-        return _inspect_stream(path, block_size, read_limits)
+        return _inspect_stream(path, block_size, read_limits, workers)
     source = file_path(path)
     with open_archive(source, limits=read_limits) as archive:
         result = Inspection(str(path), archive.jsonl.name, archive.kind, archive.size)
@@ -258,15 +264,45 @@ def inspect(
 
 
 def _inspect_stream(
-    path: str | os.PathLike[str], block_size: int, read_limits: ReadLimits | None
+    path: str | os.PathLike[str],
+    block_size: int,
+    read_limits: ReadLimits | None,
+    workers: int | None,
 ) -> Inspection:
-    """`inspect` of a stream: its lines as they arrive, then the members' totals from its
-    central directory."""
-    with RunDirectory() as run, open_stream(path, run=run, limits=read_limits, images=False) as s:
-        part = _count_share(s, 0, 1, block_size)
+    """`inspect` of a stream: its lines as they arrive — every other batch counted by a
+    second process reading a copy of the JSONL (`archivekit.read.teed`) when there are two
+    cores — then the members' totals from its central directory."""
+    name = os.fspath(path)
+    with RunDirectory() as run, contextlib.ExitStack() as stack:
+        teed, tee, processes = None, None, stream_workers(workers)
+        if processes > 1:
+            # Started before the stream's reader starts a thread.
+            job = (name, block_size, read_limits)
+            teed = stack.enter_context(TeedProcess(_count_copy, job, "counting"))
+            tee = teed.take_tee()
+        s = stack.enter_context(
+            open_stream(path, run=run, limits=read_limits, images=False, jsonl_tee=tee)
+        )
+        part = _count_share(s, 0, processes, block_size)
         s.finish()
         result = Inspection(str(path), s.jsonl.name, s.kind, s.size)
         result.files, result.file_bytes = s.index.file_totals()
-    _merge(result, part)
+        _merge(result, part)
+        if teed is not None:
+            _merge(result, teed.receive())
     result.lines = part.lines
     return result
+
+
+def _count_copy(
+    results: Connection, fd: int, name: str, block_size: int, read_limits: ReadLimits | None
+) -> None:
+    """The second process of `_inspect_stream`: batches 1, 3, 5... of the JSONL's bytes,
+    which the parent copies to `fd` as it inflates them (the process need not inflate them
+    again), counted."""
+    with (
+        RunDirectory() as run,
+        open_stream(name, run=run, limits=read_limits, images=False, fd=fd, plain=True) as s,
+    ):
+        part = _count_share(s, 1, 2, block_size)
+    results.send(part)

@@ -17,7 +17,6 @@ from archivekit.check.facts import Findings
 from archivekit.check.files import DROPPED_FILE_CODE, Unreferenced, unreferenced_issues
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS, Needs, check_limits
 from archivekit.check.references import Existing
-from archivekit.check.rules.context import RuleContext
 from archivekit.check.target import TargetConfig, rule_context
 from archivekit.issues import Issue
 from archivekit.read import BLOCK_SIZE, Archive, LineTooLong, ReadLimits, open_archive
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
     from archivekit.check.causes import CauseTally
     from archivekit.check.table_counts import TableCounts
     from archivekit.check.table_lines import TableLines
-    from archivekit.read.stream import StreamArchive
     from archivekit.report.causes import RootCause
 
 Progress = Callable[[int, int], None]
@@ -80,16 +78,17 @@ def validate(
 
     Args:
         path: a zip export, a bare ``.jsonl`` or an unzipped export directory; ``-``
-            (standard input) or a pipe: read front to back (`archivekit.read.stream`), in
-            one process, with the same report as from the file.
+            (standard input) or a pipe: read front to back (`archivekit.read.stream`), with
+            the same report as from the file (`archivekit.check.streamed`).
         target: the target server's settings (defaults: a stock server).
         explicit: whether `target` was given by the user; limit hits are then errors.
         bandwidth_bps: upload bandwidth in bits per second for the timeout estimate.
         max_issues: keep at most this many issues (counts stay exact); None keeps all.
         read_limits: zip-bomb limits.
         progress: called with (uncompressed JSONL bytes read, total) now and then.
-        workers: processes to use; None picks one per core for large archives. The report
-            is the same whatever the number.
+        workers: processes to use; None picks one per core for large archives (for a
+            stream, whose size is not known: one per core, at most two). The report is the
+            same whatever the number.
         block_size: bytes of JSONL inflated at a time (the unit of work of a worker).
         verify_files: also read every referenced file in full and report damaged data (costs
             as much I/O as the files are large).
@@ -123,12 +122,27 @@ def validate(
         streamed: Iterator[Findings] | None = None
         if stream:
             # Only a stream pays for the stream reader and the deferred checks.
+            from archivekit.check.streamed import StreamJob, check_copy, interleaved
+            from archivekit.check.streamed import stream_findings as read_stream
             from archivekit.read.stream import open_stream
+            from archivekit.read.teed import TeedProcess, stream_workers
 
+            teed, tee, share = None, None, (0, 1)
+            if stream_workers(workers) > 1:
+                # Started before the stream's reader starts a thread: a second process
+                # checks every other batch of lines of a copy of the stream.
+                job = StreamJob(
+                    os.fspath(path), str(run.path), read_limits, verify_files, ctx, existing,
+                    max_issues, block_size,
+                )  # fmt: skip
+                teed = stack.enter_context(TeedProcess(check_copy, (job,), "validation"))
+                tee, share = teed.take_tee(), (0, 2)
             archive = stack.enter_context(
-                open_stream(path, run=run, limits=read_limits, verify=verify_files)
+                open_stream(path, run=run, limits=read_limits, verify=verify_files, tee=tee)
             )
-            streamed = _read_stream(archive, run, stack, ctx, existing, block_size, progress)
+            streamed = read_stream(archive, run, stack, ctx, existing, block_size, progress, share)
+            if teed is not None:
+                streamed = interleaved(streamed, teed)
         else:
             archive = stack.enter_context(open_archive(source, limits=read_limits))
         for issue in archive_issues(archive):
@@ -262,33 +276,6 @@ def _process(
         if also_read is not None:
             also_read.read_batch(first, batch)
         yield processor.take()
-
-
-def _read_stream(
-    archive: StreamArchive,
-    run: RunDirectory,
-    stack: contextlib.ExitStack,
-    ctx: RuleContext,
-    existing: Existing | None,
-    block_size: int,
-    progress: Progress | None,
-) -> Iterator[Findings]:
-    """A stream read to its end: its lines as they arrive (one process: it cannot be read
-    twice), then its members and central directory. Returns the findings to add up, in the
-    order a file's run gives them: the part of each line that depends on the members (they
-    come after the JSONL) waits until the end, and the findings of every batch with it
-    (`archivekit.check.deferred`)."""
-    from archivekit.check.deferred import DeferredFiles, FindingsSpool, with_late
-
-    deferred = DeferredFiles(run)
-    stack.callback(deferred.close)
-    spool = FindingsSpool(run)
-    stack.callback(spool.close)
-    processor = LineProcessor(archive, ctx=ctx, existing=existing, deferred=deferred)
-    for found in _process(processor, archive, block_size, progress, 0):
-        spool.add(found)
-    archive.finish(measure=deferred.profile_keys, keep=deferred.emoji_keys)
-    return with_late(spool, processor.replay())
 
 
 def _add_unreferenced(collector: IssueCollector, found: Unreferenced) -> None:

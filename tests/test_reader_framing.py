@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from archivekit.read import MAX_LINE_BYTES, LineTooLong, iter_line_batches, iter_line_blocks
+from archivekit.read.framing import exact_blocks
 
 
 def chunked(data: bytes, size: int) -> list[bytes]:
@@ -60,6 +61,18 @@ def test_empty_input_yields_nothing() -> None:
 def test_rechunking_gives_identical_lines(size: int) -> None:
     data = SAMPLE * 50
     assert lines_of(chunked(data, size)) == lines_of([data]) == scanner_model(data, MAX_LINE_BYTES)
+
+
+@given(
+    st.lists(st.binary(max_size=40), max_size=12),
+    st.integers(min_value=1, max_value=30),
+)
+def test_exact_blocks_are_the_same_whatever_the_pieces(pieces: list[bytes], size: int) -> None:
+    """A stream's pieces depend on the timing of its reads; its blocks (and so the batches
+    two processes each own every other of) must not."""
+    data = b"".join(pieces)
+    blocks = list(exact_blocks(pieces, size))
+    assert blocks == [data[at : at + size] for at in range(0, len(data), size)]
 
 
 def test_one_batch_per_block_that_completes_lines() -> None:

@@ -387,38 +387,66 @@ def _same(streamed: bytes, from_file: str) -> None:
     assert got == want
 
 
-def _validate_both(archive: Path, *options: str) -> None:
+# A stream is read by one process or by two (`archivekit.read.teed`): the same verdict.
+WORKERS = pytest.mark.parametrize("workers", [1, 2], ids=["1-process", "2-processes"])
+
+
+def _validate_both(archive: Path, *options: str, workers: int = 2) -> None:
     max_issues = 1000
     verify = "--verify-files" in options
     if "--max-issues" in options:
         max_issues = int(options[options.index("--max-issues") + 1])
     report = validate(archive, max_issues=max_issues, verify_files=verify)
-    result = piped(archive, "validate", "-", "--format", "json", *options)
+    workers_option = ("--workers", str(workers))
+    result = piped(archive, "validate", "-", "--format", "json", *workers_option, *options)
     assert result.returncode == (0 if report.valid else 1), result.stderr.decode()
     _same(result.stdout, report_json(report))
 
 
-def _inspect_both(archive: Path) -> None:
-    result = piped(archive, "inspect", "-", "--format", "json")
+def _inspect_both(archive: Path, workers: int = 2) -> None:
+    result = piped(archive, "inspect", "-", "--format", "json", "--workers", str(workers))
     assert result.returncode == 0, result.stderr.decode()
     _same(result.stdout, inspection_json(inspect(archive, workers=1)))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("archive", [*SAMPLES, FIXTURE], ids=lambda p: p.name)
-def test_a_sample_piped_gets_the_files_verdict(archive: Path) -> None:
-    _validate_both(archive)
-    _inspect_both(archive)
+def _given(archive: Path) -> Callable[[Path], Path]:
+    return lambda _: archive
+
+
+# The samples, the server's own test archive, and the generated archives.
+ARCHIVES = {path.name: _given(path) for path in [*SAMPLES, FIXTURE]} | GENERATED
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("build", GENERATED.values(), ids=list(GENERATED))
-def test_a_generated_archive_piped_gets_the_files_verdict(
-    build: Callable[[Path], Path], tmp_path: Path
+@WORKERS
+@pytest.mark.parametrize("build", ARCHIVES.values(), ids=list(ARCHIVES))
+def test_an_archive_piped_gets_the_files_verdict(
+    build: Callable[[Path], Path], tmp_path: Path, workers: int
 ) -> None:
     archive = build(tmp_path)
-    _validate_both(archive)
-    _inspect_both(archive)
+    _validate_both(archive, workers=workers)
+    _inspect_both(archive, workers)
+
+
+@pytest.mark.slow
+@WORKERS
+@pytest.mark.parametrize("build", GENERATED.values(), ids=list(GENERATED))
+def test_small_batches_alternating_owners_get_the_files_verdict(
+    build: Callable[[Path], Path], tmp_path: Path, workers: int
+) -> None:
+    """Batches of 4 KiB: the two processes' batches alternate every few lines, with issues
+    and definitions near their boundaries."""
+    archive = build(tmp_path)
+    report = validate(archive, block_size=4096, workers=1)
+    with fed(archive.read_bytes()) as path:
+        streamed = validate(path, block_size=4096, workers=workers)
+    streamed.archive = report.archive
+    assert report_json(streamed) == report_json(report)
+    counted = inspect(archive, workers=1, block_size=4096)
+    with fed(archive.read_bytes()) as path:
+        from_stream = inspect(path, workers=workers, block_size=4096)
+    from_stream.archive = counted.archive
+    assert inspection_json(from_stream) == inspection_json(counted)
 
 
 @pytest.mark.slow
@@ -485,7 +513,7 @@ def test_a_streams_attachment_lines_take_the_fast_path_where_a_files_do(
     monkeypatch.setattr(LineProcessor, "_general", spy_read)
     monkeypatch.setattr(LineProcessor, "_replay_one", spy_end)
     with fed(archive.read_bytes()) as path:
-        streamed = validate(path)
+        streamed = validate(path, workers=1)
     assert streamed.issues == report.issues
     assert streamed.counts == report.counts
     file_codes = {"attachment-missing", "attachment-data-prefix", "attachment-dropped"}
@@ -501,12 +529,14 @@ def test_a_streams_attachment_lines_take_the_fast_path_where_a_files_do(
     assert len(general_while_read) < 20
 
 
-def test_waiting_post_lines_resolve_at_the_end_as_a_files(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_waiting_post_lines_resolve_at_the_end_as_a_files(tmp_path: Path, workers: int) -> None:
     """Post lines whose files wait for a stream's members, in small batches so that runs of
     them meet the general path's lines: posts and replies with files, repeated files,
     duplicate posts, images over the resolution limit, missing files among them, and lines
     with errors of their own. Every issue, in the same order, with the same counts and
-    limits as from the file."""
+    limits as from the file — read by one process or two (batches of 4 KiB: their owners
+    alternate every few lines, the definitions among them in both)."""
     files: dict[str, bytes] = {
         "data/img/big.png": png_bytes(7000, 6000),
         "data/img/small.png": png_bytes(10, 10),
@@ -534,7 +564,7 @@ def test_waiting_post_lines_resolve_at_the_end_as_a_files(tmp_path: Path) -> Non
     archive = make_archive(tmp_path / "waiting.zip", lines, files)
     report = validate(archive, block_size=4096, workers=1)
     with fed(archive.read_bytes()) as path:
-        streamed = validate(path, block_size=4096)
+        streamed = validate(path, block_size=4096, workers=workers)
     assert streamed.issues == report.issues
     assert streamed.issue_counts == report.issue_counts
     assert streamed.counts == report.counts

@@ -207,8 +207,11 @@ def waiting_lines(record: Deferred) -> bytes:
 class DeferredFiles:
     """The deferred parts of a run's lines (see the module doc), in line order."""
 
-    def __init__(self, run: RunDirectory) -> None:
+    def __init__(self, run: RunDirectory, processes: int = 1) -> None:
+        """`processes`: how many read the stream (`archivekit.read.teed`); each keeps its
+        part of `KEEP_LINES` in memory, so that together they hold what one would."""
         self._run = run
+        self._keep_lines = KEEP_LINES // processes
         self._file: BinaryIO | None = None
         self._compressor = _zlib.compressobj(1)
         self._pending = bytearray()  # records not compressed yet
@@ -243,7 +246,7 @@ class DeferredFiles:
         their attachments' `records`, the `lines` themselves), in line order with the rest."""
         first = int.from_bytes(records[:8], "little", signed=True)
         fits = self._kept_bytes + len(lines) + len(self._side_pending) + len(records)
-        if self._packer is None and fits <= KEEP_LINES:
+        if self._packer is None and fits <= self._keep_lines:
             self._side_pending += records  # the paths stay in memory too
             self._kept.append(lines)
             self._kept_bytes += len(lines)

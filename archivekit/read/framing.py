@@ -180,3 +180,29 @@ def rechunk(blocks: Iterable[bytes], size: int) -> Iterator[bytes]:
             pending, held = [], 0
     if pending:
         yield b"".join(pending)
+
+
+def exact_blocks(blocks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """Blocks of exactly `size` bytes (the last may be shorter), whatever the pieces: a
+    stream's pieces depend on the timing of its reads, and two processes that read it must
+    frame the same batches of lines (`archivekit.read.teed`)."""
+    pending: list[bytes] = []
+    held = 0
+    for block in blocks:
+        if not block:
+            continue
+        if not pending and len(block) == size:
+            yield block
+            continue
+        pending.append(block)
+        held += len(block)
+        if held >= size:
+            data = b"".join(pending)
+            at = 0
+            while len(data) - at >= size:
+                yield data[at : at + size] if at or len(data) != size else data
+                at += size
+            pending = [data[at:]] if at < len(data) else []
+            held = len(data) - at
+    if pending:
+        yield b"".join(pending)

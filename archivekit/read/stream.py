@@ -41,13 +41,10 @@ the stream began with.
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import os
 import queue
-import stat
 import struct
-import sys
 import threading
 from array import array
 from bisect import bisect_left
@@ -68,7 +65,7 @@ from archivekit.gosem.images import (
 )
 from archivekit.gosem.paths import member_key
 from archivekit.issues import Scalar, error
-from archivekit.read.framing import rechunk
+from archivekit.read.framing import exact_blocks
 from archivekit.read.inflate import (
     DEFLATE64_INPUT,
     DEFLATE_INPUT,
@@ -112,6 +109,7 @@ from archivekit.read.source import (
     plain_member,
     require_readable_jsonl,
 )
+from archivekit.read.teed import Tee, widen_pipe
 from archivekit.read.zipdir import (
     CENTRAL_HEADER_SIG,
     DESCRIPTOR_SIG,
@@ -175,12 +173,16 @@ class _Input:
     """
 
     __slots__ = (
-        "_at", "_buf", "_chunks", "_done", "_history", "_raw", "_read", "_stop", "eof", "name",
+        "_at", "_buf", "_chunks", "_done", "_history", "_raw", "_read", "_stop", "_tee", "eof",
+        "name",
     )  # fmt: skip
 
-    def __init__(self, raw: BinaryIO, name: str) -> None:
+    def __init__(self, raw: BinaryIO, name: str, tee: Tee | None = None) -> None:
+        """`tee`: where every chunk read is copied as it is read: a second process reads
+        the same stream from it (`archivekit.read.teed`)."""
         self._raw = raw
         self.name = name
+        self._tee = tee
         self._buf = b""
         self._at = 0
         self._read = 0
@@ -225,10 +227,18 @@ class _Input:
                         continue
                 if not chunk or isinstance(chunk, OSError):
                     return
+                if self._tee is not None:
+                    self._tee.write(chunk)
         finally:
+            self._end_tee()
             self._done.set()
             if stop.is_set():
                 self._raw.close()
+
+    def _end_tee(self) -> None:
+        """Close the tee: its reader sees the stream end where this one stopped reading."""
+        if self._tee is not None:
+            self._tee.close()
 
     @property
     def offset(self) -> int:
@@ -340,6 +350,7 @@ class _Input:
     def close(self) -> None:
         self._stop.set()
         if self._chunks is None or self._done.is_set():
+            self._end_tee()
             self._raw.close()
         # else the reading thread closes it when its read returns (see `_read_ahead`)
 
@@ -465,12 +476,16 @@ class StreamArchive(Archive):
         self._kept_at = array("q")  # offset of the kept head in `_heads`, -1: none
         self._kept_len = array("I")
         self._errors: dict[int, tuple[ArchiveError, int]] = {}  # damage, and after how many
+        # Where the JSONL's uncompressed blocks are copied (`open_stream`'s ``jsonl_tee``).
+        self._jsonl_tee: Tee | None = None
 
     def __enter__(self) -> StreamArchive:
         return self
 
     def close(self) -> None:
         self._in.close()
+        if self._jsonl_tee is not None and not self._jsonl_state:
+            self._jsonl_tee.close()  # else closed by the thread that writes to it
         if self._heads is not None:
             self._heads.close()
             self._heads = None
@@ -554,10 +569,16 @@ class StreamArchive(Archive):
         self._jsonl_state = 1
         # Joined to whole blocks in the reader's thread: the consumer's `rechunk` then passes
         # them on as they are, and the copying of the inflater's uneven pieces (~0.1 s per
-        # 100 MB) leaves the checks' thread.
+        # 100 MB) leaves the checks' thread. Of exactly `block_size` bytes: the pieces depend
+        # on the timing of the reads, and the processes that read a stream must frame the
+        # same batches (`archivekit.read.teed`).
         if self.kind == "jsonl":
-            return _ahead(rechunk(self._plain_blocks(block_size), block_size))
-        return _ahead(rechunk(self._jsonl_blocks(block_size), block_size))
+            blocks = exact_blocks(self._plain_blocks(block_size), block_size)
+        else:
+            blocks = exact_blocks(self._jsonl_blocks(block_size), block_size)
+        if self._jsonl_tee is not None:
+            blocks = _copied(blocks, self._jsonl_tee)
+        return _ahead(blocks)
 
     def _plain_blocks(self, block_size: int) -> Iterator[bytes]:
         member = self.jsonl
@@ -1387,6 +1408,17 @@ def _ahead(blocks: Iterator[bytes]) -> Iterator[bytes]:
         thread.join(timeout=0.1)
 
 
+def _copied(blocks: Iterator[bytes], tee: Tee) -> Iterator[bytes]:
+    """`blocks`, each copied to `tee` once handed on (in the reader's thread, which closes
+    it): the checks of a block and its copy overlap."""
+    try:
+        for block in blocks:
+            yield block
+            tee.write(block)
+    finally:
+        tee.close()
+
+
 def _over_limits(
     member: MemberInfo, reading: _Reading, max_size: int, max_ratio: float
 ) -> ArchiveError | None:
@@ -1426,44 +1458,59 @@ def open_stream(
     limits: ReadLimits | None = None,
     verify: bool = False,
     images: bool = True,
+    tee: int | None = None,
+    jsonl_tee: int | None = None,
+    fd: int | None = None,
+    plain: bool = False,
 ) -> StreamArchive:
     """Open a stream (`is_stream`): a zip, or a bare JSONL (``-`` whose first byte is ``{``,
     or a path ending in ``.jsonl``, as for files), read up to the JSONL's data.
 
     `run`: its directory holds the central directory while it is parsed. `verify`: check
     every member's data as it passes (`--verify-files`); `images`: measure image dimensions
-    (validation needs them, counting does not).
+    (validation needs them, counting does not). For a second process that reads a copy
+    (`archivekit.read.teed`): `tee`, a pipe (then owned) to which every byte read is copied;
+    `jsonl_tee`, one to which only the JSONL's uncompressed bytes are (the copy ends with
+    them: it is all that counting needs). `fd`: read from this descriptor (then owned) the
+    copy of the stream `path` that such a pipe carries; `plain`: it is a JSONL's bytes.
 
     Raises `ArchiveError`: ``not-a-zip``, ``input-unreadable``, ``stream-unreadable`` and what
     `StreamArchive.finish` raises when the archive has no root-level .jsonl.
     """
     name = os.fspath(path)
-    if name == STDIN:
-        raw: BinaryIO = open(0, "rb", buffering=0, closefd=False)  # noqa: SIM115 - owned below
-    else:
-        try:
-            raw = open(name, "rb", buffering=0)  # noqa: SIM115 - owned by the archive
-        except OSError as exc:
-            raise input_error(name, exc) from None
-    _widen_pipe(raw)
-    source = _Input(raw, "standard input" if name == STDIN else name)
     try:
-        return _open(name, source, run, limits or ReadLimits(), verify, images)
+        if fd is not None:
+            raw: BinaryIO = open(fd, "rb", buffering=0)  # noqa: SIM115 - owned below
+        elif name == STDIN:
+            raw = open(0, "rb", buffering=0, closefd=False)  # noqa: SIM115 - owned below
+        else:
+            try:
+                raw = open(name, "rb", buffering=0)  # noqa: SIM115 - owned by the archive
+            except OSError as exc:
+                raise input_error(name, exc) from None
+    except BaseException:
+        for pipe in (tee, jsonl_tee):
+            if pipe is not None:
+                os.close(pipe)
+        raise
+    widen_pipe(raw.fileno())
+    source = _Input(raw, "standard input" if name == STDIN else name, _tee(tee))
+    try:
+        if plain:
+            archive = _plain(name, source, limits or ReadLimits())
+        else:
+            archive = _open(name, source, run, limits or ReadLimits(), verify, images)
     except BaseException:
         source.close()
+        if jsonl_tee is not None:
+            os.close(jsonl_tee)
         raise
+    archive._jsonl_tee = _tee(jsonl_tee)
+    return archive
 
 
-def _widen_pipe(raw: BinaryIO) -> None:
-    """Ask for a 1 MiB pipe buffer (Linux; 64 KiB by default): the writer and archivekit
-    then take turns a sixteenth as often. Nothing changes where it cannot be had."""
-    if sys.platform != "linux":
-        return
-    import fcntl  # POSIX only
-
-    with contextlib.suppress(OSError):
-        if stat.S_ISFIFO(os.fstat(raw.fileno()).st_mode):
-            fcntl.fcntl(raw.fileno(), fcntl.F_SETPIPE_SZ, _CHUNK)
+def _tee(fd: int | None) -> Tee | None:
+    return None if fd is None else Tee(fd)
 
 
 def _open(
@@ -1492,10 +1539,7 @@ def _open(
             raise
         return archive
     if _looks_like_jsonl(name, source):
-        member = plain_member(os.path.basename(name), 0, 0)
-        return StreamArchive(
-            name, "jsonl", source, member, run=None, limits=limits, verify=False, images=False
-        )
+        return _plain(name, source, limits)
     if head in (EOCD_SIG, SPANNED_MARKER, ZIP64_EOCD_SIG, CENTRAL_HEADER_SIG):
         raise ArchiveError(
             error(
@@ -1513,6 +1557,14 @@ def _open(
             f"with something before it (a self-extracting one) cannot be read from a stream. "
             f"{SAVE_HINT}",
         )
+    )
+
+
+def _plain(name: str, source: _Input, limits: ReadLimits) -> StreamArchive:
+    """A bare JSONL."""
+    member = plain_member(os.path.basename(name), 0, 0)
+    return StreamArchive(
+        name, "jsonl", source, member, run=None, limits=limits, verify=False, images=False
     )
 
 
