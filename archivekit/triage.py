@@ -128,14 +128,32 @@ class ChartDrawer:
         self._conn.close()
 
 
+# Optional imports of pandas and matplotlib the charts never use, left unfound in the drawing
+# process: both libraries go on without them. pandas imports pyarrow whenever it is installed
+# (the dev extra has it for Parquet), only to store the tables' strings: ~60 MB of memory and a
+# sixth of pandas' import for charts of a few dozen names (pandas then keeps strings itself).
+# matplotlib.projections imports the 3D axes (mpl_toolkits.mplot3d) to register them: ~0.1 s
+# of CPU, on the core the report's pass counts its tables with (it warns, and goes on without).
+UNUSED_IMPORTS = ("pyarrow", "mpl_toolkits.mplot3d")
+_NO_3D_WARNING = "Unable to import Axes3D"
+
+
+def _drawing_imports() -> None:
+    """Import what the charts need, without `UNUSED_IMPORTS` (unless already imported)."""
+    import warnings
+
+    for name in UNUSED_IMPORTS:
+        if name.partition(".")[0] not in sys.modules:
+            sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _NO_3D_WARNING, UserWarning)
+        import matplotlib.projections  # noqa: F401  (what matplotlib.figure imports)
+
+
 def _draw_charts(conn: Connection, parent: int, max_users_per_team: int) -> None:
     guard_worker(parent)
-    # pandas imports pyarrow whenever it is installed (the dev extra has it for Parquet), only
-    # to store the tables' strings: ~60 MB of memory and a sixth of pandas' import for charts
-    # of a few dozen names. Here it is not to be found; pandas then keeps strings itself.
-    if "pandas" not in sys.modules:
-        sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
     try:
+        _drawing_imports()
         from archivekit.report.charts import AHEAD, prepare, warm_up
         from archivekit.report.html import draw_charts
 

@@ -5,6 +5,9 @@ rests on matplotlib keeping an axis's ticks until it is cleared)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -132,3 +135,23 @@ def test_the_ticks_made_ahead_are_the_ones_drawn(chart_id: str, draw: Callable[[
         for now, ahead in ((ax.xaxis.majorTicks, x_ticks), (ax.yaxis.majorTicks, y_ticks)):
             assert len(now) >= len(ahead)
             assert all(a is b for a, b in zip(now, ahead, strict=False))
+
+
+def test_the_drawing_process_imports_neither_pyarrow_nor_the_3d_axes() -> None:
+    # What the chart process imports before drawing (triage._drawing_imports): the 3D axes
+    # matplotlib registers on import (~0.1 s of CPU on the core the pass counts its tables
+    # with) and pyarrow (~60 MB) are left unfound, silently, and the charts draw as before.
+    code = """
+        import sys, warnings
+        warnings.simplefilter("error")
+        from archivekit import triage
+        triage._drawing_imports()
+        from archivekit.report import charts
+        charts.warm_up()
+        loaded = [name for name in sys.modules if name.startswith(triage.UNUSED_IMPORTS)]
+        print(sorted(name for name in loaded if sys.modules[name] is not None))
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True
+    )
+    assert (done.stdout, done.stderr) == ("[]\n", "")
