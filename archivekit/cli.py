@@ -378,8 +378,9 @@ def validate(
 ) -> None:
     """Check ARCHIVE (zip, .jsonl or export folder) as the Mattermost server would.
 
-    ARCHIVE may be - (standard input) or a pipe: it is then validated while it downloads,
-    in one process, with the same report as from the saved file.
+    ARCHIVE may be - (standard input) or a pipe: it is then validated while it downloads
+    (in two processes where there are two cores; --workers 1 for one), with the same report
+    as from the saved file.
 
     \b
     The text report names each distinct problem (root cause) once, with its fix, in the order

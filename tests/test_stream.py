@@ -886,6 +886,18 @@ def test_a_truncated_stream_is_truncated() -> None:
     assert stream_error(archive[:-10]).issue.code in ("zip-truncated", "zip-corrupt")
 
 
+def test_a_stream_cut_inside_its_central_directory_is_an_incomplete_download() -> None:
+    # The last member is longer than the end record's reach: the stream's copy of its tail
+    # (what a file's reader would search) begins inside that member's data.
+    last = bytes(range(256)) * 1024
+    archive = raw_zip([("import.jsonl", _jsonl(), 8), ("data/f.bin", last, 0)])
+    directory = archive.rindex(b"PK\x01\x02")  # the last central directory entry
+    for cut in (directory + 10, len(archive) - 10):
+        found = stream_error(archive[:cut]).issue
+        assert found.code == "zip-truncated", (cut, found)
+        assert "incomplete download" in found.message
+
+
 def test_a_central_directory_choosing_another_jsonl_stops_the_stream() -> None:
     members = [("import.jsonl", _jsonl(), 8), ("other.jsonl", b"", 0)]
     found = stream_error(raw_zip(members, order=[1, 0])).issue

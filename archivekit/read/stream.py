@@ -851,7 +851,17 @@ class StreamArchive(Archive):
                 size = tail_start + source.copy_rest(out)
                 out.flush()
                 out.seek(0)
-                self.index = read_member_index(out, size, shift=keep)
+                try:
+                    self.index = read_member_index(out, size, shift=keep)
+                except ArchiveError as exc:
+                    # The file begins inside the last member's data, not at a zip's start:
+                    # no end record found there means the stream stopped early, not that
+                    # it is no zip (its members were read).
+                    if exc.issue.code != "not-a-zip":
+                        raise
+                    raise _stream_ends(
+                        source.name, "before the end of its central directory"
+                    ) from None
         except OSError as exc:
             raise temporary_file_error(path, exc) from None
         finally:
