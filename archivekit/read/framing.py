@@ -51,8 +51,8 @@ def iter_shared_batches(
     """`iter_line_batches` for a worker's share, ``(me, workers)``: the batches numbered
     `me`, `me` + `workers`... framed (with `others`: every batch but those); of every other
     batch only its number of lines, counted without splitting the block (a worker frames
-    the whole JSONL to number its own lines: splitting the others' batches was a third of
-    its time)."""
+    the whole JSONL to number its own lines: splitting the others' batches was up to a
+    third of its time)."""
     me, workers = share
     index = 0  # of the next batch
     # The unfinished line is kept as a list of pieces so a line spanning many small blocks is
@@ -64,6 +64,8 @@ def iter_shared_batches(
         if not block:
             continue
         if (index % workers == me) == others:
+            # Not in the share: its lines counted; what follows its last newline carries
+            # over as it does after a framed batch.
             last = block.rfind(b"\n")
             tail = block[last + 1 :]
             if last >= 0:
