@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from archivekit.read import MAX_LINE_BYTES, LineTooLong, iter_line_batches, iter_line_blocks
-from archivekit.read.framing import exact_blocks
+from archivekit.read.framing import exact_blocks, iter_shared_batches
 
 
 def chunked(data: bytes, size: int) -> list[bytes]:
@@ -112,6 +112,29 @@ def test_matches_the_scanner_model_for_any_chunking(
         assert lines_of([], max_line) == []
         return
     assert lines_of(chunked(raw, size), max_line) == scanner_model(raw, max_line)
+
+
+@given(
+    data=st.lists(st.sampled_from([b"\n", b"\r", b"x", b"yy", b"z" * 9]), max_size=60),
+    size=st.integers(1, 40),
+    max_line=st.integers(1, 30),
+    workers=st.integers(1, 4),
+    others=st.booleans(),
+)
+def test_a_share_frames_its_batches_and_counts_the_others(
+    data: list[bytes], size: int, max_line: int, workers: int, others: bool
+) -> None:
+    """Whatever an over-long line or a line across blocks leaves from a batch not framed, the
+    batches of the share are those of `iter_line_batches`, the others their numbers of lines;
+    `others` takes the complement."""
+    blocks = chunked(b"".join(data), size)
+    every = list(iter_line_batches(blocks, max_line))
+    for me in range(workers):
+        shared = list(iter_shared_batches(blocks, (me, workers), max_line, others=others))
+        assert len(shared) == len(every)
+        for index, (got, batch) in enumerate(zip(shared, every, strict=True)):
+            mine = (index % workers == me) != others
+            assert got == (batch if mine else len(batch))
 
 
 def test_a_100_mb_line_without_newline_stays_bounded_in_memory() -> None:

@@ -13,7 +13,8 @@ import pytest
 from archivekit.check.engine import RULES
 from archivekit.gosem.decode import PAYLOAD_TYPES
 from archivekit.issues import Severity
-from archivekit.read import MAX_LINE_BYTES, iter_line_batches
+from archivekit.read import MAX_LINE_BYTES
+from archivekit.read.framing import iter_shared_batches
 from archivekit.report.model import Report
 from archivekit.testing.synth import channel, post, team, user, version
 
@@ -194,7 +195,9 @@ def test_a_line_over_the_scanner_limit(
     limit = 200
     records_module = importlib.import_module("archivekit.read.records")
     monkeypatch.setattr(
-        records_module, "iter_line_batches", functools.partial(iter_line_batches, max_line=limit)
+        records_module,
+        "iter_shared_batches",
+        functools.partial(iter_shared_batches, max_line=limit),
     )
     report = validate_lines([_team_line_of(limit), _team_line_of(limit + 1), team("ops")])
     assert found(report) == [("line-too-long", 3, None, FILE_SCAN)]

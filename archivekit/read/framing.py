@@ -36,6 +36,25 @@ def iter_line_batches(
     `LineTooLong`. The consumer numbers lines 1-based by counting elements. Blank lines are
     yielded as ``b""``; an empty input yields nothing.
     """
+    return cast(
+        "Iterator[list[bytes | LineTooLong]]", iter_shared_batches(blocks, (0, 1), max_line)
+    )
+
+
+def iter_shared_batches(
+    blocks: Iterable[bytes],
+    share: tuple[int, int],
+    max_line: int = MAX_LINE_BYTES,
+    *,
+    others: bool = False,
+) -> Iterator[list[bytes | LineTooLong] | int]:
+    """`iter_line_batches` for a worker's share, ``(me, workers)``: the batches numbered
+    `me`, `me` + `workers`... framed (with `others`: every batch but those); of every other
+    batch only its number of lines, counted without splitting the block (a worker frames
+    the whole JSONL to number its own lines: splitting the others' batches was up to a
+    third of its time)."""
+    me, workers = share
+    index = 0  # of the next batch
     # The unfinished line is kept as a list of pieces so a line spanning many small blocks is
     # joined once, not re-copied per block.
     carry: list[bytes] = []
@@ -44,26 +63,37 @@ def iter_line_batches(
     for block in blocks:
         if not block:
             continue
-        pieces = block.split(b"\n")
-        tail = pieces.pop()
-        if pieces:
-            first = pieces[0]
-            # The batch is the split list itself, patched in place: no per-line copying.
-            lines = cast("list[bytes | LineTooLong]", pieces)
-            if skipping:
-                lines[0] = LineTooLong(carry_len + len(first))
-                skipping = False
-            elif carry_len + len(first) > max_line:
-                lines[0] = LineTooLong(carry_len + len(first))
-            elif carry:
-                carry.append(first)
-                lines[0] = b"".join(carry)
-            carry = []
-            carry_len = 0
-            # A line wholly inside this block can only be too long if the block is.
-            if len(block) > max_line:
-                _mark_long_lines(lines, max_line)
-            yield lines
+        if (index % workers == me) == others:
+            # Not in the share: its lines counted; what follows its last newline carries
+            # over as it does after a framed batch.
+            last = block.rfind(b"\n")
+            tail = block[last + 1 :]
+            if last >= 0:
+                yield block.count(b"\n")
+                index += 1
+                carry, carry_len, skipping = [], 0, False
+        else:
+            pieces = block.split(b"\n")
+            tail = pieces.pop()
+            if pieces:
+                first = pieces[0]
+                # The batch is the split list itself, patched in place: no per-line copying.
+                lines = cast("list[bytes | LineTooLong]", pieces)
+                if skipping:
+                    lines[0] = LineTooLong(carry_len + len(first))
+                    skipping = False
+                elif carry_len + len(first) > max_line:
+                    lines[0] = LineTooLong(carry_len + len(first))
+                elif carry:
+                    carry.append(first)
+                    lines[0] = b"".join(carry)
+                carry = []
+                carry_len = 0
+                # A line wholly inside this block can only be too long if the block is.
+                if len(block) > max_line:
+                    _mark_long_lines(lines, max_line)
+                yield lines
+                index += 1
         if tail:
             carry_len += len(tail)
             if skipping:
@@ -73,9 +103,13 @@ def iter_line_batches(
                 carry = []
             else:
                 carry.append(tail)
-    if skipping:
+    if not skipping and not carry:
+        return
+    if (index % workers == me) == others:
+        yield 1
+    elif skipping:
         yield [LineTooLong(carry_len)]
-    elif carry:
+    else:
         yield [b"".join(carry)]
 
 

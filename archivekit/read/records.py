@@ -29,7 +29,7 @@ import orjson
 
 from archivekit.gosem.decode import decode_line
 from archivekit.issues import Issue, error
-from archivekit.read.framing import MAX_LINE_BYTES, LineTooLong, iter_line_batches, rechunk
+from archivekit.read.framing import MAX_LINE_BYTES, LineTooLong, iter_shared_batches, rechunk
 from archivekit.read.source import BLOCK_SIZE, Archive
 
 Envelope = dict[str, Any]
@@ -112,8 +112,10 @@ class RecordStream:
         exact: Go-exact decoding with issues, or plain (see the module doc).
         block_size: uncompressed bytes inflated at a time (the unit of a `share`).
         share: ``(me, workers)``: only the lines of every `workers`-th block of lines from
-            block `me` (a worker's share of a parallel pass); the others are framed, not
-            decoded.
+            block `me` (a worker's share of a parallel pass); the others' lines are only
+            counted.
+        others: take every block of lines but those of `share` (the rest of a parallel
+            pass that is not shared out evenly: `archivekit.inspect`'s stream).
         wanted: only these line numbers are decoded and yielded (a second pass over a few).
         progress: called with the number of JSONL bytes read so far, after each block.
 
@@ -128,6 +130,7 @@ class RecordStream:
         exact: bool = True,
         block_size: int = BLOCK_SIZE,
         share: tuple[int, int] = (0, 1),
+        others: bool = False,
         wanted: Container[int] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> None:
@@ -135,6 +138,7 @@ class RecordStream:
         self.exact = exact
         self.block_size = block_size
         self.share = share
+        self.others = others
         self.wanted = wanted
         self.progress = progress
         self.lines = 0
@@ -150,12 +154,14 @@ class RecordStream:
         """(number of the first line, the lines as framed) of each block of lines in the
         share, not decoded: for a consumer with a fast path over raw lines, which decodes
         the lines it does not take with `record`."""
-        me, workers = self.share
-        for index, batch in enumerate(iter_line_batches(self._blocks())):
+        # The other workers' batches are only counted (`iter_shared_batches`).
+        for batch in iter_shared_batches(self._blocks(), self.share, others=self.others):
+            if isinstance(batch, int):
+                self.lines += batch
+                continue
             first = self.lines + 1
             self.lines += len(batch)
-            if index % workers == me:
-                yield first, batch
+            yield first, batch
 
     def record(self, line: int, raw: bytes | LineTooLong) -> Record:
         """One line of a raw batch decoded as this stream decodes (`read_record`)."""

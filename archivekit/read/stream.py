@@ -1149,7 +1149,11 @@ class StreamArchive(Archive):
                 if remaining > 0:
                     remaining -= len(chunk)
             try:
-                block = inflater.decompress(chunk, block_size)
+                # Pieces that end where a block of the data ends: the JSONL's `exact_blocks`
+                # passes a whole one on as it is and joins the others without cutting them
+                # again (copies in the inflating thread, which waits for the GIL for them).
+                room = block_size - reading.produced % block_size
+                block = inflater.decompress(chunk, room)
             except ZLIB_ERRORS as exc:
                 self._failed(member, reading, bad_data(member, exc), strict, known)
                 break
@@ -1490,7 +1494,11 @@ def open_stream(
     name = os.fspath(path)
     try:
         if fd is not None:
-            raw: BinaryIO = open(fd, "rb", buffering=0)  # noqa: SIM115 - owned below
+            # A JSONL's copy is read in whole chunks (a buffered read fills what it is asked
+            # for, straight into the bytes it returns): they are the blocks the parent wrote,
+            # handed on without being joined or cut (`_Input.take_upto`, `exact_blocks`).
+            buffering = -1 if plain else 0
+            raw: BinaryIO = open(fd, "rb", buffering=buffering)  # noqa: SIM115 - owned below
         elif name == STDIN:
             raw = open(0, "rb", buffering=0, closefd=False)  # noqa: SIM115 - owned below
         else:
