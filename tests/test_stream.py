@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from archivekit.check import streamed as streamed_module
 from archivekit.check.engine import LineProcessor
 from archivekit.check.fast import fastpath
 from archivekit.errors import ArchiveError
@@ -529,14 +530,21 @@ def test_a_streams_attachment_lines_take_the_fast_path_where_a_files_do(
     assert len(general_while_read) < 20
 
 
+@pytest.mark.parametrize("keep", [0, 20_000, None], ids=["spooled", "some-kept", "kept"])
 @pytest.mark.parametrize("workers", [1, 2])
-def test_waiting_post_lines_resolve_at_the_end_as_a_files(tmp_path: Path, workers: int) -> None:
+def test_waiting_post_lines_resolve_at_the_end_as_a_files(
+    tmp_path: Path, workers: int, keep: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Post lines whose files wait for a stream's members, in small batches so that runs of
     them meet the general path's lines: posts and replies with files, repeated files,
     duplicate posts, images over the resolution limit, missing files among them, and lines
     with errors of their own. Every issue, in the same order, with the same counts and
     limits as from the file — read by one process or two (batches of 4 KiB: their owners
-    alternate every few lines, the definitions among them in both)."""
+    alternate every few lines, the definitions among them in both), the batches' findings
+    waiting in memory, on disk, or the first in memory and the rest on disk
+    (`FindingsSpool`)."""
+    if keep is not None:
+        monkeypatch.setattr(streamed_module, "KEEP_FINDINGS", keep)
     files: dict[str, bytes] = {
         "data/img/big.png": png_bytes(7000, 6000),
         "data/img/small.png": png_bytes(10, 10),
