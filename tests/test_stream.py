@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import random
 import signal
 import struct
 import subprocess
@@ -42,6 +43,7 @@ from archivekit.read.members import (
     LocalHeaders,
     MemberIndex,
     NativeIndex,
+    name_hash,
     read_member_index,
 )
 from archivekit.read.stream import open_stream
@@ -814,6 +816,59 @@ def test_the_c_check_compares_the_names_where_their_hashes_agree(tmp_path: Path)
     assert index.check_local(LocalHeaders(offsets, hashes, states, sizes, same, lengths)) is None
     found = index.check_local(LocalHeaders(offsets, hashes, states, sizes, other, lengths))
     assert found == (1, LOCAL_RENAMED, 1)
+
+
+@pytest.mark.skipif(members_module.NATIVE is None, reason="the C index is not loaded")
+@pytest.mark.parametrize("order", ["stream", "reversed", "shuffled", "swapped"])
+def test_the_c_check_of_local_headers_is_pythons_in_any_directory_order(
+    order: str, tmp_path: Path
+) -> None:
+    """The C check takes the header after the last one it found for the next entry (a
+    directory in the stream's order) and searches otherwise: whatever the directory's order,
+    and whatever the stream noted wrong (a header missing, renamed, resized), it finds what
+    the Python reference finds, at the same entry and header."""
+    count = 40
+    members = [("import.jsonl", _jsonl(), 8)]
+    members += [(f"data/f/{i}.txt", bytes([65 + i % 26]) * (i + 1), 0) for i in range(count)]
+    ranks = list(range(len(members)))
+    if order == "reversed":
+        ranks.reverse()
+    elif order == "shuffled":
+        random.Random(18).shuffle(ranks)
+    elif order == "swapped":
+        ranks[5], ranks[6] = ranks[6], ranks[5]
+    path = tmp_path / "ordered.zip"
+    path.write_bytes(raw_zip(members, "descriptor", order=ranks))
+    with open(path, "rb") as fh:
+        index = read_member_index(fh, path.stat().st_size)
+    assert isinstance(index, NativeIndex)
+    by_offset = sorted(index, key=lambda m: m.header_offset)  # as the stream met them
+    for wrong in ["none", "missing-first", "missing", "renamed", "resized", "renamed-last"]:
+        local = [stored_name(m) for m in by_offset]
+        offsets = array("Q", [m.header_offset for m in by_offset])
+        sizes = array("Q", [m.compressed_size for m in by_offset])
+        states = bytearray([stream_module._SCANNED] * len(by_offset))
+        if wrong == "missing-first":
+            del offsets[0], local[0], sizes[0], states[0]
+        elif wrong == "missing":
+            del offsets[17], local[17], sizes[17], states[17]
+        elif wrong == "renamed":
+            local[9] = b"data/f/other.txt"
+        elif wrong == "resized":
+            sizes[23] += 1
+        elif wrong == "renamed-last":
+            local[-1] = local[-1][:-1] + b"x"
+        headers = LocalHeaders(
+            offsets,
+            array("q", [name_hash(raw) for raw in local]),
+            states,
+            sizes,
+            bytearray(b"".join(local)),
+            array("H", [len(raw) for raw in local]),
+        )
+        expected = MemberIndex.check_local(index, headers)
+        assert index.check_local(headers) == expected, (order, wrong)
+        assert (expected is None) == (wrong == "none"), (order, wrong)
 
 
 def test_a_member_the_stream_did_not_meet_stops_the_stream() -> None:

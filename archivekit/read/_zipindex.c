@@ -1103,19 +1103,32 @@ static PyObject *index_check_local(IndexObject *self, PyObject *args) {
     }
     const MemberTable *t = &self->t;
     char name[65536];
+    size_t next = 0; /* the header after the last one found: the next entry's, most often */
     for (size_t i = 0; i < t->count; i++) {
         const MemberRecord *r = &t->records[i];
         member_name(t, i, name);
+        /* The first header at or after the entry's offset. A directory lists the members in
+         * the order they were written, as the stream met them: the header after the last one
+         * found is the answer (the first at that offset: the one before is below it) for all
+         * but the first entry of an archive whose order differs, which a binary search finds. */
         size_t lo = 0, hi = count;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            uint64_t v;
-            memcpy(&v, (const char *)offsets.buf + mid * 8, 8);
-            if (v < r->header_offset)
-                lo = mid + 1;
-            else
-                hi = mid;
+        uint64_t at = 0, before = 0;
+        if (next < count) memcpy(&at, (const char *)offsets.buf + next * 8, 8);
+        if (next > 0) memcpy(&before, (const char *)offsets.buf + (next - 1) * 8, 8);
+        if (next < count && at == r->header_offset && (next == 0 || before < r->header_offset)) {
+            lo = next;
+        } else {
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                uint64_t v;
+                memcpy(&v, (const char *)offsets.buf + mid * 8, 8);
+                if (v < r->header_offset)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
         }
+        next = lo + 1;
         uint64_t found = 0;
         if (lo < count) memcpy(&found, (const char *)offsets.buf + lo * 8, 8);
         int why = 0;
