@@ -8,7 +8,9 @@ import tracemalloc
 import pytest
 
 from archivekit.check import deferred as deferred_module
-from archivekit.check.deferred import DeferredFiles, waiting_lines
+from archivekit.check.deferred import DeferredFiles, FindingsSpool, waiting_lines
+from archivekit.check.facts import Findings
+from archivekit.issues import error
 from archivekit.runtime import RunDirectory
 
 
@@ -116,3 +118,26 @@ def test_a_failing_write_of_compressed_lines_is_raised_to_the_checks(
             hand_over_and_read_back()
         deferred.close()
     assert deferred_module._PACKED_FILE in spilled
+
+
+@pytest.mark.parametrize("keep", [0, 100_000, None], ids=["spooled", "some-kept", "kept"])
+def test_batch_findings_come_back_in_order_from_memory_then_disk(keep: int | None) -> None:
+    """A stream's batch findings wait in memory up to `KEEP_FINDINGS` bytes (as counted by
+    their identities and a kilobyte per issue or fact), the rest on disk: all come back, in
+    the order added, whichever way each waited; once one went to disk, so do all after it
+    (a small batch after a large one must not come back first)."""
+    sizes = [i * 7919 % 40_000 for i in range(1, 40)]
+    with RunDirectory() as run:
+        spool = FindingsSpool(run, keep)
+        for i, size in enumerate(sizes):
+            found = Findings(lines=i + 1, identities=bytes([i]) * size, missing=i)
+            found.add(error("x", f"issue {i}", values={"i": i}), "import.jsonl", i + 1)
+            spool.add(found)
+        on_disk = (run.path / "findings").exists()
+        back = list(spool)
+        spool.close()
+    assert [(f.lines, f.missing, len(f.identities)) for f in back] == [
+        (i + 1, i, size) for i, size in enumerate(sizes)
+    ]
+    assert [f.issues[0][0].message for f in back] == [f"issue {i}" for i in range(len(sizes))]
+    assert on_disk == (keep is not None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import random
 import signal
 import struct
 import subprocess
@@ -29,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from archivekit.check import streamed as streamed_module
 from archivekit.check.engine import LineProcessor
 from archivekit.check.fast import fastpath
 from archivekit.errors import ArchiveError
@@ -41,6 +43,7 @@ from archivekit.read.members import (
     LocalHeaders,
     MemberIndex,
     NativeIndex,
+    name_hash,
     read_member_index,
 )
 from archivekit.read.stream import open_stream
@@ -529,14 +532,21 @@ def test_a_streams_attachment_lines_take_the_fast_path_where_a_files_do(
     assert len(general_while_read) < 20
 
 
+@pytest.mark.parametrize("keep", [0, 20_000, None], ids=["spooled", "some-kept", "kept"])
 @pytest.mark.parametrize("workers", [1, 2])
-def test_waiting_post_lines_resolve_at_the_end_as_a_files(tmp_path: Path, workers: int) -> None:
+def test_waiting_post_lines_resolve_at_the_end_as_a_files(
+    tmp_path: Path, workers: int, keep: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Post lines whose files wait for a stream's members, in small batches so that runs of
     them meet the general path's lines: posts and replies with files, repeated files,
     duplicate posts, images over the resolution limit, missing files among them, and lines
     with errors of their own. Every issue, in the same order, with the same counts and
     limits as from the file — read by one process or two (batches of 4 KiB: their owners
-    alternate every few lines, the definitions among them in both)."""
+    alternate every few lines, the definitions among them in both), the batches' findings
+    waiting in memory, on disk, or the first in memory and the rest on disk
+    (`FindingsSpool`)."""
+    if keep is not None:
+        monkeypatch.setattr(streamed_module, "KEEP_FINDINGS", keep)
     files: dict[str, bytes] = {
         "data/img/big.png": png_bytes(7000, 6000),
         "data/img/small.png": png_bytes(10, 10),
@@ -806,6 +816,59 @@ def test_the_c_check_compares_the_names_where_their_hashes_agree(tmp_path: Path)
     assert index.check_local(LocalHeaders(offsets, hashes, states, sizes, same, lengths)) is None
     found = index.check_local(LocalHeaders(offsets, hashes, states, sizes, other, lengths))
     assert found == (1, LOCAL_RENAMED, 1)
+
+
+@pytest.mark.skipif(members_module.NATIVE is None, reason="the C index is not loaded")
+@pytest.mark.parametrize("order", ["stream", "reversed", "shuffled", "swapped"])
+def test_the_c_check_of_local_headers_is_pythons_in_any_directory_order(
+    order: str, tmp_path: Path
+) -> None:
+    """The C check takes the header after the last one it found for the next entry (a
+    directory in the stream's order) and searches otherwise: whatever the directory's order,
+    and whatever the stream noted wrong (a header missing, renamed, resized), it finds what
+    the Python reference finds, at the same entry and header."""
+    count = 40
+    members = [("import.jsonl", _jsonl(), 8)]
+    members += [(f"data/f/{i}.txt", bytes([65 + i % 26]) * (i + 1), 0) for i in range(count)]
+    ranks = list(range(len(members)))
+    if order == "reversed":
+        ranks.reverse()
+    elif order == "shuffled":
+        random.Random(18).shuffle(ranks)
+    elif order == "swapped":
+        ranks[5], ranks[6] = ranks[6], ranks[5]
+    path = tmp_path / "ordered.zip"
+    path.write_bytes(raw_zip(members, "descriptor", order=ranks))
+    with open(path, "rb") as fh:
+        index = read_member_index(fh, path.stat().st_size)
+    assert isinstance(index, NativeIndex)
+    by_offset = sorted(index, key=lambda m: m.header_offset)  # as the stream met them
+    for wrong in ["none", "missing-first", "missing", "renamed", "resized", "renamed-last"]:
+        local = [stored_name(m) for m in by_offset]
+        offsets = array("Q", [m.header_offset for m in by_offset])
+        sizes = array("Q", [m.compressed_size for m in by_offset])
+        states = bytearray([stream_module._SCANNED] * len(by_offset))
+        if wrong == "missing-first":
+            del offsets[0], local[0], sizes[0], states[0]
+        elif wrong == "missing":
+            del offsets[17], local[17], sizes[17], states[17]
+        elif wrong == "renamed":
+            local[9] = b"data/f/other.txt"
+        elif wrong == "resized":
+            sizes[23] += 1
+        elif wrong == "renamed-last":
+            local[-1] = local[-1][:-1] + b"x"
+        headers = LocalHeaders(
+            offsets,
+            array("q", [name_hash(raw) for raw in local]),
+            states,
+            sizes,
+            bytearray(b"".join(local)),
+            array("H", [len(raw) for raw in local]),
+        )
+        expected = MemberIndex.check_local(index, headers)
+        assert index.check_local(headers) == expected, (order, wrong)
+        assert (expected is None) == (wrong == "none"), (order, wrong)
 
 
 def test_a_member_the_stream_did_not_meet_stops_the_stream() -> None:

@@ -319,3 +319,21 @@ def test_the_c_pass_passes_the_same_members_whatever_the_window() -> None:
         rest_end, rest, _ = _walk(data, end, True)
         assert rest_end == whole_end
         assert [a + b for a, b in zip(first, rest, strict=True)] == whole
+
+
+@needs_native
+def test_the_walks_crc32_is_zlibs_at_every_length_and_alignment() -> None:
+    """The walk checks the CRC-32 of every stored attachment it passes, folded with
+    carry-less multiplication where the CPU has it (64 bytes and more, 16 at a time, the
+    rest by table): zlib's value at every length around those steps, from every alignment,
+    on random bytes and on runs of one byte."""
+    native = members_module.NATIVE
+    assert native is not None
+    data = random.Random(18).randbytes(1 << 16)
+    for length in [*range(0, 300), 1023, 1024, 1025, 4095, 65_519, 65_535]:
+        for start in (0, 1, 7, 15) if length < 65_000 else (0, 1):
+            piece = data[start : start + length]
+            assert native.crc32(piece) == zlib.crc32(piece), (length, start)
+    for byte in (0, 0xFF):
+        assert native.crc32(bytes([byte]) * 1000) == zlib.crc32(bytes([byte]) * 1000)
+    assert native.crc32(memoryview(data)[3:2003]) == zlib.crc32(data[3:2003])

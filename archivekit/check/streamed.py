@@ -21,7 +21,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
-from archivekit.check.deferred import DeferredFiles, FindingsSpool, with_late
+from archivekit.check.deferred import KEEP_FINDINGS, DeferredFiles, FindingsSpool, with_late
 from archivekit.check.engine import LineProcessor
 from archivekit.check.facts import Findings
 from archivekit.check.parallel import BatchResult, definition_lines
@@ -58,7 +58,7 @@ def stream_findings(
     me, processes = share
     deferred = DeferredFiles(run, processes)
     stack.callback(deferred.close)
-    spool = FindingsSpool(run)
+    spool = FindingsSpool(run, KEEP_FINDINGS // processes)  # together, what one keeps
     stack.callback(spool.close)
     processor = LineProcessor(archive, ctx=ctx, existing=existing, deferred=deferred)
     stream = RecordStream(

@@ -657,6 +657,11 @@ static PyObject *nfc_quick_py(PyObject *module, PyObject *arg) {
 #define WALK_SCANNED 2 /* stream._SCANNED */
 
 static uint32_t walk_crc_table[8][256];
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define WALK_CRC_FOLD 1
+#endif
+static int walk_crc_folds; /* the CPU has PCLMULQDQ and SSE4.1 (walk_crc_init) */
 
 static void walk_crc_init(void) {
     for (uint32_t n = 0; n < 256; n++) {
@@ -667,11 +672,14 @@ static void walk_crc_init(void) {
     for (uint32_t n = 0; n < 256; n++)
         for (int t = 1; t < 8; t++)
             walk_crc_table[t][n] = (walk_crc_table[t - 1][n] >> 8) ^ walk_crc_table[0][walk_crc_table[t - 1][n] & 0xFF];
+#ifdef WALK_CRC_FOLD
+    __builtin_cpu_init();
+    walk_crc_folds = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+#endif
 }
 
-/* CRC-32 (zlib's) of p[0:n], slicing by 8. */
-static uint32_t walk_crc32(const unsigned char *p, size_t n) {
-    uint32_t c = 0xFFFFFFFFu;
+/* CRC-32 (zlib's) of p[0:n] from the state `c` (inverted), slicing by 8. */
+static uint32_t walk_crc32_table(uint32_t c, const unsigned char *p, size_t n) {
     while (n >= 8) {
         uint32_t lo = c ^ le32(p), hi = le32(p + 4);
         c = walk_crc_table[7][lo & 0xFF] ^ walk_crc_table[6][(lo >> 8) & 0xFF] ^
@@ -682,7 +690,90 @@ static uint32_t walk_crc32(const unsigned char *p, size_t n) {
         n -= 8;
     }
     while (n--) c = walk_crc_table[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
-    return c ^ 0xFFFFFFFFu;
+    return c;
+}
+
+#ifdef WALK_CRC_FOLD
+/* The same state over p[0:n], n a multiple of 16 and at least 64, folded with carry-less
+ * multiplication (Intel's "Fast CRC Computation Using PCLMULQDQ", as zlib-ng and Chromium's
+ * zlib do it; the constants are theirs, for the reflected polynomial 0xEDB88320): ~5x the
+ * table's speed. The walk checks the CRC-32 of every stored attachment a stream passes — most
+ * of its time, and the bytes a file's reader never reads. */
+__attribute__((target("pclmul,sse4.1"))) static uint32_t walk_crc32_fold(uint32_t c, const unsigned char *p,
+                                                                         size_t n) {
+    const __m128i k1k2 = _mm_set_epi64x(0x01c6e41596LL, 0x0154442bd4LL);
+    const __m128i k3k4 = _mm_set_epi64x(0x00ccaa009eLL, 0x01751997d0LL);
+    const __m128i k5k0 = _mm_set_epi64x(0, 0x0163cd6124LL);
+    const __m128i poly = _mm_set_epi64x(0x01f7011641LL, 0x01db710641LL);
+    const __m128i low32 = _mm_setr_epi32(~0, 0, ~0, 0);
+    __m128i x1 = _mm_loadu_si128((const __m128i *)(p + 0x00));
+    __m128i x2 = _mm_loadu_si128((const __m128i *)(p + 0x10));
+    __m128i x3 = _mm_loadu_si128((const __m128i *)(p + 0x20));
+    __m128i x4 = _mm_loadu_si128((const __m128i *)(p + 0x30));
+    x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)c));
+    p += 64;
+    n -= 64;
+    while (n >= 64) { /* four lanes of 16 bytes, each folded 64 bytes on */
+        __m128i x5 = _mm_clmulepi64_si128(x1, k1k2, 0x00), x6 = _mm_clmulepi64_si128(x2, k1k2, 0x00);
+        __m128i x7 = _mm_clmulepi64_si128(x3, k1k2, 0x00), x8 = _mm_clmulepi64_si128(x4, k1k2, 0x00);
+        x1 = _mm_clmulepi64_si128(x1, k1k2, 0x11);
+        x2 = _mm_clmulepi64_si128(x2, k1k2, 0x11);
+        x3 = _mm_clmulepi64_si128(x3, k1k2, 0x11);
+        x4 = _mm_clmulepi64_si128(x4, k1k2, 0x11);
+        x1 = _mm_xor_si128(_mm_xor_si128(x1, x5), _mm_loadu_si128((const __m128i *)(p + 0x00)));
+        x2 = _mm_xor_si128(_mm_xor_si128(x2, x6), _mm_loadu_si128((const __m128i *)(p + 0x10)));
+        x3 = _mm_xor_si128(_mm_xor_si128(x3, x7), _mm_loadu_si128((const __m128i *)(p + 0x20)));
+        x4 = _mm_xor_si128(_mm_xor_si128(x4, x8), _mm_loadu_si128((const __m128i *)(p + 0x30)));
+        p += 64;
+        n -= 64;
+    }
+    /* The four lanes into one, then 16 bytes at a time. */
+    __m128i x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
+    x1 = _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x1, k3k4, 0x11), x2), x5);
+    x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
+    x1 = _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x1, k3k4, 0x11), x3), x5);
+    x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
+    x1 = _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x1, k3k4, 0x11), x4), x5);
+    while (n >= 16) {
+        x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
+        x1 = _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x1, k3k4, 0x11),
+                                         _mm_loadu_si128((const __m128i *)p)), x5);
+        p += 16;
+        n -= 16;
+    }
+    /* 128 bits to 64, then Barrett's reduction to 32. */
+    x2 = _mm_clmulepi64_si128(x1, k3k4, 0x10);
+    x1 = _mm_xor_si128(_mm_srli_si128(x1, 8), x2);
+    x2 = _mm_srli_si128(x1, 4);
+    x1 = _mm_xor_si128(_mm_clmulepi64_si128(_mm_and_si128(x1, low32), k5k0, 0x00), x2);
+    x2 = _mm_clmulepi64_si128(_mm_and_si128(x1, low32), poly, 0x10);
+    x2 = _mm_clmulepi64_si128(_mm_and_si128(x2, low32), poly, 0x00);
+    x1 = _mm_xor_si128(x1, x2);
+    return (uint32_t)_mm_extract_epi32(x1, 1);
+}
+#endif
+
+static uint32_t walk_crc32(const unsigned char *p, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+#ifdef WALK_CRC_FOLD
+    if (walk_crc_folds && n >= 64) {
+        size_t folded = n & ~(size_t)15;
+        c = walk_crc32_fold(c, p, folded);
+        p += folded;
+        n -= folded;
+    }
+#endif
+    return walk_crc32_table(c, p, n) ^ 0xFFFFFFFFu;
+}
+
+/* crc32(data) -> zlib.crc32(data), as the walk computes it (for the tests). */
+static PyObject *crc32_py(PyObject *module, PyObject *arg) {
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    uint32_t crc = walk_crc32(view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    return PyLong_FromUnsignedLong(crc);
 }
 
 /* What may follow a member (stream._NEXT); `p` has 4 bytes. */
@@ -1012,19 +1103,32 @@ static PyObject *index_check_local(IndexObject *self, PyObject *args) {
     }
     const MemberTable *t = &self->t;
     char name[65536];
+    size_t next = 0; /* the header after the last one found: the next entry's, most often */
     for (size_t i = 0; i < t->count; i++) {
         const MemberRecord *r = &t->records[i];
         member_name(t, i, name);
+        /* The first header at or after the entry's offset. A directory lists the members in
+         * the order they were written, as the stream met them: the header after the last one
+         * found is the answer (the first at that offset: the one before is below it) for all
+         * but the first entry of an archive whose order differs, which a binary search finds. */
         size_t lo = 0, hi = count;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            uint64_t v;
-            memcpy(&v, (const char *)offsets.buf + mid * 8, 8);
-            if (v < r->header_offset)
-                lo = mid + 1;
-            else
-                hi = mid;
+        uint64_t at = 0, before = 0;
+        if (next < count) memcpy(&at, (const char *)offsets.buf + next * 8, 8);
+        if (next > 0) memcpy(&before, (const char *)offsets.buf + (next - 1) * 8, 8);
+        if (next < count && at == r->header_offset && (next == 0 || before < r->header_offset)) {
+            lo = next;
+        } else {
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                uint64_t v;
+                memcpy(&v, (const char *)offsets.buf + mid * 8, 8);
+                if (v < r->header_offset)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
         }
+        next = lo + 1;
         uint64_t found = 0;
         if (lo < count) memcpy(&found, (const char *)offsets.buf + lo * 8, 8);
         int why = 0;
@@ -1096,6 +1200,7 @@ static PyMethodDef methods[] = {
      "mark(bits: bytearray, indexes: bytes): set the bits of entries packed as uint32."},
     {"read_index", read_index, METH_VARARGS,
      "read_index(fd, start, file_size, base) -> MemberIndex: the central directory from start."},
+    {"crc32", crc32_py, METH_O, "crc32(data) -> the CRC-32 of data, as zlib.crc32 gives it."},
     {"nfc_quick", nfc_quick_py, METH_O,
      "nfc_quick(name: bytes) -> True when the name is UTF-8 the index knows to be NFC."},
     {"walk_members", walk_members, METH_VARARGS,
