@@ -123,9 +123,9 @@ def test_a_failing_write_of_compressed_lines_is_raised_to_the_checks(
 @pytest.mark.parametrize("keep", [0, 100_000, None], ids=["spooled", "some-kept", "kept"])
 def test_batch_findings_come_back_in_order_from_memory_then_disk(keep: int | None) -> None:
     """A stream's batch findings wait in memory up to `KEEP_FINDINGS` bytes (as counted by
-    their identities and a kilobyte per issue or fact), the rest on disk: all come back, in
-    the order added, whichever way each waited; once one went to disk, so do all after it
-    (a small batch after a large one must not come back first)."""
+    their identities, a kilobyte per issue or fact and their strings), the rest on disk: all
+    come back, in the order added, whichever way each waited; once one went to disk, so do all
+    after it (a small batch after a large one must not come back first)."""
     sizes = [i * 7919 % 40_000 for i in range(1, 40)]
     with RunDirectory() as run:
         spool = FindingsSpool(run, keep)
@@ -141,3 +141,21 @@ def test_batch_findings_come_back_in_order_from_memory_then_disk(keep: int | Non
     ]
     assert [f.issues[0][0].message for f in back] == [f"issue {i}" for i in range(len(sizes))]
     assert on_disk == (keep is not None)
+
+
+def test_batch_findings_with_long_names_are_spooled_by_their_size() -> None:
+    """A name the archive gave can be megabytes, carried in an issue's message and values:
+    the memory kept counts those characters, not a kilobyte an issue."""
+    name = "n" * 300_000
+    with RunDirectory() as run:
+        spool = FindingsSpool(run, 1 << 20)
+        for i in range(3):
+            found = Findings(lines=1)
+            message = f"Channel {name!r} is too long."
+            found.add(error("x", message, values={"name": name}), "import.jsonl", i + 1)
+            spool.add(found)
+        on_disk = (run.path / "findings").exists()
+        back = list(spool)
+        spool.close()
+    assert on_disk  # 3 x 600 kB of strings do not fit in 1 MiB
+    assert [f.issues[0][0].values["name"] for f in back] == [name] * 3

@@ -77,7 +77,8 @@ _READ = 1 << 20
 # The findings of a stream's batches kept in memory before the rest are spooled to a file
 # (`FindingsSpool`): a fixed bound; those of ~300,000 attachment lines take ~2.5 MB.
 KEEP_FINDINGS = 16 << 20
-# What `FindingsSpool` counts per issue or fact (an Issue with its strings and values dict).
+# What `FindingsSpool` counts per issue or fact (an Issue with its values dict, or a fact),
+# beside an issue's own strings.
 _ENTRY_BYTES = 1024
 
 
@@ -385,10 +386,17 @@ class FindingsSpool:
 
 
 def _findings_size(found: Findings) -> int:
-    """About the bytes `found` holds: its identities, and a kilobyte per issue and per fact
-    (an estimate, on the high side: measuring the objects would cost what pickling does)."""
-    entries = len(found.issues) + len(found.facts)
-    return len(found.identities) + len(found.identity_lines) + _ENTRY_BYTES * entries
+    """About the bytes `found` holds: its identities, a kilobyte per issue and per fact, and
+    the characters of each issue's message, field and string values (a name the archive gave
+    can be megabytes, and is in both). An estimate on the high side that reads no object
+    deeper than that: measuring them would cost what pickling does. Called only until the
+    room is spent: for at most `KEEP_FINDINGS` / `_ENTRY_BYTES` issues a run."""
+    size = len(found.identities) + len(found.identity_lines)
+    size += _ENTRY_BYTES * (len(found.issues) + len(found.facts))
+    for issue, _ in found.issues:
+        size += len(issue.message) + len(issue.field or "")
+        size += sum(len(value) for value in issue.values.values() if isinstance(value, str))
+    return size
 
 
 def with_late(
