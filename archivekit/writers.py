@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from archivekit.check.references import Existing
-from archivekit.errors import ArchiveKitError, UsageError
+from archivekit.errors import ArchiveKitError, OutputError, UsageError
 from archivekit.read import Archive, ReadLimits, open_archive
 from archivekit.runtime import forking_workers, guard_worker
 from archivekit.validate import validate
@@ -398,7 +398,20 @@ def redact_archive(
     result.manifest = str(write_manifest(manifest_path(target), document, protect=(source, target)))
     if mapping is not None:
         reverse = {"mapping_version": 1, "names": pseudonyms.reverse(), "files": run.files}
-        write_atomic(mapping, json_bytes(reverse) + b"\n", protect=(source, target))
+        try:
+            write_atomic(mapping, json_bytes(reverse) + b"\n", protect=(source, target))
+        except BaseException as exc:
+            # All or nothing: a redacted archive whose mapping is lost cannot be mapped back
+            # (a random key is stored nowhere, and another run gives other pseudonyms).
+            for written in (target, result.manifest):
+                with contextlib.suppress(OSError):
+                    os.unlink(written)
+            if isinstance(exc, OutputError):
+                raise OutputError(
+                    f"{exc}; the redacted archive and its manifest were removed (a run whose "
+                    "names cannot be mapped back)"
+                ) from None
+            raise
         result.mapping = os.fspath(mapping)
     return result
 

@@ -421,6 +421,21 @@ def test_mapping_onto_the_input_or_the_manifest_is_refused_before_writing(
     assert source.read_bytes() == (SAMPLES / "clean.zip").read_bytes()
 
 
+def test_a_mapping_that_cannot_be_written_leaves_no_redacted_archive(tmp_path: Path) -> None:
+    """The mapping is written last (it holds every pseudonym the run drew): when it cannot
+    be, the archive and manifest already written go too, rather than an archive nobody can
+    map back (a random key is stored nowhere)."""
+    out = tmp_path / "out.zip"
+    mapping = tmp_path / "missing-folder" / "keep-me.json"
+    result = CliRunner().invoke(
+        cli, ["redact", str(SAMPLES / "clean.zip"), "-o", str(out), "--mapping", str(mapping)]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"cannot write {mapping}" in result.output
+    assert "were removed" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_unreadable_input_exits_3_and_writes_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"not a zip at all")
