@@ -192,16 +192,12 @@ def _inspect_share(
         return _count_share(archive, me, workers, block_size)
 
 
-def _count_share(
-    archive: Archive, me: int, workers: int, block_size: int, *, others: bool = False
-) -> Inspection:
-    """The lines of batches `me`, `me` + `workers`... (with `others`: of every other batch)
-    counted; every line framed (`RecordStream`'s share)."""
+def _count_share(archive: Archive, me: int, workers: int, block_size: int) -> Inspection:
+    """The lines of batches `me`, `me` + `workers`... counted; every line framed
+    (`RecordStream`'s share)."""
     result = Inspection(archive.path, archive.jsonl.name, archive.kind, archive.size)
     # Plain decoding: inspect counts what JSON parsing finds (validate says what Go refuses).
-    stream = RecordStream(
-        archive, exact=False, block_size=block_size, share=(me, workers), others=others
-    )
+    stream = RecordStream(archive, exact=False, block_size=block_size, share=(me, workers))
     for first, batch in stream.raw_batches():
         _count_lines(result, stream, first, batch)
     result.lines = stream.lines
@@ -269,13 +265,12 @@ def inspect(
     return result
 
 
-# A stream read by two processes: the parent counts every `_PARENT_EVERY`-th batch of lines,
-# the second process the others. Not half each: the parent also reads and inflates the stream
-# and copies it out (a thread that waits for the GIL while the lines are counted), the second
-# process only reads the inflated copy. With half each, the parent took about twice the
-# second process's time (1.2 s against 0.6 s on bench-400); one in three evens them (one in
-# four was no faster on the 2-CPU machine).
-_PARENT_EVERY = 3
+# A stream read by two processes: the parent reads, inflates and copies the JSONL, the second
+# process counts every batch of lines. Feeding the copy keeps the parent's threads busy about as
+# long as counting every line keeps the second process (~0.85 s of CPU each on bench-400), so
+# the parent counts none: with one batch in three (the share before inspect's other batches
+# were counted by their newlines alone) it set the pace, at 1.2-1.3x the file's time; counting
+# none, 1.0-1.05x (one in eight or twelve: 1.1x; bench/results.md).
 
 
 def _inspect_stream(
@@ -298,13 +293,17 @@ def _inspect_stream(
         s = stack.enter_context(
             open_stream(path, run=run, limits=read_limits, images=False, jsonl_tee=tee)
         )
-        part = _count_share(s, 0, 1 if teed is None else _PARENT_EVERY, block_size)
+        if teed is None:
+            part = _count_share(s, 0, 1, block_size)
+        else:
+            for _ in s.iter_jsonl_blocks(block_size):
+                pass  # each block is copied to the second process as it is inflated
         s.finish()
+        if teed is not None:
+            part = teed.receive()
         result = Inspection(str(path), s.jsonl.name, s.kind, s.size)
         result.files, result.file_bytes = s.index.file_totals()
         _merge(result, part)
-        if teed is not None:
-            _merge(result, teed.receive())
     result.lines = part.lines
     return result
 
@@ -312,12 +311,12 @@ def _inspect_stream(
 def _count_copy(
     results: Connection, fd: int, name: str, block_size: int, read_limits: ReadLimits | None
 ) -> None:
-    """The second process of `_inspect_stream`: the batches the parent leaves to it, of the
-    JSONL's bytes, which the parent copies to `fd` as it inflates them (the process need not
-    inflate them again), counted."""
+    """The second process of `_inspect_stream`: every batch of the JSONL's bytes, which the
+    parent copies to `fd` as it inflates them (the process need not inflate them again),
+    counted."""
     with (
         RunDirectory() as run,
         open_stream(name, run=run, limits=read_limits, images=False, fd=fd, plain=True) as s,
     ):
-        part = _count_share(s, 0, _PARENT_EVERY, block_size, others=True)
+        part = _count_share(s, 0, 1, block_size)
     results.send(part)

@@ -119,21 +119,19 @@ def test_matches_the_scanner_model_for_any_chunking(
     size=st.integers(1, 40),
     max_line=st.integers(1, 30),
     workers=st.integers(1, 4),
-    others=st.booleans(),
 )
 def test_a_share_frames_its_batches_and_counts_the_others(
-    data: list[bytes], size: int, max_line: int, workers: int, others: bool
+    data: list[bytes], size: int, max_line: int, workers: int
 ) -> None:
     """Whatever an over-long line or a line across blocks leaves from a batch not framed, the
-    batches of the share are those of `iter_line_batches`, the others their numbers of lines;
-    `others` takes the complement."""
+    batches of the share are those of `iter_line_batches`, the others their numbers of lines."""
     blocks = chunked(b"".join(data), size)
     every = list(iter_line_batches(blocks, max_line))
     for me in range(workers):
-        shared = list(iter_shared_batches(blocks, (me, workers), max_line, others=others))
+        shared = list(iter_shared_batches(blocks, (me, workers), max_line))
         assert len(shared) == len(every)
         for index, (got, batch) in enumerate(zip(shared, every, strict=True)):
-            mine = (index % workers == me) != others
+            mine = index % workers == me
             assert got == (batch if mine else len(batch))
 
 

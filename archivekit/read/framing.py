@@ -45,14 +45,11 @@ def iter_shared_batches(
     blocks: Iterable[bytes],
     share: tuple[int, int],
     max_line: int = MAX_LINE_BYTES,
-    *,
-    others: bool = False,
 ) -> Iterator[list[bytes | LineTooLong] | int]:
     """`iter_line_batches` for a worker's share, ``(me, workers)``: the batches numbered
-    `me`, `me` + `workers`... framed (with `others`: every batch but those); of every other
-    batch only its number of lines, counted without splitting the block (a worker frames
-    the whole JSONL to number its own lines: splitting the others' batches was up to a
-    third of its time)."""
+    `me`, `me` + `workers`... framed; of every other batch only its number of lines,
+    counted without splitting the block (a worker frames the whole JSONL to number its own
+    lines: splitting the others' batches was up to a third of its time)."""
     me, workers = share
     index = 0  # of the next batch
     # The unfinished line is kept as a list of pieces so a line spanning many small blocks is
@@ -63,7 +60,7 @@ def iter_shared_batches(
     for block in blocks:
         if not block:
             continue
-        if (index % workers == me) == others:
+        if index % workers != me:
             # Not in the share: its lines counted; what follows its last newline carries
             # over as it does after a framed batch.
             last = block.rfind(b"\n")
@@ -105,7 +102,7 @@ def iter_shared_batches(
                 carry.append(tail)
     if not skipping and not carry:
         return
-    if (index % workers == me) == others:
+    if index % workers != me:
         yield 1
     elif skipping:
         yield [LineTooLong(carry_len)]

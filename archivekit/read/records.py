@@ -114,8 +114,6 @@ class RecordStream:
         share: ``(me, workers)``: only the lines of every `workers`-th block of lines from
             block `me` (a worker's share of a parallel pass); the others' lines are only
             counted.
-        others: take every block of lines but those of `share` (the rest of a parallel
-            pass that is not shared out evenly: `archivekit.inspect`'s stream).
         wanted: only these line numbers are decoded and yielded (a second pass over a few).
         progress: called with the number of JSONL bytes read so far, after each block.
 
@@ -130,7 +128,6 @@ class RecordStream:
         exact: bool = True,
         block_size: int = BLOCK_SIZE,
         share: tuple[int, int] = (0, 1),
-        others: bool = False,
         wanted: Container[int] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> None:
@@ -138,7 +135,6 @@ class RecordStream:
         self.exact = exact
         self.block_size = block_size
         self.share = share
-        self.others = others
         self.wanted = wanted
         self.progress = progress
         self.lines = 0
@@ -155,7 +151,7 @@ class RecordStream:
         share, not decoded: for a consumer with a fast path over raw lines, which decodes
         the lines it does not take with `record`."""
         # The other workers' batches are only counted (`iter_shared_batches`).
-        for batch in iter_shared_batches(self._blocks(), self.share, others=self.others):
+        for batch in iter_shared_batches(self._blocks(), self.share):
             if isinstance(batch, int):
                 self.lines += batch
                 continue

@@ -8,16 +8,15 @@ parent's reading thread writes every chunk it reads to the process's pipe (`open
 (``fd``), with the same code. The pipe is bounded: the slower of the two sets the pace. A
 process that needs no more of the stream closes its end; the parent then stops copying.
 Counting needs only the lines: `inspect`'s process gets the JSONL's inflated bytes instead
-(``jsonl_tee``), read in the blocks the parent wrote, need not inflate them again, and so
-counts two batches of lines in three (the parent, which inflates, the third).
+(``jsonl_tee``), read in the blocks the parent wrote, need not inflate them again, and
+counts every line (the parent reads, inflates and copies: as much work).
 
 What it costs: the second process inflates (validate) and frames the whole JSONL again and
 reads the definitions of the parent's batches, as a file's workers do — about half again the
 CPU time of one process — while one process already keeps part of a second core busy (its
 reading thread inflates beside the checks). On two cores shared with other work it can be
 slower than one process; ``--workers 1`` reads a stream in one. (Counting costs less: the
-copy is not inflated again, and of a batch it leaves to the other, a process only counts the
-newlines, as a file's workers do.)
+copy is not inflated again.)
 
 The process is forked before the parent's reader starts any thread, inside
 `forking_workers`, and guarded (`guard_worker`): it dies with its parent. It sends what it
