@@ -16,7 +16,8 @@ workers). With ``--files N,M``: the same pair (file, pipe) for ``validate`` on t
 attachment-heavy archives of about N and M members (issue 19's shape, bench/data/files-N-r2.zip,
 built once; ``--quick``: 10000 members), whose stored members written with data descriptors
 a stream must delimit by scanning — its peak RSS at two sizes is the memory scaling from a
-pipe. Appends a dated section to bench/results.md with `uptime` before and after.
+pipe — and ``cat ARCHIVE | wc -c``, what moving its bytes through a pipe costs by itself.
+Appends a dated section to bench/results.md with `uptime` before and after.
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         script = f"set -o pipefail; cat '{of}' | {line} {command} - --format json"
         return run_once(["bash", "-c", script], done)
 
+    def transfer(of: Path) -> Run:
+        """What the pipe alone costs: every byte of the archive through it, read by wc."""
+        return run_once(["bash", "-c", f"set -o pipefail; cat '{of}' | wc -c"], (0,))
+
     commands = {
         "floor": lambda: floor_run(archive),
         "validate": lambda: direct("validate"),
@@ -75,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         ensure_files_archive(path, members)
         commands[f"files_{members}"] = functools.partial(direct, "validate", of=path)
         commands[f"files_{members}_pipe"] = functools.partial(piped, "validate", of=path)
+        commands[f"files_{members}_cat"] = functools.partial(transfer, path)
     runs = round_robin(commands, repeats)
     load_after = uptime()
     got = {name: summary(r, args.stat) for name, r in runs.items()}
@@ -118,12 +124,25 @@ def main(argv: list[str] | None = None) -> int:
                 f"files_{members}",
                 False,
             ),
+            row(
+                f"`cat {path.name} \\| wc -c` (the pipe alone)", f"files_{members}_cat", None, False
+            ),
         ]
     one = got["validate_pipe"].seconds / got["validate_1"].seconds
     notes = [
         f"- pipe vs `--workers 1` (one process each): validate {one:.2f}×, inspect "
         f"{got['inspect_pipe'].seconds / got['inspect_1'].seconds:.2f}×.",
     ]
+    for members in heavy:
+        file, pipe = got[f"files_{members}"], got[f"files_{members}_pipe"]
+        alone = got[f"files_{members}_cat"]
+        notes.append(
+            f"- attachment-heavy, {members:,} members: the pipe takes "
+            f"{pipe.seconds - file.seconds:.2f} s more than the file; moving the archive's "
+            f"bytes through a pipe alone takes "
+            f"{alone.seconds:.2f} s ({alone.seconds / file.seconds:.2f}× the file's whole run), "
+            "which a file's run never pays (it seeks past the attachments)."
+        )
     print("\n".join([*table, "", *notes]))
     if not args.no_record:
         title = f"from a pipe vs the file, issue 18 ({size} MB JSONL, {args.stat} of {repeats})"
