@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archivekit.check.causes import CauseTally, Runs, cause_key, line_type
+from archivekit.check.causes import CauseKey, CauseTally, Runs, cause_key, line_type
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, Severity, error, warning
 from archivekit.report.model import Report
 from archivekit.report.render import report_json, report_text
@@ -221,7 +221,7 @@ def test_many_names_with_one_fix_are_one_problem_listing_them(
     # Each name is a part, with its own lines; the problem adds them up.
     assert len({part.key for part in left_out.parts}) == 8
     assert left_out.count == sum(part.count for part in left_out.parts)
-    assert left_out.key == ("unknown-user", "user:*")
+    assert left_out.key == CauseKey("unknown-user", "user:*")
     # The shape says why: users left out of the export.
     shape = next(s for s in report.shapes if s.shape == "users-left-out")
     assert shape.code == "unknown-user"
@@ -709,7 +709,11 @@ def test_causes_beyond_the_cap_are_counted_per_code() -> None:
         tally.add(error("unknown-user", "m", field="post.user", values=values).at("j", n))
     (problem,) = root_causes(tally)  # one problem: the same code and kind, the same fix
     other, first = problem.parts  # the most issues first
-    assert (first.code, first.count, first.key) == ("unknown-user", 1, ("unknown-user", "user:a"))
+    assert (first.code, first.count, first.key) == (
+        "unknown-user",
+        1,
+        CauseKey("unknown-user", "user", "a"),
+    )
     assert (other.code, other.count, other.key) == ("unknown-user", 3, None)
     assert problem.count == 4
     assert problem.cause == (

@@ -63,10 +63,13 @@ class Named(NamedTuple):
 
 
 class CauseKey(NamedTuple):
-    """One cause: the issue code and what the issues share beyond it."""
+    """One cause: the issue code and what the issues share beyond it. A reference's target
+    key is `target`, apart from its kind (`group`): the cause then shares the string its
+    issue's values hold rather than keep a copy of a name that may be long."""
 
     code: str
     group: str
+    target: str = ""
 
 
 def cause_key(issue: Issue) -> CauseKey:
@@ -82,7 +85,7 @@ def cause_key(issue: Issue) -> CauseKey:
 def _cause_key(issue: Issue) -> CauseKey:
     values = issue.values.mapping
     if issue.code in REFERENCE_CODES and "key" in values:
-        return CauseKey(issue.code, f"{values.get('kind')}:{values['key']}")
+        return CauseKey(issue.code, str(values.get("kind")), str(values["key"]))
     if "rule" in values:
         return CauseKey(issue.code, f"rule:{values['rule']}")
     if "setting" in values:
@@ -203,7 +206,13 @@ class Cause:
 
     def __init__(self, key: CauseKey, first: Issue) -> None:
         self.key = key
-        self.first = first
+        # The first issue for its code, values, field, severity and effect, without its
+        # message: a cause is put in words from those, and the message holds another copy of
+        # the names (kept issues have theirs; up to MAX_CAUSES causes keep only this one).
+        self.first = Issue(
+            first.code, first.severity, "", first.member, first.line, first.field,
+            first.server_error_id, first.effect, first.values,
+        )  # fmt: skip
         self.count = 0
         self.lines = 0  # distinct lines (issues of one line arrive together)
         self.last_line: int | None = None
@@ -373,9 +382,10 @@ class CauseTally:
     def redefine(self, kind: str, key: str, n: int, line: int) -> None:
         """`n` issues of references to the `kind` target `key` turn out "defined later",
         on `line`: their cause becomes a defined-later one."""
-        old_key = CauseKey(f"unknown-{kind}", f"{kind}:{key}")
-        new_key = CauseKey("defined-later", old_key.group)
+        old_key = CauseKey(f"unknown-{kind}", kind, key)
         cause = self.causes.get(old_key)
+        # The cause's own key string when there is one (not another copy of the name).
+        new_key = (cause.key if cause is not None else old_key)._replace(code="defined-later")
         if cause is None:
             for other in list(self.others):
                 if other.code == old_key.code:

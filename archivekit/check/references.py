@@ -250,6 +250,10 @@ class References:
         written and the `key` a definition is stored under (one root cause, many lines);
         `miscased` when the server looks the name up exactly and it is not in lowercase (it
         would not be found even once defined)."""
+        if key == written:
+            # One string for both (the usual case): the issue, its root cause and the pending
+            # reference all keep this name, and it may be long (memory per undefined target).
+            key = written
         values: dict[str, Scalar] = {"kind": kind, "name": written, "key": key}
         if miscased:
             values["miscased"] = True

@@ -25,6 +25,23 @@ DEFAULT_MAX_ISSUES = 1000
 # Undefined targets whose issues wait for a definition (distinct targets; beyond this, an
 # archive that references a million undefined users keeps its "unknown" errors as they are).
 MAX_PENDING = 100_000
+# A pending target longer than this is kept by a digest of its name, not the name (see
+# `_pending_key`); shorter ones cost no more than a digest and need no hashing.
+SHORT_KEY = 64
+
+
+def _pending_key(target: Unresolved) -> tuple[str, str | bytes]:
+    """What `IssueCollector` keeps of an undefined target while its issues wait: the target
+    itself when its key is short, else its kind and a 128-bit digest of its key. Nothing reads
+    a pending target's name back (its definition brings the name), and names are only bounded
+    by the line: 100,000 distinct undefined 20 kB names (a generator writing random channel
+    names) would otherwise keep 2 GB. A collision among 100,000 digests has odds of ~1e-29."""
+    key = target.key
+    if len(key) <= SHORT_KEY:
+        return target
+    from hashlib import blake2b  # only long names pay for its import (~5 ms of start-up)
+
+    return (target.kind, blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest())
 
 
 @dataclass(slots=True)
@@ -74,7 +91,7 @@ class IssueCollector:
         self.errors = 0
         self.warnings = 0
         self.causes = CauseTally()
-        self._pending: dict[Unresolved, _Pending] = {}
+        self._pending: dict[tuple[str, str | bytes], _Pending] = {}
 
     def add(
         self, issue: Issue, unresolved: Unresolved | None = None, *, keep: bool = False
@@ -116,7 +133,9 @@ class IssueCollector:
     def defined(self, target: Unresolved, line: int) -> None:
         """`target` is defined on `line`: the issues that waited for it become "defined-later"
         (kept ones rewritten in place, the others recounted), and so does their root cause."""
-        pending = self._pending.pop(target, None)
+        if not self._pending:
+            return
+        pending = self._pending.pop(_pending_key(target), None)
         if pending is None:
             return
         for index in pending.kept:
@@ -128,9 +147,10 @@ class IssueCollector:
         self.causes.redefine(target.kind, target.key, len(pending.kept) + pending.left_out, line)
 
     def _pending_for(self, target: Unresolved) -> _Pending | None:
-        pending = self._pending.get(target)
+        key = _pending_key(target)
+        pending = self._pending.get(key)
         if pending is None and len(self._pending) < MAX_PENDING:
-            pending = self._pending[target] = _Pending()
+            pending = self._pending[key] = _Pending()
         return pending
 
     def _recount(self, old_code: str, new_code: str, n: int) -> None:
