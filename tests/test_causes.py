@@ -863,3 +863,80 @@ def test_the_text_report_shows_control_characters_escaped(tmp_path: Path) -> Non
     assert not any(ch in text for ch in "\x00\x1b\x9b")
     assert "bo\\u0000b\\u001b" in text
     assert all(line.isprintable() for line in text.splitlines())
+
+
+# --- memory of unresolved references ------------------------------------------------------------
+
+# Long targets: a channel key past `SHORT_KEY` characters (team/channel), a long undefined team.
+_LONG_TEAM = "engineering-and-product-" + "t" * 46
+_LONG_CHANNEL = "release-planning-and-retrospectives-" + "c" * 24
+
+
+def _long_references() -> list[Any]:
+    """Posts naming long targets that later lines define (some several times, some never)."""
+    at = itertools.count(1_700_000_000_000)
+    lines: list[Any] = [team("eng"), user("alice", ["eng"])]
+    for n in range(6):
+        lines.append(post("eng", f"{_LONG_CHANNEL}-{n % 3}", "alice", "hi", next(at)))
+        lines.append(post(f"{_LONG_TEAM}-{n % 2}", "town-square", "alice", "hi", next(at)))
+        lines.append(post("eng", f"{_LONG_CHANNEL}-never", "alice", "hi", next(at)))
+    lines += [channel("eng", f"{_LONG_CHANNEL}-{n}") for n in range(3)]
+    lines.append(team(f"{_LONG_TEAM}-1"))
+    return lines
+
+
+@pytest.mark.parametrize(("workers", "max_issues"), [(1, None), (1, 4), (2, 4)])
+def test_long_targets_wait_by_digest_with_the_same_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int, max_issues: int | None
+) -> None:
+    """A pending target past SHORT_KEY is kept by a digest of its key: the issues that waited
+    for it (kept, left out by the cap or by a worker) turn "defined-later" exactly as when
+    the collector keeps the key itself."""
+    import archivekit.report.model as model
+
+    archive = make_archive(tmp_path / "a.zip", _long_references())
+    assert min(len(f"eng/{_LONG_CHANNEL}-0"), len(_LONG_TEAM)) > model.SHORT_KEY
+    run: dict[str, Any] = {"workers": workers, "block_size": 1024, "max_issues": max_issues}
+    by_digest = validate(archive, **run).to_dict()
+    assert by_digest["issue_counts"]["defined-later"] == 9  # 6 channel posts, 3 team posts
+    monkeypatch.setattr(model, "SHORT_KEY", 10**9)
+    assert validate(archive, **run).to_dict() == by_digest
+
+
+def test_undefined_long_names_cost_a_fixed_amount_each() -> None:
+    """Memory per undefined target does not grow with its name: past the root causes' cap
+    (each keeps its name once, for the report), 2,000 more distinct 20 kB names (40 MB) keep
+    ~0.3 kB each (the pending digest), not 20 kB (the name) or more."""
+    import tracemalloc
+
+    from archivekit.check.causes import MAX_CAUSES
+    from archivekit.check.references import POST_CHANNEL_NOT_FOUND, References
+    from archivekit.report.model import IssueCollector
+
+    refs, collector = References(), IssueCollector(max_issues=5)
+    refs.define_team("eng", 2)
+    size = 20_000
+
+    def reference(n: int) -> None:
+        name = f"{n:08d}".ljust(size, "x")
+        reported = refs.ref_channel("eng", name, "post.channel", server_id=POST_CHANNEL_NOT_FOUND)
+        assert reported is not None
+        issue, target = reported
+        collector.add(issue.at("import.jsonl", n + 3), target)
+
+    tracemalloc.start()
+    try:
+        for n in range(MAX_CAUSES):
+            reference(n)
+        causes_held, _ = tracemalloc.get_traced_memory()
+        for n in range(MAX_CAUSES, MAX_CAUSES + 2_000):
+            reference(n)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(collector.causes.causes) == MAX_CAUSES
+    assert collector.by_code["unknown-channel"] == MAX_CAUSES + 2_000
+    # One copy of each name per cause (was four: name, key, message, cause key) ...
+    assert causes_held < 1.3 * MAX_CAUSES * size
+    # ... and a few hundred bytes per further name (was one copy of it: 20 kB).
+    assert (held - causes_held) / 2_000 < 500
