@@ -195,14 +195,16 @@ def _output_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def _emit(text: str, output: str | None, archive: str) -> None:
-    """The report on stdout, or atomically into `output` (never over the archive itself)."""
+def _emit(text: str | bytes, output: str | None, archive: str) -> None:
+    """The report (text, or bytes in UTF-8) on stdout, or atomically into `output` (never over
+    the archive itself)."""
+    payload = text if isinstance(text, bytes) else text.encode("utf-8")
     if output is None:
-        _to_stdout(text.encode("utf-8"))
+        _to_stdout(payload)
         return
     from archivekit.write.atomic import write_atomic
 
-    write_atomic(output, text.encode("utf-8"), protect=[archive])
+    write_atomic(output, payload, protect=[archive])
 
 
 @contextlib.contextmanager
@@ -395,7 +397,7 @@ def validate(
     """
 
     def body() -> int:
-        from archivekit.report.render import report_json, report_jsonl, report_text
+        from archivekit.report.render import report_json_bytes, report_jsonl_bytes, report_text
         from archivekit.validate import validate as validate_archive
 
         overrides = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
@@ -422,9 +424,10 @@ def validate(
                 bar.close()
         if output_format == "text":
             text = report_text(report, verbose=verbose, width=_text_width(output))
+            _emit(text, output, archive)
         else:
-            text = {"json": report_json, "jsonl": report_jsonl}[output_format](report)
-        _emit(text, output, archive)
+            render = {"json": report_json_bytes, "jsonl": report_jsonl_bytes}[output_format]
+            _emit(render(report), output, archive)
         return EXIT_VALID if report.valid else EXIT_INVALID
 
     _run(body)
