@@ -31,17 +31,19 @@ def escaped(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def _json_bytes(document: Any) -> bytes:
+    """The document as indented JSON and a newline, in UTF-8 as orjson writes it: what the CLI
+    writes. A report can be large (a thousand root causes naming long names: 120 MB); as a str
+    it costs a copy, and two to four bytes a character once one character is not ASCII."""
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+
+
 def _json(document: Any) -> str:
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
-
-
-# The reports as the CLI writes them: UTF-8 bytes straight from orjson. A report can be large
-# (a thousand root causes naming long names: 120 MB), and as a str it costs a copy, and up to
-# four bytes a character once one character is not ASCII.
+    return _json_bytes(document).decode()
 
 
 def report_json_bytes(report: Report) -> bytes:
-    return orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    return _json_bytes(report.to_dict())
 
 
 def report_jsonl_bytes(report: Report) -> bytes:
