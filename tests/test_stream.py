@@ -148,8 +148,8 @@ def _files() -> dict[str, bytes]:
     }
 
 
-def _jsonl() -> bytes:
-    return b"".join(synth._line_bytes(line) + b"\n" for line in _lines())
+def _jsonl(lines: list[synth.Line] | None = None) -> bytes:
+    return b"".join(synth._line_bytes(line) + b"\n" for line in lines or _lines())
 
 
 def _synth(method: synth.Method, attachments: synth.Method) -> Callable[[Path], Path]:
@@ -626,9 +626,9 @@ def test_an_encrypted_members_head_is_refused_as_from_a_file(tmp_path: Path) -> 
 # --- in process: a pipe fed by a thread -------------------------------------------------------
 
 
-def stream_error(data: bytes) -> ArchiveError:
+def stream_error(data: bytes, **options: Any) -> ArchiveError:
     with fed(data) as path, pytest.raises(ArchiveError) as caught:
-        validate(path)
+        validate(path, **options)
     return caught.value
 
 
@@ -947,6 +947,90 @@ def test_a_truncated_stream_is_truncated() -> None:
     archive = raw_zip([("import.jsonl", _jsonl(), 8), ("data/f.txt", b"abc" * 1000, 0)])
     assert stream_error(archive[: len(archive) // 2]).issue.code == "zip-truncated"
     assert stream_error(archive[:-10]).issue.code in ("zip-truncated", "zip-corrupt")
+
+
+def _local_field(archive: bytes, member: int, at: int, value: bytes) -> bytes:
+    """`archive` with `value` over byte `at` of the `member`-th local header."""
+    start = -1
+    for _ in range(member + 1):
+        start = archive.index(b"PK\x03\x04", start + 1)
+    return archive[: start + at] + value + archive[start + at + len(value) :]
+
+
+def test_a_local_header_leading_past_the_end_records_is_no_incomplete_download(
+    tmp_path: Path,
+) -> None:
+    """Issue 18 (found by tests/test_stream_differential.py): a member's local header gives a
+    size that runs past the end of a whole archive. A file's reader goes by the central
+    directory and reports on the archive; the stream cannot tell where the member ends, and
+    says so, not that the download is incomplete."""
+    members = [("import.jsonl", _jsonl(), 8), ("data/unused.txt", b"x" * 100, 0)]
+    archive = _local_field(raw_zip(members, "sizes"), 1, 18, struct.pack("<I", 1 << 30))
+    path = tmp_path / "export.zip"
+    path.write_bytes(archive)
+    assert validate(path).counts  # a report
+    found = stream_error(archive).issue
+    assert found.code == "stream-unreadable", found
+    assert "ends inside member 'data/unused.txt'" in found.message
+    assert "end records" in found.message
+    assert "incomplete download" not in found.message
+    assert found.values == {"path": found.values["path"], "member": "data/unused.txt"}
+
+
+def _jsonl_in_method(local: int, central: int, layout: str) -> bytes:
+    archive = raw_zip([("import.jsonl", _jsonl(), 0), ("data/f.txt", b"x", 0)], layout)
+    archive = _local_field(archive, 0, 8, struct.pack("<H", local))
+    at = archive.index(b"PK\x01\x02") + 10
+    return archive[:at] + struct.pack("<H", central) + archive[at + 2 :]
+
+
+def test_a_jsonls_local_method_is_checked_against_the_central_directory(tmp_path: Path) -> None:
+    """Issue 18 (found by tests/test_stream_differential.py): a JSONL whose local header
+    names a method that cannot be read, its sizes there. The stream passes over it and
+    goes by the central directory, as a file's reader does: the same error when it names
+    that method too; ``stream-unreadable`` when it names a readable one (the file's reader
+    then reads it, the stream has passed it)."""
+    found = stream_error(_jsonl_in_method(11, 0, "sizes")).issue
+    assert found.code == "stream-unreadable", found
+    assert found.values == {"member": "import.jsonl", "method": 11, "directory": 0}
+    both = _jsonl_in_method(11, 11, "sizes")
+    path = tmp_path / "export.zip"
+    path.write_bytes(both)
+    with pytest.raises(ArchiveError) as from_file:
+        validate(path)
+    assert stream_error(both).issue == from_file.value.issue
+    # With a data descriptor, its end cannot be found: the local header's word is taken.
+    found = stream_error(_jsonl_in_method(11, 0, "descriptor")).issue
+    assert found.code == "jsonl-unsupported-compression"
+
+
+@pytest.mark.parametrize("verify", [False, True], ids=["measured", "verified"])
+def test_a_member_read_in_its_local_headers_method_is_held_to_the_directorys(
+    verify: bool, tmp_path: Path
+) -> None:
+    """Issue 18 (found by tests/test_stream_differential.py): an image whose local header
+    says deflated, the central directory stored. A file's reader reads it stored and
+    measures it (over the resolution limit); the stream read it deflated and measured
+    nothing: ``stream-unreadable``, not a report without the limit."""
+    lines = [version(), team("tt"), channel("tt", "c"), user("ann", ["tt"])]
+    lines.append(post("tt", "c", "ann", "big", T, attachments=["big.png"]))
+    members = [("import.jsonl", _jsonl(lines), 8), ("data/big.png", png_bytes(7000, 6000), 0)]
+    good = raw_zip(members, "sizes")
+    archive = _local_field(good, 1, 8, struct.pack("<H", 8))
+    path = tmp_path / "export.zip"
+    path.write_bytes(archive)
+    report = validate(path, verify_files=verify)
+    assert report.limits
+    found = stream_error(archive, verify_files=verify).issue
+    assert found.code == "stream-unreadable", found
+    assert found.values == {"member": "data/big.png", "method": 8, "directory": 0}
+    # The headers agreeing, the stream measures it as the file's reader does.
+    path.write_bytes(good)
+    with fed(good) as piped:
+        assert (
+            validate(piped, verify_files=verify).limits
+            == validate(path, verify_files=verify).limits
+        )
 
 
 def test_a_stream_cut_inside_its_central_directory_is_an_incomplete_download() -> None:
