@@ -1004,26 +1004,33 @@ def test_a_jsonls_local_method_is_checked_against_the_central_directory(tmp_path
     assert found.code == "jsonl-unsupported-compression"
 
 
+# A local header's method (2 bytes at 8) or flags (at 6: bit 0, encrypted) changed.
+_LOCAL_ONLY = {"method": (8, struct.pack("<H", 8)), "encrypted": (6, struct.pack("<H", 1))}
+
+
 @pytest.mark.parametrize("verify", [False, True], ids=["measured", "verified"])
-def test_a_member_read_in_its_local_headers_method_is_held_to_the_directorys(
-    verify: bool, tmp_path: Path
+@pytest.mark.parametrize("header", list(_LOCAL_ONLY))
+def test_a_member_read_as_its_local_header_says_is_held_to_the_directory(
+    header: str, verify: bool, tmp_path: Path
 ) -> None:
     """Issue 18 (found by tests/test_stream_differential.py): an image whose local header
-    says deflated, the central directory stored. A file's reader reads it stored and
-    measures it (over the resolution limit); the stream read it deflated and measured
-    nothing: ``stream-unreadable``, not a report without the limit."""
+    says deflated, or encrypted, the central directory stored. A file's reader reads it
+    stored and measures it (over the resolution limit); the stream read it otherwise and
+    measured nothing: ``stream-unreadable``, not a report without the limit (nor, verified,
+    a damaged file)."""
     lines = [version(), team("tt"), channel("tt", "c"), user("ann", ["tt"])]
     lines.append(post("tt", "c", "ann", "big", T, attachments=["big.png"]))
     members = [("import.jsonl", _jsonl(lines), 8), ("data/big.png", png_bytes(7000, 6000), 0)]
     good = raw_zip(members, "sizes")
-    archive = _local_field(good, 1, 8, struct.pack("<H", 8))
+    archive = _local_field(good, 1, *_LOCAL_ONLY[header])
     path = tmp_path / "export.zip"
     path.write_bytes(archive)
     report = validate(path, verify_files=verify)
     assert report.limits
     found = stream_error(archive, verify_files=verify).issue
     assert found.code == "stream-unreadable", found
-    assert found.values == {"member": "data/big.png", "method": 8, "directory": 0}
+    method = 8 if header == "method" else 0
+    assert found.values == {"member": "data/big.png", "method": method, "directory": 0}
     # The headers agreeing, the stream measures it as the file's reader does.
     path.write_bytes(good)
     with fed(good) as piped:
@@ -1031,6 +1038,24 @@ def test_a_member_read_in_its_local_headers_method_is_held_to_the_directorys(
             validate(piped, verify_files=verify).limits
             == validate(path, verify_files=verify).limits
         )
+
+
+def test_an_emoji_image_its_local_header_says_is_encrypted_stops_the_stream(
+    tmp_path: Path,
+) -> None:
+    """Issue 18 (found by tests/test_stream_differential.py): its head was not kept (the
+    stream does not read an encrypted member's data), and reading it raised ValueError, a
+    traceback; the central directory says it is not encrypted, and a file's reader finds it
+    is no image: ``stream-unreadable`` (not swallowed as damage by the emoji check)."""
+    lines = [version(), emoji("ak_text", "emoji/text/image")]
+    members = [("import.jsonl", _jsonl(lines), 8), ("data/emoji/text/image", b"no image", 0)]
+    archive = _local_field(raw_zip(members, "sizes"), 1, *_LOCAL_ONLY["encrypted"])
+    path = tmp_path / "export.zip"
+    path.write_bytes(archive)
+    assert "emoji-image-not-image" in validate(path).issue_counts
+    found = stream_error(archive).issue
+    assert found.code == "stream-unreadable", found
+    assert "encrypted" in found.message
 
 
 def test_a_stream_cut_inside_its_central_directory_is_an_incomplete_download() -> None:

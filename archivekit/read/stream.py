@@ -173,6 +173,8 @@ KEPT_HEAD = 512 << 10
 # describe the data); its end found by a scan for its data descriptor (a stored member).
 _WHOLE = 1
 _SCANNED = SCANNED
+# ... its local header says it is encrypted (held to the directory's flag: `_check_method`).
+_ENCRYPTED = 4
 # `StreamArchive._method` of a member whose local header's method was not noted.
 _UNNOTED = 0xFFFF
 
@@ -872,7 +874,9 @@ class StreamArchive(Archive):
         self._record_at(
             local.info.header_offset,
             local.raw_name,
-            (_WHOLE if reading.whole else 0) | (_SCANNED if reading.scanned else 0),
+            (_WHOLE if reading.whole else 0)
+            | (_SCANNED if reading.scanned else 0)
+            | (_ENCRYPTED if local.info.encrypted else 0),
             reading.crc,
             reading.produced,
             local.info.method,
@@ -1088,17 +1092,20 @@ class StreamArchive(Archive):
         read in its local header's method: a file's reader reads it in the directory's
         (`Archive.member_dimensions`, `read_member_head`, `iter_member_blocks`). Where they
         differ (one of the headers is damaged), what was noted is not what a file's reader
-        reads, and the data has passed: ``stream-unreadable``."""
+        reads, and the data has passed: ``stream-unreadable``. The same for the encryption
+        flag (an encrypted member's data is not read)."""
         local = self._method[i]
-        if local == _UNNOTED or local == member.method:
+        encrypted = bool(self._state[i] & _ENCRYPTED)
+        if local == _UNNOTED or (local, encrypted) == (member.method, member.encrypted):
             return
+        said = f"method {local}{', encrypted' if encrypted else ''}"
+        directory = f"method {member.method}{', encrypted' if member.encrypted else ''}"
         raise ArchiveError(
             error(
                 "stream-unreadable",
                 f"Member {member.name!r}: its local header, which the stream read, says "
-                f"method {local}, the central directory (at its end) says method "
-                f"{member.method}, which a file's reader goes by: a stream cannot go back to "
-                f"read it so. {SAVE_HINT}",
+                f"{said}, the central directory (at its end) says {directory}, which a "
+                f"file's reader goes by: a stream cannot go back to read it so. {SAVE_HINT}",
                 values={"member": member.name, "method": local, "directory": member.method},
             )
         )
