@@ -86,6 +86,19 @@ def _a_stop_streams_may_make(message: str, data: bytes, mutated: MutatedArchive)
     return message.startswith(_CANNOT_TELL) and SAVE_HINT in message
 
 
+def _jsonl_flag_lost(data: bytes, mutated: MutatedArchive) -> bool:
+    """The gap left open (test_stream.py, the xfail test on a JSONL's local header without
+    its descriptor flag): a JSONL written with a data descriptor whose local header no
+    longer says so."""
+    name = JSONL_NAME.encode()
+    at = data.find(b"PK\x03\x04")
+    while at >= 0:
+        if data[at + 30 : at + 30 + len(name)] == name:
+            return JSONL_NAME not in mutated.recipe.sized and not data[at + 6] & 8
+        at = data.find(b"PK\x03\x04", at + 1)
+    return False
+
+
 def _kind(outcome: Outcome) -> str:
     return outcome.issue.code if isinstance(outcome, ArchiveError) else "report"
 
@@ -107,6 +120,8 @@ def check_same_verdict(
             # Both unusable. With two faults, a file's reader meets the end records' first,
             # a stream the members'.
             return outcomes
+        if from_stream.issue.code.startswith("zip-") and _jsonl_flag_lost(data, mutated):
+            return f"{outcomes} (the gap left open)"
         documented = from_stream.issue.code in _STOPS and _a_stop_streams_may_make(
             from_stream.issue.message, data, mutated
         )
