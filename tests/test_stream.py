@@ -971,7 +971,7 @@ def test_a_local_header_leading_past_the_end_records_is_no_incomplete_download(
     assert validate(path).counts  # a report
     found = stream_error(archive).issue
     assert found.code == "stream-unreadable", found
-    assert "ends inside member 'data/unused.txt'" in found.message
+    assert "at member 'data/unused.txt'" in found.message
     assert "end records" in found.message
     assert "incomplete download" not in found.message
     assert found.values == {"path": found.values["path"], "member": "data/unused.txt"}

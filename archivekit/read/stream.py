@@ -503,7 +503,7 @@ class StreamArchive(Archive):
         self._name_lens = array("H")
         self._crc = array("I")
         # Its local header's method (`_UNNOTED` for the members the C pass passed, whose data
-        # no check reads): a file's reader goes by the central directory's (`_read_as_noted`).
+        # no check reads): a file's reader goes by the central directory's (`_check_method`).
         self._method = array("H")
         self._size = array("Q")
         # What was read of members' heads, up to the last member with some (the rest, most
@@ -704,14 +704,18 @@ class StreamArchive(Archive):
         except ArchiveError as exc:
             if exc.issue.code != "zip-truncated" or not self._ends_with_end_records():
                 raise
+            values = dict(exc.issue.values)
+            member = values.get("member")
+            near = f" (at member {member!r})" if member is not None else ""
             raise ArchiveError(
                 error(
                     "stream-unreadable",
-                    f"{exc.issue.message.split(' (', 1)[0]}, yet it ends with a zip's "
-                    f"end records: reading it front to back does not meet the members where "
-                    f"the central directory puts them (a damaged local header, or bytes "
-                    f"missing or added between members). {SAVE_HINT}",
-                    values=dict(exc.issue.values),
+                    f"The stream {self._in.name} ends where its local headers say more "
+                    f"follows{near}, yet it ends with a zip's end records: reading it front "
+                    f"to back does not meet the members where the central directory puts "
+                    f"them (a damaged local header, or bytes missing or added between "
+                    f"members). {SAVE_HINT}",
+                    values=values,
                 )
             ) from None
 
@@ -975,7 +979,7 @@ class StreamArchive(Archive):
         if server.header_offset != local.info.header_offset:
             raise self._other_jsonl(server.name)
         require_readable_jsonl(server)
-        self._check_method(server, bisect_left(self._offsets, server.header_offset))
+        self._check_method(server, bisect_left(self._offsets, local.info.header_offset))
         reading = self._jsonl_reading
         check_member_data(server, reading.produced, reading.crc)
         self.jsonl = server
