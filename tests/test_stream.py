@@ -1013,7 +1013,8 @@ _LOCAL_ONLY = {"method": (8, struct.pack("<H", 8)), "encrypted": (6, struct.pack
 def test_a_member_read_as_its_local_header_says_is_held_to_the_directory(
     header: str, verify: bool, tmp_path: Path
 ) -> None:
-    """Issue 18 (found by tests/test_stream_differential.py): an image whose local header
+    """Issue 18 (found with the check of tests/test_stream_differential.py on local headers
+    changed by hand, the shape its JSONL cases suggested): an image whose local header
     says deflated, or encrypted, the central directory stored. A file's reader reads it
     stored and measures it (over the resolution limit); the stream read it otherwise and
     measured nothing: ``stream-unreadable``, not a report without the limit (nor, verified,
@@ -1043,7 +1044,8 @@ def test_a_member_read_as_its_local_header_says_is_held_to_the_directory(
 def test_an_emoji_image_its_local_header_says_is_encrypted_stops_the_stream(
     tmp_path: Path,
 ) -> None:
-    """Issue 18 (found by tests/test_stream_differential.py): its head was not kept (the
+    """Issue 18 (found with the check of tests/test_stream_differential.py on local headers
+    changed by hand): its head was not kept (the
     stream does not read an encrypted member's data), and reading it raised ValueError, a
     traceback; the central directory says it is not encrypted, and a file's reader finds it
     is no image: ``stream-unreadable`` (not swallowed as damage by the emoji check)."""
