@@ -426,6 +426,19 @@ def _jsonl_passed(server: MemberInfo, local: MemberInfo) -> ArchiveError:
     )
 
 
+def _not_the_directorys(name: str, why: str, values: dict[str, Scalar]) -> ArchiveError:
+    """Member `name` as the stream read it is not the central directory's (`why`)."""
+    return ArchiveError(
+        error(
+            "stream-unreadable",
+            f"Member {name!r}: {why}, so reading the archive front to back does not give the "
+            f"members a file's reader sees (a file crafted to look like the end of a member, "
+            f"or a damaged archive). {SAVE_HINT}",
+            values={"member": name, **values},
+        )
+    )
+
+
 def _stream_ends(name: str, where: str, member: str | None = None) -> ArchiveError:
     """`where`: "inside member 'NAME'" and the like (`member`: that NAME, kept as a value)."""
     values: dict[str, Scalar] = {"path": name}
@@ -981,6 +994,16 @@ class StreamArchive(Archive):
         require_readable_jsonl(server)
         self._check_method(server, bisect_left(self._offsets, local.info.header_offset))
         reading = self._jsonl_reading
+        if reading.consumed != server.compressed_size:
+            # A file's reader reads the directory's size of compressed data: other bytes.
+            why = (
+                f"the stream read {reading.consumed:,} bytes of its compressed data, the "
+                f"directory says {server.compressed_size:,}"
+            )
+            values: dict[str, Scalar] = {"found": reading.consumed, "unit": "bytes"}
+            raise _not_the_directorys(
+                server.name, why, values | {"expected": server.compressed_size}
+            )
         check_member_data(server, reading.produced, reading.crc)
         self.jsonl = server
 
@@ -1012,15 +1035,7 @@ class StreamArchive(Archive):
             csize = self.index.data_fields(entry)[2]
             why = f"the stream found it {sizes[i]:,} bytes long, the directory says {csize:,}"
             values.update(found=sizes[i], expected=csize, unit="bytes")
-        raise ArchiveError(
-            error(
-                "stream-unreadable",
-                f"Member {name!r}: {why}, so reading the archive front to back does not "
-                f"give the members a file's reader sees (a file crafted to look like the "
-                f"end of a member, or a damaged archive). {SAVE_HINT}",
-                values=values,
-            )
-        )
+        raise _not_the_directorys(name, why, values)
 
     def _other_jsonl(self, server: str) -> ArchiveError:
         streamed = self._jsonl_local.info.name if self._jsonl_local is not None else None
