@@ -32,6 +32,13 @@ class ArchiveError(ArchiveKitError):
         return (type(self), (self.issue,))
 
 
+def stream_cannot_tell(exc: ArchiveError) -> bool:
+    """Whether `exc` is what a stream cannot tell (``stream-unreadable``, archivekit.read.stream)
+    rather than damage of the member being read: where a member's read error is otherwise
+    an issue of that member, it stops the run instead, as it does where the stream met it."""
+    return exc.issue.code == "stream-unreadable"
+
+
 class UsageError(ArchiveKitError):
     """Bad options or configuration given by the user (exit 2)."""
 

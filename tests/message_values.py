@@ -52,6 +52,9 @@ STATIC = re.compile(
 STATIC_QUOTED = re.compile(r"'(?:mmctl [^']*|[+_\-/]|\.\.|ï)'")
 
 
+_TICK = "\ue000"  # a private-use character: stands for a backtick while STATIC runs
+
+
 def _quoted(message: str) -> list[tuple[str, str]]:
     """Each quoted name: as the repr reads back, and as written between the quotes."""
     names = []
@@ -70,7 +73,9 @@ def unkept_values(issue: Issue) -> list[str]:
     numbers = {
         v for v in issue.values.values() if isinstance(v, int | float) and not isinstance(v, bool)
     }
-    message = STATIC_QUOTED.sub("", STATIC.sub("", issue.message))
+    # A backtick inside a quoted name (a garbage member name) is no code span for STATIC.
+    kept = QUOTED.sub(lambda m: m.group().replace("`", _TICK), issue.message)
+    message = STATIC_QUOTED.sub("", STATIC.sub("", kept)).replace(_TICK, "`")
     unkept = []
     for name, written in _quoted(message):
         cut = name[:-1] if name.endswith("…") else name

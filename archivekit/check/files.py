@@ -24,7 +24,7 @@ from archivekit.check.causes import MAX_NAMES, common_folder, folder_of
 from archivekit.check.emoji_image import emoji_image_issue, head_size
 from archivekit.check.facts import FileUse, FileUsed, Findings, ImageUsed
 from archivekit.check.rules.post import ATTACHMENT_INVALID_PATH_ID
-from archivekit.errors import ArchiveError
+from archivekit.errors import ArchiveError, stream_cannot_tell
 from archivekit.gosem.archive import server_reads
 from archivekit.gosem.decode import POST_LINE_TYPES
 from archivekit.gosem.images import FORMATS, is_image_name
@@ -793,7 +793,9 @@ class FileChecks:
             head = self.archive.read_member_head(member, head_size(member.name, member.size))
             if more := head_size(member.name, member.size, head):
                 head = self.archive.read_member_head(member, more)
-        except ArchiveError:
+        except ArchiveError as exc:
+            if stream_cannot_tell(exc):
+                raise
             return  # damaged data: --verify-files reports it
         issue = emoji_image_issue(ref.path, member.name, head, ref.field)
         if issue is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from archivekit.errors import ArchiveError
+from archivekit.errors import ArchiveError, stream_cannot_tell
 from archivekit.gosem.archive import server_reads
 from archivekit.issues import DROPS_DATA, FAILS_IMPORT, Issue, error
 from archivekit.read import Archive
@@ -32,6 +32,8 @@ def verify_files(archive: Archive, keys: Iterable[str], fatal: Iterable[str] = (
             for _ in archive.iter_member_blocks(member):
                 pass
         except ArchiveError as exc:
+            if stream_cannot_tell(exc):
+                raise
             found = exc.issue
             consequence = (
                 "the server stops the import when it reads it"

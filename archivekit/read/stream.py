@@ -34,14 +34,21 @@ member and suggesting to save the file first: where a member written with a data
 ends when its data cannot be decompressed (a method other than stored/deflate/deflate64,
 encryption, a damaged deflate stream) or, stored, no matching descriptor follows; an archive
 that does not begin with a local header (a prefix, as self-extracting zips have; an empty
-zip, an end record alone, is read as a file's reader reads it); and a JSONL
+zip, an end record alone, is read as a file's reader reads it); a JSONL
 that the central directory, read at the end, says the server would import instead of the one
-the stream began with.
+the stream began with, or can read where the local header, with its sizes, said it cannot (the
+stream passed over it: `StreamArchive._start_members`); and local headers that lead the stream
+past the end of a whole archive (a damaged size: the stream ends inside a member or a header,
+yet with a zip's end records, `StreamArchive._complete_or_cut`; a stream cut short is
+``zip-truncated``). A JSONL written with a data descriptor whose local header names a method
+that cannot be read, or encryption, is refused on that header's word
+(``jsonl-unsupported-compression``): its end cannot be found to read on to the directory's.
 """
 
 from __future__ import annotations
 
 import heapq
+import io
 import os
 import queue
 import struct
@@ -50,8 +57,9 @@ from array import array
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from archivekit.errors import ArchiveError
 from archivekit.gosem.archive import server_reads
@@ -95,6 +103,7 @@ from archivekit.read.members import (
     SCANNED,
     ListIndex,
     LocalHeaders,
+    TailView,
     name_hash,
     read_member_index,
 )
@@ -123,6 +132,7 @@ from archivekit.read.zipdir import (
     ZIP64_EOCD_SIG,
     MemberInfo,
     decode_name,
+    directory_start,
     input_error,
 )
 from archivekit.runtime import RunDirectory, temporary_file_error
@@ -163,6 +173,10 @@ KEPT_HEAD = 512 << 10
 # describe the data); its end found by a scan for its data descriptor (a stored member).
 _WHOLE = 1
 _SCANNED = SCANNED
+# ... its local header says it is encrypted (held to the directory's flag: `_check_method`).
+_ENCRYPTED = 4
+# `StreamArchive._method` of a member whose local header's method was not noted.
+_UNNOTED = 0xFFFF
 
 
 class _Input:
@@ -335,6 +349,11 @@ class _Input:
             raise AssertionError("stream history too short")
         return data
 
+    def tail(self) -> tuple[int, bytes]:
+        """The stream's last `_TAIL` bytes (or all, if fewer) and their offset; at its end."""
+        start = max(0, self._read - _TAIL)
+        return start, self.history(start, self._read)
+
     def copy_rest(self, out: BinaryIO) -> int:
         """Write every byte not consumed yet, to the end of the stream, to `out`."""
         written = 0
@@ -387,6 +406,35 @@ def _undelimited(member: MemberInfo, why: str, method: int | None = None) -> Arc
             f"Cannot tell where member {member.name!r} ends while reading a stream: {why}. "
             f"{SAVE_HINT}",
             values=values,
+        )
+    )
+
+
+def _jsonl_passed(server: MemberInfo, local: MemberInfo) -> ArchiveError:
+    """The JSONL the server imports is readable by the central directory, not by the local
+    header the stream read (`StreamArchive._start_members`)."""
+    encrypted = ", encrypted" if local.encrypted else ""
+    return ArchiveError(
+        error(
+            "stream-unreadable",
+            f"The archive's central directory (at its end) says the server imports "
+            f"{server.name!r}, in method {server.method}, but its local header, which the "
+            f"stream read, says method {local.method}{encrypted}, which cannot be read: a "
+            f"stream cannot go back. {SAVE_HINT}",
+            values={"member": server.name, "method": local.method, "directory": server.method},
+        )
+    )
+
+
+def _not_the_directorys(name: str, why: str, values: dict[str, Scalar]) -> ArchiveError:
+    """Member `name` as the stream read it is not the central directory's (`why`)."""
+    return ArchiveError(
+        error(
+            "stream-unreadable",
+            f"Member {name!r}: {why}, so reading the archive front to back does not give the "
+            f"members a file's reader sees (a file crafted to look like the end of a member, "
+            f"or a damaged archive). {SAVE_HINT}",
+            values={"member": name, **values},
         )
     )
 
@@ -467,6 +515,9 @@ class StreamArchive(Archive):
         self._name_bytes = bytearray()
         self._name_lens = array("H")
         self._crc = array("I")
+        # Its local header's method (`_UNNOTED` for the members the C pass passed, whose data
+        # no check reads): a file's reader goes by the central directory's (`_check_method`).
+        self._method = array("H")
         self._size = array("Q")
         # What was read of members' heads, up to the last member with some (the rest, most
         # attachments, have none: nothing is noted of them here).
@@ -495,16 +546,32 @@ class StreamArchive(Archive):
     def _start(self) -> None:
         """Read up to the JSONL's data: the members before it, or the whole archive when it
         has no root-level .jsonl (then raises what a file would: ``jsonl-missing``)."""
+        with self._complete_or_cut():
+            self._start_members()
+
+    def _start_members(self) -> None:
+        passed: _Local | None = None  # a JSONL passed over: see below
         while (local := self._next_member()) is not None:
-            if is_root_jsonl(local.info.name):
-                require_readable_jsonl(local.info)
-                self._jsonl_local = local
-                self.jsonl = local.info
-                return
+            if is_root_jsonl(local.info.name) and passed is None:
+                info = local.info
+                if local.descriptor or (info.method in READABLE_METHODS and not info.encrypted):
+                    require_readable_jsonl(info)
+                    self._jsonl_local = local
+                    self.jsonl = info
+                    return
+                # A JSONL its local header says cannot be read, with its sizes there: a
+                # file's reader goes by the central directory's method and flags instead
+                # (they differ when one of the headers is damaged). Passed over, to learn
+                # from the directory what a file's reader says. (With a data descriptor,
+                # the stream cannot find its end: its local header's word is taken.)
+                passed = local
             self._read_member(local)
         self._read_directory()
         index = self.index
         server = choose_jsonl([index[i] for i in index.ending_with(".jsonl")], "archive")
+        if passed is not None and server.header_offset == passed.info.header_offset:
+            require_readable_jsonl(server)  # the directory agrees: the file's error
+            raise _jsonl_passed(server, passed.info)
         raise self._other_jsonl(server.name)
 
     def _next_member(self) -> _Local | None:
@@ -596,9 +663,10 @@ class StreamArchive(Archive):
         check_member_size(member, self._limits)
         reading = self._jsonl_reading
         charge = self._budget.charge
-        for block in self._data(local, reading, block_size, need=None, strict=True):
-            charge(member, reading.produced, reading.consumed, len(block))
-            yield block
+        with self._complete_or_cut():
+            for block in self._data(local, reading, block_size, need=None, strict=True):
+                charge(member, reading.produced, reading.consumed, len(block))
+                yield block
         self._note(local, reading, None)
         self._jsonl_state = 2
 
@@ -626,14 +694,54 @@ class StreamArchive(Archive):
         self._before_jsonl = False
         self._measure = frozenset(measure)
         self._keep = frozenset(keep)
-        while True:
-            self._pass_attachments()
-            if (local := self._next_member()) is None:
-                break
-            self._read_member(local)
+        with self._complete_or_cut():
+            while True:
+                self._pass_attachments()
+                if (local := self._next_member()) is None:
+                    break
+                self._read_member(local)
         self._read_directory()
         self._check_jsonl()
         self._check_members()
+
+    @contextmanager
+    def _complete_or_cut(self) -> Iterator[None]:
+        """A stream that ends inside a member or a local header was cut short — unless its
+        last bytes hold the end records of a zip that ends there, as a file's reader finds
+        them: then the download is whole and the local headers led the stream astray (a
+        damaged size or name length, bytes missing or added between members), which it
+        cannot tell apart from the members' own bytes (``stream-unreadable``; a file's
+        reader goes by the central directory)."""
+        try:
+            yield
+        except ArchiveError as exc:
+            if exc.issue.code != "zip-truncated" or not self._ends_with_end_records():
+                raise
+            values = dict(exc.issue.values)
+            member = values.get("member")
+            near = f" (at member {member!r})" if member is not None else ""
+            raise ArchiveError(
+                error(
+                    "stream-unreadable",
+                    f"The stream {self._in.name} ends where its local headers say more "
+                    f"follows{near}, yet it ends with a zip's end records: reading it front "
+                    f"to back does not meet the members where the central directory puts "
+                    f"them (a damaged local header, or bytes missing or added between "
+                    f"members). {SAVE_HINT}",
+                    values=values,
+                )
+            ) from None
+
+    def _ends_with_end_records(self) -> bool:
+        source = self._in
+        if not source.eof:  # (it is, where the stream was found cut)
+            return False
+        start, tail = source.tail()
+        try:
+            directory_start(cast(BinaryIO, TailView(io.BytesIO(tail), start)), start + len(tail))
+        except ArchiveError:
+            return False
+        return True
 
     def _pass_attachments(self) -> None:
         """Pass over the members `_read_member` would note nothing of but where they end, from
@@ -683,6 +791,7 @@ class StreamArchive(Archive):
         self._name_lens.frombytes(lens)
         self._crc.frombytes(crcs)
         self._size.frombytes(sizes)
+        self._method.frombytes(b"\xff\xff" * len(states))
 
     def _pass_attachments_python(self) -> None:
         """`_pass_attachments` without the C extension: the stored members written with a
@@ -782,9 +891,12 @@ class StreamArchive(Archive):
         self._record_at(
             local.info.header_offset,
             local.raw_name,
-            (_WHOLE if reading.whole else 0) | (_SCANNED if reading.scanned else 0),
+            (_WHOLE if reading.whole else 0)
+            | (_SCANNED if reading.scanned else 0)
+            | (_ENCRYPTED if local.info.encrypted else 0),
             reading.crc,
             reading.produced,
+            local.info.method,
         )
         if dims is None and head is None:
             return
@@ -811,7 +923,10 @@ class StreamArchive(Archive):
         self._kept_len.append(len(head))
         self._keep_head(head)
 
-    def _record_at(self, offset: int, raw_name: bytes, state: int, crc: int, size: int) -> None:
+    def _record_at(
+        self, offset: int, raw_name: bytes, state: int, crc: int, size: int, method: int
+    ) -> None:
+        self._method.append(method)
         self._offsets.append(offset)
         self._state.append(state)
         self._names.append(name_hash(raw_name))
@@ -822,7 +937,7 @@ class StreamArchive(Archive):
 
     def _record_plain_at(self, offset: int, raw_name: bytes, crc: int, size: int) -> None:
         """`_note` of a member scanned to its end without damage, nothing else noted of it."""
-        self._record_at(offset, raw_name, _WHOLE | _SCANNED, crc, size)
+        self._record_at(offset, raw_name, _WHOLE | _SCANNED, crc, size, STORED)
 
     def _keep_head(self, head: bytes) -> None:
         assert self._run is not None
@@ -877,7 +992,18 @@ class StreamArchive(Archive):
         if server.header_offset != local.info.header_offset:
             raise self._other_jsonl(server.name)
         require_readable_jsonl(server)
+        self._check_method(server, bisect_left(self._offsets, local.info.header_offset))
         reading = self._jsonl_reading
+        if reading.consumed != server.compressed_size:
+            # A file's reader reads the directory's size of compressed data: other bytes.
+            why = (
+                f"the stream read {reading.consumed:,} bytes of its compressed data, the "
+                f"directory says {server.compressed_size:,}"
+            )
+            values: dict[str, Scalar] = {"found": reading.consumed, "unit": "bytes"}
+            raise _not_the_directorys(
+                server.name, why, values | {"expected": server.compressed_size}
+            )
         check_member_data(server, reading.produced, reading.crc)
         self.jsonl = server
 
@@ -909,15 +1035,7 @@ class StreamArchive(Archive):
             csize = self.index.data_fields(entry)[2]
             why = f"the stream found it {sizes[i]:,} bytes long, the directory says {csize:,}"
             values.update(found=sizes[i], expected=csize, unit="bytes")
-        raise ArchiveError(
-            error(
-                "stream-unreadable",
-                f"Member {name!r}: {why}, so reading the archive front to back does not "
-                f"give the members a file's reader sees (a file crafted to look like the "
-                f"end of a member, or a damaged archive). {SAVE_HINT}",
-                values=values,
-            )
-        )
+        raise _not_the_directorys(name, why, values)
 
     def _other_jsonl(self, server: str) -> ArchiveError:
         streamed = self._jsonl_local.info.name if self._jsonl_local is not None else None
@@ -951,10 +1069,11 @@ class StreamArchive(Archive):
         i = self._ordinal(member)
         if i is None:
             return None
+        self._check_method(member, i)
         if i >= len(self._dim_kind):
             return None  # nothing read of its head
         if self._kept_at[i] >= 0:
-            return super().member_dimensions(member)
+            return super().member_dimensions(member)  # `read_member_head`
         if not self._dim_kind[i]:
             return None
         try:
@@ -977,6 +1096,7 @@ class StreamArchive(Archive):
             raise ArchiveError(
                 error("zip-corrupt", f"Member {member.name!r}: the local header is damaged.")
             )
+        self._check_method(member, i)
         self._as_read(member, i, n)
         at, kept = (self._kept_at[i], self._kept_len[i]) if i < len(self._kept_at) else (-1, 0)
         whole = self._state[i] & _WHOLE and self._size[i] <= kept
@@ -985,6 +1105,29 @@ class StreamArchive(Archive):
         assert self._heads is not None
         self._heads.flush()
         return os.pread(self._heads.fileno(), min(n, kept), at)
+
+    def _check_method(self, member: MemberInfo, i: int) -> None:
+        """What was noted of the central directory's `member` (record `i`) came of its data
+        read in its local header's method: a file's reader reads it in the directory's
+        (`Archive.member_dimensions`, `read_member_head`, `iter_member_blocks`). Where they
+        differ (one of the headers is damaged), what was noted is not what a file's reader
+        reads, and the data has passed: ``stream-unreadable``. The same for the encryption
+        flag (an encrypted member's data is not read)."""
+        local = self._method[i]
+        encrypted = bool(self._state[i] & _ENCRYPTED)
+        if local == _UNNOTED or (local, encrypted) == (member.method, member.encrypted):
+            return
+        said = f"method {local}{', encrypted' if encrypted else ''}"
+        directory = f"method {member.method}{', encrypted' if member.encrypted else ''}"
+        raise ArchiveError(
+            error(
+                "stream-unreadable",
+                f"Member {member.name!r}: its local header, which the stream read, says "
+                f"{said}, the central directory (at its end) says {directory}, which a "
+                f"file's reader goes by: a stream cannot go back to read it so. {SAVE_HINT}",
+                values={"member": member.name, "method": local, "directory": member.method},
+            )
+        )
 
     def _as_read(self, member: MemberInfo, i: int, n: int) -> None:
         """Raise what reading the first `n` bytes of the central directory's `member` from a
@@ -1016,6 +1159,7 @@ class StreamArchive(Archive):
             raise ArchiveError(
                 error("zip-corrupt", f"Member {member.name!r}: the local header is damaged.")
             )
+        self._check_method(member, i)
         found = self._errors.get(i)
         if found is not None:
             raise found[0]

@@ -24,6 +24,7 @@ it runs the CLI in a subprocess and takes the library's `validate` as an argumen
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import resource
@@ -34,6 +35,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -51,7 +53,25 @@ from archivekit.gosem.spec import INT64_MAX, INT64_MIN
 from archivekit.issues import CODES
 from archivekit.read import ReadLimits
 from archivekit.report.model import Report
-from archivekit.testing.synth import Method, make_archive
+from archivekit.testing.synth import (
+    Method,
+    ZipMember,
+    bot,
+    channel,
+    direct_channel,
+    direct_post,
+    emoji,
+    gif_bytes,
+    jpeg_header_bytes,
+    png_bytes,
+    post,
+    reply,
+    team,
+    user,
+    webp_bytes,
+    write_zip,
+)
+from archivekit.write.core import JSONL_NAME
 
 __all__ = [
     "EXIT_CODES",
@@ -72,6 +92,8 @@ __all__ = [
     "garbage_lines",
     "json_values",
     "load_fuzz_profile",
+    "member_mutations",
+    "member_recipes",
     "record_mutation",
     "record_mutations",
     "scaled_examples",
@@ -551,11 +573,21 @@ def apply_record_mutations(
 
 @dataclass(frozen=True)
 class ArchiveRecipe:
-    """A valid archive as data: its JSONL lines (version line included) and its files."""
+    """A valid archive as data: its JSONL lines (version line included) and its files.
+
+    The JSONL is written first in ``method``, then ``files`` in order, stored unless
+    ``file_methods`` names another method; the files named in ``first`` come before the
+    JSONL instead (older exporters' layouts). Every member is written as Go's writer does
+    (a data descriptor after its data) unless ``sized`` names it (`JSONL_NAME` for the
+    JSONL): then its sizes are in its local header.
+    """
 
     lines: tuple[bytes, ...]
     files: Mapping[str, bytes] = field(default_factory=dict)
     method: Method = "deflate"
+    file_methods: Mapping[str, Method] = field(default_factory=dict)
+    first: frozenset[str] = frozenset()
+    sized: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -568,9 +600,15 @@ class ArchiveRecipe:
 
     def write(self, path: str | os.PathLike[str], lines: Sequence[bytes] | None = None) -> Path:
         chosen = self.lines if lines is None else lines
-        return make_archive(
-            Path(path), list(chosen), self.files, method=self.method, version_line=False
-        )
+        jsonl = b"".join(line + b"\n" for line in chosen)
+        members = [
+            ZipMember(name, data, self.file_methods.get(name, "stored"), sized=name in self.sized)
+            for name, data in self.files.items()
+        ]
+        before = [member for member in members if member.name in self.first]
+        after = [member for member in members if member.name not in self.first]
+        main = ZipMember(JSONL_NAME, jsonl, self.method, sized=JSONL_NAME in self.sized)
+        return write_zip(Path(path), [*before, main, *after])
 
 
 @dataclass(frozen=True)
@@ -614,6 +652,101 @@ def archive_mutations(
             text=raw | none,
             zip=raw | none,
         ),
+    )
+
+
+# --- archives whose verdict depends on their members -------------------------------------
+
+_T = 1_700_000_000_000
+
+
+@functools.cache  # built once: hypothesis draws thousands of recipes
+def _member_lines() -> tuple[bytes, ...]:
+    """Lines naming members of every kind the checks read: profile images (one without an
+    extension), emoji images (an image without an extension, an SVG, one that is no image,
+    one too large), attachments of posts, replies and direct posts (images over the
+    resolution limit, one without an extension, one file named twice)."""
+    lines = [
+        team("team1"),
+        channel("team1", "chan1"),
+        user("ann", ["team1"], profile_image="users/ann/avatar"),
+        user("bob", ["team1"], profile_image="users/bob.png"),
+        bot("botty", "ann", profile_image="users/botty.gif"),
+        emoji("ak_smile", "emoji/smile/image"),
+        emoji("ak_logo", "emoji/logo.svg"),
+        emoji("ak_text", "emoji/text/image"),
+        emoji("ak_big", "emoji/big/image"),
+        post(
+            "team1",
+            "chan1",
+            "ann",
+            "files",
+            _T,
+            attachments=["files/a.png", "files/b.txt", "files/photo"],
+            replies=[reply("bob", "re", _T + 1, attachments=["files/c.jpg", "files/b.txt"])],
+        ),
+        post("team1", "chan1", "bob", "more", _T + 2, attachments=["files/d.gif", "files/e.webp"]),
+        direct_channel(["ann", "bob"]),
+        direct_post(["ann", "bob"], "ann", "dm", _T + 3, attachments=["files/b.txt"]),
+    ]
+    return ArchiveRecipe.of(lines).lines
+
+
+@functools.cache
+def _member_files() -> Mapping[str, bytes]:
+    """The members `_member_lines` names, then members nobody names (unreferenced, outside
+    data/, differing from a named one by case only)."""
+    return MappingProxyType(
+        {
+            "data/users/ann/avatar": png_bytes(6000, 6000),
+            "data/users/bob.png": png_bytes(64, 64),
+            "data/users/botty.gif": gif_bytes(16, 16),
+            "data/emoji/smile/image": png_bytes(32, 32),
+            "data/emoji/logo.svg": b'<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>',
+            "data/emoji/text/image": b"not an image",
+            "data/emoji/big/image": png_bytes(128, 128) + bytes(600_000),
+            "data/files/a.png": png_bytes(7000, 6000),
+            "data/files/b.txt": b"some text\n" * 50,
+            "data/files/photo": jpeg_header_bytes(8000, 8000),
+            "data/files/c.jpg": jpeg_header_bytes(640, 480),
+            "data/files/d.gif": gif_bytes(10, 10),
+            "data/files/e.webp": webp_bytes(9000, 9000),
+            "data/unused.txt": b"nobody uses me",
+            "attachments/x.txt": b"outside data/",
+            "data/files/B.txt": b"another case",
+        }
+    )
+
+
+@st.composite
+def member_recipes(draw: st.DrawFn) -> ArchiveRecipe:
+    """Archives whose verdict depends on their members (`_member_lines`): each member
+    present or missing, in any order, stored, deflated or Deflate64, with a data descriptor
+    or its sizes in its local header, after the JSONL or before it."""
+    available = _member_files()
+    methods: st.SearchStrategy[Method] = st.sampled_from(["stored", "deflate", "deflate64"])
+    names = draw(st.permutations(list(available)))
+    names = [name for name in names if draw(st.integers(0, 4))]  # one in five missing
+    files = {name: available[name] for name in names}
+    file_methods = {name: draw(methods) for name in names}
+    # Sets drawn as lists of the names: their order is the permutation's, so shrinking works.
+    members = [JSONL_NAME, *names]
+    sized = frozenset(draw(st.lists(st.sampled_from(members), unique=True)))
+    first = frozenset(draw(st.lists(st.sampled_from(names), unique=True))) if names else frozenset()
+    return ArchiveRecipe(
+        _member_lines(),
+        files,
+        method=draw(methods),
+        file_methods=file_methods,
+        first=first,
+        sized=sized,
+    )
+
+
+def member_mutations(max_mutations: int = 3) -> st.SearchStrategy[MutatedArchive]:
+    """`member_recipes` as they are or mutated by `archive_mutations`."""
+    return member_recipes().flatmap(
+        lambda recipe: st.just(MutatedArchive(recipe)) | archive_mutations(recipe, max_mutations)
     )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,8 +41,10 @@ from archivekit.write.placeholders import blank_image
 from archivekit.write.zipwriter import (
     GO_DEFLATE,
     Z_FINISH,
+    Compressor,
     MemberWriter,
     ZipWriter,
+    codec,
 )
 
 Method = Literal["stored", "deflate", "deflate64"]
@@ -114,13 +117,27 @@ def _write_member(writer: ZipWriter, name: str, data: bytes, method: Method) -> 
         member.write(data)
 
 
+def _write_sized(writer: ZipWriter, name: str, data: bytes, method: Method) -> None:
+    """A member with its sizes and CRC-32 in the local header and no data descriptor, as
+    Python's zipfile and Info-ZIP write (a stream then needs no scan to find its end)."""
+    compressor: Compressor
+    if method == "deflate64":
+        method_id, compressor = 9, _Deflate64()
+    else:
+        method_id, compressor = codec(method, GO_DEFLATE)
+    packed = compressor.compress(data) + compressor.flush()
+    writer.write_compressed(name, method_id, 0, zlib.crc32(data), len(packed), len(data), [packed])
+
+
 @dataclass(frozen=True, slots=True)
 class ZipMember:
-    """One member for ``write_zip``: name exactly as stored, content, compression method."""
+    """One member for ``write_zip``: name exactly as stored, content, compression method;
+    ``sized``: its sizes in the local header instead of a data descriptor after its data."""
 
     name: str
     data: bytes
     method: Method = "stored"
+    sized: bool = False
 
 
 def write_zip(
@@ -132,7 +149,8 @@ def write_zip(
     with path.open("wb") as fp:
         writer = ZipWriter(fp, zip64_limit=zip64_limit)
         for member in members:
-            _write_member(writer, member.name, member.data, member.method)
+            write = _write_sized if member.sized else _write_member
+            write(writer, member.name, member.data, member.method)
         writer.close()
     return path
 
