@@ -18,6 +18,7 @@ from archivekit.runtime import (
     partial_name_owner,
     remove_abandoned,
     run_in_workers,
+    start_thread,
 )
 
 
@@ -157,3 +158,25 @@ def alive(pid: int) -> bool:
     # A zombie no one reaps yet is gone for our purpose.
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().split(") ")[1][0] != "Z"
+
+
+def test_a_started_thread_never_takes_the_main_threads_signals() -> None:
+    """Ctrl-C and SIGTERM reach the main thread, which runs the handlers: a thread that
+    took one (the kernel picks any thread not blocking it) left a main thread waiting on its
+    queue unaware, for ever when the stream stalled. The starter's own mask is unchanged."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    seen: list[set[signal.Signals]] = []
+    start_thread(lambda: seen.append(signal.pthread_sigmask(signal.SIG_BLOCK, [])), "t").join()
+    assert {signal.SIGINT, signal.SIGTERM} <= seen[0]
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+
+
+def test_archivekit_starts_its_threads_through_start_thread() -> None:
+    """One way to start a thread (`start_thread`), so none can take the main thread's signals."""
+    package = Path(__file__).parent.parent / "archivekit"
+    direct = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "threading.Thread(" in path.read_text() and path.parent.name != "testing"
+    ]
+    assert direct == ["runtime.py"]  # start_thread itself, and the worker's watchdog

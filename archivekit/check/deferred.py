@@ -38,7 +38,6 @@ from __future__ import annotations
 import pickle
 import queue
 import struct
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, NamedTuple
@@ -46,7 +45,7 @@ from typing import BinaryIO, NamedTuple
 from archivekit.check.facts import Findings, Unresolved
 from archivekit.issues import Issue
 from archivekit.native import fast_zlib
-from archivekit.runtime import RunDirectory, temporary_file_error
+from archivekit.runtime import RunDirectory, start_thread, temporary_file_error
 
 # line, position among the line's issues, type, the emoji rules passed, raw line length
 _RECORD = struct.Struct("<QIB?I")
@@ -138,10 +137,7 @@ class _Packer:
         self._pending = {_LINES_FILE: bytearray(), _PACKED_FILE: bytearray()}
         self._queue: queue.Queue[tuple[bytes, bytes | None] | None] = queue.Queue(_PACK_AHEAD)
         self._failed: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._work, name="archivekit deferred lines", daemon=True
-        )
-        self._thread.start()
+        self._thread = start_thread(self._work, "archivekit deferred lines")
 
     def _work(self) -> None:
         side, packed_lines = self._pending[_LINES_FILE], self._pending[_PACKED_FILE]

@@ -24,6 +24,7 @@ from archivekit.check.fast import report_native
 from archivekit.check.table_counts import TableCounts
 from archivekit.read import Archive, LineTooLong
 from archivekit.read.records import decode_plain
+from archivekit.runtime import start_thread
 
 # The C counter of post and direct_post lines, or None: then every line is counted in Python.
 NATIVE_TALLY = report_native.TALLY
@@ -58,8 +59,7 @@ class TableLines:
         self._error: BaseException | None = None
         if background and self._native is not None:  # a thread only helps C's counting
             self._queue = queue.Queue(QUEUED)
-            self._thread = threading.Thread(target=self._run, name="TableLines.count", daemon=True)
-            self._thread.start()
+            self._thread = start_thread(self._run, "TableLines.count")
 
     def count(self, first: int, batch: list[bytes | LineTooLong]) -> None:
         """Count `batch`, whose first line is line number `first` (the caller leaves the list

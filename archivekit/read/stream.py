@@ -135,7 +135,7 @@ from archivekit.read.zipdir import (
     directory_start,
     input_error,
 )
-from archivekit.runtime import RunDirectory, temporary_file_error
+from archivekit.runtime import RunDirectory, start_thread, temporary_file_error
 
 # Bytes asked of the input at a time (a pipe gives at most what it holds, 64 KiB by default).
 _CHUNK = 1 << 20
@@ -211,9 +211,7 @@ class _Input:
     def _next_chunk(self) -> bytes:
         if self._chunks is None:
             self._chunks = queue.Queue(_READ_AHEAD)
-            threading.Thread(
-                target=self._read_ahead, name="archivekit stream input", daemon=True
-            ).start()
+            start_thread(self._read_ahead, "archivekit stream input")
         chunk = self._chunks.get()
         if isinstance(chunk, OSError):
             self._chunks.put(chunk)  # raised again if asked again
@@ -1550,8 +1548,7 @@ def _ahead(blocks: Iterator[bytes]) -> Iterator[bytes]:
         except BaseException as exc:  # handed to the consumer, which raises it
             put(exc)
 
-    thread = threading.Thread(target=produce, name="archivekit stream reader", daemon=True)
-    thread.start()
+    thread = start_thread(produce, "archivekit stream reader")
     try:
         while True:
             item = ready.get()
