@@ -1117,18 +1117,12 @@ def test_a_jsonls_compressed_size_is_held_to_the_directorys() -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18, left open: a member read by the checks (an image, --verify-files) "
-    "whose directory gives another compressed size than its local header; the stream does "
-    "not note a member's compressed size",
-)
 def test_a_measured_members_compressed_size_is_held_to_the_directorys(tmp_path: Path) -> None:
     """Found by tests/test_stream_differential.py (a long run: a profile image, deflated,
     sizes in its local header, the directory's compressed size changed). A file's reader
     reads the directory's size of compressed data (here one byte short: no dimensions, or
     with --verify-files a damaged file); the stream measured what the local header
-    delimited. ``stream-unreadable`` would be its verdict; it reports otherwise."""
+    delimited: ``stream-unreadable``."""
     lines = [version(), team("tt"), channel("tt", "c"), user("ann", ["tt"])]
     lines.append(post("tt", "c", "ann", "big", T, attachments=["big.png"]))
     members = [("import.jsonl", _jsonl(lines), 8), ("data/big.png", png_bytes(7000, 6000), 8)]

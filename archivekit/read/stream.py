@@ -516,6 +516,9 @@ class StreamArchive(Archive):
         # Its local header's method (`_UNNOTED` for the members the C pass passed, whose data
         # no check reads): a file's reader goes by the central directory's (`_check_method`).
         self._method = array("H")
+        # ... and the compressed bytes its data took in the stream (0 where not noted), held
+        # to the directory's compressed size likewise: a file's reader reads that many.
+        self._consumed = array("Q")
         self._size = array("Q")
         # What was read of members' heads, up to the last member with some (the rest, most
         # attachments, have none: nothing is noted of them here).
@@ -790,6 +793,7 @@ class StreamArchive(Archive):
         self._crc.frombytes(crcs)
         self._size.frombytes(sizes)
         self._method.frombytes(b"\xff\xff" * len(states))
+        self._consumed.frombytes(bytes(8 * len(states)))
 
     def _pass_attachments_python(self) -> None:
         """`_pass_attachments` without the C extension: the stored members written with a
@@ -895,6 +899,9 @@ class StreamArchive(Archive):
             reading.crc,
             reading.produced,
             local.info.method,
+            # Its local header's size, where it gives one (what the stream passed; a data
+            # read to its head only leaves some of it unconsumed), else what was found.
+            reading.consumed if local.descriptor else local.info.compressed_size,
         )
         if dims is None and head is None:
             return
@@ -922,9 +929,17 @@ class StreamArchive(Archive):
         self._keep_head(head)
 
     def _record_at(
-        self, offset: int, raw_name: bytes, state: int, crc: int, size: int, method: int
+        self,
+        offset: int,
+        raw_name: bytes,
+        state: int,
+        crc: int,
+        size: int,
+        method: int,
+        consumed: int,
     ) -> None:
         self._method.append(method)
+        self._consumed.append(consumed)
         self._offsets.append(offset)
         self._state.append(state)
         self._names.append(name_hash(raw_name))
@@ -935,7 +950,7 @@ class StreamArchive(Archive):
 
     def _record_plain_at(self, offset: int, raw_name: bytes, crc: int, size: int) -> None:
         """`_note` of a member scanned to its end without damage, nothing else noted of it."""
-        self._record_at(offset, raw_name, _WHOLE | _SCANNED, crc, size, STORED)
+        self._record_at(offset, raw_name, _WHOLE | _SCANNED, crc, size, STORED, size)
 
     def _keep_head(self, head: bytes) -> None:
         assert self._run is not None
@@ -1110,10 +1125,21 @@ class StreamArchive(Archive):
         (`Archive.member_dimensions`, `read_member_head`, `iter_member_blocks`). Where they
         differ (one of the headers is damaged), what was noted is not what a file's reader
         reads, and the data has passed: ``stream-unreadable``. The same for the encryption
-        flag (an encrypted member's data is not read)."""
+        flag (an encrypted member's data is not read), and for the compressed bytes its data
+        took, where its local header gave its sizes (a file's reader reads the directory's)."""
         local = self._method[i]
+        if local == _UNNOTED:
+            return
         encrypted = bool(self._state[i] & _ENCRYPTED)
-        if local == _UNNOTED or (local, encrypted) == (member.method, member.encrypted):
+        if (local, encrypted) == (member.method, member.encrypted):
+            consumed = self._consumed[i]
+            if consumed != member.compressed_size:
+                raise _not_the_directorys(
+                    member.name,
+                    f"the stream read {consumed:,} bytes of its compressed data, where the "
+                    f"central directory (at its end) says {member.compressed_size:,}",
+                    {"found": consumed, "expected": member.compressed_size, "unit": "bytes"},
+                )
             return
         said = f"method {local}{', encrypted' if encrypted else ''}"
         directory = f"method {member.method}{', encrypted' if member.encrypted else ''}"
