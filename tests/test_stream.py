@@ -13,6 +13,7 @@ is a clear exit-3 message naming the member.
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import random
@@ -1002,6 +1003,40 @@ def test_a_jsonls_local_method_is_checked_against_the_central_directory(tmp_path
     # With a data descriptor, its end cannot be found: the local header's word is taken.
     found = stream_error(_jsonl_in_method(11, 0, "descriptor")).issue
     assert found.code == "jsonl-unsupported-compression"
+
+
+def test_members_after_a_passed_jsonl_keep_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSONL passed over (its local header says it cannot be read) ends the run in an
+    error whatever the directory says: the members after it pass as after a JSONL, no head
+    of theirs kept (review 27: 455 MB of temporary files for a 240 MB archive, each
+    member's first 512 KiB, as for members before a JSONL)."""
+    images = [(f"data/{n}.png", png_bytes(40, 30), 0) for n in range(5)]
+    archive = raw_zip([("import.jsonl", _jsonl(), 0), *images], "sizes")
+    archive = _local_field(archive, 0, 8, struct.pack("<H", 11))
+
+    def kept(self: object, head: bytes) -> None:
+        raise AssertionError("a head kept")
+
+    monkeypatch.setattr(stream_module.StreamArchive, "_keep_head", kept)
+    assert stream_error(archive).issue.code == "stream-unreadable"
+
+
+def test_a_download_cut_after_a_zip_stored_as_a_member_is_incomplete() -> None:
+    """An Office document is a zip, stored whole as an attachment, with its own end record:
+    a download cut within 64 KiB after it still holds that record, whose directory lies at
+    a prefix and whose comment the cut file's bytes follow. Not the archive's end records:
+    "incomplete download", not ``stream-unreadable`` (review 27: 46 of 150 cuts)."""
+    document = io.BytesIO()
+    with zipfile.ZipFile(document, "w") as inner:
+        inner.writestr("word/document.xml", "<w:document/>")
+    nested = document.getvalue()
+    after = random.Random(27).randbytes(300_000)
+    members = [("import.jsonl", _jsonl(), 8), ("data/report.docx", nested, 0)]
+    archive = raw_zip([*members, ("data/photo.bin", after, 0)])
+    cut = archive.index(nested) + len(nested) + 5_000
+    found = stream_error(archive[:cut]).issue
+    assert found.code == "zip-truncated", found
+    assert "incomplete download" in found.message
 
 
 # A local header's method (2 bytes at 8) or flags (at 6: bit 0, encrypted) changed.

@@ -132,7 +132,7 @@ from archivekit.read.zipdir import (
     ZIP64_EOCD_SIG,
     MemberInfo,
     decode_name,
-    directory_start,
+    ends_with_end_records,
     input_error,
 )
 from archivekit.runtime import RunDirectory, start_thread, temporary_file_error
@@ -552,7 +552,11 @@ class StreamArchive(Archive):
 
     def _start_members(self) -> None:
         passed: _Local | None = None  # a JSONL passed over: see below
-        while (local := self._next_member()) is not None:
+        while True:
+            if passed is not None:
+                self._pass_attachments()
+            if (local := self._next_member()) is None:
+                break
             if is_root_jsonl(local.info.name) and passed is None:
                 info = local.info
                 if local.descriptor or (info.method in READABLE_METHODS and not info.encrypted):
@@ -564,8 +568,11 @@ class StreamArchive(Archive):
                 # file's reader goes by the central directory's method and flags instead
                 # (they differ when one of the headers is damaged). Passed over, to learn
                 # from the directory what a file's reader says. (With a data descriptor,
-                # the stream cannot find its end: its local header's word is taken.)
+                # the stream cannot find its end: its local header's word is taken.) The run
+                # ends in an error whatever the directory says (below): the members after it
+                # pass as after a JSONL, nothing kept of them (not the heads of every one).
                 passed = local
+                self._before_jsonl = False
             self._read_member(local)
         self._read_directory()
         index = self.index
@@ -738,11 +745,9 @@ class StreamArchive(Archive):
         if not source.eof:  # (it is, where the stream was found cut)
             return False
         start, tail = source.tail()
-        try:
-            directory_start(cast(BinaryIO, TailView(io.BytesIO(tail), start)), start + len(tail))
-        except ArchiveError:
-            return False
-        return True
+        return ends_with_end_records(
+            cast(BinaryIO, TailView(io.BytesIO(tail), start)), start + len(tail)
+        )
 
     def _pass_attachments(self) -> None:
         """Pass over the members `_read_member` would note nothing of but where they end, from

@@ -257,6 +257,26 @@ def directory_start(fh: BinaryIO, file_size: int) -> tuple[int, int, int]:
     return start, base, end.entries
 
 
+def ends_with_end_records(fh: BinaryIO, file_size: int) -> bool:
+    """Whether the file's last bytes hold the end records of a zip that ends there: records a
+    file's reader accepts (`directory_start`), and either the end record's comment reaches the
+    end of the file or the archive has no prefix. (A zip stored whole as a member — an Office
+    document — has its own end record, which a file cut within 64 KiB after it still holds;
+    its directory lies at a prefix, and bytes of the cut file follow its comment.)"""
+    try:
+        _, base, _ = directory_start(fh, file_size)
+    except ArchiveError:
+        return False
+    if base == 0:
+        return True
+    found = _find_eocd(fh, file_size)
+    if found is None:
+        return False
+    eocd_offset, record = found
+    comment: int = EOCD.unpack(record)[-1]
+    return eocd_offset + EOCD.size + comment == file_size
+
+
 def check_entry_count(found: int, entries: int) -> None:
     """Go only requires the count read to match the stated one modulo 65536."""
     if found & 0xFFFF != entries & 0xFFFF:
