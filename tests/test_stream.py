@@ -1335,9 +1335,9 @@ def test_sigterm_stops_a_stalled_stream_and_cleans_up(tmp_path: Path) -> None:
         time.sleep(0.05)  # the reader thread: the JSONL is being read
     process.send_signal(signal.SIGTERM)
     try:
-        # Not a measure of speed (it ends in well under a second when the machine is free):
-        # a run held up by its reader would wait for the stalled pipe forever. 5 s failed once
-        # on a loaded 2-CPU machine (stop 26's review).
+        # Not a measure of speed (it ends in well under a second): a run held up by its
+        # reader waits for the stalled pipe for ever — as 1 run in 10 to 20 did while the
+        # input thread could take the SIGTERM (before runtime.start_thread).
         assert process.wait(timeout=30) == 143
     finally:
         process.kill()
