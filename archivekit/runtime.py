@@ -32,12 +32,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from archivekit.errors import OutputError
 
 if TYPE_CHECKING:
+    import queue
     import threading
 
 RUN_PREFIX = "archivekit-run-"
 # How often a worker checks that its parent is still there (where no parent-death signal).
 PARENT_CHECK_SECONDS = 0.5
 R = TypeVar("R")
+T = TypeVar("T")
 EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
 
 
@@ -61,6 +63,24 @@ def stop_on_sigterm() -> None:
 # The signals the main thread acts on (Ctrl-C, SIGTERM): every thread archivekit starts blocks
 # them (`start_thread`).
 _MAIN_THREAD_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+# The longest the main thread waits on another thread without running its signal handlers.
+WAKE_SECONDS = 0.2
+
+
+def get_waking(items: queue.Queue[T]) -> T:
+    """`items.get()` for the main thread: it wakes every `WAKE_SECONDS` to run the signal
+    handlers Python has been told of. A wait without a timeout runs them only if the signal
+    interrupts it, and a signal the kernel gives to another thread does not (a thread this
+    process did not start itself, which `start_thread` cannot guard)."""
+    import queue
+
+    while True:
+        try:
+            return items.get(timeout=WAKE_SECONDS)
+        except queue.Empty:
+            continue
 
 
 def start_thread(target: Callable[[], None], name: str) -> threading.Thread:

@@ -15,6 +15,7 @@ import pytest
 from archivekit.runtime import (
     RUN_PREFIX,
     RunDirectory,
+    get_waking,
     partial_name_owner,
     remove_abandoned,
     run_in_workers,
@@ -180,3 +181,39 @@ def test_archivekit_starts_its_threads_through_start_thread() -> None:
         if "threading.Thread(" in path.read_text() and path.parent.name != "testing"
     ]
     assert direct == ["runtime.py"]  # start_thread itself, and the worker's watchdog
+
+
+def test_the_main_thread_runs_a_handler_for_a_signal_another_thread_took() -> None:
+    """A signal the kernel gives to another thread interrupts no wait of the main thread's;
+    `get_waking` still runs its handler within a fraction of a second (a plain `get` would
+    wait until the item came: here, 10 s later)."""
+    import queue
+    import threading
+
+    class Stopped(Exception):
+        pass
+
+    def handler(signum: int, frame: object) -> None:
+        raise Stopped
+
+    items: queue.Queue[int] = queue.Queue()
+    started = threading.Event()
+
+    def other() -> None:
+        started.set()
+        time.sleep(10)
+        items.put(1)
+
+    thread = threading.Thread(target=other, daemon=True)  # signals not blocked: it may take them
+    previous = signal.signal(signal.SIGUSR1, handler)
+    try:
+        thread.start()
+        started.wait()
+        assert thread.ident is not None
+        signal.pthread_kill(thread.ident, signal.SIGUSR1)
+        began = time.monotonic()
+        with pytest.raises(Stopped):
+            get_waking(items)
+        assert time.monotonic() - began < 5
+    finally:
+        signal.signal(signal.SIGUSR1, previous)

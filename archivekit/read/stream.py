@@ -135,7 +135,7 @@ from archivekit.read.zipdir import (
     ends_with_end_records,
     input_error,
 )
-from archivekit.runtime import RunDirectory, start_thread, temporary_file_error
+from archivekit.runtime import RunDirectory, get_waking, start_thread, temporary_file_error
 
 # Bytes asked of the input at a time (a pipe gives at most what it holds, 64 KiB by default).
 _CHUNK = 1 << 20
@@ -212,7 +212,7 @@ class _Input:
         if self._chunks is None:
             self._chunks = queue.Queue(_READ_AHEAD)
             start_thread(self._read_ahead, "archivekit stream input")
-        chunk = self._chunks.get()
+        chunk = get_waking(self._chunks)
         if isinstance(chunk, OSError):
             self._chunks.put(chunk)  # raised again if asked again
             raise input_error(self.name, chunk) from None
@@ -1582,7 +1582,7 @@ def _ahead(blocks: Iterator[bytes]) -> Iterator[bytes]:
     thread = start_thread(produce, "archivekit stream reader")
     try:
         while True:
-            item = ready.get()
+            item = get_waking(ready)
             if item is _FINISHED:
                 break
             if isinstance(item, BaseException):

@@ -37,7 +37,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from archivekit.errors import ArchiveError
-from archivekit.runtime import forking_workers, guard_worker, usable_cores
+from archivekit.runtime import WAKE_SECONDS, forking_workers, guard_worker, usable_cores
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -152,6 +152,8 @@ class TeedProcess:
         is raised (the parent, reading the same bytes, met it first as a rule)."""
         assert self._results is not None
         try:
+            while not self._results.poll(WAKE_SECONDS):
+                pass  # the signal handlers run between the waits (`get_waking`)
             message = self._results.recv()
         except EOFError:
             self._join(1.0)
