@@ -173,7 +173,7 @@ KEPT_HEAD = 512 << 10
 # describe the data); its end found by a scan for its data descriptor (a stored member).
 _WHOLE = 1
 _SCANNED = SCANNED
-# ... its local header says it is encrypted (held to the directory's flag: `_check_method`).
+# ... its local header says it is encrypted (held to the directory's flag: `_held_to_directory`).
 _ENCRYPTED = 4
 # `StreamArchive._method` of a member whose local header's method was not noted.
 _UNNOTED = 0xFFFF
@@ -514,7 +514,7 @@ class StreamArchive(Archive):
         self._name_lens = array("H")
         self._crc = array("I")
         # Its local header's method (`_UNNOTED` for the members the C pass passed, whose data
-        # no check reads): a file's reader goes by the central directory's (`_check_method`).
+        # no check reads): a file's reader goes by the central directory's (`_held_to_directory`).
         self._method = array("H")
         # ... and the compressed bytes its data took in the stream (0 where not noted), held
         # to the directory's compressed size likewise: a file's reader reads that many.
@@ -1010,18 +1010,9 @@ class StreamArchive(Archive):
         if server.header_offset != local.info.header_offset:
             raise self._other_jsonl(server.name)
         require_readable_jsonl(server)
-        self._check_method(server, bisect_left(self._offsets, local.info.header_offset))
+        # Its method, flags and compressed size as the stream noted them (`_note`).
+        self._held_to_directory(server, bisect_left(self._offsets, local.info.header_offset))
         reading = self._jsonl_reading
-        if reading.consumed != server.compressed_size:
-            # A file's reader reads the directory's size of compressed data: other bytes.
-            why = (
-                f"the stream read {reading.consumed:,} bytes of its compressed data, the "
-                f"directory says {server.compressed_size:,}"
-            )
-            values: dict[str, Scalar] = {"found": reading.consumed, "unit": "bytes"}
-            raise _not_the_directorys(
-                server.name, why, values | {"expected": server.compressed_size}
-            )
         check_member_data(server, reading.produced, reading.crc)
         self.jsonl = server
 
@@ -1087,7 +1078,7 @@ class StreamArchive(Archive):
         i = self._ordinal(member)
         if i is None:
             return None
-        self._check_method(member, i)
+        self._held_to_directory(member, i)
         if i >= len(self._dim_kind):
             return None  # nothing read of its head
         if self._kept_at[i] >= 0:
@@ -1114,7 +1105,7 @@ class StreamArchive(Archive):
             raise ArchiveError(
                 error("zip-corrupt", f"Member {member.name!r}: the local header is damaged.")
             )
-        self._check_method(member, i)
+        self._held_to_directory(member, i)
         self._as_read(member, i, n)
         at, kept = (self._kept_at[i], self._kept_len[i]) if i < len(self._kept_at) else (-1, 0)
         whole = self._state[i] & _WHOLE and self._size[i] <= kept
@@ -1124,7 +1115,7 @@ class StreamArchive(Archive):
         self._heads.flush()
         return os.pread(self._heads.fileno(), min(n, kept), at)
 
-    def _check_method(self, member: MemberInfo, i: int) -> None:
+    def _held_to_directory(self, member: MemberInfo, i: int) -> None:
         """What was noted of the central directory's `member` (record `i`) came of its data
         read in its local header's method: a file's reader reads it in the directory's
         (`Archive.member_dimensions`, `read_member_head`, `iter_member_blocks`). Where they
@@ -1188,7 +1179,7 @@ class StreamArchive(Archive):
             raise ArchiveError(
                 error("zip-corrupt", f"Member {member.name!r}: the local header is damaged.")
             )
-        self._check_method(member, i)
+        self._held_to_directory(member, i)
         found = self._errors.get(i)
         if found is not None:
             raise found[0]
