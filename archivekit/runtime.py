@@ -247,13 +247,12 @@ def partial_name_owner() -> str:
 _PR_SET_PDEATHSIG = 1
 
 
-# Signals a new worker must not see before `guard_worker` has set its own handlers: forked, it
-# inherits the parent's SIGTERM handler (which raises `Terminated`), and a SIGTERM arriving in
-# that window — a run stopped at once signals a worker that has not started yet — raised
-# inside the worker's bootstrap (with a `multiprocessing.Pool`, it left the pool's queue lock
-# held and the parent waited for ever to join the workers). Blocked while workers are forked,
-# delivered after the handlers.
-_WORKER_START_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+# The run's signals (`_MAIN_THREAD_SIGNALS`) are the ones a new worker must not see before
+# `guard_worker` has set its own handlers: forked, it inherits the parent's SIGTERM handler
+# (which raises `Terminated`), and a SIGTERM arriving in that window — a run stopped at once
+# signals a worker that has not started yet — raised inside the worker's bootstrap (with a
+# `multiprocessing.Pool`, it left the pool's queue lock held and the parent waited for ever
+# to join the workers). Blocked while workers are forked, delivered after the handlers.
 
 
 @contextlib.contextmanager
@@ -264,7 +263,7 @@ def forking_workers() -> Iterator[None]:
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _WORKER_START_SIGNALS)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _MAIN_THREAD_SIGNALS)
     try:
         yield
     finally:
@@ -357,7 +356,7 @@ def guard_worker(parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):
         # Started inside `forking_workers`: a SIGTERM that is pending now ends the worker.
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _WORKER_START_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _MAIN_THREAD_SIGNALS)
     if sys.platform.startswith("linux"):
         _die_with_parent()
     if os.getppid() != parent:  # the parent died before the signal was armed
