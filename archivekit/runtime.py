@@ -56,8 +56,14 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def stop_on_sigterm() -> None:
-    """From now on SIGTERM raises `Terminated` in the main thread (call from it)."""
+    """From now on SIGTERM raises `Terminated` in the main thread (call from it). The run's
+    signals are unblocked in it: a process inherits its parent's signal mask across exec,
+    and one started with them blocked (by a parent that blocked them for a while, a test
+    runner among them) would otherwise never see Ctrl-C or SIGTERM at all — the one run in
+    two of CI whose test of SIGTERM on a stalled stream hung for 30 s."""
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _MAIN_THREAD_SIGNALS)
 
 
 # The signals the main thread acts on (Ctrl-C, SIGTERM): every thread archivekit starts blocks

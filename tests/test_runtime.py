@@ -217,3 +217,32 @@ def test_the_main_thread_runs_a_handler_for_a_signal_another_thread_took() -> No
         assert time.monotonic() - began < 5
     finally:
         signal.signal(signal.SIGUSR1, previous)
+
+
+def test_a_run_started_with_sigterm_blocked_still_stops_on_it(tmp_path: Path) -> None:
+    """A process inherits its parent's signal mask across exec: started by a parent that
+    had SIGTERM blocked (a test runner, for a while), a run waiting on a stalled stream never
+    saw it (CI hung 30 s, one run in two). The CLI unblocks its signals at start."""
+
+    def blocked() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "archivekit", "validate", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=blocked,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert process.stdin is not None
+    process.stdin.write(b"PK\x03\x04")  # a zip's first bytes, then nothing: stalled
+    process.stdin.flush()
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    try:
+        assert process.wait(timeout=30) == 143
+    finally:
+        process.kill()
+        process.wait()
+        process.stdin.close()

@@ -1341,6 +1341,7 @@ def test_sigterm_stops_a_stalled_stream_and_cleans_up(tmp_path: Path) -> None:
         assert process.wait(timeout=30) == 143
     finally:
         process.kill()
+        process.wait()  # reaped here, not reported as still running by a later test
         process.stdin.close()
         assert process.stderr is not None
         process.stderr.close()
