@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -79,6 +80,20 @@ def issues_keep_their_values(
     monkeypatch.setattr(Issue, "__init__", checked)
     yield
     assert not unkept, "issue messages speak of values missing from `values`:\n" + "\n".join(unkept)
+
+
+@pytest.fixture(autouse=True)
+def signal_mask_restored() -> Iterator[None]:
+    """The test leaves the main thread's signal mask as it found it. A mask left blocked is
+    inherited by every process the later tests start: a `validate -` started with SIGTERM
+    blocked never saw it, and a test of SIGTERM hung in CI for that (issue 18)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    yield
+    after = signal.pthread_sigmask(signal.SIG_SETMASK, before)
+    assert after == before, f"the test changed the signal mask: {sorted(after ^ before)}"
 
 
 @pytest.fixture
