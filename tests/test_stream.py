@@ -1005,6 +1005,51 @@ def test_a_jsonls_local_method_is_checked_against_the_central_directory(tmp_path
     assert found.code == "jsonl-unsupported-compression"
 
 
+@pytest.mark.parametrize("method", [0, 8])
+def test_a_jsonls_local_descriptor_flag_beside_its_sizes_is_passed_by_them(
+    method: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by tests/test_stream_differential.py (a long run: bits 0 and 3 of the flags of
+    a JSONL written with its sizes flipped). Its local header says encrypted, with a data
+    descriptor, and gives its sizes: the stream refused it on that header's word
+    (``jsonl-unsupported-compression``, "is encrypted"), where a file's reader, going by the
+    directory, reads it and reports. Sizes there beside the flag (which says they are 0)
+    mean damage: it is passed over by them and held to the directory, as without the flag
+    (``stream-unreadable``; the file's error where the directory says encrypted too)."""
+    good = raw_zip([("import.jsonl", _jsonl(), method), ("data/f.txt", b"x", 0)], "sizes")
+    archive = _local_field(good, 0, 6, struct.pack("<H", 9))
+    path = tmp_path / "export.zip"
+    path.write_bytes(archive)
+    assert validate(path).issues  # a report
+    found = stream_error(archive).issue
+    assert found.code == "stream-unreadable", found
+    assert found.values == {"member": "import.jsonl", "method": method, "directory": method}
+    assert "encrypted, which cannot be read" in found.message
+    both = _central_field(archive, 0, 8, struct.pack("<H", 9))  # the directory's flags too
+    path.write_bytes(both)
+    with pytest.raises(ArchiveError) as from_file:
+        validate(path)
+    assert stream_error(both).issue == from_file.value.issue
+    # A descriptor after the data as well: passed too.
+    with_descriptor = raw_zip([("import.jsonl", _jsonl(), method), ("data/f.txt", b"x", 0)])
+    start = with_descriptor.index(b"PK\x01\x02")
+    sizes = with_descriptor[start + 16 : start + 28]  # CRC-32 and sizes, from the directory
+    flagged = _local_field(with_descriptor, 0, 6, struct.pack("<H", 9))
+    flagged = _local_field(flagged, 0, 14, sizes)
+    read_directory = stream_module.StreamArchive._read_directory
+    members_met: list[int] = []
+
+    def counted(self: stream_module.StreamArchive) -> None:
+        members_met.append(len(self._offsets))
+        read_directory(self)
+
+    monkeypatch.setattr(stream_module.StreamArchive, "_read_directory", counted)
+    found = stream_error(flagged).issue
+    assert members_met == [2]  # the member after the descriptor met, not taken for the end
+    assert found.code == "stream-unreadable", found
+    assert "encrypted, which cannot be read" in found.message
+
+
 def test_members_after_a_passed_jsonl_keep_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """A JSONL passed over (its local header says it cannot be read) ends the run in an
     error whatever the directory says: the members after it pass as after a JSONL, no head

@@ -45,8 +45,8 @@ where the central directory describes it otherwise (a file's reader reads it as 
 says): the stream reads on past it to the directory to tell, keeping nothing else
 (`StreamArchive._held_after_damage`; the damage stands where they agree). A JSONL written
 with a data descriptor whose local header names a method that cannot be read, or encryption,
-is refused on that header's word (``jsonl-unsupported-compression``): its end cannot be found
-to read on to the directory's.
+and no sizes, is refused on that header's word (``jsonl-unsupported-compression``): its end
+cannot be found to read on to the directory's.
 """
 
 from __future__ import annotations
@@ -600,7 +600,8 @@ class StreamArchive(Archive):
                 break
             if is_root_jsonl(local.info.name) and passed is None:
                 info = local.info
-                if local.descriptor or (info.method in READABLE_METHODS and not info.encrypted):
+                sized = not local.descriptor or info.compressed_size > 0
+                if (info.method in READABLE_METHODS and not info.encrypted) or not sized:
                     require_readable_jsonl(info)
                     self._jsonl_local = local
                     self.jsonl = info
@@ -608,12 +609,16 @@ class StreamArchive(Archive):
                 # A JSONL its local header says cannot be read, with its sizes there: a
                 # file's reader goes by the central directory's method and flags instead
                 # (they differ when one of the headers is damaged). Passed over, to learn
-                # from the directory what a file's reader says. (With a data descriptor,
-                # the stream cannot find its end: its local header's word is taken.) The run
-                # ends in an error whatever the directory says (below): the members after it
-                # pass as after a JSONL, nothing kept of them (not the heads of every one).
+                # from the directory what a file's reader says. (With a data descriptor and
+                # no sizes, the stream cannot find its end: its local header's word is
+                # taken.) The run ends in an error whatever the directory says (below): the
+                # members after it pass as after a JSONL, nothing kept of them (not the
+                # heads of every one).
                 passed = local
                 self._before_jsonl = False
+                if local.descriptor:
+                    self._pass_by_sizes(local)
+                    continue
             self._read_member(local)
         self._read_directory()
         index = self.index
@@ -622,6 +627,16 @@ class StreamArchive(Archive):
             require_readable_jsonl(server)  # the directory agrees: the file's error
             raise _jsonl_passed(server, passed.info)
         raise self._other_jsonl(server.name)
+
+    def _pass_by_sizes(self, local: _Local) -> None:
+        """Pass over a member whose local header gives its sizes and the data descriptor flag
+        too (which says they are 0 there: one of the two is damaged; only the sizes can
+        delimit it), and the descriptor with those sizes after it, if there is one."""
+        member = local.info
+        self._read_member(_Local(member, False, local.raw_name))
+        found = _match_descriptor(self._in.peek(28), member.compressed_size, member.size)
+        if found is not None:
+            self._in.advance(found[0])
 
     def _next_member(self) -> _Local | None:
         """The next local header, or None where the members end. (Read in place from the
