@@ -1005,6 +1005,51 @@ def test_a_jsonls_local_method_is_checked_against_the_central_directory(tmp_path
     assert found.code == "jsonl-unsupported-compression"
 
 
+@pytest.mark.parametrize("method", [0, 8])
+def test_a_jsonls_local_descriptor_flag_beside_its_sizes_is_passed_by_them(
+    method: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by tests/test_stream_differential.py (a long run: bits 0 and 3 of the flags of
+    a JSONL written with its sizes flipped). Its local header says encrypted, with a data
+    descriptor, and gives its sizes: the stream refused it on that header's word
+    (``jsonl-unsupported-compression``, "is encrypted"), where a file's reader, going by the
+    directory, reads it and reports. Sizes there beside the flag (which says they are 0)
+    mean damage: it is passed over by them and held to the directory, as without the flag
+    (``stream-unreadable``; the file's error where the directory says encrypted too)."""
+    good = raw_zip([("import.jsonl", _jsonl(), method), ("data/f.txt", b"x", 0)], "sizes")
+    archive = _local_field(good, 0, 6, struct.pack("<H", 9))
+    path = tmp_path / "export.zip"
+    path.write_bytes(archive)
+    assert validate(path).issues  # a report
+    found = stream_error(archive).issue
+    assert found.code == "stream-unreadable", found
+    assert found.values == {"member": "import.jsonl", "method": method, "directory": method}
+    assert "encrypted, which cannot be read" in found.message
+    both = _central_field(archive, 0, 8, struct.pack("<H", 9))  # the directory's flags too
+    path.write_bytes(both)
+    with pytest.raises(ArchiveError) as from_file:
+        validate(path)
+    assert stream_error(both).issue == from_file.value.issue
+    # A descriptor after the data as well: passed too.
+    with_descriptor = raw_zip([("import.jsonl", _jsonl(), method), ("data/f.txt", b"x", 0)])
+    start = with_descriptor.index(b"PK\x01\x02")
+    sizes = with_descriptor[start + 16 : start + 28]  # CRC-32 and sizes, from the directory
+    flagged = _local_field(with_descriptor, 0, 6, struct.pack("<H", 9))
+    flagged = _local_field(flagged, 0, 14, sizes)
+    read_directory = stream_module.StreamArchive._read_directory
+    members_met: list[int] = []
+
+    def counted(self: stream_module.StreamArchive) -> None:
+        members_met.append(len(self._offsets))
+        read_directory(self)
+
+    monkeypatch.setattr(stream_module.StreamArchive, "_read_directory", counted)
+    found = stream_error(flagged).issue
+    assert members_met == [2]  # the member after the descriptor met, not taken for the end
+    assert found.code == "stream-unreadable", found
+    assert "encrypted, which cannot be read" in found.message
+
+
 def test_members_after_a_passed_jsonl_keep_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """A JSONL passed over (its local header says it cannot be read) ends the run in an
     error whatever the directory says: the members after it pass as after a JSONL, no head
@@ -1098,31 +1143,175 @@ def test_an_emoji_image_its_local_header_says_is_encrypted_stops_the_stream(
 # A JSONL's local header damaged (Go's layout): its flags cleared (no data descriptor, so
 # sizes 0), or its method 0 made 12 (bzip2, readable).
 _JSONL_LOCAL_DAMAGE = {"descriptor-flag-lost": (8, 6, b"\x00"), "method-changed": (0, 8, b"\x0c")}
+# ... what the stream then says the local header and the directory say.
+_JSONL_LOCAL_DIFFERS = {
+    "descriptor-flag-lost": (
+        "0 bytes compressed (0 uncompressed)",
+        "its sizes in a data descriptor",
+    ),
+    "method-changed": ("method 12", "method 0"),
+}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18, left open: a JSONL's local header that differs from its central "
-    "directory entry is read as it says; the data error stops the stream before it can hold "
-    "the header to the directory",
-)
 @pytest.mark.parametrize("damage", list(_JSONL_LOCAL_DAMAGE))
 def test_a_jsonls_damaged_local_header_is_stream_unreadable(damage: str, tmp_path: Path) -> None:
-    """Found by tests/test_stream_differential.py (an overwrite of byte 6 with 0; a flip of
-    byte 8). A file's reader goes by the central directory and reports (exit 1); the stream
-    reads the JSONL as its local header says and stops at the data error: "Member
+    """Issue 18 (found by tests/test_stream_differential.py: an overwrite of byte 6 with 0; a
+    flip of byte 8). A file's reader goes by the central directory and reports (exit 1); the
+    stream read the JSONL as its local header says and stopped at the data error: "Member
     'import.jsonl': the compressed data ends early (truncated archive?)" (zip-truncated), or
-    "... is damaged (bzip2: Invalid data stream)" (zip-corrupt). It cannot tell which
-    header is right before the directory, so ``stream-unreadable`` would be its verdict:
-    that needs the stream read on past the failed JSONL to its directory (drained: what
-    it costs on a large archive is the open question), not done yet."""
+    "... is damaged (bzip2: Invalid data stream)" (zip-corrupt). Which header is right, it
+    cannot tell before the directory: it reads on to it (keeping nothing else) and says
+    ``stream-unreadable``, naming the member and what differs."""
     method, at, value = _JSONL_LOCAL_DAMAGE[damage]
     members = [("import.jsonl", _jsonl(), method), ("data/files/b.txt", b"x" * 100, 0)]
     archive = _local_field(raw_zip(members), 0, at, value)
     path = tmp_path / "export.zip"
     path.write_bytes(archive)
     assert validate(path).issues  # a report
-    assert stream_error(archive).issue.code == "stream-unreadable"
+    for workers in (1, 2):
+        found = stream_error(archive, workers=workers).issue
+        assert found.code == "stream-unreadable", found
+        said, directory = _JSONL_LOCAL_DIFFERS[damage]
+        assert found.values == {"member": "import.jsonl", "found": said, "expected": directory}
+        assert "its data, read as its local header" in found.message
+        assert "Save the archive to a file first" in found.message
+
+
+def _damaged_jsonl(layout: str) -> bytes:
+    """A deflated JSONL whose data is damaged in its middle, both headers agreeing."""
+    members = [("import.jsonl", _jsonl(), 8), ("data/files/b.txt", b"x" * 100, 0)]
+    archive = raw_zip(members, layout)
+    data = archive.index(b"import.jsonl") + len("import.jsonl")
+    middle = data + (archive.index(b"PK", data) - data) // 2
+    return archive[:middle] + bytes(200) + archive[middle + 200 :]
+
+
+@pytest.mark.parametrize("layout", ["descriptor", "sizes"])
+def test_a_jsonls_damaged_data_under_agreeing_headers_is_the_files_error(
+    layout: str, tmp_path: Path
+) -> None:
+    """Issue 18: the stream reads on past a JSONL whose data fails to the central directory,
+    which here agrees with its local header: the data error stands, as a file's reader
+    gives it (exit 3)."""
+    archive = _damaged_jsonl(layout)
+    path = tmp_path / "export.zip"
+    path.write_bytes(archive)
+    with pytest.raises(ArchiveError) as from_file:
+        validate(path)
+    found = stream_error(archive).issue
+    assert found.code in ("zip-corrupt", "zip-truncated"), found
+    assert found == from_file.value.issue
+    result = piped(path, "validate", "-")
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.decode() == f"archivekit: {found.message}\n"
+
+
+def test_a_jsonls_damaged_local_header_in_a_cut_download_is_the_data_error() -> None:
+    """The stream read on past the JSONL's failed data and ended without a zip's end records
+    (an incomplete download): the data error, as before the stream read on, not
+    ``stream-unreadable``."""
+    method, at, value = _JSONL_LOCAL_DAMAGE["method-changed"]
+    members = [("import.jsonl", _jsonl(), method), ("data/files/b.txt", b"x" * 5000, 0)]
+    archive = _local_field(raw_zip(members), 0, at, value)
+    whole = stream_error(archive).issue
+    cut = stream_error(archive[: archive.index(b"PK\x01\x02") - 100]).issue
+    assert (whole.code, cut.code) == ("stream-unreadable", "zip-corrupt"), cut
+    assert "bzip2" in cut.message
+
+
+def test_a_jsonl_cut_by_an_incomplete_download_says_so() -> None:
+    """Cut inside the JSONL's data, its local header damaged or not: the stream ends there,
+    and says the download is incomplete (nothing is left to read on to)."""
+    lines = [version(), team("t"), channel("t", "c"), user("ann", ["t"])]
+    lines += [post("t", "c", "ann", f"message {i}", T + i) for i in range(3000)]
+    for method, at, value in [(8, 0, b"PK"), *_JSONL_LOCAL_DAMAGE.values()]:
+        members = [("import.jsonl", _jsonl(lines), method), ("data/b.txt", b"x", 0)]
+        archive = _local_field(raw_zip(members), 0, at, value)
+        found = stream_error(archive[: archive.index(b"PK\x07\x08") // 2]).issue
+        assert found.code in ("zip-truncated", "zip-corrupt"), found
+        if method == 8 and at == 0:
+            assert "incomplete download" in found.message, found
+
+
+def test_reading_on_past_a_jsonls_failed_data_finds_a_large_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The central directory the stream reads on to may be far longer than what it keeps of
+    its past (~1 MiB; 20,000 members, 1.6 MiB, here), and a zip stored whole as a member (an Office
+    document) holds a directory and end records of its own: the stream finds the archive's,
+    and reads in small chunks (a signature cut by a read) still finds it."""
+    monkeypatch.setattr(stream_module, "_CHUNK", 4096)
+    document = io.BytesIO()
+    with zipfile.ZipFile(document, "w") as inner:
+        inner.writestr("word/document.xml", "<w:document/>")
+    files = [(f"data/files/{n:05}-a-long-enough-name.txt", b"", 0) for n in range(20_000)]
+    members = [("import.jsonl", _jsonl(), 0), ("data/report.docx", document.getvalue(), 0)]
+    good = raw_zip([*members, *files])
+    directory = struct.unpack("<I", good[-6:-2])[0]  # its offset, in the end record
+    assert good[directory : directory + 4] == b"PK\x01\x02"
+    assert len(good) - directory > 3 << 19  # more than the ~1 MiB kept
+    for method, at, value in _JSONL_LOCAL_DAMAGE.values():
+        if method:
+            continue
+        archive = _local_field(good, 0, at, value)
+        found = stream_error(archive).issue
+        assert found.code == "stream-unreadable", found
+        assert found.values["expected"] == "method 0"
+    # The headers agreeing, the data error stands.
+    data = good.index(b"import.jsonl") + len("import.jsonl")
+    archive = _local_field(good, 0, 8, b"\x0c")  # bzip2 in both headers
+    at = directory + 10
+    archive = archive[:at] + b"\x0c" + archive[at + 1 :]
+    assert archive[data : data + 1] == b"{"
+    path = tmp_path / "export.zip"
+    path.write_bytes(archive)
+    with pytest.raises(ArchiveError) as from_file:
+        validate(path)
+    assert stream_error(archive).issue == from_file.value.issue
+
+
+def test_reading_on_past_a_jsonls_failed_data_to_no_directory_or_another_jsonl() -> None:
+    """Read on to the end past the JSONL's failed data: a damaged directory (its first
+    header's signature) cannot be held to, and a directory that imports another JSONL says
+    so (the run ends in ``stream-unreadable`` either way)."""
+    method, at, value = _JSONL_LOCAL_DAMAGE["method-changed"]
+    members = [("import.jsonl", _jsonl(), method), ("a.jsonl", b"", 0)]
+    archive = _local_field(raw_zip(members), 0, at, value)
+    found = stream_error(_central_field(archive, 0, 0, b"PK\x01\x00")).issue
+    assert found.code == "stream-unreadable", found
+    assert "no central directory could be read after it" in found.message
+    assert found.values == {"member": "import.jsonl"}
+    other = _local_field(raw_zip(members, order=[1, 0]), 0, at, value)
+    found = stream_error(other).issue
+    assert found.code == "stream-unreadable", found
+    assert found.values == {"member": "a.jsonl", "streamed": "import.jsonl"}
+
+
+def test_a_jsonls_damaged_local_header_from_a_pipe_exits_3(tmp_path: Path) -> None:
+    """`cat ARCHIVE | archivekit validate -` (one process and two): exit 3 and the
+    ``stream-unreadable`` message, one line on standard error, nothing on standard output;
+    the file itself gets a report (exit 1)."""
+    method, at, value = _JSONL_LOCAL_DAMAGE["method-changed"]
+    members = [("import.jsonl", _jsonl(), method), ("data/files/b.txt", b"x" * 100, 0)]
+    path = tmp_path / "export.zip"
+    path.write_bytes(_local_field(raw_zip(members), 0, at, value))
+    from_file = subprocess.run(
+        [sys.executable, "-m", "archivekit", "validate", str(path)],
+        capture_output=True,
+        env=_environment(),
+        check=False,
+    )
+    assert from_file.returncode == 1, from_file.stderr
+    for workers in ("1", "2"):
+        result = piped(path, "validate", "-", "--workers", workers)
+        assert result.returncode == 3, result.stderr
+        assert result.stdout == b""
+        message = result.stderr.decode()
+        assert message.startswith("archivekit: Member 'import.jsonl': its data, read as its")
+        assert "— method 12 — failed" in message
+        assert "which a file's reader goes by, says method 0" in message
+        assert "Save the archive to a file first" in message
+        assert len(message.splitlines()) == 1
 
 
 def _central_field(archive: bytes, member: int, at: int, value: bytes) -> bytes:
@@ -1314,9 +1503,9 @@ def test_commands_that_read_twice_say_a_stream_needs_saving(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_sigterm_stops_a_stalled_stream_and_cleans_up(tmp_path: Path) -> None:
-    """A download that stalls mid-JSONL: SIGTERM still ends the run at once (the reader
-    thread blocked on the pipe does not hold it up), exit 143, no temporary file left."""
+def _stopped_stalled(data: bytes, tmp_path: Path, ready: Callable[[int], bool]) -> None:
+    """`archivekit validate -` fed `data`, then stalled: once `ready(pid)`, SIGTERM ends the
+    run at once, exit 143, no temporary file left."""
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     process = subprocess.Popen(
@@ -1327,12 +1516,11 @@ def test_sigterm_stops_a_stalled_stream_and_cleans_up(tmp_path: Path) -> None:
         env={**_environment(), "TMPDIR": str(temporary)},
     )
     assert process.stdin is not None
-    process.stdin.write(SAMPLES[0].read_bytes()[:3000])
+    process.stdin.write(data)
     process.stdin.flush()
     deadline = time.monotonic() + 60
-    tasks = Path(f"/proc/{process.pid}/task")
-    while len(list(tasks.iterdir())) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)  # the reader thread: the JSONL is being read
+    while not ready(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
     try:
         # Not a measure of speed (it ends in well under a second): a run held up by its
@@ -1346,3 +1534,28 @@ def test_sigterm_stops_a_stalled_stream_and_cleans_up(tmp_path: Path) -> None:
         assert process.stderr is not None
         process.stderr.close()
     assert list(temporary.iterdir()) == []
+
+
+def test_sigterm_stops_a_stalled_stream_and_cleans_up(tmp_path: Path) -> None:
+    """A download that stalls mid-JSONL: SIGTERM still ends the run at once (the reader
+    thread blocked on the pipe does not hold it up), exit 143, no temporary file left."""
+
+    def reading(pid: int) -> bool:
+        return len(list(Path(f"/proc/{pid}/task").iterdir())) >= 2  # the reader thread
+
+    _stopped_stalled(SAMPLES[0].read_bytes()[:3000], tmp_path, reading)
+
+
+def test_sigterm_stops_a_stream_read_on_past_a_failed_jsonl(tmp_path: Path) -> None:
+    """The JSONL's local header damaged, its data fails: the stream reads on to the central
+    directory (it does not stop at the damage, but waits for the rest of a download that
+    stalls there), and SIGTERM still ends the run at once."""
+    method, at, value = _JSONL_LOCAL_DAMAGE["method-changed"]
+    members = [("import.jsonl", _jsonl(), method), ("data/files/b.txt", b"x" * 200_000, 0)]
+    archive = _local_field(raw_zip(members), 0, at, value)
+    started = time.monotonic()
+
+    def waiting(pid: int) -> bool:  # read on, not stopped: still running after a while
+        return time.monotonic() - started > 2 and Path(f"/proc/{pid}").exists()
+
+    _stopped_stalled(archive[: archive.index(b"data/files/b.txt") + 100_000], tmp_path, waiting)

@@ -40,9 +40,13 @@ the stream began with, or can read where the local header, with its sizes, said 
 stream passed over it: `StreamArchive._start_members`); and local headers that lead the stream
 past the end of a whole archive (a damaged size: the stream ends inside a member or a header,
 yet with a zip's end records, `StreamArchive._complete_or_cut`; a stream cut short is
-``zip-truncated``). A JSONL written with a data descriptor whose local header names a method
-that cannot be read, or encryption, is refused on that header's word
-(``jsonl-unsupported-compression``): its end cannot be found to read on to the directory's.
+``zip-truncated``); and a JSONL whose data fails to decompress as its local header says,
+where the central directory describes it otherwise (a file's reader reads it as the directory
+says): the stream reads on past it to the directory to tell, keeping nothing else
+(`StreamArchive._held_after_damage`; the damage stands where they agree). A JSONL written
+with a data descriptor whose local header names a method that cannot be read, or encryption,
+and no sizes, is refused on that header's word (``jsonl-unsupported-compression``): its end
+cannot be found to read on to the directory's.
 """
 
 from __future__ import annotations
@@ -103,6 +107,7 @@ from archivekit.read.members import (
     SCANNED,
     ListIndex,
     LocalHeaders,
+    MemberIndex,
     TailView,
     name_hash,
     read_member_index,
@@ -120,8 +125,10 @@ from archivekit.read.source import (
 )
 from archivekit.read.teed import Tee, widen_pipe
 from archivekit.read.zipdir import (
+    CENTRAL_HEADER,
     CENTRAL_HEADER_SIG,
     DESCRIPTOR_SIG,
+    EOCD,
     EOCD_SIG,
     FLAG_DATA_DESCRIPTOR,
     FLAG_ENCRYPTED,
@@ -129,7 +136,9 @@ from archivekit.read.zipdir import (
     LOCAL_HEADER_SIG,
     SPANNED_MARKER,
     U32_MAX,
+    ZIP64_EOCD,
     ZIP64_EOCD_SIG,
+    ZIP64_LOCATOR,
     MemberInfo,
     decode_name,
     ends_with_end_records,
@@ -165,6 +174,11 @@ _U32 = struct.Struct("<I")
 _NEXT = frozenset(
     {LOCAL_HEADER_SIG, CENTRAL_HEADER_SIG, EOCD_SIG, ZIP64_EOCD_SIG, b"PK\x06\x08", b"PK\x05\x05"}
 )
+# What may follow the central directory's last header (its digital signature, the zip64 end
+# records, the end record), and at most how many bytes they take with their comment and data
+# (`StreamArchive._drain_to_directory`).
+_DIRECTORY_ENDS = frozenset({b"PK\x05\x05", ZIP64_EOCD_SIG, EOCD_SIG})
+_END_RECORDS = 6 + 0xFFFF + ZIP64_EOCD.size + ZIP64_LOCATOR.size + EOCD.size + 0xFFFF
 
 # The most the checks read of a member's start: an SVG emoji image, whole (a larger one fails
 # the emoji size limit first); other images' headers are within HEAD_BYTES.
@@ -437,6 +451,33 @@ def _not_the_directorys(name: str, why: str, values: dict[str, Scalar]) -> Archi
     )
 
 
+def _servers_jsonl(index: MemberIndex) -> MemberInfo:
+    """The JSONL the server imports, by the central directory (`choose_jsonl`)."""
+    return choose_jsonl([index[i] for i in index.ending_with(".jsonl")], "archive")
+
+
+def _header_differences(local: _Local, server: MemberInfo) -> list[tuple[str, str]]:
+    """What decides how a member's data is read, as its local header and as the central
+    directory's entry say it, where they differ: method, encryption, and where its data
+    ends (its sizes, or a data descriptor)."""
+
+    def sizes(member: MemberInfo, descriptor: bool) -> str:
+        if descriptor:
+            return "its sizes in a data descriptor"
+        return f"{member.compressed_size:,} bytes compressed ({member.size:,} uncompressed)"
+
+    def encryption(member: MemberInfo) -> str:
+        return "encrypted" if member.encrypted else "not encrypted"
+
+    info = local.info
+    pairs = [
+        (f"method {info.method}", f"method {server.method}"),
+        (encryption(info), encryption(server)),
+        (sizes(info, local.descriptor), sizes(server, bool(server.flags & FLAG_DATA_DESCRIPTOR))),
+    ]
+    return [(said, directory) for said, directory in pairs if said != directory]
+
+
 def _stream_ends(name: str, where: str, member: str | None = None) -> ArchiveError:
     """`where`: "inside member 'NAME'" and the like (`member`: that NAME, kept as a value)."""
     values: dict[str, Scalar] = {"path": name}
@@ -559,7 +600,8 @@ class StreamArchive(Archive):
                 break
             if is_root_jsonl(local.info.name) and passed is None:
                 info = local.info
-                if local.descriptor or (info.method in READABLE_METHODS and not info.encrypted):
+                sized = not local.descriptor or info.compressed_size > 0
+                if (info.method in READABLE_METHODS and not info.encrypted) or not sized:
                     require_readable_jsonl(info)
                     self._jsonl_local = local
                     self.jsonl = info
@@ -567,20 +609,34 @@ class StreamArchive(Archive):
                 # A JSONL its local header says cannot be read, with its sizes there: a
                 # file's reader goes by the central directory's method and flags instead
                 # (they differ when one of the headers is damaged). Passed over, to learn
-                # from the directory what a file's reader says. (With a data descriptor,
-                # the stream cannot find its end: its local header's word is taken.) The run
-                # ends in an error whatever the directory says (below): the members after it
-                # pass as after a JSONL, nothing kept of them (not the heads of every one).
+                # from the directory what a file's reader says. (With a data descriptor and
+                # no sizes, the stream cannot find its end: its local header's word is
+                # taken.) The run ends in an error whatever the directory says (below): the
+                # members after it pass as after a JSONL, nothing kept of them (not the
+                # heads of every one).
                 passed = local
                 self._before_jsonl = False
+                if local.descriptor:
+                    self._pass_by_sizes(local)
+                    continue
             self._read_member(local)
         self._read_directory()
         index = self.index
-        server = choose_jsonl([index[i] for i in index.ending_with(".jsonl")], "archive")
+        server = _servers_jsonl(index)
         if passed is not None and server.header_offset == passed.info.header_offset:
             require_readable_jsonl(server)  # the directory agrees: the file's error
             raise _jsonl_passed(server, passed.info)
         raise self._other_jsonl(server.name)
+
+    def _pass_by_sizes(self, local: _Local) -> None:
+        """Pass over a member whose local header gives its sizes and the data descriptor flag
+        too (which says they are 0 there: one of the two is damaged; only the sizes can
+        delimit it), and the descriptor with those sizes after it, if there is one."""
+        member = local.info
+        self._read_member(_Local(member, False, local.raw_name))
+        found = _match_descriptor(self._in.peek(28), member.compressed_size, member.size)
+        if found is not None:
+            self._in.advance(found[0])
 
     def _next_member(self) -> _Local | None:
         """The next local header, or None where the members end. (Read in place from the
@@ -671,12 +727,135 @@ class StreamArchive(Archive):
         check_member_size(member, self._limits)
         reading = self._jsonl_reading
         charge = self._budget.charge
-        with self._complete_or_cut():
-            for block in self._data(local, reading, block_size, need=None, strict=True):
-                charge(member, reading.produced, reading.consumed, len(block))
-                yield block
+        data_start = self._in.offset
+        try:
+            with self._complete_or_cut():
+                for block in self._data(local, reading, block_size, need=None, strict=True):
+                    charge(member, reading.produced, reading.consumed, len(block))
+                    yield block
+        except ArchiveError as exc:
+            if exc.issue.code not in ("zip-corrupt", "zip-truncated"):
+                raise
+            # What was read of it but not decompressed (the input fed with the damage) may
+            # hold the data's end and what follows: read again.
+            raise self._held_after_damage(local, exc, data_start + reading.consumed) from None
         self._note(local, reading, None)
         self._jsonl_state = 2
+
+    def _held_after_damage(self, local: _Local, damage: ArchiveError, resume: int) -> ArchiveError:
+        """What to raise for the JSONL whose data, read as its local header says, failed
+        (`damage`). A file's reader goes by the central directory: where the directory
+        describes the JSONL otherwise (one of the two headers is damaged), a file's reader
+        reads it another way and may well give a report. So the stream reads on to its end,
+        keeping nothing but the central directory (`_drain_to_directory`), and holds the
+        local header to it: ``stream-unreadable`` where they differ or no directory is found;
+        `damage` where they agree, where the stream ends without a zip's end records (cut
+        short: the download is incomplete, as `damage` says) and where it ended at the damage.
+
+        What it costs: the rest of the stream is read and searched for the directory's
+        signature (`bytes.find`), on the way to an exit-3 stop only, and the run waits for
+        the rest of the download; no more memory is held than while reading members. `resume`:
+        where to read on from (at most one input slice back, within `_Input.history`)."""
+        source = self._in
+        if resume < source.offset:
+            source.unread(source.history(resume, source.offset))
+        if source.eof and not source.available:
+            return damage  # nothing follows: `_complete_or_cut` said what the end means
+        with self._directory_file() as out:
+            start = self._drain_to_directory(out)
+            if not self._ends_with_end_records():
+                return damage
+            index = None if start is None else self._drained_directory(out, start)
+        name = local.info.name
+        if index is None:
+            return _not_the_directorys(
+                name,
+                "its data, read as its local header (which the stream read) says, failed, "
+                "and no central directory could be read after it",
+                {},
+            )
+        server = _servers_jsonl(index)
+        if server.header_offset != local.info.header_offset:
+            return self._other_jsonl(server.name)
+        require_readable_jsonl(server)  # the directory's word: the file's error
+        differ = _header_differences(local, server)
+        if not differ:
+            return damage
+        said, directory = (" and ".join(side) for side in zip(*differ, strict=True))
+        return _not_the_directorys(
+            name,
+            f"its data, read as its local header (which the stream read) says — {said} — "
+            f"failed, and the central directory (at its end), which a file's reader goes by, "
+            f"says {directory}",
+            {"found": said, "expected": directory},
+        )
+
+    def _drain_to_directory(self, out: BinaryIO) -> int | None:
+        """Read the rest of the stream, keeping only the central directory: the run of
+        central directory headers, each followed by the next, that end records and the end
+        of the stream follow. Its headers are written to `out`, where it begins returned,
+        the stream left at the end records (buffered); None where there is none.
+
+        A run that is not the directory (a zip stored as a member has one, and "PK\1\2"
+        may occur anywhere in data) is dropped where it breaks, and the search goes on from
+        its last header's second byte (within what `_Input.history` keeps: a header is at
+        most ~192 KiB). Memory: the stream's buffer, a header and the end records."""
+        source = self._in
+        while self._skip_to(CENTRAL_HEADER_SIG):
+            start = last = source.offset
+            out.seek(0)
+            out.truncate()
+            while True:
+                head = source.peek(CENTRAL_HEADER.size)
+                if len(head) < CENTRAL_HEADER.size or head[:4] != CENTRAL_HEADER_SIG:
+                    break
+                fields = CENTRAL_HEADER.unpack(head)
+                record = source.take(CENTRAL_HEADER.size + fields[10] + fields[11] + fields[12])
+                out.write(record)
+                last = source.offset - len(record)
+            if source.offset == start:
+                source.advance(1)  # no whole header: search on after its signature
+                continue
+            if source.peek(4) in _DIRECTORY_ENDS and source.fill(_END_RECORDS + 1) <= _END_RECORDS:
+                return start
+            # Not the directory: search again from inside its last header.
+            source.unread(source.history(last + 1, source.offset))
+        return None
+
+    def _drained_directory(self, out: BinaryIO, start: int) -> MemberIndex | None:
+        """The central directory `_drain_to_directory` found at `start`, its headers in
+        `out`, parsed as a file's (None: it does not parse)."""
+        source = self._in
+        # The end record is looked for in the last `_TAIL` bytes of the file: a shorter
+        # directory gets the bytes before it too, as `_read_directory`'s does.
+        keep = min(start, max(0, source.offset + source.available - _TAIL))
+        if keep < start:
+            out.seek(0)
+            out.truncate()
+            out.write(source.history(keep, source.offset))
+        size = source.offset + source.copy_rest(out)
+        out.flush()
+        out.seek(0)
+        try:
+            return read_member_index(out, size, shift=keep)
+        except ArchiveError:
+            return None
+
+    def _skip_to(self, signature: bytes) -> bool:
+        """Consume the stream up to the next `signature` (False: to its end, none found)."""
+        source = self._in
+        keep = len(signature) - 1  # a signature may begin in one read and end in the next
+        while True:
+            buf, at = source.window()
+            found = buf.find(signature, at)
+            if found >= 0:
+                source.advance(found - at)
+                return True
+            tail = min(keep, len(buf) - at)
+            source.advance(len(buf) - at - tail)
+            if source.fill(tail + 1) <= tail:
+                source.advance(tail)
+                return False
 
     # --- the rest --------------------------------------------------------------------------
 
@@ -975,36 +1154,41 @@ class StreamArchive(Archive):
         source = self._in
         tail_start = source.offset
         keep = max(0, tail_start - _TAIL)
+        with self._directory_file() as out:
+            out.write(source.history(keep, tail_start))
+            size = tail_start + source.copy_rest(out)
+            out.flush()
+            out.seek(0)
+            try:
+                self.index = read_member_index(out, size, shift=keep)
+            except ArchiveError as exc:
+                # The file begins inside the last member's data, not at a zip's start:
+                # no end record found there means the stream stopped early, not that
+                # it is no zip (its members were read).
+                if exc.issue.code != "not-a-zip":
+                    raise
+                raise _stream_ends(source.name, "before the end of its central directory") from None
+        self.size = size
+
+    @contextmanager
+    def _directory_file(self) -> Iterator[BinaryIO]:
+        """A temporary file in the run's directory for the central directory to be parsed
+        from (as a file's), removed afterwards."""
         if self._run is None:
             raise ValueError("a zip stream needs a run directory")
         path = self._run.path / "central-directory"
         try:
             with open(path, "w+b") as out:
-                out.write(source.history(keep, tail_start))
-                size = tail_start + source.copy_rest(out)
-                out.flush()
-                out.seek(0)
-                try:
-                    self.index = read_member_index(out, size, shift=keep)
-                except ArchiveError as exc:
-                    # The file begins inside the last member's data, not at a zip's start:
-                    # no end record found there means the stream stopped early, not that
-                    # it is no zip (its members were read).
-                    if exc.issue.code != "not-a-zip":
-                        raise
-                    raise _stream_ends(
-                        source.name, "before the end of its central directory"
-                    ) from None
+                yield out
         except OSError as exc:
             raise temporary_file_error(path, exc) from None
         finally:
             path.unlink(missing_ok=True)
-        self.size = size
 
     def _check_jsonl(self) -> None:
         """The central directory's JSONL must be the one the stream began with, intact."""
         index = self.index
-        server = choose_jsonl([index[i] for i in index.ending_with(".jsonl")], "archive")
+        server = _servers_jsonl(index)
         local = self._jsonl_local
         assert local is not None
         if server.header_offset != local.info.header_offset:
