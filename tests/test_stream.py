@@ -950,6 +950,31 @@ def test_a_truncated_stream_is_truncated() -> None:
     assert stream_error(archive[:-10]).issue.code in ("zip-truncated", "zip-corrupt")
 
 
+@pytest.mark.parametrize("method", ["deflate", "deflate64"])
+@pytest.mark.parametrize("member", ["import.jsonl", "data/f.txt"])
+def test_a_stream_cut_inside_a_descriptor_after_a_deflate_stream_is_truncated(
+    method: synth.Method, member: str, tmp_path: Path
+) -> None:
+    """Issue 18 (found by tests/test_stream_differential.py, a long run): a download cut
+    after a deflated member's data, inside its data descriptor or the next header's
+    signature. The stream found no whole descriptor there and said it cannot tell where
+    the member ends (``stream-unreadable``); fewer bytes than a descriptor and a signature
+    left, where a whole zip has its directory and end record: an incomplete download."""
+    members = [
+        ZipMember("import.jsonl", _jsonl(), method if member == "import.jsonl" else "deflate"),
+        ZipMember("data/f.txt", b"abc" * 3000, method if member == "data/f.txt" else "stored"),
+        ZipMember("data/g.txt", b"x", "stored"),
+    ]
+    archive = write_zip(tmp_path / "export.zip", members).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(archive)) as listing:
+        names = [info.filename for info in listing.infolist()]
+        following = listing.infolist()[names.index(member) + 1].header_offset
+    for cut in range(following - 16, following + 4):  # the descriptor (16 bytes), a signature
+        found = stream_error(archive[:cut]).issue
+        assert found.code == "zip-truncated", (cut - following, found)
+        assert found.values["member"] == member
+
+
 def _local_field(archive: bytes, member: int, at: int, value: bytes) -> bytes:
     """`archive` with `value` over byte `at` of the `member`-th local header."""
     start = -1

@@ -1394,21 +1394,26 @@ class StreamArchive(Archive):
         fed = previous + piece
         source.unread(fed)
         reading.consumed -= len(fed)
-        window = source.peek(len(fed) + 28)
+        window = source.peek(len(fed) + _HOLD)
         for cut in range(1, len(fed) + 1):
             found = _match_descriptor(
-                window[cut : cut + 28], reading.consumed + cut, reading.produced
+                window[cut : cut + _HOLD], reading.consumed + cut, reading.produced
             )
             if found is not None:
                 source.advance(cut + found[0])
                 reading.consumed += cut
                 reading.whole = True
                 return
+        if len(window) < len(fed) + _HOLD:
+            # The stream ends before a descriptor and a signature after the data could be
+            # seen whole: cut inside them (or, ending with a zip's end records, led astray by
+            # a local header: `_complete_or_cut` tells which).
+            raise _stream_ends(source.name, f"after member {member.name!r}", member.name)
         raise _undelimited(member, "no data descriptor matching its data follows it")
 
     def _descriptor(self, member: MemberInfo, reading: _Reading) -> None:
         """Consume the data descriptor after a deflate stream (sizes as decompressed)."""
-        data = self._in.peek(28)
+        data = self._in.peek(_HOLD)
         found = _match_descriptor(data, reading.consumed, reading.produced)
         reading.whole = True
         if found is not None:
@@ -1416,7 +1421,10 @@ class StreamArchive(Archive):
             return
         if data[:4] in _NEXT:
             return  # flagged, but no descriptor written: the next header follows at once
-        if len(data) < 4:
+        if len(data) < _HOLD:
+            # The stream ends before a descriptor and a signature after the data could be
+            # seen whole: cut inside them (a whole zip has at least its central directory
+            # and end record there).
             raise _stream_ends(self._in.name, f"after member {member.name!r}", member.name)
         raise _undelimited(member, "no data descriptor matching its data follows it")
 
