@@ -1149,6 +1149,17 @@ class StreamArchive(Archive):
             )
         )
 
+    def _damage(self, member: MemberInfo, i: int) -> tuple[ArchiveError, int] | None:
+        """The damage noted of record `i` as a file's reader meets it in the directory's
+        `member`, and after how many bytes: compressed data that ends early (the only
+        ``zip-truncated`` noted; a stream cut short stops) after more bytes than the
+        directory's size decompressed is, for a file's reader, which decompresses the same
+        bytes, more data than declared, met first (once past that size)."""
+        found = self._errors.get(i)
+        if found is None or found[1] <= member.size or found[0].issue.code != "zip-truncated":
+            return found
+        return too_much_data(member), member.size + 1
+
     def _as_read(self, member: MemberInfo, i: int, n: int) -> None:
         """Raise what reading the first `n` bytes of the central directory's `member` from a
         file raises, from what was noted of it (record `i`): damage met before `n` bytes;
@@ -1156,7 +1167,7 @@ class StreamArchive(Archive):
         directory's; more data than the directory declares."""
         if member.encrypted:
             raise member_encrypted(member)
-        found = self._errors.get(i)
+        found = self._damage(member, i)
         if found is not None and found[1] < n:
             raise found[0]
         size = self._size[i]
@@ -1180,7 +1191,7 @@ class StreamArchive(Archive):
                 error("zip-corrupt", f"Member {member.name!r}: the local header is damaged.")
             )
         self._held_to_directory(member, i)
-        found = self._errors.get(i)
+        found = self._damage(member, i)
         if found is not None:
             raise found[0]
         if self._state[i] & _WHOLE:
