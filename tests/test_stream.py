@@ -950,6 +950,31 @@ def test_a_truncated_stream_is_truncated() -> None:
     assert stream_error(archive[:-10]).issue.code in ("zip-truncated", "zip-corrupt")
 
 
+@pytest.mark.parametrize("method", ["deflate", "deflate64"])
+@pytest.mark.parametrize("member", ["import.jsonl", "data/f.txt"])
+def test_a_stream_cut_inside_a_descriptor_after_a_deflate_stream_is_truncated(
+    method: synth.Method, member: str, tmp_path: Path
+) -> None:
+    """Issue 18 (found by tests/test_stream_differential.py, a long run): a download cut
+    after a deflated member's data, inside its data descriptor or the next header's
+    signature. The stream found no whole descriptor there and said it cannot tell where
+    the member ends (``stream-unreadable``); fewer bytes than a descriptor and a signature
+    left, where a whole zip has its directory and end record: an incomplete download."""
+    members = [
+        ZipMember("import.jsonl", _jsonl(), method if member == "import.jsonl" else "deflate"),
+        ZipMember("data/f.txt", b"abc" * 3000, method if member == "data/f.txt" else "stored"),
+        ZipMember("data/g.txt", b"x", "stored"),
+    ]
+    archive = write_zip(tmp_path / "export.zip", members).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(archive)) as listing:
+        names = [info.filename for info in listing.infolist()]
+        following = listing.infolist()[names.index(member) + 1].header_offset
+    for cut in range(following - 16, following + 4):  # the descriptor (16 bytes), a signature
+        found = stream_error(archive[:cut]).issue
+        assert found.code == "zip-truncated", (cut - following, found)
+        assert found.values["member"] == member
+
+
 def _local_field(archive: bytes, member: int, at: int, value: bytes) -> bytes:
     """`archive` with `value` over byte `at` of the `member`-th local header."""
     start = -1
@@ -1358,6 +1383,57 @@ def test_a_measured_members_compressed_size_is_held_to_the_directorys(tmp_path: 
     path.write_bytes(archive)
     validate(path, verify_files=True)  # the file's reader: a report
     assert stream_error(archive, verify_files=True).issue.code == "stream-unreadable"
+
+
+def _overflowing(archive: bytes, member: int) -> bytes:
+    """`archive` (sizes in the local headers) with the deflated data of its `member`-th
+    member replaced by as many bytes of a deflate stream that does not end there and
+    decompresses to more than the member's size."""
+    start = -1
+    for _ in range(member + 1):
+        start = archive.index(b"PK\x03\x04", start + 1)
+    csize, _size, name, extra = struct.unpack_from("<IIHH", archive, start + 18)
+    data = start + 30 + name + extra
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    stream = compressor.compress(b'{"a":1}\n' * 100_000) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    stream += b"\x00\x00\x00\xff\xff" * max(0, (csize - len(stream)) // 5 + 1)  # empty blocks
+    return archive[:data] + stream[:csize] + archive[data + csize :]
+
+
+def test_a_verified_member_that_overflows_its_size_is_more_data_as_from_a_file(
+    tmp_path: Path,
+) -> None:
+    """Issue 18 (found by tests/test_stream_differential.py, a long run, on the JSONL): a
+    member whose compressed data decompresses to more than its size and does not end
+    within it. A file's reader stops once past the size ("holds more data than ... its
+    header declares"); the stream read the data to its end and noted "ends early": the
+    verified reports differed. The note of data that ends early after more than the
+    directory's size is, for the checks, the file's error."""
+    members = [("import.jsonl", _jsonl(), 8), ("data/files/b.txt", b"some text\n" * 400, 8)]
+    archive = _overflowing(raw_zip(members, "sizes"), 1)
+    path = tmp_path / "export.zip"
+    path.write_bytes(archive)
+    from_file = validate(path, verify_files=True).issues
+    with fed(archive) as piped:
+        assert validate(piped, verify_files=True).issues == from_file
+    assert "holds more data than the 4,000 bytes" in " ".join(i.message for i in from_file)
+
+
+def test_a_jsonl_that_overflows_its_size_is_more_data_as_from_a_file(tmp_path: Path) -> None:
+    """Found by tests/test_stream_differential.py (a long run: an overwrite in a JSONL
+    sized in its local header). A file's reader: "Member 'import.jsonl' holds more data
+    than the N bytes its header declares" (zip-corrupt); the stream: "the compressed data
+    ends early" (zip-truncated). Once the directory is read (`_held_after_damage`) and
+    agrees with the local header, the stream tells, as `_damage` does for the other
+    members."""
+    members = [("import.jsonl", _jsonl(), 8), ("data/files/b.txt", b"x" * 100, 0)]
+    archive = _overflowing(raw_zip(members, "sizes"), 0)
+    path = tmp_path / "export.zip"
+    path.write_bytes(archive)
+    with pytest.raises(ArchiveError) as from_file:
+        validate(path)
+    assert "holds more data" in from_file.value.issue.message
+    assert stream_error(archive).issue == from_file.value.issue
 
 
 def test_a_stream_cut_inside_its_central_directory_is_an_incomplete_download() -> None:

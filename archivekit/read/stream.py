@@ -738,11 +738,15 @@ class StreamArchive(Archive):
                 raise
             # What was read of it but not decompressed (the input fed with the damage) may
             # hold the data's end and what follows: read again.
-            raise self._held_after_damage(local, exc, data_start + reading.consumed) from None
+            raise self._held_after_damage(
+                local, exc, data_start + reading.consumed, reading.produced
+            ) from None
         self._note(local, reading, None)
         self._jsonl_state = 2
 
-    def _held_after_damage(self, local: _Local, damage: ArchiveError, resume: int) -> ArchiveError:
+    def _held_after_damage(
+        self, local: _Local, damage: ArchiveError, resume: int, produced: int
+    ) -> ArchiveError:
         """What to raise for the JSONL whose data, read as its local header says, failed
         (`damage`). A file's reader goes by the central directory: where the directory
         describes the JSONL otherwise (one of the two headers is damaged), a file's reader
@@ -755,7 +759,10 @@ class StreamArchive(Archive):
         What it costs: the rest of the stream is read and searched for the directory's
         signature (`bytes.find`), on the way to an exit-3 stop only, and the run waits for
         the rest of the download; no more memory is held than while reading members. `resume`:
-        where to read on from (at most one input slice back, within `_Input.history`)."""
+        where to read on from (at most one input slice back, within `_Input.history`);
+        `produced`: the bytes its data gave before the damage (past the directory's size, a
+        file's reader, which decompresses the same bytes, meets more data than declared
+        first, as `_damage` says of the other members)."""
         source = self._in
         if resume < source.offset:
             source.unread(source.history(resume, source.offset))
@@ -780,6 +787,8 @@ class StreamArchive(Archive):
         require_readable_jsonl(server)  # the directory's word: the file's error
         differ = _header_differences(local, server)
         if not differ:
+            if damage.issue.code == "zip-truncated" and produced > server.size:
+                return too_much_data(server)
             return damage
         said, directory = (" and ".join(side) for side in zip(*differ, strict=True))
         return _not_the_directorys(
@@ -1333,6 +1342,17 @@ class StreamArchive(Archive):
             )
         )
 
+    def _damage(self, member: MemberInfo, i: int) -> tuple[ArchiveError, int] | None:
+        """The damage noted of record `i` as a file's reader meets it in the directory's
+        `member`, and after how many bytes: compressed data that ends early (the only
+        ``zip-truncated`` noted; a stream cut short stops) after more bytes than the
+        directory's size decompressed is, for a file's reader, which decompresses the same
+        bytes, more data than declared, met first (once past that size)."""
+        found = self._errors.get(i)
+        if found is None or found[1] <= member.size or found[0].issue.code != "zip-truncated":
+            return found
+        return too_much_data(member), member.size + 1
+
     def _as_read(self, member: MemberInfo, i: int, n: int) -> None:
         """Raise what reading the first `n` bytes of the central directory's `member` from a
         file raises, from what was noted of it (record `i`): damage met before `n` bytes;
@@ -1340,7 +1360,7 @@ class StreamArchive(Archive):
         directory's; more data than the directory declares."""
         if member.encrypted:
             raise member_encrypted(member)
-        found = self._errors.get(i)
+        found = self._damage(member, i)
         if found is not None and found[1] < n:
             raise found[0]
         size = self._size[i]
@@ -1364,7 +1384,7 @@ class StreamArchive(Archive):
                 error("zip-corrupt", f"Member {member.name!r}: the local header is damaged.")
             )
         self._held_to_directory(member, i)
-        found = self._errors.get(i)
+        found = self._damage(member, i)
         if found is not None:
             raise found[0]
         if self._state[i] & _WHOLE:
@@ -1578,21 +1598,26 @@ class StreamArchive(Archive):
         fed = previous + piece
         source.unread(fed)
         reading.consumed -= len(fed)
-        window = source.peek(len(fed) + 28)
+        window = source.peek(len(fed) + _HOLD)
         for cut in range(1, len(fed) + 1):
             found = _match_descriptor(
-                window[cut : cut + 28], reading.consumed + cut, reading.produced
+                window[cut : cut + _HOLD], reading.consumed + cut, reading.produced
             )
             if found is not None:
                 source.advance(cut + found[0])
                 reading.consumed += cut
                 reading.whole = True
                 return
+        if len(window) < len(fed) + _HOLD:
+            # The stream ends before a descriptor and a signature after the data could be
+            # seen whole: cut inside them (or, ending with a zip's end records, led astray by
+            # a local header: `_complete_or_cut` tells which).
+            raise _stream_ends(source.name, f"after member {member.name!r}", member.name)
         raise _undelimited(member, "no data descriptor matching its data follows it")
 
     def _descriptor(self, member: MemberInfo, reading: _Reading) -> None:
         """Consume the data descriptor after a deflate stream (sizes as decompressed)."""
-        data = self._in.peek(28)
+        data = self._in.peek(_HOLD)
         found = _match_descriptor(data, reading.consumed, reading.produced)
         reading.whole = True
         if found is not None:
@@ -1600,7 +1625,10 @@ class StreamArchive(Archive):
             return
         if data[:4] in _NEXT:
             return  # flagged, but no descriptor written: the next header follows at once
-        if len(data) < 4:
+        if len(data) < _HOLD:
+            # The stream ends before a descriptor and a signature after the data could be
+            # seen whole: cut inside them (a whole zip has at least its central directory
+            # and end record there).
             raise _stream_ends(self._in.name, f"after member {member.name!r}", member.name)
         raise _undelimited(member, "no data descriptor matching its data follows it")
 

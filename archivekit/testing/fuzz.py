@@ -10,7 +10,8 @@ redact, reports) reuse, so each new writer gets the same hostile inputs and the 
   keeps the last value), graft one line's members onto another, duplicate / move / drop a
   line, insert a garbage line);
 * hypothesis strategies producing them (`byte_mutations`, `record_mutations`,
-  `archive_mutations`) and `MutatedArchive`, which writes the mutated zip;
+  `archive_mutations`) and `MutatedArchive`, which writes the mutated zip (and says which
+  of its structures the byte mutations hit: `archivekit.testing.ziphits`);
 * `check_validate_contract` (the CLI in a subprocess under a time and address-space limit) and
   `check_validate_in_process` (the library call, fast): exit code 0/1/3 as documented, one JSON
   document whose ``valid`` is "no error issue", never a traceback.
@@ -71,6 +72,7 @@ from archivekit.testing.synth import (
     webp_bytes,
     write_zip,
 )
+from archivekit.testing.ziphits import zip_hits
 from archivekit.write.core import JSONL_NAME
 
 __all__ = [
@@ -281,13 +283,19 @@ class ByteMutation:
         raise ValueError(f"unknown byte mutation {self.kind!r}")
 
     def _apply_header(self, source: bytes) -> bytes:
+        at = self.position(source)
+        if at is None:
+            return source
+        return source[:at] + self.data + source[at + len(self.data) :]
+
+    def position(self, source: bytes) -> int | None:
+        """Where a ``header`` mutation writes in `source` (None: no such record)."""
         starts = _find_all(source, self.signature)
         if not starts:
-            return source
+            return None
         start = starts[self.record % len(starts)]
         fixed = dict(_ZIP_RECORDS)[self.signature]
-        at = start + 4 + self.offset % (fixed - 4)
-        return source[:at] + self.data + source[at + len(self.data) :]
+        return start + 4 + self.offset % (fixed - 4)
 
 
 def _find_all(data: bytes, needle: bytes) -> list[int]:
@@ -627,10 +635,21 @@ class MutatedArchive:
         return apply_byte_mutations(b"\n".join(lines), self.text).split(b"\n")
 
     def write(self, path: str | os.PathLike[str]) -> Path:
+        return self._write(path, hits=False)[0]
+
+    def write_hits(self, path: str | os.PathLike[str]) -> tuple[Path, frozenset[str]]:
+        """`write`, and what the zip's mutations hit (`archivekit.testing.ziphits.zip_hits`:
+        the JSONL's or another member's local header, data or descriptor, a central
+        directory entry, the end records, a cut, a shift); empty without them."""
+        return self._write(path, hits=True)
+
+    def _write(self, path: str | os.PathLike[str], hits: bool) -> tuple[Path, frozenset[str]]:
         target = self.recipe.write(path, self.lines())
-        if self.zip:
-            target.write_bytes(apply_byte_mutations(target.read_bytes(), self.zip))
-        return target
+        if not self.zip:
+            return target, frozenset()
+        intact = target.read_bytes()
+        target.write_bytes(apply_byte_mutations(intact, self.zip))
+        return target, zip_hits(intact, self.zip, JSONL_NAME) if hits else frozenset()
 
 
 def archive_mutations(
