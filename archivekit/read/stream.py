@@ -140,7 +140,9 @@ from archivekit.read.zipdir import (
     ZIP64_EOCD_SIG,
     ZIP64_LOCATOR,
     MemberInfo,
+    data_past_end,
     decode_name,
+    directory_start,
     ends_with_end_records,
     input_error,
 )
@@ -543,6 +545,7 @@ class StreamArchive(Archive):
         self._heads_size = 0
         self._jsonl_local: _Local | None = None
         self._jsonl_reading = _Reading()
+        self._jsonl_data = 0  # where the JSONL's data begins in the stream (once read)
         self._jsonl_state = 0  # 0 not read, 1 reading, 2 read to its end
         self._finished = False
         # Per member, in stream order (see the module doc).
@@ -727,7 +730,7 @@ class StreamArchive(Archive):
         check_member_size(member, self._limits)
         reading = self._jsonl_reading
         charge = self._budget.charge
-        data_start = self._in.offset
+        data_start = self._jsonl_data = self._in.offset
         try:
             with self._complete_or_cut():
                 for block in self._data(local, reading, block_size, need=None, strict=True):
@@ -753,8 +756,10 @@ class StreamArchive(Archive):
         reads it another way and may well give a report. So the stream reads on to its end,
         keeping nothing but the central directory (`_drain_to_directory`), and holds the
         local header to it: ``stream-unreadable`` where they differ or no directory is found;
-        `damage` where they agree, where the stream ends without a zip's end records (cut
-        short: the download is incomplete, as `damage` says) and where it ended at the damage.
+        `damage` where they agree and where it ended at the damage. A file's reader meets the
+        end of the file first: where the stream ends without a zip's end records, what a
+        file's reader says of that end (`_unended`: cut short, or its end records' own
+        error); where its directory does not parse, the parse's error (`_tail_directory`).
 
         What it costs: the rest of the stream is read and searched for the directory's
         signature (`bytes.find`), on the way to an exit-3 stop only, and the run waits for
@@ -771,8 +776,16 @@ class StreamArchive(Archive):
         with self._directory_file() as out:
             start = self._drain_to_directory(out)
             if not self._ends_with_end_records():
-                return damage
+                unended = self._unended()
+                # Cut short either way: the damage's own message says where.
+                cut = unended.issue.code == damage.issue.code == "zip-truncated"
+                return damage if cut else unended
             index = None if start is None else self._drained_directory(out, start)
+            if index is None:
+                found = self._tail_directory(out)
+                if isinstance(found, ArchiveError):
+                    return found
+                index = found
         name = local.info.name
         if index is None:
             return _not_the_directorys(
@@ -811,6 +824,9 @@ class StreamArchive(Archive):
         most ~192 KiB). Memory: the stream's buffer, a header and the end records."""
         source = self._in
         while self._skip_to(CENTRAL_HEADER_SIG):
+            if not self._may_be_directory():
+                source.advance(1)  # search on after this signature
+                continue
             start = last = source.offset
             out.seek(0)
             out.truncate()
@@ -830,6 +846,58 @@ class StreamArchive(Archive):
             # Not the directory: search again from inside its last header.
             source.unread(source.history(last + 1, source.offset))
         return None
+
+    def _may_be_directory(self) -> bool:
+        """Whether the central directory header at the stream's position is followed by
+        another or by what ends a directory: looked at in place, nothing taken or copied
+        (data dense with "PK\1\2" made each false find cost a header's take and unread, up
+        to ~192 KiB, every 4 bytes: minutes a MiB)."""
+        source = self._in
+        if source.fill(CENTRAL_HEADER.size) < CENTRAL_HEADER.size:
+            return False
+        buf, at = source.window()
+        fields = CENTRAL_HEADER.unpack_from(buf, at)
+        end = CENTRAL_HEADER.size + fields[10] + fields[11] + fields[12]
+        if source.fill(end + 4) < end + 4:
+            return False
+        buf, at = source.window()
+        follows = buf[at + end : at + end + 4]
+        return follows == CENTRAL_HEADER_SIG or follows in _DIRECTORY_ENDS
+
+    def _unended(self) -> ArchiveError:
+        """What a file's reader says of a stream read to its end that does not end with a
+        zip's end records: their own error where it finds them damaged (another disk, a
+        damaged zip64 record), else that the stream was cut short."""
+        start, tail = self._in.tail()
+        try:
+            directory_start(cast(BinaryIO, TailView(io.BytesIO(tail), start)), start + len(tail))
+        except ArchiveError as exc:
+            if exc.issue.code not in ("not-a-zip", "zip-truncated"):
+                return exc
+        return _stream_ends(self._in.name, "before the end of its central directory")
+
+    def _tail_directory(self, out: BinaryIO) -> MemberIndex | ArchiveError | None:
+        """The central directory as a file's reader finds it from the stream's last `_TAIL`
+        bytes (the drain found none that parses): its index, or the error parsing it raises;
+        None where the end records put it before those bytes (the stream cannot tell)."""
+        start, tail = self._in.tail()
+        size = start + len(tail)
+        view = cast(BinaryIO, TailView(io.BytesIO(tail), start))
+        try:
+            first, _, _ = directory_start(view, size)
+        except ArchiveError as exc:
+            return exc
+        if first < start:
+            return None
+        out.seek(0)
+        out.truncate()
+        out.write(tail)
+        out.flush()
+        out.seek(0)
+        try:
+            return read_member_index(out, size, shift=start)
+        except ArchiveError as exc:
+            return exc
 
     def _drained_directory(self, out: BinaryIO, start: int) -> MemberIndex | None:
         """The central directory `_drain_to_directory` found at `start`, its headers in
@@ -1203,6 +1271,11 @@ class StreamArchive(Archive):
         if server.header_offset != local.info.header_offset:
             raise self._other_jsonl(server.name)
         require_readable_jsonl(server)
+        # What a file's reader checks before it reads the directory's JSONL: its declared
+        # size against the limits, its data within the file (the directory's sizes).
+        check_member_size(server, self._limits)
+        if self._jsonl_data + server.compressed_size > self.size:
+            raise data_past_end(server)
         # Its method, flags and compressed size as the stream noted them (`_note`).
         self._held_to_directory(server, bisect_left(self._offsets, local.info.header_offset))
         reading = self._jsonl_reading

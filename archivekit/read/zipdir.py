@@ -406,11 +406,16 @@ def read_data_offset(fh: BinaryIO, member: MemberInfo, file_size: int) -> int:
     n_name, n_extra = LOCAL_HEADER.unpack(header)[9:]
     data_offset: int = member.header_offset + LOCAL_HEADER.size + n_name + n_extra
     if data_offset + member.compressed_size > file_size:
-        raise _truncated(
-            f"Member {member.name!r}: its data runs past the end of the file.",
-            {"member": member.name},
-        )
+        raise data_past_end(member)
     return data_offset
+
+
+def data_past_end(member: MemberInfo) -> ArchiveError:
+    """A member whose data, by its compressed size, would end past the end of the file."""
+    return _truncated(
+        f"Member {member.name!r}: its data runs past the end of the file.",
+        {"member": member.name},
+    )
 
 
 def go_dir(name: str) -> str:
