@@ -1403,6 +1403,13 @@ def test_a_damaged_jsonl_then_damaged_end_records_or_directory_is_the_files_erro
     [
         pytest.param(20, struct.pack("<I", 0x7FFFFFFF), {}, id="data-past-the-end"),
         pytest.param(24, struct.pack("<I", 9 << 20), {"read_limits": _SMALL}, id="too-large"),
+        # Both: a file's reader meets the data past the end first, at open (review 28b).
+        pytest.param(
+            20,
+            struct.pack("<II", 0x7FFFFFFF, 9 << 20),
+            {"read_limits": _SMALL},
+            id="past-the-end-and-too-large",
+        ),
     ],
 )
 def test_a_jsonls_directory_sizes_are_checked_as_a_files_reader_does(

@@ -866,14 +866,14 @@ class StreamArchive(Archive):
 
     def _unended(self) -> ArchiveError:
         """What a file's reader says of a stream read to its end that does not end with a
-        zip's end records: their own error where it finds them damaged (another disk, a
-        damaged zip64 record), else that the stream was cut short."""
+        zip's end records: its own error where it finds them missing or damaged (another
+        disk, a damaged zip64 record), else that the stream was cut short."""
         start, tail = self._in.tail()
         try:
             directory_start(cast(BinaryIO, TailView(io.BytesIO(tail), start)), start + len(tail))
         except ArchiveError as exc:
-            if exc.issue.code not in ("not-a-zip", "zip-truncated"):
-                return exc
+            if exc.issue.code != "not-a-zip":
+                return exc  # as `_read_directory` lets it through
         return _stream_ends(self._in.name, "before the end of its central directory")
 
     def _tail_directory(self, out: BinaryIO) -> MemberIndex | ArchiveError | None:
@@ -1271,11 +1271,11 @@ class StreamArchive(Archive):
         if server.header_offset != local.info.header_offset:
             raise self._other_jsonl(server.name)
         require_readable_jsonl(server)
-        # What a file's reader checks before it reads the directory's JSONL: its declared
-        # size against the limits, its data within the file (the directory's sizes).
-        check_member_size(server, self._limits)
+        # What a file's reader checks before it reads the directory's JSONL, in its order:
+        # its data within the file (at open), its declared size against the limits.
         if self._jsonl_data + server.compressed_size > self.size:
             raise data_past_end(server)
+        check_member_size(server, self._limits)
         # Its method, flags and compressed size as the stream noted them (`_note`).
         self._held_to_directory(server, bisect_left(self._offsets, local.info.header_offset))
         reading = self._jsonl_reading
