@@ -404,8 +404,7 @@ def _open_zip(
 ) -> Archive:
     if index is None:
         index = read_member_index(fh, size)
-    # Only the entries whose name ends with .jsonl become MemberInfo objects here.
-    jsonl = choose_jsonl([index[i] for i in index.ending_with(".jsonl")], "archive")
+    jsonl = zip_jsonl(index)
     flagged = plain_flagged and jsonl.encrypted and provably_plain(fh, size, jsonl)
     if flagged:
         jsonl = without_flag(jsonl)
@@ -500,6 +499,12 @@ def plain_member(name: str, index: int, size: int) -> MemberInfo:
 def is_root_jsonl(name: str) -> bool:
     """The server's ``IsRootJsonlFile``: a ``.jsonl`` suffix and Go ``filepath.Dir == "."``."""
     return name.endswith(".jsonl") and go_dir(name) == "."
+
+
+def zip_jsonl(index: MemberIndex) -> MemberInfo:
+    """The JSONL the server imports from a zip, by its central directory (`choose_jsonl`).
+    Only the entries whose name ends with .jsonl become MemberInfo objects."""
+    return choose_jsonl([index[i] for i in index.ending_with(".jsonl")], "archive")
 
 
 def choose_jsonl(members: Sequence[MemberInfo], where: str) -> MemberInfo:

@@ -118,10 +118,10 @@ from archivekit.read.source import (
     STDIN,
     Archive,
     Kind,
-    choose_jsonl,
     is_root_jsonl,
     plain_member,
     require_readable_jsonl,
+    zip_jsonl,
 )
 from archivekit.read.teed import Tee, widen_pipe
 from archivekit.read.zipdir import (
@@ -173,13 +173,21 @@ _DESCRIPTOR_64 = struct.Struct("<IQQ")
 _U32 = struct.Struct("<I")
 # What may follow a member (and its descriptor): the next member, the central directory, the
 # end records, the archive extra data record, the directory's digital signature.
+_DIGITAL_SIGNATURE_SIG = b"PK\x05\x05"  # may end a central directory
 _NEXT = frozenset(
-    {LOCAL_HEADER_SIG, CENTRAL_HEADER_SIG, EOCD_SIG, ZIP64_EOCD_SIG, b"PK\x06\x08", b"PK\x05\x05"}
+    {
+        LOCAL_HEADER_SIG,
+        CENTRAL_HEADER_SIG,
+        EOCD_SIG,
+        ZIP64_EOCD_SIG,
+        b"PK\x06\x08",
+        _DIGITAL_SIGNATURE_SIG,
+    }
 )
 # What may follow the central directory's last header (its digital signature, the zip64 end
 # records, the end record), and at most how many bytes they take with their comment and data
 # (`StreamArchive._drain_to_directory`).
-_DIRECTORY_ENDS = frozenset({b"PK\x05\x05", ZIP64_EOCD_SIG, EOCD_SIG})
+_DIRECTORY_ENDS = frozenset({_DIGITAL_SIGNATURE_SIG, ZIP64_EOCD_SIG, EOCD_SIG})
 _END_RECORDS = 6 + 0xFFFF + ZIP64_EOCD.size + ZIP64_LOCATOR.size + EOCD.size + 0xFFFF
 
 # The most the checks read of a member's start: an SVG emoji image, whole (a larger one fails
@@ -453,11 +461,6 @@ def _not_the_directorys(name: str, why: str, values: dict[str, Scalar]) -> Archi
     )
 
 
-def _servers_jsonl(index: MemberIndex) -> MemberInfo:
-    """The JSONL the server imports, by the central directory (`choose_jsonl`)."""
-    return choose_jsonl([index[i] for i in index.ending_with(".jsonl")], "archive")
-
-
 def _header_differences(local: _Local, server: MemberInfo) -> list[tuple[str, str]]:
     """What decides how a member's data is read, as its local header and as the central
     directory's entry say it, where they differ: method, encryption, and where its data
@@ -478,6 +481,13 @@ def _header_differences(local: _Local, server: MemberInfo) -> list[tuple[str, st
         (sizes(info, local.descriptor), sizes(server, bool(server.flags & FLAG_DATA_DESCRIPTOR))),
     ]
     return [(said, directory) for said, directory in pairs if said != directory]
+
+
+def _rewritten(out: BinaryIO, data: bytes) -> None:
+    """`out` (a temporary file) holding `data` only."""
+    out.seek(0)
+    out.truncate()
+    out.write(data)
 
 
 def _stream_ends(name: str, where: str, member: str | None = None) -> ArchiveError:
@@ -625,7 +635,7 @@ class StreamArchive(Archive):
             self._read_member(local)
         self._read_directory()
         index = self.index
-        server = _servers_jsonl(index)
+        server = zip_jsonl(index)
         if passed is not None and server.header_offset == passed.info.header_offset:
             require_readable_jsonl(server)  # the directory agrees: the file's error
             raise _jsonl_passed(server, passed.info)
@@ -637,7 +647,7 @@ class StreamArchive(Archive):
         delimit it), and the descriptor with those sizes after it, if there is one."""
         member = local.info
         self._read_member(_Local(member, False, local.raw_name))
-        found = _match_descriptor(self._in.peek(28), member.compressed_size, member.size)
+        found = _match_descriptor(self._in.peek(_HOLD), member.compressed_size, member.size)
         if found is not None:
             self._in.advance(found[0])
 
@@ -794,7 +804,7 @@ class StreamArchive(Archive):
                 "and no central directory could be read after it",
                 {},
             )
-        server = _servers_jsonl(index)
+        server = zip_jsonl(index)
         if server.header_offset != local.info.header_offset:
             return self._other_jsonl(server.name)
         require_readable_jsonl(server)  # the directory's word: the file's error
@@ -828,8 +838,7 @@ class StreamArchive(Archive):
                 source.advance(1)  # search on after this signature
                 continue
             start = last = source.offset
-            out.seek(0)
-            out.truncate()
+            _rewritten(out, b"")
             while True:
                 head = source.peek(CENTRAL_HEADER.size)
                 if len(head) < CENTRAL_HEADER.size or head[:4] != CENTRAL_HEADER_SIG:
@@ -864,13 +873,20 @@ class StreamArchive(Archive):
         follows = buf[at + end : at + end + 4]
         return follows == CENTRAL_HEADER_SIG or follows in _DIRECTORY_ENDS
 
+    def _tail(self) -> tuple[int, bytes, BinaryIO, int]:
+        """The stream's last `_TAIL` bytes (at its end) as a file's reader looks for its end
+        records: where they begin, them, them as a file (offsets as in the stream), the
+        stream's size."""
+        start, tail = self._in.tail()
+        return start, tail, cast(BinaryIO, TailView(io.BytesIO(tail), start)), start + len(tail)
+
     def _unended(self) -> ArchiveError:
         """What a file's reader says of a stream read to its end that does not end with a
         zip's end records: its own error where it finds them missing or damaged (another
         disk, a damaged zip64 record), else that the stream was cut short."""
-        start, tail = self._in.tail()
+        _, _, view, size = self._tail()
         try:
-            directory_start(cast(BinaryIO, TailView(io.BytesIO(tail), start)), start + len(tail))
+            directory_start(view, size)
         except ArchiveError as exc:
             if exc.issue.code != "not-a-zip":
                 return exc  # as `_read_directory` lets it through
@@ -880,22 +896,16 @@ class StreamArchive(Archive):
         """The central directory as a file's reader finds it from the stream's last `_TAIL`
         bytes (the drain found none that parses): its index, or the error parsing it raises;
         None where the end records put it before those bytes (the stream cannot tell)."""
-        start, tail = self._in.tail()
-        size = start + len(tail)
-        view = cast(BinaryIO, TailView(io.BytesIO(tail), start))
+        start, tail, view, _ = self._tail()
         try:
-            first, _, _ = directory_start(view, size)
+            first, _, _ = directory_start(view, start + len(tail))
         except ArchiveError as exc:
             return exc
         if first < start:
             return None
-        out.seek(0)
-        out.truncate()
-        out.write(tail)
-        out.flush()
-        out.seek(0)
+        _rewritten(out, tail)
         try:
-            return read_member_index(out, size, shift=start)
+            return self._parsed_directory(out, start)[0]
         except ArchiveError as exc:
             return exc
 
@@ -907,14 +917,9 @@ class StreamArchive(Archive):
         # directory gets the bytes before it too, as `_read_directory`'s does.
         keep = min(start, max(0, source.offset + source.available - _TAIL))
         if keep < start:
-            out.seek(0)
-            out.truncate()
-            out.write(source.history(keep, source.offset))
-        size = source.offset + source.copy_rest(out)
-        out.flush()
-        out.seek(0)
+            _rewritten(out, source.history(keep, source.offset))
         try:
-            return read_member_index(out, size, shift=keep)
+            return self._parsed_directory(out, keep)[0]
         except ArchiveError:
             return None
 
@@ -997,13 +1002,10 @@ class StreamArchive(Archive):
             ) from None
 
     def _ends_with_end_records(self) -> bool:
-        source = self._in
-        if not source.eof:  # (it is, where the stream was found cut)
+        if not self._in.eof:  # (it is, where the stream was found cut)
             return False
-        start, tail = source.tail()
-        return ends_with_end_records(
-            cast(BinaryIO, TailView(io.BytesIO(tail), start)), start + len(tail)
-        )
+        _, _, view, size = self._tail()
+        return ends_with_end_records(view, size)
 
     def _pass_attachments(self) -> None:
         """Pass over the members `_read_member` would note nothing of but where they end, from
@@ -1233,11 +1235,8 @@ class StreamArchive(Archive):
         keep = max(0, tail_start - _TAIL)
         with self._directory_file() as out:
             out.write(source.history(keep, tail_start))
-            size = tail_start + source.copy_rest(out)
-            out.flush()
-            out.seek(0)
             try:
-                self.index = read_member_index(out, size, shift=keep)
+                self.index, size = self._parsed_directory(out, keep)
             except ArchiveError as exc:
                 # The file begins inside the last member's data, not at a zip's start:
                 # no end record found there means the stream stopped early, not that
@@ -1246,6 +1245,15 @@ class StreamArchive(Archive):
                     raise
                 raise _stream_ends(source.name, "before the end of its central directory") from None
         self.size = size
+
+    def _parsed_directory(self, out: BinaryIO, shift: int) -> tuple[MemberIndex, int]:
+        """The rest of the stream after what `out` holds (the stream's bytes from `shift` up
+        to its position), parsed as a file's central directory: its index and the stream's
+        size. Raises what the parser raises."""
+        size = self._in.offset + self._in.copy_rest(out)
+        out.flush()
+        out.seek(0)
+        return read_member_index(out, size, shift=shift), size
 
     @contextmanager
     def _directory_file(self) -> Iterator[BinaryIO]:
@@ -1265,7 +1273,7 @@ class StreamArchive(Archive):
     def _check_jsonl(self) -> None:
         """The central directory's JSONL must be the one the stream began with, intact."""
         index = self.index
-        server = _servers_jsonl(index)
+        server = zip_jsonl(index)
         local = self._jsonl_local
         assert local is not None
         if server.header_offset != local.info.header_offset:
