@@ -1399,6 +1399,30 @@ def test_a_damaged_jsonl_then_damaged_end_records_or_directory_is_the_files_erro
 
 
 @pytest.mark.parametrize(
+    ("at", "value", "code"),
+    [
+        pytest.param(4, struct.pack("<H", 1), "zip-multidisk", id="other-disk"),
+        pytest.param(12, struct.pack("<I", 1 << 30), "zip-corrupt", id="directory-too-long"),
+    ],
+)
+def test_a_member_that_leads_past_damaged_end_records_is_the_files_error(
+    at: int, value: bytes, code: str, tmp_path: Path
+) -> None:
+    """A member whose local header's size leads the stream on to the end of its input,
+    where end records a file's reader refuses lie (on another disk; a directory longer than
+    what precedes it): a file's reader says that first; the stream said the download was cut
+    short ("fetch the archive again", which would not help)."""
+    members = [("import.jsonl", _jsonl(), 8), ("data/f.bin", b"x" * 4000, 8)]
+    intact = raw_zip(members, "sizes")
+    second = intact.index(b"PK\x03\x04", 1)  # its compressed size: past the end
+    archive = intact[: second + 18] + struct.pack("<I", 1 << 24) + intact[second + 22 :]
+    archive = _end_record_field(archive, at, value)
+    found = stream_error(archive).issue
+    assert found == _file_error(archive, tmp_path).issue
+    assert found.code == code
+
+
+@pytest.mark.parametrize(
     ("at", "value", "options"),
     [
         pytest.param(20, struct.pack("<I", 0x7FFFFFFF), {}, id="data-past-the-end"),
@@ -1423,6 +1447,94 @@ def test_a_jsonls_directory_sizes_are_checked_as_a_files_reader_does(
     intact = raw_zip([("import.jsonl", _jsonl(), 8), ("data/f.txt", b"x", 0)], "sizes")
     archive = _central_field(intact, 0, at, value)
     assert stream_error(archive, **options).issue == _file_error(archive, tmp_path, **options).issue
+
+
+def test_a_jsonls_damaged_data_sized_alike_under_a_descriptor_flag_is_the_files_error(
+    tmp_path: Path,
+) -> None:
+    """The JSONL's local header gives its sizes, its directory entry the same sizes and the
+    data descriptor flag: a file's reader reads the same bytes by them, and the damage in
+    them is its error (zip-corrupt); the stream said the headers differ (stream-unreadable)."""
+    archive = _central_field(_damaged_jsonl("sizes"), 0, 8, struct.pack("<H", 8))
+    found = stream_error(archive).issue
+    assert found == _file_error(archive, tmp_path).issue
+    assert found.code == "zip-corrupt"
+
+
+@pytest.mark.parametrize(("layout", "refused"), [("descriptor", False), ("sizes", True)])
+def test_a_jsonls_local_uncompressed_size_over_the_limit_counts_where_it_is_a_size(
+    layout: str, refused: bool, tmp_path: Path
+) -> None:
+    """The JSONL's local header says 16 MiB uncompressed, over the limit; its directory entry
+    is intact. With a data descriptor (no compressed size there) that field is no size: the
+    stream reads the JSONL as a file's reader does, and gives its report (found by a long run
+    of tests/test_stream_differential.py: it said member-too-large). With its sizes there,
+    the stream refuses it on that word before its data (a stop of its own, documented in
+    archivekit.read.stream); a file's reader goes by the directory's."""
+    intact = raw_zip([("import.jsonl", _jsonl(), 8), ("data/f.txt", b"x", 0)], layout)
+    archive = _local_field(intact, 0, 22, struct.pack("<I", 1 << 24))
+    path = tmp_path / "export.zip"
+    path.write_bytes(archive)
+    report = validate(path, read_limits=_SMALL)
+    if refused:
+        found = stream_error(archive, read_limits=_SMALL).issue
+        assert found.code == "member-too-large"
+        assert found.values["found"] == 1 << 24
+        return
+    with fed(archive) as piped_path:
+        streamed = validate(piped_path, read_limits=_SMALL)
+    assert report_json(streamed).replace(str(piped_path), "X") == report_json(report).replace(
+        str(path), "X"
+    )
+
+
+def _jsonl_not_met(layout: str) -> bytes:
+    """The directory's JSONL is the second member, whose local header's name the stream
+    does not take for a root JSONL."""
+    members = [("data/files/b.txt", b"x" * 100, 0), ("import.jsonl", _jsonl(), 8)]
+    archive = raw_zip(members, layout)
+    local = archive.index(b"import.jsonl")
+    return archive[:local] + b"import.jsonX" + archive[local + len("import.jsonX") :]
+
+
+@pytest.mark.parametrize(
+    "situation",
+    [
+        pytest.param(
+            (lambda: raw_zip([("import.jsonl", _jsonl(), 8), ("data/f.txt", b"x", 0)]), 0),
+            id="read-whole",
+        ),
+        pytest.param((lambda: _damaged_jsonl("sizes"), 0), id="read-on-past-damage"),
+        pytest.param((lambda: _jsonl_not_met("sizes"), 1), id="none-met"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("where", "method", "code"),
+    [
+        pytest.param(lambda size: 0x7FFFFFF0, 8, "zip-corrupt", id="outside-the-file"),
+        pytest.param(lambda size: size - 10, 8, "zip-truncated", id="header-cut-by-the-end"),
+        pytest.param(lambda size: 0x7FFFFFF0, 99, "jsonl-unsupported-compression", id="method"),
+    ],
+)
+def test_a_jsonl_the_directory_puts_where_no_header_can_be_is_the_files_error(
+    situation: tuple[Callable[[], bytes], int],
+    where: Callable[[int], int],
+    method: int,
+    code: str,
+    tmp_path: Path,
+) -> None:
+    """The directory's JSONL begins elsewhere than the stream read one, where a file's reader
+    tells what is wrong before it reads a byte there (in its order: the method, then the
+    offset outside the file or the header cut by its end): the stream says the same, not
+    that it read another JSONL (stream-unreadable), whether it read the JSONL whole, read on
+    past its damaged data, or met none."""
+    build, entry = situation  # the JSONL's entry in the directory
+    archive = build()
+    archive = _central_field(archive, entry, 10, struct.pack("<H", method))
+    archive = _central_field(archive, entry, 42, struct.pack("<I", where(len(archive))))
+    found = stream_error(archive).issue
+    assert found == _file_error(archive, tmp_path).issue
+    assert found.code == code
 
 
 def test_data_dense_with_directory_signatures_after_a_damaged_jsonl_is_read_on_in_linear_time(

@@ -32,6 +32,7 @@ from test_stream import piped
 from archivekit.errors import ArchiveError
 from archivekit.read import ReadLimits
 from archivekit.read.source import SAVE_HINT
+from archivekit.read.zipdir import decode_name
 from archivekit.report.render import report_json
 from archivekit.testing.fuzz import (
     ArchiveRecipe,
@@ -124,6 +125,10 @@ LEEWAY: dict[Key, frozenset[Pair]] = {
             # local header's word (`_a_stop_streams_may_make`); a file's reader goes by the
             # directory's word.
             (ANY, "jsonl-unsupported-compression"),
+            # Its sizes given there, its uncompressed size made one over the limit: the
+            # stream refuses it on that word before its data, as a file's reader refuses the
+            # directory's (which is intact).
+            (ANY, "member-too-large"),
         }
     ),
     DATA: frozenset(
@@ -189,20 +194,21 @@ LEEWAY: dict[Key, frozenset[Pair]] = {
             (_NOT_A_ZIP, _NOT_A_ZIP),
             # The directory's offset changed: every member's moves (Go's prefix rule). A
             # file's reader finds no local header where the JSONL now begins; the stream met
-            # it elsewhere and cannot look back at what lies there. (Where the offset lies
-            # past the end of the file, the stream could tell: not done.)
+            # it elsewhere and cannot look back at what lies there. (Where it puts the
+            # JSONL's local header outside the file or across its end, the stream tells it
+            # as a file's reader does: `StreamArchive._other_jsonl`.)
             (_CORRUPT, _UNREADABLE),
         }
     ),
     # The end records damaged (a file's reader stops at them) and what the stream delimits a
     # member by (a local header's size, the end of its deflate stream, a descriptor; bytes
-    # inserted or deleted) leading it on to the end of the input: it cannot tell the damaged
-    # end records for the archive's end either (`_complete_or_cut`), and finds itself cut
-    # short in or after the member.
+    # inserted or deleted) leading it on to the end of the input. End records a file's
+    # reader refuses at once (another disk, a damaged zip64 record, a directory longer than
+    # what precedes it) the stream refuses as well (`_complete_or_cut`); none found, or
+    # ones that do not end the stream (a prefix, then the directory refused), it cannot
+    # tell for the archive's end, and finds itself cut short in or after the member.
     **{
-        (END, hit): frozenset(
-            {(_MULTIDISK, _TRUNCATED), (_CORRUPT, _TRUNCATED), (_NOT_A_ZIP, _TRUNCATED)}
-        )
+        (END, hit): frozenset({(_CORRUPT, _TRUNCATED), (_NOT_A_ZIP, _TRUNCATED)})
         for hit in (*_MEMBER, *map(of_jsonl, _MEMBER), SHIFT)
     },
     CUT: frozenset(
@@ -297,6 +303,24 @@ def _a_stop_streams_may_make(message: str, data: bytes, mutated: MutatedArchive)
     return message.startswith(_CANNOT_TELL) and SAVE_HINT in message
 
 
+def _sized_local_declares(data: bytes, member: str, size: object) -> bool:
+    """Whether a local header in `data` of `member` (the JSONL the stream read, its name
+    perhaps mutated) gives its sizes (no data descriptor flag, or a compressed size beside
+    it: `_Local.sized`) and `size` uncompressed bytes: a stream refuses it on that word
+    before its data (``member-too-large``)."""
+    at = data.find(b"PK\x03\x04")
+    while at >= 0:
+        fields = data[at + 6 : at + 30]
+        if len(fields) == 24:
+            flags, csize, usize, length = (int.from_bytes(fields[i : i + n], "little") for i, n in (
+                (0, 2), (12, 4), (16, 4), (20, 2)))  # fmt: skip
+            name = decode_name(data[at + 30 : at + 30 + length], flags)
+            if name == member and (not flags & 8 or csize > 0) and usize == size:
+                return True
+        at = data.find(b"PK\x03\x04", at + 1)
+    return False
+
+
 def _shown(outcome: Outcome) -> str:
     if isinstance(outcome, ArchiveError):
         return f"{outcome.issue.code}: {outcome.issue.message}"
@@ -329,6 +353,12 @@ def check_verdicts(
         message = from_stream.issue.message if isinstance(from_stream, ArchiveError) else ""
         documented = _a_stop_streams_may_make(message, data, mutated)
         assert documented, f"a stop the stream module does not document{where}"
+    if stream == "member-too-large":
+        assert isinstance(from_stream, ArchiveError)
+        values = from_stream.issue.values
+        assert _sized_local_declares(data, str(values["member"]), values["found"]), (
+            f"not what a local header with sizes declares{where}"
+        )
     return f"{file} / {stream} ({entry})"
 
 

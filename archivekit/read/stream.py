@@ -33,20 +33,26 @@ What a stream cannot tell raises `ArchiveError` (``stream-unreadable``, exit 3) 
 member and suggesting to save the file first: where a member written with a data descriptor
 ends when its data cannot be decompressed (a method other than stored/deflate/deflate64,
 encryption, a damaged deflate stream) or, stored, no matching descriptor follows; an archive
-that does not begin with a local header (a prefix, as self-extracting zips have; an empty
-zip, an end record alone, is read as a file's reader reads it); a JSONL
-that the central directory, read at the end, says the server would import instead of the one
-the stream began with, or can read where the local header, with its sizes, said it cannot (the
-stream passed over it: `StreamArchive._start_members`); and local headers that lead the stream
-past the end of a whole archive (a damaged size: the stream ends inside a member or a header,
-yet with a zip's end records, `StreamArchive._complete_or_cut`; a stream cut short is
-``zip-truncated``); and a JSONL whose data fails to decompress as its local header says,
-where the central directory describes it otherwise (a file's reader reads it as the directory
-says): the stream reads on past it to the directory to tell, keeping nothing else
-(`StreamArchive._held_after_damage`; the damage stands where they agree). A JSONL written
-with a data descriptor whose local header names a method that cannot be read, or encryption,
-and no sizes, is refused on that header's word (``jsonl-unsupported-compression``): its end
-cannot be found to read on to the directory's.
+that does not begin with a local header (a prefix, as self-extracting zips have; an empty zip,
+an end record alone, is read as a file's reader reads it); a JSONL that the central directory,
+read at the end, says the server would import instead of the one the stream began with (unless
+a file's reader would refuse it before reading a byte of it — its method, or its local header
+outside the file — which the stream then says too: `StreamArchive._other_jsonl`), or can read
+where the local header, with its sizes, said it cannot (the stream passed over it:
+`StreamArchive._start_members`); and local headers that lead the stream past the end of a whole
+archive (a damaged size: the stream ends inside a member or a header, yet with a zip's end
+records, `StreamArchive._complete_or_cut`; a stream cut short is ``zip-truncated``, or the end
+records' own error where a file's reader refuses them); and a JSONL whose data fails to
+decompress as its local header says, where the central directory describes it otherwise (a
+file's reader reads it as the directory says): the stream reads on past it to the directory to
+tell, keeping nothing else (`StreamArchive._held_after_damage`; the damage stands where they
+agree). A JSONL written with a data descriptor whose local header names a method that cannot be
+read, or encryption, and no sizes, is refused on that header's word
+(``jsonl-unsupported-compression``): its end cannot be found to read on to the directory's.
+One whose local header gives its sizes, the uncompressed one over the limit, is refused on that
+word too (``member-too-large``), before its data, as a file's reader refuses the directory's
+at once: the two differ only where a header is damaged, and the stream meets the directory
+only after reading all of what the local header declares.
 """
 
 from __future__ import annotations
@@ -145,6 +151,7 @@ from archivekit.read.zipdir import (
     directory_start,
     ends_with_end_records,
     input_error,
+    local_header_outside,
 )
 from archivekit.runtime import RunDirectory, get_waking, start_thread, temporary_file_error
 
@@ -404,6 +411,12 @@ class _Local:
     descriptor: bool
     raw_name: bytes  # as stored: what `_check_members` holds to the directory's
 
+    @property
+    def sized(self) -> bool:
+        """Whether the local header gives the member's sizes: without a data descriptor, or
+        with one and sizes beside it (which writers leave 0)."""
+        return not self.descriptor or self.info.compressed_size > 0
+
 
 @dataclass(slots=True)
 class _Reading:
@@ -464,7 +477,9 @@ def _not_the_directorys(name: str, why: str, values: dict[str, Scalar]) -> Archi
 def _header_differences(local: _Local, server: MemberInfo) -> list[tuple[str, str]]:
     """What decides how a member's data is read, as its local header and as the central
     directory's entry say it, where they differ: method, encryption, and where its data
-    ends (its sizes, or a data descriptor)."""
+    ends (its sizes, or a data descriptor). A file's reader reads the directory's sizes
+    whatever its flags say: where the local header gave the same, the stream read the same
+    bytes, though the directory's entry has the data descriptor flag."""
 
     def sizes(member: MemberInfo, descriptor: bool) -> str:
         if descriptor:
@@ -478,7 +493,10 @@ def _header_differences(local: _Local, server: MemberInfo) -> list[tuple[str, st
     pairs = [
         (f"method {info.method}", f"method {server.method}"),
         (encryption(info), encryption(server)),
-        (sizes(info, local.descriptor), sizes(server, bool(server.flags & FLAG_DATA_DESCRIPTOR))),
+        (
+            sizes(info, local.descriptor),
+            sizes(server, local.descriptor and bool(server.flags & FLAG_DATA_DESCRIPTOR)),
+        ),
     ]
     return [(said, directory) for said, directory in pairs if said != directory]
 
@@ -602,9 +620,16 @@ class StreamArchive(Archive):
         """Read up to the JSONL's data: the members before it, or the whole archive when it
         has no root-level .jsonl (then raises what a file would: ``jsonl-missing``)."""
         with self._complete_or_cut():
-            self._start_members()
+            passed = self._start_members()
+        if self._jsonl_local is None:
+            # The members end, read whole: the directory's word is a file's reader's (not
+            # a cut download's, `_complete_or_cut`: it holds the end records).
+            raise self._no_jsonl_read(passed)
 
-    def _start_members(self) -> None:
+    def _start_members(self) -> _Local | None:
+        """Read up to the JSONL's data, or, where the stream has no root-level JSONL it can
+        read (`_jsonl_local` stays None), to the end of the members; returns a JSONL passed
+        over, if any."""
         passed: _Local | None = None  # a JSONL passed over: see below
         while True:
             if passed is not None:
@@ -613,12 +638,11 @@ class StreamArchive(Archive):
                 break
             if is_root_jsonl(local.info.name) and passed is None:
                 info = local.info
-                sized = not local.descriptor or info.compressed_size > 0
-                if (info.method in READABLE_METHODS and not info.encrypted) or not sized:
+                if (info.method in READABLE_METHODS and not info.encrypted) or not local.sized:
                     require_readable_jsonl(info)
                     self._jsonl_local = local
                     self.jsonl = info
-                    return
+                    return None
                 # A JSONL its local header says cannot be read, with its sizes there: a
                 # file's reader goes by the central directory's method and flags instead
                 # (they differ when one of the headers is damaged). Passed over, to learn
@@ -633,13 +657,17 @@ class StreamArchive(Archive):
                     self._pass_by_sizes(local)
                     continue
             self._read_member(local)
+        return passed
+
+    def _no_jsonl_read(self, passed: _Local | None) -> ArchiveError:
+        """What the central directory makes of a stream whose members held no JSONL it
+        read (`passed`: one passed over): ``jsonl-missing`` where it names none either."""
         self._read_directory()
-        index = self.index
-        server = zip_jsonl(index)
+        server = zip_jsonl(self.index)
         if passed is not None and server.header_offset == passed.info.header_offset:
             require_readable_jsonl(server)  # the directory agrees: the file's error
-            raise _jsonl_passed(server, passed.info)
-        raise self._other_jsonl(server.name)
+            return _jsonl_passed(server, passed.info)
+        return self._other_jsonl(server, self.size)
 
     def _pass_by_sizes(self, local: _Local) -> None:
         """Pass over a member whose local header gives its sizes and the data descriptor flag
@@ -737,7 +765,12 @@ class StreamArchive(Archive):
         local = self._jsonl_local
         assert local is not None
         member = local.info
-        check_member_size(member, self._limits)
+        if local.sized:
+            # Refused on its local header's word, before its data (a damaged one may say
+            # otherwise than the directory, which a file's reader goes by: the stream cannot
+            # go back). Else the sizes there are none (a writer's zeros, or noise): the
+            # directory's are checked at the end (`_check_jsonl`), its bytes as they come.
+            check_member_size(member, self._limits)
         reading = self._jsonl_reading
         charge = self._budget.charge
         data_start = self._jsonl_data = self._in.offset
@@ -806,7 +839,7 @@ class StreamArchive(Archive):
             )
         server = zip_jsonl(index)
         if server.header_offset != local.info.header_offset:
-            return self._other_jsonl(server.name)
+            return self._other_jsonl(server, source.offset + source.available)  # at its end
         require_readable_jsonl(server)  # the directory's word: the file's error
         differ = _header_differences(local, server)
         if not differ:
@@ -980,11 +1013,17 @@ class StreamArchive(Archive):
         them: then the download is whole and the local headers led the stream astray (a
         damaged size or name length, bytes missing or added between members), which it
         cannot tell apart from the members' own bytes (``stream-unreadable``; a file's
-        reader goes by the central directory)."""
+        reader goes by the central directory). Where its last bytes hold end records a
+        file's reader refuses (another disk, a damaged zip64 record), it says that first,
+        before it reads a member: so does the stream (`_unended`)."""
         try:
             yield
         except ArchiveError as exc:
-            if exc.issue.code != "zip-truncated" or not self._ends_with_end_records():
+            if exc.issue.code != "zip-truncated":
+                raise
+            if not self._ends_with_end_records():
+                if self._in.eof and (unended := self._unended()).issue.code != exc.issue.code:
+                    raise unended from None
                 raise
             values = dict(exc.issue.values)
             member = values.get("member")
@@ -1277,7 +1316,7 @@ class StreamArchive(Archive):
         local = self._jsonl_local
         assert local is not None
         if server.header_offset != local.info.header_offset:
-            raise self._other_jsonl(server.name)
+            raise self._other_jsonl(server, self.size)
         require_readable_jsonl(server)
         # What a file's reader checks before it reads the directory's JSONL, in its order:
         # its data within the file (at open), its declared size against the limits.
@@ -1320,7 +1359,20 @@ class StreamArchive(Archive):
             values.update(found=sizes[i], expected=csize, unit="bytes")
         raise _not_the_directorys(name, why, values)
 
-    def _other_jsonl(self, server: str) -> ArchiveError:
+    def _other_jsonl(self, server: MemberInfo, size: int) -> ArchiveError:
+        """The central directory's JSONL, `server`, is not where the stream read one (the
+        stream `size` bytes long): what a file's reader says first where the stream can tell
+        it too, in its order (the JSONL's method and encryption, then its local header by its
+        offset alone: outside the file, or cut by its end), else that the stream read another
+        (past those checks, a file's reader reads bytes the stream has passed)."""
+        try:
+            require_readable_jsonl(server)
+        except ArchiveError as exc:
+            return exc
+        outside = local_header_outside(server, size)
+        return outside if outside is not None else self._not_the_jsonl_read(server.name)
+
+    def _not_the_jsonl_read(self, server: str) -> ArchiveError:
         streamed = self._jsonl_local.info.name if self._jsonl_local is not None else None
         what = (
             f"the stream began with {streamed!r} and validated it"

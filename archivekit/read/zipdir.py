@@ -386,19 +386,34 @@ def _zip64_value(name: str, field: bytes, at: int) -> int:
     return value
 
 
-def read_data_offset(fh: BinaryIO, member: MemberInfo, file_size: int) -> int:
-    """Where ``member``'s compressed data starts (after its local header)."""
+def local_header_outside(member: MemberInfo, file_size: int) -> ArchiveError | None:
+    """What a file's reader says of ``member``'s local header by its offset alone, before
+    it reads a byte there: the offset outside the file, or the header cut by the file's end;
+    None where the header fits."""
     if not 0 <= member.header_offset < file_size:
-        raise _corrupt(
+        return _corrupt(
             f"Member {member.name!r}: its local header offset is outside the file.",
             {"member": member.name},
         )
+    if member.header_offset + LOCAL_HEADER.size > file_size:
+        return _header_past_end(member)
+    return None
+
+
+def _header_past_end(member: MemberInfo) -> ArchiveError:
+    return _truncated(
+        f"Member {member.name!r}: its local header lies past the end of the file.",
+        {"member": member.name},
+    )
+
+
+def read_data_offset(fh: BinaryIO, member: MemberInfo, file_size: int) -> int:
+    """Where ``member``'s compressed data starts (after its local header)."""
+    if (outside := local_header_outside(member, file_size)) is not None:
+        raise outside
     header = _read_at(fh, member.header_offset, LOCAL_HEADER.size)
-    if len(header) < LOCAL_HEADER.size:
-        raise _truncated(
-            f"Member {member.name!r}: its local header lies past the end of the file.",
-            {"member": member.name},
-        )
+    if len(header) < LOCAL_HEADER.size:  # the file shrank since its size was taken
+        raise _header_past_end(member)
     if header[:4] != LOCAL_HEADER_SIG:
         raise _corrupt(
             f"Member {member.name!r}: the local header is damaged.", {"member": member.name}
