@@ -1168,11 +1168,13 @@ def test_an_emoji_image_its_local_header_says_is_encrypted_stops_the_stream(
 # A JSONL's local header damaged (Go's layout): its flags cleared (no data descriptor, so
 # sizes 0), or its method 0 made 12 (bzip2, readable).
 _JSONL_LOCAL_DAMAGE = {"descriptor-flag-lost": (8, 6, b"\x00"), "method-changed": (0, 8, b"\x0c")}
-# ... what the stream then says the local header and the directory say.
+# ... what the stream then says the local header and the directory say (the directory's
+# sizes, where the local header gives sizes: a file's reader reads by them, whatever the
+# directory's data descriptor flag says).
 _JSONL_LOCAL_DIFFERS = {
     "descriptor-flag-lost": (
         "0 bytes compressed (0 uncompressed)",
-        "its sizes in a data descriptor",
+        "{csize:,} bytes compressed ({usize:,} uncompressed)",
     ),
     "method-changed": ("method 12", "method 0"),
 }
@@ -1193,10 +1195,12 @@ def test_a_jsonls_damaged_local_header_is_stream_unreadable(damage: str, tmp_pat
     path = tmp_path / "export.zip"
     path.write_bytes(archive)
     assert validate(path).issues  # a report
+    csize, usize = struct.unpack_from("<II", archive, archive.index(b"PK\x01\x02") + 20)
     for workers in (1, 2):
         found = stream_error(archive, workers=workers).issue
         assert found.code == "stream-unreadable", found
         said, directory = _JSONL_LOCAL_DIFFERS[damage]
+        directory = directory.format(csize=csize, usize=usize)
         assert found.values == {"member": "import.jsonl", "found": said, "expected": directory}
         assert "its data, read as its local header" in found.message
         assert "Save the archive to a file first" in found.message
@@ -1403,6 +1407,8 @@ def test_a_damaged_jsonl_then_damaged_end_records_or_directory_is_the_files_erro
     [
         pytest.param(4, struct.pack("<H", 1), "zip-multidisk", id="other-disk"),
         pytest.param(12, struct.pack("<I", 1 << 30), "zip-corrupt", id="directory-too-long"),
+        # Accepted, but the directory they lead to does not parse (3 entries said, 2 there).
+        pytest.param(8, struct.pack("<HH", 3, 3), "zip-corrupt", id="entry-count"),
     ],
 )
 def test_a_member_that_leads_past_damaged_end_records_is_the_files_error(
@@ -1473,19 +1479,137 @@ def test_a_jsonls_local_uncompressed_size_over_the_limit_counts_where_it_is_a_si
     archivekit.read.stream); a file's reader goes by the directory's."""
     intact = raw_zip([("import.jsonl", _jsonl(), 8), ("data/f.txt", b"x", 0)], layout)
     archive = _local_field(intact, 0, 22, struct.pack("<I", 1 << 24))
-    path = tmp_path / "export.zip"
-    path.write_bytes(archive)
-    report = validate(path, read_limits=_SMALL)
     if refused:
         found = stream_error(archive, read_limits=_SMALL).issue
         assert found.code == "member-too-large"
         assert found.values["found"] == 1 << 24
+        _file_report(archive, tmp_path, read_limits=_SMALL)  # a file's reader: a report
         return
-    with fed(archive) as piped_path:
-        streamed = validate(piped_path, read_limits=_SMALL)
-    assert report_json(streamed).replace(str(piped_path), "X") == report_json(report).replace(
-        str(path), "X"
+    from_file, streamed = _reports(archive, tmp_path, read_limits=_SMALL)
+    assert streamed == from_file
+
+
+def test_a_jsonls_damage_past_its_directory_size_under_descriptors_is_the_files_error(
+    tmp_path: Path,
+) -> None:
+    """Written with a data descriptor (both headers), its data damaged past the first 256
+    KiB read, the directory's compressed size made 1,000: a file's reader reads 1,000 bytes
+    and finds the data ends early (zip-truncated); the stream, which decompressed more than
+    that without fault, said the damage it met later (zip-corrupt). (Review 29.)"""
+    # (A text and a damage whose decompression fails, rather than ending the deflate stream
+    # elsewhere: then the stream cannot tell where the JSONL ends.)
+    rng = random.Random(29)
+    words = [b"alpha", b"beta", b"gamma", b"delta", b"epsilon", b"zeta", b"eta", b"theta"] * 4
+    text = b"".join(b" ".join(rng.choice(words) for _ in range(12)) + b"\n" for _ in range(80_000))
+    archive = raw_zip([("import.jsonl", text, 8), ("data/f.txt", b"x", 0)])  # ~0.7 MB of it
+    at = 30 + len("import.jsonl") + 600_000  # in its data, past the first 256 KiB read
+    damaged = archive[:at] + b"\xff" * 64 + archive[at + 64 :]
+    assert stream_error(damaged).issue.code == "zip-corrupt"  # the directory intact
+    archive = _central_field(damaged, 0, 20, struct.pack("<I", 1000))
+    found = stream_error(archive).issue
+    assert found == _file_error(archive, tmp_path).issue
+    assert found.code == "zip-truncated"
+
+
+def test_a_jsonls_data_ending_early_after_the_stream_was_read_to_its_end_is_the_files_error(
+    tmp_path: Path,
+) -> None:
+    """Review 29: a stored attachment written with a data descriptor and damaged (the scan
+    for its descriptor reads the small stream to its end), then the JSONL, its compressed
+    size 10 bytes short in both headers: its data ends early (zip-truncated), as a file's
+    reader says. The stream took its input's end for the place where its headers had led it
+    and said they led it astray (stream-unreadable)."""
+    intact = raw_zip([("data/files/b.txt", b"a" * 1000, 0), ("import.jsonl", _jsonl(), 8)])
+    damaged = intact[:546] + b"Z" + intact[547:]  # in b.txt's data (from byte 46)
+    entry = damaged.rindex(b"PK\x01\x02")  # the JSONL's directory entry
+    crc, csize, usize = struct.unpack_from("<III", damaged, entry + 16)
+    short = csize - 10
+    archive = _local_field(damaged, 1, 6, struct.pack("<H", 0))  # no data descriptor ...
+    archive = _local_field(archive, 1, 14, struct.pack("<III", crc, short, usize))  # sizes
+    archive = _central_field(archive, 1, 8, struct.pack("<H", 0))
+    archive = _central_field(archive, 1, 20, struct.pack("<I", short))
+    found = stream_error(archive).issue
+    assert found == _file_error(archive, tmp_path).issue
+    assert found.code == "zip-truncated"
+
+
+def _zip64_end_records(archive: bytes, comment: int) -> bytes:
+    """`archive` (`raw_zip`'s) ending in zip64 end records (the end record's directory
+    offset 0xFFFFFFFF) and an end-record comment of `comment` bytes."""
+    end = archive.rindex(b"PK\x05\x06")
+    here, total, size, offset = struct.unpack_from("<HHII", archive, end + 8)
+    record = struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, here, total, size, offset)
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, end, 1)
+    record_end = struct.pack(
+        "<4sHHHHIIH", b"PK\x05\x06", 0, 0, here, total, size, 0xFFFFFFFF, comment
     )
+    return archive[:end] + record + locator + record_end + b"z" * comment
+
+
+def _with_entry_comments(archive: bytes, comment: int) -> bytes:
+    """`archive` (`raw_zip`'s: no extra fields or comments) with a comment of `comment`
+    bytes on every central directory entry."""
+    start, end = archive.index(b"PK\x01\x02"), archive.rindex(b"PK\x05\x06")
+    entries = bytearray()
+    at = start
+    while at < end:
+        length = 46 + struct.unpack_from("<H", archive, at + 28)[0]
+        entry = bytearray(archive[at : at + length])
+        struct.pack_into("<H", entry, 32, comment)
+        entries += entry + b"c" * comment
+        at += length
+    record_end = bytearray(archive[end:])
+    struct.pack_into("<I", record_end, 12, len(entries))
+    return archive[:start] + bytes(entries) + bytes(record_end)
+
+
+def _file_report(archive: bytes, tmp_path: Path, **options: Any) -> str:
+    """The JSON report of `archive` read as a file (its path as "X")."""
+    path = tmp_path / "export.zip"
+    path.write_bytes(archive)
+    return report_json(validate(path, **options)).replace(str(path), "X")
+
+
+def _reports(archive: bytes, tmp_path: Path, **options: Any) -> tuple[str, str]:
+    """The JSON reports of `archive` read as a file and from a pipe (each path as "X")."""
+    from_file = _file_report(archive, tmp_path, **options)
+    with fed(archive) as piped_path:
+        streamed = report_json(validate(piped_path, **options)).replace(str(piped_path), "X")
+    return from_file, streamed
+
+
+@pytest.mark.parametrize("comment", [0, 65_500, 0xFFFF])
+def test_zip64_end_records_behind_a_long_comment_are_in_a_streams_tail(
+    comment: int, tmp_path: Path
+) -> None:
+    """Review 29: the stream kept the last 64 KiB + 22 bytes as its tail, where a file's
+    reader looks for the end record; behind a long comment, the zip64 records before it
+    fell outside. A member whose local size led the stream past the end then met them as
+    damaged (zip-corrupt, the file gives a report) or crashed (struct.error, exit 4). The
+    tail holds them now: the stream's own stop (stream-unreadable), and, intact, the
+    file's report."""
+    members = [("import.jsonl", _jsonl(), 8), ("data/f.bin", b"x" * 4000, 8)]
+    intact = _zip64_end_records(raw_zip(members, "sizes"), comment)
+    from_file, streamed = _reports(intact, tmp_path)
+    assert streamed == from_file
+    damaged = _local_field(intact, 1, 18, struct.pack("<I", 1 << 24))  # past the end
+    _file_report(damaged, tmp_path)  # a file's reader: a report
+    assert stream_error(damaged).issue.code == "stream-unreadable"
+
+
+def test_a_stream_led_into_its_central_directory_says_it_cannot_tell(tmp_path: Path) -> None:
+    """Review 29: a member's local size led the stream more than 64 KiB into the central
+    directory (its entries have long comments), which it then parsed from there without
+    its start: "lists 2 entries but only 0 could be read" (zip-corrupt), where a file's
+    reader gives a report. The stream cannot tell: stream-unreadable."""
+    members = [("data/a.txt", b"a" * 100, 0), ("import.jsonl", _jsonl(), 8)]
+    intact = _with_entry_comments(raw_zip(members, "sizes"), 0xFFFF)
+    landing = intact.index(b"PK\x01\x02") + 0x10000 + 2000  # in the second entry's comment
+    archive = _local_field(intact, 0, 18, struct.pack("<I", landing - 30 - len("data/a.txt")))
+    _file_report(archive, tmp_path)  # a file's reader: a report
+    found = stream_error(archive).issue
+    assert found.code == "stream-unreadable"
+    assert "read into its central directory" in found.message
 
 
 def _jsonl_not_met(layout: str) -> bytes:

@@ -450,12 +450,14 @@ def read_member_index(fh: BinaryIO, file_size: int, *, shift: int = 0) -> Member
 
 class TailView:
     """The bytes of a zip from offset `shift` on, read at the zip's own offsets; what lies
-    before `shift` reads as nothing (a parse stops there as at a damaged record)."""
+    before `shift` reads as nothing (a parse stops there as at a damaged record), and
+    `reached_before` tells its caller so: what the parse then says is no file's word."""
 
     def __init__(self, fh: BinaryIO, shift: int) -> None:
         self._fh = fh
         self._shift = shift
         self._before = False
+        self.reached_before = False
 
     def seek(self, offset: int, whence: int = 0) -> int:
         self._before = offset < self._shift
@@ -463,4 +465,7 @@ class TailView:
         return offset
 
     def read(self, n: int = -1) -> bytes:
-        return b"" if self._before else self._fh.read(n)
+        if self._before:
+            self.reached_before = True
+            return b""
+        return self._fh.read(n)

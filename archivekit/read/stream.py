@@ -37,22 +37,23 @@ that does not begin with a local header (a prefix, as self-extracting zips have;
 an end record alone, is read as a file's reader reads it); a JSONL that the central directory,
 read at the end, says the server would import instead of the one the stream began with (unless
 a file's reader would refuse it before reading a byte of it — its method, or its local header
-outside the file — which the stream then says too: `StreamArchive._other_jsonl`), or can read
-where the local header, with its sizes, said it cannot (the stream passed over it:
-`StreamArchive._start_members`); and local headers that lead the stream past the end of a whole
-archive (a damaged size: the stream ends inside a member or a header, yet with a zip's end
-records, `StreamArchive._complete_or_cut`; a stream cut short is ``zip-truncated``, or the end
-records' own error where a file's reader refuses them); and a JSONL whose data fails to
-decompress as its local header says, where the central directory describes it otherwise (a
-file's reader reads it as the directory says): the stream reads on past it to the directory to
-tell, keeping nothing else (`StreamArchive._held_after_damage`; the damage stands where they
-agree). A JSONL written with a data descriptor whose local header names a method that cannot be
-read, or encryption, and no sizes, is refused on that header's word
-(``jsonl-unsupported-compression``): its end cannot be found to read on to the directory's.
-One whose local header gives its sizes, the uncompressed one over the limit, is refused on that
-word too (``member-too-large``), before its data, as a file's reader refuses the directory's
-at once: the two differ only where a header is damaged, and the stream meets the directory
-only after reading all of what the local header declares.
+outside the file or cut by its end — which the stream then says too:
+`StreamArchive._other_jsonl`), or can read where the local header, with its sizes, said it
+cannot (the stream passed over it: `StreamArchive._start_members`); and local headers that lead
+the stream past the end of a whole archive (a damaged size: the stream ends inside a member or
+a header, yet with a zip's end records, `StreamArchive._complete_or_cut`; a stream cut short is
+``zip-truncated``, or the end records' or the directory's own error where a file's reader
+refuses them) or into its central directory, further than the bytes it keeps
+(`StreamArchive._read_directory`); and a JSONL whose data fails to decompress as its local
+header says, where the central directory describes it otherwise (a file's reader reads it as
+the directory says): the stream reads on past it to the directory to tell, keeping nothing else
+(`StreamArchive._held_after_damage`; the damage stands where they agree). A JSONL written with
+a data descriptor whose local header names a method that cannot be read, or encryption, and no
+sizes, is refused on that header's word (``jsonl-unsupported-compression``): its end cannot be
+found to read on to the directory's. One whose local header gives its sizes, the uncompressed
+one over the limit, is refused on that word too (``member-too-large``), before its data, as a
+file's reader refuses the directory's at once: the two differ only where a header is damaged,
+and the stream meets the directory only after reading the JSONL.
 """
 
 from __future__ import annotations
@@ -166,6 +167,9 @@ _READ_AHEAD = 2
 # _UNREAD bytes it read past its stream's end.
 _TAIL = 0xFFFF + 22
 _UNREAD = 1 << 20
+# The end records as a file's reader reads them: the end record within the last `_TAIL`
+# bytes, and the zip64 locator and record just before it (where writers put them).
+_END_RECORDS = _TAIL + ZIP64_LOCATOR.size + ZIP64_EOCD.size
 # A stored member written with a data descriptor is scanned for it; a candidate is tried when
 # this many bytes from its start are in the window: a descriptor (≤ 24 bytes) and the next
 # signature, seen whole.
@@ -379,8 +383,9 @@ class _Input:
         return data
 
     def tail(self) -> tuple[int, bytes]:
-        """The stream's last `_TAIL` bytes (or all, if fewer) and their offset; at its end."""
-        start = max(0, self._read - _TAIL)
+        """The stream's last `_END_RECORDS` bytes (or all, if fewer) and their offset; at its
+        end."""
+        start = max(0, self._read - _END_RECORDS)
         return start, self.history(start, self._read)
 
     def copy_rest(self, out: BinaryIO) -> int:
@@ -522,6 +527,11 @@ def _stream_ends(name: str, where: str, member: str | None = None) -> ArchiveErr
     )
 
 
+def _ran_out(exc: ArchiveError, name: str) -> bool:
+    """Whether `exc` is `_stream_ends`'s: the stream `name` ran out."""
+    return exc.issue.code == "zip-truncated" and exc.issue.values.get("path") == name
+
+
 def _match_descriptor(data: bytes, csize: int, usize: int) -> tuple[int, int] | None:
     """The data descriptor at the start of `data` whose sizes are `csize` and `usize` and
     that a header signature follows: (its length, its CRC-32), or None. (A deflate member's
@@ -622,8 +632,8 @@ class StreamArchive(Archive):
         with self._complete_or_cut():
             passed = self._start_members()
         if self._jsonl_local is None:
-            # The members end, read whole: the directory's word is a file's reader's (not
-            # a cut download's, `_complete_or_cut`: it holds the end records).
+            # The members ended where no local header follows: what the directory says is
+            # a file's reader's word (`_complete_or_cut` is for a stream that ran out).
             raise self._no_jsonl_read(passed)
 
     def _start_members(self) -> _Local | None:
@@ -845,6 +855,8 @@ class StreamArchive(Archive):
         if not differ:
             if damage.issue.code == "zip-truncated" and produced > server.size:
                 return too_much_data(server)
+            if local.descriptor:
+                return self._descriptor_damage(server, damage, produced)
             return damage
         said, directory = (" and ".join(side) for side in zip(*differ, strict=True))
         return _not_the_directorys(
@@ -854,6 +866,20 @@ class StreamArchive(Archive):
             f"says {directory}",
             {"found": said, "expected": directory},
         )
+
+    def _descriptor_damage(
+        self, server: MemberInfo, damage: ArchiveError, produced: int
+    ) -> ArchiveError:
+        """The damage of a JSONL written with a data descriptor (both headers say so; read to
+        the end of its deflate stream, it failed after `produced` bytes out) as a file's
+        reader, which reads the directory's compressed size, meets it: where that size ends
+        within the bytes that decompressed without fault, and no more than its size came out
+        of them, its data ends early there; else the damage (where the size ends among the
+        bytes fed with the damage, which of the two a file's reader meets first the stream
+        cannot tell: a compressor's error does not say where)."""
+        if server.compressed_size <= self._jsonl_reading.consumed and produced <= server.size:
+            return ends_early(server)
+        return damage
 
     def _drain_to_directory(self, out: BinaryIO) -> int | None:
         """Read the rest of the stream, keeping only the central directory: the run of
@@ -906,22 +932,23 @@ class StreamArchive(Archive):
         follows = buf[at + end : at + end + 4]
         return follows == CENTRAL_HEADER_SIG or follows in _DIRECTORY_ENDS
 
-    def _tail(self) -> tuple[int, bytes, BinaryIO, int]:
-        """The stream's last `_TAIL` bytes (at its end) as a file's reader looks for its end
-        records: where they begin, them, them as a file (offsets as in the stream), the
-        stream's size."""
+    def _tail(self) -> tuple[int, bytes, TailView, int]:
+        """The stream's last bytes (at its end) as a file's reader looks for its end records
+        (`_Input.tail`): where they begin, them, them as a file (offsets as in the stream;
+        read as `BinaryIO`), the stream's size."""
         start, tail = self._in.tail()
-        return start, tail, cast(BinaryIO, TailView(io.BytesIO(tail), start)), start + len(tail)
+        return start, tail, TailView(io.BytesIO(tail), start), start + len(tail)
 
     def _unended(self) -> ArchiveError:
         """What a file's reader says of a stream read to its end that does not end with a
         zip's end records: its own error where it finds them missing or damaged (another
-        disk, a damaged zip64 record), else that the stream was cut short."""
+        disk, a damaged zip64 record) in the bytes the stream kept, else that the stream was
+        cut short."""
         _, _, view, size = self._tail()
         try:
-            directory_start(view, size)
+            directory_start(cast(BinaryIO, view), size)
         except ArchiveError as exc:
-            if exc.issue.code != "not-a-zip":
+            if exc.issue.code != "not-a-zip" and not view.reached_before:
                 return exc  # as `_read_directory` lets it through
         return _stream_ends(self._in.name, "before the end of its central directory")
 
@@ -931,11 +958,12 @@ class StreamArchive(Archive):
         None where the end records put it before those bytes (the stream cannot tell)."""
         start, tail, view, _ = self._tail()
         try:
-            first, _, _ = directory_start(view, start + len(tail))
+            first, _, _ = directory_start(cast(BinaryIO, view), start + len(tail))
         except ArchiveError as exc:
-            return exc
-        if first < start:
+            return None if view.reached_before else exc
+        if first < start or view.reached_before:
             return None
+        self._in.advance(self._in.available)  # (in `tail`: not to be copied again)
         _rewritten(out, tail)
         try:
             return self._parsed_directory(out, start)[0]
@@ -1013,18 +1041,23 @@ class StreamArchive(Archive):
         them: then the download is whole and the local headers led the stream astray (a
         damaged size or name length, bytes missing or added between members), which it
         cannot tell apart from the members' own bytes (``stream-unreadable``; a file's
-        reader goes by the central directory). Where its last bytes hold end records a
-        file's reader refuses (another disk, a damaged zip64 record), it says that first,
-        before it reads a member: so does the stream (`_unended`)."""
+        reader goes by the central directory). A file's reader reads the end records and the
+        central directory before any member: where they are refused (another disk, a damaged
+        zip64 record: `_unended`) or the directory does not parse (`_tail_directory`), the
+        stream says that error too."""
         try:
             yield
         except ArchiveError as exc:
-            if exc.issue.code != "zip-truncated":
-                raise
+            if not _ran_out(exc, self._in.name):
+                raise  # (a member's own data ending early is its damage, not a cut)
             if not self._ends_with_end_records():
-                if self._in.eof and (unended := self._unended()).issue.code != exc.issue.code:
+                if (unended := self._unended()).issue.code != exc.issue.code:
                     raise unended from None
                 raise
+            with self._directory_file() as out:
+                directory = self._tail_directory(out)
+            if isinstance(directory, ArchiveError):
+                raise directory from None
             values = dict(exc.issue.values)
             member = values.get("member")
             near = f" (at member {member!r})" if member is not None else ""
@@ -1044,7 +1077,7 @@ class StreamArchive(Archive):
         if not self._in.eof:  # (it is, where the stream was found cut)
             return False
         _, _, view, size = self._tail()
-        return ends_with_end_records(view, size)
+        return ends_with_end_records(cast(BinaryIO, view), size)
 
     def _pass_attachments(self) -> None:
         """Pass over the members `_read_member` would note nothing of but where they end, from
@@ -1281,9 +1314,33 @@ class StreamArchive(Archive):
                 # no end record found there means the stream stopped early, not that
                 # it is no zip (its members were read).
                 if exc.issue.code != "not-a-zip":
+                    if self._directory_passed(out, keep):
+                        raise self._led_into_directory() from None
                     raise
                 raise _stream_ends(source.name, "before the end of its central directory") from None
         self.size = size
+
+    def _directory_passed(self, out: BinaryIO, shift: int) -> bool:
+        """Whether the end records in `out` (the stream from `shift` to its end) put the
+        central directory, or their own zip64 records, before `shift`: the stream passed
+        them as a member's data, and its parse of the rest is no file's reader's."""
+        view = TailView(out, shift)
+        try:
+            first, _, _ = directory_start(cast(BinaryIO, view), self._in.offset)
+        except ArchiveError:
+            return view.reached_before
+        return first < shift or view.reached_before
+
+    def _led_into_directory(self) -> ArchiveError:
+        return ArchiveError(
+            error(
+                "stream-unreadable",
+                f"The stream {self._in.name} read into its central directory as a member's "
+                f"data: reading it front to back does not meet the members where the central "
+                f"directory puts them (a damaged local header, or bytes missing or added "
+                f"between members). {SAVE_HINT}",
+            )
+        )
 
     def _parsed_directory(self, out: BinaryIO, shift: int) -> tuple[MemberIndex, int]:
         """The rest of the stream after what `out` holds (the stream's bytes from `shift` up

@@ -215,6 +215,8 @@ def _read_zip64_end(fh: BinaryIO, eocd_offset: int, end: _DirectoryEnd) -> bool:
     if locator_offset < 0:
         return False
     locator = _read_at(fh, locator_offset, ZIP64_LOCATOR.size)
+    if len(locator) < ZIP64_LOCATOR.size:
+        return False  # a view of a file's tail that does not reach it (`TailView`)
     sig, _, record_offset, total_disks = ZIP64_LOCATOR.unpack(locator)
     if sig != ZIP64_LOCATOR_SIG:
         return False  # Go: not a zip64 file, use the 32-bit values as they are
