@@ -1489,26 +1489,48 @@ def test_a_jsonls_local_uncompressed_size_over_the_limit_counts_where_it_is_a_si
     assert streamed == from_file
 
 
-def test_a_jsonls_damage_past_its_directory_size_under_descriptors_is_the_files_error(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("at", "value", "options"),
+    [
+        pytest.param(24, struct.pack("<I", 4000), {"read_limits": ReadLimits(3000)}, id="limit"),
+        pytest.param(20, struct.pack("<I", 1 << 20), {}, id="data-past-the-end"),
+    ],
+)
+def test_a_jsonls_damaged_data_read_on_gets_the_checks_before_reading(
+    at: int, value: bytes, options: dict[str, Any], tmp_path: Path
 ) -> None:
-    """Written with a data descriptor (both headers), its data damaged past the first 256
-    KiB read, the directory's compressed size made 1,000: a file's reader reads 1,000 bytes
-    and finds the data ends early (zip-truncated); the stream, which decompressed more than
-    that without fault, said the damage it met later (zip-corrupt). (Review 29.)"""
-    # (A text and a damage whose decompression fails, rather than ending the deflate stream
-    # elsewhere: then the stream cannot tell where the JSONL ends.)
-    rng = random.Random(29)
-    words = [b"alpha", b"beta", b"gamma", b"delta", b"epsilon", b"zeta", b"eta", b"theta"] * 4
-    text = b"".join(b" ".join(rng.choice(words) for _ in range(12)) + b"\n" for _ in range(80_000))
-    archive = raw_zip([("import.jsonl", text, 8), ("data/f.txt", b"x", 0)])  # ~0.7 MB of it
-    at = 30 + len("import.jsonl") + 600_000  # in its data, past the first 256 KiB read
-    damaged = archive[:at] + b"\xff" * 64 + archive[at + 64 :]
-    assert stream_error(damaged).issue.code == "zip-corrupt"  # the directory intact
-    archive = _central_field(damaged, 0, 20, struct.pack("<I", 1000))
+    """Review 29b: past a JSONL's damaged data (written with a data descriptor, both headers
+    agreeing), a file's reader checks the directory's sizes before it reads a byte: declared
+    over the limit (member-too-large), its data past the end of the file (zip-truncated).
+    The stream, reading on to the directory, said the damage."""
+    archive = _central_field(_damaged_jsonl("descriptor"), 0, at, value)
+    found = stream_error(archive, **options).issue
+    assert found == _file_error(archive, tmp_path, **options).issue
+    assert found.code in ("member-too-large", "zip-truncated")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda size, count: (12, struct.pack("<I", size + 100_000)), id="size"),
+        pytest.param(lambda size, count: (8, struct.pack("<HH", count + 1, count + 1)), id="count"),
+    ],
+)
+def test_damaged_end_records_after_members_that_end_at_the_directory_are_the_files_error(
+    damage: Callable[[int, int], tuple[int, bytes]], tmp_path: Path
+) -> None:
+    """Review 29b: the members end where the central directory begins; only the end
+    records are damaged (the directory's size, or its entry count; the size then puts the
+    directory's start long before the bytes the stream keeps): the parse's error, as a
+    file's reader gives it, not that the stream read into the directory."""
+    big = random.Random(1).randbytes(150_000)
+    members = [("import.jsonl", _jsonl(), 8), ("data/big.bin", big, 0), ("data/f.txt", b"x", 0)]
+    archive = raw_zip(members)
+    count, size = struct.unpack_from("<HI", archive, archive.rindex(b"PK\x05\x06") + 10)
+    archive = _end_record_field(archive, *damage(size, count))
     found = stream_error(archive).issue
     assert found == _file_error(archive, tmp_path).issue
-    assert found.code == "zip-truncated"
+    assert found.code == "zip-corrupt"
 
 
 def test_a_jsonls_data_ending_early_after_the_stream_was_read_to_its_end_is_the_files_error(
@@ -1595,6 +1617,47 @@ def test_zip64_end_records_behind_a_long_comment_are_in_a_streams_tail(
     damaged = _local_field(intact, 1, 18, struct.pack("<I", 1 << 24))  # past the end
     _file_report(damaged, tmp_path)  # a file's reader: a report
     assert stream_error(damaged).issue.code == "stream-unreadable"
+
+
+def _zip64_locator_pointing_at(archive: bytes, record_offset: int) -> bytes:
+    """`_zip64_end_records`'s `archive` with its locator's record offset made another."""
+    locator = archive.rindex(b"PK\x06\x07")
+    return archive[: locator + 8] + struct.pack("<Q", record_offset) + archive[locator + 16 :]
+
+
+@pytest.mark.parametrize("record_offset", [0, 1 << 62, (1 << 64) - 1])
+def test_a_zip64_locator_pointing_elsewhere_is_damage_from_a_file_or_a_stream(
+    record_offset: int, tmp_path: Path
+) -> None:
+    """Review 29b: the zip64 locator's record offset made 0 (a local header there), 2**62 or
+    2**64 - 1. A file's reader said of the last "internal error" (OverflowError, exit 4)
+    and of 2**62 that the file cannot be read (check permissions); a stream failed as
+    oddly. Go's reader cannot read a record there: a damaged zip64 record for both."""
+    members = [("import.jsonl", _jsonl(), 8), ("data/f.txt", b"x", 0)]
+    archive = _zip64_locator_pointing_at(_zip64_end_records(raw_zip(members), 0), record_offset)
+    found = stream_error(archive).issue
+    assert found == _file_error(archive, tmp_path).issue
+    assert found.code == "zip-corrupt"
+
+
+def test_a_member_leading_past_end_records_that_point_before_the_kept_tail_cannot_tell(
+    tmp_path: Path,
+) -> None:
+    """Review 29b: a member's local size leads the stream past the end; the zip64 locator
+    points at offset 0, long before the last bytes the stream keeps. A file's reader finds
+    no zip64 record there (zip-corrupt); the stream cannot look (stream-unreadable), where it
+    said the download was cut short ("fetch the archive again")."""
+    members = [
+        ("import.jsonl", _jsonl(), 8),
+        ("data/big.bin", random.Random(1).randbytes(150_000), 0),
+        ("data/x.txt", b"x" * 300, 8),
+    ]
+    intact = _zip64_end_records(raw_zip(members, "sizes"), 0)
+    archive = _local_field(_zip64_locator_pointing_at(intact, 0), 2, 18, struct.pack("<I", 1 << 20))
+    assert _file_error(archive, tmp_path).issue.code == "zip-corrupt"
+    found = stream_error(archive).issue
+    assert found.code == "stream-unreadable"
+    assert "cannot tell" in found.message
 
 
 def test_a_stream_led_into_its_central_directory_says_it_cannot_tell(tmp_path: Path) -> None:

@@ -449,23 +449,29 @@ def read_member_index(fh: BinaryIO, file_size: int, *, shift: int = 0) -> Member
 
 
 class TailView:
-    """The bytes of a zip from offset `shift` on, read at the zip's own offsets; what lies
-    before `shift` reads as nothing (a parse stops there as at a damaged record), and
-    `reached_before` tells its caller so: what the parse then says is no file's word."""
+    """The bytes of a zip from offset `shift` on, read at the zip's own offsets, and its
+    first bytes `head` (known otherwise); what else lies before `shift` reads as nothing (a
+    parse stops there as at a damaged record), and `reached_before` tells its caller so:
+    what the parse then says is no file's word."""
 
-    def __init__(self, fh: BinaryIO, shift: int) -> None:
+    def __init__(self, fh: BinaryIO, shift: int, head: bytes = b"") -> None:
         self._fh = fh
         self._shift = shift
+        self._head = head
+        self._at = 0
         self._before = False
         self.reached_before = False
 
     def seek(self, offset: int, whence: int = 0) -> int:
+        self._at = offset
         self._before = offset < self._shift
         self._fh.seek(max(offset - self._shift, 0))
         return offset
 
     def read(self, n: int = -1) -> bytes:
         if self._before:
+            if n >= 0 and self._at + n <= len(self._head):
+                return self._head[self._at : self._at + n]
             self.reached_before = True
             return b""
         return self._fh.read(n)

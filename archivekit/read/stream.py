@@ -44,9 +44,10 @@ the stream past the end of a whole archive (a damaged size: the stream ends insi
 a header, yet with a zip's end records, `StreamArchive._complete_or_cut`; a stream cut short is
 ``zip-truncated``, or the end records' or the directory's own error where a file's reader
 refuses them) or into its central directory, further than the bytes it keeps
-(`StreamArchive._read_directory`); and a JSONL whose data fails to decompress as its local
-header says, where the central directory describes it otherwise (a file's reader reads it as
-the directory says): the stream reads on past it to the directory to tell, keeping nothing else
+(`StreamArchive._read_directory`), or to end records that point before those bytes
+(`StreamArchive._unended`); and a JSONL whose data fails to decompress as its local header
+says, where the central directory describes it otherwise (a file's reader reads it as the
+directory says): the stream reads on past it to the directory to tell, keeping nothing else
 (`StreamArchive._held_after_damage`; the damage stands where they agree). A JSONL written with
 a data descriptor whose local header names a method that cannot be read, or encryption, and no
 sizes, is refused on that header's word (``jsonl-unsupported-compression``): its end cannot be
@@ -167,9 +168,6 @@ _READ_AHEAD = 2
 # _UNREAD bytes it read past its stream's end.
 _TAIL = 0xFFFF + 22
 _UNREAD = 1 << 20
-# The end records as a file's reader reads them: the end record within the last `_TAIL`
-# bytes, and the zip64 locator and record just before it (where writers put them).
-_END_RECORDS = _TAIL + ZIP64_LOCATOR.size + ZIP64_EOCD.size
 # A stored member written with a data descriptor is scanned for it; a candidate is tried when
 # this many bytes from its start are in the window: a descriptor (≤ 24 bytes) and the next
 # signature, seen whole.
@@ -370,8 +368,8 @@ class _Input:
         self._at += n
 
     def history(self, start: int, end: int) -> bytes:
-        """The stream's bytes [start, end), read before (`end` not past what is consumed,
-        `start` at most `_TAIL` before it)."""
+        """The stream's bytes [start, end), read before (`start` at most `_TAIL` + `_UNREAD`
+        before what is consumed)."""
         parts = []
         for chunk_start, chunk in self._history:
             lo, hi = max(start, chunk_start), min(end, chunk_start + len(chunk))
@@ -384,7 +382,8 @@ class _Input:
 
     def tail(self) -> tuple[int, bytes]:
         """The stream's last `_END_RECORDS` bytes (or all, if fewer) and their offset; at its
-        end."""
+        end: all a zip's end records take, with their comment and data, where a file's reader
+        looks for them."""
         start = max(0, self._read - _END_RECORDS)
         return start, self.history(start, self._read)
 
@@ -851,12 +850,12 @@ class StreamArchive(Archive):
         if server.header_offset != local.info.header_offset:
             return self._other_jsonl(server, source.offset + source.available)  # at its end
         require_readable_jsonl(server)  # the directory's word: the file's error
+        if (before := self._before_reading(server, source.offset + source.available)) is not None:
+            return before
         differ = _header_differences(local, server)
         if not differ:
             if damage.issue.code == "zip-truncated" and produced > server.size:
                 return too_much_data(server)
-            if local.descriptor:
-                return self._descriptor_damage(server, damage, produced)
             return damage
         said, directory = (" and ".join(side) for side in zip(*differ, strict=True))
         return _not_the_directorys(
@@ -866,20 +865,6 @@ class StreamArchive(Archive):
             f"says {directory}",
             {"found": said, "expected": directory},
         )
-
-    def _descriptor_damage(
-        self, server: MemberInfo, damage: ArchiveError, produced: int
-    ) -> ArchiveError:
-        """The damage of a JSONL written with a data descriptor (both headers say so; read to
-        the end of its deflate stream, it failed after `produced` bytes out) as a file's
-        reader, which reads the directory's compressed size, meets it: where that size ends
-        within the bytes that decompressed without fault, and no more than its size came out
-        of them, its data ends early there; else the damage (where the size ends among the
-        bytes fed with the damage, which of the two a file's reader meets first the stream
-        cannot tell: a compressor's error does not say where)."""
-        if server.compressed_size <= self._jsonl_reading.consumed and produced <= server.size:
-            return ends_early(server)
-        return damage
 
     def _drain_to_directory(self, out: BinaryIO) -> int | None:
         """Read the rest of the stream, keeping only the central directory: the run of
@@ -937,25 +922,38 @@ class StreamArchive(Archive):
         (`_Input.tail`): where they begin, them, them as a file (offsets as in the stream;
         read as `BinaryIO`), the stream's size."""
         start, tail = self._in.tail()
-        return start, tail, TailView(io.BytesIO(tail), start), start + len(tail)
+        # (A zip stream begins with a local header, `_open`: a file's reader looks there
+        # when it finds no end record.)
+        view = TailView(io.BytesIO(tail), start, head=LOCAL_HEADER_SIG)
+        return start, tail, view, start + len(tail)
 
     def _unended(self) -> ArchiveError:
         """What a file's reader says of a stream read to its end that does not end with a
         zip's end records: its own error where it finds them missing or damaged (another
-        disk, a damaged zip64 record) in the bytes the stream kept, else that the stream was
-        cut short."""
+        disk, a damaged zip64 record), else that the stream was cut short; where they point
+        before the bytes the stream kept of its end, it cannot tell (``stream-unreadable``)."""
         _, _, view, size = self._tail()
         try:
             directory_start(cast(BinaryIO, view), size)
         except ArchiveError as exc:
-            if exc.issue.code != "not-a-zip" and not view.reached_before:
+            if view.reached_before:
+                return ArchiveError(
+                    error(
+                        "stream-unreadable",
+                        f"The stream {self._in.name} ends with end records that point before "
+                        f"the last bytes it keeps (a zip64 record elsewhere): it cannot tell "
+                        f"what a file's reader makes of them. {SAVE_HINT}",
+                    )
+                )
+            if exc.issue.code != "not-a-zip":
                 return exc  # as `_read_directory` lets it through
         return _stream_ends(self._in.name, "before the end of its central directory")
 
     def _tail_directory(self, out: BinaryIO) -> MemberIndex | ArchiveError | None:
-        """The central directory as a file's reader finds it from the stream's last `_TAIL`
-        bytes (the drain found none that parses): its index, or the error parsing it raises;
-        None where the end records put it before those bytes (the stream cannot tell)."""
+        """The central directory as a file's reader finds it from the stream's last bytes
+        (`_tail`; the stream at its end): its index, or the error parsing it raises; None
+        where the end records put it, or what they need, before those bytes (the stream
+        cannot tell)."""
         start, tail, view, _ = self._tail()
         try:
             first, _, _ = directory_start(cast(BinaryIO, view), start + len(tail))
@@ -1305,6 +1303,9 @@ class StreamArchive(Archive):
         source = self._in
         tail_start = source.offset
         keep = max(0, tail_start - _TAIL)
+        # Where the members ended at what follows them in a zip, the stream met the
+        # directory (or the end records) there, not inside it.
+        at_directory = source.peek(4) in (CENTRAL_HEADER_SIG, *_DIRECTORY_ENDS)
         with self._directory_file() as out:
             out.write(source.history(keep, tail_start))
             try:
@@ -1314,16 +1315,17 @@ class StreamArchive(Archive):
                 # no end record found there means the stream stopped early, not that
                 # it is no zip (its members were read).
                 if exc.issue.code != "not-a-zip":
-                    if self._directory_passed(out, keep):
-                        raise self._led_into_directory() from None
-                    raise
+                    if at_directory or not self._directory_passed(out, keep):
+                        raise  # the end records' or the directory's own damage
+                    raise self._led_into_directory() from None
                 raise _stream_ends(source.name, "before the end of its central directory") from None
         self.size = size
 
     def _directory_passed(self, out: BinaryIO, shift: int) -> bool:
         """Whether the end records in `out` (the stream from `shift` to its end) put the
-        central directory, or their own zip64 records, before `shift`: the stream passed
-        them as a member's data, and its parse of the rest is no file's reader's."""
+        central directory, or their own zip64 records, before `shift`: the stream, whose
+        members did not end at the directory, passed them as a member's data, and its parse
+        of the rest is no file's reader's."""
         view = TailView(out, shift)
         try:
             first, _, _ = directory_start(cast(BinaryIO, view), self._in.offset)
@@ -1375,11 +1377,8 @@ class StreamArchive(Archive):
         if server.header_offset != local.info.header_offset:
             raise self._other_jsonl(server, self.size)
         require_readable_jsonl(server)
-        # What a file's reader checks before it reads the directory's JSONL, in its order:
-        # its data within the file (at open), its declared size against the limits.
-        if self._jsonl_data + server.compressed_size > self.size:
-            raise data_past_end(server)
-        check_member_size(server, self._limits)
+        if (before := self._before_reading(server, self.size)) is not None:
+            raise before
         # Its method, flags and compressed size as the stream noted them (`_note`).
         self._held_to_directory(server, bisect_left(self._offsets, local.info.header_offset))
         reading = self._jsonl_reading
@@ -1415,6 +1414,19 @@ class StreamArchive(Archive):
             why = f"the stream found it {sizes[i]:,} bytes long, the directory says {csize:,}"
             values.update(found=sizes[i], expected=csize, unit="bytes")
         raise _not_the_directorys(name, why, values)
+
+    def _before_reading(self, server: MemberInfo, size: int) -> ArchiveError | None:
+        """What a file's reader checks of the directory's JSONL, `server`, at the local
+        header the stream read, before it reads a byte of its data, in its order (the stream
+        `size` bytes long): its data within the file (at open), its declared size against
+        the limits."""
+        if self._jsonl_data + server.compressed_size > size:
+            return data_past_end(server)
+        try:
+            check_member_size(server, self._limits)
+        except ArchiveError as exc:
+            return exc
+        return None
 
     def _other_jsonl(self, server: MemberInfo, size: int) -> ArchiveError:
         """The central directory's JSONL, `server`, is not where the stream read one (the

@@ -222,9 +222,12 @@ def _read_zip64_end(fh: BinaryIO, eocd_offset: int, end: _DirectoryEnd) -> bool:
         return False  # Go: not a zip64 file, use the 32-bit values as they are
     if total_disks != 1:
         return True
+    damaged = _corrupt("The zip64 end-of-central-directory record is missing or damaged.")
+    if record_offset + ZIP64_EOCD.size > locator_offset:
+        raise damaged  # not before its locator (Go reads there and fails, or cannot seek)
     record = _read_at(fh, record_offset, ZIP64_EOCD.size)
     if len(record) < ZIP64_EOCD.size or record[:4] != ZIP64_EOCD_SIG:
-        raise _corrupt("The zip64 end-of-central-directory record is missing or damaged.")
+        raise damaged
     (_, _, _, _, disk, cd_disk, entries_here, entries, cd_size, cd_offset) = ZIP64_EOCD.unpack(
         record
     )
