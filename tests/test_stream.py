@@ -1510,27 +1510,56 @@ def test_a_jsonls_damaged_data_read_on_gets_the_checks_before_reading(
 
 
 @pytest.mark.parametrize(
-    "damage",
+    ("damage", "code"),
     [
-        pytest.param(lambda size, count: (12, struct.pack("<I", size + 100_000)), id="size"),
-        pytest.param(lambda size, count: (8, struct.pack("<HH", count + 1, count + 1)), id="count"),
+        # Its size put the directory's start long before the bytes the stream keeps.
+        pytest.param(lambda size, count: (12, struct.pack("<I", size + 100_000)), None, id="size"),
+        pytest.param(
+            lambda size, count: (8, struct.pack("<HH", count + 1, count + 1)),
+            "zip-corrupt",
+            id="count",
+        ),
     ],
 )
-def test_damaged_end_records_after_members_that_end_at_the_directory_are_the_files_error(
-    damage: Callable[[int, int], tuple[int, bytes]], tmp_path: Path
+def test_damaged_end_records_after_members_that_end_at_the_directory(
+    damage: Callable[[int, int], tuple[int, bytes]], code: str | None, tmp_path: Path
 ) -> None:
-    """Review 29b: the members end where the central directory begins; only the end
-    records are damaged (the directory's size, or its entry count; the size then puts the
-    directory's start long before the bytes the stream keeps): the parse's error, as a
-    file's reader gives it, not that the stream read into the directory."""
+    """Review 29b: the members end where the central directory begins; only the end records
+    are damaged. Where the directory they give lies in the bytes the stream keeps (its entry
+    count), the parse's error, as a file's reader gives it; where it lies before them (its
+    size), the stream cannot tell what a file's reader finds there (review 29c: a copy of a
+    directory in an attachment's data may be one it reads): stream-unreadable. It said it
+    had read into the directory, then (29b) the parse of the bytes it kept."""
     big = random.Random(1).randbytes(150_000)
     members = [("import.jsonl", _jsonl(), 8), ("data/big.bin", big, 0), ("data/f.txt", b"x", 0)]
     archive = raw_zip(members)
     count, size = struct.unpack_from("<HI", archive, archive.rindex(b"PK\x05\x06") + 10)
     archive = _end_record_field(archive, *damage(size, count))
     found = stream_error(archive).issue
+    if code is None:
+        assert _file_error(archive, tmp_path).issue.code == "zip-corrupt"
+        assert found.code == "stream-unreadable"
+        assert "point before the last bytes it keeps" in found.message
+        return
     assert found == _file_error(archive, tmp_path).issue
-    assert found.code == "zip-corrupt"
+    assert found.code == code
+
+
+def test_a_member_leading_onto_a_later_header_of_a_long_directory_cannot_tell(
+    tmp_path: Path,
+) -> None:
+    """Review 29c: a member's local size leads the stream exactly onto the third header of a
+    central directory longer than the bytes it keeps (entries with 40,000-byte comments).
+    A file's reader gives a report; the stream parsed the directory without its start and
+    said it was damaged (zip-corrupt). It cannot tell: stream-unreadable."""
+    big = random.Random(1).randbytes(20_000)
+    members = [("import.jsonl", _jsonl(), 8), ("data/a.bin", big, 0), ("data/x.txt", b"x" * 300, 0)]
+    intact = _with_entry_comments(raw_zip(members, "sizes"), 40_000)
+    x_data = intact.index(b"data/x.txt") + len("data/x.txt")  # its local header's name's end
+    to_third = intact.rindex(b"PK\x01\x02") - x_data
+    archive = _local_field(intact, 2, 18, struct.pack("<I", to_third))
+    _file_report(archive, tmp_path)  # a file's reader: a report
+    assert stream_error(archive).issue.code == "stream-unreadable"
 
 
 def test_a_jsonls_data_ending_early_after_the_stream_was_read_to_its_end_is_the_files_error(
@@ -1645,8 +1674,9 @@ def test_a_member_leading_past_end_records_that_point_before_the_kept_tail_canno
 ) -> None:
     """Review 29b: a member's local size leads the stream past the end; the zip64 locator
     points at offset 0, long before the last bytes the stream keeps. A file's reader finds
-    no zip64 record there (zip-corrupt); the stream cannot look (stream-unreadable), where it
-    said the download was cut short ("fetch the archive again")."""
+    no zip64 record there (zip-corrupt); the stream did not keep those bytes (it knows only
+    that a local header begins there) and cannot tell (stream-unreadable), where it said the
+    download was cut short ("fetch the archive again")."""
     members = [
         ("import.jsonl", _jsonl(), 8),
         ("data/big.bin", random.Random(1).randbytes(150_000), 0),

@@ -45,16 +45,17 @@ a header, yet with a zip's end records, `StreamArchive._complete_or_cut`; a stre
 ``zip-truncated``, or the end records' or the directory's own error where a file's reader
 refuses them) or into its central directory, further than the bytes it keeps
 (`StreamArchive._read_directory`), or to end records that point before those bytes
-(`StreamArchive._unended`); and a JSONL whose data fails to decompress as its local header
-says, where the central directory describes it otherwise (a file's reader reads it as the
-directory says): the stream reads on past it to the directory to tell, keeping nothing else
-(`StreamArchive._held_after_damage`; the damage stands where they agree). A JSONL written with
-a data descriptor whose local header names a method that cannot be read, or encryption, and no
-sizes, is refused on that header's word (``jsonl-unsupported-compression``): its end cannot be
-found to read on to the directory's. One whose local header gives its sizes, the uncompressed
-one over the limit, is refused on that word too (``member-too-large``), before its data, as a
-file's reader refuses the directory's at once: the two differ only where a header is damaged,
-and the stream meets the directory only after reading the JSONL.
+(`StreamArchive._unended`, `StreamArchive._read_directory`); and a JSONL whose data fails to
+decompress as its local header says, where the central directory describes it otherwise (a
+file's reader reads it as the directory says): the stream reads on past it to the directory to
+tell, keeping nothing else (`StreamArchive._held_after_damage`; the damage stands where they
+agree). A JSONL written with a data descriptor whose local header names a method that cannot be
+read, or encryption, and no sizes, is refused on that header's word
+(``jsonl-unsupported-compression``): its end cannot be found to read on to the directory's. One
+whose local header gives its sizes, the uncompressed one over the limit, is refused on that
+word too (``member-too-large``), before its data, as a file's reader refuses the directory's at
+once: the two differ only where a header is damaged, and the stream meets the directory only
+after reading the JSONL.
 """
 
 from __future__ import annotations
@@ -937,14 +938,7 @@ class StreamArchive(Archive):
             directory_start(cast(BinaryIO, view), size)
         except ArchiveError as exc:
             if view.reached_before:
-                return ArchiveError(
-                    error(
-                        "stream-unreadable",
-                        f"The stream {self._in.name} ends with end records that point before "
-                        f"the last bytes it keeps (a zip64 record elsewhere): it cannot tell "
-                        f"what a file's reader makes of them. {SAVE_HINT}",
-                    )
-                )
+                return self._points_before()
             if exc.issue.code != "not-a-zip":
                 return exc  # as `_read_directory` lets it through
         return _stream_ends(self._in.name, "before the end of its central directory")
@@ -1303,8 +1297,8 @@ class StreamArchive(Archive):
         source = self._in
         tail_start = source.offset
         keep = max(0, tail_start - _TAIL)
-        # Where the members ended at what follows them in a zip, the stream met the
-        # directory (or the end records) there, not inside it.
+        # The members ended at what may follow them in a zip (a directory header or an end
+        # record), or at bytes that cannot: then the stream read into the directory.
         at_directory = source.peek(4) in (CENTRAL_HEADER_SIG, *_DIRECTORY_ENDS)
         with self._directory_file() as out:
             out.write(source.history(keep, tail_start))
@@ -1315,23 +1309,34 @@ class StreamArchive(Archive):
                 # no end record found there means the stream stopped early, not that
                 # it is no zip (its members were read).
                 if exc.issue.code != "not-a-zip":
-                    if at_directory or not self._directory_passed(out, keep):
+                    if not self._directory_passed(out, keep):
                         raise  # the end records' or the directory's own damage
-                    raise self._led_into_directory() from None
+                    passed = self._points_before() if at_directory else self._led_into_directory()
+                    raise passed from None
                 raise _stream_ends(source.name, "before the end of its central directory") from None
         self.size = size
 
     def _directory_passed(self, out: BinaryIO, shift: int) -> bool:
         """Whether the end records in `out` (the stream from `shift` to its end) put the
-        central directory, or their own zip64 records, before `shift`: the stream, whose
-        members did not end at the directory, passed them as a member's data, and its parse
-        of the rest is no file's reader's."""
+        central directory, or their own zip64 records, before `shift`: bytes the stream
+        passed (as a member's data, or long before), so that its parse of the rest is no
+        file's reader's."""
         view = TailView(out, shift)
         try:
             first, _, _ = directory_start(cast(BinaryIO, view), self._in.offset)
         except ArchiveError:
             return view.reached_before
         return first < shift or view.reached_before
+
+    def _points_before(self) -> ArchiveError:
+        return ArchiveError(
+            error(
+                "stream-unreadable",
+                f"The stream {self._in.name} ends with end records that point before the last "
+                f"bytes it keeps (to a central directory or a zip64 record there): it cannot "
+                f"tell what a file's reader makes of them. {SAVE_HINT}",
+            )
+        )
 
     def _led_into_directory(self) -> ArchiveError:
         return ArchiveError(

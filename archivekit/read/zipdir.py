@@ -203,13 +203,13 @@ def _read_directory_end(fh: BinaryIO, file_size: int) -> _DirectoryEnd:
     end = _DirectoryEnd(entries, cd_size, cd_offset, eocd_offset)
     multidisk = disk != 0 or cd_disk != 0 or entries_here != entries
     if entries == 0xFFFF or cd_size == U32_MAX or cd_offset == U32_MAX:
-        multidisk |= _read_zip64_end(fh, eocd_offset, end)
+        multidisk |= _read_zip64_end(fh, eocd_offset, end, file_size)
     if multidisk:
         raise _multidisk()
     return end
 
 
-def _read_zip64_end(fh: BinaryIO, eocd_offset: int, end: _DirectoryEnd) -> bool:
+def _read_zip64_end(fh: BinaryIO, eocd_offset: int, end: _DirectoryEnd, file_size: int) -> bool:
     """Apply the zip64 end record to ``end``; True when it describes a multi-disk archive."""
     locator_offset = eocd_offset - ZIP64_LOCATOR.size
     if locator_offset < 0:
@@ -222,9 +222,11 @@ def _read_zip64_end(fh: BinaryIO, eocd_offset: int, end: _DirectoryEnd) -> bool:
         return False  # Go: not a zip64 file, use the 32-bit values as they are
     if total_disks != 1:
         return True
+    if record_offset >= 1 << 63:
+        return False  # Go takes it for a negative offset: not a zip64 file
     damaged = _corrupt("The zip64 end-of-central-directory record is missing or damaged.")
-    if record_offset + ZIP64_EOCD.size > locator_offset:
-        raise damaged  # not before its locator (Go reads there and fails, or cannot seek)
+    if record_offset + ZIP64_EOCD.size > file_size:
+        raise damaged  # past the end (where a read may fail otherwise than with no bytes)
     record = _read_at(fh, record_offset, ZIP64_EOCD.size)
     if len(record) < ZIP64_EOCD.size or record[:4] != ZIP64_EOCD_SIG:
         raise damaged
