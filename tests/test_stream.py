@@ -1490,6 +1490,31 @@ def test_a_jsonls_local_uncompressed_size_over_the_limit_counts_where_it_is_a_si
 
 
 @pytest.mark.parametrize(
+    "limits",
+    [
+        pytest.param(ReadLimits(max_member_size=2 << 20), id="size"),
+        pytest.param(ReadLimits(max_member_size=2 << 20, max_ratio=20), id="ratio-first"),
+    ],
+)
+def test_a_descriptor_jsonl_stopped_by_a_limit_gets_the_directorys_declared_size(
+    limits: ReadLimits, tmp_path: Path
+) -> None:
+    """Review 29c: a 3 MB JSONL written with a data descriptor (Go's layout: no sizes in its
+    local header), over the member limit. A file's reader refuses the directory's declared
+    size before reading ("declares 3,003,657 ..."); the stream, which cannot know it before
+    the directory, met a limit while reading it ("expands more than 20 times"; or "more
+    than ... came out"). It reads on to the directory, as past damage, and says the file's."""
+    text = _jsonl()
+    line = text.splitlines(keepends=True)[-1]
+    members = [("import.jsonl", text + line * (3_000_000 // len(line)), 8), ("data/f", b"x", 0)]
+    archive = raw_zip(members)
+    found = stream_error(archive, read_limits=limits, workers=1).issue
+    assert found == _file_error(archive, tmp_path, read_limits=limits).issue
+    assert found.code == "member-too-large"
+    assert "declares" in found.message
+
+
+@pytest.mark.parametrize(
     ("at", "value", "options"),
     [
         pytest.param(24, struct.pack("<I", 4000), {"read_limits": ReadLimits(3000)}, id="limit"),

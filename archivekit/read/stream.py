@@ -200,6 +200,9 @@ _NEXT = frozenset(
 _DIRECTORY_ENDS = frozenset({_DIGITAL_SIGNATURE_SIG, ZIP64_EOCD_SIG, EOCD_SIG})
 _END_RECORDS = 6 + 0xFFFF + ZIP64_EOCD.size + ZIP64_LOCATOR.size + EOCD.size + 0xFFFF
 
+# The zip-bomb stops of reading one member (`ReadBudget.charge`, `check_member_size`).
+_READING_LIMITS = ("member-too-large", "member-ratio")
+
 # The most the checks read of a member's start: an SVG emoji image, whole (a larger one fails
 # the emoji size limit first); other images' headers are within HEAD_BYTES.
 KEPT_HEAD = 512 << 10
@@ -383,8 +386,8 @@ class _Input:
 
     def tail(self) -> tuple[int, bytes]:
         """The stream's last `_END_RECORDS` bytes (or all, if fewer) and their offset; at its
-        end: all a zip's end records take, with their comment and data, where a file's reader
-        looks for them."""
+        end: where a file's reader looks for a zip's end records, and what they take with
+        their comments (not a zip64 record's extensible data past that)."""
         start = max(0, self._read - _END_RECORDS)
         return start, self.history(start, self._read)
 
@@ -790,7 +793,9 @@ class StreamArchive(Archive):
                     charge(member, reading.produced, reading.consumed, len(block))
                     yield block
         except ArchiveError as exc:
-            if exc.issue.code not in ("zip-corrupt", "zip-truncated"):
+            # Its damage, or a zip-bomb limit met while reading it (a file's reader refuses
+            # the directory's declared size first: `_before_reading`).
+            if exc.issue.code not in ("zip-corrupt", "zip-truncated", *_READING_LIMITS):
                 raise
             # What was read of it but not decompressed (the input fed with the damage) may
             # hold the data's end and what follows: read again.
@@ -804,15 +809,16 @@ class StreamArchive(Archive):
         self, local: _Local, damage: ArchiveError, resume: int, produced: int
     ) -> ArchiveError:
         """What to raise for the JSONL whose data, read as its local header says, failed
-        (`damage`). A file's reader goes by the central directory: where the directory
-        describes the JSONL otherwise (one of the two headers is damaged), a file's reader
-        reads it another way and may well give a report. So the stream reads on to its end,
-        keeping nothing but the central directory (`_drain_to_directory`), and holds the
-        local header to it: ``stream-unreadable`` where they differ or no directory is found;
-        `damage` where they agree and where it ended at the damage. A file's reader meets the
-        end of the file first: where the stream ends without a zip's end records, what a
-        file's reader says of that end (`_unended`: cut short, or its end records' own
-        error); where its directory does not parse, the parse's error (`_tail_directory`).
+        (`damage`: its damage, or a zip-bomb limit met while reading it). A file's reader
+        goes by the central directory: where the directory describes the JSONL otherwise
+        (one of the two headers is damaged), a file's reader reads it another way and may
+        well give a report. So the stream reads on to its end, keeping nothing but the
+        central directory (`_drain_to_directory`), and holds the local header to it:
+        ``stream-unreadable`` where they differ or no directory is found; `damage` where
+        they agree and where it ended at the damage. A file's reader meets the end of the
+        file first: where the stream ends without a zip's end records, what a file's reader
+        says of that end (`_unended`: cut short, or its end records' own error); where its
+        directory does not parse, the parse's error (`_tail_directory`).
 
         What it costs: the rest of the stream is read and searched for the directory's
         signature (`bytes.find`), on the way to an exit-3 stop only, and the run waits for
@@ -932,7 +938,9 @@ class StreamArchive(Archive):
         """What a file's reader says of a stream read to its end that does not end with a
         zip's end records: its own error where it finds them missing or damaged (another
         disk, a damaged zip64 record), else that the stream was cut short; where they point
-        before the bytes the stream kept of its end, it cannot tell (``stream-unreadable``)."""
+        before the bytes the stream kept of its end, it cannot tell (``stream-unreadable``).
+        (End records a file's reader accepts though they do not end the stream — a zip
+        stored as the last member, its comment cut — it goes by; the stream says the cut.)"""
         _, _, view, size = self._tail()
         try:
             directory_start(cast(BinaryIO, view), size)
