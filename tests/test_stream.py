@@ -1512,6 +1512,12 @@ def test_a_descriptor_jsonl_stopped_by_a_limit_gets_the_directorys_declared_size
     assert found == _file_error(archive, tmp_path, read_limits=limits).issue
     assert found.code == "member-too-large"
     assert "declares" in found.message
+    # Its directory declaring 5,000 bytes, under the limit (review 29d): a file's reader
+    # meets more data than declared first, the stream having read past that size too.
+    archive = _central_field(archive, 0, 24, struct.pack("<I", 5000))
+    found = stream_error(archive, read_limits=limits, workers=1).issue
+    assert found == _file_error(archive, tmp_path, read_limits=limits).issue
+    assert "more data than the 5,000 bytes" in found.message
 
 
 @pytest.mark.parametrize(

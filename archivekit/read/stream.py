@@ -861,7 +861,8 @@ class StreamArchive(Archive):
             return before
         differ = _header_differences(local, server)
         if not differ:
-            if damage.issue.code == "zip-truncated" and produced > server.size:
+            if damage.issue.code in ("zip-truncated", *_READING_LIMITS) and produced > server.size:
+                # A file's reader, decompressing the same bytes, meets the size first.
                 return too_much_data(server)
             return damage
         said, directory = (" and ".join(side) for side in zip(*differ, strict=True))
