@@ -471,7 +471,8 @@ class TailView:
     def read(self, n: int = -1) -> bytes:
         if self._before:
             if n >= 0 and self._at + n <= len(self._head):
-                return self._head[self._at : self._at + n]
+                self._at += n
+                return self._head[self._at - n : self._at]
             self.reached_before = True
             return b""
         return self._fh.read(n)

@@ -530,6 +530,17 @@ def _stream_ends(name: str, where: str, member: str | None = None) -> ArchiveErr
     )
 
 
+def _directory_found(view: TailView, size: int, shift: int) -> int | ArchiveError | None:
+    """Where a file's reader finds the central directory from `view` (a zip's bytes from
+    `shift` on, `size` in all): its start, or the error its end records raise; None where
+    they put it, or what they need, before `shift` (the stream cannot tell)."""
+    try:
+        first, _, _ = directory_start(cast(BinaryIO, view), size)
+    except ArchiveError as exc:
+        return None if view.reached_before else exc
+    return None if first < shift or view.reached_before else first
+
+
 def _ran_out(exc: ArchiveError, name: str) -> bool:
     """Whether `exc` is `_stream_ends`'s: the stream `name` ran out."""
     return exc.issue.code == "zip-truncated" and exc.issue.values.get("path") == name
@@ -854,11 +865,9 @@ class StreamArchive(Archive):
                 {},
             )
         server = zip_jsonl(index)
-        if server.header_offset != local.info.header_offset:
-            return self._other_jsonl(server, source.offset + source.available)  # at its end
-        require_readable_jsonl(server)  # the directory's word: the file's error
-        if (before := self._before_reading(server, source.offset + source.available)) is not None:
-            return before
+        size = source.offset + source.available  # at its end
+        if (refused := self._refused_before_reading(server, local, size)) is not None:
+            return refused  # the directory's word: the file's error
         differ = _header_differences(local, server)
         if not differ:
             if damage.issue.code in ("zip-truncated", *_READING_LIMITS) and produced > server.size:
@@ -957,13 +966,10 @@ class StreamArchive(Archive):
         (`_tail`; the stream at its end): its index, or the error parsing it raises; None
         where the end records put it, or what they need, before those bytes (the stream
         cannot tell)."""
-        start, tail, view, _ = self._tail()
-        try:
-            first, _, _ = directory_start(cast(BinaryIO, view), start + len(tail))
-        except ArchiveError as exc:
-            return None if view.reached_before else exc
-        if first < start or view.reached_before:
-            return None
+        start, tail, view, size = self._tail()
+        found = _directory_found(view, size, start)
+        if not isinstance(found, int):
+            return found
         self._in.advance(self._in.available)  # (in `tail`: not to be copied again)
         _rewritten(out, tail)
         try:
@@ -1330,12 +1336,7 @@ class StreamArchive(Archive):
         central directory, or their own zip64 records, before `shift`: bytes the stream
         passed (as a member's data, or long before), so that its parse of the rest is no
         file's reader's."""
-        view = TailView(out, shift)
-        try:
-            first, _, _ = directory_start(cast(BinaryIO, view), self._in.offset)
-        except ArchiveError:
-            return view.reached_before
-        return first < shift or view.reached_before
+        return _directory_found(TailView(out, shift), self._in.offset, shift) is None
 
     def _points_before(self) -> ArchiveError:
         return ArchiveError(
@@ -1388,11 +1389,8 @@ class StreamArchive(Archive):
         server = zip_jsonl(index)
         local = self._jsonl_local
         assert local is not None
-        if server.header_offset != local.info.header_offset:
-            raise self._other_jsonl(server, self.size)
-        require_readable_jsonl(server)
-        if (before := self._before_reading(server, self.size)) is not None:
-            raise before
+        if (refused := self._refused_before_reading(server, local, self.size)) is not None:
+            raise refused
         # Its method, flags and compressed size as the stream noted them (`_note`).
         self._held_to_directory(server, bisect_left(self._offsets, local.info.header_offset))
         reading = self._jsonl_reading
@@ -1429,14 +1427,19 @@ class StreamArchive(Archive):
             values.update(found=sizes[i], expected=csize, unit="bytes")
         raise _not_the_directorys(name, why, values)
 
-    def _before_reading(self, server: MemberInfo, size: int) -> ArchiveError | None:
-        """What a file's reader checks of the directory's JSONL, `server`, at the local
-        header the stream read, before it reads a byte of its data, in its order (the stream
-        `size` bytes long): its data within the file (at open), its declared size against
-        the limits."""
-        if self._jsonl_data + server.compressed_size > size:
-            return data_past_end(server)
+    def _refused_before_reading(
+        self, server: MemberInfo, local: _Local, size: int
+    ) -> ArchiveError | None:
+        """What a file's reader says of the directory's JSONL, `server`, before it reads a
+        byte of its data, in its order (the stream `size` bytes long): where it is not the
+        JSONL the stream read (`local`), `_other_jsonl`; its method and encryption; its data
+        within the file (at open); its declared size against the limits. None: it reads it."""
+        if server.header_offset != local.info.header_offset:
+            return self._other_jsonl(server, size)
         try:
+            require_readable_jsonl(server)
+            if self._jsonl_data + server.compressed_size > size:
+                return data_past_end(server)
             check_member_size(server, self._limits)
         except ArchiveError as exc:
             return exc

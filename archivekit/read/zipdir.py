@@ -403,14 +403,14 @@ def local_header_outside(member: MemberInfo, file_size: int) -> ArchiveError | N
             {"member": member.name},
         )
     if member.header_offset + LOCAL_HEADER.size > file_size:
-        return _header_past_end(member)
+        return _past_end(member, "local header lies")
     return None
 
 
-def _header_past_end(member: MemberInfo) -> ArchiveError:
+def _past_end(member: MemberInfo, what: str) -> ArchiveError:
+    """`member`'s `what` ("data runs", ...) past the end of the file."""
     return _truncated(
-        f"Member {member.name!r}: its local header lies past the end of the file.",
-        {"member": member.name},
+        f"Member {member.name!r}: its {what} past the end of the file.", {"member": member.name}
     )
 
 
@@ -420,7 +420,7 @@ def read_data_offset(fh: BinaryIO, member: MemberInfo, file_size: int) -> int:
         raise outside
     header = _read_at(fh, member.header_offset, LOCAL_HEADER.size)
     if len(header) < LOCAL_HEADER.size:  # the file shrank since its size was taken
-        raise _header_past_end(member)
+        raise _past_end(member, "local header lies")
     if header[:4] != LOCAL_HEADER_SIG:
         raise _corrupt(
             f"Member {member.name!r}: the local header is damaged.", {"member": member.name}
@@ -434,10 +434,7 @@ def read_data_offset(fh: BinaryIO, member: MemberInfo, file_size: int) -> int:
 
 def data_past_end(member: MemberInfo) -> ArchiveError:
     """A member whose data, by its compressed size, would end past the end of the file."""
-    return _truncated(
-        f"Member {member.name!r}: its data runs past the end of the file.",
-        {"member": member.name},
-    )
+    return _past_end(member, "data runs")
 
 
 def go_dir(name: str) -> str:
