@@ -1853,6 +1853,41 @@ def test_each_waiting_line_resolves_as_the_scan_of_its_line(tmp_path: Path) -> N
 
 
 @needs_native
+def test_lines_in_the_archives_order_resolve_to_the_servers_entry(tmp_path: Path) -> None:
+    """Lines naming the archive's members in its order, as an export writes them, are
+    resolved by trying the entry after the last one first; where that entry is not its
+    name's answer, the table's is taken: a later duplicate (the last one wins), a later name
+    whose NFC key is an earlier ASCII name's (KELVIN SIGN is K), one keyed apart."""
+    from archivekit.check.fast._scan import scan_batch
+    from archivekit.read import open_archive
+    from archivekit.testing.synth import ZipMember, write_zip
+
+    order = ["a.txt", "b.txt", "K.txt", "c.txt", "d.txt", "e.txt", "b.txt", "\u212a.txt"]
+    members = [ZipMember("import.jsonl", b"{}\n", "deflate")]
+    members += [ZipMember(f"data/{name}", b"x" * i, "stored") for i, name in enumerate(order)]
+    path = write_zip(tmp_path / "ordered.zip", members)
+    named = ["a.txt", "b.txt", "K.txt", "c.txt", "d.txt", "e.txt", "a.txt", "b.txt", "d.txt"]
+    batch: list[Any] = [
+        dump_json_line(post("team1", "chan1", "alice", "f", T0, attachments=[name]))
+        for name in named
+    ]
+    refs = (WORLD.users, WORLD.teams, WORLD.channels, is_allowed_post_type, MAX_POST_SIZE)
+    with open_archive(path) as archive:
+        index = archive.index
+        table = (index.table, 1000, fastpath.IMAGE_EXTENSION_BYTES, fastpath.key_finder(index))
+        found = scan_batch(batch, 0, 10, *refs, table)
+        assert found[0] == len(named)
+        used = array("I", found[10][4])
+        # Sizes tell the copies apart: b.txt's later copy (6 bytes), the KELVIN SIGN's (7).
+        assert [(index[m].name, index[m].size) for m in used] == [
+            ("data/a.txt", 0), ("data/b.txt", 6), ("data/\u212a.txt", 7), ("data/c.txt", 3),
+            ("data/d.txt", 4), ("data/e.txt", 5), ("data/a.txt", 0), ("data/b.txt", 6),
+            ("data/d.txt", 4),
+        ]  # fmt: skip
+        assert [index.find(f"data/{name}") for name in named] == list(used)
+
+
+@needs_native
 def test_scanning_files_leaks_no_python_objects(tmp_path: Path) -> None:
     """As test_scanning_leaks_no_python_objects, with files: image lists, non-ASCII keys
     handed to the key finder, and the batch path's packed images give every object back."""

@@ -314,6 +314,7 @@ typedef struct {
 typedef struct {
     PyObject *capsule; /* keeps `files` alive (None: lines with files go to Python) */
     const MemberTable *files;
+    size_t next_file; /* the entry after the last file found (member_table_find_next) */
     int records; /* reading for the records: messages, emoji; ASCII names */
     Owner *owners;
     size_t owner_count, owner_room;
@@ -449,7 +450,7 @@ static int read_files(Reader *r, Cur *c, size_t owner, int depth) {
         char name[5 + MAX_PATH_BYTES];
         memcpy(name, "data/", 5);
         memcpy(name + 5, path.start, (size_t)path.len);
-        int64_t found = member_table_find(r->files, name, 5 + (size_t)path.len);
+        int64_t found = member_table_find_next(r->files, &r->next_file, name, 5 + (size_t)path.len);
         Item *item;
         if ((e = new_item(r, ITEM_FILE, owner, &item)) != OK) return e;
         if (found >= 0 && !(r->files->records[found].bits & MB_DIR)) {
@@ -584,6 +585,7 @@ static int reader_init(Reader *r, PyObject *files, int records) {
     }
     r->capsule = Py_NewRef(files);
     r->files = table;
+    r->next_file = 0;
     r->records = records;
     return 1;
 }

@@ -52,6 +52,7 @@ typedef struct {
     unsigned long long max_file_size;
     PyObject *image_extensions; /* a tuple of lowercase bytes, e.g. b".png" */
     PyObject *find_key; /* key (str) -> entry or -1, NFC first: for non-ASCII paths (or NULL) */
+    size_t next; /* the entry after the last one found: tried first (member_table_find_next) */
 } Files;
 
 /* An image attachment of a line: the server reads its header (MaxImageResolution), which is
@@ -94,7 +95,7 @@ typedef struct {
     int flat_props;
     long long replies;
     long long reactions;
-    const Files *files;
+    Files *files;
     int reply;     /* the reply being read, -1 for the post itself */
     LineFiles *lf; /* the line's files: its Accepted's */
 } Ctx;
@@ -247,14 +248,14 @@ static int64_t find_non_ascii(const Files *files, const char *key, size_t n) {
     return (v < 0 || (size_t)v >= files->table->count) ? -1 : (int64_t)v;
 }
 
-static int resolve(const Files *files, LineFiles *lf, const unsigned char *path, size_t len,
+static int resolve(Files *files, LineFiles *lf, const unsigned char *path, size_t len,
                    int kind, int reply, int index);
 
 /* One attachment {"path": ...} at position `index` of the current list: its file must
  * resolve, as the server resolves it, to a member the server can read, not over MaxFileSize;
  * anything else declines the line. An image is noted for its header to be read (Python). */
 static int attachment(Ctx *ctx, Cur *c, int index) {
-    const Files *files = ctx->files;
+    Files *files = ctx->files;
     LineFiles *lf = ctx->lf;
     if (!open_container(c, '{')) return DECLINE;
     int member_first = 1, m, seen = 0, kind = 0;
@@ -275,7 +276,7 @@ static int attachment(Ctx *ctx, Cur *c, int index) {
 /* The member a path of `kind` (path_kind) at position `index` of list `reply` resolves to,
  * added to the line's files: OK, DECLINE (the general path's: missing, unreadable, too
  * large...) or FAIL. */
-static int resolve(const Files *files, LineFiles *lf, const unsigned char *path, size_t len,
+static int resolve(Files *files, LineFiles *lf, const unsigned char *path, size_t len,
                    int kind, int reply, int index) {
     char buf[5 + MAX_PATH_BYTES];
     memcpy(buf, "data/", 5);
@@ -283,7 +284,7 @@ static int resolve(const Files *files, LineFiles *lf, const unsigned char *path,
     size_t n = 5 + len;
     int64_t found;
     if (kind == 1) {
-        found = member_table_find(files->table, buf, n);
+        found = member_table_find_next(files->table, &files->next, buf, n);
     } else {
         if (non_ascii_extension(buf, n)) return DECLINE;
         found = find_non_ascii(files, buf, n);
@@ -650,7 +651,7 @@ static int read_context(PyObject *const *args, Ctx *ctx) {
  * (MemberTable capsule, max_file_size, image extensions, find_key or None): see
  * archivekit/check/fast/fastpath.py; scan_batch also takes (None, 0, (), None), defer mode:
  * a stream's attachments are checked for their shape only (fastpath.DEFER_FILES). */
-static int read_files(PyObject *arg, Files *files, const Files **out) {
+static int read_files(PyObject *arg, Files *files, Files **out) {
     *out = NULL;
     if (arg == Py_None) return 1;
     if (!PyTuple_Check(arg) || PyTuple_GET_SIZE(arg) != 4 || !PyTuple_Check(PyTuple_GET_ITEM(arg, 2))) {
@@ -668,6 +669,7 @@ static int read_files(PyObject *arg, Files *files, const Files **out) {
     files->max_file_size = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(arg, 1));
     if (files->max_file_size == (unsigned long long)-1 && PyErr_Occurred()) return 0;
     files->image_extensions = PyTuple_GET_ITEM(arg, 2);
+    files->next = 0;
     *out = files;
     return 1;
 }
@@ -1016,7 +1018,7 @@ done:
 static PyObject *resolve_waiting(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
     Files files;
-    const Files *given;
+    Files *given;
     if (nargs != 3) {
         PyErr_SetString(PyExc_TypeError, "resolve_waiting() takes 3 arguments");
         return NULL;
