@@ -45,6 +45,14 @@ class UsageError(ArchiveKitError):
     exit_code = 2
 
 
+class WorkerKilled(ArchiveKitError):
+    """A worker process of the run was killed by SIGKILL: the OOM killer ends a process so when
+    memory runs out, as does ``kill -9``. Not a bug of archivekit's (exit 4 is kept for those):
+    exit 137, what a shell reports for a process SIGKILL ended."""
+
+    exit_code = 137
+
+
 class OutputError(ArchiveKitError):
     """An output could not be written (or would overwrite an input)."""
 

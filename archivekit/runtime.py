@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from archivekit.errors import OutputError
+from archivekit.errors import OutputError, WorkerKilled
 
 if TYPE_CHECKING:
     import queue
@@ -41,6 +41,19 @@ PARENT_CHECK_SECONDS = 0.5
 R = TypeVar("R")
 T = TypeVar("T")
 EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
+
+
+def worker_ended(what: str, exitcode: int | None, results: str = "its results") -> Exception:
+    """The error of a worker process (`what`) that ended without its `results`, `exitcode` as
+    `multiprocessing` gives it: killed by SIGKILL, `WorkerKilled` (exit 137: the OOM killer
+    or ``kill -9``, no bug of archivekit's); otherwise a RuntimeError (exit 4: a worker must
+    not end so)."""
+    if exitcode == -signal.SIGKILL:
+        return WorkerKilled(
+            f"{what} was killed by SIGKILL, which the OOM killer sends when memory runs out "
+            "(or kill -9); rerun with more memory, or with fewer processes (--workers 1)"
+        )
+    return RuntimeError(f"{what} ended without {results} (exit code {exitcode})")
 
 
 class Terminated(BaseException):
@@ -322,9 +335,8 @@ def run_in_workers(function: Callable[..., R], jobs: Sequence[tuple[Any, ...]]) 
                 failed, value = receiver.recv()
             except EOFError:
                 processes[number].join(timeout=1)
-                raise RuntimeError(
-                    f"worker {number + 1} of {len(jobs)} ended without a result "
-                    f"(exit code {processes[number].exitcode})"
+                raise worker_ended(
+                    f"worker {number + 1} of {len(jobs)}", processes[number].exitcode, "a result"
                 ) from None
             if failed:
                 raise value

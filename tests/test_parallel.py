@@ -95,3 +95,26 @@ def test_a_post_line_that_repeats_its_type_key_is_what_go_decodes_it_as(tmp_path
     assert not [i for i in one["issues"] if i["code"] == "unknown-user"]
     for workers in (2, 3):
         assert validate(path, workers=workers, block_size=256, max_issues=None).to_dict() == one
+
+
+def test_a_worker_killed_by_sigkill_ends_the_run_as_killed_not_as_a_bug(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker the OOM killer (or kill -9) ends: `WorkerKilled`, exit 137 in the CLI, with
+    advice; exit 4 ("internal error") is kept for archivekit's own bugs."""
+    import os
+    import signal
+
+    from archivekit.check import parallel
+    from archivekit.errors import WorkerKilled
+
+    def killed(conn: object, job: parallel.WorkerJob) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    path = tmp_path / "gen.zip"
+    generate_export(path, seed=7, posts=300)
+    monkeypatch.setattr(parallel, "_start_method", lambda: "fork")  # the worker runs `killed`
+    monkeypatch.setattr(parallel, "_work", killed)
+    with pytest.raises(WorkerKilled, match=r"^validation worker \d was killed by SIGKILL") as e:
+        validate(path, workers=2)
+    assert e.value.exit_code == 137

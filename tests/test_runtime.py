@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from archivekit.errors import WorkerKilled
 from archivekit.runtime import (
     RUN_PREFIX,
     RunDirectory,
@@ -20,6 +21,7 @@ from archivekit.runtime import (
     remove_abandoned,
     run_in_workers,
     start_thread,
+    worker_ended,
 )
 
 
@@ -73,6 +75,12 @@ def _die(n: int) -> int:
     os._exit(7)
 
 
+def _killed(n: int) -> int:
+    if n == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer ends a process
+    return n
+
+
 def _big(n: int) -> bytes:
     return bytes([n]) * 4_000_000  # more than a pipe holds: the parent must read as they come
 
@@ -91,6 +99,18 @@ def test_a_job_s_exception_is_raised_in_the_parent() -> None:
 def test_a_worker_that_dies_is_an_error_not_a_wait() -> None:
     with pytest.raises(RuntimeError, match=r"worker 1 of 2 ended without a result \(exit code 7\)"):
         run_in_workers(_die, [(1,), (2,)])
+
+
+def test_a_worker_killed_by_sigkill_is_no_bug_of_archivekits() -> None:
+    """SIGKILL (the OOM killer, kill -9) is exit 137 with advice, not exit 4's "internal
+    error, please report this"; any other end without results stays a bug."""
+    with pytest.raises(WorkerKilled, match=r"^worker 2 of 3 was killed by SIGKILL, .*OOM") as e:
+        run_in_workers(_killed, [(1,), (2,), (3,)])
+    assert e.value.exit_code == 137
+    for code in (1, -signal.SIGSEGV, None):
+        ended = worker_ended("validation worker 1", code)
+        assert type(ended) is RuntimeError
+        assert str(ended) == f"validation worker 1 ended without its results (exit code {code})"
 
 
 _RACE = """

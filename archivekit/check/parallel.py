@@ -37,7 +37,7 @@ from archivekit.errors import ArchiveError
 from archivekit.gosem.decode import type_is_settled
 from archivekit.read import BLOCK_SIZE, LineTooLong, MemberIndex, ReadLimits, open_archive
 from archivekit.read.records import RecordStream
-from archivekit.runtime import forking_workers, guard_worker
+from archivekit.runtime import forking_workers, guard_worker, worker_ended
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -269,10 +269,7 @@ class ParallelRun:
         except EOFError:
             process = self._processes[worker]
             process.join(timeout=1)
-            raise RuntimeError(
-                f"validation worker {worker} ended without its results (exit code "
-                f"{process.exitcode}); was it killed, e.g. for lack of memory?"
-            ) from None
+            raise worker_ended(f"validation worker {worker}", process.exitcode) from None
 
 
 def _raise_for(message: Any) -> None:

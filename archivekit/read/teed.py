@@ -37,7 +37,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from archivekit.errors import ArchiveError
-from archivekit.runtime import WAKE_SECONDS, forking_workers, guard_worker, usable_cores
+from archivekit.runtime import (
+    WAKE_SECONDS,
+    forking_workers,
+    guard_worker,
+    usable_cores,
+    worker_ended,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -157,10 +163,8 @@ class TeedProcess:
             message = self._results.recv()
         except EOFError:
             self._join(1.0)
-            raise RuntimeError(
-                f"the second {self._what} process of the stream ended without its results "
-                f"(exit code {self.exitcode}); was it killed, e.g. for lack of memory?"
-            ) from None
+            what = f"the second {self._what} process of the stream"
+            raise worker_ended(what, self.exitcode) from None
         if isinstance(message, tuple) and message and message[0] == "archive-error":
             raise ArchiveError(message[1])
         if isinstance(message, tuple) and message and message[0] == "crash":
