@@ -10,6 +10,7 @@ Exit codes (documented in --help and README):
   4  internal error in archivekit (a bug: please report it with the message)
   130  interrupted (Ctrl-C, SIGINT); 143  stopped by SIGTERM — both after ending the
        workers and removing temporary files and partial outputs
+  137  a worker process was killed by SIGKILL (the OOM killer, kill -9): no bug of archivekit's
 Data goes to stdout; diagnostics and the progress bar (only on a terminal) to stderr.
 """
 
@@ -307,7 +308,8 @@ def cli() -> None:
     \b
     Exit codes: 0 valid, 1 errors found, 2 usage error,
                 3 archive unreadable, 4 internal error,
-                130 interrupted (Ctrl-C), 143 stopped by SIGTERM.
+                130 interrupted (Ctrl-C), 143 stopped by SIGTERM,
+                137 a worker killed by SIGKILL (out of memory?).
     """
 
 
