@@ -1862,11 +1862,12 @@ def test_lines_in_the_archives_order_resolve_to_the_servers_entry(tmp_path: Path
     from archivekit.read import open_archive
     from archivekit.testing.synth import ZipMember, write_zip
 
-    order = ["a.txt", "b.txt", "K.txt", "c.txt", "d.txt", "e.txt", "b.txt", "\u212a.txt"]
+    # K.txt right after a.txt: the entry tried for K is the one its alias shadows.
+    order = ["a.txt", "K.txt", "b.txt", "c.txt", "d.txt", "e.txt", "b.txt", "\u212a.txt"]
     members = [ZipMember("import.jsonl", b"{}\n", "deflate")]
     members += [ZipMember(f"data/{name}", b"x" * i, "stored") for i, name in enumerate(order)]
     path = write_zip(tmp_path / "ordered.zip", members)
-    named = ["a.txt", "b.txt", "K.txt", "c.txt", "d.txt", "e.txt", "a.txt", "b.txt", "d.txt"]
+    named = ["a.txt", "K.txt", "b.txt", "c.txt", "d.txt", "e.txt", "a.txt", "b.txt", "d.txt"]
     batch: list[Any] = [
         dump_json_line(post("team1", "chan1", "alice", "f", T0, attachments=[name]))
         for name in named
@@ -1880,7 +1881,7 @@ def test_lines_in_the_archives_order_resolve_to_the_servers_entry(tmp_path: Path
         used = array("I", found[10][4])
         # Sizes tell the copies apart: b.txt's later copy (6 bytes), the KELVIN SIGN's (7).
         assert [(index[m].name, index[m].size) for m in used] == [
-            ("data/a.txt", 0), ("data/b.txt", 6), ("data/\u212a.txt", 7), ("data/c.txt", 3),
+            ("data/a.txt", 0), ("data/\u212a.txt", 7), ("data/b.txt", 6), ("data/c.txt", 3),
             ("data/d.txt", 4), ("data/e.txt", 5), ("data/a.txt", 0), ("data/b.txt", 6),
             ("data/d.txt", 4),
         ]  # fmt: skip
