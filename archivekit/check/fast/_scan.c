@@ -233,10 +233,11 @@ static int image_name(const Files *files, const char *key, size_t n) {
 
 /* The entry the server finds for a non-ASCII key, or -1; -2 with an exception set. A key
  * nfc_quick vouches for is its own NFC form: looked up here; others are Python's (NFC, then
- * the index). */
-static int64_t find_non_ascii(const Files *files, const char *key, size_t n) {
+ * the index). Either moves the next lookup's first try on, as an ASCII key's does. */
+static int64_t find_non_ascii(Files *files, const char *key, size_t n) {
     if (files->find_key == NULL) return -1;
-    if (nfc_quick((const unsigned char *)key, n)) return member_table_find(files->table, key, n);
+    if (nfc_quick((const unsigned char *)key, n))
+        return member_table_find_next(files->table, &files->next, key, n);
     PyObject *text = PyUnicode_DecodeUTF8(key, (Py_ssize_t)n, "strict");
     if (text == NULL) return -2;
     PyObject *found = PyObject_CallOneArg(files->find_key, text);
@@ -245,7 +246,9 @@ static int64_t find_non_ascii(const Files *files, const char *key, size_t n) {
     long long v = PyLong_AsLongLong(found);
     Py_DECREF(found);
     if (v == -1 && PyErr_Occurred()) return -2;
-    return (v < 0 || (size_t)v >= files->table->count) ? -1 : (int64_t)v;
+    if (v < 0 || (size_t)v >= files->table->count) return -1;
+    files->next = (size_t)v + 1;
+    return (int64_t)v;
 }
 
 static int resolve(Files *files, LineFiles *lf, const unsigned char *path, size_t len,
