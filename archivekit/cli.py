@@ -29,7 +29,7 @@ import click
 from archivekit.check.limits import DEFAULT_BANDWIDTH_BPS
 from archivekit.check.references import Existing
 from archivekit.check.target import SETTINGS, load_target
-from archivekit.errors import ArchiveKitError, OutputError, UsageError
+from archivekit.errors import ArchiveKitError, OutputError, UsageError, WorkerKilled
 from archivekit.read import ReadLimits
 from archivekit.report.model import DEFAULT_MAX_ISSUES
 from archivekit.runtime import Terminated, stop_on_sigterm
@@ -39,6 +39,7 @@ from archivekit.runtime import Terminated, stop_on_sigterm
 
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE, EXIT_UNREADABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, Terminated.exit_code
+EXIT_KILLED = WorkerKilled.exit_code  # a worker process SIGKILL ended (ArchiveKitError's code)
 
 # An input archive (a zip, a JSONL, an export's folder, ``-``): click checks nothing of it —
 # a missing or unreadable one, or a folder without an export, is the library's exit-3 message

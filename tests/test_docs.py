@@ -35,7 +35,7 @@ def test_each_command_has_help_and_is_in_the_readme(command: str) -> None:
 
 def test_the_readme_exit_codes_are_the_clis() -> None:
     table = dict(re.findall(r"^\| (\d+) \| (.+?) \|$", README, flags=re.MULTILINE))
-    assert set(table) == {"0", "1", "2", "3", "4", "130", "143"}
+    assert set(table) == {"0", "1", "2", "3", "4", "130", "137", "143"}
     words = {
         "0": "valid",
         "1": "errors",
@@ -43,6 +43,7 @@ def test_the_readme_exit_codes_are_the_clis() -> None:
         "3": "unreadable",
         "4": "internal",
         "130": "interrupted",
+        "137": "SIGKILL",
         "143": "SIGTERM",
     }
     for code, word in words.items():
@@ -54,8 +55,9 @@ def test_the_readme_exit_codes_are_the_clis() -> None:
         cli_module.EXIT_UNREADABLE,
         cli_module.EXIT_INTERNAL,
         cli_module.EXIT_INTERRUPTED,
+        cli_module.EXIT_KILLED,
         cli_module.EXIT_TERMINATED,
-    ) == (0, 1, 2, 3, 4, 130, 143)
+    ) == (0, 1, 2, 3, 4, 130, 137, 143)
 
 
 @pytest.mark.parametrize(
