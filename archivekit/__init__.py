@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from archivekit.check.target import TargetConfig, load_target
-    from archivekit.errors import ArchiveError, ArchiveKitError, OutputError, UsageError
+    from archivekit.errors import (
+        ArchiveError,
+        ArchiveKitError,
+        OutputError,
+        UsageError,
+        WorkerKilled,
+    )
     from archivekit.inspect import inspect
     from archivekit.issues import CODES, Issue, Severity
     from archivekit.options import parse_date
@@ -65,6 +71,7 @@ _EXPORTS = {
     "Severity": "archivekit.issues",
     "TargetConfig": "archivekit.check.target",
     "UsageError": "archivekit.errors",
+    "WorkerKilled": "archivekit.errors",
     "atomic_output": "archivekit.write.atomic",
     "filter_archive": "archivekit.writers",
     "fix_archive": "archivekit.writers",
@@ -98,6 +105,7 @@ __all__ = [
     "Severity",
     "TargetConfig",
     "UsageError",
+    "WorkerKilled",
     "atomic_output",
     "filter_archive",
     "fix_archive",

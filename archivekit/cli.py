@@ -10,7 +10,8 @@ Exit codes (documented in --help and README):
   4  internal error in archivekit (a bug: please report it with the message)
   130  interrupted (Ctrl-C, SIGINT); 143  stopped by SIGTERM — both after ending the
        workers and removing temporary files and partial outputs
-  137  a worker process was killed by SIGKILL (the OOM killer, kill -9): no bug of archivekit's
+  137  a worker process was killed by SIGKILL (the OOM killer, kill -9), or 143 by SIGTERM
+       alone (earlyoom): no bug of archivekit's
 Data goes to stdout; diagnostics and the progress bar (only on a terminal) to stderr.
 """
 

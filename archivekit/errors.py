@@ -46,11 +46,17 @@ class UsageError(ArchiveKitError):
 
 
 class WorkerKilled(ArchiveKitError):
-    """A worker process of the run was killed by SIGKILL: the OOM killer ends a process so when
-    memory runs out, as does ``kill -9``. Not a bug of archivekit's (exit 4 is kept for those):
-    exit 137, what a shell reports for a process SIGKILL ended."""
+    """A worker process of the run was ended from outside by a signal: SIGKILL (the OOM
+    killer ends a process so when memory runs out, as does ``kill -9``) or SIGTERM (what
+    earlyoom and other out-of-memory daemons send first, as does ``kill``). Not a bug of
+    archivekit's (exit 4 is kept for those): exit 128 + the signal's number, what a shell
+    reports for a process that signal ended — 137 for SIGKILL, 143 for SIGTERM."""
 
     exit_code = 137
+
+    def __init__(self, message: str, signal_number: int = 9) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signal_number
 
 
 class OutputError(ArchiveKitError):

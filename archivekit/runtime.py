@@ -43,15 +43,27 @@ T = TypeVar("T")
 EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
 
 
-def worker_ended(what: str, exitcode: int | None, results: str = "its results") -> Exception:
+# What ends a worker from outside, with what sends it (`worker_ended`).
+_OUTSIDE_SIGNALS = {
+    signal.SIGKILL: "which the OOM killer sends when memory runs out (or kill -9)",
+    signal.SIGTERM: "which out-of-memory daemons such as earlyoom send first (or kill)",
+}
+# What to do then, where more processes than one are the run's choice.
+FEWER_WORKERS = "rerun with more memory, or with fewer processes (--workers 1)"
+
+
+def worker_ended(
+    what: str, exitcode: int | None, results: str = "its results", advice: str = FEWER_WORKERS
+) -> Exception:
     """The error of a worker process (`what`) that ended without its `results`, `exitcode` as
-    `multiprocessing` gives it: killed by SIGKILL, `WorkerKilled` (exit 137: the OOM killer
-    or ``kill -9``, no bug of archivekit's); otherwise a RuntimeError (exit 4: a worker must
-    not end so)."""
-    if exitcode == -signal.SIGKILL:
+    `multiprocessing` gives it (call it once the process is joined): ended by SIGKILL or
+    SIGTERM, `WorkerKilled` with `advice` (exit 137 or 143: no bug of archivekit's); otherwise
+    a RuntimeError (exit 4: a worker must not end so, a crash's signal included)."""
+    if exitcode is not None and exitcode < 0 and -exitcode in _OUTSIDE_SIGNALS:
+        number = signal.Signals(-exitcode)
         return WorkerKilled(
-            f"{what} was killed by SIGKILL, which the OOM killer sends when memory runs out "
-            "(or kill -9); rerun with more memory, or with fewer processes (--workers 1)"
+            f"{what} was ended by {number.name}, {_OUTSIDE_SIGNALS[number]}; {advice}",
+            int(number),
         )
     return RuntimeError(f"{what} ended without {results} (exit code {exitcode})")
 
@@ -306,8 +318,9 @@ def default_workers(jsonl_size: int) -> int:
 def run_in_workers(function: Callable[..., R], jobs: Sequence[tuple[Any, ...]]) -> list[R]:
     """``[function(*job) for job in jobs]``, each job in its own guarded worker process (forked
     where the platform can), the results in the order of `jobs`. An exception a job raises is
-    raised here; a worker that dies (the OOM killer, kill -9) raises RuntimeError. However this
-    call ends — a result, an error, Ctrl-C, SIGTERM — no worker outlives it.
+    raised here; a worker that dies raises what `worker_ended` gives (`WorkerKilled` for the
+    OOM killer's SIGKILL). However this call ends — a result, an error, Ctrl-C, SIGTERM — no
+    worker outlives it.
 
     Plain processes and one pipe each, not a `multiprocessing.Pool`: a pool terminated while
     its task-handler thread held the queue lock could hang the whole command, where killing a

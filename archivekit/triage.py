@@ -48,6 +48,7 @@ from archivekit.runtime import (
     forking_workers,
     guard_worker,
     usable_cores,
+    worker_ended,
 )
 from archivekit.validate import Progress, validate
 
@@ -102,21 +103,27 @@ class ChartDrawer:
 
     def draw(self, tables: ArchiveTables) -> None:
         """Start drawing the charts of `tables` (in the child)."""
-        self._conn.send(tables)
+        try:
+            self._conn.send(tables)
+        except OSError:  # the child has gone (a broken pipe is not the CLI's closed stdout)
+            raise self._ended() from None
 
     def charts(self) -> list[Chart]:
         """The charts `draw` started."""
         try:
             outcome, value = self._conn.recv()
-        except EOFError:
-            raise RuntimeError(
-                f"the chart drawing process ended without its result (exit code "
-                f"{self._child.exitcode}); was it killed, e.g. for lack of memory?"
-            ) from None
+        except (EOFError, OSError):
+            raise self._ended() from None
         if outcome == "error":
             raise value
         charts: list[Chart] = value
         return charts
+
+    def _ended(self) -> Exception:
+        """The error of a child that ended before its charts (killed, out of memory)."""
+        self._child.join(timeout=1)
+        what, code = "the chart drawing process", self._child.exitcode
+        return worker_ended(what, code, "its charts", "rerun with more memory")
 
     def __enter__(self) -> ChartDrawer:
         return self

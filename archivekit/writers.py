@@ -21,7 +21,7 @@ from typing import Any
 from archivekit.check.references import Existing
 from archivekit.errors import ArchiveKitError, OutputError, UsageError
 from archivekit.read import Archive, ReadLimits, open_archive
-from archivekit.runtime import forking_workers, guard_worker
+from archivekit.runtime import forking_workers, guard_worker, worker_ended
 from archivekit.validate import validate
 from archivekit.write.atomic import (
     refuse_directory,
@@ -97,10 +97,19 @@ class InputChecker:
         self._collected = False
 
     def results(self) -> list[InputCheck]:
+        """Each input's check (a check that raised is left out: it is only a check). A
+        process that ended without them (killed, out of memory) ends the run: with
+        ``strict`` the inputs cannot be vouched for, and without, the output's manifest and
+        summary would not say that they went unchecked."""
         try:
             checks: list[InputCheck | None] = self._receiver.recv()
-        except (EOFError, OSError):  # the check crashed: it is only a check, the output stays
-            checks = []
+        except (EOFError, OSError):
+            self._process.join(timeout=1)
+            raise worker_ended(
+                "the input check (validate of the input, beside the writer)",
+                self._process.exitcode,
+                advice="rerun with more memory, or with --no-check and without --strict",
+            ) from None
         self._collected = True
         return [check for check in checks if check is not None]
 

@@ -113,8 +113,7 @@ def test_a_worker_killed_by_sigkill_ends_the_run_as_killed_not_as_a_bug(
 
     path = tmp_path / "gen.zip"
     generate_export(path, seed=7, posts=300)
-    monkeypatch.setattr(parallel, "_start_method", lambda: "fork")  # the worker runs `killed`
-    monkeypatch.setattr(parallel, "_work", killed)
-    with pytest.raises(WorkerKilled, match=r"^validation worker \d was killed by SIGKILL") as e:
+    monkeypatch.setattr(parallel, "_work", killed)  # the forked workers run `killed`
+    with pytest.raises(WorkerKilled, match=r"^validation worker \d of 2 was ended by SIGKILL") as e:
         validate(path, workers=2)
     assert e.value.exit_code == 137

@@ -104,7 +104,7 @@ def test_a_worker_that_dies_is_an_error_not_a_wait() -> None:
 def test_a_worker_killed_by_sigkill_is_no_bug_of_archivekits() -> None:
     """SIGKILL (the OOM killer, kill -9) is exit 137 with advice, not exit 4's "internal
     error, please report this"; any other end without results stays a bug."""
-    with pytest.raises(WorkerKilled, match=r"^worker 2 of 3 was killed by SIGKILL, .*OOM") as e:
+    with pytest.raises(WorkerKilled, match=r"^worker 2 of 3 was ended by SIGKILL, .*OOM") as e:
         run_in_workers(_killed, [(1,), (2,), (3,)])
     assert e.value.exit_code == 137
     for code in (1, -signal.SIGSEGV, None):

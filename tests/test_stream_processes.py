@@ -73,7 +73,7 @@ def test_a_second_process_killed_mid_run_is_an_error_not_a_wait(tmp_path: Path) 
         process.communicate()
     stderr = err.decode()
     assert process.returncode == 137, stderr
-    assert "the second validation process of the stream was killed by SIGKILL" in stderr
+    assert "the second validation process of the stream was ended by SIGKILL" in stderr
     assert "internal error" not in stderr
     assert list((tmp_path / "tmp").iterdir()) == []
 

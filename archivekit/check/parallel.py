@@ -137,12 +137,6 @@ def _work(conn: Connection, job: WorkerJob) -> None:
         conn.send(("end", batch_index + 1, None if tables is None else tables.counts(stream.lines)))
 
 
-def _start_method() -> str | None:
-    import multiprocessing
-
-    return multiprocessing.get_start_method(allow_none=True)
-
-
 class ParallelRun:
     """`workers` processes validating one archive; iterate for the findings in batch order.
 
@@ -269,7 +263,8 @@ class ParallelRun:
         except EOFError:
             process = self._processes[worker]
             process.join(timeout=1)
-            raise worker_ended(f"validation worker {worker}", process.exitcode) from None
+            what = f"validation worker {worker + 1} of {len(self._processes)}"
+            raise worker_ended(what, process.exitcode) from None
 
 
 def _raise_for(message: Any) -> None:

@@ -1,0 +1,99 @@
+"""A worker process ended from outside — SIGKILL (the OOM killer, kill -9) or SIGTERM alone
+(earlyoom) — ends the run with `WorkerKilled`: exit 128 + the signal, a one-line message that
+names the process and what to do, never exit 4's "internal error, please report this" (kept
+for archivekit's own bugs: a worker that crashes or exits without its results). Each kind of
+child process a command starts: the report page's chart drawer and the writers' input check
+here; `run_in_workers` (test_runtime.py), a file's validation workers (test_parallel.py) and a
+stream's second process (test_stream_processes.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from archivekit import writers
+from archivekit.cli import cli
+from archivekit.errors import WorkerKilled
+from archivekit.runtime import worker_ended
+from archivekit.testing.synth import channel, make_archive, post, team, user
+from archivekit.triage import ChartDrawer
+from archivekit.writers import filter_archive
+
+T = 1_700_000_000_000
+
+
+@pytest.mark.parametrize(("signal_number", "code"), [(signal.SIGKILL, 137), (signal.SIGTERM, 143)])
+def test_a_worker_ended_from_outside_is_no_bug(signal_number: int, code: int) -> None:
+    killed = worker_ended("validation worker 2 of 2", -signal_number)
+    assert isinstance(killed, WorkerKilled)
+    assert killed.exit_code == code
+    assert str(killed).startswith(
+        f"validation worker 2 of 2 was ended by {signal.Signals(signal_number).name}, which "
+    )
+    assert "\n" not in str(killed)
+    assert str(killed).endswith("rerun with more memory, or with fewer processes (--workers 1)")
+
+
+@pytest.mark.parametrize(
+    "exitcode", [1, 0, None, -signal.SIGSEGV, -signal.SIGABRT, -signal.SIGBUS, -signal.SIGINT]
+)
+def test_a_worker_that_ends_any_other_way_is_a_bug(exitcode: int | None) -> None:
+    ended = worker_ended("worker 1 of 2", exitcode, "a result")
+    assert type(ended) is RuntimeError
+    assert str(ended) == f"worker 1 of 2 ended without a result (exit code {exitcode})"
+
+
+def _killed_drawer() -> ChartDrawer:
+    drawer = ChartDrawer(50)
+    os.kill(drawer._child.pid, signal.SIGKILL)  # as the OOM killer would
+    drawer._child.join()
+    return drawer
+
+
+def test_a_chart_drawer_killed_before_its_tables_is_no_closed_stdout() -> None:
+    """Sending the tables to a killed drawer breaks its pipe: that is the drawer's end, not
+    a reader of stdout gone (which the CLI reports as an interruption, silently)."""
+    with _killed_drawer() as drawer, pytest.raises(WorkerKilled) as caught:
+        drawer.draw(b"tables")  # type: ignore[arg-type]  # a pipe with no reader: EPIPE
+    assert caught.value.exit_code == 137
+    assert str(caught.value).startswith("the chart drawing process was ended by SIGKILL")
+    assert str(caught.value).endswith("; rerun with more memory")
+
+
+def test_a_chart_drawer_killed_while_drawing_is_killed() -> None:
+    with _killed_drawer() as drawer, pytest.raises(WorkerKilled, match=r"^the chart drawing"):
+        drawer.charts()
+
+
+def _input_check_killed(*args: Any) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _archive(path: Path) -> Path:
+    lines = [team("t"), channel("t", "c"), user("ann", ["t"])]
+    lines += [post("t", "c", "ann", f"message {i}", T + i) for i in range(200)]
+    lines.append(post("t", "c", "nobody", "an error: no such user", T))
+    return make_archive(path, lines)
+
+
+def test_a_killed_input_check_under_strict_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--strict refuses an input with errors: an input check that never reported cannot
+    vouch for it, so nothing is written (it used to be taken as no check at all: exit 0 and
+    the output written from an input with errors)."""
+    source = _archive(tmp_path / "in.zip")
+    monkeypatch.setattr(writers, "_check_all", _input_check_killed)  # the forked check runs it
+    output = tmp_path / "out.zip"
+    with pytest.raises(WorkerKilled, match=r"^the input check .* by SIGKILL.*--no-check"):
+        filter_archive(source, output, strict=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zip"]
+    result = CliRunner().invoke(cli, ["filter", str(source), "-o", str(output)])
+    assert result.exit_code == 137, result.output
+    assert "internal error" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zip"]
