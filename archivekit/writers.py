@@ -21,7 +21,7 @@ from typing import Any
 from archivekit.check.references import Existing
 from archivekit.errors import ArchiveKitError, OutputError, UsageError
 from archivekit.read import Archive, ReadLimits, open_archive
-from archivekit.runtime import forking_workers, guard_worker, worker_ended
+from archivekit.runtime import RunDirectory, forking_workers, guard_worker, worker_ended
 from archivekit.validate import validate
 from archivekit.write.atomic import (
     refuse_directory,
@@ -94,15 +94,16 @@ class InputChecker:
             )
             self._process.start()
         sender.close()
+        self._paths = paths
         self._collected = False
 
-    def results(self) -> list[InputCheck]:
-        """Each input's check (a check that raised is left out: it is only a check). A
-        process that ended without them (killed, out of memory) ends the run: with
-        ``strict`` the inputs cannot be vouched for, and without, the output's manifest and
-        summary would not say that they went unchecked."""
+    def results(self, strict: bool = False) -> list[InputCheck]:
+        """Each input's check. A process that ended without them (killed, out of memory) ends
+        the run: with ``strict`` the inputs cannot be vouched for, and without, the output's
+        manifest and summary would not say that they went unchecked. A check that raised is
+        left out (it is only a check) unless ``strict``, which it cannot vouch for either."""
         try:
-            checks: list[InputCheck | None] = self._receiver.recv()
+            checks: list[InputCheck | str | None] = self._receiver.recv()
         except (EOFError, OSError):
             self._process.join(timeout=1)
             raise worker_ended(
@@ -111,13 +112,22 @@ class InputChecker:
                 advice="rerun with more memory, or with --no-check and without --strict",
             ) from None
         self._collected = True
-        return [check for check in checks if check is not None]
+        for path, check in zip(self._paths, checks, strict=True):
+            if strict and isinstance(check, str):
+                raise RuntimeError(
+                    f"the input check of {path} failed ({check}); --strict cannot vouch for it"
+                )
+        return [check for check in checks if isinstance(check, InputCheck)]
 
     def close(self) -> None:
         if not self._collected and self._process.is_alive():
             self._process.kill()
         self._process.join()
         self._receiver.close()
+        if self._process.exitcode != 0:
+            # Killed (by this process, or from outside), its validate's run directory is
+            # left: removed now, as the next run would, so a stopped run leaves nothing.
+            RunDirectory().remove_abandoned()
 
 
 def _check_all(
@@ -127,14 +137,15 @@ def _check_all(
     read_limits: ReadLimits | None,
     before: list[Existing],
 ) -> None:
-    """The child of `InputChecker`: each input's check, in order, sent back as one list."""
+    """The child of `InputChecker`: each input's check, in order, sent back as one list (None:
+    the input does not open, which the writer reports; a string: how its check failed)."""
     guard_worker(parent)
-    checks: list[InputCheck | None] = []
+    checks: list[InputCheck | str | None] = []
     for path, seen in zip(paths, before, strict=True):
         try:
             checks.append(_check(path, read_limits, seen))
-        except Exception:  # a crashed check must not lose the output: it is only a check
-            checks.append(None)
+        except Exception as exc:  # a crashed check must not lose the output: it is only a check
+            checks.append(f"{type(exc).__name__}: {exc}")
     sender.send(checks)
     sender.close()
 
@@ -205,7 +216,7 @@ def filter_archive(
 def _finish_checks(checker: InputChecker | None, strict: bool) -> list[InputCheck]:
     if checker is None:
         return []
-    checks = checker.results()
+    checks = checker.results(strict)
     if strict and any(c.errors for c in checks):
         raise InputHasErrors(checks)
     return checks

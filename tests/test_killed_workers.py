@@ -9,7 +9,9 @@ stream's second process (test_stream_processes.py)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from click.testing import CliRunner
 from archivekit import writers
 from archivekit.cli import cli
 from archivekit.errors import WorkerKilled
-from archivekit.runtime import worker_ended
+from archivekit.runtime import RunDirectory, guard_worker, worker_ended
 from archivekit.testing.synth import channel, make_archive, post, team, user
 from archivekit.triage import ChartDrawer
 from archivekit.writers import filter_archive
@@ -70,8 +72,15 @@ def test_a_chart_drawer_killed_while_drawing_is_killed() -> None:
         drawer.charts()
 
 
-def _input_check_killed(*args: Any) -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
+def test_a_chart_drawer_killed_with_its_tables_unread_is_killed() -> None:
+    """Killed before it read the tables sent (it is still importing its libraries): reading
+    its answer is a reset connection, not an end of file; the exit code comes once it is
+    reaped."""
+    with ChartDrawer(50) as drawer:
+        drawer.draw(b"tables" * 1000)  # type: ignore[arg-type]
+        os.kill(drawer._child.pid, signal.SIGKILL)
+        with pytest.raises(WorkerKilled, match=r"^the chart drawing process was ended by SIGKILL"):
+            drawer.charts()
 
 
 def _archive(path: Path) -> Path:
@@ -81,19 +90,66 @@ def _archive(path: Path) -> Path:
     return make_archive(path, lines)
 
 
+def _killed_check(how: int) -> Any:
+    """An input check (the writers' child) ended by `how` once its validate made its run
+    directory, as a check killed midway leaves it."""
+
+    def check_all(sender: Any, parent: int, *args: Any) -> None:
+        guard_worker(parent)  # as the check's own: the signals' handling of a worker
+        _ = RunDirectory().path
+        os.kill(os.getpid(), how)
+
+    return check_all
+
+
+@pytest.fixture
+def tmp_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The system's temporary folder, for this test alone (the forked check's too)."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@pytest.mark.parametrize(("how", "code"), [(signal.SIGKILL, 137), (signal.SIGTERM, 143)])
 def test_a_killed_input_check_under_strict_writes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    how: int, code: int, tmp_path: Path, tmp_runs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--strict refuses an input with errors: an input check that never reported cannot
     vouch for it, so nothing is written (it used to be taken as no check at all: exit 0 and
-    the output written from an input with errors)."""
+    the output written from an input with errors), and without --strict the summary would
+    not say the input went unchecked. The check's own run directory goes too."""
     source = _archive(tmp_path / "in.zip")
-    monkeypatch.setattr(writers, "_check_all", _input_check_killed)  # the forked check runs it
+    monkeypatch.setattr(writers, "_check_all", _killed_check(how))  # the forked check runs it
     output = tmp_path / "out.zip"
-    with pytest.raises(WorkerKilled, match=r"^the input check .* by SIGKILL.*--no-check"):
+    name = signal.Signals(how).name
+    with pytest.raises(WorkerKilled, match=rf"^the input check .* by {name}.*--no-check") as e:
         filter_archive(source, output, strict=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zip"]
-    result = CliRunner().invoke(cli, ["filter", str(source), "-o", str(output)])
-    assert result.exit_code == 137, result.output
-    assert "internal error" not in result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zip"]
+    assert e.value.exit_code == code
+    assert list(tmp_runs.iterdir()) == []
+    other = shutil.copy(source, tmp_path / "other.zip")
+    for args in (["filter", str(source)], ["merge", str(source), str(other)]):
+        result = CliRunner().invoke(cli, [*args, "-o", str(output)])
+        assert result.exit_code == code, result.output
+        assert "internal error" not in result.output
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zip", "other.zip", "tmp"]
+        assert list(tmp_runs.iterdir()) == []
+
+
+def test_a_check_that_raises_is_left_out_unless_strict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check that raised (a bug, or MemoryError under a ulimit) is only a check: the output
+    is written without it; --strict cannot vouch for the input then, and writes nothing."""
+
+    def broken(*args: Any) -> None:
+        raise MemoryError("no room")
+
+    source = _archive(tmp_path / "in.zip")
+    monkeypatch.setattr(writers, "_check", broken)
+    output = tmp_path / "out.zip"
+    with pytest.raises(RuntimeError, match=r"check of .*in.zip failed \(MemoryError: no room\)"):
+        filter_archive(source, output, strict=True)
+    assert not output.exists()
+    assert filter_archive(source, output).checks == []
+    assert output.exists()
