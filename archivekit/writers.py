@@ -95,13 +95,15 @@ class InputChecker:
             self._process.start()
         sender.close()
         self._paths = paths
+        self.failed: list[tuple[str, str]] = []  # (input, how its check failed)
         self._collected = False
 
-    def results(self, strict: bool = False) -> list[InputCheck]:
+    def results(self) -> list[InputCheck]:
         """Each input's check. A process that ended without them (killed, out of memory) ends
         the run: with ``strict`` the inputs cannot be vouched for, and without, the output's
         manifest and summary would not say that they went unchecked. A check that raised is
-        left out (it is only a check) unless ``strict``, which it cannot vouch for either."""
+        left out (it is only a check), and kept in `failed` (``strict`` cannot vouch for its
+        input either: `_finish_checks`)."""
         try:
             checks: list[InputCheck | str | None] = self._receiver.recv()
         except (EOFError, OSError):
@@ -112,11 +114,9 @@ class InputChecker:
                 advice="rerun with more memory, or with --no-check and without --strict",
             ) from None
         self._collected = True
-        for path, check in zip(self._paths, checks, strict=True):
-            if strict and isinstance(check, str):
-                raise RuntimeError(
-                    f"the input check of {path} failed ({check}); --strict cannot vouch for it"
-                )
+        self.failed = [
+            (p, c) for p, c in zip(self._paths, checks, strict=True) if isinstance(c, str)
+        ]
         return [check for check in checks if isinstance(check, InputCheck)]
 
     def close(self) -> None:
@@ -216,9 +216,14 @@ def filter_archive(
 def _finish_checks(checker: InputChecker | None, strict: bool) -> list[InputCheck]:
     if checker is None:
         return []
-    checks = checker.results(strict)
+    checks = checker.results()
     if strict and any(c.errors for c in checks):
         raise InputHasErrors(checks)
+    if strict and checker.failed:  # after the errors found: those are the better answer
+        path, how = checker.failed[0]
+        raise RuntimeError(
+            f"the input check of {path} failed ({how}); --strict cannot vouch for it"
+        )
     return checks
 
 

@@ -153,3 +153,31 @@ def test_a_check_that_raises_is_left_out_unless_strict(
     assert not output.exists()
     assert filter_archive(source, output).checks == []
     assert output.exists()
+
+
+def test_under_strict_an_input_with_errors_is_refused_before_a_failed_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """merge --strict of an input with errors and one whose check raised: the errors are the
+    better answer (exit 1); the failed check alone ends the run as a bug (exit 4)."""
+    real = writers._check
+
+    def second_breaks(path: str, *args: Any) -> Any:
+        if Path(path).name.startswith("clean"):
+            raise MemoryError("no room")
+        return real(path, *args)
+
+    broken = _archive(tmp_path / "broken.zip")  # a post by an unknown user: an error
+    lines = [team("t"), channel("t", "c"), user("bob", ["t"]), post("t", "c", "bob", "hi", T)]
+    clean = make_archive(tmp_path / "clean.zip", lines)
+    monkeypatch.setattr(writers, "_check", second_breaks)
+    output = tmp_path / "out.zip"
+    args = ["merge", str(broken), str(clean), "-o", str(output), "--strict"]
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == 1, refused.output
+    other = shutil.copy(clean, tmp_path / "clean2.zip")  # its check raises too
+    args = ["merge", str(clean), str(other), "-o", str(output), "--strict"]
+    failed = CliRunner().invoke(cli, args)
+    assert failed.exit_code == 4, failed.output
+    assert "failed (MemoryError: no room); --strict cannot vouch for it" in failed.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.zip", "clean.zip", "clean2.zip"]
