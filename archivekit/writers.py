@@ -95,15 +95,14 @@ class InputChecker:
             self._process.start()
         sender.close()
         self._paths = paths
-        self.failed: list[tuple[str, str]] = []  # (input, how its check failed)
         self._collected = False
 
     def results(self) -> list[InputCheck]:
         """Each input's check. A process that ended without them (killed, out of memory) ends
         the run: with ``strict`` the inputs cannot be vouched for, and without, the output's
         manifest and summary would not say that they went unchecked. A check that raised is
-        left out (it is only a check), and kept in `failed` (``strict`` cannot vouch for its
-        input either: `_finish_checks`)."""
+        only a check: the output stays, and its `InputCheck` says how it failed (``strict``
+        cannot vouch for its input then: `_finish_checks`)."""
         try:
             checks: list[InputCheck | str | None] = self._receiver.recv()
         except (EOFError, OSError):
@@ -114,10 +113,11 @@ class InputChecker:
                 advice="rerun with more memory, or with --no-check and without --strict",
             ) from None
         self._collected = True
-        self.failed = [
-            (p, c) for p, c in zip(self._paths, checks, strict=True) if isinstance(c, str)
+        return [
+            InputCheck.failure(path, check) if isinstance(check, str) else check
+            for path, check in zip(self._paths, checks, strict=True)
+            if check is not None
         ]
-        return [check for check in checks if isinstance(check, InputCheck)]
 
     def close(self) -> None:
         if not self._collected and self._process.is_alive():
@@ -219,10 +219,11 @@ def _finish_checks(checker: InputChecker | None, strict: bool) -> list[InputChec
     checks = checker.results()
     if strict and any(c.errors for c in checks):
         raise InputHasErrors(checks)
-    if strict and checker.failed:  # after the errors found: those are the better answer
-        path, how = checker.failed[0]
+    failed = [c for c in checks if c.failed]
+    if strict and failed:  # after the errors found: those are the better answer
         raise RuntimeError(
-            f"the input check of {path} failed ({how}); --strict cannot vouch for it"
+            f"the input check of {failed[0].path} failed ({failed[0].failed}); "
+            "--strict cannot vouch for it"
         )
     return checks
 

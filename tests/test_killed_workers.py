@@ -8,6 +8,7 @@ stream's second process (test_stream_processes.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -136,11 +137,13 @@ def test_a_killed_input_check_under_strict_writes_nothing(
         assert list(tmp_runs.iterdir()) == []
 
 
-def test_a_check_that_raises_is_left_out_unless_strict(
+def test_a_failed_check_is_said_and_refused_under_strict(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A check that raised (a bug, or MemoryError under a ulimit) is only a check: the output
-    is written without it; --strict cannot vouch for the input then, and writes nothing."""
+    is written, and its summary and manifest say the input went unchecked and why (they said
+    nothing: as with --no-check); --strict cannot vouch for the input then, and writes
+    nothing."""
 
     def broken(*args: Any) -> None:
         raise MemoryError("no room")
@@ -151,8 +154,16 @@ def test_a_check_that_raises_is_left_out_unless_strict(
     with pytest.raises(RuntimeError, match=r"check of .*in.zip failed \(MemoryError: no room\)"):
         filter_archive(source, output, strict=True)
     assert not output.exists()
-    assert filter_archive(source, output).checks == []
-    assert output.exists()
+    result = CliRunner().invoke(cli, ["filter", str(source), "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    assert "input in.zip went unchecked: its check failed (MemoryError: no room)" in result.output
+    manifest = json.loads((tmp_path / "out.manifest.json").read_text())
+    assert manifest["input_check"] == [
+        {
+            "archive": "in.zip", "valid": None, "failed": "MemoryError: no room", "errors": 0,
+            "warnings": 0, "issue_counts": {}, "issues": [],
+        }
+    ]  # fmt: skip
 
 
 def test_under_strict_an_input_with_errors_is_refused_before_a_failed_check(

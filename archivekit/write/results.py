@@ -52,6 +52,11 @@ class InputCheck:
     warnings: int
     issue_counts: dict[str, int]
     issues: tuple[Issue, ...]  # the first errors (then warnings), at most a few
+    failed: str | None = None  # the check raised (how): it found nothing, the input is unchecked
+
+    @staticmethod
+    def failure(path: str, how: str) -> InputCheck:
+        return InputCheck(path, 0, 0, {}, (), how)
 
     @staticmethod
     def of(path: str, report: Report) -> InputCheck:
@@ -68,7 +73,8 @@ class InputCheck:
     def to_dict(self) -> dict[str, Any]:
         return {
             "archive": Path(self.path).name,
-            "valid": self.errors == 0,
+            "valid": None if self.failed else self.errors == 0,
+            "failed": self.failed,
             "errors": self.errors,
             "warnings": self.warnings,
             "issue_counts": self.issue_counts,
@@ -162,6 +168,12 @@ def _input_lines(checks: list[InputCheck], output: str | None) -> list[str]:
     lines = []
     for check in checks:
         name = Path(check.path).name
+        if check.failed:
+            lines.append(
+                f"input {name} went unchecked: its check failed ({check.failed}); "
+                f"`archivekit validate {name}` checks it"
+            )
+            continue
         if not check.errors:
             lines.append(f"input {name}: no errors ({check.warnings:,} warnings)")
             continue
